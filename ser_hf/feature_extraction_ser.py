@@ -288,12 +288,12 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
                 f"batch_features wants (batch, samples) waveforms, got shape {tuple(waveforms.shape)}"
             )
         device = waveforms.device
-        x = waveforms.float() if waveforms.dtype != torch.float64 else waveforms.float()
+        x = waveforms.float()
         batch, total = x.shape
         if lengths is None:
             lengths = torch.full((batch,), total, dtype=torch.long, device=device)
         else:
-            lengths = torch.as_tensor(lengths, dtype=torch.long, device=device)
+            lengths = torch.as_tensor(lengths, dtype=torch.long, device=device).clamp(0, total)
         max_frames = self.max_frames if max_frames is None else int(max_frames)
         hop = self.hop_length
 
@@ -340,12 +340,12 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
             # clip do not depend on what else is in the batch
             last = (frames_per_clip - 1).clamp_min(0)
             gather = torch.minimum(frame_idx[None, :], last[:, None])  # (B, T)
-            held = torch.gather(base, 1, gather[:, :, None].expand_as(base))
-            d1 = compute_deltas(held.transpose(1, 2), win_length=_DELTA_WIN)  # (B, F, T)
+            index = gather[:, :, None].expand_as(base)
+            d1 = compute_deltas(torch.gather(base, 1, index).transpose(1, 2)).transpose(1, 2)  # (B, T, F)
             if self.deltas:
-                rows.append(d1.transpose(1, 2))
-            if self.delta_deltas:
-                rows.append(compute_deltas(d1, win_length=_DELTA_WIN).transpose(1, 2))
+                rows.append(d1)
+            if self.delta_deltas:  # the same hold again, on the deltas
+                rows.append(compute_deltas(torch.gather(d1, 1, index).transpose(1, 2)).transpose(1, 2))
         if self.rms or self.zcr:
             frames = self._frame_waveform(x, n_frames)  # (B, T, n_fft)
             if self.rms:
@@ -486,31 +486,28 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
         waveforms, lengths = self._to_batch(raw_speech, device)
         features, mask = self.batch_features(waveforms, lengths, max_frames=max_frames)
 
+        if return_tensors not in ("pt", "np", None):
+            raise SERError(f"return_tensors must be 'pt', 'np' or None, got {return_tensors!r}")
         want_mask = self.return_attention_mask if return_attention_mask is None else return_attention_mask
-        pad = padding not in (False, "do_not_pad")
-        if not pad and max_frames is None and self.max_frames is None:
+        if padding in (False, "do_not_pad") and max_frames is None and self.max_frames is None:
             counts = mask.sum(dim=1).tolist()
             if return_tensors is not None and len(set(counts)) > 1:
                 raise SERError("padding=False with return_tensors needs clips of equal length")
-            feats = [f[:n] for f, n in zip(features, counts)]
-            masks = [m[:n] for m, n in zip(mask, counts)]
+            features, mask = features[:, : max(counts)], mask[:, : max(counts)]
         else:
-            feats, masks = features, mask
+            counts = [features.shape[1]] * features.shape[0]
 
-        if return_tensors in ("pt", "np", None) and return_tensors != "pt":
-            to_np = lambda t: t.detach().cpu().numpy()  # noqa: E731
-            feats = to_np(feats) if isinstance(feats, torch.Tensor) else [to_np(f) for f in feats]
-            masks = to_np(masks) if isinstance(masks, torch.Tensor) else [to_np(m) for m in masks]
-            if return_tensors is None:
-                feats, masks = list(feats), list(masks)
-        elif return_tensors == "pt" and not isinstance(feats, torch.Tensor):
-            feats, masks = torch.stack(feats), torch.stack(masks)
-        elif return_tensors not in ("pt", "np", None):
-            raise SERError(f"return_tensors must be 'pt', 'np' or None, got {return_tensors!r}")
-
-        data = {"input_features": feats}
-        if want_mask:
-            data["attention_mask"] = masks
+        if return_tensors == "pt":
+            data = {"input_features": features, "attention_mask": mask}
+        elif return_tensors == "np":
+            data = {"input_features": features.cpu().numpy(), "attention_mask": mask.cpu().numpy()}
+        else:  # lists of per-clip numpy arrays, as transformers' extractors return them
+            data = {
+                "input_features": [f[:n].cpu().numpy() for f, n in zip(features, counts)],
+                "attention_mask": [m[:n].cpu().numpy() for m, n in zip(mask, counts)],
+            }
+        if not want_mask:
+            del data["attention_mask"]
         return BatchFeature(data, tensor_type=return_tensors)
 
     # ----------------------------------------------------------------------------- global stats
