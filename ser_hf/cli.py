@@ -16,12 +16,28 @@ from .errors import SERError
 
 # subcommand -> (module, function, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "train": ("ser_hf.training", "cli", "train a model with Trainer (also: accelerate launch scripts/train.py)"),
-    "evaluate": ("ser_hf.evaluation", "cli", "evaluate a saved model on a corpus split: WA, UA, F1, confusion"),
+    "train": (
+        "ser_hf.training",
+        "cli",
+        "train a model with Trainer (also: accelerate launch scripts/train.py)",
+    ),
+    "evaluate": (
+        "ser_hf.evaluation",
+        "cli",
+        "evaluate a saved model on a corpus split: WA, UA, F1, confusion",
+    ),
     "cv": ("ser_hf.cross_validation", "cli", "speaker-independent k-fold cross-validation"),
     "predict": ("ser_hf.inference", "predict_cli", "classify files, folders, globs (long audio -> timeline)"),
-    "extract-audio": ("ser_hf.inference", "extract_audio_cli", "write the audio track of videos as 16 kHz mono wav"),
-    "corpus": ("ser_hf.corpora", "cli", "load a corpus and print its summary (rows, speakers, skipped files)"),
+    "extract-audio": (
+        "ser_hf.inference",
+        "extract_audio_cli",
+        "write the audio track of videos as 16 kHz mono wav",
+    ),
+    "corpus": (
+        "ser_hf.corpora",
+        "cli",
+        "load a corpus and print its summary (rows, speakers, skipped files)",
+    ),
     "push": ("ser_hf.hub", "push_cli", "upload a trained model folder with its model card to the Hub"),
     "push-dataset": ("ser_hf.hub", "push_dataset_cli", "upload a harmonised corpus to the Hub"),
     "export": ("ser_hf.onnx_export", "cli", "export a model to ONNX (dynamic time axis, optional int8)"),

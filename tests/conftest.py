@@ -1,0 +1,54 @@
+"""Shared test set-up: offline Hub, no telemetry, small generated audio.
+
+Everything here runs on a 2-core CPU without network; no test needs ../shared.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "demo" / "examples"
+
+
+def make_tone(freq: float = 220.0, seconds: float = 1.0, sr: int = 16000, amp: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def make_speechlike(seconds: float = 1.5, sr: int = 16000, f0: float = 150.0, seed: int = 0) -> np.ndarray:
+    """A voiced-speech-like signal: harmonics of a wobbling F0, syllable-rate envelope, a little noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    f = f0 * (1 + 0.05 * np.sin(2 * np.pi * 3 * t))
+    phase = 2 * np.pi * np.cumsum(f) / sr
+    x = sum(np.sin(k * phase) / k for k in range(1, 8))
+    env = 0.5 * (1 + np.sin(2 * np.pi * 4 * t - np.pi / 2))
+    x = env * x + 0.02 * rng.standard_normal(t.size)
+    return (0.3 * x / np.abs(x).max()).astype(np.float32)
+
+
+@pytest.fixture
+def examples_dir() -> Path:
+    return EXAMPLES
+
+
+@pytest.fixture
+def tone() -> np.ndarray:
+    return make_tone()
+
+
+@pytest.fixture
+def speechlike() -> np.ndarray:
+    return make_speechlike()

@@ -1,0 +1,154 @@
+"""ser_hf.audio: every input kind -> float32 mono at the model's rate; bad input -> SERError."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from conftest import make_tone
+
+from ser_hf.audio import audio_info, find_media_files, iter_audio_chunks, load_audio, write_wav
+from ser_hf.errors import SERError
+
+
+def peak_freq(x: np.ndarray, sr: int = 16000) -> float:
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return float(np.fft.rfftfreq(len(x), 1 / sr)[np.argmax(spec)])
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *args], check=True)
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    """One 1 s 440 Hz tone at 44.1 kHz stereo in every container we promise to read."""
+    d = tmp_path_factory.mktemp("media")
+    tone = make_tone(440.0, 1.0, 44100)
+    sf.write(d / "tone.wav", np.stack([tone, tone], axis=1), 44100, subtype="PCM_16")
+    files = {"wav": d / "tone.wav"}
+    for ext, codec in [("flac", []), ("mp3", []), ("ogg", ["-c:a", "libvorbis"]), ("m4a", ["-c:a", "aac"])]:
+        files[ext] = d / f"tone.{ext}"
+        ffmpeg("-i", str(d / "tone.wav"), *codec, str(files[ext]))
+    for ext, codec in [("mp4", ["-c:a", "aac"]), ("webm", ["-c:a", "libopus"]), ("mkv", ["-c:a", "aac"])]:
+        files[ext] = d / f"video.{ext}"
+        ffmpeg(
+            "-f", "lavfi", "-i", "color=c=black:s=32x32:d=1", "-i", str(d / "tone.wav"),
+            "-shortest", *codec, str(files[ext]),
+        )  # fmt: skip
+    return files
+
+
+@pytest.mark.parametrize("ext", ["wav", "flac", "mp3", "ogg", "m4a", "mp4", "webm", "mkv"])
+def test_every_container_decodes_to_16k_mono(media, ext):
+    x = load_audio(media[ext])
+    assert x.dtype == np.float32 and x.ndim == 1
+    assert abs(len(x) / 16000 - 1.0) < 0.1  # codecs add a few ms of priming
+    assert abs(peak_freq(x) - 440.0) < 5
+    rms = float(np.sqrt(np.mean(x[4000:12000] ** 2)))
+    assert 0.3 < rms < 0.4  # a 0.5-amplitude sine (RMS 0.354) survives: scaled, not clipped or int
+
+
+def test_bytes_and_path_agree(media):
+    from_path = load_audio(media["flac"])
+    from_bytes = load_audio(media["flac"].read_bytes())
+    np.testing.assert_allclose(from_path, from_bytes, atol=1e-6)
+
+
+def test_int16_is_scaled_and_stereo_mixed_down():
+    tone = make_tone(300.0, 0.5, 8000)
+    pcm = (tone * 32767).astype(np.int16)
+    stereo = np.stack([pcm, np.zeros_like(pcm)], axis=1)  # (samples, channels)
+    x = load_audio(stereo, source_rate=8000)
+    assert abs(np.abs(x).max() - 0.25) < 0.02  # mean of tone and silence, in [-1, 1]
+    assert abs(len(x) - 8000) <= 1 and abs(peak_freq(x) - 300) < 5
+
+
+def test_channels_first_tensor_and_six_channels():
+    tone = torch.from_numpy(make_tone(500.0, 0.5, 16000))
+    x = load_audio(tone.repeat(6, 1), source_rate=16000)  # (channels, samples)
+    np.testing.assert_allclose(x, tone.numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("rate", [8000, 22050, 44100, 96000])
+def test_any_rate_is_resampled(rate):
+    x = load_audio({"array": make_tone(1000.0, 1.0, rate), "sampling_rate": rate})
+    assert abs(len(x) - 16000) <= 2 and abs(peak_freq(x) - 1000) < 5
+
+
+def test_gradio_tuple_and_decoder(media):
+    from torchcodec.decoders import AudioDecoder
+
+    rate, pcm = 48000, (make_tone(440, 0.5, 48000) * 20000).astype(np.int16)
+    assert abs(peak_freq(load_audio((rate, pcm))) - 440) < 5
+    x = load_audio(AudioDecoder(str(media["wav"])))
+    assert abs(len(x) - 16000) <= 2 and abs(peak_freq(x) - 440) < 5
+
+
+def test_datasets_audio_column_decoder(media):
+    from datasets import Audio, Dataset
+
+    ds = Dataset.from_dict({"audio": [str(media["wav"])]}).cast_column("audio", Audio(sampling_rate=16000))
+    x = load_audio(ds[0]["audio"])
+    assert abs(peak_freq(x) - 440) < 5
+    undecoded = Dataset.from_dict({"audio": [str(media["mp3"])]}).cast_column("audio", Audio(decode=False))
+    assert abs(peak_freq(load_audio(undecoded[0]["audio"])) - 440) < 5
+
+
+def _write(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "make_bad, problem",
+    [
+        (lambda d: d / "missing.wav", "not found"),
+        (lambda d: d, "directory"),
+        (lambda d: _write(d / "empty.wav", b""), "empty"),
+        (lambda d: _write(d / "noise.wav", np.random.default_rng(0).bytes(4000)), "not a readable"),
+        (lambda d: _write(d / "notes.txt", b"hello " * 100), "not a readable"),
+    ],
+)
+def test_bad_files_raise_typed_error_naming_the_file(tmp_path, make_bad, problem):
+    path = make_bad(tmp_path)
+    with pytest.raises(SERError) as info:
+        load_audio(path)
+    assert str(path) in str(info.value) and problem in str(info.value)
+
+
+def test_header_only_wav_and_nan_are_rejected(tmp_path):
+    sf.write(tmp_path / "hdr.wav", np.zeros((0,), np.float32), 16000)
+    with pytest.raises(SERError, match="no audio samples"):
+        load_audio(tmp_path / "hdr.wav")
+    bad = make_tone()
+    bad[100] = np.nan
+    sf.write(tmp_path / "nan.wav", bad, 16000, subtype="FLOAT")
+    with pytest.raises(SERError, match="NaN"):
+        load_audio(tmp_path / "nan.wav")
+    with pytest.raises(SERError, match="sampling rate"):
+        load_audio(np.zeros(100, np.float32))
+
+
+def test_chunks_cover_the_file_in_bounded_pieces(tmp_path, media):
+    x = make_tone(200.0, 3.3, 16000)
+    write_wav(tmp_path / "long.wav", x)
+    chunks = list(iter_audio_chunks(tmp_path / "long.wav", 1.0))
+    assert [len(c) for c in chunks] == [16000, 16000, 16000, 4800]
+    np.testing.assert_allclose(np.concatenate(chunks), x, atol=1e-4)
+    video_chunks = list(iter_audio_chunks(media["mp4"], 0.25))
+    assert max(len(c) for c in video_chunks) <= 4001 and abs(sum(map(len, video_chunks)) - 16000) < 1600
+    assert audio_info(tmp_path / "long.wav") == (3.3, 16000, 1)
+
+
+def test_find_media_files_expands_folders_and_globs(tmp_path, media):
+    (tmp_path / "sub").mkdir()
+    write_wav(tmp_path / "sub" / "a.wav", make_tone())
+    write_wav(tmp_path / "b.wav", make_tone())
+    (tmp_path / "readme.txt").write_text("x")
+    assert {p.name for p in find_media_files([str(tmp_path)])} == {"a.wav", "b.wav"}
+    assert [p.name for p in find_media_files([str(tmp_path / "*.wav")])] == ["b.wav"]
+    assert find_media_files([str(tmp_path / "nothing.wav")])[0].name == "nothing.wav"
