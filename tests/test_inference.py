@@ -1,0 +1,409 @@
+"""EmotionClassifier, timelines and streaming on tiny models and generated audio."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from conftest import EXAMPLES, make_speechlike, make_tone
+
+from ser_hf.errors import SERError
+from ser_hf.inference import (
+    EmotionClassifier,
+    StreamingClassifier,
+    Timeline,
+    _sliding_windows,
+    default_model_path,
+    plot_timeline,
+)
+from ser_hf.presets import build_model
+
+LABELS = ["neutral", "happy", "sad", "angry"]
+SR = 16000
+
+
+def _save_tiny(folder: Path, preset: str = "seed-logmel-bilstm", **overrides) -> Path:
+    model, fe = build_model(preset, LABELS, feature_overrides={"max_frames": None, "n_mels": 32}, **overrides)
+    model.save_pretrained(folder)
+    fe.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    return _save_tiny(tmp_path_factory.mktemp("tiny"), conv_channels=[4, 8], lstm_hidden_size=8)
+
+
+@pytest.fixture(scope="module")
+def clf(model_dir) -> EmotionClassifier:
+    return EmotionClassifier(model_dir, device="cpu")
+
+
+def _probs(scores: list[dict]) -> dict[str, float]:
+    return {s["label"]: s["score"] for s in scores}
+
+
+def _assert_valid(scores: list[dict]) -> None:
+    assert sorted(s["label"] for s in scores) == sorted(LABELS)
+    values = [s["score"] for s in scores]
+    assert all(np.isfinite(values)) and abs(sum(values) - 1.0) < 1e-6
+    assert values == sorted(values, reverse=True)
+
+
+def _close(a: list[dict], b: list[dict], atol: float) -> bool:
+    pa, pb = _probs(a), _probs(b)
+    return all(abs(pa[k] - pb[k]) <= atol for k in LABELS)
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *args], check=True)
+
+
+needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg binary")
+
+
+# ----------------------------------------------------------------------------- classify
+@needs_ffmpeg
+def test_classify_accepts_every_input_kind(clf, tmp_path):
+    x = make_speechlike(1.5, seed=1)
+    ref = clf.classify(x)
+    _assert_valid(ref)
+    wav = tmp_path / "a.wav"
+    sf.write(wav, x, SR, subtype="FLOAT")
+    sf.write(tmp_path / "a.flac", x, SR)
+    _ffmpeg("-i", str(wav), "-c:a", "libmp3lame", str(tmp_path / "a.mp3"))
+    _ffmpeg("-i", str(wav), "-c:a", "libvorbis", str(tmp_path / "a.ogg"))
+    _ffmpeg("-i", str(wav), "-c:a", "aac", str(tmp_path / "a.m4a"))
+    _ffmpeg(
+        "-f", "lavfi", "-i", "color=c=black:s=64x64:d=2", "-i", str(wav), "-shortest", str(tmp_path / "a.mp4")
+    )
+
+    # lossless inputs give the reference scores
+    assert _close(clf.classify(str(wav)), ref, 1e-5)
+    assert _close(clf.classify(tmp_path / "a.flac"), ref, 1e-3)  # 16-bit quantisation
+    assert _close(clf.classify(wav.read_bytes()), ref, 1e-5)
+    assert _close(clf.classify(torch.from_numpy(x)), ref, 1e-6)
+    assert _close(clf.classify(np.stack([x, x], axis=1), sampling_rate=SR), ref, 1e-6)  # stereo (N, 2)
+    assert _close(clf.classify({"array": x, "sampling_rate": SR}), ref, 1e-6)
+    # lossy codecs, video containers, other rates: valid scores
+    for name in ("a.mp3", "a.ogg", "a.m4a", "a.mp4"):
+        _assert_valid(clf.classify(tmp_path / name))
+    x8k = make_speechlike(1.5, sr=8000, seed=1)
+    _assert_valid(clf.classify({"array": x8k, "sampling_rate": 8000}))
+    _assert_valid(clf.classify((44100, (make_tone(seconds=1.0, sr=44100) * 32767).astype(np.int16))))
+    top = clf.classify(x, top_k=2)
+    assert [s["label"] for s in top] == [s["label"] for s in ref[:2]]
+
+
+def test_classify_accepts_datasets_audio_decoder(clf, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    x = make_speechlike(1.2, seed=2)
+    stereo = np.stack([x, x], axis=1)
+    path = tmp_path / "s.wav"
+    sf.write(path, stereo, 44100 // 2, subtype="FLOAT")  # 22.05 kHz stereo file
+    ds = datasets.Dataset.from_dict({"audio": [str(path)]}).cast_column("audio", datasets.Audio())
+    decoder = ds[0]["audio"]
+    assert hasattr(decoder, "get_all_samples")
+    scores = clf.classify(decoder)
+    _assert_valid(scores)
+    assert _close(scores, clf.classify(str(path)), 1e-4)
+
+
+def test_batch_equals_single(clf):
+    clips = [make_speechlike(s, seed=i) for i, s in enumerate((0.7, 2.3, 1.1, 0.2, 1.6))]
+    single = [clf.classify(c) for c in clips]
+    batch = clf.classify_batch(clips, batch_size=3)
+    for a, b in zip(single, batch):
+        assert _close(a, b, 1e-5)
+
+
+def test_classify_with_attention_shapes(clf):
+    x = make_speechlike(2.0, seed=3)
+    scores, feats, weights = clf.classify_with_attention(x)
+    assert _close(scores, clf.classify(x), 1e-6)
+    assert feats.shape == (1 + len(x) // clf.feature_extractor.hop_length, clf.feature_extractor.feature_size)
+    assert 1 <= weights.shape[0] <= feats.shape[0]
+    assert abs(float(weights.sum()) - 1.0) < 1e-4 and np.all(weights >= 0)
+
+
+def test_bad_inputs_raise_serror_naming_the_input(clf, tmp_path):
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(np.random.default_rng(0).bytes(3000))
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    for bad, name in ((junk, "junk.wav"), (empty, "empty.wav"), (tmp_path / "missing.wav", "missing.wav")):
+        with pytest.raises(SERError, match=name):
+            clf.classify(bad)
+        with pytest.raises(SERError, match=name):
+            clf.timeline(bad)
+    with pytest.raises(SERError, match="NaN"):
+        clf.classify(np.full(8000, np.nan, dtype=np.float32))
+    # a 0.05 s clip and all-zero silence still give finite scores
+    _assert_valid(clf.classify(make_tone(seconds=0.05)))
+    _assert_valid(clf.classify(np.zeros(SR, dtype=np.float32)))
+
+
+def test_missing_model_is_a_clear_error(tmp_path, monkeypatch):
+    import ser_hf.inference as inf
+
+    monkeypatch.setattr(inf, "BUNDLED_MODEL_DIR", tmp_path / "nothing")
+    with pytest.raises(SERError, match="--model"):
+        default_model_path()
+    with pytest.raises(SERError, match="--model"):
+        EmotionClassifier()
+    with pytest.raises(SERError, match="not_a_model"):
+        EmotionClassifier(tmp_path / "not_a_model")
+
+
+def test_cnn_transformer_family_loads(tmp_path):
+    torch.manual_seed(0)
+    folder = _save_tiny(
+        tmp_path / "tr",
+        "cnn-transformer",
+        conv_channels=[4, 8],
+        hidden_size=16,
+        num_attention_heads=2,
+        num_hidden_layers=1,
+        intermediate_size=16,
+    )
+    c = EmotionClassifier(folder, device="cpu")
+    clips = [make_speechlike(1.0, seed=5), make_speechlike(2.0, seed=6)]
+    for a, b in zip([c.classify(x) for x in clips], c.classify_batch(clips)):
+        _assert_valid(a)
+        assert _close(a, b, 1e-5)
+
+
+# ----------------------------------------------------------------------------- timeline
+class BandBackend:
+    """A deterministic stand-in for a trained model, so timeline tests can check labels.
+
+    Label by where the log-mel energy sits: low bands (a low tone), middle bands (a high tone),
+    or spread out (noise). Records the shape of every batch it sees.
+    """
+
+    labels = ["low", "mid", "noise"]
+
+    def __init__(self):
+        self.shapes: list[tuple[int, ...]] = []
+
+    def predict_logits(self, feats, mask):
+        f = torch.as_tensor(feats).double()
+        m = torch.as_tensor(mask).double()[..., None]
+        self.shapes.append(tuple(f.shape))
+        mean = (f * m).sum(1) / m.sum(1)  # (B, F) mean dB per band over real frames
+        third = mean.shape[1] // 3
+        low, mid = mean[:, :third].max(1).values, mean[:, third : 2 * third].max(1).values
+        spread = -mean.std(1)  # flat spectrum -> high
+        return torch.stack([low - mid, mid - low, 3.0 * spread + 40.0], 1).numpy() / 5.0
+
+
+@pytest.fixture(scope="module")
+def band_clf(model_dir) -> EmotionClassifier:
+    from transformers import PretrainedConfig
+
+    from ser_hf.feature_extraction_ser import SERFeatureExtractor
+
+    backend = BandBackend()
+    fe = SERFeatureExtractor(n_mels=32, peak_normalize=False)
+    c = EmotionClassifier(model_dir, feature_extractor=fe, backend=backend)
+    c.config = PretrainedConfig(id2label=dict(enumerate(BandBackend.labels)))
+    c.labels = list(BandBackend.labels)
+    return c
+
+
+# 60 s made of distinct segments: (label, seconds, signal)
+def _segments() -> list[tuple[str, np.ndarray]]:
+    rng = np.random.default_rng(0)
+    return [
+        ("silence", np.zeros(8 * SR, dtype=np.float32)),
+        ("low", make_tone(200.0, 12.0, amp=0.5)),
+        ("noise", (0.2 * rng.standard_normal(12 * SR)).astype(np.float32)),
+        ("silence", (1e-5 * rng.standard_normal(4 * SR)).astype(np.float32)),
+        ("mid", make_tone(2500.0, 12.0, amp=0.3)),
+        ("low", make_tone(300.0, 12.0, amp=0.1)),
+    ]
+
+
+def _segment_at(bounds: list[tuple[float, float, str]], start: float, end: float) -> str | None:
+    for a, b, label in bounds:
+        if a <= start and end <= b:
+            return label
+    return None  # the window straddles two segments
+
+
+def test_timeline_windows_follow_the_segments(band_clf, tmp_path):
+    segments = _segments()
+    audio = np.concatenate([s for _, s in segments])
+    bounds, t = [], 0.0
+    for label, s in segments:
+        bounds.append((t, t + len(s) / SR, label))
+        t += len(s) / SR
+    path = tmp_path / "sixty.wav"
+    sf.write(path, audio, SR, subtype="FLOAT")
+
+    band_clf.backend.shapes.clear()
+    tl = band_clf.timeline(path, window_s=4.0, hop_s=2.0, top_k=3, batch_size=4, chunk_s=7.0)
+    assert isinstance(tl, Timeline)
+    assert tl.duration == pytest.approx(60.0)
+    starts = [w["start"] for w in tl.windows]
+    assert starts == pytest.approx([2.0 * i for i in range(29)])  # 0, 2, ..., 56
+    assert all(w["end"] - w["start"] == pytest.approx(4.0) for w in tl.windows)
+    inside = 0
+    for w in tl.windows:
+        expected = _segment_at(bounds, w["start"], w["end"])
+        if expected is not None:
+            inside += 1
+            assert w["label"] == expected, w
+            assert w["silent"] == (expected == "silence")
+    assert inside >= 20
+    # silent windows do not count: the overall label is the most common non-silent segment
+    assert tl.label == "low"
+    assert all(np.isfinite(w["score"]) for w in tl.windows)
+    # bounded memory: the model never sees more than one batch of single windows
+    frames = 1 + 4 * SR // band_clf.feature_extractor.hop_length
+    assert max(s[0] for s in band_clf.backend.shapes) <= 4
+    assert max(s[1] for s in band_clf.backend.shapes) == frames
+
+    # the same recording as an in-memory array gives the same timeline
+    tl2 = band_clf.timeline(audio, window_s=4.0, hop_s=2.0, top_k=3)
+    assert [w["label"] for w in tl2.windows] == [w["label"] for w in tl.windows]
+    assert np.allclose(tl2.probabilities, tl.probabilities, atol=1e-6)
+
+    png = plot_timeline(tl, tmp_path / "plots" / "sixty.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+def test_timeline_window_layout_and_edge_cases(clf):
+    x = make_speechlike(9.0, seed=4)
+    tl = clf.timeline(x, window_s=4.0, hop_s=2.0, top_k=None)
+    # regular windows at 0, 2, 4; a last one ending exactly at 9 s
+    assert [(w["start"], w["end"]) for w in tl.windows] == [(0.0, 4.0), (2.0, 6.0), (4.0, 8.0), (5.0, 9.0)]
+    # each window's scores are the scores of its own samples
+    for w in tl.windows:
+        assert _close(w["scores"], clf.classify(x[int(w["start"] * SR) : int(w["end"] * SR)]), 1e-5)
+    # a clip shorter than a window: one window covering it
+    short = clf.timeline(x[: int(2.5 * SR)], window_s=4.0, top_k=None)
+    assert [(w["start"], w["end"]) for w in short.windows] == [(0.0, 2.5)]
+    assert _close(short.scores, clf.classify(x[: int(2.5 * SR)]), 1e-5)
+    # everything silent: label "silence", no NaN anywhere
+    quiet = clf.timeline(np.zeros(6 * SR, dtype=np.float32), window_s=2.0)
+    assert quiet.label == "silence" and all(w["silent"] for w in quiet.windows)
+    assert np.isfinite(quiet.score)
+    # the overall label is the duration-weighted mean of the window probabilities
+    probs = np.array(tl.probabilities)
+    weights = np.array([w["end"] - w["start"] for w in tl.windows])
+    mean = (probs * weights[:, None]).sum(0) / weights.sum()
+    assert tl.label == tl.labels[int(np.argmax(mean))]
+    assert tl.score == pytest.approx(float(mean.max()))
+
+
+def test_sliding_windows_over_uneven_chunks():
+    signal = np.arange(1000, dtype=np.float32)
+    for chunk in (7, 100, 333, 1000, 5000):
+        chunks = (signal[i : i + chunk] for i in range(0, len(signal), chunk))
+        wins = list(_sliding_windows(chunks, 300, 120))
+        assert [(a, b) for a, b, _ in wins] == [
+            (0, 300),
+            (120, 420),
+            (240, 540),
+            (360, 660),
+            (480, 780),
+            (600, 900),
+            (700, 1000),
+        ]
+        for a, b, w in wins:
+            assert np.array_equal(w, signal[a:b])
+
+
+def test_plot_timeline_single_window(clf, tmp_path):
+    tl = clf.timeline(make_speechlike(1.0), window_s=4.0)
+    out = plot_timeline(tl, tmp_path / "one.png")
+    assert out.is_file() and out.read_bytes()[:4] == b"\x89PNG"
+
+
+# ----------------------------------------------------------------------------- streaming
+def test_streaming_matches_classify_on_the_last_window(clf):
+    rate = 44100
+    rng = np.random.default_rng(0)
+    signal = make_speechlike(5.0, sr=rate, seed=7)
+    pcm = (np.stack([signal, 0.5 * signal], axis=1) * 32767).astype(np.int16)  # stereo int16, (N, 2)
+    stream = StreamingClassifier(clf, window_s=3.0, update_every_s=0.5)
+    predictions, pos = [], 0
+    while pos < len(pcm):
+        n = int(rng.integers(200, 9000))
+        out = stream.push(pcm[pos : pos + n], rate)
+        pos += n
+        if out is not None:
+            predictions.append(out)
+    # one update per 0.5 s of audio once 1 s has arrived
+    assert 7 <= len(predictions) <= 9
+    assert [p["time"] for p in predictions] == sorted(p["time"] for p in predictions)
+    last = stream.predict()
+    mono = pcm.astype(np.float32).mean(axis=1) / 32768.0
+    expected = clf.classify({"array": mono[-3 * rate :], "sampling_rate": rate})
+    assert _close(last["scores"], expected, 1e-6)
+    assert last["time"] == pytest.approx(5.0, abs=1e-3)
+    assert stream.buffered_seconds == pytest.approx(3.0, abs=1e-4)
+
+    stream.reset()
+    assert stream.predict() is None
+    assert stream.push(np.zeros(16000, dtype=np.float32), 16000) is not None  # 1 s of silence
+    assert stream.last_prediction["label"] == "silence"
+
+
+def test_streaming_rejects_bad_chunks(clf):
+    stream = StreamingClassifier(clf)
+    with pytest.raises(SERError):
+        stream.push(np.array([0.1, np.nan], dtype=np.float32), 16000)
+    with pytest.raises(SERError):
+        stream.push(np.zeros(100, dtype=np.float32), 0)
+
+
+# ----------------------------------------------------------------------------- the bundled model
+def _bundled() -> Path | None:
+    try:
+        return default_model_path()
+    except SERError:
+        return None
+
+
+@pytest.mark.skipif(_bundled() is None, reason="the bundled model is not in this checkout yet")
+def test_bundled_model_timeline_follows_concatenated_examples():
+    """The done-when check: a 60 s recording of example clips -> windows follow the clips."""
+    from ser_hf.audio import load_audio
+
+    c = EmotionClassifier(device="cpu")
+    clips = [load_audio(p) for p in sorted(EXAMPLES.glob("*.flac"))]
+    # each clip alone; then repeat it to fill its share of 60 s so windows can lie inside it
+    parts, bounds, t = [], [], 0.0
+    share = 60.0 / len(clips)
+    for clip in clips:
+        label = c.classify(clip)[0]["label"]
+        reps = int(np.ceil(share * SR / len(clip)))
+        part = np.tile(clip, reps)[: int(share * SR)]
+        parts.append(part)
+        bounds.append((t, t + len(part) / SR, label))
+        t += len(part) / SR
+    tl = c.timeline(np.concatenate(parts), window_s=c.default_window_s(), hop_s=1.0)
+    checked = agree = 0
+    for w in tl.windows:
+        expected = _segment_at(bounds, w["start"], w["end"])
+        if expected is not None and not w["silent"]:
+            checked += 1
+            agree += w["label"] == expected
+    assert checked >= len(clips)
+    assert agree / checked >= 0.75, (agree, checked)
+
+
+def test_bytes_of_wav_in_memory(clf):
+    buf = io.BytesIO()
+    x = make_tone(330.0, 1.0)
+    sf.write(buf, x, SR, format="WAV", subtype="FLOAT")
+    assert _close(clf.classify(buf.getvalue()), clf.classify(x), 1e-6)

@@ -1,0 +1,191 @@
+"""``ser-hf predict`` and ``ser-hf extract-audio`` on generated files, folders, globs and videos."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from conftest import make_speechlike, make_tone
+
+from ser_hf.cli import main
+from ser_hf.inference import EmotionClassifier, extract_audio_cli, predict_cli
+from ser_hf.presets import build_model
+
+SR = 16000
+LABELS = ["neutral", "happy", "sad", "angry"]
+
+pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg binary")
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *args], check=True)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("model")
+    model, fe = build_model(
+        "seed-logmel-bilstm",
+        LABELS,
+        feature_overrides={"max_frames": None, "n_mels": 32},
+        conv_channels=[4, 8],
+        lstm_hidden_size=8,
+    )
+    model.save_pretrained(folder)
+    fe.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory) -> Path:
+    """clips/a.wav, clips/sub/b.flac, long/ten.wav (10 s), video.mp4, video.webm, broken.wav."""
+    root = tmp_path_factory.mktemp("media")
+    (root / "clips" / "sub").mkdir(parents=True)
+    (root / "long").mkdir()
+    sf.write(root / "clips" / "a.wav", make_speechlike(1.5, seed=1), SR)
+    sf.write(root / "clips" / "sub" / "b.flac", make_speechlike(2.0, seed=2), SR)
+    (root / "clips" / "notes.txt").write_text("not audio, not picked up from a folder")
+    ten = np.concatenate([make_speechlike(4.0, seed=3), np.zeros(2 * SR, np.float32), make_tone(300.0, 4.0)])
+    sf.write(root / "long" / "ten.wav", ten, SR)
+    stereo = np.stack([make_speechlike(2.0, sr=44100, seed=4)] * 2, axis=1)
+    sf.write(root / "voice.wav", stereo, 44100)
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=black:s=64x64:d=2",
+        "-i",
+        str(root / "voice.wav"),
+        "-shortest",
+        "-c:v",
+        "libx264",
+        "-c:a",
+        "aac",
+        str(root / "video.mp4"),
+    )
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=black:s=64x64:d=2",
+        "-i",
+        str(root / "voice.wav"),
+        "-shortest",
+        "-c:v",
+        "libvpx",
+        "-c:a",
+        "libopus",
+        str(root / "video.webm"),
+    )
+    (root / "broken.wav").write_bytes(b"RIFF" + np.random.default_rng(0).bytes(2000))
+    return root
+
+
+def test_predict_folder_glob_video_and_a_bad_file(model_dir, media, tmp_path, capsys):
+    out_json = tmp_path / "out" / "results.json"
+    rc = predict_cli(
+        [
+            str(media / "clips"),
+            str(media / "long" / "*.wav"),
+            str(media / "video.mp4"),
+            str(media / "broken.wav"),
+            "--model",
+            str(model_dir),
+            "--json",
+            str(out_json),
+            "--timeline-png",
+            str(tmp_path / "png"),
+            "--top-k",
+            "2",
+            "--window",
+            "4",
+            "--hop",
+            "2",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert "broken.wav" in captured.err and "Traceback" not in captured.err + captured.out
+    rows = {Path(r["file"]).name: r for r in json.loads(out_json.read_text())}
+    assert set(rows) == {"a.wav", "b.flac", "ten.wav", "video.mp4", "broken.wav"}
+    assert "error" in rows["broken.wav"] and "label" not in rows["broken.wav"]
+    for name in ("a.wav", "b.flac", "ten.wav", "video.mp4"):
+        r = rows[name]
+        assert r["label"] in LABELS and 0 < r["score"] <= 1 and len(r["top_k"]) == 2
+        assert r["label"] in captured.out and name in captured.out
+    assert rows["a.wav"]["duration"] == pytest.approx(1.5, abs=0.01)
+    assert rows["video.mp4"]["duration"] == pytest.approx(2.0, abs=0.1)
+    # the 10 s file gets a timeline: windows 0-4, 2-6, 4-8, 6-10
+    ten = rows["ten.wav"]
+    assert [(w["start"], w["end"]) for w in ten["timeline"]] == [(0, 4), (2, 6), (4, 8), (6, 10)]
+    assert all(w["label"] in LABELS for w in ten["timeline"])
+    assert Path(ten["timeline_png"]).read_bytes()[:4] == b"\x89PNG"
+    assert "6.00 -    10.00 s" in captured.out  # the per-window table is printed
+    # the short clips' scores are what the Python API gives
+    clf = EmotionClassifier(model_dir, device="cpu")
+    alone = clf.classify(media / "clips" / "a.wav", top_k=2)
+    assert [s["label"] for s in rows["a.wav"]["top_k"]] == [s["label"] for s in alone]
+    assert np.allclose([s["score"] for s in rows["a.wav"]["top_k"]], [s["score"] for s in alone], atol=1e-6)
+
+
+def test_predict_csv_through_the_ser_hf_command(model_dir, media, tmp_path, capsys):
+    out_csv = tmp_path / "r.csv"
+    rc = main(
+        [
+            "predict",
+            str(media / "clips" / "**" / "*.flac"),
+            str(media / "video.webm"),
+            str(media / "long"),
+            "--model",
+            str(model_dir),
+            "--csv",
+            str(out_csv),
+            "--batch-size",
+            "1",
+        ]
+    )
+    assert rc == 0, capsys.readouterr().err
+    with open(out_csv, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    files = [Path(r["file"]).name for r in rows]
+    assert files.count("b.flac") == 1 and files.count("video.webm") == 1
+    assert files.count("ten.wav") == 1 + 4  # one summary row and one row per window
+    for r in rows:
+        assert r["label"] in LABELS + ["silence"]
+        assert 0 < float(r["score"]) <= 1
+        assert isinstance(json.loads(r["top_k"]), list)
+
+
+def test_predict_without_a_usable_model_is_one_error_line(media, tmp_path, capsys):
+    rc = main(["predict", str(media / "clips"), "--model", str(tmp_path / "no_model")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "no_model" in err and "Traceback" not in err
+
+
+def test_predict_missing_paths(model_dir, tmp_path, capsys):
+    rc = predict_cli([str(tmp_path / "nope.wav"), "--model", str(model_dir)])
+    captured = capsys.readouterr()
+    assert rc == 1 and "nope.wav" in captured.err and "Traceback" not in captured.err
+
+
+def test_extract_audio_writes_16k_mono_wav(media, tmp_path, capsys):
+    out = tmp_path / "wavs"
+    rc = extract_audio_cli(
+        [str(media / "video.mp4"), str(media / "video.webm"), str(media / "broken.wav"), "--out", str(out)]
+    )
+    captured = capsys.readouterr()
+    assert rc == 1 and "broken.wav" in captured.err
+    written = sorted(p.name for p in out.glob("*.wav"))
+    assert written == ["video-webm.wav", "video.wav"]
+    for name in written:
+        info = sf.info(out / name)
+        assert info.samplerate == 16000 and info.channels == 1
+        assert info.duration == pytest.approx(2.0, abs=0.1)
