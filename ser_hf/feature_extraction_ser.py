@@ -433,8 +433,6 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
                     raise SERError(f"audio must be real numbers, got {t.dtype}", source=where)
                 # integer PCM (e.g. int16 from a microphone): scale to [-1, 1]
                 t = t.float() / float(torch.iinfo(t.dtype).max)
-            if not bool(torch.isfinite(t).all()):
-                raise SERError("the audio contains NaN or Inf samples", source=where)
             tensors.append(t)
 
         lengths = torch.tensor([t.numel() for t in tensors], dtype=torch.long)
@@ -442,6 +440,11 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
         batch = torch.zeros(len(tensors), int(lengths.max()), dtype=torch.float32, device=target)
         for i, t in enumerate(tensors):  # copies only; the math below is batched
             batch[i, : t.numel()] = t.to(device=target, dtype=torch.float32)
+        finite = torch.isfinite(batch).all(dim=1)  # one check for the whole batch
+        if not bool(finite.all()):
+            first = int((~finite).nonzero()[0])
+            where = f"clip {first}" if len(tensors) > 1 else "audio"
+            raise SERError("the audio contains NaN or Inf samples", source=where)
         return batch, lengths.to(target)
 
     def __call__(
