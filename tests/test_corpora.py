@@ -1,0 +1,341 @@
+"""Corpus loaders on small generated trees with each corpus's exact file naming."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from ser_hf.corpora import corpus_summary, load_corpora, load_corpus
+from ser_hf.errors import SERError
+from ser_hf.labels import scheme_names
+
+RATE = 16000
+
+
+def _tone(path: Path, seconds: float = 0.2, rate: int = RATE, channels: int = 1, freq: float = 220.0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * rate)) / rate
+    wave = 0.3 * np.sin(2 * np.pi * freq * t).astype(np.float32)
+    if channels > 1:
+        wave = np.stack([wave] * channels, axis=1)
+    sf.write(str(path), wave, rate)
+    return path
+
+
+def _corrupt_files(folder: Path, stem_prefix: str = "") -> dict[str, Path]:
+    """An empty file, random bytes and a text file, all with audio extensions."""
+    folder.mkdir(parents=True, exist_ok=True)
+    empty = folder / f"{stem_prefix}empty.wav"
+    empty.write_bytes(b"")
+    noise = folder / f"{stem_prefix}noise.wav"
+    noise.write_bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes())
+    text = folder / f"{stem_prefix}text.mp3"
+    text.write_text("this is not audio, just a renamed text file\n" * 20)
+    return {"empty": empty, "noise": noise, "text": text}
+
+
+def _ravdess_tree(root: Path) -> Path:
+    # actors 1-4; Actor_01 male, Actor_02 female ...; one FLAC, one 44.1 kHz stereo wav
+    for actor in (1, 2, 3, 4):
+        for emotion, intensity in ((1, 1), (2, 1), (2, 2), (5, 2), (8, 1)):
+            name = f"03-01-{emotion:02d}-{intensity:02d}-01-01-{actor:02d}.wav"
+            _tone(root / f"Actor_{actor:02d}" / name)
+    _tone(root / "Actor_01" / "03-01-03-01-02-02-01.flac")  # happy, statement 2, FLAC
+    _tone(root / "Actor_02" / "03-01-04-02-01-02-02.wav", rate=44100, channels=2)  # sad, stereo 44.1k
+    _tone(root / "Actor_03" / "03-02-03-01-01-01-03.wav")  # song: excluded unless include_song
+    (root / "Actor_04" / "._03-01-01-01-01-01-04.wav").write_bytes(b"\x00\x05\x16\x07")  # macOS junk
+    (root / "README.txt").write_text("not audio, ignored")
+    return root
+
+
+def test_ravdess_rows_labels_speakers_and_corrupt_files(tmp_path, caplog):
+    root = _ravdess_tree(tmp_path / "ravdess")
+    bad = _corrupt_files(root / "Actor_01", "03-01-01-01-01-02-01_")  # names also unparseable
+    _corrupt_files(root / "Actor_02")
+    # parseable names but broken contents: skipped for the file, not the name
+    (root / "Actor_03" / "03-01-06-01-01-01-03.wav").write_bytes(b"")
+    (root / "Actor_03" / "03-01-07-01-01-01-03.wav").write_bytes(np.random.default_rng(1).bytes(3000))
+    (root / "Actor_03" / "03-01-08-02-01-01-03.wav").write_text("RIFF but really a text file" * 10)
+    _tone(root / "Actor_04" / "03-01-09-01-01-01-04.wav")  # emotion 09 does not exist
+    with caplog.at_level(logging.WARNING, logger="ser_hf.corpora"):
+        ds, report = load_corpus("ravdess", root, return_report=True)
+
+    assert len(ds) == 4 * 5 + 2
+    assert ds.features["emotion"].names == scheme_names("ravdess8")
+    assert sorted(set(ds["speaker"])) == ["ravdess_01", "ravdess_02", "ravdess_03", "ravdess_04"]
+    rows = {Path(p).name: i for i, p in enumerate(ds["path"])}
+    row = ds[rows["03-01-03-01-02-02-01.flac"]]
+    assert (row["raw_emotion"], row["gender"], row["speaker"]) == ("happy", "male", "ravdess_01")
+    assert row["statement"] == "Dogs are sitting by the door" and row["intensity"] == "normal"
+    assert ds.features["emotion"].int2str(row["emotion"]) == "happy"
+    row = ds[rows["03-01-02-02-01-01-02.wav"]]
+    assert (row["raw_emotion"], row["gender"], row["intensity"]) == ("calm", "female", "strong")
+    assert set(ds["corpus"]) == {"ravdess"}
+    assert all(abs(d - 0.2) < 0.01 for d in ds["duration"])
+
+    # 3 corrupt files x 2 folders (unparseable names) + 3 broken contents + 1 bad emotion code
+    skipped = {Path(s.path).name: s.reason for s in report.skipped}
+    assert len(skipped) == 10
+    assert "empty" in skipped["03-01-06-01-01-01-03.wav"]
+    assert "unreadable" in skipped["03-01-07-01-01-01-03.wav"]
+    assert "unreadable" in skipped["03-01-08-02-01-01-03.wav"]
+    assert all(p.name in skipped for p in bad.values())
+    assert "03-01-09-01-01-01-04.wav" in skipped
+    assert sum(report.excluded.values()) == 2  # the song clip and the macOS file
+    assert any("skipped 10" in r.getMessage() for r in caplog.records)
+
+    # audio decodes lazily to 16 kHz mono, whatever the file's rate and channels
+    audio = ds[rows["03-01-04-02-01-02-02.wav"]]["audio"]
+    assert audio["sampling_rate"] == RATE and audio["array"].ndim == 1
+    assert abs(len(audio["array"]) - 0.2 * RATE) <= 2
+
+
+def test_ravdess_song_flat_layout_and_schemes(tmp_path):
+    root = _ravdess_tree(tmp_path / "ravdess")
+    with_song = load_corpus("ravdess", root, include_song=True)
+    assert len(with_song) == 23
+
+    flat = tmp_path / "flat"
+    for i, emotion in enumerate((1, 2, 3, 4, 5, 6)):
+        _tone(flat / f"03-01-{emotion:02d}-01-01-01-{i + 1:02d}.wav")
+    ds = load_corpus("ravdess", flat, check_files=False)
+    assert sorted(ds["gender"]) == ["female"] * 3 + ["male"] * 3
+    assert ds["duration"] == [None] * 6
+
+    ds, report = load_corpus("ravdess", root, "nocalm7", return_report=True)
+    assert len(ds) == 22 - 8 and report.dropped_by_scheme == {"calm": 8}
+    ds = load_corpus("ravdess", root, "harmonized7")
+    names = ds.features["emotion"].names
+    assert names == scheme_names("harmonized7")
+    calm_rows = [names[e] for e, r in zip(ds["emotion"], ds["raw_emotion"]) if r == "calm"]
+    assert calm_rows == ["neutral"] * 8
+    ds = load_corpus("ravdess", root, "gender_emotion")
+    labels = {ds.features["emotion"].int2str(e) for e in ds["emotion"]}
+    assert (
+        "female_neutral" in labels and "male_surprised" in labels and len(labels) == 8
+    )  # 3 emotions x 2 + male happy + female sad
+
+
+def test_tess_speaker_and_emotion_from_folder(tmp_path):
+    root = tmp_path / "TESS Toronto emotional speech set data"
+    _tone(root / "OAF_Fear" / "OAF_back_fear.wav")
+    _tone(root / "OAF_Pleasant_surprise" / "OAF_back_ps.wav")
+    _tone(root / "OAF_neutral" / "OA_bite_neutral.wav")  # the official misnamed file
+    _tone(root / "YAF_pleasant_surprised" / "YAF_bean_ps.wav")
+    _tone(root / "YAF_sad" / "YAF_bean_sad.wav")
+    _tone(root / "YAF_angry" / "YAF_dog_angry.flac")
+    _tone(root / "YAF_happy" / "YAF_dog_happy.ogg")
+    _tone(root / "misc" / "random_name.wav")
+    ds, report = load_corpus("tess", tmp_path, return_report=True)
+    assert len(ds) == 7 and len(report.skipped) == 1
+    by_name = {Path(p).name: i for i, p in enumerate(ds["path"])}
+    row = ds[by_name["OA_bite_neutral.wav"]]
+    assert (row["speaker"], row["gender"], row["statement"]) == ("tess_OAF", "female", "bite")
+    names = ds.features["emotion"].names
+    assert names == scheme_names("harmonized7")
+    row = ds[by_name["YAF_bean_ps.wav"]]
+    assert row["raw_emotion"] == "pleasant_surprise" and names[row["emotion"]] == "surprised"
+    assert names[ds[by_name["OAF_back_fear.wav"]]["emotion"]] == "fearful"
+    assert set(ds["speaker"]) == {"tess_OAF", "tess_YAF"}
+
+
+def test_savee_flat_and_audiodata_layouts(tmp_path):
+    flat = tmp_path / "savee_flat"
+    for name in ("DC_a01", "DC_sa01", "DC_su02", "JE_h03", "JK_n10", "KL_f05", "KL_d01"):
+        _tone(flat / f"{name}.wav")
+    _tone(flat / "XX_a01.wav")  # not a SAVEE speaker
+    ds, report = load_corpus("savee", flat, return_report=True)
+    got = {Path(p).stem: ds.features["emotion"].int2str(e) for p, e in zip(ds["path"], ds["emotion"])}
+    assert got == {
+        "DC_a01": "angry",
+        "DC_sa01": "sad",
+        "DC_su02": "surprised",
+        "JE_h03": "happy",
+        "JK_n10": "neutral",
+        "KL_f05": "fearful",
+        "KL_d01": "disgust",
+    }
+    assert set(ds["gender"]) == {"male"} and len(report.skipped) == 1
+    nested = tmp_path / "savee_orig"
+    for spk, name in (("DC", "sa01"), ("DC", "a01"), ("KL", "su15"), ("JE", "n30")):
+        _tone(nested / "AudioData" / spk / f"{name}.wav")
+    ds = load_corpus("savee", nested, "common6")
+    got = sorted((s, r) for s, r in zip(ds["speaker"], ds["raw_emotion"]))
+    assert got == [("savee_DC", "angry"), ("savee_DC", "sad"), ("savee_JE", "neutral")]  # surprise dropped
+
+
+def test_cremad_gender_from_demographics_and_intensity(tmp_path):
+    root = tmp_path / "CREMA-D"
+    for name in (
+        "1001_DFA_ANG_XX",
+        "1001_IEO_HAP_HI",
+        "1002_TIE_SAD_LO",
+        "1091_WSI_NEU_MD",
+        "1002_DFA_FEA_XX",
+    ):
+        _tone(root / "AudioWAV" / f"{name}.wav")
+    _tone(root / "AudioWAV" / "1001_DFA_XXX_XX.wav")  # unknown emotion code
+    ds = load_corpus("cremad", root / "AudioWAV")
+    assert set(ds["gender"]) == {"unknown"}
+    with open(root / "VideoDemographics.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["ActorID", "Age", "Sex", "Race", "Ethnicity"])
+        w.writerows(
+            [
+                [1001, 51, "Male", "Caucasian", "Not Hispanic"],
+                [1002, 21, "Female", "Caucasian", "Not Hispanic"],
+            ]
+        )
+    for data_dir in (root, root / "AudioWAV"):  # csv found inside the folder or next to it
+        ds, report = load_corpus("cremad", data_dir, return_report=True)
+        assert len(ds) == 5 and len(report.skipped) == 1
+        genders = dict(zip(ds["speaker"], ds["gender"]))
+        assert genders == {"cremad_1001": "male", "cremad_1002": "female", "cremad_1091": "unknown"}
+    assert ds.features["emotion"].names == scheme_names("common6")
+    intensity = {Path(p).stem: i for p, i in zip(ds["path"], ds["intensity"])}
+    assert intensity["1001_IEO_HAP_HI"] == "high" and intensity["1002_TIE_SAD_LO"] == "low"
+    assert intensity["1001_DFA_ANG_XX"] == "unspecified"
+    ds, report = load_corpus("crema-d", root, "gender_emotion", return_report=True)
+    assert len(ds) == 4 and report.dropped_unknown_gender == 1
+
+
+def test_emodb_codes_speakers_and_boredom(tmp_path):
+    root = tmp_path / "emodb" / "wav"
+    for name in ("03a01Fa", "08a02La", "09b03Wb", "10a04Ea", "13b01Ac", "16a05Tb", "15a07Na"):
+        _tone(root / f"{name}.wav")
+    ds = load_corpus("emodb", root.parent)
+    got = {
+        Path(p).stem: (ds.features["emotion"].int2str(e), g)
+        for p, e, g in zip(ds["path"], ds["emotion"], ds["gender"])
+    }
+    assert got == {
+        "03a01Fa": ("happy", "male"),
+        "08a02La": ("boredom", "female"),
+        "09b03Wb": ("angry", "female"),
+        "10a04Ea": ("disgust", "male"),
+        "13b01Ac": ("fearful", "female"),
+        "16a05Tb": ("sad", "female"),
+        "15a07Na": ("neutral", "male"),
+    }
+    assert "emodb_03" in ds["speaker"]
+    ds, report = load_corpus("emodb", root.parent, "harmonized7", return_report=True)
+    assert len(ds) == 6 and report.dropped_by_scheme == {"boredom": 1}
+
+
+def test_audiofolder_per_label_and_metadata_csv(tmp_path):
+    folder = tmp_path / "myset"
+    _tone(folder / "Angry" / "a.wav")
+    _tone(folder / "happy" / "b.flac")
+    _tone(folder / "happy" / "c.wav")
+    mp3 = folder / "sad" / "d.mp3"
+    mp3.parent.mkdir(parents=True)
+    sf.write(str(mp3), 0.3 * np.sin(np.linspace(0, 400, 8000)).astype(np.float32), RATE, format="MP3")
+    _corrupt_files(folder / "sad")
+    ds, report = load_corpus("audiofolder", folder, return_report=True)
+    assert ds.features["emotion"].names == ["Angry", "happy", "sad"]  # native: sorted folder names
+    assert len(ds) == 4 and len(report.skipped) == 3
+    assert set(ds["speaker"]) == {"myset_unknown"} and set(ds["corpus"]) == {"myset"}
+    ds = load_corpus("audiofolder", folder, "harmonized7", label_map={"Angry": "angry"})
+    assert sorted(ds.features["emotion"].int2str(e) for e in ds["emotion"]) == [
+        "angry",
+        "happy",
+        "happy",
+        "sad",
+    ]
+
+    meta_dir = tmp_path / "meta"
+    rows = [
+        ("clips/x1.wav", "anger", "s1", "F"),
+        ("clips/x2.wav", "fear", "s2", "M"),
+        ("clips/missing.wav", "sad", "s2", "M"),
+    ]
+    for file_name, *_ in rows[:2]:
+        _tone(meta_dir / file_name)
+    with open(meta_dir / "metadata.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file_name", "label", "speaker", "gender"])
+        w.writerows(rows)
+    ds, report = load_corpus("audiofolder", meta_dir, "ravdess8", return_report=True)
+    assert list(zip(ds["speaker"], ds["gender"])) == [("meta_s1", "female"), ("meta_s2", "male")]
+    assert [ds.features["emotion"].int2str(e) for e in ds["emotion"]] == ["angry", "fearful"]
+    assert [Path(s.path).name for s in report.skipped] == ["missing.wav"]
+
+
+def _hub_like_dataset(tmp_path: Path):
+    from datasets import Audio, ClassLabel, Dataset, Features, Value
+
+    paths = [str(_tone(tmp_path / "hub" / f"{i}.wav")) for i in range(4)]
+    features = Features(
+        {"file": Audio(), "label": ClassLabel(names=["ang", "hap", "neu", "bored"]), "spk": Value("string")}
+    )
+    return Dataset.from_dict(
+        {"file": paths, "label": [0, 1, 2, 3], "spk": ["a", "a", "b", "b"]}, features=features
+    )
+
+
+def test_saved_dataset_and_parquet(tmp_path):
+    hub = _hub_like_dataset(tmp_path)
+    hub.save_to_disk(str(tmp_path / "saved"))
+    ds, report = load_corpus(
+        "disk",
+        tmp_path / "saved",
+        "harmonized7",
+        speaker_column="spk",
+        audio_column="file",
+        return_report=True,
+    )
+    assert len(ds) == 3 and report.dropped_by_scheme == {"bored": 1}
+    assert ds.column_names == load_corpus("ravdess", _ravdess_tree(tmp_path / "r")).column_names
+    assert [ds.features["emotion"].int2str(e) for e in ds["emotion"]] == ["angry", "happy", "neutral"]
+    assert ds["speaker"] == ["saved_a", "saved_a", "saved_b"]
+    assert Path(ds["path"][0]).name == "0.wav"
+    assert ds[0]["audio"]["sampling_rate"] == RATE
+
+    hub.to_parquet(str(tmp_path / "pq" / "train.parquet"))
+    ds = load_corpus(
+        str(tmp_path / "pq"), label_column="label", speaker_column="spk"
+    )  # auto-detected parquet
+    assert ds.features["emotion"].names == ["ang", "bored", "hap", "neu"] and len(ds) == 4
+    with pytest.raises(SERError, match="no speaker column 'nope'"):
+        load_corpus("disk", tmp_path / "saved", speaker_column="nope")
+
+
+def test_load_corpora_concatenates_with_one_classlabel(tmp_path):
+    ravdess = _ravdess_tree(tmp_path / "ravdess")
+    savee = tmp_path / "savee"
+    for name in ("DC_a01", "DC_sa01", "JE_su01"):
+        _tone(savee / f"{name}.wav")
+    ds, reports = load_corpora([("ravdess", ravdess), ("savee", savee)], "harmonized7", return_report=True)
+    assert len(ds) == 22 + 3 and [r.corpus for r in reports] == ["ravdess", "savee"]
+    assert ds.features["emotion"].names == scheme_names("harmonized7")
+    summary = corpus_summary(ds)
+    assert summary["rows"] == 25 and summary["speakers"] == 6
+    assert summary["per_corpus"]["savee"] == {"rows": 3, "speakers": 2, "genders": {"male": 2}}
+    assert summary["per_emotion"]["neutral"] == 4 + 8  # neutral + calm merged
+    assert summary["label_scheme"] == "harmonized7"
+    with pytest.raises(SERError):
+        load_corpora([("ravdess", ravdess)], label_scheme="native")
+
+
+def test_errors_and_cli(tmp_path, capsys):
+    with pytest.raises(SERError, match="not found"):
+        load_corpus("ravdess", tmp_path / "nowhere")
+    empty = tmp_path / "empty"
+    _corrupt_files(empty)
+    with pytest.raises(SERError, match="no usable"):
+        load_corpus("ravdess", empty)
+    with pytest.raises(SERError, match="unknown label scheme"):
+        load_corpus("ravdess", _ravdess_tree(tmp_path / "r"), "klingon9")
+
+    from ser_hf.corpora import cli
+
+    root = tmp_path / "r"
+    _corrupt_files(root / "Actor_01")
+    assert cli(["ravdess", str(root), "--scheme", "harmonized7"]) == 0
+    out = capsys.readouterr().out
+    assert "rows: 22" in out and "speakers: 4" in out and "skipped 3 files" in out and "noise.wav" in out

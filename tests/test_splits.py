@@ -1,0 +1,217 @@
+"""Speaker-independent splits on metadata only: disjointness, gender balance, determinism,
+manifest round-trip, the exact RAVDESS protocol folds, the random split's warning."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+import pytest
+
+from ser_hf.errors import SERError
+from ser_hf.splits import (
+    Split,
+    SplitManifest,
+    leave_one_corpus_out,
+    leave_one_speaker_out,
+    load_splits,
+    random_stratified_split,
+    ravdess_protocol_folds,
+    save_splits,
+    speaker_kfold,
+    validation_speakers,
+)
+
+EMOTIONS = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
+
+
+def _ravdess_columns(clips_per_emotion: int = 2) -> dict[str, list]:
+    """RAVDESS-like metadata: 24 actors (odd male) x 8 emotions x ``clips_per_emotion``."""
+    cols: dict[str, list] = {k: [] for k in ("speaker", "gender", "emotion", "corpus", "path")}
+    for actor in range(1, 25):
+        for e, emotion in enumerate(EMOTIONS):
+            for rep in range(clips_per_emotion):
+                cols["speaker"].append(f"ravdess_{actor:02d}")
+                cols["gender"].append("male" if actor % 2 else "female")
+                cols["emotion"].append(emotion)
+                cols["corpus"].append("ravdess")
+                cols["path"].append(
+                    f"/data/Actor_{actor:02d}/03-01-{e + 1:02d}-01-01-{rep + 1:02d}-{actor:02d}.wav"
+                )
+    return cols
+
+
+def _corpus(name: str, speakers: dict[str, str], clips: int = 6) -> dict[str, list]:
+    cols: dict[str, list] = {k: [] for k in ("speaker", "gender", "emotion", "corpus", "path")}
+    for spk, gender in speakers.items():
+        for i in range(clips):
+            cols["speaker"].append(f"{name}_{spk}")
+            cols["gender"].append(gender)
+            cols["emotion"].append(EMOTIONS[i % 4])
+            cols["corpus"].append(name)
+            cols["path"].append(f"/{name}/{spk}_{i}.wav")
+    return cols
+
+
+def _concat(*parts: dict[str, list]) -> dict[str, list]:
+    return {k: sum((p[k] for p in parts), []) for k in parts[0]}
+
+
+def _assert_disjoint(split: Split, cols: dict[str, list]) -> None:
+    parts = {
+        name: {cols["speaker"][i] for i in getattr(split, name)} for name in ("train", "validation", "test")
+    }
+    assert not (parts["train"] & parts["validation"]) and not (parts["train"] & parts["test"])
+    assert not (parts["validation"] & parts["test"])
+    assert parts["test"] == set(split.test_speakers) and parts["validation"] == set(split.validation_speakers)
+    assert len(split.train) + len(split.validation) + len(split.test) == len(cols["speaker"])
+
+
+def test_ravdess_protocol_folds_are_exact():
+    cols = _ravdess_columns()
+    folds = ravdess_protocol_folds(cols)
+    assert len(folds) == 6
+    gender = dict(zip(cols["speaker"], cols["gender"]))
+    for k, split in enumerate(folds):
+        assert split.test_speakers == [f"ravdess_{a:02d}" for a in range(4 * k + 1, 4 * k + 5)]
+        assert len(split.validation_speakers) == 4 and len(split.train_speakers) == 16
+        assert Counter(gender[s] for s in split.validation_speakers) == {"female": 2, "male": 2}
+        assert not set(split.validation_speakers) & set(split.test_speakers)
+        _assert_disjoint(split, cols)
+        assert len(split.test) == 4 * 16
+    # every actor is tested exactly once
+    assert sorted(s for f in folds for s in f.test_speakers) == sorted(set(cols["speaker"]))
+    assert ravdess_protocol_folds(cols, seed=0)[0].validation_speakers == folds[0].validation_speakers
+    assert any(
+        a.validation_speakers != b.validation_speakers
+        for a, b in zip(folds, ravdess_protocol_folds(cols, seed=7))
+    )
+    missing = {k: [v for v, s in zip(vals, cols["speaker"]) if s != "ravdess_24"] for k, vals in cols.items()}
+    with pytest.raises(SERError, match="missing \\[24\\]"):
+        ravdess_protocol_folds(missing)
+
+
+def test_speaker_kfold_balances_gender_and_covers_every_speaker():
+    speakers = {f"s{i:02d}": ("female" if i < 10 else "male") for i in range(20)}
+    cols = _corpus("c", speakers)
+    folds = speaker_kfold(cols, n_folds=5, seed=3)
+    gender = dict(zip(cols["speaker"], cols["gender"]))
+    assert sorted(s for f in folds for s in f.test_speakers) == sorted(set(cols["speaker"]))
+    for split in folds:
+        assert Counter(gender[s] for s in split.test_speakers) == {"female": 2, "male": 2}
+        assert Counter(gender[s] for s in split.validation_speakers) == {"female": 2, "male": 2}
+        _assert_disjoint(split, cols)
+    again = speaker_kfold(cols, n_folds=5, seed=3)
+    assert [f.to_dict() for f in folds] == [f.to_dict() for f in again]
+    assert [f.test_speakers for f in folds] != [
+        f.test_speakers for f in speaker_kfold(cols, n_folds=5, seed=4)
+    ]
+    # across corpora, each fold gets its share of each corpus too
+    mixed = _concat(cols, _corpus("d", {f"t{i}": "male" for i in range(5)}))
+    for split in speaker_kfold(mixed, n_folds=5, seed=0, n_validation=2):
+        assert Counter(s.split("_")[0] for s in split.test_speakers) == {"c": 4, "d": 1}
+    with pytest.raises(SERError):
+        speaker_kfold(cols, n_folds=21)
+
+
+def test_validation_speakers_come_from_training_only():
+    gender = {f"m{i}": "male" for i in range(5)} | {f"f{i}": "female" for i in range(2)}
+    picked = validation_speakers(list(gender), n=4, seed=0, speaker_gender=gender)
+    assert set(picked) <= set(gender) and len(picked) == 4
+    assert Counter(gender[s] for s in picked) == {"female": 2, "male": 2}
+    picked = validation_speakers(list(gender), n=6, seed=0, speaker_gender=gender)
+    assert Counter(gender[s] for s in picked) == {"female": 2, "male": 4}  # females run out
+    assert validation_speakers(list(gender), n=3, seed=5, speaker_gender=gender) == validation_speakers(
+        list(gender), n=3, seed=5, speaker_gender=gender
+    )
+    with pytest.raises(SERError, match="one must stay"):
+        validation_speakers(list(gender), n=7)
+
+
+def test_leave_one_speaker_and_corpus_out():
+    cols = _concat(
+        _corpus("savee", {"DC": "male", "JE": "male", "JK": "male", "KL": "male"}),
+        _corpus("ravdess", {f"{a:02d}": ("male" if a % 2 else "female") for a in range(1, 7)}),
+    )
+    loso = leave_one_speaker_out(cols, n_validation=2)
+    assert len(loso) == 10 and all(len(s.test_speakers) == 1 for s in loso)
+    for split in loso:
+        _assert_disjoint(split, cols)
+    loco = leave_one_corpus_out(cols, "savee", n_validation=2)
+    assert loco.test_speakers == ["savee_DC", "savee_JE", "savee_JK", "savee_KL"]
+    assert all(s.startswith("ravdess_") for s in loco.train_speakers + loco.validation_speakers)
+    _assert_disjoint(loco, cols)
+    with pytest.raises(SERError, match="no rows of corpus"):
+        leave_one_corpus_out(cols, "tess")
+
+
+def test_tess_two_speakers_warns(caplog):
+    cols = _corpus("tess", {"OAF": "female", "YAF": "female"})
+    with caplog.at_level(logging.WARNING, logger="ser_hf.splits"):
+        splits = leave_one_speaker_out(cols)
+    assert "cannot support a speaker-independent split" in caplog.text
+    assert [s.validation_speakers for s in splits] == [[], []]
+
+
+def test_random_split_warns_and_is_stratified(caplog):
+    cols = _ravdess_columns(clips_per_emotion=5)
+    with caplog.at_level(logging.WARNING, logger="ser_hf.splits"):
+        split = random_stratified_split(cols, seed=1)
+    assert "SPEAKER-DEPENDENT" in caplog.text and "SPEAKER-DEPENDENT" in split.description
+    assert not split.speaker_independent
+    n = len(cols["speaker"])
+    assert abs(len(split.train) - 0.7 * n) <= 2 and abs(len(split.test) - 0.15 * n) <= 2
+    test_counts = Counter(cols["emotion"][i] for i in split.test)
+    assert max(test_counts.values()) - min(test_counts.values()) <= 1  # stratified by emotion
+    assert set(split.train_speakers) & set(split.test_speakers)  # it does leak speakers
+    assert random_stratified_split(cols, seed=1).test == split.test
+
+
+def test_split_refuses_overlapping_speakers():
+    with pytest.raises(SERError, match="speaker independence"):
+        Split("x", [0], [], [1], ["a"], [], ["a"], speaker_independent=True)
+    with pytest.raises(SERError, match="two parts"):
+        Split("x", [0, 1], [], [1], ["a"], [], ["b"], speaker_independent=False)
+
+
+def test_manifest_round_trip_and_verify(tmp_path):
+    cols = _ravdess_columns()
+    folds = ravdess_protocol_folds(cols, seed=2)
+    folds[0].to_json(tmp_path / "fold0.json")
+    back = Split.from_json(tmp_path / "fold0.json")
+    assert back == folds[0]
+    back.verify(cols)
+    save_splits(folds, tmp_path / "folds.json")
+    loaded = load_splits(tmp_path / "folds.json")
+    assert loaded == folds
+    SplitManifest.from_json(tmp_path / "folds.json").verify(cols)
+    # same corpus in another folder: same row ids (file names), still verifies
+    moved = dict(cols, path=[p.replace("/data/", "/elsewhere/") for p in cols["path"]])
+    loaded[0].verify(moved)
+    shuffled = {k: v[::-1] for k, v in cols.items()}
+    with pytest.raises(SERError, match="differs"):
+        loaded[0].verify(shuffled)
+
+
+def test_splits_read_metadata_without_decoding_audio(tmp_path):
+    from datasets import Audio, ClassLabel, Dataset, Features, Value
+
+    cols = _ravdess_columns(clips_per_emotion=1)
+    features = Features(
+        {
+            "audio": Audio(sampling_rate=16000),
+            "path": Value("string"),
+            "emotion": ClassLabel(names=EMOTIONS),
+            "speaker": Value("string"),
+            "gender": Value("string"),
+            "corpus": Value("string"),
+        }
+    )
+    # the audio paths do not exist: any decoding attempt would raise
+    ds = Dataset.from_dict(dict(cols, audio=cols["path"]), features=features)
+    folds = ravdess_protocol_folds(ds)
+    assert folds == ravdess_protocol_folds(cols)
+    test = ds.select(folds[0].test)
+    assert set(test["speaker"]) == {"ravdess_01", "ravdess_02", "ravdess_03", "ravdess_04"}
+    split = random_stratified_split(ds)
+    assert Counter(ds.features["emotion"].int2str(ds["emotion"][i]) for i in split.test)["calm"] >= 3
