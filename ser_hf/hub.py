@@ -909,7 +909,7 @@ def push_dataset(
             commit_message="Add dataset card",
         )
         ds.push_to_hub(repo_id, private=private, token=token, commit_message=commit_message)
-    logger.info("pushed %s to %s", getattr(ds, "num_rows", "?"), url)
+    logger.info("pushed %s rows to %s", getattr(ds, "num_rows", "?"), url)
     return str(url)
 
 
