@@ -852,16 +852,24 @@ def predict_cli(argv: list[str]) -> int:
 
     for path in files:
         try:
-            duration, _, _ = audio_info(path)
+            samples = None
+            try:
+                duration, _, _ = audio_info(path)
+            except SERError:
+                # the header alone does not tell: decoding gives either the audio or the precise
+                # error (empty file, not audio, ...)
+                samples = load_audio(path, clf.sampling_rate)
+                duration = len(samples) / clf.sampling_rate
             if duration > window_s:
                 tl = clf.timeline(
-                    path,
+                    path if samples is None else samples,
                     window_s,
                     hop_s,
                     silence_db=args.silence_db,
                     top_k=args.top_k,
                     batch_size=args.batch_size,
                 )
+                tl.source = str(path)
                 row = {
                     "file": str(path),
                     "duration": tl.duration,
@@ -875,7 +883,8 @@ def predict_cli(argv: list[str]) -> int:
                     row["timeline_png"] = str(plot_timeline(tl, png))
                 results.append(row)
             else:
-                samples = load_audio(path, clf.sampling_rate)
+                if samples is None:
+                    samples = load_audio(path, clf.sampling_rate)
                 results.append({"file": str(path), "duration": round(len(samples) / clf.sampling_rate, 3)})
                 short.append((len(results) - 1, path, samples))
         except KeyboardInterrupt:
@@ -884,6 +893,7 @@ def predict_cli(argv: list[str]) -> int:
             fail(path, err)
         if len(short) >= args.batch_size:
             failures += _classify_short(clf, short, results, args)
+            short.clear()
     failures += _classify_short(clf, short, results, args)
 
     _print_table(results, clf.labels)
@@ -908,6 +918,12 @@ def _classify_short(clf: EmotionClassifier, short: list, results: list, args: ar
     if not short:
         return 0
     failures = 0
+    silence = [{"label": SILENCE_LABEL, "score": 1.0}]
+    if args.silence_db is not None:  # silent clips are reported as such, not given a made-up emotion
+        for i, _, samples in short:
+            if rms_db(samples) < args.silence_db:
+                results[i].update(label=SILENCE_LABEL, score=1.0, top_k=silence)
+        short = [item for item in short if "label" not in results[item[0]]]
     try:
         probs = clf._probs_batched([s for _, _, s in short], [str(p) for _, p, _ in short], args.batch_size)
         for (i, _, _), p in zip(short, probs):
@@ -923,7 +939,6 @@ def _classify_short(clf: EmotionClassifier, short: list, results: list, args: ar
                 message = str(err) if isinstance(err, SERError) else f"{path}: {type(err).__name__}: {err}"
                 print(f"error: {message}", file=sys.stderr)
                 results[i] = {"file": str(path), "error": message}
-    short.clear()
     return failures
 
 

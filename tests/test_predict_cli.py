@@ -46,7 +46,7 @@ def model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def media(tmp_path_factory) -> Path:
-    """clips/a.wav, clips/sub/b.flac, long/ten.wav (10 s), video.mp4, video.webm, broken.wav."""
+    """clips/{a.wav,quiet.wav,sub/b.flac}, long/ten.wav (10 s), video.mp4/.webm, broken.wav, empty.wav."""
     root = tmp_path_factory.mktemp("media")
     (root / "clips" / "sub").mkdir(parents=True)
     (root / "long").mkdir()
@@ -86,6 +86,8 @@ def media(tmp_path_factory) -> Path:
         str(root / "video.webm"),
     )
     (root / "broken.wav").write_bytes(b"RIFF" + np.random.default_rng(0).bytes(2000))
+    (root / "empty.wav").write_bytes(b"")
+    sf.write(root / "clips" / "quiet.wav", np.zeros(SR, np.float32), SR)
     return root
 
 
@@ -97,6 +99,7 @@ def test_predict_folder_glob_video_and_a_bad_file(model_dir, media, tmp_path, ca
             str(media / "long" / "*.wav"),
             str(media / "video.mp4"),
             str(media / "broken.wav"),
+            str(media / "empty.wav"),
             "--model",
             str(model_dir),
             "--json",
@@ -115,8 +118,10 @@ def test_predict_folder_glob_video_and_a_bad_file(model_dir, media, tmp_path, ca
     assert rc == 1
     assert "broken.wav" in captured.err and "Traceback" not in captured.err + captured.out
     rows = {Path(r["file"]).name: r for r in json.loads(out_json.read_text())}
-    assert set(rows) == {"a.wav", "b.flac", "ten.wav", "video.mp4", "broken.wav"}
+    assert set(rows) == {"a.wav", "b.flac", "quiet.wav", "ten.wav", "video.mp4", "broken.wav", "empty.wav"}
     assert "error" in rows["broken.wav"] and "label" not in rows["broken.wav"]
+    assert "empty.wav" in captured.err and "empty" in rows["empty.wav"]["error"]
+    assert rows["quiet.wav"]["label"] == "silence"  # no made-up emotion for digital silence
     for name in ("a.wav", "b.flac", "ten.wav", "video.mp4"):
         r = rows[name]
         assert r["label"] in LABELS and 0 < r["score"] <= 1 and len(r["top_k"]) == 2
