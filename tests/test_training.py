@@ -1,0 +1,266 @@
+"""Training end to end on a tiny generated RAVDESS-style corpus (CPU, tiny model, a few epochs).
+
+The corpus: 6 actors x 3 emotions whose clips differ in pitch (neutral low, happy mid, sad high),
+so a tiny model learns them in a few epochs. Actor 06 (the test speaker of ``loso:06``) has extra
+``sad`` clips, so class weights computed from all data would differ from those of the training
+split.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from ser_hf import training
+
+REPO = Path(__file__).resolve().parents[1]
+EMOTION_CODES = {"neutral": 1, "happy": 3, "sad": 4}
+EMOTION_F0 = {"neutral": 140.0, "happy": 300.0, "sad": 600.0}
+TINY_MODEL = json.dumps(
+    {"conv_channels": [4, 8], "lstm_hidden_size": 8, "attention_hidden_size": 8, "conv_dropout": 0.0}
+)
+TINY_FEATURES = json.dumps({"n_mels": 32, "max_frames": None})
+
+
+def _clip(f0: float, seconds: float, seed: int, sr: int = 16000) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    f = f0 * (1 + 0.03 * rng.standard_normal()) * (1 + 0.05 * np.sin(2 * np.pi * 3 * t))
+    phase = 2 * np.pi * np.cumsum(f) / sr
+    x = sum(np.sin(k * phase) / k for k in range(1, 5)) + 0.05 * rng.standard_normal(t.size)
+    return (0.3 * x / np.abs(x).max()).astype(np.float32)
+
+
+def make_ravdess_tree(root: Path, actors: int = 6, extra_sad_actor: int = 6, seconds: float = 1.0) -> Path:
+    """RAVDESS names ``Actor_NN/03-01-EE-01-SS-RR-NN.wav``; 4 clips per actor and emotion."""
+    seed = 0
+    for actor in range(1, actors + 1):
+        folder = root / f"Actor_{actor:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for emotion, code in EMOTION_CODES.items():
+            reps = [(s, r) for s in (1, 2) for r in (1, 2)]
+            if actor == extra_sad_actor and emotion == "sad":
+                reps += [(s, r) for s in (1, 2) for r in (3, 4)]
+            for statement, rep in reps:
+                seed += 1
+                name = f"03-01-{code:02d}-01-{statement:02d}-{rep:02d}-{actor:02d}.wav"
+                sf.write(folder / name, _clip(EMOTION_F0[emotion], seconds, seed), 16000, subtype="PCM_16")
+    return root
+
+
+def _args(data_dir: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        "--corpus",
+        f"ravdess={data_dir}",
+        "--split",
+        "loso:06",
+        "--num_val_speakers",
+        "1",
+        "--max_seconds",
+        "0.5",
+        "--augment",
+        "light",
+        "--preset",
+        "seed-logmel-bilstm",
+        "--config_overrides",
+        TINY_MODEL,
+        "--feature_overrides",
+        TINY_FEATURES,
+        "--num_train_epochs",
+        "3",
+        "--per_device_train_batch_size",
+        "8",
+        "--learning_rate",
+        "0.01",
+        "--seed",
+        "7",
+        "--output_dir",
+        str(out),
+        "--disable_tqdm",
+        "true",
+        *extra,
+    ]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    return make_ravdess_tree(tmp_path_factory.mktemp("ravdess"))
+
+
+@pytest.fixture(scope="module")
+def trained(corpus, tmp_path_factory):
+    """One uninterrupted run through the CLI function, with spies on augmentation and features."""
+    from ser_hf.augment import SpecAugment, WaveformAugmenter
+    from ser_hf.feature_extraction_ser import SERFeatureExtractor
+
+    calls: dict[str, list] = {"wave_aug": [], "spec_aug": [], "features": []}
+    originals = (WaveformAugmenter.forward, SpecAugment.forward, SERFeatureExtractor.batch_features)
+
+    def wave_spy(self, waves, lengths=None, generator=None):
+        calls["wave_aug"].append((self.training, waves.shape[1]))
+        return originals[0](self, waves, lengths, generator)
+
+    def spec_spy(self, features, mask=None, generator=None):
+        calls["spec_aug"].append(self.training)
+        return originals[1](self, features, mask, generator)
+
+    def features_spy(self, waveforms, lengths=None, max_frames=None, normalize=True):
+        calls["features"].append(waveforms.shape[1])
+        return originals[2](self, waveforms, lengths, max_frames, normalize)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(WaveformAugmenter, "forward", wave_spy)
+    mp.setattr(SpecAugment, "forward", spec_spy)
+    mp.setattr(SERFeatureExtractor, "batch_features", features_spy)
+    out = tmp_path_factory.mktemp("run") / "model"
+    try:
+        assert training.cli(_args(corpus, out)) == 0
+    finally:
+        mp.undo()
+    return out, calls
+
+
+def test_output_folder_loads_in_the_stock_pipeline(trained, corpus):
+    from transformers import pipeline
+
+    out, _ = trained
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "preprocessor_config.json",
+        "split.json",
+        "train_args.json",
+    ):
+        assert (out / name).is_file(), name
+    assert not list(out.glob(".final-*")), "the temporary save folder was left behind"
+    clf = pipeline("audio-classification", model=str(out), top_k=None)
+    preds = clf(_clip(EMOTION_F0["sad"], 1.0, seed=999))
+    labels = json.loads((out / "config.json").read_text())["id2label"].values()
+    assert {p["label"] for p in preds} == set(labels)
+    assert abs(sum(p["score"] for p in preds) - 1.0) < 1e-4
+    # a file path goes through the pipeline too
+    wav = next((corpus / "Actor_06").glob("*.wav"))
+    assert clf(str(wav))[0]["label"] in labels
+
+
+def test_metrics_files_and_speaker_independence(trained):
+    out, _ = trained
+    metrics = json.loads((out / "test_metrics.json").read_text())
+    for key in ("wa", "ua", "f1_macro", "f1_weighted", "confusion", "per_speaker", "per_gender"):
+        assert key in metrics, key
+    assert 0.0 <= metrics["ua"] <= 1.0
+    assert set(metrics["per_speaker"]) == set(metrics["speakers"])
+    assert (out / "val_metrics.json").is_file()
+    split = json.loads((out / "split.json").read_text())
+    parts = {
+        k: {split["row_ids"][i].split("/")[0] for i in split[k]} for k in ("train", "validation", "test")
+    }
+    assert parts["test"] == {"ravdess_06"} == set(metrics["speakers"])
+    assert parts["validation"] and parts["train"]
+    assert not (parts["test"] & parts["train"]) and not (parts["test"] & parts["validation"])
+    assert not (parts["validation"] & parts["train"])
+    # the confusion matrix counts exactly the test clips
+    assert int(np.sum(metrics["confusion"])) == len(split["test"]) == metrics["n"]
+
+
+def test_class_weights_come_from_the_training_split_only(trained):
+    out, _ = trained
+    config = json.loads((out / "config.json").read_text())
+    split = json.loads((out / "split.json").read_text())
+    names = [config["id2label"][str(i)] for i in range(len(config["id2label"]))]
+    code_to_name = {f"{c:02d}": e for e, c in EMOTION_CODES.items()}
+
+    def counts(rows):
+        files = [split["row_ids"][i].split("/")[1] for i in rows]
+        ids = [names.index(code_to_name[f.split("-")[2]]) for f in files]
+        return np.bincount(ids, minlength=len(names)).astype(float)
+
+    def balanced(c):
+        w = np.zeros_like(c)
+        w[c > 0] = c.sum() / ((c > 0).sum() * c[c > 0])
+        return w
+
+    train_counts = counts(split["train"])
+    all_counts = counts(split["train"] + split["validation"] + split["test"])
+    assert np.allclose(config["class_weights"], balanced(train_counts))
+    assert not np.allclose(config["class_weights"], balanced(all_counts))
+
+
+def test_augmentation_runs_in_training_only(trained):
+    _, calls = trained
+    crop = 8000  # --max_seconds 0.5 at 16 kHz; every clip is 1 s
+    assert calls["wave_aug"], "the waveform augmenter never ran"
+    assert all(is_training and width <= crop for is_training, width in calls["wave_aug"])
+    assert calls["spec_aug"] and all(calls["spec_aug"])
+    widths = calls["features"]
+    train_batches = [w for w in widths if w <= crop]
+    eval_batches = [w for w in widths if w > crop]
+    # every training batch was augmented; evaluation batches (full 1 s clips) never were
+    assert len(train_batches) == len(calls["wave_aug"])
+    assert eval_batches and all(w == 16000 for w in eval_batches)
+
+
+def _last_state(folder: Path) -> dict:
+    checkpoints = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    return json.loads((checkpoints[-1] / "trainer_state.json").read_text())
+
+
+def test_sigkill_mid_epoch_then_resume_gives_identical_final_metrics(trained, corpus, tmp_path, caplog):
+    """Issue 6 item 2: SIGKILL inside epoch 2, ``--resume``, same final metrics as the uninterrupted run."""
+    out, _ = trained
+    reference = json.loads((out / "test_metrics.json").read_text())
+    steps_per_epoch = _last_state(out)["global_step"] // 3
+    assert steps_per_epoch >= 2
+
+    resumed_out = tmp_path / "model"
+    kill_at = steps_per_epoch + 1  # inside epoch 2, after the epoch-1 checkpoint
+    env = {**os.environ, "PYTHONPATH": str(REPO), training.DEBUG_KILL_ENV: str(kill_at)}
+    killed = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "train.py"), *_args(corpus, resumed_out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    assert not (resumed_out / "test_metrics.json").exists()
+    assert [p.name for p in resumed_out.glob("checkpoint-*")] == [f"checkpoint-{steps_per_epoch}"]
+
+    with caplog.at_level(logging.INFO, logger="ser_hf.training"):
+        assert training.cli(_args(corpus, resumed_out, "--resume", "true")) == 0
+    assert f"resuming from {resumed_out / f'checkpoint-{steps_per_epoch}'}" in caplog.text
+    resumed = json.loads((resumed_out / "test_metrics.json").read_text())
+    for key in ("wa", "ua", "f1_macro", "confusion"):
+        assert resumed[key] == reference[key], key
+    ref_log, new_log = _last_state(out)["log_history"], _last_state(resumed_out)["log_history"]
+    ref_losses = [e["eval_loss"] for e in ref_log if "eval_loss" in e]
+    new_losses = [e["eval_loss"] for e in new_log if "eval_loss" in e]
+    assert len(ref_losses) == 3
+    assert np.allclose(ref_losses, new_losses, rtol=1e-5, atol=1e-6)
+
+
+def test_argument_errors_are_typed():
+    from ser_hf.errors import SERError
+
+    with pytest.raises(SERError, match="exactly one data source"):
+        training.train(*training.parse_args(["--split", "none"]))
+    with pytest.raises(SERError, match="NAME=DIR"):
+        training.load_rows(training.parse_args(["--corpus", "ravdess"])[0])
+
+
+def test_parse_args_merges_repeated_corpus_flags_and_sets_plateau_mode_max():
+    data, model, aug, args = training.parse_args(
+        ["--corpus", "ravdess=/a", "--corpus", "tess=/b,savee=/c", "--output_dir", "x"]
+    )
+    assert data.corpus == ["ravdess=/a", "tess=/b", "savee=/c"]
+    assert args.lr_scheduler_kwargs["mode"] == "max"
+    assert args.metric_for_best_model == "ua" and args.load_best_model_at_end
+    assert args.max_grad_norm == 1.0 and not args.remove_unused_columns
