@@ -797,8 +797,8 @@ def load_classifier(
 ) -> EmotionClassifier:
     """The classifier the CLI uses: PyTorch, or ONNX Runtime when ``onnx`` is given.
 
-    With ``onnx``, ``ser_hf.onnx_export.OnnxEmotionClassifier`` is used when that module provides it
-    (constructed like :class:`EmotionClassifier` with ``onnx_path=``), else the built-in
+    With ``onnx``, ``ser_hf.onnx_export.OnnxEmotionClassifier`` is used when that module provides
+    it as a subclass of :class:`EmotionClassifier` (same constructor), else the built-in
     :class:`OrtBackend`.
     """
     if onnx is None:
@@ -807,7 +807,9 @@ def load_classifier(
     try:
         from . import onnx_export
 
-        cls = getattr(onnx_export, "OnnxEmotionClassifier", EmotionClassifier)
+        candidate = getattr(onnx_export, "OnnxEmotionClassifier", None)
+        if isinstance(candidate, type) and issubclass(candidate, EmotionClassifier):
+            cls = candidate
     except ImportError:
         logger.debug("ser_hf.onnx_export not available: using the built-in ONNX Runtime backend")
     return cls(model, device=device, trust_remote_code=trust_remote_code, onnx_path=onnx)

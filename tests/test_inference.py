@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,6 +22,7 @@ from ser_hf.inference import (
     _sliding_windows,
     default_model_path,
     plot_timeline,
+    predict_cli,
 )
 from ser_hf.presets import build_model
 
@@ -375,25 +377,29 @@ def _bundled() -> Path | None:
 
 
 @pytest.mark.skipif(_bundled() is None, reason="the bundled model is not in this checkout yet")
-def test_bundled_model_timeline_follows_concatenated_examples():
-    """The done-when check: a 60 s recording of example clips -> windows follow the clips."""
+def test_bundled_model_timeline_follows_concatenated_examples(tmp_path):
+    """The done-when check: ``ser-hf predict`` on a 60 s recording made of the example clips gives
+    a timeline whose windows follow the clips (each window inside a clip gets the label the model
+    gives that clip alone)."""
     from ser_hf.audio import load_audio
 
     c = EmotionClassifier(device="cpu")
     clips = [load_audio(p) for p in sorted(EXAMPLES.glob("*.flac"))]
-    # each clip alone; then repeat it to fill its share of 60 s so windows can lie inside it
+    # each clip repeated to fill its share of 60 s, so that whole windows lie inside it
     parts, bounds, t = [], [], 0.0
     share = 60.0 / len(clips)
     for clip in clips:
         label = c.classify(clip)[0]["label"]
-        reps = int(np.ceil(share * SR / len(clip)))
-        part = np.tile(clip, reps)[: int(share * SR)]
+        part = np.tile(clip, int(np.ceil(share * SR / len(clip))))[: int(share * SR)]
         parts.append(part)
         bounds.append((t, t + len(part) / SR, label))
         t += len(part) / SR
-    tl = c.timeline(np.concatenate(parts), window_s=c.default_window_s(), hop_s=1.0)
+    sf.write(tmp_path / "sixty.wav", np.concatenate(parts), SR)
+    out = tmp_path / "sixty.json"
+    assert predict_cli([str(tmp_path / "sixty.wav"), "--hop", "1", "--json", str(out)]) == 0
+    windows = json.loads(out.read_text())[0]["timeline"]
     checked = agree = 0
-    for w in tl.windows:
+    for w in windows:
         expected = _segment_at(bounds, w["start"], w["end"])
         if expected is not None and not w["silent"]:
             checked += 1
@@ -407,3 +413,56 @@ def test_bytes_of_wav_in_memory(clf):
     x = make_tone(330.0, 1.0)
     sf.write(buf, x, SR, format="WAV", subtype="FLOAT")
     assert _close(clf.classify(buf.getvalue()), clf.classify(x), 1e-6)
+
+
+def test_onnx_runtime_backend_plugs_in(model_dir, tmp_path):
+    """``onnx_path=`` runs logits through ONNX Runtime; here a hand-made graph whose logits are the
+    time-mean of the first four feature rows, so the expected scores can be computed directly."""
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [
+            helper.make_node("Slice", ["input_features", "starts", "ends", "axes"], ["first4"]),
+            helper.make_node("ReduceMean", ["first4", "time_axis"], ["logits"], keepdims=0),
+        ],
+        "mean_of_first_rows",
+        [
+            helper.make_tensor_value_info("input_features", TensorProto.FLOAT, ["batch", "frames", 32]),
+            helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "frames"]),
+        ],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 4])],
+        initializer=[
+            helper.make_tensor("starts", TensorProto.INT64, [1], [0]),
+            helper.make_tensor("ends", TensorProto.INT64, [1], [4]),
+            helper.make_tensor("axes", TensorProto.INT64, [1], [2]),
+            helper.make_tensor("time_axis", TensorProto.INT64, [1], [1]),
+        ],
+    )
+    path = tmp_path / "toy.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+
+    c = EmotionClassifier(model_dir, onnx_path=path)
+    x = make_speechlike(1.3, seed=9)
+    feats = c.feature_extractor(x, sampling_rate=SR, return_tensors="np")["input_features"][0]
+    logits = feats[:, :4].astype(np.float64).mean(0)
+    expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    got = _probs(c.classify(x))
+    assert np.allclose([got[k] for k in LABELS], expected, atol=1e-5)
+    tl = c.timeline(np.tile(x, 4), window_s=2.0)
+    assert len(tl.windows) >= 2 and tl.label in LABELS
+    with pytest.raises(SERError, match="PyTorch"):
+        c.classify_with_attention(x)
+    with pytest.raises(SERError, match="missing.onnx"):
+        EmotionClassifier(model_dir, onnx_path=tmp_path / "missing.onnx")
+
+    # the command line: ser-hf predict --onnx gives the same scores
+    wav = tmp_path / "x.wav"
+    sf.write(wav, x, SR, subtype="FLOAT")
+    out = tmp_path / "r.json"
+    assert predict_cli([str(wav), "--model", str(model_dir), "--onnx", str(path), "--json", str(out)]) == 0
+    row = json.loads(out.read_text())[0]
+    assert row["label"] == max(got, key=got.get) and row["score"] == pytest.approx(
+        max(got.values()), abs=1e-6
+    )
