@@ -7,8 +7,9 @@ Usage:
 Without ``--data-dir`` it generates ``--n-clips`` synthetic speech-like clips of ``--seconds``
 seconds at 16 kHz; with it, it loads the first ``--n-clips`` audio files found (sorted) with
 ``ser_hf.audio.load_audio``. Every extractor gets the same list of float32 clips; each is warmed
-up once, then timed ``--runs`` times, and the median is reported as clips per second. Ratios are
-measured in the same process, so they hold across machines better than the absolute figures.
+up once, then all are timed in turn ``--runs`` times (interleaved, so a busy shared machine slows
+them alike), and the median is reported as clips per second. Ratios are measured in the same
+process, so they hold across machines better than the absolute figures.
 
 - ours log-mel: ``SERFeatureExtractor()`` (128 log-mel bands, 25 ms / 10 ms), one batched call.
 - ours MFCC+deltas: 40 MFCCs + deltas + delta-deltas + RMS + ZCR with utterance normalisation.
@@ -58,14 +59,17 @@ def load_clips(data_dir: Path, n: int) -> list[np.ndarray]:
     return [load_audio(p, sampling_rate=SR) for p in files]
 
 
-def median_seconds(fn: Callable[[], object], runs: int) -> float:
-    fn()  # warm-up: caches, allocator, lazy imports
-    times = []
+def median_seconds(candidates: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
+    """Median wall time of each candidate; runs are interleaved so load changes hit all alike."""
+    for fn in candidates.values():
+        fn()  # warm-up: caches, allocator, lazy imports
+    times: dict[str, list[float]] = {name: [] for name in candidates}
     for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, fn in candidates.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         "ast": lambda: ast(clips, sampling_rate=SR, return_tensors="pt"),
         "librosa": librosa_per_clip,
     }
-    clips_per_s = {name: n / median_seconds(fn, args.runs) for name, fn in candidates.items()}
+    clips_per_s = {name: n / seconds for name, seconds in median_seconds(candidates, args.runs).items()}
     result = {
         "n_clips": n,
         "mean_clip_seconds": float(np.mean([len(c) for c in clips]) / SR),

@@ -299,7 +299,7 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
 
         # zero everything past each clip's end: padding must be silence for batch invariance
         positions = torch.arange(total, device=device)
-        x = x * (positions[None, :] < lengths[:, None])
+        x = x.masked_fill(positions[None, :] >= lengths[:, None], 0.0)
         if self.peak_normalize:
             peak = x.abs().amax(dim=1, keepdim=True)
             x = x / peak.clamp_min(1e-8)
@@ -347,13 +347,7 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
             if self.delta_deltas:  # the same hold again, on the deltas
                 rows.append(compute_deltas(torch.gather(d1, 1, index).transpose(1, 2)).transpose(1, 2))
         if self.rms or self.zcr:
-            frames = self._frame_waveform(x, n_frames)  # (B, T, n_fft)
-            if self.rms:
-                rows.append(frames.square().mean(dim=-1, keepdim=True).sqrt())
-            if self.zcr:
-                signs = frames >= 0
-                crossings = (signs[..., 1:] != signs[..., :-1]).float().mean(dim=-1, keepdim=True)
-                rows.append(crossings)
+            rows.extend(self._rms_zcr(x, n_frames))
         features = torch.cat(rows, dim=-1) if len(rows) > 1 else base
 
         if normalize and self.normalize == "utterance":
@@ -380,13 +374,31 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
             real = torch.nn.functional.pad(real, (0, max_frames - n_frames), value=False)
         return features.contiguous(), real.long()
 
-    def _frame_waveform(self, x: torch.Tensor, n_frames: int) -> torch.Tensor:
-        """(B, T, n_fft) centered frames, zero padded, aligned with the STFT frames."""
-        half = self.n_fft // 2
-        needed = (n_frames - 1) * self.hop_length + self.n_fft
-        right = max(0, needed - (x.shape[1] + half))
-        padded = torch.nn.functional.pad(x, (half, right))
-        return padded.unfold(1, self.n_fft, self.hop_length)[:, :n_frames]
+    def _rms_zcr(self, x: torch.Tensor, n_frames: int) -> list[torch.Tensor]:
+        """RMS and/or ZCR rows ``(B, T, 1)`` over centered, zero-padded ``n_fft`` frames.
+
+        The STFT's frames, without its window. Frame sums come from cumulative sums (O(samples)
+        instead of O(frames * n_fft)). Same definitions as librosa's ``rms`` and
+        ``zero_crossing_rate``: sqrt of the mean square, and sign changes inside the frame
+        divided by the frame length (0 counts as positive).
+        """
+        n_fft, hop = self.n_fft, self.hop_length
+        half = n_fft // 2
+        needed = (n_frames - 1) * hop + n_fft
+        padded = torch.nn.functional.pad(x, (half, max(0, needed - (x.shape[1] + half))))
+        starts = torch.arange(n_frames, device=x.device) * hop
+        rows = []
+        if self.rms:
+            energy = torch.nn.functional.pad(padded.double().square().cumsum(dim=1), (1, 0))
+            mean_square = (energy[:, starts + n_fft] - energy[:, starts]) / n_fft
+            rows.append(mean_square.clamp_min(0.0).sqrt().to(x.dtype)[:, :, None])
+        if self.zcr:
+            positive = padded >= 0
+            changes = (positive[:, 1:] != positive[:, :-1]).int().cumsum(dim=1)
+            changes = torch.nn.functional.pad(changes, (1, 0))  # changes[:, j] = changes before pair j
+            count = changes[:, starts + n_fft - 1] - changes[:, starts]
+            rows.append((count.to(x.dtype) / n_fft)[:, :, None])
+        return rows
 
     # ----------------------------------------------------------------------------- inputs
     def _to_batch(self, raw_speech: Any, device: torch.device | None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -250,6 +250,19 @@ def test_log_mel_and_mfcc_agree_with_librosa():
     np.testing.assert_allclose(ours_mfcc["input_features"][0], mfcc, atol=0.05, rtol=0)
 
 
+def test_rms_and_zcr_rows_agree_with_librosa():
+    clip = _clip(1.0, 19)
+    y = (clip / np.abs(clip).max()).astype(np.float64)
+    fe = SERFeatureExtractor(n_mels=16, rms=True, zcr=True)
+    feats = fe(clip, sampling_rate=SR, return_tensors="np")["input_features"][0]
+    rms = librosa.feature.rms(y=y, frame_length=512, hop_length=160, center=True, pad_mode="constant")[0]
+    np.testing.assert_allclose(feats[:, 16], rms, atol=1e-5, rtol=1e-4)
+    zcr = librosa.feature.zero_crossing_rate(y, frame_length=512, hop_length=160, center=True)[0]
+    assert zcr.max() > 0.05  # the clip has noise, so a rate that is all zeros would be wrong
+    # librosa pads the edges by repetition instead of zeros: compare frames whose window is inside
+    np.testing.assert_allclose(feats[2:-2, 17], zcr[2:-2], atol=1e-6)
+
+
 def test_dct_and_deltas_match_torchaudio():
     torchaudio_functional = pytest.importorskip("torchaudio.functional")
     torch.testing.assert_close(dct_matrix(40, 128), torchaudio_functional.create_dct(40, 128, norm="ortho"))
