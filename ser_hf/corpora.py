@@ -543,8 +543,9 @@ def _finish(ds, report: CorpusReport, started: float, data_dir: str):
         reasons = Counter(s.reason for s in report.skipped).most_common(3)
         raise SERError(
             f"no usable {report.corpus} clips (found {report.files_found} audio files; skipped "
-            f"{report.n_skipped}: {reasons}; dropped by scheme: {report.dropped_by_scheme}). Check the "
-            "folder, the corpus name and the label scheme",
+            f"{report.n_skipped}: {reasons}; dropped by scheme: {report.dropped_by_scheme}; unknown gender: "
+            f"{report.dropped_unknown_gender}). Check the folder, the corpus name and the label scheme "
+            "(gender_emotion needs known genders)",
             source=data_dir,
         )
     return ds
@@ -734,15 +735,25 @@ def _load_hf(
     label_column: str | None,
     speaker_column: str | None,
     gender_column: str | None,
+    keep_corpus_column: bool,
 ):
-    """A Hub / save_to_disk / parquet dataset -> standard columns (metadata only, no decoding)."""
+    """A Hub / save_to_disk / parquet dataset -> (audio-only dataset, standard metadata columns,
+    class names for the native scheme). Metadata only, no decoding.
+
+    A dataset that already has ser_hf's columns (pushed by ``ser-hf push-dataset``) keeps its
+    ``corpus``, speaker ids and metadata, and is re-labelled from ``raw_emotion`` when a scheme is
+    given, so a harmonized7 upload can be loaded back as ravdess8.
+    """
     from datasets import ClassLabel
 
     ds = _open_hf(name, data_dir, split)
     src = f"{name} {data_dir or ''}".strip()
     cols = ds.column_names
+    own_format = label_column is None and {"emotion", "raw_emotion", "speaker", "corpus"} <= set(cols)
     audio_col = _pick(cols, audio_column, ("audio", "file", "path", "file_name"), "audio", src)
     label_col = _pick(cols, label_column, ("emotion", "label", "labels", "emotion_label"), "label", src)
+    if own_format and scheme is not None:
+        label_col = "raw_emotion"
     spk_col = _pick(
         cols, speaker_column, ("speaker", "speaker_id", "actor", "actor_id", "client_id"), "speaker", src
     )
@@ -752,26 +763,34 @@ def _load_hf(
             f"needs an audio and a label column (got {cols}); pass audio_column= and label_column=",
             source=src,
         )
-    meta_cols = [c for c in (label_col, spk_col, gen_col) if c]
+    optional = [c for c in ("raw_emotion", "intensity", "statement", "duration") if c in cols and own_format]
+    if keep_corpus_column and "corpus" in cols:
+        optional.append("corpus")
+    meta_cols = list(dict.fromkeys(c for c in (label_col, spk_col, gen_col, *optional) if c))
     meta = ds.select_columns(meta_cols).to_dict()
+    n = len(ds)
     label_feature = ds.features[label_col]
-    raws = meta[label_col]
+    raws = [str(v) for v in meta[label_col]]
+    native_names = None
     if isinstance(label_feature, ClassLabel):
-        raws = [label_feature.int2str(int(v)) for v in raws]
-    speakers = meta[spk_col] if spk_col else [None] * len(ds)
-    genders = [normalize_gender(g) for g in meta[gen_col]] if gen_col else ["unknown"] * len(ds)
+        raws = [label_feature.int2str(int(v)) for v in meta[label_col]]
+        if not label_map:
+            native_names = list(label_feature.names)  # keep the dataset's own id order
+    speakers = meta[spk_col] if spk_col else [None] * n
+    genders = [normalize_gender(g) for g in meta[gen_col]] if gen_col else ["unknown"] * n
+    corpora = [str(c) for c in meta["corpus"]] if "corpus" in meta else [corpus] * n
     # source paths without decoding: the arrow view of the audio column
     arrow_audio = ds.with_format("arrow").select_columns([audio_col])[:][audio_col]
     if hasattr(arrow_audio.type, "get_field_index") and arrow_audio.type.get_field_index("path") >= 0:
         paths = arrow_audio.combine_chunks().field("path").to_pylist()
     else:
         paths = arrow_audio.to_pylist()
-    report.files_found = len(ds)
+    report.files_found = n
     labeler = _Labeler(scheme, label_map, report)
     keep, labels = [], []
     for i, (raw, gender) in enumerate(zip(raws, genders)):
         try:
-            label = labeler(str(raw), gender)
+            label = labeler(raw, gender)
         except _Skip as why:
             report.skipped.append(SkippedFile(f"{src}[{i}] {paths[i] or ''}".strip(), str(why)))
             continue
@@ -781,18 +800,29 @@ def _load_hf(
     ds = ds.select_columns([audio_col]).select(keep)
     if audio_col != "audio":
         ds = ds.rename_column(audio_col, "audio")
+
+    def speaker_id(i: int) -> str:
+        spk, c = speakers[i], corpora[i]
+        spk = "unknown" if spk in (None, "") else str(spk)
+        return spk if spk.startswith(f"{c}_") else f"{c}_{spk}"  # already prefixed by ser_hf
+
+    def column(name: str, default=None) -> list:
+        return [meta[name][i] for i in keep] if name in meta else [default] * len(keep)
+
     extra = {
         "path": [paths[i] or "" for i in keep],
         "emotion": labels,
-        "raw_emotion": [normalize_emotion(str(raws[i])) or str(raws[i]) for i in keep],
-        "speaker": [f"{corpus}_{speakers[i] if speakers[i] not in (None, '') else 'unknown'}" for i in keep],
+        "raw_emotion": [normalize_emotion(raws[i]) or raws[i] for i in keep]
+        if "raw_emotion" not in meta
+        else column("raw_emotion"),
+        "speaker": [speaker_id(i) for i in keep],
         "gender": [genders[i] for i in keep],
-        "corpus": [corpus] * len(keep),
-        "intensity": [None] * len(keep),
-        "statement": [None] * len(keep),
-        "duration": [None] * len(keep),
+        "corpus": [corpora[i] for i in keep],
+        "intensity": column("intensity"),
+        "statement": column("statement"),
+        "duration": column("duration"),
     }
-    return ds, extra
+    return ds, extra, native_names
 
 
 def load_corpus(
@@ -846,7 +876,9 @@ def load_corpus(
             kind = "parquet"
         else:
             kind = "audiofolder"
-    root = Path(data_dir).expanduser().resolve() if data_dir is not None else None
+    hub = kind not in KNOWN_CORPORA and kind not in ("disk", "parquet")
+    # a Hub dataset's data_dir is a folder inside the Hub repo, not a local path
+    root = Path(data_dir).expanduser().resolve() if data_dir is not None and not hub else None
     if kind in KNOWN_CORPORA or kind in ("disk", "parquet"):
         if root is None or not root.exists():
             raise SERError(
@@ -886,11 +918,11 @@ def load_corpus(
         names = scheme.names if scheme is not None else sorted({r["emotion"] for r in rows})
         ds = _build(rows, names, corpus, scheme_name)
     else:
-        from datasets import Dataset
+        from datasets import Dataset, concatenate_datasets
 
-        base, extra = _load_hf(
+        base, extra, native_names = _load_hf(
             kind,
-            str(root) if root is not None else None,
+            str(root) if root is not None else (str(data_dir) if data_dir is not None else None),
             split,
             corpus,
             scheme,
@@ -900,14 +932,13 @@ def load_corpus(
             label_column,
             speaker_column,
             gender_column,
+            keep_corpus_column=corpus_name is None,
         )
-        names = scheme.names if scheme is not None else sorted(set(extra["emotion"]))
+        names = scheme.names if scheme is not None else (native_names or sorted(set(extra["emotion"])))
         features = _features(names)
         table = Dataset.from_dict(
             extra, features=type(features)({k: v for k, v in features.items() if k != "audio"})
         )
-        from datasets import concatenate_datasets
-
         base = base.cast_column("audio", features["audio"])
         ds = concatenate_datasets([base, table], axis=1)
         ds = ds.select_columns(list(COLUMNS))

@@ -202,6 +202,9 @@ def test_cremad_gender_from_demographics_and_intensity(tmp_path):
     assert intensity["1001_DFA_ANG_XX"] == "unspecified"
     ds, report = load_corpus("crema-d", root, "gender_emotion", return_report=True)
     assert len(ds) == 4 and report.dropped_unknown_gender == 1
+    (root / "VideoDemographics.csv").unlink()
+    with pytest.raises(SERError, match="gender_emotion needs known genders"):
+        load_corpus("cremad", root, "gender_emotion")
 
 
 def test_emodb_codes_speakers_and_boredom(tmp_path):
@@ -300,9 +303,23 @@ def test_saved_dataset_and_parquet(tmp_path):
     ds = load_corpus(
         str(tmp_path / "pq"), label_column="label", speaker_column="spk"
     )  # auto-detected parquet
-    assert ds.features["emotion"].names == ["ang", "bored", "hap", "neu"] and len(ds) == 4
+    # native scheme: the dataset's own ClassLabel order is kept
+    assert ds.features["emotion"].names == ["ang", "hap", "neu", "bored"] and len(ds) == 4
     with pytest.raises(SERError, match="no speaker column 'nope'"):
         load_corpus("disk", tmp_path / "saved", speaker_column="nope")
+
+
+def test_own_format_round_trips_through_save_to_disk(tmp_path):
+    # what `ser-hf push-dataset` uploads comes back with its speakers, corpus and class order
+    original = load_corpus("ravdess", _ravdess_tree(tmp_path / "ravdess"), "harmonized7")
+    original.save_to_disk(str(tmp_path / "saved"))
+    back = load_corpus("disk", tmp_path / "saved")
+    assert back.features["emotion"].names == scheme_names("harmonized7")
+    for column in ("speaker", "gender", "corpus", "emotion", "raw_emotion", "intensity", "statement"):
+        assert back[column] == original[column], column
+    relabelled = load_corpus("disk", tmp_path / "saved", "ravdess8")  # calm comes back from raw_emotion
+    assert relabelled["emotion"].count(scheme_names("ravdess8").index("calm")) == 8
+    assert set(relabelled["speaker"]) == {"ravdess_01", "ravdess_02", "ravdess_03", "ravdess_04"}
 
 
 def test_load_corpora_concatenates_with_one_classlabel(tmp_path):
