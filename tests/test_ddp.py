@@ -1,0 +1,100 @@
+"""2-process DDP training on CPU with ``torchrun`` (gloo) on generated audio.
+
+Checks that the two ranks trained on different clips, that only rank 0 wrote the checkpoints and
+the final model (each rank may write only its own RNG state), and that the result loads in the
+stock pipeline. ``SER_HF_DEBUG_SEEN`` makes every rank write ``seen_rank{R}.json`` (training
+indices) and ``written_rank{R}.json`` (paths it created or wrote under the output folder).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_training import EMOTION_F0, TINY_FEATURES, TINY_MODEL, _clip, make_ravdess_tree
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_split_the_data_and_rank0_saves(tmp_path):
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or shutil.which("torchrun")
+    if torchrun is None:
+        pytest.skip("torchrun is not installed")
+    data = make_ravdess_tree(tmp_path / "ravdess", actors=4, extra_sad_actor=0)
+    out, seen = tmp_path / "model", tmp_path / "seen"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "SER_HF_DEBUG_SEEN": str(seen),
+        "OMP_NUM_THREADS": "1",
+    }
+    cmd = [
+        torchrun,
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(29500 + os.getpid() % 1000),
+        str(REPO / "scripts" / "train.py"),
+        "--use_cpu",
+        "true",
+        "--corpus",
+        f"ravdess={data}",
+        "--split",
+        "none",
+        "--num_val_speakers",
+        "1",
+        "--max_seconds",
+        "0.5",
+        "--augment",
+        "light",
+        "--config_overrides",
+        TINY_MODEL,
+        "--feature_overrides",
+        TINY_FEATURES,
+        "--num_train_epochs",
+        "1",
+        "--per_device_train_batch_size",
+        "4",
+        "--output_dir",
+        str(out),
+        "--disable_tqdm",
+        "true",
+    ]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+
+    # both ranks trained, on different clips that together cover the training split
+    rank0 = json.loads((seen / "seen_rank0.json").read_text())
+    rank1 = json.loads((seen / "seen_rank1.json").read_text())
+    split = json.loads((out / "split.json").read_text())
+    n_train = len(split["train"])  # store rows 0..n_train-1 are the training clips
+    assert rank0 and rank1
+    assert set(rank0) | set(rank1) == set(range(n_train))
+    # accelerate pads the last uneven batch with clips from the start: at most one batch overlaps
+    assert len(set(rank0) & set(rank1)) <= 4
+    assert len(set(rank0)) < n_train and len(set(rank1)) < n_train
+
+    # rank 1 wrote nothing but its own RNG state (and made its checkpoint folder for it); rank 0
+    # wrote the checkpoint, the final model and the metrics
+    written0 = json.loads((seen / "written_rank0.json").read_text())
+    written1 = json.loads((seen / "written_rank1.json").read_text())
+    assert all(re.fullmatch(r"checkpoint-\d+(/rng_state_1\.pth)?", p) for p in written1), written1
+    assert any(p.endswith("trainer_state.json") for p in written0)
+    assert "config.json" in written0 and "split.json" in written0
+    checkpoints = list(out.glob("checkpoint-*"))
+    assert len(checkpoints) == 1 and (checkpoints[0] / "model.safetensors").is_file()
+
+    from transformers import pipeline
+
+    clf = pipeline("audio-classification", model=str(out))
+    preds = clf(_clip(EMOTION_F0["happy"], 1.0, seed=5))
+    labels = set(json.loads((out / "config.json").read_text())["id2label"].values())
+    assert preds and {p["label"] for p in preds} <= labels
+    assert all(0.0 <= p["score"] <= 1.0 for p in preds)
