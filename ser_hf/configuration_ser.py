@@ -194,6 +194,11 @@ class CnnBiLstmAttentionConfig(_SERConfigMixin, PretrainedConfig):
                 f"2 x lstm_hidden_size = {2 * lstm_hidden_size}"
             )
 
+    def __eq__(self, other: object) -> bool:
+        # transformers turns config subclasses into dataclasses whose generated __eq__ compares only
+        # the base class's fields; compare everything that gets serialised instead
+        return isinstance(other, PretrainedConfig) and self.to_dict() == other.to_dict()
+
 
 class CnnTransformerConfig(_SERConfigMixin, PretrainedConfig):
     r"""Configuration of :class:`CnnTransformerForAudioClassification` (model family B).
@@ -285,6 +290,11 @@ class CnnTransformerConfig(_SERConfigMixin, PretrainedConfig):
         _check_probability("dropout", dropout)
         if d_model % nhead:
             raise SERError(f"nhead={nhead} must divide d_model={d_model}")
+
+    def __eq__(self, other: object) -> bool:
+        # transformers turns config subclasses into dataclasses whose generated __eq__ compares only
+        # the base class's fields; compare everything that gets serialised instead
+        return isinstance(other, PretrainedConfig) and self.to_dict() == other.to_dict()
 
 
 CnnBiLstmAttentionConfig.register_for_auto_class()

@@ -332,3 +332,14 @@ def speechlike_batch():
     from conftest import make_speechlike
 
     return [make_speechlike(seconds=s, seed=i) for i, s in enumerate((0.8, 1.3))]
+
+
+@pytest.mark.parametrize("cls", [CnnBiLstmAttentionConfig, CnnTransformerConfig])
+def test_config_round_trip_and_equality(cls, tmp_path):
+    config = cls(conv_channels=[8, 8], class_weights=[1, 2], id2label={0: "sad", 1: "happy"})
+    config.save_pretrained(tmp_path)
+    reloaded = cls.from_pretrained(tmp_path)
+    assert reloaded == config
+    assert (reloaded.conv_channels, reloaded.class_weights) == ([8, 8], [1.0, 2.0])
+    assert reloaded.label2id == {"sad": 0, "happy": 1}
+    assert cls(conv_channels=[8, 16]) != cls(conv_channels=[8, 8])
