@@ -24,6 +24,7 @@ Conventions (the field's, stated once):
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -77,9 +78,11 @@ def _unweighted_accuracy(t: np.ndarray, p: np.ndarray) -> float:
         return float(balanced_accuracy_score(t, p))
 
 
-def _group_sort_key(value: str) -> tuple:
-    # numeric speaker ids ("2", "10") sort as numbers, anything else alphabetically
-    return (0, int(value), "") if value.lstrip("-").isdigit() else (1, 0, value)
+def _group_sort_key(value: str) -> list:
+    # natural order: "ravdess_2" before "ravdess_10", numeric ids as numbers
+    return [
+        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", value) if part
+    ]
 
 
 def _per_group(y_true: np.ndarray, y_pred: np.ndarray, groups: Any, what: str) -> dict[str, dict[str, Any]]:

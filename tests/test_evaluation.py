@@ -1,0 +1,305 @@
+"""``ser-hf evaluate`` and ``ser-hf cv`` on a tiny generated RAVDESS tree and tiny saved models.
+
+Models with a zeroed last layer output a constant logit vector (their bias), so their predictions,
+and hence WA / UA / confusion, can be worked out by hand; a random model checks that batched,
+length-sorted evaluation gives the same predictions as classifying clip by clip.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from ser_hf import cross_validation, evaluation
+from ser_hf.corpora import load_corpus
+from ser_hf.errors import SERError
+from ser_hf.labels import scheme_names
+from ser_hf.metrics import compute_ser_metrics
+from ser_hf.presets import build_model
+
+SR = 16000
+# RAVDESS emotion codes in the tree: neutral, calm, sad, angry, surprised
+CODES = {1: "neutral", 2: "calm", 4: "sad", 5: "angry", 8: "surprised"}
+TINY = {"conv_channels": [4, 8], "lstm_hidden_size": 8, "attention_hidden_size": 8}
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory) -> Path:
+    """24 actors x 5 emotions, one clip each (0.3-0.6 s, different lengths so sorting matters)."""
+    root = tmp_path_factory.mktemp("ravdess")
+    rng = np.random.default_rng(0)
+    for actor in range(1, 25):
+        folder = root / f"Actor_{actor:02d}"
+        folder.mkdir()
+        for code in CODES:
+            seconds = 0.3 + 0.3 * rng.random()
+            t = np.arange(int(seconds * SR)) / SR
+            x = 0.3 * np.sin(2 * np.pi * (100 + 40 * code) * t) + 0.02 * rng.standard_normal(t.size)
+            sf.write(folder / f"03-01-{code:02d}-01-01-01-{actor:02d}.wav", x.astype(np.float32), SR)
+    return root
+
+
+def _save_model(folder: Path, labels: list[str], bias: dict[str, float] | None = None) -> Path:
+    torch.manual_seed(0)
+    model, fe = build_model(
+        "seed-logmel-bilstm", labels, feature_overrides={"max_frames": None, "n_mels": 32}, **TINY
+    )
+    if bias is not None:  # constant logits = the bias: predictions known in advance
+        last = model.classifier[-1]
+        with torch.no_grad():
+            last.weight.zero_()
+            last.bias.copy_(torch.tensor([bias.get(name, 0.0) for name in labels]))
+    model.save_pretrained(folder)
+    fe.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def random_model(tmp_path_factory) -> Path:
+    return _save_model(tmp_path_factory.mktemp("random"), scheme_names("ravdess8"))
+
+
+def test_batched_evaluation_equals_clip_by_clip(tree, random_model):
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+    from ser_hf.audio import load_audio
+
+    ds = load_corpus("ravdess", tree).select(range(30))  # actors 1-6 (clip by clip is slow)
+    metrics, rows = evaluation.evaluate_model(
+        random_model, ds, batch_size=7, device="cpu", return_predictions=True
+    )
+
+    model = AutoModelForAudioClassification.from_pretrained(random_model).eval()
+    fe = AutoFeatureExtractor.from_pretrained(random_model)
+    names = scheme_names("ravdess8")
+    expected = {}
+    for path in ds["path"]:
+        inputs = fe(load_audio(path, SR), sampling_rate=SR, return_tensors="pt")
+        with torch.no_grad():
+            expected[path] = names[int(model(**inputs).logits.argmax(-1))]
+    assert len(set(expected.values())) > 1  # varied predictions, so a row mix-up would show
+    assert {r["path"]: r["predicted"] for r in rows} == expected
+
+    truth = [names[e] for e in ds["emotion"]]
+    assert metrics["n"] == len(ds) == 30
+    assert metrics["wa"] == pytest.approx(np.mean([expected[p] == t for p, t in zip(ds["path"], truth)]))
+    assert metrics["cross_corpus"] is False and metrics["dropped"] == {}
+    assert metrics["labels"] == names
+    assert list(metrics["per_speaker"]) == [f"ravdess_{a:02d}" for a in range(1, 7)]
+    assert set(metrics["per_gender"]) == {"female", "male"}
+    assert all(0.0 <= r["score"] <= 1.0 for r in rows)
+
+
+def test_cross_corpus_masks_unshared_classes_and_pools_merged_ones(tree, tmp_path):
+    # a ravdess8 model whose top class (surprised) does not exist in emodb7; calm merges into neutral
+    # there, and neutral + calm together (2 e^5) beat sad (e^5.5), which alone beats each of them
+    bias = {"surprised": 20.0, "neutral": 5.0, "calm": 5.0, "sad": 5.5}
+    model_dir = _save_model(tmp_path / "m", scheme_names("ravdess8"), bias)
+    ds = load_corpus("ravdess", tree, label_scheme="emodb7")  # calm -> neutral, surprised dropped
+    assert len(ds) == 96
+
+    out = evaluation.evaluate_model(model_dir, ds, device="cpu")
+    assert out["cross_corpus"] is True
+    assert out["labels"] == ["neutral", "happy", "sad", "angry", "fearful", "disgust"]  # no boredom
+    assert out["label_mapping"]["calm"] == "neutral"
+    assert "surprised" not in out["label_mapping"]
+    neutral_rows = 48  # 24 neutral + 24 calm clips
+    assert out["wa"] == pytest.approx(neutral_rows / 96)
+    assert out["ua"] == pytest.approx((1.0 + 0.0 + 0.0) / 3)  # neutral, sad, angry have clips
+    assert [row[0] for row in out["confusion"]] == [48, 0, 24, 24, 0, 0]  # everything -> neutral
+
+
+def test_cross_corpus_drops_rows_the_model_cannot_predict(tree, tmp_path):
+    # a common6 model (other class order, no calm, no surprised) tested on native RAVDESS labels
+    model_dir = _save_model(tmp_path / "m", scheme_names("common6"), {"sad": 10.0})
+    ds = load_corpus("ravdess", tree)
+    out = evaluation.evaluate_model(model_dir, ds, device="cpu")
+
+    assert out["dropped"] == {"calm": 24, "surprised": 24}
+    assert out["labels"] == ["neutral", "happy", "sad", "angry", "fearful", "disgust"]  # test-scheme order
+    assert out["n"] == 72
+    assert out["wa"] == pytest.approx(24 / 72)
+    assert out["per_class"]["sad"]["recall"] == 1.0 and out["per_class"]["neutral"]["recall"] == 0.0
+    assert out["per_class"]["happy"]["support"] == 0 and out["per_class"]["happy"]["recall"] is None
+
+
+def test_label_mapping_rules():
+    same = scheme_names("ravdess8")
+    assert evaluation.label_mapping(same, same, "ravdess8") == ({n: n for n in same}, same)
+    # generic folder labels (no scheme): matched by emotion name, gender-joint classes included
+    mapping, shared = evaluation.label_mapping(
+        ["female_angry", "male_angry", "female_sad"], ["angry", "joy"], None
+    )
+    assert mapping == {"female_angry": "angry", "male_angry": "angry"} and shared == ["angry"]
+
+
+def test_evaluate_cli_writes_every_file(tree, random_model, tmp_path, capsys):
+    from ser_hf import splits
+
+    ds = load_corpus("ravdess", tree)
+    # a training run's split.json: leave actor 3 out
+    fold = next(
+        f for f in splits.leave_one_speaker_out(ds, n_validation=1) if f.test_speakers == ["ravdess_03"]
+    )
+    manifest = tmp_path / "split.json"
+    fold.to_json(manifest)
+    out = tmp_path / "eval"
+    argv = ["--model", str(random_model), "--corpus", f"ravdess={tree}", "--split", f"manifest:{manifest}"]
+    assert evaluation.cli([*argv, "--out", str(out), "--device", "cpu", "--batch-size", "4"]) == 0
+
+    printed = capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n"] == 5 and list(metrics["per_speaker"]) == ["ravdess_03"]
+    assert f"UA={metrics['ua']:.3f}" in printed and "by gender: male" in printed
+    assert (out / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+    assert "macro avg" in (out / "classification_report.txt").read_text()
+    with open(out / "predictions.csv") as f:
+        assert [row["speaker"] for row in csv.DictReader(f)] == ["ravdess_03"] * 5
+
+    # a manifest made for other rows is refused rather than silently scoring the wrong clips
+    splits.leave_one_speaker_out(ds.select(range(100)), n_validation=1)[0].to_json(manifest)
+    with pytest.raises(SERError, match="differs"):
+        evaluation.cli([*argv, "--out", str(tmp_path / "bad"), "--device", "cpu"])
+
+
+def test_evaluate_cli_cross_corpus_prints_the_mapping(tree, random_model, tmp_path, capsys):
+    argv = ["--model", str(random_model), "--corpus", f"ravdess={tree}", "--label-scheme", "common6"]
+    assert evaluation.cli([*argv, "--out", str(tmp_path / "x"), "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    assert "cross-corpus" in printed
+    assert "calm -> neutral" in printed
+    assert "surprised -> (no counterpart: masked)" in printed
+    metrics = json.loads((tmp_path / "x" / "metrics.json").read_text())
+    # common6 merges calm into neutral and drops surprised when the corpus is loaded: 4 x 24 rows
+    assert metrics["labels"] == scheme_names("common6") and metrics["n"] == 96
+
+
+def test_evaluate_cli_ravdess_fold_selects_the_protocol_test_actors(tree, random_model, tmp_path):
+    out = tmp_path / "fold1"
+    argv = ["--model", str(random_model), "--corpus", f"ravdess={tree}", "--split", "ravdess-fold:1"]
+    assert evaluation.cli([*argv, "--out", str(out), "--device", "cpu"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert list(metrics["per_speaker"]) == ["ravdess_05", "ravdess_06", "ravdess_07", "ravdess_08"]
+    assert metrics["n"] == 20
+
+
+def test_evaluate_cli_errors_are_clear(tree, tmp_path):
+    with pytest.raises(SERError, match="model folder not found"):
+        evaluation.cli(["--model", str(tmp_path / "none"), "--corpus", f"ravdess={tree}"])
+
+
+# ----------------------------------------------------------------------------------- cross-validation
+def _fake_fold(folder: Path, seed: int, labels: list[str], speakers: list[str]) -> dict:
+    rng = np.random.default_rng(seed)
+    y_true = rng.integers(0, len(labels), 40)
+    y_pred = np.where(rng.random(40) < 0.5 + 0.1 * seed, y_true, rng.integers(0, len(labels), 40))
+    metrics = compute_ser_metrics(y_true, y_pred, labels)
+    metrics["speakers"] = speakers
+    folder.mkdir(parents=True)
+    (folder / "test_metrics.json").write_text(json.dumps(metrics))
+    return metrics
+
+
+def test_aggregate_mean_std_and_summed_confusion(tmp_path):
+    labels = ["neutral", "happy", "sad"]
+    folds = [_fake_fold(tmp_path / f"fold_{k}", k, labels, [f"s{k}a", f"s{k}b"]) for k in range(3)]
+    result = cross_validation.aggregate([tmp_path / f"fold_{k}" for k in range(3)])
+
+    assert result["n_folds"] == 3 and result["labels"] == labels
+    for key in ("wa", "ua", "f1_macro"):
+        values = [f[key] for f in folds]
+        assert result["mean"][key] == pytest.approx(sum(values) / 3)
+        assert result["std"][key] == pytest.approx(statistics.stdev(values))
+    summed = np.sum([np.array(f["confusion"]) for f in folds], axis=0)
+    assert result["confusion"] == summed.tolist()
+    assert result["n"] == 120
+    assert result["pooled"]["wa"] == pytest.approx(np.trace(summed) / summed.sum())
+    assert result["folds"][1]["test_speakers"] == ["s1a", "s1b"]
+
+    _fake_fold(tmp_path / "other", 9, ["a", "b", "c"], [])
+    with pytest.raises(SERError, match="differ"):
+        cross_validation.aggregate([tmp_path / "fold_0", tmp_path / "other"])
+
+
+def test_cv_aggregate_only_writes_json_markdown_and_png(tmp_path, capsys):
+    labels = ["neutral", "happy", "sad"]
+    for k in range(2):
+        _fake_fold(tmp_path / f"fold_{k}", k, labels, [f"ravdess_0{k}"])
+    assert cross_validation.cli(["--aggregate-only", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "cv_results.json").read_text())
+    md = (tmp_path / "cv_results.md").read_text()
+    assert f"{result['mean']['ua']:.3f} ± {result['std']['ua']:.3f}" in md
+    assert "| fold_0 | ravdess_00 |" in md and "| mean ± std |" in md
+    assert (tmp_path / "confusion_cv.png").stat().st_size > 0
+    assert "2 folds" in capsys.readouterr().out
+
+
+FAKE_TRAINER = """
+import json, os, sys
+from pathlib import Path
+args = sys.argv[3:]  # after '-m ser_hf.training'
+out = Path(args[args.index("--output_dir") + 1]); split = args[args.index("--split") + 1]
+k = int(split.split(":")[1].split("/")[0])
+print("fake training", split, "extra:", args[args.index("--output_dir") + 2 :], flush=True)
+if k == int(os.environ.get("FAKE_FAIL_FOLD", "-1")):
+    sys.exit("boom")
+out.mkdir(parents=True, exist_ok=True)
+y = [0, 1, 2, 0, 1, 2]
+pred = [0, 1, 2, 0, 1, k % 3]
+cm = [[0] * 3 for _ in range(3)]
+for t, p in zip(y, pred):
+    cm[t][p] += 1
+acc = sum(t == p for t, p in zip(y, pred)) / 6
+(out / "test_metrics.json").write_text(json.dumps({"n": 6, "labels": ["a", "b", "c"], "wa": acc, "ua": acc,
+    "f1_macro": acc, "f1_weighted": acc, "confusion": cm}))
+"""
+
+
+def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(tmp_path, monkeypatch, capsys):
+    """The runner with a stand-in interpreter that writes fold metrics (real training is tested elsewhere)."""
+    fake = tmp_path / "fake_python"
+    fake.write_text(f"#!{sys.executable}\n{FAKE_TRAINER}")
+    fake.chmod(0o755)
+    out = tmp_path / "cv"
+    argv = ["--corpus", "ravdess=/data", "--preset", "tiny", "--parallel", "2", "--out", str(out)]
+    argv += ["--python", str(fake), "--", "--num_train_epochs", "1"]
+
+    monkeypatch.setenv("FAKE_FAIL_FOLD", "4")
+    assert cross_validation.cli(argv) == 1  # fold 4 failed; the other five are aggregated
+    captured = capsys.readouterr()
+    assert "fold 4: FAILED" in captured.err and "boom" in captured.err
+    log = (out / "fold_0" / "train.log").read_text()
+    assert "--split ravdess-fold:0" in log and "extra: ['--num_train_epochs', '1']" in log
+    result = json.loads((out / "cv_results.json").read_text())
+    assert result["n_folds"] == 5 and result["meta"]["expected_folds"] == 6
+    assert "Folds finished: 5 of 6" in (out / "cv_results.md").read_text()
+
+    monkeypatch.delenv("FAKE_FAIL_FOLD")
+    assert cross_validation.cli(argv) == 0  # re-run: only fold 4 runs again
+    captured = capsys.readouterr()
+    assert captured.out.count("already finished") == 5
+    result = json.loads((out / "cv_results.json").read_text())
+    assert result["n_folds"] == 6
+    # fold k mislabels one clip of class c as k % 3 (folds 2 and 5 are perfect)
+    expected_wa = [5 / 6, 5 / 6, 1.0, 5 / 6, 5 / 6, 1.0]
+    assert result["mean"]["wa"] == pytest.approx(np.mean(expected_wa))
+    assert result["std"]["wa"] == pytest.approx(statistics.stdev(expected_wa))
+    assert np.trace(result["confusion"]) == 36 - 4
+
+
+def test_cv_argument_errors():
+    with pytest.raises(SERError, match="exactly one corpus"):
+        cross_validation.cli(
+            ["--corpus", "ravdess=/a", "--corpus", "tess=/b", "--preset", "p", "--folds", "ravdess"]
+        )
+    with pytest.raises(SERError, match="set by ser-hf cv"):
+        cross_validation.cli(["--corpus", "ravdess=/a", "--preset", "p", "--", "--split", "random"])
+    assert cross_validation.fold_splits("3", ["tess=/x"])[0] == ["kfold:0/3", "kfold:1/3", "kfold:2/3"]
