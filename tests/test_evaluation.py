@@ -303,3 +303,48 @@ def test_cv_argument_errors():
     with pytest.raises(SERError, match="set by ser-hf cv"):
         cross_validation.cli(["--corpus", "ravdess=/a", "--preset", "p", "--", "--split", "random"])
     assert cross_validation.fold_splits("3", ["tess=/x"])[0] == ["kfold:0/3", "kfold:1/3", "kfold:2/3"]
+
+
+@pytest.mark.slow
+def test_cv_end_to_end_two_protocol_folds_then_evaluate_reads_a_fold(tree, tmp_path, capsys):
+    """Real training subprocesses (1 epoch, tiny model) on folds 0 and 1 of the RAVDESS protocol,
+    then ``ser-hf evaluate --split model`` on fold 0 reproduces that fold's test metrics."""
+    out = tmp_path / "cv"
+    train_args = ["--num_train_epochs", "1", "--per_device_train_batch_size", "16", "--augment", "none"]
+    train_args += [
+        "--config_overrides",
+        json.dumps(TINY),
+        "--feature_overrides",
+        '{"n_mels": 32, "max_frames": null}',
+    ]
+    train_args += ["--disable_tqdm", "true", "--seed", "3"]
+    argv = ["--corpus", f"ravdess={tree}", "--preset", "seed-logmel-bilstm", "--only", "0", "1"]
+    assert cross_validation.cli([*argv, "--parallel", "2", "--out", str(out), "--", *train_args]) == 0, (
+        out / "fold_0" / "train.log"
+    ).read_text()[-3000:]
+
+    result = json.loads((out / "cv_results.json").read_text())
+    assert result["n_folds"] == 2 and result["meta"]["expected_folds"] == 6
+    assert [f["test_speakers"] for f in result["folds"]] == [
+        [f"ravdess_{a:02d}" for a in range(1, 5)],
+        [f"ravdess_{a:02d}" for a in range(5, 9)],
+    ]
+    assert result["n"] == np.sum(result["confusion"]) == 2 * 4 * len(CODES)
+    capsys.readouterr()
+
+    eval_out = tmp_path / "eval"
+    args = [
+        "--model",
+        str(out / "fold_0"),
+        "--corpus",
+        f"ravdess={tree}",
+        "--split",
+        "model",
+        "--out",
+        str(eval_out),
+    ]
+    assert evaluation.cli([*args, "--device", "cpu"]) == 0
+    fold_metrics = json.loads((out / "fold_0" / "test_metrics.json").read_text())
+    metrics = json.loads((eval_out / "metrics.json").read_text())
+    assert metrics["confusion"] == fold_metrics["confusion"]
+    assert metrics["log_loss"] == pytest.approx(fold_metrics["log_loss"], rel=1e-4)  # same probabilities
