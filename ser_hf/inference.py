@@ -61,6 +61,11 @@ SILENCE_LABEL = "silence"
 # model families pools the time axis several times and needs a few dozen frames to work with.
 MIN_CLIP_SECONDS = 0.5
 _EPS = 1e-12
+SILENT_DB = -240.0  # the level reported for digital silence (log of zero)
+# Defaults of silence skipping: a window whose loudest 50 ms is below -55 dBFS, or more than 40 dB
+# below the loudest window of the recording, holds no speech worth classifying.
+SILENCE_DB = -55.0
+SILENCE_REL_DB = 40.0
 
 
 def default_model_path() -> Path:
@@ -78,12 +83,21 @@ def default_model_path() -> Path:
     return BUNDLED_MODEL_DIR
 
 
-def rms_db(samples: np.ndarray) -> float:
-    """Root-mean-square level in dB relative to full scale (a full-scale sine is about -3 dBFS)."""
-    if samples.size == 0:
-        return -math.inf
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
-    return 20.0 * math.log10(max(rms, _EPS))
+def level_db(samples: np.ndarray, sampling_rate: int = DEFAULT_SAMPLING_RATE, frame_s: float = 0.05) -> float:
+    """Speech-activity level: RMS of the loudest ``frame_s`` frame, in dB relative to full scale.
+
+    The loudest short frame, not the mean over the whole window, because speech is bursty: a calm,
+    quietly recorded sentence (RAVDESS "calm" clips average about -52 dBFS) still has frames far
+    above a room's noise floor, while a pause has none. A full-scale sine gives about -3 dB.
+    """
+    x = np.asarray(samples, dtype=np.float64)
+    if x.size == 0:
+        return SILENT_DB
+    n = max(1, int(frame_s * sampling_rate))
+    usable = (x.size // n) * n
+    frames = x[:usable].reshape(-1, n) if usable else x[None, :]
+    rms = float(np.sqrt(np.square(frames).mean(axis=1)).max())
+    return max(SILENT_DB, 20.0 * math.log10(max(rms, _EPS)))
 
 
 def _top(probs: np.ndarray, labels: Sequence[str], top_k: int | None) -> list[dict[str, Any]]:
@@ -177,7 +191,7 @@ class Timeline:
     """Per-window emotions of a long recording, and the overall label.
 
     ``windows`` holds one dict per window: ``start``/``end`` in seconds, ``label``, ``score``,
-    ``scores`` (top-k ``{"label", "score"}``), ``rms_db`` and ``silent``. Silent windows have the
+    ``scores`` (top-k ``{"label", "score"}``), ``level_db`` (see :func:`level_db`) and ``silent``. Silent windows have the
     label ``"silence"`` and do not count towards the overall label, which is the average of the
     non-silent windows' probabilities weighted by window duration.
     """
@@ -418,8 +432,8 @@ class EmotionClassifier:
         audio: Any,
         window_s: float | None = None,
         hop_s: float | None = None,
-        silence_db: float | None = -50.0,
-        silence_rel_db: float | None = 35.0,
+        silence_db: float | None = SILENCE_DB,
+        silence_rel_db: float | None = SILENCE_REL_DB,
         top_k: int | None = 3,
         batch_size: int = 16,
         sampling_rate: int | None = None,
@@ -430,8 +444,8 @@ class EmotionClassifier:
         Windows start every ``hop_s`` seconds; when the last one stops short of the end, one more
         window ending exactly at the end is added, and a clip shorter than ``window_s`` gets one
         window covering all of it. A window is silent (label ``"silence"``, excluded from the
-        overall label, not run through the model) when its RMS level is below ``silence_db`` dBFS
-        or more than ``silence_rel_db`` dB below the loudest window. Paths are decoded in chunks of
+        overall label, not run through the model) when its :func:`level_db` is below ``silence_db``
+        dBFS or more than ``silence_rel_db`` dB below the loudest window's. Paths are decoded in chunks of
         ``chunk_s`` seconds and windows classified ``batch_size`` at a time, so memory stays
         bounded for recordings of any length.
 
@@ -467,7 +481,7 @@ class EmotionClassifier:
         for start, stop, window in _sliding_windows(chunks, win, hop):
             i = len(spans)
             spans.append((start, stop))
-            level = rms_db(window)
+            level = level_db(window, sr)
             levels.append(level)
             if silence_db is None or level >= silence_db:
                 pending.append((i, window.copy()))
@@ -497,7 +511,7 @@ class EmotionClassifier:
                     "label": top[0]["label"],
                     "score": top[0]["score"],
                     "scores": top,
-                    "rms_db": round(level, 1) if math.isfinite(level) else -240.0,
+                    "level_db": round(level, 1),
                     "silent": silent,
                 }
             )
@@ -618,7 +632,7 @@ class StreamingClassifier:
         window_s: seconds of audio each prediction looks at.
         update_every_s: :meth:`push` returns a new prediction after this much new audio.
         min_s: no prediction before this many seconds have arrived.
-        silence_db: windows quieter than this (dBFS RMS) are reported as ``"silence"``.
+        silence_db: audio whose :func:`level_db` is below this is reported as ``"silence"``.
         top_k: labels kept in ``scores``.
     """
 
@@ -628,7 +642,7 @@ class StreamingClassifier:
         window_s: float = 3.0,
         update_every_s: float = 0.5,
         min_s: float = 1.0,
-        silence_db: float | None = -50.0,
+        silence_db: float | None = SILENCE_DB,
         top_k: int | None = None,
     ):
         if window_s <= 0 or update_every_s <= 0:
@@ -657,7 +671,7 @@ class StreamingClassifier:
         """Add a chunk; return a new prediction when ``update_every_s`` of audio arrived since the last.
 
         Returns:
-            ``{"label", "score", "scores", "time", "rms_db"}`` (``time``: seconds of stream received)
+            ``{"label", "score", "scores", "time", "level_db"}`` (``time``: seconds of stream received)
             or None when it is not time for an update yet.
         """
         rate = int(sampling_rate)
@@ -683,7 +697,7 @@ class StreamingClassifier:
         """The prediction over the buffered audio now (None before any audio arrived)."""
         if not self._buf.size or self._rate is None:
             return None
-        level = rms_db(self._buf)
+        level = level_db(self._buf, self._rate)
         if self.silence_db is not None and level < self.silence_db:
             scores = [{"label": SILENCE_LABEL, "score": 1.0}]
         else:
@@ -695,7 +709,7 @@ class StreamingClassifier:
             "score": scores[0]["score"],
             "scores": scores,
             "time": round(self._seconds, 3),
-            "rms_db": round(level, 1) if math.isfinite(level) else -240.0,
+            "level_db": round(level, 1),
         }
         return self.last_prediction
 
@@ -778,7 +792,12 @@ def _build_predict_parser() -> argparse.ArgumentParser:
         help="timeline window in seconds (default 4, or the model's fixed clip length when shorter)",
     )
     p.add_argument("--hop", type=float, default=None, help="timeline hop in seconds (default window/2)")
-    p.add_argument("--silence-db", type=float, default=-50.0, help="windows below this RMS dBFS are silence")
+    p.add_argument(
+        "--silence-db",
+        type=float,
+        default=SILENCE_DB,
+        help=f"audio whose loudest 50 ms is below this dBFS is silence (default {SILENCE_DB})",
+    )
     p.add_argument("--timeline-png", default=None, metavar="DIR", help="write a timeline plot per long file")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--csv", default=None, metavar="FILE", help="write results as CSV")
@@ -923,7 +942,7 @@ def _classify_short(clf: EmotionClassifier, short: list, results: list, args: ar
     silence = [{"label": SILENCE_LABEL, "score": 1.0}]
     if args.silence_db is not None:  # silent clips are reported as such, not given a made-up emotion
         for i, _, samples in short:
-            if rms_db(samples) < args.silence_db:
+            if level_db(samples, clf.sampling_rate) < args.silence_db:
                 results[i].update(label=SILENCE_LABEL, score=1.0, top_k=silence)
         short = [item for item in short if "label" not in results[item[0]]]
     try:

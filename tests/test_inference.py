@@ -466,3 +466,18 @@ def test_onnx_runtime_backend_plugs_in(model_dir, tmp_path):
     assert row["label"] == max(got, key=got.get) and row["score"] == pytest.approx(
         max(got.values()), abs=1e-6
     )
+
+
+def test_quiet_speech_is_not_silence_but_pauses_are(clf):
+    """RAVDESS 'calm' clips average about -52 dBFS: still speech, not silence."""
+    from ser_hf.audio import load_audio
+
+    calm = load_audio(next(EXAMPLES.glob("03-01-02-*.flac")))
+    tl = clf.timeline(calm, window_s=2.0, hop_s=1.0)
+    assert not any(w["silent"] for w in tl.windows) and tl.label in LABELS
+    # the same clip with a 6 s pause of faint room noise in the middle: the pause is skipped
+    noise = (3e-4 * np.random.default_rng(0).standard_normal(6 * SR)).astype(np.float32)
+    tl = clf.timeline(np.concatenate([calm, noise, calm]), window_s=2.0, hop_s=1.0)
+    pause = [w for w in tl.windows if w["start"] >= len(calm) / SR and w["end"] <= len(calm) / SR + 6]
+    assert pause and all(w["silent"] and w["label"] == "silence" for w in pause)
+    assert sum(not w["silent"] for w in tl.windows) >= 4
