@@ -127,7 +127,7 @@ class DataArguments:
         default=4.0,
         metadata={
             "help": "Random crop / pad length of training clips in seconds (capped by the extractor's "
-            "max_frames); 0 or none = full clips. Evaluation always uses the full clip."
+            "max_frames); 0 = full clips. Evaluation always uses the full clip."
         },
     )
     cache_dir: str | None = field(
@@ -230,7 +230,9 @@ class SERTrainingArguments(TrainingArguments):
     remove_unused_columns: bool = field(default=False, metadata={"help": "Kept False: the data are indices."})
     report_to: None | str | list[str] = field(default="none", metadata={"help": "Experiment trackers."})
     dataloader_pin_memory: bool = field(default=False, metadata={"help": "Batches are tiny index tensors."})
-    optimizer_name: str = field(default="adam", metadata={"help": "adam (L2 weight decay) or adamw."})
+    optimizer_name: str = field(
+        default="adam", metadata={"help": "adam (L2 weight decay) or adamw (decoupled); replaces --optim."}
+    )
     class_weights: bool = field(
         default=True, metadata={"help": "Balanced cross-entropy class weights from the TRAINING split."}
     )
@@ -257,6 +259,14 @@ class SERTrainingArguments(TrainingArguments):
     )
 
     def __post_init__(self) -> None:
+        if self.label_smoothing_factor:
+            # Trainer's own smoothing pops the labels before forward and silently drops the model's
+            # class-weighted loss: smooth inside the model instead
+            logger.warning(
+                "--label_smoothing_factor is applied as --label_smoothing (inside the model's loss)"
+            )
+            self.label_smoothing = self.label_smoothing or self.label_smoothing_factor
+            self.label_smoothing_factor = 0.0
         if self.optimizer_name not in ("adam", "adamw"):
             raise SERError(f"optimizer_name must be adam or adamw, got {self.optimizer_name!r}")
         if str(self.lr_scheduler_type) == "reduce_lr_on_plateau" and not self.lr_scheduler_kwargs:
@@ -900,6 +910,10 @@ def save_final_model(trainer: SERTrainer, output_dir: str | Path) -> None:
 def _predict(trainer: SERTrainer, dataset: ClipDataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(true ids, predicted ids, probabilities) of a split, in dataset order."""
     out = trainer.predict(dataset, metric_key_prefix="predict")
+    expected = np.asarray([dataset.labels[r] for r in dataset.rows])
+    if not np.array_equal(np.asarray(out.label_ids).reshape(-1), expected):
+        # per-speaker metrics pair predictions with rows by position: the order must be the dataset's
+        raise RuntimeError("predictions came back in another order than the dataset's rows")
     logits = out.predictions[0] if isinstance(out.predictions, (tuple, list)) else out.predictions
     logits = np.asarray(logits, dtype=np.float64)
     probs = np.exp(logits - logits.max(-1, keepdims=True))
@@ -1160,4 +1174,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m ser_hf.training`: run the package's copy of this module (one set of classes and loggers)
+    from ser_hf.training import main as _main
+
+    _main()
