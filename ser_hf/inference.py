@@ -13,7 +13,8 @@ rejects::
     clf.timeline("ten_minutes.wav").windows            # per-window labels over time
 
 Computation runs through a *backend*: any object with ``predict_logits(input_features,
-attention_mask) -> logits`` (``(B, T, F)`` float32 and ``(B, T)`` int64 numpy in, ``(B, C)``
+attention_mask) -> logits`` (``(B, T, F)`` float32 and ``(B, T)`` int64 torch tensors in, on the
+backend's ``device`` when it has one, else CPU, where ``np.asarray`` makes them numpy; ``(B, C)``
 numpy out). The PyTorch model is the default backend; ``onnx_path=`` swaps in ONNX Runtime, and
 ``backend=`` accepts any other implementation, so every method below (batching, timelines,
 streaming) works unchanged on either.
@@ -118,7 +119,7 @@ class LogitsBackend(Protocol):
     """What computes logits from features: the PyTorch model, ONNX Runtime, anything else."""
 
     def predict_logits(self, input_features: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """``(B, T, F)`` float32 features and ``(B, T)`` int64 mask -> ``(B, num_labels)`` logits."""
+        """``(B, T, F)`` float32 features and ``(B, T)`` int64 mask (torch tensors) -> ``(B, C)`` numpy logits."""
         ...
 
 
@@ -901,7 +902,9 @@ def predict_cli(argv: list[str]) -> int:
                 }
                 if args.timeline_png:
                     png = Path(args.timeline_png) / f"{path.stem}.timeline.png"
-                    row["timeline_png"] = str(plot_timeline(tl, png))
+                    if any(r.get("timeline_png") == str(png) for r in results):  # same name, other folder
+                        png = png.with_name(f"{path.stem}-{len(results)}.timeline.png")
+                    row["timeline_png"] = str(plot_timeline(tl, png, title=path.name))
                 results.append(row)
             else:
                 if samples is None:
