@@ -304,10 +304,12 @@ def write_results(
 def _build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ser-hf cv",
-        description="Speaker-independent k-fold cross-validation: one training process per fold "
+        description="Speaker-independent k-fold cross-validation: one training process per fold\n"
         "(python -m ser_hf.training), then mean ± std of WA, UA, macro F1 and the summed confusion.",
-        epilog="Arguments after '--' go to every fold's training command unchanged, e.g. "
-        "'-- --num_train_epochs 60 --learning_rate 1e-3'.",
+        epilog="Arguments after '--' go to every fold's training command unchanged, e.g.\n"
+        "  ser-hf cv --corpus ravdess=data/ravdess --preset seed-logmel-bilstm --parallel 3 \\\n"
+        "      -- --num_train_epochs 60 --learning_rate 1e-3",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--corpus",
