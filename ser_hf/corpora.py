@@ -509,10 +509,17 @@ def _info(corpus: str, scheme_name: str):
 def _build(rows: list[dict], class_names: Sequence[str], corpus: str, scheme_name: str):
     from datasets import Dataset
 
+    from datasets import Value
+
     columns = {c: [r.get(c) for r in rows] for c in COLUMNS}
     info = _info(corpus, scheme_name)
-    info.features = _features(class_names)
-    return Dataset.from_dict(columns, features=info.features, info=info)
+    features = _features(class_names)
+    # Build with the audio column as plain paths, then cast: casting needs no audio backend, while
+    # encoding through Audio() imports torchcodec (absent on training boxes that decode with soundfile).
+    info.features = features.copy()
+    info.features["audio"] = Value("string")
+    ds = Dataset.from_dict(columns, features=info.features, info=info)
+    return ds.cast_column("audio", features["audio"])
 
 
 def label_scheme_of(ds) -> str | None:
