@@ -1,0 +1,367 @@
+"""The Gradio demo (demo/app.py): handlers called directly, and a gradio_client round trip.
+
+A tiny untrained model stands in for the bundled one; the example clips of demo/examples are the
+real inputs. Everything runs offline on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import gradio as gr
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from conftest import EXAMPLES, REPO, make_speechlike
+
+LABELS = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
+SR = 16000
+
+
+# ------------------------------------------------------------------------- helpers (shared by the
+# browser and load tests, which import them from here)
+def load_app() -> ModuleType:
+    """demo/app.py imported as a module, the way Gradio and `python demo/app.py` run it."""
+    name = "ser_hf_demo_app_under_test"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, REPO / "demo" / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def save_tiny_model(folder: Path) -> Path:
+    """A tiny CNN-BiLSTM-Attention with the eight RAVDESS labels (untrained, seeded)."""
+    from ser_hf.presets import build_model
+
+    torch.manual_seed(0)
+    model, fe = build_model(
+        "seed-logmel-bilstm",
+        LABELS,
+        feature_overrides={"max_frames": None, "n_mels": 32},
+        conv_channels=[4, 8],
+        lstm_hidden_size=8,
+    )
+    model.save_pretrained(folder)
+    fe.save_pretrained(folder)
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def launched(app: ModuleType, classifier) -> Iterator[str]:
+    """The demo served on 127.0.0.1 with its production limits; yields the URL, closes afterwards."""
+    demo = app.build_demo(classifier)
+    port = free_port()
+    app.launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+def bad_inputs(folder: Path) -> dict[str, Path]:
+    """Files a user may upload by mistake; each must be answered with a message naming it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "empty": folder / "empty.wav",
+        "random": folder / "random_bytes.wav",
+        "text": folder / "notes.txt",
+        "nan": folder / "nan_samples.wav",
+    }
+    files["empty"].write_bytes(b"")
+    files["random"].write_bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes())
+    files["text"].write_text("this is not audio\n" * 20)
+    x = make_speechlike(1.0)
+    x[100:200] = np.nan
+    sf.write(files["nan"], x, SR, subtype="FLOAT")
+    return files
+
+
+def huge_file(folder: Path, app: ModuleType) -> Path:
+    """A wav name over the demo's size limit (sparse: no disk is really used)."""
+    path = folder / "huge.wav"
+    with open(path, "wb") as fh:
+        fh.truncate(app.MAX_FILE_BYTES + 1024 * 1024)
+    return path
+
+
+# ------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def app() -> ModuleType:
+    return load_app()
+
+
+@pytest.fixture(scope="module")
+def clf(tmp_path_factory, app):
+    from ser_hf import EmotionClassifier
+
+    return EmotionClassifier.from_pretrained(save_tiny_model(tmp_path_factory.mktemp("tiny")), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def example() -> Path:
+    clips = sorted(EXAMPLES.glob("*.flac"))
+    assert len(clips) >= 4, "demo/examples should hold the RAVDESS example clips"
+    return clips[0]
+
+
+@pytest.fixture(scope="module")
+def short_clip(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("short") / "short clip.wav"
+    sf.write(path, make_speechlike(2.0, seed=3), SR)
+    return path
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory) -> Path:
+    """Two example clips one after another (about 7.8 s): longer than one window."""
+    from ser_hf import load_audio
+
+    x = np.concatenate([load_audio(p) for p in sorted(EXAMPLES.glob("*.flac"))[2:4]])
+    path = tmp_path_factory.mktemp("long") / "two_clips.wav"
+    sf.write(path, x, SR)
+    return path
+
+
+def _assert_label_dict(label: dict[str, float]) -> None:
+    assert set(label) == set(LABELS)
+    assert all(np.isfinite(v) and 0.0 <= v <= 1.0 for v in label.values())
+    assert abs(sum(label.values()) - 1.0) < 1e-6
+
+
+# ------------------------------------------------------------------------- handlers
+def test_short_clip_scores_figure_and_no_timeline(app, clf, short_clip):
+    label, fig, timeline_fig, table = app.classify_file(str(short_clip), clf)
+    _assert_label_dict(label)
+    # the handler's scores are the library's scores for the same file
+    expected = {s["label"]: s["score"] for s in clf.classify(str(short_clip))}
+    assert label == pytest.approx(expected, abs=1e-6)
+    spec_ax, att_ax = fig.axes[:2]
+    assert spec_ax.get_shared_x_axes().joined(spec_ax, att_ax), "spectrogram and attention share time"
+    assert spec_ax.images, "the log-mel spectrogram is drawn"
+    assert att_ax.get_xlim()[1] == pytest.approx(2.0, abs=0.05), "the time axis spans the clip"
+    assert timeline_fig is None and len(table) == 0, "a clip shorter than a window has no timeline"
+
+
+def test_long_clip_gets_timeline_and_table(app, clf, long_clip):
+    label, fig, timeline_fig, table = app.classify_file(str(long_clip), clf)
+    _assert_label_dict(label)
+    assert timeline_fig is not None
+    duration, hop = sf.info(str(long_clip)).duration, clf.default_window_s() / 2
+    assert len(table) >= duration / hop - 2, "overlapping windows cover the recording"
+    assert list(table.columns) == app.TABLE_COLUMNS
+    assert table["start_s"].is_monotonic_increasing and (table["end_s"] > table["start_s"]).all()
+    assert table["end_s"].iloc[-1] == pytest.approx(duration, abs=0.01)
+    assert set(table["label"]) <= set(LABELS) | {"silence"}
+
+
+def test_example_clip_label_is_the_classifier_top_label(app, clf, example):
+    assert sf.info(str(example)).duration <= clf.default_window_s(), "a one-window example"
+    label, *_ = app.classify_file(str(example), clf)
+    _assert_label_dict(label)
+    assert max(label, key=label.get) == clf.classify(str(example), top_k=1)[0]["label"]
+
+
+def test_silent_clip_is_labelled_silence(app, clf, tmp_path):
+    path = tmp_path / "quiet.wav"
+    sf.write(path, np.zeros(SR, dtype=np.float32), SR)
+    label, *_ = app.classify_file(str(path), clf)
+    assert label == {"silence": 1.0}
+
+
+def test_microphone_numpy_tuple_equals_the_same_audio_as_a_file(app, clf, tmp_path):
+    x = make_speechlike(2.5, sr=48000, seed=5)
+    pcm = (np.stack([x, 0.5 * x], axis=1) * 32767).astype(np.int16)  # what gr.Audio(type="numpy") hands over
+    path = tmp_path / "recording.wav"
+    sf.write(path, pcm, 48000, subtype="PCM_16")
+    from_mic, *_ = app.classify_numpy((48000, pcm), clf)
+    from_file, *_ = app.classify_file(str(path), clf)
+    _assert_label_dict(from_mic)
+    assert from_mic == pytest.approx(from_file, abs=1e-5)
+
+
+@pytest.mark.parametrize("case", ["empty", "random", "text", "nan"])
+def test_bad_upload_gives_a_message_naming_the_file(app, clf, tmp_path, case):
+    path = bad_inputs(tmp_path)[case]
+    with pytest.raises(gr.Error) as info:
+        app.classify_file(str(path), clf)
+    message = info.value.message
+    assert path.name in message, "the message names the user's file"
+    assert str(tmp_path) not in message, "not the server's temporary path"
+    expected = {"empty": "empty", "random": "not a readable", "text": "not a readable", "nan": "NaN"}[case]
+    assert expected in message
+
+
+def test_limits_are_refused_with_a_message(app, clf, tmp_path, monkeypatch):
+    with pytest.raises(gr.Error, match="20 MB"):
+        app.classify_file(str(huge_file(tmp_path, app)), clf)
+    with pytest.raises(gr.Error, match="no audio"):
+        app.classify_file(None, clf)
+    with pytest.raises(gr.Error, match="no audio"):
+        app.classify_numpy(None, clf)
+    path = tmp_path / "three_seconds.wav"
+    sf.write(path, make_speechlike(3.0), SR)
+    monkeypatch.setattr(app, "MAX_SECONDS", 2.0)
+    with pytest.raises(gr.Error, match="three_seconds.wav: the recording lasts"):
+        app.classify_file(str(path), clf)
+
+
+def test_streaming_handler_over_successive_chunks(app, clf):
+    rate, chunk_s = 48000, 0.25
+    x = (make_speechlike(3.5, sr=rate, seed=7) * 32767).astype(np.int16)
+    n = int(rate * chunk_s)
+    state, labels = None, []
+    for i in range(0, len(x), n):
+        label, status, state = app.stream_chunk((rate, x[i : i + n]), state, clf)
+        assert isinstance(status, str) and status
+        labels.append(label)
+    updates = [lab for lab in labels if "__type__" not in lab]
+    skipped = [lab for lab in labels if "__type__" in lab]
+    assert skipped and labels[0] in skipped, "no prediction before the first second arrives"
+    assert len(updates) == 6, "a new prediction every 0.5 s from 1 s to 3.5 s"
+    for lab in updates:
+        _assert_label_dict(lab)
+    assert state.buffered_seconds == pytest.approx(app.STREAM_WINDOW_S, abs=0.01), "a rolling window"
+    # the last prediction is the classifier's on the last window, from the int16 chunks at 48 kHz
+    tail = x[-int(app.STREAM_WINDOW_S * rate) :]
+    expected = {s["label"]: s["score"] for s in clf.classify((rate, tail))}
+    assert updates[-1] == pytest.approx(expected, abs=1e-4)
+    # a corrupt chunk is reported in the status line and does not end the stream
+    label, status, state2 = app.stream_chunk((rate, np.full(n, np.nan, dtype=np.float32)), state, clf)
+    assert "__type__" in label and "NaN" in status and state2 is state
+    label, status, _ = app.stream_chunk(None, state, clf)
+    assert "__type__" in label
+
+
+def test_model_that_cannot_load_gives_a_page_with_the_reason(app, tmp_path):
+    clf, error = app.load_classifier(str(tmp_path / "no_such_model"))
+    assert clf is None and "no_such_model" in error
+    demo = app.build_demo(None, error)
+    assert isinstance(demo, gr.Blocks)
+    with pytest.raises(gr.Error, match="no_such_model"):
+        app.classify_file(str(next(EXAMPLES.glob("*.flac"))), None, error)
+
+
+def test_pickled_weights_are_never_loaded(app, tmp_path, clf):
+    """A model folder with only pickled weights is refused, and the pickle's payload never runs."""
+    folder = tmp_path / "pickled"
+    folder.mkdir()
+    for name in ("config.json", "preprocessor_config.json"):
+        (folder / name).write_bytes((Path(clf.source) / name).read_bytes())
+    marker = tmp_path / "payload_ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    torch.save({"weights": Payload()}, folder / "pytorch_model.bin")
+    loaded, error = app.load_classifier(str(folder))
+    assert loaded is None and error
+    assert not marker.exists(), "unpickling the uploaded weights would have run code"
+
+
+# ------------------------------------------------------------------------- served app
+def test_gradio_client_round_trip(app, clf, example, tmp_path):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    with launched(app, clf) as url:
+        client = Client(url, verbose=False)
+        endpoints = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+        assert {"/classify", "/stream", "/reset_stream"} <= endpoints
+        result = client.predict(handle_file(str(example)), api_name="/classify")
+        label = result[0]
+        direct, *_ = app.classify_file(str(example), clf)
+        assert label["label"] == max(direct, key=direct.get)
+        served = {c["label"]: c["confidence"] for c in label["confidences"]}
+        assert served == pytest.approx({k: direct[k] for k in served}, abs=1e-6)
+        assert result[1] is not None, "the spectrogram/attention figure is served"
+        with pytest.raises(AppError, match="notes.txt"):
+            client.predict(handle_file(str(bad_inputs(tmp_path)["text"])), api_name="/classify")
+        client.close()
+
+
+def test_python_demo_app_serves_the_model_named_in_the_environment(clf, example, tmp_path):
+    """`python demo/app.py` as a user (or a Space) starts it: from another folder, model from $SER_HF_MODEL."""
+    import os
+    import subprocess
+
+    from gradio_client import Client, handle_file
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "SER_HF_MODEL": clf.source,
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "demo" / "app.py"), "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        import httpx
+
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, f"demo/app.py exited: {proc.stdout.read()[-2000:]}"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "demo/app.py did not start within 90 s"
+            time.sleep(0.5)
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        result = client.predict(handle_file(str(example)), api_name="/classify")
+        client.close()
+        assert result[0]["label"] == clf.classify(str(example), top_k=1)[0]["label"]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_ser_hf_demo_forwards_its_options_to_the_app(monkeypatch, tmp_path):
+    from ser_hf import demo_launcher
+    from ser_hf.errors import SERError
+
+    assert demo_launcher.find_app() == REPO / "demo" / "app.py"
+    calls = []
+
+    class FakeApp:
+        @staticmethod
+        def main(argv):
+            calls.append(argv)
+            return 0
+
+    monkeypatch.setattr(demo_launcher, "load_app", lambda app=None: FakeApp)
+    assert demo_launcher.cli(["--port", "7999", "--model", "some/model"]) == 0
+    assert calls[-1] == ["--host", "127.0.0.1", "--port", "7999", "--model", "some/model"]
+    demo_launcher.cli(["--share", "true"])
+    assert "--share" in calls[-1]
+    with pytest.raises(SERError, match="demo app not found"):
+        demo_launcher.find_app(tmp_path / "app.py")
