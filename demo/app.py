@@ -327,7 +327,7 @@ def classify_numpy(
         samples = load_audio((int(rate), np.asarray(data)), clf.sampling_rate)
         return _analyse(clf, samples, name)
     except SERError as err:
-        raise _user_error(str(err)) from err
+        raise _user_error(str(err).replace("<(sampling_rate, samples) tuple>", name)) from err
     except gr.Error:
         raise
     except Exception as err:
@@ -401,7 +401,8 @@ def build_demo(classifier: EmotionClassifier | None, load_error: str | None = No
 
     labels = ", ".join(classifier.labels) if classifier is not None else "-"
     window_s = classifier.default_window_s() if classifier is not None else 4.0
-    with gr.Blocks(title="Speech emotion recognition (ser_hf)") as demo:
+    # uploads and figures are temporary files: drop those older than an hour, every hour
+    with gr.Blocks(title="Speech emotion recognition (ser_hf)", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
             "# Speech emotion recognition\n"
             "Upload or record speech to see which emotion the model hears, where in the clip it "

@@ -208,6 +208,17 @@ def test_bad_upload_gives_a_message_naming_the_file(app, clf, tmp_path, case):
     assert expected in message
 
 
+def test_file_names_are_shown_as_text_not_html(app, clf, tmp_path):
+    """The error modal renders HTML: a crafted file name must not inject markup into the page."""
+    path = tmp_path / "<img src=x onerror=alert(1)>.wav"
+    path.write_bytes(b"")
+    with pytest.raises(gr.Error) as info:
+        app.classify_file(str(path), clf)
+    assert "<img" not in info.value.message and "&lt;img src=x onerror=alert(1)&gt;.wav" in info.value.message
+    with pytest.raises(gr.Error, match="recording: contains no audio samples"):
+        app.classify_numpy((48000, np.zeros(0, dtype=np.int16)), clf)
+
+
 def test_limits_are_refused_with_a_message(app, clf, tmp_path, monkeypatch):
     with pytest.raises(gr.Error, match="20 MB"):
         app.classify_file(str(huge_file(tmp_path, app)), clf)
