@@ -1,0 +1,229 @@
+"""ONNX export of both families: dynamic axes, parity with PyTorch, int8, ONNX Runtime inference, CLI."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_speechlike, make_tone
+
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")
+
+import onnx  # noqa: E402
+
+from ser_hf.errors import SERError  # noqa: E402
+from ser_hf.inference import EmotionClassifier, load_classifier  # noqa: E402
+from ser_hf.onnx_export import (  # noqa: E402
+    FP32_TOLERANCE,
+    OnnxEmotionClassifier,
+    OnnxRuntimeBackend,
+    _ExportWrapper,
+    cli,
+    export_onnx,
+)
+from ser_hf.presets import build_model  # noqa: E402
+
+LABELS = ["neutral", "happy", "sad", "angry"]
+SR = 16000
+TINY = {
+    "a": ("seed-logmel-bilstm", {"conv_channels": [4, 8], "lstm_hidden_size": 8}),
+    "b": (
+        "cnn-transformer",
+        {"conv_channels": [4, 4, 8, 8], "d_model": 16, "nhead": 2, "num_layers": 2, "dim_feedforward": 16},
+    ),
+}
+
+
+@torch.no_grad()
+def _perturbed(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Non-trivial BatchNorm statistics and biases (fresh BN is the identity in eval mode and would
+    hide a padding leak, BN(0) = 0)."""
+    gen = torch.Generator().manual_seed(seed)
+    for tensor in [*model.parameters(), *(b for b in model.buffers() if b.is_floating_point())]:
+        tensor.add_(0.2 * torch.randn(tensor.shape, generator=gen))
+    for module in model.modules():
+        if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            module.running_var.abs_().add_(0.5)
+    return model.eval()
+
+
+def _save_tiny(folder: Path, family: str) -> Path:
+    preset, overrides = TINY[family]
+    torch.manual_seed(0)
+    model, fe = build_model(preset, LABELS, feature_overrides={"n_mels": 32}, **overrides)
+    _perturbed(model).save_pretrained(folder)
+    fe.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def dirs(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("onnx_models")
+    return {f: _save_tiny(root / f, f) for f in TINY}
+
+
+@pytest.fixture(scope="module")
+def exported(dirs, tmp_path_factory) -> dict[str, dict]:
+    """Family A through the Python API, family B through the CLI; both with int8."""
+    out = tmp_path_factory.mktemp("onnx_out")
+    results = {"a": export_onnx(dirs["a"], out / "a.onnx", quantize="int8")}
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = cli(
+            ["--model", str(dirs["b"]), "--out", str(out / "b.onnx"), "--quantize", "int8"]
+            + ["--json", str(out / "b.json")]
+        )
+    assert code == 0
+    results["b"] = json.loads((out / "b.json").read_text())
+    results["b"]["stdout"] = buf.getvalue()
+    return results
+
+
+@functools.cache
+def _torch_model(model_dir: Path) -> torch.nn.Module:
+    from transformers import AutoModelForAudioClassification
+
+    return AutoModelForAudioClassification.from_pretrained(model_dir).eval()
+
+
+def _torch_probs(model_dir: Path, feats: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    model = _torch_model(model_dir)
+    with torch.inference_mode():
+        logits = model(input_features=torch.from_numpy(feats), attention_mask=torch.from_numpy(mask)).logits
+    return torch.softmax(logits, -1).numpy()
+
+
+def _ort_probs(backend: OnnxRuntimeBackend, feats: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    logits = backend.predict_logits(feats, mask).astype(np.float64)
+    e = np.exp(logits - logits.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+# ----------------------------------------------------------------------------- export + parity
+@pytest.mark.parametrize("family", ["a", "b"])
+def test_export_has_dynamic_axes_metadata_and_fp32_parity(exported, family):
+    result = exported[family]
+    path = Path(result["path"])
+    proto = onnx.load(path)
+    onnx.checker.check_model(proto)
+    assert [i.name for i in proto.graph.input] == ["input_features", "attention_mask"]
+    assert [o.name for o in proto.graph.output] == ["logits", "probabilities"]
+    for value in proto.graph.input:  # batch and time are symbolic, not a traced size
+        dims = value.type.tensor_type.shape.dim
+        assert dims[0].dim_param and dims[1].dim_param and not dims[1].HasField("dim_value")
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert json.loads(meta["ser_hf.id2label"]) == {str(i): name for i, name in enumerate(LABELS)}
+    assert json.loads(meta["ser_hf.feature_extractor"])["n_mels"] == 32
+
+    rows = result["parity"]
+    singles = [r for r in rows if r["batch"] == 1]
+    assert len({r["frames"] for r in singles}) >= 3  # three clip lengths through one graph
+    assert any(r["batch"] > 1 for r in rows)  # and a padded mixed-length batch
+    assert all(r["fp32_max_abs_diff"] <= FP32_TOLERANCE for r in rows)
+    assert all(r["fp32_top1_agreement"] == 1.0 for r in rows)
+    assert result["fp32_max_abs_diff"] == max(r["fp32_max_abs_diff"] for r in rows)
+
+
+@pytest.mark.parametrize("family", ["a", "b"])
+def test_graph_matches_pytorch_on_unseen_shapes(exported, dirs, family):
+    """Lengths and batch sizes the export never saw, including clips shorter than the CNN's
+    pooling (the backend pads them the way the model does) and a clip padded far beyond its end."""
+    backend = OnnxRuntimeBackend(exported[family]["path"])
+    rng = np.random.default_rng(1)
+    for batch, frames in [(1, 5), (1, 16), (3, 137), (2, 1234)]:
+        feats = rng.standard_normal((batch, frames, 32)).astype(np.float32)
+        mask = np.ones((batch, frames), dtype=np.int64)
+        if batch > 1:
+            mask[1, frames // 3 :] = 0
+        got, ref = _ort_probs(backend, feats, mask), _torch_probs(dirs[family], feats, mask)
+        assert np.abs(got - ref).max() <= FP32_TOLERANCE, (batch, frames)
+    # the padded clip scores the same as the clip alone
+    alone = _ort_probs(backend, feats[1:2, : 1234 // 3], mask[1:2, : 1234 // 3])
+    assert np.abs(got[1] - alone[0]).max() <= FP32_TOLERANCE
+
+
+@pytest.mark.parametrize("family", ["a", "b"])
+def test_int8_export_is_smaller_valid_and_its_difference_reported(exported, family):
+    result = exported[family]
+    int8 = Path(result["int8_path"])
+    assert int8.is_file() and int8.stat().st_size < Path(result["path"]).stat().st_size
+    ops = {n.op_type for n in onnx.load(int8).graph.node}
+    assert ops & {"DynamicQuantizeLinear", "MatMulInteger", "DynamicQuantizeLSTM", "ConvInteger"}
+    assert np.isfinite(result["int8_max_abs_diff"])
+    assert all("int8_max_abs_diff" in r for r in result["parity"])
+    feats = np.random.default_rng(2).standard_normal((2, 200, 32)).astype(np.float32)
+    probs = _ort_probs(OnnxRuntimeBackend(int8), feats, np.ones((2, 200), dtype=np.int64))
+    assert np.isfinite(probs).all() and np.allclose(probs.sum(-1), 1.0)
+
+
+def test_cli_writes_the_files_and_prints_the_parity_table(exported):
+    stdout = exported["b"]["stdout"]
+    assert "wrote" in stdout and "b.onnx" in stdout and "b.int8.onnx" in stdout
+    for row in ("| 0.5 s |", "| 3 s |", "| 7 s |", "| padded batch"):
+        assert row in stdout
+    assert "fp32 max abs diff" in stdout and "int8 max abs diff" in stdout
+
+
+def test_parity_check_rejects_a_graph_that_differs(dirs, tmp_path, monkeypatch):
+    original = _ExportWrapper.forward
+
+    def shifted(self, input_features, attention_mask):
+        logits, _ = original(self, input_features, attention_mask)
+        logits = logits + torch.tensor([0.5, 0.0, 0.0, 0.0])  # a wrong graph
+        return logits, torch.softmax(logits, -1)
+
+    monkeypatch.setattr(_ExportWrapper, "forward", shifted)
+    out = tmp_path / "bad.onnx"
+    with pytest.raises(SERError, match="disagree"):
+        export_onnx(dirs["a"], out)
+    assert not out.exists()
+
+
+def test_export_errors(dirs, tmp_path):
+    with pytest.raises(SERError, match="config.json"):
+        export_onnx(tmp_path, tmp_path / "x.onnx")
+    with pytest.raises(SERError, match="quantize"):
+        export_onnx(dirs["a"], tmp_path / "x.onnx", quantize="int4")
+    with pytest.raises(SERError, match=r"\.onnx"):
+        export_onnx(dirs["a"], tmp_path / "x.bin")
+    with pytest.raises(SERError, match="not found"):
+        OnnxEmotionClassifier(tmp_path / "missing.onnx")
+
+
+# ----------------------------------------------------------------------------- inference
+@pytest.mark.parametrize("family", ["a", "b"])
+def test_onnx_classifier_matches_pytorch_classifier(exported, dirs, family):
+    torch_clf = EmotionClassifier(dirs[family], device="cpu")
+    alone = OnnxEmotionClassifier(exported[family]["path"])  # labels + features from the metadata
+    with_dir = load_classifier(str(dirs[family]), exported[family]["path"])  # ser-hf predict --onnx
+    assert isinstance(with_dir, OnnxEmotionClassifier) and alone.labels == LABELS
+    clips = [make_speechlike(2.5, seed=3), make_tone(300.0, 0.2), make_speechlike(6.0, seed=4, f0=220.0)]
+    for clip in clips:
+        ref = {s["label"]: s["score"] for s in torch_clf.classify(clip)}
+        for clf in (alone, with_dir):
+            got = clf.classify(clip)
+            assert [s["label"] for s in got][0] == max(ref, key=ref.get)
+            assert all(abs(s["score"] - ref[s["label"]]) <= 1e-4 for s in got)
+    batch = alone.classify_batch(clips, batch_size=3, top_k=2)
+    singles = [alone.classify(c, top_k=2) for c in clips]
+    for b, s in zip(batch, singles):
+        assert [x["label"] for x in b] == [x["label"] for x in s]
+        assert np.allclose([x["score"] for x in b], [x["score"] for x in s], atol=1e-5)
+
+
+def test_onnx_classifier_checks_labels_against_the_graph(exported, dirs, tmp_path):
+    other = tmp_path / "five"
+    model, fe = build_model("seed-logmel-bilstm", [*LABELS, "fearful"], feature_overrides={"n_mels": 32})
+    model.save_pretrained(other)
+    fe.save_pretrained(other)
+    with pytest.raises(SERError, match="5"):
+        OnnxEmotionClassifier(other, onnx_path=exported["a"]["path"])
