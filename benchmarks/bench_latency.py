@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -229,6 +230,7 @@ def run(
                 )
     finally:
         torch.set_num_threads(torch_threads)
+        shutil.rmtree(workdir, ignore_errors=True)
 
     import onnxruntime
     import transformers
