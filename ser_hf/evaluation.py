@@ -301,6 +301,7 @@ def evaluate_model(
             "true": shared[int(t)],
             "predicted": shared[int(p)],
             "score": float(y_prob[n, int(p)]),
+            "probs": [float(v) for v in y_prob[n]],
         }
         for n, (path, t, p) in enumerate(zip(paths, y_true, y_pred))
     ]
@@ -481,7 +482,9 @@ def cli(argv: list[str]) -> int:
         title=f"{Path(args.model).name} on {'+'.join(corpus_names)} (n={metrics['n']})",
     )
     with open(out / "predictions.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=["path", "speaker", "true", "predicted", "score"])
+        writer = csv.DictWriter(
+            f, fieldnames=["path", "speaker", "true", "predicted", "score"], extrasaction="ignore"
+        )
         writer.writeheader()
         writer.writerows(predictions)
     print(format_table(metrics))

@@ -33,6 +33,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -194,6 +195,26 @@ class AugmentArguments:
     )
 
 
+class TimeBudgetCallback(TrainerCallback):
+    """Stop training once a wall-clock budget is spent, at an epoch boundary (after its evaluation),
+    so that a shared or time-limited machine still ends with a selected best checkpoint."""
+
+    def __init__(self, minutes: float):
+        self.seconds = minutes * 60.0
+        self.start = time.monotonic()
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start = time.monotonic()
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        if time.monotonic() - self.start > self.seconds:
+            logger.info(
+                "time budget of %.1f min spent: stopping after epoch %s", self.seconds / 60, state.epoch
+            )
+            control.should_training_stop = True
+        return control
+
+
 @dataclass
 class SERTrainingArguments(TrainingArguments):
     """``TrainingArguments`` with this project's defaults and a few SER options."""
@@ -256,6 +277,13 @@ class SERTrainingArguments(TrainingArguments):
     )
     gender_aux: bool = field(
         default=False, metadata={"help": "Add the auxiliary gender head (multi-task) and train it."}
+    )
+    max_train_minutes: float = field(
+        default=0.0,
+        metadata={
+            "help": "Wall-clock budget for training in minutes; when spent, training stops after the "
+            "current epoch's evaluation and the best checkpoint is used as usual. 0 = no budget."
+        },
     )
 
     def __post_init__(self) -> None:
@@ -1051,6 +1079,8 @@ def train(
     callbacks: list[TrainerCallback] = []
     if has_val and training_args.early_stopping_patience > 0:
         callbacks.append(EarlyStoppingCallback(training_args.early_stopping_patience))
+    if training_args.max_train_minutes > 0:
+        callbacks.append(TimeBudgetCallback(training_args.max_train_minutes))
     trainer = SERTrainer(
         model=model,
         args=training_args,
@@ -1165,6 +1195,11 @@ def cli(argv: list[str] | None = None) -> int:
 def main() -> None:
     """``python scripts/train.py`` / ``python -m ser_hf.training``: logging + :func:`cli` + exit code."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    fraction = os.environ.get("SER_HF_CUDA_MEMORY_FRACTION")
+    if fraction and torch.cuda.is_available():
+        # several fold processes share one GPU (ser-hf cv --parallel): cap each one's share so the
+        # caching allocator of one cannot starve the others into out-of-memory errors
+        torch.cuda.set_per_process_memory_fraction(float(fraction))
     try:
         code = cli(sys.argv[1:])
     except SERError as err:
