@@ -507,9 +507,7 @@ def _info(corpus: str, scheme_name: str):
 
 
 def _build(rows: list[dict], class_names: Sequence[str], corpus: str, scheme_name: str):
-    from datasets import Dataset
-
-    from datasets import Value
+    from datasets import Dataset, Value
 
     columns = {c: [r.get(c) for r in rows] for c in COLUMNS}
     info = _info(corpus, scheme_name)

@@ -432,7 +432,11 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
 
         tensors = []
         for i, clip in enumerate(clips):
-            t = clip if isinstance(clip, torch.Tensor) else torch.from_numpy(np.array(clip, copy=not np.asarray(clip).flags.writeable))
+            t = (
+                clip
+                if isinstance(clip, torch.Tensor)
+                else torch.from_numpy(np.array(clip, copy=not np.asarray(clip).flags.writeable))
+            )
             where = f"clip {i}" if len(clips) > 1 else "audio"
             if t.ndim != 1:
                 raise SERError(
