@@ -1,0 +1,60 @@
+"""``ser-hf bench --quick``: every part runs in its own process and writes finite figures.
+
+No timing assertions (the machines are shared and noisy); the test checks that the command
+measures what BENCH.md promises and that the report is well formed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from ser_hf import bench
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    # latency and demo have their own tests (test_onnx / test_demo*); here they would double the time
+    rc = bench.cli(["--quick", "--out", str(out), "--skip", "latency", "demo"])
+    return rc, out
+
+
+def test_quick_bench_writes_finite_ratios(quick_report):
+    rc, out = quick_report
+    assert rc == 0, (out / "BENCH.md").read_text()
+    report = json.loads((out / "bench.json").read_text())
+    assert report["quick"] is True and report["skipped"] == ["latency", "demo"]
+    assert set(report["parts"]) == {"features", "augment", "training"}
+    expected = {
+        "features ours_logmel/ast",
+        "features ours_logmel/librosa",
+        "features ours_mfcc_deltas/librosa",
+        "augment batched/librosa",
+        "training train_runtime/fold wall",
+    }
+    assert expected <= set(report["ratios"])
+    assert all(math.isfinite(v) and v > 0 for v in report["ratios"].values())
+    train = report["parts"]["training"]
+    # one fold end to end: the training loop is part of, and shorter than, the whole process
+    assert 0 < train["train_runtime_s"] < train["fold_wall_s"]
+    assert train["train_samples_per_second"] > 0 and train["peak_rss_mb"] > 50
+    assert train["audio_files"] == 24 * 8
+    m = report["machine"]
+    assert m["logical_cores"] >= 1 and m["ram_gb"] > 0 and m["versions"]["torch"]
+
+
+def test_bench_md_describes_machine_and_each_part(quick_report):
+    _, out = quick_report
+    text = (out / "BENCH.md").read_text()
+    for heading in ("## Machine", "## Feature extraction", "## Augmentation", "## Training", "## latency"):
+        assert heading in text
+    assert "skipped (`--skip`)" in text and "Command: `python" in text
+
+
+def test_bad_data_dir_is_refused(tmp_path, capsys):
+    assert bench.cli(["--data-dir", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
+    assert "missing" in capsys.readouterr().err
+    assert not (tmp_path / "bench.json").exists()
