@@ -432,11 +432,12 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
 
         tensors = []
         for i, clip in enumerate(clips):
-            t = (
-                clip
-                if isinstance(clip, torch.Tensor)
-                else torch.from_numpy(np.array(clip, copy=not np.asarray(clip).flags.writeable))
-            )
+            if isinstance(clip, torch.Tensor):
+                t = clip
+            else:
+                array = np.asarray(clip)
+                # decoded audio can be read-only (the pipeline's ffmpeg buffer): torch needs a copy
+                t = torch.from_numpy(array if array.flags.writeable else array.copy())
             where = f"clip {i}" if len(clips) > 1 else "audio"
             if t.ndim != 1:
                 raise SERError(
