@@ -25,10 +25,12 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$need >/dev/null; \
 	fi
 
-$(STAMP): pyproject.toml
+# constraints.txt pins the resolution the suite was last run with (torch 2.14.1 + torchaudio 2.11 +
+# torchcodec 0.17 work together); pyproject.toml itself keeps lower bounds only.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev]" -c constraints.txt
 	touch $(STAMP)
 
 setup: system-deps $(STAMP)
