@@ -278,12 +278,30 @@ class EmotionClassifier:
     # ----------------------------------------------------------------------------- loading
     @staticmethod
     def _load_model(model: str | os.PathLike, trust_remote_code: bool) -> Any:
+        from safetensors import SafetensorError
         from transformers import AutoModelForAudioClassification
 
+        folder = Path(model)
+        if folder.is_dir() and not any(folder.glob("*.safetensors")):
+            pickled = sorted(p.name for p in folder.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt"))
+            if pickled:
+                # pickle files can run arbitrary code when loaded: refuse them, never unpickle
+                raise SERError(
+                    f"only pickled weights ({', '.join(pickled)}), no model.safetensors; ser_hf loads "
+                    "safetensors only because pickle files can run code. Convert a model you trust with "
+                    "model.save_pretrained(folder) (writes model.safetensors)",
+                    source=str(model),
+                )
         try:
             return AutoModelForAudioClassification.from_pretrained(
                 str(model), trust_remote_code=trust_remote_code, use_safetensors=True
             )
+        except SafetensorError as err:
+            where = folder / "model.safetensors" if folder.is_dir() else model
+            raise SERError(
+                f"the weights file is corrupt or truncated ({err}); re-download or re-save the model",
+                source=str(where),
+            ) from err
         except (OSError, ValueError, KeyError) as err:
             raise SERError(_load_hint(err), source=str(model)) from err
 

@@ -1,0 +1,261 @@
+"""Issue 6 items 2 (atomic save, corrupt weights) and 4: loading is safe.
+
+Pickled weights are refused everywhere (Python API, demo, CLI) and never unpickled; ``ser_hf`` code
+never enables ``trust_remote_code`` itself nor calls ``torch.load`` without ``weights_only=True``; a
+corrupt ``model.safetensors`` gives a ``SERError`` naming it; an interrupted save never leaves a
+folder that loads mixed weights.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+from conftest import REPO, make_speechlike
+
+from ser_hf.errors import SERError
+from ser_hf.inference import EmotionClassifier
+from ser_hf.presets import build_model
+
+LABELS = ["neutral", "happy", "sad", "angry"]
+PACKAGE = REPO / "ser_hf"
+
+
+def _tiny(seed: int = 0):
+    torch.manual_seed(seed)
+    return build_model(
+        "seed-logmel-bilstm",
+        LABELS,
+        feature_overrides={"max_frames": None, "n_mels": 32},
+        conv_channels=[4, 8],
+        lstm_hidden_size=8,
+    )
+
+
+@pytest.fixture(scope="module")
+def good_dir(tmp_path_factory) -> Path:
+    model, fe = _tiny()
+    folder = tmp_path_factory.mktemp("good_model")
+    model.save_pretrained(folder)
+    fe.save_pretrained(folder)
+    return folder
+
+
+class _Payload:
+    """Unpickling this runs ``exec``: it creates the marker file (what a malicious checkpoint does)."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (exec, (f"open({str(self.marker)!r}, 'w').close()",))
+
+
+@pytest.fixture()
+def pickle_dir(good_dir, tmp_path) -> tuple[Path, Path]:
+    """A complete model folder whose only weights are a pickle carrying a code-running payload."""
+    folder = tmp_path / "pickled_model"
+    shutil.copytree(good_dir, folder)
+    (folder / "model.safetensors").unlink()
+    marker = tmp_path / "PWNED"
+    torch.save({"payload": _Payload(marker)}, folder / "pytorch_model.bin")
+    assert not marker.exists()
+    return folder, marker
+
+
+def test_the_pickle_payload_is_live(pickle_dir):
+    """Guard for the tests below: this file really runs code when unpickled without weights_only."""
+    folder, marker = pickle_dir
+    torch.load(folder / "pytorch_model.bin", weights_only=False)
+    assert marker.exists()
+
+
+def test_pickled_weights_refused_by_the_python_api(pickle_dir):
+    folder, marker = pickle_dir
+    with pytest.raises(SERError) as err:
+        EmotionClassifier(folder, device="cpu")
+    assert str(folder) in str(err.value)
+    assert "pytorch_model.bin" in str(err.value) and "safetensors" in str(err.value)
+    with pytest.raises(SERError):
+        EmotionClassifier.from_pretrained(str(folder), device="cpu")
+    assert not marker.exists()
+
+
+def test_pickled_weights_refused_by_the_demo(pickle_dir):
+    from test_demo import load_app
+
+    folder, marker = pickle_dir
+    app = load_app()
+    classifier, message = app.load_classifier(str(folder))
+    assert classifier is None
+    assert "pytorch_model.bin" in message and "safetensors" in message
+    assert not marker.exists()
+
+
+def test_pickled_weights_refused_by_predict_cli(pickle_dir, tmp_path):
+    folder, marker = pickle_dir
+    clip = tmp_path / "clip.wav"
+    import soundfile as sf
+
+    sf.write(clip, make_speechlike(1.0), 16000)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ser_hf.cli", "predict", "--model", str(folder), "--device", "cpu", str(clip)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "pytorch_model.bin" in proc.stderr and "safetensors" in proc.stderr
+    assert not marker.exists()
+
+
+# ----------------------------------------------------------------------------- static checks
+def _package_sources() -> dict[Path, str]:
+    files = sorted(PACKAGE.glob("*.py"))
+    assert len(files) > 10
+    return {p: p.read_text() for p in files}
+
+
+def _calls(tree: ast.AST, name: str) -> list[ast.Call]:
+    """Calls whose function is ``name`` or ``something.name``."""
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            f = node.func
+            if (isinstance(f, ast.Attribute) and f.attr == name) or (
+                isinstance(f, ast.Name) and f.id == name
+            ):
+                out.append(node)
+    return out
+
+
+def test_no_code_enables_trust_remote_code_by_itself():
+    """``trust_remote_code=True`` may appear in docs and messages, never as a literal call argument."""
+    offenders = []
+    for path, text in _package_sources().items():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Call):
+                for kw in node.keywords:
+                    if (
+                        kw.arg == "trust_remote_code"
+                        and isinstance(kw.value, ast.Constant)
+                        and kw.value.value
+                    ):
+                        offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []
+
+
+def test_every_torch_load_uses_weights_only():
+    offenders = []
+    for path, text in _package_sources().items():
+        for call in _calls(ast.parse(text), "load"):
+            f = call.func
+            if not (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "torch"):
+                continue
+            weights_only = [kw for kw in call.keywords if kw.arg == "weights_only"]
+            if not (
+                weights_only
+                and isinstance(weights_only[0].value, ast.Constant)
+                and weights_only[0].value.value
+            ):
+                offenders.append(f"{path.name}:{call.lineno}")
+        # aliases (``from torch import load``) would dodge the check above: there must be none
+        assert not re.search(r"from torch import[^\n]*\bload\b", text), path.name
+        assert "pickle.load" not in text, path.name
+    assert offenders == []
+
+
+# ----------------------------------------------------------------------------- corrupt weights
+@pytest.mark.parametrize("damage", ["truncated_half", "truncated_header", "random_bytes", "empty"])
+def test_corrupt_safetensors_gives_a_clear_error(good_dir, tmp_path, damage):
+    folder = tmp_path / damage
+    shutil.copytree(good_dir, folder)
+    weights = folder / "model.safetensors"
+    data = weights.read_bytes()
+    damaged = {
+        "truncated_half": data[: len(data) // 2],
+        "truncated_header": data[:30],
+        "random_bytes": os.urandom(4096),
+        "empty": b"",
+    }[damage]
+    weights.write_bytes(damaged)
+    with pytest.raises(SERError) as err:
+        EmotionClassifier.from_pretrained(folder, device="cpu")
+    assert "model.safetensors" in str(err.value)
+    assert "corrupt or truncated" in str(err.value)
+
+
+# ----------------------------------------------------------------------------- atomic save
+def _fake_trainer(model, fe) -> SimpleNamespace:
+    """What ``save_final_model`` uses of a trainer: the accelerator's unwrap and the extractor."""
+    return SimpleNamespace(
+        model=model, feature_extractor=fe, accelerator=SimpleNamespace(unwrap_model=lambda m: m)
+    )
+
+
+def _scores(folder: Path) -> list[dict]:
+    return EmotionClassifier(folder, device="cpu").classify(make_speechlike(1.0, seed=7))
+
+
+def test_crash_while_writing_the_new_model_keeps_the_old_one(tmp_path, monkeypatch):
+    from ser_hf import training
+
+    old_model, old_fe = _tiny(seed=0)
+    out = tmp_path / "model"
+    training.save_final_model(_fake_trainer(old_model, old_fe), out)
+    before = _scores(out)
+
+    new_model, new_fe = _tiny(seed=1)
+
+    def crash(self, *args, **kwargs):  # the weights are already in the temp folder: half a save
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(type(new_fe), "save_pretrained", crash)
+    with pytest.raises(OSError, match="simulated"):
+        training.save_final_model(_fake_trainer(new_model, new_fe), out)
+    assert _scores(out) == before  # the previous model, untouched
+    assert not [p for p in out.iterdir() if p.name.startswith(".final-")]  # no temp folder left
+
+
+def test_crash_while_moving_files_never_loads_mixed_weights(tmp_path, monkeypatch):
+    from ser_hf import training
+
+    old_model, old_fe = _tiny(seed=0)
+    out = tmp_path / "model"
+    training.save_final_model(_fake_trainer(old_model, old_fe), out)
+    new_model, new_fe = _tiny(seed=1)
+    real_replace, moved = os.replace, []
+
+    def replace_then_crash(src, dst):
+        if moved:  # the first file goes in, the second move fails
+            raise OSError("killed mid-save (simulated)")
+        moved.append(Path(dst).name)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(training.os, "replace", replace_then_crash)
+    with pytest.raises(OSError, match="simulated"):
+        training.save_final_model(_fake_trainer(new_model, new_fe), out)
+    monkeypatch.undo()
+    assert moved and moved[0] != "config.json"  # config.json moves last
+    # half-written: the folder refuses to load instead of mixing old and new files
+    with pytest.raises(SERError):
+        EmotionClassifier(out, device="cpu")
+    training.save_final_model(_fake_trainer(new_model, new_fe), out)  # a retry completes it
+    assert _scores(out) != _scores_of(old_model, old_fe, tmp_path)
+
+
+def _scores_of(model, fe, tmp_path: Path) -> list[dict]:
+    folder = tmp_path / "reference"
+    model.save_pretrained(folder)
+    fe.save_pretrained(folder)
+    return _scores(folder)
