@@ -12,8 +12,6 @@ import ast
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -100,22 +98,20 @@ def test_pickled_weights_refused_by_the_demo(pickle_dir):
     assert not marker.exists()
 
 
-def test_pickled_weights_refused_by_predict_cli(pickle_dir, tmp_path):
-    folder, marker = pickle_dir
-    clip = tmp_path / "clip.wav"
+def test_pickled_weights_refused_by_predict_cli(pickle_dir, tmp_path, capsys):
     import soundfile as sf
 
+    from ser_hf.cli import main
+
+    folder, marker = pickle_dir
+    clip = tmp_path / "clip.wav"
     sf.write(clip, make_speechlike(1.0), 16000)
-    proc = subprocess.run(
-        [sys.executable, "-m", "ser_hf.cli", "predict", "--model", str(folder), "--device", "cpu", str(clip)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
-    assert proc.returncode != 0
-    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    assert "pytorch_model.bin" in proc.stderr and "safetensors" in proc.stderr
+    # in-process (the subprocess path is covered by test_bad_inputs): main() is what `ser-hf` runs
+    code = main(["predict", "--model", str(folder), "--device", "cpu", str(clip)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    assert err.startswith("ser-hf predict: error:") and "pytorch_model.bin" in err and "safetensors" in err
     assert not marker.exists()
 
 
