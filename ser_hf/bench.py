@@ -487,6 +487,14 @@ def to_markdown(report: dict[str, Any]) -> str:
         "- No GPU was used. GPU figures (H100) measured by the lead are in `benchmarks/RESULTS.md`.",
         "",
     ]
+    load = (m["load_average_at_start"] or [0])[0]
+    if load > (m["logical_cores"] or 1) * 0.5:
+        lines += [
+            f"**Shared machine:** load average {load:.1f} on {m['logical_cores']} cores when the bench started. "
+            "Single-thread ratios hold up; figures using every core (the 2-thread latency rows, "
+            "training samples/s) are slowed by the other processes and understate this code.",
+            "",
+        ]
     parts = report["parts"]
     for name in PARTS:
         if name in report.get("skipped", []):
