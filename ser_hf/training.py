@@ -497,6 +497,15 @@ def _decode_one(source: Any, sampling_rate: int) -> np.ndarray:
     return load_audio(source, sampling_rate)
 
 
+def _decode_or_none(source: Any, sampling_rate: int) -> np.ndarray | None:
+    """Decode a clip, or ``None`` (logged) when it is corrupt: NaN/Inf samples, a broken stream."""
+    try:
+        return _decode_one(source, sampling_rate)
+    except SERError as err:
+        logger.warning("%s", err)
+        return None
+
+
 def _cache_key(paths: Sequence[str], sampling_rate: int) -> str:
     h = hashlib.sha1(str(sampling_rate).encode())
     for p in paths:
@@ -517,6 +526,9 @@ def decode_rows(
     workers: int = 8,
 ) -> list[np.ndarray]:
     """Decode the clips of ``ds`` rows ``indices`` once, in parallel, as float32 mono arrays.
+
+    A clip that cannot be decoded (corrupt samples, broken stream) is logged and returned as an
+    EMPTY array, so positions stay aligned; :func:`train` leaves such clips out of every split part.
 
     Uses the ``path`` column when the files exist (fast: libsndfile), else the encoded bytes of the
     ``audio`` column. With ``cache_dir``, the waveforms of each corpus are stored in one
@@ -559,10 +571,20 @@ def decode_rows(
                 logger.info("loaded %d decoded clips of %s from %s", len(positions), name, cache_file)
                 continue
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            decoded = list(pool.map(lambda p: _decode_one(source(indices[p]), sampling_rate), positions))
+            decoded = list(pool.map(lambda p: _decode_or_none(source(indices[p]), sampling_rate), positions))
+        failed = [keys[j] for j, wave in enumerate(decoded) if wave is None]
+        if failed:
+            logger.warning(
+                "skipped %d clip(s) of %s that could not be decoded (header fine, samples not): %s",
+                len(failed),
+                name,
+                ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else ""),
+            )
+        # a failed clip keeps its slot as an empty array so positions stay aligned; train() drops it
+        decoded = [np.zeros(0, np.float32) if wave is None else wave for wave in decoded]
         for p, wave in zip(positions, decoded):
             out[p] = wave
-        logger.info("decoded %d clips of %s", len(positions), name)
+        logger.info("decoded %d clips of %s", len(positions) - len(failed), name)
         if cache_file is not None:
             from safetensors.torch import save_file
 
@@ -994,9 +1016,17 @@ def train(
     store_genders = _gender_ids([genders_raw[i] for i in rows])
     store_speakers = [speakers[i] for i in rows]
     n_train, n_val = len(split.train), len(split.validation)
-    train_rows = list(range(n_train))
-    val_rows = list(range(n_train, n_train + n_val))
-    test_rows = list(range(n_train + n_val, len(rows)))
+    # clips that failed to decode (empty) take part in nothing: not training, selection or scoring
+    ok = [len(c) > 0 for c in clips]
+    clips = [c if good else np.zeros(1, np.float32) for c, good in zip(clips, ok)]  # never gathered
+    train_rows = [r for r in range(n_train) if ok[r]]
+    val_rows = [r for r in range(n_train, n_train + n_val) if ok[r]]
+    test_rows = [r for r in range(n_train + n_val, len(rows)) if ok[r]]
+    if not all(ok):
+        logger.warning("left out %d undecodable clip(s) of %d", ok.count(False), len(ok))
+    if not train_rows:
+        raise SERError("no training clip could be decoded; check the corpus files", source="training data")
+    n_train = len(train_rows)
 
     # 3. augmentation config; offline expansion of the TRAINING rows only
     aug_config = AugmentConfig.from_preset(
@@ -1032,7 +1062,7 @@ def train(
     overrides = _json_arg(model_args.config_overrides, "config_overrides")
     if training_args.class_weights and "class_weights" not in overrides:
         overrides["class_weights"] = balanced_class_weights(
-            [store_labels[r] for r in range(n_train)], len(label_names)
+            [store_labels[r] for r in train_rows[:n_train]], len(label_names)
         )
     if training_args.label_smoothing:
         overrides["label_smoothing"] = training_args.label_smoothing

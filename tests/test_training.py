@@ -264,3 +264,23 @@ def test_parse_args_merges_repeated_corpus_flags_and_sets_plateau_mode_max():
     assert args.lr_scheduler_kwargs["mode"] == "max"
     assert args.metric_for_best_model == "ua" and args.load_best_model_at_end
     assert args.max_grad_norm == 1.0 and not args.remove_unused_columns
+
+
+def test_undecodable_clips_are_skipped_and_reported(tmp_path, caplog):
+    """A clip whose header reads but whose samples are NaN is left out with a warning, not a crash."""
+    import logging
+
+    tree = make_ravdess_tree(tmp_path / "ravdess", actors=4, extra_sad_actor=0, seconds=0.6)
+    victim = sorted((tree / "Actor_01").glob("*.wav"))[0]
+    bad = _clip(200.0, 0.6, 0)
+    bad[100:200] = np.nan
+    sf.write(victim, bad, 16000, subtype="FLOAT")
+    args = _args(tree, tmp_path / "out", "--num_train_epochs", "1")
+    args[args.index("loso:06")] = "loso:04"
+    with caplog.at_level(logging.WARNING, logger="ser_hf.training"):
+        assert training.cli(args) == 0
+    text = caplog.text
+    assert "skipped 1 clip(s)" in text and victim.name in text
+    assert "left out 1 undecodable clip(s) of 48" in text
+    split = json.loads((tmp_path / "out" / "split.json").read_text())
+    assert split["sizes"]["train"] + split["sizes"]["validation"] == 3 * 4 * len(EMOTION_CODES)
