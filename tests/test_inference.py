@@ -405,6 +405,7 @@ def test_bundled_model_timeline_follows_concatenated_examples(tmp_path):
             checked += 1
             agree += w["label"] == expected
     assert checked >= len(clips)
+    print(f"timeline agreement: {agree}/{checked} windows inside a clip")
     assert agree / checked >= 0.75, (agree, checked)
 
 
