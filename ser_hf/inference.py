@@ -158,35 +158,6 @@ class TorchBackend:
         return logits, weights
 
 
-class OrtBackend:
-    """ONNX Runtime inference of an exported model (``ser-hf export``); CPU unless told otherwise."""
-
-    def __init__(self, onnx_path: str | os.PathLike, providers: Sequence[str] | None = None):
-        try:
-            import onnxruntime as ort
-        except ImportError as err:
-            raise SERError(
-                "ONNX inference needs onnxruntime: pip install 'ser-hf[onnx]'", source=str(onnx_path)
-            ) from err
-        if not Path(onnx_path).is_file():
-            raise SERError("ONNX file not found; export one with 'ser-hf export'", source=str(onnx_path))
-        try:
-            self.session = ort.InferenceSession(
-                str(onnx_path), providers=list(providers or ["CPUExecutionProvider"])
-            )
-        except Exception as err:
-            raise SERError(f"not a loadable ONNX model ({err})", source=str(onnx_path)) from err
-        names = [i.name for i in self.session.get_inputs()]
-        self._features_name = next((n for n in names if "feature" in n), names[0])
-        self._mask_name = next((n for n in names if "mask" in n), None)
-
-    def predict_logits(self, input_features: Any, attention_mask: Any) -> np.ndarray:
-        feeds = {self._features_name: np.asarray(input_features, dtype=np.float32)}
-        if self._mask_name is not None:
-            feeds[self._mask_name] = np.asarray(attention_mask, dtype=np.int64)
-        return np.asarray(self.session.run(None, feeds)[0], dtype=np.float32)
-
-
 @dataclass
 class Timeline:
     """Per-window emotions of a long recording, and the overall label.
@@ -262,7 +233,9 @@ class EmotionClassifier:
             if backend is None and onnx_path is None:
                 backend = TorchBackend(model, device)
         if backend is None:
-            backend = OrtBackend(onnx_path)  # type: ignore[arg-type]
+            from .onnx_export import OnnxRuntimeBackend  # lazy: onnx_export builds on this module
+
+            backend = OnnxRuntimeBackend(onnx_path)  # type: ignore[arg-type]
         self.backend = backend
         id2label = getattr(self.config, "id2label", None) or {}
         self.labels = [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(len(id2label))]
@@ -836,8 +809,8 @@ def load_classifier(
     """The classifier the CLI uses: PyTorch, or ONNX Runtime when ``onnx`` is given.
 
     With ``onnx``, ``ser_hf.onnx_export.OnnxEmotionClassifier`` is used when that module provides
-    it as a subclass of :class:`EmotionClassifier` (same constructor), else the built-in
-    :class:`OrtBackend`.
+    it as a subclass of :class:`EmotionClassifier` (same constructor), else
+    :class:`ser_hf.onnx_export.OnnxRuntimeBackend` behind a plain :class:`EmotionClassifier`.
     """
     if onnx is None:
         return EmotionClassifier(model, device=device, trust_remote_code=trust_remote_code)
