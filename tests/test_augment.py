@@ -447,4 +447,8 @@ def test_runs_on_the_gpu_with_a_cpu_generator():
     cpu = WaveformAugmenter(config)(waves, lengths, generator=torch.Generator().manual_seed(0))
     gpu = WaveformAugmenter(config)(waves.cuda(), lengths.cuda(), generator=torch.Generator().manual_seed(0))
     assert gpu[0].device.type == "cuda" and torch.equal(gpu[1].cpu(), cpu[1])
-    assert torch.allclose(gpu[0].cpu(), cpu[0], atol=1e-3)
+    # same random draws, same transforms; the phase vocoder (pitch, stretch) accumulates phase over
+    # frames, so cuFFT vs the CPU FFT differ by up to ~1e-3 (measured on an H100: pitch 6.5e-4,
+    # stretch 9.0e-4, the strong chain 1.6e-3; noise, gain, speed, shift, reverb <= 4e-7)
+    diff = (gpu[0].cpu() - cpu[0]).abs().max()
+    assert diff <= 5e-3, float(diff)
