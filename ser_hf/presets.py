@@ -37,6 +37,23 @@ _MFCC_FAMILY = {
     "normalize": "utterance",
 }
 
+# the residual GELU / 3-layer BiLSTM / 8-head attention design; the 5-block variant changes only
+# the conv widths
+_RESGELU_CONFIG: dict[str, Any] = {
+    "conv_channels": [32, 64, 128, 128],
+    "residual": True,
+    "activation": "gelu",
+    "conv_dropout": 0.2,
+    "lstm_hidden_size": 128,
+    "lstm_layers": 3,
+    "lstm_dropout": 0.3,
+    "attention": "multihead",
+    "attention_heads": 8,
+    "classifier": "mlp",
+    "classifier_hidden_size": 128,
+    "classifier_dropout": 0.4,
+}
+
 PRESETS: dict[str, dict[str, Any]] = {
     "seed-logmel-bilstm": {
         "family": "cnn_bilstm_attention",
@@ -80,20 +97,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "blocks [32, 64, 128, 128], BiLSTM 128 x 3, 8-head self-attention, MLP head (BN, dropout)",
         "source": "residual GELU / 3-layer BiLSTM / 8-head attention seed design (ResLSTM-SA style)",
         "feature_extractor": {**_MFCC_FAMILY},
-        "config": {
-            "conv_channels": [32, 64, 128, 128],
-            "residual": True,
-            "activation": "gelu",
-            "conv_dropout": 0.2,
-            "lstm_hidden_size": 128,
-            "lstm_layers": 3,
-            "lstm_dropout": 0.3,
-            "attention": "multihead",
-            "attention_heads": 8,
-            "classifier": "mlp",
-            "classifier_hidden_size": 128,
-            "classifier_dropout": 0.4,
-        },
+        "config": {**_RESGELU_CONFIG},
     },
     "resgelu5-bilstm-mha": {
         "family": "cnn_bilstm_attention",
@@ -101,20 +105,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "(32x time and frequency reduction)",
         "source": "5-block variant of the residual GELU seed design",
         "feature_extractor": {**_MFCC_FAMILY},
-        "config": {
-            "conv_channels": [32, 64, 128, 128, 128],
-            "residual": True,
-            "activation": "gelu",
-            "conv_dropout": 0.2,
-            "lstm_hidden_size": 128,
-            "lstm_layers": 3,
-            "lstm_dropout": 0.3,
-            "attention": "multihead",
-            "attention_heads": 8,
-            "classifier": "mlp",
-            "classifier_hidden_size": 128,
-            "classifier_dropout": 0.4,
-        },
+        "config": {**_RESGELU_CONFIG, "conv_channels": [32, 64, 128, 128, 128]},
     },
     "cnn-transformer": {
         "family": "cnn_transformer",
