@@ -143,17 +143,10 @@ def _sources(ds: Any, rows: Sequence[int]) -> list[Any]:
 
 
 def _decode(sources: Sequence[Any], sampling_rate: int, workers: int) -> list[np.ndarray]:
-    from .audio import load_audio
-
-    def one(source: Any) -> np.ndarray:
-        if isinstance(source, dict) and source.get("bytes") is not None:
-            return load_audio(source["bytes"], sampling_rate)
-        if isinstance(source, dict):
-            return load_audio(source["path"], sampling_rate)
-        return load_audio(source, sampling_rate)
+    from .audio import load_audio  # paths and {"bytes", "path"} dicts alike
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return list(pool.map(one, sources))
+        return list(pool.map(lambda source: load_audio(source, sampling_rate), sources))
 
 
 # ----------------------------------------------------------------------------------- evaluation
