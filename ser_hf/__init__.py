@@ -1,6 +1,7 @@
 """ser_hf: speech emotion recognition inside the Hugging Face ecosystem.
 
-Importing the package registers both model families and the feature extractor with
+Importing the package registers both model families, the functionals baseline and their
+feature extractors with
 ``AutoConfig``, ``AutoModelForAudioClassification`` and ``AutoFeatureExtractor``, so
 ``pipeline("audio-classification", model=folder)`` works on any saved ``ser_hf`` model.
 Heavier parts (corpora, training, inference) are imported on first use.
@@ -11,25 +12,27 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .configuration_ser import CnnBiLstmAttentionConfig, CnnTransformerConfig
+from .configuration_ser import CnnBiLstmAttentionConfig, CnnTransformerConfig, FunctionalsLinearConfig
 from .errors import SERError
-from .feature_extraction_ser import SERFeatureExtractor
+from .feature_extraction_ser import SERFeatureExtractor, SERFunctionalsFeatureExtractor
 from .modeling_ser import (
     CnnBiLstmAttentionForAudioClassification,
     CnnTransformerForAudioClassification,
+    FunctionalsLinearForAudioClassification,
 )
 
 
 def _register() -> None:
     from transformers import AutoConfig, AutoFeatureExtractor, AutoModelForAudioClassification
 
-    for config_cls, model_cls in (
-        (CnnBiLstmAttentionConfig, CnnBiLstmAttentionForAudioClassification),
-        (CnnTransformerConfig, CnnTransformerForAudioClassification),
+    for config_cls, model_cls, extractor_cls in (
+        (CnnBiLstmAttentionConfig, CnnBiLstmAttentionForAudioClassification, SERFeatureExtractor),
+        (CnnTransformerConfig, CnnTransformerForAudioClassification, SERFeatureExtractor),
+        (FunctionalsLinearConfig, FunctionalsLinearForAudioClassification, SERFunctionalsFeatureExtractor),
     ):
         AutoConfig.register(config_cls.model_type, config_cls, exist_ok=True)
         AutoModelForAudioClassification.register(config_cls, model_cls, exist_ok=True)
-        AutoFeatureExtractor.register(config_cls, SERFeatureExtractor, exist_ok=True)
+        AutoFeatureExtractor.register(config_cls, extractor_cls, exist_ok=True)
 
 
 _register()
@@ -59,6 +62,9 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "SERError",
     "SERFeatureExtractor",
+    "SERFunctionalsFeatureExtractor",
+    "FunctionalsLinearConfig",
+    "FunctionalsLinearForAudioClassification",
     "CnnBiLstmAttentionConfig",
     "CnnTransformerConfig",
     "CnnBiLstmAttentionForAudioClassification",

@@ -57,6 +57,9 @@ from .errors import SERError
 logger = logging.getLogger(__name__)
 
 BUNDLED_MODEL_DIR = Path(__file__).resolve().parent / "bundled" / "model"
+# the functionals + logistic-regression baseline (needs openSMILE); ``model="functionals"`` loads it
+BUNDLED_FUNCTIONALS_DIR = Path(__file__).resolve().parent / "bundled" / "functionals"
+BUNDLED_ALIASES = {"functionals": BUNDLED_FUNCTIONALS_DIR}
 SILENCE_LABEL = "silence"
 # Clips shorter than this are zero-padded before feature extraction: the CNN front end of both
 # model families pools the time axis several times and needs a few dozen frames to work with.
@@ -189,7 +192,8 @@ class EmotionClassifier:
     """Speech emotion recognition on anything ``load_audio`` accepts.
 
     Args:
-        model: a model folder, a Hub id, a loaded ``PreTrainedModel``, or None for the bundled model.
+        model: a model folder, a Hub id, a loaded ``PreTrainedModel``, None for the bundled model, or
+            ``"functionals"`` for the bundled functionals + logistic-regression model (needs openSMILE).
         feature_extractor: a ``SERFeatureExtractor`` (or folder/Hub id); default: the model's own.
         device: ``"cpu"``, ``"cuda"``, ...; default CUDA when available.
         trust_remote_code: passed to ``from_pretrained`` as given (never switched on by ``ser_hf``);
@@ -210,6 +214,8 @@ class EmotionClassifier:
     ):
         if model is None:
             model = default_model_path()
+        if isinstance(model, str) and model in BUNDLED_ALIASES and not Path(model).exists():
+            model = BUNDLED_ALIASES[model]
         if isinstance(model, (str, os.PathLike)):
             self.source = str(model)
             self.feature_extractor = self._load_feature_extractor(
@@ -774,7 +780,12 @@ def _build_predict_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "paths", nargs="+", metavar="PATH", help="files, folders or glob patterns ('clips/**/*.wav')"
     )
-    p.add_argument("--model", default=None, help="model folder or Hub id (default: the bundled model)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="model folder or Hub id (default: the bundled CNN-Transformer; 'functionals': the bundled "
+        "functionals + logistic-regression model, which needs pip install opensmile)",
+    )
     p.add_argument("--onnx", default=None, metavar="FILE", help="run this ONNX export with ONNX Runtime")
     p.add_argument("--top-k", type=int, default=3, help="labels to show per file (default 3)")
     p.add_argument(

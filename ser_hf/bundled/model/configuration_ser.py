@@ -297,5 +297,44 @@ class CnnTransformerConfig(_SERConfigMixin, PretrainedConfig):
         return isinstance(other, PretrainedConfig) and self.to_dict() == other.to_dict()
 
 
+class FunctionalsLinearConfig(PretrainedConfig):
+    r"""Configuration of :class:`FunctionalsLinearForAudioClassification`, the classical baseline:
+    a (multinomial logistic-regression) linear layer over standardised utterance functionals.
+
+    Args:
+        num_features (`int`, defaults to 8054): length of the functionals vector (the feature
+            extractor's ``feature_size``).
+        functionals (`str`, defaults to ``"compare+ours"``): which functionals set it was fitted on.
+        class_weights (`list[float]`, *optional*): per-class cross-entropy weights.
+        label_smoothing (`float`, defaults to 0.0): cross-entropy label smoothing.
+    """
+
+    model_type = "ser_functionals_linear"
+
+    def __init__(
+        self,
+        num_features: int = 8054,
+        functionals: str = "compare+ours",
+        class_weights: list[float] | None = None,
+        label_smoothing: float = 0.0,
+        **kwargs: Any,
+    ):
+        self.num_features = num_features
+        self.functionals = functionals
+        self.class_weights = class_weights
+        self.label_smoothing = label_smoothing
+        super().__init__(**kwargs)
+        if self.id2label and not self.label2id:
+            self.label2id = {name: int(i) for i, name in self.id2label.items()}
+        _check_positive("num_features", num_features)
+        _check_choice("functionals", functionals, ("ours", "compare", "compare+ours"))
+        if not 0.0 <= float(label_smoothing) < 1.0:
+            raise SERError(f"label_smoothing={label_smoothing} must be in [0, 1)")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PretrainedConfig) and self.to_dict() == other.to_dict()
+
+
 CnnBiLstmAttentionConfig.register_for_auto_class()
 CnnTransformerConfig.register_for_auto_class()
+FunctionalsLinearConfig.register_for_auto_class()

@@ -577,4 +577,210 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
         return self
 
 
+# --------------------------------------------------------------------------------------------
+# Utterance functionals: the classical recipe (statistics of frame descriptors + a linear model)
+# --------------------------------------------------------------------------------------------
+
+FUNCTIONAL_SETS = ("ours", "compare", "compare+ours")
+N_COMPARE = 6373  # openSMILE ComParE 2016 functionals
+N_OURS = 9 * (64 + 122) + 7  # 9 functionals of 64 log-mels and 122 MFCC rows, + 7 of log-F0
+_FUNCTIONAL_TOOLS: dict[tuple, Any] = {}
+
+
+def functionals_size(functionals: str) -> int:
+    """Length of the vector :func:`clip_functionals` returns for the set ``functionals``."""
+    if functionals not in FUNCTIONAL_SETS:
+        raise SERError(f"functionals must be one of {FUNCTIONAL_SETS}, got {functionals!r}")
+    return N_COMPARE * ("compare" in functionals) + N_OURS * ("ours" in functionals)
+
+
+def trim_silence(
+    wave: np.ndarray | torch.Tensor,
+    sampling_rate: int = 16000,
+    top_db: float = 35.0,
+    margin_s: float = 0.1,
+    frame_ms: float = 10.0,
+) -> np.ndarray:
+    """``wave`` without the leading/trailing frames quieter than ``top_db`` below its loudest frame.
+
+    ``margin_s`` of context is kept on both sides; silence and clips under two frames come back whole.
+    """
+    x = torch.as_tensor(np.asarray(wave, dtype=np.float32)).flatten()
+    hop = max(1, round(sampling_rate * frame_ms / 1000.0))
+    n = x.numel() // hop
+    if n < 2:
+        return x.numpy()
+    energy_db = 10.0 * x[: n * hop].reshape(n, hop).pow(2).mean(1).clamp_min(1e-10).log10()
+    keep = torch.nonzero(energy_db > energy_db.max() - top_db).flatten()
+    if keep.numel() == 0:
+        return x.numpy()
+    margin = round(margin_s * sampling_rate)
+    start = max(0, int(keep[0]) * hop - margin)
+    stop = min(x.numel(), (int(keep[-1]) + 1) * hop + margin)
+    return x[start:stop].numpy()
+
+
+def row_functionals(frames: np.ndarray) -> np.ndarray:
+    """``(T, D)`` frame descriptors -> ``(9 * D,)``: mean, std, 5/25/50/75/95th percentiles, the
+    5-95 range and the least-squares slope over time (per half-duration), functional-major."""
+    frames = np.asarray(frames, dtype=np.float64)
+    if frames.ndim != 2 or frames.shape[0] < 1:
+        raise SERError(f"expected (frames, features) with at least one frame, got {frames.shape}")
+    q = np.percentile(frames, [5, 25, 50, 75, 95], axis=0)
+    t = np.linspace(-1.0, 1.0, frames.shape[0])[:, None]
+    denom = float((t**2).sum()) or 1.0
+    slope = (t * (frames - frames.mean(0))).sum(0) / denom
+    return np.concatenate([frames.mean(0), frames.std(0), q.reshape(-1), q[4] - q[0], slope])
+
+
+def f0_functionals(wave: np.ndarray, sampling_rate: int = 16000) -> np.ndarray:
+    """7 statistics of the log-F0 contour (librosa's YIN, 60-500 Hz): mean, std, p5, p50, p95,
+    p95 - p5 and the share of frames with a plausible F0."""
+    try:
+        import librosa
+    except ImportError as err:
+        raise SERError("the 'ours' functionals need librosa: pip install librosa") from err
+    f0 = librosa.yin(
+        np.asarray(wave, dtype=np.float32),
+        fmin=60,
+        fmax=500,
+        sr=sampling_rate,
+        frame_length=1024,
+        hop_length=sampling_rate // 100,
+    )
+    voiced = f0[(f0 > 65) & (f0 < 490)]
+    if voiced.size < 3:
+        voiced = np.full(3, 150.0)
+    lf = np.log(voiced)
+    p5, p50, p95 = np.percentile(lf, [5, 50, 95])
+    return np.array([lf.mean(), lf.std(), p5, p50, p95, p95 - p5, voiced.size / max(1, f0.size)])
+
+
+def _functional_tools(functionals: str, sampling_rate: int) -> dict[str, Any]:
+    key = (functionals, sampling_rate)
+    tools = _FUNCTIONAL_TOOLS.get(key)
+    if tools is not None:
+        return tools
+    tools = {}
+    if "ours" in functionals:
+        tools["logmel"] = SERFeatureExtractor(feature_set="logmel", n_mels=64, sampling_rate=sampling_rate)
+        tools["mfcc"] = SERFeatureExtractor(
+            feature_set="mfcc", n_mfcc=40, deltas=True, delta_deltas=True, rms=True, zcr=True,
+            sampling_rate=sampling_rate,
+        )  # fmt: skip
+    if "compare" in functionals:
+        try:
+            import opensmile
+        except ImportError as err:
+            raise SERError(
+                f"the {functionals!r} functionals need openSMILE: pip install opensmile (its licence "
+                "allows research and non-commercial use), or use a model built on 'ours'",
+                source="SERFunctionalsFeatureExtractor",
+            ) from err
+        tools["smile"] = opensmile.Smile(
+            feature_set=opensmile.FeatureSet.ComParE_2016,
+            feature_level=opensmile.FeatureLevel.Functionals,
+        )
+    _FUNCTIONAL_TOOLS[key] = tools
+    return tools
+
+
+def clip_functionals(
+    wave: np.ndarray,
+    functionals: str = "compare+ours",
+    sampling_rate: int = 16000,
+    top_db: float | None = 35.0,
+    margin_s: float = 0.1,
+) -> np.ndarray:
+    """One mono clip -> its functionals vector (ComParE first, then ours). ``top_db=None``: no trim."""
+    size = functionals_size(functionals)
+    tools = _functional_tools(functionals, sampling_rate)
+    wave = np.asarray(wave, dtype=np.float32)
+    if top_db is not None:
+        wave = trim_silence(wave, sampling_rate, top_db, margin_s)
+    if wave.size < sampling_rate // 10:  # under 0.1 s: pad so every descriptor has frames
+        wave = np.pad(wave, (0, sampling_rate // 10 - wave.size))
+    parts = []
+    if "smile" in tools:
+        parts.append(tools["smile"].process_signal(wave, sampling_rate).values[0].astype(np.float64))
+    if "logmel" in tools:
+        for name in ("logmel", "mfcc"):
+            feats = tools[name](wave, sampling_rate=sampling_rate, return_tensors="pt")["input_features"][0]
+            parts.append(row_functionals(feats.numpy()))
+        parts.append(f0_functionals(wave, sampling_rate))
+    vector = np.nan_to_num(np.concatenate(parts), nan=0.0, posinf=0.0, neginf=0.0)
+    if vector.size != size:
+        raise SERError(f"functionals vector has {vector.size} values, expected {size}")
+    return vector
+
+
+class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
+    """Waveforms -> one functionals vector per clip, ``input_features`` ``(batch, feature_size)``.
+
+    The front end of :class:`FunctionalsLinearForAudioClassification`: silence trimming
+    (``trim_db`` below the loudest 10-ms frame, ``trim_margin_s`` kept), then
+    :func:`clip_functionals` with the set ``functionals`` (``"ours"``: 1,681 values from this
+    file's log-mel/MFCC features and YIN F0; ``"compare"``: openSMILE's 6,373 ComParE 2016
+    functionals, which need ``pip install opensmile``; ``"compare+ours"``: both).
+    """
+
+    model_input_names = ["input_features"]
+
+    def __init__(
+        self,
+        functionals: str = "compare+ours",
+        sampling_rate: int = 16000,
+        trim_db: float | None = 35.0,
+        trim_margin_s: float = 0.1,
+        padding_value: float = 0.0,
+        **kwargs: Any,
+    ):
+        saved_size = kwargs.pop("feature_size", None)
+        size = functionals_size(functionals)
+        if saved_size is not None and int(saved_size) != size:
+            raise SERError(
+                f"preprocessor_config.json says feature_size={saved_size}; {functionals!r} gives {size}"
+            )
+        kwargs.pop("return_attention_mask", None)
+        super().__init__(
+            feature_size=size,
+            sampling_rate=int(sampling_rate),
+            padding_value=padding_value,
+            return_attention_mask=False,
+            **kwargs,
+        )
+        self.functionals = functionals
+        self.trim_db = trim_db
+        self.trim_margin_s = trim_margin_s
+
+    def __call__(
+        self,
+        raw_speech: np.ndarray | torch.Tensor | list[float] | list[np.ndarray] | list[torch.Tensor],
+        sampling_rate: int | None = None,
+        return_tensors: str | None = None,
+        **kwargs: Any,
+    ) -> BatchFeature:
+        """Functionals of one clip or a batch of clips (inputs as :meth:`SERFeatureExtractor.__call__`)."""
+        if sampling_rate is not None and int(sampling_rate) != self.sampling_rate:
+            raise SERError(
+                f"audio at {sampling_rate} Hz but this extractor expects {self.sampling_rate} Hz; "
+                "resample first (ser_hf.audio.load_audio does)"
+            )
+        batch, lengths = SERFeatureExtractor._to_batch(self, raw_speech, None)
+        vectors = np.stack(
+            [
+                clip_functionals(
+                    batch[i, : int(lengths[i])].numpy(),
+                    self.functionals,
+                    self.sampling_rate,
+                    self.trim_db,
+                    self.trim_margin_s,
+                )
+                for i in range(batch.shape[0])
+            ]
+        ).astype(np.float32)
+        return BatchFeature({"input_features": vectors}, tensor_type=return_tensors)
+
+
 SERFeatureExtractor.register_for_auto_class()
+SERFunctionalsFeatureExtractor.register_for_auto_class()

@@ -28,7 +28,7 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from .configuration_ser import CnnBiLstmAttentionConfig, CnnTransformerConfig
+from .configuration_ser import CnnBiLstmAttentionConfig, CnnTransformerConfig, FunctionalsLinearConfig
 from .errors import SERError
 
 _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}
@@ -491,5 +491,56 @@ class CnnTransformerForAudioClassification(SERPreTrainedModel):
         return SequenceClassifierOutput(loss=loss, logits=logits, attentions=attentions)
 
 
+# ----------------------------------------------------------------------------------------------
+# The classical baseline: a linear layer over utterance functionals
+# ----------------------------------------------------------------------------------------------
+
+
+class FunctionalsLinearForAudioClassification(SERPreTrainedModel):
+    """``(input_features - feature_mean) / feature_scale`` -> Linear -> logits.
+
+    ``input_features`` is one functionals vector per clip, ``(batch, num_features)``, from
+    ``SERFunctionalsFeatureExtractor``. With weights copied from a scikit-learn multinomial
+    ``LogisticRegression`` behind a ``StandardScaler`` (``ser_hf.functionals.to_pretrained``), the
+    softmax of the logits equals its ``predict_proba``. There is no frame axis, so no attentions.
+    """
+
+    config_class = FunctionalsLinearConfig
+    config: FunctionalsLinearConfig
+
+    def __init__(self, config: FunctionalsLinearConfig):
+        super().__init__(config)
+        # persistent buffers: saved in safetensors, so from_pretrained's meta device restores them
+        self.register_buffer("feature_mean", torch.zeros(config.num_features))
+        self.register_buffer("feature_scale", torch.ones(config.num_features))
+        self.classifier = nn.Linear(config.num_features, config.num_labels)
+        self.post_init()
+
+    def forward(
+        self,
+        input_features: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> SequenceClassifierOutput | tuple:
+        """Classify functionals vectors ``(batch, num_features)``; ``attention_mask`` is ignored."""
+        if input_features.dim() != 2 or input_features.shape[-1] != self.config.num_features:
+            raise SERError(
+                f"input_features has shape {tuple(input_features.shape)}; expected (batch, "
+                f"{self.config.num_features}) functionals — is the feature extractor the one saved "
+                "with this model?"
+            )
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        x = (input_features.to(self.feature_mean.dtype) - self.feature_mean) / self.feature_scale
+        logits = self.classifier(x)
+        loss = self._loss(logits, labels, None, None)
+        if not return_dict:
+            return tuple(v for v in (loss, logits) if v is not None)
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+
 CnnBiLstmAttentionForAudioClassification.register_for_auto_class("AutoModelForAudioClassification")
 CnnTransformerForAudioClassification.register_for_auto_class("AutoModelForAudioClassification")
+FunctionalsLinearForAudioClassification.register_for_auto_class("AutoModelForAudioClassification")
