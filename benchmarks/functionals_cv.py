@@ -52,6 +52,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--c-grid", type=float, nargs="+", default=[0.003, 0.01])
     p.add_argument("--copies", type=float, nargs="*", default=[0.9, 1.1], help="speed factors of copies")
+    p.add_argument(
+        "--copy-sets",
+        nargs="+",
+        default=None,
+        help="comma-separated speed-factor sets to choose between on validation actors, e.g. "
+        "'0.9,1.1' '0.8,0.9,1.1,1.2' ('none' = no copies); default: all of --copies",
+    )
     p.add_argument("--cache", default=None, help="npz cache of the extracted functionals")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save-models", action="store_true", help="save each fold's model to fold_K/model")
@@ -117,6 +124,9 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         allow_speaker_dependent=args.folds == "random",
         save_models=args.save_models,
+        copy_sets=None
+        if args.copy_sets is None
+        else [[] if cs == "none" else [float(v) for v in cs.split(",")] for cs in args.copy_sets],
     )
     result = aggregate(fold_dirs)
     total_s = time.perf_counter() - started
@@ -124,6 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         "preset": f"functionals ({args.features}) + logistic regression",
         "protocol": protocol,
         "copies": args.copies,
+        "copy_sets": args.copy_sets,
         "c_grid": args.c_grid,
         "feature_sets_considered": feature_sets,
         "n_features": int(x.shape[1]),

@@ -236,19 +236,26 @@ def functionals_cv(
     seed: int = 0,
     allow_speaker_dependent: bool = False,
     save_models: bool = False,
+    copy_sets: Sequence[Sequence[float]] | None = None,
 ) -> list[Path]:
     """Nested selection per fold on validation speakers, refit on train + validation, test once.
 
     ``C`` values are per original clip: with ``k`` copies per clip the fitted ``C`` is
-    ``C / (1 + k)``, so the regularisation does not weaken as copies are added.
+    ``C / (1 + k)``, so the regularisation does not weaken as copies are added. ``copy_sets``: the
+    sets of speed factors (subsets of ``copies``) to choose between too (default: all of them).
     ``save_models`` also saves each fold's final model to ``fold_K/model`` (pipeline-ready).
     ``allow_speaker_dependent`` admits a random clip split, for the inflated contrast number only.
     Writes ``fold_K/{test_metrics,val_selection,split}.json`` under ``out`` and returns the fold dirs.
     """
+    from sklearn.metrics import balanced_accuracy_score
+
     from .metrics import compute_ser_metrics
 
     out = Path(out)
-    scale = 1 + len(copies)
+    copy_sets = [tuple(sorted(copies))] if copy_sets is None else [tuple(sorted(cs)) for cs in copy_sets]
+    for cs in copy_sets:
+        if not set(cs) <= set(copies):
+            raise SERError(f"copy set {cs} asks for speed factors that were not extracted ({sorted(copies)})")
     fold_dirs = []
     speakers = np.asarray(speakers)
     genders = np.asarray(genders)
@@ -259,21 +266,24 @@ def functionals_cv(
         if not split.validation:
             raise SERError(f"fold {fold} has no validation speakers to select the model on")
         started = time.perf_counter()
-        scores = {}
-        for fs in feature_sets:
-            cols = feature_columns(fs, extracted, x.shape[1])
-            xtr, ytr = _stack(split.train, x, y, copies, cols)
-            for c in c_grid:
-                clf = _fit(xtr, ytr, c / scale, seed)
-                pred = clf.predict(x[split.validation][:, cols])
-                from sklearn.metrics import balanced_accuracy_score
-
-                scores[f"{fs}|{c}"] = float(balanced_accuracy_score(y[split.validation], pred))
+        scores, candidates = {}, {}
+        for cs in copy_sets:
+            use = {f: copies[f] for f in cs}
+            for fs in feature_sets:
+                cols = feature_columns(fs, extracted, x.shape[1])
+                xtr, ytr = _stack(split.train, x, y, use, cols)
+                for c in c_grid:
+                    clf = _fit(xtr, ytr, c / (1 + len(cs)), seed)
+                    pred = clf.predict(x[split.validation][:, cols])
+                    key = f"{fs}|C={c}|copies={','.join(map(str, cs)) or 'none'}"
+                    scores[key] = float(balanced_accuracy_score(y[split.validation], pred))
+                    candidates[key] = (fs, c, cs)
+        # ties go to the earliest candidate (fewest copies, first feature set, smallest C)
         best = max(scores, key=lambda k: (scores[k], -list(scores).index(k)))
-        fs, c = best.split("|")[0], float(best.split("|")[1])
+        fs, c, cs = candidates[best]
         cols = feature_columns(fs, extracted, x.shape[1])
         rows = sorted(split.train + split.validation)
-        clf = _fit(*_stack(rows, x, y, copies, cols), c / scale, seed)
+        clf = _fit(*_stack(rows, x, y, {f: copies[f] for f in cs}, cols), c / (1 + len(cs)), seed)
         test = list(split.test)
         # classes absent from training (a small corpus) get probability 0
         prob = np.zeros((len(test), len(label_names)))
@@ -291,7 +301,10 @@ def functionals_cv(
         fold_dir.mkdir(parents=True, exist_ok=True)
         (fold_dir / "test_metrics.json").write_text(json.dumps(metrics, indent=1))
         (fold_dir / "val_selection.json").write_text(
-            json.dumps({"validation_ua": scores, "chosen": {"feature_set": fs, "C": c}}, indent=1)
+            json.dumps(
+                {"validation_ua": scores, "chosen": {"feature_set": fs, "C": c, "copies": list(cs)}},
+                indent=1,
+            )
         )
         split.to_json(fold_dir / "split.json")
         if save_models and len(clf[-1].classes_) < len(label_names):
@@ -302,10 +315,9 @@ def functionals_cv(
             extractor.save_pretrained(fold_dir / "model")
         fold_dirs.append(fold_dir)
         logger.info(
-            "fold %s: chose %s C=%g (val UA %.3f) -> test UA %.3f WA %.3f (%.0f s)",
+            "fold %s: chose %s (val UA %.3f) -> test UA %.3f WA %.3f (%.0f s)",
             fold,
-            fs,
-            c,
+            best,
             scores[best],
             metrics["ua"],
             metrics["wa"],

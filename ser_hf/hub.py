@@ -543,6 +543,7 @@ def _model_card_body(
     family = {
         "ser_cnn_bilstm_attention": "CNN-BiLSTM-Attention",
         "ser_cnn_transformer": "CNN-Transformer",
+        "ser_functionals_linear": "utterance functionals + linear (logistic regression)",
     }.get(config.get("model_type", ""), config.get("model_type", "custom"))
     params = _num_parameters(folder.glob("*.safetensors"))
     features = preprocessor.get("feature_set", "logmel")
@@ -557,6 +558,12 @@ def _model_card_body(
     rate = preprocessor.get("sampling_rate", 16000)
     max_frames = preprocessor.get("max_frames")
     length = f"padded/truncated to {max_frames} frames" if max_frames else "variable length (masked pooling)"
+    if preprocessor.get("functionals"):
+        feature_desc = (
+            f"{preprocessor.get('feature_size')} utterance functionals ({preprocessor['functionals']}; "
+            "'compare' = openSMILE ComParE 2016, needs `pip install opensmile`)"
+        )
+        length = "the whole utterance after trimming leading/trailing silence"
     corpus_names = " + ".join(i["name"] for i in infos) or "an unrecorded corpus"
     lines = [
         f"# {repo_id.split('/')[-1]}",
@@ -594,8 +601,18 @@ def _model_card_body(
         "## Model",
         "",
         f"- Family: {family} (`{config.get('model_type')}`), {params:,} parameters.",
-        f"- Input features: {feature_desc} at {rate} Hz, 25 ms windows, 10 ms hop, {length}.",
-        f"- Architecture details: see `config.json` (conv channels {config.get('conv_channels')}).",
+        *(
+            [
+                f"- Input features: {feature_desc} at {rate} Hz, {length}.",
+                "- Architecture: standardisation (stored training mean/std) then one linear layer, the "
+                "weights of a multinomial logistic regression; see `config.json`.",
+            ]
+            if preprocessor.get("functionals")
+            else [
+                f"- Input features: {feature_desc} at {rate} Hz, 25 ms windows, 10 ms hop, {length}.",
+                f"- Architecture details: see `config.json` (conv channels {config.get('conv_channels')}).",
+            ]
+        ),
         "",
         "## Intended use",
         "",
