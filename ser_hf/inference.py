@@ -403,6 +403,9 @@ class EmotionClassifier:
         """Scores plus what the demo draws: features ``(T, F)`` and attention weights ``(T',)``.
 
         ``T'`` is the model's time axis after its CNN pooling (``T' <= T``); weights sum to 1.
+        A model without a time axis (the functionals model: one vector per clip) weighs the whole
+        clip alike: its ``features`` are ``(T, 0)`` for the clip's ``T`` 10-ms frames and its
+        attention is the single weight ``[1.0]`` spanning them.
         """
         if not hasattr(self.backend, "predict_with_attention"):
             raise SERError("attention weights need the PyTorch model, not this backend", source=self.source)
@@ -412,6 +415,9 @@ class EmotionClassifier:
         probs = _softmax(np.asarray(logits))[0]
         if not np.isfinite(probs).all():
             raise SERError("the model produced non-finite scores for this input", source=_name(audio))
+        if len(feats.shape) == 2:  # utterance-level features: no frames, no attention over time
+            frames = 1 + samples.size // max(1, round(0.010 * self.sampling_rate))
+            return _top(probs, self.labels, top_k), np.zeros((frames, 0), np.float32), np.ones(1, np.float32)
         feats_np = feats[0].cpu().numpy() if hasattr(feats, "cpu") else np.asarray(feats[0])
         n_real = int(np.asarray(mask[0].cpu() if hasattr(mask, "cpu") else mask[0]).sum())
         return _top(probs, self.labels, top_k), feats_np[:n_real], np.asarray(weights[0], dtype=np.float32)

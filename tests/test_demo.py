@@ -376,3 +376,22 @@ def test_ser_hf_demo_forwards_its_options_to_the_app(monkeypatch, tmp_path):
     assert "--share" in calls[-1]
     with pytest.raises(SERError, match="demo app not found"):
         demo_launcher.find_app(tmp_path / "app.py")
+
+
+def test_demo_runs_the_functionals_model_without_a_time_axis(app, short_clip, long_clip):
+    """The bundled functionals model has no frames: the page still shows scores, a flat attention
+    band spanning the clip, and a timeline for long recordings."""
+    pytest.importorskip("opensmile")
+    from ser_hf import EmotionClassifier
+
+    functionals = EmotionClassifier.from_pretrained("functionals", device="cpu")
+    label, fig, timeline_fig, _ = app.classify_file(str(short_clip), functionals)
+    _assert_label_dict(label)
+    expected = {s["label"]: s["score"] for s in functionals.classify(str(short_clip))}
+    assert label == pytest.approx(expected, abs=1e-6)
+    att_ax = fig.axes[1]
+    assert att_ax.get_xlim()[1] == pytest.approx(2.0, abs=0.05), "the time axis spans the clip, not 80 s"
+    assert timeline_fig is None
+    label, _, timeline_fig, table = app.classify_file(str(long_clip), functionals)
+    _assert_label_dict(label)
+    assert timeline_fig is not None and len(table) >= 3
