@@ -7,6 +7,10 @@ the ensemble stays speaker-independent; which runs to ensemble is fixed by the c
 any result is seen.
 
     python benchmarks/ensemble_cv.py --corpus ravdess=data/ravdess --runs runs/cv_a runs/cv_b --out runs/ens
+
+Runs may be ``ser-hf cv`` outputs (``fold_K/model.safetensors``) or ``benchmarks/functionals_cv.py
+--save-models`` outputs (``fold_K/model/``), so deep fold models and functionals fold models
+ensemble alike. Every run must use the same folds (the split files are compared).
 """
 
 from __future__ import annotations
@@ -41,11 +45,23 @@ def main() -> None:
     )
     fold_dirs = []
     for fold in folds:
-        members = [Path(r) / fold for r in args.runs if (Path(r) / fold / "model.safetensors").is_file()]
+        # a `ser-hf cv` fold folder holds its model; functionals_cv --save-models puts it in fold_K/model
+        members = [
+            next(d for d in (Path(r) / fold, Path(r) / fold / "model") if (d / "model.safetensors").is_file())
+            for r in args.runs
+            if any((d / "model.safetensors").is_file() for d in (Path(r) / fold, Path(r) / fold / "model"))
+        ]
         if len(members) < len(args.runs):
             print(f"{fold}: only {len(members)} of {len(args.runs)} runs finished; skipped")
             continue
-        split = Split.from_json(members[0] / "split.json")
+        split_file = Path(args.runs[0]) / fold / "split.json"
+        split = Split.from_json(split_file)
+        for r in args.runs[1:]:
+            other = Split.from_json(Path(r) / fold / "split.json")
+            if sorted(other.test) != sorted(split.test):
+                raise SystemExit(
+                    f"{fold}: {r} tested other rows than {args.runs[0]}; ensemble runs of one protocol"
+                )
         test_ds = ds.select(list(split.test))
         probs, truth, speakers = [], None, None
         for member in members:
@@ -54,7 +70,7 @@ def main() -> None:
             probs.append(np.array([r["probs"] for r in rows]))
             truth = [r["true"] for r in rows]
             speakers = [r["speaker"] for r in rows]
-            print(f"{fold} {member.parent.name}: UA {metrics['ua']:.3f} WA {metrics['wa']:.3f}")
+            print(f"{fold} {member}: UA {metrics['ua']:.3f} WA {metrics['wa']:.3f}")
         label_names = list(test_ds.features["emotion"].names)
         mean = np.mean(probs, axis=0)
         y_true = np.array([label_names.index(t) for t in truth])
@@ -66,7 +82,7 @@ def main() -> None:
         fold_dir = out / fold
         fold_dir.mkdir(parents=True, exist_ok=True)
         (fold_dir / "test_metrics.json").write_text(json.dumps(m, indent=1))
-        (fold_dir / "split.json").write_text((members[0] / "split.json").read_text())
+        (fold_dir / "split.json").write_text(split_file.read_text())
         fold_dirs.append(fold_dir)
         print(f"{fold} ensemble: UA {m['ua']:.3f} WA {m['wa']:.3f} F1 {m['f1_macro']:.3f}")
     result = aggregate(fold_dirs)

@@ -172,16 +172,17 @@ def to_pretrained(clf: Any, label_names: Sequence[str], functionals: str):
     """A fitted ``make_pipeline(StandardScaler(), LogisticRegression())`` -> ``(model, feature_extractor)``
     that ``save_pretrained`` into a folder the ``audio-classification`` pipeline loads.
 
-    ``functionals`` is the set the classifier was fitted on; the saved extractor computes it.
+    ``functionals`` is the set the classifier was fitted on; the saved extractor computes it. Label
+    names the classifier never saw in training get probability 0 (a -1e4 logit).
     """
     from .configuration_ser import FunctionalsLinearConfig
     from .modeling_ser import FunctionalsLinearForAudioClassification
 
     scaler, lr = clf[0], clf[-1]
-    if lr.coef_.shape[0] != len(label_names):
+    classes = [int(c) for c in lr.classes_]
+    if not set(classes) <= set(range(len(label_names))):
         raise SERError(
-            f"the classifier has {lr.coef_.shape[0]} classes but {len(label_names)} label names were "
-            "given (binary or missing classes are not supported)"
+            f"the classifier's classes {classes} are not ids into the {len(label_names)} label names"
         )
     config = FunctionalsLinearConfig(
         num_features=int(lr.coef_.shape[1]),
@@ -191,11 +192,18 @@ def to_pretrained(clf: Any, label_names: Sequence[str], functionals: str):
     )
     model = FunctionalsLinearForAudioClassification(config)
     scale = np.where(scaler.scale_ == 0, 1.0, scaler.scale_)
+    # classes the training data lacked get a finite, hopeless logit (probability ~e-4000 -> 0)
+    weight = np.zeros((len(label_names), lr.coef_.shape[1]))
+    bias = np.full(len(label_names), -1e4)
+    if len(classes) == 2:  # scikit-learn's binary model: one row, the logit of classes[1] vs classes[0]
+        weight[classes[1]], bias[classes[1]], bias[classes[0]] = lr.coef_[0], lr.intercept_[0], 0.0
+    else:
+        weight[classes], bias[classes] = lr.coef_, lr.intercept_
     with torch.no_grad():
         model.feature_mean.copy_(torch.as_tensor(scaler.mean_, dtype=torch.float32))
         model.feature_scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
-        model.classifier.weight.copy_(torch.as_tensor(lr.coef_, dtype=torch.float32))
-        model.classifier.bias.copy_(torch.as_tensor(lr.intercept_, dtype=torch.float32))
+        model.classifier.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
+        model.classifier.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
     model.eval()
     return model, SERFunctionalsFeatureExtractor(functionals=functionals)
 
@@ -307,9 +315,7 @@ def functionals_cv(
             )
         )
         split.to_json(fold_dir / "split.json")
-        if save_models and len(clf[-1].classes_) < len(label_names):
-            logger.warning("fold %s: model not saved, its training data lack some of the classes", fold)
-        elif save_models:
+        if save_models:
             model, extractor = to_pretrained(clf, label_names, fs)
             model.save_pretrained(fold_dir / "model")
             extractor.save_pretrained(fold_dir / "model")

@@ -136,19 +136,42 @@ def test_functionals_cv_script_is_speaker_independent_and_learns(tmp_path):
     # the three generated emotions differ in pitch: functionals must separate them (chance 0.33)
     assert result["mean"]["ua"] > 0.8, result["mean"]
     assert (out / "cv_results.md").is_file() and (out / "confusion_cv.png").is_file()
-    # the second run reads the cache instead of extracting again
-    again = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "functionals_cv.py"), "--corpus", f"ravdess={corpus}"]
-        + ["--folds", "3", "--features", "ours", "--c-grid", "0.01", "0.1", "--workers", "2"]
-        + ["--cache", str(tmp_path / "cache.npz"), "--out", str(tmp_path / "cv2")],
+
+    def rerun(out_name: str, *extra: str) -> subprocess.CompletedProcess:
+        done = subprocess.run(
+            [sys.executable, str(REPO / "benchmarks" / "functionals_cv.py"), "--corpus", f"ravdess={corpus}"]
+            + ["--folds", "3", "--features", "ours", "--workers", "2", "--cache", str(tmp_path / "cache.npz")]
+            + ["--out", str(tmp_path / out_name), *extra],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=REPO,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done
+
+    # the second run reads the cache instead of extracting again, gives the same numbers, and saves
+    # each fold's model (the corpus has 3 of the 8 RAVDESS classes: the others get probability 0)
+    again = rerun("cv2", "--c-grid", "0.01", "0.1", "--save-models")
+    assert "loaded from" in again.stderr
+    assert json.loads((tmp_path / "cv2" / "cv_results.json").read_text())["mean"] == result["mean"]
+    rerun("cv3", "--c-grid", "1.0", "--save-models")
+    # the saved fold models ensemble with ensemble_cv.py, which re-scores every member from the audio
+    ens = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "ensemble_cv.py"), "--corpus", f"ravdess={corpus}"]
+        + ["--runs", str(tmp_path / "cv2"), str(tmp_path / "cv3"), "--out", str(tmp_path / "ens")],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=REPO,
     )
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert "loaded from" in again.stderr
-    assert json.loads((tmp_path / "cv2" / "cv_results.json").read_text())["mean"] == result["mean"]
+    assert ens.returncode == 0, ens.stderr[-3000:]
+    ensemble = json.loads((tmp_path / "ens" / "cv_results.json").read_text())
+    assert ensemble["n_folds"] == 3 and ensemble["n"] == 76 and ensemble["mean"]["ua"] > 0.8
+    # each saved model, decoded and featurised again from the files, reproduces its fold's CV score
+    for k, fold in enumerate(result["folds"]):
+        line = next(s for s in ens.stdout.splitlines() if s.startswith(f"fold_{k} ") and "cv2" in s)
+        assert float(line.split("UA ")[1].split()[0]) == pytest.approx(fold["ua"], abs=1e-3), line
 
 
 @pytest.fixture(scope="module")
