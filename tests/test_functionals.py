@@ -212,10 +212,8 @@ def test_saved_functionals_model_matches_sklearn_in_the_pipeline(functionals_mod
 
 
 def test_saved_functionals_model_runs_as_remote_code_without_the_package(functionals_model, tmp_path):
-    import os
-
     import soundfile as sf
-    from test_remote_code import CHILD
+    from test_remote_code import classify_without_ser_hf
     from transformers import pipeline
 
     folder, _, _ = functionals_model
@@ -225,19 +223,7 @@ def test_saved_functionals_model_runs_as_remote_code_without_the_package(functio
     )
     wav = tmp_path / "speech.wav"
     sf.write(wav, make_speechlike(1.0, f0=200.0, seed=7), SR, subtype="FLOAT")
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP"}}
-    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"))
-    child = subprocess.run(
-        [sys.executable, "-I", "-c", CHILD, str(wav), str(folder)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert child.returncode == 0, child.stderr[-3000:]
-    line = next(s for s in child.stdout.splitlines() if s.startswith("RESULT"))
-    remote = json.loads(line[len("RESULT") :])[str(folder)]
+    remote = classify_without_ser_hf(wav, [folder], tmp_path)[str(folder)]
     assert remote["model_module"].startswith("transformers_modules.")
     local = {
         r["label"]: r["score"]

@@ -51,6 +51,29 @@ print("RESULT" + json.dumps(results))
 """
 
 
+def classify_without_ser_hf(wav: Path, folders: list[Path], tmp_path: Path) -> dict[str, dict]:
+    """Run ``CHILD`` on ``wav`` with each folder in a fresh ``python -I`` where ``ser_hf`` is blocked;
+    returns ``{folder: {"model_module", "extractor_module", "scores"}}``."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP"}
+    }
+    # remote code is copied into HF_MODULES_CACHE: keep it inside the test's folder
+    env.update(HF_HUB_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1", HF_MODULES_CACHE=str(tmp_path / "modules"))
+    child = subprocess.run(
+        [sys.executable, "-I", "-c", CHILD, str(wav), *map(str, folders)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == 0, child.stderr[-3000:]
+    line = next(s for s in child.stdout.splitlines() if s.startswith("RESULT"))
+    return json.loads(line[len("RESULT") :])
+
+
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory) -> dict[str, Path]:
     return {family: save_tiny_model(family, tmp_path_factory.mktemp(family)) for family in TINY}
@@ -75,25 +98,7 @@ def test_saved_folder_holds_code_weights_and_auto_map(folders):
 def test_fresh_process_without_package_gives_same_scores(folders, tmp_path):
     wav = tmp_path / "speech.wav"
     sf.write(wav, make_speechlike(seconds=1.3, seed=11), 16000, subtype="FLOAT")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP"}
-    }
-    # remote code is copied into HF_MODULES_CACHE: keep it inside the test's folder
-    env.update(HF_HUB_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1", HF_MODULES_CACHE=str(tmp_path / "modules"))
-    paths = [str(folders[family]) for family in TINY]
-    child = subprocess.run(
-        [sys.executable, "-I", "-c", CHILD, str(wav), *paths],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert child.returncode == 0, child.stderr[-3000:]
-    line = next(s for s in child.stdout.splitlines() if s.startswith("RESULT"))
-    remote = json.loads(line[len("RESULT") :])
+    remote = classify_without_ser_hf(wav, [folders[family] for family in TINY], tmp_path)
     for family, folder in folders.items():
         result = remote[str(folder)]
         # the classes really came from the folder's copied code
