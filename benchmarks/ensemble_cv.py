@@ -27,6 +27,15 @@ from ser_hf.evaluation import evaluate_model
 from ser_hf.metrics import compute_ser_metrics
 
 
+def _model_dir(fold_dir: Path) -> Path | None:
+    """The fold's model folder: ``fold_K`` itself (``ser-hf cv``) or ``fold_K/model``
+    (``functionals_cv.py --save-models``); None when the fold has no saved model."""
+    for candidate in (fold_dir, fold_dir / "model"):
+        if (candidate / "model.safetensors").is_file():
+            return candidate
+    return None
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", required=True, help="NAME=PATH of the corpus the runs were trained on")
@@ -45,12 +54,7 @@ def main() -> None:
     )
     fold_dirs = []
     for fold in folds:
-        # a `ser-hf cv` fold folder holds its model; functionals_cv --save-models puts it in fold_K/model
-        members = [
-            next(d for d in (Path(r) / fold, Path(r) / fold / "model") if (d / "model.safetensors").is_file())
-            for r in args.runs
-            if any((d / "model.safetensors").is_file() for d in (Path(r) / fold, Path(r) / fold / "model"))
-        ]
+        members = [d for d in (_model_dir(Path(r) / fold) for r in args.runs) if d is not None]
         if len(members) < len(args.runs):
             print(f"{fold}: only {len(members)} of {len(args.runs)} runs finished; skipped")
             continue

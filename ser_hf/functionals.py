@@ -40,6 +40,7 @@ import torch
 from .errors import SERError
 from .feature_extraction_ser import (
     FUNCTIONAL_SETS,
+    N_COMPARE,
     SERFunctionalsFeatureExtractor,
     _functional_tools,
     clip_functionals,
@@ -63,7 +64,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 FEATURE_SETS = FUNCTIONAL_SETS
-FUNCTIONAL_NAMES = ("mean", "std", "p5", "p25", "p50", "p75", "p95", "range5_95", "slope")
 
 
 class FunctionalsExtractor:
@@ -223,8 +223,7 @@ def feature_columns(feature_set: str, extracted: str, n_columns: int) -> slice:
     if feature_set == extracted:
         return slice(0, n_columns)
     if extracted == "compare+ours":
-        n_compare = 6373
-        return slice(0, n_compare) if feature_set == "compare" else slice(n_compare, n_columns)
+        return slice(0, N_COMPARE) if feature_set == "compare" else slice(N_COMPARE, n_columns)
     raise SERError(f"feature set {feature_set!r} is not part of the extracted {extracted!r} vectors")
 
 
