@@ -10,7 +10,9 @@ any result is seen.
 
 Runs may be ``ser-hf cv`` outputs (``fold_K/model.safetensors``) or ``benchmarks/functionals_cv.py
 --save-models`` outputs (``fold_K/model/``), so deep fold models and functionals fold models
-ensemble alike. Every run must use the same folds (the split files are compared).
+ensemble alike. Every run must use the same folds (the split files are compared). ``--weights``
+gives each run a relative weight (default: equal), e.g. ``--weights 3 1 1 1`` puts half the weight on
+the first run and splits the other half between three others.
 """
 
 from __future__ import annotations
@@ -41,8 +43,15 @@ def main() -> None:
     p.add_argument("--corpus", required=True, help="NAME=PATH of the corpus the runs were trained on")
     p.add_argument("--runs", nargs="+", required=True, help="finished cv output folders (fold_K inside)")
     p.add_argument("--out", required=True)
+    p.add_argument(
+        "--weights", nargs="+", type=float, default=None, help="relative weight of each run (default: equal)"
+    )
     p.add_argument("--device", default=None)
     args = p.parse_args()
+    weights = np.ones(len(args.runs)) if args.weights is None else np.asarray(args.weights, dtype=float)
+    if len(weights) != len(args.runs) or (weights < 0).any() or weights.sum() <= 0:
+        raise SystemExit(f"--weights needs {len(args.runs)} non-negative numbers, one per run, not all zero")
+    weights = weights / weights.sum()
 
     name, path = args.corpus.split("=", 1)
     ds = load_corpus(name, path)
@@ -76,7 +85,7 @@ def main() -> None:
             speakers = [r["speaker"] for r in rows]
             print(f"{fold} {member}: UA {metrics['ua']:.3f} WA {metrics['wa']:.3f}")
         label_names = list(test_ds.features["emotion"].names)
-        mean = np.mean(probs, axis=0)
+        mean = np.tensordot(weights, np.asarray(probs), axes=1)
         y_true = np.array([label_names.index(t) for t in truth])
         gender_of = dict(zip(test_ds["path"], test_ds["gender"]))
         genders = [gender_of.get(r["path"], "unknown") for r in rows]
@@ -90,7 +99,8 @@ def main() -> None:
         fold_dirs.append(fold_dir)
         print(f"{fold} ensemble: UA {m['ua']:.3f} WA {m['wa']:.3f} F1 {m['f1_macro']:.3f}")
     result = aggregate(fold_dirs)
-    write_results(result, out, {"preset": "ensemble of " + ", ".join(args.runs), "protocol": "ravdess-6fold"})
+    members = ", ".join(f"{r} (weight {w:.3g})" for r, w in zip(args.runs, weights))
+    write_results(result, out, {"preset": "ensemble of " + members, "protocol": "ravdess-6fold"})
     print((out / "cv_results.md").read_text())
 
 
