@@ -1,7 +1,7 @@
 """ser_hf: speech emotion recognition inside the Hugging Face ecosystem.
 
-Importing the package registers both model families, the functionals baseline and their
-feature extractors with
+Importing the package registers both model families, the functionals baseline, the fusion of
+saved models and their feature extractors with
 ``AutoConfig``, ``AutoModelForAudioClassification`` and ``AutoFeatureExtractor``, so
 ``pipeline("audio-classification", model=folder)`` works on any saved ``ser_hf`` model.
 Heavier parts (corpora, training, inference) are imported on first use.
@@ -12,13 +12,23 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .configuration_ser import CnnBiLstmAttentionConfig, CnnTransformerConfig, FunctionalsLinearConfig
+from .configuration_ser import (
+    CnnBiLstmAttentionConfig,
+    CnnTransformerConfig,
+    FunctionalsLinearConfig,
+    SERFusionConfig,
+)
 from .errors import SERError
-from .feature_extraction_ser import SERFeatureExtractor, SERFunctionalsFeatureExtractor
+from .feature_extraction_ser import (
+    SERFeatureExtractor,
+    SERFunctionalsFeatureExtractor,
+    SERFusionFeatureExtractor,
+)
 from .modeling_ser import (
     CnnBiLstmAttentionForAudioClassification,
     CnnTransformerForAudioClassification,
     FunctionalsLinearForAudioClassification,
+    SERFusionForAudioClassification,
 )
 
 
@@ -29,6 +39,7 @@ def _register() -> None:
         (CnnBiLstmAttentionConfig, CnnBiLstmAttentionForAudioClassification, SERFeatureExtractor),
         (CnnTransformerConfig, CnnTransformerForAudioClassification, SERFeatureExtractor),
         (FunctionalsLinearConfig, FunctionalsLinearForAudioClassification, SERFunctionalsFeatureExtractor),
+        (SERFusionConfig, SERFusionForAudioClassification, SERFusionFeatureExtractor),
     ):
         AutoConfig.register(config_cls.model_type, config_cls, exist_ok=True)
         AutoModelForAudioClassification.register(config_cls, model_cls, exist_ok=True)
@@ -44,6 +55,7 @@ _LAZY = {
     "load_audio": "ser_hf.audio",
     "PRESETS": "ser_hf.presets",
     "build_model": "ser_hf.presets",
+    "build_fusion": "ser_hf.fusion",
     "load_corpus": "ser_hf.corpora",
     "load_corpora": "ser_hf.corpora",
     "LABEL_SCHEMES": "ser_hf.labels",
@@ -63,6 +75,9 @@ __all__ = [
     "SERError",
     "SERFeatureExtractor",
     "SERFunctionalsFeatureExtractor",
+    "SERFusionFeatureExtractor",
+    "SERFusionConfig",
+    "SERFusionForAudioClassification",
     "FunctionalsLinearConfig",
     "FunctionalsLinearForAudioClassification",
     "CnnBiLstmAttentionConfig",

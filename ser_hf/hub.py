@@ -540,11 +540,20 @@ def _model_card_body(
     license: str | None,
     cv: dict[str, Any] | None,
 ) -> str:
-    family = {
+    families = {
         "ser_cnn_bilstm_attention": "CNN-BiLSTM-Attention",
         "ser_cnn_transformer": "CNN-Transformer",
         "ser_functionals_linear": "utterance functionals + linear (logistic regression)",
-    }.get(config.get("model_type", ""), config.get("model_type", "custom"))
+    }
+    family = families.get(config.get("model_type", ""), config.get("model_type", "custom"))
+    fusion = config.get("model_type") == "ser_fusion"
+    fusion_desc = ""
+    if fusion:
+        parts = [families.get(m.get("model_type"), m.get("model_type")) for m in config.get("members", [])]
+        weights = config.get("member_weights", [])
+        family = f"fusion ({len(parts)} members)"
+        fusion_desc = "; ".join(f"{part} (weight {w:.3g})" for part, w in zip(parts, weights))
+        preprocessor = {**(preprocessor.get("frame") or {}), "functionals": preprocessor.get("functionals")}
     params = _num_parameters(folder.glob("*.safetensors"))
     features = preprocessor.get("feature_set", "logmel")
     feature_desc = (
@@ -558,7 +567,13 @@ def _model_card_body(
     rate = preprocessor.get("sampling_rate", 16000)
     max_frames = preprocessor.get("max_frames")
     length = f"padded/truncated to {max_frames} frames" if max_frames else "variable length (masked pooling)"
-    if preprocessor.get("functionals"):
+    if fusion:
+        feature_desc = (
+            f"{feature_desc} frames (25 ms windows, 10 ms hop, variable length) for the frame models, and "
+            f"utterance functionals ({preprocessor.get('functionals')}; 'compare' = openSMILE ComParE 2016, "
+            "needs `pip install opensmile`) of the silence-trimmed clip for the functionals model"
+        )
+    elif preprocessor.get("functionals"):
         feature_desc = (
             f"{preprocessor.get('feature_size')} utterance functionals ({preprocessor['functionals']}; "
             "'compare' = openSMILE ComParE 2016, needs `pip install opensmile`)"
@@ -603,6 +618,12 @@ def _model_card_body(
         f"- Family: {family} (`{config.get('model_type')}`), {params:,} parameters.",
         *(
             [
+                f"- Input features at {rate} Hz: {feature_desc}.",
+                f"- Architecture: the class probabilities of its members are averaged with fixed weights: "
+                f"{fusion_desc}. See `config.json` (`members`).",
+            ]
+            if fusion
+            else [
                 f"- Input features: {feature_desc} at {rate} Hz, {length}.",
                 "- Architecture: standardisation (stored training mean/std) then one linear layer, the "
                 "weights of a multinomial logistic regression; see `config.json`.",

@@ -1,4 +1,5 @@
-"""Configurations of the two model families (CNN-BiLSTM-Attention and CNN-Transformer).
+"""Configurations of the two model families (CNN-BiLSTM-Attention and CNN-Transformer), of the
+functionals baseline, and of a fusion (weighted probability average) of saved models of these kinds.
 
 Each config is the single source of truth for its architecture: every hyperparameter is named,
 typed, defaulted and documented once here. Labels (``id2label``/``label2id``/``num_labels``) come
@@ -10,6 +11,7 @@ single-dot siblings, never ``ser_hf``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from transformers import PretrainedConfig
@@ -335,6 +337,71 @@ class FunctionalsLinearConfig(PretrainedConfig):
         return isinstance(other, PretrainedConfig) and self.to_dict() == other.to_dict()
 
 
+MEMBER_CONFIGS: dict[str, type[PretrainedConfig]] = {
+    cls.model_type: cls for cls in (CnnBiLstmAttentionConfig, CnnTransformerConfig, FunctionalsLinearConfig)
+}
+
+
+class SERFusionConfig(PretrainedConfig):
+    r"""Configuration of :class:`SERFusionForAudioClassification`: several trained models (members)
+    whose class probabilities are averaged with fixed weights.
+
+    Args:
+        members (`list[dict]`): each member's full config (``config.to_dict()``, with its
+            ``model_type``: one of the CNN-BiLSTM-Attention, CNN-Transformer or functionals types).
+        member_weights (`list[float]`, *optional*): one non-negative weight per member (default
+            equal); stored normalised to sum to 1.
+
+    Every member must have the same labels, in the same order; ``id2label`` defaults to theirs.
+    """
+
+    model_type = "ser_fusion"
+
+    def __init__(
+        self,
+        members: list[dict[str, Any]] | None = None,
+        member_weights: list[float] | None = None,
+        **kwargs: Any,
+    ):
+        # through JSON, as config.json stores them (id2label keys become strings), so a config
+        # built in memory equals the one loaded from disk
+        members = [json.loads(json.dumps(m, default=str)) for m in (members or [])]
+        for i, member in enumerate(members):
+            if member.get("model_type") not in MEMBER_CONFIGS:
+                raise SERError(
+                    f"fusion member {i} has model_type {member.get('model_type')!r}; members must be one of "
+                    f"{', '.join(MEMBER_CONFIGS)}"
+                )
+        weights = [1.0] * len(members) if member_weights is None else [float(w) for w in member_weights]
+        if len(weights) != len(members) or any(w < 0 for w in weights) or (members and sum(weights) <= 0):
+            raise SERError(
+                f"member_weights={member_weights} must be {len(members)} non-negative numbers, not all zero"
+            )
+        total = sum(weights) or 1.0
+        self.members = members
+        self.member_weights = [w / total for w in weights]
+        if members and "id2label" not in kwargs and "num_labels" not in kwargs:
+            kwargs["id2label"] = members[0].get("id2label")
+        super().__init__(**kwargs)
+        if self.id2label and not self.label2id:
+            self.label2id = {name: int(i) for i, name in self.id2label.items()}
+        mine = [self.id2label[i] for i in range(len(self.id2label))]
+        for i, config in enumerate(self.member_configs()):
+            theirs = [config.id2label[k] for k in range(len(config.id2label))]
+            if theirs != mine:
+                raise SERError(
+                    f"fusion member {i} has labels {theirs}, the fusion has {mine}; they must match"
+                )
+
+    def member_configs(self) -> list[PretrainedConfig]:
+        """The members' configs, rebuilt from their dicts."""
+        return [MEMBER_CONFIGS[m["model_type"]].from_dict(m) for m in self.members]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PretrainedConfig) and self.to_dict() == other.to_dict()
+
+
 CnnBiLstmAttentionConfig.register_for_auto_class()
 CnnTransformerConfig.register_for_auto_class()
 FunctionalsLinearConfig.register_for_auto_class()
+SERFusionConfig.register_for_auto_class()

@@ -782,5 +782,105 @@ class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
         return BatchFeature({"input_features": vectors}, tensor_type=return_tensors)
 
 
+_TYPE_KEYS = ("feature_extractor_type", "auto_map", "processor_class")
+
+
+class SERFusionFeatureExtractor(SequenceFeatureExtractor):
+    """The front end of :class:`SERFusionForAudioClassification`: frame features and functionals.
+
+    Returns ``input_features`` ``(batch, frames, feature_size)`` and ``attention_mask`` from a
+    :class:`SERFeatureExtractor` built from ``frame`` (its saved options), plus ``functionals``
+    ``(batch, n)`` from a :class:`SERFunctionalsFeatureExtractor` with the set ``functionals``,
+    ``trim_db`` and ``trim_margin_s``. Either part may be None when no member needs it.
+    """
+
+    model_input_names = ["input_features", "attention_mask", "functionals"]
+
+    def __init__(
+        self,
+        frame: dict[str, Any] | None = None,
+        functionals: str | None = "compare+ours",
+        sampling_rate: int = 16000,
+        trim_db: float | None = 35.0,
+        trim_margin_s: float = 0.1,
+        padding_value: float = 0.0,
+        **kwargs: Any,
+    ):
+        kwargs.pop("feature_size", None)
+        kwargs.pop("return_attention_mask", None)
+        sampling_rate = int(sampling_rate)
+        self.frame = None if frame is None else {k: v for k, v in dict(frame).items() if k not in _TYPE_KEYS}
+        self.functionals = functionals
+        self.trim_db = trim_db
+        self.trim_margin_s = trim_margin_s
+        if self.frame is None and functionals is None:
+            raise SERError("a fusion feature extractor needs frame options, a functionals set or both")
+        self._frame_extractor = None if self.frame is None else SERFeatureExtractor(**self.frame)
+        self._functionals_extractor = (
+            None
+            if functionals is None
+            else SERFunctionalsFeatureExtractor(functionals, sampling_rate, trim_db, trim_margin_s)
+        )
+        if self._frame_extractor is not None and self._frame_extractor.sampling_rate != sampling_rate:
+            raise SERError(
+                f"the frame features expect {self._frame_extractor.sampling_rate} Hz, the fusion {sampling_rate} Hz"
+            )
+        size = self._frame_extractor.feature_size if self._frame_extractor is not None else 0
+        super().__init__(
+            feature_size=size,
+            sampling_rate=sampling_rate,
+            padding_value=float(padding_value),
+            return_attention_mask=self._frame_extractor is not None,
+            **kwargs,
+        )
+
+    @property
+    def hop_length(self) -> int | None:
+        """The frame hop in samples (None without frame features)."""
+        return None if self._frame_extractor is None else self._frame_extractor.hop_length
+
+    @property
+    def max_frames(self) -> int | None:
+        """The frame part's fixed clip length in frames, if any."""
+        return None if self._frame_extractor is None else self._frame_extractor.max_frames
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out.pop("_frame_extractor", None)
+        out.pop("_functionals_extractor", None)
+        return out
+
+    def __call__(
+        self,
+        raw_speech: np.ndarray | torch.Tensor | list[float] | list[np.ndarray] | list[torch.Tensor],
+        sampling_rate: int | None = None,
+        return_tensors: str | None = None,
+        device: str | torch.device | None = None,
+        **kwargs: Any,
+    ) -> BatchFeature:
+        """Frame features and/or functionals of one clip or a batch (inputs as
+        :meth:`SERFeatureExtractor.__call__`; ``device`` applies to the frame features)."""
+        data: dict[str, Any] = {}
+        if self._frame_extractor is not None:
+            data.update(
+                self._frame_extractor(
+                    raw_speech,
+                    sampling_rate=sampling_rate,
+                    return_tensors=return_tensors,
+                    device=device,
+                    **kwargs,
+                )
+            )
+        if self._functionals_extractor is not None:
+            functionals = self._functionals_extractor(
+                raw_speech, sampling_rate=sampling_rate, return_tensors=return_tensors
+            )["input_features"]
+            if device is not None and hasattr(functionals, "to"):
+                functionals = functionals.to(device)
+            data["functionals"] = functionals
+        return BatchFeature(data, tensor_type=return_tensors)
+
+
 SERFeatureExtractor.register_for_auto_class()
 SERFunctionalsFeatureExtractor.register_for_auto_class()
+SERFusionFeatureExtractor.register_for_auto_class()

@@ -1,0 +1,127 @@
+"""Fuse saved models into one: a fixed weighted average of their class probabilities.
+
+The fused folder is an ordinary ``ser_hf`` model (``SERFusionForAudioClassification`` + its
+``SERFusionFeatureExtractor``): it loads in the stock ``audio-classification`` pipeline, in
+``EmotionClassifier``, ``ser-hf evaluate`` and the demo, and carries its remote code. The members'
+weights are copied unchanged, so the fusion's probabilities equal
+``sum_i w_i * member_i(clip)`` exactly as ``benchmarks/ensemble_cv.py`` computes them.
+
+    python -m ser_hf.fusion --member runs/cv_functionals/fold_5/model runs/cv_b/fold_5 \\
+        --weights 1 1 --out my_fusion
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .configuration_ser import SERFusionConfig
+from .errors import SERError
+from .feature_extraction_ser import (
+    SERFeatureExtractor,
+    SERFunctionalsFeatureExtractor,
+    SERFusionFeatureExtractor,
+)
+from .modeling_ser import SERFusionForAudioClassification
+
+
+def _frame_options(fe: SERFeatureExtractor) -> dict[str, Any]:
+    return {
+        k: v
+        for k, v in fe.to_dict().items()
+        if k not in ("feature_extractor_type", "auto_map", "processor_class")
+    }
+
+
+def build_fusion(
+    members: Sequence[str | os.PathLike | tuple[Any, Any]], weights: Sequence[float] | None = None
+) -> tuple[SERFusionForAudioClassification, SERFusionFeatureExtractor]:
+    """One model from saved ``ser_hf`` models (folders, or ``(model, feature_extractor)`` pairs).
+
+    Frame-feature members must share one feature extractor configuration and functionals members
+    one functionals set (each member reads exactly the features it was trained on).
+
+    Raises:
+        SERError: a member of another kind, different labels, or front ends that cannot be shared.
+    """
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+    if not members:
+        raise SERError("give at least one member model to fuse")
+    loaded = []
+    for member in members:
+        if isinstance(member, (str, os.PathLike)):
+            try:
+                model = AutoModelForAudioClassification.from_pretrained(str(member), use_safetensors=True)
+                fe = AutoFeatureExtractor.from_pretrained(str(member))
+            except (OSError, ValueError, KeyError) as err:
+                raise SERError(f"cannot load this member model ({err})", source=str(member)) from err
+            loaded.append((str(member), model, fe))
+        else:
+            model, fe = member
+            loaded.append((type(model).__name__, model, fe))
+    frame, functionals = None, None
+    for source, _model, fe in loaded:
+        if isinstance(fe, SERFunctionalsFeatureExtractor):
+            options = (fe.functionals, fe.trim_db, fe.trim_margin_s, fe.sampling_rate)
+            if functionals is not None and options != functionals:
+                raise SERError(
+                    f"its functionals {options} differ from another member's {functionals}", source=source
+                )
+            functionals = options
+        elif isinstance(fe, SERFeatureExtractor):
+            options = _frame_options(fe)
+            if frame is not None and options != frame:
+                raise SERError(
+                    "its feature extractor differs from another frame member's; frame members of a fusion "
+                    "must share one feature extractor configuration",
+                    source=source,
+                )
+            frame = options
+        else:
+            raise SERError(
+                f"members must be ser_hf models; this one has a {type(fe).__name__}", source=source
+            )
+    config = SERFusionConfig(
+        members=[model.config.to_dict() for _, model, _ in loaded],
+        member_weights=list(weights) if weights is not None else None,
+    )
+    fusion = SERFusionForAudioClassification(config)
+    for target, (_, model, _) in zip(fusion.members, loaded):
+        target.load_state_dict(model.state_dict())
+    fusion.eval()
+    rate = functionals[3] if functionals is not None else frame["sampling_rate"]
+    extractor = SERFusionFeatureExtractor(
+        frame=frame,
+        functionals=None if functionals is None else functionals[0],
+        sampling_rate=rate,
+        trim_db=35.0 if functionals is None else functionals[1],
+        trim_margin_s=0.1 if functionals is None else functionals[2],
+    )
+    return fusion, extractor
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--member", nargs="+", required=True, metavar="DIR", help="saved member model folders")
+    p.add_argument(
+        "--weights", nargs="+", type=float, default=None, help="relative weight per member (default equal)"
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="where to save the fused model")
+    args = p.parse_args(argv)
+    if args.weights is not None and len(args.weights) != len(args.member):
+        raise SystemExit(f"--weights needs {len(args.member)} numbers, one per --member")
+    model, extractor = build_fusion(args.member, args.weights)
+    out = Path(args.out)
+    model.save_pretrained(out)
+    extractor.save_pretrained(out)
+    shares = ", ".join(f"{m} ({w:.3g})" for m, w in zip(args.member, model.config.member_weights))
+    print(f"wrote {out}: fusion of {shares}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,175 @@
+"""Fusion of saved models (``ser_hf.fusion``): one pipeline-ready model whose probabilities are the
+members' weighted average, with both kinds of front end in one feature extractor."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_speechlike
+
+from ser_hf.errors import SERError
+from ser_hf.functionals import FunctionalsExtractor, _fit, to_pretrained
+from ser_hf.fusion import build_fusion
+from ser_hf.presets import build_model
+
+SR = 16000
+LABELS = ["low", "mid", "high"]
+F0 = {"low": 110.0, "mid": 200.0, "high": 330.0}
+
+
+def _save_cnn(folder, seed: int, n_mels: int = 32):
+    torch.manual_seed(seed)
+    model, fe = build_model(
+        "cnn-transformer",
+        LABELS,
+        feature_overrides={"n_mels": n_mels},
+        conv_channels=[4, 8],
+        d_model=16,
+        nhead=2,
+        num_layers=1,
+        dim_feedforward=32,
+    )
+    # random but not uniform: scale the head so the members disagree visibly
+    with torch.no_grad():
+        model.classifier[-1].weight.mul_(20.0)
+    model.eval().save_pretrained(folder)
+    fe.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def members(tmp_path_factory):
+    fx = FunctionalsExtractor("ours")
+    x, y = [], []
+    for label, f0 in enumerate(F0.values()):
+        for seed in range(5):
+            x.append(fx(make_speechlike(0.8, f0=f0 * (1 + 0.02 * seed), seed=100 * label + seed)))
+            y.append(label)
+    model, extractor = to_pretrained(_fit(np.stack(x), np.array(y), c=0.1, seed=0), LABELS, "ours")
+    functionals = tmp_path_factory.mktemp("functionals")
+    model.save_pretrained(functionals)
+    extractor.save_pretrained(functionals)
+    cnn_a = _save_cnn(tmp_path_factory.mktemp("cnn_a"), seed=1)
+    cnn_b = _save_cnn(tmp_path_factory.mktemp("cnn_b"), seed=2)
+    return {"functionals": functionals, "cnn_a": cnn_a, "cnn_b": cnn_b}
+
+
+@pytest.fixture(scope="module")
+def fused(members, tmp_path_factory):
+    model, extractor = build_fusion([members["functionals"], members["cnn_a"], members["cnn_b"]], [2, 1, 1])
+    folder = tmp_path_factory.mktemp("fusion")
+    model.save_pretrained(folder)
+    extractor.save_pretrained(folder)
+    return folder
+
+
+def _scores(classifier, clip) -> dict[str, float]:
+    return {r["label"]: r["score"] for r in classifier(clip, top_k=None)}
+
+
+def test_fused_pipeline_gives_the_weighted_mean_of_the_members(members, fused):
+    from transformers import pipeline
+
+    config = json.loads((fused / "config.json").read_text())
+    assert config["model_type"] == "ser_fusion" and config["member_weights"] == [0.5, 0.25, 0.25]
+    assert config["auto_map"]["AutoModelForAudioClassification"].endswith("SERFusionForAudioClassification")
+    fusion = pipeline("audio-classification", model=str(fused), device="cpu")
+    singles = {k: pipeline("audio-classification", model=str(v), device="cpu") for k, v in members.items()}
+    for clip in (make_speechlike(1.2, f0=320.0, seed=9), make_speechlike(0.7, f0=115.0, seed=4)):
+        got = _scores(fusion, clip)
+        parts = {k: _scores(p, clip) for k, p in singles.items()}
+        expected = {
+            name: 0.5 * parts["functionals"][name] + 0.25 * parts["cnn_a"][name] + 0.25 * parts["cnn_b"][name]
+            for name in LABELS
+        }
+        assert max(abs(got[n] - expected[n]) for n in LABELS) < 1e-5, (got, expected)
+        # the members really differ, so a wrong weighting could not pass by accident
+        assert max(abs(parts["functionals"][n] - parts["cnn_a"][n]) for n in LABELS) > 0.05
+
+
+def test_fused_extractor_gives_frames_and_functionals_and_round_trips(fused):
+    from ser_hf.feature_extraction_ser import SERFusionFeatureExtractor
+
+    fe = SERFusionFeatureExtractor.from_pretrained(fused)
+    saved = json.loads((fused / "preprocessor_config.json").read_text())
+    assert saved["functionals"] == "ours" and saved["frame"]["n_mels"] == 32
+    assert "_frame_extractor" not in saved
+    out = fe(
+        [make_speechlike(1.0, seed=1), make_speechlike(0.6, seed=2)], sampling_rate=SR, return_tensors="pt"
+    )
+    assert (
+        out["input_features"].shape[:2] == out["attention_mask"].shape
+        and out["input_features"].shape[2] == 32
+    )
+    assert out["functionals"].shape == (2, 1681)
+    # the shorter clip's padding is masked: it has fewer real frames
+    assert out["attention_mask"].sum(1).tolist()[1] < out["attention_mask"].sum(1).tolist()[0]
+    assert SERFusionFeatureExtractor.from_dict(fe.to_dict()).to_dict() == fe.to_dict()
+
+
+def test_fused_model_runs_as_remote_code_without_the_package(fused, tmp_path):
+    import soundfile as sf
+    from test_remote_code import classify_without_ser_hf
+    from transformers import pipeline
+
+    wav = tmp_path / "speech.wav"
+    sf.write(wav, make_speechlike(1.0, f0=200.0, seed=7), SR, subtype="FLOAT")
+    remote = classify_without_ser_hf(wav, [fused], tmp_path)[str(fused)]
+    assert remote["model_module"].startswith("transformers_modules.")
+    local = _scores(pipeline("audio-classification", model=str(fused)), str(wav))
+    assert max(abs(local[k] - remote["scores"][k]) for k in local) <= 1e-5
+
+
+def test_emotion_classifier_on_a_fusion_shows_frames_and_attention(fused):
+    from transformers import pipeline
+
+    from ser_hf import EmotionClassifier
+
+    clf = EmotionClassifier(fused, device="cpu")
+    clip = make_speechlike(1.5, f0=200.0, seed=3)
+    scores, features, attention = clf.classify_with_attention(clip)
+    assert features.shape[1] == 32 and features.shape[0] == 1 + clip.size // 160
+    assert attention.ndim == 1 and 1 < attention.size < features.shape[0]
+    assert abs(float(attention.sum()) - 1.0) < 1e-5 and (attention >= 0).all()
+    via_pipeline = _scores(pipeline("audio-classification", model=str(fused), device="cpu"), clip)
+    assert max(abs(s["score"] - via_pipeline[s["label"]]) for s in scores) < 1e-5
+    # batched scores equal one-at-a-time scores
+    other = make_speechlike(0.8, f0=110.0, seed=8)
+    batch = clf.classify_batch([clip, other], top_k=None)
+    alone = clf.classify(other, top_k=None)
+    assert max(abs(a["score"] - b["score"]) for a, b in zip(batch[1], alone)) < 1e-5
+
+
+def test_fusion_refuses_members_that_cannot_share_a_front_end(members, tmp_path):
+    wider = _save_cnn(tmp_path / "wider", seed=3, n_mels=40)
+    with pytest.raises(SERError, match="share one feature extractor"):
+        build_fusion([members["cnn_a"], wider])
+    torch.manual_seed(0)
+    model, fe = build_model(
+        "cnn-transformer", ["a", "b", "c"], feature_overrides={"n_mels": 32}, conv_channels=[4, 8], d_model=16
+    )
+    with pytest.raises(SERError, match="labels"):
+        build_fusion([members["cnn_a"], (model, fe)])
+    with pytest.raises(SERError, match="member_weights"):
+        build_fusion([members["cnn_a"], members["cnn_b"]], [1.0])
+
+
+def test_onnx_export_refuses_a_fusion_with_a_clear_error(fused, tmp_path):
+    pytest.importorskip("onnx")
+    from ser_hf.onnx_export import export_onnx
+
+    with pytest.raises(SERError, match="cannot run inside an ONNX graph"):
+        export_onnx(str(fused), tmp_path / "fusion.onnx")
+    assert not (tmp_path / "fusion.onnx").exists()
+
+
+def test_model_card_describes_a_fusion(fused):
+    from ser_hf.hub import make_model_card
+
+    card = str(make_model_card(fused, "someone/ser-fusion", datasets=["ravdess"]))
+    assert "fusion (3 members)" in card
+    assert "utterance functionals + linear (logistic regression) (weight 0.5)" in card
+    assert "CNN-Transformer (weight 0.25)" in card and "32-band log-mel" in card
