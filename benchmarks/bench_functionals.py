@@ -1,8 +1,8 @@
-"""Latency of the functionals model vs the default CNN-Transformer, one 3-s clip, same process.
+"""Latency of the default fusion and the functionals model vs the CNN-Transformer alone, one 3-s clip.
 
     python benchmarks/bench_functionals.py [--runs 20] [--threads 1] [--clip PATH]
 
-Both bundled models go through the stock ``pipeline("audio-classification")`` from a float array
+The bundled models go through the stock ``pipeline("audio-classification")`` from a float array
 at 16 kHz to probabilities; the paths are timed in turn, run after run (interleaved, so a busy
 machine slows both alike). Also timed: the parts of the functionals front end (silence trimming +
 our 1,681 functionals incl. YIN F0; openSMILE ComParE). Prints p50/p95 and each path's p50 time
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     import ser_hf  # noqa: F401  (registers the model classes)
     from ser_hf.audio import load_audio
     from ser_hf.feature_extraction_ser import clip_functionals
-    from ser_hf.inference import BUNDLED_FUNCTIONALS_DIR, BUNDLED_MODEL_DIR
+    from ser_hf.inference import BUNDLED_FUNCTIONALS_DIR, BUNDLED_FUSION_DIR, BUNDLED_MODEL_DIR
     from ser_hf.onnx_export import speechlike_clip
 
     clip = (
@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> None:
         ),
         "functionals pipeline": pipeline(
             "audio-classification", model=str(BUNDLED_FUNCTIONALS_DIR), device="cpu"
+        ),
+        "fusion pipeline (default)": pipeline(
+            "audio-classification", model=str(BUNDLED_FUSION_DIR), device="cpu"
         ),
     }
     calls = {name: (lambda clf=clf: clf(clip.copy(), top_k=None)) for name, clf in paths.items()}

@@ -13,7 +13,8 @@ rejects::
     clf.timeline("ten_minutes.wav").windows            # per-window labels over time
 
 Computation runs through a *backend*: any object with ``predict_logits(input_features,
-attention_mask) -> logits`` (``(B, T, F)`` float32 and ``(B, T)`` int64 torch tensors in, on the
+attention_mask, **extra) -> logits`` (``extra``: the feature extractor's other outputs, e.g. a
+fusion model's ``functionals``; ``(B, T, F)`` float32 and ``(B, T)`` int64 torch tensors in, on the
 backend's ``device`` when it has one, else CPU, where ``np.asarray`` makes them numpy; ``(B, C)``
 numpy out). The PyTorch model is the default backend; ``onnx_path=`` swaps in ONNX Runtime, and
 ``backend=`` accepts any other implementation, so every method below (batching, timelines,
@@ -56,10 +57,18 @@ from .errors import SERError
 
 logger = logging.getLogger(__name__)
 
-BUNDLED_MODEL_DIR = Path(__file__).resolve().parent / "bundled" / "model"
-# the functionals + logistic-regression baseline (needs openSMILE); ``model="functionals"`` loads it
-BUNDLED_FUNCTIONALS_DIR = Path(__file__).resolve().parent / "bundled" / "functionals"
-BUNDLED_ALIASES = {"functionals": BUNDLED_FUNCTIONALS_DIR}
+_BUNDLED = Path(__file__).resolve().parent / "bundled"
+# the default: functionals + logistic regression fused with three CNN-Transformers (needs openSMILE)
+BUNDLED_FUSION_DIR = _BUNDLED / "fusion"
+# the session-1 CNN-Transformer alone (``model="cnn"``): frame features only, exportable to ONNX
+BUNDLED_MODEL_DIR = _BUNDLED / "model"
+# the functionals + logistic-regression baseline alone (needs openSMILE; ``model="functionals"``)
+BUNDLED_FUNCTIONALS_DIR = _BUNDLED / "functionals"
+BUNDLED_ALIASES = {
+    "fusion": BUNDLED_FUSION_DIR,
+    "cnn": BUNDLED_MODEL_DIR,
+    "functionals": BUNDLED_FUNCTIONALS_DIR,
+}
 SILENCE_LABEL = "silence"
 # Clips shorter than this are zero-padded before feature extraction: the CNN front end of both
 # model families pools the time axis several times and needs a few dozen frames to work with.
@@ -72,19 +81,32 @@ SILENCE_DB = -55.0
 SILENCE_REL_DB = 40.0
 
 
+def bundled_model_path(name: str = "fusion") -> Path:
+    """The folder of a model that ships with the package: ``"fusion"`` (the default of
+    ``ser-hf predict`` and the demo), ``"cnn"`` or ``"functionals"``.
+
+    Raises:
+        SERError: an unknown name, or a package installed without that model.
+    """
+    if name not in BUNDLED_ALIASES:
+        raise SERError(f"no bundled model called {name!r}; choose one of {', '.join(BUNDLED_ALIASES)}")
+    folder = BUNDLED_ALIASES[name]
+    if not (folder / "config.json").is_file():
+        raise SERError(
+            "no bundled model in this installation; pass a trained model folder or a Hub id "
+            "(--model DIR|HUB_ID on the command line, EmotionClassifier(model=...) in Python)",
+            source=str(folder),
+        )
+    return folder
+
+
 def default_model_path() -> Path:
-    """The folder of the model that ships with the package (``ser_hf/bundled/model``).
+    """The folder of the default model (``ser_hf/bundled/fusion``).
 
     Raises:
         SERError: when the package was installed without the bundled model.
     """
-    if not (BUNDLED_MODEL_DIR / "config.json").is_file():
-        raise SERError(
-            "no bundled model in this installation; pass a trained model folder or a Hub id "
-            "(--model DIR|HUB_ID on the command line, EmotionClassifier(model=...) in Python)",
-            source=str(BUNDLED_MODEL_DIR),
-        )
-    return BUNDLED_MODEL_DIR
+    return bundled_model_path("fusion")
 
 
 def level_db(samples: np.ndarray, sampling_rate: int = DEFAULT_SAMPLING_RATE, frame_s: float = 0.05) -> float:
@@ -121,8 +143,12 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 class LogitsBackend(Protocol):
     """What computes logits from features: the PyTorch model, ONNX Runtime, anything else."""
 
-    def predict_logits(self, input_features: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """``(B, T, F)`` float32 features and ``(B, T)`` int64 mask (torch tensors) -> ``(B, C)`` numpy logits."""
+    def predict_logits(
+        self, input_features: np.ndarray, attention_mask: np.ndarray, **extra: Any
+    ) -> np.ndarray:
+        """``(B, T, F)`` float32 features and ``(B, T)`` int64 mask (torch tensors) -> ``(B, C)`` numpy logits.
+
+        ``extra`` holds the feature extractor's other outputs (a fusion's ``functionals``)."""
         ...
 
 
@@ -135,22 +161,27 @@ class TorchBackend:
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.model = model.to(self.device).eval()
 
-    def _forward(self, input_features: Any, attention_mask: Any, output_attentions: bool = False) -> Any:
+    def _forward(
+        self, input_features: Any, attention_mask: Any, output_attentions: bool = False, **extra: Any
+    ) -> Any:
         import torch
 
         with torch.inference_mode():
             feats = torch.as_tensor(input_features, dtype=torch.float32, device=self.device)
             mask = torch.as_tensor(attention_mask, dtype=torch.long, device=self.device)
-            return self.model(input_features=feats, attention_mask=mask, output_attentions=output_attentions)
+            more = {k: torch.as_tensor(v, dtype=torch.float32, device=self.device) for k, v in extra.items()}
+            return self.model(
+                input_features=feats, attention_mask=mask, output_attentions=output_attentions, **more
+            )
 
-    def predict_logits(self, input_features: Any, attention_mask: Any) -> np.ndarray:
-        return self._forward(input_features, attention_mask).logits.float().cpu().numpy()
+    def predict_logits(self, input_features: Any, attention_mask: Any, **extra: Any) -> np.ndarray:
+        return self._forward(input_features, attention_mask, **extra).logits.float().cpu().numpy()
 
     def predict_with_attention(
-        self, input_features: Any, attention_mask: Any
+        self, input_features: Any, attention_mask: Any, **extra: Any
     ) -> tuple[np.ndarray, np.ndarray]:
         """Logits ``(B, C)`` and the attention weights over time ``(B, T')`` (ones when absent)."""
-        out = self._forward(input_features, attention_mask, output_attentions=True)
+        out = self._forward(input_features, attention_mask, output_attentions=True, **extra)
         logits = out.logits.float().cpu().numpy()
         attentions = getattr(out, "attentions", None)
         if attentions:
@@ -192,8 +223,9 @@ class EmotionClassifier:
     """Speech emotion recognition on anything ``load_audio`` accepts.
 
     Args:
-        model: a model folder, a Hub id, a loaded ``PreTrainedModel``, None for the bundled model, or
-            ``"functionals"`` for the bundled functionals + logistic-regression model (needs openSMILE).
+        model: a model folder, a Hub id, a loaded ``PreTrainedModel``, or a bundled model's name:
+            None / ``"fusion"`` for the default (functionals + CNN-Transformers; needs openSMILE),
+            ``"cnn"`` for the CNN-Transformer alone, ``"functionals"`` for the functionals model alone.
         feature_extractor: a ``SERFeatureExtractor`` (or folder/Hub id); default: the model's own.
         device: ``"cpu"``, ``"cuda"``, ...; default CUDA when available.
         trust_remote_code: passed to ``from_pretrained`` as given (never switched on by ``ser_hf``);
@@ -320,8 +352,9 @@ class EmotionClassifier:
         logger.debug("clip of %d samples zero-padded to %d", samples.size, need)
         return np.pad(samples, (0, need - samples.size))
 
-    def _features(self, clips: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Padded ``(B, T, F)`` float32 features and ``(B, T)`` int64 mask of 16 kHz mono clips."""
+    def _features(self, clips: Sequence[np.ndarray]) -> tuple[Any, Any, dict[str, Any]]:
+        """Padded ``(B, T, F)`` float32 features, ``(B, T)`` int64 mask and the extractor's other
+        outputs (a fusion's ``functionals``) of 16 kHz mono clips."""
         device = getattr(self.backend, "device", None)
         kwargs = {"device": device} if device is not None and _accepts_device(self.feature_extractor) else {}
         out = self.feature_extractor(
@@ -334,12 +367,13 @@ class EmotionClassifier:
         mask = out.get("attention_mask")
         if mask is None:
             mask = np.ones(feats.shape[:2], dtype=np.int64)
-        return feats, mask
+        extra = {k: v for k, v in out.items() if k not in ("input_features", "attention_mask")}
+        return feats, mask, extra
 
     def _logits(self, clips: Sequence[np.ndarray]) -> np.ndarray:
         """``(B, num_labels)`` logits of a list of clips (already at the model's rate)."""
-        feats, mask = self._features(clips)
-        return np.asarray(self.backend.predict_logits(feats, mask), dtype=np.float32)
+        feats, mask, extra = self._features(clips)
+        return np.asarray(self.backend.predict_logits(feats, mask, **extra), dtype=np.float32)
 
     def _probs(self, clips: Sequence[np.ndarray], sources: Sequence[str] | None = None) -> np.ndarray:
         """``(B, num_labels)`` probabilities; raises SERError instead of returning NaN."""
@@ -410,8 +444,8 @@ class EmotionClassifier:
         if not hasattr(self.backend, "predict_with_attention"):
             raise SERError("attention weights need the PyTorch model, not this backend", source=self.source)
         samples = self._load(audio, sampling_rate)
-        feats, mask = self._features([samples])
-        logits, weights = self.backend.predict_with_attention(feats, mask)
+        feats, mask, extra = self._features([samples])
+        logits, weights = self.backend.predict_with_attention(feats, mask, **extra)
         probs = _softmax(np.asarray(logits))[0]
         if not np.isfinite(probs).all():
             raise SERError("the model produced non-finite scores for this input", source=_name(audio))
@@ -789,8 +823,9 @@ def _build_predict_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model",
         default=None,
-        help="model folder or Hub id (default: the bundled CNN-Transformer; 'functionals': the bundled "
-        "functionals + logistic-regression model, which needs pip install opensmile)",
+        help="model folder or Hub id (default: the bundled fusion of functionals + logistic regression "
+        "with three CNN-Transformers, which needs openSMILE; 'cnn': the bundled CNN-Transformer alone; "
+        "'functionals': the functionals model alone)",
     )
     p.add_argument("--onnx", default=None, metavar="FILE", help="run this ONNX export with ONNX Runtime")
     p.add_argument("--top-k", type=int, default=3, help="labels to show per file (default 3)")

@@ -44,7 +44,7 @@ import torch
 from torch import nn
 
 from .errors import SERError
-from .inference import EmotionClassifier, default_model_path
+from .inference import BUNDLED_ALIASES, EmotionClassifier, bundled_model_path
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +174,10 @@ class _ExportWrapper(nn.Module):
 
 
 # ================================================================================= loading
+# utterance-functionals front ends: not expressible in ONNX
+_NOT_EXPORTABLE = ("ser_functionals_linear", "ser_fusion")
+
+
 def _load(model_dir_or_model: Any, feature_extractor: Any) -> tuple[nn.Module, Any, str]:
     """(model in eval mode on CPU, feature extractor or None, description of the source)."""
     from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
@@ -206,6 +210,13 @@ def _load(model_dir_or_model: Any, feature_extractor: Any) -> tuple[nn.Module, A
     config = getattr(model, "config", None)
     if config is None or not getattr(config, "id2label", None):
         raise SERError("the model has no config.id2label; only classifiers can be exported", source=source)
+    if getattr(config, "model_type", "") in _NOT_EXPORTABLE:
+        raise SERError(
+            f"a {config.model_type} model reads utterance functionals (openSMILE, librosa YIN) that cannot "
+            "run inside an ONNX graph; export a frame-feature model instead, e.g. the bundled CNN-Transformer "
+            "(ser-hf export-onnx --model cnn)",
+            source=source,
+        )
     num_features = getattr(config, "num_features", None)
     if feature_extractor is not None and num_features and feature_extractor.feature_size != num_features:
         raise SERError(
@@ -335,8 +346,14 @@ class OnnxRuntimeBackend:
         value = self.metadata.get(META_PREFIX + key)
         return None if value is None else json.loads(value)
 
-    def predict_logits(self, input_features: Any, attention_mask: Any) -> np.ndarray:
+    def predict_logits(self, input_features: Any, attention_mask: Any, **extra: Any) -> np.ndarray:
         """``(B, T, F)`` features and ``(B, T)`` mask (numpy or torch) -> ``(B, num_labels)`` logits."""
+        if extra:
+            raise SERError(
+                f"this ONNX graph reads frame features only, but the feature extractor also gives "
+                f"{', '.join(sorted(extra))}; use the feature extractor of the exported model",
+                source=self.onnx_path,
+            )
         feats = _as_numpy(input_features, np.float32)
         mask = (
             np.ones(feats.shape[:2], dtype=np.int64)
@@ -413,7 +430,7 @@ class OnnxEmotionClassifier(EmotionClassifier):
         meta_config = ort_backend.meta_json("config")
         meta_labels = ort_backend.meta_json("id2label")
         if folder is None and (meta_fe is None and feature_extractor is None or meta_labels is None):
-            folder = default_model_path()  # a bare graph without ser_hf metadata
+            folder = bundled_model_path("cnn")  # a bare graph without ser_hf metadata
 
         if feature_extractor is None:
             if folder is not None and not isinstance(folder, nn.Module):
@@ -777,7 +794,12 @@ def cli(argv: list[str]) -> int:
         description="Export a model to ONNX (dynamic batch and time axes) and check it against PyTorch "
         "on clips of several lengths and a padded batch.",
     )
-    p.add_argument("--model", default=None, help="saved model folder (default: the bundled model)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="saved model folder (default: the bundled CNN-Transformer, 'cnn'; the default fusion model "
+        "reads openSMILE functionals and cannot be exported)",
+    )
     p.add_argument("--out", required=True, metavar="FILE", help="the .onnx file to write")
     p.add_argument(
         "--quantize", choices=["int8"], default=None, help="also write <out>.int8.onnx with int8 weights"
@@ -789,7 +811,9 @@ def cli(argv: list[str]) -> int:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter the report
-    model = args.model or str(default_model_path())
+    model = (
+        str(bundled_model_path(args.model or "cnn")) if args.model in (None, *BUNDLED_ALIASES) else args.model
+    )
     result = export_onnx(model, args.out, opset=args.opset, quantize=args.quantize, check=not args.no_check)
     print(
         f"wrote {result['path']} ({result['size_bytes'] / 1e6:.2f} MB, opset {result['opset']}, "

@@ -1,7 +1,7 @@
-"""The bundled models (the default CNN-Transformer in ``bundled/model`` and the functionals +
-logistic-regression model in ``bundled/functionals``): load in the stock pipeline, classify the
-example clips, never saw the examples' actors, and their copies of the remote-code files are the
-package's own (a saved folder carries them; they must not drift)."""
+"""The bundled models (the default fusion in ``bundled/fusion``, the CNN-Transformer alone in
+``bundled/model`` and the functionals + logistic-regression model in ``bundled/functionals``): load
+in the stock pipeline, classify the example clips, never saw the examples' actors, and their copies
+of the remote-code files are the package's own (a saved folder carries them; they must not drift)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ import ser_hf  # noqa: F401  (registers the model classes)
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "ser_hf" / "bundled" / "model"
 FUNCTIONALS = REPO / "ser_hf" / "bundled" / "functionals"
-BUNDLES = {"model": BUNDLED, "functionals": FUNCTIONALS}
+FUSION = REPO / "ser_hf" / "bundled" / "fusion"
+BUNDLES = {"model": BUNDLED, "functionals": FUNCTIONALS, "fusion": FUSION}
 EXAMPLES = sorted((REPO / "demo" / "examples").glob("*.flac"))
 CODE_FILES = ["configuration_ser.py", "modeling_ser.py", "feature_extraction_ser.py", "errors.py"]
 
@@ -33,7 +34,7 @@ def test_bundled_code_matches_the_package(name, bundle):
 def test_bundled_model_classifies_the_examples_through_the_stock_pipeline(bundle):
     from transformers import pipeline
 
-    if bundle == "functionals":
+    if bundle in ("functionals", "fusion"):
         pytest.importorskip("opensmile")
     clf = pipeline("audio-classification", model=str(BUNDLES[bundle]))
     labels = set(clf.model.config.id2label.values())
@@ -63,3 +64,36 @@ def test_functionals_alias_loads_the_bundled_functionals_model():
     assert clf.config.model_type == "ser_functionals_linear"
     scores = clf.classify(str(EXAMPLES[0]))
     assert abs(sum(s["score"] for s in scores) - 1.0) < 1e-4
+
+
+def test_default_model_is_the_fusion_and_names_pick_the_others():
+    pytest.importorskip("opensmile")
+    from ser_hf import EmotionClassifier
+    from ser_hf.inference import bundled_model_path, default_model_path
+
+    assert default_model_path() == FUSION
+    assert bundled_model_path("cnn") == BUNDLED and bundled_model_path("functionals") == FUNCTIONALS
+    with pytest.raises(ser_hf.SERError, match="choose one of"):
+        bundled_model_path("nope")
+    default = EmotionClassifier(device="cpu")
+    assert default.config.model_type == "ser_fusion"
+    assert EmotionClassifier("cnn", device="cpu").config.model_type == "ser_cnn_transformer"
+
+
+def test_default_fusion_holds_the_functionals_model_and_its_weights_sum_to_one():
+    """The fusion's first member is the shipped functionals model (the same fold-5 fit), and the
+    fold-5 test scores stored beside it are the cross-validation's (benchmarks/results/cv_fusion)."""
+    from safetensors.torch import load_file
+
+    config = json.loads((FUSION / "config.json").read_text())
+    assert config["member_weights"] == pytest.approx([0.5, 1 / 6, 1 / 6, 1 / 6])
+    assert [m["model_type"] for m in config["members"]] == ["ser_functionals_linear"] + [
+        "ser_cnn_transformer"
+    ] * 3
+    fused = load_file(FUSION / "model.safetensors")
+    alone = load_file(FUNCTIONALS / "model.safetensors")
+    for name, tensor in alone.items():
+        assert np.array_equal(fused[f"members.0.{name}"].numpy(), tensor.numpy()), name
+    stored = json.loads((FUSION / "test_metrics.json").read_text())
+    cv = json.loads((REPO / "benchmarks" / "results" / "cv_fusion" / "cv_results.json").read_text())
+    assert stored["ua"] == pytest.approx(cv["folds"][5]["ua"])
