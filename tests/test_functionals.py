@@ -184,7 +184,15 @@ def test_functionals_cv_script_is_speaker_independent_and_learns(tmp_path):
     assert "weight 0)" in (tmp_path / "ens_w" / "cv_results.md").read_text()
     bad = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "ensemble_cv.py"), "--corpus", f"ravdess={corpus}"]
-        + ["--runs", str(tmp_path / "cv2"), str(tmp_path / "cv3"), "--weights", "1", "--out", str(tmp_path / "x")],
+        + [
+            "--runs",
+            str(tmp_path / "cv2"),
+            str(tmp_path / "cv3"),
+            "--weights",
+            "1",
+            "--out",
+            str(tmp_path / "x"),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
