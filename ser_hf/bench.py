@@ -423,7 +423,8 @@ def machine_info() -> dict[str, Any]:
 
 
 def resolve_model(model: Path | None, work: Path, quick: bool) -> tuple[Path, str, bool]:
-    """(folder, description, random_weights): the given model, else the bundled one, else a random preset."""
+    """(folder, description, random_weights): the given model, else the bundled CNN-Transformer,
+    else a random preset."""
     if model is not None:
         if not (Path(model) / "config.json").is_file():
             from ser_hf.errors import SERError
@@ -435,7 +436,9 @@ def resolve_model(model: Path | None, work: Path, quick: bool) -> tuple[Path, st
         return Path(model), str(model), False
     bundled = REPO / "ser_hf" / "bundled" / "model"
     if (bundled / "config.json").is_file() and not quick:
-        return bundled, "bundled model (ser_hf/bundled/model)", False
+        # the CNN-Transformer alone: ONNX can export it (the default fusion's openSMILE front end
+        # cannot run in ONNX); benchmarks/bench_functionals.py times the fusion against it
+        return bundled, "bundled CNN-Transformer (ser_hf/bundled/model, 'cnn')", False
     import torch
 
     from ser_hf.presets import build_model
