@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -444,11 +445,23 @@ def test_bad_input_shape_raises():
 def test_runs_on_the_gpu_with_a_cpu_generator():
     waves, lengths = speechlike_batch(4)
     config = AugmentConfig.from_preset("strong")
-    cpu = WaveformAugmenter(config)(waves, lengths, generator=torch.Generator().manual_seed(0))
-    gpu = WaveformAugmenter(config)(waves.cuda(), lengths.cuda(), generator=torch.Generator().manual_seed(0))
-    assert gpu[0].device.type == "cuda" and torch.equal(gpu[1].cpu(), cpu[1])
-    # same random draws, same transforms; the phase vocoder (pitch, stretch) accumulates phase over
-    # frames, so cuFFT vs the CPU FFT differ by up to ~1e-3 (measured on an H100: pitch 6.5e-4,
-    # stretch 9.0e-4, the strong chain 1.6e-3; noise, gain, speed, shift, reverb <= 4e-7)
-    diff = (gpu[0].cpu() - cpu[0]).abs().max()
-    assert diff <= 5e-3, float(diff)
+    for seed in range(3):
+        cpu = WaveformAugmenter(config)(waves, lengths, generator=torch.Generator().manual_seed(seed))
+        gpu = WaveformAugmenter(config)(
+            waves.cuda(), lengths.cuda(), generator=torch.Generator().manual_seed(seed)
+        )
+        assert gpu[0].device.type == "cuda" and torch.equal(gpu[1].cpu(), cpu[1])
+        # same random draws, same transforms. The phase vocoder (pitch, stretch) accumulates phase
+        # over frames, so cuFFT and the CPU FFT drift apart in a few samples: measured on an H100
+        # (torch 2.11), max |diff| up to 6.8e-3 on clips peaking near 0.8 but a mean |diff| of
+        # 2e-5. Other transforms agree to 3e-7. Different draws would differ by the signal itself.
+        diff = gpu[0].cpu() - cpu[0]
+        snr_db = 10 * torch.log10(cpu[0].pow(2).sum(1) / diff.pow(2).sum(1).clamp_min(1e-20))
+        assert float(snr_db.min()) >= 40.0, snr_db.tolist()
+        assert float(diff.abs().max()) <= 2e-2, float(diff.abs().max())
+    no_vocoder = dataclasses.replace(config, pitch_prob=0.0, stretch_prob=0.0)
+    cpu = WaveformAugmenter(no_vocoder)(waves, lengths, generator=torch.Generator().manual_seed(0))
+    gpu = WaveformAugmenter(no_vocoder)(
+        waves.cuda(), lengths.cuda(), generator=torch.Generator().manual_seed(0)
+    )
+    assert float((gpu[0].cpu() - cpu[0]).abs().max()) <= 1e-5
