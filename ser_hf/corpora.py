@@ -520,6 +520,20 @@ def _build(rows: list[dict], class_names: Sequence[str], corpus: str, scheme_nam
     return ds.cast_column("audio", features["audio"])
 
 
+def audio_sources(ds: Any, rows: Sequence[int]) -> list[Any]:
+    """What to decode for each of ``rows``: the ``path`` column's file when it exists (fast,
+    read by libsndfile), else the encoded bytes of the ``audio`` column (``{"bytes", "path"}``,
+    e.g. a Hub or parquet dataset). :func:`ser_hf.audio.load_audio` accepts both."""
+    paths = ds["path"] if "path" in ds.column_names else [None] * len(ds)
+    out: list[Any] = [paths[i] if paths[i] and os.path.isfile(paths[i]) else None for i in rows]
+    if any(source is None for source in out):
+        import datasets
+
+        raw = ds.cast_column("audio", datasets.Audio(decode=False))
+        out = [source if source is not None else raw[int(i)]["audio"] for source, i in zip(out, rows)]
+    return out
+
+
 def label_scheme_of(ds) -> str | None:
     """The label scheme a dataset from :func:`load_corpus` was built with (``None`` if unknown)."""
     m = re.search(r"label_scheme=(\S+)", getattr(ds.info, "description", "") or "")

@@ -127,21 +127,6 @@ def _projection(model_names: Sequence[str], shared: Sequence[str], mapping: dict
 
 
 # ----------------------------------------------------------------------------------- decoding
-def _sources(ds: Any, rows: Sequence[int]) -> list[Any]:
-    """What to decode for each row: the file path when it exists, else the dataset's audio."""
-    paths = ds["path"] if "path" in ds.column_names else [None] * len(ds)
-    out: list[Any] = []
-    for i in rows:
-        path = paths[i]
-        out.append(path if path and os.path.isfile(path) else None)
-    if any(s is None for s in out):
-        import datasets
-
-        raw = ds.cast_column("audio", datasets.Audio(decode=False))
-        out = [s if s is not None else raw[int(i)]["audio"] for s, i in zip(out, rows)]
-    return out
-
-
 def _decode(sources: Sequence[Any], sampling_rate: int, workers: int) -> list[np.ndarray]:
     from .audio import load_audio  # paths and {"bytes", "path"} dicts alike
 
@@ -183,7 +168,7 @@ def evaluate_model(
     """
     import torch
 
-    from .corpora import label_scheme_of
+    from .corpora import audio_sources, label_scheme_of
     from .metrics import compute_ser_metrics
 
     if isinstance(model, (str, os.PathLike)):
@@ -241,7 +226,7 @@ def evaluate_model(
     probs = np.zeros((len(dataset), len(shared)), dtype=np.float64)
     for start in range(0, len(keep), _DECODE_CHUNK):
         chunk = keep[start : start + _DECODE_CHUNK]
-        waves = _decode(_sources(dataset, chunk), sampling_rate, num_workers)
+        waves = _decode(audio_sources(dataset, chunk), sampling_rate, num_workers)
         order = np.argsort([len(w) for w in waves], kind="stable")
         for b in range(0, len(order), batch_size):
             batch = [int(j) for j in order[b : b + batch_size]]

@@ -534,22 +534,15 @@ def decode_rows(
     ``audio`` column. With ``cache_dir``, the waveforms of each corpus are stored in one
     safetensors file keyed by a hash of the paths (+ sizes and mtimes) and the rate.
     """
-    import datasets
+    from .corpora import audio_sources
 
     indices = list(indices)
     if not indices:
         return []
     paths = ds["path"] if "path" in ds.column_names else [None] * len(ds)
     corpus = ds["corpus"] if "corpus" in ds.column_names else ["data"] * len(ds)
-    use_paths = all(paths[i] and os.path.isfile(paths[i]) for i in indices)
-    raw = None
-    if not use_paths:
-        raw = ds.cast_column("audio", datasets.Audio(decode=False))
-
-    def source(i: int) -> Any:
-        if use_paths:
-            return paths[i]
-        return raw[int(i)]["audio"]  # {"bytes": ..., "path": ...}
+    sources = audio_sources(ds, indices)  # aligned with indices: a file path or {"bytes", "path"}
+    use_paths = all(isinstance(source, str) for source in sources)
 
     out: list[np.ndarray | None] = [None] * len(indices)
     groups: dict[str, list[int]] = {}
@@ -571,7 +564,7 @@ def decode_rows(
                 logger.info("loaded %d decoded clips of %s from %s", len(positions), name, cache_file)
                 continue
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            decoded = list(pool.map(lambda p: _decode_or_none(source(indices[p]), sampling_rate), positions))
+            decoded = list(pool.map(lambda p: _decode_or_none(sources[p], sampling_rate), positions))
         failed = [keys[j] for j, wave in enumerate(decoded) if wave is None]
         if failed:
             logger.warning(

@@ -284,3 +284,32 @@ def test_undecodable_clips_are_skipped_and_reported(tmp_path, caplog):
     assert "left out 1 undecodable clip(s) of 48" in text
     split = json.loads((tmp_path / "out" / "split.json").read_text())
     assert split["sizes"]["train"] + split["sizes"]["validation"] == 3 * 4 * len(EMOTION_CODES)
+
+
+def test_decode_rows_reads_embedded_bytes_when_the_files_are_gone(tmp_path):
+    """A dataset that carries its audio as bytes (Hub, parquet) decodes like one on disk, in
+    training (``decode_rows``) and in evaluation (``corpora.audio_sources``) alike."""
+    import datasets
+
+    from ser_hf.corpora import audio_sources, load_corpus
+    from ser_hf.training import decode_rows
+
+    tree = make_ravdess_tree(tmp_path / "ravdess", actors=2, seconds=0.5)
+    ds = load_corpus("ravdess", tree)
+    rows = [0, 5, 11]
+    from_files = decode_rows(ds, rows, workers=2)
+    assert all(isinstance(s, str) for s in audio_sources(ds, rows))
+
+    raw = ds.cast_column("audio", datasets.Audio(decode=False))
+    embedded = raw.map(
+        lambda r: {
+            "audio": {"bytes": Path(r["path"]).read_bytes(), "path": None},
+            "path": r["path"] + ".gone",
+        }
+    ).cast_column("audio", datasets.Audio(sampling_rate=16000))
+    sources = audio_sources(embedded, rows)
+    assert all(isinstance(s, dict) and s["bytes"] for s in sources)
+    from_bytes = decode_rows(embedded, rows, workers=2)
+    assert len(from_bytes) == 3
+    for a, b in zip(from_files, from_bytes):
+        assert a.size > 0 and np.array_equal(a, b)
