@@ -433,7 +433,8 @@ def resolve_model(model: Path | None, work: Path, quick: bool) -> tuple[Path, st
                 "not a model folder (no config.json); pass a folder written by ser-hf train",
                 source=str(model),
             )
-        return Path(model), str(model), False
+        # absolute: the demo server of bench_demo runs in another working directory
+        return Path(model).resolve(), str(model), False
     bundled = REPO / "ser_hf" / "bundled" / "model"
     if (bundled / "config.json").is_file() and not quick:
         # the CNN-Transformer alone: ONNX can export it (the default fusion's openSMILE front end
