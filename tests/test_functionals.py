@@ -156,48 +156,38 @@ def test_functionals_cv_script_is_speaker_independent_and_learns(tmp_path):
     assert "loaded from" in again.stderr
     assert json.loads((tmp_path / "cv2" / "cv_results.json").read_text())["mean"] == result["mean"]
     rerun("cv3", "--c-grid", "1.0", "--save-models")
+
     # the saved fold models ensemble with ensemble_cv.py, which re-scores every member from the audio
-    ens = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "ensemble_cv.py"), "--corpus", f"ravdess={corpus}"]
-        + ["--runs", str(tmp_path / "cv2"), str(tmp_path / "cv3"), "--out", str(tmp_path / "ens")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-    )
+    def ensemble(out_name: str, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(REPO / "benchmarks" / "ensemble_cv.py"), "--corpus", f"ravdess={corpus}"]
+            + [
+                "--runs",
+                str(tmp_path / "cv2"),
+                str(tmp_path / "cv3"),
+                "--out",
+                str(tmp_path / out_name),
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=REPO,
+        )
+
+    ens = ensemble("ens")
     assert ens.returncode == 0, ens.stderr[-3000:]
-    ensemble = json.loads((tmp_path / "ens" / "cv_results.json").read_text())
-    assert ensemble["n_folds"] == 3 and ensemble["n"] == 76 and ensemble["mean"]["ua"] > 0.8
-    # --weights: all weight on cv2 reproduces cv2's own cross-validation; a wrong count is refused
-    weighted = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "ensemble_cv.py"), "--corpus", f"ravdess={corpus}"]
-        + ["--runs", str(tmp_path / "cv2"), str(tmp_path / "cv3"), "--weights", "1", "0"]
-        + ["--out", str(tmp_path / "ens_w")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
+    ensemble_result = json.loads((tmp_path / "ens" / "cv_results.json").read_text())
+    assert (
+        ensemble_result["n_folds"] == 3 and ensemble_result["n"] == 76 and ensemble_result["mean"]["ua"] > 0.8
     )
+    # --weights: all weight on cv2 reproduces cv2's own cross-validation; a wrong count is refused
+    weighted = ensemble("ens_w", "--weights", "1", "0")
     assert weighted.returncode == 0, weighted.stderr[-3000:]
     only_cv2 = json.loads((tmp_path / "ens_w" / "cv_results.json").read_text())
     assert only_cv2["mean"]["ua"] == pytest.approx(result["mean"]["ua"], abs=1e-9)
     assert "weight 0)" in (tmp_path / "ens_w" / "cv_results.md").read_text()
-    bad = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "ensemble_cv.py"), "--corpus", f"ravdess={corpus}"]
-        + [
-            "--runs",
-            str(tmp_path / "cv2"),
-            str(tmp_path / "cv3"),
-            "--weights",
-            "1",
-            "--out",
-            str(tmp_path / "x"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-    )
+    bad = ensemble("x", "--weights", "1")
     assert bad.returncode != 0 and "one per run" in bad.stderr
     # each saved model, decoded and featurised again from the files, reproduces its fold's CV score
     for k, fold in enumerate(result["folds"]):
