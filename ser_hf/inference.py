@@ -293,6 +293,13 @@ class EmotionClassifier:
         from transformers import AutoModelForAudioClassification
 
         folder = Path(model)
+        backup = folder / ".previous-model"  # training.PREVIOUS_MODEL_DIR
+        if folder.is_dir() and not (folder / "config.json").is_file() and (backup / "config.json").is_file():
+            raise SERError(
+                f"a save into this folder was interrupted, so it holds no complete model; the previous "
+                f"complete model is in {backup}: load that folder, or save the model again",
+                source=str(model),
+            )
         if folder.is_dir() and not any(folder.glob("*.safetensors")):
             pickled = sorted(p.name for p in folder.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt"))
             if pickled:

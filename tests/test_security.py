@@ -220,7 +220,7 @@ def test_crash_while_writing_the_new_model_keeps_the_old_one(tmp_path, monkeypat
     with pytest.raises(OSError, match="simulated"):
         training.save_final_model(_fake_trainer(new_model, new_fe), out)
     assert _scores(out) == before  # the previous model, untouched
-    assert not [p for p in out.iterdir() if p.name.startswith(".final-")]  # no temp folder left
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp or backup folder left
 
 
 def test_crash_while_moving_files_never_loads_mixed_weights(tmp_path, monkeypatch):
@@ -229,6 +229,7 @@ def test_crash_while_moving_files_never_loads_mixed_weights(tmp_path, monkeypatc
     old_model, old_fe = _tiny(seed=0)
     out = tmp_path / "model"
     training.save_final_model(_fake_trainer(old_model, old_fe), out)
+    before = _scores(out)
     new_model, new_fe = _tiny(seed=1)
     real_replace, moved = os.replace, []
 
@@ -243,15 +244,10 @@ def test_crash_while_moving_files_never_loads_mixed_weights(tmp_path, monkeypatc
         training.save_final_model(_fake_trainer(new_model, new_fe), out)
     monkeypatch.undo()
     assert moved and moved[0] != "config.json"  # config.json moves last
-    # half-written: the folder refuses to load instead of mixing old and new files
-    with pytest.raises(SERError):
+    # half-written: the folder refuses to load instead of mixing old and new files, and says where
+    # the previous model is; that backup is complete and gives the old scores
+    with pytest.raises(SERError, match="previous-model"):
         EmotionClassifier(out, device="cpu")
+    assert _scores(out / training.PREVIOUS_MODEL_DIR) == before
     training.save_final_model(_fake_trainer(new_model, new_fe), out)  # a retry completes it
-    assert _scores(out) != _scores_of(old_model, old_fe, tmp_path)
-
-
-def _scores_of(model, fe, tmp_path: Path) -> list[dict]:
-    folder = tmp_path / "reference"
-    model.save_pretrained(folder)
-    fe.save_pretrained(folder)
-    return _scores(folder)
+    assert _scores(out) != before and not (out / training.PREVIOUS_MODEL_DIR).exists()
