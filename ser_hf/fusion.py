@@ -21,19 +21,12 @@ from typing import Any
 from .configuration_ser import SERFusionConfig
 from .errors import SERError
 from .feature_extraction_ser import (
+    _TYPE_KEYS,
     SERFeatureExtractor,
     SERFunctionalsFeatureExtractor,
     SERFusionFeatureExtractor,
 )
 from .modeling_ser import SERFusionForAudioClassification
-
-
-def _frame_options(fe: SERFeatureExtractor) -> dict[str, Any]:
-    return {
-        k: v
-        for k, v in fe.to_dict().items()
-        if k not in ("feature_extractor_type", "auto_map", "processor_class")
-    }
 
 
 def build_fusion(
@@ -66,14 +59,19 @@ def build_fusion(
     frame, functionals = None, None
     for source, _model, fe in loaded:
         if isinstance(fe, SERFunctionalsFeatureExtractor):
-            options = (fe.functionals, fe.trim_db, fe.trim_margin_s, fe.sampling_rate)
+            options = {
+                "functionals": fe.functionals,
+                "trim_db": fe.trim_db,
+                "trim_margin_s": fe.trim_margin_s,
+                "sampling_rate": fe.sampling_rate,
+            }
             if functionals is not None and options != functionals:
                 raise SERError(
                     f"its functionals {options} differ from another member's {functionals}", source=source
                 )
             functionals = options
         elif isinstance(fe, SERFeatureExtractor):
-            options = _frame_options(fe)
+            options = {k: v for k, v in fe.to_dict().items() if k not in _TYPE_KEYS}
             if frame is not None and options != frame:
                 raise SERError(
                     "its feature extractor differs from another frame member's; frame members of a fusion "
@@ -93,14 +91,8 @@ def build_fusion(
     for target, (_, model, _) in zip(fusion.members, loaded):
         target.load_state_dict(model.state_dict())
     fusion.eval()
-    rate = functionals[3] if functionals is not None else frame["sampling_rate"]
-    extractor = SERFusionFeatureExtractor(
-        frame=frame,
-        functionals=None if functionals is None else functionals[0],
-        sampling_rate=rate,
-        trim_db=35.0 if functionals is None else functionals[1],
-        trim_margin_s=0.1 if functionals is None else functionals[2],
-    )
+    front = functionals or {"functionals": None, "sampling_rate": frame["sampling_rate"]}
+    extractor = SERFusionFeatureExtractor(frame=frame, **front)
     return fusion, extractor
 
 

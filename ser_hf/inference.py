@@ -69,6 +69,8 @@ BUNDLED_ALIASES = {
     "cnn": BUNDLED_MODEL_DIR,
     "functionals": BUNDLED_FUNCTIONALS_DIR,
 }
+# where ser_hf.training.save_final_model keeps the previous model while a new one is moved in
+PREVIOUS_MODEL_DIR = ".previous-model"
 SILENCE_LABEL = "silence"
 # Clips shorter than this are zero-padded before feature extraction: the CNN front end of both
 # model families pools the time axis several times and needs a few dozen frames to work with.
@@ -107,6 +109,17 @@ def default_model_path() -> Path:
         SERError: when the package was installed without the bundled model.
     """
     return bundled_model_path("fusion")
+
+
+def resolve_model_name(model: Any, default: str = "fusion") -> Any:
+    """``None`` -> the bundled ``default`` model's folder; a bundled model's name (``"fusion"``,
+    ``"cnn"``, ``"functionals"``) -> its folder, unless a path of that name exists; anything else
+    (a folder, a Hub id, a loaded model) unchanged."""
+    if model is None:
+        return bundled_model_path(default)
+    if isinstance(model, str) and model in BUNDLED_ALIASES and not Path(model).exists():
+        return bundled_model_path(model)
+    return model
 
 
 def level_db(samples: np.ndarray, sampling_rate: int = DEFAULT_SAMPLING_RATE, frame_s: float = 0.05) -> float:
@@ -244,10 +257,7 @@ class EmotionClassifier:
         onnx_path: str | os.PathLike | None = None,
         backend: LogitsBackend | None = None,
     ):
-        if model is None:
-            model = default_model_path()
-        if isinstance(model, str) and model in BUNDLED_ALIASES and not Path(model).exists():
-            model = BUNDLED_ALIASES[model]
+        model = resolve_model_name(model)
         if isinstance(model, (str, os.PathLike)):
             self.source = str(model)
             self.feature_extractor = self._load_feature_extractor(
@@ -293,7 +303,7 @@ class EmotionClassifier:
         from transformers import AutoModelForAudioClassification
 
         folder = Path(model)
-        backup = folder / ".previous-model"  # training.PREVIOUS_MODEL_DIR
+        backup = folder / PREVIOUS_MODEL_DIR
         if folder.is_dir() and not (folder / "config.json").is_file() and (backup / "config.json").is_file():
             raise SERError(
                 f"a save into this folder was interrupted, so it holds no complete model; the previous "

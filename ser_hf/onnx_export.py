@@ -44,7 +44,7 @@ import torch
 from torch import nn
 
 from .errors import SERError
-from .inference import BUNDLED_ALIASES, EmotionClassifier, bundled_model_path
+from .inference import EmotionClassifier, bundled_model_path, resolve_model_name
 
 logger = logging.getLogger(__name__)
 
@@ -811,9 +811,7 @@ def cli(argv: list[str]) -> int:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter the report
-    model = (
-        str(bundled_model_path(args.model or "cnn")) if args.model in (None, *BUNDLED_ALIASES) else args.model
-    )
+    model = str(resolve_model_name(args.model, default="cnn"))
     result = export_onnx(model, args.out, opset=args.opset, quantize=args.quantize, check=not args.no_check)
     print(
         f"wrote {result['path']} ({result['size_bytes'] / 1e6:.2f} MB, opset {result['opset']}, "

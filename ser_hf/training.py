@@ -53,6 +53,7 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from .errors import SERError
+from .inference import PREVIOUS_MODEL_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -926,9 +927,6 @@ def _json_default(value: Any) -> Any:
     if dataclasses.is_dataclass(value):
         return dataclasses.asdict(value)
     return str(value)
-
-
-PREVIOUS_MODEL_DIR = ".previous-model"
 
 
 def _back_up_model(output_dir: Path, names: Sequence[str]) -> None:
