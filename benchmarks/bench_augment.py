@@ -32,7 +32,7 @@ import torch
 if importlib.util.find_spec("ser_hf") is None:  # run from a checkout without an install
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ser_hf.augment import AugmentConfig, WaveformAugmenter  # noqa: E402
+from ser_hf.data.augment import AugmentConfig, WaveformAugmenter  # noqa: E402
 
 SR = 16000
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg"}

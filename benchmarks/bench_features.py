@@ -51,7 +51,7 @@ def synthetic_clips(n: int, seconds: float, seed: int = 0) -> list[np.ndarray]:
 
 
 def load_clips(data_dir: Path, n: int) -> list[np.ndarray]:
-    from ser_hf.audio import AUDIO_EXTENSIONS, load_audio
+    from ser_hf.data.audio import AUDIO_EXTENSIONS, load_audio
 
     files = sorted(p for p in data_dir.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)[:n]
     if not files:
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     from transformers import ASTFeatureExtractor
     from transformers.utils import is_speech_available
 
-    from ser_hf.feature_extraction_ser import SERFeatureExtractor
+    from ser_hf.models.feature_extraction_ser import SERFeatureExtractor
 
     clips = (
         load_clips(args.data_dir, args.n_clips)

@@ -36,10 +36,10 @@ def main(argv: list[str] | None = None) -> None:
     from transformers import pipeline
 
     import ser_hf  # noqa: F401  (registers the model classes)
-    from ser_hf.audio import load_audio
-    from ser_hf.feature_extraction_ser import clip_functionals
-    from ser_hf.inference import BUNDLED_FUNCTIONALS_DIR, BUNDLED_FUSION_DIR, BUNDLED_MODEL_DIR
-    from ser_hf.onnx_export import speechlike_clip
+    from ser_hf.data.audio import load_audio
+    from ser_hf.inference.bundled import BUNDLED_FUNCTIONALS_DIR, BUNDLED_FUSION_DIR, BUNDLED_MODEL_DIR
+    from ser_hf.inference.onnx_export import speechlike_clip
+    from ser_hf.models.feature_extraction_functionals import clip_functionals
 
     clip = (
         load_audio(args.clip)[: 3 * 16000] if args.clip else speechlike_clip(3.0, seed=0, sampling_rate=16000)

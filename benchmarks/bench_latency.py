@@ -51,7 +51,7 @@ sys.path.insert(0, str(REPO))
 
 
 def speechlike(seconds: float, seed: int) -> np.ndarray:
-    from ser_hf.onnx_export import speechlike_clip
+    from ser_hf.inference.onnx_export import speechlike_clip
 
     return speechlike_clip(seconds, seed=seed, sampling_rate=SR)
 
@@ -63,7 +63,7 @@ def _resolve_model(model_dir: str | os.PathLike | None, preset: str, workdir: Pa
     bundled = REPO / "ser_hf" / "bundled" / "model"
     if (bundled / "config.json").is_file():
         return bundled, f"bundled model ({bundled.relative_to(REPO)})", False
-    from ser_hf.presets import build_model
+    from ser_hf.training.presets import build_model
 
     torch.manual_seed(0)
     labels = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
@@ -117,7 +117,8 @@ def run(
     from transformers.utils import logging as hf_logging
 
     import ser_hf  # noqa: F401  (registers the Auto classes)
-    from ser_hf.onnx_export import export_onnx, make_session
+    from ser_hf.inference.onnx_export import export_onnx
+    from ser_hf.inference.onnx_runtime import make_session
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
@@ -134,7 +135,7 @@ def run(
     model = AutoModelForAudioClassification.from_pretrained(folder, use_safetensors=True).eval()
     pipe = pipeline("audio-classification", model=str(folder), device="cpu")
     if clip_path is not None:
-        from ser_hf.audio import load_audio
+        from ser_hf.data.audio import load_audio
 
         clip = load_audio(clip_path, SR)[: int(seconds * SR)]
     else:

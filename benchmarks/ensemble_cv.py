@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ser_hf.corpora import load_corpus
-from ser_hf.cross_validation import aggregate, write_results
-from ser_hf.evaluation import evaluate_model
-from ser_hf.metrics import compute_ser_metrics
+from ser_hf.data.corpora import load_corpus
+from ser_hf.training.cross_validation import aggregate, write_results
+from ser_hf.training.evaluation import evaluate_model
+from ser_hf.training.metrics import compute_ser_metrics
 
 
 def _model_dir(fold_dir: Path) -> Path | None:
@@ -55,7 +55,7 @@ def main() -> None:
 
     name, path = args.corpus.split("=", 1)
     ds = load_corpus(name, path)
-    from ser_hf.splits import Split
+    from ser_hf.data.splits import Split
 
     out = Path(args.out)
     folds = sorted(

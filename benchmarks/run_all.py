@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from ser_hf.bench import cli  # noqa: E402
+from ser_hf.cli.bench import cli  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(cli())

@@ -46,8 +46,9 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from ser_hf import EmotionClassifier, SERError, StreamingClassifier, load_audio  # noqa: E402
-from ser_hf.audio import audio_info  # noqa: E402
-from ser_hf.inference import SILENCE_DB, SILENCE_LABEL, Timeline, level_db  # noqa: E402
+from ser_hf.data.audio import audio_info  # noqa: E402
+from ser_hf.inference.classifier import SILENCE_DB, SILENCE_LABEL, level_db  # noqa: E402
+from ser_hf.inference.timeline import Timeline  # noqa: E402
 
 logger = logging.getLogger("ser_hf.demo")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from ser_hf.training import main  # noqa: E402
+from ser_hf.cli.train import main  # noqa: E402
 
 if __name__ == "__main__":
     main()

@@ -1,22 +1,6 @@
-"""The package's exception type.
+"""The package's exception type, :class:`SERError` (defined in the model folder, which is copied
+next to saved models and so cannot import the package)."""
 
-Every error that ``ser_hf`` raises on purpose is a :class:`SERError`, so a caller (the CLI, the
-demo, a server) can catch one class and show its message. The message names the input (a path or
-a short description) and what to do about it.
+from .models.errors import SERError
 
-This file is copied next to a saved model (remote code), so it imports nothing from ``ser_hf``.
-"""
-
-from __future__ import annotations
-
-
-class SERError(ValueError):
-    """A problem with the user's input, data or model folder, with a message that says the fix.
-
-    Subclasses :class:`ValueError` so code written against the stock ``transformers`` behaviour
-    (which raises ``ValueError`` for bad audio) keeps working.
-    """
-
-    def __init__(self, message: str, *, source: str | None = None):
-        self.source = source
-        super().__init__(f"{source}: {message}" if source else message)
+__all__ = ["SERError"]

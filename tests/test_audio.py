@@ -10,7 +10,7 @@ import soundfile as sf
 import torch
 from conftest import make_tone
 
-from ser_hf.audio import audio_info, find_media_files, iter_audio_chunks, load_audio, write_wav
+from ser_hf.data.audio import audio_info, find_media_files, iter_audio_chunks, load_audio, write_wav
 from ser_hf.errors import SERError
 
 

@@ -11,14 +11,9 @@ import pytest
 import torch
 import torchaudio.functional as AF
 
-from ser_hf.augment import (
-    AUGMENT_PRESETS,
-    AugmentConfig,
-    SpecAugment,
-    WaveformAugmenter,
-    augmented_dataset,
-    expand_dataset,
-    expand_offline,
+from ser_hf.data.augment import AUGMENT_PRESETS, AugmentConfig, SpecAugment, WaveformAugmenter
+from ser_hf.data.expand import augmented_dataset, expand_dataset, expand_offline
+from ser_hf.data.transforms import (
     phase_vocoder,
     pitch_shift,
     reverberate,

@@ -26,8 +26,8 @@ import torch
 from conftest import REPO, make_speechlike
 
 from ser_hf.errors import SERError
-from ser_hf.inference import EmotionClassifier
-from ser_hf.presets import build_model
+from ser_hf.inference.classifier import EmotionClassifier
+from ser_hf.training.presets import build_model
 
 LABELS = ["neutral", "happy", "sad", "angry"]
 SR = 16000
@@ -224,7 +224,7 @@ def test_python_api_classify_and_timeline(corpus, clf):
 _LONG_SCRIPT = textwrap.dedent(
     """
     import json, resource, sys, time
-    from ser_hf.inference import EmotionClassifier
+    from ser_hf.inference.classifier import EmotionClassifier
     clf = EmotionClassifier(sys.argv[1], device="cpu")
     clf.classify(__import__("numpy").zeros(16000, "float32"))  # warm up: lazy imports, first forward
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -316,7 +316,7 @@ def test_demo_ten_minute_upload(corpus, clf):
 
 # ----------------------------------------------------------------------------- (e) corpus loader
 def test_corpus_loader_skips_exactly_the_unreadable_files(corpus, tmp_path):
-    from ser_hf.corpora import load_corpus
+    from ser_hf.data.corpora import load_corpus
 
     root = tmp_path / "ravdess"
     expected_skipped, expected_rows = set(), 0

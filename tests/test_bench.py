@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from ser_hf import bench
+from ser_hf.cli import bench
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ser_hf.corpora import corpus_summary, load_corpora, load_corpus
+from ser_hf.data.corpora import corpus_summary, load_corpora, load_corpus
+from ser_hf.data.labels import scheme_names
 from ser_hf.errors import SERError
-from ser_hf.labels import scheme_names
 
 RATE = 16000
 
@@ -62,7 +62,7 @@ def test_ravdess_rows_labels_speakers_and_corrupt_files(tmp_path, caplog):
     (root / "Actor_03" / "03-01-07-01-01-01-03.wav").write_bytes(np.random.default_rng(1).bytes(3000))
     (root / "Actor_03" / "03-01-08-02-01-01-03.wav").write_text("RIFF but really a text file" * 10)
     _tone(root / "Actor_04" / "03-01-09-01-01-01-04.wav")  # emotion 09 does not exist
-    with caplog.at_level(logging.WARNING, logger="ser_hf.corpora"):
+    with caplog.at_level(logging.WARNING, logger="ser_hf.data"):
         ds, report = load_corpus("ravdess", root, return_report=True)
 
     assert len(ds) == 4 * 5 + 2
@@ -349,7 +349,7 @@ def test_errors_and_cli(tmp_path, capsys):
     with pytest.raises(SERError, match="unknown label scheme"):
         load_corpus("ravdess", _ravdess_tree(tmp_path / "r"), "klingon9")
 
-    from ser_hf.corpora import cli
+    from ser_hf.cli.corpus import cli
 
     root = tmp_path / "r"
     _corrupt_files(root / "Actor_01")

@@ -42,7 +42,7 @@ def load_app() -> ModuleType:
 
 def save_tiny_model(folder: Path) -> Path:
     """A tiny CNN-BiLSTM-Attention with the eight RAVDESS labels (untrained, seeded)."""
-    from ser_hf.presets import build_model
+    from ser_hf.training.presets import build_model
 
     torch.manual_seed(0)
     model, fe = build_model(
@@ -357,7 +357,7 @@ def test_python_demo_app_serves_the_model_named_in_the_environment(clf, example,
 
 
 def test_ser_hf_demo_forwards_its_options_to_the_app(monkeypatch, tmp_path):
-    from ser_hf import demo_launcher
+    from ser_hf.cli import demo as demo_launcher
     from ser_hf.errors import SERError
 
     assert demo_launcher.find_app() == REPO / "demo" / "app.py"

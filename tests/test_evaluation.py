@@ -18,12 +18,14 @@ import pytest
 import soundfile as sf
 import torch
 
-from ser_hf import cross_validation, evaluation
-from ser_hf.corpora import load_corpus
+from ser_hf.cli import cv as cv_cli
+from ser_hf.cli import evaluate as evaluate_cli
+from ser_hf.data.corpora import load_corpus
+from ser_hf.data.labels import scheme_names
 from ser_hf.errors import SERError
-from ser_hf.labels import scheme_names
-from ser_hf.metrics import compute_ser_metrics
-from ser_hf.presets import build_model
+from ser_hf.training import cross_validation, evaluation
+from ser_hf.training.metrics import compute_ser_metrics
+from ser_hf.training.presets import build_model
 
 SR = 16000
 # RAVDESS emotion codes in the tree: neutral, calm, sad, angry, surprised
@@ -70,7 +72,7 @@ def random_model(tmp_path_factory) -> Path:
 def test_batched_evaluation_equals_clip_by_clip(tree, random_model):
     from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
 
-    from ser_hf.audio import load_audio
+    from ser_hf.data.audio import load_audio
 
     ds = load_corpus("ravdess", tree).select(range(30))  # actors 1-6 (clip by clip is slow)
     metrics, rows = evaluation.evaluate_model(
@@ -142,18 +144,18 @@ def test_label_mapping_rules():
 
 
 def test_evaluate_cli_writes_every_file(tree, random_model, tmp_path, capsys):
-    from ser_hf import splits
+    from ser_hf.data import folds
 
     ds = load_corpus("ravdess", tree)
     # a training run's split.json: leave actor 3 out
     fold = next(
-        f for f in splits.leave_one_speaker_out(ds, n_validation=1) if f.test_speakers == ["ravdess_03"]
+        f for f in folds.leave_one_speaker_out(ds, n_validation=1) if f.test_speakers == ["ravdess_03"]
     )
     manifest = tmp_path / "split.json"
     fold.to_json(manifest)
     out = tmp_path / "eval"
     argv = ["--model", str(random_model), "--corpus", f"ravdess={tree}", "--split", f"manifest:{manifest}"]
-    assert evaluation.cli([*argv, "--out", str(out), "--device", "cpu", "--batch-size", "4"]) == 0
+    assert evaluate_cli.cli([*argv, "--out", str(out), "--device", "cpu", "--batch-size", "4"]) == 0
 
     printed = capsys.readouterr().out
     metrics = json.loads((out / "metrics.json").read_text())
@@ -165,14 +167,14 @@ def test_evaluate_cli_writes_every_file(tree, random_model, tmp_path, capsys):
         assert [row["speaker"] for row in csv.DictReader(f)] == ["ravdess_03"] * 5
 
     # a manifest made for other rows is refused rather than silently scoring the wrong clips
-    splits.leave_one_speaker_out(ds.select(range(100)), n_validation=1)[0].to_json(manifest)
+    folds.leave_one_speaker_out(ds.select(range(100)), n_validation=1)[0].to_json(manifest)
     with pytest.raises(SERError, match="differs"):
-        evaluation.cli([*argv, "--out", str(tmp_path / "bad"), "--device", "cpu"])
+        evaluate_cli.cli([*argv, "--out", str(tmp_path / "bad"), "--device", "cpu"])
 
 
 def test_evaluate_cli_cross_corpus_prints_the_mapping(tree, random_model, tmp_path, capsys):
     argv = ["--model", str(random_model), "--corpus", f"ravdess={tree}", "--label-scheme", "common6"]
-    assert evaluation.cli([*argv, "--out", str(tmp_path / "x"), "--device", "cpu"]) == 0
+    assert evaluate_cli.cli([*argv, "--out", str(tmp_path / "x"), "--device", "cpu"]) == 0
     printed = capsys.readouterr().out
     assert "cross-corpus" in printed
     assert "calm -> neutral" in printed
@@ -185,7 +187,7 @@ def test_evaluate_cli_cross_corpus_prints_the_mapping(tree, random_model, tmp_pa
 def test_evaluate_cli_ravdess_fold_selects_the_protocol_test_actors(tree, random_model, tmp_path):
     out = tmp_path / "fold1"
     argv = ["--model", str(random_model), "--corpus", f"ravdess={tree}", "--split", "ravdess-fold:1"]
-    assert evaluation.cli([*argv, "--out", str(out), "--device", "cpu"]) == 0
+    assert evaluate_cli.cli([*argv, "--out", str(out), "--device", "cpu"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert list(metrics["per_speaker"]) == ["ravdess_05", "ravdess_06", "ravdess_07", "ravdess_08"]
     assert metrics["n"] == 20
@@ -193,7 +195,7 @@ def test_evaluate_cli_ravdess_fold_selects_the_protocol_test_actors(tree, random
 
 def test_evaluate_cli_errors_are_clear(tree, tmp_path):
     with pytest.raises(SERError, match="model folder not found"):
-        evaluation.cli(["--model", str(tmp_path / "none"), "--corpus", f"ravdess={tree}"])
+        evaluate_cli.cli(["--model", str(tmp_path / "none"), "--corpus", f"ravdess={tree}"])
 
 
 # ----------------------------------------------------------------------------------- cross-validation
@@ -233,7 +235,7 @@ def test_cv_aggregate_only_writes_json_markdown_and_png(tmp_path, capsys):
     labels = ["neutral", "happy", "sad"]
     for k in range(2):
         _fake_fold(tmp_path / f"fold_{k}", k, labels, [f"ravdess_0{k}"])
-    assert cross_validation.cli(["--aggregate-only", "--out", str(tmp_path)]) == 0
+    assert cv_cli.cli(["--aggregate-only", "--out", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "cv_results.json").read_text())
     md = (tmp_path / "cv_results.md").read_text()
     assert f"{result['mean']['ua']:.3f} ± {result['std']['ua']:.3f}" in md
@@ -273,7 +275,7 @@ def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(tmp_p
     argv += ["--python", str(fake), "--", "--num_train_epochs", "1"]
 
     monkeypatch.setenv("FAKE_FAIL_FOLD", "4")
-    assert cross_validation.cli(argv) == 1  # fold 4 failed; the other five are aggregated
+    assert cv_cli.cli(argv) == 1  # fold 4 failed; the other five are aggregated
     captured = capsys.readouterr()
     assert "fold 4: FAILED" in captured.err and "boom" in captured.err
     log = (out / "fold_0" / "train.log").read_text()
@@ -283,7 +285,7 @@ def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(tmp_p
     assert "Folds finished: 5 of 6" in (out / "cv_results.md").read_text()
 
     monkeypatch.delenv("FAKE_FAIL_FOLD")
-    assert cross_validation.cli(argv) == 0  # re-run: only fold 4 runs again
+    assert cv_cli.cli(argv) == 0  # re-run: only fold 4 runs again
     captured = capsys.readouterr()
     assert captured.out.count("already finished") == 5
     result = json.loads((out / "cv_results.json").read_text())
@@ -297,11 +299,9 @@ def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(tmp_p
 
 def test_cv_argument_errors():
     with pytest.raises(SERError, match="exactly one corpus"):
-        cross_validation.cli(
-            ["--corpus", "ravdess=/a", "--corpus", "tess=/b", "--preset", "p", "--folds", "ravdess"]
-        )
+        cv_cli.cli(["--corpus", "ravdess=/a", "--corpus", "tess=/b", "--preset", "p", "--folds", "ravdess"])
     with pytest.raises(SERError, match="set by ser-hf cv"):
-        cross_validation.cli(["--corpus", "ravdess=/a", "--preset", "p", "--", "--split", "random"])
+        cv_cli.cli(["--corpus", "ravdess=/a", "--preset", "p", "--", "--split", "random"])
     assert cross_validation.fold_splits("3", ["tess=/x"])[0] == ["kfold:0/3", "kfold:1/3", "kfold:2/3"]
 
 
@@ -319,7 +319,7 @@ def test_cv_end_to_end_two_protocol_folds_then_evaluate_reads_a_fold(tree, tmp_p
     ]
     train_args += ["--disable_tqdm", "true", "--seed", "3"]
     argv = ["--corpus", f"ravdess={tree}", "--preset", "seed-logmel-bilstm", "--only", "0", "1"]
-    assert cross_validation.cli([*argv, "--parallel", "2", "--out", str(out), "--", *train_args]) == 0, (
+    assert cv_cli.cli([*argv, "--parallel", "2", "--out", str(out), "--", *train_args]) == 0, (
         out / "fold_0" / "train.log"
     ).read_text()[-3000:]
 
@@ -343,7 +343,7 @@ def test_cv_end_to_end_two_protocol_folds_then_evaluate_reads_a_fold(tree, tmp_p
         "--out",
         str(eval_out),
     ]
-    assert evaluation.cli([*args, "--device", "cpu"]) == 0
+    assert evaluate_cli.cli([*args, "--device", "cpu"]) == 0
     fold_metrics = json.loads((out / "fold_0" / "test_metrics.json").read_text())
     metrics = json.loads((eval_out / "metrics.json").read_text())
     assert metrics["confusion"] == fold_metrics["confusion"]

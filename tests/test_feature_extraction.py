@@ -15,7 +15,7 @@ import torch
 from transformers import AutoFeatureExtractor
 
 from ser_hf.errors import SERError
-from ser_hf.feature_extraction_ser import SERFeatureExtractor, compute_deltas, dct_matrix
+from ser_hf.models.feature_extraction_ser import SERFeatureExtractor, compute_deltas, dct_matrix
 
 SR = 16000
 

@@ -12,8 +12,12 @@ from conftest import REPO, make_speechlike
 from test_training import make_ravdess_tree
 
 from ser_hf.errors import SERError
-from ser_hf.feature_extraction_ser import SERFunctionalsFeatureExtractor
-from ser_hf.functionals import FunctionalsExtractor, _fit, row_functionals, to_pretrained, trim_silence
+from ser_hf.models.feature_extraction_functionals import (
+    SERFunctionalsFeatureExtractor,
+    row_functionals,
+    trim_silence,
+)
+from ser_hf.training.functionals import FunctionalsExtractor, _fit, to_pretrained
 
 SR = 16000
 
@@ -68,7 +72,7 @@ def test_functionals_ignore_how_much_silence_surrounds_the_speech():
 
 def test_compare_features_without_opensmile_name_the_fix(monkeypatch):
     monkeypatch.setitem(sys.modules, "opensmile", None)
-    monkeypatch.setattr("ser_hf.feature_extraction_ser._FUNCTIONAL_TOOLS", {})
+    monkeypatch.setattr("ser_hf.models.feature_extraction_functionals._FUNCTIONAL_TOOLS", {})
     with pytest.raises(SERError, match="pip install opensmile"):
         FunctionalsExtractor("compare+ours")
     # a saved ComParE model says the same when its extractor runs, instead of an ImportError

@@ -11,9 +11,9 @@ import torch
 from conftest import make_speechlike
 
 from ser_hf.errors import SERError
-from ser_hf.functionals import FunctionalsExtractor, _fit, to_pretrained
-from ser_hf.fusion import build_fusion
-from ser_hf.presets import build_model
+from ser_hf.inference.fusion import build_fusion
+from ser_hf.training.functionals import FunctionalsExtractor, _fit, to_pretrained
+from ser_hf.training.presets import build_model
 
 SR = 16000
 LABELS = ["low", "mid", "high"]
@@ -91,7 +91,7 @@ def test_fused_pipeline_gives_the_weighted_mean_of_the_members(members, fused):
 
 
 def test_fused_extractor_gives_frames_and_functionals_and_round_trips(fused):
-    from ser_hf.feature_extraction_ser import SERFusionFeatureExtractor
+    from ser_hf.models.feature_extraction_functionals import SERFusionFeatureExtractor
 
     fe = SERFusionFeatureExtractor.from_pretrained(fused)
     saved = json.loads((fused / "preprocessor_config.json").read_text())
@@ -159,7 +159,7 @@ def test_fusion_refuses_members_that_cannot_share_a_front_end(members, tmp_path)
 
 def test_onnx_export_refuses_a_fusion_with_a_clear_error(fused, tmp_path):
     pytest.importorskip("onnx")
-    from ser_hf.onnx_export import export_onnx
+    from ser_hf.inference.onnx_export import export_onnx
 
     with pytest.raises(SERError, match="cannot run inside an ONNX graph"):
         export_onnx(str(fused), tmp_path / "fusion.onnx")
@@ -167,7 +167,7 @@ def test_onnx_export_refuses_a_fusion_with_a_clear_error(fused, tmp_path):
 
 
 def test_model_card_describes_a_fusion(fused):
-    from ser_hf.hub import make_model_card
+    from ser_hf.hub.cards import make_model_card
 
     card = str(make_model_card(fused, "someone/ser-fusion", datasets=["ravdess"]))
     assert "fusion (3 members)" in card

@@ -30,6 +30,8 @@ from ser_hf.errors import SERError
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LABELS = ["neutral", "happy", "sad", "angry"]
 # (repo id, preset, tiny overrides)
+BUNDLED_REPO = "user/ser-bundled-cnn"
+BUNDLED_CNN = Path(__file__).resolve().parents[1] / "ser_hf" / "bundled" / "model"
 MODELS = {
     "user/ser-bilstm": ("seed-logmel-bilstm", {"conv_channels": [4, 8], "lstm_hidden_size": 8}),
     "user/ser-transformer": (
@@ -52,7 +54,7 @@ import json, sys
 args = json.loads(sys.argv[1])
 from ser_hf.cli import main
 from ser_hf.errors import SERError
-from ser_hf.hub import push_model
+from ser_hf.hub.push import push_model
 out = {}
 try:  # a wrong token must come back as SERError with the fix, before anything is written
     push_model(args["bilstm"], "user/never-written", token="hf_wrong_token")
@@ -62,6 +64,7 @@ out["rc_push"] = main(["push", "--model", args["bilstm"], "--repo-id", "user/ser
                        "--cv-json", args["cv_json"]])
 push_model(args["transformer"], "user/ser-transformer", eval_json=args["eval_json"], datasets=["ravdess"])
 push_model(args["bilstm"], "user/ser-private", private=True, cv_json=args["cv_json"])
+out["rc_bundled"] = main(["push", "--model", args["bundled"], "--repo-id", "user/ser-bundled-cnn"])
 out["rc_dataset"] = main(["push-dataset", "--corpus", "ravdess=" + args["corpus_dir"],
                           "--repo-id", args["dataset_repo"]])
 print("RESULT " + json.dumps(out))
@@ -143,7 +146,7 @@ def published(hub, tmp_path_factory):
     """Build, save and push everything once; then load it back in a process without ser_hf."""
     from transformers import pipeline
 
-    from ser_hf.presets import build_model
+    from ser_hf.training.presets import build_model
 
     tmp = tmp_path_factory.mktemp("hub")
     clip = make_speechlike(seconds=1.2, f0=180.0, seed=3)
@@ -158,6 +161,9 @@ def published(hub, tmp_path_factory):
         folders[repo_id] = folder
         clf = pipeline("audio-classification", model=str(folder))
         local_scores[repo_id] = {r["label"]: r["score"] for r in clf(clip, top_k=None)}
+    # the bundled CNN holds no code: the push must write it (save_pretrained) next to the weights
+    clf = pipeline("audio-classification", model=str(BUNDLED_CNN))
+    local_scores[BUNDLED_REPO] = {r["label"]: r["score"] for r in clf(clip, top_k=None)}
     _write_ravdess_tree(tmp / "ravdess")
     (tmp / "cv.json").write_text(json.dumps(CV_RESULTS))
     (tmp / "eval.json").write_text(json.dumps(EVAL_RESULTS))
@@ -171,6 +177,7 @@ def published(hub, tmp_path_factory):
         "eval_json": str(tmp / "eval.json"),
         "corpus_dir": str(tmp / "ravdess"),
         "dataset_repo": DATASET_REPO,
+        "bundled": str(BUNDLED_CNN),
     }
     pushed = _run(PUSH_SCRIPT, push_args, env, hub, cwd=REPO_ROOT)
 
@@ -178,7 +185,7 @@ def published(hub, tmp_path_factory):
     load_env = hub.client_env(tmp / "load_home", token=None)
     load_env.pop("PYTHONPATH", None)
     load_args = {
-        "models": list(MODELS),
+        "models": [*MODELS, BUNDLED_REPO],
         "clip": str(tmp / "clip.npy"),
         "dataset_repo": DATASET_REPO,
         "arrays": str(tmp / "arrays.npz"),
@@ -208,6 +215,22 @@ def test_pipeline_from_hub_without_ser_hf_matches_local_scores(published, repo_i
     remote, local = loaded["scores"][repo_id], published["local_scores"][repo_id]
     assert set(remote) == set(LABELS) == set(local)
     for label in LABELS:
+        assert remote[label] == pytest.approx(local[label], abs=1e-5)
+
+
+def test_bundled_model_gets_its_code_written_on_push_and_loads_without_ser_hf(published, hub):
+    """Bundled folders hold no .py files; `ser-hf push` writes the model code with save_pretrained."""
+    assert not list(BUNDLED_CNN.glob("*.py"))
+    assert published["pushed"]["rc_bundled"] == 0
+    files = hub.repos[("model", BUNDLED_REPO)].commits[-1].files
+    assert {"configuration_ser.py", "modeling_ser.py", "feature_extraction_ser.py", "errors.py"} <= set(files)
+    config = json.loads(files["config.json"].content.decode())
+    assert config["auto_map"]["AutoModelForAudioClassification"].startswith("modeling_ser.")
+    loaded = published["loaded"]
+    assert loaded["modules"][BUNDLED_REPO].startswith("transformers_modules.")
+    remote, local = loaded["scores"][BUNDLED_REPO], published["local_scores"][BUNDLED_REPO]
+    assert remote.keys() == local.keys() and len(local) == 8
+    for label in local:
         assert remote[label] == pytest.approx(local[label], abs=1e-5)
 
 
@@ -270,7 +293,7 @@ def test_wrong_token_is_reported_with_the_fix(published, hub):
 
 # ----------------------------------------------------------------------------- dataset round trip
 def test_dataset_round_trip_rows_and_audio(published):
-    from ser_hf.corpora import load_corpus
+    from ser_hf.data.corpora import load_corpus
 
     local = load_corpus("ravdess", published["tmp"] / "ravdess")
     names = local.features["emotion"].names
@@ -306,7 +329,7 @@ def test_dataset_card(published, hub):
 def test_push_without_token_says_how_to_set_it(published, monkeypatch):
     import huggingface_hub
 
-    from ser_hf.hub import push_model
+    from ser_hf.hub.push import push_model
 
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)
@@ -315,7 +338,7 @@ def test_push_without_token_says_how_to_set_it(published, monkeypatch):
 
 
 def test_model_folder_checks(published, tmp_path):
-    from ser_hf.hub import model_files
+    from ser_hf.hub.push import model_files
 
     source = published["folders"]["user/ser-bilstm"]
     names = {p.name for p in model_files(source)}
@@ -362,6 +385,6 @@ def test_model_folder_checks(published, tmp_path):
     ],
 )
 def test_find_metric_reads_the_usual_json_shapes(results, stat, expected):
-    from ser_hf.hub import find_metric
+    from ser_hf.hub.cards import find_metric
 
     assert find_metric(results, "recall", stat) == expected

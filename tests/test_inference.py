@@ -14,17 +14,13 @@ import soundfile as sf
 import torch
 from conftest import EXAMPLES, make_speechlike, make_tone
 
+from ser_hf.cli.predict import cli as predict_cli
 from ser_hf.errors import SERError
-from ser_hf.inference import (
-    EmotionClassifier,
-    StreamingClassifier,
-    Timeline,
-    _sliding_windows,
-    default_model_path,
-    plot_timeline,
-    predict_cli,
-)
-from ser_hf.presets import build_model
+from ser_hf.inference.bundled import default_model_path
+from ser_hf.inference.classifier import EmotionClassifier
+from ser_hf.inference.streaming import StreamingClassifier
+from ser_hf.inference.timeline import Timeline, _sliding_windows, plot_timeline
+from ser_hf.training.presets import build_model
 
 LABELS = ["neutral", "happy", "sad", "angry"]
 SR = 16000
@@ -153,7 +149,7 @@ def test_bad_inputs_raise_serror_naming_the_input(clf, tmp_path):
 
 
 def test_missing_model_is_a_clear_error(tmp_path, monkeypatch):
-    import ser_hf.inference as inf
+    import ser_hf.inference.bundled as inf
 
     monkeypatch.setitem(inf.BUNDLED_ALIASES, "fusion", tmp_path / "nothing")
     with pytest.raises(SERError, match="--model"):
@@ -210,7 +206,7 @@ class BandBackend:
 def band_clf(model_dir) -> EmotionClassifier:
     from transformers import PretrainedConfig
 
-    from ser_hf.feature_extraction_ser import SERFeatureExtractor
+    from ser_hf.models.feature_extraction_ser import SERFeatureExtractor
 
     backend = BandBackend()
     fe = SERFeatureExtractor(n_mels=32, peak_normalize=False)
@@ -381,7 +377,7 @@ def test_bundled_model_timeline_follows_concatenated_examples(tmp_path):
     """The done-when check: ``ser-hf predict`` on a 60 s recording made of the example clips gives
     a timeline whose windows follow the clips (each window inside a clip gets the label the model
     gives that clip alone)."""
-    from ser_hf.audio import load_audio
+    from ser_hf.data.audio import load_audio
 
     c = EmotionClassifier(device="cpu")
     clips = [load_audio(p) for p in sorted(EXAMPLES.glob("*.flac"))]
@@ -471,7 +467,7 @@ def test_onnx_runtime_backend_plugs_in(model_dir, tmp_path):
 
 def test_quiet_speech_is_not_silence_but_pauses_are(clf):
     """RAVDESS 'calm' clips average about -52 dBFS: still speech, not silence."""
-    from ser_hf.audio import load_audio
+    from ser_hf.data.audio import load_audio
 
     calm = load_audio(next(EXAMPLES.glob("03-01-02-*.flac")))
     tl = clf.timeline(calm, window_s=2.0, hop_s=1.0)

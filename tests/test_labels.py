@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ser_hf.errors import SERError
-from ser_hf.labels import (
+from ser_hf.data.labels import (
     LABEL_SCHEMES,
     cross_scheme_mapping,
     id2label,
@@ -15,6 +14,7 @@ from ser_hf.labels import (
     scheme_names,
     shared_classes,
 )
+from ser_hf.errors import SERError
 
 
 def test_scheme_class_order_and_id_maps():

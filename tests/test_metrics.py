@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ser_hf.errors import SERError
-from ser_hf.metrics import (
+from ser_hf.training.metrics import (
     EVALUATE_MODULE_DIR,
     compute_ser_metrics,
     format_table,
@@ -198,7 +198,7 @@ def test_format_table_shows_headline_and_classes():
 def test_evaluate_module_loads_offline_and_agrees(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     evaluate = pytest.importorskip("evaluate")
-    from ser_hf.metrics import load_evaluate_metric
+    from ser_hf.training.metrics import load_evaluate_metric
 
     y_true, y_pred, speakers, genders = _random_case(11, n=80)
     metric = load_evaluate_metric(keep_in_memory=True)

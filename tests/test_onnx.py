@@ -17,17 +17,16 @@ pytest.importorskip("onnxscript")
 
 import onnx  # noqa: E402
 
+from ser_hf.cli.export import cli
 from ser_hf.errors import SERError  # noqa: E402
-from ser_hf.inference import EmotionClassifier, load_classifier  # noqa: E402
-from ser_hf.onnx_export import (  # noqa: E402
-    FP32_TOLERANCE,
+from ser_hf.inference.classifier import EmotionClassifier  # noqa: E402
+from ser_hf.inference.onnx_classifier import (
     OnnxEmotionClassifier,
-    OnnxRuntimeBackend,
-    _ExportWrapper,
-    cli,
-    export_onnx,
+    load_classifier,  # noqa: E402
 )
-from ser_hf.presets import build_model  # noqa: E402
+from ser_hf.inference.onnx_export import FP32_TOLERANCE, _ExportWrapper, export_onnx
+from ser_hf.inference.onnx_runtime import OnnxRuntimeBackend
+from ser_hf.training.presets import build_model  # noqa: E402
 
 LABELS = ["neutral", "happy", "sad", "angry"]
 SR = 16000
@@ -37,6 +36,7 @@ TINY = {
         "cnn-transformer",
         {"conv_channels": [4, 4, 8, 8], "d_model": 16, "nhead": 2, "num_layers": 2, "dim_feedforward": 16},
     ),
+    "c": ("compact", {"channels": 16, "num_blocks": 2, "attention_hidden_size": 8}),
 }
 
 
@@ -70,9 +70,9 @@ def dirs(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def exported(dirs, tmp_path_factory) -> dict[str, dict]:
-    """Family A through the Python API, family B through the CLI; both with int8."""
+    """Family A and the compact family through the Python API, family B through the CLI; all with int8."""
     out = tmp_path_factory.mktemp("onnx_out")
-    results = {"a": export_onnx(dirs["a"], out / "a.onnx", quantize="int8")}
+    results = {f: export_onnx(dirs[f], out / f"{f}.onnx", quantize="int8") for f in ("a", "c")}
     import contextlib
     import io
 
@@ -109,7 +109,7 @@ def _ort_probs(backend: OnnxRuntimeBackend, feats: np.ndarray, mask: np.ndarray)
 
 
 # ----------------------------------------------------------------------------- export + parity
-@pytest.mark.parametrize("family", ["a", "b"])
+@pytest.mark.parametrize("family", ["a", "b", "c"])
 def test_export_has_dynamic_axes_metadata_and_fp32_parity(exported, family):
     result = exported[family]
     path = Path(result["path"])
@@ -133,7 +133,7 @@ def test_export_has_dynamic_axes_metadata_and_fp32_parity(exported, family):
     assert result["fp32_max_abs_diff"] == max(r["fp32_max_abs_diff"] for r in rows)
 
 
-@pytest.mark.parametrize("family", ["a", "b"])
+@pytest.mark.parametrize("family", ["a", "b", "c"])
 def test_graph_matches_pytorch_on_unseen_shapes(exported, dirs, family):
     """Lengths and batch sizes the export never saw, including clips shorter than the CNN's
     pooling (the backend pads them the way the model does) and a clip padded far beyond its end."""
@@ -151,7 +151,7 @@ def test_graph_matches_pytorch_on_unseen_shapes(exported, dirs, family):
     assert np.abs(got[1] - alone[0]).max() <= FP32_TOLERANCE
 
 
-@pytest.mark.parametrize("family", ["a", "b"])
+@pytest.mark.parametrize("family", ["a", "b", "c"])
 def test_int8_export_is_smaller_valid_and_its_difference_reported(exported, family):
     result = exported[family]
     int8 = Path(result["int8_path"])
@@ -200,7 +200,7 @@ def test_export_errors(dirs, tmp_path):
 
 
 # ----------------------------------------------------------------------------- inference
-@pytest.mark.parametrize("family", ["a", "b"])
+@pytest.mark.parametrize("family", ["a", "b", "c"])
 def test_onnx_classifier_matches_pytorch_classifier(exported, dirs, family):
     torch_clf = EmotionClassifier(dirs[family], device="cpu")
     alone = OnnxEmotionClassifier(exported[family]["path"])  # labels + features from the metadata

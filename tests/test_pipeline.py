@@ -1,4 +1,4 @@
-"""The stock `pipeline("audio-classification")` on saved ser_hf models of both families."""
+"""The stock `pipeline("audio-classification")` on saved ser_hf models of every frame family."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import torchaudio.functional as AF
 from conftest import make_speechlike
 from transformers import pipeline
 
-from ser_hf.presets import build_model
+from ser_hf.training.presets import build_model
 
 LABELS = ["neutral", "happy", "sad", "angry", "fearful"]
 
@@ -37,6 +37,7 @@ TINY = {
         {"n_mels": 32},
         dict(conv_channels=[4, 4, 8, 8], d_model=16, nhead=2, num_layers=1, dim_feedforward=16),
     ),
+    "compact": ("compact", {"n_mels": 32}, dict(channels=16, num_blocks=2, attention_hidden_size=8)),
 }
 
 
@@ -89,7 +90,16 @@ def direct_scores(classifier, audio: np.ndarray) -> dict[str, float]:
 
 
 def test_pipeline_uses_our_model_and_labels(classifier):
-    assert classifier.model.__class__.__module__ == "ser_hf.modeling_ser"
+    # the package's own classes (registered on import), not a copy of remote code
+    assert classifier.model.__class__.__module__ in (
+        "ser_hf.models.modeling_ser",
+        "ser_hf.models.modeling_compact",
+    )
+    assert type(classifier.model).__name__ in (
+        "CnnBiLstmAttentionForAudioClassification",
+        "CnnTransformerForAudioClassification",
+        "CompactSERForAudioClassification",
+    )
     assert classifier.model.config.id2label == dict(enumerate(LABELS))
 
 

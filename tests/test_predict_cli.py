@@ -15,8 +15,10 @@ import torch
 from conftest import make_speechlike, make_tone
 
 from ser_hf.cli import main
-from ser_hf.inference import EmotionClassifier, extract_audio_cli, predict_cli
-from ser_hf.presets import build_model
+from ser_hf.cli.extract_audio import cli as extract_audio_cli
+from ser_hf.cli.predict import cli as predict_cli
+from ser_hf.inference.classifier import EmotionClassifier
+from ser_hf.training.presets import build_model
 
 SR = 16000
 LABELS = ["neutral", "happy", "sad", "angry"]

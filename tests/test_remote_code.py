@@ -80,13 +80,18 @@ def folders(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_saved_folder_holds_code_weights_and_auto_map(folders):
-    for folder in folders.values():
+    modeling = {
+        "cnn_bilstm_attention": "modeling_ser.",
+        "cnn_transformer": "modeling_ser.",
+        "compact": "modeling_compact.",
+    }
+    for family, folder in folders.items():
         names = {p.name for p in folder.iterdir()}
         assert REMOTE_FILES <= names
         assert {"config.json", "model.safetensors", "preprocessor_config.json"} <= names
         config = json.loads((folder / "config.json").read_text())
         assert config["auto_map"]["AutoConfig"].startswith("configuration_ser.")
-        assert config["auto_map"]["AutoModelForAudioClassification"].startswith("modeling_ser.")
+        assert config["auto_map"]["AutoModelForAudioClassification"].startswith(modeling[family])
         extractor = json.loads((folder / "preprocessor_config.json").read_text())
         assert extractor["auto_map"]["AutoFeatureExtractor"] == "feature_extraction_ser.SERFeatureExtractor"
         # the copied sources must not reach back into the package

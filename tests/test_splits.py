@@ -8,19 +8,16 @@ from collections import Counter
 
 import pytest
 
-from ser_hf.errors import SERError
-from ser_hf.splits import (
-    Split,
-    SplitManifest,
+from ser_hf.data.folds import (
     leave_one_corpus_out,
     leave_one_speaker_out,
-    load_splits,
     random_stratified_split,
     ravdess_protocol_folds,
-    save_splits,
     speaker_kfold,
     validation_speakers,
 )
+from ser_hf.data.splits import Split, SplitManifest, load_splits, save_splits
+from ser_hf.errors import SERError
 
 EMOTIONS = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
 
@@ -147,7 +144,7 @@ def test_leave_one_speaker_and_corpus_out():
 
 def test_tess_two_speakers_warns(caplog):
     cols = _corpus("tess", {"OAF": "female", "YAF": "female"})
-    with caplog.at_level(logging.WARNING, logger="ser_hf.splits"):
+    with caplog.at_level(logging.WARNING, logger="ser_hf.data"):
         splits = leave_one_speaker_out(cols)
     assert "cannot support a speaker-independent split" in caplog.text
     assert [s.validation_speakers for s in splits] == [[], []]
@@ -155,7 +152,7 @@ def test_tess_two_speakers_warns(caplog):
 
 def test_random_split_warns_and_is_stratified(caplog):
     cols = _ravdess_columns(clips_per_emotion=5)
-    with caplog.at_level(logging.WARNING, logger="ser_hf.splits"):
+    with caplog.at_level(logging.WARNING, logger="ser_hf.data"):
         split = random_stratified_split(cols, seed=1)
     assert "SPEAKER-DEPENDENT" in caplog.text and "SPEAKER-DEPENDENT" in split.description
     assert not split.speaker_independent

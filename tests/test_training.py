@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ser_hf import training
+from ser_hf.cli import train as train_cli
+from ser_hf.training import arguments, clips, run, trainer
 
 REPO = Path(__file__).resolve().parents[1]
 EMOTION_CODES = {"neutral": 1, "happy": 3, "sad": 4}
@@ -98,8 +99,8 @@ def corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def trained(corpus, tmp_path_factory):
     """One uninterrupted run through the CLI function, with spies on augmentation and features."""
-    from ser_hf.augment import SpecAugment, WaveformAugmenter
-    from ser_hf.feature_extraction_ser import SERFeatureExtractor
+    from ser_hf.data.augment import SpecAugment, WaveformAugmenter
+    from ser_hf.models.feature_extraction_ser import SERFeatureExtractor
 
     calls: dict[str, list] = {"wave_aug": [], "spec_aug": [], "features": []}
     originals = (WaveformAugmenter.forward, SpecAugment.forward, SERFeatureExtractor.batch_features)
@@ -122,7 +123,7 @@ def trained(corpus, tmp_path_factory):
     mp.setattr(SERFeatureExtractor, "batch_features", features_spy)
     out = tmp_path_factory.mktemp("run") / "model"
     try:
-        assert training.cli(_args(corpus, out)) == 0
+        assert train_cli.cli(_args(corpus, out)) == 0
     finally:
         mp.undo()
     return out, calls
@@ -222,7 +223,7 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_final_metrics(trained, co
 
     resumed_out = tmp_path / "model"
     kill_at = steps_per_epoch + 1  # inside epoch 2, after the epoch-1 checkpoint
-    env = {**os.environ, "PYTHONPATH": str(REPO), training.DEBUG_KILL_ENV: str(kill_at)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), trainer.DEBUG_KILL_ENV: str(kill_at)}
     killed = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "train.py"), *_args(corpus, resumed_out)],
         env=env,
@@ -235,7 +236,7 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_final_metrics(trained, co
     assert [p.name for p in resumed_out.glob("checkpoint-*")] == [f"checkpoint-{steps_per_epoch}"]
 
     with caplog.at_level(logging.INFO, logger="ser_hf.training"):
-        assert training.cli(_args(corpus, resumed_out, "--resume", "true")) == 0
+        assert train_cli.cli(_args(corpus, resumed_out, "--resume", "true")) == 0
     assert f"resuming from {resumed_out / f'checkpoint-{steps_per_epoch}'}" in caplog.text
     resumed = json.loads((resumed_out / "test_metrics.json").read_text())
     for key in ("wa", "ua", "f1_macro", "confusion"):
@@ -251,13 +252,13 @@ def test_argument_errors_are_typed():
     from ser_hf.errors import SERError
 
     with pytest.raises(SERError, match="exactly one data source"):
-        training.train(*training.parse_args(["--split", "none"]))
+        run.train(*arguments.parse_args(["--split", "none"]))
     with pytest.raises(SERError, match="NAME=DIR"):
-        training.load_rows(training.parse_args(["--corpus", "ravdess"])[0])
+        clips.load_rows(arguments.parse_args(["--corpus", "ravdess"])[0])
 
 
 def test_parse_args_merges_repeated_corpus_flags_and_sets_plateau_mode_max():
-    data, model, aug, args = training.parse_args(
+    data, model, aug, args = arguments.parse_args(
         ["--corpus", "ravdess=/a", "--corpus", "tess=/b,savee=/c", "--output_dir", "x"]
     )
     assert data.corpus == ["ravdess=/a", "tess=/b", "savee=/c"]
@@ -267,7 +268,8 @@ def test_parse_args_merges_repeated_corpus_flags_and_sets_plateau_mode_max():
 
 
 def test_undecodable_clips_are_skipped_and_reported(tmp_path, caplog):
-    """A clip whose header reads but whose samples are NaN is left out with a warning, not a crash."""
+    """A clip whose header reads but whose samples are NaN, and a silent clip, are left out and
+    counted with a warning, not a crash."""
     import logging
 
     tree = make_ravdess_tree(tmp_path / "ravdess", actors=4, extra_sad_actor=0, seconds=0.6)
@@ -275,13 +277,15 @@ def test_undecodable_clips_are_skipped_and_reported(tmp_path, caplog):
     bad = _clip(200.0, 0.6, 0)
     bad[100:200] = np.nan
     sf.write(victim, bad, 16000, subtype="FLOAT")
+    silent = sorted((tree / "Actor_02").glob("*.wav"))[0]
+    sf.write(silent, np.zeros(16000 * 6 // 10, dtype=np.float32), 16000, subtype="FLOAT")
     args = _args(tree, tmp_path / "out", "--num_train_epochs", "1")
     args[args.index("loso:06")] = "loso:04"
     with caplog.at_level(logging.WARNING, logger="ser_hf.training"):
-        assert training.cli(args) == 0
+        assert train_cli.cli(args) == 0
     text = caplog.text
     assert "skipped 1 clip(s)" in text and victim.name in text
-    assert "left out 1 undecodable clip(s) of 48" in text
+    assert "left out 1 undecodable and 1 silent clip(s) of 48" in text
     split = json.loads((tmp_path / "out" / "split.json").read_text())
     assert split["sizes"]["train"] + split["sizes"]["validation"] == 3 * 4 * len(EMOTION_CODES)
 
@@ -291,8 +295,9 @@ def test_decode_rows_reads_embedded_bytes_when_the_files_are_gone(tmp_path):
     training (``decode_rows``) and in evaluation (``corpora.audio_sources``) alike."""
     import datasets
 
-    from ser_hf.corpora import audio_sources, load_corpus
-    from ser_hf.training import decode_rows
+    from ser_hf.data.corpora import load_corpus
+    from ser_hf.data.rows import audio_sources
+    from ser_hf.training.clips import decode_rows
 
     tree = make_ravdess_tree(tmp_path / "ravdess", actors=2, seconds=0.5)
     ds = load_corpus("ravdess", tree)

@@ -1,0 +1,125 @@
+"""Latency of the bundled models through the stock pipeline beside a wav2vec2-base peer.
+
+Usage:
+    python benchmarks/bench_default.py [--runs 30] [--warmup 5] [--threads 1] [--json out.json]
+
+One 3-s clip (the first example clip in ``demo/examples``, decoded once, as a float array at
+16 kHz), ``pipeline("audio-classification")`` on each model, all in this one process with
+``torch.set_num_threads(threads)``; the models are timed in turn, run after run (interleaved, so
+a busy machine slows all alike). The peer is ``Wav2Vec2ForSequenceClassification`` with the
+wav2vec2-base architecture (``Wav2Vec2Config()`` defaults, 7 labels) and RANDOM weights (nothing
+can be downloaded here; speed does not depend on the weights): the architecture of the most used
+Hub SER models. Reported: p50 / p95 per model and the ratio of the peer's p50 to each p50.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run from a checkout without installing
+
+import ser_hf  # noqa: E402,F401  (registers the model types)
+from ser_hf.data.audio import load_audio  # noqa: E402
+from ser_hf.inference.bundled import BUNDLED_ALIASES  # noqa: E402
+
+SR = 16000
+PEER = "wav2vec2-base peer (random weights)"
+
+
+def _peer(folder: Path) -> Path:
+    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForSequenceClassification
+
+    labels = ["neutral", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
+    config = Wav2Vec2Config(num_labels=len(labels), id2label=dict(enumerate(labels)))
+    torch.manual_seed(0)
+    Wav2Vec2ForSequenceClassification(config).eval().save_pretrained(folder)
+    Wav2Vec2FeatureExtractor(return_attention_mask=True).save_pretrained(folder)
+    return folder
+
+
+def run(runs: int = 30, warmup: int = 5, threads: int = 1) -> dict:
+    from transformers import pipeline
+
+    torch.set_num_threads(threads)
+    clip_path = sorted((REPO / "demo" / "examples").glob("*.flac"))[0]
+    clip = load_audio(str(clip_path), SR)[: 3 * SR]
+    models: dict[str, str] = {}
+    for name in ("default", "cnn", "functionals", "fusion"):
+        try:
+            folder = BUNDLED_ALIASES[name]
+        except KeyError:
+            continue
+        if name in ("functionals", "fusion"):
+            try:
+                import opensmile  # noqa: F401
+            except ImportError:
+                continue  # the openSMILE models need the [opensmile] extra
+        models[f"bundled {name}"] = str(folder)
+    with tempfile.TemporaryDirectory() as tmp:
+        models[PEER] = str(_peer(Path(tmp) / "peer"))
+        pipes = {
+            name: pipeline("audio-classification", model=path, device="cpu") for name, path in models.items()
+        }
+        for pipe in pipes.values():
+            for _ in range(warmup):
+                pipe(clip)
+        times: dict[str, list[float]] = {name: [] for name in pipes}
+        for _ in range(runs):
+            for name, pipe in pipes.items():
+                t = time.perf_counter()
+                pipe(clip)
+                times[name].append((time.perf_counter() - t) * 1e3)
+    rows = {}
+    for name, ms in times.items():
+        rows[name] = {"p50_ms": statistics.median(ms), "p95_ms": float(np.percentile(ms, 95))}
+    peer = rows[PEER]["p50_ms"]
+    for row in rows.values():
+        row["peer_over_this"] = peer / row["p50_ms"]
+    return {
+        "clip": f"{clip_path.name}, first 3 s ({len(clip) / SR:.2f} s)",
+        "threads": threads,
+        "runs": runs,
+        "models": rows,
+        "folders": models,
+    }
+
+
+def markdown(result: dict) -> str:
+    lines = [
+        f'One clip ({result["clip"]}) through `pipeline("audio-classification")`, {result["threads"]} '
+        f"thread(s), {result['runs']} interleaved runs after warm-up, one process.",
+        "",
+        "| model | p50 (ms) | p95 (ms) | the peer's p50 / this p50 |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for name, row in result["models"].items():
+        lines.append(f"| {name} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['peer_over_this']:.1f}x |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--runs", type=int, default=30)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--json", type=Path)
+    args = p.parse_args()
+    result = run(args.runs, args.warmup, args.threads)
+    result["markdown"] = markdown(result)
+    print(result["markdown"])
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

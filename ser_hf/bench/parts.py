@@ -1,0 +1,355 @@
+"""The benchmark parts: feature extraction, augmentation, latency, training and the demo server.
+
+Each runs one script of ``benchmarks/`` (or a training / demo process) through
+:func:`~ser_hf.bench.measure.run_measured` and returns its figures.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from .measure import (
+    LABELS8,
+    REPO,
+    SR,
+    TINY_FEATURES,
+    TINY_MODEL,
+    RSSPoller,
+    _check,
+    _env,
+    _python_script,
+    _tree_rss,
+    run_measured,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def bench_features(work: Path, data_dir: Path | None, quick: bool) -> dict[str, Any]:
+    out = work / "features.json"
+    args = ["--json", str(out), "--n-clips", "8" if quick else "64", "--runs", "2" if quick else "5"]
+    if data_dir:
+        args += ["--data-dir", str(data_dir)]
+    res = run_measured(_python_script("bench_features.py", *args), timeout=600)
+    _check("features", res)
+    result = json.loads(out.read_text())
+    result["peak_rss_mb"] = res["peak_rss_mb"]
+    result["command"] = shlex.join(["python", "benchmarks/bench_features.py", *args[2:]])
+    return result
+
+
+def bench_augment(work: Path, data_dir: Path | None, quick: bool) -> dict[str, Any]:
+    out = work / "augment.json"
+    args = ["--json", str(out), "--n-clips", "8" if quick else "64", "--runs", "1" if quick else "3"]
+    if quick:
+        args += ["--warmup", "0"]
+    if data_dir:
+        args += ["--data-dir", str(data_dir)]
+    res = run_measured(_python_script("bench_augment.py", *args), timeout=600)
+    _check("augment", res)
+    result = json.loads(out.read_text())
+    result["peak_rss_mb"] = res["peak_rss_mb"]
+    result["command"] = shlex.join(["python", "benchmarks/bench_augment.py", *args[2:]])
+    return result
+
+
+def bench_latency(work: Path, model: Path, quick: bool) -> dict[str, Any]:
+    out = work / "latency.json"
+    if quick:
+        extra = ["--runs", "3", "--warmup", "1", "--threads", "1", "--batch-clips", "4", "--batch-size", "2"]
+        extra += ["--batch-repeats", "1"]
+    else:
+        extra = ["--runs", "30", "--warmup", "5", "--threads", "1", "2"]
+    args = ["--json", str(out), "--model", str(model), *extra]
+    res = run_measured(_python_script("bench_latency.py", *args), timeout=600)
+    _check("latency", res)
+    result = json.loads(out.read_text())
+    result["peak_rss_mb"] = res["peak_rss_mb"]
+    result["command"] = shlex.join(["python", "benchmarks/bench_latency.py", "--model", "MODEL", *extra])
+    return result
+
+
+def make_ravdess_tree(root: Path, actors: int = 24, takes: int = 2, seconds: float = 3.0) -> Path:
+    """A generated tree named like RAVDESS (``Actor_NN/03-01-EE-01-SS-RR-NN.wav``), 8 emotions per actor.
+
+    The clips are speech-like (harmonics of a wobbling F0 whose height depends on the emotion),
+    so a training run has something to learn; only the timing matters here.
+    """
+    import numpy as np
+    import soundfile as sf
+
+    from ser_hf.inference.onnx_export import speechlike_clip
+
+    seed = 0
+    for actor in range(1, actors + 1):
+        folder = root / f"Actor_{actor:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for code in range(1, 9):
+            for take in range(takes):
+                seed += 1
+                statement, rep = 1 + take % 2, 1 + take // 2
+                x = speechlike_clip(seconds, seed=seed, sampling_rate=SR)
+                t = np.arange(x.size) / SR
+                x = x + 0.05 * np.sin(2 * np.pi * (150 + 60 * code) * t).astype(np.float32)
+                name = f"03-01-{code:02d}-01-{statement:02d}-{rep:02d}-{actor:02d}.wav"
+                sf.write(folder / name, x, SR, subtype="PCM_16")
+    return root
+
+
+_FLOAT = r"([-+0-9.eE]+|nan|inf)"
+
+
+def _trainer_figures(output: str, output_dir: Path) -> dict[str, float]:
+    """``train_runtime`` / ``train_samples_per_second`` from the Trainer's log, else its trainer_state.json."""
+    found: dict[str, float] = {}
+    for key in ("train_runtime", "train_samples_per_second", "train_steps_per_second"):
+        hits = re.findall(rf"'{key}'\s*:\s*'?{_FLOAT}", output)
+        if hits:
+            found[key] = float(hits[-1])
+    if "train_samples_per_second" not in found:
+        for state in sorted(output_dir.glob("**/trainer_state.json")):
+            for entry in json.loads(state.read_text()).get("log_history", []):
+                for key in ("train_runtime", "train_samples_per_second", "train_steps_per_second"):
+                    if key in entry:
+                        found[key] = float(entry[key])
+    return found
+
+
+def bench_training(work: Path, data_dir: Path | None, quick: bool, epochs: int = 1) -> dict[str, Any]:
+    """One RAVDESS fold (``ravdess-fold:0``) end to end on CPU in its own process."""
+    if data_dir is None:
+        data_dir = make_ravdess_tree(
+            work / "ravdess",
+            actors=24,  # ravdess-fold:K needs all 24 actors
+            takes=1 if quick else 2,
+            seconds=0.5 if quick else 3.0,
+        )
+        source = "generated RAVDESS-named tree"
+    else:
+        source = str(data_dir)
+    n_files = sum(1 for _ in data_dir.rglob("03-*.*"))
+    output_dir = work / "train_fold0"
+    args = [
+        "--corpus",
+        f"ravdess={data_dir}",
+        "--split",
+        "ravdess-fold:0",
+        "--preset",
+        "seed-logmel-bilstm",
+        "--augment",
+        "light",
+        "--num_train_epochs",
+        str(epochs),
+        "--output_dir",
+        str(output_dir),
+        "--disable_tqdm",
+        "true",
+        "--use_cpu",
+        "true",
+        "--seed",
+        "0",
+        "--report_to",
+        "none",
+    ]
+    if quick:
+        args += ["--num_val_speakers", "2", "--max_seconds", "0.5", "--per_device_train_batch_size", "8"]
+        args += [
+            "--config_overrides",
+            json.dumps(TINY_MODEL),
+            "--feature_overrides",
+            json.dumps(TINY_FEATURES),
+        ]
+    cmd = [sys.executable, "-m", "ser_hf.training", *args]
+    res = run_measured(cmd, timeout=900)
+    _check("training", res)
+    figures = _trainer_figures(res["output"], output_dir)
+    test = (
+        json.loads((output_dir / "test_metrics.json").read_text())
+        if (output_dir / "test_metrics.json").is_file()
+        else {}
+    )
+    shown = [a if not a.startswith(str(work)) else a.replace(str(work), "WORK") for a in args]
+    if source != "generated RAVDESS-named tree":
+        shown = [a.replace(str(data_dir), "DATA") for a in shown]
+    return {
+        "data": source,
+        "audio_files": n_files,
+        "epochs": epochs,
+        "device": "cpu",
+        "fold_wall_s": res["wall_s"],
+        "train_runtime_s": figures.get("train_runtime"),
+        "train_samples_per_second": figures.get("train_samples_per_second"),
+        "train_share_of_wall": (figures["train_runtime"] / res["wall_s"])
+        if "train_runtime" in figures
+        else None,
+        "peak_rss_mb": res["peak_rss_mb"],
+        "test_wa": test.get("wa"),
+        "test_ua": test.get("ua"),
+        "test_n": test.get("n"),
+        "command": shlex.join(["python", "-m", "ser_hf.training", *shown]),
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench_demo(work: Path, model: Path, quick: bool) -> dict[str, Any]:
+    """Start ``python demo/app.py``, send ``/classify`` requests with gradio_client, record its peak RSS."""
+    import statistics
+
+    import httpx
+    from gradio_client import Client, handle_file
+
+    examples = sorted((REPO / "demo" / "examples").glob("*.flac"))
+    if not examples:
+        raise RuntimeError("no example clips in demo/examples")
+    requests = 3 if quick else 10
+    port = _free_port()
+    env = {**_env(), "SER_HF_MODEL": str(model)}
+    start = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO / "demo" / "app.py"), "--port", str(port)],
+            cwd=work,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            with RSSPoller(proc.pid) as poller:
+                deadline = time.monotonic() + 120
+                while True:
+                    if proc.poll() is not None:
+                        log.seek(0)
+                        raise RuntimeError(f"demo/app.py exited: {log.read()[-2000:]}")
+                    try:
+                        if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("demo/app.py did not start within 120 s")
+                    time.sleep(0.3)
+                startup_s = time.perf_counter() - start
+                idle_rss = _tree_rss(poller.proc) / 2**20
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+                latencies = []
+                for i in range(requests):
+                    t0 = time.perf_counter()
+                    client.predict(handle_file(str(examples[i % len(examples)])), api_name="/classify")
+                    latencies.append(time.perf_counter() - t0)
+                client.close()
+                time.sleep(0.3)  # one more RSS sample after the last request
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    return {
+        "requests": requests,
+        "clips": "demo/examples/*.flac (RAVDESS, 3-4 s)",
+        "startup_s": startup_s,
+        "idle_rss_mb": idle_rss,
+        "peak_rss_mb": poller.peak / 2**20,
+        "first_request_s": latencies[0],
+        "median_request_s_after_first": statistics.median(latencies[1:])
+        if len(latencies) > 1
+        else latencies[0],
+        "command": f"SER_HF_MODEL=MODEL python demo/app.py --port {port}",
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# machine, model, report
+# ----------------------------------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU model, cores, RAM, load, library versions."""
+    import importlib.metadata as md
+
+    import psutil
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {"python": platform.python_version()}
+    for pkg in ("torch", "torchaudio", "transformers", "onnxruntime", "librosa", "gradio", "numpy"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "cpu": cpu,
+        "logical_cores": os.cpu_count(),
+        "physical_cores": psutil.cpu_count(logical=False),
+        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "torch_threads": torch.get_num_threads(),
+        "load_average_at_start": [round(v, 2) for v in os.getloadavg()]
+        if hasattr(os, "getloadavg")
+        else None,
+        "platform": platform.platform(),
+        "versions": versions,
+    }
+
+
+def resolve_model(model: Path | None, work: Path, quick: bool) -> tuple[Path, str, bool]:
+    """(folder, description, random_weights): the given model, else the bundled CNN-Transformer,
+    else a random preset."""
+    if model is not None:
+        if not (Path(model) / "config.json").is_file():
+            from ser_hf.errors import SERError
+
+            raise SERError(
+                "not a model folder (no config.json); pass a folder written by ser-hf train",
+                source=str(model),
+            )
+        # absolute: the demo server of bench_demo runs in another working directory
+        return Path(model).resolve(), str(model), False
+    bundled = REPO / "ser_hf" / "bundled" / "model"
+    if (bundled / "config.json").is_file() and not quick:
+        # the CNN-Transformer alone: ONNX can export it (the default fusion's openSMILE front end
+        # cannot run in ONNX); benchmarks/bench_functionals.py times the fusion against it
+        return bundled, "bundled CNN-Transformer (ser_hf/bundled/model, 'cnn')", False
+    import torch
+
+    from ser_hf.training.presets import build_model
+
+    torch.manual_seed(0)
+    if quick:
+        net, fe = build_model("seed-logmel-bilstm", LABELS8, feature_overrides=TINY_FEATURES, **TINY_MODEL)
+    else:
+        net, fe = build_model("seed-logmel-bilstm", LABELS8)
+    folder = work / "model"
+    net.save_pretrained(folder)
+    fe.save_pretrained(folder)
+    kind = "tiny " if quick else ""
+    return (
+        folder,
+        f"{kind}seed-logmel-bilstm preset with RANDOM weights (no bundled model); speed is unaffected",
+        True,
+    )

@@ -1,0 +1,53 @@
+"""``ser-hf bench``: run every speed and memory benchmark and write ``benchmarks/BENCH.md``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+from pathlib import Path
+
+from ..bench.measure import BENCH_DIR, PARTS
+from ..bench.run import run_all
+
+logger = logging.getLogger(__name__)
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """``ser-hf bench``: run the benchmarks, print the ratios, write BENCH.md and bench.json."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="ser-hf bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--data-dir", type=Path, help="a RAVDESS folder (Actor_NN/...); default: generated clips"
+    )
+    parser.add_argument("--model", type=Path, help="model folder for latency and demo (default: bundled)")
+    parser.add_argument("--out", type=Path, default=BENCH_DIR, help="where BENCH.md and bench.json go")
+    parser.add_argument(
+        "--quick", action="store_true", help="few runs, tiny inputs (a smoke test, not figures)"
+    )
+    parser.add_argument(
+        "--skip", nargs="+", default=[], choices=PARTS, metavar="PART", help=f"parts to skip: {PARTS}"
+    )
+    args = parser.parse_args(argv)
+    if args.data_dir is not None and not args.data_dir.is_dir():
+        print(f"error: --data-dir {args.data_dir} is not a folder", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per gradio_client request otherwise
+    report = run_all(
+        args.out,
+        data_dir=args.data_dir,
+        model=args.model,
+        quick=args.quick,
+        skip=tuple(args.skip),
+        command=shlex.join(["ser-hf", "bench", *argv]),
+    )
+    for name, value in report["ratios"].items():
+        print(f"  {name:80s} {value:8.2f}x")
+    failed = [n for n, p in report["parts"].items() if "error" in p]
+    print(f"wrote {args.out / 'BENCH.md'} and {args.out / 'bench.json'} in {report['total_wall_s']:.0f} s")
+    if failed:
+        print(f"FAILED parts: {', '.join(failed)} (see BENCH.md)", file=sys.stderr)
+        return 1
+    return 0

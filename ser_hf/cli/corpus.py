@@ -1,0 +1,52 @@
+"""``ser-hf corpus``: load a corpus and print its summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+
+from ..data.corpora import corpus_summary, format_summary, load_corpus
+from ..data.rows import KNOWN_CORPORA
+
+logger = logging.getLogger(__name__)
+
+
+def cli(argv: list[str]) -> int:
+    """``ser-hf corpus NAME DIR [--scheme S]``: load a corpus, print its summary and skipped files."""
+    parser = argparse.ArgumentParser(prog="ser-hf corpus", description=cli.__doc__)
+    parser.add_argument(
+        "name", help=f"corpus: {', '.join(KNOWN_CORPORA)}, disk, parquet, or a Hub dataset id"
+    )
+    parser.add_argument("data_dir", nargs="?", default=None, help="the corpus folder")
+    parser.add_argument("--scheme", default=None, help="label scheme (default: the corpus's native one)")
+    parser.add_argument("--include-song", action="store_true", help="RAVDESS: keep song clips")
+    parser.add_argument(
+        "--no-check", action="store_true", help="do not read file headers (faster, no skip check)"
+    )
+    parser.add_argument("--label-column", default=None)
+    parser.add_argument("--speaker-column", default=None)
+    parser.add_argument("--audio-column", default=None)
+    parser.add_argument("--split", default=None, help="split of a Hub dataset")
+    parser.add_argument("--max-paths", type=int, default=50, help="skipped files to list (default 50)")
+    parser.add_argument("--json", action="store_true", help="print the summary and report as JSON")
+    args = parser.parse_args(argv)
+    ds, report = load_corpus(
+        args.name,
+        args.data_dir,
+        args.scheme,
+        include_song=args.include_song,
+        check_files=not args.no_check,
+        label_column=args.label_column,
+        speaker_column=args.speaker_column,
+        audio_column=args.audio_column,
+        split=args.split,
+        return_report=True,
+    )
+    summary = corpus_summary(ds)
+    if args.json:
+        print(json.dumps({"summary": summary, "report": report.to_dict()}, indent=2))
+    else:
+        print(format_summary(summary))
+        print(report.format(max_paths=args.max_paths))
+    return 0

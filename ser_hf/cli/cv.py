@@ -1,0 +1,136 @@
+"""``ser-hf cv``: speaker-independent k-fold cross-validation, one training process per fold."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..training.cross_validation import METRICS_FILE, _pm, _tail, aggregate_finished, run_cross_validation
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ser-hf cv",
+        description="Speaker-independent k-fold cross-validation: one training process per fold\n"
+        "(python -m ser_hf.training), then mean ± std of WA, UA, macro F1 and the summed confusion.",
+        epilog="Arguments after '--' go to every fold's training command unchanged, e.g.\n"
+        "  ser-hf cv --corpus ravdess=data/ravdess --preset seed-logmel-bilstm --parallel 3 \\\n"
+        "      -- --num_train_epochs 60 --learning_rate 1e-3",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--corpus",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="corpus to train and test on (repeatable)",
+    )
+    p.add_argument("--preset", help="model preset (ser_hf.training.presets.PRESETS)")
+    p.add_argument(
+        "--label-scheme",
+        dest="label_scheme",
+        help="label scheme passed to training (default: the corpus's own)",
+    )
+    p.add_argument(
+        "--folds",
+        help="'ravdess' (the 6-fold protocol; default for RAVDESS alone), 'corpus' (cross-corpus: leave one corpus "
+        "out, labels harmonised to harmonized7 unless --label-scheme) or a number N of speaker-independent folds "
+        "(default 5 otherwise)",
+    )
+    p.add_argument(
+        "--parallel", type=int, default=1, metavar="P", help="folds to run at the same time (default 1)"
+    )
+    p.add_argument(
+        "--out", default="runs/cv", help="output folder; fold K trains into OUT/fold_K (default runs/cv)"
+    )
+    p.add_argument(
+        "--only",
+        type=int,
+        nargs="+",
+        metavar="K",
+        help="run only these fold indices (the aggregate covers every finished fold)",
+    )
+    p.add_argument("--force", action="store_true", help="re-run folds that already finished")
+    p.add_argument(
+        "--aggregate-only",
+        dest="aggregate_only",
+        action="store_true",
+        help="do not train; aggregate the finished folds in --out",
+    )
+    p.add_argument(
+        "--python", default=sys.executable, help="interpreter for the fold processes (default: this one)"
+    )
+    return p
+
+
+def _split_passthrough(argv: list[str]) -> tuple[list[str], list[str]]:
+    if "--" in argv:
+        i = argv.index("--")
+        return argv[:i], argv[i + 1 :]
+    return argv, []
+
+
+def _print_summary(result: dict[str, Any], out: Path) -> None:
+    print(
+        f"\n{result['n_folds']} folds, {result['n']} test clips: "
+        f"WA {_pm(result, 'wa')}  UA {_pm(result, 'ua')}  F1 macro {_pm(result, 'f1_macro')}"
+    )
+    genders = result.get("per_gender") or {}
+    if genders:
+        print("by gender: " + "; ".join(f"{g} UA {v['ua']:.3f} (n={v['n']})" for g, v in genders.items()))
+    print(f"wrote {out / 'cv_results.json'}, {out / 'cv_results.md'}, {out / 'confusion_cv.png'}")
+
+
+def cli(argv: list[str]) -> int:
+    """``ser-hf cv``; returns 0 when every fold finished, 1 when some failed (the rest is aggregated)."""
+    own, extra = _split_passthrough(list(argv))
+    args = _build_parser().parse_args(own)
+    out = Path(args.out)
+    if args.aggregate_only:
+        _print_summary(aggregate_finished(out), out)
+        return 0
+
+    def on_fold(k: int, record: dict | None, metrics: dict | None, skipped: bool) -> None:
+        if skipped:
+            print(f"fold {k}: already finished ({out / f'fold_{k}' / METRICS_FILE}); --force re-runs it")
+        elif metrics is not None:
+            print(
+                f"fold {k}: WA {metrics['wa']:.3f}  UA {metrics['ua']:.3f}  F1 macro {metrics['f1_macro']:.3f}"
+                f"  ({record['seconds'] / 60:.1f} min)"
+            )
+        else:
+            log = out / f"fold_{k}" / "train.log"
+            error = f", {record['error']}" if "error" in record else ""
+            print(
+                f"fold {k}: FAILED (exit {record['returncode']}{error}); last lines of {log}:\n{_tail(log)}",
+                file=sys.stderr,
+            )
+
+    result, failed = run_cross_validation(
+        args.corpus,
+        args.preset,
+        out,
+        folds=args.folds,
+        label_scheme=args.label_scheme,
+        parallel=args.parallel,
+        only=args.only,
+        force=args.force,
+        python=args.python,
+        extra=extra,
+        command=shlex.join(["ser-hf", "cv", *argv]),
+        on_fold=on_fold,
+    )
+    if result is None:
+        print("no fold finished: nothing to aggregate", file=sys.stderr)
+        return 1
+    _print_summary(result, out)
+    if failed:
+        print(
+            f"{len(failed)} fold(s) failed: {failed}; fix the cause and re-run the same command (finished folds are skipped)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

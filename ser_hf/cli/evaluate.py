@@ -1,0 +1,122 @@
+"""``ser-hf evaluate``: score a saved model on a corpus split, in-domain or cross-corpus."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from ..errors import SERError
+from ..training.evaluation import (
+    default_label_scheme,
+    evaluate_model,
+    load_eval_data,
+    load_model,
+    model_labels,
+    select_rows,
+    write_evaluation,
+)
+from ..training.metrics import format_table
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ser-hf evaluate",
+        description="Evaluate a saved model on corpus rows: WA, UA, F1, per-class/speaker/gender scores, "
+        "confusion matrix. Writes metrics.json, confusion.png, classification_report.txt, predictions.csv.",
+    )
+    p.add_argument("--model", required=True, help="saved model folder (output_dir of ser-hf train)")
+    p.add_argument(
+        "--corpus", action="append", required=True, metavar="NAME=PATH", help="test corpus (repeatable)"
+    )
+    p.add_argument(
+        "--label-scheme",
+        dest="label_scheme",
+        help="scheme to load the corpora with (default: the model's own when it was trained on these "
+        "corpora, else the corpus's native one; classes are then matched by name)",
+    )
+    p.add_argument(
+        "--split",
+        default="all",
+        help="all (default), model (the model folder's split.json), manifest:PATH, ravdess-fold:K, kfold:K/N, loso:SPEAKER",
+    )
+    p.add_argument(
+        "--subset",
+        default="test",
+        choices=("test", "validation", "train"),
+        help="part of the split (default test)",
+    )
+    p.add_argument("--out", help="output folder (default eval/<model>-<corpora>-<split>-<subset>)")
+    p.add_argument("--batch-size", dest="batch_size", type=int, default=32)
+    p.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
+    p.add_argument("--workers", type=int, default=4, help="audio decoding threads (default 4)")
+    p.add_argument("--seed", type=int, default=42, help="seed of the training run (validation speakers)")
+    p.add_argument("--num-val-speakers", dest="num_val_speakers", type=int, default=4)
+    p.add_argument(
+        "--adapt",
+        action="store_true",
+        help="test-time adaptation: re-estimate the model's normalisation statistics on each test "
+        "speaker's unlabelled clips before scoring them (reported separately; labels are never used)",
+    )
+    return p
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"
+
+
+def cli(argv: list[str]) -> int:
+    """``ser-hf evaluate``: print the table and write the result files."""
+    args = _build_parser().parse_args(argv)
+    if args.batch_size < 1:
+        raise SERError("--batch-size must be 1 or more", source=f"--batch-size {args.batch_size}")
+    model, feature_extractor = load_model(args.model, args.device)
+    corpus_names = [c.split("=", 1)[0].strip().lower() for c in args.corpus]
+    scheme = args.label_scheme or default_label_scheme(corpus_names, model.config)
+    ds = load_eval_data(args.corpus, scheme)
+    split = args.split
+    if split == "model":
+        split = f"manifest:{Path(args.model) / 'split.json'}"
+        if not Path(split.split(":", 1)[1]).is_file():
+            raise SERError("the model folder has no split.json; give --split explicitly", source=args.model)
+    rows = select_rows(ds, split, args.subset, seed=args.seed, num_val_speakers=args.num_val_speakers)
+    if not rows:
+        raise SERError(f"the {args.subset} part of this split is empty", source=f"--split {args.split}")
+    part = ds.select(rows)
+    print(
+        f"model {args.model} ({len(model_labels(model.config))} classes) on {', '.join(args.corpus)}: "
+        f"split {args.split}, {args.subset if args.split != 'all' else 'all rows'}: {len(part)} clips"
+    )
+
+    metrics, predictions = evaluate_model(
+        model,
+        part,
+        feature_extractor=feature_extractor,
+        batch_size=args.batch_size,
+        num_workers=args.workers,
+        return_predictions=True,
+        adapt=args.adapt,
+    )
+    metrics.update(
+        corpora=list(args.corpus), label_scheme=scheme or "native", split=args.split, subset=args.subset
+    )
+    if metrics["cross_corpus"]:
+        print("cross-corpus: model classes -> test classes (others masked out):")
+        for m in metrics["model_labels"]:
+            print(f"  {m:>16} -> {metrics['label_mapping'].get(m, '(no counterpart: masked)')}")
+        if metrics["dropped"]:
+            print(f"  test rows left out (classes the model cannot predict): {metrics['dropped']}")
+        print(f"  scored on the {len(metrics['labels'])} shared classes: {', '.join(metrics['labels'])}")
+
+    out = Path(
+        args.out
+        or Path("eval")
+        / _slug(
+            f"{Path(args.model).resolve().name}-{'+'.join(corpus_names)}-{args.split.split('/')[-1]}-{args.subset}"
+        )
+    )
+    title = f"{Path(args.model).name} on {'+'.join(corpus_names)} (n={metrics['n']})"
+    write_evaluation(metrics, predictions, out, title)
+    print(format_table(metrics))
+    print(f"wrote {out}/metrics.json, confusion.png, classification_report.txt, predictions.csv")
+    return 0

@@ -1,0 +1,60 @@
+"""``ser-hf export``: export a model to ONNX (dynamic time axis, optional int8)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from ..inference.bundled import resolve_model_name
+from ..inference.onnx_export import DEFAULT_OPSET, FP32_TOLERANCE, export_onnx, format_parity
+
+logger = logging.getLogger(__name__)
+
+INPUT_NAMES = ("input_features", "attention_mask")
+
+
+def cli(argv: list[str]) -> int:
+    """``ser-hf export --model DIR --out model.onnx [--quantize int8] [--opset N]``."""
+    p = argparse.ArgumentParser(
+        prog="ser-hf export",
+        description="Export a model to ONNX (dynamic batch and time axes) and check it against PyTorch "
+        "on clips of several lengths and a padded batch.",
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="saved model folder (default: the bundled CNN-Transformer, 'cnn'; the default fusion model "
+        "reads openSMILE functionals and cannot be exported)",
+    )
+    p.add_argument("--out", required=True, metavar="FILE", help="the .onnx file to write")
+    p.add_argument(
+        "--quantize", choices=["int8"], default=None, help="also write <out>.int8.onnx with int8 weights"
+    )
+    p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
+    p.add_argument("--no-check", action="store_true", help="skip the PyTorch / ONNX Runtime parity check")
+    p.add_argument("--json", default=None, metavar="FILE", help="also write the export report as JSON")
+    args = p.parse_args(argv)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter the report
+    model = str(resolve_model_name(args.model, default="cnn"))
+    result = export_onnx(model, args.out, opset=args.opset, quantize=args.quantize, check=not args.no_check)
+    print(
+        f"wrote {result['path']} ({result['size_bytes'] / 1e6:.2f} MB, opset {result['opset']}, "
+        f"{result['model_type']}, {len(result['labels'])} labels) in {result['seconds']:.1f} s"
+    )
+    if result["int8_path"]:
+        print(f"wrote {result['int8_path']} ({result['int8_size_bytes'] / 1e6:.2f} MB, int8 weights)")
+    if result["parity"]:
+        print("\nParity with PyTorch (max absolute difference of probabilities):\n")
+        print(format_parity(result))
+        line = f"\nfp32: {result['fp32_max_abs_diff']:.2e} (limit {FP32_TOLERANCE:g})"
+        if result["int8_max_abs_diff"] is not None:
+            line += f"; int8: {result['int8_max_abs_diff']:.2e} (reported, no limit)"
+        print(line)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return 0

@@ -1,0 +1,52 @@
+"""``ser-hf extract-audio``: write the audio track of videos as 16 kHz mono WAV."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from ..data.audio import (
+    DEFAULT_SAMPLING_RATE,
+    MEDIA_EXTENSIONS,
+    VIDEO_EXTENSIONS,
+    audio_info,
+    find_media_files,
+)
+from ..errors import SERError
+from ..inference.media import extract_audio
+
+logger = logging.getLogger(__name__)
+
+
+def cli(argv: list[str]) -> int:
+    """``ser-hf extract-audio VIDEO... --out DIR``: one 16 kHz mono wav per input."""
+    p = argparse.ArgumentParser(
+        prog="ser-hf extract-audio",
+        description="Write the audio track of video (or audio) files as 16 kHz mono 16-bit wav files.",
+    )
+    p.add_argument("paths", nargs="+", metavar="VIDEO", help="files, folders or glob patterns")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the wav files")
+    p.add_argument(
+        "--sampling-rate", type=int, default=DEFAULT_SAMPLING_RATE, help="output rate (default 16000)"
+    )
+    args = p.parse_args(argv)
+    files = find_media_files(args.paths, extensions=VIDEO_EXTENSIONS + MEDIA_EXTENSIONS)
+    out_dir = Path(args.out)
+    used: set[str] = set()
+    failures = 0
+    for path in files:
+        name = f"{path.stem}.wav"
+        if name in used:  # clip.mp4 and clip.webm must not overwrite each other
+            name = f"{path.stem}-{path.suffix.lstrip('.')}.wav"
+        used.add(name)
+        try:
+            out = extract_audio(path, out_dir / name, args.sampling_rate)
+            duration, _, _ = audio_info(out)
+            print(f"{path} -> {out} ({duration:.2f} s)")
+        except Exception as err:
+            failures += 1
+            message = str(err) if isinstance(err, SERError) else f"{path}: {type(err).__name__}: {err}"
+            print(f"error: {message}", file=sys.stderr)
+    return 1 if failures else 0

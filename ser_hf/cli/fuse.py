@@ -1,0 +1,32 @@
+"""``ser-hf fuse``: pack saved models into one fusion model (a fixed weighted average of their
+class probabilities)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import SERError
+from ..inference.fusion import build_fusion
+
+
+def cli(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="ser-hf fuse",
+        description="Pack saved models into one pipeline-ready fusion model (weighted mean of probabilities).",
+    )
+    p.add_argument("--member", nargs="+", required=True, metavar="DIR", help="saved member model folders")
+    p.add_argument(
+        "--weights", nargs="+", type=float, default=None, help="relative weight per member (default equal)"
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="where to save the fused model")
+    args = p.parse_args(argv)
+    if args.weights is not None and len(args.weights) != len(args.member):
+        raise SERError(f"--weights needs {len(args.member)} numbers, one per --member", source="--weights")
+    model, extractor = build_fusion(args.member, args.weights)
+    out = Path(args.out)
+    model.save_pretrained(out)
+    extractor.save_pretrained(out)
+    shares = ", ".join(f"{m} ({w:.3g})" for m, w in zip(args.member, model.config.member_weights))
+    print(f"wrote {out}: fusion of {shares}")
+    return 0

@@ -1,0 +1,247 @@
+"""``ser-hf predict``: classify files, folders and globs; long audio gets a timeline."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data.audio import audio_info, find_media_files, load_audio
+from ..errors import SERError
+from ..inference.classifier import SILENCE_DB, SILENCE_LABEL, EmotionClassifier, _top, level_db
+from ..inference.onnx_classifier import load_classifier
+from ..inference.timeline import plot_timeline
+
+logger = logging.getLogger(__name__)
+
+
+def _build_predict_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ser-hf predict",
+        description="Classify the emotion of speech in audio or video files, folders (recursive) and globs. "
+        "Files longer than the window get a per-window timeline.",
+    )
+    p.add_argument(
+        "paths", nargs="+", metavar="PATH", help="files, folders or glob patterns ('clips/**/*.wav')"
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="model folder or Hub id (default: the bundled fusion of functionals + logistic regression "
+        "with three CNN-Transformers, which needs openSMILE; 'cnn': the bundled CNN-Transformer alone; "
+        "'functionals': the functionals model alone)",
+    )
+    p.add_argument("--onnx", default=None, metavar="FILE", help="run this ONNX export with ONNX Runtime")
+    p.add_argument("--top-k", type=int, default=3, help="labels to show per file (default 3)")
+    p.add_argument(
+        "--window",
+        type=float,
+        default=None,
+        help="timeline window in seconds (default 4, or the model's fixed clip length when shorter)",
+    )
+    p.add_argument("--hop", type=float, default=None, help="timeline hop in seconds (default window/2)")
+    p.add_argument(
+        "--silence-db",
+        type=float,
+        default=SILENCE_DB,
+        help=f"audio whose loudest 50 ms is below this dBFS is silence (default {SILENCE_DB})",
+    )
+    p.add_argument("--timeline-png", default=None, metavar="DIR", help="write a timeline plot per long file")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--csv", default=None, metavar="FILE", help="write results as CSV")
+    out.add_argument("--json", default=None, metavar="FILE", help="write results as JSON")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    p.add_argument("--batch-size", type=int, default=16, help="clips per forward pass")
+    p.add_argument("--trust-remote-code", action="store_true", help="allow a Hub model's own code to run")
+    return p
+
+
+def _fmt_top(scores: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{s['label']} {s['score']:.2f}" for s in scores)
+
+
+def cli(argv: list[str]) -> int:
+    """``ser-hf predict``: print a table (and timelines), optionally write CSV/JSON and PNG plots.
+
+    Returns 0 when every file was classified, 1 when any failed (each failure is one error line
+    naming the file; the other files are still classified).
+    """
+    args = _build_predict_parser().parse_args(argv)
+    if args.top_k < 1 or args.batch_size < 1:
+        raise SERError("--top-k and --batch-size must be at least 1", source="ser-hf predict")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter the results table
+    clf = load_classifier(args.model, args.onnx, args.device, args.trust_remote_code)
+    window_s = float(args.window or clf.default_window_s())
+    hop_s = float(args.hop or window_s / 2)
+    if window_s <= 0 or hop_s <= 0:
+        raise SERError("--window and --hop must be positive", source="ser-hf predict")
+    files = find_media_files(args.paths)
+    if not files:
+        raise SERError("no audio or video files found", source=" ".join(args.paths))
+
+    results: list[dict[str, Any]] = []
+    failures = 0
+    short: list[tuple[int, Path, np.ndarray]] = []  # classified in batches after the loop
+
+    def fail(path: Path, err: BaseException) -> None:
+        nonlocal failures
+        failures += 1
+        message = str(err) if isinstance(err, SERError) else f"{path}: {type(err).__name__}: {err}"
+        print(f"error: {message}", file=sys.stderr)
+        logger.debug("failure on %s", path, exc_info=err)
+        results.append({"file": str(path), "error": message})
+
+    for path in files:
+        try:
+            samples = None
+            try:
+                duration, _, _ = audio_info(path)
+            except SERError:
+                # the header alone does not tell: decoding gives either the audio or the precise
+                # error (empty file, not audio, ...)
+                samples = load_audio(path, clf.sampling_rate)
+                duration = len(samples) / clf.sampling_rate
+            if duration > window_s:
+                tl = clf.timeline(
+                    path if samples is None else samples,
+                    window_s,
+                    hop_s,
+                    silence_db=args.silence_db,
+                    top_k=args.top_k,
+                    batch_size=args.batch_size,
+                )
+                tl.source = str(path)
+                row = {
+                    "file": str(path),
+                    "duration": tl.duration,
+                    "label": tl.label,
+                    "score": tl.score,
+                    "top_k": tl.scores,
+                    "timeline": tl.windows,
+                }
+                if args.timeline_png:
+                    png = Path(args.timeline_png) / f"{path.stem}.timeline.png"
+                    if any(r.get("timeline_png") == str(png) for r in results):  # same name, other folder
+                        png = png.with_name(f"{path.stem}-{len(results)}.timeline.png")
+                    row["timeline_png"] = str(plot_timeline(tl, png, title=path.name))
+                results.append(row)
+            else:
+                if samples is None:
+                    samples = load_audio(path, clf.sampling_rate)
+                results.append({"file": str(path), "duration": round(len(samples) / clf.sampling_rate, 3)})
+                short.append((len(results) - 1, path, samples))
+        except KeyboardInterrupt:
+            raise
+        except Exception as err:  # one bad file must not stop the others, nor print a traceback
+            fail(path, err)
+        if len(short) >= args.batch_size:
+            failures += _classify_short(clf, short, results, args)
+            short.clear()
+    failures += _classify_short(clf, short, results, args)
+
+    _print_table(results, clf.labels)
+    for row in results:
+        if row.get("timeline"):
+            print(f"\n{row['file']}: {row['label']} {row['score']:.2f} over {len(row['timeline'])} windows")
+            for w in row["timeline"]:
+                tag = "  (silence)" if w["silent"] else f"  {_fmt_top(w['scores'])}"
+                print(f"  {w['start']:8.2f} - {w['end']:8.2f} s  {w['label']:<10}{tag}")
+    if args.csv:
+        _write_csv(results, args.csv)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    ok = len(results) - failures
+    print(f"\n{ok} of {len(results)} file(s) classified" + (f", {failures} failed" if failures else ""))
+    return 1 if failures else 0
+
+
+def _classify_short(clf: EmotionClassifier, short: list, results: list, args: argparse.Namespace) -> int:
+    """Classify the queued short clips in one batched pass; per-file fallback if the batch fails."""
+    if not short:
+        return 0
+    failures = 0
+    silence = [{"label": SILENCE_LABEL, "score": 1.0}]
+    if args.silence_db is not None:  # silent clips are reported as such, not given a made-up emotion
+        for i, _, samples in short:
+            if level_db(samples, clf.sampling_rate) < args.silence_db:
+                results[i].update(label=SILENCE_LABEL, score=1.0, top_k=silence)
+        short = [item for item in short if "label" not in results[item[0]]]
+    try:
+        probs = clf._probs_batched([s for _, _, s in short], [str(p) for _, p, _ in short], args.batch_size)
+        for (i, _, _), p in zip(short, probs):
+            top = _top(p, clf.labels, args.top_k)
+            results[i].update(label=top[0]["label"], score=top[0]["score"], top_k=top)
+    except Exception:
+        for i, path, samples in short:  # find the one that failed; the others still get classified
+            try:
+                top = clf.classify(samples, top_k=args.top_k)
+                results[i].update(label=top[0]["label"], score=top[0]["score"], top_k=top)
+            except Exception as err:
+                failures += 1
+                message = str(err) if isinstance(err, SERError) else f"{path}: {type(err).__name__}: {err}"
+                print(f"error: {message}", file=sys.stderr)
+                results[i] = {"file": str(path), "error": message}
+    return failures
+
+
+def _print_table(results: list[dict[str, Any]], labels: Sequence[str]) -> None:
+    rows = [
+        (
+            r["file"],
+            f"{r['duration']:.2f}" if "duration" in r else "-",
+            r.get("label", "ERROR"),
+            f"{r['score']:.3f}" if "score" in r else "-",
+            _fmt_top(r["top_k"]) if "top_k" in r else r.get("error", "")[:80],
+        )
+        for r in results
+    ]
+    head = ("file", "duration_s", "label", "score", "top-k")
+    widths = [max(len(head[c]), *(len(row[c]) for row in rows)) for c in range(4)]
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  " + head[4])
+    for row in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[4])
+
+
+def _write_csv(results: list[dict[str, Any]], path: str) -> None:
+    """One row per file (top-k as JSON text); long files add one row per window below their file row."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fields = ["file", "start", "end", "duration", "label", "score", "top_k", "error"]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        for r in results:
+            writer.writerow(
+                {
+                    "file": r["file"],
+                    "start": 0.0 if "duration" in r else "",
+                    "end": r.get("duration", ""),
+                    "duration": r.get("duration", ""),
+                    "label": r.get("label", ""),
+                    "score": r.get("score", ""),
+                    "top_k": json.dumps(r["top_k"]) if "top_k" in r else "",
+                    "error": r.get("error", ""),
+                }
+            )
+            for w in r.get("timeline", []):
+                writer.writerow(
+                    {
+                        "file": r["file"],
+                        "start": w["start"],
+                        "end": w["end"],
+                        "duration": round(w["end"] - w["start"], 3),
+                        "label": w["label"],
+                        "score": w["score"],
+                        "top_k": json.dumps(w["scores"]),
+                        "error": "",
+                    }
+                )

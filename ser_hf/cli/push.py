@@ -1,0 +1,65 @@
+"""``ser-hf push``: upload a trained model folder with its model card to the Hub."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from ..hub.cards import DEFAULT_COMMIT_MESSAGE, make_model_card
+from ..hub.push import push_model
+
+logger = logging.getLogger(__name__)
+
+
+# ----------------------------------------------------------------------------- CLIs
+def _quiet_http_logs() -> None:
+    # the CLI logs at INFO; one line per HTTP request would drown the useful lines
+    for name in ("httpx2", "httpx", "huggingface_hub"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def cli(argv: list[str]) -> int:
+    """``ser-hf push --model DIR --repo-id NAME [--private] [--eval-json F] [--cv-json F]``."""
+    parser = argparse.ArgumentParser(
+        prog="ser-hf push",
+        description="Upload a saved model folder (safetensors, feature extractor, remote code) with a "
+        "generated model card. Uses HF_TOKEN (or --token) and HF_ENDPOINT.",
+    )
+    parser.add_argument("--model", required=True, help="folder written by save_pretrained / ser-hf train")
+    parser.add_argument("--repo-id", required=True, help="Hub model id, e.g. user/ser-ravdess")
+    parser.add_argument("--private", action="store_true", help="create the repo as private")
+    parser.add_argument(
+        "--token", default=None, help="Hub write token (default: HF_TOKEN or the saved login)"
+    )
+    parser.add_argument("--eval-json", default=None, help="results of ser-hf evaluate, for the card")
+    parser.add_argument(
+        "--cv-json", default=None, help="cv_results.json of ser-hf cv, for the card's model-index"
+    )
+    parser.add_argument("--datasets", nargs="+", default=None, help="training corpora, e.g. ravdess")
+    parser.add_argument("--license", default=None, help="Hub licence id (default: from the training corpora)")
+    parser.add_argument("--protocol", default=None, help="name of the evaluation protocol for the card")
+    parser.add_argument("--message", default=DEFAULT_COMMIT_MESSAGE, help="commit message")
+    parser.add_argument("--card-only", action="store_true", help="print the model card and upload nothing")
+    args = parser.parse_args(argv)
+    _quiet_http_logs()
+    if args.card_only:
+        card = make_model_card(
+            args.model, args.repo_id, args.eval_json, args.cv_json,
+            datasets=args.datasets, license=args.license, protocol=args.protocol,
+        )  # fmt: skip
+        print(card)
+        return 0
+    info = push_model(
+        args.model,
+        args.repo_id,
+        private=args.private,
+        token=args.token,
+        eval_json=args.eval_json,
+        cv_json=args.cv_json,
+        datasets=args.datasets,
+        license=args.license,
+        protocol=args.protocol,
+        commit_message=args.message,
+    )
+    print(f"pushed {args.model} to {args.repo_id}: {info.commit_url}")
+    return 0

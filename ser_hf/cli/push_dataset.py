@@ -1,0 +1,43 @@
+"""``ser-hf push-dataset``: upload a harmonised corpus with its dataset card to the Hub."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from ..hub.cards import DEFAULT_DATASET_COMMIT_MESSAGE
+from ..hub.push import push_dataset
+from .push import _quiet_http_logs
+
+logger = logging.getLogger(__name__)
+
+
+# ----------------------------------------------------------------------------- CLIs
+
+
+def cli(argv: list[str]) -> int:
+    """``ser-hf push-dataset --corpus ravdess=/path [--corpus ...] [--label-scheme S] --repo-id NAME``."""
+    parser = argparse.ArgumentParser(
+        prog="ser-hf push-dataset",
+        description="Load corpora with harmonised labels and upload them as one Hub dataset (audio "
+        "embedded in parquet) with a dataset card. Uses HF_TOKEN (or --token) and HF_ENDPOINT.",
+    )
+    parser.add_argument("--corpus", action="append", required=True, metavar="NAME=PATH", help="repeatable")
+    parser.add_argument("--label-scheme", default=None, help="e.g. ravdess8, harmonized7, common6")
+    parser.add_argument("--repo-id", required=True, help="Hub dataset id, e.g. user/ravdess-ser")
+    parser.add_argument("--private", action="store_true")
+    parser.add_argument(
+        "--token", default=None, help="Hub write token (default: HF_TOKEN or the saved login)"
+    )
+    parser.add_argument("--message", default=DEFAULT_DATASET_COMMIT_MESSAGE, help="commit message")
+    args = parser.parse_args(argv)
+    _quiet_http_logs()
+    url = push_dataset(
+        args.corpus,
+        args.repo_id,
+        private=args.private,
+        token=args.token,
+        label_scheme=args.label_scheme,
+        commit_message=args.message,
+    )
+    print(f"pushed {', '.join(args.corpus)} to {url}")

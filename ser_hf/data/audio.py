@@ -1,0 +1,347 @@
+"""Audio input: anything a user may hand us -> float32 mono at the model's rate.
+
+One entry point, :func:`load_audio`, accepts
+
+- a path (``str``/``Path``) to any file FFmpeg decodes: wav, flac, mp3, ogg, m4a, and the audio
+  track of mp4/webm/mkv videos;
+- raw encoded bytes (the content of such a file);
+- a numpy array or torch tensor of samples, with ``sampling_rate=`` (1-D, ``(samples, channels)`` or
+  ``(channels, samples)``; integer PCM is scaled to [-1, 1));
+- a ``{"array" | "raw": samples, "sampling_rate": sr}`` dict (the transformers/datasets convention), or
+  a ``{"path": ..., "bytes": ...}`` dict (``datasets.Audio(decode=False)``);
+- a ``(sampling_rate, samples)`` tuple (what ``gr.Audio(type="numpy")`` hands over);
+- a datasets/torchcodec ``AudioDecoder``.
+
+Stereo and multichannel audio is averaged to mono, any rate is resampled (torchaudio), and empty,
+non-audio, NaN/Inf-filled or unreadable input raises :class:`~ser_hf.errors.SERError` whose message
+names the input and the problem. Decoding tries libsndfile first (fast for wav/flac/ogg/mp3), then
+FFmpeg through torchcodec (m4a, video containers, everything else).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SERError
+
+logger = logging.getLogger(__name__)
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".wma", ".aiff", ".aif")
+VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v")
+MEDIA_EXTENSIONS = AUDIO_EXTENSIONS + VIDEO_EXTENSIONS
+DEFAULT_SAMPLING_RATE = 16000
+# A channel axis longer than this is taken to be the time axis (no real recording has 64 channels).
+_MAX_CHANNELS = 64
+
+
+def _describe(source: Any) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return f"<{len(source)} bytes of audio>"
+    if isinstance(source, dict):
+        return str(source.get("path") or "<audio dict>")
+    if isinstance(source, tuple):
+        return "<(sampling_rate, samples) tuple>"
+    shape = getattr(source, "shape", None)
+    if shape is not None:
+        return f"<{type(source).__name__} of shape {tuple(shape)}>"
+    return f"<{type(source).__name__}>"
+
+
+def _to_float(samples: np.ndarray, name: str) -> np.ndarray:
+    """Scale integer PCM to [-1, 1) and return float32."""
+    if samples.dtype.kind == "f":
+        return samples.astype(np.float32, copy=False)
+    if samples.dtype == np.uint8:  # 8-bit WAV is unsigned, centred on 128
+        return (samples.astype(np.float32) - 128.0) / 128.0
+    if samples.dtype.kind in "iu":
+        info = np.iinfo(samples.dtype)
+        scale = float(max(abs(info.min), info.max + 1))
+        return samples.astype(np.float32) / scale
+    if samples.dtype == np.bool_:
+        return samples.astype(np.float32)
+    raise SERError(f"unsupported sample type {samples.dtype}; pass float or integer PCM samples", source=name)
+
+
+def _to_mono(samples: np.ndarray, name: str, channels_first: bool | None = None) -> np.ndarray:
+    """Average channels. 2-D input is (samples, channels) or (channels, samples): the short axis."""
+    if samples.ndim == 1:
+        return samples
+    if samples.ndim != 2:
+        raise SERError(
+            f"expected 1-D samples or a 2-D (samples, channels) array, got shape {samples.shape}",
+            source=name,
+        )
+    if channels_first is None:
+        rows, cols = samples.shape
+        channels_first = rows < cols and rows <= _MAX_CHANNELS
+    return samples.mean(axis=0 if channels_first else 1)
+
+
+def resample(samples: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
+    """Resample a 1-D float32 signal with torchaudio's band-limited sinc interpolation."""
+    if orig_rate == target_rate:
+        return samples
+    import torch
+    import torchaudio.functional as AF
+
+    g = math.gcd(int(orig_rate), int(target_rate))
+    out = AF.resample(torch.from_numpy(np.ascontiguousarray(samples)), orig_rate // g, target_rate // g)
+    return out.numpy()
+
+
+def _decode_soundfile(data: str | io.BytesIO) -> tuple[np.ndarray, int] | None:
+    import soundfile as sf
+
+    try:
+        samples, rate = sf.read(data, dtype="float32", always_2d=True)
+    except Exception:  # libsndfile can't read it (m4a, video, corrupt): let FFmpeg try
+        return None
+    return samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0], int(rate)
+
+
+def _decode_ffmpeg(data: str | bytes, name: str, sampling_rate: int | None) -> tuple[np.ndarray, int]:
+    try:
+        from torchcodec.decoders import AudioDecoder
+    except Exception as err:  # pragma: no cover - depends on the machine
+        raise SERError(
+            f"cannot decode this format without FFmpeg ({err}); install FFmpeg (apt-get install ffmpeg) "
+            "or convert the file to wav/flac",
+            source=name,
+        ) from err
+    try:
+        # channels are averaged here, not by FFmpeg's downmix (which scales stereo by -3 dB each)
+        decoded = AudioDecoder(data, sample_rate=sampling_rate).get_all_samples()
+    except Exception as err:
+        raise SERError(
+            f"not a readable audio or video file (FFmpeg: {_ffmpeg_reason(err)}); "
+            "check that the file is complete and is audio, or convert it to wav",
+            source=name,
+        ) from err
+    return decoded.data.mean(dim=0).numpy().astype(np.float32, copy=False), int(decoded.sample_rate)
+
+
+def _ffmpeg_reason(err: Exception) -> str:
+    """The useful tail of a torchcodec error ("Invalid data found when processing input")."""
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return text.rsplit(", ", 1)[-1][:200]
+
+
+def _decode_path(path: Path, sampling_rate: int | None) -> tuple[np.ndarray, int]:
+    name = str(path)
+    if not path.exists():
+        raise SERError("file not found; check the path", source=name)
+    if path.is_dir():
+        raise SERError(
+            "is a directory, not an audio file; pass a file (the CLI accepts folders)", source=name
+        )
+    if path.stat().st_size == 0:
+        raise SERError("the file is empty (0 bytes); re-record or re-export it", source=name)
+    decoded = _decode_soundfile(name)
+    if decoded is None:
+        decoded = _decode_ffmpeg(name, name, sampling_rate)
+    return decoded
+
+
+def _decode_bytes(data: bytes, name: str, sampling_rate: int | None) -> tuple[np.ndarray, int]:
+    if len(data) == 0:
+        raise SERError("no audio bytes (empty input)", source=name)
+    decoded = _decode_soundfile(io.BytesIO(data))
+    if decoded is None:
+        decoded = _decode_ffmpeg(bytes(data), name, sampling_rate)
+    return decoded
+
+
+def _decode_any(source: Any, sampling_rate: int | None, name: str) -> tuple[np.ndarray, int]:
+    """Return (mono float32 samples, their rate) for any supported input."""
+    if isinstance(source, (str, os.PathLike)):
+        return _decode_path(Path(source), sampling_rate)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _decode_bytes(bytes(source), name, sampling_rate)
+    if isinstance(source, dict):
+        samples = source.get("array", source.get("raw"))
+        if samples is not None:
+            rate = source.get("sampling_rate")
+            if rate is None:
+                raise SERError("audio dict has samples but no 'sampling_rate'; add it", source=name)
+            return _decode_any(samples, int(rate), name)
+        if source.get("bytes") is not None:
+            return _decode_bytes(source["bytes"], str(source.get("path") or name), sampling_rate)
+        if source.get("path"):
+            return _decode_path(Path(source["path"]), sampling_rate)
+        raise SERError("audio dict needs 'array' + 'sampling_rate', 'bytes' or 'path'", source=name)
+    if isinstance(source, tuple) and len(source) == 2 and np.isscalar(source[0]):
+        rate, samples = source  # gradio's (sampling_rate, samples), channels last
+        return _to_mono(_to_float(np.asarray(samples), name), name, channels_first=False), int(rate)
+    if hasattr(source, "get_all_samples"):  # torchcodec / datasets AudioDecoder
+        try:
+            decoded = source.get_all_samples()
+        except Exception as err:
+            raise SERError(f"the AudioDecoder could not decode its source ({err})", source=name) from err
+        return decoded.data.mean(dim=0).numpy().astype(np.float32), int(decoded.sample_rate)
+    if hasattr(source, "detach") and hasattr(source, "cpu"):  # torch tensor
+        source = source.detach().cpu().numpy()
+    if isinstance(source, (list, np.ndarray)):
+        if sampling_rate is None:
+            raise SERError(
+                "raw samples need their sampling rate: pass sampling_rate=... or a "
+                "{'array': x, 'sampling_rate': sr} dict",
+                source=name,
+            )
+        samples = np.asarray(source)
+        if samples.dtype == object:
+            raise SERError("samples must be numbers, not objects", source=name)
+        return _to_mono(_to_float(samples, name), name), int(sampling_rate)
+    raise SERError(
+        "unsupported audio input; pass a path, bytes, an array with sampling_rate, "
+        "an {'array', 'sampling_rate'} dict or an AudioDecoder",
+        source=name,
+    )
+
+
+def load_audio(
+    source: Any,
+    sampling_rate: int = DEFAULT_SAMPLING_RATE,
+    *,
+    source_rate: int | None = None,
+) -> np.ndarray:
+    """Decode ``source`` into a float32 mono signal at ``sampling_rate``.
+
+    Args:
+        source: a path, encoded bytes, an array/tensor (give ``source_rate``), an audio dict, a
+            ``(rate, samples)`` tuple or an ``AudioDecoder`` (see the module docstring).
+        sampling_rate: the rate to return (the model's rate, 16 kHz by default).
+        source_rate: the rate of raw samples when ``source`` is an array or tensor.
+
+    Returns:
+        ``np.ndarray`` of shape ``(samples,)``, dtype float32.
+
+    Raises:
+        SERError: empty, non-audio, unreadable or NaN/Inf-filled input, naming the input.
+    """
+    name = _describe(source)
+    if isinstance(source, (list, np.ndarray)) or (hasattr(source, "detach") and hasattr(source, "cpu")):
+        samples, rate = _decode_any(source, source_rate, name)
+    else:
+        samples, rate = _decode_any(source, sampling_rate, name)
+    if rate <= 0:
+        raise SERError(f"invalid sampling rate {rate}", source=name)
+    if samples.size == 0:
+        raise SERError("contains no audio samples (0 s); re-record or re-export it", source=name)
+    if not np.all(np.isfinite(samples)):
+        bad = int(np.size(samples) - np.count_nonzero(np.isfinite(samples)))
+        raise SERError(
+            f"contains {bad} NaN or infinite samples; the recording is corrupt, re-export it", source=name
+        )
+    samples = resample(np.ascontiguousarray(samples, dtype=np.float32), rate, sampling_rate)
+    return samples.astype(np.float32, copy=False)
+
+
+def audio_info(path: str | os.PathLike) -> tuple[float, int, int]:
+    """(duration in seconds, sampling rate, channels) of a file, read from its header."""
+    name = str(path)
+    p = Path(path)
+    if not p.is_file():
+        raise SERError("not an existing file", source=name)
+    import soundfile as sf
+
+    try:
+        info = sf.info(name)
+        return float(info.duration), int(info.samplerate), int(info.channels)
+    except Exception:
+        pass
+    try:
+        from torchcodec.decoders import AudioDecoder
+
+        meta = AudioDecoder(name).metadata
+    except Exception as err:
+        raise SERError(f"not a readable audio or video file ({type(err).__name__})", source=name) from err
+    duration = meta.duration_seconds or meta.duration_seconds_from_header or 0.0
+    return float(duration), int(meta.sample_rate or 0), int(meta.num_channels or 0)
+
+
+def iter_audio_chunks(
+    path: str | os.PathLike, chunk_seconds: float, sampling_rate: int = DEFAULT_SAMPLING_RATE
+) -> Iterator[np.ndarray]:
+    """Yield successive float32 mono chunks of ``chunk_seconds`` from a file, in bounded memory.
+
+    The last chunk may be shorter. Used for long recordings so that a 10-minute file never becomes
+    one giant tensor.
+    """
+    name = str(path)
+    p = Path(path)
+    if not p.is_file():
+        _decode_path(p, sampling_rate)  # raises the right error
+    import soundfile as sf
+
+    try:
+        info = sf.info(name)
+    except Exception:
+        info = None
+    if info is not None:
+        block = max(1, int(round(chunk_seconds * info.samplerate)))
+        for frames in sf.blocks(name, blocksize=block, dtype="float32", always_2d=True):
+            chunk = frames.mean(axis=1)
+            if not np.all(np.isfinite(chunk)):
+                raise SERError("contains NaN or infinite samples; the recording is corrupt", source=name)
+            yield resample(chunk, int(info.samplerate), sampling_rate)
+        return
+    try:
+        from torchcodec.decoders import AudioDecoder
+
+        decoder = AudioDecoder(name, sample_rate=sampling_rate)
+        duration = decoder.metadata.duration_seconds or decoder.metadata.duration_seconds_from_header
+    except Exception as err:
+        raise SERError(f"not a readable audio or video file ({type(err).__name__})", source=name) from err
+    if not duration:  # unknown duration: decode whole (rare; containers without a duration header)
+        samples = load_audio(name, sampling_rate)
+        step = int(chunk_seconds * sampling_rate)
+        for start in range(0, len(samples), step):
+            yield samples[start : start + step]
+        return
+    start = 0.0
+    while start < duration:
+        stop = min(start + chunk_seconds, duration)
+        chunk = decoder.get_samples_played_in_range(start, stop).data.mean(dim=0).numpy()
+        if chunk.size:
+            yield chunk.astype(np.float32, copy=False)
+        start = stop
+
+
+def write_wav(
+    path: str | os.PathLike, samples: np.ndarray, sampling_rate: int = DEFAULT_SAMPLING_RATE
+) -> None:
+    """Write float samples as a 16-bit PCM wav file."""
+    import soundfile as sf
+
+    sf.write(str(path), np.asarray(samples, dtype=np.float32), sampling_rate, subtype="PCM_16")
+
+
+def find_media_files(paths: list[str], extensions: tuple[str, ...] = MEDIA_EXTENSIONS) -> list[Path]:
+    """Expand files, folders (recursively) and glob patterns into a sorted list of media files.
+
+    A path that names nothing (no file, no folder, no glob match) is kept as-is so the caller reports
+    it as "file not found" for that exact path.
+    """
+    import glob
+
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found += sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in extensions)
+        elif p.exists():
+            found.append(p)
+        else:
+            matches = sorted(glob.glob(raw, recursive=True))
+            found += [Path(m) for m in matches if Path(m).is_file()] if matches else [p]
+    return found

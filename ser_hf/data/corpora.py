@@ -1,0 +1,299 @@
+"""Native corpus layouts -> one ``datasets.Dataset`` with harmonised labels and speaker metadata.
+
+``load_corpus(name, data_dir, label_scheme=...)`` reads file names only (no decoding) and returns a
+dataset with the columns
+
+=============== ==========================================================================
+``audio``       ``Audio(sampling_rate=16000, num_channels=1)``: decoded lazily, on access
+``path``        the source file (absolute path; the Hub path for Hub datasets)
+``emotion``     ``ClassLabel(names=scheme_names(label_scheme))`` (fixed id order)
+``raw_emotion`` the corpus's own label as a canonical word (``calm``, ``pleasant_surprise``,
+                ``boredom``...) before the scheme's mapping
+``speaker``     prefixed with the corpus (``ravdess_01``, ``cremad_1001``) so that
+                concatenated corpora never share a speaker id
+``gender``      ``female`` / ``male`` / ``unknown``
+``corpus``      ``ravdess``, ``tess``, ``savee``, ``cremad``, ``emodb`` or the generic name
+``intensity``   RAVDESS ``normal``/``strong``; CREMA-D ``low``/``medium``/``high``/``unspecified``
+``statement``   RAVDESS sentence, TESS word, CREMA-D sentence code, EmoDB text code
+``duration``    seconds from the file header (``None`` with ``check_files=False`` or Hub data)
+=============== ==========================================================================
+
+Every corpus has the same columns, so :func:`load_corpora` concatenates them. With
+``check_files=True`` (default) each file's header is read (``soundfile.info``, falling back to
+FFmpeg through torchcodec for other formats); empty, unreadable or unparseable files and names
+are SKIPPED, never a crash. What was skipped, excluded (song clips, macOS ``._`` files) and dropped
+by the label scheme is in a :class:`CorpusReport`: ``load_corpus(..., return_report=True)``
+returns ``(dataset, report)``; a warning with the count is logged either way.
+
+Native layouts (see issue 3; file names decide the labels, folders only where stated):
+
+* ``ravdess``: ``Actor_NN/MM-VV-EE-II-SS-RR-AA.ext`` or flat; speech (VV=01) by default, song
+  (VV=02) with ``include_song=True``; actor AA odd = male, even = female.
+* ``tess``: ``<SPK>_<emotion>/<SPK>_<word>_<emotion>.wav``; speaker and emotion from the FOLDER
+  (one official file is misnamed ``OA_bite_neutral.wav``); both speakers female.
+* ``savee``: flat ``DC_sa01.wav`` or ``AudioData/DC/sa01.wav``; all male.
+* ``cremad``: ``AudioWAV/1001_DFA_ANG_XX.wav``; gender from ``VideoDemographics.csv`` if found
+  (in the folder, below it, or next to it), else ``unknown``.
+* ``emodb``: ``wav/03a01Fa.wav``; speaker = first two digits, emotion = 6th character.
+* ``audiofolder``: ``<label>/<file>`` folders, or a ``metadata.csv`` with ``file_name`` and a
+  label column (plus optional speaker/gender columns).
+* anything else: a Hub dataset id (``datasets.load_dataset``), a folder written by
+  ``save_to_disk`` (name ``disk`` or the folder as ``name``), or parquet files (name ``parquet``);
+  pick the columns with ``audio_column``, ``label_column``, ``speaker_column``, ``gender_column``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import SERError
+from .labels import (
+    CORPUS_DEFAULT_SCHEME,
+    get_scheme,
+)
+from .layouts import _PARSERS, _load_native
+from .rows import (
+    COLUMNS,
+    CORPUS_SOURCES,
+    KNOWN_CORPORA,
+    CorpusReport,
+    _build,
+    _features,
+    _finish,
+    _info,
+    _resolve_name,
+    _slug,
+    label_scheme_of,
+)
+from .sources import _load_audiofolder, _load_hf
+
+logger = logging.getLogger(__name__)
+
+
+def load_corpus(
+    name: str,
+    data_dir: str | os.PathLike | None = None,
+    label_scheme: str | None = None,
+    *,
+    include_song: bool = False,
+    check_files: bool = True,
+    label_map: dict[str, str | None] | None = None,
+    audio_column: str | None = None,
+    label_column: str | None = None,
+    speaker_column: str | None = None,
+    gender_column: str | None = None,
+    split: str | None = None,
+    corpus_name: str | None = None,
+    return_report: bool = False,
+):
+    """Load one corpus as a ``datasets.Dataset`` (columns in the module docstring).
+
+    Args:
+        name: ``ravdess``, ``tess``, ``savee``, ``cremad``, ``emodb``, ``audiofolder``, ``disk``,
+            ``parquet`` or a Hub dataset id; an existing folder as ``name`` is auto-detected.
+        data_dir: the corpus folder (the folder that holds ``Actor_NN/``, ``AudioWAV/``, ...).
+        label_scheme: a scheme of :mod:`ser_hf.labels`; ``None``/``"native"`` = the corpus's own
+            (RAVDESS ``ravdess8``, TESS/SAVEE ``harmonized7``, CREMA-D ``common6``, EmoDB
+            ``emodb7``; generic data: the sorted set of its labels).
+        include_song: RAVDESS only: keep song clips (vocal channel 02).
+        check_files: read each file's header and skip unreadable ones (fast: no decoding).
+        label_map: ``{raw label: scheme label or canonical emotion or None (drop)}``, applied
+            before the scheme.
+        audio_column, label_column, speaker_column, gender_column: column names for generic data
+            (``audiofolder`` metadata.csv, Hub, disk, parquet); defaults are guessed.
+        split: the split of a Hub / DatasetDict dataset (default ``train``).
+        corpus_name: the ``corpus`` column and speaker prefix (default: the corpus name, or the
+            folder / dataset name for generic data).
+        return_report: return ``(dataset, CorpusReport)`` instead of the dataset.
+
+    Raises:
+        SERError: unknown corpus or scheme, missing folder, or no usable clip at all.
+    """
+    started = time.perf_counter()
+    kind = _resolve_name(name)
+    if data_dir is None and kind not in KNOWN_CORPORA and Path(str(name)).is_dir():
+        data_dir, kind = str(name), "auto"
+    if kind == "auto":
+        p = Path(str(data_dir))
+        if (p / "state.json").exists() or (p / "dataset_dict.json").exists():
+            kind = "disk"
+        elif any(p.rglob("*.parquet")):
+            kind = "parquet"
+        else:
+            kind = "audiofolder"
+    hub = kind not in KNOWN_CORPORA and kind not in ("disk", "parquet")
+    # a Hub dataset's data_dir is a folder inside the Hub repo, not a local path
+    root = Path(data_dir).expanduser().resolve() if data_dir is not None and not hub else None
+    if kind in KNOWN_CORPORA or kind in ("disk", "parquet"):
+        if root is None or not root.exists():
+            raise SERError(
+                f"corpus folder not found; pass the folder of the {kind} corpus", source=str(data_dir)
+            )
+    generic = kind not in _PARSERS
+    if corpus_name:
+        corpus = corpus_name
+    elif not generic:
+        corpus = kind
+    elif kind in ("audiofolder", "disk", "parquet"):
+        corpus = _slug(root.name)
+    else:  # a Hub id: its last part
+        corpus = _slug(str(name).split("/")[-1])
+
+    scheme_key = label_scheme if label_scheme not in (None, "native") else CORPUS_DEFAULT_SCHEME.get(kind)
+    scheme = get_scheme(scheme_key) if scheme_key is not None else None  # None: generic native labels
+    scheme_name = scheme.name if scheme is not None else "native"
+    report = CorpusReport(corpus=corpus, data_dir=str(root or name), label_scheme=scheme_name)
+
+    if not generic:
+        rows = _load_native(kind, root, scheme, label_map, include_song, check_files, report)
+        ds = _build(rows, scheme.names, corpus, scheme_name)
+    elif kind == "audiofolder":
+        rows = _load_audiofolder(
+            root,
+            corpus,
+            scheme,
+            label_map,
+            check_files,
+            report,
+            label_column,
+            speaker_column,
+            gender_column,
+            audio_column,
+        )
+        names = scheme.names if scheme is not None else sorted({r["emotion"] for r in rows})
+        ds = _build(rows, names, corpus, scheme_name)
+    else:
+        from datasets import Dataset, concatenate_datasets
+
+        base, extra, native_names = _load_hf(
+            kind,
+            str(root) if root is not None else (str(data_dir) if data_dir is not None else None),
+            split,
+            corpus,
+            scheme,
+            label_map,
+            report,
+            audio_column,
+            label_column,
+            speaker_column,
+            gender_column,
+            keep_corpus_column=corpus_name is None,
+        )
+        names = scheme.names if scheme is not None else (native_names or sorted(set(extra["emotion"])))
+        features = _features(names)
+        table = Dataset.from_dict(
+            extra, features=type(features)({k: v for k, v in features.items() if k != "audio"})
+        )
+        base = base.cast_column("audio", features["audio"])
+        ds = concatenate_datasets([base, table], axis=1)
+        ds = ds.select_columns(list(COLUMNS))
+        ds.info.description = _info(corpus, scheme_name).description
+    ds = _finish(ds, report, started, str(data_dir or name))
+    logger.info("%s: %d rows, %d skipped, %.2f s", corpus, report.rows, report.n_skipped, report.seconds)
+    return (ds, report) if return_report else ds
+
+
+def load_corpora(
+    corpora: Sequence[tuple[str, str] | dict[str, Any]],
+    label_scheme: str = "harmonized7",
+    *,
+    return_report: bool = False,
+    **kwargs: Any,
+):
+    """Load several corpora with one label scheme and concatenate them (one ``ClassLabel``).
+
+    ``corpora``: ``[("ravdess", dir), ("tess", dir), ...]`` or dicts of :func:`load_corpus`
+    arguments (``{"name": "cremad", "data_dir": ..., "corpus_name": ...}``). ``kwargs`` go to every
+    :func:`load_corpus` call. Returns the dataset, or ``(dataset, [CorpusReport, ...])``.
+    """
+    from datasets import concatenate_datasets
+
+    if label_scheme in (None, "native"):
+        raise SERError(
+            "concatenated corpora need one named label scheme (e.g. harmonized7)", source="label_scheme"
+        )
+    parts, reports = [], []
+    for spec in corpora:
+        args = dict(spec) if isinstance(spec, dict) else {"name": spec[0], "data_dir": spec[1]}
+        ds, report = load_corpus(**{**kwargs, **args, "label_scheme": label_scheme, "return_report": True})
+        parts.append(ds)
+        reports.append(report)
+    names = Counter(r.corpus for r in reports)
+    if any(n > 1 for n in names.values()):
+        logger.warning(
+            "corpus names repeat (%s): their speaker ids may collide; pass corpus_name= to tell them apart",
+            {k: v for k, v in names.items() if v > 1},
+        )
+    ds = concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+    ds.info.description = (
+        f"ser_hf corpus={'+'.join(r.corpus for r in reports)} label_scheme={reports[0].label_scheme}"
+    )
+    return (ds, reports) if return_report else ds
+
+
+# ----------------------------------------------------------------------------- summary and CLI
+
+
+def corpus_summary(ds) -> dict[str, Any]:
+    """Counts for a dataset card or a log line; metadata only, no decoding.
+
+    Returns ``{"rows", "speakers", "label_scheme", "classes", "per_emotion", "per_gender",
+    "speakers_per_gender", "per_corpus": {corpus: {"rows", "speakers", "genders"}},
+    "hours", "sources"}``; ``per_emotion`` follows the ``ClassLabel`` order.
+    """
+    cols = [c for c in ("emotion", "speaker", "gender", "corpus", "duration") if c in ds.column_names]
+    meta = ds.select_columns(cols).to_dict()
+    feature = ds.features.get("emotion")
+    classes = list(getattr(feature, "names", []) or [])
+    emotions = [classes[v] if classes else v for v in meta.get("emotion", [])]
+    speakers = meta.get("speaker", [])
+    genders = meta.get("gender", ["unknown"] * len(ds))
+    corpora = meta.get("corpus", ["unknown"] * len(ds))
+    per_emotion = Counter(emotions)
+    spk_gender = {s: g for s, g in zip(speakers, genders)}
+    per_corpus: dict[str, dict[str, Any]] = {}
+    for c in sorted(set(corpora)):
+        idx = [i for i, x in enumerate(corpora) if x == c]
+        spk = {speakers[i] for i in idx} if speakers else set()
+        per_corpus[c] = {
+            "rows": len(idx),
+            "speakers": len(spk),
+            "genders": dict(Counter(spk_gender[s] for s in spk)),
+        }
+    durations = [d for d in meta.get("duration", []) if d is not None]
+    return {
+        "rows": len(ds),
+        "speakers": len(set(speakers)),
+        "label_scheme": label_scheme_of(ds),
+        "classes": classes,
+        "per_emotion": {c: per_emotion.get(c, 0) for c in classes} if classes else dict(per_emotion),
+        "per_gender": dict(sorted(Counter(genders).items())),
+        "speakers_per_gender": dict(sorted(Counter(spk_gender.values()).items())),
+        "per_corpus": per_corpus,
+        "hours": round(sum(durations) / 3600, 3) if durations else None,
+        "sources": {c: CORPUS_SOURCES[c] for c in per_corpus if c in CORPUS_SOURCES},
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary as aligned text lines."""
+    lines = [
+        f"rows: {summary['rows']}   speakers: {summary['speakers']}   scheme: {summary['label_scheme']}"
+        + (f"   hours: {summary['hours']:.2f}" if summary.get("hours") else ""),
+        "per gender (rows): " + ", ".join(f"{k} {v}" for k, v in summary["per_gender"].items()),
+        "speakers per gender: " + ", ".join(f"{k} {v}" for k, v in summary["speakers_per_gender"].items()),
+        "per emotion:",
+    ]
+    lines += [f"  {k:<20} {v}" for k, v in summary["per_emotion"].items()]
+    lines.append("per corpus:")
+    lines += [
+        f"  {k:<20} {v['rows']} rows, {v['speakers']} speakers {v['genders']}"
+        for k, v in summary["per_corpus"].items()
+    ]
+    return "\n".join(lines)

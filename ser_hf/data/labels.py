@@ -1,0 +1,308 @@
+"""Label schemes: which emotion classes a model predicts, in which fixed order, and how the native
+labels of each corpus map onto them.
+
+Every corpus loader first turns its native codes into a *canonical raw emotion* (one of
+:data:`CANONICAL_EMOTIONS`; e.g. SAVEE ``sa`` -> ``sad``, TESS ``ps`` -> ``pleasant_surprise``,
+EmoDB ``L`` -> ``boredom``), stored in the ``raw_emotion`` column. A scheme then maps each canonical
+emotion to one of its classes, or to ``None`` (the row is dropped).
+
+Schemes (class order = id order, stored with a trained model as ``id2label``):
+
+=================  ==========================================================================
+``ravdess8``       neutral calm happy sad angry fearful disgust surprised (RAVDESS native);
+                   pleasant_surprise -> surprised; boredom dropped.
+``harmonized7``    neutral happy sad angry fearful disgust surprised (multi-corpus setting);
+                   calm -> neutral, pleasant_surprise -> surprised; boredom dropped.
+``common6``        angry disgust fearful happy neutral sad (shared by RAVDESS, TESS, SAVEE,
+                   CREMA-D); calm -> neutral as in harmonized7; surprise and boredom dropped.
+``nocalm7``        the harmonized7 classes, but calm rows are DROPPED instead of merged.
+``emodb7``         neutral happy sad angry fearful disgust boredom (EmoDB native); calm ->
+                   neutral; surprise dropped.
+``gender_emotion`` gender x emotion joint classes (``female_angry`` ...), females first, on the
+                   base scheme harmonized7; ``gender_emotion:<base>`` picks another base (e.g.
+                   ``gender_emotion:common6``). Rows of unknown gender are dropped.
+=================  ==========================================================================
+
+Boredom (EmoDB only) has no counterpart in the English corpora, so every scheme except
+``emodb7`` drops it rather than forcing it onto neutral. Each corpus has a native default
+(:data:`CORPUS_DEFAULT_SCHEME`): RAVDESS ravdess8, TESS/SAVEE harmonized7, CREMA-D common6, EmoDB
+emodb7.
+
+For cross-corpus evaluation, :func:`cross_scheme_mapping` maps a trained model's labels onto a
+test corpus's scheme and :func:`shared_classes` names the classes the evaluation is restricted to.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..errors import SERError
+
+CANONICAL_EMOTIONS: tuple[str, ...] = (
+    "neutral",
+    "calm",
+    "happy",
+    "sad",
+    "angry",
+    "fearful",
+    "disgust",
+    "surprised",
+    "pleasant_surprise",
+    "boredom",
+)
+GENDERS: tuple[str, ...] = ("female", "male", "unknown")
+
+# spelling variants seen in corpora and Hub datasets -> canonical emotion (keys are normalised:
+# lower case, spaces/hyphens -> underscores); single-letter corpus codes are NOT here on purpose:
+# they mean different things in different corpora and are decoded by each loader.
+_ALIASES: dict[str, str] = {
+    **{name: name for name in CANONICAL_EMOTIONS},
+    "neu": "neutral",
+    "neutrality": "neutral",
+    "calmness": "calm",
+    "hap": "happy",
+    "happiness": "happy",
+    "joy": "happy",
+    "happy_joy": "happy",
+    "sadness": "sad",
+    "anger": "angry",
+    "ang": "angry",
+    "fear": "fearful",
+    "fea": "fearful",
+    "afraid": "fearful",
+    "fearfulness": "fearful",
+    "disgusted": "disgust",
+    "dis": "disgust",
+    "surprise": "surprised",
+    "sur": "surprised",
+    "pleasant_surprised": "pleasant_surprise",
+    "pleasantly_surprised": "pleasant_surprise",
+    "ps": "pleasant_surprise",
+    "bored": "boredom",
+    "boredome": "boredom",
+}
+
+
+def normalize_emotion(raw: str) -> str | None:
+    """Canonical emotion for a label spelling (``"Anger"``, ``"Pleasant_surprise"``, ``"ps"``...).
+
+    Returns ``None`` when the spelling is unknown.
+    """
+    key = re.sub(r"[\s\-]+", "_", str(raw).strip().lower())
+    return _ALIASES.get(key)
+
+
+@dataclass(frozen=True)
+class LabelScheme:
+    """One label scheme: class names in id order and the canonical-emotion -> class mapping."""
+
+    name: str
+    names: tuple[str, ...]
+    mapping: dict[str, str | None] = field(repr=False)
+    description: str = ""
+    by_gender: bool = False  # classes are "<gender>_<emotion>" (needs the row's gender)
+
+
+def _scheme(
+    name: str, names: tuple[str, ...], overrides: dict[str, str | None], description: str
+) -> LabelScheme:
+    mapping: dict[str, str | None] = {e: (e if e in names else None) for e in CANONICAL_EMOTIONS}
+    mapping.update(overrides)
+    bad = {v for v in mapping.values() if v is not None and v not in names}
+    assert not bad, f"scheme {name} maps onto unknown classes {bad}"
+    return LabelScheme(name, names, mapping, description)
+
+
+_H7 = ("neutral", "happy", "sad", "angry", "fearful", "disgust", "surprised")
+
+LABEL_SCHEMES: dict[str, LabelScheme] = {
+    s.name: s
+    for s in (
+        _scheme(
+            "ravdess8",
+            ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"),
+            {"pleasant_surprise": "surprised"},
+            "RAVDESS native 8 classes; pleasant surprise -> surprised; boredom dropped",
+        ),
+        _scheme(
+            "harmonized7",
+            _H7,
+            {"calm": "neutral", "pleasant_surprise": "surprised"},
+            "7 classes for multi-corpus training: calm -> neutral, pleasant surprise -> surprised; boredom dropped",
+        ),
+        _scheme(
+            "common6",
+            ("angry", "disgust", "fearful", "happy", "neutral", "sad"),
+            {"calm": "neutral"},
+            "6 classes all four English corpora share: calm -> neutral; surprise and boredom dropped",
+        ),
+        _scheme(
+            "nocalm7",
+            _H7,
+            {"calm": None, "pleasant_surprise": "surprised"},
+            "harmonized7 classes, but calm rows are dropped instead of merged into neutral; boredom dropped",
+        ),
+        _scheme(
+            "emodb7",
+            ("neutral", "happy", "sad", "angry", "fearful", "disgust", "boredom"),
+            {"calm": "neutral"},
+            "EmoDB native 7 classes (with boredom): calm -> neutral; surprise dropped",
+        ),
+    )
+}
+
+GENDER_EMOTION_BASE = "harmonized7"
+
+CORPUS_DEFAULT_SCHEME: dict[str, str] = {
+    "ravdess": "ravdess8",
+    "tess": "harmonized7",
+    "savee": "harmonized7",
+    "cremad": "common6",
+    "emodb": "emodb7",
+}
+
+
+def _gender_emotion(base_name: str) -> LabelScheme:
+    base = get_scheme(base_name)
+    if base.by_gender:
+        raise SERError(
+            "a gender_emotion scheme cannot be built on another gender_emotion scheme", source=base_name
+        )
+    names = tuple(f"{g}_{e}" for g in ("female", "male") for e in base.names)
+    name = "gender_emotion" if base_name == GENDER_EMOTION_BASE else f"gender_emotion:{base_name}"
+    return LabelScheme(
+        name,
+        names,
+        dict(base.mapping),
+        f"gender x emotion joint classes on {base_name}; rows of unknown gender dropped",
+        by_gender=True,
+    )
+
+
+def get_scheme(scheme: str | LabelScheme) -> LabelScheme:
+    """The :class:`LabelScheme` named ``scheme`` (``"gender_emotion"`` or ``"gender_emotion:<base>"``
+    included). Raises :class:`SERError` for an unknown name."""
+    if isinstance(scheme, LabelScheme):
+        return scheme
+    key = str(scheme).strip()
+    if key in LABEL_SCHEMES:
+        return LABEL_SCHEMES[key]
+    if key == "gender_emotion":
+        return _gender_emotion(GENDER_EMOTION_BASE)
+    if key.startswith("gender_emotion:"):
+        return _gender_emotion(key.split(":", 1)[1])
+    known = [*LABEL_SCHEMES, "gender_emotion", "gender_emotion:<base>"]
+    raise SERError(f"unknown label scheme; choose one of {', '.join(known)}", source=repr(scheme))
+
+
+def scheme_names(scheme: str | LabelScheme) -> list[str]:
+    """Class names of ``scheme`` in id order (index = class id)."""
+    return list(get_scheme(scheme).names)
+
+
+def id2label(scheme: str | LabelScheme) -> dict[int, str]:
+    """``{id: name}`` for a model config."""
+    return dict(enumerate(get_scheme(scheme).names))
+
+
+def label2id(scheme: str | LabelScheme) -> dict[str, int]:
+    """``{name: id}`` for a model config."""
+    return {name: i for i, name in enumerate(get_scheme(scheme).names)}
+
+
+def normalize_gender(gender: str | None) -> str:
+    """``"female"``, ``"male"`` or ``"unknown"`` from spellings like ``F``, ``Male``, ``w``."""
+    if gender is None:
+        return "unknown"
+    g = str(gender).strip().lower()
+    if g in {"f", "female", "woman", "w", "weiblich"}:
+        return "female"
+    if g in {"m", "male", "man", "männlich"}:
+        return "male"
+    return "unknown"
+
+
+def map_label(raw_emotion: str, scheme: str | LabelScheme, gender: str | None = None) -> str | None:
+    """Class of ``scheme`` for a native label, or ``None`` when the scheme drops that row.
+
+    ``raw_emotion`` is any known spelling (``"anger"``, ``"ps"``, ``"Fear"``) or a class name of
+    the scheme itself. For a gender_emotion scheme, ``gender`` is required and a row of unknown
+    gender maps to ``None``. Raises :class:`SERError` for a label that ser_hf does not know (pass a
+    ``label_map`` to the loader to translate it).
+    """
+    s = get_scheme(scheme)
+    canonical = normalize_emotion(raw_emotion)
+    if canonical is None and s.by_gender:
+        # an already joint label such as "female_angry"
+        g, _, rest = str(raw_emotion).partition("_")
+        if normalize_gender(g) != "unknown" and normalize_emotion(rest) is not None:
+            canonical, gender = normalize_emotion(rest), g
+    if canonical is None:
+        if str(raw_emotion) in s.names:
+            return str(raw_emotion)
+        raise SERError(
+            f"unknown emotion label for scheme {s.name}; known labels: {', '.join(CANONICAL_EMOTIONS)} "
+            "(and common spellings); pass label_map={'your_label': 'angry', ...} to translate it",
+            source=repr(raw_emotion),
+        )
+    target = s.mapping.get(canonical)
+    if target is None:
+        return None
+    if s.by_gender:
+        g = normalize_gender(gender)
+        return None if g == "unknown" else f"{g}_{target}"
+    return target
+
+
+def _strip_gender(label: str) -> str:
+    g, sep, rest = label.partition("_")
+    if sep and g in ("female", "male") and normalize_emotion(rest) is not None:
+        return rest
+    return label
+
+
+def cross_scheme_mapping(
+    model_id2label: dict | list | str, target_scheme: str | LabelScheme
+) -> dict[str, str]:
+    """``{model label: target-scheme label}`` for the model labels that have a counterpart in
+    ``target_scheme``; labels without one (``surprised`` for an ``emodb7`` test set, ``boredom``
+    for ``harmonized7``) are left out. Merges follow the target scheme (``calm`` -> ``neutral`` for
+    ``harmonized7``).
+
+    ``model_id2label`` is a model config's ``id2label`` (dict), a list of names in id order, or a
+    scheme name. Gender-joint model labels (``female_angry``) map to their emotion. Evaluate only
+    on test rows whose label is among the mapping's values (see :func:`shared_classes`) and map
+    predictions through this dict (a prediction outside it counts as wrong).
+    """
+    if isinstance(model_id2label, str):
+        labels = scheme_names(model_id2label)
+    elif isinstance(model_id2label, dict):
+        labels = [model_id2label[k] for k in sorted(model_id2label, key=lambda k: int(k))]
+    else:
+        labels = list(model_id2label)
+    target = get_scheme(target_scheme)
+    if target.by_gender:
+        raise SERError(
+            "cross-corpus evaluation maps onto an emotion scheme, not a gender_emotion one",
+            source=target.name,
+        )
+    out: dict[str, str] = {}
+    for label in labels:
+        emotion = _strip_gender(str(label))
+        if normalize_emotion(emotion) is None:
+            continue  # a label ser_hf does not know has no counterpart
+        mapped = map_label(emotion, target)
+        if mapped is not None:
+            out[str(label)] = mapped
+    return out
+
+
+def shared_classes(scheme_a: str | LabelScheme | list | dict, scheme_b: str | LabelScheme) -> list[str]:
+    """Classes of ``scheme_b`` (in its id order) that a model trained on ``scheme_a`` can predict:
+    the classes a cross-corpus evaluation is restricted to.
+
+    E.g. ``shared_classes("ravdess8", "emodb7")`` -> neutral happy sad angry fearful disgust.
+    """
+    reachable = set(cross_scheme_mapping(scheme_a, scheme_b).values())
+    return [n for n in scheme_names(scheme_b) if n in reachable]

@@ -1,0 +1,297 @@
+"""Corpus rows: the columns every corpus shares, the skip report, and building the ``datasets.Dataset``.
+
+Every loader (native layouts, audio folders, Hub datasets) ends here, so all corpora come out
+with the same columns, the same harmonised ``emotion`` ``ClassLabel`` and a :class:`CorpusReport`
+of what was skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..errors import SERError
+from .labels import (
+    LabelScheme,
+    map_label,
+    normalize_emotion,
+)
+
+logger = logging.getLogger(__name__)
+
+
+SAMPLING_RATE = 16000
+KNOWN_CORPORA = ("ravdess", "tess", "savee", "cremad", "emodb", "audiofolder")
+_NAME_ALIASES = {
+    "crema-d": "cremad",
+    "crema_d": "cremad",
+    "crema": "cremad",
+    "emo-db": "emodb",
+    "emo_db": "emodb",
+    "berlin": "emodb",
+    "audio_folder": "audiofolder",
+    "folder": "audiofolder",
+}
+
+# where each corpus comes from and under which terms (for summaries and dataset cards)
+CORPUS_SOURCES: dict[str, dict[str, str]] = {
+    "ravdess": {
+        "title": "RAVDESS (Livingstone & Russo 2018)",
+        "homepage": "https://zenodo.org/record/1188976",
+        "license": "CC BY-NC-SA 4.0",
+    },
+    "tess": {
+        "title": "Toronto Emotional Speech Set (Dupuis & Pichora-Fuller 2010)",
+        "homepage": "https://tspace.library.utoronto.ca/handle/1807/24487",
+        "license": "CC BY-NC-ND 4.0",
+    },
+    "savee": {
+        "title": "SAVEE (Haq & Jackson 2009)",
+        "homepage": "http://kahlan.eps.surrey.ac.uk/savee/",
+        "license": "free for research use; see homepage",
+    },
+    "cremad": {
+        "title": "CREMA-D (Cao et al. 2014)",
+        "homepage": "https://github.com/CheyneyComputerScience/CREMA-D",
+        "license": "ODbL 1.0",
+    },
+    "emodb": {
+        "title": "Berlin Database of Emotional Speech (Burkhardt et al. 2005)",
+        "homepage": "http://emodb.bilderbar.info/",
+        "license": "see homepage",
+    },
+}
+
+# FFmpeg decodes all of these (video containers included: their audio track is used)
+try:
+    from .audio import MEDIA_EXTENSIONS as _MEDIA_EXTENSIONS
+except ImportError:  # pragma: no cover - audio.py always ships with the package
+    _MEDIA_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".aiff", ".aif")
+MEDIA_EXTENSIONS: tuple[str, ...] = tuple(sorted(set(_MEDIA_EXTENSIONS) | {".webm", ".mp4", ".wma", ".au"}))
+
+
+# ----------------------------------------------------------------------------- report
+
+
+@dataclass
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass
+class CorpusReport:
+    """What a load kept, skipped and dropped.
+
+    ``skipped``: files with an audio extension that could not be used (empty, unreadable,
+    unparseable name, unknown label), with the reason. ``excluded``: files left out on purpose
+    (song clips without ``include_song``, macOS metadata files), counted by reason.
+    ``dropped_by_scheme``: rows the label scheme removes, counted by raw emotion (e.g. ``calm``
+    for ``nocalm7``); ``dropped_unknown_gender``: rows a gender_emotion scheme cannot label.
+    """
+
+    corpus: str
+    data_dir: str
+    label_scheme: str
+    files_found: int = 0
+    rows: int = 0
+    skipped: list[SkippedFile] = field(default_factory=list)
+    excluded: dict[str, int] = field(default_factory=dict)
+    dropped_by_scheme: dict[str, int] = field(default_factory=dict)
+    dropped_unknown_gender: int = 0
+    seconds: float = 0.0
+
+    @property
+    def n_skipped(self) -> int:
+        return len(self.skipped)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def format(self, max_paths: int | None = 20) -> str:
+        """Human-readable report (the CLI prints it)."""
+        lines = [
+            f"{self.corpus} ({self.data_dir}): {self.rows} rows from {self.files_found} audio files, "
+            f"scheme {self.label_scheme}, {self.seconds:.2f} s"
+        ]
+        for reason, n in sorted(self.excluded.items()):
+            lines.append(f"  excluded {n}: {reason}")
+        for raw, n in sorted(self.dropped_by_scheme.items()):
+            lines.append(f"  dropped {n} rows labelled {raw!r} (not in scheme {self.label_scheme})")
+        if self.dropped_unknown_gender:
+            lines.append(
+                f"  dropped {self.dropped_unknown_gender} rows of unknown gender (gender_emotion scheme)"
+            )
+        lines.append(f"  skipped {self.n_skipped} files" + (":" if self.skipped else ""))
+        shown = self.skipped if max_paths is None else self.skipped[:max_paths]
+        lines += [f"    {s.path}: {s.reason}" for s in shown]
+        if len(shown) < len(self.skipped):
+            lines.append(f"    ... and {len(self.skipped) - len(shown)} more")
+        return "\n".join(lines)
+
+
+class _Skip(Exception):
+    """A file that cannot be used; the message is the reason."""
+
+
+class _Exclude(Exception):
+    """A file left out on purpose; the message is the reason (counted, not listed)."""
+
+
+# ----------------------------------------------------------------------------- name parsers
+
+
+def _resolve_name(name: str) -> str:
+    key = str(name).strip().lower()
+    return _NAME_ALIASES.get(key, key)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "corpus"
+
+
+class _Labeler:
+    """Applies ``label_map`` then the scheme; counts what it drops."""
+
+    def __init__(
+        self, scheme: LabelScheme | None, label_map: dict[str, str | None] | None, report: CorpusReport
+    ):
+        self.scheme, self.label_map, self.report = scheme, label_map or {}, report
+
+    def __call__(self, raw: str, gender: str) -> str | None:
+        """Scheme class, None when dropped; raises _Skip for a label nobody knows."""
+        value = self.label_map[raw] if raw in self.label_map else raw
+        if value is None:
+            self.report.dropped_by_scheme[raw] = self.report.dropped_by_scheme.get(raw, 0) + 1
+            return None
+        if self.scheme is None:  # native generic scheme: the labels are the classes
+            return str(value)
+        try:
+            label = map_label(value, self.scheme, gender=gender)
+        except SERError as err:
+            raise _Skip(
+                f"label {value!r} is not in scheme {self.scheme.name} and not a known emotion"
+            ) from err
+        if label is None:
+            if self.scheme.by_gender and self.scheme.mapping.get(normalize_emotion(value) or "") is not None:
+                self.report.dropped_unknown_gender += 1
+            else:
+                self.report.dropped_by_scheme[raw] = self.report.dropped_by_scheme.get(raw, 0) + 1
+        return label
+
+
+def _features(class_names: Sequence[str]):
+    from datasets import Audio, ClassLabel, Features, Value
+
+    return Features(
+        {
+            "audio": Audio(sampling_rate=SAMPLING_RATE, num_channels=1),
+            "path": Value("string"),
+            "emotion": ClassLabel(names=list(class_names)),
+            "raw_emotion": Value("string"),
+            "speaker": Value("string"),
+            "gender": Value("string"),
+            "corpus": Value("string"),
+            "intensity": Value("string"),
+            "statement": Value("string"),
+            "duration": Value("float32"),
+        }
+    )
+
+
+COLUMNS = (
+    "audio",
+    "path",
+    "emotion",
+    "raw_emotion",
+    "speaker",
+    "gender",
+    "corpus",
+    "intensity",
+    "statement",
+    "duration",
+)
+
+
+def _info(corpus: str, scheme_name: str):
+    from datasets import DatasetInfo
+
+    source = CORPUS_SOURCES.get(corpus, {})
+    return DatasetInfo(
+        description=f"ser_hf corpus={corpus} label_scheme={scheme_name}",
+        homepage=source.get("homepage", ""),
+        license=source.get("license", ""),
+    )
+
+
+def _build(rows: list[dict], class_names: Sequence[str], corpus: str, scheme_name: str):
+    from datasets import Dataset, Value
+
+    columns = {c: [r.get(c) for r in rows] for c in COLUMNS}
+    info = _info(corpus, scheme_name)
+    features = _features(class_names)
+    # Build with the audio column as plain paths, then cast: casting needs no audio backend, while
+    # encoding through Audio() imports torchcodec (absent on training boxes that decode with soundfile).
+    info.features = features.copy()
+    info.features["audio"] = Value("string")
+    ds = Dataset.from_dict(columns, features=info.features, info=info)
+    return ds.cast_column("audio", features["audio"])
+
+
+def audio_sources(ds: Any, rows: Sequence[int]) -> list[Any]:
+    """What to decode for each of ``rows``: the ``path`` column's file when it exists (fast,
+    read by libsndfile), else the encoded bytes of the ``audio`` column (``{"bytes", "path"}``,
+    e.g. a Hub or parquet dataset). :func:`ser_hf.audio.load_audio` accepts both."""
+    paths = ds["path"] if "path" in ds.column_names else [None] * len(ds)
+    out: list[Any] = [paths[i] if paths[i] and os.path.isfile(paths[i]) else None for i in rows]
+    if any(source is None for source in out):
+        import datasets
+
+        raw = ds.cast_column("audio", datasets.Audio(decode=False))
+        out = [source if source is not None else raw[int(i)]["audio"] for source, i in zip(out, rows)]
+    return out
+
+
+def label_scheme_of(ds) -> str | None:
+    """The label scheme a dataset from :func:`load_corpus` was built with (``None`` if unknown)."""
+    m = re.search(r"label_scheme=(\S+)", getattr(ds.info, "description", "") or "")
+    return m.group(1) if m else None
+
+
+def _finish(ds, report: CorpusReport, started: float, data_dir: str):
+    report.rows = len(ds)
+    report.seconds = time.perf_counter() - started
+    if report.skipped:
+        logger.warning(
+            "%s: skipped %d of %d audio files (empty, unreadable or unparseable); "
+            "use return_report=True or 'ser-hf corpus' to list them",
+            report.corpus,
+            report.n_skipped,
+            report.files_found,
+        )
+    if report.dropped_unknown_gender:
+        logger.warning(
+            "%s: dropped %d rows of unknown gender (scheme %s needs the gender)",
+            report.corpus,
+            report.dropped_unknown_gender,
+            report.label_scheme,
+        )
+    if len(ds) == 0:
+        reasons = Counter(s.reason for s in report.skipped).most_common(3)
+        raise SERError(
+            f"no usable {report.corpus} clips (found {report.files_found} audio files; skipped "
+            f"{report.n_skipped}: {reasons}; dropped by scheme: {report.dropped_by_scheme}; unknown gender: "
+            f"{report.dropped_unknown_gender}). Check the folder, the corpus name and the label scheme "
+            "(gender_emotion needs known genders)",
+            source=data_dir,
+        )
+    return ds
+
+
+# ----------------------------------------------------------------------------- loaders

@@ -1,0 +1,251 @@
+"""Corpora that are not a native layout: ``<label>/<file>`` audio folders, Hub dataset ids,
+``save_to_disk`` folders and parquet files, with the columns picked by name.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ..errors import SERError
+from .labels import (
+    LabelScheme,
+    normalize_emotion,
+    normalize_gender,
+)
+from .layouts import _check_file, _scan
+from .rows import (
+    KNOWN_CORPORA,
+    CorpusReport,
+    SkippedFile,
+    _Labeler,
+    _Skip,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _pick(
+    columns: Iterable[str], wanted: str | None, candidates: Sequence[str], what: str, source: str
+) -> str | None:
+    columns = list(columns)
+    if wanted is not None:
+        if wanted not in columns:
+            raise SERError(f"has no {what} column {wanted!r}; columns are {columns}", source=source)
+        return wanted
+    return next((c for c in candidates if c in columns), None)
+
+
+def _load_audiofolder(
+    root: Path,
+    corpus: str,
+    scheme: LabelScheme | None,
+    label_map,
+    check_files: bool,
+    report: CorpusReport,
+    label_column: str | None,
+    speaker_column: str | None,
+    gender_column: str | None,
+    audio_column: str | None,
+) -> list[dict]:
+    meta_file = root / "metadata.csv"
+    labeler = _Labeler(scheme, label_map, report)
+    entries: list[tuple[Path, str, str | None, str | None]] = []  # path, raw label, speaker, gender
+    if meta_file.is_file():
+        with open(meta_file, newline="", encoding="utf-8-sig") as f:
+            table = list(csv.DictReader(f))
+        cols = table[0].keys() if table else []
+        src = str(meta_file)
+        file_col = _pick(cols, audio_column, ("file_name", "path", "file", "audio"), "file", src)
+        lab_col = _pick(cols, label_column, ("emotion", "label", "labels"), "label", src)
+        spk_col = _pick(cols, speaker_column, ("speaker", "speaker_id", "actor"), "speaker", src)
+        gen_col = _pick(cols, gender_column, ("gender", "sex"), "gender", src)
+        if file_col is None or lab_col is None:
+            raise SERError("metadata.csv needs a 'file_name' and a 'label' (or 'emotion') column", source=src)
+        for row in table:
+            entries.append(
+                (
+                    root / row[file_col],
+                    row[lab_col],
+                    row.get(spk_col) if spk_col else None,
+                    row.get(gen_col) if gen_col else None,
+                )
+            )
+        report.files_found = len(entries)
+    else:
+        media, _, hidden = _scan(root)
+        if hidden:
+            report.excluded["hidden or macOS metadata files (._*)"] = hidden
+        report.files_found = len(media)
+        for p in media:
+            if p.parent == root:
+                report.skipped.append(SkippedFile(str(p), "audiofolder file outside a <label>/ folder"))
+                continue
+            entries.append((p, p.parent.name, None, None))
+    rows = []
+    for path, raw, speaker, gender in entries:
+        gender = normalize_gender(gender)
+        try:
+            if not path.is_file():
+                raise _Skip("listed in metadata.csv but missing")
+            label = labeler(raw, gender)
+            if label is None:
+                continue
+            duration = _check_file(path) if check_files else None
+        except _Skip as why:
+            report.skipped.append(SkippedFile(str(path), str(why)))
+            continue
+        rows.append(
+            {
+                "audio": str(path),
+                "path": str(path),
+                "emotion": label,
+                "raw_emotion": normalize_emotion(raw) or raw,
+                "speaker": f"{corpus}_{speaker if speaker not in (None, '') else 'unknown'}",
+                "gender": gender,
+                "corpus": corpus,
+                "duration": duration,
+            }
+        )
+    return rows
+
+
+def _open_hf(name: str, data_dir: str | None, split: str | None):
+    import datasets
+
+    target = Path(data_dir) if data_dir else None
+    try:
+        if name == "disk":
+            if target is None:
+                raise SERError("name 'disk' needs data_dir = a folder written by save_to_disk", source=name)
+            ds = datasets.load_from_disk(str(target))
+        elif name == "parquet":
+            if target is None:
+                raise SERError(
+                    "name 'parquet' needs data_dir = a parquet file or a folder of them", source=name
+                )
+            files = [str(target)] if target.is_file() else sorted(str(p) for p in target.rglob("*.parquet"))
+            if not files:
+                raise SERError("no .parquet files here", source=str(target))
+            ds = datasets.load_dataset("parquet", data_files=files, split="train")
+        else:
+            ds = datasets.load_dataset(name, data_dir=data_dir, split=split or "train")
+    except SERError:
+        raise
+    except Exception as err:
+        raise SERError(
+            f"could not load this dataset ({type(err).__name__}: {err}). Known corpus names: "
+            f"{', '.join(KNOWN_CORPORA)}; other names are Hub dataset ids (offline: use a save_to_disk folder "
+            "with name 'disk' or parquet files with name 'parquet')",
+            source=name if data_dir is None else f"{name} {data_dir}",
+        ) from err
+    if isinstance(ds, datasets.DatasetDict):
+        wanted = split or ("train" if "train" in ds else None)
+        if wanted not in ds:
+            raise SERError(f"has splits {list(ds)}; pass split=...", source=name)
+        ds = ds[wanted]
+    return ds
+
+
+def _load_hf(
+    name: str,
+    data_dir: str | None,
+    split: str | None,
+    corpus: str,
+    scheme: LabelScheme | None,
+    label_map,
+    report: CorpusReport,
+    audio_column: str | None,
+    label_column: str | None,
+    speaker_column: str | None,
+    gender_column: str | None,
+    keep_corpus_column: bool,
+):
+    """A Hub / save_to_disk / parquet dataset -> (audio-only dataset, standard metadata columns,
+    class names for the native scheme). Metadata only, no decoding.
+
+    A dataset that already has ser_hf's columns (pushed by ``ser-hf push-dataset``) keeps its
+    ``corpus``, speaker ids and metadata, and is re-labelled from ``raw_emotion`` when a scheme is
+    given, so a harmonized7 upload can be loaded back as ravdess8.
+    """
+    from datasets import ClassLabel
+
+    ds = _open_hf(name, data_dir, split)
+    src = f"{name} {data_dir or ''}".strip()
+    cols = ds.column_names
+    own_format = label_column is None and {"emotion", "raw_emotion", "speaker", "corpus"} <= set(cols)
+    audio_col = _pick(cols, audio_column, ("audio", "file", "path", "file_name"), "audio", src)
+    label_col = _pick(cols, label_column, ("emotion", "label", "labels", "emotion_label"), "label", src)
+    if own_format and scheme is not None:
+        label_col = "raw_emotion"
+    spk_col = _pick(
+        cols, speaker_column, ("speaker", "speaker_id", "actor", "actor_id", "client_id"), "speaker", src
+    )
+    gen_col = _pick(cols, gender_column, ("gender", "sex"), "gender", src)
+    if audio_col is None or label_col is None:
+        raise SERError(
+            f"needs an audio and a label column (got {cols}); pass audio_column= and label_column=",
+            source=src,
+        )
+    optional = [c for c in ("raw_emotion", "intensity", "statement", "duration") if c in cols and own_format]
+    if keep_corpus_column and "corpus" in cols:
+        optional.append("corpus")
+    meta_cols = list(dict.fromkeys(c for c in (label_col, spk_col, gen_col, *optional) if c))
+    meta = ds.select_columns(meta_cols).to_dict()
+    n = len(ds)
+    label_feature = ds.features[label_col]
+    raws = [str(v) for v in meta[label_col]]
+    native_names = None
+    if isinstance(label_feature, ClassLabel):
+        raws = [label_feature.int2str(int(v)) for v in meta[label_col]]
+        if not label_map:
+            native_names = list(label_feature.names)  # keep the dataset's own id order
+    speakers = meta[spk_col] if spk_col else [None] * n
+    genders = [normalize_gender(g) for g in meta[gen_col]] if gen_col else ["unknown"] * n
+    corpora = [str(c) for c in meta["corpus"]] if "corpus" in meta else [corpus] * n
+    # source paths without decoding: the arrow view of the audio column
+    arrow_audio = ds.with_format("arrow").select_columns([audio_col])[:][audio_col]
+    if hasattr(arrow_audio.type, "get_field_index") and arrow_audio.type.get_field_index("path") >= 0:
+        paths = arrow_audio.combine_chunks().field("path").to_pylist()
+    else:
+        paths = arrow_audio.to_pylist()
+    report.files_found = n
+    labeler = _Labeler(scheme, label_map, report)
+    keep, labels = [], []
+    for i, (raw, gender) in enumerate(zip(raws, genders)):
+        try:
+            label = labeler(raw, gender)
+        except _Skip as why:
+            report.skipped.append(SkippedFile(f"{src}[{i}] {paths[i] or ''}".strip(), str(why)))
+            continue
+        if label is not None:
+            keep.append(i)
+            labels.append(label)
+    ds = ds.select_columns([audio_col]).select(keep)
+    if audio_col != "audio":
+        ds = ds.rename_column(audio_col, "audio")
+
+    def speaker_id(i: int) -> str:
+        spk, c = speakers[i], corpora[i]
+        spk = "unknown" if spk in (None, "") else str(spk)
+        return spk if spk.startswith(f"{c}_") else f"{c}_{spk}"  # already prefixed by ser_hf
+
+    def column(name: str, default=None) -> list:
+        return [meta[name][i] for i in keep] if name in meta else [default] * len(keep)
+
+    extra = {
+        "path": [paths[i] or "" for i in keep],
+        "emotion": labels,
+        "raw_emotion": [normalize_emotion(raws[i]) or raws[i] for i in keep]
+        if "raw_emotion" not in meta
+        else column("raw_emotion"),
+        "speaker": [speaker_id(i) for i in keep],
+        "gender": [genders[i] for i in keep],
+        "corpus": [corpora[i] for i in keep],
+        "intensity": column("intensity"),
+        "statement": column("statement"),
+        "duration": column("duration"),
+    }
+    return ds, extra, native_names

@@ -1,0 +1,294 @@
+"""Speaker-independent splits, computed on metadata only (never decodes audio).
+
+Every function takes a ``datasets.Dataset`` from :mod:`ser_hf.corpora` (only its ``speaker``,
+``gender``, ``emotion``, ``corpus`` and ``path`` columns are read) or a plain mapping of those
+columns (``{"speaker": [...], "gender": [...], ...}``) and returns :class:`Split` objects holding
+row INDEX lists; ``ds.select(split.train)`` is the caller's job.
+
+The fold generators (:func:`~ser_hf.data.folds.speaker_kfold`, the RAVDESS protocol, leave one
+speaker or corpus out, the random clip split) live in :mod:`ser_hf.data.folds`.
+
+A :class:`Split` with ``speaker_independent=True`` checks on construction that no speaker is in
+two of train/validation/test. Splits are deterministic for a seed and round-trip through JSON
+(``Split.to_json`` / ``Split.from_json``; :class:`SplitManifest` for a list of folds), storing the
+speaker lists and a row id (``speaker/file name``) per dataset row, so :meth:`Split.verify` can
+tell whether a dataset is the one the split was made for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import SERError
+
+logger = logging.getLogger(__name__)
+
+_FORMAT = "ser_hf.split/1"
+_MANIFEST_FORMAT = "ser_hf.split_manifest/1"
+
+
+# ----------------------------------------------------------------------------- metadata
+
+
+@dataclass
+class _Meta:
+    speaker: list[str]
+    gender: list[str]
+    emotion: list[str]
+    corpus: list[str]
+    row_ids: list[str]
+
+    def __len__(self) -> int:
+        return len(self.speaker)
+
+    def speaker_gender(self) -> dict[str, str]:
+        return dict(zip(self.speaker, self.gender))
+
+    def speaker_corpus(self) -> dict[str, str]:
+        return dict(zip(self.speaker, self.corpus))
+
+    def indices_of(self, speakers: Sequence[str]) -> list[int]:
+        wanted = set(speakers)
+        return [i for i, s in enumerate(self.speaker) if s in wanted]
+
+
+def _row_id(speaker: str, path: str | None, index: int) -> str:
+    # file name, not the absolute path: the same corpus in another folder gives the same ids
+    return f"{speaker}/{os.path.basename(path)}" if path else f"{speaker}/#{index}"
+
+
+def _meta(data: Any) -> _Meta:
+    """Read the metadata columns of a Dataset or a mapping of columns (no audio decoding)."""
+    if isinstance(data, _Meta):
+        return data
+    if hasattr(data, "select_columns") and hasattr(data, "features"):  # datasets.Dataset
+        wanted = [c for c in ("speaker", "gender", "emotion", "corpus", "path") if c in data.column_names]
+        cols = data.select_columns(wanted).to_dict()
+        feature = data.features.get("emotion")
+        if "emotion" in cols and hasattr(feature, "int2str"):
+            cols["emotion"] = [feature.int2str(int(v)) for v in cols["emotion"]]
+    elif isinstance(data, Mapping):
+        cols = {k: list(v) for k, v in data.items()}
+    elif hasattr(data, "to_dict") and hasattr(data, "columns"):  # pandas DataFrame
+        cols = {c: list(data[c]) for c in data.columns}
+    else:
+        raise SERError(
+            "pass a datasets.Dataset or a mapping of columns with at least 'speaker'",
+            source=type(data).__name__,
+        )
+    if "speaker" not in cols:
+        raise SERError(
+            "splits need a 'speaker' column (load the data with ser_hf.load_corpus)", source="dataset"
+        )
+    n = len(cols["speaker"])
+    speaker = [str(s) for s in cols["speaker"]]
+    gender = [str(g) if g is not None else "unknown" for g in cols.get("gender", ["unknown"] * n)]
+    emotion = [str(e) for e in cols.get("emotion", [""] * n)]
+    corpus = [str(c) if c is not None else "unknown" for c in cols.get("corpus", ["unknown"] * n)]
+    paths = cols.get("path", [None] * n)
+    row_ids = [_row_id(s, p, i) for i, (s, p) in enumerate(zip(speaker, paths))]
+    if n == 0:
+        raise SERError("the dataset is empty", source="dataset")
+    return _Meta(speaker, gender, emotion, corpus, row_ids)
+
+
+def _sha(row_ids: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(row_ids).encode()).hexdigest()
+
+
+# ----------------------------------------------------------------------------- Split
+
+
+@dataclass
+class Split:
+    """Row indices of one train/validation/test split with the speakers each part holds.
+
+    Attributes:
+        protocol: how it was made (``speaker_kfold``, ``ravdess_protocol``, ``random_stratified``...).
+        train, validation, test: sorted row indices into the dataset the split was made for.
+        train_speakers, validation_speakers, test_speakers: sorted speaker ids of each part.
+        speaker_independent: True when no speaker is in two parts (checked on construction).
+        description: one line for logs and result tables.
+        seed, fold: what makes it reproducible.
+        row_ids: ``speaker/file name`` of every dataset row, for :meth:`verify` (may be None).
+    """
+
+    protocol: str
+    train: list[int]
+    validation: list[int]
+    test: list[int]
+    train_speakers: list[str]
+    validation_speakers: list[str]
+    test_speakers: list[str]
+    speaker_independent: bool
+    description: str = ""
+    seed: int | None = None
+    fold: int | None = None
+    row_ids: list[str] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.train, self.validation, self.test = (
+            sorted(int(i) for i in x) for x in (self.train, self.validation, self.test)
+        )
+        for name in ("train_speakers", "validation_speakers", "test_speakers"):
+            setattr(self, name, sorted(str(s) for s in getattr(self, name)))
+        rows = [set(self.train), set(self.validation), set(self.test)]
+        if rows[0] & rows[1] or rows[0] & rows[2] or rows[1] & rows[2]:
+            raise SERError("a row is in two parts of the split", source=self.protocol)
+        if self.speaker_independent:
+            tr, va, te = set(self.train_speakers), set(self.validation_speakers), set(self.test_speakers)
+            shared = (tr & va) | (tr & te) | (va & te)
+            if shared:
+                raise SERError(
+                    f"promises speaker independence but speakers {sorted(shared)} are in two parts",
+                    source=self.protocol,
+                )
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "validation": len(self.validation), "test": len(self.test)}
+
+    def check_against(self, data: Any) -> None:
+        """Raise :class:`SERError` unless every row's speaker lies in its part's speaker list (and, for
+        a speaker-independent split, no part holds another part's speakers)."""
+        meta = _meta(data)
+        for part in ("train", "validation", "test"):
+            listed = set(getattr(self, f"{part}_speakers"))
+            found = {meta.speaker[i] for i in getattr(self, part)}
+            if self.speaker_independent and not found <= listed:
+                raise SERError(
+                    f"{part} rows hold speakers {sorted(found - listed)} not listed for {part}",
+                    source=self.protocol,
+                )
+
+    def verify(self, data: Any) -> None:
+        """Raise :class:`SERError` unless ``data`` has exactly the rows this split was made for."""
+        if self.row_ids is None:
+            raise SERError("this split stores no row ids to verify against", source=self.protocol)
+        current = _meta(data).row_ids
+        if current != self.row_ids:
+            if len(current) != len(self.row_ids):
+                problem = f"{len(current)} rows, the split was made for {len(self.row_ids)}"
+            else:
+                i = next(i for i, (a, b) in enumerate(zip(current, self.row_ids)) if a != b)
+                problem = f"row {i} is {current[i]!r}, the split expects {self.row_ids[i]!r}"
+            raise SERError(
+                f"the dataset differs from the one the split was made for: {problem}", source=self.protocol
+            )
+        self.check_against(data)
+
+    def to_dict(self, include_row_ids: bool = True) -> dict[str, Any]:
+        out = {
+            "format": _FORMAT,
+            "protocol": self.protocol,
+            "description": self.description,
+            "seed": self.seed,
+            "fold": self.fold,
+            "speaker_independent": self.speaker_independent,
+            "train_speakers": self.train_speakers,
+            "validation_speakers": self.validation_speakers,
+            "test_speakers": self.test_speakers,
+            "sizes": self.sizes,
+            "train": self.train,
+            "validation": self.validation,
+            "test": self.test,
+        }
+        if include_row_ids and self.row_ids is not None:
+            out["n_rows"] = len(self.row_ids)
+            out["row_ids_sha256"] = _sha(self.row_ids)
+            out["row_ids"] = self.row_ids
+        return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], row_ids: list[str] | None = None) -> Split:
+        if d.get("format") != _FORMAT:
+            raise SERError(
+                f"not a ser_hf split (format {d.get('format')!r}, expected {_FORMAT})", source="split json"
+            )
+        ids = d.get("row_ids", row_ids)
+        if ids is not None and "row_ids_sha256" in d and _sha(ids) != d["row_ids_sha256"]:
+            raise SERError("row ids do not match their checksum: the file was edited", source="split json")
+        return cls(
+            protocol=d["protocol"],
+            train=d["train"],
+            validation=d["validation"],
+            test=d["test"],
+            train_speakers=d["train_speakers"],
+            validation_speakers=d["validation_speakers"],
+            test_speakers=d["test_speakers"],
+            speaker_independent=bool(d["speaker_independent"]),
+            description=d.get("description", ""),
+            seed=d.get("seed"),
+            fold=d.get("fold"),
+            row_ids=list(ids) if ids is not None else None,
+        )
+
+    def to_json(self, path: str | os.PathLike) -> None:
+        """Write the split (indices, speakers, row ids) as a JSON manifest."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> Split:
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise SERError(f"cannot read the split manifest ({err})", source=str(path)) from err
+        return cls.from_dict(data)
+
+
+@dataclass
+class SplitManifest:
+    """Several splits of one dataset (the folds of a cross-validation), stored once with row ids."""
+
+    splits: list[Split]
+    protocol: str = ""
+
+    def to_json(self, path: str | os.PathLike) -> None:
+        row_ids = next((s.row_ids for s in self.splits if s.row_ids is not None), None)
+        payload = {
+            "format": _MANIFEST_FORMAT,
+            "protocol": self.protocol or (self.splits[0].protocol if self.splits else ""),
+            "n_rows": len(row_ids) if row_ids is not None else None,
+            "row_ids_sha256": _sha(row_ids) if row_ids is not None else None,
+            "row_ids": row_ids,
+            "splits": [s.to_dict(include_row_ids=False) for s in self.splits],
+        }
+        Path(path).write_text(json.dumps(payload, indent=1))
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> SplitManifest:
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise SERError(f"cannot read the split manifest ({err})", source=str(path)) from err
+        if data.get("format") != _MANIFEST_FORMAT:
+            raise SERError(f"not a ser_hf split manifest (format {data.get('format')!r})", source=str(path))
+        ids = data.get("row_ids")
+        if ids is not None and _sha(ids) != data.get("row_ids_sha256"):
+            raise SERError("row ids do not match their checksum: the file was edited", source=str(path))
+        return cls([Split.from_dict(d, row_ids=ids) for d in data["splits"]], data.get("protocol", ""))
+
+    def verify(self, data: Any) -> None:
+        meta = _meta(data)
+        for s in self.splits:
+            s.verify(meta)
+
+
+def save_splits(splits: Sequence[Split], path: str | os.PathLike) -> None:
+    """Write a list of splits (folds) as one manifest."""
+    SplitManifest(list(splits)).to_json(path)
+
+
+def load_splits(path: str | os.PathLike) -> list[Split]:
+    """Read splits written by :func:`save_splits` (or a single :meth:`Split.to_json`)."""
+    data = json.loads(Path(path).read_text())
+    if data.get("format") == _FORMAT:
+        return [Split.from_dict(data)]
+    return SplitManifest.from_json(path).splits

@@ -1,0 +1,555 @@
+"""Model and dataset cards: what a model was trained on, how it scores, and under which licences.
+
+:func:`make_model_card` reads a saved folder (config, ``test_metrics.json``, ``split.json``,
+cross-validation results) and writes a ``huggingface_hub.ModelCard`` with ``pipeline_tag``,
+``model-index`` results and the corpora's licences; :func:`make_dataset_card` does the same for a
+harmonised corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import (
+    EvalResult,
+    ModelCard,
+    ModelCardData,
+)
+
+from ..errors import SERError
+
+logger = logging.getLogger(__name__)
+
+
+DEFAULT_COMMIT_MESSAGE = "Upload ser_hf speech emotion recognition model"
+DEFAULT_DATASET_COMMIT_MESSAGE = "Upload harmonised speech emotion corpus"
+PIPELINE_TAG = "audio-classification"
+MODEL_TAGS = ("custom_code", "audio-classification", "speech-emotion-recognition", "ser_hf")
+
+# What is known about each corpus, for cards and licences. Keys are normalised corpus names.
+CORPORA: dict[str, dict[str, Any]] = {
+    "ravdess": {
+        "name": "RAVDESS",
+        "license": "cc-by-nc-sa-4.0",
+        "license_text": "CC BY-NC-SA 4.0",
+        "language": "en",
+        "speakers": "24 professional actors (12 female, 12 male), North American English",
+        "material": "two neutral sentences spoken in 8 emotions (normal and strong intensity), studio recordings",
+        "url": "https://doi.org/10.5281/zenodo.1188976",
+        "citation": "Livingstone, S. R., & Russo, F. A. (2018). The Ryerson Audio-Visual Database of "
+        "Emotional Speech and Song (RAVDESS). PLoS ONE, 13(5), e0196391. "
+        "https://doi.org/10.1371/journal.pone.0196391",
+    },
+    "tess": {
+        "name": "TESS",
+        "license": "cc-by-nc-nd-4.0",
+        "license_text": "CC BY-NC-ND 4.0",
+        "language": "en",
+        "speakers": "2 female actors (aged 26 and 64), Canadian English",
+        "material": "200 target words in a carrier phrase, 7 emotions",
+        "url": "https://doi.org/10.5683/SP2/E8H2MF",
+        "citation": "Dupuis, K., & Pichora-Fuller, M. K. (2010). Toronto Emotional Speech Set (TESS). "
+        "University of Toronto. https://doi.org/10.5683/SP2/E8H2MF",
+    },
+    "savee": {
+        "name": "SAVEE",
+        "license": "other",
+        "license_text": "free for research use, see the corpus's terms",
+        "language": "en",
+        "speakers": "4 male speakers, British English",
+        "material": "phonetically balanced TIMIT sentences, 7 emotions",
+        "url": "http://kahlan.eps.surrey.ac.uk/savee/",
+        "citation": "Jackson, P., & Haq, S. (2014). Surrey Audio-Visual Expressed Emotion (SAVEE) "
+        "database. University of Surrey.",
+    },
+    "cremad": {
+        "name": "CREMA-D",
+        "license": "odbl",
+        "license_text": "Open Database License (ODbL) with the Database Contents License",
+        "language": "en",
+        "speakers": "91 actors (48 male, 43 female, aged 20-74, several ethnicities), US English",
+        "material": "12 sentences in 6 emotions at several intensities",
+        "url": "https://github.com/CheyneyComputerScience/CREMA-D",
+        "citation": "Cao, H., Cooper, D. G., Keutmann, M. K., Gur, R. C., Nenkova, A., & Verma, R. (2014). "
+        "CREMA-D: Crowd-sourced Emotional Multimodal Actors Dataset. IEEE Transactions on "
+        "Affective Computing, 5(4), 377-390.",
+    },
+    "emodb": {
+        "name": "EmoDB",
+        "license": "other",
+        "license_text": "see the corpus's terms of use",
+        "language": "de",
+        "speakers": "10 actors (5 female, 5 male), German",
+        "material": "10 everyday sentences in 7 emotions",
+        "url": "http://emodb.bilderbar.info/",
+        "citation": "Burkhardt, F., Paeschke, A., Rolfes, M., Sendlmeier, W., & Weiss, B. (2005). "
+        "A database of German emotional speech. Proc. Interspeech 2005, 1517-1520.",
+    },
+}
+
+# weights are only ever loaded from safetensors; these formats can run code when unpickled
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise SERError("file is missing", source=str(path)) from err
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise SERError(f"not valid JSON ({err})", source=str(path)) from err
+
+
+def _load_json_arg(value: str | Path | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if value is None or isinstance(value, Mapping):
+        return dict(value) if value is not None else None
+    return _read_json(Path(value))
+
+
+def _corpus_key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def corpus_info(name: str) -> dict[str, Any]:
+    """Card facts about a corpus (``name``, ``license``, ``speakers``, ...); unknown corpora get placeholders."""
+    info = CORPORA.get(_corpus_key(name))
+    if info is not None:
+        return info
+    return {
+        "name": str(name),
+        "license": "other",
+        "license_text": "unknown: check the corpus's own terms",
+        "language": None,
+        "speakers": "unknown",
+        "material": "unknown",
+        "url": None,
+        "citation": None,
+    }
+
+
+def _license_for(corpora: Sequence[str]) -> str | None:
+    """One Hub licence id for weights or data derived from ``corpora`` ("other" when they differ)."""
+    licences = {corpus_info(c)["license"] for c in corpora}
+    if not licences:
+        return None
+    return licences.pop() if len(licences) == 1 else "other"
+
+
+def _num_parameters(safetensors_files: Iterable[Path]) -> int:
+    """Trainable-sized tensor count from the safetensors headers (BatchNorm statistics excluded)."""
+    total = 0
+    for path in safetensors_files:
+        with open(path, "rb") as fh:
+            header = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))
+        for name, meta in header.items():
+            if name == "__metadata__" or name.endswith(
+                ("running_mean", "running_var", "num_batches_tracked")
+            ):
+                continue
+            count = 1
+            for dim in meta["shape"]:
+                count *= dim
+            total += count
+    return total
+
+
+# ----------------------------------------------------------------------------- metrics from JSON
+# Hub metric id -> names the evaluation / cross-validation JSON may use for it
+_METRIC_ALIASES: dict[str, tuple[str, ...]] = {
+    "accuracy": ("wa", "accuracy", "weighted_accuracy", "acc"),
+    "recall": (
+        "ua",
+        "uar",
+        "balanced_accuracy",
+        "unweighted_accuracy",
+        "unweighted_average_recall",
+        "recall_macro",
+    ),
+    "f1": ("f1_macro", "macro_f1", "f1"),
+}
+_METRIC_LABELS = {
+    "accuracy": "WA (accuracy)",
+    "recall": "UA (unweighted average recall)",
+    "f1": "macro F1",
+}
+_SKIP_KEYS = {
+    "folds", "per_fold", "fold_results", "per_class", "per_speaker", "per_gender", "per_corpus", "classes",
+    "confusion", "confusion_matrix", "classification_report", "report", "history", "log_history",
+}  # fmt: skip
+
+
+def _flatten(data: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], float]]:
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            key = str(key).lower()
+            if key in _SKIP_KEYS:
+                continue
+            yield from _flatten(value, (*prefix, key))
+    elif isinstance(data, (int, float)) and not isinstance(data, bool):
+        yield prefix, float(data)
+
+
+def _strip(key: str) -> str:
+    return re.sub(r"^(eval|test|val|validation)_", "", key)
+
+
+def find_metric(results: Mapping[str, Any], metric: str, stat: str | None = None) -> float | None:
+    """The value of ``metric`` ("accuracy" = WA, "recall" = UA, "f1" = macro F1) in a results JSON.
+
+    Accepts the usual shapes: ``{"ua": 0.6}``, ``{"eval_ua": 0.6}``, ``{"metrics": {"uar": 0.6}}``;
+    with ``stat="mean"``/``"std"`` also ``{"mean": {"ua": ...}}``, ``{"ua": {"mean": ...}}`` and
+    ``{"ua_mean": ...}``. Per-fold, per-class and per-speaker sections are ignored.
+    """
+    aliases = _METRIC_ALIASES[metric]
+    best: tuple[int, int, float] | None = None
+    for path, value in _flatten(results):
+        keys = [_strip(k) for k in path]
+        for rank, alias in enumerate(aliases):
+            if stat is None:
+                ok = keys[-1] == alias and not {"std", "mean", "min", "max"} & set(keys)
+            else:
+                ok = (
+                    (alias in keys and stat in keys) or f"{alias}_{stat}" in keys or f"{stat}_{alias}" in keys
+                )
+            if ok and (best is None or (rank, len(keys)) < best[:2]):
+                best = (rank, len(keys), value)
+    return best[2] if best else None
+
+
+def _fold_count(cv: Mapping[str, Any]) -> int | None:
+    for key in ("n_folds", "num_folds", "k", "folds"):
+        value = cv.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, (list, dict)) and value:
+            return len(value)
+    return None
+
+
+def _corpora_from(*sources: Any) -> list[str]:
+    for source in sources:
+        if source is None:
+            continue
+        for key in ("corpora", "training_corpora", "train_corpora", "corpus", "datasets"):
+            value = source.get(key) if isinstance(source, Mapping) else getattr(source, key, None)
+            if isinstance(value, str) and value:
+                return [c.split("=")[0] for c in re.split(r"[,+ ]+", value) if c]
+            if isinstance(value, (list, tuple)) and value:
+                return [str(v).split("=")[0] for v in value]
+    return []
+
+
+def _first_str(keys: Sequence[str], *sources: Mapping[str, Any] | None) -> str | None:
+    for source in sources:
+        for key in keys:
+            value = (source or {}).get(key)
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+# ----------------------------------------------------------------------------- model card
+def make_model_card(
+    model_dir: str | Path,
+    repo_id: str,
+    eval_json: str | Path | Mapping[str, Any] | None = None,
+    cv_json: str | Path | Mapping[str, Any] | None = None,
+    *,
+    datasets: Sequence[str] | None = None,
+    license: str | None = None,
+    protocol: str | None = None,
+) -> ModelCard:
+    """Build the model card (YAML metadata + markdown body) for a saved ``ser_hf`` model.
+
+    Args:
+        model_dir: folder written by ``save_pretrained`` (``config.json``, ``preprocessor_config.json``,
+            safetensors).
+        repo_id: the Hub id the card is for (used in the snippet and as ``model_name``).
+        eval_json: results of ``ser-hf evaluate`` (path or dict): WA/UA/F1 on a held-out split.
+        cv_json: results of ``ser-hf cv`` (path or dict): mean and std of WA/UA/F1 over folds.
+        datasets: corpora the model was trained on (e.g. ``["ravdess"]``); default: read from the
+            config (``corpora``) or the JSON files.
+        license: Hub licence id of the weights; default: the training corpora's licence
+            (``cc-by-nc-sa-4.0`` for RAVDESS), ``"other"`` when they differ.
+        protocol: name of the split protocol; default: from the JSON, else "<corpus> <k>-fold
+            speaker-independent".
+
+    Returns:
+        a :class:`huggingface_hub.ModelCard`; ``str(card)`` is the README.md. Its YAML holds
+        ``pipeline_tag``, ``library_name``, ``tags`` (incl. ``custom_code``), ``datasets``, ``metrics``,
+        ``license`` and, when results were given, a ``model-index``.
+    """
+    folder = Path(model_dir)
+    config = _read_json(folder / "config.json")
+    preprocessor = _read_json(folder / "preprocessor_config.json")
+    evaluation = _load_json_arg(eval_json)
+    cv = _load_json_arg(cv_json)
+
+    corpora = list(datasets or _corpora_from(config, cv, evaluation))
+    infos = [corpus_info(c) for c in corpora]
+    corpus_names = " + ".join(i["name"] for i in infos) or "an unrecorded corpus"
+    license = license or config.get("license") or _license_for(corpora)
+    if not corpora:
+        logger.warning(
+            "the training corpora are not recorded in %s; pass datasets=[...] for an honest card", folder
+        )
+    labels = [config["id2label"][k] for k in sorted(config.get("id2label", {}), key=int)]
+    label_scheme = config.get("label_scheme") or _first_str(["label_scheme"], cv, evaluation)
+
+    n_folds = _fold_count(cv) if cv else None
+    protocol = protocol or _first_str(["protocol", "split_protocol", "split"], cv, evaluation)
+    if protocol is None and cv is not None:
+        protocol = f"{corpus_names} {n_folds or 'k'}-fold speaker-independent"
+    eval_split = _first_str(["split", "split_name"], evaluation) or "test"
+    model_name = repo_id.split("/")[-1]
+
+    eval_results: list[EvalResult] = []
+    result_rows: list[tuple[str, str, str, str]] = []  # (where, metric label, value, std)
+    for source, stat, split_name in ((cv, "mean", protocol), (evaluation, None, eval_split)):
+        if source is None:
+            continue
+        for metric, label in _METRIC_LABELS.items():
+            value = find_metric(source, metric, stat)
+            if value is None:
+                continue
+            std = find_metric(source, metric, "std") if stat else None
+            where = f"{protocol} (mean over folds)" if stat else f"held-out split: {split_name}"
+            eval_results.append(
+                EvalResult(
+                    task_type="audio-classification",
+                    task_name="Speech emotion recognition",
+                    dataset_type=_corpus_key(corpora[0]) if corpora else "unknown",
+                    dataset_name=corpus_names,
+                    dataset_config=label_scheme,
+                    dataset_split=split_name,
+                    metric_type=metric,
+                    metric_value=round(value, 4),
+                    metric_name=label
+                    + (f", mean over {n_folds or 'all'} folds" if stat else "")
+                    + (f" (std {std:.4f})" if std is not None else ""),
+                    metric_args={"average": "macro"} if metric != "accuracy" else None,
+                )
+            )
+            result_rows.append((where, label, f"{value:.3f}", f"{std:.3f}" if std is not None else ""))
+    if (cv or evaluation) and not eval_results:
+        logger.warning("no WA/UA/F1 found in the evaluation JSON: the card will have no model-index")
+
+    languages = sorted({i["language"] for i in infos if i.get("language")}) or None
+    card_data = ModelCardData(
+        model_name=model_name,
+        pipeline_tag=PIPELINE_TAG,
+        library_name="transformers",
+        tags=list(MODEL_TAGS) + [config.get("model_type", "ser")],
+        datasets=[_corpus_key(c) for c in corpora] or None,
+        metrics=list(_METRIC_ALIASES),
+        license=license,
+        license_name="mixed-corpus-licences" if license == "other" and len(set(corpora)) > 1 else None,
+        language=languages,
+        eval_results=eval_results or None,
+    )
+    body = _model_card_body(
+        repo_id, config, preprocessor, folder, infos, labels, label_scheme, protocol, result_rows, license, cv
+    )
+    return ModelCard(f"---\n{card_data.to_yaml()}\n---\n\n{body}")
+
+
+def _model_card_body(
+    repo_id: str,
+    config: dict[str, Any],
+    preprocessor: dict[str, Any],
+    folder: Path,
+    infos: list[dict[str, Any]],
+    labels: list[str],
+    label_scheme: str | None,
+    protocol: str | None,
+    result_rows: list[tuple[str, str, str, str]],
+    license: str | None,
+    cv: dict[str, Any] | None,
+) -> str:
+    families = {
+        "ser_cnn_bilstm_attention": "CNN-BiLSTM-Attention",
+        "ser_cnn_transformer": "CNN-Transformer",
+        "ser_functionals_linear": "utterance functionals + linear (logistic regression)",
+    }
+    family = families.get(config.get("model_type", ""), config.get("model_type", "custom"))
+    fusion = config.get("model_type") == "ser_fusion"
+    fusion_desc = ""
+    if fusion:
+        parts = [families.get(m.get("model_type"), m.get("model_type")) for m in config.get("members", [])]
+        weights = config.get("member_weights", [])
+        family = f"fusion ({len(parts)} members)"
+        fusion_desc = "; ".join(f"{part} (weight {w:.3g})" for part, w in zip(parts, weights))
+        preprocessor = {**(preprocessor.get("frame") or {}), "functionals": preprocessor.get("functionals")}
+    params = _num_parameters(folder.glob("*.safetensors"))
+    features = preprocessor.get("feature_set", "logmel")
+    feature_desc = (
+        f"{preprocessor.get('n_mels', 128)}-band log-mel"
+        if features == "logmel"
+        else f"{preprocessor.get('n_mfcc')} MFCC"
+    )
+    extras = [k for k in ("deltas", "delta_deltas", "rms", "zcr") if preprocessor.get(k)]
+    if extras:
+        feature_desc += " + " + ", ".join(extras)
+    rate = preprocessor.get("sampling_rate", 16000)
+    max_frames = preprocessor.get("max_frames")
+    length = f"padded/truncated to {max_frames} frames" if max_frames else "variable length (masked pooling)"
+    if fusion:
+        feature_desc = (
+            f"{feature_desc} frames (25 ms windows, 10 ms hop, variable length) for the frame models, and "
+            f"utterance functionals ({preprocessor.get('functionals')}; 'compare' = openSMILE ComParE 2016, "
+            "needs `pip install opensmile`) of the silence-trimmed clip for the functionals model"
+        )
+    elif preprocessor.get("functionals"):
+        feature_desc = (
+            f"{preprocessor.get('feature_size')} utterance functionals ({preprocessor['functionals']}; "
+            "'compare' = openSMILE ComParE 2016, needs `pip install opensmile`)"
+        )
+        length = "the whole utterance after trimming leading/trailing silence"
+    corpus_names = " + ".join(i["name"] for i in infos) or "an unrecorded corpus"
+    lines = [
+        f"# {repo_id.split('/')[-1]}",
+        "",
+        f"Speech emotion recognition from the voice: a {family} model ({params / 1e6:.2f} M parameters) "
+        f"trained from scratch on {corpus_names} with the ser_hf package on transformers. It "
+        "classifies a clip of speech into "
+        f"{len(labels)} emotions: {', '.join(labels)}.",
+        "",
+        "## How to use",
+        "",
+        "The model ships its own code (`auto_map`), so the stock pipeline loads it with "
+        "`trust_remote_code=True`; `ser_hf` does not need to be installed.",
+        "",
+        "```python",
+        "from transformers import pipeline",
+        "",
+        f'classifier = pipeline("audio-classification", model="{repo_id}", trust_remote_code=True)',
+        'classifier("speech.wav", top_k=3)  # a path, bytes, a 1-D float array at '
+        f"{rate} Hz, or {{'array': x, 'sampling_rate': sr}}",
+        "```",
+        "",
+        "Audio is decoded with FFmpeg and resampled to "
+        f"{rate} Hz mono. Long recordings should be split into windows of a few seconds "
+        "(`ser-hf predict` does this and returns a timeline).",
+        "",
+        "## Labels",
+        "",
+        f"Label scheme: `{label_scheme}`." if label_scheme else "",
+        "",
+        "| id | label |",
+        "| --- | --- |",
+        *[f"| {i} | {name} |" for i, name in enumerate(labels)],
+        "",
+        "## Model",
+        "",
+        f"- Family: {family} (`{config.get('model_type')}`), {params:,} parameters.",
+        *(
+            [
+                f"- Input features at {rate} Hz: {feature_desc}.",
+                f"- Architecture: the class probabilities of its members are averaged with fixed weights: "
+                f"{fusion_desc}. See `config.json` (`members`).",
+            ]
+            if fusion
+            else [
+                f"- Input features: {feature_desc} at {rate} Hz, {length}.",
+                "- Architecture: standardisation (stored training mean/std) then one linear layer, the "
+                "weights of a multinomial logistic regression; see `config.json`.",
+            ]
+            if preprocessor.get("functionals")
+            else [
+                f"- Input features: {feature_desc} at {rate} Hz, 25 ms windows, 10 ms hop, {length}.",
+                f"- Architecture details: see `config.json` (conv channels {config.get('conv_channels')}).",
+            ]
+        ),
+        "",
+        "## Intended use",
+        "",
+        "Research and prototyping of speech emotion recognition: comparing models, demos, analysing "
+        "expressed (acted) emotion in short clips of clean speech. Scores describe how the voice "
+        "sounds, not what a person feels.",
+        "",
+        "Out of scope: decisions about people (hiring, education, health, insurance, law enforcement, "
+        "surveillance), clinical or mental-health assessment, and any use on people who have not "
+        "agreed to it.",
+        "",
+        "## Training data",
+        "",
+    ]
+    if infos:
+        for info in infos:
+            source = f" ([source]({info['url']}))" if info.get("url") else ""
+            lines.append(
+                f"- **{info['name']}**{source}: {info['speakers']}; {info['material']}. "
+                f"Licence: {info['license_text']}."
+            )
+    else:
+        lines.append("- Not recorded with the model.")
+    lines += ["", "## Evaluation", ""]
+    if protocol:
+        lines += [
+            f"Protocol: **{protocol}**. Test speakers are never seen in training; validation speakers "
+            "for early stopping come from the training speakers only; augmentation is applied to "
+            "training clips only, after the split.",
+            "",
+        ]
+    if result_rows:
+        lines += ["| evaluation | metric | value | std |", "| --- | --- | --- | --- |"]
+        lines += [f"| {where} | {metric} | {value} | {std} |" for where, metric, value, std in result_rows]
+        lines += [
+            "",
+            "WA = accuracy over clips; UA = mean per-class recall (balanced accuracy), the headline "
+            "metric for imbalanced emotion classes; F1 = macro F1.",
+        ]
+    else:
+        lines.append("No evaluation results were supplied with this upload.")
+    folds = (cv or {}).get("folds")
+    if isinstance(folds, list) and folds and all(isinstance(f, Mapping) for f in folds):
+        lines += ["", "Per fold:", "", "| fold | WA | UA | F1 |", "| --- | --- | --- | --- |"]
+        for i, fold in enumerate(folds):
+            cells = [find_metric(fold, m) for m in _METRIC_ALIASES]
+            lines.append(
+                f"| {fold.get('fold', i)} | "
+                + " | ".join("" if c is None else f"{c:.3f}" for c in cells)
+                + " |"
+            )
+    lines += ["", "## Limitations", ""]
+    limits = [
+        "Trained on ACTED emotional speech read in a studio; spontaneous, conversational or noisy "
+        "speech sounds different and accuracy drops there (cross-corpus accuracy is typically far "
+        "below within-corpus accuracy).",
+    ]
+    names = {i["name"] for i in infos}
+    if "RAVDESS" in names:
+        limits.append(
+            "RAVDESS has only 24 actors (12 female, 12 male), all speaking North American English, "
+            "and two fixed sentences: other languages, accents, ages and voices are not represented."
+        )
+    if names and all(i.get("language") == "en" for i in infos):
+        limits.append("English speech only.")
+    limits += [
+        "Emotion categories are a simplification: real expressions are mixed, culture-dependent and "
+        "often ambiguous even to human listeners.",
+        "Clips were a few seconds long; classify long audio in windows.",
+    ]
+    lines += [f"- {item}" for item in limits]
+    lines += ["", "## Licence", ""]
+    if license and license != "other":
+        lines.append(
+            f"The weights derive from the training data and are released under `{license}` "
+            f"(the corpus licence{'s' if len(infos) > 1 else ''}: "
+            + "; ".join(f"{i['name']}: {i['license_text']}" for i in infos)
+            + ")."
+        )
+    else:
+        lines.append(
+            "The weights derive from corpora with different or custom terms: "
+            + ("; ".join(f"{i['name']}: {i['license_text']}" for i in infos) or "unknown")
+            + ". Respect the most restrictive of them."
+        )
+    citations = [i["citation"] for i in infos if i.get("citation")]
+    if citations:
+        lines += ["", "## Citation of the training data", ""] + [f"- {c}" for c in citations]
+    return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"

@@ -1,0 +1,476 @@
+"""Publish trained models and harmonised corpora to the Hugging Face Hub.
+
+- :func:`push_model` uploads a folder written by ``save_pretrained`` (config, safetensors weights,
+  ``preprocessor_config.json`` and the remote-code ``.py`` files named by ``auto_map``) together
+  with a model card from :func:`make_model_card`, so that anyone can run
+  ``pipeline("audio-classification", model=repo_id, trust_remote_code=True)`` without ``ser_hf``.
+- :func:`push_dataset` uploads a corpus loaded by :mod:`ser_hf.corpora` (or any dataset with the
+  same columns) with ``Dataset.push_to_hub``, which embeds the audio bytes into parquet shards, plus
+  a dataset card naming sources, licences, the label scheme and speaker counts.
+
+Both go through ``huggingface_hub`` and so honour ``HF_TOKEN`` (or a saved login) and
+``HF_ENDPOINT``; an explicit ``token`` wins. Network and Hub errors come back as
+:class:`~ser_hf.errors.SERError` whose message says what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import (
+    CommitOperationAdd,
+    CommitOperationDelete,
+    DatasetCard,
+    DatasetCardData,
+    HfApi,
+)
+
+from ..errors import SERError
+from .cards import (
+    DEFAULT_COMMIT_MESSAGE,
+    DEFAULT_DATASET_COMMIT_MESSAGE,
+    _load_json_arg,
+    _read_json,
+    corpus_info,
+    make_model_card,
+)
+
+logger = logging.getLogger(__name__)
+
+_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+_NOT_WEIGHTS = {"training_args.bin", "optimizer.pt", "scheduler.pt", "rng_state.pth", "scaler.pt"}
+
+
+# ----------------------------------------------------------------------------- errors
+@contextmanager
+def _hub_errors(action: str, repo_id: str) -> Iterator[None]:
+    """Turn the HTTP and connection errors of huggingface_hub into SERError with the fix."""
+    from huggingface_hub import constants
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    try:
+        from httpx2 import TransportError  # huggingface_hub >= 2
+    except ImportError:  # pragma: no cover - huggingface_hub 1.x uses httpx
+        from httpx import TransportError
+
+    endpoint = constants.ENDPOINT
+    try:
+        yield
+    except OfflineModeIsEnabled as err:
+        raise SERError(
+            f"cannot {action}: offline mode is on (HF_HUB_OFFLINE=1); unset it to reach {endpoint}",
+            source=repo_id,
+        ) from err
+    except HfHubHTTPError as err:
+        status = err.response.status_code if err.response is not None else None
+        server = (err.server_message or "").strip().splitlines()[0] if err.server_message else ""
+        detail = f" ({server})" if server else ""
+        if status == 401:
+            fix = (
+                "the Hub rejected the credentials: set HF_TOKEN to a WRITE token "
+                "(https://huggingface.co/settings/tokens), pass --token, or run `hf auth login`"
+            )
+        elif status == 403:
+            fix = "this token may not write there: use a repo id under your user or an organisation you can write to"
+        elif status == 404:
+            fix = "the repository was not found: check the repo id, and that HF_TOKEN can see private repos"
+        elif status == 409:
+            fix = "the Hub reported a conflict: another push may be running, retry in a moment"
+        elif status == 412:
+            fix = "the branch moved while uploading: retry the push"
+        else:
+            fix = f"the Hub answered HTTP {status}"
+        raise SERError(f"cannot {action} at {endpoint}: {fix}{detail}", source=repo_id) from err
+    except (TransportError, ConnectionError) as err:
+        raise SERError(
+            f"cannot {action}: {endpoint} is unreachable ({type(err).__name__}); check the network, "
+            "or HF_ENDPOINT if you use a mirror",
+            source=repo_id,
+        ) from err
+
+
+def _check_token(token: str | None) -> str:
+    from huggingface_hub import get_token
+
+    token = token or get_token()
+    if not token:
+        raise SERError(
+            "no Hugging Face token: set HF_TOKEN to a write token (https://huggingface.co/settings/tokens), "
+            "pass --token, or run `hf auth login`"
+        )
+    return token
+
+
+# ----------------------------------------------------------------------------- model folder checks
+def _module_file(reference: str) -> str:
+    """``"repo--modeling_ser.Class"`` or ``"modeling_ser.Class"`` -> ``"modeling_ser.py"``."""
+    reference = reference.split("--")[-1]
+    return reference.rsplit(".", 1)[0].replace(".", "/") + ".py"
+
+
+def model_files(model_dir: str | Path) -> list[Path]:
+    """Check that ``model_dir`` loads as remote code from the Hub and list the files to upload.
+
+    The folder must hold ``config.json`` whose ``auto_map`` maps ``AutoConfig`` and
+    ``AutoModelForAudioClassification`` to files in the folder, ``preprocessor_config.json`` with
+    ``AutoFeatureExtractor`` in its (or the config's) ``auto_map``, safetensors weights (pickled
+    ``.bin``/``.pt`` weights are refused), and every ``.py`` file those modules import with
+    single-dot sibling imports; the ``.py`` files may not import ``ser_hf`` itself (the Hub's remote
+    code runs where it is not installed).
+
+    Returns:
+        the paths to upload, sorted: config, preprocessor config, weights (and index), ``.py`` files.
+    """
+    folder = Path(model_dir)
+    if not folder.is_dir():
+        raise SERError(
+            "not a model folder; pass the directory written by save_pretrained", source=str(folder)
+        )
+    config = _read_json(folder / "config.json")
+    preprocessor = _read_json(folder / "preprocessor_config.json")
+
+    safetensors = sorted(folder.glob("*.safetensors"))
+    pickles = [p for p in folder.iterdir() if p.suffix in _PICKLE_SUFFIXES and p.name not in _NOT_WEIGHTS]
+    if not safetensors:
+        what = f"only pickled weights ({', '.join(p.name for p in pickles)})" if pickles else "no weights"
+        raise SERError(
+            f"{what}: the Hub copy must use safetensors; re-save with model.save_pretrained(folder) "
+            "(transformers writes model.safetensors by default)",
+            source=str(folder),
+        )
+    if pickles:
+        logger.warning(
+            "not uploading pickled files %s (safetensors weights are used)", [p.name for p in pickles]
+        )
+    index = folder / "model.safetensors.index.json"
+
+    auto_map = dict(config.get("auto_map") or {})
+    for key in ("AutoConfig", "AutoModelForAudioClassification"):
+        if key not in auto_map:
+            hint = (
+                " (it maps AutoModel: register the model with "
+                'Model.register_for_auto_class("AutoModelForAudioClassification") before saving)'
+                if key != "AutoConfig" and "AutoModel" in auto_map
+                else ""
+            )
+            raise SERError(
+                f"config.json auto_map has no {key}{hint}; without it "
+                "pipeline('audio-classification', trust_remote_code=True) cannot load the model",
+                source=str(folder / "config.json"),
+            )
+    extractor_ref = (preprocessor.get("auto_map") or {}).get("AutoFeatureExtractor") or auto_map.get(
+        "AutoFeatureExtractor"
+    )
+    if not extractor_ref:
+        raise SERError(
+            "no AutoFeatureExtractor in auto_map: call SERFeatureExtractor.register_for_auto_class() "
+            "before save_pretrained",
+            source=str(folder / "preprocessor_config.json"),
+        )
+    refs = [auto_map["AutoConfig"], auto_map["AutoModelForAudioClassification"], extractor_ref]
+    code: set[str] = set()
+    pending = [_module_file(r if isinstance(r, str) else r[0]) for r in refs]
+    while pending:  # follow `from .x import y` the way transformers copies remote code
+        name = pending.pop()
+        if name in code:
+            continue
+        path = folder / name
+        if not path.is_file():
+            raise SERError(
+                f"remote-code file {name} is missing; re-save the model with save_pretrained so the "
+                "source files are copied next to the weights",
+                source=str(folder),
+            )
+        code.add(name)
+        source = path.read_text(encoding="utf-8")
+        if re.search(r"^\s*(from|import)\s+ser_hf\b", source, flags=re.M):
+            raise SERError(
+                f"{name} imports ser_hf absolutely; remote code must use single-dot sibling imports only",
+                source=str(path),
+            )
+        pending += [f"{m}.py" for m in re.findall(r"^\s*from\s+\.(\w+)\s+import", source, flags=re.M)]
+
+    files = [folder / "config.json", folder / "preprocessor_config.json", *safetensors]
+    files += [index] if index.is_file() else []
+    files += [folder / name for name in sorted(code)]
+    return files
+
+
+# ----------------------------------------------------------------------------- push model
+def push_model(
+    model_dir: str | Path,
+    repo_id: str,
+    *,
+    private: bool = False,
+    token: str | None = None,
+    eval_json: str | Path | Mapping[str, Any] | None = None,
+    cv_json: str | Path | Mapping[str, Any] | None = None,
+    datasets: Sequence[str] | None = None,
+    license: str | None = None,
+    protocol: str | None = None,
+    commit_message: str = DEFAULT_COMMIT_MESSAGE,
+):
+    """Upload a saved model folder and its generated model card to the Hub in one commit.
+
+    Uploads config, safetensors weights, ``preprocessor_config.json``, the remote-code ``.py``
+    files (see :func:`model_files` for the checks), the generated ``README.md`` and, when given,
+    ``eval_results.json`` / ``cv_results.json``. Older weight shards and code files in the repo
+    that are not part of this upload are deleted in the same commit.
+
+    Returns:
+        the :class:`huggingface_hub.CommitInfo` of the commit (``.commit_url``, ``.oid``).
+    """
+    with with_remote_code(model_dir) as staged:
+        return _push_model_files(
+            model_files(staged),
+            make_model_card(
+                model_dir, repo_id, eval_json, cv_json, datasets=datasets, license=license, protocol=protocol
+            ),
+            repo_id,
+            private=private,
+            token=token,
+            eval_json=eval_json,
+            cv_json=cv_json,
+            commit_message=commit_message,
+        )
+
+
+@contextmanager
+def with_remote_code(model_dir: str | Path) -> Iterator[Path]:
+    """``model_dir`` itself when it carries its model code (``auto_map`` + ``.py`` files), else a
+    temporary copy re-saved with ``save_pretrained``, which writes the code next to the weights.
+
+    The bundled models hold weights and configs only (they load through the Auto classes that
+    ``import ser_hf`` registers); this is where their code is written for the Hub.
+    """
+    folder = Path(model_dir)
+    config = _read_json(folder / "config.json")
+    if config.get("auto_map"):
+        yield folder
+        return
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+    from .. import models  # noqa: F401  (registers the model types)
+
+    with tempfile.TemporaryDirectory(prefix="ser-hf-push-") as tmp:
+        staged = Path(tmp)
+        AutoModelForAudioClassification.from_pretrained(folder).save_pretrained(staged)
+        AutoFeatureExtractor.from_pretrained(folder).save_pretrained(staged)
+        logger.info("%s has no model code: wrote it with save_pretrained for the upload", folder)
+        yield staged
+
+
+def _push_model_files(
+    files: list[Path],
+    card: Any,
+    repo_id: str,
+    *,
+    private: bool,
+    token: str | None,
+    eval_json: Any,
+    cv_json: Any,
+    commit_message: str,
+):
+    token = _check_token(token)
+    operations: list[Any] = [CommitOperationAdd(path_in_repo=p.name, path_or_fileobj=str(p)) for p in files]
+    operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=str(card).encode()))
+    for name, value in (("eval_results.json", eval_json), ("cv_results.json", cv_json)):
+        data = _load_json_arg(value)
+        if data is not None:
+            operations.append(CommitOperationAdd(name, json.dumps(data, indent=2).encode()))
+    uploaded = {op.path_in_repo for op in operations}
+
+    api = HfApi(token=token)
+    with _hub_errors("push the model", repo_id):
+        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        stale = [
+            f
+            for f in api.list_repo_files(repo_id, repo_type="model")
+            if f not in uploaded
+            and (f.endswith((".safetensors", ".py", *_PICKLE_SUFFIXES)) or f.endswith(".index.json"))
+        ]
+        operations += [CommitOperationDelete(path_in_repo=f) for f in stale]
+        info = api.create_commit(repo_id, operations, commit_message=commit_message, repo_type="model")
+    logger.info("pushed %d files to %s (%s)", len(files) + 1, repo_id, info.commit_url)
+    return info
+
+
+def make_dataset_card(ds: Any, repo_id: str, *, label_scheme: str | None = None) -> DatasetCard:
+    """Dataset card: sources with licences and citations, the label scheme, speaker counts.
+
+    ``ds`` is a ``datasets.Dataset`` (or a ``DatasetDict``: counts cover every split) with the
+    columns of :func:`ser_hf.corpora.load_corpus` (``audio``, ``emotion``, ``speaker``, ``gender``,
+    ``corpus``, ...); counts come from :func:`ser_hf.corpora.corpus_summary`. The card carries no ``configs``/``dataset_info``: ``Dataset.push_to_hub`` adds them.
+    """
+    from ..data.corpora import corpus_summary
+    from ..data.rows import label_scheme_of
+
+    splits = dict(ds) if hasattr(ds, "keys") else {"train": ds}
+    summaries = {name: corpus_summary(split) for name, split in splits.items()}
+    label_scheme = label_scheme or next((label_scheme_of(split) for split in splits.values()), None)
+    corpora = sorted({c for s in summaries.values() for c in s["per_corpus"]})
+    infos = [corpus_info(c) for c in corpora]
+    licences = sorted({i["license"] for i in infos})
+    first = next(iter(splits.values()))
+    labels = getattr(first.features.get("emotion"), "names", None) or list(
+        next(iter(summaries.values()))["per_emotion"]
+    )
+    rows = sum(s["rows"] for s in summaries.values())
+    size = "n<1K" if rows < 1000 else "1K<n<10K" if rows < 10000 else "10K<n<100K"
+    card_data = DatasetCardData(
+        pretty_name=f"{' + '.join(i['name'] for i in infos)} speech emotion ({label_scheme or 'harmonised labels'})",
+        license=licences[0] if len(licences) == 1 else licences or None,
+        language=sorted({i["language"] for i in infos if i.get("language")}) or None,
+        task_categories=["audio-classification"],
+        tags=["speech-emotion-recognition", "audio", "ser_hf"],
+        size_categories=[size],
+    )
+    lines = [
+        f"# {repo_id.split('/')[-1]}",
+        "",
+        f"Emotional speech from {', '.join(i['name'] for i in infos) or 'unknown corpora'}, harmonised by "
+        f"ser_hf: {rows} clips, one row per clip, audio embedded (decoded at 16 kHz mono).",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        "",
+        f'ds = load_dataset("{repo_id}", split="{next(iter(splits))}")',
+        'ds[0]["audio"]  # decoded on access',
+        "```",
+        "",
+        "## Columns",
+        "",
+        "- `audio`: the clip (`Audio(sampling_rate=16000, num_channels=1)`).",
+        f"- `emotion`: class label, scheme `{label_scheme or 'see below'}`: {', '.join(labels)}.",
+        "- `speaker`, `gender` (female / male / unknown), `corpus`, `file` (original file name), and "
+        "corpus-specific fields where present (e.g. RAVDESS intensity and statement).",
+        "",
+        "## Sources and licences",
+        "",
+    ]
+    for info in infos:
+        url = f" ([source]({info['url']}))" if info.get("url") else ""
+        lines.append(f"- **{info['name']}**{url}: {info['speakers']}. Licence: {info['license_text']}.")
+    if len(licences) > 1:
+        lines.append("- The corpora have different licences: each row keeps its own (see `corpus`).")
+    lines += ["", "## Counts", ""]
+    for split, summary in summaries.items():
+        lines += [
+            f"Split `{split}`: {summary['rows']} clips.",
+            "",
+            "| corpus | clips | speakers | by gender |",
+        ]
+        lines += ["| --- | --- | --- | --- |"]
+        for corpus, c in summary["per_corpus"].items():
+            genders = ", ".join(f"{g} {n}" for g, n in sorted(c["genders"].items()))
+            lines.append(f"| {corpus} | {c['rows']} | {c['speakers']} | {genders} |")
+        lines += ["", "| emotion | clips |", "| --- | --- |"]
+        lines += [f"| {label} | {n} |" for label, n in summary["per_emotion"].items()]
+        lines.append("")
+    lines += [
+        "## Use",
+        "",
+        "Split by SPEAKER (`speaker` column) for any evaluation: a random clip split puts the same "
+        "actors in train and test and inflates scores.",
+        "",
+        "## Citations",
+        "",
+        *[f"- {i['citation']}" for i in infos if i.get("citation")],
+    ]
+    return DatasetCard(f"---\n{card_data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n")
+
+
+def _prepare_dataset(ds: Any) -> Any:
+    """Check the columns and replace local source paths by bare file names (no home directories on the Hub)."""
+    from datasets import Audio
+
+    for split in ds.values() if hasattr(ds, "keys") else [ds]:
+        missing = [c for c in ("audio", "emotion") if c not in split.column_names]
+        if missing:
+            raise SERError(
+                f"the dataset has no {', '.join(missing)} column; load it with ser_hf.corpora.load_corpus "
+                f"(columns: {', '.join(split.column_names)})"
+            )
+        if not isinstance(split.features["audio"], Audio):
+            raise SERError("the audio column must be a datasets.Audio feature")
+
+    def strip_paths(split: Any) -> Any:
+        if "path" not in split.column_names:
+            return split
+        names = [Path(str(p)).name for p in split["path"]]
+        return split.remove_columns("path").add_column("file", names)
+
+    if hasattr(ds, "keys"):
+        from datasets import DatasetDict
+
+        return DatasetDict({name: strip_paths(split) for name, split in ds.items()})
+    return strip_paths(ds)
+
+
+def load_corpus_specs(specs: Sequence[str], label_scheme: str | None = None) -> Any:
+    """``["ravdess=/data/ravdess", ...]`` -> one Dataset via :mod:`ser_hf.corpora`."""
+    from ..data import corpora
+
+    pairs = []
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise SERError("a corpus is given as NAME=PATH, e.g. ravdess=/data/ravdess", source=spec)
+        pairs.append((name.strip(), path.strip()))
+    kwargs = {"label_scheme": label_scheme} if label_scheme else {}
+    if len(pairs) == 1:
+        return corpora.load_corpus(pairs[0][0], pairs[0][1], **kwargs)
+    return corpora.load_corpora(pairs, **kwargs)
+
+
+def push_dataset(
+    ds_or_corpus_spec: Any,
+    repo_id: str,
+    *,
+    private: bool = False,
+    token: str | None = None,
+    label_scheme: str | None = None,
+    commit_message: str = DEFAULT_DATASET_COMMIT_MESSAGE,
+) -> str:
+    """Upload a harmonised corpus with its dataset card.
+
+    Args:
+        ds_or_corpus_spec: a ``datasets.Dataset`` / ``DatasetDict`` with ``audio`` and ``emotion``
+            columns, or ``"name=path"`` corpus spec(s) loaded with :mod:`ser_hf.corpora`.
+        repo_id: the dataset repo, ``"user/name"``.
+        label_scheme: scheme used to load corpus specs, and named on the card.
+
+    The card is committed first and ``Dataset.push_to_hub`` then adds its ``configs`` and
+    ``dataset_info`` to it (it keeps an existing card's text). Audio bytes are embedded in parquet.
+
+    Returns:
+        the dataset's URL on the endpoint.
+    """
+    if isinstance(ds_or_corpus_spec, (str, list, tuple)):
+        specs = [ds_or_corpus_spec] if isinstance(ds_or_corpus_spec, str) else list(ds_or_corpus_spec)
+        ds = load_corpus_specs(specs, label_scheme)
+    else:
+        ds = ds_or_corpus_spec
+    ds = _prepare_dataset(ds)
+    card = make_dataset_card(ds, repo_id, label_scheme=label_scheme)
+    token = _check_token(token)
+    api = HfApi(token=token)
+    with _hub_errors("push the dataset", repo_id):
+        url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="dataset")
+        api.upload_file(
+            path_or_fileobj=str(card).encode(),
+            path_in_repo="README.md",
+            repo_id=repo_id,
+            repo_type="dataset",
+            commit_message="Add dataset card",
+        )
+        ds.push_to_hub(repo_id, private=private, token=token, commit_message=commit_message)
+    logger.info("pushed %s rows to %s", getattr(ds, "num_rows", "?"), url)
+    return str(url)

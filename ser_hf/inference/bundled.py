@@ -1,0 +1,65 @@
+"""The models that ship inside the package, by name: ``"default"``, ``"fusion"``, ``"cnn"``, ``"functionals"``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from ..errors import SERError
+
+logger = logging.getLogger(__name__)
+
+
+_BUNDLED = Path(__file__).resolve().parent.parent / "bundled"
+# the default: functionals + logistic regression fused with three CNN-Transformers (needs openSMILE)
+BUNDLED_FUSION_DIR = _BUNDLED / "fusion"
+# the session-1 CNN-Transformer alone (``model="cnn"``): frame features only, exportable to ONNX
+BUNDLED_MODEL_DIR = _BUNDLED / "model"
+# the functionals + logistic-regression baseline alone (needs openSMILE; ``model="functionals"``)
+BUNDLED_FUNCTIONALS_DIR = _BUNDLED / "functionals"
+BUNDLED_ALIASES = {
+    "fusion": BUNDLED_FUSION_DIR,
+    "cnn": BUNDLED_MODEL_DIR,
+    "functionals": BUNDLED_FUNCTIONALS_DIR,
+}
+# where ser_hf.training.save_final_model keeps the previous model while a new one is moved in
+
+
+def bundled_model_path(name: str = "fusion") -> Path:
+    """The folder of a model that ships with the package: ``"fusion"`` (the default of
+    ``ser-hf predict`` and the demo), ``"cnn"`` or ``"functionals"``.
+
+    Raises:
+        SERError: an unknown name, or a package installed without that model.
+    """
+    if name not in BUNDLED_ALIASES:
+        raise SERError(f"no bundled model called {name!r}; choose one of {', '.join(BUNDLED_ALIASES)}")
+    folder = BUNDLED_ALIASES[name]
+    if not (folder / "config.json").is_file():
+        raise SERError(
+            "no bundled model in this installation; pass a trained model folder or a Hub id "
+            "(--model DIR|HUB_ID on the command line, EmotionClassifier(model=...) in Python)",
+            source=str(folder),
+        )
+    return folder
+
+
+def default_model_path() -> Path:
+    """The folder of the default model (``ser_hf/bundled/fusion``).
+
+    Raises:
+        SERError: when the package was installed without the bundled model.
+    """
+    return bundled_model_path("fusion")
+
+
+def resolve_model_name(model: Any, default: str = "fusion") -> Any:
+    """``None`` -> the bundled ``default`` model's folder; a bundled model's name (``"fusion"``,
+    ``"cnn"``, ``"functionals"``) -> its folder, unless a path of that name exists; anything else
+    (a folder, a Hub id, a loaded model) unchanged."""
+    if model is None:
+        return bundled_model_path(default)
+    if isinstance(model, str) and model in BUNDLED_ALIASES and not Path(model).exists():
+        return bundled_model_path(model)
+    return model

@@ -1,0 +1,577 @@
+"""Inference for users: classify anything, timelines for long audio, streaming, ``ser-hf predict``.
+
+:class:`EmotionClassifier` is the one documented call for every input that
+:func:`ser_hf.audio.load_audio` accepts (paths in any format FFmpeg decodes, video files' audio
+tracks, bytes, stereo or integer arrays with their rate, ``{"array", "sampling_rate"}`` dicts,
+datasets ``AudioDecoder`` objects), including the ones the stock ``audio-classification`` pipeline
+rejects::
+
+    from ser_hf import EmotionClassifier
+
+    clf = EmotionClassifier("path/to/model")          # or a Hub id, or the bundled model
+    clf.classify("clip.mp4", top_k=3)                  # [{"label": "angry", "score": 0.81}, ...]
+    clf.timeline("ten_minutes.wav").windows            # per-window labels over time
+
+Computation runs through a *backend*: any object with ``predict_logits(input_features,
+attention_mask, **extra) -> logits`` (``extra``: the feature extractor's other outputs, e.g. a
+fusion model's ``functionals``; ``(B, T, F)`` float32 and ``(B, T)`` int64 torch tensors in, on the
+backend's ``device`` when it has one, else CPU, where ``np.asarray`` makes them numpy; ``(B, C)``
+numpy out). The PyTorch model is the default backend; ``onnx_path=`` swaps in ONNX Runtime, and
+``backend=`` accepts any other implementation, so every method below (batching, timelines,
+streaming) works unchanged on either.
+
+:class:`StreamingClassifier` takes successive microphone chunks (any rate, int or float, mono or
+multichannel) and returns rolling predictions over the last few seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from ..data.audio import DEFAULT_SAMPLING_RATE, iter_audio_chunks, load_audio
+from ..errors import SERError
+from ..training.saving import PREVIOUS_MODEL_DIR
+from .bundled import resolve_model_name
+from .timeline import Timeline, _sliding_windows
+
+logger = logging.getLogger(__name__)
+
+
+SILENCE_LABEL = "silence"
+# Clips shorter than this are zero-padded before feature extraction: the CNN front end of both
+# model families pools the time axis several times and needs a few dozen frames to work with.
+MIN_CLIP_SECONDS = 0.5
+_EPS = 1e-12
+SILENT_DB = -240.0  # the level reported for digital silence (log of zero)
+# Defaults of silence skipping: a window whose loudest 50 ms is below -55 dBFS, or more than 40 dB
+# below the loudest window of the recording, holds no speech worth classifying.
+SILENCE_DB = -55.0
+SILENCE_REL_DB = 40.0
+
+
+def level_db(samples: np.ndarray, sampling_rate: int = DEFAULT_SAMPLING_RATE, frame_s: float = 0.05) -> float:
+    """Speech-activity level: RMS of the loudest ``frame_s`` frame, in dB relative to full scale.
+
+    The loudest short frame, not the mean over the whole window, because speech is bursty: a calm,
+    quietly recorded sentence (RAVDESS "calm" clips average about -52 dBFS) still has frames far
+    above a room's noise floor, while a pause has none. A full-scale sine gives about -3 dB.
+    """
+    x = np.asarray(samples, dtype=np.float64)
+    if x.size == 0:
+        return SILENT_DB
+    n = max(1, int(frame_s * sampling_rate))
+    usable = (x.size // n) * n
+    frames = x[:usable].reshape(-1, n) if usable else x[None, :]
+    rms = float(np.sqrt(np.square(frames).mean(axis=1)).max())
+    return max(SILENT_DB, 20.0 * math.log10(max(rms, _EPS)))
+
+
+def _top(probs: np.ndarray, labels: Sequence[str], top_k: int | None) -> list[dict[str, Any]]:
+    """[{"label", "score"}] sorted by score, highest first, ``top_k`` of them (all when None)."""
+    order = np.argsort(-probs, kind="stable")
+    if top_k is not None:
+        order = order[: max(1, int(top_k))]
+    return [{"label": labels[i], "score": float(probs[i])} for i in order]
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class LogitsBackend(Protocol):
+    """What computes logits from features: the PyTorch model, ONNX Runtime, anything else."""
+
+    def predict_logits(
+        self, input_features: np.ndarray, attention_mask: np.ndarray, **extra: Any
+    ) -> np.ndarray:
+        """``(B, T, F)`` float32 features and ``(B, T)`` int64 mask (torch tensors) -> ``(B, C)`` numpy logits.
+
+        ``extra`` holds the feature extractor's other outputs (a fusion's ``functionals``)."""
+        ...
+
+
+class TorchBackend:
+    """Runs a transformers audio-classification model (``ser_hf`` families or any compatible one)."""
+
+    def __init__(self, model: Any, device: Any = None):
+        import torch
+
+        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        self.model = model.to(self.device).eval()
+
+    def _forward(
+        self, input_features: Any, attention_mask: Any, output_attentions: bool = False, **extra: Any
+    ) -> Any:
+        import torch
+
+        with torch.inference_mode():
+            feats = torch.as_tensor(input_features, dtype=torch.float32, device=self.device)
+            mask = torch.as_tensor(attention_mask, dtype=torch.long, device=self.device)
+            more = {k: torch.as_tensor(v, dtype=torch.float32, device=self.device) for k, v in extra.items()}
+            return self.model(
+                input_features=feats, attention_mask=mask, output_attentions=output_attentions, **more
+            )
+
+    def predict_logits(self, input_features: Any, attention_mask: Any, **extra: Any) -> np.ndarray:
+        return self._forward(input_features, attention_mask, **extra).logits.float().cpu().numpy()
+
+    def predict_with_attention(
+        self, input_features: Any, attention_mask: Any, **extra: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Logits ``(B, C)`` and the attention weights over time ``(B, T')`` (ones when absent)."""
+        out = self._forward(input_features, attention_mask, output_attentions=True, **extra)
+        logits = out.logits.float().cpu().numpy()
+        attentions = getattr(out, "attentions", None)
+        if attentions:
+            weights = attentions[0].float().cpu().numpy()
+        else:  # a model without attention pooling: uniform weights over the real frames
+            weights = np.asarray(attention_mask, dtype=np.float32)
+            weights = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1.0)
+        return logits, weights
+
+
+class EmotionClassifier:
+    """Speech emotion recognition on anything ``load_audio`` accepts.
+
+    Args:
+        model: a model folder, a Hub id, a loaded ``PreTrainedModel``, or a bundled model's name:
+            None / ``"fusion"`` for the default (functionals + CNN-Transformers; needs openSMILE),
+            ``"cnn"`` for the CNN-Transformer alone, ``"functionals"`` for the functionals model alone.
+        feature_extractor: a ``SERFeatureExtractor`` (or folder/Hub id); default: the model's own.
+        device: ``"cpu"``, ``"cuda"``, ...; default CUDA when available.
+        trust_remote_code: passed to ``from_pretrained`` as given (never switched on by ``ser_hf``);
+            only needed for models of other packages, ``ser_hf`` models load without it.
+        onnx_path: run the logits through this ONNX file with ONNX Runtime instead of PyTorch (the
+            model folder still supplies the feature extractor and the label names).
+        backend: any object with ``predict_logits(features, mask)`` (overrides the two above).
+    """
+
+    def __init__(
+        self,
+        model: Any = None,
+        feature_extractor: Any = None,
+        device: str | None = None,
+        trust_remote_code: bool = False,
+        onnx_path: str | os.PathLike | None = None,
+        backend: LogitsBackend | None = None,
+    ):
+        model = resolve_model_name(model)
+        if isinstance(model, (str, os.PathLike)):
+            self.source = str(model)
+            self.feature_extractor = self._load_feature_extractor(
+                feature_extractor or model, trust_remote_code
+            )
+            if backend is None and onnx_path is None:
+                torch_model = self._load_model(model, trust_remote_code)
+                self.config = torch_model.config
+                backend = TorchBackend(torch_model, device or _default_device())
+            else:
+                self.config = self._load_config(model, trust_remote_code)
+        else:  # an already loaded transformers model
+            self.source = getattr(getattr(model, "config", None), "name_or_path", "") or type(model).__name__
+            self.config = model.config
+            if feature_extractor is None:
+                raise SERError(
+                    "a model object needs its feature_extractor=...; or pass the model folder instead",
+                    source=self.source,
+                )
+            self.feature_extractor = self._load_feature_extractor(feature_extractor, trust_remote_code)
+            if backend is None and onnx_path is None:
+                backend = TorchBackend(model, device)
+        if backend is None:
+            from .onnx_runtime import OnnxRuntimeBackend  # lazy: needs onnxruntime
+
+            backend = OnnxRuntimeBackend(onnx_path)  # type: ignore[arg-type]
+        self.backend = backend
+        id2label = getattr(self.config, "id2label", None) or {}
+        self.labels = [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(len(id2label))]
+        if not self.labels:
+            raise SERError("the model config has no id2label; it is not a classifier", source=self.source)
+        self.sampling_rate = int(getattr(self.feature_extractor, "sampling_rate", DEFAULT_SAMPLING_RATE))
+        self.adapted_on = 0  # number of unlabelled clips the statistics were re-estimated on
+
+    @classmethod
+    def from_pretrained(cls, model: str | os.PathLike | None = None, **kwargs: Any) -> EmotionClassifier:
+        """Same as the constructor; reads like the rest of the Hugging Face API."""
+        return cls(model, **kwargs)
+
+    # ----------------------------------------------------------------------------- loading
+    @staticmethod
+    def _load_model(model: str | os.PathLike, trust_remote_code: bool) -> Any:
+        from safetensors import SafetensorError
+        from transformers import AutoModelForAudioClassification
+
+        folder = Path(model)
+        backup = folder / PREVIOUS_MODEL_DIR
+        if folder.is_dir() and not (folder / "config.json").is_file() and (backup / "config.json").is_file():
+            raise SERError(
+                f"a save into this folder was interrupted, so it holds no complete model; the previous "
+                f"complete model is in {backup}: load that folder, or save the model again",
+                source=str(model),
+            )
+        if folder.is_dir() and not any(folder.glob("*.safetensors")):
+            pickled = sorted(p.name for p in folder.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt"))
+            if pickled:
+                # pickle files can run arbitrary code when loaded: refuse them, never unpickle
+                raise SERError(
+                    f"only pickled weights ({', '.join(pickled)}), no model.safetensors; ser_hf loads "
+                    "safetensors only because pickle files can run code. Convert a model you trust with "
+                    "model.save_pretrained(folder) (writes model.safetensors)",
+                    source=str(model),
+                )
+        try:
+            return AutoModelForAudioClassification.from_pretrained(
+                str(model), trust_remote_code=trust_remote_code, use_safetensors=True
+            )
+        except SafetensorError as err:
+            where = folder / "model.safetensors" if folder.is_dir() else model
+            raise SERError(
+                f"the weights file is corrupt or truncated ({err}); re-download or re-save the model",
+                source=str(where),
+            ) from err
+        except (OSError, ValueError, KeyError) as err:
+            raise SERError(_load_hint(err), source=str(model)) from err
+
+    @staticmethod
+    def _load_config(model: str | os.PathLike, trust_remote_code: bool) -> Any:
+        from transformers import AutoConfig
+
+        try:
+            return AutoConfig.from_pretrained(str(model), trust_remote_code=trust_remote_code)
+        except (OSError, ValueError, KeyError) as err:
+            raise SERError(_load_hint(err), source=str(model)) from err
+
+    @staticmethod
+    def _load_feature_extractor(fe: Any, trust_remote_code: bool) -> Any:
+        if not isinstance(fe, (str, os.PathLike)):
+            return fe
+        from transformers import AutoFeatureExtractor
+
+        try:
+            return AutoFeatureExtractor.from_pretrained(str(fe), trust_remote_code=trust_remote_code)
+        except (OSError, ValueError, KeyError) as err:
+            raise SERError(_load_hint(err), source=str(fe)) from err
+
+    # ----------------------------------------------------------------------------- core
+    def _load(self, audio: Any, sampling_rate: int | None = None) -> np.ndarray:
+        """Any input -> float32 mono at the model's rate."""
+        if isinstance(audio, (np.ndarray, list)) or (hasattr(audio, "detach") and hasattr(audio, "cpu")):
+            # a bare array is taken to be at the model's rate unless told otherwise
+            rate = self.sampling_rate if sampling_rate is None else int(sampling_rate)
+            return load_audio(audio, self.sampling_rate, source_rate=rate)
+        return load_audio(audio, self.sampling_rate)
+
+    def _pad_short(self, samples: np.ndarray) -> np.ndarray:
+        need = int(MIN_CLIP_SECONDS * self.sampling_rate)
+        if samples.size >= need:
+            return samples
+        logger.debug("clip of %d samples zero-padded to %d", samples.size, need)
+        return np.pad(samples, (0, need - samples.size))
+
+    def _features(self, clips: Sequence[np.ndarray]) -> tuple[Any, Any, dict[str, Any]]:
+        """Padded ``(B, T, F)`` float32 features, ``(B, T)`` int64 mask and the extractor's other
+        outputs (a fusion's ``functionals``) of 16 kHz mono clips."""
+        device = getattr(self.backend, "device", None)
+        kwargs = {"device": device} if device is not None and _accepts_device(self.feature_extractor) else {}
+        out = self.feature_extractor(
+            [self._pad_short(c) for c in clips],
+            sampling_rate=self.sampling_rate,
+            return_tensors="pt",
+            **kwargs,
+        )
+        feats = out["input_features"]
+        mask = out.get("attention_mask")
+        if mask is None:
+            mask = np.ones(feats.shape[:2], dtype=np.int64)
+        extra = {k: v for k, v in out.items() if k not in ("input_features", "attention_mask")}
+        return feats, mask, extra
+
+    def _logits(self, clips: Sequence[np.ndarray]) -> np.ndarray:
+        """``(B, num_labels)`` logits of a list of clips (already at the model's rate)."""
+        feats, mask, extra = self._features(clips)
+        return np.asarray(self.backend.predict_logits(feats, mask, **extra), dtype=np.float32)
+
+    def _probs(self, clips: Sequence[np.ndarray], sources: Sequence[str] | None = None) -> np.ndarray:
+        """``(B, num_labels)`` probabilities; raises SERError instead of returning NaN."""
+        probs = _softmax(self._logits(clips))
+        bad = ~np.isfinite(probs).all(axis=1)
+        if bad.any():
+            where = sources[int(np.argmax(bad))] if sources else "audio"
+            raise SERError(
+                "the model produced non-finite scores for this input; check the model", source=where
+            )
+        return probs
+
+    # ----------------------------------------------------------------------------- adaptation
+    def adapt(self, clips: Sequence[Any], sampling_rate: int | None = None) -> EmotionClassifier:
+        """Re-estimate the model's normalisation statistics on UNLABELLED clips of one speaker or
+        microphone (see :mod:`ser_hf.training.adaptation`); later calls classify with them.
+
+        Use it when many clips come from the same voice or recording set-up and they hold a mix
+        of emotions; :meth:`reset_adaptation` goes back to the training statistics. Needs the
+        PyTorch backend (not ONNX).
+
+        Returns:
+            ``self``, so ``EmotionClassifier().adapt(clips).classify(clip)`` reads naturally.
+        """
+        from ..training.adaptation import adapt_model
+
+        model = getattr(self.backend, "model", None)
+        if model is None:
+            raise SERError(
+                "adaptation needs the PyTorch backend; load the model without onnx_path", source="adapt"
+            )
+        device = self.backend.device
+        inputs = []
+        for audio in clips:
+            feats, mask, extra = self._features([self._load(audio, sampling_rate)])
+            inputs.append(
+                {
+                    "input_features": torch.as_tensor(feats, dtype=torch.float32, device=device),
+                    "attention_mask": torch.as_tensor(mask, dtype=torch.long, device=device),
+                    **{k: torch.as_tensor(v, dtype=torch.float32, device=device) for k, v in extra.items()},
+                }
+            )
+        adapt_model(model, inputs)
+        self.adapted_on = len(inputs)
+        return self
+
+    def reset_adaptation(self) -> EmotionClassifier:
+        """Back to the statistics the model was trained with."""
+        from ..training.adaptation import restore_model
+
+        model = getattr(self.backend, "model", None)
+        if model is not None:
+            restore_model(model)
+        self.adapted_on = 0
+        return self
+
+    # ----------------------------------------------------------------------------- public API
+    def classify(
+        self, audio: Any, sampling_rate: int | None = None, top_k: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Emotion scores of one clip.
+
+        Args:
+            audio: anything :func:`ser_hf.audio.load_audio` accepts; a bare array/tensor is taken to
+                be at ``sampling_rate`` (default the model's rate, 16 kHz).
+            sampling_rate: the rate of a bare array or tensor.
+            top_k: keep the best ``top_k`` labels (default all).
+
+        Returns:
+            ``[{"label": str, "score": float}, ...]`` sorted by score; the scores of all labels sum to 1.
+        """
+        samples = self._load(audio, sampling_rate)
+        return _top(self._probs([samples], [_name(audio)])[0], self.labels, top_k)
+
+    def classify_batch(
+        self,
+        audios: Sequence[Any],
+        batch_size: int = 16,
+        top_k: int | None = None,
+        sampling_rate: int | None = None,
+    ) -> list[list[dict[str, Any]]]:
+        """:meth:`classify` for many clips, batched (sorted by length so padding stays small).
+
+        The model masks padded frames, so a clip gets the same scores alone and in a batch.
+        """
+        clips = [self._load(a, sampling_rate) for a in audios]
+        names = [_name(a) for a in audios]
+        probs = self._probs_batched(clips, names, batch_size)
+        return [_top(p, self.labels, top_k) for p in probs]
+
+    def _probs_batched(
+        self, clips: Sequence[np.ndarray], names: Sequence[str], batch_size: int
+    ) -> np.ndarray:
+        order = sorted(range(len(clips)), key=lambda i: len(clips[i]))
+        out = np.zeros((len(clips), len(self.labels)), dtype=np.float64)
+        step = max(1, int(batch_size))
+        for k in range(0, len(order), step):
+            idx = order[k : k + step]
+            out[idx] = self._probs([clips[i] for i in idx], [names[i] for i in idx])
+        return out
+
+    def classify_with_attention(
+        self, audio: Any, sampling_rate: int | None = None, top_k: int | None = None
+    ) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
+        """Scores plus what the demo draws: features ``(T, F)`` and attention weights ``(T',)``.
+
+        ``T'`` is the model's time axis after its CNN pooling (``T' <= T``); weights sum to 1.
+        A model without a time axis (the functionals model: one vector per clip) weighs the whole
+        clip alike: its ``features`` are ``(T, 0)`` for the clip's ``T`` 10-ms frames and its
+        attention is the single weight ``[1.0]`` spanning them.
+        """
+        if not hasattr(self.backend, "predict_with_attention"):
+            raise SERError("attention weights need the PyTorch model, not this backend", source=self.source)
+        samples = self._load(audio, sampling_rate)
+        feats, mask, extra = self._features([samples])
+        logits, weights = self.backend.predict_with_attention(feats, mask, **extra)
+        probs = _softmax(np.asarray(logits))[0]
+        if not np.isfinite(probs).all():
+            raise SERError("the model produced non-finite scores for this input", source=_name(audio))
+        if len(feats.shape) == 2:  # utterance-level features: no frames, no attention over time
+            frames = 1 + samples.size // max(1, round(0.010 * self.sampling_rate))
+            return _top(probs, self.labels, top_k), np.zeros((frames, 0), np.float32), np.ones(1, np.float32)
+        feats_np = feats[0].cpu().numpy() if hasattr(feats, "cpu") else np.asarray(feats[0])
+        n_real = int(np.asarray(mask[0].cpu() if hasattr(mask, "cpu") else mask[0]).sum())
+        return _top(probs, self.labels, top_k), feats_np[:n_real], np.asarray(weights[0], dtype=np.float32)
+
+    # ----------------------------------------------------------------------------- timeline
+    def default_window_s(self) -> float:
+        """4 s, or the clip length a fixed-length model sees (``max_frames`` frames) when shorter."""
+        max_frames = getattr(self.feature_extractor, "max_frames", None)
+        hop = getattr(self.feature_extractor, "hop_length", None)
+        if max_frames and hop:
+            return round(min(4.0, (max_frames - 1) * hop / self.sampling_rate), 3)
+        return 4.0
+
+    def timeline(
+        self,
+        audio: Any,
+        window_s: float | None = None,
+        hop_s: float | None = None,
+        silence_db: float | None = SILENCE_DB,
+        silence_rel_db: float | None = SILENCE_REL_DB,
+        top_k: int | None = 3,
+        batch_size: int = 16,
+        sampling_rate: int | None = None,
+        chunk_s: float = 60.0,
+    ) -> Timeline:
+        """Classify a long recording in overlapping windows.
+
+        Windows start every ``hop_s`` seconds; when the last one stops short of the end, one more
+        window ending exactly at the end is added, and a clip shorter than ``window_s`` gets one
+        window covering all of it. A window is silent (label ``"silence"``, excluded from the
+        overall label, not run through the model) when its :func:`level_db` is below ``silence_db``
+        dBFS or more than ``silence_rel_db`` dB below the loudest window's. Paths are decoded in chunks of
+        ``chunk_s`` seconds and windows classified ``batch_size`` at a time, so memory stays
+        bounded for recordings of any length.
+
+        Returns:
+            a :class:`Timeline`.
+        """
+        window_s = float(window_s or self.default_window_s())
+        hop_s = float(hop_s or window_s / 2)
+        if window_s <= 0 or hop_s <= 0:
+            raise SERError(f"window ({window_s} s) and hop ({hop_s} s) must be positive", source=_name(audio))
+        sr = self.sampling_rate
+        win, hop = max(1, int(round(window_s * sr))), max(1, int(round(hop_s * sr)))
+        name = _name(audio)
+        if isinstance(audio, (str, os.PathLike)):
+            chunks: Iterable[np.ndarray] = iter_audio_chunks(audio, max(chunk_s, 2 * window_s), sr)
+        else:
+            samples = self._load(audio, sampling_rate)
+            step = max(win, int(chunk_s * sr))
+            chunks = (samples[i : i + step] for i in range(0, len(samples), step))
+
+        spans: list[tuple[int, int]] = []
+        levels: list[float] = []
+        probs_rows: dict[int, np.ndarray] = {}
+        pending: list[tuple[int, np.ndarray]] = []
+
+        def flush() -> None:
+            if pending:
+                probs = self._probs([w for _, w in pending], [name] * len(pending))
+                for (i, _), p in zip(pending, probs):
+                    probs_rows[i] = p
+                pending.clear()
+
+        for start, stop, window in _sliding_windows(chunks, win, hop):
+            i = len(spans)
+            spans.append((start, stop))
+            level = level_db(window, sr)
+            levels.append(level)
+            if silence_db is None or level >= silence_db:
+                pending.append((i, window.copy()))
+                if len(pending) >= batch_size:
+                    flush()
+        flush()
+        if not spans:
+            raise SERError("contains no audio samples (0 s)", source=name)
+        total = spans[-1][1]  # the last window always ends at the end of the recording
+
+        loudest = max(levels)
+        windows, rows, weights = [], [], []
+        for i, ((start, stop), level) in enumerate(zip(spans, levels)):
+            silent = i not in probs_rows or (silence_rel_db is not None and level < loudest - silence_rel_db)
+            if silent:
+                row = np.zeros(len(self.labels))
+                top = [{"label": SILENCE_LABEL, "score": 1.0}]
+            else:
+                row = probs_rows[i]
+                top = _top(row, self.labels, top_k)
+                weights.append((i, (stop - start) / sr))
+            rows.append(row)
+            windows.append(
+                {
+                    "start": round(start / sr, 3),
+                    "end": round(stop / sr, 3),
+                    "label": top[0]["label"],
+                    "score": top[0]["score"],
+                    "scores": top,
+                    "level_db": round(level, 1),
+                    "silent": silent,
+                }
+            )
+        if weights:
+            w = np.array([d for _, d in weights])
+            overall = (np.stack([rows[i] for i, _ in weights]) * w[:, None]).sum(axis=0) / w.sum()
+            overall_top = _top(overall, self.labels, top_k)
+        else:
+            overall_top = [{"label": SILENCE_LABEL, "score": 1.0}]
+        return Timeline(
+            source=name,
+            duration=round(total / sr, 3),
+            window_s=window_s,
+            hop_s=hop_s,
+            label=overall_top[0]["label"],
+            score=overall_top[0]["score"],
+            scores=overall_top,
+            windows=windows,
+            labels=list(self.labels),
+            probabilities=[[float(v) for v in r] for r in rows],
+        )
+
+
+def _default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _accepts_device(fe: Any) -> bool:
+    import inspect
+
+    try:
+        return "device" in inspect.signature(fe.__call__).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _name(audio: Any) -> str:
+    if isinstance(audio, (str, os.PathLike)):
+        return str(audio)
+    if isinstance(audio, dict) and audio.get("path"):
+        return str(audio["path"])
+    return f"<{type(audio).__name__}>"
+
+
+def _load_hint(err: Exception) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return (
+        f"cannot load the model ({text[:300]}); pass a folder saved by ser_hf (config.json, "
+        "model.safetensors, preprocessor_config.json) or a Hub id you can reach"
+    )
+
+
+# ================================================================================= CLI

@@ -1,0 +1,94 @@
+"""Fuse saved models into one: a fixed weighted average of their class probabilities.
+
+The fused folder is an ordinary ``ser_hf`` model (``SERFusionForAudioClassification`` + its
+``SERFusionFeatureExtractor``): it loads in the stock ``audio-classification`` pipeline, in
+``EmotionClassifier``, ``ser-hf evaluate`` and the demo, and carries its remote code. The members'
+weights are copied unchanged, so the fusion's probabilities equal
+``sum_i w_i * member_i(clip)`` exactly as ``benchmarks/ensemble_cv.py`` computes them.
+
+    ser-hf fuse --member runs/cv_functionals/fold_5/model runs/cv_b/fold_5 \\
+        --weights 1 1 --out my_fusion
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import SERError
+from ..models.configuration_ser import SERFusionConfig
+from ..models.feature_extraction_functionals import (
+    _TYPE_KEYS,
+    SERFunctionalsFeatureExtractor,
+    SERFusionFeatureExtractor,
+)
+from ..models.feature_extraction_ser import SERFeatureExtractor
+from ..models.modeling_fusion import SERFusionForAudioClassification
+
+
+def build_fusion(
+    members: Sequence[str | os.PathLike | tuple[Any, Any]], weights: Sequence[float] | None = None
+) -> tuple[SERFusionForAudioClassification, SERFusionFeatureExtractor]:
+    """One model from saved ``ser_hf`` models (folders, or ``(model, feature_extractor)`` pairs).
+
+    Frame-feature members must share one feature extractor configuration and functionals members
+    one functionals set (each member reads exactly the features it was trained on).
+
+    Raises:
+        SERError: a member of another kind, different labels, or front ends that cannot be shared.
+    """
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+    if not members:
+        raise SERError("give at least one member model to fuse")
+    loaded = []
+    for member in members:
+        if isinstance(member, (str, os.PathLike)):
+            try:
+                model = AutoModelForAudioClassification.from_pretrained(str(member), use_safetensors=True)
+                fe = AutoFeatureExtractor.from_pretrained(str(member))
+            except (OSError, ValueError, KeyError) as err:
+                raise SERError(f"cannot load this member model ({err})", source=str(member)) from err
+            loaded.append((str(member), model, fe))
+        else:
+            model, fe = member
+            loaded.append((type(model).__name__, model, fe))
+    frame, functionals = None, None
+    for source, _model, fe in loaded:
+        if isinstance(fe, SERFunctionalsFeatureExtractor):
+            options = {
+                "functionals": fe.functionals,
+                "trim_db": fe.trim_db,
+                "trim_margin_s": fe.trim_margin_s,
+                "sampling_rate": fe.sampling_rate,
+            }
+            if functionals is not None and options != functionals:
+                raise SERError(
+                    f"its functionals {options} differ from another member's {functionals}", source=source
+                )
+            functionals = options
+        elif isinstance(fe, SERFeatureExtractor):
+            options = {k: v for k, v in fe.to_dict().items() if k not in _TYPE_KEYS}
+            if frame is not None and options != frame:
+                raise SERError(
+                    "its feature extractor differs from another frame member's; frame members of a fusion "
+                    "must share one feature extractor configuration",
+                    source=source,
+                )
+            frame = options
+        else:
+            raise SERError(
+                f"members must be ser_hf models; this one has a {type(fe).__name__}", source=source
+            )
+    config = SERFusionConfig(
+        members=[model.config.to_dict() for _, model, _ in loaded],
+        member_weights=list(weights) if weights is not None else None,
+    )
+    fusion = SERFusionForAudioClassification(config)
+    for target, (_, model, _) in zip(fusion.members, loaded):
+        target.load_state_dict(model.state_dict())
+    fusion.eval()
+    front = functionals or {"functionals": None, "sampling_rate": frame["sampling_rate"]}
+    extractor = SERFusionFeatureExtractor(frame=frame, **front)
+    return fusion, extractor

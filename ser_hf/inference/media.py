@@ -1,0 +1,58 @@
+"""The audio track of video files, as 16 kHz mono WAV (``ser-hf extract-audio``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from ..data.audio import DEFAULT_SAMPLING_RATE, load_audio, write_wav
+from ..errors import SERError
+
+logger = logging.getLogger(__name__)
+
+
+def extract_audio(
+    path: str | os.PathLike, out_path: str | os.PathLike, sampling_rate: int = DEFAULT_SAMPLING_RATE
+) -> Path:
+    """Write the audio track of ``path`` (video or audio) as a mono 16-bit wav at ``sampling_rate``.
+
+    Uses the ``ffmpeg`` binary when present (streams, so any length fits in memory), else decodes
+    with :func:`load_audio` and writes with :func:`write_wav`.
+    """
+    src, out = Path(path), Path(out_path)
+    if not src.is_file():
+        load_audio(src, sampling_rate)  # raises the precise error (missing, directory)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        write_wav(out, load_audio(src, sampling_rate), sampling_rate)
+        return out
+    cmd = [
+        ffmpeg,
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(src),
+        "-vn",
+        "-ac",
+        "1",
+        "-ar",
+        str(sampling_rate),
+        "-c:a",
+        "pcm_s16le",
+        "-f",
+        "wav",
+        str(out),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    if proc.returncode != 0 or not out.is_file() or out.stat().st_size <= 44:
+        out.unlink(missing_ok=True)
+        reason = (proc.stderr.strip().splitlines() or ["no audio track"])[-1][:200]
+        raise SERError(f"has no decodable audio track (FFmpeg: {reason})", source=str(src))
+    return out

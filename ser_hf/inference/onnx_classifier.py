@@ -1,0 +1,149 @@
+"""``OnnxEmotionClassifier``: :class:`~ser_hf.inference.classifier.EmotionClassifier` with ONNX
+Runtime computing the network, and :func:`load_classifier`, the classifier ``ser-hf predict`` uses.
+
+Features still come from :class:`SERFeatureExtractor` (torch), so ``classify``,
+``classify_batch``, ``timeline`` and ``ser-hf predict --onnx`` behave the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from ..errors import SERError
+from .bundled import bundled_model_path
+from .classifier import EmotionClassifier
+from .onnx_runtime import OnnxRuntimeBackend
+
+logger = logging.getLogger(__name__)
+
+INPUT_NAMES = ("input_features", "attention_mask")
+
+
+class OnnxEmotionClassifier(EmotionClassifier):
+    """:class:`~ser_hf.inference.EmotionClassifier` with ONNX Runtime computing the network.
+
+    Two ways to call it::
+
+        OnnxEmotionClassifier("model.onnx")                       # features + labels from the file
+        OnnxEmotionClassifier("model.onnx", "model_dir")          # feature extractor from a folder
+        OnnxEmotionClassifier("model_dir", onnx_path="model.onnx")  # as ``ser-hf predict --onnx``
+
+    Features are computed by the ``SERFeatureExtractor`` (torch, CPU); the feature extractor is,
+    in this order: ``feature_extractor``, the model folder's, the one stored in the ONNX metadata,
+    the bundled CNN-Transformer's. Labels come from the model folder's ``config.json`` when a folder
+    is given, else from the ONNX metadata (else the bundled CNN-Transformer).
+
+    Args:
+        model: the ``.onnx`` file (when ``onnx_path`` is None) or a model folder / Hub id.
+        feature_extractor: a ``SERFeatureExtractor`` or a folder holding one.
+        device: ``"cuda"`` selects ONNX Runtime's CUDA provider (when ``providers`` is None).
+        trust_remote_code: passed to ``from_pretrained`` when a folder or Hub id is loaded.
+        onnx_path: the ``.onnx`` file when ``model`` names the model folder.
+        backend: any ``predict_logits`` backend (testing).
+        providers: ONNX Runtime execution providers (default CPU).
+        threads: intra-op threads of the ONNX Runtime session (default: all cores).
+    """
+
+    def __init__(
+        self,
+        model: Any = None,
+        feature_extractor: Any = None,
+        device: str | None = None,
+        trust_remote_code: bool = False,
+        onnx_path: str | os.PathLike | None = None,
+        backend: Any = None,
+        *,
+        providers: Sequence[str] | None = None,
+        threads: int | None = None,
+    ):
+        from transformers import PretrainedConfig
+
+        if onnx_path is None:
+            if not isinstance(model, (str, os.PathLike)):
+                raise SERError("give the .onnx file to run", source="OnnxEmotionClassifier")
+            onnx_path, model = model, None
+        if providers is None and device is not None and str(device).startswith("cuda"):
+            providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        self.onnx_path = str(onnx_path)
+        ort_backend = OnnxRuntimeBackend(onnx_path, providers, threads)
+        self.backend = backend or ort_backend
+
+        # the folder that supplies what the ONNX file lacks
+        folder: Any = model
+        if (
+            isinstance(feature_extractor, (str, os.PathLike))
+            and (Path(feature_extractor) / "config.json").is_file()
+        ):
+            folder = folder or feature_extractor
+        meta_fe = ort_backend.meta_json("feature_extractor")
+        meta_config = ort_backend.meta_json("config")
+        meta_labels = ort_backend.meta_json("id2label")
+        if folder is None and (meta_fe is None and feature_extractor is None or meta_labels is None):
+            folder = bundled_model_path("cnn")  # a bare graph without ser_hf metadata
+
+        if feature_extractor is None:
+            if folder is not None and not isinstance(folder, nn.Module):
+                feature_extractor = folder
+            elif meta_fe is not None:
+                from ..models.feature_extraction_ser import SERFeatureExtractor
+
+                feature_extractor = SERFeatureExtractor.from_dict(meta_fe)
+            else:
+                raise SERError("no feature extractor: pass the model folder as well", source=self.onnx_path)
+        self.feature_extractor = self._load_feature_extractor(feature_extractor, trust_remote_code)
+
+        if isinstance(folder, nn.Module):
+            self.config = folder.config
+        elif folder is not None:
+            self.config = self._load_config(folder, trust_remote_code)
+        elif meta_config is not None:
+            self.config = _config_from_dict(meta_config)
+        else:
+            self.config = PretrainedConfig(id2label={int(k): v for k, v in meta_labels.items()})
+        self.source = str(folder) if isinstance(folder, (str, os.PathLike)) else self.onnx_path
+
+        id2label = getattr(self.config, "id2label", None) or {}
+        self.labels = [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(len(id2label))]
+        if not self.labels:
+            raise SERError("no label names (id2label) for this model", source=self.source)
+        if ort_backend.num_labels is not None and ort_backend.num_labels != len(self.labels):
+            raise SERError(
+                f"the ONNX model gives {ort_backend.num_labels} scores but the labels name "
+                f"{len(self.labels)}; export the model again or pass its own folder",
+                source=self.onnx_path,
+            )
+        self.sampling_rate = int(getattr(self.feature_extractor, "sampling_rate", 16000))
+
+
+def _config_from_dict(data: dict[str, Any]) -> Any:
+    from ..models.configuration_ser import CnnBiLstmAttentionConfig, CnnTransformerConfig
+
+    classes = {c.model_type: c for c in (CnnBiLstmAttentionConfig, CnnTransformerConfig)}
+    cls = classes.get(data.get("model_type"))
+    if cls is None:
+        from transformers import PretrainedConfig
+
+        return PretrainedConfig(id2label={int(k): v for k, v in (data.get("id2label") or {}).items()})
+    return cls.from_dict(data)
+
+
+# ================================================================================= parity
+
+
+def load_classifier(
+    model: str | None = None,
+    onnx: str | None = None,
+    device: str | None = None,
+    trust_remote_code: bool = False,
+) -> EmotionClassifier:
+    """The classifier the CLI uses: PyTorch, or ONNX Runtime (:class:`OnnxEmotionClassifier`) when
+    ``onnx`` names an exported file."""
+    cls = EmotionClassifier if onnx is None else OnnxEmotionClassifier
+    kwargs = {} if onnx is None else {"onnx_path": onnx}
+    return cls(model, device=device, trust_remote_code=trust_remote_code, **kwargs)

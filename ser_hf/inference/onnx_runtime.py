@@ -1,0 +1,115 @@
+"""ONNX Runtime as a backend of :class:`~ser_hf.inference.classifier.EmotionClassifier`.
+
+:class:`OnnxRuntimeBackend` runs an exported ``.onnx`` file (inputs ``input_features`` and
+``attention_mask``, outputs ``logits`` and ``probabilities``); it needs only ``onnxruntime`` and
+numpy, so the classifier can load it lazily for ``onnx_path=``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SERError
+
+logger = logging.getLogger(__name__)
+
+INPUT_NAMES = ("input_features", "attention_mask")
+
+
+OUTPUT_NAMES = ("logits", "probabilities")
+META_PREFIX = "ser_hf."
+
+
+def make_session(
+    onnx_path: str | os.PathLike, providers: Sequence[str] | None = None, threads: int | None = None
+) -> Any:
+    """An ``onnxruntime.InferenceSession`` (CPU unless ``providers`` say otherwise).
+
+    ``threads`` sets intra-op threads (None: ONNX Runtime's default, one per core).
+    """
+    try:
+        import onnxruntime as ort
+    except ImportError as err:
+        raise SERError(
+            "ONNX inference needs onnxruntime: pip install 'ser-hf[onnx]'", source=str(onnx_path)
+        ) from err
+    if not Path(onnx_path).is_file():
+        raise SERError("ONNX file not found; export one with 'ser-hf export'", source=str(onnx_path))
+    options = ort.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = int(threads)
+        options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # warnings about unused initialisers etc. are noise for users
+    try:
+        return ort.InferenceSession(
+            str(onnx_path), sess_options=options, providers=list(providers or ["CPUExecutionProvider"])
+        )
+    except Exception as err:
+        raise SERError(f"not a loadable ONNX model ({err})", source=str(onnx_path)) from err
+
+
+def _as_numpy(x: Any, dtype: Any) -> np.ndarray:
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.ascontiguousarray(np.asarray(x, dtype=dtype))
+
+
+class OnnxRuntimeBackend:
+    """Logits from an exported model with ONNX Runtime; the ``LogitsBackend`` of ``inference``.
+
+    Works on any graph with a features input (and optionally a mask input); a ``ser_hf`` export
+    also brings its metadata (labels, configs, the shortest time axis it accepts).
+    """
+
+    def __init__(
+        self,
+        onnx_path: str | os.PathLike,
+        providers: Sequence[str] | None = None,
+        threads: int | None = None,
+    ):
+        self.path = str(onnx_path)
+        self.session = make_session(onnx_path, providers, threads)
+        self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
+        names = [i.name for i in self.session.get_inputs()]
+        self._features_name = next((n for n in names if "feature" in n), names[0])
+        self._mask_name = next((n for n in names if "mask" in n), None)
+        outputs = [o.name for o in self.session.get_outputs()]
+        self._logits_name = "logits" if "logits" in outputs else outputs[0]
+        shape = next(o.shape for o in self.session.get_outputs() if o.name == self._logits_name)
+        self.num_labels = shape[-1] if shape and isinstance(shape[-1], int) else None
+        self.min_frames = int(self.metadata.get(META_PREFIX + "min_frames", 1))
+
+    def meta_json(self, key: str) -> Any:
+        """A JSON value of the ``ser_hf.<key>`` metadata entry, or None."""
+        value = self.metadata.get(META_PREFIX + key)
+        return None if value is None else json.loads(value)
+
+    def predict_logits(self, input_features: Any, attention_mask: Any, **extra: Any) -> np.ndarray:
+        """``(B, T, F)`` features and ``(B, T)`` mask (numpy or torch) -> ``(B, num_labels)`` logits."""
+        if extra:
+            raise SERError(
+                f"this ONNX graph reads frame features only, but the feature extractor also gives "
+                f"{', '.join(sorted(extra))}; use the feature extractor of the exported model",
+                source=self.onnx_path,
+            )
+        feats = _as_numpy(input_features, np.float32)
+        mask = (
+            np.ones(feats.shape[:2], dtype=np.int64)
+            if attention_mask is None
+            else _as_numpy(attention_mask, np.int64)
+        )
+        if feats.shape[1] < self.min_frames:  # what the PyTorch model does inside: masked zero frames
+            extra = self.min_frames - feats.shape[1]
+            feats = np.pad(feats, ((0, 0), (0, extra), (0, 0)))
+            mask = np.pad(mask, ((0, 0), (0, extra)))
+        feeds = {self._features_name: feats}
+        if self._mask_name is not None:
+            feeds[self._mask_name] = mask
+        return np.asarray(self.session.run([self._logits_name], feeds)[0], dtype=np.float32)

@@ -1,0 +1,139 @@
+"""Rolling predictions over live microphone chunks (:class:`StreamingClassifier`)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import numpy as np
+
+from ..data.audio import resample
+from ..errors import SERError
+from .classifier import SILENCE_DB, SILENCE_LABEL, EmotionClassifier, level_db
+
+logger = logging.getLogger(__name__)
+
+
+class StreamingClassifier:
+    """Rolling predictions over the last ``window_s`` seconds of a live stream.
+
+    Push chunks as they arrive (a microphone callback, ``gr.Audio(streaming=True)``): int16/int32
+    /uint8 PCM or float, shaped ``(N,)`` or ``(N, channels)``, at any rate. The raw audio is kept
+    in a ring buffer at the stream's own rate and resampled only when a prediction is made, so a
+    prediction equals :meth:`EmotionClassifier.classify` on the last ``window_s`` seconds.
+
+    Args:
+        classifier: the :class:`EmotionClassifier` (or ONNX variant) to run.
+        window_s: seconds of audio each prediction looks at.
+        update_every_s: :meth:`push` returns a new prediction after this much new audio.
+        min_s: no prediction before this many seconds have arrived.
+        silence_db: audio whose :func:`level_db` is below this is reported as ``"silence"``.
+        top_k: labels kept in ``scores``.
+    """
+
+    def __init__(
+        self,
+        classifier: EmotionClassifier,
+        window_s: float = 3.0,
+        update_every_s: float = 0.5,
+        min_s: float = 1.0,
+        silence_db: float | None = SILENCE_DB,
+        top_k: int | None = None,
+    ):
+        if window_s <= 0 or update_every_s <= 0:
+            raise SERError("window_s and update_every_s must be positive", source="StreamingClassifier")
+        self.classifier = classifier
+        self.window_s = float(window_s)
+        self.update_every_s = float(update_every_s)
+        self.min_s = min(float(min_s), self.window_s)
+        self.silence_db = silence_db
+        self.top_k = top_k
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the buffered audio (a new recording starts)."""
+        self._buf = np.zeros(0, dtype=np.float32)
+        self._rate: int | None = None
+        self._seconds = 0.0  # stream time received so far
+        self._since_update = 0.0
+        self.last_prediction: dict[str, Any] | None = None
+
+    @property
+    def buffered_seconds(self) -> float:
+        return 0.0 if not self._rate else len(self._buf) / self._rate
+
+    def push(self, chunk: Any, sampling_rate: int) -> dict[str, Any] | None:
+        """Add a chunk; return a new prediction when ``update_every_s`` of audio arrived since the last.
+
+        Returns:
+            ``{"label", "score", "scores", "time", "level_db"}`` (``time``: seconds of stream received)
+            or None when it is not time for an update yet.
+        """
+        rate = int(sampling_rate)
+        if rate <= 0:
+            raise SERError(f"invalid sampling rate {sampling_rate}", source="stream chunk")
+        samples = _chunk_to_mono(chunk)
+        if samples.size == 0:
+            return None
+        if self._rate is not None and rate != self._rate and self._buf.size:
+            self._buf = resample(self._buf, self._rate, rate)  # the stream changed rate: keep its past
+        self._rate = rate
+        capacity = int(math.ceil(self.window_s * rate))
+        self._buf = np.concatenate([self._buf, samples])[-capacity:]
+        seconds = samples.size / rate
+        self._seconds += seconds
+        self._since_update += seconds
+        if self._since_update + 1e-9 < self.update_every_s or self.buffered_seconds + 1e-9 < self.min_s:
+            return None
+        self._since_update = 0.0
+        return self.predict()
+
+    def predict(self) -> dict[str, Any] | None:
+        """The prediction over the buffered audio now (None before any audio arrived)."""
+        if not self._buf.size or self._rate is None:
+            return None
+        level = level_db(self._buf, self._rate)
+        if self.silence_db is not None and level < self.silence_db:
+            scores = [{"label": SILENCE_LABEL, "score": 1.0}]
+        else:
+            scores = self.classifier.classify(
+                {"array": self._buf, "sampling_rate": self._rate}, top_k=self.top_k
+            )
+        self.last_prediction = {
+            "label": scores[0]["label"],
+            "score": scores[0]["score"],
+            "scores": scores,
+            "time": round(self._seconds, 3),
+            "level_db": round(level, 1),
+        }
+        return self.last_prediction
+
+
+def _chunk_to_mono(chunk: Any) -> np.ndarray:
+    """int/float PCM ``(N,)``, ``(N, C)`` (or ``(C, N)`` with few channels) -> float32 mono."""
+    if hasattr(chunk, "detach") and hasattr(chunk, "cpu"):
+        chunk = chunk.detach().cpu().numpy()
+    x = np.asarray(chunk)
+    if x.dtype.kind not in "fiub":
+        raise SERError(f"audio chunk of type {x.dtype} is not PCM samples", source="stream chunk")
+    if x.dtype == np.uint8:
+        x = (x.astype(np.float32) - 128.0) / 128.0
+    elif x.dtype.kind in "iu":
+        info = np.iinfo(x.dtype)
+        x = x.astype(np.float32) / float(max(abs(info.min), info.max + 1))
+    else:
+        x = x.astype(np.float32)
+    if x.ndim == 2:
+        channels_first = x.shape[0] < x.shape[1] and x.shape[0] <= 8
+        x = x.mean(axis=1 if not channels_first else 0)
+    elif x.ndim != 1:
+        raise SERError(
+            f"audio chunk must be (N,) or (N, channels), got shape {x.shape}", source="stream chunk"
+        )
+    if not np.isfinite(x).all():
+        raise SERError("audio chunk contains NaN or infinite samples", source="stream chunk")
+    return x
+
+
+# ================================================================================= helpers

@@ -1,0 +1,361 @@
+"""Utterance functionals and the fusion front end (remote code).
+
+``SERFunctionalsFeatureExtractor`` turns each clip into one vector of statistics of frame
+descriptors (our log-mel / MFCC / F0 functionals, optionally openSMILE ComParE 2016, imported
+lazily); ``SERFusionFeatureExtractor`` returns the frame features of :class:`SERFeatureExtractor`
+plus those functionals, so each member of a fusion reads what it was trained on.
+
+This file is copied next to saved models, so it imports only torch, numpy, transformers and
+its single-dot siblings.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import BatchFeature, SequenceFeatureExtractor
+
+from .errors import SERError
+from .feature_extraction_ser import SERFeatureExtractor
+
+logger = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------------------------
+# Utterance functionals: the classical recipe (statistics of frame descriptors + a linear model)
+# --------------------------------------------------------------------------------------------
+
+FUNCTIONAL_SETS = ("ours", "compare", "compare+ours", "speech-stats")
+N_COMPARE = 6373  # openSMILE ComParE 2016 functionals
+N_OURS = 9 * (64 + 122) + 7  # 9 functionals of 64 log-mels and 122 MFCC rows, + 7 of log-F0
+N_SPEECH_STATS = 7 * 64  # 7 statistics of 64 log-mel bands over the speech frames
+SPEECH_DB = 35.0  # speech frames: mean log-mel level within this many dB of the loudest frame
+_FUNCTIONAL_TOOLS: dict[tuple, Any] = {}
+
+
+def functionals_size(functionals: str) -> int:
+    """Length of the vector :func:`clip_functionals` returns for the set ``functionals``."""
+    if functionals not in FUNCTIONAL_SETS:
+        raise SERError(f"functionals must be one of {FUNCTIONAL_SETS}, got {functionals!r}")
+    if functionals == "speech-stats":
+        return N_SPEECH_STATS
+    return N_COMPARE * ("compare" in functionals) + N_OURS * ("ours" in functionals)
+
+
+def trim_silence(
+    wave: np.ndarray | torch.Tensor,
+    sampling_rate: int = 16000,
+    top_db: float = 35.0,
+    margin_s: float = 0.1,
+    frame_ms: float = 10.0,
+) -> np.ndarray:
+    """``wave`` without the leading/trailing frames quieter than ``top_db`` below its loudest frame.
+
+    ``margin_s`` of context is kept on both sides; silence and clips under two frames come back whole.
+    """
+    x = torch.as_tensor(np.asarray(wave, dtype=np.float32)).flatten()
+    hop = max(1, round(sampling_rate * frame_ms / 1000.0))
+    n = x.numel() // hop
+    if n < 2:
+        return x.numpy()
+    energy_db = 10.0 * x[: n * hop].reshape(n, hop).pow(2).mean(1).clamp_min(1e-10).log10()
+    keep = torch.nonzero(energy_db > energy_db.max() - top_db).flatten()
+    if keep.numel() == 0:
+        return x.numpy()
+    margin = round(margin_s * sampling_rate)
+    start = max(0, int(keep[0]) * hop - margin)
+    stop = min(x.numel(), (int(keep[-1]) + 1) * hop + margin)
+    return x[start:stop].numpy()
+
+
+def row_functionals(frames: np.ndarray) -> np.ndarray:
+    """``(T, D)`` frame descriptors -> ``(9 * D,)``: mean, std, 5/25/50/75/95th percentiles, the
+    5-95 range and the least-squares slope over time (per half-duration), functional-major."""
+    frames = np.asarray(frames, dtype=np.float64)
+    if frames.ndim != 2 or frames.shape[0] < 1:
+        raise SERError(f"expected (frames, features) with at least one frame, got {frames.shape}")
+    q = np.percentile(frames, [5, 25, 50, 75, 95], axis=0)
+    t = np.linspace(-1.0, 1.0, frames.shape[0])[:, None]
+    denom = float((t**2).sum()) or 1.0
+    slope = (t * (frames - frames.mean(0))).sum(0) / denom
+    return np.concatenate([frames.mean(0), frames.std(0), q.reshape(-1), q[4] - q[0], slope])
+
+
+def speech_stats(logmel: np.ndarray, speech_db: float = SPEECH_DB) -> np.ndarray:
+    """``(T, B)`` dB log-mel frames -> ``(7 * B,)`` statistics over the SPEECH frames only.
+
+    Speech frames are those whose mean level is within ``speech_db`` of the loudest frame, so
+    pauses and leading/trailing silence (digital zeros in one corpus, a noise floor in another)
+    never enter the statistics. Per band: mean, std, 10/50/90th percentiles, and the mean
+    absolute and standard deviation of the frame-to-frame difference (over speech frames).
+    Statistic-major, like :func:`row_functionals`.
+    """
+    frames = np.asarray(logmel, dtype=np.float64)
+    level = frames.mean(axis=1)
+    speech = frames[level >= level.max() - speech_db] if frames.shape[0] else frames
+    if speech.shape[0] < 2:
+        speech = np.concatenate([speech, speech]) if speech.shape[0] else np.zeros((2, frames.shape[1]))
+    delta = np.diff(speech, axis=0)
+    q = np.percentile(speech, [10, 50, 90], axis=0)
+    return np.concatenate([speech.mean(0), speech.std(0), q.reshape(-1), np.abs(delta).mean(0), delta.std(0)])
+
+
+def f0_functionals(wave: np.ndarray, sampling_rate: int = 16000) -> np.ndarray:
+    """7 statistics of the log-F0 contour (librosa's YIN, 60-500 Hz): mean, std, p5, p50, p95,
+    p95 - p5 and the share of frames with a plausible F0."""
+    try:
+        import librosa
+    except ImportError as err:
+        raise SERError("the 'ours' functionals need librosa: pip install librosa") from err
+    f0 = librosa.yin(
+        np.asarray(wave, dtype=np.float32),
+        fmin=60,
+        fmax=500,
+        sr=sampling_rate,
+        frame_length=1024,
+        hop_length=sampling_rate // 100,
+    )
+    voiced = f0[(f0 > 65) & (f0 < 490)]
+    if voiced.size < 3:
+        voiced = np.full(3, 150.0)
+    lf = np.log(voiced)
+    p5, p50, p95 = np.percentile(lf, [5, 50, 95])
+    return np.array([lf.mean(), lf.std(), p5, p50, p95, p95 - p5, voiced.size / max(1, f0.size)])
+
+
+def _functional_tools(functionals: str, sampling_rate: int) -> dict[str, Any]:
+    key = (functionals, sampling_rate)
+    tools = _FUNCTIONAL_TOOLS.get(key)
+    if tools is not None:
+        return tools
+    tools = {}
+    if functionals == "speech-stats":
+        tools["speech"] = SERFeatureExtractor(feature_set="logmel", n_mels=64, sampling_rate=sampling_rate)
+    if "ours" in functionals:
+        tools["logmel"] = SERFeatureExtractor(feature_set="logmel", n_mels=64, sampling_rate=sampling_rate)
+        tools["mfcc"] = SERFeatureExtractor(
+            feature_set="mfcc", n_mfcc=40, deltas=True, delta_deltas=True, rms=True, zcr=True,
+            sampling_rate=sampling_rate,
+        )  # fmt: skip
+    if "compare" in functionals:
+        try:
+            import opensmile
+        except ImportError as err:
+            raise SERError(
+                f"the {functionals!r} functionals need openSMILE: pip install opensmile (its licence "
+                "allows research and non-commercial use), or use a model built on 'ours'",
+                source="SERFunctionalsFeatureExtractor",
+            ) from err
+        tools["smile"] = opensmile.Smile(
+            feature_set=opensmile.FeatureSet.ComParE_2016,
+            feature_level=opensmile.FeatureLevel.Functionals,
+        )
+    _FUNCTIONAL_TOOLS[key] = tools
+    return tools
+
+
+def clip_functionals(
+    wave: np.ndarray,
+    functionals: str = "compare+ours",
+    sampling_rate: int = 16000,
+    top_db: float | None = 35.0,
+    margin_s: float = 0.1,
+) -> np.ndarray:
+    """One mono clip -> its functionals vector (ComParE first, then ours). ``top_db=None``: no trim."""
+    size = functionals_size(functionals)
+    tools = _functional_tools(functionals, sampling_rate)
+    wave = np.asarray(wave, dtype=np.float32)
+    if top_db is not None:
+        wave = trim_silence(wave, sampling_rate, top_db, margin_s)
+    if wave.size < sampling_rate // 10:  # under 0.1 s: pad so every descriptor has frames
+        wave = np.pad(wave, (0, sampling_rate // 10 - wave.size))
+    parts = []
+    if "speech" in tools:
+        feats = tools["speech"](wave, sampling_rate=sampling_rate, return_tensors="pt")["input_features"][0]
+        parts.append(speech_stats(feats.numpy()))
+    if "smile" in tools:
+        parts.append(tools["smile"].process_signal(wave, sampling_rate).values[0].astype(np.float64))
+    if "logmel" in tools:
+        for name in ("logmel", "mfcc"):
+            feats = tools[name](wave, sampling_rate=sampling_rate, return_tensors="pt")["input_features"][0]
+            parts.append(row_functionals(feats.numpy()))
+        parts.append(f0_functionals(wave, sampling_rate))
+    vector = np.nan_to_num(np.concatenate(parts), nan=0.0, posinf=0.0, neginf=0.0)
+    if vector.size != size:
+        raise SERError(f"functionals vector has {vector.size} values, expected {size}")
+    return vector
+
+
+class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
+    """Waveforms -> one functionals vector per clip, ``input_features`` ``(batch, feature_size)``.
+
+    The front end of :class:`FunctionalsLinearForAudioClassification`: silence trimming
+    (``trim_db`` below the loudest 10-ms frame, ``trim_margin_s`` kept), then
+    :func:`clip_functionals` with the set ``functionals`` (``"ours"``: 1,681 values from this
+    file's log-mel/MFCC features and YIN F0; ``"compare"``: openSMILE's 6,373 ComParE 2016
+    functionals, which need ``pip install opensmile``; ``"compare+ours"``: both;
+    ``"speech-stats"``: 448 statistics of 64 log-mel bands over the speech frames only, the
+    fast, corpus-robust set of :func:`speech_stats`).
+    """
+
+    model_input_names = ["input_features"]
+
+    def __init__(
+        self,
+        functionals: str = "compare+ours",
+        sampling_rate: int = 16000,
+        trim_db: float | None = 35.0,
+        trim_margin_s: float = 0.1,
+        padding_value: float = 0.0,
+        **kwargs: Any,
+    ):
+        saved_size = kwargs.pop("feature_size", None)
+        size = functionals_size(functionals)
+        if saved_size is not None and int(saved_size) != size:
+            raise SERError(
+                f"preprocessor_config.json says feature_size={saved_size}; {functionals!r} gives {size}"
+            )
+        kwargs.pop("return_attention_mask", None)
+        super().__init__(
+            feature_size=size,
+            sampling_rate=int(sampling_rate),
+            padding_value=padding_value,
+            return_attention_mask=False,
+            **kwargs,
+        )
+        self.functionals = functionals
+        self.trim_db = trim_db
+        self.trim_margin_s = trim_margin_s
+
+    def __call__(
+        self,
+        raw_speech: np.ndarray | torch.Tensor | list[float] | list[np.ndarray] | list[torch.Tensor],
+        sampling_rate: int | None = None,
+        return_tensors: str | None = None,
+        **kwargs: Any,
+    ) -> BatchFeature:
+        """Functionals of one clip or a batch of clips (inputs as :meth:`SERFeatureExtractor.__call__`)."""
+        if sampling_rate is not None and int(sampling_rate) != self.sampling_rate:
+            raise SERError(
+                f"audio at {sampling_rate} Hz but this extractor expects {self.sampling_rate} Hz; "
+                "resample first (ser_hf.audio.load_audio does)"
+            )
+        batch, lengths = SERFeatureExtractor._to_batch(self, raw_speech, None)
+        vectors = np.stack(
+            [
+                clip_functionals(
+                    batch[i, : int(lengths[i])].numpy(),
+                    self.functionals,
+                    self.sampling_rate,
+                    self.trim_db,
+                    self.trim_margin_s,
+                )
+                for i in range(batch.shape[0])
+            ]
+        ).astype(np.float32)
+        return BatchFeature({"input_features": vectors}, tensor_type=return_tensors)
+
+
+_TYPE_KEYS = ("feature_extractor_type", "auto_map", "processor_class")
+
+
+class SERFusionFeatureExtractor(SequenceFeatureExtractor):
+    """The front end of :class:`SERFusionForAudioClassification`: frame features and functionals.
+
+    Returns ``input_features`` ``(batch, frames, feature_size)`` and ``attention_mask`` from a
+    :class:`SERFeatureExtractor` built from ``frame`` (its saved options), plus ``functionals``
+    ``(batch, n)`` from a :class:`SERFunctionalsFeatureExtractor` with the set ``functionals``,
+    ``trim_db`` and ``trim_margin_s``. Either part may be None when no member needs it.
+    """
+
+    model_input_names = ["input_features", "attention_mask", "functionals"]
+
+    def __init__(
+        self,
+        frame: dict[str, Any] | None = None,
+        functionals: str | None = "compare+ours",
+        sampling_rate: int = 16000,
+        trim_db: float | None = 35.0,
+        trim_margin_s: float = 0.1,
+        padding_value: float = 0.0,
+        **kwargs: Any,
+    ):
+        kwargs.pop("feature_size", None)
+        kwargs.pop("return_attention_mask", None)
+        sampling_rate = int(sampling_rate)
+        self.frame = None if frame is None else {k: v for k, v in dict(frame).items() if k not in _TYPE_KEYS}
+        self.functionals = functionals
+        self.trim_db = trim_db
+        self.trim_margin_s = trim_margin_s
+        if self.frame is None and functionals is None:
+            raise SERError("a fusion feature extractor needs frame options, a functionals set or both")
+        self._frame_extractor = None if self.frame is None else SERFeatureExtractor(**self.frame)
+        self._functionals_extractor = (
+            None
+            if functionals is None
+            else SERFunctionalsFeatureExtractor(functionals, sampling_rate, trim_db, trim_margin_s)
+        )
+        if self._frame_extractor is not None and self._frame_extractor.sampling_rate != sampling_rate:
+            raise SERError(
+                f"the frame features expect {self._frame_extractor.sampling_rate} Hz, the fusion {sampling_rate} Hz"
+            )
+        size = self._frame_extractor.feature_size if self._frame_extractor is not None else 0
+        super().__init__(
+            feature_size=size,
+            sampling_rate=sampling_rate,
+            padding_value=float(padding_value),
+            return_attention_mask=self._frame_extractor is not None,
+            **kwargs,
+        )
+
+    @property
+    def hop_length(self) -> int | None:
+        """The frame hop in samples (None without frame features)."""
+        return None if self._frame_extractor is None else self._frame_extractor.hop_length
+
+    @property
+    def max_frames(self) -> int | None:
+        """The frame part's fixed clip length in frames, if any."""
+        return None if self._frame_extractor is None else self._frame_extractor.max_frames
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out.pop("_frame_extractor", None)
+        out.pop("_functionals_extractor", None)
+        return out
+
+    def __call__(
+        self,
+        raw_speech: np.ndarray | torch.Tensor | list[float] | list[np.ndarray] | list[torch.Tensor],
+        sampling_rate: int | None = None,
+        return_tensors: str | None = None,
+        device: str | torch.device | None = None,
+        **kwargs: Any,
+    ) -> BatchFeature:
+        """Frame features and/or functionals of one clip or a batch (inputs as
+        :meth:`SERFeatureExtractor.__call__`; ``device`` applies to the frame features)."""
+        data: dict[str, Any] = {}
+        if self._frame_extractor is not None:
+            data.update(
+                self._frame_extractor(
+                    raw_speech,
+                    sampling_rate=sampling_rate,
+                    return_tensors=return_tensors,
+                    device=device,
+                    **kwargs,
+                )
+            )
+        if self._functionals_extractor is not None:
+            functionals = self._functionals_extractor(
+                raw_speech, sampling_rate=sampling_rate, return_tensors=return_tensors
+            )["input_features"]
+            if device is not None and hasattr(functionals, "to"):
+                functionals = functionals.to(device)
+            data["functionals"] = functionals
+        return BatchFeature(data, tensor_type=return_tensors)
+
+
+SERFunctionalsFeatureExtractor.register_for_auto_class()
+SERFusionFeatureExtractor.register_for_auto_class()

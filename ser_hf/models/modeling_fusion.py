@@ -1,0 +1,113 @@
+"""The fusion of several trained models into one (remote code): a fixed weighted average of class probabilities.
+
+This file is copied next to a saved fusion model, so it imports only torch, transformers and its
+single-dot siblings, never ``ser_hf``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from .configuration_ser import (
+    CnnBiLstmAttentionConfig,
+    CnnTransformerConfig,
+    FunctionalsLinearConfig,
+    SERFusionConfig,
+)
+from .errors import SERError
+from .modeling_ser import (
+    CnnBiLstmAttentionForAudioClassification,
+    CnnTransformerForAudioClassification,
+    FunctionalsLinearForAudioClassification,
+    SERPreTrainedModel,
+)
+
+# ----------------------------------------------------------------------------------------------
+# Fusion: a fixed weighted average of several trained models' class probabilities
+# ----------------------------------------------------------------------------------------------
+
+_MEMBER_MODELS: dict[str, type[SERPreTrainedModel]] = {
+    CnnBiLstmAttentionConfig.model_type: CnnBiLstmAttentionForAudioClassification,
+    CnnTransformerConfig.model_type: CnnTransformerForAudioClassification,
+    FunctionalsLinearConfig.model_type: FunctionalsLinearForAudioClassification,
+}
+
+
+class SERFusionForAudioClassification(SERPreTrainedModel):
+    """Several trained members in one model: probabilities ``sum_i w_i softmax(logits_i)``.
+
+    Frame-feature members (both families) read ``input_features`` ``(batch, frames, features)``
+    and ``attention_mask``; functionals members read ``functionals`` ``(batch, num_features)``.
+    :class:`SERFusionFeatureExtractor` returns all three. The output ``logits`` are the log of the
+    averaged probabilities, so ``softmax(logits)`` (what the pipeline computes) is that average.
+    With ``output_attentions=True``, ``attentions[0]`` is the frame members' attention over time,
+    averaged with their weights (members on another time axis than the first are left out).
+    The weights are fixed (``config.member_weights``); nothing here is trained.
+    """
+
+    config_class = SERFusionConfig
+    config: SERFusionConfig
+
+    def __init__(self, config: SERFusionConfig):
+        super().__init__(config)
+        self.members = nn.ModuleList(_MEMBER_MODELS[c.model_type](c) for c in config.member_configs())
+        self.post_init()
+
+    def forward(
+        self,
+        input_features: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        functionals: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> SequenceClassifierOutput | tuple:
+        """Average the members' probabilities; ``labels`` give the negative log-likelihood."""
+        output_attentions = (
+            output_attentions if output_attentions is not None else self.config.output_attentions
+        )
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        probs = None
+        attention, attention_weight = None, 0.0
+        for weight, member in zip(self.config.member_weights, self.members):
+            if isinstance(member, FunctionalsLinearForAudioClassification):
+                if functionals is None:
+                    raise SERError(
+                        "this fusion has a functionals member but got no `functionals` input; "
+                        "use the feature extractor saved with it (SERFusionFeatureExtractor)"
+                    )
+                out = member(input_features=functionals, return_dict=True)
+            else:
+                if input_features is None:
+                    raise SERError("this fusion has a frame-feature member but got no `input_features`")
+                out = member(
+                    input_features=input_features,
+                    attention_mask=attention_mask,
+                    output_attentions=output_attentions,
+                    return_dict=True,
+                )
+                if output_attentions and out.attentions:
+                    weights = out.attentions[0].float()
+                    if attention is None:
+                        attention, attention_weight = weight * weights, weight
+                    elif weights.shape == attention.shape:
+                        attention, attention_weight = attention + weight * weights, attention_weight + weight
+            p = weight * torch.softmax(out.logits.float(), dim=-1)
+            probs = p if probs is None else probs + p
+        if probs is None:
+            raise SERError("this fusion has no members")
+        logits = torch.log(probs.clamp_min(1e-30))
+        loss = F.nll_loss(logits, labels.long()) if labels is not None else None
+        attentions = None
+        if output_attentions and attention is not None:
+            attentions = (attention / max(attention_weight, 1e-12),)
+        if not return_dict:
+            return tuple(v for v in (loss, logits, attentions) if v is not None)
+        return SequenceClassifierOutput(loss=loss, logits=logits, attentions=attentions)
+
+
+SERFusionForAudioClassification.register_for_auto_class("AutoModelForAudioClassification")

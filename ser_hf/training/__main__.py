@@ -1,0 +1,5 @@
+"""``python -m ser_hf.training``: the same as ``ser-hf train`` (what ``ser-hf cv`` runs per fold)."""
+
+from ..cli.train import main
+
+main()

@@ -1,0 +1,135 @@
+"""Test-time adaptation from UNLABELLED clips: re-estimate a model's normalisation statistics.
+
+Users often have many clips of one speaker or one microphone. Their features sit away from the
+training corpora's (another voice, room, channel), which shifts every prediction the same way.
+:func:`adapt_model` re-estimates, on the user's clips and never on labels:
+
+* the standardisation mean of every linear functionals model (``feature_mean`` of
+  :class:`~ser_hf.models.modeling_ser.FunctionalsLinearForAudioClassification`; the scale stays
+  the training one), i.e. per-speaker feature centring;
+* the running statistics of every BatchNorm layer (frame models: AdaBN).
+
+It works on fusions too (each member adapts). Adapt on clips that hold a MIX of emotions: the
+statistics of clips that are all angry would read anger as this speaker's neutral.
+:func:`restore_model` undoes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import SERError
+
+logger = logging.getLogger(__name__)
+
+_SAVED = "_ser_hf_unadapted"  # attribute holding the training statistics while a model is adapted
+
+
+def _functionals_models(model: nn.Module) -> list[nn.Module]:
+    return [m for m in model.modules() if type(m).__name__ == "FunctionalsLinearForAudioClassification"]
+
+
+def _batch_norms(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+def _save_state(model: nn.Module) -> None:
+    if hasattr(model, _SAVED):
+        return
+    state = {}
+    for i, m in enumerate(_functionals_models(model)):
+        state[f"f{i}"] = m.feature_mean.detach().clone()
+    for i, bn in enumerate(_batch_norms(model)):
+        if bn.running_mean is not None:
+            state[f"b{i}"] = (
+                bn.running_mean.clone(),
+                bn.running_var.clone(),
+                bn.num_batches_tracked.clone(),
+                bn.momentum,
+            )
+    object.__setattr__(model, _SAVED, state)
+
+
+def restore_model(model: nn.Module) -> nn.Module:
+    """Put back the training statistics (a no-op on a model that was never adapted)."""
+    state = getattr(model, _SAVED, None)
+    if state is None:
+        return model
+    with torch.no_grad():
+        for i, m in enumerate(_functionals_models(model)):
+            m.feature_mean.copy_(state[f"f{i}"])
+        for i, bn in enumerate(_batch_norms(model)):
+            if f"b{i}" in state:
+                mean, var, count, momentum = state[f"b{i}"]
+                bn.momentum = momentum
+                bn.running_mean.copy_(mean)
+                bn.running_var.copy_(var)
+                bn.num_batches_tracked.copy_(count)
+    object.__delattr__(model, _SAVED)
+    return model
+
+
+@torch.no_grad()
+def adapt_model(model: nn.Module, inputs: Iterable[Mapping[str, Any]], min_clips: int = 2) -> nn.Module:
+    """Re-estimate ``model``'s normalisation statistics on ``inputs`` (one feature-extractor output
+    per clip, as tensors); labels are never used. Returns the model, in eval mode.
+
+    Raises:
+        SERError: with fewer than ``min_clips`` clips (statistics of one clip are its own
+            features, which would cancel what the model should see), or for a model with
+            nothing to adapt.
+    """
+    functionals, norms = _functionals_models(model), _batch_norms(model)
+    if not functionals and not norms:
+        raise SERError(
+            f"{type(model).__name__} has no normalisation statistics to adapt (no functionals "
+            "standardisation, no BatchNorm)",
+            source="adapt",
+        )
+    inputs = list(inputs)
+    if len(inputs) < min_clips:
+        raise SERError(
+            f"adaptation needs at least {min_clips} unlabelled clips of the speaker or microphone, got "
+            f"{len(inputs)}; give more clips (a mix of emotions) or classify without adapting",
+            source="adapt",
+        )
+    restore_model(model)
+    _save_state(model)
+    seen: dict[int, list[torch.Tensor]] = {id(m): [] for m in functionals}
+    hooks = [
+        m.register_forward_pre_hook(
+            lambda mod, args, kwargs: seen[id(mod)].append(
+                (kwargs.get("input_features") if "input_features" in kwargs else args[0]).detach().double()
+            ),
+            with_kwargs=True,
+        )
+        for m in functionals
+    ]
+    for bn in norms:  # cumulative average over the clips, starting afresh
+        bn.reset_running_stats()
+        bn.momentum = None
+    model.eval()
+    for bn in norms:
+        bn.train()
+    try:
+        for features in inputs:
+            model(**features)
+    finally:
+        for h in hooks:
+            h.remove()
+        model.eval()
+    for m in functionals:
+        stacked = torch.cat(seen[id(m)])
+        m.feature_mean.copy_(stacked.mean(0).to(m.feature_mean.dtype))
+    logger.info(
+        "adapted %d functionals standardisation(s) and %d BatchNorm layer(s) on %d clips",
+        len(functionals),
+        len(norms),
+        len(inputs),
+    )
+    return model

@@ -1,0 +1,318 @@
+"""The training arguments: four dataclasses parsed by ``HfArgumentParser``.
+
+:class:`DataArguments` (corpora, split, decoding), :class:`ModelArguments` (preset, overrides),
+:class:`AugmentArguments` (waveform and SpecAugment options) and :class:`SERTrainingArguments`
+(Trainer's own plus early stopping, time budget, mixup). :func:`parse_args` reads them from a
+command line or one ``.json``/``.yaml`` file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from transformers import (
+    HfArgumentParser,
+    TrainingArguments,
+)
+
+from ..errors import SERError
+
+logger = logging.getLogger(__name__)
+
+
+# ----------------------------------------------------------------------------------------------
+# Arguments
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DataArguments:
+    """Which audio to train on and how to split it (speaker-independent unless ``split=random``)."""
+
+    corpus: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "Corpora as NAME=DIR (ravdess, tess, savee, crema-d, emodb); repeat the flag or give a "
+            "comma list, e.g. --corpus ravdess=/data/ravdess,tess=/data/tess."
+        },
+    )
+    hub_dataset: str | None = field(
+        default=None,
+        metadata={
+            "help": "A datasets.Dataset instead of corpora: a folder written by save_to_disk, or a Hub id "
+            "(cached/offline). Needs an audio column and an emotion column; speaker for speaker splits."
+        },
+    )
+    hub_split: str = field(default="train", metadata={"help": "Split of --hub_dataset to load."})
+    audiofolder: str | None = field(
+        default=None,
+        metadata={
+            "help": "A folder of class subfolders (emotion/clip.wav) loaded with datasets' audiofolder; "
+            "no speakers, so only --split random or manifest."
+        },
+    )
+    label_column: str | None = field(
+        default=None, metadata={"help": "Label column of a hub dataset (guessed)."}
+    )
+    speaker_column: str | None = field(
+        default=None,
+        metadata={"help": "Speaker column of a hub dataset / audiofolder metadata.csv (guessed)."},
+    )
+    gender_column: str | None = field(default=None, metadata={"help": "Gender column (guessed)."})
+    label_scheme: str | None = field(
+        default=None,
+        metadata={
+            "help": "Label scheme (ravdess8, harmonized7, common6, ...); default the corpus's native one."
+        },
+    )
+    split: str = field(
+        default="none",
+        metadata={
+            "help": "ravdess-fold:K (6-fold RAVDESS protocol), kfold:K/N (speaker k-fold), loso:SPEAKER, "
+            "manifest:PATH (split.json), random (speaker-DEPENDENT, optimistic), none (all data for "
+            "training, validation speakers carved out for early stopping)."
+        },
+    )
+    num_val_speakers: int = field(
+        default=4,
+        metadata={
+            "help": "Validation speakers taken from the TRAINING speakers (gender-balanced); 0 = none."
+        },
+    )
+    val_fraction: float = field(
+        default=0.1, metadata={"help": "Validation share for --split random (and test share)."}
+    )
+    max_seconds: float | None = field(
+        default=4.0,
+        metadata={
+            "help": "Random crop / pad length of training clips in seconds (capped by the extractor's "
+            "max_frames); 0 = full clips. Evaluation always uses the full clip."
+        },
+    )
+    cache_dir: str | None = field(
+        default=None,
+        metadata={"help": "Folder for decoded-waveform caches (one safetensors file per corpus)."},
+    )
+    decode_workers: int = field(default=8, metadata={"help": "Threads decoding audio files."})
+    waveforms_on_device: bool = field(
+        default=True,
+        metadata={
+            "help": "Keep all decoded waveforms on the training device (no host->device copy per step)."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        specs: list[str] = []
+        for item in self.corpus:
+            specs += [part.strip() for part in str(item).split(",") if part.strip()]
+        self.corpus = specs
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            self.max_seconds = None
+
+
+@dataclass
+class ModelArguments:
+    """Which model to build."""
+
+    preset: str = field(
+        default="seed-logmel-bilstm",
+        metadata={
+            "help": "Model preset (see ser_hf.presets.PRESETS), e.g. seed-logmel-bilstm, cnn-transformer."
+        },
+    )
+    config_overrides: str | None = field(
+        default=None, metadata={"help": "JSON object of model-config fields, e.g. '{\"lstm_layers\": 2}'."}
+    )
+    feature_overrides: str | None = field(
+        default=None,
+        metadata={
+            "help": 'JSON object of feature-extractor fields, e.g. \'{"n_mels": 64, "normalize": "global"}\'.'
+        },
+    )
+
+
+@dataclass
+class AugmentArguments:
+    """Augmentation of TRAINING batches (on the device) and optional offline expansion."""
+
+    augment: str = field(
+        default="light", metadata={"help": "Augmentation preset: none, light, seed, strong."}
+    )
+    augment_overrides: str | None = field(
+        default=None, metadata={"help": "JSON object of AugmentConfig fields, e.g. '{\"noise_prob\": 0.5}'."}
+    )
+    offline_copies: int | None = field(
+        default=None,
+        metadata={
+            "help": "Augmented copies per training clip made once before training (default: the preset's). "
+            "With copies > 0 the waveform transforms are used offline only; SpecAugment stays on the fly."
+        },
+    )
+    mixup_alpha: float = field(
+        default=0.0, metadata={"help": "Mixup of feature batches with Beta(alpha, alpha) weights; 0 = off."}
+    )
+
+
+@dataclass
+class SERTrainingArguments(TrainingArguments):
+    """``TrainingArguments`` with this project's defaults and a few SER options."""
+
+    output_dir: str | None = field(default="ser_model", metadata={"help": "Checkpoints and the final model."})
+    learning_rate: float = field(default=1e-3, metadata={"help": "Initial learning rate."})
+    num_train_epochs: float = field(
+        default=60.0, metadata={"help": "Maximum epochs (early stopping may end sooner)."}
+    )
+    per_device_train_batch_size: int = field(default=32, metadata={"help": "Training batch size per device."})
+    per_device_eval_batch_size: int = field(
+        default=64, metadata={"help": "Evaluation batch size per device."}
+    )
+    weight_decay: float = field(
+        default=1e-4, metadata={"help": "Weight decay (L2 for adam, decoupled for adamw)."}
+    )
+    lr_scheduler_type: str = field(
+        default="reduce_lr_on_plateau",
+        metadata={"help": "LR schedule; default ReduceLROnPlateau on validation UA."},
+    )
+    eval_strategy: str = field(
+        default="epoch", metadata={"help": "When to evaluate on the validation speakers."}
+    )
+    save_strategy: str = field(default="epoch", metadata={"help": "When to write a checkpoint."})
+    logging_strategy: str = field(default="epoch", metadata={"help": "When to log the training loss."})
+    save_total_limit: int | None = field(
+        default=2, metadata={"help": "Checkpoints kept (the best is always kept)."}
+    )
+    load_best_model_at_end: bool = field(
+        default=True, metadata={"help": "End with the best validation model."}
+    )
+    metric_for_best_model: str | None = field(default="ua", metadata={"help": "Model selection metric."})
+    greater_is_better: bool | None = field(default=True, metadata={"help": "Whether larger is better."})
+    remove_unused_columns: bool = field(default=False, metadata={"help": "Kept False: the data are indices."})
+    report_to: None | str | list[str] = field(default="none", metadata={"help": "Experiment trackers."})
+    dataloader_pin_memory: bool = field(default=False, metadata={"help": "Batches are tiny index tensors."})
+    optimizer_name: str = field(
+        default="adam", metadata={"help": "adam (L2 weight decay) or adamw (decoupled); replaces --optim."}
+    )
+    class_weights: bool = field(
+        default=True, metadata={"help": "Balanced cross-entropy class weights from the TRAINING split."}
+    )
+    label_smoothing: float = field(
+        default=0.0, metadata={"help": "Cross-entropy label smoothing (in the model)."}
+    )
+    early_stopping_patience: int = field(
+        default=10, metadata={"help": "Evaluations without validation improvement before stopping; 0 = off."}
+    )
+    plateau_patience: int = field(default=3, metadata={"help": "ReduceLROnPlateau patience (evaluations)."})
+    plateau_factor: float = field(default=0.5, metadata={"help": "ReduceLROnPlateau factor."})
+    tta: int = field(
+        default=0,
+        metadata={
+            "help": "Test-time augmentation: average the probabilities of the full clip and of this many "
+            "evenly spaced max_seconds crops (validation and test)."
+        },
+    )
+    resume: bool = field(
+        default=False, metadata={"help": "Resume from the last checkpoint in output_dir, if any."}
+    )
+    gender_aux: bool = field(
+        default=False, metadata={"help": "Add the auxiliary gender head (multi-task) and train it."}
+    )
+    max_train_minutes: float = field(
+        default=0.0,
+        metadata={
+            "help": "Wall-clock budget for training in minutes; when spent, training stops after the "
+            "current epoch's evaluation and the best checkpoint is used as usual. 0 = no budget."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if self.label_smoothing_factor:
+            # Trainer's own smoothing pops the labels before forward and silently drops the model's
+            # class-weighted loss: smooth inside the model instead
+            logger.warning(
+                "--label_smoothing_factor is applied as --label_smoothing (inside the model's loss)"
+            )
+            self.label_smoothing = self.label_smoothing or self.label_smoothing_factor
+            self.label_smoothing_factor = 0.0
+        if self.optimizer_name not in ("adam", "adamw"):
+            raise SERError(f"optimizer_name must be adam or adamw, got {self.optimizer_name!r}")
+        if str(self.lr_scheduler_type) == "reduce_lr_on_plateau" and not self.lr_scheduler_kwargs:
+            # Trainer's plateau scheduler defaults to mode="min", wrong for UA
+            mode = "max" if self.greater_is_better in (True, None) else "min"
+            self.lr_scheduler_kwargs = {
+                "mode": mode,
+                "factor": self.plateau_factor,
+                "patience": self.plateau_patience,
+            }
+        super().__post_init__()
+
+
+ARGUMENT_CLASSES = (DataArguments, ModelArguments, AugmentArguments, SERTrainingArguments)
+
+
+def parse_args(
+    argv: Sequence[str] | None = None,
+) -> tuple[DataArguments, ModelArguments, AugmentArguments, SERTrainingArguments]:
+    """Parse the command line (or one ``.json``/``.yaml`` file) into the four argument dataclasses.
+
+    ``--corpus`` may be repeated; the values are merged (``--corpus a=x --corpus b=y``).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = HfArgumentParser(ARGUMENT_CLASSES)
+    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
+        path = Path(argv[0])
+        if not path.is_file():
+            raise SERError("argument file not found", source=str(path))
+        if path.suffix == ".json":
+            return parser.parse_json_file(str(path.resolve()))
+        return parser.parse_yaml_file(str(path.resolve()))
+    merged: list[str] = []
+    corpora: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg.startswith("--corpus="):
+            corpora.append(arg.split("=", 1)[1])
+        elif arg == "--corpus":
+            i += 1
+            while i < len(argv) and not argv[i].startswith("--"):
+                corpora.append(argv[i])
+                i += 1
+            continue
+        else:
+            merged.append(arg)
+        i += 1
+    if corpora:
+        merged += ["--corpus", *corpora]
+    data_args, model_args, aug_args, training_args, rest = parser.parse_args_into_dataclasses(
+        merged, return_remaining_strings=True
+    )
+    if rest:
+        raise SERError(f"unknown arguments {rest}; run with --help for the options", source="ser-hf train")
+    return data_args, model_args, aug_args, training_args
+
+
+def _json_arg(text: str | None, name: str) -> dict[str, Any]:
+    if not text:
+        return {}
+    if isinstance(text, dict):
+        return dict(text)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SERError(
+            f"{name} is not valid JSON ({err}); give an object like '{{\"key\": 1}}'", source=name
+        ) from err
+    if not isinstance(value, dict):
+        raise SERError(f"{name} must be a JSON object, got {type(value).__name__}", source=name)
+    return value
+
+
+# ----------------------------------------------------------------------------------------------
+# Data: rows, split, decoded waveforms
+# ----------------------------------------------------------------------------------------------

@@ -1,0 +1,346 @@
+"""Corpus rows -> decoded training clips: load, split by speaker, decode every clip ONCE.
+
+:class:`WaveformStore` keeps every decoded clip in one flat float32 tensor (on the training device
+when it fits); the dataloader only moves clip indices and labels (:class:`ClipDataset`,
+:func:`collate_clips`), and the trainer turns them into model inputs on the device.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import SERError
+from .arguments import DataArguments
+
+SAMPLING_RATE = 16000
+
+
+logger = logging.getLogger(__name__)
+
+
+def load_rows(data_args: DataArguments) -> Any:
+    """The labelled rows as a ``datasets.Dataset`` (columns of :mod:`ser_hf.corpora`: audio, path,
+    emotion (ClassLabel), speaker, gender, corpus, ...). No audio is decoded here.
+
+    Exactly one source: ``--corpus`` (one or more), ``--hub_dataset`` or ``--audiofolder``.
+    """
+    from ..data import corpora
+
+    sources = [bool(data_args.corpus), bool(data_args.hub_dataset), bool(data_args.audiofolder)]
+    if sum(sources) != 1:
+        raise SERError(
+            "give exactly one data source: --corpus NAME=DIR (repeatable), --hub_dataset PATH_OR_ID or "
+            "--audiofolder DIR",
+            source="ser-hf train",
+        )
+    scheme = {} if data_args.label_scheme is None else {"label_scheme": data_args.label_scheme}
+    if data_args.corpus:
+        specs = []
+        for spec in data_args.corpus:
+            if "=" not in spec:
+                raise SERError(
+                    f"corpus spec {spec!r} must be NAME=DIR, e.g. ravdess=/data/ravdess", source=spec
+                )
+            name, path = spec.split("=", 1)
+            specs.append((name.strip().lower(), path.strip()))
+        if len(specs) == 1:
+            return corpora.load_corpus(specs[0][0], specs[0][1], **scheme)
+        return corpora.load_corpora(specs, **scheme)
+    columns = {
+        "label_column": data_args.label_column,
+        "speaker_column": data_args.speaker_column,
+        "gender_column": data_args.gender_column,
+    }
+    if data_args.audiofolder:
+        return corpora.load_corpus("audiofolder", data_args.audiofolder, **scheme, **columns)
+    # a Hub id, or a folder (save_to_disk, parquet files, audiofolder) that corpora auto-detects
+    return corpora.load_corpus(data_args.hub_dataset, None, **scheme, split=data_args.hub_split, **columns)
+
+
+def make_split(ds: Any, data_args: DataArguments, seed: int) -> Any:
+    """Turn ``--split`` into a :class:`ser_hf.splits.Split` (row indices + speakers of each part).
+
+    Validation speakers always come from the training speakers of the split (gender-balanced,
+    ``num_val_speakers`` of them), so test speakers never influence model selection.
+    """
+    from ..data import folds, splits
+
+    spec = data_args.split.strip()
+    kind, _, value = spec.partition(":")
+    kind = kind.lower()
+    n_val = max(0, int(data_args.num_val_speakers))
+    try:
+        if kind == "manifest":
+            path, _, fold = value.partition("@")
+            data = json.loads(Path(path).read_text()) if Path(path).is_file() else None
+            if data is None:
+                raise SERError("split manifest not found", source=path)
+            if "splits" in data:  # a SplitManifest of several folds: manifest:PATH@K
+                split = splits.SplitManifest.from_json(path).splits[int(fold or 0)]
+            else:
+                split = splits.Split.from_json(path)
+            if split.row_ids is not None:
+                split.verify(ds)
+            return split
+        if kind == "random":
+            frac = data_args.val_fraction
+            return folds.random_stratified_split(
+                ds, train_size=1 - 2 * frac, validation_size=frac, test_size=frac, seed=seed
+            )
+        if kind == "ravdess-fold":
+            return folds.ravdess_protocol_folds(ds, seed=seed, n_validation=n_val)[int(value)]
+        if kind in ("kfold", "speaker-fold"):
+            fold, _, n = value.partition("/")
+            return folds.speaker_kfold(ds, int(n or 5), seed=seed, n_validation=n_val)[int(fold)]
+        if kind == "loco":  # cross-corpus: train on the other corpora, test on every clip of this one
+            return folds.leave_one_corpus_out(ds, value.strip().lower(), seed=seed, n_validation=n_val)
+        if kind == "loso":
+            loso = folds.leave_one_speaker_out(ds, seed=seed, n_validation=n_val)
+            # "06" names "ravdess_06" when only one corpus has that speaker
+            matches = [f for f in loso if f.test_speakers == [value]] or [
+                f for f in loso if f.test_speakers[0].endswith("_" + value)
+            ]
+            if len(matches) != 1:
+                speakers = sorted(s for f in loso for s in f.test_speakers)
+                raise SERError(f"speaker {value!r} not (or not uniquely) in the data; speakers: {speakers}")
+            return matches[0]
+        if kind == "none":
+            speaker_list = [str(x) for x in ds["speaker"]]
+            genders = ds["gender"] if "gender" in ds.column_names else ["unknown"] * len(ds)
+            gender_of = dict(zip(speaker_list, map(str, genders)))
+            pool = sorted(set(speaker_list))
+            val = folds.validation_speakers(pool, n_val, seed=seed, speaker_gender=gender_of) if n_val else []
+            train_spk = sorted(set(pool) - set(val))
+            return splits.Split(
+                protocol="all_data",
+                train=[i for i, x in enumerate(speaker_list) if x not in set(val)],
+                validation=[i for i, x in enumerate(speaker_list) if x in set(val)],
+                test=[],
+                train_speakers=train_spk,
+                validation_speakers=val,
+                test_speakers=[],
+                speaker_independent=True,
+                description=f"all data for training; {len(val)} validation speakers for early stopping",
+                seed=seed,
+            )
+    except SERError as err:
+        raise SERError(str(err), source=spec) from err
+    except (ValueError, IndexError) as err:
+        raise SERError(
+            f"bad split value ({err}); e.g. ravdess-fold:0, kfold:2/5, loso:06", source=spec
+        ) from err
+    raise SERError(
+        "unknown --split; use ravdess-fold:K, kfold:K/N, loso:SPEAKER, manifest:PATH[@K], random or none",
+        source=spec,
+    )
+
+
+def _decode_one(source: Any, sampling_rate: int) -> np.ndarray:
+    from ..data.audio import load_audio
+
+    return load_audio(source, sampling_rate)
+
+
+def _decode_or_none(source: Any, sampling_rate: int) -> np.ndarray | None:
+    """Decode a clip, or ``None`` (logged) when it is corrupt: NaN/Inf samples, a broken stream."""
+    try:
+        return _decode_one(source, sampling_rate)
+    except SERError as err:
+        logger.warning("%s", err)
+        return None
+
+
+def _cache_key(paths: Sequence[str], sampling_rate: int) -> str:
+    h = hashlib.sha1(str(sampling_rate).encode())
+    for p in paths:
+        h.update(b"\0" + str(p).encode())
+        try:
+            st = os.stat(p)
+            h.update(f"{st.st_size}:{int(st.st_mtime)}".encode())
+        except OSError:
+            pass
+    return h.hexdigest()[:20]
+
+
+def decode_rows(
+    ds: Any,
+    indices: Sequence[int],
+    sampling_rate: int = SAMPLING_RATE,
+    cache_dir: str | None = None,
+    workers: int = 8,
+) -> list[np.ndarray]:
+    """Decode the clips of ``ds`` rows ``indices`` once, in parallel, as float32 mono arrays.
+
+    A clip that cannot be decoded (corrupt samples, broken stream) is logged and returned as an
+    EMPTY array, so positions stay aligned; :func:`train` leaves such clips out of every split part.
+
+    Uses the ``path`` column when the files exist (fast: libsndfile), else the encoded bytes of the
+    ``audio`` column. With ``cache_dir``, the waveforms of each corpus are stored in one
+    safetensors file keyed by a hash of the paths (+ sizes and mtimes) and the rate.
+    """
+    from ..data.rows import audio_sources
+
+    indices = list(indices)
+    if not indices:
+        return []
+    paths = ds["path"] if "path" in ds.column_names else [None] * len(ds)
+    corpus = ds["corpus"] if "corpus" in ds.column_names else ["data"] * len(ds)
+    sources = audio_sources(ds, indices)  # aligned with indices: a file path or {"bytes", "path"}
+    use_paths = all(isinstance(source, str) for source in sources)
+
+    out: list[np.ndarray | None] = [None] * len(indices)
+    groups: dict[str, list[int]] = {}
+    for pos, i in enumerate(indices):
+        groups.setdefault(str(corpus[i]), []).append(pos)
+    for name, positions in groups.items():
+        keys = [str(paths[indices[p]] or f"{name}#{indices[p]}") for p in positions]
+        cache_file = None
+        if cache_dir and use_paths:
+            cache_file = Path(cache_dir) / f"waves-{name}-{_cache_key(keys, sampling_rate)}.safetensors"
+            if cache_file.is_file():
+                from safetensors.torch import load_file
+
+                stored = load_file(str(cache_file))
+                flat, lengths = stored["flat"].numpy(), stored["lengths"].tolist()
+                offsets = np.concatenate([[0], np.cumsum(lengths)])
+                for j, p in enumerate(positions):
+                    out[p] = flat[offsets[j] : offsets[j + 1]]
+                logger.info("loaded %d decoded clips of %s from %s", len(positions), name, cache_file)
+                continue
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            decoded = list(pool.map(lambda p: _decode_or_none(sources[p], sampling_rate), positions))
+        failed = [keys[j] for j, wave in enumerate(decoded) if wave is None]
+        if failed:
+            logger.warning(
+                "skipped %d clip(s) of %s that could not be decoded (header fine, samples not): %s",
+                len(failed),
+                name,
+                ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else ""),
+            )
+        # a failed clip keeps its slot as an empty array so positions stay aligned; train() drops it
+        decoded = [np.zeros(0, np.float32) if wave is None else wave for wave in decoded]
+        for p, wave in zip(positions, decoded):
+            out[p] = wave
+        logger.info("decoded %d clips of %s", len(positions) - len(failed), name)
+        if cache_file is not None:
+            from safetensors.torch import save_file
+
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache_file.with_suffix(".tmp")
+            save_file(
+                {
+                    "flat": torch.from_numpy(np.concatenate(decoded)),
+                    "lengths": torch.tensor([len(w) for w in decoded], dtype=torch.long),
+                },
+                str(tmp),
+            )
+            os.replace(tmp, cache_file)
+    return out  # type: ignore[return-value]
+
+
+class WaveformStore:
+    """Every clip of a run in one flat float32 tensor, gathered into padded batches by index.
+
+    ``flat`` holds the clips back to back, ``offsets``/``lengths`` ``(num_clips,)`` locate them. Kept
+    on the training device, a batch is one gather (no host->device copy, no numpy per step).
+    """
+
+    def __init__(self, clips: Sequence[np.ndarray]):
+        if not clips:
+            raise SERError("no clips to train on", source="WaveformStore")
+        lengths = torch.tensor([len(c) for c in clips], dtype=torch.long)
+        if int(lengths.min()) < 1:
+            raise SERError("a clip has no samples", source="WaveformStore")
+        self.flat = torch.from_numpy(np.concatenate([np.asarray(c, dtype=np.float32) for c in clips]))
+        self.lengths = lengths
+        self.offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)[:-1]])
+
+    def __len__(self) -> int:
+        return int(self.lengths.numel())
+
+    @property
+    def device(self) -> torch.device:
+        return self.flat.device
+
+    def to(self, device: torch.device | str) -> WaveformStore:
+        self.flat = self.flat.to(device)
+        self.lengths = self.lengths.to(device)
+        self.offsets = self.offsets.to(device)
+        return self
+
+    def batch(
+        self,
+        index: torch.Tensor,
+        max_samples: int | None = None,
+        generator: torch.Generator | None = None,
+        starts: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Clips ``index`` ``(B,)`` as a zero-padded ``(B, N)`` batch and their ``(B,)`` lengths.
+
+        With ``max_samples``, longer clips are cropped to it: at ``starts`` (samples) when given,
+        else at a random offset drawn from ``generator``; shorter clips are zero padded. The result
+        is on the store's device.
+        """
+        index = index.to(self.device, torch.long)
+        lengths = self.lengths[index]
+        offsets = self.offsets[index]
+        if max_samples is not None:
+            slack = (lengths - max_samples).clamp_min(0)
+            if starts is None:
+                # drawn on the CPU so the crops do not depend on where the store lives
+                u = torch.rand(index.shape[0], generator=generator)
+                starts = torch.minimum((u.to(self.device) * (slack + 1).float()).long(), slack)
+            else:
+                starts = torch.minimum(starts.to(self.device, torch.long), slack)
+            offsets = offsets + starts
+            lengths = lengths.clamp(max=max_samples)
+        width = int(lengths.max()) if index.numel() else 0
+        pos = torch.arange(width, device=self.device)
+        valid = pos[None, :] < lengths[:, None]
+        gather = torch.where(valid, offsets[:, None] + pos[None, :], torch.zeros_like(pos)[None, :])
+        return self.flat[gather] * valid, lengths
+
+
+class ClipDataset(torch.utils.data.Dataset):
+    """Rows of the store used by one split: each item is ``{"index", "labels", "gender_ids"}``."""
+
+    def __init__(self, store_rows: Sequence[int], labels: Sequence[int], genders: Sequence[int]):
+        self.rows = [int(i) for i in store_rows]
+        self.labels = [int(v) for v in labels]
+        self.genders = [int(v) for v in genders]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> dict[str, int]:
+        row = self.rows[i]
+        return {"index": row, "labels": self.labels[row], "gender_ids": self.genders[row]}
+
+
+def collate_clips(items: list[dict[str, int]]) -> dict[str, torch.Tensor]:
+    """Stack index/label/gender ints into ``(B,)`` int64 tensors (the waveforms stay in the store)."""
+    return {key: torch.tensor([item[key] for item in items], dtype=torch.long) for key in items[0]}
+
+
+def balanced_class_weights(labels: Sequence[int], num_classes: int) -> list[float]:
+    """``n / (C_present * count_c)`` per class (scikit-learn's "balanced"); 0 for absent classes."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_classes).astype(np.float64)
+    present = counts > 0
+    weights = np.zeros(num_classes)
+    weights[present] = counts.sum() / (present.sum() * counts[present])
+    return [float(w) for w in weights]
+
+
+# ----------------------------------------------------------------------------------------------
+# Trainer
+# ----------------------------------------------------------------------------------------------

@@ -1,0 +1,474 @@
+"""``ser-hf cv``: speaker-independent k-fold cross-validation, one training subprocess per fold.
+
+Each fold is ``python -m ser_hf.training ... --split <fold spec> --output_dir OUT/fold_K`` in its
+own process, so ``--parallel P`` runs P folds at once on one GPU (or on a CPU, with the threads
+shared out), a crashed fold does not take the others down, and a re-run skips finished folds.
+Every fold writes ``test_metrics.json`` (:func:`ser_hf.metrics.compute_ser_metrics` on its test
+speakers); :func:`aggregate` turns those into mean +- std of WA, UA, macro F1 and the summed
+confusion matrix, written as ``cv_results.json``, ``cv_results.md`` and ``confusion_cv.png``.
+
+Example (the RAVDESS 6-fold protocol of the benchmark, three folds at a time)::
+
+    ser-hf cv --corpus ravdess=data/ravdess --preset seed-logmel-bilstm --parallel 3 \\
+        --out runs/cv_seed -- --num_train_epochs 60
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SERError
+
+logger = logging.getLogger(__name__)
+
+METRICS_FILE = "test_metrics.json"
+RUN_FILE = "cv_run.json"  # written by the runner into each fold dir: command, return code, seconds
+CONFIG_FILE = "cv_config.json"  # written into OUT: what was run, reused by --aggregate-only
+# cross-corpus folds train and test on these harmonised classes (calm -> neutral, pleasant surprise
+# -> surprised) unless a scheme is given
+CROSS_CORPUS_SCHEME = "harmonized7"
+HEADLINE = ("wa", "ua", "f1_macro", "f1_weighted")
+RAVDESS_PROTOCOL = (
+    "RAVDESS 6-fold speaker-independent protocol: fold k tests on actors 4k+1..4k+4 "
+    "(2 male, 2 female); validation actors come from the 20 training actors"
+)
+
+
+# ----------------------------------------------------------------------------------- folds
+def fold_splits(folds: str, corpora: Sequence[str]) -> tuple[list[str], str]:
+    """The ``--split`` value of every fold and a one-line protocol description.
+
+    Args:
+        folds: ``"ravdess"`` (the 6-fold RAVDESS protocol), ``"corpus"`` (cross-corpus: leave one
+            corpus out, so both directions for two corpora) or a number N of speaker-independent
+            folds (``kfold:K/N`` of ``ser_hf.training``).
+        corpora: the ``NAME=PATH`` corpus arguments (used to pick the default and to check).
+    """
+    names = [c.split("=", 1)[0].strip().lower() for c in corpora]
+    if folds == "ravdess":
+        if names != ["ravdess"]:
+            raise SERError(
+                "the RAVDESS 6-fold protocol needs exactly one corpus, ravdess=PATH; for other "
+                "corpora give --folds N (speaker-independent N-fold)",
+                source=f"--folds ravdess with --corpus {' '.join(corpora)}",
+            )
+        return [f"ravdess-fold:{k}" for k in range(6)], RAVDESS_PROTOCOL
+    if folds == "corpus":
+        if len(set(names)) < 2:
+            raise SERError(
+                "the cross-corpus protocol needs two or more corpora (train on the others, test on each)",
+                source=f"--folds corpus with --corpus {' '.join(corpora)}",
+            )
+        protocol = (
+            f"cross-corpus, leave one corpus out over {', '.join(names)}: each fold trains on the other "
+            "corpora (validation speakers from them only) and tests on every clip of one corpus"
+        )
+        return [f"loco:{name}" for name in names], protocol
+    try:
+        n = int(folds)
+    except ValueError:
+        raise SERError(
+            "give 'ravdess', 'corpus' or a number of folds (2 or more)", source=f"--folds {folds}"
+        ) from None
+    if n < 2:
+        raise SERError("cross-validation needs at least 2 folds", source=f"--folds {folds}")
+    protocol = (
+        f"{n}-fold speaker-independent cross-validation over {', '.join(names)} (no speaker in two folds)"
+    )
+    return [f"kfold:{k}/{n}" for k in range(n)], protocol
+
+
+def _fold_done(fold_dir: Path) -> bool:
+    return (fold_dir / METRICS_FILE).is_file()
+
+
+def _child_env(parallel: int) -> dict[str, str]:
+    env = dict(os.environ)
+    # P processes that each start one thread per core oversubscribe the CPU badly (data loading,
+    # feature extraction and CPU training all use intra-op threads); split the cores unless the
+    # user chose a thread count
+    if parallel > 1 and "OMP_NUM_THREADS" not in env:
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // parallel))
+    env.setdefault("PYTHONUNBUFFERED", "1")  # logs reach train.log as they happen
+    # the folds must run this very ser_hf (a source checkout need not be installed, or another
+    # version may be): put the folder that holds the package first on the child's path
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def run_fold(command: list[str], fold_dir: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Run one fold's training command, its output going to ``fold_dir/train.log``.
+
+    Returns ``{"fold_dir", "command", "returncode", "seconds"}`` (also written as ``cv_run.json``).
+    """
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with open(fold_dir / "train.log", "w", encoding="utf-8") as log:
+        log.write(f"$ {shlex.join(command)}\n")
+        log.flush()
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            returncode = proc.wait()
+        except BaseException:  # Ctrl-C or a crash of the runner: do not leave the trainer running
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            raise
+    record = {
+        "fold_dir": str(fold_dir),
+        "command": command,
+        "returncode": returncode,
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+    if returncode == 0 and not _fold_done(fold_dir):
+        record["returncode"] = -1
+        record["error"] = f"training exited 0 but wrote no {METRICS_FILE}"
+    (fold_dir / RUN_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
+    return record
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+# ----------------------------------------------------------------------------------- aggregation
+def _read_fold(fold_dir: Path) -> dict[str, Any]:
+    path = fold_dir / METRICS_FILE
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise SERError(f"cannot read the fold's metrics ({err}); re-run the fold", source=str(path)) from err
+    missing = [k for k in ("wa", "ua", "f1_macro", "confusion", "labels") if k not in metrics]
+    if missing:
+        raise SERError(f"not a compute_ser_metrics result (missing {missing})", source=str(path))
+    return metrics
+
+
+def _test_speakers(fold_dir: Path, metrics: dict[str, Any]) -> list[str] | None:
+    """Test speakers of a fold: ``speakers`` in its metrics, else ``test_speakers`` of ``split.json``."""
+    if isinstance(metrics.get("speakers"), list) and metrics["speakers"]:
+        return [str(s) for s in metrics["speakers"]]
+    try:
+        split = json.loads((fold_dir / "split.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    speakers = split.get("test_speakers")  # ser_hf.splits.Split.to_json
+    return [str(s) for s in speakers] if isinstance(speakers, list) and speakers else None
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    # sample standard deviation (ddof=1) across folds, 0 for a single fold
+    return float(statistics.fmean(values)), float(statistics.stdev(values)) if len(values) > 1 else 0.0
+
+
+def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
+    """Mean +- std over folds and the summed confusion matrix.
+
+    Args:
+        fold_dirs: folders that each hold a ``test_metrics.json`` (all with the same labels).
+
+    Returns:
+        ``labels``, ``n_folds``, ``folds`` (per fold: ``fold``, ``dir``, ``n``, WA, UA, F1s,
+        ``test_speakers`` when the fold's ``split.json`` names them, ``seconds`` when the runner
+        timed it), ``mean`` and ``std`` (sample std, ddof=1) of ``wa``, ``ua``, ``f1_macro``,
+        ``f1_weighted``, ``confusion`` (summed counts ``C x C``), ``confusion_normalized`` (row
+        normalised), ``pooled`` (WA and UA of the summed confusion), ``n`` (all test clips),
+        ``per_gender`` (``{gender: {folds, n, wa, ua}}``: means over the folds that test that gender).
+    """
+    dirs = [Path(d) for d in fold_dirs]
+    if not dirs:
+        raise SERError("no finished folds to aggregate", source="cv")
+    folds, labels, confusion = [], None, None
+    by_gender: dict[str, list[dict[str, Any]]] = {}
+    for d in dirs:
+        metrics = _read_fold(d)
+        if labels is None:
+            labels = list(metrics["labels"])
+            confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
+        elif list(metrics["labels"]) != labels:
+            raise SERError(
+                f"labels {metrics['labels']} differ from the first fold's {labels}: the folds are from "
+                "different runs; aggregate folds of one run only",
+                source=str(d / METRICS_FILE),
+            )
+        confusion += np.asarray(metrics["confusion"], dtype=np.int64)
+        for gender, values in (metrics.get("per_gender") or {}).items():
+            by_gender.setdefault(gender, []).append(values)
+        row = {"fold": d.name, "dir": str(d), "n": int(metrics.get("n", np.sum(metrics["confusion"])))}
+        row.update({k: float(metrics[k]) for k in HEADLINE if k in metrics})
+        speakers = _test_speakers(d, metrics)
+        if speakers:
+            row["test_speakers"] = speakers
+        run_file = d / RUN_FILE
+        if run_file.is_file():
+            row["seconds"] = json.loads(run_file.read_text(encoding="utf-8")).get("seconds")
+        folds.append(row)
+
+    assert labels is not None and confusion is not None
+    mean, std = {}, {}
+    for key in HEADLINE:
+        values = [f[key] for f in folds if key in f]
+        if len(values) == len(folds):
+            mean[key], std[key] = _mean_std(values)
+    totals = confusion.sum(axis=1, keepdims=True)
+    normalized = np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
+    present = totals[:, 0] > 0
+    return {
+        "labels": labels,
+        "n_folds": len(folds),
+        "n": int(confusion.sum()),
+        "folds": folds,
+        "mean": mean,
+        "std": std,
+        "pooled": {
+            "wa": float(np.trace(confusion) / confusion.sum()),
+            "ua": float(np.mean(np.diag(normalized)[present])),
+        },
+        "confusion": confusion.tolist(),
+        "confusion_normalized": normalized.tolist(),
+        # mean over the folds that have test clips of that gender (WA and UA within the gender)
+        "per_gender": {
+            g: {
+                "folds": len(v),
+                "n": int(sum(x["n"] for x in v)),
+                "wa": float(np.mean([x["wa"] for x in v])),
+                "ua": float(np.mean([x["ua"] for x in v])),
+            }
+            for g, v in sorted(by_gender.items())
+        },
+    }
+
+
+def _pm(result: dict[str, Any], key: str) -> str:
+    return f"{result['mean'][key]:.3f} ± {result['std'][key]:.3f}" if key in result["mean"] else "-"
+
+
+def results_markdown(result: dict[str, Any], meta: dict[str, Any] | None = None) -> str:
+    """The ``cv_results.md`` text: a header (protocol, preset, command), the per-fold table with
+    mean ± std, and the summed confusion matrix."""
+    meta = meta or {}
+    lines = [f"# Cross-validation: {meta.get('preset', 'model')}", ""]
+    for key, label in (("protocol", "Protocol"), ("preset", "Preset"), ("corpora", "Corpora")):
+        if meta.get(key):
+            value = ", ".join(meta[key]) if isinstance(meta[key], list) else meta[key]
+            lines.append(f"- {label}: {value}")
+    if meta.get("command"):
+        lines.append(f"- Command: `{meta['command']}`")
+    if meta.get("expected_folds"):
+        lines.append(f"- Folds finished: {result['n_folds']} of {meta['expected_folds']}")
+    if meta.get("date"):
+        lines.append(f"- Date: {meta['date']}")
+    seconds = [f["seconds"] for f in result["folds"] if f.get("seconds") is not None]
+    if seconds:
+        lines.append(f"- Fold wall time: {sum(seconds) / 60:.1f} min in total (sum over folds)")
+    lines.append("- Mean ± sample standard deviation over folds; UA = unweighted average recall (headline).")
+    lines += [
+        "",
+        "| fold | test speakers | n | WA | UA | F1 macro | F1 weighted |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for f in result["folds"]:
+        speakers = ", ".join(f.get("test_speakers", [])) or "-"
+        cells = " | ".join(f"{f[k]:.3f}" if k in f else "-" for k in HEADLINE)
+        lines.append(f"| {f['fold']} | {speakers} | {f['n']} | {cells} |")
+    cells = " | ".join(f"**{_pm(result, k)}**" if k == "ua" else _pm(result, k) for k in HEADLINE)
+    lines.append(f"| mean ± std | | {result['n']} | {cells} |")
+    lines += [
+        "",
+        f"Pooled over all test clips (summed confusion): WA {result['pooled']['wa']:.3f}, "
+        f"UA {result['pooled']['ua']:.3f}.",
+        "",
+        "## Summed confusion matrix (rows: true class, columns: predicted)",
+        "",
+        "| true \\ predicted | " + " | ".join(result["labels"]) + " | recall |",
+        "| --- | " + " | ".join("---:" for _ in result["labels"]) + " | ---: |",
+    ]
+    for name, row, norm in zip(result["labels"], result["confusion"], result["confusion_normalized"]):
+        recall = norm[result["labels"].index(name)] if sum(row) else None
+        lines.append(
+            f"| {name} | "
+            + " | ".join(str(v) for v in row)
+            + f" | {'-' if recall is None else f'{recall:.3f}'} |"
+        )
+    genders = result.get("per_gender") or {}
+    if genders:
+        lines += [
+            "",
+            "By gender (mean over the folds that test it):",
+            "",
+            "| gender | folds | clips | WA | UA |",
+        ]
+        lines.append("| --- | ---: | ---: | ---: | ---: |")
+        for g, v in genders.items():
+            lines.append(f"| {g} | {v['folds']} | {v['n']} | {v['wa']:.3f} | {v['ua']:.3f} |")
+    lines += ["", "![normalised summed confusion matrix](confusion_cv.png)", ""]
+    return "\n".join(lines)
+
+
+def write_results(
+    result: dict[str, Any], out_dir: str | os.PathLike, meta: dict[str, Any] | None = None
+) -> Path:
+    """Write ``cv_results.json``, ``cv_results.md`` and ``confusion_cv.png`` into ``out_dir``."""
+    from .metrics import plot_confusion
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {**({"meta": meta} if meta else {}), **result}
+    (out / "cv_results.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    (out / "cv_results.md").write_text(results_markdown(result, meta), encoding="utf-8")
+    title = f"{(meta or {}).get('preset', '')} {result['n_folds']}-fold CV, summed (n={result['n']})".strip()
+    plot_confusion(result["confusion"], result["labels"], out / "confusion_cv.png", title=title)
+    return out / "cv_results.json"
+
+
+# ----------------------------------------------------------------------------------- running
+def finished_fold_dirs(out: Path) -> list[Path]:
+    """The ``fold_K`` folders of ``out`` that hold test metrics, in fold order."""
+    dirs = [d for d in out.glob("fold_*") if d.is_dir() and _fold_done(d)]
+    return sorted(
+        dirs,
+        key=lambda d: (
+            int(d.name.split("_", 1)[1]) if d.name.split("_", 1)[1].isdigit() else 1 << 30,
+            d.name,
+        ),
+    )
+
+
+def aggregate_finished(out: Path) -> dict[str, Any]:
+    """Aggregate the finished folds of ``out`` and write the results files; returns the result."""
+    meta_path = out / CONFIG_FILE
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    dirs = finished_fold_dirs(out)
+    if not dirs:
+        raise SERError(f"no fold_K folder with {METRICS_FILE} found; run the folds first", source=str(out))
+    result = aggregate(dirs)
+    write_results(result, out, meta)
+    return result
+
+
+def run_cross_validation(
+    corpora: Sequence[str],
+    preset: str,
+    out: str | os.PathLike,
+    *,
+    folds: str | None = None,
+    label_scheme: str | None = None,
+    parallel: int = 1,
+    only: Sequence[int] | None = None,
+    force: bool = False,
+    python: str = sys.executable,
+    extra: Sequence[str] = (),
+    command: str = "",
+    on_fold: Any = None,
+) -> tuple[dict[str, Any] | None, list[int]]:
+    """Train and test every fold in its own process, then aggregate the finished folds.
+
+    Args:
+        corpora: ``NAME=PATH`` strings, as ``ser-hf train --corpus`` takes them.
+        preset: the model preset every fold trains.
+        out: fold K trains into ``out/fold_K``; results go to ``out``.
+        folds: ``"ravdess"`` (the 6-fold protocol; default for RAVDESS alone) or a number of
+            speaker-independent folds (default 5).
+        extra: arguments passed unchanged to every fold's training command.
+        on_fold: called as ``on_fold(k, record, metrics_or_None, skipped)`` as each fold ends.
+
+    Returns:
+        ``(result, failed)``: the aggregate (None when no fold finished) and the failed fold indices.
+    """
+    out = Path(out)
+    if not corpora:
+        raise SERError("give at least one corpus NAME=PATH (e.g. ravdess=data/ravdess)", source="ser-hf cv")
+    if not preset:
+        raise SERError("give a preset (see ser_hf.training.presets.PRESETS)", source="ser-hf cv")
+    if parallel < 1:
+        raise SERError("--parallel must be 1 or more", source=f"--parallel {parallel}")
+    bad = [c for c in corpora if "=" not in c]
+    if bad:
+        raise SERError("write corpora as NAME=PATH, e.g. ravdess=data/ravdess", source=f"--corpus {bad[0]}")
+    for option in ("--split", "--output_dir", "--output-dir"):
+        if any(a == option or a.startswith(option + "=") for a in extra):
+            raise SERError(f"{option} is set by ser-hf cv for each fold; remove it after '--'", source=option)
+    folds = folds or ("ravdess" if [c.split("=")[0].lower() for c in corpora] == ["ravdess"] else "5")
+    splits, protocol = fold_splits(folds, corpora)
+    if folds == "corpus" and not label_scheme:
+        label_scheme = CROSS_CORPUS_SCHEME
+    indices = list(range(len(splits))) if only is None else list(only)
+    for k in indices:
+        if not 0 <= k < len(splits):
+            raise SERError(f"fold index out of range 0..{len(splits) - 1}", source=f"--only {k}")
+
+    commands: dict[int, list[str]] = {}
+    for k in indices:
+        cmd = [python, "-m", "ser_hf.training"]
+        for corpus in corpora:
+            cmd += ["--corpus", corpus]
+        if label_scheme:
+            cmd += ["--label_scheme", label_scheme]
+        cmd += ["--split", splits[k], "--preset", preset, "--output_dir", str(out / f"fold_{k}"), *extra]
+        commands[k] = cmd
+
+    meta = {
+        "protocol": protocol,
+        "preset": preset,
+        "label_scheme": label_scheme or "the corpus's own",
+        "corpora": list(corpora),
+        "command": command,
+        "fold_command": shlex.join(commands[indices[0]]).replace(f"{splits[indices[0]]}", "<fold>")
+        if indices
+        else "",
+        "expected_folds": len(splits),
+        "date": _dt.datetime.now().isoformat(timespec="seconds"),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / CONFIG_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+    todo = [k for k in indices if force or not _fold_done(out / f"fold_{k}")]
+    for k in sorted(set(indices) - set(todo)):
+        if on_fold:
+            on_fold(k, None, None, True)
+    env = _child_env(parallel)
+    failed: list[int] = []
+    if todo:
+        logger.info(
+            "%s; running %d fold(s), %d at a time; logs in %s/fold_K/train.log",
+            protocol,
+            len(todo),
+            parallel,
+            out,
+        )
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            futures = {k: pool.submit(run_fold, commands[k], out / f"fold_{k}", env) for k in todo}
+            for k in todo:  # report in fold order; each fold is reported as soon as it is done
+                record = futures[k].result()
+                metrics = _read_fold(out / f"fold_{k}") if record["returncode"] == 0 else None
+                if metrics is None:
+                    failed.append(k)
+                if on_fold:
+                    on_fold(k, record, metrics, False)
+
+    dirs = finished_fold_dirs(out)
+    if not dirs:
+        return None, failed
+    result = aggregate(dirs)
+    write_results(result, out, meta)
+    return result, failed

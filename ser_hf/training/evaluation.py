@@ -1,0 +1,415 @@
+"""``ser-hf evaluate``: score a saved model on a corpus split, in-domain or cross-corpus.
+
+:func:`evaluate_model` runs a model folder over a ``datasets.Dataset`` from
+:func:`ser_hf.corpora.load_corpus` (columns ``path``/``audio``, ``emotion`` ClassLabel, ``speaker``,
+``gender``, ``corpus``): clips are decoded with :func:`ser_hf.audio.load_audio` in threads, sorted
+by length so each batch pads little, turned into features by the model's own feature extractor and
+classified in batches; the metrics come from :func:`ser_hf.metrics.compute_ser_metrics`.
+
+Cross-corpus. When the model's classes (``config.id2label``) differ from the dataset's label
+scheme, the evaluation is restricted to the classes the two share
+(:func:`ser_hf.labels.cross_scheme_mapping`): test rows of other classes are dropped, model classes
+without a counterpart are masked out of the softmax, and the probabilities of model classes that
+map onto the same test class (``calm`` -> ``neutral``, ``female_angry`` + ``male_angry`` ->
+``angry``) are summed. The mapping is returned and printed.
+
+CLI::
+
+    ser-hf evaluate --model runs/fold_0 --corpus ravdess=data/ravdess --split ravdess-fold:0
+    ser-hf evaluate --model runs/fold_0 --corpus ravdess=data/ravdess --split model   # its split.json
+    ser-hf evaluate --model runs/ravdess --corpus emodb=data/emodb                    # cross-corpus
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import re
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from ..errors import SERError
+
+logger = logging.getLogger(__name__)
+
+_DECODE_CHUNK = 256  # clips decoded at a time: bounds memory on large corpora
+
+
+# ----------------------------------------------------------------------------------- loading
+def load_model(model_dir: str | os.PathLike, device: str | None = None) -> tuple[Any, Any]:
+    """``(model, feature_extractor)`` from a saved folder, in eval mode on ``device``.
+
+    Uses the Auto classes (``ser_hf`` registers its model types on import), never remote code.
+    """
+    import torch
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+    from .. import models  # noqa: F401  (registers the ser_hf model types with the Auto classes)
+
+    source = str(model_dir)
+    if not Path(source).exists():
+        raise SERError("model folder not found; pass the output_dir of a training run", source=source)
+    try:
+        model = AutoModelForAudioClassification.from_pretrained(source)
+        feature_extractor = AutoFeatureExtractor.from_pretrained(source)
+    except (OSError, ValueError, KeyError) as err:
+        raise SERError(
+            f"not a loadable model folder ({err}); it needs config.json, model.safetensors and "
+            "preprocessor_config.json as written by ser-hf train",
+            source=source,
+        ) from err
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    return model.to(device).eval(), feature_extractor
+
+
+def model_labels(config: Any) -> list[str]:
+    """Class names of a model config in id order."""
+    id2label = getattr(config, "id2label", None) or {}
+    return [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(len(id2label))]
+
+
+# ----------------------------------------------------------------------------------- label mapping
+def label_mapping(
+    model_label_names: Sequence[str], data_label_names: Sequence[str], data_scheme: str | None
+) -> tuple[dict[str, str], list[str]]:
+    """``({model label: data label}, shared data labels in data order)``.
+
+    Identical label lists map one to one. Otherwise the data's label scheme decides
+    (:func:`ser_hf.labels.cross_scheme_mapping`); data without a known scheme (generic folders)
+    are matched by emotion name.
+    """
+    from ..data import labels
+
+    model_names, data_names = list(model_label_names), list(data_label_names)
+    if model_names == data_names:
+        return {n: n for n in model_names}, data_names
+    mapping: dict[str, str] = {}
+    known = data_scheme not in (None, "native")
+    if known:
+        try:
+            labels.get_scheme(data_scheme)
+        except SERError:
+            known = False
+    if (
+        known
+        and labels.scheme_names(data_scheme) == data_names
+        and not labels.get_scheme(data_scheme).by_gender
+    ):
+        mapping = labels.cross_scheme_mapping(model_names, data_scheme)
+    else:
+        by_emotion = {labels.normalize_emotion(d) or d: d for d in data_names}
+        for m in model_names:
+            emotion = re.sub(r"^(female|male)_", "", m)  # gender-joint classes count as their emotion
+            key = labels.normalize_emotion(emotion) or m
+            if key in by_emotion:
+                mapping[m] = by_emotion[key]
+    shared = [d for d in data_names if d in set(mapping.values())]
+    return mapping, shared
+
+
+def _projection(model_names: Sequence[str], shared: Sequence[str], mapping: dict[str, str]) -> np.ndarray:
+    """``(C_model, C_shared)`` 0/1 matrix: model class i counts towards shared class j."""
+    proj = np.zeros((len(model_names), len(shared)), dtype=np.float64)
+    index = {name: j for j, name in enumerate(shared)}
+    for i, name in enumerate(model_names):
+        if mapping.get(name) in index:
+            proj[i, index[mapping[name]]] = 1.0
+    return proj
+
+
+# ----------------------------------------------------------------------------------- decoding
+def _decode(sources: Sequence[Any], sampling_rate: int, workers: int) -> list[np.ndarray]:
+    from ..data.audio import load_audio
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return list(pool.map(lambda source: load_audio(source, sampling_rate), sources))
+
+
+# ----------------------------------------------------------------------------------- evaluation
+def evaluate_model(
+    model: str | os.PathLike | Any,
+    dataset: Any,
+    *,
+    feature_extractor: Any = None,
+    batch_size: int = 32,
+    device: str | None = None,
+    num_workers: int = 4,
+    return_predictions: bool = False,
+    adapt: bool = False,
+) -> dict[str, Any] | tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Score a model on every row of ``dataset`` (select the split's rows before calling).
+
+    Args:
+        model: a saved model folder, or a loaded ``PreTrainedModel`` (then give ``feature_extractor``).
+        dataset: a ``datasets.Dataset`` with ``emotion`` (ClassLabel) and ``path`` or ``audio``;
+            ``speaker``, ``gender`` and ``corpus`` give per-group scores when present.
+        feature_extractor: the model's extractor (default: loaded from the model folder).
+        batch_size: clips per forward pass.
+        device: ``"cpu"`` / ``"cuda"``; default CUDA when available.
+        num_workers: threads decoding audio.
+        return_predictions: also return one dict per scored clip (path, true, predicted, score).
+        adapt: test-time adaptation: before scoring each SPEAKER's clips, re-estimate the model's
+            normalisation statistics on those clips' audio (never their labels; see
+            :mod:`ser_hf.training.adaptation`). Reported separately from the plain score.
+
+    Returns:
+        :func:`ser_hf.metrics.compute_ser_metrics` output over the shared classes, plus ``model``,
+        ``model_labels``, ``label_mapping`` (model label -> test label), ``cross_corpus`` (bool),
+        ``dropped`` (test class -> rows left out because the model cannot predict it) and
+        ``per_corpus`` when the data mix corpora. With ``return_predictions``, ``(metrics, rows)``.
+
+    Raises:
+        SERError: no shared classes, no rows left, unreadable audio, a bad model folder.
+    """
+    import torch
+
+    from ..data.rows import audio_sources, label_scheme_of
+    from .metrics import compute_ser_metrics
+
+    if isinstance(model, (str, os.PathLike)):
+        source = str(model)
+        model, loaded_fe = load_model(model, device)
+        feature_extractor = feature_extractor or loaded_fe
+    else:
+        source = getattr(model.config, "name_or_path", "") or type(model).__name__
+        if feature_extractor is None:
+            raise SERError("a loaded model needs feature_extractor=...", source=source)
+        model = model.to(device or next(model.parameters()).device).eval()
+    run_device = next(model.parameters()).device
+    if "emotion" not in dataset.column_names:
+        raise SERError(
+            "the dataset has no 'emotion' column; load it with ser_hf.load_corpus", source="dataset"
+        )
+    if len(dataset) == 0:
+        raise SERError("the dataset has no rows to evaluate (check --split and --subset)", source="dataset")
+
+    names_model = model_labels(model.config)
+    names_data = list(dataset.features["emotion"].names)
+    mapping, shared = label_mapping(names_model, names_data, label_scheme_of(dataset))
+    if not shared:
+        raise SERError(
+            f"the model's classes {names_model} share no class with the test labels {names_data}; "
+            "load the corpus with another --label-scheme",
+            source=source,
+        )
+    cross = names_model != names_data
+
+    emotions = [names_data[e] for e in dataset["emotion"]]
+    keep = [i for i, e in enumerate(emotions) if e in set(shared)]
+    dropped = dict(Counter(e for e in emotions if e not in set(shared)))
+    if dropped:
+        logger.info(
+            "left out %d rows of classes the model cannot predict: %s", sum(dropped.values()), dropped
+        )
+    if not keep:
+        raise SERError(f"no test rows of the shared classes {shared}", source=source)
+
+    proj = _projection(names_model, shared, mapping)
+    allowed = torch.as_tensor(proj.sum(axis=1) > 0, device=run_device)
+    proj_t = torch.as_tensor(proj, dtype=torch.float32, device=run_device)
+    sampling_rate = int(getattr(feature_extractor, "sampling_rate", 16000))
+    fe_kwargs: dict[str, Any] = {}
+    from ..models.feature_extraction_ser import SERFeatureExtractor
+
+    if isinstance(feature_extractor, SERFeatureExtractor):
+        fe_kwargs["device"] = run_device  # features on the GPU as well when evaluating there
+
+    # length order keeps padding small; by the file header duration when known, else per chunk
+    durations = dataset["duration"] if "duration" in dataset.column_names else None
+    if durations is not None and all(d is not None for d in (durations[i] for i in keep)):
+        keep = sorted(keep, key=lambda i: durations[i])
+    probs = np.zeros((len(dataset), len(shared)), dtype=np.float64)
+
+    def score(rows: list[int]) -> None:
+        for start in range(0, len(rows), _DECODE_CHUNK):
+            chunk = rows[start : start + _DECODE_CHUNK]
+            waves = _decode(audio_sources(dataset, chunk), sampling_rate, num_workers)
+            order = np.argsort([len(w) for w in waves], kind="stable")
+            for b in range(0, len(order), batch_size):
+                batch = [int(j) for j in order[b : b + batch_size]]
+                inputs = feature_extractor(
+                    [waves[j] for j in batch], sampling_rate=sampling_rate, return_tensors="pt", **fe_kwargs
+                )
+                inputs = {k: v.to(run_device) for k, v in inputs.items()}
+                with torch.inference_mode():
+                    logits = model(**inputs).logits.float()
+                # classes without a counterpart in the test labels are masked out of the softmax;
+                # classes mapping onto the same test class pool their probability
+                logits = logits.masked_fill(~allowed, float("-inf"))
+                p = torch.softmax(logits, dim=-1) @ proj_t
+                probs[[chunk[j] for j in batch]] = p.cpu().numpy()
+            logger.info("evaluated %d / %d clips", min(start + _DECODE_CHUNK, len(rows)), len(rows))
+
+    if adapt:
+        from .adaptation import adapt_model, restore_model
+
+        if "speaker" not in dataset.column_names:
+            raise SERError("--adapt adapts per speaker: the dataset has no speaker column", source="dataset")
+        by_speaker: dict[str, list[int]] = {}
+        all_speakers = dataset["speaker"]
+        for i in keep:
+            by_speaker.setdefault(str(all_speakers[i]), []).append(i)
+        try:
+            for rows in by_speaker.values():
+                waves = _decode(audio_sources(dataset, rows), sampling_rate, num_workers)
+                adapt_model(
+                    model,
+                    [
+                        {
+                            k: v.to(run_device)
+                            for k, v in feature_extractor(
+                                w, sampling_rate=sampling_rate, return_tensors="pt", **fe_kwargs
+                            ).items()
+                        }
+                        for w in waves
+                    ],
+                )
+                score(rows)
+        finally:
+            restore_model(model)
+    else:
+        score(keep)
+    keep = sorted(keep)  # report in dataset order
+    shared_index = {name: j for j, name in enumerate(shared)}
+    y_true = np.array([shared_index[emotions[i]] for i in keep])
+    y_prob = probs[keep]
+    y_pred = y_prob.argmax(axis=1)
+    columns = dataset.column_names
+    speakers = [str(s) for s in dataset.select(keep)["speaker"]] if "speaker" in columns else None
+    genders = [str(g) for g in dataset.select(keep)["gender"]] if "gender" in columns else None
+    metrics = compute_ser_metrics(y_true, y_pred, shared, speakers=speakers, genders=genders, y_prob=y_prob)
+    if "corpus" in columns:
+        corpora = np.array([str(c) for c in dataset.select(keep)["corpus"]])
+        if len(set(corpora.tolist())) > 1:
+            metrics["per_corpus"] = {
+                c: {
+                    k: compute_ser_metrics(y_true[corpora == c], y_pred[corpora == c], shared)[k]
+                    for k in ("n", "wa", "ua", "f1_macro")
+                }
+                for c in sorted(set(corpora.tolist()))
+            }
+    if adapt:
+        metrics["adapted"] = "per speaker, on the test clips' unlabelled audio"
+    metrics.update(
+        model=source,
+        model_labels=names_model,
+        label_mapping=mapping,
+        cross_corpus=cross,
+        dropped=dropped,
+    )
+    if not return_predictions:
+        return metrics
+    paths = dataset.select(keep)["path"] if "path" in columns else [str(i) for i in keep]
+    rows = [
+        {
+            "path": str(path),
+            "speaker": speakers[n] if speakers else "",
+            "true": shared[int(t)],
+            "predicted": shared[int(p)],
+            "score": float(y_prob[n, int(p)]),
+            "probs": [float(v) for v in y_prob[n]],
+        }
+        for n, (path, t, p) in enumerate(zip(paths, y_true, y_pred))
+    ]
+    return metrics, rows
+
+
+# ----------------------------------------------------------------------------------- data selection
+def _model_scheme(config: Any) -> str | None:
+    """The label scheme the model was trained with, when it is a named scheme."""
+    from ..data import labels
+
+    scheme = getattr(config, "label_scheme", None)
+    if scheme and scheme != "native":
+        try:
+            labels.get_scheme(scheme)
+            return str(scheme)
+        except SERError:
+            pass
+    names = model_labels(config)
+    for name in labels.LABEL_SCHEMES:
+        if labels.scheme_names(name) == names:
+            return name
+    return None
+
+
+def default_label_scheme(corpus_names: Sequence[str], config: Any) -> str | None:
+    """Scheme to load the test corpora with when ``--label-scheme`` is not given.
+
+    In-domain (every corpus was in the model's training data): the model's own scheme, so the
+    numbers match those of training. Otherwise one corpus keeps its native scheme (a cross-corpus
+    test on the classes the two share); several corpora need one scheme: the model's, else
+    ``harmonized7``.
+    """
+    scheme = _model_scheme(config)
+    trained_on = {str(c) for c in (getattr(config, "training_corpora", None) or [])}
+    if scheme and corpus_names and set(corpus_names) <= trained_on:
+        return scheme
+    if len(corpus_names) == 1:
+        return None
+    return scheme or "harmonized7"
+
+
+def load_eval_data(corpora: Sequence[str], label_scheme: str | None) -> Any:
+    """Load ``NAME=PATH`` corpora as one dataset (several corpora need a label scheme)."""
+    from ..data.corpora import load_corpora, load_corpus
+
+    specs = []
+    for spec in corpora:
+        if "=" not in spec:
+            raise SERError("write corpora as NAME=PATH, e.g. ravdess=data/ravdess", source=f"--corpus {spec}")
+        name, path = spec.split("=", 1)
+        specs.append((name.strip(), path.strip()))
+    if len(specs) == 1:
+        return load_corpus(specs[0][0], specs[0][1], label_scheme=label_scheme)
+    return load_corpora(specs, label_scheme=label_scheme or "harmonized7")
+
+
+def select_rows(ds: Any, split: str, subset: str, *, seed: int = 42, num_val_speakers: int = 4) -> list[int]:
+    """Row indices of ``subset`` (``test``/``validation``/``train``) of ``split``.
+
+    ``split``: ``all`` (every row), or any ``--split`` of ``ser_hf.training`` (its
+    :func:`~ser_hf.training.make_split` decides, so the rows are those training used):
+    ``manifest:PATH`` (a ``split.json``; its row ids are verified against the data),
+    ``ravdess-fold:K``, ``kfold:K/N``, ``loso:SPEAKER``. Validation speakers are drawn as training
+    draws them (same ``seed`` and ``num_val_speakers``).
+    """
+    if split == "all":
+        return list(range(len(ds)))
+    if subset not in ("test", "validation", "train"):
+        raise SERError("choose test, validation or train", source=f"--subset {subset}")
+    from .clips import make_split
+
+    parts = make_split(
+        ds, SimpleNamespace(split=split, num_val_speakers=num_val_speakers, val_fraction=0.1), seed
+    )
+    return list(getattr(parts, subset))
+
+
+# ----------------------------------------------------------------------------------- output
+def write_evaluation(
+    metrics: dict[str, Any], predictions: list[dict[str, Any]], out: str | os.PathLike, title: str
+) -> Path:
+    """Write ``metrics.json``, ``classification_report.txt``, ``confusion.png`` and ``predictions.csv``."""
+    from .metrics import plot_confusion
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    (out / "classification_report.txt").write_text(metrics["classification_report"], encoding="utf-8")
+    plot_confusion(metrics["confusion"], metrics["labels"], out / "confusion.png", title=title)
+    with open(out / "predictions.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(
+            f, fieldnames=["path", "speaker", "true", "predicted", "score"], extrasaction="ignore"
+        )
+        writer.writeheader()
+        writer.writerows(predictions)
+    return out

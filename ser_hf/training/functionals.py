@@ -1,0 +1,331 @@
+"""Utterance-level functionals + a linear classifier: the classical SER baseline, cross-validated.
+
+The deep families (``modeling_ser``) learn from frame-level features. The classical alternative,
+the INTERSPEECH ComParE recipe, summarises each utterance by statistics ("functionals") of its
+frame-level descriptors and fits a regularised linear model. On 2 CPU cores it trains a whole
+6-fold cross-validation of RAVDESS in about 19 minutes, and it is a strong, cheap reference point for the deep models.
+
+Per clip (``clip_functionals``):
+
+1. ``trim_silence``: leading/trailing frames more than ``top_db`` below the loudest frame are
+   cut (RAVDESS clips carry ~1.5 s of silence; the mean clip goes from 3.7 s to 2.2 s).
+2. Our descriptors, computed with :class:`~ser_hf.feature_extraction_ser.SERFeatureExtractor`:
+   64 log-mel bands, and 40 MFCCs + deltas + delta-deltas + RMS + ZCR (122 rows); each row is
+   summarised by mean, std, 5/25/50/75/95th percentiles, the 5-95 range and the linear slope over
+   time (9 functionals; 1,674 values), plus 7 statistics of the log-F0 contour (librosa YIN).
+3. Optionally the 6,373 ComParE 2016 functionals from openSMILE (``pip install opensmile``;
+   openSMILE's licence allows research and non-commercial use only).
+
+Training clips can be multiplied with speed-perturbed copies (0.9x / 1.1x, pitch and tempo
+together: a cheap stand-in for other vocal tracts); copies are made for training rows only.
+
+:func:`functionals_cv` runs the folds: for each fold the regularisation strength (and the feature
+set and set of speed copies, when several are given) is chosen on that fold's VALIDATION speakers only, the model is
+refitted on training + validation speakers, and scored once on the test speakers. The results go
+through the same ``aggregate``/``write_results`` as ``ser-hf cv``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import SERError
+from ..models.feature_extraction_functionals import (
+    FUNCTIONAL_SETS,
+    N_COMPARE,
+    SERFunctionalsFeatureExtractor,
+    _functional_tools,
+    clip_functionals,
+    f0_functionals,
+    row_functionals,
+    trim_silence,
+)
+
+__all__ = [
+    "FEATURE_SETS",
+    "FunctionalsExtractor",
+    "clip_functionals",
+    "extract_all",
+    "f0_functionals",
+    "functionals_cv",
+    "row_functionals",
+    "to_pretrained",
+    "trim_silence",
+]
+
+logger = logging.getLogger(__name__)
+
+FEATURE_SETS = FUNCTIONAL_SETS
+
+
+class FunctionalsExtractor:
+    """Clip waveform (16 kHz mono float) -> one functionals vector (``clip_functionals``)."""
+
+    def __init__(self, feature_set: str = "compare+ours", sampling_rate: int = 16000, top_db: float = 35.0):
+        if feature_set not in FEATURE_SETS:
+            raise SERError(f"feature_set must be one of {FEATURE_SETS}, got {feature_set!r}")
+        self.feature_set = feature_set
+        self.sampling_rate = sampling_rate
+        self.top_db = top_db
+        _functional_tools(feature_set, sampling_rate)  # fail now (e.g. no openSMILE), not mid-run
+
+    def __call__(self, wave: np.ndarray, trimmed: bool = False) -> np.ndarray:
+        return clip_functionals(wave, self.feature_set, self.sampling_rate, None if trimmed else self.top_db)
+
+
+def speed_copies(wave: np.ndarray, factors: Sequence[float]) -> list[np.ndarray]:
+    """``wave`` played ``factor`` times faster (tempo and pitch) for each factor, by resampling."""
+    from ..data.transforms import speed_perturb
+
+    x = torch.as_tensor(np.asarray(wave, dtype=np.float32))[None]
+    out = []
+    for factor in factors:
+        y, n = speed_perturb(x, torch.tensor([x.shape[1]]), torch.tensor([float(factor)]))
+        out.append(y[0, : int(n[0])].numpy())
+    return out
+
+
+def _extract_part(args: tuple) -> tuple[list[int], np.ndarray, dict[float, dict[int, np.ndarray]]]:
+    feature_set, sampling_rate, top_db, part, waves, copy_factors, wanted = args
+    torch.set_num_threads(1)
+    extractor = FunctionalsExtractor(feature_set, sampling_rate, top_db)
+    base, copies = [], {f: {} for f in copy_factors}
+    for i, wave in zip(part, waves):
+        trimmed = trim_silence(wave, sampling_rate, top_db)
+        base.append(extractor(trimmed, trimmed=True))
+        if i in wanted:
+            for factor, copy in zip(copy_factors, speed_copies(trimmed, copy_factors)):
+                copies[factor][i] = extractor(copy, trimmed=True)
+    return list(part), np.stack(base), copies
+
+
+def extract_all(
+    waves: Sequence[np.ndarray],
+    extractor: FunctionalsExtractor,
+    copy_factors: Sequence[float] = (0.9, 1.1),
+    copy_rows: Sequence[int] | None = None,
+    workers: int = 1,
+) -> tuple[np.ndarray, dict[float, dict[int, np.ndarray]]]:
+    """Functionals of every clip, and of speed-perturbed copies of ``copy_rows`` (training rows).
+
+    ``workers`` > 1 splits the clips over that many processes. Returns
+    ``(X (n, D), {factor: {row: vector}})``.
+    """
+    started = time.perf_counter()
+    wanted = set(range(len(waves)) if copy_rows is None else copy_rows)
+    n_parts = max(1, min(workers, len(waves)))
+    jobs = []
+    for k in range(n_parts):
+        part = list(range(k, len(waves), n_parts))
+        jobs.append(
+            (
+                extractor.feature_set,
+                extractor.sampling_rate,
+                extractor.top_db,
+                part,
+                [waves[i] for i in part],
+                tuple(copy_factors),
+                wanted & set(part),
+            )
+        )
+    if n_parts == 1:
+        results = [_extract_part(jobs[0])]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(n_parts, mp_context=ctx) as pool:
+            results = list(pool.map(_extract_part, jobs))
+    base: list[np.ndarray | None] = [None] * len(waves)
+    copies: dict[float, dict[int, np.ndarray]] = {f: {} for f in copy_factors}
+    for part, vectors, part_copies in results:
+        for i, v in zip(part, vectors):
+            base[i] = v
+        for f in copy_factors:
+            copies[f].update(part_copies[f])
+    logger.info("functionals of %d clips (+ copies) in %.0f s", len(waves), time.perf_counter() - started)
+    return np.stack(base), copies
+
+
+def _fit(x: np.ndarray, y: np.ndarray, c: float, seed: int):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    clf = make_pipeline(
+        StandardScaler(),
+        LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=seed),
+    )
+    return clf.fit(x, y)
+
+
+def to_pretrained(clf: Any, label_names: Sequence[str], functionals: str):
+    """A fitted ``make_pipeline(StandardScaler(), LogisticRegression())`` -> ``(model, feature_extractor)``
+    that ``save_pretrained`` into a folder the ``audio-classification`` pipeline loads.
+
+    ``functionals`` is the set the classifier was fitted on; the saved extractor computes it. Label
+    names the classifier never saw in training get probability 0 (a -1e4 logit).
+    """
+    from ..models.configuration_ser import FunctionalsLinearConfig
+    from ..models.modeling_ser import FunctionalsLinearForAudioClassification
+
+    scaler, lr = clf[0], clf[-1]
+    classes = [int(c) for c in lr.classes_]
+    if not set(classes) <= set(range(len(label_names))):
+        raise SERError(
+            f"the classifier's classes {classes} are not ids into the {len(label_names)} label names"
+        )
+    config = FunctionalsLinearConfig(
+        num_features=int(lr.coef_.shape[1]),
+        functionals=functionals,
+        id2label=dict(enumerate(label_names)),
+        label2id={n: i for i, n in enumerate(label_names)},
+    )
+    model = FunctionalsLinearForAudioClassification(config)
+    scale = np.where(scaler.scale_ == 0, 1.0, scaler.scale_)
+    # classes the training data lacked get a finite, hopeless logit (probability ~e-4000 -> 0)
+    weight = np.zeros((len(label_names), lr.coef_.shape[1]))
+    bias = np.full(len(label_names), -1e4)
+    if len(classes) == 2:  # scikit-learn's binary model: one row, the logit of classes[1] vs classes[0]
+        weight[classes[1]], bias[classes[1]], bias[classes[0]] = lr.coef_[0], lr.intercept_[0], 0.0
+    else:
+        weight[classes], bias[classes] = lr.coef_, lr.intercept_
+    with torch.no_grad():
+        model.feature_mean.copy_(torch.as_tensor(scaler.mean_, dtype=torch.float32))
+        model.feature_scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
+        model.classifier.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
+        model.classifier.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+    model.eval()
+    return model, SERFunctionalsFeatureExtractor(functionals=functionals)
+
+
+def _stack(
+    rows: Sequence[int], x: np.ndarray, y: np.ndarray, copies: dict[float, dict[int, np.ndarray]], cols: slice
+) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = [x[rows][:, cols]], [y[rows]]
+    for per_row in copies.values():
+        xs.append(np.stack([per_row[r] for r in rows])[:, cols])
+        ys.append(y[rows])
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def feature_columns(feature_set: str, extracted: str, n_columns: int) -> slice:
+    """Columns of ``feature_set`` inside vectors extracted with ``extracted`` (ComParE first)."""
+    if feature_set == extracted:
+        return slice(0, n_columns)
+    if extracted == "compare+ours":
+        return slice(0, N_COMPARE) if feature_set == "compare" else slice(N_COMPARE, n_columns)
+    raise SERError(f"feature set {feature_set!r} is not part of the extracted {extracted!r} vectors")
+
+
+def functionals_cv(
+    x: np.ndarray,
+    y: np.ndarray,
+    copies: dict[float, dict[int, np.ndarray]],
+    splits: Sequence[Any],
+    label_names: Sequence[str],
+    out: str | Path,
+    *,
+    speakers: Sequence[str],
+    genders: Sequence[str],
+    extracted: str = "compare+ours",
+    feature_sets: Sequence[str] = ("compare+ours",),
+    c_grid: Sequence[float] = (0.003, 0.01),
+    seed: int = 0,
+    allow_speaker_dependent: bool = False,
+    save_models: bool = False,
+    copy_sets: Sequence[Sequence[float]] | None = None,
+) -> list[Path]:
+    """Nested selection per fold on validation speakers, refit on train + validation, test once.
+
+    ``C`` values are per original clip: with ``k`` copies per clip the fitted ``C`` is
+    ``C / (1 + k)``, so the regularisation does not weaken as copies are added. ``copy_sets``: the
+    sets of speed factors (subsets of ``copies``) to choose between too (default: all of them).
+    ``save_models`` also saves each fold's final model to ``fold_K/model`` (pipeline-ready).
+    ``allow_speaker_dependent`` admits a random clip split, for the inflated contrast number only.
+    Writes ``fold_K/{test_metrics,val_selection,split}.json`` under ``out`` and returns the fold dirs.
+    """
+    from sklearn.metrics import balanced_accuracy_score
+
+    from .metrics import compute_ser_metrics
+
+    out = Path(out)
+    copy_sets = [tuple(sorted(copies))] if copy_sets is None else [tuple(sorted(cs)) for cs in copy_sets]
+    for cs in copy_sets:
+        if not set(cs) <= set(copies):
+            raise SERError(f"copy set {cs} asks for speed factors that were not extracted ({sorted(copies)})")
+    fold_dirs = []
+    speakers = np.asarray(speakers)
+    genders = np.asarray(genders)
+    for split in splits:
+        fold = split.fold if split.fold is not None else len(fold_dirs)
+        if not split.speaker_independent and not allow_speaker_dependent:
+            raise SERError(f"fold {fold} is not speaker-independent; refusing to report it")
+        if not split.validation:
+            raise SERError(f"fold {fold} has no validation speakers to select the model on")
+        started = time.perf_counter()
+        scores, candidates = {}, {}
+        for cs in copy_sets:
+            use = {f: copies[f] for f in cs}
+            for fs in feature_sets:
+                cols = feature_columns(fs, extracted, x.shape[1])
+                xtr, ytr = _stack(split.train, x, y, use, cols)
+                for c in c_grid:
+                    clf = _fit(xtr, ytr, c / (1 + len(cs)), seed)
+                    pred = clf.predict(x[split.validation][:, cols])
+                    key = f"{fs}|C={c}|copies={','.join(map(str, cs)) or 'none'}"
+                    scores[key] = float(balanced_accuracy_score(y[split.validation], pred))
+                    candidates[key] = (fs, c, cs)
+        # ties go to the earliest candidate (fewest copies, first feature set, smallest C)
+        best = max(scores, key=lambda k: (scores[k], -list(scores).index(k)))
+        fs, c, cs = candidates[best]
+        cols = feature_columns(fs, extracted, x.shape[1])
+        rows = sorted(split.train + split.validation)
+        clf = _fit(*_stack(rows, x, y, {f: copies[f] for f in cs}, cols), c / (1 + len(cs)), seed)
+        test = list(split.test)
+        # classes absent from training (a small corpus) get probability 0
+        prob = np.zeros((len(test), len(label_names)))
+        prob[:, clf[-1].classes_] = clf.predict_proba(x[test][:, cols])
+        metrics = compute_ser_metrics(
+            y[test],
+            prob.argmax(1),
+            label_names,
+            speakers=list(speakers[test]),
+            genders=list(genders[test]),
+            y_prob=prob,
+        )
+        metrics["speakers"] = sorted(set(speakers[test].tolist()))
+        fold_dir = out / f"fold_{fold}"
+        fold_dir.mkdir(parents=True, exist_ok=True)
+        (fold_dir / "test_metrics.json").write_text(json.dumps(metrics, indent=1))
+        (fold_dir / "val_selection.json").write_text(
+            json.dumps(
+                {"validation_ua": scores, "chosen": {"feature_set": fs, "C": c, "copies": list(cs)}},
+                indent=1,
+            )
+        )
+        split.to_json(fold_dir / "split.json")
+        if save_models:
+            model, extractor = to_pretrained(clf, label_names, fs)
+            model.save_pretrained(fold_dir / "model")
+            extractor.save_pretrained(fold_dir / "model")
+        fold_dirs.append(fold_dir)
+        logger.info(
+            "fold %s: chose %s (val UA %.3f) -> test UA %.3f WA %.3f (%.0f s)",
+            fold,
+            best,
+            scores[best],
+            metrics["ua"],
+            metrics["wa"],
+            time.perf_counter() - started,
+        )
+    return fold_dirs

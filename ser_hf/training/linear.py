@@ -1,0 +1,146 @@
+"""Training a linear model over utterance functionals through ``ser-hf train`` / ``ser-hf cv``.
+
+The ``functionals`` presets (``speech-stats``, ``functionals-ours``) are not trained by gradient
+descent: each clip becomes one functionals vector, a class-balanced logistic regression is fitted
+for every regularisation strength of the preset's grid on the TRAINING speakers and scored on the
+VALIDATION speakers, the best strength is refitted on training + validation speakers, and the
+result is saved as a :class:`~ser_hf.models.modeling_ser.FunctionalsLinearForAudioClassification`
+folder with the same files as a Trainer run (``split.json``, ``val_metrics.json``,
+``test_metrics.json``), so ``ser-hf cv`` (in-domain or cross-corpus) and ``ser-hf evaluate``
+treat both alike. Seconds on a CPU once the clips are decoded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SERError
+from ..models.feature_extraction_functionals import clip_functionals
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
+
+
+def functionals_matrix(
+    clips: Sequence[np.ndarray], functionals: str, sampling_rate: int = 16000, trim_db: float | None = 35.0
+) -> np.ndarray:
+    """``(n, D)``: the functionals vector of every clip (clip by clip: memory does not grow with
+    the clips' length)."""
+    return np.stack([clip_functionals(c, functionals, sampling_rate, trim_db) for c in clips])
+
+
+def fit_linear(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray | None,
+    y_val: np.ndarray | None,
+    c_grid: Sequence[float] = DEFAULT_C_GRID,
+    seed: int = 0,
+) -> tuple[Any, float, dict[float, float]]:
+    """Pick C on the validation rows (UA), refit on training + validation rows.
+
+    Returns ``(classifier, best_c, {c: validation UA}, validation probabilities of the best C's
+    training-only fit or None)``; without validation rows the middle of the grid is used.
+    """
+    from sklearn.metrics import balanced_accuracy_score
+
+    from .functionals import _fit
+
+    scores: dict[float, float] = {}
+    val_probs = None
+    if x_val is not None and len(x_val):
+        fitted = {}
+        for c in c_grid:
+            fitted[c] = _fit(x_train, y_train, c, seed)
+            scores[c] = float(balanced_accuracy_score(y_val, fitted[c].predict(x_val)))
+            logger.info("C=%g: validation UA %.3f", c, scores[c])
+        best = max(c_grid, key=lambda c: (scores[c], -c))
+        val_probs = _full_probabilities(fitted[best], x_val, int(max(y_train.max(), y_val.max())) + 1)
+        x_all, y_all = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
+    else:
+        best = list(c_grid)[len(c_grid) // 2]
+        logger.warning("no validation speakers: C=%g is not chosen but fixed", best)
+        x_all, y_all = x_train, y_train
+    return _fit(x_all, y_all, best, seed), best, scores, val_probs
+
+
+def _full_probabilities(clf: Any, x: np.ndarray, num_classes: int) -> np.ndarray:
+    """``predict_proba`` spread over all ``num_classes`` ids (classes absent in training get 0)."""
+    probs = np.zeros((len(x), num_classes))
+    probs[:, [int(c) for c in clf[-1].classes_]] = clf.predict_proba(x)
+    return probs
+
+
+def train_linear(
+    clips: Sequence[np.ndarray],
+    labels: Sequence[int],
+    train_rows: Sequence[int],
+    val_rows: Sequence[int],
+    label_names: Sequence[str],
+    spec: dict[str, Any],
+    seed: int = 0,
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Fit the preset ``spec`` (``feature_extractor.functionals``, ``config.c_grid``) and return
+    ``(model, feature_extractor, info)`` ready for ``save_pretrained``; ``info["val_probs"]`` are
+    the validation rows' probabilities from the fit that did NOT see them."""
+    from .functionals import to_pretrained
+
+    functionals = spec["feature_extractor"]["functionals"]
+    c_grid = spec["config"].get("c_grid", DEFAULT_C_GRID)
+    factors = tuple(spec["config"].get("speed_copies", ()))
+    rows = list(train_rows) + list(val_rows)
+    if not train_rows:
+        raise SERError("no training clips", source="train_linear")
+    x = functionals_matrix([clips[r] for r in rows], functionals)
+    y = np.asarray([labels[r] for r in rows])
+    n = len(train_rows)
+    has_val = bool(len(val_rows))
+    x_train, y_train = x[:n], y[:n]
+    if factors:  # speed-perturbed copies (pitch and tempo: other vocal tracts) of TRAINING clips only
+        from .functionals import speed_copies
+
+        copies = [
+            functionals_matrix(speed_copies(clips[r], factors), functionals) for r in train_rows
+        ]  # (n, len(factors), D)
+        x_train = np.concatenate([x_train, np.concatenate(copies)])
+        y_train = np.concatenate([y_train, np.repeat(y[:n], len(factors))])
+        logger.info("speed copies %s: %d training vectors", factors, len(x_train))
+    clf, best, scores, val_probs = fit_linear(
+        x_train, y_train, x[n:] if has_val else None, y[n:] if has_val else None, c_grid, seed
+    )
+    model, extractor = to_pretrained(clf, list(label_names), functionals)
+    model.config.regularisation_c = best
+    if val_probs is not None and val_probs.shape[1] < len(label_names):
+        val_probs = np.pad(val_probs, ((0, 0), (0, len(label_names) - val_probs.shape[1])))
+    info = {"c": best, "validation_ua_by_c": {str(k): v for k, v in scores.items()}, "val_probs": val_probs}
+    return model, extractor, info
+
+
+def predict_probabilities(model: Any, extractor: Any, clips: Sequence[np.ndarray]) -> np.ndarray:
+    """Class probabilities ``(n, C)`` of a functionals model, clip by clip."""
+    import torch
+
+    out = []
+    with torch.no_grad():
+        for clip in clips:
+            feats = extractor(clip, sampling_rate=extractor.sampling_rate, return_tensors="pt")
+            out.append(torch.softmax(model(**feats).logits, -1)[0].numpy())
+    return np.stack(out) if out else np.zeros((0, model.config.num_labels))
+
+
+def save_linear(model: Any, extractor: Any, output_dir: str | Path) -> None:
+    """Save the folder atomically, like a Trainer run's final model."""
+    from types import SimpleNamespace
+
+    from .saving import save_final_model
+
+    holder = SimpleNamespace(
+        accelerator=SimpleNamespace(unwrap_model=lambda m: m), model=model, feature_extractor=extractor
+    )
+    save_final_model(holder, output_dir)

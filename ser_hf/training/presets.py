@@ -1,0 +1,330 @@
+"""Named model designs: a model config plus the feature extractor it was designed for.
+
+``build_model("seed-logmel-bilstm", ["neutral", "happy", ...])`` returns a freshly initialised
+model and its :class:`SERFeatureExtractor`; ``config.num_features`` always comes from the
+extractor's ``feature_size``, so the two cannot disagree. ``preset_table()`` renders the list
+(with parameter counts) for the README.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from transformers import PreTrainedModel
+
+from ..models.configuration_ser import CnnBiLstmAttentionConfig, CnnTransformerConfig, CompactSERConfig
+from ..models.errors import SERError
+from ..models.feature_extraction_ser import SERFeatureExtractor
+from ..models.modeling_compact import CompactSERForAudioClassification
+from ..models.modeling_ser import (
+    CnnBiLstmAttentionForAudioClassification,
+    CnnTransformerForAudioClassification,
+)
+
+logger = logging.getLogger(__name__)
+
+# "functionals" presets are fitted by ``training/linear.py`` (logistic regression), not built here
+FAMILIES: dict[str, tuple[type, type[PreTrainedModel]]] = {
+    "cnn_bilstm_attention": (CnnBiLstmAttentionConfig, CnnBiLstmAttentionForAudioClassification),
+    "cnn_transformer": (CnnTransformerConfig, CnnTransformerForAudioClassification),
+    "compact": (CompactSERConfig, CompactSERForAudioClassification),
+}
+
+_LOGMEL = {"feature_set": "logmel", "n_mels": 128, "normalize": "utterance"}
+_MFCC_FAMILY = {
+    "feature_set": "mfcc",
+    "n_mfcc": 40,
+    "deltas": True,
+    "delta_deltas": True,
+    "rms": True,
+    "zcr": True,
+    "normalize": "utterance",
+}
+
+# the residual GELU / 3-layer BiLSTM / 8-head attention design; the 5-block variant changes only
+# the conv widths
+_RESGELU_CONFIG: dict[str, Any] = {
+    "conv_channels": [32, 64, 128, 128],
+    "residual": True,
+    "activation": "gelu",
+    "conv_dropout": 0.2,
+    "lstm_hidden_size": 128,
+    "lstm_layers": 3,
+    "lstm_dropout": 0.3,
+    "attention": "multihead",
+    "attention_heads": 8,
+    "classifier": "mlp",
+    "classifier_hidden_size": 128,
+    "classifier_dropout": 0.4,
+}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "seed-logmel-bilstm": {
+        "family": "cnn_bilstm_attention",
+        "description": "log-mel 128 x 300 frames, 2 conv blocks [32, 64] (ReLU, BN, Dropout2d), "
+        "BiLSTM 128 x 1, additive attention, Linear head",
+        "source": "seed-000 design (the baseline of the benchmark protocol)",
+        "feature_extractor": {**_LOGMEL, "max_frames": 300},
+        "config": {
+            "conv_channels": [32, 64],
+            "activation": "relu",
+            "conv_dropout": 0.2,
+            "lstm_hidden_size": 128,
+            "lstm_layers": 1,
+            "attention": "additive",
+            "classifier": "linear",
+            "classifier_dropout": 0.3,
+        },
+    },
+    "logmel-bilstm-mha": {
+        "family": "cnn_bilstm_attention",
+        "description": "the seed design with variable-length input, residual blocks, a 2-layer "
+        "BiLSTM and 8-head self-attention before the additive pooling",
+        "source": "variant between the two seed designs",
+        "feature_extractor": {**_LOGMEL},
+        "config": {
+            "conv_channels": [32, 64],
+            "residual": True,
+            "conv_dropout": 0.2,
+            "lstm_hidden_size": 128,
+            "lstm_layers": 2,
+            "lstm_dropout": 0.2,
+            "attention": "multihead",
+            "attention_heads": 8,
+            "classifier": "linear",
+            "classifier_dropout": 0.3,
+        },
+    },
+    "resgelu-bilstm-mha": {
+        "family": "cnn_bilstm_attention",
+        "description": "MFCC 40 + deltas + delta-deltas + RMS + ZCR (122 rows), 4 residual GELU "
+        "blocks [32, 64, 128, 128], BiLSTM 128 x 3, 8-head self-attention, MLP head (BN, dropout)",
+        "source": "residual GELU / 3-layer BiLSTM / 8-head attention seed design (ResLSTM-SA style)",
+        "feature_extractor": {**_MFCC_FAMILY},
+        "config": {**_RESGELU_CONFIG},
+    },
+    "resgelu5-bilstm-mha": {
+        "family": "cnn_bilstm_attention",
+        "description": "resgelu-bilstm-mha with 5 residual GELU blocks [32, 64, 128, 128, 128] "
+        "(32x time and frequency reduction)",
+        "source": "5-block variant of the residual GELU seed design",
+        "feature_extractor": {**_MFCC_FAMILY},
+        "config": {**_RESGELU_CONFIG, "conv_channels": [32, 64, 128, 128, 128]},
+    },
+    "cnn-transformer": {
+        "family": "cnn_transformer",
+        "description": "log-mel 128, residual CNN [16, 32, 64, 128] (BN, ReLU, dropout, max-pool), "
+        "Transformer d_model 128, 4 heads, 2 layers, masked mean pooling",
+        "source": "CNN-Transformer seed design",
+        "feature_extractor": {**_LOGMEL},
+        "config": {
+            "conv_channels": [16, 32, 64, 128],
+            "conv_dropout": 0.1,
+            "d_model": 128,
+            "nhead": 4,
+            "num_layers": 2,
+            "dim_feedforward": 256,
+            "dropout": 0.1,
+            "classifier_dropout": 0.2,
+        },
+    },
+    "cnn-transformer-4l": {
+        "family": "cnn_transformer",
+        "description": "cnn-transformer with 4 Transformer layers and feed-forward width 512",
+        "source": "deeper variant of the CNN-Transformer seed design",
+        "feature_extractor": {**_LOGMEL},
+        "config": {
+            "conv_channels": [16, 32, 64, 128],
+            "conv_dropout": 0.1,
+            "d_model": 128,
+            "nhead": 4,
+            "num_layers": 4,
+            "dim_feedforward": 512,
+            "dropout": 0.1,
+            "classifier_dropout": 0.2,
+        },
+    },
+    "cnn-only": {
+        "family": "cnn_transformer",
+        "description": "cnn-transformer without positional encoding and Transformer (ablation: "
+        "residual CNN + masked mean pooling)",
+        "source": "ablation of the CNN-Transformer seed design",
+        "feature_extractor": {**_LOGMEL},
+        "config": {
+            "conv_channels": [16, 32, 64, 128],
+            "conv_dropout": 0.1,
+            "d_model": 128,
+            "use_transformer": False,
+            "classifier_dropout": 0.2,
+        },
+    },
+}
+
+
+# the CPU family: 64 log-mel bands, each clip standardised per band (robust to level and microphone)
+_COMPACT_FEATURES = {"feature_set": "logmel", "n_mels": 64, "normalize": "utterance"}
+PRESETS.update(
+    {
+        "compact": {
+            "family": "compact",
+            "description": "log-mel 64 (per-clip standardised), 1-D conv stem (stride 2), 4 depthwise-separable "
+            "residual blocks of 128 channels (stride 2 in the first), attentive statistics pooling",
+            "source": "built for CPU latency and cross-corpus robustness (issues 11 and 12)",
+            "feature_extractor": dict(_COMPACT_FEATURES),
+            "config": {"channels": 128, "num_blocks": 4, "kernel_size": 5, "dropout": 0.1},
+        },
+        "compact-small": {
+            "family": "compact",
+            "description": "the compact design at 64 channels and 3 blocks",
+            "source": "speed end of the compact family",
+            "feature_extractor": dict(_COMPACT_FEATURES),
+            "config": {"channels": 64, "num_blocks": 3, "kernel_size": 5, "dropout": 0.1},
+        },
+        "compact-gru": {
+            "family": "compact",
+            "description": "the compact design with a BiGRU of 64 per direction before the pooling",
+            "source": "ResLSTM-SA-like recurrent variant of the compact family",
+            "feature_extractor": dict(_COMPACT_FEATURES),
+            "config": {
+                "channels": 128,
+                "num_blocks": 3,
+                "kernel_size": 5,
+                "gru_hidden_size": 64,
+                "dropout": 0.1,
+            },
+        },
+    }
+)
+
+
+PRESETS.update(
+    {
+        "speech-stats": {
+            "family": "functionals",
+            "description": "448 statistics of 64 log-mel bands over the speech frames only (pauses and "
+            "silence left out) + class-balanced logistic regression, C chosen on validation speakers",
+            "source": "cross-corpus recipe (RAVDESS -> TESS); 3 k parameters, about 2 ms a clip on 1 thread",
+            "feature_extractor": {"functionals": "speech-stats"},
+            "config": {"c_grid": [0.001, 0.003, 0.01, 0.03, 0.1]},
+        },
+        "speech-stats-speed": {
+            "family": "functionals",
+            "description": "speech-stats trained with 0.9x and 1.1x speed-perturbed copies of every "
+            "training clip (pitch and tempo together: other vocal tracts)",
+            "source": "speaker augmentation for the cross-corpus recipe",
+            "feature_extractor": {"functionals": "speech-stats"},
+            "config": {"c_grid": [0.001, 0.003, 0.01, 0.03, 0.1], "speed_copies": [0.9, 1.1]},
+        },
+        "functionals-ours": {
+            "family": "functionals",
+            "description": "1,681 functionals of log-mel, MFCC and F0 (no openSMILE) + logistic regression",
+            "source": "the session-2 classical baseline without openSMILE",
+            "feature_extractor": {"functionals": "ours"},
+            "config": {"c_grid": [0.001, 0.003, 0.01, 0.03, 0.1]},
+        },
+    }
+)
+
+
+def _id2label(id2label: Mapping[int, str] | Sequence[str]) -> dict[int, str]:
+    if isinstance(id2label, Mapping):
+        mapping = {int(i): str(name) for i, name in id2label.items()}
+    elif isinstance(id2label, Sequence) and not isinstance(id2label, str):
+        mapping = dict(enumerate(map(str, id2label)))
+    else:
+        raise SERError(
+            f"id2label must be a list of label names or a dict id -> name, got {type(id2label).__name__}"
+        )
+    if len(mapping) < 2:
+        raise SERError("a classifier needs at least 2 labels", source=f"id2label={mapping}")
+    if sorted(mapping) != list(range(len(mapping))):
+        raise SERError("label ids must be 0 .. n-1", source=f"id2label={mapping}")
+    if len(set(mapping.values())) != len(mapping):
+        raise SERError("label names must be unique", source=f"id2label={mapping}")
+    return mapping
+
+
+def get_preset(name: str) -> dict[str, Any]:
+    """The preset's definition; raises :class:`SERError` naming the known presets otherwise."""
+    if name not in PRESETS:
+        raise SERError(f"unknown preset; choose one of {', '.join(PRESETS)}", source=repr(name))
+    return PRESETS[name]
+
+
+def build_model(
+    preset: str,
+    id2label: Mapping[int, str] | Sequence[str],
+    *,
+    feature_overrides: Mapping[str, Any] | None = None,
+    **config_overrides: Any,
+) -> tuple[PreTrainedModel, SERFeatureExtractor]:
+    """Build a freshly initialised model and its feature extractor from a named preset.
+
+    Args:
+        preset: a key of :data:`PRESETS`.
+        id2label: label names in id order (list) or a dict id -> name.
+        feature_overrides: feature-extractor arguments replacing the preset's (e.g.
+            ``{"max_frames": None}``); ``num_features`` follows the resulting ``feature_size``.
+        **config_overrides: model-config fields replacing the preset's (e.g. ``lstm_layers=2``,
+            ``class_weights=[...]``).
+
+    Returns:
+        ``(model, feature_extractor)``; the model is in training mode, as built.
+    """
+    spec = get_preset(preset)
+    if spec["family"] not in FAMILIES:
+        raise SERError(
+            f"preset {preset!r} is a {spec['family']} model fitted by ser-hf train (logistic regression), "
+            "not built by build_model",
+            source="build_model",
+        )
+    extractor = SERFeatureExtractor(**{**spec["feature_extractor"], **(feature_overrides or {})})
+    if "num_features" in config_overrides and config_overrides["num_features"] != extractor.feature_size:
+        raise SERError(
+            f"num_features={config_overrides['num_features']} differs from the feature extractor's "
+            f"feature_size={extractor.feature_size}; change the features with feature_overrides instead"
+        )
+    labels = _id2label(id2label)
+    config_cls, model_cls = FAMILIES[spec["family"]]
+    config = config_cls(
+        **{**spec["config"], **config_overrides},
+        num_features=extractor.feature_size,
+        id2label=labels,
+        label2id={name: i for i, name in labels.items()},
+    )
+    model = model_cls(config)
+    logger.info("built %s (%s parameters)", preset, f"{count_parameters(model):,}")
+    return model, extractor
+
+
+def count_parameters(model: PreTrainedModel) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def preset_table(num_labels: int = 8) -> str:
+    """Markdown table of every preset with its feature size and parameter count for ``num_labels``."""
+    rows = [
+        "| preset | family | features | design | parameters |",
+        "| --- | --- | --- | --- | ---: |",
+    ]
+    for name, spec in PRESETS.items():
+        if spec["family"] not in FAMILIES:  # a linear layer over one functionals vector per clip
+            from ..models.feature_extraction_functionals import functionals_size
+
+            size = functionals_size(spec["feature_extractor"]["functionals"])
+            rows.append(
+                f"| `{name}` | {spec['family']} | {spec['feature_extractor']['functionals']} {size} | "
+                f"{spec['description']} | {num_labels * (size + 1):,} |"
+            )
+            continue
+        model, extractor = build_model(name, [f"class_{i}" for i in range(num_labels)])
+        frames = f" x {extractor.max_frames}" if extractor.max_frames else ""
+        features = f"{extractor.feature_set} {extractor.feature_size}{frames}"
+        rows.append(
+            f"| `{name}` | {spec['family']} | {features} | {spec['description']} | "
+            f"{count_parameters(model):,} |"
+        )
+    return "\n".join(rows)

@@ -1,0 +1,388 @@
+"""Training with ``transformers.Trainer``: ``scripts/train.py``, ``ser-hf train``, ``python -m ser_hf.training``.
+
+One linear flow (:func:`train`): load the corpora -> split by speaker -> decode every clip ONCE into
+memory -> (offline augmentation of the training split) -> build the model and feature extractor
+-> :class:`SERTrainer` -> best checkpoint -> save the final folder -> test/validation metrics.
+
+The fast data path: the dataloader only moves clip indices and labels. :class:`WaveformStore`
+keeps every decoded clip in one flat float32 tensor (on the training device when it fits), and
+:class:`SERTrainer` turns a batch of indices into model inputs ON THE TRAINING DEVICE inside
+``compute_loss`` (random crop -> waveform augmentation -> batched log-mel/MFCC -> SpecAugment ->
+optional mixup -> model). Evaluation goes through the same ``compute_loss`` (Trainer's
+``prediction_step`` calls it) with the full clip, no augmentation. Nothing is re-decoded or copied
+from numpy per step.
+
+Launch it as ``python scripts/train.py ...``, ``accelerate launch scripts/train.py ...`` or
+``torchrun --nproc_per_node N scripts/train.py ...``; arguments are four dataclasses parsed by
+``HfArgumentParser`` (command line, or a single ``.json``/``.yaml`` file).
+
+Reproducibility: the data order comes from Trainer's seedable sampler (seed + epoch); crops,
+augmentation and mixup draw from a generator seeded by ``(seed, global_step, micro-batch, rank)``;
+dropout uses the global RNG that Trainer saves in every checkpoint. A run killed mid-epoch and
+resumed with ``--resume`` therefore repeats the lost steps exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import (
+    EarlyStoppingCallback,
+    TrainerCallback,
+    set_seed,
+)
+from transformers.trainer_utils import get_last_checkpoint
+
+from ..errors import SERError
+from .arguments import AugmentArguments, DataArguments, ModelArguments, SERTrainingArguments, _json_arg
+from .clips import (
+    SAMPLING_RATE,
+    ClipDataset,
+    WaveformStore,
+    balanced_class_weights,
+    collate_clips,
+    decode_rows,
+    load_rows,
+    make_split,
+)
+from .saving import save_final_model
+from .trainer import (
+    SERTrainer,
+    TimeBudgetCallback,
+    _crop_samples,
+    _DebugCallback,
+    _gender_ids,
+    _predict,
+    _write_json,
+)
+
+logger = logging.getLogger(__name__)
+
+SILENT_PEAK = 1e-4  # a clip whose peak stays below this (-80 dBFS) is silence, not speech
+
+
+def train(
+    data_args: DataArguments,
+    model_args: ModelArguments,
+    aug_args: AugmentArguments,
+    training_args: SERTrainingArguments,
+) -> dict[str, Any]:
+    """Train one model end to end; return ``{"validation": metrics, "test": metrics, ...}``.
+
+    Writes into ``training_args.output_dir``: checkpoints, the final model + feature extractor
+    (loads with ``pipeline("audio-classification", model=output_dir)``), ``split.json``,
+    ``train_args.json``, ``val_metrics.json`` and ``test_metrics.json`` (when there is a test split).
+    """
+    from ..data.augment import AugmentConfig, SpecAugment, WaveformAugmenter
+    from ..data.expand import expand_offline
+    from .metrics import compute_ser_metrics, make_compute_metrics
+    from .presets import build_model, get_preset
+
+    set_seed(training_args.seed)
+    output_dir = Path(training_args.output_dir)
+
+    # 1. rows and the speaker-independent split (metadata only, no audio decoded yet)
+    ds = load_rows(data_args)
+    label_names = list(ds.features["emotion"].names)
+    split = make_split(ds, data_args, training_args.seed)
+    if not split.train:
+        raise SERError("the split leaves no training clips", source=data_args.split)
+    speakers = [str(s) for s in ds["speaker"]]
+    genders_raw = ds["gender"] if "gender" in ds.column_names else ["unknown"] * len(ds)
+    emotions = list(ds["emotion"])
+    logger.info(
+        "split %s: %d train / %d validation / %d test clips; test speakers %s",
+        data_args.split,
+        len(split.train),
+        len(split.validation),
+        len(split.test),
+        sorted({speakers[i] for i in split.test}),
+    )
+
+    # 2. decode each clip once (rank 0 first, so the cache is written once)
+    rows = split.train + split.validation + split.test
+    with training_args.main_process_first(desc="decoding audio"):
+        clips = decode_rows(ds, rows, SAMPLING_RATE, data_args.cache_dir, data_args.decode_workers)
+    store_labels = [emotions[i] for i in rows]
+    store_genders = _gender_ids([genders_raw[i] for i in rows])
+    store_speakers = [speakers[i] for i in rows]
+    n_train, n_val = len(split.train), len(split.validation)
+    # clips that failed to decode (empty) or are silent take part in nothing: not training,
+    # selection or scoring; both are counted in the results
+    skipped = {
+        "undecodable": sum(len(c) == 0 for c in clips),
+        "silent": sum(len(c) > 0 and float(np.abs(c).max()) < SILENT_PEAK for c in clips),
+    }
+    ok = [len(c) > 0 and float(np.abs(c).max()) >= SILENT_PEAK for c in clips]
+    clips = [c if good else np.zeros(1, np.float32) for c, good in zip(clips, ok)]  # never gathered
+    train_rows = [r for r in range(n_train) if ok[r]]
+    val_rows = [r for r in range(n_train, n_train + n_val) if ok[r]]
+    test_rows = [r for r in range(n_train + n_val, len(rows)) if ok[r]]
+    if not all(ok):
+        logger.warning(
+            "left out %d undecodable and %d silent clip(s) of %d",
+            skipped["undecodable"],
+            skipped["silent"],
+            len(ok),
+        )
+    if not train_rows:
+        raise SERError("no training clip could be decoded; check the corpus files", source="training data")
+    n_train = len(train_rows)
+
+    # functionals presets: a logistic regression over one vector per clip, no Trainer
+    if get_preset(model_args.preset)["family"] == "functionals":
+        return _train_functionals(
+            ds, data_args, model_args, training_args, split, clips, store_labels, store_speakers,
+            [str(genders_raw[r]) for r in rows], (train_rows, val_rows, test_rows), skipped,
+        )  # fmt: skip
+
+    # 3. augmentation config; offline expansion of the TRAINING rows only
+    aug_config = AugmentConfig.from_preset(
+        aug_args.augment, **_json_arg(aug_args.augment_overrides, "augment_overrides")
+    )
+    copies = aug_config.offline_copies if aug_args.offline_copies is None else aug_args.offline_copies
+    if copies > 0 and aug_config.waveform_enabled:
+        device = training_args.device
+        arrays, _, source = expand_offline(
+            [clips[r] for r in train_rows],
+            None,
+            [store_labels[r] for r in train_rows],
+            copies,
+            aug_config,
+            seed=training_args.seed,
+            device=device,
+        )
+        base = len(clips)
+        clips = clips + list(arrays)
+        for s in source:
+            store_labels.append(store_labels[train_rows[s]])
+            store_genders.append(store_genders[train_rows[s]])
+            store_speakers.append(store_speakers[train_rows[s]])
+        train_rows = train_rows + list(range(base, len(clips)))
+        online_waveform = False
+        logger.info("offline augmentation: %d training clips -> %d", n_train, len(train_rows))
+    else:
+        online_waveform = aug_config.waveform_enabled
+    store = WaveformStore(clips)
+    del clips
+
+    # 4. model and features; class weights and global feature statistics from the TRAINING split
+    overrides = _json_arg(model_args.config_overrides, "config_overrides")
+    if training_args.class_weights and "class_weights" not in overrides:
+        overrides["class_weights"] = balanced_class_weights(
+            [store_labels[r] for r in train_rows[:n_train]], len(label_names)
+        )
+    if training_args.label_smoothing:
+        overrides["label_smoothing"] = training_args.label_smoothing
+    if training_args.gender_aux and "num_aux_genders" not in overrides:
+        overrides["num_aux_genders"] = 2
+    model, feature_extractor = build_model(
+        model_args.preset,
+        label_names,
+        feature_overrides=_json_arg(model_args.feature_overrides, "feature_overrides"),
+        **overrides,
+    )
+    from ..data.rows import label_scheme_of
+
+    model.config.label_scheme = label_scheme_of(ds) or data_args.label_scheme or "native"
+    model.config.training_corpora = (
+        sorted({str(c) for c in ds["corpus"]}) if "corpus" in ds.column_names else []
+    )
+    if feature_extractor.normalize == "global" and feature_extractor.feature_mean is None:
+        feature_extractor.fit_global_stats(
+            store.batch(torch.tensor(train_rows[i : i + 64])) for i in range(0, n_train, 64)
+        )
+    max_samples = _crop_samples(data_args, feature_extractor)
+
+    # 5. Trainer
+    has_val = n_val > 0
+    if not has_val:
+        logger.warning(
+            "no validation speakers: no early stopping, no plateau schedule, the last model is kept"
+        )
+        training_args = dataclasses.replace(
+            training_args,
+            eval_strategy="no",
+            load_best_model_at_end=False,
+            lr_scheduler_type="constant",
+            lr_scheduler_kwargs={},
+            early_stopping_patience=0,
+        )
+    optimizer_cls = torch.optim.Adam if training_args.optimizer_name == "adam" else torch.optim.AdamW
+    optimizer_kwargs = {
+        "lr": training_args.learning_rate,
+        "betas": (training_args.adam_beta1, training_args.adam_beta2),
+        "eps": training_args.adam_epsilon,
+    }
+    callbacks: list[TrainerCallback] = []
+    if has_val and training_args.early_stopping_patience > 0:
+        callbacks.append(EarlyStoppingCallback(training_args.early_stopping_patience))
+    if training_args.max_train_minutes > 0:
+        callbacks.append(TimeBudgetCallback(training_args.max_train_minutes))
+    trainer = SERTrainer(
+        model=model,
+        args=training_args,
+        data_collator=collate_clips,
+        train_dataset=ClipDataset(train_rows, store_labels, store_genders),
+        eval_dataset=ClipDataset(val_rows, store_labels, store_genders) if has_val else None,
+        compute_metrics=make_compute_metrics(label_names),
+        callbacks=callbacks,
+        optimizer_cls_and_kwargs=(optimizer_cls, optimizer_kwargs),
+        store=store,
+        feature_extractor=feature_extractor,
+        waveform_augmenter=WaveformAugmenter(aug_config, SAMPLING_RATE) if online_waveform else None,
+        spec_augmenter=SpecAugment(aug_config) if aug_config.spec_enabled else None,
+        max_samples=max_samples,
+        mixup_alpha=aug_args.mixup_alpha,
+        tta_crops=training_args.tta,
+        store_on_device=data_args.waveforms_on_device,
+    )
+    debug = _DebugCallback(trainer)
+    trainer.add_callback(debug)
+
+    if trainer.is_world_process_zero():
+        output_dir.mkdir(parents=True, exist_ok=True)
+        # the manifest: `--split manifest:<output_dir>/split.json` repeats this split exactly
+        _write_json(output_dir / "split.json", {**split.to_dict(), "spec": data_args.split})
+        _write_json(
+            output_dir / "train_args.json",
+            {
+                "data": dataclasses.asdict(data_args),
+                "model": dataclasses.asdict(model_args),
+                "augment": dataclasses.asdict(aug_args),
+                "augment_config": aug_config.to_dict(),
+                "training": training_args.to_dict(),
+            },
+        )
+
+    # 6. train (resuming from the last checkpoint when asked and one exists)
+    resume = None
+    if training_args.resume:
+        resume = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+        logger.info("resuming from %s", resume) if resume else logger.info(
+            "--resume: no checkpoint yet, starting fresh"
+        )
+    trainer.train(resume_from_checkpoint=resume)
+
+    # 7. the final (best) model, and metrics on validation and test
+    results: dict[str, Any] = {"best_checkpoint": trainer.state.best_model_checkpoint, "skipped": skipped}
+    if trainer.is_world_process_zero():
+        save_final_model(trainer, output_dir)
+    for name, rows_, filename in (
+        ("validation", val_rows, "val_metrics.json"),
+        ("test", test_rows, "test_metrics.json"),
+    ):
+        if not rows_:
+            continue
+        y_true, y_pred, probs = _predict(trainer, ClipDataset(rows_, store_labels, store_genders))
+        metrics = compute_ser_metrics(
+            y_true,
+            y_pred,
+            label_names,
+            speakers=[store_speakers[r] for r in rows_],
+            genders=[str(genders_raw[rows[r]]) for r in rows_],
+            y_prob=probs,
+        )
+        metrics["split"] = data_args.split
+        metrics["speakers"] = sorted({store_speakers[r] for r in rows_})
+        results[name] = metrics
+        logger.info(
+            "%s: WA %.3f  UA %.3f  macro-F1 %.3f  (n=%d)",
+            name,
+            metrics["wa"],
+            metrics["ua"],
+            metrics["f1_macro"],
+            len(rows_),
+        )
+        if trainer.is_world_process_zero():
+            _write_json(output_dir / filename, metrics)
+    debug.finish()
+    return results
+
+
+# ----------------------------------------------------------------------------------------------
+# Entry points
+# ----------------------------------------------------------------------------------------------
+
+
+def _train_functionals(
+    ds: Any,
+    data_args: DataArguments,
+    model_args: ModelArguments,
+    training_args: SERTrainingArguments,
+    split: Any,
+    clips: list[np.ndarray],
+    labels: list[int],
+    speakers: list[str],
+    genders: list[str],
+    parts: tuple[list[int], list[int], list[int]],
+    skipped: dict[str, int],
+) -> dict[str, Any]:
+    """The ``functionals`` presets: fit on the training speakers, choose C on the validation
+    speakers, save the folder and the same metric files as a Trainer run."""
+    from ..data.rows import label_scheme_of
+    from .linear import predict_probabilities, save_linear, train_linear
+    from .metrics import compute_ser_metrics
+    from .presets import get_preset
+
+    train_rows, val_rows, test_rows = parts
+    label_names = list(ds.features["emotion"].names)
+    spec = get_preset(model_args.preset)
+    model, extractor, info = train_linear(
+        clips, labels, train_rows, val_rows, label_names, spec, seed=training_args.seed
+    )
+    model.config.label_scheme = label_scheme_of(ds) or data_args.label_scheme or "native"
+    model.config.training_corpora = (
+        sorted({str(c) for c in ds["corpus"]}) if "corpus" in ds.column_names else []
+    )
+    output_dir = Path(training_args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(output_dir / "split.json", {**split.to_dict(), "spec": data_args.split})
+    _write_json(
+        output_dir / "train_args.json",
+        {
+            "data": dataclasses.asdict(data_args),
+            "model": dataclasses.asdict(model_args),
+            "regularisation": {k: v for k, v in info.items() if k != "val_probs"},
+            "seed": training_args.seed,
+        },
+    )
+    save_linear(model, extractor, output_dir)
+    results: dict[str, Any] = {"skipped": skipped, "c": info["c"]}
+    for name, rows_, filename in (
+        ("validation", val_rows, "val_metrics.json"),
+        ("test", test_rows, "test_metrics.json"),
+    ):
+        if not rows_:
+            continue
+        probs = (
+            info["val_probs"]
+            if name == "validation"
+            else predict_probabilities(model, extractor, [clips[r] for r in rows_])
+        )
+        metrics = compute_ser_metrics(
+            np.asarray([labels[r] for r in rows_]),
+            probs.argmax(-1),
+            label_names,
+            speakers=[speakers[r] for r in rows_],
+            genders=[genders[r] for r in rows_],
+            y_prob=probs,
+        )
+        metrics["split"] = data_args.split
+        metrics["speakers"] = sorted({speakers[r] for r in rows_})
+        results[name] = metrics
+        logger.info(
+            "%s: WA %.3f  UA %.3f  macro-F1 %.3f  (n=%d)",
+            name,
+            metrics["wa"],
+            metrics["ua"],
+            metrics["f1_macro"],
+            len(rows_),
+        )
+        _write_json(output_dir / filename, metrics)
+    return results
