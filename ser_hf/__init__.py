@@ -47,6 +47,8 @@ _LAZY = {
     "EmotionClassifier": "ser_hf.inference.classifier",
     "StreamingClassifier": "ser_hf.inference.streaming",
     "compute_ser_metrics": "ser_hf.training.metrics",
+    "default_model_path": "ser_hf.inference.bundled",
+    "bundled_model_path": "ser_hf.inference.bundled",
 }
 
 

@@ -27,8 +27,10 @@ def test_quick_bench_writes_finite_ratios(quick_report):
     assert rc == 0, (out / "BENCH.md").read_text()
     report = json.loads((out / "bench.json").read_text())
     assert report["quick"] is True and report["skipped"] == ["latency", "demo"]
-    assert set(report["parts"]) == {"features", "augment", "training"}
+    assert set(report["parts"]) == {"default", "features", "augment", "training"}
     expected = {
+        "pipeline p50: wav2vec2-base peer / bundled default",
+        "pipeline p50: wav2vec2-base peer / bundled cnn",
         "features ours_logmel/ast",
         "features ours_logmel/librosa",
         "features ours_mfcc_deltas/librosa",
@@ -49,7 +51,14 @@ def test_quick_bench_writes_finite_ratios(quick_report):
 def test_bench_md_describes_machine_and_each_part(quick_report):
     _, out = quick_report
     text = (out / "BENCH.md").read_text()
-    for heading in ("## Machine", "## Feature extraction", "## Augmentation", "## Training", "## latency"):
+    for heading in (
+        "## Machine",
+        "## The default model vs a wav2vec2-base peer",
+        "## Feature extraction",
+        "## Augmentation",
+        "## Training",
+        "## latency",
+    ):
         assert heading in text
     assert "skipped (`--skip`)" in text and "Command: `python" in text
 

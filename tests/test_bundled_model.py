@@ -17,7 +17,11 @@ REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "ser_hf" / "bundled" / "model"
 FUNCTIONALS = REPO / "ser_hf" / "bundled" / "functionals"
 FUSION = REPO / "ser_hf" / "bundled" / "fusion"
-BUNDLES = {"model": BUNDLED, "functionals": FUNCTIONALS, "fusion": FUSION}
+DEFAULT = REPO / "ser_hf" / "bundled" / "speech_stats"
+BUNDLES = {"model": BUNDLED, "functionals": FUNCTIONALS, "fusion": FUSION, "speech_stats": DEFAULT}
+RAVDESS8 = {"neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"}
+# the default is trained on RAVDESS + TESS with the harmonised classes (calm folded into neutral)
+HARMONIZED7 = RAVDESS8 - {"calm"}
 EXAMPLES = sorted((REPO / "demo" / "examples").glob("*.flac"))
 
 
@@ -39,7 +43,7 @@ def test_bundled_model_classifies_the_examples_through_the_stock_pipeline(bundle
         pytest.importorskip("opensmile")
     clf = pipeline("audio-classification", model=str(BUNDLES[bundle]))
     labels = set(clf.model.config.id2label.values())
-    assert labels == {"neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"}
+    assert labels == (HARMONIZED7 if bundle == "speech_stats" else RAVDESS8)
     assert len(EXAMPLES) == 8
     for path in EXAMPLES:
         scores = clf(str(path), top_k=8)
@@ -67,18 +71,54 @@ def test_functionals_alias_loads_the_bundled_functionals_model():
     assert abs(sum(s["score"] for s in scores) - 1.0) < 1e-4
 
 
-def test_default_model_is_the_fusion_and_names_pick_the_others():
-    pytest.importorskip("opensmile")
+def test_default_model_is_speech_stats_and_names_pick_the_others():
     from ser_hf import EmotionClassifier
     from ser_hf.inference.bundled import bundled_model_path, default_model_path
 
-    assert default_model_path() == FUSION
+    assert default_model_path() == DEFAULT == bundled_model_path("speech-stats")
     assert bundled_model_path("cnn") == BUNDLED and bundled_model_path("functionals") == FUNCTIONALS
+    assert bundled_model_path("fusion") == FUSION
     with pytest.raises(ser_hf.SERError, match="choose one of"):
         bundled_model_path("nope")
     default = EmotionClassifier(device="cpu")
-    assert default.config.model_type == "ser_fusion"
+    assert default.config.model_type == "ser_functionals_linear"
+    assert default.config.functionals == "speech-stats"
+    assert default.config.training_corpora == ["ravdess", "tess"]
+    scores = default.classify(str(EXAMPLES[0]), top_k=None)
+    assert {s["label"] for s in scores} == HARMONIZED7 and abs(sum(s["score"] for s in scores) - 1) < 1e-4
     assert EmotionClassifier("cnn", device="cpu").config.model_type == "ser_cnn_transformer"
+
+
+def test_default_model_needs_no_opensmile(tmp_path):
+    """The default runs where openSMILE is not installed (it is the [opensmile] extra)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['opensmile'] = None\n"
+        "from ser_hf import EmotionClassifier\n"
+        f"print(EmotionClassifier(device='cpu').classify({str(EXAMPLES[0])!r})[0]['label'])"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] in HARMONIZED7
+
+
+def test_fusion_needs_opensmile_and_says_which_extra(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['opensmile'] = None\n"
+        "from ser_hf import EmotionClassifier, SERError\n"
+        "try:\n"
+        f"    EmotionClassifier('fusion', device='cpu').classify({str(EXAMPLES[0])!r})\n"
+        "except SERError as err:\n"
+        "    print('ERROR', err)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "ERROR" in proc.stdout and "ser-hf[opensmile]" in proc.stdout
 
 
 def test_default_fusion_holds_the_functionals_model_and_its_weights_sum_to_one():

@@ -151,7 +151,7 @@ def test_bad_inputs_raise_serror_naming_the_input(clf, tmp_path):
 def test_missing_model_is_a_clear_error(tmp_path, monkeypatch):
     import ser_hf.inference.bundled as inf
 
-    monkeypatch.setitem(inf.BUNDLED_ALIASES, "fusion", tmp_path / "nothing")
+    monkeypatch.setitem(inf.BUNDLED_ALIASES, "default", tmp_path / "nothing")
     with pytest.raises(SERError, match="--model"):
         default_model_path()
     with pytest.raises(SERError, match="--model"):

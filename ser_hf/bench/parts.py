@@ -65,6 +65,18 @@ def bench_augment(work: Path, data_dir: Path | None, quick: bool) -> dict[str, A
     return result
 
 
+def bench_default(work: Path, quick: bool) -> dict[str, Any]:
+    """The bundled models through the stock pipeline beside a wav2vec2-base peer, one process."""
+    out = work / "default.json"
+    extra = ["--runs", "3", "--warmup", "1"] if quick else ["--runs", "30", "--warmup", "5"]
+    res = run_measured(_python_script("bench_default.py", "--json", str(out), *extra), timeout=900)
+    _check("default", res)
+    result = json.loads(out.read_text())
+    result["peak_rss_mb"] = res["peak_rss_mb"]
+    result["command"] = shlex.join(["python", "benchmarks/bench_default.py", *extra])
+    return result
+
+
 def bench_latency(work: Path, model: Path, quick: bool) -> dict[str, Any]:
     out = work / "latency.json"
     if quick:

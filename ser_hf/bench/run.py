@@ -33,6 +33,7 @@ from typing import Any
 from .measure import PARTS
 from .parts import (
     bench_augment,
+    bench_default,
     bench_demo,
     bench_features,
     bench_latency,
@@ -99,7 +100,13 @@ def to_markdown(report: dict[str, Any]) -> str:
 
 
 def _section(name: str, p: dict[str, Any]) -> list[str]:
-    if name == "features":
+    if name == "default":
+        lines = [
+            "## The default model vs a wav2vec2-base peer (stock pipeline, one process)",
+            "",
+            p["markdown"],
+        ]
+    elif name == "features":
         c = p["clips_per_s"]
         lines = [
             "## Feature extraction (ours vs librosa per file vs ASTFeatureExtractor)",
@@ -200,6 +207,7 @@ def run_all(
         work = Path(tmp)
         model_dir, report["model"], report["random_weights"] = resolve_model(model, work, quick)
         jobs = {
+            "default": lambda: bench_default(work, quick),
             "features": lambda: bench_features(work, data_dir, quick),
             "augment": lambda: bench_augment(work, data_dir, quick),
             "latency": lambda: bench_latency(work, model_dir, quick),
@@ -234,6 +242,8 @@ def summary_ratios(report: dict[str, Any]) -> dict[str, float]:
     """The headline ratios, flat: ``{"features ours_logmel/librosa": 3.1, ...}``."""
     parts = report["parts"]
     ratios: dict[str, float] = {}
+    for name, row in parts.get("default", {}).get("models", {}).items():
+        ratios[f"pipeline p50: wav2vec2-base peer / {name}"] = row["peer_over_this"]
     feats = parts.get("features", {})
     for key, value in feats.get("ratios", {}).items():
         ratios[f"features {key}"] = value

@@ -34,9 +34,9 @@ def _build_predict_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model",
         default=None,
-        help="model folder or Hub id (default: the bundled fusion of functionals + logistic regression "
-        "with three CNN-Transformers, which needs openSMILE; 'cnn': the bundled CNN-Transformer alone; "
-        "'functionals': the functionals model alone)",
+        help="model folder or Hub id, or a bundled model's name (default: 'default', the speech-stats "
+        "model trained on RAVDESS + TESS for speech it never saw; 'fusion': the best in-domain RAVDESS model, "
+        "needs openSMILE; 'cnn': the CNN-Transformer; 'functionals': the functionals model)",
     )
     p.add_argument("--onnx", default=None, metavar="FILE", help="run this ONNX export with ONNX Runtime")
     p.add_argument("--top-k", type=int, default=3, help="labels to show per file (default 3)")

@@ -145,8 +145,10 @@ class EmotionClassifier:
 
     Args:
         model: a model folder, a Hub id, a loaded ``PreTrainedModel``, or a bundled model's name:
-            None / ``"fusion"`` for the default (functionals + CNN-Transformers; needs openSMILE),
-            ``"cnn"`` for the CNN-Transformer alone, ``"functionals"`` for the functionals model alone.
+            None / ``"default"`` for the default (speech-stats: log-mel statistics of the speech
+            frames + logistic regression, trained on RAVDESS + TESS), ``"fusion"`` (functionals +
+            CNN-Transformers, best in-domain on RAVDESS; needs openSMILE), ``"cnn"`` for the
+            CNN-Transformer alone, ``"functionals"`` for the functionals model alone.
         feature_extractor: a ``SERFeatureExtractor`` (or folder/Hub id); default: the model's own.
         device: ``"cpu"``, ``"cuda"``, ...; default CUDA when available.
         trust_remote_code: passed to ``from_pretrained`` as given (never switched on by ``ser_hf``);

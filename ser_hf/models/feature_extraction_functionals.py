@@ -144,7 +144,7 @@ def _functional_tools(functionals: str, sampling_rate: int) -> dict[str, Any]:
             import opensmile
         except ImportError as err:
             raise SERError(
-                f"the {functionals!r} functionals need openSMILE: pip install opensmile (its licence "
+                f"the {functionals!r} functionals need openSMILE: pip install 'ser-hf[opensmile]' (its licence "
                 "allows research and non-commercial use), or use a model built on 'ours'",
                 source="SERFunctionalsFeatureExtractor",
             ) from err
