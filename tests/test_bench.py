@@ -27,10 +27,11 @@ def test_quick_bench_writes_finite_ratios(quick_report):
     assert rc == 0, (out / "BENCH.md").read_text()
     report = json.loads((out / "bench.json").read_text())
     assert report["quick"] is True and report["skipped"] == ["latency", "demo"]
-    assert set(report["parts"]) == {"default", "features", "augment", "training"}
+    assert set(report["parts"]) == {"default", "cv", "memory", "features", "augment", "training"}
     expected = {
         "pipeline p50: wav2vec2-base peer / bundled default",
         "pipeline p50: wav2vec2-base peer / bundled cnn",
+        "evaluate peak RSS 10x corpus / 1x",
         "features ours_logmel/ast",
         "features ours_logmel/librosa",
         "features ours_mfcc_deltas/librosa",
@@ -44,6 +45,11 @@ def test_quick_bench_writes_finite_ratios(quick_report):
     assert 0 < train["train_runtime_s"] < train["fold_wall_s"]
     assert train["train_samples_per_second"] > 0 and train["peak_rss_mb"] > 50
     assert train["audio_files"] == 24 * 8
+    cv = report["parts"]["cv"]
+    # the whole 6-fold protocol ran, every test clip scored once
+    assert cv["folds"] == 6 and cv["clips"] == 24 * 8 and cv["wall_s"] > 0 and cv["peak_rss_mb"] > 50
+    memory = report["parts"]["memory"]["runs"]
+    assert memory["10"]["clips"] == 10 * memory["1"]["clips"]
     m = report["machine"]
     assert m["logical_cores"] >= 1 and m["ram_gb"] > 0 and m["versions"]["torch"]
 

@@ -214,6 +214,78 @@ def bench_training(work: Path, data_dir: Path | None, quick: bool, epochs: int =
     }
 
 
+def bench_cv(work: Path, data_dir: Path | None, quick: bool) -> dict[str, Any]:
+    """The whole RAVDESS 6-fold cross-validation of the fast default preset (``speech-stats``) on
+    CPU, end to end (decoding, features, fitting, evaluation): wall time and peak RSS."""
+    if data_dir is None:
+        data_dir = make_ravdess_tree(work / "ravdess_cv", actors=24, takes=1, seconds=0.5 if quick else 3.0)
+        source = "generated RAVDESS-named tree"
+    else:
+        source = str(data_dir)
+    out = work / "cv_speech_stats"
+    args = ["--corpus", f"ravdess={data_dir}", "--label-scheme", "harmonized7", "--preset", "speech-stats"]
+    args += ["--out", str(out), "--", "--use_cpu", "true", "--report_to", "none"]
+    res = run_measured([sys.executable, "-m", "ser_hf.cli", "cv", *args], timeout=3600)
+    _check("cv", res)
+    result = json.loads((out / "cv_results.json").read_text())
+    shown = [a.replace(str(work), "WORK").replace(str(data_dir), "DATA") for a in args]
+    return {
+        "data": source,
+        "folds": result["n_folds"],
+        "clips": result["n"],
+        "wall_s": res["wall_s"],
+        "peak_rss_mb": res["peak_rss_mb"],
+        "ua_mean": result["mean"]["ua"],
+        "command": shlex.join(["ser-hf", "cv", *shown]),
+    }
+
+
+def _tiled_corpus(root: Path, data_dir: Path | None, tiles: int, quick: bool) -> tuple[Path, int]:
+    """An audio folder (``<emotion>/<file>``) holding every clip of ``data_dir`` (RAVDESS names)
+    ``tiles`` times, as symbolic links; generated clips when no data is given."""
+    if data_dir is None:
+        data_dir = make_ravdess_tree(
+            root.parent / f"{root.name}_src", actors=24, takes=1, seconds=0.5 if quick else 2.0
+        )
+    names = {
+        1: "neutral",
+        2: "calm",
+        3: "happy",
+        4: "sad",
+        5: "angry",
+        6: "fearful",
+        7: "disgust",
+        8: "surprised",
+    }
+    files = sorted(data_dir.rglob("03-*.*"))
+    for k in range(tiles):
+        for f in files:
+            emotion = names.get(int(f.stem.split("-")[2]), "neutral")
+            (root / emotion).mkdir(parents=True, exist_ok=True)
+            (root / emotion / f"t{k}_{f.name}").symlink_to(f.resolve())
+    return root, len(files) * tiles
+
+
+def bench_memory(work: Path, data_dir: Path | None, quick: bool) -> dict[str, Any]:
+    """Peak RSS of ``ser-hf evaluate`` (default model) on a corpus and on the same corpus tiled 10
+    times: evaluation streams, so the ratio should stay near 1."""
+    rows = {}
+    for tiles in (1, 10):
+        corpus, clips = _tiled_corpus(work / f"tiled_{tiles}", data_dir, tiles, quick)
+        args = ["--model", "default", "--corpus", f"audiofolder={corpus}", "--device", "cpu"]
+        args += ["--out", str(work / f"eval_{tiles}")]
+        res = run_measured([sys.executable, "-m", "ser_hf.cli", "evaluate", *args], timeout=3600)
+        _check("memory", res)
+        rows[str(tiles)] = {"clips": clips, "peak_rss_mb": res["peak_rss_mb"], "wall_s": res["wall_s"]}
+    return {
+        "data": str(data_dir) if data_dir else "generated RAVDESS-named tree",
+        "runs": rows,
+        "rss_ratio_10x_over_1x": rows["10"]["peak_rss_mb"] / rows["1"]["peak_rss_mb"],
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in rows.values()),
+        "command": "ser-hf evaluate --model default --corpus audiofolder=TILED --device cpu (1x and 10x)",
+    }
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -33,10 +33,12 @@ from typing import Any
 from .measure import PARTS
 from .parts import (
     bench_augment,
+    bench_cv,
     bench_default,
     bench_demo,
     bench_features,
     bench_latency,
+    bench_memory,
     bench_training,
     machine_info,
     resolve_model,
@@ -105,6 +107,33 @@ def _section(name: str, p: dict[str, Any]) -> list[str]:
             "## The default model vs a wav2vec2-base peer (stock pipeline, one process)",
             "",
             p["markdown"],
+        ]
+    elif name == "cv":
+        lines = [
+            "## Cross-validation on a CPU: the full RAVDESS 6-fold protocol of the default preset",
+            "",
+            f"Data: {p['data']}; `speech-stats`, {p['folds']} folds, {p['clips']} test clips, one process per "
+            "fold; wall time covers decoding, features, fitting (C chosen on validation actors) and testing.",
+            "",
+            "| figure | value |",
+            "| --- | ---: |",
+            f"| wall time, all folds (min) | {_fmt(p['wall_s'] / 60, 1)} |",
+            f"| peak RSS of the process tree (MiB) | {_fmt(p['peak_rss_mb'], 0)} |",
+            f"| mean UA (a check, not the result table) | {_fmt(p['ua_mean'], 3)} |",
+        ]
+    elif name == "memory":
+        one, ten = p["runs"]["1"], p["runs"]["10"]
+        lines = [
+            "## Memory that does not grow with the corpus (`ser-hf evaluate`, default model)",
+            "",
+            f"Data: {p['data']}, as an audio folder of symbolic links, once and tiled 10 times.",
+            "",
+            "| corpus | clips | peak RSS (MiB) | wall (s) |",
+            "| --- | ---: | ---: | ---: |",
+            f"| 1x | {one['clips']} | {_fmt(one['peak_rss_mb'], 0)} | {_fmt(one['wall_s'], 0)} |",
+            f"| 10x | {ten['clips']} | {_fmt(ten['peak_rss_mb'], 0)} | {_fmt(ten['wall_s'], 0)} |",
+            "",
+            f"**Peak RSS 10x / 1x: {p['rss_ratio_10x_over_1x']:.2f}.**",
         ]
     elif name == "features":
         c = p["clips_per_s"]
@@ -208,6 +237,8 @@ def run_all(
         model_dir, report["model"], report["random_weights"] = resolve_model(model, work, quick)
         jobs = {
             "default": lambda: bench_default(work, quick),
+            "cv": lambda: bench_cv(work, data_dir, quick),
+            "memory": lambda: bench_memory(work, data_dir, quick),
             "features": lambda: bench_features(work, data_dir, quick),
             "augment": lambda: bench_augment(work, data_dir, quick),
             "latency": lambda: bench_latency(work, model_dir, quick),
@@ -242,6 +273,8 @@ def summary_ratios(report: dict[str, Any]) -> dict[str, float]:
     """The headline ratios, flat: ``{"features ours_logmel/librosa": 3.1, ...}``."""
     parts = report["parts"]
     ratios: dict[str, float] = {}
+    if "rss_ratio_10x_over_1x" in parts.get("memory", {}):
+        ratios["evaluate peak RSS 10x corpus / 1x"] = parts["memory"]["rss_ratio_10x_over_1x"]
     for name, row in parts.get("default", {}).get("models", {}).items():
         ratios[f"pipeline p50: wav2vec2-base peer / {name}"] = row["peer_over_this"]
     feats = parts.get("features", {})

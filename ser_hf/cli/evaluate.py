@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from ..errors import SERError
+from ..inference.bundled import resolve_model_name
 from ..training.evaluation import (
     default_label_scheme,
     evaluate_model,
@@ -25,7 +26,11 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Evaluate a saved model on corpus rows: WA, UA, F1, per-class/speaker/gender scores, "
         "confusion matrix. Writes metrics.json, confusion.png, classification_report.txt, predictions.csv.",
     )
-    p.add_argument("--model", required=True, help="saved model folder (output_dir of ser-hf train)")
+    p.add_argument(
+        "--model",
+        required=True,
+        help="saved model folder (output_dir of ser-hf train) or a bundled model's name ('default', 'fusion', 'cnn', 'functionals')",
+    )
     p.add_argument(
         "--corpus", action="append", required=True, metavar="NAME=PATH", help="test corpus (repeatable)"
     )
@@ -68,6 +73,7 @@ def _slug(text: str) -> str:
 def cli(argv: list[str]) -> int:
     """``ser-hf evaluate``: print the table and write the result files."""
     args = _build_parser().parse_args(argv)
+    args.model = str(resolve_model_name(args.model))  # a bundled model's name ("default", "fusion", ...)
     if args.batch_size < 1:
         raise SERError("--batch-size must be 1 or more", source=f"--batch-size {args.batch_size}")
     model, feature_extractor = load_model(args.model, args.device)

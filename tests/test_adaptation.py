@@ -1,0 +1,109 @@
+"""Test-time adaptation from unlabelled clips (``ser_hf.training.adaptation``,
+``EmotionClassifier.adapt``, ``ser-hf evaluate --adapt``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from test_training import _clip
+
+from ser_hf.errors import SERError
+from ser_hf.inference.classifier import EmotionClassifier
+from ser_hf.training.adaptation import adapt_model
+from ser_hf.training.functionals import _fit, to_pretrained
+from ser_hf.training.linear import functionals_matrix
+from ser_hf.training.presets import build_model
+
+SR = 16000
+LABELS = ["neutral", "happy", "sad"]
+F0 = {0: 140.0, 1: 300.0, 2: 600.0}
+
+
+@pytest.fixture(scope="module")
+def stats_model():
+    clips = [_clip(F0[k] * (1 + 0.05 * i), 0.8, 10 * k + i) for k in F0 for i in range(6)]
+    y = np.repeat(list(F0), 6)
+    model, extractor = to_pretrained(
+        _fit(functionals_matrix(clips, "speech-stats"), y, 0.1, 0), LABELS, "speech-stats"
+    )
+    return model, extractor
+
+
+def _lowpassed(x: np.ndarray) -> np.ndarray:
+    """Another 'microphone': a strong first-order low-pass (spectral tilt)."""
+    y = np.copy(x)
+    for i in range(1, len(y)):
+        y[i] = 0.2 * x[i] + 0.8 * y[i - 1]
+    return (y / np.abs(y).max() * 0.3).astype(np.float32)
+
+
+def test_adapt_centres_a_functionals_model_on_the_clips_and_reset_restores_it(stats_model):
+    model, extractor = stats_model
+    clf = EmotionClassifier(model, feature_extractor=extractor, device="cpu")
+    before = model.feature_mean.clone()
+    clips = [_lowpassed(_clip(F0[k], 0.8, 100 + k)) for k in F0]
+    clf.adapt(clips)
+    expected = functionals_matrix(clips, "speech-stats").mean(0)
+    np.testing.assert_allclose(model.feature_mean.numpy(), expected, rtol=1e-5, atol=1e-4)
+    assert clf.adapted_on == 3
+    scores = clf.classify(clips[0], top_k=None)
+    assert abs(sum(s["score"] for s in scores) - 1) < 1e-5
+    clf.reset_adaptation()
+    assert torch.equal(model.feature_mean, before) and clf.adapted_on == 0
+
+
+def test_adapt_needs_several_clips_and_something_to_adapt(stats_model):
+    model, extractor = stats_model
+    clf = EmotionClassifier(model, feature_extractor=extractor, device="cpu")
+    with pytest.raises(SERError, match="at least 2"):
+        clf.adapt([_clip(200.0, 0.5, 1)])
+
+    class NoStats(torch.nn.Module):
+        def forward(self, input_features):
+            return input_features
+
+    with pytest.raises(SERError, match="no normalisation statistics"):
+        adapt_model(NoStats(), [{"input_features": torch.zeros(1, 3)}] * 3)
+
+
+def test_adabn_re_estimates_batchnorm_statistics_of_a_frame_model():
+    torch.manual_seed(0)
+    model, extractor = build_model("compact-small", LABELS)
+    model.eval()
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    before = [bn.running_mean.clone() for bn in norms]
+    clf = EmotionClassifier(model, feature_extractor=extractor, device="cpu")
+    clips = [_lowpassed(_clip(F0[k], 0.8, 200 + k)) for k in F0]
+    plain = clf.classify(clips[0], top_k=None)
+    clf.adapt(clips)
+    assert all(not torch.equal(bn.running_mean, b) for bn, b in zip(norms, before))
+    adapted = clf.classify(clips[0], top_k=None)
+    assert {s["label"]: s["score"] for s in plain} != {s["label"]: s["score"] for s in adapted}
+    clf.reset_adaptation()
+    assert all(torch.equal(bn.running_mean, b) for bn, b in zip(norms, before))
+    assert all(bn.momentum == 0.1 for bn in norms) and not model.training
+    assert clf.classify(clips[0], top_k=None) == plain
+
+
+def test_evaluate_adapts_per_speaker_and_leaves_the_model_as_it_was(tmp_path, stats_model):
+    import soundfile as sf
+
+    from ser_hf.data.corpora import load_corpus
+    from ser_hf.training.evaluation import evaluate_model
+
+    model, extractor = stats_model
+    for speaker in ("OAF", "YAF"):
+        for k, name in enumerate(LABELS):
+            folder = tmp_path / "tess" / f"{speaker}_{name}"
+            folder.mkdir(parents=True)
+            for w in range(3):
+                clip = _lowpassed(_clip(F0[k] * (1.1 if speaker == "YAF" else 1.0), 0.8, 300 + 10 * k + w))
+                sf.write(folder / f"{speaker}_w{w}_{name}.wav", clip, SR)
+    ds = load_corpus("tess", str(tmp_path / "tess"), label_scheme="harmonized7")
+    before = model.feature_mean.clone()
+    plain = evaluate_model(model, ds, feature_extractor=extractor)
+    adapted = evaluate_model(model, ds, feature_extractor=extractor, adapt=True)
+    assert adapted["adapted"].startswith("per speaker") and "adapted" not in plain
+    assert adapted["n"] == plain["n"] == 18
+    assert torch.equal(model.feature_mean, before)  # restored after scoring
