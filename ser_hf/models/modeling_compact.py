@@ -117,23 +117,6 @@ class CompactSERForAudioClassification(SERPreTrainedModel):
         )
         self.post_init()
 
-    @torch.no_grad()
-    def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, nn.Conv1d):
-            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.GRU):
-            for name, param in module.named_parameters():
-                if name.startswith("weight_ih"):
-                    nn.init.xavier_uniform_(param)
-                elif name.startswith("weight_hh"):
-                    nn.init.orthogonal_(param)
-                else:
-                    nn.init.zeros_(param)
-        else:
-            super()._init_weights(module)
-
     def forward(
         self,
         input_features: torch.Tensor,

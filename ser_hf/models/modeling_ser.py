@@ -232,7 +232,8 @@ def masked_mean(h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torc
 
 
 class SERPreTrainedModel(PreTrainedModel):
-    """Weight initialisation (Kaiming for convolutions, Xavier for linear layers) and the loss."""
+    """Weight initialisation (Kaiming for convolutions, Xavier for linear layers, orthogonal
+    recurrent weights) and the loss, shared by every frame family."""
 
     base_model_prefix = "ser"
     main_input_name = "input_features"
@@ -244,7 +245,7 @@ class SERPreTrainedModel(PreTrainedModel):
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
         # torch.nn.init is guarded by transformers during from_pretrained: loaded tensors are kept
-        if isinstance(module, nn.Conv2d):
+        if isinstance(module, (nn.Conv1d, nn.Conv2d)):
             nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
@@ -259,7 +260,7 @@ class SERPreTrainedModel(PreTrainedModel):
                 nn.init.zeros_(module.running_mean)
                 nn.init.ones_(module.running_var)
                 nn.init.zeros_(module.num_batches_tracked)
-        elif isinstance(module, nn.LSTM):
+        elif isinstance(module, (nn.LSTM, nn.GRU)):
             for name, param in module.named_parameters():
                 if name.startswith("weight_ih"):
                     nn.init.xavier_uniform_(param)

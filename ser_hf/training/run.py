@@ -80,7 +80,7 @@ def train(
     """
     from ..data.augment import AugmentConfig, SpecAugment, WaveformAugmenter
     from ..data.expand import expand_offline
-    from .metrics import compute_ser_metrics, make_compute_metrics
+    from .metrics import make_compute_metrics
     from .presets import build_model, get_preset
 
     set_seed(training_args.seed)
@@ -273,34 +273,19 @@ def train(
     results: dict[str, Any] = {"best_checkpoint": trainer.state.best_model_checkpoint, "skipped": skipped}
     if trainer.is_world_process_zero():
         save_final_model(trainer, output_dir)
-    for name, rows_, filename in (
-        ("validation", val_rows, "val_metrics.json"),
-        ("test", test_rows, "test_metrics.json"),
-    ):
-        if not rows_:
-            continue
-        y_true, y_pred, probs = _predict(trainer, ClipDataset(rows_, store_labels, store_genders))
-        metrics = compute_ser_metrics(
-            y_true,
-            y_pred,
+    gender_names = [str(genders_raw[i]) for i in rows]
+    results.update(
+        _score_parts(
+            (val_rows, test_rows),
+            lambda name, rows_: _predict(trainer, ClipDataset(rows_, store_labels, store_genders))[2],
+            store_labels,
+            store_speakers,
+            gender_names,
             label_names,
-            speakers=[store_speakers[r] for r in rows_],
-            genders=[str(genders_raw[rows[r]]) for r in rows_],
-            y_prob=probs,
+            data_args.split,
+            output_dir if trainer.is_world_process_zero() else None,
         )
-        metrics["split"] = data_args.split
-        metrics["speakers"] = sorted({store_speakers[r] for r in rows_})
-        results[name] = metrics
-        logger.info(
-            "%s: WA %.3f  UA %.3f  macro-F1 %.3f  (n=%d)",
-            name,
-            metrics["wa"],
-            metrics["ua"],
-            metrics["f1_macro"],
-            len(rows_),
-        )
-        if trainer.is_world_process_zero():
-            _write_json(output_dir / filename, metrics)
+    )
     debug.finish()
     return results
 
@@ -327,7 +312,6 @@ def _train_functionals(
     speakers, save the folder and the same metric files as a Trainer run."""
     from ..data.rows import label_scheme_of
     from .linear import predict_probabilities, save_linear, train_linear
-    from .metrics import compute_ser_metrics
     from .presets import get_preset
 
     train_rows, val_rows, test_rows = parts
@@ -354,17 +338,47 @@ def _train_functionals(
     )
     save_linear(model, extractor, output_dir)
     results: dict[str, Any] = {"skipped": skipped, "c": info["c"]}
+    results.update(
+        _score_parts(
+            (val_rows, test_rows),
+            lambda name, rows_: (
+                info["val_probs"]
+                if name == "validation"
+                else predict_probabilities(model, extractor, [clips[r] for r in rows_])
+            ),
+            labels,
+            speakers,
+            genders,
+            label_names,
+            data_args.split,
+            output_dir,
+        )
+    )
+    return results
+
+
+def _score_parts(
+    parts: tuple[list[int], list[int]],
+    predict: Any,
+    labels: list[int],
+    speakers: list[str],
+    genders: list[str],
+    label_names: list[str],
+    split_spec: str,
+    output_dir: Path | None,
+) -> dict[str, Any]:
+    """Metrics of the validation and test rows from ``predict(name, rows) -> probabilities``;
+    written to ``val_metrics.json`` / ``test_metrics.json`` in ``output_dir`` (when given)."""
+    from .metrics import compute_ser_metrics
+
+    results: dict[str, Any] = {}
     for name, rows_, filename in (
-        ("validation", val_rows, "val_metrics.json"),
-        ("test", test_rows, "test_metrics.json"),
+        ("validation", parts[0], "val_metrics.json"),
+        ("test", parts[1], "test_metrics.json"),
     ):
         if not rows_:
             continue
-        probs = (
-            info["val_probs"]
-            if name == "validation"
-            else predict_probabilities(model, extractor, [clips[r] for r in rows_])
-        )
+        probs = np.asarray(predict(name, rows_))
         metrics = compute_ser_metrics(
             np.asarray([labels[r] for r in rows_]),
             probs.argmax(-1),
@@ -373,7 +387,7 @@ def _train_functionals(
             genders=[genders[r] for r in rows_],
             y_prob=probs,
         )
-        metrics["split"] = data_args.split
+        metrics["split"] = split_spec
         metrics["speakers"] = sorted({speakers[r] for r in rows_})
         results[name] = metrics
         logger.info(
@@ -384,5 +398,6 @@ def _train_functionals(
             metrics["f1_macro"],
             len(rows_),
         )
-        _write_json(output_dir / filename, metrics)
+        if output_dir is not None:
+            _write_json(output_dir / filename, metrics)
     return results
