@@ -218,3 +218,16 @@ def test_every_command_answers_help():
             command,
             proc.stderr[-2000:],
         )
+
+
+def test_import_ser_hf_stays_lean():
+    """`import ser_hf` registers the model types; the heavy stacks of other stages (the demo,
+    corpora, plots, openSMILE, scikit-learn) load only when used."""
+    code = (
+        "import sys, ser_hf\n"
+        "heavy = ['gradio', 'datasets', 'librosa', 'matplotlib', 'opensmile', 'sklearn']\n"
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "", f"import ser_hf loaded {proc.stdout.strip()}"
