@@ -1,8 +1,9 @@
 """ser_hf: speech emotion recognition inside the Hugging Face ecosystem.
 
 Importing the package registers every model type of :mod:`ser_hf.models` with ``AutoConfig``,
-``AutoModelForAudioClassification`` and ``AutoFeatureExtractor``, so
-``pipeline("audio-classification", model=folder)`` works on any saved ``ser_hf`` model.
+``AutoModelForAudioClassification`` and ``AutoFeatureExtractor`` (as soon as transformers is
+imported), so ``pipeline("audio-classification", model=folder)`` works on any saved ``ser_hf``
+model.
 Heavier parts (corpora, training, inference) are imported on first use. The tree follows the
 data flow: ``data`` -> ``models`` -> ``training`` -> ``inference`` -> ``hub`` / ``bench`` / ``cli``
 (see ARCHITECTURE.md).
@@ -11,29 +12,74 @@ data flow: ``data`` -> ``models`` -> ``training`` -> ``inference`` -> ``hub`` / 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.machinery
+import sys
 from typing import Any
 
 from . import _compat
 from .errors import SERError
-from .models import (
-    CnnBiLstmAttentionConfig,
-    CnnBiLstmAttentionForAudioClassification,
-    CnnTransformerConfig,
-    CnnTransformerForAudioClassification,
-    CompactSERConfig,
-    CompactSERForAudioClassification,
-    FunctionalsLinearConfig,
-    FunctionalsLinearForAudioClassification,
-    SERFeatureExtractor,
-    SERFunctionalsFeatureExtractor,
-    SERFusionConfig,
-    SERFusionFeatureExtractor,
-    SERFusionForAudioClassification,
-)
 
 _compat.install()
 
 __version__ = "0.1.0"
+
+
+# ---------------------------------------------------------------------------- registration
+# The Auto classes need transformers (and torch), which take seconds to import. `import ser_hf`
+# therefore registers the model types right away only when transformers is already loaded, and
+# otherwise the moment it gets imported (every way of loading a model imports it), so that
+# `ser-hf --help` and the light parts of the package stay fast.
+_REGISTRATION = {"done": False, "pending": False}
+
+
+def _models_initializing() -> bool:
+    """Whether a module of ``ser_hf.models`` is being imported right now (registering then would
+    import it a second time, half-initialised)."""
+    return any(
+        getattr(getattr(module, "__spec__", None), "_initializing", False)
+        for name, module in list(sys.modules.items())
+        if name.startswith("ser_hf.models")
+    )
+
+
+def _register() -> None:
+    if _REGISTRATION["done"]:
+        return
+    if _models_initializing():
+        _REGISTRATION["pending"] = True  # done when that module finishes (see _AfterImport)
+        return
+    _REGISTRATION["done"], _REGISTRATION["pending"] = True, False
+    importlib.import_module("ser_hf.models.auto")
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs :func:`_register` after ``transformers`` (or a pending ``ser_hf.models`` module) loads."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if _REGISTRATION["done"] or not (name == "transformers" or name.startswith("ser_hf.models.")):
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        loader = getattr(spec, "loader", None)
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        run = loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            run(module)
+            if name == "transformers" or _REGISTRATION["pending"]:
+                # this module is still marked as initialising until exec_module returns
+                spec._initializing = False
+                _register()
+
+        loader.exec_module = exec_module
+        return spec
+
+
+if "transformers" in sys.modules:
+    _register()
+else:
+    sys.meta_path.insert(0, _AfterImport())
 
 # name -> module that defines it; imported on first access
 _LAZY = {
@@ -48,6 +94,19 @@ _LAZY = {
     "StreamingClassifier": "ser_hf.inference.streaming",
     "compute_ser_metrics": "ser_hf.training.metrics",
     "default_model_path": "ser_hf.inference.bundled",
+    "CnnBiLstmAttentionConfig": "ser_hf.models.configuration_ser",
+    "CnnTransformerConfig": "ser_hf.models.configuration_ser",
+    "CompactSERConfig": "ser_hf.models.configuration_ser",
+    "FunctionalsLinearConfig": "ser_hf.models.configuration_ser",
+    "SERFusionConfig": "ser_hf.models.configuration_ser",
+    "SERFeatureExtractor": "ser_hf.models.feature_extraction_ser",
+    "SERFunctionalsFeatureExtractor": "ser_hf.models.feature_extraction_functionals",
+    "SERFusionFeatureExtractor": "ser_hf.models.feature_extraction_functionals",
+    "CnnBiLstmAttentionForAudioClassification": "ser_hf.models.modeling_ser",
+    "CnnTransformerForAudioClassification": "ser_hf.models.modeling_ser",
+    "FunctionalsLinearForAudioClassification": "ser_hf.models.modeling_ser",
+    "CompactSERForAudioClassification": "ser_hf.models.modeling_compact",
+    "SERFusionForAudioClassification": "ser_hf.models.modeling_fusion",
     "bundled_model_path": "ser_hf.inference.bundled",
 }
 
@@ -60,20 +119,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'ser_hf' has no attribute {name!r}")
 
 
-__all__ = [
-    "SERError",
-    "SERFeatureExtractor",
-    "SERFunctionalsFeatureExtractor",
-    "SERFusionFeatureExtractor",
-    "SERFusionConfig",
-    "SERFusionForAudioClassification",
-    "FunctionalsLinearConfig",
-    "FunctionalsLinearForAudioClassification",
-    "CnnBiLstmAttentionConfig",
-    "CnnTransformerConfig",
-    "CnnBiLstmAttentionForAudioClassification",
-    "CnnTransformerForAudioClassification",
-    "CompactSERConfig",
-    "CompactSERForAudioClassification",
-    *_LAZY,
-]
+__all__ = ["SERError", *_LAZY]

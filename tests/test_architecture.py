@@ -221,13 +221,42 @@ def test_every_command_answers_help():
 
 
 def test_import_ser_hf_stays_lean():
-    """`import ser_hf` registers the model types; the heavy stacks of other stages (the demo,
-    corpora, plots, openSMILE, scikit-learn) load only when used."""
+    """`import ser_hf` registers the model types once transformers loads; until then neither torch
+    nor the heavy stacks of other stages (the demo, corpora, plots, openSMILE, scikit-learn) load."""
     code = (
         "import sys, ser_hf\n"
-        "heavy = ['gradio', 'datasets', 'librosa', 'matplotlib', 'opensmile', 'sklearn']\n"
+        "heavy = ['torch', 'transformers', 'gradio', 'datasets', 'librosa', 'matplotlib', 'opensmile', 'sklearn']\n"
         "print(','.join(m for m in heavy if m in sys.modules))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "", f"import ser_hf loaded {proc.stdout.strip()}"
+
+
+def test_registration_happens_whenever_transformers_loads(tmp_path):
+    """Whatever comes first (ser_hf, transformers, or a model module imported directly), the
+    Auto classes know the ser_hf model types by the time they are used."""
+    for first in ("import ser_hf", "import transformers, ser_hf", "import ser_hf.models.modeling_ser"):
+        code = (
+            f"{first}\n"
+            "from transformers.models.auto.configuration_auto import CONFIG_MAPPING\n"
+            "print(all(t in CONFIG_MAPPING for t in ('ser_cnn_transformer', 'ser_compact', 'ser_fusion')))"
+        )
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0 and proc.stdout.strip() == "True", (first, proc.stderr[-2000:])
+
+
+def test_command_help_loads_no_model_stack():
+    """`ser-hf --help` and `ser-hf COMMAND --help` answer without importing torch or transformers
+    (all but `train`, whose options are Trainer's own dataclass fields)."""
+    from ser_hf.cli import COMMANDS
+
+    for argv in [["--help"], *([c, "--help"] for c in COMMANDS if c != "train")]:
+        code = (
+            "import sys\nfrom ser_hf.cli import main\n"
+            f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+            "print('LOADED', [m for m in ('torch', 'transformers') if m in sys.modules])"
+        )
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, (argv, proc.stderr[-2000:])
+        assert proc.stdout.strip().splitlines()[-1] == "LOADED []", (argv, proc.stdout[-500:])

@@ -8,16 +8,6 @@ from pathlib import Path
 
 from ..errors import SERError
 from ..inference.bundled import resolve_model_name
-from ..training.evaluation import (
-    default_label_scheme,
-    evaluate_model,
-    load_eval_data,
-    load_model,
-    model_labels,
-    select_rows,
-    write_evaluation,
-)
-from ..training.metrics import format_table
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -73,6 +63,18 @@ def _slug(text: str) -> str:
 def cli(argv: list[str]) -> int:
     """``ser-hf evaluate``: print the table and write the result files."""
     args = _build_parser().parse_args(argv)
+    # the library loads after the arguments parse: --help answers at once
+    from ..training.evaluation import (
+        default_label_scheme,
+        evaluate_model,
+        load_eval_data,
+        load_model,
+        model_labels,
+        select_rows,
+        write_evaluation,
+    )
+    from ..training.metrics import format_table
+
     args.model = str(resolve_model_name(args.model))  # a bundled model's name ("default", "fusion", ...)
     if args.batch_size < 1:
         raise SERError("--batch-size must be 1 or more", source=f"--batch-size {args.batch_size}")

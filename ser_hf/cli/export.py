@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from ..inference.bundled import resolve_model_name
-from ..inference.onnx_export import DEFAULT_OPSET, FP32_TOLERANCE, export_onnx, format_parity
+from ..inference.onnx_runtime import DEFAULT_OPSET, FP32_TOLERANCE
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,8 @@ def cli(argv: list[str]) -> int:
     p.add_argument("--json", default=None, metavar="FILE", help="also write the export report as JSON")
     args = p.parse_args(argv)
     from transformers.utils import logging as hf_logging
+
+    from ..inference.onnx_export import export_onnx, format_parity  # after parsing: --help answers at once
 
     hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter the report
     model = str(resolve_model_name(args.model, default="cnn"))

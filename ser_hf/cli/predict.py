@@ -9,15 +9,15 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..data.audio import audio_info, find_media_files, load_audio
+if TYPE_CHECKING:
+    from ..inference.classifier import EmotionClassifier
+
 from ..errors import SERError
-from ..inference.classifier import SILENCE_DB, SILENCE_LABEL, EmotionClassifier, _top, level_db
-from ..inference.onnx_classifier import load_classifier
-from ..inference.timeline import plot_timeline
+from ..inference.levels import SILENCE_DB, SILENCE_LABEL, level_db
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,11 @@ def cli(argv: list[str]) -> int:
     naming the file; the other files are still classified).
     """
     args = _build_predict_parser().parse_args(argv)
+    # the library (torch, transformers) loads after the arguments parse: --help answers at once
+    from ..data.audio import audio_info, find_media_files, load_audio
+    from ..inference.onnx_classifier import load_classifier
+    from ..inference.timeline import plot_timeline
+
     if args.top_k < 1 or args.batch_size < 1:
         raise SERError("--top-k and --batch-size must be at least 1", source="ser-hf predict")
     from transformers.utils import logging as hf_logging
@@ -167,6 +172,8 @@ def cli(argv: list[str]) -> int:
 
 def _classify_short(clf: EmotionClassifier, short: list, results: list, args: argparse.Namespace) -> int:
     """Classify the queued short clips in one batched pass; per-file fallback if the batch fails."""
+    from ..inference.classifier import _top
+
     if not short:
         return 0
     failures = 0

@@ -257,7 +257,7 @@ def with_remote_code(model_dir: str | Path) -> Iterator[Path]:
         return
     from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
 
-    from .. import models  # noqa: F401  (registers the model types)
+    from ..models import auto  # noqa: F401  (registers the model types)
 
     with tempfile.TemporaryDirectory(prefix="ser-hf-push-") as tmp:
         staged = Path(tmp)

@@ -27,7 +27,6 @@ multichannel) and returns rolling predictions over the last few seconds.
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -40,38 +39,15 @@ from ..data.audio import DEFAULT_SAMPLING_RATE, iter_audio_chunks, load_audio
 from ..errors import SERError
 from ..training.saving import PREVIOUS_MODEL_DIR
 from .bundled import resolve_model_name
+from .levels import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, SILENT_DB, level_db  # noqa: F401  (re-exported)
 from .timeline import Timeline, _sliding_windows
 
 logger = logging.getLogger(__name__)
 
 
-SILENCE_LABEL = "silence"
 # Clips shorter than this are zero-padded before feature extraction: the CNN front end of both
 # model families pools the time axis several times and needs a few dozen frames to work with.
 MIN_CLIP_SECONDS = 0.5
-_EPS = 1e-12
-SILENT_DB = -240.0  # the level reported for digital silence (log of zero)
-# Defaults of silence skipping: a window whose loudest 50 ms is below -55 dBFS, or more than 40 dB
-# below the loudest window of the recording, holds no speech worth classifying.
-SILENCE_DB = -55.0
-SILENCE_REL_DB = 40.0
-
-
-def level_db(samples: np.ndarray, sampling_rate: int = DEFAULT_SAMPLING_RATE, frame_s: float = 0.05) -> float:
-    """Speech-activity level: RMS of the loudest ``frame_s`` frame, in dB relative to full scale.
-
-    The loudest short frame, not the mean over the whole window, because speech is bursty: a calm,
-    quietly recorded sentence (RAVDESS "calm" clips average about -52 dBFS) still has frames far
-    above a room's noise floor, while a pause has none. A full-scale sine gives about -3 dB.
-    """
-    x = np.asarray(samples, dtype=np.float64)
-    if x.size == 0:
-        return SILENT_DB
-    n = max(1, int(frame_s * sampling_rate))
-    usable = (x.size // n) * n
-    frames = x[:usable].reshape(-1, n) if usable else x[None, :]
-    rms = float(np.sqrt(np.square(frames).mean(axis=1)).max())
-    return max(SILENT_DB, 20.0 * math.log10(max(rms, _EPS)))
 
 
 def _top(probs: np.ndarray, labels: Sequence[str], top_k: int | None) -> list[dict[str, Any]]:

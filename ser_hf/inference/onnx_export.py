@@ -39,13 +39,18 @@ import torch
 from torch import nn
 
 from ..errors import SERError
-from .onnx_runtime import INPUT_NAMES, META_PREFIX, OUTPUT_NAMES, OnnxRuntimeBackend
+from .onnx_runtime import (
+    DEFAULT_OPSET,
+    FP32_TOLERANCE,
+    INPUT_NAMES,
+    META_PREFIX,
+    OUTPUT_NAMES,
+    OnnxRuntimeBackend,
+)
 
 logger = logging.getLogger(__name__)
 
 PARITY_SECONDS = (0.5, 3.0, 7.0)
-FP32_TOLERANCE = 1e-4
-DEFAULT_OPSET = 18
 INT8_OP_TYPES = ("MatMul", "LSTM")
 INT8_DESCRIPTION = "int8 dynamic quantisation (QInt8 weights of MatMul and LSTM; convolutions fp32)"
 

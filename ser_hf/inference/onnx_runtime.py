@@ -20,6 +20,9 @@ from ..errors import SERError
 
 logger = logging.getLogger(__name__)
 
+# the export's defaults (here, not in onnx_export, so `ser-hf export --help` needs no torch)
+DEFAULT_OPSET = 18
+FP32_TOLERANCE = 1e-4  # max abs difference of probabilities an fp32 export may have
 INPUT_NAMES = ("input_features", "attention_mask")
 
 

@@ -52,7 +52,7 @@ def load_model(model_dir: str | os.PathLike, device: str | None = None) -> tuple
     import torch
     from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
 
-    from .. import models  # noqa: F401  (registers the ser_hf model types with the Auto classes)
+    from ..models import auto  # noqa: F401  (registers the ser_hf model types with the Auto classes)
 
     source = str(model_dir)
     if not Path(source).exists():
