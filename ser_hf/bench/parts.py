@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..data.layouts import _RAVDESS_EMOTIONS
 from .measure import (
     LABELS8,
     REPO,
@@ -247,20 +248,10 @@ def _tiled_corpus(root: Path, data_dir: Path | None, tiles: int, quick: bool) ->
         data_dir = make_ravdess_tree(
             root.parent / f"{root.name}_src", actors=24, takes=1, seconds=0.5 if quick else 2.0
         )
-    names = {
-        1: "neutral",
-        2: "calm",
-        3: "happy",
-        4: "sad",
-        5: "angry",
-        6: "fearful",
-        7: "disgust",
-        8: "surprised",
-    }
     files = sorted(data_dir.rglob("03-*.*"))
     for k in range(tiles):
         for f in files:
-            emotion = names.get(int(f.stem.split("-")[2]), "neutral")
+            emotion = _RAVDESS_EMOTIONS.get(int(f.stem.split("-")[2]), "neutral")
             (root / emotion).mkdir(parents=True, exist_ok=True)
             (root / emotion / f"t{k}_{f.name}").symlink_to(f.resolve())
     return root, len(files) * tiles

@@ -80,23 +80,27 @@ class TorchBackend:
     """Runs a transformers audio-classification model (``ser_hf`` families or any compatible one)."""
 
     def __init__(self, model: Any, device: Any = None):
-        import torch
 
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.model = model.to(self.device).eval()
 
+    def model_inputs(self, input_features: Any, attention_mask: Any, **extra: Any) -> dict[str, Any]:
+        """The extractor's outputs as the model's keyword arguments: tensors of the right dtypes on
+        the backend's device."""
+
+        return {
+            "input_features": torch.as_tensor(input_features, dtype=torch.float32, device=self.device),
+            "attention_mask": torch.as_tensor(attention_mask, dtype=torch.long, device=self.device),
+            **{k: torch.as_tensor(v, dtype=torch.float32, device=self.device) for k, v in extra.items()},
+        }
+
     def _forward(
         self, input_features: Any, attention_mask: Any, output_attentions: bool = False, **extra: Any
     ) -> Any:
-        import torch
 
         with torch.inference_mode():
-            feats = torch.as_tensor(input_features, dtype=torch.float32, device=self.device)
-            mask = torch.as_tensor(attention_mask, dtype=torch.long, device=self.device)
-            more = {k: torch.as_tensor(v, dtype=torch.float32, device=self.device) for k, v in extra.items()}
-            return self.model(
-                input_features=feats, attention_mask=mask, output_attentions=output_attentions, **more
-            )
+            inputs = self.model_inputs(input_features, attention_mask, **extra)
+            return self.model(**inputs, output_attentions=output_attentions)
 
     def predict_logits(self, input_features: Any, attention_mask: Any, **extra: Any) -> np.ndarray:
         return self._forward(input_features, attention_mask, **extra).logits.float().cpu().numpy()
@@ -309,17 +313,10 @@ class EmotionClassifier:
             raise SERError(
                 "adaptation needs the PyTorch backend; load the model without onnx_path", source="adapt"
             )
-        device = self.backend.device
         inputs = []
         for audio in clips:
             feats, mask, extra = self._features([self._load(audio, sampling_rate)])
-            inputs.append(
-                {
-                    "input_features": torch.as_tensor(feats, dtype=torch.float32, device=device),
-                    "attention_mask": torch.as_tensor(mask, dtype=torch.long, device=device),
-                    **{k: torch.as_tensor(v, dtype=torch.float32, device=device) for k, v in extra.items()},
-                }
-            )
+            inputs.append(self.backend.model_inputs(feats, mask, **extra))
         adapt_model(model, inputs)
         self.adapted_on = len(inputs)
         return self
@@ -522,7 +519,6 @@ class EmotionClassifier:
 
 
 def _default_device() -> str:
-    import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -132,15 +131,3 @@ def predict_probabilities(model: Any, extractor: Any, clips: Sequence[np.ndarray
             feats = extractor(clip, sampling_rate=extractor.sampling_rate, return_tensors="pt")
             out.append(torch.softmax(model(**feats).logits, -1)[0].numpy())
     return np.stack(out) if out else np.zeros((0, model.config.num_labels))
-
-
-def save_linear(model: Any, extractor: Any, output_dir: str | Path) -> None:
-    """Save the folder atomically, like a Trainer run's final model."""
-    from types import SimpleNamespace
-
-    from .saving import save_final_model
-
-    holder = SimpleNamespace(
-        accelerator=SimpleNamespace(unwrap_model=lambda m: m), model=model, feature_extractor=extractor
-    )
-    save_final_model(holder, output_dir)

@@ -50,7 +50,7 @@ from .clips import (
     load_rows,
     make_split,
 )
-from .saving import save_final_model
+from .saving import save_final_model, save_model_folder
 from .trainer import (
     SERTrainer,
     TimeBudgetCallback,
@@ -114,11 +114,12 @@ def train(
     n_train, n_val = len(split.train), len(split.validation)
     # clips that failed to decode (empty) or are silent take part in nothing: not training,
     # selection or scoring; both are counted in the results
+    peaks = [float(np.abs(c).max()) if len(c) else None for c in clips]
     skipped = {
-        "undecodable": sum(len(c) == 0 for c in clips),
-        "silent": sum(len(c) > 0 and float(np.abs(c).max()) < SILENT_PEAK for c in clips),
+        "undecodable": peaks.count(None),
+        "silent": sum(p is not None and p < SILENT_PEAK for p in peaks),
     }
-    ok = [len(c) > 0 and float(np.abs(c).max()) >= SILENT_PEAK for c in clips]
+    ok = [p is not None and p >= SILENT_PEAK for p in peaks]
     clips = [c if good else np.zeros(1, np.float32) for c, good in zip(clips, ok)]  # never gathered
     train_rows = [r for r in range(n_train) if ok[r]]
     val_rows = [r for r in range(n_train, n_train + n_val) if ok[r]]
@@ -311,7 +312,7 @@ def _train_functionals(
     """The ``functionals`` presets: fit on the training speakers, choose C on the validation
     speakers, save the folder and the same metric files as a Trainer run."""
     from ..data.rows import label_scheme_of
-    from .linear import predict_probabilities, save_linear, train_linear
+    from .linear import predict_probabilities, train_linear
     from .presets import get_preset
 
     train_rows, val_rows, test_rows = parts
@@ -336,7 +337,7 @@ def _train_functionals(
             "seed": training_args.seed,
         },
     )
-    save_linear(model, extractor, output_dir)
+    save_model_folder(model, extractor, output_dir)
     results: dict[str, Any] = {"skipped": skipped, "c": info["c"]}
     results.update(
         _score_parts(

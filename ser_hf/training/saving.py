@@ -35,7 +35,7 @@ def _back_up_model(output_dir: Path, names: Sequence[str]) -> None:
     os.rename(staging, backup)  # the backup appears complete or not at all
 
 
-def save_final_model(trainer: Any, output_dir: str | Path) -> None:
+def save_model_folder(model: Any, feature_extractor: Any, output_dir: str | Path) -> None:
     """Write model (safetensors) + feature extractor into ``output_dir`` without ever leaving half a model.
 
     Everything is written to a temporary folder first. The model already in ``output_dir`` is then
@@ -49,9 +49,8 @@ def save_final_model(trainer: Any, output_dir: str | Path) -> None:
     output_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".final-", dir=output_dir))
     try:
-        model = trainer.accelerator.unwrap_model(trainer.model)
         model.save_pretrained(str(tmp))
-        trainer.feature_extractor.save_pretrained(str(tmp))
+        feature_extractor.save_pretrained(str(tmp))
         files = sorted(p for p in tmp.iterdir() if p.is_file())
         _back_up_model(output_dir, [p.name for p in files])
         (output_dir / "config.json").unlink(missing_ok=True)
@@ -60,3 +59,8 @@ def save_final_model(trainer: Any, output_dir: str | Path) -> None:
         shutil.rmtree(output_dir / PREVIOUS_MODEL_DIR, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def save_final_model(trainer: Any, output_dir: str | Path) -> None:
+    """:func:`save_model_folder` of a Trainer's (unwrapped) model and feature extractor."""
+    save_model_folder(trainer.accelerator.unwrap_model(trainer.model), trainer.feature_extractor, output_dir)
