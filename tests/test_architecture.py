@@ -247,11 +247,15 @@ def test_registration_happens_whenever_transformers_loads(tmp_path):
 
 
 def test_command_help_loads_no_model_stack():
-    """`ser-hf --help` and `ser-hf COMMAND --help` answer without importing torch or transformers
-    (all but `train`, whose options are Trainer's own dataclass fields)."""
+    """`ser-hf --help`, `ser-hf COMMAND --help` and an unknown `train` flag answer without importing
+    torch or transformers."""
     from ser_hf.cli import COMMANDS
 
-    for argv in [["--help"], *([c, "--help"] for c in COMMANDS if c != "train")]:
+    for argv in [
+        ["--help"],
+        *([c, "--help"] for c in COMMANDS),
+        ["train", "--output_dir", "x", "--epochs", "3"],
+    ]:
         code = (
             "import sys\nfrom ser_hf.cli import main\n"
             f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
@@ -260,3 +264,18 @@ def test_command_help_loads_no_model_stack():
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, (argv, proc.stderr[-2000:])
         assert proc.stdout.strip().splitlines()[-1] == "LOADED []", (argv, proc.stdout[-500:])
+
+
+def test_train_help_file_matches_the_live_parser():
+    """`ser-hf train --help` prints train_help.txt without loading torch; it must be what the real
+    HfArgumentParser says (rewrite it with `python -m ser_hf.cli.train --write-help`)."""
+    from ser_hf.cli import train as train_cli
+
+    assert train_cli.HELP_FILE.read_text() == train_cli.live_help(), (
+        "ser_hf/cli/train_help.txt is stale: run python -m ser_hf.cli.train --write-help"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "ser_hf.cli", "train", "--output_dir", "x", "--epochs", "3"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "unknown arguments ['--epochs']" in proc.stderr, proc.stderr[-2000:]

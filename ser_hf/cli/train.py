@@ -1,35 +1,92 @@
-"""``ser-hf train`` and ``python scripts/train.py``: parse, train, print the metrics."""
+"""``ser-hf train`` and ``python scripts/train.py``: parse, train, print the metrics.
+
+``--help`` and unknown flags answer at once from ``train_help.txt``, the parser's help written by
+:func:`write_help` (``python -m ser_hf.cli.train --write-help``); a test fails when the file no
+longer matches the live ``HfArgumentParser``. The parser itself (transformers' ``TrainingArguments``,
+hence torch) is imported only when there is something to train, or when the installed
+transformers differs from the one the file was written with.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
-
-import torch
-from transformers import (
-    HfArgumentParser,
-)
+from importlib import metadata
+from pathlib import Path
 
 from ..errors import SERError
-from ..training.arguments import ARGUMENT_CLASSES, parse_args
-from ..training.run import train
 
 logger = logging.getLogger(__name__)
+
+HELP_FILE = Path(__file__).with_name("train_help.txt")
+HELP_COLUMNS = "100"  # argparse wraps to $COLUMNS: the file is written at a fixed width
+EXAMPLES = (
+    "\nexamples:\n"
+    "  ser-hf train --corpus ravdess=data/ravdess --split ravdess-fold:0 --output_dir runs/fold0\n"
+    "  ser-hf train --corpus ravdess=data/ravdess,tess=data/tess --label_scheme harmonized7 "
+    "--preset speech-stats --split loco:tess --output_dir runs/r2t\n"
+    "  torchrun --nproc_per_node 2 scripts/train.py --corpus ravdess=data/ravdess --split none\n"
+    "  python scripts/train.py config.yaml\n"
+)
+
+
+def live_help() -> str:
+    """The help of the real parser (imports transformers and torch)."""
+    from transformers import HfArgumentParser
+
+    from ..training.arguments import ARGUMENT_CLASSES
+
+    old = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = HELP_COLUMNS
+    try:
+        text = HfArgumentParser(ARGUMENT_CLASSES, prog="ser-hf train").format_help()
+    finally:
+        if old is None:
+            os.environ.pop("COLUMNS")
+        else:
+            os.environ["COLUMNS"] = old
+    return f"# transformers {metadata.version('transformers')}\n{text}{EXAMPLES}"
+
+
+def write_help() -> Path:
+    HELP_FILE.write_text(live_help())
+    return HELP_FILE
+
+
+def _stored_help() -> str | None:
+    """``train_help.txt`` without its header, or None when it is missing or was written with
+    another transformers version than the installed one."""
+    try:
+        header, text = HELP_FILE.read_text().split("\n", 1)
+    except (OSError, ValueError):
+        return None
+    return text if header == f"# transformers {metadata.version('transformers')}" else None
+
+
+def _unknown_flags(argv: list[str], help_text: str) -> list[str]:
+    """Flags that are neither an option of the parser nor a prefix argparse would accept for one."""
+    known = set(re.findall(r"(--[A-Za-z0-9_\-]+)", help_text))
+    flags = [a.split("=", 1)[0] for a in argv if a.startswith("--")]
+    return [f for f in flags if f not in known and not any(k.startswith(f) for k in known)]
 
 
 def cli(argv: list[str] | None = None) -> int:
     """``ser-hf train``: parse arguments, train, print the validation/test metrics."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    stored = _stored_help()
     if not argv or argv[0] in ("-h", "--help"):
-        HfArgumentParser(ARGUMENT_CLASSES).print_help()
-        print(
-            "\nexamples:\n"
-            "  ser-hf train --corpus ravdess=data/ravdess --split ravdess-fold:0 --output_dir runs/fold0\n"
-            "  torchrun --nproc_per_node 2 scripts/train.py --corpus ravdess=data/ravdess --split none\n"
-            "  python scripts/train.py config.yaml"
-        )
+        print(stored if stored is not None else live_help().split("\n", 1)[1], end="")
         return 0
+    if stored is not None and (unknown := _unknown_flags(argv, stored)):
+        raise SERError(f"unknown arguments {unknown}; run with --help for the options", source="command line")
+
+    import torch
+
+    from ..training.arguments import parse_args
+    from ..training.run import train
+
     fraction = os.environ.get("SER_HF_CUDA_MEMORY_FRACTION")
     if fraction and torch.cuda.is_available():
         # several fold processes share one GPU (ser-hf cv --parallel): cap each one's share so the
@@ -57,3 +114,10 @@ def main() -> None:
         print(f"ser-hf train: error: {err}", file=sys.stderr)
         code = 2
     sys.exit(code)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--write-help"]:
+        print(f"wrote {write_help()}")
+    else:
+        main()
