@@ -17,6 +17,7 @@ from ..errors import SERError
 # subcommand -> (module in ser_hf.cli with a cli(argv) function, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "train a model with Trainer (also: accelerate launch scripts/train.py)"),
+    "distill": ("distill", "train a fast student on a teacher model's soft labels (ser-hf train --teacher)"),
     "evaluate": ("evaluate", "evaluate a saved model on a corpus split: WA, UA, F1, confusion"),
     "cv": ("cv", "speaker-independent k-fold cross-validation"),
     "predict": ("predict", "classify files, folders, globs (long audio -> timeline)"),

@@ -61,6 +61,20 @@ def _build_parser() -> argparse.ArgumentParser:
         help="do not train; aggregate the finished folds in --out",
     )
     p.add_argument(
+        "--teacher-preset",
+        dest="teacher_preset",
+        metavar="PRESET",
+        help="distil inside every fold: train this preset on the fold's training speakers into "
+        "OUT/fold_K/teacher, then the --preset student from its soft labels (ser-hf distill)",
+    )
+    p.add_argument(
+        "--teacher-args",
+        dest="teacher_args",
+        default="",
+        metavar="ARGS",
+        help='training arguments of the teacher, one quoted string (e.g. "--num_train_epochs 30")',
+    )
+    p.add_argument(
         "--python", default=sys.executable, help="interpreter for the fold processes (default: this one)"
     )
     return p
@@ -122,6 +136,8 @@ def cli(argv: list[str]) -> int:
         extra=extra,
         command=shlex.join(["ser-hf", "cv", *argv]),
         on_fold=on_fold,
+        teacher_preset=args.teacher_preset,
+        teacher_extra=shlex.split(args.teacher_args),
     )
     if result is None:
         print("no fold finished: nothing to aggregate", file=sys.stderr)

@@ -135,6 +135,22 @@ class ModelArguments:
             "help": 'JSON object of feature-extractor fields, e.g. \'{"n_mels": 64, "normalize": "global"}\'.'
         },
     )
+    teacher: str | None = field(
+        default=None,
+        metadata={
+            "help": "Distil from this saved model folder: the training clips (and augmented copies) also "
+            "carry the teacher's soft labels (see ser-hf distill)."
+        },
+    )
+    distill_alpha: float = field(
+        default=0.5,
+        metadata={
+            "help": "Weight of the teacher's soft labels in the loss (0 = labels only, 1 = teacher only)."
+        },
+    )
+    distill_temperature: float = field(
+        default=2.0, metadata={"help": "Softening temperature of teacher and student distributions."}
+    )
 
 
 @dataclass

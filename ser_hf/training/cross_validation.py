@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 METRICS_FILE = "test_metrics.json"
 RUN_FILE = "cv_run.json"  # written by the runner into each fold dir: command, return code, seconds
+TEACHER_DIR = "teacher"  # fold_K/teacher: the fold's own teacher when distilling inside the folds
 CONFIG_FILE = "cv_config.json"  # written into OUT: what was run, reused by --aggregate-only
 # cross-corpus folds train and test on these harmonised classes (calm -> neutral, pleasant surprise
 # -> surprised) unless a scheme is given
@@ -111,26 +112,27 @@ def _child_env(parallel: int) -> dict[str, str]:
     return env
 
 
-def run_fold(command: list[str], fold_dir: Path, env: dict[str, str]) -> dict[str, Any]:
+def run_fold(
+    command: list[str], fold_dir: Path, env: dict[str, str], teacher_command: list[str] | None = None
+) -> dict[str, Any]:
     """Run one fold's training command, its output going to ``fold_dir/train.log``.
+
+    With ``teacher_command`` (distillation inside the fold) that command runs first, into
+    ``fold_dir/teacher`` with its log in ``fold_dir/teacher.log``, unless an earlier run finished it;
+    the student runs only when the teacher succeeded.
 
     Returns ``{"fold_dir", "command", "returncode", "seconds"}`` (also written as ``cv_run.json``).
     """
     fold_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    with open(fold_dir / "train.log", "w", encoding="utf-8") as log:
-        log.write(f"$ {shlex.join(command)}\n")
-        log.flush()
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-        try:
-            returncode = proc.wait()
-        except BaseException:  # Ctrl-C or a crash of the runner: do not leave the trainer running
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            raise
+    steps = [(command, fold_dir / "train.log")]
+    if teacher_command is not None and not _fold_done(fold_dir / TEACHER_DIR):
+        steps.insert(0, (teacher_command, fold_dir / "teacher.log"))
+    returncode = 0
+    for step, log_path in steps:
+        returncode = _run_logged(step, log_path, env)
+        if returncode != 0:
+            break
     record = {
         "fold_dir": str(fold_dir),
         "command": command,
@@ -142,6 +144,22 @@ def run_fold(command: list[str], fold_dir: Path, env: dict[str, str]) -> dict[st
         record["error"] = f"training exited 0 but wrote no {METRICS_FILE}"
     (fold_dir / RUN_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
     return record
+
+
+def _run_logged(command: list[str], log_path: Path, env: dict[str, str]) -> int:
+    with open(log_path, "w", encoding="utf-8") as log:
+        log.write(f"$ {shlex.join(command)}\n")
+        log.flush()
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            return proc.wait()
+        except BaseException:  # Ctrl-C or a crash of the runner: do not leave the trainer running
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            raise
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -380,6 +398,8 @@ def run_cross_validation(
     extra: Sequence[str] = (),
     command: str = "",
     on_fold: Any = None,
+    teacher_preset: str | None = None,
+    teacher_extra: Sequence[str] = (),
 ) -> tuple[dict[str, Any] | None, list[int]]:
     """Train and test every fold in its own process, then aggregate the finished folds.
 
@@ -391,6 +411,9 @@ def run_cross_validation(
             speaker-independent folds (default 5).
         extra: arguments passed unchanged to every fold's training command.
         on_fold: called as ``on_fold(k, record, metrics_or_None, skipped)`` as each fold ends.
+        teacher_preset: distil inside every fold: first train this preset on the fold's own
+            training speakers (``teacher_extra`` passed to it) into ``fold_K/teacher``, then the
+            student ``preset`` with ``--teacher fold_K/teacher``; test speakers reach neither.
 
     Returns:
         ``(result, failed)``: the aggregate (None when no fold finished) and the failed fold indices.
@@ -417,15 +440,33 @@ def run_cross_validation(
         if not 0 <= k < len(splits):
             raise SERError(f"fold index out of range 0..{len(splits) - 1}", source=f"--only {k}")
 
-    commands: dict[int, list[str]] = {}
-    for k in indices:
+    def fold_command(k: int, fold_preset: str, output_dir: Path, fold_extra: Sequence[str]) -> list[str]:
         cmd = [python, "-m", "ser_hf.training"]
         for corpus in corpora:
             cmd += ["--corpus", corpus]
         if label_scheme:
             cmd += ["--label_scheme", label_scheme]
-        cmd += ["--split", splits[k], "--preset", preset, "--output_dir", str(out / f"fold_{k}"), *extra]
-        commands[k] = cmd
+        return [
+            *cmd,
+            "--split",
+            splits[k],
+            "--preset",
+            fold_preset,
+            "--output_dir",
+            str(output_dir),
+            *fold_extra,
+        ]
+
+    commands: dict[int, list[str]] = {}
+    teacher_commands: dict[int, list[str] | None] = {}
+    for k in indices:
+        fold_dir = out / f"fold_{k}"
+        student_extra = list(extra)
+        teacher_commands[k] = None
+        if teacher_preset:
+            teacher_commands[k] = fold_command(k, teacher_preset, fold_dir / TEACHER_DIR, teacher_extra)
+            student_extra += ["--teacher", str(fold_dir / TEACHER_DIR)]
+        commands[k] = fold_command(k, preset, fold_dir, student_extra)
 
     meta = {
         "protocol": protocol,
@@ -437,6 +478,7 @@ def run_cross_validation(
         if indices
         else "",
         "expected_folds": len(splits),
+        **({"teacher_preset": teacher_preset} if teacher_preset else {}),
         "date": _dt.datetime.now().isoformat(timespec="seconds"),
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -457,7 +499,10 @@ def run_cross_validation(
             out,
         )
         with ThreadPoolExecutor(max_workers=parallel) as pool:
-            futures = {k: pool.submit(run_fold, commands[k], out / f"fold_{k}", env) for k in todo}
+            futures = {
+                k: pool.submit(run_fold, commands[k], out / f"fold_{k}", env, teacher_commands[k])
+                for k in todo
+            }
             for k in todo:  # report in fold order; each fold is reported as soon as it is done
                 record = futures[k].result()
                 metrics = _read_fold(out / f"fold_{k}") if record["returncode"] == 0 else None

@@ -156,16 +156,31 @@ def extract_all(
     return np.stack(base), copies
 
 
-def _fit(x: np.ndarray, y: np.ndarray, c: float, seed: int):
+def _fit(
+    x: np.ndarray, y: np.ndarray, c: float, seed: int, soft: np.ndarray | None = None, alpha: float = 0.0
+):
+    """A class-balanced ``StandardScaler -> LogisticRegression``; with ``soft`` (teacher
+    probabilities, one row per clip) and ``alpha > 0`` it fits the distillation mixture as
+    sample weights (:func:`ser_hf.training.distill.distillation_weights`)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    clf = make_pipeline(
-        StandardScaler(),
-        LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=seed),
-    )
-    return clf.fit(x, y)
+    if soft is None or alpha <= 0:
+        clf = make_pipeline(
+            StandardScaler(),
+            LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=seed),
+        )
+        return clf.fit(x, y)
+    from .clips import balanced_class_weights
+    from .distill import distillation_weights
+
+    balanced = np.asarray(balanced_class_weights(y, soft.shape[1]))
+    rows, classes, weights = distillation_weights(y, soft, alpha, balanced)
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000, random_state=seed))
+    clf[0].fit(x)  # the scaler sees each clip once, not once per class
+    clf[-1].fit(clf[0].transform(x[rows]), classes, sample_weight=weights)
+    return clf
 
 
 def to_pretrained(clf: Any, label_names: Sequence[str], functionals: str):

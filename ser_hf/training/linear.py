@@ -41,8 +41,14 @@ def fit_linear(
     y_val: np.ndarray | None,
     c_grid: Sequence[float] = DEFAULT_C_GRID,
     seed: int = 0,
-) -> tuple[Any, float, dict[float, float]]:
+    soft_train: np.ndarray | None = None,
+    alpha: float = 0.0,
+    soft_val: np.ndarray | None = None,
+) -> tuple[Any, float, dict[float, float], np.ndarray | None]:
     """Pick C on the validation rows (UA), refit on training + validation rows.
+
+    With ``soft_train`` / ``soft_val`` (a teacher's probabilities for those rows) and ``alpha > 0``
+    every fit is a distillation fit; C is still chosen by UA on the validation rows' labels.
 
     Returns ``(classifier, best_c, {c: validation UA}, validation probabilities of the best C's
     training-only fit or None)``; without validation rows the middle of the grid is used.
@@ -56,17 +62,22 @@ def fit_linear(
     if x_val is not None and len(x_val):
         fitted = {}
         for c in c_grid:
-            fitted[c] = _fit(x_train, y_train, c, seed)
+            fitted[c] = _fit(x_train, y_train, c, seed, soft_train, alpha)
             scores[c] = float(balanced_accuracy_score(y_val, fitted[c].predict(x_val)))
             logger.info("C=%g: validation UA %.3f", c, scores[c])
         best = max(c_grid, key=lambda c: (scores[c], -c))
         val_probs = _full_probabilities(fitted[best], x_val, int(max(y_train.max(), y_val.max())) + 1)
         x_all, y_all = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
+        if soft_train is not None:
+            soft_all = np.concatenate([soft_train, soft_val])
     else:
         best = list(c_grid)[len(c_grid) // 2]
         logger.warning("no validation speakers: C=%g is not chosen but fixed", best)
         x_all, y_all = x_train, y_train
-    return _fit(x_all, y_all, best, seed), best, scores, val_probs
+        soft_all = soft_train
+    if soft_train is None:
+        soft_all = None
+    return _fit(x_all, y_all, best, seed, soft_all, alpha), best, scores, val_probs
 
 
 def _full_probabilities(clf: Any, x: np.ndarray, num_classes: int) -> np.ndarray:
@@ -84,10 +95,15 @@ def train_linear(
     label_names: Sequence[str],
     spec: dict[str, Any],
     seed: int = 0,
+    soft: np.ndarray | None = None,
+    alpha: float = 0.0,
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Fit the preset ``spec`` (``feature_extractor.functionals``, ``config.c_grid``) and return
     ``(model, feature_extractor, info)`` ready for ``save_pretrained``; ``info["val_probs"]`` are
-    the validation rows' probabilities from the fit that did NOT see them."""
+    the validation rows' probabilities from the fit that did NOT see them.
+
+    ``soft`` (one row of teacher probabilities per clip, already softened) with ``alpha > 0``
+    distils; a speed copy of a clip takes its original's soft labels."""
     from .functionals import to_pretrained
 
     functionals = spec["feature_extractor"]["functionals"]
@@ -101,6 +117,9 @@ def train_linear(
     n = len(train_rows)
     has_val = bool(len(val_rows))
     x_train, y_train = x[:n], y[:n]
+    soft_train = soft_val = None
+    if soft is not None and alpha > 0:
+        soft_train, soft_val = np.asarray(soft)[list(train_rows)], np.asarray(soft)[list(val_rows)]
     if factors:  # speed-perturbed copies (pitch and tempo: other vocal tracts) of TRAINING clips only
         from .functionals import speed_copies
 
@@ -109,10 +128,13 @@ def train_linear(
         ]  # (n, len(factors), D)
         x_train = np.concatenate([x_train, np.concatenate(copies)])
         y_train = np.concatenate([y_train, np.repeat(y[:n], len(factors))])
+        if soft_train is not None:
+            soft_train = np.concatenate([soft_train, np.repeat(soft_train, len(factors), axis=0)])
         logger.info("speed copies %s: %d training vectors", factors, len(x_train))
     clf, best, scores, val_probs = fit_linear(
-        x_train, y_train, x[n:] if has_val else None, y[n:] if has_val else None, c_grid, seed
-    )
+        x_train, y_train, x[n:] if has_val else None, y[n:] if has_val else None, c_grid, seed,
+        soft_train, alpha, soft_val,
+    )  # fmt: skip
     model, extractor = to_pretrained(clf, list(label_names), functionals)
     model.config.regularisation_c = best
     if val_probs is not None and val_probs.shape[1] < len(label_names):

@@ -217,6 +217,14 @@ PRESETS.update(
             "feature_extractor": {"functionals": "speech-stats"},
             "config": {"c_grid": [0.001, 0.003, 0.01, 0.03, 0.1], "speed_copies": [0.9, 1.1]},
         },
+        "functionals-compare": {
+            "family": "functionals",
+            "description": "openSMILE ComParE 2016 (6,373) + our 1,681 functionals + logistic regression "
+            "(the bundled functionals model's recipe; needs ser-hf[opensmile], research licence)",
+            "source": "the session-2 classical baseline; a slow teacher for ser-hf distill",
+            "feature_extractor": {"functionals": "compare+ours"},
+            "config": {"c_grid": [0.001, 0.003, 0.01, 0.03, 0.1]},
+        },
         "functionals-ours": {
             "family": "functionals",
             "description": "1,681 functionals of log-mel, MFCC and F0 (no openSMILE) + logistic regression",

@@ -80,6 +80,7 @@ def train(
     """
     from ..data.augment import AugmentConfig, SpecAugment, WaveformAugmenter
     from ..data.expand import expand_offline
+    from .distill import soften
     from .metrics import make_compute_metrics
     from .presets import build_model, get_preset
 
@@ -137,9 +138,11 @@ def train(
 
     # functionals presets: a logistic regression over one vector per clip, no Trainer
     if get_preset(model_args.preset)["family"] == "functionals":
+        # the validation speakers' clips too: the final fit is refitted on training + validation
+        soft = _soft_labels(model_args, clips, train_rows + val_rows, label_names)
         return _train_functionals(
             ds, data_args, model_args, training_args, split, clips, store_labels, store_speakers,
-            [str(genders_raw[r]) for r in rows], (train_rows, val_rows, test_rows), skipped,
+            [str(genders_raw[r]) for r in rows], (train_rows, val_rows, test_rows), skipped, soft,
         )  # fmt: skip
 
     # 3. augmentation config; offline expansion of the TRAINING rows only
@@ -169,6 +172,7 @@ def train(
         logger.info("offline augmentation: %d training clips -> %d", n_train, len(train_rows))
     else:
         online_waveform = aug_config.waveform_enabled
+    soft = _soft_labels(model_args, clips, train_rows, label_names)
     store = WaveformStore(clips)
     del clips
 
@@ -242,6 +246,9 @@ def train(
         mixup_alpha=aug_args.mixup_alpha,
         tta_crops=training_args.tta,
         store_on_device=data_args.waveforms_on_device,
+        soft_targets=None if soft is None else torch.from_numpy(soften(soft, model_args.distill_temperature)),
+        distill_alpha=model_args.distill_alpha,
+        distill_temperature=model_args.distill_temperature,
     )
     debug = _DebugCallback(trainer)
     trainer.add_callback(debug)
@@ -308,10 +315,12 @@ def _train_functionals(
     genders: list[str],
     parts: tuple[list[int], list[int], list[int]],
     skipped: dict[str, int],
+    soft: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The ``functionals`` presets: fit on the training speakers, choose C on the validation
     speakers, save the folder and the same metric files as a Trainer run."""
     from ..data.rows import label_scheme_of
+    from .distill import soften
     from .linear import predict_probabilities, train_linear
     from .presets import get_preset
 
@@ -319,8 +328,10 @@ def _train_functionals(
     label_names = list(ds.features["emotion"].names)
     spec = get_preset(model_args.preset)
     model, extractor, info = train_linear(
-        clips, labels, train_rows, val_rows, label_names, spec, seed=training_args.seed
-    )
+        clips, labels, train_rows, val_rows, label_names, spec, seed=training_args.seed,
+        soft=None if soft is None else soften(soft, model_args.distill_temperature),
+        alpha=model_args.distill_alpha,
+    )  # fmt: skip
     model.config.label_scheme = label_scheme_of(ds) or data_args.label_scheme or "native"
     model.config.training_corpora = (
         sorted({str(c) for c in ds["corpus"]}) if "corpus" in ds.column_names else []
@@ -356,6 +367,25 @@ def _train_functionals(
         )
     )
     return results
+
+
+def _soft_labels(
+    model_args: ModelArguments, clips: list[np.ndarray], rows: list[int], label_names: list[str]
+) -> np.ndarray | None:
+    """``(len(clips), C)`` teacher probabilities on ``rows`` (never test rows; zeros elsewhere), or
+    None without ``--teacher``."""
+    if not model_args.teacher:
+        return None
+    from .distill import teacher_probabilities
+
+    if not 0.0 <= model_args.distill_alpha <= 1.0 or model_args.distill_temperature <= 0:
+        raise SERError(
+            "--distill_alpha must lie in [0, 1] and --distill_temperature be positive",
+            source=f"alpha {model_args.distill_alpha}, temperature {model_args.distill_temperature}",
+        )
+    soft = np.zeros((len(clips), len(label_names)), dtype=np.float32)
+    soft[rows] = teacher_probabilities(model_args.teacher, [clips[r] for r in rows], label_names)
+    return soft
 
 
 def _score_parts(

@@ -77,6 +77,9 @@ class SERTrainer(Trainer):
         mixup_alpha: float = 0.0,
         tta_crops: int = 0,
         store_on_device: bool = True,
+        soft_targets: torch.Tensor | None = None,
+        distill_alpha: float = 0.5,
+        distill_temperature: float = 2.0,
         **kwargs: Any,
     ):
         super().__init__(*args, processing_class=feature_extractor, **kwargs)
@@ -88,6 +91,9 @@ class SERTrainer(Trainer):
         self.mixup_alpha = float(mixup_alpha)
         self.tta_crops = int(tta_crops)
         self.store_on_device = store_on_device
+        self.soft_targets = soft_targets  # (store rows, C) teacher probabilities at T, or None
+        self.distill_alpha = float(distill_alpha)
+        self.distill_temperature = float(distill_temperature)
         self.seen_indices: list[int] = []
         self._micro_step = (-1, 0)
 
@@ -146,11 +152,22 @@ class SERTrainer(Trainer):
             self.spec_augmenter.train()
             features = self.spec_augmenter(features, mask, generator=self._generator(seed + 2, device))
         if self.mixup_alpha > 0:
-            return self._mixup_loss(model, config, features, mask, labels, seed, return_outputs)
+            return self._mixup_loss(model, config, features, mask, labels, seed, return_outputs, index)
         outputs = model(input_features=features, attention_mask=mask, labels=labels, **extra)
+        if self.soft_targets is not None:
+            outputs.loss = self._distill(outputs.loss, outputs.logits, self.soft_targets[index.cpu()])
         return (outputs.loss, outputs) if return_outputs else outputs.loss
 
-    def _mixup_loss(self, model, config, features, mask, labels, seed, return_outputs):
+    def _distill(self, hard_loss: torch.Tensor, logits: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+        """``(1 - alpha) * hard_loss + alpha * T^2 * KL(teacher_T || student_T)`` (Hinton et al.);
+        ``soft_targets`` hold the teacher's probabilities already softened to ``T``."""
+        t = self.distill_temperature
+        teacher = teacher.to(logits.device, logits.dtype)
+        log_student = torch.log_softmax(logits / t, -1)
+        kl = torch.nn.functional.kl_div(log_student, teacher, reduction="batchmean")
+        return (1.0 - self.distill_alpha) * hard_loss + self.distill_alpha * t * t * kl
+
+    def _mixup_loss(self, model, config, features, mask, labels, seed, return_outputs, index=None):
         """Mix pairs of feature sequences; the soft-target loss keeps the model's class weights and smoothing.
 
         The auxiliary gender loss is skipped on mixed batches (the mixed clip has two speakers).
@@ -171,6 +188,9 @@ class SERTrainer(Trainer):
         loss = lam * ce(logits, labels, weight=weight, label_smoothing=smoothing) + (1.0 - lam) * ce(
             logits, labels[perm], weight=weight, label_smoothing=smoothing
         )
+        if self.soft_targets is not None and index is not None:
+            teacher = self.soft_targets[index.cpu()]
+            loss = self._distill(loss, logits, lam * teacher + (1.0 - lam) * teacher[perm.cpu()])
         outputs.loss = loss
         return (loss, outputs) if return_outputs else loss
 

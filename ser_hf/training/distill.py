@@ -1,0 +1,106 @@
+"""Knowledge distillation: a fast student learns from a teacher's soft labels.
+
+``ser-hf distill --teacher DIR --preset P ...`` (or ``ser-hf train --teacher DIR``) runs the normal
+training of preset ``P`` with one change: every TRAINING clip (and every offline-augmented copy)
+also carries the teacher's class probabilities, computed once before training, and the loss is
+
+    (1 - alpha) * the preset's own loss on the labels  +  alpha * T^2 * KL(teacher_T || student_T)
+
+with both distributions softened by the temperature ``T`` (Hinton et al., 2015). The logistic-
+regression presets, which have no gradient loop here, fit the same mixture as sample weights:
+each clip is repeated once per class with weight ``(1 - alpha) * [c == label] + alpha * p_teacher(c)``
+(times the clip's balanced class weight). Validation and test speakers never reach the teacher,
+so a student is chosen and scored exactly like any other model; ``ser-hf cv --teacher-preset``
+trains the teacher inside each fold so its numbers stay speaker-independent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SERError
+
+logger = logging.getLogger(__name__)
+
+
+def label_map(teacher_labels: Sequence[str], student_labels: Sequence[str]) -> list[int]:
+    """For every teacher class, the student class of the same name, or -1 (mass dropped).
+
+    Raises :class:`SERError` naming both label sets when they share fewer than two classes."""
+    index = {name.lower(): i for i, name in enumerate(student_labels)}
+    mapping = [index.get(str(name).lower(), -1) for name in teacher_labels]
+    if sum(m >= 0 for m in mapping) < 2:
+        raise SERError(
+            f"the teacher's labels {list(teacher_labels)} share fewer than two classes with the student's "
+            f"{list(student_labels)}; train the teacher on the same label scheme (--label_scheme)",
+            source="--teacher",
+        )
+    return mapping
+
+
+def teacher_probabilities(
+    teacher_dir: str | Path,
+    clips: Sequence[np.ndarray],
+    student_labels: Sequence[str],
+    sampling_rate: int = 16000,
+) -> np.ndarray:
+    """``(len(clips), len(student_labels))``: the teacher's probabilities over the student's classes.
+
+    Clip by clip (memory does not grow with the corpus); an empty clip gets an all-zero row.
+    Teacher classes the student lacks are dropped and each row renormalised.
+    """
+    import torch
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+    path = Path(teacher_dir)
+    if not (path / "config.json").is_file():
+        raise SERError(
+            "not a saved model folder (no config.json); give the output_dir of a finished training run",
+            source=str(path),
+        )
+    model = AutoModelForAudioClassification.from_pretrained(str(path)).eval()
+    extractor = AutoFeatureExtractor.from_pretrained(str(path))
+    teacher_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    mapping = np.asarray(label_map(teacher_labels, student_labels))
+    keep = mapping >= 0
+    out = np.zeros((len(clips), len(student_labels)), dtype=np.float32)
+    with torch.inference_mode():
+        for i, clip in enumerate(clips):
+            if len(clip) == 0:
+                continue
+            feats = extractor(np.asarray(clip), sampling_rate=sampling_rate, return_tensors="pt")
+            probs = torch.softmax(model(**feats).logits.float(), -1)[0].numpy()
+            row = np.zeros(len(student_labels), dtype=np.float32)
+            np.add.at(row, mapping[keep], probs[keep])
+            out[i] = row / max(float(row.sum()), 1e-8)
+    logger.info("teacher %s: soft labels for %d clips", path, len(clips))
+    return out
+
+
+def soften(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """``p^(1/T)`` renormalised: the teacher's distribution at temperature ``T``."""
+    if temperature == 1.0:
+        return probs
+    powered = np.power(np.clip(probs, 1e-12, 1.0), 1.0 / temperature) * (probs > 0)
+    return powered / np.maximum(powered.sum(-1, keepdims=True), 1e-12)
+
+
+def distillation_weights(
+    labels: np.ndarray, soft: np.ndarray, alpha: float, class_weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sample-weight form of the distillation loss for a classifier fitted by weighted likelihood.
+
+    Returns ``(rows, classes, weights)`` flattened: clip ``i`` repeated once per class ``c`` with
+    weight ``w_i * ((1 - alpha) * [c == y_i] + alpha * soft[i, c])``; pairs of weight 0 are left out.
+    """
+    n, c = soft.shape
+    onehot = np.eye(c)[labels]
+    w = (1.0 - alpha) * onehot + alpha * soft
+    if class_weight is not None:
+        w = w * class_weight[labels][:, None]
+    rows, classes = np.nonzero(w > 0)
+    return rows, classes, w[rows, classes]
