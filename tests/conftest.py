@@ -12,6 +12,11 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# the per-clip feature cache goes to a folder of this test session, never the user's ~/.cache
+if "SER_HF_CACHE" not in os.environ:
+    import tempfile
+
+    os.environ["SER_HF_CACHE"] = tempfile.mkdtemp(prefix="ser_hf_test_cache_")
 
 from pathlib import Path  # noqa: E402
 

@@ -162,6 +162,9 @@ def test_evaluate_cli_writes_every_file(tree, random_model, tmp_path, capsys):
     assert metrics["n"] == 5 and list(metrics["per_speaker"]) == ["ravdess_03"]
     assert f"UA={metrics['ua']:.3f}" in printed and "by gender: male" in printed
     assert (out / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "reliability.png").read_bytes()[:4] == b"\x89PNG"
+    assert 0.0 <= metrics["ece"] <= 1.0 and metrics["nll"] > 0 and 0.0 <= metrics["brier"] <= 2.0
+    assert f"ECE {metrics['ece']:.3f}" in printed
     assert "macro avg" in (out / "classification_report.txt").read_text()
     with open(out / "predictions.csv") as f:
         assert [row["speaker"] for row in csv.DictReader(f)] == ["ravdess_03"] * 5

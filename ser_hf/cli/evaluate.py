@@ -126,5 +126,11 @@ def cli(argv: list[str]) -> int:
     title = f"{Path(args.model).name} on {'+'.join(corpus_names)} (n={metrics['n']})"
     write_evaluation(metrics, predictions, out, title)
     print(format_table(metrics))
-    print(f"wrote {out}/metrics.json, confusion.png, classification_report.txt, predictions.csv")
+    if "ece" in metrics:
+        print(
+            f"calibration: ECE {metrics['ece']:.3f}  NLL {metrics['nll']:.3f}  Brier {metrics['brier']:.3f}"
+        )
+    print(
+        f"wrote {out}/metrics.json, confusion.png, reliability.png, classification_report.txt, predictions.csv"
+    )
     return 0

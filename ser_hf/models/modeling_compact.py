@@ -160,11 +160,8 @@ class CompactSERForAudioClassification(SERPreTrainedModel):
         pooled, weights = self.pooling(h, mask)
         logits = self.classifier(pooled)
         gender_logits = self.gender_classifier(pooled) if self.gender_classifier is not None else None
-        loss = self._loss(logits, labels, gender_logits, gender_ids)
         attentions = (weights,) if output_attentions else None
-        if not return_dict:
-            return tuple(v for v in (loss, logits, attentions) if v is not None)
-        return SequenceClassifierOutput(loss=loss, logits=logits, attentions=attentions)
+        return self._output(logits, labels, gender_logits, gender_ids, attentions, return_dict)
 
 
 CompactSERForAudioClassification.register_for_auto_class("AutoModelForAudioClassification")

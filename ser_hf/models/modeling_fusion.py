@@ -100,14 +100,14 @@ class SERFusionForAudioClassification(SERPreTrainedModel):
             probs = p if probs is None else probs + p
         if probs is None:
             raise SERError("this fusion has no members")
-        logits = torch.log(probs.clamp_min(1e-30))
-        loss = F.nll_loss(logits, labels.long()) if labels is not None else None
         attentions = None
         if output_attentions and attention is not None:
             attentions = (attention / max(attention_weight, 1e-12),)
-        if not return_dict:
-            return tuple(v for v in (loss, logits, attentions) if v is not None)
-        return SequenceClassifierOutput(loss=loss, logits=logits, attentions=attentions)
+        # log of the averaged probabilities; the NLL of the average is the fusion's loss
+        return self._output(torch.log(probs.clamp_min(1e-30)), labels, None, None, attentions, return_dict)
+
+    def _loss(self, logits, labels, gender_logits, gender_ids):
+        return F.nll_loss(logits, labels.long()) if labels is not None else None
 
 
 SERFusionForAudioClassification.register_for_auto_class("AutoModelForAudioClassification")

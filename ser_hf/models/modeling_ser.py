@@ -272,6 +272,26 @@ class SERPreTrainedModel(PreTrainedModel):
             nn.init.xavier_uniform_(module.in_proj_weight)
             nn.init.zeros_(module.in_proj_bias)
 
+    def _output(
+        self,
+        logits: torch.Tensor,
+        labels: torch.Tensor | None,
+        gender_logits: torch.Tensor | None,
+        gender_ids: torch.Tensor | None,
+        attentions: tuple[torch.Tensor, ...] | None,
+        return_dict: bool,
+    ) -> SequenceClassifierOutput | tuple:
+        """The tail every family shares: the loss on the raw logits, then the output logits divided
+        by ``config.calibration_temperature`` (temperature scaling fitted on validation speakers after
+        training, ``ser_hf.training.calibration``; absent or 1.0 = uncalibrated)."""
+        loss = self._loss(logits, labels, gender_logits, gender_ids)
+        temperature = float(getattr(self.config, "calibration_temperature", 1.0) or 1.0)
+        if temperature != 1.0:
+            logits = logits / temperature
+        if not return_dict:
+            return tuple(v for v in (loss, logits, attentions) if v is not None)
+        return SequenceClassifierOutput(loss=loss, logits=logits, attentions=attentions)
+
     def _loss(
         self,
         logits: torch.Tensor,
@@ -390,11 +410,8 @@ class CnnBiLstmAttentionForAudioClassification(SERPreTrainedModel):
         pooled, weights = self.pooling(h, mask)
         logits = self.classifier(pooled)
         gender_logits = self.gender_classifier(pooled) if self.gender_classifier is not None else None
-        loss = self._loss(logits, labels, gender_logits, gender_ids)
         attentions = (weights,) if output_attentions else None
-        if not return_dict:
-            return tuple(v for v in (loss, logits, attentions) if v is not None)
-        return SequenceClassifierOutput(loss=loss, logits=logits, attentions=attentions)
+        return self._output(logits, labels, gender_logits, gender_ids, attentions, return_dict)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -489,11 +506,8 @@ class CnnTransformerForAudioClassification(SERPreTrainedModel):
             weights = mean_weights
         logits = self.classifier(pooled)
         gender_logits = self.gender_classifier(pooled) if self.gender_classifier is not None else None
-        loss = self._loss(logits, labels, gender_logits, gender_ids)
         attentions = (weights,) if output_attentions else None
-        if not return_dict:
-            return tuple(v for v in (loss, logits, attentions) if v is not None)
-        return SequenceClassifierOutput(loss=loss, logits=logits, attentions=attentions)
+        return self._output(logits, labels, gender_logits, gender_ids, attentions, return_dict)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -539,11 +553,7 @@ class FunctionalsLinearForAudioClassification(SERPreTrainedModel):
             )
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         x = (input_features.to(self.feature_mean.dtype) - self.feature_mean) / self.feature_scale
-        logits = self.classifier(x)
-        loss = self._loss(logits, labels, None, None)
-        if not return_dict:
-            return tuple(v for v in (loss, logits) if v is not None)
-        return SequenceClassifierOutput(loss=loss, logits=logits)
+        return self._output(self.classifier(x), labels, None, None, None, return_dict)
 
 
 CnnBiLstmAttentionForAudioClassification.register_for_auto_class("AutoModelForAudioClassification")

@@ -97,7 +97,9 @@ class DataArguments:
     )
     cache_dir: str | None = field(
         default=None,
-        metadata={"help": "Folder for decoded-waveform caches (one safetensors file per corpus)."},
+        metadata={
+            "help": "Cache folder: per-clip feature vectors (default $SER_HF_CACHE or ~/.cache/ser_hf; SER_HF_CACHE=off: none) and, when given, decoded waveforms (one safetensors file per corpus)."
+        },
     )
     decode_workers: int = field(default=8, metadata={"help": "Threads decoding audio files."})
     waveforms_on_device: bool = field(
@@ -230,6 +232,13 @@ class SERTrainingArguments(TrainingArguments):
         metadata={
             "help": "Test-time augmentation: average the probabilities of the full clip and of this many "
             "evenly spaced max_seconds crops (validation and test)."
+        },
+    )
+    calibrate: bool = field(
+        default=True,
+        metadata={
+            "help": "Fit a temperature on the validation speakers after training and store it in the "
+            "model (calibrated probabilities; the predicted class does not change)."
         },
     )
     resume: bool = field(

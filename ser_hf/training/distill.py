@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,11 +48,13 @@ def teacher_probabilities(
     clips: Sequence[np.ndarray],
     student_labels: Sequence[str],
     sampling_rate: int = 16000,
+    cache: Any = None,
 ) -> np.ndarray:
     """``(len(clips), len(student_labels))``: the teacher's probabilities over the student's classes.
 
     Clip by clip (memory does not grow with the corpus); an empty clip gets an all-zero row.
-    Teacher classes the student lacks are dropped and each row renormalised.
+    Teacher classes the student lacks are dropped and each row renormalised. A functionals teacher
+    reads its vectors through ``cache`` (a :class:`~ser_hf.training.feature_cache.FeatureCache`).
     """
     import torch
     from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
@@ -68,12 +71,23 @@ def teacher_probabilities(
     mapping = np.asarray(label_map(teacher_labels, student_labels))
     keep = mapping >= 0
     out = np.zeros((len(clips), len(student_labels)), dtype=np.float32)
+    if type(extractor).__name__ == "SERFunctionalsFeatureExtractor":
+        from .linear import predict_probabilities
+
+        ok = [i for i, c in enumerate(clips) if len(c)]
+        teacher = predict_probabilities(model, extractor, [clips[i] for i in ok], cache)
+        rows = dict(zip(ok, teacher))
+    else:
+        rows = {}
     with torch.inference_mode():
         for i, clip in enumerate(clips):
             if len(clip) == 0:
                 continue
-            feats = extractor(np.asarray(clip), sampling_rate=sampling_rate, return_tensors="pt")
-            probs = torch.softmax(model(**feats).logits.float(), -1)[0].numpy()
+            if i in rows:
+                probs = rows[i]
+            else:
+                feats = extractor(np.asarray(clip), sampling_rate=sampling_rate, return_tensors="pt")
+                probs = torch.softmax(model(**feats).logits.float(), -1)[0].numpy()
             row = np.zeros(len(student_labels), dtype=np.float32)
             np.add.at(row, mapping[keep], probs[keep])
             out[i] = row / max(float(row.sum()), 1e-8)

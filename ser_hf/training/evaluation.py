@@ -398,7 +398,9 @@ def select_rows(ds: Any, split: str, subset: str, *, seed: int = 42, num_val_spe
 def write_evaluation(
     metrics: dict[str, Any], predictions: list[dict[str, Any]], out: str | os.PathLike, title: str
 ) -> Path:
-    """Write ``metrics.json``, ``classification_report.txt``, ``confusion.png`` and ``predictions.csv``."""
+    """Write ``metrics.json``, ``classification_report.txt``, ``confusion.png``, ``reliability.png``
+    (the reliability diagram of the predicted probabilities) and ``predictions.csv``."""
+    from .calibration import plot_reliability
     from .metrics import plot_confusion
 
     out = Path(out)
@@ -406,6 +408,10 @@ def write_evaluation(
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     (out / "classification_report.txt").write_text(metrics["classification_report"], encoding="utf-8")
     plot_confusion(metrics["confusion"], metrics["labels"], out / "confusion.png", title=title)
+    if predictions and "probs" in predictions[0]:
+        index = {name: i for i, name in enumerate(metrics["labels"])}
+        y_true = np.array([index[p["true"]] for p in predictions])
+        plot_reliability(y_true, np.array([p["probs"] for p in predictions]), out / "reliability.png", title)
     with open(out / "predictions.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(
             f, fieldnames=["path", "speaker", "true", "predicted", "score"], extrasaction="ignore"

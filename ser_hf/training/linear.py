@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import SERError
 from ..models.feature_extraction_functionals import clip_functionals
+from .feature_cache import FeatureCache
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +28,35 @@ DEFAULT_C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
 
 
 def functionals_matrix(
-    clips: Sequence[np.ndarray], functionals: str, sampling_rate: int = 16000, trim_db: float | None = 35.0
+    clips: Sequence[np.ndarray],
+    functionals: str,
+    sampling_rate: int = 16000,
+    trim_db: float | None = 35.0,
+    trim_margin_s: float = 0.1,
+    cache: FeatureCache | None = None,
 ) -> np.ndarray:
     """``(n, D)``: the functionals vector of every clip (clip by clip: memory does not grow with
-    the clips' length)."""
-    return np.stack([clip_functionals(c, functionals, sampling_rate, trim_db) for c in clips])
+    the clips' length), from ``cache`` when it holds them."""
+    if cache is None:
+        return np.stack(
+            [clip_functionals(c, functionals, sampling_rate, trim_db, trim_margin_s) for c in clips]
+        )
+    options = f"functionals={functionals}|sr={sampling_rate}|trim_db={trim_db}|margin={trim_margin_s}"
+    return cache.vectors(
+        clips, options, lambda c: clip_functionals(c, functionals, sampling_rate, trim_db, trim_margin_s)
+    )
+
+
+def extractor_matrix(extractor: Any, clips: Sequence[np.ndarray], cache: FeatureCache | None) -> np.ndarray:
+    """:func:`functionals_matrix` with the options of a saved ``SERFunctionalsFeatureExtractor``."""
+    return functionals_matrix(
+        clips,
+        extractor.functionals,
+        extractor.sampling_rate,
+        extractor.trim_db,
+        extractor.trim_margin_s,
+        cache,
+    )
 
 
 def fit_linear(
@@ -97,6 +122,7 @@ def train_linear(
     seed: int = 0,
     soft: np.ndarray | None = None,
     alpha: float = 0.0,
+    cache: FeatureCache | None = None,
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Fit the preset ``spec`` (``feature_extractor.functionals``, ``config.c_grid``) and return
     ``(model, feature_extractor, info)`` ready for ``save_pretrained``; ``info["val_probs"]`` are
@@ -112,7 +138,7 @@ def train_linear(
     rows = list(train_rows) + list(val_rows)
     if not train_rows:
         raise SERError("no training clips", source="train_linear")
-    x = functionals_matrix([clips[r] for r in rows], functionals)
+    x = functionals_matrix([clips[r] for r in rows], functionals, cache=cache)
     y = np.asarray([labels[r] for r in rows])
     n = len(train_rows)
     has_val = bool(len(val_rows))
@@ -124,7 +150,7 @@ def train_linear(
         from .functionals import speed_copies
 
         copies = [
-            functionals_matrix(speed_copies(clips[r], factors), functionals) for r in train_rows
+            functionals_matrix(speed_copies(clips[r], factors), functionals, cache=cache) for r in train_rows
         ]  # (n, len(factors), D)
         x_train = np.concatenate([x_train, np.concatenate(copies)])
         y_train = np.concatenate([y_train, np.repeat(y[:n], len(factors))])
@@ -143,13 +169,14 @@ def train_linear(
     return model, extractor, info
 
 
-def predict_probabilities(model: Any, extractor: Any, clips: Sequence[np.ndarray]) -> np.ndarray:
-    """Class probabilities ``(n, C)`` of a functionals model, clip by clip."""
+def predict_probabilities(
+    model: Any, extractor: Any, clips: Sequence[np.ndarray], cache: FeatureCache | None = None
+) -> np.ndarray:
+    """Class probabilities ``(n, C)`` of a functionals model (features from ``cache`` when stored)."""
     import torch
 
-    out = []
+    if not len(clips):
+        return np.zeros((0, model.config.num_labels))
+    x = torch.from_numpy(extractor_matrix(extractor, clips, cache).astype(np.float32))
     with torch.no_grad():
-        for clip in clips:
-            feats = extractor(clip, sampling_rate=extractor.sampling_rate, return_tensors="pt")
-            out.append(torch.softmax(model(**feats).logits, -1)[0].numpy())
-    return np.stack(out) if out else np.zeros((0, model.config.num_labels))
+        return torch.softmax(model(input_features=x).logits.float(), -1).numpy()

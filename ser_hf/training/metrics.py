@@ -45,6 +45,7 @@ def _load_core():
 
 
 _core = _load_core()
+expected_calibration_error = _core.expected_calibration_error
 
 
 def compute_ser_metrics(

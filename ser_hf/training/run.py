@@ -139,7 +139,7 @@ def train(
     # functionals presets: a logistic regression over one vector per clip, no Trainer
     if get_preset(model_args.preset)["family"] == "functionals":
         # the validation speakers' clips too: the final fit is refitted on training + validation
-        soft = _soft_labels(model_args, clips, train_rows + val_rows, label_names)
+        soft = _soft_labels(model_args, clips, train_rows + val_rows, label_names, data_args.cache_dir)
         return _train_functionals(
             ds, data_args, model_args, training_args, split, clips, store_labels, store_speakers,
             [str(genders_raw[r]) for r in rows], (train_rows, val_rows, test_rows), skipped, soft,
@@ -172,7 +172,7 @@ def train(
         logger.info("offline augmentation: %d training clips -> %d", n_train, len(train_rows))
     else:
         online_waveform = aug_config.waveform_enabled
-    soft = _soft_labels(model_args, clips, train_rows, label_names)
+    soft = _soft_labels(model_args, clips, train_rows, label_names, data_args.cache_dir)
     store = WaveformStore(clips)
     del clips
 
@@ -279,19 +279,28 @@ def train(
 
     # 7. the final (best) model, and metrics on validation and test
     results: dict[str, Any] = {"best_checkpoint": trainer.state.best_model_checkpoint, "skipped": skipped}
-    if trainer.is_world_process_zero():
-        save_final_model(trainer, output_dir)
     gender_names = [str(genders_raw[i]) for i in rows]
+    predict = _predict_once(
+        lambda name, rows_: _predict(trainer, ClipDataset(rows_, store_labels, store_genders))[2],
+        (val_rows, test_rows),
+    )
+    temperature = _calibrate(training_args.calibrate, val_rows, predict, store_labels)
+    if trainer.is_world_process_zero():
+        model.config.calibration_temperature = (
+            float(getattr(model.config, "calibration_temperature", 1.0) or 1.0) * temperature
+        )
+        save_final_model(trainer, output_dir)
     results.update(
         _score_parts(
             (val_rows, test_rows),
-            lambda name, rows_: _predict(trainer, ClipDataset(rows_, store_labels, store_genders))[2],
+            predict,
             store_labels,
             store_speakers,
             gender_names,
             label_names,
             data_args.split,
             output_dir if trainer.is_world_process_zero() else None,
+            temperature,
         )
     )
     debug.finish()
@@ -321,14 +330,16 @@ def _train_functionals(
     speakers, save the folder and the same metric files as a Trainer run."""
     from ..data.rows import label_scheme_of
     from .distill import soften
+    from .feature_cache import FeatureCache, default_cache_dir
     from .linear import predict_probabilities, train_linear
     from .presets import get_preset
 
     train_rows, val_rows, test_rows = parts
     label_names = list(ds.features["emotion"].names)
     spec = get_preset(model_args.preset)
+    cache = FeatureCache(default_cache_dir(data_args.cache_dir))
     model, extractor, info = train_linear(
-        clips, labels, train_rows, val_rows, label_names, spec, seed=training_args.seed,
+        clips, labels, train_rows, val_rows, label_names, spec, seed=training_args.seed, cache=cache,
         soft=None if soft is None else soften(soft, model_args.distill_temperature),
         alpha=model_args.distill_alpha,
     )  # fmt: skip
@@ -348,35 +359,67 @@ def _train_functionals(
             "seed": training_args.seed,
         },
     )
-    save_model_folder(model, extractor, output_dir)
     results: dict[str, Any] = {"skipped": skipped, "c": info["c"]}
+
+    # validation: the probabilities of the fit that did not see those speakers
+    predict = _predict_once(
+        lambda name, rows_: (
+            info["val_probs"]
+            if name == "validation"
+            else predict_probabilities(model, extractor, [clips[r] for r in rows_], cache)
+        ),
+        (val_rows, test_rows),
+    )
+    logger.info("feature cache %s: %d read, %d computed", cache.root, cache.hits, cache.misses)
+    temperature = _calibrate(training_args.calibrate, val_rows, predict, labels)
+    model.config.calibration_temperature = temperature
+    save_model_folder(model, extractor, output_dir)
     results.update(
         _score_parts(
             (val_rows, test_rows),
-            lambda name, rows_: (
-                info["val_probs"]
-                if name == "validation"
-                else predict_probabilities(model, extractor, [clips[r] for r in rows_])
-            ),
+            predict,
             labels,
             speakers,
             genders,
             label_names,
             data_args.split,
             output_dir,
-        )
+            temperature,
+        )  # fmt: skip
     )
     return results
 
 
+def _predict_once(predict: Any, parts: tuple[list[int], list[int]]) -> Any:
+    """``predict(name, rows)`` run now, before the temperature is stored in the model, for both
+    parts; the returned function answers from those uncalibrated probabilities."""
+    cache = {name: predict(name, rows_) for name, rows_ in zip(("validation", "test"), parts) if rows_}
+    return lambda name, rows_: cache[name]
+
+
+def _calibrate(enabled: bool, val_rows: list[int], predict: Any, labels: list[int]) -> float:
+    """The temperature fitted on the validation rows' probabilities (1.0 when off or without
+    validation speakers)."""
+    if not enabled or not val_rows:
+        return 1.0
+    from .calibration import fit_temperature
+
+    return fit_temperature(predict("validation", val_rows), np.asarray([labels[r] for r in val_rows]))
+
+
 def _soft_labels(
-    model_args: ModelArguments, clips: list[np.ndarray], rows: list[int], label_names: list[str]
+    model_args: ModelArguments,
+    clips: list[np.ndarray],
+    rows: list[int],
+    label_names: list[str],
+    cache_dir: str | None = None,
 ) -> np.ndarray | None:
     """``(len(clips), C)`` teacher probabilities on ``rows`` (never test rows; zeros elsewhere), or
     None without ``--teacher``."""
     if not model_args.teacher:
         return None
     from .distill import teacher_probabilities
+    from .feature_cache import FeatureCache, default_cache_dir
 
     if not 0.0 <= model_args.distill_alpha <= 1.0 or model_args.distill_temperature <= 0:
         raise SERError(
@@ -384,7 +427,8 @@ def _soft_labels(
             source=f"alpha {model_args.distill_alpha}, temperature {model_args.distill_temperature}",
         )
     soft = np.zeros((len(clips), len(label_names)), dtype=np.float32)
-    soft[rows] = teacher_probabilities(model_args.teacher, [clips[r] for r in rows], label_names)
+    cache = FeatureCache(default_cache_dir(cache_dir))
+    soft[rows] = teacher_probabilities(model_args.teacher, [clips[r] for r in rows], label_names, cache=cache)
     return soft
 
 
@@ -397,9 +441,14 @@ def _score_parts(
     label_names: list[str],
     split_spec: str,
     output_dir: Path | None,
+    temperature: float = 1.0,
 ) -> dict[str, Any]:
     """Metrics of the validation and test rows from ``predict(name, rows) -> probabilities``;
-    written to ``val_metrics.json`` / ``test_metrics.json`` in ``output_dir`` (when given)."""
+    written to ``val_metrics.json`` / ``test_metrics.json`` in ``output_dir`` (when given).
+
+    With a ``temperature`` other than 1 the metrics are those of the calibrated probabilities and
+    ``calibration`` holds the temperature and the uncalibrated ECE, NLL and Brier score."""
+    from .calibration import apply_temperature
     from .metrics import compute_ser_metrics
 
     results: dict[str, Any] = {}
@@ -409,15 +458,23 @@ def _score_parts(
     ):
         if not rows_:
             continue
-        probs = np.asarray(predict(name, rows_))
+        raw = np.asarray(predict(name, rows_))
+        y_true = np.asarray([labels[r] for r in rows_])
+        probs = apply_temperature(raw, temperature) if temperature != 1.0 else raw
         metrics = compute_ser_metrics(
-            np.asarray([labels[r] for r in rows_]),
+            y_true,
             probs.argmax(-1),
             label_names,
             speakers=[speakers[r] for r in rows_],
             genders=[genders[r] for r in rows_],
             y_prob=probs,
         )
+        if temperature != 1.0:
+            before = compute_ser_metrics(y_true, raw.argmax(-1), label_names, y_prob=raw)
+            metrics["calibration"] = {
+                "temperature": temperature,
+                "uncalibrated": {k: before[k] for k in ("ece", "nll", "brier")},
+            }
         metrics["split"] = split_spec
         metrics["speakers"] = sorted({speakers[r] for r in rows_})
         results[name] = metrics

@@ -37,10 +37,10 @@ Args:
         same order as all added predictions).
     genders (`list`, optional): gender of each clip, for `per_gender`.
     probabilities (`list` of `list` of `float`, optional): (n, C) class probabilities, for
-        `log_loss` and `top2_accuracy`.
+        `log_loss` (= `nll`), `brier`, `ece` (15-bin expected calibration error) and `top2_accuracy`.
 Returns:
     wa, ua, f1_macro, f1_weighted (`float`), n, labels, per_class, confusion, confusion_normalized,
-    classification_report, and per_speaker / per_gender / log_loss / top2_accuracy when requested.
+    classification_report, and per_speaker / per_gender / log_loss, nll, brier, ece / top2_accuracy when requested.
 Examples:
     >>> ser = evaluate.load("ser_metrics")  # doctest: +SKIP
     >>> out = ser.compute(predictions=[0, 0, 1, 2], references=[0, 1, 1, 2], label_names=["a", "b", "c"])

@@ -193,6 +193,23 @@ def compute_ser_metrics(
         # renormalise so rounding in float16/float32 softmax outputs does not trip sklearn's sum check
         prob = prob / prob.sum(axis=1, keepdims=True)
         result["log_loss"] = float(log_loss(t, prob, labels=ids))
+        result["nll"] = result["log_loss"]
+        result["brier"] = float(np.mean(np.sum((prob - np.eye(n_classes)[t]) ** 2, axis=1)))
+        result["ece"] = expected_calibration_error(t, prob)
         if n_classes > 2:
             result["top2_accuracy"] = float(top_k_accuracy_score(t, prob, k=2, labels=ids))
     return result
+
+
+def expected_calibration_error(y_true: Any, y_prob: Any, n_bins: int = 15) -> float:
+    """ECE (Guo et al., 2017): the clip-weighted mean gap between confidence (top probability) and
+    accuracy over ``n_bins`` equal-width confidence bins."""
+    prob = np.asarray(y_prob, dtype=np.float64)
+    conf, hit = prob.max(axis=1), (prob.argmax(axis=1) == np.asarray(y_true)).astype(np.float64)
+    bins = np.minimum((conf * n_bins).astype(int), n_bins - 1)
+    ece = 0.0
+    for b in range(n_bins):
+        sel = bins == b
+        if sel.any():
+            ece += sel.mean() * abs(hit[sel].mean() - conf[sel].mean())
+    return float(ece)

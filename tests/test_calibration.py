@@ -1,0 +1,96 @@
+"""Calibrated probabilities: temperature scaling fitted on validation speakers, stored in the
+model's config and applied by its forward, and the calibration metrics (ECE, NLL, Brier)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from test_training import EMOTION_F0, _clip, make_ravdess_tree
+
+from ser_hf.training.calibration import apply_temperature, fit_temperature
+from ser_hf.training.metrics import compute_ser_metrics, expected_calibration_error
+
+
+def _overconfident(n: int = 4000, true_t: float = 2.5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Labels drawn from softmax(z / true_t) but reported as softmax(z): too confident by true_t."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0, 3, (n, 5))
+    p_true = np.exp(z / true_t) / np.exp(z / true_t).sum(1, keepdims=True)
+    labels = np.array([rng.choice(5, p=row) for row in p_true])
+    return np.exp(z) / np.exp(z).sum(1, keepdims=True), labels
+
+
+def test_temperature_scaling_recovers_the_overconfidence_and_lowers_ece():
+    probs, labels = _overconfident()
+    t = fit_temperature(probs, labels)
+    assert 2.2 < t < 2.8
+    calibrated = apply_temperature(probs, t)
+    assert (calibrated.argmax(1) == probs.argmax(1)).all()  # the predicted class never changes
+    before = compute_ser_metrics(labels, probs.argmax(1), list("abcde"), y_prob=probs)
+    after = compute_ser_metrics(labels, calibrated.argmax(1), list("abcde"), y_prob=calibrated)
+    assert after["ece"] < 0.03 < 0.1 < before["ece"]
+    assert after["nll"] < before["nll"] and after["brier"] < before["brier"]
+
+
+def test_ece_is_zero_when_confidence_matches_accuracy():
+    # 10 clips at confidence 0.7, 7 right: perfectly calibrated; the same at 1.0 confidence: off by 0.3
+    labels = np.array([0] * 7 + [1] * 3)
+    probs = np.tile([0.7, 0.3], (10, 1))
+    assert expected_calibration_error(labels, probs) == pytest.approx(0.0)
+    assert expected_calibration_error(labels, np.tile([1.0, 0.0], (10, 1))) == pytest.approx(0.3)
+
+
+@pytest.fixture(scope="module")
+def calibrated_model(tmp_path_factory) -> Path:
+    from ser_hf.cli import train as train_cli
+
+    corpus = make_ravdess_tree(tmp_path_factory.mktemp("ravdess"), seconds=0.8)
+    out = tmp_path_factory.mktemp("run") / "model"
+    argv = ["--corpus", f"ravdess={corpus}", "--preset", "speech-stats", "--split", "loso:06"]
+    argv += ["--num_val_speakers", "2", "--output_dir", str(out), "--use_cpu", "true"]
+    assert train_cli.cli(argv) == 0
+    return out
+
+
+def test_training_stores_the_temperature_and_the_pipeline_applies_it(calibrated_model):
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification, pipeline
+
+    config = json.loads((calibrated_model / "config.json").read_text())
+    t = config["calibration_temperature"]
+    assert t > 0 and t != 1.0
+    metrics = json.loads((calibrated_model / "test_metrics.json").read_text())
+    assert metrics["calibration"]["temperature"] == pytest.approx(t)
+    assert {"ece", "nll", "brier"} <= set(metrics) and {"ece", "nll", "brier"} == set(
+        metrics["calibration"]["uncalibrated"]
+    )
+
+    clip = _clip(EMOTION_F0["happy"], 1.0, seed=11)
+    scores = {
+        p["label"]: p["score"]
+        for p in pipeline("audio-classification", model=str(calibrated_model))(clip, top_k=None)
+    }
+    model = AutoModelForAudioClassification.from_pretrained(str(calibrated_model)).eval()
+    extractor = AutoFeatureExtractor.from_pretrained(str(calibrated_model))
+    feats = extractor(clip, sampling_rate=16000, return_tensors="pt")
+    model.config.calibration_temperature = 1.0
+    with torch.no_grad():
+        raw = model(**feats).logits[0]
+    expected = torch.softmax(raw / t, -1)
+    for i, name in model.config.id2label.items():
+        assert scores[name] == pytest.approx(float(expected[i]), abs=1e-5)
+
+
+def test_no_calibration_when_asked_not_to(tmp_path):
+    from ser_hf.cli import train as train_cli
+
+    corpus = make_ravdess_tree(tmp_path / "ravdess", actors=4, seconds=0.6)
+    out = tmp_path / "model"
+    argv = ["--corpus", f"ravdess={corpus}", "--preset", "speech-stats", "--split", "loso:04"]
+    argv += ["--num_val_speakers", "1", "--output_dir", str(out), "--calibrate", "false"]
+    assert train_cli.cli(argv) == 0
+    assert json.loads((out / "config.json").read_text())["calibration_temperature"] == 1.0
+    assert "calibration" not in json.loads((out / "test_metrics.json").read_text())
