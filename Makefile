@@ -10,20 +10,27 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup system-deps demo test lint format bench cv clean
+.PHONY: setup system-deps test-deps demo test lint format bench cv clean
 
-# FFmpeg (decoding, the pipeline's file input) and Chromium (the browser test), through apt
-# when missing. Needs root or sudo; says what to install when neither is available.
-system-deps:
+# FFmpeg (decoding, the pipeline's file input) for both commands; Chromium (the browser test) for
+# `make test` only. Installed with apt when missing; needs root or sudo, else says what to install.
+# $(1): "command:package ..." pairs.
+define apt_install
 	@need=""; \
-	command -v ffmpeg >/dev/null || need="$$need ffmpeg"; \
-	command -v chromium >/dev/null || need="$$need chromium chromium-driver"; \
+	for pair in $(1); do command -v $${pair%%:*} >/dev/null || need="$$need $${pair#*:}"; done; \
 	if [ -n "$$need" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO=sudo; \
 	  else echo "Please install:$$need (apt-get install$$need)"; exit 1; fi; \
 	  echo "installing with apt:$$need"; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$need >/dev/null; \
 	fi
+endef
+
+system-deps:
+	$(call apt_install,ffmpeg:ffmpeg)
+
+test-deps:
+	$(call apt_install,ffmpeg:ffmpeg chromium:chromium chromedriver:chromium-driver)
 
 # constraints.txt pins the resolution the suite was last run with (torch 2.14.1 + torchaudio 2.11 +
 # torchcodec 0.17 work together); pyproject.toml itself keeps lower bounds only.
@@ -46,7 +53,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format ser_hf scripts demo tests benchmarks
 	$(VENV)/bin/ruff check --fix ser_hf scripts demo tests benchmarks
 
-test: setup lint
+test: test-deps setup lint
 	$(PY) -m pytest -q -ra --durations=15 tests
 
 bench: setup

@@ -11,7 +11,7 @@ with a message saying why.
 Two tabs:
 
 - **Upload or record**: top-k emotions, the log-mel spectrogram of the clip with the model's
-  attention weights over time drawn under it, and for recordings longer than one window a
+  attention weights over time drawn under it, and for recordings of 1.5 windows or more a
   per-window timeline (plot and table). Events: ``/classify``.
 - **Live microphone**: rolling predictions over the last seconds while the user speaks
   (``streaming=True``, a :class:`~ser_hf.StreamingClassifier` per session). Events: ``/stream``,
@@ -48,6 +48,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from ser_hf import EmotionClassifier, SERError, StreamingClassifier, load_audio  # noqa: E402
 from ser_hf.data.audio import audio_info  # noqa: E402
 from ser_hf.inference.classifier import SILENCE_DB, SILENCE_LABEL, level_db  # noqa: E402
+from ser_hf.inference.levels import TIMELINE_MIN_WINDOWS, wants_timeline  # noqa: E402
 from ser_hf.inference.timeline import Timeline  # noqa: E402
 
 logger = logging.getLogger("ser_hf.demo")
@@ -57,9 +58,6 @@ MODEL_ENV = "SER_HF_MODEL"
 MAX_FILE_SIZE = "20mb"  # refused by the server before the upload completes (launch(max_file_size=))
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the same limit, checked again in the handler
 MAX_SECONDS = 600.0  # longer recordings are refused: a 20 MB mp3 can hold hours of audio
-# A timeline only for recordings of at least this many windows: a clip barely longer than one
-# window would get two almost identical windows.
-TIMELINE_MIN_WINDOWS = 1.5
 ATTENTION_MAX_S = 30.0  # the spectrogram/attention figure covers at most this much of a long clip
 TOP_K = 3
 STREAM_WINDOW_S = 3.0
@@ -265,7 +263,7 @@ def _analyse(
     title = f"{name}: {shown}{duration:.2f} s; log-mel spectrogram and the model's attention over time"
 
     timeline = None
-    if duration >= TIMELINE_MIN_WINDOWS * window_s:
+    if wants_timeline(duration, window_s):
         timeline = classifier.timeline(samples, window_s, window_s / 2, silence_db=SILENCE_DB, top_k=None)
         timeline.source = name
         label = {s["label"]: float(s["score"]) for s in timeline.scores}
@@ -394,8 +392,11 @@ def _examples() -> tuple[list[list[str]], list[str]]:
 def build_demo(classifier: EmotionClassifier | None, load_error: str | None = None) -> gr.Blocks:
     """The whole page for ``classifier`` (or a page that explains ``load_error`` when it is None)."""
 
-    def classify(path: str | None) -> tuple[dict[str, float], Figure, Figure | None, Any]:
-        return classify_file(path, classifier, load_error)
+    def classify(path: str | None) -> tuple[Any, ...]:
+        # the timeline plot and the window table show only when there is a timeline
+        label, fig, timeline_fig, table = classify_file(path, classifier, load_error)
+        shown = timeline_fig is not None
+        return label, fig, gr.update(value=timeline_fig, visible=shown), gr.update(value=table, visible=shown)
 
     def stream(chunk: tuple[int, np.ndarray] | None, state: Any) -> tuple[Any, str, Any]:
         return stream_chunk(chunk, state, classifier, load_error)
@@ -424,8 +425,17 @@ def build_demo(classifier: EmotionClassifier | None, load_error: str | None = No
             figure = gr.Plot(
                 label="Log-mel spectrogram and attention over time", elem_id="attention-plot", render=False
             )
-            timeline_plot = gr.Plot(label="Timeline (long recordings)", elem_id="timeline-plot", render=False)
-            table = gr.Dataframe(headers=TABLE_COLUMNS, label="Windows", interactive=False, render=False)
+            timeline_plot = gr.Plot(
+                label="Timeline (long recordings)", elem_id="timeline-plot", render=False, visible=False
+            )
+            table = gr.Dataframe(
+                headers=TABLE_COLUMNS,
+                label="Windows",
+                interactive=False,
+                render=False,
+                visible=False,
+                elem_id="window-table",
+            )
             outputs = [label, figure, timeline_plot, table]
             with gr.Row():
                 with gr.Column(scale=1):

@@ -478,3 +478,18 @@ def test_quiet_speech_is_not_silence_but_pauses_are(clf):
     pause = [w for w in tl.windows if w["start"] >= len(calm) / SR and w["end"] <= len(calm) / SR + 6]
     assert pause and all(w["silent"] and w["label"] == "silence" for w in pause)
     assert sum(not w["silent"] for w in tl.windows) >= 4
+
+
+def test_loading_is_quiet_and_the_classifier_says_what_it_is(capfd):
+    """No "Loading weights" progress bar from a ser_hf load; the repr names model, labels, backend."""
+    from ser_hf.inference.classifier import EmotionClassifier
+
+    clf = EmotionClassifier(device="cpu")
+    captured = capfd.readouterr()
+    assert "Loading weights" not in captured.err + captured.out
+    text = repr(clf)
+    assert text.startswith("EmotionClassifier(model=") and "speech_stats" in text
+    assert "'neutral'" in text and "TorchBackend(cpu)" in text and "sampling_rate=16000" in text
+    from transformers.utils import logging as hf_logging
+
+    assert hf_logging.is_progress_bar_enabled()  # the user's own setting is left as it was

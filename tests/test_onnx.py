@@ -227,3 +227,18 @@ def test_onnx_classifier_checks_labels_against_the_graph(exported, dirs, tmp_pat
     fe.save_pretrained(other)
     with pytest.raises(SERError, match="5"):
         OnnxEmotionClassifier(other, onnx_path=exported["a"]["path"])
+
+
+def test_exported_files_are_readable_by_others_and_the_log_fits_the_family(dirs, exported, tmp_path, caplog):
+    """Exports go through a temporary file (mode 0600) but end with a plain file's mode; a
+    Transformer export does not log "0 LSTM layers"."""
+    import logging
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    with caplog.at_level(logging.INFO, logger="ser_hf"):
+        export_onnx(dirs["b"], tmp_path / "b.onnx", quantize="int8")
+    for path in [tmp_path / "b.onnx", tmp_path / "b.int8.onnx"]:
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
+    assert "LSTM" not in caplog.text and "exporting" in caplog.text

@@ -196,3 +196,31 @@ def test_extract_audio_writes_16k_mono_wav(media, tmp_path, capsys):
         info = sf.info(out / name)
         assert info.samplerate == 16000 and info.channels == 1
         assert info.duration == pytest.approx(2.0, abs=0.1)
+
+
+def test_json_to_stdout_and_one_timeline_rule_with_the_demo(model_dir, tmp_path, capsys):
+    """`--json` alone (or `-`) writes the JSON to stdout and the table to stderr; a 5-s clip is one
+    clip (no two-window "timeline"), a 7-s one gets a timeline: 1.5 windows, the demo's rule too."""
+    import importlib.util
+
+    from ser_hf.inference.levels import wants_timeline
+
+    five, seven = tmp_path / "five.wav", tmp_path / "seven.wav"
+    sf.write(five, make_speechlike(5.0, seed=5), SR)
+    sf.write(seven, make_speechlike(7.0, seed=7), SR)
+    for flag in (["--json"], ["--json", "-"]):
+        assert predict_cli([str(five), str(seven), "--model", str(model_dir), *flag]) == 0
+        captured = capsys.readouterr()
+        rows = {Path(r["file"]).name: r for r in json.loads(captured.out)}
+        assert "five.wav" in captured.err and "2 of 2 file(s) classified" in captured.err
+        assert "timeline" not in rows["five.wav"] and len(rows["seven.wav"]["timeline"]) >= 3
+    assert predict_cli([str(five), "--model", str(model_dir), "--csv"]) == 0
+    assert next(csv.DictReader(capsys.readouterr().out.splitlines()))["file"] == str(five)
+
+    spec = importlib.util.spec_from_file_location("demo_app", Path(__file__).parents[1] / "demo" / "app.py")
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    clf = EmotionClassifier(model_dir, device="cpu")
+    assert not wants_timeline(5.0, clf.default_window_s()) and wants_timeline(7.0, clf.default_window_s())
+    assert app.classify_file(str(five), clf)[2] is None
+    assert app.classify_file(str(seven), clf)[2] is not None

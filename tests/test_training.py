@@ -318,3 +318,14 @@ def test_decode_rows_reads_embedded_bytes_when_the_files_are_gone(tmp_path):
     assert len(from_bytes) == 3
     for a, b in zip(from_files, from_bytes):
         assert a.size > 0 and np.array_equal(a, b)
+
+
+def test_saved_model_files_have_a_plain_files_mode(trained):
+    """model.safetensors goes through a temporary file (mode 0600); the saved folder is shareable."""
+    import os
+
+    out, _ = trained
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("model.safetensors", "config.json", "preprocessor_config.json"):
+        assert (out / name).stat().st_mode & 0o777 == 0o666 & ~umask, name

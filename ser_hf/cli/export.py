@@ -36,11 +36,8 @@ def cli(argv: list[str]) -> int:
     p.add_argument("--no-check", action="store_true", help="skip the PyTorch / ONNX Runtime parity check")
     p.add_argument("--json", default=None, metavar="FILE", help="also write the export report as JSON")
     args = p.parse_args(argv)
-    from transformers.utils import logging as hf_logging
-
     from ..inference.onnx_export import export_onnx, format_parity  # after parsing: --help answers at once
 
-    hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter the report
     model = str(resolve_model_name(args.model, default="cnn"))
     result = export_onnx(model, args.out, opset=args.opset, quantize=args.quantize, check=not args.no_check)
     print(

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ..inference.classifier import EmotionClassifier
 
 from ..errors import SERError
-from ..inference.levels import SILENCE_DB, SILENCE_LABEL, level_db
+from ..inference.levels import SILENCE_DB, SILENCE_LABEL, TIMELINE_MIN_WINDOWS, level_db, wants_timeline
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def _build_predict_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ser-hf predict",
         description="Classify the emotion of speech in audio or video files, folders (recursive) and globs. "
-        "Files longer than the window get a per-window timeline.",
+        "Recordings of 1.5 windows or more (6 s with the default 4-s window) get a per-window timeline.",
     )
     p.add_argument(
         "paths", nargs="+", metavar="PATH", help="files, folders or glob patterns ('clips/**/*.wav')"
@@ -44,7 +44,8 @@ def _build_predict_parser() -> argparse.ArgumentParser:
         "--window",
         type=float,
         default=None,
-        help="timeline window in seconds (default 4, or the model's fixed clip length when shorter)",
+        help="timeline window in seconds (default 4, or the model's fixed clip length when shorter); "
+        f"recordings of {TIMELINE_MIN_WINDOWS:g} windows or more get a timeline",
     )
     p.add_argument("--hop", type=float, default=None, help="timeline hop in seconds (default window/2)")
     p.add_argument(
@@ -55,8 +56,22 @@ def _build_predict_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--timeline-png", default=None, metavar="DIR", help="write a timeline plot per long file")
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--csv", default=None, metavar="FILE", help="write results as CSV")
-    out.add_argument("--json", default=None, metavar="FILE", help="write results as JSON")
+    out.add_argument(
+        "--csv",
+        nargs="?",
+        const="-",
+        default=None,
+        metavar="FILE",
+        help="write results as CSV ('-' or no FILE: stdout)",
+    )
+    out.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        default=None,
+        metavar="FILE",
+        help="write results as JSON ('-' or no FILE: stdout, the table then goes to stderr)",
+    )
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--batch-size", type=int, default=16, help="clips per forward pass")
     p.add_argument("--trust-remote-code", action="store_true", help="allow a Hub model's own code to run")
@@ -81,9 +96,6 @@ def cli(argv: list[str]) -> int:
 
     if args.top_k < 1 or args.batch_size < 1:
         raise SERError("--top-k and --batch-size must be at least 1", source="ser-hf predict")
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter the results table
     clf = load_classifier(args.model, args.onnx, args.device, args.trust_remote_code)
     window_s = float(args.window or clf.default_window_s())
     hop_s = float(args.hop or window_s / 2)
@@ -115,7 +127,7 @@ def cli(argv: list[str]) -> int:
                 # error (empty file, not audio, ...)
                 samples = load_audio(path, clf.sampling_rate)
                 duration = len(samples) / clf.sampling_rate
-            if duration > window_s:
+            if wants_timeline(duration, window_s):
                 tl = clf.timeline(
                     path if samples is None else samples,
                     window_s,
@@ -153,20 +165,28 @@ def cli(argv: list[str]) -> int:
             short.clear()
     failures += _classify_short(clf, short, results, args)
 
-    _print_table(results, clf.labels)
+    # with --json - / --csv - the results own stdout and the human-readable report goes to stderr
+    report = sys.stderr if "-" in (args.json, args.csv) else sys.stdout
+    _print_table(results, clf.labels, report)
     for row in results:
         if row.get("timeline"):
-            print(f"\n{row['file']}: {row['label']} {row['score']:.2f} over {len(row['timeline'])} windows")
+            print(
+                f"\n{row['file']}: {row['label']} {row['score']:.2f} over {len(row['timeline'])} windows",
+                file=report,
+            )
             for w in row["timeline"]:
                 tag = "  (silence)" if w["silent"] else f"  {_fmt_top(w['scores'])}"
-                print(f"  {w['start']:8.2f} - {w['end']:8.2f} s  {w['label']:<10}{tag}")
+                print(f"  {w['start']:8.2f} - {w['end']:8.2f} s  {w['label']:<10}{tag}", file=report)
     if args.csv:
         _write_csv(results, args.csv)
-    if args.json:
+    if args.json == "-":
+        sys.stdout.write(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    elif args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False))
     ok = len(results) - failures
-    print(f"\n{ok} of {len(results)} file(s) classified" + (f", {failures} failed" if failures else ""))
+    summary = f"\n{ok} of {len(results)} file(s) classified" + (f", {failures} failed" if failures else "")
+    print(summary, file=report)
     return 1 if failures else 0
 
 
@@ -201,7 +221,7 @@ def _classify_short(clf: EmotionClassifier, short: list, results: list, args: ar
     return failures
 
 
-def _print_table(results: list[dict[str, Any]], labels: Sequence[str]) -> None:
+def _print_table(results: list[dict[str, Any]], labels: Sequence[str], stream: Any = None) -> None:
     rows = [
         (
             r["file"],
@@ -214,41 +234,47 @@ def _print_table(results: list[dict[str, Any]], labels: Sequence[str]) -> None:
     ]
     head = ("file", "duration_s", "label", "score", "top-k")
     widths = [max(len(head[c]), *(len(row[c]) for row in rows)) for c in range(4)]
-    print("  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  " + head[4])
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  " + head[4], file=stream)
     for row in rows:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[4])
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[4], file=stream)
 
 
 def _write_csv(results: list[dict[str, Any]], path: str) -> None:
     """One row per file (top-k as JSON text); long files add one row per window below their file row."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     fields = ["file", "start", "end", "duration", "label", "score", "top_k", "error"]
+    if path == "-":
+        _csv_rows(results, csv.DictWriter(sys.stdout, fieldnames=fields))
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        writer.writeheader()
-        for r in results:
+        _csv_rows(results, csv.DictWriter(fh, fieldnames=fields))
+
+
+def _csv_rows(results: list[dict[str, Any]], writer: Any) -> None:
+    writer.writeheader()
+    for r in results:
+        writer.writerow(
+            {
+                "file": r["file"],
+                "start": 0.0 if "duration" in r else "",
+                "end": r.get("duration", ""),
+                "duration": r.get("duration", ""),
+                "label": r.get("label", ""),
+                "score": r.get("score", ""),
+                "top_k": json.dumps(r["top_k"]) if "top_k" in r else "",
+                "error": r.get("error", ""),
+            }
+        )
+        for w in r.get("timeline", []):
             writer.writerow(
                 {
                     "file": r["file"],
-                    "start": 0.0 if "duration" in r else "",
-                    "end": r.get("duration", ""),
-                    "duration": r.get("duration", ""),
-                    "label": r.get("label", ""),
-                    "score": r.get("score", ""),
-                    "top_k": json.dumps(r["top_k"]) if "top_k" in r else "",
-                    "error": r.get("error", ""),
+                    "start": w["start"],
+                    "end": w["end"],
+                    "duration": round(w["end"] - w["start"], 3),
+                    "label": w["label"],
+                    "score": w["score"],
+                    "top_k": json.dumps(w["scores"]),
+                    "error": "",
                 }
             )
-            for w in r.get("timeline", []):
-                writer.writerow(
-                    {
-                        "file": r["file"],
-                        "start": w["start"],
-                        "end": w["end"],
-                        "duration": round(w["end"] - w["start"], 3),
-                        "label": w["label"],
-                        "score": w["score"],
-                        "top_k": json.dumps(w["scores"]),
-                        "error": "",
-                    }
-                )

@@ -37,7 +37,7 @@ import torch
 
 from ..data.audio import DEFAULT_SAMPLING_RATE, iter_audio_chunks, load_audio
 from ..errors import SERError
-from ..training.saving import PREVIOUS_MODEL_DIR
+from ..training.saving import PREVIOUS_MODEL_DIR, quiet_loading
 from .bundled import resolve_model_name
 from .levels import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, SILENT_DB, level_db  # noqa: F401  (re-exported)
 from .timeline import Timeline, _sliding_windows
@@ -182,6 +182,22 @@ class EmotionClassifier:
         self.sampling_rate = int(getattr(self.feature_extractor, "sampling_rate", DEFAULT_SAMPLING_RATE))
         self.adapted_on = 0  # number of unlabelled clips the statistics were re-estimated on
 
+    def __repr__(self) -> str:
+        backend = type(self.backend).__name__
+        device = getattr(self.backend, "device", None)
+        temperature = getattr(self.config, "calibration_temperature", None)
+        parts = [
+            f"model={self.source!r}",
+            f"labels={self.labels}",
+            f"backend={backend}" + (f"({device})" if device is not None else ""),
+            f"sampling_rate={self.sampling_rate}",
+        ]
+        if temperature not in (None, 1.0):
+            parts.append(f"calibration_temperature={temperature:.3g}")
+        if self.adapted_on:
+            parts.append(f"adapted_on={self.adapted_on} clips")
+        return f"EmotionClassifier({', '.join(parts)})"
+
     @classmethod
     def from_pretrained(cls, model: str | os.PathLike | None = None, **kwargs: Any) -> EmotionClassifier:
         """Same as the constructor; reads like the rest of the Hugging Face API."""
@@ -212,9 +228,10 @@ class EmotionClassifier:
                     source=str(model),
                 )
         try:
-            return AutoModelForAudioClassification.from_pretrained(
-                str(model), trust_remote_code=trust_remote_code, use_safetensors=True
-            )
+            with quiet_loading():
+                return AutoModelForAudioClassification.from_pretrained(
+                    str(model), trust_remote_code=trust_remote_code, use_safetensors=True
+                )
         except SafetensorError as err:
             where = folder / "model.safetensors" if folder.is_dir() else model
             raise SERError(

@@ -25,6 +25,7 @@ from ..models.feature_extraction_functionals import (
 )
 from ..models.feature_extraction_ser import SERFeatureExtractor
 from ..models.modeling_fusion import SERFusionForAudioClassification
+from ..training.saving import quiet_loading
 
 
 def build_fusion(
@@ -46,7 +47,8 @@ def build_fusion(
     for member in members:
         if isinstance(member, (str, os.PathLike)):
             try:
-                model = AutoModelForAudioClassification.from_pretrained(str(member), use_safetensors=True)
+                with quiet_loading():
+                    model = AutoModelForAudioClassification.from_pretrained(str(member), use_safetensors=True)
                 fe = AutoFeatureExtractor.from_pretrained(str(member))
             except (OSError, ValueError, KeyError) as err:
                 raise SERError(f"cannot load this member model ({err})", source=str(member)) from err

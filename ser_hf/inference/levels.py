@@ -17,6 +17,14 @@ SILENT_DB = -240.0  # the level reported for digital silence (log of zero)
 # below the loudest window of the recording, holds no speech worth classifying.
 SILENCE_DB = -55.0
 SILENCE_REL_DB = 40.0
+# one rule for ser-hf predict and the demo: a recording gets a per-window timeline when it holds at
+# least 1.5 windows (6 s with the default 4-s window); shorter clips are one clip, one label
+TIMELINE_MIN_WINDOWS = 1.5
+
+
+def wants_timeline(duration_s: float, window_s: float) -> bool:
+    """Whether a recording of ``duration_s`` seconds gets a timeline of ``window_s``-second windows."""
+    return duration_s >= TIMELINE_MIN_WINDOWS * window_s
 
 
 def level_db(samples: np.ndarray, sampling_rate: int = DEFAULT_SAMPLING_RATE, frame_s: float = 0.05) -> float:

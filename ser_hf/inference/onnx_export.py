@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from ..errors import SERError
+from ..training.saving import public_mode, quiet_loading
 from .onnx_runtime import (
     DEFAULT_OPSET,
     FP32_TOLERANCE,
@@ -189,7 +190,8 @@ def _load(model_dir_or_model: Any, feature_extractor: Any) -> tuple[nn.Module, A
                 source=source,
             )
         try:
-            model = AutoModelForAudioClassification.from_pretrained(source, use_safetensors=True)
+            with quiet_loading():
+                model = AutoModelForAudioClassification.from_pretrained(source, use_safetensors=True)
         except (OSError, ValueError, KeyError) as err:
             raise SERError(f"cannot load the model ({err})", source=source) from err
         if feature_extractor is None and (folder / "preprocessor_config.json").is_file():
@@ -272,6 +274,7 @@ def _save_atomic(proto: Any, path: Path) -> None:
     os.close(fd)
     try:
         onnx.save(proto, tmp)
+        public_mode(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -448,7 +451,10 @@ def export_onnx(
     batch_dim = torch.export.Dim("batch", min=1, max=4096)
     time_dim = torch.export.Dim("time", min=min_frames, max=max_frames or 10_000_000)
     dynamic = {"input_features": {0: batch_dim, 1: time_dim}, "attention_mask": {0: batch_dim, 1: time_dim}}
-    logger.info("exporting %s (%d LSTM layers as ONNX LSTM nodes, opset %d)", source, swapped, opset)
+    if swapped:
+        logger.info("exporting %s (%d LSTM layers as ONNX LSTM nodes, opset %d)", source, swapped, opset)
+    else:
+        logger.info("exporting %s (opset %d)", source, opset)
     try:
         with warnings.catch_warnings(), _quiet_torch_onnx():
             warnings.simplefilter("ignore")

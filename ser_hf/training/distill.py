@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SERError
+from .saving import quiet_loading
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ def teacher_probabilities(
             "not a saved model folder (no config.json); give the output_dir of a finished training run",
             source=str(path),
         )
-    model = AutoModelForAudioClassification.from_pretrained(str(path)).eval()
+    with quiet_loading():
+        model = AutoModelForAudioClassification.from_pretrained(str(path)).eval()
     extractor = AutoFeatureExtractor.from_pretrained(str(path))
     teacher_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     mapping = np.asarray(label_map(teacher_labels, student_labels))

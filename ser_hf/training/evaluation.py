@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SERError
+from .saving import quiet_loading
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ def load_model(model_dir: str | os.PathLike, device: str | None = None) -> tuple
     if not Path(source).exists():
         raise SERError("model folder not found; pass the output_dir of a training run", source=source)
     try:
-        model = AutoModelForAudioClassification.from_pretrained(source)
+        with quiet_loading():
+            model = AutoModelForAudioClassification.from_pretrained(source)
         feature_extractor = AutoFeatureExtractor.from_pretrained(source)
     except (OSError, ValueError, KeyError) as err:
         raise SERError(

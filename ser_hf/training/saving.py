@@ -6,15 +6,39 @@ to name the backup when a folder holds an interrupted save.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 # where save_final_model keeps the previous model while a new one is moved in
 PREVIOUS_MODEL_DIR = ".previous-model"
+
+
+def public_mode(path: str | os.PathLike) -> None:
+    """Give a file written through a temporary file (mode 0600) the mode a plain ``open`` would
+    (0666 minus the umask): saved models and exports are meant to be shared."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """No "Loading weights" progress bars from transformers while ser_hf loads a model for you;
+    the previous setting is restored afterwards."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _back_up_model(output_dir: Path, names: Sequence[str]) -> None:
@@ -55,6 +79,7 @@ def save_model_folder(model: Any, feature_extractor: Any, output_dir: str | Path
         _back_up_model(output_dir, [p.name for p in files])
         (output_dir / "config.json").unlink(missing_ok=True)
         for path in sorted(files, key=lambda p: p.name == "config.json"):
+            public_mode(path)
             os.replace(path, output_dir / path.name)
         shutil.rmtree(output_dir / PREVIOUS_MODEL_DIR, ignore_errors=True)
     finally:
