@@ -1,6 +1,48 @@
 """The package's exception type, :class:`SERError` (defined in the model folder, which is copied
-next to saved models and so cannot import the package)."""
+next to saved models and so cannot import the package), and :func:`require_extra`, which turns a
+missing optional dependency into an ``SERError`` naming the extra that installs it."""
+
+from __future__ import annotations
+
+import importlib.util
 
 from .models.errors import SERError
 
-__all__ = ["SERError"]
+__all__ = ["EXTRAS", "SERError", "require_extra"]
+
+# what each extra of pyproject.toml brings, by import name (the core needs none of these)
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "train": ("datasets", "accelerate", "evaluate", "sklearn", "scipy", "librosa", "matplotlib", "yaml"),
+    "demo": ("gradio", "matplotlib"),
+    "onnx": ("onnx", "onnxruntime", "onnxscript"),
+    "opensmile": ("opensmile",),
+    "hp-search": ("optuna",),
+}
+_EXTRA_OF = {"hp-search": "train"}  # optuna ships with the train extra
+
+
+def require_extra(extra: str, what: str, modules: tuple[str, ...] | None = None) -> None:
+    """Raise :class:`SERError` when a module of ``extra`` is not installed.
+
+    Args:
+        extra: a key of :data:`EXTRAS`.
+        what: what the user asked for (``"ser-hf train"``, ``"load_corpus"``), named in the message.
+        modules: the modules actually needed (default: all of the extra's).
+    """
+    missing = [m for m in modules or EXTRAS[extra] if not _installed(m)]
+    if missing:
+        name = _EXTRA_OF.get(extra, extra)
+        raise SERError(
+            f"needs {', '.join(missing)}, which the core install leaves out: "
+            f"pip install 'ser-hf[{name}]' (or 'ser-hf[all]')",
+            source=what,
+        )
+
+
+def _installed(module: str) -> bool:
+    # a bare folder of that name on the path (a namespace package, no origin) is not the package
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return False
+    return spec is not None and spec.origin is not None

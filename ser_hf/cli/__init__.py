@@ -12,7 +12,7 @@ import importlib
 import logging
 import sys
 
-from ..errors import SERError
+from ..errors import EXTRAS, SERError
 
 # subcommand -> (module in ser_hf.cli with a cli(argv) function, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -55,6 +55,16 @@ def main(argv: list[str] | None = None) -> int:
         return int(func(rest) or 0)
     except SERError as err:
         print(f"ser-hf {name}: error: {err}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as err:  # an optional dependency that no explicit check caught
+        extra = next((e for e, mods in EXTRAS.items() if (err.name or "").split(".")[0] in mods), None)
+        if extra is None:
+            raise
+        hint = "ser-hf[train]" if extra == "hp-search" else f"ser-hf[{extra}]"
+        print(
+            f"ser-hf {name}: error: needs {err.name}, which the core install leaves out: pip install '{hint}'",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print(f"ser-hf {name}: interrupted", file=sys.stderr)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..bench.measure import BENCH_DIR, PARTS
 from ..bench.run import run_all
+from ..errors import require_extra
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ def cli(argv: list[str] | None = None) -> int:
         "--skip", nargs="+", default=[], choices=PARTS, metavar="PART", help=f"parts to skip: {PARTS}"
     )
     args = parser.parse_args(argv)
+    require_extra("train", "ser-hf bench")
     if args.data_dir is not None and not args.data_dir.is_dir():
         print(f"error: --data-dir {args.data_dir} is not a folder", file=sys.stderr)
         return 2

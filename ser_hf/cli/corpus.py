@@ -8,6 +8,7 @@ import logging
 
 from ..data.corpora import corpus_summary, format_summary, load_corpus
 from ..data.rows import KNOWN_CORPORA
+from ..errors import require_extra
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ def cli(argv: list[str]) -> int:
     parser.add_argument("--max-paths", type=int, default=50, help="skipped files to list (default 50)")
     parser.add_argument("--json", action="store_true", help="print the summary and report as JSON")
     args = parser.parse_args(argv)
+    require_extra("train", "ser-hf corpus", ("datasets",))
     ds, report = load_corpus(
         args.name,
         args.data_dir,

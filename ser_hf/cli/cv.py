@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..errors import require_extra
 from ..training.cross_validation import METRICS_FILE, _pm, _tail, aggregate_finished, run_cross_validation
 
 
@@ -102,6 +103,7 @@ def cli(argv: list[str]) -> int:
     """``ser-hf cv``; returns 0 when every fold finished, 1 when some failed (the rest is aggregated)."""
     own, extra = _split_passthrough(list(argv))
     args = _build_parser().parse_args(own)
+    require_extra("train", "ser-hf cv")
     out = Path(args.out)
     if args.aggregate_only:
         _print_summary(aggregate_finished(out), out)

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from types import ModuleType
 
-from ..errors import SERError
+from ..errors import SERError, require_extra
 
 # demo/app.py of the checkout this package was imported from (clone, editable install)
 REPO_APP = Path(__file__).resolve().parents[2] / "demo" / "app.py"
@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
 def cli(argv: list[str]) -> int:
     """``ser-hf demo [--host H] [--port P] [--model DIR|HUB_ID] [--share true|false]``; blocks until Ctrl-C."""
     args = _parser().parse_args(argv)
+    require_extra("demo", "ser-hf demo")
     app = load_app(args.app)
     forwarded = ["--host", args.host, "--port", str(args.port)]
     if args.model:

@@ -6,7 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
-from ..errors import SERError
+from ..errors import SERError, require_extra
 from ..inference.bundled import resolve_model_name
 
 
@@ -63,6 +63,7 @@ def _slug(text: str) -> str:
 def cli(argv: list[str]) -> int:
     """``ser-hf evaluate``: print the table and write the result files."""
     args = _build_parser().parse_args(argv)
+    require_extra("train", "ser-hf evaluate")
     # the library loads after the arguments parse: --help answers at once
     from ..training.evaluation import (
         default_label_scheme,

@@ -7,6 +7,7 @@ import json
 import logging
 from pathlib import Path
 
+from ..errors import require_extra
 from ..inference.bundled import resolve_model_name
 from ..inference.onnx_runtime import DEFAULT_OPSET, FP32_TOLERANCE
 
@@ -36,6 +37,7 @@ def cli(argv: list[str]) -> int:
     p.add_argument("--no-check", action="store_true", help="skip the PyTorch / ONNX Runtime parity check")
     p.add_argument("--json", default=None, metavar="FILE", help="also write the export report as JSON")
     args = p.parse_args(argv)
+    require_extra("onnx", "ser-hf export")
     from ..inference.onnx_export import export_onnx, format_parity  # after parsing: --help answers at once
 
     model = str(resolve_model_name(args.model, default="cnn"))

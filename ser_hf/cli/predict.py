@@ -16,7 +16,7 @@ import numpy as np
 if TYPE_CHECKING:
     from ..inference.classifier import EmotionClassifier
 
-from ..errors import SERError
+from ..errors import SERError, require_extra
 from ..inference.levels import SILENCE_DB, SILENCE_LABEL, TIMELINE_MIN_WINDOWS, level_db, wants_timeline
 
 logger = logging.getLogger(__name__)
@@ -89,6 +89,8 @@ def cli(argv: list[str]) -> int:
     naming the file; the other files are still classified).
     """
     args = _build_predict_parser().parse_args(argv)
+    if args.onnx:
+        require_extra("onnx", "ser-hf predict --onnx", ("onnxruntime",))
     # the library (torch, transformers) loads after the arguments parse: --help answers at once
     from ..data.audio import audio_info, find_media_files, load_audio
     from ..inference.onnx_classifier import load_classifier

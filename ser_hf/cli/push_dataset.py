@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from ..errors import require_extra
 from ..hub.cards import DEFAULT_DATASET_COMMIT_MESSAGE
 from ..hub.push import push_dataset
 from .push import _quiet_http_logs
@@ -31,6 +32,7 @@ def cli(argv: list[str]) -> int:
     )
     parser.add_argument("--message", default=DEFAULT_DATASET_COMMIT_MESSAGE, help="commit message")
     args = parser.parse_args(argv)
+    require_extra("train", "ser-hf push-dataset", ("datasets",))
     _quiet_http_logs()
     url = push_dataset(
         args.corpus,

@@ -16,7 +16,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from ..errors import SERError
+from ..errors import SERError, require_extra
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ def cli(argv: list[str] | None = None) -> int:
     if stored is not None and (unknown := _unknown_flags(argv, stored)):
         raise SERError(f"unknown arguments {unknown}; run with --help for the options", source="command line")
 
+    require_extra("train", "ser-hf train")
     import torch
 
     from ..training.arguments import parse_args

@@ -52,7 +52,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import SERError
+from ..errors import SERError, require_extra
 from .labels import (
     CORPUS_DEFAULT_SCHEME,
     get_scheme,
@@ -115,6 +115,7 @@ def load_corpus(
     Raises:
         SERError: unknown corpus or scheme, missing folder, or no usable clip at all.
     """
+    require_extra("train", "load_corpus", ("datasets",))
     started = time.perf_counter()
     kind = _resolve_name(name)
     if data_dir is None and kind not in KNOWN_CORPORA and Path(str(name)).is_dir():
@@ -212,6 +213,7 @@ def load_corpora(
     arguments (``{"name": "cremad", "data_dir": ..., "corpus_name": ...}``). ``kwargs`` go to every
     :func:`load_corpus` call. Returns the dataset, or ``(dataset, [CorpusReport, ...])``.
     """
+    require_extra("train", "load_corpora", ("datasets",))
     from datasets import concatenate_datasets
 
     if label_scheme in (None, "native"):

@@ -8,7 +8,7 @@ also carries the teacher's class probabilities, computed once before training, a
 
 with both distributions softened by the temperature ``T`` (Hinton et al., 2015). The logistic-
 regression presets, which have no gradient loop here, fit the same mixture as sample weights:
-each clip is repeated once per class with weight ``(1 - alpha) * [c == label] + alpha * p_teacher(c)``
+each clip is repeated once per class (``functionals.distillation_weights``) with weight ``(1 - alpha) * [c == label] + alpha * p_teacher(c)``
 (times the clip's balanced class weight). Validation and test speakers never reach the teacher,
 so a student is chosen and scored exactly like any other model; ``ser-hf cv --teacher-preset``
 trains the teacher inside each fold so its numbers stay speaker-independent.
@@ -103,20 +103,3 @@ def soften(probs: np.ndarray, temperature: float) -> np.ndarray:
         return probs
     powered = np.power(np.clip(probs, 1e-12, 1.0), 1.0 / temperature) * (probs > 0)
     return powered / np.maximum(powered.sum(-1, keepdims=True), 1e-12)
-
-
-def distillation_weights(
-    labels: np.ndarray, soft: np.ndarray, alpha: float, class_weight: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sample-weight form of the distillation loss for a classifier fitted by weighted likelihood.
-
-    Returns ``(rows, classes, weights)`` flattened: clip ``i`` repeated once per class ``c`` with
-    weight ``w_i * ((1 - alpha) * [c == y_i] + alpha * soft[i, c])``; pairs of weight 0 are left out.
-    """
-    n, c = soft.shape
-    onehot = np.eye(c)[labels]
-    w = (1.0 - alpha) * onehot + alpha * soft
-    if class_weight is not None:
-        w = w * class_weight[labels][:, None]
-    rows, classes = np.nonzero(w > 0)
-    return rows, classes, w[rows, classes]

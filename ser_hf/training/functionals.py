@@ -156,12 +156,29 @@ def extract_all(
     return np.stack(base), copies
 
 
+def distillation_weights(
+    labels: np.ndarray, soft: np.ndarray, alpha: float, class_weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sample-weight form of the distillation loss for a classifier fitted by weighted likelihood.
+
+    Returns ``(rows, classes, weights)`` flattened: clip ``i`` repeated once per class ``c`` with
+    weight ``w_i * ((1 - alpha) * [c == y_i] + alpha * soft[i, c])``; pairs of weight 0 are left out.
+    """
+    n, c = soft.shape
+    onehot = np.eye(c)[labels]
+    w = (1.0 - alpha) * onehot + alpha * soft
+    if class_weight is not None:
+        w = w * class_weight[labels][:, None]
+    rows, classes = np.nonzero(w > 0)
+    return rows, classes, w[rows, classes]
+
+
 def _fit(
     x: np.ndarray, y: np.ndarray, c: float, seed: int, soft: np.ndarray | None = None, alpha: float = 0.0
 ):
     """A class-balanced ``StandardScaler -> LogisticRegression``; with ``soft`` (teacher
     probabilities, one row per clip) and ``alpha > 0`` it fits the distillation mixture as
-    sample weights (:func:`ser_hf.training.distill.distillation_weights`)."""
+    sample weights (:func:`distillation_weights`)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -173,7 +190,6 @@ def _fit(
         )
         return clf.fit(x, y)
     from .clips import balanced_class_weights
-    from .distill import distillation_weights
 
     balanced = np.asarray(balanced_class_weights(y, soft.shape[1]))
     rows, classes, weights = distillation_weights(y, soft, alpha, balanced)

@@ -38,7 +38,7 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
-from ..errors import SERError
+from ..errors import SERError, require_extra
 from .arguments import AugmentArguments, DataArguments, ModelArguments, SERTrainingArguments, _json_arg
 from .clips import (
     SAMPLING_RATE,
@@ -78,6 +78,7 @@ def train(
     (loads with ``pipeline("audio-classification", model=output_dir)``), ``split.json``,
     ``train_args.json``, ``val_metrics.json`` and ``test_metrics.json`` (when there is a test split).
     """
+    require_extra("train", "ser_hf.training.train")
     from ..data.augment import AugmentConfig, SpecAugment, WaveformAugmenter
     from ..data.expand import expand_offline
     from .distill import soften
