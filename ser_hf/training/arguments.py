@@ -241,6 +241,14 @@ class SERTrainingArguments(TrainingArguments):
             "model (calibrated probabilities; the predicted class does not change)."
         },
     )
+    hp_search: int = field(
+        default=0,
+        metadata={
+            "help": "Hyperparameter search first: this many Optuna trials (learning rate, weight decay, batch "
+            "size, label smoothing) scored by validation UA, then the final run with the best values; the "
+            "trials table goes to output_dir. 0 = off."
+        },
+    )
     resume: bool = field(
         default=False, metadata={"help": "Resume from the last checkpoint in output_dir, if any."}
     )

@@ -139,6 +139,12 @@ def train(
 
     # functionals presets: a logistic regression over one vector per clip, no Trainer
     if get_preset(model_args.preset)["family"] == "functionals":
+        if training_args.hp_search:
+            raise SERError(
+                "the logistic-regression presets already choose their regularisation on the validation "
+                "speakers; --hp-search searches the Trainer presets' hyperparameters",
+                source=f"--preset {model_args.preset} --hp-search {training_args.hp_search}",
+            )
         # the validation speakers' clips too: the final fit is refitted on training + validation
         soft = _soft_labels(model_args, clips, train_rows + val_rows, label_names, data_args.cache_dir)
         return _train_functionals(
@@ -195,10 +201,9 @@ def train(
     )
     from ..data.rows import label_scheme_of
 
-    model.config.label_scheme = label_scheme_of(ds) or data_args.label_scheme or "native"
-    model.config.training_corpora = (
-        sorted({str(c) for c in ds["corpus"]}) if "corpus" in ds.column_names else []
-    )
+    label_scheme = label_scheme_of(ds) or data_args.label_scheme or "native"
+    corpora = sorted({str(c) for c in ds["corpus"]}) if "corpus" in ds.column_names else []
+    model.config.label_scheme, model.config.training_corpora = label_scheme, corpora
     if feature_extractor.normalize == "global" and feature_extractor.feature_mean is None:
         feature_extractor.fit_global_stats(
             store.batch(torch.tensor(train_rows[i : i + 64])) for i in range(0, n_train, 64)
@@ -230,8 +235,25 @@ def train(
         callbacks.append(EarlyStoppingCallback(training_args.early_stopping_patience))
     if training_args.max_train_minutes > 0:
         callbacks.append(TimeBudgetCallback(training_args.max_train_minutes))
+    searching = training_args.hp_search > 0
+    holder: list[SERTrainer] = []
+
+    def model_init(trial: Any = None) -> Any:
+        """A fresh model with the trial's label smoothing; the optimizer takes the trial's rate."""
+        args = holder[0].args if holder else training_args
+        fresh, _ = build_model(
+            model_args.preset,
+            label_names,
+            feature_overrides=_json_arg(model_args.feature_overrides, "feature_overrides"),
+            **{**overrides, "label_smoothing": args.label_smoothing},
+        )
+        fresh.config.label_scheme, fresh.config.training_corpora = label_scheme, corpora
+        optimizer_kwargs["lr"] = args.learning_rate
+        return fresh
+
     trainer = SERTrainer(
-        model=model,
+        model=None if searching else model,
+        model_init=model_init if searching else None,
         args=training_args,
         data_collator=collate_clips,
         train_dataset=ClipDataset(train_rows, store_labels, store_genders),
@@ -251,10 +273,13 @@ def train(
         distill_alpha=model_args.distill_alpha,
         distill_temperature=model_args.distill_temperature,
     )
+    holder.append(trainer)
     debug = _DebugCallback(trainer)
     trainer.add_callback(debug)
 
-    if trainer.is_world_process_zero():
+    def write_run_files() -> None:
+        if not trainer.is_world_process_zero():
+            return
         output_dir.mkdir(parents=True, exist_ok=True)
         # the manifest: `--split manifest:<output_dir>/split.json` repeats this split exactly
         _write_json(output_dir / "split.json", {**split.to_dict(), "spec": data_args.split})
@@ -265,9 +290,11 @@ def train(
                 "model": dataclasses.asdict(model_args),
                 "augment": dataclasses.asdict(aug_args),
                 "augment_config": aug_config.to_dict(),
-                "training": training_args.to_dict(),
+                "training": trainer.args.to_dict(),
             },
         )
+
+    write_run_files()
 
     # 6. train (resuming from the last checkpoint when asked and one exists)
     resume = None
@@ -276,10 +303,19 @@ def train(
         logger.info("resuming from %s", resume) if resume else logger.info(
             "--resume: no checkpoint yet, starting fresh"
         )
+    hp_summary = None
+    if searching:
+        from .hp_search import run_search
+
+        hp_summary = run_search(trainer, training_args.hp_search, output_dir, training_args.seed)
+        write_run_files()  # the final run's arguments: the best trial's values
     trainer.train(resume_from_checkpoint=resume)
 
     # 7. the final (best) model, and metrics on validation and test
     results: dict[str, Any] = {"best_checkpoint": trainer.state.best_model_checkpoint, "skipped": skipped}
+    if hp_summary is not None:
+        results["hp_search"] = {k: hp_summary[k] for k in ("best", "best_validation_ua", "n_trials")}
+    model = trainer.accelerator.unwrap_model(trainer.model)
     gender_names = [str(genders_raw[i]) for i in rows]
     predict = _predict_once(
         lambda name, rows_: _predict(trainer, ClipDataset(rows_, store_labels, store_genders))[2],

@@ -1,0 +1,132 @@
+"""``ser-hf train --hp-search N``: hyperparameter search with ``Trainer.hyperparameter_search``.
+
+Optuna's TPE sampler (seeded) proposes learning rate, weight decay, batch size and label smoothing;
+each trial is a full training run of the preset on the TRAINING speakers, scored by its best UA on
+the VALIDATION speakers (the test speakers are never seen by the search). The best trial's values
+are then used for the final training run, and the trials table goes to the output folder
+(``hp_search_trials.csv`` and ``hp_search.json``). Trial checkpoints are removed afterwards.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+from transformers.trainer_callback import EarlyStoppingCallback
+
+from ..errors import SERError, require_extra
+
+logger = logging.getLogger(__name__)
+
+STUDY = "ser-hf"
+TRIALS_FILE = "hp_search_trials.csv"
+SEARCH_FILE = "hp_search.json"
+
+
+def hp_space(trial: Any) -> dict[str, Any]:
+    """The searched ``SERTrainingArguments`` fields."""
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-3, log=True),
+        "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+        "per_device_train_batch_size": trial.suggest_categorical("per_device_train_batch_size", [16, 32, 64]),
+        "label_smoothing": trial.suggest_float("label_smoothing", 0.0, 0.2),
+    }
+
+
+class _BestValidationUA(TrainerCallback):
+    """A trial's objective is its BEST validation UA (the model kept by early stopping), not the
+    last evaluation's; early stopping starts afresh in every trial."""
+
+    def __init__(self, trainer: Any):
+        self.trainer = trainer
+        self.best: float | None = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.best = None
+        for cb in self.trainer.callback_handler.callbacks:
+            if isinstance(cb, EarlyStoppingCallback):
+                cb.early_stopping_patience_counter = 0
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        ua = (metrics or {}).get("eval_ua")
+        if ua is not None and (self.best is None or ua > self.best):
+            self.best = float(ua)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.best is not None:
+            self.trainer.objective = self.best
+
+
+def run_search(trainer: Any, n_trials: int, output_dir: str | Path, seed: int) -> dict[str, Any]:
+    """Run ``n_trials`` trials on ``trainer`` (built with ``model_init``), set the best values on
+    ``trainer.args``, write the trials table; return ``{"best": params, "objective": UA, ...}``."""
+    require_extra("hp-search", "--hp-search")
+    import optuna
+
+    if trainer.eval_dataset is None:
+        raise SERError(
+            "a hyperparameter search needs validation speakers to score trials", source="--hp-search"
+        )
+    output_dir = Path(output_dir)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = optuna.storages.InMemoryStorage()
+    best_ua = _BestValidationUA(trainer)
+    trainer.add_callback(best_ua)
+    try:
+        best = trainer.hyperparameter_search(
+            hp_space=hp_space,
+            compute_objective=lambda metrics: metrics["eval_ua"],
+            n_trials=n_trials,
+            direction="maximize",
+            backend="optuna",
+            hp_name=lambda trial: f"hp-trial-{trial.number}",
+            storage=storage,
+            study_name=STUDY,
+            sampler=optuna.samplers.TPESampler(seed=seed),
+        )
+    finally:
+        trainer.remove_callback(best_ua)
+        for run_dir in output_dir.glob("hp-trial-*"):
+            shutil.rmtree(run_dir, ignore_errors=True)
+    study = optuna.load_study(study_name=STUDY, storage=storage)
+    rows = [
+        {
+            "trial": t.number,
+            "state": t.state.name,
+            "validation_ua": t.value,
+            **t.params,
+            "seconds": round(t.duration.total_seconds(), 1) if t.duration else None,
+        }
+        for t in study.trials
+    ]
+    if trainer.is_world_process_zero():
+        output_dir.mkdir(parents=True, exist_ok=True)
+        with open(output_dir / TRIALS_FILE, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    for key, value in best.hyperparameters.items():
+        old = getattr(trainer.args, key)
+        setattr(trainer.args, key, type(old)(value) if old is not None else value)
+    summary = {
+        "objective": "best validation UA of each trial (validation speakers of the training data only)",
+        "n_trials": len(rows),
+        "best_trial": int(best.run_id),
+        "best_validation_ua": best.objective,
+        "best": best.hyperparameters,
+        "space": {"learning_rate": "1e-4..3e-3 log", "weight_decay": "1e-6..1e-2 log",
+                  "per_device_train_batch_size": [16, 32, 64], "label_smoothing": "0..0.2"},
+        "trials": rows,
+    }  # fmt: skip
+    if trainer.is_world_process_zero():
+        (output_dir / SEARCH_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    logger.info(
+        "hyperparameter search: best of %d trials is #%s (validation UA %.3f): %s",
+        len(rows), best.run_id, best.objective, best.hyperparameters,
+    )  # fmt: skip
+    return summary

@@ -1,0 +1,60 @@
+"""``ser-hf train --hp-search N``: Optuna trials through ``Trainer.hyperparameter_search``, scored on
+validation speakers only; the best values train the final model; the trials table is written."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from test_training import TINY_FEATURES, TINY_MODEL, make_ravdess_tree
+
+from ser_hf.cli import train as train_cli
+from ser_hf.errors import SERError
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    return make_ravdess_tree(tmp_path_factory.mktemp("ravdess"), seconds=0.6)
+
+
+def test_search_then_train_with_the_best_values(corpus, tmp_path):
+    out = tmp_path / "run"
+    argv = ["--corpus", f"ravdess={corpus}", "--split", "loso:06", "--num_val_speakers", "1"]
+    argv += [
+        "--preset",
+        "seed-logmel-bilstm",
+        "--config_overrides",
+        TINY_MODEL,
+        "--feature_overrides",
+        TINY_FEATURES,
+    ]
+    argv += ["--num_train_epochs", "2", "--max_seconds", "0.5", "--output_dir", str(out), "--use_cpu", "true"]
+    argv += ["--disable_tqdm", "true", "--hp-search", "3", "--seed", "3"]
+    assert train_cli.cli(argv) == 0
+
+    with open(out / "hp_search_trials.csv") as f:
+        trials = list(csv.DictReader(f))
+    assert len(trials) == 3 and all(t["state"] == "COMPLETE" for t in trials)
+    assert len({t["learning_rate"] for t in trials}) == 3  # the sampler proposed different values
+    summary = json.loads((out / "hp_search.json").read_text())
+    best = max(trials, key=lambda t: float(t["validation_ua"]))
+    assert summary["best_validation_ua"] == pytest.approx(float(best["validation_ua"]))
+    assert summary["best"]["learning_rate"] == pytest.approx(float(best["learning_rate"]))
+    # the final run used the best trial's values, and its folder is a normal model folder
+    final_args = json.loads((out / "train_args.json").read_text())["training"]
+    assert final_args["learning_rate"] == pytest.approx(summary["best"]["learning_rate"])
+    config = json.loads((out / "config.json").read_text())
+    assert config["label_smoothing"] == pytest.approx(summary["best"]["label_smoothing"])
+    # the test speaker never took part in the search: it is scored once, at the end
+    assert json.loads((out / "test_metrics.json").read_text())["speakers"] == ["ravdess_06"]
+    assert not list(out.glob("hp-trial-*")), "trial checkpoints are removed"
+
+
+def test_search_needs_a_trainer_preset(corpus, tmp_path):
+    argv = ["--corpus", f"ravdess={corpus}", "--split", "loso:06", "--preset", "speech-stats"]
+    with pytest.raises(SERError, match="hp-search"):
+        train_cli.cli([*argv, "--output_dir", str(tmp_path / "x"), "--hp-search", "2"])
