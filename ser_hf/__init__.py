@@ -106,6 +106,8 @@ _LAZY = {
     "CnnTransformerForAudioClassification": "ser_hf.models.modeling_ser",
     "FunctionalsLinearForAudioClassification": "ser_hf.models.modeling_ser",
     "CompactSERForAudioClassification": "ser_hf.models.modeling_compact",
+    "SERBackboneConfig": "ser_hf.models.configuration_backbone",
+    "SERBackboneForAudioClassification": "ser_hf.models.modeling_backbone",
     "SERFusionForAudioClassification": "ser_hf.models.modeling_fusion",
     "bundled_model_path": "ser_hf.inference.bundled",
 }

@@ -282,17 +282,22 @@ class EmotionClassifier:
         outputs (a fusion's ``functionals``) of 16 kHz mono clips."""
         device = getattr(self.backend, "device", None)
         kwargs = {"device": device} if device is not None and _accepts_device(self.feature_extractor) else {}
+        if type(self.feature_extractor).__module__.startswith("transformers.models."):
+            # a pretrained encoder's own extractor (the backbone family): pad the batch, keep lengths
+            whisper = type(self.feature_extractor).__name__.startswith("Whisper")
+            kwargs.update(padding="max_length" if whisper else True, return_attention_mask=True)
         out = self.feature_extractor(
             [self._pad_short(c) for c in clips],
             sampling_rate=self.sampling_rate,
             return_tensors="pt",
             **kwargs,
         )
-        feats = out["input_features"]
+        key = "input_features" if "input_features" in out else "input_values"
+        feats = out[key]
         mask = out.get("attention_mask")
         if mask is None:
             mask = np.ones(feats.shape[:2], dtype=np.int64)
-        extra = {k: v for k, v in out.items() if k not in ("input_features", "attention_mask")}
+        extra = {k: v for k, v in out.items() if k not in (key, "attention_mask")}
         return feats, mask, extra
 
     def _logits(self, clips: Sequence[np.ndarray]) -> np.ndarray:

@@ -209,6 +209,13 @@ def _load(model_dir_or_model: Any, feature_extractor: Any) -> tuple[nn.Module, A
     config = getattr(model, "config", None)
     if config is None or not getattr(config, "id2label", None):
         raise SERError("the model has no config.id2label; only classifiers can be exported", source=source)
+    if getattr(config, "model_type", "") == "ser_backbone":
+        raise SERError(
+            "ser-hf export builds graphs for this package's log-mel families; export a pretrained-encoder "
+            "model with the encoder's own tooling (optimum's ONNX exporter), or distil it into a fast "
+            "preset with ser-hf distill and export that",
+            source=source,
+        )
     if getattr(config, "model_type", "") in _NOT_EXPORTABLE:
         raise SERError(
             f"a {config.model_type} model reads utterance functionals (openSMILE, librosa YIN) that cannot "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from transformers import AutoConfig, AutoFeatureExtractor, AutoModelForAudioClassification
 
+from .configuration_backbone import SERBackboneConfig
 from .configuration_ser import (
     CnnBiLstmAttentionConfig,
     CnnTransformerConfig,
@@ -17,6 +18,7 @@ from .configuration_ser import (
 )
 from .feature_extraction_functionals import SERFunctionalsFeatureExtractor, SERFusionFeatureExtractor
 from .feature_extraction_ser import SERFeatureExtractor
+from .modeling_backbone import SERBackboneForAudioClassification
 from .modeling_compact import CompactSERForAudioClassification
 from .modeling_fusion import SERFusionForAudioClassification
 from .modeling_ser import (
@@ -32,12 +34,15 @@ MODEL_TYPES = (
     (FunctionalsLinearConfig, FunctionalsLinearForAudioClassification, SERFunctionalsFeatureExtractor),
     (SERFusionConfig, SERFusionForAudioClassification, SERFusionFeatureExtractor),
     (CompactSERConfig, CompactSERForAudioClassification, SERFeatureExtractor),
+    # the encoder's own feature extractor is saved with the model (feature_extractor_type names it)
+    (SERBackboneConfig, SERBackboneForAudioClassification, None),
 )
 
 for _config, _model, _extractor in MODEL_TYPES:
     AutoConfig.register(_config.model_type, _config, exist_ok=True)
     AutoModelForAudioClassification.register(_config, _model, exist_ok=True)
-    AutoFeatureExtractor.register(_config, _extractor, exist_ok=True)
+    if _extractor is not None:
+        AutoFeatureExtractor.register(_config, _extractor, exist_ok=True)
 
 __all__ = [
     "CnnBiLstmAttentionConfig",
@@ -53,5 +58,7 @@ __all__ = [
     "SERFusionForAudioClassification",
     "CompactSERConfig",
     "CompactSERForAudioClassification",
+    "SERBackboneConfig",
+    "SERBackboneForAudioClassification",
     "MODEL_TYPES",
 ]

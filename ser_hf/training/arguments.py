@@ -137,6 +137,19 @@ class ModelArguments:
             "help": 'JSON object of feature-extractor fields, e.g. \'{"n_mels": 64, "normalize": "global"}\'.'
         },
     )
+    backbone: str | None = field(
+        default=None,
+        metadata={
+            "help": "A pretrained speech encoder (Hub id or folder: wav2vec2, HuBERT, WavLM, data2vec-audio, "
+            "Whisper) under this package's head (weighted layer sum, attention pooling); replaces --preset."
+        },
+    )
+    freeze_layers: int = field(
+        default=-1,
+        metadata={
+            "help": "With --backbone: -1 freezes the encoder; k >= 0 fine-tunes it above its first k layers."
+        },
+    )
     teacher: str | None = field(
         default=None,
         metadata={

@@ -138,7 +138,7 @@ def train(
     n_train = len(train_rows)
 
     # functionals presets: a logistic regression over one vector per clip, no Trainer
-    if get_preset(model_args.preset)["family"] == "functionals":
+    if not model_args.backbone and get_preset(model_args.preset)["family"] == "functionals":
         if training_args.hp_search:
             raise SERError(
                 "the logistic-regression presets already choose their regularisation on the validation "
@@ -193,12 +193,32 @@ def train(
         overrides["label_smoothing"] = training_args.label_smoothing
     if training_args.gender_aux and "num_aux_genders" not in overrides:
         overrides["num_aux_genders"] = 2
-    model, feature_extractor = build_model(
-        model_args.preset,
-        label_names,
-        feature_overrides=_json_arg(model_args.feature_overrides, "feature_overrides"),
-        **overrides,
-    )
+
+    def build(**config: Any) -> tuple[Any, Any]:
+        if model_args.backbone:  # a pretrained encoder under our head (no frame-model options)
+            from .backbone import build_backbone_model
+
+            keep = {
+                "class_weights",
+                "label_smoothing",
+                "projection_size",
+                "attention_hidden_size",
+                "classifier_dropout",
+            }
+            return build_backbone_model(
+                model_args.backbone,
+                label_names,
+                model_args.freeze_layers,
+                **{k: v for k, v in config.items() if k in keep},
+            )
+        return build_model(
+            model_args.preset,
+            label_names,
+            feature_overrides=_json_arg(model_args.feature_overrides, "feature_overrides"),
+            **config,
+        )
+
+    model, feature_extractor = build(**overrides)
     from ..data.rows import label_scheme_of
 
     label_scheme = label_scheme_of(ds) or data_args.label_scheme or "native"
@@ -241,12 +261,7 @@ def train(
     def model_init(trial: Any = None) -> Any:
         """A fresh model with the trial's label smoothing; the optimizer takes the trial's rate."""
         args = holder[0].args if holder else training_args
-        fresh, _ = build_model(
-            model_args.preset,
-            label_names,
-            feature_overrides=_json_arg(model_args.feature_overrides, "feature_overrides"),
-            **{**overrides, "label_smoothing": args.label_smoothing},
-        )
+        fresh, _ = build(**{**overrides, "label_smoothing": args.label_smoothing})
         fresh.config.label_scheme, fresh.config.training_corpora = label_scheme, corpora
         optimizer_kwargs["lr"] = args.learning_rate
         return fresh
@@ -264,7 +279,10 @@ def train(
         store=store,
         feature_extractor=feature_extractor,
         waveform_augmenter=WaveformAugmenter(aug_config, SAMPLING_RATE) if online_waveform else None,
-        spec_augmenter=SpecAugment(aug_config) if aug_config.spec_enabled else None,
+        # SpecAugment masks feature frames: not for an encoder that reads the waveform itself
+        spec_augmenter=SpecAugment(aug_config)
+        if aug_config.spec_enabled and not model_args.backbone
+        else None,
         max_samples=max_samples,
         mixup_alpha=aug_args.mixup_alpha,
         tta_crops=training_args.tta,

@@ -1,0 +1,111 @@
+"""Building the pretrained-encoder family for ``ser-hf train --backbone NAME_OR_PATH``.
+
+:func:`build_backbone_model` loads the encoder's weights and its own feature extractor (a Hub id,
+cached or online, or a local folder), wraps them in
+:class:`~ser_hf.models.modeling_backbone.SERBackboneForAudioClassification`, and returns the
+extractor inside :class:`BackboneFeatures`, which gives it the ``batch_features`` that
+:class:`~ser_hf.training.trainer.SERTrainer` calls on each batch. The saved folder holds the
+encoder's own ``preprocessor_config.json``, so the stock pipeline loads it as it loads the encoder.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from ..errors import SERError
+from .saving import quiet_loading
+
+logger = logging.getLogger(__name__)
+
+
+class BackboneFeatures:
+    """The encoder's feature extractor with a batched ``batch_features(waves, lengths)``.
+
+    Each batch goes through the encoder's own extractor (per-utterance normalisation for
+    wav2vec2-style encoders, Whisper's log-mel), exactly as the pipeline will feed the saved model.
+    """
+
+    normalize = None  # no global statistics to fit
+    max_frames = None
+
+    def __init__(self, extractor: Any):
+        self.extractor = extractor
+        self.sampling_rate = int(extractor.sampling_rate)
+        self.is_whisper = type(extractor).__name__.startswith("Whisper")
+
+    def batch_features(
+        self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None, *args: Any, **kwargs: Any
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        device = waveforms.device
+        lengths = lengths if lengths is not None else torch.full((waveforms.shape[0],), waveforms.shape[1])
+        clips = [w[: int(n)].detach().float().cpu().numpy() for w, n in zip(waveforms, lengths)]
+        out = self.extractor(
+            clips,
+            sampling_rate=self.sampling_rate,
+            padding="max_length" if self.is_whisper else True,
+            return_attention_mask=True,
+            return_tensors="pt",
+        )
+        inputs = out["input_features"] if self.is_whisper else out["input_values"]
+        return inputs.to(device), out["attention_mask"].to(device)
+
+    def save_pretrained(self, *args: Any, **kwargs: Any) -> Any:
+        return self.extractor.save_pretrained(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # everything else is the encoder's extractor's
+        return getattr(self.__dict__["extractor"], name)
+
+
+def build_backbone_model(
+    backbone: str,
+    id2label: Sequence[str],
+    freeze_layers: int = -1,
+    **config_overrides: Any,
+) -> tuple[Any, BackboneFeatures]:
+    """The encoder ``backbone`` (Hub id or folder) with this package's head, and its extractor."""
+    from transformers import AutoFeatureExtractor, AutoModel
+
+    from ..models.configuration_backbone import SERBackboneConfig
+    from ..models.modeling_backbone import SERBackboneForAudioClassification
+
+    try:
+        with quiet_loading():
+            encoder = AutoModel.from_pretrained(backbone)
+        extractor = AutoFeatureExtractor.from_pretrained(backbone)
+    except OSError as err:
+        raise SERError(
+            f"cannot load the encoder ({err.__class__.__name__}: {str(err).splitlines()[0]}); give a "
+            "Hub id (needs the Hub or its local cache) or a folder holding the encoder and its "
+            "preprocessor_config.json",
+            source=f"--backbone {backbone}",
+        ) from err
+    if hasattr(encoder, "get_encoder") and encoder.config.model_type == "whisper":
+        encoder = encoder.get_encoder()
+    if type(extractor).__name__.startswith("Whisper"):
+        extractor.return_attention_mask = True  # the pipeline then passes the real length
+    labels = {i: str(name) for i, name in enumerate(id2label)}
+    config = SERBackboneConfig(
+        backbone=str(backbone),
+        backbone_config=encoder.config.to_dict(),
+        freeze_layers=freeze_layers,
+        id2label=labels,
+        label2id={name: i for i, name in labels.items()},
+        **config_overrides,
+    )
+    model = SERBackboneForAudioClassification(config)
+    missing, unexpected = model.encoder.load_state_dict(encoder.state_dict(), strict=False)
+    if unexpected or [m for m in missing if "masked_spec_embed" not in m]:
+        raise SERError(
+            f"the encoder's weights do not fit (missing {missing[:3]}, unexpected {unexpected[:3]})",
+            source=f"--backbone {backbone}",
+        )
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    logger.info(
+        "built %s + SER head: %s parameters, %s trainable (freeze_layers=%d)",
+        backbone, f"{sum(p.numel() for p in model.parameters()):,}", f"{trainable:,}", freeze_layers,
+    )  # fmt: skip
+    return model, BackboneFeatures(extractor)
