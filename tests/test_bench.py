@@ -27,7 +27,7 @@ def test_quick_bench_writes_finite_ratios(quick_report):
     assert rc == 0, (out / "BENCH.md").read_text()
     report = json.loads((out / "bench.json").read_text())
     assert report["quick"] is True and report["skipped"] == ["latency", "demo"]
-    assert set(report["parts"]) == {"default", "cv", "memory", "features", "augment", "training"}
+    assert set(report["parts"]) == {"default", "presets", "cv", "memory", "features", "augment", "training"}
     expected = {
         "pipeline p50: wav2vec2-base peer / bundled default",
         "pipeline p50: wav2vec2-base peer / bundled cnn",
@@ -37,6 +37,7 @@ def test_quick_bench_writes_finite_ratios(quick_report):
         "features ours_mfcc_deltas/librosa",
         "augment batched/librosa",
         "training train_runtime/fold wall",
+        "training samples/s cached features / waveforms: compact-small",
     }
     assert expected <= set(report["ratios"])
     assert all(math.isfinite(v) and v > 0 for v in report["ratios"].values())
@@ -45,6 +46,11 @@ def test_quick_bench_writes_finite_ratios(quick_report):
     assert 0 < train["train_runtime_s"] < train["fold_wall_s"]
     assert train["train_samples_per_second"] > 0 and train["peak_rss_mb"] > 50
     assert train["audio_files"] == 24 * 8
+    presets = {r["preset"]: r for r in report["parts"]["presets"]["rows"]}
+    small = presets["compact-small"]
+    assert small["parameters"] > 1000 and small["mflops"] > 0 and small["latency_ms"] > 0
+    assert small["train_samples_per_s"] > 0 and small["cached_train_samples_per_s"] > 0
+    assert presets["speech-stats"]["train_samples_per_s"] is None  # fitted, not trained by steps
     cv = report["parts"]["cv"]
     # the whole 6-fold protocol ran, every test clip scored once
     assert cv["folds"] == 6 and cv["clips"] == 24 * 8 and cv["wall_s"] > 0 and cv["peak_rss_mb"] > 50
@@ -63,6 +69,7 @@ def test_bench_md_describes_machine_and_each_part(quick_report):
         "## Feature extraction",
         "## Augmentation",
         "## Training",
+        "## Every preset",
         "## latency",
     ):
         assert heading in text

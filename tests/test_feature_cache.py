@@ -56,3 +56,83 @@ def test_where_the_cache_lives(monkeypatch, tmp_path):
     assert default_cache_dir() is None
     monkeypatch.delenv("SER_HF_CACHE")
     assert default_cache_dir().name == "ser_hf"
+
+
+def test_training_from_cached_features_matches_training_from_waveforms(tmp_path):
+    """Without crops or waveform augmentation the features of a clip do not depend on the path:
+    training from the cache must give the same model as training from the waveforms; a second run
+    reads every clip's features from the disk cache."""
+    import json
+
+    import torch
+    from safetensors.torch import load_file
+    from test_training import TINY_FEATURES, TINY_MODEL, make_ravdess_tree
+
+    from ser_hf.cli import train as train_cli
+    from ser_hf.training import feature_cache
+
+    corpus = make_ravdess_tree(tmp_path / "ravdess", actors=4, seconds=0.6)
+    base = [
+        "--corpus",
+        f"ravdess={corpus}",
+        "--split",
+        "loso:04",
+        "--num_val_speakers",
+        "1",
+        "--augment",
+        "none",
+    ]
+    base += [
+        "--preset",
+        "seed-logmel-bilstm",
+        "--config_overrides",
+        TINY_MODEL,
+        "--feature_overrides",
+        TINY_FEATURES,
+    ]
+    base += ["--num_train_epochs", "2", "--per_device_train_batch_size", "8", "--use_cpu", "true"]
+    base += ["--disable_tqdm", "true", "--seed", "5", "--cache_dir", str(tmp_path / "cache")]
+    assert train_cli.cli([*base, "--output_dir", str(tmp_path / "waves")]) == 0
+    assert train_cli.cli([*base, "--output_dir", str(tmp_path / "cached"), "--feature_cache", "true"]) == 0
+    a, b = (
+        load_file(tmp_path / "waves" / "model.safetensors"),
+        load_file(tmp_path / "cached" / "model.safetensors"),
+    )
+    assert all(torch.allclose(a[k], b[k], atol=1e-4) for k in a)
+    ua = [json.loads((tmp_path / d / "test_metrics.json").read_text())["ua"] for d in ("waves", "cached")]
+    assert ua[0] == ua[1]
+    assert (tmp_path / "cached" / "preprocessor_config.json").read_text() == (
+        tmp_path / "waves" / "preprocessor_config.json"
+    ).read_text()
+
+    computed = []
+    original = feature_cache.FeatureCache._write
+    feature_cache.FeatureCache._write = staticmethod(lambda p, v: computed.append(p) or original(p, v))
+    try:
+        assert train_cli.cli([*base, "--output_dir", str(tmp_path / "again"), "--feature_cache", "true"]) == 0
+    finally:
+        feature_cache.FeatureCache._write = original
+    assert computed == [], "the second run read every clip's features from the cache"
+
+
+def test_cached_features_need_offline_waveform_augmentation(tmp_path):
+    from test_training import make_ravdess_tree
+
+    from ser_hf.cli import train as train_cli
+    from ser_hf.errors import SERError
+
+    corpus = make_ravdess_tree(tmp_path / "ravdess", actors=3, seconds=0.4)
+    argv = [
+        "--corpus",
+        f"ravdess={corpus}",
+        "--split",
+        "loso:03",
+        "--augment",
+        "light",
+        "--offline_copies",
+        "0",
+    ]
+    with pytest.raises(SERError, match="offline_copies"):
+        train_cli.cli(
+            [*argv, "--feature_cache", "true", "--output_dir", str(tmp_path / "x"), "--use_cpu", "true"]
+        )

@@ -78,6 +78,18 @@ def bench_default(work: Path, quick: bool) -> dict[str, Any]:
     return result
 
 
+def bench_presets(work: Path, quick: bool) -> dict[str, Any]:
+    """Every preset: parameters, MFLOPs, latency and training samples/s (waveforms vs cached features)."""
+    out = work / "presets.json"
+    extra = ["--quick", "--runs", "3"] if quick else ["--runs", "20", "--train-steps", "3"]
+    res = run_measured(_python_script("bench_presets.py", "--json", str(out), *extra), timeout=1800)
+    _check("presets", res)
+    result = json.loads(out.read_text())
+    result["peak_rss_mb"] = res["peak_rss_mb"]
+    result["command"] = shlex.join(["python", "benchmarks/bench_presets.py", *extra])
+    return result
+
+
 def bench_latency(work: Path, model: Path, quick: bool) -> dict[str, Any]:
     out = work / "latency.json"
     if quick:

@@ -10,6 +10,8 @@ process: absolute seconds are not comparable across runs on shared, noisy machin
 - ``augment``: the batched waveform augmenter vs a per-clip librosa chain (``benchmarks/bench_augment.py``);
 - ``latency``: one 3-s clip through the stock pipeline, the model and ONNX Runtime fp32/int8, 1 and 2
   threads, p50/p95, and batch throughput (``benchmarks/bench_latency.py``);
+- ``presets``: every preset's parameters, MFLOPs per 3-s clip, latency and training samples/s from
+  waveforms and from cached features (``benchmarks/bench_presets.py``);
 - ``training``: one RAVDESS fold end to end on CPU (decode, features, augmentation, one epoch, eval):
   wall time, Trainer's samples/s and the peak RSS of the training process;
 - ``demo``: peak RSS of ``python demo/app.py`` serving ~10 ``/classify`` requests, and their latency.
@@ -39,6 +41,7 @@ from .parts import (
     bench_features,
     bench_latency,
     bench_memory,
+    bench_presets,
     bench_training,
     machine_info,
     resolve_model,
@@ -105,6 +108,12 @@ def _section(name: str, p: dict[str, Any]) -> list[str]:
     if name == "default":
         lines = [
             "## The default model vs a wav2vec2-base peer (stock pipeline, one process)",
+            "",
+            p["markdown"],
+        ]
+    elif name == "presets":
+        lines = [
+            "## Every preset: size, compute, latency and training speed (one process)",
             "",
             p["markdown"],
         ]
@@ -237,6 +246,7 @@ def run_all(
         model_dir, report["model"], report["random_weights"] = resolve_model(model, work, quick)
         jobs = {
             "default": lambda: bench_default(work, quick),
+            "presets": lambda: bench_presets(work, quick),
             "cv": lambda: bench_cv(work, data_dir, quick),
             "memory": lambda: bench_memory(work, data_dir, quick),
             "features": lambda: bench_features(work, data_dir, quick),
@@ -277,6 +287,9 @@ def summary_ratios(report: dict[str, Any]) -> dict[str, float]:
         ratios["evaluate peak RSS 10x corpus / 1x"] = parts["memory"]["rss_ratio_10x_over_1x"]
     for name, row in parts.get("default", {}).get("models", {}).items():
         ratios[f"pipeline p50: wav2vec2-base peer / {name}"] = row["peer_over_this"]
+    for row in parts.get("presets", {}).get("rows", []):
+        if row.get("cache_speedup"):
+            ratios[f"training samples/s cached features / waveforms: {row['preset']}"] = row["cache_speedup"]
     feats = parts.get("features", {})
     for key, value in feats.get("ratios", {}).items():
         ratios[f"features {key}"] = value

@@ -349,7 +349,20 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
         if self.rms or self.zcr:
             rows.extend(self._rms_zcr(x, n_frames))
         features = torch.cat(rows, dim=-1) if len(rows) > 1 else base
+        return self.finish_features(features, real, max_frames, normalize)
 
+    def finish_features(
+        self,
+        features: torch.Tensor,
+        real: torch.Tensor,
+        max_frames: int | None = None,
+        normalize: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw features ``(B, T, F)`` with their real-frame mask ``(B, T)`` -> normalised features
+        (``self.normalize``), padding set to ``padding_value``, padded to ``max_frames`` when given;
+        the last step of :meth:`batch_features`, also applied to cached raw features in training."""
+        device, dtype, n_frames = features.device, features.dtype, features.shape[1]
+        real = real.bool()
         if normalize and self.normalize == "utterance":
             weight = real[:, :, None].to(dtype)
             count = weight.sum(dim=1, keepdim=True).clamp_min(1.0)

@@ -102,6 +102,14 @@ class DataArguments:
         },
     )
     decode_workers: int = field(default=8, metadata={"help": "Threads decoding audio files."})
+    feature_cache: bool = field(
+        default=False,
+        metadata={
+            "help": "Train a log-mel preset from features computed once per clip (and per offline copy), "
+            "cached on disk by content and extractor options; crops, SpecAugment and mixup stay on the "
+            "fly. Waveform augmentation must then run offline (--offline_copies)."
+        },
+    )
     waveforms_on_device: bool = field(
         default=True,
         metadata={

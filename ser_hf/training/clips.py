@@ -252,7 +252,9 @@ class WaveformStore:
     """Every clip of a run in one flat float32 tensor, gathered into padded batches by index.
 
     ``flat`` holds the clips back to back, ``offsets``/``lengths`` ``(num_clips,)`` locate them. Kept
-    on the training device, a batch is one gather (no host->device copy, no numpy per step).
+    on the training device, a batch is one gather (no host->device copy, no numpy per step). The
+    clips may also be feature matrices ``(frames, F)`` (``--feature_cache``): lengths, crops and
+    offsets are then in frames.
     """
 
     def __init__(self, clips: Sequence[np.ndarray]):
@@ -308,7 +310,7 @@ class WaveformStore:
         pos = torch.arange(width, device=self.device)
         valid = pos[None, :] < lengths[:, None]
         gather = torch.where(valid, offsets[:, None] + pos[None, :], torch.zeros_like(pos)[None, :])
-        return self.flat[gather] * valid, lengths
+        return self.flat[gather] * (valid if self.flat.dim() == 1 else valid[..., None]), lengths
 
 
 class ClipDataset(torch.utils.data.Dataset):

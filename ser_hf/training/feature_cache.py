@@ -14,11 +14,13 @@ Where: ``--cache_dir`` of ``ser-hf train`` / ``cv``, else ``$SER_HF_CACHE``, els
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +54,12 @@ class FeatureCache:
         self, clips: Sequence[np.ndarray], options: str, compute: Callable[[np.ndarray], np.ndarray]
     ) -> np.ndarray:
         """``(len(clips), D)``: ``compute(clip)`` of every clip, read from the cache when stored."""
+        return np.stack(self.arrays(clips, options, compute))
+
+    def arrays(
+        self, clips: Sequence[np.ndarray], options: str, compute: Callable[[np.ndarray], np.ndarray]
+    ) -> list[np.ndarray]:
+        """``compute(clip)`` of every clip (any shape), read from the cache when stored."""
         out = []
         for clip in clips:
             if self.root is None:
@@ -68,7 +76,7 @@ class FeatureCache:
             self.misses += 1
             self._write(path, vector)
             out.append(vector)
-        return np.stack(out)
+        return out
 
     @staticmethod
     def _write(path: Path, vector: np.ndarray) -> None:
@@ -80,3 +88,65 @@ class FeatureCache:
             os.replace(tmp, path)
         except OSError as err:  # a read-only or full disk costs speed, never the run
             logger.warning("feature cache not written (%s): %s", path, err)
+
+
+# ------------------------------------------------------------------ cached frame features (Trainer)
+def raw_frame_features(extractor: Any, clips: Sequence[np.ndarray], cache: FeatureCache) -> list[np.ndarray]:
+    """Every clip's raw (un-normalised, full-length) ``(frames, F)`` features of a
+    ``SERFeatureExtractor``, through ``cache``: what ``--feature_cache`` trains from."""
+    import copy
+
+    import torch
+
+    full = copy.copy(extractor)
+    full.max_frames = None  # crops are drawn from the whole clip; max_frames applies per batch
+    options = {k: v for k, v in extractor.to_dict().items() if k not in _PER_BATCH_OPTIONS}
+    key = "frames|" + json.dumps(options, sort_keys=True, default=str)
+
+    def compute(clip: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            feats, mask = full.batch_features(
+                torch.from_numpy(np.asarray(clip, np.float32))[None], normalize=False
+            )
+        return feats[0, : int(mask[0].sum())].numpy()
+
+    return cache.arrays(clips, key, compute)
+
+
+# applied to each batch after the cache (normalisation, truncation) or not features at all
+_PER_BATCH_OPTIONS = {"normalize", "feature_mean", "feature_std", "max_frames", "processor_class", "auto_map"}
+
+
+class CachedFeatures:
+    """The extractor of a run that trains from cached raw features: ``batch_features(features,
+    frame_lengths)`` does what the end of ``SERFeatureExtractor.batch_features`` does (truncation
+    to ``max_frames``, normalisation, padding); saving and every other attribute are the wrapped
+    extractor's, so the saved folder is the same as without the cache."""
+
+    def __init__(self, extractor: Any):
+        self.extractor = extractor
+
+    def batch_features(self, features: Any, lengths: Any, *args: Any, **kwargs: Any) -> Any:
+        import torch
+
+        max_frames = self.extractor.max_frames
+        if max_frames is not None:
+            features, lengths = features[:, :max_frames], lengths.clamp(max=max_frames)
+        real = torch.arange(features.shape[1], device=features.device)[None, :] < lengths[:, None]
+        return self.extractor.finish_features(features, real, max_frames)
+
+    def save_pretrained(self, *args: Any, **kwargs: Any) -> Any:
+        return self.extractor.save_pretrained(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["extractor"], name)
+
+
+def frame_statistics(arrays: Sequence[np.ndarray]) -> tuple[list[float], list[float]]:
+    """Mean and standard deviation of every feature row over all frames (``normalize="global"``)."""
+    total = sum(a.sum(0, dtype=np.float64) for a in arrays)
+    total_sq = sum(np.square(a, dtype=np.float64).sum(0) for a in arrays)
+    count = sum(len(a) for a in arrays)
+    mean = total / count
+    std = np.sqrt(np.clip(total_sq / count - mean**2, 0.0, None))
+    return [float(v) for v in mean], [float(v) for v in std]

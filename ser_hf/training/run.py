@@ -181,7 +181,6 @@ def train(
         online_waveform = aug_config.waveform_enabled
     soft = _soft_labels(model_args, clips, train_rows, label_names, data_args.cache_dir)
     store = WaveformStore(clips)
-    del clips
 
     # 4. model and features; class weights and global feature statistics from the TRAINING split
     overrides = _json_arg(model_args.config_overrides, "config_overrides")
@@ -224,11 +223,42 @@ def train(
     label_scheme = label_scheme_of(ds) or data_args.label_scheme or "native"
     corpora = sorted({str(c) for c in ds["corpus"]}) if "corpus" in ds.column_names else []
     model.config.label_scheme, model.config.training_corpora = label_scheme, corpora
-    if feature_extractor.normalize == "global" and feature_extractor.feature_mean is None:
+    max_samples = _crop_samples(data_args, feature_extractor)
+    trainer_extractor = feature_extractor
+    if data_args.feature_cache and not model_args.backbone:
+        # features once per clip (the disk cache makes it once per clip across runs); the store then
+        # holds (frames, F) matrices, crops are in frames, and batches are normalised per batch
+        from .feature_cache import (
+            CachedFeatures,
+            FeatureCache,
+            default_cache_dir,
+            frame_statistics,
+            raw_frame_features,
+        )
+
+        if online_waveform:
+            raise SERError(
+                "training from cached features needs the waveform augmentation offline: add "
+                "--offline_copies N (augmented copies made once), or use --augment none",
+                source=f"--feature_cache with --augment {aug_args.augment}",
+            )
+        arrays = raw_frame_features(
+            feature_extractor, clips, FeatureCache(default_cache_dir(data_args.cache_dir))
+        )
+        store = WaveformStore(arrays)
+        if feature_extractor.normalize == "global" and feature_extractor.feature_mean is None:
+            feature_extractor.feature_mean, feature_extractor.feature_std = frame_statistics(
+                [arrays[r] for r in train_rows[:n_train]]
+            )
+        trainer_extractor = CachedFeatures(feature_extractor)
+        max_samples = None if max_samples is None else 1 + max_samples // feature_extractor.hop_length
+        logger.info("training from cached features of %d clips", len(arrays))
+        del arrays
+    elif feature_extractor.normalize == "global" and feature_extractor.feature_mean is None:
         feature_extractor.fit_global_stats(
             store.batch(torch.tensor(train_rows[i : i + 64])) for i in range(0, n_train, 64)
         )
-    max_samples = _crop_samples(data_args, feature_extractor)
+    del clips
 
     # 5. Trainer
     has_val = n_val > 0
@@ -277,7 +307,7 @@ def train(
         callbacks=callbacks,
         optimizer_cls_and_kwargs=(optimizer_cls, optimizer_kwargs),
         store=store,
-        feature_extractor=feature_extractor,
+        feature_extractor=trainer_extractor,
         waveform_augmenter=WaveformAugmenter(aug_config, SAMPLING_RATE) if online_waveform else None,
         # SpecAugment masks feature frames: not for an encoder that reads the waveform itself
         spec_augmenter=SpecAugment(aug_config)
