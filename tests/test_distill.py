@@ -142,6 +142,9 @@ def test_cross_validation_trains_a_teacher_inside_every_fold(corpus, tmp_path, c
     assert cv_cli.cli(argv) == 0, (out / "fold_0" / "teacher.log").read_text()[-3000:]
     result = json.loads((out / "cv_results.json").read_text())
     assert result["n_folds"] == 2 and result["meta"]["teacher_preset"] == "speech-stats"
+    # every fold was calibrated on its validation speakers; the aggregate keeps both sides
+    assert {"ece", "ece_uncalibrated", "nll", "nll_uncalibrated"} <= set(result["calibration"])
+    assert "Calibration (mean over folds" in (out / "cv_results.md").read_text()
     for k in range(2):
         fold = out / f"fold_{k}"
         student_split = json.loads((fold / "split.json").read_text())

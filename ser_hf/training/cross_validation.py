@@ -218,6 +218,7 @@ def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
         raise SERError("no finished folds to aggregate", source="cv")
     folds, labels, confusion = [], None, None
     by_gender: dict[str, list[dict[str, Any]]] = {}
+    calibration: dict[str, list[float]] = {}
     for d in dirs:
         metrics = _read_fold(d)
         if labels is None:
@@ -230,6 +231,11 @@ def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
                 source=str(d / METRICS_FILE),
             )
         confusion += np.asarray(metrics["confusion"], dtype=np.int64)
+        for key in ("ece", "nll", "brier"):
+            if key in metrics:
+                calibration.setdefault(key, []).append(float(metrics[key]))
+                before = (metrics.get("calibration") or {}).get("uncalibrated", {}).get(key, metrics[key])
+                calibration.setdefault(f"{key}_uncalibrated", []).append(float(before))
         for gender, values in (metrics.get("per_gender") or {}).items():
             by_gender.setdefault(gender, []).append(values)
         row = {"fold": d.name, "dir": str(d), "n": int(metrics.get("n", np.sum(metrics["confusion"])))}
@@ -264,6 +270,9 @@ def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
         },
         "confusion": confusion.tolist(),
         "confusion_normalized": normalized.tolist(),
+        # mean over folds of the calibration metrics (with the temperature each fold fitted on its
+        # validation speakers, and without it), when every fold reports them
+        "calibration": {k: float(np.mean(v)) for k, v in calibration.items() if len(v) == len(folds)},
         # mean over the folds that have test clips of that gender (WA and UA within the gender)
         "per_gender": {
             g: {
@@ -275,6 +284,18 @@ def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
             for g, v in sorted(by_gender.items())
         },
     }
+
+
+def _calibration_line(result: dict[str, Any]) -> list[str]:
+    cal = result.get("calibration") or {}
+    if "ece" not in cal:
+        return []
+    return [
+        "",
+        f"Calibration (mean over folds; each fold's temperature fitted on its validation speakers): "
+        f"ECE {cal['ece']:.3f} (uncalibrated {cal['ece_uncalibrated']:.3f}), NLL {cal['nll']:.3f} "
+        f"({cal['nll_uncalibrated']:.3f}), Brier {cal['brier']:.3f} ({cal['brier_uncalibrated']:.3f}).",
+    ]
 
 
 def _pm(result: dict[str, Any], key: str) -> str:
@@ -315,6 +336,7 @@ def results_markdown(result: dict[str, Any], meta: dict[str, Any] | None = None)
         "",
         f"Pooled over all test clips (summed confusion): WA {result['pooled']['wa']:.3f}, "
         f"UA {result['pooled']['ua']:.3f}.",
+        *_calibration_line(result),
         "",
         "## Summed confusion matrix (rows: true class, columns: predicted)",
         "",
