@@ -82,13 +82,21 @@ class RSSPoller:
         self._thread.join()
 
 
-def run_measured(cmd: list[str], timeout: float, cwd: Path | None = None) -> dict[str, Any]:
-    """Run ``cmd``; return its exit code, output, wall seconds and the peak RSS of its process tree."""
+def run_measured(
+    cmd: list[str], timeout: float, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run ``cmd`` (``env``: extra environment variables); return its exit code, output, wall
+    seconds and the peak RSS of its process tree."""
     logger.info("running %s", shlex.join(cmd))
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as log:
         proc = subprocess.Popen(
-            cmd, cwd=cwd or REPO, env=_env(), stdout=log, stderr=subprocess.STDOUT, text=True
+            cmd,
+            cwd=cwd or REPO,
+            env={**_env(), **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         with RSSPoller(proc.pid) as poller:
             try:

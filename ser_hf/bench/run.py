@@ -122,7 +122,8 @@ def _section(name: str, p: dict[str, Any]) -> list[str]:
             "## Cross-validation on a CPU: the full RAVDESS 6-fold protocol of the default preset",
             "",
             f"Data: {p['data']}; `speech-stats`, {p['folds']} folds, {p['clips']} test clips, one process per "
-            "fold; wall time covers decoding, features, fitting (C chosen on validation actors) and testing.",
+            "fold; wall time covers decoding, features (an empty feature cache: each clip computed once), fitting "
+            "(C chosen on validation actors) and testing.",
             "",
             "| figure | value |",
             "| --- | ---: |",
