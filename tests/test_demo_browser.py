@@ -108,6 +108,8 @@ def test_upload_an_example_and_see_its_label(served, page):
         bars.nth(i).get_attribute("data-testid").removesuffix("-confidence-set") for i in range(3)
     ] == best
     page.locator("#attention-plot img").wait_for(state="visible", timeout=TIMEOUT_MS)
+    # a 3-4 s clip has no timeline: no empty plot or window table is left on the page
+    assert page.locator("#timeline-plot").is_hidden() and page.locator("#window-table").is_hidden()
 
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
