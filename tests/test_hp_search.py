@@ -49,6 +49,12 @@ def test_search_then_train_with_the_best_values(corpus, tmp_path):
     assert final_args["learning_rate"] == pytest.approx(summary["best"]["learning_rate"])
     config = json.loads((out / "config.json").read_text())
     assert config["label_smoothing"] == pytest.approx(summary["best"]["label_smoothing"])
+    # the final run starts as the best trial did (its batch size, not the last trial's) and
+    # reaches the same best validation UA
+    state = json.loads(sorted(out.glob("checkpoint-*/trainer_state.json"))[-1].read_text())
+    assert state["train_batch_size"] == summary["best"]["per_device_train_batch_size"]
+    val = json.loads((out / "val_metrics.json").read_text())
+    assert val["ua"] == pytest.approx(summary["best_validation_ua"])
     # the test speaker never took part in the search: it is scored once, at the end
     assert json.loads((out / "test_metrics.json").read_text())["speakers"] == ["ravdess_06"]
     assert not list(out.glob("hp-trial-*")), "trial checkpoints are removed"

@@ -46,7 +46,7 @@ class _BestValidationUA(TrainerCallback):
         self.trainer = trainer
         self.best: float | None = None
 
-    def on_train_begin(self, args, state, control, **kwargs):
+    def on_train_begin(self, args=None, state=None, control=None, **kwargs):
         self.best = None
         for cb in self.trainer.callback_handler.callbacks:
             if isinstance(cb, EarlyStoppingCallback):
@@ -113,6 +113,10 @@ def run_search(trainer: Any, n_trials: int, output_dir: str | Path, seed: int) -
     for key, value in best.hyperparameters.items():
         old = getattr(trainer.args, key)
         setattr(trainer.args, key, type(old)(value) if old is not None else value)
+    # Trainer keeps the batch size of the last trial unless told (its search setup sets it per
+    # trial), and early stopping its last count: the final run starts as the best trial did
+    trainer._train_batch_size = trainer.args.train_batch_size
+    best_ua.on_train_begin(trainer.args, trainer.state, trainer.control)
     summary = {
         "objective": "best validation UA of each trial (validation speakers of the training data only)",
         "n_trials": len(rows),

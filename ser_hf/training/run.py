@@ -289,11 +289,15 @@ def train(
     holder: list[SERTrainer] = []
 
     def model_init(trial: Any = None) -> Any:
-        """A fresh model with the trial's label smoothing; the optimizer takes the trial's rate."""
+        """A fresh model with the trial's label smoothing (Trainer builds the model BEFORE it
+        copies the trial's values into its arguments, so they are read from the trial itself);
+        the optimizer takes the trial's rate in ``SERTrainer.create_optimizer``."""
+        from .hp_search import hp_space
+
         args = holder[0].args if holder else training_args
-        fresh, _ = build(**{**overrides, "label_smoothing": args.label_smoothing})
+        smoothing = hp_space(trial)["label_smoothing"] if trial is not None else args.label_smoothing
+        fresh, _ = build(**{**overrides, "label_smoothing": smoothing})
         fresh.config.label_scheme, fresh.config.training_corpora = label_scheme, corpora
-        optimizer_kwargs["lr"] = args.learning_rate
         return fresh
 
     trainer = SERTrainer(

@@ -97,6 +97,13 @@ class SERTrainer(Trainer):
         self.seen_indices: list[int] = []
         self._micro_step = (-1, 0)
 
+    def create_optimizer(self, model: Any = None) -> Any:
+        # the rate is read when the optimizer is built, so a hyperparameter-search trial (which sets
+        # args.learning_rate after __init__) trains with its own rate
+        if self.optimizer is None and self.optimizer_cls_and_kwargs is not None:
+            self.optimizer_cls_and_kwargs[1]["lr"] = self.args.learning_rate
+        return super().create_optimizer(model)
+
     # -- randomness that survives a resume: a function of (seed, step, micro-batch, rank) only
     def _step_seed(self) -> int:
         step = self.state.global_step
