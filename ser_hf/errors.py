@@ -8,7 +8,7 @@ import importlib.util
 
 from .models.errors import SERError
 
-__all__ = ["EXTRAS", "SERError", "require_extra"]
+__all__ = ["EXTRAS", "SERError", "extra_for_module", "require_extra"]
 
 # what each extra of pyproject.toml brings, by import name (the core needs none of these)
 EXTRAS: dict[str, tuple[str, ...]] = {
@@ -31,12 +31,18 @@ def require_extra(extra: str, what: str, modules: tuple[str, ...] | None = None)
     """
     missing = [m for m in modules or EXTRAS[extra] if not _installed(m)]
     if missing:
-        name = _EXTRA_OF.get(extra, extra)
         raise SERError(
             f"needs {', '.join(missing)}, which the core install leaves out: "
-            f"pip install 'ser-hf[{name}]' (or 'ser-hf[all]')",
+            f"pip install 'ser-hf[{_EXTRA_OF.get(extra, extra)}]' (or 'ser-hf[all]')",
             source=what,
         )
+
+
+def extra_for_module(module: str | None) -> str | None:
+    """The pip extra that installs ``module`` (a top-level or dotted import name), or None."""
+    top = (module or "").split(".")[0]
+    extra = next((e for e, modules in EXTRAS.items() if top in modules), None)
+    return _EXTRA_OF.get(extra, extra) if extra else None
 
 
 def _installed(module: str) -> bool:

@@ -12,7 +12,7 @@ import importlib
 import logging
 import sys
 
-from ..errors import EXTRAS, SERError
+from ..errors import SERError, extra_for_module
 
 # subcommand -> (module in ser_hf.cli with a cli(argv) function, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -57,12 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ser-hf {name}: error: {err}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as err:  # an optional dependency that no explicit check caught
-        extra = next((e for e, mods in EXTRAS.items() if (err.name or "").split(".")[0] in mods), None)
+        extra = extra_for_module(err.name)
         if extra is None:
             raise
-        hint = "ser-hf[train]" if extra == "hp-search" else f"ser-hf[{extra}]"
         print(
-            f"ser-hf {name}: error: needs {err.name}, which the core install leaves out: pip install '{hint}'",
+            f"ser-hf {name}: error: needs {err.name}, which the core install leaves out: "
+            f"pip install 'ser-hf[{extra}]'",
             file=sys.stderr,
         )
         return 2

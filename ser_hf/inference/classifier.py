@@ -284,8 +284,9 @@ class EmotionClassifier:
         kwargs = {"device": device} if device is not None and _accepts_device(self.feature_extractor) else {}
         if type(self.feature_extractor).__module__.startswith("transformers.models."):
             # a pretrained encoder's own extractor (the backbone family): pad the batch, keep lengths
-            whisper = type(self.feature_extractor).__name__.startswith("Whisper")
-            kwargs.update(padding="max_length" if whisper else True, return_attention_mask=True)
+            from ..training.backbone import encoder_extractor_kwargs
+
+            kwargs.update(encoder_extractor_kwargs(self.feature_extractor))
         out = self.feature_extractor(
             [self._pad_short(c) for c in clips],
             sampling_rate=self.sampling_rate,

@@ -22,6 +22,13 @@ from .saving import quiet_loading
 logger = logging.getLogger(__name__)
 
 
+def encoder_extractor_kwargs(extractor: Any) -> dict[str, Any]:
+    """How to call a pretrained encoder's own extractor on a batch of clips of different lengths:
+    padded (Whisper: to its 30-s window) and with the real lengths in ``attention_mask``."""
+    whisper = type(extractor).__name__.startswith("Whisper")
+    return {"padding": "max_length" if whisper else True, "return_attention_mask": True}
+
+
 class BackboneFeatures:
     """The encoder's feature extractor with a batched ``batch_features(waves, lengths)``.
 
@@ -35,7 +42,6 @@ class BackboneFeatures:
     def __init__(self, extractor: Any):
         self.extractor = extractor
         self.sampling_rate = int(extractor.sampling_rate)
-        self.is_whisper = type(extractor).__name__.startswith("Whisper")
 
     def batch_features(
         self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None, *args: Any, **kwargs: Any
@@ -46,11 +52,10 @@ class BackboneFeatures:
         out = self.extractor(
             clips,
             sampling_rate=self.sampling_rate,
-            padding="max_length" if self.is_whisper else True,
-            return_attention_mask=True,
             return_tensors="pt",
+            **encoder_extractor_kwargs(self.extractor),
         )
-        inputs = out["input_features"] if self.is_whisper else out["input_values"]
+        inputs = out["input_features"] if "input_features" in out else out["input_values"]
         return inputs.to(device), out["attention_mask"].to(device)
 
     def save_pretrained(self, *args: Any, **kwargs: Any) -> Any:

@@ -70,29 +70,26 @@ def teacher_probabilities(
         model = AutoModelForAudioClassification.from_pretrained(str(path)).eval()
     extractor = AutoFeatureExtractor.from_pretrained(str(path))
     teacher_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-    mapping = np.asarray(label_map(teacher_labels, student_labels))
-    keep = mapping >= 0
-    out = np.zeros((len(clips), len(student_labels)), dtype=np.float32)
+    # (teacher classes, student classes): 1 where the names match; unmatched teacher mass is dropped
+    to_student = np.zeros((len(teacher_labels), len(student_labels)), dtype=np.float32)
+    for t, s in enumerate(label_map(teacher_labels, student_labels)):
+        if s >= 0:
+            to_student[t, s] = 1.0
+    ok = [i for i, c in enumerate(clips) if len(c)]
     if type(extractor).__name__ == "SERFunctionalsFeatureExtractor":
         from .linear import predict_probabilities
 
-        ok = [i for i, c in enumerate(clips) if len(c)]
-        teacher = predict_probabilities(model, extractor, [clips[i] for i in ok], cache)
-        rows = dict(zip(ok, teacher))
+        probs = predict_probabilities(model, extractor, [clips[i] for i in ok], cache)
     else:
-        rows = {}
-    with torch.inference_mode():
-        for i, clip in enumerate(clips):
-            if len(clip) == 0:
-                continue
-            if i in rows:
-                probs = rows[i]
-            else:
-                feats = extractor(np.asarray(clip), sampling_rate=sampling_rate, return_tensors="pt")
-                probs = torch.softmax(model(**feats).logits.float(), -1)[0].numpy()
-            row = np.zeros(len(student_labels), dtype=np.float32)
-            np.add.at(row, mapping[keep], probs[keep])
-            out[i] = row / max(float(row.sum()), 1e-8)
+        rows = []
+        with torch.inference_mode():
+            for i in ok:
+                feats = extractor(np.asarray(clips[i]), sampling_rate=sampling_rate, return_tensors="pt")
+                rows.append(torch.softmax(model(**feats).logits.float(), -1)[0].numpy())
+        probs = np.stack(rows) if rows else np.zeros((0, len(teacher_labels)), dtype=np.float32)
+    out = np.zeros((len(clips), len(student_labels)), dtype=np.float32)
+    mapped = probs @ to_student
+    out[ok] = mapped / np.maximum(mapped.sum(-1, keepdims=True), 1e-8)
     logger.info("teacher %s: soft labels for %d clips", path, len(clips))
     return out
 

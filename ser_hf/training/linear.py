@@ -37,12 +37,8 @@ def functionals_matrix(
 ) -> np.ndarray:
     """``(n, D)``: the functionals vector of every clip (clip by clip: memory does not grow with
     the clips' length), from ``cache`` when it holds them."""
-    if cache is None:
-        return np.stack(
-            [clip_functionals(c, functionals, sampling_rate, trim_db, trim_margin_s) for c in clips]
-        )
     options = f"functionals={functionals}|sr={sampling_rate}|trim_db={trim_db}|margin={trim_margin_s}"
-    return cache.vectors(
+    return (cache or FeatureCache(None)).vectors(
         clips, options, lambda c: clip_functionals(c, functionals, sampling_rate, trim_db, trim_margin_s)
     )
 
@@ -93,15 +89,11 @@ def fit_linear(
         best = max(c_grid, key=lambda c: (scores[c], -c))
         val_probs = _full_probabilities(fitted[best], x_val, int(max(y_train.max(), y_val.max())) + 1)
         x_all, y_all = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
-        if soft_train is not None:
-            soft_all = np.concatenate([soft_train, soft_val])
+        soft_all = None if soft_train is None else np.concatenate([soft_train, soft_val])
     else:
         best = list(c_grid)[len(c_grid) // 2]
         logger.warning("no validation speakers: C=%g is not chosen but fixed", best)
-        x_all, y_all = x_train, y_train
-        soft_all = soft_train
-    if soft_train is None:
-        soft_all = None
+        x_all, y_all, soft_all = x_train, y_train, soft_train
     return _fit(x_all, y_all, best, seed, soft_all, alpha), best, scores, val_probs
 
 

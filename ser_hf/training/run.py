@@ -81,7 +81,7 @@ def train(
     require_extra("train", "ser_hf.training.train")
     from ..data.augment import AugmentConfig, SpecAugment, WaveformAugmenter
     from ..data.expand import expand_offline
-    from .distill import soften
+    from .feature_cache import FeatureCache, default_cache_dir
     from .metrics import make_compute_metrics
     from .presets import build_model, get_preset
 
@@ -137,6 +137,9 @@ def train(
         raise SERError("no training clip could be decoded; check the corpus files", source="training data")
     n_train = len(train_rows)
 
+    # per-clip features on disk, shared by the functionals fit, a teacher and --feature_cache
+    cache = FeatureCache(default_cache_dir(data_args.cache_dir))
+
     # functionals presets: a logistic regression over one vector per clip, no Trainer
     if not model_args.backbone and get_preset(model_args.preset)["family"] == "functionals":
         if training_args.hp_search:
@@ -146,10 +149,10 @@ def train(
                 source=f"--preset {model_args.preset} --hp-search {training_args.hp_search}",
             )
         # the validation speakers' clips too: the final fit is refitted on training + validation
-        soft = _soft_labels(model_args, clips, train_rows + val_rows, label_names, data_args.cache_dir)
+        soft = _soft_labels(model_args, clips, train_rows + val_rows, label_names, cache)
         return _train_functionals(
             ds, data_args, model_args, training_args, split, clips, store_labels, store_speakers,
-            [str(genders_raw[r]) for r in rows], (train_rows, val_rows, test_rows), skipped, soft,
+            [str(genders_raw[r]) for r in rows], (train_rows, val_rows, test_rows), skipped, soft, cache,
         )  # fmt: skip
 
     # 3. augmentation config; offline expansion of the TRAINING rows only
@@ -179,7 +182,7 @@ def train(
         logger.info("offline augmentation: %d training clips -> %d", n_train, len(train_rows))
     else:
         online_waveform = aug_config.waveform_enabled
-    soft = _soft_labels(model_args, clips, train_rows, label_names, data_args.cache_dir)
+    soft = _soft_labels(model_args, clips, train_rows, label_names, cache)
     store = WaveformStore(clips)
 
     # 4. model and features; class weights and global feature statistics from the TRAINING split
@@ -218,23 +221,13 @@ def train(
         )
 
     model, feature_extractor = build(**overrides)
-    from ..data.rows import label_scheme_of
-
-    label_scheme = label_scheme_of(ds) or data_args.label_scheme or "native"
-    corpora = sorted({str(c) for c in ds["corpus"]}) if "corpus" in ds.column_names else []
-    model.config.label_scheme, model.config.training_corpora = label_scheme, corpora
+    _record_data(model.config, ds, data_args)
     max_samples = _crop_samples(data_args, feature_extractor)
     trainer_extractor = feature_extractor
     if data_args.feature_cache and not model_args.backbone:
         # features once per clip (the disk cache makes it once per clip across runs); the store then
         # holds (frames, F) matrices, crops are in frames, and batches are normalised per batch
-        from .feature_cache import (
-            CachedFeatures,
-            FeatureCache,
-            default_cache_dir,
-            frame_statistics,
-            raw_frame_features,
-        )
+        from .feature_cache import CachedFeatures, frame_statistics, raw_frame_features
 
         if online_waveform:
             raise SERError(
@@ -242,9 +235,7 @@ def train(
                 "--offline_copies N (augmented copies made once), or use --augment none",
                 source=f"--feature_cache with --augment {aug_args.augment}",
             )
-        arrays = raw_frame_features(
-            feature_extractor, clips, FeatureCache(default_cache_dir(data_args.cache_dir))
-        )
+        arrays = raw_frame_features(feature_extractor, clips, cache)
         store = WaveformStore(arrays)
         if feature_extractor.normalize == "global" and feature_extractor.feature_mean is None:
             feature_extractor.feature_mean, feature_extractor.feature_std = frame_statistics(
@@ -297,7 +288,7 @@ def train(
         args = holder[0].args if holder else training_args
         smoothing = hp_space(trial)["label_smoothing"] if trial is not None else args.label_smoothing
         fresh, _ = build(**{**overrides, "label_smoothing": smoothing})
-        fresh.config.label_scheme, fresh.config.training_corpora = label_scheme, corpora
+        _record_data(fresh.config, ds, data_args)
         return fresh
 
     trainer = SERTrainer(
@@ -321,7 +312,7 @@ def train(
         mixup_alpha=aug_args.mixup_alpha,
         tta_crops=training_args.tta,
         store_on_device=data_args.waveforms_on_device,
-        soft_targets=None if soft is None else torch.from_numpy(soften(soft, model_args.distill_temperature)),
+        soft_targets=None if soft is None else torch.from_numpy(soft),
         distill_alpha=model_args.distill_alpha,
         distill_temperature=model_args.distill_temperature,
     )
@@ -369,11 +360,13 @@ def train(
         results["hp_search"] = {k: hp_summary[k] for k in ("best", "best_validation_ua", "n_trials")}
     model = trainer.accelerator.unwrap_model(trainer.model)
     gender_names = [str(genders_raw[i]) for i in rows]
-    predict = _predict_once(
-        lambda name, rows_: _predict(trainer, ClipDataset(rows_, store_labels, store_genders))[2],
-        (val_rows, test_rows),
-    )
-    temperature = _calibrate(training_args.calibrate, val_rows, predict, store_labels)
+    # the uncalibrated probabilities, predicted before the temperature goes into the model
+    probs = {
+        name: _predict(trainer, ClipDataset(rows_, store_labels, store_genders))[2]
+        for name, rows_ in (("validation", val_rows), ("test", test_rows))
+        if rows_
+    }
+    temperature = _calibrate(training_args.calibrate, probs, val_rows, store_labels)
     if trainer.is_world_process_zero():
         model.config.calibration_temperature = (
             float(getattr(model.config, "calibration_temperature", 1.0) or 1.0) * temperature
@@ -382,7 +375,7 @@ def train(
     results.update(
         _score_parts(
             (val_rows, test_rows),
-            predict,
+            probs,
             store_labels,
             store_speakers,
             gender_names,
@@ -414,28 +407,21 @@ def _train_functionals(
     parts: tuple[list[int], list[int], list[int]],
     skipped: dict[str, int],
     soft: np.ndarray | None = None,
+    cache: Any = None,
 ) -> dict[str, Any]:
     """The ``functionals`` presets: fit on the training speakers, choose C on the validation
     speakers, save the folder and the same metric files as a Trainer run."""
-    from ..data.rows import label_scheme_of
-    from .distill import soften
-    from .feature_cache import FeatureCache, default_cache_dir
     from .linear import predict_probabilities, train_linear
     from .presets import get_preset
 
     train_rows, val_rows, test_rows = parts
     label_names = list(ds.features["emotion"].names)
     spec = get_preset(model_args.preset)
-    cache = FeatureCache(default_cache_dir(data_args.cache_dir))
     model, extractor, info = train_linear(
         clips, labels, train_rows, val_rows, label_names, spec, seed=training_args.seed, cache=cache,
-        soft=None if soft is None else soften(soft, model_args.distill_temperature),
-        alpha=model_args.distill_alpha,
+        soft=soft, alpha=model_args.distill_alpha,
     )  # fmt: skip
-    model.config.label_scheme = label_scheme_of(ds) or data_args.label_scheme or "native"
-    model.config.training_corpora = (
-        sorted({str(c) for c in ds["corpus"]}) if "corpus" in ds.column_names else []
-    )
+    _record_data(model.config, ds, data_args)
     output_dir = Path(training_args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     _write_json(output_dir / "split.json", {**split.to_dict(), "spec": data_args.split})
@@ -451,22 +437,17 @@ def _train_functionals(
     results: dict[str, Any] = {"skipped": skipped, "c": info["c"]}
 
     # validation: the probabilities of the fit that did not see those speakers
-    predict = _predict_once(
-        lambda name, rows_: (
-            info["val_probs"]
-            if name == "validation"
-            else predict_probabilities(model, extractor, [clips[r] for r in rows_], cache)
-        ),
-        (val_rows, test_rows),
-    )
+    probs = {"validation": info["val_probs"]} if val_rows else {}
+    if test_rows:
+        probs["test"] = predict_probabilities(model, extractor, [clips[r] for r in test_rows], cache)
     logger.info("feature cache %s: %d read, %d computed", cache.root, cache.hits, cache.misses)
-    temperature = _calibrate(training_args.calibrate, val_rows, predict, labels)
+    temperature = _calibrate(training_args.calibrate, probs, val_rows, labels)
     model.config.calibration_temperature = temperature
     save_model_folder(model, extractor, output_dir)
     results.update(
         _score_parts(
             (val_rows, test_rows),
-            predict,
+            probs,
             labels,
             speakers,
             genders,
@@ -479,21 +460,22 @@ def _train_functionals(
     return results
 
 
-def _predict_once(predict: Any, parts: tuple[list[int], list[int]]) -> Any:
-    """``predict(name, rows)`` run now, before the temperature is stored in the model, for both
-    parts; the returned function answers from those uncalibrated probabilities."""
-    cache = {name: predict(name, rows_) for name, rows_ in zip(("validation", "test"), parts) if rows_}
-    return lambda name, rows_: cache[name]
+def _record_data(config: Any, ds: Any, data_args: DataArguments) -> None:
+    """Write into a model's config the label scheme and the corpora it was trained on."""
+    from ..data.rows import label_scheme_of
+
+    config.label_scheme = label_scheme_of(ds) or data_args.label_scheme or "native"
+    config.training_corpora = sorted({str(c) for c in ds["corpus"]}) if "corpus" in ds.column_names else []
 
 
-def _calibrate(enabled: bool, val_rows: list[int], predict: Any, labels: list[int]) -> float:
-    """The temperature fitted on the validation rows' probabilities (1.0 when off or without
-    validation speakers)."""
-    if not enabled or not val_rows:
+def _calibrate(enabled: bool, probs: dict[str, np.ndarray], val_rows: list[int], labels: list[int]) -> float:
+    """The temperature fitted on the validation rows' uncalibrated probabilities (1.0 when off or
+    without validation speakers)."""
+    if not enabled or "validation" not in probs:
         return 1.0
     from .calibration import fit_temperature
 
-    return fit_temperature(predict("validation", val_rows), np.asarray([labels[r] for r in val_rows]))
+    return fit_temperature(probs["validation"], np.asarray([labels[r] for r in val_rows]))
 
 
 def _soft_labels(
@@ -501,14 +483,13 @@ def _soft_labels(
     clips: list[np.ndarray],
     rows: list[int],
     label_names: list[str],
-    cache_dir: str | None = None,
+    cache: Any = None,
 ) -> np.ndarray | None:
-    """``(len(clips), C)`` teacher probabilities on ``rows`` (never test rows; zeros elsewhere), or
-    None without ``--teacher``."""
+    """``(len(clips), C)`` teacher probabilities on ``rows`` (never test rows; zeros elsewhere),
+    softened to ``--distill_temperature``, or None without ``--teacher``."""
     if not model_args.teacher:
         return None
-    from .distill import teacher_probabilities
-    from .feature_cache import FeatureCache, default_cache_dir
+    from .distill import soften, teacher_probabilities
 
     if not 0.0 <= model_args.distill_alpha <= 1.0 or model_args.distill_temperature <= 0:
         raise SERError(
@@ -516,14 +497,13 @@ def _soft_labels(
             source=f"alpha {model_args.distill_alpha}, temperature {model_args.distill_temperature}",
         )
     soft = np.zeros((len(clips), len(label_names)), dtype=np.float32)
-    cache = FeatureCache(default_cache_dir(cache_dir))
     soft[rows] = teacher_probabilities(model_args.teacher, [clips[r] for r in rows], label_names, cache=cache)
-    return soft
+    return soften(soft, model_args.distill_temperature)
 
 
 def _score_parts(
     parts: tuple[list[int], list[int]],
-    predict: Any,
+    probs: dict[str, np.ndarray],
     labels: list[int],
     speakers: list[str],
     genders: list[str],
@@ -532,7 +512,7 @@ def _score_parts(
     output_dir: Path | None,
     temperature: float = 1.0,
 ) -> dict[str, Any]:
-    """Metrics of the validation and test rows from ``predict(name, rows) -> probabilities``;
+    """Metrics of the validation and test rows from their probabilities ``probs[name]``;
     written to ``val_metrics.json`` / ``test_metrics.json`` in ``output_dir`` (when given).
 
     With a ``temperature`` other than 1 the metrics are those of the calibrated probabilities and
@@ -547,16 +527,16 @@ def _score_parts(
     ):
         if not rows_:
             continue
-        raw = np.asarray(predict(name, rows_))
+        raw = np.asarray(probs[name])
         y_true = np.asarray([labels[r] for r in rows_])
-        probs = apply_temperature(raw, temperature) if temperature != 1.0 else raw
+        calibrated = apply_temperature(raw, temperature) if temperature != 1.0 else raw
         metrics = compute_ser_metrics(
             y_true,
-            probs.argmax(-1),
+            calibrated.argmax(-1),
             label_names,
             speakers=[speakers[r] for r in rows_],
             genders=[genders[r] for r in rows_],
-            y_prob=probs,
+            y_prob=calibrated,
         )
         if temperature != 1.0:
             before = compute_ser_metrics(y_true, raw.argmax(-1), label_names, y_prob=raw)
