@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ser_hf.data.corpora import load_corpus
-from ser_hf.training.cross_validation import aggregate, write_results
+from ser_hf.training.cv_results import aggregate, write_results
 from ser_hf.training.evaluation import evaluate_model
 from ser_hf.training.metrics import compute_ser_metrics
 

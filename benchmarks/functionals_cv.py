@@ -28,7 +28,7 @@ import numpy as np
 from ser_hf.data.audio import load_audio
 from ser_hf.data.corpora import load_corpus
 from ser_hf.data.folds import random_stratified_split, ravdess_protocol_folds, speaker_kfold
-from ser_hf.training.cross_validation import aggregate, write_results
+from ser_hf.training.cv_results import aggregate, write_results
 from ser_hf.training.functionals import FEATURE_SETS, FunctionalsExtractor, extract_all, functionals_cv
 
 

@@ -17,8 +17,15 @@ REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "ser_hf" / "bundled" / "model"
 FUNCTIONALS = REPO / "ser_hf" / "bundled" / "functionals"
 FUSION = REPO / "ser_hf" / "bundled" / "fusion"
-DEFAULT = REPO / "ser_hf" / "bundled" / "speech_stats"
-BUNDLES = {"model": BUNDLED, "functionals": FUNCTIONALS, "fusion": FUSION, "speech_stats": DEFAULT}
+DEFAULT = REPO / "ser_hf" / "bundled" / "speech_stats_pitch"
+SPEECH_STATS = REPO / "ser_hf" / "bundled" / "speech_stats"  # the previous default
+BUNDLES = {
+    "model": BUNDLED,
+    "functionals": FUNCTIONALS,
+    "fusion": FUSION,
+    "speech_stats": SPEECH_STATS,
+    "speech_stats_pitch": DEFAULT,
+}
 RAVDESS8 = {"neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"}
 # the default is trained on RAVDESS + TESS with the harmonised classes (calm folded into neutral)
 HARMONIZED7 = RAVDESS8 - {"calm"}
@@ -43,7 +50,7 @@ def test_bundled_model_classifies_the_examples_through_the_stock_pipeline(bundle
         pytest.importorskip("opensmile")
     clf = pipeline("audio-classification", model=str(BUNDLES[bundle]))
     labels = set(clf.model.config.id2label.values())
-    assert labels == (HARMONIZED7 if bundle == "speech_stats" else RAVDESS8)
+    assert labels == (HARMONIZED7 if bundle.startswith("speech_stats") else RAVDESS8)
     assert len(EXAMPLES) == 8
     for path in EXAMPLES:
         scores = clf(str(path), top_k=8)
@@ -71,18 +78,19 @@ def test_functionals_alias_loads_the_bundled_functionals_model():
     assert abs(sum(s["score"] for s in scores) - 1.0) < 1e-4
 
 
-def test_default_model_is_speech_stats_and_names_pick_the_others():
+def test_default_model_is_speech_stats_pitch_and_names_pick_the_others():
     from ser_hf import EmotionClassifier
     from ser_hf.inference.bundled import bundled_model_path, default_model_path
 
-    assert default_model_path() == DEFAULT == bundled_model_path("speech-stats")
+    assert default_model_path() == DEFAULT == bundled_model_path("speech-stats-pitch")
+    assert bundled_model_path("speech-stats") == SPEECH_STATS
     assert bundled_model_path("cnn") == BUNDLED and bundled_model_path("functionals") == FUNCTIONALS
     assert bundled_model_path("fusion") == FUSION
     with pytest.raises(ser_hf.SERError, match="choose one of"):
         bundled_model_path("nope")
     default = EmotionClassifier(device="cpu")
     assert default.config.model_type == "ser_functionals_linear"
-    assert default.config.functionals == "speech-stats"
+    assert default.config.functionals == "speech-stats-pitch"
     assert default.config.training_corpora == ["ravdess", "tess"]
     scores = default.classify(str(EXAMPLES[0]), top_k=None)
     assert {s["label"] for s in scores} == HARMONIZED7 and abs(sum(s["score"] for s in scores) - 1) < 1e-4

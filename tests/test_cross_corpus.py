@@ -16,7 +16,12 @@ from test_training import _clip, make_ravdess_tree
 from ser_hf.cli import cv as cv_cli
 from ser_hf.data.labels import scheme_names
 from ser_hf.errors import SERError
-from ser_hf.models.feature_extraction_functionals import N_SPEECH_STATS, clip_functionals
+from ser_hf.models.feature_extraction_functionals import (
+    N_SPEECH_STATS,
+    clip_functionals,
+    detect_pitch,
+    relative_pitch_stats,
+)
 from ser_hf.training.cross_validation import fold_splits
 
 SR = 16000
@@ -49,10 +54,11 @@ def test_cross_corpus_protocol_trains_on_one_corpus_and_tests_on_every_clip_of_t
     ravdess, tess = corpora
     out = tmp_path / "xc"
     argv = ["--corpus", f"ravdess={ravdess}", "--corpus", f"tess={tess}", "--folds", "corpus"]
-    argv += ["--preset", "speech-stats", "--out", str(out), "--", "--use_cpu", "true", "--report_to", "none"]
+    argv += ["--preset", "speech-stats-pitch", "--adapt", "--out", str(out)]
+    argv += ["--", "--use_cpu", "true", "--report_to", "none"]
     assert cv_cli.cli(argv) == 0, (out / "fold_0" / "train.log").read_text()[-3000:]
     printed = capsys.readouterr().out
-    assert "by gender:" in printed
+    assert "by gender:" in printed and "with test-time adaptation (2 folds)" in printed
 
     result = json.loads((out / "cv_results.json").read_text())
     assert result["meta"]["label_scheme"] == "harmonized7"
@@ -73,6 +79,16 @@ def test_cross_corpus_protocol_trains_on_one_corpus_and_tests_on_every_clip_of_t
     # female: RAVDESS actors 2, 4, 6 (actor 6 has 4 extra sad clips) and both TESS speakers
     assert result["per_gender"]["female"]["n"] == 3 * 3 * 4 + 4 + 2 * 3 * 8
 
+    # --adapt: each fold model also scored per test speaker on its unlabelled clips, beside the
+    # plain scores, on the same test clips
+    adapted = result["adapted"]
+    assert adapted["n_folds"] == 2 and [f["n"] for f in adapted["folds"]] == [f["n"] for f in result["folds"]]
+    for k in range(2):
+        metrics = json.loads((out / f"fold_{k}" / "adapted" / "metrics.json").read_text())
+        assert "per speaker" in metrics["adapted"]
+    assert adapted["mean"]["ua"] > 0.6 and set(adapted["per_gender"]) == {"female", "male"}
+    assert "## With test-time adaptation (reported separately)" in (out / "cv_results.md").read_text()
+
 
 def test_a_saved_cross_corpus_fold_is_a_pipeline_model(corpora, tmp_path):
     from transformers import pipeline
@@ -85,6 +101,13 @@ def test_a_saved_cross_corpus_fold_is_a_pipeline_model(corpora, tmp_path):
     clf = pipeline("audio-classification", model=str(out / "fold_1"))
     assert clf.model.config.model_type == "ser_functionals_linear"
     assert clf.model.config.functionals == "speech-stats"
+    assert "adapted" not in json.loads((out / "cv_results.json").read_text())
+
+    # the same command with --adapt later: the finished fold is scored, not retrained
+    log = (out / "fold_1" / "train.log").read_text()
+    assert cv_cli.cli(argv[:-5] + ["--adapt", *argv[-5:]]) == 0
+    assert (out / "fold_1" / "train.log").read_text() == log
+    assert json.loads((out / "cv_results.json").read_text())["adapted"]["n_folds"] == 1
     scores = clf(_clip(600.0, 1.0, 7), top_k=None)
     assert scores[0]["label"] == "sad" and abs(sum(s["score"] for s in scores) - 1) < 1e-4
 
@@ -117,6 +140,51 @@ def test_speech_stats_ignore_silence_before_after_and_inside_the_speech():
         0
     ]
     assert np.abs(a[means] - frames.mean(0)).max() > 10.0
+
+
+def _voice(f0: np.ndarray, seed: int = 0) -> np.ndarray:
+    """A harmonic 'voice' following the contour ``f0`` (Hz per sample), with a little noise."""
+    phase = 2 * np.pi * np.cumsum(f0) / SR
+    wave = sum(np.sin(k * phase) / k for k in range(1, 6))
+    rng = np.random.default_rng(seed)
+    return (0.3 * wave / np.abs(wave).max() + 1e-3 * rng.standard_normal(f0.size)).astype(np.float32)
+
+
+def test_pitch_tracker_matches_torchaudio_and_finds_the_voice():
+    """The batched FFT tracker is torchaudio's detect_pitch_frequency (same lags, same rule, same
+    smoothing) without its 267-pass loop; both must find a known gliding pitch."""
+    import torch
+    import torchaudio.functional as AF
+
+    t = np.arange(int(1.5 * SR)) / SR
+    contour = 150.0 * 2 ** (np.sin(2 * np.pi * 1.5 * t) / 2)  # 106-212 Hz, +-6 semitones
+    waves = torch.from_numpy(np.stack([_voice(contour, 1), _voice(contour * 1.7, 2)]))
+    ours, energy = detect_pitch(waves, SR)
+    theirs = AF.detect_pitch_frequency(waves, SR, frame_time=0.02, win_length=5, freq_low=60, freq_high=500)
+    assert ours.shape == theirs.shape == energy.shape
+    assert (ours - theirs).abs().lt(1e-2).float().mean() >= 0.98
+    single, _ = detect_pitch(waves[1:], SR)
+    torch.testing.assert_close(single[0], ours[1])
+    truth = contour[(np.arange(ours.shape[1]) * 320 + 160).clip(max=contour.size - 1)]
+    cents = 1200 * np.abs(np.log2(ours[0].numpy() / truth))
+    assert np.median(cents) < 50  # within half a semitone on most frames
+
+
+def test_relative_pitch_leaves_out_the_voice_height_and_keeps_its_movement():
+    """A voice an octave higher with the same melody gives the same statistics; a monotone and
+    a +-6-semitone glide are told apart, and pauses do not enter them."""
+    t = np.arange(2 * SR) / SR
+    glide = 150.0 * 2 ** (np.sin(2 * np.pi * 1.0 * t) / 2)
+    low, high = relative_pitch_stats(_voice(glide), SR), relative_pitch_stats(_voice(2 * glide), SR)
+    np.testing.assert_allclose(low, high, atol=0.5)  # semitones
+    assert 8.0 < low[3] < 13.0  # p90 - p10 of a +-6-semitone sine
+    flat = relative_pitch_stats(_voice(np.full(t.size, 150.0)), SR)
+    assert flat[0] < 0.5 and flat[3] < 1.0 and low[0] > 3.0
+    paused = np.concatenate([np.zeros(SR // 2, np.float32), _voice(glide)])
+    np.testing.assert_allclose(relative_pitch_stats(paused, SR), low, atol=0.5)
+    both = clip_functionals(_voice(glide), "speech-stats-pitch", SR)
+    np.testing.assert_allclose(both[:N_SPEECH_STATS], clip_functionals(_voice(glide), "speech-stats", SR))
+    assert both.shape == (N_SPEECH_STATS + 5,)
 
 
 def test_a_corpus_sharing_no_class_with_the_model_is_a_clear_error(tmp_path):

@@ -330,6 +330,7 @@ def test_preset_table_lists_every_preset_with_parameters(monkeypatch, built_pres
         assert f"`{name}`" in table and f"{count_parameters(model):,}" in table
     # the logistic-regression presets: one weight per functional and class, plus the biases
     assert "| `speech-stats` | functionals | speech-stats 448 |" in table
+    assert "| `speech-stats-pitch` | functionals | speech-stats-pitch 453 |" in table
     assert f"| {len(LABELS) * 449:,} |" in table
 
 

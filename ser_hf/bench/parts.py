@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.layouts import _RAVDESS_EMOTIONS
+from ..inference.bundled import DEFAULT_PRESET
 from .measure import (
     LABELS8,
     REPO,
@@ -228,15 +229,15 @@ def bench_training(work: Path, data_dir: Path | None, quick: bool, epochs: int =
 
 
 def bench_cv(work: Path, data_dir: Path | None, quick: bool) -> dict[str, Any]:
-    """The whole RAVDESS 6-fold cross-validation of the fast default preset (``speech-stats``) on
+    """The whole RAVDESS 6-fold cross-validation of the fast default preset (``speech-stats-pitch``) on
     CPU, end to end (decoding, features, fitting, evaluation): wall time and peak RSS."""
     if data_dir is None:
         data_dir = make_ravdess_tree(work / "ravdess_cv", actors=24, takes=1, seconds=0.5 if quick else 3.0)
         source = "generated RAVDESS-named tree"
     else:
         source = str(data_dir)
-    out = work / "cv_speech_stats"
-    args = ["--corpus", f"ravdess={data_dir}", "--label-scheme", "harmonized7", "--preset", "speech-stats"]
+    out = work / "cv_default_preset"
+    args = ["--corpus", f"ravdess={data_dir}", "--label-scheme", "harmonized7", "--preset", DEFAULT_PRESET]
     args += ["--out", str(out), "--", "--use_cpu", "true", "--report_to", "none"]
     # an empty feature cache: the wall time includes computing every clip's features once
     cache = work / "cv_feature_cache"
@@ -248,6 +249,7 @@ def bench_cv(work: Path, data_dir: Path | None, quick: bool) -> dict[str, Any]:
     shown = [a.replace(str(work), "WORK").replace(str(data_dir), "DATA") for a in args]
     return {
         "data": source,
+        "preset": DEFAULT_PRESET,
         "folds": result["n_folds"],
         "clips": result["n"],
         "wall_s": res["wall_s"],

@@ -121,7 +121,7 @@ def _section(name: str, p: dict[str, Any]) -> list[str]:
         lines = [
             "## Cross-validation on a CPU: the full RAVDESS 6-fold protocol of the default preset",
             "",
-            f"Data: {p['data']}; `speech-stats`, {p['folds']} folds, {p['clips']} test clips, one process per "
+            f"Data: {p['data']}; `{p.get('preset', 'speech-stats')}`, {p['folds']} folds, {p['clips']} test clips, one process per "
             "fold; wall time covers decoding, features (an empty feature cache: each clip computed once), fitting "
             "(C chosen on validation actors) and testing.",
             "",

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import require_extra
-from ..training.cross_validation import METRICS_FILE, _pm, _tail, aggregate_finished, run_cross_validation
+from ..training.cross_validation import METRICS_FILE, _tail, aggregate_finished, run_cross_validation
+from ..training.cv_results import _pm
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -76,6 +77,13 @@ def _build_parser() -> argparse.ArgumentParser:
         help='training arguments of the teacher, one quoted string (e.g. "--num_train_epochs 30")',
     )
     p.add_argument(
+        "--adapt",
+        action="store_true",
+        help="also score every fold with test-time adaptation (statistics re-estimated on each test "
+        "speaker's unlabelled clips, as ser-hf evaluate --adapt) into OUT/fold_K/adapted; reported beside "
+        "the plain scores, never instead of them",
+    )
+    p.add_argument(
         "--python", default=sys.executable, help="interpreter for the fold processes (default: this one)"
     )
     return p
@@ -96,6 +104,17 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
     genders = result.get("per_gender") or {}
     if genders:
         print("by gender: " + "; ".join(f"{g} UA {v['ua']:.3f} (n={v['n']})" for g, v in genders.items()))
+    adapted = result.get("adapted")
+    if adapted:
+        print(
+            f"with test-time adaptation ({adapted['n_folds']} folds): WA {_pm(adapted, 'wa')}  "
+            f"UA {_pm(adapted, 'ua')}  F1 macro {_pm(adapted, 'f1_macro')}"
+        )
+        if adapted["per_gender"]:
+            print(
+                "  by gender: "
+                + "; ".join(f"{g} UA {v['ua']:.3f} (n={v['n']})" for g, v in adapted["per_gender"].items())
+            )
     print(f"wrote {out / 'cv_results.json'}, {out / 'cv_results.md'}, {out / 'confusion_cv.png'}")
 
 
@@ -117,6 +136,12 @@ def cli(argv: list[str]) -> int:
                 f"fold {k}: WA {metrics['wa']:.3f}  UA {metrics['ua']:.3f}  F1 macro {metrics['f1_macro']:.3f}"
                 f"  ({record['seconds'] / 60:.1f} min)"
             )
+            if record.get("adapt_returncode", 0) != 0:
+                log = out / f"fold_{k}" / "adapt.log"
+                print(
+                    f"fold {k}: test-time adaptation FAILED; last lines of {log}:\n{_tail(log)}",
+                    file=sys.stderr,
+                )
         else:
             log = out / f"fold_{k}" / "train.log"
             error = f", {record['error']}" if "error" in record else ""
@@ -140,6 +165,7 @@ def cli(argv: list[str]) -> int:
         on_fold=on_fold,
         teacher_preset=args.teacher_preset,
         teacher_extra=shlex.split(args.teacher_args),
+        adapt=args.adapt,
     )
     if result is None:
         print("no fold finished: nothing to aggregate", file=sys.stderr)

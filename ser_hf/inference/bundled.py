@@ -1,5 +1,5 @@
-"""The models that ship inside the package, by name: ``"default"`` (``"speech-stats"``), ``"fusion"``,
-``"cnn"``, ``"functionals"``."""
+"""The models that ship inside the package, by name: ``"default"`` (``"speech-stats-pitch"``),
+``"speech-stats"``, ``"fusion"``, ``"cnn"``, ``"functionals"``."""
 
 from __future__ import annotations
 
@@ -13,8 +13,12 @@ logger = logging.getLogger(__name__)
 
 
 _BUNDLED = Path(__file__).resolve().parent.parent / "bundled"
-# the default: speech-frame log-mel statistics + logistic regression, trained on RAVDESS + TESS
-# (7 harmonised classes); chosen for speech it never saw, ~2 ms a clip, no openSMILE
+# the default: speech-frame log-mel statistics + speaker-relative pitch statistics + logistic
+# regression, trained on RAVDESS + TESS (7 harmonised classes); chosen for speech it never saw,
+# ~4 ms a clip, no openSMILE
+BUNDLED_DEFAULT_DIR = _BUNDLED / "speech_stats_pitch"
+DEFAULT_PRESET = "speech-stats-pitch"  # the training preset (recipe) of the default model
+# the previous default: the same without the pitch statistics
 BUNDLED_SPEECH_STATS_DIR = _BUNDLED / "speech_stats"
 # functionals + logistic regression fused with three CNN-Transformers (RAVDESS only, 8 classes;
 # the best in-domain RAVDESS model, weak on other corpora; needs openSMILE)
@@ -24,7 +28,8 @@ BUNDLED_MODEL_DIR = _BUNDLED / "model"
 # the functionals + logistic-regression baseline alone (needs openSMILE; ``model="functionals"``)
 BUNDLED_FUNCTIONALS_DIR = _BUNDLED / "functionals"
 BUNDLED_ALIASES = {
-    "default": BUNDLED_SPEECH_STATS_DIR,
+    "default": BUNDLED_DEFAULT_DIR,
+    "speech-stats-pitch": BUNDLED_DEFAULT_DIR,
     "speech-stats": BUNDLED_SPEECH_STATS_DIR,
     "fusion": BUNDLED_FUSION_DIR,
     "cnn": BUNDLED_MODEL_DIR,
@@ -33,9 +38,9 @@ BUNDLED_ALIASES = {
 
 
 def bundled_model_path(name: str = "default") -> Path:
-    """The folder of a model that ships with the package: ``"default"`` (= ``"speech-stats"``, the
-    default of ``EmotionClassifier()``, ``ser-hf predict`` and the demo), ``"fusion"``, ``"cnn"``
-    or ``"functionals"``.
+    """The folder of a model that ships with the package: ``"default"`` (= ``"speech-stats-pitch"``,
+    the default of ``EmotionClassifier()``, ``ser-hf predict`` and the demo), ``"speech-stats"``
+    (the previous default), ``"fusion"``, ``"cnn"`` or ``"functionals"``.
 
     Raises:
         SERError: an unknown name, or a package installed without that model.
@@ -53,7 +58,7 @@ def bundled_model_path(name: str = "default") -> Path:
 
 
 def default_model_path() -> Path:
-    """The folder of the default model (``ser_hf/bundled/speech_stats``).
+    """The folder of the default model (``ser_hf/bundled/speech_stats_pitch``).
 
     Raises:
         SERError: when the package was installed without the bundled model.
@@ -63,7 +68,7 @@ def default_model_path() -> Path:
 
 def resolve_model_name(model: Any, default: str = "default") -> Any:
     """``None`` -> the bundled ``default`` model's folder; a bundled model's name (``"default"``,
-    ``"speech-stats"``, ``"fusion"``, ``"cnn"``, ``"functionals"``) -> its folder, unless a path of that name exists; anything else
+    ``"speech-stats-pitch"``, ``"speech-stats"``, ``"fusion"``, ``"cnn"``, ``"functionals"``) -> its folder, unless a path of that name exists; anything else
     (a folder, a Hub id, a loaded model) unchanged."""
     if model is None:
         return bundled_model_path(default)

@@ -329,7 +329,11 @@ class FunctionalsLinearConfig(PretrainedConfig):
         if self.id2label and not self.label2id:
             self.label2id = {name: int(i) for i, name in self.id2label.items()}
         _check_positive("num_features", num_features)
-        _check_choice("functionals", functionals, ("ours", "compare", "compare+ours", "speech-stats"))
+        _check_choice(
+            "functionals",
+            functionals,
+            ("ours", "compare", "compare+ours", "speech-stats", "speech-stats-pitch"),
+        )
         if not 0.0 <= float(label_smoothing) < 1.0:
             raise SERError(f"label_smoothing={label_smoothing} must be in [0, 1)")
 

@@ -6,6 +6,9 @@ shared out), a crashed fold does not take the others down, and a re-run skips fi
 Every fold writes ``test_metrics.json`` (:func:`ser_hf.metrics.compute_ser_metrics` on its test
 speakers); :func:`aggregate` turns those into mean +- std of WA, UA, macro F1 and the summed
 confusion matrix, written as ``cv_results.json``, ``cv_results.md`` and ``confusion_cv.png``.
+With ``--adapt`` every fold model is also scored with test-time adaptation (``ser-hf evaluate
+--adapt --split model``: statistics re-estimated on each test speaker's unlabelled clips) into
+``fold_K/adapted``, and the aggregate reports those scores beside, never instead of, the plain ones.
 
 Example (the RAVDESS 6-fold protocol of the benchmark, three folds at a time)::
 
@@ -20,7 +23,6 @@ import json
 import logging
 import os
 import shlex
-import statistics
 import subprocess
 import sys
 import time
@@ -29,20 +31,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..errors import SERError
+from .cv_results import ADAPTED_DIR, METRICS_FILE, RUN_FILE, _read_fold, aggregate, write_results
 
 logger = logging.getLogger(__name__)
 
-METRICS_FILE = "test_metrics.json"
-RUN_FILE = "cv_run.json"  # written by the runner into each fold dir: command, return code, seconds
 TEACHER_DIR = "teacher"  # fold_K/teacher: the fold's own teacher when distilling inside the folds
 CONFIG_FILE = "cv_config.json"  # written into OUT: what was run, reused by --aggregate-only
 # cross-corpus folds train and test on these harmonised classes (calm -> neutral, pleasant surprise
 # -> surprised) unless a scheme is given
 CROSS_CORPUS_SCHEME = "harmonized7"
-HEADLINE = ("wa", "ua", "f1_macro", "f1_weighted")
 RAVDESS_PROTOCOL = (
     "RAVDESS 6-fold speaker-independent protocol: fold k tests on actors 4k+1..4k+4 "
     "(2 male, 2 female); validation actors come from the 20 training actors"
@@ -97,6 +95,26 @@ def _fold_done(fold_dir: Path) -> bool:
     return (fold_dir / METRICS_FILE).is_file()
 
 
+def _adapted_done(fold_dir: Path) -> bool:
+    return (fold_dir / ADAPTED_DIR / "metrics.json").is_file()
+
+
+def run_adaptation(command: list[str], fold_dir: Path, env: dict[str, str]) -> int:
+    """Score a finished fold with test-time adaptation (``command``: ``ser-hf evaluate --adapt``
+    into ``fold_dir/adapted``), logging to ``fold_dir/adapt.log``; returns the exit code."""
+    returncode = _run_logged(command, fold_dir / "adapt.log", env)
+    if returncode == 0 and not _adapted_done(fold_dir):
+        returncode = -1
+    if returncode != 0:
+        logger.warning(
+            "test-time adaptation of %s failed (exit %d); see %s",
+            fold_dir,
+            returncode,
+            fold_dir / "adapt.log",
+        )
+    return returncode
+
+
 def _child_env(parallel: int) -> dict[str, str]:
     env = dict(os.environ)
     # P processes that each start one thread per core oversubscribe the CPU badly (data loading,
@@ -113,13 +131,19 @@ def _child_env(parallel: int) -> dict[str, str]:
 
 
 def run_fold(
-    command: list[str], fold_dir: Path, env: dict[str, str], teacher_command: list[str] | None = None
+    command: list[str],
+    fold_dir: Path,
+    env: dict[str, str],
+    teacher_command: list[str] | None = None,
+    adapt_command: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run one fold's training command, its output going to ``fold_dir/train.log``.
 
     With ``teacher_command`` (distillation inside the fold) that command runs first, into
     ``fold_dir/teacher`` with its log in ``fold_dir/teacher.log``, unless an earlier run finished it;
-    the student runs only when the teacher succeeded.
+    the student runs only when the teacher succeeded. With ``adapt_command`` the trained fold is
+    then scored with test-time adaptation (:func:`run_adaptation`); its failure is recorded as
+    ``adapt_returncode`` and never discards the fold's plain result.
 
     Returns ``{"fold_dir", "command", "returncode", "seconds"}`` (also written as ``cv_run.json``).
     """
@@ -142,6 +166,8 @@ def run_fold(
     if returncode == 0 and not _fold_done(fold_dir):
         record["returncode"] = -1
         record["error"] = f"training exited 0 but wrote no {METRICS_FILE}"
+    if record["returncode"] == 0 and adapt_command is not None:
+        record["adapt_returncode"] = run_adaptation(adapt_command, fold_dir, env)
     (fold_dir / RUN_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
     return record
 
@@ -167,218 +193,6 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
-
-
-# ----------------------------------------------------------------------------------- aggregation
-def _read_fold(fold_dir: Path) -> dict[str, Any]:
-    path = fold_dir / METRICS_FILE
-    try:
-        metrics = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise SERError(f"cannot read the fold's metrics ({err}); re-run the fold", source=str(path)) from err
-    missing = [k for k in ("wa", "ua", "f1_macro", "confusion", "labels") if k not in metrics]
-    if missing:
-        raise SERError(f"not a compute_ser_metrics result (missing {missing})", source=str(path))
-    return metrics
-
-
-def _test_speakers(fold_dir: Path, metrics: dict[str, Any]) -> list[str] | None:
-    """Test speakers of a fold: ``speakers`` in its metrics, else ``test_speakers`` of ``split.json``."""
-    if isinstance(metrics.get("speakers"), list) and metrics["speakers"]:
-        return [str(s) for s in metrics["speakers"]]
-    try:
-        split = json.loads((fold_dir / "split.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    speakers = split.get("test_speakers")  # ser_hf.splits.Split.to_json
-    return [str(s) for s in speakers] if isinstance(speakers, list) and speakers else None
-
-
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    # sample standard deviation (ddof=1) across folds, 0 for a single fold
-    return float(statistics.fmean(values)), float(statistics.stdev(values)) if len(values) > 1 else 0.0
-
-
-def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
-    """Mean +- std over folds and the summed confusion matrix.
-
-    Args:
-        fold_dirs: folders that each hold a ``test_metrics.json`` (all with the same labels).
-
-    Returns:
-        ``labels``, ``n_folds``, ``folds`` (per fold: ``fold``, ``dir``, ``n``, WA, UA, F1s,
-        ``test_speakers`` when the fold's ``split.json`` names them, ``seconds`` when the runner
-        timed it), ``mean`` and ``std`` (sample std, ddof=1) of ``wa``, ``ua``, ``f1_macro``,
-        ``f1_weighted``, ``confusion`` (summed counts ``C x C``), ``confusion_normalized`` (row
-        normalised), ``pooled`` (WA and UA of the summed confusion), ``n`` (all test clips),
-        ``per_gender`` (``{gender: {folds, n, wa, ua}}``: means over the folds that test that gender).
-    """
-    dirs = [Path(d) for d in fold_dirs]
-    if not dirs:
-        raise SERError("no finished folds to aggregate", source="cv")
-    folds, labels, confusion = [], None, None
-    by_gender: dict[str, list[dict[str, Any]]] = {}
-    calibration: dict[str, list[float]] = {}
-    for d in dirs:
-        metrics = _read_fold(d)
-        if labels is None:
-            labels = list(metrics["labels"])
-            confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
-        elif list(metrics["labels"]) != labels:
-            raise SERError(
-                f"labels {metrics['labels']} differ from the first fold's {labels}: the folds are from "
-                "different runs; aggregate folds of one run only",
-                source=str(d / METRICS_FILE),
-            )
-        confusion += np.asarray(metrics["confusion"], dtype=np.int64)
-        for key in ("ece", "nll", "brier"):
-            if key in metrics:
-                calibration.setdefault(key, []).append(float(metrics[key]))
-                before = (metrics.get("calibration") or {}).get("uncalibrated", {}).get(key, metrics[key])
-                calibration.setdefault(f"{key}_uncalibrated", []).append(float(before))
-        for gender, values in (metrics.get("per_gender") or {}).items():
-            by_gender.setdefault(gender, []).append(values)
-        row = {"fold": d.name, "dir": str(d), "n": int(metrics.get("n", np.sum(metrics["confusion"])))}
-        row.update({k: float(metrics[k]) for k in HEADLINE if k in metrics})
-        speakers = _test_speakers(d, metrics)
-        if speakers:
-            row["test_speakers"] = speakers
-        run_file = d / RUN_FILE
-        if run_file.is_file():
-            row["seconds"] = json.loads(run_file.read_text(encoding="utf-8")).get("seconds")
-        folds.append(row)
-
-    assert labels is not None and confusion is not None
-    mean, std = {}, {}
-    for key in HEADLINE:
-        values = [f[key] for f in folds if key in f]
-        if len(values) == len(folds):
-            mean[key], std[key] = _mean_std(values)
-    totals = confusion.sum(axis=1, keepdims=True)
-    normalized = np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
-    present = totals[:, 0] > 0
-    return {
-        "labels": labels,
-        "n_folds": len(folds),
-        "n": int(confusion.sum()),
-        "folds": folds,
-        "mean": mean,
-        "std": std,
-        "pooled": {
-            "wa": float(np.trace(confusion) / confusion.sum()),
-            "ua": float(np.mean(np.diag(normalized)[present])),
-        },
-        "confusion": confusion.tolist(),
-        "confusion_normalized": normalized.tolist(),
-        # mean over folds of the calibration metrics (with the temperature each fold fitted on its
-        # validation speakers, and without it), when every fold reports them
-        "calibration": {k: float(np.mean(v)) for k, v in calibration.items() if len(v) == len(folds)},
-        # mean over the folds that have test clips of that gender (WA and UA within the gender)
-        "per_gender": {
-            g: {
-                "folds": len(v),
-                "n": int(sum(x["n"] for x in v)),
-                "wa": float(np.mean([x["wa"] for x in v])),
-                "ua": float(np.mean([x["ua"] for x in v])),
-            }
-            for g, v in sorted(by_gender.items())
-        },
-    }
-
-
-def _calibration_line(result: dict[str, Any]) -> list[str]:
-    cal = result.get("calibration") or {}
-    if "ece" not in cal:
-        return []
-    return [
-        "",
-        f"Calibration (mean over folds; each fold's temperature fitted on its validation speakers): "
-        f"ECE {cal['ece']:.3f} (uncalibrated {cal['ece_uncalibrated']:.3f}), NLL {cal['nll']:.3f} "
-        f"({cal['nll_uncalibrated']:.3f}), Brier {cal['brier']:.3f} ({cal['brier_uncalibrated']:.3f}).",
-    ]
-
-
-def _pm(result: dict[str, Any], key: str) -> str:
-    return f"{result['mean'][key]:.3f} ± {result['std'][key]:.3f}" if key in result["mean"] else "-"
-
-
-def results_markdown(result: dict[str, Any], meta: dict[str, Any] | None = None) -> str:
-    """The ``cv_results.md`` text: a header (protocol, preset, command), the per-fold table with
-    mean ± std, and the summed confusion matrix."""
-    meta = meta or {}
-    lines = [f"# Cross-validation: {meta.get('preset', 'model')}", ""]
-    for key, label in (("protocol", "Protocol"), ("preset", "Preset"), ("corpora", "Corpora")):
-        if meta.get(key):
-            value = ", ".join(meta[key]) if isinstance(meta[key], list) else meta[key]
-            lines.append(f"- {label}: {value}")
-    if meta.get("command"):
-        lines.append(f"- Command: `{meta['command']}`")
-    if meta.get("expected_folds"):
-        lines.append(f"- Folds finished: {result['n_folds']} of {meta['expected_folds']}")
-    if meta.get("date"):
-        lines.append(f"- Date: {meta['date']}")
-    seconds = [f["seconds"] for f in result["folds"] if f.get("seconds") is not None]
-    if seconds:
-        lines.append(f"- Fold wall time: {sum(seconds) / 60:.1f} min in total (sum over folds)")
-    lines.append("- Mean ± sample standard deviation over folds; UA = unweighted average recall (headline).")
-    lines += [
-        "",
-        "| fold | test speakers | n | WA | UA | F1 macro | F1 weighted |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for f in result["folds"]:
-        speakers = ", ".join(f.get("test_speakers", [])) or "-"
-        cells = " | ".join(f"{f[k]:.3f}" if k in f else "-" for k in HEADLINE)
-        lines.append(f"| {f['fold']} | {speakers} | {f['n']} | {cells} |")
-    cells = " | ".join(f"**{_pm(result, k)}**" if k == "ua" else _pm(result, k) for k in HEADLINE)
-    lines.append(f"| mean ± std | | {result['n']} | {cells} |")
-    lines += [
-        "",
-        f"Pooled over all test clips (summed confusion): WA {result['pooled']['wa']:.3f}, "
-        f"UA {result['pooled']['ua']:.3f}.",
-        *_calibration_line(result),
-        "",
-        "## Summed confusion matrix (rows: true class, columns: predicted)",
-        "",
-        "| true \\ predicted | " + " | ".join(result["labels"]) + " | recall |",
-        "| --- | " + " | ".join("---:" for _ in result["labels"]) + " | ---: |",
-    ]
-    for name, row, norm in zip(result["labels"], result["confusion"], result["confusion_normalized"]):
-        recall = norm[result["labels"].index(name)] if sum(row) else None
-        lines.append(
-            f"| {name} | "
-            + " | ".join(str(v) for v in row)
-            + f" | {'-' if recall is None else f'{recall:.3f}'} |"
-        )
-    genders = result.get("per_gender") or {}
-    if genders:
-        lines += [
-            "",
-            "By gender (mean over the folds that test it):",
-            "",
-            "| gender | folds | clips | WA | UA |",
-        ]
-        lines.append("| --- | ---: | ---: | ---: | ---: |")
-        for g, v in genders.items():
-            lines.append(f"| {g} | {v['folds']} | {v['n']} | {v['wa']:.3f} | {v['ua']:.3f} |")
-    lines += ["", "![normalised summed confusion matrix](confusion_cv.png)", ""]
-    return "\n".join(lines)
-
-
-def write_results(
-    result: dict[str, Any], out_dir: str | os.PathLike, meta: dict[str, Any] | None = None
-) -> Path:
-    """Write ``cv_results.json``, ``cv_results.md`` and ``confusion_cv.png`` into ``out_dir``."""
-    from .metrics import plot_confusion
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    payload = {**({"meta": meta} if meta else {}), **result}
-    (out / "cv_results.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    (out / "cv_results.md").write_text(results_markdown(result, meta), encoding="utf-8")
-    title = f"{(meta or {}).get('preset', '')} {result['n_folds']}-fold CV, summed (n={result['n']})".strip()
-    plot_confusion(result["confusion"], result["labels"], out / "confusion_cv.png", title=title)
-    return out / "cv_results.json"
 
 
 # ----------------------------------------------------------------------------------- running
@@ -422,6 +236,7 @@ def run_cross_validation(
     on_fold: Any = None,
     teacher_preset: str | None = None,
     teacher_extra: Sequence[str] = (),
+    adapt: bool = False,
 ) -> tuple[dict[str, Any] | None, list[int]]:
     """Train and test every fold in its own process, then aggregate the finished folds.
 
@@ -436,6 +251,8 @@ def run_cross_validation(
         teacher_preset: distil inside every fold: first train this preset on the fold's own
             training speakers (``teacher_extra`` passed to it) into ``fold_K/teacher``, then the
             student ``preset`` with ``--teacher fold_K/teacher``; test speakers reach neither.
+        adapt: also score every fold model with test-time adaptation (per test speaker, on its
+            unlabelled clips) into ``fold_K/adapted``; folds finished earlier are only scored.
 
     Returns:
         ``(result, failed)``: the aggregate (None when no fold finished) and the failed fold indices.
@@ -481,6 +298,7 @@ def run_cross_validation(
 
     commands: dict[int, list[str]] = {}
     teacher_commands: dict[int, list[str] | None] = {}
+    adapt_commands: dict[int, list[str]] = {}
     for k in indices:
         fold_dir = out / f"fold_{k}"
         student_extra = list(extra)
@@ -489,6 +307,13 @@ def run_cross_validation(
             teacher_commands[k] = fold_command(k, teacher_preset, fold_dir / TEACHER_DIR, teacher_extra)
             student_extra += ["--teacher", str(fold_dir / TEACHER_DIR)]
         commands[k] = fold_command(k, preset, fold_dir, student_extra)
+        if adapt:
+            adapt_commands[k] = [python, "-m", "ser_hf.cli", "evaluate", "--model", str(fold_dir)]
+            for corpus in corpora:
+                adapt_commands[k] += ["--corpus", corpus]
+            if label_scheme:
+                adapt_commands[k] += ["--label-scheme", label_scheme]
+            adapt_commands[k] += ["--split", "model", "--adapt", "--out", str(fold_dir / ADAPTED_DIR)]
 
     meta = {
         "protocol": protocol,
@@ -501,17 +326,21 @@ def run_cross_validation(
         else "",
         "expected_folds": len(splits),
         **({"teacher_preset": teacher_preset} if teacher_preset else {}),
+        **({"adapt": True} if adapt else {}),
         "date": _dt.datetime.now().isoformat(timespec="seconds"),
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / CONFIG_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
     todo = [k for k in indices if force or not _fold_done(out / f"fold_{k}")]
+    env = _child_env(parallel)
+    failed: list[int] = []  # folds that did not train, or whose requested adaptation failed
     for k in sorted(set(indices) - set(todo)):
         if on_fold:
             on_fold(k, None, None, True)
-    env = _child_env(parallel)
-    failed: list[int] = []
+        if adapt and not _adapted_done(out / f"fold_{k}"):  # trained earlier without --adapt
+            if run_adaptation(adapt_commands[k], out / f"fold_{k}", env) != 0:
+                failed.append(k)
     if todo:
         logger.info(
             "%s; running %d fold(s), %d at a time; logs in %s/fold_K/train.log",
@@ -522,13 +351,15 @@ def run_cross_validation(
         )
         with ThreadPoolExecutor(max_workers=parallel) as pool:
             futures = {
-                k: pool.submit(run_fold, commands[k], out / f"fold_{k}", env, teacher_commands[k])
+                k: pool.submit(
+                    run_fold, commands[k], out / f"fold_{k}", env, teacher_commands[k], adapt_commands.get(k)
+                )
                 for k in todo
             }
             for k in todo:  # report in fold order; each fold is reported as soon as it is done
                 record = futures[k].result()
                 metrics = _read_fold(out / f"fold_{k}") if record["returncode"] == 0 else None
-                if metrics is None:
+                if metrics is None or record.get("adapt_returncode", 0) != 0:
                     failed.append(k)
                 if on_fold:
                     on_fold(k, record, metrics, False)

@@ -22,7 +22,7 @@ together: a cheap stand-in for other vocal tracts); copies are made for training
 :func:`functionals_cv` runs the folds: for each fold the regularisation strength (and the feature
 set and set of speed copies, when several are given) is chosen on that fold's VALIDATION speakers only, the model is
 refitted on training + validation speakers, and scored once on the test speakers. The results go
-through the same ``aggregate``/``write_results`` as ``ser-hf cv``.
+through the same ``aggregate``/``write_results`` (``cv_results``) as ``ser-hf cv``.
 """
 
 from __future__ import annotations

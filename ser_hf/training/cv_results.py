@@ -1,0 +1,301 @@
+"""Aggregating the folds of ``ser-hf cv``: mean +- std over folds, the summed confusion, per-gender
+and test-time-adapted scores (:func:`aggregate`), and the ``cv_results.json`` / ``cv_results.md`` /
+``confusion_cv.png`` files (:func:`write_results`). Also used by the benchmark scripts that score
+fold models of their own."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SERError
+
+METRICS_FILE = "test_metrics.json"
+RUN_FILE = "cv_run.json"  # written by the runner into each fold dir: command, return code, seconds
+ADAPTED_DIR = "adapted"  # fold_K/adapted: ser-hf evaluate --adapt of the fold model on its test speakers
+HEADLINE = ("wa", "ua", "f1_macro", "f1_weighted")
+
+
+def _read_fold(fold_dir: Path) -> dict[str, Any]:
+    path = fold_dir / METRICS_FILE
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise SERError(f"cannot read the fold's metrics ({err}); re-run the fold", source=str(path)) from err
+    missing = [k for k in ("wa", "ua", "f1_macro", "confusion", "labels") if k not in metrics]
+    if missing:
+        raise SERError(f"not a compute_ser_metrics result (missing {missing})", source=str(path))
+    return metrics
+
+
+def _test_speakers(fold_dir: Path, metrics: dict[str, Any]) -> list[str] | None:
+    """Test speakers of a fold: ``speakers`` in its metrics, else ``test_speakers`` of ``split.json``."""
+    if isinstance(metrics.get("speakers"), list) and metrics["speakers"]:
+        return [str(s) for s in metrics["speakers"]]
+    try:
+        split = json.loads((fold_dir / "split.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    speakers = split.get("test_speakers")  # ser_hf.splits.Split.to_json
+    return [str(s) for s in speakers] if isinstance(speakers, list) and speakers else None
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    # sample standard deviation (ddof=1) across folds, 0 for a single fold
+    return float(statistics.fmean(values)), float(statistics.stdev(values)) if len(values) > 1 else 0.0
+
+
+def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
+    """Mean +- std over folds and the summed confusion matrix.
+
+    Args:
+        fold_dirs: folders that each hold a ``test_metrics.json`` (all with the same labels).
+
+    Returns:
+        ``labels``, ``n_folds``, ``folds`` (per fold: ``fold``, ``dir``, ``n``, WA, UA, F1s,
+        ``test_speakers`` when the fold's ``split.json`` names them, ``seconds`` when the runner
+        timed it), ``mean`` and ``std`` (sample std, ddof=1) of ``wa``, ``ua``, ``f1_macro``,
+        ``f1_weighted``, ``confusion`` (summed counts ``C x C``), ``confusion_normalized`` (row
+        normalised), ``pooled`` (WA and UA of the summed confusion), ``n`` (all test clips),
+        ``per_gender`` (``{gender: {folds, n, wa, ua}}``: means over the folds that test that gender).
+    """
+    dirs = [Path(d) for d in fold_dirs]
+    if not dirs:
+        raise SERError("no finished folds to aggregate", source="cv")
+    folds, labels, confusion, rows = [], None, None, []
+    calibration: dict[str, list[float]] = {}
+    for d in dirs:
+        metrics = _read_fold(d)
+        if labels is None:
+            labels = list(metrics["labels"])
+            confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
+        elif list(metrics["labels"]) != labels:
+            raise SERError(
+                f"labels {metrics['labels']} differ from the first fold's {labels}: the folds are from "
+                "different runs; aggregate folds of one run only",
+                source=str(d / METRICS_FILE),
+            )
+        confusion += np.asarray(metrics["confusion"], dtype=np.int64)
+        for key in ("ece", "nll", "brier"):
+            if key in metrics:
+                calibration.setdefault(key, []).append(float(metrics[key]))
+                before = (metrics.get("calibration") or {}).get("uncalibrated", {}).get(key, metrics[key])
+                calibration.setdefault(f"{key}_uncalibrated", []).append(float(before))
+        rows.append(metrics)
+        row = {"fold": d.name, "dir": str(d), "n": int(metrics.get("n", np.sum(metrics["confusion"])))}
+        row.update({k: float(metrics[k]) for k in HEADLINE if k in metrics})
+        speakers = _test_speakers(d, metrics)
+        if speakers:
+            row["test_speakers"] = speakers
+        run_file = d / RUN_FILE
+        if run_file.is_file():
+            row["seconds"] = json.loads(run_file.read_text(encoding="utf-8")).get("seconds")
+        folds.append(row)
+
+    assert labels is not None and confusion is not None
+    adapted = _aggregate_adapted(dirs)
+    mean, std = {}, {}
+    for key in HEADLINE:
+        values = [f[key] for f in folds if key in f]
+        if len(values) == len(folds):
+            mean[key], std[key] = _mean_std(values)
+    totals = confusion.sum(axis=1, keepdims=True)
+    normalized = np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
+    present = totals[:, 0] > 0
+    return {
+        "labels": labels,
+        "n_folds": len(folds),
+        "n": int(confusion.sum()),
+        "folds": folds,
+        "mean": mean,
+        "std": std,
+        "pooled": {
+            "wa": float(np.trace(confusion) / confusion.sum()),
+            "ua": float(np.mean(np.diag(normalized)[present])),
+        },
+        "confusion": confusion.tolist(),
+        "confusion_normalized": normalized.tolist(),
+        # mean over folds of the calibration metrics (with the temperature each fold fitted on its
+        # validation speakers, and without it), when every fold reports them
+        "calibration": {k: float(np.mean(v)) for k, v in calibration.items() if len(v) == len(folds)},
+        # mean over the folds that have test clips of that gender (WA and UA within the gender)
+        "per_gender": _gender_means(rows),
+        **({"adapted": adapted} if adapted else {}),
+    }
+
+
+def _gender_means(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    by_gender: dict[str, list[dict[str, Any]]] = {}
+    for metrics in rows:
+        for gender, values in (metrics.get("per_gender") or {}).items():
+            by_gender.setdefault(gender, []).append(values)
+    return {
+        g: {
+            "folds": len(v),
+            "n": int(sum(x["n"] for x in v)),
+            "wa": float(np.mean([x["wa"] for x in v])),
+            "ua": float(np.mean([x["ua"] for x in v])),
+        }
+        for g, v in sorted(by_gender.items())
+    }
+
+
+def _aggregate_adapted(dirs: Sequence[Path]) -> dict[str, Any] | None:
+    """Mean +- std (and per gender) of the folds' test-time-adapted scores, over the folds that
+    have them (``fold_K/adapted/metrics.json``); None when none has."""
+    rows, folds = [], []
+    for d in dirs:
+        path = d / ADAPTED_DIR / "metrics.json"
+        if not path.is_file():
+            continue
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+        rows.append(metrics)
+        folds.append(
+            {
+                "fold": d.name,
+                "n": int(metrics["n"]),
+                **{k: float(metrics[k]) for k in HEADLINE if k in metrics},
+            }
+        )
+    if not rows:
+        return None
+    mean, std = {}, {}
+    for key in HEADLINE:
+        values = [f[key] for f in folds if key in f]
+        if len(values) == len(folds):
+            mean[key], std[key] = _mean_std(values)
+    return {
+        "n_folds": len(folds),
+        "folds": folds,
+        "mean": mean,
+        "std": std,
+        "per_gender": _gender_means(rows),
+    }
+
+
+def _adapted_lines(result: dict[str, Any]) -> list[str]:
+    adapted = result.get("adapted")
+    if not adapted:
+        return []
+    lines = [
+        "",
+        "## With test-time adaptation (reported separately)",
+        "",
+        f"Each fold model re-estimated its normalisation statistics on every test speaker's UNLABELLED clips "
+        f"before scoring them (`ser-hf evaluate --adapt`; {adapted['n_folds']} of {result['n_folds']} folds).",
+        "",
+        "| fold | n | WA | UA | F1 macro | F1 weighted |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for f in adapted["folds"]:
+        cells = " | ".join(f"{f[k]:.3f}" if k in f else "-" for k in HEADLINE)
+        lines.append(f"| {f['fold']} | {f['n']} | {cells} |")
+    cells = " | ".join(f"**{_pm(adapted, k)}**" if k == "ua" else _pm(adapted, k) for k in HEADLINE)
+    lines.append(f"| mean ± std | | {cells} |")
+    if adapted["per_gender"]:
+        lines += ["", "| gender | folds | clips | WA | UA |", "| --- | ---: | ---: | ---: | ---: |"]
+        for g, v in adapted["per_gender"].items():
+            lines.append(f"| {g} | {v['folds']} | {v['n']} | {v['wa']:.3f} | {v['ua']:.3f} |")
+    return lines
+
+
+def _calibration_line(result: dict[str, Any]) -> list[str]:
+    cal = result.get("calibration") or {}
+    if "ece" not in cal:
+        return []
+    return [
+        "",
+        f"Calibration (mean over folds; each fold's temperature fitted on its validation speakers): "
+        f"ECE {cal['ece']:.3f} (uncalibrated {cal['ece_uncalibrated']:.3f}), NLL {cal['nll']:.3f} "
+        f"({cal['nll_uncalibrated']:.3f}), Brier {cal['brier']:.3f} ({cal['brier_uncalibrated']:.3f}).",
+    ]
+
+
+def _pm(result: dict[str, Any], key: str) -> str:
+    return f"{result['mean'][key]:.3f} ± {result['std'][key]:.3f}" if key in result["mean"] else "-"
+
+
+def results_markdown(result: dict[str, Any], meta: dict[str, Any] | None = None) -> str:
+    """The ``cv_results.md`` text: a header (protocol, preset, command), the per-fold table with
+    mean ± std, and the summed confusion matrix."""
+    meta = meta or {}
+    lines = [f"# Cross-validation: {meta.get('preset', 'model')}", ""]
+    for key, label in (("protocol", "Protocol"), ("preset", "Preset"), ("corpora", "Corpora")):
+        if meta.get(key):
+            value = ", ".join(meta[key]) if isinstance(meta[key], list) else meta[key]
+            lines.append(f"- {label}: {value}")
+    if meta.get("command"):
+        lines.append(f"- Command: `{meta['command']}`")
+    if meta.get("expected_folds"):
+        lines.append(f"- Folds finished: {result['n_folds']} of {meta['expected_folds']}")
+    if meta.get("date"):
+        lines.append(f"- Date: {meta['date']}")
+    seconds = [f["seconds"] for f in result["folds"] if f.get("seconds") is not None]
+    if seconds:
+        lines.append(f"- Fold wall time: {sum(seconds) / 60:.1f} min in total (sum over folds)")
+    lines.append("- Mean ± sample standard deviation over folds; UA = unweighted average recall (headline).")
+    lines += [
+        "",
+        "| fold | test speakers | n | WA | UA | F1 macro | F1 weighted |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for f in result["folds"]:
+        speakers = ", ".join(f.get("test_speakers", [])) or "-"
+        cells = " | ".join(f"{f[k]:.3f}" if k in f else "-" for k in HEADLINE)
+        lines.append(f"| {f['fold']} | {speakers} | {f['n']} | {cells} |")
+    cells = " | ".join(f"**{_pm(result, k)}**" if k == "ua" else _pm(result, k) for k in HEADLINE)
+    lines.append(f"| mean ± std | | {result['n']} | {cells} |")
+    lines += [
+        "",
+        f"Pooled over all test clips (summed confusion): WA {result['pooled']['wa']:.3f}, "
+        f"UA {result['pooled']['ua']:.3f}.",
+        *_calibration_line(result),
+        "",
+        "## Summed confusion matrix (rows: true class, columns: predicted)",
+        "",
+        "| true \\ predicted | " + " | ".join(result["labels"]) + " | recall |",
+        "| --- | " + " | ".join("---:" for _ in result["labels"]) + " | ---: |",
+    ]
+    for name, row, norm in zip(result["labels"], result["confusion"], result["confusion_normalized"]):
+        recall = norm[result["labels"].index(name)] if sum(row) else None
+        lines.append(
+            f"| {name} | "
+            + " | ".join(str(v) for v in row)
+            + f" | {'-' if recall is None else f'{recall:.3f}'} |"
+        )
+    genders = result.get("per_gender") or {}
+    if genders:
+        lines += [
+            "",
+            "By gender (mean over the folds that test it):",
+            "",
+            "| gender | folds | clips | WA | UA |",
+        ]
+        lines.append("| --- | ---: | ---: | ---: | ---: |")
+        for g, v in genders.items():
+            lines.append(f"| {g} | {v['folds']} | {v['n']} | {v['wa']:.3f} | {v['ua']:.3f} |")
+    lines += _adapted_lines(result)
+    lines += ["", "![normalised summed confusion matrix](confusion_cv.png)", ""]
+    return "\n".join(lines)
+
+
+def write_results(
+    result: dict[str, Any], out_dir: str | os.PathLike, meta: dict[str, Any] | None = None
+) -> Path:
+    """Write ``cv_results.json``, ``cv_results.md`` and ``confusion_cv.png`` into ``out_dir``."""
+    from .metrics import plot_confusion
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {**({"meta": meta} if meta else {}), **result}
+    (out / "cv_results.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    (out / "cv_results.md").write_text(results_markdown(result, meta), encoding="utf-8")
+    title = f"{(meta or {}).get('preset', '')} {result['n_folds']}-fold CV, summed (n={result['n']})".strip()
+    plot_confusion(result["confusion"], result["labels"], out / "confusion_cv.png", title=title)
+    return out / "cv_results.json"
