@@ -107,3 +107,46 @@ def test_evaluate_adapts_per_speaker_and_leaves_the_model_as_it_was(tmp_path, st
     assert adapted["adapted"].startswith("per speaker") and "adapted" not in plain
     assert adapted["n"] == plain["n"] == 18
     assert torch.equal(model.feature_mean, before)  # restored after scoring
+
+
+def test_predict_adapt_adapts_on_all_the_given_files_then_classifies_them(tmp_path, stats_model, capsys):
+    """`ser-hf predict --adapt` = EmotionClassifier.adapt(every file) then classify; on clips from
+    'another microphone' it recovers emotions the plain model misses; one short file is refused."""
+    import json
+
+    import soundfile as sf
+
+    from ser_hf.cli import predict
+
+    model, extractor = stats_model
+    folder = tmp_path / "model"
+    model.save_pretrained(folder)
+    extractor.save_pretrained(folder)
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    truth = {}
+    for k, name in enumerate(LABELS):
+        for w in range(3):
+            path = clips / f"{name}_{w}.wav"
+            sf.write(path, _lowpassed(_clip(F0[k] * (1 + 0.03 * w), 0.8, 500 + 10 * k + w)), SR)
+            truth[str(path)] = name
+
+    def run(*extra: str) -> list[dict]:
+        code = predict.cli([str(clips), "--model", str(folder), "--device", "cpu", "--json", "-", *extra])
+        assert code == 0
+        return json.loads(capsys.readouterr().out)
+
+    plain, adapted = run(), run("--adapt")
+    assert all(r["adapted_on"] == 9 for r in adapted) and "adapted_on" not in plain[0]
+    correct = lambda rows: sum(r["label"] == truth[r["file"]] for r in rows)  # noqa: E731
+    assert correct(adapted) > correct(plain), (correct(adapted), correct(plain))
+
+    reference = EmotionClassifier(str(folder), device="cpu").adapt(sorted(truth))
+    for row in adapted:
+        assert row["label"] == reference.classify(row["file"], top_k=1)[0]["label"]
+
+    one = tmp_path / "one"
+    one.mkdir()
+    sf.write(one / "a.wav", _clip(200.0, 0.8, 1), SR)
+    with pytest.raises(SERError, match="--adapt needs at least 2"):
+        predict.cli([str(one), "--model", str(folder), "--device", "cpu", "--adapt"])

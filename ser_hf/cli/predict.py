@@ -72,6 +72,13 @@ def _build_predict_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write results as JSON ('-' or no FILE: stdout, the table then goes to stderr)",
     )
+    p.add_argument(
+        "--adapt",
+        action="store_true",
+        help="test-time adaptation: first re-estimate the model's normalisation statistics on ALL the given "
+        "files (unlabelled; for files of one speaker or microphone that hold a mix of emotions; one long "
+        "recording adapts on its windows), then classify them",
+    )
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--batch-size", type=int, default=16, help="clips per forward pass")
     p.add_argument("--trust-remote-code", action="store_true", help="allow a Hub model's own code to run")
@@ -106,6 +113,14 @@ def cli(argv: list[str]) -> int:
     files = find_media_files(args.paths)
     if not files:
         raise SERError("no audio or video files found", source=" ".join(args.paths))
+    # with --json - / --csv - the results own stdout and the human-readable report goes to stderr
+    report = sys.stderr if "-" in (args.json, args.csv) else sys.stdout
+    if args.adapt:
+        if args.onnx:
+            raise SERError("--adapt changes the PyTorch model's statistics; drop --onnx", source="--adapt")
+        clips = _adaptation_clips(files, clf.sampling_rate, window_s, hop_s, args.silence_db)
+        clf.adapt(clips, sampling_rate=clf.sampling_rate)
+        print(f"adapted to {len(clips)} unlabelled clip(s) of {len(files)} file(s)", file=report)
 
     results: list[dict[str, Any]] = []
     failures = 0
@@ -167,8 +182,10 @@ def cli(argv: list[str]) -> int:
             short.clear()
     failures += _classify_short(clf, short, results, args)
 
-    # with --json - / --csv - the results own stdout and the human-readable report goes to stderr
-    report = sys.stderr if "-" in (args.json, args.csv) else sys.stdout
+    if args.adapt:
+        for row in results:
+            if "error" not in row:
+                row["adapted_on"] = clf.adapted_on
     _print_table(results, clf.labels, report)
     for row in results:
         if row.get("timeline"):
@@ -190,6 +207,34 @@ def cli(argv: list[str]) -> int:
     summary = f"\n{ok} of {len(results)} file(s) classified" + (f", {failures} failed" if failures else "")
     print(summary, file=report)
     return 1 if failures else 0
+
+
+def _adaptation_clips(
+    files: Sequence[Path], sampling_rate: int, window_s: float, hop_s: float, silence_db: float
+) -> list[np.ndarray]:
+    """The clips ``--adapt`` re-estimates the statistics on: every decodable, non-silent file, or
+    the windows of a single long recording; files that fail are left to the classification pass,
+    which reports them."""
+    from ..data.audio import load_audio
+
+    clips = []
+    for path in files:
+        try:
+            clips.append(load_audio(path, sampling_rate))
+        except SERError:
+            continue
+    clips = [c for c in clips if c.size and level_db(c, sampling_rate) > silence_db]
+    if len(clips) == 1 and wants_timeline(clips[0].size / sampling_rate, window_s):
+        win, hop, x = round(window_s * sampling_rate), round(hop_s * sampling_rate), clips[0]
+        windows = [x[i : i + win] for i in range(0, x.size - win + 1, hop)]
+        clips = [w for w in windows if level_db(w, sampling_rate) > silence_db]
+    if len(clips) < 2:
+        raise SERError(
+            "--adapt needs at least 2 decodable, non-silent clips of the same speaker or microphone (or one "
+            f"recording of {TIMELINE_MIN_WINDOWS:g} windows or more); classify without --adapt",
+            source=" ".join(str(f) for f in files[:3]) + (" ..." if len(files) > 3 else ""),
+        )
+    return clips
 
 
 def _classify_short(clf: EmotionClassifier, short: list, results: list, args: argparse.Namespace) -> int:
