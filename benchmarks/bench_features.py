@@ -1,4 +1,5 @@
-"""Feature extraction speed: SERFeatureExtractor vs transformers' ASTFeatureExtractor vs librosa.
+"""Feature extraction speed: SERFeatureExtractor vs transformers' ASTFeatureExtractor vs librosa, and
+the default model's pitch tracker (``detect_pitch``) vs torchaudio's ``detect_pitch_frequency``.
 
 Usage:
     python benchmarks/bench_features.py [--data-dir ../shared/data/ravdess] [--n-clips 64]
@@ -82,9 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import librosa
+    import torchaudio.functional as AF
     from transformers import ASTFeatureExtractor
     from transformers.utils import is_speech_available
 
+    from ser_hf.models.feature_extraction_functionals import PITCH_HZ, detect_pitch
     from ser_hf.models.feature_extraction_ser import SERFeatureExtractor
 
     clips = (
@@ -106,7 +109,17 @@ def main(argv: list[str] | None = None) -> int:
             )
             librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None)
 
+    waves = [torch.from_numpy(np.asarray(y, dtype=np.float32))[None] for y in clips]
+
+    def torchaudio_pitch() -> None:  # the reference the default's pitch statistics port
+        for x in waves:
+            AF.detect_pitch_frequency(
+                x, SR, frame_time=0.02, win_length=5, freq_low=PITCH_HZ[0], freq_high=PITCH_HZ[1]
+            )
+
     candidates = {
+        "ours_pitch": lambda: [detect_pitch(x, SR) for x in waves],  # one clip at a time, as the default does
+        "torchaudio_pitch": torchaudio_pitch,
         "ours_logmel": lambda: ours_logmel(clips, sampling_rate=SR, return_tensors="pt"),
         "ours_mfcc_deltas": lambda: ours_mfcc(clips, sampling_rate=SR, return_tensors="pt"),
         "ast": lambda: ast(clips, sampling_rate=SR, return_tensors="pt"),
@@ -126,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             "ours_mfcc_deltas/ast": clips_per_s["ours_mfcc_deltas"] / clips_per_s["ast"],
             "ours_logmel/librosa": clips_per_s["ours_logmel"] / clips_per_s["librosa"],
             "ours_mfcc_deltas/librosa": clips_per_s["ours_mfcc_deltas"] / clips_per_s["librosa"],
+            "ours_pitch/torchaudio_pitch": clips_per_s["ours_pitch"] / clips_per_s["torchaudio_pitch"],
         },
     }
     print(

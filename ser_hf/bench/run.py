@@ -162,6 +162,13 @@ def _section(name: str, p: dict[str, Any]) -> list[str]:
             f"| transformers ASTFeatureExtractor | {c['ast']:.1f} | {p['ratios']['ours_logmel/ast']:.2f}x | "
             f"{p['ratios']['ours_mfcc_deltas/ast']:.2f}x |",
         ]
+        if "ours_pitch" in c:
+            lines += [
+                "",
+                f"Pitch tracking (the default's relative pitch statistics), one clip at a time: our batched-FFT "
+                f"port {c['ours_pitch']:.1f} clips/s vs torchaudio's `detect_pitch_frequency` with the same "
+                f"settings {c['torchaudio_pitch']:.1f} clips/s: **{p['ratios']['ours_pitch/torchaudio_pitch']:.2f}x**.",
+            ]
     elif name == "augment":
         lines = [
             "## Augmentation (batched augmenter vs per-clip librosa)",
