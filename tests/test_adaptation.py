@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -131,10 +133,13 @@ def test_predict_adapt_adapts_on_all_the_given_files_then_classifies_them(tmp_pa
             sf.write(path, _lowpassed(_clip(F0[k] * (1 + 0.03 * w), 0.8, 500 + 10 * k + w)), SR)
             truth[str(path)] = name
 
-    def run(*extra: str) -> list[dict]:
-        code = predict.cli([str(clips), "--model", str(folder), "--device", "cpu", "--json", "-", *extra])
+    def run_on(path: Path, *extra: str) -> list[dict]:
+        code = predict.cli([str(path), "--model", str(folder), "--device", "cpu", "--json", "-", *extra])
         assert code == 0
         return json.loads(capsys.readouterr().out)
+
+    def run(*extra: str) -> list[dict]:
+        return run_on(clips, *extra)
 
     plain, adapted = run(), run("--adapt")
     assert all(r["adapted_on"] == 9 for r in adapted) and "adapted_on" not in plain[0]
@@ -150,3 +155,9 @@ def test_predict_adapt_adapts_on_all_the_given_files_then_classifies_them(tmp_pa
     sf.write(one / "a.wav", _clip(200.0, 0.8, 1), SR)
     with pytest.raises(SERError, match="--adapt needs at least 2"):
         predict.cli([str(one), "--model", str(folder), "--device", "cpu", "--adapt"])
+
+    # one long recording adapts on its windows (4-s windows, 2-s hop over 10 s: 4 windows)
+    long = np.concatenate([_lowpassed(_clip(F0[k % 3], 2.0, 600 + k)) for k in range(5)])
+    sf.write(one / "a.wav", long, SR)
+    (row,) = run_on(one, "--adapt")
+    assert row["adapted_on"] == 4 and len(row["timeline"]) == 4

@@ -119,7 +119,7 @@ def cli(argv: list[str]) -> int:
         if args.onnx:
             raise SERError("--adapt changes the PyTorch model's statistics; drop --onnx", source="--adapt")
         clips = _adaptation_clips(files, clf.sampling_rate, window_s, hop_s, args.silence_db)
-        clf.adapt(clips, sampling_rate=clf.sampling_rate)
+        clf.adapt(clips, sampling_rate=None if isinstance(clips[0], Path) else clf.sampling_rate)
         print(f"adapted to {len(clips)} unlabelled clip(s) of {len(files)} file(s)", file=report)
 
     results: list[dict[str, Any]] = []
@@ -211,22 +211,26 @@ def cli(argv: list[str]) -> int:
 
 def _adaptation_clips(
     files: Sequence[Path], sampling_rate: int, window_s: float, hop_s: float, silence_db: float
-) -> list[np.ndarray]:
-    """The clips ``--adapt`` re-estimates the statistics on: every decodable, non-silent file, or
-    the windows of a single long recording; files that fail are left to the classification pass,
-    which reports them."""
+) -> list[Path] | list[np.ndarray]:
+    """What ``--adapt`` re-estimates the statistics on: the decodable, non-silent files (as paths,
+    so a large folder is never held in memory at once), or the windows of a single long recording;
+    files that fail are left to the classification pass, which reports them."""
     from ..data.audio import load_audio
 
-    clips = []
+    kept: list[Path] = []
+    last = None
     for path in files:
         try:
-            clips.append(load_audio(path, sampling_rate))
+            samples = load_audio(path, sampling_rate)
         except SERError:
             continue
-    clips = [c for c in clips if c.size and level_db(c, sampling_rate) > silence_db]
-    if len(clips) == 1 and wants_timeline(clips[0].size / sampling_rate, window_s):
-        win, hop, x = round(window_s * sampling_rate), round(hop_s * sampling_rate), clips[0]
-        windows = [x[i : i + win] for i in range(0, x.size - win + 1, hop)]
+        if samples.size and level_db(samples, sampling_rate) > silence_db:
+            kept.append(path)
+            last = samples
+    clips: list[Path] | list[np.ndarray] = kept
+    if len(kept) == 1 and last is not None and wants_timeline(last.size / sampling_rate, window_s):
+        win, hop = round(window_s * sampling_rate), round(hop_s * sampling_rate)
+        windows = [last[i : i + win] for i in range(0, last.size - win + 1, hop)]
         clips = [w for w in windows if level_db(w, sampling_rate) > silence_db]
     if len(clips) < 2:
         raise SERError(
