@@ -1,5 +1,5 @@
 """Test-time adaptation from unlabelled clips (``ser_hf.training.adaptation``,
-``EmotionClassifier.adapt``, ``ser-hf evaluate --adapt``)."""
+``EmotionClassifier.adapt``, ``ser-hf evaluate --adapt``, ``ser-hf predict --adapt``)."""
 
 from __future__ import annotations
 

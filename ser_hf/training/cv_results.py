@@ -46,6 +46,16 @@ def _test_speakers(fold_dir: Path, metrics: dict[str, Any]) -> list[str] | None:
     return [str(s) for s in speakers] if isinstance(speakers, list) and speakers else None
 
 
+def _headline_means(folds: list[dict[str, Any]]) -> tuple[dict[str, float], dict[str, float]]:
+    """Mean and sample std over folds of each headline metric every fold reports."""
+    mean, std = {}, {}
+    for key in HEADLINE:
+        values = [f[key] for f in folds if key in f]
+        if len(values) == len(folds):
+            mean[key], std[key] = _mean_std(values)
+    return mean, std
+
+
 def _mean_std(values: list[float]) -> tuple[float, float]:
     # sample standard deviation (ddof=1) across folds, 0 for a single fold
     return float(statistics.fmean(values)), float(statistics.stdev(values)) if len(values) > 1 else 0.0
@@ -63,7 +73,9 @@ def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
         timed it), ``mean`` and ``std`` (sample std, ddof=1) of ``wa``, ``ua``, ``f1_macro``,
         ``f1_weighted``, ``confusion`` (summed counts ``C x C``), ``confusion_normalized`` (row
         normalised), ``pooled`` (WA and UA of the summed confusion), ``n`` (all test clips),
-        ``per_gender`` (``{gender: {folds, n, wa, ua}}``: means over the folds that test that gender).
+        ``per_gender`` (``{gender: {folds, n, wa, ua}}``: means over the folds that test that gender),
+        and ``adapted`` when folds hold ``adapted/metrics.json`` (``ser-hf cv --adapt``): ``n_folds``,
+        ``folds``, ``mean``, ``std`` and ``per_gender`` of the test-time-adapted scores.
     """
     dirs = [Path(d) for d in fold_dirs]
     if not dirs:
@@ -100,11 +112,7 @@ def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
 
     assert labels is not None and confusion is not None
     adapted = _aggregate_adapted(dirs)
-    mean, std = {}, {}
-    for key in HEADLINE:
-        values = [f[key] for f in folds if key in f]
-        if len(values) == len(folds):
-            mean[key], std[key] = _mean_std(values)
+    mean, std = _headline_means(folds)
     totals = confusion.sum(axis=1, keepdims=True)
     normalized = np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
     present = totals[:, 0] > 0
@@ -165,11 +173,7 @@ def _aggregate_adapted(dirs: Sequence[Path]) -> dict[str, Any] | None:
         )
     if not rows:
         return None
-    mean, std = {}, {}
-    for key in HEADLINE:
-        values = [f[key] for f in folds if key in f]
-        if len(values) == len(folds):
-            mean[key], std[key] = _mean_std(values)
+    mean, std = _headline_means(folds)
     return {
         "n_folds": len(folds),
         "folds": folds,
