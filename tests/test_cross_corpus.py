@@ -185,6 +185,9 @@ def test_relative_pitch_leaves_out_the_voice_height_and_keeps_its_movement():
     both = clip_functionals(_voice(glide), "speech-stats-pitch", SR)
     np.testing.assert_allclose(both[:N_SPEECH_STATS], clip_functionals(_voice(glide), "speech-stats", SR))
     assert both.shape == (N_SPEECH_STATS + 5,)
+    # too short for the tracker's smoothing, or silent: zeros, not NaN or an exception
+    for odd in (np.zeros(50, np.float32), np.zeros(SR, np.float32)):
+        assert np.array_equal(relative_pitch_stats(odd, SR), np.zeros(5))
 
 
 def test_a_corpus_sharing_no_class_with_the_model_is_a_clear_error(tmp_path):
