@@ -33,3 +33,13 @@ def test_the_space_header_parses_as_the_hub_reads_it():
 def test_the_metric_card_parses():
     card = RepoCard.load(REPO / "ser_hf" / "training" / "ser_metrics" / "README.md")
     assert "evaluate" in card.data.to_dict()["tags"]
+
+
+def test_a_generated_card_says_what_the_default_models_features_are():
+    """A pushed copy of the default gets a card that names its features, not openSMILE."""
+    from ser_hf.hub.cards import make_model_card
+    from ser_hf.inference.bundled import default_model_path
+
+    card = str(make_model_card(default_model_path(), "someone/ser-default", datasets=["ravdess", "tess"]))
+    assert "453 utterance functionals (`speech-stats-pitch`: 7 statistics of 64 log-mel bands" in card
+    assert "opensmile" not in card.lower()

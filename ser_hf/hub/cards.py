@@ -29,6 +29,16 @@ logger = logging.getLogger(__name__)
 DEFAULT_COMMIT_MESSAGE = "Upload ser_hf speech emotion recognition model"
 DEFAULT_DATASET_COMMIT_MESSAGE = "Upload harmonised speech emotion corpus"
 PIPELINE_TAG = "audio-classification"
+# what each functionals set of SERFunctionalsFeatureExtractor computes, for the cards
+FUNCTIONALS_DESCRIPTIONS = {
+    "speech-stats": "7 statistics of 64 log-mel bands over the speech frames only",
+    "speech-stats-pitch": "7 statistics of 64 log-mel bands over the speech frames only, plus 5 statistics of "
+    "the pitch in semitones around the clip's own median",
+    "ours": "statistics of 64 log-mels, 40 MFCCs with deltas, RMS, ZCR and log-F0",
+    "compare": "openSMILE ComParE 2016; needs `pip install 'ser-hf[opensmile]'`, research licence",
+    "compare+ours": "openSMILE ComParE 2016 and our log-mel / MFCC / F0 statistics; needs "
+    "`pip install 'ser-hf[opensmile]'`, research licence",
+}
 MODEL_TAGS = ("custom_code", "audio-classification", "speech-emotion-recognition", "ser_hf")
 
 # What is known about each corpus, for cards and licences. Keys are normalised corpus names.
@@ -404,9 +414,10 @@ def _model_card_body(
             "needs `pip install opensmile`) of the silence-trimmed clip for the functionals model"
         )
     elif preprocessor.get("functionals"):
+        name = preprocessor["functionals"]
         feature_desc = (
-            f"{preprocessor.get('feature_size')} utterance functionals ({preprocessor['functionals']}; "
-            "'compare' = openSMILE ComParE 2016, needs `pip install opensmile`)"
+            f"{preprocessor.get('feature_size')} utterance functionals (`{name}`: "
+            f"{FUNCTIONALS_DESCRIPTIONS.get(name, 'see preprocessor_config.json')})"
         )
         length = "the whole utterance after trimming leading/trailing silence"
     corpus_names = " + ".join(i["name"] for i in infos) or "an unrecorded corpus"
