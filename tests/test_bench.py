@@ -50,7 +50,11 @@ def test_quick_bench_writes_finite_ratios(quick_report):
     small = presets["compact-small"]
     assert small["parameters"] > 1000 and small["mflops"] > 0 and small["latency_ms"] > 0
     assert small["train_samples_per_s"] > 0 and small["cached_train_samples_per_s"] > 0
-    assert presets["speech-stats"]["train_samples_per_s"] is None  # fitted, not trained by steps
+    default = presets["speech-stats-pitch"]  # the default preset: the reference of the latency column
+    assert (
+        default["train_samples_per_s"] is None and default["latency_vs_default"] == 1.0
+    )  # fitted, not stepped
+    assert small["latency_vs_default"] == small["latency_ms"] / default["latency_ms"]
     cv = report["parts"]["cv"]
     # the whole 6-fold protocol ran, every test clip scored once
     assert cv["folds"] == 6 and cv["clips"] == 24 * 8 and cv["wall_s"] > 0 and cv["peak_rss_mb"] > 50
