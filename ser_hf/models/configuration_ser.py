@@ -18,6 +18,9 @@ from transformers import PretrainedConfig
 
 from .errors import SERError
 
+# the utterance functionals sets SERFunctionalsFeatureExtractor computes (feature_extraction_functionals)
+FUNCTIONAL_SETS = ("ours", "compare", "compare+ours", "speech-stats", "speech-stats-pitch")
+
 ACTIVATIONS = ("relu", "gelu")
 
 
@@ -329,11 +332,7 @@ class FunctionalsLinearConfig(PretrainedConfig):
         if self.id2label and not self.label2id:
             self.label2id = {name: int(i) for i, name in self.id2label.items()}
         _check_positive("num_features", num_features)
-        _check_choice(
-            "functionals",
-            functionals,
-            ("ours", "compare", "compare+ours", "speech-stats", "speech-stats-pitch"),
-        )
+        _check_choice("functionals", functionals, FUNCTIONAL_SETS)
         if not 0.0 <= float(label_smoothing) < 1.0:
             raise SERError(f"label_smoothing={label_smoothing} must be in [0, 1)")
 

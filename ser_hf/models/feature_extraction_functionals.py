@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from transformers import BatchFeature, SequenceFeatureExtractor
 
+from .configuration_ser import FUNCTIONAL_SETS
 from .errors import SERError
 from .feature_extraction_ser import SERFeatureExtractor
 
@@ -28,7 +29,6 @@ logger = logging.getLogger(__name__)
 # Utterance functionals: the classical recipe (statistics of frame descriptors + a linear model)
 # --------------------------------------------------------------------------------------------
 
-FUNCTIONAL_SETS = ("ours", "compare", "compare+ours", "speech-stats", "speech-stats-pitch")
 N_COMPARE = 6373  # openSMILE ComParE 2016 functionals
 N_OURS = 9 * (64 + 122) + 7  # 9 functionals of 64 log-mels and 122 MFCC rows, + 7 of log-F0
 N_SPEECH_STATS = 7 * 64  # 7 statistics of 64 log-mel bands over the speech frames
