@@ -96,14 +96,17 @@ def _split_passthrough(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
+def _genders(per_gender: dict[str, dict[str, Any]]) -> str:
+    return "; ".join(f"{g} UA {v['ua']:.3f} (n={v['n']})" for g, v in per_gender.items())
+
+
 def _print_summary(result: dict[str, Any], out: Path) -> None:
     print(
         f"\n{result['n_folds']} folds, {result['n']} test clips: "
         f"WA {_pm(result, 'wa')}  UA {_pm(result, 'ua')}  F1 macro {_pm(result, 'f1_macro')}"
     )
-    genders = result.get("per_gender") or {}
-    if genders:
-        print("by gender: " + "; ".join(f"{g} UA {v['ua']:.3f} (n={v['n']})" for g, v in genders.items()))
+    if result.get("per_gender"):
+        print("by gender: " + _genders(result["per_gender"]))
     adapted = result.get("adapted")
     if adapted:
         print(
@@ -111,10 +114,7 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
             f"UA {_pm(adapted, 'ua')}  F1 macro {_pm(adapted, 'f1_macro')}"
         )
         if adapted["per_gender"]:
-            print(
-                "  by gender: "
-                + "; ".join(f"{g} UA {v['ua']:.3f} (n={v['n']})" for g, v in adapted["per_gender"].items())
-            )
+            print("  by gender: " + _genders(adapted["per_gender"]))
     print(f"wrote {out / 'cv_results.json'}, {out / 'cv_results.md'}, {out / 'confusion_cv.png'}")
 
 

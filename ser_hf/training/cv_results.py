@@ -197,16 +197,27 @@ def _adapted_lines(result: dict[str, Any]) -> list[str]:
         "| fold | n | WA | UA | F1 macro | F1 weighted |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for f in adapted["folds"]:
-        cells = " | ".join(f"{f[k]:.3f}" if k in f else "-" for k in HEADLINE)
-        lines.append(f"| {f['fold']} | {f['n']} | {cells} |")
-    cells = " | ".join(f"**{_pm(adapted, k)}**" if k == "ua" else _pm(adapted, k) for k in HEADLINE)
-    lines.append(f"| mean ± std | | {cells} |")
+    lines += [f"| {f['fold']} | {f['n']} | {_cells(f)} |" for f in adapted["folds"]]
+    lines.append(f"| mean ± std | | {_mean_cells(adapted)} |")
     if adapted["per_gender"]:
-        lines += ["", "| gender | folds | clips | WA | UA |", "| --- | ---: | ---: | ---: | ---: |"]
-        for g, v in adapted["per_gender"].items():
-            lines.append(f"| {g} | {v['folds']} | {v['n']} | {v['wa']:.3f} | {v['ua']:.3f} |")
+        lines += ["", *_gender_table(adapted["per_gender"])]
     return lines
+
+
+def _cells(fold: dict[str, Any]) -> str:
+    return " | ".join(f"{fold[k]:.3f}" if k in fold else "-" for k in HEADLINE)
+
+
+def _mean_cells(result: dict[str, Any]) -> str:
+    return " | ".join(f"**{_pm(result, k)}**" if k == "ua" else _pm(result, k) for k in HEADLINE)
+
+
+def _gender_table(genders: dict[str, dict[str, Any]]) -> list[str]:
+    return [
+        "| gender | folds | clips | WA | UA |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        *(f"| {g} | {v['folds']} | {v['n']} | {v['wa']:.3f} | {v['ua']:.3f} |" for g, v in genders.items()),
+    ]
 
 
 def _calibration_line(result: dict[str, Any]) -> list[str]:
@@ -251,10 +262,8 @@ def results_markdown(result: dict[str, Any], meta: dict[str, Any] | None = None)
     ]
     for f in result["folds"]:
         speakers = ", ".join(f.get("test_speakers", [])) or "-"
-        cells = " | ".join(f"{f[k]:.3f}" if k in f else "-" for k in HEADLINE)
-        lines.append(f"| {f['fold']} | {speakers} | {f['n']} | {cells} |")
-    cells = " | ".join(f"**{_pm(result, k)}**" if k == "ua" else _pm(result, k) for k in HEADLINE)
-    lines.append(f"| mean ± std | | {result['n']} | {cells} |")
+        lines.append(f"| {f['fold']} | {speakers} | {f['n']} | {_cells(f)} |")
+    lines.append(f"| mean ± std | | {result['n']} | {_mean_cells(result)} |")
     lines += [
         "",
         f"Pooled over all test clips (summed confusion): WA {result['pooled']['wa']:.3f}, "
@@ -275,15 +284,7 @@ def results_markdown(result: dict[str, Any], meta: dict[str, Any] | None = None)
         )
     genders = result.get("per_gender") or {}
     if genders:
-        lines += [
-            "",
-            "By gender (mean over the folds that test it):",
-            "",
-            "| gender | folds | clips | WA | UA |",
-        ]
-        lines.append("| --- | ---: | ---: | ---: | ---: |")
-        for g, v in genders.items():
-            lines.append(f"| {g} | {v['folds']} | {v['n']} | {v['wa']:.3f} | {v['ua']:.3f} |")
+        lines += ["", "By gender (mean over the folds that test it):", "", *_gender_table(genders)]
     lines += _adapted_lines(result)
     lines += ["", "![normalised summed confusion matrix](confusion_cv.png)", ""]
     return "\n".join(lines)
