@@ -407,18 +407,15 @@ def _model_card_body(
     rate = preprocessor.get("sampling_rate", 16000)
     max_frames = preprocessor.get("max_frames")
     length = f"padded/truncated to {max_frames} frames" if max_frames else "variable length (masked pooling)"
+    functionals = preprocessor.get("functionals")
+    what = f"`{functionals}`: {FUNCTIONALS_DESCRIPTIONS.get(functionals, 'see preprocessor_config.json')}"
     if fusion:
         feature_desc = (
             f"{feature_desc} frames (25 ms windows, 10 ms hop, variable length) for the frame models, and "
-            f"utterance functionals ({preprocessor.get('functionals')}; 'compare' = openSMILE ComParE 2016, "
-            "needs `pip install opensmile`) of the silence-trimmed clip for the functionals model"
+            f"utterance functionals ({what}) of the silence-trimmed clip for the functionals model"
         )
-    elif preprocessor.get("functionals"):
-        name = preprocessor["functionals"]
-        feature_desc = (
-            f"{preprocessor.get('feature_size')} utterance functionals (`{name}`: "
-            f"{FUNCTIONALS_DESCRIPTIONS.get(name, 'see preprocessor_config.json')})"
-        )
+    elif functionals:
+        feature_desc = f"{preprocessor.get('feature_size')} utterance functionals ({what})"
         length = "the whole utterance after trimming leading/trailing silence"
     corpus_names = " + ".join(i["name"] for i in infos) or "an unrecorded corpus"
     lines = [
