@@ -7,7 +7,7 @@ import csv
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -118,9 +118,11 @@ def cli(argv: list[str]) -> int:
     if args.adapt:
         if args.onnx:
             raise SERError("--adapt changes the PyTorch model's statistics; drop --onnx", source="--adapt")
-        clips = _adaptation_clips(files, clf.sampling_rate, window_s, hop_s, args.silence_db)
-        clf.adapt(clips, sampling_rate=None if isinstance(clips[0], Path) else clf.sampling_rate)
-        print(f"adapted to {len(clips)} unlabelled clip(s) of {len(files)} file(s)", file=report)
+        clf.adapt(
+            _adaptation_clips(files, clf.sampling_rate, window_s, hop_s, args.silence_db),
+            sampling_rate=clf.sampling_rate,
+        )
+        print(f"adapted to {clf.adapted_on} unlabelled clip(s) of {len(files)} file(s)", file=report)
 
     results: list[dict[str, Any]] = []
     failures = 0
@@ -211,34 +213,46 @@ def cli(argv: list[str]) -> int:
 
 def _adaptation_clips(
     files: Sequence[Path], sampling_rate: int, window_s: float, hop_s: float, silence_db: float
-) -> list[Path] | list[np.ndarray]:
-    """What ``--adapt`` re-estimates the statistics on: the decodable, non-silent files (as paths,
-    so a large folder is never held in memory at once), or the windows of a single long recording;
-    files that fail are left to the classification pass, which reports them."""
+) -> Iterator[np.ndarray]:
+    """What ``--adapt`` re-estimates the statistics on, decoded one at a time as ``adapt`` consumes
+    them (a large folder is never held in memory, and each file is decoded once for it): the
+    decodable, non-silent files, or the windows of a single long recording. Files that fail are
+    left to the classification pass, which reports them.
+
+    Raises:
+        SERError: (while consumed) fewer than 2 such clips.
+    """
     from ..data.audio import load_audio
 
-    kept: list[Path] = []
-    last = None
-    for path in files:
-        try:
-            samples = load_audio(path, sampling_rate)
-        except SERError:
-            continue
-        if samples.size and level_db(samples, sampling_rate) > silence_db:
-            kept.append(path)
-            last = samples
-    clips: list[Path] | list[np.ndarray] = kept
-    if len(kept) == 1 and last is not None and wants_timeline(last.size / sampling_rate, window_s):
+    def speech(clips: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        return (c for c in clips if c.size and level_db(c, sampling_rate) > silence_db)
+
+    def decoded() -> Iterator[np.ndarray]:
+        for path in files:
+            try:
+                yield load_audio(path, sampling_rate)
+            except SERError:
+                continue
+
+    clips = speech(decoded())
+    first, second = next(clips, None), next(clips, None)
+    if second is not None:
+        yield first
+        yield second
+        yield from clips
+        return
+    count = 0
+    if first is not None and wants_timeline(first.size / sampling_rate, window_s):
         win, hop = round(window_s * sampling_rate), round(hop_s * sampling_rate)
-        windows = [last[i : i + win] for i in range(0, last.size - win + 1, hop)]
-        clips = [w for w in windows if level_db(w, sampling_rate) > silence_db]
-    if len(clips) < 2:
+        for window in speech(first[i : i + win] for i in range(0, first.size - win + 1, hop)):
+            count += 1
+            yield window
+    if count < 2:
         raise SERError(
             "--adapt needs at least 2 decodable, non-silent clips of the same speaker or microphone (or one "
             f"recording of {TIMELINE_MIN_WINDOWS:g} windows or more); classify without --adapt",
             source=" ".join(str(f) for f in files[:3]) + (" ..." if len(files) > 3 else ""),
         )
-    return clips
 
 
 def _classify_short(clf: EmotionClassifier, short: list, results: list, args: argparse.Namespace) -> int:

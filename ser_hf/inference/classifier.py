@@ -319,9 +319,10 @@ class EmotionClassifier:
         return probs
 
     # ----------------------------------------------------------------------------- adaptation
-    def adapt(self, clips: Sequence[Any], sampling_rate: int | None = None) -> EmotionClassifier:
+    def adapt(self, clips: Iterable[Any], sampling_rate: int | None = None) -> EmotionClassifier:
         """Re-estimate the model's normalisation statistics on UNLABELLED clips of one speaker or
         microphone (see :mod:`ser_hf.training.adaptation`); later calls classify with them.
+        ``clips`` is read once, so a generator that decodes them one at a time works.
 
         Use it when many clips come from the same voice or recording set-up and they hold a mix
         of emotions; :meth:`reset_adaptation` goes back to the training statistics. Needs the
