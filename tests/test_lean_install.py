@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import venv
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,7 +47,7 @@ print(json.dumps({"pipeline": piped, "classifier": ours, "extras_found": extras}
 
 
 @pytest.fixture(scope="module")
-def core_venv(tmp_path_factory) -> Path:
+def core_venv(tmp_path_factory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("core_venv")
     venv.create(root, with_pip=True)
     python = root / "bin" / "python"
@@ -56,7 +58,10 @@ def core_venv(tmp_path_factory) -> Path:
         timeout=1200,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return python
+    yield python
+    # the venv holds a CUDA build of torch (about 5.7 GB): pytest keeps its last three temporary
+    # folders, and three of these fill a small disk, so the venv goes as soon as the module ends
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _run(python: Path, *args: str) -> subprocess.CompletedProcess:
