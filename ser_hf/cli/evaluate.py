@@ -53,6 +53,13 @@ def _build_parser() -> argparse.ArgumentParser:
         help="test-time adaptation: re-estimate the model's normalisation statistics on each test "
         "speaker's unlabelled clips before scoring them (reported separately; labels are never used)",
     )
+    p.add_argument(
+        "--channel",
+        metavar="SPEC",
+        help="pass every clip through a channel condition first, to see how the model holds up: "
+        "noise:SNR, pink:SNR, band:LOW-HIGH, telephone, mp3:KBPS, opus:KBPS, clip:FRACTION, gain:DB, "
+        "reverb:RT60, chained with '+' (e.g. telephone+noise:20); seeded, so results repeat",
+    )
     return p
 
 
@@ -79,6 +86,10 @@ def cli(argv: list[str]) -> int:
     args.model = str(resolve_model_name(args.model))  # a bundled model's name ("default", "fusion", ...)
     if args.batch_size < 1:
         raise SERError("--batch-size must be 1 or more", source=f"--batch-size {args.batch_size}")
+    if args.channel is not None:
+        from ..data.channel import parse_channel
+
+        parse_channel(args.channel)  # a typo fails before the model and the corpus load
     model, feature_extractor = load_model(args.model, args.device)
     corpus_names = [c.split("=", 1)[0].strip().lower() for c in args.corpus]
     scheme = args.label_scheme or default_label_scheme(corpus_names, model.config)
@@ -95,6 +106,7 @@ def cli(argv: list[str]) -> int:
     print(
         f"model {args.model} ({len(model_labels(model.config))} classes) on {', '.join(args.corpus)}: "
         f"split {args.split}, {args.subset if args.split != 'all' else 'all rows'}: {len(part)} clips"
+        + (f", through the channel {args.channel}" if args.channel else "")
     )
 
     metrics, predictions = evaluate_model(
@@ -105,6 +117,7 @@ def cli(argv: list[str]) -> int:
         num_workers=args.workers,
         return_predictions=True,
         adapt=args.adapt,
+        channel=args.channel,
     )
     metrics.update(
         corpora=list(args.corpus), label_scheme=scheme or "native", split=args.split, subset=args.subset
@@ -122,6 +135,7 @@ def cli(argv: list[str]) -> int:
         or Path("eval")
         / _slug(
             f"{Path(args.model).resolve().name}-{'+'.join(corpus_names)}-{args.split.split('/')[-1]}-{args.subset}"
+            + (f"-{args.channel}" if args.channel else "")
         )
     )
     title = f"{Path(args.model).name} on {'+'.join(corpus_names)} (n={metrics['n']})"

@@ -99,6 +99,30 @@ def resample(samples: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarra
     return out.numpy()
 
 
+CODECS = ("mp3", "opus")
+
+
+def codec_round_trip(samples: np.ndarray, sampling_rate: int, codec: str, kbps: float) -> np.ndarray:
+    """``samples`` encoded with FFmpeg's ``codec`` (``"mp3"`` or ``"opus"``) at ``kbps`` kilobits a
+    second and decoded again, at the same rate and length: what a podcast, a voice message or a
+    call recording has been through."""
+    if codec not in CODECS:
+        raise SERError(f"codec must be one of {CODECS}, got {codec!r}", source="codec_round_trip")
+    try:
+        import torch
+        from torchcodec.decoders import AudioDecoder
+        from torchcodec.encoders import AudioEncoder
+    except Exception as err:  # pragma: no cover - depends on the machine
+        raise SERError(
+            f"codec round trips need FFmpeg ({err}); install it (apt-get install ffmpeg)", source=codec
+        ) from err
+    x = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))[None]
+    encoded = AudioEncoder(x, sample_rate=sampling_rate).to_tensor(format=codec, bit_rate=round(kbps * 1000))
+    out = AudioDecoder(encoded, sample_rate=sampling_rate).get_all_samples().data[0].numpy()
+    out = out[: samples.shape[0]]  # encoders pad to whole frames
+    return np.pad(out, (0, samples.shape[0] - out.shape[0])).astype(np.float32, copy=False)
+
+
 def _decode_soundfile(data: str | io.BytesIO) -> tuple[np.ndarray, int] | None:
     import soundfile as sf
 

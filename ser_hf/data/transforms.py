@@ -141,16 +141,24 @@ def add_noise(
     lengths: torch.Tensor,
     snr_db: torch.Tensor,
     generator: torch.Generator | None = None,
+    color: float = 0.0,
 ) -> torch.Tensor:
-    """Add white Gaussian noise to the real samples at ``snr_db`` (B,) (``inf`` = no noise).
+    """Add Gaussian noise to the real samples at ``snr_db`` (B,) (``inf`` = no noise).
 
-    Signal and noise powers are both measured over the real samples only, and the noise is scaled
-    to its measured power, so the SNR is exact rather than right on average. Silent clips get none.
+    ``color`` is the exponent of the noise's power spectrum, 1 / f ** color: 0 white, 1 pink (the
+    slope of most room, street and crowd noise), 2 brown. Signal and noise powers are both
+    measured over the real samples only, and the noise is scaled to its measured power, so the SNR
+    is exact rather than right on average. Silent clips get none.
     """
     lengths = _check_batch(waves, lengths)
     mask = _lengths_mask(lengths, waves.shape[1]).to(waves.dtype)
     count = lengths.clamp(min=1).to(waves.dtype)
-    noise = _Random(generator, waves.device).randn(*waves.shape).to(waves.dtype) * mask
+    noise = _Random(generator, waves.device).randn(*waves.shape).to(waves.dtype)
+    if color and waves.shape[1] > 1:
+        f = torch.fft.rfftfreq(waves.shape[1], device=waves.device)
+        shape = f.clamp(min=f[1]).pow(-color / 2.0)  # amplitude ~ f ** (-color / 2); DC as the lowest bin
+        noise = torch.fft.irfft(torch.fft.rfft(noise) * shape, n=waves.shape[1]).to(waves.dtype)
+    noise = noise * mask
     signal_power = (waves.square() * mask).sum(1) / count
     noise_power = noise.square().sum(1) / count
     scale = torch.sqrt(signal_power / (noise_power.clamp(min=1e-12) * 10.0 ** (snr_db.to(waves) / 10.0)))
@@ -408,6 +416,48 @@ def reverberate(waves: torch.Tensor, lengths: torch.Tensor, rirs: torch.Tensor) 
     rms_in = torch.sqrt((waves.square() * mask).sum(1) / count)
     rms_out = torch.sqrt((wet.square()).sum(1) / count).clamp(min=1e-12)
     return wet * (rms_in / rms_out)[:, None]
+
+
+def band_limit(
+    waves: torch.Tensor,
+    lengths: torch.Tensor,
+    sampling_rate: int,
+    low_hz: torch.Tensor,
+    high_hz: torch.Tensor,
+) -> torch.Tensor:
+    """Keep only ``low_hz`` (B,) to ``high_hz`` (B,) of each clip's spectrum (what a small
+    loudspeaker, a cheap microphone or a phone line passes): a zero-phase FFT filter with
+    raised-cosine edges half an octave wide (a brick wall would ring). Padding stays zero."""
+    lengths = _check_batch(waves, lengths)
+    n = waves.shape[1]
+    if n < 2:
+        return waves.clone()
+    f = torch.fft.rfftfreq(n, 1.0 / sampling_rate, device=waves.device)[None, :]
+    low = low_hz.to(waves)[:, None].clamp(min=1.0)
+    high = high_hz.to(waves)[:, None]
+
+    def edge(x: torch.Tensor) -> torch.Tensor:  # 0 -> 1 over half an octave, in log frequency
+        return 0.5 - 0.5 * torch.cos(math.pi * (2.0 * x.clamp(0.0, 0.5)))
+
+    octaves = torch.log2(f.clamp(min=1e-3))
+    gain = edge(octaves - torch.log2(low) + 0.25) * edge(torch.log2(high) - octaves + 0.25)
+    out = torch.fft.irfft(torch.fft.rfft(waves) * gain, n=n)
+    return out.masked_fill_(~_lengths_mask(lengths, n), 0)
+
+
+def mu_law(waves: torch.Tensor, channels: int = 256) -> torch.Tensor:
+    """An 8-bit (``channels`` levels) mu-law quantisation round trip of waveforms in [-1, 1]: the
+    companding of G.711 telephony. Zeros stay zero."""
+    coded = AF.mu_law_decoding(AF.mu_law_encoding(waves.clamp(-1.0, 1.0), channels), channels).to(waves)
+    return torch.where(waves == 0, waves, coded)
+
+
+def clip_peaks(waves: torch.Tensor, lengths: torch.Tensor, fraction: torch.Tensor) -> torch.Tensor:
+    """Hard-clip each clip at ``fraction`` (B,) of its own peak (an overdriven input stage):
+    0.5 flattens everything above half the peak, 1.0 changes nothing."""
+    lengths = _check_batch(waves, lengths)
+    peak = waves.abs().amax(1) * fraction.to(waves).clamp(0.0, 1.0)
+    return torch.maximum(torch.minimum(waves, peak[:, None]), -peak[:, None])
 
 
 # --------------------------------------------------------------------------------------------

@@ -128,11 +128,23 @@ def _projection(model_names: Sequence[str], shared: Sequence[str], mapping: dict
 
 
 # ----------------------------------------------------------------------------------- decoding
-def _decode(sources: Sequence[Any], sampling_rate: int, workers: int) -> list[np.ndarray]:
+def _decode(
+    sources: Sequence[Any],
+    sampling_rate: int,
+    workers: int,
+    channel: str | None = None,
+    seeds: Sequence[int] = (),
+) -> list[np.ndarray]:
+    """Decoded clips, each passed through the ``channel`` condition (seeded by ``seeds``: its row)."""
     from ..data.audio import load_audio
+    from ..data.channel import apply_channel
+
+    def load(item: tuple[Any, int]) -> np.ndarray:
+        wave = load_audio(item[0], sampling_rate)
+        return wave if channel is None else apply_channel(wave, channel, sampling_rate, item[1])
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return list(pool.map(lambda source: load_audio(source, sampling_rate), sources))
+        return list(pool.map(load, zip(sources, list(seeds) or [0] * len(sources))))
 
 
 # ----------------------------------------------------------------------------------- evaluation
@@ -146,6 +158,7 @@ def evaluate_model(
     num_workers: int = 4,
     return_predictions: bool = False,
     adapt: bool = False,
+    channel: str | None = None,
 ) -> dict[str, Any] | tuple[dict[str, Any], list[dict[str, Any]]]:
     """Score a model on every row of ``dataset`` (select the split's rows before calling).
 
@@ -161,6 +174,9 @@ def evaluate_model(
         adapt: test-time adaptation: before scoring each SPEAKER's clips, re-estimate the model's
             normalisation statistics on those clips' audio (never their labels; see
             :mod:`ser_hf.training.adaptation`). Reported separately from the plain score.
+        channel: pass every clip through this channel condition first (:mod:`ser_hf.data.channel`,
+            e.g. ``"telephone"``, ``"noise:20"``, ``"mp3:32"``; noise drawn from each clip's row
+            number, so the result repeats); adaptation then sees the same degraded audio.
 
     Returns:
         :func:`ser_hf.metrics.compute_ser_metrics` output over the shared classes, plus ``model``,
@@ -192,6 +208,10 @@ def evaluate_model(
         )
     if len(dataset) == 0:
         raise SERError("the dataset has no rows to evaluate (check --split and --subset)", source="dataset")
+    if channel is not None:
+        from ..data.channel import parse_channel
+
+        parse_channel(channel)  # a bad condition fails before any decoding
 
     names_model = model_labels(model.config)
     names_data = list(dataset.features["emotion"].names)
@@ -233,7 +253,7 @@ def evaluate_model(
     def score(rows: list[int]) -> None:
         for start in range(0, len(rows), _DECODE_CHUNK):
             chunk = rows[start : start + _DECODE_CHUNK]
-            waves = _decode(audio_sources(dataset, chunk), sampling_rate, num_workers)
+            waves = _decode(audio_sources(dataset, chunk), sampling_rate, num_workers, channel, chunk)
             order = np.argsort([len(w) for w in waves], kind="stable")
             for b in range(0, len(order), batch_size):
                 batch = [int(j) for j in order[b : b + batch_size]]
@@ -261,7 +281,7 @@ def evaluate_model(
             by_speaker.setdefault(str(all_speakers[i]), []).append(i)
         try:
             for rows in by_speaker.values():
-                waves = _decode(audio_sources(dataset, rows), sampling_rate, num_workers)
+                waves = _decode(audio_sources(dataset, rows), sampling_rate, num_workers, channel, rows)
                 adapt_model(
                     model,
                     [
@@ -300,6 +320,8 @@ def evaluate_model(
             }
     if adapt:
         metrics["adapted"] = "per speaker, on the test clips' unlabelled audio"
+    if channel is not None:
+        metrics["channel"] = channel
     metrics.update(
         model=source,
         model_labels=names_model,

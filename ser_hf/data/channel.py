@@ -1,0 +1,105 @@
+"""Channel conditions: what a microphone, a room, a phone line or a codec does to a recording.
+
+A condition is a short string, and conditions chain with ``+`` in the order they happen::
+
+    clean                 nothing
+    noise:20              white noise at 20 dB SNR          pink:10   pink (1/f) noise at 10 dB SNR
+    band:300-3400         only 300-3400 Hz pass             telephone 300-3400 Hz + 8-bit mu-law (G.711)
+    mp3:32                an MP3 round trip at 32 kbit/s    opus:12   an Opus round trip at 12 kbit/s
+    clip:0.3              hard clipping at 30 % of the peak gain:-20 20 dB quieter
+    reverb:0.6            a synthetic room, RT60 0.6 s
+    telephone+noise:20    a phone line, then noise at the far end
+
+``ser-hf evaluate --channel SPEC`` scores a model on a corpus passed through a condition, and
+``benchmarks/bench_robustness.py`` sweeps them. Noise and rooms are drawn from ``seed``, so a
+condition gives the same audio every time. Codecs run through FFmpeg (torchcodec), the rest are
+the batched functions of :mod:`ser_hf.data.transforms`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import SERError
+
+# name -> (what its value is, a valid example)
+CONDITIONS = {
+    "clean": (None, "clean"),
+    "noise": ("SNR in dB", "noise:20"),
+    "pink": ("SNR in dB", "pink:10"),
+    "band": ("LOW-HIGH in Hz", "band:300-3400"),
+    "telephone": (None, "telephone"),
+    "mp3": ("kbit/s", "mp3:32"),
+    "opus": ("kbit/s", "opus:12"),
+    "clip": ("fraction of the peak, 0-1", "clip:0.3"),
+    "gain": ("dB", "gain:-20"),
+    "reverb": ("RT60 in seconds", "reverb:0.6"),
+}
+
+
+def _error(spec: str, why: str) -> SERError:
+    examples = ", ".join(example for _, example in CONDITIONS.values())
+    return SERError(f"{why}; a channel condition is one of {examples}, chained with '+'", source=spec)
+
+
+def parse_channel(spec: str) -> list[tuple[str, tuple[float, ...]]]:
+    """``"telephone+noise:20"`` -> ``[("telephone", ()), ("noise", (20.0,))]``; a bad spec raises
+    :class:`SERError` listing the valid forms."""
+    steps = []
+    for part in str(spec).strip().split("+"):
+        name, _, value = part.strip().partition(":")
+        if name not in CONDITIONS:
+            raise _error(spec, f"unknown channel condition {name!r}")
+        wants = CONDITIONS[name][0]
+        if (wants is None) != (value == ""):
+            raise _error(spec, f"{name!r} takes {'no value' if wants is None else 'a value: ' + wants}")
+        try:
+            numbers = tuple(float(v) for v in value.split("-", 1)) if name == "band" else (
+                (float(value),) if value else ()
+            )  # fmt: skip
+        except ValueError:
+            raise _error(spec, f"{value!r} is not a number ({wants})") from None
+        if name == "band" and not (len(numbers) == 2 and 0 <= numbers[0] < numbers[1]):
+            raise _error(spec, "band needs LOW-HIGH with LOW < HIGH")
+        if name == "clip" and not 0 < numbers[0] <= 1:
+            raise _error(spec, "clip takes a fraction of the peak between 0 and 1")
+        if name in ("mp3", "opus", "reverb") and numbers[0] <= 0:
+            raise _error(spec, f"{name} needs a positive value ({wants})")
+        steps.append((name, numbers))
+    return steps
+
+
+def apply_channel(wave: np.ndarray, spec: str, sampling_rate: int = 16000, seed: int = 0) -> np.ndarray:
+    """One mono float32 clip through the condition ``spec`` (same length, same rate)."""
+    import torch
+
+    from . import transforms as T
+    from .audio import codec_round_trip
+
+    x = np.asarray(wave, dtype=np.float32)
+    generator = torch.Generator().manual_seed(int(seed))
+    for name, values in parse_channel(spec):
+        if name == "clean" or x.size == 0:
+            continue
+        if name in ("mp3", "opus"):
+            x = codec_round_trip(x, sampling_rate, name, values[0])
+            continue
+        w = torch.from_numpy(np.ascontiguousarray(x))[None]
+        n = torch.tensor([w.shape[1]])
+        if name in ("noise", "pink"):
+            w = T.add_noise(w, n, torch.tensor([values[0]]), generator, color=float(name == "pink"))
+        elif name == "band":
+            w = T.band_limit(w, n, sampling_rate, torch.tensor([values[0]]), torch.tensor([values[1]]))
+        elif name == "telephone":
+            w = T.band_limit(w, n, sampling_rate, torch.tensor([300.0]), torch.tensor([3400.0]))
+            peak = w.abs().max().clamp(min=1e-8)
+            w = T.mu_law(w / peak) * peak
+        elif name == "clip":
+            w = T.clip_peaks(w, n, torch.tensor([values[0]]))
+        elif name == "gain":
+            w = T.apply_gain(w, torch.tensor([values[0]]))
+        elif name == "reverb":
+            rirs = T.synthetic_rirs(torch.tensor([values[0]]), torch.tensor([0.0]), sampling_rate, generator)
+            w = T.reverberate(w, n, rirs)
+        x = w[0].numpy().astype(np.float32, copy=False)
+    return x

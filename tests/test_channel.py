@@ -1,0 +1,172 @@
+"""Channel conditions (``ser_hf.data.channel``, ``ser-hf evaluate --channel``): what a room, a
+phone line or a codec does to a clip, measured on signals whose answer is known."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from test_adaptation import F0, LABELS, stats_model  # noqa: F401  (the module fixture)
+from test_training import _clip
+
+from ser_hf.data import transforms as T
+from ser_hf.data.channel import CONDITIONS, apply_channel, parse_channel
+from ser_hf.errors import SERError
+
+SR = 16000
+
+
+def _tones(*freqs: float, seconds: float = 1.0) -> np.ndarray:
+    t = np.arange(int(seconds * SR)) / SR
+    return (sum(np.sin(2 * np.pi * f * t) for f in freqs) * 0.2 / len(freqs)).astype(np.float32)
+
+
+def _band_power(x: np.ndarray, low: float, high: float) -> float:
+    spectrum = np.abs(np.fft.rfft(x)) ** 2
+    f = np.fft.rfftfreq(len(x), 1 / SR)
+    return float(spectrum[(f >= low) & (f < high)].mean())
+
+
+def _power_at(x: np.ndarray, freq: float) -> float:
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
+    bin_ = int(round(freq * len(x) / SR))
+    return float(spectrum[bin_ - 2 : bin_ + 3].sum())
+
+
+@pytest.mark.parametrize("spec", [example for _, example in CONDITIONS.values()] + ["telephone+pink:20"])
+def test_every_condition_keeps_the_length_and_repeats_with_its_seed(spec):
+    x = _clip(220.0, 0.7, 1)
+    y = apply_channel(x, spec, SR, seed=3)
+    assert y.shape == x.shape and y.dtype == np.float32 and np.isfinite(y).all()
+    np.testing.assert_array_equal(y, apply_channel(x, spec, SR, seed=3))
+    if spec != "clean":
+        assert not np.allclose(y, x, atol=1e-4)
+
+
+def test_noise_is_added_at_the_asked_snr_and_pink_noise_is_darker_than_white():
+    x = _tones(440.0, seconds=2.0)
+    for spec in ("noise:20", "pink:5"):
+        noise = apply_channel(x, spec, SR, seed=1) - x
+        snr = 10 * np.log10(np.mean(x**2) / np.mean(noise**2))
+        assert snr == pytest.approx(float(spec.split(":")[1]), abs=0.05)
+    white = apply_channel(x, "noise:0", SR, seed=1) - x
+    pink = apply_channel(x, "pink:0", SR, seed=1) - x
+    low_to_high = [_band_power(n, 150.0, 250.0) / _band_power(n, 3500.0, 4500.0) for n in (white, pink)]
+    assert 0.7 < low_to_high[0] < 1.4 and low_to_high[1] > 10.0  # pink: 1/f, 20x at 20x the frequency
+    assert apply_channel(x, "noise:10", SR, seed=1) != pytest.approx(apply_channel(x, "noise:10", SR, seed=2))
+
+
+def test_telephone_passes_the_voice_band_only():
+    x = _tones(100.0, 1000.0, 6000.0)
+    y = apply_channel(x, "telephone", SR)
+    kept = {f: _power_at(y, f) / _power_at(x, f) for f in (100.0, 1000.0, 6000.0)}
+    assert kept[1000.0] > 0.8
+    assert kept[100.0] < 0.01 and kept[6000.0] < 0.01  # more than 20 dB down
+
+
+def test_band_limit_keeps_padding_zero_in_a_batch():
+    waves = torch.from_numpy(np.stack([_tones(500.0, 3000.0), _tones(500.0, 3000.0)]))
+    lengths = torch.tensor([16000, 9000])
+    waves[1, 9000:] = 0
+    out = T.band_limit(waves, lengths, SR, torch.tensor([0.0, 1000.0]), torch.tensor([1000.0, 8000.0]))
+    assert torch.all(out[1, 9000:] == 0)
+    assert _power_at(out[0].numpy(), 500.0) > 10 * _power_at(out[0].numpy(), 3000.0)
+    assert _power_at(out[1, :9000].numpy(), 3000.0) > 10 * _power_at(out[1, :9000].numpy(), 500.0)
+
+
+def test_clipping_flattens_the_peaks_and_gain_scales():
+    x = _clip(300.0, 0.5, 2)
+    y = apply_channel(x, "clip:0.3", SR)
+    assert np.abs(y).max() == pytest.approx(0.3 * np.abs(x).max(), rel=1e-5)
+    np.testing.assert_allclose(apply_channel(x, "gain:-20", SR), x * 0.1, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("codec", ["mp3:32", "opus:12"])
+def test_codec_round_trips_go_through_ffmpeg_and_stay_aligned(codec):
+    x = _tones(440.0, 880.0, seconds=1.5)
+    y = apply_channel(x, codec, SR)
+    assert np.corrcoef(x[2000:-2000], y[2000:-2000])[0, 1] > 0.95  # no delay added by the codec
+    assert not np.allclose(x, y, atol=1e-3)  # and it did encode: lossy
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("noise", "takes a value"),
+        ("foo:1", "unknown channel condition 'foo'"),
+        ("band:3000-300", "LOW < HIGH"),
+        ("clip:2", "between 0 and 1"),
+        ("telephone:3", "takes no value"),
+        ("mp3:fast", "not a number"),
+        ("opus:0", "positive"),
+    ],
+)
+def test_a_bad_condition_is_refused_with_the_valid_forms(spec, message):
+    with pytest.raises(SERError, match=message) as info:
+        parse_channel(spec)
+    assert spec in str(info.value) and "telephone" in str(info.value) and "noise:20" in str(info.value)
+
+
+def _tess_tree(root) -> str:
+    import soundfile as sf
+
+    for speaker in ("OAF", "YAF"):
+        for k, name in enumerate(LABELS):
+            folder = root / "tess" / f"{speaker}_{name}"
+            folder.mkdir(parents=True)
+            for w in range(3):
+                clip = _clip(F0[k] * (1.03 if speaker == "YAF" else 1.0), 0.8, 500 + 10 * k + w)
+                sf.write(folder / f"{speaker}_w{w}_{name}.wav", clip, SR)
+    return str(root / "tess")
+
+
+def test_evaluate_through_a_channel_degrades_the_audio_it_scores(tmp_path, stats_model):  # noqa: F811
+    """The F0-coded toy model is perfect on clean clips; under noise at -20 dB SNR the speech
+    frames drown, and a user sees it in the score."""
+    from ser_hf.data.corpora import load_corpus
+    from ser_hf.training.evaluation import evaluate_model
+
+    model, extractor = stats_model
+    ds = load_corpus("tess", _tess_tree(tmp_path), label_scheme="harmonized7")
+    clean = evaluate_model(model, ds, feature_extractor=extractor)
+    drowned = evaluate_model(model, ds, feature_extractor=extractor, channel="noise:-20")
+    assert clean["ua"] == 1.0 and "channel" not in clean
+    assert drowned["ua"] < 0.7 and drowned["channel"] == "noise:-20"
+    again = evaluate_model(model, ds, feature_extractor=extractor, channel="noise:-20")
+    assert again["confusion"] == drowned["confusion"]  # seeded per clip
+
+
+def test_evaluate_cli_channel_is_recorded_and_a_typo_fails_first(tmp_path, stats_model, capsys):  # noqa: F811
+    from ser_hf.cli import evaluate as evaluate_cli
+
+    model, extractor = stats_model
+    model.save_pretrained(tmp_path / "m")
+    extractor.save_pretrained(tmp_path / "m")
+    tree = _tess_tree(tmp_path)
+    argv = ["--model", str(tmp_path / "m"), "--corpus", f"tess={tree}", "--device", "cpu"]
+    assert evaluate_cli.cli([*argv, "--channel", "telephone", "--out", str(tmp_path / "e")]) == 0
+    assert "through the channel telephone" in capsys.readouterr().out
+    assert json.loads((tmp_path / "e" / "metrics.json").read_text())["channel"] == "telephone"
+    with pytest.raises(SERError, match="unknown channel condition 'phone'"):
+        evaluate_cli.cli([*argv, "--channel", "phone", "--corpus", "tess=/does/not/exist"])
+
+
+def test_bench_robustness_sweeps_conditions_and_writes_ratios_to_clean(tmp_path, stats_model):  # noqa: F811
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_robustness.py"
+    spec = importlib.util.spec_from_file_location("bench_robustness", script)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    model, extractor = stats_model
+    model.save_pretrained(tmp_path / "m")
+    extractor.save_pretrained(tmp_path / "m")
+    tree = _tess_tree(tmp_path)
+    result = bench.run(str(tmp_path / "m"), [f"tess={tree}"], "all", None, ["clean", "noise:-20"], False, 12)
+    assert result["n"] == 12 and [r["channel"] for r in result["rows"]] == ["clean", "noise:-20"]
+    assert result["rows"][0]["ua"] > result["rows"][1]["ua"]
+    table = bench.markdown(result)
+    assert "| noise:-20 |" in table and f"{result['rows'][1]['ua'] / result['rows'][0]['ua']:.2f}" in table
