@@ -190,6 +190,36 @@ def test_relative_pitch_leaves_out_the_voice_height_and_keeps_its_movement():
         assert np.array_equal(relative_pitch_stats(odd, SR), np.zeros(5))
 
 
+def test_speech_stats_plus_is_the_pitch_set_then_whole_clip_functionals_and_log_f0():
+    """speech-stats-plus = speech-stats-pitch, then the 'ours' log-mel / MFCC statistics, then log-F0
+    statistics read off the same pitch tracker (no librosa): a 180 Hz voice has log-F0 log(180)."""
+    import builtins
+    from unittest import mock
+
+    from ser_hf.models.feature_extraction_functionals import N_OURS, functionals_size
+
+    t = np.arange(2 * SR) / SR
+    voice = np.concatenate([np.zeros(SR // 4, np.float32), _voice(180.0 * 2 ** (np.sin(2 * np.pi * t) / 12))])
+    real_import = builtins.__import__
+
+    def no_librosa(name, *args, **kwargs):
+        if name.startswith("librosa"):
+            raise ImportError("no librosa here")
+        return real_import(name, *args, **kwargs)
+
+    with mock.patch("builtins.__import__", no_librosa):
+        plus = clip_functionals(voice, "speech-stats-plus", SR)
+    assert plus.shape == (functionals_size("speech-stats-plus"),) == (N_SPEECH_STATS + 5 + N_OURS,)
+    np.testing.assert_allclose(plus[: N_SPEECH_STATS + 5], clip_functionals(voice, "speech-stats-pitch", SR))
+    ours = clip_functionals(voice, "ours", SR)  # librosa's YIN for its last 7 values
+    np.testing.assert_allclose(plus[N_SPEECH_STATS + 5 : -7], ours[:-7])
+    log_f0 = plus[-7:]
+    assert abs(log_f0[3] - np.log(180.0)) < 0.03  # the median, within half a semitone
+    assert abs(log_f0[3] - ours[-4]) < 0.03  # and where YIN finds it
+    assert 0.1 < log_f0[5] < 0.35  # p95 - p5 of a +-1-semitone wobble, in log units (0.115 = 2 st)
+    assert 0.5 < log_f0[6] <= 1.0  # the share of speech frames: the leading pause is not speech
+
+
 def test_a_corpus_sharing_no_class_with_the_model_is_a_clear_error(tmp_path):
     from ser_hf.data.corpora import load_corpus
     from ser_hf.training.evaluation import evaluate_model

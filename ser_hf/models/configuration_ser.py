@@ -19,7 +19,14 @@ from transformers import PretrainedConfig
 from .errors import SERError
 
 # the utterance functionals sets SERFunctionalsFeatureExtractor computes (feature_extraction_functionals)
-FUNCTIONAL_SETS = ("ours", "compare", "compare+ours", "speech-stats", "speech-stats-pitch")
+FUNCTIONAL_SETS = (
+    "ours",
+    "compare",
+    "compare+ours",
+    "speech-stats",
+    "speech-stats-pitch",
+    "speech-stats-plus",
+)
 
 ACTIVATIONS = ("relu", "gelu")
 

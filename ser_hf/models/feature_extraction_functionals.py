@@ -42,6 +42,8 @@ def functionals_size(functionals: str) -> int:
     """Length of the vector :func:`clip_functionals` returns for the set ``functionals``."""
     if functionals not in FUNCTIONAL_SETS:
         raise SERError(f"functionals must be one of {FUNCTIONAL_SETS}, got {functionals!r}")
+    if functionals == "speech-stats-plus":
+        return N_SPEECH_STATS + N_PITCH_STATS + N_OURS
     if functionals.startswith("speech-stats"):
         return N_SPEECH_STATS + N_PITCH_STATS * functionals.endswith("pitch")
     return N_COMPARE * ("compare" in functionals) + N_OURS * ("ours" in functionals)
@@ -154,27 +156,53 @@ def detect_pitch(
     return pitch, e_frame[:, : pitch.shape[-1], 0]
 
 
-def relative_pitch_stats(
+def speech_pitch(
     wave: np.ndarray | torch.Tensor, sampling_rate: int = 16000, speech_db: float = SPEECH_DB
-) -> np.ndarray:
-    """5 statistics of the pitch of the SPEECH frames, in semitones relative to the clip's median
-    pitch: std, p10, p90, p90 - p10 and the mean absolute frame-to-frame change.
+) -> tuple[np.ndarray, int]:
+    """``(pitch in Hz of the SPEECH frames, number of frames)`` of one clip (:func:`detect_pitch`).
 
-    Relative, so the voice's own height (and with it most of the speaker's gender) is left out;
-    what remains is how the pitch moves, which carries arousal and emotion across voices. Speech
-    frames are those within ``speech_db`` of the loudest 20-ms frame (all frames if fewer than 4).
+    Speech frames are those within ``speech_db`` of the loudest 20-ms frame (all frames if fewer
+    than 4); no frames at all for a clip shorter than the tracker's smoothing window.
     """
     x = torch.as_tensor(np.asarray(wave, dtype=np.float32)).flatten()
     x = x / x.abs().max().clamp_min(1e-8)
     pitch, energy = detect_pitch(x[None], sampling_rate)
     pitch, level = pitch[0].numpy(), 10 * np.log10(np.maximum(energy[0].numpy(), 1e-10))
+    if pitch.size == 0:
+        return pitch, 0
+    keep = level > level.max() - speech_db
+    return np.clip(pitch[keep] if keep.sum() > 3 else pitch, 40, None), pitch.size
+
+
+def relative_pitch_stats(
+    wave: np.ndarray | torch.Tensor, sampling_rate: int = 16000, speech_db: float = SPEECH_DB
+) -> np.ndarray:
+    """5 statistics of the pitch of the SPEECH frames (:func:`speech_pitch`), in semitones relative
+    to the clip's median pitch: std, p10, p90, p90 - p10 and the mean absolute frame-to-frame change.
+
+    Relative, so the voice's own height (and with it most of the speaker's gender) is left out;
+    what remains is how the pitch moves, which carries arousal and emotion across voices.
+    """
+    return _semitone_stats(speech_pitch(wave, sampling_rate, speech_db)[0])
+
+
+def _semitone_stats(pitch: np.ndarray) -> np.ndarray:
     if pitch.size == 0:  # shorter than the smoothing window (clip_functionals pads to 0.1 s)
         return np.zeros(N_PITCH_STATS)
-    keep = level > level.max() - speech_db
-    f = np.clip(pitch[keep] if keep.sum() > 3 else pitch, 40, None)
-    st = 12 * np.log2(f / np.median(f))
+    st = 12 * np.log2(pitch / np.median(pitch))
     p10, p90 = np.percentile(st, [10, 90])
     return np.array([st.std(), p10, p90, p90 - p10, np.abs(np.diff(st)).mean() if st.size > 1 else 0.0])
+
+
+def pitch_functionals(pitch: np.ndarray, frames: int) -> np.ndarray:
+    """The 7 log-F0 statistics of :func:`f0_functionals` from the speech frames' ``pitch`` (Hz,
+    :func:`speech_pitch`) instead of librosa's YIN: mean, std, p5, p50, p95, p95 - p5 and the share
+    of the clip's frames that are speech."""
+    if pitch.size < 3:
+        return np.array([np.log(150.0)] * 5 + [0.0, 0.0])
+    lf = np.log(pitch)
+    p5, p50, p95 = np.percentile(lf, [5, 50, 95])
+    return np.array([lf.mean(), lf.std(), p5, p50, p95, p95 - p5, pitch.size / max(1, frames)])
 
 
 def f0_functionals(wave: np.ndarray, sampling_rate: int = 16000) -> np.ndarray:
@@ -208,8 +236,11 @@ def _functional_tools(functionals: str, sampling_rate: int) -> dict[str, Any]:
     tools = {}
     if functionals.startswith("speech-stats"):
         tools["speech"] = SERFeatureExtractor(feature_set="logmel", n_mels=64, sampling_rate=sampling_rate)
-    if "ours" in functionals:
-        tools["logmel"] = SERFeatureExtractor(feature_set="logmel", n_mels=64, sampling_rate=sampling_rate)
+    if "ours" in functionals or functionals == "speech-stats-plus":
+        if "speech" not in tools:  # the same 64 log-mels: computed once
+            tools["logmel"] = SERFeatureExtractor(
+                feature_set="logmel", n_mels=64, sampling_rate=sampling_rate
+            )
         tools["mfcc"] = SERFeatureExtractor(
             feature_set="mfcc", n_mfcc=40, deltas=True, delta_deltas=True, rms=True, zcr=True,
             sampling_rate=sampling_rate,
@@ -247,18 +278,25 @@ def clip_functionals(
     if wave.size < sampling_rate // 10:  # under 0.1 s: pad so every descriptor has frames
         wave = np.pad(wave, (0, sampling_rate // 10 - wave.size))
     parts = []
+    frames = {}
+    for name in ("speech", "logmel", "mfcc"):
+        if name in tools:
+            feats = tools[name](wave, sampling_rate=sampling_rate, return_tensors="pt")["input_features"][0]
+            frames[name] = feats.numpy()
     if "speech" in tools:
-        feats = tools["speech"](wave, sampling_rate=sampling_rate, return_tensors="pt")["input_features"][0]
-        parts.append(speech_stats(feats.numpy()))
-    if functionals.endswith("pitch"):
-        parts.append(relative_pitch_stats(wave, sampling_rate))
+        parts.append(speech_stats(frames["speech"]))
+    if functionals in ("speech-stats-pitch", "speech-stats-plus"):
+        pitch, n_frames = speech_pitch(wave, sampling_rate)
+        parts.append(_semitone_stats(pitch))
     if "smile" in tools:
         parts.append(tools["smile"].process_signal(wave, sampling_rate).values[0].astype(np.float64))
-    if "logmel" in tools:
-        for name in ("logmel", "mfcc"):
-            feats = tools[name](wave, sampling_rate=sampling_rate, return_tensors="pt")["input_features"][0]
-            parts.append(row_functionals(feats.numpy()))
-        parts.append(f0_functionals(wave, sampling_rate))
+    if "mfcc" in tools:
+        parts.append(row_functionals(frames.get("logmel", frames.get("speech"))))
+        parts.append(row_functionals(frames["mfcc"]))
+        if functionals == "speech-stats-plus":  # F0 from the tracker above, not librosa
+            parts.append(pitch_functionals(pitch, n_frames))
+        else:
+            parts.append(f0_functionals(wave, sampling_rate))
     vector = np.nan_to_num(np.concatenate(parts), nan=0.0, posinf=0.0, neginf=0.0)
     if vector.size != size:
         raise SERError(f"functionals vector has {vector.size} values, expected {size}")

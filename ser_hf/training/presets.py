@@ -217,6 +217,15 @@ PRESETS.update(
             "feature_extractor": {"functionals": "speech-stats-pitch"},
             "config": {"c_grid": [0.001, 0.003, 0.01, 0.03, 0.1]},
         },
+        "speech-stats-plus": {
+            "family": "functionals",
+            "description": "speech-stats-pitch + the 1,681 'ours' functionals (9 statistics of 64 log-mels, "
+            "40 MFCCs with deltas, RMS and ZCR over the whole clip, 7 of log-F0 from the same pitch tracker; "
+            "no librosa, no openSMILE) + one logistic regression",
+            "source": "cross-corpus recipe, session 5; 15 k parameters",
+            "feature_extractor": {"functionals": "speech-stats-plus"},
+            "config": {"c_grid": [0.001, 0.003, 0.01, 0.03, 0.1]},
+        },
         "speech-stats-speed": {
             "family": "functionals",
             "description": "speech-stats trained with 0.9x and 1.1x speed-perturbed copies of every "
