@@ -12,6 +12,7 @@ import math
 import pytest
 
 from ser_hf.cli import bench
+from ser_hf.inference.bundled import DEFAULT_PRESET
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def test_quick_bench_writes_finite_ratios(quick_report):
     small = presets["compact-small"]
     assert small["parameters"] > 1000 and small["mflops"] > 0 and small["latency_ms"] > 0
     assert small["train_samples_per_s"] > 0 and small["cached_train_samples_per_s"] > 0
-    default = presets["speech-stats-pitch"]  # the default preset: the reference of the latency column
+    default = presets[DEFAULT_PRESET]  # the default preset: the reference of the latency column
     assert (
         default["train_samples_per_s"] is None and default["latency_vs_default"] == 1.0
     )  # fitted, not stepped

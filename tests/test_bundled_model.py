@@ -17,14 +17,16 @@ REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "ser_hf" / "bundled" / "model"
 FUNCTIONALS = REPO / "ser_hf" / "bundled" / "functionals"
 FUSION = REPO / "ser_hf" / "bundled" / "fusion"
-DEFAULT = REPO / "ser_hf" / "bundled" / "speech_stats_pitch"
-SPEECH_STATS = REPO / "ser_hf" / "bundled" / "speech_stats"  # the previous default
+DEFAULT = REPO / "ser_hf" / "bundled" / "speech_stats_mfcc_channel"
+SPEECH_STATS_PITCH = REPO / "ser_hf" / "bundled" / "speech_stats_pitch"  # the previous defaults
+SPEECH_STATS = REPO / "ser_hf" / "bundled" / "speech_stats"
 BUNDLES = {
     "model": BUNDLED,
     "functionals": FUNCTIONALS,
     "fusion": FUSION,
     "speech_stats": SPEECH_STATS,
-    "speech_stats_pitch": DEFAULT,
+    "speech_stats_pitch": SPEECH_STATS_PITCH,
+    "speech_stats_mfcc_channel": DEFAULT,
 }
 RAVDESS8 = {"neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"}
 # the default is trained on RAVDESS + TESS with the harmonised classes (calm folded into neutral)
@@ -78,11 +80,13 @@ def test_functionals_alias_loads_the_bundled_functionals_model():
     assert abs(sum(s["score"] for s in scores) - 1.0) < 1e-4
 
 
-def test_default_model_is_speech_stats_pitch_and_names_pick_the_others():
+def test_default_model_is_speech_stats_mfcc_channel_and_names_pick_the_others():
     from ser_hf import EmotionClassifier
-    from ser_hf.inference.bundled import bundled_model_path, default_model_path
+    from ser_hf.inference.bundled import DEFAULT_PRESET, bundled_model_path, default_model_path
 
-    assert default_model_path() == DEFAULT == bundled_model_path("speech-stats-pitch")
+    assert default_model_path() == DEFAULT == bundled_model_path("speech-stats-mfcc-channel")
+    assert json.loads((DEFAULT / "train_args.json").read_text())["model"]["preset"] == DEFAULT_PRESET
+    assert bundled_model_path("speech-stats-pitch") == SPEECH_STATS_PITCH
     assert bundled_model_path("speech-stats") == SPEECH_STATS
     assert bundled_model_path("cnn") == BUNDLED and bundled_model_path("functionals") == FUNCTIONALS
     assert bundled_model_path("fusion") == FUSION
@@ -90,7 +94,7 @@ def test_default_model_is_speech_stats_pitch_and_names_pick_the_others():
         bundled_model_path("nope")
     default = EmotionClassifier(device="cpu")
     assert default.config.model_type == "ser_functionals_linear"
-    assert default.config.functionals == "speech-stats-pitch"
+    assert default.config.functionals == "speech-stats-mfcc"
     assert default.config.training_corpora == ["ravdess", "tess"]
     scores = default.classify(str(EXAMPLES[0]), top_k=None)
     assert {s["label"] for s in scores} == HARMONIZED7 and abs(sum(s["score"] for s in scores) - 1) < 1e-4

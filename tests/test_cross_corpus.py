@@ -16,6 +16,7 @@ from test_training import _clip, make_ravdess_tree
 from ser_hf.cli import cv as cv_cli
 from ser_hf.data.labels import scheme_names
 from ser_hf.errors import SERError
+from ser_hf.inference.bundled import DEFAULT_PRESET
 from ser_hf.models.feature_extraction_functionals import (
     N_SPEECH_STATS,
     clip_functionals,
@@ -54,7 +55,7 @@ def test_cross_corpus_protocol_trains_on_one_corpus_and_tests_on_every_clip_of_t
     ravdess, tess = corpora
     out = tmp_path / "xc"
     argv = ["--corpus", f"ravdess={ravdess}", "--corpus", f"tess={tess}", "--folds", "corpus"]
-    argv += ["--preset", "speech-stats-pitch", "--adapt", "--out", str(out)]
+    argv += ["--preset", DEFAULT_PRESET, "--adapt", "--out", str(out)]  # the default's recipe
     argv += ["--", "--use_cpu", "true", "--report_to", "none"]
     assert cv_cli.cli(argv) == 0, (out / "fold_0" / "train.log").read_text()[-3000:]
     printed = capsys.readouterr().out

@@ -331,6 +331,7 @@ def test_preset_table_lists_every_preset_with_parameters(monkeypatch, built_pres
     # the logistic-regression presets: one weight per functional and class, plus the biases
     assert "| `speech-stats` | functionals | speech-stats 448 |" in table
     assert "| `speech-stats-pitch` | functionals | speech-stats-pitch 453 |" in table
+    assert "| `speech-stats-mfcc-channel` | functionals | speech-stats-mfcc 1558 |" in table
     assert f"| {len(LABELS) * 449:,} |" in table
 
 

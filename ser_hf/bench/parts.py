@@ -229,7 +229,7 @@ def bench_training(work: Path, data_dir: Path | None, quick: bool, epochs: int =
 
 
 def bench_cv(work: Path, data_dir: Path | None, quick: bool) -> dict[str, Any]:
-    """The whole RAVDESS 6-fold cross-validation of the fast default preset (``speech-stats-pitch``) on
+    """The whole RAVDESS 6-fold cross-validation of the fast default preset (``DEFAULT_PRESET``) on
     CPU, end to end (decoding, features, fitting, evaluation): wall time and peak RSS."""
     if data_dir is None:
         data_dir = make_ravdess_tree(work / "ravdess_cv", actors=24, takes=1, seconds=0.5 if quick else 3.0)

@@ -18,6 +18,8 @@ the batched functions of :mod:`ser_hf.data.transforms`.
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 
 from ..errors import SERError
@@ -67,6 +69,29 @@ def parse_channel(spec: str) -> list[tuple[str, tuple[float, ...]]]:
             raise _error(spec, f"{name} needs a positive value ({wants})")
         steps.append((name, numbers))
     return steps
+
+
+def random_channel(rng: random.Random) -> str:
+    """A channel drawn for a training copy, each kind equally likely: white or pink noise at
+    10-40 dB SNR, a low-pass at 3.4-7 kHz (a phone, a cheap microphone) or an MP3 round trip at
+    24-64 kbit/s: the conditions that move a clean-trained model most (benchmarks/RESULTS.md)."""
+    kind = rng.choice(["noise", "pink", "band", "mp3"])
+    if kind == "band":
+        return f"band:0-{rng.uniform(3400, 7000):.0f}"
+    if kind == "mp3":
+        return f"mp3:{rng.choice([24, 32, 48, 64])}"
+    return f"{kind}:{rng.uniform(10, 40):.1f}"
+
+
+def channel_copies(
+    wave: np.ndarray, copies: int, seed: int, row: int, sampling_rate: int = 16000
+) -> list[np.ndarray]:
+    """``copies`` versions of one clip, each through its own :func:`random_channel`; drawn from
+    ``(seed, row)``, so a clip gets the same copies in every fold and every run."""
+    rng = random.Random(int(seed) * 1_000_003 + int(row))
+    return [
+        apply_channel(wave, random_channel(rng), sampling_rate, rng.randrange(2**31)) for _ in range(copies)
+    ]
 
 
 def apply_channel(wave: np.ndarray, spec: str, sampling_rate: int = 16000, seed: int = 0) -> np.ndarray:

@@ -1,5 +1,6 @@
-"""The models that ship inside the package, by name: ``"default"`` (``"speech-stats-pitch"``),
-``"speech-stats"``, ``"fusion"``, ``"cnn"``, ``"functionals"``."""
+"""The models that ship inside the package, by name: ``"default"``
+(``"speech-stats-mfcc-channel"``), ``"speech-stats-pitch"``, ``"speech-stats"``, ``"fusion"``,
+``"cnn"``, ``"functionals"``."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ logger = logging.getLogger(__name__)
 
 
 _BUNDLED = Path(__file__).resolve().parent.parent / "bundled"
-# the default: speech-frame log-mel statistics + speaker-relative pitch statistics + logistic
-# regression, trained on RAVDESS + TESS (7 harmonised classes); chosen for speech it never saw,
-# ~4 ms a clip, no openSMILE
-BUNDLED_DEFAULT_DIR = _BUNDLED / "speech_stats_pitch"
-DEFAULT_PRESET = "speech-stats-pitch"  # the training preset (recipe) of the default model
-# the previous default: the same without the pitch statistics
+# the default: speech-frame log-mel statistics, speaker-relative pitch, MFCC and log-F0 statistics
+# + logistic regression, trained on RAVDESS + TESS (7 harmonised classes) with a noisy / band-limited
+# / MP3 copy of every clip; chosen for speech and microphones it never saw; no openSMILE
+BUNDLED_DEFAULT_DIR = _BUNDLED / "speech_stats_mfcc_channel"
+DEFAULT_PRESET = "speech-stats-mfcc-channel"  # the training preset (recipe) of the default model
+# the previous defaults: log-mel statistics with relative pitch (2026-12-01), without (before)
+BUNDLED_SPEECH_STATS_PITCH_DIR = _BUNDLED / "speech_stats_pitch"
 BUNDLED_SPEECH_STATS_DIR = _BUNDLED / "speech_stats"
 # functionals + logistic regression fused with three CNN-Transformers (RAVDESS only, 8 classes;
 # the best in-domain RAVDESS model, weak on other corpora; needs openSMILE)
@@ -29,7 +31,8 @@ BUNDLED_MODEL_DIR = _BUNDLED / "model"
 BUNDLED_FUNCTIONALS_DIR = _BUNDLED / "functionals"
 BUNDLED_ALIASES = {
     "default": BUNDLED_DEFAULT_DIR,
-    "speech-stats-pitch": BUNDLED_DEFAULT_DIR,
+    "speech-stats-mfcc-channel": BUNDLED_DEFAULT_DIR,
+    "speech-stats-pitch": BUNDLED_SPEECH_STATS_PITCH_DIR,
     "speech-stats": BUNDLED_SPEECH_STATS_DIR,
     "fusion": BUNDLED_FUSION_DIR,
     "cnn": BUNDLED_MODEL_DIR,
@@ -38,9 +41,10 @@ BUNDLED_ALIASES = {
 
 
 def bundled_model_path(name: str = "default") -> Path:
-    """The folder of a model that ships with the package: ``"default"`` (= ``"speech-stats-pitch"``,
-    the default of ``EmotionClassifier()``, ``ser-hf predict`` and the demo), ``"speech-stats"``
-    (the previous default), ``"fusion"``, ``"cnn"`` or ``"functionals"``.
+    """The folder of a model that ships with the package: ``"default"`` (=
+    ``"speech-stats-mfcc-channel"``, the default of ``EmotionClassifier()``, ``ser-hf predict`` and
+    the demo), ``"speech-stats-pitch"`` and ``"speech-stats"`` (the previous defaults),
+    ``"fusion"``, ``"cnn"`` or ``"functionals"``.
 
     Raises:
         SERError: an unknown name, or a package installed without that model.
@@ -58,7 +62,7 @@ def bundled_model_path(name: str = "default") -> Path:
 
 
 def default_model_path() -> Path:
-    """The folder of the default model (``ser_hf/bundled/speech_stats_pitch``).
+    """The folder of the default model (``ser_hf/bundled/speech_stats_mfcc_channel``).
 
     Raises:
         SERError: when the package was installed without the bundled model.
@@ -68,7 +72,8 @@ def default_model_path() -> Path:
 
 def resolve_model_name(model: Any, default: str = "default") -> Any:
     """``None`` -> the bundled ``default`` model's folder; a bundled model's name (``"default"``,
-    ``"speech-stats-pitch"``, ``"speech-stats"``, ``"fusion"``, ``"cnn"``, ``"functionals"``) -> its folder, unless a path of that name exists; anything else
+    ``"speech-stats-mfcc-channel"``, ``"speech-stats-pitch"``, ``"speech-stats"``, ``"fusion"``, ``"cnn"``,
+    ``"functionals"``) -> its folder, unless a path of that name exists; anything else
     (a folder, a Hub id, a loaded model) unchanged."""
     if model is None:
         return bundled_model_path(default)

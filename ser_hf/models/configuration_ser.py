@@ -26,6 +26,7 @@ FUNCTIONAL_SETS = (
     "speech-stats",
     "speech-stats-pitch",
     "speech-stats-plus",
+    "speech-stats-mfcc",
 )
 
 ACTIVATIONS = ("relu", "gelu")

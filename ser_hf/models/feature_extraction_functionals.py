@@ -30,7 +30,9 @@ logger = logging.getLogger(__name__)
 # --------------------------------------------------------------------------------------------
 
 N_COMPARE = 6373  # openSMILE ComParE 2016 functionals
-N_OURS = 9 * (64 + 122) + 7  # 9 functionals of 64 log-mels and 122 MFCC rows, + 7 of log-F0
+N_MFCC_STATS = 9 * 122  # 9 functionals of 40 MFCCs, their deltas and delta-deltas, RMS and ZCR
+N_F0_STATS = 7  # of log-F0
+N_OURS = 9 * 64 + N_MFCC_STATS + N_F0_STATS  # + 9 functionals of 64 log-mels
 N_SPEECH_STATS = 7 * 64  # 7 statistics of 64 log-mel bands over the speech frames
 SPEECH_DB = 35.0  # speech frames: mean log-mel level within this many dB of the loudest frame
 N_PITCH_STATS = 5  # speaker-relative pitch: std, p10, p90, p90 - p10, mean |delta| (semitones)
@@ -44,6 +46,8 @@ def functionals_size(functionals: str) -> int:
         raise SERError(f"functionals must be one of {FUNCTIONAL_SETS}, got {functionals!r}")
     if functionals == "speech-stats-plus":
         return N_SPEECH_STATS + N_PITCH_STATS + N_OURS
+    if functionals == "speech-stats-mfcc":
+        return N_SPEECH_STATS + N_PITCH_STATS + N_MFCC_STATS + N_F0_STATS
     if functionals.startswith("speech-stats"):
         return N_SPEECH_STATS + N_PITCH_STATS * functionals.endswith("pitch")
     return N_COMPARE * ("compare" in functionals) + N_OURS * ("ours" in functionals)
@@ -236,7 +240,7 @@ def _functional_tools(functionals: str, sampling_rate: int) -> dict[str, Any]:
     tools = {}
     if functionals.startswith("speech-stats"):
         tools["speech"] = SERFeatureExtractor(feature_set="logmel", n_mels=64, sampling_rate=sampling_rate)
-    if "ours" in functionals or functionals == "speech-stats-plus":
+    if "ours" in functionals or functionals in ("speech-stats-plus", "speech-stats-mfcc"):
         if "speech" not in tools:  # the same 64 log-mels: computed once
             tools["logmel"] = SERFeatureExtractor(
                 feature_set="logmel", n_mels=64, sampling_rate=sampling_rate
@@ -285,15 +289,16 @@ def clip_functionals(
             frames[name] = feats.numpy()
     if "speech" in tools:
         parts.append(speech_stats(frames["speech"]))
-    if functionals in ("speech-stats-pitch", "speech-stats-plus"):
+    if functionals in ("speech-stats-pitch", "speech-stats-plus", "speech-stats-mfcc"):
         pitch, n_frames = speech_pitch(wave, sampling_rate)
         parts.append(_semitone_stats(pitch))
     if "smile" in tools:
         parts.append(tools["smile"].process_signal(wave, sampling_rate).values[0].astype(np.float64))
     if "mfcc" in tools:
-        parts.append(row_functionals(frames.get("logmel", frames.get("speech"))))
+        if functionals != "speech-stats-mfcc":
+            parts.append(row_functionals(frames.get("logmel", frames.get("speech"))))
         parts.append(row_functionals(frames["mfcc"]))
-        if functionals == "speech-stats-plus":  # F0 from the tracker above, not librosa
+        if functionals.startswith("speech-stats"):  # F0 from the tracker above, not librosa
             parts.append(pitch_functionals(pitch, n_frames))
         else:
             parts.append(f0_functionals(wave, sampling_rate))

@@ -65,11 +65,19 @@ def fit_linear(
     soft_train: np.ndarray | None = None,
     alpha: float = 0.0,
     soft_val: np.ndarray | None = None,
+    x_val_copies: np.ndarray | None = None,
+    copies: int = 0,
 ) -> tuple[Any, float, dict[float, float], np.ndarray | None]:
     """Pick C on the validation rows (UA), refit on training + validation rows.
 
     With ``soft_train`` / ``soft_val`` (a teacher's probabilities for those rows) and ``alpha > 0``
     every fit is a distillation fit; C is still chosen by UA on the validation rows' labels.
+
+    ``copies`` > 0: ``x_train`` ends with that many channel copies of each training clip (copy-major
+    after the originals), ``x_val_copies`` holds as many of each validation clip. C is then the
+    strength per ORIGINAL clip (divided by ``1 + copies`` in the fit), it is chosen on the mean of
+    the clean and the copies' validation UA (robust to the channel, not only right on clean audio),
+    and the refit also takes the validation copies.
 
     Returns ``(classifier, best_c, {c: validation UA}, validation probabilities of the best C's
     training-only fit or None)``; without validation rows the middle of the grid is used.
@@ -80,21 +88,32 @@ def fit_linear(
 
     scores: dict[float, float] = {}
     val_probs = None
+    scale = 1.0 / (1 + copies)
     if x_val is not None and len(x_val):
         fitted = {}
         for c in c_grid:
-            fitted[c] = _fit(x_train, y_train, c, seed, soft_train, alpha)
+            fitted[c] = _fit(x_train, y_train, c * scale, seed, soft_train, alpha)
             scores[c] = float(balanced_accuracy_score(y_val, fitted[c].predict(x_val)))
-            logger.info("C=%g: validation UA %.3f", c, scores[c])
+            if copies:
+                noisy = float(
+                    balanced_accuracy_score(np.tile(y_val, copies), fitted[c].predict(x_val_copies))
+                )
+                logger.info("C=%g: validation UA %.3f clean, %.3f through channels", c, scores[c], noisy)
+                scores[c] = (scores[c] + noisy) / 2
+            else:
+                logger.info("C=%g: validation UA %.3f", c, scores[c])
         best = max(c_grid, key=lambda c: (scores[c], -c))
         val_probs = _full_probabilities(fitted[best], x_val, int(max(y_train.max(), y_val.max())) + 1)
         x_all, y_all = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
+        if copies:
+            x_all = np.concatenate([x_all, x_val_copies])
+            y_all = np.concatenate([y_all, np.tile(y_val, copies)])
         soft_all = None if soft_train is None else np.concatenate([soft_train, soft_val])
     else:
         best = list(c_grid)[len(c_grid) // 2]
         logger.warning("no validation speakers: C=%g is not chosen but fixed", best)
         x_all, y_all, soft_all = x_train, y_train, soft_train
-    return _fit(x_all, y_all, best, seed, soft_all, alpha), best, scores, val_probs
+    return _fit(x_all, y_all, best * scale, seed, soft_all, alpha), best, scores, val_probs
 
 
 def _full_probabilities(clf: Any, x: np.ndarray, num_classes: int) -> np.ndarray:
@@ -149,9 +168,28 @@ def train_linear(
         if soft_train is not None:
             soft_train = np.concatenate([soft_train, np.repeat(soft_train, len(factors), axis=0)])
         logger.info("speed copies %s: %d training vectors", factors, len(x_train))
+    n_copies = int(spec["config"].get("channel_copies", 0))
+    x_val_copies = None
+    if n_copies:  # channel copies (noise, band limits, MP3) of training AND validation clips
+        if soft_train is not None or factors:
+            raise SERError(
+                "channel_copies do not combine with distillation or speed copies; distil into or add speed "
+                "copies to a preset without them (e.g. speech-stats-mfcc)",
+                source="preset",
+            )
+        from ..data.channel import channel_copies
+
+        def copies_of(part: Sequence[int]) -> np.ndarray:  # copy-major: every clip's copy k, then k + 1
+            made = [channel_copies(clips[r], n_copies, seed, r) for r in part]
+            return functionals_matrix([m[k] for k in range(n_copies) for m in made], functionals, cache=cache)
+
+        x_train = np.concatenate([x_train, copies_of(train_rows)])
+        y_train = np.concatenate([y_train, np.tile(y[:n], n_copies)])
+        x_val_copies = copies_of(val_rows) if has_val else None
+        logger.info("%d channel copies per clip: %d training vectors", n_copies, len(x_train))
     clf, best, scores, val_probs = fit_linear(
         x_train, y_train, x[n:] if has_val else None, y[n:] if has_val else None, c_grid, seed,
-        soft_train, alpha, soft_val,
+        soft_train, alpha, soft_val, x_val_copies, n_copies,
     )  # fmt: skip
     model, extractor = to_pretrained(clf, list(label_names), functionals)
     model.config.regularisation_c = best

@@ -226,6 +226,25 @@ PRESETS.update(
             "feature_extractor": {"functionals": "speech-stats-plus"},
             "config": {"c_grid": [0.001, 0.003, 0.01, 0.03, 0.1]},
         },
+        "speech-stats-mfcc": {
+            "family": "functionals",
+            "description": "speech-stats-pitch + 9 statistics of 40 MFCCs with deltas and delta-deltas, RMS and "
+            "ZCR over the whole clip + 7 of log-F0 from the same pitch tracker (1,558 functionals; no librosa, "
+            "no openSMILE) + one logistic regression",
+            "source": "cross-corpus recipe, session 5: speech-stats-plus without its whole-clip log-mel "
+            "statistics, chosen on validation speakers; 11 k parameters",
+            "feature_extractor": {"functionals": "speech-stats-mfcc"},
+            "config": {"c_grid": [0.001, 0.003, 0.01, 0.03, 0.1]},
+        },
+        "speech-stats-mfcc-channel": {
+            "family": "functionals",
+            "description": "speech-stats-mfcc trained with one channel copy of every training and validation "
+            "clip (white or pink noise at 10-40 dB SNR, a 3.4-7 kHz low-pass or an MP3 round trip); C chosen "
+            "on the mean of the clean and the channel-copy validation UA",
+            "source": "cross-corpus and channel-robust recipe, session 5: the default since 2026-12-02",
+            "feature_extractor": {"functionals": "speech-stats-mfcc"},
+            "config": {"c_grid": [0.001, 0.003, 0.01, 0.03, 0.1], "channel_copies": 1},
+        },
         "speech-stats-speed": {
             "family": "functionals",
             "description": "speech-stats trained with 0.9x and 1.1x speed-perturbed copies of every "
