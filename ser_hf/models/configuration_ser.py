@@ -18,16 +18,20 @@ from transformers import PretrainedConfig
 
 from .errors import SERError
 
-# the utterance functionals sets SERFunctionalsFeatureExtractor computes (feature_extraction_functionals)
-FUNCTIONAL_SETS = (
-    "ours",
-    "compare",
-    "compare+ours",
-    "speech-stats",
-    "speech-stats-pitch",
-    "speech-stats-plus",
-    "speech-stats-mfcc",
-)
+# the utterance functionals sets SERFunctionalsFeatureExtractor computes, each as its blocks in
+# vector order (feature_extraction_functionals.clip_functionals): "speech" statistics of the speech
+# frames' log-mels, "pitch" speaker-relative pitch, "compare" openSMILE ComParE 2016, "logmel" and
+# "mfcc" whole-clip row functionals, "f0" log-F0 from our pitch tracker, "f0-yin" from librosa's YIN
+FUNCTIONAL_BLOCKS = {
+    "ours": ("logmel", "mfcc", "f0-yin"),
+    "compare": ("compare",),
+    "compare+ours": ("compare", "logmel", "mfcc", "f0-yin"),
+    "speech-stats": ("speech",),
+    "speech-stats-pitch": ("speech", "pitch"),
+    "speech-stats-plus": ("speech", "pitch", "logmel", "mfcc", "f0"),
+    "speech-stats-mfcc": ("speech", "pitch", "mfcc", "f0"),
+}
+FUNCTIONAL_SETS = tuple(FUNCTIONAL_BLOCKS)
 
 ACTIVATIONS = ("relu", "gelu")
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from transformers import BatchFeature, SequenceFeatureExtractor
 
-from .configuration_ser import FUNCTIONAL_SETS
+from .configuration_ser import FUNCTIONAL_BLOCKS, FUNCTIONAL_SETS
 from .errors import SERError
 from .feature_extraction_ser import SERFeatureExtractor
 
@@ -32,11 +32,21 @@ logger = logging.getLogger(__name__)
 N_COMPARE = 6373  # openSMILE ComParE 2016 functionals
 N_MFCC_STATS = 9 * 122  # 9 functionals of 40 MFCCs, their deltas and delta-deltas, RMS and ZCR
 N_F0_STATS = 7  # of log-F0
-N_OURS = 9 * 64 + N_MFCC_STATS + N_F0_STATS  # + 9 functionals of 64 log-mels
+N_LOGMEL_STATS = 9 * 64  # 9 functionals of 64 log-mels over the whole clip
+N_OURS = N_LOGMEL_STATS + N_MFCC_STATS + N_F0_STATS
 N_SPEECH_STATS = 7 * 64  # 7 statistics of 64 log-mel bands over the speech frames
 SPEECH_DB = 35.0  # speech frames: mean log-mel level within this many dB of the loudest frame
 N_PITCH_STATS = 5  # speaker-relative pitch: std, p10, p90, p90 - p10, mean |delta| (semitones)
 PITCH_HZ = (60, 500)  # the pitch tracker's search range
+BLOCK_SIZES = {  # values per block of FUNCTIONAL_BLOCKS
+    "speech": N_SPEECH_STATS,
+    "pitch": N_PITCH_STATS,
+    "compare": N_COMPARE,
+    "logmel": N_LOGMEL_STATS,
+    "mfcc": N_MFCC_STATS,
+    "f0": N_F0_STATS,
+    "f0-yin": N_F0_STATS,
+}
 _FUNCTIONAL_TOOLS: dict[tuple, Any] = {}
 
 
@@ -44,13 +54,7 @@ def functionals_size(functionals: str) -> int:
     """Length of the vector :func:`clip_functionals` returns for the set ``functionals``."""
     if functionals not in FUNCTIONAL_SETS:
         raise SERError(f"functionals must be one of {FUNCTIONAL_SETS}, got {functionals!r}")
-    if functionals == "speech-stats-plus":
-        return N_SPEECH_STATS + N_PITCH_STATS + N_OURS
-    if functionals == "speech-stats-mfcc":
-        return N_SPEECH_STATS + N_PITCH_STATS + N_MFCC_STATS + N_F0_STATS
-    if functionals.startswith("speech-stats"):
-        return N_SPEECH_STATS + N_PITCH_STATS * functionals.endswith("pitch")
-    return N_COMPARE * ("compare" in functionals) + N_OURS * ("ours" in functionals)
+    return sum(BLOCK_SIZES[block] for block in FUNCTIONAL_BLOCKS[functionals])
 
 
 def trim_silence(
@@ -238,18 +242,15 @@ def _functional_tools(functionals: str, sampling_rate: int) -> dict[str, Any]:
     if tools is not None:
         return tools
     tools = {}
-    if functionals.startswith("speech-stats"):
-        tools["speech"] = SERFeatureExtractor(feature_set="logmel", n_mels=64, sampling_rate=sampling_rate)
-    if "ours" in functionals or functionals in ("speech-stats-plus", "speech-stats-mfcc"):
-        if "speech" not in tools:  # the same 64 log-mels: computed once
-            tools["logmel"] = SERFeatureExtractor(
-                feature_set="logmel", n_mels=64, sampling_rate=sampling_rate
-            )
+    blocks = FUNCTIONAL_BLOCKS[functionals]
+    if {"speech", "logmel"} & set(blocks):  # one log-mel front end for both blocks
+        tools["logmel"] = SERFeatureExtractor(feature_set="logmel", n_mels=64, sampling_rate=sampling_rate)
+    if "mfcc" in blocks:
         tools["mfcc"] = SERFeatureExtractor(
             feature_set="mfcc", n_mfcc=40, deltas=True, delta_deltas=True, rms=True, zcr=True,
             sampling_rate=sampling_rate,
         )  # fmt: skip
-    if "compare" in functionals:
+    if "compare" in blocks:
         try:
             import opensmile
         except ImportError as err:
@@ -273,7 +274,8 @@ def clip_functionals(
     top_db: float | None = 35.0,
     margin_s: float = 0.1,
 ) -> np.ndarray:
-    """One mono clip -> its functionals vector (ComParE first, then ours). ``top_db=None``: no trim."""
+    """One mono clip -> its functionals vector: the blocks of ``FUNCTIONAL_BLOCKS[functionals]`` in that
+    order (ComParE first, then ours). ``top_db=None``: no trim."""
     size = functionals_size(functionals)
     tools = _functional_tools(functionals, sampling_rate)
     wave = np.asarray(wave, dtype=np.float32)
@@ -281,27 +283,24 @@ def clip_functionals(
         wave = trim_silence(wave, sampling_rate, top_db, margin_s)
     if wave.size < sampling_rate // 10:  # under 0.1 s: pad so every descriptor has frames
         wave = np.pad(wave, (0, sampling_rate // 10 - wave.size))
-    parts = []
-    frames = {}
-    for name in ("speech", "logmel", "mfcc"):
-        if name in tools:
-            feats = tools[name](wave, sampling_rate=sampling_rate, return_tensors="pt")["input_features"][0]
-            frames[name] = feats.numpy()
-    if "speech" in tools:
-        parts.append(speech_stats(frames["speech"]))
-    if functionals in ("speech-stats-pitch", "speech-stats-plus", "speech-stats-mfcc"):
+    frames = {
+        name: tool(wave, sampling_rate=sampling_rate, return_tensors="pt")["input_features"][0].numpy()
+        for name, tool in tools.items()
+        if name != "smile"
+    }
+    blocks = FUNCTIONAL_BLOCKS[functionals]
+    if {"pitch", "f0"} & set(blocks):
         pitch, n_frames = speech_pitch(wave, sampling_rate)
-        parts.append(_semitone_stats(pitch))
-    if "smile" in tools:
-        parts.append(tools["smile"].process_signal(wave, sampling_rate).values[0].astype(np.float64))
-    if "mfcc" in tools:
-        if functionals != "speech-stats-mfcc":
-            parts.append(row_functionals(frames.get("logmel", frames.get("speech"))))
-        parts.append(row_functionals(frames["mfcc"]))
-        if functionals.startswith("speech-stats"):  # F0 from the tracker above, not librosa
-            parts.append(pitch_functionals(pitch, n_frames))
-        else:
-            parts.append(f0_functionals(wave, sampling_rate))
+    compute = {
+        "speech": lambda: speech_stats(frames["logmel"]),
+        "pitch": lambda: _semitone_stats(pitch),
+        "compare": lambda: tools["smile"].process_signal(wave, sampling_rate).values[0].astype(np.float64),
+        "logmel": lambda: row_functionals(frames["logmel"]),
+        "mfcc": lambda: row_functionals(frames["mfcc"]),
+        "f0": lambda: pitch_functionals(pitch, n_frames),  # from the tracker above, not librosa
+        "f0-yin": lambda: f0_functionals(wave, sampling_rate),
+    }
+    parts = [compute[block]() for block in blocks]
     vector = np.nan_to_num(np.concatenate(parts), nan=0.0, posinf=0.0, neginf=0.0)
     if vector.size != size:
         raise SERError(f"functionals vector has {vector.size} values, expected {size}")
