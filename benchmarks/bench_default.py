@@ -54,7 +54,7 @@ def run(runs: int = 30, warmup: int = 5, threads: int = 1) -> dict:
     clip_path = sorted((REPO / "demo" / "examples").glob("*.flac"))[0]
     clip = load_audio(str(clip_path), SR)[: 3 * SR]
     models: dict[str, str] = {}
-    for name in ("default", "speech-stats", "cnn", "functionals", "fusion"):
+    for name in ("default", "speech-stats-pitch", "speech-stats", "cnn", "functionals", "fusion"):
         try:
             folder = BUNDLED_ALIASES[name]
         except KeyError:

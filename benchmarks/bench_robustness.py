@@ -64,9 +64,7 @@ def run(
     names = [c.split("=", 1)[0].strip().lower() for c in corpora]
     scheme = label_scheme or default_label_scheme(names, model.config)
     ds = load_eval_data(corpora, scheme)
-    if split == "model":
-        split = f"manifest:{Path(model_dir) / 'split.json'}"
-    rows = select_rows(ds, split, "test")
+    rows = select_rows(ds, split, "test", model_dir=model_dir)
     if sample is not None and sample < len(rows):
         rows = sorted(random.Random(0).sample(rows, sample))
     part = ds.select(rows)

@@ -216,3 +216,64 @@ def test_channel_copies_with_speed_copies_or_distillation_is_a_clear_error():
     }
     with pytest.raises(SERError, match="channel_copies do not combine"):
         train_linear(clips, [0, 1, 2] * 2, [0, 1, 2], [3, 4, 5], LABELS, spec)
+
+
+def test_room_copies_draw_synthetic_rooms_and_unknown_kinds_are_refused():
+    import random
+
+    from ser_hf.data.channel import ALL_KINDS, ROOM_KINDS, channel_copies, random_channel
+
+    rng = random.Random(0)
+    drawn = [random_channel(rng, ROOM_KINDS) for _ in range(200)]
+    rooms = [float(s.split(":")[1]) for s in drawn if s.startswith("reverb:")]
+    assert 20 < len(rooms) < 80 and all(0.2 <= r <= 1.0 for r in rooms)
+    assert {s.split(":")[0] for s in drawn} == set(ROOM_KINDS)
+    every = [random_channel(rng, ALL_KINDS) for _ in range(400)]
+    assert {s.split(":")[0] for s in every} == set(ALL_KINDS)
+    for spec in every:
+        parse_channel(spec)  # every drawn channel is a valid condition
+    # a room smears the clip: energy moves from the voiced half into the silent half after it
+    clip = np.concatenate([_tones(300.0, seconds=0.5), np.zeros(SR // 2, np.float32)])
+    room = channel_copies(clip, 1, seed=0, row=1, kinds=("reverb",))[0]
+    assert np.abs(room[SR // 2 + 800 :]).max() > 10 * np.abs(clip[SR // 2 + 800 :]).max() + 1e-3
+    with pytest.raises(SERError, match="random channel kinds are"):
+        random_channel(rng, ("noise", "jet-engine"))
+
+
+def test_cell_balanced_weights_give_every_corpus_and_class_the_same_weight():
+    """2,800 clips of one corpus against 960 of another: balancing by corpus gives each (corpus,
+    class) cell the same total weight, so the small corpus counts as much as the big one."""
+    from ser_hf.training.functionals import cell_balanced_weights
+
+    y = np.array([0] * 700 + [1] * 2100 + [0] * 480 + [1] * 480)
+    groups = np.array(["tess"] * 2800 + ["ravdess"] * 960)
+    w = cell_balanced_weights(y, groups)
+    assert w.mean() == pytest.approx(1.0)
+    totals = [w[(groups == g) & (y == c)].sum() for g in ("tess", "ravdess") for c in (0, 1)]
+    assert totals == pytest.approx([len(y) / 4] * 4)
+
+
+def test_balanced_training_needs_its_group_column():
+    from ser_hf.training.linear import train_linear
+
+    clips = [_clip(150.0 + 40 * k, 0.5, k) for k in range(6)]
+    spec = {"feature_extractor": {"functionals": "speech-stats"}, "config": {"balance": "accent"}}
+    with pytest.raises(SERError, match="balance is 'corpus', 'gender' or 'corpus-gender'"):
+        train_linear(clips, [0, 1, 2] * 2, [0, 1, 2], [3, 4, 5], LABELS, spec, groups={"corpus": ["a"] * 6})
+
+
+def test_a_random_equaliser_recolours_the_clip_keeps_its_loudness_and_repeats():
+    """Another microphone: the balance between low and high tones moves by several dB, differently
+    for each seed, while the loudness stays and the same seed gives the same audio."""
+    x = _tones(200.0, 4000.0)
+    ratios = []
+    for seed in range(4):
+        y = apply_channel(x, "eq:12", SR, seed=seed)
+        assert np.sqrt(np.mean(y**2)) == pytest.approx(np.sqrt(np.mean(x**2)), rel=1e-3)
+        np.testing.assert_array_equal(y, apply_channel(x, "eq:12", SR, seed=seed))
+        ratios.append(10 * np.log10(_power_at(y, 200.0) / _power_at(y, 4000.0)))
+    flat = 10 * np.log10(_power_at(x, 200.0) / _power_at(x, 4000.0))
+    assert max(abs(r - flat) for r in ratios) > 3.0 and np.ptp(ratios) > 3.0
+    assert all(abs(r - flat) <= 24.0 + 1e-3 for r in ratios)  # never beyond +-12 dB on each tone
+    with pytest.raises(SERError, match="eq needs a positive value"):
+        parse_channel("eq:0")

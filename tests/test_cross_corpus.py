@@ -236,3 +236,23 @@ def test_a_corpus_sharing_no_class_with_the_model_is_a_clear_error(tmp_path):
         evaluate_model(model.eval(), ds, feature_extractor=extractor)
     message = str(err.value)
     assert "happy" in message and "sad" in message and "boredom" in message and "--label-scheme" in message
+
+
+def test_the_ravdess_protocol_with_tess_added_trains_on_both_and_chooses_on_ravdess_actors(tmp_path, capsys):
+    """The default trains on RAVDESS + TESS, so its in-domain protocol is the RAVDESS 6-fold with
+    TESS added to every fold's training data: test actors as in the RAVDESS-only protocol,
+    validation (the choice of C) on RAVDESS actors only, labels harmonised."""
+    ravdess = make_ravdess_tree(tmp_path / "ravdess", actors=24, seconds=0.5)
+    tess = make_tess_tree(tmp_path / "tess", words=4, seconds=0.5)
+    out = tmp_path / "r6t"
+    argv = ["--corpus", f"ravdess={ravdess}", "--corpus", f"tess={tess}", "--folds", "ravdess", "--only", "0"]
+    argv += ["--preset", "speech-stats", "--out", str(out), "--", "--use_cpu", "true", "--report_to", "none"]
+    assert cv_cli.cli(argv) == 0, (out / "fold_0" / "train.log").read_text()[-3000:]
+    split = json.loads((out / "fold_0" / "split.json").read_text())
+    assert split["test_speakers"] == [f"ravdess_{a:02d}" for a in range(1, 5)]
+    assert {"tess_OAF", "tess_YAF"} <= set(split["train_speakers"])
+    assert len(split["validation_speakers"]) == 4
+    assert all(s.startswith("ravdess_") for s in split["validation_speakers"])
+    result = json.loads((out / "cv_results.json").read_text())
+    assert result["meta"]["label_scheme"] == "harmonized7" and result["folds"][0]["ua"] > 0.8
+    assert "tess added to every fold's training data" in result["meta"]["protocol"]

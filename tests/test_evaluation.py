@@ -301,8 +301,14 @@ def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(tmp_p
 
 
 def test_cv_argument_errors():
-    with pytest.raises(SERError, match="exactly one corpus"):
-        cv_cli.cli(["--corpus", "ravdess=/a", "--corpus", "tess=/b", "--preset", "p", "--folds", "ravdess"])
+    with pytest.raises(SERError, match="one corpus named ravdess"):
+        cv_cli.cli(["--corpus", "crema=/a", "--corpus", "tess=/b", "--preset", "p", "--folds", "ravdess"])
+    # other corpora join every fold's training data, and the protocol line says so
+    splits, protocol = cross_validation.fold_splits("ravdess", ["ravdess=/a", "tess=/b"])
+    assert (
+        splits == [f"ravdess-fold:{k}" for k in range(6)]
+        and "tess added to every fold's training" in protocol
+    )
     with pytest.raises(SERError, match="set by ser-hf cv"):
         cv_cli.cli(["--corpus", "ravdess=/a", "--preset", "p", "--", "--split", "random"])
     assert cross_validation.fold_splits("3", ["tess=/x"])[0] == ["kfold:0/3", "kfold:1/3", "kfold:2/3"]

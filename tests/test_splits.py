@@ -88,6 +88,21 @@ def test_ravdess_protocol_folds_are_exact():
         ravdess_protocol_folds(missing)
 
 
+def test_ravdess_protocol_keeps_other_corpora_in_training_never_in_validation():
+    """The default's recipe trains on RAVDESS + TESS: its 6-fold protocol adds TESS to every fold's
+    training data, while validation (model choice) stays on RAVDESS actors and the test actors
+    are those of the RAVDESS-only protocol."""
+    ravdess = _ravdess_columns()
+    cols = _concat(ravdess, _corpus("tess", {"oaf": "female", "yaf": "female"}))
+    alone = ravdess_protocol_folds(ravdess, seed=5)
+    for k, split in enumerate(ravdess_protocol_folds(cols, seed=5)):
+        _assert_disjoint(split, cols)
+        assert {"tess_oaf", "tess_yaf"} <= set(split.train_speakers)
+        assert all(s.startswith("ravdess_") for s in split.validation_speakers)
+        assert split.test_speakers == alone[k].test_speakers
+        assert split.validation_speakers == alone[k].validation_speakers
+
+
 def test_speaker_kfold_balances_gender_and_covers_every_speaker():
     speakers = {f"s{i:02d}": ("female" if i < 10 else "male") for i in range(20)}
     cols = _corpus("c", speakers)

@@ -38,9 +38,10 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--folds",
-        help="'ravdess' (the 6-fold protocol; default for RAVDESS alone), 'corpus' (cross-corpus: leave one corpus "
-        "out, labels harmonised to harmonized7 unless --label-scheme) or a number N of speaker-independent folds "
-        "(default 5 otherwise)",
+        help="'ravdess' (the 6-fold protocol; default for RAVDESS alone; any other corpora join every fold's "
+        "training data), 'corpus' (cross-corpus: leave one corpus out) or a number N of speaker-independent folds "
+        "(default 5 otherwise); with two or more corpora the labels are harmonised to harmonized7 unless "
+        "--label-scheme",
     )
     p.add_argument(
         "--parallel", type=int, default=1, metavar="P", help="folds to run at the same time (default 1)"

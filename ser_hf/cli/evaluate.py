@@ -94,12 +94,14 @@ def cli(argv: list[str]) -> int:
     corpus_names = [c.split("=", 1)[0].strip().lower() for c in args.corpus]
     scheme = args.label_scheme or default_label_scheme(corpus_names, model.config)
     ds = load_eval_data(args.corpus, scheme)
-    split = args.split
-    if split == "model":
-        split = f"manifest:{Path(args.model) / 'split.json'}"
-        if not Path(split.split(":", 1)[1]).is_file():
-            raise SERError("the model folder has no split.json; give --split explicitly", source=args.model)
-    rows = select_rows(ds, split, args.subset, seed=args.seed, num_val_speakers=args.num_val_speakers)
+    rows = select_rows(
+        ds,
+        args.split,
+        args.subset,
+        seed=args.seed,
+        num_val_speakers=args.num_val_speakers,
+        model_dir=args.model,
+    )
     if not rows:
         raise SERError(f"the {args.subset} part of this split is empty", source=f"--split {args.split}")
     part = ds.select(rows)

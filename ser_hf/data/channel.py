@@ -7,7 +7,7 @@ A condition is a short string, and conditions chain with ``+`` in the order they
     band:300-3400         only 300-3400 Hz pass             telephone 300-3400 Hz + 8-bit mu-law (G.711)
     mp3:32                an MP3 round trip at 32 kbit/s    opus:12   an Opus round trip at 12 kbit/s
     clip:0.3              hard clipping at 30 % of the peak gain:-20 20 dB quieter
-    reverb:0.6            a synthetic room, RT60 0.6 s
+    reverb:0.6            a synthetic room, RT60 0.6 s    eq:10     a random equaliser, gains within +-10 dB
     telephone+noise:20    a phone line, then noise at the far end
 
 ``ser-hf evaluate --channel SPEC`` scores a model on a corpus passed through a condition, and
@@ -19,6 +19,7 @@ the batched functions of :mod:`ser_hf.data.transforms`.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -36,6 +37,7 @@ CONDITIONS = {
     "clip": ("fraction of the peak, 0-1", "clip:0.3"),
     "gain": ("dB", "gain:-20"),
     "reverb": ("RT60 in seconds", "reverb:0.6"),
+    "eq": ("largest gain in dB", "eq:10"),
 }
 
 
@@ -65,32 +67,59 @@ def parse_channel(spec: str) -> list[tuple[str, tuple[float, ...]]]:
             raise _error(spec, "band needs LOW-HIGH with LOW < HIGH")
         if name == "clip" and not 0 < numbers[0] <= 1:
             raise _error(spec, "clip takes a fraction of the peak between 0 and 1")
-        if name in ("mp3", "opus", "reverb") and numbers[0] <= 0:
+        if name in ("mp3", "opus", "reverb", "eq") and numbers[0] <= 0:
             raise _error(spec, f"{name} needs a positive value ({wants})")
         steps.append((name, numbers))
     return steps
 
 
-def random_channel(rng: random.Random) -> str:
-    """A channel drawn for a training copy, each kind equally likely: white or pink noise at
-    10-40 dB SNR, a low-pass at 3.4-7 kHz (a phone, a cheap microphone) or an MP3 round trip at
-    24-64 kbit/s: the conditions that move a clean-trained model most (benchmarks/RESULTS.md)."""
-    kind = rng.choice(["noise", "pink", "band", "mp3"])
+RANDOM_KINDS = ("noise", "pink", "band", "mp3")  # what random_channel draws from by default
+ROOM_KINDS = (*RANDOM_KINDS, "reverb")  # the same plus synthetic rooms
+ALL_KINDS = (*ROOM_KINDS, "eq", "clip", "opus")  # and another microphone's colour, clipping, Opus
+
+
+def random_channel(rng: random.Random, kinds: Sequence[str] = RANDOM_KINDS) -> str:
+    """A channel drawn for a training copy, each of ``kinds`` equally likely: white or pink noise
+    at 10-40 dB SNR, a low-pass at 3.4-7 kHz (a phone, a cheap microphone), an MP3 round trip at
+    24-64 kbit/s, (``"reverb"``) a synthetic room with RT60 0.2-1.0 s, (``"eq"``) a random
+    equaliser of up to 3-12 dB, (``"clip"``) clipping at 20-70 % of the peak or (``"opus"``) an Opus
+    round trip at 8-24 kbit/s: the conditions that move a clean-trained model most
+    (benchmarks/RESULTS.md)."""
+    unknown = sorted(set(kinds) - set(ALL_KINDS))
+    if unknown or not kinds:
+        raise SERError(
+            f"random channel kinds are {', '.join(ALL_KINDS)}", source=f"channel kinds {list(kinds)}"
+        )
+    kind = rng.choice(list(kinds))
     if kind == "band":
         return f"band:0-{rng.uniform(3400, 7000):.0f}"
     if kind == "mp3":
         return f"mp3:{rng.choice([24, 32, 48, 64])}"
+    if kind == "reverb":
+        return f"reverb:{rng.uniform(0.2, 1.0):.2f}"
+    if kind == "eq":
+        return f"eq:{rng.uniform(3, 12):.1f}"
+    if kind == "clip":
+        return f"clip:{rng.uniform(0.2, 0.7):.2f}"
+    if kind == "opus":
+        return f"opus:{rng.choice([8, 12, 16, 24])}"
     return f"{kind}:{rng.uniform(10, 40):.1f}"
 
 
 def channel_copies(
-    wave: np.ndarray, copies: int, seed: int, row: int, sampling_rate: int = 16000
+    wave: np.ndarray,
+    copies: int,
+    seed: int,
+    row: int,
+    sampling_rate: int = 16000,
+    kinds: Sequence[str] = RANDOM_KINDS,
 ) -> list[np.ndarray]:
-    """``copies`` versions of one clip, each through its own :func:`random_channel`; drawn from
-    ``(seed, row)``, so a clip gets the same copies in every fold and every run."""
+    """``copies`` versions of one clip, each through its own :func:`random_channel` of ``kinds``;
+    drawn from ``(seed, row)``, so a clip gets the same copies in every fold and every run."""
     rng = random.Random(int(seed) * 1_000_003 + int(row))
     return [
-        apply_channel(wave, random_channel(rng), sampling_rate, rng.randrange(2**31)) for _ in range(copies)
+        apply_channel(wave, random_channel(rng, kinds), sampling_rate, rng.randrange(2**31))
+        for _ in range(copies)
     ]
 
 
@@ -123,6 +152,8 @@ def apply_channel(wave: np.ndarray, spec: str, sampling_rate: int = 16000, seed:
             w = T.clip_peaks(w, n, torch.tensor([values[0]]))
         elif name == "gain":
             w = T.apply_gain(w, torch.tensor([values[0]]))
+        elif name == "eq":
+            w = T.random_eq(w, n, sampling_rate, torch.tensor([values[0]]), generator)
         elif name == "reverb":
             rirs = T.synthetic_rirs(torch.tensor([values[0]]), torch.tensor([0.0]), sampling_rate, generator)
             w = T.reverberate(w, n, rirs)

@@ -124,12 +124,14 @@ def _make_split(
     description: str,
     fold: int | None,
     train_pool: Sequence[str] | None = None,
+    validation_pool: Sequence[str] | None = None,
 ) -> Split:
     test_set = set(test_spk)
     train_spk = sorted(set(train_pool if train_pool is not None else meta.speaker) - test_set)
+    pool = train_spk if validation_pool is None else sorted(set(validation_pool) & set(train_spk))
     if not train_spk:
         raise SERError("no training speakers left after taking the test speakers", source=protocol)
-    n_val = min(n_validation, len(train_spk) - 1)
+    n_val = min(n_validation, len(pool), len(train_spk) - 1)
     if n_val < n_validation:
         logger.warning(
             "%s: only %d training speakers; using %d validation speaker(s) instead of %d",
@@ -139,7 +141,7 @@ def _make_split(
             n_validation,
         )
     val_spk = validation_speakers(
-        train_spk, n_val, seed=seed, balance_gender=balance_gender, speaker_gender=meta.speaker_gender()
+        pool, n_val, seed=seed, balance_gender=balance_gender, speaker_gender=meta.speaker_gender()
     )
     train_spk = sorted(set(train_spk) - set(val_spk))
     return Split(
@@ -225,7 +227,8 @@ def ravdess_protocol_folds(
     """The benchmark protocol (``benchmark-protocol.md``) exactly: 6 folds, fold k (k = 0..5) tests
     on RAVDESS actors 4k+1..4k+4 (2 male, 2 female); ``n_validation`` validation actors
     (default 4: 2 female + 2 male) are drawn from that fold's 20 training actors only, with
-    ``seed + k``. Rows of other corpora in the dataset stay in training.
+    ``seed + k``. Rows of other corpora in the dataset stay in training (never validation: the
+    protocol's validation actors are RAVDESS actors).
     """
     meta = _meta(ds_or_columns)
     ravdess = {s for s, c in zip(meta.speaker, meta.corpus) if c == "ravdess"} or set(meta.speaker)
@@ -256,6 +259,7 @@ def ravdess_protocol_folds(
                 balance_gender,
                 f"RAVDESS protocol fold {k}: test actors {4 * k + 1}-{4 * k + 4}",
                 k,
+                validation_pool=sorted(ravdess),
             )
         )
     return splits

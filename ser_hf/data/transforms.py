@@ -445,6 +445,40 @@ def band_limit(
     return out.masked_fill_(~_lengths_mask(lengths, n), 0)
 
 
+def random_eq(
+    waves: torch.Tensor,
+    lengths: torch.Tensor,
+    sampling_rate: int,
+    max_gain_db: torch.Tensor,
+    generator: torch.Generator | None = None,
+    points: int = 8,
+) -> torch.Tensor:
+    """A random smooth equaliser per clip (another microphone, another loudspeaker): gains drawn
+    uniformly in +-``max_gain_db`` (B,) at ``points`` frequencies spaced evenly in octaves from
+    100 Hz to the Nyquist frequency, joined linearly in log frequency (flat beyond the ends), applied
+    as a zero-phase FFT filter. Each clip keeps the RMS of its real samples; padding stays zero."""
+    lengths = _check_batch(waves, lengths)
+    n = waves.shape[1]
+    if n < 2:
+        return waves.clone()
+    b = waves.shape[0]
+    top = math.log2(sampling_rate / 2)
+    knots = torch.linspace(math.log2(100.0), top, points, device=waves.device)
+    gains_db = (_Random(generator, waves.device).rand(b, points) * 2 - 1) * max_gain_db.to(waves)[:, None]
+    octaves = torch.log2(torch.fft.rfftfreq(n, 1.0 / sampling_rate, device=waves.device).clamp(min=100.0))
+    pos = ((octaves - knots[0]) / (knots[1] - knots[0])).clamp(0, points - 1)
+    left = pos.floor().long().clamp(max=points - 2)
+    frac = (pos - left)[None, :]
+    curve = gains_db[:, left] * (1 - frac) + gains_db[:, left + 1] * frac  # (B, F) in dB
+    out = torch.fft.irfft(torch.fft.rfft(waves) * 10.0 ** (curve / 20.0), n=n)
+    mask = _lengths_mask(lengths, n)
+    out = out.masked_fill_(~mask, 0)
+    count = lengths.clamp(min=1).to(waves.dtype)
+    rms_in = torch.sqrt((waves.square() * mask).sum(1) / count)
+    rms_out = torch.sqrt(out.square().sum(1) / count).clamp(min=1e-12)
+    return out * (rms_in / rms_out)[:, None]
+
+
 def mu_law(waves: torch.Tensor, channels: int = 256) -> torch.Tensor:
     """An 8-bit (``channels`` levels) mu-law quantisation round trip of waveforms in [-1, 1]: the
     companding of G.711 telephony. Zeros stay zero."""

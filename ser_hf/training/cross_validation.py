@@ -59,13 +59,15 @@ def fold_splits(folds: str, corpora: Sequence[str]) -> tuple[list[str], str]:
     """
     names = [c.split("=", 1)[0].strip().lower() for c in corpora]
     if folds == "ravdess":
-        if names != ["ravdess"]:
+        if names.count("ravdess") != 1:
             raise SERError(
-                "the RAVDESS 6-fold protocol needs exactly one corpus, ravdess=PATH; for other "
-                "corpora give --folds N (speaker-independent N-fold)",
+                "the RAVDESS 6-fold protocol needs one corpus named ravdess (ravdess=PATH); other corpora "
+                "are added to every fold's training data; for other corpora alone give --folds N",
                 source=f"--folds ravdess with --corpus {' '.join(corpora)}",
             )
-        return [f"ravdess-fold:{k}" for k in range(6)], RAVDESS_PROTOCOL
+        others = [n for n in names if n != "ravdess"]
+        extra = f"; {', '.join(others)} added to every fold's training data" if others else ""
+        return [f"ravdess-fold:{k}" for k in range(6)], RAVDESS_PROTOCOL + extra
     if folds == "corpus":
         if len(set(names)) < 2:
             raise SERError(
@@ -272,7 +274,7 @@ def run_cross_validation(
             raise SERError(f"{option} is set by ser-hf cv for each fold; remove it after '--'", source=option)
     folds = folds or ("ravdess" if [c.split("=")[0].lower() for c in corpora] == ["ravdess"] else "5")
     splits, protocol = fold_splits(folds, corpora)
-    if folds == "corpus" and not label_scheme:
+    if (folds == "corpus" or len(corpora) > 1) and not label_scheme:  # corpora share the harmonised classes
         label_scheme = CROSS_CORPUS_SCHEME
     indices = list(range(len(splits))) if only is None else list(only)
     for k in indices:

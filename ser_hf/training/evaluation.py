@@ -397,10 +397,19 @@ def load_eval_data(corpora: Sequence[str], label_scheme: str | None) -> Any:
     return load_corpora(specs, label_scheme=label_scheme or "harmonized7")
 
 
-def select_rows(ds: Any, split: str, subset: str, *, seed: int = 42, num_val_speakers: int = 4) -> list[int]:
+def select_rows(
+    ds: Any,
+    split: str,
+    subset: str,
+    *,
+    seed: int = 42,
+    num_val_speakers: int = 4,
+    model_dir: str | os.PathLike | None = None,
+) -> list[int]:
     """Row indices of ``subset`` (``test``/``validation``/``train``) of ``split``.
 
-    ``split``: ``all`` (every row), or any ``--split`` of ``ser_hf.training`` (its
+    ``split``: ``all`` (every row), ``model`` (the ``split.json`` that training wrote into
+    ``model_dir``), or any ``--split`` of ``ser_hf.training`` (its
     :func:`~ser_hf.training.make_split` decides, so the rows are those training used):
     ``manifest:PATH`` (a ``split.json``; its row ids are verified against the data),
     ``ravdess-fold:K``, ``kfold:K/N``, ``loso:SPEAKER``. Validation speakers are drawn as training
@@ -408,6 +417,13 @@ def select_rows(ds: Any, split: str, subset: str, *, seed: int = 42, num_val_spe
     """
     if split == "all":
         return list(range(len(ds)))
+    if split == "model":
+        manifest = Path(model_dir or ".") / "split.json"
+        if model_dir is None or not manifest.is_file():
+            raise SERError(
+                "the model folder has no split.json; give --split explicitly", source=str(model_dir)
+            )
+        split = f"manifest:{manifest}"
     if subset not in ("test", "validation", "train"):
         raise SERError("choose test, validation or train", source=f"--subset {subset}")
     from .clips import make_split

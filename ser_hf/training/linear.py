@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.channel import RANDOM_KINDS
 from ..errors import SERError
 from ..models.feature_extraction_functionals import clip_functionals
 from .feature_cache import FeatureCache
@@ -67,6 +68,8 @@ def fit_linear(
     soft_val: np.ndarray | None = None,
     x_val_copies: np.ndarray | None = None,
     copies: int = 0,
+    groups_train: np.ndarray | None = None,
+    groups_val: np.ndarray | None = None,
 ) -> tuple[Any, float, dict[float, float], np.ndarray | None]:
     """Pick C on the validation rows (UA), refit on training + validation rows.
 
@@ -79,12 +82,19 @@ def fit_linear(
     the clean and the copies' validation UA (robust to the channel, not only right on clean audio),
     and the refit also takes the validation copies.
 
+    ``groups_train`` / ``groups_val`` (a group name per row of ``x_train`` / ``x_val``, e.g. the
+    corpus): every fit weighs each (group, class) cell alike (:func:`cell_balanced_weights`)
+    instead of balancing the classes only; validation copies take their clip's group.
+
     Returns ``(classifier, best_c, {c: validation UA}, validation probabilities of the best C's
     training-only fit or None)``; without validation rows the middle of the grid is used.
     """
     from sklearn.metrics import balanced_accuracy_score
 
-    from .functionals import _fit
+    from .functionals import _fit, cell_balanced_weights
+
+    def weights(y: np.ndarray, groups: np.ndarray | None) -> np.ndarray | None:
+        return None if groups is None else cell_balanced_weights(y, groups)
 
     scores: dict[float, float] = {}
     val_probs = None
@@ -92,7 +102,9 @@ def fit_linear(
     if x_val is not None and len(x_val):
         fitted = {}
         for c in c_grid:
-            fitted[c] = _fit(x_train, y_train, c * scale, seed, soft_train, alpha)
+            fitted[c] = _fit(
+                x_train, y_train, c * scale, seed, soft_train, alpha, weights(y_train, groups_train)
+            )
             scores[c] = float(balanced_accuracy_score(y_val, fitted[c].predict(x_val)))
             if copies:
                 noisy = float(
@@ -105,15 +117,18 @@ def fit_linear(
         best = max(c_grid, key=lambda c: (scores[c], -c))
         val_probs = _full_probabilities(fitted[best], x_val, int(max(y_train.max(), y_val.max())) + 1)
         x_all, y_all = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
+        g_all = None if groups_train is None else np.concatenate([groups_train, groups_val])
         if copies:
             x_all = np.concatenate([x_all, x_val_copies])
             y_all = np.concatenate([y_all, np.tile(y_val, copies)])
+            g_all = None if g_all is None else np.concatenate([g_all, np.tile(groups_val, copies)])
         soft_all = None if soft_train is None else np.concatenate([soft_train, soft_val])
     else:
         best = list(c_grid)[len(c_grid) // 2]
         logger.warning("no validation speakers: C=%g is not chosen but fixed", best)
-        x_all, y_all, soft_all = x_train, y_train, soft_train
-    return _fit(x_all, y_all, best * scale, seed, soft_all, alpha), best, scores, val_probs
+        x_all, y_all, soft_all, g_all = x_train, y_train, soft_train, groups_train
+    clf = _fit(x_all, y_all, best * scale, seed, soft_all, alpha, weights(y_all, g_all))
+    return clf, best, scores, val_probs
 
 
 def _full_probabilities(clf: Any, x: np.ndarray, num_classes: int) -> np.ndarray:
@@ -134,13 +149,19 @@ def train_linear(
     soft: np.ndarray | None = None,
     alpha: float = 0.0,
     cache: FeatureCache | None = None,
+    groups: dict[str, Sequence[str]] | None = None,
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Fit the preset ``spec`` (``feature_extractor.functionals``, ``config.c_grid``) and return
     ``(model, feature_extractor, info)`` ready for ``save_pretrained``; ``info["val_probs"]`` are
     the validation rows' probabilities from the fit that did NOT see them.
 
     ``soft`` (one row of teacher probabilities per clip, already softened) with ``alpha > 0``
-    distils; a speed copy of a clip takes its original's soft labels."""
+    distils; a speed copy of a clip takes its original's soft labels.
+
+    ``config.balance`` (``"corpus"``, ``"gender"`` or ``"corpus-gender"``) weighs every (group,
+    class) cell of the training data alike, the groups read from ``groups`` (``{"corpus": [...],
+    "gender": [...]}``, one entry per clip); ``config.channel_kinds`` chooses what the channel copies
+    are drawn from (:data:`~ser_hf.data.channel.RANDOM_KINDS` by default)."""
     from .functionals import to_pretrained
 
     functionals = spec["feature_extractor"]["functionals"]
@@ -168,7 +189,23 @@ def train_linear(
         if soft_train is not None:
             soft_train = np.concatenate([soft_train, np.repeat(soft_train, len(factors), axis=0)])
         logger.info("speed copies %s: %d training vectors", factors, len(x_train))
+    balance = spec["config"].get("balance")
+    group_of = None
+    if balance:
+        parts = balance.split("-")
+        if not set(parts) <= {"corpus", "gender"} or not groups or not all(p in groups for p in parts):
+            raise SERError(
+                "balance is 'corpus', 'gender' or 'corpus-gender', and needs those columns per clip",
+                source=f"preset balance {balance!r}",
+            )
+        group_of = np.asarray(["/".join(str(groups[p][r]) for p in parts) for r in range(len(clips))])
+        if soft_train is not None:
+            raise SERError("corpus or gender balancing does not combine with distillation", source="preset")
+    g_train = None if group_of is None else group_of[list(train_rows)]
+    if g_train is not None and factors:
+        g_train = np.concatenate([g_train, np.repeat(g_train, len(factors))])
     n_copies = int(spec["config"].get("channel_copies", 0))
+    kinds = tuple(spec["config"].get("channel_kinds", RANDOM_KINDS))
     x_val_copies = None
     if n_copies:  # channel copies (noise, band limits, MP3) of training AND validation clips
         if soft_train is not None or factors:
@@ -180,16 +217,18 @@ def train_linear(
         from ..data.channel import channel_copies
 
         def copies_of(part: Sequence[int]) -> np.ndarray:  # copy-major: every clip's copy k, then k + 1
-            made = [channel_copies(clips[r], n_copies, seed, r) for r in part]
+            made = [channel_copies(clips[r], n_copies, seed, r, kinds=kinds) for r in part]
             return functionals_matrix([m[k] for k in range(n_copies) for m in made], functionals, cache=cache)
 
         x_train = np.concatenate([x_train, copies_of(train_rows)])
         y_train = np.concatenate([y_train, np.tile(y[:n], n_copies)])
+        g_train = None if g_train is None else np.concatenate([g_train, np.tile(g_train, n_copies)])
         x_val_copies = copies_of(val_rows) if has_val else None
         logger.info("%d channel copies per clip: %d training vectors", n_copies, len(x_train))
     clf, best, scores, val_probs = fit_linear(
         x_train, y_train, x[n:] if has_val else None, y[n:] if has_val else None, c_grid, seed,
         soft_train, alpha, soft_val, x_val_copies, n_copies,
+        g_train, None if group_of is None or not has_val else group_of[list(val_rows)],
     )  # fmt: skip
     model, extractor = to_pretrained(clf, list(label_names), functionals)
     model.config.regularisation_c = best

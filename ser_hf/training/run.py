@@ -150,9 +150,11 @@ def train(
             )
         # the validation speakers' clips too: the final fit is refitted on training + validation
         soft = _soft_labels(model_args, clips, train_rows + val_rows, label_names, cache)
+        corpus_raw = ds["corpus"] if "corpus" in ds.column_names else ["unknown"] * len(ds)
         return _train_functionals(
             ds, data_args, model_args, training_args, split, clips, store_labels, store_speakers,
             [str(genders_raw[r]) for r in rows], (train_rows, val_rows, test_rows), skipped, soft, cache,
+            [str(corpus_raw[r]) for r in rows],
         )  # fmt: skip
 
     # 3. augmentation config; offline expansion of the TRAINING rows only
@@ -408,6 +410,7 @@ def _train_functionals(
     skipped: dict[str, int],
     soft: np.ndarray | None = None,
     cache: Any = None,
+    corpora: list[str] | None = None,
 ) -> dict[str, Any]:
     """The ``functionals`` presets: fit on the training speakers, choose C on the validation
     speakers, save the folder and the same metric files as a Trainer run."""
@@ -419,7 +422,7 @@ def _train_functionals(
     spec = get_preset(model_args.preset)
     model, extractor, info = train_linear(
         clips, labels, train_rows, val_rows, label_names, spec, seed=training_args.seed, cache=cache,
-        soft=soft, alpha=model_args.distill_alpha,
+        soft=soft, alpha=model_args.distill_alpha, groups={"corpus": corpora or [], "gender": genders},
     )  # fmt: skip
     _record_data(model.config, ds, data_args)
     output_dir = Path(training_args.output_dir)
