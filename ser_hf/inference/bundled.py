@@ -1,6 +1,6 @@
 """The models that ship inside the package, by name: ``"default"``
-(``"speech-stats-mfcc-channel"``), ``"speech-stats-pitch"``, ``"speech-stats"``, ``"fusion"``,
-``"cnn"``, ``"functionals"``."""
+(``"speech-stats-mfcc-rooms"``), ``"speech-stats-mfcc-channel"``, ``"speech-stats-pitch"``,
+``"speech-stats"``, ``"fusion"``, ``"cnn"``, ``"functionals"``."""
 
 from __future__ import annotations
 
@@ -16,10 +16,13 @@ logger = logging.getLogger(__name__)
 _BUNDLED = Path(__file__).resolve().parent.parent / "bundled"
 # the default: speech-frame log-mel statistics, speaker-relative pitch, MFCC and log-F0 statistics
 # + logistic regression, trained on RAVDESS + TESS (7 harmonised classes) with a noisy / band-limited
-# / MP3 copy of every clip; chosen for speech and microphones it never saw; no openSMILE
-BUNDLED_DEFAULT_DIR = _BUNDLED / "speech_stats_mfcc_channel"
-DEFAULT_PRESET = "speech-stats-mfcc-channel"  # the training preset (recipe) of the default model
-# the previous defaults: log-mel statistics with relative pitch (2026-12-01), without (before)
+# / MP3 / reverberant copy of every clip, each (corpus, gender, class) weighted alike; chosen for
+# speech, rooms and microphones it never saw; no openSMILE
+BUNDLED_DEFAULT_DIR = _BUNDLED / "speech_stats_mfcc_rooms"
+DEFAULT_PRESET = "speech-stats-mfcc-rooms"  # the training preset (recipe) of the default model
+# the previous defaults: the same without rooms and balance (2026-12-02, session 5), log-mel
+# statistics with relative pitch (2026-12-01), without (before)
+BUNDLED_SPEECH_STATS_MFCC_CHANNEL_DIR = _BUNDLED / "speech_stats_mfcc_channel"
 BUNDLED_SPEECH_STATS_PITCH_DIR = _BUNDLED / "speech_stats_pitch"
 BUNDLED_SPEECH_STATS_DIR = _BUNDLED / "speech_stats"
 # functionals + logistic regression fused with three CNN-Transformers (RAVDESS only, 8 classes;
@@ -31,7 +34,8 @@ BUNDLED_MODEL_DIR = _BUNDLED / "model"
 BUNDLED_FUNCTIONALS_DIR = _BUNDLED / "functionals"
 BUNDLED_ALIASES = {
     "default": BUNDLED_DEFAULT_DIR,
-    "speech-stats-mfcc-channel": BUNDLED_DEFAULT_DIR,
+    "speech-stats-mfcc-rooms": BUNDLED_DEFAULT_DIR,
+    "speech-stats-mfcc-channel": BUNDLED_SPEECH_STATS_MFCC_CHANNEL_DIR,
     "speech-stats-pitch": BUNDLED_SPEECH_STATS_PITCH_DIR,
     "speech-stats": BUNDLED_SPEECH_STATS_DIR,
     "fusion": BUNDLED_FUSION_DIR,
@@ -42,8 +46,9 @@ BUNDLED_ALIASES = {
 
 def bundled_model_path(name: str = "default") -> Path:
     """The folder of a model that ships with the package: ``"default"`` (=
-    ``"speech-stats-mfcc-channel"``, the default of ``EmotionClassifier()``, ``ser-hf predict`` and
-    the demo), ``"speech-stats-pitch"`` and ``"speech-stats"`` (the previous defaults),
+    ``"speech-stats-mfcc-rooms"``, the default of ``EmotionClassifier()``, ``ser-hf predict`` and
+    the demo), ``"speech-stats-mfcc-channel"``, ``"speech-stats-pitch"`` and ``"speech-stats"``
+    (the previous defaults),
     ``"fusion"``, ``"cnn"`` or ``"functionals"``.
 
     Raises:
@@ -62,7 +67,7 @@ def bundled_model_path(name: str = "default") -> Path:
 
 
 def default_model_path() -> Path:
-    """The folder of the default model (``ser_hf/bundled/speech_stats_mfcc_channel``).
+    """The folder of the default model (``ser_hf/bundled/speech_stats_mfcc_rooms``).
 
     Raises:
         SERError: when the package was installed without the bundled model.
@@ -72,7 +77,8 @@ def default_model_path() -> Path:
 
 def resolve_model_name(model: Any, default: str = "default") -> Any:
     """``None`` -> the bundled ``default`` model's folder; a bundled model's name (``"default"``,
-    ``"speech-stats-mfcc-channel"``, ``"speech-stats-pitch"``, ``"speech-stats"``, ``"fusion"``, ``"cnn"``,
+    ``"speech-stats-mfcc-rooms"``, ``"speech-stats-mfcc-channel"``, ``"speech-stats-pitch"``,
+    ``"speech-stats"``, ``"fusion"``, ``"cnn"``,
     ``"functionals"``) -> its folder, unless a path of that name exists; anything else
     (a folder, a Hub id, a loaded model) unchanged."""
     if model is None:

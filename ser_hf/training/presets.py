@@ -241,9 +241,24 @@ PRESETS.update(
             "description": "speech-stats-mfcc trained with one channel copy of every training and validation "
             "clip (white or pink noise at 10-40 dB SNR, a 3.4-7 kHz low-pass or an MP3 round trip); C chosen "
             "on the mean of the clean and the channel-copy validation UA",
-            "source": "cross-corpus and channel-robust recipe, session 5: the default since 2026-12-02",
+            "source": "cross-corpus and channel-robust recipe, session 5: the default of 2026-12-02 (first release)",
             "feature_extractor": {"functionals": "speech-stats-mfcc"},
             "config": {"c_grid": [0.001, 0.003, 0.01, 0.03, 0.1], "channel_copies": 1},
+        },
+        "speech-stats-mfcc-rooms": {
+            "family": "functionals",
+            "description": "speech-stats-mfcc-channel whose channel copies also include synthetic rooms (RT60 "
+            "0.2-1.0 s), fitted with every (corpus, gender, class) cell weighted alike: two TESS speakers no "
+            "longer outweigh the RAVDESS actors, and male voices carry a third of the weight instead of an eighth",
+            "source": "cross-corpus, channel- and room-robust recipe, session 6, chosen on validation speakers: "
+            "the default since 2026-12-02 (second release)",
+            "feature_extractor": {"functionals": "speech-stats-mfcc"},
+            "config": {
+                "c_grid": [0.001, 0.003, 0.01, 0.03, 0.1],
+                "channel_copies": 1,
+                "channel_kinds": ["noise", "pink", "band", "mp3", "reverb"],
+                "balance": "corpus-gender",
+            },
         },
         "speech-stats-speed": {
             "family": "functionals",
