@@ -91,19 +91,20 @@ def random_channel(rng: random.Random, kinds: Sequence[str] = RANDOM_KINDS) -> s
             f"random channel kinds are {', '.join(ALL_KINDS)}", source=f"channel kinds {list(kinds)}"
         )
     kind = rng.choice(list(kinds))
-    if kind == "band":
-        return f"band:0-{rng.uniform(3400, 7000):.0f}"
-    if kind == "mp3":
-        return f"mp3:{rng.choice([24, 32, 48, 64])}"
-    if kind == "reverb":
-        return f"reverb:{rng.uniform(0.2, 1.0):.2f}"
-    if kind == "eq":
-        return f"eq:{rng.uniform(3, 12):.1f}"
-    if kind == "clip":
-        return f"clip:{rng.uniform(0.2, 0.7):.2f}"
-    if kind == "opus":
-        return f"opus:{rng.choice([8, 12, 16, 24])}"
-    return f"{kind}:{rng.uniform(10, 40):.1f}"
+    return f"{kind}:{_DRAW[kind](rng)}"
+
+
+# the value of each random kind, drawn from its range
+_DRAW = {
+    "noise": lambda rng: f"{rng.uniform(10, 40):.1f}",
+    "pink": lambda rng: f"{rng.uniform(10, 40):.1f}",
+    "band": lambda rng: f"0-{rng.uniform(3400, 7000):.0f}",
+    "mp3": lambda rng: rng.choice([24, 32, 48, 64]),
+    "reverb": lambda rng: f"{rng.uniform(0.2, 1.0):.2f}",
+    "eq": lambda rng: f"{rng.uniform(3, 12):.1f}",
+    "clip": lambda rng: f"{rng.uniform(0.2, 0.7):.2f}",
+    "opus": lambda rng: rng.choice([8, 12, 16, 24]),
+}
 
 
 def channel_copies(

@@ -412,10 +412,17 @@ def reverberate(waves: torch.Tensor, lengths: torch.Tensor, rirs: torch.Tensor) 
     n = _fast_fft_size(waves.shape[1] + rirs.shape[1] - 1)
     spectrum = torch.fft.rfft(waves, n=n) * torch.fft.rfft(rirs.to(waves), n=n)
     wet = torch.fft.irfft(spectrum, n=n)[:, : waves.shape[1]] * mask
+    return _same_rms(wet, waves, mask, lengths)
+
+
+def _same_rms(
+    out: torch.Tensor, waves: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor
+) -> torch.Tensor:
+    """``out`` (B, N; zero in the padding) scaled so each clip has the RMS of its real samples in ``waves``."""
     count = lengths.clamp(min=1).to(waves.dtype)
     rms_in = torch.sqrt((waves.square() * mask).sum(1) / count)
-    rms_out = torch.sqrt((wet.square()).sum(1) / count).clamp(min=1e-12)
-    return wet * (rms_in / rms_out)[:, None]
+    rms_out = torch.sqrt(out.square().sum(1) / count).clamp(min=1e-12)
+    return out * (rms_in / rms_out)[:, None]
 
 
 def band_limit(
@@ -472,11 +479,7 @@ def random_eq(
     curve = gains_db[:, left] * (1 - frac) + gains_db[:, left + 1] * frac  # (B, F) in dB
     out = torch.fft.irfft(torch.fft.rfft(waves) * 10.0 ** (curve / 20.0), n=n)
     mask = _lengths_mask(lengths, n)
-    out = out.masked_fill_(~mask, 0)
-    count = lengths.clamp(min=1).to(waves.dtype)
-    rms_in = torch.sqrt((waves.square() * mask).sum(1) / count)
-    rms_out = torch.sqrt(out.square().sum(1) / count).clamp(min=1e-12)
-    return out * (rms_in / rms_out)[:, None]
+    return _same_rms(out.masked_fill_(~mask, 0), waves, mask.to(waves.dtype), lengths)
 
 
 def mu_law(waves: torch.Tensor, channels: int = 256) -> torch.Tensor:
