@@ -418,8 +418,8 @@ def select_rows(
     if split == "all":
         return list(range(len(ds)))
     if split == "model":
-        manifest = Path(model_dir or ".") / "split.json"
-        if model_dir is None or not manifest.is_file():
+        manifest = None if model_dir is None else Path(model_dir) / "split.json"
+        if manifest is None or not manifest.is_file():
             raise SERError(
                 "the model folder has no split.json; give --split explicitly", source=str(model_dir)
             )

@@ -192,7 +192,7 @@ def _fit(
     sample_weight: np.ndarray | None = None,
 ):
     """A class-balanced ``StandardScaler -> LogisticRegression``; with ``sample_weight`` (e.g.
-    :func:`cell_balanced_weights`) those weights replace the class balancing; with ``soft`` (teacher
+    :func:`cell_balanced_weights`; not with distillation) those weights replace the class balancing; with ``soft`` (teacher
     probabilities, one row per clip) and ``alpha > 0`` it fits the distillation mixture as
     sample weights (:func:`distillation_weights`)."""
     from sklearn.linear_model import LogisticRegression
@@ -206,8 +206,6 @@ def _fit(
             LogisticRegression(C=c, max_iter=3000, class_weight=balance, random_state=seed),
         )
         return clf.fit(x, y, logisticregression__sample_weight=sample_weight)
-    if sample_weight is not None:
-        raise SERError("corpus or gender balancing does not combine with distillation", source="preset")
     from .clips import balanced_class_weights
 
     balanced = np.asarray(balanced_class_weights(y, soft.shape[1]))

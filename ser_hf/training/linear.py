@@ -167,6 +167,27 @@ def train_linear(
     functionals = spec["feature_extractor"]["functionals"]
     c_grid = spec["config"].get("c_grid", DEFAULT_C_GRID)
     factors = tuple(spec["config"].get("speed_copies", ()))
+    n_copies = int(spec["config"].get("channel_copies", 0))
+    kinds = tuple(spec["config"].get("channel_kinds", RANDOM_KINDS))
+    balance = spec["config"].get("balance")
+    distilling = soft is not None and alpha > 0
+    # the preset's options are checked before any clip is processed
+    if n_copies and (distilling or factors):
+        raise SERError(
+            "channel_copies do not combine with distillation or speed copies; distil into or add speed "
+            "copies to a preset without them (e.g. speech-stats-mfcc)",
+            source="preset",
+        )
+    parts = balance.split("-") if balance else []
+    if balance and (
+        not set(parts) <= {"corpus", "gender"} or not groups or not all(p in groups for p in parts)
+    ):
+        raise SERError(
+            "balance is 'corpus', 'gender' or 'corpus-gender', and needs those columns per clip",
+            source=f"preset balance {balance!r}",
+        )
+    if balance and distilling:
+        raise SERError("corpus or gender balancing does not combine with distillation", source="preset")
     rows = list(train_rows) + list(val_rows)
     if not train_rows:
         raise SERError("no training clips", source="train_linear")
@@ -176,7 +197,7 @@ def train_linear(
     has_val = bool(len(val_rows))
     x_train, y_train = x[:n], y[:n]
     soft_train = soft_val = None
-    if soft is not None and alpha > 0:
+    if distilling:
         soft_train, soft_val = np.asarray(soft)[list(train_rows)], np.asarray(soft)[list(val_rows)]
     if factors:  # speed-perturbed copies (pitch and tempo: other vocal tracts) of TRAINING clips only
         from .functionals import speed_copies
@@ -189,31 +210,14 @@ def train_linear(
         if soft_train is not None:
             soft_train = np.concatenate([soft_train, np.repeat(soft_train, len(factors), axis=0)])
         logger.info("speed copies %s: %d training vectors", factors, len(x_train))
-    balance = spec["config"].get("balance")
     group_of = None
-    if balance:
-        parts = balance.split("-")
-        if not set(parts) <= {"corpus", "gender"} or not groups or not all(p in groups for p in parts):
-            raise SERError(
-                "balance is 'corpus', 'gender' or 'corpus-gender', and needs those columns per clip",
-                source=f"preset balance {balance!r}",
-            )
+    if balance:  # one group name per clip, e.g. "ravdess/male"
         group_of = np.asarray(["/".join(str(groups[p][r]) for p in parts) for r in range(len(clips))])
-        if soft_train is not None:
-            raise SERError("corpus or gender balancing does not combine with distillation", source="preset")
     g_train = None if group_of is None else group_of[list(train_rows)]
     if g_train is not None and factors:
         g_train = np.concatenate([g_train, np.repeat(g_train, len(factors))])
-    n_copies = int(spec["config"].get("channel_copies", 0))
-    kinds = tuple(spec["config"].get("channel_kinds", RANDOM_KINDS))
     x_val_copies = None
-    if n_copies:  # channel copies (noise, band limits, MP3) of training AND validation clips
-        if soft_train is not None or factors:
-            raise SERError(
-                "channel_copies do not combine with distillation or speed copies; distil into or add speed "
-                "copies to a preset without them (e.g. speech-stats-mfcc)",
-                source="preset",
-            )
+    if n_copies:  # channel copies (noise, band limits, MP3, rooms) of training AND validation clips
         from ..data.channel import channel_copies
 
         def copies_of(part: Sequence[int]) -> np.ndarray:  # copy-major: every clip's copy k, then k + 1
