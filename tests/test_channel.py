@@ -277,3 +277,17 @@ def test_a_random_equaliser_recolours_the_clip_keeps_its_loudness_and_repeats():
     assert all(abs(r - flat) <= 24.0 + 1e-3 for r in ratios)  # never beyond +-12 dB on each tone
     with pytest.raises(SERError, match="eq needs a positive value"):
         parse_channel("eq:0")
+
+
+def test_another_voice_moves_the_pitch_by_the_semitones_and_keeps_the_duration():
+    """``pitch:-3`` is a lower voice saying the same thing in the same time: a 300 Hz tone comes
+    out at 300 * 2^(-3/12) Hz, as long as before; a shift of 0 or beyond an octave is refused."""
+    x = _tones(300.0, seconds=1.0)
+    for semitones in (-3.0, 4.0):
+        y = apply_channel(x, f"pitch:{semitones}", SR)
+        assert y.shape == x.shape
+        moved = 300.0 * 2 ** (semitones / 12)
+        assert _power_at(y, moved) > 20 * _power_at(y, 300.0)
+    for spec in ("pitch:0", "pitch:-15"):
+        with pytest.raises(SERError, match="-12 to 12 and not 0"):
+            parse_channel(spec)

@@ -8,6 +8,7 @@ A condition is a short string, and conditions chain with ``+`` in the order they
     mp3:32                an MP3 round trip at 32 kbit/s    opus:12   an Opus round trip at 12 kbit/s
     clip:0.3              hard clipping at 30 % of the peak gain:-20 20 dB quieter
     reverb:0.6            a synthetic room, RT60 0.6 s    eq:10     a random equaliser, gains within +-10 dB
+    pitch:-3              another voice: pitch and formants 3 semitones lower, duration kept
     telephone+noise:20    a phone line, then noise at the far end
 
 ``ser-hf evaluate --channel SPEC`` scores a model on a corpus passed through a condition, and
@@ -38,6 +39,7 @@ CONDITIONS = {
     "gain": ("dB", "gain:-20"),
     "reverb": ("RT60 in seconds", "reverb:0.6"),
     "eq": ("largest gain in dB", "eq:10"),
+    "pitch": ("semitones, -12 to 12", "pitch:-3"),
 }
 
 
@@ -69,6 +71,8 @@ def parse_channel(spec: str) -> list[tuple[str, tuple[float, ...]]]:
             raise _error(spec, "clip takes a fraction of the peak between 0 and 1")
         if name in ("mp3", "opus", "reverb", "eq") and numbers[0] <= 0:
             raise _error(spec, f"{name} needs a positive value ({wants})")
+        if name == "pitch" and not (numbers[0] != 0 and abs(numbers[0]) <= 12):
+            raise _error(spec, "pitch takes a shift in semitones, -12 to 12 and not 0")
         steps.append((name, numbers))
     return steps
 
@@ -83,6 +87,7 @@ _DRAW = {
     "eq": lambda rng: f"{rng.uniform(3, 12):.1f}",  # another microphone's colour
     "clip": lambda rng: f"{rng.uniform(0.2, 0.7):.2f}",
     "opus": lambda rng: rng.choice([8, 12, 16, 24]),
+    "pitch": lambda rng: f"{rng.choice([-1, 1]) * rng.uniform(1.5, 4):.1f}",  # another speaker
 }
 ALL_KINDS = tuple(_DRAW)
 RANDOM_KINDS = ("noise", "pink", "band", "mp3")  # what random_channel draws from by default
@@ -95,7 +100,8 @@ def random_channel(rng: random.Random, kinds: Sequence[str] = RANDOM_KINDS) -> s
     24-64 kbit/s, (``"reverb"``) a synthetic room with RT60 0.2-1.0 s, (``"eq"``) a random
     equaliser of up to 3-12 dB, (``"clip"``) clipping at 20-70 % of the peak or (``"opus"``) an Opus
     round trip at 8-24 kbit/s: the conditions that move a clean-trained model most
-    (benchmarks/RESULTS.md)."""
+    (benchmarks/RESULTS.md); or (``"pitch"``) another voice, pitch and formants 1.5-4 semitones
+    up or down."""
     if not kinds or not set(kinds) <= set(ALL_KINDS):
         raise SERError(
             f"random channel kinds are {', '.join(ALL_KINDS)}", source=f"channel kinds {list(kinds)}"
@@ -152,6 +158,8 @@ def apply_channel(wave: np.ndarray, spec: str, sampling_rate: int = 16000, seed:
             w = T.apply_gain(w, torch.tensor([values[0]]))
         elif name == "eq":
             w = T.random_eq(w, n, sampling_rate, torch.tensor([values[0]]), generator)
+        elif name == "pitch":
+            w = T.pitch_shift(w, n, torch.tensor([values[0]]))
         elif name == "reverb":
             rirs = T.synthetic_rirs(torch.tensor([values[0]]), torch.tensor([0.0]), sampling_rate, generator)
             w = T.reverberate(w, n, rirs)

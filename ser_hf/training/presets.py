@@ -260,6 +260,20 @@ PRESETS.update(
                 "balance": "corpus-gender",
             },
         },
+        "speech-stats-mfcc-voices": {
+            "family": "functionals",
+            "description": "speech-stats-mfcc-rooms with two copies of every clip, each one of noise, pink noise, "
+            "a low-pass, MP3, a room or another voice (pitch and formants shifted 1.5-4 semitones up or down, "
+            "duration kept)",
+            "source": "speaker augmentation for the cross-corpus recipe, session 7, chosen on validation speakers",
+            "feature_extractor": {"functionals": "speech-stats-mfcc"},
+            "config": {
+                "c_grid": [0.001, 0.003, 0.01, 0.03, 0.1],
+                "channel_copies": 2,
+                "channel_kinds": ["noise", "pink", "band", "mp3", "reverb", "pitch"],
+                "balance": "corpus-gender",
+            },
+        },
         "speech-stats-speed": {
             "family": "functionals",
             "description": "speech-stats trained with 0.9x and 1.1x speed-perturbed copies of every "
