@@ -26,7 +26,7 @@ EXAMPLES = (
     "\nexamples:\n"
     "  ser-hf train --corpus ravdess=data/ravdess --split ravdess-fold:0 --output_dir runs/fold0\n"
     "  ser-hf train --corpus ravdess=data/ravdess,tess=data/tess --label_scheme harmonized7 "
-    "--preset speech-stats-mfcc-voices --split loco:tess --output_dir runs/r2t\n"
+    "--preset speech-stats-mfcc-rooms --split loco:tess --output_dir runs/r2t\n"
     "  torchrun --nproc_per_node 2 scripts/train.py --corpus ravdess=data/ravdess --split none\n"
     "  python scripts/train.py config.yaml\n"
 )
