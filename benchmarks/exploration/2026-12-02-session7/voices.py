@@ -10,7 +10,7 @@ For each fit: validation UA clean and through fixed conditions (noise:20, teleph
 reverb:0.6; seeded per clip), the model-choice score = mean(clean, mean of conditions); test UA
 clean, per gender. Choices are made on the validation score only.
 
-    python voices.py DATA_DIR pitch|pitch2|wide2 > OUT.jsonl
+    python voices.py DATA_DIR pitch|pitch2 > OUT.jsonl
 """
 
 import functools
@@ -129,12 +129,9 @@ def fit(protocol, fold, split_spec, variant, config):
 
 
 VOICES = [*ROOM_KINDS, "pitch"]
-copies = {"pitch": 1, "pitch2": 2, "wide2": 2}[job]
+copies = {"pitch": 1, "pitch2": 2}[job]
 cfg = {"channel_kinds": VOICES, "channel_copies": copies}
 name = f"rooms+pitch+corpus-gender x{copies}"
-if job == "wide2":  # after the choice: wider voice shifts, 3-6 semitones up or down (towards the other gender)
-    channel._DRAW["pitch"] = lambda rng: f"{rng.choice([-1, 1]) * rng.uniform(3, 6):.1f}"
-    name = f"rooms+pitch 3-6 st+corpus-gender x{copies}"
 for target, fold in (("tess", "R->T"), ("ravdess", "T->R")):
     fit("xc", fold, f"loco:{target}", name, cfg)
 for k in range(6):
