@@ -1,7 +1,6 @@
-"""The models that ship inside the package, by name: ``"default"``
+"""The models that ship inside the package, by name (:data:`BUNDLED_ALIASES`): ``"default"``
 (``"speech-stats-mfcc-rooms"``), ``"speech-stats-mfcc-voices"``, ``"speech-stats-mfcc-channel"``,
-``"speech-stats-pitch"``,
-``"speech-stats"``, ``"fusion"``, ``"cnn"``, ``"functionals"``."""
+``"speech-stats-pitch"``, ``"speech-stats"``, ``"fusion"``, ``"cnn"``, ``"functionals"``."""
 
 from __future__ import annotations
 
@@ -54,8 +53,7 @@ def bundled_model_path(name: str = "default") -> Path:
     ``"speech-stats-mfcc-rooms"``, the default of ``EmotionClassifier()``, ``ser-hf predict`` and
     the demo), ``"speech-stats-mfcc-voices"`` (the same trained on other voices too),
     ``"speech-stats-mfcc-channel"``, ``"speech-stats-pitch"`` and ``"speech-stats"`` (the previous
-    defaults),
-    ``"fusion"``, ``"cnn"`` or ``"functionals"``.
+    defaults), ``"fusion"``, ``"cnn"`` or ``"functionals"``.
 
     Raises:
         SERError: an unknown name, or a package installed without that model.
@@ -82,11 +80,9 @@ def default_model_path() -> Path:
 
 
 def resolve_model_name(model: Any, default: str = "default") -> Any:
-    """``None`` -> the bundled ``default`` model's folder; a bundled model's name (``"default"``,
-    ``"speech-stats-mfcc-rooms"``, ``"speech-stats-mfcc-voices"``, ``"speech-stats-mfcc-channel"``,
-    ``"speech-stats-pitch"``, ``"speech-stats"``, ``"fusion"``, ``"cnn"``,
-    ``"functionals"``) -> its folder, unless a path of that name exists; anything else
-    (a folder, a Hub id, a loaded model) unchanged."""
+    """``None`` -> the bundled ``default`` model's folder; a bundled model's name (a key of
+    :data:`BUNDLED_ALIASES`, see :func:`bundled_model_path`) -> its folder, unless a path of that
+    name exists; anything else (a folder, a Hub id, a loaded model) unchanged."""
     if model is None:
         return bundled_model_path(default)
     if isinstance(model, str) and model in BUNDLED_ALIASES and not Path(model).exists():
