@@ -39,7 +39,7 @@ from ser_hf.data.channel import ROOM_KINDS
 from ser_hf.training.arguments import DataArguments
 from ser_hf.training.clips import decode_rows, load_rows, make_split
 from ser_hf.training.feature_cache import FeatureCache, default_cache_dir
-from ser_hf.training.linear import functionals_matrix, train_linear
+from ser_hf.training.linear import _full_probabilities, functionals_matrix, train_linear
 from ser_hf.training.presets import get_preset
 
 SR = 16000
@@ -52,7 +52,7 @@ torch.set_num_threads(1)
 
 CLIPS: list = []  # every clip of both corpora, decoded once
 FITS: list = []  # every _fit of the current train_linear call: the grid's first, the refit last
-GROUPS: list = []  # the group name per row ("ravdess/female") of each fit, in the same order
+GROUPS: list = []  # the group name per row ("ravdess/female") of each _fit of the current call
 _apply = channel.apply_channel
 _make_copies = channel.channel_copies
 _fit = functionals_module._fit
@@ -117,9 +117,7 @@ class Exploration:
 
     def probabilities(self, clf, clips, functionals):
         x = functionals_matrix(clips, functionals, cache=self.cache)
-        p = np.zeros((len(x), len(self.names)))
-        p[:, [int(c) for c in clf[-1].classes_]] = clf.predict_proba(x)
-        return p
+        return _full_probabilities(clf, x, len(self.names))
 
     def report(self, protocol, fold, variant, sp, p, seconds, c=None, **extra):
         """One jsonl row from probabilities ``p`` = {"clean": val, ch: val through ch, "test": test}."""
@@ -151,6 +149,7 @@ class Exploration:
         spec = {**spec, "config": {**spec["config"], **config}}
         t = time.time()
         FITS.clear()
+        GROUPS.clear()
         _, extractor, info = train_linear(
             CLIPS, self.y.tolist(), sp.train, sp.validation, self.names, spec, seed=42, cache=self.cache,
             groups={"corpus": self.corpora, "gender": self.genders},

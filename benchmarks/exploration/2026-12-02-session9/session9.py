@@ -8,7 +8,7 @@ training data adds nothing). Under the same L2 penalty a direction that works in
 cheapest in the shared weights; what only one group does goes into that group's weights.
 
 Jobs (the default's recipe, rooms x1, otherwise unchanged):
-  ref    the default's recipe through ``fits.py`` (checks that the module reproduces session 8's rows)
+  ref    the default's recipe through ``fits.py`` (checks that the module reproduces session 6's rows)
   easy   at test only the shared weights are used: corpus- and gender-invariant training, linear and
          closed over one matrix (the saved model would stay one StandardScaler -> LogisticRegression)
   gated  at test the shared weights plus the gender weights, mixed by a gender classifier (a class-
@@ -22,7 +22,7 @@ Jobs (the default's recipe, rooms x1, otherwise unchanged):
          default's; its reference is voices x2 (session 7). On T->R (one group) it is the plain
          voices x2 fit, session 7's row
 
-    python session9.py DATA_DIR ref|easy|gated [FOLD ...] > OUT.jsonl   (FOLD: R->T, T->R, 0..5; all in this order by default)
+    python session9.py DATA_DIR ref|easy|gated|gender|gender-voices [FOLD ...] > OUT.jsonl   (FOLD: R->T, T->R, 0..5; all in this order by default)
 """
 
 import sys

@@ -54,7 +54,5 @@ print(line("`easy`: shared weights only at test", rows("easy.jsonl"), rooms))
 print(line("`gated`: shared + gated gender weights (corpus weights dropped)", rows("gated.jsonl"), rooms))
 gender = rows("gated.jsonl") | rows("gender.jsonl", "gender4.jsonl", "gender5.jsonl")
 print(line("`gender`: shared + gated gender weights, no corpus weights", gender, rooms))
-gv = [f for f in ("gv1.jsonl", "gv2.jsonl") if (here / f).exists()]
-if gv:
-    gv_rows = {"T->R": voices["T->R"]} | rows(*gv)
-    print(line("`gender-voices`: `gender` on voices x2", gv_rows, voices))
+gender_voices = {"T->R": voices["T->R"]} | rows("gv1.jsonl", "gv2.jsonl")  # T->R: the plain voices fit
+print(line("`gender-voices`: `gender` on voices x2", gender_voices, voices))
