@@ -372,14 +372,14 @@ def _bundled() -> Path | None:
         return None
 
 
-@pytest.mark.skipif(_bundled() is None, reason="the bundled model is not in this checkout yet")
-def test_bundled_model_timeline_follows_concatenated_examples(tmp_path):
-    """The done-when check: ``ser-hf predict`` on a 60 s recording made of the example clips gives
-    a timeline whose windows follow the clips (each window inside a clip gets the label the model
-    gives that clip alone)."""
+def timeline_agreement(model: str | None, tmp_path: Path) -> tuple[int, int, int]:
+    """``ser-hf predict`` on a 60 s recording made of the example clips, each tiled to fill its
+    share: ``(windows that get the label the model gives their clip alone, windows lying wholly
+    inside one clip, clips)``. ``model`` None is the default (``benchmarks/timeline_check.py``
+    runs the same check on any model folder)."""
     from ser_hf.data.audio import load_audio
 
-    c = EmotionClassifier(device="cpu")
+    c = EmotionClassifier(model, device="cpu")
     clips = [load_audio(p) for p in sorted(EXAMPLES.glob("*.flac"))]
     # each clip repeated to fill its share of 60 s, so that whole windows lie inside it
     parts, bounds, t = [], [], 0.0
@@ -392,7 +392,10 @@ def test_bundled_model_timeline_follows_concatenated_examples(tmp_path):
         t += len(part) / SR
     sf.write(tmp_path / "sixty.wav", np.concatenate(parts), SR)
     out = tmp_path / "sixty.json"
-    assert predict_cli([str(tmp_path / "sixty.wav"), "--hop", "1", "--json", str(out)]) == 0
+    argv = [str(tmp_path / "sixty.wav"), "--hop", "1", "--json", str(out)] + (
+        ["--model", model] if model else []
+    )
+    assert predict_cli(argv) == 0
     windows = json.loads(out.read_text())[0]["timeline"]
     checked = agree = 0
     for w in windows:
@@ -400,7 +403,16 @@ def test_bundled_model_timeline_follows_concatenated_examples(tmp_path):
         if expected is not None and not w["silent"]:
             checked += 1
             agree += w["label"] == expected
-    assert checked >= len(clips)
+    return agree, checked, len(clips)
+
+
+@pytest.mark.skipif(_bundled() is None, reason="the bundled model is not in this checkout yet")
+def test_bundled_model_timeline_follows_concatenated_examples(tmp_path):
+    """The done-when check: ``ser-hf predict`` on a 60 s recording made of the example clips gives
+    a timeline whose windows follow the clips (each window inside a clip gets the label the model
+    gives that clip alone)."""
+    agree, checked, clips = timeline_agreement(None, tmp_path)
+    assert checked >= clips
     print(f"timeline agreement: {agree}/{checked} windows inside a clip")
     assert agree / checked >= 0.75, (agree, checked)
 

@@ -333,6 +333,10 @@ def test_preset_table_lists_every_preset_with_parameters(monkeypatch, built_pres
     assert "| `speech-stats-pitch` | functionals | speech-stats-pitch 453 |" in table
     assert "| `speech-stats-mfcc-channel` | functionals | speech-stats-mfcc 1558 |" in table
     assert f"| {len(LABELS) * 449:,} |" in table
+    # the gender-dependent preset: shared weights, a 2-gender gate and one more matrix per gender
+    c, d = len(LABELS), 1558
+    gender_row = table.split("`speech-stats-mfcc-rooms-gender`")[1].splitlines()[0]
+    assert gender_row.endswith(f"| {c * (d + 1) + 2 * (d + 1) + 2 * c * d:,} |")
 
 
 @pytest.fixture(scope="module")

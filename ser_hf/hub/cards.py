@@ -392,6 +392,11 @@ def _model_card_body(
         "ser_functionals_linear": "utterance functionals + linear (logistic regression)",
     }
     family = families.get(config.get("model_type", ""), config.get("model_type", "custom"))
+    if config.get("gender_labels"):
+        family = (
+            "utterance functionals + gender-dependent linear (shared weights plus one set per gender "
+            f"({', '.join(config['gender_labels'])}), mixed per clip by a gender gate on the same features)"
+        )
     fusion = config.get("model_type") == "ser_fusion"
     fusion_desc = ""
     if fusion:

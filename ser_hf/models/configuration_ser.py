@@ -324,6 +324,10 @@ class FunctionalsLinearConfig(PretrainedConfig):
         functionals (`str`, defaults to ``"compare+ours"``): which functionals set it was fitted on.
         class_weights (`list[float]`, *optional*): per-class cross-entropy weights.
         label_smoothing (`float`, defaults to 0.0): cross-entropy label smoothing.
+        gender_labels (`list[str]`, *optional*): a gender-dependent model. A gate (a linear layer
+            over the same standardised features) gives each clip a probability per gender, and the
+            logits add each gender's own weights, scaled by that probability, to the shared ones.
+            The names are the training speakers' genders, e.g. ``["female", "male"]``.
     """
 
     model_type = "ser_functionals_linear"
@@ -334,12 +338,14 @@ class FunctionalsLinearConfig(PretrainedConfig):
         functionals: str = "compare+ours",
         class_weights: list[float] | None = None,
         label_smoothing: float = 0.0,
+        gender_labels: list[str] | None = None,
         **kwargs: Any,
     ):
         self.num_features = num_features
         self.functionals = functionals
         self.class_weights = class_weights
         self.label_smoothing = label_smoothing
+        self.gender_labels = list(gender_labels) if gender_labels else None
         super().__init__(**kwargs)
         if self.id2label and not self.label2id:
             self.label2id = {name: int(i) for i, name in self.id2label.items()}
@@ -347,6 +353,13 @@ class FunctionalsLinearConfig(PretrainedConfig):
         _check_choice("functionals", functionals, FUNCTIONAL_SETS)
         if not 0.0 <= float(label_smoothing) < 1.0:
             raise SERError(f"label_smoothing={label_smoothing} must be in [0, 1)")
+        if self.gender_labels is not None and (
+            len(self.gender_labels) < 2 or len(set(self.gender_labels)) != len(self.gender_labels)
+        ):
+            raise SERError(
+                f"gender_labels={gender_labels} must name two or more distinct genders (or be None for "
+                "one set of weights)"
+            )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PretrainedConfig) and self.to_dict() == other.to_dict()

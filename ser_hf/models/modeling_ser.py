@@ -522,6 +522,12 @@ class FunctionalsLinearForAudioClassification(SERPreTrainedModel):
     ``SERFunctionalsFeatureExtractor``. With weights copied from a scikit-learn multinomial
     ``LogisticRegression`` behind a ``StandardScaler`` (``ser_hf.functionals.to_pretrained``), the
     softmax of the logits equals its ``predict_proba``. There is no frame axis, so no attentions.
+
+    With ``config.gender_labels`` it is a gender-dependent model: ``gender_gate`` gives each clip a
+    probability per gender, and ``gender_classifier`` holds one weight matrix per gender, so the
+    logits are ``classifier(x) + sum_g p_g * W_g x``. The gate standardises with the TRAINING
+    statistics (``gate_mean`` / ``gate_scale``), which test-time adaptation leaves alone: adapting
+    to one speaker re-centres x on that speaker, and would otherwise remove what tells the gender.
     """
 
     config_class = FunctionalsLinearConfig
@@ -533,6 +539,14 @@ class FunctionalsLinearForAudioClassification(SERPreTrainedModel):
         self.register_buffer("feature_mean", torch.zeros(config.num_features))
         self.register_buffer("feature_scale", torch.ones(config.num_features))
         self.classifier = nn.Linear(config.num_features, config.num_labels)
+        genders = len(config.gender_labels or ())
+        if genders:
+            self.register_buffer("gate_mean", torch.zeros(config.num_features))
+            self.register_buffer("gate_scale", torch.ones(config.num_features))
+        self.gender_gate = nn.Linear(config.num_features, genders) if genders else None
+        self.gender_classifier = (
+            nn.Linear(config.num_features, genders * config.num_labels, bias=False) if genders else None
+        )
         self.post_init()
 
     def forward(
@@ -552,8 +566,15 @@ class FunctionalsLinearForAudioClassification(SERPreTrainedModel):
                 "with this model?"
             )
         return_dict = return_dict if return_dict is not None else self.config.return_dict
-        x = (input_features.to(self.feature_mean.dtype) - self.feature_mean) / self.feature_scale
-        return self._output(self.classifier(x), labels, None, None, None, return_dict)
+        raw = input_features.to(self.feature_mean.dtype)
+        x = (raw - self.feature_mean) / self.feature_scale
+        logits = self.classifier(x)
+        if self.gender_gate is not None:  # (batch, genders, 1) * (batch, genders, labels), summed
+            gate = self.gender_gate((raw - self.gate_mean) / self.gate_scale)
+            gate = torch.softmax(gate, dim=-1).unsqueeze(-1)
+            per_gender = self.gender_classifier(x).view(x.shape[0], gate.shape[1], -1)
+            logits = logits + (gate * per_gender).sum(1)
+        return self._output(logits, labels, None, None, None, return_dict)
 
 
 CnnBiLstmAttentionForAudioClassification.register_for_auto_class("AutoModelForAudioClassification")

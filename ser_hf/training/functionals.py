@@ -182,6 +182,79 @@ def cell_balanced_weights(y: np.ndarray, groups: Sequence[str]) -> np.ndarray:
     return len(keys) / (len(counts) * counts[inverse]).astype(np.float64)
 
 
+class GenderGatedLinear:
+    """A fitted gender-dependent linear model, the scikit-learn side of
+    ``FunctionalsLinearForAudioClassification`` with ``config.gender_labels``: ``[0]`` the
+    ``StandardScaler``, ``[-1]`` the ``LogisticRegression`` of the shared weights, ``gate`` a
+    ``LogisticRegression`` from the same standardised vector to the gender, and ``gender_coef``
+    one ``(len(classes_), D)`` matrix per gender (``gate.classes_`` order). For a standardised x the
+    class scores are ``shared(x) + sum_g p_g(x) * gender_coef[g] @ x``, softmaxed."""
+
+    def __init__(self, scaler: Any, shared: Any, gate: Any, gender_coef: list[np.ndarray]):
+        self.scaler, self.shared, self.gate, self.gender_coef = scaler, shared, gate, gender_coef
+
+    def __getitem__(self, i: int) -> Any:
+        return (self.scaler, self.shared)[i]
+
+    def decision_function(self, x: np.ndarray) -> np.ndarray:
+        xs = self.scaler.transform(x)
+        coef, intercept = _class_rows(self.shared.coef_, self.shared.intercept_, len(self.shared.classes_))
+        z = xs @ coef.T + intercept
+        p = self.gate.predict_proba(xs)
+        for k, w in enumerate(self.gender_coef):
+            z = z + p[:, k : k + 1] * (xs @ w.T)
+        return z
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        z = self.decision_function(x)
+        e = np.exp(z - z.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.shared.classes_[self.decision_function(x).argmax(1)]
+
+
+def _class_rows(coef: np.ndarray, intercept: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's binary model (one row: the logit of ``classes_[1]`` against ``classes_[0]``)
+    as two rows whose softmax is its ``predict_proba``; several classes are returned as they are."""
+    if n_classes == 2 and len(coef) == 1:
+        return np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+    return coef, intercept
+
+
+def _fit_gender_gated(
+    x: np.ndarray, y: np.ndarray, c: float, seed: int, sample_weight: np.ndarray | None, genders: np.ndarray
+) -> GenderGatedLinear | None:
+    """Shared + per-gender weights by feature augmentation (Daume III 2007): each standardised
+    row x of gender g is fitted as ``[x, x * [g = g_1], x * [g = g_2], ...]`` by one logistic
+    regression (a direction that works for every gender is cheapest in the shared weights under the
+    same L2 penalty), and a class-balanced gate learns the gender from x. Rows of unknown gender
+    (anything but female / male, ``f`` / ``m``) fit the shared weights only. None when fewer than
+    two genders are known."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    names = {"female": "female", "f": "female", "male": "male", "m": "male"}
+    genders = np.asarray([names.get(str(g).lower(), "") for g in genders])
+    levels = sorted(set(genders) - {""})
+    if len(levels) < 2:
+        return None
+    scaler = StandardScaler().fit(x)
+    xs = scaler.transform(x)
+    parts = [xs] + [xs * (genders == g)[:, None] for g in levels]
+    balance = None if sample_weight is not None else "balanced"
+    lr = LogisticRegression(C=c, max_iter=3000, class_weight=balance, random_state=seed)
+    lr.fit(np.hstack(parts), y, sample_weight=sample_weight)
+    d = x.shape[1]
+    blocks = [lr.coef_[:, d * (k + 1) : d * (k + 2)] for k in range(len(levels))]
+    lr.coef_, lr.n_features_in_ = lr.coef_[:, :d].copy(), d
+    known = np.isin(genders, levels)
+    gate = LogisticRegression(C=0.01, max_iter=3000, class_weight="balanced", random_state=seed)
+    gate.fit(xs[known], genders[known])
+    zeros = np.zeros_like(lr.intercept_)
+    return GenderGatedLinear(scaler, lr, gate, [_class_rows(b, zeros, len(lr.classes_))[0] for b in blocks])
+
+
 def _fit(
     x: np.ndarray,
     y: np.ndarray,
@@ -190,15 +263,21 @@ def _fit(
     soft: np.ndarray | None = None,
     alpha: float = 0.0,
     sample_weight: np.ndarray | None = None,
+    genders: np.ndarray | None = None,
 ):
     """A class-balanced ``StandardScaler -> LogisticRegression``; with ``sample_weight`` (e.g.
     :func:`cell_balanced_weights`; not with distillation) those weights replace the class balancing; with ``soft`` (teacher
     probabilities, one row per clip) and ``alpha > 0`` it fits the distillation mixture as
-    sample weights (:func:`distillation_weights`)."""
+    sample weights (:func:`distillation_weights`). With ``genders`` (one name per row) naming two or
+    more genders it is the gender-dependent :class:`GenderGatedLinear` (:func:`_fit_gender_gated`)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    if genders is not None and (soft is None or alpha <= 0):
+        gated = _fit_gender_gated(x, y, c, seed, sample_weight, genders)
+        if gated is not None:
+            return gated
     if soft is None or alpha <= 0:
         balance = None if sample_weight is not None else "balanced"
         clf = make_pipeline(
@@ -232,26 +311,38 @@ def to_pretrained(clf: Any, label_names: Sequence[str], functionals: str):
         raise SERError(
             f"the classifier's classes {classes} are not ids into the {len(label_names)} label names"
         )
+    gate = getattr(clf, "gate", None)
+    d = int(lr.coef_.shape[1])
     config = FunctionalsLinearConfig(
-        num_features=int(lr.coef_.shape[1]),
+        num_features=d,
         functionals=functionals,
         id2label=dict(enumerate(label_names)),
         label2id={n: i for i, n in enumerate(label_names)},
+        gender_labels=None if gate is None else [str(g) for g in gate.classes_],
     )
     model = FunctionalsLinearForAudioClassification(config)
     scale = np.where(scaler.scale_ == 0, 1.0, scaler.scale_)
     # classes the training data lacked get a finite, hopeless logit (probability ~e-4000 -> 0)
-    weight = np.zeros((len(label_names), lr.coef_.shape[1]))
+    coef, intercept = _class_rows(lr.coef_, lr.intercept_, len(classes))
+    weight = np.zeros((len(label_names), d))
     bias = np.full(len(label_names), -1e4)
-    if len(classes) == 2:  # scikit-learn's binary model: one row, the logit of classes[1] vs classes[0]
-        weight[classes[1]], bias[classes[1]], bias[classes[0]] = lr.coef_[0], lr.intercept_[0], 0.0
-    else:
-        weight[classes], bias[classes] = lr.coef_, lr.intercept_
+    weight[classes], bias[classes] = coef, intercept
     with torch.no_grad():
         model.feature_mean.copy_(torch.as_tensor(scaler.mean_, dtype=torch.float32))
         model.feature_scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
         model.classifier.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
         model.classifier.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+        if gate is not None:  # the gate's softmax is its predict_proba; each gender's rows go to its classes
+            gate_w, gate_b = _class_rows(gate.coef_, gate.intercept_, len(gate.classes_))
+            model.gender_gate.weight.copy_(torch.as_tensor(gate_w, dtype=torch.float32))
+            model.gender_gate.bias.copy_(torch.as_tensor(gate_b, dtype=torch.float32))
+            model.gate_mean.copy_(model.feature_mean)  # kept when adaptation moves feature_mean
+            model.gate_scale.copy_(model.feature_scale)
+            per_gender = np.zeros((len(gate.classes_), len(label_names), d))
+            for k, w in enumerate(clf.gender_coef):
+                per_gender[k, classes] = w
+            flat = per_gender.reshape(-1, d)
+            model.gender_classifier.weight.copy_(torch.as_tensor(flat, dtype=torch.float32))
     model.eval()
     return model, SERFunctionalsFeatureExtractor(functionals=functionals)
 

@@ -70,6 +70,8 @@ def fit_linear(
     copies: int = 0,
     groups_train: np.ndarray | None = None,
     groups_val: np.ndarray | None = None,
+    genders_train: np.ndarray | None = None,
+    genders_val: np.ndarray | None = None,
 ) -> tuple[Any, float, dict[float, float], np.ndarray | None]:
     """Pick C on the validation rows (UA), refit on training + validation rows.
 
@@ -85,6 +87,10 @@ def fit_linear(
     ``groups_train`` / ``groups_val`` (a group name per row of ``x_train`` / ``x_val``, e.g. the
     corpus): every fit weighs each (group, class) cell alike (:func:`cell_balanced_weights`)
     instead of balancing the classes only; validation copies take their clip's group.
+
+    ``genders_train`` / ``genders_val`` (the speaker's gender per row, copies as the groups): every
+    fit is the gender-dependent model (:class:`~ser_hf.training.functionals.GenderGatedLinear`)
+    when the rows name two or more genders.
 
     Returns ``(classifier, best_c, {c: validation UA}, validation probabilities of the best C's
     training-only fit or None)``; without validation rows the middle of the grid is used.
@@ -103,8 +109,9 @@ def fit_linear(
         fitted = {}
         for c in c_grid:
             fitted[c] = _fit(
-                x_train, y_train, c * scale, seed, soft_train, alpha, weights(y_train, groups_train)
-            )
+                x_train, y_train, c * scale, seed, soft_train, alpha, weights(y_train, groups_train),
+                genders_train,
+            )  # fmt: skip
             scores[c] = float(balanced_accuracy_score(y_val, fitted[c].predict(x_val)))
             if copies:
                 noisy = float(
@@ -118,16 +125,18 @@ def fit_linear(
         val_probs = _full_probabilities(fitted[best], x_val, int(max(y_train.max(), y_val.max())) + 1)
         x_all, y_all = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
         g_all = None if groups_train is None else np.concatenate([groups_train, groups_val])
+        s_all = None if genders_train is None else np.concatenate([genders_train, genders_val])
         if copies:
             x_all = np.concatenate([x_all, x_val_copies])
             y_all = np.concatenate([y_all, np.tile(y_val, copies)])
             g_all = None if g_all is None else np.concatenate([g_all, np.tile(groups_val, copies)])
+            s_all = None if s_all is None else np.concatenate([s_all, np.tile(genders_val, copies)])
         soft_all = None if soft_train is None else np.concatenate([soft_train, soft_val])
     else:
         best = list(c_grid)[len(c_grid) // 2]
         logger.warning("no validation speakers: C=%g is not chosen but fixed", best)
-        x_all, y_all, soft_all, g_all = x_train, y_train, soft_train, groups_train
-    clf = _fit(x_all, y_all, best * scale, seed, soft_all, alpha, weights(y_all, g_all))
+        x_all, y_all, soft_all, g_all, s_all = x_train, y_train, soft_train, groups_train, genders_train
+    clf = _fit(x_all, y_all, best * scale, seed, soft_all, alpha, weights(y_all, g_all), s_all)
     return clf, best, scores, val_probs
 
 
@@ -161,7 +170,9 @@ def train_linear(
     ``config.balance`` (``"corpus"``, ``"gender"`` or ``"corpus-gender"``) weighs every (group,
     class) cell of the training data alike, the groups read from ``groups`` (``{"corpus": [...],
     "gender": [...]}``, one entry per clip); ``config.channel_kinds`` chooses what the channel copies
-    are drawn from (:data:`~ser_hf.data.channel.RANDOM_KINDS` by default)."""
+    are drawn from (:data:`~ser_hf.data.channel.RANDOM_KINDS` by default); ``config.gender_weights``
+    (needs ``groups["gender"]``) fits the gender-dependent model: shared weights plus one set per
+    gender, mixed by a gender gate (one set of weights when the training data has one gender)."""
     from .functionals import to_pretrained
 
     functionals = spec["feature_extractor"]["functionals"]
@@ -188,6 +199,13 @@ def train_linear(
         )
     if balance and distilling:
         raise SERError("corpus or gender balancing does not combine with distillation", source="preset")
+    gender_weights = bool(spec["config"].get("gender_weights", False))
+    if gender_weights and (distilling or not groups or len(groups.get("gender") or ()) != len(clips)):
+        raise SERError(
+            "gender_weights needs each clip's gender (the corpus's gender column) and does not combine "
+            "with distillation",
+            source="preset gender_weights",
+        )
     rows = list(train_rows) + list(val_rows)
     if not train_rows:
         raise SERError("no training clips", source="train_linear")
@@ -216,6 +234,10 @@ def train_linear(
     g_train = None if group_of is None else group_of[list(train_rows)]
     if g_train is not None and factors:
         g_train = np.concatenate([g_train, np.repeat(g_train, len(factors))])
+    gender_of = np.asarray([str(g) for g in groups["gender"]]) if gender_weights else None
+    s_train = None if gender_of is None else gender_of[list(train_rows)]
+    if s_train is not None and factors:
+        s_train = np.concatenate([s_train, np.repeat(s_train, len(factors))])
     x_val_copies = None
     if n_copies:  # channel copies (noise, band limits, MP3, rooms) of training AND validation clips
         from ..data.channel import channel_copies
@@ -227,12 +249,14 @@ def train_linear(
         x_train = np.concatenate([x_train, copies_of(train_rows)])
         y_train = np.concatenate([y_train, np.tile(y[:n], n_copies)])
         g_train = None if g_train is None else np.concatenate([g_train, np.tile(g_train, n_copies)])
+        s_train = None if s_train is None else np.concatenate([s_train, np.tile(s_train, n_copies)])
         x_val_copies = copies_of(val_rows) if has_val else None
         logger.info("%d channel copies per clip: %d training vectors", n_copies, len(x_train))
     clf, best, scores, val_probs = fit_linear(
         x_train, y_train, x[n:] if has_val else None, y[n:] if has_val else None, c_grid, seed,
         soft_train, alpha, soft_val, x_val_copies, n_copies,
         g_train, None if group_of is None or not has_val else group_of[list(val_rows)],
+        s_train, None if gender_of is None or not has_val else gender_of[list(val_rows)],
     )  # fmt: skip
     model, extractor = to_pretrained(clf, list(label_names), functionals)
     model.config.regularisation_c = best
