@@ -238,6 +238,9 @@ def _fit_gender_gated(
     genders = np.asarray([names.get(str(g).lower(), "") for g in genders])
     levels = sorted(set(genders) - {""})
     if len(levels) < 2:
+        logger.info(
+            "gender weights: the training rows name %s; fitting one set of weights", levels or "no gender"
+        )
         return None
     scaler = StandardScaler().fit(x)
     xs = scaler.transform(x)
