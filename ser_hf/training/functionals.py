@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..data.labels import normalize_gender
 from ..errors import SERError
 from ..models.feature_extraction_functionals import (
     FUNCTIONAL_SETS,
@@ -229,14 +230,13 @@ def _fit_gender_gated(
     row x of gender g is fitted as ``[x, x * [g = g_1], x * [g = g_2], ...]`` by one logistic
     regression (a direction that works for every gender is cheapest in the shared weights under the
     same L2 penalty), and a class-balanced gate learns the gender from x. Rows of unknown gender
-    (anything but female / male, ``f`` / ``m``) fit the shared weights only. None when fewer than
-    two genders are known."""
+    (:func:`~ser_hf.data.labels.normalize_gender` says ``"unknown"``) fit the shared weights only.
+    None when fewer than two genders are known."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    names = {"female": "female", "f": "female", "male": "male", "m": "male"}
-    genders = np.asarray([names.get(str(g).lower(), "") for g in genders])
-    levels = sorted(set(genders) - {""})
+    genders = np.asarray([normalize_gender(g) for g in genders])
+    levels = sorted(set(genders) - {"unknown"})
     if len(levels) < 2:
         logger.info(
             "gender weights: the training rows name %s; fitting one set of weights", levels or "no gender"

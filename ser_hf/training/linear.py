@@ -123,14 +123,14 @@ def fit_linear(
                 logger.info("C=%g: validation UA %.3f", c, scores[c])
         best = max(c_grid, key=lambda c: (scores[c], -c))
         val_probs = _full_probabilities(fitted[best], x_val, int(max(y_train.max(), y_val.max())) + 1)
-        x_all, y_all = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
-        g_all = None if groups_train is None else np.concatenate([groups_train, groups_val])
-        s_all = None if genders_train is None else np.concatenate([genders_train, genders_val])
-        if copies:
-            x_all = np.concatenate([x_all, x_val_copies])
-            y_all = np.concatenate([y_all, np.tile(y_val, copies)])
-            g_all = None if g_all is None else np.concatenate([g_all, np.tile(groups_val, copies)])
-            s_all = None if s_all is None else np.concatenate([s_all, np.tile(genders_val, copies)])
+
+        def refit_rows(train: np.ndarray | None, val: np.ndarray | None) -> np.ndarray | None:
+            """A per-row column for the refit: training rows, validation rows, their copies."""
+            return None if train is None else np.concatenate([train, val] + [val] * copies)
+
+        x_all = np.concatenate([x_train, x_val] + ([x_val_copies] if copies else []))
+        y_all, g_all = refit_rows(y_train, y_val), refit_rows(groups_train, groups_val)
+        s_all = refit_rows(genders_train, genders_val)
         soft_all = None if soft_train is None else np.concatenate([soft_train, soft_val])
     else:
         best = list(c_grid)[len(c_grid) // 2]
@@ -213,10 +213,8 @@ def train_linear(
     y = np.asarray([labels[r] for r in rows])
     n = len(train_rows)
     has_val = bool(len(val_rows))
-    x_train, y_train = x[:n], y[:n]
-    soft_train = soft_val = None
-    if distilling:
-        soft_train, soft_val = np.asarray(soft)[list(train_rows)], np.asarray(soft)[list(val_rows)]
+    x_train = x[:n]
+    source = list(train_rows)  # the clip of every training vector: the originals, then their copies
     if factors:  # speed-perturbed copies (pitch and tempo: other vocal tracts) of TRAINING clips only
         from .functionals import speed_copies
 
@@ -224,20 +222,8 @@ def train_linear(
             functionals_matrix(speed_copies(clips[r], factors), functionals, cache=cache) for r in train_rows
         ]  # (n, len(factors), D)
         x_train = np.concatenate([x_train, np.concatenate(copies)])
-        y_train = np.concatenate([y_train, np.repeat(y[:n], len(factors))])
-        if soft_train is not None:
-            soft_train = np.concatenate([soft_train, np.repeat(soft_train, len(factors), axis=0)])
+        source += [r for r in train_rows for _ in factors]
         logger.info("speed copies %s: %d training vectors", factors, len(x_train))
-    group_of = None
-    if balance:  # one group name per clip, e.g. "ravdess/male"
-        group_of = np.asarray(["/".join(str(groups[p][r]) for p in parts) for r in range(len(clips))])
-    g_train = None if group_of is None else group_of[list(train_rows)]
-    if g_train is not None and factors:
-        g_train = np.concatenate([g_train, np.repeat(g_train, len(factors))])
-    gender_of = np.asarray([str(g) for g in groups["gender"]]) if gender_weights else None
-    s_train = None if gender_of is None else gender_of[list(train_rows)]
-    if s_train is not None and factors:
-        s_train = np.concatenate([s_train, np.repeat(s_train, len(factors))])
     x_val_copies = None
     if n_copies:  # channel copies (noise, band limits, MP3, rooms) of training AND validation clips
         from ..data.channel import channel_copies
@@ -247,16 +233,24 @@ def train_linear(
             return functionals_matrix([m[k] for k in range(n_copies) for m in made], functionals, cache=cache)
 
         x_train = np.concatenate([x_train, copies_of(train_rows)])
-        y_train = np.concatenate([y_train, np.tile(y[:n], n_copies)])
-        g_train = None if g_train is None else np.concatenate([g_train, np.tile(g_train, n_copies)])
-        s_train = None if s_train is None else np.concatenate([s_train, np.tile(s_train, n_copies)])
+        source += list(train_rows) * n_copies
         x_val_copies = copies_of(val_rows) if has_val else None
         logger.info("%d channel copies per clip: %d training vectors", n_copies, len(x_train))
+
+    def per_vector(per_clip: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """A per-clip column for the training vectors and the validation rows."""
+        if per_clip is None:
+            return None, None
+        return per_clip[source], per_clip[list(val_rows)] if has_val else None
+
+    soft_train, soft_val = per_vector(np.asarray(soft) if distilling else None)
+    group_of = None
+    if balance:  # one group name per clip, e.g. "ravdess/male"
+        group_of = np.asarray(["/".join(str(groups[p][r]) for p in parts) for r in range(len(clips))])
+    gender_of = np.asarray([str(g) for g in groups["gender"]]) if gender_weights else None
     clf, best, scores, val_probs = fit_linear(
-        x_train, y_train, x[n:] if has_val else None, y[n:] if has_val else None, c_grid, seed,
-        soft_train, alpha, soft_val, x_val_copies, n_copies,
-        g_train, None if group_of is None or not has_val else group_of[list(val_rows)],
-        s_train, None if gender_of is None or not has_val else gender_of[list(val_rows)],
+        x_train, np.asarray(labels)[source], x[n:] if has_val else None, y[n:] if has_val else None, c_grid,
+        seed, soft_train, alpha, soft_val, x_val_copies, n_copies, *per_vector(group_of), *per_vector(gender_of),
     )  # fmt: skip
     model, extractor = to_pretrained(clf, list(label_names), functionals)
     model.config.regularisation_c = best

@@ -199,6 +199,15 @@ PRESETS.update(
 )
 
 
+# the default's recipe: one channel copy of every clip (rooms among the channels), every (corpus,
+# gender, class) cell weighted alike; the presets below it add to this
+_ROOMS: dict[str, Any] = {
+    "c_grid": [0.001, 0.003, 0.01, 0.03, 0.1],
+    "channel_copies": 1,
+    "channel_kinds": ["noise", "pink", "band", "mp3", "reverb"],
+    "balance": "corpus-gender",
+}
+
 PRESETS.update(
     {
         "speech-stats": {
@@ -253,12 +262,7 @@ PRESETS.update(
             "source": "cross-corpus, channel- and room-robust recipe, session 6, chosen on validation speakers: "
             "the default since 2026-12-02 (second release)",
             "feature_extractor": {"functionals": "speech-stats-mfcc"},
-            "config": {
-                "c_grid": [0.001, 0.003, 0.01, 0.03, 0.1],
-                "channel_copies": 1,
-                "channel_kinds": ["noise", "pink", "band", "mp3", "reverb"],
-                "balance": "corpus-gender",
-            },
+            "config": _ROOMS,
         },
         "speech-stats-mfcc-rooms-gender": {
             "family": "functionals",
@@ -268,13 +272,7 @@ PRESETS.update(
             "source": "aimed at the male/female gap of the cross-corpus recipe, session 9 (exploration), "
             "session 10 (package)",
             "feature_extractor": {"functionals": "speech-stats-mfcc"},
-            "config": {
-                "c_grid": [0.001, 0.003, 0.01, 0.03, 0.1],
-                "channel_copies": 1,
-                "channel_kinds": ["noise", "pink", "band", "mp3", "reverb"],
-                "balance": "corpus-gender",
-                "gender_weights": True,
-            },
+            "config": {**_ROOMS, "gender_weights": True},
         },
         "speech-stats-mfcc-voices": {
             "family": "functionals",
@@ -283,12 +281,7 @@ PRESETS.update(
             "duration kept)",
             "source": "speaker augmentation for the cross-corpus recipe, session 7, chosen on validation speakers",
             "feature_extractor": {"functionals": "speech-stats-mfcc"},
-            "config": {
-                "c_grid": [0.001, 0.003, 0.01, 0.03, 0.1],
-                "channel_copies": 2,
-                "channel_kinds": ["noise", "pink", "band", "mp3", "reverb", "pitch"],
-                "balance": "corpus-gender",
-            },
+            "config": {**_ROOMS, "channel_copies": 2, "channel_kinds": [*_ROOMS["channel_kinds"], "pitch"]},
         },
         "speech-stats-speed": {
             "family": "functionals",
