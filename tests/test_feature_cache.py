@@ -106,8 +106,10 @@ def test_training_from_cached_features_matches_training_from_waveforms(tmp_path)
     ).read_text()
 
     computed = []
-    original = feature_cache.FeatureCache._write
-    feature_cache.FeatureCache._write = staticmethod(lambda p, v: computed.append(p) or original(p, v))
+    original = feature_cache.FeatureCache.__dict__["_write"]  # the staticmethod itself, to put back
+    feature_cache.FeatureCache._write = staticmethod(
+        lambda p, v: computed.append(p) or original.__func__(p, v)
+    )
     try:
         assert train_cli.cli([*base, "--output_dir", str(tmp_path / "again"), "--feature_cache", "true"]) == 0
     finally:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_training import _clip
+from test_training import _clip, make_ravdess_tree
 
 from ser_hf.errors import SERError
 from ser_hf.models.configuration_ser import FunctionalsLinearConfig
@@ -48,6 +48,82 @@ def test_a_cue_that_flips_with_gender_is_learnt_and_the_saved_model_gives_the_sa
         probs = torch.softmax(loaded(input_features=torch.tensor(x_test, dtype=torch.float32)).logits, -1)
     np.testing.assert_allclose(probs[:, :2].numpy(), gated.predict_proba(x_test), atol=1e-5)
     assert float(probs[:, 2].max()) < 1e-6
+
+
+def test_a_gate_limited_to_some_columns_ignores_the_others():
+    """``gate_columns``: the gate reads only those values (say, the statistics of the speech
+    frames), so a value outside them that moves with the gender in training (say, how much pause a
+    clip holds) cannot sway it at test; the saved model keeps the zeros and the probabilities."""
+    x, y, genders = _flipped_cue(400, 4)
+    x[:, 7] = np.where(genders == "male", 4.0, -4.0) + np.random.default_rng(4).normal(size=400)
+    limited = _fit(x, y, 1.0, 0, genders=genders, gate_columns=np.arange(7))
+    everything = _fit(x, y, 1.0, 0, genders=genders)
+    assert np.all(limited.gate.coef_[:, 7] == 0) and np.all(everything.gate.coef_[:, 7] != 0)
+    x_test, y_test, g_test = _flipped_cue(200, 5)
+    x_test[:, 7] = np.where(g_test == "male", -4.0, 4.0)  # the pause cue turned around at test
+    male = limited.gate.classes_.tolist().index("male")
+
+    def right(clf: GenderGatedLinear) -> np.ndarray:
+        said_male = clf.gate.predict_proba(clf.scaler.transform(x_test)).argmax(1) == male
+        return said_male == (g_test == "male")
+
+    assert right(limited).mean() > 0.95 and right(everything).mean() < right(limited).mean()
+    assert (limited.predict(x_test) == y_test).mean() > 0.9
+    model, _ = to_pretrained(limited, LABELS, "speech-stats")
+    assert torch.all(model.gender_gate.weight[:, 7] == 0)
+    with torch.no_grad():
+        probs = torch.softmax(model(input_features=torch.tensor(x_test, dtype=torch.float32)).logits, -1)
+    np.testing.assert_allclose(probs[:, :2].numpy(), limited.predict_proba(x_test), atol=1e-5)
+
+
+def test_block_columns_name_the_values_of_each_block():
+    from ser_hf.models.feature_extraction_functionals import block_columns, clip_functionals
+
+    cols = block_columns("speech-stats-mfcc", ["speech", "pitch", "f0"])
+    assert len(cols) == 448 + 5 + 7 and cols[0] == 0 and cols[-1] == 1557 and 453 not in cols
+    # the log-F0 block: the last 7 values; its median is the clip's pitch
+    low, high = (clip_functionals(_clip(f0, 1.0, 0), "speech-stats-mfcc") for f0 in (110.0, 220.0))
+    f0 = block_columns("speech-stats-mfcc", ["f0"])
+    assert np.exp(high[f0][3]) > 1.6 * np.exp(low[f0][3])
+    with pytest.raises(SERError, match="choose from"):
+        block_columns("speech-stats-mfcc", ["compare"])
+
+
+def test_training_options_of_a_functionals_preset_from_the_command_line(tmp_path):
+    """``--config_overrides`` sets the recipe's fields of a functionals preset (here the gate's
+    blocks and a one-value C grid) and refuses a field the recipe does not have, by name."""
+    import json
+
+    from ser_hf.cli import train as train_cli
+    from ser_hf.models.feature_extraction_functionals import block_columns
+    from ser_hf.models.modeling_ser import FunctionalsLinearForAudioClassification
+
+    corpus = make_ravdess_tree(tmp_path / "ravdess", actors=4, seconds=0.6)
+    argv = [
+        "--corpus",
+        f"ravdess={corpus}",
+        "--preset",
+        "speech-stats-mfcc-rooms-gender",
+        "--split",
+        "loso:04",
+    ]
+    argv += ["--num_val_speakers", "1", "--use_cpu", "true"]
+    overrides = {"gender_gate_blocks": ["speech", "pitch", "f0"], "c_grid": [0.03]}
+    out = tmp_path / "model"
+    assert train_cli.cli(argv + ["--output_dir", str(out), "--config_overrides", json.dumps(overrides)]) == 0
+    assert json.loads((out / "train_args.json").read_text())["regularisation"]["c"] == 0.03
+    gate = FunctionalsLinearForAudioClassification.from_pretrained(out).gender_gate.weight.detach()
+    mfcc = block_columns("speech-stats-mfcc", ["mfcc"])
+    assert torch.all(gate[:, mfcc] == 0) and bool(gate[:, :448].abs().sum() > 0)
+    with pytest.raises(SERError, match="'lstm_layers'.*c_grid"):
+        train_cli.cli(
+            argv + ["--output_dir", str(tmp_path / "x"), "--config_overrides", '{"lstm_layers": 2}']
+        )
+    with pytest.raises(SERError, match="gender_gate_blocks needs gender_weights"):
+        train_cli.cli(
+            argv + ["--output_dir", str(tmp_path / "y"), "--config_overrides", '{"gender_weights": false, '
+            '"gender_gate_blocks": ["f0"]}']
+        )  # fmt: skip
 
 
 def test_three_classes_and_clips_of_unknown_gender():

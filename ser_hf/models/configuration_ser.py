@@ -21,7 +21,8 @@ from .errors import SERError
 # the utterance functionals sets SERFunctionalsFeatureExtractor computes, each as its blocks in
 # vector order (feature_extraction_functionals.clip_functionals): "speech" statistics of the speech
 # frames' log-mels, "pitch" speaker-relative pitch, "compare" openSMILE ComParE 2016, "logmel" and
-# "mfcc" whole-clip row functionals, "f0" log-F0 from our pitch tracker, "f0-yin" from librosa's YIN
+# "mfcc" whole-clip row functionals ("mfcc-speech": the same over the speech frames only), "f0" log-F0
+# from our pitch tracker, "f0-yin" from librosa's YIN
 FUNCTIONAL_BLOCKS = {
     "ours": ("logmel", "mfcc", "f0-yin"),
     "compare": ("compare",),
@@ -30,6 +31,7 @@ FUNCTIONAL_BLOCKS = {
     "speech-stats-pitch": ("speech", "pitch"),
     "speech-stats-plus": ("speech", "pitch", "logmel", "mfcc", "f0"),
     "speech-stats-mfcc": ("speech", "pitch", "mfcc", "f0"),
+    "speech-stats-mfcc-speech": ("speech", "pitch", "mfcc-speech", "f0"),
 }
 FUNCTIONAL_SETS = tuple(FUNCTIONAL_BLOCKS)
 

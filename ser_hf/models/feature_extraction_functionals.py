@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,7 @@ BLOCK_SIZES = {  # values per block of FUNCTIONAL_BLOCKS
     "compare": N_COMPARE,
     "logmel": N_LOGMEL_STATS,
     "mfcc": N_MFCC_STATS,
+    "mfcc-speech": N_MFCC_STATS,
     "f0": N_F0_STATS,
     "f0-yin": N_F0_STATS,
 }
@@ -55,6 +57,19 @@ def functionals_size(functionals: str) -> int:
     if functionals not in FUNCTIONAL_SETS:
         raise SERError(f"functionals must be one of {FUNCTIONAL_SETS}, got {functionals!r}")
     return sum(BLOCK_SIZES[block] for block in FUNCTIONAL_BLOCKS[functionals])
+
+
+def block_columns(functionals: str, blocks: Sequence[str]) -> np.ndarray:
+    """Indices, inside a ``functionals`` vector, of the values of ``blocks`` (e.g. ``["speech", "f0"]``)."""
+    order = FUNCTIONAL_BLOCKS[functionals] if functionals in FUNCTIONAL_SETS else ()
+    missing = [b for b in blocks if b not in order]
+    if not order or missing or not blocks:
+        raise SERError(
+            f"blocks {list(blocks)} are not blocks of the functionals set {functionals!r}; "
+            f"choose from {list(order)}"
+        )
+    starts = np.cumsum([0] + [BLOCK_SIZES[b] for b in order])
+    return np.concatenate([np.arange(starts[i], starts[i + 1]) for i, b in enumerate(order) if b in blocks])
 
 
 def trim_silence(
@@ -96,6 +111,24 @@ def row_functionals(frames: np.ndarray) -> np.ndarray:
     return np.concatenate([frames.mean(0), frames.std(0), q.reshape(-1), q[4] - q[0], slope])
 
 
+def speech_frames(logmel: np.ndarray, speech_db: float = SPEECH_DB) -> np.ndarray:
+    """``(T,)`` boolean: the SPEECH frames of ``(T, B)`` dB log-mel frames, those whose mean level is
+    within ``speech_db`` of the loudest frame."""
+    level = np.asarray(logmel, dtype=np.float64).mean(axis=1)
+    return level >= level.max() - speech_db if level.size else np.zeros(0, dtype=bool)
+
+
+def speech_row_functionals(
+    frames: np.ndarray, logmel: np.ndarray, speech_db: float = SPEECH_DB
+) -> np.ndarray:
+    """:func:`row_functionals` of the frames of ``frames`` that are speech by :func:`speech_frames`
+    of the same clip's ``logmel`` (all frames when fewer than two are): pauses inside a clip, and a
+    window of a long recording that holds more pause than the clip alone, leave them unchanged."""
+    n = min(len(frames), len(logmel))
+    keep = speech_frames(np.asarray(logmel)[:n], speech_db)
+    return row_functionals(np.asarray(frames)[:n][keep] if keep.sum() >= 2 else frames)
+
+
 def speech_stats(logmel: np.ndarray, speech_db: float = SPEECH_DB) -> np.ndarray:
     """``(T, B)`` dB log-mel frames -> ``(7 * B,)`` statistics over the SPEECH frames only.
 
@@ -106,8 +139,7 @@ def speech_stats(logmel: np.ndarray, speech_db: float = SPEECH_DB) -> np.ndarray
     Statistic-major, like :func:`row_functionals`.
     """
     frames = np.asarray(logmel, dtype=np.float64)
-    level = frames.mean(axis=1)
-    speech = frames[level >= level.max() - speech_db] if frames.shape[0] else frames
+    speech = frames[speech_frames(frames, speech_db)]
     if speech.shape[0] < 2:
         speech = np.concatenate([speech, speech]) if speech.shape[0] else np.zeros((2, frames.shape[1]))
     delta = np.diff(speech, axis=0)
@@ -243,9 +275,9 @@ def _functional_tools(functionals: str, sampling_rate: int) -> dict[str, Any]:
         return tools
     tools = {}
     blocks = FUNCTIONAL_BLOCKS[functionals]
-    if {"speech", "logmel"} & set(blocks):  # one log-mel front end for both blocks
+    if {"speech", "logmel", "mfcc-speech"} & set(blocks):  # one log-mel front end for all
         tools["logmel"] = SERFeatureExtractor(feature_set="logmel", n_mels=64, sampling_rate=sampling_rate)
-    if "mfcc" in blocks:
+    if {"mfcc", "mfcc-speech"} & set(blocks):
         tools["mfcc"] = SERFeatureExtractor(
             feature_set="mfcc", n_mfcc=40, deltas=True, delta_deltas=True, rms=True, zcr=True,
             sampling_rate=sampling_rate,
@@ -297,6 +329,7 @@ def clip_functionals(
         "compare": lambda: tools["smile"].process_signal(wave, sampling_rate).values[0].astype(np.float64),
         "logmel": lambda: row_functionals(frames["logmel"]),
         "mfcc": lambda: row_functionals(frames["mfcc"]),
+        "mfcc-speech": lambda: speech_row_functionals(frames["mfcc"], frames["logmel"]),
         "f0": lambda: pitch_functionals(pitch, n_frames),  # from the tracker above, not librosa
         "f0-yin": lambda: f0_functionals(wave, sampling_rate),
     }
@@ -317,7 +350,9 @@ class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
     functionals, which need ``pip install opensmile``; ``"compare+ours"``: both;
     ``"speech-stats"``: 448 statistics of 64 log-mel bands over the speech frames only, the
     fast, corpus-robust set of :func:`speech_stats`; ``"speech-stats-pitch"``: those plus the 5
-    speaker-relative pitch statistics of :func:`relative_pitch_stats`).
+    speaker-relative pitch statistics of :func:`relative_pitch_stats`; ``"speech-stats-mfcc"``: those
+    plus whole-clip statistics of 40 MFCCs with deltas, RMS and ZCR and 7 of log-F0;
+    ``"speech-stats-mfcc-speech"``: the same with the MFCC statistics over the speech frames only).
     """
 
     model_input_names = ["input_features"]

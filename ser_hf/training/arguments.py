@@ -137,7 +137,12 @@ class ModelArguments:
         },
     )
     config_overrides: str | None = field(
-        default=None, metadata={"help": "JSON object of model-config fields, e.g. '{\"lstm_layers\": 2}'."}
+        default=None,
+        metadata={
+            "help": "JSON object of model-config fields, e.g. '{\"lstm_layers\": 2}'; for a functionals preset, "
+            "fields of its recipe (c_grid, channel_copies, channel_kinds, balance, gender_weights, "
+            "gender_gate_blocks, speed_copies)."
+        },
     )
     feature_overrides: str | None = field(
         default=None,

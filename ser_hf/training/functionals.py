@@ -224,14 +224,23 @@ def _class_rows(coef: np.ndarray, intercept: np.ndarray, n_classes: int) -> tupl
 
 
 def _fit_gender_gated(
-    x: np.ndarray, y: np.ndarray, c: float, seed: int, sample_weight: np.ndarray | None, genders: np.ndarray
+    x: np.ndarray,
+    y: np.ndarray,
+    c: float,
+    seed: int,
+    sample_weight: np.ndarray | None,
+    genders: np.ndarray,
+    gate_columns: np.ndarray | None = None,
 ) -> GenderGatedLinear | None:
     """Shared + per-gender weights by feature augmentation (Daume III 2007): each standardised
     row x of gender g is fitted as ``[x, x * [g = g_1], x * [g = g_2], ...]`` by one logistic
     regression (a direction that works for every gender is cheapest in the shared weights under the
     same L2 penalty), and a class-balanced gate learns the gender from x. Rows of unknown gender
     (:func:`~ser_hf.data.labels.normalize_gender` says ``"unknown"``) fit the shared weights only.
-    None when fewer than two genders are known."""
+    ``gate_columns`` (indices into x, e.g. :func:`~ser_hf.models.feature_extraction_functionals.block_columns`
+    of the speech-frame blocks): the
+    gate reads only those values (its weights on the others are 0). None when fewer than two
+    genders are known."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -252,8 +261,12 @@ def _fit_gender_gated(
     blocks = [lr.coef_[:, d * (k + 1) : d * (k + 2)] for k in range(len(levels))]
     lr.coef_, lr.n_features_in_ = lr.coef_[:, :d].copy(), d
     known = np.isin(genders, levels)
+    cols = np.arange(d) if gate_columns is None else np.asarray(gate_columns)
     gate = LogisticRegression(C=0.01, max_iter=3000, class_weight="balanced", random_state=seed)
-    gate.fit(xs[known], genders[known])
+    gate.fit(xs[known][:, cols], genders[known])
+    full = np.zeros((len(gate.coef_), d))
+    full[:, cols] = gate.coef_
+    gate.coef_, gate.n_features_in_ = full, d  # the same gate on the whole standardised vector
     zeros = np.zeros_like(lr.intercept_)
     return GenderGatedLinear(scaler, lr, gate, [_class_rows(b, zeros, len(lr.classes_))[0] for b in blocks])
 
@@ -267,18 +280,20 @@ def _fit(
     alpha: float = 0.0,
     sample_weight: np.ndarray | None = None,
     genders: np.ndarray | None = None,
+    gate_columns: np.ndarray | None = None,
 ):
     """A class-balanced ``StandardScaler -> LogisticRegression``; with ``sample_weight`` (e.g.
     :func:`cell_balanced_weights`; not with distillation) those weights replace the class balancing; with ``soft`` (teacher
     probabilities, one row per clip) and ``alpha > 0`` it fits the distillation mixture as
     sample weights (:func:`distillation_weights`). With ``genders`` (one name per row) naming two or
-    more genders it is the gender-dependent :class:`GenderGatedLinear` (:func:`_fit_gender_gated`)."""
+    more genders it is the gender-dependent :class:`GenderGatedLinear` (:func:`_fit_gender_gated`;
+    its gate reads ``gate_columns`` only, when given)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     if genders is not None and (soft is None or alpha <= 0):
-        gated = _fit_gender_gated(x, y, c, seed, sample_weight, genders)
+        gated = _fit_gender_gated(x, y, c, seed, sample_weight, genders, gate_columns)
         if gated is not None:
             return gated
     if soft is None or alpha <= 0:

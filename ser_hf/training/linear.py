@@ -20,7 +20,7 @@ import numpy as np
 
 from ..data.channel import RANDOM_KINDS
 from ..errors import SERError
-from ..models.feature_extraction_functionals import clip_functionals
+from ..models.feature_extraction_functionals import block_columns, clip_functionals
 from .feature_cache import FeatureCache
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,18 @@ def extractor_matrix(extractor: Any, clips: Sequence[np.ndarray], cache: Feature
     )
 
 
+# the config fields of the functionals presets (what train_linear reads); --config_overrides may set these
+LINEAR_OPTIONS = (
+    "c_grid",
+    "speed_copies",
+    "channel_copies",
+    "channel_kinds",
+    "balance",
+    "gender_weights",
+    "gender_gate_blocks",
+)
+
+
 def fit_linear(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -72,6 +84,7 @@ def fit_linear(
     groups_val: np.ndarray | None = None,
     genders_train: np.ndarray | None = None,
     genders_val: np.ndarray | None = None,
+    gate_columns: np.ndarray | None = None,
 ) -> tuple[Any, float, dict[float, float], np.ndarray | None]:
     """Pick C on the validation rows (UA), refit on training + validation rows.
 
@@ -90,7 +103,8 @@ def fit_linear(
 
     ``genders_train`` / ``genders_val`` (the speaker's gender per row, copies as the groups): every
     fit is the gender-dependent model (:class:`~ser_hf.training.functionals.GenderGatedLinear`)
-    when the rows name two or more genders.
+    when the rows name two or more genders; its gender gate reads only ``gate_columns`` (indices
+    into the vectors) when given.
 
     Returns ``(classifier, best_c, {c: validation UA}, validation probabilities of the best C's
     training-only fit or None)``; without validation rows the middle of the grid is used.
@@ -110,7 +124,7 @@ def fit_linear(
         for c in c_grid:
             fitted[c] = _fit(
                 x_train, y_train, c * scale, seed, soft_train, alpha, weights(y_train, groups_train),
-                genders_train,
+                genders_train, gate_columns,
             )  # fmt: skip
             scores[c] = float(balanced_accuracy_score(y_val, fitted[c].predict(x_val)))
             if copies:
@@ -136,7 +150,7 @@ def fit_linear(
         best = list(c_grid)[len(c_grid) // 2]
         logger.warning("no validation speakers: C=%g is not chosen but fixed", best)
         x_all, y_all, soft_all, g_all, s_all = x_train, y_train, soft_train, groups_train, genders_train
-    clf = _fit(x_all, y_all, best * scale, seed, soft_all, alpha, weights(y_all, g_all), s_all)
+    clf = _fit(x_all, y_all, best * scale, seed, soft_all, alpha, weights(y_all, g_all), s_all, gate_columns)
     return clf, best, scores, val_probs
 
 
@@ -172,7 +186,9 @@ def train_linear(
     "gender": [...]}``, one entry per clip); ``config.channel_kinds`` chooses what the channel copies
     are drawn from (:data:`~ser_hf.data.channel.RANDOM_KINDS` by default); ``config.gender_weights``
     (needs ``groups["gender"]``) fits the gender-dependent model: shared weights plus one set per
-    gender, mixed by a gender gate (one set of weights when the training data has one gender)."""
+    gender, mixed by a gender gate (one set of weights when the training data has one gender);
+    ``config.gender_gate_blocks`` (e.g. ``["speech", "pitch", "f0"]``) lets the gate read only
+    those blocks of the functionals vector."""
     from .functionals import to_pretrained
 
     functionals = spec["feature_extractor"]["functionals"]
@@ -206,6 +222,12 @@ def train_linear(
             "with distillation",
             source="preset gender_weights",
         )
+    gate_blocks = spec["config"].get("gender_gate_blocks")
+    if gate_blocks is not None and not gender_weights:
+        raise SERError(
+            "gender_gate_blocks needs gender_weights (it chooses what the gender gate reads)", source="preset"
+        )
+    gate_columns = None if gate_blocks is None else block_columns(functionals, gate_blocks)
     rows = list(train_rows) + list(val_rows)
     if not train_rows:
         raise SERError("no training clips", source="train_linear")
@@ -251,6 +273,7 @@ def train_linear(
     clf, best, scores, val_probs = fit_linear(
         x_train, np.asarray(labels)[source], x[n:] if has_val else None, y[n:] if has_val else None, c_grid,
         seed, soft_train, alpha, soft_val, x_val_copies, n_copies, *per_vector(group_of), *per_vector(gender_of),
+        gate_columns,
     )  # fmt: skip
     model, extractor = to_pretrained(clf, list(label_names), functionals)
     model.config.regularisation_c = best

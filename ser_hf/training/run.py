@@ -414,12 +414,21 @@ def _train_functionals(
 ) -> dict[str, Any]:
     """The ``functionals`` presets: fit on the training speakers, choose C on the validation
     speakers, save the folder and the same metric files as a Trainer run."""
-    from .linear import predict_probabilities, train_linear
+    from .linear import LINEAR_OPTIONS, predict_probabilities, train_linear
     from .presets import get_preset
 
     train_rows, val_rows, test_rows = parts
     label_names = list(ds.features["emotion"].names)
     spec = get_preset(model_args.preset)
+    overrides = _json_arg(model_args.config_overrides, "config_overrides")
+    unknown = sorted(set(overrides) - set(LINEAR_OPTIONS))
+    if unknown:
+        raise SERError(
+            f"{unknown} are not options of the functionals preset {model_args.preset!r}; it takes "
+            f"{', '.join(LINEAR_OPTIONS)}",
+            source="--config_overrides",
+        )
+    spec = {**spec, "config": {**spec["config"], **overrides}}
     model, extractor, info = train_linear(
         clips, labels, train_rows, val_rows, label_names, spec, seed=training_args.seed, cache=cache,
         soft=soft, alpha=model_args.distill_alpha, groups={"corpus": corpora or [], "gender": genders},
