@@ -143,6 +143,30 @@ def test_speech_stats_ignore_silence_before_after_and_inside_the_speech():
     assert np.abs(a[means] - frames.mean(0)).max() > 10.0
 
 
+def test_mfcc_statistics_over_the_speech_frames_ignore_a_pause_inside_the_clip():
+    """``speech-stats-mfcc-speech`` = ``speech-stats-mfcc`` with its MFCC statistics over the speech
+    frames only: a pause inside the clip (as in a window of a long recording) barely moves them,
+    while it moves the whole-clip statistics of ``speech-stats-mfcc``; the other blocks are equal."""
+    from ser_hf.models.feature_extraction_functionals import block_columns
+
+    speech = _clip(220.0, 1.0, 3)
+    floor = 1e-4 * np.random.default_rng(1).standard_normal(SR).astype(np.float32)
+    paused = np.concatenate([speech[: SR // 2], floor, speech[SR // 2 :]])
+    mfcc = block_columns("speech-stats-mfcc", ["mfcc"])
+    assert np.array_equal(mfcc, block_columns("speech-stats-mfcc-speech", ["mfcc-speech"]))
+    moved = {}
+    for name in ("speech-stats-mfcc", "speech-stats-mfcc-speech"):
+        a, b = (clip_functionals(x, name, SR) for x in (speech, paused))
+        moved[name] = np.abs(a[mfcc[:40]] - b[mfcc[:40]]).max()  # the 40 MFCC means
+    # (the pause's edges differ a little: frames straddling them; here 2.7 against 255)
+    assert moved["speech-stats-mfcc-speech"] < 0.05 * moved["speech-stats-mfcc"]
+    whole, speech_only = (
+        clip_functionals(paused, n, SR) for n in ("speech-stats-mfcc", "speech-stats-mfcc-speech")
+    )
+    rest = np.setdiff1d(np.arange(whole.size), mfcc)
+    np.testing.assert_array_equal(whole[rest], speech_only[rest])
+
+
 def _voice(f0: np.ndarray, seed: int = 0) -> np.ndarray:
     """A harmonic 'voice' following the contour ``f0`` (Hz per sample), with a little noise."""
     phase = 2 * np.pi * np.cumsum(f0) / SR
