@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "ser_hf" / "bundled" / "model"
 FUNCTIONALS = REPO / "ser_hf" / "bundled" / "functionals"
 FUSION = REPO / "ser_hf" / "bundled" / "fusion"
-DEFAULT = REPO / "ser_hf" / "bundled" / "speech_stats_mfcc_rooms"
+DEFAULT = REPO / "ser_hf" / "bundled" / "speech_stats_mfcc_speech_voices"
+SPEECH_STATS_MFCC_ROOMS = REPO / "ser_hf" / "bundled" / "speech_stats_mfcc_rooms"
 SPEECH_STATS_MFCC_VOICES = REPO / "ser_hf" / "bundled" / "speech_stats_mfcc_voices"
 SPEECH_STATS_MFCC_CHANNEL = REPO / "ser_hf" / "bundled" / "speech_stats_mfcc_channel"
 SPEECH_STATS_PITCH = REPO / "ser_hf" / "bundled" / "speech_stats_pitch"  # the previous defaults
@@ -29,7 +30,8 @@ BUNDLES = {
     "speech_stats": SPEECH_STATS,
     "speech_stats_pitch": SPEECH_STATS_PITCH,
     "speech_stats_mfcc_channel": SPEECH_STATS_MFCC_CHANNEL,
-    "speech_stats_mfcc_rooms": DEFAULT,
+    "speech_stats_mfcc_rooms": SPEECH_STATS_MFCC_ROOMS,
+    "speech_stats_mfcc_speech_voices": DEFAULT,
     "speech_stats_mfcc_voices": SPEECH_STATS_MFCC_VOICES,
 }
 RAVDESS8 = {"neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"}
@@ -84,11 +86,12 @@ def test_functionals_alias_loads_the_bundled_functionals_model():
     assert abs(sum(s["score"] for s in scores) - 1.0) < 1e-4
 
 
-def test_default_model_is_speech_stats_mfcc_rooms_and_names_pick_the_others():
+def test_default_model_is_speech_stats_mfcc_speech_voices_and_names_pick_the_others():
     from ser_hf import EmotionClassifier
     from ser_hf.inference.bundled import DEFAULT_PRESET, bundled_model_path, default_model_path
 
-    assert default_model_path() == DEFAULT == bundled_model_path("speech-stats-mfcc-rooms")
+    assert default_model_path() == DEFAULT == bundled_model_path("speech-stats-mfcc-speech-voices")
+    assert bundled_model_path("speech-stats-mfcc-rooms") == SPEECH_STATS_MFCC_ROOMS
     assert bundled_model_path("speech-stats-mfcc-voices") == SPEECH_STATS_MFCC_VOICES
     assert bundled_model_path("speech-stats-mfcc-channel") == SPEECH_STATS_MFCC_CHANNEL
     assert json.loads((DEFAULT / "train_args.json").read_text())["model"]["preset"] == DEFAULT_PRESET
@@ -100,7 +103,7 @@ def test_default_model_is_speech_stats_mfcc_rooms_and_names_pick_the_others():
         bundled_model_path("nope")
     default = EmotionClassifier(device="cpu")
     assert default.config.model_type == "ser_functionals_linear"
-    assert default.config.functionals == "speech-stats-mfcc"
+    assert default.config.functionals == "speech-stats-mfcc-speech"
     assert default.config.training_corpora == ["ravdess", "tess"]
     scores = default.classify(str(EXAMPLES[0]), top_k=None)
     assert {s["label"] for s in scores} == HARMONIZED7 and abs(sum(s["score"] for s in scores) - 1) < 1e-4

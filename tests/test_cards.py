@@ -41,6 +41,9 @@ def test_a_generated_card_says_what_the_default_models_features_are():
     from ser_hf.inference.bundled import default_model_path
 
     card = str(make_model_card(default_model_path(), "someone/ser-default", datasets=["ravdess", "tess"]))
-    assert "1558 utterance functionals (`speech-stats-mfcc`: 7 statistics of 64 log-mel bands" in card
-    assert "9 statistics of 40 MFCCs" in card
+    assert "1558 utterance functionals (`speech-stats-mfcc-speech`: 7 statistics of 64 log-mel bands" in card
+    assert (
+        "9 statistics of 40 MFCCs with deltas and delta-deltas, RMS and ZCR over the same speech frames"
+        in card
+    )
     assert "opensmile" not in card.lower()

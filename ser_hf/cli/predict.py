@@ -35,9 +35,10 @@ def _build_predict_parser() -> argparse.ArgumentParser:
         "--model",
         default=None,
         help="model folder or Hub id, or a bundled model's name (default: 'default', the "
-        "speech-stats-mfcc-rooms model trained on RAVDESS + TESS for speech, rooms and microphones it never saw; "
-        "'speech-stats-mfcc-voices': the same trained on other voices too; "
-        "'speech-stats-mfcc-channel', 'speech-stats-pitch', 'speech-stats': the previous defaults; 'fusion': the best in-domain RAVDESS model, "
+        "speech-stats-mfcc-speech-voices model trained on RAVDESS + TESS for speech, voices, rooms and microphones "
+        "it never saw; 'speech-stats-mfcc-voices': the same on whole-clip MFCC statistics; "
+        "'speech-stats-mfcc-rooms', 'speech-stats-mfcc-channel', 'speech-stats-pitch', 'speech-stats': the previous "
+        "defaults; 'fusion': the best in-domain RAVDESS model, "
         "needs openSMILE; 'cnn': the CNN-Transformer; 'functionals': the functionals model)",
     )
     p.add_argument("--onnx", default=None, metavar="FILE", help="run this ONNX export with ONNX Runtime")

@@ -40,6 +40,9 @@ FUNCTIONALS_DESCRIPTIONS = {
     "speech-stats-mfcc": "7 statistics of 64 log-mel bands over the speech frames only, 5 statistics of the "
     "pitch in semitones around the clip's own median, 9 statistics of 40 MFCCs with deltas and delta-deltas, "
     "RMS and ZCR over the whole clip, and 7 of its log-F0",
+    "speech-stats-mfcc-speech": "7 statistics of 64 log-mel bands over the speech frames only, 5 statistics of "
+    "the pitch in semitones around the clip's own median, 9 statistics of 40 MFCCs with deltas and "
+    "delta-deltas, RMS and ZCR over the same speech frames, and 7 of its log-F0",
     "ours": "statistics of 64 log-mels, 40 MFCCs with deltas, RMS, ZCR and log-F0",
     "compare": "openSMILE ComParE 2016; needs `pip install 'ser-hf[opensmile]'`, research licence",
     "compare+ours": "openSMILE ComParE 2016 and our log-mel / MFCC / F0 statistics; needs "

@@ -125,11 +125,12 @@ class EmotionClassifier:
 
     Args:
         model: a model folder, a Hub id, a loaded ``PreTrainedModel``, or a bundled model's name:
-            None / ``"default"`` for the default (speech-stats-mfcc-rooms: log-mel statistics of the
-            speech frames, speaker-relative pitch, MFCC and log-F0 statistics + logistic regression,
-            trained on RAVDESS + TESS with noisy, band-limited, MP3 and reverberant copies of the
-            clips, each corpus and gender weighted alike), ``"speech-stats-mfcc-voices"`` (the same trained
-            on other voices too), ``"speech-stats-mfcc-channel"``,
+            None / ``"default"`` for the default (speech-stats-mfcc-speech-voices: log-mel and MFCC
+            statistics of the speech frames, speaker-relative pitch and log-F0 statistics + logistic
+            regression, trained on RAVDESS + TESS with noisy, band-limited, MP3, reverberant and
+            other-voice copies of the clips, each corpus and gender weighted alike),
+            ``"speech-stats-mfcc-voices"`` (the same on whole-clip MFCC statistics),
+            ``"speech-stats-mfcc-rooms"``, ``"speech-stats-mfcc-channel"``,
             ``"speech-stats-pitch"`` and ``"speech-stats"`` (the previous defaults), ``"fusion"`` (functionals +
             CNN-Transformers, best in-domain on RAVDESS; needs openSMILE), ``"cnn"`` for the
             CNN-Transformer alone, ``"functionals"`` for the functionals model alone.
