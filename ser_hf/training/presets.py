@@ -260,7 +260,7 @@ PRESETS.update(
             "0.2-1.0 s), fitted with every (corpus, gender, class) cell weighted alike: two TESS speakers no "
             "longer outweigh the RAVDESS actors, and male voices carry a third of the weight instead of an eighth",
             "source": "cross-corpus, channel- and room-robust recipe, session 6, chosen on validation speakers: "
-            "the default since 2026-12-02 (second release)",
+            "the default of 2026-12-02 (second release) until session 11",
             "feature_extractor": {"functionals": "speech-stats-mfcc"},
             "config": _ROOMS,
         },
@@ -300,7 +300,8 @@ PRESETS.update(
             "(speech-stats-mfcc-speech-rooms' features): two copies of every clip, each a random channel, a "
             "room or another voice",
             "source": "session 11: the voices recipe, which won on validation speakers but failed the timeline "
-            "check, on features whose timelines follow the speech",
+            "check, on features whose timelines follow the speech; chosen on validation speakers: the default "
+            "since session 11",
             "feature_extractor": {"functionals": "speech-stats-mfcc-speech"},
             "config": {**_ROOMS, "channel_copies": 2, "channel_kinds": [*_ROOMS["channel_kinds"], "pitch"]},
         },
