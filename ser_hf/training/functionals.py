@@ -237,9 +237,9 @@ def _fit_gender_gated(
     regression (a direction that works for every gender is cheapest in the shared weights under the
     same L2 penalty), and a class-balanced gate learns the gender from x. Rows of unknown gender
     (:func:`~ser_hf.data.labels.normalize_gender` says ``"unknown"``) fit the shared weights only.
-    ``gate_columns`` (indices into x, e.g. :func:`~ser_hf.models.feature_extraction_functionals.block_columns`
-    of the speech-frame blocks): the
-    gate reads only those values (its weights on the others are 0). None when fewer than two
+    ``gate_columns`` (indices into x, e.g.
+    :func:`~ser_hf.models.feature_extraction_functionals.block_columns` of the speech-frame blocks):
+    the gate reads only those values (its weights on the others are 0). None when fewer than two
     genders are known."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler

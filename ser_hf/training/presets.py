@@ -207,6 +207,12 @@ _ROOMS: dict[str, Any] = {
     "channel_kinds": ["noise", "pink", "band", "mp3", "reverb"],
     "balance": "corpus-gender",
 }
+# the voices recipe: two copies of every clip, each a channel, a room or another voice
+_VOICES: dict[str, Any] = {
+    **_ROOMS,
+    "channel_copies": 2,
+    "channel_kinds": [*_ROOMS["channel_kinds"], "pitch"],
+}
 
 PRESETS.update(
     {
@@ -281,7 +287,7 @@ PRESETS.update(
             "duration kept)",
             "source": "speaker augmentation for the cross-corpus recipe, session 7, chosen on validation speakers",
             "feature_extractor": {"functionals": "speech-stats-mfcc"},
-            "config": {**_ROOMS, "channel_copies": 2, "channel_kinds": [*_ROOMS["channel_kinds"], "pitch"]},
+            "config": _VOICES,
         },
         "speech-stats-mfcc-speech-rooms": {
             "family": "functionals",
@@ -303,7 +309,7 @@ PRESETS.update(
             "check, on features whose timelines follow the speech; chosen on validation speakers: the default "
             "since session 11",
             "feature_extractor": {"functionals": "speech-stats-mfcc-speech"},
-            "config": {**_ROOMS, "channel_copies": 2, "channel_kinds": [*_ROOMS["channel_kinds"], "pitch"]},
+            "config": _VOICES,
         },
         "speech-stats-speed": {
             "family": "functionals",
