@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
 import ser_hf  # noqa: E402,F401  (registers the model types)
 from ser_hf.data.audio import load_audio  # noqa: E402
-from ser_hf.inference.bundled import BUNDLED_ALIASES  # noqa: E402
+from ser_hf.inference.bundled import BUNDLED_ALIASES, DEFAULT_PRESET  # noqa: E402
 
 SR = 16000
 PEER = "wav2vec2-base peer (random weights)"
@@ -103,6 +103,8 @@ def markdown(result: dict) -> str:
         "| --- | ---: | ---: | ---: |",
     ]
     for name, row in result["models"].items():
+        if name == "bundled default":
+            name += f" (`{DEFAULT_PRESET}`)"
         lines.append(f"| {name} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['peer_over_this']:.1f}x |")
     return "\n".join(lines)
 
