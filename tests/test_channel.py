@@ -253,12 +253,32 @@ def test_cell_balanced_weights_give_every_corpus_and_class_the_same_weight():
     assert totals == pytest.approx([len(y) / 4] * 4)
 
 
+def test_gender_first_balance_gives_male_voices_half_the_weight():
+    """RAVDESS (both genders) + TESS (female only): balanced per (corpus, gender) cell, female voices
+    would carry two thirds of the weight; balanced by gender first, each gender carries half, each
+    female corpus a quarter, and the classes within each are balanced."""
+    from ser_hf.training.functionals import cell_balanced_weights
+
+    y = np.array([0] * 100 + [1] * 380 + [0, 1] * 240 + [0] * 700 + [1] * 2100)
+    groups = np.array(["male>ravdess"] * 480 + ["female>ravdess"] * 480 + ["female>tess"] * 2800)
+    w = cell_balanced_weights(y, groups)
+    assert w.mean() == pytest.approx(1.0)
+    total = len(y)
+    for group, share in (("male>ravdess", 1 / 2), ("female>ravdess", 1 / 4), ("female>tess", 1 / 4)):
+        for c in (0, 1):
+            assert w[(groups == group) & (y == c)].sum() == pytest.approx(total * share / 2)
+    flat = cell_balanced_weights(y, np.char.replace(groups, ">", "/"))
+    assert flat[groups == "male>ravdess"].sum() == pytest.approx(total / 3)
+
+
 def test_balanced_training_needs_its_group_column():
     from ser_hf.training.linear import train_linear
 
     clips = [_clip(150.0 + 40 * k, 0.5, k) for k in range(6)]
     spec = {"feature_extractor": {"functionals": "speech-stats"}, "config": {"balance": "accent"}}
-    with pytest.raises(SERError, match="balance is 'corpus', 'gender' or 'corpus-gender'"):
+    with pytest.raises(
+        SERError, match="balance is one of 'corpus', 'gender', 'corpus-gender', 'gender/corpus'"
+    ):
         train_linear(clips, [0, 1, 2] * 2, [0, 1, 2], [3, 4, 5], LABELS, spec, groups={"corpus": ["a"] * 6})
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -177,10 +178,24 @@ def distillation_weights(
 def cell_balanced_weights(y: np.ndarray, groups: Sequence[str]) -> np.ndarray:
     """One weight per row so that every (group, class) cell present carries the same total weight
     (mean weight 1): class-balanced within each group (a corpus, a gender) and group-balanced
-    overall, so 2,800 clips of two TESS speakers weigh no more than 960 RAVDESS clips."""
-    keys = [f"{g}\x00{int(c)}" for g, c in zip(groups, y)]
-    _, inverse, counts = np.unique(np.asarray(keys), return_inverse=True, return_counts=True)
-    return len(keys) / (len(counts) * counts[inverse]).astype(np.float64)
+    overall, so 2,800 clips of two TESS speakers weigh no more than 960 RAVDESS clips.
+
+    Nested group names (``"female>ravdess"``, levels split by ``>``) are balanced level by level
+    instead: each top-level group carries the same total weight, then each subgroup within its
+    group, then each class within its subgroup."""
+    groups = [str(g) for g in groups]
+    if not any(">" in g for g in groups):
+        keys = [f"{g}\x00{int(c)}" for g, c in zip(groups, y)]
+        _, inverse, counts = np.unique(np.asarray(keys), return_inverse=True, return_counts=True)
+        return len(keys) / (len(counts) * counts[inverse]).astype(np.float64)
+    paths = [(*g.split(">"), int(c)) for g, c in zip(groups, y)]  # the class is the last level
+    children: dict[tuple, set] = {}
+    for path in paths:
+        for k in range(len(path)):
+            children.setdefault(path[:k], set()).add(path[k])
+    leaves = Counter(paths)
+    share = np.asarray([np.prod([len(children[p[:k]]) for k in range(len(p))]) * leaves[p] for p in paths])
+    return len(paths) / share.astype(np.float64)
 
 
 class GenderGatedLinear:

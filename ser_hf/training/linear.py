@@ -66,6 +66,9 @@ LINEAR_OPTIONS = (
     "gender_weights",
     "gender_gate_blocks",
 )
+# config.balance: every (group, class) cell alike, or (BALANCE_NESTED) level by level, gender first
+BALANCE_NESTED = ("gender/corpus",)
+BALANCE = ("corpus", "gender", "corpus-gender", *BALANCE_NESTED)
 
 
 def fit_linear(
@@ -183,7 +186,9 @@ def train_linear(
 
     ``config.balance`` (``"corpus"``, ``"gender"`` or ``"corpus-gender"``) weighs every (group,
     class) cell of the training data alike, the groups read from ``groups`` (``{"corpus": [...],
-    "gender": [...]}``, one entry per clip); ``config.channel_kinds`` chooses what the channel copies
+    "gender": [...]}``, one entry per clip); ``"gender/corpus"`` balances level by level instead:
+    each gender carries an equal share of the weight, each corpus an equal share of its gender's,
+    then each class; ``config.channel_kinds`` chooses what the channel copies
     are drawn from (:data:`~ser_hf.data.channel.RANDOM_KINDS` by default); ``config.gender_weights``
     (needs ``groups["gender"]``) fits the gender-dependent model: shared weights plus one set per
     gender, mixed by a gender gate (one set of weights when the training data has one gender);
@@ -205,12 +210,11 @@ def train_linear(
             "copies to a preset without them (e.g. speech-stats-mfcc)",
             source="preset",
         )
-    parts = balance.split("-") if balance else []
-    if balance and (
-        not set(parts) <= {"corpus", "gender"} or not groups or not all(p in groups for p in parts)
-    ):
+    nested = balance in BALANCE_NESTED
+    parts = balance.replace("/", "-").split("-") if balance else []
+    if balance and (balance not in BALANCE or not groups or not all(p in groups for p in parts)):
         raise SERError(
-            "balance is 'corpus', 'gender' or 'corpus-gender', and needs those columns per clip",
+            f"balance is one of {', '.join(map(repr, BALANCE))}, and needs those columns per clip",
             source=f"preset balance {balance!r}",
         )
     if balance and distilling:
@@ -268,7 +272,8 @@ def train_linear(
     soft_train, soft_val = per_vector(np.asarray(soft) if distilling else None)
     group_of = None
     if balance:  # one group name per clip, e.g. "ravdess/male"
-        group_of = np.asarray(["/".join(str(groups[p][r]) for p in parts) for r in range(len(clips))])
+        join = ">" if nested else "/"  # ">": balanced level by level (cell_balanced_weights)
+        group_of = np.asarray([join.join(str(groups[p][r]) for p in parts) for r in range(len(clips))])
     gender_of = np.asarray([str(g) for g in groups["gender"]]) if gender_weights else None
     clf, best, scores, val_probs = fit_linear(
         x_train, np.asarray(labels)[source], x[n:] if has_val else None, y[n:] if has_val else None, c_grid,

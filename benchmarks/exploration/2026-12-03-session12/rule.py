@@ -20,7 +20,12 @@ def ua(d, f):
 
 
 whats = [("val", "val_metrics.json")] + ([("test", "test_metrics.json")] if "--test" in sys.argv else [])
-for name in ("speech_stats_mfcc_speech_voices", "speech_stats_mfcc_speech_voices_x3"):
+for name in (
+    "speech_stats_mfcc_speech_voices",
+    "speech_stats_mfcc_speech_voices_x3",
+    "speech_stats_mfcc_speech_voices_gbal",
+    "speech_stats_mfcc_speech_voices_gw",
+):
     for what, f in whats:
         v = [ua(d, f) for d in runs(name)]
         done = [x for x in v if x is not None]
