@@ -66,9 +66,14 @@ LINEAR_OPTIONS = (
     "gender_weights",
     "gender_gate_blocks",
 )
-# config.balance: every (group, class) cell alike, or (BALANCE_NESTED) level by level, gender first
-BALANCE_NESTED = ("gender/corpus",)
-BALANCE = ("corpus", "gender", "corpus-gender", *BALANCE_NESTED)
+# config.balance -> the group columns it reads: every (group, class) cell weighted alike, or, for a
+# name with "/", level by level in the columns' order (cell_balanced_weights on nested names)
+BALANCE = {
+    "corpus": ("corpus",),
+    "gender": ("gender",),
+    "corpus-gender": ("corpus", "gender"),
+    "gender/corpus": ("gender", "corpus"),
+}
 
 
 def fit_linear(
@@ -210,9 +215,8 @@ def train_linear(
             "copies to a preset without them (e.g. speech-stats-mfcc)",
             source="preset",
         )
-    nested = balance in BALANCE_NESTED
-    parts = balance.replace("/", "-").split("-") if balance else []
-    if balance and (balance not in BALANCE or not groups or not all(p in groups for p in parts)):
+    parts = BALANCE.get(balance, ()) if isinstance(balance, str) else ()
+    if balance and (not parts or not groups or not all(p in groups for p in parts)):
         raise SERError(
             f"balance is one of {', '.join(map(repr, BALANCE))}, and needs those columns per clip",
             source=f"preset balance {balance!r}",
@@ -272,7 +276,7 @@ def train_linear(
     soft_train, soft_val = per_vector(np.asarray(soft) if distilling else None)
     group_of = None
     if balance:  # one group name per clip, e.g. "ravdess/male"
-        join = ">" if nested else "/"  # ">": balanced level by level (cell_balanced_weights)
+        join = ">" if "/" in balance else "/"  # ">": balanced level by level (cell_balanced_weights)
         group_of = np.asarray([join.join(str(groups[p][r]) for p in parts) for r in range(len(clips))])
     gender_of = np.asarray([str(g) for g in groups["gender"]]) if gender_weights else None
     clf, best, scores, val_probs = fit_linear(
