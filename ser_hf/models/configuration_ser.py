@@ -330,6 +330,10 @@ class FunctionalsLinearConfig(PretrainedConfig):
             over the same standardised features) gives each clip a probability per gender, and the
             logits add each gender's own weights, scaled by that probability, to the shared ones.
             The names are the training speakers' genders, e.g. ``["female", "male"]``.
+        speaker_head (`bool`, defaults to False): the model also holds a second linear layer, fitted
+            on vectors standardised PER TRAINING SPEAKER. It is used only after test-time adaptation
+            (``adapt``), which then standardises the input with the adapted speaker's own mean and
+            scale; unadapted, the first layer alone classifies.
     """
 
     model_type = "ser_functionals_linear"
@@ -341,6 +345,7 @@ class FunctionalsLinearConfig(PretrainedConfig):
         class_weights: list[float] | None = None,
         label_smoothing: float = 0.0,
         gender_labels: list[str] | None = None,
+        speaker_head: bool = False,
         **kwargs: Any,
     ):
         self.num_features = num_features
@@ -348,6 +353,7 @@ class FunctionalsLinearConfig(PretrainedConfig):
         self.class_weights = class_weights
         self.label_smoothing = label_smoothing
         self.gender_labels = list(gender_labels) if gender_labels else None
+        self.speaker_head = bool(speaker_head)
         super().__init__(**kwargs)
         if self.id2label and not self.label2id:
             self.label2id = {name: int(i) for i, name in self.id2label.items()}
@@ -362,6 +368,8 @@ class FunctionalsLinearConfig(PretrainedConfig):
                 f"gender_labels={gender_labels} must name two or more distinct genders (or be None for "
                 "one set of weights)"
             )
+        if self.speaker_head and self.gender_labels:
+            raise SERError("speaker_head does not combine with gender_labels (a gender-dependent model)")
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PretrainedConfig) and self.to_dict() == other.to_dict()

@@ -528,6 +528,13 @@ class FunctionalsLinearForAudioClassification(SERPreTrainedModel):
     logits are ``classifier(x) + sum_g p_g * W_g x``. The gate standardises with the TRAINING
     statistics (``gate_mean`` / ``gate_scale``), which test-time adaptation leaves alone: adapting
     to one speaker re-centres x on that speaker, and would otherwise remove what tells the gender.
+
+    With ``config.speaker_head`` it also holds ``speaker_classifier``, a linear layer fitted on
+    vectors standardised per training speaker. Test-time adaptation (``ser_hf.adapt_model``) writes
+    the adapted speaker's mean and scale into ``speaker_mean`` / ``speaker_scale`` and sets
+    ``speaker_adapted``; from then on ``speaker_classifier((x - speaker_mean) / speaker_scale)``
+    gives the logits. Unadapted (``speaker_adapted`` 0, as saved after training) the logits are the
+    first layer's, exactly as without the head.
     """
 
     config_class = FunctionalsLinearConfig
@@ -547,6 +554,12 @@ class FunctionalsLinearForAudioClassification(SERPreTrainedModel):
         self.gender_classifier = (
             nn.Linear(config.num_features, genders * config.num_labels, bias=False) if genders else None
         )
+        self.speaker_classifier = None
+        if config.speaker_head:
+            self.register_buffer("speaker_mean", torch.zeros(config.num_features))
+            self.register_buffer("speaker_scale", torch.ones(config.num_features))
+            self.register_buffer("speaker_adapted", torch.zeros(()))
+            self.speaker_classifier = nn.Linear(config.num_features, config.num_labels)
         self.post_init()
 
     def forward(
@@ -574,6 +587,9 @@ class FunctionalsLinearForAudioClassification(SERPreTrainedModel):
             gate = torch.softmax(gate, dim=-1).unsqueeze(-1)
             per_gender = self.gender_classifier(x).view(x.shape[0], gate.shape[1], -1)
             logits = logits + (gate * per_gender).sum(1)
+        if self.speaker_classifier is not None:  # a select, not an if: traced and exported as one graph
+            adapted = self.speaker_classifier((raw - self.speaker_mean) / self.speaker_scale)
+            logits = torch.where(self.speaker_adapted > 0, adapted, logits)
         return self._output(logits, labels, None, None, None, return_dict)
 
 

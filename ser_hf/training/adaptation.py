@@ -7,6 +7,8 @@ training corpora's (another voice, room, channel), which shifts every prediction
 * the standardisation mean of every linear functionals model (``feature_mean`` of
   :class:`~ser_hf.models.modeling_ser.FunctionalsLinearForAudioClassification`; the scale stays
   the training one), i.e. per-speaker feature centring;
+* for a functionals model with a speaker head (``config.speaker_head``), the speaker's mean AND
+  scale, and the switch to that head (fitted on per-speaker standardised training vectors);
 * the running statistics of every BatchNorm layer (frame models: AdaBN).
 
 It works on fusions too (each member adapts). Adapt on clips that hold a MIX of emotions: the
@@ -44,6 +46,8 @@ def _save_state(model: nn.Module) -> None:
     state = {}
     for i, m in enumerate(_functionals_models(model)):
         state[f"f{i}"] = m.feature_mean.detach().clone()
+        if m.speaker_classifier is not None:
+            state[f"s{i}"] = (m.speaker_mean.clone(), m.speaker_scale.clone(), m.speaker_adapted.clone())
     for i, bn in enumerate(_batch_norms(model)):
         if bn.running_mean is not None:
             state[f"b{i}"] = (
@@ -63,6 +67,11 @@ def restore_model(model: nn.Module) -> nn.Module:
     with torch.no_grad():
         for i, m in enumerate(_functionals_models(model)):
             m.feature_mean.copy_(state[f"f{i}"])
+            if f"s{i}" in state:
+                for buffer, saved in zip(
+                    (m.speaker_mean, m.speaker_scale, m.speaker_adapted), state[f"s{i}"]
+                ):
+                    buffer.copy_(saved)
         for i, bn in enumerate(_batch_norms(model)):
             if f"b{i}" in state:
                 mean, var, count, momentum = state[f"b{i}"]
@@ -126,6 +135,13 @@ def adapt_model(model: nn.Module, inputs: Iterable[Mapping[str, Any]], min_clips
     for m in functionals:
         stacked = torch.cat(seen[id(m)])
         m.feature_mean.copy_(stacked.mean(0).to(m.feature_mean.dtype))
+        if m.speaker_classifier is not None:  # the speaker's own standardisation, then its head
+            scale = stacked.std(0, correction=0)
+            m.speaker_mean.copy_(stacked.mean(0).to(m.speaker_mean.dtype))
+            m.speaker_scale.copy_(
+                torch.where(scale > 0, scale, torch.ones_like(scale)).to(m.speaker_scale.dtype)
+            )
+            m.speaker_adapted.fill_(1.0)
     logger.info(
         "adapted %d functionals standardisation(s) and %d BatchNorm layer(s) on %d clips",
         len(functionals),

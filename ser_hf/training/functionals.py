@@ -328,12 +328,28 @@ def _fit(
     return clf
 
 
-def to_pretrained(clf: Any, label_names: Sequence[str], functionals: str):
+def _logit_rows(clf: Any, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(weight, bias)`` over all ``n_labels`` ids of a fitted ``LogisticRegression`` (``clf[-1]``);
+    label ids it never saw get a finite, hopeless logit (probability ~e-4000 -> 0)."""
+    lr = clf[-1]
+    classes = [int(c) for c in lr.classes_]
+    coef, intercept = _class_rows(lr.coef_, lr.intercept_, len(classes))
+    weight = np.zeros((n_labels, coef.shape[1]))
+    bias = np.full(n_labels, -1e4)
+    weight[classes], bias[classes] = coef, intercept
+    return weight, bias
+
+
+def to_pretrained(clf: Any, label_names: Sequence[str], functionals: str, speaker_clf: Any = None):
     """A fitted ``make_pipeline(StandardScaler(), LogisticRegression())`` -> ``(model, feature_extractor)``
     that ``save_pretrained`` into a folder the ``audio-classification`` pipeline loads.
 
     ``functionals`` is the set the classifier was fitted on; the saved extractor computes it. Label
     names the classifier never saw in training get probability 0 (a -1e4 logit).
+
+    ``speaker_clf``, a second such pipeline fitted on per-speaker standardised vectors, becomes the
+    model's speaker head (``config.speaker_head``; used after ``adapt``), its scaler folded into the
+    layer's weights.
     """
     from ..models.configuration_ser import FunctionalsLinearConfig
     from ..models.modeling_ser import FunctionalsLinearForAudioClassification
@@ -352,15 +368,23 @@ def to_pretrained(clf: Any, label_names: Sequence[str], functionals: str):
         id2label=dict(enumerate(label_names)),
         label2id={n: i for i, n in enumerate(label_names)},
         gender_labels=None if gate is None else [str(g) for g in gate.classes_],
+        speaker_head=speaker_clf is not None,
     )
     model = FunctionalsLinearForAudioClassification(config)
     scale = np.where(scaler.scale_ == 0, 1.0, scaler.scale_)
-    # classes the training data lacked get a finite, hopeless logit (probability ~e-4000 -> 0)
-    coef, intercept = _class_rows(lr.coef_, lr.intercept_, len(classes))
-    weight = np.zeros((len(label_names), d))
-    bias = np.full(len(label_names), -1e4)
-    weight[classes], bias[classes] = coef, intercept
+    weight, bias = _logit_rows(clf, len(label_names))
     with torch.no_grad():
+        if (
+            speaker_clf is not None
+        ):  # W (z - m) / s + b = (W / s) z + (b - W m / s), z the speaker-standardised x
+            w2, b2 = _logit_rows(speaker_clf, len(label_names))
+            s2 = np.where(speaker_clf[0].scale_ == 0, 1.0, speaker_clf[0].scale_)
+            model.speaker_classifier.weight.copy_(torch.as_tensor(w2 / s2, dtype=torch.float32))
+            model.speaker_classifier.bias.copy_(
+                torch.as_tensor(b2 - (w2 / s2) @ speaker_clf[0].mean_, dtype=torch.float32)
+            )
+            model.speaker_mean.copy_(torch.as_tensor(scaler.mean_, dtype=torch.float32))
+            model.speaker_scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
         model.feature_mean.copy_(torch.as_tensor(scaler.mean_, dtype=torch.float32))
         model.feature_scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
         model.classifier.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))

@@ -65,6 +65,7 @@ LINEAR_OPTIONS = (
     "balance",
     "gender_weights",
     "gender_gate_blocks",
+    "speaker_head",
 )
 # config.balance -> the group columns it reads: every (group, class) cell weighted alike, or, for a
 # name with "/", level by level in the columns' order (cell_balanced_weights on nested names)
@@ -162,6 +163,18 @@ def fit_linear(
     return clf, best, scores, val_probs
 
 
+def speaker_standardised(x: np.ndarray, keys: Sequence[str]) -> np.ndarray:
+    """``x`` with the rows of each key (a speaker, or a speaker's copies of one kind) standardised on
+    their own mean and scale (a scale of 0 stays 1): what ``adapt`` does to one speaker's clips."""
+    keys = np.asarray(keys)
+    out = np.empty(x.shape, dtype=np.float64)
+    for key in np.unique(keys):
+        rows = keys == key
+        scale = x[rows].std(0)
+        out[rows] = (x[rows] - x[rows].mean(0)) / np.where(scale > 0, scale, 1.0)
+    return out
+
+
 def _full_probabilities(clf: Any, x: np.ndarray, num_classes: int) -> np.ndarray:
     """``predict_proba`` spread over all ``num_classes`` ids (classes absent in training get 0)."""
     probs = np.zeros((len(x), num_classes))
@@ -198,7 +211,10 @@ def train_linear(
     (needs ``groups["gender"]``) fits the gender-dependent model: shared weights plus one set per
     gender, mixed by a gender gate (one set of weights when the training data has one gender);
     ``config.gender_gate_blocks`` (e.g. ``["speech", "pitch", "f0"]``) lets the gate read only
-    those blocks of the functionals vector."""
+    those blocks of the functionals vector. ``config.speaker_head`` (needs ``groups["speaker"]``)
+    also fits a second model on vectors standardised per speaker (each training and validation
+    speaker on its own clips, each kind of copy apart), its C chosen on validation speakers
+    standardised the same way; it is saved as the speaker head that ``adapt`` switches to."""
     from .functionals import to_pretrained
 
     functionals = spec["feature_extractor"]["functionals"]
@@ -236,6 +252,15 @@ def train_linear(
             "gender_gate_blocks needs gender_weights (it chooses what the gender gate reads)", source="preset"
         )
     gate_columns = None if gate_blocks is None else block_columns(functionals, gate_blocks)
+    speaker_head = bool(spec["config"].get("speaker_head", False))
+    if speaker_head and (
+        distilling or gender_weights or not groups or len(groups.get("speaker") or ()) != len(clips)
+    ):
+        raise SERError(
+            "speaker_head needs each clip's speaker (the corpus's speaker column) and does not combine "
+            "with distillation or gender_weights",
+            source="preset speaker_head",
+        )
     rows = list(train_rows) + list(val_rows)
     if not train_rows:
         raise SERError("no training clips", source="train_linear")
@@ -245,6 +270,7 @@ def train_linear(
     has_val = bool(len(val_rows))
     x_train = x[:n]
     source = list(train_rows)  # the clip of every training vector: the originals, then their copies
+    kind = [0] * n  # which copy each training vector is (0: the clip itself)
     if factors:  # speed-perturbed copies (pitch and tempo: other vocal tracts) of TRAINING clips only
         from .functionals import speed_copies
 
@@ -253,6 +279,7 @@ def train_linear(
         ]  # (n, len(factors), D)
         x_train = np.concatenate([x_train, np.concatenate(copies)])
         source += [r for r in train_rows for _ in factors]
+        kind += [k + 1 for _ in train_rows for k in range(len(factors))]
         logger.info("speed copies %s: %d training vectors", factors, len(x_train))
     x_val_copies = None
     if n_copies:  # channel copies (noise, band limits, MP3, rooms) of training AND validation clips
@@ -264,6 +291,7 @@ def train_linear(
 
         x_train = np.concatenate([x_train, copies_of(train_rows)])
         source += list(train_rows) * n_copies
+        kind += [len(factors) + 1 + k for k in range(n_copies) for _ in train_rows]
         x_val_copies = copies_of(val_rows) if has_val else None
         logger.info("%d channel copies per clip: %d training vectors", n_copies, len(x_train))
 
@@ -284,11 +312,30 @@ def train_linear(
         seed, soft_train, alpha, soft_val, x_val_copies, n_copies, *per_vector(group_of), *per_vector(gender_of),
         gate_columns,
     )  # fmt: skip
-    model, extractor = to_pretrained(clf, list(label_names), functionals)
+    speaker_clf = None
+    if speaker_head:
+        spk = np.asarray([str(s) for s in groups["speaker"]])
+        val_spk = spk[list(val_rows)] if has_val else None
+        xs_val_copies = None
+        if x_val_copies is not None:  # copy-major: copy k of every validation clip, then k + 1
+            xs_val_copies = speaker_standardised(
+                x_val_copies, [f"{s}\x00{k}" for k in range(n_copies) for s in val_spk]
+            )
+        train_keys = [f"{spk[r]}\x00{k}" for r, k in zip(source, kind)]
+        speaker_clf, best_s, scores_s, _ = fit_linear(
+            speaker_standardised(x_train, train_keys), np.asarray(labels)[source],
+            speaker_standardised(x[n:], val_spk) if has_val else None, y[n:] if has_val else None, c_grid,
+            seed, None, 0.0, None, xs_val_copies, n_copies, *per_vector(group_of),
+        )  # fmt: skip
+        logger.info("speaker head (used after adapt): C=%g", best_s)
+    model, extractor = to_pretrained(clf, list(label_names), functionals, speaker_clf)
     model.config.regularisation_c = best
     if val_probs is not None and val_probs.shape[1] < len(label_names):
         val_probs = np.pad(val_probs, ((0, 0), (0, len(label_names) - val_probs.shape[1])))
     info = {"c": best, "validation_ua_by_c": {str(k): v for k, v in scores.items()}, "val_probs": val_probs}
+    if speaker_clf is not None:
+        info["speaker_head_c"] = best_s
+        info["speaker_head_validation_ua_by_c"] = {str(k): v for k, v in scores_s.items()}
     return model, extractor, info
 
 

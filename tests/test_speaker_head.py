@@ -1,0 +1,104 @@
+"""The speaker head of a functionals model (``config.speaker_head``): a second linear layer fitted
+on per-speaker standardised vectors, used only after ``adapt``; unadapted, the model is the plain one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from test_training import _clip
+
+from ser_hf.errors import SERError
+from ser_hf.inference.classifier import EmotionClassifier
+from ser_hf.models.configuration_ser import FunctionalsLinearConfig
+from ser_hf.training.linear import (
+    functionals_matrix,
+    predict_probabilities,
+    speaker_standardised,
+    train_linear,
+)
+
+LABELS = ["neutral", "happy", "sad"]
+# each speaker's voice sits elsewhere; the emotion is the pitch RELATIVE to the speaker's own
+VOICES = {"s1": 110.0, "s2": 150.0, "s3": 200.0, "s4": 130.0, "s5": 175.0, "new": 420.0}
+
+
+def _speaker_clips():
+    clips, labels, speakers = [], [], []
+    for speaker, base in VOICES.items():
+        for k in range(3):
+            for i in range(5):
+                clips.append(_clip(base * 1.35**k * (1 + 0.02 * i), 0.6, 1000 * k + 10 * i + len(clips)))
+                labels.append(k)
+                speakers.append(speaker)
+    return clips, labels, speakers
+
+
+SPEC = {
+    "feature_extractor": {"functionals": "speech-stats"},
+    "config": {"c_grid": [0.01, 0.1], "channel_copies": 1, "channel_kinds": ["noise"]},
+}
+
+
+@pytest.fixture(scope="module")
+def trained():
+    clips, labels, speakers = _speaker_clips()
+    rows = {s: [i for i, x in enumerate(speakers) if x == s] for s in VOICES}
+    train, val = rows["s1"] + rows["s2"] + rows["s3"], rows["s4"] + rows["s5"]
+    groups = {"speaker": speakers}
+    with_head = {**SPEC, "config": {**SPEC["config"], "speaker_head": True}}
+    model, extractor, info = train_linear(clips, labels, train, val, LABELS, with_head, seed=0, groups=groups)
+    plain, _, plain_info = train_linear(clips, labels, train, val, LABELS, SPEC, seed=0, groups=groups)
+    return clips, labels, rows, model, extractor, info, plain, plain_info
+
+
+def test_unadapted_the_model_is_exactly_the_plain_one(trained):
+    clips, _, rows, model, extractor, info, plain, plain_info = trained
+    assert model.config.speaker_head and model.speaker_adapted.item() == 0
+    assert info["c"] == plain_info["c"] and "speaker_head_c" in info
+    test = [clips[i] for i in rows["new"]]
+    np.testing.assert_allclose(
+        predict_probabilities(model, extractor, test),
+        predict_probabilities(plain, extractor, test),
+        atol=1e-6,
+    )
+
+
+def test_adapting_to_a_new_voice_switches_to_the_speaker_head_and_reset_switches_back(trained, tmp_path):
+    clips, _, rows, model, extractor, _, _, _ = trained
+    new = [clips[i] for i in rows["new"]]
+    clf = EmotionClassifier(model, feature_extractor=extractor, device="cpu")
+    before = [clf.classify(c, top_k=None) for c in new]
+    clf.adapt(new)
+    assert model.speaker_adapted.item() == 1
+    x = functionals_matrix(new, "speech-stats")
+    np.testing.assert_allclose(model.speaker_mean.numpy(), x.mean(0), rtol=1e-4, atol=1e-4)
+    # the head sees the clips standardised on the speaker's own statistics, as the training speakers were
+    z = torch.as_tensor(speaker_standardised(x, ["new"] * len(x)), dtype=torch.float32)
+    with torch.no_grad():
+        expected = torch.softmax(model.speaker_classifier(z), -1)
+    adapted = [clf.classify(c, top_k=None) for c in new]
+    got = torch.as_tensor([[{d["label"]: d["score"] for d in r}[n] for n in LABELS] for r in adapted])
+    torch.testing.assert_close(got, expected, rtol=1e-3, atol=1e-3)
+    assert adapted != before
+    # saved while adapted, it loads adapted; reset puts the unadapted model back
+    model.save_pretrained(tmp_path / "adapted")
+    assert type(model).from_pretrained(tmp_path / "adapted").speaker_adapted.item() == 1
+    clf.reset_adaptation()
+    assert model.speaker_adapted.item() == 0
+    assert [clf.classify(c, top_k=None) for c in new] == before
+
+
+def test_a_speaker_head_needs_speakers_and_does_not_mix_with_gender_weights():
+    clips, labels, speakers = _speaker_clips()
+    spec = {**SPEC, "config": {**SPEC["config"], "speaker_head": True}}
+    with pytest.raises(SERError, match="speaker_head needs each clip's speaker"):
+        train_linear(
+            clips, labels, list(range(30)), list(range(30, 45)), LABELS, spec, groups={"corpus": ["a"] * 90}
+        )
+    gendered = {**spec, "config": {**spec["config"], "gender_weights": True}}
+    groups = {"speaker": speakers, "gender": ["female"] * 90}
+    with pytest.raises(SERError, match="does not combine"):
+        train_linear(clips, labels, list(range(30)), list(range(30, 45)), LABELS, gendered, groups=groups)
+    with pytest.raises(SERError, match="speaker_head does not combine with gender_labels"):
+        FunctionalsLinearConfig(num_features=8, speaker_head=True, gender_labels=["female", "male"])
