@@ -69,6 +69,20 @@ def test_adapt_needs_several_clips_and_something_to_adapt(stats_model):
         adapt_model(NoStats(), [{"input_features": torch.zeros(1, 3)}] * 3)
 
 
+def test_adapting_on_few_clips_warns_that_it_can_lower_accuracy(stats_model, caplog):
+    model, extractor = stats_model
+    clf = EmotionClassifier(model, feature_extractor=extractor, device="cpu")
+    clips = [_clip(F0[k % 3] * (1 + 0.01 * k), 0.5, 700 + k) for k in range(12)]
+    with caplog.at_level("WARNING", logger="ser_hf.training.adaptation"):
+        clf.adapt(clips[:3])
+    assert "adapting on 3 clips" in caplog.text and "LOWER accuracy" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ser_hf.training.adaptation"):
+        clf.adapt(clips)
+    assert "LOWER accuracy" not in caplog.text
+    clf.reset_adaptation()
+
+
 def test_adabn_re_estimates_batchnorm_statistics_of_a_frame_model():
     torch.manual_seed(0)
     model, extractor = build_model("compact-small", LABELS)

@@ -29,6 +29,7 @@ from ..errors import SERError
 
 logger = logging.getLogger(__name__)
 
+FEW_CLIPS = 10  # below this, adaptation was measured to hurt (benchmarks/RESULTS.md, session 13)
 _SAVED = "_ser_hf_unadapted"  # attribute holding the training statistics while a model is adapted
 
 
@@ -106,6 +107,13 @@ def adapt_model(model: nn.Module, inputs: Iterable[Mapping[str, Any]], min_clips
             f"adaptation needs at least {min_clips} unlabelled clips of the speaker or microphone, got "
             f"{len(inputs)}; give more clips (a mix of emotions) or classify without adapting",
             source="adapt",
+        )
+    if len(inputs) < FEW_CLIPS:
+        logger.warning(
+            "adapting on %d clips: statistics of fewer than %d clips can LOWER accuracy (measured: 3 or 5 "
+            "clips of a speaker below no adaptation, 10 or more above it); give more clips if you have them",
+            len(inputs),
+            FEW_CLIPS,
         )
     restore_model(model)
     _save_state(model)
