@@ -258,7 +258,8 @@ def train_linear(
     ):
         raise SERError(
             "speaker_head needs each clip's speaker (the corpus's speaker column) and does not combine "
-            "with distillation or gender_weights",
+            "with distillation or gender_weights; for those, turn it off: --config_overrides "
+            "'{\"speaker_head\": false}'",
             source="preset speaker_head",
         )
     rows = list(train_rows) + list(val_rows)
