@@ -111,7 +111,11 @@ def run(runs: int = 20, warmup: int = 3, train_steps: int = 3, threads: int = 1,
                 except ImportError:
                     continue
             size = functionals_size(functionals)
-            row.update(parameters=size * len(LABELS) + len(LABELS), mflops=2 * size * len(LABELS) / 1e6)
+            heads = 2 if spec["config"].get("speaker_head") else 1  # the speaker head: a second linear layer
+            row.update(
+                parameters=heads * (size * len(LABELS) + len(LABELS)),
+                mflops=heads * 2 * size * len(LABELS) / 1e6,
+            )
             row["latency_ms"] = _p50(lambda f=functionals: clip_functionals(clip, f, SR), runs, warmup)
             row["train_samples_per_s"] = row["cached_train_samples_per_s"] = None
             rows.append(row)
