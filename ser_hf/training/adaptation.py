@@ -142,10 +142,11 @@ def adapt_model(model: nn.Module, inputs: Iterable[Mapping[str, Any]], min_clips
         model.eval()
     for m in functionals:
         stacked = torch.cat(seen[id(m)])
-        m.feature_mean.copy_(stacked.mean(0).to(m.feature_mean.dtype))
+        mean = stacked.mean(0)
+        m.feature_mean.copy_(mean.to(m.feature_mean.dtype))
         if m.speaker_classifier is not None:  # the speaker's own standardisation, then its head
             scale = stacked.std(0, correction=0)
-            m.speaker_mean.copy_(stacked.mean(0).to(m.speaker_mean.dtype))
+            m.speaker_mean.copy_(mean.to(m.speaker_mean.dtype))
             m.speaker_scale.copy_(
                 torch.where(scale > 0, scale, torch.ones_like(scale)).to(m.speaker_scale.dtype)
             )

@@ -374,9 +374,9 @@ def to_pretrained(clf: Any, label_names: Sequence[str], functionals: str, speake
     scale = np.where(scaler.scale_ == 0, 1.0, scaler.scale_)
     weight, bias = _logit_rows(clf, len(label_names))
     with torch.no_grad():
-        if (
-            speaker_clf is not None
-        ):  # W (z - m) / s + b = (W / s) z + (b - W m / s), z the speaker-standardised x
+        # the head's scaler folded into its layer: W (z - m) / s + b = (W / s) z + (b - W m / s),
+        # z the speaker-standardised x
+        if speaker_clf is not None:
             w2, b2 = _logit_rows(speaker_clf, len(label_names))
             s2 = np.where(speaker_clf[0].scale_ == 0, 1.0, speaker_clf[0].scale_)
             model.speaker_classifier.weight.copy_(torch.as_tensor(w2 / s2, dtype=torch.float32))

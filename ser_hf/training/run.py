@@ -431,7 +431,8 @@ def _train_functionals(
     spec = {**spec, "config": {**spec["config"], **overrides}}
     model, extractor, info = train_linear(
         clips, labels, train_rows, val_rows, label_names, spec, seed=training_args.seed, cache=cache,
-        soft=soft, alpha=model_args.distill_alpha, groups={"corpus": corpora or [], "gender": genders, "speaker": speakers},
+        soft=soft, alpha=model_args.distill_alpha,
+        groups={"corpus": corpora or [], "gender": genders, "speaker": speakers},
     )  # fmt: skip
     _record_data(model.config, ds, data_args)
     output_dir = Path(training_args.output_dir)
