@@ -334,6 +334,10 @@ class FunctionalsLinearConfig(PretrainedConfig):
             on vectors standardised PER TRAINING SPEAKER. It is used only after test-time adaptation
             (``adapt``), which then standardises the input with the adapted speaker's own mean and
             scale; unadapted, the first layer alone classifies.
+        input_clip (`float`, *optional*): the standardised values the first layer reads are clipped
+            to ``[-input_clip, input_clip]``, so one value far outside the training range (another
+            microphone, a long pause) cannot move the logits without bound. The speaker head and the
+            gender gate read unclipped values.
     """
 
     model_type = "ser_functionals_linear"
@@ -346,6 +350,7 @@ class FunctionalsLinearConfig(PretrainedConfig):
         label_smoothing: float = 0.0,
         gender_labels: list[str] | None = None,
         speaker_head: bool = False,
+        input_clip: float | None = None,
         **kwargs: Any,
     ):
         self.num_features = num_features
@@ -354,6 +359,7 @@ class FunctionalsLinearConfig(PretrainedConfig):
         self.label_smoothing = label_smoothing
         self.gender_labels = list(gender_labels) if gender_labels else None
         self.speaker_head = bool(speaker_head)
+        self.input_clip = None if input_clip is None else float(input_clip)
         super().__init__(**kwargs)
         if self.id2label and not self.label2id:
             self.label2id = {name: int(i) for i, name in self.id2label.items()}
@@ -370,6 +376,12 @@ class FunctionalsLinearConfig(PretrainedConfig):
             )
         if self.speaker_head and self.gender_labels:
             raise SERError("speaker_head does not combine with gender_labels (a gender-dependent model)")
+        if self.input_clip is not None and not self.input_clip > 0:
+            raise SERError(
+                f"input_clip={input_clip} must be a positive number of standard deviations (or None)"
+            )
+        if self.input_clip is not None and self.gender_labels:
+            raise SERError("input_clip does not combine with gender_labels (a gender-dependent model)")
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PretrainedConfig) and self.to_dict() == other.to_dict()

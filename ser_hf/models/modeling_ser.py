@@ -535,6 +535,9 @@ class FunctionalsLinearForAudioClassification(SERPreTrainedModel):
     ``speaker_adapted``; from then on ``speaker_classifier((x - speaker_mean) / speaker_scale)``
     gives the logits. Unadapted (``speaker_adapted`` 0, as saved after training) the logits are the
     first layer's, exactly as without the head.
+
+    With ``config.input_clip`` the standardised values are clipped to ``[-input_clip, input_clip]``
+    before the first layer (as they were in training); the speaker head reads them unclipped.
     """
 
     config_class = FunctionalsLinearConfig
@@ -581,6 +584,8 @@ class FunctionalsLinearForAudioClassification(SERPreTrainedModel):
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         raw = input_features.to(self.feature_mean.dtype)
         x = (raw - self.feature_mean) / self.feature_scale
+        if self.config.input_clip is not None:
+            x = x.clamp(-self.config.input_clip, self.config.input_clip)
         logits = self.classifier(x)
         if self.gender_gate is not None:  # (batch, genders, 1) * (batch, genders, labels), summed
             gate = self.gender_gate((raw - self.gate_mean) / self.gate_scale)

@@ -296,8 +296,10 @@ def _fit(
     sample_weight: np.ndarray | None = None,
     genders: np.ndarray | None = None,
     gate_columns: np.ndarray | None = None,
+    input_clip: float | None = None,
 ):
-    """A class-balanced ``StandardScaler -> LogisticRegression``; with ``sample_weight`` (e.g.
+    """A class-balanced ``StandardScaler -> LogisticRegression``; with ``input_clip`` the standardised
+    values are clipped to ``[-input_clip, input_clip]`` between the two (a ``FunctionTransformer``); with ``sample_weight`` (e.g.
     :func:`cell_balanced_weights`; not with distillation) those weights replace the class balancing; with ``soft`` (teacher
     probabilities, one row per clip) and ``alpha > 0`` it fits the distillation mixture as
     sample weights (:func:`distillation_weights`). With ``genders`` (one name per row) naming two or
@@ -305,27 +307,35 @@ def _fit(
     its gate reads ``gate_columns`` only, when given)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
     if genders is not None and (soft is None or alpha <= 0):
         gated = _fit_gender_gated(x, y, c, seed, sample_weight, genders, gate_columns)
         if gated is not None:
             return gated
+    front = [StandardScaler()]
+    if input_clip is not None:
+        front.append(FunctionTransformer(np.clip, kw_args={"a_min": -input_clip, "a_max": input_clip}))
     if soft is None or alpha <= 0:
         balance = None if sample_weight is not None else "balanced"
         clf = make_pipeline(
-            StandardScaler(),
-            LogisticRegression(C=c, max_iter=3000, class_weight=balance, random_state=seed),
+            *front, LogisticRegression(C=c, max_iter=3000, class_weight=balance, random_state=seed)
         )
         return clf.fit(x, y, logisticregression__sample_weight=sample_weight)
     from .clips import balanced_class_weights
 
     balanced = np.asarray(balanced_class_weights(y, soft.shape[1]))
     rows, classes, weights = distillation_weights(y, soft, alpha, balanced)
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000, random_state=seed))
-    clf[0].fit(x)  # the scaler sees each clip once, not once per class
-    clf[-1].fit(clf[0].transform(x[rows]), classes, sample_weight=weights)
+    clf = make_pipeline(*front, LogisticRegression(C=c, max_iter=3000, random_state=seed))
+    clf[:-1].fit(x)  # the scaler sees each clip once, not once per class
+    clf[-1].fit(clf[:-1].transform(x[rows]), classes, sample_weight=weights)
     return clf
+
+
+def input_clip_of(clf: Any) -> float | None:
+    """The clip level of a pipeline fitted by :func:`_fit` (None when it does not clip)."""
+    steps = getattr(clf, "steps", [])[1:-1]
+    return next((float(step.kw_args["a_max"]) for _, step in steps if step.kw_args), None)
 
 
 def _logit_rows(clf: Any, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -346,6 +356,9 @@ def to_pretrained(clf: Any, label_names: Sequence[str], functionals: str, speake
 
     ``functionals`` is the set the classifier was fitted on; the saved extractor computes it. Label
     names the classifier never saw in training get probability 0 (a -1e4 logit).
+
+    A pipeline that clips its standardised values (:func:`_fit`'s ``input_clip``) gives a model whose
+    ``config.input_clip`` clips them the same way.
 
     ``speaker_clf``, a second such pipeline fitted on per-speaker standardised vectors, becomes the
     model's speaker head (``config.speaker_head``; used after ``adapt``), its scaler folded into the
@@ -369,6 +382,7 @@ def to_pretrained(clf: Any, label_names: Sequence[str], functionals: str, speake
         label2id={n: i for i, n in enumerate(label_names)},
         gender_labels=None if gate is None else [str(g) for g in gate.classes_],
         speaker_head=speaker_clf is not None,
+        input_clip=input_clip_of(clf),
     )
     model = FunctionalsLinearForAudioClassification(config)
     scale = np.where(scaler.scale_ == 0, 1.0, scaler.scale_)

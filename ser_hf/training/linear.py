@@ -66,6 +66,7 @@ LINEAR_OPTIONS = (
     "gender_weights",
     "gender_gate_blocks",
     "speaker_head",
+    "input_clip",
 )
 # config.balance -> the group columns it reads: every (group, class) cell weighted alike, or, for a
 # name with "/", level by level in the columns' order (cell_balanced_weights on nested names)
@@ -94,6 +95,7 @@ def fit_linear(
     genders_train: np.ndarray | None = None,
     genders_val: np.ndarray | None = None,
     gate_columns: np.ndarray | None = None,
+    input_clip: float | None = None,
 ) -> tuple[Any, float, dict[float, float], np.ndarray | None]:
     """Pick C on the validation rows (UA), refit on training + validation rows.
 
@@ -109,6 +111,8 @@ def fit_linear(
     ``groups_train`` / ``groups_val`` (a group name per row of ``x_train`` / ``x_val``, e.g. the
     corpus): every fit weighs each (group, class) cell alike (:func:`cell_balanced_weights`)
     instead of balancing the classes only; validation copies take their clip's group.
+
+    ``input_clip``: every fit clips its standardised values to ``[-input_clip, input_clip]``.
 
     ``genders_train`` / ``genders_val`` (the speaker's gender per row, copies as the groups): every
     fit is the gender-dependent model (:class:`~ser_hf.training.functionals.GenderGatedLinear`)
@@ -133,7 +137,7 @@ def fit_linear(
         for c in c_grid:
             fitted[c] = _fit(
                 x_train, y_train, c * scale, seed, soft_train, alpha, weights(y_train, groups_train),
-                genders_train, gate_columns,
+                genders_train, gate_columns, input_clip,
             )  # fmt: skip
             scores[c] = float(balanced_accuracy_score(y_val, fitted[c].predict(x_val)))
             if copies:
@@ -159,7 +163,18 @@ def fit_linear(
         best = list(c_grid)[len(c_grid) // 2]
         logger.warning("no validation speakers: C=%g is not chosen but fixed", best)
         x_all, y_all, soft_all, g_all, s_all = x_train, y_train, soft_train, groups_train, genders_train
-    clf = _fit(x_all, y_all, best * scale, seed, soft_all, alpha, weights(y_all, g_all), s_all, gate_columns)
+    clf = _fit(
+        x_all,
+        y_all,
+        best * scale,
+        seed,
+        soft_all,
+        alpha,
+        weights(y_all, g_all),
+        s_all,
+        gate_columns,
+        input_clip,
+    )
     return clf, best, scores, val_probs
 
 
@@ -214,7 +229,9 @@ def train_linear(
     those blocks of the functionals vector. ``config.speaker_head`` (needs ``groups["speaker"]``)
     also fits a second model on vectors standardised per speaker (each training and validation
     speaker on its own clips, each kind of copy apart), its C chosen on validation speakers
-    standardised the same way; it is saved as the speaker head that ``adapt`` switches to."""
+    standardised the same way; it is saved as the speaker head that ``adapt`` switches to.
+    ``config.input_clip`` (a number of standard deviations, e.g. 2) clips the first model's
+    standardised values to that range in every fit and in the saved model (not the speaker head's)."""
     from .functionals import to_pretrained
 
     functionals = spec["feature_extractor"]["functionals"]
@@ -261,6 +278,18 @@ def train_linear(
             "with distillation or gender_weights; for those, turn it off: --config_overrides "
             "'{\"speaker_head\": false}'",
             source="preset speaker_head",
+        )
+    input_clip = spec["config"].get("input_clip")
+    if input_clip is not None and (
+        isinstance(input_clip, bool)
+        or not isinstance(input_clip, (int, float))
+        or not input_clip > 0
+        or gender_weights
+    ):
+        raise SERError(
+            f"input_clip={input_clip!r} must be a positive number of standard deviations (e.g. 2), and does "
+            "not combine with gender_weights; to train without it: --config_overrides '{\"input_clip\": null}'",
+            source="preset input_clip",
         )
     rows = list(train_rows) + list(val_rows)
     if not train_rows:
@@ -311,7 +340,7 @@ def train_linear(
     clf, best, scores, val_probs = fit_linear(
         x_train, np.asarray(labels)[source], x[n:] if has_val else None, y[n:] if has_val else None, c_grid,
         seed, soft_train, alpha, soft_val, x_val_copies, n_copies, *per_vector(group_of), *per_vector(gender_of),
-        gate_columns,
+        gate_columns, input_clip,
     )  # fmt: skip
     speaker_clf = None
     if speaker_head:
