@@ -27,7 +27,7 @@ SPLITS = {f"r6t:{k}": f"ravdess-fold:{k}" for k in range(6)} | {
     "xc:R->T": "loco:tess",
     "xc:T->R": "loco:ravdess",
 }
-VARIANTS = ["A", "K3", "K2", "Q", "E", "La", "Lg"]
+VARIANTS = ["A", "K3", "K2", "Q", "E", "La", "Lg", "Lw"]
 SHRINKAGE = [0.03, 0.1, 0.3, 0.6, 0.9]  # Lg's grid
 
 
@@ -50,7 +50,45 @@ def model(variant, c):
     return make_pipeline(q, StandardScaler(), lr)
 
 
+class WeightedLDA:
+    """Lw: LDA with sample weights: weighted class means, weighted pooled within-class covariance
+    shrunk towards its mean variance, uniform priors; one linear layer (``coef_``, ``intercept_``)."""
+
+    def __init__(self, shrinkage):
+        self.shrinkage = shrinkage
+
+    def fit(self, x, y, sample_weight):
+        w = np.asarray(sample_weight, dtype=np.float64)
+        self.classes_ = np.unique(y)
+        idx = np.searchsorted(self.classes_, y)
+        means = np.stack([np.average(x[idx == k], axis=0, weights=w[idx == k]) for k in range(len(self.classes_))])
+        centred = x - means[idx]
+        cov = (centred * w[:, None]).T @ centred / w.sum()
+        d = cov.shape[0]
+        sigma = (1 - self.shrinkage) * cov + self.shrinkage * np.trace(cov) / d * np.eye(d)
+        self.coef_ = np.linalg.solve(sigma, means.T).T
+        self.intercept_ = -0.5 * (self.coef_ * means).sum(1) - np.log(len(self.classes_))
+        return self
+
+    def predict(self, x):
+        return self.classes_[(x @ self.coef_.T + self.intercept_).argmax(1)]
+
+
+class ScaledWLDA:
+    def __init__(self, shrinkage):
+        self.scaler, self.lda = StandardScaler(), WeightedLDA(shrinkage)
+
+    def fit(self, x, y, logisticregression__sample_weight):
+        self.lda.fit(self.scaler.fit_transform(x), y, logisticregression__sample_weight)
+        return self
+
+    def predict(self, x):
+        return self.lda.predict(self.scaler.transform(x))
+
+
 def fit(variant, c, x, y, w):
+    if variant == "Lw":
+        return ScaledWLDA(c).fit(x, y, logisticregression__sample_weight=w)
     if variant in ("La", "Lg"):  # c is the shrinkage ("auto" for La); no sample weights
         from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
@@ -116,7 +154,7 @@ def run_fold(d, name, variants, test_out, data):
         val = {}
         scale = 1.0 / (k + 1)
         vgrid = grid
-        if v in ("La", "Lg"):
+        if v in ("La", "Lg", "Lw"):
             vgrid, scale = (["auto"] if v == "La" else SHRINKAGE), 1.0
         for c in vgrid:
             clf = fit(v, c if c == "auto" else c * scale, xtr, ytr, wtr)
