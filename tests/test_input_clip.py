@@ -98,5 +98,8 @@ def test_input_clip_does_not_combine_with_gender_weights():
     groups = {"gender": ["female", "male", "female", "male"]}
     with pytest.raises(SERError, match="gender_weights"):
         train_linear(clips, [0, 1, 0, 1], [0, 1], [2, 3], LABELS, spec, groups=groups)
+    x, y = _vectors()
+    with pytest.raises(SERError, match="input_clip"):
+        _fit(x, y, 1.0, 0, genders=np.where(np.arange(len(y)) % 2, "male", "female"), input_clip=2.0)
     with pytest.raises(SERError, match="input_clip"):
         FunctionalsLinearConfig(num_features=4, functionals="speech-stats", input_clip=-2.0)

@@ -299,7 +299,8 @@ def _fit(
     input_clip: float | None = None,
 ):
     """A class-balanced ``StandardScaler -> LogisticRegression``; with ``input_clip`` the standardised
-    values are clipped to ``[-input_clip, input_clip]`` between the two (a ``FunctionTransformer``); with ``sample_weight`` (e.g.
+    values are clipped to ``[-input_clip, input_clip]`` between the two (a ``FunctionTransformer``);
+    with ``sample_weight`` (e.g.
     :func:`cell_balanced_weights`; not with distillation) those weights replace the class balancing; with ``soft`` (teacher
     probabilities, one row per clip) and ``alpha > 0`` it fits the distillation mixture as
     sample weights (:func:`distillation_weights`). With ``genders`` (one name per row) naming two or
@@ -309,6 +310,8 @@ def _fit(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+    if genders is not None and input_clip is not None:
+        raise SERError("input_clip does not combine with the gender-dependent model (genders)")
     if genders is not None and (soft is None or alpha <= 0):
         gated = _fit_gender_gated(x, y, c, seed, sample_weight, genders, gate_columns)
         if gated is not None:

@@ -164,17 +164,8 @@ def fit_linear(
         logger.warning("no validation speakers: C=%g is not chosen but fixed", best)
         x_all, y_all, soft_all, g_all, s_all = x_train, y_train, soft_train, groups_train, genders_train
     clf = _fit(
-        x_all,
-        y_all,
-        best * scale,
-        seed,
-        soft_all,
-        alpha,
-        weights(y_all, g_all),
-        s_all,
-        gate_columns,
-        input_clip,
-    )
+        x_all, y_all, best * scale, seed, soft_all, alpha, weights(y_all, g_all), s_all, gate_columns, input_clip
+    )  # fmt: skip
     return clf, best, scores, val_probs
 
 
