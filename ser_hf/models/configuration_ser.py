@@ -336,8 +336,8 @@ class FunctionalsLinearConfig(PretrainedConfig):
             scale; unadapted, the first layer alone classifies.
         input_clip (`float`, *optional*): the standardised values the first layer reads are clipped
             to ``[-input_clip, input_clip]``, so one value far outside the training range (another
-            microphone, a long pause) cannot move the logits without bound. The speaker head and the
-            gender gate read unclipped values.
+            microphone, a long pause) cannot move the logits without bound. The speaker head reads
+            unclipped values; it does not combine with ``gender_labels``.
     """
 
     model_type = "ser_functionals_linear"

@@ -1,5 +1,8 @@
 """Rule 1 of decision_rule.md: mean validation UA over r6t folds 0-5 (seed 42) + xc folds at seeds 42/1/2, from the
-committed ser-hf cv records (run from the repository root). With --test it prints the test UA too (reported, not used)."""
+committed ser-hf cv records (run from the repository root). With --test it prints the test UA too (reported, not used).
+Run names as arguments compare those runs instead of session 12's, e.g. session 14's check:
+    python benchmarks/exploration/2026-12-03-session12/rule.py speech_stats_mfcc_speech_voices \
+        speech_stats_mfcc_speech_voices_clip [--test]"""
 
 import json
 import sys
@@ -20,12 +23,14 @@ def ua(d, f):
 
 
 whats = [("val", "val_metrics.json")] + ([("test", "test_metrics.json")] if "--test" in sys.argv else [])
-for name in (
+# the run names to compare (later sessions pass theirs), session 12's by default
+names = [a for a in sys.argv[1:] if not a.startswith("--")] or [
     "speech_stats_mfcc_speech_voices",
     "speech_stats_mfcc_speech_voices_x3",
     "speech_stats_mfcc_speech_voices_gbal",
     "speech_stats_mfcc_speech_voices_gw",
-):
+]
+for name in names:
     for what, f in whats:
         v = [ua(d, f) for d in runs(name)]
         done = [x for x in v if x is not None]
