@@ -338,6 +338,12 @@ class FunctionalsLinearConfig(PretrainedConfig):
             to ``[-input_clip, input_clip]``, so one value far outside the training range (another
             microphone, a long pause) cannot move the logits without bound. The speaker head reads
             unclipped values; it does not combine with ``gender_labels``.
+        rbf_components (`int`, defaults to 0): with a positive number the first layer reads, instead
+            of the standardised values, their RBF-kernel similarities ``exp(-rbf_gamma * |x - l|^2)``
+            to that many landmark vectors ``l`` (a Nystroem kernel map, its normalisation folded into
+            the layer): a nonlinear head at the cost of one more matrix product. The speaker head
+            stays linear; it does not combine with ``gender_labels``.
+        rbf_gamma (`float`, *optional*): the kernel's width; ``1 / num_features`` when not given.
     """
 
     model_type = "ser_functionals_linear"
@@ -351,6 +357,8 @@ class FunctionalsLinearConfig(PretrainedConfig):
         gender_labels: list[str] | None = None,
         speaker_head: bool = False,
         input_clip: float | None = None,
+        rbf_components: int = 0,
+        rbf_gamma: float | None = None,
         **kwargs: Any,
     ):
         self.num_features = num_features
@@ -360,6 +368,10 @@ class FunctionalsLinearConfig(PretrainedConfig):
         self.gender_labels = list(gender_labels) if gender_labels else None
         self.speaker_head = bool(speaker_head)
         self.input_clip = None if input_clip is None else float(input_clip)
+        self.rbf_components = int(rbf_components)
+        self.rbf_gamma = (
+            None if not self.rbf_components else float(rbf_gamma or 1.0 / max(int(num_features), 1))
+        )
         super().__init__(**kwargs)
         if self.id2label and not self.label2id:
             self.label2id = {name: int(i) for i, name in self.id2label.items()}
@@ -382,6 +394,13 @@ class FunctionalsLinearConfig(PretrainedConfig):
             )
         if self.input_clip is not None and self.gender_labels:
             raise SERError("input_clip does not combine with gender_labels (a gender-dependent model)")
+        if self.rbf_components < 0 or (self.rbf_gamma is not None and not self.rbf_gamma > 0):
+            raise SERError(
+                f"rbf_components={rbf_components} must be 0 (a linear head) or a number of landmarks, and "
+                f"rbf_gamma={rbf_gamma} positive"
+            )
+        if self.rbf_components and self.gender_labels:
+            raise SERError("rbf_components does not combine with gender_labels (a gender-dependent model)")
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PretrainedConfig) and self.to_dict() == other.to_dict()

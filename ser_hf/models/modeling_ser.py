@@ -538,6 +538,11 @@ class FunctionalsLinearForAudioClassification(SERPreTrainedModel):
 
     With ``config.input_clip`` the standardised values are clipped to ``[-input_clip, input_clip]``
     before the first layer (as they were in training); the speaker head reads them unclipped.
+
+    With ``config.rbf_components`` the first layer reads ``exp(-rbf_gamma * |x - l|^2)`` for each of
+    the ``rbf_landmarks`` ``l`` (standardised training vectors) instead of ``x``: the softmax then
+    equals the ``predict_proba`` of a scikit-learn ``Nystroem -> StandardScaler ->
+    LogisticRegression``, whose normalisation and second scaler are folded into ``classifier``.
     """
 
     config_class = FunctionalsLinearConfig
@@ -548,7 +553,10 @@ class FunctionalsLinearForAudioClassification(SERPreTrainedModel):
         # persistent buffers: saved in safetensors, so from_pretrained's meta device restores them
         self.register_buffer("feature_mean", torch.zeros(config.num_features))
         self.register_buffer("feature_scale", torch.ones(config.num_features))
-        self.classifier = nn.Linear(config.num_features, config.num_labels)
+        width = config.rbf_components or config.num_features
+        if config.rbf_components:
+            self.register_buffer("rbf_landmarks", torch.zeros(config.rbf_components, config.num_features))
+        self.classifier = nn.Linear(width, config.num_labels)
         genders = len(config.gender_labels or ())
         if genders:
             self.register_buffer("gate_mean", torch.zeros(config.num_features))
@@ -586,7 +594,12 @@ class FunctionalsLinearForAudioClassification(SERPreTrainedModel):
         x = (raw - self.feature_mean) / self.feature_scale
         if self.config.input_clip is not None:
             x = x.clamp(-self.config.input_clip, self.config.input_clip)
-        logits = self.classifier(x)
+        if self.config.rbf_components:  # |x - l|^2 = |x|^2 - 2 x.l + |l|^2, one matrix product
+            landmarks = self.rbf_landmarks
+            sq = (x * x).sum(-1, keepdim=True) - 2 * x @ landmarks.T + (landmarks * landmarks).sum(-1)
+            logits = self.classifier(torch.exp(-self.config.rbf_gamma * sq.clamp(min=0)))
+        else:
+            logits = self.classifier(x)
         if self.gender_gate is not None:  # (batch, genders, 1) * (batch, genders, labels), summed
             gate = self.gender_gate((raw - self.gate_mean) / self.gate_scale)
             gate = torch.softmax(gate, dim=-1).unsqueeze(-1)

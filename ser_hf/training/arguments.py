@@ -141,7 +141,7 @@ class ModelArguments:
         metadata={
             "help": "JSON object of model-config fields, e.g. '{\"lstm_layers\": 2}'; for a functionals preset, "
             "fields of its recipe (c_grid, channel_copies, channel_kinds, balance, gender_weights, "
-            "gender_gate_blocks, speaker_head, input_clip, speed_copies)."
+            "gender_gate_blocks, speaker_head, input_clip, rbf_components, speed_copies)."
         },
     )
     feature_overrides: str | None = field(

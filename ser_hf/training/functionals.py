@@ -297,9 +297,12 @@ def _fit(
     genders: np.ndarray | None = None,
     gate_columns: np.ndarray | None = None,
     input_clip: float | None = None,
+    rbf_components: int = 0,
 ):
     """A class-balanced ``StandardScaler -> LogisticRegression``; with ``input_clip`` the standardised
     values are clipped to ``[-input_clip, input_clip]`` between the two (a ``FunctionTransformer``);
+    with ``rbf_components`` a ``Nystroem`` RBF-kernel map (that many landmarks drawn from the rows,
+    gamma 1 / dimensions) and a second ``StandardScaler`` come before the regression;
     with ``sample_weight`` (e.g.
     :func:`cell_balanced_weights`; not with distillation) those weights replace the class balancing; with ``soft`` (teacher
     probabilities, one row per clip) and ``alpha > 0`` it fits the distillation mixture as
@@ -310,8 +313,10 @@ def _fit(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-    if genders is not None and input_clip is not None:
-        raise SERError("input_clip does not combine with the gender-dependent model (genders)")
+    if genders is not None and (input_clip is not None or rbf_components):
+        raise SERError(
+            "input_clip and rbf_components do not combine with the gender-dependent model (genders)"
+        )
     if genders is not None and (soft is None or alpha <= 0):
         gated = _fit_gender_gated(x, y, c, seed, sample_weight, genders, gate_columns)
         if gated is not None:
@@ -319,6 +324,14 @@ def _fit(
     front = [StandardScaler()]
     if input_clip is not None:
         front.append(FunctionTransformer(np.clip, kw_args={"a_min": -input_clip, "a_max": input_clip}))
+    if rbf_components:
+        from sklearn.kernel_approximation import Nystroem
+
+        landmarks = min(int(rbf_components), len(x))
+        front += [
+            Nystroem(gamma=1.0 / x.shape[1], n_components=landmarks, random_state=seed),
+            StandardScaler(),
+        ]
     if soft is None or alpha <= 0:
         balance = None if sample_weight is not None else "balanced"
         clf = make_pipeline(
@@ -338,7 +351,15 @@ def _fit(
 def input_clip_of(clf: Any) -> float | None:
     """The clip level of a pipeline fitted by :func:`_fit` (None when it does not clip)."""
     steps = getattr(clf, "steps", [])[1:-1]
-    return next((float(step.kw_args["a_max"]) for _, step in steps if step.kw_args), None)
+    return next((float(step.kw_args["a_max"]) for _, step in steps if getattr(step, "kw_args", None)), None)
+
+
+def kernel_map_of(clf: Any) -> tuple[Any, Any] | None:
+    """``(Nystroem, the StandardScaler after it)`` of a pipeline fitted by :func:`_fit` with
+    ``rbf_components``, or None."""
+    steps = [step for _, step in getattr(clf, "steps", [])]
+    k = next((i for i, step in enumerate(steps) if hasattr(step, "normalization_")), None)
+    return None if k is None else (steps[k], steps[k + 1])
 
 
 def _logit_rows(clf: Any, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -361,7 +382,10 @@ def to_pretrained(clf: Any, label_names: Sequence[str], functionals: str, speake
     names the classifier never saw in training get probability 0 (a -1e4 logit).
 
     A pipeline that clips its standardised values (:func:`_fit`'s ``input_clip``) gives a model whose
-    ``config.input_clip`` clips them the same way.
+    ``config.input_clip`` clips them the same way. One with an RBF-kernel map (``rbf_components``)
+    gives a model with its landmarks (``config.rbf_components``), the map's normalisation and the
+    scaler after it folded into the layer: logits = ((k N^T - m) / s) W^T + b = k ((W / s) N)^T +
+    (b - (W / s) m), k the kernel row.
 
     ``speaker_clf``, a second such pipeline fitted on per-speaker standardised vectors, becomes the
     model's speaker head (``config.speaker_head``; used after ``adapt``), its scaler folded into the
@@ -377,7 +401,8 @@ def to_pretrained(clf: Any, label_names: Sequence[str], functionals: str, speake
             f"the classifier's classes {classes} are not ids into the {len(label_names)} label names"
         )
     gate = getattr(clf, "gate", None)
-    d = int(lr.coef_.shape[1])
+    d = int(scaler.n_features_in_)
+    kernel = kernel_map_of(clf)
     config = FunctionalsLinearConfig(
         num_features=d,
         functionals=functionals,
@@ -386,10 +411,16 @@ def to_pretrained(clf: Any, label_names: Sequence[str], functionals: str, speake
         gender_labels=None if gate is None else [str(g) for g in gate.classes_],
         speaker_head=speaker_clf is not None,
         input_clip=input_clip_of(clf),
+        rbf_components=0 if kernel is None else len(kernel[0].components_),
+        rbf_gamma=None if kernel is None else kernel[0].gamma,
     )
     model = FunctionalsLinearForAudioClassification(config)
     scale = np.where(scaler.scale_ == 0, 1.0, scaler.scale_)
     weight, bias = _logit_rows(clf, len(label_names))
+    if kernel is not None:
+        nystroem, inner = kernel
+        per_scale = weight / np.where(inner.scale_ == 0, 1.0, inner.scale_)
+        weight, bias = per_scale @ nystroem.normalization_, bias - per_scale @ inner.mean_
     with torch.no_grad():
         # the head's scaler folded into its layer: W (z - m) / s + b = (W / s) z + (b - W m / s),
         # z the speaker-standardised x
@@ -406,6 +437,8 @@ def to_pretrained(clf: Any, label_names: Sequence[str], functionals: str, speake
         model.feature_scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
         model.classifier.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
         model.classifier.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+        if kernel is not None:
+            model.rbf_landmarks.copy_(torch.as_tensor(kernel[0].components_, dtype=torch.float32))
         if gate is not None:  # the gate's softmax is its predict_proba; each gender's rows go to its classes
             gate_w, gate_b = _class_rows(gate.coef_, gate.intercept_, len(gate.classes_))
             model.gender_gate.weight.copy_(torch.as_tensor(gate_w, dtype=torch.float32))

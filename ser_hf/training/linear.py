@@ -67,6 +67,7 @@ LINEAR_OPTIONS = (
     "gender_gate_blocks",
     "speaker_head",
     "input_clip",
+    "rbf_components",
 )
 # config.balance -> the group columns it reads: every (group, class) cell weighted alike, or, for a
 # name with "/", level by level in the columns' order (cell_balanced_weights on nested names)
@@ -96,6 +97,7 @@ def fit_linear(
     genders_val: np.ndarray | None = None,
     gate_columns: np.ndarray | None = None,
     input_clip: float | None = None,
+    rbf_components: int = 0,
 ) -> tuple[Any, float, dict[float, float], np.ndarray | None]:
     """Pick C on the validation rows (UA), refit on training + validation rows.
 
@@ -113,6 +115,7 @@ def fit_linear(
     instead of balancing the classes only; validation copies take their clip's group.
 
     ``input_clip``: every fit clips its standardised values to ``[-input_clip, input_clip]``.
+    ``rbf_components``: every fit is a kernel head (an RBF map to that many landmarks, :func:`_fit`).
 
     ``genders_train`` / ``genders_val`` (the speaker's gender per row, copies as the groups): every
     fit is the gender-dependent model (:class:`~ser_hf.training.functionals.GenderGatedLinear`)
@@ -137,7 +140,7 @@ def fit_linear(
         for c in c_grid:
             fitted[c] = _fit(
                 x_train, y_train, c * scale, seed, soft_train, alpha, weights(y_train, groups_train),
-                genders_train, gate_columns, input_clip,
+                genders_train, gate_columns, input_clip, rbf_components,
             )  # fmt: skip
             scores[c] = float(balanced_accuracy_score(y_val, fitted[c].predict(x_val)))
             if copies:
@@ -164,7 +167,8 @@ def fit_linear(
         logger.warning("no validation speakers: C=%g is not chosen but fixed", best)
         x_all, y_all, soft_all, g_all, s_all = x_train, y_train, soft_train, groups_train, genders_train
     clf = _fit(
-        x_all, y_all, best * scale, seed, soft_all, alpha, weights(y_all, g_all), s_all, gate_columns, input_clip
+        x_all, y_all, best * scale, seed, soft_all, alpha, weights(y_all, g_all), s_all, gate_columns, input_clip,
+        rbf_components,
     )  # fmt: skip
     return clf, best, scores, val_probs
 
@@ -222,7 +226,10 @@ def train_linear(
     speaker on its own clips, each kind of copy apart), its C chosen on validation speakers
     standardised the same way; it is saved as the speaker head that ``adapt`` switches to.
     ``config.input_clip`` (a number of standard deviations, e.g. 2) clips the first model's
-    standardised values to that range in every fit and in the saved model (not the speaker head's)."""
+    standardised values to that range in every fit and in the saved model (not the speaker head's).
+    ``config.rbf_components`` (a number of landmarks, e.g. 1000) makes the first model a kernel head:
+    an RBF map of its standardised values to that many landmarks before the regression (the speaker
+    head stays linear)."""
     from .functionals import to_pretrained
 
     functionals = spec["feature_extractor"]["functionals"]
@@ -282,6 +289,18 @@ def train_linear(
             "not combine with gender_weights; to train without it: --config_overrides '{\"input_clip\": null}'",
             source="preset input_clip",
         )
+    rbf_components = spec["config"].get("rbf_components") or 0
+    if (
+        isinstance(rbf_components, bool)
+        or not isinstance(rbf_components, int)
+        or rbf_components < 0
+        or (rbf_components and gender_weights)
+    ):
+        raise SERError(
+            f"rbf_components={rbf_components!r} must be a whole number of landmarks (e.g. 1000), and does not "
+            "combine with gender_weights; for a linear head: --config_overrides '{\"rbf_components\": 0}'",
+            source="preset rbf_components",
+        )
     rows = list(train_rows) + list(val_rows)
     if not train_rows:
         raise SERError("no training clips", source="train_linear")
@@ -331,7 +350,7 @@ def train_linear(
     clf, best, scores, val_probs = fit_linear(
         x_train, np.asarray(labels)[source], x[n:] if has_val else None, y[n:] if has_val else None, c_grid,
         seed, soft_train, alpha, soft_val, x_val_copies, n_copies, *per_vector(group_of), *per_vector(gender_of),
-        gate_columns, input_clip,
+        gate_columns, input_clip, rbf_components,
     )  # fmt: skip
     speaker_clf = None
     if speaker_head:
