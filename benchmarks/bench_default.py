@@ -1,7 +1,7 @@
 """Latency of the bundled models through the stock pipeline beside a wav2vec2-base peer.
 
 Usage:
-    python benchmarks/bench_default.py [--runs 30] [--warmup 5] [--threads 1] [--json out.json]
+    python benchmarks/bench_default.py [--runs 30] [--warmup 5] [--threads 1] [--json out.json] [--model DIR ...]
 
 One 3-s clip (the first example clip in ``demo/examples``, decoded once, as a float array at
 16 kHz), ``pipeline("audio-classification")`` on each model, all in this one process with
@@ -10,6 +10,7 @@ a busy machine slows all alike). The peer is ``Wav2Vec2ForSequenceClassification
 wav2vec2-base architecture (``Wav2Vec2Config()`` defaults, 7 labels) and RANDOM weights (nothing
 can be downloaded here; speed does not depend on the weights): the architecture of the most used
 Hub SER models. Reported: p50 / p95 per model and the ratio of the peer's p50 to each p50.
+``--model DIR`` (repeatable) times a trained model folder too, e.g. a ``ser-hf cv`` fold.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def _peer(folder: Path) -> Path:
     return folder
 
 
-def run(runs: int = 30, warmup: int = 5, threads: int = 1) -> dict:
+def run(runs: int = 30, warmup: int = 5, threads: int = 1, extra: tuple[str, ...] = ()) -> dict:
     from transformers import pipeline
 
     torch.set_num_threads(threads)
@@ -65,6 +66,7 @@ def run(runs: int = 30, warmup: int = 5, threads: int = 1) -> dict:
             except ImportError:
                 continue  # the openSMILE models need the [opensmile] extra
         models[f"bundled {name}"] = str(folder)
+    models.update({folder: str(folder) for folder in extra})
     with tempfile.TemporaryDirectory() as tmp:
         models[PEER] = str(_peer(Path(tmp) / "peer"))
         pipes = {
@@ -115,8 +117,9 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", type=Path)
+    p.add_argument("--model", action="append", default=[], help="a trained model folder to time as well")
     args = p.parse_args()
-    result = run(args.runs, args.warmup, args.threads)
+    result = run(args.runs, args.warmup, args.threads, tuple(args.model))
     result["markdown"] = markdown(result)
     print(result["markdown"])
     if args.json:
