@@ -109,3 +109,18 @@ def test_rbf_components_does_not_combine_with_gender_weights():
         FunctionalsLinearConfig(
             num_features=4, functionals="speech-stats", rbf_components=8, gender_labels=["female", "male"]
         )
+
+
+def test_adapting_a_kernel_model_recentres_it_and_restoring_gives_back_its_predictions():
+    from ser_hf.training.adaptation import adapt_model, restore_model
+
+    x, y = _rings()
+    model, _ = to_pretrained(_fit(x, y, 10.0, 0, rbf_components=100), LABELS, "speech-stats")
+    speaker, truth = _rings(60, seed=3)
+    speaker += 3.0  # one speaker's clips, all shifted alike (another voice or microphone)
+    before = _probs(model, speaker)
+    adapt_model(model, [{"input_features": torch.as_tensor(row[None], dtype=torch.float32)} for row in speaker])
+    adapted = _probs(model, speaker)
+    assert (adapted.argmax(1) == truth).mean() > (before.argmax(1) == truth).mean() + 0.2
+    restore_model(model)
+    np.testing.assert_allclose(_probs(model, speaker), before, atol=1e-6)
