@@ -176,17 +176,18 @@ def run_fold(d, name, variants, test_out, data):
         print(f"# {name} {v}: {time.time() - t:.0f} s", file=sys.stderr, flush=True)
 
 
-def main():
+def main(fold_runner=None, variants=VARIANTS):
+    """The command line; session 15's ``nonlinear_heads.py`` passes its own ``run_fold`` and variants."""
     p = argparse.ArgumentParser()
     p.add_argument("matrices")
     p.add_argument("data")
     p.add_argument("--test-out", required=True)
-    p.add_argument("--variants", nargs="+", default=VARIANTS, choices=VARIANTS)
+    p.add_argument("--variants", nargs="+", default=variants, choices=variants)
     p.add_argument("folds", nargs="+", choices=list(SPLITS))
     args = p.parse_args()
     d = dict(np.load(args.matrices))
     for name in args.folds:
-        run_fold(d, name, args.variants, args.test_out, args.data)
+        (fold_runner or run_fold)(d, name, args.variants, args.test_out, args.data)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ test rows to ``--test-out`` (not read before the rule decides). Uses session 13'
     python nonlinear_heads.py runs/s13_matrices.npz DATA_DIR --test-out T.jsonl r6t:0 xc:R->T ...
 """
 
-import argparse
 import json
 import sys
 import time
@@ -25,7 +24,7 @@ from ser_hf.training.functionals import cell_balanced_weights
 from ser_hf.training.presets import get_preset
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "2026-12-03-session14"))
-from robust_inputs import PRESET, SEED, SPLITS, data_args  # noqa: E402  (session 14's folds)
+from robust_inputs import PRESET, SEED, SPLITS, data_args, main  # noqa: E402  (session 14's folds and CLI)
 
 VARIANTS = ["A", "N", "M"]
 ALPHAS = [1.0, 3.0, 10.0, 30.0]  # M's L2 grid
@@ -96,18 +95,5 @@ def run_fold(d, name, variants, test_out, data):
         print(f"# {name} {v}: {time.time() - t:.0f} s", file=sys.stderr, flush=True)
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("matrices")
-    p.add_argument("data")
-    p.add_argument("--test-out", required=True)
-    p.add_argument("--variants", nargs="+", default=VARIANTS, choices=VARIANTS)
-    p.add_argument("folds", nargs="+", choices=list(SPLITS))
-    args = p.parse_args()
-    d = dict(np.load(args.matrices))
-    for name in args.folds:
-        run_fold(d, name, args.variants, args.test_out, args.data)
-
-
 if __name__ == "__main__":
-    main()
+    main(run_fold, VARIANTS)
