@@ -60,7 +60,11 @@ def test_the_kernel_head_separates_classes_a_linear_head_cannot():
 
 
 def test_train_linear_with_rbf_components_saves_a_kernel_model_beside_the_speaker_head(tmp_path):
-    clips = [_clip(f0 * (1 + 0.03 * i), 0.6, 10 * k + i) for k, f0 in enumerate((140.0, 280.0, 560.0)) for i in range(8)]
+    clips = [
+        _clip(f0 * (1 + 0.03 * i), 0.6, 10 * k + i)
+        for k, f0 in enumerate((140.0, 280.0, 560.0))
+        for i in range(8)
+    ]
     labels = [k for k in range(3) for _ in range(8)]
     speakers = [f"s{i % 4}" for i in range(24)]
     train = [r for r in range(24) if r % 4 < 3]
@@ -72,7 +76,8 @@ def test_train_linear_with_rbf_components_saves_a_kernel_model_beside_the_speake
     model, extractor, _ = train_linear(
         clips, labels, train, val, LABELS[:3], spec, seed=0, groups={"speaker": speakers}
     )
-    assert model.config.rbf_components == 24  # no more landmarks than the refit's rows (training + validation)
+    # no more landmarks than the refit's rows (training + validation)
+    assert model.config.rbf_components == 24
     assert model.config.speaker_head and model.speaker_classifier.in_features == model.config.num_features
     model.save_pretrained(tmp_path)
     extractor.save_pretrained(tmp_path)
@@ -99,7 +104,9 @@ def test_rbf_components_does_not_combine_with_gender_weights():
     }
     clips = [_clip(140.0, 0.4, i) for i in range(4)]
     with pytest.raises(SERError, match="gender_weights"):
-        train_linear(clips, [0, 1, 0, 1], [0, 1], [2, 3], LABELS, spec, groups={"gender": ["f", "m", "f", "m"]})
+        train_linear(
+            clips, [0, 1, 0, 1], [0, 1], [2, 3], LABELS, spec, groups={"gender": ["f", "m", "f", "m"]}
+        )
     x, y = _rings()
     with pytest.raises(SERError, match="rbf_components"):
         _fit(x, y, 1.0, 0, genders=np.where(np.arange(len(y)) % 2, "male", "female"), rbf_components=50)
@@ -119,7 +126,9 @@ def test_adapting_a_kernel_model_recentres_it_and_restoring_gives_back_its_predi
     speaker, truth = _rings(60, seed=3)
     speaker += 3.0  # one speaker's clips, all shifted alike (another voice or microphone)
     before = _probs(model, speaker)
-    adapt_model(model, [{"input_features": torch.as_tensor(row[None], dtype=torch.float32)} for row in speaker])
+    adapt_model(
+        model, [{"input_features": torch.as_tensor(row[None], dtype=torch.float32)} for row in speaker]
+    )
     adapted = _probs(model, speaker)
     assert (adapted.argmax(1) == truth).mean() > (before.argmax(1) == truth).mean() + 0.2
     restore_model(model)
