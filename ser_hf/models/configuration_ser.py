@@ -22,7 +22,8 @@ from .errors import SERError
 # vector order (feature_extraction_functionals.clip_functionals): "speech" statistics of the speech
 # frames' log-mels, "pitch" speaker-relative pitch, "compare" openSMILE ComParE 2016, "logmel" and
 # "mfcc" whole-clip row functionals ("mfcc-speech": the same over the speech frames only), "f0" log-F0
-# from our pitch tracker, "f0-yin" from librosa's YIN
+# from our pitch tracker, "f0-yin" from librosa's YIN, "voice-encoder" a pretrained speaker encoder's
+# pooled states (voice_encoder.py; "voice-encoder-2": its first two layers only)
 FUNCTIONAL_BLOCKS = {
     "ours": ("logmel", "mfcc", "f0-yin"),
     "compare": ("compare",),
@@ -32,6 +33,9 @@ FUNCTIONAL_BLOCKS = {
     "speech-stats-plus": ("speech", "pitch", "logmel", "mfcc", "f0"),
     "speech-stats-mfcc": ("speech", "pitch", "mfcc", "f0"),
     "speech-stats-mfcc-speech": ("speech", "pitch", "mfcc-speech", "f0"),
+    "voice-encoder": ("voice-encoder",),
+    "voice-encoder-2": ("voice-encoder-2",),
+    "speech-stats-mfcc-speech-encoder": ("speech", "pitch", "mfcc-speech", "f0", "voice-encoder"),
 }
 FUNCTIONAL_SETS = tuple(FUNCTIONAL_BLOCKS)
 

@@ -23,6 +23,11 @@ from transformers import BatchFeature, SequenceFeatureExtractor
 from .configuration_ser import FUNCTIONAL_BLOCKS, FUNCTIONAL_SETS
 from .errors import SERError
 from .feature_extraction_ser import SERFeatureExtractor
+from .voice_encoder import WEIGHTS as VOICE_ENCODER_WEIGHTS
+from .voice_encoder import voice_encoder_size, voice_encoder_stats
+
+VOICE_ENCODER_FILE = VOICE_ENCODER_WEIGHTS.name  # a saved "voice-encoder" model's copy of the weights
+VOICE_ENCODER_LICENSE = "voice_encoder_LICENSE.txt"
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +53,8 @@ BLOCK_SIZES = {  # values per block of FUNCTIONAL_BLOCKS
     "mfcc-speech": N_MFCC_STATS,
     "f0": N_F0_STATS,
     "f0-yin": N_F0_STATS,
+    "voice-encoder": voice_encoder_size(3),
+    "voice-encoder-2": voice_encoder_size(2),
 }
 _FUNCTIONAL_TOOLS: dict[tuple, Any] = {}
 
@@ -305,9 +312,11 @@ def clip_functionals(
     sampling_rate: int = 16000,
     top_db: float | None = 35.0,
     margin_s: float = 0.1,
+    encoder_weights: str | None = None,
 ) -> np.ndarray:
     """One mono clip -> its functionals vector: the blocks of ``FUNCTIONAL_BLOCKS[functionals]`` in that
-    order (ComParE first, then ours). ``top_db=None``: no trim."""
+    order (ComParE first, then ours). ``top_db=None``: no trim. ``encoder_weights``: the voice encoder's
+    file for the ``"voice-encoder"`` blocks (None: the one shipped with the package)."""
     size = functionals_size(functionals)
     tools = _functional_tools(functionals, sampling_rate)
     wave = np.asarray(wave, dtype=np.float32)
@@ -332,6 +341,8 @@ def clip_functionals(
         "mfcc-speech": lambda: speech_row_functionals(frames["mfcc"], frames["logmel"]),
         "f0": lambda: pitch_functionals(pitch, n_frames),  # from the tracker above, not librosa
         "f0-yin": lambda: f0_functionals(wave, sampling_rate),
+        "voice-encoder": lambda: voice_encoder_stats(wave, 3, sampling_rate, encoder_weights),
+        "voice-encoder-2": lambda: voice_encoder_stats(wave, 2, sampling_rate, encoder_weights),
     }
     parts = [compute[block]() for block in blocks]
     vector = np.nan_to_num(np.concatenate(parts), nan=0.0, posinf=0.0, neginf=0.0)
@@ -352,7 +363,9 @@ class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
     fast, corpus-robust set of :func:`speech_stats`; ``"speech-stats-pitch"``: those plus the 5
     speaker-relative pitch statistics of :func:`relative_pitch_stats`; ``"speech-stats-mfcc"``: those
     plus whole-clip statistics of 40 MFCCs with deltas, RMS and ZCR and 7 of log-F0;
-    ``"speech-stats-mfcc-speech"``: the same with the MFCC statistics over the speech frames only).
+    ``"speech-stats-mfcc-speech"``: the same with the MFCC statistics over the speech frames only;
+    ``"voice-encoder"``: 1,792 pooled states of a pretrained speaker encoder, :mod:`.voice_encoder`,
+    ``"voice-encoder-2"`` its first two layers' 1,024; ``"speech-stats-mfcc-speech-encoder"``: both).
     """
 
     model_input_names = ["input_features"]
@@ -383,6 +396,51 @@ class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
         self.functionals = functionals
         self.trim_db = trim_db
         self.trim_margin_s = trim_margin_s
+        self._encoder_weights: str | None = None  # a saved model's copy of the voice encoder
+
+    @property
+    def uses_voice_encoder(self) -> bool:
+        return any(b.startswith("voice-encoder") for b in FUNCTIONAL_BLOCKS[self.functionals])
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: Any, **kwargs: Any) -> Any:
+        """As transformers', and a ``"voice-encoder"`` model reads the encoder's weights from its own
+        folder or Hub repo (``voice_encoder.safetensors``), so it runs as remote code without ser_hf."""
+        extractor = super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        if isinstance(extractor, tuple) or not getattr(extractor, "uses_voice_encoder", False):
+            return extractor
+        from transformers.utils import cached_file
+
+        options = {
+            k: kwargs[k] for k in ("cache_dir", "token", "revision", "local_files_only") if k in kwargs
+        }
+        found = cached_file(
+            pretrained_model_name_or_path,
+            VOICE_ENCODER_FILE,
+            _raise_exceptions_for_missing_entries=False,
+            **options,
+        )
+        extractor._encoder_weights = found
+        return extractor
+
+    def save_pretrained(self, save_directory: Any, *args: Any, **kwargs: Any) -> Any:
+        """As transformers', plus a copy of the voice encoder's weights when the set reads them."""
+        out = super().save_pretrained(save_directory, *args, **kwargs)
+        if self.uses_voice_encoder:
+            import shutil
+            from pathlib import Path
+
+            source = Path(self._encoder_weights or VOICE_ENCODER_WEIGHTS)
+            target = Path(save_directory) / VOICE_ENCODER_FILE
+            if source.resolve() != target.resolve():
+                shutil.copyfile(source, target)
+            shutil.copyfile(source.with_name(VOICE_ENCODER_LICENSE), target.with_name(VOICE_ENCODER_LICENSE))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out.pop("_encoder_weights", None)
+        return out
 
     def __call__(
         self,
@@ -406,6 +464,7 @@ class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
                     self.sampling_rate,
                     self.trim_db,
                     self.trim_margin_s,
+                    self._encoder_weights,
                 )
                 for i in range(batch.shape[0])
             ]

@@ -313,6 +313,25 @@ PRESETS.update(
             "feature_extractor": {"functionals": "speech-stats-mfcc-speech"},
             "config": {**_VOICES, "speaker_head": True},
         },
+        "voice-encoder-voices": {
+            "family": "functionals",
+            "description": "the default's recipe (two copies of every clip, each a random channel, a room or "
+            "another voice; corpus-gender balance; a speaker head for adapt) on 1,792 pooled states of a "
+            "pretrained speaker encoder (Resemblyzer's, Apache-2.0, shipped with the package): each of its "
+            "three LSTM layers' mean and sd over the clip's 1.6-s windows, and their averaged embedding",
+            "source": "session 16: information learned from thousands of speakers, chosen on validation "
+            "speakers of the training corpora (benchmarks/exploration/2026-12-03-session16)",
+            "feature_extractor": {"functionals": "voice-encoder"},
+            "config": {**_VOICES, "speaker_head": True},
+        },
+        "voice-encoder-2-voices": {
+            "family": "functionals",
+            "description": "voice-encoder-voices on the encoder's first two layers only (1,024 values, two "
+            "thirds of the cost)",
+            "source": "session 16, the cheaper form of voice-encoder-voices",
+            "feature_extractor": {"functionals": "voice-encoder-2"},
+            "config": {**_VOICES, "speaker_head": True},
+        },
         "speech-stats-speed": {
             "family": "functionals",
             "description": "speech-stats trained with 0.9x and 1.1x speed-perturbed copies of every "

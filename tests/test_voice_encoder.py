@@ -1,0 +1,176 @@
+"""The pretrained speaker encoder behind the ``"voice-encoder"`` functionals block: the weights that ship
+inside the package are Resemblyzer's, read the way Resemblyzer reads a clip, and pooled so that a
+clip's values do not depend on the batch it came in, its loudness when quiet, or how it is cut."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_speechlike
+
+from ser_hf.errors import SERError
+from ser_hf.models.feature_extraction_functionals import (
+    SERFunctionalsFeatureExtractor,
+    clip_functionals,
+    functionals_size,
+    trim_silence,
+)
+from ser_hf.models.voice_encoder import WEIGHTS, VoiceEncoder, mel_power, voice_encoder_size
+
+SR = 16000
+
+
+@pytest.fixture(scope="module")
+def encoder() -> VoiceEncoder:
+    return VoiceEncoder.load(dtype=torch.float32)
+
+
+@pytest.fixture(scope="module")
+def fast() -> VoiceEncoder:
+    """As the extractor loads it: bfloat16 where the CPU computes it natively."""
+    return VoiceEncoder.load()
+
+
+def test_the_weights_ship_with_their_licence():
+    assert WEIGHTS.is_file() and WEIGHTS.stat().st_size > 5_000_000
+    licence = WEIGHTS.with_name("voice_encoder_LICENSE.txt").read_text()
+    assert "Apache License" in licence and "Version 2.0" in licence
+
+
+def test_mel_frames_are_resemblyzers():
+    """Resemblyzer feeds ``librosa.feature.melspectrogram`` (25-ms windows, 10-ms hop, 40 bands) of
+    the clip raised to -30 dBFS when quieter."""
+    librosa = pytest.importorskip("librosa")
+    wave = 0.01 * make_speechlike(1.2, f0=180.0, seed=3)  # about -50 dBFS: raised
+    gain = 10 ** ((-30 - 10 * np.log10(np.mean(wave.astype(np.float64) ** 2))) / 20)
+    expected = librosa.feature.melspectrogram(
+        y=wave.astype(np.float64) * gain, sr=SR, n_fft=400, hop_length=160, n_mels=40
+    ).T
+    got = mel_power(torch.as_tensor(wave)).numpy()
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() <= 1e-4 * np.abs(expected).max()
+
+
+def test_each_window_embeds_as_the_original_three_layer_lstm(encoder):
+    """The three one-layer LSTMs are Resemblyzer's ``nn.LSTM(40, 256, 3)`` split by layer: on one
+    1.6-s window the embedding is ReLU(linear(last state)), L2-normed, as its ``forward``."""
+    from safetensors.torch import load_file
+
+    state = load_file(str(WEIGHTS))
+    lstm = torch.nn.LSTM(40, 256, 3, batch_first=True)
+    lstm.load_state_dict(
+        {f"{n}_l{i}": state[f"layers.{i}.{n}_l0"] for i in range(3) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    )  # fmt: skip
+    wave = torch.as_tensor(make_speechlike(1.55, f0=140.0, seed=1))  # 156 frames: one window
+    with torch.inference_mode():
+        _, (hidden, _) = lstm(mel_power(wave)[None])
+        e = torch.relu(encoder.linear(hidden[-1]))[0]
+    expected = (e / e.norm()).numpy()
+    values = encoder([wave])[0].numpy()
+    assert values.shape == (voice_encoder_size(3),) == (1792,)
+    assert np.abs(values[-256:] - expected).max() < 1e-5
+    assert voice_encoder_size(2) == 1024
+    assert np.allclose(encoder([wave], layers=2)[0].numpy(), values[:1024], atol=1e-6)
+
+
+def test_a_clip_scores_alike_alone_and_in_a_batch_of_other_lengths(encoder):
+    clips = [
+        torch.as_tensor(make_speechlike(s, f0=f, seed=i))
+        for i, (s, f) in enumerate([(0.4, 120), (3.7, 220), (1.6, 300)])
+    ]
+    together = encoder(clips).numpy()
+    alone = np.stack([encoder([c])[0].numpy() for c in clips])
+    assert np.abs(together - alone).max() < 1e-5
+    # a 3.7-s clip is three windows: its values are not those of its first window alone
+    assert np.abs(alone[1] - encoder([clips[1][: 160 * 160]])[0].numpy()).max() > 1e-3
+
+
+def test_quiet_recordings_read_alike_but_voices_do_not(encoder):
+    clip = make_speechlike(1.5, f0=150.0, seed=5)
+    quiet = encoder([torch.as_tensor(0.05 * clip)])[0].numpy()
+    quieter = encoder([torch.as_tensor(0.005 * clip)])[0].numpy()
+    assert np.abs(quiet - quieter).max() < 1e-3  # both raised to -30 dBFS
+    other = encoder([torch.as_tensor(0.05 * make_speechlike(1.5, f0=260.0, seed=5))])[0].numpy()
+    assert np.abs(quiet - other).max() > 0.05
+
+
+def test_the_fast_encoder_reads_like_float32(encoder, fast):
+    """Where the CPU has native bfloat16 the LSTMs run in it; a clip's values move by far less than
+    a change of voice moves them (previous test: > 0.05)."""
+    clip = torch.as_tensor(make_speechlike(2.5, f0=170.0, seed=11))
+    assert np.abs(fast([clip])[0].numpy() - encoder([clip])[0].numpy()).max() < 0.01
+
+
+def test_the_extractor_block_reads_the_trimmed_clip(fast):
+    """``"voice-encoder"`` sets go through the extractor like every functionals set: silence trimmed
+    first, one vector per clip, the encoder's values in the block's place."""
+    speech = make_speechlike(1.3, f0=210.0, seed=8)
+    padded = np.concatenate([np.zeros(SR, np.float32), speech, np.zeros(SR // 2, np.float32)])
+    for name, size in (
+        ("voice-encoder", 1792),
+        ("voice-encoder-2", 1024),
+        ("speech-stats-mfcc-speech-encoder", 1558 + 1792),
+    ):
+        assert functionals_size(name) == size
+    extractor = SERFunctionalsFeatureExtractor(functionals="voice-encoder")
+    got = extractor([padded, speech], sampling_rate=SR)["input_features"]
+    assert got.shape == (2, 1792)
+    direct = fast([torch.as_tensor(trim_silence(padded, SR, 35.0, 0.1))])[0].numpy()
+    assert np.abs(got[0] - direct).max() < 1e-5
+    both = clip_functionals(padded, "speech-stats-mfcc-speech-encoder", SR)
+    assert np.abs(both[:1558] - clip_functionals(padded, "speech-stats-mfcc-speech", SR)).max() < 1e-9
+    assert np.abs(both[1558:] - got[0]).max() < 1e-5
+
+
+def test_missing_weights_name_the_fix(tmp_path):
+    with pytest.raises(SERError, match="reinstall"):
+        VoiceEncoder.load(tmp_path / "voice_encoder.safetensors")
+
+
+@pytest.fixture(scope="module")
+def encoder_model(tmp_path_factory):
+    """A ``"voice-encoder-2"`` model fitted on 3 generated voices and saved."""
+    from ser_hf.training.functionals import _fit, to_pretrained
+
+    extractor = SERFunctionalsFeatureExtractor(functionals="voice-encoder-2")
+    f0s = {"low": 110.0, "mid": 200.0, "high": 330.0}
+    clips = [
+        make_speechlike(0.9, f0=f0 * (1 + 0.02 * s), seed=100 * k + s)
+        for k, f0 in enumerate(f0s.values())
+        for s in range(6)
+    ]
+    x = extractor(clips, sampling_rate=SR)["input_features"]
+    clf = _fit(x.astype(np.float64), np.repeat(np.arange(3), 6), c=0.1, seed=0)
+    model, saved_extractor = to_pretrained(clf, list(f0s), "voice-encoder-2")
+    folder = tmp_path_factory.mktemp("encoder_model")
+    model.save_pretrained(folder)
+    saved_extractor.save_pretrained(folder)
+    return folder, clf, extractor
+
+
+def test_a_saved_encoder_model_carries_the_weights_and_runs_without_the_package(encoder_model, tmp_path):
+    import json
+
+    import soundfile as sf
+    from test_remote_code import classify_without_ser_hf
+    from transformers import pipeline
+
+    folder, clf, extractor = encoder_model
+    assert (folder / "voice_encoder.safetensors").read_bytes() == WEIGHTS.read_bytes()
+    assert (folder / "voice_encoder_LICENSE.txt").is_file()
+    assert "_encoder_weights" not in json.loads((folder / "preprocessor_config.json").read_text())
+    clip = make_speechlike(1.2, f0=320.0, seed=999)
+    expected = clf.predict_proba(extractor(clip, sampling_rate=SR)["input_features"].astype(np.float64))[0]
+    local = {
+        r["label"]: r["score"] for r in pipeline("audio-classification", model=str(folder))(clip, top_k=None)
+    }
+    assert max(abs(local[k] - p) for k, p in zip(["low", "mid", "high"], expected)) < 1e-4
+    assert max(local, key=local.get) == "high"
+    # the stock pipeline on remote code, in a process where ser_hf cannot be imported, reads the
+    # folder's copy of the encoder and scores alike
+    wav = tmp_path / "speech.wav"
+    sf.write(wav, clip, SR, subtype="FLOAT")
+    remote = classify_without_ser_hf(wav, [folder], tmp_path)[str(folder)]
+    assert remote["model_module"].startswith("transformers_modules.")
+    assert max(abs(local[k] - remote["scores"][k]) for k in local) <= 1e-5
