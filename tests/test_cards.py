@@ -38,12 +38,13 @@ def test_the_metric_card_parses():
 def test_a_generated_card_says_what_the_default_models_features_are():
     """A pushed copy of the default gets a card that names its features, not openSMILE."""
     from ser_hf.hub.cards import make_model_card
-    from ser_hf.inference.bundled import default_model_path
+    from ser_hf.inference.bundled import bundled_model_path, default_model_path
 
     card = str(make_model_card(default_model_path(), "someone/ser-default", datasets=["ravdess", "tess"]))
-    assert "1558 utterance functionals (`speech-stats-mfcc-speech`: 7 statistics of 64 log-mel bands" in card
-    assert (
-        "9 statistics of 40 MFCCs with deltas and delta-deltas, RMS and ZCR over the same speech frames"
-        in card
-    )
+    assert "1024 utterance functionals (`voice-encoder-2`: the mean and standard deviation" in card
+    assert "first two LSTM layers of a pretrained speaker encoder (Resemblyzer's, Apache-2.0" in card
     assert "opensmile" not in card.lower()
+    previous = make_model_card(bundled_model_path("speech-stats-mfcc-speech-voices"), "someone/ser-prev")
+    assert "1558 utterance functionals (`speech-stats-mfcc-speech`: 7 statistics of 64 log-mel bands" in str(
+        previous
+    )

@@ -35,8 +35,10 @@ def _build_predict_parser() -> argparse.ArgumentParser:
         "--model",
         default=None,
         help="model folder or Hub id, or a bundled model's name (default: 'default', the "
-        "speech-stats-mfcc-speech-voices model trained on RAVDESS + TESS for speech, voices, rooms and microphones "
-        "it never saw; 'speech-stats-mfcc-voices': the same on whole-clip MFCC statistics; "
+        "voice-encoder-2-voices model, a pretrained speaker encoder's states trained on RAVDESS + TESS for speech, "
+        "voices, rooms and microphones it never saw; 'speech-stats-mfcc-speech-voices': the previous default, "
+        "log-mel, pitch and MFCC statistics, the same training; 'speech-stats-mfcc-voices': the same on "
+        "whole-clip MFCC statistics; "
         "'speech-stats-mfcc-rooms', 'speech-stats-mfcc-channel', 'speech-stats-pitch', 'speech-stats': the previous "
         "defaults; 'fusion': the best in-domain RAVDESS model, "
         "needs openSMILE; 'cnn': the CNN-Transformer; 'functionals': the functionals model)",

@@ -43,6 +43,13 @@ FUNCTIONALS_DESCRIPTIONS = {
     "speech-stats-mfcc-speech": "7 statistics of 64 log-mel bands over the speech frames only, 5 statistics of "
     "the pitch in semitones around the clip's own median, 9 statistics of 40 MFCCs with deltas and "
     "delta-deltas, RMS and ZCR over the same speech frames, and 7 of its log-F0",
+    "voice-encoder": "the mean and standard deviation over the clip's frames of each of the three LSTM layers of "
+    "a pretrained speaker encoder (Resemblyzer's, Apache-2.0; 40-band mel frames, 1.6-s windows) and its "
+    "averaged embedding",
+    "voice-encoder-2": "the mean and standard deviation over the clip's frames of the first two LSTM layers of a "
+    "pretrained speaker encoder (Resemblyzer's, Apache-2.0; 40-band mel frames, 1.6-s windows)",
+    "speech-stats-mfcc-speech-encoder": "the speech-stats-mfcc-speech statistics and the pooled states of a "
+    "pretrained speaker encoder (Resemblyzer's, Apache-2.0)",
     "ours": "statistics of 64 log-mels, 40 MFCCs with deltas, RMS, ZCR and log-F0",
     "compare": "openSMILE ComParE 2016; needs `pip install 'ser-hf[opensmile]'`, research licence",
     "compare+ours": "openSMILE ComParE 2016 and our log-mel / MFCC / F0 statistics; needs "

@@ -38,13 +38,26 @@ def voice_encoder_size(layers: int = 3) -> int:
 
 
 @functools.lru_cache(maxsize=1)
-def _mel_matrix(sampling_rate: int = 16000) -> torch.Tensor:
-    """librosa's default mel filterbank (Slaney scale and area norm), 201 bins x 40 bands."""
-    from torchaudio.functional import melscale_fbanks
+def _mel_matrix(sampling_rate: int = 16000, n_fft: int = 400) -> torch.Tensor:
+    """librosa's default mel filterbank (Slaney's mel scale and area norm), ``(n_fft // 2 + 1, 40)``:
+    what Resemblyzer's ``librosa.feature.melspectrogram`` applies (written out: no librosa at run time)."""
 
-    return melscale_fbanks(
-        201, 0.0, sampling_rate / 2, N_MELS, sampling_rate, norm="slaney", mel_scale="slaney"
-    )
+    def mel(f: np.ndarray) -> np.ndarray:  # linear below 1 kHz, logarithmic above
+        f = np.asarray(f, dtype=np.float64)
+        return np.where(
+            f < 1000.0, 3.0 * f / 200.0, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+        )
+
+    def hz(m: np.ndarray) -> np.ndarray:
+        return np.where(m < 15.0, 200.0 * m / 3.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)))
+
+    edges = hz(np.linspace(mel(0.0), mel(sampling_rate / 2), N_MELS + 2))
+    freqs = np.linspace(0.0, sampling_rate / 2, n_fft // 2 + 1)
+    ramps = edges[:, None] - freqs[None, :]
+    gaps = np.diff(edges)
+    lower, upper = -ramps[:-2] / gaps[:-1, None], ramps[2:] / gaps[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper)) * (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return torch.from_numpy(weights.T.astype(np.float32))
 
 
 def mel_power(wave: torch.Tensor, sampling_rate: int = 16000) -> torch.Tensor:
@@ -58,7 +71,7 @@ def mel_power(wave: torch.Tensor, sampling_rate: int = 16000) -> torch.Tensor:
     spec = torch.stft(
         x, n_fft, hop, window=_window(n_fft), center=True, pad_mode="constant", return_complex=True
     )
-    return (spec.real**2 + spec.imag**2).T @ _mel_matrix(sampling_rate)
+    return (spec.real**2 + spec.imag**2).T @ _mel_matrix(sampling_rate, n_fft)
 
 
 @functools.lru_cache(maxsize=2)
