@@ -160,6 +160,11 @@ def test_a_saved_encoder_model_carries_the_weights_and_runs_without_the_package(
     assert (folder / "voice_encoder.safetensors").read_bytes() == WEIGHTS.read_bytes()
     assert (folder / "voice_encoder_LICENSE.txt").is_file()
     assert "_encoder_weights" not in json.loads((folder / "preprocessor_config.json").read_text())
+    # a push uploads the encoder's weights and their licence with the model
+    from ser_hf.hub.push import model_files
+
+    uploaded = {p.name for p in model_files(folder)}
+    assert {"voice_encoder.safetensors", "voice_encoder_LICENSE.txt", "voice_encoder.py"} <= uploaded
     clip = make_speechlike(1.2, f0=320.0, seed=999)
     expected = clf.predict_proba(extractor(clip, sampling_rate=SR)["input_features"].astype(np.float64))[0]
     local = {

@@ -126,7 +126,7 @@ def model_files(model_dir: str | Path) -> list[Path]:
     code runs where it is not installed).
 
     Returns:
-        the paths to upload, sorted: config, preprocessor config, weights (and index), ``.py`` files.
+        the paths to upload, sorted: config, preprocessor config, weights (and index), licences of shipped weights, ``.py`` files.
     """
     folder = Path(model_dir)
     if not folder.is_dir():
@@ -199,6 +199,7 @@ def model_files(model_dir: str | Path) -> list[Path]:
 
     files = [folder / "config.json", folder / "preprocessor_config.json", *safetensors]
     files += [index] if index.is_file() else []
+    files += sorted(folder.glob("*_LICENSE.txt"))  # licences of shipped weights (the voice encoder's)
     files += [folder / name for name in sorted(code)]
     return files
 
