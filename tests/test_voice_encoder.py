@@ -165,6 +165,12 @@ def test_a_saved_encoder_model_carries_the_weights_and_runs_without_the_package(
 
     uploaded = {p.name for p in model_files(folder)}
     assert {"voice_encoder.safetensors", "voice_encoder_LICENSE.txt", "voice_encoder.py"} <= uploaded
+    # a loaded model saved again, into its own folder or another, keeps both files
+    again = SERFunctionalsFeatureExtractor.from_pretrained(folder)
+    again.save_pretrained(folder)
+    again.save_pretrained(tmp_path / "copy")
+    assert (tmp_path / "copy" / "voice_encoder.safetensors").read_bytes() == WEIGHTS.read_bytes()
+    assert (tmp_path / "copy" / "voice_encoder_LICENSE.txt").is_file()
     clip = make_speechlike(1.2, f0=320.0, seed=999)
     expected = clf.predict_proba(extractor(clip, sampling_rate=SR)["input_features"].astype(np.float64))[0]
     local = {

@@ -432,9 +432,16 @@ class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
 
             source = Path(self._encoder_weights or VOICE_ENCODER_WEIGHTS)
             target = Path(save_directory) / VOICE_ENCODER_FILE
-            if source.resolve() != target.resolve():
-                shutil.copyfile(source, target)
-            shutil.copyfile(source.with_name(VOICE_ENCODER_LICENSE), target.with_name(VOICE_ENCODER_LICENSE))
+            for src, dst in (
+                (source, target),
+                (source.with_name(VOICE_ENCODER_LICENSE), target.with_name(VOICE_ENCODER_LICENSE)),
+            ):
+                if (
+                    not src.is_file() and dst.name == VOICE_ENCODER_LICENSE
+                ):  # e.g. a Hub cache holding the weights only
+                    src = VOICE_ENCODER_WEIGHTS.with_name(VOICE_ENCODER_LICENSE)
+                if src.is_file() and src.resolve() != dst.resolve():
+                    shutil.copyfile(src, dst)
         return out
 
     def to_dict(self) -> dict[str, Any]:
