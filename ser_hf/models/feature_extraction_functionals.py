@@ -430,16 +430,12 @@ class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
             import shutil
             from pathlib import Path
 
-            source = Path(self._encoder_weights or VOICE_ENCODER_WEIGHTS)
-            target = Path(save_directory) / VOICE_ENCODER_FILE
-            for src, dst in (
-                (source, target),
-                (source.with_name(VOICE_ENCODER_LICENSE), target.with_name(VOICE_ENCODER_LICENSE)),
-            ):
-                if (
-                    not src.is_file() and dst.name == VOICE_ENCODER_LICENSE
-                ):  # e.g. a Hub cache holding the weights only
-                    src = VOICE_ENCODER_WEIGHTS.with_name(VOICE_ENCODER_LICENSE)
+            weights = Path(self._encoder_weights or VOICE_ENCODER_WEIGHTS)
+            licence = weights.with_name(VOICE_ENCODER_LICENSE)
+            if not licence.is_file():  # e.g. a Hub cache holding the weights only
+                licence = VOICE_ENCODER_WEIGHTS.with_name(VOICE_ENCODER_LICENSE)
+            for src in (weights, licence):
+                dst = Path(save_directory) / src.name
                 if src.is_file() and src.resolve() != dst.resolve():
                     shutil.copyfile(src, dst)
         return out
