@@ -1,4 +1,4 @@
-"""Per-variant validation summary of speaker_subspace.py's rows (stdin: the validation jsonl files)."""
+"""Per-variant validation summary of speaker_subspace.py's rows: the validation jsonl files as arguments, a later file's row replacing an earlier one of the same fold and variant (the re-run of `s17_val3`)."""
 
 import json
 import sys
