@@ -7,6 +7,9 @@ them only, and ALL the actor's clips are classified: with the speaker head (what
 and with centring only on the first head (what ``adapt`` did before). UA over the fold's 4 actors.
 
     python few_clips.py DATA_DIR runs/r6t_speech_stats_mfcc_speech_voices_spk
+
+The features are those of the fold models' own extractor, so the same script measures any r6t run
+with a speaker head (session 18: ``runs/r6t_voice_encoder_2_voices``, the default since session 16).
 """
 
 import json
@@ -16,18 +19,19 @@ import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score as ua
 
+from ser_hf.models.feature_extraction_functionals import SERFunctionalsFeatureExtractor
 from ser_hf.models.modeling_ser import FunctionalsLinearForAudioClassification
 from ser_hf.training.arguments import DataArguments
 from ser_hf.training.clips import decode_rows, load_rows
 from ser_hf.training.feature_cache import FeatureCache, default_cache_dir
-from ser_hf.training.linear import functionals_matrix
+from ser_hf.training.linear import extractor_matrix
 
 data, runs = sys.argv[1], sys.argv[2]
 ds = load_rows(DataArguments(corpus=[f"ravdess={data}/ravdess"], label_scheme="harmonized7", split="none"))
 speakers = np.asarray(ds["speaker"])
 y = np.asarray(ds["emotion"])
 clips = decode_rows(ds, list(range(len(ds))), 16000, None, 2)
-x = functionals_matrix(clips, "speech-stats-mfcc-speech", cache=FeatureCache(default_cache_dir()))
+x = extractor_matrix(SERFunctionalsFeatureExtractor.from_pretrained(f"{runs}/fold_0"), clips, FeatureCache(default_cache_dir()))
 rng = np.random.default_rng(0)
 sizes = [3, 5, 10, 20, None]
 rows = {}
