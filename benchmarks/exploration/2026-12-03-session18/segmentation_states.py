@@ -1,0 +1,235 @@
+"""Session 18, third question: a second pretrained encoder, pyannote's speaker-segmentation network
+(``segmentation_rule.md``). Validation rows go to stdout, test rows to ``--test-out``.
+
+The weights: ``whisperx/assets/pytorch_model.bin`` inside the whisperx 3.8.6 wheel (PyPI), which is
+pyannote/segmentation (MIT): SincNet (80 parametrised sinc filters, stride 10, three conv / max-pool
+/ instance-norm blocks) -> 4-layer BiLSTM (128 per direction) -> 2 linear layers of 128 -> 3
+speakers. It is a pickled Lightning checkpoint; ``load_state`` reads it without pyannote. The sinc
+filterbank is asteroid-filterbanks' ``ParamSincFB`` (MIT, pure torch; its wheel unzipped on
+``--asteroid``), as pyannote builds it.
+
+    pip download --no-deps whisperx==3.8.6 asteroid-filterbanks==0.4.0; unzip both
+    python segmentation_states.py prepare CKPT ASTEROID_DIR DATA_DIR runs/s18_seg.npz
+    python segmentation_states.py folds runs/s13_matrices.npz runs/s16_encoder_w.npz runs/s17_conditions.npz \
+        runs/s18_seg.npz DATA_DIR --test-out T.jsonl r6t:0 ... xc:T->R
+"""
+
+import argparse
+import json
+import pickle
+import sys
+import time
+import types
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import balanced_accuracy_score as ua
+
+HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE / "2026-12-03-session16"))
+sys.path.insert(0, str(HERE / "2026-12-03-session17"))
+from encoder_states import CONDITIONS, PRESET, SEED, SPLITS, data_args  # noqa: E402
+from speaker_subspace import Fitted  # noqa: E402
+
+from ser_hf.data.channel import apply_channel, channel_copies  # noqa: E402
+from ser_hf.models.feature_extraction_functionals import trim_silence  # noqa: E402
+from ser_hf.training.clips import decode_rows, load_rows, make_split  # noqa: E402
+from ser_hf.training.functionals import cell_balanced_weights  # noqa: E402
+from ser_hf.training.presets import get_preset  # noqa: E402
+
+SIZE = 4 * 512 + 2 * 256  # per LSTM layer (both directions, 256) mean and sd; per linear layer (128) mean and sd
+VARIANTS = {"B": None, "Y": np.arange(SIZE), "Y12": np.arange(1024), "BY12": np.arange(1024)}
+
+
+def load_state(path):
+    """The checkpoint's state dict, its pyannote / omegaconf classes replaced by stand-ins."""
+
+    class Stub:
+        def __init__(self, *a, **k):
+            pass
+
+        def __setstate__(self, state):
+            self.state = state
+
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, module, name):
+            try:
+                return super().find_class(module, name)
+            except Exception:
+                return type(name, (Stub,), {})
+
+    pm = types.ModuleType("pm")
+    pm.Unpickler, pm.load = Unpickler, pickle.load
+    return torch.load(path, map_location="cpu", weights_only=False, pickle_module=pm)["state_dict"]
+
+
+class Segmentation(torch.nn.Module):
+    """PyanNet (pyannote.audio 2.x) with every LSTM layer run separately, so each can be pooled."""
+
+    def __init__(self, ckpt, asteroid):
+        super().__init__()
+        sys.path.insert(0, asteroid)
+        from asteroid_filterbanks import Encoder, ParamSincFB
+
+        sd = load_state(ckpt)
+        self.wav_norm = torch.nn.InstanceNorm1d(1, affine=True)
+        self.sinc = Encoder(ParamSincFB(80, 251, stride=10, sample_rate=16000, min_low_hz=50, min_band_hz=50))
+        self.convs = torch.nn.ModuleList([torch.nn.Conv1d(80, 60, 5), torch.nn.Conv1d(60, 60, 5)])
+        self.norms = torch.nn.ModuleList([torch.nn.InstanceNorm1d(n, affine=True) for n in (80, 60, 60)])
+        self.lstms = torch.nn.ModuleList(
+            [torch.nn.LSTM(60 if i == 0 else 256, 128, 1, batch_first=True, bidirectional=True) for i in range(4)]
+        )
+        self.linear = torch.nn.ModuleList([torch.nn.Linear(256, 128), torch.nn.Linear(128, 128)])
+        self.classifier = torch.nn.Linear(128, 3)
+        mine = {"sincnet.wav_norm1d.weight": "wav_norm.weight", "sincnet.wav_norm1d.bias": "wav_norm.bias"}
+        for k in sd:
+            if k.startswith("sincnet.conv1d.0."):
+                mine[k] = "sinc." + k[len("sincnet.conv1d.0.") :]
+            elif k.startswith("sincnet.conv1d."):
+                i, rest = k[len("sincnet.conv1d.") :].split(".", 1)
+                mine[k] = f"convs.{int(i) - 1}.{rest}"
+            elif k.startswith("sincnet.norm1d."):
+                mine[k] = "norms." + k[len("sincnet.norm1d.") :]
+            elif k.startswith("lstm."):
+                name = k[len("lstm.") :]
+                layer = int(name.split("_l")[1][0])
+                mine[k] = f"lstms.{layer}." + name.replace(f"_l{layer}", "_l0")
+            elif k.startswith(("linear.", "classifier.")):
+                mine[k] = k
+        self.load_state_dict({mine[k]: v for k, v in sd.items()}, strict=True)
+        self.eval()
+
+    @torch.inference_mode()
+    def forward(self, wave):
+        """``(SIZE,)`` pooled states of one clip, and the per-frame speaker activities ``(frames, 3)``."""
+        x = self.wav_norm(torch.as_tensor(wave, dtype=torch.float32)[None, None])
+        x = F.leaky_relu(self.norms[0](F.max_pool1d(self.sinc(x).abs(), 3)))
+        for conv, norm in zip(self.convs, self.norms[1:]):
+            x = F.leaky_relu(norm(F.max_pool1d(conv(x), 3)))
+        h, feats = x.transpose(1, 2), []
+        for lstm in self.lstms:
+            h, _ = lstm(h)
+            feats += [h[0].mean(0), h[0].std(0, unbiased=False)]
+        for lin in self.linear:
+            h = F.leaky_relu(lin(h))
+            feats += [h[0].mean(0), h[0].std(0, unbiased=False)]
+        return torch.cat(feats).numpy(), torch.sigmoid(self.classifier(h[0])).numpy()
+
+
+_MODEL = {}
+
+
+def _init(ckpt, asteroid):
+    torch.set_num_threads(1)
+    _MODEL["m"] = Segmentation(ckpt, asteroid)
+
+
+def _states(waves):
+    return np.stack([_MODEL["m"](trim_silence(np.asarray(w, np.float32), 16000, 35.0, 0.1))[0] for w in waves])
+
+
+def _chunk(args):
+    data, rows = args
+    cfg = get_preset(PRESET)["config"]
+    ds = load_rows(data_args(data))
+    clips = decode_rows(ds, rows, 16000, None, 1)
+    made = [channel_copies(c, cfg["channel_copies"], SEED, r, kinds=tuple(cfg["channel_kinds"])) for r, c in zip(rows, clips)]  # fmt: skip
+    out = {"p": _states(clips)}
+    for k in range(cfg["channel_copies"]):
+        out[f"copy{k}"] = _states([m[k] for m in made])
+    for c in CONDITIONS:
+        out[c.replace(":", "_")] = _states([apply_channel(w, c, 16000, SEED + r) for r, w in zip(rows, clips)])
+    return rows, out
+
+
+def prepare(ckpt, asteroid, data, out, chunk=50):
+    """The clean clips, their two copies (session 13's) and the six held-out conditions (session 17's)."""
+    n = len(load_rows(data_args(data)))
+    res, t = {}, time.time()
+    jobs = [(data, list(range(s, min(s + chunk, n)))) for s in range(0, n, chunk)]
+    with Pool(2, initializer=_init, initargs=(ckpt, asteroid)) as pool:
+        for rows, got in pool.imap_unordered(_chunk, jobs):
+            for key, v in got.items():
+                res.setdefault(key, np.zeros((n, SIZE), np.float32))[rows] = v
+            print(f"# rows {rows[0]}-{rows[-1]} {time.time() - t:.0f} s", file=sys.stderr, flush=True)
+    np.savez(out, **res)
+
+
+def run_fold(d, ew, ce, seg, name, test_out, data, variants):
+    grid = get_preset(PRESET)["config"]["c_grid"]
+    ds = load_rows(data_args(data))
+    sp = make_split(ds, data_args(data, SPLITS[name]), SEED)
+    y, gender, k = d["y"], d["gender"], len(ew["copies"])
+    groups = np.char.add(np.char.add(d["corpus"], "/"), d["gender"])
+    tr, va, te = list(sp.train), list(sp.validation), list(sp.test)
+    enc = [ew["p"], *ew["copies"]]
+    segs = [seg["p"], *[seg[f"copy{i}"] for i in range(k)]]
+    for v in variants:
+        t = time.time()
+
+        def cols(e, s):
+            if v == "B":
+                return e[:, :1024].astype(np.float64)
+            if v.startswith("B"):
+                return np.concatenate([e[:, :1024], s[:, VARIANTS[v]]], 1).astype(np.float64)
+            return s[:, VARIANTS[v]].astype(np.float64)
+
+        sets = [cols(e, s) for e, s in zip(enc, segs)]
+        held_sets = {c: cols(ce[c.replace(":", "_")], seg[c.replace(":", "_")]) for c in CONDITIONS}
+
+        def fit(rows, c):
+            x, yy = np.concatenate([m[rows] for m in sets]), np.tile(y[rows], k + 1)
+            return Fitted(x, yy, c / (k + 1), cell_balanced_weights(yy, np.tile(groups[rows], k + 1)))
+
+        val = {}
+        for c in grid:
+            clf = fit(tr, c)
+            p = clf.predict(sets[0][va])
+            noisy = ua(np.tile(y[va], k), clf.predict(np.concatenate([m[va] for m in sets[1:]])))
+            held = {cn: round(ua(y[va], clf.predict(m[va])), 4) for cn, m in held_sets.items()}
+            val[c] = {"score": (ua(y[va], p) + noisy) / 2, "clean": ua(y[va], p), "held_out": held,
+                      "by_gender": {s: round(ua(y[va][gender[va] == s], p[gender[va] == s]), 4) for s in sorted(set(gender[va]))}}  # fmt: skip
+        best = max(val, key=lambda c: (val[c]["score"], -c))
+        b = val[best]
+        row = {"fold": name, "variant": v, "c": best, "val_score": round(b["score"], 4),
+               "val_clean": round(b["clean"], 4), "val_by_gender": b["by_gender"], "held_out": b["held_out"],
+               "held_out_mean": round(float(np.mean(list(b["held_out"].values()))), 4),
+               "val_by_c": {str(c): round(s["score"], 4) for c, s in val.items()}}  # fmt: skip
+        print(json.dumps(row), flush=True)
+        clf = fit(tr + va, best)
+        pred = clf.predict(sets[0][te])
+        g = gender[te]
+        test = {"fold": name, "variant": v, "c": best, "test_ua": round(ua(y[te], pred), 4),
+                "by_gender": {s: round(ua(y[te][g == s], pred[g == s]), 4) for s in sorted(set(g))}}  # fmt: skip
+        with open(test_out, "a") as f:
+            f.write(json.dumps(test) + "\n")
+        print(f"# {name} {v}: {time.time() - t:.0f} s", file=sys.stderr, flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("prepare")
+    for name in ("ckpt", "asteroid", "data", "out"):
+        a.add_argument(name)
+    b = sub.add_parser("folds")
+    for name in ("matrices", "windowed", "encoder_conditions", "segmentation", "data"):
+        b.add_argument(name)
+    b.add_argument("--test-out", required=True)
+    b.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    b.add_argument("folds", nargs="+", choices=list(SPLITS))
+    args = p.parse_args()
+    if args.cmd == "prepare":
+        prepare(args.ckpt, args.asteroid, args.data, args.out)
+        return
+    d, ew = dict(np.load(args.matrices)), dict(np.load(args.windowed))
+    ce, seg = np.load(args.encoder_conditions), dict(np.load(args.segmentation))
+    for name in args.folds:
+        run_fold(d, ew, ce, seg, name, args.test_out, args.data, args.variants)
+
+
+if __name__ == "__main__":
+    main()
