@@ -7,27 +7,26 @@ Validation rows go to stdout, test rows to ``--test-out`` (not read before the r
 """
 
 import argparse
-import json
 import sys
 import time
 from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import balanced_accuracy_score as ua
 
 HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE / "2026-12-03-session16"))
 sys.path.insert(0, str(HERE / "2026-12-03-session17"))
-from encoder_states import CONDITIONS, PRESET, SEED, SPLITS, data_args  # noqa: E402
+sys.path.insert(0, str(HERE / "2026-12-03-session18"))
+from common import score_variant, split  # noqa: E402
+from encoder_states import CONDITIONS, SEED, SPLITS, data_args  # noqa: E402
 from speaker_subspace import Fitted  # noqa: E402
 
 from ser_hf.data.channel import apply_channel  # noqa: E402
 from ser_hf.models.feature_extraction_functionals import block_columns  # noqa: E402
-from ser_hf.training.clips import decode_rows, load_rows, make_split  # noqa: E402
+from ser_hf.training.clips import decode_rows, load_rows  # noqa: E402
 from ser_hf.training.functionals import cell_balanced_weights  # noqa: E402
 from ser_hf.training.linear import functionals_matrix  # noqa: E402
-from ser_hf.training.presets import get_preset  # noqa: E402
 
 SET = "speech-stats-mfcc-speech"  # session 13's vectors (the functionals default's set)
 BLOCKS = {"B": [], "E": ["speech"], "EP": ["speech", "pitch", "f0"]}
@@ -59,14 +58,10 @@ def conditions(data, out, chunk=100):
 
 
 def run_fold(d, ew, cond_e, cond_f, name, test_out, data, variants):
-    grid = get_preset(PRESET)["config"]["c_grid"]
-    ds = load_rows(data_args(data))
-    sp = make_split(ds, data_args(data, SPLITS[name]), SEED)
+    rows = split(data, name)
     y, gender, k = d["y"], d["gender"], len(ew["copies"])
     groups = np.char.add(np.char.add(d["corpus"], "/"), d["gender"])
-    tr, va, te = list(sp.train), list(sp.validation), list(sp.test)
     for v in variants:
-        t = time.time()
         cols = block_columns(SET, BLOCKS[v]) if BLOCKS[v] else np.arange(0)
 
         def join(enc, fun):
@@ -75,33 +70,11 @@ def run_fold(d, ew, cond_e, cond_f, name, test_out, data, variants):
         sets = [join(e, f) for e, f in zip((ew["p"], *ew["copies"]), (d["x"], *d["copies"]))]
         held_sets = {c: join(cond_e[c], cond_f[c]) for c in CONDITIONS}
 
-        def fit(rows, c):
-            x, yy = np.concatenate([m[rows] for m in sets]), np.tile(y[rows], k + 1)
-            return Fitted(x, yy, c / (k + 1), cell_balanced_weights(yy, np.tile(groups[rows], k + 1)))
+        def fit(r, c):
+            x, yy = np.concatenate([m[r] for m in sets]), np.tile(y[r], k + 1)
+            return Fitted(x, yy, c / (k + 1), cell_balanced_weights(yy, np.tile(groups[r], k + 1)))
 
-        val = {}
-        for c in grid:
-            clf = fit(tr, c)
-            p = clf.predict(sets[0][va])
-            noisy = ua(np.tile(y[va], k), clf.predict(np.concatenate([m[va] for m in sets[1:]])))
-            held = {cn: round(ua(y[va], clf.predict(m[va])), 4) for cn, m in held_sets.items()}
-            val[c] = {"score": (ua(y[va], p) + noisy) / 2, "clean": ua(y[va], p), "held_out": held,
-                      "by_gender": {s: round(ua(y[va][gender[va] == s], p[gender[va] == s]), 4) for s in sorted(set(gender[va]))}}  # fmt: skip
-        best = max(val, key=lambda c: (val[c]["score"], -c))
-        b = val[best]
-        row = {"fold": name, "variant": v, "c": best, "val_score": round(b["score"], 4),
-               "val_clean": round(b["clean"], 4), "val_by_gender": b["by_gender"], "held_out": b["held_out"],
-               "held_out_mean": round(float(np.mean(list(b["held_out"].values()))), 4),
-               "val_by_c": {str(c): round(s["score"], 4) for c, s in val.items()}}  # fmt: skip
-        print(json.dumps(row), flush=True)
-        clf = fit(tr + va, best)
-        pred = clf.predict(sets[0][te])
-        g = gender[te]
-        test = {"fold": name, "variant": v, "c": best, "test_ua": round(ua(y[te], pred), 4),
-                "by_gender": {s: round(ua(y[te][g == s], pred[g == s]), 4) for s in sorted(set(g))}}  # fmt: skip
-        with open(test_out, "a") as f:
-            f.write(json.dumps(test) + "\n")
-        print(f"# {name} {v}: {time.time() - t:.0f} s", file=sys.stderr, flush=True)
+        score_variant(name, v, sets, held_sets, fit, y, gender, rows, test_out)
 
 
 def main():

@@ -1,0 +1,55 @@
+"""The 8-fold harness shared by session 18's three scripts (sessions 13-17's score and records):
+``split`` gives a fold's rows, ``score_variant`` chooses C on the validation score, writes the
+validation row to stdout and the refitted model's test row to ``test_out``."""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import balanced_accuracy_score as ua
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "2026-12-03-session16"))
+from encoder_states import PRESET, SEED, SPLITS, data_args  # noqa: E402
+
+from ser_hf.training.clips import load_rows, make_split  # noqa: E402
+from ser_hf.training.presets import get_preset  # noqa: E402
+
+
+def split(data, name):
+    """(train, validation, test) rows of fold ``name`` and the preset's C grid."""
+    ds = load_rows(data_args(data))
+    sp = make_split(ds, data_args(data, SPLITS[name]), SEED)
+    return list(sp.train), list(sp.validation), list(sp.test), get_preset(PRESET)["config"]["c_grid"]
+
+
+def _by_gender(y, pred, gender):
+    return {s: round(ua(y[gender == s], pred[gender == s]), 4) for s in sorted(set(gender))}
+
+
+def score_variant(name, v, sets, held_sets, fit, y, gender, rows, test_out, extra=None):
+    """``sets``: the clean matrix then its copies; ``fit(rows, c)`` -> an object with ``predict``;
+    ``extra(clf, va)`` -> more fields for the validation row."""
+    tr, va, te, grid = rows
+    t, k, val = time.time(), len(sets) - 1, {}
+    for c in grid:
+        clf = fit(tr, c)
+        p = clf.predict(sets[0][va])
+        noisy = ua(np.tile(y[va], k), clf.predict(np.concatenate([m[va] for m in sets[1:]])))
+        held = {cn: round(ua(y[va], clf.predict(m[va])), 4) for cn, m in held_sets.items()}
+        val[c] = {"score": (ua(y[va], p) + noisy) / 2, "clean": ua(y[va], p), "held_out": held,
+                  "by_gender": _by_gender(y[va], p, gender[va]), **(extra(clf, va) if extra else {})}  # fmt: skip
+    best = max(val, key=lambda c: (val[c]["score"], -c))
+    b = val[best]
+    row = {"fold": name, "variant": v, "c": best, "val_score": round(b["score"], 4), "val_clean": round(b["clean"], 4),
+           "val_by_gender": b["by_gender"], **{key: b[key] for key in b if key not in ("score", "clean", "by_gender")},
+           "held_out_mean": round(float(np.mean(list(b["held_out"].values()))), 4),
+           "val_by_c": {str(c): round(s["score"], 4) for c, s in val.items()}}  # fmt: skip
+    print(json.dumps(row), flush=True)
+    pred = fit(tr + va, best).predict(sets[0][te])
+    test = {"fold": name, "variant": v, "c": best, "test_ua": round(ua(y[te], pred), 4),
+            "by_gender": _by_gender(y[te], pred, gender[te])}  # fmt: skip
+    with open(test_out, "a") as f:
+        f.write(json.dumps(test) + "\n")
+    print(f"# {name} {v}: {time.time() - t:.0f} s", file=sys.stderr, flush=True)
