@@ -1,6 +1,7 @@
 """The 8-fold harness shared by session 18's three scripts (sessions 13-17's score and records):
-``split`` gives a fold's rows, ``score_variant`` chooses C on the validation score, writes the
-validation row to stdout and the refitted model's test row to ``test_out``."""
+``split`` gives a fold's rows, ``fitter`` the fit on a variant's vectors and copies, and
+``score_variant`` chooses C on the validation score, writes the validation row to stdout and the
+refitted model's test row to ``test_out``."""
 
 import json
 import sys
@@ -14,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "2026-12-03-sess
 from encoder_states import PRESET, SEED, SPLITS, data_args  # noqa: E402
 
 from ser_hf.training.clips import load_rows, make_split  # noqa: E402
+from ser_hf.training.functionals import cell_balanced_weights  # noqa: E402
 from ser_hf.training.presets import get_preset  # noqa: E402
 
 
@@ -22,6 +24,21 @@ def split(data, name):
     ds = load_rows(data_args(data))
     sp = make_split(ds, data_args(data, SPLITS[name]), SEED)
     return list(sp.train), list(sp.validation), list(sp.test), get_preset(PRESET)["config"]["c_grid"]
+
+
+def fitter(d, sets, make):
+    """``fit(rows, c)``: ``make(x, y, gender, c, weights)`` on the rows' clean vectors and copies
+    (``sets``) stacked, their labels and genders tiled, C divided by the number of copies + 1, and
+    each (corpus, gender, class) cell weighted alike, as sessions 13-17 fit."""
+    n = len(sets)
+    groups = np.char.add(np.char.add(d["corpus"], "/"), d["gender"])
+
+    def fit(rows, c):
+        y = np.tile(d["y"][rows], n)
+        x = np.concatenate([m[rows] for m in sets])
+        return make(x, y, np.tile(d["gender"][rows], n), c / n, cell_balanced_weights(y, np.tile(groups[rows], n)))
+
+    return fit
 
 
 def _by_gender(y, pred, gender):

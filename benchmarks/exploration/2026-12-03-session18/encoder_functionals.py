@@ -18,24 +18,28 @@ HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE / "2026-12-03-session16"))
 sys.path.insert(0, str(HERE / "2026-12-03-session17"))
 sys.path.insert(0, str(HERE / "2026-12-03-session18"))
-from common import score_variant, split  # noqa: E402
+from common import fitter, score_variant, split  # noqa: E402
 from encoder_states import CONDITIONS, SEED, SPLITS, data_args  # noqa: E402
 from speaker_subspace import Fitted  # noqa: E402
 
 from ser_hf.data.channel import apply_channel  # noqa: E402
 from ser_hf.models.feature_extraction_functionals import block_columns  # noqa: E402
 from ser_hf.training.clips import decode_rows, load_rows  # noqa: E402
-from ser_hf.training.functionals import cell_balanced_weights  # noqa: E402
 from ser_hf.training.linear import functionals_matrix  # noqa: E402
 
 SET = "speech-stats-mfcc-speech"  # session 13's vectors (the functionals default's set)
 BLOCKS = {"B": [], "E": ["speech"], "EP": ["speech", "pitch", "f0"]}
 
 
-def _chunk(args):
-    data, rows = args
-    ds = load_rows(data_args(data))
-    clips = decode_rows(ds, rows, 16000, None, 1)
+_ROWS = {}
+
+
+def _init(data):
+    _ROWS["ds"] = load_rows(data_args(data))
+
+
+def _chunk(rows):
+    clips = decode_rows(_ROWS["ds"], rows, 16000, None, 1)
     out = {}
     for c in CONDITIONS:
         waves = [apply_channel(w, c, 16000, SEED + r) for r, w in zip(rows, clips)]
@@ -48,8 +52,8 @@ def conditions(data, out, chunk=100):
     n = len(load_rows(data_args(data)))
     res = {c: np.zeros((n, 1558), np.float32) for c in CONDITIONS}
     t = time.time()
-    jobs = [(data, list(range(s, min(s + chunk, n)))) for s in range(0, n, chunk)]
-    with Pool(2) as pool:
+    jobs = [list(range(s, min(s + chunk, n))) for s in range(0, n, chunk)]
+    with Pool(2, initializer=_init, initargs=(data,)) as pool:
         for rows, got in pool.imap_unordered(_chunk, jobs):
             for c in CONDITIONS:
                 res[c][rows] = got[c]
@@ -59,8 +63,6 @@ def conditions(data, out, chunk=100):
 
 def run_fold(d, ew, cond_e, cond_f, name, test_out, data, variants):
     rows = split(data, name)
-    y, gender, k = d["y"], d["gender"], len(ew["copies"])
-    groups = np.char.add(np.char.add(d["corpus"], "/"), d["gender"])
     for v in variants:
         cols = block_columns(SET, BLOCKS[v]) if BLOCKS[v] else np.arange(0)
 
@@ -69,12 +71,8 @@ def run_fold(d, ew, cond_e, cond_f, name, test_out, data, variants):
 
         sets = [join(e, f) for e, f in zip((ew["p"], *ew["copies"]), (d["x"], *d["copies"]))]
         held_sets = {c: join(cond_e[c], cond_f[c]) for c in CONDITIONS}
-
-        def fit(r, c):
-            x, yy = np.concatenate([m[r] for m in sets]), np.tile(y[r], k + 1)
-            return Fitted(x, yy, c / (k + 1), cell_balanced_weights(yy, np.tile(groups[r], k + 1)))
-
-        score_variant(name, v, sets, held_sets, fit, y, gender, rows, test_out)
+        fit = fitter(d, sets, lambda x, y, g, c, w: Fitted(x, y, c, w))
+        score_variant(name, v, sets, held_sets, fit, d["y"], d["gender"], rows, test_out)
 
 
 def main():

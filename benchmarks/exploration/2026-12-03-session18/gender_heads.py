@@ -15,10 +15,9 @@ from sklearn.linear_model import LogisticRegression
 HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE / "2026-12-03-session16"))
 sys.path.insert(0, str(HERE / "2026-12-03-session18"))
-from common import score_variant, split  # noqa: E402
+from common import fitter, score_variant, split  # noqa: E402
 from encoder_states import CONDITIONS, SEED, SPLITS  # noqa: E402
 
-from ser_hf.training.functionals import cell_balanced_weights  # noqa: E402
 
 VARIANTS = ["B", "GW", "GS"]
 
@@ -55,8 +54,7 @@ class Fitted:
 
 def run_fold(d, ew, cond, name, test_out, data, variants):
     rows = split(data, name)
-    y, gender, k = d["y"], d["gender"], len(ew["copies"])
-    groups = np.char.add(np.char.add(d["corpus"], "/"), d["gender"])
+    gender = d["gender"]
     sets = [m[:, :1024].astype(np.float64) for m in (ew["p"], *ew["copies"])]
     held_sets = {c: cond[c][:, :1024].astype(np.float64) for c in CONDITIONS}
 
@@ -66,12 +64,8 @@ def run_fold(d, ew, cond, name, test_out, data, variants):
         return {"gate_acc": round(float(np.mean(clf.gate.predict((sets[0][va] - clf.mu) / clf.sd) == gender[va])), 4)}
 
     for v in variants:
-
-        def fit(r, c):
-            x, yy, gg = np.concatenate([m[r] for m in sets]), np.tile(y[r], k + 1), np.tile(gender[r], k + 1)
-            return Fitted(x, yy, gg, c / (k + 1), cell_balanced_weights(yy, np.tile(groups[r], k + 1)), v)
-
-        score_variant(name, v, sets, held_sets, fit, y, gender, rows, test_out, gate_accuracy)
+        fit = fitter(d, sets, lambda x, y, g, c, w: Fitted(x, y, g, c, w, v))
+        score_variant(name, v, sets, held_sets, fit, d["y"], gender, rows, test_out, gate_accuracy)
 
 
 def main():

@@ -30,14 +30,13 @@ HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE / "2026-12-03-session16"))
 sys.path.insert(0, str(HERE / "2026-12-03-session17"))
 sys.path.insert(0, str(HERE / "2026-12-03-session18"))
-from common import score_variant, split  # noqa: E402
+from common import fitter, score_variant, split  # noqa: E402
 from encoder_states import CONDITIONS, PRESET, SEED, SPLITS, data_args  # noqa: E402
 from speaker_subspace import Fitted  # noqa: E402
 
 from ser_hf.data.channel import apply_channel, channel_copies  # noqa: E402
 from ser_hf.models.feature_extraction_functionals import trim_silence  # noqa: E402
 from ser_hf.training.clips import decode_rows, load_rows  # noqa: E402
-from ser_hf.training.functionals import cell_balanced_weights  # noqa: E402
 from ser_hf.training.presets import get_preset  # noqa: E402
 
 SIZE = 4 * 512 + 2 * 256  # per LSTM layer (both directions, 256) mean and sd; per linear layer (128) mean and sd
@@ -122,20 +121,19 @@ class Segmentation(torch.nn.Module):
 _MODEL = {}
 
 
-def _init(ckpt, asteroid):
+def _init(ckpt, asteroid, data):
     torch.set_num_threads(1)
     _MODEL["m"] = Segmentation(ckpt, asteroid)
+    _MODEL["ds"] = load_rows(data_args(data))
 
 
 def _states(waves):
     return np.stack([_MODEL["m"](trim_silence(np.asarray(w, np.float32), 16000, 35.0, 0.1))[0] for w in waves])
 
 
-def _chunk(args):
-    data, rows = args
+def _chunk(rows):
     cfg = get_preset(PRESET)["config"]
-    ds = load_rows(data_args(data))
-    clips = decode_rows(ds, rows, 16000, None, 1)
+    clips = decode_rows(_MODEL["ds"], rows, 16000, None, 1)
     made = [channel_copies(c, cfg["channel_copies"], SEED, r, kinds=tuple(cfg["channel_kinds"])) for r, c in zip(rows, clips)]  # fmt: skip
     out = {"p": _states(clips)}
     for k in range(cfg["channel_copies"]):
@@ -149,8 +147,8 @@ def prepare(ckpt, asteroid, data, out, chunk=50):
     """The clean clips, their two copies (session 13's) and the six held-out conditions (session 17's)."""
     n = len(load_rows(data_args(data)))
     res, t = {}, time.time()
-    jobs = [(data, list(range(s, min(s + chunk, n)))) for s in range(0, n, chunk)]
-    with Pool(2, initializer=_init, initargs=(ckpt, asteroid)) as pool:
+    jobs = [list(range(s, min(s + chunk, n))) for s in range(0, n, chunk)]
+    with Pool(2, initializer=_init, initargs=(ckpt, asteroid, data)) as pool:
         for rows, got in pool.imap_unordered(_chunk, jobs):
             for key, v in got.items():
                 res.setdefault(key, np.zeros((n, SIZE), np.float32))[rows] = v
@@ -160,10 +158,8 @@ def prepare(ckpt, asteroid, data, out, chunk=50):
 
 def run_fold(d, ew, ce, seg, name, test_out, data, variants):
     rows = split(data, name)
-    y, gender, k = d["y"], d["gender"], len(ew["copies"])
-    groups = np.char.add(np.char.add(d["corpus"], "/"), d["gender"])
     enc = [ew["p"], *ew["copies"]]
-    segs = [seg["p"], *[seg[f"copy{i}"] for i in range(k)]]
+    segs = [seg["p"], *[seg[f"copy{i}"] for i in range(len(ew["copies"]))]]
     for v in variants:
 
         def cols(e, s):
@@ -175,12 +171,8 @@ def run_fold(d, ew, ce, seg, name, test_out, data, variants):
 
         sets = [cols(e, s) for e, s in zip(enc, segs)]
         held_sets = {c: cols(ce[c.replace(":", "_")], seg[c.replace(":", "_")]) for c in CONDITIONS}
-
-        def fit(r, c):
-            x, yy = np.concatenate([m[r] for m in sets]), np.tile(y[r], k + 1)
-            return Fitted(x, yy, c / (k + 1), cell_balanced_weights(yy, np.tile(groups[r], k + 1)))
-
-        score_variant(name, v, sets, held_sets, fit, y, gender, rows, test_out)
+        fit = fitter(d, sets, lambda x, y, g, c, w: Fitted(x, y, c, w))
+        score_variant(name, v, sets, held_sets, fit, d["y"], d["gender"], rows, test_out)
 
 
 def main():
