@@ -123,6 +123,30 @@ def test_the_extractor_block_reads_the_trimmed_clip(fast):
     assert np.abs(both[1558:] - got[0]).max() < 1e-5
 
 
+def test_the_range_block_adds_each_layers_percentiles_over_every_frame(encoder):
+    """``"voice-encoder-2-range"``: the two layers' mean and sd as ``"voice-encoder-2"``, then each
+    layer's 10th and 90th percentiles over every frame of every 1.6-s window (each window from a
+    zero state), so a two-window clip is not read as its first window."""
+    wave = torch.as_tensor(make_speechlike(2.4, f0=190.0, seed=12))  # 241 frames: two windows
+    got = encoder([wave], layers=2, percentiles=True)[0].numpy()
+    assert got.shape == (voice_encoder_size(2, percentiles=True),) == (2048,)
+    assert np.abs(got[:1024] - encoder([wave], layers=2)[0].numpy()).max() < 1e-6
+    mel = mel_power(wave)
+    states = [[], []]
+    with torch.inference_mode():
+        for start in (0, 160):
+            h = mel[None, start : start + 160]
+            for j in range(2):
+                h, _ = encoder.layers[j](h)
+                states[j].append(h[0].numpy())
+    expected = np.concatenate([np.percentile(np.concatenate(s), q, axis=0) for s in states for q in (10, 90)])
+    assert np.abs(got[1024:] - expected).max() < 1e-5
+    assert (got[1024 + 256 : 1536] > got[1024:1280]).all()  # p90 above p10 in every unit
+    extractor = SERFunctionalsFeatureExtractor(functionals="voice-encoder-2-range")
+    assert functionals_size("voice-encoder-2-range") == 2048
+    assert extractor([wave.numpy()], sampling_rate=SR)["input_features"].shape == (1, 2048)
+
+
 def test_missing_weights_name_the_fix(tmp_path):
     with pytest.raises(SERError, match="reinstall"):
         VoiceEncoder.load(tmp_path / "voice_encoder.safetensors")

@@ -48,6 +48,9 @@ FUNCTIONALS_DESCRIPTIONS = {
     "averaged embedding",
     "voice-encoder-2": "the mean and standard deviation over the clip's frames of the first two LSTM layers of a "
     "pretrained speaker encoder (Resemblyzer's, Apache-2.0; 40-band mel frames, 1.6-s windows)",
+    "voice-encoder-2-range": "the mean, standard deviation, 10th and 90th percentiles over the clip's frames of "
+    "the first two LSTM layers of a pretrained speaker encoder (Resemblyzer's, Apache-2.0; 40-band mel frames, "
+    "1.6-s windows)",
     "speech-stats-mfcc-speech-encoder": "the speech-stats-mfcc-speech statistics and the pooled states of a "
     "pretrained speaker encoder (Resemblyzer's, Apache-2.0)",
     "ours": "statistics of 64 log-mels, 40 MFCCs with deltas, RMS, ZCR and log-F0",

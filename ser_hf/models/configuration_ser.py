@@ -23,7 +23,8 @@ from .errors import SERError
 # frames' log-mels, "pitch" speaker-relative pitch, "compare" openSMILE ComParE 2016, "logmel" and
 # "mfcc" whole-clip row functionals ("mfcc-speech": the same over the speech frames only), "f0" log-F0
 # from our pitch tracker, "f0-yin" from librosa's YIN, "voice-encoder" a pretrained speaker encoder's
-# pooled states (voice_encoder.py; "voice-encoder-2": its first two layers only)
+# pooled states (voice_encoder.py; "voice-encoder-2": its first two layers only; "voice-encoder-2-range":
+# those and the two layers' 10th / 90th percentiles)
 FUNCTIONAL_BLOCKS = {
     "ours": ("logmel", "mfcc", "f0-yin"),
     "compare": ("compare",),
@@ -35,6 +36,7 @@ FUNCTIONAL_BLOCKS = {
     "speech-stats-mfcc-speech": ("speech", "pitch", "mfcc-speech", "f0"),
     "voice-encoder": ("voice-encoder",),
     "voice-encoder-2": ("voice-encoder-2",),
+    "voice-encoder-2-range": ("voice-encoder-2-range",),
     "speech-stats-mfcc-speech-encoder": ("speech", "pitch", "mfcc-speech", "f0", "voice-encoder"),
 }
 FUNCTIONAL_SETS = tuple(FUNCTIONAL_BLOCKS)

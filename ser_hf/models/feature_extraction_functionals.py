@@ -55,6 +55,7 @@ BLOCK_SIZES = {  # values per block of FUNCTIONAL_BLOCKS
     "f0-yin": N_F0_STATS,
     "voice-encoder": voice_encoder_size(3),
     "voice-encoder-2": voice_encoder_size(2),
+    "voice-encoder-2-range": voice_encoder_size(2, percentiles=True),
 }
 _FUNCTIONAL_TOOLS: dict[tuple, Any] = {}
 
@@ -343,6 +344,7 @@ def clip_functionals(
         "f0-yin": lambda: f0_functionals(wave, sampling_rate),
         "voice-encoder": lambda: voice_encoder_stats(wave, 3, sampling_rate, encoder_weights),
         "voice-encoder-2": lambda: voice_encoder_stats(wave, 2, sampling_rate, encoder_weights),
+        "voice-encoder-2-range": lambda: voice_encoder_stats(wave, 2, sampling_rate, encoder_weights, True),
     }
     parts = [compute[block]() for block in blocks]
     vector = np.nan_to_num(np.concatenate(parts), nan=0.0, posinf=0.0, neginf=0.0)

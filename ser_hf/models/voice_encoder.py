@@ -11,6 +11,8 @@ A clip (already silence-trimmed by the extractor) is cut into 1.6-s windows (160
 the encoder was trained on), each run from a zero state. Pooled over every frame of every window: each layer's mean and standard
 deviation, then the windows' embeddings averaged and re-normed as Resemblyzer's
 ``embed_utterance`` does: 3 x 512 + 256 = 1,792 values (``layers=2``: the first two layers' 1,024).
+``percentiles=True`` appends each pooled layer's 10th and 90th percentiles over the same frames
+(``layers=2``: 1,024 more; session 19).
 
 This file is copied next to saved models, so it imports only torch, numpy and its single-dot siblings.
 """
@@ -30,11 +32,13 @@ WEIGHTS = Path(__file__).with_name("voice_encoder.safetensors")
 WINDOW = 160  # frames per window (1.6 s)
 HIDDEN = 256
 N_MELS = 40
+_QUANTILES = torch.tensor([0.1, 0.9], dtype=torch.float64)
 
 
-def voice_encoder_size(layers: int = 3) -> int:
-    """Values per clip: mean and sd of each of ``layers`` layers, plus the embedding with all 3."""
-    return 2 * HIDDEN * layers + (HIDDEN if layers == 3 else 0)
+def voice_encoder_size(layers: int = 3, percentiles: bool = False) -> int:
+    """Values per clip: mean and sd of each of ``layers`` layers, plus the embedding with all 3,
+    plus each layer's 10th and 90th percentiles with ``percentiles``."""
+    return (4 if percentiles else 2) * HIDDEN * layers + (HIDDEN if layers == 3 else 0)
 
 
 @functools.lru_cache(maxsize=1)
@@ -123,15 +127,22 @@ class VoiceEncoder(torch.nn.Module):
         return encoder.eval()
 
     @torch.inference_mode()
-    def forward(self, waves: list[torch.Tensor], layers: int = 3, sampling_rate: int = 16000) -> torch.Tensor:
-        """Pooled states of each clip, ``(len(waves), voice_encoder_size(layers))``. One window at a
-        time: on a CPU a batch of one steps through an LSTM faster than a padded batch."""
+    def forward(
+        self,
+        waves: list[torch.Tensor],
+        layers: int = 3,
+        sampling_rate: int = 16000,
+        percentiles: bool = False,
+    ) -> torch.Tensor:
+        """Pooled states of each clip, ``(len(waves), voice_encoder_size(layers, percentiles))``. One
+        window at a time: on a CPU a batch of one steps through an LSTM faster than a padded batch."""
         dtype = self.layers[0].weight_hh_l0.dtype
         out = []
         for wave in waves:
             mel = mel_power(wave, sampling_rate)
             sums = torch.zeros(2 * layers, HIDDEN, dtype=torch.float64)
             embedding = torch.zeros(HIDDEN, dtype=torch.float64)
+            kept: list[list[torch.Tensor]] = [[] for _ in range(layers)]
             for start in range(0, max(len(mel), 1), WINDOW):
                 h = mel[None, start : start + WINDOW].to(dtype)
                 for j, lstm in enumerate(self.layers[:layers]):
@@ -139,6 +150,8 @@ class VoiceEncoder(torch.nn.Module):
                     hd = h[0].to(torch.float64)
                     sums[2 * j] += hd.sum(0)
                     sums[2 * j + 1] += (hd * hd).sum(0)
+                    if percentiles:
+                        kept[j].append(hd)
                 if layers == 3:
                     e = torch.relu(self.linear(h[0, -1].float())).to(torch.float64)
                     embedding += e / e.norm().clamp_min(1e-8)
@@ -149,6 +162,9 @@ class VoiceEncoder(torch.nn.Module):
                 feats += [mean, (sums[2 * j + 1] / frames - mean * mean).clamp_min(0).sqrt()]
             if layers == 3:
                 feats.append(embedding / embedding.norm().clamp_min(1e-8))
+            for j in range(layers if percentiles else 0):
+                states = torch.cat(kept[j]) if kept[j] else torch.zeros(1, HIDDEN, dtype=torch.float64)
+                feats += list(torch.quantile(states, _QUANTILES, dim=0))
             out.append(torch.cat(feats))
         return torch.stack(out).to(torch.float32)
 
@@ -160,11 +176,16 @@ def shared_encoder(weights: str = str(WEIGHTS)) -> VoiceEncoder:
 
 
 def voice_encoder_stats(
-    wave: np.ndarray, layers: int = 3, sampling_rate: int = 16000, weights: str | Path | None = None
+    wave: np.ndarray,
+    layers: int = 3,
+    sampling_rate: int = 16000,
+    weights: str | Path | None = None,
+    percentiles: bool = False,
 ) -> np.ndarray:
     """The block's values for one mono clip (float64, as the other functionals blocks); ``weights``:
     a saved model's copy of the encoder (None: the one beside this file)."""
     if sampling_rate != 16000:
         raise SERError(f"the voice encoder reads 16 kHz audio, got {sampling_rate} Hz; resample first")
     encoder = shared_encoder(str(weights or WEIGHTS))
-    return encoder([torch.as_tensor(np.asarray(wave, np.float32))], layers)[0].numpy().astype(np.float64)
+    clip = torch.as_tensor(np.asarray(wave, np.float32))
+    return encoder([clip], layers, percentiles=percentiles)[0].numpy().astype(np.float64)

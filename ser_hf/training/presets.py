@@ -332,6 +332,16 @@ PRESETS.update(
             "feature_extractor": {"functionals": "voice-encoder-2"},
             "config": {**_VOICES, "speaker_head": True},
         },
+        "voice-encoder-2-range-voices": {
+            "family": "functionals",
+            "description": "voice-encoder-2-voices with each of the two layers' 10th and 90th percentiles over "
+            "the frames beside their mean and sd (2,048 values; the same LSTM passes)",
+            "source": "session 19: passed its harness rule on validation speakers of the training corpora, then "
+            "failed the 12-run package check (0.6926 against the 0.6965 needed; "
+            "benchmarks/exploration/2026-12-04-session19); an option, lower than the default on every test corpus",
+            "feature_extractor": {"functionals": "voice-encoder-2-range"},
+            "config": {**_VOICES, "speaker_head": True},
+        },
         "speech-stats-speed": {
             "family": "functionals",
             "description": "speech-stats trained with 0.9x and 1.1x speed-perturbed copies of every "
