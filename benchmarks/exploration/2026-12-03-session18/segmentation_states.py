@@ -15,11 +15,10 @@ filterbank is asteroid-filterbanks' ``ParamSincFB`` (MIT, pure torch; its wheel 
 """
 
 import argparse
+import functools
 import pickle
 import sys
-import time
 import types
-from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
@@ -30,14 +29,11 @@ HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE / "2026-12-03-session16"))
 sys.path.insert(0, str(HERE / "2026-12-03-session17"))
 sys.path.insert(0, str(HERE / "2026-12-03-session18"))
-from common import fitter, score_variant, split  # noqa: E402
-from encoder_states import CONDITIONS, PRESET, SEED, SPLITS, data_args  # noqa: E402
+from common import fitter, prepare_states, score_variant, split  # noqa: E402
+from encoder_states import CONDITIONS, SPLITS  # noqa: E402
 from speaker_subspace import Fitted  # noqa: E402
 
-from ser_hf.data.channel import apply_channel, channel_copies  # noqa: E402
 from ser_hf.models.feature_extraction_functionals import trim_silence  # noqa: E402
-from ser_hf.training.clips import decode_rows, load_rows  # noqa: E402
-from ser_hf.training.presets import get_preset  # noqa: E402
 
 SIZE = 4 * 512 + 2 * 256  # per LSTM layer (both directions, 256) mean and sd; per linear layer (128) mean and sd
 VARIANTS = {"B": None, "Y": np.arange(SIZE), "Y12": np.arange(1024), "BY12": np.arange(1024)}
@@ -121,39 +117,17 @@ class Segmentation(torch.nn.Module):
 _MODEL = {}
 
 
-def _init(ckpt, asteroid, data):
-    torch.set_num_threads(1)
+def _load(ckpt, asteroid):
     _MODEL["m"] = Segmentation(ckpt, asteroid)
-    _MODEL["ds"] = load_rows(data_args(data))
 
 
 def _states(waves):
     return np.stack([_MODEL["m"](trim_silence(np.asarray(w, np.float32), 16000, 35.0, 0.1))[0] for w in waves])
 
 
-def _chunk(rows):
-    cfg = get_preset(PRESET)["config"]
-    clips = decode_rows(_MODEL["ds"], rows, 16000, None, 1)
-    made = [channel_copies(c, cfg["channel_copies"], SEED, r, kinds=tuple(cfg["channel_kinds"])) for r, c in zip(rows, clips)]  # fmt: skip
-    out = {"p": _states(clips)}
-    for k in range(cfg["channel_copies"]):
-        out[f"copy{k}"] = _states([m[k] for m in made])
-    for c in CONDITIONS:
-        out[c.replace(":", "_")] = _states([apply_channel(w, c, 16000, SEED + r) for r, w in zip(rows, clips)])
-    return rows, out
-
-
-def prepare(ckpt, asteroid, data, out, chunk=50):
+def prepare(ckpt, asteroid, data, out):
     """The clean clips, their two copies (session 13's) and the six held-out conditions (session 17's)."""
-    n = len(load_rows(data_args(data)))
-    res, t = {}, time.time()
-    jobs = [list(range(s, min(s + chunk, n))) for s in range(0, n, chunk)]
-    with Pool(2, initializer=_init, initargs=(ckpt, asteroid, data)) as pool:
-        for rows, got in pool.imap_unordered(_chunk, jobs):
-            for key, v in got.items():
-                res.setdefault(key, np.zeros((n, SIZE), np.float32))[rows] = v
-            print(f"# rows {rows[0]}-{rows[-1]} {time.time() - t:.0f} s", file=sys.stderr, flush=True)
-    np.savez(out, **res)
+    prepare_states(data, out, SIZE, functools.partial(_load, ckpt, asteroid), _states)
 
 
 def run_fold(d, ew, ce, seg, name, test_out, data, variants):

@@ -8,8 +8,6 @@ Validation rows go to stdout, test rows to ``--test-out`` (not read before the r
 
 import argparse
 import sys
-import time
-from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
@@ -19,15 +17,12 @@ HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE / "2026-12-03-session16"))
 sys.path.insert(0, str(HERE / "2026-12-03-session17"))
 sys.path.insert(0, str(HERE / "2026-12-03-session18"))
-from common import fitter, score_variant, split  # noqa: E402
-from encoder_states import CONDITIONS, PRESET, SEED, SPLITS, data_args  # noqa: E402
+from common import fitter, prepare_states, score_variant, split  # noqa: E402
+from encoder_states import CONDITIONS, SPLITS  # noqa: E402
 from speaker_subspace import Fitted  # noqa: E402
 
-from ser_hf.data.channel import apply_channel, channel_copies  # noqa: E402
 from ser_hf.models.feature_extraction_functionals import trim_silence  # noqa: E402
 from ser_hf.models.voice_encoder import WINDOW, VoiceEncoder, mel_power  # noqa: E402
-from ser_hf.training.clips import decode_rows, load_rows  # noqa: E402
-from ser_hf.training.presets import get_preset  # noqa: E402
 
 LAYERS = 2
 SIZE = 3 * 256 * LAYERS  # per layer: sd of the differences (256), 10th and 90th percentiles (512)
@@ -58,39 +53,17 @@ def dynamics(encoder, wave):
 _W = {}
 
 
-def _init(data):
-    torch.set_num_threads(1)
+def _load():
     _W["enc"] = VoiceEncoder.load(dtype=torch.float32)
-    _W["ds"] = load_rows(data_args(data))
 
 
 def _values(waves):
     return np.stack([dynamics(_W["enc"], w) for w in waves])
 
 
-def _chunk(rows):
-    cfg = get_preset(PRESET)["config"]
-    clips = decode_rows(_W["ds"], rows, 16000, None, 1)
-    made = [channel_copies(c, cfg["channel_copies"], SEED, r, kinds=tuple(cfg["channel_kinds"])) for r, c in zip(rows, clips)]  # fmt: skip
-    out = {"p": _values(clips)}
-    for k in range(cfg["channel_copies"]):
-        out[f"copy{k}"] = _values([m[k] for m in made])
-    for c in CONDITIONS:
-        out[c.replace(":", "_")] = _values([apply_channel(w, c, 16000, SEED + r) for r, w in zip(rows, clips)])
-    return rows, out
-
-
-def prepare(data, out, chunk=50):
+def prepare(data, out):
     """The clean clips, their two copies (session 13's) and the six held-out conditions (session 17's)."""
-    n = len(load_rows(data_args(data)))
-    res, t = {}, time.time()
-    jobs = [list(range(s, min(s + chunk, n))) for s in range(0, n, chunk)]
-    with Pool(2, initializer=_init, initargs=(data,)) as pool:
-        for rows, got in pool.imap_unordered(_chunk, jobs):
-            for key, v in got.items():
-                res.setdefault(key, np.zeros((n, SIZE), np.float32))[rows] = v
-            print(f"# rows {rows[0]}-{rows[-1]} {time.time() - t:.0f} s", file=sys.stderr, flush=True)
-    np.savez(out, **res)
+    prepare_states(data, out, SIZE, _load, _values)
 
 
 def run_fold(d, ew, ce, dyn, name, test_out, data, variants):
