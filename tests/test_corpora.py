@@ -268,6 +268,10 @@ def test_audiofolder_per_label_and_metadata_csv(tmp_path):
     assert [ds.features["emotion"].int2str(e) for e in ds["emotion"]] == ["angry", "fearful"]
     assert [Path(s.path).name for s in report.skipped] == ["missing.wav"]
 
+    # a name of the user's own for a local folder reads it (no Hub lookup), named as given
+    ds = load_corpus("My Set", meta_dir, "ravdess8")
+    assert set(ds["corpus"]) == {"my_set"} and list(ds["speaker"]) == ["my_set_s1", "my_set_s2"]
+
 
 def _hub_like_dataset(tmp_path: Path):
     from datasets import Audio, ClassLabel, Dataset, Features, Value

@@ -120,6 +120,13 @@ def load_corpus(
     kind = _resolve_name(name)
     if data_dir is None and kind not in KNOWN_CORPORA and Path(str(name)).is_dir():
         data_dir, kind = str(name), "auto"
+    elif (
+        kind not in (*KNOWN_CORPORA, "disk", "parquet", "auto")
+        and data_dir is not None
+        and Path(data_dir).expanduser().is_dir()
+    ):  # a name of the user's own for a local folder (``--corpus mine=DIR``), not a Hub id
+        corpus_name, kind = corpus_name or _slug(str(name)), "auto"
+        logger.info("%s: a local folder, read as audiofolder / disk / parquet data", data_dir)
     if kind == "auto":
         p = Path(str(data_dir))
         if (p / "state.json").exists() or (p / "dataset_dict.json").exists():
