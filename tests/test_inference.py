@@ -505,3 +505,29 @@ def test_loading_is_quiet_and_the_classifier_says_what_it_is(capfd):
     from transformers.utils import logging as hf_logging
 
     assert hf_logging.is_progress_bar_enabled()  # the user's own setting is left as it was
+
+
+def test_restrict_scores_only_the_classes_asked_for(model_dir):
+    """A user whose recordings hold only some emotions gets only those, renormalised: the model's
+    probabilities of the kept classes over their sum, in one clip, a batch and a timeline."""
+    clf = EmotionClassifier(model_dir, device="cpu")
+    clips = [make_speechlike(s, seed=i) for i, s in enumerate((1.2, 2.0, 0.8))]
+    full = [_probs(clf.classify(c)) for c in clips]
+    assert clf.restrict(["Anger", "sad", "neutral"]) is clf  # a corpus's spelling of angry
+    assert clf.labels == ["neutral", "sad", "angry"] and "restricted from 4" in repr(clf)
+    for f, scores, batched in zip(full, [clf.classify(c) for c in clips], clf.classify_batch(clips)):
+        kept = {k: f[k] for k in clf.labels}
+        want = {k: v / sum(kept.values()) for k, v in kept.items()}
+        assert [s["label"] for s in scores] == sorted(want, key=want.get, reverse=True)
+        assert all(abs(s["score"] - want[s["label"]]) < 1e-6 for s in scores)
+        assert {s["label"] for s in batched} == set(want)
+    timeline = clf.timeline(make_speechlike(9.0, seed=3), top_k=None)
+    assert timeline.labels == ["neutral", "sad", "angry"]
+    assert all(
+        {s["label"] for s in w["scores"]} <= {"neutral", "sad", "angry", "silence"} for w in timeline.windows
+    )
+    with pytest.raises(SERError, match="'boredom' is not one of this model's classes"):
+        clf.restrict(["boredom", "sad"])
+    with pytest.raises(SERError, match="at least two"):
+        clf.restrict(["sad"])
+    assert clf.restrict(None).labels == LABELS and _probs(clf.classify(clips[0])) == pytest.approx(full[0])

@@ -224,3 +224,20 @@ def test_json_to_stdout_and_one_timeline_rule_with_the_demo(model_dir, tmp_path,
     assert not wants_timeline(5.0, clf.default_window_s()) and wants_timeline(7.0, clf.default_window_s())
     assert app.classify_file(str(five), clf)[2] is None
     assert app.classify_file(str(seven), clf)[2] is not None
+
+
+def test_predict_labels_keeps_only_those_classes(model_dir, tmp_path, capsys):
+    clip = tmp_path / "clip.wav"
+    sf.write(clip, make_speechlike(1.5, seed=2), SR)
+    assert (
+        predict_cli(
+            [str(clip), "--model", str(model_dir), "--json", "-", "--top-k", "4", "--labels", "sad, angry"]
+        )
+        == 0
+    )
+    (row,) = json.loads(capsys.readouterr().out)
+    assert {s["label"] for s in row["top_k"]} == {"sad", "angry"} and sum(
+        s["score"] for s in row["top_k"]
+    ) == pytest.approx(1)
+    assert main(["predict", str(clip), "--model", str(model_dir), "--labels", "sad,calmness"]) == 2
+    assert "'calmness' is not one of this model's classes" in capsys.readouterr().err

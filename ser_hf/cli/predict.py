@@ -46,6 +46,13 @@ def _build_predict_parser() -> argparse.ArgumentParser:
     p.add_argument("--onnx", default=None, metavar="FILE", help="run this ONNX export with ONNX Runtime")
     p.add_argument("--top-k", type=int, default=3, help="labels to show per file (default 3)")
     p.add_argument(
+        "--labels",
+        default=None,
+        metavar="A,B,...",
+        help="score only these of the model's classes (e.g. angry,neutral,sad): the others are masked "
+        "out, so no clip goes to an emotion your recordings cannot hold",
+    )
+    p.add_argument(
         "--window",
         type=float,
         default=None,
@@ -111,6 +118,8 @@ def cli(argv: list[str]) -> int:
     if args.top_k < 1 or args.batch_size < 1:
         raise SERError("--top-k and --batch-size must be at least 1", source="ser-hf predict")
     clf = load_classifier(args.model, args.onnx, args.device, args.trust_remote_code)
+    if args.labels:
+        clf.restrict([name.strip() for name in args.labels.split(",") if name.strip()])
     window_s = float(args.window or clf.default_window_s())
     hop_s = float(args.hop or window_s / 2)
     if window_s <= 0 or hop_s <= 0:

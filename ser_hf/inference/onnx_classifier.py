@@ -112,6 +112,7 @@ class OnnxEmotionClassifier(EmotionClassifier):
         self.labels = [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(len(id2label))]
         if not self.labels:
             raise SERError("no label names (id2label) for this model", source=self.source)
+        self.model_labels, self._keep = list(self.labels), None
         if ort_backend.num_labels is not None and ort_backend.num_labels != len(self.labels):
             raise SERError(
                 f"the ONNX model gives {ort_backend.num_labels} scores but the labels name "
