@@ -157,6 +157,27 @@ def test_leave_one_speaker_and_corpus_out():
         leave_one_corpus_out(cols, "tess")
 
 
+def test_leave_one_corpus_out_keeps_every_training_corpus_in_training():
+    """TESS's two women beside a corpus of five men: gender-balanced validation would take both
+    women and leave TESS out of training (found with the real Polish corpus, session 20)."""
+    tess = _corpus("tess", {"OAF": "female", "YAF": "female"})
+    polish = _corpus("polish", {f"m{i}": "male" for i in range(1, 6)})
+    cols = _concat(_ravdess_columns(1), tess, polish)
+    for seed in range(12):
+        split = leave_one_corpus_out(cols, "ravdess", seed=seed)
+        _assert_disjoint(split, cols)
+        trained = {cols["corpus"][i] for i in split.train}
+        assert trained == {"tess", "polish"}, (seed, split.validation_speakers)
+        assert (
+            len(split.validation_speakers) == 4
+            and sum(s.startswith("tess") for s in split.validation_speakers) == 1
+        )
+    picked = validation_speakers(
+        ["a_1", "b_1", "b_2"], 2, speaker_corpus={"a_1": "a", "b_1": "b", "b_2": "b"}
+    )
+    assert picked == ["b_1"] or picked == ["b_2"]  # a's only speaker and b's last one stay in training
+
+
 def test_tess_two_speakers_warns(caplog):
     cols = _corpus("tess", {"OAF": "female", "YAF": "female"})
     with caplog.at_level(logging.WARNING, logger="ser_hf.data"):

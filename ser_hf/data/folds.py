@@ -77,12 +77,16 @@ def validation_speakers(
     seed: int = 0,
     balance_gender: bool = True,
     speaker_gender: Mapping[str, str] | None = None,
+    speaker_corpus: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Pick ``n`` validation speakers from ``train_speakers`` only (never from test speakers).
 
     With ``balance_gender`` (and ``speaker_gender`` = ``{speaker: gender}``) the pick alternates
     female/male (e.g. 2 + 2 for n = 4) while both are available, then fills from whichever
-    remains. Deterministic for a seed. At least one speaker always stays in training.
+    remains. Deterministic for a seed. At least one speaker always stays in training, and with
+    ``speaker_corpus`` (``{speaker: corpus}``) at least one of every corpus: a speaker whose corpus
+    would be left without training speakers is passed over (fewer than ``n`` when nothing else is
+    left), so two female TESS speakers beside male-only corpora are never both taken.
     """
     pool = sorted(set(map(str, train_speakers)))
     if n <= 0:
@@ -93,8 +97,20 @@ def validation_speakers(
             source="validation_speakers",
         )
     rng = np.random.default_rng(seed)
+    left = Counter(speaker_corpus.get(s, s) for s in pool) if speaker_corpus else None
+
+    def takes_last(s: str) -> bool:  # would taking s leave its corpus with no training speaker?
+        if left is None:
+            return False
+        corpus = speaker_corpus.get(s, s)
+        if left[corpus] <= 1:
+            return True
+        left[corpus] -= 1
+        return False
+
     if not balance_gender or speaker_gender is None:
-        return sorted(pool[i] for i in rng.permutation(len(pool))[:n])
+        picked = [pool[i] for i in rng.permutation(len(pool)) if not takes_last(pool[i])]
+        return _fewer(sorted(picked[:n]), n)
     groups: dict[str, list[str]] = {}
     for s in pool:
         groups.setdefault(speaker_gender.get(s, "unknown"), []).append(s)
@@ -108,10 +124,25 @@ def validation_speakers(
     picked: list[str] = []
     while len(picked) < n:
         active = [g for g in primary if queues[g]] or [g for g in others if queues[g]]
+        if not active:
+            break
         for g in active:
-            if len(picked) < n:
-                picked.append(queues[g].pop(0))
-    return sorted(picked)
+            while len(picked) < n and queues[g]:
+                s = queues[g].pop(0)
+                if not takes_last(s):
+                    picked.append(s)
+                    break
+    return _fewer(sorted(picked), n)
+
+
+def _fewer(picked: list[str], n: int) -> list[str]:
+    if len(picked) < n:
+        logger.warning(
+            "%d validation speaker(s) instead of %d: the others are the last training speakers of their corpora",
+            len(picked),
+            n,
+        )
+    return picked
 
 
 def _make_split(
@@ -140,8 +171,15 @@ def _make_split(
             n_val,
             n_validation,
         )
+    # every training corpus keeps a training speaker (two female TESS speakers beside male-only corpora)
+    corpus_of = {s: c for s, c in zip(meta.speaker, meta.corpus) if s in set(train_spk)}
     val_spk = validation_speakers(
-        pool, n_val, seed=seed, balance_gender=balance_gender, speaker_gender=meta.speaker_gender()
+        pool,
+        n_val,
+        seed=seed,
+        balance_gender=balance_gender,
+        speaker_gender=meta.speaker_gender(),
+        speaker_corpus=corpus_of,
     )
     train_spk = sorted(set(train_spk) - set(val_spk))
     return Split(

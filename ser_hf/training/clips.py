@@ -118,8 +118,17 @@ def make_split(ds: Any, data_args: DataArguments, seed: int) -> Any:
             speaker_list = [str(x) for x in ds["speaker"]]
             genders = ds["gender"] if "gender" in ds.column_names else ["unknown"] * len(ds)
             gender_of = dict(zip(speaker_list, map(str, genders)))
+            corpus_of = (
+                dict(zip(speaker_list, map(str, ds["corpus"]))) if "corpus" in ds.column_names else None
+            )
             pool = sorted(set(speaker_list))
-            val = folds.validation_speakers(pool, n_val, seed=seed, speaker_gender=gender_of) if n_val else []
+            val = (
+                folds.validation_speakers(
+                    pool, n_val, seed=seed, speaker_gender=gender_of, speaker_corpus=corpus_of
+                )
+                if n_val
+                else []
+            )
             train_spk = sorted(set(pool) - set(val))
             return splits.Split(
                 protocol="all_data",
