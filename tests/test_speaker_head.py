@@ -102,3 +102,24 @@ def test_a_speaker_head_needs_speakers_and_does_not_mix_with_gender_weights():
         train_linear(clips, labels, list(range(30)), list(range(30, 45)), LABELS, gendered, groups=groups)
     with pytest.raises(SERError, match="speaker_head does not combine with gender_labels"):
         FunctionalsLinearConfig(num_features=8, speaker_head=True, gender_labels=["female", "male"])
+
+
+def test_speakers_with_only_some_classes_stay_out_of_the_speaker_head():
+    """A corpus whose speakers hold 3 of the classes (the Polish set) would teach the head that a
+    speaker's mean over anger / fear / neutral is its centre; such speakers are left out of the
+    speaker head's fit (the plain head still learns from them)."""
+    clips, labels, speakers = _speaker_clips()
+    rows = {s: [i for i, x in enumerate(speakers) if x == s] for s in VOICES}
+    train, val = rows["s1"] + rows["s2"] + rows["s3"], rows["s4"] + rows["s5"]
+    partial = [_clip(170.0 * 1.35**2 * (1 + 0.02 * i), 0.6, 7000 + i) for i in range(5)]  # only "sad"
+    more = list(range(len(clips), len(clips) + len(partial)))
+    spec = {**SPEC, "config": {**SPEC["config"], "speaker_head": True}}
+    without, _, _ = train_linear(
+        clips, labels, train, val, LABELS, spec, seed=0, groups={"speaker": speakers}
+    )
+    with_p, _, _ = train_linear(
+        clips + partial, labels + [2] * 5, train + more, val, LABELS, spec, seed=0,
+        groups={"speaker": speakers + ["p"] * 5},
+    )  # fmt: skip
+    torch.testing.assert_close(with_p.speaker_classifier.weight, without.speaker_classifier.weight)
+    assert not torch.allclose(with_p.classifier.weight, without.classifier.weight)

@@ -185,6 +185,31 @@ def speaker_standardised(x: np.ndarray, keys: Sequence[str]) -> np.ndarray:
     return out
 
 
+def _full_class_speakers(
+    speakers: np.ndarray, labels: np.ndarray, train_source: Sequence[int], val_rows: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Masks over the training vectors (``train_source``: each vector's clip) and the validation
+    clips: True where the clip's speaker holds every class of the training clips. Speakers with
+    fewer classes are left out (logged); when that would leave no training vector, nobody is."""
+    rows = sorted(set(train_source)) + list(val_rows)
+    classes = set(labels[sorted(set(train_source))].tolist())
+    held: dict[str, set] = {}
+    for r in rows:
+        held.setdefault(str(speakers[r]), set()).add(int(labels[r]))
+    partial = {s for s, have in held.items() if not classes <= have}
+    keep_t = np.asarray([speakers[r] not in partial for r in train_source], dtype=bool)
+    keep_v = np.asarray([speakers[r] not in partial for r in val_rows], dtype=bool)
+    if partial and keep_t.any():
+        logger.info(
+            "speaker head: %d speaker(s) with only some of the %d classes left out of its fit (%s)",
+            len(partial), len(classes), ", ".join(sorted(partial)[:6]) + (" ..." if len(partial) > 6 else ""),
+        )  # fmt: skip
+    elif partial:
+        logger.warning("speaker head: no speaker holds every class; fitted on all of them")
+        keep_t[:], keep_v[:] = True, True
+    return keep_t, keep_v
+
+
 def _full_probabilities(clf: Any, x: np.ndarray, num_classes: int) -> np.ndarray:
     """``predict_proba`` spread over all ``num_classes`` ids (classes absent in training get 0)."""
     probs = np.zeros((len(x), num_classes))
@@ -355,17 +380,25 @@ def train_linear(
     speaker_clf = None
     if speaker_head:
         spk = np.asarray([str(s) for s in groups["speaker"]])
-        val_spk = spk[list(val_rows)] if has_val else None
-        xs_val_copies = None
-        if x_val_copies is not None:  # copy-major: copy k of every validation clip, then k + 1
-            xs_val_copies = speaker_standardised(
-                x_val_copies, [f"{s}\x00{k}" for k in range(n_copies) for s in val_spk]
-            )
-        train_keys = [f"{spk[r]}\x00{k}" for r, k in zip(source, kind)]
+        # a speaker's own mean is its centre only when its clips hold every class: speakers of a
+        # corpus with fewer classes (anger / fear / neutral only) stay out of the speaker head's fit
+        keep_t, keep_v = _full_class_speakers(spk, np.asarray(labels), source, list(val_rows))
+        val_spk = spk[list(val_rows)][keep_v] if has_val else None
+        xs_val, y_val_s, xs_val_copies = None, None, None
+        if has_val and keep_v.any():
+            xs_val, y_val_s = speaker_standardised(x[n:][keep_v], val_spk), y[n:][keep_v]
+            if x_val_copies is not None:  # copy-major: copy k of every validation clip, then k + 1
+                xs_val_copies = speaker_standardised(
+                    x_val_copies[np.tile(keep_v, n_copies)],
+                    [f"{s}\x00{k}" for k in range(n_copies) for s in val_spk],
+                )
+        train_keys = np.asarray([f"{spk[r]}\x00{k}" for r, k in zip(source, kind)])
+        groups_t, groups_v = per_vector(group_of)
         speaker_clf, best_s, scores_s, _ = fit_linear(
-            speaker_standardised(x_train, train_keys), np.asarray(labels)[source],
-            speaker_standardised(x[n:], val_spk) if has_val else None, y[n:] if has_val else None, c_grid,
-            seed, None, 0.0, None, xs_val_copies, n_copies, *per_vector(group_of),
+            speaker_standardised(x_train[keep_t], train_keys[keep_t]), np.asarray(labels)[source][keep_t],
+            xs_val, y_val_s, c_grid, seed, None, 0.0, None, xs_val_copies, n_copies,
+            None if groups_t is None else groups_t[keep_t],
+            None if groups_v is None or xs_val is None else groups_v[keep_v],
         )  # fmt: skip
         logger.info("speaker head (used after adapt): C=%g", best_s)
     model, extractor = to_pretrained(clf, list(label_names), functionals, speaker_clf)
