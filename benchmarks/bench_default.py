@@ -5,12 +5,15 @@ Usage:
 
 One 3-s clip (the first example clip in ``demo/examples``, decoded once, as a float array at
 16 kHz), ``pipeline("audio-classification")`` on each model, all in this one process with
-``torch.set_num_threads(threads)``; the models are timed in turn, run after run (interleaved, so
-a busy machine slows all alike). The peer is ``Wav2Vec2ForSequenceClassification`` with the
+``torch.set_num_threads(threads)``; the models are timed in turn, run after run, in a new random order each run (interleaved, so
+a busy machine slows all alike, and no model always runs right after another). The peer is ``Wav2Vec2ForSequenceClassification`` with the
 wav2vec2-base architecture (``Wav2Vec2Config()`` defaults, 7 labels) and RANDOM weights (nothing
 can be downloaded here; speed does not depend on the weights): the architecture of the most used
 Hub SER models. Reported: p50 / p95 per model and the ratio of the peer's p50 to each p50.
 ``--model DIR`` (repeatable) times a trained model folder too, e.g. a ``ser-hf cv`` fold.
+The default is timed twice: as it runs here (its encoder's runtime is named) and with
+``SER_HF_ENCODER_RUNTIME=torch`` (torch's LSTM). With ``SER_HF_ENCODER_DTYPE=float32`` in the
+environment this compares the two float32 runtimes on CPUs with native bfloat16 too.
 """
 
 from __future__ import annotations
@@ -29,9 +32,14 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
+import os  # noqa: E402
+
 import ser_hf  # noqa: E402,F401  (registers the model types)
 from ser_hf.data.audio import load_audio  # noqa: E402
 from ser_hf.inference.bundled import BUNDLED_ALIASES, DEFAULT_PRESET  # noqa: E402
+from ser_hf.models.voice_encoder import shared_encoder  # noqa: E402
+
+TORCH_ROW = "bundled default, SER_HF_ENCODER_RUNTIME=torch"
 
 SR = 16000
 PEER = "wav2vec2-base peer (random weights)"
@@ -72,23 +80,25 @@ def run(runs: int = 30, warmup: int = 5, threads: int = 1, extra: tuple[str, ...
         pipes = {
             name: pipeline("audio-classification", model=path, device="cpu") for name, path in models.items()
         }
-        for pipe in pipes.values():
+        pipes[TORCH_ROW] = pipes["bundled default"]
+        for name, pipe in pipes.items():
             for _ in range(warmup):
-                pipe(clip)
+                _timed(pipe, clip, name == TORCH_ROW)
         times: dict[str, list[float]] = {name: [] for name in pipes}
-        for _ in range(runs):
-            for name, pipe in pipes.items():
-                t = time.perf_counter()
-                pipe(clip)
-                times[name].append((time.perf_counter() - t) * 1e3)
+        order = np.random.default_rng(0)
+        for _ in range(runs):  # a new order each run: no model always follows the peer's 300 ms
+            for name in order.permutation(list(pipes)):
+                times[name].append(_timed(pipes[name], clip, name == TORCH_ROW))
     rows = {}
     for name, ms in times.items():
         rows[name] = {"p50_ms": statistics.median(ms), "p95_ms": float(np.percentile(ms, 95))}
     peer = rows[PEER]["p50_ms"]
     for row in rows.values():
         row["peer_over_this"] = peer / row["p50_ms"]
+    encoder = shared_encoder()
     return {
         "clip": f"{clip_path.name}, first 3 s ({len(clip) / SR:.2f} s)",
+        "encoder": f"{encoder.runtime()}, {str(encoder.layers[0].weight_hh_l0.dtype).replace('torch.', '')}",
         "threads": threads,
         "runs": runs,
         "models": rows,
@@ -96,17 +106,34 @@ def run(runs: int = 30, warmup: int = 5, threads: int = 1, extra: tuple[str, ...
     }
 
 
+def _timed(pipe, clip: np.ndarray, torch_runtime: bool) -> float:
+    """Milliseconds of one pipeline call; ``torch_runtime``: with SER_HF_ENCODER_RUNTIME=torch."""
+    before = os.environ.get("SER_HF_ENCODER_RUNTIME")
+    if torch_runtime:
+        os.environ["SER_HF_ENCODER_RUNTIME"] = "torch"
+    try:
+        t = time.perf_counter()
+        pipe(clip)
+        return (time.perf_counter() - t) * 1e3
+    finally:
+        if before is None:
+            os.environ.pop("SER_HF_ENCODER_RUNTIME", None)
+        else:
+            os.environ["SER_HF_ENCODER_RUNTIME"] = before
+
+
 def markdown(result: dict) -> str:
     lines = [
         f'One clip ({result["clip"]}) through `pipeline("audio-classification")`, {result["threads"]} '
-        f"thread(s), {result['runs']} interleaved runs after warm-up, one process.",
+        f"thread(s), {result['runs']} interleaved runs after warm-up, one process; the default's encoder: "
+        f"{result['encoder']}.",
         "",
         "| model | p50 (ms) | p95 (ms) | the peer's p50 / this p50 |",
         "| --- | ---: | ---: | ---: |",
     ]
     for name, row in result["models"].items():
         if name == "bundled default":
-            name += f" (`{DEFAULT_PRESET}`)"
+            name += f" (`{DEFAULT_PRESET}`, {result['encoder']})"
         lines.append(f"| {name} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['peer_over_this']:.1f}x |")
     return "\n".join(lines)
 

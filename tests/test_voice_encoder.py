@@ -147,6 +147,31 @@ def test_the_range_block_adds_each_layers_percentiles_over_every_frame(encoder):
     assert extractor([wave.numpy()], sampling_rate=SR)["input_features"].shape == (1, 2048)
 
 
+def test_float32_runs_in_onnx_runtime_with_the_same_values_as_torch(encoder, monkeypatch):
+    """Where onnx + onnxruntime are installed the float32 LSTMs run there, a clip's windows as one
+    batch: every block (2 or 3 layers, with percentiles) equals torch's window-by-window loop on
+    clips of one window, exact windows and a partial last window; ``SER_HF_ENCODER_RUNTIME=torch``
+    keeps torch."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    clips = [
+        torch.as_tensor(make_speechlike(s, f0=f, seed=i))
+        for i, (s, f) in enumerate([(0.3, 130), (3.2, 210), (4.1, 170)])
+    ]
+    assert encoder.runtime() == "onnxruntime"
+    fast = {
+        (n, p): encoder(clips, layers=n, percentiles=p).numpy()
+        for n, p in ((2, False), (3, False), (2, True))
+    }
+    monkeypatch.setenv("SER_HF_ENCODER_RUNTIME", "torch")
+    assert encoder.runtime() == "torch"
+    for (n, p), got in fast.items():
+        assert np.abs(got - encoder(clips, layers=n, percentiles=p).numpy()).max() < 1e-5
+    bf16 = VoiceEncoder.load(dtype=torch.bfloat16)
+    monkeypatch.delenv("SER_HF_ENCODER_RUNTIME")
+    assert bf16.runtime() == "torch"  # bfloat16 stays in torch, where it is native and fastest
+
+
 def test_missing_weights_name_the_fix(tmp_path):
     with pytest.raises(SERError, match="reinstall"):
         VoiceEncoder.load(tmp_path / "voice_encoder.safetensors")
