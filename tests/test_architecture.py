@@ -133,8 +133,9 @@ def test_no_module_reaches_back_up_the_flow(graph):
 def test_model_folder_imports_only_torch_numpy_transformers_and_siblings():
     allowed = {"torch", "numpy", "transformers", "__future__"} | set(sys.stdlib_module_names)
     # optional front ends of the functionals extractor, imported inside the function that needs them;
-    # safetensors (the voice encoder's weights) comes with transformers wherever transformers is
-    lazy_optional = {"librosa", "opensmile", "safetensors"}
+    # safetensors (the voice encoder's weights) comes with transformers wherever transformers is;
+    # onnx + onnxruntime run the voice encoder's float32 LSTMs where installed (torch otherwise)
+    lazy_optional = {"librosa", "opensmile", "safetensors", "onnx", "onnxruntime"}
     for path in (PACKAGE / "models").glob("*.py"):
         if path.name == "__init__.py":  # registration only; never copied next to a model
             continue
