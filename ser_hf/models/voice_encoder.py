@@ -16,10 +16,12 @@ deviation, then the windows' embeddings averaged and re-normed as Resemblyzer's
 
 Where the LSTMs run in float32 (CPUs without native bfloat16) and ``onnx`` + ``onnxruntime`` are
 installed (``pip install 'ser-hf[onnx]'``), the layers run in ONNX Runtime with all of a clip's
-windows as one batch: the same states (within 2e-6) in about half the time of torch's float32 LSTM.
-``SER_HF_ENCODER_RUNTIME=torch`` keeps torch.
+windows as one batch: the same states (within 2e-6); on a 3-s clip of two windows the two layers
+take 4.5 ms against torch's 8.5 ms on one thread (session 21). ``SER_HF_ENCODER_RUNTIME=torch``
+keeps torch.
 
-This file is copied next to saved models, so it imports only torch, numpy and its single-dot siblings.
+This file is copied next to saved models, so it imports only torch, numpy and its single-dot siblings
+(and onnx / onnxruntime inside the functions that use them, when they are installed).
 """
 
 from __future__ import annotations
