@@ -492,6 +492,22 @@ def test_quiet_speech_is_not_silence_but_pauses_are(clf):
     assert sum(not w["silent"] for w in tl.windows) >= 4
 
 
+def test_a_silent_clip_is_scored_with_a_warning_naming_it(clf, tmp_path, caplog):
+    """A clip with no speech still gets scores (the output keeps its shape), but the log says which
+    file holds no speech; quiet speech (a RAVDESS 'calm' clip, about -52 dBFS) raises no warning."""
+    import logging
+
+    silent = tmp_path / "empty_room.wav"
+    sf.write(silent, np.zeros(SR, dtype=np.float32), SR)
+    calm = next(EXAMPLES.glob("03-01-02-*.flac"))
+    with caplog.at_level(logging.WARNING, logger="ser_hf.inference.classifier"):
+        assert len(clf.classify(str(silent))) == len(LABELS)
+        clf.classify(str(calm))
+        clf.classify_batch([str(calm), str(silent)])
+    warned = [r.getMessage() for r in caplog.records if "holds no speech" in r.getMessage()]
+    assert len(warned) == 2 and all("empty_room.wav" in m for m in warned)
+
+
 def test_loading_is_quiet_and_the_classifier_says_what_it_is(capfd):
     """No "Loading weights" progress bar from a ser_hf load; the repr names model, labels, backend."""
     from ser_hf.inference.classifier import EmotionClassifier

@@ -422,6 +422,7 @@ class EmotionClassifier:
             ``[{"label": str, "score": float}, ...]`` sorted by score; the scores of all labels sum to 1.
         """
         samples = self._load(audio, sampling_rate)
+        self._warn_if_silent([samples], [_name(audio)])
         return _top(self._probs([samples], [_name(audio)])[0], self.labels, top_k)
 
     def classify_batch(
@@ -437,8 +438,23 @@ class EmotionClassifier:
         """
         clips = [self._load(a, sampling_rate) for a in audios]
         names = [_name(a) for a in audios]
+        self._warn_if_silent(clips, names)
         probs = self._probs_batched(clips, names, batch_size)
         return [_top(p, self.labels, top_k) for p in probs]
+
+    def _warn_if_silent(self, clips: Sequence[np.ndarray], names: Sequence[str]) -> None:
+        """Log a warning for each clip with no frame above ``SILENCE_DB``: the model still scores it,
+        but the scores describe no speech (``timeline`` labels such windows ``"silence"``)."""
+        for clip, name in zip(clips, names):
+            level = level_db(clip, self.sampling_rate)
+            if level < SILENCE_DB:
+                logger.warning(
+                    "%s holds no speech (loudest 50 ms at %.0f dBFS, below %.0f): its emotion scores "
+                    "mean nothing; check the recording level or the file",
+                    name,
+                    level,
+                    SILENCE_DB,
+                )
 
     def _probs_batched(
         self, clips: Sequence[np.ndarray], names: Sequence[str], batch_size: int
