@@ -170,6 +170,12 @@ def test_float32_runs_in_onnx_runtime_with_the_same_values_as_torch(encoder, mon
     bf16 = VoiceEncoder.load(dtype=torch.bfloat16)
     monkeypatch.delenv("SER_HF_ENCODER_RUNTIME")
     assert bf16.runtime() == "torch"  # bfloat16 stays in torch, where it is native and fastest
+    # a core install (no onnxruntime) runs torch and gets the same values
+    import ser_hf.models.voice_encoder as voice_encoder
+
+    monkeypatch.setattr(voice_encoder, "_onnx_installed", lambda: False)
+    assert encoder.runtime() == "torch"
+    assert np.abs(encoder(clips, layers=2).numpy() - fast[(2, False)]).max() < 1e-5
 
 
 def test_missing_weights_name_the_fix(tmp_path):
