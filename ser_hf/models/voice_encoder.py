@@ -199,11 +199,22 @@ class VoiceEncoder(torch.nn.Module):
             sessions[key] = _onnx_lstm_session(list(self.layers[:layers]), torch.get_num_threads())
         return sessions[key]
 
-    def _states_onnx(self, mel: torch.Tensor, layers: int) -> list[torch.Tensor]:
+    def _states_torch(self, mel: torch.Tensor, layers: int) -> list[torch.Tensor]:
         """Every layer's states over the clip's windows, each ``(frames, 256)`` float64 in window
-        order, the windows run as one batch (each from a zero state, as in torch's loop)."""
-        n = len(mel)
-        lengths = [min(WINDOW, n - start) for start in range(0, n, WINDOW)]
+        order, one window at a time from a zero state (torch's CPU LSTM gains nothing from a padded
+        batch)."""
+        dtype = self.layers[0].weight_hh_l0.dtype
+        kept: list[list[torch.Tensor]] = [[] for _ in range(layers)]
+        for start in range(0, max(len(mel), 1), WINDOW):
+            h = mel[None, start : start + WINDOW].to(dtype)
+            for j, lstm in enumerate(self.layers[:layers]):
+                h, _ = lstm(h)
+                kept[j].append(h[0].to(torch.float64))
+        return [torch.cat(k) for k in kept]
+
+    def _states_onnx(self, mel: torch.Tensor, layers: int) -> list[torch.Tensor]:
+        """:meth:`_states_torch` in ONNX Runtime, the clip's windows as one padded batch."""
+        lengths = _window_lengths(len(mel))
         x = np.zeros((WINDOW, len(lengths), N_MELS), np.float32)
         for w, length in enumerate(lengths):
             x[:length, w] = mel[w * WINDOW : w * WINDOW + length].numpy()
@@ -223,60 +234,32 @@ class VoiceEncoder(torch.nn.Module):
         sampling_rate: int = 16000,
         percentiles: bool = False,
     ) -> torch.Tensor:
-        """Pooled states of each clip, ``(len(waves), voice_encoder_size(layers, percentiles))``. In
-        torch one window at a time (torch's CPU LSTM gains nothing from a padded batch); in ONNX
-        Runtime (:meth:`runtime`) a clip's windows as one batch."""
-        dtype = self.layers[0].weight_hh_l0.dtype
+        """Pooled states of each clip, ``(len(waves), voice_encoder_size(layers, percentiles))``: each
+        layer's states from :meth:`_states_onnx` where :meth:`runtime` says so, else
+        :meth:`_states_torch`."""
         onnx = self.runtime() == "onnxruntime"
         out = []
         for wave in waves:
             mel = mel_power(wave, sampling_rate)
-            if onnx and len(mel):
-                out.append(self._pool_onnx(mel, layers, percentiles))
-                continue
-            sums = torch.zeros(2 * layers, HIDDEN, dtype=torch.float64)
-            embedding = torch.zeros(HIDDEN, dtype=torch.float64)
-            kept: list[list[torch.Tensor]] = [[] for _ in range(layers)]
-            for start in range(0, max(len(mel), 1), WINDOW):
-                h = mel[None, start : start + WINDOW].to(dtype)
-                for j, lstm in enumerate(self.layers[:layers]):
-                    h, _ = lstm(h)
-                    hd = h[0].to(torch.float64)
-                    sums[2 * j] += hd.sum(0)
-                    sums[2 * j + 1] += (hd * hd).sum(0)
-                    if percentiles:
-                        kept[j].append(hd)
-                if layers == 3:
-                    e = torch.relu(self.linear(h[0, -1].float())).to(torch.float64)
-                    embedding += e / e.norm().clamp_min(1e-8)
-            frames = max(len(mel), 1)
+            states = self._states_onnx(mel, layers) if onnx and len(mel) else self._states_torch(mel, layers)
             feats = []
-            for j in range(layers):
-                mean = sums[2 * j] / frames
-                feats += [mean, (sums[2 * j + 1] / frames - mean * mean).clamp_min(0).sqrt()]
-            if layers == 3:
+            for hd in states:
+                mean = hd.sum(0) / max(len(hd), 1)
+                feats += [mean, ((hd * hd).sum(0) / max(len(hd), 1) - mean * mean).clamp_min(0).sqrt()]
+            if layers == 3:  # each window's embedding from its last state, averaged and re-normed
+                last = np.cumsum(_window_lengths(len(states[2]))) - 1
+                e = torch.relu(self.linear(states[2][last].float())).to(torch.float64)
+                embedding = (e / e.norm(dim=1, keepdim=True).clamp_min(1e-8)).sum(0)
                 feats.append(embedding / embedding.norm().clamp_min(1e-8))
-            for j in range(layers if percentiles else 0):
-                states = torch.cat(kept[j]) if kept[j] else torch.zeros(1, HIDDEN, dtype=torch.float64)
-                feats += list(torch.quantile(states, _QUANTILES, dim=0))
+            for hd in states if percentiles else []:
+                feats += list(torch.quantile(hd, _QUANTILES, dim=0))
             out.append(torch.cat(feats))
         return torch.stack(out).to(torch.float32)
 
-    def _pool_onnx(self, mel: torch.Tensor, layers: int, percentiles: bool) -> torch.Tensor:
-        """One clip's values as :meth:`forward`'s torch loop computes them, from :meth:`_states_onnx`."""
-        states = self._states_onnx(mel, layers)
-        feats = []
-        for hd in states:
-            mean = hd.sum(0) / len(hd)
-            feats += [mean, ((hd * hd).sum(0) / len(hd) - mean * mean).clamp_min(0).sqrt()]
-        if layers == 3:
-            last = [min(start + WINDOW, len(mel)) - 1 for start in range(0, len(mel), WINDOW)]
-            e = torch.relu(self.linear(states[2][last].float())).to(torch.float64)
-            embedding = (e / e.norm(dim=1, keepdim=True).clamp_min(1e-8)).sum(0)
-            feats.append(embedding / embedding.norm().clamp_min(1e-8))
-        for hd in states if percentiles else []:
-            feats += list(torch.quantile(hd, _QUANTILES, dim=0))
-        return torch.cat(feats)
+
+def _window_lengths(frames: int) -> list[int]:
+    """The frame counts of a clip's 1.6-s windows (the last one may be shorter)."""
+    return [min(WINDOW, frames - start) for start in range(0, frames, WINDOW)]
 
 
 @functools.lru_cache(maxsize=2)
