@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -31,8 +32,6 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
-
-import os  # noqa: E402
 
 import ser_hf  # noqa: E402,F401  (registers the model types)
 from ser_hf.data.audio import load_audio  # noqa: E402

@@ -421,9 +421,9 @@ class EmotionClassifier:
         Returns:
             ``[{"label": str, "score": float}, ...]`` sorted by score; the scores of all labels sum to 1.
         """
-        samples = self._load(audio, sampling_rate)
-        self._warn_if_silent([samples], [_name(audio)])
-        return _top(self._probs([samples], [_name(audio)])[0], self.labels, top_k)
+        samples, name = self._load(audio, sampling_rate), _name(audio)
+        self._warn_if_silent([samples], [name])
+        return _top(self._probs([samples], [name])[0], self.labels, top_k)
 
     def classify_batch(
         self,
