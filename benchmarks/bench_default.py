@@ -2,6 +2,7 @@
 
 Usage:
     python benchmarks/bench_default.py [--runs 30] [--warmup 5] [--threads 1] [--json out.json] [--model DIR ...]
+        [--batch-clips 32] [--batch-size 16] [--batch-repeats 3]
 
 One 3-s clip (the first example clip in ``demo/examples``, decoded once, as a float array at
 16 kHz), ``pipeline("audio-classification")`` on each model, all in this one process with
@@ -14,6 +15,14 @@ Hub SER models. Reported: p50 / p95 per model and the ratio of the peer's p50 to
 The default is timed twice: as it runs here (its encoder's runtime is named) and with
 ``SER_HF_ENCODER_RUNTIME=torch`` (torch's LSTM). With ``SER_HF_ENCODER_DTYPE=float32`` in the
 environment this compares the two float32 runtimes on CPUs with native bfloat16 too.
+
+Batch throughput (``--batch-clips`` > 0): that many clips of 2-4 s (the example clips cut to 2,
+2.5, ... 4 s in turn) through the default four ways, in a new random order each of
+``--batch-repeats`` passes, the median pass in clips per second: the pipeline one clip at a time,
+the pipeline with ``batch_size`` (which still runs the extractor clip by clip),
+``EmotionClassifier.classify_batch`` (whose extractor runs the encoder once over all the batch's
+1.6-s windows), and the peer's pipeline with ``batch_size``. Ratios are to the default's pipeline
+one clip at a time, in the same process.
 """
 
 from __future__ import annotations
@@ -55,7 +64,15 @@ def _peer(folder: Path) -> Path:
     return folder
 
 
-def run(runs: int = 30, warmup: int = 5, threads: int = 1, extra: tuple[str, ...] = ()) -> dict:
+def run(
+    runs: int = 30,
+    warmup: int = 5,
+    threads: int = 1,
+    extra: tuple[str, ...] = (),
+    batch_clips: int = 32,
+    batch_size: int = 16,
+    batch_repeats: int = 3,
+) -> dict:
     from transformers import pipeline
 
     torch.set_num_threads(threads)
@@ -88,6 +105,7 @@ def run(runs: int = 30, warmup: int = 5, threads: int = 1, extra: tuple[str, ...
         for _ in range(runs):  # a new order each run: no model always follows the peer's 300 ms
             for name in order.permutation(list(pipes)):
                 times[name].append(_timed(pipes[name], clip, name == TORCH_ROW))
+        batch = _throughput(pipes, batch_clips, batch_size, batch_repeats) if batch_clips > 0 else None
     rows = {}
     for name, ms in times.items():
         rows[name] = {"p50_ms": statistics.median(ms), "p95_ms": float(np.percentile(ms, 95))}
@@ -102,6 +120,47 @@ def run(runs: int = 30, warmup: int = 5, threads: int = 1, extra: tuple[str, ...
         "runs": runs,
         "models": rows,
         "folders": models,
+        "batch": batch,
+    }
+
+
+def _throughput(pipes: dict, n_clips: int, batch_size: int, repeats: int) -> dict:
+    """Clips per second of ``n_clips`` clips of 2-4 s through the default four ways (the module's
+    docstring), the median of ``repeats`` passes in a new random order each."""
+    from ser_hf import EmotionClassifier
+
+    examples = [load_audio(str(p), SR) for p in sorted((REPO / "demo" / "examples").glob("*.flac"))]
+    clips = [examples[i % len(examples)][: int((2.0 + 0.5 * (i % 5)) * SR)] for i in range(n_clips)]
+    default, peer = pipes["bundled default"], pipes[PEER]
+    classifier = EmotionClassifier()
+    paths = {
+        "default: pipeline, one clip at a time": lambda: [default(c) for c in clips],
+        f"default: pipeline, batch_size={batch_size}": lambda: default(clips, batch_size=batch_size),
+        f"default: EmotionClassifier.classify_batch, batch_size={batch_size}": lambda: (
+            classifier.classify_batch(clips, batch_size=batch_size, sampling_rate=SR)
+        ),
+        f"peer: pipeline, batch_size={batch_size}": lambda: peer(clips, batch_size=batch_size),
+    }
+    for call in paths.values():  # warm-up
+        call()
+    seconds: dict[str, list[float]] = {name: [] for name in paths}
+    order = np.random.default_rng(1)
+    for _ in range(repeats):
+        for name in order.permutation(list(paths)):
+            t = time.perf_counter()
+            paths[name]()
+            seconds[name].append(time.perf_counter() - t)
+    rows = {name: {"clips_per_s": n_clips / statistics.median(s)} for name, s in seconds.items()}
+    base = rows["default: pipeline, one clip at a time"]["clips_per_s"]
+    for row in rows.values():
+        row["over_one_at_a_time"] = row["clips_per_s"] / base
+    seconds_audio = sum(len(c) for c in clips) / SR
+    return {
+        "clips": n_clips,
+        "audio_s": seconds_audio,
+        "batch_size": batch_size,
+        "repeats": repeats,
+        "rows": rows,
     }
 
 
@@ -134,6 +193,18 @@ def markdown(result: dict) -> str:
         if name == "bundled default":
             name += f" (`{DEFAULT_PRESET}`, {result['encoder']})"
         lines.append(f"| {name} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['peer_over_this']:.1f}x |")
+    batch = result.get("batch")
+    if batch:
+        lines += [
+            "",
+            f"Batch throughput: {batch['clips']} clips of 2-4 s ({batch['audio_s']:.0f} s of audio), the median of "
+            f"{batch['repeats']} passes in a new random order each, the same process and threads.",
+            "",
+            "| path | clips/s | / the default's pipeline one clip at a time |",
+            "| --- | ---: | ---: |",
+        ]
+        for name, row in batch["rows"].items():
+            lines.append(f"| {name} | {row['clips_per_s']:.1f} | {row['over_one_at_a_time']:.2f}x |")
     return "\n".join(lines)
 
 
@@ -144,8 +215,19 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", type=Path)
     p.add_argument("--model", action="append", default=[], help="a trained model folder to time as well")
+    p.add_argument("--batch-clips", type=int, default=32, help="clips for the batch throughput (0: skip it)")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-repeats", type=int, default=3)
     args = p.parse_args()
-    result = run(args.runs, args.warmup, args.threads, tuple(args.model))
+    result = run(
+        args.runs,
+        args.warmup,
+        args.threads,
+        tuple(args.model),
+        args.batch_clips,
+        args.batch_size,
+        args.batch_repeats,
+    )
     result["markdown"] = markdown(result)
     print(result["markdown"])
     if args.json:

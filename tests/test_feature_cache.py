@@ -20,7 +20,7 @@ def counted(monkeypatch):
         calls.append(len(wave))
         return original(wave, *args, **kwargs)
 
-    monkeypatch.setattr(linear, "clip_functionals", spy)
+    monkeypatch.setattr(fef, "clip_functionals", spy)  # what batch_functionals calls per clip
     return calls
 
 

@@ -307,6 +307,54 @@ def _functional_tools(functionals: str, sampling_rate: int) -> dict[str, Any]:
     return tools
 
 
+# the voice encoder's blocks -> (layers, percentiles) of voice_encoder_stats
+ENCODER_BLOCKS = {
+    "voice-encoder": (3, False),
+    "voice-encoder-2": (2, False),
+    "voice-encoder-2-range": (2, True),
+}
+
+
+def _encoder_block(
+    waves: list[np.ndarray], block: str, sampling_rate: int, encoder_weights: str | None
+) -> np.ndarray:
+    layers, percentiles = ENCODER_BLOCKS[block]
+    return voice_encoder_stats(waves, layers, sampling_rate, encoder_weights, percentiles)
+
+
+def _prepared(wave: np.ndarray, sampling_rate: int, top_db: float | None, margin_s: float) -> np.ndarray:
+    """The clip as every block reads it: silence trimmed (``top_db=None``: not), at least 0.1 s."""
+    wave = np.asarray(wave, dtype=np.float32)
+    if top_db is not None:
+        wave = trim_silence(wave, sampling_rate, top_db, margin_s)
+    if wave.size < sampling_rate // 10:  # under 0.1 s: pad so every descriptor has frames
+        wave = np.pad(wave, (0, sampling_rate // 10 - wave.size))
+    return wave
+
+
+def batch_functionals(
+    waves: Sequence[np.ndarray],
+    functionals: str = "compare+ours",
+    sampling_rate: int = 16000,
+    top_db: float | None = 35.0,
+    margin_s: float = 0.1,
+    encoder_weights: str | None = None,
+) -> np.ndarray:
+    """``(len(waves), D)``: :func:`clip_functionals` of every clip, the voice encoder's block (if the
+    set has one) computed for all the clips at once, so their windows share the LSTM's batches."""
+    waves = [_prepared(w, sampling_rate, top_db, margin_s) for w in waves]
+    blocks = [b for b in FUNCTIONAL_BLOCKS[functionals] if b in ENCODER_BLOCKS]
+    encoded = (
+        _encoder_block(waves, blocks[0], sampling_rate, encoder_weights) if blocks else [None] * len(waves)
+    )
+    return np.stack(
+        [
+            clip_functionals(w, functionals, sampling_rate, None, margin_s, encoder_weights, e)
+            for w, e in zip(waves, encoded)
+        ]
+    ).reshape(len(waves), functionals_size(functionals))
+
+
 def clip_functionals(
     wave: np.ndarray,
     functionals: str = "compare+ours",
@@ -314,17 +362,15 @@ def clip_functionals(
     top_db: float | None = 35.0,
     margin_s: float = 0.1,
     encoder_weights: str | None = None,
+    encoded: np.ndarray | None = None,
 ) -> np.ndarray:
     """One mono clip -> its functionals vector: the blocks of ``FUNCTIONAL_BLOCKS[functionals]`` in that
     order (ComParE first, then ours). ``top_db=None``: no trim. ``encoder_weights``: the voice encoder's
-    file for the ``"voice-encoder"`` blocks (None: the one shipped with the package)."""
+    file for the ``"voice-encoder"`` blocks (None: the one shipped with the package); ``encoded``:
+    that block's values when already computed (:func:`batch_functionals`)."""
     size = functionals_size(functionals)
     tools = _functional_tools(functionals, sampling_rate)
-    wave = np.asarray(wave, dtype=np.float32)
-    if top_db is not None:
-        wave = trim_silence(wave, sampling_rate, top_db, margin_s)
-    if wave.size < sampling_rate // 10:  # under 0.1 s: pad so every descriptor has frames
-        wave = np.pad(wave, (0, sampling_rate // 10 - wave.size))
+    wave = _prepared(wave, sampling_rate, top_db, margin_s)
     frames = {
         name: tool(wave, sampling_rate=sampling_rate, return_tensors="pt")["input_features"][0].numpy()
         for name, tool in tools.items()
@@ -342,9 +388,12 @@ def clip_functionals(
         "mfcc-speech": lambda: speech_row_functionals(frames["mfcc"], frames["logmel"]),
         "f0": lambda: pitch_functionals(pitch, n_frames),  # from the tracker above, not librosa
         "f0-yin": lambda: f0_functionals(wave, sampling_rate),
-        "voice-encoder": lambda: voice_encoder_stats(wave, 3, sampling_rate, encoder_weights),
-        "voice-encoder-2": lambda: voice_encoder_stats(wave, 2, sampling_rate, encoder_weights),
-        "voice-encoder-2-range": lambda: voice_encoder_stats(wave, 2, sampling_rate, encoder_weights, True),
+        **{
+            block: (lambda block=block: _encoder_block([wave], block, sampling_rate, encoder_weights)[0])
+            if encoded is None
+            else (lambda: np.asarray(encoded, np.float64))
+            for block in ENCODER_BLOCKS
+        },
     }
     parts = [compute[block]() for block in blocks]
     vector = np.nan_to_num(np.concatenate(parts), nan=0.0, posinf=0.0, neginf=0.0)
@@ -461,18 +510,13 @@ class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
                 "resample first (ser_hf.audio.load_audio does)"
             )
         batch, lengths = SERFeatureExtractor._to_batch(self, raw_speech, None)
-        vectors = np.stack(
-            [
-                clip_functionals(
-                    batch[i, : int(lengths[i])].numpy(),
-                    self.functionals,
-                    self.sampling_rate,
-                    self.trim_db,
-                    self.trim_margin_s,
-                    self._encoder_weights,
-                )
-                for i in range(batch.shape[0])
-            ]
+        vectors = batch_functionals(
+            [batch[i, : int(lengths[i])].numpy() for i in range(batch.shape[0])],
+            self.functionals,
+            self.sampling_rate,
+            self.trim_db,
+            self.trim_margin_s,
+            self._encoder_weights,
         ).astype(np.float32)
         return BatchFeature({"input_features": vectors}, tensor_type=return_tensors)
 

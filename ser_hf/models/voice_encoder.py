@@ -14,11 +14,17 @@ deviation, then the windows' embeddings averaged and re-normed as Resemblyzer's
 ``percentiles=True`` appends each pooled layer's 10th and 90th percentiles over the same frames
 (``layers=2``: 1,024 more; session 19).
 
+The windows of all the clips of a call run through the layers together, as padded batches (the
+layers run forward in time, so padding after a window does not touch its states): an LSTM step
+costs about as much for 8 windows as for 2, so ``classify_batch`` runs the encoder several times
+faster than clip by clip (session 22). In float32 a clip's values do not depend on its batch; in
+bfloat16 the kernels round differently for another batch, which moves a clip's values by up to
+about 3e-3 (bfloat16 against float32: about 1e-2).
+
 Where the LSTMs run in float32 (CPUs without native bfloat16) and ``onnx`` + ``onnxruntime`` are
-installed (``pip install 'ser-hf[onnx]'``), the layers run in ONNX Runtime with all of a clip's
-windows as one batch: the same states (within 2e-6); on a 3-s clip of two windows the two layers
-take 4.5 ms against torch's 8.5 ms on one thread (session 21). ``SER_HF_ENCODER_RUNTIME=torch``
-keeps torch.
+installed (``pip install 'ser-hf[onnx]'``), the layers run in ONNX Runtime: the same states (within
+2e-6); on a 3-s clip of two windows the two layers take 4.5 ms against torch's 8.5 ms on one thread
+(session 21, torch then one window at a time). ``SER_HF_ENCODER_RUNTIME=torch`` keeps torch.
 
 This file is copied next to saved models, so it imports only torch, numpy and its single-dot siblings
 (and onnx / onnxruntime inside the functions that use them, when they are installed).
@@ -41,6 +47,7 @@ WINDOW = 160  # frames per window (1.6 s)
 HIDDEN = 256
 N_MELS = 40
 _QUANTILES = torch.tensor([0.1, 0.9], dtype=torch.float64)
+BATCH_WINDOWS = 32  # windows per LSTM call (past about 8 an LSTM step's cost grows with the batch)
 
 
 def voice_encoder_size(layers: int = 3, percentiles: bool = False) -> int:
@@ -199,31 +206,42 @@ class VoiceEncoder(torch.nn.Module):
             sessions[key] = _onnx_lstm_session(list(self.layers[:layers]), torch.get_num_threads())
         return sessions[key]
 
-    def _states_torch(self, mel: torch.Tensor, layers: int) -> list[torch.Tensor]:
-        """Every layer's states over the clip's windows, each ``(frames, 256)`` float64 in window
-        order, one window at a time from a zero state (torch's CPU LSTM gains nothing from a padded
-        batch)."""
-        dtype = self.layers[0].weight_hh_l0.dtype
-        kept: list[list[torch.Tensor]] = [[] for _ in range(layers)]
-        for start in range(0, max(len(mel), 1), WINDOW):
-            h = mel[None, start : start + WINDOW].to(dtype)
-            for j, lstm in enumerate(self.layers[:layers]):
-                h, _ = lstm(h)
-                kept[j].append(h[0].to(torch.float64))
-        return [torch.cat(k) for k in kept]
+    def _run(self, x: torch.Tensor, layers: int, onnx: bool) -> list[torch.Tensor]:
+        """The first ``layers`` layers on a padded batch of windows ``x`` (windows, frames, 40), each
+        from a zero state: every layer's states (windows, frames, 256), in ONNX Runtime or torch.
+        The layers run forward in time, so a window's states do not depend on the padding after it."""
+        if onnx:
+            ys = self._session(layers).run(None, {"x": x.transpose(0, 1).contiguous().numpy()})
+            return [torch.from_numpy(y).transpose(0, 1) for y in ys]
+        h, out = x.to(self.layers[0].weight_hh_l0.dtype), []
+        for lstm in self.layers[:layers]:
+            h, _ = lstm(h)
+            out.append(h)
+        return out
 
-    def _states_onnx(self, mel: torch.Tensor, layers: int) -> list[torch.Tensor]:
-        """:meth:`_states_torch` in ONNX Runtime, the clip's windows as one padded batch."""
-        lengths = _window_lengths(len(mel))
-        x = np.zeros((WINDOW, len(lengths), N_MELS), np.float32)
-        for w, length in enumerate(lengths):
-            x[:length, w] = mel[w * WINDOW : w * WINDOW + length].numpy()
-        ys = self._session(layers).run(None, {"x": x})
+    def _states(self, mels: list[torch.Tensor], layers: int) -> list[list[torch.Tensor]]:
+        """Every clip's states, per layer ``(frames, 256)`` float64 in window order: the 1.6-s
+        windows of ALL the clips go through the layers together, in padded batches of at most
+        ``BATCH_WINDOWS`` (an LSTM step costs about as much for 8 windows as for 2, so a batch of
+        clips runs several times faster than clip by clip)."""
+        onnx = self.runtime() == "onnxruntime"
+        windows = [
+            (c, start, length)
+            for c, mel in enumerate(mels)
+            for start, length in zip(range(0, len(mel), WINDOW), _window_lengths(len(mel)))
+        ]
+        pieces: list[list[list[torch.Tensor]]] = [[[] for _ in range(layers)] for _ in mels]
+        for k in range(0, len(windows), BATCH_WINDOWS):
+            chunk = windows[k : k + BATCH_WINDOWS]
+            x = torch.zeros(len(chunk), max(length for _, _, length in chunk), N_MELS)
+            for w, (c, start, length) in enumerate(chunk):
+                x[w, :length] = mels[c][start : start + length]
+            for j, y in enumerate(self._run(x, layers, onnx)):
+                for w, (c, _, length) in enumerate(chunk):
+                    pieces[c][j].append(y[w, :length].to(torch.float64))
         return [
-            torch.from_numpy(np.concatenate([y[:length, w] for w, length in enumerate(lengths)])).to(
-                torch.float64
-            )
-            for y in ys
+            [torch.cat(p) if p else torch.zeros(0, HIDDEN, dtype=torch.float64) for p in clip]
+            for clip in pieces
         ]
 
     @torch.inference_mode()
@@ -234,14 +252,11 @@ class VoiceEncoder(torch.nn.Module):
         sampling_rate: int = 16000,
         percentiles: bool = False,
     ) -> torch.Tensor:
-        """Pooled states of each clip, ``(len(waves), voice_encoder_size(layers, percentiles))``: each
-        layer's states from :meth:`_states_onnx` where :meth:`runtime` says so, else
-        :meth:`_states_torch`."""
-        onnx = self.runtime() == "onnxruntime"
+        """Pooled states of each clip, ``(len(waves), voice_encoder_size(layers, percentiles))``, the
+        states from :meth:`_states` (all the clips' windows batched; ONNX Runtime where
+        :meth:`runtime` says so, else torch)."""
         out = []
-        for wave in waves:
-            mel = mel_power(wave, sampling_rate)
-            states = self._states_onnx(mel, layers) if onnx and len(mel) else self._states_torch(mel, layers)
+        for states in self._states([mel_power(wave, sampling_rate) for wave in waves], layers):
             feats = []
             for hd in states:
                 mean = hd.sum(0) / max(len(hd), 1)
@@ -269,16 +284,17 @@ def shared_encoder(weights: str = str(WEIGHTS)) -> VoiceEncoder:
 
 
 def voice_encoder_stats(
-    wave: np.ndarray,
+    waves: list[np.ndarray],
     layers: int = 3,
     sampling_rate: int = 16000,
     weights: str | Path | None = None,
     percentiles: bool = False,
 ) -> np.ndarray:
-    """The block's values for one mono clip (float64, as the other functionals blocks); ``weights``:
-    a saved model's copy of the encoder (None: the one beside this file)."""
+    """The block's values of each mono clip, ``(len(waves), size)`` float64 (as the other
+    functionals blocks), the clips' windows batched; ``weights``: a saved model's copy of the
+    encoder (None: the one beside this file)."""
     if sampling_rate != 16000:
         raise SERError(f"the voice encoder reads 16 kHz audio, got {sampling_rate} Hz; resample first")
     encoder = shared_encoder(str(weights or WEIGHTS))
-    clip = torch.as_tensor(np.asarray(wave, np.float32))
-    return encoder([clip], layers, percentiles=percentiles)[0].numpy().astype(np.float64)
+    clips = [torch.as_tensor(np.asarray(wave, np.float32)) for wave in waves]
+    return encoder(clips, layers, percentiles=percentiles).numpy().astype(np.float64)

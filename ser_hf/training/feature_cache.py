@@ -26,6 +26,7 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
+MANY = 16  # clips per compute_many call (memory stays that of a few clips)
 CACHE_VERSION = "1"  # bump when a feature definition changes without changing its options
 
 
@@ -51,31 +52,46 @@ class FeatureCache:
         return self.root / key[:2] / f"{key}.npy"
 
     def vectors(
-        self, clips: Sequence[np.ndarray], options: str, compute: Callable[[np.ndarray], np.ndarray]
+        self,
+        clips: Sequence[np.ndarray],
+        options: str,
+        compute: Callable[[np.ndarray], np.ndarray],
+        compute_many: Callable[[list[np.ndarray]], Sequence[np.ndarray]] | None = None,
     ) -> np.ndarray:
         """``(len(clips), D)``: ``compute(clip)`` of every clip, read from the cache when stored."""
-        return np.stack(self.arrays(clips, options, compute))
+        return np.stack(self.arrays(clips, options, compute, compute_many))
 
     def arrays(
-        self, clips: Sequence[np.ndarray], options: str, compute: Callable[[np.ndarray], np.ndarray]
+        self,
+        clips: Sequence[np.ndarray],
+        options: str,
+        compute: Callable[[np.ndarray], np.ndarray],
+        compute_many: Callable[[list[np.ndarray]], Sequence[np.ndarray]] | None = None,
     ) -> list[np.ndarray]:
-        """``compute(clip)`` of every clip (any shape), read from the cache when stored."""
-        out = []
-        for clip in clips:
-            if self.root is None:
-                out.append(compute(clip))
-                continue
-            path = self._path(clip, options)
+        """``compute(clip)`` of every clip (any shape), read from the cache when stored; with
+        ``compute_many`` (the same values for a list of clips) the clips not stored are computed
+        ``MANY`` at a time."""
+        out: list[np.ndarray | None] = [None] * len(clips)
+        paths = [None if self.root is None else self._path(clip, options) for clip in clips]
+        missing = []
+        for i, path in enumerate(paths):
             try:
-                out.append(np.load(path))
-                self.hits += 1
-                continue
+                out[i] = np.load(path) if path is not None else None
             except (OSError, ValueError):
                 pass  # not stored yet, or unreadable: compute and (re)write it
-            vector = compute(clip)
-            self.misses += 1
-            self._write(path, vector)
-            out.append(vector)
+            if out[i] is None:
+                missing.append(i)
+            else:
+                self.hits += 1
+        step = MANY if compute_many else 1
+        for k in range(0, len(missing), step):
+            todo = missing[k : k + step]
+            got = compute_many([clips[i] for i in todo]) if compute_many else [compute(clips[todo[0]])]
+            for i, vector in zip(todo, got):
+                out[i] = vector
+                if paths[i] is not None:
+                    self.misses += 1
+                    self._write(paths[i], vector)
         return out
 
     @staticmethod

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..data.channel import RANDOM_KINDS
 from ..errors import SERError
-from ..models.feature_extraction_functionals import block_columns, clip_functionals
+from ..models.feature_extraction_functionals import batch_functionals, block_columns, clip_functionals
 from .feature_cache import FeatureCache
 
 logger = logging.getLogger(__name__)
@@ -36,11 +36,14 @@ def functionals_matrix(
     trim_margin_s: float = 0.1,
     cache: FeatureCache | None = None,
 ) -> np.ndarray:
-    """``(n, D)``: the functionals vector of every clip (clip by clip: memory does not grow with
-    the clips' length), from ``cache`` when it holds them."""
+    """``(n, D)``: the functionals vector of every clip (16 clips at a time: memory does not grow
+    with the number of clips), from ``cache`` when it holds them."""
     options = f"functionals={functionals}|sr={sampling_rate}|trim_db={trim_db}|margin={trim_margin_s}"
     return (cache or FeatureCache(None)).vectors(
-        clips, options, lambda c: clip_functionals(c, functionals, sampling_rate, trim_db, trim_margin_s)
+        clips,
+        options,
+        lambda c: clip_functionals(c, functionals, sampling_rate, trim_db, trim_margin_s),
+        lambda cs: batch_functionals(cs, functionals, sampling_rate, trim_db, trim_margin_s),
     )
 
 
