@@ -10,6 +10,7 @@ import pytest
 import torch
 from test_training import _clip
 
+from ser_hf.data.audio import load_audio
 from ser_hf.errors import SERError
 from ser_hf.inference.classifier import EmotionClassifier
 from ser_hf.training.adaptation import adapt_model
@@ -123,6 +124,29 @@ def test_evaluate_adapts_per_speaker_and_leaves_the_model_as_it_was(tmp_path, st
     assert adapted["adapted"].startswith("per speaker") and "adapted" not in plain
     assert adapted["n"] == plain["n"] == 18
     assert torch.equal(model.feature_mean, before)  # restored after scoring
+
+    # adapt="corpus": one recording set-up, both speakers' clips together; the same as adapting on
+    # every clip by hand and scoring after, and not the same as per speaker (their voices differ)
+    from ser_hf.data.rows import audio_sources
+    from ser_hf.training.adaptation import restore_model
+
+    by_corpus, rows = evaluate_model(
+        model, ds, feature_extractor=extractor, adapt="corpus", return_predictions=True
+    )
+    assert by_corpus["adapted"] == "per corpus, on the test clips' unlabelled audio"
+    _, per_speaker = evaluate_model(
+        model, ds, feature_extractor=extractor, adapt=True, return_predictions=True
+    )
+    waves = [load_audio(a, SR) for a in audio_sources(ds, range(len(ds)))]
+    adapt_model(model, [extractor(w, sampling_rate=SR, return_tensors="pt") for w in waves])
+    _, by_hand = evaluate_model(model, ds, feature_extractor=extractor, return_predictions=True)
+    restore_model(model)
+    probs = np.array([r["probs"] for r in rows])
+    assert np.abs(probs - np.array([r["probs"] for r in by_hand])).max() < 1e-6
+    assert np.abs(probs - np.array([r["probs"] for r in per_speaker])).max() > 1e-3
+    assert torch.equal(model.feature_mean, before)
+    with pytest.raises(SERError, match="'speaker' or 'corpus'"):
+        evaluate_model(model, ds, feature_extractor=extractor, adapt="room")
 
 
 def test_predict_adapt_adapts_on_all_the_given_files_then_classifies_them(tmp_path, stats_model, capsys):

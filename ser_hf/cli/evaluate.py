@@ -49,9 +49,12 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-val-speakers", dest="num_val_speakers", type=int, default=4)
     p.add_argument(
         "--adapt",
-        action="store_true",
+        nargs="?",
+        const="speaker",
+        choices=("speaker", "corpus"),
         help="test-time adaptation: re-estimate the model's normalisation statistics on each test "
-        "speaker's unlabelled clips before scoring them (reported separately; labels are never used)",
+        "speaker's unlabelled clips before scoring them (reported separately; labels are never used); "
+        "--adapt corpus: on each corpus's clips, all its speakers together (one recording set-up)",
     )
     p.add_argument(
         "--channel",
@@ -138,6 +141,7 @@ def cli(argv: list[str]) -> int:
         / _slug(
             f"{Path(args.model).resolve().name}-{'+'.join(corpus_names)}-{args.split.split('/')[-1]}-{args.subset}"
             + (f"-{args.channel}" if args.channel else "")
+            + (f"-adapted-per-{args.adapt}" if args.adapt else "")  # never over the plain run's files
         )
     )
     title = f"{Path(args.model).name} on {'+'.join(corpus_names)} (n={metrics['n']})"

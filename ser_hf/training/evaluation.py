@@ -147,6 +147,24 @@ def _decode(
         return list(pool.map(load, zip(sources, list(seeds) or [0] * len(sources))))
 
 
+def _clip_inputs(
+    feature_extractor: Any, waves: list[Any], sampling_rate: int, device: Any, fe_kwargs: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """One feature-extractor output per clip (what :func:`adapt_model` reads); a functionals
+    extractor (one vector per clip, no padding) runs 16 clips at a time and its rows are split."""
+    from ..models.feature_extraction_functionals import SERFunctionalsFeatureExtractor
+
+    step = 16 if isinstance(feature_extractor, SERFunctionalsFeatureExtractor) else 1
+    out = []
+    for start in range(0, len(waves), step):
+        batch = waves[start : start + step]
+        got = feature_extractor(
+            batch if step > 1 else batch[0], sampling_rate=sampling_rate, return_tensors="pt", **fe_kwargs
+        )
+        out += [{k: v[j : j + 1].to(device) for k, v in got.items()} for j in range(len(batch))]
+    return out
+
+
 # ----------------------------------------------------------------------------------- evaluation
 def evaluate_model(
     model: str | os.PathLike | Any,
@@ -157,7 +175,7 @@ def evaluate_model(
     device: str | None = None,
     num_workers: int = 4,
     return_predictions: bool = False,
-    adapt: bool = False,
+    adapt: bool | str = False,
     channel: str | None = None,
 ) -> dict[str, Any] | tuple[dict[str, Any], list[dict[str, Any]]]:
     """Score a model on every row of ``dataset`` (select the split's rows before calling).
@@ -171,9 +189,11 @@ def evaluate_model(
         device: ``"cpu"`` / ``"cuda"``; default CUDA when available.
         num_workers: threads decoding audio.
         return_predictions: also return one dict per scored clip (path, true, predicted, score).
-        adapt: test-time adaptation: before scoring each SPEAKER's clips, re-estimate the model's
-            normalisation statistics on those clips' audio (never their labels; see
-            :mod:`ser_hf.training.adaptation`). Reported separately from the plain score.
+        adapt: test-time adaptation: before scoring each SPEAKER's clips (``True`` or
+            ``"speaker"``), or each corpus's clips, all its speakers together (``"corpus"``: one
+            recording set-up, many voices), re-estimate the model's normalisation statistics on
+            those clips' audio (never their labels; see :mod:`ser_hf.training.adaptation`).
+            Reported separately from the plain score.
         channel: pass every clip through this channel condition first (:mod:`ser_hf.data.channel`,
             e.g. ``"telephone"``, ``"noise:20"``, ``"mp3:32"``; noise drawn from each clip's row
             number, so the result repeats); adaptation then sees the same degraded audio.
@@ -270,29 +290,23 @@ def evaluate_model(
                 probs[[chunk[j] for j in batch]] = p.cpu().numpy()
             logger.info("evaluated %d / %d clips", min(start + _DECODE_CHUNK, len(rows)), len(rows))
 
-    if adapt:
+    adapt_by = {True: "speaker", "speaker": "speaker", "corpus": "corpus"}.get(adapt) if adapt else None
+    if adapt and adapt_by is None:
+        raise SERError(f"adapt is True, 'speaker' or 'corpus', got {adapt!r}", source="adapt")
+    if adapt_by:
         from .adaptation import adapt_model, restore_model
 
-        if "speaker" not in dataset.column_names:
+        if adapt_by == "speaker" and "speaker" not in dataset.column_names:
             raise SERError("--adapt adapts per speaker: the dataset has no speaker column", source="dataset")
-        by_speaker: dict[str, list[int]] = {}
-        all_speakers = dataset["speaker"]
+        groups: dict[str, list[int]] = {}
+        names = dataset[adapt_by] if adapt_by in dataset.column_names else [""] * len(dataset)
         for i in keep:
-            by_speaker.setdefault(str(all_speakers[i]), []).append(i)
+            groups.setdefault(str(names[i]), []).append(i)
         try:
-            for rows in by_speaker.values():
+            for rows in groups.values():
                 waves = _decode(audio_sources(dataset, rows), sampling_rate, num_workers, channel, rows)
                 adapt_model(
-                    model,
-                    [
-                        {
-                            k: v.to(run_device)
-                            for k, v in feature_extractor(
-                                w, sampling_rate=sampling_rate, return_tensors="pt", **fe_kwargs
-                            ).items()
-                        }
-                        for w in waves
-                    ],
+                    model, _clip_inputs(feature_extractor, waves, sampling_rate, run_device, fe_kwargs)
                 )
                 score(rows)
         finally:
@@ -318,8 +332,8 @@ def evaluate_model(
                 }
                 for c in sorted(set(corpora.tolist()))
             }
-    if adapt:
-        metrics["adapted"] = "per speaker, on the test clips' unlabelled audio"
+    if adapt_by:
+        metrics["adapted"] = f"per {adapt_by}, on the test clips' unlabelled audio"
     if channel is not None:
         metrics["channel"] = channel
     metrics.update(
