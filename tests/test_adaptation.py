@@ -54,6 +54,13 @@ def test_adapt_centres_a_functionals_model_on_the_clips_and_reset_restores_it(st
     assert abs(sum(s["score"] for s in scores) - 1) < 1e-5
     clf.reset_adaptation()
     assert torch.equal(model.feature_mean, before) and clf.adapted_on == 0
+    # more clips than one batch of the extractor (16), from a generator read once
+    many = [_lowpassed(_clip(F0[i % 3] * (1 + 0.02 * i), 0.6, 200 + i)) for i in range(20)]
+    clf.adapt(c for c in many)
+    assert clf.adapted_on == 20
+    expected = functionals_matrix(many, "speech-stats").mean(0)
+    np.testing.assert_allclose(model.feature_mean.numpy(), expected, rtol=1e-5, atol=1e-4)
+    clf.reset_adaptation()
 
 
 def test_adapt_needs_several_clips_and_something_to_adapt(stats_model):

@@ -26,6 +26,7 @@ multichannel) and returns rolling predictions over the last few seconds.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Iterable, Sequence
@@ -352,10 +353,16 @@ class EmotionClassifier:
             raise SERError(
                 "adaptation needs the PyTorch backend; load the model without onnx_path", source="adapt"
             )
-        inputs = []
-        for audio in clips:
-            feats, mask, extra = self._features([self._load(audio, sampling_rate)])
-            inputs.append(self.backend.model_inputs(feats, mask, **extra))
+        from ..models.feature_extraction_functionals import SERFunctionalsFeatureExtractor
+
+        step = 16 if isinstance(self.feature_extractor, SERFunctionalsFeatureExtractor) else 1  # no padding
+        inputs: list[dict[str, Any]] = []
+        it = iter(clips)
+        for batch in iter(lambda: list(itertools.islice(it, step)), []):
+            feats, mask, extra = self._features([self._load(a, sampling_rate) for a in batch])
+            for j in range(len(batch)):
+                rows = {k: v[j : j + 1] for k, v in extra.items()}
+                inputs.append(self.backend.model_inputs(feats[j : j + 1], mask[j : j + 1], **rows))
         adapt_model(model, inputs)
         self.adapted_on = len(inputs)
         return self
@@ -434,10 +441,8 @@ class EmotionClassifier:
     ) -> list[list[dict[str, Any]]]:
         """:meth:`classify` for many clips, batched (sorted by length so padding stays small).
 
-        The model masks padded frames, so a clip gets the same scores alone and in a batch (the
-        default's encoder in bfloat16 rounds differently in another batch: its scores move by up to
-        about 0.002, the label not). The default runs its encoder once over all the batch's
-        windows: about 2.5x the clips per second of one clip at a time (``bench_default.py``).
+        A clip gets the same scores alone and in a batch (in bfloat16 the default's encoder rounds
+        differently: up to about 0.002); the default's encoder runs once over the batch's windows.
         """
         clips = [self._load(a, sampling_rate) for a in audios]
         names = [_name(a) for a in audios]
