@@ -109,6 +109,17 @@ def test_a_saved_cross_corpus_fold_is_a_pipeline_model(corpora, tmp_path):
     assert cv_cli.cli(argv[:-5] + ["--adapt", *argv[-5:]]) == 0
     assert (out / "fold_1" / "train.log").read_text() == log
     assert json.loads((out / "cv_results.json").read_text())["adapted"]["n_folds"] == 1
+    # and with --adapt corpus: both TESS speakers together, into its own folder, beside the other
+    assert cv_cli.cli(argv[:-5] + ["--adapt", "corpus", *argv[-5:]]) == 0
+    assert (out / "fold_1" / "train.log").read_text() == log
+    result = json.loads((out / "cv_results.json").read_text())
+    assert result["adapted"]["n_folds"] == result["adapted_corpus"]["n_folds"] == 1
+    by_corpus = json.loads((out / "fold_1" / "adapted_corpus" / "metrics.json").read_text())
+    assert by_corpus["adapted"].startswith("per corpus") and by_corpus["n"] == result["folds"][0]["n"]
+    assert (
+        "## With test-time adaptation (reported separately), per corpus"
+        in (out / "cv_results.md").read_text()
+    )
     scores = clf(_clip(600.0, 1.0, 7), top_k=None)
     assert scores[0]["label"] == "sad" and abs(sum(s["score"] for s in scores) - 1) < 1e-4
 

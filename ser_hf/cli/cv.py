@@ -79,10 +79,13 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--adapt",
-        action="store_true",
+        nargs="?",
+        const="speaker",
+        choices=("speaker", "corpus"),
         help="also score every fold with test-time adaptation (statistics re-estimated on each test "
         "speaker's unlabelled clips, as ser-hf evaluate --adapt) into OUT/fold_K/adapted; reported beside "
-        "the plain scores, never instead of them",
+        "the plain scores, never instead of them; --adapt corpus: on each test corpus's clips, all its "
+        "speakers together, into OUT/fold_K/adapted_corpus",
     )
     p.add_argument(
         "--python", default=sys.executable, help="interpreter for the fold processes (default: this one)"
@@ -108,14 +111,15 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
     )
     if result.get("per_gender"):
         print("by gender: " + _genders(result["per_gender"]))
-    adapted = result.get("adapted")
-    if adapted:
-        print(
-            f"with test-time adaptation ({adapted['n_folds']} folds): WA {_pm(adapted, 'wa')}  "
-            f"UA {_pm(adapted, 'ua')}  F1 macro {_pm(adapted, 'f1_macro')}"
-        )
-        if adapted["per_gender"]:
-            print("  by gender: " + _genders(adapted["per_gender"]))
+    for key, how in (("adapted", ""), ("adapted_corpus", ", per corpus")):
+        adapted = result.get(key)
+        if adapted:
+            print(
+                f"with test-time adaptation{how} ({adapted['n_folds']} folds): WA {_pm(adapted, 'wa')}  "
+                f"UA {_pm(adapted, 'ua')}  F1 macro {_pm(adapted, 'f1_macro')}"
+            )
+            if adapted["per_gender"]:
+                print("  by gender: " + _genders(adapted["per_gender"]))
     print(f"wrote {out / 'cv_results.json'}, {out / 'cv_results.md'}, {out / 'confusion_cv.png'}")
 
 

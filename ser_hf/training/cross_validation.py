@@ -8,7 +8,8 @@ speakers); :func:`aggregate` turns those into mean +- std of WA, UA, macro F1 an
 confusion matrix, written as ``cv_results.json``, ``cv_results.md`` and ``confusion_cv.png``.
 With ``--adapt`` every fold model is also scored with test-time adaptation (``ser-hf evaluate
 --adapt --split model``: statistics re-estimated on each test speaker's unlabelled clips) into
-``fold_K/adapted``, and the aggregate reports those scores beside, never instead of, the plain ones.
+``fold_K/adapted`` (``--adapt corpus``: on each test corpus's clips, all its speakers together, into
+``fold_K/adapted_corpus``), and the aggregate reports those scores beside, never instead of, the plain ones.
 
 Example (the RAVDESS 6-fold protocol of the benchmark, three folds at a time)::
 
@@ -32,7 +33,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SERError
-from .cv_results import ADAPTED_DIR, METRICS_FILE, RUN_FILE, _read_fold, aggregate, write_results
+from .cv_results import (
+    ADAPTED_DIR,
+    ADAPTED_DIRS,
+    METRICS_FILE,
+    RUN_FILE,
+    _read_fold,
+    aggregate,
+    write_results,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -97,15 +106,15 @@ def _fold_done(fold_dir: Path) -> bool:
     return (fold_dir / METRICS_FILE).is_file()
 
 
-def _adapted_done(fold_dir: Path) -> bool:
-    return (fold_dir / ADAPTED_DIR / "metrics.json").is_file()
+def _adapted_done(fold_dir: Path, folder: str = ADAPTED_DIR) -> bool:
+    return (fold_dir / folder / "metrics.json").is_file()
 
 
 def run_adaptation(command: list[str], fold_dir: Path, env: dict[str, str]) -> int:
-    """Score a finished fold with test-time adaptation (``command``: ``ser-hf evaluate --adapt``
-    into ``fold_dir/adapted``), logging to ``fold_dir/adapt.log``; returns the exit code."""
+    """Score a finished fold with test-time adaptation (``command``: ``ser-hf evaluate --adapt MODE
+    --out fold_dir/FOLDER``), logging to ``fold_dir/adapt.log``; returns the exit code."""
     returncode = _run_logged(command, fold_dir / "adapt.log", env)
-    if returncode == 0 and not _adapted_done(fold_dir):
+    if returncode == 0 and not _adapted_done(fold_dir, Path(command[command.index("--out") + 1]).name):
         returncode = -1
     if returncode != 0:
         logger.warning(
@@ -238,7 +247,7 @@ def run_cross_validation(
     on_fold: Any = None,
     teacher_preset: str | None = None,
     teacher_extra: Sequence[str] = (),
-    adapt: bool = False,
+    adapt: bool | str = False,
 ) -> tuple[dict[str, Any] | None, list[int]]:
     """Train and test every fold in its own process, then aggregate the finished folds.
 
@@ -253,13 +262,19 @@ def run_cross_validation(
         teacher_preset: distil inside every fold: first train this preset on the fold's own
             training speakers (``teacher_extra`` passed to it) into ``fold_K/teacher``, then the
             student ``preset`` with ``--teacher fold_K/teacher``; test speakers reach neither.
-        adapt: also score every fold model with test-time adaptation (per test speaker, on its
-            unlabelled clips) into ``fold_K/adapted``; folds finished earlier are only scored.
+        adapt: also score every fold model with test-time adaptation on its unlabelled test clips,
+            per test speaker (``True`` / ``"speaker"``, into ``fold_K/adapted``) or per test corpus,
+            all its speakers together (``"corpus"``, into ``fold_K/adapted_corpus``); folds
+            finished earlier are only scored.
 
     Returns:
         ``(result, failed)``: the aggregate (None when no fold finished) and the failed fold indices.
     """
     out = Path(out)
+    mode = "speaker" if adapt is True else (adapt or None)
+    if mode is not None and mode not in ADAPTED_DIRS:
+        raise SERError(f"adapt is True, 'speaker' or 'corpus', got {adapt!r}", source="ser-hf cv --adapt")
+    folder = ADAPTED_DIRS.get(mode or "speaker")
     if not corpora:
         raise SERError("give at least one corpus NAME=PATH (e.g. ravdess=data/ravdess)", source="ser-hf cv")
     if not preset:
@@ -309,13 +324,13 @@ def run_cross_validation(
             teacher_commands[k] = fold_command(k, teacher_preset, fold_dir / TEACHER_DIR, teacher_extra)
             student_extra += ["--teacher", str(fold_dir / TEACHER_DIR)]
         commands[k] = fold_command(k, preset, fold_dir, student_extra)
-        if adapt:
+        if mode:
             adapt_commands[k] = [python, "-m", "ser_hf.cli", "evaluate", "--model", str(fold_dir)]
             for corpus in corpora:
                 adapt_commands[k] += ["--corpus", corpus]
             if label_scheme:
                 adapt_commands[k] += ["--label-scheme", label_scheme]
-            adapt_commands[k] += ["--split", "model", "--adapt", "--out", str(fold_dir / ADAPTED_DIR)]
+            adapt_commands[k] += ["--split", "model", "--adapt", mode, "--out", str(fold_dir / folder)]
 
     meta = {
         "protocol": protocol,
@@ -328,7 +343,7 @@ def run_cross_validation(
         else "",
         "expected_folds": len(splits),
         **({"teacher_preset": teacher_preset} if teacher_preset else {}),
-        **({"adapt": True} if adapt else {}),
+        **({"adapt": mode} if mode else {}),
         "date": _dt.datetime.now().isoformat(timespec="seconds"),
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -340,7 +355,7 @@ def run_cross_validation(
     for k in sorted(set(indices) - set(todo)):
         if on_fold:
             on_fold(k, None, None, True)
-        if adapt and not _adapted_done(out / f"fold_{k}"):  # trained earlier without --adapt
+        if mode and not _adapted_done(out / f"fold_{k}", folder):  # trained earlier without this --adapt
             if run_adaptation(adapt_commands[k], out / f"fold_{k}", env) != 0:
                 failed.append(k)
     if todo:

@@ -19,6 +19,8 @@ from ..errors import SERError
 METRICS_FILE = "test_metrics.json"
 RUN_FILE = "cv_run.json"  # written by the runner into each fold dir: command, return code, seconds
 ADAPTED_DIR = "adapted"  # fold_K/adapted: ser-hf evaluate --adapt of the fold model on its test speakers
+# ser-hf cv --adapt MODE -> the fold's folder of those scores (and the aggregate's key)
+ADAPTED_DIRS = {"speaker": ADAPTED_DIR, "corpus": "adapted_corpus"}
 HEADLINE = ("wa", "ua", "f1_macro", "f1_weighted")
 
 
@@ -111,7 +113,7 @@ def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
         folds.append(row)
 
     assert labels is not None and confusion is not None
-    adapted = _aggregate_adapted(dirs)
+    adapted = {key: got for key in ADAPTED_DIRS.values() if (got := _aggregate_adapted(dirs, key))}
     mean, std = _headline_means(folds)
     totals = confusion.sum(axis=1, keepdims=True)
     normalized = np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
@@ -134,7 +136,7 @@ def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
         "calibration": {k: float(np.mean(v)) for k, v in calibration.items() if len(v) == len(folds)},
         # mean over the folds that have test clips of that gender (WA and UA within the gender)
         "per_gender": _gender_means(rows),
-        **({"adapted": adapted} if adapted else {}),
+        **adapted,
     }
 
 
@@ -154,12 +156,12 @@ def _gender_means(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     }
 
 
-def _aggregate_adapted(dirs: Sequence[Path]) -> dict[str, Any] | None:
+def _aggregate_adapted(dirs: Sequence[Path], folder: str = ADAPTED_DIR) -> dict[str, Any] | None:
     """Mean +- std (and per gender) of the folds' test-time-adapted scores, over the folds that
-    have them (``fold_K/adapted/metrics.json``); None when none has."""
+    have them (``fold_K/<folder>/metrics.json``); None when none has."""
     rows, folds = [], []
     for d in dirs:
-        path = d / ADAPTED_DIR / "metrics.json"
+        path = d / folder / "metrics.json"
         if not path.is_file():
             continue
         metrics = json.loads(path.read_text(encoding="utf-8"))
@@ -184,23 +186,31 @@ def _aggregate_adapted(dirs: Sequence[Path]) -> dict[str, Any] | None:
 
 
 def _adapted_lines(result: dict[str, Any]) -> list[str]:
-    adapted = result.get("adapted")
-    if not adapted:
-        return []
-    lines = [
-        "",
-        "## With test-time adaptation (reported separately)",
-        "",
-        f"Each fold model re-estimated its normalisation statistics on every test speaker's UNLABELLED clips "
-        f"before scoring them (`ser-hf evaluate --adapt`; {adapted['n_folds']} of {result['n_folds']} folds).",
-        "",
-        "| fold | n | WA | UA | F1 macro | F1 weighted |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    lines += [f"| {f['fold']} | {f['n']} | {_cells(f)} |" for f in adapted["folds"]]
-    lines.append(f"| mean ± std | | {_mean_cells(adapted)} |")
-    if adapted["per_gender"]:
-        lines += ["", *_gender_table(adapted["per_gender"])]
+    lines: list[str] = []
+    for mode, key in ADAPTED_DIRS.items():
+        adapted = result.get(key)
+        if not adapted:
+            continue
+        whose, how = (
+            ("every test speaker's", "--adapt")
+            if mode == "speaker"
+            else ("each test corpus's (all its speakers together)", "--adapt corpus")
+        )
+        lines += [
+            "",
+            "## With test-time adaptation (reported separately)"
+            + ("" if mode == "speaker" else ", per corpus"),
+            "",
+            f"Each fold model re-estimated its normalisation statistics on {whose} UNLABELLED clips before "
+            f"scoring them (`ser-hf evaluate {how}`; {adapted['n_folds']} of {result['n_folds']} folds).",
+            "",
+            "| fold | n | WA | UA | F1 macro | F1 weighted |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        lines += [f"| {f['fold']} | {f['n']} | {_cells(f)} |" for f in adapted["folds"]]
+        lines.append(f"| mean ± std | | {_mean_cells(adapted)} |")
+        if adapted["per_gender"]:
+            lines += ["", *_gender_table(adapted["per_gender"])]
     return lines
 
 
