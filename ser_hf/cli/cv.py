@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import require_extra
 from ..training.cross_validation import METRICS_FILE, _tail, aggregate_finished, run_cross_validation
-from ..training.cv_results import _pm
+from ..training.cv_results import ADAPTED_DIRS, _pm
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -111,9 +111,10 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
     )
     if result.get("per_gender"):
         print("by gender: " + _genders(result["per_gender"]))
-    for key, how in (("adapted", ""), ("adapted_corpus", ", per corpus")):
+    for mode, key in ADAPTED_DIRS.items():
         adapted = result.get(key)
         if adapted:
+            how = "" if mode == "speaker" else f", per {mode}"
             print(
                 f"with test-time adaptation{how} ({adapted['n_folds']} folds): WA {_pm(adapted, 'wa')}  "
                 f"UA {_pm(adapted, 'ua')}  F1 macro {_pm(adapted, 'f1_macro')}"

@@ -353,9 +353,7 @@ class EmotionClassifier:
             raise SERError(
                 "adaptation needs the PyTorch backend; load the model without onnx_path", source="adapt"
             )
-        from ..models.feature_extraction_functionals import SERFunctionalsFeatureExtractor
-
-        step = 16 if isinstance(self.feature_extractor, SERFunctionalsFeatureExtractor) else 1  # no padding
+        step = getattr(self.feature_extractor, "clips_per_call", 1)
         inputs: list[dict[str, Any]] = []
         it = iter(clips)
         for batch in iter(lambda: list(itertools.islice(it, step)), []):

@@ -315,13 +315,6 @@ ENCODER_BLOCKS = {
 }
 
 
-def _encoder_block(
-    waves: list[np.ndarray], block: str, sampling_rate: int, encoder_weights: str | None
-) -> np.ndarray:
-    layers, percentiles = ENCODER_BLOCKS[block]
-    return voice_encoder_stats(waves, layers, sampling_rate, encoder_weights, percentiles)
-
-
 def _prepared(wave: np.ndarray, sampling_rate: int, top_db: float | None, margin_s: float) -> np.ndarray:
     """The clip as every block reads it: silence trimmed (``top_db=None``: not), at least 0.1 s."""
     wave = np.asarray(wave, dtype=np.float32)
@@ -344,15 +337,16 @@ def batch_functionals(
     set has one) computed for all the clips at once, so their windows share the LSTM's batches."""
     waves = [_prepared(w, sampling_rate, top_db, margin_s) for w in waves]
     blocks = [b for b in FUNCTIONAL_BLOCKS[functionals] if b in ENCODER_BLOCKS]
-    encoded = (
-        _encoder_block(waves, blocks[0], sampling_rate, encoder_weights) if blocks else [None] * len(waves)
-    )
+    encoded: Sequence[np.ndarray | None] = [None] * len(waves)
+    if blocks:
+        layers, percentiles = ENCODER_BLOCKS[blocks[0]]
+        encoded = voice_encoder_stats(waves, layers, sampling_rate, encoder_weights, percentiles)
     return np.stack(
         [
             clip_functionals(w, functionals, sampling_rate, None, margin_s, encoder_weights, e)
             for w, e in zip(waves, encoded)
         ]
-    ).reshape(len(waves), functionals_size(functionals))
+    )
 
 
 def clip_functionals(
@@ -368,6 +362,9 @@ def clip_functionals(
     order (ComParE first, then ours). ``top_db=None``: no trim. ``encoder_weights``: the voice encoder's
     file for the ``"voice-encoder"`` blocks (None: the one shipped with the package); ``encoded``:
     that block's values when already computed (:func:`batch_functionals`)."""
+    blocks = FUNCTIONAL_BLOCKS[functionals]
+    if encoded is None and any(b in ENCODER_BLOCKS for b in blocks):  # the encoder runs in one place
+        return batch_functionals([wave], functionals, sampling_rate, top_db, margin_s, encoder_weights)[0]
     size = functionals_size(functionals)
     tools = _functional_tools(functionals, sampling_rate)
     wave = _prepared(wave, sampling_rate, top_db, margin_s)
@@ -376,7 +373,6 @@ def clip_functionals(
         for name, tool in tools.items()
         if name != "smile"
     }
-    blocks = FUNCTIONAL_BLOCKS[functionals]
     if {"pitch", "f0"} & set(blocks):
         pitch, n_frames = speech_pitch(wave, sampling_rate)
     compute = {
@@ -388,12 +384,7 @@ def clip_functionals(
         "mfcc-speech": lambda: speech_row_functionals(frames["mfcc"], frames["logmel"]),
         "f0": lambda: pitch_functionals(pitch, n_frames),  # from the tracker above, not librosa
         "f0-yin": lambda: f0_functionals(wave, sampling_rate),
-        **{
-            block: (lambda block=block: _encoder_block([wave], block, sampling_rate, encoder_weights)[0])
-            if encoded is None
-            else (lambda: np.asarray(encoded, np.float64))
-            for block in ENCODER_BLOCKS
-        },
+        **{block: (lambda: np.asarray(encoded, np.float64)) for block in ENCODER_BLOCKS},
     }
     parts = [compute[block]() for block in blocks]
     vector = np.nan_to_num(np.concatenate(parts), nan=0.0, posinf=0.0, neginf=0.0)
@@ -420,6 +411,9 @@ class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
     """
 
     model_input_names = ["input_features"]
+    # one vector per clip, no padding: callers that need one output per clip may still pass this
+    # many clips per call (the voice encoder then shares the LSTM's batches among them)
+    clips_per_call = 16
 
     def __init__(
         self,

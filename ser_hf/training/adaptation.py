@@ -33,6 +33,17 @@ FEW_CLIPS = 10  # below this, adaptation was measured to hurt (benchmarks/RESULT
 _SAVED = "_ser_hf_unadapted"  # attribute holding the training statistics while a model is adapted
 
 
+def adapt_mode(adapt: bool | str | None) -> str | None:
+    """``adapt`` of ``evaluate`` / ``cv`` as the group adapted on: ``"speaker"`` (``True``),
+    ``"corpus"`` (every speaker of a corpus together), or None (no adaptation)."""
+    if not adapt:
+        return None
+    mode = "speaker" if adapt is True else adapt
+    if mode not in ("speaker", "corpus"):
+        raise SERError(f"adapt is True, 'speaker' or 'corpus', got {adapt!r}", source="adapt")
+    return mode
+
+
 def _functionals_models(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if type(m).__name__ == "FunctionalsLinearForAudioClassification"]
 

@@ -271,10 +271,10 @@ def run_cross_validation(
         ``(result, failed)``: the aggregate (None when no fold finished) and the failed fold indices.
     """
     out = Path(out)
-    mode = "speaker" if adapt is True else (adapt or None)
-    if mode is not None and mode not in ADAPTED_DIRS:
-        raise SERError(f"adapt is True, 'speaker' or 'corpus', got {adapt!r}", source="ser-hf cv --adapt")
-    folder = ADAPTED_DIRS.get(mode or "speaker")
+    from .adaptation import adapt_mode  # torch: not at the CLI's start-up
+
+    mode = adapt_mode(adapt)
+    folder = ADAPTED_DIRS[mode or "speaker"]
     if not corpora:
         raise SERError("give at least one corpus NAME=PATH (e.g. ravdess=data/ravdess)", source="ser-hf cv")
     if not preset:

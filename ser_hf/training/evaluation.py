@@ -150,11 +150,10 @@ def _decode(
 def _clip_inputs(
     feature_extractor: Any, waves: list[Any], sampling_rate: int, device: Any, fe_kwargs: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """One feature-extractor output per clip (what :func:`adapt_model` reads); a functionals
-    extractor (one vector per clip, no padding) runs 16 clips at a time and its rows are split."""
-    from ..models.feature_extraction_functionals import SERFunctionalsFeatureExtractor
-
-    step = 16 if isinstance(feature_extractor, SERFunctionalsFeatureExtractor) else 1
+    """One feature-extractor output per clip (what :func:`adapt_model` reads); an extractor with
+    ``clips_per_call`` (functionals: one vector per clip, no padding) takes that many clips at a
+    time and its rows are split."""
+    step = getattr(feature_extractor, "clips_per_call", 1)
     out = []
     for start in range(0, len(waves), step):
         batch = waves[start : start + step]
@@ -290,9 +289,9 @@ def evaluate_model(
                 probs[[chunk[j] for j in batch]] = p.cpu().numpy()
             logger.info("evaluated %d / %d clips", min(start + _DECODE_CHUNK, len(rows)), len(rows))
 
-    adapt_by = {True: "speaker", "speaker": "speaker", "corpus": "corpus"}.get(adapt) if adapt else None
-    if adapt and adapt_by is None:
-        raise SERError(f"adapt is True, 'speaker' or 'corpus', got {adapt!r}", source="adapt")
+    from .adaptation import adapt_mode
+
+    adapt_by = adapt_mode(adapt)
     if adapt_by:
         from .adaptation import adapt_model, restore_model
 

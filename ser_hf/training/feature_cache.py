@@ -26,7 +26,7 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-MANY = 16  # clips per compute_many call (memory stays that of a few clips)
+MANY = 16  # clips per call of a `many` compute (memory stays that of a few clips)
 CACHE_VERSION = "1"  # bump when a feature definition changes without changing its options
 
 
@@ -52,25 +52,17 @@ class FeatureCache:
         return self.root / key[:2] / f"{key}.npy"
 
     def vectors(
-        self,
-        clips: Sequence[np.ndarray],
-        options: str,
-        compute: Callable[[np.ndarray], np.ndarray],
-        compute_many: Callable[[list[np.ndarray]], Sequence[np.ndarray]] | None = None,
+        self, clips: Sequence[np.ndarray], options: str, compute: Callable[[Any], Any], many: bool = False
     ) -> np.ndarray:
         """``(len(clips), D)``: ``compute(clip)`` of every clip, read from the cache when stored."""
-        return np.stack(self.arrays(clips, options, compute, compute_many))
+        return np.stack(self.arrays(clips, options, compute, many))
 
     def arrays(
-        self,
-        clips: Sequence[np.ndarray],
-        options: str,
-        compute: Callable[[np.ndarray], np.ndarray],
-        compute_many: Callable[[list[np.ndarray]], Sequence[np.ndarray]] | None = None,
+        self, clips: Sequence[np.ndarray], options: str, compute: Callable[[Any], Any], many: bool = False
     ) -> list[np.ndarray]:
         """``compute(clip)`` of every clip (any shape), read from the cache when stored; with
-        ``compute_many`` (the same values for a list of clips) the clips not stored are computed
-        ``MANY`` at a time."""
+        ``many``, ``compute`` takes a list of clips and returns their values, and the clips not
+        stored are computed ``MANY`` at a time."""
         out: list[np.ndarray | None] = [None] * len(clips)
         paths = [None if self.root is None else self._path(clip, options) for clip in clips]
         missing = []
@@ -83,10 +75,10 @@ class FeatureCache:
                 missing.append(i)
             else:
                 self.hits += 1
-        step = MANY if compute_many else 1
+        step = MANY if many else 1
         for k in range(0, len(missing), step):
             todo = missing[k : k + step]
-            got = compute_many([clips[i] for i in todo]) if compute_many else [compute(clips[todo[0]])]
+            got = compute([clips[i] for i in todo]) if many else [compute(clips[todo[0]])]
             for i, vector in zip(todo, got):
                 out[i] = vector
                 if paths[i] is not None:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..data.channel import RANDOM_KINDS
 from ..errors import SERError
-from ..models.feature_extraction_functionals import batch_functionals, block_columns, clip_functionals
+from ..models.feature_extraction_functionals import batch_functionals, block_columns
 from .feature_cache import FeatureCache
 
 logger = logging.getLogger(__name__)
@@ -42,8 +42,8 @@ def functionals_matrix(
     return (cache or FeatureCache(None)).vectors(
         clips,
         options,
-        lambda c: clip_functionals(c, functionals, sampling_rate, trim_db, trim_margin_s),
         lambda cs: batch_functionals(cs, functionals, sampling_rate, trim_db, trim_margin_s),
+        many=True,
     )
 
 
