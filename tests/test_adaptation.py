@@ -152,8 +152,77 @@ def test_evaluate_adapts_per_speaker_and_leaves_the_model_as_it_was(tmp_path, st
     assert np.abs(probs - np.array([r["probs"] for r in by_hand])).max() < 1e-6
     assert np.abs(probs - np.array([r["probs"] for r in per_speaker])).max() > 1e-3
     assert torch.equal(model.feature_mean, before)
-    with pytest.raises(SERError, match="'speaker' or 'corpus'"):
+    with pytest.raises(SERError, match="'speaker', 'corpus' or 'voices'"):
         evaluate_model(model, ds, feature_extractor=extractor, adapt="room")
+
+
+def test_voice_groups_put_each_voice_together_and_leave_small_groups_out():
+    """Real speech (two demo actors, a man and a woman): takes of each, cut 20 ms apart, group by voice."""
+    from ser_hf.training.adaptation import voice_groups
+
+    examples = Path(__file__).resolve().parent.parent / "demo" / "examples"
+    names = ("03-01-03-02-02-01-23.flac", "03-01-04-02-01-02-24.flac")
+    waves = [load_audio(examples / name, SR)[320 * k :] for name in names for k in range(12)]
+    who = np.repeat([0, 1], 12)
+    ids = voice_groups(waves, SR)
+    assert sorted(set(ids.tolist())) == [0, 1]
+    assert all(len(set(ids[who == v].tolist())) == 1 for v in (0, 1)) and ids[0] != ids[-1]
+    # groups below min_clips are left to the whole set's statistics (-1), as are too few clips
+    assert (voice_groups(waves, SR, min_clips=13) == -1).all()
+    assert (voice_groups(waves[:5], SR) == -1).all()
+
+
+def test_evaluate_adapts_per_voice_group_and_the_rest_on_the_whole_corpus(tmp_path, stats_model, monkeypatch):
+    """adapt="voices": each voice group adapts on its own clips; clips outside every group take
+    the whole corpus's statistics; the same as doing each by hand."""
+    import soundfile as sf
+
+    from ser_hf.data.corpora import load_corpus
+    from ser_hf.data.rows import audio_sources
+    from ser_hf.training import adaptation
+    from ser_hf.training.adaptation import restore_model
+    from ser_hf.training.evaluation import evaluate_model
+
+    model, extractor = stats_model
+    for speaker in ("OAF", "YAF"):
+        for k, name in enumerate(LABELS):
+            folder = tmp_path / "tess" / f"{speaker}_{name}"
+            folder.mkdir(parents=True)
+            for w in range(4):
+                clip = _lowpassed(_clip(F0[k] * (1.15 if speaker == "YAF" else 1.0), 0.8, 700 + 10 * k + w))
+                sf.write(folder / f"{speaker}_w{w}_{name}.wav", clip, SR)
+    ds = load_corpus("tess", str(tmp_path / "tess"), label_scheme="harmonized7")
+    speakers = np.asarray(ds["speaker"])
+    # a known grouping: the OAF clips are one voice group, the YAF clips fall outside any group
+    monkeypatch.setattr(adaptation, "voice_groups", lambda waves, sr: np.where(speakers == "tess_OAF", 0, -1))
+    before = model.feature_mean.clone()
+    metrics, rows = evaluate_model(
+        model, ds, feature_extractor=extractor, adapt="voices", return_predictions=True
+    )
+    assert metrics["adapted"].startswith("per voice group") and metrics["n"] == 24
+    assert torch.equal(model.feature_mean, before)
+
+    waves = [load_audio(a, SR) for a in audio_sources(ds, range(len(ds)))]
+    inputs = [extractor(w, sampling_rate=SR, return_tensors="pt") for w in waves]
+    expected = {}
+    for adapt_on, scored in (
+        (speakers == "tess_OAF", speakers == "tess_OAF"),
+        (speakers != "", speakers != "tess_OAF"),
+    ):
+        adapt_model(model, [inputs[j] for j in np.flatnonzero(adapt_on)])
+        _, by_hand = evaluate_model(model, ds, feature_extractor=extractor, return_predictions=True)
+        restore_model(model)
+        expected.update({r["path"]: r["probs"] for r, s in zip(by_hand, scored) if s})
+    got = {r["path"]: r["probs"] for r in rows}
+    assert np.abs(np.array([got[p] for p in expected]) - np.array(list(expected.values()))).max() < 1e-6
+    # and not the whole corpus together for the grouped clips
+    _, together = evaluate_model(
+        model, ds, feature_extractor=extractor, adapt="corpus", return_predictions=True
+    )
+    assert (
+        np.abs(np.array([r["probs"] for r in together]) - np.array([got[r["path"]] for r in together])).max()
+        > 1e-3
+    )
 
 
 def test_predict_adapt_adapts_on_all_the_given_files_then_classifies_them(tmp_path, stats_model, capsys):
@@ -206,3 +275,47 @@ def test_predict_adapt_adapts_on_all_the_given_files_then_classifies_them(tmp_pa
     sf.write(one / "a.wav", long, SR)
     (row,) = run_on(one, "--adapt")
     assert row["adapted_on"] == 4 and len(row["timeline"]) == 4
+
+
+def test_predict_adapt_voices_adapts_each_voice_group_on_its_own_files(
+    tmp_path, stats_model, capsys, monkeypatch
+):
+    """`ser-hf predict --adapt voices`: the files of a voice group adapt on that group, the others on
+    every file; rows come back in the files' order."""
+    import json
+
+    import soundfile as sf
+
+    from ser_hf.cli import predict
+    from ser_hf.training import adaptation
+
+    model, extractor = stats_model
+    folder = tmp_path / "model"
+    model.save_pretrained(folder)
+    extractor.save_pretrained(folder)
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for i in range(14):  # 12 low-passed, 2 plain: the grouping below puts the first 10 together
+        wave = _clip(F0[i % 3] * (1 + 0.02 * i), 0.8, 900 + i)
+        sf.write(clips / f"c{i:02d}.wav", _lowpassed(wave) if i < 12 else wave, SR)
+    files = sorted(str(p) for p in clips.iterdir())
+    monkeypatch.setattr(
+        adaptation, "voice_groups", lambda waves, sr: np.array([0] * 10 + [-1] * (len(list(waves)) - 10))
+    )
+    code = predict.cli(
+        [str(clips), "--model", str(folder), "--device", "cpu", "--json", "-", "--adapt", "voices"]
+    )
+    assert code == 0
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    assert "1 group(s) of 10 or more files; 4 file(s) adapt on all 14 together" in captured.err
+    assert [r["file"] for r in rows] == files
+    assert [r["adapted_on"] for r in rows] == [10] * 10 + [14] * 4
+    grouped = EmotionClassifier(str(folder), device="cpu").adapt(files[:10])
+    everyone = EmotionClassifier(str(folder), device="cpu").adapt(files)
+    for row in rows:
+        reference = grouped if row["adapted_on"] == 10 else everyone
+        (top,) = reference.classify(row["file"], top_k=1)
+        assert row["label"] == top["label"] and abs(row["score"] - top["score"]) < 1e-5
+    # not what adapting on all of them gives for the grouped files
+    assert any(abs(r["score"] - everyone.classify(r["file"], top_k=1)[0]["score"]) > 1e-3 for r in rows[:10])

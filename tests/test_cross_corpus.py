@@ -120,6 +120,13 @@ def test_a_saved_cross_corpus_fold_is_a_pipeline_model(corpora, tmp_path):
         "## With test-time adaptation (reported separately), per corpus"
         in (out / "cv_results.md").read_text()
     )
+    # and --adapt voices: the TESS clips grouped by voice first, into a third folder
+    assert cv_cli.cli(argv[:-5] + ["--adapt", "voices", *argv[-5:]]) == 0
+    result = json.loads((out / "cv_results.json").read_text())
+    assert result["adapted_voices"]["n_folds"] == 1 and result["adapted_corpus"]["n_folds"] == 1
+    by_voice = json.loads((out / "fold_1" / "adapted_voices" / "metrics.json").read_text())
+    assert by_voice["adapted"].startswith("per voice group") and by_voice["n"] == result["folds"][0]["n"]
+    assert "(reported separately), per voice group" in (out / "cv_results.md").read_text()
     scores = clf(_clip(600.0, 1.0, 7), top_k=None)
     assert scores[0]["label"] == "sad" and abs(sum(s["score"] for s in scores) - 1) < 1e-4
 

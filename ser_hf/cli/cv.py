@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import require_extra
 from ..training.cross_validation import METRICS_FILE, _tail, aggregate_finished, run_cross_validation
-from ..training.cv_results import ADAPTED_DIRS, _pm
+from ..training.cv_results import ADAPTED_DIRS, ADAPTED_WAYS, _pm
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -81,11 +81,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "--adapt",
         nargs="?",
         const="speaker",
-        choices=("speaker", "corpus"),
+        choices=("speaker", "corpus", "voices"),
         help="also score every fold with test-time adaptation (statistics re-estimated on each test "
         "speaker's unlabelled clips, as ser-hf evaluate --adapt) into OUT/fold_K/adapted; reported beside "
         "the plain scores, never instead of them; --adapt corpus: on each test corpus's clips, all its "
-        "speakers together, into OUT/fold_K/adapted_corpus",
+        "speakers together, into OUT/fold_K/adapted_corpus; --adapt voices: each test corpus's clips grouped "
+        "by voice first, each group on its own, into OUT/fold_K/adapted_voices",
     )
     p.add_argument(
         "--python", default=sys.executable, help="interpreter for the fold processes (default: this one)"
@@ -114,7 +115,7 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
     for mode, key in ADAPTED_DIRS.items():
         adapted = result.get(key)
         if adapted:
-            how = "" if mode == "speaker" else f", per {mode}"
+            how = ADAPTED_WAYS[mode][0]
             print(
                 f"with test-time adaptation{how} ({adapted['n_folds']} folds): WA {_pm(adapted, 'wa')}  "
                 f"UA {_pm(adapted, 'ua')}  F1 macro {_pm(adapted, 'f1_macro')}"

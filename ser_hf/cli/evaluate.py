@@ -51,10 +51,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "--adapt",
         nargs="?",
         const="speaker",
-        choices=("speaker", "corpus"),
+        choices=("speaker", "corpus", "voices"),
         help="test-time adaptation: re-estimate the model's normalisation statistics on each test "
         "speaker's unlabelled clips before scoring them (reported separately; labels are never used); "
-        "--adapt corpus: on each corpus's clips, all its speakers together (one recording set-up)",
+        "--adapt corpus: on each corpus's clips, all its speakers together (one recording set-up); --adapt "
+        "voices: each corpus's clips grouped by voice first (no speaker labels needed), each group on its own",
     )
     p.add_argument(
         "--channel",

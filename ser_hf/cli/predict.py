@@ -86,10 +86,14 @@ def _build_predict_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--adapt",
-        action="store_true",
+        nargs="?",
+        const="all",
+        choices=("all", "voices"),
         help="test-time adaptation: first re-estimate the model's normalisation statistics on ALL the given "
         "files (unlabelled; for files of one speaker or microphone that hold a mix of emotions; one long "
-        "recording adapts on its windows), then classify them",
+        "recording adapts on its windows), then classify them; --adapt voices: group the files by voice "
+        "first (the voice encoder's speaker embedding; groups of 10+ files), each group adapting on its own "
+        "files and the rest on all of them",
     )
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--batch-size", type=int, default=16, help="clips per forward pass")
@@ -129,14 +133,18 @@ def cli(argv: list[str]) -> int:
         raise SERError("no audio or video files found", source=" ".join(args.paths))
     # with --json - / --csv - the results own stdout and the human-readable report goes to stderr
     report = sys.stderr if "-" in (args.json, args.csv) else sys.stdout
-    if args.adapt:
-        if args.onnx:
-            raise SERError("--adapt changes the PyTorch model's statistics; drop --onnx", source="--adapt")
-        clf.adapt(
-            _adaptation_clips(files, clf.sampling_rate, window_s, hop_s, args.silence_db),
-            sampling_rate=clf.sampling_rate,
+    # (the files classified, the files adapted on first or None)
+    groups: list[tuple[list[Path], list[Path] | None]] = [(files, files if args.adapt else None)]
+    if args.adapt and args.onnx:
+        raise SERError("--adapt changes the PyTorch model's statistics; drop --onnx", source="--adapt")
+    if args.adapt == "voices":
+        groups = _voice_groups(files, clf.sampling_rate, args.silence_db)
+        rest = len(files) - sum(len(g) for g, adapt_on in groups if adapt_on is g)
+        print(
+            f"grouped by voice: {len(groups) - (rest > 0)} group(s) of 10 or more files; "
+            f"{rest} file(s) adapt on all {len(files)} together",
+            file=report,
         )
-        print(f"adapted to {clf.adapted_on} unlabelled clip(s) of {len(files)} file(s)", file=report)
 
     results: list[dict[str, Any]] = []
     failures = 0
@@ -150,58 +158,69 @@ def cli(argv: list[str]) -> int:
         logger.debug("failure on %s", path, exc_info=err)
         results.append({"file": str(path), "error": message})
 
-    for path in files:
-        try:
-            samples = None
+    for group, adapt_on in groups:
+        if adapt_on is not None:
+            clf.adapt(
+                _adaptation_clips(adapt_on, clf.sampling_rate, window_s, hop_s, args.silence_db),
+                sampling_rate=clf.sampling_rate,
+            )
+            print(f"adapted to {clf.adapted_on} unlabelled clip(s) of {len(adapt_on)} file(s)", file=report)
+        first = len(results)
+        for path in group:
             try:
-                duration, _, _ = audio_info(path)
-            except SERError:
-                # the header alone does not tell: decoding gives either the audio or the precise
-                # error (empty file, not audio, ...)
-                samples = load_audio(path, clf.sampling_rate)
-                duration = len(samples) / clf.sampling_rate
-            if wants_timeline(duration, window_s):
-                tl = clf.timeline(
-                    path if samples is None else samples,
-                    window_s,
-                    hop_s,
-                    silence_db=args.silence_db,
-                    top_k=args.top_k,
-                    batch_size=args.batch_size,
-                )
-                tl.source = str(path)
-                row = {
-                    "file": str(path),
-                    "duration": tl.duration,
-                    "label": tl.label,
-                    "score": tl.score,
-                    "top_k": tl.scores,
-                    "timeline": tl.windows,
-                }
-                if args.timeline_png:
-                    png = Path(args.timeline_png) / f"{path.stem}.timeline.png"
-                    if any(r.get("timeline_png") == str(png) for r in results):  # same name, other folder
-                        png = png.with_name(f"{path.stem}-{len(results)}.timeline.png")
-                    row["timeline_png"] = str(plot_timeline(tl, png, title=path.name))
-                results.append(row)
-            else:
-                if samples is None:
+                samples = None
+                try:
+                    duration, _, _ = audio_info(path)
+                except SERError:
+                    # the header alone does not tell: decoding gives either the audio or the precise
+                    # error (empty file, not audio, ...)
                     samples = load_audio(path, clf.sampling_rate)
-                results.append({"file": str(path), "duration": round(len(samples) / clf.sampling_rate, 3)})
-                short.append((len(results) - 1, path, samples))
-        except KeyboardInterrupt:
-            raise
-        except Exception as err:  # one bad file must not stop the others, nor print a traceback
-            fail(path, err)
-        if len(short) >= args.batch_size:
-            failures += _classify_short(clf, short, results, args)
-            short.clear()
-    failures += _classify_short(clf, short, results, args)
-
-    if args.adapt:
-        for row in results:
+                    duration = len(samples) / clf.sampling_rate
+                if wants_timeline(duration, window_s):
+                    tl = clf.timeline(
+                        path if samples is None else samples,
+                        window_s,
+                        hop_s,
+                        silence_db=args.silence_db,
+                        top_k=args.top_k,
+                        batch_size=args.batch_size,
+                    )
+                    tl.source = str(path)
+                    row = {
+                        "file": str(path),
+                        "duration": tl.duration,
+                        "label": tl.label,
+                        "score": tl.score,
+                        "top_k": tl.scores,
+                        "timeline": tl.windows,
+                    }
+                    if args.timeline_png:
+                        png = Path(args.timeline_png) / f"{path.stem}.timeline.png"
+                        if any(r.get("timeline_png") == str(png) for r in results):  # same name, other folder
+                            png = png.with_name(f"{path.stem}-{len(results)}.timeline.png")
+                        row["timeline_png"] = str(plot_timeline(tl, png, title=path.name))
+                    results.append(row)
+                else:
+                    if samples is None:
+                        samples = load_audio(path, clf.sampling_rate)
+                    results.append(
+                        {"file": str(path), "duration": round(len(samples) / clf.sampling_rate, 3)}
+                    )
+                    short.append((len(results) - 1, path, samples))
+            except KeyboardInterrupt:
+                raise
+            except Exception as err:  # one bad file must not stop the others, nor print a traceback
+                fail(path, err)
+            if len(short) >= args.batch_size:
+                failures += _classify_short(clf, short, results, args)
+                short.clear()
+        failures += _classify_short(clf, short, results, args)
+        short.clear()
+        for row in results[first:] if adapt_on is not None else []:
             if "error" not in row:
                 row["adapted_on"] = clf.adapted_on
+    order = {str(path): i for i, path in enumerate(files)}  # voice groups classify out of order
+    results.sort(key=lambda row: order.get(row["file"], len(order)))
     _print_table(results, clf.labels, report)
     for row in results:
         if row.get("timeline"):
@@ -267,6 +286,34 @@ def _adaptation_clips(
             f"recording of {TIMELINE_MIN_WINDOWS:g} windows or more); classify without --adapt",
             source=" ".join(str(f) for f in files[:3]) + (" ..." if len(files) > 3 else ""),
         )
+
+
+def _voice_groups(
+    files: Sequence[Path], sampling_rate: int, silence_db: float
+) -> list[tuple[list[Path], list[Path] | None]]:
+    """``--adapt voices``: each voice group of the decodable, non-silent files (``voice_groups``)
+    adapts on its own files; the files left out (small groups, silent or broken files) come last and
+    adapt on all the files together."""
+    from ..data.audio import load_audio
+    from ..training.adaptation import voice_groups
+
+    used: list[Path] = []
+
+    def clips() -> Iterator[np.ndarray]:
+        for path in files:
+            try:
+                wave = load_audio(path, sampling_rate)
+            except SERError:
+                continue  # reported by the classification pass
+            if wave.size and level_db(wave, sampling_rate) > silence_db:
+                used.append(path)
+                yield wave
+
+    ids = voice_groups(clips(), sampling_rate)
+    grouped = [[p for p, i in zip(used, ids) if i == g] for g in range(int(ids.max(initial=-1)) + 1)]
+    placed = {p for g in grouped for p in g}
+    rest = [p for p in files if p not in placed]
+    return [(g, g) for g in grouped] + ([(rest, list(files))] if rest else [])
 
 
 def _classify_short(clf: EmotionClassifier, short: list, results: list, args: argparse.Namespace) -> int:

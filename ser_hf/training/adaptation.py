@@ -14,14 +14,19 @@ training corpora's (another voice, room, channel), which shifts every prediction
 It works on fusions too (each member adapts). Adapt on clips that hold a MIX of emotions: the
 statistics of clips that are all angry would read anger as this speaker's neutral.
 :func:`restore_model` undoes it.
+
+Many voices without speaker labels: :func:`voice_groups` groups the clips by the voice encoder's
+speaker embedding, so each group adapts on its own (``evaluate --adapt voices``).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -30,18 +35,71 @@ from ..errors import SERError
 logger = logging.getLogger(__name__)
 
 FEW_CLIPS = 10  # below this, adaptation was measured to hurt (benchmarks/RESULTS.md, session 13)
+# cosine distance at which voice_groups cuts its tree; chosen on validation set-ups in session 23
+# (benchmarks/exploration/2026-12-04-session23/voice_groups_rule.md; 0.3 and 0.4 scored within 0.01)
+VOICE_DISTANCE = 0.35
+_EMBEDDING = 256  # the "voice-encoder" block ends with the encoder's speaker embedding
+MODES = ("speaker", "corpus", "voices")
+_CHUNK = 16  # clips per voice-encoder call in voice_groups
 _SAVED = "_ser_hf_unadapted"  # attribute holding the training statistics while a model is adapted
 
 
 def adapt_mode(adapt: bool | str | None) -> str | None:
     """``adapt`` of ``evaluate`` / ``cv`` as the group adapted on: ``"speaker"`` (``True``),
-    ``"corpus"`` (every speaker of a corpus together), or None (no adaptation)."""
+    ``"corpus"`` (every speaker of a corpus together), ``"voices"`` (a corpus's clips grouped by
+    :func:`voice_groups`), or None (no adaptation)."""
     if not adapt:
         return None
     mode = "speaker" if adapt is True else adapt
-    if mode not in ("speaker", "corpus"):
-        raise SERError(f"adapt is True, 'speaker' or 'corpus', got {adapt!r}", source="adapt")
+    if mode not in MODES:
+        raise SERError(f"adapt is True, 'speaker', 'corpus' or 'voices', got {adapt!r}", source="adapt")
     return mode
+
+
+def voice_groups(
+    waves: Iterable[np.ndarray],
+    sampling_rate: int = 16000,
+    distance: float = VOICE_DISTANCE,
+    min_clips: int = FEW_CLIPS,
+) -> np.ndarray:
+    """Group unlabelled clips by voice: one group id per clip, ``-1`` for clips left in groups of
+    fewer than ``min_clips`` (adapt those on all the clips together). ``waves`` is read once, 16
+    clips at a time, so a generator that decodes them one at a time works.
+
+    The clips' speaker embeddings (the voice encoder's, on silence-trimmed clips) are
+    clustered by average linkage on cosine distance, the tree cut at ``distance``. At the default
+    cut the groups are few and broad (session 23, validation set-ups of four speakers: 1.5 groups of
+    10+ clips each, about a split by gender; speaker purity 0.45), not one per speaker: adapting per
+    group scored 0.632 against 0.625 for the whole set-up together and 0.678 per true speaker.
+    """
+    from sklearn.cluster import AgglomerativeClustering
+
+    from ..models.feature_extraction_functionals import batch_functionals
+
+    it = iter(waves)
+    chunks = [
+        batch_functionals(batch, "voice-encoder", sampling_rate)[:, -_EMBEDDING:]
+        for batch in iter(lambda: list(itertools.islice(it, _CHUNK)), [])
+    ]
+    emb = np.concatenate(chunks) if chunks else np.zeros((0, _EMBEDDING))
+    ids = np.full(len(emb), -1)
+    if len(emb) < max(2, min_clips):
+        return ids
+    tree = AgglomerativeClustering(
+        n_clusters=None, metric="cosine", linkage="average", distance_threshold=distance
+    )
+    labels = tree.fit_predict(emb)
+    big = [g for g in np.unique(labels) if (labels == g).sum() >= min_clips]
+    for k, g in enumerate(big):
+        ids[labels == g] = k
+    logger.info(
+        "voice groups: %d of %d clips in %d group(s) of %d or more",
+        (ids >= 0).sum(),
+        len(emb),
+        len(big),
+        min_clips,
+    )
+    return ids
 
 
 def _functionals_models(model: nn.Module) -> list[nn.Module]:

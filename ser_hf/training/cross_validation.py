@@ -9,7 +9,8 @@ confusion matrix, written as ``cv_results.json``, ``cv_results.md`` and ``confus
 With ``--adapt`` every fold model is also scored with test-time adaptation (``ser-hf evaluate
 --adapt --split model``: statistics re-estimated on each test speaker's unlabelled clips) into
 ``fold_K/adapted`` (``--adapt corpus``: on each test corpus's clips, all its speakers together, into
-``fold_K/adapted_corpus``), and the aggregate reports those scores beside, never instead of, the plain ones.
+``fold_K/adapted_corpus``; ``--adapt voices``: per voice group of each test corpus, into
+``fold_K/adapted_voices``), and the aggregate reports those scores beside, never instead of, the plain ones.
 
 Example (the RAVDESS 6-fold protocol of the benchmark, three folds at a time)::
 
@@ -264,7 +265,8 @@ def run_cross_validation(
             student ``preset`` with ``--teacher fold_K/teacher``; test speakers reach neither.
         adapt: also score every fold model with test-time adaptation on its unlabelled test clips,
             per test speaker (``True`` / ``"speaker"``, into ``fold_K/adapted``) or per test corpus,
-            all its speakers together (``"corpus"``, into ``fold_K/adapted_corpus``); folds
+            all its speakers together (``"corpus"``, into ``fold_K/adapted_corpus``) or per voice
+            group found in each test corpus (``"voices"``, into ``fold_K/adapted_voices``); folds
             finished earlier are only scored.
 
     Returns:

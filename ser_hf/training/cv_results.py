@@ -20,7 +20,17 @@ METRICS_FILE = "test_metrics.json"
 RUN_FILE = "cv_run.json"  # written by the runner into each fold dir: command, return code, seconds
 ADAPTED_DIR = "adapted"  # fold_K/adapted: ser-hf evaluate --adapt of the fold model on its test speakers
 # ser-hf cv --adapt MODE -> the fold's folder of those scores (and the aggregate's key)
-ADAPTED_DIRS = {"speaker": ADAPTED_DIR, "corpus": "adapted_corpus"}
+ADAPTED_DIRS = {"speaker": ADAPTED_DIR, "corpus": "adapted_corpus", "voices": "adapted_voices"}
+# per mode: the reports' heading suffix, whose clips were adapted on, the evaluate option
+ADAPTED_WAYS = {
+    "speaker": ("", "every test speaker's", "--adapt"),
+    "corpus": (", per corpus", "each test corpus's (all its speakers together)", "--adapt corpus"),
+    "voices": (
+        ", per voice group",
+        "each voice group's (a test corpus's clips grouped by the voice encoder's embedding)",
+        "--adapt voices",
+    ),
+}
 HEADLINE = ("wa", "ua", "f1_macro", "f1_weighted")
 
 
@@ -191,15 +201,10 @@ def _adapted_lines(result: dict[str, Any]) -> list[str]:
         adapted = result.get(key)
         if not adapted:
             continue
-        whose, how = (
-            ("every test speaker's", "--adapt")
-            if mode == "speaker"
-            else ("each test corpus's (all its speakers together)", "--adapt corpus")
-        )
+        suffix, whose, how = ADAPTED_WAYS[mode]
         lines += [
             "",
-            "## With test-time adaptation (reported separately)"
-            + ("" if mode == "speaker" else ", per corpus"),
+            "## With test-time adaptation (reported separately)" + suffix,
             "",
             f"Each fold model re-estimated its normalisation statistics on {whose} UNLABELLED clips before "
             f"scoring them (`ser-hf evaluate {how}`; {adapted['n_folds']} of {result['n_folds']} folds).",

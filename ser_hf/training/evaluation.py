@@ -298,16 +298,27 @@ def evaluate_model(
         if adapt_by == "speaker" and "speaker" not in dataset.column_names:
             raise SERError("--adapt adapts per speaker: the dataset has no speaker column", source="dataset")
         groups: dict[str, list[int]] = {}
-        names = dataset[adapt_by] if adapt_by in dataset.column_names else [""] * len(dataset)
+        column = "corpus" if adapt_by == "voices" else adapt_by  # voices: grouped within each corpus
+        names = dataset[column] if column in dataset.column_names else [""] * len(dataset)
         for i in keep:
             groups.setdefault(str(names[i]), []).append(i)
         try:
             for rows in groups.values():
                 waves = _decode(audio_sources(dataset, rows), sampling_rate, num_workers, channel, rows)
-                adapt_model(
-                    model, _clip_inputs(feature_extractor, waves, sampling_rate, run_device, fe_kwargs)
-                )
-                score(rows)
+                inputs = _clip_inputs(feature_extractor, waves, sampling_rate, run_device, fe_kwargs)
+                # (clips adapted on, clips scored): the group itself, or with voices, all the corpus's
+                # clips for those outside every voice group, then each voice group on its own
+                parts = [(range(len(rows)), range(len(rows)))]
+                if adapt_by == "voices":
+                    from .adaptation import voice_groups
+
+                    ids = voice_groups(waves, sampling_rate)
+                    parts = [(range(len(rows)), np.flatnonzero(ids < 0))]
+                    parts += [(np.flatnonzero(ids == g),) * 2 for g in range(ids.max() + 1)]
+                for adapt_on, scored in parts:
+                    if len(scored):
+                        adapt_model(model, [inputs[j] for j in adapt_on])
+                        score([rows[j] for j in scored])
         finally:
             restore_model(model)
     else:
@@ -332,7 +343,12 @@ def evaluate_model(
                 for c in sorted(set(corpora.tolist()))
             }
     if adapt_by:
-        metrics["adapted"] = f"per {adapt_by}, on the test clips' unlabelled audio"
+        per = (
+            "voice group (clips grouped by the voice encoder's embedding)"
+            if adapt_by == "voices"
+            else adapt_by
+        )
+        metrics["adapted"] = f"per {per}, on the test clips' unlabelled audio"
     if channel is not None:
         metrics["channel"] = channel
     metrics.update(
