@@ -2,6 +2,7 @@
 (``voice_groups_rule.md``). One JSON row per (fold, set-up) on stdout; no test speaker is read.
 
     python voice_groups.py DATA_DIR setup_adapt_val.jsonl r6t:0 ... xc:T->R > voice_groups_val.jsonl
+    python voice_groups.py --centred DATA_DIR ... > centred_voices_val.jsonl  (``centred_voices_rule.md``)
 """
 
 import argparse
@@ -26,6 +27,7 @@ from ser_hf.training.linear import functionals_matrix, train_linear  # noqa: E40
 from ser_hf.training.presets import get_preset  # noqa: E402
 
 THRESHOLDS = [0.15, 0.2, 0.25, 0.3, 0.35, 0.4]
+CENTRED = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]  # W(t): the embeddings minus their set-up's mean
 FEW = 10
 
 
@@ -58,6 +60,7 @@ def purity(groups, spk):
 
 def main():
     a = argparse.ArgumentParser()
+    a.add_argument("--centred", action="store_true")
     a.add_argument("data")
     a.add_argument("chosen")
     a.add_argument("folds", nargs="+", choices=list(SPLITS))
@@ -86,7 +89,9 @@ def main():
             emb = functionals_matrix(waves, "voice-encoder", cache=cache)[:, -256:]
             row = {"fold": name, "setup": cond, "n": len(va), "speakers": len(set(spk))}
             row["A"] = round(ua(y, predict(model, x, *stats(x), head=True)), 4)
-            for t in THRESHOLDS:
+            if args.centred:
+                emb = emb - emb.mean(0)
+            for t in CENTRED if args.centred else THRESHOLDS:
                 g = AgglomerativeClustering(
                     n_clusters=None, metric="cosine", linkage="average", distance_threshold=t
                 ).fit_predict(emb)
