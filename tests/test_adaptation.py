@@ -41,6 +41,25 @@ def _lowpassed(x: np.ndarray) -> np.ndarray:
     return (y / np.abs(y).max() * 0.3).astype(np.float32)
 
 
+def _two_voice_tess(root: Path, takes: int, higher: float, seed: int):
+    """A TESS-layout corpus of two 'speakers' through one 'microphone' (low-passed): OAF, and YAF
+    ``higher`` times her pitch; ``takes`` clips per speaker and class."""
+    import soundfile as sf
+
+    from ser_hf.data.corpora import load_corpus
+
+    for speaker in ("OAF", "YAF"):
+        for k, name in enumerate(LABELS):
+            folder = root / "tess" / f"{speaker}_{name}"
+            folder.mkdir(parents=True)
+            for w in range(takes):
+                clip = _lowpassed(
+                    _clip(F0[k] * (higher if speaker == "YAF" else 1.0), 0.8, seed + 10 * k + w)
+                )
+                sf.write(folder / f"{speaker}_w{w}_{name}.wav", clip, SR)
+    return load_corpus("tess", str(root / "tess"), label_scheme="harmonized7")
+
+
 def test_adapt_centres_a_functionals_model_on_the_clips_and_reset_restores_it(stats_model):
     model, extractor = stats_model
     clf = EmotionClassifier(model, feature_extractor=extractor, device="cpu")
@@ -111,20 +130,11 @@ def test_adabn_re_estimates_batchnorm_statistics_of_a_frame_model():
 
 
 def test_evaluate_adapts_per_speaker_and_leaves_the_model_as_it_was(tmp_path, stats_model):
-    import soundfile as sf
 
-    from ser_hf.data.corpora import load_corpus
     from ser_hf.training.evaluation import evaluate_model
 
     model, extractor = stats_model
-    for speaker in ("OAF", "YAF"):
-        for k, name in enumerate(LABELS):
-            folder = tmp_path / "tess" / f"{speaker}_{name}"
-            folder.mkdir(parents=True)
-            for w in range(3):
-                clip = _lowpassed(_clip(F0[k] * (1.1 if speaker == "YAF" else 1.0), 0.8, 300 + 10 * k + w))
-                sf.write(folder / f"{speaker}_w{w}_{name}.wav", clip, SR)
-    ds = load_corpus("tess", str(tmp_path / "tess"), label_scheme="harmonized7")
+    ds = _two_voice_tess(tmp_path, takes=3, higher=1.1, seed=300)
     before = model.feature_mean.clone()
     plain = evaluate_model(model, ds, feature_extractor=extractor)
     adapted = evaluate_model(model, ds, feature_extractor=extractor, adapt=True)
@@ -175,23 +185,14 @@ def test_voice_groups_put_each_voice_together_and_leave_small_groups_out():
 def test_evaluate_adapts_per_voice_group_and_the_rest_on_the_whole_corpus(tmp_path, stats_model, monkeypatch):
     """adapt="voices": each voice group adapts on its own clips; clips outside every group take
     the whole corpus's statistics; the same as doing each by hand."""
-    import soundfile as sf
 
-    from ser_hf.data.corpora import load_corpus
     from ser_hf.data.rows import audio_sources
     from ser_hf.training import adaptation
     from ser_hf.training.adaptation import restore_model
     from ser_hf.training.evaluation import evaluate_model
 
     model, extractor = stats_model
-    for speaker in ("OAF", "YAF"):
-        for k, name in enumerate(LABELS):
-            folder = tmp_path / "tess" / f"{speaker}_{name}"
-            folder.mkdir(parents=True)
-            for w in range(4):
-                clip = _lowpassed(_clip(F0[k] * (1.15 if speaker == "YAF" else 1.0), 0.8, 700 + 10 * k + w))
-                sf.write(folder / f"{speaker}_w{w}_{name}.wav", clip, SR)
-    ds = load_corpus("tess", str(tmp_path / "tess"), label_scheme="harmonized7")
+    ds = _two_voice_tess(tmp_path, takes=4, higher=1.15, seed=700)
     speakers = np.asarray(ds["speaker"])
     # a known grouping: the OAF clips are one voice group, the YAF clips fall outside any group
     monkeypatch.setattr(adaptation, "voice_groups", lambda waves, sr: np.where(speakers == "tess_OAF", 0, -1))
