@@ -166,8 +166,9 @@ def test_evaluate_adapts_per_speaker_and_leaves_the_model_as_it_was(tmp_path, st
         evaluate_model(model, ds, feature_extractor=extractor, adapt="room")
 
 
-def test_voice_groups_put_each_voice_together_and_leave_small_groups_out():
+def test_voice_groups_put_each_voice_together_and_leave_small_groups_out(monkeypatch):
     """Real speech (two demo actors, a man and a woman): takes of each, cut 20 ms apart, group by voice."""
+    from ser_hf.training import adaptation
     from ser_hf.training.adaptation import voice_groups
 
     examples = Path(__file__).resolve().parent.parent / "demo" / "examples"
@@ -179,6 +180,12 @@ def test_voice_groups_put_each_voice_together_and_leave_small_groups_out():
     assert all(len(set(ids[who == v].tolist())) == 1 for v in (0, 1)) and ids[0] != ids[-1]
     # groups below min_clips are left to the whole set's statistics (-1), as are too few clips
     assert (voice_groups(waves, SR, min_clips=13) == -1).all()
+    # a large set: a sample is clustered and the other clips join their nearest sampled clip's group
+    monkeypatch.setattr(adaptation, "_MAX_CLUSTERED", 6)
+    sampled = voice_groups(waves, SR)
+    assert sorted(set(sampled.tolist())) == [0, 1] and all(
+        len(set(sampled[who == v].tolist())) == 1 for v in (0, 1)
+    )
     assert (voice_groups(waves[:5], SR) == -1).all()
 
 
