@@ -137,12 +137,12 @@ def cli(argv: list[str]) -> int:
     groups: list[tuple[list[Path], list[Path] | None]] = [(files, files if args.adapt else None)]
     if args.adapt and args.onnx:
         raise SERError("--adapt changes the PyTorch model's statistics; drop --onnx", source="--adapt")
-    if args.adapt == "voices":
-        groups = _voice_groups(files, clf.sampling_rate, args.silence_db)
-        rest = len(files) - sum(len(g) for g, adapt_on in groups if adapt_on is g)
+    if args.adapt == "voices":  # each voice group adapts on its own files, the rest on all of them
+        grouped, rest = _voice_groups(files, clf.sampling_rate, args.silence_db)
+        groups = [(g, g) for g in grouped] + ([(rest, files)] if rest else [])
         print(
-            f"grouped by voice: {len(groups) - (rest > 0)} group(s) of 10 or more files; "
-            f"{rest} file(s) adapt on all {len(files)} together",
+            f"grouped by voice: {len(grouped)} group(s) of 10 or more files; "
+            f"{len(rest)} file(s) adapt on all {len(files)} together",
             file=report,
         )
 
@@ -290,10 +290,9 @@ def _adaptation_clips(
 
 def _voice_groups(
     files: Sequence[Path], sampling_rate: int, silence_db: float
-) -> list[tuple[list[Path], list[Path] | None]]:
-    """``--adapt voices``: each voice group of the decodable, non-silent files (``voice_groups``)
-    adapts on its own files; the files left out (small groups, silent or broken files) come last and
-    adapt on all the files together."""
+) -> tuple[list[list[Path]], list[Path]]:
+    """``--adapt voices``: the voice groups of the decodable, non-silent files (``voice_groups``)
+    and the files left out (small groups, silent or broken files)."""
     from ..data.audio import load_audio
     from ..training.adaptation import voice_groups
 
@@ -312,8 +311,7 @@ def _voice_groups(
     ids = voice_groups(clips(), sampling_rate)
     grouped = [[p for p, i in zip(used, ids) if i == g] for g in range(int(ids.max(initial=-1)) + 1)]
     placed = {p for g in grouped for p in g}
-    rest = [p for p in files if p not in placed]
-    return [(g, g) for g in grouped] + ([(rest, list(files))] if rest else [])
+    return grouped, [p for p in files if p not in placed]
 
 
 def _classify_short(clf: EmotionClassifier, short: list, results: list, args: argparse.Namespace) -> int:
