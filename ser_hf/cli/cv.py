@@ -81,7 +81,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--adapt",
         nargs="?",
         const="speaker",
-        choices=("speaker", "corpus", "voices"),
+        choices=tuple(ADAPTED_DIRS),
         help="also score every fold with test-time adaptation (statistics re-estimated on each test "
         "speaker's unlabelled clips, as ser-hf evaluate --adapt) into OUT/fold_K/adapted; reported beside "
         "the plain scores, never instead of them; --adapt corpus: on each test corpus's clips, all its "

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..errors import SERError, require_extra
 from ..inference.bundled import resolve_model_name
+from ..training.cv_results import ADAPTED_DIRS
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -51,7 +52,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--adapt",
         nargs="?",
         const="speaker",
-        choices=("speaker", "corpus", "voices"),
+        choices=tuple(ADAPTED_DIRS),
         help="test-time adaptation: re-estimate the model's normalisation statistics on each test "
         "speaker's unlabelled clips before scoring them (reported separately; labels are never used); "
         "--adapt corpus: on each corpus's clips, all its speakers together (one recording set-up); --adapt "

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from ..errors import SERError
+from .cv_results import ADAPTED_DIRS
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ FEW_CLIPS = 10  # below this, adaptation was measured to hurt (benchmarks/RESULT
 # (benchmarks/exploration/2026-12-04-session23/voice_groups_rule.md; 0.3 and 0.4 scored within 0.01)
 VOICE_DISTANCE = 0.35
 _EMBEDDING = 256  # the "voice-encoder" block ends with the encoder's speaker embedding
-MODES = ("speaker", "corpus", "voices")
+MODES = tuple(ADAPTED_DIRS)  # "speaker", "corpus", "voices": the groups adapted on
 _CHUNK = 16  # clips per voice-encoder call in voice_groups
 # voice_groups clusters at most this many clips (average linkage holds the distance of every pair:
 # 4,000 clips take 64 MB, 40,000 would take 6.4 GB); the others join their nearest clustered clip's group
