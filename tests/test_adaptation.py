@@ -60,6 +60,14 @@ def _two_voice_tess(root: Path, takes: int, higher: float, seed: int):
     return load_corpus("tess", str(root / "tess"), label_scheme="harmonized7")
 
 
+def _saved(stats_model, folder: Path) -> Path:
+    """The module's model and extractor saved as one folder, as ``ser-hf predict --model`` reads it."""
+    model, extractor = stats_model
+    model.save_pretrained(folder)
+    extractor.save_pretrained(folder)
+    return folder
+
+
 def test_adapt_centres_a_functionals_model_on_the_clips_and_reset_restores_it(stats_model):
     model, extractor = stats_model
     clf = EmotionClassifier(model, feature_extractor=extractor, device="cpu")
@@ -242,10 +250,7 @@ def test_predict_adapt_adapts_on_all_the_given_files_then_classifies_them(tmp_pa
 
     from ser_hf.cli import predict
 
-    model, extractor = stats_model
-    folder = tmp_path / "model"
-    model.save_pretrained(folder)
-    extractor.save_pretrained(folder)
+    folder = _saved(stats_model, tmp_path / "model")
     clips = tmp_path / "clips"
     clips.mkdir()
     truth = {}
@@ -297,10 +302,7 @@ def test_predict_adapt_voices_adapts_each_voice_group_on_its_own_files(
     from ser_hf.cli import predict
     from ser_hf.training import adaptation
 
-    model, extractor = stats_model
-    folder = tmp_path / "model"
-    model.save_pretrained(folder)
-    extractor.save_pretrained(folder)
+    folder = _saved(stats_model, tmp_path / "model")
     clips = tmp_path / "clips"
     clips.mkdir()
     for i in range(14):  # 12 low-passed, 2 plain: the grouping below puts the first 10 together

@@ -64,6 +64,11 @@ def predict(model, x, mean=None, scale=None, head=False):
     return out
 
 
+def setup_waves(clips, rows, cond):
+    """The rows' clips as one set-up: clean, or through the held-out condition ``cond``."""
+    return [clips[r] if cond == "clean" else apply_channel(clips[r], cond, 16000, SEED + r) for r in rows]
+
+
 def stats(x):
     t = torch.as_tensor(x, dtype=torch.float64)
     sd = t.std(0, correction=0)
@@ -114,7 +119,7 @@ def main():
         model, info = fit_on_training(clips, labels, groups, tr, va, names, spec, cache)
         y, spk, gender = y_all[va], speakers[va], genders[va]
         for cond in ["clean", *CONDITIONS]:
-            waves = [clips[r] if cond == "clean" else apply_channel(clips[r], cond, 16000, SEED + r) for r in va]
+            waves = setup_waves(clips, va, cond)
             x = functionals_matrix(waves, functionals, cache=cache)
             row = {"fold": name, "setup": cond, "c": info["c"], "c_head": info["speaker_head_c"], "n": len(va)}
             print(json.dumps({**row, **score(model, x, y, spk, gender)}), flush=True)

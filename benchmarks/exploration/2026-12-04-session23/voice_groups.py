@@ -13,14 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from setup_adapt import PRESET, predict, stats
+from setup_adapt import PRESET, predict, setup_waves, stats
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.metrics import balanced_accuracy_score as ua
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "2026-12-03-session16"))
 from encoder_states import CONDITIONS, SEED, SPLITS, data_args  # noqa: E402
 
-from ser_hf.data.channel import apply_channel  # noqa: E402
 from ser_hf.training.clips import decode_rows, load_rows, make_split  # noqa: E402
 from ser_hf.training.feature_cache import FeatureCache, default_cache_dir  # noqa: E402
 from ser_hf.training.linear import functionals_matrix, train_linear  # noqa: E402
@@ -84,7 +83,7 @@ def main():
         model = fit_at(clips, labels, groups, tr, names, spec, cache, *chosen[name])
         y, spk, gender = y_all[va], speakers[va], genders[va]
         for cond in ["clean", *CONDITIONS]:
-            waves = [clips[r] if cond == "clean" else apply_channel(clips[r], cond, 16000, SEED + r) for r in va]
+            waves = setup_waves(clips, va, cond)
             x = functionals_matrix(waves, functionals, cache=cache)
             emb = functionals_matrix(waves, "voice-encoder", cache=cache)[:, -256:]
             row = {"fold": name, "setup": cond, "n": len(va), "speakers": len(set(spk))}
