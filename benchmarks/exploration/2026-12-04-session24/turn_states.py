@@ -85,8 +85,9 @@ def main():
     if a.cmd == "time":
         import time
 
-        from ser_hf.training.clips import decode_rows, load_rows
         from encoder_states import data_args
+
+        from ser_hf.training.clips import decode_rows, load_rows
 
         init(a.pc)
         ds = load_rows(data_args(a.data))
