@@ -24,7 +24,8 @@ from .errors import SERError
 # "mfcc" whole-clip row functionals ("mfcc-speech": the same over the speech frames only), "f0" log-F0
 # from our pitch tracker, "f0-yin" from librosa's YIN, "voice-encoder" a pretrained speaker encoder's
 # pooled states (voice_encoder.py; "voice-encoder-2": its first two layers only; "voice-encoder-2-range":
-# those and the two layers' 10th / 90th percentiles)
+# those and the two layers' 10th / 90th percentiles), "turn-encoder" a pretrained speech encoder fine-tuned
+# on intonation (turn_encoder.py, smart-turn v3.2's Whisper-tiny encoder; "turn-encoder-2": its first two layers)
 FUNCTIONAL_BLOCKS = {
     "ours": ("logmel", "mfcc", "f0-yin"),
     "compare": ("compare",),
@@ -38,6 +39,10 @@ FUNCTIONAL_BLOCKS = {
     "voice-encoder-2": ("voice-encoder-2",),
     "voice-encoder-2-range": ("voice-encoder-2-range",),
     "speech-stats-mfcc-speech-encoder": ("speech", "pitch", "mfcc-speech", "f0", "voice-encoder"),
+    "turn-encoder": ("turn-encoder",),
+    "turn-encoder-2": ("turn-encoder-2",),
+    "voice-turn-encoder": ("voice-encoder-2", "turn-encoder"),
+    "voice-turn-encoder-2": ("voice-encoder-2", "turn-encoder-2"),
 }
 FUNCTIONAL_SETS = tuple(FUNCTIONAL_BLOCKS)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,11 +24,18 @@ from transformers import BatchFeature, SequenceFeatureExtractor
 from .configuration_ser import FUNCTIONAL_BLOCKS, FUNCTIONAL_SETS
 from .errors import SERError
 from .feature_extraction_ser import SERFeatureExtractor
+from .turn_encoder import WEIGHTS as TURN_ENCODER_WEIGHTS
+from .turn_encoder import turn_encoder_size, turn_encoder_stats
 from .voice_encoder import WEIGHTS as VOICE_ENCODER_WEIGHTS
 from .voice_encoder import voice_encoder_size, voice_encoder_stats
 
 VOICE_ENCODER_FILE = VOICE_ENCODER_WEIGHTS.name  # a saved "voice-encoder" model's copy of the weights
 VOICE_ENCODER_LICENSE = "voice_encoder_LICENSE.txt"
+TURN_ENCODER_LICENSE = "turn_encoder_LICENSE.txt"
+_ENCODER_FILES = (  # the extractor's attribute for a saved model's copy, the shipped file, its licence, blocks
+    ("_encoder_weights", VOICE_ENCODER_WEIGHTS, VOICE_ENCODER_LICENSE, "voice-encoder"),
+    ("_turn_weights", TURN_ENCODER_WEIGHTS, TURN_ENCODER_LICENSE, "turn-encoder"),
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +64,8 @@ BLOCK_SIZES = {  # values per block of FUNCTIONAL_BLOCKS
     "voice-encoder": voice_encoder_size(3),
     "voice-encoder-2": voice_encoder_size(2),
     "voice-encoder-2-range": voice_encoder_size(2, percentiles=True),
+    "turn-encoder": turn_encoder_size(4),
+    "turn-encoder-2": turn_encoder_size(2),
 }
 _FUNCTIONAL_TOOLS: dict[tuple, Any] = {}
 
@@ -313,6 +323,7 @@ ENCODER_BLOCKS = {
     "voice-encoder-2": (2, False),
     "voice-encoder-2-range": (2, True),
 }
+TURN_BLOCKS = {"turn-encoder": 4, "turn-encoder-2": 2}  # the turn encoder's blocks -> its layers
 
 
 def _prepared(wave: np.ndarray, sampling_rate: int, top_db: float | None, margin_s: float) -> np.ndarray:
@@ -332,18 +343,26 @@ def batch_functionals(
     top_db: float | None = 35.0,
     margin_s: float = 0.1,
     encoder_weights: str | None = None,
+    turn_weights: str | None = None,
 ) -> np.ndarray:
-    """``(len(waves), D)``: :func:`clip_functionals` of every clip, the voice encoder's block (if the
-    set has one) computed for all the clips at once, so their windows share the LSTM's batches."""
+    """``(len(waves), D)``: :func:`clip_functionals` of every clip, the pretrained encoders' blocks (if
+    the set has them) computed for all the clips at once, so the voice encoder's windows share the
+    LSTM's batches. ``turn_weights``: the turn encoder's file (None: the one shipped)."""
     waves = [_prepared(w, sampling_rate, top_db, margin_s) for w in waves]
-    blocks = [b for b in FUNCTIONAL_BLOCKS[functionals] if b in ENCODER_BLOCKS]
-    encoded: Sequence[np.ndarray | None] = [None] * len(waves)
-    if blocks:
-        layers, percentiles = ENCODER_BLOCKS[blocks[0]]
-        encoded = voice_encoder_stats(waves, layers, sampling_rate, encoder_weights, percentiles)
+    encoded: list[dict[str, np.ndarray]] = [{} for _ in waves]
+    for block in FUNCTIONAL_BLOCKS[functionals]:
+        if block in ENCODER_BLOCKS:
+            layers, percentiles = ENCODER_BLOCKS[block]
+            values = voice_encoder_stats(waves, layers, sampling_rate, encoder_weights, percentiles)
+        elif block in TURN_BLOCKS:
+            values = turn_encoder_stats(waves, TURN_BLOCKS[block], sampling_rate, turn_weights)
+        else:
+            continue
+        for clip, v in zip(encoded, values):
+            clip[block] = v
     return np.stack(
         [
-            clip_functionals(w, functionals, sampling_rate, None, margin_s, encoder_weights, e)
+            clip_functionals(w, functionals, sampling_rate, None, margin_s, encoder_weights, e or None)
             for w, e in zip(waves, encoded)
         ]
     )
@@ -356,15 +375,19 @@ def clip_functionals(
     top_db: float | None = 35.0,
     margin_s: float = 0.1,
     encoder_weights: str | None = None,
-    encoded: np.ndarray | None = None,
+    encoded: dict[str, np.ndarray] | None = None,
+    turn_weights: str | None = None,
 ) -> np.ndarray:
     """One mono clip -> its functionals vector: the blocks of ``FUNCTIONAL_BLOCKS[functionals]`` in that
-    order (ComParE first, then ours). ``top_db=None``: no trim. ``encoder_weights``: the voice encoder's
-    file for the ``"voice-encoder"`` blocks (None: the one shipped with the package); ``encoded``:
-    that block's values when already computed (:func:`batch_functionals`)."""
+    order (ComParE first, then ours). ``top_db=None``: no trim. ``encoder_weights`` / ``turn_weights``:
+    the voice / turn encoder's file (None: the one shipped with the package); ``encoded``: the
+    encoders' blocks' values when already computed (:func:`batch_functionals`)."""
     blocks = FUNCTIONAL_BLOCKS[functionals]
-    if encoded is None and any(b in ENCODER_BLOCKS for b in blocks):  # the encoder runs in one place
-        return batch_functionals([wave], functionals, sampling_rate, top_db, margin_s, encoder_weights)[0]
+    if encoded is None and any(b in ENCODER_BLOCKS or b in TURN_BLOCKS for b in blocks):
+        # the encoders run in one place
+        return batch_functionals(
+            [wave], functionals, sampling_rate, top_db, margin_s, encoder_weights, turn_weights
+        )[0]
     size = functionals_size(functionals)
     tools = _functional_tools(functionals, sampling_rate)
     wave = _prepared(wave, sampling_rate, top_db, margin_s)
@@ -384,7 +407,10 @@ def clip_functionals(
         "mfcc-speech": lambda: speech_row_functionals(frames["mfcc"], frames["logmel"]),
         "f0": lambda: pitch_functionals(pitch, n_frames),  # from the tracker above, not librosa
         "f0-yin": lambda: f0_functionals(wave, sampling_rate),
-        **{block: (lambda: np.asarray(encoded, np.float64)) for block in ENCODER_BLOCKS},
+        **{
+            block: (lambda block=block: np.asarray(encoded[block], np.float64))  # type: ignore[index]
+            for block in (*ENCODER_BLOCKS, *TURN_BLOCKS)
+        },
     }
     parts = [compute[block]() for block in blocks]
     vector = np.nan_to_num(np.concatenate(parts), nan=0.0, posinf=0.0, neginf=0.0)
@@ -442,43 +468,46 @@ class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
         self.trim_db = trim_db
         self.trim_margin_s = trim_margin_s
         self._encoder_weights: str | None = None  # a saved model's copy of the voice encoder
+        self._turn_weights: str | None = None  # ... and of the turn encoder
 
-    @property
-    def uses_voice_encoder(self) -> bool:
-        return any(b.startswith("voice-encoder") for b in FUNCTIONAL_BLOCKS[self.functionals])
+    def _weight_files(self) -> list[tuple[str, Path, str]]:
+        """(attribute, shipped weights, licence file name) of each pretrained encoder the set reads."""
+        blocks = FUNCTIONAL_BLOCKS[self.functionals]
+        return [f[:3] for f in _ENCODER_FILES if any(b.startswith(f[3]) for b in blocks)]
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: Any, **kwargs: Any) -> Any:
-        """As transformers', and a ``"voice-encoder"`` model reads the encoder's weights from its own
-        folder or Hub repo (``voice_encoder.safetensors``), so it runs as remote code without ser_hf."""
+        """As transformers', and a model with a pretrained encoder's block reads the encoder's weights
+        from its own folder or Hub repo (``voice_encoder.safetensors``, ``turn_encoder.safetensors``),
+        so it runs as remote code without ser_hf."""
         extractor = super().from_pretrained(pretrained_model_name_or_path, **kwargs)
-        if isinstance(extractor, tuple) or not getattr(extractor, "uses_voice_encoder", False):
+        if isinstance(extractor, tuple) or not hasattr(extractor, "_weight_files"):
             return extractor
         from transformers.utils import cached_file
 
         options = {
             k: kwargs[k] for k in ("cache_dir", "token", "revision", "local_files_only") if k in kwargs
         }
-        found = cached_file(
-            pretrained_model_name_or_path,
-            VOICE_ENCODER_FILE,
-            _raise_exceptions_for_missing_entries=False,
-            **options,
-        )
-        extractor._encoder_weights = found
+        for attr, shipped, _ in extractor._weight_files():
+            found = cached_file(
+                pretrained_model_name_or_path,
+                shipped.name,
+                _raise_exceptions_for_missing_entries=False,
+                **options,
+            )
+            setattr(extractor, attr, found)
         return extractor
 
     def save_pretrained(self, save_directory: Any, *args: Any, **kwargs: Any) -> Any:
-        """As transformers', plus a copy of the voice encoder's weights when the set reads them."""
+        """As transformers', plus a copy of each pretrained encoder's weights and licence the set reads."""
         out = super().save_pretrained(save_directory, *args, **kwargs)
-        if self.uses_voice_encoder:
-            import shutil
-            from pathlib import Path
+        import shutil
 
-            weights = Path(self._encoder_weights or VOICE_ENCODER_WEIGHTS)
-            licence = weights.with_name(VOICE_ENCODER_LICENSE)
+        for attr, shipped, licence_name in self._weight_files():
+            weights = Path(getattr(self, attr) or shipped)
+            licence = weights.with_name(licence_name)
             if not licence.is_file():  # e.g. a Hub cache holding the weights only
-                licence = VOICE_ENCODER_WEIGHTS.with_name(VOICE_ENCODER_LICENSE)
+                licence = shipped.with_name(licence_name)
             for src in (weights, licence):
                 dst = Path(save_directory) / src.name
                 if src.is_file() and src.resolve() != dst.resolve():
@@ -488,6 +517,7 @@ class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         out.pop("_encoder_weights", None)
+        out.pop("_turn_weights", None)
         return out
 
     def __call__(
@@ -511,6 +541,7 @@ class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
             self.trim_db,
             self.trim_margin_s,
             self._encoder_weights,
+            self._turn_weights,
         ).astype(np.float32)
         return BatchFeature({"input_features": vectors}, tensor_type=return_tensors)
 

@@ -56,10 +56,11 @@ def voice_encoder_size(layers: int = 3, percentiles: bool = False) -> int:
     return (4 if percentiles else 2) * HIDDEN * layers + (HIDDEN if layers == 3 else 0)
 
 
-@functools.lru_cache(maxsize=1)
-def _mel_matrix(sampling_rate: int = 16000, n_fft: int = 400) -> torch.Tensor:
-    """librosa's default mel filterbank (Slaney's mel scale and area norm), ``(n_fft // 2 + 1, 40)``:
-    what Resemblyzer's ``librosa.feature.melspectrogram`` applies (written out: no librosa at run time)."""
+@functools.lru_cache(maxsize=2)
+def _mel_matrix(sampling_rate: int = 16000, n_fft: int = 400, n_mels: int = N_MELS) -> torch.Tensor:
+    """librosa's default mel filterbank (Slaney's mel scale and area norm), ``(n_fft // 2 + 1, n_mels)``:
+    what Resemblyzer's ``librosa.feature.melspectrogram`` applies (written out: no librosa at run time;
+    with 80 bands, Whisper's)."""
 
     def mel(f: np.ndarray) -> np.ndarray:  # linear below 1 kHz, logarithmic above
         f = np.asarray(f, dtype=np.float64)
@@ -70,7 +71,7 @@ def _mel_matrix(sampling_rate: int = 16000, n_fft: int = 400) -> torch.Tensor:
     def hz(m: np.ndarray) -> np.ndarray:
         return np.where(m < 15.0, 200.0 * m / 3.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)))
 
-    edges = hz(np.linspace(mel(0.0), mel(sampling_rate / 2), N_MELS + 2))
+    edges = hz(np.linspace(mel(0.0), mel(sampling_rate / 2), n_mels + 2))
     freqs = np.linspace(0.0, sampling_rate / 2, n_fft // 2 + 1)
     ramps = edges[:, None] - freqs[None, :]
     gaps = np.diff(edges)

@@ -342,6 +342,17 @@ PRESETS.update(
             "feature_extractor": {"functionals": "voice-encoder-2-range"},
             "config": {**_VOICES, "speaker_head": True},
         },
+        "turn-encoder-voices": {
+            "family": "functionals",
+            "description": "voice-encoder-2-voices' recipe (copies, balance, speaker head) on the pooled states "
+            "of a pretrained speech encoder fine-tuned on intonation instead of the speaker encoder: the four "
+            "layers of smart-turn v3.2's Whisper-tiny encoder (BSD-2-Clause / MIT, shipped; 3,072 values)",
+            "source": "session 24: passed its harness rule on validation speakers of the training corpora "
+            "(0.746 against the default's 0.678, held-out conditions 0.666 against 0.550; "
+            "benchmarks/exploration/2026-12-04-session24)",
+            "feature_extractor": {"functionals": "turn-encoder"},
+            "config": {**_VOICES, "speaker_head": True},
+        },
         "speech-stats-speed": {
             "family": "functionals",
             "description": "speech-stats trained with 0.9x and 1.1x speed-perturbed copies of every "
