@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from .errors import SERError
-from .voice_encoder import _mel_matrix, fast_dtype
+from .voice_encoder import _mel_matrix, fast_dtype, load_weights
 
 WEIGHTS = Path(__file__).with_name("turn_encoder.safetensors")
 WIDTH, HEADS, LAYERS = 384, 6, 4
@@ -105,16 +105,7 @@ class TurnEncoder(nn.Module):
     @classmethod
     def load(cls, path: str | Path = WEIGHTS, layers: int = LAYERS) -> TurnEncoder:
         """The encoder's first ``layers`` layers from ``path`` (int8 weights dequantised)."""
-        from safetensors.torch import load_file
-
-        path = Path(path)
-        if not path.is_file():
-            raise SERError(
-                f"the turn encoder's weights are missing ({path}); they ship inside the ser-hf package: "
-                "reinstall it (pip install --force-reinstall ser-hf), or load this model with ser_hf installed",
-                source=str(path),
-            )
-        stored = load_file(str(path))
+        stored = load_weights(path, "turn encoder")
         state = {}
         for name, value in stored.items():
             if name.endswith(".scale"):

@@ -99,6 +99,19 @@ def _window(n_fft: int) -> torch.Tensor:
     return torch.hann_window(n_fft)
 
 
+def load_weights(path: str | Path, what: str) -> dict[str, torch.Tensor]:
+    """The tensors of a shipped encoder's safetensors file, or a clear error when it is missing."""
+    from safetensors.torch import load_file
+
+    if not Path(path).is_file():
+        raise SERError(
+            f"the {what}'s weights are missing ({path}); they ship inside the ser-hf package: "
+            "reinstall it (pip install --force-reinstall ser-hf), or load this model with ser_hf installed",
+            source=str(path),
+        )
+    return load_file(str(path))
+
+
 def fast_dtype() -> torch.dtype:
     """bfloat16 where the CPU computes it natively (AVX512-BF16 / AMX: the LSTM runs about 3x faster,
     its states within about 1e-3 of float32's), else float32; ``SER_HF_ENCODER_DTYPE=float32``
@@ -176,17 +189,8 @@ class VoiceEncoder(torch.nn.Module):
     @classmethod
     def load(cls, path: str | Path = WEIGHTS, dtype: torch.dtype | None = None) -> VoiceEncoder:
         """The encoder from ``path``, its LSTMs in ``dtype`` (None: :func:`fast_dtype`)."""
-        from safetensors.torch import load_file
-
-        path = Path(path)
-        if not path.is_file():
-            raise SERError(
-                f"the voice encoder's weights are missing ({path}); they ship inside the ser-hf package: "
-                "reinstall it (pip install --force-reinstall ser-hf), or load this model with ser_hf installed",
-                source=str(path),
-            )
         encoder = cls()
-        encoder.load_state_dict(load_file(str(path)))
+        encoder.load_state_dict(load_weights(path, "voice encoder"))
         encoder.layers.to(dtype or fast_dtype())
         return encoder.eval()
 
