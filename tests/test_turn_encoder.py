@@ -29,7 +29,7 @@ WINDOW = 8 * SR
 
 @pytest.fixture(scope="module")
 def encoder() -> TurnEncoder:
-    return TurnEncoder.load()
+    return TurnEncoder.load(dtype=torch.float32)
 
 
 def _whisper_mel_of_padded_window(wave: np.ndarray) -> np.ndarray:

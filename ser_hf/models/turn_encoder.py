@@ -65,7 +65,8 @@ def whisper_log_mel(wave: torch.Tensor) -> tuple[torch.Tensor, int]:
     pad = WINDOW_SAMPLES - len(x) - max(start, 0)
     x = torch.cat([(-mean / sd).expand(pad), x]) if pad >= 0 else x[-pad:]
     x = nn.functional.pad(x[None], (max(-start, 0), N_FFT // 2), mode="reflect")[0]
-    spec = torch.fft.rfft(x.unfold(0, N_FFT, HOP)[: 2 * k] * _hann(), dim=-1).abs().square()
+    spec = torch.fft.rfft(x.unfold(0, N_FFT, HOP)[: 2 * k] * _hann(), dim=-1)
+    spec = spec.real.square() + spec.imag.square()
     mel = torch.log10((spec @ _mel_matrix(16000, N_FFT, N_MELS).double()).clamp_min(1e-10))
     return ((torch.maximum(mel, mel.max() - 8.0) + 4.0) / 4.0).T.float(), k
 
@@ -101,10 +102,16 @@ class TurnEncoder(nn.Module):
         self.positions = nn.Parameter(torch.zeros(WINDOW_SAMPLES // (2 * HOP), WIDTH), requires_grad=False)
         self.layers = nn.ModuleList([_Layer() for _ in range(layers)])
         self.norm = nn.LayerNorm(WIDTH)
+        self.dtype = torch.float32  # bfloat16: the layers run under autocast (load)
 
     @classmethod
-    def load(cls, path: str | Path = WEIGHTS, layers: int = LAYERS) -> TurnEncoder:
-        """The encoder's first ``layers`` layers from ``path`` (int8 weights dequantised)."""
+    def load(
+        cls, path: str | Path = WEIGHTS, layers: int = LAYERS, dtype: torch.dtype | None = None
+    ) -> TurnEncoder:
+        """The encoder's first ``layers`` layers from ``path`` (int8 weights dequantised), run in
+        ``dtype`` (None: :func:`fast_dtype`). In bfloat16 the convolutions' and linear layers'
+        weights are stored in bfloat16 and the layers run under autocast: the values autocast gives
+        with float32 weights, without casting the weights on every call."""
         stored = load_weights(path, "turn encoder")
         state = {}
         for name, value in stored.items():
@@ -118,6 +125,11 @@ class TurnEncoder(nn.Module):
         encoder = cls(layers)
         wanted = encoder.state_dict()
         encoder.load_state_dict({k: v for k, v in state.items() if k in wanted})
+        encoder.dtype = dtype or fast_dtype()
+        if encoder.dtype == torch.bfloat16:
+            for module in encoder.modules():
+                if isinstance(module, (nn.Linear, nn.Conv1d)):
+                    module.to(torch.bfloat16)
         return encoder.eval()
 
     def forward(self, mel: torch.Tensor) -> list[torch.Tensor]:
@@ -135,16 +147,18 @@ class TurnEncoder(nn.Module):
     @torch.inference_mode()
     def pooled(self, waves: list[torch.Tensor]) -> torch.Tensor:
         """``(len(waves), turn_encoder_size(layers))``: per layer, the mean and sd over the clip's
-        positions; bfloat16 where the CPU computes it natively (:func:`fast_dtype`)."""
+        positions, in the encoder's dtype (:meth:`load`)."""
         out = []
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=fast_dtype() == torch.bfloat16):
-            for wave in waves:
-                mel, _ = whisper_log_mel(wave)
-                feats = []
-                for h in self.forward(mel[None]):
-                    h = h[0].float()
-                    feats += [h.mean(0), h.std(0, correction=0)]
-                out.append(torch.cat(feats))
+        for wave in waves:
+            mel, _ = whisper_log_mel(wave)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.dtype == torch.bfloat16):
+                states = self.forward(mel[None])
+            feats = []
+            for h in states:
+                h = h[0].float()
+                mean = h.mean(0)
+                feats += [mean, (h - mean).square().mean(0).sqrt()]  # the sd; torch.std is slower here
+            out.append(torch.cat(feats))
         return torch.stack(out)
 
 
