@@ -29,7 +29,6 @@ from .turn_encoder import turn_encoder_size, turn_encoder_stats
 from .voice_encoder import WEIGHTS as VOICE_ENCODER_WEIGHTS
 from .voice_encoder import voice_encoder_size, voice_encoder_stats
 
-VOICE_ENCODER_FILE = VOICE_ENCODER_WEIGHTS.name  # a saved "voice-encoder" model's copy of the weights
 VOICE_ENCODER_LICENSE = "voice_encoder_LICENSE.txt"
 TURN_ENCODER_LICENSE = "turn_encoder_LICENSE.txt"
 _ENCODER_FILES = (  # the extractor's attribute for a saved model's copy, the shipped file, its licence, blocks
