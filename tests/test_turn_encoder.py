@@ -143,3 +143,21 @@ def test_missing_weights_and_other_rates_raise_clear_errors(tmp_path):
         TurnEncoder.load(tmp_path / "turn_encoder.safetensors")
     with pytest.raises(SERError, match="16 kHz"):
         turn_encoder_stats([np.zeros(8000, np.float32)], sampling_rate=8000)
+
+
+def test_the_package_runs_int8_whatever_the_cpu(encoder, monkeypatch):
+    """The linear layers run as dynamic int8 by default, also where float32 is forced for the other
+    encoders (a laptop without native bfloat16), so a model fitted on one CPU reads the same values
+    on another; those values stay within a few per cent of float32's."""
+    wave = torch.as_tensor(0.2 * make_speechlike(3.0, f0=170.0, seed=6))
+    int8 = TurnEncoder.load()
+    monkeypatch.setenv("SER_HF_ENCODER_DTYPE", "float32")
+    again = TurnEncoder.load()
+    assert all(
+        type(m).__module__.startswith("torch.ao.nn.quantized")
+        for m in (int8.layers[0].qkv, int8.layers[3].fc2)
+    )
+    got, same, f32 = int8.pooled([wave]), again.pooled([wave]), encoder.pooled([wave])
+    torch.testing.assert_close(got, same, atol=0, rtol=0)
+    assert 0 < (got - f32).abs().mean() / f32.abs().mean() < 0.05
+    assert np.corrcoef(got[0].numpy(), f32[0].numpy())[0, 1] > 0.995

@@ -20,7 +20,13 @@ import numpy as np
 
 from ..data.channel import RANDOM_KINDS
 from ..errors import SERError
-from ..models.feature_extraction_functionals import batch_functionals, block_columns
+from ..models.feature_extraction_functionals import (
+    FUNCTIONAL_BLOCKS,
+    TURN_BLOCKS,
+    batch_functionals,
+    block_columns,
+)
+from ..models.turn_encoder import INT8
 from .feature_cache import FeatureCache
 
 logger = logging.getLogger(__name__)
@@ -39,6 +45,8 @@ def functionals_matrix(
     """``(n, D)``: the functionals vector of every clip (16 clips at a time: memory does not grow
     with the number of clips), from ``cache`` when it holds them."""
     options = f"functionals={functionals}|sr={sampling_rate}|trim_db={trim_db}|margin={trim_margin_s}"
+    if any(block in TURN_BLOCKS for block in FUNCTIONAL_BLOCKS[functionals]):
+        options += f"|turn={INT8}"  # the turn encoder's numeric path (its bfloat16 values are not these)
     return (cache or FeatureCache(None)).vectors(
         clips,
         options,
