@@ -12,8 +12,8 @@ wav2vec2-base architecture (``Wav2Vec2Config()`` defaults, 7 labels) and RANDOM 
 can be downloaded here; speed does not depend on the weights): the architecture of the most used
 Hub SER models. Reported: p50 / p95 per model and the ratio of the peer's p50 to each p50.
 ``--model DIR`` (repeatable) times a trained model folder too, e.g. a ``ser-hf cv`` fold.
-The default is timed twice: as it runs here (its encoder's runtime is named) and with
-``SER_HF_ENCODER_RUNTIME=torch`` (torch's LSTM). With ``SER_HF_ENCODER_DTYPE=float32`` in the
+The bundled ``voice-encoder-2-voices`` (the speaker encoder's LSTM) is timed twice: as it runs
+here (its runtime is named) and with ``SER_HF_ENCODER_RUNTIME=torch`` (torch's LSTM). With ``SER_HF_ENCODER_DTYPE=float32`` in the
 environment this compares the two float32 runtimes on CPUs with native bfloat16 too.
 
 Batch throughput (``--batch-clips`` > 0): that many clips of 2-4 s (the example clips cut to 2,
@@ -47,7 +47,8 @@ from ser_hf.data.audio import load_audio  # noqa: E402
 from ser_hf.inference.bundled import BUNDLED_ALIASES, DEFAULT_PRESET  # noqa: E402
 from ser_hf.models.voice_encoder import shared_encoder  # noqa: E402
 
-TORCH_ROW = "bundled default, SER_HF_ENCODER_RUNTIME=torch"
+LSTM_MODEL = "voice-encoder-2-voices"  # the bundled model on the speaker encoder's LSTM
+TORCH_ROW = f"bundled {LSTM_MODEL}, SER_HF_ENCODER_RUNTIME=torch"
 
 SR = 16000
 PEER = "wav2vec2-base peer (random weights)"
@@ -79,11 +80,13 @@ def run(
     clip_path = sorted((REPO / "demo" / "examples").glob("*.flac"))[0]
     clip = load_audio(str(clip_path), SR)[: 3 * SR]
     models: dict[str, str] = {}
-    for name in ("default", "speech-stats-pitch", "speech-stats", "cnn", "functionals", "fusion"):
+    for name in ("default", LSTM_MODEL, "speech-stats-pitch", "speech-stats", "cnn", "functionals", "fusion"):
         try:
             folder = BUNDLED_ALIASES[name]
         except KeyError:
             continue
+        if name != "default" and folder == BUNDLED_ALIASES["default"]:
+            continue  # the default under another name
         if name in ("functionals", "fusion"):
             try:
                 import opensmile  # noqa: F401
@@ -96,7 +99,7 @@ def run(
         pipes = {
             name: pipeline("audio-classification", model=path, device="cpu") for name, path in models.items()
         }
-        pipes[TORCH_ROW] = pipes["bundled default"]
+        pipes[TORCH_ROW] = pipes.get(f"bundled {LSTM_MODEL}", pipes["bundled default"])
         for name, pipe in pipes.items():
             for _ in range(warmup):
                 _timed(pipe, clip, name == TORCH_ROW)
@@ -116,6 +119,7 @@ def run(
     return {
         "clip": f"{clip_path.name}, first 3 s ({len(clip) / SR:.2f} s)",
         "encoder": f"{encoder.runtime()}, {str(encoder.layers[0].weight_hh_l0.dtype).replace('torch.', '')}",
+        "turn_encoder": f"int8 linear layers ({torch.backends.quantized.engine} engine)",
         "threads": threads,
         "runs": runs,
         "models": rows,
@@ -183,15 +187,15 @@ def _timed(pipe, clip: np.ndarray, torch_runtime: bool) -> float:
 def markdown(result: dict) -> str:
     lines = [
         f'One clip ({result["clip"]}) through `pipeline("audio-classification")`, {result["threads"]} '
-        f"thread(s), {result['runs']} interleaved runs after warm-up, one process; the default's encoder: "
-        f"{result['encoder']}.",
+        f"thread(s), {result['runs']} interleaved runs after warm-up, one process; the speaker encoder: "
+        f"{result['encoder']}; the turn encoder: {result.get('turn_encoder', '-')}.",
         "",
         "| model | p50 (ms) | p95 (ms) | the peer's p50 / this p50 |",
         "| --- | ---: | ---: | ---: |",
     ]
     for name, row in result["models"].items():
         if name == "bundled default":
-            name += f" (`{DEFAULT_PRESET}`, {result['encoder']})"
+            name += f" (`{DEFAULT_PRESET}`)"
         lines.append(f"| {name} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['peer_over_this']:.1f}x |")
     batch = result.get("batch")
     if batch:

@@ -53,6 +53,16 @@ FUNCTIONALS_DESCRIPTIONS = {
     "1.6-s windows)",
     "speech-stats-mfcc-speech-encoder": "the speech-stats-mfcc-speech statistics and the pooled states of a "
     "pretrained speaker encoder (Resemblyzer's, Apache-2.0)",
+    "turn-encoder": "the mean and standard deviation over the clip's positions of each of the four transformer "
+    "layers of a pretrained speech encoder fine-tuned on intonation (smart-turn v3.2's Whisper-tiny encoder: "
+    "Daily, BSD-2-Clause; OpenAI, MIT; 80-band Whisper log-mels, int8 linear layers)",
+    "turn-encoder-2": "the mean and standard deviation over the clip's positions of the first two transformer "
+    "layers of a pretrained speech encoder fine-tuned on intonation (smart-turn v3.2's Whisper-tiny encoder: "
+    "Daily, BSD-2-Clause; OpenAI, MIT; 80-band Whisper log-mels, int8 linear layers)",
+    "voice-turn-encoder": "the voice-encoder-2 pooled states (Resemblyzer's, Apache-2.0) beside the turn-encoder "
+    "pooled states (smart-turn v3.2's Whisper-tiny encoder: Daily, BSD-2-Clause; OpenAI, MIT)",
+    "voice-turn-encoder-2": "the voice-encoder-2 pooled states (Resemblyzer's, Apache-2.0) beside the first two "
+    "layers' turn-encoder pooled states (smart-turn v3.2's Whisper-tiny encoder: Daily, BSD-2-Clause; OpenAI, MIT)",
     "ours": "statistics of 64 log-mels, 40 MFCCs with deltas, RMS, ZCR and log-F0",
     "compare": "openSMILE ComParE 2016; needs `pip install 'ser-hf[opensmile]'`, research licence",
     "compare+ours": "openSMILE ComParE 2016 and our log-mel / MFCC / F0 statistics; needs "

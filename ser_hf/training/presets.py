@@ -353,6 +353,15 @@ PRESETS.update(
             "feature_extractor": {"functionals": "turn-encoder"},
             "config": {**_VOICES, "speaker_head": True},
         },
+        "turn-encoder-2-voices": {
+            "family": "functionals",
+            "description": "turn-encoder-voices on the encoder's first two layers only (1,536 values, about "
+            "half the cost)",
+            "source": "session 25: the four layers take over 10 ms a clip where int8 runs on AVX2 "
+            "(benchmarks/exploration/2026-12-04-session25/switch_rule.md)",
+            "feature_extractor": {"functionals": "turn-encoder-2"},
+            "config": {**_VOICES, "speaker_head": True},
+        },
         "speech-stats-speed": {
             "family": "functionals",
             "description": "speech-stats trained with 0.9x and 1.1x speed-perturbed copies of every "
