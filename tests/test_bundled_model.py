@@ -17,7 +17,10 @@ REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "ser_hf" / "bundled" / "model"
 FUNCTIONALS = REPO / "ser_hf" / "bundled" / "functionals"
 FUSION = REPO / "ser_hf" / "bundled" / "fusion"
-DEFAULT = REPO / "ser_hf" / "bundled" / "voice_encoder_2_voices"
+DEFAULT = REPO / "ser_hf" / "bundled" / "turn_encoder_2_voices"
+VOICE_ENCODER_2_VOICES = (
+    REPO / "ser_hf" / "bundled" / "voice_encoder_2_voices"
+)  # the default of sessions 16-24
 SPEECH_STATS_MFCC_SPEECH_VOICES = REPO / "ser_hf" / "bundled" / "speech_stats_mfcc_speech_voices"
 SPEECH_STATS_MFCC_ROOMS = REPO / "ser_hf" / "bundled" / "speech_stats_mfcc_rooms"
 SPEECH_STATS_MFCC_VOICES = REPO / "ser_hf" / "bundled" / "speech_stats_mfcc_voices"
@@ -33,7 +36,8 @@ BUNDLES = {
     "speech_stats_mfcc_channel": SPEECH_STATS_MFCC_CHANNEL,
     "speech_stats_mfcc_rooms": SPEECH_STATS_MFCC_ROOMS,
     "speech_stats_mfcc_speech_voices": SPEECH_STATS_MFCC_SPEECH_VOICES,
-    "voice_encoder_2_voices": DEFAULT,
+    "turn_encoder_2_voices": DEFAULT,
+    "voice_encoder_2_voices": VOICE_ENCODER_2_VOICES,
     "speech_stats_mfcc_voices": SPEECH_STATS_MFCC_VOICES,
 }
 RAVDESS8 = {"neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"}
@@ -60,7 +64,9 @@ def test_bundled_model_classifies_the_examples_through_the_stock_pipeline(bundle
         pytest.importorskip("opensmile")
     clf = pipeline("audio-classification", model=str(BUNDLES[bundle]))
     labels = set(clf.model.config.id2label.values())
-    assert labels == (HARMONIZED7 if bundle.startswith(("speech_stats", "voice_encoder")) else RAVDESS8)
+    assert labels == (
+        HARMONIZED7 if bundle.startswith(("speech_stats", "voice_encoder", "turn_encoder")) else RAVDESS8
+    )
     assert len(EXAMPLES) == 8
     for path in EXAMPLES:
         scores = clf(str(path), top_k=8)
@@ -88,11 +94,12 @@ def test_functionals_alias_loads_the_bundled_functionals_model():
     assert abs(sum(s["score"] for s in scores) - 1.0) < 1e-4
 
 
-def test_default_model_is_voice_encoder_2_voices_and_names_pick_the_others():
+def test_default_model_is_turn_encoder_2_voices_and_names_pick_the_others():
     from ser_hf import EmotionClassifier
     from ser_hf.inference.bundled import DEFAULT_PRESET, bundled_model_path, default_model_path
 
-    assert default_model_path() == DEFAULT == bundled_model_path("voice-encoder-2-voices")
+    assert default_model_path() == DEFAULT == bundled_model_path("turn-encoder-2-voices")
+    assert bundled_model_path("voice-encoder-2-voices") == VOICE_ENCODER_2_VOICES
     assert bundled_model_path("speech-stats-mfcc-speech-voices") == SPEECH_STATS_MFCC_SPEECH_VOICES
     assert bundled_model_path("speech-stats-mfcc-rooms") == SPEECH_STATS_MFCC_ROOMS
     assert bundled_model_path("speech-stats-mfcc-voices") == SPEECH_STATS_MFCC_VOICES
@@ -106,7 +113,7 @@ def test_default_model_is_voice_encoder_2_voices_and_names_pick_the_others():
         bundled_model_path("nope")
     default = EmotionClassifier(device="cpu")
     assert default.config.model_type == "ser_functionals_linear"
-    assert default.config.functionals == "voice-encoder-2"
+    assert default.config.functionals == "turn-encoder-2"
     assert default.config.training_corpora == ["ravdess", "tess"]
     scores = default.classify(str(EXAMPLES[0]), top_k=None)
     assert {s["label"] for s in scores} == HARMONIZED7 and abs(sum(s["score"] for s in scores) - 1) < 1e-4

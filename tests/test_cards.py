@@ -41,8 +41,9 @@ def test_a_generated_card_says_what_the_default_models_features_are():
     from ser_hf.inference.bundled import bundled_model_path, default_model_path
 
     card = str(make_model_card(default_model_path(), "someone/ser-default", datasets=["ravdess", "tess"]))
-    assert "1024 utterance functionals (`voice-encoder-2`: the mean and standard deviation" in card
-    assert "first two LSTM layers of a pretrained speaker encoder (Resemblyzer's, Apache-2.0" in card
+    assert "1536 utterance functionals (`turn-encoder-2`: the mean and standard deviation" in card
+    assert "first two transformer layers of a pretrained speech encoder fine-tuned on intonation" in card
+    assert "smart-turn v3.2's Whisper-tiny encoder: Daily, BSD-2-Clause; OpenAI, MIT" in card
     assert "opensmile" not in card.lower()
     previous = make_model_card(bundled_model_path("speech-stats-mfcc-speech-voices"), "someone/ser-prev")
     assert "1558 utterance functionals (`speech-stats-mfcc-speech`: 7 statistics of 64 log-mel bands" in str(

@@ -35,8 +35,10 @@ def _build_predict_parser() -> argparse.ArgumentParser:
         "--model",
         default=None,
         help="model folder or Hub id, or a bundled model's name (default: 'default', the "
-        "voice-encoder-2-voices model, a pretrained speaker encoder's states trained on RAVDESS + TESS for speech, "
-        "voices, rooms and microphones it never saw; 'speech-stats-mfcc-speech-voices': the previous default, "
+        "turn-encoder-2-voices model, a pretrained speech encoder's states (fine-tuned on intonation) trained on "
+        "RAVDESS + TESS for speech, voices, rooms and microphones it never saw; 'voice-encoder-2-voices': the "
+        "same on a pretrained speaker encoder (the default of sessions 16-24); "
+        "'speech-stats-mfcc-speech-voices': the default of sessions 11-15, "
         "log-mel, pitch and MFCC statistics, the same training; 'speech-stats-mfcc-voices': the same on "
         "whole-clip MFCC statistics; "
         "'speech-stats-mfcc-rooms', 'speech-stats-mfcc-channel', 'speech-stats-pitch', 'speech-stats': the previous "
