@@ -440,10 +440,8 @@ class EmotionClassifier:
     ) -> list[list[dict[str, Any]]]:
         """:meth:`classify` for many clips, batched (sorted by length so padding stays small).
 
-        A clip gets the same scores alone and in a batch (in bfloat16 the speaker encoder rounds
-        differently: up to about 0.002); the speaker encoder (the voice-encoder sets) runs once over
-        the batch's windows, the default's turn encoder clip by clip (its int8 activations are
-        quantised per call, so a batch would change a clip's values).
+        A clip gets the same scores alone and in a batch (up to about 0.002 in bfloat16); the speaker
+        encoder runs once over the batch's windows, the turn encoder (int8) clip by clip.
         """
         clips = [self._load(a, sampling_rate) for a in audios]
         names = [_name(a) for a in audios]
