@@ -143,6 +143,8 @@ def test_missing_weights_and_other_rates_raise_clear_errors(tmp_path):
         TurnEncoder.load(tmp_path / "turn_encoder.safetensors")
     with pytest.raises(SERError, match="16 kHz"):
         turn_encoder_stats([np.zeros(8000, np.float32)], sampling_rate=8000)
+    with pytest.raises(SERError, match="torch.qint8 or torch.float32"):
+        TurnEncoder.load(dtype=torch.bfloat16)
 
 
 def test_the_package_runs_int8_whatever_the_cpu(encoder, monkeypatch):

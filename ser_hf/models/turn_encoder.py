@@ -121,15 +121,15 @@ class TurnEncoder(nn.Module):
         self.positions = nn.Parameter(torch.zeros(WINDOW_SAMPLES // (2 * HOP), WIDTH), requires_grad=False)
         self.layers = nn.ModuleList([_Layer() for _ in range(layers)])
         self.norm = nn.LayerNorm(WIDTH)
-        self.dtype = torch.float32  # see load
 
     @classmethod
     def load(cls, path: str | Path = WEIGHTS, layers: int = LAYERS, dtype: torch.dtype = INT8) -> TurnEncoder:
         """The encoder's first ``layers`` layers from ``path`` (int8 weights dequantised), run in
-        ``dtype``. ``torch.qint8`` (the package's path, on every CPU: one set of values wherever a
+        ``dtype``: ``torch.qint8`` (the package's path, on every CPU: one set of values wherever a
         model is fitted or run): the linear layers as PyTorch's dynamic int8 (weights per output
-        channel, activations quantised per call), the rest in float32. ``torch.bfloat16``: linear
-        and convolution weights stored in bfloat16, the layers under autocast. ``torch.float32``."""
+        channel, activations quantised per call), the rest in float32; ``torch.float32``: all float."""
+        if dtype not in (INT8, torch.float32):
+            raise SERError(f"the turn encoder runs in torch.qint8 or torch.float32, not {dtype}")
         stored = load_weights(path, "turn encoder")
         state = {}
         for name, value in stored.items():
@@ -143,13 +143,8 @@ class TurnEncoder(nn.Module):
         encoder = cls(layers)
         wanted = encoder.state_dict()
         encoder.load_state_dict({k: v for k, v in state.items() if k in wanted})
-        encoder.dtype = dtype
         if dtype == INT8:
             _quantize_linear(encoder)
-        elif dtype == torch.bfloat16:
-            for module in encoder.modules():
-                if isinstance(module, (nn.Linear, nn.Conv1d)):
-                    module.to(torch.bfloat16)
         return encoder.eval()
 
     def forward(self, mel: torch.Tensor) -> list[torch.Tensor]:
@@ -171,11 +166,9 @@ class TurnEncoder(nn.Module):
         out = []
         for wave in waves:
             mel, _ = whisper_log_mel(wave)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.dtype == torch.bfloat16):
-                states = self.forward(mel[None])
             feats = []
-            for h in states:
-                h = h[0].float()
+            for h in self.forward(mel[None]):
+                h = h[0]
                 mean = h.mean(0)
                 feats += [mean, (h - mean).square().mean(0).sqrt()]  # the sd; torch.std is slower here
             out.append(torch.cat(feats))
