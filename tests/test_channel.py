@@ -35,7 +35,9 @@ def _power_at(x: np.ndarray, freq: float) -> float:
     return float(spectrum[bin_ - 2 : bin_ + 3].sum())
 
 
-@pytest.mark.parametrize("spec", [example for _, example in CONDITIONS.values()] + ["telephone+pink:20"])
+@pytest.mark.parametrize(
+    "spec", [example for name, (_, example) in CONDITIONS.items() if name != "crop"] + ["telephone+pink:20"]
+)
 def test_every_condition_keeps_the_length_and_repeats_with_its_seed(spec):
     x = _clip(220.0, 0.7, 1)
     y = apply_channel(x, spec, SR, seed=3)
@@ -43,6 +45,27 @@ def test_every_condition_keeps_the_length_and_repeats_with_its_seed(spec):
     np.testing.assert_array_equal(y, apply_channel(x, spec, SR, seed=3))
     if spec != "clean":
         assert not np.allclose(y, x, atol=1e-4)
+
+
+def test_crop_takes_a_stretch_of_the_speech_of_the_asked_length():
+    """``crop:S``: S seconds from inside the speech (the ends' silence trimmed first), where the seed
+    says; speech shorter than S comes back whole; it chains with the other conditions."""
+    silence = np.zeros(SR, np.float32)
+    speech = _clip(220.0, 3.0, 1)
+    x = np.concatenate([silence, speech, silence])
+    starts = set()
+    for seed in range(6):
+        y = apply_channel(x, "crop:1.2", SR, seed=seed)
+        assert len(y) == int(1.2 * SR) and y.dtype == np.float32
+        start = int(np.flatnonzero(np.isclose(x, y[0]) & np.isclose(np.roll(x, -1), y[1]))[0])
+        np.testing.assert_array_equal(x[start : start + len(y)], y)
+        assert SR - 0.1 * SR <= start and start + len(y) <= 4 * SR + 0.1 * SR  # inside the speech (+ margin)
+        np.testing.assert_array_equal(y, apply_channel(x, "crop:1.2", SR, seed=seed))
+        starts.add(start)
+    assert len(starts) == 6
+    short = apply_channel(np.concatenate([silence, speech[: SR // 2], silence]), "crop:1.2", SR)
+    assert 0.5 * SR <= len(short) <= 0.7 * SR + 1  # the half second of speech (+ 0.1-s margins), not padded
+    assert len(apply_channel(x, "crop:1.2+noise:20", SR, seed=1)) == int(1.2 * SR)
 
 
 def test_noise_is_added_at_the_asked_snr_and_pink_noise_is_darker_than_white():
@@ -101,6 +124,7 @@ def test_codec_round_trips_go_through_ffmpeg_and_stay_aligned(codec):
         ("telephone:3", "takes no value"),
         ("mp3:fast", "not a number"),
         ("opus:0", "positive"),
+        ("crop:0", "positive"),
     ],
 )
 def test_a_bad_condition_is_refused_with_the_valid_forms(spec, message):
@@ -214,8 +238,54 @@ def test_channel_copies_with_speed_copies_or_distillation_is_a_clear_error():
         "feature_extractor": {"functionals": "speech-stats"},
         "config": {"channel_copies": 1, "speed_copies": [0.9]},
     }
-    with pytest.raises(SERError, match="channel_copies do not combine"):
+    with pytest.raises(SERError, match="channel_copies and crop_copies do not combine"):
         train_linear(clips, [0, 1, 2] * 2, [0, 1, 2], [3, 4, 5], LABELS, spec)
+
+
+def test_crop_copies_add_parts_of_every_clip_drawn_apart_from_the_channel_copies(tmp_path):
+    """``crop_copies: 1`` gives every training and validation clip one more copy, a 1.0-1.6 s stretch
+    of its speech, drawn from (seed, row) on a stream of its own: the channel copies (and their
+    cached values) stay what they were; a bad count is refused with the fix."""
+    from ser_hf.data.channel import channel_copies
+    from ser_hf.training.feature_cache import FeatureCache
+    from ser_hf.training.linear import train_linear
+
+    clips = [_clip(150.0 + 60 * (k % 3), 2.5, k) for k in range(12)]
+    labels = [k % 3 for k in range(12)]
+    crops = channel_copies(clips[4], 3, seed=0, row=4, kinds=("crop",), stream="crop")
+    assert all(SR <= len(c) <= 1.6 * SR for c in crops) and len({len(c) for c in crops}) == 3
+    np.testing.assert_array_equal(
+        crops[0], channel_copies(clips[4], 1, 0, 4, kinds=("crop",), stream="crop")[0]
+    )
+    # the channel copies of a preset without crops are drawn exactly as before crops existed
+    channel = channel_copies(clips[4], 2, seed=0, row=4, kinds=("noise",))
+    import random
+
+    from ser_hf.data.channel import random_channel
+
+    rng = random.Random(0 * 1_000_003 + 4)
+    first = apply_channel(clips[4], random_channel(rng, ("noise",)), SR, rng.randrange(2**31))
+    np.testing.assert_array_equal(channel[0], first)
+    seen = {}
+    for n_crops in (0, 1):
+        cache = FeatureCache(tmp_path / f"crops{n_crops}")
+        spec = {
+            "feature_extractor": {"functionals": "speech-stats"},
+            "config": {
+                "c_grid": [0.1],
+                "channel_copies": 1,
+                "channel_kinds": ["noise"],
+                "crop_copies": n_crops,
+            },
+        }
+        train_linear(clips, labels, list(range(9)), [9, 10, 11], LABELS[:3], spec, seed=0, cache=cache)
+        seen[n_crops] = {p.name for p in (tmp_path / f"crops{n_crops}").rglob("*.npy")}
+    assert len(seen[0]) == 24 and len(seen[1]) == 36  # whole + a channel copy (+ a crop) of all 12 clips
+    assert seen[0] < seen[1]  # the same channel copies: their cached values are reused
+    for bad in (-1, 1.5, True):
+        spec["config"]["crop_copies"] = bad
+        with pytest.raises(SERError, match=r"crop_copies.*whole number.*\"crop_copies\": 0"):
+            train_linear(clips, labels, list(range(9)), [9, 10, 11], LABELS[:3], spec)
 
 
 def test_room_copies_draw_synthetic_rooms_and_unknown_kinds_are_refused():

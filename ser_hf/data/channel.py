@@ -9,6 +9,8 @@ A condition is a short string, and conditions chain with ``+`` in the order they
     clip:0.3              hard clipping at 30 % of the peak gain:-20 20 dB quieter
     reverb:0.6            a synthetic room, RT60 0.6 s    eq:10     a random equaliser, gains within +-10 dB
     pitch:-3              another voice: pitch and formants 3 semitones lower, duration kept
+    crop:1.3              a random 1.3-s stretch of the clip's speech (the ends' silence trimmed
+                          first; shorter speech whole): a part of a sentence, as a window or a short clip
     telephone+noise:20    a phone line, then noise at the far end
 
 ``ser-hf evaluate --channel SPEC`` scores a model on a corpus passed through a condition, and
@@ -40,6 +42,7 @@ CONDITIONS = {
     "reverb": ("RT60 in seconds", "reverb:0.6"),
     "eq": ("largest gain in dB", "eq:10"),
     "pitch": ("semitones, -12 to 12", "pitch:-3"),
+    "crop": ("seconds", "crop:1.3"),
 }
 
 
@@ -69,7 +72,7 @@ def parse_channel(spec: str) -> list[tuple[str, tuple[float, ...]]]:
             raise _error(spec, "band needs LOW-HIGH with LOW < HIGH")
         if name == "clip" and not 0 < numbers[0] <= 1:
             raise _error(spec, "clip takes a fraction of the peak between 0 and 1")
-        if name in ("mp3", "opus", "reverb", "eq") and numbers[0] <= 0:
+        if name in ("mp3", "opus", "reverb", "eq", "crop") and numbers[0] <= 0:
             raise _error(spec, f"{name} needs a positive value ({wants})")
         if name == "pitch" and not (numbers[0] != 0 and abs(numbers[0]) <= 12):
             raise _error(spec, "pitch takes a shift in semitones, -12 to 12 and not 0")
@@ -88,6 +91,7 @@ _DRAW = {
     "clip": lambda rng: f"{rng.uniform(0.2, 0.7):.2f}",
     "opus": lambda rng: rng.choice([8, 12, 16, 24]),
     "pitch": lambda rng: f"{rng.choice([-1, 1]) * rng.uniform(1.5, 4):.1f}",  # another speaker
+    "crop": lambda rng: f"{rng.uniform(1.0, 1.6):.2f}",  # a part of a sentence
 }
 ALL_KINDS = tuple(_DRAW)
 RANDOM_KINDS = ("noise", "pink", "band", "mp3")  # what random_channel draws from by default
@@ -100,8 +104,8 @@ def random_channel(rng: random.Random, kinds: Sequence[str] = RANDOM_KINDS) -> s
     24-64 kbit/s, (``"reverb"``) a synthetic room with RT60 0.2-1.0 s, (``"eq"``) a random
     equaliser of up to 3-12 dB, (``"clip"``) clipping at 20-70 % of the peak or (``"opus"``) an Opus
     round trip at 8-24 kbit/s: the conditions that move a clean-trained model most
-    (benchmarks/RESULTS.md); or (``"pitch"``) another voice, pitch and formants 1.5-4 semitones
-    up or down."""
+    (benchmarks/RESULTS.md); (``"pitch"``) another voice, pitch and formants 1.5-4 semitones
+    up or down; or (``"crop"``) a random 1.0-1.6 s stretch of the clip's speech."""
     if not kinds or not set(kinds) <= set(ALL_KINDS):
         raise SERError(
             f"random channel kinds are {', '.join(ALL_KINDS)}", source=f"channel kinds {list(kinds)}"
@@ -117,10 +121,12 @@ def channel_copies(
     row: int,
     sampling_rate: int = 16000,
     kinds: Sequence[str] = RANDOM_KINDS,
+    stream: str = "",
 ) -> list[np.ndarray]:
     """``copies`` versions of one clip, each through its own :func:`random_channel` of ``kinds``;
-    drawn from ``(seed, row)``, so a clip gets the same copies in every fold and every run."""
-    rng = random.Random(int(seed) * 1_000_003 + int(row))
+    drawn from ``(seed, row)``, so a clip gets the same copies in every fold and every run
+    (``stream``: another, independent set of draws for the same clip)."""
+    rng = random.Random(f"{stream}:{int(seed)}:{int(row)}" if stream else int(seed) * 1_000_003 + int(row))
     return [
         apply_channel(wave, random_channel(rng, kinds), sampling_rate, rng.randrange(2**31))
         for _ in range(copies)
@@ -128,7 +134,7 @@ def channel_copies(
 
 
 def apply_channel(wave: np.ndarray, spec: str, sampling_rate: int = 16000, seed: int = 0) -> np.ndarray:
-    """One mono float32 clip through the condition ``spec`` (same length, same rate)."""
+    """One mono float32 clip through the condition ``spec`` (same rate; same length but for ``crop``)."""
     import torch
 
     from . import transforms as T
@@ -141,6 +147,13 @@ def apply_channel(wave: np.ndarray, spec: str, sampling_rate: int = 16000, seed:
             continue
         if name in ("mp3", "opus"):
             x = codec_round_trip(x, sampling_rate, name, values[0])
+            continue
+        if name == "crop":
+            from ..models.feature_extraction_functionals import trim_silence
+
+            x, n = trim_silence(x, sampling_rate), round(values[0] * sampling_rate)
+            start = int(torch.randint(len(x) - n + 1, (1,), generator=generator)) if len(x) > n else 0
+            x = np.ascontiguousarray(x[start : start + n], dtype=np.float32)
             continue
         w = torch.from_numpy(np.ascontiguousarray(x))[None]
         n = torch.tensor([w.shape[1]])

@@ -73,6 +73,7 @@ LINEAR_OPTIONS = (
     "speed_copies",
     "channel_copies",
     "channel_kinds",
+    "crop_copies",
     "balance",
     "gender_weights",
     "gender_gate_blocks",
@@ -253,7 +254,9 @@ def train_linear(
     "gender": [...]}``, one entry per clip); ``"gender/corpus"`` balances level by level instead:
     each gender carries an equal share of the weight, each corpus an equal share of its gender's,
     then each class; ``config.channel_kinds`` chooses what the channel copies
-    are drawn from (:data:`~ser_hf.data.channel.RANDOM_KINDS` by default); ``config.gender_weights``
+    are drawn from (:data:`~ser_hf.data.channel.RANDOM_KINDS` by default); ``config.crop_copies``
+    adds that many more copies of every clip, each a random 1.0-1.6 s stretch of its speech
+    (``crop``, :func:`~ser_hf.data.channel.random_channel`); ``config.gender_weights``
     (needs ``groups["gender"]``) fits the gender-dependent model: shared weights plus one set per
     gender, mixed by a gender gate (one set of weights when the training data has one gender);
     ``config.gender_gate_blocks`` (e.g. ``["speech", "pitch", "f0"]``) lets the gate read only
@@ -272,13 +275,20 @@ def train_linear(
     c_grid = spec["config"].get("c_grid", DEFAULT_C_GRID)
     factors = tuple(spec["config"].get("speed_copies", ()))
     n_copies = int(spec["config"].get("channel_copies", 0))
+    n_crops = spec["config"].get("crop_copies", 0) or 0
+    if isinstance(n_crops, bool) or not isinstance(n_crops, int) or n_crops < 0:
+        raise SERError(
+            f"crop_copies={n_crops!r} must be a whole number of copies (e.g. 1); without them: "
+            "--config_overrides '{\"crop_copies\": 0}'",
+            source="preset crop_copies",
+        )
     kinds = tuple(spec["config"].get("channel_kinds", RANDOM_KINDS))
     balance = spec["config"].get("balance")
     distilling = soft is not None and alpha > 0
     # the preset's options are checked before any clip is processed
-    if n_copies and (distilling or factors):
+    if (n_copies or n_crops) and (distilling or factors):
         raise SERError(
-            "channel_copies do not combine with distillation or speed copies; distil into or add speed "
+            "channel_copies and crop_copies do not combine with distillation or speed copies; distil into or add speed "
             "copies to a preset without them (e.g. speech-stats-mfcc)",
             source="preset",
         )
@@ -358,18 +368,25 @@ def train_linear(
         kind += [k + 1 for _ in train_rows for k in range(len(factors))]
         logger.info("speed copies %s: %d training vectors", factors, len(x_train))
     x_val_copies = None
-    if n_copies:  # channel copies (noise, band limits, MP3, rooms) of training AND validation clips
+    n_total = n_copies + n_crops
+    if n_total:  # channel copies (noise, band limits, MP3, rooms, voices), then crops, of training AND validation clips
         from ..data.channel import channel_copies
 
         def copies_of(part: Sequence[int]) -> np.ndarray:  # copy-major: every clip's copy k, then k + 1
-            made = [channel_copies(clips[r], n_copies, seed, r, kinds=kinds) for r in part]
-            return functionals_matrix([m[k] for k in range(n_copies) for m in made], functionals, cache=cache)
+            made = [
+                channel_copies(clips[r], n_copies, seed, r, kinds=kinds)
+                + channel_copies(clips[r], n_crops, seed, r, kinds=("crop",), stream="crop")
+                for r in part
+            ]
+            return functionals_matrix([m[k] for k in range(n_total) for m in made], functionals, cache=cache)
 
         x_train = np.concatenate([x_train, copies_of(train_rows)])
-        source += list(train_rows) * n_copies
-        kind += [len(factors) + 1 + k for k in range(n_copies) for _ in train_rows]
+        source += list(train_rows) * n_total
+        kind += [len(factors) + 1 + k for k in range(n_total) for _ in train_rows]
         x_val_copies = copies_of(val_rows) if has_val else None
-        logger.info("%d channel copies per clip: %d training vectors", n_copies, len(x_train))
+        logger.info(
+            "%d channel + %d crop copies per clip: %d training vectors", n_copies, n_crops, len(x_train)
+        )
 
     def per_vector(per_clip: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
         """A per-clip column for the training vectors and the validation rows."""
@@ -385,7 +402,7 @@ def train_linear(
     gender_of = np.asarray([str(g) for g in groups["gender"]]) if gender_weights else None
     clf, best, scores, val_probs = fit_linear(
         x_train, np.asarray(labels)[source], x[n:] if has_val else None, y[n:] if has_val else None, c_grid,
-        seed, soft_train, alpha, soft_val, x_val_copies, n_copies, *per_vector(group_of), *per_vector(gender_of),
+        seed, soft_train, alpha, soft_val, x_val_copies, n_total, *per_vector(group_of), *per_vector(gender_of),
         gate_columns, input_clip, rbf_components,
     )  # fmt: skip
     speaker_clf = None
@@ -400,14 +417,14 @@ def train_linear(
             xs_val, y_val_s = speaker_standardised(x[n:][keep_v], val_spk), y[n:][keep_v]
             if x_val_copies is not None:  # copy-major: copy k of every validation clip, then k + 1
                 xs_val_copies = speaker_standardised(
-                    x_val_copies[np.tile(keep_v, n_copies)],
-                    [f"{s}\x00{k}" for k in range(n_copies) for s in val_spk],
+                    x_val_copies[np.tile(keep_v, n_total)],
+                    [f"{s}\x00{k}" for k in range(n_total) for s in val_spk],
                 )
         train_keys = np.asarray([f"{spk[r]}\x00{k}" for r, k in zip(source, kind)])
         groups_t, groups_v = per_vector(group_of)
         speaker_clf, best_s, scores_s, _ = fit_linear(
             speaker_standardised(x_train[keep_t], train_keys[keep_t]), np.asarray(labels)[source][keep_t],
-            xs_val, y_val_s, c_grid, seed, None, 0.0, None, xs_val_copies, n_copies,
+            xs_val, y_val_s, c_grid, seed, None, 0.0, None, xs_val_copies, n_total,
             None if groups_t is None else groups_t[keep_t],
             None if groups_v is None or xs_val is None else groups_v[keep_v],
         )  # fmt: skip

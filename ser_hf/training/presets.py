@@ -362,6 +362,14 @@ PRESETS.update(
             "feature_extractor": {"functionals": "turn-encoder-2"},
             "config": {**_VOICES, "speaker_head": True},
         },
+        "turn-encoder-2-voices-crops": {
+            "family": "functionals",
+            "description": "turn-encoder-2-voices with one more copy of every clip: a random 1.0-1.6 s stretch of "
+            "its speech (a part of a sentence, as a short clip or a window of a long recording)",
+            "source": "session 26 (benchmarks/exploration/2026-12-05-session26/crops_rule.md)",
+            "feature_extractor": {"functionals": "turn-encoder-2"},
+            "config": {**_VOICES, "speaker_head": True, "crop_copies": 1},
+        },
         "speech-stats-speed": {
             "family": "functionals",
             "description": "speech-stats trained with 0.9x and 1.1x speed-perturbed copies of every "
