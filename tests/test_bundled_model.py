@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "ser_hf" / "bundled" / "model"
 FUNCTIONALS = REPO / "ser_hf" / "bundled" / "functionals"
 FUSION = REPO / "ser_hf" / "bundled" / "fusion"
-DEFAULT = REPO / "ser_hf" / "bundled" / "turn_encoder_2_voices"
+DEFAULT = REPO / "ser_hf" / "bundled" / "turn_encoder_2_voices_crops"
+TURN_ENCODER_2_VOICES = REPO / "ser_hf" / "bundled" / "turn_encoder_2_voices"  # the default of session 25
 VOICE_ENCODER_2_VOICES = (
     REPO / "ser_hf" / "bundled" / "voice_encoder_2_voices"
 )  # the default of sessions 16-24
@@ -36,7 +37,8 @@ BUNDLES = {
     "speech_stats_mfcc_channel": SPEECH_STATS_MFCC_CHANNEL,
     "speech_stats_mfcc_rooms": SPEECH_STATS_MFCC_ROOMS,
     "speech_stats_mfcc_speech_voices": SPEECH_STATS_MFCC_SPEECH_VOICES,
-    "turn_encoder_2_voices": DEFAULT,
+    "turn_encoder_2_voices_crops": DEFAULT,
+    "turn_encoder_2_voices": TURN_ENCODER_2_VOICES,
     "voice_encoder_2_voices": VOICE_ENCODER_2_VOICES,
     "speech_stats_mfcc_voices": SPEECH_STATS_MFCC_VOICES,
 }
@@ -94,11 +96,12 @@ def test_functionals_alias_loads_the_bundled_functionals_model():
     assert abs(sum(s["score"] for s in scores) - 1.0) < 1e-4
 
 
-def test_default_model_is_turn_encoder_2_voices_and_names_pick_the_others():
+def test_default_model_is_turn_encoder_2_voices_crops_and_names_pick_the_others():
     from ser_hf import EmotionClassifier
     from ser_hf.inference.bundled import DEFAULT_PRESET, bundled_model_path, default_model_path
 
-    assert default_model_path() == DEFAULT == bundled_model_path("turn-encoder-2-voices")
+    assert default_model_path() == DEFAULT == bundled_model_path("turn-encoder-2-voices-crops")
+    assert bundled_model_path("turn-encoder-2-voices") == TURN_ENCODER_2_VOICES
     assert bundled_model_path("voice-encoder-2-voices") == VOICE_ENCODER_2_VOICES
     assert bundled_model_path("speech-stats-mfcc-speech-voices") == SPEECH_STATS_MFCC_SPEECH_VOICES
     assert bundled_model_path("speech-stats-mfcc-rooms") == SPEECH_STATS_MFCC_ROOMS

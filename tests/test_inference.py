@@ -516,7 +516,7 @@ def test_loading_is_quiet_and_the_classifier_says_what_it_is(capfd):
     captured = capfd.readouterr()
     assert "Loading weights" not in captured.err + captured.out
     text = repr(clf)
-    assert text.startswith("EmotionClassifier(model=") and "turn_encoder_2_voices" in text
+    assert text.startswith("EmotionClassifier(model=") and "turn_encoder_2_voices_crops" in text
     assert "'neutral'" in text and "TorchBackend(cpu)" in text and "sampling_rate=16000" in text
     from transformers.utils import logging as hf_logging
 

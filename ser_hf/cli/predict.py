@@ -35,8 +35,9 @@ def _build_predict_parser() -> argparse.ArgumentParser:
         "--model",
         default=None,
         help="model folder or Hub id, or a bundled model's name (default: 'default', the "
-        "turn-encoder-2-voices model, a pretrained speech encoder's states (fine-tuned on intonation) trained on "
-        "RAVDESS + TESS for speech, voices, rooms and microphones it never saw; 'voice-encoder-2-voices': the "
+        "turn-encoder-2-voices-crops model, a pretrained speech encoder's states (fine-tuned on intonation) "
+        "trained on RAVDESS + TESS for speech, voices, rooms and microphones it never saw and on parts of "
+        "sentences; 'turn-encoder-2-voices': the same without the parts (session 25); 'voice-encoder-2-voices': the "
         "same on a pretrained speaker encoder (the default of sessions 16-24); "
         "'speech-stats-mfcc-speech-voices': the default of sessions 11-15, "
         "log-mel, pitch and MFCC statistics, the same training; 'speech-stats-mfcc-voices': the same on "

@@ -1,5 +1,6 @@
 """The models that ship inside the package, by name (:data:`BUNDLED_ALIASES`): ``"default"``
-(``"turn-encoder-2-voices"``), ``"voice-encoder-2-voices"`` (the default of sessions 16-24),
+(``"turn-encoder-2-voices-crops"``), ``"turn-encoder-2-voices"`` (the default of session 25),
+``"voice-encoder-2-voices"`` (the default of sessions 16-24),
 ``"speech-stats-mfcc-speech-voices"`` (the default of sessions 11-15),
 ``"speech-stats-mfcc-rooms"``, ``"speech-stats-mfcc-voices"``,
 ``"speech-stats-mfcc-channel"``, ``"speech-stats-pitch"``, ``"speech-stats"``, ``"fusion"``, ``"cnn"``,
@@ -21,9 +22,12 @@ _BUNDLED = Path(__file__).resolve().parent.parent / "bundled"
 # intonation (smart-turn v3.2's Whisper-tiny encoder, int8; models/turn_encoder.py) + logistic
 # regression, trained on RAVDESS + TESS (7 harmonised classes) with two copies of every clip, each
 # through a random channel (noise, a low-pass, MP3, a room) or as another voice, each (corpus, gender,
-# class) weighted alike; chosen on validation speakers (sessions 24-25)
-BUNDLED_DEFAULT_DIR = _BUNDLED / "turn_encoder_2_voices"
-DEFAULT_PRESET = "turn-encoder-2-voices"  # the training preset (recipe) of the default model
+# class) weighted alike, and a third copy that is a random 1.0-1.6 s stretch of its speech; chosen on
+# validation speakers (sessions 24-26)
+BUNDLED_DEFAULT_DIR = _BUNDLED / "turn_encoder_2_voices_crops"
+DEFAULT_PRESET = "turn-encoder-2-voices-crops"  # the training preset (recipe) of the default model
+# the default of session 25: the same without the stretches
+BUNDLED_TURN_ENCODER_2_VOICES_DIR = _BUNDLED / "turn_encoder_2_voices"
 # the default of sessions 16-24: the same recipe on a pretrained speaker encoder's first two layers
 # (Resemblyzer's, models/voice_encoder.py); higher from RAVDESS to TESS, lower on unseen speakers
 BUNDLED_VOICE_ENCODER_2_VOICES_DIR = _BUNDLED / "voice_encoder_2_voices"
@@ -50,7 +54,8 @@ BUNDLED_MODEL_DIR = _BUNDLED / "model"
 BUNDLED_FUNCTIONALS_DIR = _BUNDLED / "functionals"
 BUNDLED_ALIASES = {
     "default": BUNDLED_DEFAULT_DIR,
-    "turn-encoder-2-voices": BUNDLED_DEFAULT_DIR,
+    "turn-encoder-2-voices-crops": BUNDLED_DEFAULT_DIR,
+    "turn-encoder-2-voices": BUNDLED_TURN_ENCODER_2_VOICES_DIR,
     "voice-encoder-2-voices": BUNDLED_VOICE_ENCODER_2_VOICES_DIR,
     "speech-stats-mfcc-speech-voices": BUNDLED_SPEECH_STATS_MFCC_SPEECH_VOICES_DIR,
     "speech-stats-mfcc-rooms": BUNDLED_SPEECH_STATS_MFCC_ROOMS_DIR,
@@ -66,8 +71,9 @@ BUNDLED_ALIASES = {
 
 def bundled_model_path(name: str = "default") -> Path:
     """The folder of a model that ships with the package: ``"default"`` (=
-    ``"turn-encoder-2-voices"``, the default of ``EmotionClassifier()``, ``ser-hf predict`` and the
-    demo), ``"voice-encoder-2-voices"`` (the default of sessions 16-24),
+    ``"turn-encoder-2-voices-crops"``, the default of ``EmotionClassifier()``, ``ser-hf predict`` and
+    the demo), ``"turn-encoder-2-voices"`` (the default of session 25), ``"voice-encoder-2-voices"``
+    (the default of sessions 16-24),
     ``"speech-stats-mfcc-speech-voices"``, ``"speech-stats-mfcc-rooms"``, ``"speech-stats-mfcc-channel"``,
     ``"speech-stats-pitch"`` and ``"speech-stats"`` (the previous defaults),
     ``"speech-stats-mfcc-voices"`` (the session-6 default's features trained on other voices too),
@@ -89,7 +95,7 @@ def bundled_model_path(name: str = "default") -> Path:
 
 
 def default_model_path() -> Path:
-    """The folder of the default model (``ser_hf/bundled/turn_encoder_2_voices``).
+    """The folder of the default model (``ser_hf/bundled/turn_encoder_2_voices_crops``).
 
     Raises:
         SERError: when the package was installed without the bundled model.

@@ -126,10 +126,11 @@ class EmotionClassifier:
 
     Args:
         model: a model folder, a Hub id, a loaded ``PreTrainedModel``, or a bundled model's name:
-            None / ``"default"`` for the default (turn-encoder-2-voices: the pooled states of a
+            None / ``"default"`` for the default (turn-encoder-2-voices-crops: the pooled states of a
             pretrained speech encoder fine-tuned on intonation + logistic regression, trained on
-            RAVDESS + TESS with noisy, band-limited, MP3, reverberant and other-voice copies of the
-            clips, each corpus and gender weighted alike), ``"voice-encoder-2-voices"`` (the default
+            RAVDESS + TESS with noisy, band-limited, MP3, reverberant, other-voice and part-of-the-clip
+            copies, each corpus and gender weighted alike), ``"turn-encoder-2-voices"`` (session 25's:
+            no parts), ``"voice-encoder-2-voices"`` (the default
             of sessions 16-24: the same on a pretrained speaker encoder), ``"speech-stats-mfcc-speech-voices"`` (the default of sessions 11-15: log-mel
             and MFCC statistics of the speech frames, speaker-relative pitch and log-F0 statistics, the
             same training), ``"speech-stats-mfcc-voices"`` (the same on whole-clip MFCC statistics),
