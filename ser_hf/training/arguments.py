@@ -140,7 +140,7 @@ class ModelArguments:
         default=None,
         metadata={
             "help": "JSON object of model-config fields, e.g. '{\"lstm_layers\": 2}'; for a functionals preset, "
-            "fields of its recipe (c_grid, channel_copies, channel_kinds, balance, gender_weights, "
+            "fields of its recipe (c_grid, channel_copies, channel_kinds, crop_copies, balance, gender_weights, "
             "gender_gate_blocks, speaker_head, input_clip, rbf_components, speed_copies)."
         },
     )
