@@ -246,7 +246,9 @@ def test_crop_copies_add_parts_of_every_clip_drawn_apart_from_the_channel_copies
     """``crop_copies: 1`` gives every training and validation clip one more copy, a 1.0-1.6 s stretch
     of its speech, drawn from (seed, row) on a stream of its own: the channel copies (and their
     cached values) stay what they were; a bad count is refused with the fix."""
-    from ser_hf.data.channel import channel_copies
+    import random
+
+    from ser_hf.data.channel import channel_copies, random_channel
     from ser_hf.training.feature_cache import FeatureCache
     from ser_hf.training.linear import train_linear
 
@@ -259,10 +261,6 @@ def test_crop_copies_add_parts_of_every_clip_drawn_apart_from_the_channel_copies
     )
     # the channel copies of a preset without crops are drawn exactly as before crops existed
     channel = channel_copies(clips[4], 2, seed=0, row=4, kinds=("noise",))
-    import random
-
-    from ser_hf.data.channel import random_channel
-
     rng = random.Random(0 * 1_000_003 + 4)
     first = apply_channel(clips[4], random_channel(rng, ("noise",)), SR, rng.randrange(2**31))
     np.testing.assert_array_equal(channel[0], first)
