@@ -39,7 +39,9 @@ targets = {
     "Polish": np.array([CORPUS[p][2] for p in names]),
 }
 targets["corpus mean"] = np.mean([targets[t] for t in ("R->T", "T->R", "Polish")], 0)
-print("| recipe | in-domain | gender | words | gender cost | words cost | R->T | T->R | Polish | corpus mean |")
+print(
+    "| recipe | in-domain | gender | words | gender cost | words cost | R->T | T->R | Polish | corpus mean |"
+)
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for i, p in enumerate(names):
     cells = [f"{checks[c][i]:+.3f}" if "cost" in c else f"{checks[c][i]:.3f}" for c in checks]
