@@ -138,3 +138,29 @@ def test_cached_features_need_offline_waveform_augmentation(tmp_path):
         train_cli.cli(
             [*argv, "--feature_cache", "true", "--output_dir", str(tmp_path / "x"), "--use_cpu", "true"]
         )
+
+
+def test_voice_encoder_values_are_cached_per_numeric_type(tmp_path, monkeypatch, speechlike):
+    """bfloat16 LSTM states (CPUs that compute it natively) differ from float32's: a cache filled on
+    one numeric type must not hand its values to the other (SER_HF_ENCODER_DTYPE, another machine)."""
+    import torch
+
+    from ser_hf.models import voice_encoder
+
+    def values(dtype):
+        monkeypatch.setattr(voice_encoder, "fast_dtype", lambda: dtype)
+        voice_encoder.shared_encoder.cache_clear()  # the encoder is loaded in the new type
+        cache = FeatureCache(tmp_path)
+        x = linear.functionals_matrix([speechlike], "voice-encoder-2", cache=cache)
+        return x, cache.misses
+
+    try:
+        fp32, missed = values(torch.float32)
+        assert missed == 1
+        bf16, missed = values(torch.bfloat16)
+        assert missed == 1  # not read from the float32 entry
+        assert not np.array_equal(fp32, bf16) and np.allclose(fp32, bf16, atol=0.1)
+        again, missed = values(torch.float32)
+        assert missed == 0 and np.array_equal(again, fp32)  # each type keeps its own entry
+    finally:
+        voice_encoder.shared_encoder.cache_clear()

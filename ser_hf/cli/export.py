@@ -26,8 +26,8 @@ def cli(argv: list[str]) -> int:
     p.add_argument(
         "--model",
         default=None,
-        help="saved model folder (default: the bundled CNN-Transformer, 'cnn'; the default fusion model "
-        "reads openSMILE functionals and cannot be exported)",
+        help="saved model folder or bundled name (default: the bundled CNN-Transformer, 'cnn'; the default "
+        "model and the other functionals models read values computed in Python and cannot be exported)",
     )
     p.add_argument("--out", required=True, metavar="FILE", help="the .onnx file to write")
     p.add_argument(

@@ -218,9 +218,11 @@ def _load(model_dir_or_model: Any, feature_extractor: Any) -> tuple[nn.Module, A
         )
     if getattr(config, "model_type", "") in _NOT_EXPORTABLE:
         raise SERError(
-            f"a {config.model_type} model reads utterance functionals (openSMILE, librosa YIN) that cannot "
-            "run inside an ONNX graph; export a frame-feature model instead, e.g. the bundled CNN-Transformer "
-            "(ser-hf export-onnx --model cnn)",
+            f"a {config.model_type} model reads clip-level values that its feature extractor computes in "
+            "Python (statistics over the speech frames, a pitch tracker, openSMILE or a pretrained encoder's "
+            "pooled states; the default model is one), and they cannot run inside an ONNX graph; it runs "
+            "as it is with EmotionClassifier or ser-hf predict. To get an ONNX file, export a frame-feature "
+            "model, e.g. the bundled CNN-Transformer: ser-hf export --model cnn --out model.onnx",
             source=source,
         )
     num_features = getattr(config, "num_features", None)

@@ -20,7 +20,9 @@ import numpy as np
 
 from ..data.channel import RANDOM_KINDS
 from ..errors import SERError
+from ..models import voice_encoder
 from ..models.feature_extraction_functionals import (
+    ENCODER_BLOCKS,
     FUNCTIONAL_BLOCKS,
     TURN_BLOCKS,
     batch_functionals,
@@ -47,6 +49,8 @@ def functionals_matrix(
     options = f"functionals={functionals}|sr={sampling_rate}|trim_db={trim_db}|margin={trim_margin_s}"
     if any(block in TURN_BLOCKS for block in FUNCTIONAL_BLOCKS[functionals]):
         options += f"|turn={INT8}"  # the turn encoder's numeric path (its bfloat16 values are not these)
+    if any(block in ENCODER_BLOCKS for block in FUNCTIONAL_BLOCKS[functionals]):
+        options += f"|voice={voice_encoder.fast_dtype()}"  # the voice encoder's LSTMs: bfloat16 states are not float32's
     return (cache or FeatureCache(None)).vectors(
         clips,
         options,
