@@ -50,7 +50,8 @@ def functionals_matrix(
     if any(block in TURN_BLOCKS for block in FUNCTIONAL_BLOCKS[functionals]):
         options += f"|turn={INT8}"  # the turn encoder's numeric path (its bfloat16 values are not these)
     if any(block in ENCODER_BLOCKS for block in FUNCTIONAL_BLOCKS[functionals]):
-        options += f"|voice={voice_encoder.fast_dtype()}"  # the voice encoder's LSTMs: bfloat16 states are not float32's
+        # the voice encoder's LSTMs: their bfloat16 states are not float32's
+        options += f"|voice={voice_encoder.fast_dtype()}"
     return (cache or FeatureCache(None)).vectors(
         clips,
         options,
@@ -292,8 +293,8 @@ def train_linear(
     # the preset's options are checked before any clip is processed
     if (n_copies or n_crops) and (distilling or factors):
         raise SERError(
-            "channel_copies and crop_copies do not combine with distillation or speed copies; distil into or add speed "
-            "copies to a preset without them (e.g. speech-stats-mfcc)",
+            "channel_copies and crop_copies do not combine with distillation or speed copies; distil into "
+            "or add speed copies to a preset without them (e.g. speech-stats-mfcc)",
             source="preset",
         )
     parts = BALANCE.get(balance, ()) if isinstance(balance, str) else ()
@@ -373,7 +374,8 @@ def train_linear(
         logger.info("speed copies %s: %d training vectors", factors, len(x_train))
     x_val_copies = None
     n_total = n_copies + n_crops
-    if n_total:  # channel copies (noise, band limits, MP3, rooms, voices), then crops, of training AND validation clips
+    # channel copies (noise, band limits, MP3, rooms, voices), then crops, of training AND validation clips
+    if n_total:
         from ..data.channel import channel_copies
 
         def copies_of(part: Sequence[int]) -> np.ndarray:  # copy-major: every clip's copy k, then k + 1
