@@ -14,7 +14,11 @@ Hub SER models. Reported: p50 / p95 per model and the ratio of the peer's p50 to
 ``--model DIR`` (repeatable) times a trained model folder too, e.g. a ``ser-hf cv`` fold.
 The bundled ``voice-encoder-2-voices`` (the speaker encoder's LSTM) is timed twice: as it runs
 here (its runtime is named) and with ``SER_HF_ENCODER_RUNTIME=torch`` (torch's LSTM). With ``SER_HF_ENCODER_DTYPE=float32`` in the
-environment this compares the two float32 runtimes on CPUs with native bfloat16 too.
+environment this compares the two float32 runtimes on CPUs with native bfloat16 too. The kernels
+torch dispatches to (``torch.backends.cpu.get_cpu_capability()``, and FBGEMM's instruction set for the
+int8 layers) are named: ``ser-hf bench`` runs this script once as the machine allows and once limited
+to AVX2 kernels (``FBGEMM_ENABLE_INSTRUCTIONS=AVX2 ATEN_CPU_CAPABILITY=avx2``), as on a CPU without
+AVX-512.
 
 Batch throughput (``--batch-clips`` > 0): that many clips of 2-4 s (the example clips cut to 2,
 2.5, ... 4 s in turn) through the default four ways, in a new random order each of
@@ -120,12 +124,19 @@ def run(
         "clip": f"{clip_path.name}, first 3 s ({len(clip) / SR:.2f} s)",
         "encoder": f"{encoder.runtime()}, {str(encoder.layers[0].weight_hh_l0.dtype).replace('torch.', '')}",
         "turn_encoder": f"int8 linear layers ({torch.backends.quantized.engine} engine)",
+        "kernels": kernels(),
         "threads": threads,
         "runs": runs,
         "models": rows,
         "folders": models,
         "batch": batch,
     }
+
+
+def kernels() -> str:
+    """The instruction sets this process computes with: torch's dispatch and FBGEMM's (int8)."""
+    fbgemm = os.environ.get("FBGEMM_ENABLE_INSTRUCTIONS") or "the CPU's best"
+    return f"torch {torch.backends.cpu.get_cpu_capability()}, FBGEMM int8 {fbgemm}"
 
 
 def _throughput(pipes: dict, n_clips: int, batch_size: int, repeats: int) -> dict:
@@ -188,7 +199,8 @@ def markdown(result: dict) -> str:
     lines = [
         f'One clip ({result["clip"]}) through `pipeline("audio-classification")`, {result["threads"]} '
         f"thread(s), {result['runs']} interleaved runs after warm-up, one process; the speaker encoder: "
-        f"{result['encoder']}; the turn encoder: {result.get('turn_encoder', '-')}.",
+        f"{result['encoder']}; the turn encoder: {result.get('turn_encoder', '-')}; kernels: "
+        f"{result.get('kernels', '-')}.",
         "",
         "| model | p50 (ms) | p95 (ms) | the peer's p50 / this p50 |",
         "| --- | ---: | ---: | ---: |",

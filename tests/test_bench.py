@@ -28,10 +28,20 @@ def test_quick_bench_writes_finite_ratios(quick_report):
     assert rc == 0, (out / "BENCH.md").read_text()
     report = json.loads((out / "bench.json").read_text())
     assert report["quick"] is True and report["skipped"] == ["latency", "demo"]
-    assert set(report["parts"]) == {"default", "presets", "cv", "memory", "features", "augment", "training"}
+    assert set(report["parts"]) == {
+        "default",
+        "avx2",
+        "presets",
+        "cv",
+        "memory",
+        "features",
+        "augment",
+        "training",
+    }
     expected = {
         "pipeline p50: wav2vec2-base peer / bundled default",
         "pipeline p50: wav2vec2-base peer / bundled cnn",
+        "pipeline p50 on AVX2 kernels: wav2vec2-base peer / bundled default",
         "evaluate peak RSS 10x corpus / 1x",
         "features ours_logmel/ast",
         "features ours_logmel/librosa",
@@ -61,6 +71,9 @@ def test_quick_bench_writes_finite_ratios(quick_report):
     assert cv["folds"] == 6 and cv["clips"] == 24 * 8 and cv["wall_s"] > 0 and cv["peak_rss_mb"] > 50
     memory = report["parts"]["memory"]["runs"]
     assert memory["10"]["clips"] == 10 * memory["1"]["clips"]
+    # the AVX2 part really computed on AVX2 kernels (not the AVX-512 ones a bigger CPU would pick)
+    assert report["parts"]["avx2"]["kernels"] == "torch AVX2, FBGEMM int8 AVX2"
+    assert report["parts"]["default"]["kernels"].startswith(f"torch {report['machine']['cpu_capability']},")
     m = report["machine"]
     assert m["logical_cores"] >= 1 and m["ram_gb"] > 0 and m["versions"]["torch"]
 
@@ -71,6 +84,7 @@ def test_bench_md_describes_machine_and_each_part(quick_report):
     for heading in (
         "## Machine",
         "## The default model vs a wav2vec2-base peer",
+        "## The same on AVX2 kernels",
         "## Feature extraction",
         "## Augmentation",
         "## Training",

@@ -79,6 +79,32 @@ def bench_default(work: Path, quick: bool) -> dict[str, Any]:
     return result
 
 
+# what a CPU without AVX-512 computes with: FBGEMM's int8 and torch's own kernels limited to AVX2, and the
+# speaker encoder in float32 (such CPUs have no native bfloat16)
+AVX2_ENV = {
+    "FBGEMM_ENABLE_INSTRUCTIONS": "AVX2",
+    "ATEN_CPU_CAPABILITY": "avx2",
+    "SER_HF_ENCODER_DTYPE": "float32",
+}
+
+
+def bench_default_avx2(work: Path, quick: bool) -> dict[str, Any]:
+    """:func:`bench_default`'s latency rows again in a process limited to AVX2 kernels (:data:`AVX2_ENV`)."""
+    out = work / "default_avx2.json"
+    extra = ["--runs", "3", "--warmup", "1"] if quick else ["--runs", "30", "--warmup", "5"]
+    extra += ["--batch-clips", "0"]
+    res = run_measured(
+        _python_script("bench_default.py", "--json", str(out), *extra), timeout=900, env=AVX2_ENV
+    )
+    _check("avx2", res)
+    result = json.loads(out.read_text())
+    result["peak_rss_mb"] = res["peak_rss_mb"]
+    result["env"] = dict(AVX2_ENV)
+    env = " ".join(f"{k}={v}" for k, v in AVX2_ENV.items())
+    result["command"] = f"{env} " + shlex.join(["python", "benchmarks/bench_default.py", *extra])
+    return result
+
+
 def bench_presets(work: Path, quick: bool) -> dict[str, Any]:
     """Every preset: parameters, MFLOPs, latency and training samples/s (waveforms vs cached features)."""
     out = work / "presets.json"
@@ -376,7 +402,7 @@ def bench_demo(work: Path, model: Path, quick: bool) -> dict[str, Any]:
 
 
 def machine_info() -> dict[str, Any]:
-    """CPU model, cores, RAM, load, library versions."""
+    """CPU model, cores, RAM, load, the instruction set torch dispatches to, library versions."""
     import importlib.metadata as md
 
     import psutil
@@ -402,6 +428,7 @@ def machine_info() -> dict[str, Any]:
         "physical_cores": psutil.cpu_count(logical=False),
         "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "torch_threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "load_average_at_start": [round(v, 2) for v in os.getloadavg()]
         if hasattr(os, "getloadavg")
         else None,

@@ -5,6 +5,9 @@ state cannot flatter or penalise the next), and each reports RATIOS measured ins
 process: absolute seconds are not comparable across runs on shared, noisy machines
 (``/work/shared/docs/benchmark-protocol.md``). The parts:
 
+- ``default``: the bundled models through the stock pipeline beside a wav2vec2-base peer, p50/p95,
+  and batch throughput (``benchmarks/bench_default.py``); ``avx2``: the same latency rows in a process
+  limited to AVX2 kernels, as on a CPU without AVX-512;
 - ``features``: this project's extractor vs librosa per file vs transformers' ``ASTFeatureExtractor``
   (``benchmarks/bench_features.py``);
 - ``augment``: the batched waveform augmenter vs a per-clip librosa chain (``benchmarks/bench_augment.py``);
@@ -37,6 +40,7 @@ from .parts import (
     bench_augment,
     bench_cv,
     bench_default,
+    bench_default_avx2,
     bench_demo,
     bench_features,
     bench_latency,
@@ -74,7 +78,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         "## Machine",
         "",
         f"- CPU: {m['cpu']}, {m['logical_cores']} logical cores ({m['physical_cores']} physical), "
-        f"{m['ram_gb']} GiB RAM; torch threads {m['torch_threads']}; load average at start "
+        f"{m['ram_gb']} GiB RAM; torch kernels {m.get('cpu_capability', '-')}; torch threads {m['torch_threads']}; "
+        "load average at start "
         f"{', '.join(str(x) for x in m['load_average_at_start'] or [])}",
         f"- {m['platform']}; " + ", ".join(f"{k} {val}" for k, val in v.items() if val),
         f"- Model: {report['model']}",
@@ -108,6 +113,16 @@ def _section(name: str, p: dict[str, Any]) -> list[str]:
     if name == "default":
         lines = [
             "## The default model vs a wav2vec2-base peer (stock pipeline, one process)",
+            "",
+            p["markdown"],
+        ]
+    elif name == "avx2":
+        lines = [
+            "## The same on AVX2 kernels: a CPU without AVX-512 (one process)",
+            "",
+            "The latency rows above again, in a process whose torch and FBGEMM (int8) kernels are limited to "
+            "AVX2 and whose speaker encoder runs in float32, as on a laptop or desktop CPU without AVX-512 "
+            "(most AMD before Zen 4, Intel's 12th-14th generation); the peer runs on the same kernels.",
             "",
             p["markdown"],
         ]
@@ -254,6 +269,7 @@ def run_all(
         model_dir, report["model"], report["random_weights"] = resolve_model(model, work, quick)
         jobs = {
             "default": lambda: bench_default(work, quick),
+            "avx2": lambda: bench_default_avx2(work, quick),
             "presets": lambda: bench_presets(work, quick),
             "cv": lambda: bench_cv(work, data_dir, quick),
             "memory": lambda: bench_memory(work, data_dir, quick),
@@ -295,6 +311,8 @@ def summary_ratios(report: dict[str, Any]) -> dict[str, float]:
         ratios["evaluate peak RSS 10x corpus / 1x"] = parts["memory"]["rss_ratio_10x_over_1x"]
     for name, row in parts.get("default", {}).get("models", {}).items():
         ratios[f"pipeline p50: wav2vec2-base peer / {name}"] = row["peer_over_this"]
+    for name, row in parts.get("avx2", {}).get("models", {}).items():
+        ratios[f"pipeline p50 on AVX2 kernels: wav2vec2-base peer / {name}"] = row["peer_over_this"]
     for row in parts.get("presets", {}).get("rows", []):
         if row.get("cache_speedup"):
             ratios[f"training samples/s cached features / waveforms: {row['preset']}"] = row["cache_speedup"]
