@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     import ser_hf  # noqa: F401  (registers the model classes)
     from ser_hf.data.audio import load_audio
     from ser_hf.inference.bundled import BUNDLED_FUNCTIONALS_DIR, BUNDLED_FUSION_DIR, BUNDLED_MODEL_DIR
-    from ser_hf.inference.onnx_export import speechlike_clip
+    from ser_hf.inference.onnx_files import speechlike_clip
     from ser_hf.models.feature_extraction_functionals import clip_functionals
 
     clip = (

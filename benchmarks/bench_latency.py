@@ -51,7 +51,7 @@ sys.path.insert(0, str(REPO))
 
 
 def speechlike(seconds: float, seed: int) -> np.ndarray:
-    from ser_hf.inference.onnx_export import speechlike_clip
+    from ser_hf.inference.onnx_files import speechlike_clip
 
     return speechlike_clip(seconds, seed=seed, sampling_rate=SR)
 

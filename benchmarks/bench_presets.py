@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ser_hf.inference.bundled import DEFAULT_PRESET  # noqa: E402
-from ser_hf.inference.onnx_export import speechlike_clip  # noqa: E402
+from ser_hf.inference.onnx_files import speechlike_clip  # noqa: E402
 from ser_hf.training.presets import FAMILIES, PRESETS, build_model  # noqa: E402
 
 SR = 16000

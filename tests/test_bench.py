@@ -31,6 +31,7 @@ def test_quick_bench_writes_finite_ratios(quick_report):
     assert set(report["parts"]) == {
         "default",
         "avx2",
+        "onnx",
         "presets",
         "cv",
         "memory",
@@ -42,6 +43,8 @@ def test_quick_bench_writes_finite_ratios(quick_report):
         "pipeline p50: wav2vec2-base peer / bundled default",
         "pipeline p50: wav2vec2-base peer / bundled cnn",
         "pipeline p50 on AVX2 kernels: wav2vec2-base peer / bundled default",
+        "default latency p50: pipeline / OnnxEmotionClassifier.classify, int8",
+        "default ONNX int8: share of clips with the package's top label",
         "evaluate peak RSS 10x corpus / 1x",
         "features ours_logmel/ast",
         "features ours_logmel/librosa",
@@ -71,6 +74,9 @@ def test_quick_bench_writes_finite_ratios(quick_report):
     assert cv["folds"] == 6 and cv["clips"] == 24 * 8 and cv["wall_s"] > 0 and cv["peak_rss_mb"] > 50
     memory = report["parts"]["memory"]["runs"]
     assert memory["10"]["clips"] == 10 * memory["1"]["clips"]
+    # the default's ONNX export gave the package's top label on most of the example clips
+    assert report["parts"]["onnx"]["files"] == 8
+    assert report["parts"]["onnx"]["agreement"]["fp32"]["top1_agreement"] >= 0.75
     # the AVX2 part really computed on AVX2 kernels (not the AVX-512 ones a bigger CPU would pick)
     assert report["parts"]["avx2"]["kernels"] == "torch AVX2, FBGEMM int8 AVX2"
     assert report["parts"]["default"]["kernels"].startswith(f"torch {report['machine']['cpu_capability']},")
@@ -85,6 +91,7 @@ def test_bench_md_describes_machine_and_each_part(quick_report):
         "## Machine",
         "## The default model vs a wav2vec2-base peer",
         "## The same on AVX2 kernels",
+        "## The default through ONNX Runtime",
         "## Feature extraction",
         "## Augmentation",
         "## Training",

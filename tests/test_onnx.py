@@ -199,17 +199,18 @@ def test_export_errors(dirs, tmp_path):
         OnnxEmotionClassifier(tmp_path / "missing.onnx")
 
 
-def test_the_default_model_is_refused_with_a_command_that_runs(tmp_path):
-    """The default reads values computed in Python: the refusal says so and names a command that
-    exists (it once named a command the CLI does not have)."""
+def test_a_model_on_hand_made_values_is_refused_with_commands_that_run(tmp_path):
+    """A functionals model on hand-made values (the bundled speech-stats) reads values computed in
+    Python: the refusal says so and names commands that exist (it once named a command the CLI does
+    not have). The default exports (test_onnx_turn.py)."""
     import re
 
     from ser_hf.cli import COMMANDS
     from ser_hf.inference.bundled import bundled_model_path
 
     with pytest.raises(SERError, match="cannot run inside an ONNX graph") as err:
-        export_onnx(bundled_model_path("default"), tmp_path / "default.onnx")
-    assert not (tmp_path / "default.onnx").exists()
+        export_onnx(bundled_model_path("speech-stats"), tmp_path / "stats.onnx")
+    assert not (tmp_path / "stats.onnx").exists()
     commands = re.findall(r"ser-hf ([a-z-]+)", str(err.value))
     assert commands and all(c in COMMANDS for c in commands), commands
     assert "EmotionClassifier" in str(err.value)

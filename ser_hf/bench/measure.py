@@ -18,7 +18,19 @@ logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH_DIR = REPO / "benchmarks"
-PARTS = ("default", "avx2", "presets", "cv", "memory", "features", "augment", "latency", "training", "demo")
+PARTS = (
+    "default",
+    "avx2",
+    "onnx",
+    "presets",
+    "cv",
+    "memory",
+    "features",
+    "augment",
+    "latency",
+    "training",
+    "demo",
+)
 SR = 16000
 LABELS8 = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
 # a tiny network for --quick: the test measures that the machinery works, not the real model's speed

@@ -105,6 +105,21 @@ def bench_default_avx2(work: Path, quick: bool) -> dict[str, Any]:
     return result
 
 
+def bench_onnx_default(work: Path, data_dir: Path | None, quick: bool) -> dict[str, Any]:
+    """The default exported to ONNX: agreement with the package on a corpus, latency beside the pipeline."""
+    out = work / "onnx_default.json"
+    extra = ["--runs", "3", "--warmup", "1"] if quick else ["--runs", "30", "--warmup", "5"]
+    if data_dir and not quick:
+        extra += ["--data-dir", str(data_dir)]
+    res = run_measured(_python_script("bench_onnx_default.py", "--json", str(out), *extra), timeout=900)
+    _check("onnx", res)
+    result = json.loads(out.read_text())
+    result["peak_rss_mb"] = res["peak_rss_mb"]
+    shown = ["DATA" if a == str(data_dir) else a for a in extra]
+    result["command"] = shlex.join(["python", "benchmarks/bench_onnx_default.py", *shown])
+    return result
+
+
 def bench_presets(work: Path, quick: bool) -> dict[str, Any]:
     """Every preset: parameters, MFLOPs, latency and training samples/s (waveforms vs cached features)."""
     out = work / "presets.json"
@@ -142,7 +157,7 @@ def make_ravdess_tree(root: Path, actors: int = 24, takes: int = 2, seconds: flo
     import numpy as np
     import soundfile as sf
 
-    from ser_hf.inference.onnx_export import speechlike_clip
+    from ser_hf.inference.onnx_files import speechlike_clip
 
     seed = 0
     for actor in range(1, actors + 1):

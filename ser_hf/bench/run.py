@@ -7,7 +7,9 @@ process: absolute seconds are not comparable across runs on shared, noisy machin
 
 - ``default``: the bundled models through the stock pipeline beside a wav2vec2-base peer, p50/p95,
   and batch throughput (``benchmarks/bench_default.py``); ``avx2``: the same latency rows in a process
-  limited to AVX2 kernels, as on a CPU without AVX-512;
+  limited to AVX2 kernels, as on a CPU without AVX-512; ``onnx``: the default exported to ONNX, its
+  agreement with the package on the corpus and its latency beside the pipeline
+  (``benchmarks/bench_onnx_default.py``);
 - ``features``: this project's extractor vs librosa per file vs transformers' ``ASTFeatureExtractor``
   (``benchmarks/bench_features.py``);
 - ``augment``: the batched waveform augmenter vs a per-clip librosa chain (``benchmarks/bench_augment.py``);
@@ -45,6 +47,7 @@ from .parts import (
     bench_features,
     bench_latency,
     bench_memory,
+    bench_onnx_default,
     bench_presets,
     bench_training,
     machine_info,
@@ -126,6 +129,8 @@ def _section(name: str, p: dict[str, Any]) -> list[str]:
             "",
             p["markdown"],
         ]
+    elif name == "onnx":
+        lines = ["## The default through ONNX Runtime (one process)", "", p["markdown"]]
     elif name == "presets":
         lines = [
             "## Every preset: size, compute, latency and training speed (one process)",
@@ -270,6 +275,7 @@ def run_all(
         jobs = {
             "default": lambda: bench_default(work, quick),
             "avx2": lambda: bench_default_avx2(work, quick),
+            "onnx": lambda: bench_onnx_default(work, data_dir, quick),
             "presets": lambda: bench_presets(work, quick),
             "cv": lambda: bench_cv(work, data_dir, quick),
             "memory": lambda: bench_memory(work, data_dir, quick),
@@ -313,6 +319,10 @@ def summary_ratios(report: dict[str, Any]) -> dict[str, float]:
         ratios[f"pipeline p50: wav2vec2-base peer / {name}"] = row["peer_over_this"]
     for name, row in parts.get("avx2", {}).get("models", {}).items():
         ratios[f"pipeline p50 on AVX2 kernels: wav2vec2-base peer / {name}"] = row["peer_over_this"]
+    for name, row in parts.get("onnx", {}).get("latency", {}).items():
+        ratios[f"default latency p50: pipeline / {name}"] = row["pipeline_over_this"]
+    for tag, row in parts.get("onnx", {}).get("agreement", {}).items():
+        ratios[f"default ONNX {tag}: share of clips with the package's top label"] = row["top1_agreement"]
     for row in parts.get("presets", {}).get("rows", []):
         if row.get("cache_speedup"):
             ratios[f"training samples/s cached features / waveforms: {row['preset']}"] = row["cache_speedup"]

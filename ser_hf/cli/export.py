@@ -26,8 +26,9 @@ def cli(argv: list[str]) -> int:
     p.add_argument(
         "--model",
         default=None,
-        help="saved model folder or bundled name (default: the bundled CNN-Transformer, 'cnn'; the default "
-        "model and the other functionals models read values computed in Python and cannot be exported)",
+        help="saved model folder or bundled name (default: the bundled CNN-Transformer, 'cnn'; 'default' and "
+        "other models on the turn encoder export as one graph from log-mels to labels; the other "
+        "functionals models read values computed in Python and cannot be exported)",
     )
     p.add_argument("--out", required=True, metavar="FILE", help="the .onnx file to write")
     p.add_argument(
@@ -55,6 +56,10 @@ def cli(argv: list[str]) -> int:
         if result["int8_max_abs_diff"] is not None:
             line += f"; int8: {result['int8_max_abs_diff']:.2e} (reported, no limit)"
         print(line)
+        if "fp32_package_max_abs_diff" in result["parity"][0]:  # a turn-encoder graph: float32 / ORT int8
+            from ..inference.onnx_turn import describe
+
+            print(describe(result) + " (the package runs the encoder in PyTorch's int8)")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2))

@@ -19,6 +19,7 @@ from ..errors import SERError
 from .bundled import bundled_model_path
 from .classifier import EmotionClassifier
 from .onnx_runtime import OnnxRuntimeBackend
+from .onnx_turn import OneClipAtATime, TurnEncoderInputs, extractor_from_metadata, metadata_kind, turn_layers
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +35,10 @@ class OnnxEmotionClassifier(EmotionClassifier):
         OnnxEmotionClassifier("model.onnx", "model_dir")          # feature extractor from a folder
         OnnxEmotionClassifier("model_dir", onnx_path="model.onnx")  # as ``ser-hf predict --onnx``
 
-    Features are computed by the ``SERFeatureExtractor`` (torch, CPU); the feature extractor is,
-    in this order: ``feature_extractor``, the model folder's, the one stored in the ONNX metadata,
-    the bundled CNN-Transformer's. Labels come from the model folder's ``config.json`` when a folder
+    Features are computed by the ``SERFeatureExtractor`` (torch, CPU; for a turn-encoder graph, such
+    as the default's, :class:`~ser_hf.inference.onnx_turn.TurnEncoderInputs`: trimmed clips' log-mels);
+    the feature extractor is, in this order: ``feature_extractor``, the model folder's, the one
+    stored in the ONNX metadata, the bundled CNN-Transformer's. Labels come from the model folder's ``config.json`` when a folder
     is given, else from the ONNX metadata (else the bundled CNN-Transformer).
 
     Args:
@@ -84,12 +86,15 @@ class OnnxEmotionClassifier(EmotionClassifier):
         meta_fe = ort_backend.meta_json("feature_extractor")
         meta_config = ort_backend.meta_json("config")
         meta_labels = ort_backend.meta_json("id2label")
+        turn = metadata_kind(ort_backend) is not None  # the turn encoder's graph reads log-mels
         if folder is None and (meta_fe is None and feature_extractor is None or meta_labels is None):
             folder = bundled_model_path("cnn")  # a bare graph without ser_hf metadata
 
         if feature_extractor is None:
             if folder is not None and not isinstance(folder, nn.Module):
                 feature_extractor = folder
+            elif meta_fe is not None and turn:
+                feature_extractor = extractor_from_metadata(ort_backend)
             elif meta_fe is not None:
                 from ..models.feature_extraction_ser import SERFeatureExtractor
 
@@ -97,6 +102,16 @@ class OnnxEmotionClassifier(EmotionClassifier):
             else:
                 raise SERError("no feature extractor: pass the model folder as well", source=self.onnx_path)
         self.feature_extractor = self._load_feature_extractor(feature_extractor, trust_remote_code)
+        if turn:
+            if turn_layers(self.feature_extractor) is None:
+                raise SERError(
+                    "this ONNX file holds a turn-encoder model, which reads the turn encoder's log-mels; "
+                    "pass the folder it was exported from, or no folder (its metadata has the settings)",
+                    source=self.onnx_path,
+                )
+            self.feature_extractor = TurnEncoderInputs(self.feature_extractor)
+            if backend is None and ort_backend.metadata.get("ser_hf.quantization", "none") != "none":
+                self.backend = OneClipAtATime(ort_backend)  # int8 activations are scaled per call
 
         if isinstance(folder, nn.Module):
             self.config = folder.config

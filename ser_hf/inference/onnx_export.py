@@ -1,5 +1,8 @@
 """ONNX export of both model families (``ser-hf export``) and ONNX Runtime inference.
 
+Models on the turn encoder (the default among them) take another route, :mod:`.onnx_turn`: the
+encoder, its pooling and the linear head in one graph from log-mels.
+
 :func:`export_onnx` writes a self-contained ``.onnx`` file: inputs ``input_features`` float32
 ``(batch, time, features)`` and ``attention_mask`` int64 ``(batch, time)`` with DYNAMIC batch and
 time axes, outputs ``logits`` and ``probabilities`` ``(batch, num_labels)``, and the label names,
@@ -24,7 +27,6 @@ batches give the same probabilities as clips run alone.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import os
 import tempfile
@@ -39,12 +41,21 @@ import torch
 from torch import nn
 
 from ..errors import SERError
-from ..training.saving import public_mode, quiet_loading
+from ..training.saving import quiet_loading
+from .onnx_files import (
+    INT8_DESCRIPTION,
+    check_dynamic,
+    metadata_props,
+    quantize_int8,
+    quiet_torch_onnx,
+    save_atomic,
+    set_metadata,
+    speechlike_clip,
+)
 from .onnx_runtime import (
     DEFAULT_OPSET,
     FP32_TOLERANCE,
     INPUT_NAMES,
-    META_PREFIX,
     OUTPUT_NAMES,
     OnnxRuntimeBackend,
 )
@@ -52,8 +63,6 @@ from .onnx_runtime import (
 logger = logging.getLogger(__name__)
 
 PARITY_SECONDS = (0.5, 3.0, 7.0)
-INT8_OP_TYPES = ("MatMul", "LSTM")
-INT8_DESCRIPTION = "int8 dynamic quantisation (QInt8 weights of MatMul and LSTM; convolutions fp32)"
 
 
 # ================================================================================= LSTM as one ONNX op
@@ -216,13 +225,16 @@ def _load(model_dir_or_model: Any, feature_extractor: Any) -> tuple[nn.Module, A
             "preset with ser-hf distill and export that",
             source=source,
         )
-    if getattr(config, "model_type", "") in _NOT_EXPORTABLE:
+    from .onnx_turn import turn_layers
+
+    if getattr(config, "model_type", "") in _NOT_EXPORTABLE and not turn_layers(feature_extractor):
         raise SERError(
-            f"a {config.model_type} model reads clip-level values that its feature extractor computes in "
-            "Python (statistics over the speech frames, a pitch tracker, openSMILE or a pretrained encoder's "
-            "pooled states; the default model is one), and they cannot run inside an ONNX graph; it runs "
-            "as it is with EmotionClassifier or ser-hf predict. To get an ONNX file, export a frame-feature "
-            "model, e.g. the bundled CNN-Transformer: ser-hf export --model cnn --out model.onnx",
+            f"a {config.model_type} model on hand-made values (statistics over the speech frames, a pitch "
+            "tracker, openSMILE) or the speaker encoder's pooled states computes them in Python, and they "
+            "cannot run inside an ONNX graph; it runs as it is with EmotionClassifier or ser-hf predict. "
+            "Models on the turn encoder export (the default: ser-hf export --model default --out "
+            "model.onnx), and so do the frame-feature models, e.g. ser-hf export --model cnn --out "
+            "model.onnx",
             source=source,
         )
     num_features = getattr(config, "num_features", None)
@@ -247,62 +259,7 @@ def _max_frames(config: Any) -> int | None:
     return None
 
 
-def _metadata(model: nn.Module, feature_extractor: Any, min_frames: int, quantization: str) -> dict[str, str]:
-    from .. import __version__
-
-    config = model.config
-    meta = {
-        "id2label": json.dumps({str(i): str(name) for i, name in sorted(config.id2label.items())}),
-        "model_type": str(getattr(config, "model_type", "")),
-        "config": config.to_json_string(use_diff=False),
-        "min_frames": str(min_frames),
-        "inputs": ",".join(INPUT_NAMES),
-        "outputs": ",".join(OUTPUT_NAMES),
-        "quantization": quantization,
-        "version": __version__,
-    }
-    if feature_extractor is not None:
-        meta["feature_extractor"] = feature_extractor.to_json_string()
-    return {META_PREFIX + k: v for k, v in meta.items()}
-
-
-def _set_metadata(proto: Any, metadata: dict[str, str]) -> None:
-    kept = [p for p in proto.metadata_props if p.key not in metadata]
-    del proto.metadata_props[:]
-    proto.metadata_props.extend(kept)
-    for key, value in metadata.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-
-
-def _save_atomic(proto: Any, path: Path) -> None:
-    import onnx
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
-    os.close(fd)
-    try:
-        onnx.save(proto, tmp)
-        public_mode(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 # ================================================================================= ONNX Runtime
-
-
-def speechlike_clip(seconds: float, seed: int, sampling_rate: int = 16000) -> np.ndarray:
-    """A deterministic voiced-speech-like clip: harmonics of a wobbling F0, syllable envelope, noise."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(round(seconds * sampling_rate))) / sampling_rate
-    f0 = rng.uniform(110, 240) * (1 + 0.08 * np.sin(2 * np.pi * rng.uniform(0.5, 3) * t))
-    phase = 2 * np.pi * np.cumsum(f0) / sampling_rate
-    voiced = sum(np.sin(k * phase) / k for k in range(1, 12))
-    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(2, 5) * t) ** 2
-    x = 0.2 * envelope * voiced + 0.02 * rng.standard_normal(t.size)
-    return x.astype(np.float32)
 
 
 def parity_inputs(
@@ -442,6 +399,12 @@ def export_onnx(
         raise SERError("the output file name must end in .onnx", source=str(out))
     model, feature_extractor, source = _load(model_dir_or_model, feature_extractor)
     config = model.config
+    from .onnx_turn import export_turn_onnx, turn_layers
+
+    if turn_layers(feature_extractor):  # the turn encoder, its pooling and the head in one graph
+        return export_turn_onnx(
+            model, feature_extractor, out, opset, quantize, check, tuple(parity_seconds), source
+        )
     num_features = int(
         getattr(config, "num_features", 0) or (feature_extractor.feature_size if feature_extractor else 0)
     )
@@ -465,7 +428,7 @@ def export_onnx(
     else:
         logger.info("exporting %s (opset %d)", source, opset)
     try:
-        with warnings.catch_warnings(), _quiet_torch_onnx():
+        with warnings.catch_warnings(), quiet_torch_onnx():
             warnings.simplefilter("ignore")
             program = torch.onnx.export(
                 wrapper,
@@ -482,8 +445,8 @@ def export_onnx(
     except Exception as err:
         raise SERError(f"ONNX export failed ({type(err).__name__}: {str(err)[:500]})", source=source) from err
     proto = program.model_proto
-    _check_dynamic(proto, source)
-    _set_metadata(proto, _metadata(model, feature_extractor, min_frames, "none"))
+    check_dynamic(proto, source)
+    set_metadata(proto, metadata_props(model, feature_extractor, min_frames, "none"))
     proto.doc_string = f"ser_hf speech emotion recognition model ({config.model_type}) exported from {source}"
 
     result: dict[str, Any] = {
@@ -504,10 +467,10 @@ def export_onnx(
         backends = {"fp32": OnnxRuntimeBackend(fp32_tmp)}
         int8_tmp = Path(tmp) / "model.int8.onnx"
         if quantize == "int8":
-            _quantize_int8(
+            quantize_int8(
                 fp32_tmp,
                 int8_tmp,
-                _metadata(model, feature_extractor, min_frames, INT8_DESCRIPTION),
+                metadata_props(model, feature_extractor, min_frames, INT8_DESCRIPTION),
             )
             backends["int8"] = OnnxRuntimeBackend(int8_tmp)
         if check:
@@ -527,80 +490,16 @@ def export_onnx(
                 )
             if "int8" in backends:
                 logger.info("int8 max abs difference of probabilities: %.3e", result["int8_max_abs_diff"])
-        _save_atomic(onnx.load(fp32_tmp), out)
+        save_atomic(onnx.load(fp32_tmp), out)
         result["size_bytes"] = out.stat().st_size
         if quantize == "int8":
             int8_out = out.with_name(out.stem + ".int8.onnx")
-            _save_atomic(onnx.load(int8_tmp), int8_out)
+            save_atomic(onnx.load(int8_tmp), int8_out)
             result["int8_path"] = str(int8_out)
             result["int8_size_bytes"] = int8_out.stat().st_size
     result["seconds"] = round(time.perf_counter() - started, 2)
     logger.info("wrote %s in %.1f s", out, result["seconds"])
     return result
-
-
-class _quiet_torch_onnx:
-    """Silence the exporter's INFO/WARNING chatter (torchvision ops missing, etc.) for one export."""
-
-    names = (
-        "torch.onnx",
-        "torch._dynamo",
-        "torch.export",
-        "torch._export",
-        "onnxscript",
-        "onnx_ir",
-        "torch.fx",
-    )
-
-    def __enter__(self) -> None:
-        self._levels = {n: logging.getLogger(n).level for n in self.names}
-        for n in self.names:
-            logging.getLogger(n).setLevel(logging.ERROR)
-
-    def __exit__(self, *exc: Any) -> None:
-        for n, level in self._levels.items():
-            logging.getLogger(n).setLevel(level)
-
-
-def _check_dynamic(proto: Any, source: str) -> None:
-    """Both inputs must keep symbolic batch and time axes (a fixed size means it was specialised)."""
-    for value in proto.graph.input:
-        dims = value.type.tensor_type.shape.dim
-        for axis in (0, 1):
-            if axis < len(dims) and dims[axis].HasField("dim_value"):
-                raise SERError(
-                    f"the exporter fixed axis {axis} of {value.name} to {dims[axis].dim_value}; "
-                    "the exported model would only accept that size",
-                    source=source,
-                )
-
-
-def _quantize_int8(fp32_path: Path, int8_path: Path, metadata: dict[str, str]) -> None:
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    root = logging.getLogger()
-    level = root.level
-    # onnxruntime.quantization logs every tensor it skips on the root logger
-    root.setLevel(logging.ERROR)
-    try:
-        # ConvInteger (quantised convolutions) runs about 2x SLOWER than fp32 Conv on ONNX Runtime's
-        # CPU kernels, so only the MatMul and LSTM weights are quantised; the convolutions stay fp32
-        quantize_dynamic(
-            str(fp32_path),
-            str(int8_path),
-            op_types_to_quantize=list(INT8_OP_TYPES),
-            weight_type=QuantType.QInt8,
-        )
-    except Exception as err:
-        raise SERError(
-            f"int8 quantisation failed ({type(err).__name__}: {err})", source=str(fp32_path)
-        ) from err
-    finally:
-        root.setLevel(level)
-    proto = onnx.load(str(int8_path))
-    _set_metadata(proto, metadata)
-    onnx.save(proto, str(int8_path))
 
 
 # ================================================================================= CLI

@@ -1,0 +1,316 @@
+"""ONNX export of the turn-encoder models (the default among them): encoder, pooling and head in one graph.
+
+A ``ser_functionals_linear`` model on the ``turn-encoder`` or ``turn-encoder-2`` set reads pooled
+states of the turn encoder (:mod:`ser_hf.models.turn_encoder`). :func:`export_turn_onnx` writes a
+graph from the clip's Whisper log-mels to the logits: the encoder's convolutions, its positions,
+its first ``layers`` transformer layers (attention masked to each clip's own positions), the mean
+and sd of every layer's states over those positions, then the model's standardisation and linear
+layer. Inputs ``input_features`` float32 ``(batch, frames, 80)`` and ``attention_mask`` int64
+``(batch, frames)``, clips padded on the right, with dynamic batch and frame axes (at most 800
+frames: the encoder's 8-s window); what is left in Python is :class:`TurnEncoderInputs`: trimming
+the silence and computing the log-mels, as the model's feature extractor does.
+
+The package runs the encoder's linear layers in PyTorch's dynamic int8; the graph holds the same
+weights in float32 (``.int8.onnx``: ONNX Runtime's own dynamic int8). Both are checked against
+PyTorch running the same float32 graph (fp32 within 1e-4), and their distance from the package's
+own int8 predictions is reported (``package_max_abs_diff``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from transformers.feature_extraction_utils import BatchFeature
+
+from ..errors import SERError
+from ..models.configuration_ser import FUNCTIONAL_BLOCKS
+from ..models.feature_extraction_functionals import TURN_BLOCKS, _prepared
+from ..models.turn_encoder import HEADS, WEIGHTS, WINDOW_SAMPLES, TurnEncoder, whisper_log_mel
+
+logger = logging.getLogger(__name__)
+
+INPUT_KIND = "turn-encoder-log-mels"  # the ONNX metadata's ser_hf.input for these graphs
+MAX_FRAMES = WINDOW_SAMPLES // 160
+
+
+def turn_layers(feature_extractor: Any) -> int | None:
+    """The turn encoder's layer count when the extractor's set is one turn-encoder block, else None."""
+    blocks = FUNCTIONAL_BLOCKS.get(getattr(feature_extractor, "functionals", None) or "", ())
+    return TURN_BLOCKS[blocks[0]] if len(blocks) == 1 and blocks[0] in TURN_BLOCKS else None
+
+
+class TurnEncoderInputs:
+    """The graph's inputs from audio: each clip prepared as ``extractor`` prepares it (silence trimmed
+    with its ``trim_db`` and ``trim_margin_s``), its Whisper log-mels, padded on the right."""
+
+    def __init__(self, extractor: Any):
+        self.extractor = extractor
+        self.sampling_rate = int(extractor.sampling_rate)
+        self.clips_per_call = 16
+
+    def __call__(
+        self, raw_speech: Any, sampling_rate: int | None = None, return_tensors: Any = None, **_: Any
+    ):
+        if sampling_rate is not None and int(sampling_rate) != self.sampling_rate:
+            raise SERError(
+                f"audio at {sampling_rate} Hz; this model reads {self.sampling_rate} Hz, resample first"
+            )
+        clips = [raw_speech] if np.ndim(raw_speech[0]) == 0 else list(raw_speech)
+        ex = self.extractor
+        mels = [
+            whisper_log_mel(
+                torch.as_tensor(
+                    _prepared(np.asarray(c, np.float32), self.sampling_rate, ex.trim_db, ex.trim_margin_s)
+                )
+            )[0].T
+            for c in clips
+        ]
+        frames = max(m.shape[0] for m in mels)
+        feats = torch.zeros(len(mels), frames, mels[0].shape[1])
+        mask = torch.zeros(len(mels), frames, dtype=torch.long)
+        for i, m in enumerate(mels):
+            feats[i, : m.shape[0]], mask[i, : m.shape[0]] = m, 1
+        out = {"input_features": feats, "attention_mask": mask}
+        return BatchFeature({k: v.numpy() for k, v in out.items()}, tensor_type=return_tensors)
+
+
+class TurnEncoderGraph(nn.Module):
+    """``(log-mels (B, 2k, 80), mask (B, 2k)) -> (logits, probabilities)``: what the model computes on
+    :class:`TurnEncoderInputs`, with the encoder in float32 and a batch of clips at once."""
+
+    def __init__(self, model: nn.Module, encoder: TurnEncoder):
+        super().__init__()
+        self.model, self.encoder = model, encoder
+
+    def forward(self, input_features: torch.Tensor, attention_mask: torch.Tensor):
+        enc = self.encoder
+        mel = (input_features * attention_mask[..., None]).transpose(1, 2)  # zeros after each clip
+        x = nn.functional.gelu(enc.conv2(nn.functional.gelu(enc.conv1(mel)))).transpose(1, 2)
+        k = attention_mask.sum(1, keepdim=True) // 2  # each clip's positions: the last k of the window
+        steps = torch.arange(x.shape[1], device=x.device)[None]
+        keep = (steps < k).to(x.dtype)  # (B, K)
+        index = (enc.positions.shape[0] - k + steps).clamp(max=enc.positions.shape[0] - 1)
+        x = x + enc.positions[index]
+        attend = (steps < k)[:, None, None, :]
+        feats = []
+        for i, layer in enumerate(enc.layers):
+            b, n, _ = x.shape
+            q, kk, v = (
+                t.view(b, n, HEADS, -1).transpose(1, 2)
+                for t in layer.qkv(layer.attn_norm(x)).split(x.shape[-1], -1)
+            )
+            att = nn.functional.scaled_dot_product_attention(q, kk, v, attn_mask=attend)
+            x = x + layer.out(att.transpose(1, 2).reshape(b, n, -1))
+            x = x + layer.fc2(nn.functional.gelu(layer.fc1(layer.mlp_norm(x))))
+            h = enc.norm(x) if i == len(enc.layers) - 1 and len(enc.layers) == 4 else x
+            count = keep.sum(1, keepdim=True)
+            mean = (h * keep[..., None]).sum(1) / count
+            var = (((h - mean[:, None]) ** 2) * keep[..., None]).sum(1) / count
+            feats += [mean, var.sqrt()]
+        logits = self.model(input_features=torch.cat(feats, -1), return_dict=True).logits
+        return logits, torch.softmax(logits.float(), -1)
+
+
+class OneClipAtATime:
+    """A backend that runs each clip of a batch alone (cut to its own frames): ONNX Runtime's dynamic
+    int8 scales activations over the whole input, so a clip's scores would depend on its batch."""
+
+    def __init__(self, backend: Any):
+        self.backend = backend
+
+    def predict_logits(self, input_features: Any, attention_mask: Any, **extra: Any) -> np.ndarray:
+        feats, mask = np.asarray(input_features, np.float32), np.asarray(attention_mask, np.int64)
+        return np.concatenate([
+            self.backend.predict_logits(feats[i : i + 1, : int(mask[i].sum())], mask[i : i + 1, : int(mask[i].sum())])
+            for i in range(feats.shape[0])
+        ])  # fmt: skip
+
+
+def _check_clips(seconds: tuple[float, ...]) -> list[np.ndarray]:
+    from .onnx_files import speechlike_clip
+
+    return [speechlike_clip(s, seed=i) for i, s in enumerate(seconds)]
+
+
+def export_turn_onnx(
+    model: nn.Module,
+    feature_extractor: Any,
+    out: Path,
+    opset: int,
+    quantize: str | None,
+    check: bool,
+    parity_seconds: tuple[float, ...],
+    source: str,
+) -> dict[str, Any]:
+    """:func:`~ser_hf.inference.onnx_export.export_onnx` for a turn-encoder model (the module's docstring)."""
+    import onnx
+
+    from .onnx_files import (
+        INT8_DESCRIPTION,
+        check_dynamic,
+        metadata_props,
+        quantize_int8,
+        quiet_torch_onnx,
+        save_atomic,
+        set_metadata,
+    )
+    from .onnx_runtime import FP32_TOLERANCE, INPUT_NAMES, META_PREFIX, OUTPUT_NAMES, OnnxRuntimeBackend
+
+    layers = turn_layers(feature_extractor)
+    weights = getattr(feature_extractor, "_turn_weights", None) or WEIGHTS
+    graph = TurnEncoderGraph(model, TurnEncoder.load(weights, layers, torch.float32)).eval()
+    started = time.perf_counter()
+    feats, mask = torch.randn(2, 14, 80), torch.ones(2, 14, dtype=torch.long)
+    mask[1, 8:] = 0
+    batch, frames = (
+        torch.export.Dim("batch", min=1, max=4096),
+        torch.export.Dim("frames", min=2, max=MAX_FRAMES),
+    )
+    dynamic = {"input_features": {0: batch, 1: frames}, "attention_mask": {0: batch, 1: frames}}
+    logger.info("exporting %s (turn encoder, %d layers, opset %d)", source, layers, opset)
+    try:
+        with warnings.catch_warnings(), quiet_torch_onnx():
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(
+                graph,
+                (feats, mask),
+                None,
+                dynamo=True,
+                opset_version=int(opset),
+                input_names=list(INPUT_NAMES),
+                output_names=list(OUTPUT_NAMES),
+                dynamic_shapes=dynamic,
+                verbose=False,
+            )
+    except Exception as err:
+        raise SERError(f"ONNX export failed ({type(err).__name__}: {str(err)[:500]})", source=source) from err
+    proto = program.model_proto
+    check_dynamic(proto, source)
+
+    def metadata(quantization: str) -> dict[str, str]:
+        meta = metadata_props(model, feature_extractor, 2, quantization)
+        meta[META_PREFIX + "input"] = INPUT_KIND
+        meta[META_PREFIX + "max_frames"] = str(MAX_FRAMES)
+        return meta
+
+    set_metadata(proto, metadata("none"))
+    proto.doc_string = (
+        f"ser_hf speech emotion recognition model (turn encoder, {layers} layers) from {source}"
+    )
+    result: dict[str, Any] = {
+        "path": str(out),
+        "int8_path": None,
+        "opset": int(opset),
+        "model_type": str(model.config.model_type),
+        "labels": [model.config.id2label[i] for i in sorted(model.config.id2label)],
+        "parity": [],
+        "fp32_max_abs_diff": None,
+        "int8_max_abs_diff": None,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {"fp32": Path(tmp) / "model.onnx", "int8": Path(tmp) / "model.int8.onnx"}
+        onnx.save(proto, paths["fp32"])
+        if quantize == "int8":
+            # per output channel, as the encoder's weights were quantised (per tensor moved probabilities up
+            # to 0.27 from the package's on 380 real clips; per channel 0.09)
+            quantize_int8(
+                paths["fp32"], paths["int8"], metadata(INT8_DESCRIPTION + ", per channel"), per_channel=True
+            )
+        backends = {t: OnnxRuntimeBackend(p) for t, p in paths.items() if p.is_file()}
+        if check:
+            result["parity"] = _parity(graph, model, feature_extractor, backends, parity_seconds)
+            for tag in backends:
+                result[f"{tag}_max_abs_diff"] = max(r[f"{tag}_max_abs_diff"] for r in result["parity"])
+            bad = [
+                r for r in result["parity"] if not r["fp32_finite"] or r["fp32_max_abs_diff"] > FP32_TOLERANCE
+            ]
+            if bad:
+                raise SERError(
+                    f"ONNX Runtime and PyTorch disagree: max abs difference of probabilities "
+                    f"{result['fp32_max_abs_diff']:.2e} > {FP32_TOLERANCE:g} on {bad[0]['input']}; the file "
+                    "was not written. Please report this with the model's config.json",
+                    source=source,
+                )
+        save_atomic(onnx.load(paths["fp32"]), out)
+        result["size_bytes"] = out.stat().st_size
+        if quantize == "int8":
+            int8_out = out.with_name(out.stem + ".int8.onnx")
+            save_atomic(onnx.load(paths["int8"]), int8_out)
+            result["int8_path"], result["int8_size_bytes"] = str(int8_out), int8_out.stat().st_size
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    logger.info("wrote %s in %.1f s", out, result["seconds"])
+    return result
+
+
+def _parity(
+    graph: nn.Module, model: nn.Module, extractor: Any, backends: dict[str, Any], seconds: tuple[float, ...]
+) -> list[dict[str, Any]]:
+    """Per input (each clip alone, then all in one padded batch): every backend's max abs difference of
+    probabilities from PyTorch on the same float32 graph (``<tag>_max_abs_diff``, top-1 agreement), and
+    from the package's own int8 path (``<tag>_package_max_abs_diff``)."""
+    clips = _check_clips(tuple(seconds) + (1.7,))
+    inputs = TurnEncoderInputs(extractor)
+    with torch.inference_mode():
+        package = torch.softmax(
+            model(
+                input_features=torch.as_tensor(extractor(clips, return_tensors="pt")["input_features"])
+            ).logits,
+            -1,
+        ).numpy()
+    groups = [(f"{s:g} s", [i]) for i, s in enumerate(seconds)] + [
+        (f"padded batch of {len(clips)}", list(range(len(clips))))
+    ]
+    rows = []
+    for name, idx in groups:
+        got = inputs([clips[i] for i in idx], return_tensors="pt")
+        with torch.inference_mode():
+            ref = graph(got["input_features"], got["attention_mask"])[1].numpy()
+        row: dict[str, Any] = {
+            "input": name,
+            "batch": len(idx),
+            "frames": int(got["input_features"].shape[1]),
+        }
+        for tag, backend in backends.items():
+            logits = backend.predict_logits(got["input_features"], got["attention_mask"]).astype(np.float64)
+            probs = np.exp(logits - logits.max(-1, keepdims=True))
+            probs /= probs.sum(-1, keepdims=True)
+            row[f"{tag}_max_abs_diff"] = float(np.abs(probs - ref).max())
+            row[f"{tag}_top1_agreement"] = float((probs.argmax(-1) == ref.argmax(-1)).mean())
+            row[f"{tag}_finite"] = bool(np.isfinite(probs).all())
+            row[f"{tag}_package_max_abs_diff"] = float(np.abs(probs - package[idx]).max())
+        rows.append(row)
+    return rows
+
+
+def describe(result: dict[str, Any]) -> str:
+    """One line on how far each backend is from the package's own (int8) predictions."""
+    tags = [
+        t for t in ("fp32", "int8") if result["parity"] and f"{t}_package_max_abs_diff" in result["parity"][0]
+    ]
+    return "; ".join(
+        f"{t}: max abs difference from the package's own int8 probabilities "
+        f"{max(r[f'{t}_package_max_abs_diff'] for r in result['parity']):.3f}"
+        for t in tags
+    )
+
+
+def metadata_kind(backend: Any) -> str | None:
+    """``INPUT_KIND`` when ``backend``'s ONNX file is a turn-encoder graph."""
+    value = backend.metadata.get("ser_hf.input")
+    return value if value == INPUT_KIND else None
+
+
+def extractor_from_metadata(backend: Any) -> Any:
+    """The functionals extractor stored in a turn-encoder graph's metadata."""
+    from ..models.feature_extraction_functionals import SERFunctionalsFeatureExtractor
+
+    return SERFunctionalsFeatureExtractor.from_dict(json.loads(backend.metadata["ser_hf.feature_extractor"]))

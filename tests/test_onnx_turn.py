@@ -1,0 +1,102 @@
+"""ONNX export of the default (a turn-encoder model): encoder, pooling and head in one graph from log-mels.
+
+The export must match PyTorch running the same float32 graph (one clip or a padded batch), and an ONNX
+user must get the package's answers: the same top label on real speech (the example clips, RAVDESS),
+through the Python API and through ``ser-hf export`` / ``ser-hf predict --onnx``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")
+
+import onnx  # noqa: E402
+
+from ser_hf.cli import export, predict  # noqa: E402
+from ser_hf.data.audio import load_audio  # noqa: E402
+from ser_hf.errors import SERError  # noqa: E402
+from ser_hf.inference.bundled import bundled_model_path  # noqa: E402
+from ser_hf.inference.classifier import EmotionClassifier  # noqa: E402
+from ser_hf.inference.onnx_classifier import OnnxEmotionClassifier  # noqa: E402
+from ser_hf.inference.onnx_runtime import FP32_TOLERANCE  # noqa: E402
+from ser_hf.inference.onnx_turn import INPUT_KIND  # noqa: E402
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "demo" / "examples").glob("*.flac"))
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> dict:
+    """``ser-hf export --model default --quantize int8``, as a user runs it."""
+    out = tmp_path_factory.mktemp("default_onnx") / "default.onnx"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert (
+            export.cli(
+                ["--model", "default", "--out", str(out), "--quantize", "int8", "--json", str(out) + ".json"]
+            )
+            == 0
+        )
+    return {**json.loads(Path(str(out) + ".json").read_text()), "stdout": buf.getvalue()}
+
+
+@pytest.fixture(scope="module")
+def package() -> EmotionClassifier:
+    return EmotionClassifier()
+
+
+def test_the_default_exports_with_dynamic_axes_and_fp32_parity(exported):
+    proto = onnx.load(exported["path"])
+    onnx.checker.check_model(proto)
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert meta["ser_hf.input"] == INPUT_KIND and json.loads(meta["ser_hf.id2label"])
+    for value in proto.graph.input:  # batch and frames stay symbolic
+        dims = value.type.tensor_type.shape.dim
+        assert not dims[0].HasField("dim_value") and not dims[1].HasField("dim_value"), value.name
+    rows = {r["input"]: r for r in exported["parity"]}
+    assert {"0.5 s", "3 s", "7 s"} <= set(rows) and any(r["batch"] > 1 for r in rows.values())
+    assert all(
+        r["fp32_max_abs_diff"] <= FP32_TOLERANCE and r["fp32_top1_agreement"] == 1.0 for r in rows.values()
+    )
+    assert Path(exported["int8_path"]).stat().st_size < 0.5 * Path(exported["path"]).stat().st_size
+    assert "package's own int8" in exported["stdout"] and "| padded batch" in exported["stdout"]
+
+
+@pytest.mark.parametrize("kind", ["fp32", "int8"])
+def test_onnx_default_gives_the_package_answers_on_real_speech(exported, package, kind):
+    """The eight RAVDESS example clips: the same top label as the package, scores close; a padded batch
+    gives what the clips give one at a time."""
+    clf = OnnxEmotionClassifier(exported["path" if kind == "fp32" else "int8_path"])  # settings from metadata
+    assert clf.labels == package.labels
+    clips = [load_audio(str(p), 16000) for p in EXAMPLES]
+    assert len(clips) == 8
+    for clip in clips:
+        ref = {s["label"]: s["score"] for s in package.classify(clip, top_k=None)}
+        got = clf.classify(clip, top_k=None)
+        assert got[0]["label"] == max(ref, key=ref.get)
+        assert max(abs(s["score"] - ref[s["label"]]) for s in got) < 0.1
+    batch = clf.classify_batch(clips, batch_size=8, top_k=None)
+    for clip, b in zip(clips, batch):
+        alone = {s["label"]: s["score"] for s in clf.classify(clip, top_k=None)}
+        assert np.allclose([s["score"] for s in b], [alone[s["label"]] for s in b], atol=1e-4)
+
+
+def test_predict_onnx_on_the_command_line(exported, package, capsys):
+    """``ser-hf predict --onnx default.int8.onnx FILE`` with no model folder: the package's label."""
+    capsys.readouterr()
+    assert predict.cli([str(EXAMPLES[1]), "--onnx", exported["int8_path"], "--json", "-"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["label"] == package.classify(str(EXAMPLES[1]))[0]["label"]
+
+
+def test_a_turn_graph_with_another_models_folder_is_refused(exported):
+    with pytest.raises(SERError, match="turn-encoder model"):
+        OnnxEmotionClassifier(bundled_model_path("cnn"), onnx_path=exported["path"])
