@@ -24,8 +24,8 @@ from ser_hf.inference.onnx_classifier import (
     OnnxEmotionClassifier,
     load_classifier,  # noqa: E402
 )
-from ser_hf.inference.onnx_export import FP32_TOLERANCE, _ExportWrapper, export_onnx
-from ser_hf.inference.onnx_runtime import OnnxRuntimeBackend
+from ser_hf.inference.onnx_export import _ExportWrapper, export_onnx
+from ser_hf.inference.onnx_runtime import FP32_TOLERANCE, OnnxRuntimeBackend
 from ser_hf.training.presets import build_model  # noqa: E402
 
 LABELS = ["neutral", "happy", "sad", "angry"]

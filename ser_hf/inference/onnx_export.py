@@ -31,7 +31,6 @@ import logging
 import os
 import tempfile
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -44,19 +43,16 @@ from ..errors import SERError
 from ..training.saving import quiet_loading
 from .onnx_files import (
     INT8_DESCRIPTION,
-    check_dynamic,
+    check_parity,
     metadata_props,
     quantize_int8,
-    quiet_torch_onnx,
-    save_atomic,
+    save_outputs,
     set_metadata,
     speechlike_clip,
+    torch_export,
 )
 from .onnx_runtime import (
     DEFAULT_OPSET,
-    FP32_TOLERANCE,
-    INPUT_NAMES,
-    OUTPUT_NAMES,
     OnnxRuntimeBackend,
 )
 
@@ -427,25 +423,8 @@ def export_onnx(
         logger.info("exporting %s (%d LSTM layers as ONNX LSTM nodes, opset %d)", source, swapped, opset)
     else:
         logger.info("exporting %s (opset %d)", source, opset)
-    try:
-        with warnings.catch_warnings(), quiet_torch_onnx():
-            warnings.simplefilter("ignore")
-            program = torch.onnx.export(
-                wrapper,
-                (feats, mask),
-                None,
-                dynamo=True,
-                opset_version=int(opset),
-                input_names=list(INPUT_NAMES),
-                output_names=list(OUTPUT_NAMES),
-                dynamic_shapes=dynamic,
-                custom_translation_table={_lstm_op_overload(): _lstm_to_onnx},
-                verbose=False,
-            )
-    except Exception as err:
-        raise SERError(f"ONNX export failed ({type(err).__name__}: {str(err)[:500]})", source=source) from err
-    proto = program.model_proto
-    check_dynamic(proto, source)
+    translation = {_lstm_op_overload(): _lstm_to_onnx}
+    proto = torch_export(wrapper, (feats, mask), dynamic, opset, source, custom_translation_table=translation)
     set_metadata(proto, metadata_props(model, feature_extractor, min_frames, "none"))
     proto.doc_string = f"ser_hf speech emotion recognition model ({config.model_type}) exported from {source}"
 
@@ -477,26 +456,10 @@ def export_onnx(
             rows = parity_table(
                 model, backends, parity_inputs(feature_extractor, num_features, parity_seconds)
             )
-            result["parity"] = rows
-            for tag in backends:
-                result[f"{tag}_max_abs_diff"] = max(r[f"{tag}_max_abs_diff"] for r in rows)
-            bad = [r for r in rows if not r["fp32_finite"] or r["fp32_max_abs_diff"] > FP32_TOLERANCE]
-            if bad:
-                raise SERError(
-                    f"ONNX Runtime and PyTorch disagree: max abs difference of probabilities "
-                    f"{result['fp32_max_abs_diff']:.2e} > {FP32_TOLERANCE:g} on {bad[0]['input']}; "
-                    "the file was not written. Please report this with the model's config.json",
-                    source=source,
-                )
+            check_parity(result, rows, backends, source)
             if "int8" in backends:
                 logger.info("int8 max abs difference of probabilities: %.3e", result["int8_max_abs_diff"])
-        save_atomic(onnx.load(fp32_tmp), out)
-        result["size_bytes"] = out.stat().st_size
-        if quantize == "int8":
-            int8_out = out.with_name(out.stem + ".int8.onnx")
-            save_atomic(onnx.load(int8_tmp), int8_out)
-            result["int8_path"] = str(int8_out)
-            result["int8_size_bytes"] = int8_out.stat().st_size
+        save_outputs(result, fp32_tmp, int8_tmp if quantize == "int8" else None, out)
     result["seconds"] = round(time.perf_counter() - started, 2)
     logger.info("wrote %s in %.1f s", out, result["seconds"])
     return result

@@ -9,15 +9,17 @@ import json
 import logging
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from torch import nn
 
 from ..errors import SERError
 from ..training.saving import public_mode
-from .onnx_runtime import INPUT_NAMES, META_PREFIX, OUTPUT_NAMES
+from .onnx_runtime import FP32_TOLERANCE, INPUT_NAMES, META_PREFIX, OUTPUT_NAMES
 
 INT8_OP_TYPES = ("MatMul", "LSTM")
 INT8_DESCRIPTION = "int8 dynamic quantisation (QInt8 weights of MatMul and LSTM; convolutions fp32)"
@@ -148,3 +150,58 @@ def quantize_int8(
     proto = onnx.load(str(int8_path))
     set_metadata(proto, metadata)
     onnx.save(proto, str(int8_path))
+
+
+def torch_export(
+    module: nn.Module, example: tuple, dynamic: dict, opset: int, source: str, **options: Any
+) -> Any:
+    """``module`` through ``torch.onnx.export`` (the dynamo exporter), quietly; the ``ModelProto``,
+    both inputs' batch and time axes checked to have stayed symbolic."""
+    try:
+        with warnings.catch_warnings(), quiet_torch_onnx():
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(
+                module,
+                example,
+                None,
+                dynamo=True,
+                opset_version=int(opset),
+                input_names=list(INPUT_NAMES),
+                output_names=list(OUTPUT_NAMES),
+                dynamic_shapes=dynamic,
+                verbose=False,
+                **options,
+            )
+    except Exception as err:
+        raise SERError(f"ONNX export failed ({type(err).__name__}: {str(err)[:500]})", source=source) from err
+    proto = program.model_proto
+    check_dynamic(proto, source)
+    return proto
+
+
+def check_parity(result: dict[str, Any], rows: list[dict[str, Any]], tags: Any, source: str) -> None:
+    """Record the parity ``rows`` and each backend's largest difference in ``result``; raise
+    :class:`SERError` (so that nothing is written) when fp32 differs from PyTorch by more than 1e-4."""
+    result["parity"] = rows
+    for tag in tags:
+        result[f"{tag}_max_abs_diff"] = max(r[f"{tag}_max_abs_diff"] for r in rows)
+    bad = [r for r in rows if not r["fp32_finite"] or r["fp32_max_abs_diff"] > FP32_TOLERANCE]
+    if bad:
+        raise SERError(
+            f"ONNX Runtime and PyTorch disagree: max abs difference of probabilities "
+            f"{result['fp32_max_abs_diff']:.2e} > {FP32_TOLERANCE:g} on {bad[0]['input']}; "
+            "the file was not written. Please report this with the model's config.json",
+            source=source,
+        )
+
+
+def save_outputs(result: dict[str, Any], fp32: Path, int8: Path | None, out: Path) -> None:
+    """The checked files to ``out`` (and ``<stem>.int8.onnx`` when ``int8``), atomically; sizes in ``result``."""
+    import onnx
+
+    save_atomic(onnx.load(fp32), out)
+    result["size_bytes"] = out.stat().st_size
+    if int8 is not None:
+        int8_out = out.with_name(out.stem + ".int8.onnx")
+        save_atomic(onnx.load(int8), int8_out)
+        result["int8_path"], result["int8_size_bytes"] = str(int8_out), int8_out.stat().st_size

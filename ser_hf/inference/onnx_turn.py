@@ -22,7 +22,6 @@ import json
 import logging
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,17 @@ from ..errors import SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS, _prepared
 from ..models.turn_encoder import HEADS, WEIGHTS, WINDOW_SAMPLES, TurnEncoder, whisper_log_mel
+from .onnx_files import (
+    INT8_DESCRIPTION,
+    check_parity,
+    metadata_props,
+    quantize_int8,
+    save_outputs,
+    set_metadata,
+    speechlike_clip,
+    torch_export,
+)
+from .onnx_runtime import META_PREFIX, OnnxRuntimeBackend
 
 logger = logging.getLogger(__name__)
 
@@ -136,8 +146,6 @@ class OneClipAtATime:
 
 
 def _check_clips(seconds: tuple[float, ...]) -> list[np.ndarray]:
-    from .onnx_files import speechlike_clip
-
     return [speechlike_clip(s, seed=i) for i, s in enumerate(seconds)]
 
 
@@ -154,17 +162,6 @@ def export_turn_onnx(
     """:func:`~ser_hf.inference.onnx_export.export_onnx` for a turn-encoder model (the module's docstring)."""
     import onnx
 
-    from .onnx_files import (
-        INT8_DESCRIPTION,
-        check_dynamic,
-        metadata_props,
-        quantize_int8,
-        quiet_torch_onnx,
-        save_atomic,
-        set_metadata,
-    )
-    from .onnx_runtime import FP32_TOLERANCE, INPUT_NAMES, META_PREFIX, OUTPUT_NAMES, OnnxRuntimeBackend
-
     layers = turn_layers(feature_extractor)
     weights = getattr(feature_extractor, "_turn_weights", None) or WEIGHTS
     graph = TurnEncoderGraph(model, TurnEncoder.load(weights, layers, torch.float32)).eval()
@@ -177,24 +174,7 @@ def export_turn_onnx(
     )
     dynamic = {"input_features": {0: batch, 1: frames}, "attention_mask": {0: batch, 1: frames}}
     logger.info("exporting %s (turn encoder, %d layers, opset %d)", source, layers, opset)
-    try:
-        with warnings.catch_warnings(), quiet_torch_onnx():
-            warnings.simplefilter("ignore")
-            program = torch.onnx.export(
-                graph,
-                (feats, mask),
-                None,
-                dynamo=True,
-                opset_version=int(opset),
-                input_names=list(INPUT_NAMES),
-                output_names=list(OUTPUT_NAMES),
-                dynamic_shapes=dynamic,
-                verbose=False,
-            )
-    except Exception as err:
-        raise SERError(f"ONNX export failed ({type(err).__name__}: {str(err)[:500]})", source=source) from err
-    proto = program.model_proto
-    check_dynamic(proto, source)
+    proto = torch_export(graph, (feats, mask), dynamic, opset, source)
 
     def metadata(quantization: str) -> dict[str, str]:
         meta = metadata_props(model, feature_extractor, 2, quantization)
@@ -227,25 +207,9 @@ def export_turn_onnx(
             )
         backends = {t: OnnxRuntimeBackend(p) for t, p in paths.items() if p.is_file()}
         if check:
-            result["parity"] = _parity(graph, model, feature_extractor, backends, parity_seconds)
-            for tag in backends:
-                result[f"{tag}_max_abs_diff"] = max(r[f"{tag}_max_abs_diff"] for r in result["parity"])
-            bad = [
-                r for r in result["parity"] if not r["fp32_finite"] or r["fp32_max_abs_diff"] > FP32_TOLERANCE
-            ]
-            if bad:
-                raise SERError(
-                    f"ONNX Runtime and PyTorch disagree: max abs difference of probabilities "
-                    f"{result['fp32_max_abs_diff']:.2e} > {FP32_TOLERANCE:g} on {bad[0]['input']}; the file "
-                    "was not written. Please report this with the model's config.json",
-                    source=source,
-                )
-        save_atomic(onnx.load(paths["fp32"]), out)
-        result["size_bytes"] = out.stat().st_size
-        if quantize == "int8":
-            int8_out = out.with_name(out.stem + ".int8.onnx")
-            save_atomic(onnx.load(paths["int8"]), int8_out)
-            result["int8_path"], result["int8_size_bytes"] = str(int8_out), int8_out.stat().st_size
+            rows = _parity(graph, model, feature_extractor, backends, parity_seconds)
+            check_parity(result, rows, backends, source)
+        save_outputs(result, paths["fp32"], paths["int8"] if quantize == "int8" else None, out)
     result["seconds"] = round(time.perf_counter() - started, 2)
     logger.info("wrote %s in %.1f s", out, result["seconds"])
     return result
