@@ -33,7 +33,7 @@ from transformers.feature_extraction_utils import BatchFeature
 from ..errors import SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS, _prepared
-from ..models.turn_encoder import HEADS, WEIGHTS, WINDOW_SAMPLES, TurnEncoder, whisper_log_mel
+from ..models.turn_encoder import WEIGHTS, WINDOW_SAMPLES, TurnEncoder, whisper_log_mel
 from .onnx_files import (
     INT8_DESCRIPTION,
     check_parity,
@@ -102,30 +102,16 @@ class TurnEncoderGraph(nn.Module):
         self.model, self.encoder = model, encoder
 
     def forward(self, input_features: torch.Tensor, attention_mask: torch.Tensor):
-        enc = self.encoder
         mel = (input_features * attention_mask[..., None]).transpose(1, 2)  # zeros after each clip
-        x = nn.functional.gelu(enc.conv2(nn.functional.gelu(enc.conv1(mel)))).transpose(1, 2)
-        k = attention_mask.sum(1, keepdim=True) // 2  # each clip's positions: the last k of the window
-        steps = torch.arange(x.shape[1], device=x.device)[None]
-        keep = (steps < k).to(x.dtype)  # (B, K)
-        index = (enc.positions.shape[0] - k + steps).clamp(max=enc.positions.shape[0] - 1)
-        x = x + enc.positions[index]
-        attend = (steps < k)[:, None, None, :]
+        frames = attention_mask.sum(1, keepdim=True)
+        keep = (torch.arange(mel.shape[-1] // 2, device=mel.device)[None] < frames // 2).to(mel.dtype)[
+            ..., None
+        ]
+        count = keep.sum(1)
         feats = []
-        for i, layer in enumerate(enc.layers):
-            b, n, _ = x.shape
-            q, kk, v = (
-                t.view(b, n, HEADS, -1).transpose(1, 2)
-                for t in layer.qkv(layer.attn_norm(x)).split(x.shape[-1], -1)
-            )
-            att = nn.functional.scaled_dot_product_attention(q, kk, v, attn_mask=attend)
-            x = x + layer.out(att.transpose(1, 2).reshape(b, n, -1))
-            x = x + layer.fc2(nn.functional.gelu(layer.fc1(layer.mlp_norm(x))))
-            h = enc.norm(x) if i == len(enc.layers) - 1 and len(enc.layers) == 4 else x
-            count = keep.sum(1, keepdim=True)
-            mean = (h * keep[..., None]).sum(1) / count
-            var = (((h - mean[:, None]) ** 2) * keep[..., None]).sum(1) / count
-            feats += [mean, var.sqrt()]
+        for h in self.encoder(mel, frames):  # each layer's states, pooled over each clip's own steps
+            mean = (h * keep).sum(1) / count
+            feats += [mean, (((h - mean[:, None]) ** 2) * keep).sum(1).div(count).sqrt()]
         logits = self.model(input_features=torch.cat(feats, -1), return_dict=True).logits
         return logits, torch.softmax(logits.float(), -1)
 

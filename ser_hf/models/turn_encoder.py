@@ -100,13 +100,16 @@ class _Layer(nn.Module):
         self.out = nn.Linear(WIDTH, WIDTH)
         self.fc1, self.fc2 = nn.Linear(WIDTH, 4 * WIDTH), nn.Linear(4 * WIDTH, WIDTH)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, attend: torch.Tensor | None = None) -> torch.Tensor:
+        """``attend`` (B, 1, 1, n) bool: the positions each clip's attention may read (None: all)."""
         b, n, _ = x.shape
         q, k, v = (
             t.view(b, n, HEADS, -1).transpose(1, 2) for t in self.qkv(self.attn_norm(x)).split(WIDTH, -1)
         )
         x = x + self.out(
-            nn.functional.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, n, WIDTH)
+            nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=attend)
+            .transpose(1, 2)
+            .reshape(b, n, WIDTH)
         )
         return x + self.fc2(nn.functional.gelu(self.fc1(self.mlp_norm(x))))
 
@@ -147,13 +150,24 @@ class TurnEncoder(nn.Module):
             _quantize_linear(encoder)
         return encoder.eval()
 
-    def forward(self, mel: torch.Tensor) -> list[torch.Tensor]:
-        """``mel`` (1, 80, 2k) -> each layer's states (1, k, 384) at positions 400-k .. 399."""
+    def forward(self, mel: torch.Tensor, frames: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """``mel`` (1, 80, 2k) -> each layer's states (1, k, 384) at positions 400-k .. 399.
+
+        A batch of clips padded on the right (zeros after each clip's frames): ``frames`` (B, 1), each
+        clip's own frame count 2k; its states then sit at its first k steps, at positions 400-k ..
+        399, its attention reads only those, and the steps after them hold padding."""
         x = nn.functional.gelu(self.conv2(nn.functional.gelu(self.conv1(mel)))).transpose(1, 2)
-        x = x + self.positions[-x.shape[1] :]
+        attend = None
+        if frames is None:
+            x = x + self.positions[-x.shape[1] :]
+        else:
+            k, steps = frames // 2, torch.arange(x.shape[1], device=x.device)[None]
+            last = self.positions.shape[0] - 1
+            x = x + self.positions[(last + 1 - k + steps).clamp(max=last)]
+            attend = (steps < k)[:, None, None, :]
         states = []
         for layer in self.layers:
-            x = layer(x)
+            x = layer(x, attend)
             states.append(x)
         if len(self.layers) == LAYERS:
             states[-1] = self.norm(x)
