@@ -120,14 +120,16 @@ def markdown(r: dict) -> str:
         f"(fp32 {r['sizes_mb']['fp32']:.1f} MB, int8 {r['sizes_mb']['int8']:.1f} MB; fp32 within "
         f"{r['parity_fp32_vs_float32_graph']:.1e} of PyTorch on the same float32 graph).",
         "",
-        f"Against the package's own answers (the encoder in PyTorch's int8) on {r['files']} clips of {r['data']}:",
+        f"Against the package's own answers (the encoder in PyTorch's int8) on {r['files']} clips of "
+        f"{r['data']}:",
         "",
         "| ONNX file | same top label | max abs difference of probabilities | mean abs difference |",
         "| --- | ---: | ---: | ---: |",
     ]
     for tag, row in r["agreement"].items():
         lines.append(
-            f"| {tag} | {row['top1_agreement']:.2%} ({row['same_top1']}) | {row['max_abs']:.3f} | {row['mean_abs']:.4f} |"
+            f"| {tag} | {row['top1_agreement']:.2%} ({row['same_top1']}) | {row['max_abs']:.3f} "
+            f"| {row['mean_abs']:.4f} |"
         )
     lines += [
         "",

@@ -81,7 +81,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         "## Machine",
         "",
         f"- CPU: {m['cpu']}, {m['logical_cores']} logical cores ({m['physical_cores']} physical), "
-        f"{m['ram_gb']} GiB RAM; torch kernels {m.get('cpu_capability', '-')}; torch threads {m['torch_threads']}; "
+        f"{m['ram_gb']} GiB RAM; torch kernels {m.get('cpu_capability', '-')}; "
+        f"torch threads {m['torch_threads']}; "
         "load average at start "
         f"{', '.join(str(x) for x in m['load_average_at_start'] or [])}",
         f"- {m['platform']}; " + ", ".join(f"{k} {val}" for k, val in v.items() if val),

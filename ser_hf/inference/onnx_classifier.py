@@ -38,8 +38,9 @@ class OnnxEmotionClassifier(EmotionClassifier):
     Features are computed by the ``SERFeatureExtractor`` (torch, CPU; for a turn-encoder graph, such
     as the default's, :class:`~ser_hf.inference.onnx_turn.TurnEncoderInputs`: trimmed clips' log-mels);
     the feature extractor is, in this order: ``feature_extractor``, the model folder's, the one
-    stored in the ONNX metadata, the bundled CNN-Transformer's. Labels come from the model folder's ``config.json`` when a folder
-    is given, else from the ONNX metadata (else the bundled CNN-Transformer).
+    stored in the ONNX metadata, the bundled CNN-Transformer's. Labels come from the model folder's
+    ``config.json`` when a folder is given, else from the ONNX metadata (else the bundled
+    CNN-Transformer).
 
     Args:
         model: the ``.onnx`` file (when ``onnx_path`` is None) or a model folder / Hub id.

@@ -196,7 +196,8 @@ def check_parity(result: dict[str, Any], rows: list[dict[str, Any]], tags: Any, 
 
 
 def save_outputs(result: dict[str, Any], fp32: Path, int8: Path | None, out: Path) -> None:
-    """The checked files to ``out`` (and ``<stem>.int8.onnx`` when ``int8``), atomically; sizes in ``result``."""
+    """The checked files to ``out`` (and ``<stem>.int8.onnx`` when ``int8``), atomically; their sizes
+    and paths into ``result``."""
     import onnx
 
     save_atomic(onnx.load(fp32), out)

@@ -125,10 +125,12 @@ class OneClipAtATime:
 
     def predict_logits(self, input_features: Any, attention_mask: Any, **extra: Any) -> np.ndarray:
         feats, mask = np.asarray(input_features, np.float32), np.asarray(attention_mask, np.int64)
-        return np.concatenate([
-            self.backend.predict_logits(feats[i : i + 1, : int(mask[i].sum())], mask[i : i + 1, : int(mask[i].sum())])
+        lengths = mask.sum(1)
+        rows = [
+            self.backend.predict_logits(feats[i : i + 1, : lengths[i]], mask[i : i + 1, : lengths[i]])
             for i in range(feats.shape[0])
-        ])  # fmt: skip
+        ]
+        return np.concatenate(rows)
 
 
 def _check_clips(seconds: tuple[float, ...]) -> list[np.ndarray]:

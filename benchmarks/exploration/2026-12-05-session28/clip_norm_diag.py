@@ -76,7 +76,8 @@ def fit(x, tr, va):
         best = max(best or (s, c), (s, c))
     both = tr | va
     sc = StandardScaler().fit(x[both])
-    return sc, LogisticRegression(C=best[1], max_iter=3000, class_weight="balanced").fit(sc.transform(x[both]), y[both])
+    lr = LogisticRegression(C=best[1], max_iter=3000, class_weight="balanced")
+    return sc, lr.fit(sc.transform(x[both]), y[both])
 
 
 for norm in ("window", "clip"):
@@ -92,4 +93,5 @@ for norm in ("window", "clip"):
             got_whole.append(balanced_accuracy_score(y[target], lr.predict(sc.transform(whole[target]))))
             got_crop.append(balanced_accuracy_score(y[target], lr.predict(sc.transform(crop[target]))))
         cells.append(f"{check} whole {np.mean(got_whole):.3f} crop {np.mean(got_crop):.3f}")
-    print(f"{norm:6s} mean |crop - whole| shift {shift.mean():.3f} sd (max {shift.max():.2f}); " + "; ".join(cells))
+    head = f"{norm:6s} mean |crop - whole| shift {shift.mean():.3f} sd (max {shift.max():.2f}); "
+    print(head + "; ".join(cells))

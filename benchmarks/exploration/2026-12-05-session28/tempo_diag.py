@@ -79,7 +79,8 @@ def fit(copies, tr, va):
     return train(tr | va, best[1])
 
 
-for name, copies in {"no copy": [], "+ voice copy": ["pitch"], "+ tempo copy": ["tempo"], "+ both": ["pitch", "tempo"]}.items():
+variants = {"no copy": [], "+ voice copy": ["pitch"], "+ tempo copy": ["tempo"], "+ both": ["pitch", "tempo"]}
+for name, copies in variants.items():
     cells = []
     for check, dirs in checks.items():
         got = []
