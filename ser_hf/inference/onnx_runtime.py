@@ -28,6 +28,7 @@ INPUT_NAMES = ("input_features", "attention_mask")
 
 OUTPUT_NAMES = ("logits", "probabilities")
 META_PREFIX = "ser_hf."
+TURN_INPUT_KIND = "turn-encoder-log-mels"  # ser_hf.input of a turn-encoder graph (``onnx_turn``)
 
 
 def make_session(
@@ -88,6 +89,7 @@ class OnnxRuntimeBackend:
         shape = next(o.shape for o in self.session.get_outputs() if o.name == self._logits_name)
         self.num_labels = shape[-1] if shape and isinstance(shape[-1], int) else None
         self.min_frames = int(self.metadata.get(META_PREFIX + "min_frames", 1))
+        self.input_kind = self.metadata.get(META_PREFIX + "input")
 
     def meta_json(self, key: str) -> Any:
         """A JSON value of the ``ser_hf.<key>`` metadata entry, or None."""
@@ -100,9 +102,16 @@ class OnnxRuntimeBackend:
             raise SERError(
                 f"this ONNX graph reads frame features only, but the feature extractor also gives "
                 f"{', '.join(sorted(extra))}; use the feature extractor of the exported model",
-                source=self.onnx_path,
+                source=self.path,
             )
         feats = _as_numpy(input_features, np.float32)
+        if self.input_kind == TURN_INPUT_KIND and feats.ndim != 3:
+            raise SERError(
+                "this ONNX file is a turn-encoder graph (the default's export): it reads the clip's "
+                "log-mels, not the model's pooled values; run it with OnnxEmotionClassifier(path) "
+                "(from ser_hf.inference.onnx_classifier) or ser-hf predict --onnx",
+                source=self.path,
+            )
         mask = (
             np.ones(feats.shape[:2], dtype=np.int64)
             if attention_mask is None

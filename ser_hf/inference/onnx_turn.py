@@ -44,11 +44,11 @@ from .onnx_files import (
     speechlike_clip,
     torch_export,
 )
-from .onnx_runtime import META_PREFIX, OnnxRuntimeBackend
+from .onnx_runtime import META_PREFIX, TURN_INPUT_KIND, OnnxRuntimeBackend
 
 logger = logging.getLogger(__name__)
 
-INPUT_KIND = "turn-encoder-log-mels"  # the ONNX metadata's ser_hf.input for these graphs
+INPUT_KIND = TURN_INPUT_KIND  # the ONNX metadata's ser_hf.input for these graphs
 MAX_FRAMES = WINDOW_SAMPLES // 160
 
 
