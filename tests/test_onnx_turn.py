@@ -89,10 +89,12 @@ def test_onnx_default_gives_the_package_answers_on_real_speech(exported, package
         assert np.allclose([s["score"] for s in b], [alone[s["label"]] for s in b], atol=1e-4)
 
 
-def test_predict_onnx_on_the_command_line(exported, package, capsys):
-    """``ser-hf predict --onnx default.int8.onnx FILE`` with no model folder: the package's label."""
+@pytest.mark.parametrize("model", [[], ["--model", "default"]])
+def test_predict_onnx_on_the_command_line(exported, package, capsys, model):
+    """``ser-hf predict --onnx default.int8.onnx FILE``, with no model folder or with the bundled
+    model's name (which once failed: the name was read as a folder): the package's label."""
     capsys.readouterr()
-    assert predict.cli([str(EXAMPLES[1]), "--onnx", exported["int8_path"], "--json", "-"]) == 0
+    assert predict.cli([str(EXAMPLES[1]), "--onnx", exported["int8_path"], *model, "--json", "-"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["label"] == package.classify(str(EXAMPLES[1]))[0]["label"]
 

@@ -16,7 +16,7 @@ from typing import Any
 from torch import nn
 
 from ..errors import SERError
-from .bundled import bundled_model_path
+from .bundled import bundled_model_path, resolve_model_name
 from .classifier import EmotionClassifier
 from .onnx_runtime import OnnxRuntimeBackend
 from .onnx_turn import OneClipAtATime, TurnEncoderInputs, extractor_from_metadata, metadata_kind, turn_layers
@@ -71,6 +71,8 @@ class OnnxEmotionClassifier(EmotionClassifier):
             if not isinstance(model, (str, os.PathLike)):
                 raise SERError("give the .onnx file to run", source="OnnxEmotionClassifier")
             onnx_path, model = model, None
+        elif model is not None:
+            model = resolve_model_name(model)  # a bundled model's name ("default", "cnn") -> its folder
         if providers is None and device is not None and str(device).startswith("cuda"):
             providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
         self.onnx_path = str(onnx_path)
