@@ -27,8 +27,7 @@ from ser_hf.errors import SERError  # noqa: E402
 from ser_hf.inference.bundled import bundled_model_path  # noqa: E402
 from ser_hf.inference.classifier import EmotionClassifier  # noqa: E402
 from ser_hf.inference.onnx_classifier import OnnxEmotionClassifier  # noqa: E402
-from ser_hf.inference.onnx_runtime import FP32_TOLERANCE  # noqa: E402
-from ser_hf.inference.onnx_turn import INPUT_KIND  # noqa: E402
+from ser_hf.inference.onnx_runtime import FP32_TOLERANCE, TURN_INPUT_KIND  # noqa: E402
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "demo" / "examples").glob("*.flac"))
 
@@ -57,7 +56,7 @@ def test_the_default_exports_with_dynamic_axes_and_fp32_parity(exported):
     proto = onnx.load(exported["path"])
     onnx.checker.check_model(proto)
     meta = {p.key: p.value for p in proto.metadata_props}
-    assert meta["ser_hf.input"] == INPUT_KIND and json.loads(meta["ser_hf.id2label"])
+    assert meta["ser_hf.input"] == TURN_INPUT_KIND and json.loads(meta["ser_hf.id2label"])
     for value in proto.graph.input:  # batch and frames stay symbolic
         dims = value.type.tensor_type.shape.dim
         assert not dims[0].HasField("dim_value") and not dims[1].HasField("dim_value"), value.name

@@ -18,8 +18,8 @@ from torch import nn
 from ..errors import SERError
 from .bundled import bundled_model_path, resolve_model_name
 from .classifier import EmotionClassifier
-from .onnx_runtime import OnnxRuntimeBackend
-from .onnx_turn import OneClipAtATime, TurnEncoderInputs, extractor_from_metadata, metadata_kind, turn_layers
+from .onnx_runtime import TURN_INPUT_KIND, OnnxRuntimeBackend
+from .onnx_turn import OneClipAtATime, TurnEncoderInputs, turn_layers
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class OnnxEmotionClassifier(EmotionClassifier):
         meta_fe = ort_backend.meta_json("feature_extractor")
         meta_config = ort_backend.meta_json("config")
         meta_labels = ort_backend.meta_json("id2label")
-        turn = metadata_kind(ort_backend) is not None  # the turn encoder's graph reads log-mels
+        turn = ort_backend.input_kind == TURN_INPUT_KIND  # the turn encoder's graph reads log-mels
         if folder is None and (meta_fe is None and feature_extractor is None or meta_labels is None):
             folder = bundled_model_path("cnn")  # a bare graph without ser_hf metadata
 
@@ -97,7 +97,9 @@ class OnnxEmotionClassifier(EmotionClassifier):
             if folder is not None and not isinstance(folder, nn.Module):
                 feature_extractor = folder
             elif meta_fe is not None and turn:
-                feature_extractor = extractor_from_metadata(ort_backend)
+                from ..models.feature_extraction_functionals import SERFunctionalsFeatureExtractor
+
+                feature_extractor = SERFunctionalsFeatureExtractor.from_dict(meta_fe)
             elif meta_fe is not None:
                 from ..models.feature_extraction_ser import SERFeatureExtractor
 

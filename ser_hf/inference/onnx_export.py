@@ -44,7 +44,9 @@ from ..training.saving import quiet_loading
 from .onnx_files import (
     INT8_DESCRIPTION,
     check_parity,
+    compare_backends,
     metadata_props,
+    new_result,
     quantize_int8,
     save_outputs,
     set_metadata,
@@ -302,12 +304,6 @@ def parity_inputs(
     return rows
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def parity_table(
     model: nn.Module,
     backends: dict[str, OnnxRuntimeBackend],
@@ -324,11 +320,7 @@ def parity_table(
                 -1,
             ).numpy()
         row: dict[str, Any] = {"input": name, "batch": int(feats.shape[0]), "frames": int(feats.shape[1])}
-        for tag, backend in backends.items():
-            probs = _softmax(backend.predict_logits(feats, mask))
-            row[f"{tag}_max_abs_diff"] = float(np.abs(probs - ref).max())
-            row[f"{tag}_top1_agreement"] = float((probs.argmax(-1) == ref.argmax(-1)).mean())
-            row[f"{tag}_finite"] = bool(np.isfinite(probs).all())
+        compare_backends(row, backends, feats, mask, ref)
         rows.append(row)
     return rows
 
@@ -428,16 +420,7 @@ def export_onnx(
     set_metadata(proto, metadata_props(model, feature_extractor, min_frames, "none"))
     proto.doc_string = f"ser_hf speech emotion recognition model ({config.model_type}) exported from {source}"
 
-    result: dict[str, Any] = {
-        "path": str(out),
-        "int8_path": None,
-        "opset": int(opset),
-        "model_type": str(config.model_type),
-        "labels": [config.id2label[i] for i in sorted(config.id2label)],
-        "parity": [],
-        "fp32_max_abs_diff": None,
-        "int8_max_abs_diff": None,
-    }
+    result = new_result(out, opset, config)
     with tempfile.TemporaryDirectory() as tmp:
         fp32_tmp = Path(tmp) / "model.onnx"
         import onnx

@@ -152,6 +152,41 @@ def quantize_int8(
     onnx.save(proto, str(int8_path))
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float64 (ONNX Runtime's logits to probabilities)."""
+    z = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def compare_backends(
+    row: dict[str, Any], backends: dict[str, Any], feats: Any, mask: Any, ref: np.ndarray
+) -> dict:
+    """Each backend's probabilities on ``(feats, mask)`` against PyTorch's ``ref``, into ``row``:
+    ``<tag>_max_abs_diff``, ``<tag>_top1_agreement``, ``<tag>_finite``; returns ``{tag: probabilities}``."""
+    got = {}
+    for tag, backend in backends.items():
+        probs = got[tag] = softmax(backend.predict_logits(feats, mask))
+        row[f"{tag}_max_abs_diff"] = float(np.abs(probs - ref).max())
+        row[f"{tag}_top1_agreement"] = float((probs.argmax(-1) == ref.argmax(-1)).mean())
+        row[f"{tag}_finite"] = bool(np.isfinite(probs).all())
+    return got
+
+
+def new_result(out: Path, opset: int, config: Any) -> dict[str, Any]:
+    """An export's report before the files are checked and written (``export_onnx``'s Returns)."""
+    return {
+        "path": str(out),
+        "int8_path": None,
+        "opset": int(opset),
+        "model_type": str(config.model_type),
+        "labels": [config.id2label[i] for i in sorted(config.id2label)],
+        "parity": [],
+        "fp32_max_abs_diff": None,
+        "int8_max_abs_diff": None,
+    }
+
+
 def torch_export(
     module: nn.Module, example: tuple, dynamic: dict, opset: int, source: str, **options: Any
 ) -> Any:

@@ -18,7 +18,6 @@ own int8 predictions is reported (``package_max_abs_diff``).
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 import time
@@ -33,11 +32,14 @@ from transformers.feature_extraction_utils import BatchFeature
 from ..errors import SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS, _prepared
+from ..models.modeling_ser import lengths_to_mask
 from ..models.turn_encoder import WEIGHTS, WINDOW_SAMPLES, TurnEncoder, whisper_log_mel
 from .onnx_files import (
     INT8_DESCRIPTION,
     check_parity,
+    compare_backends,
     metadata_props,
+    new_result,
     quantize_int8,
     save_outputs,
     set_metadata,
@@ -48,7 +50,6 @@ from .onnx_runtime import META_PREFIX, TURN_INPUT_KIND, OnnxRuntimeBackend
 
 logger = logging.getLogger(__name__)
 
-INPUT_KIND = TURN_INPUT_KIND  # the ONNX metadata's ser_hf.input for these graphs
 MAX_FRAMES = WINDOW_SAMPLES // 160
 
 
@@ -65,7 +66,6 @@ class TurnEncoderInputs:
     def __init__(self, extractor: Any):
         self.extractor = extractor
         self.sampling_rate = int(extractor.sampling_rate)
-        self.clips_per_call = 16
 
     def __call__(
         self, raw_speech: Any, sampling_rate: int | None = None, return_tensors: Any = None, **_: Any
@@ -84,11 +84,9 @@ class TurnEncoderInputs:
             )[0].T
             for c in clips
         ]
-        frames = max(m.shape[0] for m in mels)
-        feats = torch.zeros(len(mels), frames, mels[0].shape[1])
-        mask = torch.zeros(len(mels), frames, dtype=torch.long)
-        for i, m in enumerate(mels):
-            feats[i, : m.shape[0]], mask[i, : m.shape[0]] = m, 1
+        feats = nn.utils.rnn.pad_sequence(mels, batch_first=True)
+        lengths = torch.tensor([m.shape[0] for m in mels])
+        mask = lengths_to_mask(lengths, feats.shape[1]).long()
         out = {"input_features": feats, "attention_mask": mask}
         return BatchFeature({k: v.numpy() for k, v in out.items()}, tensor_type=return_tensors)
 
@@ -104,9 +102,7 @@ class TurnEncoderGraph(nn.Module):
     def forward(self, input_features: torch.Tensor, attention_mask: torch.Tensor):
         mel = (input_features * attention_mask[..., None]).transpose(1, 2)  # zeros after each clip
         frames = attention_mask.sum(1, keepdim=True)
-        keep = (torch.arange(mel.shape[-1] // 2, device=mel.device)[None] < frames // 2).to(mel.dtype)[
-            ..., None
-        ]
+        keep = lengths_to_mask(frames[:, 0] // 2, mel.shape[-1] // 2).to(mel.dtype)[..., None]  # (B, k, 1)
         count = keep.sum(1)
         feats = []
         for h in self.encoder(mel, frames):  # each layer's states, pooled over each clip's own steps
@@ -131,10 +127,6 @@ class OneClipAtATime:
             for i in range(feats.shape[0])
         ]
         return np.concatenate(rows)
-
-
-def _check_clips(seconds: tuple[float, ...]) -> list[np.ndarray]:
-    return [speechlike_clip(s, seed=i) for i, s in enumerate(seconds)]
 
 
 def export_turn_onnx(
@@ -166,7 +158,7 @@ def export_turn_onnx(
 
     def metadata(quantization: str) -> dict[str, str]:
         meta = metadata_props(model, feature_extractor, 2, quantization)
-        meta[META_PREFIX + "input"] = INPUT_KIND
+        meta[META_PREFIX + "input"] = TURN_INPUT_KIND
         meta[META_PREFIX + "max_frames"] = str(MAX_FRAMES)
         return meta
 
@@ -174,16 +166,7 @@ def export_turn_onnx(
     proto.doc_string = (
         f"ser_hf speech emotion recognition model (turn encoder, {layers} layers) from {source}"
     )
-    result: dict[str, Any] = {
-        "path": str(out),
-        "int8_path": None,
-        "opset": int(opset),
-        "model_type": str(model.config.model_type),
-        "labels": [model.config.id2label[i] for i in sorted(model.config.id2label)],
-        "parity": [],
-        "fp32_max_abs_diff": None,
-        "int8_max_abs_diff": None,
-    }
+    result = new_result(out, opset, model.config)
     with tempfile.TemporaryDirectory() as tmp:
         paths = {"fp32": Path(tmp) / "model.onnx", "int8": Path(tmp) / "model.int8.onnx"}
         onnx.save(proto, paths["fp32"])
@@ -209,7 +192,7 @@ def _parity(
     """Per input (each clip alone, then all in one padded batch): every backend's max abs difference of
     probabilities from PyTorch on the same float32 graph (``<tag>_max_abs_diff``, top-1 agreement), and
     from the package's own int8 path (``<tag>_package_max_abs_diff``)."""
-    clips = _check_clips(tuple(seconds) + (1.7,))
+    clips = [speechlike_clip(s, seed=i) for i, s in enumerate((*seconds, 1.7))]
     inputs = TurnEncoderInputs(extractor)
     with torch.inference_mode():
         package = torch.softmax(
@@ -231,14 +214,9 @@ def _parity(
             "batch": len(idx),
             "frames": int(got["input_features"].shape[1]),
         }
-        for tag, backend in backends.items():
-            logits = backend.predict_logits(got["input_features"], got["attention_mask"]).astype(np.float64)
-            probs = np.exp(logits - logits.max(-1, keepdims=True))
-            probs /= probs.sum(-1, keepdims=True)
-            row[f"{tag}_max_abs_diff"] = float(np.abs(probs - ref).max())
-            row[f"{tag}_top1_agreement"] = float((probs.argmax(-1) == ref.argmax(-1)).mean())
-            row[f"{tag}_finite"] = bool(np.isfinite(probs).all())
-            row[f"{tag}_package_max_abs_diff"] = float(np.abs(probs - package[idx]).max())
+        probs = compare_backends(row, backends, got["input_features"], got["attention_mask"], ref)
+        for tag in backends:
+            row[f"{tag}_package_max_abs_diff"] = float(np.abs(probs[tag] - package[idx]).max())
         rows.append(row)
     return rows
 
@@ -253,16 +231,3 @@ def describe(result: dict[str, Any]) -> str:
         f"{max(r[f'{t}_package_max_abs_diff'] for r in result['parity']):.3f}"
         for t in tags
     )
-
-
-def metadata_kind(backend: Any) -> str | None:
-    """``INPUT_KIND`` when ``backend``'s ONNX file is a turn-encoder graph."""
-    value = backend.metadata.get("ser_hf.input")
-    return value if value == INPUT_KIND else None
-
-
-def extractor_from_metadata(backend: Any) -> Any:
-    """The functionals extractor stored in a turn-encoder graph's metadata."""
-    from ..models.feature_extraction_functionals import SERFunctionalsFeatureExtractor
-
-    return SERFunctionalsFeatureExtractor.from_dict(json.loads(backend.metadata["ser_hf.feature_extractor"]))
