@@ -39,44 +39,51 @@ from .measure import (
 logger = logging.getLogger(__name__)
 
 
-def bench_features(work: Path, data_dir: Path | None, quick: bool) -> dict[str, Any]:
-    out = work / "features.json"
-    args = ["--json", str(out), "--n-clips", "8" if quick else "64", "--runs", "2" if quick else "5"]
-    if data_dir:
-        args += ["--data-dir", str(data_dir)]
-    res = run_measured(_python_script("bench_features.py", *args), timeout=600)
-    _check("features", res)
+def _latency_runs(quick: bool) -> list[str]:
+    return ["--runs", "3", "--warmup", "1"] if quick else ["--runs", "30", "--warmup", "5"]
+
+
+def _script_part(
+    part: str,
+    work: Path,
+    script: str,
+    args: list[str],
+    shown: list[str],
+    env: dict[str, str] | None = None,
+    timeout: float = 900,
+) -> dict[str, Any]:
+    """``benchmarks/<script> --json FILE *args`` in its own process (``env``: extra variables): its
+    JSON, its peak RSS and the command to rerun it (``shown``: ``args`` as a reader types them)."""
+    out = work / f"{part}.json"
+    res = run_measured(_python_script(script, "--json", str(out), *args), timeout=timeout, env=env)
+    _check(part, res)
     result = json.loads(out.read_text())
     result["peak_rss_mb"] = res["peak_rss_mb"]
-    result["command"] = shlex.join(["python", "benchmarks/bench_features.py", *args[2:]])
+    prefix = "".join(f"{k}={v} " for k, v in (env or {}).items())
+    result["command"] = prefix + shlex.join(["python", f"benchmarks/{script}", *shown])
     return result
 
 
+def bench_features(work: Path, data_dir: Path | None, quick: bool) -> dict[str, Any]:
+    args = ["--n-clips", "8" if quick else "64", "--runs", "2" if quick else "5"]
+    if data_dir:
+        args += ["--data-dir", str(data_dir)]
+    return _script_part("features", work, "bench_features.py", args, args, timeout=600)
+
+
 def bench_augment(work: Path, data_dir: Path | None, quick: bool) -> dict[str, Any]:
-    out = work / "augment.json"
-    args = ["--json", str(out), "--n-clips", "8" if quick else "64", "--runs", "1" if quick else "3"]
+    args = ["--n-clips", "8" if quick else "64", "--runs", "1" if quick else "3"]
     if quick:
         args += ["--warmup", "0"]
     if data_dir:
         args += ["--data-dir", str(data_dir)]
-    res = run_measured(_python_script("bench_augment.py", *args), timeout=600)
-    _check("augment", res)
-    result = json.loads(out.read_text())
-    result["peak_rss_mb"] = res["peak_rss_mb"]
-    result["command"] = shlex.join(["python", "benchmarks/bench_augment.py", *args[2:]])
-    return result
+    return _script_part("augment", work, "bench_augment.py", args, args, timeout=600)
 
 
 def bench_default(work: Path, quick: bool) -> dict[str, Any]:
     """The bundled models through the stock pipeline beside a wav2vec2-base peer, one process."""
-    out = work / "default.json"
-    extra = ["--runs", "3", "--warmup", "1"] if quick else ["--runs", "30", "--warmup", "5"]
-    res = run_measured(_python_script("bench_default.py", "--json", str(out), *extra), timeout=900)
-    _check("default", res)
-    result = json.loads(out.read_text())
-    result["peak_rss_mb"] = res["peak_rss_mb"]
-    result["command"] = shlex.join(["python", "benchmarks/bench_default.py", *extra])
-    return result
+    args = _latency_runs(quick)
+    return _script_part("default", work, "bench_default.py", args, args)
 
 
 # what a CPU without AVX-512 computes with: FBGEMM's int8 and torch's own kernels limited to AVX2, and the
@@ -90,34 +97,18 @@ AVX2_ENV = {
 
 def bench_default_avx2(work: Path, quick: bool) -> dict[str, Any]:
     """:func:`bench_default`'s latency rows again in a process limited to AVX2 kernels (:data:`AVX2_ENV`)."""
-    out = work / "default_avx2.json"
-    extra = ["--runs", "3", "--warmup", "1"] if quick else ["--runs", "30", "--warmup", "5"]
-    extra += ["--batch-clips", "0"]
-    res = run_measured(
-        _python_script("bench_default.py", "--json", str(out), *extra), timeout=900, env=AVX2_ENV
-    )
-    _check("avx2", res)
-    result = json.loads(out.read_text())
-    result["peak_rss_mb"] = res["peak_rss_mb"]
+    args = [*_latency_runs(quick), "--batch-clips", "0"]
+    result = _script_part("avx2", work, "bench_default.py", args, args, env=AVX2_ENV)
     result["env"] = dict(AVX2_ENV)
-    env = " ".join(f"{k}={v}" for k, v in AVX2_ENV.items())
-    result["command"] = f"{env} " + shlex.join(["python", "benchmarks/bench_default.py", *extra])
     return result
 
 
 def bench_onnx_default(work: Path, data_dir: Path | None, quick: bool) -> dict[str, Any]:
     """The default exported to ONNX: agreement with the package on a corpus, latency beside the pipeline."""
-    out = work / "onnx_default.json"
-    extra = ["--runs", "3", "--warmup", "1"] if quick else ["--runs", "30", "--warmup", "5"]
-    if data_dir and not quick:
-        extra += ["--data-dir", str(data_dir)]
-    res = run_measured(_python_script("bench_onnx_default.py", "--json", str(out), *extra), timeout=900)
-    _check("onnx", res)
-    result = json.loads(out.read_text())
-    result["peak_rss_mb"] = res["peak_rss_mb"]
-    shown = ["DATA" if a == str(data_dir) else a for a in extra]
-    result["command"] = shlex.join(["python", "benchmarks/bench_onnx_default.py", *shown])
-    return result
+    args, shown = _latency_runs(quick), _latency_runs(quick)
+    if data_dir and not quick:  # the whole corpus; --quick: the eight example clips
+        args, shown = [*args, "--data-dir", str(data_dir)], [*shown, "--data-dir", "DATA"]
+    return _script_part("onnx", work, "bench_onnx_default.py", args, shown)
 
 
 def bench_presets(work: Path, quick: bool) -> dict[str, Any]:
