@@ -237,6 +237,24 @@ def test_onnx_classifier_matches_pytorch_classifier(exported, dirs, family):
         assert np.allclose([x["score"] for x in b], [x["score"] for x in s], atol=1e-5)
 
 
+@pytest.mark.parametrize("family", ["a", "b", "c"])
+def test_int8_file_scores_a_clip_the_same_in_any_batch(exported, family):
+    """ONNX Runtime's dynamic int8 scales activations over the whole input; the backend runs an int8
+    file one clip per call, so ``classify_batch`` gives each clip what ``classify`` gives it."""
+    clf = OnnxEmotionClassifier(exported[family]["int8_path"])
+    assert (
+        clf.backend.one_clip_per_call and not OnnxRuntimeBackend(exported[family]["path"]).one_clip_per_call
+    )
+    clips = [make_speechlike(2.5, seed=3), make_tone(300.0, 0.2), make_speechlike(6.0, seed=4, f0=220.0)]
+    singles = [{s["label"]: s["score"] for s in clf.classify(c)} for c in clips]
+    for batch in (
+        clf.classify_batch(clips, batch_size=3),
+        clf.classify_batch(clips[::-1], batch_size=2)[::-1],
+    ):
+        for got, want in zip(batch, singles):
+            assert {s["label"]: s["score"] for s in got} == pytest.approx(want, abs=1e-6)
+
+
 def test_onnx_classifier_checks_labels_against_the_graph(exported, dirs, tmp_path):
     other = tmp_path / "five"
     model, fe = build_model("seed-logmel-bilstm", [*LABELS, "fearful"], feature_overrides={"n_mels": 32})

@@ -19,7 +19,7 @@ from ..errors import SERError
 from .bundled import bundled_model_path, resolve_model_name
 from .classifier import EmotionClassifier
 from .onnx_runtime import TURN_INPUT_KIND, OnnxRuntimeBackend
-from .onnx_turn import OneClipAtATime, TurnEncoderInputs, turn_layers
+from .onnx_turn import TurnEncoderInputs, turn_layers
 
 logger = logging.getLogger(__name__)
 
@@ -115,8 +115,6 @@ class OnnxEmotionClassifier(EmotionClassifier):
                     source=self.onnx_path,
                 )
             self.feature_extractor = TurnEncoderInputs(self.feature_extractor)
-            if backend is None and ort_backend.metadata.get("ser_hf.quantization", "none") != "none":
-                self.backend = OneClipAtATime(ort_backend)  # int8 activations are scaled per call
 
         if isinstance(folder, nn.Module):
             self.config = folder.config

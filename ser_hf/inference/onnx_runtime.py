@@ -69,7 +69,10 @@ class OnnxRuntimeBackend:
     """Logits from an exported model with ONNX Runtime; the ``LogitsBackend`` of ``inference``.
 
     Works on any graph with a features input (and optionally a mask input); a ``ser_hf`` export
-    also brings its metadata (labels, configs, the shortest time axis it accepts).
+    also brings its metadata (labels, configs, the shortest time axis it accepts). An int8 export
+    (``ser_hf.quantization`` other than ``none``) runs each clip of a batch alone, cut to its own
+    frames: ONNX Runtime's dynamic int8 scales activations over the whole input, so a clip's scores
+    would otherwise depend on the clips beside it.
     """
 
     def __init__(
@@ -90,6 +93,7 @@ class OnnxRuntimeBackend:
         self.num_labels = shape[-1] if shape and isinstance(shape[-1], int) else None
         self.min_frames = int(self.metadata.get(META_PREFIX + "min_frames", 1))
         self.input_kind = self.metadata.get(META_PREFIX + "input")
+        self.one_clip_per_call = self.metadata.get(META_PREFIX + "quantization", "none") != "none"
 
     def meta_json(self, key: str) -> Any:
         """A JSON value of the ``ser_hf.<key>`` metadata entry, or None."""
@@ -117,6 +121,17 @@ class OnnxRuntimeBackend:
             if attention_mask is None
             else _as_numpy(attention_mask, np.int64)
         )
+        if self.one_clip_per_call and len(feats) > 1:
+            lengths = mask.sum(1)
+            return np.concatenate(
+                [
+                    self._run(feats[i : i + 1, : lengths[i]], mask[i : i + 1, : lengths[i]])
+                    for i in range(len(feats))
+                ]
+            )
+        return self._run(feats, mask)
+
+    def _run(self, feats: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if feats.shape[1] < self.min_frames:  # what the PyTorch model does inside: masked zero frames
             extra = self.min_frames - feats.shape[1]
             feats = np.pad(feats, ((0, 0), (0, extra), (0, 0)))

@@ -112,23 +112,6 @@ class TurnEncoderGraph(nn.Module):
         return logits, torch.softmax(logits.float(), -1)
 
 
-class OneClipAtATime:
-    """A backend that runs each clip of a batch alone (cut to its own frames): ONNX Runtime's dynamic
-    int8 scales activations over the whole input, so a clip's scores would depend on its batch."""
-
-    def __init__(self, backend: Any):
-        self.backend = backend
-
-    def predict_logits(self, input_features: Any, attention_mask: Any, **extra: Any) -> np.ndarray:
-        feats, mask = np.asarray(input_features, np.float32), np.asarray(attention_mask, np.int64)
-        lengths = mask.sum(1)
-        rows = [
-            self.backend.predict_logits(feats[i : i + 1, : lengths[i]], mask[i : i + 1, : lengths[i]])
-            for i in range(feats.shape[0])
-        ]
-        return np.concatenate(rows)
-
-
 def export_turn_onnx(
     model: nn.Module,
     feature_extractor: Any,
