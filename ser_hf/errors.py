@@ -52,3 +52,28 @@ def _installed(module: str) -> bool:
     except (ImportError, ValueError):
         return False
     return spec is not None and spec.origin is not None
+
+
+def torch_device(device: str | None) -> str:
+    """``device`` checked (``None``: ``"cuda"`` when available, else ``"cpu"``): a typed error for a
+    name torch does not know or a CUDA device this machine does not have, before any work."""
+    import torch
+
+    if device is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        kind = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise SERError(
+            f"not a device name ({err}); use cpu, cuda or cuda:N", source=f"device {device!r}"
+        ) from err
+    if kind.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise SERError("this machine has no usable CUDA GPU; use cpu", source=f"device {device!r}")
+        if kind.index is not None and kind.index >= count:
+            raise SERError(
+                f"this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}",
+                source=f"device {device!r}",
+            )
+    return str(device)

@@ -118,6 +118,23 @@ def test_adapting_on_few_clips_warns_that_it_can_lower_accuracy(stats_model, cap
     clf.reset_adaptation()
 
 
+def test_adapt_leaves_out_silent_clips_as_the_command_line_does(stats_model, caplog):
+    """Silent clips would drag the statistics towards silence; ``ser-hf predict --adapt`` already
+    drops them, and ``adapt()`` now does the same, with a warning that counts them."""
+    model, extractor = stats_model
+    clf = EmotionClassifier(model, feature_extractor=extractor, device="cpu")
+    clips = [_lowpassed(_clip(F0[k % 3] * (1 + 0.02 * k), 0.6, 300 + k)) for k in range(12)]
+    with caplog.at_level("WARNING", logger="ser_hf.inference.classifier"):
+        clf.adapt([*clips, *[np.zeros(16000, np.float32)] * 3])
+    assert clf.adapted_on == 12 and "left out 3 silent clip(s)" in caplog.text
+    with_silence = model.feature_mean.clone()
+    clf.adapt(clips)
+    assert torch.equal(model.feature_mean, with_silence)
+    clf.reset_adaptation()
+    with pytest.raises(SERError, match="takes a list"):
+        clf.adapt("clips_folder")  # one string: formerly read as paths of one character each
+
+
 def test_adabn_re_estimates_batchnorm_statistics_of_a_frame_model():
     torch.manual_seed(0)
     model, extractor = build_model("compact-small", LABELS)
@@ -270,6 +287,9 @@ def test_predict_adapt_adapts_on_all_the_given_files_then_classifies_them(tmp_pa
 
     plain, adapted = run(), run("--adapt")
     assert all(r["adapted_on"] == 9 for r in adapted) and "adapted_on" not in plain[0]
+    # the README's order, `--adapt FILES...`: the folder after --adapt is a path, not a mode
+    code = predict.cli(["--adapt", str(clips), "--model", str(folder), "--device", "cpu", "--json", "-"])
+    assert code == 0 and json.loads(capsys.readouterr().out) == adapted
     correct = lambda rows: sum(r["label"] == truth[r["file"]] for r in rows)  # noqa: E731
     assert correct(adapted) > correct(plain), (correct(adapted), correct(plain))
 

@@ -25,6 +25,7 @@ import soundfile as sf
 import torch
 from conftest import REPO, make_speechlike
 
+from ser_hf.data.audio import load_audio
 from ser_hf.errors import SERError
 from ser_hf.inference.classifier import EmotionClassifier
 from ser_hf.training.presets import build_model
@@ -118,6 +119,19 @@ def _make_corpus(root: Path) -> dict[str, Case]:
     for name, codec in (("clip.mp3", "libmp3lame"), ("clip.ogg", "libvorbis"), ("clip.m4a", "aac")):
         _ffmpeg("-i", str(src), "-c:a", codec, str(root / name))
         cases[name] = Case(root / name, good=True)
+    # cut mid-stream: the header reads (the corpus loader keeps them), the samples end early
+    long_src = root / "_long.wav"
+    sf.write(long_src, make_speechlike(8.0, seed=6), SR, subtype="PCM_16")
+    sf.write(root / "_long.flac", make_speechlike(8.0, seed=6), SR)
+    data = (root / "_long.flac").read_bytes()
+    (root / "cut_stream.flac").write_bytes(data[: len(data) // 2])
+    cases["cut_stream.flac"] = Case(root / "cut_stream.flac", good=False)  # libsndfile and FFmpeg refuse it
+    _ffmpeg("-i", str(long_src), "-c:a", "libmp3lame", str(root / "_long.mp3"))
+    data = (root / "_long.mp3").read_bytes()
+    (root / "cut_stream.mp3").write_bytes(data[: int(len(data) * 0.4)])  # its header still says 8 s
+    cases["cut_stream.mp3"] = Case(root / "cut_stream.mp3", good=True)
+    for name in ("_long.wav", "_long.flac", "_long.mp3"):
+        (root / name).unlink()
     wav("émotion test ü.wav", x)
     _write_long(root / "ten_minutes.wav")
     cases["ten_minutes.wav"] = Case(root / "ten_minutes.wav", good=True)
@@ -219,6 +233,31 @@ def test_python_api_classify_and_timeline(corpus, clf):
                     call(str(case.path))
                 assert case.path.name in str(err.value), f"{name}: {err.value}"
     assert clf.timeline(str(corpus["silence.wav"].path)).label == "silence"
+    # a cut MP3's header promises 8 s: the timeline reads the audio there is, as classify does
+    cut = corpus["cut_stream.mp3"].path
+    decoded_s = len(load_audio(cut)) / SR
+    assert 2.0 < decoded_s < 5.0 and abs(clf.timeline(str(cut), window_s=1.0).duration - decoded_s) < 0.1
+
+
+def test_python_api_input_mistakes_get_typed_errors(corpus, clf):
+    path = str(corpus["pcm24.wav"].path)
+    pcm16 = (make_speechlike(1.0, seed=7) * 20000).astype(np.int16)
+    assert clf.classify(pcm16, sampling_rate=SR) == clf.classify(
+        pcm16.astype(np.float32) / 32768, sampling_rate=SR
+    )
+    with pytest.raises(SERError, match="64-bit integer samples"):  # once read as silence (scaled by 2**63)
+        clf.classify(pcm16.tolist(), sampling_rate=SR)
+    for rate in ("16k", 0.5, -16000):
+        with pytest.raises(SERError, match="invalid sampling rate"):
+            clf.classify(pcm16, sampling_rate=rate)
+    assert clf.classify(pcm16, sampling_rate="16000") == clf.classify(pcm16, sampling_rate=SR)
+    for call, what in ((clf.classify_batch, "classify_batch"), (clf.restrict, "restrict")):
+        with pytest.raises(SERError, match=f"{what} takes a list"):
+            call(path if what != "restrict" else "angry")
+    assert len(clf.classify_batch(iter([path, path]))) == 2  # a generator: formerly an IndexError
+    for window, hop in ((0, None), (1.0, 0)):
+        with pytest.raises(SERError, match="must be positive"):  # 0 once fell back to the default
+            clf.timeline(path, window_s=window, hop_s=hop)
 
 
 _LONG_SCRIPT = textwrap.dedent(
@@ -265,6 +304,8 @@ def test_stock_pipeline_where_it_accepts_the_input(corpus, model_dir):
     pipe = pipeline("audio-classification", model=str(model_dir), device="cpu", top_k=None)
     for name, case in corpus.items():
         if not case.is_file or name == "ten_minutes.wav":  # long audio belongs to timeline()
+            continue
+        if name == "cut_stream.flac":  # the pipeline's own FFmpeg read decodes what it can of it
             continue
         started = time.perf_counter()
         if case.good:

@@ -123,6 +123,23 @@ def test_default_model_is_turn_encoder_2_voices_crops_and_names_pick_the_others(
     assert EmotionClassifier("cnn", device="cpu").config.model_type == "ser_cnn_transformer"
 
 
+def test_default_warns_that_it_reads_only_the_last_8_s_of_a_long_clip(caplog):
+    """The turn encoder's window is 8 s: a 3-minute clip through ``classify`` is scored on its tail.
+    The classifier says so and points to ``timeline``; a clip within the window gets no warning."""
+    import soundfile as sf
+
+    from ser_hf import EmotionClassifier
+
+    clf = EmotionClassifier(device="cpu")
+    clip, rate = sf.read(EXAMPLES[0], dtype="float32")
+    with caplog.at_level("WARNING", logger="ser_hf.inference.inputs"):
+        clf.classify(clip, sampling_rate=rate)
+    assert "reads only" not in caplog.text
+    with caplog.at_level("WARNING", logger="ser_hf.inference.inputs"):
+        clf.classify_batch([np.tile(clip, 6)], sampling_rate=rate)
+    assert "reads only about its last 8 s" in caplog.text and "timeline()" in caplog.text
+
+
 def test_default_model_needs_no_opensmile(tmp_path):
     """The default runs where openSMILE is not installed (it is the [opensmile] extra)."""
     import subprocess

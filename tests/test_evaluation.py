@@ -357,3 +357,51 @@ def test_cv_end_to_end_two_protocol_folds_then_evaluate_reads_a_fold(tree, tmp_p
     metrics = json.loads((eval_out / "metrics.json").read_text())
     assert metrics["confusion"] == fold_metrics["confusion"]
     assert metrics["log_loss"] == pytest.approx(fold_metrics["log_loss"], rel=1e-4)  # same probabilities
+
+
+def test_evaluate_skips_a_clip_whose_samples_do_not_decode_and_counts_it(
+    tree, random_model, tmp_path, capsys
+):
+    """A FLAC cut short keeps a readable header, so the corpus loads it; its samples fail when the
+    evaluation decodes them: that clip is skipped and listed, the others are scored."""
+    corpus = tmp_path / "corpus"
+    actor = corpus / "Actor_01"
+    actor.mkdir(parents=True)
+    for wav in sorted((tree / "Actor_01").glob("*.wav")):
+        x, sr = sf.read(wav)
+        sf.write(actor / f"{wav.stem}.flac", np.tile(x, 8), sr)  # long enough to cut mid-stream
+    cut = sorted(actor.glob("*.flac"))[0]
+    data = cut.read_bytes()
+    cut.write_bytes(data[: len(data) // 2] + bytes(range(256)) * 8)
+    out = tmp_path / "eval"
+    argv = [
+        "--model",
+        str(random_model),
+        "--corpus",
+        f"ravdess={corpus}",
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+    ]
+    assert evaluate_cli.cli(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n"] == 4 and list(metrics["unreadable"]) == [str(cut)]
+    assert "skipped 1 clip(s)" in capsys.readouterr().out
+
+
+def test_evaluate_refuses_a_corpus_sharing_one_class_and_a_bad_out_before_the_work(tree, tmp_path):
+    one = tmp_path / "one"
+    for label in ("angry", "bored"):
+        (one / label).mkdir(parents=True)
+        for k, wav in enumerate(sorted(tree.glob("Actor_0[1-3]/*-05-*.wav"))):
+            (one / label / f"{k}.wav").write_bytes(wav.read_bytes())
+    model = _save_model(tmp_path / "m", ["neutral", "happy", "sad", "angry"])
+    with pytest.raises(SERError, match=r"only one class \(angry\)"):
+        evaluate_cli.cli(["--model", str(model), "--corpus", f"mine={one}", "--out", str(tmp_path / "e")])
+    a_file = tmp_path / "a.txt"
+    a_file.write_text("x")
+    for out in (a_file, a_file / "eval"):  # a file where the folder goes; a folder under a file
+        with pytest.raises(SERError, match="--out") as err:
+            evaluate_cli.cli(["--model", str(model), "--corpus", f"ravdess={tree}", "--out", str(out)])
+        assert "model folder" not in str(err.value)

@@ -183,6 +183,30 @@ def test_predict_missing_paths(model_dir, tmp_path, capsys):
     assert rc == 1 and "nope.wav" in captured.err and "Traceback" not in captured.err
 
 
+def test_bad_output_paths_and_devices_fail_before_any_clip_is_classified(model_dir, media, tmp_path, capsys):
+    """A folder where a file goes (or a file where a folder goes) is the option's typed error before
+    the work starts, not an OSError after it; so is a device this machine does not have."""
+    a_file = tmp_path / "a.txt"
+    a_file.write_text("keep me")
+    clips = str(media / "clips")
+    cases = [
+        (["--json", str(tmp_path)], "--json"),
+        (["--csv", str(a_file / "out.csv")], "--csv"),
+        (["--timeline-png", str(a_file)], "--timeline-png"),
+        (["--device", "cuda:99"], "device"),
+        (["--device", "gpu0"], "device"),
+        (["--window", "0"], "--window"),
+    ]
+    for extra, option in cases:
+        rc = main(["predict", clips, "--model", str(model_dir), *extra])
+        captured = capsys.readouterr()
+        assert rc == 2 and option in captured.err and "Traceback" not in captured.err, (extra, captured.err)
+        assert "a.wav" not in captured.out  # nothing was classified
+    assert a_file.read_text() == "keep me"
+    rc = main(["extract-audio", str(media / "video.mp4"), "--out", str(a_file)])
+    assert rc == 2 and "--out" in capsys.readouterr().err
+
+
 def test_extract_audio_writes_16k_mono_wav(media, tmp_path, capsys):
     out = tmp_path / "wavs"
     rc = extract_audio_cli(

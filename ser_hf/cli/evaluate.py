@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import SERError, require_extra
 from ..inference.bundled import resolve_model_name
 from ..training.cv_results import ADAPTED_DIRS
+from .paths import output_dir
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -95,8 +96,18 @@ def cli(argv: list[str]) -> int:
         from ..data.channel import parse_channel
 
         parse_channel(args.channel)  # a typo fails before the model and the corpus load
-    model, feature_extractor = load_model(args.model, args.device)
     corpus_names = [c.split("=", 1)[0].strip().lower() for c in args.corpus]
+    out = output_dir(
+        args.out
+        or Path("eval")
+        / _slug(
+            f"{Path(args.model).resolve().name}-{'+'.join(corpus_names)}-{args.split.split('/')[-1]}-{args.subset}"
+            + (f"-{args.channel}" if args.channel else "")
+            + (f"-adapted-per-{args.adapt}" if args.adapt else "")  # never over the plain run's files
+        ),
+        "--out",
+    )  # checked before the work, so a bad path cannot cost a finished evaluation
+    model, feature_extractor = load_model(args.model, args.device)
     scheme = args.label_scheme or default_label_scheme(corpus_names, model.config)
     ds = load_eval_data(args.corpus, scheme)
     rows = select_rows(
@@ -137,15 +148,11 @@ def cli(argv: list[str]) -> int:
             print(f"  test rows left out (classes the model cannot predict): {metrics['dropped']}")
         print(f"  scored on the {len(metrics['labels'])} shared classes: {', '.join(metrics['labels'])}")
 
-    out = Path(
-        args.out
-        or Path("eval")
-        / _slug(
-            f"{Path(args.model).resolve().name}-{'+'.join(corpus_names)}-{args.split.split('/')[-1]}-{args.subset}"
-            + (f"-{args.channel}" if args.channel else "")
-            + (f"-adapted-per-{args.adapt}" if args.adapt else "")  # never over the plain run's files
-        )
-    )
+    if metrics.get("unreadable"):
+        bad = metrics["unreadable"]
+        print(f"skipped {len(bad)} clip(s) whose audio could not be decoded (listed in metrics.json), e.g.:")
+        for path in list(bad)[:5]:
+            print(f"  {bad[path]}")
     title = f"{Path(args.model).name} on {'+'.join(corpus_names)} (n={metrics['n']})"
     write_evaluation(metrics, predictions, out, title)
     print(format_table(metrics))

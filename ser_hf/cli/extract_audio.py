@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
 from ..data.audio import (
     DEFAULT_SAMPLING_RATE,
@@ -16,6 +15,7 @@ from ..data.audio import (
 )
 from ..errors import SERError
 from ..inference.media import extract_audio
+from .paths import output_dir
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def cli(argv: list[str]) -> int:
     )
     args = p.parse_args(argv)
     files = find_media_files(args.paths, extensions=VIDEO_EXTENSIONS + MEDIA_EXTENSIONS)
-    out_dir = Path(args.out)
+    out_dir = output_dir(args.out, "--out")
     used: set[str] = set()
     failures = 0
     for path in files:

@@ -18,8 +18,20 @@ if TYPE_CHECKING:
 
 from ..errors import SERError, require_extra
 from ..inference.levels import SILENCE_DB, SILENCE_LABEL, TIMELINE_MIN_WINDOWS, level_db, wants_timeline
+from .paths import output_dir, output_file
 
 logger = logging.getLogger(__name__)
+
+
+class _AdaptAction(argparse.Action):
+    """``--adapt [all|voices]``; any other word after it is a PATH, so ``--adapt FILES...`` works."""
+
+    def __call__(self, parser: Any, namespace: Any, value: Any, option_string: Any = None) -> None:
+        if value in (None, "all", "voices"):
+            setattr(namespace, self.dest, value or "all")
+        else:
+            setattr(namespace, self.dest, "all")
+            namespace.adapt_paths = [*getattr(namespace, "adapt_paths", []), value]
 
 
 def _build_predict_parser() -> argparse.ArgumentParser:
@@ -29,7 +41,7 @@ def _build_predict_parser() -> argparse.ArgumentParser:
         "Recordings of 1.5 windows or more (6 s with the default 4-s window) get a per-window timeline.",
     )
     p.add_argument(
-        "paths", nargs="+", metavar="PATH", help="files, folders or glob patterns ('clips/**/*.wav')"
+        "paths", nargs="*", metavar="PATH", help="files, folders or glob patterns ('clips/**/*.wav')"
     )
     p.add_argument(
         "--model",
@@ -91,7 +103,8 @@ def _build_predict_parser() -> argparse.ArgumentParser:
         "--adapt",
         nargs="?",
         const="all",
-        choices=("all", "voices"),
+        action=_AdaptAction,
+        metavar="{all,voices}",
         help="test-time adaptation: first re-estimate the model's normalisation statistics on ALL the given "
         "files (unlabelled; for files of one speaker or microphone that hold a mix of emotions; one long "
         "recording adapts on its windows), then classify them; --adapt voices: group the files by voice "
@@ -114,7 +127,18 @@ def cli(argv: list[str]) -> int:
     Returns 0 when every file was classified, 1 when any failed (each failure is one error line
     naming the file; the other files are still classified).
     """
-    args = _build_predict_parser().parse_args(argv)
+    parser = _build_predict_parser()
+    args = parser.parse_args(argv)
+    args.paths = [*getattr(args, "adapt_paths", []), *args.paths]
+    if not args.paths:
+        parser.error("the following arguments are required: PATH")
+    if args.window is not None and args.window <= 0 or args.hop is not None and args.hop <= 0:
+        raise SERError("--window and --hop take a positive number of seconds", source="--window/--hop")
+    for option in ("json", "csv"):
+        if getattr(args, option) not in (None, "-"):
+            output_file(getattr(args, option), f"--{option}")  # before the work, not after it
+    if args.timeline_png:
+        output_dir(args.timeline_png, "--timeline-png")
     if args.onnx:
         require_extra("onnx", "ser-hf predict --onnx", ("onnxruntime",))
     # the library (torch, transformers) loads after the arguments parse: --help answers at once
@@ -127,10 +151,14 @@ def cli(argv: list[str]) -> int:
     clf = load_classifier(args.model, args.onnx, args.device, args.trust_remote_code)
     if args.labels:
         clf.restrict([name.strip() for name in args.labels.split(",") if name.strip()])
-    window_s = float(args.window or clf.default_window_s())
-    hop_s = float(args.hop or window_s / 2)
-    if window_s <= 0 or hop_s <= 0:
-        raise SERError("--window and --hop must be positive", source="ser-hf predict")
+    window_s = float(args.window if args.window is not None else clf.default_window_s())
+    hop_s = float(args.hop if args.hop is not None else window_s / 2)
+    if hop_s > window_s:
+        logger.warning(
+            "--hop %g s is longer than --window %g s: the timeline skips audio between windows",
+            hop_s,
+            window_s,
+        )
     files = find_media_files(args.paths)
     if not files:
         raise SERError("no audio or video files found", source=" ".join(args.paths))

@@ -63,6 +63,12 @@ def _to_float(samples: np.ndarray, name: str) -> np.ndarray:
         return samples.astype(np.float32, copy=False)
     if samples.dtype == np.uint8:  # 8-bit WAV is unsigned, centred on 128
         return (samples.astype(np.float32) - 128.0) / 128.0
+    if samples.dtype.kind in "iu" and samples.dtype.itemsize == 8:
+        raise SERError(
+            "64-bit integer samples (what a Python list of ints becomes): their PCM width is unknown; "
+            "pass np.asarray(x, np.int16) for 16-bit PCM (np.int32 for 32-bit), or floats in [-1, 1]",
+            source=name,
+        )
     if samples.dtype.kind in "iu":
         info = np.iinfo(samples.dtype)
         scale = float(max(abs(info.min), info.max + 1))
@@ -70,6 +76,17 @@ def _to_float(samples: np.ndarray, name: str) -> np.ndarray:
     if samples.dtype == np.bool_:
         return samples.astype(np.float32)
     raise SERError(f"unsupported sample type {samples.dtype}; pass float or integer PCM samples", source=name)
+
+
+def _rate(value: Any, name: str) -> int:
+    """A sampling rate given by a user: a whole number of Hz (``16000``, ``"16000"``, ``16000.0``)."""
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        rate = float("nan")
+    if not (rate > 0 and rate == int(rate)):
+        raise SERError(f"invalid sampling rate {value!r}; give a whole number of Hz, e.g. 16000", source=name)
+    return int(rate)
 
 
 def _to_mono(samples: np.ndarray, name: str, channels_first: bool | None = None) -> np.ndarray:
@@ -145,12 +162,23 @@ def _decode_ffmpeg(data: str | bytes, name: str, sampling_rate: int | None) -> t
         # channels are averaged here, not by FFmpeg's downmix (which scales stereo by -3 dB each)
         decoded = AudioDecoder(data, sample_rate=sampling_rate).get_all_samples()
     except Exception as err:
-        raise SERError(
-            f"not a readable audio or video file (FFmpeg: {_ffmpeg_reason(err)}); "
-            "check that the file is complete and is audio, or convert it to wav",
-            source=name,
-        ) from err
+        raise _ffmpeg_error(err, name) from err
     return decoded.data.mean(dim=0).numpy().astype(np.float32, copy=False), int(decoded.sample_rate)
+
+
+def _ffmpeg_error(err: Exception, name: str) -> SERError:
+    """The typed error for a file FFmpeg cannot decode: a video without sound, or not audio at all."""
+    if "audio stream" in str(err).lower():  # torchcodec: "The best audio stream is unknown ..."
+        return SERError(
+            "not a readable audio file: FFmpeg finds no audio stream in it (a video without sound, or "
+            "not a media file at all); pass a file with sound",
+            source=name,
+        )
+    return SERError(
+        f"not a readable audio or video file (FFmpeg: {_ffmpeg_reason(err)}); "
+        "check that the file is complete and is audio, or convert it to wav",
+        source=name,
+    )
 
 
 def _ffmpeg_reason(err: Exception) -> str:
@@ -196,7 +224,7 @@ def _decode_any(source: Any, sampling_rate: int | None, name: str) -> tuple[np.n
             rate = source.get("sampling_rate")
             if rate is None:
                 raise SERError("audio dict has samples but no 'sampling_rate'; add it", source=name)
-            return _decode_any(samples, int(rate), name)
+            return _decode_any(samples, _rate(rate, name), name)
         if source.get("bytes") is not None:
             return _decode_bytes(source["bytes"], str(source.get("path") or name), sampling_rate)
         if source.get("path"):
@@ -204,7 +232,7 @@ def _decode_any(source: Any, sampling_rate: int | None, name: str) -> tuple[np.n
         raise SERError("audio dict needs 'array' + 'sampling_rate', 'bytes' or 'path'", source=name)
     if isinstance(source, tuple) and len(source) == 2 and np.isscalar(source[0]):
         rate, samples = source  # gradio's (sampling_rate, samples), channels last
-        return _to_mono(_to_float(np.asarray(samples), name), name, channels_first=False), int(rate)
+        return _to_mono(_to_float(np.asarray(samples), name), name, channels_first=False), _rate(rate, name)
     if hasattr(source, "get_all_samples"):  # torchcodec / datasets AudioDecoder
         try:
             decoded = source.get_all_samples()
@@ -223,7 +251,7 @@ def _decode_any(source: Any, sampling_rate: int | None, name: str) -> tuple[np.n
         samples = np.asarray(source)
         if samples.dtype == object:
             raise SERError("samples must be numbers, not objects", source=name)
-        return _to_mono(_to_float(samples, name), name), int(sampling_rate)
+        return _to_mono(_to_float(samples, name), name), _rate(sampling_rate, name)
     raise SERError(
         "unsupported audio input; pass a path, bytes, an array with sampling_rate, "
         "an {'array', 'sampling_rate'} dict or an AudioDecoder",
@@ -302,40 +330,67 @@ def iter_audio_chunks(
     """
     name = str(path)
     p = Path(path)
-    if not p.is_file():
-        _decode_path(p, sampling_rate)  # raises the right error
+    if not p.is_file() or p.stat().st_size == 0:
+        _decode_path(p, sampling_rate)  # raises the precise error (missing, a folder, empty)
     import soundfile as sf
 
     try:
         info = sf.info(name)
     except Exception:
         info = None
-    if info is not None:
+    if info is not None and info.format != "MP3":  # a cut MP3's header promises more than it holds
         block = max(1, int(round(chunk_seconds * info.samplerate)))
-        for frames in sf.blocks(name, blocksize=block, dtype="float32", always_2d=True):
-            chunk = frames.mean(axis=1)
-            if not np.all(np.isfinite(chunk)):
-                raise SERError("contains NaN or infinite samples; the recording is corrupt", source=name)
-            yield resample(chunk, int(info.samplerate), sampling_rate)
-        return
+        yielded = False
+        try:
+            for frames in sf.blocks(name, blocksize=block, dtype="float32", always_2d=True):
+                chunk = frames.mean(axis=1)
+                if not np.all(np.isfinite(chunk)):
+                    raise SERError("contains NaN or infinite samples; the recording is corrupt", source=name)
+                yielded = True
+                yield resample(chunk, int(info.samplerate), sampling_rate)
+            return
+        except Exception as err:
+            if isinstance(err, SERError):
+                raise
+            if yielded:  # corrupt after its first chunk: what came before is already classified
+                raise SERError(
+                    f"not a readable audio file after {chunk_seconds:g} s (libsndfile: {err}); check "
+                    "that the file is complete, or convert it to wav",
+                    source=name,
+                ) from err
+        # libsndfile cannot read its first chunk: FFmpeg decodes what it can, as load_audio does
     try:
         from torchcodec.decoders import AudioDecoder
 
         decoder = AudioDecoder(name, sample_rate=sampling_rate)
         duration = decoder.metadata.duration_seconds or decoder.metadata.duration_seconds_from_header
     except Exception as err:
-        raise SERError(f"not a readable audio or video file ({type(err).__name__})", source=name) from err
+        _decode_path(p, sampling_rate)  # raises the precise error (no audio track, not audio, no FFmpeg)
+        raise _ffmpeg_error(err, name) from err
     if not duration:  # unknown duration: decode whole (rare; containers without a duration header)
         samples = load_audio(name, sampling_rate)
         step = int(chunk_seconds * sampling_rate)
         for start in range(0, len(samples), step):
             yield samples[start : start + step]
         return
-    start = 0.0
+    start, decoded = 0.0, 0
     while start < duration:
         stop = min(start + chunk_seconds, duration)
-        chunk = decoder.get_samples_played_in_range(start, stop).data.mean(dim=0).numpy()
+        try:
+            chunk = decoder.get_samples_played_in_range(start, stop).data.mean(dim=0).numpy()
+        except RuntimeError as err:
+            if start == 0.0:
+                raise _ffmpeg_error(err, name) from err
+            # a file cut short: its header (an MP3's frame count) promised more audio than it holds
+            logger.warning(
+                "%s: the audio ends after %.1f s, not at the %.1f s its header gives",
+                name,
+                decoded / sampling_rate,
+                duration,
+            )
+            return
         if chunk.size:
+            decoded += chunk.size
             yield chunk.astype(np.float32, copy=False)
         start = stop
 

@@ -37,9 +37,10 @@ import numpy as np
 import torch
 
 from ..data.audio import DEFAULT_SAMPLING_RATE, iter_audio_chunks, load_audio
-from ..errors import SERError
+from ..errors import SERError, torch_device
 from ..training.saving import PREVIOUS_MODEL_DIR, quiet_loading
 from .bundled import resolve_model_name
+from .inputs import clip_list, clip_name, reads_seconds, warn_if_long, warn_if_silent
 from .levels import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, SILENT_DB, level_db  # noqa: F401  (re-exported)
 from .timeline import Timeline, _sliding_windows
 
@@ -157,6 +158,8 @@ class EmotionClassifier:
         backend: LogitsBackend | None = None,
     ):
         model = resolve_model_name(model)
+        if device is not None:
+            device = torch_device(device)  # a typo or a missing GPU fails before the model loads
         if isinstance(model, (str, os.PathLike)):
             self.source = str(model)
             self.feature_extractor = self._load_feature_extractor(
@@ -165,7 +168,7 @@ class EmotionClassifier:
             if backend is None and onnx_path is None:
                 torch_model = self._load_model(model, trust_remote_code)
                 self.config = torch_model.config
-                backend = TorchBackend(torch_model, device or _default_device())
+                backend = TorchBackend(torch_model, device or torch_device(None))
             else:
                 self.config = self._load_config(model, trust_remote_code)
         else:  # an already loaded transformers model
@@ -279,7 +282,7 @@ class EmotionClassifier:
         """Any input -> float32 mono at the model's rate."""
         if isinstance(audio, (np.ndarray, list)) or (hasattr(audio, "detach") and hasattr(audio, "cpu")):
             # a bare array is taken to be at the model's rate unless told otherwise
-            rate = self.sampling_rate if sampling_rate is None else int(sampling_rate)
+            rate = self.sampling_rate if sampling_rate is None else sampling_rate
             return load_audio(audio, self.sampling_rate, source_rate=rate)
         return load_audio(audio, self.sampling_rate)
 
@@ -355,14 +358,25 @@ class EmotionClassifier:
             raise SERError(
                 "adaptation needs the PyTorch backend; load the model without onnx_path", source="adapt"
             )
+        if isinstance(clips, (str, bytes, os.PathLike, dict)):
+            clip_list(clips, "adapt", "pass the clips as a list (or a generator) of paths or arrays")
         step = getattr(self.feature_extractor, "clips_per_call", 1)
         inputs: list[dict[str, Any]] = []
-        it = iter(clips)
+        it, silent = iter(clips), 0
         for batch in iter(lambda: list(itertools.islice(it, step)), []):
-            feats, mask, extra = self._features([self._load(a, sampling_rate) for a in batch])
+            waves = [self._load(a, sampling_rate) for a in batch]
+            batch = [w for w in waves if level_db(w, self.sampling_rate) >= SILENCE_DB]  # as --adapt does
+            silent += len(waves) - len(batch)
+            if not batch:
+                continue
+            feats, mask, extra = self._features(batch)
             for j in range(len(batch)):
                 rows = {k: v[j : j + 1] for k, v in extra.items()}
                 inputs.append(self.backend.model_inputs(feats[j : j + 1], mask[j : j + 1], **rows))
+        if silent:
+            logger.warning(
+                "adapt: left out %d silent clip(s) (loudest 50 ms below %g dBFS)", silent, SILENCE_DB
+            )
         adapt_model(model, inputs)
         self.adapted_on = len(inputs)
         return self
@@ -383,8 +397,8 @@ class EmotionClassifier:
 
         Use it when your recordings can only hold some of the model's emotions (a call centre that
         labels angry / neutral, a corpus with three classes): a clip then never goes to a class you
-        do not have. On a 3-class Polish corpus the default's UA is 0.316 with all 7 classes and
-        0.484 restricted to the 3 (``benchmarks/RESULTS.md``). Names may be spelled as a corpus
+        do not have. On a 3-class Polish corpus the default's UA is 0.273 with all 7 classes and
+        0.438 restricted to the 3 (``benchmarks/RESULTS.md``). Names may be spelled as a corpus
         spells them (``"anger"`` for ``angry``). ``restrict(None)`` scores every class again.
 
         Raises:
@@ -393,6 +407,7 @@ class EmotionClassifier:
         if labels is None:
             self._keep, self.labels = None, list(self.model_labels)
             return self
+        labels = clip_list(labels, "restrict", "pass the class names as a list, e.g. ['angry', 'neutral']")
         from ..data.labels import normalize_emotion
 
         index = {name: i for i, name in enumerate(self.model_labels)}
@@ -428,8 +443,8 @@ class EmotionClassifier:
         Returns:
             ``[{"label": str, "score": float}, ...]`` sorted by score; the scores of all labels sum to 1.
         """
-        samples, name = self._load(audio, sampling_rate), _name(audio)
-        self._warn_if_silent([samples], [name])
+        samples, name = self._load(audio, sampling_rate), clip_name(audio)
+        self._check_clips([samples], [name])
         return _top(self._probs([samples], [name])[0], self.labels, top_k)
 
     def classify_batch(
@@ -444,25 +459,16 @@ class EmotionClassifier:
         A clip gets the same scores alone and in a batch (up to about 0.002 in bfloat16); the speaker
         encoder runs once over the batch's windows, the turn encoder (int8) clip by clip.
         """
+        audios = clip_list(audios, "classify_batch", "for one clip, call classify")
         clips = [self._load(a, sampling_rate) for a in audios]
-        names = [_name(a) for a in audios]
-        self._warn_if_silent(clips, names)
+        names = [clip_name(a) for a in audios]
+        self._check_clips(clips, names)
         probs = self._probs_batched(clips, names, batch_size)
         return [_top(p, self.labels, top_k) for p in probs]
 
-    def _warn_if_silent(self, clips: Sequence[np.ndarray], names: Sequence[str]) -> None:
-        """Log a warning for each clip with no frame above ``SILENCE_DB``: the model still scores it,
-        but the scores describe no speech (``timeline`` labels such windows ``"silence"``)."""
-        for clip, name in zip(clips, names):
-            level = level_db(clip, self.sampling_rate)
-            if level < SILENCE_DB:
-                logger.warning(
-                    "%s holds no speech (loudest 50 ms at %.0f dBFS, below %.0f): its emotion scores "
-                    "mean nothing; check the recording level or the file",
-                    name,
-                    level,
-                    SILENCE_DB,
-                )
+    def _check_clips(self, clips: Sequence[np.ndarray], names: Sequence[str]) -> None:
+        warn_if_silent(clips, names, self.sampling_rate)
+        warn_if_long(clips, names, reads_seconds(self.feature_extractor), self.sampling_rate)
 
     def _probs_batched(
         self, clips: Sequence[np.ndarray], names: Sequence[str], batch_size: int
@@ -492,7 +498,7 @@ class EmotionClassifier:
         logits, weights = self.backend.predict_with_attention(feats, mask, **extra)
         probs = self._softmax_kept(logits)[0]
         if not np.isfinite(probs).all():
-            raise SERError("the model produced non-finite scores for this input", source=_name(audio))
+            raise SERError("the model produced non-finite scores for this input", source=clip_name(audio))
         if len(feats.shape) == 2:  # utterance-level features: no frames, no attention over time
             frames = 1 + samples.size // max(1, round(0.010 * self.sampling_rate))
             return _top(probs, self.labels, top_k), np.zeros((frames, 0), np.float32), np.ones(1, np.float32)
@@ -534,13 +540,15 @@ class EmotionClassifier:
         Returns:
             a :class:`Timeline`.
         """
-        window_s = float(window_s or self.default_window_s())
-        hop_s = float(hop_s or window_s / 2)
+        window_s = float(window_s if window_s is not None else self.default_window_s())
+        hop_s = float(hop_s if hop_s is not None else window_s / 2)
         if window_s <= 0 or hop_s <= 0:
-            raise SERError(f"window ({window_s} s) and hop ({hop_s} s) must be positive", source=_name(audio))
+            raise SERError(
+                f"window ({window_s} s) and hop ({hop_s} s) must be positive", source=clip_name(audio)
+            )
         sr = self.sampling_rate
         win, hop = max(1, int(round(window_s * sr))), max(1, int(round(hop_s * sr)))
-        name = _name(audio)
+        name = clip_name(audio)
         if isinstance(audio, (str, os.PathLike)):
             chunks: Iterable[np.ndarray] = iter_audio_chunks(audio, max(chunk_s, 2 * window_s), sr)
         else:
@@ -617,11 +625,6 @@ class EmotionClassifier:
         )
 
 
-def _default_device() -> str:
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def _accepts_device(fe: Any) -> bool:
     import inspect
 
@@ -629,14 +632,6 @@ def _accepts_device(fe: Any) -> bool:
         return "device" in inspect.signature(fe.__call__).parameters
     except (TypeError, ValueError):
         return False
-
-
-def _name(audio: Any) -> str:
-    if isinstance(audio, (str, os.PathLike)):
-        return str(audio)
-    if isinstance(audio, dict) and audio.get("path"):
-        return str(audio["path"])
-    return f"<{type(audio).__name__}>"
 
 
 def _load_hint(err: Exception) -> str:

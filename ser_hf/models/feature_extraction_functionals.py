@@ -432,7 +432,8 @@ class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
     plus whole-clip statistics of 40 MFCCs with deltas, RMS and ZCR and 7 of log-F0;
     ``"speech-stats-mfcc-speech"``: the same with the MFCC statistics over the speech frames only;
     ``"voice-encoder"``: 1,792 pooled states of a pretrained speaker encoder, :mod:`.voice_encoder`,
-    ``"voice-encoder-2"`` its first two layers' 1,024; ``"speech-stats-mfcc-speech-encoder"``: both).
+    ``"voice-encoder-2"`` its first two layers' 1,024; ``"speech-stats-mfcc-speech-encoder"``: both;
+    ``"turn-encoder(-2)"``: pooled states of :mod:`.turn_encoder`, which reads the last 8 s).
     """
 
     model_input_names = ["input_features"]

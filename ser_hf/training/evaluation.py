@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SERError
+from ..errors import SERError, torch_device
 from .saving import quiet_loading
 
 logger = logging.getLogger(__name__)
@@ -50,12 +50,12 @@ def load_model(model_dir: str | os.PathLike, device: str | None = None) -> tuple
 
     Uses the Auto classes (``ser_hf`` registers its model types on import), never remote code.
     """
-    import torch
     from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
 
     from ..models import auto  # noqa: F401  (registers the ser_hf model types with the Auto classes)
 
     source = str(model_dir)
+    device = torch_device(device)
     if not Path(source).exists():
         raise SERError("model folder not found; pass the output_dir of a training run", source=source)
     try:
@@ -68,7 +68,6 @@ def load_model(model_dir: str | os.PathLike, device: str | None = None) -> tuple
             "preprocessor_config.json as written by ser-hf train",
             source=source,
         ) from err
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     return model.to(device).eval(), feature_extractor
 
 
@@ -134,13 +133,23 @@ def _decode(
     workers: int,
     channel: str | None = None,
     seeds: Sequence[int] = (),
-) -> list[np.ndarray]:
-    """Decoded clips, each passed through the ``channel`` condition (seeded by ``seeds``: its row)."""
+    unreadable: dict[int, str] | None = None,
+) -> list[np.ndarray | None]:
+    """Decoded clips, each passed through the ``channel`` condition (seeded by ``seeds``: its row).
+
+    With ``unreadable``, a clip whose samples cannot be decoded (a header that reads but truncated or
+    corrupt data, NaN samples) is None and ``unreadable[its row]`` says why; without it, it raises."""
     from ..data.audio import load_audio
     from ..data.channel import apply_channel
 
-    def load(item: tuple[Any, int]) -> np.ndarray:
-        wave = load_audio(item[0], sampling_rate)
+    def load(item: tuple[Any, int]) -> np.ndarray | None:
+        try:
+            wave = load_audio(item[0], sampling_rate)
+        except SERError as err:
+            if unreadable is None:
+                raise
+            unreadable[item[1]] = str(err)
+            return None
         return wave if channel is None else apply_channel(wave, channel, sampling_rate, item[1])
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -200,11 +209,12 @@ def evaluate_model(
     Returns:
         :func:`ser_hf.metrics.compute_ser_metrics` output over the shared classes, plus ``model``,
         ``model_labels``, ``label_mapping`` (model label -> test label), ``cross_corpus`` (bool),
-        ``dropped`` (test class -> rows left out because the model cannot predict it) and
+        ``dropped`` (test class -> rows left out because the model cannot predict it),
+        ``unreadable`` (path -> reason, when clips whose audio could not be decoded were skipped) and
         ``per_corpus`` when the data mix corpora. With ``return_predictions``, ``(metrics, rows)``.
 
     Raises:
-        SERError: no shared classes, no rows left, unreadable audio, a bad model folder.
+        SERError: fewer than two shared classes, no rows left, no clip decodable, a bad model folder.
     """
     import torch
 
@@ -235,10 +245,12 @@ def evaluate_model(
     names_model = model_labels(model.config)
     names_data = list(dataset.features["emotion"].names)
     mapping, shared = label_mapping(names_model, names_data, label_scheme_of(dataset))
-    if not shared:
+    if len(shared) < 2:
         raise SERError(
-            f"the model's classes {names_model} share no class with the test labels {names_data}; "
-            "load the corpus with another --label-scheme",
+            f"the model's classes {names_model} share "
+            + (f"only one class ({shared[0]})" if shared else "no class")
+            + f" with the test labels {names_data}; scoring needs two or more shared classes: load the "
+            "corpus with another --label-scheme",
             source=source,
         )
     cross = names_model != names_data
@@ -268,11 +280,17 @@ def evaluate_model(
     if durations is not None and all(d is not None for d in (durations[i] for i in keep)):
         keep = sorted(keep, key=lambda i: durations[i])
     probs = np.zeros((len(dataset), len(shared)), dtype=np.float64)
+    unreadable: dict[int, str] = {}  # row -> why its samples could not be decoded (skipped, counted)
+
+    def decode(rows: list[int]) -> tuple[list[int], list[np.ndarray]]:
+        """The rows whose audio decodes, and their clips (the others recorded in ``unreadable``)."""
+        waves = _decode(audio_sources(dataset, rows), sampling_rate, num_workers, channel, rows, unreadable)
+        ok = [j for j, wave in enumerate(waves) if wave is not None]
+        return [rows[j] for j in ok], [waves[j] for j in ok]
 
     def score(rows: list[int]) -> None:
         for start in range(0, len(rows), _DECODE_CHUNK):
-            chunk = rows[start : start + _DECODE_CHUNK]
-            waves = _decode(audio_sources(dataset, chunk), sampling_rate, num_workers, channel, chunk)
+            chunk, waves = decode(rows[start : start + _DECODE_CHUNK])
             order = np.argsort([len(w) for w in waves], kind="stable")
             for b in range(0, len(order), batch_size):
                 batch = [int(j) for j in order[b : b + batch_size]]
@@ -304,7 +322,9 @@ def evaluate_model(
             groups.setdefault(str(names[i]), []).append(i)
         try:
             for rows in groups.values():
-                waves = _decode(audio_sources(dataset, rows), sampling_rate, num_workers, channel, rows)
+                rows, waves = decode(rows)
+                if not rows:
+                    continue
                 inputs = _clip_inputs(feature_extractor, waves, sampling_rate, run_device, fe_kwargs)
                 # (clips adapted on, clips scored): the group itself, or with voices, all the corpus's
                 # clips for those outside every voice group, then each voice group on its own
@@ -323,12 +343,26 @@ def evaluate_model(
             restore_model(model)
     else:
         score(keep)
+    columns = dataset.column_names
+    if unreadable:
+        paths_all = dataset["path"] if "path" in columns else [f"row {i}" for i in range(len(dataset))]
+        logger.warning(
+            "skipped %d clip(s) whose audio could not be decoded: %s",
+            len(unreadable),
+            "; ".join(unreadable[i] for i in sorted(unreadable)[:5])
+            + (" ..." if len(unreadable) > 5 else ""),
+        )
+        keep = [i for i in keep if i not in unreadable]
+        if not keep:
+            raise SERError(
+                f"none of the {len(unreadable)} clips could be decoded, e.g. {unreadable[min(unreadable)]}",
+                source=source,
+            )
     keep = sorted(keep)  # report in dataset order
     shared_index = {name: j for j, name in enumerate(shared)}
     y_true = np.array([shared_index[emotions[i]] for i in keep])
     y_prob = probs[keep]
     y_pred = y_prob.argmax(axis=1)
-    columns = dataset.column_names
     speakers = [str(s) for s in dataset.select(keep)["speaker"]] if "speaker" in columns else None
     genders = [str(g) for g in dataset.select(keep)["gender"]] if "gender" in columns else None
     metrics = compute_ser_metrics(y_true, y_pred, shared, speakers=speakers, genders=genders, y_prob=y_prob)
@@ -351,6 +385,8 @@ def evaluate_model(
         metrics["adapted"] = f"per {per}, on the test clips' unlabelled audio"
     if channel is not None:
         metrics["channel"] = channel
+    if unreadable:
+        metrics["unreadable"] = {str(paths_all[i]): unreadable[i] for i in sorted(unreadable)}
     metrics.update(
         model=source,
         model_labels=names_model,
