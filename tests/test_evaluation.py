@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -256,6 +257,7 @@ k = int(split.split(":")[1].split("/")[0])
 print("fake training", split, "extra:", args[args.index("--output_dir") + 2 :], flush=True)
 if k == int(os.environ.get("FAKE_FAIL_FOLD", "-1")):
     sys.exit("boom")
+__import__("time").sleep(float(os.environ.get("FAKE_SECONDS", "0")))
 out.mkdir(parents=True, exist_ok=True)
 y = [0, 1, 2, 0, 1, 2]
 pred = [0, 1, 2, 0, 1, k % 3]
@@ -298,6 +300,50 @@ def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(tmp_p
     assert result["mean"]["wa"] == pytest.approx(np.mean(expected_wa))
     assert result["std"]["wa"] == pytest.approx(statistics.stdev(expected_wa))
     assert np.trace(result["confusion"]) == 36 - 4
+    # the same --out with another preset: the finished folds are not reported under its name
+    other = [a if a != "tiny" else "other" for a in argv]
+    with pytest.raises(SERError, match="6 finished fold.*another command.*--preset tiny"):
+        cv_cli.cli(other)
+    assert json.loads((out / "cv_results.json").read_text())["meta"]["preset"] == "tiny"
+
+
+def test_cv_shows_the_teachers_log_when_the_teacher_fails(tmp_path, monkeypatch, capsys):
+    fake = tmp_path / "fake_python"
+    fake.write_text(f"#!{sys.executable}\n{FAKE_TRAINER}")
+    fake.chmod(0o755)
+    monkeypatch.setenv("FAKE_FAIL_FOLD", "0")
+    argv = ["--corpus", "ravdess=/data", "--preset", "tiny", "--teacher-preset", "big", "--only", "0"]
+    assert cv_cli.cli([*argv, "--out", str(tmp_path / "cv"), "--python", str(fake)]) == 1
+    err = capsys.readouterr().err
+    assert "teacher.log" in err and "boom" in err and "(no log)" not in err
+
+
+def test_cv_interrupted_starts_no_further_fold(tmp_path):
+    """Ctrl-C (SIGINT to the runner) ends the running fold and starts no other: it once waited for
+    the running fold, then trained every fold still queued before it exited."""
+    import signal
+    import subprocess
+    import time
+
+    fake = tmp_path / "fake_python"
+    fake.write_text(f"#!{sys.executable}\n{FAKE_TRAINER}")
+    fake.chmod(0o755)
+    out = tmp_path / "cv"
+    cmd = [sys.executable, "-m", "ser_hf.cli", "cv", "--corpus", "ravdess=/data", "--preset", "tiny"]
+    cmd += ["--out", str(out), "--python", str(fake)]
+    proc = subprocess.Popen(
+        cmd, env={**os.environ, "FAKE_SECONDS": "3"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.time() + 60
+    while not (out / "fold_0" / "train.log").is_file() and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    started = time.time()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and b"interrupted" in err, err[-2000:]
+    assert time.time() - started < 10
+    assert not list(out.glob("fold_*/test_metrics.json")) and not (out / "fold_1").exists()
 
 
 def test_cv_argument_errors():
@@ -405,3 +451,35 @@ def test_evaluate_refuses_a_corpus_sharing_one_class_and_a_bad_out_before_the_wo
         with pytest.raises(SERError, match="--out") as err:
             evaluate_cli.cli(["--model", str(model), "--corpus", f"ravdess={tree}", "--out", str(out)])
         assert "model folder" not in str(err.value)
+
+
+def test_output_paths_are_checked_before_any_training(tree, random_model, tmp_path):
+    """A file where the output folder goes was a NotADirectoryError after the work (train, fuse)
+    or before it with a traceback (cv); now each is the option's SERError, up front."""
+    from ser_hf.cli import fuse as fuse_cli
+    from ser_hf.cli import train as train_cli
+
+    a_file = tmp_path / "a.txt"
+    a_file.write_text("x")
+    calls = [
+        (
+            train_cli.cli,
+            ["--corpus", f"ravdess={tree}", "--preset", "speech-stats", "--output_dir", str(a_file / "m")],
+            "--output_dir",
+        ),
+        (
+            cv_cli.cli,
+            ["--corpus", f"ravdess={tree}", "--preset", "speech-stats", "--out", str(a_file)],
+            "--out",
+        ),
+        (
+            fuse_cli.cli,
+            ["--member", str(random_model), str(random_model), "--out", str(a_file / "f")],
+            "--out",
+        ),
+    ]
+    for cli, argv, option in calls:
+        with pytest.raises(SERError, match=option) as err:
+            cli(argv)
+        assert "is a file" in str(err.value), str(err.value)
+    assert a_file.read_text() == "x"

@@ -155,6 +155,10 @@ def test_fusion_refuses_members_that_cannot_share_a_front_end(members, tmp_path)
         build_fusion([members["cnn_a"], (model, fe)])
     with pytest.raises(SERError, match="member_weights"):
         build_fusion([members["cnn_a"], members["cnn_b"]], [1.0])
+    # a mistyped folder: once reported as the Hub being unreachable
+    with pytest.raises(SERError, match="no such folder here") as err:
+        build_fusion([members["cnn_a"], tmp_path / "cnn_typo"])
+    assert "cnn_typo" in str(err.value)
 
 
 def test_onnx_export_refuses_a_fusion_with_a_clear_error(fused, tmp_path):

@@ -337,6 +337,16 @@ def test_push_without_token_says_how_to_set_it(published, monkeypatch):
         push_model(published["folders"]["user/ser-bilstm"], "user/x")
 
 
+def test_a_repo_id_the_hub_would_refuse_is_our_error_before_anything_loads(published, hub):
+    """Was huggingface_hub's HFValidationError traceback (after the corpus had loaded)."""
+    from ser_hf.cli import push, push_dataset
+
+    with pytest.raises(SERError, match="not a Hub repo id.*user/name"):
+        push.cli(["--model", str(published["folders"]["user/ser-bilstm"]), "--repo-id", "bad repo id"])
+    with pytest.raises(SERError, match="not a Hub repo id.*user/name"):
+        push_dataset.cli(["--corpus", f"ravdess={published['tmp'] / 'nowhere'}", "--repo-id", "a/b/c"])
+
+
 def test_model_folder_checks(published, tmp_path):
     from ser_hf.hub.push import model_files
 

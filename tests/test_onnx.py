@@ -188,6 +188,22 @@ def test_parity_check_rejects_a_graph_that_differs(dirs, tmp_path, monkeypatch):
     assert not out.exists()
 
 
+def test_export_checks_its_paths_first_and_reports_the_opset_it_wrote(dirs, tmp_path):
+    a_file = tmp_path / "a.txt"
+    a_file.write_text("x")
+    for argv, option in (
+        (["--out", str(a_file / "m.onnx")], "--out"),
+        (["--out", str(tmp_path / "m.onnx"), "--json", str(tmp_path)], "--json"),
+    ):
+        with pytest.raises(SERError, match=option):
+            cli(["--model", str(dirs["c"]), *argv])
+    assert not (tmp_path / "m.onnx").exists()
+    # an opset below what the exporter writes: the report and the file agree (it said 5, wrote 18)
+    result = export_onnx(dirs["c"], tmp_path / "low.onnx", opset=5, check=False)
+    written = {o.domain: o.version for o in onnx.load(tmp_path / "low.onnx").opset_import}
+    assert result["opset"] == written.get("", written.get("ai.onnx"))
+
+
 def test_export_errors(dirs, tmp_path):
     with pytest.raises(SERError, match="config.json"):
         export_onnx(tmp_path, tmp_path / "x.onnx")

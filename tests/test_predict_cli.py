@@ -17,6 +17,7 @@ from conftest import make_speechlike, make_tone
 from ser_hf.cli import main
 from ser_hf.cli.extract_audio import cli as extract_audio_cli
 from ser_hf.cli.predict import cli as predict_cli
+from ser_hf.errors import SERError
 from ser_hf.inference.classifier import EmotionClassifier
 from ser_hf.training.presets import build_model
 
@@ -220,6 +221,17 @@ def test_extract_audio_writes_16k_mono_wav(media, tmp_path, capsys):
         info = sf.info(out / name)
         assert info.samplerate == 16000 and info.channels == 1
         assert info.duration == pytest.approx(2.0, abs=0.1)
+    # a later extraction to the same name that fails leaves the earlier wav as it was (it once
+    # deleted it), and leaves no temporary file; a bad rate is the option's error
+    kept = (out / "video.wav").read_bytes()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "video.mp4").write_bytes(b"not a video at all" * 100)
+    assert extract_audio_cli([str(other / "video.mp4"), "--out", str(out)]) == 1
+    assert (out / "video.wav").read_bytes() == kept and sorted(p.name for p in out.iterdir()) == written
+    with pytest.raises(SERError, match="--sampling-rate -5"):
+        extract_audio_cli([str(media / "video.mp4"), "--out", str(out), "--sampling-rate", "-5"])
+    assert (out / "video.wav").read_bytes() == kept
 
 
 def test_json_to_stdout_and_one_timeline_rule_with_the_demo(model_dir, tmp_path, capsys):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 import soundfile as sf
 
 from ser_hf.cli import train as train_cli
+from ser_hf.errors import SERError
 from ser_hf.training import arguments, clips, run, trainer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -246,6 +248,63 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_final_metrics(trained, co
     new_losses = [e["eval_loss"] for e in new_log if "eval_loss" in e]
     assert len(ref_losses) == 3
     assert np.allclose(ref_losses, new_losses, rtol=1e-5, atol=1e-6)
+
+
+def test_a_run_killed_in_a_trained_folder_leaves_that_model_with_its_own_files(
+    trained, corpus, tmp_path, caplog
+):
+    """A second run into a folder (another split) killed mid-training: the folder still holds the
+    first model WITH its own split.json, train_args.json and metrics (the new split was once written
+    first, so `evaluate --split model` scored the old model on speakers it trained on); the first
+    run's checkpoints are gone, so `--resume` can never continue them as the new run's; a resume
+    with yet other arguments is refused."""
+    out, _ = trained
+    folder = tmp_path / "model"
+    shutil.copytree(out, folder)
+    before = {
+        name: (folder / name).read_bytes()
+        for name in ("model.safetensors", "split.json", "train_args.json", "test_metrics.json")
+    }
+    other = _args(corpus, folder)
+    other[other.index("loso:06")] = "loso:05"
+    env = {**os.environ, "PYTHONPATH": str(REPO), trainer.DEBUG_KILL_ENV: "1"}
+    killed = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "train.py"), *other],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    assert {name: (folder / name).read_bytes() for name in before} == before
+    assert not list(folder.glob("checkpoint-*"))  # the first run's: removed when the second began
+    with caplog.at_level(logging.INFO, logger="ser_hf.training"):
+        assert train_cli.cli([*other, "--resume", "true"]) == 0
+    assert "resuming from" not in caplog.text and "no checkpoint yet" in caplog.text
+    assert json.loads((folder / "split.json").read_text())["test_speakers"] == ["ravdess_05"]
+    assert json.loads((folder / "test_metrics.json").read_text())["speakers"] == ["ravdess_05"]
+    with pytest.raises(SERError, match="another run.*split"):
+        train_cli.cli([*_args(corpus, folder), "--resume", "true"])
+
+
+def test_a_run_without_a_test_split_leaves_no_test_metrics_of_the_previous_model(tmp_path):
+    tree = make_ravdess_tree(tmp_path / "ravdess", actors=4, extra_sad_actor=0, seconds=0.6)
+    out = tmp_path / "out"
+    common = [
+        "--corpus",
+        f"ravdess={tree}",
+        "--preset",
+        "speech-stats",
+        "--num_val_speakers",
+        "1",
+        "--output_dir",
+        str(out),
+    ]
+    assert train_cli.cli([*common, "--split", "loso:04"]) == 0
+    assert (out / "test_metrics.json").is_file()
+    assert train_cli.cli([*common, "--split", "none"]) == 0
+    assert not (out / "test_metrics.json").exists()
+    assert json.loads((out / "split.json").read_text())["spec"] == "none"
 
 
 def test_argument_errors_are_typed():

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import require_extra
+from ..errors import output_dir, require_extra
 from ..training.cross_validation import METRICS_FILE, _tail, aggregate_finished, run_cross_validation
 from ..training.cv_results import ADAPTED_DIRS, ADAPTED_WAYS, _pm
 
@@ -130,7 +130,7 @@ def cli(argv: list[str]) -> int:
     own, extra = _split_passthrough(list(argv))
     args = _build_parser().parse_args(own)
     require_extra("train", "ser-hf cv")
-    out = Path(args.out)
+    out = output_dir(args.out, "--out")
     if args.aggregate_only:
         _print_summary(aggregate_finished(out), out)
         return 0
@@ -150,7 +150,7 @@ def cli(argv: list[str]) -> int:
                     file=sys.stderr,
                 )
         else:
-            log = out / f"fold_{k}" / "train.log"
+            log = Path(record.get("log") or out / f"fold_{k}" / "train.log")  # the teacher's, when it failed
             error = f", {record['error']}" if "error" in record else ""
             print(
                 f"fold {k}: FAILED (exit {record['returncode']}{error}); last lines of {log}:\n{_tail(log)}",

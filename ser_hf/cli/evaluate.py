@@ -6,10 +6,9 @@ import argparse
 import re
 from pathlib import Path
 
-from ..errors import SERError, require_extra
+from ..errors import SERError, output_dir, require_extra
 from ..inference.bundled import resolve_model_name
 from ..training.cv_results import ADAPTED_DIRS
-from .paths import output_dir
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from ..errors import require_extra
+from ..errors import output_file, require_extra
 from ..inference.bundled import resolve_model_name
 from ..inference.onnx_runtime import DEFAULT_OPSET, FP32_TOLERANCE
 
@@ -41,6 +41,9 @@ def cli(argv: list[str]) -> int:
     require_extra("onnx", "ser-hf export")
     from ..inference.onnx_export import export_onnx, format_parity  # after parsing: --help answers at once
 
+    output_file(args.out, "--out")  # before the export and its parity check
+    if args.json:
+        output_file(args.json, "--json")
     model = str(resolve_model_name(args.model, default="cnn"))
     result = export_onnx(model, args.out, opset=args.opset, quantize=args.quantize, check=not args.no_check)
     print(

@@ -13,9 +13,8 @@ from ..data.audio import (
     audio_info,
     find_media_files,
 )
-from ..errors import SERError
+from ..errors import SERError, output_dir
 from ..inference.media import extract_audio
-from .paths import output_dir
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +32,8 @@ def cli(argv: list[str]) -> int:
     )
     args = p.parse_args(argv)
     files = find_media_files(args.paths, extensions=VIDEO_EXTENSIONS + MEDIA_EXTENSIONS)
+    if not 1000 <= args.sampling_rate <= 384000:
+        raise SERError("give a rate from 1000 to 384000 Hz", source=f"--sampling-rate {args.sampling_rate}")
     out_dir = output_dir(args.out, "--out")
     used: set[str] = set()
     failures = 0

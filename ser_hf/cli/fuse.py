@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import SERError
+from ..errors import SERError, output_dir
 
 
 def cli(argv: list[str]) -> int:
@@ -21,6 +21,8 @@ def cli(argv: list[str]) -> int:
     p.add_argument("--out", required=True, metavar="DIR", help="where to save the fused model")
     args = p.parse_args(argv)
     from ..inference.fusion import build_fusion  # after parsing: --help answers at once
+
+    output_dir(args.out, "--out")
 
     if args.weights is not None and len(args.weights) != len(args.member):
         raise SERError(f"--weights needs {len(args.member)} numbers, one per --member", source="--weights")

@@ -16,9 +16,8 @@ import numpy as np
 if TYPE_CHECKING:
     from ..inference.classifier import EmotionClassifier
 
-from ..errors import SERError, require_extra
+from ..errors import SERError, output_dir, output_file, require_extra
 from ..inference.levels import SILENCE_DB, SILENCE_LABEL, TIMELINE_MIN_WINDOWS, level_db, wants_timeline
-from .paths import output_dir, output_file
 
 logger = logging.getLogger(__name__)
 

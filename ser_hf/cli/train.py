@@ -16,7 +16,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from ..errors import SERError, require_extra
+from ..errors import SERError, output_dir, require_extra
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ def cli(argv: list[str] | None = None) -> int:
         # caching allocator of one cannot starve the others into out-of-memory errors
         torch.cuda.set_per_process_memory_fraction(float(fraction))
     data_args, model_args, aug_args, training_args = parse_args(argv)
+    output_dir(training_args.output_dir, "--output_dir")  # before the data loads and the model trains
     results = train(data_args, model_args, aug_args, training_args)
     if training_args.process_index == 0:
         for name in ("validation", "test"):

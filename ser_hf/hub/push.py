@@ -96,6 +96,22 @@ def _hub_errors(action: str, repo_id: str) -> Iterator[None]:
         ) from err
 
 
+def _check_repo_id(repo_id: str) -> None:
+    """A repo id the Hub would refuse is an SERError before anything loads or uploads."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as err:
+        reason = str(err).splitlines()[0]
+        raise SERError(
+            f"not a Hub repo id ({reason}); write it as user/name or org/name with letters, digits, "
+            "'-', '_' and '.'",
+            source=str(repo_id),
+        ) from err
+
+
 def _check_token(token: str | None) -> str:
     from huggingface_hub import get_token
 
@@ -228,6 +244,7 @@ def push_model(
     Returns:
         the :class:`huggingface_hub.CommitInfo` of the commit (``.commit_url``, ``.oid``).
     """
+    _check_repo_id(repo_id)
     with with_remote_code(model_dir) as staged:
         return _push_model_files(
             model_files(staged),
@@ -454,6 +471,7 @@ def push_dataset(
     Returns:
         the dataset's URL on the endpoint.
     """
+    _check_repo_id(repo_id)
     if isinstance(ds_or_corpus_spec, (str, list, tuple)):
         specs = [ds_or_corpus_spec] if isinstance(ds_or_corpus_spec, str) else list(ds_or_corpus_spec)
         ds = load_corpus_specs(specs, label_scheme)

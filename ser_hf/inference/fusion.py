@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ..errors import SERError
@@ -51,6 +52,12 @@ def build_fusion(
                     model = AutoModelForAudioClassification.from_pretrained(str(member), use_safetensors=True)
                 fe = AutoFeatureExtractor.from_pretrained(str(member))
             except (OSError, ValueError, KeyError) as err:
+                if not Path(str(member)).exists():  # read as a Hub id: the network error hides the typo
+                    raise SERError(
+                        "no such folder here (and no Hub model of that name could be loaded); check the "
+                        "path, or give a Hub id as user/name",
+                        source=str(member),
+                    ) from err
                 raise SERError(f"cannot load this member model ({err})", source=str(member)) from err
             loaded.append((str(member), model, fe))
         else:

@@ -6,10 +6,12 @@ import logging
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from ..data.audio import DEFAULT_SAMPLING_RATE, load_audio, write_wav
 from ..errors import SERError
+from ..training.saving import public_mode
 
 logger = logging.getLogger(__name__)
 
@@ -23,13 +25,30 @@ def extract_audio(
     with :func:`load_audio` and writes with :func:`write_wav`.
     """
     src, out = Path(path), Path(out_path)
+    if not isinstance(sampling_rate, int) or not 1000 <= sampling_rate <= 384000:
+        raise SERError(f"the output rate must be a whole number of Hz, 1000 to 384000, got {sampling_rate!r}")
     if not src.is_file():
         load_audio(src, sampling_rate)  # raises the precise error (missing, directory)
     out.parent.mkdir(parents=True, exist_ok=True)
+    # written beside the target, which it replaces only when complete: a failed extraction never
+    # removes or truncates a wav an earlier run wrote there
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=".wav", dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        _extract(src, tmp, sampling_rate)
+        public_mode(tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def _extract(src: Path, out: Path, sampling_rate: int) -> None:
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         write_wav(out, load_audio(src, sampling_rate), sampling_rate)
-        return out
+        return
     cmd = [
         ffmpeg,
         "-nostdin",
@@ -52,7 +71,5 @@ def extract_audio(
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     if proc.returncode != 0 or not out.is_file() or out.stat().st_size <= 44:
-        out.unlink(missing_ok=True)
         reason = (proc.stderr.strip().splitlines() or ["no audio track"])[-1][:200]
         raise SERError(f"has no decodable audio track (FFmpeg: {reason})", source=str(src))
-    return out

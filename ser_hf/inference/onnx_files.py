@@ -21,6 +21,8 @@ from ..errors import SERError
 from ..training.saving import public_mode
 from .onnx_runtime import FP32_TOLERANCE, INPUT_NAMES, META_PREFIX, OUTPUT_NAMES
 
+logger = logging.getLogger(__name__)
+
 INT8_OP_TYPES = ("MatMul", "LSTM")
 INT8_DESCRIPTION = "int8 dynamic quantisation (QInt8 weights of MatMul and LSTM; convolutions fp32)"
 
@@ -235,7 +237,12 @@ def save_outputs(result: dict[str, Any], fp32: Path, int8: Path | None, out: Pat
     and paths into ``result``."""
     import onnx
 
-    save_atomic(onnx.load(fp32), out)
+    proto = onnx.load(fp32)
+    written = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
+    if written is not None and written != result["opset"]:  # the exporter's lowest is above the request
+        logger.warning("opset %s was asked for; the exporter wrote opset %s", result["opset"], written)
+        result["opset"] = int(written)
+    save_atomic(proto, out)
     result["size_bytes"] = out.stat().st_size
     if int8 is not None:
         int8_out = out.with_name(out.stem + ".int8.onnx")

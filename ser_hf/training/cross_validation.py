@@ -27,6 +27,7 @@ import os
 import shlex
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -164,7 +165,7 @@ def run_fold(
     steps = [(command, fold_dir / "train.log")]
     if teacher_command is not None and not _fold_done(fold_dir / TEACHER_DIR):
         steps.insert(0, (teacher_command, fold_dir / "teacher.log"))
-    returncode = 0
+    returncode, log_path = 0, fold_dir / "train.log"
     for step, log_path in steps:
         returncode = _run_logged(step, log_path, env)
         if returncode != 0:
@@ -174,6 +175,7 @@ def run_fold(
         "command": command,
         "returncode": returncode,
         "seconds": round(time.perf_counter() - start, 2),
+        "log": str(log_path),  # of the last step run: the teacher's when it failed
     }
     if returncode == 0 and not _fold_done(fold_dir):
         record["returncode"] = -1
@@ -184,20 +186,41 @@ def run_fold(
     return record
 
 
+_RUNNING: set[subprocess.Popen] = set()  # the folds' training processes now running (any thread)
+_RUNNING_LOCK = threading.Lock()
+
+
 def _run_logged(command: list[str], log_path: Path, env: dict[str, str]) -> int:
     with open(log_path, "w", encoding="utf-8") as log:
         log.write(f"$ {shlex.join(command)}\n")
         log.flush()
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        with _RUNNING_LOCK:
+            _RUNNING.add(proc)
         try:
             return proc.wait()
-        except BaseException:  # Ctrl-C or a crash of the runner: do not leave the trainer running
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        except BaseException:  # a crash of the runner: do not leave the trainer running
+            _stop(proc)
             raise
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _stop_all_folds() -> None:
+    """Ctrl-C reaches the main thread only: end every fold's process from there."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for proc in running:
+        _stop(proc)
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -208,6 +231,26 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 
 # ----------------------------------------------------------------------------------- running
+def _check_finished_folds(out: Path, commands: dict[int, list[str]]) -> None:
+    """A finished fold is reused only when it was trained by this command (its ``cv_run.json``):
+    another preset, corpus or argument in the same ``--out`` must not be reported under this one."""
+    stale = []
+    for k, command in commands.items():
+        fold_dir = out / f"fold_{k}"
+        run_file = fold_dir / RUN_FILE
+        if not _fold_done(fold_dir) or not run_file.is_file():
+            continue
+        ran = json.loads(run_file.read_text(encoding="utf-8")).get("command") or []
+        if ran[1:] != command[1:]:  # the Python that ran it may differ
+            stale.append(f"fold_{k}: {shlex.join(ran[1:])}")
+    if stale:
+        raise SERError(
+            f"{len(stale)} finished fold(s) here were trained by another command, e.g. {stale[0]}; "
+            "give another --out, or --force to train them again with this one",
+            source=str(out),
+        )
+
+
 def finished_fold_dirs(out: Path) -> list[Path]:
     """The ``fold_K`` folders of ``out`` that hold test metrics, in fold order."""
     dirs = [d for d in out.glob("fold_*") if d.is_dir() and _fold_done(d)]
@@ -318,14 +361,18 @@ def run_cross_validation(
     commands: dict[int, list[str]] = {}
     teacher_commands: dict[int, list[str] | None] = {}
     adapt_commands: dict[int, list[str]] = {}
+
+    def student_command(k: int) -> list[str]:
+        fold_dir = out / f"fold_{k}"
+        teacher = ["--teacher", str(fold_dir / TEACHER_DIR)] if teacher_preset else []
+        return fold_command(k, preset, fold_dir, [*extra, *teacher])
+
     for k in indices:
         fold_dir = out / f"fold_{k}"
-        student_extra = list(extra)
         teacher_commands[k] = None
         if teacher_preset:
             teacher_commands[k] = fold_command(k, teacher_preset, fold_dir / TEACHER_DIR, teacher_extra)
-            student_extra += ["--teacher", str(fold_dir / TEACHER_DIR)]
-        commands[k] = fold_command(k, preset, fold_dir, student_extra)
+        commands[k] = student_command(k)
         if mode:
             adapt_commands[k] = [python, "-m", "ser_hf.cli", "evaluate", "--model", str(fold_dir)]
             for corpus in corpora:
@@ -351,6 +398,8 @@ def run_cross_validation(
     out.mkdir(parents=True, exist_ok=True)
     (out / CONFIG_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
+    if not force:
+        _check_finished_folds(out, {k: student_command(k) for k in range(len(splits))})
     todo = [k for k in indices if force or not _fold_done(out / f"fold_{k}")]
     env = _child_env(parallel)
     failed: list[int] = []  # folds that did not train, or whose requested adaptation failed
@@ -368,7 +417,8 @@ def run_cross_validation(
             parallel,
             out,
         )
-        with ThreadPoolExecutor(max_workers=parallel) as pool:
+        pool = ThreadPoolExecutor(max_workers=parallel)
+        try:
             futures = {
                 k: pool.submit(
                     run_fold, commands[k], out / f"fold_{k}", env, teacher_commands[k], adapt_commands.get(k)
@@ -382,6 +432,11 @@ def run_cross_validation(
                     failed.append(k)
                 if on_fold:
                     on_fold(k, record, metrics, False)
+        except BaseException:  # Ctrl-C: no fold starts after it, the running ones end
+            pool.shutdown(wait=False, cancel_futures=True)
+            _stop_all_folds()
+            raise
+        pool.shutdown(wait=True)
 
     dirs = finished_fold_dirs(out)
     if not dirs:

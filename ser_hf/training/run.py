@@ -36,7 +36,6 @@ from transformers import (
     TrainerCallback,
     set_seed,
 )
-from transformers.trainer_utils import get_last_checkpoint
 
 from ..errors import SERError, require_extra
 from .arguments import AugmentArguments, DataArguments, ModelArguments, SERTrainingArguments, _json_arg
@@ -50,7 +49,7 @@ from .clips import (
     load_rows,
     make_split,
 )
-from .saving import save_final_model, save_model_folder
+from .saving import checkpoint_to_resume, save_final_model, save_model_folder
 from .trainer import (
     SERTrainer,
     TimeBudgetCallback,
@@ -322,38 +321,34 @@ def train(
     debug = _DebugCallback(trainer)
     trainer.add_callback(debug)
 
-    def write_run_files() -> None:
-        if not trainer.is_world_process_zero():
-            return
-        output_dir.mkdir(parents=True, exist_ok=True)
-        # the manifest: `--split manifest:<output_dir>/split.json` repeats this split exactly
-        _write_json(output_dir / "split.json", {**split.to_dict(), "spec": data_args.split})
-        _write_json(
-            output_dir / "train_args.json",
-            {
+    def run_files() -> dict[str, Any]:
+        """``split.json`` (the manifest: ``--split manifest:<output_dir>/split.json`` repeats this
+        split exactly) and ``train_args.json``: saved with the final model, never before it."""
+        return {
+            "split.json": {**split.to_dict(), "spec": data_args.split},
+            "train_args.json": {
                 "data": dataclasses.asdict(data_args),
                 "model": dataclasses.asdict(model_args),
                 "augment": dataclasses.asdict(aug_args),
                 "augment_config": aug_config.to_dict(),
                 "training": trainer.args.to_dict(),
             },
-        )
+        }
 
-    write_run_files()
-
-    # 6. train (resuming from the last checkpoint when asked and one exists)
-    resume = None
-    if training_args.resume:
-        resume = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
-        logger.info("resuming from %s", resume) if resume else logger.info(
-            "--resume: no checkpoint yet, starting fresh"
-        )
+    # 6. train (resuming from the last checkpoint of this same run when asked and one exists)
+    # what the checkpoints are trained on; settings that change only how fast or where are left out
+    described = run_files()["train_args.json"]
+    runtime = ("cache_dir", "decode_workers", "feature_cache", "waveforms_on_device")
+    described["data"] = {k: v for k, v in described["data"].items() if k not in runtime}
+    identity = {"split": split.to_dict(), **{k: v for k, v in described.items() if k != "training"}}
+    resume = checkpoint_to_resume(
+        output_dir, identity, training_args.resume, write=trainer.is_world_process_zero()
+    )
     hp_summary = None
     if searching:
         from .hp_search import run_search
 
         hp_summary = run_search(trainer, training_args.hp_search, output_dir, training_args.seed)
-        write_run_files()  # the final run's arguments: the best trial's values
     trainer.train(resume_from_checkpoint=resume)
 
     # 7. the final (best) model, and metrics on validation and test
@@ -373,7 +368,7 @@ def train(
         model.config.calibration_temperature = (
             float(getattr(model.config, "calibration_temperature", 1.0) or 1.0) * temperature
         )
-        save_final_model(trainer, output_dir)
+        save_final_model(trainer, output_dir, run_files())  # train_args: the best trial's values
     results.update(
         _score_parts(
             (val_rows, test_rows),
@@ -436,17 +431,15 @@ def _train_functionals(
     )  # fmt: skip
     _record_data(model.config, ds, data_args)
     output_dir = Path(training_args.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(output_dir / "split.json", {**split.to_dict(), "spec": data_args.split})
-    _write_json(
-        output_dir / "train_args.json",
-        {
+    files = {
+        "split.json": {**split.to_dict(), "spec": data_args.split},
+        "train_args.json": {
             "data": dataclasses.asdict(data_args),
             "model": dataclasses.asdict(model_args),
             "regularisation": {k: v for k, v in info.items() if k != "val_probs"},
             "seed": training_args.seed,
         },
-    )
+    }
     results: dict[str, Any] = {"skipped": skipped, "c": info["c"]}
 
     # validation: the probabilities of the fit that did not see those speakers
@@ -456,7 +449,7 @@ def _train_functionals(
     logger.info("feature cache %s: %d read, %d computed", cache.root, cache.hits, cache.misses)
     temperature = _calibrate(training_args.calibrate, probs, val_rows, labels)
     model.config.calibration_temperature = temperature
-    save_model_folder(model, extractor, output_dir)
+    save_model_folder(model, extractor, output_dir, files)
     results.update(
         _score_parts(
             (val_rows, test_rows),

@@ -7,6 +7,8 @@ to name the backup when a folder holds an interrupted save.
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import os
 import shutil
 import tempfile
@@ -59,8 +61,20 @@ def _back_up_model(output_dir: Path, names: Sequence[str]) -> None:
     os.rename(staging, backup)  # the backup appears complete or not at all
 
 
-def save_model_folder(model: Any, feature_extractor: Any, output_dir: str | Path) -> None:
+# files of a training run that describe the model beside them: saved with it (``run_files``) or
+# written right after it, and never left beside another run's model
+RUN_DESCRIPTION = ("split.json", "train_args.json")
+RUN_METRICS = ("val_metrics.json", "test_metrics.json")
+
+
+def save_model_folder(
+    model: Any, feature_extractor: Any, output_dir: str | Path, run_files: dict[str, Any] | None = None
+) -> None:
     """Write model (safetensors) + feature extractor into ``output_dir`` without ever leaving half a model.
+
+    ``run_files`` (name -> JSON value: the run's ``split.json`` and ``train_args.json``) are saved
+    with the model, so the folder never pairs one run's model with another's split; the previous
+    model's ``val_metrics.json`` / ``test_metrics.json`` are removed (the caller writes the new ones).
 
     Everything is written to a temporary folder first. The model already in ``output_dir`` is then
     kept in ``output_dir/.previous-model`` (hard links), and the new files are moved in one by one
@@ -75,6 +89,10 @@ def save_model_folder(model: Any, feature_extractor: Any, output_dir: str | Path
     try:
         model.save_pretrained(str(tmp))
         feature_extractor.save_pretrained(str(tmp))
+        for name, value in (run_files or {}).items():
+            (tmp / name).write_text(json.dumps(value, indent=2, default=_plain), encoding="utf-8")
+        for name in RUN_METRICS:
+            (output_dir / name).unlink(missing_ok=True)
         files = sorted(p for p in tmp.iterdir() if p.is_file())
         _back_up_model(output_dir, [p.name for p in files])
         (output_dir / "config.json").unlink(missing_ok=True)
@@ -86,6 +104,69 @@ def save_model_folder(model: Any, feature_extractor: Any, output_dir: str | Path
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def save_final_model(trainer: Any, output_dir: str | Path) -> None:
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python numbers, anything else JSON lacks as its text."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def save_final_model(trainer: Any, output_dir: str | Path, run_files: dict[str, Any] | None = None) -> None:
     """:func:`save_model_folder` of a Trainer's (unwrapped) model and feature extractor."""
-    save_model_folder(trainer.accelerator.unwrap_model(trainer.model), trainer.feature_extractor, output_dir)
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    save_model_folder(model, trainer.feature_extractor, output_dir, run_files)
+
+
+# what the checkpoint-N folders of output_dir were trained on (split, data, model and augmentation)
+CHECKPOINTS_RUN = "checkpoints_run.json"
+
+
+def checkpoint_to_resume(
+    output_dir: str | Path, identity: dict[str, Any], resume: bool, write: bool
+) -> str | None:
+    """The checkpoint a run into ``output_dir`` resumes from, or None to start afresh.
+
+    ``identity`` describes the run (its split and arguments but the Trainer's). A fresh run removes
+    the ``checkpoint-N`` folders an earlier run left (the earlier final model stays until this run's
+    replaces it) and records its identity in ``checkpoints_run.json``; ``resume`` takes the last
+    checkpoint only when that record matches, so a resumed run never continues another run's
+    weights. ``write``: this process writes (the main process of a distributed run).
+
+    Raises:
+        SERError: ``resume`` with checkpoints of another run.
+    """
+    from ..errors import SERError
+
+    output_dir = Path(output_dir)
+    found = sorted(
+        (p for p in output_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-", 1)[1].isdigit()),
+        key=lambda p: int(p.name.split("-", 1)[1]),
+    )
+    record = output_dir / CHECKPOINTS_RUN
+    identity = json.loads(json.dumps(identity, default=_plain))  # as it reads back from the file
+    if resume and found:
+        previous = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
+        if previous is not None and previous != identity:
+            differ = sorted(k for k in {*previous, *identity} if previous.get(k) != identity.get(k))
+            raise SERError(
+                f"--resume: its checkpoints come from another run (its {', '.join(differ)} differ from "
+                "this one's); run with that run's arguments, or without --resume to start afresh",
+                source=str(output_dir),
+            )
+        logging.getLogger(__name__).info("resuming from %s", found[-1])
+        return str(found[-1])
+    if resume:
+        logging.getLogger(__name__).info("--resume: no checkpoint yet, starting fresh")
+    if write:
+        for path in found:
+            shutil.rmtree(path, ignore_errors=True)
+        if found:
+            logging.getLogger(__name__).info(
+                "removed %d checkpoint(s) of an earlier run in %s (its saved model stays until this run's "
+                "replaces it)",
+                len(found),
+                output_dir,
+            )
+        output_dir.mkdir(parents=True, exist_ok=True)
+        tmp = record.with_name(record.name + ".tmp")
+        tmp.write_text(json.dumps(identity, indent=2), encoding="utf-8")
+        os.replace(tmp, record)
+    return None
