@@ -379,4 +379,11 @@ def test_corpus_loader_skips_exactly_the_unreadable_files(corpus, tmp_path):
     assert len(ds) == expected_rows == report.rows
     text = report.format(max_paths=None)
     assert f"skipped {len(expected_skipped)} files" in text
+    # check_audio (ser-hf corpus --check-audio; push-dataset always) decodes every clip: the files
+    # whose header reads but whose samples do not are skipped too, each with its reason
+    decoded, report = load_corpus("ravdess", root, return_report=True, check_audio=True)
+    bad = {s.path: s.reason for s in report.skipped if s.path not in expected_skipped}
+    assert len(bad) == sum(c.header_ok and not c.good for c in files)  # the NaN, Inf and cut-stream files
+    assert all("samples do not decode" in reason for reason in bad.values())
+    assert len(decoded) == expected_rows - len(bad) == report.rows
     assert all(Path(p).name in text for p in expected_skipped)

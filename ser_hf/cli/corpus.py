@@ -25,6 +25,12 @@ def cli(argv: list[str]) -> int:
     parser.add_argument(
         "--no-check", action="store_true", help="do not read file headers (faster, no skip check)"
     )
+    parser.add_argument(
+        "--check-audio",
+        action="store_true",
+        help="also decode every clip and list those whose samples do not decode (a file cut short "
+        "whose header still reads); slow: the whole corpus is decoded once",
+    )
     parser.add_argument("--label-column", default=None)
     parser.add_argument("--speaker-column", default=None)
     parser.add_argument("--audio-column", default=None)
@@ -39,6 +45,7 @@ def cli(argv: list[str]) -> int:
         args.scheme,
         include_song=args.include_song,
         check_files=not args.no_check,
+        check_audio=args.check_audio,
         label_column=args.label_column,
         speaker_column=args.speaker_column,
         audio_column=args.audio_column,

@@ -69,6 +69,7 @@ from .rows import (
     _info,
     _resolve_name,
     _slug,
+    drop_undecodable,
     label_scheme_of,
 )
 from .sources import _load_audiofolder, _load_hf
@@ -83,6 +84,7 @@ def load_corpus(
     *,
     include_song: bool = False,
     check_files: bool = True,
+    check_audio: bool = False,
     label_map: dict[str, str | None] | None = None,
     audio_column: str | None = None,
     label_column: str | None = None,
@@ -103,6 +105,8 @@ def load_corpus(
             ``emodb7``; generic data: the sorted set of its labels).
         include_song: RAVDESS only: keep song clips (vocal channel 02).
         check_files: read each file's header and skip unreadable ones (fast: no decoding).
+        check_audio: also decode every clip and skip those whose samples do not decode (a file cut
+            short whose header still reads); slow: the whole corpus is decoded once.
         label_map: ``{raw label: scheme label or canonical emotion or None (drop)}``, applied
             before the scheme.
         audio_column, label_column, speaker_column, gender_column: column names for generic data
@@ -202,6 +206,8 @@ def load_corpus(
         ds = concatenate_datasets([base, table], axis=1)
         ds = ds.select_columns(list(COLUMNS))
         ds.info.description = _info(corpus, scheme_name).description
+    if check_audio:
+        ds = drop_undecodable(ds, report)
     ds = _finish(ds, report, started, str(data_dir or name))
     logger.info("%s: %d rows, %d skipped, %.2f s", corpus, report.rows, report.n_skipped, report.seconds)
     return (ds, report) if return_report else ds

@@ -258,6 +258,30 @@ def audio_sources(ds: Any, rows: Sequence[int]) -> list[Any]:
     return out
 
 
+def drop_undecodable(ds: Any, report: CorpusReport, workers: int = 4) -> Any:
+    """``ds`` without the rows whose samples do not decode (a header that reads over data cut short
+    or corrupt, NaN samples), each added to ``report.skipped``: the whole corpus is decoded once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..errors import SERError
+    from .audio import load_audio
+
+    def why(source: Any) -> str | None:
+        try:
+            load_audio(source)
+        except SERError as err:
+            return str(err)
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        reasons = list(pool.map(why, audio_sources(ds, range(len(ds)))))
+    paths = ds["path"] if "path" in ds.column_names else [f"row {i}" for i in range(len(ds))]
+    for path, reason in zip(paths, reasons):
+        if reason is not None:
+            report.skipped.append(SkippedFile(str(path), f"samples do not decode: {reason}"))
+    return ds.select([i for i, reason in enumerate(reasons) if reason is None]) if any(reasons) else ds
+
+
 def label_scheme_of(ds) -> str | None:
     """The label scheme a dataset from :func:`load_corpus` was built with (``None`` if unknown)."""
     m = re.search(r"label_scheme=(\S+)", getattr(ds.info, "description", "") or "")

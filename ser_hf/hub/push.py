@@ -432,8 +432,11 @@ def _prepare_dataset(ds: Any) -> Any:
     return strip_paths(ds)
 
 
-def load_corpus_specs(specs: Sequence[str], label_scheme: str | None = None) -> Any:
-    """``["ravdess=/data/ravdess", ...]`` -> one Dataset via :mod:`ser_hf.corpora`."""
+def load_corpus_specs(
+    specs: Sequence[str], label_scheme: str | None = None, check_audio: bool = False
+) -> Any:
+    """``["ravdess=/data/ravdess", ...]`` -> one Dataset via :mod:`ser_hf.corpora` (``check_audio``:
+    clips whose samples do not decode are left out, see :func:`ser_hf.data.corpora.load_corpus`)."""
     from ..data import corpora
 
     pairs = []
@@ -442,7 +445,8 @@ def load_corpus_specs(specs: Sequence[str], label_scheme: str | None = None) -> 
         if not sep or not name or not path:
             raise SERError("a corpus is given as NAME=PATH, e.g. ravdess=/data/ravdess", source=spec)
         pairs.append((name.strip(), path.strip()))
-    kwargs = {"label_scheme": label_scheme} if label_scheme else {}
+    kwargs: dict[str, Any] = {"label_scheme": label_scheme} if label_scheme else {}
+    kwargs["check_audio"] = check_audio
     if len(pairs) == 1:
         return corpora.load_corpus(pairs[0][0], pairs[0][1], **kwargs)
     return corpora.load_corpora(pairs, **kwargs)
@@ -461,7 +465,9 @@ def push_dataset(
 
     Args:
         ds_or_corpus_spec: a ``datasets.Dataset`` / ``DatasetDict`` with ``audio`` and ``emotion``
-            columns, or ``"name=path"`` corpus spec(s) loaded with :mod:`ser_hf.corpora`.
+            columns, or ``"name=path"`` corpus spec(s) loaded with :mod:`ser_hf.corpora`; every clip
+            of those is decoded once and the ones whose samples do not decode are left out (logged),
+            so the dataset never carries a file its users cannot read.
         repo_id: the dataset repo, ``"user/name"``.
         label_scheme: scheme used to load corpus specs, and named on the card.
 
@@ -474,7 +480,7 @@ def push_dataset(
     _check_repo_id(repo_id)
     if isinstance(ds_or_corpus_spec, (str, list, tuple)):
         specs = [ds_or_corpus_spec] if isinstance(ds_or_corpus_spec, str) else list(ds_or_corpus_spec)
-        ds = load_corpus_specs(specs, label_scheme)
+        ds = load_corpus_specs(specs, label_scheme, check_audio=True)  # no corrupt clip goes up
     else:
         ds = ds_or_corpus_spec
     ds = _prepare_dataset(ds)
