@@ -105,10 +105,12 @@ def _log_mel(samples: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
     import torch
     import torchaudio
 
-    hop = int(round(0.010 * sr))
-    mel = torchaudio.transforms.MelSpectrogram(
-        sample_rate=sr, n_fft=int(round(0.025 * sr)), hop_length=hop, n_mels=64
-    )(torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)))
+    hop, n_fft = int(round(0.010 * sr)), int(round(0.025 * sr))
+    if len(samples) <= n_fft // 2:  # the centred STFT reflects n_fft / 2 samples at each edge
+        samples = np.pad(samples, (0, n_fft // 2 + 1 - len(samples)))
+    mel = torchaudio.transforms.MelSpectrogram(sample_rate=sr, n_fft=n_fft, hop_length=hop, n_mels=64)(
+        torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
+    )
     db = torchaudio.transforms.AmplitudeToDB(stype="power", top_db=80.0)(mel)
     return db.numpy(), hop / sr
 
@@ -321,7 +323,11 @@ def classify_numpy(
     name = "recording"
     try:
         rate, data = audio
-        if np.asarray(data).size / max(int(rate), 1) > MAX_SECONDS:
+        if (
+            isinstance(rate, (int, float, np.number))
+            and rate > 0
+            and max(np.shape(data) or (0,)) / rate > MAX_SECONDS
+        ):
             raise _user_error(f"{name}: longer than the {MAX_SECONDS / 60:.0f} min limit of this demo")
         samples = load_audio((int(rate), np.asarray(data)), clf.sampling_rate)
         return _analyse(clf, samples, name)
@@ -528,13 +534,24 @@ def main(argv: list[str] | None = None) -> int:
         "--share", action="store_true", help="create a public gradio.live link (off by default)"
     )
     args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:  # before the model loads
+        raise SERError("give a port from 0 to 65535", source=f"--port {args.port}")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     classifier, error = load_classifier(args.model)
     if classifier is not None:
         logger.info("model %s, labels %s", classifier.source, ", ".join(classifier.labels))
-    launch(build_demo(classifier, error), args.host, args.port, args.share)
+    try:
+        launch(build_demo(classifier, error), args.host, args.port, args.share)
+    except OSError as err:  # gradio: "Cannot find empty port in range: 7860-7860"
+        raise SERError(
+            f"cannot listen on {args.host}:{args.port} ({err}); another server may use it: pass another --port",
+            source="ser-hf demo",
+        ) from err
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except SERError as err:
+        sys.exit(f"error: {err}")

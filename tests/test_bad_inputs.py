@@ -255,7 +255,10 @@ def test_python_api_input_mistakes_get_typed_errors(corpus, clf):
         with pytest.raises(SERError, match=f"{what} takes a list"):
             call(path if what != "restrict" else "angry")
     assert len(clf.classify_batch(iter([path, path]))) == 2  # a generator: formerly an IndexError
-    for window, hop in ((0, None), (1.0, 0)):
+    # (rate, samples) as torchaudio.load gives them, channels first: once read as 2-sample frames
+    stereo = np.stack([make_speechlike(1.0, seed=8), make_speechlike(1.0, seed=9)], axis=1)
+    assert np.allclose(load_audio((SR, torch.from_numpy(stereo.T.copy()))), load_audio((SR, stereo)))
+    for window, hop in ((0, None), (1.0, 0), (float("nan"), None), (1.0, float("inf"))):
         with pytest.raises(SERError, match="must be positive"):  # 0 once fell back to the default
             clf.timeline(path, window_s=window, hop_s=hop)
 

@@ -138,6 +138,13 @@ def test_default_warns_that_it_reads_only_the_last_8_s_of_a_long_clip(caplog):
     with caplog.at_level("WARNING", logger="ser_hf.inference.inputs"):
         clf.classify_batch([np.tile(clip, 6)], sampling_rate=rate)
     assert "reads only about its last 8 s" in caplog.text and "timeline()" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ser_hf.inference.inputs"):
+        clf.timeline(np.tile(clip, 10), window_s=20.0, sampling_rate=rate)  # ser-hf predict --window 20
+    assert "scored on about its last 8 s only" in caplog.text
+    with caplog.at_level("WARNING", logger="ser_hf.inference.inputs"):
+        clf.classify(clip[:1], sampling_rate=rate)  # one sample once got "angry 0.58" without a word
+    assert "too short to hold speech" in caplog.text
 
 
 def test_default_model_needs_no_opensmile(tmp_path):

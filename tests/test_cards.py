@@ -49,3 +49,55 @@ def test_a_generated_card_says_what_the_default_models_features_are():
     assert "1558 utterance functionals (`speech-stats-mfcc-speech`: 7 statistics of 64 log-mel bands" in str(
         previous
     )
+
+
+def test_a_generated_card_counts_the_trained_parameters_and_reports_the_folders_own_results():
+    """Cards once said "trained from scratch" of a head on a frozen pretrained encoder, counted the
+    encoder's shipped weights and the model's buffers as parameters, and ignored the folder's own
+    test_metrics.json and split.json (the bundled fusion's card named "an unrecorded corpus" and no
+    licence, although its split names RAVDESS actors)."""
+    import json
+
+    from ser_hf.hub.cards import find_metric, make_model_card
+    from ser_hf.inference import EmotionClassifier
+    from ser_hf.inference.bundled import bundled_model_path, default_model_path
+
+    folder = default_model_path()
+    card = make_model_card(folder, "someone/ser-default")
+    text = str(card)
+    model = EmotionClassifier(folder, device="cpu").backend.model
+    assert f"({model.num_parameters():,} parameters) on the pooled states of a frozen pretrained" in text
+    assert "trained from scratch" not in text
+    own = json.loads((folder / "test_metrics.json").read_text())
+    ua = next(r.metric_value for r in card.data.eval_results if r.metric_type == "recall")
+    assert ua == round(find_metric(own, "recall"), 4) and "RAVDESS protocol fold 5" in text
+    fusion = make_model_card(bundled_model_path("fusion"), "someone/ser-fusion")
+    assert fusion.data.datasets == ["ravdess"] and fusion.data.license == "cc-by-nc-sa-4.0"
+    assert "an unrecorded corpus" not in str(fusion)
+
+
+def test_a_card_refuses_results_it_cannot_publish(tmp_path):
+    import json
+    import shutil
+
+    from ser_hf.errors import SERError
+    from ser_hf.hub.cards import make_model_card
+    from ser_hf.inference.bundled import bundled_model_path
+
+    folder = bundled_model_path("speech-stats")
+    bad = {"a list": [1, 2], "nan": {"ua": float("nan")}, "over one": {"wa": 1.5}}
+    for name, value in bad.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(value))
+        with pytest.raises(SERError, match="JSON object|not a score"):
+            make_model_card(folder, "someone/x", eval_json=path)
+    with pytest.raises(SERError, match="not a JSON file"):
+        make_model_card(folder, "someone/x", eval_json=tmp_path)  # a folder
+    with pytest.raises(SERError, match="not a JSON file"):
+        make_model_card(folder / "config.json", "someone/x")  # the config file for the folder
+    copy = shutil.copytree(folder, tmp_path / "copy")
+    config = json.loads((copy / "config.json").read_text())
+    config.pop("id2label")
+    (copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(SERError, match="id2label"):
+        make_model_card(copy, "someone/x")

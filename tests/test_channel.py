@@ -379,3 +379,20 @@ def test_another_voice_moves_the_pitch_by_the_semitones_and_keeps_the_duration()
     for spec in ("pitch:0", "pitch:-15"):
         with pytest.raises(SERError, match="-12 to 12 and not 0"):
             parse_channel(spec)
+
+
+def test_parse_refuses_numbers_the_codecs_or_the_maths_cannot_take():
+    """opus:600 reached FFmpeg's avcodec_open2 (a raw RuntimeError); noise:nan and gain:inf passed
+    and then blamed the clip ("contains NaN")."""
+    from ser_hf.data.channel import parse_channel
+    from ser_hf.errors import SERError
+
+    for spec, message in (
+        ("opus:600", "6 to 510"),
+        ("mp3:1000", "8 to 320"),
+        ("noise:nan", "not a finite number"),
+        ("gain:inf", "not a finite number"),
+    ):
+        with pytest.raises(SERError, match=message):
+            parse_channel(spec)
+    assert parse_channel("opus:12+mp3:32") == [("opus", (12.0,)), ("mp3", (32.0,))]

@@ -233,6 +233,39 @@ def test_limits_are_refused_with_a_message(app, clf, tmp_path, monkeypatch):
         app.classify_file(str(path), clf)
 
 
+def test_a_clip_of_a_few_samples_is_classified_with_its_figure(app, clf, tmp_path):
+    """Under about 12 ms the spectrogram's centred STFT failed: a raw torch error reached the page."""
+    path = tmp_path / "tiny.wav"
+    sf.write(path, make_speechlike(0.5)[:100], SR)
+    for label in (
+        app.classify_file(str(path), clf)[0],
+        app.classify_numpy((SR, np.full(1, 900, np.int16)), clf)[0],
+    ):
+        _assert_label_dict(label)
+
+
+def test_the_microphone_limit_counts_seconds_not_samples_of_every_channel(app, clf, monkeypatch):
+    monkeypatch.setattr(app, "MAX_SECONDS", 3.0)
+    stereo = (np.stack([make_speechlike(2.0)] * 2, axis=1) * 30000).astype(np.int16)  # 2 s, 2 channels
+    _assert_label_dict(app.classify_numpy((SR, stereo), clf)[0])  # was "longer than the limit"
+    with pytest.raises(gr.Error, match="sampling rate"):
+        app.classify_numpy((0, stereo), clf)
+
+
+def test_a_port_in_use_or_out_of_range_is_a_message_not_a_traceback(app, monkeypatch):
+    from ser_hf.errors import SERError
+
+    with pytest.raises(SERError, match="--port 99999"):
+        app.main(["--port", "99999"])
+
+    def busy(*args, **kwargs):
+        raise OSError("Cannot find empty port in range: 7999-7999.")
+
+    monkeypatch.setattr(app, "launch", busy)
+    with pytest.raises(SERError, match="another --port"):
+        app.main(["--port", "7999"])
+
+
 def test_streaming_handler_over_successive_chunks(app, clf):
     rate, chunk_s = 48000, 0.25
     x = (make_speechlike(3.5, sr=rate, seed=7) * 32767).astype(np.int16)

@@ -152,3 +152,18 @@ def test_cross_validation_trains_a_teacher_inside_every_fold(corpus, tmp_path, c
         # the teacher never saw the fold's test speakers: same split as its student
         assert teacher_split["test_speakers"] == student_split["test_speakers"]
         assert json.loads((fold / "train_args.json").read_text())["model"]["teacher"] == str(fold / "teacher")
+
+
+def test_a_student_on_a_corpus_without_the_teachers_last_class(corpus, teachers, tmp_path):
+    """The teacher knows sad; the student's corpus has no sad clip (as CREMA-D has no surprised):
+    the teacher's probabilities named a class no row had and the fit ended in an IndexError."""
+    teacher, _ = teachers
+    no_sad = tmp_path / "no_sad"
+    shutil.copytree(corpus, no_sad, ignore=lambda folder, names: [n for n in names if "-04-01-" in n])
+    metrics = _distill(no_sad, teacher, tmp_path / "student", "--preset", "speech-stats")
+    assert "sad" not in [metrics["labels"][i] for i, row in enumerate(metrics["confusion"]) if sum(row)]
+    assert metrics["ua"] > 0.8
+    with pytest.raises(SERError, match="give the teacher"):  # an empty --teacher trained a plain model
+        distill_cli.cli(
+            ["--teacher=", "--corpus", f"ravdess={no_sad}", "--output_dir", str(tmp_path / "x"), *COMMON]
+        )

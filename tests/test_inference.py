@@ -362,6 +362,16 @@ def test_streaming_rejects_bad_chunks(clf):
         stream.push(np.array([0.1, np.nan], dtype=np.float32), 16000)
     with pytest.raises(SERError):
         stream.push(np.zeros(100, dtype=np.float32), 0)
+    # a list of Python ints was scaled by 2**63 and streamed as silence; None / NaN rates and a NaN
+    # window were raw TypeError / ValueError
+    pcm = (np.sin(np.arange(32000) / 8.0) * 20000).astype(np.int16)
+    with pytest.raises(SERError, match="64-bit integer samples"):
+        stream.push(pcm.tolist(), 16000)
+    for rate in (None, float("nan"), 16000.7):
+        with pytest.raises(SERError, match="invalid sampling rate"):
+            stream.push(pcm, rate)
+    with pytest.raises(SERError, match="must be positive"):
+        StreamingClassifier(clf, window_s=float("nan"))
 
 
 # ----------------------------------------------------------------------------- the bundled model

@@ -208,6 +208,25 @@ def test_bad_output_paths_and_devices_fail_before_any_clip_is_classified(model_d
     assert rc == 2 and "--out" in capsys.readouterr().err
 
 
+def test_a_file_name_that_is_not_utf8_is_classified_and_written_out(model_dir, media, tmp_path, capsys):
+    """Linux allows any bytes in a name: FFmpeg and libsndfile refused the name, and writing the
+    results raised UnicodeEncodeError after every file was classified, leaving an empty JSON."""
+    import os
+
+    odd = Path(os.fsdecode(str(tmp_path).encode() + b"/clip\xff.wav"))
+    sf.write(tmp_path / "plain.wav", make_speechlike(1.5, seed=1), SR)
+    os.rename(os.fsencode(tmp_path / "plain.wav"), os.fsencode(odd))  # soundfile cannot write that name
+    out_json, out_csv = tmp_path / "r.json", tmp_path / "r.csv"
+    for option, out in (("--json", out_json), ("--csv", out_csv)):
+        rc = predict_cli(
+            [str(odd), str(media / "clips" / "a.wav"), "--model", str(model_dir), option, str(out)]
+        )
+        assert rc == 0, capsys.readouterr().err
+    rows = json.loads(out_json.read_text(encoding="utf-8"))
+    assert len(rows) == 2 and all("error" not in r for r in rows) and "clip\\xff.wav" in rows[0]["file"]
+    assert "clip\\xff.wav" in out_csv.read_text(encoding="utf-8")
+
+
 def test_extract_audio_writes_16k_mono_wav(media, tmp_path, capsys):
     out = tmp_path / "wavs"
     rc = extract_audio_cli(

@@ -388,3 +388,68 @@ def test_saved_model_files_have_a_plain_files_mode(trained):
     os.umask(umask)
     for name in ("model.safetensors", "config.json", "preprocessor_config.json"):
         assert (out / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
+
+
+def test_mistakes_in_the_data_split_and_config_are_typed_errors_before_training(tmp_path):
+    """Each was a raw traceback or, worse, a silent wrong run: a misspelt corpus name trained a
+    speaker classifier (the Actor_NN folders read as labels), kfold:-1/3 meant fold 2, an edited
+    manifest raised KeyError / IndexError, one class reached scikit-learn, a config file's wrong
+    types and unknown keys were raw errors and a config could not take flags after it."""
+    tree = make_ravdess_tree(tmp_path / "ravdess", actors=4, extra_sad_actor=0, seconds=0.6)
+    base = ["--preset", "speech-stats", "--num_val_speakers", "1", "--output_dir", str(tmp_path / "m")]
+    with pytest.raises(SERError, match="did you mean ravdess"):
+        train_cli.cli(["--corpus", f"ravdes={tree}", "--split", "random", *base])
+    for split, message in (("kfold:-1/3", "fold -1 does not exist"), ("kfold:3/3", "fold 3 does not exist")):
+        with pytest.raises(SERError, match=message):
+            train_cli.cli(["--corpus", f"ravdess={tree}", "--split", split, *base])
+    manifest = tmp_path / "split.json"
+    assert train_cli.cli(["--corpus", f"ravdess={tree}", "--split", "kfold:0/2", *base]) == 0
+    good = json.loads((tmp_path / "m" / "split.json").read_text())
+    for edit, message in ((lambda d: d.pop("train"), "not a ser_hf split manifest"),
+                          (lambda d: (d.pop("row_ids"), d.pop("row_ids_sha256"), d["test"].append(999)), "row 999")):  # fmt: skip
+        broken = json.loads(json.dumps(good))
+        edit(broken)
+        manifest.write_text(json.dumps(broken))
+        with pytest.raises(SERError, match=message):
+            train_cli.cli(["--corpus", f"ravdess={tree}", "--split", f"manifest:{manifest}", *base])
+    one = tmp_path / "one" / "angry"
+    one.mkdir(parents=True)
+    for k, wav in enumerate(sorted(tree.rglob("*-03-01-*.wav"))):
+        shutil.copy(wav, one / f"{k}.wav")
+    with pytest.raises(SERError, match="at least 2 classes"):
+        train_cli.cli(["--audiofolder", str(one.parent), "--split", "random", *base])
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        f"corpus: ravdess={tree}\nsplit: kfold:1/2\npreset: speech-stats\nnum_val_speakers: one\n"
+    )
+    with pytest.raises(SystemExit):  # argparse's message, as for the same flag on the command line
+        arguments.parse_args([str(config)])
+    config.write_text(f"corpus: ravdess={tree}\nsplit: kfold:1/2\npresett: speech-stats\n")
+    with pytest.raises(SERError, match="presett"):
+        arguments.parse_args([str(config)])
+    config.write_text("- just\n- a list\n")
+    with pytest.raises(SERError, match="name: value"):
+        arguments.parse_args([str(config)])
+    config.write_text(f"corpus: ravdess={tree}\nsplit: kfold:1/2\npreset: speech-stats\ncalibrate: 'false'\n")
+    data, model, _, training = arguments.parse_args([str(config), "--output_dir", str(tmp_path / "c")])
+    assert (
+        data.corpus == [f"ravdess={tree}"]
+        and not training.calibrate
+        and training.output_dir == str(tmp_path / "c")
+    )
+
+
+def test_a_functionals_run_into_a_trainer_folder_leaves_none_of_its_files(trained, corpus, tmp_path):
+    out, _ = trained
+    folder = tmp_path / "model"
+    shutil.copytree(out, folder)
+    (folder / "hp_search.json").write_text("{}")  # as an earlier search would have left it
+    assert list(folder.glob("checkpoint-*"))
+    args = _args(corpus, folder)
+    args[args.index("seed-logmel-bilstm")] = "speech-stats"
+    for flag in ("--config_overrides", "--feature_overrides"):
+        i = args.index(flag)
+        del args[i : i + 2]
+    assert train_cli.cli(args) == 0
+    assert not list(folder.glob("checkpoint-*")) and not (folder / "checkpoints_run.json").exists()
+    assert not (folder / "hp_search.json").exists()

@@ -43,10 +43,4 @@ def cli(argv: list[str] | None = None) -> int:
             "give the teacher: --teacher DIR (a trained model folder) or a bundled name",
             source="ser-hf distill",
         )
-    i = flags.index("--teacher")
-    value = argv[i].split("=", 1)[1] if "=" in argv[i] else (argv[i + 1] if i + 1 < len(argv) else "")
-    from ..inference.bundled import resolve_model_name
-
-    resolved = str(resolve_model_name(value))
-    argv = [*argv[:i], "--teacher", resolved, *argv[i + (1 if "=" in argv[i] else 2) :]]
     return train_cli.cli(argv)

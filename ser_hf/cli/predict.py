@@ -6,6 +6,7 @@ import argparse
 import csv
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -131,7 +132,7 @@ def cli(argv: list[str]) -> int:
     args.paths = [*getattr(args, "adapt_paths", []), *args.paths]
     if not args.paths:
         parser.error("the following arguments are required: PATH")
-    if args.window is not None and args.window <= 0 or args.hop is not None and args.hop <= 0:
+    if any(v is not None and not 0 < v < float("inf") for v in (args.window, args.hop)):  # NaN too
         raise SERError("--window and --hop take a positive number of seconds", source="--window/--hop")
     for option in ("json", "csv"):
         if getattr(args, option) not in (None, "-"):
@@ -183,10 +184,10 @@ def cli(argv: list[str]) -> int:
     def fail(path: Path, err: BaseException) -> None:
         nonlocal failures
         failures += 1
-        message = str(err) if isinstance(err, SERError) else f"{path}: {type(err).__name__}: {err}"
+        message = _shown(str(err) if isinstance(err, SERError) else f"{path}: {type(err).__name__}: {err}")
         print(f"error: {message}", file=sys.stderr)
         logger.debug("failure on %s", path, exc_info=err)
-        results.append({"file": str(path), "error": message})
+        results.append({"file": _shown(str(path)), "error": message})
 
     for group, adapt_on in groups:
         if adapt_on is not None:
@@ -217,7 +218,7 @@ def cli(argv: list[str]) -> int:
                     )
                     tl.source = str(path)
                     row = {
-                        "file": str(path),
+                        "file": _shown(str(path)),
                         "duration": tl.duration,
                         "label": tl.label,
                         "score": tl.score,
@@ -234,7 +235,7 @@ def cli(argv: list[str]) -> int:
                     if samples is None:
                         samples = load_audio(path, clf.sampling_rate)
                     results.append(
-                        {"file": str(path), "duration": round(len(samples) / clf.sampling_rate, 3)}
+                        {"file": _shown(str(path)), "duration": round(len(samples) / clf.sampling_rate, 3)}
                     )
                     short.append((len(results) - 1, path, samples))
             except KeyboardInterrupt:
@@ -249,7 +250,7 @@ def cli(argv: list[str]) -> int:
         for row in results[first:] if adapt_on is not None else []:
             if "error" not in row:
                 row["adapted_on"] = clf.adapted_on
-    order = {str(path): i for i, path in enumerate(files)}  # voice groups classify out of order
+    order = {_shown(str(path)): i for i, path in enumerate(files)}  # voice groups classify out of order
     results.sort(key=lambda row: order.get(row["file"], len(order)))
     _print_table(results, clf.labels, report)
     for row in results:
@@ -266,8 +267,7 @@ def cli(argv: list[str]) -> int:
     if args.json == "-":
         sys.stdout.write(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     elif args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False))
+        _write_file(args.json, lambda fh: fh.write(json.dumps(results, indent=2, ensure_ascii=False)))
     ok = len(results) - failures
     summary = f"\n{ok} of {len(results)} file(s) classified" + (f", {failures} failed" if failures else "")
     print(summary, file=report)
@@ -357,6 +357,7 @@ def _classify_short(clf: EmotionClassifier, short: list, results: list, args: ar
             if level_db(samples, clf.sampling_rate) < args.silence_db:
                 results[i].update(label=SILENCE_LABEL, score=1.0, top_k=silence)
         short = [item for item in short if "label" not in results[item[0]]]
+    clf._check_clips([s for _, _, s in short], [str(p) for _, p, _ in short])  # too short, too long
     try:
         probs = clf._probs_batched([s for _, _, s in short], [str(p) for _, p, _ in short], args.batch_size)
         for (i, _, _), p in zip(short, probs):
@@ -369,9 +370,11 @@ def _classify_short(clf: EmotionClassifier, short: list, results: list, args: ar
                 results[i].update(label=top[0]["label"], score=top[0]["score"], top_k=top)
             except Exception as err:
                 failures += 1
-                message = str(err) if isinstance(err, SERError) else f"{path}: {type(err).__name__}: {err}"
+                message = _shown(
+                    str(err) if isinstance(err, SERError) else f"{path}: {type(err).__name__}: {err}"
+                )
                 print(f"error: {message}", file=sys.stderr)
-                results[i] = {"file": str(path), "error": message}
+                results[i] = {"file": _shown(str(path)), "error": message}
     return failures
 
 
@@ -393,15 +396,34 @@ def _print_table(results: list[dict[str, Any]], labels: Sequence[str], stream: A
         print("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[4], file=stream)
 
 
+def _shown(text: str) -> str:
+    """A file name or message as text that prints and saves anywhere: bytes of a name that are not
+    UTF-8 (legal on Linux; Python holds them as surrogates) become ``\\xff`` escapes."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _write_csv(results: list[dict[str, Any]], path: str) -> None:
     """One row per file (top-k as JSON text); long files add one row per window below their file row."""
     fields = ["file", "start", "end", "duration", "label", "score", "top_k", "error"]
     if path == "-":
         _csv_rows(results, csv.DictWriter(sys.stdout, fieldnames=fields))
         return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        _csv_rows(results, csv.DictWriter(fh, fieldnames=fields))
+    _write_file(path, lambda fh: _csv_rows(results, csv.DictWriter(fh, fieldnames=fields)))
+
+
+def _write_file(path: str, write: Any) -> None:
+    """Write through a temporary file that replaces ``path`` when complete. A file name that is not
+    valid UTF-8 (legal on Linux) is written with its odd bytes escaped (``\\xff``): it once ended
+    the run with a UnicodeEncodeError after every file was classified, leaving an empty file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8", errors="backslashreplace") as fh:
+            write(fh)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _csv_rows(results: list[dict[str, Any]], writer: Any) -> None:

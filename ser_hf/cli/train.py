@@ -72,9 +72,27 @@ def _unknown_flags(argv: list[str], help_text: str) -> list[str]:
     return [f for f in flags if f not in known and not any(k.startswith(f) for k in known)]
 
 
+def resolve_teacher(argv: list[str]) -> list[str]:
+    """``--teacher`` with a bundled model's name (``default``) resolved to its folder; an empty
+    value is an error (it once trained a plain model without a word)."""
+    flags = [a.split("=", 1)[0] for a in argv]
+    if "--teacher" not in flags:
+        return argv
+    i = flags.index("--teacher")
+    value = argv[i].split("=", 1)[1] if "=" in argv[i] else (argv[i + 1] if i + 1 < len(argv) else "")
+    if not value.strip() or value.startswith("--"):
+        raise SERError(
+            "give the teacher: --teacher DIR (a trained model folder) or a bundled name", source="--teacher"
+        )
+    from ..inference.bundled import resolve_model_name
+
+    resolved = str(resolve_model_name(value))
+    return [*argv[:i], "--teacher", resolved, *argv[i + (1 if "=" in argv[i] else 2) :]]
+
+
 def cli(argv: list[str] | None = None) -> int:
     """``ser-hf train``: parse arguments, train, print the validation/test metrics."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = resolve_teacher(list(sys.argv[1:] if argv is None else argv))
     stored = _stored_help()
     if not argv or argv[0] in ("-h", "--help"):
         print(stored if stored is not None else live_help().split("\n", 1)[1], end="")

@@ -197,6 +197,10 @@ def _decode_path(path: Path, sampling_rate: int | None) -> tuple[np.ndarray, int
         )
     if path.stat().st_size == 0:
         raise SERError("the file is empty (0 bytes); re-record or re-export it", source=name)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # a name of bytes that are not UTF-8 (legal on Linux): libsndfile
+        return _decode_bytes(path.read_bytes(), name, sampling_rate)  # and FFmpeg refuse the name
     decoded = _decode_soundfile(name)
     if decoded is None:
         decoded = _decode_ffmpeg(name, name, sampling_rate)
@@ -231,8 +235,10 @@ def _decode_any(source: Any, sampling_rate: int | None, name: str) -> tuple[np.n
             return _decode_path(Path(source["path"]), sampling_rate)
         raise SERError("audio dict needs 'array' + 'sampling_rate', 'bytes' or 'path'", source=name)
     if isinstance(source, tuple) and len(source) == 2 and np.isscalar(source[0]):
-        rate, samples = source  # gradio's (sampling_rate, samples), channels last
-        return _to_mono(_to_float(np.asarray(samples), name), name, channels_first=False), _rate(rate, name)
+        rate, samples = source  # gradio's (sampling_rate, samples), channels last; torchaudio's first
+        if hasattr(samples, "detach") and hasattr(samples, "cpu"):
+            samples = samples.detach().cpu().numpy()
+        return _to_mono(_to_float(np.asarray(samples), name), name), _rate(rate, name)
     if hasattr(source, "get_all_samples"):  # torchcodec / datasets AudioDecoder
         try:
             decoded = source.get_all_samples()
@@ -364,11 +370,11 @@ def iter_audio_chunks(
 
         decoder = AudioDecoder(name, sample_rate=sampling_rate)
         duration = decoder.metadata.duration_seconds or decoder.metadata.duration_seconds_from_header
-    except Exception as err:
-        _decode_path(p, sampling_rate)  # raises the precise error (no audio track, not audio, no FFmpeg)
-        raise _ffmpeg_error(err, name) from err
-    if not duration:  # unknown duration: decode whole (rare; containers without a duration header)
-        samples = load_audio(name, sampling_rate)
+    except Exception:
+        decoder, duration = None, None
+    if not duration:  # decode whole: the precise error (no audio track, not audio, no FFmpeg), or a
+        # container without a duration header, or a name FFmpeg refuses (not UTF-8) (all rare)
+        samples = load_audio(p, sampling_rate)
         step = int(chunk_seconds * sampling_rate)
         for start in range(0, len(samples), step):
             yield samples[start : start + step]

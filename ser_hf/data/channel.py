@@ -21,6 +21,7 @@ the batched functions of :mod:`ser_hf.data.transforms`.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 
@@ -68,12 +69,18 @@ def parse_channel(spec: str) -> list[tuple[str, tuple[float, ...]]]:
             )  # fmt: skip
         except ValueError:
             raise _error(spec, f"{value!r} is not a number ({wants})") from None
+        if not all(math.isfinite(v) for v in numbers):
+            raise _error(spec, f"{value!r} is not a finite number ({wants})")
         if name == "band" and not (len(numbers) == 2 and 0 <= numbers[0] < numbers[1]):
             raise _error(spec, "band needs LOW-HIGH with LOW < HIGH")
         if name == "clip" and not 0 < numbers[0] <= 1:
             raise _error(spec, "clip takes a fraction of the peak between 0 and 1")
         if name in ("mp3", "opus", "reverb", "eq", "crop") and numbers[0] <= 0:
             raise _error(spec, f"{name} needs a positive value ({wants})")
+        if name == "opus" and not 6 <= numbers[0] <= 510:
+            raise _error(spec, "opus takes a bit rate from 6 to 510 kbit/s")
+        if name == "mp3" and not 8 <= numbers[0] <= 320:
+            raise _error(spec, "mp3 takes a bit rate from 8 to 320 kbit/s")
         if name == "pitch" and not (numbers[0] != 0 and abs(numbers[0]) <= 12):
             raise _error(spec, "pitch takes a shift in semitones, -12 to 12 and not 0")
         steps.append((name, numbers))

@@ -206,11 +206,38 @@ def load_corpus(
         ds = concatenate_datasets([base, table], axis=1)
         ds = ds.select_columns(list(COLUMNS))
         ds.info.description = _info(corpus, scheme_name).description
+    if generic:
+        _check_labels_are_emotions(list(ds.features["emotion"].names), str(name), str(data_dir or name))
     if check_audio:
         ds = drop_undecodable(ds, report)
     ds = _finish(ds, report, started, str(data_dir or name))
     logger.info("%s: %d rows, %d skipped, %.2f s", corpus, report.rows, report.n_skipped, report.seconds)
     return (ds, report) if return_report else ds
+
+
+def _check_labels_are_emotions(names: list[str], name: str, data_dir: str) -> None:
+    """A folder read as generic data whose labels are no emotion at all (``Actor_01``...) is most
+    likely a known corpus under a misspelt name: refuse it when the name is close to one (it
+    would train a speaker classifier), else warn."""
+    import difflib
+
+    from .labels import normalize_emotion
+
+    if not names or any(normalize_emotion(n) for n in names):
+        return
+    close = difflib.get_close_matches(
+        name.lower(), [c for c in KNOWN_CORPORA if c != "audiofolder"], n=1, cutoff=0.75
+    )
+    shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+    if close:
+        raise SERError(
+            f"read as a folder of your own (its labels: {shown}, none an emotion); did you mean "
+            f"{close[0]}? pass --corpus {close[0]}={data_dir}",
+            source=name,
+        )
+    logger.warning(
+        "%s: none of its labels is an emotion (%s); check that the sub-folders are the labels", name, shown
+    )
 
 
 def load_corpora(

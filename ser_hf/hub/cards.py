@@ -136,11 +136,16 @@ CORPORA: dict[str, dict[str, Any]] = {
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise SERError("file is missing", source=str(path)) from err
+    except (IsADirectoryError, NotADirectoryError) as err:  # a folder given for a file, or the reverse
+        raise SERError(f"not a JSON file here ({err.strerror}); check the path", source=str(path)) from err
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise SERError(f"not valid JSON ({err})", source=str(path)) from err
+    if not isinstance(value, dict):
+        raise SERError(f"expected a JSON object, found a {type(value).__name__}", source=str(path))
+    return value
 
 
 def _load_json_arg(value: str | Path | Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -176,6 +181,30 @@ def _license_for(corpora: Sequence[str]) -> str | None:
     if not licences:
         return None
     return licences.pop() if len(licences) == 1 else "other"
+
+
+def _trained_parameters(folder: Path) -> int:
+    """The model's own parameters (``num_parameters()``: no buffers, no frozen encoder shipped
+    beside it); the safetensors headers of ``model*.safetensors`` when it does not load."""
+    try:
+        from transformers import AutoModelForAudioClassification
+
+        from ..models import auto  # noqa: F401  (registers the ser_hf model types)
+        from ..training.saving import quiet_loading
+
+        with quiet_loading():
+            return int(AutoModelForAudioClassification.from_pretrained(str(folder)).num_parameters())
+    except Exception as err:  # a model of another package: count its weights file
+        logger.info("counting the weights of %s from its file (%s)", folder, err)
+        return _num_parameters(folder.glob("model*.safetensors"))
+
+
+# the frozen pretrained encoder a functionals set reads: (set name part, how the card names it)
+PRETRAINED_ENCODERS = (
+    ("turn-encoder", "a frozen pretrained speech encoder (smart-turn v3.2's Whisper-tiny encoder, "
+     "BSD-2-Clause / MIT; shipped beside the weights)"),
+    ("voice-encoder", "a frozen pretrained speaker encoder (Resemblyzer's, Apache-2.0; shipped beside the weights)"),
+)  # fmt: skip
 
 
 def _num_parameters(safetensors_files: Iterable[Path]) -> int:
@@ -291,6 +320,16 @@ def _first_str(keys: Sequence[str], *sources: Mapping[str, Any] | None) -> str |
     return None
 
 
+def _check_metrics(*sources: Mapping[str, Any] | None) -> None:
+    """WA, UA and F1 published on a card are numbers from 0 to 1."""
+    for source in sources:
+        for metric, label in _METRIC_LABELS.items() if source else ():
+            for stat in (None, "mean"):
+                value = find_metric(source, metric, stat)
+                if value is not None and not 0.0 <= value <= 1.0:  # NaN fails too
+                    raise SERError(f"{label} is {value}, not a score from 0 to 1; check the results file")
+
+
 # ----------------------------------------------------------------------------- model card
 def make_model_card(
     model_dir: str | Path,
@@ -325,10 +364,20 @@ def make_model_card(
     folder = Path(model_dir)
     config = _read_json(folder / "config.json")
     preprocessor = _read_json(folder / "preprocessor_config.json")
+    if not config.get("id2label"):
+        raise SERError(
+            "config.json names no classes (id2label); is this a trained model?", source=str(folder)
+        )
+    split = _read_json(folder / "split.json") if (folder / "split.json").is_file() else {}
+    if eval_json is None and (folder / "test_metrics.json").is_file():  # the run's own test split
+        eval_json = {**_read_json(folder / "test_metrics.json"), "split": split.get("description", "test")}
     evaluation = _load_json_arg(eval_json)
     cv = _load_json_arg(cv_json)
+    _check_metrics(evaluation, cv)
 
-    corpora = list(datasets or _corpora_from(config, cv, evaluation))
+    # the corpora: given, recorded in the config or the results, else the training speakers' prefixes
+    trained_on = sorted({str(s).rsplit("_", 1)[0] for s in split.get("train_speakers", []) if "_" in str(s)})
+    corpora = list(datasets or _corpora_from(config, cv, evaluation) or trained_on)
     infos = [corpus_info(c) for c in corpora]
     corpus_names = " + ".join(i["name"] for i in infos) or "an unrecorded corpus"
     license = license or config.get("license") or _license_for(corpora)
@@ -428,7 +477,10 @@ def _model_card_body(
         family = f"fusion ({len(parts)} members)"
         fusion_desc = "; ".join(f"{part} (weight {w:.3g})" for part, w in zip(parts, weights))
         preprocessor = {**(preprocessor.get("frame") or {}), "functionals": preprocessor.get("functionals")}
-    params = _num_parameters(folder.glob("*.safetensors"))
+    params = _trained_parameters(folder)
+    encoder = next(
+        (desc for key, desc in PRETRAINED_ENCODERS if key in str(preprocessor.get("functionals"))), None
+    )
     features = preprocessor.get("feature_set", "logmel")
     feature_desc = (
         f"{preprocessor.get('n_mels', 128)}-band log-mel"
@@ -455,8 +507,9 @@ def _model_card_body(
     lines = [
         f"# {repo_id.split('/')[-1]}",
         "",
-        f"Speech emotion recognition from the voice: a {family} model ({params / 1e6:.2f} M parameters) "
-        f"trained from scratch on {corpus_names} with the ser_hf package on transformers. It "
+        f"Speech emotion recognition from the voice: a{'n' * (family[:1] in 'aeiou')} {family} model ({params:,} parameters) "
+        + (f"on the pooled states of {encoder}, its head trained" if encoder else "trained from scratch")
+        + f" on {corpus_names} with the ser_hf package on transformers. It "
         "classifies a clip of speech into "
         f"{len(labels)} emotions: {', '.join(labels)}.",
         "",

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -40,7 +41,7 @@ from ..data.audio import DEFAULT_SAMPLING_RATE, iter_audio_chunks, load_audio
 from ..errors import SERError, torch_device
 from ..training.saving import PREVIOUS_MODEL_DIR, quiet_loading
 from .bundled import resolve_model_name
-from .inputs import clip_list, clip_name, reads_seconds, warn_if_long, warn_if_silent
+from .inputs import clip_list, clip_name, warn_about_clips, warn_if_window_long
 from .levels import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, SILENT_DB, level_db  # noqa: F401  (re-exported)
 from .timeline import Timeline, _sliding_windows
 
@@ -467,8 +468,7 @@ class EmotionClassifier:
         return [_top(p, self.labels, top_k) for p in probs]
 
     def _check_clips(self, clips: Sequence[np.ndarray], names: Sequence[str]) -> None:
-        warn_if_silent(clips, names, self.sampling_rate)
-        warn_if_long(clips, names, reads_seconds(self.feature_extractor), self.sampling_rate)
+        warn_about_clips(clips, names, self.sampling_rate, self.feature_extractor)
 
     def _probs_batched(
         self, clips: Sequence[np.ndarray], names: Sequence[str], batch_size: int
@@ -542,13 +542,14 @@ class EmotionClassifier:
         """
         window_s = float(window_s if window_s is not None else self.default_window_s())
         hop_s = float(hop_s if hop_s is not None else window_s / 2)
-        if window_s <= 0 or hop_s <= 0:
+        if not (0 < window_s < math.inf and 0 < hop_s < math.inf):  # NaN fails too
             raise SERError(
                 f"window ({window_s} s) and hop ({hop_s} s) must be positive", source=clip_name(audio)
             )
         sr = self.sampling_rate
         win, hop = max(1, int(round(window_s * sr))), max(1, int(round(hop_s * sr)))
         name = clip_name(audio)
+        warn_if_window_long(window_s, self.feature_extractor, name)
         if isinstance(audio, (str, os.PathLike)):
             chunks: Iterable[np.ndarray] = iter_audio_chunks(audio, max(chunk_s, 2 * window_s), sr)
         else:

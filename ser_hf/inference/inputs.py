@@ -77,3 +77,36 @@ def warn_if_silent(clips: Sequence[np.ndarray], names: Sequence[str], rate: int)
                 level,
                 SILENCE_DB,
             )
+
+
+MIN_SPEECH_S = 0.1  # a clip shorter than this cannot hold a syllable
+
+
+def warn_about_clips(
+    clips: Sequence[np.ndarray], names: Sequence[str], rate: int, feature_extractor: Any
+) -> None:
+    """The warnings ``classify`` gives before scoring: silent clips, clips too short to hold speech,
+    clips longer than the model reads. The model still scores them all."""
+    warn_if_silent(clips, names, rate)
+    for clip, name in zip(clips, names):
+        if len(clip) < MIN_SPEECH_S * rate:
+            logger.warning(
+                "%s is %.0f ms long, too short to hold speech: its emotion scores mean nothing",
+                name,
+                1000 * len(clip) / rate,
+            )
+    warn_if_long(clips, names, reads_seconds(feature_extractor), rate)
+
+
+def warn_if_window_long(window_s: float, feature_extractor: Any, name: str) -> None:
+    """A timeline window longer than the model reads is scored on its last seconds only."""
+    limit = reads_seconds(feature_extractor)
+    if limit and window_s > limit + 1.0:
+        logger.warning(
+            "%s: each %g-s window is scored on about its last %g s only (the model's window); use a "
+            "window of %g s or less",
+            name,
+            window_s,
+            limit,
+            limit,
+        )

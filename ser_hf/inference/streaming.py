@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.audio import resample
+from ..data.audio import _rate, _to_float, _to_mono, resample
 from ..errors import SERError
 from .classifier import SILENCE_DB, SILENCE_LABEL, EmotionClassifier, level_db
 
@@ -41,7 +41,7 @@ class StreamingClassifier:
         silence_db: float | None = SILENCE_DB,
         top_k: int | None = None,
     ):
-        if window_s <= 0 or update_every_s <= 0:
+        if not (0 < window_s < math.inf and 0 < update_every_s < math.inf):  # NaN fails too
             raise SERError("window_s and update_every_s must be positive", source="StreamingClassifier")
         self.classifier = classifier
         self.window_s = float(window_s)
@@ -70,9 +70,7 @@ class StreamingClassifier:
             ``{"label", "score", "scores", "time", "level_db"}`` (``time``: seconds of stream received)
             or None when it is not time for an update yet.
         """
-        rate = int(sampling_rate)
-        if rate <= 0:
-            raise SERError(f"invalid sampling rate {sampling_rate}", source="stream chunk")
+        rate = _rate(sampling_rate, "stream chunk")
         samples = _chunk_to_mono(chunk)
         if samples.size == 0:
             return None
@@ -111,26 +109,15 @@ class StreamingClassifier:
 
 
 def _chunk_to_mono(chunk: Any) -> np.ndarray:
-    """int/float PCM ``(N,)``, ``(N, C)`` (or ``(C, N)`` with few channels) -> float32 mono."""
+    """int/float PCM ``(N,)``, ``(N, C)`` (or ``(C, N)`` with few channels) -> float32 mono, read as
+    :func:`ser_hf.data.audio.load_audio` reads arrays (a list of Python ints, 64-bit, is refused:
+    its PCM width is unknown)."""
     if hasattr(chunk, "detach") and hasattr(chunk, "cpu"):
         chunk = chunk.detach().cpu().numpy()
     x = np.asarray(chunk)
     if x.dtype.kind not in "fiub":
         raise SERError(f"audio chunk of type {x.dtype} is not PCM samples", source="stream chunk")
-    if x.dtype == np.uint8:
-        x = (x.astype(np.float32) - 128.0) / 128.0
-    elif x.dtype.kind in "iu":
-        info = np.iinfo(x.dtype)
-        x = x.astype(np.float32) / float(max(abs(info.min), info.max + 1))
-    else:
-        x = x.astype(np.float32)
-    if x.ndim == 2:
-        channels_first = x.shape[0] < x.shape[1] and x.shape[0] <= 8
-        x = x.mean(axis=1 if not channels_first else 0)
-    elif x.ndim != 1:
-        raise SERError(
-            f"audio chunk must be (N,) or (N, channels), got shape {x.shape}", source="stream chunk"
-        )
+    x = _to_mono(_to_float(x, "stream chunk"), "stream chunk")
     if not np.isfinite(x).all():
         raise SERError("audio chunk contains NaN or infinite samples", source="stream chunk")
     return x

@@ -323,13 +323,8 @@ def parse_args(
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = HfArgumentParser(ARGUMENT_CLASSES)
-    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
-        path = Path(argv[0])
-        if not path.is_file():
-            raise SERError("argument file not found", source=str(path))
-        if path.suffix == ".json":
-            return parser.parse_json_file(str(path.resolve()))
-        return parser.parse_yaml_file(str(path.resolve()))
+    if argv and argv[0].lower().endswith((".json", ".yaml", ".yml")):
+        argv = [*_file_args(Path(argv[0])), *argv[1:]]  # the file's fields, then flags overriding them
     merged: list[str] = []
     corpora: list[str] = []
     i = 0
@@ -354,6 +349,35 @@ def parse_args(
     if rest:
         raise SERError(f"unknown arguments {rest}; run with --help for the options", source="ser-hf train")
     return data_args, model_args, aug_args, training_args
+
+
+def _file_args(path: Path) -> list[str]:
+    """A ``.json`` / ``.yaml`` config as the command line it stands for (``key: value`` ->
+    ``--key value``), so its fields are checked as flags are: an unknown key or a value of the wrong
+    type is the same error, and flags after the file override it."""
+    if not path.is_file():
+        raise SERError("argument file not found", source=str(path))
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            import yaml
+
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except Exception as err:  # json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError
+        raise SERError(f"not a readable config ({str(err).splitlines()[0]})", source=str(path)) from err
+    if not isinstance(data, dict) or not data:
+        raise SERError("a config holds `name: value` fields, e.g. `preset: compact`", source=str(path))
+    args: list[str] = []
+    for key, value in data.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = str(value).lower()
+        elif isinstance(value, dict):
+            value = json.dumps(value)
+        args += [f"--{key}", *map(str, value)] if isinstance(value, list) else [f"--{key}", str(value)]
+    return args
 
 
 def _json_arg(text: str | None, name: str) -> dict[str, Any]:

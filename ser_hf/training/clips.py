@@ -67,6 +67,14 @@ def load_rows(data_args: DataArguments) -> Any:
     return corpora.load_corpus(data_args.hub_dataset, None, **scheme, split=data_args.hub_split, **columns)
 
 
+def _fold(folds: Sequence[Any], index: str, what: str) -> Any:
+    """Fold ``index`` of ``folds``; a negative or too large one is an error, not Python's indexing."""
+    k = int(index)
+    if not 0 <= k < len(folds):
+        raise SERError(f"fold {k} does not exist: {what} has folds 0 to {len(folds) - 1}")
+    return folds[k]
+
+
 def make_split(ds: Any, data_args: DataArguments, seed: int) -> Any:
     """Turn ``--split`` into a :class:`ser_hf.splits.Split` (row indices + speakers of each part).
 
@@ -85,12 +93,25 @@ def make_split(ds: Any, data_args: DataArguments, seed: int) -> Any:
             data = json.loads(Path(path).read_text()) if Path(path).is_file() else None
             if data is None:
                 raise SERError("split manifest not found", source=path)
-            if "splits" in data:  # a SplitManifest of several folds: manifest:PATH@K
-                split = splits.SplitManifest.from_json(path).splits[int(fold or 0)]
-            else:
-                split = splits.Split.from_json(path)
+            try:
+                if "splits" in data:  # a SplitManifest of several folds: manifest:PATH@K
+                    split = _fold(splits.SplitManifest.from_json(path).splits, fold or "0", "the manifest")
+                else:
+                    split = splits.Split.from_json(path)
+            except (KeyError, TypeError, AttributeError) as err:
+                raise SERError(
+                    f"not a ser_hf split manifest (no {err} entry); write one with ser-hf train", source=path
+                ) from err
             if split.row_ids is not None:
                 split.verify(ds)
+            bad = [
+                r
+                for part in (split.train, split.validation, split.test)
+                for r in part
+                if not 0 <= int(r) < len(ds)
+            ]
+            if bad:
+                raise SERError(f"row {bad[0]} is not a row of this data (0 to {len(ds) - 1})", source=path)
             return split
         if kind == "random":
             frac = data_args.val_fraction
@@ -98,10 +119,14 @@ def make_split(ds: Any, data_args: DataArguments, seed: int) -> Any:
                 ds, train_size=1 - 2 * frac, validation_size=frac, test_size=frac, seed=seed
             )
         if kind == "ravdess-fold":
-            return folds.ravdess_protocol_folds(ds, seed=seed, n_validation=n_val)[int(value)]
+            return _fold(
+                folds.ravdess_protocol_folds(ds, seed=seed, n_validation=n_val), value, "the RAVDESS protocol"
+            )
         if kind in ("kfold", "speaker-fold"):
             fold, _, n = value.partition("/")
-            return folds.speaker_kfold(ds, int(n or 5), seed=seed, n_validation=n_val)[int(fold)]
+            return _fold(
+                folds.speaker_kfold(ds, int(n or 5), seed=seed, n_validation=n_val), fold, f"kfold /{n or 5}"
+            )
         if kind == "loco":  # cross-corpus: train on the other corpora, test on every clip of this one
             return folds.leave_one_corpus_out(ds, value.strip().lower(), seed=seed, n_validation=n_val)
         if kind == "loso":

@@ -229,8 +229,9 @@ def _full_class_speakers(
 
 def _full_probabilities(clf: Any, x: np.ndarray, num_classes: int) -> np.ndarray:
     """``predict_proba`` spread over all ``num_classes`` ids (classes absent in training get 0)."""
-    probs = np.zeros((len(x), num_classes))
-    probs[:, [int(c) for c in clf[-1].classes_]] = clf.predict_proba(x)
+    classes = [int(c) for c in clf[-1].classes_]  # a teacher's soft targets may name classes no row has
+    probs = np.zeros((len(x), max(num_classes, max(classes) + 1)))
+    probs[:, classes] = clf.predict_proba(x)
     return probs
 
 

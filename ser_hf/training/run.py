@@ -49,7 +49,7 @@ from .clips import (
     load_rows,
     make_split,
 )
-from .saving import checkpoint_to_resume, save_final_model, save_model_folder
+from .saving import checkpoint_to_resume, remove_stale_run_files, save_final_model, save_model_folder
 from .trainer import (
     SERTrainer,
     TimeBudgetCallback,
@@ -369,6 +369,7 @@ def train(
             float(getattr(model.config, "calibration_temperature", 1.0) or 1.0) * temperature
         )
         save_final_model(trainer, output_dir, run_files())  # train_args: the best trial's values
+        remove_stale_run_files(output_dir, searched=searching, checkpoints=True)
     results.update(
         _score_parts(
             (val_rows, test_rows),
@@ -414,6 +415,11 @@ def _train_functionals(
 
     train_rows, val_rows, test_rows = parts
     label_names = list(ds.features["emotion"].names)
+    present = sorted({label_names[labels[r]] for r in train_rows})
+    if len(present) < 2:  # as build_model refuses it for the Trainer presets (was sklearn's ValueError)
+        raise SERError(
+            f"a classifier needs at least 2 classes; the training rows hold {present}", source="--corpus"
+        )
     spec = get_preset(model_args.preset)
     overrides = _json_arg(model_args.config_overrides, "config_overrides")
     unknown = sorted(set(overrides) - set(LINEAR_OPTIONS))
@@ -450,6 +456,7 @@ def _train_functionals(
     temperature = _calibrate(training_args.calibrate, probs, val_rows, labels)
     model.config.calibration_temperature = temperature
     save_model_folder(model, extractor, output_dir, files)
+    remove_stale_run_files(output_dir, searched=False, checkpoints=False)
     results.update(
         _score_parts(
             (val_rows, test_rows),

@@ -170,3 +170,21 @@ def checkpoint_to_resume(
         tmp.write_text(json.dumps(identity, indent=2), encoding="utf-8")
         os.replace(tmp, record)
     return None
+
+
+HP_SEARCH_FILES = ("hp_search.json", "hp_search_trials.csv")
+
+
+def remove_stale_run_files(output_dir: str | Path, searched: bool, checkpoints: bool) -> None:
+    """After a run saved its model: remove what an earlier run left that does not describe it (the
+    earlier hyper-parameter search when this run did not search; the earlier Trainer run's
+    checkpoints when this run wrote none, e.g. a functionals preset)."""
+    output_dir = Path(output_dir)
+    stale = [] if searched else [output_dir / name for name in HP_SEARCH_FILES]
+    if not checkpoints:
+        stale += [output_dir / CHECKPOINTS_RUN, *output_dir.glob("checkpoint-*")]
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
