@@ -276,7 +276,7 @@ def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(tmp_p
     fake.write_text(f"#!{sys.executable}\n{FAKE_TRAINER}")
     fake.chmod(0o755)
     out = tmp_path / "cv"
-    argv = ["--corpus", "ravdess=/data", "--preset", "tiny", "--parallel", "2", "--out", str(out)]
+    argv = ["--corpus", "ravdess=/data", "--preset", "compact", "--parallel", "2", "--out", str(out)]
     argv += ["--python", str(fake), "--", "--num_train_epochs", "1"]
 
     monkeypatch.setenv("FAKE_FAIL_FOLD", "4")
@@ -301,10 +301,10 @@ def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(tmp_p
     assert result["std"]["wa"] == pytest.approx(statistics.stdev(expected_wa))
     assert np.trace(result["confusion"]) == 36 - 4
     # the same --out with another preset: the finished folds are not reported under its name
-    other = [a if a != "tiny" else "other" for a in argv]
-    with pytest.raises(SERError, match="6 finished fold.*another command.*--preset tiny"):
+    other = [a if a != "compact" else "compact-small" for a in argv]
+    with pytest.raises(SERError, match="6 finished fold.*another command.*--preset compact "):
         cv_cli.cli(other)
-    assert json.loads((out / "cv_results.json").read_text())["meta"]["preset"] == "tiny"
+    assert json.loads((out / "cv_results.json").read_text())["meta"]["preset"] == "compact"
 
 
 def test_cv_shows_the_teachers_log_when_the_teacher_fails(tmp_path, monkeypatch, capsys):
@@ -312,7 +312,16 @@ def test_cv_shows_the_teachers_log_when_the_teacher_fails(tmp_path, monkeypatch,
     fake.write_text(f"#!{sys.executable}\n{FAKE_TRAINER}")
     fake.chmod(0o755)
     monkeypatch.setenv("FAKE_FAIL_FOLD", "0")
-    argv = ["--corpus", "ravdess=/data", "--preset", "tiny", "--teacher-preset", "big", "--only", "0"]
+    argv = [
+        "--corpus",
+        "ravdess=/data",
+        "--preset",
+        "compact",
+        "--teacher-preset",
+        "cnn-transformer",
+        "--only",
+        "0",
+    ]
     assert cv_cli.cli([*argv, "--out", str(tmp_path / "cv"), "--python", str(fake)]) == 1
     err = capsys.readouterr().err
     assert "teacher.log" in err and "boom" in err and "(no log)" not in err
@@ -329,7 +338,7 @@ def test_cv_interrupted_starts_no_further_fold(tmp_path):
     fake.write_text(f"#!{sys.executable}\n{FAKE_TRAINER}")
     fake.chmod(0o755)
     out = tmp_path / "cv"
-    cmd = [sys.executable, "-m", "ser_hf.cli", "cv", "--corpus", "ravdess=/data", "--preset", "tiny"]
+    cmd = [sys.executable, "-m", "ser_hf.cli", "cv", "--corpus", "ravdess=/data", "--preset", "compact"]
     cmd += ["--out", str(out), "--python", str(fake)]
     proc = subprocess.Popen(
         cmd, env={**os.environ, "FAKE_SECONDS": "3"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -358,6 +367,11 @@ def test_cv_argument_errors():
     with pytest.raises(SERError, match="set by ser-hf cv"):
         cv_cli.cli(["--corpus", "ravdess=/a", "--preset", "p", "--", "--split", "random"])
     assert cross_validation.fold_splits("3", ["tess=/x"])[0] == ["kfold:0/3", "kfold:1/3", "kfold:2/3"]
+    # checked once before any fold process starts (each of N processes failed the same way)
+    with pytest.raises(SERError, match="unknown preset"):
+        cv_cli.cli(["--corpus", "ravdess=/a", "--preset", "nope"])
+    with pytest.raises(SERError, match="--num_val_speakerz"):
+        cv_cli.cli(["--corpus", "ravdess=/a", "--preset", "compact", "--", "--num_val_speakerz", "2"])
 
 
 @pytest.mark.slow

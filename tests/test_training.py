@@ -453,3 +453,28 @@ def test_a_functionals_run_into_a_trainer_folder_leaves_none_of_its_files(traine
     assert train_cli.cli(args) == 0
     assert not list(folder.glob("checkpoint-*")) and not (folder / "checkpoints_run.json").exists()
     assert not (folder / "hp_search.json").exists()
+
+
+def test_column_flags_reach_a_folder_given_with_corpus(tmp_path):
+    """--label_column / --speaker_column were dropped for --corpus (only --hub_dataset read them),
+    and train had no --audio_column: a metadata.csv naming its columns otherwise could not train."""
+    import csv
+
+    tree = make_ravdess_tree(tmp_path / "ravdess", actors=4, extra_sad_actor=0, seconds=0.6)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    codes = {f"{code:02d}": name for name, code in EMOTION_CODES.items()}
+    with open(mine / "metadata.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["clip", "feeling", "talker"])
+        for wav in sorted(tree.rglob("*.wav")):
+            shutil.copy(wav, mine / wav.name)
+            writer.writerow([wav.name, codes[wav.name.split("-")[2]], f"spk{wav.stem[-2:]}"])
+    out = tmp_path / "m"
+    argv = ["--corpus", f"mine={mine}", "--audio_column", "clip", "--label_column", "feeling"]
+    argv += ["--speaker_column", "talker", "--split", "kfold:0/2", "--num_val_speakers", "1"]
+    assert train_cli.cli([*argv, "--preset", "speech-stats", "--output_dir", str(out)]) == 0
+    split = json.loads((out / "split.json").read_text())
+    assert len(split["test_speakers"]) == 2 and all(s.startswith("mine_spk") for s in split["test_speakers"])
+    labels = json.loads((out / "config.json").read_text())["id2label"].values()
+    assert sorted(labels) == sorted(EMOTION_CODES)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import output_dir, require_extra
+from ..errors import SERError, output_dir, require_extra
 from ..training.cross_validation import METRICS_FILE, _tail, aggregate_finished, run_cross_validation
 from ..training.cv_results import ADAPTED_DIRS, ADAPTED_WAYS, _pm
 
@@ -125,6 +125,17 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
     print(f"wrote {out / 'cv_results.json'}, {out / 'cv_results.md'}, {out / 'confusion_cv.png'}")
 
 
+def _check_fold_arguments(extra: list[str]) -> None:
+    """A mistyped training flag after ``--`` fails here, not in N fold processes."""
+    from .train import _stored_help, _unknown_flags, live_help
+
+    unknown = _unknown_flags(extra, _stored_help() or live_help())
+    if unknown:
+        raise SERError(
+            f"{unknown} are not options of ser-hf train (see ser-hf train --help)", source="after --"
+        )
+
+
 def cli(argv: list[str]) -> int:
     """``ser-hf cv``; returns 0 when every fold finished, 1 when some failed (the rest is aggregated)."""
     own, extra = _split_passthrough(list(argv))
@@ -157,6 +168,7 @@ def cli(argv: list[str]) -> int:
                 file=sys.stderr,
             )
 
+    _check_fold_arguments(extra)  # once, not in every fold's process
     result, failed = run_cross_validation(
         args.corpus,
         args.preset,

@@ -53,12 +53,19 @@ class DataArguments:
     audiofolder: str | None = field(
         default=None,
         metadata={
-            "help": "A folder of class subfolders (emotion/clip.wav) loaded with datasets' audiofolder; "
-            "no speakers, so only --split random or manifest."
+            "help": "A folder of class subfolders (emotion/clip.wav), or of clips with a metadata.csv "
+            "(file_name, label, speaker, gender); without speakers only --split random or manifest."
+        },
+    )
+    audio_column: str | None = field(
+        default=None,
+        metadata={
+            "help": "Audio / file column of a hub dataset, disk or parquet data, or metadata.csv (guessed)."
         },
     )
     label_column: str | None = field(
-        default=None, metadata={"help": "Label column of a hub dataset (guessed)."}
+        default=None,
+        metadata={"help": "Label column of a hub dataset, disk / parquet data or metadata.csv (guessed)."},
     )
     speaker_column: str | None = field(
         default=None,

@@ -44,6 +44,12 @@ def load_rows(data_args: DataArguments) -> Any:
             source="ser-hf train",
         )
     scheme = {} if data_args.label_scheme is None else {"label_scheme": data_args.label_scheme}
+    columns = {  # for generic data (a folder or dataset of your own); known corpora have their own
+        "audio_column": data_args.audio_column,
+        "label_column": data_args.label_column,
+        "speaker_column": data_args.speaker_column,
+        "gender_column": data_args.gender_column,
+    }
     if data_args.corpus:
         specs = []
         for spec in data_args.corpus:
@@ -54,13 +60,8 @@ def load_rows(data_args: DataArguments) -> Any:
             name, path = spec.split("=", 1)
             specs.append((name.strip().lower(), path.strip()))
         if len(specs) == 1:
-            return corpora.load_corpus(specs[0][0], specs[0][1], **scheme)
-        return corpora.load_corpora(specs, **scheme)
-    columns = {
-        "label_column": data_args.label_column,
-        "speaker_column": data_args.speaker_column,
-        "gender_column": data_args.gender_column,
-    }
+            return corpora.load_corpus(specs[0][0], specs[0][1], **scheme, **columns)
+        return corpora.load_corpora(specs, **scheme, **columns)
     if data_args.audiofolder:
         return corpora.load_corpus("audiofolder", data_args.audiofolder, **scheme, **columns)
     # a Hub id, or a folder (save_to_disk, parquet files, audiofolder) that corpora auto-detects

@@ -336,6 +336,11 @@ def run_cross_validation(
     splits, protocol = fold_splits(folds, corpora)
     if (folds == "corpus" or len(corpora) > 1) and not label_scheme:  # corpora share the harmonised classes
         label_scheme = CROSS_CORPUS_SCHEME
+    from .presets import get_preset
+
+    for name in (preset, teacher_preset):  # an unknown preset fails once, not in every fold's process
+        if name:
+            get_preset(name)
     indices = list(range(len(splits))) if only is None else list(only)
     for k in indices:
         if not 0 <= k < len(splits):
