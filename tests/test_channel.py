@@ -396,3 +396,12 @@ def test_parse_refuses_numbers_the_codecs_or_the_maths_cannot_take():
         with pytest.raises(SERError, match=message):
             parse_channel(spec)
     assert parse_channel("opus:12+mp3:32") == [("opus", (12.0,)), ("mp3", (32.0,))]
+
+
+def test_evaluate_help_names_every_channel_condition_the_parser_takes():
+    """eq, pitch and crop worked and were in the README, but ser-hf evaluate --help left them out."""
+    from ser_hf.cli.evaluate import _build_parser
+    from ser_hf.data.channel import CONDITIONS
+
+    text = " ".join(_build_parser().format_help().split())
+    assert all(name in text for name in CONDITIONS if name != "clean")

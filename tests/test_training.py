@@ -478,3 +478,12 @@ def test_column_flags_reach_a_folder_given_with_corpus(tmp_path):
     assert len(split["test_speakers"]) == 2 and all(s.startswith("mine_spk") for s in split["test_speakers"])
     labels = json.loads((out / "config.json").read_text())["id2label"].values()
     assert sorted(labels) == sorted(EMOTION_CODES)
+
+
+def test_small_argument_mistakes_are_named():
+    with pytest.raises(SERError, match="--hp_search -3"):  # ran no search without a word
+        arguments.parse_args(["--corpus", "ravdess=/a", "--hp_search", "-3", "--output_dir", "x"])
+    from ser_hf.data.corpora import load_corpus
+
+    with pytest.raises(SERError, match=r"ravdess \(no folder given\)"):  # was "None: corpus folder not found"
+        load_corpus("ravdess")

@@ -63,7 +63,8 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="pass every clip through a channel condition first, to see how the model holds up: "
         "noise:SNR, pink:SNR, band:LOW-HIGH, telephone, mp3:KBPS, opus:KBPS, clip:FRACTION, gain:DB, "
-        "reverb:RT60, chained with '+' (e.g. telephone+noise:20); seeded, so results repeat",
+        "reverb:RT60, eq:DB, pitch:SEMITONES, crop:SECONDS, chained with '+' (e.g. telephone+noise:20); "
+        "seeded, so results repeat",
     )
     return p
 

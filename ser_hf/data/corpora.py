@@ -145,7 +145,8 @@ def load_corpus(
     if kind in KNOWN_CORPORA or kind in ("disk", "parquet"):
         if root is None or not root.exists():
             raise SERError(
-                f"corpus folder not found; pass the folder of the {kind} corpus", source=str(data_dir)
+                f"corpus folder not found; pass the folder of the {kind} corpus",
+                source=str(data_dir) if data_dir is not None else f"{kind} (no folder given)",
             )
     generic = kind not in _PARSERS
     if corpus_name:

@@ -307,6 +307,10 @@ class SERTrainingArguments(TrainingArguments):
             self.label_smoothing_factor = 0.0
         if self.optimizer_name not in ("adam", "adamw"):
             raise SERError(f"optimizer_name must be adam or adamw, got {self.optimizer_name!r}")
+        if self.hp_search < 0:  # a negative count once ran no search without a word
+            raise SERError(
+                "give a number of trials, 1 or more (0: no search)", source=f"--hp_search {self.hp_search}"
+            )
         if str(self.lr_scheduler_type) == "reduce_lr_on_plateau" and not self.lr_scheduler_kwargs:
             # Trainer's plateau scheduler defaults to mode="min", wrong for UA
             mode = "max" if self.greater_is_better in (True, None) else "min"
