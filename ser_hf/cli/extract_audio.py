@@ -14,7 +14,7 @@ from ..data.audio import (
     find_media_files,
 )
 from ..errors import SERError, output_dir
-from ..inference.media import extract_audio
+from ..inference.media import check_output_rate, extract_audio
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +32,7 @@ def cli(argv: list[str]) -> int:
     )
     args = p.parse_args(argv)
     files = find_media_files(args.paths, extensions=VIDEO_EXTENSIONS + MEDIA_EXTENSIONS)
-    if not 1000 <= args.sampling_rate <= 384000:
-        raise SERError("give a rate from 1000 to 384000 Hz", source=f"--sampling-rate {args.sampling_rate}")
+    check_output_rate(args.sampling_rate, source=f"--sampling-rate {args.sampling_rate}")  # not per file
     out_dir = output_dir(args.out, "--out")
     used: set[str] = set()
     failures = 0

@@ -357,9 +357,10 @@ def _classify_short(clf: EmotionClassifier, short: list, results: list, args: ar
             if level_db(samples, clf.sampling_rate) < args.silence_db:
                 results[i].update(label=SILENCE_LABEL, score=1.0, top_k=silence)
         short = [item for item in short if "label" not in results[item[0]]]
-    clf._check_clips([s for _, _, s in short], [str(p) for _, p, _ in short])  # too short, too long
+    clips, names = [s for _, _, s in short], [str(p) for _, p, _ in short]
+    clf._check_clips(clips, names)  # too short, too long
     try:
-        probs = clf._probs_batched([s for _, _, s in short], [str(p) for _, p, _ in short], args.batch_size)
+        probs = clf._probs_batched(clips, names, args.batch_size)
         for (i, _, _), p in zip(short, probs):
             top = _top(p, clf.labels, args.top_k)
             results[i].update(label=top[0]["label"], score=top[0]["score"], top_k=top)

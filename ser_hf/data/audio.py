@@ -371,7 +371,7 @@ def iter_audio_chunks(
         decoder = AudioDecoder(name, sample_rate=sampling_rate)
         duration = decoder.metadata.duration_seconds or decoder.metadata.duration_seconds_from_header
     except Exception:
-        decoder, duration = None, None
+        duration = None
     if not duration:  # decode whole: the precise error (no audio track, not audio, no FFmpeg), or a
         # container without a duration header, or a name FFmpeg refuses (not UTF-8) (all rare)
         samples = load_audio(p, sampling_rate)

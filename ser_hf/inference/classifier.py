@@ -41,7 +41,7 @@ from ..data.audio import DEFAULT_SAMPLING_RATE, iter_audio_chunks, load_audio
 from ..errors import SERError, torch_device
 from ..training.saving import PREVIOUS_MODEL_DIR, quiet_loading
 from .bundled import resolve_model_name
-from .inputs import clip_list, clip_name, warn_about_clips, warn_if_window_long
+from .inputs import clip_list, clip_name, refuse_single, warn_about_clips, warn_if_window_long
 from .levels import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, SILENT_DB, level_db  # noqa: F401  (re-exported)
 from .timeline import Timeline, _sliding_windows
 
@@ -359,8 +359,7 @@ class EmotionClassifier:
             raise SERError(
                 "adaptation needs the PyTorch backend; load the model without onnx_path", source="adapt"
             )
-        if isinstance(clips, (str, bytes, os.PathLike, dict)):
-            clip_list(clips, "adapt", "pass the clips as a list (or a generator) of paths or arrays")
+        refuse_single(clips, "adapt", "pass the clips as a list (or a generator) of paths or arrays")
         step = getattr(self.feature_extractor, "clips_per_call", 1)
         inputs: list[dict[str, Any]] = []
         it, silent = iter(clips), 0

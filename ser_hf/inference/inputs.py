@@ -1,5 +1,5 @@
-"""What the classifier checks about the clips it is given, before any decoding: their names in
-messages, a list where a list is due, and clips longer than the model reads."""
+"""What the classifier checks about what it is given: a list where a list is due, how messages name
+a clip, and the decoded clips it warns about (silent, too short, longer than the model reads)."""
 
 from __future__ import annotations
 
@@ -28,13 +28,18 @@ def clip_name(audio: Any) -> str:
     return f"<{type(audio).__name__}>"
 
 
-def clip_list(items: Iterable[Any], what: str, single: str) -> list[Any]:
-    """``items`` as a list (a generator is read once); one path, or one word, where a list is due is
-    a :class:`SERError` (a string would otherwise be read one character at a time)."""
+def refuse_single(items: Any, what: str, single: str) -> None:
+    """One path, one word or one audio dict where a list is due is a :class:`SERError` (a string
+    would otherwise be read one character at a time)."""
     if isinstance(items, (str, bytes, os.PathLike, dict)):
         raise SERError(
             f"{what} takes a list, got one {type(items).__name__}; {single}", source=str(items)[:200]
         )
+
+
+def clip_list(items: Iterable[Any], what: str, single: str) -> list[Any]:
+    """``items`` as a list (a generator is read once), after :func:`refuse_single`."""
+    refuse_single(items, what, single)
     return list(items)
 
 
@@ -46,27 +51,16 @@ def reads_seconds(feature_extractor: Any) -> float | None:
     return WINDOW_SAMPLES / 16000 if any(b in TURN_BLOCKS for b in blocks) else None
 
 
-def warn_if_long(
-    clips: Sequence[np.ndarray], names: Sequence[str], max_seconds: float | None, rate: int
+MIN_SPEECH_S = 0.1  # a clip shorter than this cannot hold a syllable
+
+
+def warn_about_clips(
+    clips: Sequence[np.ndarray], names: Sequence[str], rate: int, feature_extractor: Any
 ) -> None:
-    """Log a warning for each clip longer than the ``max_seconds`` a model reads
-    (:func:`reads_seconds`), pointing to ``timeline`` for long recordings."""
-    if not max_seconds:
-        return
-    for clip, name in zip(clips, names):
-        if len(clip) > (max_seconds + 1.0) * rate:  # trimming takes silence off both ends first
-            logger.warning(
-                "%s is %.0f s long; this model reads only about its last %g s of speech: use "
-                "timeline() (ser-hf predict does) for a recording longer than that",
-                name,
-                len(clip) / rate,
-                max_seconds,
-            )
-
-
-def warn_if_silent(clips: Sequence[np.ndarray], names: Sequence[str], rate: int) -> None:
-    """Log a warning for each clip with no 50 ms above ``SILENCE_DB``: the model still scores it, but
-    the scores describe no speech (``timeline`` labels such windows ``"silence"``)."""
+    """The warnings ``classify`` gives before scoring (the model still scores every clip): no 50 ms
+    above ``SILENCE_DB`` (``timeline`` labels such windows ``"silence"``), shorter than
+    ``MIN_SPEECH_S``, or longer than the model reads (:func:`reads_seconds`; use ``timeline``)."""
+    limit = reads_seconds(feature_extractor)
     for clip, name in zip(clips, names):
         level = level_db(clip, rate)
         if level < SILENCE_DB:
@@ -77,25 +71,20 @@ def warn_if_silent(clips: Sequence[np.ndarray], names: Sequence[str], rate: int)
                 level,
                 SILENCE_DB,
             )
-
-
-MIN_SPEECH_S = 0.1  # a clip shorter than this cannot hold a syllable
-
-
-def warn_about_clips(
-    clips: Sequence[np.ndarray], names: Sequence[str], rate: int, feature_extractor: Any
-) -> None:
-    """The warnings ``classify`` gives before scoring: silent clips, clips too short to hold speech,
-    clips longer than the model reads. The model still scores them all."""
-    warn_if_silent(clips, names, rate)
-    for clip, name in zip(clips, names):
         if len(clip) < MIN_SPEECH_S * rate:
             logger.warning(
                 "%s is %.0f ms long, too short to hold speech: its emotion scores mean nothing",
                 name,
                 1000 * len(clip) / rate,
             )
-    warn_if_long(clips, names, reads_seconds(feature_extractor), rate)
+        if limit and len(clip) > (limit + 1.0) * rate:  # trimming takes silence off both ends first
+            logger.warning(
+                "%s is %.0f s long; this model reads only about its last %g s of speech: use "
+                "timeline() (ser-hf predict does) for a recording longer than that",
+                name,
+                len(clip) / rate,
+                limit,
+            )
 
 
 def warn_if_window_long(window_s: float, feature_extractor: Any, name: str) -> None:

@@ -8,12 +8,19 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from ..data.audio import DEFAULT_SAMPLING_RATE, load_audio, write_wav
 from ..errors import SERError
 from ..training.saving import public_mode
 
 logger = logging.getLogger(__name__)
+
+
+def check_output_rate(sampling_rate: Any, source: str) -> None:
+    """The rate ``extract_audio`` writes: a whole number of Hz from 1000 to 384000."""
+    if not isinstance(sampling_rate, int) or not 1000 <= sampling_rate <= 384000:
+        raise SERError(f"give a whole number of Hz from 1000 to 384000, not {sampling_rate!r}", source=source)
 
 
 def extract_audio(
@@ -25,8 +32,7 @@ def extract_audio(
     with :func:`load_audio` and writes with :func:`write_wav`.
     """
     src, out = Path(path), Path(out_path)
-    if not isinstance(sampling_rate, int) or not 1000 <= sampling_rate <= 384000:
-        raise SERError(f"the output rate must be a whole number of Hz, 1000 to 384000, got {sampling_rate!r}")
+    check_output_rate(sampling_rate, source="extract_audio")
     if not src.is_file():
         load_audio(src, sampling_rate)  # raises the precise error (missing, directory)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from torch import nn
 
 from ..errors import SERError
 from ..training.saving import public_mode
+from .classifier import _softmax
 from .onnx_runtime import FP32_TOLERANCE, INPUT_NAMES, META_PREFIX, OUTPUT_NAMES
 
 logger = logging.getLogger(__name__)
@@ -154,13 +155,6 @@ def quantize_int8(
     onnx.save(proto, str(int8_path))
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax in float64 (ONNX Runtime's logits to probabilities)."""
-    z = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def compare_backends(
     row: dict[str, Any], backends: dict[str, Any], feats: Any, mask: Any, ref: np.ndarray
 ) -> dict:
@@ -168,7 +162,7 @@ def compare_backends(
     ``<tag>_max_abs_diff``, ``<tag>_top1_agreement``, ``<tag>_finite``; returns ``{tag: probabilities}``."""
     got = {}
     for tag, backend in backends.items():
-        probs = got[tag] = softmax(backend.predict_logits(feats, mask))
+        probs = got[tag] = _softmax(backend.predict_logits(feats, mask))
         row[f"{tag}_max_abs_diff"] = float(np.abs(probs - ref).max())
         row[f"{tag}_top1_agreement"] = float((probs.argmax(-1) == ref.argmax(-1)).mean())
         row[f"{tag}_finite"] = bool(np.isfinite(probs).all())

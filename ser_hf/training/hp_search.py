@@ -20,12 +20,11 @@ from transformers import TrainerCallback
 from transformers.trainer_callback import EarlyStoppingCallback
 
 from ..errors import SERError, require_extra
+from .saving import SEARCH_FILE, TRIALS_FILE
 
 logger = logging.getLogger(__name__)
 
 STUDY = "ser-hf"
-TRIALS_FILE = "hp_search_trials.csv"
-SEARCH_FILE = "hp_search.json"
 
 
 def hp_space(trial: Any) -> dict[str, Any]:

@@ -49,7 +49,13 @@ from .clips import (
     load_rows,
     make_split,
 )
-from .saving import checkpoint_to_resume, remove_stale_run_files, save_final_model, save_model_folder
+from .saving import (
+    checkpoint_to_resume,
+    remove_stale_run_files,
+    save_final_model,
+    save_model_folder,
+    write_json,
+)
 from .trainer import (
     SERTrainer,
     TimeBudgetCallback,
@@ -57,7 +63,6 @@ from .trainer import (
     _DebugCallback,
     _gender_ids,
     _predict,
-    _write_json,
 )
 
 logger = logging.getLogger(__name__)
@@ -569,5 +574,5 @@ def _score_parts(
             len(rows_),
         )
         if output_dir is not None:
-            _write_json(output_dir / filename, metrics)
+            write_json(output_dir / filename, metrics)
     return results

@@ -16,6 +16,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+logger = logging.getLogger(__name__)
+
 # where save_final_model keeps the previous model while a new one is moved in
 PREVIOUS_MODEL_DIR = ".previous-model"
 
@@ -61,9 +63,7 @@ def _back_up_model(output_dir: Path, names: Sequence[str]) -> None:
     os.rename(staging, backup)  # the backup appears complete or not at all
 
 
-# files of a training run that describe the model beside them: saved with it (``run_files``) or
-# written right after it, and never left beside another run's model
-RUN_DESCRIPTION = ("split.json", "train_args.json")
+# the metrics of the model in a folder: removed when another model replaces it (the run writes its own)
 RUN_METRICS = ("val_metrics.json", "test_metrics.json")
 
 
@@ -90,7 +90,7 @@ def save_model_folder(
         model.save_pretrained(str(tmp))
         feature_extractor.save_pretrained(str(tmp))
         for name, value in (run_files or {}).items():
-            (tmp / name).write_text(json.dumps(value, indent=2, default=_plain), encoding="utf-8")
+            write_json(tmp / name, value)
         for name in RUN_METRICS:
             (output_dir / name).unlink(missing_ok=True)
         files = sorted(p for p in tmp.iterdir() if p.is_file())
@@ -104,9 +104,28 @@ def save_model_folder(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _plain(value: Any) -> Any:
-    """numpy scalars as Python numbers, anything else JSON lacks as its text."""
-    return value.item() if hasattr(value, "item") else str(value)
+def write_json(path: Path, value: Any) -> None:
+    """``value`` as indented JSON, through a temporary file that replaces ``path`` when complete."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value, indent=2, default=json_default), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def json_default(value: Any) -> Any:
+    """numpy numbers and arrays, dataclasses as JSON values; anything else as its text."""
+    import dataclasses
+
+    import numpy as np
+
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)
+    return str(value)
 
 
 def save_final_model(trainer: Any, output_dir: str | Path, run_files: dict[str, Any] | None = None) -> None:
@@ -141,7 +160,7 @@ def checkpoint_to_resume(
         key=lambda p: int(p.name.split("-", 1)[1]),
     )
     record = output_dir / CHECKPOINTS_RUN
-    identity = json.loads(json.dumps(identity, default=_plain))  # as it reads back from the file
+    identity = json.loads(json.dumps(identity, default=json_default))  # as it reads back from the file
     if resume and found:
         previous = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
         if previous is not None and previous != identity:
@@ -151,28 +170,28 @@ def checkpoint_to_resume(
                 "this one's); run with that run's arguments, or without --resume to start afresh",
                 source=str(output_dir),
             )
-        logging.getLogger(__name__).info("resuming from %s", found[-1])
+        logger.info("resuming from %s", found[-1])
         return str(found[-1])
     if resume:
-        logging.getLogger(__name__).info("--resume: no checkpoint yet, starting fresh")
+        logger.info("--resume: no checkpoint yet, starting fresh")
     if write:
         for path in found:
             shutil.rmtree(path, ignore_errors=True)
         if found:
-            logging.getLogger(__name__).info(
+            logger.info(
                 "removed %d checkpoint(s) of an earlier run in %s (its saved model stays until this run's "
                 "replaces it)",
                 len(found),
                 output_dir,
             )
         output_dir.mkdir(parents=True, exist_ok=True)
-        tmp = record.with_name(record.name + ".tmp")
-        tmp.write_text(json.dumps(identity, indent=2), encoding="utf-8")
-        os.replace(tmp, record)
+        write_json(record, identity)
     return None
 
 
-HP_SEARCH_FILES = ("hp_search.json", "hp_search_trials.csv")
+# what a hyper-parameter search writes beside the model (ser_hf.training.hp_search)
+SEARCH_FILE = "hp_search.json"
+TRIALS_FILE = "hp_search_trials.csv"
 
 
 def remove_stale_run_files(output_dir: str | Path, searched: bool, checkpoints: bool) -> None:
@@ -180,7 +199,7 @@ def remove_stale_run_files(output_dir: str | Path, searched: bool, checkpoints: 
     earlier hyper-parameter search when this run did not search; the earlier Trainer run's
     checkpoints when this run wrote none, e.g. a functionals preset)."""
     output_dir = Path(output_dir)
-    stale = [] if searched else [output_dir / name for name in HP_SEARCH_FILES]
+    stale = [] if searched else [output_dir / SEARCH_FILE, output_dir / TRIALS_FILE]
     if not checkpoints:
         stale += [output_dir / CHECKPOINTS_RUN, *output_dir.glob("checkpoint-*")]
     for path in stale:

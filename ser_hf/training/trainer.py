@@ -8,7 +8,6 @@ and :func:`save_final_model`, which never leaves a half-written model folder beh
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -300,24 +299,6 @@ def _crop_samples(data_args: DataArguments, feature_extractor: Any) -> int | Non
         # frames beyond max_frames are cut by the extractor: crop at random instead of always the start
         limits.append((int(max_frames) - 1) * feature_extractor.hop_length + 1)
     return min(limits) if limits else None
-
-
-def _write_json(path: Path, value: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(value, indent=2, default=_json_default))
-    os.replace(tmp, path)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if dataclasses.is_dataclass(value):
-        return dataclasses.asdict(value)
-    return str(value)
 
 
 def _predict(trainer: SERTrainer, dataset: ClipDataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
