@@ -22,11 +22,26 @@ from test_training import EMOTION_F0, TINY_FEATURES, TINY_MODEL, _clip, make_rav
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.slow
-def test_torchrun_two_processes_split_the_data_and_rank0_saves(tmp_path):
+def _train_command(torchrun: str, data: Path, out: Path, *extra: str) -> list[str]:
+    tiny = ["--config_overrides", TINY_MODEL, "--feature_overrides", TINY_FEATURES, "--num_train_epochs", "1"]
+    return [
+        torchrun, "--nproc_per_node", "2", "--master_port", str(29500 + os.getpid() % 1000),
+        str(REPO / "scripts" / "train.py"), "--use_cpu", "true", "--corpus", f"ravdess={data}",
+        "--split", "none", "--num_val_speakers", "1", "--max_seconds", "0.5", *tiny,
+        "--output_dir", str(out), "--disable_tqdm", "true", *extra,
+    ]  # fmt: skip
+
+
+def _torchrun() -> str:
     torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or shutil.which("torchrun")
     if torchrun is None:
         pytest.skip("torchrun is not installed")
+    return torchrun
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_split_the_data_and_rank0_saves(tmp_path):
+    torchrun = _torchrun()
     data = make_ravdess_tree(tmp_path / "ravdess", actors=4, extra_sad_actor=0)
     out, seen = tmp_path / "model", tmp_path / "seen"
     env = {
@@ -35,38 +50,7 @@ def test_torchrun_two_processes_split_the_data_and_rank0_saves(tmp_path):
         "SER_HF_DEBUG_SEEN": str(seen),
         "OMP_NUM_THREADS": "1",
     }
-    cmd = [
-        torchrun,
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        str(29500 + os.getpid() % 1000),
-        str(REPO / "scripts" / "train.py"),
-        "--use_cpu",
-        "true",
-        "--corpus",
-        f"ravdess={data}",
-        "--split",
-        "none",
-        "--num_val_speakers",
-        "1",
-        "--max_seconds",
-        "0.5",
-        "--augment",
-        "light",
-        "--config_overrides",
-        TINY_MODEL,
-        "--feature_overrides",
-        TINY_FEATURES,
-        "--num_train_epochs",
-        "1",
-        "--per_device_train_batch_size",
-        "4",
-        "--output_dir",
-        str(out),
-        "--disable_tqdm",
-        "true",
-    ]
+    cmd = _train_command(torchrun, data, out, "--augment", "light", "--per_device_train_batch_size", "4")
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
 
@@ -98,3 +82,20 @@ def test_torchrun_two_processes_split_the_data_and_rank0_saves(tmp_path):
     labels = set(json.loads((out / "config.json").read_text())["id2label"].values())
     assert preds and {p["label"] for p in preds} <= labels
     assert all(0.0 <= p["score"] <= 1.0 for p in preds)
+
+
+@pytest.mark.slow
+def test_torchrun_hyperparameter_search(tmp_path):
+    """Only process 0 runs the Optuna study; the other follows its trials and its best values (it
+    used to fail after the search, with no best run of its own)."""
+    data = make_ravdess_tree(tmp_path / "ravdess", actors=4, extra_sad_actor=0)
+    out = tmp_path / "model"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    cmd = _train_command(_torchrun(), data, out, "--hp-search", "2")
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    summary = json.loads((out / "hp_search.json").read_text())
+    assert [t["state"] for t in summary["trials"]] == ["COMPLETE", "COMPLETE"]
+    final = json.loads((out / "train_args.json").read_text())["training"]
+    assert final["learning_rate"] == pytest.approx(summary["best"]["learning_rate"])
+    assert (out / "model.safetensors").is_file()

@@ -64,3 +64,49 @@ def test_search_needs_a_trainer_preset(corpus, tmp_path):
     argv = ["--corpus", f"ravdess={corpus}", "--split", "loso:06", "--preset", "speech-stats"]
     with pytest.raises(SERError, match="hp-search"):
         train_cli.cli([*argv, "--output_dir", str(tmp_path / "x"), "--hp-search", "2"])
+
+
+def _trials(out: Path) -> list[dict[str, str]]:
+    with open(out / "hp_search_trials.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_an_interrupted_search_keeps_its_trials_and_resume_runs_the_rest(corpus, tmp_path, monkeypatch):
+    from ser_hf.training import hp_search
+
+    out = tmp_path / "run"
+    argv = ["--corpus", f"ravdess={corpus}", "--split", "loso:06", "--num_val_speakers", "1"]
+    argv += ["--preset", "seed-logmel-bilstm", "--config_overrides", TINY_MODEL]
+    argv += ["--feature_overrides", TINY_FEATURES, "--num_train_epochs", "1", "--max_seconds", "0.5"]
+    argv += ["--output_dir", str(out), "--use_cpu", "true", "--disable_tqdm", "true"]
+    argv += ["--hp-search", "3", "--seed", "3"]
+    space, trained = hp_search.hp_space, set()
+
+    def ctrl_c_in_trial_2(trial):
+        if trial.number == 2:
+            raise KeyboardInterrupt
+        trained.add(trial.number)
+        return space(trial)
+
+    monkeypatch.setattr(hp_search, "hp_space", ctrl_c_in_trial_2)
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C during the third trial
+        train_cli.cli(argv)
+    before = _trials(out)
+    assert [t["state"] for t in before] == ["COMPLETE", "COMPLETE", "FAIL"]
+    assert not (out / "config.json").exists()  # no final model yet
+    # a resume with other data is refused before any trial trains
+    trained.clear()
+    with pytest.raises(SERError, match="another run.*data"):
+        train_cli.cli([*("0.4" if a == "0.5" else a for a in argv), "--resume", "true"])
+    assert not trained
+    # the same command with --resume trains only the missing trial, then the final model
+    monkeypatch.setattr(hp_search, "hp_space", lambda trial: trained.add(trial.number) or space(trial))
+    assert train_cli.cli([*argv, "--resume", "true"]) == 0
+    assert trained == {3}
+    after = _trials(out)
+    assert after[:2] == before[:2]  # the finished trials were kept, not rerun
+    assert [t["state"] for t in after] == ["COMPLETE", "COMPLETE", "FAIL", "COMPLETE"]
+    summary = json.loads((out / "hp_search.json").read_text())
+    best = max((t for t in after if t["state"] == "COMPLETE"), key=lambda t: float(t["validation_ua"]))
+    assert summary["best_validation_ua"] == pytest.approx(float(best["validation_ua"]))
+    assert (out / "config.json").exists()

@@ -5,6 +5,10 @@ each trial is a full training run of the preset on the TRAINING speakers, scored
 the VALIDATION speakers (the test speakers are never seen by the search). The best trial's values
 are then used for the final training run, and the trials table goes to the output folder
 (``hp_search_trials.csv`` and ``hp_search.json``). Trial checkpoints are removed afterwards.
+
+The study lives in ``hp_search_journal.log`` (Optuna's journal file), written as each trial ends: an
+interrupted search keeps its finished trials (the table is written on the way out), and the same
+command with ``--resume`` runs only the trials still missing, then the final run.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from transformers import TrainerCallback
 from transformers.trainer_callback import EarlyStoppingCallback
 
 from ..errors import SERError, require_extra
-from .saving import SEARCH_FILE, TRIALS_FILE
+from .saving import JOURNAL_FILE, SEARCH_FILE, TRIALS_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -61,39 +65,52 @@ class _BestValidationUA(TrainerCallback):
             self.trainer.objective = self.best
 
 
-def run_search(trainer: Any, n_trials: int, output_dir: str | Path, seed: int) -> dict[str, Any]:
-    """Run ``n_trials`` trials on ``trainer`` (built with ``model_init``), set the best values on
-    ``trainer.args``, write the trials table; return ``{"best": params, "objective": UA, ...}``."""
-    require_extra("hp-search", "--hp-search")
+def _open_study(path: Path, run: dict[str, Any], resume: bool, seed: int) -> tuple[Any, int]:
+    """The journal-backed study of this run and how many of its trials are complete. A fresh run
+    starts a new journal; ``resume`` continues one only when it was written by the same run (its
+    data, split, model and augmentation: ``run``).
+
+    Raises:
+        SERError: ``resume`` with the journal of another run.
+    """
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+    from optuna.trial import TrialState
+
+    if not resume:
+        path.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    storage = JournalStorage(JournalFileBackend(str(path)))
+    study = optuna.create_study(
+        study_name=STUDY, storage=storage, direction="maximize", load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=seed),
+    )  # fmt: skip
+    run = json.loads(json.dumps(run, default=str))  # as it reads back from the journal
+    previous = study.user_attrs.get("run")
+    if previous is None:
+        study.set_user_attr("run", run)
+    elif previous != run:
+        differ = sorted(k for k in {*previous, *run} if previous.get(k) != run.get(k))
+        raise SERError(
+            f"--resume: the hyperparameter search in this folder belongs to another run (its "
+            f"{', '.join(differ)} differ from this one's); run with that run's arguments, or without "
+            "--resume to search afresh",
+            source=str(path),
+        )
+    for trial in study.trials:  # a trial still running in the journal died with its process
+        if trial.state == TrialState.RUNNING:
+            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+    complete = sum(t.state == TrialState.COMPLETE for t in study.trials)
+    if resume and study.trials:
+        logger.info("--resume: %d of the search's trials are complete in %s", complete, path)
+    return storage, complete
+
+
+def _trial_rows(storage: Any) -> list[dict[str, Any]]:
     import optuna
 
-    if trainer.eval_dataset is None:
-        raise SERError(
-            "a hyperparameter search needs validation speakers to score trials", source="--hp-search"
-        )
-    output_dir = Path(output_dir)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = optuna.storages.InMemoryStorage()
-    best_ua = _BestValidationUA(trainer)
-    trainer.add_callback(best_ua)
-    try:
-        best = trainer.hyperparameter_search(
-            hp_space=hp_space,
-            compute_objective=lambda metrics: metrics["eval_ua"],
-            n_trials=n_trials,
-            direction="maximize",
-            backend="optuna",
-            hp_name=lambda trial: f"hp-trial-{trial.number}",
-            storage=storage,
-            study_name=STUDY,
-            sampler=optuna.samplers.TPESampler(seed=seed),
-        )
-    finally:
-        trainer.remove_callback(best_ua)
-        for run_dir in output_dir.glob("hp-trial-*"):
-            shutil.rmtree(run_dir, ignore_errors=True)
     study = optuna.load_study(study_name=STUDY, storage=storage)
-    rows = [
+    return [
         {
             "trial": t.number,
             "state": t.state.name,
@@ -103,12 +120,97 @@ def run_search(trainer: Any, n_trials: int, output_dir: str | Path, seed: int) -
         }
         for t in study.trials
     ]
-    if trainer.is_world_process_zero():
-        output_dir.mkdir(parents=True, exist_ok=True)
-        with open(output_dir / TRIALS_FILE, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+
+
+def _write_trials(rows: list[dict[str, Any]], output_dir: Path) -> None:
+    if not rows:
+        return
+    fields = list(dict.fromkeys(k for row in rows for k in row))  # a failed trial may lack params
+    with open(output_dir / TRIALS_FILE, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _share(value: Any, trainer: Any) -> Any:
+    """Process 0's ``value`` on every process of a distributed run (only it reads the journal)."""
+    if trainer.args.world_size <= 1:
+        return value
+    import torch.distributed as dist
+
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def run_search(
+    trainer: Any,
+    n_trials: int,
+    output_dir: str | Path,
+    seed: int,
+    run: dict[str, Any] | None = None,
+    resume: bool = False,
+) -> dict[str, Any]:
+    """Run ``n_trials`` trials on ``trainer`` (built with ``model_init``), set the best values on
+    ``trainer.args``, write the trials table; return ``{"best": params, "objective": UA, ...}``.
+
+    ``run`` describes the run (data, split, model, augmentation); ``resume`` continues the search
+    of the same run in ``output_dir`` from its journal, running only the trials still missing.
+
+    Raises:
+        SERError: no validation speakers; ``resume`` with another run's search.
+    """
+    require_extra("hp-search", "--hp-search")
+    import optuna
+
+    if trainer.eval_dataset is None:
+        raise SERError(
+            "a hyperparameter search needs validation speakers to score trials", source="--hp-search"
+        )
+    output_dir = Path(output_dir)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    main = trainer.is_world_process_zero()
+    storage, shared = None, None
+    if main:
+        try:
+            storage, complete = _open_study(output_dir / JOURNAL_FILE, run or {}, resume, seed)
+            shared = max(0, n_trials - complete)
+        except SERError as err:
+            shared = err
+    shared = _share(shared, trainer)
+    if isinstance(shared, SERError):
+        raise shared
+    best_ua = _BestValidationUA(trainer)
+    trainer.add_callback(best_ua)
+    try:
+        best = trainer.hyperparameter_search(
+            hp_space=hp_space,
+            compute_objective=lambda metrics: metrics["eval_ua"],
+            n_trials=shared,
+            direction="maximize",
+            backend="optuna",
+            hp_name=lambda trial: f"hp-trial-{trial.number}",
+            storage=storage,
+            study_name=STUDY,
+            load_if_exists=True,
+            sampler=optuna.samplers.TPESampler(seed=seed),
+        )
+    finally:
+        trainer.remove_callback(best_ua)
+        for run_dir in output_dir.glob("hp-trial-*"):
+            shutil.rmtree(run_dir, ignore_errors=True)
+        if main:  # also when interrupted: the finished trials stay on record
+            rows = _trial_rows(storage)
+            _write_trials(rows, output_dir)
+            done = sum(r["state"] == "COMPLETE" for r in rows)
+            if done < n_trials:
+                logger.warning(
+                    "hyperparameter search stopped with %d of %d trials complete (table: %s); the same "
+                    "command with --resume runs the rest",
+                    done, n_trials, output_dir / TRIALS_FILE,
+                )  # fmt: skip
+    best = _share(best, trainer)  # transformers returns the best run on process 0 only
+    rows = _trial_rows(storage) if main else []
     for key, value in best.hyperparameters.items():
         old = getattr(trainer.args, key)
         setattr(trainer.args, key, type(old)(value) if old is not None else value)
@@ -126,10 +228,11 @@ def run_search(trainer: Any, n_trials: int, output_dir: str | Path, seed: int) -
                   "per_device_train_batch_size": [16, 32, 64], "label_smoothing": "0..0.2"},
         "trials": rows,
     }  # fmt: skip
-    if trainer.is_world_process_zero():
+    if main:
         (output_dir / SEARCH_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    logger.info(
-        "hyperparameter search: best of %d trials is #%s (validation UA %.3f): %s",
-        len(rows), best.run_id, best.objective, best.hyperparameters,
-    )  # fmt: skip
+    if main:
+        logger.info(
+            "hyperparameter search: best of %d trials is #%s (validation UA %.3f): %s",
+            len(rows), best.run_id, best.objective, best.hyperparameters,
+        )  # fmt: skip
     return summary

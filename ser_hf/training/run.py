@@ -353,7 +353,9 @@ def train(
     if searching:
         from .hp_search import run_search
 
-        hp_summary = run_search(trainer, training_args.hp_search, output_dir, training_args.seed)
+        hp_summary = run_search(
+            trainer, training_args.hp_search, output_dir, training_args.seed, identity, training_args.resume
+        )
     trainer.train(resume_from_checkpoint=resume)
 
     # 7. the final (best) model, and metrics on validation and test

@@ -192,6 +192,7 @@ def checkpoint_to_resume(
 # what a hyper-parameter search writes beside the model (ser_hf.training.hp_search)
 SEARCH_FILE = "hp_search.json"
 TRIALS_FILE = "hp_search_trials.csv"
+JOURNAL_FILE = "hp_search_journal.log"  # the Optuna study, written as each trial ends
 
 
 def remove_stale_run_files(output_dir: str | Path, searched: bool, checkpoints: bool) -> None:
@@ -199,7 +200,7 @@ def remove_stale_run_files(output_dir: str | Path, searched: bool, checkpoints: 
     earlier hyper-parameter search when this run did not search; the earlier Trainer run's
     checkpoints when this run wrote none, e.g. a functionals preset)."""
     output_dir = Path(output_dir)
-    stale = [] if searched else [output_dir / SEARCH_FILE, output_dir / TRIALS_FILE]
+    stale = [] if searched else [output_dir / f for f in (SEARCH_FILE, TRIALS_FILE, JOURNAL_FILE)]
     if not checkpoints:
         stale += [output_dir / CHECKPOINTS_RUN, *output_dir.glob("checkpoint-*")]
     for path in stale:
