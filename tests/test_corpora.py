@@ -273,6 +273,48 @@ def test_audiofolder_per_label_and_metadata_csv(tmp_path):
     assert set(ds["corpus"]) == {"my_set"} and list(ds["speaker"]) == ["my_set_s1", "my_set_s2"]
 
 
+def test_own_labels_merge_across_case_and_spaces_and_empty_labels_are_skipped(tmp_path):
+    """A generic corpus's labels are its classes: ``Angry`` / ``angry`` / `` ANGRY `` are one class
+    (they used to be three), named by the most frequent spelling; an empty label skips its row (it
+    used to become a class named '')."""
+    folder = tmp_path / "own"
+    labels = ["angry", "Angry", " ANGRY ", "angry", "Happy", "", "  "]
+    with open(_tone(folder / "clips" / "0.wav").parent.parent / "metadata.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file_name", "label", "speaker"])
+        for i, label in enumerate(labels):
+            _tone(folder / "clips" / f"{i}.wav")
+            w.writerow([f"clips/{i}.wav", label, "s1"])
+    ds, report = load_corpus("audiofolder", folder, return_report=True)
+    assert ds.features["emotion"].names == ["Happy", "angry"]
+    assert [ds.features["emotion"].int2str(e) for e in ds["emotion"]] == ["angry"] * 4 + ["Happy"]
+    assert report.merged_labels == {"angry": ["angry", "Angry", "ANGRY"]}
+    assert "one class 'angry'" in report.format()
+    assert sorted(Path(s.path).name for s in report.skipped) == ["5.wav", "6.wav"]
+    assert {s.reason for s in report.skipped} == {"empty label"}
+
+    # the same for a dataset of string labels (parquet / save_to_disk / the Hub)
+    from datasets import Dataset
+
+    paths = [str(folder / "clips" / f"{i}.wav") for i in range(4)]
+    Dataset.from_dict({"audio": paths, "label": ["sad", "Sad ", "sad", "calm"]}).to_parquet(
+        str(tmp_path / "pq" / "data.parquet")
+    )
+    ds = load_corpus("parquet", tmp_path / "pq")
+    assert ds.features["emotion"].names == ["calm", "sad"] and len(ds) == 4
+
+
+def test_label_map_keys_ignore_case_and_a_mistyped_value_is_an_error(tmp_path):
+    folder = tmp_path / "codes"
+    _tone(folder / "ang" / "a.wav")
+    _tone(folder / "HAP" / "b.wav")
+    ds = load_corpus("audiofolder", folder, "harmonized7", label_map={"ANG": "angry", "hap": "happy"})
+    assert sorted(ds.features["emotion"].int2str(e) for e in ds["emotion"]) == ["angry", "happy"]
+    # a typo in a value used to skip every clip it matched, one "unknown label" line each
+    with pytest.raises(SERError, match="label_map sends 'ANG' to 'angyr'.*neutral, happy"):
+        load_corpus("audiofolder", folder, "harmonized7", label_map={"ANG": "angyr", "hap": None})
+
+
 def _hub_like_dataset(tmp_path: Path):
     from datasets import Audio, ClassLabel, Dataset, Features, Value
 
@@ -311,6 +353,41 @@ def test_saved_dataset_and_parquet(tmp_path):
     assert ds.features["emotion"].names == ["ang", "hap", "neu", "bored"] and len(ds) == 4
     with pytest.raises(SERError, match="no speaker column 'nope'"):
         load_corpus("disk", tmp_path / "saved", speaker_column="nope")
+
+
+def test_disk_and_parquet_rows_with_unreadable_audio_are_skipped_at_load(tmp_path):
+    """A parquet or save_to_disk corpus gets the header check audio folders get: empty bytes, bytes
+    that are no audio and a path to no file are skipped and counted at load (they used to load as
+    rows and fail later), and the durations come from the headers."""
+    from datasets import Audio, Dataset, Features, Value
+
+    good = _tone(tmp_path / "good.wav", seconds=0.5).read_bytes()
+    gone = _tone(tmp_path / "gone.wav")  # deleted after the dataset is written
+    audio = [
+        {"bytes": good, "path": "a.wav"},
+        {"bytes": b"", "path": "empty.wav"},
+        {"bytes": b"not audio at all" * 64, "path": "junk.wav"},
+        {"bytes": None, "path": str(gone)},
+        {"bytes": good, "path": "b.wav"},
+    ]
+    features = Features({"audio": Audio(decode=False), "label": Value("string")})
+    table = Dataset.from_dict({"audio": audio, "label": ["angry", "sad", "sad", "angry", "sad"]}, features)
+    import pyarrow.parquet as pq
+
+    (tmp_path / "pq").mkdir()  # as written (to_parquet would embed the missing file, and fail)
+    pq.write_table(table.data.table, str(tmp_path / "pq" / "data.parquet"))
+    table.save_to_disk(str(tmp_path / "saved"))
+    gone.unlink()
+    ds, report = load_corpus("parquet", tmp_path / "pq", "harmonized7", return_report=True)
+    assert len(ds) == 2 and report.n_skipped == 3 and report.files_found == 5
+    reasons = sorted(s.reason for s in report.skipped)
+    assert reasons[0].startswith("empty") and "no file at the path" in reasons[1], reasons
+    assert "unreadable" in reasons[2] and "skipped 3 files" in report.format()
+    assert ds["duration"] == pytest.approx([0.5, 0.5])
+    # save_to_disk embedded the file it named before it was deleted: that row stays
+    ds, report = load_corpus("disk", tmp_path / "saved", "harmonized7", return_report=True)
+    assert len(ds) == 3 and sorted(s.path.split()[-1] for s in report.skipped) == ["empty.wav", "junk.wav"]
+    assert ds["duration"] == pytest.approx([0.5, 0.2, 0.5])
 
 
 def test_own_format_round_trips_through_save_to_disk(tmp_path):

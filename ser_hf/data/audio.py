@@ -303,23 +303,26 @@ def load_audio(
     return samples.astype(np.float32, copy=False)
 
 
-def audio_info(path: str | os.PathLike) -> tuple[float, int, int]:
-    """(duration in seconds, sampling rate, channels) of a file, read from its header."""
-    name = str(path)
-    p = Path(path)
-    if not p.is_file():
-        raise SERError("not an existing file", source=name)
+def audio_info(path: str | os.PathLike | bytes) -> tuple[float, int, int]:
+    """(duration in seconds, sampling rate, channels) of a file, or of a file's encoded bytes (a
+    parquet or Hub dataset's audio), read from its header."""
+    if isinstance(path, (bytes, bytearray)):
+        name, target = "<encoded bytes>", bytes(path)
+    else:
+        name = target = str(path)
+        if not Path(path).is_file():
+            raise SERError("not an existing file", source=name)
     import soundfile as sf
 
     try:
-        info = sf.info(name)
+        info = sf.info(io.BytesIO(target) if isinstance(target, bytes) else target)
         return float(info.duration), int(info.samplerate), int(info.channels)
     except Exception:
         pass
     try:
         from torchcodec.decoders import AudioDecoder
 
-        meta = AudioDecoder(name).metadata
+        meta = AudioDecoder(target).metadata
     except Exception as err:
         raise SERError(f"not a readable audio or video file ({type(err).__name__})", source=name) from err
     duration = meta.duration_seconds or meta.duration_seconds_from_header or 0.0

@@ -197,6 +197,7 @@ def load_corpus(
             speaker_column,
             gender_column,
             keep_corpus_column=corpus_name is None,
+            check_files=check_files,
         )
         names = scheme.names if scheme is not None else (native_names or sorted(set(extra["emotion"])))
         features = _features(names)

@@ -224,14 +224,18 @@ def _scan(data_dir: Path) -> tuple[list[Path], list[Path], int]:
     return sorted(media), sorted(tables), hidden
 
 
-def _check_file(path: Path) -> float:
-    """Duration from the header; raises _Skip for empty or unreadable files. Reads no samples."""
+def _check_file(path: Path | bytes) -> float:
+    """Duration from the header of a file (or of encoded bytes); raises _Skip for empty or
+    unreadable audio. Reads no samples."""
     from .audio import audio_info
 
-    try:
-        size = path.stat().st_size
-    except OSError as err:
-        raise _Skip(f"cannot stat ({err.strerror})") from err
+    if isinstance(path, (bytes, bytearray)):
+        size = len(path)
+    else:
+        try:
+            size = path.stat().st_size
+        except OSError as err:
+            raise _Skip(f"cannot stat ({err.strerror})") from err
     if size == 0:
         raise _Skip("empty file (0 bytes)")
     try:

@@ -105,6 +105,7 @@ class CorpusReport:
     excluded: dict[str, int] = field(default_factory=dict)
     dropped_by_scheme: dict[str, int] = field(default_factory=dict)
     dropped_unknown_gender: int = 0
+    merged_labels: dict[str, list[str]] = field(default_factory=dict)  # class -> the spellings it took in
     seconds: float = 0.0
 
     @property
@@ -128,6 +129,8 @@ class CorpusReport:
             lines.append(
                 f"  dropped {self.dropped_unknown_gender} rows of unknown gender (gender_emotion scheme)"
             )
+        for name, spellings in sorted(self.merged_labels.items()):
+            lines.append(f"  one class {name!r} for the labels {', '.join(map(repr, spellings))}")
         lines.append(f"  skipped {self.n_skipped} files" + (":" if self.skipped else ""))
         shown = self.skipped if max_paths is None else self.skipped[:max_paths]
         lines += [f"    {s.path}: {s.reason}" for s in shown]
@@ -156,22 +159,60 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "corpus"
 
 
+def _fold(label: Any) -> str:
+    """A label's spelling without case or runs of spaces (``" Angry "`` -> ``"angry"``)."""
+    return " ".join(str(label).split()).casefold()
+
+
 class _Labeler:
-    """Applies ``label_map`` then the scheme; counts what it drops."""
+    """Applies ``label_map`` then the scheme; counts what it drops.
+
+    ``label_map`` keys match exactly, else whatever their case and spaces; a value that is neither
+    a class of the scheme nor a known emotion is an error up front (it used to skip every row it
+    matched). Without a scheme (a generic corpus's own labels are its classes), labels that differ
+    only in case or spaces are one class, named by its most frequent spelling (:meth:`resolve`,
+    ``merge``), and a row with an empty label is skipped.
+
+    Raises:
+        SERError: a ``label_map`` value the scheme cannot place.
+    """
 
     def __init__(
-        self, scheme: LabelScheme | None, label_map: dict[str, str | None] | None, report: CorpusReport
+        self,
+        scheme: LabelScheme | None,
+        label_map: dict[str, str | None] | None,
+        report: CorpusReport,
+        merge: bool = True,
     ):
-        self.scheme, self.label_map, self.report = scheme, label_map or {}, report
+        self.scheme, self.label_map, self.report, self.merge = scheme, label_map or {}, report, merge
+        self._folded_map = {_fold(k): v for k, v in self.label_map.items()}
+        self._spellings: dict[str, Counter] = {}
+        for key, value in self.label_map.items() if scheme is not None else ():
+            try:
+                if value is not None:
+                    map_label(value, scheme, gender="female")
+            except SERError:
+                raise SERError(
+                    f"label_map sends {key!r} to {value!r}, which is neither a class of scheme "
+                    f"{scheme.name} nor a known emotion; use one of {', '.join(scheme.names)} (or None to "
+                    "drop those rows)",
+                    source="label_map",
+                ) from None
 
     def __call__(self, raw: str, gender: str) -> str | None:
         """Scheme class, None when dropped; raises _Skip for a label nobody knows."""
-        value = self.label_map[raw] if raw in self.label_map else raw
+        value = self.label_map[raw] if raw in self.label_map else self._folded_map.get(_fold(raw), raw)
         if value is None:
             self.report.dropped_by_scheme[raw] = self.report.dropped_by_scheme.get(raw, 0) + 1
             return None
         if self.scheme is None:  # native generic scheme: the labels are the classes
-            return str(value)
+            if not str(value).strip():
+                raise _Skip("empty label")
+            if not self.merge:
+                return str(value)
+            text = " ".join(str(value).split())
+            self._spellings.setdefault(text.casefold(), Counter())[text] += 1
+            return text.casefold()
         try:
             label = map_label(value, self.scheme, gender=gender)
         except SERError as err:
@@ -184,6 +225,21 @@ class _Labeler:
             else:
                 self.report.dropped_by_scheme[raw] = self.report.dropped_by_scheme.get(raw, 0) + 1
         return label
+
+    def resolve(self, labels: list[str]) -> list[str]:
+        """The class names of the labels this labeler returned: for a generic corpus, each merged
+        label's most frequent spelling (the first seen on a tie); recorded in the report."""
+        if self.scheme is not None or not self.merge:
+            return labels
+        names = {key: counts.most_common(1)[0][0] for key, counts in self._spellings.items()}
+        for key, counts in self._spellings.items():
+            if len(counts) > 1:
+                self.report.merged_labels[names[key]] = list(counts)
+                logger.warning(
+                    "%s: labels %s differ only in case or spaces: one class %r",
+                    self.report.corpus, ", ".join(map(repr, counts)), names[key],
+                )  # fmt: skip
+        return [names[label] for label in labels]
 
 
 def _features(class_names: Sequence[str]):

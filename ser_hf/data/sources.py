@@ -109,6 +109,8 @@ def _load_audiofolder(
                 "duration": duration,
             }
         )
+    for row, label in zip(rows, labeler.resolve([r["emotion"] for r in rows])):
+        row["emotion"] = label
     return rows
 
 
@@ -162,6 +164,7 @@ def _load_hf(
     speaker_column: str | None,
     gender_column: str | None,
     keep_corpus_column: bool,
+    check_files: bool = True,
 ):
     """A Hub / save_to_disk / parquet dataset -> (audio-only dataset, standard metadata columns,
     class names for the native scheme). Metadata only, no decoding.
@@ -212,7 +215,7 @@ def _load_hf(
     else:
         paths = arrow_audio.to_pylist()
     report.files_found = n
-    labeler = _Labeler(scheme, label_map, report)
+    labeler = _Labeler(scheme, label_map, report, merge=native_names is None)
     keep, labels = [], []
     for i, (raw, gender) in enumerate(zip(raws, genders)):
         try:
@@ -223,6 +226,10 @@ def _load_hf(
         if label is not None:
             keep.append(i)
             labels.append(label)
+    labels = labeler.resolve(labels)
+    durations = None
+    if check_files and name in ("disk", "parquet"):  # local data: read each row's header, as for folders
+        keep, labels, durations = _check_headers(ds, audio_col, keep, labels, paths, src, report)
     ds = ds.select_columns([audio_col]).select(keep)
     if audio_col != "audio":
         ds = ds.rename_column(audio_col, "audio")
@@ -246,6 +253,36 @@ def _load_hf(
         "corpus": [corpora[i] for i in keep],
         "intensity": column("intensity"),
         "statement": column("statement"),
-        "duration": column("duration"),
+        "duration": durations if durations is not None else column("duration"),
     }
     return ds, extra, native_names
+
+
+def _check_headers(ds, audio_col: str, keep: list[int], labels: list[str], paths, src: str, report):
+    """The rows of ``keep`` whose audio (its encoded bytes, or the file it names) has a readable
+    header, with their labels and durations; the others go to ``report.skipped``. Reads no samples."""
+    import datasets
+
+    try:
+        raw = ds.select_columns([audio_col]).cast_column(audio_col, datasets.Audio(decode=False))
+    except Exception as err:  # a column datasets cannot view as audio: decoding will say why
+        logger.info("%s: audio headers not checked (%s)", src, err)
+        return keep, labels, None
+    checked: tuple[list, list, list] = ([], [], [])
+    rows = iter(zip(keep, labels))
+    for batch in raw.select(keep).iter(batch_size=256):
+        for item, (i, label) in zip(batch[audio_col], rows):
+            data, path = (item or {}).get("bytes"), (item or {}).get("path")
+            try:
+                if data is not None:
+                    duration = _check_file(data)
+                elif path and Path(path).is_file():
+                    duration = _check_file(Path(path))
+                else:
+                    raise _Skip("no audio: no encoded bytes, and no file at the path it names")
+            except _Skip as why:
+                report.skipped.append(SkippedFile(f"{src}[{i}] {paths[i] or ''}".strip(), str(why)))
+                continue
+            for column, value in zip(checked, (i, label, duration)):
+                column.append(value)
+    return checked
