@@ -251,3 +251,18 @@ def test_crash_while_moving_files_never_loads_mixed_weights(tmp_path, monkeypatc
     assert _scores(out / saving.PREVIOUS_MODEL_DIR) == before
     saving.save_final_model(_fake_trainer(new_model, new_fe), out)  # a retry completes it
     assert _scores(out) != before and not (out / saving.PREVIOUS_MODEL_DIR).exists()
+
+
+def test_a_model_of_another_family_saved_over_a_folder_leaves_none_of_the_old_code(tmp_path):
+    from ser_hf.training import saving
+
+    out = tmp_path / "model"
+    compact, fe = build_model("compact", LABELS)
+    saving.save_model_folder(compact, fe, out)
+    assert (out / "modeling_compact.py").is_file()
+    model, fe = _tiny(seed=1)
+    saving.save_model_folder(model, fe, out)
+    fresh = tmp_path / "fresh"
+    saving.save_model_folder(model, fe, fresh)
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in fresh.iterdir())
+    assert _scores(out) == _scores(fresh)

@@ -74,7 +74,9 @@ def save_model_folder(
 
     ``run_files`` (name -> JSON value: the run's ``split.json`` and ``train_args.json``) are saved
     with the model, so the folder never pairs one run's model with another's split; the previous
-    model's ``val_metrics.json`` / ``test_metrics.json`` are removed (the caller writes the new ones).
+    model's ``val_metrics.json`` / ``test_metrics.json`` are removed (the caller writes the new ones),
+    and so are its code and weight files the new model does not have (another family's
+    ``modeling_compact.py``, the shards of a larger model).
 
     Everything is written to a temporary folder first. The model already in ``output_dir`` is then
     kept in ``output_dir/.previous-model`` (hard links), and the new files are moved in one by one
@@ -94,14 +96,25 @@ def save_model_folder(
         for name in RUN_METRICS:
             (output_dir / name).unlink(missing_ok=True)
         files = sorted(p for p in tmp.iterdir() if p.is_file())
-        _back_up_model(output_dir, [p.name for p in files])
+        new = {p.name for p in files}
+        stale = [
+            p.name for p in output_dir.iterdir() if p.is_file() and p.name not in new and _model_file(p.name)
+        ]
+        _back_up_model(output_dir, [*new, *stale])
         (output_dir / "config.json").unlink(missing_ok=True)
+        for name in stale:
+            (output_dir / name).unlink(missing_ok=True)
         for path in sorted(files, key=lambda p: p.name == "config.json"):
             public_mode(path)
             os.replace(path, output_dir / path.name)
         shutil.rmtree(output_dir / PREVIOUS_MODEL_DIR, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _model_file(name: str) -> bool:
+    """A file ``save_pretrained`` writes for a model: its code (remote-code modules) or weights."""
+    return name.endswith((".py", ".safetensors", ".safetensors.index.json", ".bin"))
 
 
 def write_json(path: Path, value: Any) -> None:
