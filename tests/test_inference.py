@@ -516,6 +516,13 @@ def test_a_silent_clip_is_scored_with_a_warning_naming_it(clf, tmp_path, caplog)
         clf.classify_batch([str(calm), str(silent)])
     warned = [r.getMessage() for r in caplog.records if "holds no speech" in r.getMessage()]
     assert len(warned) == 2 and all("empty_room.wav" in m for m in warned)
+    # samples already in memory are named as the caller says (predict passes the file names)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ser_hf.inference.classifier"):
+        batch = clf.classify_batch([np.zeros(SR, dtype=np.float32)], names=["mic 3, 14:02"])
+    assert len(batch[0]) == len(LABELS) and "mic 3, 14:02" in caplog.text
+    with pytest.raises(SERError, match="2 names for 1 clips"):
+        clf.classify_batch([np.zeros(SR, dtype=np.float32)], names=["a", "b"])
 
 
 def test_loading_is_quiet_and_the_classifier_says_what_it_is(capfd):

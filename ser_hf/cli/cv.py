@@ -127,9 +127,9 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
 
 def _check_fold_arguments(extra: list[str]) -> None:
     """A mistyped training flag after ``--`` fails here, not in N fold processes."""
-    from .train import _stored_help, _unknown_flags, live_help
+    from .train import live_help, stored_help, unknown_flags
 
-    unknown = _unknown_flags(extra, _stored_help() or live_help())
+    unknown = unknown_flags(extra, stored_help() or live_help())
     if unknown:
         raise SERError(
             f"{unknown} are not options of ser-hf train (see ser-hf train --help)", source="after --"

@@ -346,8 +346,6 @@ def _voice_groups(
 
 def _classify_short(clf: EmotionClassifier, short: list, results: list, args: argparse.Namespace) -> int:
     """Classify the queued short clips in one batched pass; per-file fallback if the batch fails."""
-    from ..inference.classifier import _top
-
     if not short:
         return 0
     failures = 0
@@ -358,11 +356,8 @@ def _classify_short(clf: EmotionClassifier, short: list, results: list, args: ar
                 results[i].update(label=SILENCE_LABEL, score=1.0, top_k=silence)
         short = [item for item in short if "label" not in results[item[0]]]
     clips, names = [s for _, _, s in short], [str(p) for _, p, _ in short]
-    clf._check_clips(clips, names)  # too short, too long
-    try:
-        probs = clf._probs_batched(clips, names, args.batch_size)
-        for (i, _, _), p in zip(short, probs):
-            top = _top(p, clf.labels, args.top_k)
+    try:  # warns of clips too short or too long, by file name
+        for (i, _, _), top in zip(short, clf.classify_batch(clips, args.batch_size, args.top_k, names=names)):
             results[i].update(label=top[0]["label"], score=top[0]["score"], top_k=top)
     except Exception:
         for i, path, samples in short:  # find the one that failed; the others still get classified

@@ -55,7 +55,7 @@ def write_help() -> Path:
     return HELP_FILE
 
 
-def _stored_help() -> str | None:
+def stored_help() -> str | None:
     """``train_help.txt`` without its header, or None when it is missing or was written with
     another transformers version than the installed one."""
     try:
@@ -65,7 +65,7 @@ def _stored_help() -> str | None:
     return text if header == f"# transformers {metadata.version('transformers')}" else None
 
 
-def _unknown_flags(argv: list[str], help_text: str) -> list[str]:
+def unknown_flags(argv: list[str], help_text: str) -> list[str]:
     """Flags that are neither an option of the parser nor a prefix argparse would accept for one."""
     known = set(re.findall(r"(--[A-Za-z0-9_\-]+)", help_text))
     flags = [a.split("=", 1)[0] for a in argv if a.startswith("--")]
@@ -93,11 +93,11 @@ def resolve_teacher(argv: list[str]) -> list[str]:
 def cli(argv: list[str] | None = None) -> int:
     """``ser-hf train``: parse arguments, train, print the validation/test metrics."""
     argv = resolve_teacher(list(sys.argv[1:] if argv is None else argv))
-    stored = _stored_help()
+    stored = stored_help()
     if not argv or argv[0] in ("-h", "--help"):
         print(stored if stored is not None else live_help().split("\n", 1)[1], end="")
         return 0
-    if stored is not None and (unknown := _unknown_flags(argv, stored)):
+    if stored is not None and (unknown := unknown_flags(argv, stored)):
         raise SERError(f"unknown arguments {unknown}; run with --help for the options", source="command line")
 
     require_extra("train", "ser-hf train")

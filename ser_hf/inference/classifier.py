@@ -444,7 +444,7 @@ class EmotionClassifier:
             ``[{"label": str, "score": float}, ...]`` sorted by score; the scores of all labels sum to 1.
         """
         samples, name = self._load(audio, sampling_rate), clip_name(audio)
-        self._check_clips([samples], [name])
+        warn_about_clips([samples], [name], self.sampling_rate, self.feature_extractor)
         return _top(self._probs([samples], [name])[0], self.labels, top_k)
 
     def classify_batch(
@@ -453,21 +453,22 @@ class EmotionClassifier:
         batch_size: int = 16,
         top_k: int | None = None,
         sampling_rate: int | None = None,
+        names: Sequence[str] | None = None,
     ) -> list[list[dict[str, Any]]]:
         """:meth:`classify` for many clips, batched (sorted by length so padding stays small).
 
         A clip gets the same scores alone and in a batch (up to about 0.002 in bfloat16); the speaker
-        encoder runs once over the batch's windows, the turn encoder (int8) clip by clip.
+        encoder runs once over the batch's windows, the turn encoder (int8) clip by clip. ``names``:
+        what warnings and errors call each clip (default its path, or its type for samples).
         """
         audios = clip_list(audios, "classify_batch", "for one clip, call classify")
+        if names is not None and len(names) != len(audios):
+            raise SERError(f"{len(names)} names for {len(audios)} clips", source="classify_batch(names=...)")
         clips = [self._load(a, sampling_rate) for a in audios]
-        names = [clip_name(a) for a in audios]
-        self._check_clips(clips, names)
+        names = [str(n) for n in names] if names is not None else [clip_name(a) for a in audios]
+        warn_about_clips(clips, names, self.sampling_rate, self.feature_extractor)
         probs = self._probs_batched(clips, names, batch_size)
         return [_top(p, self.labels, top_k) for p in probs]
-
-    def _check_clips(self, clips: Sequence[np.ndarray], names: Sequence[str]) -> None:
-        warn_about_clips(clips, names, self.sampling_rate, self.feature_extractor)
 
     def _probs_batched(
         self, clips: Sequence[np.ndarray], names: Sequence[str], batch_size: int
