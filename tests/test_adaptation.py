@@ -214,6 +214,27 @@ def test_voice_groups_put_each_voice_together_and_leave_small_groups_out(monkeyp
     assert (voice_groups(waves[:5], SR) == -1).all()
 
 
+def test_voice_groups_take_what_adapt_takes(tmp_path):
+    """The README has users pass their clips to voice_groups, then adapt per group: paths work as
+    they do for adapt (they used to fail with numpy's "could not convert string to float")."""
+    import soundfile as sf
+
+    from ser_hf.training.adaptation import voice_groups
+
+    examples = Path(__file__).resolve().parent.parent / "demo" / "examples"
+    names = ("03-01-03-02-02-01-23.flac", "03-01-04-02-01-02-24.flac")
+    waves = [load_audio(examples / name, SR)[320 * k :] for name in names for k in range(12)]
+    paths = []
+    for i, wave in enumerate(waves):
+        sf.write(tmp_path / f"{i:02d}.wav", wave, SR)
+        paths.append(tmp_path / f"{i:02d}.wav")
+    assert voice_groups(paths, SR).tolist() == voice_groups(waves, SR).tolist()
+    with pytest.raises(SERError, match="a list of clips"):
+        voice_groups(str(tmp_path), SR)
+    with pytest.raises(SERError, match="missing.wav"):
+        voice_groups([*paths[:3], tmp_path / "missing.wav"], SR)
+
+
 def test_evaluate_adapts_per_voice_group_and_the_rest_on_the_whole_corpus(tmp_path, stats_model, monkeypatch):
     """adapt="voices": each voice group adapts on its own clips; clips outside every group take
     the whole corpus's statistics; the same as doing each by hand."""

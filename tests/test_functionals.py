@@ -236,6 +236,22 @@ def test_saved_functionals_model_matches_sklearn_in_the_pipeline(functionals_mod
         classifier.feature_extractor(clip, sampling_rate=8000)
 
 
+def test_functionals_past_float16_range_are_an_error_not_nan_scores(functionals_model):
+    """openSMILE's values pass float16's 65,504 (the bundled functionals and fusion models): loaded in
+    float16 every score was NaN, the label arbitrary. It is now an error naming the fix; bfloat16 works."""
+    import torch
+    from transformers import AutoModelForAudioClassification
+
+    folder, _, fx = functionals_model
+    values = torch.as_tensor(fx(make_speechlike(1.0, seed=4))[None])
+    values[0, 0] = 1e6  # as large as an openSMILE energy
+    half = AutoModelForAudioClassification.from_pretrained(folder, dtype=torch.float16)
+    with pytest.raises(SERError, match="float32 or bfloat16"):
+        half(input_features=values.to(torch.float16))
+    bf16 = AutoModelForAudioClassification.from_pretrained(folder, dtype=torch.bfloat16)
+    assert torch.isfinite(bf16(input_features=values.to(torch.bfloat16)).logits).all()
+
+
 def test_saved_functionals_model_runs_as_remote_code_without_the_package(functionals_model, tmp_path):
     import soundfile as sf
     from test_remote_code import classify_without_ser_hf

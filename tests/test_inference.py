@@ -131,6 +131,35 @@ def test_classify_with_attention_shapes(clf):
     assert abs(float(weights.sum()) - 1.0) < 1e-4 and np.all(weights >= 0)
 
 
+def test_a_model_loaded_in_bfloat16_classifies(model_dir):
+    """A frame model in bfloat16 (as the stock pipeline takes ``dtype=``) gets its features in its
+    own dtype (they were float32: torch's "Input type and weight type should be the same")."""
+    from transformers import AutoModelForAudioClassification
+
+    model = AutoModelForAudioClassification.from_pretrained(model_dir, dtype=torch.bfloat16)
+    clip = make_speechlike(1.5, seed=3)
+    half = EmotionClassifier(model, feature_extractor=model_dir, device="cpu").classify(clip)
+    _assert_valid(half)
+    assert _close(half, EmotionClassifier(model_dir, device="cpu").classify(clip), atol=0.05)
+
+
+def test_top_k_must_be_a_count_of_labels(clf):
+    """0, -1 and 2.5 used to mean 1, 1 and 2 labels without a word; the CLI refused them."""
+    from ser_hf.inference.streaming import StreamingClassifier
+
+    clip = make_speechlike(1.0, seed=1)
+    assert len(clf.classify(clip, top_k=2)) == 2
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(SERError, match="top_k"):
+            clf.classify(clip, top_k=bad)
+        with pytest.raises(SERError, match="top_k"):
+            clf.classify_batch([clip], top_k=bad)
+        with pytest.raises(SERError, match="top_k"):
+            clf.timeline(clip, top_k=bad)
+        with pytest.raises(SERError, match="top_k"):
+            StreamingClassifier(clf, top_k=bad)
+
+
 def test_bad_inputs_raise_serror_naming_the_input(clf, tmp_path):
     junk = tmp_path / "junk.wav"
     junk.write_bytes(np.random.default_rng(0).bytes(3000))

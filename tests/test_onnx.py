@@ -253,6 +253,24 @@ def test_onnx_classifier_matches_pytorch_classifier(exported, dirs, family):
         assert np.allclose([x["score"] for x in b], [x["score"] for x in s], atol=1e-5)
 
 
+def test_onnx_classifier_shows_itself_and_checks_its_device(exported, tmp_path, capsys):
+    import soundfile as sf
+
+    from ser_hf.cli import main
+
+    clf = OnnxEmotionClassifier(exported["a"]["int8_path"])
+    assert repr(clf).startswith("OnnxEmotionClassifier(") and "OnnxRuntimeBackend" in repr(clf)  # raised
+    for device, why in (("tpu", "cpu or cuda"), ("cdua", "not a device name")):
+        with pytest.raises(SERError, match=why):
+            OnnxEmotionClassifier(exported["a"]["path"], device=device)
+    clip = tmp_path / "clip.wav"
+    sf.write(clip, make_speechlike(1.0, seed=2), 16000)
+    # predict --onnx used to run on the CPU with a misspelt --device, without a word
+    assert main(["predict", "--onnx", str(exported["a"]["path"]), "--device", "cdua", str(clip)]) == 2
+    err = capsys.readouterr().err
+    assert "cdua" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("family", ["a", "b", "c"])
 def test_int8_file_scores_a_clip_the_same_in_any_batch(exported, family):
     """ONNX Runtime's dynamic int8 scales activations over the whole input; the backend runs an int8

@@ -57,8 +57,15 @@ def _top(probs: np.ndarray, labels: Sequence[str], top_k: int | None) -> list[di
     """[{"label", "score"}] sorted by score, highest first, ``top_k`` of them (all when None)."""
     order = np.argsort(-probs, kind="stable")
     if top_k is not None:
-        order = order[: max(1, int(top_k))]
+        order = order[: check_top_k(top_k)]
     return [{"label": labels[i], "score": float(probs[i])} for i in order]
+
+
+def check_top_k(top_k: Any) -> int:
+    """``top_k`` as a count of labels, 1 or more (0, -1 and 2.5 used to mean 1, 1 and 2)."""
+    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
+        raise SERError("give a whole number of labels, 1 or more (None: all)", source=f"top_k={top_k!r}")
+    return int(top_k)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -89,12 +96,14 @@ class TorchBackend:
 
     def model_inputs(self, input_features: Any, attention_mask: Any, **extra: Any) -> dict[str, Any]:
         """The extractor's outputs as the model's keyword arguments: tensors of the right dtypes on
-        the backend's device."""
-
+        the backend's device (features in the model's floating dtype: a model loaded in bfloat16
+        or float16 gets its features so, as transformers' pipeline gives them)."""
+        dtype = getattr(self.model, "dtype", torch.float32)
+        dtype = dtype if isinstance(dtype, torch.dtype) and dtype.is_floating_point else torch.float32
         return {
-            "input_features": torch.as_tensor(input_features, dtype=torch.float32, device=self.device),
+            "input_features": torch.as_tensor(input_features, dtype=dtype, device=self.device),
             "attention_mask": torch.as_tensor(attention_mask, dtype=torch.long, device=self.device),
-            **{k: torch.as_tensor(v, dtype=torch.float32, device=self.device) for k, v in extra.items()},
+            **{k: torch.as_tensor(v, dtype=dtype, device=self.device) for k, v in extra.items()},
         }
 
     def _forward(
@@ -213,7 +222,7 @@ class EmotionClassifier:
             parts.append(f"adapted_on={self.adapted_on} clips")
         if self._keep is not None:
             parts.append(f"restricted from {len(self.model_labels)} classes")
-        return f"EmotionClassifier({', '.join(parts)})"
+        return f"{type(self).__name__}({', '.join(parts)})"
 
     @classmethod
     def from_pretrained(cls, model: str | os.PathLike | None = None, **kwargs: Any) -> EmotionClassifier:
@@ -443,6 +452,8 @@ class EmotionClassifier:
         Returns:
             ``[{"label": str, "score": float}, ...]`` sorted by score; the scores of all labels sum to 1.
         """
+        if top_k is not None:
+            check_top_k(top_k)  # before the work
         samples, name = self._load(audio, sampling_rate), clip_name(audio)
         warn_about_clips([samples], [name], self.sampling_rate, self.feature_extractor)
         return _top(self._probs([samples], [name])[0], self.labels, top_k)
@@ -462,6 +473,8 @@ class EmotionClassifier:
         what warnings and errors call each clip (default its path, or its type for samples).
         """
         audios = clip_list(audios, "classify_batch", "for one clip, call classify")
+        if top_k is not None:
+            check_top_k(top_k)
         if names is not None and len(names) != len(audios):
             raise SERError(f"{len(names)} names for {len(audios)} clips", source="classify_batch(names=...)")
         clips = [self._load(a, sampling_rate) for a in audios]
@@ -540,6 +553,8 @@ class EmotionClassifier:
         Returns:
             a :class:`Timeline`.
         """
+        if top_k is not None:
+            check_top_k(top_k)  # before minutes of work
         window_s = float(window_s if window_s is not None else self.default_window_s())
         hop_s = float(hop_s if hop_s is not None else window_s / 2)
         if not (0 < window_s < math.inf and 0 < hop_s < math.inf):  # NaN fails too

@@ -73,7 +73,9 @@ class OnnxEmotionClassifier(EmotionClassifier):
             onnx_path, model = model, None
         elif model is not None:
             model = resolve_model_name(model)  # a bundled model's name ("default", "cnn") -> its folder
-        if providers is None and device is not None and str(device).startswith("cuda"):
+        if device is not None:
+            device = onnx_device(device)
+        if providers is None and device is not None and device.startswith("cuda"):
             providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
         self.onnx_path = str(onnx_path)
         ort_backend = OnnxRuntimeBackend(onnx_path, providers, threads)
@@ -138,6 +140,27 @@ class OnnxEmotionClassifier(EmotionClassifier):
                 source=self.onnx_path,
             )
         self.sampling_rate = int(getattr(self.feature_extractor, "sampling_rate", 16000))
+        self.adapted_on = 0  # what EmotionClassifier's summary reads (an ONNX file is never adapted)
+
+
+def onnx_device(device: str) -> str:
+    """``device`` for ONNX Runtime: ``cpu``, or ``cuda`` / ``cuda:N`` when this onnxruntime has its
+    CUDA provider; a typed error for anything else, before any work."""
+    import onnxruntime as ort
+    import torch
+
+    try:
+        kind = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise SERError(f"not a device name ({err}); use cpu or cuda", source=f"device {device!r}") from err
+    if kind.type not in ("cpu", "cuda"):
+        raise SERError("ONNX Runtime runs on cpu or cuda here", source=f"device {device!r}")
+    if kind.type == "cuda" and "CUDAExecutionProvider" not in ort.get_available_providers():
+        raise SERError(
+            "this onnxruntime has no CUDA provider (pip install onnxruntime-gpu on a CUDA machine); use cpu",
+            source=f"device {device!r}",
+        )
+    return str(device)
 
 
 def _config_from_dict(data: dict[str, Any]) -> Any:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..data.audio import _rate, _to_float, _to_mono, resample
 from ..errors import SERError
-from .classifier import SILENCE_DB, SILENCE_LABEL, EmotionClassifier, level_db
+from .classifier import SILENCE_DB, SILENCE_LABEL, EmotionClassifier, check_top_k, level_db
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,8 @@ class StreamingClassifier:
     ):
         if not (0 < window_s < math.inf and 0 < update_every_s < math.inf):  # NaN fails too
             raise SERError("window_s and update_every_s must be positive", source="StreamingClassifier")
+        if top_k is not None:
+            check_top_k(top_k)
         self.classifier = classifier
         self.window_s = float(window_s)
         self.update_every_s = float(update_every_s)

@@ -591,6 +591,13 @@ class FunctionalsLinearForAudioClassification(SERPreTrainedModel):
             )
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         raw = input_features.to(self.feature_mean.dtype)
+        if raw.dtype == torch.float16 and not (
+            torch.isfinite(raw).all() and torch.isfinite(self.feature_scale).all()
+        ):
+            raise SERError(  # openSMILE's values pass 65,504: every score would be NaN
+                "this model's functionals do not fit in float16 (some are infinite there); load it in "
+                "float32 or bfloat16 (dtype=torch.bfloat16)"
+            )
         x = (raw - self.feature_mean) / self.feature_scale
         if self.config.input_clip is not None:
             x = x.clamp(-self.config.input_clip, self.config.input_clip)

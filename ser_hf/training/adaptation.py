@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -77,10 +78,21 @@ def voice_groups(
     group scored 0.632 against 0.625 for the whole set-up together and 0.678 per true speaker.
     Past 4,000 clips a seeded sample of 4,000 is clustered and each other clip joins the group of
     its most similar sampled clip, so memory stays bounded.
+
+    ``waves``: sample arrays at ``sampling_rate``, or what ``adapt`` takes (paths, bytes, ...),
+    decoded one at a time.
     """
+    from ..data.audio import load_audio
     from ..models.feature_extraction_functionals import batch_functionals
 
-    it = iter(waves)
+    if isinstance(waves, (str, os.PathLike, bytes)):
+        raise SERError("give a list of clips, not one clip or folder", source=f"voice_groups({waves!r:.60})")
+    it = (
+        w
+        if isinstance(w, np.ndarray) and w.dtype.kind == "f"
+        else load_audio(w, sampling_rate, source_rate=sampling_rate)
+        for w in waves
+    )
     chunks = [
         batch_functionals(batch, "voice-encoder", sampling_rate)[:, -_EMBEDDING:]
         for batch in iter(lambda: list(itertools.islice(it, _CHUNK)), [])
