@@ -144,6 +144,21 @@ def test_chunks_cover_the_file_in_bounded_pieces(tmp_path, media):
     assert audio_info(tmp_path / "long.wav") == (3.3, 16000, 1)
 
 
+def test_chunks_of_a_video_whose_audio_starts_late_cover_all_of_it(tmp_path):
+    """A dubbed video: its audio starts 2 s after its picture. The chunks (predict's and timeline's
+    reading) stopped 2 s short of the audio's end; they now hold what load_audio holds."""
+    write_wav(tmp_path / "speech.wav", make_tone(300.0, 4.0, 16000))
+    video = tmp_path / "late.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "color=c=blue:s=32x32:r=10", "-itsoffset", "2", "-i", str(tmp_path / "speech.wav"),
+        "-t", "8", "-c:a", "aac", str(video),
+    )  # fmt: skip
+    whole = load_audio(video)
+    chunks = list(iter_audio_chunks(video, 1.0))
+    assert abs(len(whole) / 16000 - 4.0) < 0.1
+    assert abs(sum(map(len, chunks)) - len(whole)) < 1600, (sum(map(len, chunks)), len(whole))  # codec frames
+
+
 def test_find_media_files_expands_folders_and_globs(tmp_path, media):
     (tmp_path / "sub").mkdir()
     write_wav(tmp_path / "sub" / "a.wav", make_tone())

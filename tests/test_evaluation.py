@@ -176,6 +176,33 @@ def test_evaluate_cli_writes_every_file(tree, random_model, tmp_path, capsys):
         evaluate_cli.cli([*argv, "--out", str(tmp_path / "bad"), "--device", "cpu"])
 
 
+def test_evaluate_warns_of_the_models_own_speakers_and_unseen_leaves_them_out(tree, tmp_path, capsys):
+    """Scoring a model on the actors it trained on gave UA 1.000 without a word (a user with a
+    copy of some RAVDESS actors and the bundled default); the folder's split.json names them."""
+    import shutil
+
+    from ser_hf.data import folds
+
+    ds = load_corpus("ravdess", tree)
+    model = _save_model(tmp_path / "model", scheme_names("ravdess8"))
+    fold = folds.ravdess_protocol_folds(ds, n_validation=2)[5]  # tests on actors 21-24
+    fold.to_json(model / "split.json")
+    seen = sorted({*fold.train_speakers, *fold.validation_speakers})
+    part = tmp_path / "part"  # a copy of some actors: 2 training actors and 2 test actors
+    for actor in (fold.train_speakers[0], fold.train_speakers[1], "ravdess_21", "ravdess_22"):
+        shutil.copytree(tree / f"Actor_{actor[-2:]}", part / f"Actor_{actor[-2:]}")
+    argv = ["--model", str(model), "--corpus", f"ravdess={part}", "--device", "cpu"]
+    assert evaluate_cli.cli([*argv, "--out", str(tmp_path / "all")]) == 0
+    err = capsys.readouterr().err
+    assert "2 of the 4 speakers evaluated took part in this model's training" in err
+    metrics = json.loads((tmp_path / "all" / "metrics.json").read_text())
+    assert metrics["seen_speakers"] == sorted(set(seen) & set(metrics["per_speaker"]))
+    assert evaluate_cli.cli([*argv, "--split", "unseen", "--out", str(tmp_path / "unseen")]) == 0
+    assert "took part" not in capsys.readouterr().err
+    metrics = json.loads((tmp_path / "unseen" / "metrics.json").read_text())
+    assert list(metrics["per_speaker"]) == ["ravdess_21", "ravdess_22"] and "seen_speakers" not in metrics
+
+
 def test_evaluate_cli_cross_corpus_prints_the_mapping(tree, random_model, tmp_path, capsys):
     argv = ["--model", str(random_model), "--corpus", f"ravdess={tree}", "--label-scheme", "common6"]
     assert evaluate_cli.cli([*argv, "--out", str(tmp_path / "x"), "--device", "cpu"]) == 0

@@ -34,6 +34,14 @@ def test_trim_silence_keeps_the_speech_and_a_margin():
     assert np.allclose(trimmed[int(0.1 * SR) : int(0.1 * SR) + 100], clip[start + int(0.1 * SR) :][:100])
 
 
+def test_trim_silence_is_not_fooled_by_a_dc_offset():
+    """A cheap microphone's DC offset (0.005, inaudible) made a silent lead-in as 'loud' as the
+    speech, so nothing was trimmed."""
+    speech = make_speechlike(1.0, seed=3)
+    clip = np.concatenate([np.zeros(2 * SR, dtype=np.float32), speech]) + np.float32(0.005)
+    assert abs(trim_silence(clip, SR, top_db=35, margin_s=0.1).size / SR - 1.1) < 0.05
+
+
 def test_trim_silence_leaves_silence_and_tiny_clips_whole():
     silence = np.zeros(SR, dtype=np.float32)
     assert trim_silence(silence).size == SR

@@ -356,6 +356,20 @@ def test_plot_timeline_single_window(clf, tmp_path):
 
 
 # ----------------------------------------------------------------------------- streaming
+def test_a_stream_with_a_window_longer_than_the_model_reads_warns_once(caplog):
+    """The default reads 8 s: a 12-s stream window used to log the same warning at nearly every
+    update (62 in 79), telling the user to call timeline()."""
+    import logging
+
+    stream = None
+    with caplog.at_level(logging.WARNING, logger="ser_hf.inference"):
+        stream = StreamingClassifier(EmotionClassifier(device="cpu"), window_s=12.0, update_every_s=2.0)
+        updates = [stream.push(make_speechlike(2.0, seed=k), SR) for k in range(10)]
+    assert sum(u is not None for u in updates) >= 8
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warned) == 1 and "StreamingClassifier(window_s=12)" in warned[0], warned
+
+
 def test_streaming_matches_classify_on_the_last_window(clf):
     rate = 44100
     rng = np.random.default_rng(0)
@@ -383,6 +397,12 @@ def test_streaming_matches_classify_on_the_last_window(clf):
     assert stream.predict() is None
     assert stream.push(np.zeros(16000, dtype=np.float32), 16000) is not None  # 1 s of silence
     assert stream.last_prediction["label"] == "silence"
+    # a stereo stream that ends in a chunk of one frame, (1, 2): one frame of two channels, as the
+    # stream's earlier chunks showed (it was read as two samples of one channel)
+    stream.reset()
+    stream.push(pcm[:4410], rate)
+    stream.push(pcm[4410:4411], rate)
+    assert stream.buffered_seconds == pytest.approx(4411 / rate)
 
 
 def test_streaming_rejects_bad_chunks(clf):
@@ -529,6 +549,17 @@ def test_quiet_speech_is_not_silence_but_pauses_are(clf):
     pause = [w for w in tl.windows if w["start"] >= len(calm) / SR and w["end"] <= len(calm) / SR + 6]
     assert pause and all(w["silent"] and w["label"] == "silence" for w in pause)
     assert sum(not w["silent"] for w in tl.windows) >= 4
+    # a microphone's DC offset (0.005, -46 dBFS, inaudible) is no sound: the pause stays silent
+    # (its windows were scored as confident emotions), and a clip of DC alone is silence
+    offset = np.concatenate([calm, noise, calm]) + np.float32(0.005)
+    tl = clf.timeline(offset, window_s=2.0, hop_s=1.0)
+    assert [w["silent"] for w in tl.windows] == [
+        w["silent"]
+        for w in clf.timeline(np.concatenate([calm, noise, calm]), window_s=2.0, hop_s=1.0).windows
+    ]
+    from ser_hf.inference.levels import SILENCE_DB, level_db
+
+    assert level_db(np.full(SR, 0.005, dtype=np.float32)) < SILENCE_DB
 
 
 def test_a_silent_clip_is_scored_with_a_warning_naming_it(clf, tmp_path, caplog):

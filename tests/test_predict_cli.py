@@ -253,6 +253,24 @@ def test_extract_audio_writes_16k_mono_wav(media, tmp_path, capsys):
     assert (out / "video.wav").read_bytes() == kept
 
 
+def test_extract_audio_gives_every_input_its_own_wav(media, tmp_path, capsys):
+    """Three files called clip.mp4 in three folders: the third used to overwrite the second."""
+    import shutil
+
+    for folder in "abc":
+        (tmp_path / "vids" / folder).mkdir(parents=True)
+        shutil.copy(media / "video.mp4", tmp_path / "vids" / folder / "clip.mp4")
+    assert extract_audio_cli([str(tmp_path / "vids"), "--out", str(tmp_path / "out")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    targets = [line.split(" -> ")[1].split(" (")[0] for line in lines]
+    assert len(targets) == 3 and len(set(targets)) == 3, lines
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "clip-mp4-2.wav",
+        "clip-mp4.wav",
+        "clip.wav",
+    ]
+
+
 def test_json_to_stdout_and_one_timeline_rule_with_the_demo(model_dir, tmp_path, capsys):
     """`--json` alone (or `-`) writes the JSON to stdout and the table to stderr; a 5-s clip is one
     clip (no two-window "timeline"), a 7-s one gets a timeline: 1.5 windows, the demo's rule too."""

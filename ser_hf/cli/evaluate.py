@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from pathlib import Path
 
 from ..errors import SERError, output_dir, require_extra
@@ -34,7 +35,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--split",
         default="all",
-        help="all (default), model (the model folder's split.json), manifest:PATH, ravdess-fold:K, kfold:K/N, loso:SPEAKER",
+        help="all (default), model (the model folder's split.json), unseen (the speakers the model neither "
+        "trained nor was chosen on), manifest:PATH, ravdess-fold:K, kfold:K/N, loso:SPEAKER",
     )
     p.add_argument(
         "--subset",
@@ -84,6 +86,7 @@ def cli(argv: list[str]) -> int:
         load_eval_data,
         load_model,
         model_labels,
+        seen_speakers,
         select_rows,
         write_evaluation,
     )
@@ -121,6 +124,15 @@ def cli(argv: list[str]) -> int:
     if not rows:
         raise SERError(f"the {args.subset} part of this split is empty", source=f"--split {args.split}")
     part = ds.select(rows)
+    seen = seen_speakers(args.model, sorted(set(part["speaker"])))
+    if seen:  # a user scoring the bundled default on its own training actors got UA 1.000, no word
+        shown = ", ".join(seen[:6]) + (" ..." if len(seen) > 6 else "")
+        print(
+            f"warning: {len(seen)} of the {len(set(part['speaker']))} speakers evaluated took part in this "
+            f"model's training or validation ({shown}): these figures are not speaker-independent; "
+            "--split unseen leaves them out",
+            file=sys.stderr,
+        )
     print(
         f"model {args.model} ({len(model_labels(model.config))} classes) on {', '.join(args.corpus)}: "
         f"split {args.split}, {args.subset if args.split != 'all' else 'all rows'}: {len(part)} clips"
@@ -140,6 +152,8 @@ def cli(argv: list[str]) -> int:
     metrics.update(
         corpora=list(args.corpus), label_scheme=scheme or "native", split=args.split, subset=args.subset
     )
+    if seen:
+        metrics["seen_speakers"] = seen
     if metrics["cross_corpus"]:
         print("cross-corpus: model classes -> test classes (others masked out):")
         for m in metrics["model_labels"]:

@@ -373,6 +373,8 @@ def iter_audio_chunks(
 
         decoder = AudioDecoder(name, sample_rate=sampling_rate)
         duration = decoder.metadata.duration_seconds or decoder.metadata.duration_seconds_from_header
+        # a video's audio may start after its picture (a dubbed track): read from where it starts
+        begin = float(decoder.metadata.begin_stream_seconds or 0.0)
     except Exception:
         duration = None
     if not duration:  # decode whole: the precise error (no audio track, not audio, no FFmpeg), or a
@@ -382,13 +384,13 @@ def iter_audio_chunks(
         for start in range(0, len(samples), step):
             yield samples[start : start + step]
         return
-    start, decoded = 0.0, 0
-    while start < duration:
-        stop = min(start + chunk_seconds, duration)
+    start, decoded, end = begin, 0, begin + duration
+    while start < end:
+        stop = min(start + chunk_seconds, end)
         try:
             chunk = decoder.get_samples_played_in_range(start, stop).data.mean(dim=0).numpy()
         except RuntimeError as err:
-            if start == 0.0:
+            if start == begin:
                 raise _ffmpeg_error(err, name) from err
             # a file cut short: its header (an MP3's frame count) promised more audio than it holds
             logger.warning(

@@ -32,16 +32,24 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
-import torch
 
 from ..data.audio import DEFAULT_SAMPLING_RATE, iter_audio_chunks, load_audio
 from ..errors import SERError, torch_device
 from ..training.saving import PREVIOUS_MODEL_DIR, quiet_loading
+from .backends import LogitsBackend, TorchBackend, _softmax  # noqa: F401  (re-exported)
 from .bundled import resolve_model_name
-from .inputs import clip_list, clip_name, refuse_single, warn_about_clips, warn_if_window_long
+from .inputs import (
+    _top,
+    check_top_k,
+    clip_list,
+    clip_name,
+    refuse_single,
+    warn_about_clips,
+    warn_if_window_long,
+)
 from .levels import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, SILENT_DB, level_db  # noqa: F401  (re-exported)
 from .timeline import Timeline, _sliding_windows
 
@@ -51,85 +59,6 @@ logger = logging.getLogger(__name__)
 # Clips shorter than this are zero-padded before feature extraction: the CNN front end of both
 # model families pools the time axis several times and needs a few dozen frames to work with.
 MIN_CLIP_SECONDS = 0.5
-
-
-def _top(probs: np.ndarray, labels: Sequence[str], top_k: int | None) -> list[dict[str, Any]]:
-    """[{"label", "score"}] sorted by score, highest first, ``top_k`` of them (all when None)."""
-    order = np.argsort(-probs, kind="stable")
-    if top_k is not None:
-        order = order[: check_top_k(top_k)]
-    return [{"label": labels[i], "score": float(probs[i])} for i in order]
-
-
-def check_top_k(top_k: Any) -> int:
-    """``top_k`` as a count of labels, 1 or more (0, -1 and 2.5 used to mean 1, 1 and 2)."""
-    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
-        raise SERError("give a whole number of labels, 1 or more (None: all)", source=f"top_k={top_k!r}")
-    return int(top_k)
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-class LogitsBackend(Protocol):
-    """What computes logits from features: the PyTorch model, ONNX Runtime, anything else."""
-
-    def predict_logits(
-        self, input_features: np.ndarray, attention_mask: np.ndarray, **extra: Any
-    ) -> np.ndarray:
-        """``(B, T, F)`` float32 features and ``(B, T)`` int64 mask (torch tensors) -> ``(B, C)`` numpy logits.
-
-        ``extra`` holds the feature extractor's other outputs (a fusion's ``functionals``)."""
-        ...
-
-
-class TorchBackend:
-    """Runs a transformers audio-classification model (``ser_hf`` families or any compatible one)."""
-
-    def __init__(self, model: Any, device: Any = None):
-
-        self.device = torch.device(device) if device is not None else next(model.parameters()).device
-        self.model = model.to(self.device).eval()
-
-    def model_inputs(self, input_features: Any, attention_mask: Any, **extra: Any) -> dict[str, Any]:
-        """The extractor's outputs as the model's keyword arguments: tensors of the right dtypes on
-        the backend's device (features in the model's floating dtype: a model loaded in bfloat16
-        or float16 gets its features so, as transformers' pipeline gives them)."""
-        dtype = getattr(self.model, "dtype", torch.float32)
-        dtype = dtype if isinstance(dtype, torch.dtype) and dtype.is_floating_point else torch.float32
-        return {
-            "input_features": torch.as_tensor(input_features, dtype=dtype, device=self.device),
-            "attention_mask": torch.as_tensor(attention_mask, dtype=torch.long, device=self.device),
-            **{k: torch.as_tensor(v, dtype=dtype, device=self.device) for k, v in extra.items()},
-        }
-
-    def _forward(
-        self, input_features: Any, attention_mask: Any, output_attentions: bool = False, **extra: Any
-    ) -> Any:
-
-        with torch.inference_mode():
-            inputs = self.model_inputs(input_features, attention_mask, **extra)
-            return self.model(**inputs, output_attentions=output_attentions)
-
-    def predict_logits(self, input_features: Any, attention_mask: Any, **extra: Any) -> np.ndarray:
-        return self._forward(input_features, attention_mask, **extra).logits.float().cpu().numpy()
-
-    def predict_with_attention(
-        self, input_features: Any, attention_mask: Any, **extra: Any
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Logits ``(B, C)`` and the attention weights over time ``(B, T')`` (ones when absent)."""
-        out = self._forward(input_features, attention_mask, output_attentions=True, **extra)
-        logits = out.logits.float().cpu().numpy()
-        attentions = getattr(out, "attentions", None)
-        if attentions:
-            weights = attentions[0].float().cpu().numpy()
-        else:  # a model without attention pooling: uniform weights over the real frames
-            weights = np.asarray(attention_mask, dtype=np.float32)
-            weights = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1.0)
-        return logits, weights
 
 
 class EmotionClassifier:
@@ -439,7 +368,7 @@ class EmotionClassifier:
 
     # ----------------------------------------------------------------------------- public API
     def classify(
-        self, audio: Any, sampling_rate: int | None = None, top_k: int | None = None
+        self, audio: Any, sampling_rate: int | None = None, top_k: int | None = None, *, warn: bool = True
     ) -> list[dict[str, Any]]:
         """Emotion scores of one clip.
 
@@ -448,6 +377,8 @@ class EmotionClassifier:
                 be at ``sampling_rate`` (default the model's rate, 16 kHz).
             sampling_rate: the rate of a bare array or tensor.
             top_k: keep the best ``top_k`` labels (default all).
+            warn: log a warning for a clip that is silent, too short or longer than the model reads
+                (a caller that warned once for many such clips, as a stream does, turns it off).
 
         Returns:
             ``[{"label": str, "score": float}, ...]`` sorted by score; the scores of all labels sum to 1.
@@ -455,7 +386,8 @@ class EmotionClassifier:
         if top_k is not None:
             check_top_k(top_k)  # before the work
         samples, name = self._load(audio, sampling_rate), clip_name(audio)
-        warn_about_clips([samples], [name], self.sampling_rate, self.feature_extractor)
+        if warn:
+            warn_about_clips([samples], [name], self.sampling_rate, self.feature_extractor)
         return _top(self._probs([samples], [name])[0], self.labels, top_k)
 
     def classify_batch(

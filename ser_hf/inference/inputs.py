@@ -99,3 +99,18 @@ def warn_if_window_long(window_s: float, feature_extractor: Any, name: str) -> N
             limit,
             limit,
         )
+
+
+def _top(probs: np.ndarray, labels: Sequence[str], top_k: int | None) -> list[dict[str, Any]]:
+    """[{"label", "score"}] sorted by score, highest first, ``top_k`` of them (all when None)."""
+    order = np.argsort(-probs, kind="stable")
+    if top_k is not None:
+        order = order[: check_top_k(top_k)]
+    return [{"label": labels[i], "score": float(probs[i])} for i in order]
+
+
+def check_top_k(top_k: Any) -> int:
+    """``top_k`` as a count of labels, 1 or more (0, -1 and 2.5 used to mean 1, 1 and 2)."""
+    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
+        raise SERError("give a whole number of labels, 1 or more (None: all)", source=f"top_k={top_k!r}")
+    return int(top_k)

@@ -32,11 +32,13 @@ def level_db(samples: np.ndarray, sampling_rate: int = DEFAULT_SAMPLING_RATE, fr
 
     The loudest short frame, not the mean over the whole window, because speech is bursty: a calm,
     quietly recorded sentence (RAVDESS "calm" clips average about -52 dBFS) still has frames far
-    above a room's noise floor, while a pause has none. A full-scale sine gives about -3 dB.
+    above a room's noise floor, while a pause has none. A full-scale sine gives about -3 dB. The
+    samples' mean (a microphone's DC offset, which is no sound) is removed first.
     """
     x = np.asarray(samples, dtype=np.float64)
     if x.size == 0:
         return SILENT_DB
+    x = x - x.mean()
     n = max(1, int(frame_s * sampling_rate))
     usable = (x.size // n) * n
     frames = x[:usable].reshape(-1, n) if usable else x[None, :]

@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from ..data.audio import _rate, _to_float, _to_mono, resample
+from ..data.audio import _MAX_CHANNELS, _rate, _to_float, _to_mono, resample
 from ..errors import SERError
-from .classifier import SILENCE_DB, SILENCE_LABEL, EmotionClassifier, check_top_k, level_db
+from .classifier import SILENCE_DB, SILENCE_LABEL, EmotionClassifier, level_db
+from .inputs import check_top_k, warn_if_window_long
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ class StreamingClassifier:
             raise SERError("window_s and update_every_s must be positive", source="StreamingClassifier")
         if top_k is not None:
             check_top_k(top_k)
+        warn_if_window_long(
+            window_s, classifier.feature_extractor, f"StreamingClassifier(window_s={window_s:g})"
+        )
         self.classifier = classifier
         self.window_s = float(window_s)
         self.update_every_s = float(update_every_s)
@@ -60,6 +64,7 @@ class StreamingClassifier:
         self._seconds = 0.0  # stream time received so far
         self._since_update = 0.0
         self.last_prediction: dict[str, Any] | None = None
+        self._layout: tuple[bool, int] | None = None  # (channels first, channels) of 2-D chunks so far
 
     @property
     def buffered_seconds(self) -> float:
@@ -73,7 +78,7 @@ class StreamingClassifier:
             or None when it is not time for an update yet.
         """
         rate = _rate(sampling_rate, "stream chunk")
-        samples = _chunk_to_mono(chunk)
+        samples, self._layout = _chunk_to_mono(chunk, self._layout)
         if samples.size == 0:
             return None
         if self._rate is not None and rate != self._rate and self._buf.size:
@@ -97,8 +102,8 @@ class StreamingClassifier:
         if self.silence_db is not None and level < self.silence_db:
             scores = [{"label": SILENCE_LABEL, "score": 1.0}]
         else:
-            scores = self.classifier.classify(
-                {"array": self._buf, "sampling_rate": self._rate}, top_k=self.top_k
+            scores = self.classifier.classify(  # a long window was warned of once, when the stream began
+                {"array": self._buf, "sampling_rate": self._rate}, top_k=self.top_k, warn=False
             )
         self.last_prediction = {
             "label": scores[0]["label"],
@@ -110,19 +115,33 @@ class StreamingClassifier:
         return self.last_prediction
 
 
-def _chunk_to_mono(chunk: Any) -> np.ndarray:
-    """int/float PCM ``(N,)``, ``(N, C)`` (or ``(C, N)`` with few channels) -> float32 mono, read as
-    :func:`ser_hf.data.audio.load_audio` reads arrays (a list of Python ints, 64-bit, is refused:
-    its PCM width is unknown)."""
+def _chunk_to_mono(
+    chunk: Any, layout: tuple[bool, int] | None = None
+) -> tuple[np.ndarray, tuple[bool, int] | None]:
+    """int/float PCM ``(N,)``, ``(N, C)`` (or ``(C, N)`` with few channels) -> (float32 mono, the
+    layout), read as :func:`ser_hf.data.audio.load_audio` reads arrays (a list of Python ints, 64-bit,
+    is refused: its PCM width is unknown). ``layout`` (channels first, channels), learnt from the
+    stream's earlier 2-D chunks, reads a chunk of one or two frames, whose shape alone is ambiguous
+    (a ``(1, 2)`` stereo frame was read as two samples)."""
     if hasattr(chunk, "detach") and hasattr(chunk, "cpu"):
         chunk = chunk.detach().cpu().numpy()
     x = np.asarray(chunk)
     if x.dtype.kind not in "fiub":
         raise SERError(f"audio chunk of type {x.dtype} is not PCM samples", source="stream chunk")
-    x = _to_mono(_to_float(x, "stream chunk"), "stream chunk")
+    x = _to_float(x, "stream chunk")
+    if x.ndim == 2:
+        rows, cols = x.shape
+        if layout is not None and (cols if not layout[0] else rows) == layout[1]:
+            first = layout[0]
+        else:
+            first = rows < cols and rows <= _MAX_CHANNELS
+        if max(rows, cols) > _MAX_CHANNELS:  # more frames than any channel count: a layout to keep
+            layout = (first, rows if first else cols)
+        x = _to_mono(x, "stream chunk", channels_first=first)
+    x = _to_mono(x, "stream chunk")
     if not np.isfinite(x).all():
         raise SERError("audio chunk contains NaN or infinite samples", source="stream chunk")
-    return x
+    return x, layout
 
 
 # ================================================================================= helpers

@@ -98,14 +98,15 @@ def trim_silence(
 ) -> np.ndarray:
     """``wave`` without the leading/trailing frames quieter than ``top_db`` below its loudest frame.
 
-    ``margin_s`` of context is kept on both sides; silence and clips under two frames come back whole.
-    """
+    ``margin_s`` of context is kept on both sides; silence and clips under two frames come back whole;
+    the energies leave out the samples' mean (a microphone's DC offset is no sound)."""
     x = torch.as_tensor(np.asarray(wave, dtype=np.float32)).flatten()
     hop = max(1, round(sampling_rate * frame_ms / 1000.0))
     n = x.numel() // hop
     if n < 2:
         return x.numpy()
-    energy_db = 10.0 * x[: n * hop].reshape(n, hop).pow(2).mean(1).clamp_min(1e-10).log10()
+    frames = (x[: n * hop] - x[: n * hop].mean()).reshape(n, hop)
+    energy_db = 10.0 * frames.pow(2).mean(1).clamp_min(1e-10).log10()
     keep = torch.nonzero(energy_db > energy_db.max() - top_db).flatten()
     if keep.numel() == 0:
         return x.numpy()

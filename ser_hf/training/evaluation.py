@@ -478,10 +478,20 @@ def select_rows(
     :func:`~ser_hf.training.make_split` decides, so the rows are those training used):
     ``manifest:PATH`` (a ``split.json``; its row ids are verified against the data),
     ``ravdess-fold:K``, ``kfold:K/N``, ``loso:SPEAKER``. Validation speakers are drawn as training
-    draws them (same ``seed`` and ``num_val_speakers``).
+    draws them (same ``seed`` and ``num_val_speakers``). ``unseen``: every row whose speaker the
+    model neither trained nor was chosen on (:func:`seen_speakers`), for any copy of the data.
     """
     if split == "all":
         return list(range(len(ds)))
+    if split == "unseen":
+        if model_dir is None or not (Path(model_dir) / "split.json").is_file():
+            raise SERError(
+                "the model folder has no split.json naming its training speakers; give --split explicitly",
+                source=str(model_dir),
+            )
+        speakers = list(ds["speaker"])
+        seen = set(seen_speakers(model_dir, speakers))
+        return [i for i, speaker in enumerate(speakers) if speaker not in seen]
     if split == "model":
         manifest = None if model_dir is None else Path(model_dir) / "split.json"
         if manifest is None or not manifest.is_file():
@@ -497,6 +507,19 @@ def select_rows(
         ds, SimpleNamespace(split=split, num_val_speakers=num_val_speakers, val_fraction=0.1), seed
     )
     return list(getattr(parts, subset))
+
+
+def seen_speakers(model_dir: str | os.PathLike | None, speakers: Sequence[str]) -> list[str]:
+    """Those of ``speakers`` that the model in ``model_dir`` trained on or was chosen on (the
+    training and validation speakers of its ``split.json``): figures on them are not
+    speaker-independent. Empty when the folder records no split."""
+    manifest = None if model_dir is None else Path(model_dir) / "split.json"
+    try:
+        record = json.loads(manifest.read_text(encoding="utf-8")) if manifest and manifest.is_file() else {}
+    except (OSError, ValueError):
+        return []
+    used = {str(s) for key in ("train_speakers", "validation_speakers") for s in record.get(key) or ()}
+    return sorted(used & {str(s) for s in speakers})
 
 
 # ----------------------------------------------------------------------------------- output
