@@ -101,3 +101,29 @@ def test_a_card_refuses_results_it_cannot_publish(tmp_path):
     (copy / "config.json").write_text(json.dumps(config))
     with pytest.raises(SERError, match="id2label"):
         make_model_card(copy, "someone/x")
+
+
+def test_a_card_says_what_its_results_were_measured_on(tmp_path):
+    """Results that include the model's own speakers were published as a held-out test; a
+    cross-validation mean was labelled with one fold's split; a random clip split was said to keep
+    test speakers out of training."""
+    import json
+    import shutil
+
+    from ser_hf.errors import SERError
+    from ser_hf.hub.cards import make_model_card
+    from ser_hf.inference.bundled import bundled_model_path
+
+    folder = bundled_model_path("speech-stats")
+    seen = {"ua": 1.0, "wa": 1.0, "seen_speakers": ["ravdess_05", "ravdess_06"]}
+    with pytest.raises(SERError, match="2 speaker.*--split unseen"):
+        make_model_card(folder, "someone/x", eval_json=seen)
+    protocol = "RAVDESS 6-fold speaker-independent protocol: fold k tests on actors 4k+1..4k+4"
+    cv = {"meta": {"protocol": protocol}, "n_folds": 6, "mean": {"ua": 0.6}, "std": {"ua": 0.05}}
+    text = str(make_model_card(folder, "someone/x", cv_json=cv))
+    assert f"| {protocol} (mean over folds) | UA" in text and f"Protocol: **{protocol}**" in text
+    copy = shutil.copytree(folder, tmp_path / "random")
+    split = json.loads((copy / "split.json").read_text())
+    (copy / "split.json").write_text(json.dumps({**split, "speaker_independent": False}))
+    text = str(make_model_card(copy, "someone/x"))
+    assert "never seen in training" not in text and "overstate accuracy on new speakers" in text

@@ -304,6 +304,20 @@ def test_own_labels_merge_across_case_and_spaces_and_empty_labels_are_skipped(tm
     assert ds.features["emotion"].names == ["calm", "sad"] and len(ds) == 4
 
 
+def test_own_corpus_under_the_gender_emotion_scheme_is_not_called_emotionless(tmp_path, caplog):
+    folder = tmp_path / "mine"
+    with open(_tone(folder / "clips" / "a.wav").parent.parent / "metadata.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file_name", "label", "speaker", "gender"])
+        for i, (label, gender) in enumerate((("angry", "F"), ("Sad", "M"), ("neutral", "F"))):
+            _tone(folder / "clips" / f"{i}.wav")
+            w.writerow([f"clips/{i}.wav", label, f"s{i}", gender])
+    with caplog.at_level(logging.WARNING):
+        ds = load_corpus("mine", folder, "gender_emotion")
+    assert "female_angry" in ds.features["emotion"].names
+    assert "none of its labels is an emotion" not in caplog.text
+
+
 def test_label_map_keys_ignore_case_and_a_mistyped_value_is_an_error(tmp_path):
     folder = tmp_path / "codes"
     _tone(folder / "ang" / "a.wav")

@@ -103,6 +103,9 @@ def test_a_saved_cross_corpus_fold_is_a_pipeline_model(corpora, tmp_path):
     assert clf.model.config.model_type == "ser_functionals_linear"
     assert clf.model.config.functionals == "speech-stats"
     assert "adapted" not in json.loads((out / "cv_results.json").read_text())
+    # the held-out corpus is no training data (it was recorded as such: cards named its licence)
+    tested = json.loads((out / "fold_1" / "split.json").read_text())["test_speakers"]
+    assert clf.model.config.training_corpora == sorted({"ravdess", "tess"} - {tested[0].split("_")[0]})
 
     # the same command with --adapt later: the finished fold is scored, not retrained
     log = (out / "fold_1" / "train.log").read_text()

@@ -81,6 +81,23 @@ def test_a_linear_student_follows_its_teacher_not_the_labels(corpus, teachers, t
     assert args["model"]["teacher"] == str(swapped) and args["model"]["distill_alpha"] == 1.0
 
 
+def test_a_teacher_that_trained_on_the_students_test_speakers_is_named(corpus, teachers, tmp_path, caplog):
+    """The teacher (tested on actor 6) trained on actor 5: a student tested on actor 5 got its
+    figures presented as speaker-independent without a word."""
+    import logging
+
+    teacher, _ = teachers
+    argv = ["--teacher", str(teacher), "--corpus", f"ravdess={corpus}", "--preset", "speech-stats"]
+    common = [a if a != "loso:06" else "loso:05" for a in COMMON]
+    with caplog.at_level(logging.WARNING, logger="ser_hf.training"):
+        assert distill_cli.cli([*argv, "--output_dir", str(tmp_path / "s5"), *common]) == 0
+    assert "trained or was chosen on 1 of this run's test speakers (ravdess_05)" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ser_hf.training"):
+        assert distill_cli.cli([*argv, "--output_dir", str(tmp_path / "s6"), *COMMON]) == 0
+    assert "test speakers" not in caplog.text
+
+
 def test_a_trainer_student_distils_and_loads_in_the_pipeline(corpus, teachers, tmp_path):
     from transformers import pipeline
 

@@ -297,6 +297,24 @@ acc = sum(t == p for t, p in zip(y, pred)) / 6
 """
 
 
+class caplog_at_warning:
+    """The messages ser_hf.training logs at WARNING inside the block (cv runs outside pytest's caplog)."""
+
+    def __enter__(self) -> list[str]:
+        import logging
+
+        self.records: list[str] = []
+        self.handler = logging.Handler(logging.WARNING)
+        self.handler.emit = lambda record: self.records.append(record.getMessage())
+        logging.getLogger("ser_hf.training").addHandler(self.handler)
+        return self.records
+
+    def __exit__(self, *exc) -> None:
+        import logging
+
+        logging.getLogger("ser_hf.training").removeHandler(self.handler)
+
+
 def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(tmp_path, monkeypatch, capsys):
     """The runner with a stand-in interpreter that writes fold metrics (real training is tested elsewhere)."""
     fake = tmp_path / "fake_python"
@@ -332,6 +350,37 @@ def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(tmp_p
     with pytest.raises(SERError, match="6 finished fold.*another command.*--preset compact "):
         cv_cli.cli(other)
     assert json.loads((out / "cv_results.json").read_text())["meta"]["preset"] == "compact"
+    # and the refused run left the record of what ran as it was: a later report names compact
+    assert json.loads((out / "cv_config.json").read_text())["preset"] == "compact"
+    assert cv_cli.cli([*argv[:-3], "--aggregate-only"]) == 0
+    assert "Preset: compact" in (out / "cv_results.md").read_text().replace("`", "")
+
+    # --force on one fold with --adapt scores: the retrained fold's old adapted scores go with its
+    # old model (they were reported as the new one's), and folds kept from another command are named
+    (out / "fold_0" / "adapted").mkdir()
+    (out / "fold_0" / "adapted" / "metrics.json").write_text("{}")
+    with caplog_at_warning() as records:
+        assert cv_cli.cli([*other[:-3], "--force", "--only", "0", *other[-3:]]) == 0
+    assert not (out / "fold_0" / "adapted").exists()
+    assert any("5 finished fold(s) kept here were trained by another command" in r for r in records)
+
+
+def test_cv_reuses_a_fold_whatever_the_spelling_of_its_corpus_folder(tmp_path, monkeypatch):
+    """``data/ravdess/``, ``data/ravdess`` and its absolute path are one folder: a rerun spelt
+    otherwise was refused as "trained by another command" (and --resume likewise)."""
+    from ser_hf.training.cross_validation import RUN_FILE, _check_finished_folds
+
+    (tmp_path / "data" / "ravdess").mkdir(parents=True)
+    fold = tmp_path / "cv" / "fold_0"
+    fold.mkdir(parents=True)
+    (fold / "test_metrics.json").write_text("{}")
+    ran = ["python", "-m", "ser_hf.training", "--corpus", "ravdess=data/ravdess/", "--preset", "compact"]
+    (fold / RUN_FILE).write_text(json.dumps({"command": ran}))
+    monkeypatch.chdir(tmp_path)
+    same = [*ran[:4], f"ravdess={tmp_path / 'data' / 'ravdess'}", *ran[5:]]
+    _check_finished_folds(tmp_path / "cv", {0: (same, None)})  # no error
+    with pytest.raises(SERError, match="another command"):
+        _check_finished_folds(tmp_path / "cv", {0: ([*same[:-1], "compact-small"], None)})
 
 
 def test_cv_shows_the_teachers_log_when_the_teacher_fails(tmp_path, monkeypatch, capsys):
@@ -352,6 +401,13 @@ def test_cv_shows_the_teachers_log_when_the_teacher_fails(tmp_path, monkeypatch,
     assert cv_cli.cli([*argv, "--out", str(tmp_path / "cv"), "--python", str(fake)]) == 1
     err = capsys.readouterr().err
     assert "teacher.log" in err and "boom" in err and "(no log)" not in err
+    # a fold distilled from one teacher is not reused for another (only the student's command was
+    # compared: the new teacher's name went on the old scores)
+    monkeypatch.delenv("FAKE_FAIL_FOLD")
+    assert cv_cli.cli([*argv, "--out", str(tmp_path / "cv"), "--python", str(fake)]) == 0
+    other = [a if a != "cnn-transformer" else "compact-small" for a in argv]
+    with pytest.raises(SERError, match="another command.*distilled from.*--preset cnn-transformer"):
+        cv_cli.cli([*other, "--out", str(tmp_path / "cv"), "--python", str(fake)])
 
 
 def test_cv_interrupted_starts_no_further_fold(tmp_path):

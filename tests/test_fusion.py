@@ -170,6 +170,29 @@ def test_onnx_export_refuses_a_fusion_with_a_clear_error(fused, tmp_path):
     assert not (tmp_path / "fusion.onnx").exists()
 
 
+def test_a_fusion_keeps_what_its_members_were_trained_on(members, tmp_path):
+    """The members' corpora and label scheme were lost: the fusion's card said "an unrecorded
+    corpus" and published no licence for a model made from RAVDESS."""
+    import json
+
+    from ser_hf.hub.cards import make_model_card
+
+    for name, corpora in (("functionals", ["ravdess"]), ("cnn_a", ["ravdess", "tess"])):
+        config = json.loads((members[name] / "config.json").read_text())
+        config.update(training_corpora=corpora, label_scheme="harmonized7")
+        (tmp_path / name).mkdir()
+        for f in members[name].iterdir():
+            (tmp_path / name / f.name).write_bytes(f.read_bytes())
+        (tmp_path / name / "config.json").write_text(json.dumps(config))
+    model, extractor = build_fusion([tmp_path / "functionals", tmp_path / "cnn_a"])
+    assert model.config.training_corpora == ["ravdess", "tess"] and model.config.label_scheme == "harmonized7"
+    model.save_pretrained(tmp_path / "fused")
+    extractor.save_pretrained(tmp_path / "fused")
+    card = make_model_card(tmp_path / "fused", "someone/fused")
+    assert card.data.datasets == ["ravdess", "tess"] and card.data.license
+    assert "an unrecorded corpus" not in str(card)
+
+
 def test_model_card_describes_a_fusion(fused):
     from ser_hf.hub.cards import make_model_card
 

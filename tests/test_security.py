@@ -260,6 +260,7 @@ def test_a_model_of_another_family_saved_over_a_folder_leaves_none_of_the_old_co
     compact, fe = build_model("compact", LABELS)
     saving.save_model_folder(compact, fe, out)
     assert (out / "modeling_compact.py").is_file()
+    (out / "turn_encoder_LICENSE.txt").write_text("an encoder's licence, as a turn-encoder model ships it")
     model, fe = _tiny(seed=1)
     saving.save_model_folder(model, fe, out)
     fresh = tmp_path / "fresh"

@@ -225,7 +225,7 @@ def _check_labels_are_emotions(names: list[str], name: str, data_dir: str) -> No
 
     from .labels import normalize_emotion
 
-    if not names or any(normalize_emotion(n) for n in names):
+    if not names or any(normalize_emotion(n) or normalize_emotion(n.partition("_")[2]) for n in names):
         return
     close = difflib.get_close_matches(
         name.lower(), [c for c in KNOWN_CORPORA if c != "audiofolder"], n=1, cutoff=0.75

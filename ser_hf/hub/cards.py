@@ -22,52 +22,13 @@ from huggingface_hub import (
 )
 
 from ..errors import SERError
+from .descriptions import FUNCTIONALS_DESCRIPTIONS
 
 logger = logging.getLogger(__name__)
-
 
 DEFAULT_COMMIT_MESSAGE = "Upload ser_hf speech emotion recognition model"
 DEFAULT_DATASET_COMMIT_MESSAGE = "Upload harmonised speech emotion corpus"
 PIPELINE_TAG = "audio-classification"
-# what each functionals set of SERFunctionalsFeatureExtractor computes, for the cards
-FUNCTIONALS_DESCRIPTIONS = {
-    "speech-stats": "7 statistics of 64 log-mel bands over the speech frames only",
-    "speech-stats-pitch": "7 statistics of 64 log-mel bands over the speech frames only, plus 5 statistics of "
-    "the pitch in semitones around the clip's own median",
-    "speech-stats-plus": "7 statistics of 64 log-mel bands over the speech frames only, 5 statistics of the "
-    "pitch in semitones around the clip's own median, and 9 statistics of 64 log-mels, 40 MFCCs with deltas, "
-    "RMS, ZCR over the whole clip and 7 of its log-F0",
-    "speech-stats-mfcc": "7 statistics of 64 log-mel bands over the speech frames only, 5 statistics of the "
-    "pitch in semitones around the clip's own median, 9 statistics of 40 MFCCs with deltas and delta-deltas, "
-    "RMS and ZCR over the whole clip, and 7 of its log-F0",
-    "speech-stats-mfcc-speech": "7 statistics of 64 log-mel bands over the speech frames only, 5 statistics of "
-    "the pitch in semitones around the clip's own median, 9 statistics of 40 MFCCs with deltas and "
-    "delta-deltas, RMS and ZCR over the same speech frames, and 7 of its log-F0",
-    "voice-encoder": "the mean and standard deviation over the clip's frames of each of the three LSTM layers of "
-    "a pretrained speaker encoder (Resemblyzer's, Apache-2.0; 40-band mel frames, 1.6-s windows) and its "
-    "averaged embedding",
-    "voice-encoder-2": "the mean and standard deviation over the clip's frames of the first two LSTM layers of a "
-    "pretrained speaker encoder (Resemblyzer's, Apache-2.0; 40-band mel frames, 1.6-s windows)",
-    "voice-encoder-2-range": "the mean, standard deviation, 10th and 90th percentiles over the clip's frames of "
-    "the first two LSTM layers of a pretrained speaker encoder (Resemblyzer's, Apache-2.0; 40-band mel frames, "
-    "1.6-s windows)",
-    "speech-stats-mfcc-speech-encoder": "the speech-stats-mfcc-speech statistics and the pooled states of a "
-    "pretrained speaker encoder (Resemblyzer's, Apache-2.0)",
-    "turn-encoder": "the mean and standard deviation over the clip's positions of each of the four transformer "
-    "layers of a pretrained speech encoder fine-tuned on intonation (smart-turn v3.2's Whisper-tiny encoder: "
-    "Daily, BSD-2-Clause; OpenAI, MIT; 80-band Whisper log-mels, int8 linear layers)",
-    "turn-encoder-2": "the mean and standard deviation over the clip's positions of the first two transformer "
-    "layers of a pretrained speech encoder fine-tuned on intonation (smart-turn v3.2's Whisper-tiny encoder: "
-    "Daily, BSD-2-Clause; OpenAI, MIT; 80-band Whisper log-mels, int8 linear layers)",
-    "voice-turn-encoder": "the voice-encoder-2 pooled states (Resemblyzer's, Apache-2.0) beside the turn-encoder "
-    "pooled states (smart-turn v3.2's Whisper-tiny encoder: Daily, BSD-2-Clause; OpenAI, MIT)",
-    "voice-turn-encoder-2": "the voice-encoder-2 pooled states (Resemblyzer's, Apache-2.0) beside the first two "
-    "layers' turn-encoder pooled states (smart-turn v3.2's Whisper-tiny encoder: Daily, BSD-2-Clause; OpenAI, MIT)",
-    "ours": "statistics of 64 log-mels, 40 MFCCs with deltas, RMS, ZCR and log-F0",
-    "compare": "openSMILE ComParE 2016; needs `pip install 'ser-hf[opensmile]'`, research licence",
-    "compare+ours": "openSMILE ComParE 2016 and our log-mel / MFCC / F0 statistics; needs "
-    "`pip install 'ser-hf[opensmile]'`, research licence",
-}
 MODEL_TAGS = ("custom_code", "audio-classification", "speech-emotion-recognition", "ser_hf")
 
 # What is known about each corpus, for cards and licences. Keys are normalised corpus names.
@@ -321,8 +282,13 @@ def _first_str(keys: Sequence[str], *sources: Mapping[str, Any] | None) -> str |
 
 
 def _check_metrics(*sources: Mapping[str, Any] | None) -> None:
-    """WA, UA and F1 published on a card are numbers from 0 to 1."""
+    """WA, UA and F1 published on a card are numbers from 0 to 1, measured on unseen speakers."""
     for source in sources:
+        if source and source.get("seen_speakers"):  # ser-hf evaluate names them
+            raise SERError(
+                f"these results include {len(source['seen_speakers'])} speaker(s) the model trained or was chosen "
+                "on, so they are not held-out figures; evaluate with --split unseen (or --split model)"
+            )
         for metric, label in _METRIC_LABELS.items() if source else ():
             for stat in (None, "mean"):
                 value = find_metric(source, metric, stat)
@@ -389,7 +355,8 @@ def make_model_card(
     label_scheme = config.get("label_scheme") or _first_str(["label_scheme"], cv, evaluation)
 
     n_folds = _fold_count(cv) if cv else None
-    protocol = protocol or _first_str(["protocol", "split_protocol", "split"], cv, evaluation)
+    meta = (cv or {}).get("meta") if isinstance((cv or {}).get("meta"), Mapping) else {}
+    protocol = protocol or _first_str(["protocol", "split_protocol", "split"], meta, cv, evaluation)
     if protocol is None and cv is not None:
         protocol = f"{corpus_names} {n_folds or 'k'}-fold speaker-independent"
     eval_split = _first_str(["split", "split_name"], evaluation) or "test"
@@ -440,7 +407,18 @@ def make_model_card(
         eval_results=eval_results or None,
     )
     body = _model_card_body(
-        repo_id, config, preprocessor, folder, infos, labels, label_scheme, protocol, result_rows, license, cv
+        repo_id,
+        config,
+        preprocessor,
+        folder,
+        infos,
+        labels,
+        label_scheme,
+        protocol,
+        result_rows,
+        license,
+        cv,
+        split.get("speaker_independent", True) is not False,
     )
     return ModelCard(f"---\n{card_data.to_yaml()}\n---\n\n{body}")
 
@@ -457,6 +435,7 @@ def _model_card_body(
     result_rows: list[tuple[str, str, str, str]],
     license: str | None,
     cv: dict[str, Any] | None,
+    independent: bool = True,
 ) -> str:
     families = {
         "ser_cnn_bilstm_attention": "CNN-BiLSTM-Attention",
@@ -585,9 +564,15 @@ def _model_card_body(
     lines += ["", "## Evaluation", ""]
     if protocol:
         lines += [
-            f"Protocol: **{protocol}**. Test speakers are never seen in training; validation speakers "
-            "for early stopping come from the training speakers only; augmentation is applied to "
-            "training clips only, after the split.",
+            f"Protocol: **{protocol}**. "
+            + (
+                "Test speakers are never seen in training; validation speakers for early stopping come from the "
+                "training speakers only"
+                if independent
+                else "The same speakers are in training and test (a "
+                "random clip split): these figures overstate accuracy on new speakers"
+            )
+            + "; augmentation is applied to training clips only, after the split.",
             "",
         ]
     if result_rows:

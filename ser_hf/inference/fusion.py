@@ -94,6 +94,13 @@ def build_fusion(
         members=[model.config.to_dict() for _, model, _ in loaded],
         member_weights=list(weights) if weights is not None else None,
     )
+    # what the members were trained on, for the card and its licence (they were lost)
+    recorded = [getattr(model.config, "training_corpora", None) for _, model, _ in loaded]
+    if all(recorded):
+        config.training_corpora = sorted({str(c) for corpora in recorded for c in corpora})
+    schemes = {getattr(model.config, "label_scheme", None) for _, model, _ in loaded}
+    if len(schemes) == 1 and None not in schemes:
+        config.label_scheme = schemes.pop()
     fusion = SERFusionForAudioClassification(config)
     for target, (_, model, _) in zip(fusion.members, loaded):
         target.load_state_dict(model.state_dict())

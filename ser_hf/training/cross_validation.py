@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import threading
@@ -44,6 +45,7 @@ from .cv_results import (
     aggregate,
     write_results,
 )
+from .saving import same_path
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +175,7 @@ def run_fold(
     record = {
         "fold_dir": str(fold_dir),
         "command": command,
+        **({"teacher_command": teacher_command} if teacher_command is not None else {}),
         "returncode": returncode,
         "seconds": round(time.perf_counter() - start, 2),
         "log": str(log_path),  # of the last step run: the teacher's when it failed
@@ -231,18 +234,30 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 
 # ----------------------------------------------------------------------------------- running
-def _check_finished_folds(out: Path, commands: dict[int, list[str]]) -> None:
-    """A finished fold is reused only when it was trained by this command (its ``cv_run.json``):
-    another preset, corpus or argument in the same ``--out`` must not be reported under this one."""
+def _stale_folds(out: Path, commands: dict[int, tuple[list[str], list[str] | None]]) -> list[str]:
+    """The finished folds of ``commands`` (fold -> student and teacher commands) that another command
+    trained (their ``cv_run.json``): another preset, corpus, argument or teacher."""
     stale = []
-    for k, command in commands.items():
+    for k, (command, teacher) in commands.items():
         fold_dir = out / f"fold_{k}"
         run_file = fold_dir / RUN_FILE
         if not _fold_done(fold_dir) or not run_file.is_file():
             continue
-        ran = json.loads(run_file.read_text(encoding="utf-8")).get("command") or []
-        if ran[1:] != command[1:]:  # the Python that ran it may differ
-            stale.append(f"fold_{k}: {shlex.join(ran[1:])}")
+        ran = json.loads(run_file.read_text(encoding="utf-8"))
+        ran_teacher = ran.get("teacher_command")
+        if same_path((ran.get("command") or [])[1:]) != same_path(command[1:]):  # its Python may differ
+            stale.append(f"fold_{k}: {shlex.join((ran.get('command') or [])[1:])}")
+        elif same_path((ran_teacher or [])[1:]) != same_path((teacher or [])[1:]) and (
+            ran_teacher or teacher
+        ):
+            stale.append(f"fold_{k}: distilled from {shlex.join((ran_teacher or ['', 'no teacher'])[1:])}")
+    return stale
+
+
+def _check_finished_folds(out: Path, commands: dict[int, tuple[list[str], list[str] | None]]) -> None:
+    """A finished fold is reused only when it was trained by this command: another preset, corpus,
+    argument or teacher in the same ``--out`` must not be reported under this one."""
+    stale = _stale_folds(out, commands)
     if stale:
         raise SERError(
             f"{len(stale)} finished fold(s) here were trained by another command, e.g. {stale[0]}; "
@@ -400,12 +415,30 @@ def run_cross_validation(
         **({"adapt": mode} if mode else {}),
         "date": _dt.datetime.now().isoformat(timespec="seconds"),
     }
+
+    def both(k: int) -> tuple[list[str], list[str] | None]:
+        teacher = (
+            fold_command(k, teacher_preset, out / f"fold_{k}" / TEACHER_DIR, teacher_extra)
+            if teacher_preset
+            else None
+        )
+        return student_command(k), teacher
+
+    if not force:  # before cv_config.json: a refused run must not rename the folds already there
+        _check_finished_folds(out, {k: both(k) for k in range(len(splits))})
+    todo = [k for k in indices if force or not _fold_done(out / f"fold_{k}")]
+    if force and (mixed := _stale_folds(out, {k: both(k) for k in range(len(splits)) if k not in todo})):
+        logger.warning(
+            "%d finished fold(s) kept here were trained by another command (%s); the aggregate mixes them "
+            "with this run's",
+            len(mixed), mixed[0],
+        )  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     (out / CONFIG_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-
-    if not force:
-        _check_finished_folds(out, {k: student_command(k) for k in range(len(splits))})
-    todo = [k for k in indices if force or not _fold_done(out / f"fold_{k}")]
+    for k in todo:  # a retrained fold's adapted scores belong to the model it replaces
+        for stale in ADAPTED_DIRS.values():
+            shutil.rmtree(out / f"fold_{k}" / stale, ignore_errors=True)
+        (out / f"fold_{k}" / RUN_FILE).unlink(missing_ok=True)
     env = _child_env(parallel)
     failed: list[int] = []  # folds that did not train, or whose requested adaptation failed
     for k in sorted(set(indices) - set(todo)):

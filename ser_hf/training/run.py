@@ -52,6 +52,7 @@ from .clips import (
 from .saving import (
     checkpoint_to_resume,
     remove_stale_run_files,
+    same_path,
     save_final_model,
     save_model_folder,
     write_json,
@@ -109,6 +110,15 @@ def train(
         len(split.test),
         sorted({speakers[i] for i in split.test}),
     )
+    if model_args.teacher:  # its soft labels carry what it learnt of the speakers it trained on
+        from .evaluation import seen_speakers
+
+        if seen := seen_speakers(model_args.teacher, sorted({speakers[i] for i in split.test})):
+            logger.warning(
+                "the teacher %s trained or was chosen on %d of this run's test speakers (%s): the student's "
+                "test figures are not speaker-independent; distil from a teacher trained without them",
+                model_args.teacher, len(seen), ", ".join(seen[:6]),
+            )  # fmt: skip
 
     # 2. decode each clip once (rank 0 first, so the cache is written once)
     rows = split.train + split.validation + split.test
@@ -227,7 +237,7 @@ def train(
         )
 
     model, feature_extractor = build(**overrides)
-    _record_data(model.config, ds, data_args)
+    _record_data(model.config, ds, data_args, split)
     max_samples = _crop_samples(data_args, feature_extractor)
     trainer_extractor = feature_extractor
     if data_args.feature_cache and not model_args.backbone:
@@ -294,7 +304,7 @@ def train(
         args = holder[0].args if holder else training_args
         smoothing = hp_space(trial)["label_smoothing"] if trial is not None else args.label_smoothing
         fresh, _ = build(**{**overrides, "label_smoothing": smoothing})
-        _record_data(fresh.config, ds, data_args)
+        _record_data(fresh.config, ds, data_args, split)
         return fresh
 
     trainer = SERTrainer(
@@ -344,7 +354,7 @@ def train(
     # what the checkpoints are trained on; settings that change only how fast or where are left out
     described = run_files()["train_args.json"]
     runtime = ("cache_dir", "decode_workers", "feature_cache", "waveforms_on_device")
-    described["data"] = {k: v for k, v in described["data"].items() if k not in runtime}
+    described["data"] = {k: same_path(v) for k, v in described["data"].items() if k not in runtime}
     identity = {"split": split.to_dict(), **{k: v for k, v in described.items() if k != "training"}}
     resume = checkpoint_to_resume(
         output_dir, identity, training_args.resume, write=trainer.is_world_process_zero()
@@ -442,7 +452,7 @@ def _train_functionals(
         soft=soft, alpha=model_args.distill_alpha,
         groups={"corpus": corpora or [], "gender": genders, "speaker": speakers},
     )  # fmt: skip
-    _record_data(model.config, ds, data_args)
+    _record_data(model.config, ds, data_args, split)
     output_dir = Path(training_args.output_dir)
     files = {
         "split.json": {**split.to_dict(), "spec": data_args.split},
@@ -480,12 +490,17 @@ def _train_functionals(
     return results
 
 
-def _record_data(config: Any, ds: Any, data_args: DataArguments) -> None:
-    """Write into a model's config the label scheme and the corpora it was trained on."""
+def _record_data(config: Any, ds: Any, data_args: DataArguments, split: Any) -> None:
+    """Write into a model's config the label scheme and the corpora it was trained on: those of its
+    training and validation rows (a held-out test corpus is no training data: cards and licences
+    read this)."""
     from ..data.rows import label_scheme_of
 
     config.label_scheme = label_scheme_of(ds) or data_args.label_scheme or "native"
-    config.training_corpora = sorted({str(c) for c in ds["corpus"]}) if "corpus" in ds.column_names else []
+    corpora = list(ds["corpus"]) if "corpus" in ds.column_names else []
+    config.training_corpora = sorted(
+        {str(corpora[i]) for i in [*split.train, *split.validation]} if corpora else set()
+    )
 
 
 def _calibrate(enabled: bool, probs: dict[str, np.ndarray], val_rows: list[int], labels: list[int]) -> float:

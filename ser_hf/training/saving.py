@@ -113,8 +113,9 @@ def save_model_folder(
 
 
 def _model_file(name: str) -> bool:
-    """A file ``save_pretrained`` writes for a model: its code (remote-code modules) or weights."""
-    return name.endswith((".py", ".safetensors", ".safetensors.index.json", ".bin"))
+    """A file ``save_pretrained`` writes for a model: its code (remote-code modules), weights, or the
+    licence of a pretrained encoder it ships (``turn_encoder_LICENSE.txt``)."""
+    return name.endswith((".py", ".safetensors", ".safetensors.index.json", ".bin", "_LICENSE.txt"))
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -145,6 +146,17 @@ def save_final_model(trainer: Any, output_dir: str | Path, run_files: dict[str, 
     """:func:`save_model_folder` of a Trainer's (unwrapped) model and feature extractor."""
     model = trainer.accelerator.unwrap_model(trainer.model)
     save_model_folder(model, trainer.feature_extractor, output_dir, run_files)
+
+
+def same_path(value: Any) -> Any:
+    """A data argument as ``--resume`` compares it: ``data/ravdess/``, ``./data/ravdess`` and its
+    absolute path are one folder (``NAME=PATH`` corpora too)."""
+    if isinstance(value, list):
+        return [same_path(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    name, sep, path = value.rpartition("=") if "=" in value else ("", "", value)
+    return f"{name}{sep}{Path(path).resolve()}" if path and Path(path).exists() else value
 
 
 # what the checkpoint-N folders of output_dir were trained on (split, data, model and augmentation)
