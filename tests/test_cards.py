@@ -127,3 +127,14 @@ def test_a_card_says_what_its_results_were_measured_on(tmp_path):
     (copy / "split.json").write_text(json.dumps({**split, "speaker_independent": False}))
     text = str(make_model_card(copy, "someone/x"))
     assert "never seen in training" not in text and "overstate accuracy on new speakers" in text
+
+
+def test_push_takes_a_bundled_models_name_and_the_card_names_the_speaker_head(capsys):
+    """`ser-hf push --model default` failed with "default/config.json: file is missing" (evaluate,
+    export and predict take the name); the default's card described one linear layer although its
+    parameter count holds the second, used after adapt."""
+    from ser_hf.cli import push
+
+    assert push.cli(["--model", "default", "--repo-id", "someone/ser-default", "--card-only"]) == 0
+    card = capsys.readouterr().out
+    assert "then one linear layer" in card and "replaces it after `adapt`" in card

@@ -7,6 +7,7 @@ import logging
 
 from ..hub.cards import DEFAULT_COMMIT_MESSAGE, make_model_card
 from ..hub.push import push_model
+from ..inference.bundled import resolve_model_name
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,11 @@ def cli(argv: list[str]) -> int:
         description="Upload a saved model folder (safetensors, feature extractor, remote code) with a "
         "generated model card. Uses HF_TOKEN (or --token) and HF_ENDPOINT.",
     )
-    parser.add_argument("--model", required=True, help="folder written by save_pretrained / ser-hf train")
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="folder written by save_pretrained / ser-hf train, or a bundled model's name",
+    )
     parser.add_argument("--repo-id", required=True, help="Hub model id, e.g. user/ser-ravdess")
     parser.add_argument("--private", action="store_true", help="create the repo as private")
     parser.add_argument(
@@ -41,6 +46,7 @@ def cli(argv: list[str]) -> int:
     parser.add_argument("--message", default=DEFAULT_COMMIT_MESSAGE, help="commit message")
     parser.add_argument("--card-only", action="store_true", help="print the model card and upload nothing")
     args = parser.parse_args(argv)
+    args.model = str(resolve_model_name(args.model))  # "default", "fusion" ... as evaluate and export take
     _quiet_http_logs()
     if args.card_only:
         card = make_model_card(

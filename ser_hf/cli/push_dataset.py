@@ -20,11 +20,16 @@ def cli(argv: list[str]) -> int:
     """``ser-hf push-dataset --corpus ravdess=/path [--corpus ...] [--label-scheme S] --repo-id NAME``."""
     parser = argparse.ArgumentParser(
         prog="ser-hf push-dataset",
-        description="Load corpora with harmonised labels and upload them as one Hub dataset (audio "
-        "embedded in parquet) with a dataset card. Uses HF_TOKEN (or --token) and HF_ENDPOINT.",
+        description="Load corpora and upload them as one Hub dataset (audio embedded in parquet) with a "
+        "dataset card. Uses HF_TOKEN (or --token) and HF_ENDPOINT.",
     )
     parser.add_argument("--corpus", action="append", required=True, metavar="NAME=PATH", help="repeatable")
-    parser.add_argument("--label-scheme", default=None, help="e.g. ravdess8, harmonized7, common6")
+    parser.add_argument(
+        "--label-scheme",
+        default=None,
+        help="e.g. ravdess8, harmonized7, common6 (default: one corpus keeps its own scheme, e.g. ravdess8 "
+        "with calm apart from neutral; several corpora are harmonised, harmonized7)",
+    )
     parser.add_argument("--repo-id", required=True, help="Hub dataset id, e.g. user/ravdess-ser")
     parser.add_argument("--private", action="store_true")
     parser.add_argument(

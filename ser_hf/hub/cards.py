@@ -530,7 +530,14 @@ def _model_card_body(
             else [
                 f"- Input features: {feature_desc} at {rate} Hz, {length}.",
                 "- Architecture: standardisation (stored training mean/std) then one linear layer, the "
-                "weights of a multinomial logistic regression; see `config.json`.",
+                "weights of a multinomial logistic regression"
+                + (
+                    "; a second linear layer, fitted on values standardised per training speaker, replaces it "
+                    "after `adapt` (which standardises on the user's own clips)"
+                    if config.get("speaker_head")
+                    else ""
+                )
+                + "; see `config.json`.",
             ]
             if preprocessor.get("functionals")
             else [
