@@ -124,11 +124,12 @@ def cli(argv: list[str]) -> int:
     if not rows:
         raise SERError(f"the {args.subset} part of this split is empty", source=f"--split {args.split}")
     part = ds.select(rows)
-    seen = seen_speakers(args.model, sorted(set(part["speaker"])))
+    evaluated = sorted(set(part["speaker"]))
+    seen = seen_speakers(args.model, evaluated)
     if seen:  # a user scoring the bundled default on its own training actors got UA 1.000, no word
         shown = ", ".join(seen[:6]) + (" ..." if len(seen) > 6 else "")
         print(
-            f"warning: {len(seen)} of the {len(set(part['speaker']))} speakers evaluated took part in this "
+            f"warning: {len(seen)} of the {len(evaluated)} speakers evaluated took part in this "
             f"model's training or validation ({shown}): these figures are not speaker-independent; "
             "--split unseen leaves them out",
             file=sys.stderr,

@@ -37,13 +37,12 @@ def cli(argv: list[str]) -> int:
     used: set[str] = set()
     failures = 0
     for path in files:
-        name = f"{path.stem}.wav"
-        if name in used:  # clip.mp4 and clip.webm (or a/clip.mp4, b/clip.mp4) must not overwrite each other
-            name = f"{path.stem}-{path.suffix.lstrip('.')}.wav"
-            for k in range(2, len(files) + 2):
-                if name not in used:
-                    break
-                name = f"{path.stem}-{path.suffix.lstrip('.')}-{k}.wav"
+        name, k = f"{path.stem}.wav", 1
+        while (
+            name in used
+        ):  # clip.mp4 and clip.webm (or a/clip.mp4, b/clip.mp4) must not overwrite each other
+            name = f"{path.stem}-{path.suffix.lstrip('.')}{f'-{k}' if k > 1 else ''}.wav"
+            k += 1
         used.add(name)
         try:
             out = extract_audio(path, out_dir / name, args.sampling_rate)

@@ -223,9 +223,9 @@ def _check_labels_are_emotions(names: list[str], name: str, data_dir: str) -> No
     would train a speaker classifier), else warn."""
     import difflib
 
-    from .labels import normalize_emotion
+    from .labels import _strip_gender, normalize_emotion
 
-    if not names or any(normalize_emotion(n) or normalize_emotion(n.partition("_")[2]) for n in names):
+    if not names or any(normalize_emotion(_strip_gender(n)) for n in names):
         return
     close = difflib.get_close_matches(
         name.lower(), [c for c in KNOWN_CORPORA if c != "audiofolder"], n=1, cutoff=0.75

@@ -129,6 +129,7 @@ def _chunk_to_mono(
     if x.dtype.kind not in "fiub":
         raise SERError(f"audio chunk of type {x.dtype} is not PCM samples", source="stream chunk")
     x = _to_float(x, "stream chunk")
+    first = None  # 1-D, or not 2-D (refused by _to_mono)
     if x.ndim == 2:
         rows, cols = x.shape
         if layout is not None and (cols if not layout[0] else rows) == layout[1]:
@@ -137,8 +138,7 @@ def _chunk_to_mono(
             first = rows < cols and rows <= _MAX_CHANNELS
         if max(rows, cols) > _MAX_CHANNELS:  # more frames than any channel count: a layout to keep
             layout = (first, rows if first else cols)
-        x = _to_mono(x, "stream chunk", channels_first=first)
-    x = _to_mono(x, "stream chunk")
+    x = _to_mono(x, "stream chunk", channels_first=first)
     if not np.isfinite(x).all():
         raise SERError("audio chunk contains NaN or infinite samples", source="stream chunk")
     return x, layout

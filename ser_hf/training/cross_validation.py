@@ -244,13 +244,11 @@ def _stale_folds(out: Path, commands: dict[int, tuple[list[str], list[str] | Non
         if not _fold_done(fold_dir) or not run_file.is_file():
             continue
         ran = json.loads(run_file.read_text(encoding="utf-8"))
-        ran_teacher = ran.get("teacher_command")
-        if same_path((ran.get("command") or [])[1:]) != same_path(command[1:]):  # its Python may differ
-            stale.append(f"fold_{k}: {shlex.join((ran.get('command') or [])[1:])}")
-        elif same_path((ran_teacher or [])[1:]) != same_path((teacher or [])[1:]) and (
-            ran_teacher or teacher
-        ):
-            stale.append(f"fold_{k}: distilled from {shlex.join((ran_teacher or ['', 'no teacher'])[1:])}")
+        ran_student, ran_teacher = (ran.get("command") or [])[1:], (ran.get("teacher_command") or [])[1:]
+        if same_path(ran_student) != same_path(command[1:]):  # the Python that ran it may differ
+            stale.append(f"fold_{k}: {shlex.join(ran_student)}")
+        elif same_path(ran_teacher) != same_path((teacher or [])[1:]):
+            stale.append(f"fold_{k}: distilled from {shlex.join(ran_teacher) or 'no teacher'}")
     return stale
 
 
@@ -387,11 +385,14 @@ def run_cross_validation(
         teacher = ["--teacher", str(fold_dir / TEACHER_DIR)] if teacher_preset else []
         return fold_command(k, preset, fold_dir, [*extra, *teacher])
 
+    def teacher_command(k: int) -> list[str] | None:
+        if not teacher_preset:
+            return None
+        return fold_command(k, teacher_preset, out / f"fold_{k}" / TEACHER_DIR, teacher_extra)
+
     for k in indices:
         fold_dir = out / f"fold_{k}"
-        teacher_commands[k] = None
-        if teacher_preset:
-            teacher_commands[k] = fold_command(k, teacher_preset, fold_dir / TEACHER_DIR, teacher_extra)
+        teacher_commands[k] = teacher_command(k)
         commands[k] = student_command(k)
         if mode:
             adapt_commands[k] = [python, "-m", "ser_hf.cli", "evaluate", "--model", str(fold_dir)]
@@ -417,12 +418,7 @@ def run_cross_validation(
     }
 
     def both(k: int) -> tuple[list[str], list[str] | None]:
-        teacher = (
-            fold_command(k, teacher_preset, out / f"fold_{k}" / TEACHER_DIR, teacher_extra)
-            if teacher_preset
-            else None
-        )
-        return student_command(k), teacher
+        return student_command(k), teacher_command(k)
 
     if not force:  # before cv_config.json: a refused run must not rename the folds already there
         _check_finished_folds(out, {k: both(k) for k in range(len(splits))})

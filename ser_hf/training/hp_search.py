@@ -182,6 +182,7 @@ def run_search(
         raise shared
     best_ua = _BestValidationUA(trainer)
     trainer.add_callback(best_ua)
+    rows: list[dict[str, Any]] = []  # the trials table (process 0)
     try:
         best = trainer.hyperparameter_search(
             hp_space=hp_space,
@@ -210,7 +211,6 @@ def run_search(
                     done, n_trials, output_dir / TRIALS_FILE,
                 )  # fmt: skip
     best = _share(best, trainer)  # transformers returns the best run on process 0 only
-    rows = _trial_rows(storage) if main else []
     for key, value in best.hyperparameters.items():
         old = getattr(trainer.args, key)
         setattr(trainer.args, key, type(old)(value) if old is not None else value)
@@ -230,7 +230,6 @@ def run_search(
     }  # fmt: skip
     if main:
         (output_dir / SEARCH_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    if main:
         logger.info(
             "hyperparameter search: best of %d trials is #%s (validation UA %.3f): %s",
             len(rows), best.run_id, best.objective, best.hyperparameters,
