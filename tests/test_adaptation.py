@@ -229,8 +229,10 @@ def test_voice_groups_take_what_adapt_takes(tmp_path):
         sf.write(tmp_path / f"{i:02d}.wav", wave, SR)
         paths.append(tmp_path / f"{i:02d}.wav")
     assert voice_groups(paths, SR).tolist() == voice_groups(waves, SR).tolist()
-    with pytest.raises(SERError, match="a list of clips"):
+    with pytest.raises(SERError, match="takes a list, got one str"):
         voice_groups(str(tmp_path), SR)
+    with pytest.raises(SERError, match="takes a list, got one dict"):  # one clip as adapt takes it
+        voice_groups({"array": waves[0], "sampling_rate": SR}, SR)
     with pytest.raises(SERError, match="missing.wav"):
         voice_groups([*paths[:3], tmp_path / "missing.wav"], SR)
 

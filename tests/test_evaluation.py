@@ -315,13 +315,15 @@ class caplog_at_warning:
         logging.getLogger("ser_hf.training").removeHandler(self.handler)
 
 
-def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(tmp_path, monkeypatch, capsys):
+def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(
+    tree, tmp_path, monkeypatch, capsys
+):
     """The runner with a stand-in interpreter that writes fold metrics (real training is tested elsewhere)."""
     fake = tmp_path / "fake_python"
     fake.write_text(f"#!{sys.executable}\n{FAKE_TRAINER}")
     fake.chmod(0o755)
     out = tmp_path / "cv"
-    argv = ["--corpus", "ravdess=/data", "--preset", "compact", "--parallel", "2", "--out", str(out)]
+    argv = ["--corpus", f"ravdess={tree}", "--preset", "compact", "--parallel", "2", "--out", str(out)]
     argv += ["--python", str(fake), "--", "--num_train_epochs", "1"]
 
     monkeypatch.setenv("FAKE_FAIL_FOLD", "4")
@@ -383,14 +385,14 @@ def test_cv_reuses_a_fold_whatever_the_spelling_of_its_corpus_folder(tmp_path, m
         _check_finished_folds(tmp_path / "cv", {0: ([*same[:-1], "compact-small"], None)})
 
 
-def test_cv_shows_the_teachers_log_when_the_teacher_fails(tmp_path, monkeypatch, capsys):
+def test_cv_shows_the_teachers_log_when_the_teacher_fails(tree, tmp_path, monkeypatch, capsys):
     fake = tmp_path / "fake_python"
     fake.write_text(f"#!{sys.executable}\n{FAKE_TRAINER}")
     fake.chmod(0o755)
     monkeypatch.setenv("FAKE_FAIL_FOLD", "0")
     argv = [
         "--corpus",
-        "ravdess=/data",
+        f"ravdess={tree}",
         "--preset",
         "compact",
         "--teacher-preset",
@@ -410,7 +412,7 @@ def test_cv_shows_the_teachers_log_when_the_teacher_fails(tmp_path, monkeypatch,
         cv_cli.cli([*other, "--out", str(tmp_path / "cv"), "--python", str(fake)])
 
 
-def test_cv_interrupted_starts_no_further_fold(tmp_path):
+def test_cv_interrupted_starts_no_further_fold(tree, tmp_path):
     """Ctrl-C (SIGINT to the runner) ends the running fold and starts no other: it once waited for
     the running fold, then trained every fold still queued before it exited."""
     import signal
@@ -421,7 +423,7 @@ def test_cv_interrupted_starts_no_further_fold(tmp_path):
     fake.write_text(f"#!{sys.executable}\n{FAKE_TRAINER}")
     fake.chmod(0o755)
     out = tmp_path / "cv"
-    cmd = [sys.executable, "-m", "ser_hf.cli", "cv", "--corpus", "ravdess=/data", "--preset", "compact"]
+    cmd = [sys.executable, "-m", "ser_hf.cli", "cv", "--corpus", f"ravdess={tree}", "--preset", "compact"]
     cmd += ["--out", str(out), "--python", str(fake)]
     proc = subprocess.Popen(
         cmd, env={**os.environ, "FAKE_SECONDS": "3"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -436,6 +438,27 @@ def test_cv_interrupted_starts_no_further_fold(tmp_path):
     assert proc.returncode == 130 and b"interrupted" in err, err[-2000:]
     assert time.time() - started < 10
     assert not list(out.glob("fold_*/test_metrics.json")) and not (out / "fold_1").exists()
+
+
+def test_cv_checks_the_folds_against_the_data_before_any_fold_starts(tree, tmp_path):
+    """More folds than speakers, a corpus folder that is not there, RAVDESS without all 24 actors:
+    each fold's process failed the same way, one after the other, and the run ended "no fold
+    finished". Now one clear error before any fold folder is made."""
+    out = tmp_path / "cv"
+    with pytest.raises(SERError, match=r"number of speakers \(24\)"):
+        cv_cli.cli(["--corpus", f"ravdess={tree}", "--preset", "compact", "--folds", "30", "--out", str(out)])
+    with pytest.raises(SERError, match="no_such_folder"):
+        cv_cli.cli(
+            ["--corpus", f"ravdess={tmp_path / 'no_such_folder'}", "--preset", "compact", "--out", str(out)]
+        )
+    twenty = tmp_path / "twenty_actors"
+    for actor in range(1, 21):
+        (twenty / f"Actor_{actor:02d}").mkdir(parents=True)
+        for wav in (tree / f"Actor_{actor:02d}").iterdir():
+            (twenty / f"Actor_{actor:02d}" / wav.name).symlink_to(wav)
+    with pytest.raises(SERError, match=r"needs actors 1-24; missing \[21, 22, 23, 24\]"):
+        cv_cli.cli(["--corpus", f"ravdess={twenty}", "--preset", "compact", "--out", str(out)])
+    assert not out.exists()
 
 
 def test_cv_argument_errors():

@@ -265,6 +265,15 @@ def _decode_any(source: Any, sampling_rate: int | None, name: str) -> tuple[np.n
     )
 
 
+def refuse_single(items: Any, what: str, single: str) -> None:
+    """One path, one word or one audio dict where a list is due is a :class:`SERError` (a string
+    would otherwise be read one character at a time)."""
+    if isinstance(items, (str, bytes, os.PathLike, dict)):
+        raise SERError(
+            f"{what} takes a list, got one {type(items).__name__}; {single}", source=str(items)[:200]
+        )
+
+
 def load_audio(
     source: Any,
     sampling_rate: int = DEFAULT_SAMPLING_RATE,

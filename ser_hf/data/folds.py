@@ -227,7 +227,8 @@ def speaker_kfold(
     speakers = sorted(set(meta.speaker))
     if n_folds < 2 or n_folds > len(speakers):
         raise SERError(
-            f"n_folds must be between 2 and the number of speakers ({len(speakers)})", source=str(n_folds)
+            f"the number of folds must be between 2 and the number of speakers ({len(speakers)})",
+            source=f"{n_folds} folds",
         )
     rng = np.random.default_rng(seed)
     order = _strata_order(speakers, meta, rng, balance_gender)

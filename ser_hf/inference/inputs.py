@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.audio import refuse_single
 from ..errors import SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS
@@ -26,15 +27,6 @@ def clip_name(audio: Any) -> str:
     if isinstance(audio, dict) and audio.get("path"):
         return str(audio["path"])
     return f"<{type(audio).__name__}>"
-
-
-def refuse_single(items: Any, what: str, single: str) -> None:
-    """One path, one word or one audio dict where a list is due is a :class:`SERError` (a string
-    would otherwise be read one character at a time)."""
-    if isinstance(items, (str, bytes, os.PathLike, dict)):
-        raise SERError(
-            f"{what} takes a list, got one {type(items).__name__}; {single}", source=str(items)[:200]
-        )
 
 
 def clip_list(items: Iterable[Any], what: str, single: str) -> list[Any]:

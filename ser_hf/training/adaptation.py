@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -82,11 +81,10 @@ def voice_groups(
     ``waves``: sample arrays at ``sampling_rate``, or what ``adapt`` takes (paths, bytes, ...),
     decoded one at a time.
     """
-    from ..data.audio import load_audio
+    from ..data.audio import load_audio, refuse_single
     from ..models.feature_extraction_functionals import batch_functionals
 
-    if isinstance(waves, (str, os.PathLike, bytes)):
-        raise SERError("give a list of clips, not one clip or folder", source=f"voice_groups({waves!r:.60})")
+    refuse_single(waves, "voice_groups", "pass the clips as a list (or a generator) of paths or arrays")
     it = (
         w
         if isinstance(w, np.ndarray) and w.dtype.kind == "f"

@@ -106,6 +106,17 @@ def fold_splits(folds: str, corpora: Sequence[str]) -> tuple[list[str], str]:
     return [f"kfold:{k}/{n}" for k in range(n)], protocol
 
 
+def check_split(training_argv: Sequence[str]) -> None:
+    """Load one fold's rows and build its split in this process (headers only, no audio decoded), so
+    what would fail in every fold's process (more folds than speakers, missing RAVDESS actors, a corpus
+    folder that is not there, labels no scheme knows) fails once, before any fold starts."""
+    from .arguments import parse_args
+    from .clips import load_rows, make_split
+
+    data_args, _, _, training_args = parse_args(training_argv)
+    make_split(load_rows(data_args), data_args, training_args.seed)
+
+
 def _fold_done(fold_dir: Path) -> bool:
     return (fold_dir / METRICS_FILE).is_file()
 
@@ -429,6 +440,8 @@ def run_cross_validation(
             "with this run's",
             len(mixed), mixed[0],
         )  # fmt: skip
+    if todo:  # before cv_config.json: a run that cannot start must not rename the folds already there
+        check_split(commands[todo[0]][3:])
     out.mkdir(parents=True, exist_ok=True)
     (out / CONFIG_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
     for k in todo:  # a retrained fold's adapted scores belong to the model it replaces

@@ -24,7 +24,7 @@ from transformers import TrainerCallback
 from transformers.trainer_callback import EarlyStoppingCallback
 
 from ..errors import SERError, require_extra
-from .saving import JOURNAL_FILE, SEARCH_FILE, TRIALS_FILE
+from .saving import JOURNAL_FILE, SEARCH_FILE, TRIALS_FILE, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +229,7 @@ def run_search(
         "trials": rows,
     }  # fmt: skip
     if main:
-        (output_dir / SEARCH_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        write_json(output_dir / SEARCH_FILE, summary)
         logger.info(
             "hyperparameter search: best of %d trials is #%s (validation UA %.3f): %s",
             len(rows), best.run_id, best.objective, best.hyperparameters,
