@@ -123,6 +123,21 @@ def test_default_model_is_turn_encoder_2_voices_crops_and_names_pick_the_others(
     assert EmotionClassifier("cnn", device="cpu").config.model_type == "ser_cnn_transformer"
 
 
+def test_a_bundled_name_spelt_as_its_folder_loads_and_a_slip_names_the_choices(monkeypatch, tmp_path):
+    """``turn_encoder_2_voices`` (the folder's spelling) and ``defualt`` went to the Hub and failed
+    with transformers' long message, no hint of the bundled names."""
+    from ser_hf.inference.bundled import resolve_model_name
+
+    monkeypatch.chdir(tmp_path)  # no folder of those names here
+    assert resolve_model_name("turn_encoder_2_voices") == TURN_ENCODER_2_VOICES
+    assert resolve_model_name("Default") == DEFAULT
+    with pytest.raises(ser_hf.SERError, match="did you mean 'default'.*Bundled: default, "):
+        ser_hf.EmotionClassifier("defualt")
+    assert resolve_model_name("superb/wav2vec2-base-superb-er") == "superb/wav2vec2-base-superb-er"
+    (tmp_path / "defualt").mkdir()  # a folder of that name is the user's model, not a slip
+    assert resolve_model_name("defualt") == "defualt"
+
+
 def test_default_warns_that_it_reads_only_the_last_8_s_of_a_long_clip(caplog):
     """The turn encoder's window is 8 s: a 3-minute clip through ``classify`` is scored on its tail.
     The classifier says so and points to ``timeline``; a clip within the window gets no warning."""

@@ -56,7 +56,7 @@ def test_feature_rows_match_feature_size(options, rows):
 
 
 def test_mask_marks_real_frames_of_each_clip():
-    lengths = [16000, 8000, 3201]
+    lengths = [16000, 12000, 8001]
     fe = SERFeatureExtractor(padding_value=-7.0)
     out = fe([_clip(n / SR, i) for i, n in enumerate(lengths)], sampling_rate=SR, return_tensors="pt")
     feats, mask = out["input_features"], out["attention_mask"]
@@ -102,6 +102,35 @@ def test_max_frames_pads_short_and_truncates_long_clips():
         50,
         128,
     )
+
+
+def test_max_length_and_truncation_work_as_in_transformers_extractors(caplog):
+    """``truncation=True, max_length=48000`` (a Wav2Vec2 recipe) returned all 4 s without a word."""
+    from ser_hf.models.feature_extraction_functionals import SERFunctionalsFeatureExtractor
+
+    fe = SERFeatureExtractor()
+    long, short = _clip(4.0, 4), _clip(1.0, 3)
+    cut = fe([long, short], sampling_rate=SR, max_length=48000, truncation=True, return_tensors="np")
+    assert cut["attention_mask"].sum(axis=1).tolist() == [_frames(48000), _frames(16000)]
+    alone = fe(long[:48000], sampling_rate=SR, return_tensors="np")["input_features"][0]
+    np.testing.assert_allclose(cut["input_features"][0], alone, atol=1e-5)
+    padded = fe(short, sampling_rate=SR, padding="max_length", max_length=48000, return_tensors="np")
+    assert padded["attention_mask"].shape == (1, _frames(48000))
+    assert padded["attention_mask"].sum() == _frames(16000)
+    with pytest.raises(SERError, match="needs max_length"):
+        fe(long, sampling_rate=SR, truncation=True)
+    # a clip under MIN_CLIP_SECONDS (0.5 s) ends in zeros up to it, so every path reads the same frames
+    tiny = fe(_clip(0.2, 5), sampling_rate=SR, return_tensors="np")
+    assert tiny["attention_mask"].sum() == _frames(8000)
+    functionals = SERFunctionalsFeatureExtractor(functionals="speech-stats")
+    np.testing.assert_allclose(
+        functionals(long, sampling_rate=SR, max_length=48000, truncation=True)["input_features"],
+        functionals(long[:48000], sampling_rate=SR)["input_features"],
+        atol=1e-5,
+    )
+    with caplog.at_level("WARNING"):  # an argument it does not know is named, not dropped unseen
+        fe(short, sampling_rate=SR, do_normalize=True)
+    assert "ignoring feature extractor arguments ['do_normalize']" in caplog.text
 
 
 def test_utterance_normalisation_uses_real_frames_only():
@@ -272,7 +301,7 @@ def test_dct_and_deltas_match_torchaudio():
 
 def test_batch_features_matches_call_and_stays_on_device():
     fe = SERFeatureExtractor(feature_set="mfcc", deltas=True, normalize="utterance")
-    clips = [_clip(0.8, 12), _clip(0.3, 13)]
+    clips = [_clip(1.1, 12), _clip(0.6, 13)]
     waves = torch.zeros(2, len(clips[0]))
     for i, c in enumerate(clips):
         waves[i, : len(c)] = torch.from_numpy(c)
@@ -310,7 +339,7 @@ def test_accepted_input_forms_give_the_same_features():
 def test_unpadded_lists_pad_like_a_batched_call():
     """What Trainer's collator does: per-clip features, then feature_extractor.pad."""
     fe = SERFeatureExtractor(n_mels=32, padding_value=0.0)
-    clips = [_clip(0.3, 17), _clip(0.9, 18)]
+    clips = [_clip(0.6, 17), _clip(0.9, 18)]
     rows = [fe(c, sampling_rate=SR, padding=False) for c in clips]
     assert rows[0]["input_features"][0].shape == (_frames(len(clips[0])), 32)
     padded = fe.pad(

@@ -355,3 +355,40 @@ def test_config_round_trip_and_equality(cls, tmp_path):
     assert (reloaded.conv_channels, reloaded.class_weights) == ([8, 8], [1.0, 2.0])
     assert reloaded.label2id == {"sad": 0, "happy": 1}
     assert cls(conv_channels=[8, 16]) != cls(conv_channels=[8, 8])
+
+
+def test_output_hidden_states_returns_each_familys_layers():
+    """The usual way to pull embeddings out of a transformers model: the CNN-Transformer raised
+    TypeError on it, the others returned no hidden_states."""
+    features, mask = padded_batch(clips(), 0.0)
+    model_b = tiny_b()
+    with torch.no_grad():
+        b = model_b(features, attention_mask=mask, output_hidden_states=True)
+        a = tiny_a()(features, attention_mask=mask, output_hidden_states=True)
+        plain = model_b(features, attention_mask=mask)
+    assert len(b.hidden_states) == 3 and all(
+        h.shape[:2] == b.hidden_states[0].shape[:2] for h in b.hidden_states
+    )
+    assert b.hidden_states[-1].shape[-1] == 16 and plain.hidden_states is None
+    torch.testing.assert_close(b.logits, plain.logits)  # asking for them changes no score
+    assert len(a.hidden_states) == 2 and a.hidden_states[1].shape[0] == 3
+    loss, logits, states = tiny_b()(features, attention_mask=mask, labels=torch.tensor([0, 1, 2]),
+                                    output_hidden_states=True, return_dict=False)  # fmt: skip
+    assert logits.shape == (3, len(LABELS)) and len(states) == 3
+
+
+def test_the_bundled_default_gives_its_clip_embedding_and_a_fusion_says_where_states_are():
+    from transformers import AutoFeatureExtractor
+
+    from ser_hf.inference.bundled import resolve_model_name
+
+    folder = str(resolve_model_name("default"))
+    model = AutoModelForAudioClassification.from_pretrained(folder).eval()
+    fe = AutoFeatureExtractor.from_pretrained(folder)
+    inputs = fe([torch.randn(16000).numpy() * 0.1], sampling_rate=16000, return_tensors="pt")
+    with torch.no_grad():
+        out = model(**inputs, output_hidden_states=True)
+    assert out.hidden_states[0].shape == inputs["input_features"].shape
+    fusion = AutoModelForAudioClassification.from_pretrained(str(resolve_model_name("fusion")))
+    with pytest.raises(SERError, match=r"call its members \(model.members\[i\]\)"):
+        fusion(input_features=torch.zeros(1, 50, 128), output_hidden_states=True)

@@ -138,3 +138,21 @@ def test_batch_of_different_lengths_equals_single_calls(classifier):
     assert len(batched) == len(batch)
     for audio, result in zip(batch, batched):
         assert_scores_close(assert_valid(result), as_dict(classifier(audio, top_k=None)))
+
+
+@pytest.mark.parametrize("model", ["default", "speech-stats-mfcc-speech-voices"])
+def test_a_clip_under_half_a_second_scores_the_same_in_the_pipeline_and_classify(model):
+    """classify zero-padded clips under 0.5 s before the extractor, the stock pipeline did not: a
+    0.3-s clip got another top label from the README's pipeline than from classify and the demo."""
+    from ser_hf import EmotionClassifier
+    from ser_hf.inference.bundled import resolve_model_name
+
+    short = make_speechlike(seconds=0.3, seed=4)
+    ours = as_dict(
+        [
+            {"label": r["label"], "score": r["score"]}
+            for r in EmotionClassifier(model).classify(short, top_k=None)
+        ]
+    )
+    stock = as_dict(pipeline("audio-classification", model=str(resolve_model_name(model)))(short, top_k=None))
+    assert_scores_close(stock, ours)

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,16 @@ def resolve_model_name(model: Any, default: str = "default") -> Any:
     name exists; anything else (a folder, a Hub id, a loaded model) unchanged."""
     if model is None:
         return bundled_model_path(default)
-    if isinstance(model, str) and model in BUNDLED_ALIASES and not Path(model).exists():
-        return bundled_model_path(model)
+    if not isinstance(model, str) or "/" in model or Path(model).exists():
+        return model
+    name = model.strip().lower().replace("_", "-")  # the folders are spelt with underscores
+    if name in BUNDLED_ALIASES:
+        return bundled_model_path(name)
+    close = difflib.get_close_matches(name, BUNDLED_ALIASES, n=1, cutoff=0.75)
+    if close:  # else a Hub id without an owner, as transformers allows; it says if there is none
+        raise SERError(
+            f"no bundled model and no folder called {model!r}; did you mean {close[0]!r}? Bundled: "
+            f"{', '.join(BUNDLED_ALIASES)}",
+            source=model,
+        )
     return model

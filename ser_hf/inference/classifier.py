@@ -38,6 +38,7 @@ import numpy as np
 
 from ..data.audio import DEFAULT_SAMPLING_RATE, iter_audio_chunks, load_audio
 from ..errors import SERError, torch_device
+from ..models.feature_extraction_ser import MIN_CLIP_SECONDS
 from ..training.saving import PREVIOUS_MODEL_DIR, quiet_loading
 from .backends import LogitsBackend, TorchBackend, _softmax  # noqa: F401  (re-exported)
 from .bundled import resolve_model_name
@@ -54,11 +55,6 @@ from .levels import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, SILENT_DB, level_
 from .timeline import Timeline, _sliding_windows
 
 logger = logging.getLogger(__name__)
-
-
-# Clips shorter than this are zero-padded before feature extraction: the CNN front end of both
-# model families pools the time axis several times and needs a few dozen frames to work with.
-MIN_CLIP_SECONDS = 0.5
 
 
 class EmotionClassifier:
@@ -226,11 +222,10 @@ class EmotionClassifier:
         return load_audio(audio, self.sampling_rate)
 
     def _pad_short(self, samples: np.ndarray) -> np.ndarray:
+        """A pretrained encoder's stock extractor (the backbone family) does not pad short clips as
+        ours do (``MIN_CLIP_SECONDS``): pad them here alike."""
         need = int(MIN_CLIP_SECONDS * self.sampling_rate)
-        if samples.size >= need:
-            return samples
-        logger.debug("clip of %d samples zero-padded to %d", samples.size, need)
-        return np.pad(samples, (0, need - samples.size))
+        return samples if samples.size >= need else np.pad(samples, (0, need - samples.size))
 
     def _features(self, clips: Sequence[np.ndarray]) -> tuple[Any, Any, dict[str, Any]]:
         """Padded ``(B, T, F)`` float32 features, ``(B, T)`` int64 mask and the extractor's other
@@ -242,8 +237,9 @@ class EmotionClassifier:
             from ..training.backbone import encoder_extractor_kwargs
 
             kwargs.update(encoder_extractor_kwargs(self.feature_extractor))
+            clips = [self._pad_short(c) for c in clips]
         out = self.feature_extractor(
-            [self._pad_short(c) for c in clips],
+            clips,
             sampling_rate=self.sampling_rate,
             return_tensors="pt",
             **kwargs,

@@ -38,9 +38,7 @@ _ENCODER_FILES = (  # the extractor's attribute for a saved model's copy, the sh
 
 logger = logging.getLogger(__name__)
 
-# --------------------------------------------------------------------------------------------
-# Utterance functionals: the classical recipe (statistics of frame descriptors + a linear model)
-# --------------------------------------------------------------------------------------------
+# ----------- utterance functionals: the classical recipe (statistics of frame descriptors + a linear model)
 
 N_COMPARE = 6373  # openSMILE ComParE 2016 functionals
 N_MFCC_STATS = 9 * 122  # 9 functionals of 40 MFCCs, their deltas and delta-deltas, RMS and ZCR
@@ -526,15 +524,17 @@ class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
         raw_speech: np.ndarray | torch.Tensor | list[float] | list[np.ndarray] | list[torch.Tensor],
         sampling_rate: int | None = None,
         return_tensors: str | None = None,
+        max_length: int | None = None,
+        truncation: bool = False,
         **kwargs: Any,
     ) -> BatchFeature:
-        """Functionals of one clip or a batch of clips (inputs as :meth:`SERFeatureExtractor.__call__`)."""
+        """Functionals of one clip or a batch (arguments as :meth:`SERFeatureExtractor.__call__`)."""
         if sampling_rate is not None and int(sampling_rate) != self.sampling_rate:
             raise SERError(
                 f"audio at {sampling_rate} Hz but this extractor expects {self.sampling_rate} Hz; "
                 "resample first (ser_hf.audio.load_audio does)"
             )
-        batch, lengths = SERFeatureExtractor._to_batch(self, raw_speech, None)
+        batch, lengths = SERFeatureExtractor._to_batch(self, raw_speech, None, max_length, truncation)
         vectors = batch_functionals(
             [batch[i, : int(lengths[i])].numpy() for i in range(batch.shape[0])],
             self.functionals,
@@ -626,20 +626,11 @@ class SERFusionFeatureExtractor(SequenceFeatureExtractor):
         """Frame features and/or functionals of one clip or a batch (inputs as
         :meth:`SERFeatureExtractor.__call__`; ``device`` applies to the frame features)."""
         data: dict[str, Any] = {}
+        common = {"sampling_rate": sampling_rate, "return_tensors": return_tensors, **kwargs}
         if self._frame_extractor is not None:
-            data.update(
-                self._frame_extractor(
-                    raw_speech,
-                    sampling_rate=sampling_rate,
-                    return_tensors=return_tensors,
-                    device=device,
-                    **kwargs,
-                )
-            )
-        if self._functionals_extractor is not None:
-            functionals = self._functionals_extractor(
-                raw_speech, sampling_rate=sampling_rate, return_tensors=return_tensors
-            )["input_features"]
+            data.update(self._frame_extractor(raw_speech, device=device, **common))
+        if self._functionals_extractor is not None:  # padding etc. mean nothing to one vector per clip
+            functionals = self._functionals_extractor(raw_speech, **common)["input_features"]
             if device is not None and hasattr(functionals, "to"):
                 functionals = functionals.to(device)
             data["functionals"] = functionals

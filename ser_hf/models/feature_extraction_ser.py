@@ -52,6 +52,10 @@ NORMALIZATIONS = (None, "utterance", "global")
 _AMIN = 1e-10  # floor of the power before the log: -100 dB
 _STD_EPS = 1e-5  # guards the division of per-feature normalisation on constant rows
 _DELTA_WIN = 5
+# Clips shorter than this are zero-padded to it here, so every path (the stock pipeline, Trainer,
+# EmotionClassifier, ONNX) sees the same features: the CNN front ends pool the time axis several
+# times and need a few dozen frames to work with.
+MIN_CLIP_SECONDS = 0.5
 
 # Filterbank / DCT / window tensors per (params, device, dtype). Kept at module level, not on the
 # instance, so to_dict / save_pretrained only ever see JSON values.
@@ -414,8 +418,19 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
         return rows
 
     # ----------------------------------------------------------------------------- inputs
-    def _to_batch(self, raw_speech: Any, device: torch.device | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Any accepted input -> ((B, N) float32 zero-padded tensor, (B,) lengths)."""
+    def _to_batch(
+        self,
+        raw_speech: Any,
+        device: torch.device | None,
+        max_length: int | None = None,
+        truncation: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Any accepted input -> ((B, N) float32 zero-padded tensor, (B,) lengths); with
+        ``truncation`` each clip cut to ``max_length`` samples first, as transformers' extractors do."""
+        if truncation and max_length is None:
+            raise SERError(
+                f"truncation=True needs max_length (in samples, e.g. {3 * self.sampling_rate} for 3 s)"
+            )
         if isinstance(raw_speech, (np.ndarray, torch.Tensor)) and raw_speech.ndim == 2:
             if raw_speech.shape[1] <= 2 < raw_speech.shape[0]:
                 raise SERError(
@@ -458,14 +473,19 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
                 )
             if t.numel() == 0:
                 raise SERError("the clip is empty (0 samples)", source=where)
+            if truncation:
+                t = t[:max_length]
             if not torch.is_floating_point(t):
                 if t.dtype == torch.bool or torch.is_complex(t):
                     raise SERError(f"audio must be real numbers, got {t.dtype}", source=where)
-                # integer PCM (e.g. int16 from a microphone): scale to [-1, 1]
-                t = t.float() / float(torch.iinfo(t.dtype).max)
+                # integer PCM (e.g. int16 from a microphone): scale to [-1, 1) as load_audio and
+                # soundfile do (by 2 ** (bits - 1)); 8-bit is unsigned, centred on 128
+                info = torch.iinfo(t.dtype)
+                t = (t.float() - 128.0) / 128.0 if t.dtype == torch.uint8 else t.float() / float(-info.min)
             tensors.append(t)
 
-        lengths = torch.tensor([t.numel() for t in tensors], dtype=torch.long)
+        shortest = int(MIN_CLIP_SECONDS * self.sampling_rate)  # shorter clips end in zeros up to it
+        lengths = torch.tensor([max(t.numel(), shortest) for t in tensors], dtype=torch.long)
         target = torch.device(device) if device is not None else tensors[0].device
         batch = torch.zeros(len(tensors), int(lengths.max()), dtype=torch.float32, device=target)
         for i, t in enumerate(tensors):  # copies only; the math below is batched
@@ -486,6 +506,8 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
         padding: bool | str = True,
         max_frames: int | None = None,
         return_attention_mask: bool | None = None,
+        max_length: int | None = None,
+        truncation: bool = False,
         **kwargs: Any,
     ) -> BatchFeature:
         """Features for one clip or a batch of clips.
@@ -498,7 +520,9 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
             device: compute there (``"cuda"``); ``"pt"`` outputs stay on it.
             padding: True / ``"longest"`` pads to the longest clip; False / ``"do_not_pad"``
                 returns each clip's real frames only (lists, so not with ``return_tensors``
-                unless there is one clip).
+                unless there is one clip); ``"max_length"`` pads to ``max_length`` samples.
+            max_length, truncation: as transformers' audio extractors, in samples:
+                ``truncation=True`` cuts each clip to ``max_length`` samples.
             max_frames: overrides ``self.max_frames`` for this call.
             return_attention_mask: overrides ``self.return_attention_mask``.
 
@@ -515,9 +539,15 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
         if sampling_rate is None:
             logger.debug("no sampling_rate given: assuming the audio is at %d Hz", self.sampling_rate)
         if kwargs:
-            logger.debug("ignoring feature extractor arguments %s", sorted(kwargs))
-        waveforms, lengths = self._to_batch(raw_speech, device)
+            logger.warning("ignoring feature extractor arguments %s", sorted(kwargs))
+        if padding == "max_length" and max_length is None:
+            raise SERError("padding='max_length' needs max_length (in samples)")
+        waveforms, lengths = self._to_batch(raw_speech, device, max_length, truncation)
         features, mask = self.batch_features(waveforms, lengths, max_frames=max_frames)
+        if padding == "max_length" and features.shape[1] < 1 + max_length // self.hop_length:
+            extra = 1 + max_length // self.hop_length - features.shape[1]  # masked frames
+            features = torch.nn.functional.pad(features, (0, 0, 0, extra), value=self.padding_value)
+            mask = torch.nn.functional.pad(mask, (0, extra))
 
         if return_tensors not in ("pt", "np", None):
             raise SERError(f"return_tensors must be 'pt', 'np' or None, got {return_tensors!r}")

@@ -116,6 +116,7 @@ class SERBackboneForAudioClassification(SERPreTrainedModel):
         input_features: torch.Tensor | None = None,
         output_attentions: bool | None = None,
         return_dict: bool | None = None,
+        output_hidden_states: bool | None = None,
         **kwargs,
     ) -> SequenceClassifierOutput | tuple:
         inputs = input_values if input_values is not None else input_features
@@ -138,7 +139,10 @@ class SERBackboneForAudioClassification(SERPreTrainedModel):
         pooled, attention = self.pooling(h, mask)
         logits = self.classifier(self.dropout(pooled))
         attentions = (attention,) if output_attentions else None
-        return self._output(logits, labels, None, None, attentions, return_dict)
+        states = (
+            tuple(out.hidden_states) if self._wants_states(output_hidden_states) else None
+        )  # the encoder's
+        return self._output(logits, labels, None, None, attentions, return_dict, states)
 
 
 SERBackboneForAudioClassification.register_for_auto_class("AutoModelForAudioClassification")

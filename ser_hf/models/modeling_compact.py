@@ -125,6 +125,7 @@ class CompactSERForAudioClassification(SERPreTrainedModel):
         output_attentions: bool | None = None,
         return_dict: bool | None = None,
         gender_ids: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
     ) -> SequenceClassifierOutput | tuple:
         """Classify ``input_features`` ``(batch, frames, num_features)``.
 
@@ -161,7 +162,8 @@ class CompactSERForAudioClassification(SERPreTrainedModel):
         logits = self.classifier(pooled)
         gender_logits = self.gender_classifier(pooled) if self.gender_classifier is not None else None
         attentions = (weights,) if output_attentions else None
-        return self._output(logits, labels, gender_logits, gender_ids, attentions, return_dict)
+        states = (h.transpose(1, 2),) if self._wants_states(output_hidden_states) else None  # (B, T', C)
+        return self._output(logits, labels, gender_logits, gender_ids, attentions, return_dict, states)
 
 
 CompactSERForAudioClassification.register_for_auto_class("AutoModelForAudioClassification")

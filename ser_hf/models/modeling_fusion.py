@@ -64,9 +64,15 @@ class SERFusionForAudioClassification(SERPreTrainedModel):
         labels: torch.Tensor | None = None,
         output_attentions: bool | None = None,
         return_dict: bool | None = None,
+        output_hidden_states: bool | None = None,
         **kwargs,
     ) -> SequenceClassifierOutput | tuple:
         """Average the members' probabilities; ``labels`` give the negative log-likelihood."""
+        if output_hidden_states:  # the members' states differ in shape and meaning
+            raise SERError(
+                "a fusion has no hidden states of its own: call its members (model.members[i]) with "
+                "output_hidden_states=True"
+            )
         output_attentions = (
             output_attentions if output_attentions is not None else self.config.output_attentions
         )

@@ -280,17 +280,26 @@ class SERPreTrainedModel(PreTrainedModel):
         gender_ids: torch.Tensor | None,
         attentions: tuple[torch.Tensor, ...] | None,
         return_dict: bool,
+        hidden_states: tuple[torch.Tensor, ...] | None = None,
     ) -> SequenceClassifierOutput | tuple:
         """The tail every family shares: the loss on the raw logits, then the output logits divided
         by ``config.calibration_temperature`` (temperature scaling fitted on validation speakers after
-        training, ``ser_hf.training.calibration``; absent or 1.0 = uncalibrated)."""
+        training, ``ser_hf.training.calibration``; absent or 1.0 = uncalibrated). ``hidden_states``
+        (``output_hidden_states=True``): what each family's layers hand on, as its docstring says."""
         loss = self._loss(logits, labels, gender_logits, gender_ids)
         temperature = float(getattr(self.config, "calibration_temperature", 1.0) or 1.0)
         if temperature != 1.0:
             logits = logits / temperature
         if not return_dict:
-            return tuple(v for v in (loss, logits, attentions) if v is not None)
-        return SequenceClassifierOutput(loss=loss, logits=logits, attentions=attentions)
+            return tuple(v for v in (loss, logits, hidden_states, attentions) if v is not None)
+        return SequenceClassifierOutput(
+            loss=loss, logits=logits, hidden_states=hidden_states, attentions=attentions
+        )
+
+    def _wants_states(self, output_hidden_states: bool | None) -> bool:
+        return bool(
+            self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        )
 
     def _loss(
         self,
@@ -389,12 +398,13 @@ class CnnBiLstmAttentionForAudioClassification(SERPreTrainedModel):
         output_attentions: bool | None = None,
         return_dict: bool | None = None,
         gender_ids: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
     ) -> SequenceClassifierOutput | tuple:
         """Classify ``input_features`` ``(batch, frames, num_features)``.
 
         ``attention_mask`` ``(batch, frames)`` marks real frames; ``labels`` ``(batch,)`` adds the
         loss; ``gender_ids`` ``(batch,)`` (-100 = unknown) adds the auxiliary gender loss when the
-        config has a gender head.
+        config has a gender head; ``output_hidden_states=True`` returns the CNN's and the LSTM's frames.
         """
         output_attentions = (
             output_attentions if output_attentions is not None else self.config.output_attentions
@@ -411,7 +421,8 @@ class CnnBiLstmAttentionForAudioClassification(SERPreTrainedModel):
         logits = self.classifier(pooled)
         gender_logits = self.gender_classifier(pooled) if self.gender_classifier is not None else None
         attentions = (weights,) if output_attentions else None
-        return self._output(logits, labels, gender_logits, gender_ids, attentions, return_dict)
+        states = (frames, h) if self._wants_states(output_hidden_states) else None  # CNN, then LSTM
+        return self._output(logits, labels, gender_logits, gender_ids, attentions, return_dict, states)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -426,7 +437,8 @@ class CnnTransformerForAudioClassification(SERPreTrainedModel):
     With ``output_attentions=True``, ``attentions[0]`` ``(batch, frames')`` is the last layer's
     self-attention averaged over heads and over real query frames: how much attention each
     downsampled frame receives (0 on padding, summing to 1). With ``use_transformer=False`` it is
-    the uniform mean-pooling weights.
+    the uniform mean-pooling weights. ``output_hidden_states=True``: the first layer's input, then
+    each layer's output ``(batch, frames', d_model)``, as transformers' encoders return them.
     """
 
     config_class = CnnTransformerConfig
@@ -473,6 +485,7 @@ class CnnTransformerForAudioClassification(SERPreTrainedModel):
         output_attentions: bool | None = None,
         return_dict: bool | None = None,
         gender_ids: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
     ) -> SequenceClassifierOutput | tuple:
         """Classify ``input_features`` ``(batch, frames, num_features)``; arguments as in
         :meth:`CnnBiLstmAttentionForAudioClassification.forward`."""
@@ -493,13 +506,16 @@ class CnnTransformerForAudioClassification(SERPreTrainedModel):
         weights = None
         if self.config.use_transformer:
             h = self.input_dropout(h + sinusoidal_positions(time, h.shape[-1], h.device, h.dtype)[None])
+            states = [h]  # the input of the first layer, then each layer's output
             layers = self.encoder.layers
             for i, layer in enumerate(layers):
                 if output_attentions and i == len(layers) - 1:
                     weights = self._last_layer_attention(layer, h, mask)
                 h = layer(h, src_key_padding_mask=~mask)
+                states.append(h)
         else:
             h = self.input_dropout(h)
+            states = [h]
         # masked_fill, not a product: fused attention kernels may leave NaN on padded rows
         pooled, mean_weights = masked_mean(h.masked_fill(~mask[..., None], 0.0), mask)
         if weights is None:
@@ -507,7 +523,8 @@ class CnnTransformerForAudioClassification(SERPreTrainedModel):
         logits = self.classifier(pooled)
         gender_logits = self.gender_classifier(pooled) if self.gender_classifier is not None else None
         attentions = (weights,) if output_attentions else None
-        return self._output(logits, labels, gender_logits, gender_ids, attentions, return_dict)
+        states = tuple(states) if self._wants_states(output_hidden_states) else None
+        return self._output(logits, labels, gender_logits, gender_ids, attentions, return_dict, states)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -580,9 +597,12 @@ class FunctionalsLinearForAudioClassification(SERPreTrainedModel):
         labels: torch.Tensor | None = None,
         output_attentions: bool | None = None,
         return_dict: bool | None = None,
+        output_hidden_states: bool | None = None,
         **kwargs,
     ) -> SequenceClassifierOutput | tuple:
-        """Classify functionals vectors ``(batch, num_features)``; ``attention_mask`` is ignored."""
+        """Classify functionals vectors ``(batch, num_features)``; ``attention_mask`` is ignored.
+        ``output_hidden_states=True``: ``hidden_states[0]`` is the standardised vector the first
+        layer reads ``(batch, num_features)``, a clip embedding."""
         if input_features.dim() != 2 or input_features.shape[-1] != self.config.num_features:
             raise SERError(
                 f"input_features has shape {tuple(input_features.shape)}; expected (batch, "
@@ -615,7 +635,8 @@ class FunctionalsLinearForAudioClassification(SERPreTrainedModel):
         if self.speaker_classifier is not None:  # a select, not an if: traced and exported as one graph
             adapted = self.speaker_classifier((raw - self.speaker_mean) / self.speaker_scale)
             logits = torch.where(self.speaker_adapted > 0, adapted, logits)
-        return self._output(logits, labels, None, None, None, return_dict)
+        states = (x,) if self._wants_states(output_hidden_states) else None
+        return self._output(logits, labels, None, None, None, return_dict, states)
 
 
 CnnBiLstmAttentionForAudioClassification.register_for_auto_class("AutoModelForAudioClassification")
