@@ -236,10 +236,16 @@ def _check_file(path: str | os.PathLike | None) -> tuple[Path, str]:
         duration = 0.0  # the header does not tell; decoding below gives the precise error
     if duration > MAX_SECONDS:
         raise _user_error(
-            f"{name}: the recording lasts {duration / 60:.1f} min, more than the "
-            f"{MAX_SECONDS / 60:.0f} min limit of this demo; use `ser-hf predict` for long files"
+            f"{name}: the recording lasts {_minutes(duration)}, more than the {_minutes(MAX_SECONDS)} "
+            "limit of this demo; use `ser-hf predict` for long files"
         )
     return p, name
+
+
+def _minutes(seconds: float) -> str:
+    """``601.2`` -> "10 min 2 s" (rounded up: a file over the limit never reads "10.0 min")."""
+    minutes, rest = divmod(math.ceil(seconds), 60)
+    return " ".join([f"{minutes} min"] * bool(minutes) + [f"{rest} s"] * bool(rest or not minutes))
 
 
 def _message(err: Exception, path: Path | None, name: str) -> str:
@@ -328,7 +334,7 @@ def classify_numpy(
             and rate > 0
             and max(np.shape(data) or (0,)) / rate > MAX_SECONDS
         ):
-            raise _user_error(f"{name}: longer than the {MAX_SECONDS / 60:.0f} min limit of this demo")
+            raise _user_error(f"{name}: longer than the {_minutes(MAX_SECONDS)} limit of this demo")
         samples = load_audio((int(rate), np.asarray(data)), clf.sampling_rate)
         return _analyse(clf, samples, name)
     except SERError as err:

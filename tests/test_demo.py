@@ -229,8 +229,10 @@ def test_limits_are_refused_with_a_message(app, clf, tmp_path, monkeypatch):
     path = tmp_path / "three_seconds.wav"
     sf.write(path, make_speechlike(3.0), SR)
     monkeypatch.setattr(app, "MAX_SECONDS", 2.0)
-    with pytest.raises(gr.Error, match="three_seconds.wav: the recording lasts"):
+    with pytest.raises(gr.Error, match="three_seconds.wav: the recording lasts 3 s, more than the 2 s limit"):
         app.classify_file(str(path), clf)
+    # 601 s against 10 min read "lasts 10.0 min, more than the 10 min limit"
+    assert (app._minutes(601.2), app._minutes(600), app._minutes(59.5)) == ("10 min 2 s", "10 min", "1 min")
 
 
 def test_a_clip_of_a_few_samples_is_classified_with_its_figure(app, clf, tmp_path):

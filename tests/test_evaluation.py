@@ -331,7 +331,8 @@ def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(
     captured = capsys.readouterr()
     assert "fold 4: FAILED" in captured.err and "boom" in captured.err
     log = (out / "fold_0" / "train.log").read_text()
-    assert "--split ravdess-fold:0" in log and "extra: ['--num_train_epochs', '1']" in log
+    # an interrupted fold goes on from its checkpoint when the command runs again (cv adds --resume)
+    assert "--split ravdess-fold:0" in log and "extra: ['--num_train_epochs', '1', '--resume', 'true']" in log
     result = json.loads((out / "cv_results.json").read_text())
     assert result["n_folds"] == 5 and result["meta"]["expected_folds"] == 6
     assert "Folds finished: 5 of 6" in (out / "cv_results.md").read_text()
@@ -365,6 +366,51 @@ def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(
         assert cv_cli.cli([*other[:-3], "--force", "--only", "0", *other[-3:]]) == 0
     assert not (out / "fold_0" / "adapted").exists()
     assert any("5 finished fold(s) kept here were trained by another command" in r for r in records)
+
+
+def test_cv_resumes_an_interrupted_fold_and_a_killed_runner_takes_its_folds_with_it(tmp_path):
+    """Rerunning cv restarted an interrupted fold from scratch (its checkpoints deleted), and
+    ``-- --resume true`` was refused once a fold had finished ("trained by another command"); after
+    ``kill -9`` of cv the fold's process trained on, and would meet its own rerun in the same folder."""
+    import signal
+    import subprocess
+    import time
+
+    from ser_hf.training.cross_validation import RUN_FILE, _check_finished_folds
+
+    fold = tmp_path / "cv" / "fold_0"
+    fold.mkdir(parents=True)
+    (fold / "test_metrics.json").write_text("{}")
+    ran = ["python", "-m", "ser_hf.training", "--preset", "compact", "--output_dir", str(fold)]
+    (fold / RUN_FILE).write_text(json.dumps({"command": ran}))
+    for resumed in ([*ran, "--resume", "true"], [*ran, "--resume"], [*ran, "--resume=true"]):
+        _check_finished_folds(tmp_path / "cv", {0: (resumed, None)})  # the same fold: no error
+    with pytest.raises(SERError, match="another command"):
+        _check_finished_folds(tmp_path / "cv", {0: ([*ran, "--seed", "3"], None)})
+
+    runner = (
+        "import os, subprocess, sys, time\n"
+        "from ser_hf.training.cross_validation import _child_env\n"
+        "code = 'from ser_hf.training.cross_validation import die_with_parent; die_with_parent(); "
+        "import time; time.sleep(120)'\n"
+        "child = subprocess.Popen([sys.executable, '-c', code], env=_child_env(1))\n"
+        "print(child.pid, flush=True); time.sleep(120)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", runner], stdout=subprocess.PIPE, text=True)
+    child = int(proc.stdout.readline())
+    time.sleep(3)  # the child has imported ser_hf and set its signal
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(child, signal.SIGKILL)
+        pytest.fail("the fold's process outlived its killed runner")
 
 
 def test_cv_reuses_a_fold_whatever_the_spelling_of_its_corpus_folder(tmp_path, monkeypatch):

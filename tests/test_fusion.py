@@ -200,3 +200,66 @@ def test_model_card_describes_a_fusion(fused):
     assert "fusion (3 members)" in card
     assert "utterance functionals + linear (logistic regression) (weight 0.5)" in card
     assert "CNN-Transformer (weight 0.25)" in card and "32-band log-mel" in card
+
+
+def test_a_fusion_of_functionals_models_classifies_as_the_pipeline_does(members, tmp_path):
+    """Two functionals members and no frame model: the stock pipeline worked, EmotionClassifier
+    (and so predict and the demo) failed with KeyError: 'input_values', blamed on the audio file."""
+    from transformers import pipeline
+
+    from ser_hf import EmotionClassifier
+    from ser_hf.cli import fuse
+
+    assert (
+        fuse.cli(
+            [
+                "--member",
+                str(members["functionals"]),
+                str(members["functionals"]),
+                "--out",
+                str(tmp_path / "f"),
+            ]
+        )
+        == 0
+    )
+    clip = make_speechlike(1.0, f0=200.0, seed=7)
+    ours = {r["label"]: r["score"] for r in EmotionClassifier(str(tmp_path / "f")).classify(clip, top_k=None)}
+    stock = _scores(pipeline("audio-classification", model=str(tmp_path / "f")), clip)
+    assert ours.keys() == stock.keys() and max(abs(ours[k] - stock[k]) for k in ours) < 1e-5
+
+
+def test_fuse_takes_a_bundled_models_name_as_export_does(members, tmp_path, capsys):
+    """``fuse --member cnn`` was refused (read as a Hub id) while ``export --model cnn`` worked."""
+    from ser_hf.cli import fuse
+
+    assert fuse.cli(["--member", "cnn", "cnn", "--out", str(tmp_path / "f")]) == 0
+    assert "fusion of cnn (0.5), cnn (0.5)" in capsys.readouterr().out
+    assert json.loads((tmp_path / "f" / "config.json").read_text())["model_type"] == "ser_fusion"
+
+
+def test_fuse_into_a_trained_folder_leaves_nothing_of_the_old_model(members, tmp_path):
+    """fuse saved straight into --out: a fusion written over a trained model kept that model's
+    val_metrics.json (its card showed the old UA), split.json, train_args.json, checkpoints and
+    modeling code, and a kill between the two saves left new weights with the old extractor."""
+    from ser_hf.cli import fuse
+
+    out = tmp_path / "trained"
+    out.mkdir()
+    for f in members["cnn_a"].iterdir():
+        (out / f.name).write_bytes(f.read_bytes())
+    for name in (
+        "val_metrics.json",
+        "test_metrics.json",
+        "split.json",
+        "train_args.json",
+        "modeling_compact.py",
+    ):
+        (out / name).write_text("{}")
+    (out / "checkpoint-10").mkdir()
+    (out / ".final-abc123").mkdir()  # a save killed before: its staging folder
+    assert fuse.cli(["--member", str(members["functionals"]), str(members["cnn_a"]), "--out", str(out)]) == 0
+    left = {p.name for p in out.iterdir()}
+    old = {"val_metrics.json", "test_metrics.json", "split.json", "train_args.json", "modeling_compact.py"}
+    assert not left & {*old, "checkpoint-10", ".final-abc123", ".previous-model"}, left
+    assert {"config.json", "model.safetensors", "preprocessor_config.json"} <= left
+    assert (out / "model.safetensors").stat().st_mode & 0o044 == 0o044  # readable, as trained models

@@ -204,6 +204,16 @@ def test_export_checks_its_paths_first_and_reports_the_opset_it_wrote(dirs, tmp_
     assert result["opset"] == written.get("", written.get("ai.onnx"))
 
 
+def test_an_export_leaves_no_int8_file_of_another_model_beside_its_own(dirs, tmp_path):
+    """Export A with --quantize int8, then B without it to the same --out: A's m.int8.onnx stayed
+    beside B's m.onnx (7 labels against 8); a killed save's temporary file stayed for ever."""
+    export_onnx(dirs["c"], tmp_path / "m.onnx", quantize="int8", check=False)
+    assert (tmp_path / "m.int8.onnx").is_file()
+    (tmp_path / ".m.onnx-killed.part").write_bytes(b"half a model")
+    export_onnx(dirs["a"], tmp_path / "m.onnx", check=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+
+
 def test_export_errors(dirs, tmp_path):
     with pytest.raises(SERError, match="config.json"):
         export_onnx(tmp_path, tmp_path / "x.onnx")

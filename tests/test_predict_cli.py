@@ -182,6 +182,16 @@ def test_predict_missing_paths(model_dir, tmp_path, capsys):
     rc = predict_cli([str(tmp_path / "nope.wav"), "--model", str(model_dir)])
     captured = capsys.readouterr()
     assert rc == 1 and "nope.wav" in captured.err and "Traceback" not in captured.err
+    # a broken link named on the command line was skipped without a word ("1 of 1 classified")
+    (tmp_path / "dangling.wav").symlink_to(tmp_path / "gone.wav")
+    sf.write(tmp_path / "good.wav", make_speechlike(1.0, seed=1), SR)
+    rc = predict_cli([str(tmp_path / "dangling.wav"), str(tmp_path / "good.wav"), "--model", str(model_dir)])
+    captured = capsys.readouterr()
+    assert (
+        rc == 1
+        and "dangling.wav: file not found" in captured.err
+        and "1 of 2 file(s) classified" in captured.out
+    )
 
 
 def test_bad_output_paths_and_devices_fail_before_any_clip_is_classified(model_dir, media, tmp_path, capsys):
@@ -314,3 +324,34 @@ def test_predict_labels_keeps_only_those_classes(model_dir, tmp_path, capsys):
     ) == pytest.approx(1)
     assert main(["predict", str(clip), "--model", str(model_dir), "--labels", "sad,calmness"]) == 2
     assert "'calmness' is not one of this model's classes" in capsys.readouterr().err
+
+
+def test_ctrl_c_keeps_the_files_already_classified_in_the_table_and_the_csv(
+    model_dir, tmp_path, monkeypatch, capsys
+):
+    """Ctrl-C after 1,500 of 4,238 files wrote nothing: the table and --csv came after the loop."""
+    import ser_hf.data.audio as audio
+
+    for i in range(6):
+        sf.write(tmp_path / f"{i}.wav", make_speechlike(1.0, seed=i), SR)
+    real, calls = audio.audio_info, []
+
+    def interrupted_at_the_fifth(path):
+        calls.append(path)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real(path)
+
+    monkeypatch.setattr(audio, "audio_info", interrupted_at_the_fifth)
+    out = tmp_path / "out.csv"
+    args = [str(tmp_path / f"{i}.wav") for i in range(6)] + ["--model", str(model_dir), "--csv", str(out)]
+    with pytest.raises(KeyboardInterrupt):
+        predict_cli([*args, "--batch-size", "3"])
+    rows = list(csv.DictReader(out.open()))
+    assert [Path(r["file"]).name for r in rows] == [
+        "0.wav",
+        "1.wav",
+        "2.wav",
+    ]  # the 4th was queued, not classified
+    assert all(r["label"] in LABELS for r in rows)
+    assert "interrupted after 3 of 6 file(s)" in capsys.readouterr().err

@@ -186,6 +186,20 @@ def test_tess_two_speakers_warns(caplog):
     assert [s.validation_speakers for s in splits] == [[], []]
 
 
+def test_more_validation_than_training_speakers_is_named(caplog):
+    """``ser-hf train`` on 6 speakers took the default 4 for validation and trained on 2, silently."""
+    from ser_hf.data.folds import speaker_kfold
+
+    cols = _corpus("own", {f"s{i}": ("female", "male")[i % 2] for i in range(8)})
+    with caplog.at_level(logging.WARNING, logger="ser_hf.data"):
+        speaker_kfold(cols, n_folds=4, n_validation=4)  # 6 training speakers a fold: 4 + 2
+    assert "4 validation speakers leave 2 to train on; give fewer with --num_val_speakers" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ser_hf.data"):
+        speaker_kfold(cols, n_folds=4, n_validation=2)
+    assert "validation speakers leave" not in caplog.text
+
+
 def test_random_split_warns_and_is_stratified(caplog):
     cols = _ravdess_columns(clips_per_emotion=5)
     with caplog.at_level(logging.WARNING, logger="ser_hf.data"):

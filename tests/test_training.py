@@ -487,3 +487,38 @@ def test_small_argument_mistakes_are_named():
 
     with pytest.raises(SERError, match=r"ravdess \(no folder given\)"):  # was "None: corpus folder not found"
         load_corpus("ravdess")
+
+
+def test_a_save_killed_part_way_keeps_the_old_model_with_its_metrics_and_the_next_save_tidies_up(
+    tmp_path, monkeypatch
+):
+    """The old model's val/test metrics were deleted before it was backed up: a save killed at any
+    later step left the old model (or .previous-model) without them for good; and the staging
+    folders of killed saves (.final-*, a full copy of the weights) stayed for ever."""
+    from ser_hf.training import saving
+    from ser_hf.training.presets import build_model
+
+    tiny = dict(conv_channels=[4, 8], lstm_hidden_size=8, attention_hidden_size=8)
+    old, fe = build_model("seed-logmel-bilstm", ["a", "b"], feature_overrides={"n_mels": 32}, **tiny)
+    saving.save_model_folder(old, fe, tmp_path, {"split.json": {"old": True}})
+    (tmp_path / "val_metrics.json").write_text('{"ua": 0.5}')
+    new, _ = build_model("seed-logmel-bilstm", ["a", "b", "c"], feature_overrides={"n_mels": 32}, **tiny)
+    moves = []
+
+    def killed(src, dst):  # the process dies on the second file moved in
+        if len(moves) == 1:
+            raise KeyboardInterrupt
+        moves.append(dst)
+        return os.rename(src, dst)
+
+    monkeypatch.setattr(saving.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        saving.save_model_folder(new, fe, tmp_path, {"split.json": {"old": False}})
+    monkeypatch.undo()
+    backup = tmp_path / saving.PREVIOUS_MODEL_DIR
+    assert json.loads((backup / "val_metrics.json").read_text()) == {"ua": 0.5}
+    assert json.loads((backup / "split.json").read_text()) == {"old": True}
+    (tmp_path / ".final-killed").mkdir()  # what a SIGKILL leaves (the finally above tidied this one)
+    saving.save_model_folder(new, fe, tmp_path, {"split.json": {"old": False}})
+    assert not list(tmp_path.glob(".final-*")) and not backup.exists()
+    assert not (tmp_path / "val_metrics.json").exists()  # the new run writes its own

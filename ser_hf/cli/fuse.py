@@ -26,10 +26,14 @@ def cli(argv: list[str]) -> int:
 
     if args.weights is not None and len(args.weights) != len(args.member):
         raise SERError(f"--weights needs {len(args.member)} numbers, one per --member", source="--weights")
+    from ..training.saving import remove_stale_run_files, save_model_folder
+
     model, extractor = build_fusion(args.member, args.weights)
     out = Path(args.out)
-    model.save_pretrained(out)
-    extractor.save_pretrained(out)
+    # as a training run saves: never half a model, and nothing of the model it replaces (its
+    # metrics, split, code, checkpoints) left beside the fusion
+    save_model_folder(model, extractor, out)
+    remove_stale_run_files(out, searched=False, checkpoints=False)
     shares = ", ".join(f"{m} ({w:.3g})" for m, w in zip(args.member, model.config.member_weights))
     print(f"wrote {out}: fusion of {shares}")
     return 0

@@ -189,67 +189,83 @@ def cli(argv: list[str]) -> int:
         logger.debug("failure on %s", path, exc_info=err)
         results.append({"file": _shown(str(path)), "error": message})
 
-    for group, adapt_on in groups:
-        if adapt_on is not None:
-            clf.adapt(
-                _adaptation_clips(adapt_on, clf.sampling_rate, window_s, hop_s, args.silence_db),
-                sampling_rate=clf.sampling_rate,
-            )
-            print(f"adapted to {clf.adapted_on} unlabelled clip(s) of {len(adapt_on)} file(s)", file=report)
-        first = len(results)
-        for path in group:
-            try:
-                samples = None
+    def classify_groups() -> None:
+        nonlocal failures
+        for group, adapt_on in groups:
+            if adapt_on is not None:
+                clf.adapt(
+                    _adaptation_clips(adapt_on, clf.sampling_rate, window_s, hop_s, args.silence_db),
+                    sampling_rate=clf.sampling_rate,
+                )
+                print(
+                    f"adapted to {clf.adapted_on} unlabelled clip(s) of {len(adapt_on)} file(s)", file=report
+                )
+            first = len(results)
+            for path in group:
                 try:
-                    duration, _, _ = audio_info(path)
-                except SERError:
-                    # the header alone does not tell: decoding gives either the audio or the precise
-                    # error (empty file, not audio, ...)
-                    samples = load_audio(path, clf.sampling_rate)
-                    duration = len(samples) / clf.sampling_rate
-                if wants_timeline(duration, window_s):
-                    tl = clf.timeline(
-                        path if samples is None else samples,
-                        window_s,
-                        hop_s,
-                        silence_db=args.silence_db,
-                        top_k=args.top_k,
-                        batch_size=args.batch_size,
-                    )
-                    tl.source = str(path)
-                    row = {
-                        "file": _shown(str(path)),
-                        "duration": tl.duration,
-                        "label": tl.label,
-                        "score": tl.score,
-                        "top_k": tl.scores,
-                        "timeline": tl.windows,
-                    }
-                    if args.timeline_png:
-                        png = Path(args.timeline_png) / f"{path.stem}.timeline.png"
-                        if any(r.get("timeline_png") == str(png) for r in results):  # same name, other folder
-                            png = png.with_name(f"{path.stem}-{len(results)}.timeline.png")
-                        row["timeline_png"] = str(plot_timeline(tl, png, title=path.name))
-                    results.append(row)
-                else:
-                    if samples is None:
+                    samples = None
+                    try:
+                        duration, _, _ = audio_info(path)
+                    except SERError:
+                        # the header alone does not tell: decoding gives either the audio or the precise
+                        # error (empty file, not audio, ...)
                         samples = load_audio(path, clf.sampling_rate)
-                    results.append(
-                        {"file": _shown(str(path)), "duration": round(len(samples) / clf.sampling_rate, 3)}
-                    )
-                    short.append((len(results) - 1, path, samples))
-            except KeyboardInterrupt:
-                raise
-            except Exception as err:  # one bad file must not stop the others, nor print a traceback
-                fail(path, err)
-            if len(short) >= args.batch_size:
-                failures += _classify_short(clf, short, results, args)
-                short.clear()
-        failures += _classify_short(clf, short, results, args)
-        short.clear()
-        for row in results[first:] if adapt_on is not None else []:
-            if "error" not in row:
-                row["adapted_on"] = clf.adapted_on
+                        duration = len(samples) / clf.sampling_rate
+                    if wants_timeline(duration, window_s):
+                        tl = clf.timeline(
+                            path if samples is None else samples,
+                            window_s,
+                            hop_s,
+                            silence_db=args.silence_db,
+                            top_k=args.top_k,
+                            batch_size=args.batch_size,
+                        )
+                        tl.source = str(path)
+                        row = {
+                            "file": _shown(str(path)),
+                            "duration": tl.duration,
+                            "label": tl.label,
+                            "score": tl.score,
+                            "top_k": tl.scores,
+                            "timeline": tl.windows,
+                        }
+                        if args.timeline_png:
+                            png = Path(args.timeline_png) / f"{path.stem}.timeline.png"
+                            if any(
+                                r.get("timeline_png") == str(png) for r in results
+                            ):  # same name, other folder
+                                png = png.with_name(f"{path.stem}-{len(results)}.timeline.png")
+                            row["timeline_png"] = str(plot_timeline(tl, png, title=path.name))
+                        results.append(row)
+                    else:
+                        if samples is None:
+                            samples = load_audio(path, clf.sampling_rate)
+                        results.append(
+                            {
+                                "file": _shown(str(path)),
+                                "duration": round(len(samples) / clf.sampling_rate, 3),
+                            }
+                        )
+                        short.append((len(results) - 1, path, samples))
+                except KeyboardInterrupt:
+                    raise
+                except Exception as err:  # one bad file must not stop the others, nor print a traceback
+                    fail(path, err)
+                if len(short) >= args.batch_size:
+                    failures += _classify_short(clf, short, results, args)
+                    short.clear()
+            failures += _classify_short(clf, short, results, args)
+            short.clear()
+            for row in results[first:] if adapt_on is not None else []:
+                if "error" not in row:
+                    row["adapted_on"] = clf.adapted_on
+
+    interrupted = False
+    try:
+        classify_groups()
+    except KeyboardInterrupt:  # Ctrl-C: report and write what finished, then stop
+        interrupted = True
+        results[:] = [r for r in results if "label" in r or "error" in r]  # drop clips queued, not classified
     order = {_shown(str(path)): i for i, path in enumerate(files)}  # voice groups classify out of order
     results.sort(key=lambda row: order.get(row["file"], len(order)))
     _print_table(results, clf.labels, report)
@@ -271,6 +287,13 @@ def cli(argv: list[str]) -> int:
     ok = len(results) - failures
     summary = f"\n{ok} of {len(results)} file(s) classified" + (f", {failures} failed" if failures else "")
     print(summary, file=report)
+    if interrupted:
+        print(
+            f"interrupted after {len(results)} of {len(files)} file(s); the table and any --csv/--json "
+            "above hold those",
+            file=sys.stderr,
+        )
+        raise KeyboardInterrupt
     return 1 if failures else 0
 
 

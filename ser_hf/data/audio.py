@@ -42,6 +42,7 @@ MEDIA_EXTENSIONS = AUDIO_EXTENSIONS + VIDEO_EXTENSIONS
 DEFAULT_SAMPLING_RATE = 16000
 # A channel axis longer than this is taken to be the time axis (no real recording has 64 channels).
 _MAX_CHANNELS = 64
+_WHOLE_READ_SAMPLES = 2**25  # samples x channels read at once (128 MB as float32); more go by the minute
 URL_TIMEOUT_S = 30  # an http(s) address given as a clip: seconds to wait for the server
 MAX_URL_BYTES = 512 * 2**20  # and the most it downloads
 
@@ -143,14 +144,26 @@ def codec_round_trip(samples: np.ndarray, sampling_rate: int, codec: str, kbps: 
     return np.pad(out, (0, samples.shape[0] - out.shape[0])).astype(np.float32, copy=False)
 
 
-def _decode_soundfile(data: str | io.BytesIO) -> tuple[np.ndarray, int] | None:
+def _decode_soundfile(
+    data: str | io.BytesIO, sampling_rate: int | None = None
+) -> tuple[np.ndarray, int] | None:
+    """(mono samples, rate), or None when libsndfile cannot read it. A file whose samples would pass
+    ``_WHOLE_READ_SAMPLES`` (a 250-KB FLAC of 10 min at 192 kHz x 8 channels holds 920 M) is mixed
+    down and resampled to ``sampling_rate`` block by block, so memory follows the output."""
     import soundfile as sf
 
     try:
-        samples, rate = sf.read(data, dtype="float32", always_2d=True)
+        with sf.SoundFile(data) as f:
+            rate = int(f.samplerate)
+            if f.frames * f.channels <= _WHOLE_READ_SAMPLES or sampling_rate is None:
+                samples = f.read(dtype="float32", always_2d=True)
+                return samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0], rate
+            frames = min(60 * rate, max(rate, _WHOLE_READ_SAMPLES // f.channels))  # 1 s to 1 min a block
+            blocks = f.blocks(blocksize=frames, dtype="float32", always_2d=True)
+            parts = [resample(block.mean(axis=1), rate, sampling_rate) for block in blocks]
+            return np.concatenate(parts).astype(np.float32, copy=False), sampling_rate
     except Exception:  # libsndfile can't read it (m4a, video, corrupt): let FFmpeg try
         return None
-    return samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0], int(rate)
 
 
 def _decode_ffmpeg(data: str | bytes, name: str, sampling_rate: int | None) -> tuple[np.ndarray, int]:
@@ -205,7 +218,7 @@ def _decode_path(path: Path, sampling_rate: int | None) -> tuple[np.ndarray, int
         name.encode("utf-8")
     except UnicodeEncodeError:  # a name of bytes that are not UTF-8 (legal on Linux): libsndfile
         return _decode_bytes(path.read_bytes(), name, sampling_rate)  # and FFmpeg refuse the name
-    decoded = _decode_soundfile(name)
+    decoded = _decode_soundfile(name, sampling_rate)
     if decoded is None:
         decoded = _decode_ffmpeg(name, name, sampling_rate)
     return decoded
@@ -244,7 +257,7 @@ def _decode_location(source: str | os.PathLike, sampling_rate: int | None) -> tu
 def _decode_bytes(data: bytes, name: str, sampling_rate: int | None) -> tuple[np.ndarray, int]:
     if len(data) == 0:
         raise SERError("no audio bytes (empty input)", source=name)
-    decoded = _decode_soundfile(io.BytesIO(data))
+    decoded = _decode_soundfile(io.BytesIO(data), sampling_rate)
     if decoded is None:
         decoded = _decode_ffmpeg(bytes(data), name, sampling_rate)
     return decoded
@@ -471,7 +484,7 @@ def find_media_files(paths: list[str], extensions: tuple[str, ...] = MEDIA_EXTEN
         p = Path(raw)
         if p.is_dir():
             found += sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in extensions)
-        elif p.exists():
+        elif p.exists() or p.is_symlink():  # a broken link named by the user: reported, not skipped
             found.append(p)
         else:
             matches = sorted(glob.glob(raw, recursive=True))

@@ -29,6 +29,16 @@ logger = logging.getLogger(__name__)
 # ----------------------------------------------------------------------------- helpers
 
 
+def warn_few_training_speakers(train: Sequence[str], validation: Sequence[str], source: str) -> None:
+    """More validation speakers than training speakers (the default 4 of a 6-speaker corpus leave 2
+    to learn from) is named, with the option that changes it."""
+    if len(validation) > len(train):
+        logger.warning(
+            "%s: %d validation speakers leave %d to train on; give fewer with --num_val_speakers",
+            source, len(validation), len(train),
+        )  # fmt: skip
+
+
 def _warn_thin_corpora(meta: _Meta, min_speakers: int = 3) -> None:
     """Warn for corpora whose speakers cannot fill train, validation and test separately."""
     per_corpus: dict[str, set[str]] = {}
@@ -182,6 +192,7 @@ def _make_split(
         speaker_corpus=corpus_of,
     )
     train_spk = sorted(set(train_spk) - set(val_spk))
+    warn_few_training_speakers(train_spk, val_spk, description)
     return Split(
         protocol=protocol,
         train=meta.indices_of(train_spk),

@@ -41,8 +41,9 @@ class TorchBackend:
         or float16 gets its features so, as transformers' pipeline gives them)."""
         dtype = getattr(self.model, "dtype", torch.float32)
         dtype = dtype if isinstance(dtype, torch.dtype) and dtype.is_floating_point else torch.float32
+        features = {} if input_features is None else {"input_features": input_features}  # see _features
         return {
-            "input_features": torch.as_tensor(input_features, dtype=dtype, device=self.device),
+            **{k: torch.as_tensor(v, dtype=dtype, device=self.device) for k, v in features.items()},
             "attention_mask": torch.as_tensor(attention_mask, dtype=torch.long, device=self.device),
             **{k: torch.as_tensor(v, dtype=dtype, device=self.device) for k, v in extra.items()},
         }

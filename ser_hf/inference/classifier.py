@@ -223,7 +223,7 @@ class EmotionClassifier:
 
     def _pad_short(self, samples: np.ndarray) -> np.ndarray:
         """A pretrained encoder's stock extractor (the backbone family) does not pad short clips as
-        ours do (``MIN_CLIP_SECONDS``): pad them here alike."""
+        our frame extractor does (``MIN_CLIP_SECONDS``), and its CNN needs the frames: pad them here."""
         need = int(MIN_CLIP_SECONDS * self.sampling_rate)
         return samples if samples.size >= need else np.pad(samples, (0, need - samples.size))
 
@@ -244,11 +244,12 @@ class EmotionClassifier:
             return_tensors="pt",
             **kwargs,
         )
-        key = "input_features" if "input_features" in out else "input_values"
-        feats = out[key]
+        # a fusion of functionals models has no frame features: only its ``functionals``
+        key = next((k for k in ("input_features", "input_values") if k in out), None)
+        feats = out[key] if key else None
         mask = out.get("attention_mask")
         if mask is None:
-            mask = np.ones(feats.shape[:2], dtype=np.int64)
+            mask = np.ones(feats.shape[:2] if key else (len(clips), 1), dtype=np.int64)
         extra = {k: v for k, v in out.items() if k not in (key, "attention_mask")}
         return feats, mask, extra
 

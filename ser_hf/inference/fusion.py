@@ -27,6 +27,7 @@ from ..models.feature_extraction_functionals import (
 from ..models.feature_extraction_ser import SERFeatureExtractor
 from ..models.modeling_fusion import SERFusionForAudioClassification
 from ..training.saving import quiet_loading
+from .bundled import resolve_model_name
 
 
 def build_fusion(
@@ -46,6 +47,7 @@ def build_fusion(
         raise SERError("give at least one member model to fuse")
     loaded = []
     for member in members:
+        member = resolve_model_name(member)  # a bundled model's name ("cnn") is its folder
         if isinstance(member, (str, os.PathLike)):
             try:
                 with quiet_loading():

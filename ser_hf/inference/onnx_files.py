@@ -65,7 +65,9 @@ def save_atomic(proto: Any, path: Path) -> None:
     import onnx
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
+    for leftover in path.parent.glob(f".{path.name}-*.part"):  # of a save that was killed
+        leftover.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".part", dir=path.parent)
     os.close(fd)
     try:
         onnx.save(proto, tmp)
@@ -236,9 +238,10 @@ def save_outputs(result: dict[str, Any], fp32: Path, int8: Path | None, out: Pat
     if written is not None and written != result["opset"]:  # the exporter's lowest is above the request
         logger.warning("opset %s was asked for; the exporter wrote opset %s", result["opset"], written)
         result["opset"] = int(written)
+    int8_out = out.with_name(out.stem + ".int8.onnx")
+    int8_out.unlink(missing_ok=True)  # another model's: it must not stay beside this one
     save_atomic(proto, out)
     result["size_bytes"] = out.stat().st_size
     if int8 is not None:
-        int8_out = out.with_name(out.stem + ".int8.onnx")
         save_atomic(onnx.load(int8), int8_out)
         result["int8_path"], result["int8_size_bytes"] = str(int8_out), int8_out.stat().st_size

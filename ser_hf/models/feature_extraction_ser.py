@@ -52,9 +52,9 @@ NORMALIZATIONS = (None, "utterance", "global")
 _AMIN = 1e-10  # floor of the power before the log: -100 dB
 _STD_EPS = 1e-5  # guards the division of per-feature normalisation on constant rows
 _DELTA_WIN = 5
-# Clips shorter than this are zero-padded to it here, so every path (the stock pipeline, Trainer,
-# EmotionClassifier, ONNX) sees the same features: the CNN front ends pool the time axis several
-# times and need a few dozen frames to work with.
+# Clips shorter than this are read as if zero-padded to it (batch_features), so every path (the
+# stock pipeline, Trainer, evaluate, EmotionClassifier, ONNX) sees the same frames: the CNN front
+# ends pool the time axis several times and need a few dozen frames to work with.
 MIN_CLIP_SECONDS = 0.5
 
 # Filterbank / DCT / window tensors per (params, device, dtype). Kept at module level, not on the
@@ -304,6 +304,10 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
         # zero everything past each clip's end: padding must be silence for batch invariance
         positions = torch.arange(total, device=device)
         x = x.masked_fill(positions[None, :] >= lengths[:, None], 0.0)
+        shortest = int(MIN_CLIP_SECONDS * self.sampling_rate)
+        if batch and int(lengths.min()) < shortest:  # a short clip is read as if it ended in zeros
+            x = torch.nn.functional.pad(x, (0, max(0, shortest - total)))
+            total, lengths = x.shape[1], lengths.clamp(min=shortest)
         if self.peak_normalize:
             peak = x.abs().amax(dim=1, keepdim=True)
             x = x / peak.clamp_min(1e-8)
@@ -484,8 +488,7 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
                 t = (t.float() - 128.0) / 128.0 if t.dtype == torch.uint8 else t.float() / float(-info.min)
             tensors.append(t)
 
-        shortest = int(MIN_CLIP_SECONDS * self.sampling_rate)  # shorter clips end in zeros up to it
-        lengths = torch.tensor([max(t.numel(), shortest) for t in tensors], dtype=torch.long)
+        lengths = torch.tensor([t.numel() for t in tensors], dtype=torch.long)
         target = torch.device(device) if device is not None else tensors[0].device
         batch = torch.zeros(len(tensors), int(lengths.max()), dtype=torch.float32, device=target)
         for i, t in enumerate(tensors):  # copies only; the math below is batched

@@ -156,6 +156,7 @@ def make_split(ds: Any, data_args: DataArguments, seed: int) -> Any:
                 else []
             )
             train_spk = sorted(set(pool) - set(val))
+            folds.warn_few_training_speakers(train_spk, val, "--split none")
             return splits.Split(
                 protocol="all_data",
                 train=[i for i, x in enumerate(speaker_list) if x not in set(val)],

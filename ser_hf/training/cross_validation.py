@@ -153,7 +153,43 @@ def _child_env(parallel: int) -> dict[str, str]:
     # version may be): put the folder that holds the package first on the child's path
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
+    env[PARENT_ENV] = str(os.getpid())  # a fold ends with this runner, even when it is killed (kill -9)
     return env
+
+
+PARENT_ENV = "SER_HF_DIE_WITH_PARENT"
+
+
+def die_with_parent() -> None:
+    """In a fold's process (``python -m ser_hf.training``): end when the ``ser-hf cv`` that started it
+    ends, however it ends (Linux ``PR_SET_PDEATHSIG``); a fold left training after ``kill -9`` would
+    meet its own rerun in the same folder. Elsewhere, or outside cv, nothing."""
+    parent = os.environ.pop(PARENT_ENV, "")
+    if not parent.isdigit() or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # no prctl (another libc): the fold outlives a killed runner
+        return
+    if os.getppid() != int(parent):  # the runner died before the signal was set
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _without_resume(command: Sequence[str]) -> list[str]:
+    """A fold's command as the reuse check compares it: ``--resume`` (which cv adds, and users may
+    give after ``--``) changes where a fold starts, not what it trains."""
+    out, skip = [], False
+    for arg in command:
+        if skip and arg.lower() in ("true", "false", "1", "0", "yes", "no"):
+            skip = False
+            continue
+        skip = arg == "--resume"
+        if not (skip or arg.startswith("--resume=")):
+            out.append(arg)
+    return out
 
 
 def run_fold(
@@ -256,9 +292,9 @@ def _stale_folds(out: Path, commands: dict[int, tuple[list[str], list[str] | Non
             continue
         ran = json.loads(run_file.read_text(encoding="utf-8"))
         ran_student, ran_teacher = (ran.get("command") or [])[1:], (ran.get("teacher_command") or [])[1:]
-        if same_path(ran_student) != same_path(command[1:]):  # the Python that ran it may differ
+        if same_path(_without_resume(ran_student)) != same_path(_without_resume(command[1:])):  # any Python
             stale.append(f"fold_{k}: {shlex.join(ran_student)}")
-        elif same_path(ran_teacher) != same_path((teacher or [])[1:]):
+        elif same_path(_without_resume(ran_teacher)) != same_path(_without_resume((teacher or [])[1:])):
             stale.append(f"fold_{k}: distilled from {shlex.join(ran_teacher) or 'no teacher'}")
     return stale
 
@@ -376,6 +412,9 @@ def run_cross_validation(
             cmd += ["--corpus", corpus]
         if label_scheme:
             cmd += ["--label_scheme", label_scheme]
+        # an interrupted fold goes on from its last checkpoint when the same command runs again
+        # (training resumes only checkpoints of the same run; --force starts afresh)
+        resume = [] if force or _without_resume(fold_extra) != list(fold_extra) else ["--resume", "true"]
         return [
             *cmd,
             "--split",
@@ -385,6 +424,7 @@ def run_cross_validation(
             "--output_dir",
             str(output_dir),
             *fold_extra,
+            *resume,
         ]
 
     commands: dict[int, list[str]] = {}

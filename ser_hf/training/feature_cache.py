@@ -27,7 +27,9 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 MANY = 16  # clips per call of a `many` compute (memory stays that of a few clips)
-CACHE_VERSION = "1"  # bump when a feature definition changes without changing its options
+CACHE_VERSION = (
+    "2"  # bump when a feature definition changes without changing its options (2: short clips padded)
+)
 
 
 def default_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path | None:

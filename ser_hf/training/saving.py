@@ -65,6 +65,8 @@ def _back_up_model(output_dir: Path, names: Sequence[str]) -> None:
 
 # the metrics of the model in a folder: removed when another model replaces it (the run writes its own)
 RUN_METRICS = ("val_metrics.json", "test_metrics.json")
+# what describes the model in a folder: kept with it in the backup, removed when a new save lacks them
+RUN_RECORDS = (*RUN_METRICS, "split.json", "train_args.json")
 
 
 def save_model_folder(
@@ -75,8 +77,8 @@ def save_model_folder(
     ``run_files`` (name -> JSON value: the run's ``split.json`` and ``train_args.json``) are saved
     with the model, so the folder never pairs one run's model with another's split; the previous
     model's ``val_metrics.json`` / ``test_metrics.json`` are removed (the caller writes the new ones),
-    and so are its code and weight files the new model does not have (another family's
-    ``modeling_compact.py``, the shards of a larger model).
+    and so are its run files, code and weight files the new model does not have (another family's
+    ``modeling_compact.py``, the shards of a larger model); the backup below keeps them all.
 
     Everything is written to a temporary folder first. The model already in ``output_dir`` is then
     kept in ``output_dir/.previous-model`` (hard links), and the new files are moved in one by one
@@ -87,20 +89,23 @@ def save_model_folder(
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    for leftover in [*output_dir.glob(".final-*"), *output_dir.glob(".previous-*")]:
+        if leftover.name != PREVIOUS_MODEL_DIR:  # the staging folders of a save that was killed
+            shutil.rmtree(leftover, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=".final-", dir=output_dir))
     try:
         model.save_pretrained(str(tmp))
         feature_extractor.save_pretrained(str(tmp))
         for name, value in (run_files or {}).items():
             write_json(tmp / name, value)
-        for name in RUN_METRICS:
-            (output_dir / name).unlink(missing_ok=True)
         files = sorted(p for p in tmp.iterdir() if p.is_file())
         new = {p.name for p in files}
         stale = [
-            p.name for p in output_dir.iterdir() if p.is_file() and p.name not in new and _model_file(p.name)
+            p.name
+            for p in output_dir.iterdir()
+            if p.is_file() and p.name not in new and (_model_file(p.name) or p.name in RUN_RECORDS)
         ]
-        _back_up_model(output_dir, [*new, *stale])
+        _back_up_model(output_dir, [*new, *stale])  # the old model with its metrics, before any goes
         (output_dir / "config.json").unlink(missing_ok=True)
         for name in stale:
             (output_dir / name).unlink(missing_ok=True)
