@@ -83,6 +83,18 @@ def torch_device(device: str | None) -> str:
     return str(device)
 
 
+def batch_size_for(model: object, device: object, batch_size: int | None, fallback: int = 16) -> int:
+    """Clips per forward pass: ``batch_size`` when given; else the model's ``cpu_batch_size`` on a
+    CPU (1 for the CNN front ends, which run a batch slower than its clips one by one), ``fallback``
+    elsewhere. Raises :class:`SERError` for a size under 1."""
+    if batch_size is not None:
+        if int(batch_size) < 1:
+            raise SERError("the batch size must be 1 or more", source=f"batch_size={batch_size}")
+        return int(batch_size)
+    on_cpu = getattr(device, "type", str(device)) == "cpu"
+    return (getattr(model, "cpu_batch_size", None) or fallback) if on_cpu else fallback
+
+
 # output paths checked before a command does its work: a typo fails at once with the option's name
 # instead of as an OSError after minutes of work (so no finished result is lost)
 def _writable_base(path: Path, option: str) -> None:

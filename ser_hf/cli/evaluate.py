@@ -45,7 +45,13 @@ def _build_parser() -> argparse.ArgumentParser:
         help="part of the split (default test)",
     )
     p.add_argument("--out", help="output folder (default eval/<model>-<corpora>-<split>-<subset>)")
-    p.add_argument("--batch-size", dest="batch_size", type=int, default=32)
+    p.add_argument(
+        "--batch-size",
+        dest="batch_size",
+        type=int,
+        default=None,
+        help="clips per forward pass (default: 1 for the CNN families on a CPU, where it is fastest, else 32)",
+    )
     p.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
     p.add_argument("--workers", type=int, default=4, help="audio decoding threads (default 4)")
     p.add_argument("--seed", type=int, default=42, help="seed of the training run (validation speakers)")
@@ -93,7 +99,7 @@ def cli(argv: list[str]) -> int:
     from ..training.metrics import format_table
 
     args.model = str(resolve_model_name(args.model))  # a bundled model's name ("default", "fusion", ...)
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise SERError("--batch-size must be 1 or more", source=f"--batch-size {args.batch_size}")
     if args.channel is not None:
         from ..data.channel import parse_channel

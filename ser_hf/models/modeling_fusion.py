@@ -51,6 +51,11 @@ class SERFusionForAudioClassification(SERPreTrainedModel):
     config_class = SERFusionConfig
     config: SERFusionConfig
 
+    @property
+    def cpu_batch_size(self) -> int | None:  # the strictest member's
+        sizes = [m.cpu_batch_size for m in self.members if m.cpu_batch_size]
+        return min(sizes) if sizes else None
+
     def __init__(self, config: SERFusionConfig):
         super().__init__(config)
         self.members = nn.ModuleList(_MEMBER_MODELS[c.model_type](c) for c in config.member_configs())

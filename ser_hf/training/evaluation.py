@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SERError, torch_device
+from ..errors import SERError, batch_size_for, torch_device
 from .saving import quiet_loading
 
 logger = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ def evaluate_model(
     dataset: Any,
     *,
     feature_extractor: Any = None,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     device: str | None = None,
     num_workers: int = 4,
     return_predictions: bool = False,
@@ -193,7 +193,7 @@ def evaluate_model(
         dataset: a ``datasets.Dataset`` with ``emotion`` (ClassLabel) and ``path`` or ``audio``;
             ``speaker``, ``gender`` and ``corpus`` give per-group scores when present.
         feature_extractor: the model's extractor (default: loaded from the model folder).
-        batch_size: clips per forward pass.
+        batch_size: clips per forward pass (None: 1 for the CNN families on a CPU, else 32).
         device: ``"cpu"`` / ``"cuda"``; default CUDA when available.
         num_workers: threads decoding audio.
         return_predictions: also return one dict per scored clip (path, true, predicted, score).
@@ -231,6 +231,7 @@ def evaluate_model(
             raise SERError("a loaded model needs feature_extractor=...", source=source)
         model = model.to(device or next(model.parameters()).device).eval()
     run_device = next(model.parameters()).device
+    batch_size = batch_size_for(model, run_device, batch_size, fallback=32)
     if "emotion" not in dataset.column_names:
         raise SERError(
             "the dataset has no 'emotion' column; load it with ser_hf.load_corpus", source="dataset"
