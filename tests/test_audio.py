@@ -188,6 +188,11 @@ def test_an_http_address_is_fetched_and_other_addresses_are_named_as_given(media
         )
         with pytest.raises(SERError, match=f"{base}/missing.wav: could not fetch the audio.*404"):
             load_audio(f"{base}/missing.wav")
+        from ser_hf import EmotionClassifier
+
+        clf = EmotionClassifier("speech-stats")  # timeline sent the address to the file reader
+        windows = clf.timeline(f"{base}/tone.flac", window_s=0.5).windows
+        assert windows == clf.timeline(media["flac"], window_s=0.5).windows
     finally:
         server.shutdown()
     with pytest.raises(SERError, match=r"s3://bucket/x\.wav: s3:// addresses are not read; download"):
@@ -206,6 +211,9 @@ def test_int16_samples_scale_alike_in_load_audio_and_the_feature_extractor():
         "input_features"
     ]
     np.testing.assert_array_equal(direct, loaded)
+    for unsigned, offset in ((np.uint16, 2**15), (np.uint32, 2**31)):  # once divided by -0.0: NaN
+        wide = (pcm.astype(np.int64) + offset).astype(unsigned)
+        assert np.isfinite(fe(wide, sampling_rate=16000, return_tensors="np")["input_features"]).all()
 
 
 def test_a_file_of_many_channels_at_a_high_rate_decodes_in_memory_that_follows_the_output(
@@ -225,6 +233,7 @@ def test_a_file_of_many_channels_at_a_high_rate_decodes_in_memory_that_follows_t
             block[:, 0] = make_tone(440.0, 1.0, rate)[:rate]  # amplitude 0.5
             f.write(block)
     monkeypatch.setattr(audio, "_WHOLE_READ_SAMPLES", 2**20)
+    monkeypatch.setattr(audio, "_BLOCK_SAMPLES", 2**20)
     tracemalloc.start()
     x = load_audio(path)
     peak = tracemalloc.get_traced_memory()[1]
@@ -233,3 +242,11 @@ def test_a_file_of_many_channels_at_a_high_rate_decodes_in_memory_that_follows_t
     assert peak < raw_float32 / 4, peak
     assert abs(len(x) - seconds * 16000) <= 2 and abs(peak_freq(x[16000:48000]) - 440) < 5
     assert 0.04 < float(np.sqrt(np.mean(x[16000:-16000] ** 2))) < 0.05  # one channel of eight: 0.354 / 8
+    # the blocks join as the whole file reads: no click at their edges, the same length (each block
+    # resampled alone clicked at 16 % of the amplitude and drifted by a sample or two)
+    noise = (0.3 * np.random.default_rng(0).standard_normal((int(44100 * 5.55), 2))).astype(np.float32)
+    sf.write(tmp_path / "noise.wav", noise, 44100, subtype="FLOAT")
+    by_blocks = load_audio(tmp_path / "noise.wav")
+    monkeypatch.setattr(audio, "_WHOLE_READ_SAMPLES", 2**40)
+    whole = load_audio(tmp_path / "noise.wav")
+    assert len(by_blocks) == len(whole) and float(np.abs(by_blocks - whole).max()) < 1e-5

@@ -331,8 +331,7 @@ def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(
     captured = capsys.readouterr()
     assert "fold 4: FAILED" in captured.err and "boom" in captured.err
     log = (out / "fold_0" / "train.log").read_text()
-    # an interrupted fold goes on from its checkpoint when the command runs again (cv adds --resume)
-    assert "--split ravdess-fold:0" in log and "extra: ['--num_train_epochs', '1', '--resume', 'true']" in log
+    assert "--split ravdess-fold:0" in log and "extra: ['--num_train_epochs', '1']" in log
     result = json.loads((out / "cv_results.json").read_text())
     assert result["n_folds"] == 5 and result["meta"]["expected_folds"] == 6
     assert "Folds finished: 5 of 6" in (out / "cv_results.md").read_text()
@@ -341,6 +340,10 @@ def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(
     assert cv_cli.cli(argv) == 0  # re-run: only fold 4 runs again
     captured = capsys.readouterr()
     assert captured.out.count("already finished") == 5
+    # the same command started fold 4 before: it goes on from its checkpoints (training's --resume)
+    assert (
+        "extra: ['--num_train_epochs', '1', '--resume', 'true']" in (out / "fold_4" / "train.log").read_text()
+    )
     result = json.loads((out / "cv_results.json").read_text())
     assert result["n_folds"] == 6
     # fold k mislabels one clip of class c as k % 3 (folds 2 and 5 are perfect)
@@ -372,11 +375,12 @@ def test_cv_resumes_an_interrupted_fold_and_a_killed_runner_takes_its_folds_with
     """Rerunning cv restarted an interrupted fold from scratch (its checkpoints deleted), and
     ``-- --resume true`` was refused once a fold had finished ("trained by another command"); after
     ``kill -9`` of cv the fold's process trained on, and would meet its own rerun in the same folder."""
+    import shlex
     import signal
     import subprocess
     import time
 
-    from ser_hf.training.cross_validation import RUN_FILE, _check_finished_folds
+    from ser_hf.training.cross_validation import RUN_FILE, _check_finished_folds, _resume_if_started
 
     fold = tmp_path / "cv" / "fold_0"
     fold.mkdir(parents=True)
@@ -387,6 +391,13 @@ def test_cv_resumes_an_interrupted_fold_and_a_killed_runner_takes_its_folds_with
         _check_finished_folds(tmp_path / "cv", {0: (resumed, None)})  # the same fold: no error
     with pytest.raises(SERError, match="another command"):
         _check_finished_folds(tmp_path / "cv", {0: ([*ran, "--seed", "3"], None)})
+    # an interrupted fold resumes only what this same command started (another learning rate
+    # continued the old run's weights and schedule: training's own check leaves those arguments out)
+    log = tmp_path / "train.log"
+    log.write_text(f"$ {shlex.join(['/other/python', *ran[1:]])}\nepoch 1 ...\n")
+    assert _resume_if_started(list(ran), log) == [*ran, "--resume", "true"]
+    assert _resume_if_started([*ran, "--learning_rate", "1e-4"], log) == [*ran, "--learning_rate", "1e-4"]
+    assert _resume_if_started(list(ran), tmp_path / "no.log") == ran
 
     runner = (
         "import os, subprocess, sys, time\n"

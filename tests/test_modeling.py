@@ -392,3 +392,6 @@ def test_the_bundled_default_gives_its_clip_embedding_and_a_fusion_says_where_st
     fusion = AutoModelForAudioClassification.from_pretrained(str(resolve_model_name("fusion")))
     with pytest.raises(SERError, match=r"call its members \(model.members\[i\]\)"):
         fusion(input_features=torch.zeros(1, 50, 128), output_hidden_states=True)
+    fusion.config.output_hidden_states = True  # as from_pretrained(..., output_hidden_states=True) sets it
+    with pytest.raises(SERError, match="no hidden states of its own"):
+        fusion(input_features=torch.zeros(1, 50, 128))

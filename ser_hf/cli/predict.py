@@ -289,6 +289,7 @@ def cli(argv: list[str]) -> int:
         sys.stdout.write(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     elif args.json:
         _write_file(args.json, lambda fh: fh.write(json.dumps(results, indent=2, ensure_ascii=False)))
+    failures = sum("error" in row for row in results)  # after Ctrl-C too, wherever it came
     ok = len(results) - failures
     summary = f"\n{ok} of {len(results)} file(s) classified" + (f", {failures} failed" if failures else "")
     print(summary, file=report)

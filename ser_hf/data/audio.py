@@ -42,7 +42,8 @@ MEDIA_EXTENSIONS = AUDIO_EXTENSIONS + VIDEO_EXTENSIONS
 DEFAULT_SAMPLING_RATE = 16000
 # A channel axis longer than this is taken to be the time axis (no real recording has 64 channels).
 _MAX_CHANNELS = 64
-_WHOLE_READ_SAMPLES = 2**25  # samples x channels read at once (128 MB as float32); more go by the minute
+_WHOLE_READ_SAMPLES = 2**25  # samples x channels read at once (128 MB as float32); more go by blocks
+_BLOCK_SAMPLES = 2**23  # of this many samples x channels (32 MB), at least a second, at most a minute
 URL_TIMEOUT_S = 30  # an http(s) address given as a clip: seconds to wait for the server
 MAX_URL_BYTES = 512 * 2**20  # and the most it downloads
 
@@ -158,12 +159,29 @@ def _decode_soundfile(
             if f.frames * f.channels <= _WHOLE_READ_SAMPLES or sampling_rate is None:
                 samples = f.read(dtype="float32", always_2d=True)
                 return samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0], rate
-            frames = min(60 * rate, max(rate, _WHOLE_READ_SAMPLES // f.channels))  # 1 s to 1 min a block
-            blocks = f.blocks(blocksize=frames, dtype="float32", always_2d=True)
-            parts = [resample(block.mean(axis=1), rate, sampling_rate) for block in blocks]
-            return np.concatenate(parts).astype(np.float32, copy=False), sampling_rate
+            return _resample_by_blocks(f, sampling_rate), sampling_rate
     except Exception:  # libsndfile can't read it (m4a, video, corrupt): let FFmpeg try
         return None
+
+
+def _resample_by_blocks(f: Any, target: int) -> np.ndarray:
+    """The open ``soundfile.SoundFile`` ``f`` mixed down and resampled to ``target`` a block at a time,
+    as the whole file would be: each block is read with context on both sides (longer than the
+    resampling filter) and its output trimmed to the block, whose length is a whole number of the
+    rates' period, so blocks join without clicks and the length is the whole file's."""
+    g = math.gcd(f.samplerate, target)
+    period, out_period = f.samplerate // g, target // g  # input / output samples that align exactly
+    context = period * math.ceil(4096 / period)  # the sinc kernel spans ~6 input samples per output
+    block = period * max(1, min(60 * f.samplerate, max(f.samplerate, _BLOCK_SAMPLES // f.channels)) // period)
+    parts = []
+    for start in range(0, f.frames, block):
+        lo, hi = max(0, start - context), min(f.frames, start + block + context)
+        f.seek(lo)
+        out = resample(f.read(hi - lo, dtype="float32", always_2d=True).mean(axis=1), f.samplerate, target)
+        first = (start - lo) // period * out_period
+        last = None if start + block >= f.frames else first + block // period * out_period
+        parts.append(out[first:last])
+    return np.concatenate(parts).astype(np.float32, copy=False)
 
 
 def _decode_ffmpeg(data: str | bytes, name: str, sampling_rate: int | None) -> tuple[np.ndarray, int]:

@@ -501,7 +501,9 @@ class EmotionClassifier:
         win, hop = max(1, int(round(window_s * sr))), max(1, int(round(hop_s * sr)))
         name = clip_name(audio)
         warn_if_window_long(window_s, self.feature_extractor, name)
-        if isinstance(audio, (str, os.PathLike)):
+        if isinstance(audio, (str, os.PathLike)) and "://" not in os.fspath(
+            audio
+        ):  # a file; a URL is fetched
             chunks: Iterable[np.ndarray] = iter_audio_chunks(audio, max(chunk_s, 2 * window_s), sr)
         else:
             samples = self._load(audio, sampling_rate)

@@ -485,7 +485,8 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
                 # integer PCM (e.g. int16 from a microphone): scale to [-1, 1) as load_audio and
                 # soundfile do (by 2 ** (bits - 1)); 8-bit is unsigned, centred on 128
                 info = torch.iinfo(t.dtype)
-                t = (t.float() - 128.0) / 128.0 if t.dtype == torch.uint8 else t.float() / float(-info.min)
+                scale = float(max(-info.min, info.max + 1))
+                t = (t.float() - 128.0) / 128.0 if t.dtype == torch.uint8 else t.float() / scale
             tensors.append(t)
 
         lengths = torch.tensor([t.numel() for t in tensors], dtype=torch.long)

@@ -73,7 +73,7 @@ class SERFusionForAudioClassification(SERPreTrainedModel):
         **kwargs,
     ) -> SequenceClassifierOutput | tuple:
         """Average the members' probabilities; ``labels`` give the negative log-likelihood."""
-        if output_hidden_states:  # the members' states differ in shape and meaning
+        if self._wants_states(output_hidden_states):  # the members' states differ in shape and meaning
             raise SERError(
                 "a fusion has no hidden states of its own: call its members (model.members[i]) with "
                 "output_hidden_states=True"

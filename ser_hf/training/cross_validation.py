@@ -178,6 +178,21 @@ def die_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+def _resume_if_started(command: list[str], log: Path) -> list[str]:
+    """``command`` with ``--resume true`` when ``log`` (its first line, ``$ command``) shows that this
+    same command started there before: the fold was interrupted and goes on from its last checkpoint.
+    After another command (say another learning rate) it starts afresh, as training's own check
+    compares the data, split and model, not the training arguments."""
+    try:
+        first = log.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
+        ran = shlex.split(first[2:]) if first.startswith("$ ") else []
+    except (OSError, ValueError):
+        return command
+    if ran and same_path(_without_resume(ran[1:])) == same_path(_without_resume(command[1:])):
+        return [*_without_resume(command), "--resume", "true"]
+    return command
+
+
 def _without_resume(command: Sequence[str]) -> list[str]:
     """A fold's command as the reuse check compares it: ``--resume`` (which cv adds, and users may
     give after ``--``) changes where a fold starts, not what it trains."""
@@ -412,9 +427,6 @@ def run_cross_validation(
             cmd += ["--corpus", corpus]
         if label_scheme:
             cmd += ["--label_scheme", label_scheme]
-        # an interrupted fold goes on from its last checkpoint when the same command runs again
-        # (training resumes only checkpoints of the same run; --force starts afresh)
-        resume = [] if force or _without_resume(fold_extra) != list(fold_extra) else ["--resume", "true"]
         return [
             *cmd,
             "--split",
@@ -424,7 +436,6 @@ def run_cross_validation(
             "--output_dir",
             str(output_dir),
             *fold_extra,
-            *resume,
         ]
 
     commands: dict[int, list[str]] = {}
@@ -480,6 +491,10 @@ def run_cross_validation(
             "with this run's",
             len(mixed), mixed[0],
         )  # fmt: skip
+    for k in [] if force else todo:  # an interrupted fold goes on where this same command left it
+        commands[k] = _resume_if_started(commands[k], out / f"fold_{k}" / "train.log")
+        if teacher_commands[k] is not None:
+            teacher_commands[k] = _resume_if_started(teacher_commands[k], out / f"fold_{k}" / "teacher.log")
     if todo:  # before cv_config.json: a run that cannot start must not rename the folds already there
         check_split(commands[todo[0]][3:])
     out.mkdir(parents=True, exist_ok=True)
