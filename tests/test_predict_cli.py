@@ -192,6 +192,9 @@ def test_predict_missing_paths(model_dir, tmp_path, capsys):
         and "dangling.wav: file not found" in captured.err
         and "1 of 2 file(s) classified" in captured.out
     )
+    # an address is named as given, with what to do (it read "https:/host/x.wav: file not found")
+    with pytest.raises(SERError, match=r"https://example.org/x.wav: ser-hf predict reads files and folders"):
+        predict_cli(["https://example.org/x.wav", "--model", str(model_dir)])
 
 
 def test_bad_output_paths_and_devices_fail_before_any_clip_is_classified(model_dir, media, tmp_path, capsys):

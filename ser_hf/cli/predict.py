@@ -164,6 +164,13 @@ def cli(argv: list[str]) -> int:
             hop_s,
             window_s,
         )
+    addresses = [a for a in args.paths if "://" in a and not Path(a).exists()]
+    if addresses:  # as paths they read "https:/host/x.wav: file not found"
+        raise SERError(
+            "ser-hf predict reads files and folders; download the address first, or classify it from "
+            "Python (ser_hf.EmotionClassifier().classify(url) fetches http(s) addresses)",
+            source=addresses[0],
+        )
     files = find_media_files(args.paths)
     if not files:
         raise SERError("no audio or video files found", source=" ".join(args.paths))
