@@ -37,10 +37,9 @@ def cli(argv: list[str]) -> int:
     used: set[str] = set()
     failures = 0
     for path in files:
+        # clip.mp4 and clip.webm (or a/clip.mp4, b/clip.mp4) must not overwrite each other
         name, k = f"{path.stem}.wav", 1
-        while (
-            name in used
-        ):  # clip.mp4 and clip.webm (or a/clip.mp4, b/clip.mp4) must not overwrite each other
+        while name in used:
             name = f"{path.stem}-{path.suffix.lstrip('.')}{f'-{k}' if k > 1 else ''}.wav"
             k += 1
         used.add(name)

@@ -147,7 +147,7 @@ def cli(argv: list[str]) -> int:
     if args.onnx:
         require_extra("onnx", "ser-hf predict --onnx", ("onnxruntime",))
     # the library (torch, transformers) loads after the arguments parse: --help answers at once
-    from ..data.audio import audio_info, find_media_files, load_audio
+    from ..data.audio import audio_info, find_media_files, load_audio, url_scheme
     from ..inference.onnx_classifier import load_classifier
     from ..inference.timeline import plot_timeline
 
@@ -164,7 +164,7 @@ def cli(argv: list[str]) -> int:
             hop_s,
             window_s,
         )
-    addresses = [a for a in args.paths if "://" in a and not Path(a).exists()]
+    addresses = [a for a in args.paths if url_scheme(a)]
     if addresses:  # as paths they read "https:/host/x.wav: file not found"
         raise SERError(
             "ser-hf predict reads files and folders; download the address first, or classify it from "
@@ -190,19 +190,9 @@ def cli(argv: list[str]) -> int:
         )
 
     results: list[dict[str, Any]] = []
-    failures = 0
     short: list[tuple[int, Path, np.ndarray]] = []  # classified in batches after the loop
 
-    def fail(path: Path, err: BaseException) -> None:
-        nonlocal failures
-        failures += 1
-        message = _shown(str(err) if isinstance(err, SERError) else f"{path}: {type(err).__name__}: {err}")
-        print(f"error: {message}", file=sys.stderr)
-        logger.debug("failure on %s", path, exc_info=err)
-        results.append({"file": _shown(str(path)), "error": message})
-
     def classify_groups() -> None:
-        nonlocal failures
         for group, adapt_on in groups:
             if adapt_on is not None:
                 clf.adapt(
@@ -243,9 +233,8 @@ def cli(argv: list[str]) -> int:
                         }
                         if args.timeline_png:
                             png = Path(args.timeline_png) / f"{path.stem}.timeline.png"
-                            if any(
-                                r.get("timeline_png") == str(png) for r in results
-                            ):  # same name, other folder
+                            # the same name from another folder
+                            if any(r.get("timeline_png") == str(png) for r in results):
                                 png = png.with_name(f"{path.stem}-{len(results)}.timeline.png")
                             row["timeline_png"] = str(plot_timeline(tl, png, title=path.name))
                         results.append(row)
@@ -262,11 +251,11 @@ def cli(argv: list[str]) -> int:
                 except KeyboardInterrupt:
                     raise
                 except Exception as err:  # one bad file must not stop the others, nor print a traceback
-                    fail(path, err)
+                    results.append(_error_row(path, err))
                 if len(short) >= (args.batch_size or 16):  # decoded clips waiting, classified together
-                    failures += _classify_short(clf, short, results, args)
+                    _classify_short(clf, short, results, args)
                     short.clear()
-            failures += _classify_short(clf, short, results, args)
+            _classify_short(clf, short, results, args)
             short.clear()
             for row in results[first:] if adapt_on is not None else []:
                 if "error" not in row:
@@ -296,7 +285,7 @@ def cli(argv: list[str]) -> int:
         sys.stdout.write(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     elif args.json:
         _write_file(args.json, lambda fh: fh.write(json.dumps(results, indent=2, ensure_ascii=False)))
-    failures = sum("error" in row for row in results)  # after Ctrl-C too, wherever it came
+    failures = sum("error" in row for row in results)
     ok = len(results) - failures
     summary = f"\n{ok} of {len(results)} file(s) classified" + (f", {failures} failed" if failures else "")
     print(summary, file=report)
@@ -380,11 +369,18 @@ def _voice_groups(
     return grouped, [p for p in files if p not in placed]
 
 
-def _classify_short(clf: EmotionClassifier, short: list, results: list, args: argparse.Namespace) -> int:
+def _error_row(path: Path, err: BaseException) -> dict[str, str]:
+    """A file that failed, as its row of the results (and one line on stderr, no traceback)."""
+    message = _shown(str(err) if isinstance(err, SERError) else f"{path}: {type(err).__name__}: {err}")
+    print(f"error: {message}", file=sys.stderr)
+    logger.debug("failure on %s", path, exc_info=err)
+    return {"file": _shown(str(path)), "error": message}
+
+
+def _classify_short(clf: EmotionClassifier, short: list, results: list, args: argparse.Namespace) -> None:
     """Classify the queued short clips in one batched pass; per-file fallback if the batch fails."""
     if not short:
-        return 0
-    failures = 0
+        return
     silence = [{"label": SILENCE_LABEL, "score": 1.0}]
     if args.silence_db is not None:  # silent clips are reported as such, not given a made-up emotion
         for i, _, samples in short:
@@ -401,13 +397,7 @@ def _classify_short(clf: EmotionClassifier, short: list, results: list, args: ar
                 top = clf.classify(samples, top_k=args.top_k)
                 results[i].update(label=top[0]["label"], score=top[0]["score"], top_k=top)
             except Exception as err:
-                failures += 1
-                message = _shown(
-                    str(err) if isinstance(err, SERError) else f"{path}: {type(err).__name__}: {err}"
-                )
-                print(f"error: {message}", file=sys.stderr)
-                results[i] = {"file": _shown(str(path)), "error": message}
-    return failures
+                results[i] = _error_row(path, err)
 
 
 def _print_table(results: list[dict[str, Any]], labels: Sequence[str], stream: Any = None) -> None:

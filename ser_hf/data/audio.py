@@ -242,16 +242,23 @@ def _decode_path(path: Path, sampling_rate: int | None) -> tuple[np.ndarray, int
     return decoded
 
 
+def url_scheme(source: Any) -> str | None:
+    """The scheme (``https``, ``s3`` ...) of an address given where a path may be, or None: a path
+    (a local file whose name holds ``://`` too), or no string at all."""
+    text = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
+    match = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]*)://", text) if isinstance(text, str) else None
+    return match.group(1).lower() if match and not Path(text).exists() else None
+
+
 def _decode_location(source: str | os.PathLike, sampling_rate: int | None) -> tuple[np.ndarray, int]:
     """A path, or an http(s) URL (fetched, as the stock pipeline does); other URLs are an error
     that shows them as given (as a path, ``s3://x`` read "s3:/x: file not found")."""
-    text = os.fspath(source)
-    scheme = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]*)://", text) if isinstance(text, str) else None
-    if scheme is None or Path(text).exists():
+    scheme, text = url_scheme(source), os.fspath(source)
+    if scheme is None:
         return _decode_path(Path(source), sampling_rate)
-    if scheme.group(1).lower() not in ("http", "https"):
+    if scheme not in ("http", "https"):
         raise SERError(
-            f"{scheme.group(1)}:// addresses are not read; download the file (e.g. "
+            f"{scheme}:// addresses are not read; download the file (e.g. "
             "huggingface_hub.hf_hub_download for hf://) and pass its path",
             source=text,
         )

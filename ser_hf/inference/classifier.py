@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.audio import DEFAULT_SAMPLING_RATE, iter_audio_chunks, load_audio
+from ..data.audio import DEFAULT_SAMPLING_RATE, iter_audio_chunks, load_audio, url_scheme
 from ..errors import SERError, batch_size_for, torch_device
 from ..models.feature_extraction_ser import MIN_CLIP_SECONDS
 from ..training.saving import PREVIOUS_MODEL_DIR, quiet_loading
@@ -501,9 +501,8 @@ class EmotionClassifier:
         win, hop = max(1, int(round(window_s * sr))), max(1, int(round(hop_s * sr)))
         name = clip_name(audio)
         warn_if_window_long(window_s, self.feature_extractor, name)
-        if isinstance(audio, (str, os.PathLike)) and "://" not in os.fspath(
-            audio
-        ):  # a file; a URL is fetched
+        # a file is read a chunk at a time; an http(s) address is fetched by load_audio below
+        if isinstance(audio, (str, os.PathLike)) and not url_scheme(audio):
             chunks: Iterable[np.ndarray] = iter_audio_chunks(audio, max(chunk_s, 2 * window_s), sr)
         else:
             samples = self._load(audio, sampling_rate)

@@ -139,9 +139,8 @@ class SERBackboneForAudioClassification(SERPreTrainedModel):
         pooled, attention = self.pooling(h, mask)
         logits = self.classifier(self.dropout(pooled))
         attentions = (attention,) if output_attentions else None
-        states = (
-            tuple(out.hidden_states) if self._wants_states(output_hidden_states) else None
-        )  # the encoder's
+        # the encoder's own hidden states
+        states = tuple(out.hidden_states) if self._wants_states(output_hidden_states) else None
         return self._output(logits, labels, None, None, attentions, return_dict, states)
 
 

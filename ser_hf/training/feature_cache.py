@@ -27,9 +27,8 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 MANY = 16  # clips per call of a `many` compute (memory stays that of a few clips)
-CACHE_VERSION = (
-    "2"  # bump when a feature definition changes without changing its options (2: short clips padded)
-)
+# bump when a feature definition changes without changing its options (2: short clips padded)
+CACHE_VERSION = "2"
 
 
 def default_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path | None:
