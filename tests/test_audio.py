@@ -199,6 +199,37 @@ def test_an_http_address_is_fetched_and_other_addresses_are_named_as_given(media
         load_audio("s3://bucket/x.wav")
 
 
+def test_a_download_cut_short_is_an_error_not_part_of_a_clip(media):
+    """A connection that closed half-way gave the first half of the clip (the WAV decoder reads what
+    is there) or "not a readable audio file"; the bytes received are now checked against the length
+    the server announced."""
+    import http.server
+    import threading
+
+    body = media["wav"].read_bytes()
+
+    class Cut(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # announces the whole file, sends half, closes
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body if self.path == "/whole.wav" else body[: len(body) // 2])
+            self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Cut)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        np.testing.assert_allclose(load_audio(f"{base}/whole.wav"), load_audio(media["wav"]), atol=1e-6)
+        with pytest.raises(SERError, match=rf"{base}/cut.wav: the download ended after {len(body) // 2} of"):
+            load_audio(f"{base}/cut.wav")
+    finally:
+        server.shutdown()
+
+
 def test_int16_samples_scale_alike_in_load_audio_and_the_feature_extractor():
     """The extractor divided int16 by 32767, load_audio (and soundfile) by 32768: the stock pipeline
     and classify gave slightly different scores for the same microphone samples."""

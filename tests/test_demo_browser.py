@@ -131,7 +131,15 @@ def test_live_microphone_tab_updates_while_recording(served, page):
     page.get_by_role("tab", name="Live microphone").click()
     page.locator("#live-audio").get_by_role("button", name="Record").click()
     shown = page.locator('#live-label [data-testid="label-output-value"]')
-    shown.wait_for(state="visible", timeout=TIMEOUT_MS)
+    try:
+        shown.wait_for(state="visible", timeout=TIMEOUT_MS)
+    except Exception:  # say what the page showed instead
+        page.screenshot(path=str(SCREENSHOT.with_name("demo_browser_live_failed.png")))
+        stop = page.locator("#live-audio").get_by_role("button", name="Stop").count()
+        raise AssertionError(
+            f"no live label; status {page.locator('#live-status').inner_text()!r}, stop buttons {stop}, "
+            f"audio box {page.locator('#live-audio').inner_text()!r}"
+        ) from None
     assert shown.inner_text().strip() in LABELS + ["silence"]
     # the status line keeps moving while the stream runs: more audio heard, a rolling 3-s window
     page.get_by_text("s in the window").first.wait_for(state="visible", timeout=TIMEOUT_MS)

@@ -192,9 +192,49 @@ def test_predict_missing_paths(model_dir, tmp_path, capsys):
         and "dangling.wav: file not found" in captured.err
         and "1 of 2 file(s) classified" in captured.out
     )
-    # an address is named as given, with what to do (it read "https:/host/x.wav: file not found")
-    with pytest.raises(SERError, match=r"https://example.org/x.wav: ser-hf predict reads files and folders"):
-        predict_cli(["https://example.org/x.wav", "--model", str(model_dir)])
+    # another scheme is named as given, with what to do (it read "s3:/bucket/x.wav: file not found")
+    rc = predict_cli(["s3://bucket/x.wav", "--model", str(model_dir)])
+    assert rc == 1 and "s3://bucket/x.wav: s3:// addresses are not read" in capsys.readouterr().err
+
+
+def test_predict_downloads_http_addresses_as_the_python_api_does(model_dir, media, tmp_path, capsys):
+    """`ser-hf predict https://...` was refused (the stock pipeline and classify(url) fetch http(s));
+    an address is now classified like a file and named as given in the table, the CSV and the plot."""
+    import functools
+    import http.server
+    import threading
+
+    long_clip = tmp_path / "served" / "long.wav"
+    long_clip.parent.mkdir()
+    sf.write(long_clip, make_speechlike(9.0, seed=3), SR)
+    shutil.copy(media / "clips" / "a.wav", long_clip.parent / "a.wav")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(long_clip.parent))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        argv = [
+            f"{base}/a.wav?x=1",
+            f"{base}/long.wav",
+            f"{base}/missing.wav",
+            str(media / "clips" / "a.wav"),
+        ]
+        csv_path, pngs = tmp_path / "out.csv", tmp_path / "png"
+        rc = predict_cli(
+            [*argv, "--model", str(model_dir), "--csv", str(csv_path), "--timeline-png", str(pngs)]
+        )
+    finally:
+        server.shutdown()
+    captured = capsys.readouterr()
+    assert rc == 1 and "3 of 4 file(s) classified, 1 failed" in captured.out
+    assert f"{base}/missing.wav: could not fetch the audio (HTTP 404" in captured.err
+    rows = {row["file"]: row for row in csv.DictReader(csv_path.open())}
+    assert list(rows) == argv  # in the order given, the addresses as given
+    assert (
+        rows[argv[0]]["label"] == rows[argv[3]]["label"] and rows[argv[0]]["score"] == rows[argv[3]]["score"]
+    )
+    assert [p.name for p in pngs.iterdir()] == ["long.timeline.png"]
 
 
 def test_bad_output_paths_and_devices_fail_before_any_clip_is_classified(model_dir, media, tmp_path, capsys):

@@ -41,7 +41,10 @@ def _build_predict_parser() -> argparse.ArgumentParser:
         "Recordings of 1.5 windows or more (6 s with the default 4-s window) get a per-window timeline.",
     )
     p.add_argument(
-        "paths", nargs="*", metavar="PATH", help="files, folders or glob patterns ('clips/**/*.wav')"
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="files, folders or glob patterns ('clips/**/*.wav'), or http(s) addresses (downloaded)",
     )
     p.add_argument(
         "--model",
@@ -164,20 +167,16 @@ def cli(argv: list[str]) -> int:
             hop_s,
             window_s,
         )
-    addresses = [a for a in args.paths if url_scheme(a)]
-    if addresses:  # as paths they read "https:/host/x.wav: file not found"
-        raise SERError(
-            "ser-hf predict reads files and folders; download the address first, or classify it from "
-            "Python (ser_hf.EmotionClassifier().classify(url) fetches http(s) addresses)",
-            source=addresses[0],
-        )
-    files = find_media_files(args.paths)
+    # an address stays as given (as a Path it read "https:/host/x.wav"): load_audio fetches http(s)
+    files: list[Path | str] = []
+    for raw in args.paths:
+        files += [raw] if url_scheme(raw) else find_media_files([raw])
     if not files:
         raise SERError("no audio or video files found", source=" ".join(args.paths))
     # with --json - / --csv - the results own stdout and the human-readable report goes to stderr
     report = sys.stderr if "-" in (args.json, args.csv) else sys.stdout
     # (the files classified, the files adapted on first or None)
-    groups: list[tuple[list[Path], list[Path] | None]] = [(files, files if args.adapt else None)]
+    groups: list[tuple[list[Path | str], list[Path | str] | None]] = [(files, files if args.adapt else None)]
     if args.adapt and args.onnx:
         raise SERError("--adapt changes the PyTorch model's statistics; drop --onnx", source="--adapt")
     if args.adapt == "voices":  # each voice group adapts on its own files, the rest on all of them
@@ -190,7 +189,7 @@ def cli(argv: list[str]) -> int:
         )
 
     results: list[dict[str, Any]] = []
-    short: list[tuple[int, Path, np.ndarray]] = []  # classified in batches after the loop
+    short: list[tuple[int, Path | str, np.ndarray]] = []  # classified in batches after the loop
 
     def classify_groups() -> None:
         for group, adapt_on in groups:
@@ -232,11 +231,12 @@ def cli(argv: list[str]) -> int:
                             "timeline": tl.windows,
                         }
                         if args.timeline_png:
-                            png = Path(args.timeline_png) / f"{path.stem}.timeline.png"
+                            name = _file_name(path)
+                            png = Path(args.timeline_png) / f"{Path(name).stem}.timeline.png"
                             # the same name from another folder
                             if any(r.get("timeline_png") == str(png) for r in results):
-                                png = png.with_name(f"{path.stem}-{len(results)}.timeline.png")
-                            row["timeline_png"] = str(plot_timeline(tl, png, title=path.name))
+                                png = png.with_name(f"{Path(name).stem}-{len(results)}.timeline.png")
+                            row["timeline_png"] = str(plot_timeline(tl, png, title=name))
                         results.append(row)
                     else:
                         if samples is None:
@@ -300,7 +300,7 @@ def cli(argv: list[str]) -> int:
 
 
 def _adaptation_clips(
-    files: Sequence[Path], sampling_rate: int, window_s: float, hop_s: float, silence_db: float
+    files: Sequence[Path | str], sampling_rate: int, window_s: float, hop_s: float, silence_db: float
 ) -> Iterator[np.ndarray]:
     """What ``--adapt`` re-estimates the statistics on, decoded one at a time as ``adapt`` consumes
     them (a large folder is never held in memory, and each file is decoded once for it): the
@@ -344,14 +344,14 @@ def _adaptation_clips(
 
 
 def _voice_groups(
-    files: Sequence[Path], sampling_rate: int, silence_db: float
-) -> tuple[list[list[Path]], list[Path]]:
+    files: Sequence[Path | str], sampling_rate: int, silence_db: float
+) -> tuple[list[list[Path | str]], list[Path | str]]:
     """``--adapt voices``: the voice groups of the decodable, non-silent files (``voice_groups``)
     and the files left out (small groups, silent or broken files)."""
     from ..data.audio import load_audio
     from ..training.adaptation import voice_groups
 
-    used: list[Path] = []
+    used: list[Path | str] = []
 
     def clips() -> Iterator[np.ndarray]:
         for path in files:
@@ -369,7 +369,16 @@ def _voice_groups(
     return grouped, [p for p in files if p not in placed]
 
 
-def _error_row(path: Path, err: BaseException) -> dict[str, str]:
+def _file_name(path: Path | str) -> str:
+    """The file name of a path or of an address's path (``x.wav`` of ``https://host/x.wav?sig=1``)."""
+    from urllib.parse import urlsplit
+
+    from ..data.audio import url_scheme
+
+    return Path(urlsplit(str(path)).path if url_scheme(path) else path).name or "audio"
+
+
+def _error_row(path: Path | str, err: BaseException) -> dict[str, str]:
     """A file that failed, as its row of the results (and one line on stderr, no traceback)."""
     message = _shown(str(err) if isinstance(err, SERError) else f"{path}: {type(err).__name__}: {err}")
     print(f"error: {message}", file=sys.stderr)

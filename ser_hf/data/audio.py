@@ -268,12 +268,19 @@ def _decode_location(source: str | os.PathLike, sampling_rate: int | None) -> tu
     try:
         with urllib.request.urlopen(text, timeout=URL_TIMEOUT_S) as response:  # noqa: S310 (http(s) only)
             data = response.read(MAX_URL_BYTES + 1)
+            announced = response.headers.get("Content-Length", "")
     except (urllib.error.URLError, OSError, ValueError) as err:
         reason = f"HTTP {err.code} {err.reason}" if isinstance(err, urllib.error.HTTPError) else err
         raise SERError(f"could not fetch the audio ({reason}); check the address", source=text) from err
     if len(data) > MAX_URL_BYTES:
         raise SERError(
             f"the download passed {MAX_URL_BYTES // 2**20} MiB; download it yourself and pass its path",
+            source=text,
+        )
+    if announced.isdigit() and len(data) < int(announced):  # a cut connection: half a clip decodes too
+        raise SERError(
+            f"the download ended after {len(data)} of {int(announced)} bytes (the connection closed); "
+            "try again, or download the file and pass its path",
             source=text,
         )
     return _decode_bytes(data, text, sampling_rate)
