@@ -216,6 +216,20 @@ def test_a_download_cut_short_is_an_error_not_part_of_a_clip(media):
             self.wfile.write(body if self.path == "/whole.wav" else body[: len(body) // 2])
             self.close_connection = True
 
+    class CutChunks(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):  # chunked, and the connection closes before the last chunk
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            half = body[: len(body) // 2]
+            self.wfile.write(f"{len(body):x}\r\n".encode() + half)
+            self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
         def log_message(self, *args):
             pass
 
@@ -226,6 +240,14 @@ def test_a_download_cut_short_is_an_error_not_part_of_a_clip(media):
         np.testing.assert_allclose(load_audio(f"{base}/whole.wav"), load_audio(media["wav"]), atol=1e-6)
         with pytest.raises(SERError, match=rf"{base}/cut.wav: the download ended after {len(body) // 2} of"):
             load_audio(f"{base}/cut.wav")
+    finally:
+        server.shutdown()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CutChunks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:  # http.client's IncompleteRead came out as itself, not as a typed error naming the address
+        url = f"http://127.0.0.1:{server.server_address[1]}/chunks.wav"
+        with pytest.raises(SERError, match=rf"{url}: could not fetch the audio \(IncompleteRead"):
+            load_audio(url)
     finally:
         server.shutdown()
 

@@ -262,6 +262,7 @@ def _decode_location(source: str | os.PathLike, sampling_rate: int | None) -> tu
             "huggingface_hub.hf_hub_download for hf://) and pass its path",
             source=text,
         )
+    import http.client
     import urllib.error
     import urllib.request
 
@@ -269,7 +270,7 @@ def _decode_location(source: str | os.PathLike, sampling_rate: int | None) -> tu
         with urllib.request.urlopen(text, timeout=URL_TIMEOUT_S) as response:  # noqa: S310 (http(s) only)
             data = response.read(MAX_URL_BYTES + 1)
             announced = response.headers.get("Content-Length", "")
-    except (urllib.error.URLError, OSError, ValueError) as err:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:  # cut chunks too
         reason = f"HTTP {err.code} {err.reason}" if isinstance(err, urllib.error.HTTPError) else err
         raise SERError(f"could not fetch the audio ({reason}); check the address", source=text) from err
     if len(data) > MAX_URL_BYTES:
