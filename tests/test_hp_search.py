@@ -106,6 +106,10 @@ def test_an_interrupted_search_keeps_its_trials_and_resume_runs_the_rest(corpus,
     after = _trials(out)
     assert after[:2] == before[:2]  # the finished trials were kept, not rerun
     assert [t["state"] for t in after] == ["COMPLETE", "COMPLETE", "FAIL", "COMPLETE"]
+    values = [
+        {k: v for k, v in t.items() if k not in ("trial", "state", "validation_ua", "seconds")} for t in after
+    ]
+    assert values[3] and values[3] not in values[:3]  # new values (the reseeded sampler replayed trial 0's)
     summary = json.loads((out / "hp_search.json").read_text())
     best = max((t for t in after if t["state"] == "COMPLETE"), key=lambda t: float(t["validation_ua"]))
     assert summary["best_validation_ua"] == pytest.approx(float(best["validation_ua"]))

@@ -65,8 +65,9 @@ class _BestValidationUA(TrainerCallback):
             self.trainer.objective = self.best
 
 
-def _open_study(path: Path, run: dict[str, Any], resume: bool, seed: int) -> tuple[Any, int]:
-    """The journal-backed study of this run and how many of its trials are complete. A fresh run
+def _open_study(path: Path, run: dict[str, Any], resume: bool, seed: int) -> tuple[Any, int, int]:
+    """The journal-backed study of this run, how many of its trials are complete and how many were
+    started (failed and interrupted ones too). A fresh run
     starts a new journal; ``resume`` continues one only when it was written by the same run (its
     data, split, model and augmentation: ``run``).
 
@@ -103,7 +104,7 @@ def _open_study(path: Path, run: dict[str, Any], resume: bool, seed: int) -> tup
     complete = sum(t.state == TrialState.COMPLETE for t in study.trials)
     if resume and study.trials:
         logger.info("--resume: %d of the search's trials are complete in %s", complete, path)
-    return storage, complete
+    return storage, complete, len(study.trials)
 
 
 def _trial_rows(storage: Any) -> list[dict[str, Any]]:
@@ -170,10 +171,10 @@ def run_search(
     output_dir = Path(output_dir)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     main = trainer.is_world_process_zero()
-    storage, shared = None, None
+    storage, shared, started = None, None, 0
     if main:
         try:
-            storage, complete = _open_study(output_dir / JOURNAL_FILE, run or {}, resume, seed)
+            storage, complete, started = _open_study(output_dir / JOURNAL_FILE, run or {}, resume, seed)
             shared = max(0, n_trials - complete)
         except SERError as err:
             shared = err
@@ -194,7 +195,9 @@ def run_search(
             storage=storage,
             study_name=STUDY,
             load_if_exists=True,
-            sampler=optuna.samplers.TPESampler(seed=seed),
+            # seeded past the trials already run: the same seed replays their random draws, so a resumed
+            # or enlarged search repeated its first trials' values
+            sampler=optuna.samplers.TPESampler(seed=seed + started),
         )
     finally:
         trainer.remove_callback(best_ua)
