@@ -191,6 +191,34 @@ def test_evaluate_adapts_per_speaker_and_leaves_the_model_as_it_was(tmp_path, st
         evaluate_model(model, ds, feature_extractor=extractor, adapt="room")
 
 
+def test_evaluate_scores_a_speaker_of_one_clip_unadapted(tmp_path, stats_model, caplog):
+    """One test speaker with a single clip stopped `ser-hf evaluate --adapt` (and `cv --adapt`) after
+    every other speaker was scored, with no metrics written; that speaker is now scored unadapted."""
+    from ser_hf.training.evaluation import evaluate_model
+
+    model, extractor = stats_model
+    ds = _two_voice_tess(tmp_path, takes=3, higher=1.1, seed=300)
+    lone = ds["speaker"][-1]
+    ds = ds.select([i for i, s in enumerate(ds["speaker"]) if s != lone] + [len(ds) - 1])
+    _, plain = evaluate_model(model, ds, feature_extractor=extractor, return_predictions=True)
+    metrics, adapted = evaluate_model(
+        model, ds, feature_extractor=extractor, adapt=True, return_predictions=True
+    )
+    assert metrics["n"] == len(ds) == 10
+    by_path = {r["path"]: np.array(r["probs"]) for r in plain}
+    lone_path = ds["path"][-1]
+    assert (
+        np.abs(
+            np.array(next(r["probs"] for r in adapted if r["path"] == lone_path)) - by_path[lone_path]
+        ).max()
+        < 1e-6
+    )
+    assert (
+        max(np.abs(np.array(r["probs"]) - by_path[r["path"]]).max() for r in adapted) > 1e-3
+    )  # the rest adapted
+    assert f"speaker '{lone}' has 1 decodable clip(s), too few to adapt on" in caplog.text
+
+
 def test_voice_groups_put_each_voice_together_and_leave_small_groups_out(monkeypatch):
     """Real speech (two demo actors, a man and a woman): takes of each, cut 20 ms apart, group by voice."""
     from ser_hf.training import adaptation

@@ -36,6 +36,17 @@ def test_temperature_scaling_recovers_the_overconfidence_and_lowers_ece():
     assert after["nll"] < before["nll"] and after["brier"] < before["brier"]
 
 
+def test_no_temperature_is_fitted_on_a_handful_of_clips_or_on_clips_all_right(caplog):
+    """A one-clip validation speaker (or a validation set classified without a miss) pulled the
+    temperature to its 0.05 bound: every later score read 1.0 and the test NLL rose tenfold."""
+    probs, labels = _overconfident()
+    right = probs.argmax(1)
+    assert fit_temperature(probs[:1], labels[:1]) == 1.0
+    assert fit_temperature(probs[:200], right[:200]) == 1.0
+    assert "classified right" in caplog.text and "only 1 validation clip(s)" in caplog.text
+    assert fit_temperature(probs[:200], labels[:200]) != 1.0  # some misses: fitted as before
+
+
 def test_ece_is_zero_when_confidence_matches_accuracy():
     # 10 clips at confidence 0.7, 7 right: perfectly calibrated; the same at 1.0 confidence: off by 0.3
     labels = np.array([0] * 7 + [1] * 3)
@@ -49,6 +60,9 @@ def calibrated_model(tmp_path_factory) -> Path:
     from ser_hf.cli import train as train_cli
 
     corpus = make_ravdess_tree(tmp_path_factory.mktemp("ravdess"), seconds=0.8)
+    for actor in corpus.glob("Actor_*"):  # one happy clip of each actor labelled sad: misses to calibrate on
+        happy = next(actor.glob("03-01-03-01-01-01-*.wav"))
+        happy.rename(happy.with_name(happy.name.replace("03-01-03-01-01-01-", "03-01-04-01-01-05-")))
     out = tmp_path_factory.mktemp("run") / "model"
     argv = ["--corpus", f"ravdess={corpus}", "--preset", "speech-stats", "--split", "loso:06"]
     argv += ["--num_val_speakers", "2", "--output_dir", str(out), "--use_cpu", "true"]

@@ -17,6 +17,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 T_BOUNDS = (0.05, 20.0)
+MIN_CLIPS = 20  # fewer validation clips fit noise: the temperature stays 1.0
 
 
 def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
@@ -30,11 +31,21 @@ def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
 
 def fit_temperature(probs: np.ndarray, labels: np.ndarray) -> float:
     """The ``T`` in :data:`T_BOUNDS` that minimises the NLL of ``labels`` under
-    ``softmax(log probs / T)``; 1.0 when there is nothing to fit on."""
+    ``softmax(log probs / T)``; 1.0 when there is nothing to fit on: fewer than :data:`MIN_CLIPS`
+    clips, or every clip classified right (the NLL then falls all the way to the smallest ``T``, and
+    every later score would read about 1.0)."""
     from scipy.optimize import minimize_scalar
 
     probs, labels = np.asarray(probs, dtype=np.float64), np.asarray(labels, dtype=np.int64)
-    if len(labels) == 0:
+    if len(labels) < MIN_CLIPS or (probs.argmax(axis=1) == labels).all():
+        if len(labels):
+            logger.warning(
+                "calibration: %s; the scores are left uncalibrated (temperature 1.0). Take more or "
+                "larger validation speakers (--num_val_speakers) to calibrate",
+                f"only {len(labels)} validation clip(s), fewer than {MIN_CLIPS}"
+                if len(labels) < MIN_CLIPS
+                else f"all {len(labels)} validation clips are classified right, nothing to fit a temperature on",
+            )
         return 1.0
 
     def nll(log_t: float) -> float:

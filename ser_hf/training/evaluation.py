@@ -322,7 +322,7 @@ def evaluate_model(
         for i in keep:
             groups.setdefault(str(names[i]), []).append(i)
         try:
-            for rows in groups.values():
+            for group, rows in groups.items():
                 rows, waves = decode(rows)
                 if not rows:
                     continue
@@ -337,9 +337,17 @@ def evaluate_model(
                     parts = [(range(len(rows)), np.flatnonzero(ids < 0))]
                     parts += [(np.flatnonzero(ids == g),) * 2 for g in range(ids.max() + 1)]
                 for adapt_on, scored in parts:
-                    if len(scored):
+                    if len(adapt_on) < 2 and len(scored):  # one clip's statistics are its own features
+                        logger.warning(
+                            "adapt: %s %r has %d decodable clip(s), too few to adapt on: scored unadapted",
+                            column,
+                            group,
+                            len(adapt_on),
+                        )
+                        restore_model(model)
+                    elif len(scored):
                         adapt_model(model, [inputs[j] for j in adapt_on])
-                        score([rows[j] for j in scored])
+                    score([rows[j] for j in scored])
         finally:
             restore_model(model)
     else:
