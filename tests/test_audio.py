@@ -216,6 +216,9 @@ def test_a_download_cut_short_is_an_error_not_part_of_a_clip(media):
             self.wfile.write(body if self.path == "/whole.wav" else body[: len(body) // 2])
             self.close_connection = True
 
+        def log_message(self, *args):
+            pass
+
     class CutChunks(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -226,9 +229,6 @@ def test_a_download_cut_short_is_an_error_not_part_of_a_clip(media):
             half = body[: len(body) // 2]
             self.wfile.write(f"{len(body):x}\r\n".encode() + half)
             self.close_connection = True
-
-        def log_message(self, *args):
-            pass
 
         def log_message(self, *args):
             pass

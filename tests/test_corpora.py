@@ -273,6 +273,36 @@ def test_audiofolder_per_label_and_metadata_csv(tmp_path):
     assert set(ds["corpus"]) == {"my_set"} and list(ds["speaker"]) == ["my_set_s1", "my_set_s2"]
 
 
+def test_a_metadata_csv_speaker_column_named_spk_is_read_and_a_missing_one_is_said(tmp_path, caplog):
+    """A metadata.csv with `path,emotion,spk` read every clip as one unknown speaker without a word,
+    and training then failed with "cannot take 4 validation speakers from 1" naming no way out."""
+    from ser_hf.data.folds import validation_speakers
+
+    folder = tmp_path / "mine2"
+    for header, name in ((["path", "emotion", "spk"], "spk"), (["path", "emotion", "who"], "who")):
+        with open(_tone(folder / "clips" / "a.wav").parent.parent / "metadata.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            for i in range(4):
+                _tone(folder / "clips" / f"{i}.wav")
+                w.writerow([f"clips/{i}.wav", "angry" if i % 2 else "sad", f"p{i // 2}"])
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            ds = load_corpus("mine2", folder)
+        if name == "spk":
+            assert (
+                sorted(set(ds["speaker"])) == ["mine2_p0", "mine2_p1"]
+                and "no speaker column" not in caplog.text
+            )
+        else:
+            assert set(ds["speaker"]) == {"mine2_unknown"}
+            assert "metadata.csv: no speaker column (looked for speaker, speaker_id, spk" in caplog.text
+    with pytest.raises(
+        SERError, match="from 1 training speakers.*--num_val_speakers.*--speaker_column.*--split random"
+    ):
+        validation_speakers(["mine2_unknown"], n=4)
+
+
 def test_own_labels_merge_across_case_and_spaces_and_empty_labels_are_skipped(tmp_path):
     """A generic corpus's labels are its classes: ``Angry`` / ``angry`` / `` ANGRY `` are one class
     (they used to be three), named by the most frequent spelling; an empty label skips its row (it

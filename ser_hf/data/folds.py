@@ -103,7 +103,9 @@ def validation_speakers(
         return []
     if n >= len(pool):
         raise SERError(
-            f"cannot take {n} validation speakers from {len(pool)} training speakers (one must stay in training)",
+            f"cannot take {n} validation speakers from {len(pool)} training speakers (one must stay in "
+            "training): take fewer (--num_val_speakers), name the corpus's speaker column (--speaker_column) "
+            "or split by clip (--split random)",
             source="validation_speakers",
         )
     rng = np.random.default_rng(seed)

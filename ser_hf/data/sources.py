@@ -27,6 +27,10 @@ from .rows import (
 logger = logging.getLogger(__name__)
 
 
+# the column names guessed when none is given, in order, for metadata.csv and parquet / Hub datasets alike
+SPEAKER_COLUMNS = ("speaker", "speaker_id", "spk", "spk_id", "actor", "actor_id", "client_id", "talker")
+
+
 def _pick(
     columns: Iterable[str], wanted: str | None, candidates: Sequence[str], what: str, source: str
 ) -> str | None:
@@ -60,7 +64,14 @@ def _load_audiofolder(
         src = str(meta_file)
         file_col = _pick(cols, audio_column, ("file_name", "path", "file", "audio"), "file", src)
         lab_col = _pick(cols, label_column, ("emotion", "label", "labels"), "label", src)
-        spk_col = _pick(cols, speaker_column, ("speaker", "speaker_id", "actor"), "speaker", src)
+        spk_col = _pick(cols, speaker_column, SPEAKER_COLUMNS, "speaker", src)
+        if spk_col is None and table:
+            logger.warning(
+                "%s: no speaker column (looked for %s; --speaker_column names another): every clip counts as "
+                "one speaker, so splits by speaker are impossible (--split random splits by clip)",
+                src,
+                ", ".join(SPEAKER_COLUMNS),
+            )
         gen_col = _pick(cols, gender_column, ("gender", "sex"), "gender", src)
         if file_col is None or lab_col is None:
             raise SERError("metadata.csv needs a 'file_name' and a 'label' (or 'emotion') column", source=src)
@@ -183,9 +194,7 @@ def _load_hf(
     label_col = _pick(cols, label_column, ("emotion", "label", "labels", "emotion_label"), "label", src)
     if own_format and scheme is not None:
         label_col = "raw_emotion"
-    spk_col = _pick(
-        cols, speaker_column, ("speaker", "speaker_id", "actor", "actor_id", "client_id"), "speaker", src
-    )
+    spk_col = _pick(cols, speaker_column, SPEAKER_COLUMNS, "speaker", src)
     gen_col = _pick(cols, gender_column, ("gender", "sex"), "gender", src)
     if audio_col is None or label_col is None:
         raise SERError(
