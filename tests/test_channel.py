@@ -171,8 +171,16 @@ def test_evaluate_cli_channel_is_recorded_and_a_typo_fails_first(tmp_path, stats
     tree = _tess_tree(tmp_path)
     argv = ["--model", str(tmp_path / "m"), "--corpus", f"tess={tree}", "--device", "cpu"]
     assert evaluate_cli.cli([*argv, "--channel", "telephone", "--out", str(tmp_path / "e")]) == 0
-    assert "through the channel telephone" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "through the channel telephone" in out and "ADAPTED" not in out
     assert json.loads((tmp_path / "e" / "metrics.json").read_text())["channel"] == "telephone"
+    # adapted figures said so only in an INFO log and the folder name: now where they are printed
+    assert evaluate_cli.cli([*argv, "--adapt", "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "test-time adaptation per speaker, on the test clips' unlabelled audio: the figures below are ADAPTED"
+        in out
+    )
     with pytest.raises(SERError, match="unknown channel condition 'phone'"):
         evaluate_cli.cli([*argv, "--channel", "phone", "--corpus", "tess=/does/not/exist"])
 

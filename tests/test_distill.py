@@ -146,8 +146,12 @@ def test_the_distillation_loss_is_hintons():
     assert s[0, 2] == 0 and 0.5 < s[0, 0] < 0.7 and s.sum() == pytest.approx(1.0)
 
 
-def test_a_teacher_with_other_labels_is_refused():
+def test_a_teacher_with_other_labels_is_refused_and_one_with_some_other_labels_warned_of(caplog):
     assert label_map(["Angry", "sad", "calm"], ["angry", "sad", "neutral"]) == [0, 1, -1]
+    # a 7-class teacher for an 8-class student left the student's calm at zero without a word
+    assert "the teacher's ['calm'] are dropped, the student's ['neutral'] get no teacher" in caplog.text
+    caplog.clear()
+    assert label_map(["angry", "sad"], ["Sad", "angry"]) == [1, 0] and not caplog.text
     with pytest.raises(SERError, match=r"\['calm', 'boredom'\].*\['angry', 'sad'\]"):
         label_map(["calm", "boredom"], ["angry", "sad"])
 

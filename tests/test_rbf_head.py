@@ -4,6 +4,8 @@ class boundaries of scikit-learn's ``Nystroem -> LogisticRegression`` it was fit
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -59,7 +61,7 @@ def test_the_kernel_head_separates_classes_a_linear_head_cannot():
     assert (_probs(linear, test).argmax(1) == truth).mean() < 0.6
 
 
-def test_train_linear_with_rbf_components_saves_a_kernel_model_beside_the_speaker_head(tmp_path):
+def test_train_linear_with_rbf_components_saves_a_kernel_model_beside_the_speaker_head(tmp_path, caplog):
     clips = [
         _clip(f0 * (1 + 0.03 * i), 0.6, 10 * k + i)
         for k, f0 in enumerate((140.0, 280.0, 560.0))
@@ -73,8 +75,15 @@ def test_train_linear_with_rbf_components_saves_a_kernel_model_beside_the_speake
         "feature_extractor": {"functionals": "speech-stats"},
         "config": {"c_grid": [0.1, 1.0], "rbf_components": 40, "speaker_head": True},
     }
-    model, extractor, _ = train_linear(
-        clips, labels, train, val, LABELS[:3], spec, seed=0, groups={"speaker": speakers}
+    with caplog.at_level(logging.INFO, logger="ser_hf.training.linear"):
+        model, extractor, _ = train_linear(
+            clips, labels, train, val, LABELS[:3], spec, seed=0, groups={"speaker": speakers}
+        )
+    # the speaker head's C search logged lines identical to the main head's (then "UA 0.523" read as a
+    # contradiction of the main search's figures); each now says which head it is
+    searched = [r.getMessage() for r in caplog.records if "validation UA" in r.getMessage()]
+    assert (
+        len(searched) == 4 and sum(m.startswith("speaker head (used after adapt): C=") for m in searched) == 2
     )
     # no more landmarks than the refit's rows (training + validation)
     assert model.config.rbf_components == 24

@@ -175,6 +175,11 @@ def cli(argv: list[str]) -> int:
         for path in list(bad)[:5]:
             print(f"  {bad[path]}")
     title = f"{Path(args.model).name} on {'+'.join(corpus_names)} (n={metrics['n']})"
+    if metrics.get("adapted"):  # the figures below are not the model's own: say so where they are read
+        title += f", adapted {metrics['adapted'].split(',')[0]}"
+        print(
+            f"test-time adaptation {metrics['adapted']}: the figures below are ADAPTED (run without --adapt for the plain ones)"
+        )
     write_evaluation(metrics, predictions, out, title)
     print(format_table(metrics))
     if "ece" in metrics:

@@ -41,6 +41,20 @@ def label_map(teacher_labels: Sequence[str], student_labels: Sequence[str]) -> l
             f"{list(student_labels)}; train the teacher on the same label scheme (--label_scheme)",
             source="--teacher",
         )
+    dropped = [str(t) for t, m in zip(teacher_labels, mapping) if m < 0]
+    unseen = sorted(set(range(len(student_labels))) - set(mapping))
+    if dropped or unseen:  # e.g. a 7-class teacher (calm folded into neutral) for an 8-class student
+        logger.warning(
+            "the teacher and the student do not share every class: %s%s; train them on the same label "
+            "scheme (--label_scheme) for a full teacher",
+            f"the teacher's {dropped} are dropped" if dropped else "",
+            (", " if dropped else "")
+            + (
+                f"the student's {[student_labels[i] for i in unseen]} get no teacher probability"
+                if unseen
+                else ""
+            ),
+        )
     return mapping
 
 

@@ -115,8 +115,10 @@ def fit_linear(
     gate_columns: np.ndarray | None = None,
     input_clip: float | None = None,
     rbf_components: int = 0,
+    log_prefix: str = "",
 ) -> tuple[Any, float, dict[float, float], np.ndarray | None]:
-    """Pick C on the validation rows (UA), refit on training + validation rows.
+    """Pick C on the validation rows (UA), refit on training + validation rows (``log_prefix``
+    starts each line the search logs).
 
     With ``soft_train`` / ``soft_val`` (a teacher's probabilities for those rows) and ``alpha > 0``
     every fit is a distillation fit; C is still chosen by UA on the validation rows' labels.
@@ -164,10 +166,12 @@ def fit_linear(
                 noisy = float(
                     balanced_accuracy_score(np.tile(y_val, copies), fitted[c].predict(x_val_copies))
                 )
-                logger.info("C=%g: validation UA %.3f clean, %.3f through channels", c, scores[c], noisy)
+                logger.info(
+                    "%sC=%g: validation UA %.3f clean, %.3f through channels", log_prefix, c, scores[c], noisy
+                )
                 scores[c] = (scores[c] + noisy) / 2
             else:
-                logger.info("C=%g: validation UA %.3f", c, scores[c])
+                logger.info("%sC=%g: validation UA %.3f", log_prefix, c, scores[c])
         best = max(c_grid, key=lambda c: (scores[c], -c))
         val_probs = _full_probabilities(fitted[best], x_val, int(max(y_train.max(), y_val.max())) + 1)
 
@@ -434,6 +438,7 @@ def train_linear(
             xs_val, y_val_s, c_grid, seed, None, 0.0, None, xs_val_copies, n_total,
             None if groups_t is None else groups_t[keep_t],
             None if groups_v is None or xs_val is None else groups_v[keep_v],
+            log_prefix="speaker head (used after adapt): ",
         )  # fmt: skip
         logger.info("speaker head (used after adapt): C=%g", best_s)
     model, extractor = to_pretrained(clf, list(label_names), functionals, speaker_clf)
