@@ -237,6 +237,32 @@ def test_fuse_takes_a_bundled_models_name_as_export_does(members, tmp_path, caps
     assert json.loads((tmp_path / "f" / "config.json").read_text())["model_type"] == "ser_fusion"
 
 
+def test_a_fusion_records_the_speakers_its_members_saw(members, tmp_path, caplog):
+    """A fusion lost its members' split.json: evaluating it on their training actors gave UA 0.84
+    without the warning each member gave, and --split unseen was refused."""
+    import shutil
+
+    from ser_hf.cli import fuse
+    from ser_hf.training.evaluation import seen_speakers, select_rows
+
+    runs = []
+    for name, record in (
+        ("a", {"train_speakers": ["s1"], "validation_speakers": ["s2"]}),
+        ("b", {"train_speakers": ["s3"]}),
+    ):
+        shutil.copytree(members["cnn_a"], tmp_path / name)
+        (tmp_path / name / "split.json").write_text(json.dumps(record))
+        runs.append(str(tmp_path / name))
+    out = tmp_path / "f"
+    assert fuse.cli(["--member", *runs, str(members["cnn_b"]), "--out", str(out)]) == 0
+    assert seen_speakers(out, ["s1", "s2", "s3", "s4"]) == ["s1", "s2", "s3"]
+    assert f"['{members['cnn_b']}'] record(s) no split.json" in caplog.text
+    with pytest.raises(
+        SERError, match="a fusion's split.json names the speakers its members saw.*--split unseen"
+    ):
+        select_rows(None, "model", "test", model_dir=out)
+
+
 def test_fuse_into_a_trained_folder_leaves_nothing_of_the_old_model(members, tmp_path):
     """fuse saved straight into --out: a fusion written over a trained model kept that model's
     val_metrics.json (its card showed the old UA), split.json, train_args.json, checkpoints and
@@ -259,7 +285,8 @@ def test_fuse_into_a_trained_folder_leaves_nothing_of_the_old_model(members, tmp
     (out / ".final-abc123").mkdir()  # a save killed before: its staging folder
     assert fuse.cli(["--member", str(members["functionals"]), str(members["cnn_a"]), "--out", str(out)]) == 0
     left = {p.name for p in out.iterdir()}
-    old = {"val_metrics.json", "test_metrics.json", "split.json", "train_args.json", "modeling_compact.py"}
+    old = {"val_metrics.json", "test_metrics.json", "train_args.json", "modeling_compact.py"}
     assert not left & {*old, "checkpoint-10", ".final-abc123", ".previous-model"}, left
+    assert json.loads((out / "split.json").read_text())["protocol"] == "fusion"  # its own, not the old one
     assert {"config.json", "model.safetensors", "preprocessor_config.json"} <= left
     assert (out / "model.safetensors").stat().st_mode & 0o044 == 0o044  # readable, as trained models

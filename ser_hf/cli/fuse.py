@@ -31,9 +31,41 @@ def cli(argv: list[str]) -> int:
     model, extractor = build_fusion(args.member, args.weights)
     out = Path(args.out)
     # as a training run saves: never half a model, and nothing of the model it replaces (its
-    # metrics, split, code, checkpoints) left beside the fusion
-    save_model_folder(model, extractor, out)
+    # metrics, split, code, checkpoints) left beside the fusion; its split.json names the speakers
+    # its members saw, so evaluate warns of them and --split unseen leaves them out
+    save_model_folder(model, extractor, out, run_files={"split.json": _members_speakers(args.member)})
     remove_stale_run_files(out, searched=False, checkpoints=False)
     shares = ", ".join(f"{m} ({w:.3g})" for m, w in zip(args.member, model.config.member_weights))
     print(f"wrote {out}: fusion of {shares}")
     return 0
+
+
+def _members_speakers(members: list[str]) -> dict:
+    """A split record of the speakers the members trained and were chosen on (their split.json's)."""
+    import json
+    import logging
+
+    from ..inference.bundled import resolve_model_name
+
+    seen: dict[str, set[str]] = {"train_speakers": set(), "validation_speakers": set()}
+    unknown = []
+    for member in members:
+        path = Path(str(resolve_model_name(member))) / "split.json"
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            unknown.append(member)
+            continue
+        for key, speakers in seen.items():
+            speakers.update(str(s) for s in record.get(key) or ())
+    if unknown:
+        logging.getLogger(__name__).warning(
+            "%s record(s) no split.json: `ser-hf evaluate` cannot tell which speakers they saw", unknown
+        )
+    return {
+        "format": "ser_hf.split/1",
+        "protocol": "fusion",
+        "description": "the speakers the fusion's members trained and were chosen on (no rows: use --split unseen)",
+        **{key: sorted(speakers) for key, speakers in seen.items()},
+        "members_without_split": unknown,
+    }

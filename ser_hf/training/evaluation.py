@@ -507,6 +507,12 @@ def select_rows(
             raise SERError(
                 "the model folder has no split.json; give --split explicitly", source=str(model_dir)
             )
+        if json.loads(manifest.read_text(encoding="utf-8")).get("protocol") == "fusion":
+            raise SERError(
+                "a fusion's split.json names the speakers its members saw, not one split's rows; use "
+                "--split unseen (or give --split explicitly)",
+                source=str(manifest),
+            )
         split = f"manifest:{manifest}"
     if subset not in ("test", "validation", "train"):
         raise SERError("choose test, validation or train", source=f"--subset {subset}")
