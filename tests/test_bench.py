@@ -106,3 +106,20 @@ def test_bad_data_dir_is_refused(tmp_path, capsys):
     assert bench.cli(["--data-dir", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
     assert "missing" in capsys.readouterr().err
     assert not (tmp_path / "bench.json").exists()
+
+
+def test_a_quick_run_never_replaces_the_published_report_and_a_pip_install_is_told(
+    tmp_path, monkeypatch, capsys
+):
+    """`ser-hf bench --quick` wrote its smoke-test figures over the clone's benchmarks/BENCH.md and
+    bench.json (the published report); from a pip install (no benchmarks/ scripts) every part failed."""
+    from ser_hf.bench.measure import BENCH_DIR, PARTS
+
+    published = (BENCH_DIR / "bench.json").read_bytes()
+    monkeypatch.chdir(tmp_path)
+    assert bench.cli(["--quick", "--skip", *PARTS]) == 0  # every part skipped: only the report is written
+    assert (tmp_path / "bench-quick" / "bench.json").is_file()
+    assert (BENCH_DIR / "bench.json").read_bytes() == published
+    monkeypatch.setattr(bench, "BENCH_DIR", tmp_path / "site-packages" / "benchmarks")
+    assert bench.cli(["--quick", "--skip", *PARTS]) == 2
+    assert "a pip install has the package only); run it from a clone" in capsys.readouterr().err

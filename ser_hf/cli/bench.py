@@ -23,7 +23,13 @@ def cli(argv: list[str] | None = None) -> int:
         "--data-dir", type=Path, help="a RAVDESS folder (Actor_NN/...); default: generated clips"
     )
     parser.add_argument("--model", type=Path, help="model folder for latency and demo (default: bundled)")
-    parser.add_argument("--out", type=Path, default=BENCH_DIR, help="where BENCH.md and bench.json go")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="where BENCH.md and bench.json go (default: the clone's benchmarks/ folder, the published "
+        "report; with --quick ./bench-quick, so a smoke test never replaces it)",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="few runs, tiny inputs (a smoke test, not figures)"
     )
@@ -32,6 +38,15 @@ def cli(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     require_extra("train", "ser-hf bench")
+    if not (BENCH_DIR / "bench_latency.py").is_file():  # a pip install has the package, not the scripts
+        print(
+            f"error: ser-hf bench runs the scripts of the repository's benchmarks/ folder ({BENCH_DIR} "
+            "is not there: a pip install has the package only); run it from a clone of the repository",
+            file=sys.stderr,
+        )
+        return 2
+    if args.out is None:
+        args.out = Path("bench-quick") if args.quick else BENCH_DIR
     if args.data_dir is not None and not args.data_dir.is_dir():
         print(f"error: --data-dir {args.data_dir} is not a folder", file=sys.stderr)
         return 2
