@@ -140,7 +140,7 @@ class ModelArguments:
     preset: str = field(
         default="seed-logmel-bilstm",
         metadata={
-            "help": "Model preset (see ser_hf.presets.PRESETS), e.g. seed-logmel-bilstm, cnn-transformer."
+            "help": "Model preset (see ser_hf.training.presets.PRESETS), e.g. seed-logmel-bilstm, cnn-transformer."
         },
     )
     config_overrides: str | None = field(
