@@ -613,6 +613,21 @@ def test_evaluate_skips_a_clip_whose_samples_do_not_decode_and_counts_it(
     assert "skipped 1 clip(s)" in capsys.readouterr().out
 
 
+def test_evaluate_leaves_out_silent_clips_as_training_does(tree, random_model, tmp_path):
+    """evaluate scored an all-zeros clip as an emotion (sad 0.99997) and adapted on it, while training,
+    predict and adapt() leave silence out: cv's plain and adapted columns counted other clips."""
+    corpus = tmp_path / "corpus"
+    (corpus / "Actor_01").mkdir(parents=True)
+    for wav in sorted((tree / "Actor_01").glob("*.wav")):
+        (corpus / "Actor_01" / wav.name).write_bytes(wav.read_bytes())
+    silent = sorted((corpus / "Actor_01").glob("*.wav"))[0]
+    sf.write(silent, np.zeros(SR // 2, np.float32), SR)
+    ds = load_corpus("ravdess", corpus)
+    metrics, rows = evaluation.evaluate_model(random_model, ds, device="cpu", return_predictions=True)
+    assert metrics["n"] == 4 and metrics["silent_left_out"] == 1
+    assert str(silent) not in {r["path"] for r in rows}
+
+
 def test_evaluate_refuses_a_corpus_sharing_one_class_and_a_bad_out_before_the_work(tree, tmp_path):
     one = tmp_path / "one"
     for label in ("angry", "bored"):

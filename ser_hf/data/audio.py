@@ -45,6 +45,7 @@ _MAX_CHANNELS = 64
 _WHOLE_READ_SAMPLES = 2**25  # samples x channels read at once (128 MB as float32); more go by blocks
 _BLOCK_SAMPLES = 2**23  # of this many samples x channels (32 MB), at least a second, at most a minute
 URL_TIMEOUT_S = 30  # an http(s) address given as a clip: seconds to wait for the server
+SILENT_PEAK = 1e-4  # a clip whose peak stays below this (-80 dBFS) is silence, not speech: never scored
 MAX_URL_BYTES = 512 * 2**20  # and the most it downloads
 
 

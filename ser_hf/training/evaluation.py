@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.audio import SILENT_PEAK
 from ..errors import SERError, batch_size_for, torch_device
 from .saving import quiet_loading
 
@@ -283,10 +284,18 @@ def evaluate_model(
     probs = np.zeros((len(dataset), len(shared)), dtype=np.float64)
     unreadable: dict[int, str] = {}  # row -> why its samples could not be decoded (skipped, counted)
 
+    silent: set[int] = set()  # as in training: silence is no emotion, so it is left out and counted
+
     def decode(rows: list[int]) -> tuple[list[int], list[np.ndarray]]:
-        """The rows whose audio decodes, and their clips (the others recorded in ``unreadable``)."""
+        """The rows whose audio decodes to more than silence, and their clips (the others recorded
+        in ``unreadable`` / ``silent``)."""
         waves = _decode(audio_sources(dataset, rows), sampling_rate, num_workers, channel, rows, unreadable)
-        ok = [j for j, wave in enumerate(waves) if wave is not None]
+        silent.update(
+            rows[j]
+            for j, w in enumerate(waves)
+            if w is not None and not np.abs(w).max(initial=0) >= SILENT_PEAK
+        )
+        ok = [j for j, wave in enumerate(waves) if wave is not None and rows[j] not in silent]
         return [rows[j] for j in ok], [waves[j] for j in ok]
 
     def score(rows: list[int]) -> None:
@@ -367,6 +376,11 @@ def evaluate_model(
                 f"none of the {len(unreadable)} clips could be decoded, e.g. {unreadable[min(unreadable)]}",
                 source=source,
             )
+    if silent:
+        logger.warning("left out %d silent clip(s) (peak below -80 dBFS), as training does", len(silent))
+        keep = [i for i in keep if i not in silent]
+        if not keep:
+            raise SERError(f"all {len(silent)} decodable clips are silent", source=source)
     keep = sorted(keep)  # report in dataset order
     shared_index = {name: j for j, name in enumerate(shared)}
     y_true = np.array([shared_index[emotions[i]] for i in keep])
@@ -396,6 +410,8 @@ def evaluate_model(
         metrics["channel"] = channel
     if unreadable:
         metrics["unreadable"] = {str(paths_all[i]): unreadable[i] for i in sorted(unreadable)}
+    if silent:
+        metrics["silent_left_out"] = len(silent)
     metrics.update(
         model=source,
         model_labels=names_model,

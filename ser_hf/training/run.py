@@ -37,6 +37,7 @@ from transformers import (
     set_seed,
 )
 
+from ..data.audio import SILENT_PEAK
 from ..errors import SERError, require_extra
 from .arguments import AugmentArguments, DataArguments, ModelArguments, SERTrainingArguments, _json_arg
 from .clips import (
@@ -67,8 +68,6 @@ from .trainer import (
 )
 
 logger = logging.getLogger(__name__)
-
-SILENT_PEAK = 1e-4  # a clip whose peak stays below this (-80 dBFS) is silence, not speech
 
 
 def train(
