@@ -108,3 +108,15 @@ def test_no_calibration_when_asked_not_to(tmp_path):
     assert train_cli.cli(argv) == 0
     assert json.loads((out / "config.json").read_text())["calibration_temperature"] == 1.0
     assert "calibration" not in json.loads((out / "test_metrics.json").read_text())
+
+
+def test_a_fitted_preset_says_which_trainer_arguments_it_ignores(tmp_path, caplog):
+    """--learning_rate 0.5 --num_train_epochs 1 on a logistic-regression preset gave the very model of
+    a run without them, without a word."""
+    from ser_hf.cli import train as train_cli
+
+    corpus = make_ravdess_tree(tmp_path / "ravdess", seconds=0.6)
+    argv = ["--corpus", f"ravdess={corpus}", "--preset", "speech-stats", "--split", "loso:06"]
+    argv += ["--num_val_speakers", "2", "--use_cpu", "true", "--output_dir", str(tmp_path / "m")]
+    assert train_cli.cli([*argv, "--learning_rate", "0.5", "--num_train_epochs", "1"]) == 0
+    assert "--num_train_epochs, --learning_rate do(es) not apply to the preset 'speech-stats'" in caplog.text

@@ -645,3 +645,17 @@ def test_restrict_scores_only_the_classes_asked_for(model_dir):
     with pytest.raises(SERError, match="at least two"):
         clf.restrict(["sad"])
     assert clf.restrict(None).labels == LABELS and _probs(clf.classify(clips[0])) == pytest.approx(full[0])
+
+
+def test_restrict_matches_a_models_own_class_names_whatever_their_case(tmp_path):
+    """A model trained on a corpus of its own ('ANGRY', 'Fear') refused restrict(['angry', 'fear']),
+    though corpora, label_map and evaluate match labels whatever their case."""
+    model, fe = build_model(
+        "seed-logmel-bilstm", ["ANGRY", "Fear", "sad"], conv_channels=[4, 8], lstm_hidden_size=8
+    )
+    model.save_pretrained(tmp_path)
+    fe.save_pretrained(tmp_path)
+    clf = EmotionClassifier(tmp_path, device="cpu")
+    assert clf.restrict(["angry", " fear"]).labels == ["ANGRY", "Fear"]
+    with pytest.raises(SERError, match="'happy' is not one of this model's classes"):
+        clf.restrict(["happy", "sad"])

@@ -346,9 +346,12 @@ class EmotionClassifier:
         from ..data.labels import normalize_emotion
 
         index = {name: i for i, name in enumerate(self.model_labels)}
+        folded = {name.strip().lower(): i for name, i in index.items()}  # case, as corpora merge it
         keep = set()
         for name in labels:
             key = name if name in index else normalize_emotion(name)
+            if key not in index and str(name).strip().lower() in folded:
+                key = self.model_labels[folded[str(name).strip().lower()]]
             if key not in index:
                 raise SERError(
                     f"{name!r} is not one of this model's classes {self.model_labels}; restrict to some of those",

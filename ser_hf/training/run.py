@@ -408,6 +408,29 @@ def train(
 # ----------------------------------------------------------------------------------------------
 
 
+# Trainer arguments a fitted (closed-form, not stepped) preset never reads
+_STEPPING_ARGS = (
+    "learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size", "weight_decay",
+    "warmup_ratio", "warmup_steps", "lr_scheduler_type", "gradient_accumulation_steps", "label_smoothing_factor",
+)  # fmt: skip
+
+
+def _warn_unused_trainer_args(training_args: Any, preset: str) -> None:
+    """Say which of the given Trainer arguments a functionals preset ignores (they changed nothing
+    without a word)."""
+    import dataclasses
+
+    defaults = {f.name: f.default for f in dataclasses.fields(training_args) if f.name in _STEPPING_ARGS}
+    given = [f"--{k}" for k, v in defaults.items() if getattr(training_args, k) != v]
+    if given:
+        logger.warning(
+            "%s do(es) not apply to the preset %r: a logistic regression fitted in closed form (its C is "
+            "chosen on the validation speakers; --config_overrides '{\"c_grid\": [...]}' sets the choices)",
+            ", ".join(given),
+            preset,
+        )
+
+
 def _train_functionals(
     ds: Any,
     data_args: DataArguments,
@@ -446,6 +469,7 @@ def _train_functionals(
             source="--config_overrides",
         )
     spec = {**spec, "config": {**spec["config"], **overrides}}
+    _warn_unused_trainer_args(training_args, model_args.preset)
     model, extractor, info = train_linear(
         clips, labels, train_rows, val_rows, label_names, spec, seed=training_args.seed, cache=cache,
         soft=soft, alpha=model_args.distill_alpha,
