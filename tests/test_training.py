@@ -237,6 +237,9 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_final_metrics(trained, co
     assert not (resumed_out / "test_metrics.json").exists()
     assert [p.name for p in resumed_out.glob("checkpoint-*")] == [f"checkpoint-{steps_per_epoch}"]
 
+    # another learning rate: the checkpoint's optimizer would keep the old one (train_args.json said the new)
+    with pytest.raises(SERError, match="another run.*optimisation"):
+        train_cli.cli(_args(corpus, resumed_out, "--resume", "true", "--learning_rate", "0.5"))
     with caplog.at_level(logging.INFO, logger="ser_hf.training"):
         assert train_cli.cli(_args(corpus, resumed_out, "--resume", "true")) == 0
     assert f"resuming from {resumed_out / f'checkpoint-{steps_per_epoch}'}" in caplog.text

@@ -355,6 +355,9 @@ def train(
     runtime = ("cache_dir", "decode_workers", "feature_cache", "waveforms_on_device")
     described["data"] = {k: same_path(v) for k, v in described["data"].items() if k not in runtime}
     identity = {"split": split.to_dict(), **{k: v for k, v in described.items() if k != "training"}}
+    # the Trainer restores a checkpoint's optimizer and scheduler as saved: a resume with another
+    # learning rate kept the old one while train_args.json recorded the new (more epochs may change)
+    identity["optimisation"] = {k: described["training"].get(k) for k in _RESUMED_AS_SAVED}
     resume = checkpoint_to_resume(
         output_dir, identity, training_args.resume, write=trainer.is_world_process_zero()
     )
@@ -407,6 +410,12 @@ def train(
 # Entry points
 # ----------------------------------------------------------------------------------------------
 
+
+# Trainer arguments a resumed run takes from its checkpoint whatever the command says
+_RESUMED_AS_SAVED = (
+    "learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "weight_decay",
+    "lr_scheduler_type", "warmup_ratio", "warmup_steps", "label_smoothing_factor", "optim",
+)  # fmt: skip
 
 # Trainer arguments a fitted (closed-form, not stepped) preset never reads
 _STEPPING_ARGS = (

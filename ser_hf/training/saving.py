@@ -193,6 +193,8 @@ def checkpoint_to_resume(
     identity = json.loads(json.dumps(identity, default=json_default))  # as it reads back from the file
     if resume and found:
         previous = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
+        if previous is not None and "optimisation" not in previous:  # recorded before it was compared
+            identity = {k: v for k, v in identity.items() if k != "optimisation"}
         if previous is not None and previous != identity:
             differ = sorted(k for k in {*previous, *identity} if previous.get(k) != identity.get(k))
             raise SERError(
