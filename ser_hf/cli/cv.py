@@ -102,7 +102,12 @@ def _split_passthrough(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _genders(per_gender: dict[str, dict[str, Any]]) -> str:
-    return "; ".join(f"{g} UA {v['ua']:.3f} (n={v['n']})" for g, v in per_gender.items())
+    """Each gender's UA as the mean of the folds' (not pooled: a fold of one clip counts as much as
+    the others), said so, with its folds and clips."""
+    return "; ".join(
+        f"{g} UA {v['ua']:.3f} (mean of {v['folds']} folds' UA, {v['n']} clips)"
+        for g, v in per_gender.items()
+    )
 
 
 def _print_summary(result: dict[str, Any], out: Path) -> None:
