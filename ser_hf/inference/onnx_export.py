@@ -225,6 +225,14 @@ def _load(model_dir_or_model: Any, feature_extractor: Any) -> tuple[nn.Module, A
         )
     from .onnx_turn import turn_layers
 
+    if getattr(config, "model_type", "") == "ser_fusion":
+        raise SERError(
+            "a fusion averages its members' probabilities in Python (and its functionals member, if any, "
+            "computes its values in Python): it cannot run as one ONNX graph. Export a frame-feature or "
+            "turn-encoder member on its own (ser-hf export --model MEMBER_DIR --out member.onnx), or run the "
+            "fusion as it is with EmotionClassifier or ser-hf predict",
+            source=source,
+        )
     if getattr(config, "model_type", "") in _NOT_EXPORTABLE and not turn_layers(feature_extractor):
         raise SERError(
             f"a {config.model_type} model on hand-made values (statistics over the speech frames, a pitch "
