@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -71,7 +72,9 @@ def _trials(out: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def test_an_interrupted_search_keeps_its_trials_and_resume_runs_the_rest(corpus, tmp_path, monkeypatch):
+def test_an_interrupted_search_keeps_its_trials_and_resume_runs_the_rest(
+    corpus, tmp_path, monkeypatch, caplog
+):
     from ser_hf.training import hp_search
 
     out = tmp_path / "run"
@@ -114,3 +117,21 @@ def test_an_interrupted_search_keeps_its_trials_and_resume_runs_the_rest(corpus,
     best = max((t for t in after if t["state"] == "COMPLETE"), key=lambda t: float(t["validation_ua"]))
     assert summary["best_validation_ua"] == pytest.approx(float(best["validation_ua"]))
     assert (out / "config.json").exists()
+    # a larger search resumed over a finished one: the final model was resumed from the old final run's
+    # last checkpoint (trained no further) and saved under the new best values; now it trains afresh
+    with caplog.at_level(logging.INFO, logger="ser_hf.training"):
+        assert (
+            train_cli.cli(
+                [
+                    *[
+                        ("4" if a == "3" and i and argv[i - 1] == "--hp-search" else a)
+                        for i, a in enumerate(argv)
+                    ],
+                    "--resume",
+                    "true",
+                ]
+            )
+            == 0
+        )
+    assert "resuming from" not in caplog.text and "the final model trains afresh" in caplog.text
+    assert trained == {3, 4}

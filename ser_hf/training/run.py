@@ -358,8 +358,15 @@ def train(
     # the Trainer restores a checkpoint's optimizer and scheduler as saved: a resume with another
     # learning rate kept the old one while train_args.json recorded the new (more epochs may change)
     identity["optimisation"] = {k: described["training"].get(k) for k in _RESUMED_AS_SAVED}
+    # with a search, --resume continues its trials; the final model trains afresh with the best values
+    # (a checkpoint of an earlier final run holds the earlier best values' weights: it was resumed,
+    # trained no further, and saved under the new values)
+    if searching and training_args.resume:
+        logger.info(
+            "--resume continues the search's trials; the final model trains afresh with the best values"
+        )
     resume = checkpoint_to_resume(
-        output_dir, identity, training_args.resume, write=trainer.is_world_process_zero()
+        output_dir, identity, training_args.resume and not searching, write=trainer.is_world_process_zero()
     )
     hp_summary = None
     if searching:
