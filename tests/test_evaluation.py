@@ -201,6 +201,10 @@ def test_evaluate_warns_of_the_models_own_speakers_and_unseen_leaves_them_out(tr
     assert "took part" not in capsys.readouterr().err
     metrics = json.loads((tmp_path / "unseen" / "metrics.json").read_text())
     assert list(metrics["per_speaker"]) == ["ravdess_21", "ravdess_22"] and "seen_speakers" not in metrics
+    for actor in ("21", "22"):  # only actors the model saw: it said "the test part of this split is empty"
+        shutil.rmtree(part / f"Actor_{actor}")
+    with pytest.raises(SERError, match="every speaker of this data took part in the model's training"):
+        evaluate_cli.cli([*argv, "--split", "unseen", "--out", str(tmp_path / "none")])
 
 
 def test_evaluate_cli_cross_corpus_prints_the_mapping(tree, random_model, tmp_path, capsys):
@@ -260,6 +264,13 @@ def test_aggregate_mean_std_and_summed_confusion(tmp_path):
     _fake_fold(tmp_path / "other", 9, ["a", "b", "c"], [])
     with pytest.raises(SERError, match="differ"):
         cross_validation.aggregate([tmp_path / "fold_0", tmp_path / "other"])
+    # one fold has no spread: its UA alone, not "± 0.000"
+    from ser_hf.training.cv_results import results_markdown
+
+    one = cross_validation.aggregate([tmp_path / "fold_1"])
+    assert f"{folds[1]['ua']:.3f} (one fold)" in results_markdown(one) and "± 0.000" not in results_markdown(
+        one
+    )
 
 
 def test_cv_aggregate_only_writes_json_markdown_and_png(tmp_path, capsys):

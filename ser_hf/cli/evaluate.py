@@ -127,6 +127,12 @@ def cli(argv: list[str]) -> int:
         num_val_speakers=args.num_val_speakers,
         model_dir=args.model,
     )
+    if not rows and args.split == "unseen":
+        raise SERError(
+            "every speaker of this data took part in the model's training or validation (its split.json), "
+            "so no clip is left; evaluate on other speakers or another corpus",
+            source="--split unseen",
+        )
     if not rows:
         raise SERError(f"the {args.subset} part of this split is empty", source=f"--split {args.split}")
     part = ds.select(rows)

@@ -248,7 +248,12 @@ def _calibration_line(result: dict[str, Any]) -> list[str]:
 
 
 def _pm(result: dict[str, Any], key: str) -> str:
-    return f"{result['mean'][key]:.3f} ± {result['std'][key]:.3f}" if key in result["mean"] else "-"
+    """``mean ± std`` over the folds (one fold has no spread to show: its figure alone)."""
+    if key not in result["mean"]:
+        return "-"
+    if result.get("n_folds", 2) < 2:
+        return f"{result['mean'][key]:.3f} (one fold)"
+    return f"{result['mean'][key]:.3f} ± {result['std'][key]:.3f}"
 
 
 def results_markdown(result: dict[str, Any], meta: dict[str, Any] | None = None) -> str:
