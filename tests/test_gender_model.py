@@ -142,11 +142,19 @@ def test_three_classes_and_clips_of_unknown_gender():
     assert (gated.predict(x) == y).mean() > 0.8
 
 
-def test_one_known_gender_fits_one_set_of_weights():
+def test_one_known_gender_fits_one_set_of_weights(caplog):
+    from ser_hf.training.linear import fit_linear
+
     x, y, _ = _flipped_cue(100, 3)
     genders = np.array(["female"] * 90 + ["unknown"] * 10, dtype=object)
     clf = _fit(x, y, 1.0, 0, genders=genders)
     assert not isinstance(clf, GenderGatedLinear)
+    # the gender preset on a corpus with one gender said so at INFO, once per C: now one warning
+    fit_linear(
+        x[:80], y[:80], x[80:], y[80:], [0.1, 1.0], genders_train=genders[:80], genders_val=genders[80:]
+    )
+    said = [r for r in caplog.records if "gender weights" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelname == "WARNING" and "['female']" in said[0].getMessage()
     model, _ = to_pretrained(clf, LABELS, "speech-stats")
     assert model.config.gender_labels is None and model.gender_gate is None
     with pytest.raises(SERError, match="two or more distinct genders"):

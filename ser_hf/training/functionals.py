@@ -261,10 +261,7 @@ def _fit_gender_gated(
 
     genders = np.asarray([normalize_gender(g) for g in genders])
     levels = sorted(set(genders) - {"unknown"})
-    if len(levels) < 2:
-        logger.info(
-            "gender weights: the training rows name %s; fitting one set of weights", levels or "no gender"
-        )
+    if len(levels) < 2:  # fit_linear warned once
         return None
     scaler = StandardScaler().fit(x)
     xs = scaler.transform(x)

@@ -151,6 +151,16 @@ def fit_linear(
     def weights(y: np.ndarray, groups: np.ndarray | None) -> np.ndarray | None:
         return None if groups is None else cell_balanced_weights(y, groups)
 
+    if genders_train is not None:  # a gender-dependent preset: say once (not per C) when it cannot be
+        from ..data.labels import normalize_gender
+
+        named = sorted({normalize_gender(g) for g in genders_train} - {"unknown"})
+        if len(named) < 2:
+            logger.warning(
+                "gender weights: the training rows name %s, so the model has one set of weights (no "
+                "gender-dependent part); give the corpus's gender column (--gender_column) for one",
+                named or "no gender",
+            )
     scores: dict[float, float] = {}
     val_probs = None
     scale = 1.0 / (1 + copies)
