@@ -296,7 +296,7 @@ def test_a_metadata_csv_speaker_column_named_spk_is_read_and_a_missing_one_is_sa
             )
         else:
             assert set(ds["speaker"]) == {"mine2_unknown"}
-            assert "metadata.csv: no speaker column (looked for speaker, speaker_id, spk" in caplog.text
+            assert "metadata.csv: no speaker column (looked for speaker, speaker_id, actor" in caplog.text
     with pytest.raises(
         SERError, match="from 1 training speakers.*--num_val_speakers.*--speaker_column.*--split random"
     ):

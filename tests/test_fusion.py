@@ -264,6 +264,11 @@ def test_a_fusion_records_the_speakers_its_members_saw(members, tmp_path, caplog
         SERError, match="a fusion's split.json names the speakers its members saw.*--split unseen"
     ):
         select_rows(None, "model", "test", model_dir=out)
+    # a member without a record: its speakers are unknown, so --split unseen cannot leave them out
+    with pytest.raises(
+        SERError, match=r"members \[.*cnn_b.*\] record no split.json, so the speakers they saw"
+    ):
+        select_rows(None, "unseen", "test", model_dir=out)
 
 
 def test_fuse_into_a_trained_folder_leaves_nothing_of_the_old_model(members, tmp_path):

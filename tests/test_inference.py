@@ -657,5 +657,6 @@ def test_restrict_matches_a_models_own_class_names_whatever_their_case(tmp_path)
     fe.save_pretrained(tmp_path)
     clf = EmotionClassifier(tmp_path, device="cpu")
     assert clf.restrict(["angry", " fear"]).labels == ["ANGRY", "Fear"]
+    assert clf.restrict(["Anger", "SADNESS"]).labels == ["ANGRY", "sad"]  # a corpus's spelling, any case
     with pytest.raises(SERError, match="'happy' is not one of this model's classes"):
         clf.restrict(["happy", "sad"])

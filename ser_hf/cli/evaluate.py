@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -144,6 +145,18 @@ def cli(argv: list[str]) -> int:
             f"warning: {len(seen)} of the {len(evaluated)} speakers evaluated took part in this "
             f"model's training or validation ({shown}): these figures are not speaker-independent; "
             "--split unseen leaves them out",
+            file=sys.stderr,
+        )
+    record = Path(str(args.model)) / "split.json"
+    unrecorded = (
+        json.loads(record.read_text(encoding="utf-8")).get("members_without_split")
+        if record.is_file()
+        else None
+    )
+    if unrecorded:
+        print(
+            f"warning: this fusion's members {unrecorded} record no split.json: the figures may include "
+            "speakers they trained on",
             file=sys.stderr,
         )
     print(

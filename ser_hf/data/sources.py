@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 
 # the column names guessed when none is given, in order, for metadata.csv and parquet / Hub datasets alike
-SPEAKER_COLUMNS = ("speaker", "speaker_id", "spk", "spk_id", "actor", "actor_id", "client_id", "talker")
+SPEAKER_COLUMNS = ("speaker", "speaker_id", "actor", "actor_id", "client_id", "spk", "spk_id", "talker")
 
 
 def _pick(
@@ -67,8 +67,9 @@ def _load_audiofolder(
         spk_col = _pick(cols, speaker_column, SPEAKER_COLUMNS, "speaker", src)
         if spk_col is None and table:
             logger.warning(
-                "%s: no speaker column (looked for %s; --speaker_column names another): every clip counts as "
-                "one speaker, so splits by speaker are impossible (--split random splits by clip)",
+                "%s: no speaker column (looked for %s; --speaker_column names another): all its clips get "
+                "one speaker, '<corpus>_unknown', so splits by speaker are impossible (--split random splits "
+                "by clip)",
                 src,
                 ", ".join(SPEAKER_COLUMNS),
             )

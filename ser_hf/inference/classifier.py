@@ -350,8 +350,9 @@ class EmotionClassifier:
         keep = set()
         for name in labels:
             key = name if name in index else normalize_emotion(name)
-            if key not in index and str(name).strip().lower() in folded:
-                key = self.model_labels[folded[str(name).strip().lower()]]
+            for spelling in (name, key):  # 'fear' or its usual name 'fearful', whatever the model's case
+                if key not in index and str(spelling).strip().lower() in folded:
+                    key = self.model_labels[folded[str(spelling).strip().lower()]]
             if key not in index:
                 raise SERError(
                     f"{name!r} is not one of this model's classes {self.model_labels}; restrict to some of those",

@@ -514,6 +514,15 @@ def select_rows(
                 "the model folder has no split.json naming its training speakers; give --split explicitly",
                 source=str(model_dir),
             )
+        unrecorded = json.loads((Path(model_dir) / "split.json").read_text(encoding="utf-8")).get(
+            "members_without_split"
+        )
+        if unrecorded:  # a fusion of members that record no split: their speakers are unknown
+            raise SERError(
+                f"this fusion's members {unrecorded} record no split.json, so the speakers they saw are "
+                "unknown; give --split explicitly",
+                source=str(model_dir),
+            )
         speakers = list(ds["speaker"])
         seen = set(seen_speakers(model_dir, speakers))
         return [i for i, speaker in enumerate(speakers) if speaker not in seen]

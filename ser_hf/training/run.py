@@ -372,8 +372,15 @@ def train(
     if searching:
         from .hp_search import run_search
 
+        # the search sets the learning rate and batch size itself: its journal's run is the rest
+        searched_run = {k: v for k, v in identity.items() if k != "optimisation"}
         hp_summary = run_search(
-            trainer, training_args.hp_search, output_dir, training_args.seed, identity, training_args.resume
+            trainer,
+            training_args.hp_search,
+            output_dir,
+            training_args.seed,
+            searched_run,
+            training_args.resume,
         )
     trainer.train(resume_from_checkpoint=resume)
 
@@ -418,16 +425,17 @@ def train(
 # ----------------------------------------------------------------------------------------------
 
 
-# Trainer arguments a resumed run takes from its checkpoint whatever the command says
+# training arguments a resumed run takes from its checkpoint (the optimizer's and the scheduler's saved
+# state: this package's own optimizer and ReduceLROnPlateau) whatever the command says
 _RESUMED_AS_SAVED = (
     "learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "weight_decay",
-    "lr_scheduler_type", "warmup_ratio", "warmup_steps", "label_smoothing_factor", "optim",
+    "optimizer_name", "adam_beta1", "adam_beta2", "adam_epsilon", "lr_scheduler_type", "lr_scheduler_kwargs",
+    "plateau_patience", "plateau_factor", "warmup_ratio", "warmup_steps",
 )  # fmt: skip
 
-# Trainer arguments a fitted (closed-form, not stepped) preset never reads
+# training arguments a fitted (closed-form, not stepped) preset never reads
 _STEPPING_ARGS = (
-    "learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size", "weight_decay",
-    "warmup_ratio", "warmup_steps", "lr_scheduler_type", "gradient_accumulation_steps", "label_smoothing_factor",
+    *_RESUMED_AS_SAVED, "num_train_epochs", "max_steps", "label_smoothing", "early_stopping_patience",
 )  # fmt: skip
 
 
@@ -436,7 +444,13 @@ def _warn_unused_trainer_args(training_args: Any, preset: str) -> None:
     without a word)."""
     import dataclasses
 
-    defaults = {f.name: f.default for f in dataclasses.fields(training_args) if f.name in _STEPPING_ARGS}
+    defaults = {  # fields with a plain default (lr_scheduler_kwargs is derived from the plateau ones)
+        f.name: f.default
+        for f in dataclasses.fields(training_args)
+        if f.name in _STEPPING_ARGS
+        and f.name != "lr_scheduler_kwargs"
+        and f.default is not dataclasses.MISSING
+    }
     given = [f"--{k}" for k, v in defaults.items() if getattr(training_args, k) != v]
     if given:
         logger.warning(

@@ -193,8 +193,16 @@ def checkpoint_to_resume(
     identity = json.loads(json.dumps(identity, default=json_default))  # as it reads back from the file
     if resume and found:
         previous = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
-        if previous is not None and "optimisation" not in previous:  # recorded before it was compared
-            identity = {k: v for k, v in identity.items() if k != "optimisation"}
+        if previous is not None and "optimisation" in identity:  # compared on what both recorded
+            both = set(previous.get("optimisation") or {}) & set(identity["optimisation"])
+            identity = {**identity, "optimisation": {k: identity["optimisation"][k] for k in sorted(both)}}
+            if "optimisation" not in previous:  # recorded before it was compared
+                del identity["optimisation"]
+            else:
+                previous = {
+                    **previous,
+                    "optimisation": {k: previous["optimisation"][k] for k in sorted(both)},
+                }
         if previous is not None and previous != identity:
             differ = sorted(k for k in {*previous, *identity} if previous.get(k) != identity.get(k))
             raise SERError(
