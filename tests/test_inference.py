@@ -658,5 +658,6 @@ def test_restrict_matches_a_models_own_class_names_whatever_their_case(tmp_path)
     clf = EmotionClassifier(tmp_path, device="cpu")
     assert clf.restrict(["angry", " fear"]).labels == ["ANGRY", "Fear"]
     assert clf.restrict(["Anger", "SADNESS"]).labels == ["ANGRY", "sad"]  # a corpus's spelling, any case
+    assert clf.restrict(["fearful", "sad"]).labels == ["Fear", "sad"]  # the usual name of the model's own
     with pytest.raises(SERError, match="'happy' is not one of this model's classes"):
         clf.restrict(["happy", "sad"])

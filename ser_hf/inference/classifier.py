@@ -346,7 +346,10 @@ class EmotionClassifier:
         from ..data.labels import normalize_emotion
 
         index = {name: i for i, name in enumerate(self.model_labels)}
-        folded = {name.strip().lower(): i for name, i in index.items()}  # case, as corpora merge it
+        folded = {  # case, as corpora merge it, and the usual name of each class ('Fear': 'fearful')
+            **{normalize_emotion(name).strip().lower(): i for name, i in index.items()},
+            **{name.strip().lower(): i for name, i in index.items()},
+        }
         keep = set()
         for name in labels:
             key = name if name in index else normalize_emotion(name)
