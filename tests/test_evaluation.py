@@ -624,7 +624,7 @@ def test_evaluate_skips_a_clip_whose_samples_do_not_decode_and_counts_it(
     assert "skipped 1 clip(s)" in capsys.readouterr().out
 
 
-def test_evaluate_leaves_out_silent_clips_as_training_does(tree, random_model, tmp_path):
+def test_evaluate_leaves_out_silent_clips_as_training_does(tree, random_model, tmp_path, capsys):
     """evaluate scored an all-zeros clip as an emotion (sad 0.99997) and adapted on it, while training,
     predict and adapt() leave silence out: cv's plain and adapted columns counted other clips."""
     corpus = tmp_path / "corpus"
@@ -637,6 +637,9 @@ def test_evaluate_leaves_out_silent_clips_as_training_does(tree, random_model, t
     metrics, rows = evaluation.evaluate_model(random_model, ds, device="cpu", return_predictions=True)
     assert metrics["n"] == 4 and metrics["silent_left_out"] == 1
     assert str(silent) not in {r["path"] for r in rows}
+    argv = ["--model", str(random_model), "--corpus", f"ravdess={corpus}", "--device", "cpu"]
+    assert evaluate_cli.cli([*argv, "--out", str(tmp_path / "eval")]) == 0
+    assert "left out 1 silent clip(s)" in capsys.readouterr().out
 
 
 def test_evaluate_refuses_a_corpus_sharing_one_class_and_a_bad_out_before_the_work(tree, tmp_path):

@@ -193,6 +193,8 @@ def cli(argv: list[str]) -> int:
         print(f"skipped {len(bad)} clip(s) whose audio could not be decoded (listed in metrics.json), e.g.:")
         for path in list(bad)[:5]:
             print(f"  {bad[path]}")
+    if metrics.get("silent_left_out"):  # the header above counted them
+        print(f"left out {metrics['silent_left_out']} silent clip(s) (peak below -80 dBFS), as training does")
     title = f"{Path(args.model).name} on {'+'.join(corpus_names)} (n={metrics['n']})"
     if metrics.get("adapted"):  # the figures below are not the model's own: say so where they are read
         title += f", adapted {metrics['adapted'].split(',')[0]}"
