@@ -17,6 +17,12 @@ if "SER_HF_CACHE" not in os.environ:
     import tempfile
 
     os.environ["SER_HF_CACHE"] = tempfile.mkdtemp(prefix="ser_hf_test_cache_")
+# numba's on-disk cache of librosa's kernels (the pitch tracker's among them), one per pytest-xdist
+# worker: two workers compiling into the fresh venv's one cache at once segfaulted in librosa.yin
+if "PYTEST_XDIST_WORKER" in os.environ and "NUMBA_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix=f"numba_{os.environ['PYTEST_XDIST_WORKER']}_")
 
 from pathlib import Path  # noqa: E402
 
