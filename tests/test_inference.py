@@ -651,13 +651,14 @@ def test_restrict_matches_a_models_own_class_names_whatever_their_case(tmp_path)
     """A model trained on a corpus of its own ('ANGRY', 'Fear') refused restrict(['angry', 'fear']),
     though corpora, label_map and evaluate match labels whatever their case."""
     model, fe = build_model(
-        "seed-logmel-bilstm", ["ANGRY", "Fear", "sad"], conv_channels=[4, 8], lstm_hidden_size=8
-    )
+        "seed-logmel-bilstm", ["ANGRY", "Fear", "sad", "Other"], conv_channels=[4, 8], lstm_hidden_size=8
+    )  # 'Other' names no emotion the package knows (normalize_emotion gives None)
     model.save_pretrained(tmp_path)
     fe.save_pretrained(tmp_path)
     clf = EmotionClassifier(tmp_path, device="cpu")
     assert clf.restrict(["angry", " fear"]).labels == ["ANGRY", "Fear"]
     assert clf.restrict(["Anger", "SADNESS"]).labels == ["ANGRY", "sad"]  # a corpus's spelling, any case
     assert clf.restrict(["fearful", "sad"]).labels == ["Fear", "sad"]  # the usual name of the model's own
+    assert clf.restrict(["other", "sad"]).labels == ["sad", "Other"]
     with pytest.raises(SERError, match="'happy' is not one of this model's classes"):
         clf.restrict(["happy", "sad"])

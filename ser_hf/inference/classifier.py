@@ -347,21 +347,19 @@ class EmotionClassifier:
 
         index = {name: i for i, name in enumerate(self.model_labels)}
         folded = {  # case, as corpora merge it, and the usual name of each class ('Fear': 'fearful')
-            **{normalize_emotion(name).strip().lower(): i for name, i in index.items()},
+            **{(normalize_emotion(name) or name).strip().lower(): i for name, i in index.items()},
             **{name.strip().lower(): i for name, i in index.items()},
         }
         keep = set()
-        for name in labels:
-            key = name if name in index else normalize_emotion(name)
-            for spelling in (name, key):  # 'fear' or its usual name 'fearful', whatever the model's case
-                if key not in index and str(spelling).strip().lower() in folded:
-                    key = self.model_labels[folded[str(spelling).strip().lower()]]
-            if key not in index:
+        for name in labels:  # as given, then 'fear' or its usual name 'fearful', whatever the model's case
+            spellings = (str(name).strip().lower(), str(normalize_emotion(name) or name).strip().lower())
+            i = index.get(name, next((folded[s] for s in spellings if s in folded), None))
+            if i is None:
                 raise SERError(
                     f"{name!r} is not one of this model's classes {self.model_labels}; restrict to some of those",
                     source=self.source,
                 )
-            keep.add(index[key])
+            keep.add(i)
         if len(keep) < 2:
             raise SERError(
                 "restrict to at least two classes (one class would always score 1)", source=self.source
