@@ -45,8 +45,8 @@ _MAX_CHANNELS = 64
 _WHOLE_READ_SAMPLES = 2**25  # samples x channels read at once (128 MB as float32); more go by blocks
 _BLOCK_SAMPLES = 2**23  # of this many samples x channels (32 MB), at least a second, at most a minute
 URL_TIMEOUT_S = 30  # an http(s) address given as a clip: seconds to wait for the server
-SILENT_PEAK = 1e-4  # a clip whose peak stays below this (-80 dBFS) is silence, not speech: never scored
 MAX_URL_BYTES = 512 * 2**20  # and the most it downloads
+SILENT_PEAK = 1e-4  # a clip whose peak stays below this (-80 dBFS) is silence, not speech: never scored
 
 
 def _describe(source: Any) -> str:
@@ -241,6 +241,12 @@ def _decode_path(path: Path, sampling_rate: int | None) -> tuple[np.ndarray, int
     if decoded is None:
         decoded = _decode_ffmpeg(name, name, sampling_rate)
     return decoded
+
+
+def is_silent(samples: np.ndarray) -> bool:
+    """No sample reaches :data:`SILENT_PEAK` (an empty clip too): silence, which training and
+    evaluation leave out."""
+    return not samples.size or float(np.abs(samples).max()) < SILENT_PEAK
 
 
 def url_scheme(source: Any) -> str | None:

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.audio import SILENT_PEAK
+from ..data.audio import is_silent
 from ..errors import SERError, batch_size_for, torch_device
 from .saving import quiet_loading
 
@@ -290,11 +290,7 @@ def evaluate_model(
         """The rows whose audio decodes to more than silence, and their clips (the others recorded
         in ``unreadable`` / ``silent``)."""
         waves = _decode(audio_sources(dataset, rows), sampling_rate, num_workers, channel, rows, unreadable)
-        silent.update(
-            rows[j]
-            for j, w in enumerate(waves)
-            if w is not None and not np.abs(w).max(initial=0) >= SILENT_PEAK
-        )
+        silent.update(rows[j] for j, w in enumerate(waves) if w is not None and is_silent(w))
         ok = [j for j, wave in enumerate(waves) if wave is not None and rows[j] not in silent]
         return [rows[j] for j in ok], [waves[j] for j in ok]
 

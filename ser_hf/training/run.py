@@ -37,7 +37,7 @@ from transformers import (
     set_seed,
 )
 
-from ..data.audio import SILENT_PEAK
+from ..data.audio import is_silent
 from ..errors import SERError, require_extra
 from .arguments import AugmentArguments, DataArguments, ModelArguments, SERTrainingArguments, _json_arg
 from .clips import (
@@ -129,12 +129,9 @@ def train(
     n_train, n_val = len(split.train), len(split.validation)
     # clips that failed to decode (empty) or are silent take part in nothing: not training,
     # selection or scoring; both are counted in the results
-    peaks = [float(np.abs(c).max()) if len(c) else None for c in clips]
-    skipped = {
-        "undecodable": peaks.count(None),
-        "silent": sum(p is not None and p < SILENT_PEAK for p in peaks),
-    }
-    ok = [p is not None and p >= SILENT_PEAK for p in peaks]
+    silent = [len(c) > 0 and is_silent(c) for c in clips]
+    skipped = {"undecodable": sum(len(c) == 0 for c in clips), "silent": sum(silent)}
+    ok = [len(c) > 0 and not quiet for c, quiet in zip(clips, silent)]
     clips = [c if good else np.zeros(1, np.float32) for c, good in zip(clips, ok)]  # never gathered
     train_rows = [r for r in range(n_train) if ok[r]]
     val_rows = [r for r in range(n_train, n_train + n_val) if ok[r]]

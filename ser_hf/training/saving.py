@@ -193,16 +193,14 @@ def checkpoint_to_resume(
     identity = json.loads(json.dumps(identity, default=json_default))  # as it reads back from the file
     if resume and found:
         previous = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
-        if previous is not None and "optimisation" in identity:  # compared on what both recorded
-            both = set(previous.get("optimisation") or {}) & set(identity["optimisation"])
-            identity = {**identity, "optimisation": {k: identity["optimisation"][k] for k in sorted(both)}}
-            if "optimisation" not in previous:  # recorded before it was compared
-                del identity["optimisation"]
-            else:
-                previous = {
-                    **previous,
-                    "optimisation": {k: previous["optimisation"][k] for k in sorted(both)},
-                }
+        if previous is not None:  # the optimisation settings are compared where both records hold them
+            both = sorted(set(previous.get("optimisation") or {}) & set(identity.get("optimisation") or {}))
+
+            def shared(run: dict[str, Any]) -> dict[str, Any]:
+                rest = {k: v for k, v in run.items() if k != "optimisation"}
+                return {**rest, "optimisation": {k: run["optimisation"][k] for k in both}} if both else rest
+
+            previous, identity = shared(previous), shared(identity)
         if previous is not None and previous != identity:
             differ = sorted(k for k in {*previous, *identity} if previous.get(k) != identity.get(k))
             raise SERError(
