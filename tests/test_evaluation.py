@@ -338,7 +338,10 @@ def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(
     argv += ["--python", str(fake), "--", "--num_train_epochs", "1"]
 
     monkeypatch.setenv("FAKE_FAIL_FOLD", "4")
+    compiled = []  # folds started together must not compile librosa's kernels into one cache at once
+    monkeypatch.setattr(cross_validation, "compile_pitch_tracker", lambda: compiled.append(1))
     assert cv_cli.cli(argv) == 1  # fold 4 failed; the other five are aggregated
+    assert compiled == [1]
     captured = capsys.readouterr()
     assert "fold 4: FAILED" in captured.err and "boom" in captured.err
     log = (out / "fold_0" / "train.log").read_text()
@@ -349,6 +352,7 @@ def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(
 
     monkeypatch.delenv("FAKE_FAIL_FOLD")
     assert cv_cli.cli(argv) == 0  # re-run: only fold 4 runs again
+    assert compiled == [1]  # one fold alone compiles nothing ahead
     captured = capsys.readouterr()
     assert captured.out.count("already finished") == 5
     # the same command started fold 4 before: it goes on from its checkpoints (training's --resume)

@@ -160,6 +160,22 @@ def _child_env(parallel: int) -> dict[str, str]:
 PARENT_ENV = "SER_HF_DIE_WITH_PARENT"
 
 
+def compile_pitch_tracker() -> None:
+    """Compile librosa's numba kernels (the ``f0-yin`` functionals' pitch tracker) into their on-disk
+    cache here, before P fold processes start. The first import after an install compiles them (about
+    20 s); P processes compiling into the one cache at once can crash with a segfault (seen with two
+    test workers on a fresh venv). Once compiled, this takes about 2 s. Without librosa, nothing."""
+    try:
+        import librosa  # noqa: F401
+    except ImportError:
+        return
+    import numpy as np
+
+    from ..models.feature_extraction_functionals import f0_functionals
+
+    f0_functionals(np.sin(np.arange(4000, dtype=np.float32) * (2 * np.pi * 150 / 16000)))
+
+
 def die_with_parent() -> None:
     """In a fold's process (``python -m ser_hf.training``): end when the ``ser-hf cv`` that started it
     ends, however it ends (Linux ``PR_SET_PDEATHSIG``); a fold left training after ``kill -9`` would
@@ -512,6 +528,8 @@ def run_cross_validation(
             if run_adaptation(adapt_commands[k], out / f"fold_{k}", env) != 0:
                 failed.append(k)
     if todo:
+        if parallel > 1 and len(todo) > 1:
+            compile_pitch_tracker()
         logger.info(
             "%s; running %d fold(s), %d at a time; logs in %s/fold_K/train.log",
             protocol,
