@@ -205,6 +205,15 @@ def test_evaluate_warns_of_the_models_own_speakers_and_unseen_leaves_them_out(tr
         shutil.rmtree(part / f"Actor_{actor}")
     with pytest.raises(SERError, match="every speaker of this data took part in the model's training"):
         evaluate_cli.cli([*argv, "--split", "unseen", "--out", str(tmp_path / "none")])
+    # a damaged split.json: --split unseen/model say which file (a raw JSONDecodeError before) and
+    # a plain evaluation still runs, with a warning that it cannot tell the model's speakers
+    (model / "split.json").write_text('{"train_speakers": ["ravdess_0')
+    for split in ("unseen", "model"):
+        with pytest.raises(SERError, match="cannot read the model's split record") as err:
+            evaluate_cli.cli([*argv, "--split", split, "--out", str(tmp_path / "broken")])
+        assert "split.json" in str(err.value)
+    assert evaluate_cli.cli([*argv, "--out", str(tmp_path / "broken")]) == 0
+    assert "may include speakers the model trained on" in capsys.readouterr().err
 
 
 def test_evaluate_cli_cross_corpus_prints_the_mapping(tree, random_model, tmp_path, capsys):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
@@ -95,6 +94,7 @@ def cli(argv: list[str]) -> int:
         model_labels,
         seen_speakers,
         select_rows,
+        split_record,
         write_evaluation,
     )
     from ..training.metrics import format_table
@@ -147,12 +147,11 @@ def cli(argv: list[str]) -> int:
             "--split unseen leaves them out",
             file=sys.stderr,
         )
-    record = Path(str(args.model)) / "split.json"
-    unrecorded = (
-        json.loads(record.read_text(encoding="utf-8")).get("members_without_split")
-        if record.is_file()
-        else None
-    )
+    try:
+        unrecorded = (split_record(args.model) or {}).get("members_without_split")
+    except SERError as err:  # --split all reads no split record before this
+        unrecorded = None
+        print(f"warning: {err}: the figures may include speakers the model trained on", file=sys.stderr)
     if unrecorded:
         print(
             f"warning: this fusion's members {unrecorded} record no split.json: the figures may include "

@@ -42,18 +42,19 @@ def cli(argv: list[str]) -> int:
 
 def _members_speakers(members: list[str]) -> dict:
     """A split record of the speakers the members trained and were chosen on (their split.json's)."""
-    import json
     import logging
 
     from ..inference.bundled import resolve_model_name
+    from ..training.evaluation import split_record
 
     seen: dict[str, set[str]] = {"train_speakers": set(), "validation_speakers": set()}
     unknown = []
     for member in members:
-        path = Path(str(resolve_model_name(member))) / "split.json"
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            record = split_record(resolve_model_name(member))
+        except SERError:
+            record = None
+        if record is None:
             unknown.append(member)
             continue
         for key, speakers in seen.items():

@@ -43,6 +43,7 @@ from .saving import quiet_loading
 logger = logging.getLogger(__name__)
 
 _DECODE_CHUNK = 256  # clips decoded at a time: bounds memory on large corpora
+SPLIT_FILE = "split.json"  # in a model folder: the speakers it trained and was chosen on
 
 
 # ----------------------------------------------------------------------------------- loading
@@ -505,30 +506,29 @@ def select_rows(
     if split == "all":
         return list(range(len(ds)))
     if split == "unseen":
-        if model_dir is None or not (Path(model_dir) / "split.json").is_file():
+        record = split_record(model_dir)
+        if record is None:
             raise SERError(
                 "the model folder has no split.json naming its training speakers; give --split explicitly",
                 source=str(model_dir),
             )
-        unrecorded = json.loads((Path(model_dir) / "split.json").read_text(encoding="utf-8")).get(
-            "members_without_split"
-        )
-        if unrecorded:  # a fusion of members that record no split: their speakers are unknown
+        if record.get("members_without_split"):  # a fusion of members that record no split
             raise SERError(
-                f"this fusion's members {unrecorded} record no split.json, so the speakers they saw are "
-                "unknown; give --split explicitly",
+                f"this fusion's members {record['members_without_split']} record no split.json, so the "
+                "speakers they saw are unknown; give --split explicitly",
                 source=str(model_dir),
             )
         speakers = list(ds["speaker"])
         seen = set(seen_speakers(model_dir, speakers))
         return [i for i, speaker in enumerate(speakers) if speaker not in seen]
     if split == "model":
-        manifest = None if model_dir is None else Path(model_dir) / "split.json"
-        if manifest is None or not manifest.is_file():
+        record = split_record(model_dir)
+        if record is None:
             raise SERError(
                 "the model folder has no split.json; give --split explicitly", source=str(model_dir)
             )
-        if json.loads(manifest.read_text(encoding="utf-8")).get("protocol") == "fusion":
+        manifest = Path(str(model_dir)) / SPLIT_FILE
+        if record.get("protocol") == "fusion":
             raise SERError(
                 "a fusion's split.json names the speakers its members saw, not one split's rows; use "
                 "--split unseen (or give --split explicitly)",
@@ -545,14 +545,29 @@ def select_rows(
     return list(getattr(parts, subset))
 
 
+def split_record(model_dir: str | os.PathLike | None) -> dict[str, Any] | None:
+    """The ``split.json`` that training (or ``ser-hf fuse``) wrote into ``model_dir``: the speakers
+    the model trained and was chosen on. None when the folder has none; an unreadable one is a
+    :class:`SERError`."""
+    path = None if model_dir is None else Path(str(model_dir)) / SPLIT_FILE
+    if path is None or not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise SERError(f"cannot read the model's split record ({err})", source=str(path)) from err
+    if not isinstance(record, dict):
+        raise SERError("not a split record (a JSON object)", source=str(path))
+    return record
+
+
 def seen_speakers(model_dir: str | os.PathLike | None, speakers: Sequence[str]) -> list[str]:
     """Those of ``speakers`` that the model in ``model_dir`` trained on or was chosen on (the
     training and validation speakers of its ``split.json``): figures on them are not
-    speaker-independent. Empty when the folder records no split."""
-    manifest = None if model_dir is None else Path(model_dir) / "split.json"
+    speaker-independent. Empty when the folder records no split, or none that can be read."""
     try:
-        record = json.loads(manifest.read_text(encoding="utf-8")) if manifest and manifest.is_file() else {}
-    except (OSError, ValueError):
+        record = split_record(model_dir) or {}
+    except SERError:
         return []
     used = {str(s) for key in ("train_speakers", "validation_speakers") for s in record.get(key) or ()}
     return sorted(used & {str(s) for s in speakers})
