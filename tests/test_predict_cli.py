@@ -208,8 +208,17 @@ def test_predict_downloads_http_addresses_as_the_python_api_does(model_dir, medi
     long_clip.parent.mkdir()
     sf.write(long_clip, make_speechlike(9.0, seed=3), SR)
     shutil.copy(media / "clips" / "a.wav", long_clip.parent / "a.wav")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(long_clip.parent))
-    handler.log_message = lambda *a: None
+    requests = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requests.append(self.path)
+            super().do_GET()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    handler = functools.partial(Handler, directory=str(long_clip.parent))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
@@ -224,9 +233,16 @@ def test_predict_downloads_http_addresses_as_the_python_api_does(model_dir, medi
         rc = predict_cli(
             [*argv, "--model", str(model_dir), "--csv", str(csv_path), "--timeline-png", str(pngs)]
         )
+        captured = capsys.readouterr()
+        # --adapt voices read every address three times (grouping, adapting, classifying): now once
+        requests.clear()
+        assert predict_cli([*argv, "--model", str(model_dir), "--adapt", "voices"]) == 1
+        assert sorted(requests) == ["/a.wav?x=1", "/long.wav", "/missing.wav"]
+        adapted = capsys.readouterr()
+        assert "adapted to" in adapted.out and "3 of 4 file(s) classified, 1 failed" in adapted.out
+        assert f"{base}/missing.wav: could not fetch the audio (HTTP 404" in adapted.err
     finally:
         server.shutdown()
-    captured = capsys.readouterr()
     assert rc == 1 and "3 of 4 file(s) classified, 1 failed" in captured.out
     assert f"{base}/missing.wav: could not fetch the audio (HTTP 404" in captured.err
     rows = {row["file"]: row for row in csv.DictReader(csv_path.open())}

@@ -8,7 +8,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -179,8 +180,12 @@ def cli(argv: list[str]) -> int:
     groups: list[tuple[list[Path | str], list[Path | str] | None]] = [(files, files if args.adapt else None)]
     if args.adapt and args.onnx:
         raise SERError("--adapt changes the PyTorch model's statistics; drop --onnx", source="--adapt")
+    # --adapt reads every file twice (adapting, then classifying; three times to group voices): an
+    # address is fetched once, into a folder removed when the files are classified
+    fetched = tempfile.TemporaryDirectory(prefix="ser-hf-predict-") if args.adapt else None
+    local = _fetch_addresses(files, Path(fetched.name)) if fetched else {}
     if args.adapt == "voices":  # each voice group adapts on its own files, the rest on all of them
-        grouped, rest = _voice_groups(files, clf.sampling_rate, args.silence_db)
+        grouped, rest = _voice_groups(files, clf.sampling_rate, args.silence_db, local)
         groups = [(g, g) for g in grouped] + ([(rest, files)] if rest else [])
         print(
             f"grouped by voice: {len(grouped)} group(s) of 10 or more files; "
@@ -195,7 +200,7 @@ def cli(argv: list[str]) -> int:
         for group, adapt_on in groups:
             if adapt_on is not None:
                 clf.adapt(
-                    _adaptation_clips(adapt_on, clf.sampling_rate, window_s, hop_s, args.silence_db),
+                    _adaptation_clips(adapt_on, clf.sampling_rate, window_s, hop_s, args.silence_db, local),
                     sampling_rate=clf.sampling_rate,
                 )
                 print(
@@ -204,17 +209,18 @@ def cli(argv: list[str]) -> int:
             first = len(results)
             for path in group:
                 try:
+                    source = _local(local, path)  # a fetched address's copy
                     samples = None
                     try:
-                        duration, _, _ = audio_info(path)
+                        duration, _, _ = audio_info(source)
                     except SERError:
                         # the header alone does not tell: decoding gives either the audio or the precise
                         # error (empty file, not audio, ...)
-                        samples = load_audio(path, clf.sampling_rate)
+                        samples = load_audio(source, clf.sampling_rate)
                         duration = len(samples) / clf.sampling_rate
                     if wants_timeline(duration, window_s):
                         tl = clf.timeline(
-                            path if samples is None else samples,
+                            source if samples is None else samples,
                             window_s,
                             hop_s,
                             silence_db=args.silence_db,
@@ -240,7 +246,7 @@ def cli(argv: list[str]) -> int:
                         results.append(row)
                     else:
                         if samples is None:
-                            samples = load_audio(path, clf.sampling_rate)
+                            samples = load_audio(source, clf.sampling_rate)
                         results.append(
                             {
                                 "file": _shown(str(path)),
@@ -267,6 +273,9 @@ def cli(argv: list[str]) -> int:
     except KeyboardInterrupt:  # Ctrl-C: report and write what finished, then stop
         interrupted = True
         results[:] = [r for r in results if "label" in r or "error" in r]  # drop clips queued, not classified
+    finally:
+        if fetched:
+            fetched.cleanup()
     order = {_shown(str(path)): i for i, path in enumerate(files)}  # voice groups classify out of order
     results.sort(key=lambda row: order.get(row["file"], len(order)))
     _print_table(results, clf.labels, report)
@@ -300,12 +309,17 @@ def cli(argv: list[str]) -> int:
 
 
 def _adaptation_clips(
-    files: Sequence[Path | str], sampling_rate: int, window_s: float, hop_s: float, silence_db: float
+    files: Sequence[Path | str],
+    sampling_rate: int,
+    window_s: float,
+    hop_s: float,
+    silence_db: float,
+    local: Mapping[Path | str, Path | SERError] | None = None,
 ) -> Iterator[np.ndarray]:
     """What ``--adapt`` re-estimates the statistics on, decoded one at a time as ``adapt`` consumes
     them (a large folder is never held in memory, and each file is decoded once for it): the
     decodable, non-silent files, or the windows of a single long recording. Files that fail are
-    left to the classification pass, which reports them.
+    left to the classification pass, which reports them. ``local``: fetched addresses' copies.
 
     Raises:
         SERError: (while consumed) fewer than 2 such clips.
@@ -318,7 +332,7 @@ def _adaptation_clips(
     def decoded() -> Iterator[np.ndarray]:
         for path in files:
             try:
-                yield load_audio(path, sampling_rate)
+                yield load_audio(_local(local, path), sampling_rate)
             except SERError:
                 continue
 
@@ -344,10 +358,13 @@ def _adaptation_clips(
 
 
 def _voice_groups(
-    files: Sequence[Path | str], sampling_rate: int, silence_db: float
+    files: Sequence[Path | str],
+    sampling_rate: int,
+    silence_db: float,
+    local: Mapping[Path | str, Path | SERError] | None = None,
 ) -> tuple[list[list[Path | str]], list[Path | str]]:
     """``--adapt voices``: the voice groups of the decodable, non-silent files (``voice_groups``)
-    and the files left out (small groups, silent or broken files)."""
+    and the files left out (small groups, silent or broken files). ``local``: fetched addresses' copies."""
     from ..data.audio import load_audio
     from ..training.adaptation import voice_groups
 
@@ -356,7 +373,7 @@ def _voice_groups(
     def clips() -> Iterator[np.ndarray]:
         for path in files:
             try:
-                wave = load_audio(path, sampling_rate)
+                wave = load_audio(_local(local, path), sampling_rate)
             except SERError:
                 continue  # reported by the classification pass
             if wave.size and level_db(wave, sampling_rate) > silence_db:
@@ -367,6 +384,33 @@ def _voice_groups(
     grouped = [[p for p, i in zip(used, ids) if i == g] for g in range(int(ids.max(initial=-1)) + 1)]
     placed = {p for g in grouped for p in g}
     return grouped, [p for p in files if p not in placed]
+
+
+def _fetch_addresses(files: Sequence[Path | str], folder: Path) -> dict[Path | str, Path | SERError]:
+    """Each http(s) address of ``files`` downloaded once into ``folder``: address -> its local copy,
+    or the error that fetching it gave (reported as that file's error, not fetched again)."""
+    from ..data.audio import fetch_url, url_scheme
+
+    local: dict[Path | str, Path | SERError] = {}
+    for path in files:
+        if url_scheme(path) in ("http", "https") and path not in local:
+            try:
+                data = fetch_url(str(path))
+            except SERError as err:
+                local[path] = err
+                continue
+            copy = folder / f"{len(local)}-{_file_name(path)[-100:]}"
+            copy.write_bytes(data)
+            local[path] = copy
+    return local
+
+
+def _local(local: Mapping[Path | str, Path | SERError] | None, path: Path | str) -> Path | str:
+    """What to decode for ``path``: its fetched copy, else ``path``; raises the error its fetch gave."""
+    source = (local or {}).get(path, path)
+    if isinstance(source, SERError):
+        raise source
+    return source
 
 
 def _file_name(path: Path | str) -> str:

@@ -269,29 +269,39 @@ def _decode_location(source: str | os.PathLike, sampling_rate: int | None) -> tu
             "huggingface_hub.hf_hub_download for hf://) and pass its path",
             source=text,
         )
+    return _decode_bytes(fetch_url(text), text, sampling_rate)
+
+
+def fetch_url(url: str) -> bytes:
+    """The bytes at an http(s) address (at most ``MAX_URL_BYTES``, ``URL_TIMEOUT_S`` per read).
+
+    Raises:
+        SERError: the server cannot be reached or answers an error, the download is too large, or
+            the connection closed before the length the server announced.
+    """
     import http.client
     import urllib.error
     import urllib.request
 
     try:
-        with urllib.request.urlopen(text, timeout=URL_TIMEOUT_S) as response:  # noqa: S310 (http(s) only)
+        with urllib.request.urlopen(url, timeout=URL_TIMEOUT_S) as response:  # noqa: S310 (http(s) only)
             data = response.read(MAX_URL_BYTES + 1)
             announced = response.headers.get("Content-Length", "")
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:  # cut chunks too
         reason = f"HTTP {err.code} {err.reason}" if isinstance(err, urllib.error.HTTPError) else err
-        raise SERError(f"could not fetch the audio ({reason}); check the address", source=text) from err
+        raise SERError(f"could not fetch the audio ({reason}); check the address", source=url) from err
     if len(data) > MAX_URL_BYTES:
         raise SERError(
             f"the download passed {MAX_URL_BYTES // 2**20} MiB; download it yourself and pass its path",
-            source=text,
+            source=url,
         )
     if announced.isdigit() and len(data) < int(announced):  # a cut connection: half a clip decodes too
         raise SERError(
             f"the download ended after {len(data)} of {int(announced)} bytes (the connection closed); "
             "try again, or download the file and pass its path",
-            source=text,
+            source=url,
         )
-    return _decode_bytes(data, text, sampling_rate)
+    return data
 
 
 def _decode_bytes(data: bytes, name: str, sampling_rate: int | None) -> tuple[np.ndarray, int]:
