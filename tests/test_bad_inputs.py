@@ -42,7 +42,8 @@ needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs 
 class Case:
     """One input: ``good`` = must classify to finite scores; else a typed error naming it.
 
-    ``header_ok``: the corpus loader (header check only, no decoding) keeps it.
+    ``header_ok``: the corpus loader (header check only, no decoding) keeps it: a readable header of
+    at least 0.1 s (a shorter clip holds no speech to learn from; classifying it only warns).
     ``is_file``: a real file (the stock pipeline and the corpus loader only see files).
     """
 
@@ -113,6 +114,7 @@ def _make_corpus(root: Path) -> dict[str, Case]:
     wav("stereo.wav", np.stack([x, 0.5 * x], axis=1))
     wav("six_channel.wav", np.stack([x * (k + 1) / 6 for k in range(6)], axis=1))
     wav("short_0.05s.wav", x[: int(0.05 * SR)])
+    cases["short_0.05s.wav"].header_ok = False  # a corpus skipped nothing shorter than a syllable
     sf.write(root / "clip.flac", x, SR)
     cases["clip.flac"] = Case(root / "clip.flac", good=True)
     src = root / "float32.wav"
@@ -382,6 +384,10 @@ def test_corpus_loader_skips_exactly_the_unreadable_files(corpus, tmp_path):
     assert len(ds) == expected_rows == report.rows
     text = report.format(max_paths=None)
     assert f"skipped {len(expected_skipped)} files" in text
+    assert "50 ms long, too short to hold speech" in text
+    # without the header check, decoding finds it (a parquet or Hub dataset's rows)
+    _, unchecked = load_corpus("ravdess", root, return_report=True, check_files=False, check_audio=True)
+    assert any("too short to hold speech" in s.reason for s in unchecked.skipped)
     # check_audio (ser-hf corpus --check-audio; push-dataset always) decodes every clip: the files
     # whose header reads but whose samples do not are skipped too, each with its reason
     decoded, report = load_corpus("ravdess", root, return_report=True, check_audio=True)

@@ -46,6 +46,7 @@ _WHOLE_READ_SAMPLES = 2**25  # samples x channels read at once (128 MB as float3
 _BLOCK_SAMPLES = 2**23  # of this many samples x channels (32 MB), at least a second, at most a minute
 URL_TIMEOUT_S = 30  # an http(s) address given as a clip: seconds to wait for the server
 MAX_URL_BYTES = 512 * 2**20  # and the most it downloads
+MIN_SPEECH_S = 0.1  # a clip shorter than this cannot hold a syllable
 SILENT_PEAK = 1e-4  # a clip whose peak stays below this (-80 dBFS) is silence, not speech: never scored
 
 

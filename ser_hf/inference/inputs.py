@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.audio import refuse_single
+from ..data.audio import MIN_SPEECH_S, refuse_single
 from ..errors import SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS
@@ -41,9 +41,6 @@ def reads_seconds(feature_extractor: Any) -> float | None:
     fe = getattr(feature_extractor, "extractor", feature_extractor)  # the ONNX route's TurnEncoderInputs
     blocks = FUNCTIONAL_BLOCKS.get(getattr(fe, "functionals", None) or "", ())
     return WINDOW_SAMPLES / 16000 if any(b in TURN_BLOCKS for b in blocks) else None
-
-
-MIN_SPEECH_S = 0.1  # a clip shorter than this cannot hold a syllable
 
 
 def warn_about_clips(
