@@ -142,6 +142,18 @@ def test_label_mapping_rules():
         ["female_angry", "male_angry", "female_sad"], ["angry", "joy"], None
     )
     assert mapping == {"female_angry": "angry", "male_angry": "angry"} and shared == ["angry"]
+    # a RAVDESS model's calm counts as neutral on a folder of your own, as it does on TESS (it was
+    # masked out there); a folder with a Calm class of its own keeps calm apart
+    ravdess = scheme_names("ravdess8")
+    mapping, _ = evaluation.label_mapping(ravdess, ["Angry", "Neutral", "Surprise"], None)
+    assert mapping == {"neutral": "Neutral", "calm": "Neutral", "angry": "Angry", "surprised": "Surprise"}
+    assert evaluation.label_mapping(ravdess, ["Calm", "Neutral"], None)[0] == {
+        "neutral": "Neutral",
+        "calm": "Calm",
+    }
+    assert (
+        evaluation.label_mapping(ravdess, scheme_names("harmonized7"), "harmonized7")[0]["calm"] == "neutral"
+    )
 
 
 def test_evaluate_cli_writes_every_file(tree, random_model, tmp_path, capsys):

@@ -87,7 +87,9 @@ def label_mapping(
 
     Identical label lists map one to one. Otherwise the data's label scheme decides
     (:func:`ser_hf.labels.cross_scheme_mapping`); data without a known scheme (generic folders)
-    are matched by emotion name.
+    are matched by emotion name, and a model class the data lacks merges as the harmonised
+    classes merge it (``calm`` -> ``neutral`` when the data has neutral but no calm), as it does
+    for a corpus ser_hf knows.
     """
     from ..data import labels
 
@@ -112,6 +114,8 @@ def label_mapping(
         for m in model_names:
             emotion = re.sub(r"^(female|male)_", "", m)  # gender-joint classes count as their emotion
             key = labels.normalize_emotion(emotion) or m
+            if key not in by_emotion and key in labels.CANONICAL_EMOTIONS:
+                key = labels.map_label(key, "harmonized7") or key
             if key in by_emotion:
                 mapping[m] = by_emotion[key]
     shared = [d for d in data_names if d in set(mapping.values())]
