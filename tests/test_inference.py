@@ -606,6 +606,25 @@ def test_a_silent_clip_is_scored_with_a_warning_naming_it(clf, tmp_path, caplog)
         clf.classify_batch([np.zeros(SR, dtype=np.float32)], names=["a", "b"])
 
 
+def test_classify_batch_can_return_a_bad_clips_error_in_its_place(clf, tmp_path):
+    """One unreadable clip failed a service's whole batch; with return_exceptions=True its error
+    takes its place and the other clips get the scores they get alone."""
+    calm = str(next(EXAMPLES.glob("03-01-02-*.flac")))
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF not really")
+    audios = [calm, str(broken), str(tmp_path / "gone.wav"), calm]
+    with pytest.raises(SERError, match="broken.wav"):
+        clf.classify_batch(audios)
+    out = clf.classify_batch(audios, return_exceptions=True, top_k=2)
+    assert isinstance(out[1], SERError) and "broken.wav" in str(out[1])
+    assert isinstance(out[2], SERError) and "gone.wav" in str(out[2])
+    assert out[0] == out[3] and len(out[0]) == 2
+    assert [d["score"] for d in out[0]] == pytest.approx(
+        [d["score"] for d in clf.classify(calm, top_k=2)], abs=1e-5
+    )
+    assert all(isinstance(r, SERError) for r in clf.classify_batch([str(broken)], return_exceptions=True))
+
+
 def test_loading_is_quiet_and_the_classifier_says_what_it_is(capfd):
     """No "Loading weights" progress bar from a ser_hf load; the repr names model, labels, backend."""
     from ser_hf.inference.classifier import EmotionClassifier

@@ -399,7 +399,8 @@ class EmotionClassifier:
         top_k: int | None = None,
         sampling_rate: int | None = None,
         names: Sequence[str] | None = None,
-    ) -> list[list[dict[str, Any]]]:
+        return_exceptions: bool = False,
+    ) -> list[Any]:
         """:meth:`classify` for many clips, batched (sorted by length so padding stays small;
         ``batch_size`` None: what runs fastest for the model on its device, 1 for the CNN families
         on a CPU, else 16).
@@ -407,17 +408,36 @@ class EmotionClassifier:
         A clip gets the same scores alone and in a batch (up to about 0.002 in bfloat16); the speaker
         encoder runs once over the batch's windows, the turn encoder (int8) clip by clip. ``names``:
         what warnings and errors call each clip (default its path, or its type for samples).
+
+        A clip that cannot be read (missing, empty, not audio, NaN samples) raises its
+        :class:`SERError` for the whole call; with ``return_exceptions=True`` (as
+        ``asyncio.gather``) that error takes the clip's place in the list and the other clips are
+        classified.
         """
         audios = clip_list(audios, "classify_batch", "for one clip, call classify")
         if top_k is not None:
             check_top_k(top_k)
         if names is not None and len(names) != len(audios):
             raise SERError(f"{len(names)} names for {len(audios)} clips", source="classify_batch(names=...)")
-        clips = [self._load(a, sampling_rate) for a in audios]
         names = [str(n) for n in names] if names is not None else [clip_name(a) for a in audios]
-        warn_about_clips(clips, names, self.sampling_rate, self.feature_extractor)
-        probs = self._probs_batched(clips, names, batch_size)
-        return [_top(p, self.labels, top_k) for p in probs]
+        results: list[Any] = [None] * len(audios)
+        clips: dict[int, np.ndarray] = {}
+        for i, audio in enumerate(audios):
+            try:
+                clips[i] = self._load(audio, sampling_rate)
+            except SERError as err:
+                if not return_exceptions:
+                    raise
+                results[i] = err
+        ok = list(clips)
+        warn_about_clips(
+            [clips[i] for i in ok], [names[i] for i in ok], self.sampling_rate, self.feature_extractor
+        )
+        if ok:
+            probs = self._probs_batched([clips[i] for i in ok], [names[i] for i in ok], batch_size)
+            for i, p in zip(ok, probs):
+                results[i] = _top(p, self.labels, top_k)
+        return results
 
     def _batch_size(self, batch_size: int | None) -> int:
         model = getattr(self.backend, "model", None)
