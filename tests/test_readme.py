@@ -1,6 +1,6 @@
 """What the README promises a newcomer: the first snippet works from any folder, the two commands
 install what they need (the demo no browser, the tests a browser), and it says where the data come
-from and how long the test command takes."""
+from, how long the test command takes and how large its frame models are."""
 
 from __future__ import annotations
 
@@ -43,3 +43,19 @@ def test_make_demo_installs_no_browser_and_make_test_does():
 def test_the_readme_names_the_data_sources_and_the_test_duration():
     assert "zenodo.org/records/1188976" in README and "10.5683/SP2/E8H2MF" in README  # RAVDESS, TESS
     assert re.search(r"`\.ci/run` runs `make test`; on a 2-core machine it takes about \d+ minutes", README)
+
+
+def test_the_preset_table_gives_each_frame_models_parameters_for_its_classes():
+    """The README's preset table mixed 8-class and 7-class counts without saying which: every
+    frame-family row now names its class count, and the count is what build_model gives."""
+    from ser_hf import build_model
+
+    rows = re.findall(
+        r"^\| `([a-z0-9-]+)` \| (\w+) \|.*\| ([\d,]+) \((\d) classes\) \|$", README, re.MULTILINE
+    )
+    frame_rows = [r for r in rows if r[1] != "functionals"]
+    assert len(frame_rows) == 10, frame_rows
+    for preset, _, count, classes in frame_rows:
+        names = scheme_names("ravdess8" if classes == "8" else "harmonized7")
+        model, _ = build_model(preset, dict(enumerate(names)))
+        assert sum(p.numel() for p in model.parameters()) == int(count.replace(",", "")), preset
