@@ -236,11 +236,15 @@ def test_predict_downloads_http_addresses_as_the_python_api_does(model_dir, medi
         captured = capsys.readouterr()
         # --adapt voices read every address three times (grouping, adapting, classifying): now once
         requests.clear()
-        assert predict_cli([*argv, "--model", str(model_dir), "--adapt", "voices"]) == 1
-        assert sorted(requests) == ["/a.wav?x=1", "/long.wav", "/missing.wav"]
+        (long_clip.parent / "notes.wav").write_text("not audio at all\n" * 20)
+        assert predict_cli([*argv, f"{base}/notes.wav", "--model", str(model_dir), "--adapt", "voices"]) == 1
+        assert sorted(requests) == ["/a.wav?x=1", "/long.wav", "/missing.wav", "/notes.wav"]
         adapted = capsys.readouterr()
-        assert "adapted to" in adapted.out and "3 of 4 file(s) classified, 1 failed" in adapted.out
+        assert "adapted to" in adapted.out and "3 of 5 file(s) classified, 2 failed" in adapted.out
         assert f"{base}/missing.wav: could not fetch the audio (HTTP 404" in adapted.err
+        assert (
+            f"error: {base}/notes.wav: " in adapted.err and "ser-hf-predict-" not in adapted.err
+        )  # as given
     finally:
         server.shutdown()
     assert rc == 1 and "3 of 4 file(s) classified, 1 failed" in captured.out

@@ -208,6 +208,7 @@ def cli(argv: list[str]) -> int:
                 )
             first = len(results)
             for path in group:
+                source: Path | str = path
                 try:
                     source = _local(local, path)  # a fetched address's copy
                     samples = None
@@ -257,6 +258,8 @@ def cli(argv: list[str]) -> int:
                 except KeyboardInterrupt:
                     raise
                 except Exception as err:  # one bad file must not stop the others, nor print a traceback
+                    if source is not path and isinstance(err, SERError):  # named by the address, not the copy
+                        err = SERError(str(err).replace(str(source), str(path)))
                     results.append(_error_row(path, err))
                 if len(short) >= (args.batch_size or 16):  # decoded clips waiting, classified together
                     _classify_short(clf, short, results, args)
