@@ -88,6 +88,23 @@ def test_gradio_tuple_and_decoder(media):
     assert abs(len(x) - 16000) <= 2 and abs(peak_freq(x) - 440) < 5
 
 
+def test_soundfile_and_librosa_tuples_decode_and_a_list_of_clips_is_refused(media):
+    """soundfile.read / librosa.load return (samples, rate): it was refused as an "unsupported
+    (sampling_rate, samples) tuple". A list of clips where one clip goes was read as one stereo
+    clip (two clips averaged into one answer) or failed inside numpy; it is now an error saying so."""
+    samples, rate = sf.read(media["wav"])  # (samples, rate): float64, channels last
+    assert samples.ndim == 2 and np.allclose(load_audio((samples, rate)), load_audio(media["wav"]), atol=1e-4)
+    mono = samples.mean(axis=1).astype(np.float32)  # librosa.load's
+    assert np.allclose(load_audio((mono, rate)), load_audio(media["wav"]), atol=1e-4)
+    clip = load_audio(media["wav"])
+    for clips in ([clip, clip], [clip, clip[:100]], [str(media["wav"]), str(media["wav"])]):
+        with pytest.raises(SERError, match="a list of 2 clips where one clip goes.*classify_batch"):
+            load_audio(clips, source_rate=16000)
+    assert load_audio([0.1, -0.1] * 800, source_rate=16000).shape == (1600,)  # a list of numbers is samples
+    with pytest.raises(SERError, match="pass source_rate="):  # the argument load_audio has
+        load_audio(np.zeros(1600, np.float32))
+
+
 def test_datasets_audio_column_decoder(media):
     from datasets import Audio, Dataset
 

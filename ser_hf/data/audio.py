@@ -58,7 +58,15 @@ def _describe(source: Any) -> str:
     if isinstance(source, dict):
         return str(source.get("path") or "<audio dict>")
     if isinstance(source, tuple):
-        return "<(sampling_rate, samples) tuple>"
+        if len(source) == 2 and np.isscalar(source[0]) != np.isscalar(source[1]):
+            return (
+                "<(sampling_rate, samples) tuple>"
+                if np.isscalar(source[0])
+                else "<(samples, sampling_rate) tuple>"
+            )
+        return f"<tuple of {len(source)} items>"
+    if isinstance(source, list):
+        return f"<list of {len(source)} items>"
     shape = getattr(source, "shape", None)
     if shape is not None:
         return f"<{type(source).__name__} of shape {tuple(shape)}>"
@@ -332,8 +340,10 @@ def _decode_any(source: Any, sampling_rate: int | None, name: str) -> tuple[np.n
         if source.get("path"):
             return _decode_location(source["path"], sampling_rate)
         raise SERError("audio dict needs 'array' + 'sampling_rate', 'bytes' or 'path'", source=name)
-    if isinstance(source, tuple) and len(source) == 2 and np.isscalar(source[0]):
-        rate, samples = source  # gradio's (sampling_rate, samples), channels last; torchaudio's first
+    if isinstance(source, tuple) and len(source) == 2 and np.isscalar(source[0]) != np.isscalar(source[1]):
+        # gradio's (sampling_rate, samples), channels last; torchaudio's first; soundfile.read's and
+        # librosa.load's (samples, sampling_rate)
+        rate, samples = source if np.isscalar(source[0]) else source[::-1]
         if hasattr(samples, "detach") and hasattr(samples, "cpu"):
             samples = samples.detach().cpu().numpy()
         return _to_mono(_to_float(np.asarray(samples), name), name), _rate(rate, name)
@@ -345,10 +355,19 @@ def _decode_any(source: Any, sampling_rate: int | None, name: str) -> tuple[np.n
         return decoded.data.mean(dim=0).numpy().astype(np.float32), int(decoded.sample_rate)
     if hasattr(source, "detach") and hasattr(source, "cpu"):  # torch tensor
         source = source.detach().cpu().numpy()
+    if isinstance(source, list) and any(
+        isinstance(x, (np.ndarray, str, os.PathLike, bytes, bytearray, dict, tuple)) or hasattr(x, "detach")
+        for x in source
+    ):  # [clip, clip]: two equal-length arrays read as one stereo clip, averaged, without a word
+        raise SERError(
+            f"a list of {len(source)} clips where one clip goes; pass one clip "
+            "(EmotionClassifier.classify_batch takes a list of clips; stereo goes as one 2-D array)",
+            source=name,
+        )
     if isinstance(source, (list, np.ndarray)):
         if sampling_rate is None:
             raise SERError(
-                "raw samples need their sampling rate: pass sampling_rate=... or a "
+                "raw samples need their sampling rate: pass source_rate=... to load_audio, or a "
                 "{'array': x, 'sampling_rate': sr} dict",
                 source=name,
             )
@@ -357,8 +376,8 @@ def _decode_any(source: Any, sampling_rate: int | None, name: str) -> tuple[np.n
             raise SERError("samples must be numbers, not objects", source=name)
         return _to_mono(_to_float(samples, name), name), _rate(sampling_rate, name)
     raise SERError(
-        "unsupported audio input; pass a path, bytes, an array with sampling_rate, "
-        "an {'array', 'sampling_rate'} dict or an AudioDecoder",
+        "unsupported audio input; pass a path, bytes, an array with its rate, a (rate, samples) or "
+        "(samples, rate) tuple, an {'array', 'sampling_rate'} dict or an AudioDecoder",
         source=name,
     )
 
