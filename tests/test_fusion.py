@@ -237,6 +237,23 @@ def test_fuse_takes_a_bundled_models_name_as_export_does(members, tmp_path, caps
 
     assert fuse.cli(["--member", "cnn", "cnn", "--out", str(tmp_path / "f")]) == 0
     assert "fusion of cnn (0.5), cnn (0.5)" in capsys.readouterr().out
+    # --member repeated, as --corpus is elsewhere: the second replaced the first, a fusion of one
+    argv = [
+        "--member",
+        "cnn",
+        "--weights",
+        "3",
+        "--member",
+        "cnn",
+        "--weights",
+        "1",
+        "--out",
+        str(tmp_path / "g"),
+    ]
+    assert fuse.cli(argv) == 0
+    assert "fusion of cnn (0.75), cnn (0.25)" in capsys.readouterr().out
+    with pytest.raises(SERError, match="two or more members"):
+        fuse.cli(["--member", "cnn", "--out", str(tmp_path / "h")])
     assert json.loads((tmp_path / "f" / "config.json").read_text())["model_type"] == "ser_fusion"
 
 

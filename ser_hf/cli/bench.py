@@ -34,7 +34,13 @@ def cli(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="few runs, tiny inputs (a smoke test, not figures)"
     )
     parser.add_argument(
-        "--skip", nargs="+", default=[], choices=PARTS, metavar="PART", help=f"parts to skip: {PARTS}"
+        "--skip",
+        nargs="+",
+        action="extend",
+        default=[],
+        choices=PARTS,
+        metavar="PART",
+        help=f"parts to skip: {PARTS}",
     )
     args = parser.parse_args(argv)
     require_extra("train", "ser-hf bench")

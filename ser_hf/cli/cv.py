@@ -53,6 +53,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--only",
         type=int,
         nargs="+",
+        action="extend",
         metavar="K",
         help="run only these fold indices (the aggregate covers every finished fold)",
     )

@@ -14,9 +14,22 @@ def cli(argv: list[str]) -> int:
         prog="ser-hf fuse",
         description="Pack saved models into one pipeline-ready fusion model (weighted mean of probabilities).",
     )
-    p.add_argument("--member", nargs="+", required=True, metavar="DIR", help="saved member model folders")
+    # extend: "--member A --member B" is both members (the second replaced the first)
     p.add_argument(
-        "--weights", nargs="+", type=float, default=None, help="relative weight per member (default equal)"
+        "--member",
+        nargs="+",
+        action="extend",
+        required=True,
+        metavar="DIR",
+        help="saved member model folders",
+    )
+    p.add_argument(
+        "--weights",
+        nargs="+",
+        action="extend",
+        type=float,
+        default=None,
+        help="relative weight per member (default equal)",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="where to save the fused model")
     args = p.parse_args(argv)
@@ -24,6 +37,8 @@ def cli(argv: list[str]) -> int:
 
     output_dir(args.out, "--out")
 
+    if len(args.member) < 2:
+        raise SERError("a fusion needs two or more members; give --member once per model", source="--member")
     if args.weights is not None and len(args.weights) != len(args.member):
         raise SERError(f"--weights needs {len(args.member)} numbers, one per --member", source="--weights")
     from ..training.saving import remove_stale_run_files, save_model_folder

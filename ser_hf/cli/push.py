@@ -40,7 +40,9 @@ def cli(argv: list[str]) -> int:
     parser.add_argument(
         "--cv-json", default=None, help="cv_results.json of ser-hf cv, for the card's model-index"
     )
-    parser.add_argument("--datasets", nargs="+", default=None, help="training corpora, e.g. ravdess")
+    parser.add_argument(
+        "--datasets", nargs="+", action="extend", default=None, help="training corpora, e.g. ravdess"
+    )
     parser.add_argument("--license", default=None, help="Hub licence id (default: from the training corpora)")
     parser.add_argument("--protocol", default=None, help="name of the evaluation protocol for the card")
     parser.add_argument("--message", default=DEFAULT_COMMIT_MESSAGE, help="commit message")
