@@ -292,7 +292,9 @@ class EmotionClassifier:
         model = getattr(self.backend, "model", None)
         if model is None:
             raise SERError(
-                "adaptation needs the PyTorch backend; load the model without onnx_path", source="adapt"
+                "adaptation changes the PyTorch model's statistics, and this classifier runs an ONNX graph: "
+                "load the model folder with EmotionClassifier(model) (no onnx_path) to adapt",
+                source="adapt",
             )
         refuse_single(clips, "adapt", "pass the clips as a list (or a generator) of paths or arrays")
         step = getattr(self.feature_extractor, "clips_per_call", 1)

@@ -87,6 +87,11 @@ class OnnxRuntimeBackend:
         names = [i.name for i in self.session.get_inputs()]
         self._features_name = next((n for n in names if "feature" in n), names[0])
         self._mask_name = next((n for n in names if "mask" in n), None)
+        # (B, T, F) with F fixed for a ser_hf export: None for a dynamic axis
+        self._features_shape = [
+            d if isinstance(d, int) else None
+            for d in next(i.shape for i in self.session.get_inputs() if i.name == self._features_name)
+        ]
         outputs = [o.name for o in self.session.get_outputs()]
         self._logits_name = "logits" if "logits" in outputs else outputs[0]
         shape = next(o.shape for o in self.session.get_outputs() if o.name == self._logits_name)
@@ -131,7 +136,24 @@ class OnnxRuntimeBackend:
             )
         return self._run(feats, mask)
 
+    def _check_features(self, feats: np.ndarray) -> None:
+        """Features of another model's extractor (an .onnx paired with the wrong model folder) are
+        an error naming both shapes, not ONNX Runtime's "Invalid rank for input"."""
+        expected = self._features_shape
+        if len(expected) == feats.ndim and all(
+            e is None or e == got for e, got in zip(expected[2:], feats.shape[2:])
+        ):
+            return
+        shown = "(" + ", ".join("?" if e is None else str(e) for e in expected) + ")"
+        raise SERError(
+            f"this ONNX graph reads features of shape {shown}, but the feature extractor gives "
+            f"{tuple(feats.shape)}: the .onnx file was exported from another model; load it with the "
+            "model folder it was exported from (or export this model: ser-hf export)",
+            source=self.path,
+        )
+
     def _run(self, feats: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        self._check_features(feats)
         if feats.shape[1] < self.min_frames:  # what the PyTorch model does inside: masked zero frames
             extra = self.min_frames - feats.shape[1]
             feats = np.pad(feats, ((0, 0), (0, extra), (0, 0)))
