@@ -73,26 +73,27 @@ def voice_groups(
     The clips' speaker embeddings (the voice encoder's, on silence-trimmed clips) are
     clustered by average linkage on cosine distance, the tree cut at ``distance``. At the default
     cut the groups are few and broad (session 23, validation set-ups of four speakers: 1.5 groups of
-    10+ clips each, about a split by gender; speaker purity 0.45), not one per speaker: adapting per
+    10+ clips each, not reliably one per gender; speaker purity 0.45), not one per speaker: adapting per
     group scored 0.632 against 0.625 for the whole set-up together and 0.678 per true speaker.
     Past 4,000 clips a seeded sample of 4,000 is clustered and each other clip joins the group of
     its most similar sampled clip, so memory stays bounded.
 
     ``waves``: sample arrays at ``sampling_rate``, or what ``adapt`` takes (paths, bytes, ...),
-    decoded one at a time.
+    decoded one at a time (at 16 kHz, the voice encoder's rate, whatever ``sampling_rate``).
     """
-    from ..data.audio import load_audio, refuse_single
+    from ..data.audio import load_audio, refuse_single, resample
     from ..models.feature_extraction_functionals import batch_functionals
 
     refuse_single(waves, "voice_groups", "pass the clips as a list (or a generator) of paths or arrays")
+    rate = 16000  # the voice encoder's
     it = (
-        w
-        if isinstance(w, np.ndarray) and w.dtype.kind == "f"
-        else load_audio(w, sampling_rate, source_rate=sampling_rate)
+        resample(w.astype(np.float32, copy=False), sampling_rate, rate)
+        if isinstance(w, np.ndarray) and w.dtype.kind == "f" and w.ndim == 1
+        else load_audio(w, rate, source_rate=sampling_rate)
         for w in waves
     )
     chunks = [
-        batch_functionals(batch, "voice-encoder", sampling_rate)[:, -_EMBEDDING:]
+        batch_functionals(batch, "voice-encoder", rate)[:, -_EMBEDDING:]
         for batch in iter(lambda: list(itertools.islice(it, _CHUNK)), [])
     ]
     emb = np.concatenate(chunks) if chunks else np.zeros((0, _EMBEDDING))
