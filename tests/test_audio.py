@@ -320,3 +320,20 @@ def test_a_file_of_many_channels_at_a_high_rate_decodes_in_memory_that_follows_t
     monkeypatch.setattr(audio, "_WHOLE_READ_SAMPLES", 2**40)
     whole = load_audio(tmp_path / "noise.wav")
     assert len(by_blocks) == len(whole) and float(np.abs(by_blocks - whole).max()) < 1e-5
+
+
+def test_a_wav_cut_short_is_read_with_a_warning(tmp_path, caplog):
+    """A WAV copy or download cut in half decoded its first half without a word (a cut MP3's
+    timeline already warned); the header's announced length is named beside what the file holds."""
+    x = (make_tone(220, 4.0, 16000) * 0.5).astype(np.float32)
+    sf.write(tmp_path / "full.wav", x, 16000, subtype="PCM_24")
+    data = (tmp_path / "full.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])
+    with caplog.at_level("WARNING", logger="ser_hf.data.audio"):
+        assert len(load_audio(tmp_path / "full.wav")) == len(x)
+        assert not caplog.records
+        cut = load_audio(tmp_path / "cut.wav")
+    assert abs(len(cut) - len(x) // 2) < 100
+    assert (
+        "cut.wav: the file is cut short: its header announces 4.00 s of audio, it holds 2.00 s" in caplog.text
+    )

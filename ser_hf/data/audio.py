@@ -166,12 +166,28 @@ def _decode_soundfile(
     try:
         with sf.SoundFile(data) as f:
             rate = int(f.samplerate)
+            _warn_if_cut_short(f, data)
             if f.frames * f.channels <= _WHOLE_READ_SAMPLES or sampling_rate is None:
                 samples = f.read(dtype="float32", always_2d=True)
                 return samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0], rate
             return _resample_by_blocks(f, sampling_rate), sampling_rate
     except Exception:  # libsndfile can't read it (m4a, video, corrupt): let FFmpeg try
         return None
+
+
+def _warn_if_cut_short(f: Any, data: str | io.BytesIO) -> None:
+    """A WAV whose data chunk announces more bytes than the file holds (a copy or download cut
+    short) decodes what is there; say so, as a cut MP3's timeline does."""
+    found = re.search(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", f.extra_info, re.MULTILINE)
+    if found and int(found.group(1)) > int(found.group(2)) + 64:
+        held = f.frames / f.samplerate
+        logger.warning(
+            "%s: the file is cut short: its header announces %.2f s of audio, it holds %.2f s; "
+            "the clip is read as it is",
+            data if isinstance(data, str) else "<audio bytes>",
+            held * int(found.group(1)) / int(found.group(2)),
+            held,
+        )
 
 
 def _resample_by_blocks(f: Any, target: int) -> np.ndarray:
