@@ -159,6 +159,13 @@ def test_chunks_cover_the_file_in_bounded_pieces(tmp_path, media):
     video_chunks = list(iter_audio_chunks(media["mp4"], 0.25))
     assert max(len(c) for c in video_chunks) <= 4001 and abs(sum(map(len, video_chunks)) - 16000) < 1600
     assert audio_info(tmp_path / "long.wav") == (3.3, 16000, 1)
+    # at another rate the chunks join as the whole file decodes: each block was resampled alone, so
+    # a long recording's timeline from its path differed from its samples' near every chunk boundary
+    rng = np.random.default_rng(0)
+    sf.write(tmp_path / "44k.wav", 0.3 * rng.standard_normal(int(44100 * 5.5)).astype(np.float32), 44100)
+    chunks = list(iter_audio_chunks(tmp_path / "44k.wav", 2.0))
+    assert len(chunks) == 3
+    np.testing.assert_allclose(np.concatenate(chunks), load_audio(tmp_path / "44k.wav"), atol=1e-5)
 
 
 def test_chunks_of_a_video_whose_audio_starts_late_cover_all_of_it(tmp_path):

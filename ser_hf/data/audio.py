@@ -192,22 +192,28 @@ def _warn_if_cut_short(f: Any, data: str | io.BytesIO) -> None:
 
 def _resample_by_blocks(f: Any, target: int) -> np.ndarray:
     """The open ``soundfile.SoundFile`` ``f`` mixed down and resampled to ``target`` a block at a time,
-    as the whole file would be: each block is read with context on both sides (longer than the
-    resampling filter) and its output trimmed to the block, whose length is a whole number of the
-    rates' period, so blocks join without clicks and the length is the whole file's."""
+    as the whole file would be (:func:`_resampled_blocks`), so memory follows the output."""
+    seconds = min(60.0, max(1.0, _BLOCK_SAMPLES / f.channels / f.samplerate))
+    return np.concatenate(list(_resampled_blocks(f, target, seconds))).astype(np.float32, copy=False)
+
+
+def _resampled_blocks(f: Any, target: int, seconds: float) -> Iterator[np.ndarray]:
+    """The open ``soundfile.SoundFile`` ``f`` mixed down and resampled to ``target``, about ``seconds``
+    at a time, each block as the whole file would give it: read with context on both sides (longer
+    than the resampling filter) and its output trimmed to the block, whose length is a whole number
+    of the rates' period, so blocks join without clicks and the length is the whole file's."""
     g = math.gcd(f.samplerate, target)
     period, out_period = f.samplerate // g, target // g  # input / output samples that align exactly
     context = period * math.ceil(4096 / period)  # the sinc kernel spans ~6 input samples per output
-    block = period * max(1, min(60 * f.samplerate, max(f.samplerate, _BLOCK_SAMPLES // f.channels)) // period)
-    parts = []
+    block = period * max(1, round(seconds * f.samplerate) // period)
     for start in range(0, f.frames, block):
         lo, hi = max(0, start - context), min(f.frames, start + block + context)
         f.seek(lo)
-        out = resample(f.read(hi - lo, dtype="float32", always_2d=True).mean(axis=1), f.samplerate, target)
+        frames = f.read(hi - lo, dtype="float32", always_2d=True).mean(axis=1)
+        out = frames if f.samplerate == target else resample(frames, f.samplerate, target)
         first = (start - lo) // period * out_period
         last = None if start + block >= f.frames else first + block // period * out_period
-        parts.append(out[first:last])
-    return np.concatenate(parts).astype(np.float32, copy=False)
+        yield out[first:last]
 
 
 def _decode_ffmpeg(data: str | bytes, name: str, sampling_rate: int | None) -> tuple[np.ndarray, int]:
@@ -490,15 +496,16 @@ def iter_audio_chunks(
     except Exception:
         info = None
     if info is not None and info.format != "MP3":  # a cut MP3's header promises more than it holds
-        block = max(1, int(round(chunk_seconds * info.samplerate)))
         yielded = False
         try:
-            for frames in sf.blocks(name, blocksize=block, dtype="float32", always_2d=True):
-                chunk = frames.mean(axis=1)
-                if not np.all(np.isfinite(chunk)):
-                    raise SERError("contains NaN or infinite samples; the recording is corrupt", source=name)
-                yielded = True
-                yield resample(chunk, int(info.samplerate), sampling_rate)
+            with sf.SoundFile(name) as f:  # resampled with context: the chunks join as the whole file
+                for chunk in _resampled_blocks(f, sampling_rate, chunk_seconds):
+                    if not np.all(np.isfinite(chunk)):
+                        raise SERError(
+                            "contains NaN or infinite samples; the recording is corrupt", source=name
+                        )
+                    yielded = True
+                    yield chunk
             return
         except Exception as err:
             if isinstance(err, SERError):
