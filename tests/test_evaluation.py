@@ -667,6 +667,27 @@ def test_evaluate_leaves_out_silent_clips_as_training_does(tree, random_model, t
     assert "left out 1 silent clip(s)" in capsys.readouterr().out
 
 
+def test_a_folders_calm_rows_count_as_neutral_for_a_model_without_calm(tree, tmp_path, capsys):
+    """The default (7 harmonised classes, calm folded into neutral) left a user folder's calm clips
+    out, while RAVDESS's calm clips counted as neutral: the harmonised classes now merge them alike."""
+    mine = tmp_path / "mine"
+    for label in ("calm", "Neutral", "angry"):
+        (mine / label).mkdir(parents=True)
+        for k, wav in enumerate(sorted(tree.glob("Actor_0[1-2]/*-05-*.wav"))):
+            (mine / label / f"{k}.wav").write_bytes(wav.read_bytes())
+    per_class = len(list((mine / "angry").iterdir()))
+    model = _save_model(tmp_path / "m", ["neutral", "happy", "sad", "angry"], bias={"neutral": 5.0})
+    out = tmp_path / "e"
+    assert evaluate_cli.cli(["--model", str(model), "--corpus", f"mine={mine}", "--out", str(out)]) == 0
+    assert "test rows of calm count as Neutral" in capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n"] == 3 * per_class and metrics["dropped"] == {}
+    assert metrics["labels"] == ["Neutral", "angry"] and metrics["confusion"] == [
+        [2 * per_class, 0],
+        [per_class, 0],
+    ]
+
+
 def test_evaluate_refuses_a_corpus_sharing_one_class_and_a_bad_out_before_the_work(tree, tmp_path):
     one = tmp_path / "one"
     for label in ("angry", "bored"):

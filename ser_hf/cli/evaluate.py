@@ -183,6 +183,8 @@ def cli(argv: list[str]) -> int:
         print("cross-corpus: model classes -> test classes (others masked out):")
         for m in metrics["model_labels"]:
             print(f"  {m:>16} -> {metrics['label_mapping'].get(m, '(no counterpart: masked)')}")
+        for test, into in metrics.get("merged_test_classes", {}).items():
+            print(f"  test rows of {test} count as {into} (the harmonised classes merge them)")
         if metrics["dropped"]:
             print(f"  test rows left out (classes the model cannot predict): {metrics['dropped']}")
         print(f"  scored on the {len(metrics['labels'])} shared classes: {', '.join(metrics['labels'])}")

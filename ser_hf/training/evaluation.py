@@ -97,17 +97,7 @@ def label_mapping(
     if model_names == data_names:
         return {n: n for n in model_names}, data_names
     mapping: dict[str, str] = {}
-    known = data_scheme not in (None, "native")
-    if known:
-        try:
-            labels.get_scheme(data_scheme)
-        except SERError:
-            known = False
-    if (
-        known
-        and labels.scheme_names(data_scheme) == data_names
-        and not labels.get_scheme(data_scheme).by_gender
-    ):
+    if _known_scheme(data_names, data_scheme):
         mapping = labels.cross_scheme_mapping(model_names, data_scheme)
     else:
         by_emotion = {labels.normalize_emotion(d) or d: d for d in data_names}
@@ -120,6 +110,42 @@ def label_mapping(
                 mapping[m] = by_emotion[key]
     shared = [d for d in data_names if d in set(mapping.values())]
     return mapping, shared
+
+
+def _known_scheme(data_names: Sequence[str], data_scheme: str | None) -> bool:
+    """Whether the data were loaded with a ser_hf label scheme (an emotion one) whose classes they have."""
+    from ..data import labels
+
+    if data_scheme in (None, "native"):
+        return False
+    try:
+        scheme = labels.get_scheme(data_scheme)
+    except SERError:
+        return False
+    return list(scheme.names) == list(data_names) and not scheme.by_gender
+
+
+def merged_test_classes(
+    data_label_names: Sequence[str], shared: Sequence[str], data_scheme: str | None
+) -> dict[str, str]:
+    """``{test class: shared class}`` for data without a known scheme (a folder of your own): a test
+    class the model cannot predict whose rows the harmonised classes merge into a shared one (a
+    folder's ``calm`` rows count as ``neutral`` for a model without calm, as RAVDESS's calm does
+    when it is loaded with ``harmonized7``). Empty for a corpus ser_hf knows: its scheme merged it."""
+    from ..data import labels
+
+    if _known_scheme(data_label_names, data_scheme):
+        return {}
+    by_emotion = {labels.normalize_emotion(d) or d: d for d in shared}
+    merged = {}
+    for d in data_label_names:
+        key = labels.normalize_emotion(d)
+        if d in shared or key not in labels.CANONICAL_EMOTIONS:
+            continue
+        target = labels.map_label(key, "harmonized7")
+        if target is not None and target != key and target in by_emotion:
+            merged[d] = by_emotion[target]
+    return merged
 
 
 def _projection(model_names: Sequence[str], shared: Sequence[str], mapping: dict[str, str]) -> np.ndarray:
@@ -262,7 +288,8 @@ def evaluate_model(
         )
     cross = names_model != names_data
 
-    emotions = [names_data[e] for e in dataset["emotion"]]
+    merged = merged_test_classes(names_data, shared, label_scheme_of(dataset))  # calm rows -> neutral
+    emotions = [merged.get(e, e) for e in (names_data[e] for e in dataset["emotion"])]
     keep = [i for i, e in enumerate(emotions) if e in set(shared)]
     dropped = dict(Counter(e for e in emotions if e not in set(shared)))
     if dropped:
@@ -419,6 +446,7 @@ def evaluate_model(
         label_mapping=mapping,
         cross_corpus=cross,
         dropped=dropped,
+        merged_test_classes=merged,
     )
     if not return_predictions:
         return metrics
