@@ -315,3 +315,30 @@ def test_fuse_into_a_trained_folder_leaves_nothing_of_the_old_model(members, tmp
     assert json.loads((out / "split.json").read_text())["protocol"] == "fusion"  # its own, not the old one
     assert {"config.json", "model.safetensors", "preprocessor_config.json"} <= left
     assert (out / "model.safetensors").stat().st_mode & 0o044 == 0o044  # readable, as trained models
+
+
+def test_a_fusion_of_turn_encoder_models_ships_the_encoders_weights_and_licence(tmp_path):
+    """A fusion with a turn-encoder member (the default's family) saved no turn_encoder.safetensors
+    and no licence beside it, so a pushed copy failed to load without ser_hf ("the turn encoder's
+    weights are missing"); it now ships them as a single such model does, and reads its own copy."""
+    from transformers import AutoFeatureExtractor
+
+    from ser_hf.cli import fuse
+
+    out = tmp_path / "f"
+    assert (
+        fuse.cli(
+            [
+                "--member",
+                "turn-encoder-2-voices-crops",
+                "--member",
+                "turn-encoder-2-voices",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert (out / "turn_encoder.safetensors").is_file() and (out / "turn_encoder_LICENSE.txt").is_file()
+    extractor = AutoFeatureExtractor.from_pretrained(out, trust_remote_code=True)
+    assert extractor._functionals_extractor._turn_weights == str(out / "turn_encoder.safetensors")

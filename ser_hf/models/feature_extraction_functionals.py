@@ -417,7 +417,52 @@ def clip_functionals(
     return vector
 
 
-class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
+class _ShipsEncoders:
+    """``from_pretrained`` / ``save_pretrained`` of an extractor whose functionals read a pretrained
+    encoder: a copy of the encoder's weights and licence is saved beside the model and read from its
+    folder or Hub repo (``voice_encoder.safetensors``, ``turn_encoder.safetensors``), so the model runs
+    as remote code without ser_hf."""
+
+    def _encoders(self) -> Any:
+        return self
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: Any, **kwargs: Any) -> Any:
+        from transformers.utils import cached_file
+
+        extractor = super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        target = None if isinstance(extractor, tuple) else extractor._encoders()
+        options = {
+            k: kwargs[k] for k in ("cache_dir", "token", "revision", "local_files_only") if k in kwargs
+        }
+        for attr, shipped, _ in target._weight_files() if target is not None else ():
+            found = cached_file(
+                pretrained_model_name_or_path,
+                shipped.name,
+                _raise_exceptions_for_missing_entries=False,
+                **options,
+            )
+            setattr(target, attr, found)
+        return extractor
+
+    def save_pretrained(self, save_directory: Any, *args: Any, **kwargs: Any) -> Any:
+        import shutil
+
+        out = super().save_pretrained(save_directory, *args, **kwargs)
+        target = self._encoders()
+        for attr, shipped, licence_name in target._weight_files() if target is not None else ():
+            weights = Path(getattr(target, attr) or shipped)
+            licence = weights.with_name(licence_name)
+            if not licence.is_file():  # e.g. a Hub cache holding the weights only
+                licence = shipped.with_name(licence_name)
+            for src in (weights, licence):
+                dst = Path(save_directory) / src.name
+                if src.is_file() and src.resolve() != dst.resolve():
+                    shutil.copyfile(src, dst)
+        return out
+
+
+class SERFunctionalsFeatureExtractor(_ShipsEncoders, SequenceFeatureExtractor):
     """Waveforms -> one functionals vector per clip, ``input_features`` ``(batch, feature_size)``.
 
     The front end of :class:`FunctionalsLinearForAudioClassification`: silence trimming
@@ -474,45 +519,6 @@ class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
         blocks = FUNCTIONAL_BLOCKS[self.functionals]
         return [f[:3] for f in _ENCODER_FILES if any(b.startswith(f[3]) for b in blocks)]
 
-    @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: Any, **kwargs: Any) -> Any:
-        """As transformers', and a model with a pretrained encoder's block reads the encoder's weights
-        from its own folder or Hub repo (``voice_encoder.safetensors``, ``turn_encoder.safetensors``),
-        so it runs as remote code without ser_hf."""
-        extractor = super().from_pretrained(pretrained_model_name_or_path, **kwargs)
-        if isinstance(extractor, tuple) or not hasattr(extractor, "_weight_files"):
-            return extractor
-        from transformers.utils import cached_file
-
-        options = {
-            k: kwargs[k] for k in ("cache_dir", "token", "revision", "local_files_only") if k in kwargs
-        }
-        for attr, shipped, _ in extractor._weight_files():
-            found = cached_file(
-                pretrained_model_name_or_path,
-                shipped.name,
-                _raise_exceptions_for_missing_entries=False,
-                **options,
-            )
-            setattr(extractor, attr, found)
-        return extractor
-
-    def save_pretrained(self, save_directory: Any, *args: Any, **kwargs: Any) -> Any:
-        """As transformers', plus a copy of each pretrained encoder's weights and licence the set reads."""
-        out = super().save_pretrained(save_directory, *args, **kwargs)
-        import shutil
-
-        for attr, shipped, licence_name in self._weight_files():
-            weights = Path(getattr(self, attr) or shipped)
-            licence = weights.with_name(licence_name)
-            if not licence.is_file():  # e.g. a Hub cache holding the weights only
-                licence = shipped.with_name(licence_name)
-            for src in (weights, licence):
-                dst = Path(save_directory) / src.name
-                if src.is_file() and src.resolve() != dst.resolve():
-                    shutil.copyfile(src, dst)
-        return out
-
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         out.pop("_encoder_weights", None)
@@ -550,7 +556,7 @@ class SERFunctionalsFeatureExtractor(SequenceFeatureExtractor):
 _TYPE_KEYS = ("feature_extractor_type", "auto_map", "processor_class")
 
 
-class SERFusionFeatureExtractor(SequenceFeatureExtractor):
+class SERFusionFeatureExtractor(_ShipsEncoders, SequenceFeatureExtractor):
     """The front end of :class:`SERFusionForAudioClassification`: frame features and functionals.
 
     Returns ``input_features`` ``(batch, frames, feature_size)`` and ``attention_mask`` from a
@@ -614,6 +620,9 @@ class SERFusionFeatureExtractor(SequenceFeatureExtractor):
         out.pop("_frame_extractor", None)
         out.pop("_functionals_extractor", None)
         return out
+
+    def _encoders(self) -> Any:  # a member's pretrained encoder ships beside the fusion
+        return self._functionals_extractor
 
     def __call__(
         self,
