@@ -306,6 +306,17 @@ def test_onnx_classifier_checks_labels_against_the_graph(exported, dirs, tmp_pat
     fe.save_pretrained(other)
     with pytest.raises(SERError, match="5"):
         OnnxEmotionClassifier(other, onnx_path=exported["a"]["path"])
+    # the same classes in another order (a folder corpus sorts its labels): the folder's names went on
+    # the graph's scores without a word
+    shuffled = tmp_path / "shuffled"
+    model, fe = build_model("seed-logmel-bilstm", sorted(LABELS), feature_overrides={"n_mels": 32})
+    model.save_pretrained(shuffled)
+    fe.save_pretrained(shuffled)
+    for make in (OnnxEmotionClassifier, EmotionClassifier):
+        with pytest.raises(SERError, match="exported with the classes"):
+            make(shuffled, onnx_path=exported["a"]["path"])
+    with pytest.raises(SERError, match="gives 4 scores but the labels name 5"):
+        EmotionClassifier(other, onnx_path=exported["a"]["path"])
 
 
 def test_exported_files_are_readable_by_others_and_the_log_fits_the_family(dirs, exported, tmp_path, caplog):

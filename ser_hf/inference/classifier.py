@@ -126,6 +126,10 @@ class EmotionClassifier:
         self.labels = [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(len(id2label))]
         if not self.labels:
             raise SERError("the model config has no id2label; it is not a classifier", source=self.source)
+        if onnx_path is not None and hasattr(
+            backend, "check_labels"
+        ):  # the folder's names on the graph's scores
+            backend.check_labels(self.labels)
         self.model_labels = list(self.labels)  # all of the model's classes; ``labels``: those scored
         self._keep: np.ndarray | None = None  # indices of ``labels`` in ``model_labels`` (restrict)
         self.sampling_rate = int(getattr(self.feature_extractor, "sampling_rate", DEFAULT_SAMPLING_RATE))

@@ -133,12 +133,7 @@ class OnnxEmotionClassifier(EmotionClassifier):
         if not self.labels:
             raise SERError("no label names (id2label) for this model", source=self.source)
         self.model_labels, self._keep = list(self.labels), None
-        if ort_backend.num_labels is not None and ort_backend.num_labels != len(self.labels):
-            raise SERError(
-                f"the ONNX model gives {ort_backend.num_labels} scores but the labels name "
-                f"{len(self.labels)}; export the model again or pass its own folder",
-                source=self.onnx_path,
-            )
+        ort_backend.check_labels(self.labels)
         self.sampling_rate = int(getattr(self.feature_extractor, "sampling_rate", 16000))
         self.adapted_on = 0  # what EmotionClassifier's summary reads (an ONNX file is never adapted)
 

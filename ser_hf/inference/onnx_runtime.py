@@ -100,6 +100,25 @@ class OnnxRuntimeBackend:
         self.input_kind = self.metadata.get(META_PREFIX + "input")
         self.one_clip_per_call = self.metadata.get(META_PREFIX + "quantization", "none") != "none"
 
+    def check_labels(self, labels: Sequence[str]) -> None:
+        """Refuse class names that are not this graph's: another count, or (for a ser_hf export, whose
+        metadata names its classes) the same count in another order, which would put a model folder's
+        names on the graph's scores without a word."""
+        meta = self.meta_json("id2label")
+        graph = [str(meta[k]) for k in sorted(meta, key=int)] if meta else None
+        if graph is not None and len(graph) == len(labels) and graph != list(labels):
+            raise SERError(
+                f"the ONNX file was exported with the classes {graph}, the model folder names "
+                f"{list(labels)}: pass the folder it was exported from, or no folder (its metadata has them)",
+                source=self.path,
+            )
+        if self.num_labels is not None and self.num_labels != len(labels):
+            raise SERError(
+                f"the ONNX model gives {self.num_labels} scores but the labels name {len(labels)}; "
+                "export the model again or pass its own folder",
+                source=self.path,
+            )
+
     def meta_json(self, key: str) -> Any:
         """A JSON value of the ``ser_hf.<key>`` metadata entry, or None."""
         value = self.metadata.get(META_PREFIX + key)
