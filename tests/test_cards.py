@@ -101,6 +101,13 @@ def test_a_card_refuses_results_it_cannot_publish(tmp_path):
     (copy / "config.json").write_text(json.dumps(config))
     with pytest.raises(SERError, match="id2label"):
         make_model_card(copy, "someone/x")
+    # ser-hf evaluate's results of another model went on this card (its figures, this model's name)
+    other = {"ua": 0.75, "wa": 0.775, "model": str(bundled_model_path("speech-stats-pitch"))}
+    with pytest.raises(SERError, match="results are of another model"):
+        make_model_card(folder, "someone/x", eval_json=other)
+    twin = shutil.copytree(folder, tmp_path / "twin")  # the same weights in another folder: its results
+    for scored in (str(twin), "speech-stats", str(folder)):
+        assert "0.750" in str(make_model_card(folder, "someone/x", eval_json={**other, "model": scored}))
 
 
 def test_a_card_says_what_its_results_were_measured_on(tmp_path):

@@ -296,6 +296,29 @@ def _check_metrics(*sources: Mapping[str, Any] | None) -> None:
                     raise SERError(f"{label} is {value}, not a score from 0 to 1; check the results file")
 
 
+def _check_same_model(evaluation: Mapping[str, Any] | None, folder: Path) -> None:
+    """Results of ``ser-hf evaluate`` name the model they scored: another model's (its weights
+    differ) must not go on this model's card."""
+    scored = str((evaluation or {}).get("model") or "")
+    if not scored:
+        return
+    from ..inference.bundled import resolve_model_name
+
+    other = Path(str(resolve_model_name(scored)))
+    if not other.is_dir():  # a Hub id, or a folder since moved: nothing to compare
+        logger.warning("the results scored %s, which is not a folder here: check it is this model", scored)
+        return
+    if other.resolve() == folder.resolve():
+        return
+    mine, theirs = folder / "model.safetensors", other / "model.safetensors"
+    if not (mine.is_file() and theirs.is_file() and mine.read_bytes() == theirs.read_bytes()):
+        raise SERError(
+            f"these results are of another model ({scored}); evaluate this one: "
+            f"ser-hf evaluate --model {folder} --corpus ... --split unseen",
+            source="--eval-json",
+        )
+
+
 # ----------------------------------------------------------------------------- model card
 def make_model_card(
     model_dir: str | Path,
@@ -340,6 +363,7 @@ def make_model_card(
     evaluation = _load_json_arg(eval_json)
     cv = _load_json_arg(cv_json)
     _check_metrics(evaluation, cv)
+    _check_same_model(evaluation, folder)
 
     # the corpora: given, recorded in the config or the results, else the training speakers' prefixes
     trained_on = sorted({str(s).rsplit("_", 1)[0] for s in split.get("train_speakers", []) if "_" in str(s)})
