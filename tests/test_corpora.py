@@ -271,6 +271,9 @@ def test_audiofolder_per_label_and_metadata_csv(tmp_path):
     # a name of the user's own for a local folder reads it (no Hub lookup), named as given
     ds = load_corpus("My Set", meta_dir, "ravdess8")
     assert set(ds["corpus"]) == {"my_set"} and list(ds["speaker"]) == ["my_set_s1", "my_set_s2"]
+    # and a mistyped folder says so (it was looked up on the Hub as a dataset "mine": "Couldn't reach")
+    with pytest.raises(SERError, match="nothere: corpus folder not found; check the path"):
+        load_corpus("mine", tmp_path / "nothere")
 
 
 def test_a_metadata_csv_speaker_column_named_spk_is_read_and_a_missing_one_is_said(tmp_path, caplog):

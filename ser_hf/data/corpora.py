@@ -131,6 +131,17 @@ def load_corpus(
     ):  # a name of the user's own for a local folder (``--corpus mine=DIR``), not a Hub id
         corpus_name, kind = corpus_name or _slug(str(name)), "auto"
         logger.info("%s: a local folder, read as audiofolder / disk / parquet data", data_dir)
+    elif (
+        kind not in (*KNOWN_CORPORA, "disk", "parquet", "auto")
+        and data_dir is not None
+        and "/" not in str(name)
+    ):
+        # ``--corpus mine=data/mine`` with a mistyped folder: it went to the Hub as a dataset "mine"
+        raise SERError(
+            f"corpus folder not found; check the path (for a folder of your own: --corpus {name}=DIR; "
+            "a Hub dataset is named owner/name)",
+            source=str(data_dir),
+        )
     if kind == "auto":
         p = Path(str(data_dir))
         if (p / "state.json").exists() or (p / "dataset_dict.json").exists():
