@@ -11,6 +11,7 @@ import pytest
 import torch
 from test_training import EMOTION_F0, _clip, make_ravdess_tree
 
+from ser_hf.errors import SERError
 from ser_hf.training.calibration import apply_temperature, fit_temperature
 from ser_hf.training.metrics import compute_ser_metrics, expected_calibration_error
 
@@ -108,6 +109,15 @@ def test_no_calibration_when_asked_not_to(tmp_path):
     assert train_cli.cli(argv) == 0
     assert json.loads((out / "config.json").read_text())["calibration_temperature"] == 1.0
     assert "calibration" not in json.loads((out / "test_metrics.json").read_text())
+    # --resume of a fitted preset with another split replaced the finished model without a word; the
+    # same run fits again (a fit has no checkpoints)
+    weights = (out / "model.safetensors").read_bytes()
+    other = [a if a != "loso:04" else "loso:03" for a in argv]
+    with pytest.raises(SERError, match="--resume: the model in this folder comes from another run.*split"):
+        train_cli.cli([*other, "--resume", "true"])
+    assert (out / "model.safetensors").read_bytes() == weights
+    assert train_cli.cli([*argv, "--resume", "true"]) == 0
+    assert (out / "model.safetensors").read_bytes() == weights
 
 
 def test_a_fitted_preset_says_which_trainer_arguments_it_ignores(tmp_path, caplog):

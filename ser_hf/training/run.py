@@ -51,7 +51,9 @@ from .clips import (
     make_split,
 )
 from .saving import (
+    RUNTIME_DATA_ARGS,
     checkpoint_to_resume,
+    refuse_refit_of_another_run,
     remove_stale_run_files,
     same_path,
     save_final_model,
@@ -349,8 +351,7 @@ def train(
     # 6. train (resuming from the last checkpoint of this same run when asked and one exists)
     # what the checkpoints are trained on; settings that change only how fast or where are left out
     described = run_files()["train_args.json"]
-    runtime = ("cache_dir", "decode_workers", "feature_cache", "waveforms_on_device")
-    described["data"] = {k: same_path(v) for k, v in described["data"].items() if k not in runtime}
+    described["data"] = {k: same_path(v) for k, v in described["data"].items() if k not in RUNTIME_DATA_ARGS}
     identity = {"split": split.to_dict(), **{k: v for k, v in described.items() if k != "training"}}
     # the Trainer restores a checkpoint's optimizer and scheduler as saved: a resume with another
     # learning rate kept the old one while train_args.json recorded the new (more epochs may change)
@@ -497,6 +498,10 @@ def _train_functionals(
         )
     spec = {**spec, "config": {**spec["config"], **overrides}}
     _warn_unused_trainer_args(training_args, model_args.preset)
+    if training_args.resume:  # no checkpoints: refuse another run's folder, as the Trainer presets do
+        refuse_refit_of_another_run(
+            training_args.output_dir, split, data_args, model_args, training_args.seed
+        )
     model, extractor, info = train_linear(
         clips, labels, train_rows, val_rows, label_names, spec, seed=training_args.seed, cache=cache,
         soft=soft, alpha=model_args.distill_alpha,

@@ -7,6 +7,7 @@ to name the backup when a folder holds an interrupted save.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -164,8 +165,46 @@ def same_path(value: Any) -> Any:
     return f"{name}{sep}{Path(path).resolve()}" if path and Path(path).exists() else value
 
 
+# data arguments that change only how fast or where a run reads its data, not what it learns
+RUNTIME_DATA_ARGS = ("cache_dir", "decode_workers", "feature_cache", "waveforms_on_device")
 # what the checkpoint-N folders of output_dir were trained on (split, data, model and augmentation)
 CHECKPOINTS_RUN = "checkpoints_run.json"
+
+
+def refuse_refit_of_another_run(
+    output_dir: str | Path, split: Any, data_args: Any, model_args: Any, seed: int
+) -> None:
+    """``--resume`` of a functionals (logistic-regression) preset: it has no checkpoints and fits
+    again, the same data and seed giving the same model; a folder holding another run's model (other
+    split, data or model arguments, or seed) is refused as a Trainer run's checkpoints are, instead
+    of being replaced without a word.
+
+    Raises:
+        SERError: the saved run differs.
+    """
+    from ..errors import SERError
+
+    output_dir = Path(output_dir)
+    try:
+        saved = json.loads((output_dir / "train_args.json").read_text(encoding="utf-8"))
+        recorded = json.loads((output_dir / "split.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        logger.info("--resume: no finished run in %s; training afresh", output_dir)
+        return
+    recorded.pop("spec", None)
+    kept = {k: same_path(v) for k, v in (saved.get("data") or {}).items() if k not in RUNTIME_DATA_ARGS}
+    previous = {"split": recorded, "data": kept, "model": saved.get("model"), "seed": saved.get("seed")}
+    data = {k: same_path(v) for k, v in dataclasses.asdict(data_args).items() if k not in RUNTIME_DATA_ARGS}
+    identity = {"split": split.to_dict(), "data": data, "model": dataclasses.asdict(model_args), "seed": seed}
+    identity = json.loads(json.dumps(identity, default=json_default))
+    differ = sorted(k for k in {*previous, *identity} if previous.get(k) != identity.get(k))
+    if differ:
+        raise SERError(
+            f"--resume: the model in this folder comes from another run (its {', '.join(differ)} differ from "
+            "this one's); run with that run's arguments, or without --resume to replace it",
+            source=str(output_dir),
+        )
+    logger.info("--resume: a functionals preset has no checkpoints; it fits again (the same model)")
 
 
 def checkpoint_to_resume(
