@@ -484,3 +484,20 @@ def test_errors_and_cli(tmp_path, capsys):
     assert cli(["ravdess", str(root), "--scheme", "harmonized7"]) == 0
     out = capsys.readouterr().out
     assert "rows: 22" in out and "speakers: 4" in out and "skipped 3 files" in out and "noise.wav" in out
+
+
+def test_a_label_with_a_handful_of_clips_among_large_classes_is_flagged_as_a_likely_typo(tmp_path, caplog):
+    """One clip labelled 'angyr' became a ninth class of the model, learnt from nothing, without a word."""
+    for label, n in (("angry", 12), ("sad", 12), ("neutral", 12), ("angyr", 1)):
+        for k in range(n):
+            _tone(tmp_path / "mine" / label / f"{label}_{k}.wav")
+    with caplog.at_level("WARNING", logger="ser_hf.data.corpora"):
+        ds = load_corpus("mine", tmp_path / "mine")
+    assert "angyr" in ds.features["emotion"].names  # kept: the data are the user's
+    assert (
+        "the label(s) 'angyr' (1) have very few clips against a median of 12 a class: a typo" in caplog.text
+    )
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ser_hf.data.corpora"):
+        load_corpus("mine", tmp_path / "mine", label_map={"angyr": "angry"})
+    assert "typo" not in caplog.text

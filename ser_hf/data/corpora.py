@@ -221,11 +221,31 @@ def load_corpus(
         ds.info.description = _info(corpus, scheme_name).description
     if generic:
         _check_labels_are_emotions(list(ds.features["emotion"].names), str(name), str(data_dir or name))
+        _warn_of_stray_labels(ds, corpus)
     if check_audio:
         ds = drop_undecodable(ds, report)
     ds = _finish(ds, report, started, str(data_dir or name))
     logger.info("%s: %d rows, %d skipped, %.2f s", corpus, report.rows, report.n_skipped, report.seconds)
     return (ds, report) if return_report else ds
+
+
+def _warn_of_stray_labels(ds: Any, corpus: str) -> None:
+    """A class of your own data with a handful of clips where the others have many is most likely a
+    typo in a label ('angyr'): it would become a class of the model, learnt from nothing."""
+    import statistics
+
+    names = ds.features["emotion"].names
+    counts = Counter(ds["emotion"])
+    median = float(statistics.median([counts.get(i, 0) for i in range(len(names))])) if names else 0.0
+    stray = [f"{names[i]!r} ({n})" for i, n in sorted(counts.items()) if n < 5 and n < 0.1 * median]
+    if stray:
+        logger.warning(
+            "%s: the label(s) %s have very few clips against a median of %.0f a class: a typo in a "
+            "label? Fix it in the data (in Python: load_corpus(..., label_map={'typo': 'angry'}))",
+            corpus,
+            ", ".join(stray),
+            median,
+        )
 
 
 def _check_labels_are_emotions(names: list[str], name: str, data_dir: str) -> None:
