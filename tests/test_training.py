@@ -486,6 +486,13 @@ def test_column_flags_reach_a_folder_given_with_corpus(tmp_path):
 def test_small_argument_mistakes_are_named():
     with pytest.raises(SERError, match="--hp_search -3"):  # ran no search without a word
         arguments.parse_args(["--corpus", "ravdess=/a", "--hp_search", "-3", "--output_dir", "x"])
+    # a mistyped preset or overrides were found only after the whole corpus was decoded
+    with pytest.raises(SERError, match="'speech-stat': unknown preset; did you mean 'speech-stats'"):
+        arguments.parse_args(["--corpus", "ravdess=/a", "--preset", "speech-stat", "--output_dir", "x"])
+    with pytest.raises(SERError, match="config_overrides is not valid JSON"):
+        arguments.parse_args(
+            ["--corpus", "ravdess=/a", "--config_overrides", "{lstm: 2}", "--output_dir", "x"]
+        )
     from ser_hf.data.corpora import load_corpus
 
     with pytest.raises(SERError, match=r"ravdess \(no folder given\)"):  # was "None: corpus folder not found"

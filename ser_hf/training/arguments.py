@@ -359,6 +359,11 @@ def parse_args(
     )
     if rest:
         raise SERError(f"unknown arguments {rest}; run with --help for the options", source="ser-hf train")
+    from .presets import get_preset  # a typo fails here, not after the whole corpus is decoded
+
+    get_preset(model_args.preset)
+    for name in ("config_overrides", "feature_overrides"):
+        _json_arg(getattr(model_args, name, None), name)
     return data_args, model_args, aug_args, training_args
 
 

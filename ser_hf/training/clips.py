@@ -126,7 +126,7 @@ def make_split(ds: Any, data_args: DataArguments, seed: int) -> Any:
         if kind in ("kfold", "speaker-fold"):
             fold, _, n = value.partition("/")
             return _fold(
-                folds.speaker_kfold(ds, int(n or 5), seed=seed, n_validation=n_val), fold, f"kfold /{n or 5}"
+                folds.speaker_kfold(ds, int(n or 5), seed=seed, n_validation=n_val), fold, f"kfold:K/{n or 5}"
             )
         if kind == "loco":  # cross-corpus: train on the other corpora, test on every clip of this one
             return folds.leave_one_corpus_out(ds, value.strip().lower(), seed=seed, n_validation=n_val)

@@ -418,7 +418,11 @@ def _id2label(id2label: Mapping[int, str] | Sequence[str]) -> dict[int, str]:
 def get_preset(name: str) -> dict[str, Any]:
     """The preset's definition; raises :class:`SERError` naming the known presets otherwise."""
     if name not in PRESETS:
-        raise SERError(f"unknown preset; choose one of {', '.join(PRESETS)}", source=repr(name))
+        import difflib
+
+        close = difflib.get_close_matches(str(name), PRESETS, n=1, cutoff=0.75)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise SERError(f"unknown preset; {hint}choose one of {', '.join(PRESETS)}", source=repr(name))
     return PRESETS[name]
 
 
