@@ -12,7 +12,9 @@ from ..errors import SERError, output_dir
 def cli(argv: list[str]) -> int:
     p = argparse.ArgumentParser(
         prog="ser-hf fuse",
-        description="Pack saved models into one pipeline-ready fusion model (weighted mean of probabilities).",
+        description="Pack saved models into one pipeline-ready fusion model (weighted mean of probabilities). "
+        "Members: CNN-BiLSTM-Attention / CNN-Transformer models sharing one feature-extractor configuration, "
+        "and functionals models sharing one functionals set (not the compact or backbone families).",
     )
     # extend: "--member A --member B" is both members (the second replaced the first)
     p.add_argument(

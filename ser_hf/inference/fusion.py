@@ -76,7 +76,9 @@ def build_fusion(
             }
             if functionals is not None and options != functionals:
                 raise SERError(
-                    f"its functionals {options} differ from another member's {functionals}", source=source
+                    f"its functionals {options} differ from another member's {functionals}; a fusion's "
+                    "functionals members must share one functionals set (models of one functionals preset)",
+                    source=source,
                 )
             functionals = options
         elif isinstance(fe, SERFeatureExtractor):

@@ -450,7 +450,7 @@ class SERFusionConfig(PretrainedConfig):
             if member.get("model_type") not in MEMBER_CONFIGS:
                 raise SERError(
                     f"fusion member {i} has model_type {member.get('model_type')!r}; members must be one of "
-                    f"{', '.join(MEMBER_CONFIGS)}"
+                    f"{', '.join(MEMBER_CONFIGS)} (the compact and backbone families cannot be fused)"
                 )
         weights = [1.0] * len(members) if member_weights is None else [float(w) for w in member_weights]
         if len(weights) != len(members) or any(w < 0 for w in weights) or (members and sum(weights) <= 0):
