@@ -353,6 +353,11 @@ def test_model_folder_checks(published, tmp_path):
     source = published["folders"]["user/ser-bilstm"]
     names = {p.name for p in model_files(source)}
     assert {"config.json", "model.safetensors", "modeling_ser.py", "errors.py"} <= names
+    assert "split.json" not in names
+    # a trained folder's split.json goes up too: a downloaded copy's `evaluate --split unseen` needs it
+    trained = shutil.copytree(source, tmp_path / "trained")
+    (trained / "split.json").write_text('{"train_speakers": ["ravdess_01"]}')
+    assert "split.json" in {p.name for p in model_files(trained)}
 
     pickled = tmp_path / "pickled"
     shutil.copytree(source, pickled)

@@ -142,7 +142,8 @@ def model_files(model_dir: str | Path) -> list[Path]:
     code runs where it is not installed).
 
     Returns:
-        the paths to upload, sorted: config, preprocessor config, weights (and index), licences of shipped weights, ``.py`` files.
+        the paths to upload, sorted: config, preprocessor config, weights (and index), licences of shipped weights,
+        ``split.json`` when the folder has one, ``.py`` files.
     """
     folder = Path(model_dir)
     if not folder.is_dir():
@@ -216,6 +217,8 @@ def model_files(model_dir: str | Path) -> list[Path]:
     files = [folder / "config.json", folder / "preprocessor_config.json", *safetensors]
     files += [index] if index.is_file() else []
     files += sorted(folder.glob("*_LICENSE.txt"))  # licences of shipped weights (the voice encoder's)
+    # the speakers it trained and was chosen on: a downloaded copy's `evaluate --split unseen` reads it
+    files += [folder / "split.json"] if (folder / "split.json").is_file() else []
     files += [folder / name for name in sorted(code)]
     return files
 
