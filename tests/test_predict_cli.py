@@ -166,6 +166,8 @@ def test_predict_csv_through_the_ser_hf_command(model_dir, media, tmp_path, caps
     files = [Path(r["file"]).name for r in rows]
     assert files.count("b.flac") == 1 and files.count("video.webm") == 1
     assert files.count("ten.wav") == 1 + 4  # one summary row and one row per window
+    # which is which without relying on row order (a window row and the file row share the file name)
+    assert [r["row"] for r in rows if r["file"].endswith("ten.wav")] == ["file"] + ["window"] * 4
     for r in rows:
         assert r["label"] in LABELS + ["silence"]
         assert 0 < float(r["score"]) <= 1

@@ -481,8 +481,9 @@ def _shown(text: str) -> str:
 
 
 def _write_csv(results: list[dict[str, Any]], path: str) -> None:
-    """One row per file (top-k as JSON text); long files add one row per window below their file row."""
-    fields = ["file", "start", "end", "duration", "label", "score", "top_k", "error"]
+    """One row per file (top-k as JSON text); long files add one row per window below their file row
+    (``row``: ``file`` or ``window``)."""
+    fields = ["file", "start", "end", "duration", "label", "score", "top_k", "error", "row"]
     if path == "-":
         _csv_rows(results, csv.DictWriter(sys.stdout, fieldnames=fields))
         return
@@ -517,6 +518,7 @@ def _csv_rows(results: list[dict[str, Any]], writer: Any) -> None:
                 "score": r.get("score", ""),
                 "top_k": json.dumps(r["top_k"]) if "top_k" in r else "",
                 "error": r.get("error", ""),
+                "row": "file",
             }
         )
         for w in r.get("timeline", []):
@@ -530,5 +532,6 @@ def _csv_rows(results: list[dict[str, Any]], writer: Any) -> None:
                     "score": w["score"],
                     "top_k": json.dumps(w["scores"]),
                     "error": "",
+                    "row": "window",
                 }
             )
