@@ -340,7 +340,8 @@ class EmotionClassifier:
         labels angry / neutral, a corpus with three classes): a clip then never goes to a class you
         do not have. On a 3-class Polish corpus the default's UA is 0.273 with all 7 classes and
         0.438 restricted to the 3 (``benchmarks/RESULTS.md``). Names may be spelled as a corpus
-        spells them (``"anger"`` for ``angry``). ``restrict(None)`` scores every class again.
+        spells them (``"anger"`` for ``angry``); a class the model merged into another is that one
+        (``"calm"`` is the default's ``neutral``). ``restrict(None)`` scores every class again.
 
         Raises:
             SERError: a name that is none of the model's classes, or fewer than two names.
@@ -349,7 +350,7 @@ class EmotionClassifier:
             self._keep, self.labels = None, list(self.model_labels)
             return self
         labels = clip_list(labels, "restrict", "pass the class names as a list, e.g. ['angry', 'neutral']")
-        from ..data.labels import normalize_emotion
+        from ..data.labels import CANONICAL_EMOTIONS, map_label, normalize_emotion
 
         index = {name: i for i, name in enumerate(self.model_labels)}
         folded = {  # case, as corpora merge it, and the usual name of each class ('Fear': 'fearful')
@@ -360,6 +361,12 @@ class EmotionClassifier:
         for name in labels:  # as given, then 'fear' or its usual name 'fearful', whatever the model's case
             spellings = (str(name).strip().lower(), str(normalize_emotion(name) or name).strip().lower())
             i = index.get(name, next((folded[s] for s in spellings if s in folded), None))
+            if i is None and normalize_emotion(name) in CANONICAL_EMOTIONS:  # calm, on a model without calm
+                i = folded.get(map_label(normalize_emotion(name), "harmonized7") or "")
+                if i is not None:
+                    logger.info(
+                        "%r is scored as %r (the harmonised classes merge them)", name, self.model_labels[i]
+                    )
             if i is None:
                 raise SERError(
                     f"{name!r} is not one of this model's classes {self.model_labels}; restrict to some of those",
