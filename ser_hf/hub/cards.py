@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,16 @@ from huggingface_hub import (
 
 from ..errors import SERError
 from .descriptions import FUNCTIONALS_DESCRIPTIONS
+from .results import (  # noqa: F401  (find_metric re-exported: the cards' public reader of results)
+    _METRIC_ALIASES,
+    _METRIC_LABELS,
+    check_metrics,
+    check_same_model,
+    corpora_from,
+    find_metric,
+    first_str,
+    fold_count,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -186,139 +196,6 @@ def _num_parameters(safetensors_files: Iterable[Path]) -> int:
     return total
 
 
-# ----------------------------------------------------------------------------- metrics from JSON
-# Hub metric id -> names the evaluation / cross-validation JSON may use for it
-_METRIC_ALIASES: dict[str, tuple[str, ...]] = {
-    "accuracy": ("wa", "accuracy", "weighted_accuracy", "acc"),
-    "recall": (
-        "ua",
-        "uar",
-        "balanced_accuracy",
-        "unweighted_accuracy",
-        "unweighted_average_recall",
-        "recall_macro",
-    ),
-    "f1": ("f1_macro", "macro_f1", "f1"),
-}
-_METRIC_LABELS = {
-    "accuracy": "WA (accuracy)",
-    "recall": "UA (unweighted average recall)",
-    "f1": "macro F1",
-}
-_SKIP_KEYS = {
-    "folds", "per_fold", "fold_results", "per_class", "per_speaker", "per_gender", "per_corpus", "classes",
-    "confusion", "confusion_matrix", "classification_report", "report", "history", "log_history",
-}  # fmt: skip
-
-
-def _flatten(data: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], float]]:
-    if isinstance(data, Mapping):
-        for key, value in data.items():
-            key = str(key).lower()
-            if key in _SKIP_KEYS:
-                continue
-            yield from _flatten(value, (*prefix, key))
-    elif isinstance(data, (int, float)) and not isinstance(data, bool):
-        yield prefix, float(data)
-
-
-def _strip(key: str) -> str:
-    return re.sub(r"^(eval|test|val|validation)_", "", key)
-
-
-def find_metric(results: Mapping[str, Any], metric: str, stat: str | None = None) -> float | None:
-    """The value of ``metric`` ("accuracy" = WA, "recall" = UA, "f1" = macro F1) in a results JSON.
-
-    Accepts the usual shapes: ``{"ua": 0.6}``, ``{"eval_ua": 0.6}``, ``{"metrics": {"uar": 0.6}}``;
-    with ``stat="mean"``/``"std"`` also ``{"mean": {"ua": ...}}``, ``{"ua": {"mean": ...}}`` and
-    ``{"ua_mean": ...}``. Per-fold, per-class and per-speaker sections are ignored.
-    """
-    aliases = _METRIC_ALIASES[metric]
-    best: tuple[int, int, float] | None = None
-    for path, value in _flatten(results):
-        keys = [_strip(k) for k in path]
-        for rank, alias in enumerate(aliases):
-            if stat is None:
-                ok = keys[-1] == alias and not {"std", "mean", "min", "max"} & set(keys)
-            else:
-                ok = (
-                    (alias in keys and stat in keys) or f"{alias}_{stat}" in keys or f"{stat}_{alias}" in keys
-                )
-            if ok and (best is None or (rank, len(keys)) < best[:2]):
-                best = (rank, len(keys), value)
-    return best[2] if best else None
-
-
-def _fold_count(cv: Mapping[str, Any]) -> int | None:
-    for key in ("n_folds", "num_folds", "k", "folds"):
-        value = cv.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, (list, dict)) and value:
-            return len(value)
-    return None
-
-
-def _corpora_from(*sources: Any) -> list[str]:
-    for source in sources:
-        if source is None:
-            continue
-        for key in ("corpora", "training_corpora", "train_corpora", "corpus", "datasets"):
-            value = source.get(key) if isinstance(source, Mapping) else getattr(source, key, None)
-            if isinstance(value, str) and value:
-                return [c.split("=")[0] for c in re.split(r"[,+ ]+", value) if c]
-            if isinstance(value, (list, tuple)) and value:
-                return [str(v).split("=")[0] for v in value]
-    return []
-
-
-def _first_str(keys: Sequence[str], *sources: Mapping[str, Any] | None) -> str | None:
-    for source in sources:
-        for key in keys:
-            value = (source or {}).get(key)
-            if isinstance(value, str) and value:
-                return value
-    return None
-
-
-def _check_metrics(*sources: Mapping[str, Any] | None) -> None:
-    """WA, UA and F1 published on a card are numbers from 0 to 1, measured on unseen speakers."""
-    for source in sources:
-        if source and source.get("seen_speakers"):  # ser-hf evaluate names them
-            raise SERError(
-                f"these results include {len(source['seen_speakers'])} speaker(s) the model trained or was chosen "
-                "on, so they are not held-out figures; evaluate with --split unseen (or --split model)"
-            )
-        for metric, label in _METRIC_LABELS.items() if source else ():
-            for stat in (None, "mean"):
-                value = find_metric(source, metric, stat)
-                if value is not None and not 0.0 <= value <= 1.0:  # NaN fails too
-                    raise SERError(f"{label} is {value}, not a score from 0 to 1; check the results file")
-
-
-def _check_same_model(evaluation: Mapping[str, Any] | None, folder: Path) -> None:
-    """Results of ``ser-hf evaluate`` name the model they scored: another model's (its weights
-    differ) must not go on this model's card."""
-    scored = str((evaluation or {}).get("model") or "")
-    if not scored:
-        return
-    from ..inference.bundled import resolve_model_name
-
-    other = Path(str(resolve_model_name(scored)))
-    if not other.is_dir():  # a Hub id, or a folder since moved: nothing to compare
-        logger.warning("the results scored %s, which is not a folder here: check it is this model", scored)
-        return
-    if other.resolve() == folder.resolve():
-        return
-    mine, theirs = folder / "model.safetensors", other / "model.safetensors"
-    if not (mine.is_file() and theirs.is_file() and mine.read_bytes() == theirs.read_bytes()):
-        raise SERError(
-            f"these results are of another model ({scored}); evaluate this one: "
-            f"ser-hf evaluate --model {folder} --corpus ... --split unseen",
-            source="--eval-json",
-        )
-
-
 # ----------------------------------------------------------------------------- model card
 def make_model_card(
     model_dir: str | Path,
@@ -362,12 +239,12 @@ def make_model_card(
         eval_json = {**_read_json(folder / "test_metrics.json"), "split": split.get("description", "test")}
     evaluation = _load_json_arg(eval_json)
     cv = _load_json_arg(cv_json)
-    _check_metrics(evaluation, cv)
-    _check_same_model(evaluation, folder)
+    check_metrics(evaluation, cv)
+    check_same_model(evaluation, folder)
 
     # the corpora: given, recorded in the config or the results, else the training speakers' prefixes
     trained_on = sorted({str(s).rsplit("_", 1)[0] for s in split.get("train_speakers", []) if "_" in str(s)})
-    corpora = list(datasets or _corpora_from(config, cv, evaluation) or trained_on)
+    corpora = list(datasets or corpora_from(config, cv, evaluation) or trained_on)
     infos = [corpus_info(c) for c in corpora]
     corpus_names = " + ".join(i["name"] for i in infos) or "an unrecorded corpus"
     license = license or config.get("license") or _license_for(corpora)
@@ -376,14 +253,14 @@ def make_model_card(
             "the training corpora are not recorded in %s; pass datasets=[...] for an honest card", folder
         )
     labels = [config["id2label"][k] for k in sorted(config.get("id2label", {}), key=int)]
-    label_scheme = config.get("label_scheme") or _first_str(["label_scheme"], cv, evaluation)
+    label_scheme = config.get("label_scheme") or first_str(["label_scheme"], cv, evaluation)
 
-    n_folds = _fold_count(cv) if cv else None
+    n_folds = fold_count(cv) if cv else None
     meta = (cv or {}).get("meta") if isinstance((cv or {}).get("meta"), Mapping) else {}
-    protocol = protocol or _first_str(["protocol", "split_protocol", "split"], meta, cv, evaluation)
+    protocol = protocol or first_str(["protocol", "split_protocol", "split"], meta, cv, evaluation)
     if protocol is None and cv is not None:
         protocol = f"{corpus_names} {n_folds or 'k'}-fold speaker-independent"
-    eval_split = _first_str(["split", "split_name"], evaluation) or "test"
+    eval_split = first_str(["split", "split_name"], evaluation) or "test"
     model_name = repo_id.split("/")[-1]
 
     eval_results: list[EvalResult] = []
