@@ -344,3 +344,16 @@ def test_a_wav_cut_short_is_read_with_a_warning(tmp_path, caplog):
     assert (
         "cut.wav: the file is cut short: its header announces 4.00 s of audio, it holds 2.00 s" in caplog.text
     )
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ser_hf.data.audio"):  # a long file's chunks (timeline) say it too
+        assert sum(map(len, iter_audio_chunks(tmp_path / "cut.wav", 0.5))) == len(cut)
+    assert "cut short" in caplog.text
+    # a WAV written to a pipe announces the largest size: it is whole, no warning
+    piped = bytearray(data)
+    at = piped.index(b"data") + 4
+    piped[at : at + 4] = (0xFFFFFFFF).to_bytes(4, "little")
+    (tmp_path / "piped.wav").write_bytes(bytes(piped))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ser_hf.data.audio"):
+        assert len(load_audio(tmp_path / "piped.wav")) == len(x)
+    assert "cut short" not in caplog.text

@@ -179,7 +179,9 @@ def _warn_if_cut_short(f: Any, data: str | io.BytesIO) -> None:
     """A WAV whose data chunk announces more bytes than the file holds (a copy or download cut
     short) decodes what is there; say so, as a cut MP3's timeline does."""
     found = re.search(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", f.extra_info, re.MULTILINE)
-    if found and int(found.group(1)) > int(found.group(2)) + 64:
+    # a WAV written to a pipe (ffmpeg -f wav -, arecord) announces 0 or the largest size, 0x7FFFFFFF or
+    # 0xFFFFFFFF: it is whole, its length unknown when the header was written
+    if found and int(found.group(2)) + 64 < int(found.group(1)) < 0x7FFFF000:
         held = f.frames / f.samplerate
         logger.warning(
             "%s: the file is cut short: its header announces %.2f s of audio, it holds %.2f s; "
@@ -499,6 +501,7 @@ def iter_audio_chunks(
         yielded = False
         try:
             with sf.SoundFile(name) as f:  # resampled with context: the chunks join as the whole file
+                _warn_if_cut_short(f, name)
                 for chunk in _resampled_blocks(f, sampling_rate, chunk_seconds):
                     if not np.all(np.isfinite(chunk)):
                         raise SERError(
