@@ -97,10 +97,13 @@ def test_soundfile_and_librosa_tuples_decode_and_a_list_of_clips_is_refused(medi
     mono = samples.mean(axis=1).astype(np.float32)  # librosa.load's
     assert np.allclose(load_audio((mono, rate)), load_audio(media["wav"]), atol=1e-4)
     clip = load_audio(media["wav"])
-    for clips in ([clip, clip], [clip, clip[:100]], [str(media["wav"]), str(media["wav"])]):
+    for clips in ([clip, clip], [clip, clip[:100]], [str(media["wav"])] * 2, [clip.tolist(), clip.tolist()]):
         with pytest.raises(SERError, match="a list of 2 clips where one clip goes.*classify_batch"):
             load_audio(clips, source_rate=16000)
     assert load_audio([0.1, -0.1] * 800, source_rate=16000).shape == (1600,)  # a list of numbers is samples
+    frames = list(zip(clip[:1600], clip[:1600]))  # per-frame (left, right) tuples: one stereo clip
+    assert np.allclose(load_audio(frames, source_rate=16000), clip[:1600], atol=1e-6)
+    assert load_audio(list(torch.from_numpy(clip[:1600])), source_rate=16000).shape == (1600,)  # 0-d tensors
     with pytest.raises(SERError, match="pass source_rate="):  # the argument load_audio has
         load_audio(np.zeros(1600, np.float32))
 

@@ -315,6 +315,16 @@ def test_onnx_classifier_checks_labels_against_the_graph(exported, dirs, tmp_pat
     for make in (OnnxEmotionClassifier, EmotionClassifier):
         with pytest.raises(SERError, match="exported with the classes"):
             make(shuffled, onnx_path=exported["a"]["path"])
+    # renamed classes in the same order (translated labels) are the folder's names, with a warning
+    renamed = tmp_path / "renamed"
+    model, fe = build_model(
+        "seed-logmel-bilstm", [n.upper() for n in LABELS], feature_overrides={"n_mels": 32}
+    )
+    model.save_pretrained(renamed)
+    fe.save_pretrained(renamed)
+    assert OnnxEmotionClassifier(renamed, onnx_path=exported["a"]["path"]).labels == [
+        n.upper() for n in LABELS
+    ]
     with pytest.raises(SERError, match="gives 4 scores but the labels name 5"):
         EmotionClassifier(other, onnx_path=exported["a"]["path"])
 

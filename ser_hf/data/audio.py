@@ -379,10 +379,8 @@ def _decode_any(source: Any, sampling_rate: int | None, name: str) -> tuple[np.n
         return decoded.data.mean(dim=0).numpy().astype(np.float32), int(decoded.sample_rate)
     if hasattr(source, "detach") and hasattr(source, "cpu"):  # torch tensor
         source = source.detach().cpu().numpy()
-    if isinstance(source, list) and any(
-        isinstance(x, (np.ndarray, str, os.PathLike, bytes, bytearray, dict, tuple)) or hasattr(x, "detach")
-        for x in source
-    ):  # [clip, clip]: two equal-length arrays read as one stereo clip, averaged, without a word
+    if isinstance(source, list) and any(_is_clip(x) for x in source):
+        # [clip, clip]: two equal-length clips read as one stereo clip, averaged, without a word
         raise SERError(
             f"a list of {len(source)} clips where one clip goes; pass one clip "
             "(EmotionClassifier.classify_batch takes a list of clips; stereo goes as one 2-D array)",
@@ -404,6 +402,15 @@ def _decode_any(source: Any, sampling_rate: int | None, name: str) -> tuple[np.n
         "(samples, rate) tuple, an {'array', 'sampling_rate'} dict or an AudioDecoder",
         source=name,
     )
+
+
+def _is_clip(item: Any) -> bool:
+    """An item of a list that is a clip of its own, not one sample or one frame of a few channels."""
+    if isinstance(item, (str, os.PathLike, bytes, bytearray, dict)) or hasattr(item, "get_all_samples"):
+        return True
+    if isinstance(item, (list, tuple)):
+        return len(item) > _MAX_CHANNELS
+    return np.ndim(item) >= 1 and np.size(item) > _MAX_CHANNELS if hasattr(item, "shape") else False
 
 
 def refuse_single(items: Any, what: str, single: str) -> None:
