@@ -201,21 +201,26 @@ def _resample_by_blocks(f: Any, target: int) -> np.ndarray:
 
 def _resampled_blocks(f: Any, target: int, seconds: float) -> Iterator[np.ndarray]:
     """The open ``soundfile.SoundFile`` ``f`` mixed down and resampled to ``target``, about ``seconds``
-    at a time, each block as the whole file would give it: read with context on both sides (longer
-    than the resampling filter) and its output trimmed to the block, whose length is a whole number
-    of the rates' period, so blocks join without clicks and the length is the whole file's."""
+    at a time, each block as the whole file would give it: resampled with context on both sides
+    (longer than the resampling filter) and its output trimmed to the block, whose length is a whole
+    number of the rates' period, so blocks join without clicks and the length is the whole file's.
+    The file is read once, in order (a seek is not exact in every codec: GSM 6.10 shifted)."""
     g = math.gcd(f.samplerate, target)
     period, out_period = f.samplerate // g, target // g  # input / output samples that align exactly
     context = period * math.ceil(4096 / period)  # the sinc kernel spans ~6 input samples per output
     block = period * max(1, round(seconds * f.samplerate) // period)
-    for start in range(0, f.frames, block):
-        lo, hi = max(0, start - context), min(f.frames, start + block + context)
-        f.seek(lo)
-        frames = f.read(hi - lo, dtype="float32", always_2d=True).mean(axis=1)
+
+    def read() -> np.ndarray:
+        return f.read(block, dtype="float32", always_2d=True).mean(axis=1)
+
+    before, current = np.zeros(0, np.float32), read()
+    while current.size:
+        after = read()
+        frames = np.concatenate([before, current, after[:context]])
         out = frames if f.samplerate == target else resample(frames, f.samplerate, target)
-        first = (start - lo) // period * out_period
-        last = None if start + block >= f.frames else first + block // period * out_period
-        yield out[first:last]
+        first = before.size // period * out_period
+        yield out[first : None if not after.size else first + current.size // period * out_period]
+        before, current = np.concatenate([before, current])[-context:], after
 
 
 def _decode_ffmpeg(data: str | bytes, name: str, sampling_rate: int | None) -> tuple[np.ndarray, int]:
