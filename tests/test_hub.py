@@ -353,11 +353,20 @@ def test_model_folder_checks(published, tmp_path):
     source = published["folders"]["user/ser-bilstm"]
     names = {p.name for p in model_files(source)}
     assert {"config.json", "model.safetensors", "modeling_ser.py", "errors.py"} <= names
-    assert "split.json" not in names
-    # a trained folder's split.json goes up too: a downloaded copy's `evaluate --split unseen` needs it
-    trained = shutil.copytree(source, tmp_path / "trained")
-    (trained / "split.json").write_text('{"train_speakers": ["ravdess_01"]}')
-    assert "split.json" in {p.name for p in model_files(trained)}
+    # a trained folder's split.json goes up as its speakers only (a downloaded copy's
+    # `evaluate --split unseen` reads them), without every clip's name and the local split spec
+    from ser_hf.hub.push import published_split
+    from ser_hf.inference.bundled import bundled_model_path
+    from ser_hf.training.evaluation import select_rows
+
+    assert published_split(source) is None
+    downloaded = tmp_path / "downloaded"
+    downloaded.mkdir()
+    (downloaded / "split.json").write_bytes(published_split(bundled_model_path("default")))
+    record = json.loads((downloaded / "split.json").read_text())
+    assert "ravdess_01" in record["train_speakers"] and not {"row_ids", "spec", "train"} & set(record)
+    with pytest.raises(SERError, match="use --split unseen"):
+        select_rows(None, "model", "test", model_dir=downloaded)
 
     pickled = tmp_path / "pickled"
     shutil.copytree(source, pickled)

@@ -143,7 +143,7 @@ def model_files(model_dir: str | Path) -> list[Path]:
 
     Returns:
         the paths to upload, sorted: config, preprocessor config, weights (and index), licences of shipped weights,
-        ``split.json`` when the folder has one, ``.py`` files.
+        ``.py`` files (the folder's ``split.json`` goes up as :func:`published_split`).
     """
     folder = Path(model_dir)
     if not folder.is_dir():
@@ -217,8 +217,6 @@ def model_files(model_dir: str | Path) -> list[Path]:
     files = [folder / "config.json", folder / "preprocessor_config.json", *safetensors]
     files += [index] if index.is_file() else []
     files += sorted(folder.glob("*_LICENSE.txt"))  # licences of shipped weights (the voice encoder's)
-    # the speakers it trained and was chosen on: a downloaded copy's `evaluate --split unseen` reads it
-    files += [folder / "split.json"] if (folder / "split.json").is_file() else []
     files += [folder / name for name in sorted(code)]
     return files
 
@@ -288,6 +286,25 @@ def with_remote_code(model_dir: str | Path) -> Iterator[Path]:
         yield staged
 
 
+SPLIT_KEYS_PUBLISHED = (
+    "format", "protocol", "description", "speaker_independent",
+    "train_speakers", "validation_speakers", "test_speakers", "members_without_split",
+)  # fmt: skip
+
+
+def published_split(folder: Path) -> bytes | None:
+    """The folder's ``split.json`` as it goes to the Hub: the speakers the model trained, was chosen
+    and tested on (what ``ser-hf evaluate --split unseen`` reads on a downloaded copy), without the
+    rows (every clip's file name) and the command's split spec (a local path). None without one."""
+    try:
+        record = json.loads((folder / "split.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    kept = {k: record[k] for k in SPLIT_KEYS_PUBLISHED if isinstance(record, dict) and k in record}
+    kept["rows"] = "left out of the upload: --split unseen works, --split model needs the training folder"
+    return json.dumps(kept, indent=2).encode()
+
+
 def _push_model_files(
     files: list[Path],
     card: Any,
@@ -306,6 +323,9 @@ def _push_model_files(
         data = _load_json_arg(value)
         if data is not None:
             operations.append(CommitOperationAdd(name, json.dumps(data, indent=2).encode()))
+    split = published_split(files[0].parent)
+    if split is not None:
+        operations.append(CommitOperationAdd("split.json", split))
     uploaded = {op.path_in_repo for op in operations}
 
     api = HfApi(token=token)

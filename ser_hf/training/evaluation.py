@@ -560,10 +560,10 @@ def select_rows(
                 "the model folder has no split.json; give --split explicitly", source=str(model_dir)
             )
         manifest = Path(str(model_dir)) / SPLIT_FILE
-        if record.get("protocol") == "fusion":
+        if record.get("protocol") == "fusion" or "train" not in record:  # or a Hub copy's: no rows
             raise SERError(
-                "a fusion's split.json names the speakers its members saw, not one split's rows; use "
-                "--split unseen (or give --split explicitly)",
+                "this split.json names the speakers the model saw (a fusion's, or a Hub copy's), not one "
+                "split's rows; use --split unseen (or give --split explicitly)",
                 source=str(manifest),
             )
         split = f"manifest:{manifest}"
