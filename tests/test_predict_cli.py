@@ -199,7 +199,7 @@ def test_predict_missing_paths(model_dir, tmp_path, capsys):
     assert rc == 1 and "s3://bucket/x.wav: s3:// addresses are not read" in capsys.readouterr().err
 
 
-def test_predict_downloads_http_addresses_as_the_python_api_does(model_dir, media, tmp_path, capsys):
+def test_predict_downloads_http_addresses_as_the_python_api_does(model_dir, media, tmp_path, capsys, caplog):
     """`ser-hf predict https://...` was refused (the stock pipeline and classify(url) fetch http(s));
     an address is now classified like a file and named as given in the table, the CSV and the plot."""
     import functools
@@ -239,10 +239,17 @@ def test_predict_downloads_http_addresses_as_the_python_api_does(model_dir, medi
         # --adapt voices read every address three times (grouping, adapting, classifying): now once
         requests.clear()
         (long_clip.parent / "notes.wav").write_text("not audio at all\n" * 20)
-        assert predict_cli([*argv, f"{base}/notes.wav", "--model", str(model_dir), "--adapt", "voices"]) == 1
-        assert sorted(requests) == ["/a.wav?x=1", "/long.wav", "/missing.wav", "/notes.wav"]
+        whole = (long_clip.parent / "a.wav").read_bytes()
+        (long_clip.parent / "cut.wav").write_bytes(whole[: len(whole) // 2])  # warns: cut short
+        argv_adapt = [*argv, f"{base}/notes.wav", f"{base}/cut.wav", "--model", str(model_dir)]
+        with caplog.at_level("WARNING"):
+            assert predict_cli([*argv_adapt, "--adapt", "voices"]) == 1
+        assert sorted(requests) == ["/a.wav?x=1", "/cut.wav", "/long.wav", "/missing.wav", "/notes.wav"]
+        assert (
+            f"{base}/cut.wav: the file is cut short" in caplog.text and "ser-hf-predict-" not in caplog.text
+        )
         adapted = capsys.readouterr()
-        assert "adapted to" in adapted.out and "3 of 5 file(s) classified, 2 failed" in adapted.out
+        assert "adapted to" in adapted.out and "4 of 6 file(s) classified, 2 failed" in adapted.out
         assert f"{base}/missing.wav: could not fetch the audio (HTTP 404" in adapted.err
         assert (
             f"error: {base}/notes.wav: " in adapted.err and "ser-hf-predict-" not in adapted.err
@@ -387,8 +394,8 @@ def test_predict_labels_keeps_only_those_classes(model_dir, tmp_path, capsys):
     assert {s["label"] for s in row["top_k"]} == {"sad", "angry"} and sum(
         s["score"] for s in row["top_k"]
     ) == pytest.approx(1)
-    assert main(["predict", str(clip), "--model", str(model_dir), "--labels", "sad,calmness"]) == 2
-    assert "'calmness' is not one of this model's classes" in capsys.readouterr().err
+    assert main(["predict", str(clip), "--model", str(model_dir), "--labels", "sad,boredom"]) == 2
+    assert "'boredom' is not one of this model's classes" in capsys.readouterr().err
 
 
 def test_ctrl_c_keeps_the_files_already_classified_in_the_table_and_the_csv(

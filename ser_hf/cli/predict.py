@@ -184,6 +184,9 @@ def cli(argv: list[str]) -> int:
     # address is fetched once, into a folder removed when the files are classified
     fetched = tempfile.TemporaryDirectory(prefix="ser-hf-predict-") if args.adapt else None
     local = _fetch_addresses(files, Path(fetched.name)) if fetched else {}
+    as_given = _AsGiven(local)  # warnings about a fetched copy name its address
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(as_given)
     if args.adapt == "voices":  # each voice group adapts on its own files, the rest on all of them
         grouped, rest = _voice_groups(files, clf.sampling_rate, args.silence_db, local)
         groups = [(g, g) for g in grouped] + ([(rest, files)] if rest else [])
@@ -279,6 +282,8 @@ def cli(argv: list[str]) -> int:
     finally:
         if fetched:
             fetched.cleanup()
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(as_given)
     order = {_shown(str(path)): i for i, path in enumerate(files)}  # voice groups classify out of order
     results.sort(key=lambda row: order.get(row["file"], len(order)))
     _print_table(results, clf.labels, report)
@@ -406,6 +411,22 @@ def _fetch_addresses(files: Sequence[Path | str], folder: Path) -> dict[Path | s
             copy.write_bytes(data)
             local[path] = copy
     return local
+
+
+class _AsGiven(logging.Filter):
+    """Log records that name a fetched address's temporary copy name the address instead."""
+
+    def __init__(self, local: Mapping[Path | str, Path | SERError]):
+        super().__init__()
+        self.names = {str(copy): str(path) for path, copy in local.items() if isinstance(copy, Path)}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.names:
+            message = record.getMessage()
+            for copy, path in self.names.items():
+                message = message.replace(copy, path)
+            record.msg, record.args = message, None
+        return True
 
 
 def _local(local: Mapping[Path | str, Path | SERError] | None, path: Path | str) -> Path | str:
