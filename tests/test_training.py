@@ -493,6 +493,8 @@ def test_small_argument_mistakes_are_named():
         arguments.parse_args(
             ["--corpus", "ravdess=/a", "--config_overrides", "{lstm: 2}", "--output_dir", "x"]
         )
+    with pytest.raises(SERError, match="unknown augmentation preset 'lite'"):
+        arguments.parse_args(["--corpus", "ravdess=/a", "--augment", "lite", "--output_dir", "x"])
     from ser_hf.data.corpora import load_corpus
 
     with pytest.raises(SERError, match=r"ravdess \(no folder given\)"):  # was "None: corpus folder not found"

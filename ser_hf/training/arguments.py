@@ -359,11 +359,14 @@ def parse_args(
     )
     if rest:
         raise SERError(f"unknown arguments {rest}; run with --help for the options", source="ser-hf train")
-    from .presets import get_preset  # a typo fails here, not after the whole corpus is decoded
+    # a typo fails here, not after the whole corpus is decoded
+    from ..data.augment import AugmentConfig
+    from .presets import get_preset
 
     get_preset(model_args.preset)
     for name in ("config_overrides", "feature_overrides"):
         _json_arg(getattr(model_args, name, None), name)
+    AugmentConfig.from_preset(aug_args.augment, **_json_arg(aug_args.augment_overrides, "augment_overrides"))
     return data_args, model_args, aug_args, training_args
 
 
