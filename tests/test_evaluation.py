@@ -154,6 +154,9 @@ def test_label_mapping_rules():
     assert (
         evaluation.label_mapping(ravdess, scheme_names("harmonized7"), "harmonized7")[0]["calm"] == "neutral"
     )
+    # a folder with calm and no neutral, for a model without calm: its calm rows are the model's neutral
+    mapping, shared = evaluation.label_mapping(scheme_names("harmonized7"), ["calm", "angry"], None)
+    assert mapping == {"neutral": "calm", "angry": "angry"} and shared == ["calm", "angry"]
 
 
 def test_evaluate_cli_writes_every_file(tree, random_model, tmp_path, capsys):

@@ -101,6 +101,15 @@ def label_mapping(
         mapping = labels.cross_scheme_mapping(model_names, data_scheme)
     else:
         by_emotion = {labels.normalize_emotion(d) or d: d for d in data_names}
+        harmonised = {
+            labels.map_label(k, "harmonized7"): d
+            for k, d in by_emotion.items()
+            if k in labels.CANONICAL_EMOTIONS
+        }
+        by_emotion = {
+            **{k: d for k, d in harmonised.items() if k},
+            **by_emotion,
+        }  # a folder's calm, no neutral
         for m in model_names:
             emotion = re.sub(r"^(female|male)_", "", m)  # gender-joint classes count as their emotion
             key = labels.normalize_emotion(emotion) or m
