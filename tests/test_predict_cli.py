@@ -351,6 +351,24 @@ def test_extract_audio_gives_every_input_its_own_wav(media, tmp_path, capsys):
         "clip-mp4.wav",
         "clip.wav",
     ]
+    # --out the inputs' own folder: a 48 kHz stereo original was overwritten by its 16 kHz mono copy
+    here = tmp_path / "here"
+    here.mkdir()
+    stereo = np.stack([make_speechlike(1.0, sr=48000, seed=1)] * 2, axis=1)
+    sf.write(here / "talk.wav", stereo, 48000)
+    original = (here / "talk.wav").read_bytes()
+    assert extract_audio_cli([str(here), "--out", str(here)]) == 0
+    assert (here / "talk.wav").read_bytes() == original and sf.info(here / "talk-wav.wav").samplerate == 16000
+    cam = tmp_path / "cam"  # a camera's AVCHD files were skipped in folders; extract-audio wrote nothing
+    cam.mkdir()
+    shutil.copy(media / "video.mp4", cam / "C0001.MTS")
+    assert extract_audio_cli([str(cam), "--out", str(tmp_path / "cam_out")]) == 0
+    assert [p.name for p in (tmp_path / "cam_out").iterdir()] == ["C0001.wav"]
+    (tmp_path / "no_media").mkdir()
+    with pytest.raises(SERError, match="no audio or video files found"):  # it wrote nothing, exit 0
+        extract_audio_cli([str(tmp_path / "no_media"), "--out", str(tmp_path / "none")])
+    assert extract_audio_cli([str(tmp_path / "nothing_*.mp4"), "--out", str(tmp_path / "none")]) == 1
+    assert "nothing_*.mp4: no file matches this pattern" in capsys.readouterr().err
 
 
 def test_json_to_stdout_and_one_timeline_rule_with_the_demo(model_dir, tmp_path, capsys):

@@ -32,14 +32,17 @@ def cli(argv: list[str]) -> int:
     )
     args = p.parse_args(argv)
     files = find_media_files(args.paths, extensions=VIDEO_EXTENSIONS + MEDIA_EXTENSIONS)
+    if not files:
+        raise SERError("no audio or video files found", source=" ".join(args.paths))
     check_output_rate(args.sampling_rate, source=f"--sampling-rate {args.sampling_rate}")  # not per file
     out_dir = output_dir(args.out, "--out")
     used: set[str] = set()
+    inputs = {path.resolve() for path in files}  # --out in the inputs' folder: never write over one
     failures = 0
     for path in files:
         # clip.mp4 and clip.webm (or a/clip.mp4, b/clip.mp4) must not overwrite each other
         name, k = f"{path.stem}.wav", 1
-        while name in used:
+        while name in used or (out_dir / name).resolve() in inputs:
             name = f"{path.stem}-{path.suffix.lstrip('.')}{f'-{k}' if k > 1 else ''}.wav"
             k += 1
         used.add(name)

@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".wma", ".aiff", ".aif")
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v")
+VIDEO_EXTENSIONS += (".mts", ".m2ts", ".mxf", ".mpg", ".mpeg", ".flv", ".wmv", ".3gp")  # cameras, broadcast
 MEDIA_EXTENSIONS = AUDIO_EXTENSIONS + VIDEO_EXTENSIONS
 DEFAULT_SAMPLING_RATE = 16000
 # A channel axis longer than this is taken to be the time axis (no real recording has 64 channels).
@@ -263,8 +264,9 @@ def _ffmpeg_reason(err: Exception) -> str:
 
 def _decode_path(path: Path, sampling_rate: int | None) -> tuple[np.ndarray, int]:
     name = str(path)
-    if not path.exists():
-        raise SERError("file not found; check the path", source=name)
+    if not path.exists():  # a glob pattern that matched nothing is kept as given (find_media_files)
+        missing = "no file matches this pattern" if re.search(r"[*?[]", name) else "file not found"
+        raise SERError(f"{missing}; check the path", source=name)
     if path.is_dir():
         raise SERError(
             "is a directory, not an audio file; pass a file (the CLI accepts folders)", source=name
