@@ -171,7 +171,7 @@ def test_chunks_cover_the_file_in_bounded_pieces(tmp_path, media):
     np.testing.assert_allclose(np.concatenate(chunks), load_audio(tmp_path / "44k.wav"), atol=1e-5)
 
 
-def test_chunks_of_a_video_whose_audio_starts_late_cover_all_of_it(tmp_path):
+def test_chunks_of_a_video_whose_audio_starts_late_cover_all_of_it(tmp_path, caplog):
     """A dubbed video: its audio starts 2 s after its picture. The chunks (predict's and timeline's
     reading) stopped 2 s short of the audio's end; they now hold what load_audio holds."""
     write_wav(tmp_path / "speech.wav", make_tone(300.0, 4.0, 16000))
@@ -181,7 +181,10 @@ def test_chunks_of_a_video_whose_audio_starts_late_cover_all_of_it(tmp_path):
         "-t", "8", "-c:a", "aac", str(video),
     )  # fmt: skip
     whole = load_audio(video)
-    chunks = list(iter_audio_chunks(video, 1.0))
+    with caplog.at_level("WARNING", logger="ser_hf.data.audio"):
+        chunks = list(iter_audio_chunks(video, 1.0))
+    # a timeline's times are the audio's: said, as they were 2 s off the video's clock without a word
+    assert "its audio starts 1.9" in caplog.text and "times count from the start of the audio" in caplog.text
     assert abs(len(whole) / 16000 - 4.0) < 0.1
     assert abs(sum(map(len, chunks)) - len(whole)) < 1600, (sum(map(len, chunks)), len(whole))  # codec frames
 

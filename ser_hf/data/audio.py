@@ -550,6 +550,14 @@ def iter_audio_chunks(
         for start in range(0, len(samples), step):
             yield samples[start : start + step]
         return
+    if begin > 0.05:  # the times of a timeline are the audio's, not the picture's
+        logger.warning(
+            "%s: its audio starts %.2f s into the file: times count from the start of the audio "
+            "(add %.2f s for the video's clock)",
+            name,
+            begin,
+            begin,
+        )
     start, decoded, end = begin, 0, begin + duration
     while start < end:
         stop = min(start + chunk_seconds, end)
