@@ -207,12 +207,12 @@ def _table(timeline: Timeline | None) -> Any:
 def _user_error(message: str) -> gr.Error:
     """A ``gr.Error`` for a problem with the user's input: shown as is, no traceback in the log."""
     logger.info("refused: %s", message)
-    return gr.Error(html.escape(message), print_exception=False)
+    return gr.Error(html.escape(message, quote=False), print_exception=False)
 
 
 def _require(classifier: EmotionClassifier | None, load_error: str | None) -> EmotionClassifier:
     if classifier is None:
-        raise gr.Error(html.escape(load_error or "no model is loaded"), print_exception=False)
+        raise gr.Error(html.escape(load_error or "no model is loaded", quote=False), print_exception=False)
     return classifier
 
 
@@ -314,7 +314,9 @@ def classify_file(
         raise
     except Exception as err:  # never a bare traceback for the user; the log keeps it
         logger.exception("failed on %s", name)
-        raise gr.Error(html.escape(f"{name}: could not be processed ({type(err).__name__}: {err})")) from err
+        raise gr.Error(
+            html.escape(f"{name}: could not be processed ({type(err).__name__}: {err})", quote=False)
+        ) from err
 
 
 def classify_numpy(
@@ -343,7 +345,9 @@ def classify_numpy(
         raise
     except Exception as err:
         logger.exception("failed on a numpy recording")
-        raise gr.Error(html.escape(f"{name}: could not be processed ({type(err).__name__}: {err})")) from err
+        raise gr.Error(
+            html.escape(f"{name}: could not be processed ({type(err).__name__}: {err})", quote=False)
+        ) from err
 
 
 def stream_chunk(
@@ -373,7 +377,7 @@ def stream_chunk(
         rate, data = chunk
         prediction = state.push(np.asarray(data), int(rate))
     except SERError as err:
-        return gr.skip(), html.escape(f"skipped a chunk: {err}"), state
+        return gr.skip(), html.escape(f"skipped a chunk: {err}", quote=False), state
     heard = f"{state.buffered_seconds:.1f} s in the window"
     if prediction is None:
         previous = state.last_prediction
@@ -425,9 +429,10 @@ def build_demo(classifier: EmotionClassifier | None, load_error: str | None = No
             f"timeline of {window_s:g}-s windows."
         )
         if classifier is None:
+            shown_error = (load_error or "unknown error").replace("`", "'")
             gr.Markdown(
                 f"**The model could not be loaded**, so nothing can be classified:\n\n"
-                f"`{html.escape(load_error or 'unknown error')}`\n\n"
+                f"`{shown_error}`\n\n"  # a code span shows it as text, HTML and all
                 f"Set `{MODEL_ENV}` to a model folder saved by ser_hf or a Hub id, then restart.",
                 elem_id="load-error",
             )

@@ -297,7 +297,11 @@ def test_streaming_handler_over_successive_chunks(app, clf):
 
 def test_model_that_cannot_load_gives_a_page_with_the_reason(app, tmp_path):
     clf, error = app.load_classifier(str(tmp_path / "no_such_model"))
-    assert clf is None and "no_such_model" in error
+    assert (
+        clf is None and "no_such_model: no model folder at this path" in error
+    )  # it said "Repo id must be..."
+    audio = next(EXAMPLES.glob("*.flac"))  # a file, not a folder: it said "'utf-8' codec can't decode"
+    assert "a file, not a model folder" in app.load_classifier(str(audio))[1]
     demo = app.build_demo(None, error)
     assert isinstance(demo, gr.Blocks)
     with pytest.raises(gr.Error, match="no_such_model"):
@@ -430,3 +434,13 @@ def test_demo_runs_the_functionals_model_without_a_time_axis(app, short_clip, lo
     label, _, timeline_fig, table = app.classify_file(str(long_clip), functionals)
     _assert_label_dict(label)
     assert timeline_fig is not None and len(table) >= 3
+
+
+def test_ser_hf_demo_refuses_a_bad_port_before_saying_it_starts(capsys):
+    """It printed "starting ... on http://127.0.0.1:99999", then the port error."""
+    from ser_hf.cli import demo as demo_cli
+    from ser_hf.errors import SERError
+
+    with pytest.raises(SERError, match="--port 99999: give a port from 0 to 65535"):
+        demo_cli.cli(["--port", "99999"])
+    assert "starting" not in capsys.readouterr().out

@@ -75,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
 def cli(argv: list[str]) -> int:
     """``ser-hf demo [--host H] [--port P] [--model DIR|HUB_ID] [--share true|false]``; blocks until Ctrl-C."""
     args = _parser().parse_args(argv)
+    if not 0 <= args.port <= 65535:  # before "starting ... on" is printed
+        raise SERError("give a port from 0 to 65535", source=f"--port {args.port}")
     require_extra("demo", "ser-hf demo")
     app = load_app(args.app)
     forwarded = ["--host", args.host, "--port", str(args.port)]

@@ -132,7 +132,10 @@ def check_same_model(evaluation: Mapping[str, Any] | None, folder: Path) -> None
         return
     from ..inference.bundled import resolve_model_name
 
-    other = Path(str(resolve_model_name(scored)))
+    try:
+        other = Path(str(resolve_model_name(scored)))
+    except SERError:  # a folder since moved or deleted
+        other = Path(scored)
     if not other.is_dir():  # a Hub id, or a folder since moved: nothing to compare
         logger.warning("the results scored %s, which is not a folder here: check it is this model", scored)
         return

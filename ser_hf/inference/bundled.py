@@ -110,6 +110,18 @@ def resolve_model_name(model: Any, default: str = "default") -> Any:
     name exists; anything else (a folder, a Hub id, a loaded model) unchanged."""
     if model is None:
         return bundled_model_path(default)
+    if isinstance(model, str) and Path(model).expanduser().is_file():
+        raise SERError(
+            "a file, not a model folder: pass the folder that holds its config.json", source=model
+        )  # it failed inside transformers' config reader ("'utf-8' codec can't decode")
+    if (
+        isinstance(model, str)
+        and model.startswith(("/", "./", "../", "~"))
+        and not Path(model).expanduser().exists()
+    ):
+        raise SERError(
+            "no model folder at this path; check it (a Hub model is named owner/name)", source=model
+        )
     if not isinstance(model, str) or "/" in model or Path(model).exists():
         return model
     name = model.strip().lower().replace("_", "-")  # the folders are spelt with underscores
