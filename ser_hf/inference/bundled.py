@@ -120,7 +120,7 @@ def resolve_model_name(model: Any, default: str = "default") -> Any:
         and not Path(model).expanduser().exists()
     ):
         raise SERError(
-            "no model folder at this path; check it (a Hub model is named owner/name)", source=model
+            "model folder not found; check the path (a Hub model is named owner/name)", source=model
         )
     if not isinstance(model, str) or "/" in model or Path(model).exists():
         return model
