@@ -261,8 +261,8 @@ def cli(argv: list[str]) -> int:
                 except KeyboardInterrupt:
                     raise
                 except Exception as err:  # one bad file must not stop the others, nor print a traceback
-                    if source is not path and isinstance(err, SERError):  # named by the address, not the copy
-                        err = SERError(str(err).replace(str(source), str(path)))
+                    if isinstance(err, SERError):  # named by the address, not the fetched copy
+                        err = SERError(as_given.named(str(err)))
                     results.append(_error_row(path, err))
                 if len(short) >= (args.batch_size or 16):  # decoded clips waiting, classified together
                     _classify_short(clf, short, results, args)
@@ -420,12 +420,15 @@ class _AsGiven(logging.Filter):
         super().__init__()
         self.names = {str(copy): str(path) for path, copy in local.items() if isinstance(copy, Path)}
 
+    def named(self, text: str) -> str:
+        """``text`` with each copy's path replaced by its address."""
+        for copy, path in self.names.items():
+            text = text.replace(copy, path)
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
         if self.names:
-            message = record.getMessage()
-            for copy, path in self.names.items():
-                message = message.replace(copy, path)
-            record.msg, record.args = message, None
+            record.msg, record.args = self.named(record.getMessage()), None
         return True
 
 

@@ -283,6 +283,13 @@ def _decode_path(path: Path, sampling_rate: int | None) -> tuple[np.ndarray, int
     return decoded
 
 
+def too_short(seconds: float) -> str | None:
+    """Why a corpus clip of ``seconds`` is skipped (shorter than :data:`MIN_SPEECH_S`), or None."""
+    if seconds >= MIN_SPEECH_S:
+        return None
+    return f"{seconds * 1000:.0f} ms long, too short to hold speech (under {MIN_SPEECH_S * 1000:.0f} ms)"
+
+
 def is_silent(samples: np.ndarray) -> bool:
     """No sample reaches :data:`SILENT_PEAK` (an empty clip too): silence, which training and
     evaluation leave out."""

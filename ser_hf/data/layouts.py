@@ -227,7 +227,7 @@ def _scan(data_dir: Path) -> tuple[list[Path], list[Path], int]:
 def _check_file(path: Path | bytes) -> float:
     """Duration from the header of a file (or of encoded bytes); raises _Skip for empty or
     unreadable audio, or a clip too short to hold speech. Reads no samples."""
-    from .audio import MIN_SPEECH_S, audio_info
+    from .audio import audio_info, too_short
 
     if isinstance(path, (bytes, bytearray)):
         size = len(path)
@@ -244,10 +244,8 @@ def _check_file(path: Path | bytes) -> float:
         raise _Skip("unreadable: no audio header that libsndfile or FFmpeg can parse") from err
     if not duration or duration <= 0 or rate <= 0 or channels <= 0:
         raise _Skip("no audio samples in the header (duration 0)")
-    if duration < MIN_SPEECH_S:  # a broken export or a stray click: a label on it teaches noise
-        raise _Skip(
-            f"{duration * 1000:.0f} ms long, too short to hold speech (under {MIN_SPEECH_S * 1000:.0f} ms)"
-        )
+    if why := too_short(duration):  # a broken export or a stray click: a label on it teaches noise
+        raise _Skip(why)
     return float(duration)
 
 

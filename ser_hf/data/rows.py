@@ -320,16 +320,14 @@ def drop_undecodable(ds: Any, report: CorpusReport, workers: int = 4) -> Any:
     from concurrent.futures import ThreadPoolExecutor
 
     from ..errors import SERError
-    from .audio import DEFAULT_SAMPLING_RATE, MIN_SPEECH_S, load_audio
+    from .audio import DEFAULT_SAMPLING_RATE, load_audio, too_short
 
     def why(source: Any) -> str | None:
         try:
             samples = load_audio(source)
         except SERError as err:
             return str(err)
-        if samples.size < MIN_SPEECH_S * DEFAULT_SAMPLING_RATE:  # rows read without their headers
-            return f"{samples.size / DEFAULT_SAMPLING_RATE * 1000:.0f} ms long, too short to hold speech"
-        return None
+        return too_short(samples.size / DEFAULT_SAMPLING_RATE)  # rows read without their headers
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         reasons = list(pool.map(why, audio_sources(ds, range(len(ds)))))

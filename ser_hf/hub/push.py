@@ -296,11 +296,15 @@ def published_split(folder: Path) -> bytes | None:
     """The folder's ``split.json`` as it goes to the Hub: the speakers the model trained, was chosen
     and tested on (what ``ser-hf evaluate --split unseen`` reads on a downloaded copy), without the
     rows (every clip's file name) and the command's split spec (a local path). None without one."""
+    from ..training.evaluation import split_record
+
     try:
-        record = json.loads((folder / "split.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        record = split_record(folder)
+    except SERError:  # unreadable: nothing to publish
         return None
-    kept = {k: record[k] for k in SPLIT_KEYS_PUBLISHED if isinstance(record, dict) and k in record}
+    if record is None:
+        return None
+    kept = {k: record[k] for k in SPLIT_KEYS_PUBLISHED if k in record}
     kept["rows"] = "left out of the upload: --split unseen works, --split model needs the training folder"
     return json.dumps(kept, indent=2).encode()
 

@@ -126,9 +126,8 @@ class EmotionClassifier:
         self.labels = [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(len(id2label))]
         if not self.labels:
             raise SERError("the model config has no id2label; it is not a classifier", source=self.source)
-        if onnx_path is not None and hasattr(
-            backend, "check_labels"
-        ):  # the folder's names on the graph's scores
+        # the same names as the graph's, or a folder's names would go on another model's scores
+        if onnx_path is not None and hasattr(backend, "check_labels"):
             backend.check_labels(self.labels)
         self.model_labels = list(self.labels)  # all of the model's classes; ``labels``: those scored
         self._keep: np.ndarray | None = None  # indices of ``labels`` in ``model_labels`` (restrict)

@@ -106,18 +106,18 @@ class OnnxRuntimeBackend:
         names on the graph's scores without a word. Other names (renamed classes) are a warning."""
         meta = self.meta_json("id2label")
         graph = [str(meta[k]) for k in sorted(meta, key=int)] if meta else None
-        if graph is not None and sorted(graph) != sorted(labels) and len(graph) == len(labels):
+        if graph is not None and len(graph) == len(labels) and graph != list(labels):
+            if sorted(graph) == sorted(labels):  # the same classes in another order
+                raise SERError(
+                    f"the ONNX file was exported with the classes {graph}, the model folder names "
+                    f"{list(labels)}: pass the folder it was exported from, or no folder (its metadata has them)",
+                    source=self.path,
+                )
             logger.warning(  # renamed classes (translated labels): the folder's names, by position
                 "%s: the ONNX file names its classes %s, the model folder %s; the folder's names are used, in order",
                 self.path,
                 graph,
                 list(labels),
-            )
-        elif graph is not None and graph != list(labels) and len(graph) == len(labels):
-            raise SERError(
-                f"the ONNX file was exported with the classes {graph}, the model folder names "
-                f"{list(labels)}: pass the folder it was exported from, or no folder (its metadata has them)",
-                source=self.path,
             )
         if self.num_labels is not None and self.num_labels != len(labels):
             raise SERError(

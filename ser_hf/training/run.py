@@ -51,11 +51,10 @@ from .clips import (
     make_split,
 )
 from .saving import (
-    RUNTIME_DATA_ARGS,
     checkpoint_to_resume,
+    data_identity,
     refuse_refit_of_another_run,
     remove_stale_run_files,
-    same_path,
     save_final_model,
     save_model_folder,
     write_json,
@@ -351,7 +350,7 @@ def train(
     # 6. train (resuming from the last checkpoint of this same run when asked and one exists)
     # what the checkpoints are trained on; settings that change only how fast or where are left out
     described = run_files()["train_args.json"]
-    described["data"] = {k: same_path(v) for k, v in described["data"].items() if k not in RUNTIME_DATA_ARGS}
+    described["data"] = data_identity(described["data"])
     identity = {"split": split.to_dict(), **{k: v for k, v in described.items() if k != "training"}}
     # the Trainer restores a checkpoint's optimizer and scheduler as saved: a resume with another
     # learning rate kept the old one while train_args.json recorded the new (more epochs may change)

@@ -167,6 +167,18 @@ def same_path(value: Any) -> Any:
 
 # data arguments that change only how fast or where a run reads its data, not what it learns
 RUNTIME_DATA_ARGS = ("cache_dir", "decode_workers", "feature_cache", "waveforms_on_device")
+
+
+def data_identity(data: dict[str, Any]) -> dict[str, Any]:
+    """The data arguments as a resumed run compares them: what the run learns from, paths resolved."""
+    return {k: same_path(v) for k, v in data.items() if k not in RUNTIME_DATA_ARGS}
+
+
+def _differing(previous: dict[str, Any], identity: dict[str, Any]) -> list[str]:
+    """The keys of two run records whose values differ."""
+    return sorted(k for k in {*previous, *identity} if previous.get(k) != identity.get(k))
+
+
 # what the checkpoint-N folders of output_dir were trained on (split, data, model and augmentation)
 CHECKPOINTS_RUN = "checkpoints_run.json"
 
@@ -192,12 +204,11 @@ def refuse_refit_of_another_run(
         logger.info("--resume: no finished run in %s; training afresh", output_dir)
         return
     recorded.pop("spec", None)
-    kept = {k: same_path(v) for k, v in (saved.get("data") or {}).items() if k not in RUNTIME_DATA_ARGS}
-    previous = {"split": recorded, "data": kept, "model": saved.get("model"), "seed": saved.get("seed")}
-    data = {k: same_path(v) for k, v in dataclasses.asdict(data_args).items() if k not in RUNTIME_DATA_ARGS}
+    data = data_identity(saved.get("data") or {})
+    previous = {"split": recorded, "data": data, "model": saved.get("model"), "seed": saved.get("seed")}
+    data = data_identity(dataclasses.asdict(data_args))
     identity = {"split": split.to_dict(), "data": data, "model": dataclasses.asdict(model_args), "seed": seed}
-    identity = json.loads(json.dumps(identity, default=json_default))
-    differ = sorted(k for k in {*previous, *identity} if previous.get(k) != identity.get(k))
+    differ = _differing(previous, json.loads(json.dumps(identity, default=json_default)))
     if differ:
         raise SERError(
             f"--resume: the model in this folder comes from another run (its {', '.join(differ)} differ from "
@@ -241,7 +252,7 @@ def checkpoint_to_resume(
 
             previous, identity = shared(previous), shared(identity)
         if previous is not None and previous != identity:
-            differ = sorted(k for k in {*previous, *identity} if previous.get(k) != identity.get(k))
+            differ = _differing(previous, identity)
             raise SERError(
                 f"--resume: its checkpoints come from another run (its {', '.join(differ)} differ from "
                 "this one's); run with that run's arguments, or without --resume to start afresh",
