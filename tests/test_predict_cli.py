@@ -445,3 +445,27 @@ def test_ctrl_c_keeps_the_files_already_classified_in_the_table_and_the_csv(
     ]  # the 4th was queued, not classified
     assert all(r["label"] in LABELS for r in rows)
     assert "interrupted after 3 of 6 file(s)" in capsys.readouterr().err
+
+
+def test_odd_window_and_hop_lengths_are_run_with_a_warning_saying_why(model_dir, media, capsys, caplog):
+    """`--window 0.1` scored windows too short to hold an emotion and `--hop 0.001` ran the model a
+    thousand times per second of audio, both without a word; a hop longer than the window skips audio."""
+    ten = str(media / "long" / "ten.wav")
+    cases = [
+        (["--window", "0.5", "--hop", "0.25"], "too little speech"),
+        (["--window", "4", "--hop", "0.05"], "20 times per second of audio"),
+        (["--window", "2", "--hop", "3"], "is skipped"),
+    ]
+    for flags, expected in cases:
+        caplog.clear()
+        with caplog.at_level("WARNING"):
+            assert predict_cli([ten, "--model", str(model_dir), "--json", "-", *flags]) == 0
+        (row,) = json.loads(capsys.readouterr().out)
+        assert row["timeline"] and expected in caplog.text and "ten.wav" in caplog.text, flags
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        assert (
+            predict_cli([ten, "--model", str(model_dir), "--json", "-", "--window", "4", "--hop", "1"]) == 0
+        )
+    capsys.readouterr()
+    assert "window" not in caplog.text and "hop" not in caplog.text

@@ -162,12 +162,6 @@ def cli(argv: list[str]) -> int:
         clf.restrict([name.strip() for name in args.labels.split(",") if name.strip()])
     window_s = float(args.window if args.window is not None else clf.default_window_s())
     hop_s = float(args.hop if args.hop is not None else window_s / 2)
-    if hop_s > window_s:
-        logger.warning(
-            "--hop %g s is longer than --window %g s: the timeline skips audio between windows",
-            hop_s,
-            window_s,
-        )
     # an address stays as given (as a Path it read "https:/host/x.wav"): load_audio fetches http(s)
     files: list[Path | str] = []
     for raw in args.paths:

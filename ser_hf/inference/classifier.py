@@ -49,7 +49,7 @@ from .inputs import (
     clip_name,
     refuse_single,
     warn_about_clips,
-    warn_if_window_long,
+    warn_if_window_odd,
 )
 from .levels import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, SILENT_DB, level_db  # noqa: F401  (re-exported)
 from .timeline import Timeline, _sliding_windows
@@ -537,7 +537,7 @@ class EmotionClassifier:
         sr = self.sampling_rate
         win, hop = max(1, int(round(window_s * sr))), max(1, int(round(hop_s * sr)))
         name = clip_name(audio)
-        warn_if_window_long(window_s, self.feature_extractor, name)
+        warn_if_window_odd(window_s, self.feature_extractor, name, hop_s)
         # a file is read a chunk at a time; an http(s) address is fetched by load_audio below
         if isinstance(audio, (str, os.PathLike)) and not url_scheme(audio):
             chunks: Iterable[np.ndarray] = iter_audio_chunks(audio, max(chunk_s, 2 * window_s), sr)

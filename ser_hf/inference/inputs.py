@@ -76,8 +76,16 @@ def warn_about_clips(
             )
 
 
-def warn_if_window_long(window_s: float, feature_extractor: Any, name: str) -> None:
-    """A timeline window longer than the model reads is scored on its last seconds only."""
+SHORT_WINDOW_S = 1.0  # under this, a window holds too little speech for a stable emotion score
+DENSE_HOP_S = 0.1  # under this, windows come faster than a timeline can show and cost a model call each
+
+
+def warn_if_window_odd(
+    window_s: float, feature_extractor: Any, name: str, hop_s: float | None = None
+) -> None:
+    """Warn of window / hop lengths that waste work or mislead: a window longer than the model reads
+    (scored on its last seconds only), one too short to hold an emotion, a hop longer than the window
+    (audio skipped) or so short that each second of audio costs many model calls."""
     limit = reads_seconds(feature_extractor)
     if limit and window_s > limit + 1.0:
         logger.warning(
@@ -87,6 +95,31 @@ def warn_if_window_long(window_s: float, feature_extractor: Any, name: str) -> N
             window_s,
             limit,
             limit,
+        )
+    if window_s < SHORT_WINDOW_S:
+        logger.warning(
+            "%s: %g-s windows hold too little speech for a stable emotion score (the models learn from "
+            "whole utterances of 1.5-5 s); use a window of %g s or more",
+            name,
+            window_s,
+            SHORT_WINDOW_S,
+        )
+    if hop_s is not None and hop_s > window_s:
+        logger.warning(
+            "%s: the hop (%g s) is longer than the window (%g s): the audio between windows is skipped",
+            name,
+            hop_s,
+            window_s,
+        )
+    elif hop_s is not None and hop_s < DENSE_HOP_S:
+        logger.warning(
+            "%s: a hop of %g s runs the model %d times per second of audio (%d per minute); a hop of "
+            "%g s or more shows the same changes at a fraction of the cost",
+            name,
+            hop_s,
+            round(1 / hop_s),
+            round(60 / hop_s),
+            DENSE_HOP_S,
         )
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from ..data.audio import _MAX_CHANNELS, _rate, _to_float, _to_mono, resample
 from ..errors import SERError
 from .classifier import SILENCE_DB, SILENCE_LABEL, EmotionClassifier, level_db
-from .inputs import check_top_k, warn_if_window_long
+from .inputs import check_top_k, warn_if_window_odd
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class StreamingClassifier:
             raise SERError("window_s and update_every_s must be positive", source="StreamingClassifier")
         if top_k is not None:
             check_top_k(top_k)
-        warn_if_window_long(
+        warn_if_window_odd(
             window_s, classifier.feature_extractor, f"StreamingClassifier(window_s={window_s:g})"
         )
         self.classifier = classifier
