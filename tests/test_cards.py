@@ -145,3 +145,20 @@ def test_push_takes_a_bundled_models_name_and_the_card_names_the_speaker_head(ca
     assert push.cli(["--model", "default", "--repo-id", "someone/ser-default", "--card-only"]) == 0
     card = capsys.readouterr().out
     assert "then one linear layer" in card and "replaces it after `adapt`" in card
+
+
+def test_a_card_lists_hub_datasets_and_known_corpora_in_its_metadata_but_not_local_folder_names():
+    """``datasets=["ravdess", "me/my-calls", "calls_2024"]`` went into the card's YAML as
+    ``ravdess, memycalls, calls2024``: the Hub id mangled (a dead link) and a local folder's name
+    published as if it were a Hub dataset."""
+    from ser_hf.hub.cards import make_model_card
+    from ser_hf.inference.bundled import default_model_path
+
+    card = make_model_card(default_model_path(), "me/x", datasets=["ravdess", "me/my-calls", "calls_2024"])
+    assert card.data.datasets == ["ravdess", "me/my-calls"]
+    assert card.data.eval_results[0].dataset_type == "ravdess"
+    text = str(card)
+    assert "[source](https://huggingface.co/datasets/me/my-calls)" in text
+    assert "**calls_2024**: unknown; a local corpus, not on the Hub" in text
+    local = make_model_card(default_model_path(), "me/x", datasets=["calls_2024"])
+    assert local.data.datasets is None and local.data.eval_results[0].dataset_type == "unknown"

@@ -79,6 +79,12 @@ def test_a_linear_student_follows_its_teacher_not_the_labels(corpus, teachers, t
     assert _recall(follower, "neutral") > 0.8
     args = json.loads((tmp_path / "a1" / "train_args.json").read_text())
     assert args["model"]["teacher"] == str(swapped) and args["model"]["distill_alpha"] == 1.0
+    # the student's card names its teacher and what that learnt from (it said nothing of either)
+    from ser_hf.hub.cards import make_model_card
+
+    card = str(make_model_card(tmp_path / "a1", "me/student"))
+    assert "distillation" in card and "teacher `swapped` (ser_functionals_linear, trained on RAVDESS)" in card
+    assert str(tmp_path) not in card and "distillation" not in str(make_model_card(tmp_path / "a0", "me/x"))
 
 
 def test_a_teacher_that_trained_on_the_students_test_speakers_is_named(corpus, teachers, tmp_path, caplog):

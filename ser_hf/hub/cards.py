@@ -134,16 +134,47 @@ def corpus_info(name: str) -> dict[str, Any]:
     info = CORPORA.get(_corpus_key(name))
     if info is not None:
         return info
+    hub_id = _card_dataset(name)
     return {
         "name": str(name),
         "license": "other",
         "license_text": "unknown: check the corpus's own terms",
         "language": None,
         "speakers": "unknown",
-        "material": "unknown",
-        "url": None,
+        "material": "a Hub dataset" if hub_id else "a local corpus, not on the Hub",
+        "url": f"https://huggingface.co/datasets/{hub_id}" if hub_id else None,
         "citation": None,
     }
+
+
+def _card_dataset(name: str) -> str | None:
+    """The card's YAML ``datasets:`` entry for a corpus: a known corpus's key, a Hub dataset id as given
+    (``user/corpus``), None for a local corpus (its folder name links to no dataset on the Hub)."""
+    if _corpus_key(name) in CORPORA:
+        return _corpus_key(name)
+    return str(name) if re.fullmatch(r"[\w.-]+/[\w.-]+", str(name)) else None
+
+
+def _distillation(folder: Path) -> str | None:
+    """The card's line on a distilled student: its teacher (and the teacher's corpora when its folder is
+    here), from the run's ``train_args.json``; None for a model trained on labels alone."""
+    path = folder / "train_args.json"
+    args = _read_json(path).get("model", {}) if path.is_file() else {}
+    teacher = args.get("teacher")
+    if not teacher or not args.get("distill_alpha", 1.0):  # alpha 0: the teacher's labels weigh nothing
+        return None
+    where = Path(teacher)
+    config = _read_json(where / "config.json") if (where / "config.json").is_file() else {}
+    name = where.name if config else str(teacher)  # a local folder by its name, not the trainer's disk
+    corpora = ", ".join(corpus_info(c)["name"] for c in config.get("training_corpora") or [])
+    return (
+        f"- Trained by distillation: the loss mixes the labels with the class probabilities of the teacher "
+        f"`{name}`"
+        + (f" ({config.get('model_type')}, trained on {corpora})" if corpora else "")
+        + f", weight {args.get('distill_alpha')} on the teacher, temperature {args.get('distill_temperature')}. "
+        "The student learnt what the teacher learnt of its own training data as well; the teacher's "
+        "licence terms may apply to it."
+    )
 
 
 def _license_for(corpora: Sequence[str]) -> str | None:
@@ -278,7 +309,7 @@ def make_model_card(
                 EvalResult(
                     task_type="audio-classification",
                     task_name="Speech emotion recognition",
-                    dataset_type=_corpus_key(corpora[0]) if corpora else "unknown",
+                    dataset_type=next((d for d in map(_card_dataset, corpora) if d), "unknown"),
                     dataset_name=corpus_names,
                     dataset_config=label_scheme,
                     dataset_split=split_name,
@@ -300,7 +331,7 @@ def make_model_card(
         pipeline_tag=PIPELINE_TAG,
         library_name="transformers",
         tags=list(MODEL_TAGS) + [config.get("model_type", "ser")],
-        datasets=[_corpus_key(c) for c in corpora] or None,
+        datasets=[d for d in map(_card_dataset, corpora) if d] or None,
         metrics=list(_METRIC_ALIASES),
         license=license,
         license_name="mixed-corpus-licences" if license == "other" and len(set(corpora)) > 1 else None,
@@ -446,6 +477,7 @@ def _model_card_body(
                 f"- Architecture details: see `config.json` (conv channels {config.get('conv_channels')}).",
             ]
         ),
+        *([line] if (line := _distillation(folder)) else []),
         "",
         "## Intended use",
         "",
