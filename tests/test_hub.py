@@ -412,3 +412,43 @@ def test_find_metric_reads_the_usual_json_shapes(results, stat, expected):
     from ser_hf.hub.cards import find_metric
 
     assert find_metric(results, "recall", stat) == expected
+
+
+EVALUATE_SCRIPT = """
+import json, sys
+args = json.loads(sys.argv[1])
+from ser_hf.cli import main
+out = {"rc": main(["evaluate", "--model", "user/ser-transformer", "--corpus", "ravdess=" + args["corpus_dir"],
+                   "--out", args["out"]])}
+out["rc_missing"] = main(["evaluate", "--model", "user/no-such-model", "--corpus", "ravdess=" + args["corpus_dir"],
+                          "--out", args["out"] + "-missing"])
+print("RESULT " + json.dumps(out))
+"""
+
+
+def test_evaluate_takes_a_hub_model_id(published, hub, tmp_path):
+    """``ser-hf evaluate --model user/repo`` answered "model folder not found"; predict took Hub ids.
+    The figures are those of the same model's local folder."""
+    from ser_hf.cli import main
+
+    env = hub.client_env(tmp_path / "home", token=None)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    corpus = str(published["tmp"] / "ravdess")
+    args = {"corpus_dir": corpus, "out": str(tmp_path / "hub-eval")}
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(EVALUATE_SCRIPT), json.dumps(args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    result = json.loads(proc.stdout.split("RESULT ")[-1]) if "RESULT " in proc.stdout else {}
+    assert result.get("rc") == 0, proc.stderr[-3000:]
+    assert "model user/ser-transformer (4 classes)" in proc.stdout
+    assert result["rc_missing"] == 2 and "user/no-such-model" in proc.stderr and "not found" in proc.stderr
+    local = tmp_path / "local-eval"
+    folder = str(published["folders"]["user/ser-transformer"])
+    assert main(["evaluate", "--model", folder, "--corpus", f"ravdess={corpus}", "--out", str(local)]) == 0
+    from_hub = json.loads((tmp_path / "hub-eval" / "metrics.json").read_text())
+    here = json.loads((local / "metrics.json").read_text())
+    assert from_hub["confusion"] == here["confusion"] and from_hub["ua"] == pytest.approx(here["ua"])

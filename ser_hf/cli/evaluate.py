@@ -21,7 +21,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model",
         required=True,
-        help="saved model folder (output_dir of ser-hf train) or a bundled model's name ('default', 'fusion', 'cnn', 'functionals')",
+        help="saved model folder (output_dir of ser-hf train), a Hub model id (owner/name) or a bundled model's "
+        "name ('default', 'fusion', 'cnn', 'functionals')",
     )
     p.add_argument(
         "--corpus", action="append", required=True, metavar="NAME=PATH", help="test corpus (repeatable)"
@@ -100,6 +101,11 @@ def cli(argv: list[str]) -> int:
     from ..training.metrics import format_table
 
     args.model = str(resolve_model_name(args.model))  # a bundled model's name ("default", "fusion", ...)
+    from ..hub.fetch import fetch_model, is_repo_id
+
+    hub_id = args.model if is_repo_id(args.model) else None
+    if hub_id:  # a Hub model: its files, split.json included, as a local folder
+        args.model = str(fetch_model(hub_id))
     if args.batch_size is not None and args.batch_size < 1:
         raise SERError("--batch-size must be 1 or more", source=f"--batch-size {args.batch_size}")
     if args.channel is not None:
@@ -111,7 +117,7 @@ def cli(argv: list[str]) -> int:
         args.out
         or Path("eval")
         / _slug(
-            f"{Path(args.model).resolve().name}-{'+'.join(corpus_names)}-{args.split.split('/')[-1]}-{args.subset}"
+            f"{hub_id.replace('/', '--') if hub_id else Path(args.model).resolve().name}-{'+'.join(corpus_names)}-{args.split.split('/')[-1]}-{args.subset}"
             + (f"-{args.channel}" if args.channel else "")
             + (f"-adapted-per-{args.adapt}" if args.adapt else "")  # never over the plain run's files
         ),
@@ -159,7 +165,7 @@ def cli(argv: list[str]) -> int:
             file=sys.stderr,
         )
     print(
-        f"model {args.model} ({len(model_labels(model.config))} classes) on {', '.join(args.corpus)}: "
+        f"model {hub_id or args.model} ({len(model_labels(model.config))} classes) on {', '.join(args.corpus)}: "
         f"split {args.split}, {args.subset if args.split != 'all' else 'all rows'}: {len(part)} clips"
         + (f", through the channel {args.channel}" if args.channel else "")
     )
@@ -196,7 +202,7 @@ def cli(argv: list[str]) -> int:
             print(f"  {bad[path]}")
     if metrics.get("silent_left_out"):  # the header above counted them
         print(f"left out {metrics['silent_left_out']} silent clip(s) (peak below -80 dBFS), as training does")
-    title = f"{Path(args.model).name} on {'+'.join(corpus_names)} (n={metrics['n']})"
+    title = f"{hub_id or Path(args.model).name} on {'+'.join(corpus_names)} (n={metrics['n']})"
     if metrics.get("adapted"):  # the figures below are not the model's own: say so where they are read
         title += f", adapted {metrics['adapted'].split(',')[0]}"
         print(

@@ -1,0 +1,26 @@
+"""Downloads from the Hub: :func:`fetch_model` gives a Hub model as a local folder, for the commands
+that read a model's files beside its weights (``ser-hf evaluate`` reads ``split.json``)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .push import _hub_errors
+
+# what evaluation reads: config, preprocessor, weights, the published split and the licences beside them
+MODEL_PATTERNS = ("*.json", "*.safetensors", "*.txt", "*.md")
+
+
+def is_repo_id(name: str) -> bool:
+    """``owner/name`` as the Hub spells a repository (a local path that exists is never one)."""
+    return bool(re.fullmatch(r"[\w.-]+/[\w.-]+", name)) and not Path(name).exists()
+
+
+def fetch_model(repo_id: str, revision: str | None = None) -> Path:
+    """The local folder of Hub model ``repo_id`` (downloaded into the Hugging Face cache once); Hub
+    and network errors come back as :class:`~ser_hf.errors.SERError` with the fix."""
+    from huggingface_hub import snapshot_download
+
+    with _hub_errors("download the model", repo_id):
+        return Path(snapshot_download(repo_id, revision=revision, allow_patterns=list(MODEL_PATTERNS)))
