@@ -88,8 +88,10 @@ def batch_size_for(model: object, device: object, batch_size: int | None, fallba
     CPU (1 for the CNN front ends, which run a batch slower than its clips one by one), ``fallback``
     elsewhere. Raises :class:`SERError` for a size under 1."""
     if batch_size is not None:
-        if int(batch_size) < 1:
-            raise SERError("the batch size must be 1 or more", source=f"batch_size={batch_size}")
+        if isinstance(batch_size, bool) or not float(batch_size).is_integer() or int(batch_size) < 1:
+            raise SERError(
+                "the batch size must be 1 or more, a whole number", source=f"batch_size={batch_size}"
+            )
         return int(batch_size)
     on_cpu = getattr(device, "type", str(device)) == "cpu"
     return (getattr(model, "cpu_batch_size", None) or fallback) if on_cpu else fallback

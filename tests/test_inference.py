@@ -130,7 +130,7 @@ def test_the_cnn_families_classify_one_clip_a_pass_on_a_cpu_unless_told(clf, mon
     clips = [make_speechlike(0.6 + 0.1 * i, seed=i) for i in range(5)]
     sizes = []
     real = clf._probs
-    monkeypatch.setattr(clf, "_probs", lambda c, n: sizes.append(len(c)) or real(c, n))
+    monkeypatch.setattr(clf, "_probs", lambda c, n, k: sizes.append(len(c)) or real(c, n, k))
     clf.classify_batch(clips)
     assert sizes == [1] * 5
     sizes.clear()
@@ -388,7 +388,7 @@ def test_a_stream_with_a_window_longer_than_the_model_reads_warns_once(caplog):
         updates = [stream.push(make_speechlike(2.0, seed=k), SR) for k in range(10)]
     assert sum(u is not None for u in updates) >= 8
     warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    assert len(warned) == 1 and "StreamingClassifier(window_s=12)" in warned[0], warned
+    assert len(warned) == 1 and "StreamingClassifier(window_s=12, update_every_s=2)" in warned[0], warned
 
 
 def test_streaming_matches_classify_on_the_last_window(clf):
@@ -442,6 +442,73 @@ def test_streaming_rejects_bad_chunks(clf):
             stream.push(pcm, rate)
     with pytest.raises(SERError, match="must be positive"):
         StreamingClassifier(clf, window_s=float("nan"))
+
+
+def test_streaming_takes_device_callback_chunks_as_they_come(model_dir, caplog):
+    """Probe findings on live input: updates came every 0.3 s for update_every_s=0.25 in 100-ms chunks
+    (the remainder was dropped); a (0, 2) block from a callback raised a NaN error; PyAudio's bytes
+    got "type |S3200"; int16 values in a float array streamed as +80 dBFS speech where there was
+    silence; a model name in place of the classifier was an AttributeError; an update interval
+    longer than the window skipped audio without a word."""
+    stream = StreamingClassifier(
+        str(model_dir), window_s=2.0, update_every_s=0.25, min_s=0.0, silence_db=None
+    )
+    signal = make_speechlike(12.0, seed=4)
+    updates = [stream.push(signal[i : i + 1600], SR) for i in range(0, len(signal), 1600)]
+    assert sum(u is not None for u in updates) == 48  # 12 s / 0.25 s
+    assert stream.push(np.zeros((0, 2), np.int16), SR) is None
+    with pytest.raises(SERError, match="np.frombuffer"):
+        stream.push((signal[:1600] * 32767).astype(np.int16).tobytes(), SR)
+    with pytest.raises(SERError, match="divide them by 32768"):
+        stream.push(signal[:1600] * 32767, SR)
+    assert stream.buffered_seconds == pytest.approx(2.0)  # the refused chunks left the buffer as it was
+    with pytest.raises(SERError, match="pass an EmotionClassifier"):
+        StreamingClassifier(42)
+    with pytest.raises(SERError, match="silence_db"):
+        StreamingClassifier(stream.classifier, silence_db=float("nan"))
+    with caplog.at_level("WARNING"):
+        StreamingClassifier(stream.classifier, window_s=2.0, update_every_s=3.0)
+    assert "audio between windows is skipped" in caplog.text
+
+
+def test_restrict_from_another_thread_never_puts_a_name_on_another_classes_score(model_dir):
+    """A server thread called restrict() while another classified on the same classifier: 6 of 150
+    answers put angry's score under "happy", or failed with IndexError. Each call now scores with
+    the classes of one moment: all of them, or the restricted ones."""
+    import sys
+    import threading
+
+    clf = EmotionClassifier(model_dir, device="cpu")
+    clip = make_speechlike(1.0, seed=9)
+    full = _probs(clf.classify(clip))
+    kept = {k: full[k] for k in ("angry", "neutral")}
+    restricted = {k: v / sum(kept.values()) for k, v in kept.items()}
+    stop, errors = threading.Event(), []
+
+    def toggle() -> None:
+        while not stop.is_set():
+            clf.restrict(["angry", "neutral"])
+            clf.restrict(None)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    thread = threading.Thread(target=toggle)
+    thread.start()
+    try:
+        for _ in range(300):
+            try:
+                got = _probs(clf.classify(clip))
+            except IndexError as err:
+                errors.append(err)
+                continue
+            want = full if len(got) == len(full) else restricted
+            if set(got) != set(want) or any(abs(got[k] - want[k]) > 1e-6 for k in want):
+                errors.append(got)
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(switch)
+    assert not errors, errors[:3]
 
 
 # ----------------------------------------------------------------------------- the bundled model

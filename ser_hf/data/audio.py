@@ -74,9 +74,20 @@ def _describe(source: Any) -> str:
     return f"<{type(source).__name__}>"
 
 
+FLOAT_PEAK_LIMIT = 16.0  # +24 dBFS: no float recording reaches it; integer PCM stored as floats does
+
+
 def _to_float(samples: np.ndarray, name: str) -> np.ndarray:
-    """Scale integer PCM to [-1, 1) and return float32."""
+    """Scale integer PCM to [-1, 1) and return float32; floats far outside [-1, 1] are refused."""
     if samples.dtype.kind == "f":
+        peak = float(np.nanmax(np.abs(samples), initial=0.0)) if samples.size else 0.0
+        if FLOAT_PEAK_LIMIT < peak < np.inf:  # int16 values in a float array: the silence gate saw +80 dBFS
+            raise SERError(
+                f"float samples reach {peak:g}, and floats are read as [-1, 1]: these look like integer "
+                "PCM values stored as floats; divide them by 32768 for 16-bit audio (2147483648 for "
+                "32-bit), or pass the integer array itself",
+                source=name,
+            )
         return samples.astype(np.float32, copy=False)
     if samples.dtype == np.uint8:  # 8-bit WAV is unsigned, centred on 128
         return (samples.astype(np.float32) - 128.0) / 128.0

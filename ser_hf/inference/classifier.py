@@ -130,7 +130,6 @@ class EmotionClassifier:
         if onnx_path is not None and hasattr(backend, "check_labels"):
             backend.check_labels(self.labels)
         self.model_labels = list(self.labels)  # all of the model's classes; ``labels``: those scored
-        self._keep: np.ndarray | None = None  # indices of ``labels`` in ``model_labels`` (restrict)
         self.sampling_rate = int(getattr(self.feature_extractor, "sampling_rate", DEFAULT_SAMPLING_RATE))
         self.adapted_on = 0  # number of unlabelled clips the statistics were re-estimated on
 
@@ -151,6 +150,23 @@ class EmotionClassifier:
         if self._keep is not None:
             parts.append(f"restricted from {len(self.model_labels)} classes")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+    # what restrict() keeps, as one value: a call reads it once, so a restrict() from another thread
+    # changes the calls that start after it, never the names on one call's scores
+    _scoring: tuple[np.ndarray | None, list[str]] = (None, [])
+
+    @property
+    def labels(self) -> list[str]:
+        """The class names scored (all of ``model_labels``, or those :meth:`restrict` keeps)."""
+        return list(self._scoring[1])
+
+    @labels.setter
+    def labels(self, names: Sequence[str]) -> None:  # the model's classes, at load
+        self._scoring = (None, list(names))
+
+    @property
+    def _keep(self) -> np.ndarray | None:
+        return self._scoring[0]
 
     @classmethod
     def from_pretrained(cls, model: str | os.PathLike | None = None, **kwargs: Any) -> EmotionClassifier:
@@ -261,14 +277,16 @@ class EmotionClassifier:
         feats, mask, extra = self._features(clips)
         return np.asarray(self.backend.predict_logits(feats, mask, **extra), dtype=np.float32)
 
-    def _softmax_kept(self, logits: np.ndarray) -> np.ndarray:
-        """Softmax over the classes :meth:`restrict` keeps (all when it was not called)."""
+    def _softmax_kept(self, logits: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
+        """Softmax over the classes ``keep`` (:meth:`restrict`'s; all when None)."""
         logits = np.asarray(logits)
-        return _softmax(logits if self._keep is None else logits[..., self._keep])
+        return _softmax(logits if keep is None else logits[..., keep])
 
-    def _probs(self, clips: Sequence[np.ndarray], sources: Sequence[str] | None = None) -> np.ndarray:
-        """``(B, len(labels))`` probabilities; raises SERError instead of returning NaN."""
-        probs = self._softmax_kept(self._logits(clips))
+    def _probs(
+        self, clips: Sequence[np.ndarray], sources: Sequence[str] | None, keep: np.ndarray | None
+    ) -> np.ndarray:
+        """``(B, len(keep))`` probabilities; raises SERError instead of returning NaN."""
+        probs = self._softmax_kept(self._logits(clips), keep)
         bad = ~np.isfinite(probs).all(axis=1)
         if bad.any():
             where = sources[int(np.argmax(bad))] if sources else "audio"
@@ -284,7 +302,10 @@ class EmotionClassifier:
         ``clips`` is read once, so a generator that decodes them one at a time works.
 
         Use it when many clips come from the same voice or recording set-up and they hold a mix
-        of emotions; :meth:`reset_adaptation` goes back to the training statistics. Needs the
+        of emotions; :meth:`reset_adaptation` goes back to the training statistics. It changes the
+        model every caller of this classifier shares: a server adapting per caller gives each its
+        own ``EmotionClassifier`` (classifying from several threads is safe, and so is
+        :meth:`restrict`, which a call reads once). Needs the
         PyTorch backend (not ONNX).
 
         Returns:
@@ -346,7 +367,7 @@ class EmotionClassifier:
             SERError: a name that is none of the model's classes, or fewer than two names.
         """
         if labels is None:
-            self._keep, self.labels = None, list(self.model_labels)
+            self._scoring = (None, list(self.model_labels))
             return self
         labels = clip_list(labels, "restrict", "pass the class names as a list, e.g. ['angry', 'neutral']")
         from ..data.labels import CANONICAL_EMOTIONS, map_label, normalize_emotion
@@ -376,8 +397,8 @@ class EmotionClassifier:
             raise SERError(
                 "restrict to at least two classes (one class would always score 1)", source=self.source
             )
-        self._keep = np.array(sorted(keep))
-        self.labels = [self.model_labels[i] for i in self._keep]
+        kept = np.array(sorted(keep))
+        self._scoring = (kept, [self.model_labels[i] for i in kept])  # one assignment: see _scoring
         return self
 
     # ----------------------------------------------------------------------------- public API
@@ -402,7 +423,8 @@ class EmotionClassifier:
         samples, name = self._load(audio, sampling_rate), clip_name(audio)
         if warn:
             warn_about_clips([samples], [name], self.sampling_rate, self.feature_extractor)
-        return _top(self._probs([samples], [name])[0], self.labels, top_k)
+        keep, labels = self._scoring
+        return _top(self._probs([samples], [name], keep)[0], labels, top_k)
 
     def classify_batch(
         self,
@@ -446,9 +468,10 @@ class EmotionClassifier:
             [clips[i] for i in ok], [names[i] for i in ok], self.sampling_rate, self.feature_extractor
         )
         if ok:
-            probs = self._probs_batched([clips[i] for i in ok], [names[i] for i in ok], batch_size)
+            keep, labels = self._scoring
+            probs = self._probs_batched([clips[i] for i in ok], [names[i] for i in ok], batch_size, keep)
             for i, p in zip(ok, probs):
-                results[i] = _top(p, self.labels, top_k)
+                results[i] = _top(p, labels, top_k)
         return results
 
     def _batch_size(self, batch_size: int | None) -> int:
@@ -456,14 +479,18 @@ class EmotionClassifier:
         return batch_size_for(model, getattr(self.backend, "device", "cpu"), batch_size)
 
     def _probs_batched(
-        self, clips: Sequence[np.ndarray], names: Sequence[str], batch_size: int | None
+        self,
+        clips: Sequence[np.ndarray],
+        names: Sequence[str],
+        batch_size: int | None,
+        keep: np.ndarray | None,
     ) -> np.ndarray:
         order = sorted(range(len(clips)), key=lambda i: len(clips[i]))
-        out = np.zeros((len(clips), len(self.labels)), dtype=np.float64)
+        out = np.zeros((len(clips), len(self.model_labels) if keep is None else len(keep)), dtype=np.float64)
         step = self._batch_size(batch_size)
         for k in range(0, len(order), step):
             idx = order[k : k + step]
-            out[idx] = self._probs([clips[i] for i in idx], [names[i] for i in idx])
+            out[idx] = self._probs([clips[i] for i in idx], [names[i] for i in idx], keep)
         return out
 
     def classify_with_attention(
@@ -481,15 +508,16 @@ class EmotionClassifier:
         samples = self._load(audio, sampling_rate)
         feats, mask, extra = self._features([samples])
         logits, weights = self.backend.predict_with_attention(feats, mask, **extra)
-        probs = self._softmax_kept(logits)[0]
+        keep, labels = self._scoring
+        probs = self._softmax_kept(logits, keep)[0]
         if not np.isfinite(probs).all():
             raise SERError("the model produced non-finite scores for this input", source=clip_name(audio))
         if len(feats.shape) == 2:  # utterance-level features: no frames, no attention over time
             frames = 1 + samples.size // max(1, round(0.010 * self.sampling_rate))
-            return _top(probs, self.labels, top_k), np.zeros((frames, 0), np.float32), np.ones(1, np.float32)
+            return _top(probs, labels, top_k), np.zeros((frames, 0), np.float32), np.ones(1, np.float32)
         feats_np = feats[0].cpu().numpy() if hasattr(feats, "cpu") else np.asarray(feats[0])
         n_real = int(np.asarray(mask[0].cpu() if hasattr(mask, "cpu") else mask[0]).sum())
-        return _top(probs, self.labels, top_k), feats_np[:n_real], np.asarray(weights[0], dtype=np.float32)
+        return _top(probs, labels, top_k), feats_np[:n_real], np.asarray(weights[0], dtype=np.float32)
 
     # ----------------------------------------------------------------------------- timeline
     def default_window_s(self) -> float:
@@ -530,9 +558,10 @@ class EmotionClassifier:
         batch_size = self._batch_size(batch_size)
         window_s = float(window_s if window_s is not None else self.default_window_s())
         hop_s = float(hop_s if hop_s is not None else window_s / 2)
-        if not (0 < window_s < math.inf and 0 < hop_s < math.inf):  # NaN fails too
+        if not (0 < window_s < math.inf and 0 < hop_s < math.inf and 0 < chunk_s < math.inf):  # NaN fails too
             raise SERError(
-                f"window ({window_s} s) and hop ({hop_s} s) must be positive", source=clip_name(audio)
+                f"window ({window_s} s), hop ({hop_s} s) and chunk_s ({chunk_s} s) must be positive",
+                source=clip_name(audio),
             )
         sr = self.sampling_rate
         win, hop = max(1, int(round(window_s * sr))), max(1, int(round(hop_s * sr)))
@@ -546,6 +575,7 @@ class EmotionClassifier:
             step = max(win, int(chunk_s * sr))
             chunks = (samples[i : i + step] for i in range(0, len(samples), step))
 
+        keep, labels = self._scoring
         spans: list[tuple[int, int]] = []
         levels: list[float] = []
         probs_rows: dict[int, np.ndarray] = {}
@@ -553,7 +583,7 @@ class EmotionClassifier:
 
         def flush() -> None:
             if pending:
-                probs = self._probs([w for _, w in pending], [name] * len(pending))
+                probs = self._probs([w for _, w in pending], [name] * len(pending), keep)
                 for (i, _), p in zip(pending, probs):
                     probs_rows[i] = p
                 pending.clear()
@@ -577,11 +607,11 @@ class EmotionClassifier:
         for i, ((start, stop), level) in enumerate(zip(spans, levels)):
             silent = i not in probs_rows or (silence_rel_db is not None and level < loudest - silence_rel_db)
             if silent:
-                row = np.zeros(len(self.labels))
+                row = np.zeros(len(labels))
                 top = [{"label": SILENCE_LABEL, "score": 1.0}]
             else:
                 row = probs_rows[i]
-                top = _top(row, self.labels, top_k)
+                top = _top(row, labels, top_k)
                 weights.append((i, (stop - start) / sr))
             rows.append(row)
             windows.append(
@@ -598,7 +628,7 @@ class EmotionClassifier:
         if weights:
             w = np.array([d for _, d in weights])
             overall = (np.stack([rows[i] for i, _ in weights]) * w[:, None]).sum(axis=0) / w.sum()
-            overall_top = _top(overall, self.labels, top_k)
+            overall_top = _top(overall, labels, top_k)
         else:
             overall_top = [{"label": SILENCE_LABEL, "score": 1.0}]
         return Timeline(
@@ -610,7 +640,7 @@ class EmotionClassifier:
             score=overall_top[0]["score"],
             scores=overall_top,
             windows=windows,
-            labels=list(self.labels),
+            labels=list(labels),
             probabilities=[[float(v) for v in r] for r in rows],
         )
 

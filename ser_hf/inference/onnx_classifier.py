@@ -132,7 +132,7 @@ class OnnxEmotionClassifier(EmotionClassifier):
         self.labels = [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(len(id2label))]
         if not self.labels:
             raise SERError("no label names (id2label) for this model", source=self.source)
-        self.model_labels, self._keep = list(self.labels), None
+        self.model_labels = list(self.labels)
         ort_backend.check_labels(self.labels)
         self.sampling_rate = int(getattr(self.feature_extractor, "sampling_rate", 16000))
         self.adapted_on = 0  # what EmotionClassifier's summary reads (an ONNX file is never adapted)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -44,10 +45,25 @@ class StreamingClassifier:
     ):
         if not (0 < window_s < math.inf and 0 < update_every_s < math.inf):  # NaN fails too
             raise SERError("window_s and update_every_s must be positive", source="StreamingClassifier")
+        if not 0 <= min_s < math.inf or (silence_db is not None and not -math.inf < silence_db < math.inf):
+            raise SERError(  # a NaN silence_db turned the silence check off without a word
+                "min_s must be 0 or more seconds and silence_db a number of dBFS (None: no silence check)",
+                source="StreamingClassifier",
+            )
         if top_k is not None:
             check_top_k(top_k)
+        if classifier is None or isinstance(classifier, (str, os.PathLike)):  # a model name, as elsewhere
+            classifier = EmotionClassifier(classifier)
+        if not hasattr(classifier, "classify") or not hasattr(classifier, "feature_extractor"):
+            raise SERError(
+                f"pass an EmotionClassifier (or a model name or folder), not {type(classifier).__name__}",
+                source="StreamingClassifier",
+            )
         warn_if_window_odd(
-            window_s, classifier.feature_extractor, f"StreamingClassifier(window_s={window_s:g})"
+            window_s,
+            classifier.feature_extractor,
+            f"StreamingClassifier(window_s={window_s:g}, update_every_s={update_every_s:g})",
+            update_every_s,
         )
         self.classifier = classifier
         self.window_s = float(window_s)
@@ -91,7 +107,8 @@ class StreamingClassifier:
         self._since_update += seconds
         if self._since_update + 1e-9 < self.update_every_s or self.buffered_seconds + 1e-9 < self.min_s:
             return None
-        self._since_update = 0.0
+        over = self._since_update - self.update_every_s  # counts toward the next update (0.3 s, not 0.25 s,
+        self._since_update = over % self.update_every_s if over > 1e-9 else 0.0  # came of 100-ms chunks)
         return self.predict()
 
     def predict(self) -> dict[str, Any] | None:
@@ -123,9 +140,17 @@ def _chunk_to_mono(
     is refused: its PCM width is unknown). ``layout`` (channels first, channels), learnt from the
     stream's earlier 2-D chunks, reads a chunk of one or two frames, whose shape alone is ambiguous
     (a ``(1, 2)`` stereo frame was read as two samples)."""
+    if isinstance(chunk, (bytes, bytearray, memoryview)):  # what PyAudio's callback hands over
+        raise SERError(
+            "raw bytes are not samples: decode them first, e.g. np.frombuffer(data, np.int16) for 16-bit "
+            "PCM (np.float32 for paFloat32)",
+            source="stream chunk",
+        )
     if hasattr(chunk, "detach") and hasattr(chunk, "cpu"):
         chunk = chunk.detach().cpu().numpy()
     x = np.asarray(chunk)
+    if x.size == 0 and x.ndim <= 2:  # a (0, channels) block from a device callback, as an empty one
+        return np.zeros(0, np.float32), layout
     if x.dtype.kind not in "fiub":
         raise SERError(f"audio chunk of type {x.dtype} is not PCM samples", source="stream chunk")
     x = _to_float(x, "stream chunk")
