@@ -45,6 +45,7 @@ from .bundled import resolve_model_name
 from .inputs import (
     _top,
     check_top_k,
+    class_indices,
     clip_list,
     clip_name,
     refuse_single,
@@ -370,34 +371,7 @@ class EmotionClassifier:
             self._scoring = (None, list(self.model_labels))
             return self
         labels = clip_list(labels, "restrict", "pass the class names as a list, e.g. ['angry', 'neutral']")
-        from ..data.labels import CANONICAL_EMOTIONS, map_label, normalize_emotion
-
-        index = {name: i for i, name in enumerate(self.model_labels)}
-        folded = {  # case, as corpora merge it, and the usual name of each class ('Fear': 'fearful')
-            **{(normalize_emotion(name) or name).strip().lower(): i for name, i in index.items()},
-            **{name.strip().lower(): i for name, i in index.items()},
-        }
-        keep = set()
-        for name in labels:  # as given, then 'fear' or its usual name 'fearful', whatever the model's case
-            spellings = (str(name).strip().lower(), str(normalize_emotion(name) or name).strip().lower())
-            i = index.get(name, next((folded[s] for s in spellings if s in folded), None))
-            if i is None and normalize_emotion(name) in CANONICAL_EMOTIONS:  # calm, on a model without calm
-                i = folded.get(map_label(normalize_emotion(name), "harmonized7") or "")
-                if i is not None:
-                    logger.info(
-                        "%r is scored as %r (the harmonised classes merge them)", name, self.model_labels[i]
-                    )
-            if i is None:
-                raise SERError(
-                    f"{name!r} is not one of this model's classes {self.model_labels}; restrict to some of those",
-                    source=self.source,
-                )
-            keep.add(i)
-        if len(keep) < 2:
-            raise SERError(
-                "restrict to at least two classes (one class would always score 1)", source=self.source
-            )
-        kept = np.array(sorted(keep))
+        kept = class_indices(labels, self.model_labels, self.source)
         self._scoring = (kept, [self.model_labels[i] for i in kept])  # one assignment: see _scoring
         return self
 

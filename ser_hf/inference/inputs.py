@@ -136,3 +136,33 @@ def check_top_k(top_k: Any) -> int:
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise SERError("give a whole number of labels, 1 or more (None: all)", source=f"top_k={top_k!r}")
     return int(top_k)
+
+
+def class_indices(names: Sequence[Any], model_labels: Sequence[str], source: str) -> np.ndarray:
+    """The sorted indices in ``model_labels`` of ``names`` (:meth:`EmotionClassifier.restrict`): as
+    given, in any case, by a corpus's spelling (``"anger"`` for ``angry``), or the class the
+    harmonised classes merge a name into (``"calm"`` is a model's ``neutral``)."""
+    from ..data.labels import CANONICAL_EMOTIONS, map_label, normalize_emotion
+
+    index = {name: i for i, name in enumerate(model_labels)}
+    folded = {  # case, as corpora merge it, and the usual name of each class ('Fear': 'fearful')
+        **{(normalize_emotion(name) or name).strip().lower(): i for name, i in index.items()},
+        **{name.strip().lower(): i for name, i in index.items()},
+    }
+    keep = set()
+    for name in names:  # as given, then 'fear' or its usual name 'fearful', whatever the model's case
+        spellings = (str(name).strip().lower(), str(normalize_emotion(name) or name).strip().lower())
+        i = index.get(name, next((folded[s] for s in spellings if s in folded), None))
+        if i is None and normalize_emotion(name) in CANONICAL_EMOTIONS:  # calm, on a model without calm
+            i = folded.get(map_label(normalize_emotion(name), "harmonized7") or "")
+            if i is not None:
+                logger.info("%r is scored as %r (the harmonised classes merge them)", name, model_labels[i])
+        if i is None:
+            raise SERError(
+                f"{name!r} is not one of this model's classes {list(model_labels)}; restrict to some of those",
+                source=source,
+            )
+        keep.add(i)
+    if len(keep) < 2:
+        raise SERError("restrict to at least two classes (one class would always score 1)", source=source)
+    return np.array(sorted(keep))
