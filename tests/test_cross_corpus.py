@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -304,3 +305,76 @@ def test_the_ravdess_protocol_with_tess_added_trains_on_both_and_chooses_on_ravd
     result = json.loads((out / "cv_results.json").read_text())
     assert result["meta"]["label_scheme"] == "harmonized7" and result["folds"][0]["ua"] > 0.8
     assert "tess added to every fold's training data" in result["meta"]["protocol"]
+
+
+def test_a_held_out_corpus_is_scored_on_its_own_classes_in_cv_as_evaluate_scores_it(
+    corpora, tmp_path, capsys
+):
+    """CREMA-D has no surprise: held out in a leave-one-corpus-out fold its clips could go to
+    ``surprised`` (UA 0.264), while ``ser-hf evaluate`` of the same fold model on the same clips
+    masked it (UA 0.333). Here the held-out TESS copy has no sad clips: both routes now score it on
+    neutral and happy, and give the same figures."""
+    from ser_hf.cli import evaluate as evaluate_cli
+
+    ravdess, tess = corpora
+    no_sad = tmp_path / "tess_no_sad"
+    shutil.copytree(tess, no_sad, ignore=lambda folder, names: [n for n in names if n.endswith("_sad")])
+    out = tmp_path / "xc"
+    argv = [
+        "--corpus",
+        f"ravdess={ravdess}",
+        "--corpus",
+        f"tess={no_sad}",
+        "--folds",
+        "corpus",
+        "--only",
+        "1",
+    ]
+    argv += ["--preset", "speech-stats", "--out", str(out), "--", "--use_cpu", "true", "--report_to", "none"]
+    assert cv_cli.cli(argv) == 0
+    assert "tess scored without " in capsys.readouterr().out
+    fold = json.loads((out / "fold_1" / "test_metrics.json").read_text())
+    assert fold["speakers"] == ["tess_OAF", "tess_YAF"]
+    log = (out / "fold_1" / "train.log").read_text()  # the RAVDESS tree has 3 of the 7 classes
+    assert "no training clip is labelled ['angry', 'fearful', 'disgust', 'surprised']" in log
+    assert "sad" in fold["masked_classes"]["tess"] and "neutral" not in fold["masked_classes"]["tess"]
+    assert sum(fold["confusion"][fold["labels"].index("neutral")]) > 0
+    assert all(row[fold["labels"].index("sad")] == 0 for row in fold["confusion"])  # never predicted
+    capsys.readouterr()
+    alone = tmp_path / "alone"
+    model = str(out / "fold_1")
+    assert evaluate_cli.cli(["--model", model, "--corpus", f"tess={no_sad}", "--out", str(alone)]) == 0
+    evaluated = json.loads((alone / "metrics.json").read_text())
+    assert evaluated["n"] == fold["n"] and evaluated["ua"] == pytest.approx(fold["ua"])
+    assert evaluated["wa"] == pytest.approx(fold["wa"])
+
+
+def test_corpora_that_share_no_class_are_refused_not_scored_zero(corpora, tmp_path, capsys):
+    """Training on one corpus's neutral and happy and testing on another's sad reported UA 0.000."""
+    from ser_hf.data.corpora import load_corpus
+
+    ravdess, tess = corpora
+    sad_only, no_sad = tmp_path / "sad_only", tmp_path / "no_sad"
+    shutil.copytree(
+        ravdess,
+        sad_only,
+        ignore=lambda f, names: [n for n in names if n.startswith("03-01-0") and n[7] != "4"],
+    )
+    shutil.copytree(tess, no_sad, ignore=lambda f, names: [n for n in names if n.endswith("_sad")])
+    argv = [
+        "--corpus",
+        f"tess={no_sad}",
+        "--corpus",
+        f"ravdess={sad_only}",
+        "--folds",
+        "corpus",
+        "--only",
+        "0",
+    ]
+    argv += ["--preset", "speech-stats", "--out", str(tmp_path / "xc")]
+    assert set(load_corpus("ravdess", sad_only)["emotion"]) == {
+        load_corpus("ravdess", ravdess).features["emotion"].str2int("sad")
+    }
+    assert cv_cli.cli([*argv, "--", "--use_cpu", "true", "--num_val_speakers", "0"]) != 0
+    printed = capsys.readouterr()
+    assert "scoring needs two or more in common" in printed.out + printed.err

@@ -261,6 +261,7 @@ def evaluate_model(
 
     from ..data.rows import audio_sources, label_scheme_of
     from .metrics import compute_ser_metrics
+    from .scoring import mask_absent_classes
 
     if isinstance(model, (str, os.PathLike)):
         source = str(model)
@@ -421,7 +422,11 @@ def evaluate_model(
     keep = sorted(keep)  # report in dataset order
     shared_index = {name: j for j, name in enumerate(shared)}
     y_true = np.array([shared_index[emotions[i]] for i in keep])
-    y_prob = probs[keep]
+    y_prob, masked = probs[keep], {}
+    seen = set(getattr(model.config, "training_corpora", None) or [])  # unrecorded: nothing is known unseen
+    if "corpus" in columns and seen:  # a corpus the model never saw is scored on the classes it has
+        rows_corpora = [str(c) for c in dataset.select(keep)["corpus"]]
+        y_prob, masked = mask_absent_classes(y_prob, y_true, rows_corpora, seen, shared)
     y_pred = y_prob.argmax(axis=1)
     speakers = [str(s) for s in dataset.select(keep)["speaker"]] if "speaker" in columns else None
     genders = [str(g) for g in dataset.select(keep)["gender"]] if "gender" in columns else None
@@ -456,6 +461,7 @@ def evaluate_model(
         cross_corpus=cross,
         dropped=dropped,
         merged_test_classes=merged,
+        **({"masked_classes": masked} if masked else {}),
     )
     if not return_predictions:
         return metrics

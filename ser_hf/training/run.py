@@ -57,8 +57,8 @@ from .saving import (
     remove_stale_run_files,
     save_final_model,
     save_model_folder,
-    write_json,
 )
+from .scoring import fit_calibration, score_parts
 from .trainer import (
     SERTrainer,
     TimeBudgetCallback,
@@ -86,6 +86,7 @@ def train(
     require_extra("train", "ser_hf.training.train")
     from ..data.augment import AugmentConfig, SpecAugment, WaveformAugmenter
     from ..data.expand import expand_offline
+    from ..data.rows import label_scheme_of
     from .feature_cache import FeatureCache, default_cache_dir
     from .metrics import make_compute_metrics
     from .presets import build_model, get_preset
@@ -127,6 +128,8 @@ def train(
     store_labels = [emotions[i] for i in rows]
     store_genders = _gender_ids([genders_raw[i] for i in rows])
     store_speakers = [speakers[i] for i in rows]
+    corpus_raw = ds["corpus"] if "corpus" in ds.column_names else ["unknown"] * len(ds)
+    store_corpora = [str(corpus_raw[i]) for i in rows]
     n_train, n_val = len(split.train), len(split.validation)
     # clips that failed to decode (empty) or are silent take part in nothing: not training,
     # selection or scoring; both are counted in the results
@@ -147,6 +150,25 @@ def train(
     if not train_rows:
         raise SERError("no training clip could be decoded; check the corpus files", source="training data")
     n_train = len(train_rows)
+    trained = {store_labels[r] for r in train_rows}
+    for corpus in sorted(
+        {store_corpora[r] for r in test_rows} - {store_corpora[r] for r in train_rows + val_rows}
+    ):
+        has = sorted({store_labels[r] for r in test_rows if store_corpora[r] == corpus})
+        if len(set(has) & trained) < 2:  # two corpora sharing no class trained and reported UA 0.000
+            raise SERError(
+                f"the held-out corpus {corpus} has the classes {[label_names[i] for i in has]}, the training "
+                f"data {[label_names[i] for i in sorted(trained)]}: scoring needs two or more in common",
+                source=data_args.split,
+            )
+        logger.info("held-out corpus %s is scored on its classes %s", corpus, [label_names[i] for i in has])
+    if untrained := [n for i, n in enumerate(label_names) if i not in trained]:
+        logger.warning(  # CREMA-D + EmoDB under harmonized7 got a 'surprised' output without a word
+            "no training clip is labelled %s (label scheme %s): the model keeps these outputs but cannot learn "
+            "them; train on corpora that have them, or choose a --label_scheme without them (common6 has no "
+            "calm and no surprise)",
+            untrained, label_scheme_of(ds) or data_args.label_scheme,
+        )  # fmt: skip
 
     # per-clip features on disk, shared by the functionals fit, a teacher and --feature_cache
     cache = FeatureCache(default_cache_dir(data_args.cache_dir))
@@ -161,11 +183,10 @@ def train(
             )
         # the validation speakers' clips too: the final fit is refitted on training + validation
         soft = _soft_labels(model_args, clips, train_rows + val_rows, label_names, cache)
-        corpus_raw = ds["corpus"] if "corpus" in ds.column_names else ["unknown"] * len(ds)
         return _train_functionals(
             ds, data_args, model_args, training_args, split, clips, store_labels, store_speakers,
             [str(genders_raw[r]) for r in rows], (train_rows, val_rows, test_rows), skipped, soft, cache,
-            [str(corpus_raw[r]) for r in rows],
+            store_corpora,
         )  # fmt: skip
 
     # 3. augmentation config; offline expansion of the TRAINING rows only
@@ -393,7 +414,7 @@ def train(
         for name, rows_ in (("validation", val_rows), ("test", test_rows))
         if rows_
     }
-    temperature = _calibrate(training_args.calibrate, probs, val_rows, store_labels)
+    temperature = fit_calibration(training_args.calibrate, probs, val_rows, store_labels)
     if trainer.is_world_process_zero():
         model.config.calibration_temperature = (
             float(getattr(model.config, "calibration_temperature", 1.0) or 1.0) * temperature
@@ -401,8 +422,9 @@ def train(
         save_final_model(trainer, output_dir, run_files())  # train_args: the best trial's values
         remove_stale_run_files(output_dir, searched=searching, checkpoints=True)
     results.update(
-        _score_parts(
+        score_parts(
             (val_rows, test_rows),
+            train_rows,
             probs,
             store_labels,
             store_speakers,
@@ -411,6 +433,7 @@ def train(
             data_args.split,
             output_dir if trainer.is_world_process_zero() else None,
             temperature,
+            store_corpora,
         )
     )
     debug.finish()
@@ -524,13 +547,14 @@ def _train_functionals(
     if test_rows:
         probs["test"] = predict_probabilities(model, extractor, [clips[r] for r in test_rows], cache)
     logger.info("feature cache %s: %d read, %d computed", cache.root or "off", cache.hits, cache.misses)
-    temperature = _calibrate(training_args.calibrate, probs, val_rows, labels)
+    temperature = fit_calibration(training_args.calibrate, probs, val_rows, labels)
     model.config.calibration_temperature = temperature
     save_model_folder(model, extractor, output_dir, files)
     remove_stale_run_files(output_dir, searched=False, checkpoints=False)
     results.update(
-        _score_parts(
+        score_parts(
             (val_rows, test_rows),
+            train_rows,
             probs,
             labels,
             speakers,
@@ -539,6 +563,7 @@ def _train_functionals(
             data_args.split,
             output_dir,
             temperature,
+            corpora,
         )  # fmt: skip
     )
     return results
@@ -555,16 +580,6 @@ def _record_data(config: Any, ds: Any, data_args: DataArguments, split: Any) -> 
     config.training_corpora = sorted(
         {str(corpora[i]) for i in [*split.train, *split.validation]} if corpora else set()
     )
-
-
-def _calibrate(enabled: bool, probs: dict[str, np.ndarray], val_rows: list[int], labels: list[int]) -> float:
-    """The temperature fitted on the validation rows' uncalibrated probabilities (1.0 when off or
-    without validation speakers)."""
-    if not enabled or "validation" not in probs:
-        return 1.0
-    from .calibration import fit_temperature
-
-    return fit_temperature(probs["validation"], np.asarray([labels[r] for r in val_rows]))
 
 
 def _soft_labels(
@@ -588,62 +603,3 @@ def _soft_labels(
     soft = np.zeros((len(clips), len(label_names)), dtype=np.float32)
     soft[rows] = teacher_probabilities(model_args.teacher, [clips[r] for r in rows], label_names, cache=cache)
     return soften(soft, model_args.distill_temperature)
-
-
-def _score_parts(
-    parts: tuple[list[int], list[int]],
-    probs: dict[str, np.ndarray],
-    labels: list[int],
-    speakers: list[str],
-    genders: list[str],
-    label_names: list[str],
-    split_spec: str,
-    output_dir: Path | None,
-    temperature: float = 1.0,
-) -> dict[str, Any]:
-    """Metrics of the validation and test rows from their probabilities ``probs[name]``;
-    written to ``val_metrics.json`` / ``test_metrics.json`` in ``output_dir`` (when given).
-
-    With a ``temperature`` other than 1 the metrics are those of the calibrated probabilities and
-    ``calibration`` holds the temperature and the uncalibrated ECE, NLL and Brier score."""
-    from .calibration import apply_temperature
-    from .metrics import compute_ser_metrics
-
-    results: dict[str, Any] = {}
-    for name, rows_, filename in (
-        ("validation", parts[0], "val_metrics.json"),
-        ("test", parts[1], "test_metrics.json"),
-    ):
-        if not rows_:
-            continue
-        raw = np.asarray(probs[name])
-        y_true = np.asarray([labels[r] for r in rows_])
-        calibrated = apply_temperature(raw, temperature) if temperature != 1.0 else raw
-        metrics = compute_ser_metrics(
-            y_true,
-            calibrated.argmax(-1),
-            label_names,
-            speakers=[speakers[r] for r in rows_],
-            genders=[genders[r] for r in rows_],
-            y_prob=calibrated,
-        )
-        if temperature != 1.0:
-            before = compute_ser_metrics(y_true, raw.argmax(-1), label_names, y_prob=raw)
-            metrics["calibration"] = {
-                "temperature": temperature,
-                "uncalibrated": {k: before[k] for k in ("ece", "nll", "brier")},
-            }
-        metrics["split"] = split_spec
-        metrics["speakers"] = sorted({speakers[r] for r in rows_})
-        results[name] = metrics
-        logger.info(
-            "%s: WA %.3f  UA %.3f  macro-F1 %.3f  (n=%d)",
-            name,
-            metrics["wa"],
-            metrics["ua"],
-            metrics["f1_macro"],
-            len(rows_),
-        )
-        if output_dir is not None:
-            write_json(output_dir / filename, metrics)
-    return results
