@@ -12,6 +12,7 @@ import math
 import pytest
 
 from ser_hf.cli import bench
+from ser_hf.errors import SERError
 from ser_hf.inference.bundled import DEFAULT_PRESET
 
 
@@ -102,10 +103,23 @@ def test_bench_md_describes_machine_and_each_part(quick_report):
     assert "skipped (`--skip`)" in text and "Command: `python" in text
 
 
-def test_bad_data_dir_is_refused(tmp_path, capsys):
+def test_bad_data_dir_is_refused(tmp_path, capsys, monkeypatch):
     assert bench.cli(["--data-dir", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
     assert "missing" in capsys.readouterr().err
     assert not (tmp_path / "bench.json").exists()
+    # an --out that is a file was a FileExistsError traceback; a relative --data-dir was looked up in
+    # the repository (where the parts run), measuring another folder or none
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(SERError, match="afile is a file; --out takes a folder"):
+        bench.cli(["--out", str(tmp_path / "afile")])
+    seen = {}
+    monkeypatch.setattr(
+        bench, "run_all", lambda out, **kw: seen.update(kw) or {"ratios": {}, "parts": {}, "total_wall_s": 0}
+    )
+    (tmp_path / "data").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert bench.cli(["--data-dir", "data", "--out", "out", "--skip", "default"]) == 0
+    assert seen["data_dir"] == tmp_path / "data"
 
 
 def test_a_quick_run_never_replaces_the_published_report_and_a_pip_install_is_told(

@@ -306,6 +306,28 @@ def test_a_metadata_csv_speaker_column_named_spk_is_read_and_a_missing_one_is_sa
         validation_speakers(["mine2_unknown"], n=4)
 
 
+def test_a_metadata_csv_as_excel_saves_it_is_read(tmp_path, caplog):
+    """French labels in a Windows-1252 metadata.csv were a raw UnicodeDecodeError traceback; a
+    semicolon-separated one (European Excel) said it lacked a 'file_name' column."""
+    folder = tmp_path / "fr"
+    rows = [(f"clips/{i}.wav", label, f"p{i % 2}") for i, label in enumerate(["colère", "tristesse"] * 2)]
+    for name, _, _ in rows:
+        _tone(folder / name)
+    for encoding, delimiter in (("cp1252", ","), ("utf-8", ";"), ("utf-8-sig", "\t")):
+        text = "\n".join(delimiter.join(r) for r in [("file_name", "emotion", "speaker"), *rows]) + "\n"
+        (folder / "metadata.csv").write_bytes(text.encode(encoding))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            ds = load_corpus("fr", folder)
+        names = ds.features["emotion"].names
+        assert sorted(names) == ["colère", "tristesse"] and len(ds) == 4, (encoding, names)
+        assert sorted(set(ds["speaker"])) == ["fr_p0", "fr_p1"]
+        assert ("read as Windows-1252" in caplog.text) == (encoding == "cp1252")
+    (folder / "metadata.csv").write_bytes("file_name,emotion\nclips/0.wav,x\x81y\n".encode("latin-1"))
+    with pytest.raises(SERError, match="metadata.csv: is not UTF-8 text.*save it as CSV UTF-8"):
+        load_corpus("fr", folder)
+
+
 def test_own_labels_merge_across_case_and_spaces_and_empty_labels_are_skipped(tmp_path):
     """A generic corpus's labels are its classes: ``Angry`` / ``angry`` / `` ANGRY `` are one class
     (they used to be three), named by the most frequent spelling; an empty label skips its row (it

@@ -410,6 +410,32 @@ def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(
     assert any("5 finished fold(s) kept here were trained by another command" in r for r in records)
 
 
+def test_a_rerun_with_fewer_folds_aggregates_its_own_folds_only(tree, tmp_path, capsys):
+    """`cv --folds 4` then `cv --folds 2 --force` in the same --out reported 4 folds and 180 test clips
+    of a 120-clip corpus: the first run's fold_2 and fold_3 were counted. A file named fold_0 where a
+    fold's folder goes was a NotADirectoryError traceback."""
+    fake = tmp_path / "fake_python"
+    fake.write_text(f"#!{sys.executable}\n{FAKE_TRAINER}")
+    fake.chmod(0o755)
+    out = tmp_path / "cv"
+    argv = ["--corpus", f"ravdess={tree}", "--preset", "compact", "--out", str(out), "--python", str(fake)]
+    assert cv_cli.cli([*argv, "--folds", "4"]) == 0
+    assert json.loads((out / "cv_results.json").read_text())["n_folds"] == 4
+    with caplog_at_warning() as records:
+        assert cv_cli.cli([*argv, "--folds", "2", "--force"]) == 0
+    result = json.loads((out / "cv_results.json").read_text())
+    assert result["n_folds"] == 2 and result["n"] == 12
+    assert any("left out of the aggregate: fold_2, fold_3" in r for r in records)
+    assert cv_cli.cli([*argv[:-2], "--aggregate-only"]) == 0
+    assert json.loads((out / "cv_results.json").read_text())["n_folds"] == 2
+    capsys.readouterr()
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "fold_0").write_text("not a folder")
+    with pytest.raises(SERError, match="fold_0 is a file, where the fold's folder goes"):
+        cv_cli.cli([*argv[:4], "--out", str(blocked), "--python", str(fake), "--folds", "2"])
+
+
 def test_cv_resumes_an_interrupted_fold_and_a_killed_runner_takes_its_folds_with_it(tmp_path):
     """Rerunning cv restarted an interrupted fold from scratch (its checkpoints deleted), and
     ``-- --resume true`` was refused once a fold had finished ("trained by another command"); after
@@ -554,6 +580,12 @@ def test_cv_checks_the_folds_against_the_data_before_any_fold_starts(tree, tmp_p
             (twenty / f"Actor_{actor:02d}" / wav.name).symlink_to(wav)
     with pytest.raises(SERError, match=r"needs actors 1-24; missing \[21, 22, 23, 24\]"):
         cv_cli.cli(["--corpus", f"ravdess={twenty}", "--preset", "compact", "--out", str(out)])
+    # a typo in the teacher's arguments failed in every fold's process, as one after -- does not
+    with pytest.raises(SERError, match=r"--teacher-args: \['--num_val_speakrs'\] are not options"):
+        cv_cli.cli(
+            ["--corpus", f"ravdess={tree}", "--preset", "compact", "--teacher-preset", "speech-stats"]
+            + ["--teacher-args", "--num_val_speakrs 2", "--out", str(out)]
+        )
     assert not out.exists()
 
 

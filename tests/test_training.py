@@ -402,6 +402,9 @@ def test_mistakes_in_the_data_split_and_config_are_typed_errors_before_training(
     base = ["--preset", "speech-stats", "--num_val_speakers", "1", "--output_dir", str(tmp_path / "m")]
     with pytest.raises(SERError, match="did you mean ravdess"):
         train_cli.cli(["--corpus", f"ravdes={tree}", "--split", "random", *base])
+    (tmp_path / "afile").write_text("")  # was a FileExistsError traceback once the corpus had decoded
+    with pytest.raises(SERError, match="afile is a file; --cache_dir takes a folder"):
+        train_cli.cli(["--corpus", f"ravdess={tree}", "--cache_dir", str(tmp_path / "afile"), *base])
     for split, message in (("kfold:-1/3", "fold -1 does not exist"), ("kfold:3/3", "fold 3 does not exist")):
         with pytest.raises(SERError, match=message):
             train_cli.cli(["--corpus", f"ravdess={tree}", "--split", split, *base])

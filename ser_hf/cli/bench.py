@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..bench.measure import BENCH_DIR, PARTS
 from ..bench.run import run_all
-from ..errors import require_extra
+from ..errors import output_dir, require_extra
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,11 @@ def cli(argv: list[str] | None = None) -> int:
     if args.data_dir is not None and not args.data_dir.is_dir():
         print(f"error: --data-dir {args.data_dir} is not a folder", file=sys.stderr)
         return 2
+    # the parts run from the repository: a relative path is the user's, from here
+    args.data_dir = args.data_dir.resolve() if args.data_dir is not None else None
+    if args.model is not None and Path(args.model).exists():
+        args.model = str(Path(args.model).resolve())
+    args.out = output_dir(args.out, "--out")  # a file there was a FileExistsError traceback
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per gradio_client request otherwise
     report = run_all(

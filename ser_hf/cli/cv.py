@@ -131,15 +131,13 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
     print(f"wrote {out / 'cv_results.json'}, {out / 'cv_results.md'}, {out / 'confusion_cv.png'}")
 
 
-def _check_fold_arguments(extra: list[str]) -> None:
-    """A mistyped training flag after ``--`` fails here, not in N fold processes."""
+def _check_fold_arguments(extra: list[str], where: str = "after --") -> None:
+    """A mistyped training flag after ``--`` (or in ``--teacher-args``) fails here, not in N fold processes."""
     from .train import live_help, stored_help, unknown_flags
 
     unknown = unknown_flags(extra, stored_help() or live_help())
     if unknown:
-        raise SERError(
-            f"{unknown} are not options of ser-hf train (see ser-hf train --help)", source="after --"
-        )
+        raise SERError(f"{unknown} are not options of ser-hf train (see ser-hf train --help)", source=where)
 
 
 def cli(argv: list[str]) -> int:
@@ -159,6 +157,10 @@ def cli(argv: list[str]) -> int:
             print(
                 f"fold {k}: WA {metrics['wa']:.3f}  UA {metrics['ua']:.3f}  F1 macro {metrics['f1_macro']:.3f}"
                 f"  ({record['seconds'] / 60:.1f} min)"
+                + "".join(  # a held-out corpus is scored on the classes it has, as evaluate scores it
+                    f"; {corpus} scored without {', '.join(names)} (it has none)"
+                    for corpus, names in (metrics.get("masked_classes") or {}).items()
+                )
             )
             if record.get("adapt_returncode", 0) != 0:
                 log = out / f"fold_{k}" / "adapt.log"
@@ -175,6 +177,7 @@ def cli(argv: list[str]) -> int:
             )
 
     _check_fold_arguments(extra)  # once, not in every fold's process
+    _check_fold_arguments(shlex.split(args.teacher_args or ""), "--teacher-args")
     result, failed = run_cross_validation(
         args.corpus,
         args.preset,

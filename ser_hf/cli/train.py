@@ -113,6 +113,8 @@ def cli(argv: list[str] | None = None) -> int:
         torch.cuda.set_per_process_memory_fraction(float(fraction))
     data_args, model_args, aug_args, training_args = parse_args(argv)
     output_dir(training_args.output_dir, "--output_dir")  # before the data loads and the model trains
+    if data_args.cache_dir:  # a file there was a FileExistsError traceback after the corpus loaded
+        output_dir(data_args.cache_dir, "--cache_dir")
     results = train(data_args, model_args, aug_args, training_args)
     if training_args.process_index == 0:
         for name in ("validation", "test"):

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -42,6 +43,26 @@ def _pick(
     return next((c for c in candidates if c in columns), None)
 
 
+def _read_metadata(path: Path) -> list[dict]:
+    """The rows of a ``metadata.csv``: UTF-8 (Excel's Windows-1252 read with a warning), separated
+    by commas, or by the semicolons or tabs that European spreadsheets write."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError:
+            raise SERError(
+                f"is not UTF-8 text (byte {raw[err.start]:#x} at offset {err.start}); save it as CSV UTF-8",
+                source=str(path),
+            ) from err
+        logger.warning("%s is not UTF-8: read as Windows-1252 (what Excel saves); save it as CSV UTF-8", path)
+    header = text.split("\n", 1)[0]
+    delimiter = "," if "," in header else max(";\t", key=header.count)
+    return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
+
+
 def _load_audiofolder(
     root: Path,
     corpus: str,
@@ -58,8 +79,7 @@ def _load_audiofolder(
     labeler = _Labeler(scheme, label_map, report)
     entries: list[tuple[Path, str, str | None, str | None]] = []  # path, raw label, speaker, gender
     if meta_file.is_file():
-        with open(meta_file, newline="", encoding="utf-8-sig") as f:
-            table = list(csv.DictReader(f))
+        table = _read_metadata(meta_file)
         cols = table[0].keys() if table else []
         src = str(meta_file)
         file_col = _pick(cols, audio_column, ("file_name", "path", "file", "audio"), "file", src)

@@ -342,9 +342,21 @@ def _check_finished_folds(out: Path, commands: dict[int, tuple[list[str], list[s
         )
 
 
-def finished_fold_dirs(out: Path) -> list[Path]:
-    """The ``fold_K`` folders of ``out`` that hold test metrics, in fold order."""
+def finished_fold_dirs(out: Path, n_folds: int | None = None) -> list[Path]:
+    """The ``fold_K`` folders of ``out`` that hold test metrics, in fold order; with ``n_folds`` (the
+    run's), only K < ``n_folds``: a 4-fold run's fold_2 and fold_3 were counted in a 2-fold rerun's
+    aggregate (180 test clips of a 120-clip corpus)."""
     dirs = [d for d in out.glob("fold_*") if d.is_dir() and _fold_done(d)]
+    if n_folds is not None:
+        number = {d: d.name.split("_", 1)[1] for d in dirs}
+        left = sorted(d.name for d in dirs if not (number[d].isdigit() and int(number[d]) < n_folds))
+        if left:
+            logger.warning(
+                "left out of the aggregate: %s, finished by an earlier run with more folds (this one has %d)",
+                ", ".join(left),
+                n_folds,
+            )
+        dirs = [d for d in dirs if d.name not in left]
     return sorted(
         dirs,
         key=lambda d: (
@@ -358,7 +370,7 @@ def aggregate_finished(out: Path) -> dict[str, Any]:
     """Aggregate the finished folds of ``out`` and write the results files; returns the result."""
     meta_path = out / CONFIG_FILE
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
-    dirs = finished_fold_dirs(out)
+    dirs = finished_fold_dirs(out, meta.get("expected_folds"))
     if not dirs:
         raise SERError(f"no fold_K folder with {METRICS_FILE} found; run the folds first", source=str(out))
     result = aggregate(dirs)
@@ -501,6 +513,13 @@ def run_cross_validation(
     if not force:  # before cv_config.json: a refused run must not rename the folds already there
         _check_finished_folds(out, {k: both(k) for k in range(len(splits))})
     todo = [k for k in indices if force or not _fold_done(out / f"fold_{k}")]
+    if files := [
+        f"fold_{k}" for k in todo if (out / f"fold_{k}").exists() and not (out / f"fold_{k}").is_dir()
+    ]:
+        raise SERError(
+            f"{files[0]} is a file, where the fold's folder goes; move it, or give another --out",
+            source=str(out),
+        )
     if force and (mixed := _stale_folds(out, {k: both(k) for k in range(len(splits)) if k not in todo})):
         logger.warning(
             "%d finished fold(s) kept here were trained by another command (%s); the aggregate mixes them "
@@ -558,7 +577,7 @@ def run_cross_validation(
             raise
         pool.shutdown(wait=True)
 
-    dirs = finished_fold_dirs(out)
+    dirs = finished_fold_dirs(out, len(splits))
     if not dirs:
         return None, failed
     result = aggregate(dirs)
