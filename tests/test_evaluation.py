@@ -770,3 +770,36 @@ def test_output_paths_are_checked_before_any_training(tree, random_model, tmp_pa
             cli(argv)
         assert "is a file" in str(err.value), str(err.value)
     assert a_file.read_text() == "x"
+
+
+def test_labels_in_another_language_get_advice_that_works(random_model, tmp_path, caplog):
+    """German folder names: the error said "load the corpus with another --label-scheme"; doing so
+    skipped 35 of 40 files as "(empty, unreadable or unparseable)" and scored the 5 neutral clips,
+    UA 0.000 of one class."""
+    from conftest import make_speechlike
+
+    root = tmp_path / "deutsch"
+    for k, label in enumerate(["wut", "freude", "trauer", "neutral"]):
+        (root / label).mkdir(parents=True)
+        for i in range(3):
+            sf.write(root / label / f"{label}_{i}.wav", make_speechlike(0.6, seed=10 * k + i), SR)
+    base = ["--model", str(random_model), "--corpus", f"deutsch={root}", "--out", str(tmp_path / "e")]
+    with pytest.raises(SERError, match=r"are no emotion names ser_hf knows: name the classes in English"):
+        evaluate_cli.cli(base)
+    with (
+        caplog.at_level("WARNING"),
+        pytest.raises(SERError, match="3 test rows, all 'neutral': scoring needs two"),
+    ):
+        evaluate_cli.cli([*base, "--label-scheme", "harmonized7"])
+    assert "skipped 9 of 12 audio files, e.g. label 'freude' is not in scheme harmonized7" in caplog.text
+
+
+def test_a_corpus_alias_is_the_corpus_the_model_trained_on():
+    """``--corpus emo-db=DIR`` for a model trained with ``--corpus emodb=DIR`` was taken as another
+    corpus (its native scheme, surprise masked, boredom dropped) while ``emodb=`` kept the model's."""
+    from types import SimpleNamespace
+
+    config = SimpleNamespace(training_corpora=["cremad", "emodb"], label_scheme="harmonized7")
+    for names in (["emodb"], ["emo-db"], ["Crema-D", "emo_db"]):
+        assert evaluation.default_label_scheme(names, config) == "harmonized7", names
+    assert evaluation.default_label_scheme(["tess"], config) is None

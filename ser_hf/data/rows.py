@@ -348,12 +348,13 @@ def _finish(ds, report: CorpusReport, started: float, data_dir: str):
     report.rows = len(ds)
     report.seconds = time.perf_counter() - started
     if report.skipped:
+        reasons = Counter(s.reason for s in report.skipped).most_common(3)  # 'unreadable' hid unknown labels
         logger.warning(
-            "%s: skipped %d of %d audio files (empty, unreadable or unparseable); "
-            "use return_report=True or 'ser-hf corpus' to list them",
+            "%s: skipped %d of %d audio files, e.g. %s; use return_report=True or 'ser-hf corpus' to list them",
             report.corpus,
             report.n_skipped,
             report.files_found,
+            "; ".join(f"{reason} ({n})" for reason, n in reasons),
         )
     if report.dropped_unknown_gender:
         logger.warning(

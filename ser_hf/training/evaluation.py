@@ -26,7 +26,6 @@ import csv
 import json
 import logging
 import os
-import re
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +38,12 @@ import numpy as np
 from ..data.audio import is_silent
 from ..errors import SERError, batch_size_for, torch_device
 from .saving import quiet_loading
+from .scoring import (  # noqa: F401  (label_mapping: re-exported)
+    _projection,
+    label_mapping,
+    mask_absent_classes,
+    merged_test_classes,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -77,94 +82,6 @@ def model_labels(config: Any) -> list[str]:
     """Class names of a model config in id order."""
     id2label = getattr(config, "id2label", None) or {}
     return [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(len(id2label))]
-
-
-# ----------------------------------------------------------------------------------- label mapping
-def label_mapping(
-    model_label_names: Sequence[str], data_label_names: Sequence[str], data_scheme: str | None
-) -> tuple[dict[str, str], list[str]]:
-    """``({model label: data label}, shared data labels in data order)``.
-
-    Identical label lists map one to one. Otherwise the data's label scheme decides
-    (:func:`ser_hf.labels.cross_scheme_mapping`); data without a known scheme (generic folders)
-    are matched by emotion name, and a model class the data lacks merges as the harmonised
-    classes merge it (``calm`` -> ``neutral`` when the data has neutral but no calm), as it does
-    for a corpus ser_hf knows.
-    """
-    from ..data import labels
-
-    model_names, data_names = list(model_label_names), list(data_label_names)
-    if model_names == data_names:
-        return {n: n for n in model_names}, data_names
-    mapping: dict[str, str] = {}
-    if _known_scheme(data_names, data_scheme):
-        mapping = labels.cross_scheme_mapping(model_names, data_scheme)
-    else:
-        by_emotion = {labels.normalize_emotion(d) or d: d for d in data_names}
-        harmonised = {
-            labels.map_label(k, "harmonized7"): d
-            for k, d in by_emotion.items()
-            if k in labels.CANONICAL_EMOTIONS
-        }
-        by_emotion = {
-            **{k: d for k, d in harmonised.items() if k},
-            **by_emotion,
-        }  # a folder's calm, no neutral
-        for m in model_names:
-            emotion = re.sub(r"^(female|male)_", "", m)  # gender-joint classes count as their emotion
-            key = labels.normalize_emotion(emotion) or m
-            if key not in by_emotion and key in labels.CANONICAL_EMOTIONS:
-                key = labels.map_label(key, "harmonized7") or key
-            if key in by_emotion:
-                mapping[m] = by_emotion[key]
-    shared = [d for d in data_names if d in set(mapping.values())]
-    return mapping, shared
-
-
-def _known_scheme(data_names: Sequence[str], data_scheme: str | None) -> bool:
-    """Whether the data were loaded with a ser_hf label scheme (an emotion one) whose classes they have."""
-    from ..data import labels
-
-    if data_scheme in (None, "native"):
-        return False
-    try:
-        scheme = labels.get_scheme(data_scheme)
-    except SERError:
-        return False
-    return list(scheme.names) == list(data_names) and not scheme.by_gender
-
-
-def merged_test_classes(
-    data_label_names: Sequence[str], shared: Sequence[str], data_scheme: str | None
-) -> dict[str, str]:
-    """``{test class: shared class}`` for data without a known scheme (a folder of your own): a test
-    class the model cannot predict whose rows the harmonised classes merge into a shared one (a
-    folder's ``calm`` rows count as ``neutral`` for a model without calm, as RAVDESS's calm does
-    when it is loaded with ``harmonized7``). Empty for a corpus ser_hf knows: its scheme merged it."""
-    from ..data import labels
-
-    if _known_scheme(data_label_names, data_scheme):
-        return {}
-    by_emotion = {labels.normalize_emotion(d) or d: d for d in shared}
-    merged = {}
-    for d in data_label_names:
-        key = labels.normalize_emotion(d)
-        if d in shared or key not in labels.CANONICAL_EMOTIONS:
-            continue
-        target = labels.map_label(key, "harmonized7")
-        if target is not None and target != key and target in by_emotion:
-            merged[d] = by_emotion[target]
-    return merged
-
-
-def _projection(model_names: Sequence[str], shared: Sequence[str], mapping: dict[str, str]) -> np.ndarray:
-    """``(C_model, C_shared)`` 0/1 matrix: model class i counts towards shared class j."""
-    proj = np.zeros((len(model_names), len(shared)), dtype=np.float64)
-    index = {name: j for j, name in enumerate(shared)}
-    for i, name in enumerate(model_names):
-        if mapping.get(name) in index:
-            proj[i, index[mapping[name]]] = 1.0
-    return proj
 
 
 # ----------------------------------------------------------------------------------- decoding
@@ -261,7 +178,6 @@ def evaluate_model(
 
     from ..data.rows import audio_sources, label_scheme_of
     from .metrics import compute_ser_metrics
-    from .scoring import mask_absent_classes
 
     if isinstance(model, (str, os.PathLike)):
         source = str(model)
@@ -289,11 +205,19 @@ def evaluate_model(
     names_data = list(dataset.features["emotion"].names)
     mapping, shared = label_mapping(names_model, names_data, label_scheme_of(dataset))
     if len(shared) < 2:
+        from ..data.labels import normalize_emotion
+
+        unknown = [d for d in names_data if d not in shared and normalize_emotion(d) is None]
         raise SERError(
             f"the model's classes {names_model} share "
             + (f"only one class ({shared[0]})" if shared else "no class")
-            + f" with the test labels {names_data}; scoring needs two or more shared classes: load the "
-            "corpus with another --label-scheme",
+            + f" with the test labels {names_data}; scoring needs two or more shared classes: "
+            + (
+                f"{unknown[:4]} are no emotion names ser_hf knows: name the classes in English (angry, happy, "
+                "sad, neutral, fearful, disgust, surprised), or map them with load_corpus(label_map=...)"
+                if unknown
+                else "load the corpus with another --label-scheme"
+            ),
             source=source,
         )
     cross = names_model != names_data
@@ -306,8 +230,13 @@ def evaluate_model(
         logger.info(
             "left out %d rows of classes the model cannot predict: %s", sum(dropped.values()), dropped
         )
-    if not keep:
-        raise SERError(f"no test rows of the shared classes {shared}", source=source)
+    if len({emotions[i] for i in keep}) < 2:  # 40 German clips, 35 skipped as unknown labels: UA 0.000 of 5
+        found = f"{len(keep)} test rows, all {emotions[keep[0]]!r}" if keep else f"no test rows of {shared}"
+        raise SERError(
+            f"{found}: scoring needs two or more classes; check the labels (the corpus load's warning names "
+            "the files it skipped)",
+            source=source,
+        )
 
     proj = _projection(names_model, shared, mapping)
     allowed = torch.as_tensor(proj.sum(axis=1) > 0, device=run_device)
@@ -507,9 +436,11 @@ def default_label_scheme(corpus_names: Sequence[str], config: Any) -> str | None
     test on the classes the two share); several corpora need one scheme: the model's, else
     ``harmonized7``.
     """
+    from ..data.rows import _resolve_name  # 'emo-db' is the emodb a model trained on
+
     scheme = _model_scheme(config)
     trained_on = {str(c) for c in (getattr(config, "training_corpora", None) or [])}
-    if scheme and corpus_names and set(corpus_names) <= trained_on:
+    if scheme and corpus_names and {_resolve_name(c) for c in corpus_names} <= trained_on:
         return scheme
     if len(corpus_names) == 1:
         return None
@@ -586,9 +517,16 @@ def select_rows(
         raise SERError("choose test, validation or train", source=f"--subset {subset}")
     from .clips import make_split
 
-    parts = make_split(
-        ds, SimpleNamespace(split=split, num_val_speakers=num_val_speakers, val_fraction=0.1), seed
-    )
+    try:
+        parts = make_split(
+            ds, SimpleNamespace(split=split, num_val_speakers=num_val_speakers, val_fraction=0.1), seed
+        )
+    except SERError as err:  # the model's split on part of its corpora had no way forward
+        if "differs from the one the split was made for" not in str(err):
+            raise
+        raise SERError(
+            f"{err}; --split unseen scores the speakers the model did not see, on any data"
+        ) from err
     return list(getattr(parts, subset))
 
 

@@ -1,15 +1,18 @@
-"""Scores of a training run's validation and test rows (``val_metrics.json`` / ``test_metrics.json``),
-the calibration temperature fitted on the validation rows, and the class mask of a held-out corpus."""
+"""How a model's classes meet the test data's: the scores of a training run's validation and test rows
+(``val_metrics.json`` / ``test_metrics.json``), the calibration temperature fitted on the validation rows,
+the class mask of a held-out corpus, and the mapping of a model's classes onto another corpus's."""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..errors import SERError
 from .saving import write_json
 
 logger = logging.getLogger(__name__)
@@ -122,3 +125,91 @@ def score_parts(
         if output_dir is not None:
             write_json(output_dir / filename, metrics)
     return results
+
+
+# ----------------------------------------------------------------------------------- label mapping
+def label_mapping(
+    model_label_names: Sequence[str], data_label_names: Sequence[str], data_scheme: str | None
+) -> tuple[dict[str, str], list[str]]:
+    """``({model label: data label}, shared data labels in data order)``.
+
+    Identical label lists map one to one. Otherwise the data's label scheme decides
+    (:func:`ser_hf.labels.cross_scheme_mapping`); data without a known scheme (generic folders)
+    are matched by emotion name, and a model class the data lacks merges as the harmonised
+    classes merge it (``calm`` -> ``neutral`` when the data has neutral but no calm), as it does
+    for a corpus ser_hf knows.
+    """
+    from ..data import labels
+
+    model_names, data_names = list(model_label_names), list(data_label_names)
+    if model_names == data_names:
+        return {n: n for n in model_names}, data_names
+    mapping: dict[str, str] = {}
+    if _known_scheme(data_names, data_scheme):
+        mapping = labels.cross_scheme_mapping(model_names, data_scheme)
+    else:
+        by_emotion = {labels.normalize_emotion(d) or d: d for d in data_names}
+        harmonised = {
+            labels.map_label(k, "harmonized7"): d
+            for k, d in by_emotion.items()
+            if k in labels.CANONICAL_EMOTIONS
+        }
+        by_emotion = {
+            **{k: d for k, d in harmonised.items() if k},
+            **by_emotion,
+        }  # a folder's calm, no neutral
+        for m in model_names:
+            emotion = re.sub(r"^(female|male)_", "", m)  # gender-joint classes count as their emotion
+            key = labels.normalize_emotion(emotion) or m
+            if key not in by_emotion and key in labels.CANONICAL_EMOTIONS:
+                key = labels.map_label(key, "harmonized7") or key
+            if key in by_emotion:
+                mapping[m] = by_emotion[key]
+    shared = [d for d in data_names if d in set(mapping.values())]
+    return mapping, shared
+
+
+def _known_scheme(data_names: Sequence[str], data_scheme: str | None) -> bool:
+    """Whether the data were loaded with a ser_hf label scheme (an emotion one) whose classes they have."""
+    from ..data import labels
+
+    if data_scheme in (None, "native"):
+        return False
+    try:
+        scheme = labels.get_scheme(data_scheme)
+    except SERError:
+        return False
+    return list(scheme.names) == list(data_names) and not scheme.by_gender
+
+
+def merged_test_classes(
+    data_label_names: Sequence[str], shared: Sequence[str], data_scheme: str | None
+) -> dict[str, str]:
+    """``{test class: shared class}`` for data without a known scheme (a folder of your own): a test
+    class the model cannot predict whose rows the harmonised classes merge into a shared one (a
+    folder's ``calm`` rows count as ``neutral`` for a model without calm, as RAVDESS's calm does
+    when it is loaded with ``harmonized7``). Empty for a corpus ser_hf knows: its scheme merged it."""
+    from ..data import labels
+
+    if _known_scheme(data_label_names, data_scheme):
+        return {}
+    by_emotion = {labels.normalize_emotion(d) or d: d for d in shared}
+    merged = {}
+    for d in data_label_names:
+        key = labels.normalize_emotion(d)
+        if d in shared or key not in labels.CANONICAL_EMOTIONS:
+            continue
+        target = labels.map_label(key, "harmonized7")
+        if target is not None and target != key and target in by_emotion:
+            merged[d] = by_emotion[target]
+    return merged
+
+
+def _projection(model_names: Sequence[str], shared: Sequence[str], mapping: dict[str, str]) -> np.ndarray:
+    """``(C_model, C_shared)`` 0/1 matrix: model class i counts towards shared class j."""
+    proj = np.zeros((len(model_names), len(shared)), dtype=np.float64)
+    index = {name: j for j, name in enumerate(shared)}
+    for i, name in enumerate(model_names):
+        if mapping.get(name) in index:
+            proj[i, index[mapping[name]]] = 1.0
+    return proj
