@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from ..errors import output_file, require_extra
+from ..errors import SERError, output_file, require_extra
 from ..inference.bundled import resolve_model_name
 from ..inference.onnx_runtime import DEFAULT_OPSET, FP32_TOLERANCE
 
@@ -37,6 +37,16 @@ def cli(argv: list[str]) -> int:
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
     p.add_argument("--no-check", action="store_true", help="skip the PyTorch / ONNX Runtime parity check")
     p.add_argument("--json", default=None, metavar="FILE", help="also write the export report as JSON")
+    p.add_argument(
+        "--check-clips",
+        dest="check_clips",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="PATH",
+        help="also compare each exported file with the PyTorch model on these clips of your own (files, "
+        "folders, globs): top-1 agreement and probability differences, e.g. of the int8 file",
+    )
     args = p.parse_args(argv)
     require_extra("onnx", "ser-hf export")
     from ..inference.onnx_export import export_onnx, format_parity  # after parsing: --help answers at once
@@ -45,6 +55,13 @@ def cli(argv: list[str]) -> int:
     if args.json:
         output_file(args.json, "--json")
     model = str(resolve_model_name(args.model, default="cnn"))
+    clips = []
+    if args.check_clips:  # before the export: a typo costs nothing
+        from ..data.audio import find_media_files
+
+        clips = find_media_files(args.check_clips)
+        if missing := [c for c in clips if not Path(c).is_file()]:
+            raise SERError("no such file or pattern", source=str(missing[0]))
     result = export_onnx(model, args.out, opset=args.opset, quantize=args.quantize, check=not args.no_check)
     print(
         f"wrote {result['path']} ({result['size_bytes'] / 1e6:.2f} MB, opset {result['opset']}, "
@@ -63,6 +80,21 @@ def cli(argv: list[str]) -> int:
             from ..inference.onnx_turn import describe
 
             print(describe(result) + " (the package runs the encoder in PyTorch's int8)")
+    if clips:
+        from ..inference.onnx_classifier import agreement_on_clips
+
+        graphs = [result["path"], *([result["int8_path"]] if result["int8_path"] else [])]
+        result["clips"] = agreement_on_clips(model, graphs, [str(c) for c in clips])
+        print(f"\nOn your {len(clips)} clip(s), against the PyTorch model (ser-hf predict without --onnx):\n")
+        print(
+            "| file | clips | top-1 agree | max abs diff | mean abs diff |\n| --- | ---: | ---: | ---: | ---: |"
+        )
+        for path, row in result["clips"].items():
+            print(
+                f"| {Path(path).name} | {row['n']} | {row['top1_agreement']:.1%} | {row['max_abs_diff']:.2e} "
+                f"| {row['mean_abs_diff']:.2e} |"
+                + (f" ({row['skipped']} unreadable, skipped)" if row["skipped"] else "")
+            )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2))

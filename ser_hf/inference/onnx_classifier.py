@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 from ..errors import SERError
@@ -184,3 +185,36 @@ def load_classifier(
     cls = EmotionClassifier if onnx is None else OnnxEmotionClassifier
     kwargs = {} if onnx is None else {"onnx_path": onnx}
     return cls(model, device=device, trust_remote_code=trust_remote_code, **kwargs)
+
+
+def agreement_on_clips(
+    model: str, onnx_files: Sequence[str], clips: Sequence[Any]
+) -> dict[str, dict[str, Any]]:
+    """How exported graphs answer on a user's own clips beside the package's PyTorch classifier (the
+    export's parity check uses generated clips): per ``.onnx`` file, ``n``, ``top1_agreement`` and the
+    largest and mean absolute difference of the class probabilities. Unreadable clips are skipped and
+    counted (``skipped``)."""
+    reference = EmotionClassifier(model, device="cpu")
+    names = [str(c) for c in clips]
+    ref = reference.classify_batch(list(clips), top_k=None, names=names, return_exceptions=True)
+    ok = [i for i, r in enumerate(ref) if not isinstance(r, Exception)]
+    if not ok:
+        raise SERError("none of the clips could be read", source=names[0] if names else "--check-clips")
+
+    def matrix(results: Sequence[Any]) -> np.ndarray:  # (clips, classes) in the reference's class order
+        return np.array([[{s["label"]: s["score"] for s in r}[n] for n in reference.labels] for r in results])
+
+    expected = matrix([ref[i] for i in ok])
+    out = {}
+    for path in onnx_files:
+        graph = OnnxEmotionClassifier(model, onnx_path=path)
+        got = matrix(graph.classify_batch([clips[i] for i in ok], top_k=None, names=[names[i] for i in ok]))
+        diff = np.abs(got - expected)
+        out[str(path)] = {
+            "n": len(ok),
+            "skipped": len(clips) - len(ok),
+            "top1_agreement": float(np.mean(got.argmax(1) == expected.argmax(1))),
+            "max_abs_diff": float(diff.max()),
+            "mean_abs_diff": float(diff.mean()),
+        }
+    return out
