@@ -30,6 +30,7 @@ import logging
 import math
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,9 @@ EXAMPLES_DIR = HERE / "examples"
 MODEL_ENV = "SER_HF_MODEL"
 MAX_FILE_SIZE = "20mb"  # refused by the server before the upload completes (launch(max_file_size=))
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the same limit, checked again in the handler
+# Gradio answers an upload with its cache path and moves the file there in a background task, so under
+# load the handler can run before the file lands ("the upload did not arrive" for a good upload)
+UPLOAD_WAIT_S = 10.0
 MAX_SECONDS = 600.0  # longer recordings are refused: a 20 MB mp3 can hold hours of audio
 ATTENTION_MAX_S = 30.0  # the spectrogram/attention figure covers at most this much of a long clip
 TOP_K = 3
@@ -222,6 +226,10 @@ def _check_file(path: str | os.PathLike | None) -> tuple[Path, str]:
         raise _user_error("no audio: upload a file or record with the microphone first")
     p = Path(path)
     name = p.name
+    waited = 0.0
+    while not p.exists() and waited < UPLOAD_WAIT_S:  # the upload's background move, see UPLOAD_WAIT_S
+        time.sleep(0.05)
+        waited += 0.05
     if not p.is_file():
         raise _user_error(f"{name}: the upload did not arrive (not a file); try again")
     size = p.stat().st_size

@@ -185,6 +185,22 @@ def test_silent_clip_is_labelled_silence(app, clf, tmp_path):
     assert label == {"silence": 1.0}
 
 
+def test_an_upload_still_being_moved_into_place_is_waited_for(app, clf, tmp_path, monkeypatch):
+    """Gradio answers an upload with its cache path and moves the file there in a background task: under
+    load the handler ran first and told a user with a good file "the upload did not arrive"."""
+    import threading
+
+    staged, path = tmp_path / "staged.wav", tmp_path / "cache" / "clip.wav"
+    sf.write(staged, make_speechlike(1.0), SR)
+    path.parent.mkdir()
+    threading.Timer(0.3, lambda: staged.rename(path)).start()  # as gradio's move lands, later
+    label, *_ = app.classify_file(str(path), clf)
+    assert set(label) <= set(clf.labels)
+    monkeypatch.setattr(app, "UPLOAD_WAIT_S", 0.2)
+    with pytest.raises(gr.Error, match="never.wav: the upload did not arrive"):
+        app.classify_file(str(tmp_path / "never.wav"), clf)
+
+
 def test_microphone_numpy_tuple_equals_the_same_audio_as_a_file(app, clf, tmp_path):
     x = make_speechlike(2.5, sr=48000, seed=5)
     pcm = (np.stack([x, 0.5 * x], axis=1) * 32767).astype(np.int16)  # what gr.Audio(type="numpy") hands over
