@@ -163,10 +163,24 @@ def test_loss_is_weighted_smoothed_cross_entropy(make):
     torch.testing.assert_close((loss, logits), (plain.loss, plain.logits))
 
 
-def test_class_weights_of_wrong_length_raise():
-    model = tiny_a(class_weights=[1.0, 2.0])
-    with pytest.raises(SERError, match="one weight per label"):
-        model(torch.randn(1, 20, N_FEATURES), labels=torch.tensor([0]))
+def test_class_weights_of_another_label_set_are_ignored_with_a_warning(tmp_path, caplog):
+    """A saved model fine-tuned to other labels (``from_pretrained(num_labels=3, id2label=...,
+    ignore_mismatched_sizes=True)``) kept the 8 class weights of its first training and failed at the
+    first loss; they are now dropped with a warning and the loss is plain cross-entropy."""
+    from transformers import AutoModelForAudioClassification
+
+    tiny_a(class_weights=[1.0, 2.0, 0.5, 1.5]).save_pretrained(tmp_path)
+    with caplog.at_level("WARNING"):
+        model = AutoModelForAudioClassification.from_pretrained(
+            tmp_path, num_labels=2, id2label={0: "neg", 1: "pos"}, label2id={"neg": 0, "pos": 1},
+            ignore_mismatched_sizes=True,
+        )  # fmt: skip
+    assert (
+        model.config.class_weights is None
+        and "class_weights has 4 values and the model 2 labels" in caplog.text
+    )
+    out = model(torch.randn(2, 20, N_FEATURES), labels=torch.tensor([0, 1]))
+    torch.testing.assert_close(out.loss, F.cross_entropy(out.logits, torch.tensor([0, 1])))
 
 
 def test_auxiliary_gender_head_adds_to_loss_only_with_gender_ids():

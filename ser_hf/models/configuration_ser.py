@@ -12,11 +12,14 @@ single-dot siblings, never ``ser_hf``.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from transformers import PretrainedConfig
 
 from .errors import SERError
+
+logger = logging.getLogger(__name__)
 
 # the utterance functionals sets SERFunctionalsFeatureExtractor computes, each as its blocks in
 # vector order (feature_extraction_functionals.clip_functionals): "speech" statistics of the speech
@@ -88,6 +91,13 @@ class _SERConfigMixin:
                 f"pooling frequency by {self.pool_size} (needs >= {self.freq_reduction}); use fewer "
                 "blocks or more feature rows"
             )
+        if self.class_weights is not None and len(self.class_weights) != self.num_labels:
+            logger.warning(  # a fine-tune to other labels failed at its first loss ("8 values, 3 labels")
+                "class_weights has %d values and the model %d labels (a model loaded with other labels?): "
+                "ignored, the loss is unweighted; give one weight per label to weight it",
+                len(self.class_weights), self.num_labels,
+            )  # fmt: skip
+            self.class_weights = None
         if self.class_weights is not None:
             self.class_weights = [float(w) for w in self.class_weights]
             if any(w < 0 for w in self.class_weights):
