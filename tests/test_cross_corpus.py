@@ -377,4 +377,17 @@ def test_corpora_that_share_no_class_are_refused_not_scored_zero(corpora, tmp_pa
     }
     assert cv_cli.cli([*argv, "--", "--use_cpu", "true", "--num_val_speakers", "0"]) != 0
     printed = capsys.readouterr()
-    assert "scoring needs two or more in common" in printed.out + printed.err
+    assert "they share none, so nothing can be scored" in printed.out + printed.err
+
+
+def test_the_held_out_corpus_mask_keeps_every_row_a_distribution():
+    """Only unseen corpora with two or more classes are masked; a row whose probability all sat on
+    masked classes (float32 underflow) was all zeros and its argmax a class the corpus lacks."""
+    from ser_hf.training.scoring import mask_absent_classes
+
+    probs = np.array([[1.0, 0.0, 0.0], [0.2, 0.5, 0.3], [0.6, 0.3, 0.1], [0.6, 0.3, 0.1]], np.float32)
+    y_true = np.array([1, 2, 0, 0])
+    masked, names = mask_absent_classes(probs, y_true, ["x", "x", "seen", "one"], {"seen"}, ["a", "b", "c"])
+    assert names == {"x": ["a"]}  # "seen" trained on, "one" has a single class: both left as they were
+    assert masked[0].tolist() == [0.0, 0.5, 0.5] and masked[1] == pytest.approx([0.0, 0.5 / 0.8, 0.3 / 0.8])
+    assert masked[2:].tolist() == probs[2:].astype(np.float64).tolist()

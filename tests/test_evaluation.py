@@ -252,9 +252,14 @@ def test_evaluate_cli_ravdess_fold_selects_the_protocol_test_actors(tree, random
     assert metrics["n"] == 20
 
 
-def test_evaluate_cli_errors_are_clear(tree, tmp_path):
+def test_evaluate_cli_errors_are_clear(tree, tmp_path, monkeypatch):
     with pytest.raises(SERError, match="model folder not found"):
         evaluate_cli.cli(["--model", str(tmp_path / "none"), "--corpus", f"ravdess={tree}"])
+    # a mistyped relative path under a folder that exists is no Hub id (it went to the Hub, offline error)
+    (tmp_path / "runs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SERError, match="model folder not found"):
+        evaluate_cli.cli(["--model", "runs/m1x", "--corpus", f"ravdess={tree}"])
 
 
 # ----------------------------------------------------------------------------------- cross-validation
@@ -772,7 +777,7 @@ def test_output_paths_are_checked_before_any_training(tree, random_model, tmp_pa
     assert a_file.read_text() == "x"
 
 
-def test_labels_in_another_language_get_advice_that_works(random_model, tmp_path, caplog):
+def test_labels_in_another_language_get_advice_that_works(random_model, tree, tmp_path, caplog):
     """German folder names: the error said "load the corpus with another --label-scheme"; doing so
     skipped 35 of 40 files as "(empty, unreadable or unparseable)" and scored the 5 neutral clips,
     UA 0.000 of one class."""
@@ -786,12 +791,14 @@ def test_labels_in_another_language_get_advice_that_works(random_model, tmp_path
     base = ["--model", str(random_model), "--corpus", f"deutsch={root}", "--out", str(tmp_path / "e")]
     with pytest.raises(SERError, match=r"are no emotion names ser_hf knows: name the classes in English"):
         evaluate_cli.cli(base)
-    with (
-        caplog.at_level("WARNING"),
-        pytest.raises(SERError, match="3 test rows, all 'neutral': scoring needs two"),
-    ):
-        evaluate_cli.cli([*base, "--label-scheme", "harmonized7"])
+    with caplog.at_level("WARNING"):
+        assert evaluate_cli.cli([*base, "--label-scheme", "harmonized7"]) == 0
     assert "skipped 9 of 12 audio files, e.g. label 'freude' is not in scheme harmonized7" in caplog.text
+    assert "all 3 test rows are 'neutral', so UA is that class's recall" in caplog.text
+    # gender-joint labels (female_angry) are emotion names: the advice for them is another scheme
+    joint = load_corpus("ravdess", tree, label_scheme="gender_emotion").select(range(8))
+    with pytest.raises(SERError, match="load the corpus with another --label-scheme"):
+        evaluation.evaluate_model(random_model, joint, device="cpu")
 
 
 def test_a_corpus_alias_is_the_corpus_the_model_trained_on():

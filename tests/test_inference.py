@@ -456,6 +456,11 @@ def test_streaming_takes_device_callback_chunks_as_they_come(model_dir, caplog):
     signal = make_speechlike(12.0, seed=4)
     updates = [stream.push(signal[i : i + 1600], SR) for i in range(0, len(signal), 1600)]
     assert sum(u is not None for u in updates) == 48  # 12 s / 0.25 s
+    fifth = StreamingClassifier(
+        stream.classifier, window_s=2.0, update_every_s=0.2, min_s=0.0, silence_db=None
+    )
+    assert fifth.push(signal[: int(0.6 * SR)], SR) is not None  # 0.4 % 0.2 left 0.1999...: the next 10 ms
+    assert fifth.push(signal[:160], SR) is None  # fired again at once
     assert stream.push(np.zeros((0, 2), np.int16), SR) is None
     with pytest.raises(SERError, match="np.frombuffer"):
         stream.push((signal[:1600] * 32767).astype(np.int16).tobytes(), SR)

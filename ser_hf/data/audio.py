@@ -26,6 +26,7 @@ import logging
 import math
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,12 @@ FLOAT_PEAK_LIMIT = 16.0  # +24 dBFS: no float recording reaches it; integer PCM 
 def _to_float(samples: np.ndarray, name: str) -> np.ndarray:
     """Scale integer PCM to [-1, 1) and return float32; floats far outside [-1, 1] are refused."""
     if samples.dtype.kind == "f":
-        peak = float(np.nanmax(np.abs(samples), initial=0.0)) if samples.size else 0.0
-        if FLOAT_PEAK_LIMIT < peak < np.inf:  # int16 values in a float array: the silence gate saw +80 dBFS
+        with warnings.catch_warnings():  # all-NaN input is refused later, with its own message
+            warnings.simplefilter("ignore", RuntimeWarning)
+            peak = max(-float(np.nanmin(samples)), float(np.nanmax(samples))) if samples.size else 0.0
+        if peak == np.inf:  # an inf sample (refused later) beside int16 values: the finite ones decide
+            peak = float(np.nanmax(np.abs(samples[np.isfinite(samples)]), initial=0.0))
+        if peak > FLOAT_PEAK_LIMIT:  # int16 values in a float array: the silence gate saw +80 dBFS
             raise SERError(
                 f"float samples reach {peak:g}, and floats are read as [-1, 1]: these look like integer "
                 "PCM values stored as floats; divide them by 32768 for 16-bit audio (2147483648 for "

@@ -147,12 +147,15 @@ def corpus_info(name: str) -> dict[str, Any]:
     }
 
 
+REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")  # owner/name, as the Hub spells a repository
+
+
 def _card_dataset(name: str) -> str | None:
     """The card's YAML ``datasets:`` entry for a corpus: a known corpus's key, a Hub dataset id as given
     (``user/corpus``), None for a local corpus (its folder name links to no dataset on the Hub)."""
     if _corpus_key(name) in CORPORA:
         return _corpus_key(name)
-    return str(name) if re.fullmatch(r"[\w.-]+/[\w.-]+", str(name)) else None
+    return str(name) if REPO_ID.fullmatch(str(name)) else None
 
 
 def _distillation(folder: Path) -> str | None:

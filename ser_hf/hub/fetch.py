@@ -3,18 +3,20 @@ that read a model's files beside its weights (``ser-hf evaluate`` reads ``split.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from .cards import REPO_ID
 from .push import _hub_errors
 
-# what evaluation reads: config, preprocessor, weights, the published split and the licences beside them
-MODEL_PATTERNS = ("*.json", "*.safetensors", "*.txt", "*.md")
+# what evaluation reads: config, preprocessor, weights, the published split, the licences beside them and
+# the model's own code (a model of another library's type loads through its auto_map)
+MODEL_PATTERNS = ("*.json", "*.safetensors", "*.txt", "*.md", "*.py")
 
 
 def is_repo_id(name: str) -> bool:
-    """``owner/name`` as the Hub spells a repository (a local path that exists is never one)."""
-    return bool(re.fullmatch(r"[\w.-]+/[\w.-]+", name)) and not Path(name).exists()
+    """``owner/name`` as the Hub spells a repository: not a path that exists, nor a mistyped path under a
+    folder that exists here (``runs/m1x`` is "model folder not found", not a Hub error)."""
+    return bool(REPO_ID.fullmatch(name)) and not Path(name).exists() and not Path(name.split("/")[0]).is_dir()
 
 
 def fetch_model(repo_id: str, revision: str | None = None) -> Path:

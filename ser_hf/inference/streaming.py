@@ -26,7 +26,8 @@ class StreamingClassifier:
     prediction equals :meth:`EmotionClassifier.classify` on the last ``window_s`` seconds.
 
     Args:
-        classifier: the :class:`EmotionClassifier` (or ONNX variant) to run.
+        classifier: the :class:`EmotionClassifier` (or ONNX variant) to run, or a model name or folder
+            (``None``: the default), loaded as ``EmotionClassifier(classifier)``.
         window_s: seconds of audio each prediction looks at.
         update_every_s: :meth:`push` returns a new prediction after this much new audio.
         min_s: no prediction before this many seconds have arrived.
@@ -36,7 +37,7 @@ class StreamingClassifier:
 
     def __init__(
         self,
-        classifier: EmotionClassifier,
+        classifier: EmotionClassifier | str | os.PathLike | None,
         window_s: float = 3.0,
         update_every_s: float = 0.5,
         min_s: float = 1.0,
@@ -108,7 +109,10 @@ class StreamingClassifier:
         if self._since_update + 1e-9 < self.update_every_s or self.buffered_seconds + 1e-9 < self.min_s:
             return None
         over = self._since_update - self.update_every_s  # counts toward the next update (0.3 s, not 0.25 s,
-        self._since_update = over % self.update_every_s if over > 1e-9 else 0.0  # came of 100-ms chunks)
+        rest = over % self.update_every_s if over > 1e-9 else 0.0  # came of 100-ms chunks)
+        self._since_update = (
+            0.0 if min(rest, self.update_every_s - rest) < 1e-9 else rest
+        )  # 0.4 % 0.2 = 0.1999..
         return self.predict()
 
     def predict(self) -> dict[str, Any] | None:

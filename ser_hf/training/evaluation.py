@@ -26,6 +26,7 @@ import csv
 import json
 import logging
 import os
+import re
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -207,7 +208,11 @@ def evaluate_model(
     if len(shared) < 2:
         from ..data.labels import normalize_emotion
 
-        unknown = [d for d in names_data if d not in shared and normalize_emotion(d) is None]
+        unknown = [  # female_angry (gender_emotion) is an emotion name too
+            d
+            for d in names_data
+            if d not in shared and normalize_emotion(re.sub(r"^(female|male)_", "", d)) is None
+        ]
         raise SERError(
             f"the model's classes {names_model} share "
             + (f"only one class ({shared[0]})" if shared else "no class")
@@ -230,13 +235,14 @@ def evaluate_model(
         logger.info(
             "left out %d rows of classes the model cannot predict: %s", sum(dropped.values()), dropped
         )
+    if not keep:
+        raise SERError(f"no test rows of the shared classes {shared}", source=source)
     if len({emotions[i] for i in keep}) < 2:  # 40 German clips, 35 skipped as unknown labels: UA 0.000 of 5
-        found = f"{len(keep)} test rows, all {emotions[keep[0]]!r}" if keep else f"no test rows of {shared}"
-        raise SERError(
-            f"{found}: scoring needs two or more classes; check the labels (the corpus load's warning names "
-            "the files it skipped)",
-            source=source,
-        )
+        logger.warning(
+            "%s: all %d test rows are %r, so UA is that class's recall; if the data hold other emotions, check "
+            "the labels (the corpus load's warning names the files it skipped)",
+            source, len(keep), emotions[keep[0]],
+        )  # fmt: skip
 
     proj = _projection(names_model, shared, mapping)
     allowed = torch.as_tensor(proj.sum(axis=1) > 0, device=run_device)

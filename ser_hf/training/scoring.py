@@ -49,7 +49,10 @@ def mask_absent_classes(
             continue
         probs[np.ix_(rows, ~present)] = 0.0
         total = probs[rows].sum(axis=1, keepdims=True)
-        probs[rows] = probs[rows] / np.where(total > 0, total, 1.0)
+        # a row whose whole probability sat on masked classes (float32 underflow) is uniform over the rest
+        probs[rows] = np.where(
+            total > 0, probs[rows] / np.where(total > 0, total, 1.0), present / present.sum()
+        )
         masked[corpus] = [label_names[i] for i in np.flatnonzero(~present)]
         logger.info(
             "%s is scored on the %d classes it has (left out: %s)", corpus, present.sum(), masked[corpus]
