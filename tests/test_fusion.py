@@ -342,3 +342,18 @@ def test_a_fusion_of_turn_encoder_models_ships_the_encoders_weights_and_licence(
     assert (out / "turn_encoder.safetensors").is_file() and (out / "turn_encoder_LICENSE.txt").is_file()
     extractor = AutoFeatureExtractor.from_pretrained(out, trust_remote_code=True)
     assert extractor._functionals_extractor._turn_weights == str(out / "turn_encoder.safetensors")
+
+
+def test_a_fusion_loaded_with_other_labels_says_its_labels_are_its_members():
+    """``AutoConfig.from_pretrained(fusion, num_labels=3, id2label={...})`` was refused with "the fusion
+    has ['LABEL_0', 'LABEL_1', 'LABEL_2']", names the user never gave."""
+    from transformers import AutoConfig
+
+    from ser_hf.inference.bundled import bundled_model_path
+
+    with pytest.raises(SERError, match="given 3 labels: a fusion's labels are its members'") as err:
+        AutoConfig.from_pretrained(
+            str(bundled_model_path("fusion")), num_labels=3, id2label={0: "neg", 1: "neu", 2: "pos"},
+            label2id={"neg": 0, "neu": 1, "pos": 2},
+        )  # fmt: skip
+    assert "LABEL_0" not in str(err.value)

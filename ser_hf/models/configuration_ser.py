@@ -480,7 +480,8 @@ class SERFusionConfig(PretrainedConfig):
             theirs = [config.id2label[k] for k in range(len(config.id2label))]
             if theirs != mine:
                 raise SERError(
-                    f"fusion member {i} has labels {theirs}, the fusion has {mine}; they must match"
+                    f"fusion member {i} has labels {theirs}, the fusion was given {len(mine)} labels: a fusion's "
+                    "labels are its members' and cannot be changed (load it without num_labels / id2label)"
                 )
 
     def member_configs(self) -> list[PretrainedConfig]:
