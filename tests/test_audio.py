@@ -282,6 +282,62 @@ def test_a_download_cut_short_is_an_error_not_part_of_a_clip(media):
         server.shutdown()
 
 
+def test_a_download_that_drips_stops_at_the_deadline(monkeypatch):
+    """A server sending a byte every 29 s held the caller indefinitely: the 30-s timeout is per read."""
+    import http.server
+    import threading
+    import time
+
+    from ser_hf.data import download
+
+    class Drip(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            for _ in range(50):
+                self.wfile.write(b"R")
+                self.wfile.flush()
+                time.sleep(0.1)
+
+        def log_message(self, *args):
+            pass
+
+    monkeypatch.setattr(download, "URL_DEADLINE_S", 1)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(SERError, match=r"drip.wav: the download took more than 1 s \(\d+ bytes so far\)"):
+            load_audio(f"http://127.0.0.1:{server.server_address[1]}/drip.wav")
+        assert time.monotonic() - started < 4
+    finally:
+        server.shutdown()
+
+
+def test_a_header_rate_no_recording_has_is_refused_and_an_odd_one_resampled_in_bounded_memory(
+    tmp_path, caplog
+):
+    """A 4-KB WAV at 16001 Hz took 4.8 GB to resample (torchaudio's kernel is 16001 x 16000 values),
+    and one at 1 Hz became 2,000 s of audio; the demo server took both."""
+    from ser_hf.data.audio import iter_audio_chunks
+
+    for rate in (1, 16001):
+        sf.write(
+            tmp_path / f"r{rate}.wav",
+            make_tone(300.0, 2000 / rate, rate) if rate > 1 else np.zeros(2000),
+            rate,
+        )
+    for route in (load_audio, lambda p: np.concatenate(list(iter_audio_chunks(p, 60, 16000)))):
+        with pytest.raises(SERError, match="r1.wav: sampling rate 1 Hz is outside 1000 Hz"):
+            route(tmp_path / "r1.wav")
+        with caplog.at_level("WARNING"):
+            assert route(tmp_path / "r16001.wav").size == pytest.approx(2000, abs=2)
+    assert "resampling 16001 Hz to 16000 Hz as 16000 Hz to 16000 Hz" in caplog.text
+    with pytest.raises(SERError, match="sampling rate 100 Hz is outside"):
+        load_audio(np.zeros(100, np.float32), source_rate=100)
+
+
 def test_int16_samples_scale_alike_in_load_audio_and_the_feature_extractor():
     """The extractor divided int16 by 32767, load_audio (and soundfile) by 32768: the stock pipeline
     and classify gave slightly different scores for the same microphone samples."""

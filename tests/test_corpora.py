@@ -323,8 +323,27 @@ def test_a_metadata_csv_as_excel_saves_it_is_read(tmp_path, caplog):
         assert sorted(names) == ["colère", "tristesse"] and len(ds) == 4, (encoding, names)
         assert sorted(set(ds["speaker"])) == ["fr_p0", "fr_p1"]
         assert ("read as Windows-1252" in caplog.text) == (encoding == "cp1252")
+        assert "outside the corpus folder" not in caplog.text
+    # a row naming a file outside the folder is loaded, with a warning (push-dataset would upload it)
+    _tone(tmp_path / "elsewhere.wav")
+    text = "file_name,emotion,speaker\n" + "".join(f"{n},{lab},{spk}\n" for n, lab, spk in rows)
+    (folder / "metadata.csv").write_text(text + "../elsewhere.wav,colère,p9\n", encoding="utf-8")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert len(load_corpus("fr", folder)) == 5
+    assert "metadata.csv: 1 rows name files outside the corpus folder, e.g." in caplog.text
     (folder / "metadata.csv").write_bytes("file_name,emotion\nclips/0.wav,x\x81y\n".encode("latin-1"))
     with pytest.raises(SERError, match="metadata.csv: is not UTF-8 text.*save it as CSV UTF-8"):
+        load_corpus("fr", folder)
+    # a stray quote read the lines after it as one row (their clips lost without a word), and in a
+    # large file was a raw _csv.Error traceback
+    lines = ["file_name,emotion,speaker", *[f"clips/{i}.wav,colère,p{i % 2}" for i in range(4)]]
+    lines[2] = 'clips/1.wav,"tristesse,p1'
+    (folder / "metadata.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(SERError, match="line 3: a quote opened here is not closed, so lines 3-5"):
+        load_corpus("fr", folder)
+    (folder / "metadata.csv").write_text("\n".join(lines + ["x" * 200] * 1000) + "\n", encoding="utf-8")
+    with pytest.raises(SERError, match="line 3: .*a quote opened there is likely not closed"):
         load_corpus("fr", folder)
 
 

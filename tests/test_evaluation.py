@@ -191,6 +191,15 @@ def test_evaluate_cli_writes_every_file(tree, random_model, tmp_path, capsys):
         evaluate_cli.cli([*argv, "--out", str(tmp_path / "bad"), "--device", "cpu"])
 
 
+class _ListHandler(__import__("logging").Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record) -> None:
+        self.messages.append(record.getMessage())
+
+
 def test_evaluate_warns_of_the_models_own_speakers_and_unseen_leaves_them_out(tree, tmp_path, capsys):
     """Scoring a model on the actors it trained on gave UA 1.000 without a word (a user with a
     copy of some RAVDESS actors and the bundled default); the folder's split.json names them."""
@@ -212,6 +221,18 @@ def test_evaluate_warns_of_the_models_own_speakers_and_unseen_leaves_them_out(tr
     assert "2 of the 4 speakers evaluated took part in this model's training" in err
     metrics = json.loads((tmp_path / "all" / "metrics.json").read_text())
     assert metrics["seen_speakers"] == sorted(set(seen) & set(metrics["per_speaker"]))
+    # the Python API said nothing (and recorded nothing) of them
+    import logging
+
+    logging.getLogger("ser_hf.training.evaluation").addHandler(handler := _ListHandler())
+    try:
+        result = evaluation.evaluate_model(str(model), load_corpus("ravdess", part), device="cpu")
+    finally:
+        logging.getLogger("ser_hf.training.evaluation").removeHandler(handler)
+    assert result["seen_speakers"] == metrics["seen_speakers"]
+    assert any(
+        "2 of the 4 speakers evaluated took part in this model's training" in m for m in handler.messages
+    )
     assert evaluate_cli.cli([*argv, "--split", "unseen", "--out", str(tmp_path / "unseen")]) == 0
     assert "took part" not in capsys.readouterr().err
     metrics = json.loads((tmp_path / "unseen" / "metrics.json").read_text())
@@ -565,6 +586,24 @@ def test_cv_interrupted_starts_no_further_fold(tree, tmp_path):
     assert proc.returncode == 130 and b"interrupted" in err, err[-2000:]
     assert time.time() - started < 10
     assert not list(out.glob("fold_*/test_metrics.json")) and not (out / "fold_1").exists()
+
+
+def test_a_fold_starting_as_ctrl_c_arrives_never_starts_and_the_next_run_does(tree, tmp_path):
+    """From a notebook, Ctrl-C could land while a worker was still starting its fold's process: the
+    others were stopped, that one trained on in the background (and beside the rerun, in the same
+    folder). After the stop no fold process starts; the next call in the same process runs."""
+    ran = tmp_path / "ran"
+    cross_validation._stop_all_folds()  # what the runner does on Ctrl-C
+    command = [sys.executable, "-c", f"open({str(ran)!r}, 'w')"]
+    assert cross_validation._run_logged(command, tmp_path / "step.log", dict(os.environ)) == 130
+    assert not ran.exists()
+    fake = tmp_path / "fake_python"
+    fake.write_text(f"#!{sys.executable}\n{FAKE_TRAINER}")
+    fake.chmod(0o755)
+    result, failed = cross_validation.run_cross_validation(
+        [f"ravdess={tree}"], "compact", tmp_path / "cv", folds="2", python=str(fake)
+    )
+    assert not failed and result["n_folds"] == 2
 
 
 def test_cv_checks_the_folds_against_the_data_before_any_fold_starts(tree, tmp_path):

@@ -366,3 +366,18 @@ def test_bad_inputs_raise_clear_errors():
         SERFeatureExtractor(feature_set="wav2vec")
     with pytest.raises(SERError, match="n_mfcc"):
         SERFeatureExtractor(feature_set="mfcc", n_mfcc=80, n_mels=64)
+
+
+def test_feature_settings_that_would_allocate_gigabytes_are_refused_at_load():
+    """A preprocessor_config.json with n_fft 10**9 or max_frames 10**12 loaded, then every clip failed
+    with a bare allocation error (4 GB / 128 TB)."""
+    from ser_hf.errors import SERError
+    from ser_hf.models.feature_extraction_ser import SERFeatureExtractor
+
+    for kwargs, message in (
+        ({"n_fft": 10**9}, "n_fft=1000000000 must be"),
+        ({"max_frames": 10**12}, "max_frames must be 1 to"),
+    ):
+        with pytest.raises(SERError, match=message):
+            SERFeatureExtractor(**kwargs)
+    assert SERFeatureExtractor(n_fft=1024, max_frames=300).n_fft == 1024

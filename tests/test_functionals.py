@@ -279,3 +279,23 @@ def test_saved_functionals_model_runs_as_remote_code_without_the_package(functio
         for r in pipeline("audio-classification", model=str(folder))(str(wav), top_k=None)
     }
     assert max(abs(local[k] - remote["scores"][k]) for k in local) <= 1e-5
+
+
+def test_extracting_in_the_callers_process_leaves_its_torch_thread_count():
+    """``extract_all(workers=1)`` runs in the caller's process and left torch on one thread for the rest
+    of a notebook session."""
+    import torch
+
+    from ser_hf.training.arguments import DataArguments
+    from ser_hf.training.functionals import FunctionalsExtractor, extract_all
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        clips = [np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1] * 2
+        extract_all(clips, FunctionalsExtractor("speech-stats"), copy_factors=(), workers=1)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    # and a corpus given from Python as one string was read letter by letter ("corpus spec 'r'")
+    assert DataArguments(corpus="ravdess=/x").corpus == ["ravdess=/x"]

@@ -755,3 +755,18 @@ def test_restrict_matches_a_models_own_class_names_whatever_their_case(tmp_path)
     assert clf.restrict(["other", "sad"]).labels == ["sad", "Other"]
     with pytest.raises(SERError, match="'happy' is not one of this model's classes"):
         clf.restrict(["happy", "sad"])
+
+
+def test_a_config_that_does_not_fit_its_weights_is_a_clear_error(tmp_path):
+    """An edited config.json (other layer sizes, another label) was a raw RuntimeError traceback from
+    ``EmotionClassifier(dir)`` and ``ser-hf predict``."""
+    folder = _save_tiny(tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text())
+    config["lstm_hidden_size"] = 64
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(SERError, match="the weights do not fit config.json"):
+        EmotionClassifier(folder, device="cpu")
+    from ser_hf.training.evaluation import load_model
+
+    with pytest.raises(SERError, match="not a loadable model folder"):
+        load_model(folder, "cpu")

@@ -469,3 +469,17 @@ def test_odd_window_and_hop_lengths_are_run_with_a_warning_saying_why(model_dir,
         )
     capsys.readouterr()
     assert "window" not in caplog.text and "hop" not in caplog.text
+
+
+def test_a_name_too_long_for_the_file_system_is_that_files_error(model_dir, media, capsys):
+    """A 300-character file name aborted the whole run with OSError [Errno 36] before any file was
+    classified; ``classify`` raised OSError, not SERError."""
+    long_name = "a" * 300 + ".wav"
+    assert (
+        predict_cli([str(media / "clips" / "a.wav"), long_name, "--model", str(model_dir), "--json", "-"])
+        == 1
+    )
+    rows = {Path(r["file"]).name: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["a.wav"]["label"] in LABELS and "the path cannot be read" in rows[long_name]["error"]
+    with pytest.raises(SERError, match="the path cannot be read"):
+        EmotionClassifier(model_dir, device="cpu").classify(long_name)

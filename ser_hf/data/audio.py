@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import SERError
+from .download import MAX_URL_BYTES, URL_DEADLINE_S, URL_TIMEOUT_S, fetch_url, url_scheme  # noqa: F401
+from .resampling import MAX_RATE, MIN_RATE, check_rate, resample  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +48,6 @@ DEFAULT_SAMPLING_RATE = 16000
 _MAX_CHANNELS = 64
 _WHOLE_READ_SAMPLES = 2**25  # samples x channels read at once (128 MB as float32); more go by blocks
 _BLOCK_SAMPLES = 2**23  # of this many samples x channels (32 MB), at least a second, at most a minute
-URL_TIMEOUT_S = 30  # an http(s) address given as a clip: seconds to wait for the server
-MAX_URL_BYTES = 512 * 2**20  # and the most it downloads
 MIN_SPEECH_S = 0.1  # a clip shorter than this cannot hold a syllable
 SILENT_PEAK = 1e-4  # a clip whose peak stays below this (-80 dBFS) is silence, not speech: never scored
 
@@ -119,7 +119,7 @@ def _rate(value: Any, name: str) -> int:
         rate = float("nan")
     if not (rate > 0 and rate == int(rate)):
         raise SERError(f"invalid sampling rate {value!r}; give a whole number of Hz, e.g. 16000", source=name)
-    return int(rate)
+    return check_rate(int(rate), name)
 
 
 def _to_mono(samples: np.ndarray, name: str, channels_first: bool | None = None) -> np.ndarray:
@@ -135,18 +135,6 @@ def _to_mono(samples: np.ndarray, name: str, channels_first: bool | None = None)
         rows, cols = samples.shape
         channels_first = rows < cols and rows <= _MAX_CHANNELS
     return samples.mean(axis=0 if channels_first else 1)
-
-
-def resample(samples: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
-    """Resample a 1-D float32 signal with torchaudio's band-limited sinc interpolation."""
-    if orig_rate == target_rate:
-        return samples
-    import torch
-    import torchaudio.functional as AF
-
-    g = math.gcd(int(orig_rate), int(target_rate))
-    out = AF.resample(torch.from_numpy(np.ascontiguousarray(samples)), orig_rate // g, target_rate // g)
-    return out.numpy()
 
 
 CODECS = ("mp3", "opus")
@@ -182,7 +170,7 @@ def _decode_soundfile(
 
     try:
         with sf.SoundFile(data) as f:
-            rate = int(f.samplerate)
+            rate = check_rate(int(f.samplerate), data if isinstance(data, str) else "<audio bytes>")
             _warn_if_cut_short(f, data)
             if f.frames * f.channels <= _WHOLE_READ_SAMPLES or sampling_rate is None:
                 samples = f.read(dtype="float32", always_2d=True)
@@ -251,7 +239,13 @@ def _decode_ffmpeg(data: str | bytes, name: str, sampling_rate: int | None) -> t
         ) from err
     try:
         # channels are averaged here, not by FFmpeg's downmix (which scales stereo by -3 dB each)
-        decoded = AudioDecoder(data, sample_rate=sampling_rate).get_all_samples()
+        decoder = AudioDecoder(data, sample_rate=sampling_rate)
+    except Exception as err:
+        raise _ffmpeg_error(err, name) from err
+    if decoder.metadata.sample_rate:  # a 1-Hz header made 2,000 s of a 4-KB file
+        check_rate(int(decoder.metadata.sample_rate), name)
+    try:
+        decoded = decoder.get_all_samples()
     except Exception as err:
         raise _ffmpeg_error(err, name) from err
     return decoded.data.mean(dim=0).numpy().astype(np.float32, copy=False), int(decoded.sample_rate)
@@ -278,8 +272,17 @@ def _ffmpeg_reason(err: Exception) -> str:
     return text.rsplit(", ", 1)[-1][:200]
 
 
+def _readable_path(path: Path) -> None:
+    """A name too long for the file system is an SERError (it was OSError [Errno 36], untyped)."""
+    try:
+        path.exists()
+    except OSError as err:
+        raise SERError(f"the path cannot be read ({err.strerror}); check it", source=str(path)) from err
+
+
 def _decode_path(path: Path, sampling_rate: int | None) -> tuple[np.ndarray, int]:
     name = str(path)
+    _readable_path(path)
     if not path.exists():  # a glob pattern that matched nothing is kept as given (find_media_files)
         missing = "no file matches this pattern" if re.search(r"[*?[]", name) else "file not found"
         raise SERError(f"{missing}; check the path", source=name)
@@ -312,14 +315,6 @@ def is_silent(samples: np.ndarray) -> bool:
     return not samples.size or float(np.abs(samples).max()) < SILENT_PEAK
 
 
-def url_scheme(source: Any) -> str | None:
-    """The scheme (``https``, ``s3`` ...) of an address given where a path may be, or None: a path
-    (a local file whose name holds ``://`` too), or no string at all."""
-    text = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
-    match = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]*)://", text) if isinstance(text, str) else None
-    return match.group(1).lower() if match and not Path(text).exists() else None
-
-
 def _decode_location(source: str | os.PathLike, sampling_rate: int | None) -> tuple[np.ndarray, int]:
     """A path, or an http(s) URL (fetched, as the stock pipeline does); other URLs are an error
     that shows them as given (as a path, ``s3://x`` read "s3:/x: file not found")."""
@@ -333,38 +328,6 @@ def _decode_location(source: str | os.PathLike, sampling_rate: int | None) -> tu
             source=text,
         )
     return _decode_bytes(fetch_url(text), text, sampling_rate)
-
-
-def fetch_url(url: str) -> bytes:
-    """The bytes at an http(s) address (at most ``MAX_URL_BYTES``, ``URL_TIMEOUT_S`` per read).
-
-    Raises:
-        SERError: the server cannot be reached or answers an error, the download is too large, or
-            the connection closed before the length the server announced.
-    """
-    import http.client
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=URL_TIMEOUT_S) as response:  # noqa: S310 (http(s) only)
-            data = response.read(MAX_URL_BYTES + 1)
-            announced = response.headers.get("Content-Length", "")
-    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:  # cut chunks too
-        reason = f"HTTP {err.code} {err.reason}" if isinstance(err, urllib.error.HTTPError) else err
-        raise SERError(f"could not fetch the audio ({reason}); check the address", source=url) from err
-    if len(data) > MAX_URL_BYTES:
-        raise SERError(
-            f"the download passed {MAX_URL_BYTES // 2**20} MiB; download it yourself and pass its path",
-            source=url,
-        )
-    if announced.isdigit() and len(data) < int(announced):  # a cut connection: half a clip decodes too
-        raise SERError(
-            f"the download ended after {len(data)} of {int(announced)} bytes (the connection closed); "
-            "try again, or download the file and pass its path",
-            source=url,
-        )
-    return data
 
 
 def _decode_bytes(data: bytes, name: str, sampling_rate: int | None) -> tuple[np.ndarray, int]:
@@ -477,8 +440,7 @@ def load_audio(
         samples, rate = _decode_any(source, source_rate, name)
     else:
         samples, rate = _decode_any(source, sampling_rate, name)
-    if rate <= 0:
-        raise SERError(f"invalid sampling rate {rate}", source=name)
+    check_rate(rate, name)
     if samples.size == 0:
         raise SERError("contains no audio samples (0 s); re-record or re-export it", source=name)
     if not np.all(np.isfinite(samples)):
@@ -497,6 +459,7 @@ def audio_info(path: str | os.PathLike | bytes) -> tuple[float, int, int]:
         name, target = "<encoded bytes>", bytes(path)
     else:
         name = target = str(path)
+        _readable_path(Path(path))
         if not Path(path).is_file():
             raise SERError("not an existing file", source=name)
     import soundfile as sf
@@ -538,6 +501,7 @@ def iter_audio_chunks(
         yielded = False
         try:
             with sf.SoundFile(name) as f:  # resampled with context: the chunks join as the whole file
+                check_rate(int(f.samplerate), name)
                 _warn_if_cut_short(f, name)
                 for chunk in _resampled_blocks(f, sampling_rate, chunk_seconds):
                     if not np.all(np.isfinite(chunk)):
@@ -566,6 +530,8 @@ def iter_audio_chunks(
         begin = float(decoder.metadata.begin_stream_seconds or 0.0)
     except Exception:
         duration = None
+    if duration and decoder.metadata.sample_rate:
+        check_rate(int(decoder.metadata.sample_rate), name)
     if not duration:  # decode whole: the precise error (no audio track, not audio, no FFmpeg), or a
         # container without a duration header, or a name FFmpeg refuses (not UTF-8) (all rare)
         samples = load_audio(p, sampling_rate)
@@ -623,6 +589,11 @@ def find_media_files(paths: list[str], extensions: tuple[str, ...] = MEDIA_EXTEN
     found: list[Path] = []
     for raw in paths:
         p = Path(raw)
+        try:
+            p.is_dir()
+        except OSError:  # a name too long for the file system aborted every file of the run
+            found.append(p)  # reported as that file's error, the others classified
+            continue
         if p.is_dir():
             found += sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in extensions)
         elif p.exists() or p.is_symlink():  # a broken link named by the user: reported, not skipped

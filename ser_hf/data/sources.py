@@ -60,7 +60,24 @@ def _read_metadata(path: Path) -> list[dict]:
         logger.warning("%s is not UTF-8: read as Windows-1252 (what Excel saves); save it as CSV UTF-8", path)
     header = text.split("\n", 1)[0]
     delimiter = "," if "," in header else max(";\t", key=header.count)
-    return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows, start = [], 1
+    try:
+        for row in reader:
+            # a stray quote ran the next lines into one field: their clips were lost without a word
+            if any("\n" in str(v) for v in row.values() if v is not None):
+                raise SERError(
+                    f"line {start + 1}: a quote opened here is not closed, so lines {start + 1}-{reader.line_num} "
+                    "were read as one row; close or remove the quote",
+                    source=str(path),
+                )
+            rows.append(row)
+            start = reader.line_num
+    except csv.Error as err:  # a field past the csv module's limit: the same stray quote in a large file
+        raise SERError(
+            f"line {start + 1}: {err}; a quote opened there is likely not closed", source=str(path)
+        ) from err
+    return rows
 
 
 def _load_audiofolder(
@@ -106,6 +123,14 @@ def _load_audiofolder(
                 )
             )
         report.files_found = len(entries)
+        inside = root.resolve()
+        outside = [str(p) for p, *_ in entries if not p.resolve().is_relative_to(inside)]
+        if outside:  # ../x.wav or /abs/x.wav: loaded as asked, and push-dataset would upload them
+            logger.warning(
+                "%s: %d rows name files outside the corpus folder, e.g. %s; they are loaded (and "
+                "push-dataset uploads them)",
+                src, len(outside), outside[0],
+            )  # fmt: skip
     else:
         media, _, hidden = _scan(root)
         if hidden:

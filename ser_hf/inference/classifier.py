@@ -211,6 +211,12 @@ class EmotionClassifier:
             ) from err
         except (OSError, ValueError, KeyError) as err:
             raise SERError(_load_hint(err), source=str(model)) from err
+        except RuntimeError as err:  # weights of other shapes than config.json says (a raw traceback)
+            raise SERError(
+                "the weights do not fit config.json (another model's config, or an edited one): "
+                f"{str(err).splitlines()[0][:300]}; re-save the model with save_pretrained",
+                source=str(model),
+            ) from err
 
     @staticmethod
     def _load_config(model: str | os.PathLike, trust_remote_code: bool) -> Any:

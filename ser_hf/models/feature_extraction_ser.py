@@ -103,6 +103,10 @@ def compute_deltas(specgram: torch.Tensor, win_length: int = _DELTA_WIN) -> torc
     return (torch.nn.functional.conv1d(x, kernel) / denom).reshape(shape)
 
 
+MAX_FFT = 2**16  # samples: 4 s at 16 kHz, far past any speech window
+MAX_FRAMES = 8_640_000  # a day of 10-ms frames
+
+
 class SERFeatureExtractor(SequenceFeatureExtractor):
     r"""Log-mel or MFCC features (with optional deltas, RMS and ZCR rows), batched in torch.
 
@@ -174,14 +178,16 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
             )
         if n_fft is None:
             n_fft = _next_pow2(win_length)
-        if n_fft < win_length:
-            raise SERError(f"n_fft={n_fft} must be >= the window length in samples ({win_length})")
+        if not win_length <= n_fft <= MAX_FFT:  # 10**9 made every clip allocate 4 GB
+            raise SERError(
+                f"n_fft={n_fft} must be >= the window length in samples ({win_length}) and <= {MAX_FFT}"
+            )
         if f_max is not None and not f_min < f_max <= sampling_rate / 2:
             raise SERError(f"need f_min < f_max <= sampling_rate/2, got f_min={f_min}, f_max={f_max}")
         if feature_set == "mfcc" and n_mfcc > n_mels:
             raise SERError(f"n_mfcc={n_mfcc} cannot exceed n_mels={n_mels}")
-        if max_frames is not None and int(max_frames) < 1:
-            raise SERError(f"max_frames must be a positive number of frames, got {max_frames}")
+        if max_frames is not None and not 1 <= int(max_frames) <= MAX_FRAMES:  # 10**12 padded to 128 TB
+            raise SERError(f"max_frames must be 1 to {MAX_FRAMES} frames (a day at 10 ms), got {max_frames}")
 
         self.feature_set = feature_set
         self.n_mels = int(n_mels)

@@ -126,7 +126,9 @@ class DataArguments:
 
     def __post_init__(self) -> None:
         specs: list[str] = []
-        for item in self.corpus:
+        for item in (
+            [self.corpus] if isinstance(self.corpus, str) else self.corpus
+        ):  # "ravdess=DIR" is one spec
             specs += [part.strip() for part in str(item).split(",") if part.strip()]
         self.corpus = specs
         if self.max_seconds is not None and self.max_seconds <= 0:

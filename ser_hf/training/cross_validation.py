@@ -269,14 +269,20 @@ def run_fold(
 
 _RUNNING: set[subprocess.Popen] = set()  # the folds' training processes now running (any thread)
 _RUNNING_LOCK = threading.Lock()
+# set by Ctrl-C: a fold whose worker was still starting its process when the others were stopped went on
+# training in the background of a notebook (and beside a rerun writing the same fold folder)
+_STOPPING = threading.Event()
+INTERRUPTED = 130  # the exit status of a step that Ctrl-C kept from starting
 
 
 def _run_logged(command: list[str], log_path: Path, env: dict[str, str]) -> int:
     with open(log_path, "w", encoding="utf-8") as log:
         log.write(f"$ {shlex.join(command)}\n")
         log.flush()
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-        with _RUNNING_LOCK:
+        with _RUNNING_LOCK:  # started and registered at once: _stop_all_folds sees it, or it never starts
+            if _STOPPING.is_set():
+                return INTERRUPTED
+            proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
             _RUNNING.add(proc)
         try:
             return proc.wait()
@@ -297,8 +303,9 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def _stop_all_folds() -> None:
-    """Ctrl-C reaches the main thread only: end every fold's process from there."""
+    """Ctrl-C reaches the main thread only: end every fold's process from there (and start no more)."""
     with _RUNNING_LOCK:
+        _STOPPING.set()
         running = list(_RUNNING)
     for proc in running:
         _stop(proc)
@@ -539,6 +546,7 @@ def run_cross_validation(
             shutil.rmtree(out / f"fold_{k}" / stale, ignore_errors=True)
         (out / f"fold_{k}" / RUN_FILE).unlink(missing_ok=True)
     env = _child_env(parallel)
+    _STOPPING.clear()  # an earlier call's Ctrl-C (a notebook goes on) does not stop this one
     failed: list[int] = []  # folds that did not train, or whose requested adaptation failed
     for k in sorted(set(indices) - set(todo)):
         if on_fold:
@@ -574,6 +582,7 @@ def run_cross_validation(
         except BaseException:  # Ctrl-C: no fold starts after it, the running ones end
             pool.shutdown(wait=False, cancel_futures=True)
             _stop_all_folds()
+            pool.shutdown(wait=True)  # the workers return once their processes end: none is left behind
             raise
         pool.shutdown(wait=True)
 

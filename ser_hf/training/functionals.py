@@ -97,16 +97,20 @@ def speed_copies(wave: np.ndarray, factors: Sequence[float]) -> list[np.ndarray]
 
 def _extract_part(args: tuple) -> tuple[list[int], np.ndarray, dict[float, dict[int, np.ndarray]]]:
     feature_set, sampling_rate, top_db, part, waves, copy_factors, wanted = args
-    torch.set_num_threads(1)
-    extractor = FunctionalsExtractor(feature_set, sampling_rate, top_db)
-    base, copies = [], {f: {} for f in copy_factors}
-    for i, wave in zip(part, waves):
-        trimmed = trim_silence(wave, sampling_rate, top_db)
-        base.append(extractor(trimmed, trimmed=True))
-        if i in wanted:
-            for factor, copy in zip(copy_factors, speed_copies(trimmed, copy_factors)):
-                copies[factor][i] = extractor(copy, trimmed=True)
-    return list(part), np.stack(base), copies
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one part a process; run in the caller's process it is restored below
+    try:
+        extractor = FunctionalsExtractor(feature_set, sampling_rate, top_db)
+        base, copies = [], {f: {} for f in copy_factors}
+        for i, wave in zip(part, waves):
+            trimmed = trim_silence(wave, sampling_rate, top_db)
+            base.append(extractor(trimmed, trimmed=True))
+            if i in wanted:
+                for factor, copy in zip(copy_factors, speed_copies(trimmed, copy_factors)):
+                    copies[factor][i] = extractor(copy, trimmed=True)
+        return list(part), np.stack(base), copies
+    finally:
+        torch.set_num_threads(threads)
 
 
 def extract_all(
