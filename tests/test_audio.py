@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import make_tone
+from conftest import make_speechlike, make_tone
 
 from ser_hf.data.audio import audio_info, find_media_files, iter_audio_chunks, load_audio, write_wav
 from ser_hf.errors import SERError
@@ -334,6 +334,12 @@ def test_a_header_rate_no_recording_has_is_refused_and_an_odd_one_resampled_in_b
         with caplog.at_level("WARNING"):
             assert route(tmp_path / "r16001.wav").size == pytest.approx(2000, abs=2)
     assert "resampling 16001 Hz to 16000 Hz as 16000 Hz to 16000 Hz" in caplog.text
+    # read in blocks, a file at such a rate joins them as the whole file is resampled (the blocks were
+    # cut by the exact ratio: clicks, and 0.26 s gained on 130 s at 22051 Hz)
+    sf.write(tmp_path / "r22051.wav", make_speechlike(12.0, 22051, seed=3), 22051)
+    whole = load_audio(tmp_path / "r22051.wav")
+    blocks = np.concatenate(list(iter_audio_chunks(tmp_path / "r22051.wav", 2.0, 16000)))
+    assert blocks.shape == whole.shape and np.allclose(blocks, whole, atol=1e-4)
     with pytest.raises(SERError, match="sampling rate 100 Hz is outside"):
         load_audio(np.zeros(100, np.float32), source_rate=100)
 

@@ -332,6 +332,24 @@ def test_a_metadata_csv_as_excel_saves_it_is_read(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         assert len(load_corpus("fr", folder)) == 5
     assert "metadata.csv: 1 rows name files outside the corpus folder, e.g." in caplog.text
+    # a clips/ folder linked to another disk is inside the corpus; a stray quote in an extra column
+    # (a list in csv.DictReader's row) lost the rows after it; a name too long for the file system
+    # aborted the load
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "clips").symlink_to(folder / "clips")
+    (linked / "metadata.csv").write_text(text, encoding="utf-8")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert len(load_corpus("fr", linked)) == 4
+    assert "outside the corpus folder" not in caplog.text
+    extra = text.replace("clips/1.wav,tristesse,p1\n", 'clips/1.wav,tristesse,p1,"oops\n')
+    (folder / "metadata.csv").write_text(extra, encoding="utf-8")
+    with pytest.raises(SERError, match="line 3: a quote opened here is not closed"):
+        load_corpus("fr", folder)
+    (folder / "metadata.csv").write_text(text + "a" * 300 + ".wav,colère,p1\n", encoding="utf-8")
+    ds, report = load_corpus("fr", folder, return_report=True)
+    assert len(ds) == 4 and "the path cannot be read" in report.skipped[0].reason
     (folder / "metadata.csv").write_bytes("file_name,emotion\nclips/0.wav,x\x81y\n".encode("latin-1"))
     with pytest.raises(SERError, match="metadata.csv: is not UTF-8 text.*save it as CSV UTF-8"):
         load_corpus("fr", folder)

@@ -595,8 +595,9 @@ def test_a_fold_starting_as_ctrl_c_arrives_never_starts_and_the_next_run_does(tr
     ran = tmp_path / "ran"
     cross_validation._stop_all_folds()  # what the runner does on Ctrl-C
     command = [sys.executable, "-c", f"open({str(ran)!r}, 'w')"]
+    (tmp_path / "step.log").write_text("the earlier run's log")
     assert cross_validation._run_logged(command, tmp_path / "step.log", dict(os.environ)) == 130
-    assert not ran.exists()
+    assert not ran.exists() and (tmp_path / "step.log").read_text() == "the earlier run's log"
     fake = tmp_path / "fake_python"
     fake.write_text(f"#!{sys.executable}\n{FAKE_TRAINER}")
     fake.chmod(0o755)

@@ -181,6 +181,13 @@ def test_class_weights_of_another_label_set_are_ignored_with_a_warning(tmp_path,
     )
     out = model(torch.randn(2, 20, N_FEATURES), labels=torch.tensor([0, 1]))
     torch.testing.assert_close(out.loss, F.cross_entropy(out.logits, torch.tensor([0, 1])))
+    # given id2label alone, transformers sets the labels after the config is built: the loss ignores them
+    model = AutoModelForAudioClassification.from_pretrained(
+        tmp_path, id2label={0: "neg", 1: "pos"}, label2id={"neg": 0, "pos": 1}, ignore_mismatched_sizes=True
+    )
+    with pytest.warns(UserWarning, match="class_weights: 4 values, 2 labels; ignored"):
+        out = model(torch.randn(2, 20, N_FEATURES), labels=torch.tensor([0, 1]))
+    torch.testing.assert_close(out.loss, F.cross_entropy(out.logits, torch.tensor([0, 1])))
 
 
 def test_auxiliary_gender_head_adds_to_loss_only_with_gender_ids():

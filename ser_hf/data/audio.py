@@ -35,7 +35,7 @@ import numpy as np
 
 from ..errors import SERError
 from .download import MAX_URL_BYTES, URL_DEADLINE_S, URL_TIMEOUT_S, fetch_url, url_scheme  # noqa: F401
-from .resampling import MAX_RATE, MIN_RATE, check_rate, resample  # noqa: F401
+from .resampling import MAX_RATE, MIN_RATE, check_rate, effective_rates, resample  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
@@ -210,8 +210,9 @@ def _resampled_blocks(f: Any, target: int, seconds: float) -> Iterator[np.ndarra
     (longer than the resampling filter) and its output trimmed to the block, whose length is a whole
     number of the rates' period, so blocks join without clicks and the length is the whole file's.
     The file is read once, in order (a seek is not exact in every codec: GSM 6.10 shifted)."""
-    g = math.gcd(f.samplerate, target)
-    period, out_period = f.samplerate // g, target // g  # input / output samples that align exactly
+    rate, out_rate = effective_rates(f.samplerate, target)  # what resample() converts between
+    g = math.gcd(rate, out_rate)
+    period, out_period = rate // g, out_rate // g  # input / output samples that align exactly
     context = period * math.ceil(4096 / period)  # the sinc kernel spans ~6 input samples per output
     block = period * max(1, round(seconds * f.samplerate) // period)
 

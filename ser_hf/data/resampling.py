@@ -13,11 +13,10 @@ from ..errors import SERError
 logger = logging.getLogger(__name__)
 
 MIN_RATE, MAX_RATE = 1000, 768_000  # Hz: outside them no recording of speech; a damaged header
-# torchaudio's sinc kernel grows with (rate / gcd) x (rate / gcd): 44100 -> 16000 is 441 x 160, while
-# 16001 -> 16000 was 16001 x 16000 floats, 4.8 GB for a 4-KB file; such rates go as the nearest 100 Hz
-_MAX_KERNEL = 2_000_000
-
-
+# torchaudio's sinc kernel grows with (rate / gcd) x (rate / gcd): 44100 -> 16000 is 441 x 160 and
+# 48000/1.001 -> 16000 3 M, while 16001 -> 16000 is 256 M floats (4.8 GB for a 4-KB file): past this,
+# the rates go as the nearest 10 Hz (then 100, 1000) whose ratio is small
+_MAX_KERNEL = 12_000_000  # about 230 MB at its peak (44056 Hz, a real rate, needs 11 M)
 _APPROXIMATED: set[tuple[int, int]] = set()  # rate pairs warned of once
 
 
@@ -32,27 +31,36 @@ def check_rate(rate: int, name: str) -> int:
     return rate
 
 
+def effective_rates(orig_rate: int, target_rate: int) -> tuple[int, int]:
+    """The rates :func:`resample` converts between: these, or when their exact ratio needs a kernel of
+    more than ``_MAX_KERNEL`` values, the nearest multiples of 10 Hz (else 100, 1000) whose does not
+    (16001 -> 16000 Hz goes as 16000 -> 16000: a pitch change of 0.006 %), with a warning once."""
+    g = math.gcd(int(orig_rate), int(target_rate))
+    if (orig_rate // g) * (target_rate // g) <= _MAX_KERNEL:
+        return int(orig_rate), int(target_rate)
+    for step in (10, 100, 1000):
+        near = [max(step, round(r / step) * step) for r in (orig_rate, target_rate)]
+        k = math.gcd(*near)
+        if (near[0] // k) * (near[1] // k) <= _MAX_KERNEL:
+            break
+    if (orig_rate, target_rate) not in _APPROXIMATED:
+        _APPROXIMATED.add((orig_rate, target_rate))
+        logger.warning(
+            "resampling %d Hz to %d Hz as %d Hz to %d Hz: the exact ratio needs a filter of %d M values",
+            orig_rate, target_rate, *near, (orig_rate // g) * (target_rate // g) // 10**6,
+        )  # fmt: skip
+    return near[0], near[1]
+
+
 def resample(samples: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
-    """Resample a 1-D float32 signal with torchaudio's band-limited sinc interpolation. Rates whose
-    ratio would need a huge kernel (16001 Hz) are taken as the nearest 100 Hz (a 0.3 % pitch change at
-    most), with a warning."""
+    """Resample a 1-D float32 signal with torchaudio's band-limited sinc interpolation, between
+    :func:`effective_rates` (the rates themselves, but for pairs that would need a huge kernel)."""
+    orig_rate, target_rate = effective_rates(orig_rate, target_rate)
     if orig_rate == target_rate:
         return samples
     import torch
     import torchaudio.functional as AF
 
-    g = math.gcd(int(orig_rate), int(target_rate))
-    if (orig_rate // g) * (target_rate // g) > _MAX_KERNEL:
-        near = [max(100, round(r / 100) * 100) for r in (orig_rate, target_rate)]
-        if (orig_rate, target_rate) not in _APPROXIMATED:
-            _APPROXIMATED.add((orig_rate, target_rate))
-            logger.warning(
-                "resampling %d Hz to %d Hz as %d Hz to %d Hz: the exact ratio needs a filter of %d M values",
-                orig_rate, target_rate, *near, (orig_rate // g) * (target_rate // g) // 10**6,
-            )  # fmt: skip
-        orig_rate, target_rate = near
-        if orig_rate == target_rate:
-            return samples
-        g = math.gcd(orig_rate, target_rate)
+    g = math.gcd(orig_rate, target_rate)
     out = AF.resample(torch.from_numpy(np.ascontiguousarray(samples)), orig_rate // g, target_rate // g)
     return out.numpy()

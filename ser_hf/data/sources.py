@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -64,8 +65,10 @@ def _read_metadata(path: Path) -> list[dict]:
     rows, start = [], 1
     try:
         for row in reader:
-            # a stray quote ran the next lines into one field: their clips were lost without a word
-            if any("\n" in str(v) for v in row.values() if v is not None):
+            # a stray quote ran the next lines into one field: their clips were lost without a word (a
+            # field with a line break and the delimiter; an extra column's values come as a list)
+            fields = [f for v in row.values() for f in (v if isinstance(v, list) else [v]) if f]
+            if any("\n" in f and delimiter in f for f in fields):
                 raise SERError(
                     f"line {start + 1}: a quote opened here is not closed, so lines {start + 1}-{reader.line_num} "
                     "were read as one row; close or remove the quote",
@@ -123,8 +126,10 @@ def _load_audiofolder(
                 )
             )
         report.files_found = len(entries)
-        inside = root.resolve()
-        outside = [str(p) for p, *_ in entries if not p.resolve().is_relative_to(inside)]
+        inside = root.absolute()  # as written: a clips/ folder linked to another disk is inside
+        outside = [
+            str(p) for p, *_ in entries if not Path(os.path.normpath(p.absolute())).is_relative_to(inside)
+        ]
         if outside:  # ../x.wav or /abs/x.wav: loaded as asked, and push-dataset would upload them
             logger.warning(
                 "%s: %d rows name files outside the corpus folder, e.g. %s; they are loaded (and "
@@ -145,7 +150,11 @@ def _load_audiofolder(
     for path, raw, speaker, gender in entries:
         gender = normalize_gender(gender)
         try:
-            if not path.is_file():
+            try:
+                listed = path.is_file()
+            except OSError as err:  # a name too long for the file system aborted the whole load
+                raise _Skip(f"the path cannot be read ({err.strerror})") from err
+            if not listed:
                 raise _Skip("listed in metadata.csv but missing")
             label = labeler(raw, gender)
             if label is None:

@@ -476,13 +476,17 @@ class SERFusionConfig(PretrainedConfig):
         if self.id2label and not self.label2id:
             self.label2id = {name: int(i) for i, name in self.id2label.items()}
         mine = [self.id2label[i] for i in range(len(self.id2label))]
-        for i, config in enumerate(self.member_configs()):
-            theirs = [config.id2label[k] for k in range(len(config.id2label))]
-            if theirs != mine:
+        labels = [[c.id2label[k] for k in range(len(c.id2label))] for c in self.member_configs()]
+        for i, theirs in enumerate(labels):
+            if theirs != labels[0]:
                 raise SERError(
-                    f"fusion member {i} has labels {theirs}, the fusion was given {len(mine)} labels: a fusion's "
-                    "labels are its members' and cannot be changed (load it without num_labels / id2label)"
+                    f"fusion member 0 has labels {labels[0]}, member {i} {theirs}: fuse models of one label set"
                 )
+        if labels and labels[0] != mine:  # 'the fusion has LABEL_0 ...' named labels no user gave
+            raise SERError(
+                f"a fusion's labels are its members' ({labels[0]}): it cannot take {len(mine)} other labels "
+                "(load it without num_labels / id2label)"
+            )
 
     def member_configs(self) -> list[PretrainedConfig]:
         """The members' configs, rebuilt from their dicts."""

@@ -21,6 +21,7 @@ and its single-dot siblings, never ``ser_hf``.
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -315,14 +316,14 @@ class SERPreTrainedModel(PreTrainedModel):
         weighted auxiliary gender loss when the head exists and ``gender_ids`` are given)."""
         if labels is None:
             return None
-        weight = None
-        if self.config.class_weights is not None:
-            if len(self.config.class_weights) != logits.shape[-1]:
-                raise SERError(
-                    f"config.class_weights has {len(self.config.class_weights)} values but the model has "
-                    f"{logits.shape[-1]} labels; give one weight per label"
-                )
-            weight = torch.tensor(self.config.class_weights, dtype=logits.dtype, device=logits.device)
+        weight, weights = None, self.config.class_weights
+        if weights is not None and len(weights) != logits.shape[-1]:  # another label set's: a fine-tune
+            warnings.warn(
+                f"config.class_weights: {len(weights)} values, {logits.shape[-1]} labels; ignored",
+                stacklevel=2,
+            )
+        elif weights is not None:
+            weight = torch.tensor(weights, dtype=logits.dtype, device=logits.device)
         loss = F.cross_entropy(
             logits, labels.long(), weight=weight, label_smoothing=float(self.config.label_smoothing)
         )

@@ -276,6 +276,8 @@ INTERRUPTED = 130  # the exit status of a step that Ctrl-C kept from starting
 
 
 def _run_logged(command: list[str], log_path: Path, env: dict[str, str]) -> int:
+    if _STOPPING.is_set():  # before the log is opened: a step Ctrl-C kept from starting leaves it as it was
+        return INTERRUPTED
     with open(log_path, "w", encoding="utf-8") as log:
         log.write(f"$ {shlex.join(command)}\n")
         log.flush()
