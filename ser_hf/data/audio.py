@@ -273,12 +273,19 @@ def _ffmpeg_reason(err: Exception) -> str:
     return text.rsplit(", ", 1)[-1][:200]
 
 
-def _readable_path(path: Path) -> None:
-    """A name too long for the file system is an SERError (it was OSError [Errno 36], untyped)."""
+def unreadable_path(path: Path) -> str | None:
+    """Why the file system cannot even look ``path`` up (a name too long: OSError [Errno 36], which was
+    untyped and aborted whole runs), or None."""
     try:
         path.exists()
     except OSError as err:
-        raise SERError(f"the path cannot be read ({err.strerror}); check it", source=str(path)) from err
+        return f"the path cannot be read ({err.strerror})"
+    return None
+
+
+def _readable_path(path: Path) -> None:
+    if why := unreadable_path(path):
+        raise SERError(f"{why}; check it", source=str(path))
 
 
 def _decode_path(path: Path, sampling_rate: int | None) -> tuple[np.ndarray, int]:
@@ -591,11 +598,11 @@ def find_media_files(paths: list[str], extensions: tuple[str, ...] = MEDIA_EXTEN
     for raw in paths:
         p = Path(raw)
         try:
-            p.is_dir()
+            is_dir = p.is_dir()
         except OSError:  # a name too long for the file system aborted every file of the run
             found.append(p)  # reported as that file's error, the others classified
             continue
-        if p.is_dir():
+        if is_dir:
             found += sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in extensions)
         elif p.exists() or p.is_symlink():  # a broken link named by the user: reported, not skipped
             found.append(p)

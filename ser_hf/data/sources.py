@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import SERError
+from .audio import unreadable_path
 from .labels import (
     LabelScheme,
     normalize_emotion,
@@ -150,11 +151,9 @@ def _load_audiofolder(
     for path, raw, speaker, gender in entries:
         gender = normalize_gender(gender)
         try:
-            try:
-                listed = path.is_file()
-            except OSError as err:  # a name too long for the file system aborted the whole load
-                raise _Skip(f"the path cannot be read ({err.strerror})") from err
-            if not listed:
+            if why := unreadable_path(path):  # a name too long for the file system aborted the whole load
+                raise _Skip(why)
+            if not path.is_file():
                 raise _Skip("listed in metadata.csv but missing")
             label = labeler(raw, gender)
             if label is None:

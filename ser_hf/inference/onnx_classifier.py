@@ -194,25 +194,31 @@ def agreement_on_clips(
     export's parity check uses generated clips): per ``.onnx`` file, ``n``, ``top1_agreement`` and the
     largest and mean absolute difference of the class probabilities. Unreadable clips are skipped and
     counted (``skipped``)."""
-    reference = EmotionClassifier(model, device="cpu")
-    names = [str(c) for c in clips]
-    ref = reference.classify_batch(list(clips), top_k=None, names=names, return_exceptions=True)
-    ok = [i for i, r in enumerate(ref) if not isinstance(r, Exception)]
-    if not ok:
-        raise SERError("none of the clips could be read", source=names[0] if names else "--check-clips")
+    from ..data.audio import load_audio
 
-    def matrix(results: Sequence[Any]) -> np.ndarray:  # (clips, classes) in the reference's class order
+    reference = EmotionClassifier(model, device="cpu")
+    rate, samples, names = reference.sampling_rate, [], []
+    for clip in clips:  # decoded once, for the package and every graph
+        try:
+            samples.append(load_audio(clip, rate))
+        except SERError:
+            continue
+        names.append(str(clip))
+    if not samples:
+        raise SERError("none of the clips could be read", source=str(clips[0]) if clips else "--check-clips")
+
+    def matrix(classifier: EmotionClassifier) -> np.ndarray:  # (clips, classes) in the reference's order
+        results = classifier.classify_batch(samples, top_k=None, sampling_rate=rate, names=names)
         return np.array([[{s["label"]: s["score"] for s in r}[n] for n in reference.labels] for r in results])
 
-    expected = matrix([ref[i] for i in ok])
+    expected = matrix(reference)
     out = {}
     for path in onnx_files:
-        graph = OnnxEmotionClassifier(model, onnx_path=path)
-        got = matrix(graph.classify_batch([clips[i] for i in ok], top_k=None, names=[names[i] for i in ok]))
+        got = matrix(OnnxEmotionClassifier(model, onnx_path=path))
         diff = np.abs(got - expected)
         out[str(path)] = {
-            "n": len(ok),
-            "skipped": len(clips) - len(ok),
+            "n": len(samples),
+            "skipped": len(clips) - len(samples),
             "top1_agreement": float(np.mean(got.argmax(1) == expected.argmax(1))),
             "max_abs_diff": float(diff.max()),
             "mean_abs_diff": float(diff.mean()),

@@ -26,7 +26,6 @@ import csv
 import json
 import logging
 import os
-import re
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +40,7 @@ from ..errors import SERError, batch_size_for, torch_device
 from .saving import quiet_loading
 from .scoring import (  # noqa: F401  (label_mapping: re-exported)
     _projection,
+    emotion_of,
     label_mapping,
     mask_absent_classes,
     merged_test_classes,
@@ -217,12 +217,8 @@ def evaluate_model(
     names_data = list(dataset.features["emotion"].names)
     mapping, shared = label_mapping(names_model, names_data, label_scheme_of(dataset))
     if len(shared) < 2:
-        from ..data.labels import normalize_emotion
-
         unknown = [  # female_angry (gender_emotion) is an emotion name too
-            d
-            for d in names_data
-            if d not in shared and normalize_emotion(re.sub(r"^(female|male)_", "", d)) is None
+            d for d in names_data if d not in shared and emotion_of(d) is None
         ]
         raise SERError(
             f"the model's classes {names_model} share "
@@ -370,17 +366,17 @@ def evaluate_model(
     keep = sorted(keep)  # report in dataset order
     shared_index = {name: j for j, name in enumerate(shared)}
     y_true = np.array([shared_index[emotions[i]] for i in keep])
+    kept = dataset.select(keep)
+    corpora = np.array([str(c) for c in kept["corpus"]]) if "corpus" in columns else None
     y_prob, masked = probs[keep], {}
     trained_on = set(getattr(model.config, "training_corpora", None) or [])  # unrecorded: none known unseen
-    if "corpus" in columns and trained_on:  # a corpus the model never saw is scored on the classes it has
-        rows_corpora = [str(c) for c in dataset.select(keep)["corpus"]]
-        y_prob, masked = mask_absent_classes(y_prob, y_true, rows_corpora, trained_on, shared)
+    if corpora is not None and trained_on:  # a corpus the model never saw is scored on the classes it has
+        y_prob, masked = mask_absent_classes(y_prob, y_true, corpora.tolist(), trained_on, shared)
     y_pred = y_prob.argmax(axis=1)
-    speakers = [str(s) for s in dataset.select(keep)["speaker"]] if "speaker" in columns else None
-    genders = [str(g) for g in dataset.select(keep)["gender"]] if "gender" in columns else None
+    speakers = [str(s) for s in kept["speaker"]] if "speaker" in columns else None
+    genders = [str(g) for g in kept["gender"]] if "gender" in columns else None
     metrics = compute_ser_metrics(y_true, y_pred, shared, speakers=speakers, genders=genders, y_prob=y_prob)
-    if "corpus" in columns:
-        corpora = np.array([str(c) for c in dataset.select(keep)["corpus"]])
+    if corpora is not None:
         if len(set(corpora.tolist())) > 1:
             metrics["per_corpus"] = {
                 c: {
@@ -414,7 +410,7 @@ def evaluate_model(
     )
     if not return_predictions:
         return metrics
-    paths = dataset.select(keep)["path"] if "path" in columns else [str(i) for i in keep]
+    paths = kept["path"] if "path" in columns else [str(i) for i in keep]
     rows = [
         {
             "path": str(path),

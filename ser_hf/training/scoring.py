@@ -131,6 +131,14 @@ def score_parts(
 
 
 # ----------------------------------------------------------------------------------- label mapping
+def emotion_of(name: str) -> str | None:
+    """The canonical emotion a class name stands for (gender-joint ``female_angry`` counts as ``angry``),
+    or None for a name that is no emotion ser_hf knows."""
+    from ..data import labels
+
+    return labels.normalize_emotion(re.sub(r"^(female|male)_", "", name))
+
+
 def label_mapping(
     model_label_names: Sequence[str], data_label_names: Sequence[str], data_scheme: str | None
 ) -> tuple[dict[str, str], list[str]]:
@@ -162,8 +170,7 @@ def label_mapping(
             **by_emotion,
         }  # a folder's calm, no neutral
         for m in model_names:
-            emotion = re.sub(r"^(female|male)_", "", m)  # gender-joint classes count as their emotion
-            key = labels.normalize_emotion(emotion) or m
+            key = emotion_of(m) or m
             if key not in by_emotion and key in labels.CANONICAL_EMOTIONS:
                 key = labels.map_label(key, "harmonized7") or key
             if key in by_emotion:
