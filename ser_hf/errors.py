@@ -2,7 +2,8 @@
 next to saved models and so cannot import the package); :func:`require_extra`, which turns a
 missing optional dependency into an ``SERError`` naming the extra that installs it; and the checks
 that turn a bad device or output path into an ``SERError`` before any work is done
-(:func:`torch_device`, :func:`output_dir`, :func:`output_file`)."""
+(:func:`torch_device`, :func:`output_dir`, :func:`output_file`); and :func:`spreadsheet_text`, which
+keeps text a user did not write (file names, labels) from running as a formula where a CSV opens."""
 
 from __future__ import annotations
 
@@ -130,3 +131,16 @@ def output_file(path: str | os.PathLike, option: str) -> Path:
         raise SERError(f"cannot overwrite {path} (permission denied); give another path", source=option)
     _writable_base(path.parent, option)
     return path
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: object) -> object:
+    """``value`` as a CSV cell that Excel, LibreOffice and Sheets show as text: a string starting with
+    ``= + - @``, a tab or a carriage return gets a leading ``'`` (OWASP's advice against CSV injection),
+    so a file named ``=HYPERLINK(...).wav`` or a model label ``=cmd|...`` stays a name. Numbers, and
+    strings that cannot start a formula, are returned as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value

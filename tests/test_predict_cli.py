@@ -309,6 +309,21 @@ def test_a_file_name_that_is_not_utf8_is_classified_and_written_out(model_dir, m
     assert "clip\\xff.wav" in out_csv.read_text(encoding="utf-8")
 
 
+def test_csv_cells_that_would_run_as_a_spreadsheet_formula_stay_text(
+    model_dir, tmp_path, monkeypatch, capsys
+):
+    """A file named ``=HYPERLINK(...)`` was written as it is to --csv, where Excel runs it as a formula;
+    the JSON keeps the name exact."""
+    monkeypatch.chdir(tmp_path)
+    name = '=HYPERLINK("x")+1.wav'
+    sf.write(tmp_path / name, make_speechlike(1.5, seed=2), SR)
+    for option, out in (("--csv", "r.csv"), ("--json", "r.json")):
+        assert predict_cli([name, "--model", str(model_dir), option, out]) == 0, capsys.readouterr().err
+    (row,) = list(csv.DictReader((tmp_path / "r.csv").open(newline="", encoding="utf-8")))
+    assert row["file"] == "'" + name and float(row["score"]) > 0
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))[0]["file"] == name
+
+
 def test_extract_audio_writes_16k_mono_wav(media, tmp_path, capsys):
     out = tmp_path / "wavs"
     rc = extract_audio_cli(

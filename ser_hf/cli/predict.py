@@ -18,7 +18,7 @@ import numpy as np
 if TYPE_CHECKING:
     from ..inference.classifier import EmotionClassifier
 
-from ..errors import SERError, output_dir, output_file, require_extra
+from ..errors import SERError, output_dir, output_file, require_extra, spreadsheet_text
 from ..inference.levels import SILENCE_DB, SILENCE_LABEL, TIMELINE_MIN_WINDOWS, level_db, wants_timeline
 
 logger = logging.getLogger(__name__)
@@ -524,32 +524,34 @@ def _write_file(path: str, write: Any) -> None:
 
 
 def _csv_rows(results: list[dict[str, Any]], writer: Any) -> None:
+    """Text cells pass :func:`spreadsheet_text`: a file name or label starting with ``=`` stays a name."""
     writer.writeheader()
+    for row in _csv_dicts(results):
+        writer.writerow({key: spreadsheet_text(value) for key, value in row.items()})
+
+
+def _csv_dicts(results: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for r in results:
-        writer.writerow(
-            {
-                "file": r["file"],
-                "start": 0.0 if "duration" in r else "",
-                "end": r.get("duration", ""),
-                "duration": r.get("duration", ""),
-                "label": r.get("label", ""),
-                "score": r.get("score", ""),
-                "top_k": json.dumps(r["top_k"]) if "top_k" in r else "",
-                "error": r.get("error", ""),
-                "row": "file",
-            }
-        )
+        yield {
+            "file": r["file"],
+            "start": 0.0 if "duration" in r else "",
+            "end": r.get("duration", ""),
+            "duration": r.get("duration", ""),
+            "label": r.get("label", ""),
+            "score": r.get("score", ""),
+            "top_k": json.dumps(r["top_k"]) if "top_k" in r else "",
+            "error": r.get("error", ""),
+            "row": "file",
+        }
         for w in r.get("timeline", []):
-            writer.writerow(
-                {
-                    "file": r["file"],
-                    "start": w["start"],
-                    "end": w["end"],
-                    "duration": round(w["end"] - w["start"], 3),
-                    "label": w["label"],
-                    "score": w["score"],
-                    "top_k": json.dumps(w["scores"]),
-                    "error": "",
-                    "row": "window",
-                }
-            )
+            yield {
+                "file": r["file"],
+                "start": w["start"],
+                "end": w["end"],
+                "duration": round(w["end"] - w["start"], 3),
+                "label": w["label"],
+                "score": w["score"],
+                "top_k": json.dumps(w["scores"]),
+                "error": "",
+                "row": "window",
+            }

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..data.audio import is_silent
-from ..errors import SERError, batch_size_for, torch_device
+from ..errors import SERError, batch_size_for, spreadsheet_text, torch_device
 from .saving import quiet_loading
 from .scoring import (  # noqa: F401  (label_mapping: re-exported)
     _projection,
@@ -597,5 +597,5 @@ def write_evaluation(
             f, fieldnames=["path", "speaker", "true", "predicted", "score"], extrasaction="ignore"
         )
         writer.writeheader()
-        writer.writerows(predictions)
+        writer.writerows({key: spreadsheet_text(value) for key, value in p.items()} for p in predictions)
     return out
