@@ -73,7 +73,7 @@ def _trials(out: Path) -> list[dict[str, str]]:
 
 
 def test_an_interrupted_search_keeps_its_trials_and_resume_runs_the_rest(
-    corpus, tmp_path, monkeypatch, caplog
+    corpus, tmp_path, monkeypatch, caplog, capfd
 ):
     from ser_hf.training import hp_search
 
@@ -94,6 +94,8 @@ def test_an_interrupted_search_keeps_its_trials_and_resume_runs_the_rest(
     monkeypatch.setattr(hp_search, "hp_space", ctrl_c_in_trial_2)
     with pytest.raises(KeyboardInterrupt):  # Ctrl-C during the third trial
         train_cli.cli(argv)
+    err = capfd.readouterr().err  # optuna names the stopped trial, without a 30-line traceback
+    assert "Trial 2 failed" in err and "KeyboardInterrupt" in err and "Traceback" not in err
     before = _trials(out)
     assert [t["state"] for t in before] == ["COMPLETE", "COMPLETE", "FAIL"]
     assert not (out / "config.json").exists()  # no final model yet

@@ -133,6 +133,16 @@ def _write_trials(rows: list[dict[str, Any]], output_dir: Path) -> None:
         writer.writerows(rows)
 
 
+class _NoCtrlCTraceback(logging.Filter):
+    """Optuna logs a trial that Ctrl-C stopped as a failure with the whole traceback (30 lines of
+    Trainer internals) before the CLI's one-line "interrupted": the record keeps its message only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def _share(value: Any, trainer: Any) -> Any:
     """Process 0's ``value`` on every process of a distributed run (only it reads the journal)."""
     if trainer.args.world_size <= 1:
@@ -184,6 +194,8 @@ def run_search(
     best_ua = _BestValidationUA(trainer)
     trainer.add_callback(best_ua)
     rows: list[dict[str, Any]] = []  # the trials table (process 0)
+    optuna_log, quiet_ctrl_c = logging.getLogger("optuna.study._optimize"), _NoCtrlCTraceback()
+    optuna_log.addFilter(quiet_ctrl_c)
     try:
         best = trainer.hyperparameter_search(
             hp_space=hp_space,
@@ -200,6 +212,7 @@ def run_search(
             sampler=optuna.samplers.TPESampler(seed=seed + started),
         )
     finally:
+        optuna_log.removeFilter(quiet_ctrl_c)
         trainer.remove_callback(best_ua)
         for run_dir in output_dir.glob("hp-trial-*"):
             shutil.rmtree(run_dir, ignore_errors=True)
