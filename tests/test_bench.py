@@ -120,6 +120,15 @@ def test_bad_data_dir_is_refused(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert bench.cli(["--data-dir", "data", "--out", "out", "--skip", "default"]) == 0
     assert seen["data_dir"] == tmp_path / "data"
+    # a --skip run over a report with figures for the skipped parts would replace them: refused
+    seen.clear()
+    (tmp_path / "out").mkdir()
+    figures = {"parts": {"default": {"p50_ms": 5.0}, "demo": {"error": "x"}}}
+    (tmp_path / "out" / "bench.json").write_text(json.dumps(figures))
+    assert bench.cli(["--out", "out", "--skip", "default", "demo"]) == 2
+    assert "figures for default (an earlier run)" in capsys.readouterr().err and not seen
+    assert bench.cli(["--out", "out", "--skip", "demo"]) == 0  # a failed part's record is no loss
+    assert bench.cli(["--out", "out", "--skip", "default", "--force"]) == 0
 
 
 def test_a_quick_run_never_replaces_the_published_report_and_a_pip_install_is_told(

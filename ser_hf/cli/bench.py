@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shlex
 import sys
@@ -42,6 +43,11 @@ def cli(argv: list[str] | None = None) -> int:
         metavar="PART",
         help=f"parts to skip: {PARTS}",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="with --skip, replace the figures an earlier run left in --out for the skipped parts",
+    )
     args = parser.parse_args(argv)
     require_extra("train", "ser-hf bench")
     if not (BENCH_DIR / "bench_latency.py").is_file():  # a pip install has the package, not the scripts
@@ -61,6 +67,14 @@ def cli(argv: list[str] | None = None) -> int:
     if args.model is not None and Path(args.model).exists():
         args.model = str(Path(args.model).resolve())
     args.out = output_dir(args.out, "--out")  # a file there was a FileExistsError traceback
+    kept = _figures_skip_would_drop(args.out, args.skip)
+    if kept and not args.force:
+        print(
+            f"error: {args.out / 'bench.json'} holds figures for {', '.join(kept)} (an earlier run), which "
+            "--skip would replace with 'skipped'; pass another --out to keep them, or --force",
+            file=sys.stderr,
+        )
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per gradio_client request otherwise
     report = run_all(
@@ -79,3 +93,13 @@ def cli(argv: list[str] | None = None) -> int:
         print(f"FAILED parts: {', '.join(failed)} (see BENCH.md)", file=sys.stderr)
         return 1
     return 0
+
+
+def _figures_skip_would_drop(out: Path, skip: list[str]) -> list[str]:
+    """The parts with figures in ``out/bench.json`` that this run skips: the report is written whole,
+    so a ``--skip`` run over the published report once lost its demo and training sections unsaid."""
+    try:
+        earlier = json.loads((out / "bench.json").read_text(encoding="utf-8")).get("parts", {})
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [name for name in skip if isinstance(earlier.get(name), dict) and "error" not in earlier[name]]
