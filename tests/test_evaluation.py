@@ -631,6 +631,18 @@ def test_cv_checks_the_folds_against_the_data_before_any_fold_starts(tree, tmp_p
             ["--corpus", f"ravdess={tree}", "--preset", "compact", "--teacher-preset", "speech-stats"]
             + ["--teacher-args", "--num_val_speakrs 2", "--out", str(out)]
         )
+    # an option cv sets per fold, passed on: "-- --split random" trained and tested every fold on one
+    # split; --output_dir (or its prefix --out, its dashed spelling) put every fold in one folder
+    argv = ["--corpus", f"ravdess={tree}", "--preset", "compact", "--out", str(out)]
+    for passed, owned in (
+        (["--", "--split", "random"], "--split"),
+        (["--", "--output-dir", "x"], "--output_dir"),
+        (["--", "--outp=x"], "--output_dir"),
+        (["--", "--teacher", "default"], "--teacher"),
+        (["--teacher-preset", "speech-stats", "--teacher-args", "--corpus tess=/x"], "--corpus"),
+    ):
+        with pytest.raises(SERError, match=f"{owned} is set by ser-hf cv for every fold"):
+            cv_cli.cli([*argv, *passed])
     assert not out.exists()
 
 

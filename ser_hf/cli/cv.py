@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -131,13 +132,40 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
     print(f"wrote {out / 'cv_results.json'}, {out / 'cv_results.md'}, {out / 'confusion_cv.png'}")
 
 
+# training options that ser-hf cv sets for every fold itself, and what to use instead
+FOLD_OWNED = {
+    "--split": "cv gives each fold its own test speakers; choose the folds with --folds",
+    "--output_dir": "cv writes each fold into OUT/fold_K; choose OUT with --out",
+    "--preset": "use cv's own --preset (--teacher-preset for the teacher)",
+    "--corpus": "use cv's own --corpus, which the folds are drawn from",
+    "--label_scheme": "use cv's own --label-scheme",
+    "--teacher": "a teacher trained once may have heard every fold's test speakers; --teacher-preset "
+    "trains one inside each fold",
+}
+
+
 def _check_fold_arguments(extra: list[str], where: str = "after --") -> None:
-    """A mistyped training flag after ``--`` (or in ``--teacher-args``) fails here, not in N fold processes."""
+    """A mistyped training flag after ``--`` (or in ``--teacher-args``) fails here, not in N fold
+    processes; so does one that cv sets per fold (``--split random`` there made every fold train and
+    test on one split, ``--output_dir`` wrote every fold into one folder)."""
     from .train import live_help, stored_help, unknown_flags
 
-    unknown = unknown_flags(extra, stored_help() or live_help())
+    help_text = stored_help() or live_help()
+    unknown = unknown_flags(extra, help_text)
     if unknown:
         raise SERError(f"{unknown} are not options of ser-hf train (see ser-hf train --help)", source=where)
+
+    def canonical(flag: str) -> str:
+        return "--" + flag[2:].replace("-", "_")
+
+    known = {canonical(k) for k in re.findall(r"(--[A-Za-z0-9_\-]+)", help_text)}
+    for flag in (canonical(a.split("=", 1)[0]) for a in extra if a.startswith("--")):
+        names = {flag} if flag in known else {k for k in known if k.startswith(flag)}  # argparse prefixes
+        owned = [k for k in names if k in FOLD_OWNED]
+        if len(names) == 1 and owned:
+            raise SERError(
+                f"{owned[0]} is set by ser-hf cv for every fold: {FOLD_OWNED[owned[0]]}", source=where
+            )
 
 
 def cli(argv: list[str]) -> int:
