@@ -4,6 +4,7 @@ model's config and applied by its forward, and the calibration metrics (ECE, NLL
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -99,7 +100,7 @@ def test_training_stores_the_temperature_and_the_pipeline_applies_it(calibrated_
         assert scores[name] == pytest.approx(float(expected[i]), abs=1e-5)
 
 
-def test_no_calibration_when_asked_not_to(tmp_path):
+def test_no_calibration_when_asked_not_to(tmp_path, caplog):
     from ser_hf.cli import train as train_cli
 
     corpus = make_ravdess_tree(tmp_path / "ravdess", actors=4, seconds=0.6)
@@ -118,6 +119,13 @@ def test_no_calibration_when_asked_not_to(tmp_path):
     assert (out / "model.safetensors").read_bytes() == weights
     assert train_cli.cli([*argv, "--resume", "true"]) == 0
     assert (out / "model.safetensors").read_bytes() == weights
+    # without --resume, another run replaces the model (a Trainer-style folder), but says so at its start;
+    # the same command again says nothing
+    with caplog.at_level(logging.WARNING, logger="ser_hf.training"):
+        assert train_cli.cli(argv) == 0
+        assert "holds the model of another run" not in caplog.text
+        assert train_cli.cli(other) == 0
+    assert "holds the model of another run (its data, split differ" in caplog.text
 
 
 def test_a_fitted_preset_says_which_trainer_arguments_it_ignores(tmp_path, caplog):

@@ -51,6 +51,7 @@ from .clips import (
     make_split,
 )
 from .saving import (
+    another_runs_model,
     checkpoint_to_resume,
     data_identity,
     refuse_refit_of_another_run,
@@ -98,6 +99,14 @@ def train(
     ds = load_rows(data_args)
     label_names = list(ds.features["emotion"].names)
     split = make_split(ds, data_args, training_args.seed)
+    if not training_args.resume and (
+        differ := another_runs_model(output_dir, split, data_args, model_args, training_args.seed)
+    ):
+        logger.warning(
+            "%s holds the model of another run (its %s differ from this one's): this run replaces it when "
+            "it finishes; give another --output_dir to keep it",
+            output_dir, ", ".join(differ),
+        )  # fmt: skip
     if not split.train:
         raise SERError("the split leaves no training clips", source=data_args.split)
     speakers = [str(s) for s in ds["speaker"]]

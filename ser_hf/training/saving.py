@@ -183,6 +183,27 @@ def _differing(previous: dict[str, Any], identity: dict[str, Any]) -> list[str]:
 CHECKPOINTS_RUN = "checkpoints_run.json"
 
 
+def another_runs_model(
+    output_dir: str | Path, split: Any, data_args: Any, model_args: Any, seed: int
+) -> list[str]:
+    """What differs (``split``, ``data``, ``model``, ``seed``) between the run whose model is saved in
+    ``output_dir`` and this one; empty when the folder holds no finished run or this run's."""
+    output_dir = Path(output_dir)
+    try:
+        saved = json.loads((output_dir / "train_args.json").read_text(encoding="utf-8"))
+        recorded = json.loads((output_dir / "split.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(saved, dict) or not isinstance(recorded, dict):
+        return []
+    recorded.pop("spec", None)
+    data = data_identity(saved.get("data") or {})
+    previous = {"split": recorded, "data": data, "model": saved.get("model"), "seed": saved.get("seed")}
+    data = data_identity(dataclasses.asdict(data_args))
+    identity = {"split": split.to_dict(), "data": data, "model": dataclasses.asdict(model_args), "seed": seed}
+    return _differing(previous, json.loads(json.dumps(identity, default=json_default)))
+
+
 def refuse_refit_of_another_run(
     output_dir: str | Path, split: Any, data_args: Any, model_args: Any, seed: int
 ) -> None:
@@ -196,19 +217,7 @@ def refuse_refit_of_another_run(
     """
     from ..errors import SERError
 
-    output_dir = Path(output_dir)
-    try:
-        saved = json.loads((output_dir / "train_args.json").read_text(encoding="utf-8"))
-        recorded = json.loads((output_dir / "split.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        logger.info("--resume: no finished run in %s; training afresh", output_dir)
-        return
-    recorded.pop("spec", None)
-    data = data_identity(saved.get("data") or {})
-    previous = {"split": recorded, "data": data, "model": saved.get("model"), "seed": saved.get("seed")}
-    data = data_identity(dataclasses.asdict(data_args))
-    identity = {"split": split.to_dict(), "data": data, "model": dataclasses.asdict(model_args), "seed": seed}
-    differ = _differing(previous, json.loads(json.dumps(identity, default=json_default)))
+    differ = another_runs_model(output_dir, split, data_args, model_args, seed)
     if differ:
         raise SERError(
             f"--resume: the model in this folder comes from another run (its {', '.join(differ)} differ from "
