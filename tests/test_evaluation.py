@@ -281,6 +281,11 @@ def test_evaluate_cli_errors_are_clear(tree, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SERError, match="model folder not found"):
         evaluate_cli.cli(["--model", "runs/m1x", "--corpus", f"ravdess={tree}"])
+    # from Python, a bundled model's name (the CLI resolves it) is pointed to its folder's function
+    from ser_hf.training.evaluation import evaluate_model
+
+    with pytest.raises(SERError, match=r"ser_hf.bundled_model_path\('default'\) for a bundled model"):
+        evaluate_model("default", load_corpus("ravdess", tree))
 
 
 # ----------------------------------------------------------------------------------- cross-validation

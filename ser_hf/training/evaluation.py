@@ -65,7 +65,12 @@ def load_model(model_dir: str | os.PathLike, device: str | None = None) -> tuple
     source = str(model_dir)
     device = torch_device(device)
     if not Path(source).exists():
-        raise SERError("model folder not found; pass the output_dir of a training run", source=source)
+        bundled = (
+            "" if os.sep in source else f", or ser_hf.bundled_model_path({source!r}) for a bundled model"
+        )
+        raise SERError(
+            f"model folder not found; pass the output_dir of a training run{bundled}", source=source
+        )
     try:
         with quiet_loading():
             model = AutoModelForAudioClassification.from_pretrained(source)
