@@ -592,7 +592,10 @@ class EmotionClassifier:
             else:
                 row = probs_rows[i]
                 top = _top(row, labels, top_k)
-                weights.append((i, (stop - start) / sr))
+                # the window ending at the very end may add only a few samples to the one before it:
+                # it counts by the new audio it brings, as a share of a regular step (hop)
+                new = stop - spans[i - 1][1] if i else hop
+                weights.append((i, (stop - start) / sr * min(1.0, new / hop)))
             rows.append(row)
             windows.append(
                 {

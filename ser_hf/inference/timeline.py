@@ -21,7 +21,8 @@ class Timeline:
     ``windows`` holds one dict per window: ``start``/``end`` in seconds, ``label``, ``score``,
     ``scores`` (top-k ``{"label", "score"}``), ``level_db`` (see :func:`level_db`) and ``silent``. Silent windows have the
     label ``"silence"`` and do not count towards the overall label, which is the average of the
-    non-silent windows' probabilities weighted by window duration.
+    non-silent windows' probabilities weighted by window duration (the window ending at the very end,
+    which may add only a little audio to the one before it, by the share of a hop that it adds).
     """
 
     source: str
