@@ -384,8 +384,15 @@ def test_export_compares_the_graphs_with_pytorch_on_the_users_own_clips(dirs, tm
     assert cli([*argv, "--check-clips", str(clips)]) == 0
     rows = json.loads(report.read_text())["clips"]
     fp32, int8 = rows[str(out)], rows[str(out.with_suffix(".int8.onnx"))]
-    assert fp32["n"] == int8["n"] == 3 and fp32["skipped"] == 1
+    assert fp32["n"] == int8["n"] == 3
+    assert list(json.loads(report.read_text())["clips_unreadable"]) == [str(clips / "broken.wav")]
     assert fp32["top1_agreement"] == 1.0 and fp32["max_abs_diff"] < FP32_TOLERANCE
     assert 0 < int8["max_abs_diff"] < 0.2
     printed = capsys.readouterr().out
     assert "On your 4 clip(s)" in printed and "| m.int8.onnx | 3 |" in printed
+    assert f"skipped (unreadable): {clips / 'broken.wav'}" in printed
+    # clips none of which decode are refused before the export, not after it
+    out.unlink()
+    with pytest.raises(SERError, match="none of the clips could be read"):
+        cli([*argv, "--check-clips", str(clips / "broken.wav")])
+    assert not out.exists()

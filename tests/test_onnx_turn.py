@@ -69,6 +69,24 @@ def test_the_default_exports_with_dynamic_axes_and_fp32_parity(exported):
     assert "package's own int8" in exported["stdout"] and "| padded batch" in exported["stdout"]
 
 
+def test_the_exported_files_describe_their_inputs_licence_and_batching_without_local_paths(exported):
+    """A user running the graph without the package could not tell how to compute its inputs (odd frame
+    counts fail), that int8 batches move scores, or the weights' licence and the encoder's notice; the
+    building machine's folder was in the file."""
+    repo = str(Path(__file__).resolve().parents[1])
+    for kind in ("path", "int8_path"):
+        proto = onnx.load(exported[kind])
+        meta = {p.key: p.value for p in proto.metadata_props}
+        assert (
+            "EVEN count from 2 to 800" in meta["ser_hf.inputs_spec"]
+            and "(x + 4) / 4" in meta["ser_hf.inputs_spec"]
+        )
+        assert meta["ser_hf.license"].startswith("cc-by-nc") or meta["ser_hf.license"].startswith("other")
+        assert "BSD" in meta["ser_hf.third_party_notice"] and "MIT" in meta["ser_hf.third_party_notice"]
+        assert ("ser_hf.batch" in meta) == (kind == "int8_path")
+        assert all(repo not in v for v in [proto.doc_string, *meta.values()])
+
+
 @pytest.mark.parametrize("kind", ["fp32", "int8"])
 def test_onnx_default_gives_the_package_answers_on_real_speech(exported, package, kind):
     """The eight RAVDESS example clips: the same top label as the package, scores close; a padded batch

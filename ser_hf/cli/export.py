@@ -55,13 +55,16 @@ def cli(argv: list[str]) -> int:
     if args.json:
         output_file(args.json, "--json")
     model = str(resolve_model_name(args.model, default="cnn"))
-    clips = []
-    if args.check_clips:  # before the export: a typo costs nothing
+    clips, unreadable = [], {}
+    if args.check_clips:  # decoded before the export: a typo or unreadable clips cost nothing
         from ..data.audio import find_media_files
+        from ..inference.onnx_classifier import read_clips
 
-        clips = find_media_files(args.check_clips)
-        if missing := [c for c in clips if not Path(c).is_file()]:
+        found = find_media_files(args.check_clips)
+        if missing := [c for c in found if not Path(c).is_file()]:
             raise SERError("no such file or pattern", source=str(missing[0]))
+        samples, names, unreadable = read_clips(model, [str(c) for c in found])
+        clips = found
     result = export_onnx(model, args.out, opset=args.opset, quantize=args.quantize, check=not args.no_check)
     print(
         f"wrote {result['path']} ({result['size_bytes'] / 1e6:.2f} MB, opset {result['opset']}, "
@@ -84,7 +87,8 @@ def cli(argv: list[str]) -> int:
         from ..inference.onnx_classifier import agreement_on_clips
 
         graphs = [result["path"], *([result["int8_path"]] if result["int8_path"] else [])]
-        result["clips"] = agreement_on_clips(model, graphs, [str(c) for c in clips])
+        result["clips"] = agreement_on_clips(model, graphs, samples, names)
+        result["clips_unreadable"] = unreadable
         print(f"\nOn your {len(clips)} clip(s), against the PyTorch model (ser-hf predict without --onnx):\n")
         print(
             "| file | clips | top-1 agree | max abs diff | mean abs diff |\n| --- | ---: | ---: | ---: | ---: |"
@@ -93,8 +97,9 @@ def cli(argv: list[str]) -> int:
             print(
                 f"| {Path(path).name} | {row['n']} | {row['top1_agreement']:.1%} | {row['max_abs_diff']:.2e} "
                 f"| {row['mean_abs_diff']:.2e} |"
-                + (f" ({row['skipped']} unreadable, skipped)" if row["skipped"] else "")
             )
+        for path, reason in unreadable.items():
+            print(f"skipped (unreadable): {path}: {reason}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2))

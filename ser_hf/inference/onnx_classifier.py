@@ -7,6 +7,7 @@ Features still come from :class:`SERFeatureExtractor` (torch), so ``classify``,
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from torch import nn
 from ..errors import SERError
 from .bundled import bundled_model_path, resolve_model_name
 from .classifier import EmotionClassifier
+from .levels import DEFAULT_SAMPLING_RATE
 from .onnx_runtime import TURN_INPUT_KIND, OnnxRuntimeBackend
 from .onnx_turn import TurnEncoderInputs, turn_layers
 
@@ -187,25 +189,44 @@ def load_classifier(
     return cls(model, device=device, trust_remote_code=trust_remote_code, **kwargs)
 
 
-def agreement_on_clips(
-    model: str, onnx_files: Sequence[str], clips: Sequence[Any]
-) -> dict[str, dict[str, Any]]:
-    """How exported graphs answer on a user's own clips beside the package's PyTorch classifier (the
-    export's parity check uses generated clips): per ``.onnx`` file, ``n``, ``top1_agreement`` and the
-    largest and mean absolute difference of the class probabilities. Unreadable clips are skipped and
-    counted (``skipped``)."""
+def read_clips(model: str, clips: Sequence[Any]) -> tuple[list[np.ndarray], list[str], dict[str, str]]:
+    """``(samples, names, unreadable)``: the clips decoded at ``model``'s rate, and the reason each of the
+    others could not be read.
+
+    Raises:
+        SERError: none of them could be read.
+    """
     from ..data.audio import load_audio
 
-    reference = EmotionClassifier(model, device="cpu")
-    rate, samples, names = reference.sampling_rate, [], []
-    for clip in clips:  # decoded once, for the package and every graph
+    try:  # the model's rate, without loading the model before the export
+        settings = json.loads((Path(model) / "preprocessor_config.json").read_text(encoding="utf-8"))
+        rate = int(settings.get("sampling_rate") or DEFAULT_SAMPLING_RATE)
+    except (OSError, ValueError, TypeError, AttributeError):
+        rate = DEFAULT_SAMPLING_RATE
+    samples, names, unreadable = [], [], {}
+    for clip in clips:
         try:
             samples.append(load_audio(clip, rate))
-        except SERError:
+        except SERError as err:
+            unreadable[str(clip)] = str(err)
             continue
         names.append(str(clip))
     if not samples:
-        raise SERError("none of the clips could be read", source=str(clips[0]) if clips else "--check-clips")
+        raise SERError(
+            "none of the clips could be read (" + "; ".join(list(unreadable.values())[:3]) + ")",
+            source=str(clips[0]) if clips else "--check-clips",
+        )
+    return samples, names, unreadable
+
+
+def agreement_on_clips(
+    model: str, onnx_files: Sequence[str], samples: Sequence[np.ndarray], names: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """How exported graphs answer on a user's own clips (:func:`read_clips`) beside the package's PyTorch
+    classifier (the export's parity check uses generated clips): per ``.onnx`` file, ``n``,
+    ``top1_agreement`` and the largest and mean absolute difference of the class probabilities."""
+    reference = EmotionClassifier(model, device="cpu")
+    rate = reference.sampling_rate
 
     def matrix(classifier: EmotionClassifier) -> np.ndarray:  # (clips, classes) in the reference's order
         results = classifier.classify_batch(samples, top_k=None, sampling_rate=rate, names=names)
@@ -218,7 +239,6 @@ def agreement_on_clips(
         diff = np.abs(got - expected)
         out[str(path)] = {
             "n": len(samples),
-            "skipped": len(clips) - len(samples),
             "top1_agreement": float(np.mean(got.argmax(1) == expected.argmax(1))),
             "max_abs_diff": float(diff.max()),
             "mean_abs_diff": float(diff.mean()),

@@ -47,6 +47,7 @@ from .onnx_files import (
     compare_backends,
     metadata_props,
     new_result,
+    public_source,
     quantize_int8,
     save_outputs,
     set_metadata,
@@ -425,8 +426,16 @@ def export_onnx(
         logger.info("exporting %s (opset %d)", source, opset)
     translation = {_lstm_op_overload(): _lstm_to_onnx}
     proto = torch_export(wrapper, (feats, mask), dynamic, opset, source, custom_translation_table=translation)
-    set_metadata(proto, metadata_props(model, feature_extractor, min_frames, "none"))
-    proto.doc_string = f"ser_hf speech emotion recognition model ({config.model_type}) exported from {source}"
+    spec = (
+        f"input_features float32 (batch, frames, {num_features}): the frames of the model's feature extractor "
+        f"(ser_hf.feature_extractor; SERFeatureExtractor in the ser_hf package), {min_frames} to "
+        f"{max_frames or 'any number of'} frames; attention_mask int64 (batch, frames): 1 on each clip's "
+        "frames, 0 on the padding after them"
+    )
+    set_metadata(proto, metadata_props(model, feature_extractor, min_frames, "none", source, spec))
+    proto.doc_string = (
+        f"ser_hf speech emotion recognition model ({config.model_type}) exported from {public_source(source)}"
+    )
 
     result = new_result(out, opset, config)
     with tempfile.TemporaryDirectory() as tmp:
@@ -440,7 +449,7 @@ def export_onnx(
             quantize_int8(
                 fp32_tmp,
                 int8_tmp,
-                metadata_props(model, feature_extractor, min_frames, INT8_DESCRIPTION),
+                metadata_props(model, feature_extractor, min_frames, INT8_DESCRIPTION, source, spec),
             )
             backends["int8"] = OnnxRuntimeBackend(int8_tmp)
         if check:

@@ -40,6 +40,7 @@ from .onnx_files import (
     compare_backends,
     metadata_props,
     new_result,
+    public_source,
     quantize_int8,
     save_outputs,
     set_metadata,
@@ -51,6 +52,26 @@ from .onnx_runtime import META_PREFIX, TURN_INPUT_KIND, OnnxRuntimeBackend
 logger = logging.getLogger(__name__)
 
 MAX_FRAMES = WINDOW_SAMPLES // 160
+
+
+ENCODER_NOTICE = Path(__file__).resolve().parents[1] / "models" / "turn_encoder_LICENSE.txt"
+
+
+def turn_inputs_spec(extractor: Any) -> str:
+    """How to compute a turn-encoder graph's inputs from audio without the package (``ser_hf.inputs_spec``)."""
+    return (
+        f"Audio: mono float32 at {int(extractor.sampling_rate)} Hz in [-1, 1]. Per clip: (1) trim leading and "
+        f"trailing frames more than {extractor.trim_db} dB below the loudest 10-ms frame (DC offset removed first), "
+        f"keeping {extractor.trim_margin_s} s of margin; pad with zeros to at least 0.1 s; (2) keep the last 8 s "
+        "(128,000 samples); (3) Whisper log-mels as smart-turn computes them on the clip left-padded with zeros "
+        "to 8 s: normalise that whole 8-s window to zero mean and unit variance, centred 400-point Hann STFT "
+        "with hop 160 (reflect-padded at the window's edges), power, 80 Slaney mels (0-8 kHz), log10 "
+        "(floor 1e-10), values floored 8 below their maximum, then (x + 4) / 4; (4) keep the last 2k frames, "
+        "k = ceil(samples / 320) (so an EVEN count from 2 to 800): input_features float32 (batch, frames, 80). "
+        "attention_mask int64 (batch, frames): 1 on each clip's frames, 0 on the padding after them. Other "
+        "frame counts fail or give wrong scores. Reference code: TurnEncoderInputs in "
+        "ser_hf.inference.onnx_turn (whisper_log_mel in ser_hf.models.turn_encoder)."
+    )
 
 
 def turn_layers(feature_extractor: Any) -> int | None:
@@ -140,15 +161,17 @@ def export_turn_onnx(
     proto = torch_export(graph, (feats, mask), dynamic, opset, source)
 
     def metadata(quantization: str) -> dict[str, str]:
-        meta = metadata_props(model, feature_extractor, 2, quantization)
+        meta = metadata_props(
+            model, feature_extractor, 2, quantization, source, turn_inputs_spec(feature_extractor)
+        )
         meta[META_PREFIX + "input"] = TURN_INPUT_KIND
         meta[META_PREFIX + "max_frames"] = str(MAX_FRAMES)
+        # the encoder's BSD-2-Clause / MIT notices go with every copy of its weights
+        meta[META_PREFIX + "third_party_notice"] = ENCODER_NOTICE.read_text(encoding="utf-8")
         return meta
 
     set_metadata(proto, metadata("none"))
-    proto.doc_string = (
-        f"ser_hf speech emotion recognition model (turn encoder, {layers} layers) from {source}"
-    )
+    proto.doc_string = f"ser_hf speech emotion recognition model (turn encoder, {layers} layers) from {public_source(source)}"
     result = new_result(out, opset, model.config)
     with tempfile.TemporaryDirectory() as tmp:
         paths = {"fp32": Path(tmp) / "model.onnx", "int8": Path(tmp) / "model.int8.onnx"}
