@@ -22,7 +22,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--model",
         required=True,
         help="saved model folder (output_dir of ser-hf train), a Hub model id (owner/name) or a bundled model's "
-        "name ('default', 'fusion', 'cnn', 'functionals')",
+        "name ('default', 'fusion', 'cnn', 'turn-encoder-2-voices', ...: ser-hf predict --help lists them all)",
     )
     p.add_argument(
         "--corpus", action="append", required=True, metavar="NAME=PATH", help="test corpus (repeatable)"

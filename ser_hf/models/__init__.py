@@ -3,7 +3,8 @@
 ``configuration_ser.py``, ``modeling_ser.py`` (both frame families and the functionals model),
 ``modeling_compact.py`` (the CPU family), ``modeling_fusion.py``, ``feature_extraction_ser.py`` (log-mel / MFCC),
 ``feature_extraction_functionals.py`` (functionals, fusion front end), ``voice_encoder.py`` (a pretrained
-speaker encoder, its weights beside it) and ``errors.py`` import only
+speaker encoder, its weights beside it), ``turn_encoder.py`` (the default's pretrained speech encoder,
+its weights beside it) and ``errors.py`` import only
 torch, numpy, transformers and each other with single-dot imports, so ``save_pretrained`` copies
 them next to the weights and the Hub can run them without ``ser_hf``. This ``__init__`` imports
 nothing (so ``ser_hf.errors`` stays light); ``auto.py`` registers the classes with the Auto

@@ -82,7 +82,7 @@ class DataArguments:
         default="none",
         metadata={
             "help": "ravdess-fold:K (6-fold RAVDESS protocol), kfold:K/N (speaker k-fold), loso:SPEAKER, "
-            "manifest:PATH (split.json), random (speaker-DEPENDENT, optimistic), none (all data for "
+            "loco:CORPUS (leave one corpus out: train on the others, test on it), manifest:PATH (split.json), random (speaker-DEPENDENT, optimistic), none (all data for "
             "training, validation speakers carved out for early stopping)."
         },
     )
