@@ -236,6 +236,8 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_final_metrics(trained, co
     assert killed.returncode == -9, killed.stderr[-3000:]
     assert not (resumed_out / "test_metrics.json").exists()
     assert [p.name for p in resumed_out.glob("checkpoint-*")] == [f"checkpoint-{steps_per_epoch}"]
+    copy = tmp_path / "copy"  # for transformers' own flag below
+    shutil.copytree(resumed_out, copy)
 
     # another learning rate: the checkpoint's optimizer would keep the old one (train_args.json said the new)
     with pytest.raises(SERError, match="another run.*optimisation"):
@@ -251,6 +253,14 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_final_metrics(trained, co
     new_losses = [e["eval_loss"] for e in new_log if "eval_loss" in e]
     assert len(ref_losses) == 3
     assert np.allclose(ref_losses, new_losses, rtol=1e-5, atol=1e-6)
+    # transformers' --resume_from_checkpoint PATH was ignored: the run started afresh and deleted
+    # the checkpoint it named; now it continues from it, as --resume does
+    with pytest.raises(SERError, match="not a checkpoint of a training run"):
+        train_cli.cli(_args(corpus, copy, "--resume_from_checkpoint", str(tmp_path / "nowhere")))
+    checkpoint = copy / f"checkpoint-{steps_per_epoch}"
+    assert checkpoint.is_dir()
+    assert train_cli.cli(_args(corpus, copy, "--resume_from_checkpoint", str(checkpoint))) == 0
+    assert json.loads((copy / "test_metrics.json").read_text())["ua"] == reference["ua"]
 
 
 def test_a_run_killed_in_a_trained_folder_leaves_that_model_with_its_own_files(

@@ -99,7 +99,7 @@ def train(
     ds = load_rows(data_args)
     label_names = list(ds.features["emotion"].names)
     split = make_split(ds, data_args, training_args.seed)
-    if not training_args.resume and (
+    if not (training_args.resume or training_args.resume_from_checkpoint) and (
         differ := another_runs_model(output_dir, split, data_args, model_args, training_args.seed)
     ):
         logger.warning(
@@ -392,8 +392,14 @@ def train(
         logger.info(
             "--resume continues the search's trials; the final model trains afresh with the best values"
         )
+    given = training_args.resume_from_checkpoint  # transformers' own flag: that checkpoint
+    wants_last = str(given).lower() == "true"  # Trainer's "True": the last one, as --resume
     resume = checkpoint_to_resume(
-        output_dir, identity, training_args.resume and not searching, write=trainer.is_world_process_zero()
+        output_dir,
+        identity,
+        (training_args.resume or wants_last) and not searching,
+        write=trainer.is_world_process_zero(),
+        checkpoint=None if searching or wants_last or not given else str(given),
     )
     hp_summary = None
     if searching:

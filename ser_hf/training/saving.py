@@ -227,8 +227,28 @@ def refuse_refit_of_another_run(
     logger.info("--resume: a functionals preset has no checkpoints; it fits again (the same model)")
 
 
+def _run_differences(record: Path, identity: dict[str, Any]) -> list[str]:
+    """What differs between the run recorded in ``record`` (``checkpoints_run.json``) and ``identity``;
+    the optimisation settings are compared where both hold them. Empty when there is no record."""
+    previous = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
+    if previous is None:
+        return []
+    both = sorted(set(previous.get("optimisation") or {}) & set(identity.get("optimisation") or {}))
+
+    def shared(run: dict[str, Any]) -> dict[str, Any]:
+        rest = {k: v for k, v in run.items() if k != "optimisation"}
+        return {**rest, "optimisation": {k: run["optimisation"][k] for k in both}} if both else rest
+
+    previous, identity = shared(previous), shared(identity)
+    return _differing(previous, identity) if previous != identity else []
+
+
 def checkpoint_to_resume(
-    output_dir: str | Path, identity: dict[str, Any], resume: bool, write: bool
+    output_dir: str | Path,
+    identity: dict[str, Any],
+    resume: bool,
+    write: bool,
+    checkpoint: str | None = None,
 ) -> str | None:
     """The checkpoint a run into ``output_dir`` resumes from, or None to start afresh.
 
@@ -236,32 +256,43 @@ def checkpoint_to_resume(
     the ``checkpoint-N`` folders an earlier run left (the earlier final model stays until this run's
     replaces it) and records its identity in ``checkpoints_run.json``; ``resume`` takes the last
     checkpoint only when that record matches, so a resumed run never continues another run's
-    weights. ``write``: this process writes (the main process of a distributed run).
+    weights; ``checkpoint`` (``--resume_from_checkpoint``) takes that one, after the same check
+    against its folder's record, and removes nothing. ``write``: this process writes (the main
+    process of a distributed run).
 
     Raises:
-        SERError: ``resume`` with checkpoints of another run.
+        SERError: ``resume`` with checkpoints of another run; a ``checkpoint`` that is not one.
     """
     from ..errors import SERError
 
     output_dir = Path(output_dir)
+    identity = json.loads(json.dumps(identity, default=json_default))  # as it reads back from the file
+    record = output_dir / CHECKPOINTS_RUN
+    if checkpoint:
+        path = Path(checkpoint).expanduser()
+        if not (path / "trainer_state.json").is_file():
+            raise SERError(
+                "not a checkpoint of a training run (no trainer_state.json in it); give a checkpoint-N "
+                "folder, or --resume true to continue from the last one in --output_dir",
+                source=f"--resume_from_checkpoint {checkpoint}",
+            )
+        if differ := _run_differences(path.parent / CHECKPOINTS_RUN, identity):
+            raise SERError(
+                f"--resume_from_checkpoint: it comes from another run (its {', '.join(differ)} differ from "
+                "this one's); run with that run's arguments",
+                source=str(path),
+            )
+        logger.info("resuming from %s (--resume_from_checkpoint)", path)
+        if write:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            write_json(record, identity)
+        return str(path)
     found = sorted(
         (p for p in output_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-", 1)[1].isdigit()),
         key=lambda p: int(p.name.split("-", 1)[1]),
     )
-    record = output_dir / CHECKPOINTS_RUN
-    identity = json.loads(json.dumps(identity, default=json_default))  # as it reads back from the file
     if resume and found:
-        previous = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
-        if previous is not None:  # the optimisation settings are compared where both records hold them
-            both = sorted(set(previous.get("optimisation") or {}) & set(identity.get("optimisation") or {}))
-
-            def shared(run: dict[str, Any]) -> dict[str, Any]:
-                rest = {k: v for k, v in run.items() if k != "optimisation"}
-                return {**rest, "optimisation": {k: run["optimisation"][k] for k in both}} if both else rest
-
-            previous, identity = shared(previous), shared(identity)
-        if previous is not None and previous != identity:
-            differ = _differing(previous, identity)
+        if differ := _run_differences(record, identity):
             raise SERError(
                 f"--resume: its checkpoints come from another run (its {', '.join(differ)} differ from "
                 "this one's); run with that run's arguments, or without --resume to start afresh",
