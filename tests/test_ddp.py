@@ -99,3 +99,31 @@ def test_torchrun_hyperparameter_search(tmp_path):
     final = json.loads((out / "train_args.json").read_text())["training"]
     assert final["learning_rate"] == pytest.approx(summary["best"]["learning_rate"])
     assert (out / "model.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_torchrun_of_a_fitted_preset_saves_one_complete_model_and_a_cpu_run_needs_use_cpu(tmp_path):
+    """Two processes each fitted and saved a logistic-regression preset into one folder: it ended with
+    no config.json, exit 0, "model saved". Without --use_cpu on a machine without a GPU, the two
+    processes each trained a whole model into one folder without a word."""
+    data = make_ravdess_tree(tmp_path / "ravdess", actors=4, extra_sad_actor=0, seconds=0.6)
+    out = tmp_path / "model"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    cmd = _train_command(_torchrun(), data, out)
+    cmd = cmd[: cmd.index("--max_seconds")] + ["--preset", "speech-stats", "--output_dir", str(out)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    assert proc.stdout.count("model saved to") == 1
+    from ser_hf.inference.classifier import EmotionClassifier
+
+    assert EmotionClassifier(out).classify(_clip(EMOTION_F0["happy"], 1.0, seed=5))
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    i = cmd.index("--use_cpu")
+    no_cpu = cmd[:i] + cmd[i + 2 :]
+    no_cpu[no_cpu.index("--output_dir") + 1] = str(tmp_path / "other")
+    proc = subprocess.run(no_cpu, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode != 0 and "add --use_cpu true" in proc.stderr, proc.stderr[-3000:]
+    assert not (tmp_path / "other" / "config.json").exists()

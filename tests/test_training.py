@@ -453,6 +453,18 @@ def test_mistakes_in_the_data_split_and_config_are_typed_errors_before_training(
         and not training.calibrate
         and training.output_dir == str(tmp_path / "c")
     )
+    # a --corpus flag replaces the file's corpora as other flags override (it was added to them, so
+    # the run trained on both); YAML's `save_strategy: no` (read as false) is the strategy "no"
+    config.write_text(f"corpus: ravdess={tree}\npreset: compact\nsave_strategy: no\n")
+    data, _, _, training = arguments.parse_args(
+        [str(config), "--corpus", "tess=/t", "--load_best_model_at_end", "false"]
+    )
+    assert data.corpus == ["tess=/t"] and str(training.save_strategy.value) == "no"
+    # TrainingArguments' own checks were raw ValueErrors; this package's default needs the fix named
+    with pytest.raises(SERError, match="add --load_best_model_at_end false"):
+        arguments.parse_args([str(config)])
+    with pytest.raises(SERError, match="add --lr_scheduler_type linear"):
+        arguments.parse_args([str(config), "--eval_strategy", "no", "--load_best_model_at_end", "false"])
 
 
 def test_a_functionals_run_into_a_trainer_folder_leaves_none_of_its_files(trained, corpus, tmp_path):

@@ -27,7 +27,8 @@ EXAMPLES = (
     "  ser-hf train --corpus ravdess=data/ravdess --split ravdess-fold:0 --output_dir runs/fold0\n"
     "  ser-hf train --corpus ravdess=data/ravdess,tess=data/tess --label_scheme harmonized7 "
     "--preset speech-stats-mfcc-rooms --split loco:tess --output_dir runs/r2t\n"
-    "  torchrun --nproc_per_node 2 scripts/train.py --corpus ravdess=data/ravdess --split none\n"
+    "  torchrun --nproc_per_node 2 scripts/train.py --use_cpu true --corpus ravdess=data/ravdess --split none"
+    "  (--use_cpu true: DDP over gloo on a machine without a GPU)\n"
     "  python scripts/train.py config.yaml\n"
 )
 

@@ -321,7 +321,18 @@ class SERTrainingArguments(TrainingArguments):
                 "factor": self.plateau_factor,
                 "patience": self.plateau_patience,
             }
-        super().__post_init__()
+        try:
+            super().__post_init__()
+        except ValueError as err:  # TrainingArguments' own checks were raw tracebacks
+            hint = (
+                " (ser_hf keeps the best validation model, --load_best_model_at_end true, by default: add "
+                "--load_best_model_at_end false, or give --save_strategy and --eval_strategy alike)"
+                if "load_best_model_at_end" in str(err)
+                else " (ser_hf's default scheduler: add --lr_scheduler_type linear, or keep an eval strategy)"
+                if "reduce_lr_on_plateau" in str(err)
+                else ""
+            )
+            raise SERError(f"{err}{hint}", source="training arguments") from err
 
 
 ARGUMENT_CLASSES = (DataArguments, ModelArguments, AugmentArguments, SERTrainingArguments)
@@ -332,28 +343,18 @@ def parse_args(
 ) -> tuple[DataArguments, ModelArguments, AugmentArguments, SERTrainingArguments]:
     """Parse the command line (or one ``.json``/``.yaml`` file) into the four argument dataclasses.
 
-    ``--corpus`` may be repeated; the values are merged (``--corpus a=x --corpus b=y``).
+    ``--corpus`` may be repeated; the values are merged (``--corpus a=x --corpus b=y``); given on the
+    command line, they replace a config file's corpora.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = HfArgumentParser(ARGUMENT_CLASSES)
+    from_file: list[str] = []
     if argv and argv[0].lower().endswith((".json", ".yaml", ".yml")):
-        argv = [*_file_args(Path(argv[0])), *argv[1:]]  # the file's fields, then flags overriding them
-    merged: list[str] = []
-    corpora: list[str] = []
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg.startswith("--corpus="):
-            corpora.append(arg.split("=", 1)[1])
-        elif arg == "--corpus":
-            i += 1
-            while i < len(argv) and not argv[i].startswith("--"):
-                corpora.append(argv[i])
-                i += 1
-            continue
-        else:
-            merged.append(arg)
-        i += 1
+        from_file, argv = _file_args(Path(argv[0])), argv[1:]  # the file's fields, then flags overriding them
+    file_rest, file_corpora = _take_corpora(from_file)
+    merged, corpora = _take_corpora(argv)
+    merged = [*file_rest, *merged]
+    corpora = corpora or file_corpora  # --corpus flags replace the file's corpora, as other flags do
     if corpora:
         merged += ["--corpus", *corpora]
     data_args, model_args, aug_args, training_args, rest = parser.parse_args_into_dataclasses(
@@ -370,6 +371,27 @@ def parse_args(
         _json_arg(getattr(model_args, name, None), name)
     AugmentConfig.from_preset(aug_args.augment, **_json_arg(aug_args.augment_overrides, "augment_overrides"))
     return data_args, model_args, aug_args, training_args
+
+
+def _take_corpora(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``argv`` without its ``--corpus`` values, and those values (repeated flags merged)."""
+    rest: list[str] = []
+    corpora: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg.startswith("--corpus="):
+            corpora.append(arg.split("=", 1)[1])
+        elif arg == "--corpus":
+            i += 1
+            while i < len(argv) and not argv[i].startswith("--"):
+                corpora.append(argv[i])
+                i += 1
+            continue
+        else:
+            rest.append(arg)
+        i += 1
+    return rest, corpora
 
 
 def _file_args(path: Path) -> list[str]:
@@ -393,7 +415,9 @@ def _file_args(path: Path) -> list[str]:
     for key, value in data.items():
         if value is None:
             continue
-        if isinstance(value, bool):
+        if value is False and key.endswith("_strategy"):
+            value = "no"  # YAML reads `save_strategy: no` as false
+        elif isinstance(value, bool):
             value = str(value).lower()
         elif isinstance(value, dict):
             value = json.dumps(value)

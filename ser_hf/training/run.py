@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,13 @@ def train(
     from .metrics import make_compute_metrics
     from .presets import build_model, get_preset
 
+    launched = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if launched > 1 and training_args.world_size == 1:  # each process trained the whole model alone
+        raise SERError(
+            f"launched as {launched} processes (torchrun / accelerate), but this run is not distributed: "
+            "without a GPU, add --use_cpu true (gloo)",
+            source="--use_cpu",
+        )
     set_seed(training_args.seed)
     output_dir = Path(training_args.output_dir)
 
@@ -190,6 +198,11 @@ def train(
                 "speakers; --hp-search searches the Trainer presets' hyperparameters",
                 source=f"--preset {model_args.preset} --hp-search {training_args.hp_search}",
             )
+        if training_args.process_index != 0:  # a fit is one process's work; two saves clashed
+            logger.info(
+                "process %d: a logistic-regression preset is fitted by process 0", training_args.process_index
+            )
+            return {"skipped": skipped}
         # the validation speakers' clips too: the final fit is refitted on training + validation
         soft = _soft_labels(model_args, clips, train_rows + val_rows, label_names, cache)
         return _train_functionals(
