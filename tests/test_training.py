@@ -463,6 +463,12 @@ def test_mistakes_in_the_data_split_and_config_are_typed_errors_before_training(
     # TrainingArguments' own checks were raw ValueErrors; this package's default needs the fix named
     with pytest.raises(SERError, match="add --load_best_model_at_end false"):
         arguments.parse_args([str(config)])
+    config.write_text(f"corpus: ravdess={tree}\npreset: compact\nnum_train: 1\n")  # argparse took a prefix
+    with pytest.raises(SERError, match=r"unknown fields \['num_train'\]"):
+        arguments.parse_args([str(config)])
+    with pytest.raises(SERError, match="a config file goes first"):
+        arguments.parse_args(["--output_dir", "x", str(config)])
+    config.write_text(f"corpus: ravdess={tree}\npreset: compact\nsave_strategy: no\n")
     with pytest.raises(SERError, match="add --lr_scheduler_type linear"):
         arguments.parse_args([str(config), "--eval_strategy", "no", "--load_best_model_at_end", "false"])
 

@@ -8,6 +8,7 @@ command line or one ``.json``/``.yaml`` file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -361,7 +362,14 @@ def parse_args(
         merged, return_remaining_strings=True
     )
     if rest:
-        raise SERError(f"unknown arguments {rest}; run with --help for the options", source="ser-hf train")
+        first = (
+            " (a config file goes first: python scripts/train.py config.yaml --flag value)"
+            if any(str(r).lower().endswith((".json", ".yaml", ".yml")) for r in rest)
+            else ""
+        )
+        raise SERError(
+            f"unknown arguments {rest}{first}; run with --help for the options", source="command line"
+        )
     # a typo fails here, not after the whole corpus is decoded
     from ..data.augment import AugmentConfig
     from .presets import get_preset
@@ -411,6 +419,10 @@ def _file_args(path: Path) -> list[str]:
         raise SERError(f"not a readable config ({str(err).splitlines()[0]})", source=str(path)) from err
     if not isinstance(data, dict) or not data:
         raise SERError("a config holds `name: value` fields, e.g. `preset: compact`", source=str(path))
+    fields = {f.name for cls in ARGUMENT_CLASSES for f in dataclasses.fields(cls)}
+    # argparse takes a prefix of a flag (`num_train: 1` as --num_train_epochs); a file's keys are exact
+    if unknown := [k for k in data if str(k).replace("-", "_") not in fields]:
+        raise SERError(f"unknown fields {unknown}; run ser-hf train --help for the options", source=str(path))
     args: list[str] = []
     for key, value in data.items():
         if value is None:
