@@ -87,6 +87,63 @@ def test_the_exported_files_describe_their_inputs_licence_and_batching_without_l
         assert all(repo not in v for v in [proto.doc_string, *meta.values()])
 
 
+def test_the_graph_runs_from_audio_with_numpy_and_onnxruntime_alone(exported, tmp_path):
+    """The export said only "turn-encoder-log-mels": a user without torch had to port the trimming and
+    Whisper's log-mels by reading the source. ``ser-hf export`` now writes them in numpy beside the graph;
+    a process that cannot import torch or ser_hf gets the package's inputs and answers from WAV files."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    import soundfile as sf
+
+    from ser_hf.inference.onnx_turn import TurnEncoderInputs
+
+    script = Path(exported["preprocess_path"])
+    assert script.name == "default_preprocess.py" and script.parent == Path(exported["path"]).parent
+    speech = [load_audio(p, 16000) for p in EXAMPLES[:3]]
+    waves = {
+        "short": speech[0][4000:8800],  # 0.3 s
+        "long": np.concatenate(speech * 4),  # over the 8-s window
+        "silent": np.zeros(16000, np.float32),
+        "quiet": 0.01 * speech[1],
+        "plain": speech[2],
+    }
+    wavs = []
+    for name, wave in waves.items():  # 16-bit WAV files, read back as both routes read them
+        sf.write(tmp_path / f"{name}.wav", wave, 16000, subtype="PCM_16")
+        wavs.append(str(tmp_path / f"{name}.wav"))
+    spec = importlib.util.spec_from_file_location("default_preprocess", script)
+    numpy_only = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(numpy_only)
+    clf = OnnxEmotionClassifier(exported["path"])
+    reference = clf.feature_extractor  # what the package feeds the graph
+    assert isinstance(reference, TurnEncoderInputs)
+    for path in wavs:
+        wave, rate = numpy_only.read_wav(path)
+        assert rate == 16000 and np.allclose(wave, load_audio(path, 16000), atol=1e-6)
+        ours, theirs = numpy_only.turn_inputs([wave]), reference(wave, sampling_rate=16000)
+        assert ours["input_features"].shape == theirs["input_features"].shape, path
+        assert np.array_equal(ours["attention_mask"], theirs["attention_mask"])
+        assert np.abs(ours["input_features"] - theirs["input_features"]).max() < 1e-4, path
+    user = f"""
+import sys
+sys.modules["torch"] = sys.modules["ser_hf"] = None  # neither can be imported
+sys.path.insert(0, {str(script.parent)!r})
+import json, onnxruntime as ort, numpy as np
+from default_preprocess import read_wav, turn_inputs
+session = ort.InferenceSession({exported["path"]!r})
+labels = json.loads(session.get_modelmeta().custom_metadata_map["ser_hf.id2label"])
+for path in {wavs!r}:
+    probs = session.run(None, turn_inputs([read_wav(path)[0]]))[1][0]
+    print(path, labels[str(int(np.argmax(probs)))], sep="\\t")
+"""
+    run = subprocess.run([sys.executable, "-c", user], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    printed = dict(line.split("\t") for line in run.stdout.splitlines())
+    assert printed == {p: clf.classify(p)[0]["label"] for p in wavs}
+
+
 @pytest.mark.parametrize("kind", ["fp32", "int8"])
 def test_onnx_default_gives_the_package_answers_on_real_speech(exported, package, kind):
     """The eight RAVDESS example clips: the same top label as the package, scores close; a padded batch

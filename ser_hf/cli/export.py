@@ -72,6 +72,8 @@ def cli(argv: list[str]) -> int:
     )
     if result["int8_path"]:
         print(f"wrote {result['int8_path']} ({result['int8_size_bytes'] / 1e6:.2f} MB, int8 weights)")
+    if result.get("preprocess_path"):
+        print(f"wrote {result['preprocess_path']} (the graph's inputs from audio in numpy alone, no torch)")
     if result["parity"]:
         print("\nParity with PyTorch (max absolute difference of probabilities):\n")
         print(format_parity(result))

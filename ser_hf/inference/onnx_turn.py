@@ -19,6 +19,7 @@ own int8 predictions is reported (``package_max_abs_diff``).
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -69,8 +70,8 @@ def turn_inputs_spec(extractor: Any) -> str:
         "(floor 1e-10), values floored 8 below their maximum, then (x + 4) / 4; (4) keep the last 2k frames, "
         "k = ceil(samples / 320) (so an EVEN count from 2 to 800): input_features float32 (batch, frames, 80). "
         "attention_mask int64 (batch, frames): 1 on each clip's frames, 0 on the padding after them. Other "
-        "frame counts fail or give wrong scores. Reference code: TurnEncoderInputs in "
-        "ser_hf.inference.onnx_turn (whisper_log_mel in ser_hf.models.turn_encoder)."
+        "frame counts fail or give wrong scores. Code in numpy alone: the NAME_preprocess.py that ser-hf export "
+        "writes beside NAME.onnx (turn_inputs); in the package: TurnEncoderInputs in ser_hf.inference.onnx_turn."
     )
 
 
@@ -187,6 +188,10 @@ def export_turn_onnx(
             rows = _parity(graph, model, feature_extractor, backends, parity_seconds)
             check_parity(result, rows, backends, source)
         save_outputs(result, paths["fp32"], paths["int8"] if quantize == "int8" else None, out)
+    # the inputs from audio without torch or ser_hf, beside the graph (onnx_preprocess's docstring)
+    script = out.with_name(out.stem.replace(".", "_") + "_preprocess.py")
+    shutil.copyfile(Path(__file__).with_name("onnx_preprocess.py"), script)
+    result["preprocess_path"] = str(script)
     result["seconds"] = round(time.perf_counter() - started, 2)
     logger.info("wrote %s in %.1f s", out, result["seconds"])
     return result
