@@ -10,7 +10,9 @@ Routes (the ones the clients were seen to call; anything else answers 404 and is
 ``FakeHub.unhandled`` so a test can show what is missing):
 
 - ``GET  /api/whoami-v2``                                 the token's user
-- ``POST /api/repos/create``                              JSON ``{name, organization, type, private}``
+- ``POST /api/repos/create``                              JSON ``{name, organization, type, private}``;
+  409 with the repo's ``url`` when it exists (``create_repo(exist_ok=True)`` reads it)
+- ``PUT  /api/{type}s/{ns}/{name}/settings``              JSON ``{private}`` or ``{visibility}``
 - ``POST /api/validate-yaml``                             parses the README YAML header
 - ``GET  /api/{type}s/{ns}/{name}[/revision/{rev}]``      repo info: ``id``, ``sha``, ``siblings``
 - ``GET  /api/{type}s/{ns}/{name}/tree/{rev}[/{path}]``   ``?recursive=`` listing, 404 EntryNotFound
@@ -20,7 +22,7 @@ Routes (the ones the clients were seen to call; anything else answers 404 and is
 - ``POST /api/{type}s/{ns}/{name}/commit/{rev}``          NDJSON: header, file (base64), lfsFile
   (by sha256, must have been uploaded), deletedFile, deletedFolder
 - ``POST /[datasets/]{ns}/{name}.git/info/lfs/objects/batch``  basic transfer, upload href below
-- ``PUT  /fake-lfs/{sha256}``                             the blob (checked against its sha256)
+- ``PUT  /fake-lfs/{ns}/{name}/{sha256}``                the blob (checked against its sha256)
 - ``HEAD/GET /[datasets/]{ns}/{name}/resolve/{rev}/{path}``    served directly (no CDN redirect) with
   ``X-Repo-Commit``, ``ETag`` (sha256 for LFS files, git blob sha1 otherwise), ``Content-Length``
   and byte ``Range`` support
@@ -29,6 +31,9 @@ Model and dataset repos only, ids must be ``namespace/name``, one branch (``main
 commit sha as a revision. Writes need ``Authorization: Bearer <token>`` with a token in
 ``FakeHub.tokens``; private repos are invisible (404 RepoNotFound) without one, as on the Hub.
 Everything lives in memory and disappears with the server.
+
+``FakeHub.faults`` maps a regex over ``"METHOD /path"`` to an HTTP status the server answers
+instead (0: it closes the connection without answering, as a server that died), to test failures.
 
 Run it by hand with ``python tests/fake_hub.py`` (prints the endpoint and the env to export).
 """
@@ -157,6 +162,7 @@ class FakeHub:
         self.lfs_store: dict[str, bytes] = {}
         self.log: list[str] = []
         self.unhandled: list[str] = []
+        self.faults: dict[str, int] = {}  # regex over "METHOD /path" -> status (0: drop the connection)
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -264,8 +270,8 @@ class FakeHub:
             repo_type, rest = ("dataset", parts[1:]) if parts[0] == "datasets" else ("model", parts)
             repo_id = "/".join(rest[:2]).removesuffix(".git")
             return self._lfs_batch(repo_type, repo_id, json.loads(body or b"{}"), user)
-        if method == "PUT" and len(parts) == 2 and parts[0] == "fake-lfs":
-            return self._lfs_put(parts[1], body)
+        if method == "PUT" and len(parts) == 4 and parts[0] == "fake-lfs":
+            return self._lfs_put(parts[3], body)
         if method in ("GET", "HEAD"):
             repo_type, rest = ("dataset", parts[1:]) if parts[:1] == ["datasets"] else ("model", parts)
             if len(rest) >= 5 and rest[2] == "resolve":
@@ -301,8 +307,10 @@ class FakeHub:
         repo_id = f"{namespace}/{payload['name']}"
         private = bool(payload.get("private")) or payload.get("visibility") == "private"
         with self._lock:
-            if (repo_type, repo_id) in self.repos:
-                raise _HubError(409, "You already created this repo")
+            if (repo_type, repo_id) in self.repos:  # the Hub's 409 carries the url too
+                url = f"{self.url}/{self.repos[(repo_type, repo_id)].url_prefix}{repo_id}"
+                message = f"You already created this {repo_type} repo"
+                return 409, {"X-Error-Message": message}, {"error": message, "url": url}
             repo = Repo(repo_type, repo_id, private)
             attributes = StoredFile(
                 "".join(f"*{s} filter=lfs diff=lfs merge=lfs -text\n" for s in _LFS_SUFFIXES).encode()
@@ -346,10 +354,15 @@ class FakeHub:
                 paths = form.get("paths", [])
                 expand = form.get("expand", ["False"])[0].lower() in ("1", "true")
                 return 200, {}, self._paths_info(commit, paths, expand)
-            if user is None and method == "POST":
+            if user is None and method in ("POST", "PUT"):
                 raise _HubError(401, "Invalid credentials in Authorization header")
-            if user != repo_id.split("/")[0] and method == "POST":
+            if user != repo_id.split("/")[0] and method in ("POST", "PUT"):
                 raise _HubError(403, f"You don't have write access to {repo_id}")
+            if method == "PUT" and rest == ["settings"]:
+                payload = json.loads(body or b"{}")
+                if "private" in payload or "visibility" in payload:
+                    repo.private = bool(payload.get("private")) or payload.get("visibility") == "private"
+                return 200, {}, {}
             if method == "POST" and rest[:1] == ["preupload"]:
                 commit = self._commit(repo, "/".join(rest[1:]))
                 return 200, {}, self._preupload(commit, json.loads(body or b"{}"))
@@ -489,7 +502,8 @@ class FakeHub:
         for obj in payload.get("objects", []):
             entry: dict[str, Any] = {"oid": obj["oid"], "size": int(obj["size"]), "authenticated": True}
             if obj["oid"] not in self.lfs_store:  # no "actions" = already uploaded
-                entry["actions"] = {"upload": {"href": f"{self.url}/fake-lfs/{obj['oid']}", "header": {}}}
+                href = f"{self.url}/fake-lfs/{repo_id}/{obj['oid']}"  # the repo id: for FakeHub.faults
+                entry["actions"] = {"upload": {"href": href, "header": {}}}
             objects.append(entry)
         return (
             200,
@@ -566,7 +580,13 @@ class _Handler(BaseHTTPRequestHandler):
         hub = self.fake_hub
         split = urlsplit(self.path)
         body = self._read_body() if self.command in ("POST", "PUT") else b""
+        fault = next((s for r, s in hub.faults.items() if re.search(r, f"{self.command} {split.path}")), None)
+        if fault == 0:  # a server that died mid-request: no answer at all
+            self.close_connection = True
+            return
         try:
+            if fault is not None:
+                raise _HubError(fault, f"fake hub: injected HTTP {fault}", extra={"Retry-After": "0"})
             status, headers, payload = hub.handle(
                 self.command, split.path, parse_qs(split.query), self.headers, body, self._user()
             )
