@@ -224,6 +224,10 @@ def test_bundled_model_gets_its_code_written_on_push_and_loads_without_ser_hf(pu
     assert published["pushed"]["rc_bundled"] == 0
     files = hub.repos[("model", BUNDLED_REPO)].commits[-1].files
     assert {"configuration_ser.py", "modeling_ser.py", "feature_extraction_ser.py", "errors.py"} <= set(files)
+    from ser_hf.hub.push import published_split
+
+    # was left out: it was read from the staged copy with the code, not from the bundled folder
+    assert files["split.json"].content == published_split(BUNDLED_CNN)
     config = json.loads(files["config.json"].content.decode())
     assert config["auto_map"]["AutoModelForAudioClassification"].startswith("modeling_ser.")
     loaded = published["loaded"]
@@ -345,6 +349,11 @@ def test_a_repo_id_the_hub_would_refuse_is_our_error_before_anything_loads(publi
         push.cli(["--model", str(published["folders"]["user/ser-bilstm"]), "--repo-id", "bad repo id"])
     with pytest.raises(SERError, match="not a Hub repo id.*user/name"):
         push_dataset.cli(["--corpus", f"ravdess={published['tmp'] / 'nowhere'}", "--repo-id", "a/b/c"])
+    # no owner: was an empty repo user/noslash, then "Repository noslash/tree not found"
+    with pytest.raises(SERError, match="no owner.*user/name"):
+        push.cli(["--model", str(published["folders"]["user/ser-bilstm"]), "--repo-id", "noslash"])
+    with pytest.raises(SERError, match="no owner.*user/name"):
+        push_dataset.cli(["--corpus", f"ravdess={published['tmp'] / 'nowhere'}", "--repo-id", "noslash"])
 
 
 def test_model_folder_checks(published, tmp_path):
@@ -452,3 +461,101 @@ def test_evaluate_takes_a_hub_model_id(published, hub, tmp_path):
     from_hub = json.loads((tmp_path / "hub-eval" / "metrics.json").read_text())
     here = json.loads((local / "metrics.json").read_text())
     assert from_hub["confusion"] == here["confusion"] and from_hub["ua"] == pytest.approx(here["ua"])
+
+
+# ----------------------------------------------------------------------------- re-push and failures
+REPUSH_SCRIPT = """
+import json, sys, time
+time.sleep = lambda seconds: None  # huggingface_hub's retry back-off: the failures below are permanent
+args = json.loads(sys.argv[1])
+from huggingface_hub import HfApi
+from ser_hf.cli import main
+from ser_hf.hub.push import push_dataset, push_model
+repo, api, out = "user/ser-repush", HfApi(), {}
+push_model(args["with_split"], repo, eval_json=args["eval_json"])
+for path in ("handler.py", "notes.txt", "checkpoints/step100/model.safetensors", "train_args.json",
+             "test_metrics.json", "pytorch_model.bin"):  # the user's files, and an earlier run's
+    api.upload_file(path_or_fileobj=b"x", path_in_repo=path, repo_id=repo)
+out["first"] = api.list_repo_files(repo)
+out["rc_repush"] = main(["push", "--model", args["plain"], "--repo-id", repo, "--private"])
+out["second"] = api.list_repo_files(repo)
+for name, call in (
+    ("http_503", lambda: push_model(args["fail"], "user/ser-fail")),
+    ("server_died", lambda: push_model(args["dead"], "user/ser-dead")),
+    ("dataset_503", lambda: push_dataset("ravdess=" + args["corpus_dir"], "user/ds-fail")),
+):
+    try:
+        call()
+        out[name] = "no error"
+    except Exception as err:
+        out[name] = f"{type(err).__name__}: {err}"
+print("RESULT " + json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def repushed(published, hub):
+    """A second push to one repo (the first had split.json and eval results, the user added files),
+    and uploads the server fails: 503 on every LFS upload, or the connection closed without answer."""
+    tmp, source = published["tmp"], published["folders"]["user/ser-bilstm"]
+    folders = {k: tmp / f"repush-{k}" for k in ("with_split", "plain", "fail", "dead")}
+    for key, folder in folders.items():
+        shutil.copytree(source, folder)
+        if key in ("fail", "dead"):  # weights the LFS store has not seen (last data byte), so they go up
+            weights = bytearray((folder / "model.safetensors").read_bytes())
+            weights[-1] ^= 1 if key == "fail" else 2
+            (folder / "model.safetensors").write_bytes(bytes(weights))
+    shutil.copy(BUNDLED_CNN / "split.json", folders["with_split"] / "split.json")
+    corpus = tmp / "ravdess-one-actor"  # parquet the LFS store has not seen
+    shutil.copytree(tmp / "ravdess", corpus)
+    shutil.rmtree(corpus / "Actor_02")
+    hub.faults.update({"^PUT /fake-lfs/user/(ser|ds)-fail/": 503, "^PUT /fake-lfs/user/ser-dead/": 0})
+    env = hub.client_env(tmp / "repush_home")
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    args = {k: str(v) for k, v in folders.items()} | {
+        "eval_json": str(tmp / "eval.json"),
+        "corpus_dir": str(corpus),
+    }
+    try:
+        return _run(REPUSH_SCRIPT, args, env, hub, cwd=REPO_ROOT)
+    finally:
+        hub.faults.clear()
+
+
+def test_repush_deletes_the_earlier_run_records_and_keeps_the_users_files(repushed, hub):
+    """A second push crashed on the fake hub (its 409 lacked ``url``); on the Hub it left the earlier
+    model's split.json / eval_results.json (``evaluate --split unseen`` then used the old speakers)
+    and deleted any ``*.py`` / ``*.safetensors`` of the user's, sub-folders included."""
+    assert {"split.json", "eval_results.json", "train_args.json", "handler.py"} <= set(repushed["first"])
+    assert repushed["rc_repush"] == 0
+    second = set(repushed["second"])
+    gone = {"split.json", "eval_results.json", "train_args.json", "test_metrics.json", "pytorch_model.bin"}
+    assert not gone & second
+    kept = {"handler.py", "notes.txt", "checkpoints/step100/model.safetensors"}
+    assert kept | {"model.safetensors", "modeling_ser.py", "config.json", "README.md"} <= second
+    # --private on the existing public repo: it was silently left public
+    assert hub.repos[("model", "user/ser-repush")].private is True
+
+
+def test_push_help_names_the_files_a_push_replaces(capsys):
+    from ser_hf.cli import push
+
+    with pytest.raises(SystemExit):
+        push.cli(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "split.json" in text and "handler.py" in text and "sub-folders" in text
+
+
+@pytest.mark.parametrize("case", ["http_503", "server_died", "dataset_503"])
+def test_failed_upload_is_our_error(repushed, case):
+    """Was a raw RuntimeError("Error while uploading 'model.safetensors' to the Hub.") traceback."""
+    message = repushed[case]
+    assert message.startswith("SERError") and "cannot push the" in message, message
+    assert "retry the push" in message and "Error while uploading" in message  # which file failed
+    assert "503" in message if case != "server_died" else "closed the connection" in message
+
+
+def test_failed_dataset_upload_leaves_no_card(repushed, hub):
+    """The card was committed before the data: a repo whose README claimed clips it did not hold."""
+    assert repushed["dataset_503"].startswith("SERError")
+    assert "README.md" not in hub.repos[("dataset", "user/ds-fail")].commits[-1].files

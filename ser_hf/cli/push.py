@@ -25,6 +25,12 @@ def cli(argv: list[str]) -> int:
         prog="ser-hf push",
         description="Upload a saved model folder (safetensors, feature extractor, remote code) with a "
         "generated model card. Uses HF_TOKEN (or --token) and HF_ENDPOINT.",
+        epilog="On an existing repo, one commit replaces README.md, config.json, preprocessor_config.json and "
+        "the weights, and deletes the top-level files of an earlier model that this upload lacks: weights "
+        "(model*.safetensors, pytorch_model*.bin, their index), this package's model code (modeling_ser.py, "
+        "configuration_ser.py, ...) and run records (split.json, eval_results.json, cv_results.json, "
+        "train_args.json, val_metrics.json, test_metrics.json, ...). Files in sub-folders and any other file "
+        "(a handler.py of your own) are left alone.",
     )
     parser.add_argument(
         "--model",
@@ -32,7 +38,11 @@ def cli(argv: list[str]) -> int:
         help="folder written by save_pretrained / ser-hf train, or a bundled model's name",
     )
     parser.add_argument("--repo-id", required=True, help="Hub model id, e.g. user/ser-ravdess")
-    parser.add_argument("--private", action="store_true", help="create the repo as private")
+    parser.add_argument(
+        "--private",
+        action="store_true",
+        help="create the repo as private (an existing public one is made private)",
+    )
     parser.add_argument(
         "--token", default=None, help="Hub write token (default: HF_TOKEN or the saved login)"
     )

@@ -31,7 +31,11 @@ def cli(argv: list[str]) -> int:
         "with calm apart from neutral; several corpora are harmonised, harmonized7)",
     )
     parser.add_argument("--repo-id", required=True, help="Hub dataset id, e.g. user/ravdess-ser")
-    parser.add_argument("--private", action="store_true")
+    parser.add_argument(
+        "--private",
+        action="store_true",
+        help="create the repo as private (an existing public one is made private)",
+    )
     parser.add_argument(
         "--token", default=None, help="Hub write token (default: HF_TOKEN or the saved login)"
     )

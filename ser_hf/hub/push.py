@@ -51,7 +51,8 @@ _NOT_WEIGHTS = {"training_args.bin", "optimizer.pt", "scheduler.pt", "rng_state.
 # ----------------------------------------------------------------------------- errors
 @contextmanager
 def _hub_errors(action: str, repo_id: str) -> Iterator[None]:
-    """Turn the HTTP and connection errors of huggingface_hub into SERError with the fix."""
+    """Turn the HTTP and connection errors of huggingface_hub into SERError with the fix, also when
+    it wraps them in a RuntimeError (a failed LFS upload: "Error while uploading 'x' to the Hub.")."""
     from huggingface_hub import constants
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
@@ -61,39 +62,48 @@ def _hub_errors(action: str, repo_id: str) -> Iterator[None]:
         from httpx import TransportError
 
     endpoint = constants.ENDPOINT
+    network = (HfHubHTTPError, TransportError, ConnectionError)
     try:
         yield
-    except OfflineModeIsEnabled as err:
-        raise SERError(
-            f"cannot {action}: offline mode is on (HF_HUB_OFFLINE=1); unset it to reach {endpoint}",
-            source=repo_id,
-        ) from err
-    except HfHubHTTPError as err:
-        status = err.response.status_code if err.response is not None else None
-        server = (err.server_message or "").strip().splitlines()[0] if err.server_message else ""
-        detail = f" ({server})" if server else ""
-        if status == 401:
-            fix = (
-                "the Hub rejected the credentials: set HF_TOKEN to a WRITE token "
-                "(https://huggingface.co/settings/tokens), pass --token, or run `hf auth login`"
-            )
-        elif status == 403:
-            fix = "this token may not write there: use a repo id under your user or an organisation you can write to"
-        elif status == 404:
-            fix = "the repository was not found: check the repo id, and that HF_TOKEN can see private repos"
-        elif status == 409:
-            fix = "the Hub reported a conflict: another push may be running, retry in a moment"
-        elif status == 412:
-            fix = "the branch moved while uploading: retry the push"
+    except (*network, RuntimeError) as err:
+        cause: BaseException | None = err
+        while cause is not None and not isinstance(cause, network):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:  # a RuntimeError of some other kind
+            raise
+        wrapped = f"; {err}" if cause is not err else ""  # which file failed to upload
+        if isinstance(cause, OfflineModeIsEnabled):
+            message = f"cannot {action}: offline mode is on (HF_HUB_OFFLINE=1); unset it to reach {endpoint}"
+        elif isinstance(cause, HfHubHTTPError):
+            status = cause.response.status_code if cause.response is not None else None
+            server = (cause.server_message or "").strip().splitlines()[0] if cause.server_message else ""
+            detail = f" ({server})" if server else ""
+            if status == 401:
+                fix = (
+                    "the Hub rejected the credentials: set HF_TOKEN to a WRITE token "
+                    "(https://huggingface.co/settings/tokens), pass --token, or run `hf auth login`"
+                )
+            elif status == 403:
+                fix = "this token may not write there: use a repo id under your user or an organisation you can write to"
+            elif status == 404:
+                fix = (
+                    "the repository was not found: check the repo id, and that HF_TOKEN can see private repos"
+                )
+            elif status == 409:
+                fix = "the Hub reported a conflict: another push may be running, retry in a moment"
+            elif status == 412:
+                fix = "the branch moved while uploading: retry the push"
+            elif status is not None and status >= 500:
+                fix = f"the Hub failed or is unavailable (HTTP {status}): retry the push later"
+            else:
+                fix = f"the Hub answered HTTP {status}"
+            message = f"cannot {action} at {endpoint}: {fix}{detail}{wrapped}"
         else:
-            fix = f"the Hub answered HTTP {status}"
-        raise SERError(f"cannot {action} at {endpoint}: {fix}{detail}", source=repo_id) from err
-    except (TransportError, ConnectionError) as err:
-        raise SERError(
-            f"cannot {action}: {endpoint} is unreachable ({type(err).__name__}); check the network, "
-            "or HF_ENDPOINT if you use a mirror",
-            source=repo_id,
-        ) from err
+            message = (
+                f"cannot {action}: {endpoint} is unreachable or closed the connection ({type(cause).__name__}"
+                f"{wrapped}); check the network, or HF_ENDPOINT if you use a mirror, and retry the push"
+            )
+        raise SERError(message, source=repo_id) from err
 
 
 def _check_repo_id(repo_id: str) -> None:
@@ -110,6 +120,11 @@ def _check_repo_id(repo_id: str) -> None:
             "'-', '_' and '.'",
             source=str(repo_id),
         ) from err
+    if str(repo_id).count("/") != 1:  # a bare name would land in the token's namespace, then fail
+        raise SERError(
+            "not a Hub repo id (no owner): write it as user/name or org/name, e.g. user/ser-ravdess",
+            source=str(repo_id),
+        )
 
 
 def _check_token(token: str | None) -> str:
@@ -239,13 +254,17 @@ def push_model(
 
     Uploads config, safetensors weights, ``preprocessor_config.json``, the remote-code ``.py``
     files (see :func:`model_files` for the checks), the generated ``README.md`` and, when given,
-    ``eval_results.json`` / ``cv_results.json``. Older weight shards and code files in the repo
-    that are not part of this upload are deleted in the same commit.
+    ``eval_results.json`` / ``cv_results.json`` and the folder's ``split.json`` (see
+    :func:`published_split`). On an existing repo, the top-level files of an earlier model that this
+    upload lacks (see :func:`replaced_by_push`: weights, this package's model code, run records such
+    as ``split.json`` or ``eval_results.json``) are deleted in the same commit; sub-folders and other
+    files stay. ``private=True`` on an existing public repo makes it private before the upload.
 
     Returns:
         the :class:`huggingface_hub.CommitInfo` of the commit (``.commit_url``, ``.oid``).
     """
     _check_repo_id(repo_id)
+    split = published_split(Path(model_dir))  # the folder's, not the staged copy's (which has none)
     with with_remote_code(model_dir) as staged:
         return _push_model_files(
             model_files(staged),
@@ -258,6 +277,7 @@ def push_model(
             eval_json=eval_json,
             cv_json=cv_json,
             commit_message=commit_message,
+            split=split,
         )
 
 
@@ -309,6 +329,46 @@ def published_split(folder: Path) -> bytes | None:
     return json.dumps(kept, indent=2).encode()
 
 
+_RUN_RECORDS = frozenset(
+    {
+        "split.json", "eval_results.json", "cv_results.json", "train_args.json", "val_metrics.json",
+        "test_metrics.json", "val_selection.json", "metrics.json", "cv_run.json", "checkpoints_run.json",
+        "hp_search.json", "training_args.bin", "trainer_state.json", "all_results.json", "train_results.json",
+    }
+)  # fmt: skip
+_WEIGHT_FILE = re.compile(r"(pytorch_)?model(-\d+-of-\d+)?\.(safetensors|bin|pt|pth|ckpt)(\.index\.json)?")
+
+
+def replaced_by_push(path_in_repo: str) -> bool:
+    """Whether a file of an existing model repo is one a model folder of ours writes, which a push
+    replaces or, when the new upload lacks it, deletes: top-level weights (``model*.safetensors``,
+    ``pytorch_model*.bin``, their index), the model code of :mod:`ser_hf.models` (``modeling_ser.py``,
+    the encoders' weights and licences) and run records (``split.json``, ``eval_results.json``, ...).
+    Files in sub-folders and any other file (a ``handler.py`` of one's own) are left alone."""
+    if "/" in path_in_repo:
+        return False
+    code = Path(__file__).resolve().parents[1] / "models"
+    ours = {p.name for p in code.iterdir() if p.suffix in (".py", ".safetensors", ".txt")} - {
+        "__init__.py",
+        "auto.py",
+    }
+    return path_in_repo in _RUN_RECORDS or path_in_repo in ours or bool(_WEIGHT_FILE.fullmatch(path_in_repo))
+
+
+def _create_repo(api: HfApi, repo_id: str, *, private: bool, repo_type: str) -> Any:
+    """``create_repo(exist_ok=True)``, and an existing public repo made private when ``private``
+    (``create_repo`` leaves an existing repo's visibility as it is)."""
+    url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type=repo_type)
+    if private and not api.repo_info(repo_id, repo_type=repo_type).private:
+        logger.warning(
+            "%s exists and is public: making it private before the upload, as private/--private asks "
+            "(the repo's Settings page on the Hub changes its visibility back)",
+            repo_id,
+        )
+        api.update_repo_settings(repo_id, private=True, repo_type=repo_type)
+    return url
+
+
 def _push_model_files(
     files: list[Path],
     card: Any,
@@ -319,6 +379,7 @@ def _push_model_files(
     eval_json: Any,
     cv_json: Any,
     commit_message: str,
+    split: bytes | None = None,
 ):
     token = _check_token(token)
     operations: list[Any] = [CommitOperationAdd(path_in_repo=p.name, path_or_fileobj=str(p)) for p in files]
@@ -327,20 +388,20 @@ def _push_model_files(
         data = _load_json_arg(value)
         if data is not None:
             operations.append(CommitOperationAdd(name, json.dumps(data, indent=2).encode()))
-    split = published_split(files[0].parent)
     if split is not None:
         operations.append(CommitOperationAdd("split.json", split))
     uploaded = {op.path_in_repo for op in operations}
 
     api = HfApi(token=token)
     with _hub_errors("push the model", repo_id):
-        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        _create_repo(api, repo_id, private=private, repo_type="model")
         stale = [
             f
             for f in api.list_repo_files(repo_id, repo_type="model")
-            if f not in uploaded
-            and (f.endswith((".safetensors", ".py", *_PICKLE_SUFFIXES)) or f.endswith(".index.json"))
+            if f not in uploaded and replaced_by_push(f)
         ]
+        if stale:
+            logger.info("deleting files of the earlier upload that this one lacks: %s", ", ".join(stale))
         operations += [CommitOperationDelete(path_in_repo=f) for f in stale]
         info = api.create_commit(repo_id, operations, commit_message=commit_message, repo_type="model")
     logger.info("pushed %d files to %s (%s)", len(files) + 1, repo_id, info.commit_url)
@@ -498,8 +559,9 @@ def push_dataset(
         repo_id: the dataset repo, ``"user/name"``.
         label_scheme: scheme used to load corpus specs, and named on the card.
 
-    The card is committed first and ``Dataset.push_to_hub`` then adds its ``configs`` and
-    ``dataset_info`` to it (it keeps an existing card's text). Audio bytes are embedded in parquet.
+    ``Dataset.push_to_hub`` uploads the data (audio bytes embedded in parquet) and writes the
+    card's ``configs`` and ``dataset_info``; the card is committed after it with those kept, so a
+    failed data upload leaves no card that describes data the repo lacks.
 
     Returns:
         the dataset's URL on the endpoint.
@@ -515,7 +577,12 @@ def push_dataset(
     token = _check_token(token)
     api = HfApi(token=token)
     with _hub_errors("push the dataset", repo_id):
-        url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="dataset")
+        url = _create_repo(api, repo_id, private=private, repo_type="dataset")
+        ds.push_to_hub(repo_id, private=private, token=token, commit_message=commit_message)
+        pushed = DatasetCard.load(repo_id, repo_type="dataset", token=token)  # push_to_hub's metadata
+        for key in ("configs", "dataset_info"):
+            if pushed.data.get(key) is not None:
+                card.data[key] = pushed.data.get(key)
         api.upload_file(
             path_or_fileobj=str(card).encode(),
             path_in_repo="README.md",
@@ -523,6 +590,5 @@ def push_dataset(
             repo_type="dataset",
             commit_message="Add dataset card",
         )
-        ds.push_to_hub(repo_id, private=private, token=token, commit_message=commit_message)
     logger.info("pushed %s rows to %s", getattr(ds, "num_rows", "?"), url)
     return str(url)
