@@ -431,6 +431,9 @@ out = {"rc": main(["evaluate", "--model", "user/ser-transformer", "--corpus", "r
                    "--out", args["out"]])}
 out["rc_missing"] = main(["evaluate", "--model", "user/no-such-model", "--corpus", "ravdess=" + args["corpus_dir"],
                           "--out", args["out"] + "-missing"])
+# a Hub dataset by its id alone (the form the corpus-spec errors suggest)
+out["rc_dataset"] = main(["evaluate", "--model", "user/ser-transformer", "--corpus", "user/ravdess-tiny",
+                          "--out", args["out"] + "-dataset"])
 print("RESULT " + json.dumps(out))
 """
 
@@ -461,6 +464,9 @@ def test_evaluate_takes_a_hub_model_id(published, hub, tmp_path):
     from_hub = json.loads((tmp_path / "hub-eval" / "metrics.json").read_text())
     here = json.loads((local / "metrics.json").read_text())
     assert from_hub["confusion"] == here["confusion"] and from_hub["ua"] == pytest.approx(here["ua"])
+    assert result["rc_dataset"] == 0, proc.stderr[-3000:]
+    on_dataset = json.loads((tmp_path / "hub-eval-dataset" / "metrics.json").read_text())
+    assert on_dataset["n"] == here["n"] == 8 and on_dataset["ua"] == pytest.approx(here["ua"])
 
 
 # ----------------------------------------------------------------------------- re-push and failures
@@ -559,3 +565,15 @@ def test_failed_dataset_upload_leaves_no_card(repushed, hub):
     """The card was committed before the data: a repo whose README claimed clips it did not hold."""
     assert repushed["dataset_503"].startswith("SERError")
     assert "README.md" not in hub.repos[("dataset", "user/ds-fail")].commits[-1].files
+
+
+def test_evaluate_corpus_spec_errors_name_the_form_that_works(tmp_path, monkeypatch):
+    """``--corpus user/mycorpus=`` evaluated the working directory; ``mycorpus=user/mycorpus`` said
+    a Hub dataset is named owner/name, though that is what it was given."""
+    from ser_hf.training.evaluation import load_eval_data
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SERError, match="empty PATH.*--corpus user/mycorpus"):
+        load_eval_data(["user/mycorpus="], None)
+    with pytest.raises(SERError, match="id alone: --corpus user/mycorpus"):
+        load_eval_data(["mycorpus=user/mycorpus"], None)

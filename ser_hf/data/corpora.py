@@ -121,6 +121,12 @@ def load_corpus(
     """
     require_extra("train", "load_corpus", ("datasets",))
     started = time.perf_counter()
+    if data_dir is not None and not str(data_dir).strip():  # Path("") is the working directory
+        raise SERError(
+            "empty corpus path; pass the corpus folder (--corpus NAME=DIR), or a Hub dataset by its id alone "
+            f"(--corpus {name if str(name).count('/') == 1 else 'owner/name'}; from Python data_dir=None)",
+            source=f"{name}=",
+        )
     kind = _resolve_name(name)
     if data_dir is None and kind not in KNOWN_CORPORA and Path(str(name)).is_dir():
         data_dir, kind = str(name), "auto"
@@ -137,9 +143,14 @@ def load_corpus(
         and "/" not in str(name)
     ):
         # ``--corpus mine=data/mine`` with a mistyped folder: it went to the Hub as a dataset "mine"
+        hub_id = (
+            str(data_dir)
+            if str(data_dir).count("/") == 1 and not str(data_dir).startswith((".", "/", "~"))
+            else None
+        )
         raise SERError(
             f"corpus folder not found; check the path (for a folder of your own: --corpus {name}=DIR; "
-            "a Hub dataset is named owner/name)",
+            f"a Hub dataset is given by its id alone: --corpus {hub_id or 'owner/name'})",
             source=str(data_dir),
         )
     if kind == "auto":

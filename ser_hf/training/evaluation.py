@@ -469,15 +469,24 @@ def default_label_scheme(corpus_names: Sequence[str], config: Any) -> str | None
 
 
 def load_eval_data(corpora: Sequence[str], label_scheme: str | None) -> Any:
-    """Load ``NAME=PATH`` corpora as one dataset (several corpora need a label scheme)."""
+    """Load ``NAME=PATH`` corpora as one dataset (several corpora need a label scheme); a Hub
+    dataset is given by its id alone (``owner/name``)."""
     from ..data.corpora import load_corpora, load_corpus
 
-    specs = []
+    specs: list[tuple[str, str | None]] = []
     for spec in corpora:
-        if "=" not in spec:
-            raise SERError("write corpora as NAME=PATH, e.g. ravdess=data/ravdess", source=f"--corpus {spec}")
-        name, path = spec.split("=", 1)
-        specs.append((name.strip(), path.strip()))
+        name, sep, path = (part.strip() for part in spec.partition("="))
+        if not sep and name.count("/") == 1 and not Path(name).expanduser().exists():
+            specs.append((name, None))  # a Hub dataset id
+            continue
+        if not sep or not name or not path:
+            hint = f"a Hub dataset by its id alone: --corpus {name if name.count('/') == 1 else 'owner/name'}"
+            raise SERError(
+                f"{'empty PATH' if sep and name else 'write corpora as NAME=PATH'}: NAME=PATH, e.g. "
+                f"ravdess=data/ravdess (an empty PATH is not the working directory), or {hint}",
+                source=f"--corpus {spec}",
+            )
+        specs.append((name, path))
     if len(specs) == 1:
         return load_corpus(specs[0][0], specs[0][1], label_scheme=label_scheme)
     return load_corpora(specs, label_scheme=label_scheme or "harmonized7")
