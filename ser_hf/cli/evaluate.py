@@ -25,7 +25,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "name ('default', 'fusion', 'cnn', 'turn-encoder-2-voices', ...: ser-hf predict --help lists them all)",
     )
     p.add_argument(
-        "--corpus", action="append", required=True, metavar="NAME=PATH", help="test corpus (repeatable)"
+        "--corpus",
+        action="append",
+        required=True,
+        metavar="NAME=PATH",
+        help="test corpus: NAME=FOLDER, or a Hub dataset's id alone (owner/name, as ser-hf push-dataset "
+        "writes it) (repeatable)",
     )
     p.add_argument(
         "--label-scheme",
