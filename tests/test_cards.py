@@ -162,3 +162,26 @@ def test_a_card_lists_hub_datasets_and_known_corpora_in_its_metadata_but_not_loc
     assert "**calls_2024**: unknown; a local corpus, not on the Hub" in text
     local = make_model_card(default_model_path(), "me/x", datasets=["calls_2024"])
     assert local.data.datasets is None and local.data.eval_results[0].dataset_type == "unknown"
+
+
+def test_a_model_trained_on_a_hub_dataset_links_it_on_its_card(tmp_path):
+    """``ser-hf train --hub_dataset me/my-calls``: its rows carry the corpus name ``my-calls``, so the card
+    said "my-calls: unknown; a local corpus, not on the Hub" and listed no dataset."""
+    import json
+    import shutil
+
+    from ser_hf.hub.cards import make_model_card
+    from ser_hf.inference.bundled import default_model_path
+
+    folder = tmp_path / "model"
+    shutil.copytree(default_model_path(), folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "training_corpora": ["my-calls"]}))
+    args = json.loads((folder / "train_args.json").read_text())
+    args["data"] = {**args["data"], "corpus": [], "hub_dataset": "me/my-calls"}
+    (folder / "train_args.json").write_text(json.dumps(args))
+    for name in ("test_metrics.json", "split.json"):
+        (folder / name).unlink(missing_ok=True)
+    card = make_model_card(folder, "me/x")
+    assert card.data.datasets == ["me/my-calls"]
+    assert "[source](https://huggingface.co/datasets/me/my-calls)" in str(card)

@@ -279,6 +279,14 @@ def make_model_card(
     # the corpora: given, recorded in the config or the results, else the training speakers' prefixes
     trained_on = sorted({str(s).rsplit("_", 1)[0] for s in split.get("train_speakers", []) if "_" in str(s)})
     corpora = list(datasets or corpora_from(config, cv, evaluation) or trained_on)
+    if not datasets:  # a Hub dataset's rows carry its name only: the card links the dataset by its id
+        data = (
+            _read_json(folder / "train_args.json").get("data", {})
+            if (folder / "train_args.json").is_file()
+            else {}
+        )
+        hub_id = str(data.get("hub_dataset") or "")
+        corpora = [hub_id if REPO_ID.fullmatch(hub_id) and c == hub_id.split("/")[-1] else c for c in corpora]
     infos = [corpus_info(c) for c in corpora]
     corpus_names = " + ".join(i["name"] for i in infos) or "an unrecorded corpus"
     license = license or config.get("license") or _license_for(corpora)
