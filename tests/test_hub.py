@@ -577,3 +577,25 @@ def test_evaluate_corpus_spec_errors_name_the_form_that_works(tmp_path, monkeypa
         load_eval_data(["user/mycorpus="], None)
     with pytest.raises(SERError, match="id alone: --corpus user/mycorpus"):
         load_eval_data(["mycorpus=user/mycorpus"], None)
+
+
+def test_a_dataset_card_takes_the_uploaders_licence_for_their_own_corpus():
+    """A researcher's own corpus was always published as ``license: other`` / "Licence: unknown":
+    push-dataset had no way to give its terms."""
+    from datasets import ClassLabel, Dataset, Features, Value
+
+    from ser_hf.hub.push import make_dataset_card
+
+    features = Features(
+        {
+            "emotion": ClassLabel(names=["angry", "neutral"]),
+            **{k: Value("string") for k in ("speaker", "gender", "corpus")},
+        }
+    )
+    ds = Dataset.from_dict(
+        {"emotion": [0, 1], "speaker": ["s1", "s2"], "gender": ["female", "male"], "corpus": ["mycalls"] * 2},
+        features=features,
+    )
+    assert make_dataset_card(ds, "me/calls").data.license == "other"
+    card = make_dataset_card(ds, "me/calls", license="cc-by-4.0")
+    assert card.data.license == "cc-by-4.0" and "Licence: `cc-by-4.0` (as the uploader states)" in str(card)

@@ -40,6 +40,12 @@ def cli(argv: list[str]) -> int:
         "--token", default=None, help="Hub write token (default: HF_TOKEN or the saved login)"
     )
     parser.add_argument("--message", default=DEFAULT_DATASET_COMMIT_MESSAGE, help="commit message")
+    parser.add_argument(
+        "--license",
+        default=None,
+        help="the data's Hub licence id for the card, e.g. cc-by-4.0 (default: the known corpora's; "
+        "'unknown' for your own corpus)",
+    )
     args = parser.parse_args(argv)
     require_extra("train", "ser-hf push-dataset", ("datasets",))
     _quiet_http_logs()
@@ -50,5 +56,6 @@ def cli(argv: list[str]) -> int:
         token=args.token,
         label_scheme=args.label_scheme,
         commit_message=args.message,
+        license=args.license,
     )
     print(f"pushed {', '.join(args.corpus)} to {url}")

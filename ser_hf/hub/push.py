@@ -408,7 +408,9 @@ def _push_model_files(
     return info
 
 
-def make_dataset_card(ds: Any, repo_id: str, *, label_scheme: str | None = None) -> DatasetCard:
+def make_dataset_card(
+    ds: Any, repo_id: str, *, label_scheme: str | None = None, license: str | None = None
+) -> DatasetCard:
     """Dataset card: sources with licences and citations, the label scheme, speaker counts.
 
     ``ds`` is a ``datasets.Dataset`` (or a ``DatasetDict``: counts cover every split) with the
@@ -423,6 +425,10 @@ def make_dataset_card(ds: Any, repo_id: str, *, label_scheme: str | None = None)
     label_scheme = label_scheme or next((label_scheme_of(split) for split in splits.values()), None)
     corpora = sorted({c for s in summaries.values() for c in s["per_corpus"]})
     infos = [corpus_info(c) for c in corpora]
+    if license:  # the uploader's own corpus: its terms as they give them
+        infos = [
+            {**i, "license": license, "license_text": f"`{license}` (as the uploader states)"} for i in infos
+        ]
     licences = sorted({i["license"] for i in infos})
     first = next(iter(splits.values()))
     labels = getattr(first.features.get("emotion"), "names", None) or list(
@@ -548,6 +554,7 @@ def push_dataset(
     token: str | None = None,
     label_scheme: str | None = None,
     commit_message: str = DEFAULT_DATASET_COMMIT_MESSAGE,
+    license: str | None = None,
 ) -> str:
     """Upload a harmonised corpus with its dataset card.
 
@@ -558,6 +565,8 @@ def push_dataset(
             so the dataset never carries a file its users cannot read.
         repo_id: the dataset repo, ``"user/name"``.
         label_scheme: scheme used to load corpus specs, and named on the card.
+        license: the data's Hub licence id (e.g. ``cc-by-4.0``) for the card; default: the known
+            corpora's licences ("other", "unknown" for a corpus the package does not know).
 
     ``Dataset.push_to_hub`` uploads the data (audio bytes embedded in parquet) and writes the
     card's ``configs`` and ``dataset_info``; the card is committed after it with those kept, so a
@@ -567,14 +576,14 @@ def push_dataset(
         the dataset's URL on the endpoint.
     """
     _check_repo_id(repo_id)
+    token = _check_token(token)  # before every clip is decoded (minutes on a whole corpus)
     if isinstance(ds_or_corpus_spec, (str, list, tuple)):
         specs = [ds_or_corpus_spec] if isinstance(ds_or_corpus_spec, str) else list(ds_or_corpus_spec)
         ds = load_corpus_specs(specs, label_scheme, check_audio=True)  # no corrupt clip goes up
     else:
         ds = ds_or_corpus_spec
     ds = _prepare_dataset(ds)
-    card = make_dataset_card(ds, repo_id, label_scheme=label_scheme)
-    token = _check_token(token)
+    card = make_dataset_card(ds, repo_id, label_scheme=label_scheme, license=license)
     api = HfApi(token=token)
     with _hub_errors("push the dataset", repo_id):
         url = _create_repo(api, repo_id, private=private, repo_type="dataset")
