@@ -286,6 +286,9 @@ def test_evaluate_cli_errors_are_clear(tree, tmp_path, monkeypatch):
 
     with pytest.raises(SERError, match=r"ser_hf.bundled_model_path\('default'\) for a bundled model"):
         evaluate_model("default", load_corpus("ravdess", tree))
+    with pytest.raises(SERError, match="model folder not found") as err:  # no such bundled model: no hint
+        evaluate_model("myrun", load_corpus("ravdess", tree))
+    assert "bundled_model_path" not in str(err.value)
 
 
 # ----------------------------------------------------------------------------------- cross-validation

@@ -348,6 +348,11 @@ def test_timeline_window_layout_and_edge_cases(clf):
     # which adds 1 s to the one before (a regular step adds 2), counts half (it counted fully)
     probs = np.array(tl.probabilities)
     weights = np.array([4.0, 4.0, 4.0, 4.0 * 1.0 / 2.0])
+    # windows that do not overlap (hop 3 s > window 2 s): the last one repeats nothing, full weight
+    gaps = clf.timeline(x[: int(7.5 * SR)], window_s=2.0, hop_s=3.0, top_k=None)
+    assert [(w["start"], w["end"]) for w in gaps.windows] == [(0.0, 2.0), (3.0, 5.0), (5.5, 7.5)]
+    rows = np.array(gaps.probabilities)
+    assert gaps.score == pytest.approx(float(rows.mean(0).max()))
     mean = (probs * weights[:, None]).sum(0) / weights.sum()
     assert tl.label == tl.labels[int(np.argmax(mean))]
     assert tl.score == pytest.approx(float(mean.max()))

@@ -155,7 +155,11 @@ def test_graph_matches_pytorch_on_unseen_shapes(exported, dirs, family):
 def test_int8_export_is_smaller_valid_and_its_difference_reported(exported, family):
     result = exported[family]
     int8 = Path(result["int8_path"])
-    assert int8.is_file() and int8.stat().st_size < Path(result["path"]).stat().st_size
+
+    def weight_bytes(path) -> int:  # the tiny test models' graphs outweigh their weights: compare weights
+        return sum(onnx.numpy_helper.to_array(t).nbytes for t in onnx.load(path).graph.initializer)
+
+    assert int8.is_file() and weight_bytes(int8) < weight_bytes(result["path"])
     ops = {n.op_type for n in onnx.load(int8).graph.node}
     assert ops & {"DynamicQuantizeLinear", "MatMulInteger", "DynamicQuantizeLSTM", "ConvInteger"}
     assert np.isfinite(result["int8_max_abs_diff"])

@@ -85,6 +85,7 @@ def test_the_exported_files_describe_their_inputs_licence_and_batching_without_l
         assert "BSD" in meta["ser_hf.third_party_notice"] and "MIT" in meta["ser_hf.third_party_notice"]
         assert ("ser_hf.batch" in meta) == (kind == "int8_path")
         assert all(repo not in v for v in [proto.doc_string, *meta.values()])
+        assert repo.encode() not in Path(exported[kind]).read_bytes()  # the nodes' stack traces held 900
 
 
 def test_the_graph_runs_from_audio_with_numpy_and_onnxruntime_alone(exported, tmp_path):

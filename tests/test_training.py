@@ -259,8 +259,27 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_final_metrics(trained, co
         train_cli.cli(_args(corpus, copy, "--resume_from_checkpoint", str(tmp_path / "nowhere")))
     checkpoint = copy / f"checkpoint-{steps_per_epoch}"
     assert checkpoint.is_dir()
-    assert train_cli.cli(_args(corpus, copy, "--resume_from_checkpoint", str(checkpoint))) == 0
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="ser_hf.training"):
+        assert train_cli.cli(_args(corpus, copy, "--resume_from_checkpoint", str(checkpoint))) == 0
+    assert f"resuming from {checkpoint} (--resume_from_checkpoint)" in caplog.text
     assert json.loads((copy / "test_metrics.json").read_text())["ua"] == reference["ua"]
+
+
+def test_resuming_from_a_checkpoint_elsewhere_leaves_no_other_runs_checkpoints_to_resume_later(tmp_path):
+    """--resume_from_checkpoint OTHER/checkpoint-300 into a folder holding run A's checkpoint-900 wrote
+    this run's record over A's: a later --resume continued A's weights as this run's."""
+    from ser_hf.training.saving import CHECKPOINTS_RUN, checkpoint_to_resume
+
+    out, other = tmp_path / "out", tmp_path / "other"
+    (out / "checkpoint-900").mkdir(parents=True)
+    (out / CHECKPOINTS_RUN).write_text(json.dumps({"data": "A"}))
+    (other / "checkpoint-300").mkdir(parents=True)
+    (other / "checkpoint-300" / "trainer_state.json").write_text("{}")
+    run_b = {"data": "B"}
+    named = checkpoint_to_resume(out, run_b, False, write=True, checkpoint=str(other / "checkpoint-300"))
+    assert named == str(other / "checkpoint-300") and not (out / "checkpoint-900").exists()
+    assert checkpoint_to_resume(out, run_b, True, write=True) is None
 
 
 def test_a_run_killed_in_a_trained_folder_leaves_that_model_with_its_own_files(
@@ -466,8 +485,26 @@ def test_mistakes_in_the_data_split_and_config_are_typed_errors_before_training(
     config.write_text(f"corpus: ravdess={tree}\npreset: compact\nnum_train: 1\n")  # argparse took a prefix
     with pytest.raises(SERError, match=r"unknown fields \['num_train'\]"):
         arguments.parse_args([str(config)])
-    with pytest.raises(SERError, match="a config file goes first"):
-        arguments.parse_args(["--output_dir", "x", str(config)])
+    for flags in (["--output_dir", "x"], ["--corpus", f"ravdess={tree}"]):  # the file after flags or corpora
+        with pytest.raises(SERError, match="a config file goes first"):
+            arguments.parse_args([*flags, str(config)])
+    config.write_text(f"corpus: ravdess={tree}\npreset: compact\nresume_from_checkpoint: false\n")
+    assert arguments.parse_args([str(config)])[3].resume_from_checkpoint is None  # no path called "false"
+    config.write_text(f"corpus: ravdess={tree}\npreset: compact\n")
+    with pytest.raises(SERError, match="make --save_steps a multiple of --eval_steps"):
+        arguments.parse_args(
+            [
+                str(config),
+                "--eval_strategy",
+                "steps",
+                "--save_strategy",
+                "steps",
+                "--eval_steps",
+                "30",
+                "--save_steps",
+                "50",
+            ]
+        )
     config.write_text(f"corpus: ravdess={tree}\npreset: compact\nsave_strategy: no\n")
     with pytest.raises(SERError, match="add --lr_scheduler_type linear"):
         arguments.parse_args([str(config), "--eval_strategy", "no", "--load_best_model_at_end", "false"])

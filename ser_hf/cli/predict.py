@@ -93,7 +93,8 @@ def _build_predict_parser() -> argparse.ArgumentParser:
         const="-",
         default=None,
         metavar="FILE",
-        help="write results as CSV ('-' or no FILE: stdout)",
+        help="write results as CSV ('-' or no FILE: stdout); a text cell starting with = + - @ gets a "
+        "leading ' so that a spreadsheet shows it as text, not a formula (--json keeps names exact)",
     )
     out.add_argument(
         "--json",

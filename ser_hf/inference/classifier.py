@@ -594,8 +594,8 @@ class EmotionClassifier:
                 top = _top(row, labels, top_k)
                 # the window ending at the very end may add only a few samples to the one before it:
                 # it counts by the new audio it brings, as a share of a regular step (hop)
-                new = stop - spans[i - 1][1] if i else hop
-                weights.append((i, (stop - start) / sr * min(1.0, new / hop)))
+                new = stop - max(start, spans[i - 1][1]) if i else stop - start
+                weights.append((i, (stop - start) / sr * min(1.0, new / min(hop, stop - start))))
             rows.append(row)
             windows.append(
                 {

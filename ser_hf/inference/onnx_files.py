@@ -247,7 +247,34 @@ def torch_export(
         raise SERError(f"ONNX export failed ({type(err).__name__}: {str(err)[:500]})", source=source) from err
     proto = program.model_proto
     check_dynamic(proto, source)
+    _drop_node_metadata(proto)
     return proto
+
+
+def _drop_node_metadata(proto: Any) -> None:
+    """The exporter notes on every node where it came from (``pkg.torch.onnx.stack_trace``: source paths
+    of the building machine, hundreds of them): left out of the file, subgraphs and functions too."""
+
+    def clean(graph: Any) -> None:
+        for node in graph.node:
+            del node.metadata_props[:]
+            node.doc_string = ""
+            for attribute in node.attribute:
+                if attribute.HasField("g"):
+                    clean(attribute.g)
+                for sub in attribute.graphs:
+                    clean(sub)
+        for value in (*graph.input, *graph.output, *graph.value_info, *graph.initializer):
+            if hasattr(value, "metadata_props"):
+                del value.metadata_props[:]
+        del graph.metadata_props[:]
+
+    clean(proto.graph)
+    for function in proto.functions:
+        for node in function.node:
+            del node.metadata_props[:]
+            node.doc_string = ""
+        del function.metadata_props[:]
 
 
 def check_parity(result: dict[str, Any], rows: list[dict[str, Any]], tags: Any, source: str) -> None:

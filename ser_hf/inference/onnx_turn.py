@@ -19,6 +19,7 @@ own int8 predictions is reported (``package_max_abs_diff``).
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import tempfile
 import time
@@ -189,7 +190,8 @@ def export_turn_onnx(
             check_parity(result, rows, backends, source)
         save_outputs(result, paths["fp32"], paths["int8"] if quantize == "int8" else None, out)
     # the inputs from audio without torch or ser_hf, beside the graph (onnx_preprocess's docstring)
-    script = out.with_name(out.stem.replace(".", "_") + "_preprocess.py")
+    module = re.sub(r"\W", "_", out.stem) + "_preprocess"  # importable: from default_preprocess import ...
+    script = out.with_name(("_" if module[0].isdigit() else "") + module + ".py")
     shutil.copyfile(Path(__file__).with_name("onnx_preprocess.py"), script)
     result["preprocess_path"] = str(script)
     result["seconds"] = round(time.perf_counter() - started, 2)

@@ -308,6 +308,8 @@ class SERTrainingArguments(TrainingArguments):
             )
             self.label_smoothing = self.label_smoothing or self.label_smoothing_factor
             self.label_smoothing_factor = 0.0
+        if str(self.resume_from_checkpoint or "").strip().lower() in ("", "false", "none"):
+            self.resume_from_checkpoint = None  # a config's `resume_from_checkpoint: false` is no path
         if self.optimizer_name not in ("adam", "adamw"):
             raise SERError(f"optimizer_name must be adam or adamw, got {self.optimizer_name!r}")
         if self.hp_search < 0:  # a negative count once ran no search without a word
@@ -325,16 +327,18 @@ class SERTrainingArguments(TrainingArguments):
         try:
             super().__post_init__()
         except ValueError as err:  # TrainingArguments' own checks were raw tracebacks
-            hint = (
-                " (ser_hf keeps the best validation model, --load_best_model_at_end true, by default: add "
-                "--load_best_model_at_end false, or give --save_strategy and --eval_strategy alike)"
-                if "load_best_model_at_end" in str(err)
-                else " (ser_hf's default scheduler: add --lr_scheduler_type linear, or keep an eval strategy)"
-                if "reduce_lr_on_plateau" in str(err)
-                else ""
-            )
+            hint = next((f" ({fix})" for key, fix in _ARGUMENT_FIXES if key in str(err)), "")
             raise SERError(f"{err}{hint}", source="training arguments") from err
 
+
+# TrainingArguments' checks that this package's defaults can trip, and the fix (the first match)
+_ARGUMENT_FIXES = (
+    ("round multiple", "make --save_steps a multiple of --eval_steps, or add --load_best_model_at_end false "
+     "(ser_hf keeps the best validation model by default)"),
+    ("load_best_model_at_end", "ser_hf keeps the best validation model (--load_best_model_at_end true) by "
+     "default: add --load_best_model_at_end false, or give --save_strategy and --eval_strategy alike"),
+    ("reduce_lr_on_plateau", "ser_hf's default scheduler: add --lr_scheduler_type linear, or keep an eval strategy"),
+)  # fmt: skip
 
 ARGUMENT_CLASSES = (DataArguments, ModelArguments, AugmentArguments, SERTrainingArguments)
 
@@ -392,7 +396,8 @@ def _take_corpora(argv: Sequence[str]) -> tuple[list[str], list[str]]:
             corpora.append(arg.split("=", 1)[1])
         elif arg == "--corpus":
             i += 1
-            while i < len(argv) and not argv[i].startswith("--"):
+            config = (".json", ".yaml", ".yml")  # a config file after the corpora is no corpus
+            while i < len(argv) and not argv[i].startswith("--") and not argv[i].lower().endswith(config):
                 corpora.append(argv[i])
                 i += 1
             continue

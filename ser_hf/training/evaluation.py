@@ -65,9 +65,11 @@ def load_model(model_dir: str | os.PathLike, device: str | None = None) -> tuple
     source = str(model_dir)
     device = torch_device(device)
     if not Path(source).exists():
-        bundled = (
-            "" if os.sep in source else f", or ser_hf.bundled_model_path({source!r}) for a bundled model"
+        shipped = Path(__file__).resolve().parents[1] / "bundled"  # the bundled models' folders, by name
+        named = source in ("default", "cnn") or (
+            os.sep not in source and (shipped / source.replace("-", "_")).is_dir()
         )
+        bundled = f", or ser_hf.bundled_model_path({source!r}) for a bundled model" if named else ""
         raise SERError(
             f"model folder not found; pass the output_dir of a training run{bundled}", source=source
         )

@@ -407,6 +407,11 @@ def train(
         )
     given = training_args.resume_from_checkpoint  # transformers' own flag: that checkpoint
     wants_last = str(given).lower() == "true"  # Trainer's "True": the last one, as --resume
+    if searching and given and not wants_last:
+        raise SERError(
+            "a hyperparameter search trains its trials afresh; --resume true continues an interrupted search",
+            source=f"--resume_from_checkpoint {given} with --hp-search",
+        )
     resume = checkpoint_to_resume(
         output_dir,
         identity,

@@ -217,6 +217,9 @@ def refuse_refit_of_another_run(
     """
     from ..errors import SERError
 
+    if not (Path(output_dir) / "train_args.json").is_file():
+        logger.info("--resume: no finished run in %s; training afresh", output_dir)
+        return
     differ = another_runs_model(output_dir, split, data_args, model_args, seed)
     if differ:
         raise SERError(
@@ -241,6 +244,14 @@ def _run_differences(record: Path, identity: dict[str, Any]) -> list[str]:
 
     previous, identity = shared(previous), shared(identity)
     return _differing(previous, identity) if previous != identity else []
+
+
+def _checkpoints(output_dir: Path) -> list[Path]:
+    """The ``checkpoint-N`` folders of ``output_dir``, by N."""
+    return sorted(
+        (p for p in output_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-", 1)[1].isdigit()),
+        key=lambda p: int(p.name.split("-", 1)[1]),
+    )
 
 
 def checkpoint_to_resume(
@@ -284,13 +295,16 @@ def checkpoint_to_resume(
             )
         logger.info("resuming from %s (--resume_from_checkpoint)", path)
         if write:
+            if _run_differences(
+                record, identity
+            ):  # another run's checkpoints here: never resumed as this one's
+                for old in _checkpoints(output_dir):
+                    if old.resolve() != path.resolve():
+                        shutil.rmtree(old, ignore_errors=True)
             output_dir.mkdir(parents=True, exist_ok=True)
             write_json(record, identity)
         return str(path)
-    found = sorted(
-        (p for p in output_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-", 1)[1].isdigit()),
-        key=lambda p: int(p.name.split("-", 1)[1]),
-    )
+    found = _checkpoints(output_dir)
     if resume and found:
         if differ := _run_differences(record, identity):
             raise SERError(
