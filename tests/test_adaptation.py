@@ -124,7 +124,7 @@ def test_adapt_leaves_out_silent_clips_as_the_command_line_does(stats_model, cap
     model, extractor = stats_model
     clf = EmotionClassifier(model, feature_extractor=extractor, device="cpu")
     clips = [_lowpassed(_clip(F0[k % 3] * (1 + 0.02 * k), 0.6, 300 + k)) for k in range(12)]
-    with caplog.at_level("WARNING", logger="ser_hf.inference.classifier"):
+    with caplog.at_level("WARNING", logger="ser_hf.inference"):
         clf.adapt([*clips, *[np.zeros(16000, np.float32)] * 3])
     assert clf.adapted_on == 12 and "left out 3 silent clip(s)" in caplog.text
     with_silence = model.feature_mean.clone()
@@ -133,6 +133,17 @@ def test_adapt_leaves_out_silent_clips_as_the_command_line_does(stats_model, cap
     clf.reset_adaptation()
     with pytest.raises(SERError, match="takes a list"):
         clf.adapt("clips_folder")  # one string: formerly read as paths of one character each
+    # a broken file among them is left out and named, as ser-hf predict --adapt does (it raised)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ser_hf.inference"):
+        clf.adapt([*clips, "no_such_clip.wav"])
+    assert clf.adapted_on == 12 and "left out 1 unreadable clip(s): no_such_clip.wav" in caplog.text
+    # quiet recordings adapt when the user's threshold says they are speech (it was fixed at -55 dBFS)
+    quiet = [c * 10 ** (-60 / 20) for c in clips]
+    with pytest.raises(SERError, match="at least 2"):
+        clf.adapt(quiet)
+    assert clf.adapt(quiet, silence_db=-100).adapted_on == 12
+    clf.reset_adaptation()
 
 
 def test_adabn_re_estimates_batchnorm_statistics_of_a_frame_model():
@@ -364,6 +375,10 @@ def test_predict_adapt_adapts_on_all_the_given_files_then_classifies_them(tmp_pa
     sf.write(one / "a.wav", long, SR)
     (row,) = run_on(one, "--adapt")
     assert row["adapted_on"] == 4 and len(row["timeline"]) == 4
+    # so do several: each was one clip (two calls: 2 clips, each read as its last seconds only)
+    sf.write(one / "b.wav", long[::-1].copy(), SR)
+    rows = run_on(one, "--adapt")
+    assert [r["adapted_on"] for r in rows] == [8, 8]
 
 
 def test_predict_adapt_voices_adapts_each_voice_group_on_its_own_files(
@@ -405,3 +420,18 @@ def test_predict_adapt_voices_adapts_each_voice_group_on_its_own_files(
         assert row["label"] == top["label"] and abs(row["score"] - top["score"]) < 1e-5
     # not what adapting on all of them gives for the grouped files
     assert any(abs(r["score"] - everyone.classify(r["file"], top_k=1)[0]["score"]) > 1e-3 for r in rows[:10])
+
+
+def test_adapt_reads_a_clip_longer_than_the_model_reads_by_its_windows(caplog):
+    """The default reads a clip's last 8 s: adapted on two 45-s calls, it learnt the statistics of 16 s of
+    them and then classified their windows, which looked otherwise (a call went from happy to angry)."""
+    clf = EmotionClassifier()
+    calls = [
+        np.concatenate([_clip(F0[k % 3] * (1 + 0.01 * c), 2.0, 700 + 10 * c + k) for k in range(10)])
+        for c in (0, 1)
+    ]
+    with caplog.at_level("INFO", logger="ser_hf.inference"):
+        clf.adapt(calls)
+    assert clf.adapted_on == 2 * 9  # 20 s in 4-s windows every 2 s
+    assert "2 clip(s) longer than the model reads, adapted on their 4-s windows" in caplog.text
+    clf.reset_adaptation()

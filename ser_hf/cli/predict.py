@@ -200,6 +200,7 @@ def cli(argv: list[str]) -> int:
                 clf.adapt(
                     _adaptation_clips(adapt_on, clf.sampling_rate, window_s, hop_s, args.silence_db, local),
                     sampling_rate=clf.sampling_rate,
+                    silence_db=args.silence_db,  # --silence-db for adapting as for classifying
                 )
                 print(
                     f"adapted to {clf.adapted_on} unlabelled clip(s) of {len(adapt_on)} file(s)", file=report
@@ -321,37 +322,29 @@ def _adaptation_clips(
 ) -> Iterator[np.ndarray]:
     """What ``--adapt`` re-estimates the statistics on, decoded one at a time as ``adapt`` consumes
     them (a large folder is never held in memory, and each file is decoded once for it): the
-    decodable, non-silent files, or the windows of a single long recording. Files that fail are
-    left to the classification pass, which reports them. ``local``: fetched addresses' copies.
+    decodable, non-silent files, a long recording's windows in its place (it is classified by
+    window: several long calls were adapted on their last 8 s each). Files that fail are left to the
+    classification pass, which reports them. ``local``: fetched addresses' copies.
 
     Raises:
         SERError: (while consumed) fewer than 2 such clips.
     """
     from ..data.audio import load_audio
 
-    def speech(clips: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        return (c for c in clips if c.size and level_db(c, sampling_rate) > silence_db)
-
-    def decoded() -> Iterator[np.ndarray]:
-        for path in files:
-            try:
-                yield load_audio(_local(local, path), sampling_rate)
-            except SERError:
-                continue
-
-    clips = speech(decoded())
-    first, second = next(clips, None), next(clips, None)
-    if second is not None:
-        yield first
-        yield second
-        yield from clips
-        return
+    win, hop = round(window_s * sampling_rate), round(hop_s * sampling_rate)
     count = 0
-    if first is not None and wants_timeline(first.size / sampling_rate, window_s):
-        win, hop = round(window_s * sampling_rate), round(hop_s * sampling_rate)
-        for window in speech(first[i : i + win] for i in range(0, first.size - win + 1, hop)):
-            count += 1
-            yield window
+    for path in files:
+        try:
+            wave = load_audio(_local(local, path), sampling_rate)
+        except SERError:
+            continue
+        pieces: Iterable[np.ndarray] = [wave]
+        if wants_timeline(wave.size / sampling_rate, window_s):
+            pieces = (wave[i : i + win] for i in range(0, wave.size - win + 1, hop))
+        for piece in pieces:
+            if piece.size and level_db(piece, sampling_rate) > silence_db:
+                count += 1
+                yield piece
     if count < 2:
         raise SERError(
             "--adapt needs at least 2 decodable, non-silent clips of the same speaker or microphone (or one "

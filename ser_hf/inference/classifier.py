@@ -44,6 +44,7 @@ from .backends import LogitsBackend, TorchBackend, _softmax  # noqa: F401  (re-e
 from .bundled import resolve_model_name
 from .inputs import (
     _top,
+    adaptation_waves,
     check_top_k,
     class_indices,
     clip_list,
@@ -303,16 +304,22 @@ class EmotionClassifier:
         return probs
 
     # ----------------------------------------------------------------------------- adaptation
-    def adapt(self, clips: Iterable[Any], sampling_rate: int | None = None) -> EmotionClassifier:
+    def adapt(
+        self, clips: Iterable[Any], sampling_rate: int | None = None, silence_db: float | None = SILENCE_DB
+    ) -> EmotionClassifier:
         """Re-estimate the model's normalisation statistics on UNLABELLED clips of one speaker or
         microphone (see :mod:`ser_hf.training.adaptation`); later calls classify with them.
-        ``clips`` is read once, so a generator that decodes them one at a time works.
+        ``clips`` is read once, so a generator that decodes them one at a time works. Unreadable
+        clips, and clips whose loudest 50 ms is below ``silence_db`` dBFS, are left out with a
+        warning; a clip longer than the model reads (the default's 8 s) is adapted on the windows
+        :meth:`timeline` classifies, not only its last seconds.
 
         Use it when many clips come from the same voice or recording set-up and they hold a mix
         of emotions; :meth:`reset_adaptation` goes back to the training statistics. It changes the
         model every caller of this classifier shares: a server adapting per caller gives each its
         own ``EmotionClassifier`` (classifying from several threads is safe, and so is
-        :meth:`restrict`, which a call reads once). Needs the
+        :meth:`restrict`, which a call reads once). The statistics live in the model's buffers: a
+        model saved while adapted stays adapted (reset first to save the trained one). Needs the
         PyTorch backend (not ONNX).
 
         Returns:
@@ -329,22 +336,16 @@ class EmotionClassifier:
             )
         refuse_single(clips, "adapt", "pass the clips as a list (or a generator) of paths or arrays")
         step = getattr(self.feature_extractor, "clips_per_call", 1)
+        waves = adaptation_waves(
+            clips, lambda a: self._load(a, sampling_rate), self.sampling_rate, self.feature_extractor,
+            self.default_window_s(), silence_db,
+        )  # fmt: skip
         inputs: list[dict[str, Any]] = []
-        it, silent = iter(clips), 0
-        for batch in iter(lambda: list(itertools.islice(it, step)), []):
-            waves = [self._load(a, sampling_rate) for a in batch]
-            batch = [w for w in waves if level_db(w, self.sampling_rate) >= SILENCE_DB]  # as --adapt does
-            silent += len(waves) - len(batch)
-            if not batch:
-                continue
+        for batch in iter(lambda: list(itertools.islice(waves, step)), []):
             feats, mask, extra = self._features(batch)
             for j in range(len(batch)):
                 rows = {k: v[j : j + 1] for k, v in extra.items()}
                 inputs.append(self.backend.model_inputs(feats[j : j + 1], mask[j : j + 1], **rows))
-        if silent:
-            logger.warning(
-                "adapt: left out %d silent clip(s) (loudest 50 ms below %g dBFS)", silent, SILENCE_DB
-            )
         adapt_model(model, inputs)
         self.adapted_on = len(inputs)
         return self

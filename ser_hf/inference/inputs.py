@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -166,3 +166,51 @@ def class_indices(names: Sequence[Any], model_labels: Sequence[str], source: str
     if len(keep) < 2:
         raise SERError("restrict to at least two classes (one class would always score 1)", source=source)
     return np.array(sorted(keep))
+
+
+def adaptation_waves(
+    clips: Iterable[Any],
+    load: Callable[[Any], np.ndarray],
+    rate: int,
+    feature_extractor: Any,
+    window_s: float,
+    silence_db: float | None,
+) -> Iterator[np.ndarray]:
+    """What ``adapt`` re-estimates the statistics on, one at a time: each readable clip, a clip longer
+    than the model reads as the windows ``timeline`` classifies (``window_s``, hop half of it: whole,
+    only its last seconds were seen), less the silent ones. Unreadable and silent clips are counted in
+    one warning each; ``load`` decodes a clip (raising :class:`SERError`)."""
+    limit = reads_seconds(feature_extractor)
+    unreadable: list[str] = []
+    silent = long = 0
+    for clip in clips:
+        try:
+            wave = load(clip)
+        except SERError as err:  # one broken file among many: skipped, as ser-hf predict --adapt does
+            unreadable.append(f"{clip_name(clip)} ({err})")
+            continue
+        pieces = [wave]
+        if limit and len(wave) > (limit + 1.0) * rate:
+            long += 1
+            win, hop = round(window_s * rate), max(1, round(window_s * rate / 2))
+            starts = list(range(0, len(wave) - win + 1, hop))
+            if starts[-1] + win < len(wave):  # one more ending at the end, as timeline() adds
+                starts.append(len(wave) - win)
+            pieces = [wave[s : s + win] for s in starts]
+        for piece in pieces:
+            if silence_db is not None and level_db(piece, rate) < silence_db:
+                silent += 1
+                continue
+            yield piece
+    if long:
+        logger.info(
+            "adapt: %d clip(s) longer than the model reads, adapted on their %g-s windows", long, window_s
+        )
+    if unreadable:
+        logger.warning(
+            "adapt: left out %d unreadable clip(s): %s", len(unreadable), "; ".join(unreadable[:3])
+        )
+    if silent:
+        logger.warning(
+            "adapt: left out %d silent clip(s) or window(s) (loudest 50 ms below %g dBFS)", silent, silence_db
+        )
