@@ -47,6 +47,25 @@ def test_every_condition_keeps_the_length_and_repeats_with_its_seed(spec):
         assert not np.allclose(y, x, atol=1e-4)
 
 
+def test_a_channel_copy_is_the_same_whatever_torchs_thread_count():
+    """Rooms and equalisers moved by up to 2e-7 between 1 and 2 threads (FFTs and sums split by thread),
+    so `ser-hf cv --parallel 2` and `--parallel 1` trained other fold models (another C for the
+    speaker head); every count now gives the one-thread samples, and the count is left as it was."""
+    x = _clip(220.0, 1.5, 3)
+    before = torch.get_num_threads()
+    copies = {}
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            copies[threads] = [
+                apply_channel(x, spec, seed=5) for spec in ("reverb:0.6", "eq:10", "band:300-3400")
+            ]
+            assert torch.get_num_threads() == threads
+    finally:
+        torch.set_num_threads(before)
+    assert all(np.array_equal(a, b) for a, b in zip(copies[1], copies[2]))
+
+
 def test_crop_takes_a_stretch_of_the_speech_of_the_asked_length():
     """``crop:S``: S seconds from inside the speech (the ends' silence trimmed first), where the seed
     says; speech shorter than S comes back whole; it chains with the other conditions."""

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -140,8 +142,41 @@ def channel_copies(
     ]
 
 
+_ONE_THREAD = threading.Lock()
+_one_thread_users = [0, 0]  # callers inside, and torch's thread count to restore when the last leaves
+
+
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """torch on one thread while any caller is inside (the others' count restored by the last to
+    leave): its FFTs and sums split their work by thread count, so a channel copy's samples moved with
+    it (up to 2e-7), and so did the copies' feature-cache keys and a model's chosen C (``ser-hf cv
+    --parallel 2`` and ``--parallel 1`` trained other fold models). Now every count gives the one-thread
+    samples."""
+    import torch
+
+    with _ONE_THREAD:
+        if _one_thread_users[0] == 0:
+            _one_thread_users[1] = torch.get_num_threads()
+            torch.set_num_threads(1)
+        _one_thread_users[0] += 1
+    try:
+        yield
+    finally:
+        with _ONE_THREAD:
+            _one_thread_users[0] -= 1
+            if _one_thread_users[0] == 0:
+                torch.set_num_threads(_one_thread_users[1])
+
+
 def apply_channel(wave: np.ndarray, spec: str, sampling_rate: int = 16000, seed: int = 0) -> np.ndarray:
-    """One mono float32 clip through the condition ``spec`` (same rate; same length but for ``crop``)."""
+    """One mono float32 clip through the condition ``spec`` (same rate; same length but for ``crop``);
+    the same samples whatever torch's thread count."""
+    with _one_torch_thread():
+        return _apply_channel(wave, spec, sampling_rate, seed)
+
+
+def _apply_channel(wave: np.ndarray, spec: str, sampling_rate: int, seed: int) -> np.ndarray:
     import torch
 
     from . import transforms as T
