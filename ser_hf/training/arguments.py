@@ -82,7 +82,8 @@ class DataArguments:
     split: str = field(
         default="none",
         metadata={
-            "help": "ravdess-fold:K (6-fold RAVDESS protocol), kfold:K/N (speaker k-fold), loso:SPEAKER, "
+            "help": "ravdess-fold:K (6-fold RAVDESS protocol), kfold:K/N (speaker k-fold; the speakers "
+            "are dealt into folds by --seed, so another seed tests other speakers), loso:SPEAKER, "
             "loco:CORPUS (leave one corpus out: train on the others, test on it), manifest:PATH (split.json), random (speaker-DEPENDENT, optimistic), none (all data for "
             "training, validation speakers carved out for early stopping)."
         },
