@@ -144,6 +144,9 @@ def test_adapt_leaves_out_silent_clips_as_the_command_line_does(stats_model, cap
         clf.adapt(quiet)
     assert clf.adapt(quiet, silence_db=-100).adapted_on == 12
     clf.reset_adaptation()
+    # a mistake of the call itself is its own error, not "0 clips, give more clips"
+    with pytest.raises(SERError, match="rate"):
+        clf.adapt(clips, sampling_rate=-8000)
 
 
 def test_adabn_re_estimates_batchnorm_statistics_of_a_frame_model():

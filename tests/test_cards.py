@@ -185,3 +185,10 @@ def test_a_model_trained_on_a_hub_dataset_links_it_on_its_card(tmp_path):
     card = make_model_card(folder, "me/x")
     assert card.data.datasets == ["me/my-calls"]
     assert "[source](https://huggingface.co/datasets/me/my-calls)" in str(card)
+    # a Hub copy of a known corpus keeps that corpus's terms (me/ravdess lost RAVDESS's NC licence)
+    (folder / "config.json").write_text(json.dumps({**config, "training_corpora": ["ravdess"]}))
+    (folder / "train_args.json").write_text(
+        json.dumps({**args, "data": {**args["data"], "hub_dataset": "me/ravdess"}})
+    )
+    known = make_model_card(folder, "me/x")
+    assert known.data.datasets == ["ravdess"] and known.data.license == "cc-by-nc-sa-4.0"

@@ -64,6 +64,25 @@ def test_a_channel_copy_is_the_same_whatever_torchs_thread_count():
     finally:
         torch.set_num_threads(before)
     assert all(np.array_equal(a, b) for a, b in zip(copies[1], copies[2]))
+    # torch keeps a thread count per Python thread: two threads making copies at once (evaluate
+    # --channel's workers) each get the one-thread samples and keep their own count
+    import threading
+
+    results, counts, barrier = {}, {}, threading.Barrier(2)
+
+    def worker(name: str, threads: int) -> None:
+        torch.set_num_threads(threads)
+        barrier.wait()
+        results[name] = [apply_channel(x, "reverb:0.6", seed=5) for _ in range(5)]
+        counts[name] = torch.get_num_threads()
+
+    pool = [threading.Thread(target=worker, args=(n, t)) for n, t in (("a", 2), ("b", 2))]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    assert counts == {"a": 2, "b": 2} and torch.get_num_threads() == before
+    assert all(np.array_equal(r, copies[1][0]) for rows in results.values() for r in rows)
 
 
 def test_crop_takes_a_stretch_of_the_speech_of_the_asked_length():

@@ -114,6 +114,7 @@ def test_torchrun_of_a_fitted_preset_saves_one_complete_model_and_a_cpu_run_need
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert proc.stdout.count("model saved to") == 1
+    assert proc.stderr.count("INFO ser_hf.training.run: split") == 1  # process 0 tells the story, once
     from ser_hf.inference.classifier import EmotionClassifier
 
     assert EmotionClassifier(out).classify(_clip(EMOTION_F0["happy"], 1.0, seed=5))

@@ -575,7 +575,7 @@ def test_evaluate_corpus_spec_errors_name_the_form_that_works(tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SERError, match="empty PATH.*--corpus user/mycorpus"):
         load_eval_data(["user/mycorpus="], None)
-    with pytest.raises(SERError, match="id alone: --corpus user/mycorpus"):
+    with pytest.raises(SERError, match=r"if user/mycorpus is one: --corpus user/mycorpus"):
         load_eval_data(["mycorpus=user/mycorpus"], None)
 
 

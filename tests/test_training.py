@@ -280,6 +280,11 @@ def test_resuming_from_a_checkpoint_elsewhere_leaves_no_other_runs_checkpoints_t
     named = checkpoint_to_resume(out, run_b, False, write=True, checkpoint=str(other / "checkpoint-300"))
     assert named == str(other / "checkpoint-300") and not (out / "checkpoint-900").exists()
     assert checkpoint_to_resume(out, run_b, True, write=True) is None
+    # checkpoints of no recorded run (an older version, a plain Trainer) are not taken as this run's either
+    (out / CHECKPOINTS_RUN).unlink()
+    (out / "checkpoint-50").mkdir()
+    checkpoint_to_resume(out, run_b, False, write=True, checkpoint=str(other / "checkpoint-300"))
+    assert not (out / "checkpoint-50").exists()
 
 
 def test_a_run_killed_in_a_trained_folder_leaves_that_model_with_its_own_files(
@@ -490,6 +495,8 @@ def test_mistakes_in_the_data_split_and_config_are_typed_errors_before_training(
             arguments.parse_args([*flags, str(config)])
     config.write_text(f"corpus: ravdess={tree}\npreset: compact\nresume_from_checkpoint: false\n")
     assert arguments.parse_args([str(config)])[3].resume_from_checkpoint is None  # no path called "false"
+    training = arguments.parse_args([str(config), "--resume_from_checkpoint", "true"])[3]
+    assert training.resume and training.resume_from_checkpoint is None  # Trainer's "True": --resume
     config.write_text(f"corpus: ravdess={tree}\npreset: compact\n")
     with pytest.raises(SERError, match="make --save_steps a multiple of --eval_steps"):
         arguments.parse_args(

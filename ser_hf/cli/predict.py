@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 from ..errors import SERError, output_dir, output_file, require_extra, spreadsheet_text
 from ..inference.levels import SILENCE_DB, SILENCE_LABEL, TIMELINE_MIN_WINDOWS, level_db, wants_timeline
+from ..inference.timeline import _sliding_windows
 
 logger = logging.getLogger(__name__)
 
@@ -203,7 +204,8 @@ def cli(argv: list[str]) -> int:
                     silence_db=args.silence_db,  # --silence-db for adapting as for classifying
                 )
                 print(
-                    f"adapted to {clf.adapted_on} unlabelled clip(s) of {len(adapt_on)} file(s)", file=report
+                    f"adapted to {clf.adapted_on} unlabelled clip(s) or window(s) of {len(adapt_on)} file(s)",
+                    file=report,
                 )
             first = len(results)
             for path in group:
@@ -339,8 +341,8 @@ def _adaptation_clips(
         except SERError:
             continue
         pieces: Iterable[np.ndarray] = [wave]
-        if wants_timeline(wave.size / sampling_rate, window_s):
-            pieces = (wave[i : i + win] for i in range(0, wave.size - win + 1, hop))
+        if wants_timeline(wave.size / sampling_rate, window_s):  # the windows the timeline classifies
+            pieces = (window for _, _, window in _sliding_windows([wave], win, hop))
         for piece in pieces:
             if piece.size and level_db(piece, sampling_rate) > silence_db:
                 count += 1

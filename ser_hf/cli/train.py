@@ -130,7 +130,11 @@ def cli(argv: list[str] | None = None) -> int:
 
 def main() -> None:
     """``python scripts/train.py`` / ``python -m ser_hf.training``: logging + :func:`cli` + exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # under torchrun / accelerate, process 0 tells the story; the others only their warnings and errors
+    rank = int(os.environ.get("RANK", "0") or 0)
+    logging.basicConfig(
+        level=logging.INFO if rank == 0 else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         code = cli(sys.argv[1:])
     except SERError as err:

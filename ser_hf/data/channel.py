@@ -142,31 +142,26 @@ def channel_copies(
     ]
 
 
-_ONE_THREAD = threading.Lock()
-_one_thread_users = [0, 0]  # callers inside, and torch's thread count to restore when the last leaves
+_ONE_AT_A_TIME = threading.RLock()  # reentrant: a nested call waits on no one
 
 
 @contextmanager
 def _one_torch_thread() -> Iterator[None]:
-    """torch on one thread while any caller is inside (the others' count restored by the last to
-    leave): its FFTs and sums split their work by thread count, so a channel copy's samples moved with
-    it (up to 2e-7), and so did the copies' feature-cache keys and a model's chosen C (``ser-hf cv
-    --parallel 2`` and ``--parallel 1`` trained other fold models). Now every count gives the one-thread
-    samples."""
+    """torch on one thread while a copy is made, one copy at a time, the count restored after: its FFTs
+    and sums split their work by thread count, so a channel copy's samples moved with it (up to 2e-7),
+    and so did the copies' feature-cache keys and a model's chosen C (``ser-hf cv --parallel 2`` and
+    ``--parallel 1`` trained other fold models). Every count now gives the one-thread samples. The lock:
+    torch's count is partly per thread and partly the process's, so copies made at once by several
+    threads (``evaluate --channel``'s workers) could each restore the other's."""
     import torch
 
-    with _ONE_THREAD:
-        if _one_thread_users[0] == 0:
-            _one_thread_users[1] = torch.get_num_threads()
-            torch.set_num_threads(1)
-        _one_thread_users[0] += 1
-    try:
-        yield
-    finally:
-        with _ONE_THREAD:
-            _one_thread_users[0] -= 1
-            if _one_thread_users[0] == 0:
-                torch.set_num_threads(_one_thread_users[1])
+    with _ONE_AT_A_TIME:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
 
 
 def apply_channel(wave: np.ndarray, spec: str, sampling_rate: int = 16000, seed: int = 0) -> np.ndarray:

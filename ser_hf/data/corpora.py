@@ -148,9 +148,10 @@ def load_corpus(
             if str(data_dir).count("/") == 1 and not str(data_dir).startswith((".", "/", "~"))
             else None
         )
+        maybe = f" (if {hub_id} is one: --corpus {hub_id})" if hub_id else ""
         raise SERError(
-            f"corpus folder not found; check the path (for a folder of your own: --corpus {name}=DIR; "
-            f"a Hub dataset is given by its id alone: --corpus {hub_id or 'owner/name'})",
+            f"corpus folder not found; check the path (a folder of your own: --corpus {name}=DIR; "
+            f"a Hub dataset is given by its id alone: --corpus owner/name{maybe})",
             source=str(data_dir),
         )
     if kind == "auto":

@@ -286,7 +286,10 @@ def make_model_card(
             else {}
         )
         hub_id = str(data.get("hub_dataset") or "")
-        corpora = [hub_id if REPO_ID.fullmatch(hub_id) and c == hub_id.split("/")[-1] else c for c in corpora]
+        own = (
+            REPO_ID.fullmatch(hub_id) and _corpus_key(hub_id.split("/")[-1]) not in CORPORA
+        )  # me/ravdess: RAVDESS's terms
+        corpora = [hub_id if own and c == hub_id.split("/")[-1] else c for c in corpora]
     infos = [corpus_info(c) for c in corpora]
     corpus_names = " + ".join(i["name"] for i in infos) or "an unrecorded corpus"
     license = license or config.get("license") or _license_for(corpora)

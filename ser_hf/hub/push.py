@@ -68,7 +68,7 @@ def _hub_errors(action: str, repo_id: str) -> Iterator[None]:
     except (*network, RuntimeError) as err:
         cause: BaseException | None = err
         while cause is not None and not isinstance(cause, network):
-            cause = cause.__cause__ or cause.__context__
+            cause = cause.__cause__ or (None if cause.__suppress_context__ else cause.__context__)
         if cause is None:  # a RuntimeError of some other kind
             raise
         wrapped = f"; {err}" if cause is not err else ""  # which file failed to upload
@@ -351,6 +351,7 @@ def replaced_by_push(path_in_repo: str) -> bool:
     ours = {p.name for p in code.iterdir() if p.suffix in (".py", ".safetensors", ".txt")} - {
         "__init__.py",
         "auto.py",
+        "errors.py",  # a generic name: a user's own errors.py is theirs (ours is rewritten by every push)
     }
     return path_in_repo in _RUN_RECORDS or path_in_repo in ours or bool(_WEIGHT_FILE.fullmatch(path_in_repo))
 

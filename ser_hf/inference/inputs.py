@@ -182,12 +182,15 @@ def adaptation_waves(
     one warning each; ``load`` decodes a clip (raising :class:`SERError`)."""
     limit = reads_seconds(feature_extractor)
     unreadable: list[str] = []
-    silent = long = 0
+    silent = long = read = 0
+    first_error: SERError | None = None
     for clip in clips:
         try:
             wave = load(clip)
+            read += 1
         except SERError as err:  # one broken file among many: skipped, as ser-hf predict --adapt does
             unreadable.append(f"{clip_name(clip)} ({err})")
+            first_error = first_error or err
             continue
         pieces = [wave]
         if limit and len(wave) > (limit + 1.0) * rate:
@@ -206,6 +209,8 @@ def adaptation_waves(
         logger.info(
             "adapt: %d clip(s) longer than the model reads, adapted on their %g-s windows", long, window_s
         )
+    if first_error is not None and not read:  # none read: the call's own mistake (a bad rate), or all broken
+        raise first_error
     if unreadable:
         logger.warning(
             "adapt: left out %d unreadable clip(s): %s", len(unreadable), "; ".join(unreadable[:3])

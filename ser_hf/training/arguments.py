@@ -309,8 +309,10 @@ class SERTrainingArguments(TrainingArguments):
             )
             self.label_smoothing = self.label_smoothing or self.label_smoothing_factor
             self.label_smoothing_factor = 0.0
-        if str(self.resume_from_checkpoint or "").strip().lower() in ("", "false", "none"):
-            self.resume_from_checkpoint = None  # a config's `resume_from_checkpoint: false` is no path
+        given = str(self.resume_from_checkpoint or "").strip().lower()
+        if given in ("", "false", "none", "true"):  # a config's `resume_from_checkpoint: false` is no path
+            self.resume = self.resume or given == "true"  # Trainer's "True": the last checkpoint, as --resume
+            self.resume_from_checkpoint = None
         if self.optimizer_name not in ("adam", "adamw"):
             raise SERError(f"optimizer_name must be adam or adamw, got {self.optimizer_name!r}")
         if self.hp_search < 0:  # a negative count once ran no search without a word

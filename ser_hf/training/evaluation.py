@@ -483,9 +483,10 @@ def load_eval_data(corpora: Sequence[str], label_scheme: str | None) -> Any:
             continue
         if not sep or not name or not path:
             hint = f"a Hub dataset by its id alone: --corpus {name if name.count('/') == 1 else 'owner/name'}"
+            empty = sep and name
             raise SERError(
-                f"{'empty PATH' if sep and name else 'write corpora as NAME=PATH'}: NAME=PATH, e.g. "
-                f"ravdess=data/ravdess (an empty PATH is not the working directory), or {hint}",
+                f"{'an empty PATH is not the working directory' if empty else 'write corpora as NAME=PATH'}: "
+                f"e.g. ravdess=data/ravdess, or {hint}",
                 source=f"--corpus {spec}",
             )
         specs.append((name, path))

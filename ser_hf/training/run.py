@@ -405,9 +405,8 @@ def train(
         logger.info(
             "--resume continues the search's trials; the final model trains afresh with the best values"
         )
-    given = training_args.resume_from_checkpoint  # transformers' own flag: that checkpoint
-    wants_last = str(given).lower() == "true"  # Trainer's "True": the last one, as --resume
-    if searching and given and not wants_last:
+    given = training_args.resume_from_checkpoint  # transformers' own flag: that checkpoint ("true": --resume)
+    if searching and given:
         raise SERError(
             "a hyperparameter search trains its trials afresh; --resume true continues an interrupted search",
             source=f"--resume_from_checkpoint {given} with --hp-search",
@@ -415,9 +414,9 @@ def train(
     resume = checkpoint_to_resume(
         output_dir,
         identity,
-        (training_args.resume or wants_last) and not searching,
+        training_args.resume and not searching,
         write=trainer.is_world_process_zero(),
-        checkpoint=None if searching or wants_last or not given else str(given),
+        checkpoint=str(given) if given else None,
     )
     hp_summary = None
     if searching:

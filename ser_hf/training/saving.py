@@ -295,9 +295,8 @@ def checkpoint_to_resume(
             )
         logger.info("resuming from %s (--resume_from_checkpoint)", path)
         if write:
-            if _run_differences(
-                record, identity
-            ):  # another run's checkpoints here: never resumed as this one's
+            # another run's checkpoints here (or ones of no recorded run) are never resumed as this one's
+            if not record.is_file() or _run_differences(record, identity):
                 for old in _checkpoints(output_dir):
                     if old.resolve() != path.resolve():
                         shutil.rmtree(old, ignore_errors=True)
