@@ -599,3 +599,5 @@ def test_a_dataset_card_takes_the_uploaders_licence_for_their_own_corpus():
     assert make_dataset_card(ds, "me/calls").data.license == "other"
     card = make_dataset_card(ds, "me/calls", license="cc-by-4.0")
     assert card.data.license == "cc-by-4.0" and "Licence: `cc-by-4.0` (as the uploader states)" in str(card)
+    known = ds.map(lambda row: {"corpus": "ravdess"})  # a known corpus keeps its own terms
+    assert make_dataset_card(known, "me/r", license="cc-by-4.0").data.license == "cc-by-nc-sa-4.0"

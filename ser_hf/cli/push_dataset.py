@@ -43,8 +43,8 @@ def cli(argv: list[str]) -> int:
     parser.add_argument(
         "--license",
         default=None,
-        help="the data's Hub licence id for the card, e.g. cc-by-4.0 (default: the known corpora's; "
-        "'unknown' for your own corpus)",
+        help="your own corpus's Hub licence id for the card, e.g. cc-by-4.0 (the corpora the package knows, "
+        "RAVDESS, TESS, ..., keep their own; without it your corpus's licence reads 'unknown')",
     )
     args = parser.parse_args(argv)
     require_extra("train", "ser-hf push-dataset", ("datasets",))

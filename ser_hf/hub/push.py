@@ -426,9 +426,12 @@ def make_dataset_card(
     label_scheme = label_scheme or next((label_scheme_of(split) for split in splits.values()), None)
     corpora = sorted({c for s in summaries.values() for c in s["per_corpus"]})
     infos = [corpus_info(c) for c in corpora]
-    if license:  # the uploader's own corpus: its terms as they give them
+    if license:  # the uploader's own corpora: their terms as they give them (a known corpus keeps its own)
         infos = [
-            {**i, "license": license, "license_text": f"`{license}` (as the uploader states)"} for i in infos
+            {**i, "license": license, "license_text": f"`{license}` (as the uploader states)"}
+            if i["license_text"].startswith("unknown")
+            else i
+            for i in infos
         ]
     licences = sorted({i["license"] for i in infos})
     first = next(iter(splits.values()))

@@ -268,8 +268,8 @@ def checkpoint_to_resume(
     replaces it) and records its identity in ``checkpoints_run.json``; ``resume`` takes the last
     checkpoint only when that record matches, so a resumed run never continues another run's
     weights; ``checkpoint`` (``--resume_from_checkpoint``) takes that one, after the same check
-    against its folder's record, and removes nothing. ``write``: this process writes (the main
-    process of a distributed run).
+    against its folder's record, and removes only the checkpoints in ``output_dir`` of another (or
+    an unrecorded) run. ``write``: this process writes (the main process of a distributed run).
 
     Raises:
         SERError: ``resume`` with checkpoints of another run; a ``checkpoint`` that is not one.
