@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import shlex
 import sys
 from pathlib import Path
@@ -148,7 +147,7 @@ def _check_fold_arguments(extra: list[str], where: str = "after --") -> None:
     """A mistyped training flag after ``--`` (or in ``--teacher-args``) fails here, not in N fold
     processes; so does one that cv sets per fold (``--split random`` there made every fold train and
     test on one split, ``--output_dir`` wrote every fold into one folder)."""
-    from .train import live_help, stored_help, unknown_flags
+    from .train import help_flags, live_help, stored_help, unknown_flags
 
     help_text = stored_help() or live_help()
     unknown = unknown_flags(extra, help_text)
@@ -158,7 +157,7 @@ def _check_fold_arguments(extra: list[str], where: str = "after --") -> None:
     def canonical(flag: str) -> str:
         return "--" + flag[2:].replace("-", "_")
 
-    known = {canonical(k) for k in re.findall(r"(--[A-Za-z0-9_\-]+)", help_text)}
+    known = {canonical(k) for k in help_flags(help_text)}
     for flag in (canonical(a.split("=", 1)[0]) for a in extra if a.startswith("--")):
         names = {flag} if flag in known else {k for k in known if k.startswith(flag)}  # argparse prefixes
         owned = [k for k in names if k in FOLD_OWNED]

@@ -66,9 +66,14 @@ def stored_help() -> str | None:
     return text if header == f"# transformers {metadata.version('transformers')}" else None
 
 
+def help_flags(help_text: str) -> set[str]:
+    """The ``--flags`` a parser's help names."""
+    return set(re.findall(r"(--[A-Za-z0-9_\-]+)", help_text))
+
+
 def unknown_flags(argv: list[str], help_text: str) -> list[str]:
     """Flags that are neither an option of the parser nor a prefix argparse would accept for one."""
-    known = set(re.findall(r"(--[A-Za-z0-9_\-]+)", help_text))
+    known = help_flags(help_text)
     flags = [a.split("=", 1)[0] for a in argv if a.startswith("--")]
     return [f for f in flags if f not in known and not any(k.startswith(f) for k in known)]
 

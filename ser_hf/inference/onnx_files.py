@@ -255,25 +255,24 @@ def _drop_node_metadata(proto: Any) -> None:
     """The exporter notes on every node where it came from (``pkg.torch.onnx.stack_trace``: source paths
     of the building machine, hundreds of them): left out of the file, subgraphs and functions too."""
 
-    def clean(graph: Any) -> None:
-        for node in graph.node:
+    def clean_nodes(nodes: Any) -> None:
+        for node in nodes:
             del node.metadata_props[:]
             node.doc_string = ""
             for attribute in node.attribute:
-                if attribute.HasField("g"):
-                    clean(attribute.g)
-                for sub in attribute.graphs:
-                    clean(sub)
+                for sub in ([attribute.g] if attribute.HasField("g") else []) + list(attribute.graphs):
+                    clean_graph(sub)
+
+    def clean_graph(graph: Any) -> None:
+        clean_nodes(graph.node)
         for value in (*graph.input, *graph.output, *graph.value_info, *graph.initializer):
             if hasattr(value, "metadata_props"):
                 del value.metadata_props[:]
         del graph.metadata_props[:]
 
-    clean(proto.graph)
-    for function in proto.functions:
-        for node in function.node:
-            del node.metadata_props[:]
-            node.doc_string = ""
+    clean_graph(proto.graph)
+    for function in proto.functions:  # their nodes (and subgraphs) as the graph's
+        clean_nodes(function.node)
         del function.metadata_props[:]
 
 

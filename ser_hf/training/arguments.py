@@ -344,6 +344,7 @@ _ARGUMENT_FIXES = (
 )  # fmt: skip
 
 ARGUMENT_CLASSES = (DataArguments, ModelArguments, AugmentArguments, SERTrainingArguments)
+CONFIG_SUFFIXES = (".json", ".yaml", ".yml")  # a config file given in place of flags
 
 
 def parse_args(
@@ -357,7 +358,7 @@ def parse_args(
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = HfArgumentParser(ARGUMENT_CLASSES)
     from_file: list[str] = []
-    if argv and argv[0].lower().endswith((".json", ".yaml", ".yml")):
+    if argv and argv[0].lower().endswith(CONFIG_SUFFIXES):
         from_file, argv = _file_args(Path(argv[0])), argv[1:]  # the file's fields, then flags overriding them
     file_rest, file_corpora = _take_corpora(from_file)
     merged, corpora = _take_corpora(argv)
@@ -371,7 +372,7 @@ def parse_args(
     if rest:
         first = (
             " (a config file goes first: python scripts/train.py config.yaml --flag value)"
-            if any(str(r).lower().endswith((".json", ".yaml", ".yml")) for r in rest)
+            if any(str(r).lower().endswith(CONFIG_SUFFIXES) for r in rest)
             else ""
         )
         raise SERError(
@@ -399,8 +400,12 @@ def _take_corpora(argv: Sequence[str]) -> tuple[list[str], list[str]]:
             corpora.append(arg.split("=", 1)[1])
         elif arg == "--corpus":
             i += 1
-            config = (".json", ".yaml", ".yml")  # a config file after the corpora is no corpus
-            while i < len(argv) and not argv[i].startswith("--") and not argv[i].lower().endswith(config):
+            # a config file after the corpora is no corpus
+            while (
+                i < len(argv)
+                and not argv[i].startswith("--")
+                and not argv[i].lower().endswith(CONFIG_SUFFIXES)
+            ):
                 corpora.append(argv[i])
                 i += 1
             continue
