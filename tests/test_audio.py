@@ -10,7 +10,8 @@ import soundfile as sf
 import torch
 from conftest import make_speechlike, make_tone
 
-from ser_hf.data.audio import audio_info, find_media_files, iter_audio_chunks, load_audio, write_wav
+from ser_hf.data.audio import audio_info, iter_audio_chunks, load_audio, write_wav
+from ser_hf.data.media_files import find_media_files
 from ser_hf.errors import SERError
 
 
@@ -197,6 +198,28 @@ def test_find_media_files_expands_folders_and_globs(tmp_path, media):
     assert {p.name for p in find_media_files([str(tmp_path)])} == {"a.wav", "b.wav"}
     assert [p.name for p in find_media_files([str(tmp_path / "*.wav")])] == ["b.wav"]
     assert find_media_files([str(tmp_path / "nothing.wav")])[0].name == "nothing.wav"
+
+
+def test_a_folder_scan_keeps_telephony_formats_and_linked_folders(tmp_path, media, caplog):
+    """A call-centre folder (probe of session 36): .au / .caf / .gsm files and a linked sub-folder were
+    left out of ``ser-hf predict FOLDER`` without a word, though each file decodes when named."""
+    calls, elsewhere = tmp_path / "calls", tmp_path / "archive"
+    calls.mkdir(), elsewhere.mkdir()
+    tone = make_tone()
+    for name in ("a.au", "b.caf"):
+        write_wav(tmp_path / "x.wav", tone)
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", str(tmp_path / "x.wav"), str(calls / name)], check=True
+        )
+    write_wav(elsewhere / "c.wav", tone)
+    (calls / "linked").symlink_to(elsewhere, target_is_directory=True)
+    (calls / "loop").symlink_to(calls, target_is_directory=True)  # a link back up: read once
+    (calls / "notes.txt").write_text("x")
+    with caplog.at_level("INFO"):
+        found = find_media_files([str(calls)])
+    assert sorted(p.name for p in found) == ["a.au", "b.caf", "c.wav"]
+    assert "left out 1 file(s) that are not audio or video" in caplog.text
+    assert all(len(load_audio(p)) > 0 for p in found)
 
 
 def test_an_http_address_is_fetched_and_other_addresses_are_named_as_given(media):

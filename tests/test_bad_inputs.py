@@ -265,6 +265,32 @@ def test_python_api_input_mistakes_get_typed_errors(corpus, clf):
             clf.timeline(path, window_s=window, hop_s=hop)
 
 
+def test_service_inputs_get_typed_errors_and_one_clip_is_no_batch(corpus, clf, caplog):
+    """Inputs a web service hands over (probe of session 36): a bfloat16 tensor and a ragged list were
+    raw TypeError / ValueError tracebacks that failed a whole ``classify_batch(return_exceptions=True)``;
+    one clip's array given to ``classify_batch`` was classified one sample at a time (64,000 confident
+    scores); ``timeline`` of a name too long for the file system was a raw OSError; every
+    ``timeline`` of an MP3 warned about a video's clock (the encoder's delay)."""
+    clip = make_speechlike(1.0, seed=3)
+    bf16 = torch.from_numpy(clip).bfloat16()
+    for scores in clf.classify_batch([clip, bf16], sampling_rate=SR):
+        _assert_scores(scores, "bfloat16")
+    good, ragged = clf.classify_batch([clip, [[0.1], [0.2, 0.3]]], sampling_rate=SR, return_exceptions=True)
+    _assert_scores(good, "the good clip beside a ragged one")
+    assert isinstance(ragged, SERError) and "rectangular array" in str(ragged)
+    for one in (clip, torch.from_numpy(clip), np.stack([clip, clip], axis=1)):
+        with pytest.raises(SERError, match="takes a list of clips"):
+            clf.classify_batch(one, sampling_rate=SR)
+        with pytest.raises(SERError, match="adapt takes a list of clips"):
+            clf.adapt(one, sampling_rate=SR)
+    assert len(clf.classify_batch(np.stack([clip, clip]), sampling_rate=SR)) == 2  # one clip a row
+    with pytest.raises(SERError, match="cannot be read"):
+        clf.timeline(str(corpus["clip.mp3"].path.parent / ("a" * 300 + ".wav")))
+    with caplog.at_level("WARNING"):
+        clf.timeline(str(corpus["clip.mp3"].path))
+    assert "video's clock" not in caplog.text
+
+
 _LONG_SCRIPT = textwrap.dedent(
     """
     import json, resource, sys, time

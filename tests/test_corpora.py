@@ -306,6 +306,25 @@ def test_a_metadata_csv_speaker_column_named_spk_is_read_and_a_missing_one_is_sa
         validation_speakers(["mine2_unknown"], n=4)
 
 
+def test_a_file_listed_twice_in_metadata_csv_is_read_once_or_skipped_when_its_labels_differ(tmp_path, caplog):
+    """A metadata.csv listing one file three times under three labels loaded silently: the same audio
+    trained as each class, and the summary counted 95 files for 60 (probe of session 36)."""
+    folder = tmp_path / "dup"
+    for i in range(4):
+        _tone(folder / "clips" / f"{i}.wav")
+    rows = [f"clips/{i}.wav,{'angry' if i % 2 else 'sad'},p{i % 2}" for i in range(4)]
+    rows += ["clips/0.wav,happy,p0", "clips/0.wav,Angry,p0", "./clips/1.wav,angry,p1"]  # 0: three labels
+    (folder / "metadata.csv").write_text("file_name,emotion,speaker\n" + "\n".join(rows) + "\n")
+    with caplog.at_level(logging.WARNING):
+        ds, report = load_corpus("dup", folder, return_report=True)
+    assert sorted(Path(p).name for p in ds["path"]) == ["1.wav", "2.wav", "3.wav"]  # 1.wav once
+    assert report.files_found == 4
+    assert [(Path(s.path).name, s.reason) for s in report.skipped] == [
+        ("0.wav", "listed 3 times in metadata.csv with different labels (Angry, happy, sad)")
+    ]
+    assert "1 row(s) list a file again with the same label; each file is read once" in caplog.text
+
+
 def test_a_metadata_csv_as_excel_saves_it_is_read(tmp_path, caplog):
     """French labels in a Windows-1252 metadata.csv were a raw UnicodeDecodeError traceback; a
     semicolon-separated one (European Excel) said it lacked a 'file_name' column."""

@@ -332,7 +332,8 @@ def test_a_held_out_corpus_is_scored_on_its_own_classes_in_cv_as_evaluate_scores
     ]
     argv += ["--preset", "speech-stats", "--out", str(out), "--", "--use_cpu", "true", "--report_to", "none"]
     assert cv_cli.cli(argv) == 0
-    assert "tess scored without " in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "tess scored without " in printed and "its test clips hold" not in printed  # said once
     fold = json.loads((out / "fold_1" / "test_metrics.json").read_text())
     assert fold["speakers"] == ["tess_OAF", "tess_YAF"]
     log = (out / "fold_1" / "train.log").read_text()  # the RAVDESS tree has 3 of the 7 classes
@@ -391,3 +392,21 @@ def test_the_held_out_corpus_mask_keeps_every_row_a_distribution():
     assert names == {"x": ["a"]}  # "seen" trained on, "one" has a single class: both left as they were
     assert masked[0].tolist() == [0.0, 0.5, 0.5] and masked[1] == pytest.approx([0.0, 0.5 / 0.8, 0.3 / 0.8])
     assert masked[2:].tolist() == probs[2:].astype(np.float64).tolist()
+
+
+def test_a_fold_whose_test_speakers_lack_classes_says_so(tmp_path, capsys, monkeypatch):
+    """A fold whose test speakers held one class of three printed UA 1.000 and went into the mean
+    without a word (probe of session 36: a user's own corpus with speakers of one class)."""
+    import ser_hf.cli.cv as cv_module
+
+    per_class = {"angry": {"support": 8}, "happy": {"support": 0}, "sad": {"support": 0}}
+    metrics = {"wa": 1.0, "ua": 1.0, "f1_macro": 1.0, "per_class": per_class}
+
+    def one_fold(*args, on_fold, **kwargs):
+        on_fold(0, {"seconds": 6.0}, metrics, False)
+        return None, []
+
+    monkeypatch.setattr(cv_module, "run_cross_validation", one_fold)
+    cv_cli.cli(["--corpus", f"mine={tmp_path}", "--preset", "speech-stats", "--out", str(tmp_path / "cv")])
+    assert "fold 0: WA 1.000  UA 1.000" in (out := capsys.readouterr().out)
+    assert "its test clips hold 1 of the 3 classes (angry)" in out

@@ -123,3 +123,21 @@ def test_speakers_with_only_some_classes_stay_out_of_the_speaker_head():
     )  # fmt: skip
     torch.testing.assert_close(with_p.speaker_classifier.weight, without.speaker_classifier.weight)
     assert not torch.allclose(with_p.classifier.weight, without.classifier.weight)
+
+
+def test_validation_clips_of_one_class_are_said_once_not_scored_silently(caplog, recwarn):
+    """Validation speakers holding one class of three (probe of session 36): every C scored UA 1.000 and
+    C was chosen on the tie without a word, beside two scikit-learn warnings per C."""
+    from ser_hf.training.linear import fit_linear
+
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 3
+    x = rng.standard_normal((60, 6)) + 2 * np.eye(3, 6)[y]
+    with caplog.at_level("WARNING"):
+        fit_linear(x, y, x[y == 0][:5], np.zeros(5, dtype=int), c_grid=(0.1, 1.0))
+    assert "the validation clips hold 1 of the 3 training classes (class ids [1, 2] missing)" in caplog.text
+    assert not [w for w in recwarn if "single label" in str(w.message) or "y_pred contains" in str(w.message)]
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        fit_linear(x, y, None, None, c_grid=(0.1, 1.0), log_prefix="speaker head: ")
+    assert "speaker head: no validation clips to choose C on: C=1 is fixed" in caplog.text

@@ -140,9 +140,9 @@ def _section(name: str, p: dict[str, Any]) -> list[str]:
         ]
     elif name == "cv":
         lines = [
-            "## Cross-validation on a CPU: the full RAVDESS 6-fold protocol of the default preset",
+            f"## Cross-validation on a CPU: the full RAVDESS 6-fold protocol of `{p.get('preset', 'speech-stats')}`",
             "",
-            f"Data: {p['data']}; `{p.get('preset', 'speech-stats')}`, {p['folds']} folds, {p['clips']} test clips, one process per "
+            f"Data: {p['data']}; {p['folds']} folds, {p['clips']} test clips, one process per "
             "fold; wall time covers decoding, features (an empty feature cache: each clip computed once), fitting "
             "(C chosen on validation actors) and testing.",
             "",

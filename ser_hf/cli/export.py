@@ -57,7 +57,7 @@ def cli(argv: list[str]) -> int:
     model = str(resolve_model_name(args.model, default="cnn"))
     clips, unreadable = [], {}
     if args.check_clips:  # decoded before the export: a typo or unreadable clips cost nothing
-        from ..data.audio import find_media_files
+        from ..data.media_files import find_media_files
         from ..inference.onnx_classifier import read_clips
 
         found = find_media_files(args.check_clips)

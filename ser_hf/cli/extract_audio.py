@@ -11,8 +11,8 @@ from ..data.audio import (
     MEDIA_EXTENSIONS,
     VIDEO_EXTENSIONS,
     audio_info,
-    find_media_files,
 )
+from ..data.media_files import find_media_files
 from ..errors import SERError, output_dir
 from ..inference.media import check_output_rate, extract_audio
 

@@ -153,7 +153,8 @@ def cli(argv: list[str]) -> int:
     if args.onnx:
         require_extra("onnx", "ser-hf predict --onnx", ("onnxruntime",))
     # the library (torch, transformers) loads after the arguments parse: --help answers at once
-    from ..data.audio import audio_info, find_media_files, load_audio, url_scheme
+    from ..data.audio import audio_info, load_audio, url_scheme
+    from ..data.media_files import find_media_files
     from ..inference.onnx_classifier import load_classifier
     from ..inference.timeline import plot_timeline
 

@@ -40,6 +40,14 @@ from .resampling import MAX_RATE, MIN_RATE, check_rate, effective_rates, resampl
 logger = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".wma", ".aiff", ".aif")
+AUDIO_EXTENSIONS += (
+    ".au",
+    ".caf",
+    ".gsm",
+    ".amr",
+    ".awb",
+    ".spx",
+)  # telephony and Apple formats FFmpeg reads
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v")
 VIDEO_EXTENSIONS += (".mts", ".m2ts", ".mxf", ".mpg", ".mpeg", ".flv", ".wmv", ".3gp")  # cameras, broadcast
 MEDIA_EXTENSIONS = AUDIO_EXTENSIONS + VIDEO_EXTENSIONS
@@ -291,7 +299,9 @@ def _readable_path(path: Path) -> None:
 def _decode_path(path: Path, sampling_rate: int | None) -> tuple[np.ndarray, int]:
     name = str(path)
     _readable_path(path)
-    if not path.exists():  # a glob pattern that matched nothing is kept as given (find_media_files)
+    if (
+        not path.exists()
+    ):  # a glob pattern that matched nothing is kept as given (media_files.find_media_files)
         missing = "no file matches this pattern" if re.search(r"[*?[]", name) else "file not found"
         raise SERError(f"{missing}; check the path", source=name)
     if path.is_dir():
@@ -369,9 +379,7 @@ def _decode_any(source: Any, sampling_rate: int | None, name: str) -> tuple[np.n
         # gradio's (sampling_rate, samples), channels last; torchaudio's first; soundfile.read's and
         # librosa.load's (samples, sampling_rate)
         rate, samples = source if np.isscalar(source[0]) else source[::-1]
-        if hasattr(samples, "detach") and hasattr(samples, "cpu"):
-            samples = samples.detach().cpu().numpy()
-        return _to_mono(_to_float(np.asarray(samples), name), name), _rate(rate, name)
+        return _to_mono(_to_float(_as_array(samples, name), name), name), _rate(rate, name)
     if hasattr(source, "get_all_samples"):  # torchcodec / datasets AudioDecoder
         try:
             decoded = source.get_all_samples()
@@ -379,7 +387,7 @@ def _decode_any(source: Any, sampling_rate: int | None, name: str) -> tuple[np.n
             raise SERError(f"the AudioDecoder could not decode its source ({err})", source=name) from err
         return decoded.data.mean(dim=0).numpy().astype(np.float32), int(decoded.sample_rate)
     if hasattr(source, "detach") and hasattr(source, "cpu"):  # torch tensor
-        source = source.detach().cpu().numpy()
+        source = _as_array(source, name)
     if isinstance(source, list) and any(_is_clip(x) for x in source):
         # [clip, clip]: two equal-length clips read as one stereo clip, averaged, without a word
         raise SERError(
@@ -394,7 +402,7 @@ def _decode_any(source: Any, sampling_rate: int | None, name: str) -> tuple[np.n
                 "{'array': x, 'sampling_rate': sr} dict",
                 source=name,
             )
-        samples = np.asarray(source)
+        samples = _as_array(source, name)
         if samples.dtype == object:
             raise SERError("samples must be numbers, not objects", source=name)
         return _to_mono(_to_float(samples, name), name), _rate(sampling_rate, name)
@@ -403,6 +411,21 @@ def _decode_any(source: Any, sampling_rate: int | None, name: str) -> tuple[np.n
         "(samples, rate) tuple, an {'array', 'sampling_rate'} dict or an AudioDecoder",
         source=name,
     )
+
+
+def _as_array(samples: Any, name: str) -> np.ndarray:
+    """A tensor or list of samples as a numpy array; a dtype numpy lacks (bfloat16) as float32,
+    and a ragged list a :class:`SERError` (both were raw TypeError / ValueError tracebacks)."""
+    if hasattr(samples, "detach") and hasattr(samples, "cpu"):
+        samples = samples.detach().cpu()
+        try:
+            return samples.numpy()
+        except TypeError:  # "unsupported ScalarType BFloat16"
+            return samples.float().numpy()
+    try:
+        return np.asarray(samples)
+    except ValueError as err:  # [[0.1], [0.2, 0.3]]: rows of different lengths
+        raise SERError(f"samples must be a rectangular array of numbers ({err})", source=name) from err
 
 
 def _is_clip(item: Any) -> bool:
@@ -420,6 +443,13 @@ def refuse_single(items: Any, what: str, single: str) -> None:
     if isinstance(items, (str, bytes, os.PathLike, dict)):
         raise SERError(
             f"{what} takes a list, got one {type(items).__name__}; {single}", source=str(items)[:200]
+        )
+    shape = getattr(items, "shape", None)  # one clip's array was read a sample (or a frame) at a time
+    if shape is not None and (len(shape) < 2 or (len(shape) == 2 and shape[1] <= _MAX_CHANNELS)):
+        raise SERError(
+            f"{what} takes a list of clips (or a 2-D array, one clip a row), got one clip's samples of "
+            f"shape {tuple(shape)}; {single}",
+            source=f"{type(items).__name__} of shape {tuple(shape)}",
         )
 
 
@@ -497,8 +527,12 @@ def iter_audio_chunks(
     """
     name = str(path)
     p = Path(path)
-    if not p.is_file() or p.stat().st_size == 0:
-        _decode_path(p, sampling_rate)  # raises the precise error (missing, a folder, empty)
+    try:
+        usable = p.is_file() and p.stat().st_size > 0
+    except OSError:  # a name too long for the file system: a raw OSError from timeline()
+        usable = False
+    if not usable:
+        _decode_path(p, sampling_rate)  # raises the precise error (missing, a folder, empty, bad name)
     import soundfile as sf
 
     try:
@@ -547,7 +581,9 @@ def iter_audio_chunks(
         for start in range(0, len(samples), step):
             yield samples[start : start + step]
         return
-    if begin > 0.05:  # the times of a timeline are the audio's, not the picture's
+    # the times of a timeline are the audio's, not the picture's; an audio file's own start (an MP3
+    # encoder's delay) was warned about on every call, in words about video
+    if begin > 0.05 and p.suffix.lower() not in AUDIO_EXTENSIONS:
         logger.warning(
             "%s: its audio starts %.2f s into the file: times count from the start of the audio "
             "(add %.2f s for the video's clock)",
@@ -584,29 +620,3 @@ def write_wav(
     import soundfile as sf
 
     sf.write(str(path), np.asarray(samples, dtype=np.float32), sampling_rate, subtype="PCM_16")
-
-
-def find_media_files(paths: list[str], extensions: tuple[str, ...] = MEDIA_EXTENSIONS) -> list[Path]:
-    """Expand files, folders (recursively) and glob patterns into a sorted list of media files.
-
-    A path that names nothing (no file, no folder, no glob match) is kept as-is so the caller reports
-    it as "file not found" for that exact path.
-    """
-    import glob
-
-    found: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        try:
-            is_dir = p.is_dir()
-        except OSError:  # a name too long for the file system aborted every file of the run
-            found.append(p)  # reported as that file's error, the others classified
-            continue
-        if is_dir:
-            found += sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in extensions)
-        elif p.exists() or p.is_symlink():  # a broken link named by the user: reported, not skipped
-            found.append(p)
-        else:
-            matches = sorted(glob.glob(raw, recursive=True))
-            found += [Path(m) for m in matches if Path(m).is_file()] if matches else [p]
-    return found

@@ -84,6 +84,31 @@ def _read_metadata(path: Path) -> list[dict]:
     return rows
 
 
+def _once_per_file(entries: list, src: str, report: CorpusReport) -> list:
+    """Each file of metadata.csv once: a file listed again with the same label is kept once (a
+    warning counts the repeats); one listed with different labels is skipped, every row of it, and
+    reported with its labels (it trained under each label, without a word)."""
+    rows_of: dict[str, list[int]] = {}
+    for i, (path, *_) in enumerate(entries):
+        rows_of.setdefault(os.path.normpath(path.absolute()), []).append(i)
+    report.files_found = len(rows_of)
+    drop: set[int] = set()
+    for rows in (r for r in rows_of.values() if len(r) > 1):
+        labels = sorted({str(entries[i][1]).strip() for i in rows}, key=str.casefold)
+        if len({label.casefold() for label in labels}) > 1:
+            drop.update(rows)
+            why = f"listed {len(rows)} times in metadata.csv with different labels ({', '.join(labels)})"
+            report.skipped.append(SkippedFile(str(entries[rows[0]][0]), why))
+        else:
+            drop.update(rows[1:])
+    repeats = sum(len(r) - 1 for r in rows_of.values() if len(r) > 1 and r[0] not in drop)
+    if repeats:
+        logger.warning(
+            "%s: %d row(s) list a file again with the same label; each file is read once", src, repeats
+        )
+    return [e for i, e in enumerate(entries) if i not in drop]
+
+
 def _load_audiofolder(
     root: Path,
     corpus: str,
@@ -126,7 +151,7 @@ def _load_audiofolder(
                     row.get(gen_col) if gen_col else None,
                 )
             )
-        report.files_found = len(entries)
+        entries = _once_per_file(entries, src, report)
         inside = root.absolute()  # as written: a clips/ folder linked to another disk is inside
         outside = [
             str(p) for p, *_ in entries if not Path(os.path.normpath(p.absolute())).is_relative_to(inside)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.audio import _MAX_CHANNELS, _rate, _to_float, _to_mono, resample
+from ..data.audio import _MAX_CHANNELS, _as_array, _rate, _to_float, _to_mono, resample
 from ..errors import SERError
 from .classifier import SILENCE_DB, SILENCE_LABEL, EmotionClassifier, level_db
 from .inputs import check_top_k, warn_if_window_odd
@@ -150,9 +150,7 @@ def _chunk_to_mono(
             "PCM (np.float32 for paFloat32)",
             source="stream chunk",
         )
-    if hasattr(chunk, "detach") and hasattr(chunk, "cpu"):
-        chunk = chunk.detach().cpu().numpy()
-    x = np.asarray(chunk)
+    x = _as_array(chunk, "stream chunk")
     if x.size == 0 and x.ndim <= 2:  # a (0, channels) block from a device callback, as an empty one
         return np.zeros(0, np.float32), layout
     if x.dtype.kind not in "fiub":

@@ -144,8 +144,6 @@ def fit_linear(
     Returns ``(classifier, best_c, {c: validation UA}, validation probabilities of the best C's
     training-only fit or None)``; without validation rows the middle of the grid is used.
     """
-    from sklearn.metrics import balanced_accuracy_score
-
     from .functionals import _fit, cell_balanced_weights
 
     def weights(y: np.ndarray, groups: np.ndarray | None) -> np.ndarray | None:
@@ -165,17 +163,23 @@ def fit_linear(
     val_probs = None
     scale = 1.0 / (1 + copies)
     if x_val is not None and len(x_val):
+        missing = sorted(set(y_train.tolist()) - set(y_val.tolist()))
+        if missing:  # one validation speaker with one class: every C scored 1.000, chosen on a tie
+            logger.warning(
+                "%sthe validation clips hold %d of the %d training classes (class ids %s missing), so C is "
+                "chosen on those alone; choose validation speakers who hold every class (--num_val_speakers, "
+                "or a split file)",
+                log_prefix, len(set(y_val.tolist())), len(set(y_train.tolist())), missing,
+            )  # fmt: skip
         fitted = {}
         for c in c_grid:
             fitted[c] = _fit(
                 x_train, y_train, c * scale, seed, soft_train, alpha, weights(y_train, groups_train),
                 genders_train, gate_columns, input_clip, rbf_components,
             )  # fmt: skip
-            scores[c] = float(balanced_accuracy_score(y_val, fitted[c].predict(x_val)))
+            scores[c] = _ua(y_val, fitted[c].predict(x_val))
             if copies:
-                noisy = float(
-                    balanced_accuracy_score(np.tile(y_val, copies), fitted[c].predict(x_val_copies))
-                )
+                noisy = _ua(np.tile(y_val, copies), fitted[c].predict(x_val_copies))
                 logger.info(
                     "%sC=%g: validation UA %.3f clean, %.3f through channels", log_prefix, c, scores[c], noisy
                 )
@@ -195,7 +199,7 @@ def fit_linear(
         soft_all = None if soft_train is None else np.concatenate([soft_train, soft_val])
     else:
         best = list(c_grid)[len(c_grid) // 2]
-        logger.warning("no validation speakers: C=%g is not chosen but fixed", best)
+        logger.warning("%sno validation clips to choose C on: C=%g is fixed", log_prefix, best)
         x_all, y_all, soft_all, g_all, s_all = x_train, y_train, soft_train, groups_train, genders_train
     clf = _fit(
         x_all, y_all, best * scale, seed, soft_all, alpha, weights(y_all, g_all), s_all, gate_columns, input_clip,
@@ -214,6 +218,18 @@ def speaker_standardised(x: np.ndarray, keys: Sequence[str]) -> np.ndarray:
         scale = x[rows].std(0)
         out[rows] = (x[rows] - x[rows].mean(0)) / np.where(scale > 0, scale, 1.0)
     return out
+
+
+def _ua(y: np.ndarray, predicted: np.ndarray) -> float:
+    """Balanced accuracy, without scikit-learn's warning per C about classes the validation clips
+    lack (said once by :func:`fit_linear`)."""
+    import warnings
+
+    from sklearn.metrics import balanced_accuracy_score
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return float(balanced_accuracy_score(y, predicted))
 
 
 def _full_class_speakers(
@@ -441,6 +457,8 @@ def train_linear(
                     x_val_copies[np.tile(keep_v, n_total)],
                     [f"{s}\x00{k}" for k in range(n_total) for s in val_spk],
                 )
+        if has_val and not keep_v.any():
+            logger.info("speaker head: no validation speaker holds every class (its fit leaves them out)")
         train_keys = np.asarray([f"{spk[r]}\x00{k}" for r, k in zip(source, kind)])
         groups_t, groups_v = per_vector(group_of)
         speaker_clf, best_s, scores_s, _ = fit_linear(
