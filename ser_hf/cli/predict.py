@@ -18,6 +18,7 @@ import numpy as np
 if TYPE_CHECKING:
     from ..inference.classifier import EmotionClassifier
 
+from ..data.audio import MEDIA_EXTENSIONS
 from ..errors import SERError, output_dir, output_file, require_extra, spreadsheet_text
 from ..inference.levels import SILENCE_DB, SILENCE_LABEL, TIMELINE_MIN_WINDOWS, level_db, wants_timeline
 from ..inference.timeline import _sliding_windows
@@ -147,6 +148,7 @@ def cli(argv: list[str]) -> int:
         raise SERError("--window and --hop take a positive number of seconds", source="--window/--hop")
     for option in ("json", "csv"):
         if getattr(args, option) not in (None, "-"):
+            _not_a_recording(getattr(args, option), f"--{option}", [])
             output_file(getattr(args, option), f"--{option}")  # before the work, not after it
     if args.timeline_png:
         output_dir(args.timeline_png, "--timeline-png")
@@ -171,6 +173,9 @@ def cli(argv: list[str]) -> int:
         files += [raw] if url_scheme(raw) else find_media_files([raw])
     if not files:
         raise SERError("no audio or video files found", source=" ".join(args.paths))
+    for option in ("json", "csv"):
+        if getattr(args, option) not in (None, "-"):
+            _not_a_recording(getattr(args, option), f"--{option}", files)
     # with --json - / --csv - the results own stdout and the human-readable report goes to stderr
     report = sys.stderr if "-" in (args.json, args.csv) else sys.stdout
     # (the files classified, the files adapted on first or None)
@@ -313,6 +318,20 @@ def cli(argv: list[str]) -> int:
         )
         raise KeyboardInterrupt
     return 1 if failures else 0
+
+
+def _not_a_recording(path: str, option: str, inputs: Sequence[Path | str]) -> None:
+    """Refuse an output ``path`` that is a recording: ``ls *.mp3 | xargs ser-hf predict --json`` took the
+    first recording as --json's FILE and overwrote it with JSON."""
+    target = Path(path).resolve()
+    is_input = any(not isinstance(f, str) and Path(f).resolve() == target for f in inputs)
+    if is_input or target.suffix.lower() in MEDIA_EXTENSIONS:
+        raise SERError(
+            f"{path} is {'one of the files to classify' if is_input else 'an audio or video file name'}: "
+            f"{option} takes the FILE right after it and would overwrite it; write '{option} -' for stdout, "
+            f"name a {option[2:]} file ({option} results.{option[2:]}), or put {option} after the files",
+            source=option,
+        )
 
 
 def _adaptation_clips(
