@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,6 +47,12 @@ def _clips(folder: Path, count: int, seconds: float = 1.0, suffix: str = ".wav")
     return paths
 
 
+def _run(args: list[str], **kwargs) -> subprocess.Popen:
+    """``ser-hf ARGS`` in a fresh process, as a script runs it."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.Popen([sys.executable, "-c", *args], env=env, text=True, **kwargs)
+
+
 def test_xargs_never_turns_a_recording_into_the_output_file(model_dir, tmp_path, capsys):
     """`ls *.flac | xargs ser-hf predict --json` took the first recording as --json's FILE and
     overwrote it with JSON (exit 0, the recording never classified)."""
@@ -65,3 +75,48 @@ def test_xargs_never_turns_a_recording_into_the_output_file(model_dir, tmp_path,
     capsys.readouterr()
     assert main(["predict", str(a), "--model", str(model_dir), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 1
+
+
+def test_sigterm_writes_the_finished_rows_and_exits_143(model_dir, tmp_path):
+    """SIGTERM (`timeout`, systemd) mid-run lost every finished row and left the old --csv in place;
+    Ctrl-C kept them. The process sends itself a real SIGTERM while reading the 4th of 8 files."""
+    paths = _clips(tmp_path, 8)
+    out = tmp_path / "out.csv"
+    out.write_text("an old run's results\n")
+    code = (
+        "import os, signal, sys\n"
+        "import ser_hf.data.audio as audio\n"
+        "from ser_hf.cli import main\n"
+        "real, calls = audio.audio_info, []\n"
+        "def audio_info(path):\n"
+        "    calls.append(path)\n"
+        "    if len(calls) == 4:\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    return real(path)\n"
+        "audio.audio_info = audio_info\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    args = ["predict", *map(str, paths), "--model", str(model_dir), "--batch-size", "3", "--csv", str(out)]
+    proc = _run([code, *args], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-2000:]
+    assert [Path(r["file"]).name for r in csv.DictReader(out.open())] == ["0.wav", "1.wav", "2.wav"]
+    assert "interrupted after 3 of 8 file(s)" in err and "terminated (SIGTERM)" in err
+    assert "Traceback" not in err
+
+
+def test_a_reader_closing_the_pipe_ends_the_command_quietly(model_dir, tmp_path):
+    """`ser-hf predict ... --csv - | head -2` ended in a BrokenPipeError traceback."""
+    paths = _clips(tmp_path, 2)
+    args = [
+        "import sys; from ser_hf.cli import main; sys.exit(main(sys.argv[1:]))",
+        "predict",
+        *map(str, paths),
+    ]
+    proc = _run(
+        [*args, "--model", str(model_dir), "--csv", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    proc.stdout.close()  # the reader is gone before the first row
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141, err[-2000:]
+    assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err

@@ -3,14 +3,20 @@
 Each subcommand is one module of this package exposing ``cli(argv) -> int``: argument parsing and
 printing only, over the library functions that do the work. This file only dispatches, so ``ser-hf --help`` stays fast (nothing heavy is imported until a subcommand
 runs). A :class:`~ser_hf.errors.SERError` ends the command with its message and exit code 2,
-never a traceback.
+never a traceback. Ctrl-C exits 130 and SIGTERM (``timeout``, systemd, cron) 143, both through the
+command's own interrupted path (``predict`` writes the rows it finished); a reader that closes the
+pipe early (``| head``) ends the command quietly with 141, as a tool killed by SIGPIPE.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import os
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from ..errors import SERError, extra_for_module
 
@@ -30,6 +36,30 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "run the Gradio demo locally"),
     "bench": ("bench", "run every speed and memory benchmark, write benchmarks/BENCH.md"),
 }
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command runs: a KeyboardInterrupt, so a command that keeps its
+    finished work on Ctrl-C keeps it on SIGTERM too."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` while a command runs (the CLI only: importing the library
+    changes no signal handler); the previous handler comes back after it."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (main() called from a thread): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _usage() -> str:
@@ -52,7 +82,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     func = importlib.import_module(f"{__name__}.{COMMANDS[name][0]}").cli
     try:
-        return int(func(rest) or 0)
+        with _sigterm_interrupts():
+            code = int(func(rest) or 0)
+            sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:  # `ser-hf predict ... | head`: the reader wants no more (Python's docs' recipe)
+        try:  # stdout to /dev/null, so that the interpreter's last flush cannot fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # no file descriptor (stdout replaced in-process)
+            pass
+        return 141  # 128 + SIGPIPE: what a shell reports for a tool ended by a closed pipe
     except SERError as err:
         print(f"ser-hf {name}: error: {err}", file=sys.stderr)
         return 2
@@ -66,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    except Terminated:
+        print(f"ser-hf {name}: terminated (SIGTERM)", file=sys.stderr)
+        return 143  # 128 + SIGTERM
     except KeyboardInterrupt:
         print(f"ser-hf {name}: interrupted", file=sys.stderr)
         return 130

@@ -277,11 +277,11 @@ def cli(argv: list[str]) -> int:
                 if "error" not in row:
                     row["adapted_on"] = clf.adapted_on
 
-    interrupted = False
+    stopped: KeyboardInterrupt | None = None
     try:
         classify_groups()
-    except KeyboardInterrupt:  # Ctrl-C: report and write what finished, then stop
-        interrupted = True
+    except KeyboardInterrupt as stop:  # Ctrl-C (or SIGTERM, from the CLI): write what finished, then stop
+        stopped = stop
         results[:] = [r for r in results if "label" in r or "error" in r]  # drop clips queued, not classified
     finally:
         if fetched:
@@ -290,6 +290,11 @@ def cli(argv: list[str]) -> int:
             handler.removeFilter(as_given)
     order = {_shown(str(path)): i for i, path in enumerate(files)}  # voice groups classify out of order
     results.sort(key=lambda row: order.get(row["file"], len(order)))
+    # the files first: a reader closing stdout (| head) must not cost the --csv/--json FILE
+    if args.csv and args.csv != "-":
+        _write_csv(results, args.csv)
+    if args.json and args.json != "-":
+        _write_file(args.json, lambda fh: fh.write(json.dumps(results, indent=2, ensure_ascii=False)))
     _print_table(results, clf.labels, report)
     for row in results:
         if row.get("timeline"):
@@ -300,23 +305,21 @@ def cli(argv: list[str]) -> int:
             for w in row["timeline"]:
                 tag = "  (silence)" if w["silent"] else f"  {_fmt_top(w['scores'])}"
                 print(f"  {w['start']:8.2f} - {w['end']:8.2f} s  {w['label']:<10}{tag}", file=report)
-    if args.csv:
-        _write_csv(results, args.csv)
+    if args.csv == "-":
+        _write_csv(results, "-")
     if args.json == "-":
         sys.stdout.write(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    elif args.json:
-        _write_file(args.json, lambda fh: fh.write(json.dumps(results, indent=2, ensure_ascii=False)))
     failures = sum("error" in row for row in results)
     ok = len(results) - failures
     summary = f"\n{ok} of {len(results)} file(s) classified" + (f", {failures} failed" if failures else "")
     print(summary, file=report)
-    if interrupted:
+    if stopped is not None:
         print(
             f"interrupted after {len(results)} of {len(files)} file(s); the table and any --csv/--json "
             "above hold those",
             file=sys.stderr,
         )
-        raise KeyboardInterrupt
+        raise stopped
     return 1 if failures else 0
 
 
