@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +77,16 @@ def test_xargs_never_turns_a_recording_into_the_output_file(model_dir, tmp_path,
     capsys.readouterr()
     assert main(["predict", str(a), "--model", str(model_dir), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 1
+
+
+def test_rows_follow_the_inputs_as_given_a_repeated_file_included(model_dir, tmp_path, capsys):
+    """`predict x y x --csv -` gave the rows y, x, x."""
+    x, y = _clips(tmp_path, 2)
+    handler = signal.getsignal(signal.SIGTERM)
+    assert main(["predict", str(x), str(y), str(x), "--model", str(model_dir), "--csv", "-"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [Path(r["file"]).name for r in rows] == ["0.wav", "1.wav", "0.wav"]
+    assert signal.getsignal(signal.SIGTERM) is handler  # main() called from Python leaves SIGTERM as it was
 
 
 def test_sigterm_writes_the_finished_rows_and_exits_143(model_dir, tmp_path):

@@ -288,8 +288,7 @@ def cli(argv: list[str]) -> int:
             fetched.cleanup()
         for handler in logging.getLogger().handlers:
             handler.removeFilter(as_given)
-    order = {_shown(str(path)): i for i, path in enumerate(files)}  # voice groups classify out of order
-    results.sort(key=lambda row: order.get(row["file"], len(order)))
+    results[:] = _in_input_order(results, files)  # voice groups classify out of order
     # the files first: a reader closing stdout (| head) must not cost the --csv/--json FILE
     if args.csv and args.csv != "-":
         _write_csv(results, args.csv)
@@ -335,6 +334,15 @@ def _not_a_recording(path: str, option: str, inputs: Sequence[Path | str]) -> No
             f"name a {option[2:]} file ({option} results.{option[2:]}), or put {option} after the files",
             source=option,
         )
+
+
+def _in_input_order(results: list[dict[str, Any]], files: Sequence[Path | str]) -> list[dict[str, Any]]:
+    """``results`` in the order of ``files``, a file given twice at both its places."""
+    places: dict[str, list[int]] = {}
+    for i, path in enumerate(files):
+        places.setdefault(_shown(str(path)), []).append(i)
+    keys = [(places.get(row["file"]) or [len(files)]).pop(0) for row in results]
+    return [results[j] for j in sorted(range(len(results)), key=keys.__getitem__)]
 
 
 def _adaptation_clips(
