@@ -195,6 +195,8 @@ def test_predict_cli_over_the_whole_corpus(corpus, model_dir, tmp_path):
     assert proc.returncode == 1, (proc.returncode, proc.stderr[-2000:])  # some inputs are bad
     rows = {row["file"]: row for row in json.loads(out_json.read_text())}
     error_lines = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    # classify() only warns of a clip under 0.1 s; predict gives it an error row, not an emotion
+    too_short = {"short_0.05s.wav"}
     for name, case in corpus.items():
         if name == "folder.wav":
             # a folder on the command line is searched for media files (documented): nothing inside
@@ -202,7 +204,7 @@ def test_predict_cli_over_the_whole_corpus(corpus, model_dir, tmp_path):
             continue
         row = rows.get(str(case.path))
         assert row is not None, f"{name} missing from the output"
-        if case.good:
+        if case.good and name not in too_short:
             assert "error" not in row, f"{name}: {row}"
             assert math.isfinite(row["score"]) and 0 <= row["score"] <= 1, row
             assert row["label"] in [*LABELS, "silence"], row
@@ -212,7 +214,8 @@ def test_predict_cli_over_the_whole_corpus(corpus, model_dir, tmp_path):
             assert any(str(case.path) in line for line in error_lines), f"no error line names {name}"
     assert rows[str(corpus["silence.wav"].path)]["label"] == "silence"
     assert len(rows[str(corpus["ten_minutes.wav"].path)]["timeline"]) == LONG_SECONDS / WINDOW_S
-    n_bad = sum(not c.good for n, c in corpus.items() if n != "folder.wav")
+    n_bad = sum(not c.good or n in too_short for n, c in corpus.items() if n != "folder.wav")
+    assert "too short to hold speech" in rows[str(corpus["short_0.05s.wav"].path)]["error"]
     assert f"{len(rows) - n_bad} of {len(rows)} file(s) classified, {n_bad} failed" in proc.stdout
     assert elapsed < 180
 

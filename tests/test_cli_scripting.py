@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 import torch
@@ -87,6 +88,25 @@ def test_rows_follow_the_inputs_as_given_a_repeated_file_included(model_dir, tmp
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [Path(r["file"]).name for r in rows] == ["0.wav", "1.wav", "0.wav"]
     assert signal.getsignal(signal.SIGTERM) is handler  # main() called from Python leaves SIGTERM as it was
+
+
+def test_a_clip_too_short_for_speech_is_an_error_row_not_an_emotion(model_dir, tmp_path, capsys):
+    """A 5-ms clip got a confident emotion in the JSON; only a log line said it meant nothing."""
+    (speech,) = _clips(tmp_path, 1)
+    blip, quiet = tmp_path / "blip.wav", tmp_path / "quiet.wav"
+    sf.write(blip, np.random.default_rng(0).uniform(-0.3, 0.3, 80).astype(np.float32), SR)  # 5 ms
+    sf.write(quiet, np.zeros(SR, np.float32), SR)
+    args = [str(speech), str(blip), str(quiet), "--model", str(model_dir)]
+    assert main(["predict", *args, "--json", "-"]) == 1
+    captured = capsys.readouterr()
+    rows = {Path(r["file"]).name: r for r in json.loads(captured.out)}
+    assert "label" not in rows["blip.wav"] and "too short to hold speech" in rows["blip.wav"]["error"]
+    assert rows["blip.wav"]["duration"] == 0.005
+    assert rows["quiet.wav"]["label"] == "silence" and "label" in rows["0.wav"]
+    assert "2 of 3 file(s) classified, 1 failed" in captured.err
+    assert main(["predict", *args, "--csv", "-"]) == 1
+    blip_row = next(r for r in csv.DictReader(io.StringIO(capsys.readouterr().out)) if r["file"] == str(blip))
+    assert blip_row["label"] == "" and "too short" in blip_row["error"]
 
 
 def test_sigterm_writes_the_finished_rows_and_exits_143(model_dir, tmp_path):

@@ -18,7 +18,7 @@ import numpy as np
 if TYPE_CHECKING:
     from ..inference.classifier import EmotionClassifier
 
-from ..data.audio import MEDIA_EXTENSIONS
+from ..data.audio import MEDIA_EXTENSIONS, too_short
 from ..errors import SERError, output_dir, output_file, require_extra, spreadsheet_text
 from ..inference.levels import SILENCE_DB, SILENCE_LABEL, TIMELINE_MIN_WINDOWS, level_db, wants_timeline
 from ..inference.timeline import _sliding_windows
@@ -255,13 +255,14 @@ def cli(argv: list[str]) -> int:
                     else:
                         if samples is None:
                             samples = load_audio(source, clf.sampling_rate)
-                        results.append(
-                            {
-                                "file": _shown(str(path)),
-                                "duration": round(len(samples) / clf.sampling_rate, 3),
-                            }
-                        )
-                        short.append((len(results) - 1, path, samples))
+                        seconds = round(len(samples) / clf.sampling_rate, 3)
+                        if reason := too_short(len(samples) / clf.sampling_rate):  # no emotion to score
+                            results.append(
+                                {**_error_row(path, SERError(reason, source=str(path))), "duration": seconds}
+                            )
+                        else:
+                            results.append({"file": _shown(str(path)), "duration": seconds})
+                            short.append((len(results) - 1, path, samples))
                 except KeyboardInterrupt:
                     raise
                 except Exception as err:  # one bad file must not stop the others, nor print a traceback
