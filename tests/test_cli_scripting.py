@@ -109,6 +109,15 @@ def test_a_clip_too_short_for_speech_is_an_error_row_not_an_emotion(model_dir, t
     assert blip_row["label"] == "" and "too short" in blip_row["error"]
 
 
+def test_csv_top_k_cells_keep_labels_as_written(tmp_path, capsys):
+    """The top_k cell of --csv read `"\\u00e9nerv\\u00e9"` for a model labelled in French."""
+    model = _tiny_model(tmp_path / "fr", ["neutre", "énervé"])
+    (clip,) = _clips(tmp_path, 1)
+    assert main(["predict", str(clip), "--model", str(model), "--csv", "-"]) == 0
+    (row,) = csv.DictReader(io.StringIO(capsys.readouterr().out))
+    assert '"énervé"' in row["top_k"] and "\\u00e9" not in row["top_k"]
+
+
 def test_sigterm_writes_the_finished_rows_and_exits_143(model_dir, tmp_path):
     """SIGTERM (`timeout`, systemd) mid-run lost every finished row and left the old --csv in place;
     Ctrl-C kept them. The process sends itself a real SIGTERM while reading the 4th of 8 files."""

@@ -567,7 +567,7 @@ def _csv_dicts(results: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             "duration": r.get("duration", ""),
             "label": r.get("label", ""),
             "score": r.get("score", ""),
-            "top_k": json.dumps(r["top_k"]) if "top_k" in r else "",
+            "top_k": json.dumps(r["top_k"], ensure_ascii=False) if "top_k" in r else "",
             "error": r.get("error", ""),
             "row": "file",
         }
@@ -579,7 +579,7 @@ def _csv_dicts(results: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
                 "duration": round(w["end"] - w["start"], 3),
                 "label": w["label"],
                 "score": w["score"],
-                "top_k": json.dumps(w["scores"]),
+                "top_k": json.dumps(w["scores"], ensure_ascii=False),
                 "error": "",
                 "row": "window",
             }
