@@ -393,10 +393,19 @@ def test_export_compares_the_graphs_with_pytorch_on_the_users_own_clips(dirs, tm
     assert fp32["top1_agreement"] == 1.0 and fp32["max_abs_diff"] < FP32_TOLERANCE
     assert 0 < int8["max_abs_diff"] < 0.2
     printed = capsys.readouterr().out
-    assert "On your 4 clip(s)" in printed and "| m.int8.onnx | 3 |" in printed
+    assert "On 3 of your 4 clips (1 unreadable, below)" in printed and "| m.int8.onnx | 3 |" in printed
     assert f"skipped (unreadable): {clips / 'broken.wav'}" in printed
     # clips none of which decode are refused before the export, not after it
     out.unlink()
     with pytest.raises(SERError, match="none of the clips could be read"):
         cli([*argv, "--check-clips", str(clips / "broken.wav")])
     assert not out.exists()
+
+
+def test_export_json_dash_is_stdout_as_in_predict(dirs, tmp_path, monkeypatch, capsys):
+    """`ser-hf export ... --json -` wrote a file literally named `-`; in predict `-` is stdout."""
+    monkeypatch.chdir(tmp_path)
+    assert cli(["--model", str(dirs["c"]), "--out", "m.onnx", "--no-check", "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["path"] == "m.onnx" and "wrote m.onnx" in captured.err
+    assert not (tmp_path / "-").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
 
 from ..errors import SERError, output_file, require_extra
@@ -36,7 +37,12 @@ def cli(argv: list[str]) -> int:
     )
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
     p.add_argument("--no-check", action="store_true", help="skip the PyTorch / ONNX Runtime parity check")
-    p.add_argument("--json", default=None, metavar="FILE", help="also write the export report as JSON")
+    p.add_argument(
+        "--json",
+        default=None,
+        metavar="FILE",
+        help="also write the export report as JSON ('-': to stdout, the printed report then goes to stderr)",
+    )
     p.add_argument(
         "--check-clips",
         dest="check_clips",
@@ -52,8 +58,9 @@ def cli(argv: list[str]) -> int:
     from ..inference.onnx_export import export_onnx, format_parity  # after parsing: --help answers at once
 
     output_file(args.out, "--out")  # before the export and its parity check
-    if args.json:
+    if args.json and args.json != "-":
         output_file(args.json, "--json")
+    report = sys.stderr if args.json == "-" else sys.stdout  # with --json - the JSON owns stdout
     model = str(resolve_model_name(args.model, default="cnn"))
     clips, unreadable = [], {}
     if args.check_clips:  # decoded before the export: a typo or unreadable clips cost nothing
@@ -68,41 +75,57 @@ def cli(argv: list[str]) -> int:
     result = export_onnx(model, args.out, opset=args.opset, quantize=args.quantize, check=not args.no_check)
     print(
         f"wrote {result['path']} ({result['size_bytes'] / 1e6:.2f} MB, opset {result['opset']}, "
-        f"{result['model_type']}, {len(result['labels'])} labels) in {result['seconds']:.1f} s"
+        f"{result['model_type']}, {len(result['labels'])} labels) in {result['seconds']:.1f} s",
+        file=report,
     )
     if result["int8_path"]:
-        print(f"wrote {result['int8_path']} ({result['int8_size_bytes'] / 1e6:.2f} MB, int8 weights)")
+        print(
+            f"wrote {result['int8_path']} ({result['int8_size_bytes'] / 1e6:.2f} MB, int8 weights)",
+            file=report,
+        )
     if result.get("preprocess_path"):
-        print(f"wrote {result['preprocess_path']} (the graph's inputs from audio in numpy alone, no torch)")
+        print(
+            f"wrote {result['preprocess_path']} (the graph's inputs from audio in numpy alone, no torch)",
+            file=report,
+        )
     if result["parity"]:
-        print("\nParity with PyTorch (max absolute difference of probabilities):\n")
-        print(format_parity(result))
+        print("\nParity with PyTorch (max absolute difference of probabilities):\n", file=report)
+        print(format_parity(result), file=report)
         line = f"\nfp32: {result['fp32_max_abs_diff']:.2e} (limit {FP32_TOLERANCE:g})"
         if result["int8_max_abs_diff"] is not None:
             line += f"; int8: {result['int8_max_abs_diff']:.2e} (reported, no limit)"
-        print(line)
+        print(line, file=report)
         if "fp32_package_max_abs_diff" in result["parity"][0]:  # a turn-encoder graph: float32 / ORT int8
             from ..inference.onnx_turn import describe
 
-            print(describe(result) + " (the package runs the encoder in PyTorch's int8)")
+            print(describe(result) + " (the package runs the encoder in PyTorch's int8)", file=report)
     if clips:
         from ..inference.onnx_classifier import agreement_on_clips
 
         graphs = [result["path"], *([result["int8_path"]] if result["int8_path"] else [])]
         result["clips"] = agreement_on_clips(model, graphs, samples, names)
         result["clips_unreadable"] = unreadable
-        print(f"\nOn your {len(clips)} clip(s), against the PyTorch model (ser-hf predict without --onnx):\n")
+        scored = (
+            f"{len(samples)} of your {len(clips)} clips ({len(unreadable)} unreadable, below)"
+            if unreadable
+            else f"your {len(clips)} clip(s)"
+        )
+        print(f"\nOn {scored}, against the PyTorch model (ser-hf predict without --onnx):\n", file=report)
         print(
-            "| file | clips | top-1 agree | max abs diff | mean abs diff |\n| --- | ---: | ---: | ---: | ---: |"
+            "| file | clips | top-1 agree | max abs diff | mean abs diff |\n| --- | ---: | ---: | ---: | ---: |",
+            file=report,
         )
         for path, row in result["clips"].items():
             print(
                 f"| {Path(path).name} | {row['n']} | {row['top1_agreement']:.1%} | {row['max_abs_diff']:.2e} "
-                f"| {row['mean_abs_diff']:.2e} |"
+                f"| {row['mean_abs_diff']:.2e} |",
+                file=report,
             )
         for path, reason in unreadable.items():
-            print(f"skipped (unreadable): {path}: {reason}")
-    if args.json:
+            print(f"skipped (unreadable): {path}: {reason}", file=report)
+    if args.json == "-":
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    elif args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2))
     return 0
