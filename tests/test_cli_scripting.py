@@ -17,6 +17,7 @@ import soundfile as sf
 import torch
 from conftest import make_speechlike
 
+import ser_hf
 from ser_hf.cli import main
 from ser_hf.training.presets import build_model
 
@@ -116,6 +117,20 @@ def test_csv_top_k_cells_keep_labels_as_written(tmp_path, capsys):
     assert main(["predict", str(clip), "--model", str(model), "--csv", "-"]) == 0
     (row,) = csv.DictReader(io.StringIO(capsys.readouterr().out))
     assert '"énervé"' in row["top_k"] and "\\u00e9" not in row["top_k"]
+
+
+def test_version_and_the_exit_codes_are_where_a_user_looks(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"ser-hf {ser_hf.__version__}\n"
+    with pytest.raises(SystemExit) as done:
+        main(["predict", "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    for line in ("0    every file classified", "1    one or more files failed", "2    a usage error"):
+        assert line in text
+    assert "130  Ctrl-C, 143 SIGTERM" in text and "too short to hold speech" in text
+    readme = (REPO / "README.md").read_text()
+    assert "ser-hf predict` exits 0" in readme
 
 
 def test_sigterm_writes_the_finished_rows_and_exits_143(model_dir, tmp_path):

@@ -64,7 +64,7 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 def _usage() -> str:
     width = max(map(len, COMMANDS))
-    lines = ["usage: ser-hf COMMAND [ARGS...]", "", "commands:"]
+    lines = ["usage: ser-hf COMMAND [ARGS...]  |  ser-hf --version", "", "commands:"]
     lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
     lines += ["", "Run 'ser-hf COMMAND --help' for a command's options."]
     return "\n".join(lines)
@@ -74,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in {"-h", "--help", "help"}:
         print(_usage())
+        return 0
+    if argv[0] in {"--version", "-V"}:
+        from .. import __version__
+
+        print(f"ser-hf {__version__}")
         return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:

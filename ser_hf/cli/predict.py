@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import tempfile
+import textwrap
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ import numpy as np
 if TYPE_CHECKING:
     from ..inference.classifier import EmotionClassifier
 
-from ..data.audio import MEDIA_EXTENSIONS, too_short
+from ..data.audio import MEDIA_EXTENSIONS, MIN_SPEECH_S, too_short
 from ..errors import SERError, output_dir, output_file, require_extra, spreadsheet_text
 from ..inference.levels import SILENCE_DB, SILENCE_LABEL, TIMELINE_MIN_WINDOWS, level_db, wants_timeline
 from ..inference.timeline import _sliding_windows
@@ -38,10 +39,26 @@ class _AdaptAction(argparse.Action):
 
 
 def _build_predict_parser() -> argparse.ArgumentParser:
+    description = (
+        "Classify the emotion of speech in audio or video files, folders (recursive) and globs. Recordings "
+        "of 1.5 windows or more (6 s with the default 4-s window) get a per-window timeline. A silent clip "
+        f"gets the label 'silence'; a clip under {MIN_SPEECH_S:g} s (too short to hold speech) gets an error "
+        "row, as an unreadable file does (the 'error' field or column, no label)."
+    )
     p = argparse.ArgumentParser(
         prog="ser-hf predict",
-        description="Classify the emotion of speech in audio or video files, folders (recursive) and globs. "
-        "Recordings of 1.5 windows or more (6 s with the default 4-s window) get a per-window timeline.",
+        description=textwrap.fill(description, 79),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="""exit status:
+  0    every file classified (silent clips included)
+  1    one or more files failed: each has an error row, the others are classified
+  2    a usage error (a bad option, no such model, an output FILE that would overwrite a
+       recording) or nothing to classify
+  130  Ctrl-C, 143 SIGTERM: the files finished by then are in the table and in --csv/--json
+  141  the reader of stdout closed it early (| head)
+
+--csv and --json take an optional FILE: when paths follow the option (xargs appends them),
+give it one (--json results.json, or --json - for stdout) or put the option after the files.""",
     )
     p.add_argument(
         "paths",
