@@ -38,6 +38,19 @@ def _build_parser() -> argparse.ArgumentParser:
         help="scheme to load the corpora with (default: the model's own when it was trained on these "
         "corpora, else the corpus's native one; classes are then matched by name)",
     )
+    for what, guessed in (
+        ("speaker", "speaker, speaker_id, actor, talker, ..."),
+        ("label", "emotion, label, labels"),
+        ("audio", "file_name, path, file, audio"),
+        ("gender", "gender, sex"),
+    ):
+        p.add_argument(
+            f"--{what}-column",
+            dest=f"{what}_column",
+            metavar="COLUMN",
+            help=f"{what} column of a metadata.csv, Hub, disk or parquet corpus of your own (default: the "
+            f"model's training column for a corpus of the name it trained on, else guessed: {guessed})",
+        )
     p.add_argument(
         "--split",
         default="all",
@@ -130,7 +143,10 @@ def cli(argv: list[str]) -> int:
     )  # checked before the work, so a bad path cannot cost a finished evaluation
     model, feature_extractor = load_model(args.model, args.device)
     scheme = args.label_scheme or default_label_scheme(corpus_names, model.config)
-    ds = load_eval_data(args.corpus, scheme)
+    columns = {
+        f"{what}_column": getattr(args, f"{what}_column") for what in ("speaker", "label", "audio", "gender")
+    }
+    ds = load_eval_data(args.corpus, scheme, columns, model_dir=args.model)
     rows = select_rows(
         ds,
         args.split,
@@ -150,6 +166,12 @@ def cli(argv: list[str]) -> int:
     part = ds.select(rows)
     evaluated = sorted(set(part["speaker"]))
     seen = seen_speakers(args.model, evaluated)
+    if args.split == "unseen" and all(s.endswith("_unknown") for s in evaluated):
+        print(  # every clip one speaker '<corpus>_unknown': the model's own speakers counted as unseen
+            f"warning: these data name no speakers (every clip is {', '.join(evaluated)}), so --split unseen "
+            "cannot leave out the speakers the model saw: name the corpus's speaker column with --speaker-column",
+            file=sys.stderr,
+        )
     if seen:  # a user scoring the bundled default on its own training actors got UA 1.000, no word
         shown = ", ".join(seen[:6]) + (" ..." if len(seen) > 6 else "")
         print(

@@ -44,6 +44,7 @@ from .scoring import (  # noqa: F401  (label_mapping: re-exported)
     label_mapping,
     mask_absent_classes,
     merged_test_classes,
+    training_columns,
 )
 
 logger = logging.getLogger(__name__)
@@ -470,16 +471,26 @@ def default_label_scheme(corpus_names: Sequence[str], config: Any) -> str | None
     return scheme or "harmonized7"
 
 
-def load_eval_data(corpora: Sequence[str], label_scheme: str | None) -> Any:
+def load_eval_data(
+    corpora: Sequence[str],
+    label_scheme: str | None,
+    columns: dict[str, str | None] | None = None,
+    model_dir: str | os.PathLike | None = None,
+) -> Any:
     """Load ``NAME=PATH`` corpora as one dataset (several corpora need a label scheme); a Hub
-    dataset is given by its id alone (``owner/name``)."""
+    dataset is given by its id alone (``owner/name``). ``columns`` (``speaker_column=...``, ...)
+    name the columns of data of your own; a corpus of a name the model in ``model_dir`` trained on
+    is otherwise read with the columns its training named (its ``train_args.json``)."""
     from ..data.corpora import load_corpora, load_corpus
+    from ..data.rows import _slug
 
-    specs: list[tuple[str, str | None]] = []
+    given = {k: v for k, v in (columns or {}).items() if v}
+    recorded, trained_on = training_columns(model_dir)
+    loads: list[dict[str, Any]] = []
     for spec in corpora:
         name, sep, path = (part.strip() for part in spec.partition("="))
         if not sep and name.count("/") == 1 and not Path(name).expanduser().exists():
-            specs.append((name, None))  # a Hub dataset id
+            loads.append({"name": name, "data_dir": None, **given})  # a Hub dataset id
             continue
         if not sep or not name or not path:
             hint = f"a Hub dataset by its id alone: --corpus {name if name.count('/') == 1 else 'owner/name'}"
@@ -489,10 +500,21 @@ def load_eval_data(corpora: Sequence[str], label_scheme: str | None) -> Any:
                 f"e.g. ravdess=data/ravdess, or {hint}",
                 source=f"--corpus {spec}",
             )
-        specs.append((name, path))
-    if len(specs) == 1:
-        return load_corpus(specs[0][0], specs[0][1], label_scheme=label_scheme)
-    return load_corpora(specs, label_scheme=label_scheme or "harmonized7")
+        # a speaker column named at training time: without it the clips were one speaker '<corpus>_unknown'
+        same = name.lower() in trained_on or _slug(name) in trained_on
+        loads.append({"name": name, "data_dir": path, **(recorded if same else {}), **given})
+    try:
+        if len(loads) == 1:
+            return load_corpus(**loads[0], label_scheme=label_scheme)
+        return load_corpora(loads, label_scheme=label_scheme or "harmonized7")
+    except SERError as err:  # the model's own column, missing from this copy of the data: say whose it is
+        missed = [f"--{k.replace('_', '-')} {v}" for k, v in recorded.items() if k not in given and f"column {v!r}" in str(err)]  # fmt: skip
+        if not missed:
+            raise
+        raise SERError(
+            f"{err}; the model was trained with {', '.join(missed)} (its train_args.json): name this "
+            f"corpus's own column with {missed[0].split()[0]} COLUMN"
+        ) from err
 
 
 def select_rows(

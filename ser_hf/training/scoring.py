@@ -4,6 +4,7 @@ the class mask of a held-out corpus, and the mapping of a model's classes onto a
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Sequence
@@ -223,3 +224,19 @@ def _projection(model_names: Sequence[str], shared: Sequence[str], mapping: dict
         if mapping.get(name) in index:
             proj[i, index[mapping[name]]] = 1.0
     return proj
+
+
+def training_columns(model_dir: str | Path | None) -> tuple[dict[str, str], set[str]]:
+    """The data columns a model's training named (``--speaker_column`` ...: its ``train_args.json``)
+    and the corpus names they were read under; empty for a folder without those records."""
+    if model_dir is None or not (Path(model_dir) / "train_args.json").is_file():
+        return {}, set()
+    try:
+        data = json.loads((Path(model_dir) / "train_args.json").read_text(encoding="utf-8"))["data"]
+        names = {str(s).split("=", 1)[0].strip().lower() for s in data.get("corpus") or ()}
+        config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+        names |= {str(c) for c in config.get("training_corpora") or ()}  # an --audiofolder's name
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}, set()
+    keys = ("audio_column", "label_column", "speaker_column", "gender_column")
+    return {k: data[k] for k in keys if isinstance(data.get(k), str) and data[k]}, names
