@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from conftest import make_speechlike
 
 from ser_hf.cli import evaluate as evaluate_cli
 from ser_hf.cli import train as train_cli
+from ser_hf.data.corpora import load_corpus
 from ser_hf.errors import SERError
 
 SR = 16000
@@ -78,3 +80,15 @@ def test_evaluate_reads_the_speaker_column_the_model_was_trained_with(trained, t
     # under another corpus name nothing is assumed, and unseen says it cannot tell the speakers apart
     _evaluate(model, f"other={corpus}", tmp_path / "other", "--split", "unseen")
     assert "these data name no speakers" in capsys.readouterr().err
+
+
+NFC, NFD = (unicodedata.normalize(form, "énervé") for form in ("NFC", "NFD"))
+
+
+def test_labels_differing_only_in_unicode_form_are_one_class(tmp_path):
+    """A metadata.csv with "énervé" typed (NFC) and pasted from macOS folder names (NFD) loaded as two
+    classes that look the same, 'énervé' and 'énervé'."""
+    labels = {c: ["neutral", NFC if c in ("c-A", "c-B") else NFD] for c in CALLERS}
+    ds = load_corpus("mac", write_corpus(tmp_path / "mac", labels))
+    assert ds.features["emotion"].names == ["neutral", NFC]
+    assert sum(name == NFC for name in ds.features["emotion"].int2str(ds["emotion"])) == 8

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -159,18 +160,24 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "corpus"
 
 
+def _spelling(label: Any) -> str:
+    """A label as written, in Unicode's composed form (NFC) with runs of spaces made one: macOS
+    writes folder names decomposed, so ``"énervé"`` from a folder and from a CSV differed."""
+    return unicodedata.normalize("NFC", " ".join(str(label).split()))
+
+
 def _fold(label: Any) -> str:
-    """A label's spelling without case or runs of spaces (``" Angry "`` -> ``"angry"``)."""
-    return " ".join(str(label).split()).casefold()
+    """A label's spelling without case, runs of spaces or Unicode form (``" Angry "`` -> ``"angry"``)."""
+    return unicodedata.normalize("NFC", _spelling(label).casefold())
 
 
 class _Labeler:
     """Applies ``label_map`` then the scheme; counts what it drops.
 
-    ``label_map`` keys match exactly, else whatever their case and spaces; a value that is neither
+    ``label_map`` keys match exactly, else whatever their case, spaces and Unicode form; a value that is neither
     a class of the scheme nor a known emotion is an error up front (it used to skip every row it
     matched). Without a scheme (a generic corpus's own labels are its classes), labels that differ
-    only in case or spaces are one class, named by its most frequent spelling (:meth:`resolve`,
+    only in case, spaces or Unicode form are one class, named by its most frequent spelling (:meth:`resolve`,
     ``merge``), and a row with an empty label is skipped.
 
     Raises:
@@ -210,9 +217,9 @@ class _Labeler:
                 raise _Skip("empty label")
             if not self.merge:
                 return str(value)
-            text = " ".join(str(value).split())
-            self._spellings.setdefault(text.casefold(), Counter())[text] += 1
-            return text.casefold()
+            text = _spelling(value)
+            self._spellings.setdefault(_fold(text), Counter())[text] += 1
+            return _fold(text)
         try:
             label = map_label(value, self.scheme, gender=gender)
         except SERError as err:
