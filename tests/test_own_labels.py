@@ -92,3 +92,23 @@ def test_labels_differing_only_in_unicode_form_are_one_class(tmp_path):
     ds = load_corpus("mac", write_corpus(tmp_path / "mac", labels))
     assert ds.features["emotion"].names == ["neutral", NFC]
     assert sum(name == NFC for name in ds.features["emotion"].int2str(ds["emotion"])) == 8
+
+
+def test_evaluate_matches_the_models_own_class_names_whatever_their_case_and_form(trained, tmp_path):
+    """Trained on "satisfied customer" / "énervé" / "neutral", evaluate on the same classes spelt
+    "Satisfied Customer" / "ÉNERVÉ" (decomposed) / "Neutral" said they share one class and pointed a
+    CLI user to load_corpus(label_map=...)."""
+    _, model = trained
+    shouted = unicodedata.normalize("NFD", "ÉNERVÉ")
+    corpus = write_corpus(tmp_path / "caps", ["Satisfied  Customer", shouted, "Neutral"])
+    metrics = _evaluate(model, f"caps={corpus}", tmp_path / "ev")
+    loud = unicodedata.normalize("NFC", shouted)  # the class keeps its composed spelling
+    assert metrics["label_mapping"] == {"satisfied customer": "Satisfied Customer", NFC: loud, "neutral": "Neutral"}  # fmt: skip
+    assert sorted(metrics["labels"]) == sorted(["Satisfied Customer", loud, "Neutral"]) and metrics["n"] == 24
+    assert not metrics["dropped"]
+    # names that are really other classes: the advice names the model's classes and the data to rename
+    other = write_corpus(tmp_path / "other", ["happy customer", "furious", "neutral"])
+    with pytest.raises(
+        SERError, match=f"or as the model does \\(neutral, satisfied customer, {NFC}\\) in the data"
+    ):
+        _evaluate(model, f"other={other}", tmp_path / "x")

@@ -234,7 +234,9 @@ def evaluate_model(
             + f" with the test labels {names_data}; scoring needs two or more shared classes: "
             + (
                 f"{unknown[:4]} are no emotion names ser_hf knows: name the classes in English (angry, happy, "
-                "sad, neutral, fearful, disgust, surprised), or map them with load_corpus(label_map=...)"
+                f"sad, neutral, fearful, disgust, surprised) or as the model does ({', '.join(names_model)}) in "
+                "the data (a metadata.csv's label column, the class folders), or from Python map them with "
+                "load_corpus(label_map=...)"
                 if unknown
                 else "load the corpus with another --label-scheme"
             ),

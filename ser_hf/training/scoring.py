@@ -147,11 +147,13 @@ def label_mapping(
 
     Identical label lists map one to one. Otherwise the data's label scheme decides
     (:func:`ser_hf.labels.cross_scheme_mapping`); data without a known scheme (generic folders)
-    are matched by emotion name, and a model class the data lacks merges as the harmonised
-    classes merge it (``calm`` -> ``neutral`` when the data has neutral but no calm), as it does
-    for a corpus ser_hf knows.
+    are matched by emotion name, other names whatever their case, spaces and Unicode form (as the
+    loader merges spellings: ``"Satisfied Customer"`` is the model's ``"satisfied customer"``),
+    and a model class the data lacks merges as the harmonised classes merge it (``calm`` ->
+    ``neutral`` when the data has neutral but no calm), as it does for a corpus ser_hf knows.
     """
     from ..data import labels
+    from ..data.rows import _fold
 
     model_names, data_names = list(model_label_names), list(data_label_names)
     if model_names == data_names:
@@ -160,7 +162,7 @@ def label_mapping(
     if _known_scheme(data_names, data_scheme):
         mapping = labels.cross_scheme_mapping(model_names, data_scheme)
     else:
-        by_emotion = {labels.normalize_emotion(d) or d: d for d in data_names}
+        by_emotion = {labels.normalize_emotion(d) or _fold(d): d for d in data_names}
         harmonised = {
             labels.map_label(k, "harmonized7"): d
             for k, d in by_emotion.items()
@@ -171,7 +173,7 @@ def label_mapping(
             **by_emotion,
         }  # a folder's calm, no neutral
         for m in model_names:
-            key = emotion_of(m) or m
+            key = emotion_of(m) or _fold(m)
             if key not in by_emotion and key in labels.CANONICAL_EMOTIONS:
                 key = labels.map_label(key, "harmonized7") or key
             if key in by_emotion:
