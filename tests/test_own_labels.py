@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+import yaml
 from conftest import make_speechlike
 
 from ser_hf.cli import evaluate as evaluate_cli
+from ser_hf.cli import push as push_cli
 from ser_hf.cli import train as train_cli
 from ser_hf.data.corpora import load_corpus
 from ser_hf.errors import SERError
@@ -112,3 +114,26 @@ def test_evaluate_matches_the_models_own_class_names_whatever_their_case_and_for
         SERError, match=f"or as the model does \\(neutral, satisfied customer, {NFC}\\) in the data"
     ):
         _evaluate(model, f"other={other}", tmp_path / "x")
+
+
+def test_the_card_names_the_corpus_evaluated_and_the_classes_it_was_scored_on(trained, tmp_path, capsys):
+    """An evaluation on another corpus holding 2 of the 3 classes was published under the training
+    corpus's name ("dataset: name: syn", "held-out split: all") on the model card."""
+    _, model = trained
+    corpus = write_corpus(tmp_path / "sub", ["satisfied customer", "neutral"])
+    _evaluate(model, f"sub={corpus}", tmp_path / "ev")
+    capsys.readouterr()
+    argv = ["--model", str(model), "--repo-id", "team/x", "--card-only"]
+    assert push_cli.cli([*argv, "--eval-json", str(tmp_path / "ev" / "metrics.json")]) == 0
+    card = capsys.readouterr().out
+    (result,) = yaml.safe_load(card.split("---")[1])["model-index"][0]["results"]
+    assert result["dataset"]["name"] == "sub" and result["dataset"]["split"] == "all"
+    scope = "scored on 2 of the model's 3 classes (neutral, satisfied customer)"
+    assert result["metrics"][1]["name"] == f"UA (unweighted average recall), {scope}"
+    assert f"| held-out split: all of sub, {scope} | UA" in card
+    assert "trained from scratch on syn" in card  # the training corpus stays the training corpus
+    # the run's own test split is still named as before
+    assert push_cli.cli(argv) == 0
+    card = capsys.readouterr().out
+    (result,) = yaml.safe_load(card.split("---")[1])["model-index"][0]["results"]
+    assert result["dataset"]["name"] == "syn" and "scored on" not in card

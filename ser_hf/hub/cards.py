@@ -307,10 +307,19 @@ def make_model_card(
         protocol = f"{corpus_names} {n_folds or 'k'}-fold speaker-independent"
     eval_split = first_str(["split", "split_name"], evaluation) or "test"
     model_name = repo_id.split("/")[-1]
+    # an evaluation on another corpus (ser-hf evaluate records the corpora it scored) is named as such,
+    # with the classes it was scored on when the corpus lacks some: it was published as the training corpus's
+    eval_corpora, scope = _evaluation_scope(evaluation, len(labels))
+    if {_corpus_key(c) for c in eval_corpora} == {_corpus_key(c) for c in corpora}:
+        eval_corpora = []
+    eval_names = " + ".join(corpus_info(c)["name"] for c in eval_corpora) or corpus_names
+    if eval_corpora and cv is None and protocol == first_str(["split", "split_name"], evaluation):
+        protocol = f"{protocol} of {eval_names}{scope}"
 
     eval_results: list[EvalResult] = []
     result_rows: list[tuple[str, str, str, str]] = []  # (where, metric label, value, std)
     for source, stat, split_name in ((cv, "mean", protocol), (evaluation, None, eval_split)):
+        on = (eval_corpora or corpora) if not stat else corpora
         if source is None:
             continue
         for metric, label in _METRIC_LABELS.items():
@@ -318,19 +327,24 @@ def make_model_card(
             if value is None:
                 continue
             std = find_metric(source, metric, "std") if stat else None
-            where = f"{protocol} (mean over folds)" if stat else f"held-out split: {split_name}"
+            where = (
+                f"{protocol} (mean over folds)"
+                if stat
+                else f"held-out split: {split_name}" + (f" of {eval_names}" if eval_corpora else "") + scope
+            )
             eval_results.append(
                 EvalResult(
                     task_type="audio-classification",
                     task_name="Speech emotion recognition",
-                    dataset_type=next((d for d in map(_card_dataset, corpora) if d), "unknown"),
-                    dataset_name=corpus_names,
-                    dataset_config=label_scheme,
+                    dataset_type=next((d for d in map(_card_dataset, on) if d), "unknown"),
+                    dataset_name=corpus_names if stat else eval_names,
+                    dataset_config=(not stat and eval_corpora and first_str(["label_scheme"], evaluation))
+                    or label_scheme,
                     dataset_split=split_name,
                     metric_type=metric,
                     metric_value=round(value, 4),
                     metric_name=label
-                    + (f", mean over {n_folds or 'all'} folds" if stat else "")
+                    + (f", mean over {n_folds or 'all'} folds" if stat else scope)
                     + (f" (std {std:.4f})" if std is not None else ""),
                     metric_args={"average": "macro"} if metric != "accuracy" else None,
                 )
@@ -367,6 +381,24 @@ def make_model_card(
         split.get("speaker_independent", True) is not False,
     )
     return ModelCard(f"---\n{card_data.to_yaml()}\n---\n\n{body}")
+
+
+def _evaluation_scope(evaluation: Mapping[str, Any] | None, n_classes: int) -> tuple[list[str], str]:
+    """The corpora a ``ser-hf evaluate`` result scored (its ``corpora``; none recorded in a run's own
+    test metrics) and, when it scored fewer than the model's ``n_classes`` (a corpus lacking some),
+    which: ``", scored on 2 of the model's 3 classes (angry, neutral)"``; else ``""``."""
+    if not evaluation:
+        return [], ""
+    corpora = corpora_from({"corpora": evaluation.get("corpora")})
+    mapped = evaluation.get("label_mapping")  # model classes that count: calm -> neutral is no class lost
+    scored = [str(name) for name in evaluation.get("labels") or ()]
+    n = len(mapped) if isinstance(mapped, Mapping) and mapped else len(scored)
+    scope = (
+        f", scored on {n} of the model's {n_classes} classes ({', '.join(scored)})"
+        if 0 < n < n_classes
+        else ""
+    )
+    return corpora, scope
 
 
 def _model_card_body(
