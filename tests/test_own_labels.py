@@ -137,3 +137,16 @@ def test_the_card_names_the_corpus_evaluated_and_the_classes_it_was_scored_on(tr
     card = capsys.readouterr().out
     (result,) = yaml.safe_load(card.split("---")[1])["model-index"][0]["results"]
     assert result["dataset"]["name"] == "syn" and "scored on" not in card
+
+
+def test_train_warns_when_the_test_speaker_holds_one_class(tmp_path, caplog):
+    """``--split loso:SPEAKER`` of a speaker with one class printed "test UA 1.000" with no word;
+    ser-hf evaluate already said UA was that class's recall."""
+    labels = {c: ["neutral"] if c == "c-B" else ["satisfied customer", NFC, "neutral"] for c in CALLERS}
+    corpus = write_corpus(tmp_path / "one", labels)
+    argv = ["--corpus", f"one={corpus}", "--speaker_column", "caller_id", "--split", "loso:c-B"]
+    argv += ["--num_val_speakers", "1", "--preset", "speech-stats", "--output_dir", str(tmp_path / "m")]
+    with caplog.at_level("WARNING"):
+        assert train_cli.cli(argv) == 0
+    assert "test: all 2 test rows are 'neutral', so UA is that class's recall" in caplog.text
+    assert "validation: all" not in caplog.text

@@ -94,6 +94,12 @@ def score_parts(
             continue
         raw = np.asarray(probs[name])
         y_true = np.asarray([labels[r] for r in rows_])
+        if len(set(y_true.tolist())) == 1:  # loso on a speaker of one class printed "test UA 1.000", no word
+            logger.warning(
+                "%s: all %d %s rows are %r, so UA is that class's recall; score on speakers who hold "
+                "several classes (another --split)",
+                name, len(rows_), name, label_names[int(y_true[0])],
+            )  # fmt: skip
         masked: dict[str, list[str]] = {}
         if corpora and name == "test":
             seen = {corpora[r] for r in (*train_rows, *parts[0]) if r < len(corpora)}  # not augmented copies
