@@ -292,6 +292,12 @@ def test_service_inputs_get_typed_errors_and_one_clip_is_no_batch(corpus, clf, c
     with caplog.at_level("WARNING"):
         clf.timeline(str(corpus["clip.mp3"].path))
     assert "video's clock" not in caplog.text
+    with pytest.raises(SERError, match="an empty path"):  # was ".: is a directory"
+        clf.classify("")
+    with pytest.raises(SERError, match="invalid sampling rate True"):  # was read as 1 Hz
+        clf.classify(clip, sampling_rate=True)
+    with pytest.raises(SERError, match=r"^<\d+ bytes>: classify_batch takes a list"):  # not 200 bytes of repr
+        clf.classify_batch(corpus["clip.mp3"].path.read_bytes())
 
 
 _LONG_SCRIPT = textwrap.dedent(

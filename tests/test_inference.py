@@ -776,3 +776,30 @@ def test_a_config_that_does_not_fit_its_weights_is_a_clear_error(tmp_path):
 
     with pytest.raises(SERError, match="not a loadable model folder"):
         load_model(folder, "cpu")
+
+
+def test_models_loaded_from_several_threads_show_no_progress_bar():
+    """A service creating classifiers from several threads got transformers' "Loading weights" bar:
+    one load's end turned the bars back on while another load ran (probe of session 36)."""
+    import threading
+
+    from transformers.utils import logging as hf_logging
+
+    from ser_hf.training.saving import quiet_loading
+
+    first_in, first_out, seen = threading.Event(), threading.Event(), []
+
+    def first() -> None:
+        with quiet_loading():
+            first_in.set()
+            assert first_out.wait(10)
+
+    hf_logging.enable_progress_bar()
+    t = threading.Thread(target=first)
+    t.start()
+    assert first_in.wait(10)
+    with quiet_loading():  # a second load starts while the first runs, and outlives it
+        first_out.set()
+        t.join(10)
+        seen.append(hf_logging.is_progress_bar_enabled())
+    assert seen == [False] and hf_logging.is_progress_bar_enabled()  # restored after the last load

@@ -122,7 +122,7 @@ def _to_float(samples: np.ndarray, name: str) -> np.ndarray:
 def _rate(value: Any, name: str) -> int:
     """A sampling rate given by a user: a whole number of Hz (``16000``, ``"16000"``, ``16000.0``)."""
     try:
-        rate = float(value)
+        rate = float("nan") if isinstance(value, bool) else float(value)  # True was read as 1 Hz
     except (TypeError, ValueError):
         rate = float("nan")
     if not (rate > 0 and rate == int(rate)):
@@ -337,6 +337,8 @@ def _decode_location(source: str | os.PathLike, sampling_rate: int | None) -> tu
     """A path, or an http(s) URL (fetched, as the stock pipeline does); other URLs are an error
     that shows them as given (as a path, ``s3://x`` read "s3:/x: file not found")."""
     scheme, text = url_scheme(source), os.fspath(source)
+    if not text:  # "" was read as the current folder: ".: is a directory"
+        raise SERError("an empty path; give the path of an audio or video file", source="''")
     if scheme is None:
         return _decode_path(Path(source), sampling_rate)
     if scheme not in ("http", "https"):
@@ -442,7 +444,8 @@ def refuse_single(items: Any, what: str, single: str) -> None:
     would otherwise be read one character at a time)."""
     if isinstance(items, (str, bytes, os.PathLike, dict)):
         raise SERError(
-            f"{what} takes a list, got one {type(items).__name__}; {single}", source=str(items)[:200]
+            f"{what} takes a list, got one {type(items).__name__}; {single}",
+            source=f"<{len(items)} bytes>" if isinstance(items, bytes) else str(items)[:200],
         )
     shape = getattr(items, "shape", None)  # one clip's array was read a sample (or a frame) at a time
     if shape is not None and (len(shape) < 2 or (len(shape) == 2 and shape[1] <= _MAX_CHANNELS)):

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,19 +32,29 @@ def public_mode(path: str | os.PathLike) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
+_QUIET = threading.Lock()
+_quiet_state = {"depth": 0, "enabled": False}  # loads under way, and the setting before the first
+
+
 @contextlib.contextmanager
 def quiet_loading() -> Iterator[None]:
     """No "Loading weights" progress bars from transformers while ser_hf loads a model for you;
-    the previous setting is restored afterwards."""
+    the previous setting is restored when the last load running at the time ends (a service
+    loading models from several threads got a bar: one load turned them back on under another)."""
     from transformers.utils import logging as hf_logging
 
-    enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
+    with _QUIET:
+        if _quiet_state["depth"] == 0:
+            _quiet_state["enabled"] = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()
+        _quiet_state["depth"] += 1
     try:
         yield
     finally:
-        if enabled:
-            hf_logging.enable_progress_bar()
+        with _QUIET:
+            _quiet_state["depth"] -= 1
+            if _quiet_state["depth"] == 0 and _quiet_state["enabled"]:
+                hf_logging.enable_progress_bar()
 
 
 def _back_up_model(output_dir: Path, names: Sequence[str]) -> None:
