@@ -50,6 +50,25 @@ def make_speechlike(seconds: float = 1.5, sr: int = 16000, f0: float = 150.0, se
     return (0.3 * x / np.abs(x).max()).astype(np.float32)
 
 
+def save_tiny_bilstm(folder: Path, labels: list[str]) -> Path:
+    """A tiny untrained (seeded) CNN-BiLSTM-Attention with ``labels``, saved with its extractor."""
+    import torch
+
+    from ser_hf.training.presets import build_model
+
+    torch.manual_seed(0)
+    model, fe = build_model(
+        "seed-logmel-bilstm",
+        labels,
+        feature_overrides={"max_frames": None, "n_mels": 32},
+        conv_channels=[4, 8],
+        lstm_hidden_size=8,
+    )
+    model.save_pretrained(folder)
+    fe.save_pretrained(folder)
+    return folder
+
+
 @pytest.fixture
 def examples_dir() -> Path:
     return EXAMPLES

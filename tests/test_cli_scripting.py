@@ -14,34 +14,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
-from conftest import make_speechlike
+from conftest import make_speechlike, save_tiny_bilstm
 
 import ser_hf
 from ser_hf.cli import main
-from ser_hf.training.presets import build_model
 
 SR = 16000
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _tiny_model(folder: Path, labels: list[str]) -> Path:
-    torch.manual_seed(0)
-    model, fe = build_model(
-        "seed-logmel-bilstm",
-        labels,
-        feature_overrides={"max_frames": None, "n_mels": 32},
-        conv_channels=[4, 8],
-        lstm_hidden_size=8,
-    )
-    model.save_pretrained(folder)
-    fe.save_pretrained(folder)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    return _tiny_model(tmp_path_factory.mktemp("model"), ["neutral", "happy", "sad", "angry"])
+    return save_tiny_bilstm(tmp_path_factory.mktemp("model"), ["neutral", "happy", "sad", "angry"])
 
 
 def _clips(folder: Path, count: int, seconds: float = 1.0, suffix: str = ".wav") -> list[Path]:
@@ -112,7 +96,7 @@ def test_a_clip_too_short_for_speech_is_an_error_row_not_an_emotion(model_dir, t
 
 def test_csv_top_k_cells_keep_labels_as_written(tmp_path, capsys):
     """The top_k cell of --csv read `"\\u00e9nerv\\u00e9"` for a model labelled in French."""
-    model = _tiny_model(tmp_path / "fr", ["neutre", "énervé"])
+    model = save_tiny_bilstm(tmp_path / "fr", ["neutre", "énervé"])
     (clip,) = _clips(tmp_path, 1)
     assert main(["predict", str(clip), "--model", str(model), "--csv", "-"]) == 0
     (row,) = csv.DictReader(io.StringIO(capsys.readouterr().out))

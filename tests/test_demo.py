@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import EXAMPLES, REPO, make_speechlike
+from conftest import EXAMPLES, REPO, make_speechlike, save_tiny_bilstm
 
 LABELS = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
 SR = 16000
@@ -42,19 +42,7 @@ def load_app() -> ModuleType:
 
 def save_tiny_model(folder: Path) -> Path:
     """A tiny CNN-BiLSTM-Attention with the eight RAVDESS labels (untrained, seeded)."""
-    from ser_hf.training.presets import build_model
-
-    torch.manual_seed(0)
-    model, fe = build_model(
-        "seed-logmel-bilstm",
-        LABELS,
-        feature_overrides={"max_frames": None, "n_mels": 32},
-        conv_channels=[4, 8],
-        lstm_hidden_size=8,
-    )
-    model.save_pretrained(folder)
-    fe.save_pretrained(folder)
-    return folder
+    return save_tiny_bilstm(folder, LABELS)
 
 
 def free_port() -> int:

@@ -11,15 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
-from conftest import make_speechlike, make_tone
+from conftest import make_speechlike, make_tone, save_tiny_bilstm
 
 from ser_hf.cli import main
 from ser_hf.cli.extract_audio import cli as extract_audio_cli
 from ser_hf.cli.predict import cli as predict_cli
 from ser_hf.errors import SERError
 from ser_hf.inference.classifier import EmotionClassifier
-from ser_hf.training.presets import build_model
 
 SR = 16000
 LABELS = ["neutral", "happy", "sad", "angry"]
@@ -33,18 +31,7 @@ def _ffmpeg(*args: str) -> None:
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("model")
-    model, fe = build_model(
-        "seed-logmel-bilstm",
-        LABELS,
-        feature_overrides={"max_frames": None, "n_mels": 32},
-        conv_channels=[4, 8],
-        lstm_hidden_size=8,
-    )
-    model.save_pretrained(folder)
-    fe.save_pretrained(folder)
-    return folder
+    return save_tiny_bilstm(tmp_path_factory.mktemp("model"), LABELS)
 
 
 @pytest.fixture(scope="module")
