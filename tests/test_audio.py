@@ -215,11 +215,14 @@ def test_a_folder_scan_keeps_telephony_formats_and_linked_folders(tmp_path, medi
     (calls / "linked").symlink_to(elsewhere, target_is_directory=True)
     (calls / "loop").symlink_to(calls, target_is_directory=True)  # a link back up: read once
     (calls / "notes.txt").write_text("x")
+    (calls / "gone.wav").symlink_to(tmp_path / "deleted.wav")  # a broken link: named, to be reported
     with caplog.at_level("INFO"):
         found = find_media_files([str(calls)])
-    assert sorted(p.name for p in found) == ["a.au", "b.caf", "c.wav"]
+    assert sorted(p.name for p in found) == ["a.au", "b.caf", "c.wav", "gone.wav"]
     assert "left out 1 file(s) that are not audio or video" in caplog.text
-    assert all(len(load_audio(p)) > 0 for p in found)
+    assert all(len(load_audio(p)) > 0 for p in found if p.name != "gone.wav")
+    with pytest.raises(SERError, match="gone.wav"):
+        load_audio(calls / "gone.wav")
 
 
 def test_an_http_address_is_fetched_and_other_addresses_are_named_as_given(media):

@@ -25,7 +25,7 @@ def _folder_media(folder: Path, extensions: tuple[str, ...]) -> list[Path]:
         seen.add(real)
         for name in files:
             q = Path(root) / name
-            if q.suffix.lower() in extensions and q.is_file():
+            if q.suffix.lower() in extensions and (q.is_file() or q.is_symlink()):  # a broken link: its error
                 found.append(q)
             else:
                 others += not name.startswith(".")
