@@ -13,6 +13,11 @@ A condition is a short string, and conditions chain with ``+`` in the order they
                           first; shorter speech whole): a part of a sentence, as a window or a short clip
     telephone+noise:20    a phone line, then noise at the far end
 
+Values are bounded where the condition stops meaning a channel: ``gain`` and ``eq`` within 60 dB,
+``band`` up to at least 300 Hz, ``crop`` at least 0.1 s, ``mp3`` 8-160 kbit/s (MPEG-2 Layer III, what
+MP3 is at speech rates of 16-24 kHz, has no higher rate: 192 or 320 came out as 160) and ``opus``
+6-256 kbit/s (libopus's range for one channel).
+
 ``ser-hf evaluate --channel SPEC`` scores a model on a corpus passed through a condition, and
 ``benchmarks/bench_robustness.py`` sweeps them. Noise and rooms are drawn from ``seed``, so a
 condition gives the same audio every time. Codecs run through FFmpeg (torchcodec), the rest are
@@ -30,22 +35,26 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..errors import SERError
+from .audio import MIN_SPEECH_S
+
+MAX_GAIN_DB = 60.0  # gain and eq: 60 dB takes speech at -40 dBFS to full scale and back; beyond, no channel
+MIN_BAND_TOP_HZ = 300.0  # a band that ends below this holds no voice: every clip came out silent
 
 # name -> (what its value is, a valid example)
 CONDITIONS = {
     "clean": (None, "clean"),
     "noise": ("SNR in dB", "noise:20"),
     "pink": ("SNR in dB", "pink:10"),
-    "band": ("LOW-HIGH in Hz", "band:300-3400"),
+    "band": ("LOW-HIGH in Hz, HIGH at least 300", "band:300-3400"),
     "telephone": (None, "telephone"),
-    "mp3": ("kbit/s", "mp3:32"),
-    "opus": ("kbit/s", "opus:12"),
+    "mp3": ("kbit/s, 8 to 160", "mp3:32"),
+    "opus": ("kbit/s, 6 to 256", "opus:12"),
     "clip": ("fraction of the peak, 0-1", "clip:0.3"),
-    "gain": ("dB", "gain:-20"),
+    "gain": ("dB, -60 to 60", "gain:-20"),
     "reverb": ("RT60 in seconds", "reverb:0.6"),
-    "eq": ("largest gain in dB", "eq:10"),
+    "eq": ("largest gain in dB, up to 60", "eq:10"),
     "pitch": ("semitones, -12 to 12", "pitch:-3"),
-    "crop": ("seconds", "crop:1.3"),
+    "crop": (f"seconds, at least {MIN_SPEECH_S:g}", "crop:1.3"),
 }
 
 
@@ -79,10 +88,24 @@ def parse_channel(spec: str) -> list[tuple[str, tuple[float, ...]]]:
             raise _error(spec, "clip takes a fraction of the peak between 0 and 1")
         if name in ("mp3", "opus", "reverb", "eq", "crop") and numbers[0] <= 0:
             raise _error(spec, f"{name} needs a positive value ({wants})")
-        if name == "opus" and not 6 <= numbers[0] <= 510:
-            raise _error(spec, "opus takes a bit rate from 6 to 510 kbit/s")
-        if name == "mp3" and not 8 <= numbers[0] <= 320:
-            raise _error(spec, "mp3 takes a bit rate from 8 to 320 kbit/s")
+        if name == "band" and numbers[1] < MIN_BAND_TOP_HZ:
+            raise _error(
+                spec, f"band's HIGH must be at least {MIN_BAND_TOP_HZ:g} Hz: below it no voice is left"
+            )
+        if name == "crop" and numbers[0] < MIN_SPEECH_S:
+            raise _error(
+                spec, f"crop takes at least {MIN_SPEECH_S:g} s: a shorter stretch cannot hold a syllable"
+            )
+        if name in ("gain", "eq") and abs(numbers[0]) > MAX_GAIN_DB:
+            raise _error(spec, f"{name} takes at most {MAX_GAIN_DB:g} dB either way")
+        if name == "opus" and not 6 <= numbers[0] <= 256:  # libopus refuses more for one channel
+            raise _error(spec, "opus takes a bit rate from 6 to 256 kbit/s (libopus's range for mono)")
+        if name == "mp3" and not 8 <= numbers[0] <= 160:
+            raise _error(
+                spec,
+                "mp3 takes a bit rate from 8 to 160 kbit/s: MP3 at speech rates (16-24 kHz, MPEG-2 Layer III) "
+                "has none higher, and more came out as 160",
+            )
         if name == "pitch" and not (numbers[0] != 0 and abs(numbers[0]) <= 12):
             raise _error(spec, "pitch takes a shift in semitones, -12 to 12 and not 0")
         steps.append((name, numbers))
@@ -165,8 +188,22 @@ def _one_torch_thread() -> Iterator[None]:
 
 
 def apply_channel(wave: np.ndarray, spec: str, sampling_rate: int = 16000, seed: int = 0) -> np.ndarray:
-    """One mono float32 clip through the condition ``spec`` (same rate; same length but for ``crop``);
-    the same samples whatever torch's thread count."""
+    """One mono float clip through the condition ``spec`` (same rate; same length but for ``crop``);
+    the same samples whatever torch's thread count. ``wave`` is what :func:`~ser_hf.data.audio.load_audio`
+    returns: 1-D float samples in [-1, 1]. Integer PCM (which came out at integer scale, or as
+    near-silence through Opus) and several channels are refused with :class:`SERError`: pass them
+    through ``load_audio((samples, rate), sampling_rate=rate)`` first. Codecs see the samples clipped
+    to [-1, 1] (16-bit PCM), at any rate (one their encoder lacks goes through the next one up)."""
+    x = np.asarray(wave)
+    if x.dtype.kind != "f" or x.ndim != 1:
+        raise SERError(
+            f"a channel takes one mono clip of float samples in [-1, 1], got {x.dtype} samples shaped "
+            f"{x.shape}; convert integer PCM or several channels with load_audio((samples, rate), "
+            "sampling_rate=rate) first",
+            source=f"channel {spec}",
+        )
+    if not np.isfinite(x).all():
+        raise SERError("the clip has NaN or Inf samples; no channel can take them", source=f"channel {spec}")
     with _one_torch_thread():
         return _apply_channel(wave, spec, sampling_rate, seed)
 
