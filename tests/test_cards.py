@@ -192,3 +192,23 @@ def test_a_model_trained_on_a_hub_dataset_links_it_on_its_card(tmp_path):
     )
     known = make_model_card(folder, "me/x")
     assert known.data.datasets == ["ravdess"] and known.data.license == "cc-by-nc-sa-4.0"
+
+
+def test_a_card_says_its_results_were_scored_through_a_channel():
+    """`ser-hf evaluate --channel noise:0 --out ev` then `push --card-only --eval-json ev/metrics.json`
+    published the degraded scores as the model's held-out results (metrics.json says "channel")."""
+    import yaml
+
+    from ser_hf.hub.cards import make_model_card
+    from ser_hf.inference.bundled import bundled_model_path
+
+    evaluation = {"ua": 0.31, "wa": 0.33, "split": "test", "channel": "noise:0"}
+    text = str(make_model_card(bundled_model_path("speech-stats"), "someone/x", eval_json=evaluation))
+    assert (
+        "| held-out split: test, after the channel noise:0 | UA (unweighted average recall) | 0.310 |" in text
+    )
+    header = yaml.safe_load(text.split("---")[1])
+    names = [m["name"] for r in header["model-index"][0]["results"] for m in r["metrics"]]
+    assert names and all(name.endswith("after the channel noise:0") for name in names)
+    clean = str(make_model_card(bundled_model_path("speech-stats"), "someone/x", eval_json={"ua": 0.6}))
+    assert "channel" not in clean

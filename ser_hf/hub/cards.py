@@ -386,7 +386,9 @@ def make_model_card(
 def _evaluation_scope(evaluation: Mapping[str, Any] | None, n_classes: int) -> tuple[list[str], str]:
     """The corpora a ``ser-hf evaluate`` result scored (its ``corpora``; none recorded in a run's own
     test metrics) and, when it scored fewer than the model's ``n_classes`` (a corpus lacking some),
-    which: ``", scored on 2 of the model's 3 classes (angry, neutral)"``; else ``""``."""
+    which: ``", scored on 2 of the model's 3 classes (angry, neutral)"``; and when it passed the clips
+    through a ``--channel`` condition, which (``", after the channel noise:0"``): degraded scores, not the
+    model's held-out results as such."""
     if not evaluation:
         return [], ""
     corpora = corpora_from({"corpora": evaluation.get("corpora")})
@@ -398,7 +400,8 @@ def _evaluation_scope(evaluation: Mapping[str, Any] | None, n_classes: int) -> t
         if 0 < n < n_classes
         else ""
     )
-    return corpora, scope
+    channel = evaluation.get("channel")
+    return corpora, scope + (f", after the channel {channel}" if channel else "")
 
 
 def _model_card_body(
