@@ -429,6 +429,41 @@ def test_config_rejects_bad_values(bad):
         AugmentConfig.from_dict(bad)
 
 
+@pytest.mark.parametrize(
+    "bad, field",
+    [
+        ({"speed_prob": 1, "speed_factors": []}, "speed_factors"),  # was an IndexError mid-training
+        ({"noise_prob": 1, "noise_snr_db": [float("nan"), 20]}, "noise_snr_db"),  # trained on NaN audio
+        ({"reverb_prob": 1, "reverb_drr_db": [0, float("nan")]}, "reverb_drr_db"),
+        ({"gain_db": [-6, float("inf")]}, "gain_db"),
+        ({"crop_seconds": 0}, "crop_seconds"),  # trained on 1-sample clips
+        ({"crop_seconds": -1}, "crop_seconds"),
+        ({"pitch_semitones": [-24, 0]}, r"pitch_semitones must lie within \[-12, 12\]"),
+        ({"noise_prob": "0.5"}, "noise_prob"),  # was a TypeError
+        ({"offline_copies": -1}, "offline_copies"),
+    ],
+)
+def test_training_options_that_would_fail_or_train_on_garbage_are_refused_up_front(bad, field):
+    """What a user passes as --augment_overrides is checked before any clip is decoded, with the field."""
+    with pytest.raises(SERError, match=field):
+        AugmentConfig.from_preset("light", **bad)
+
+
+def test_negative_offline_or_channel_copies_are_refused_with_the_option_named():
+    """--offline_copies -2 was accepted; channel_copies -1 ended in 'need at least one array to stack'."""
+    from test_training import _clip
+
+    from ser_hf.training.arguments import parse_args
+    from ser_hf.training.linear import train_linear
+
+    with pytest.raises(SERError, match="--offline_copies must be a whole number"):
+        parse_args(["--corpus", "ravdess=/x", "--offline_copies", "-2"])
+    clips = [_clip(150.0 + 40 * k, 0.5, k) for k in range(6)]
+    spec = {"feature_extractor": {"functionals": "speech-stats"}, "config": {"channel_copies": -1}}
+    with pytest.raises(SERError, match="channel_copies=-1 must be a whole number"):
+        train_linear(clips, [0, 1, 2] * 2, [0, 1, 2], [3, 4, 5], ["angry", "happy", "sad"], spec)
+
+
 def test_bad_input_shape_raises():
     with pytest.raises(SERError):
         WaveformAugmenter(ALL_ON)(torch.zeros(16000))

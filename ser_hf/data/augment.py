@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from ..errors import SERError
+from .audio import MIN_SPEECH_S
 from .transforms import (
     _as_generator,
     _check_batch,
@@ -82,6 +83,15 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 # Configuration
 # --------------------------------------------------------------------------------------------
+
+
+def _finite(value: Any) -> bool:
+    """A real, finite number (a JSON NaN trained on NaN audio; a string failed mid-training)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 @dataclass
@@ -174,19 +184,48 @@ class AugmentConfig:
             value = list(getattr(self, name))
             if len(value) == 1:
                 value = value * 2
-            if len(value) != 2 or value[0] > value[1]:
+            if len(value) != 2 or not all(map(_finite, value)) or value[0] > value[1]:
                 raise SERError(
-                    f"{name} must be [low, high] with low <= high, got {value}", source="AugmentConfig"
+                    f"{name} must be [low, high], finite numbers with low <= high, got {value}",
+                    source="AugmentConfig",
                 )
             setattr(self, name, [float(v) for v in value])
+        if not self.speed_factors or not all(_finite(f) and f > 0 for f in self.speed_factors):
+            raise SERError(
+                "speed_factors must be a non-empty list of finite factors > 0 (e.g. [0.9, 1.0, 1.1]), "
+                f"got {self.speed_factors}",
+                source="AugmentConfig",
+            )
         self.speed_factors = [float(v) for v in self.speed_factors]
+        if not -12 <= self.pitch_semitones[0] <= self.pitch_semitones[1] <= 12:  # as --channel pitch
+            raise SERError(
+                f"pitch_semitones must lie within [-12, 12], got {self.pitch_semitones}",
+                source="AugmentConfig",
+            )
+        crop = self.crop_seconds
+        if crop is not None and not (_finite(crop) and crop >= MIN_SPEECH_S):
+            raise SERError(
+                f"crop_seconds must be at least {MIN_SPEECH_S:g} s (null: no crop), got {crop}",
+                source="AugmentConfig",
+            )
+        for name in (
+            "spec_freq_masks",
+            "spec_freq_width",
+            "spec_time_masks",
+            "spec_time_width",
+            "offline_copies",
+        ):
+            if not _whole(getattr(self, name)):
+                raise SERError(
+                    f"{name} must be a whole number >= 0, got {getattr(self, name)!r}", source="AugmentConfig"
+                )
         for name in (f.name for f in dataclasses.fields(self) if f.name.endswith("_prob")):
-            if not 0.0 <= getattr(self, name) <= 1.0:
+            if not (_finite(getattr(self, name)) and 0.0 <= getattr(self, name) <= 1.0):
                 raise SERError(
                     f"{name} must be a probability in [0, 1], got {getattr(self, name)}",
                     source="AugmentConfig",
                 )
-        if self.stretch_rate[0] <= 0 or any(f <= 0 for f in self.speed_factors) or self.pitch_step <= 0:
+        if self.stretch_rate[0] <= 0 or not (_finite(self.pitch_step) and self.pitch_step > 0):
             raise SERError("stretch rates, speed factors and pitch_step must be > 0", source="AugmentConfig")
         if self.spec_fill not in ("mean", "zero"):
             raise SERError(

@@ -213,6 +213,14 @@ class AugmentArguments:
         default=0.0, metadata={"help": "Mixup of feature batches with Beta(alpha, alpha) weights; 0 = off."}
     )
 
+    def __post_init__(self) -> None:
+        copies = self.offline_copies
+        if copies is not None and (isinstance(copies, bool) or not isinstance(copies, int) or copies < 0):
+            raise SERError(
+                f"--offline_copies must be a whole number of copies >= 0 (0: none), got {copies!r}",
+                source="--offline_copies",
+            )
+
 
 @dataclass
 class SERTrainingArguments(TrainingArguments):

@@ -310,14 +310,15 @@ def train_linear(
     functionals = spec["feature_extractor"]["functionals"]
     c_grid = spec["config"].get("c_grid", DEFAULT_C_GRID)
     factors = tuple(spec["config"].get("speed_copies", ()))
-    n_copies = int(spec["config"].get("channel_copies", 0))
+    n_copies = spec["config"].get("channel_copies", 0) or 0
     n_crops = spec["config"].get("crop_copies", 0) or 0
-    if isinstance(n_crops, bool) or not isinstance(n_crops, int) or n_crops < 0:
-        raise SERError(
-            f"crop_copies={n_crops!r} must be a whole number of copies (e.g. 1); without them: "
-            "--config_overrides '{\"crop_copies\": 0}'",
-            source="preset crop_copies",
-        )
+    for key, n in (("channel_copies", n_copies), ("crop_copies", n_crops)):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise SERError(
+                f"{key}={n!r} must be a whole number of copies >= 0 (e.g. 1); without them: "
+                f"--config_overrides '{{\"{key}\": 0}}'",
+                source=f"preset {key}",
+            )
     kinds = tuple(spec["config"].get("channel_kinds", RANDOM_KINDS))
     balance = spec["config"].get("balance")
     distilling = soft is not None and alpha > 0
