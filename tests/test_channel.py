@@ -212,6 +212,9 @@ def test_evaluate_cli_channel_is_recorded_and_a_typo_fails_first(tmp_path, stats
     out = capsys.readouterr().out
     assert "through the channel telephone" in out and "ADAPTED" not in out
     assert json.loads((tmp_path / "e" / "metrics.json").read_text())["channel"] == "telephone"
+    # the report said nothing of the channel: read alone, it passed for the clean scores
+    report = (tmp_path / "e" / "classification_report.txt").read_text()
+    assert report.startswith("scored after the channel telephone\n") and "recall" in report
     # adapted figures said so only in an INFO log and the folder name: now where they are printed
     assert evaluate_cli.cli([*argv, "--adapt", "--out", str(tmp_path / "a")]) == 0
     out = capsys.readouterr().out

@@ -627,7 +627,10 @@ def write_evaluation(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-    (out / "classification_report.txt").write_text(metrics["classification_report"], encoding="utf-8")
+    channel = f"scored after the channel {metrics['channel']}\n\n" if metrics.get("channel") else ""
+    (out / "classification_report.txt").write_text(
+        channel + metrics["classification_report"], encoding="utf-8"
+    )
     plot_confusion(metrics["confusion"], metrics["labels"], out / "confusion.png", title=title)
     if predictions and "probs" in predictions[0]:
         index = {name: i for i, name in enumerate(metrics["labels"])}
