@@ -51,6 +51,9 @@ def test_xargs_never_turns_a_recording_into_the_output_file(model_dir, tmp_path,
         err = capsys.readouterr().err
         assert a.read_bytes() == before, option
         assert f"{option} -" in err and "after the files" in err and "Traceback" not in err
+    # the only recording given after the option: refused as the FILE, not "PATH is required"
+    assert main(["predict", "--json", str(a), "--model", str(model_dir)]) == 2
+    assert a.read_bytes() == before and "an audio or video file name" in capsys.readouterr().err
     # a recording without an audio extension, named both as input and as output
     take = tmp_path / "take1"
     take.write_bytes(before)

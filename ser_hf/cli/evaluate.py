@@ -16,7 +16,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ser-hf evaluate",
         description="Evaluate a saved model on corpus rows: WA, UA, F1, per-class/speaker/gender scores, "
-        "confusion matrix. Writes metrics.json, confusion.png, classification_report.txt, predictions.csv.",
+        "confusion matrix. Writes metrics.json, confusion.png, reliability.png, classification_report.txt, predictions.csv.",
     )
     p.add_argument(
         "--model",

@@ -159,7 +159,10 @@ def cli(argv: list[str]) -> int:
     parser = _build_predict_parser()
     args = parser.parse_args(argv)
     args.paths = [*getattr(args, "adapt_paths", []), *args.paths]
-    if not args.paths:
+    if not args.paths:  # `--json clip.flac` alone: the clip became the FILE, say so, not "PATH required"
+        for option in ("json", "csv"):
+            if getattr(args, option) not in (None, "-"):
+                _not_a_recording(getattr(args, option), f"--{option}", [])
         parser.error("the following arguments are required: PATH")
     if any(v is not None and not 0 < v < float("inf") for v in (args.window, args.hop)):  # NaN too
         raise SERError("--window and --hop take a positive number of seconds", source="--window/--hop")
