@@ -163,3 +163,18 @@ def test_a_reader_closing_the_pipe_ends_the_command_quietly(model_dir, tmp_path)
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 141, err[-2000:]
     assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err
+
+
+def test_silence_db_sets_the_one_threshold_predict_speaks_of(model_dir, tmp_path, capsys, caplog):
+    """`predict --silence-db -60` classified a clip at -57 dBFS, as asked, and still logged that it "holds
+    no speech (below -55)": classify's own threshold, not the user's (probe of session 36)."""
+    from ser_hf.inference.levels import level_db
+
+    clip = make_speechlike(1.0, seed=4)
+    clip *= 10 ** ((-57 - level_db(clip, SR)) / 20)
+    sf.write(tmp_path / "quiet.wav", clip, SR)
+    args = [str(tmp_path / "quiet.wav"), "--model", str(model_dir), "--silence-db", "-60", "--json", "-"]
+    with caplog.at_level("WARNING"):
+        assert main(["predict", *args]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["label"] != "silence" and "holds no speech" not in caplog.text

@@ -510,13 +510,15 @@ def _classify_short(clf: EmotionClassifier, short: list, results: list, args: ar
                 results[i].update(label=SILENCE_LABEL, score=1.0, top_k=silence)
         short = [item for item in short if "label" not in results[item[0]]]
     clips, names = [s for _, _, s in short], [str(p) for _, p, _ in short]
-    try:  # warns of clips too short or too long, by file name
-        for (i, _, _), top in zip(short, clf.classify_batch(clips, args.batch_size, args.top_k, names=names)):
+    try:  # no warnings from classify: its silence line said -55 dBFS whatever --silence-db said, and the
+        # clips too short or too long for it are error rows or timelines here
+        batch = clf.classify_batch(clips, args.batch_size, args.top_k, names=names, warn=False)
+        for (i, _, _), top in zip(short, batch):
             results[i].update(label=top[0]["label"], score=top[0]["score"], top_k=top)
     except Exception:
         for i, path, samples in short:  # find the one that failed; the others still get classified
             try:
-                top = clf.classify(samples, top_k=args.top_k)
+                top = clf.classify(samples, top_k=args.top_k, warn=False)
                 results[i].update(label=top[0]["label"], score=top[0]["score"], top_k=top)
             except Exception as err:
                 results[i] = _error_row(path, err)

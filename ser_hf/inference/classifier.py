@@ -415,14 +415,15 @@ class EmotionClassifier:
         sampling_rate: int | None = None,
         names: Sequence[str] | None = None,
         return_exceptions: bool = False,
+        warn: bool = True,
     ) -> list[Any]:
         """:meth:`classify` for many clips, batched (sorted by length so padding stays small;
         ``batch_size`` None: what runs fastest for the model on its device, 1 for the CNN families
         on a CPU, else 16).
 
         A clip gets the same scores alone and in a batch (up to about 0.002 in bfloat16); the speaker
-        encoder runs once over the batch's windows, the turn encoder (int8) clip by clip. ``names``:
-        what warnings and errors call each clip (default its path, or its type for samples).
+        encoder runs once over the batch's windows, the turn encoder (int8) clip by clip. ``names``: what
+        warnings and errors call each clip (default its path, or its type); ``warn``: as in :meth:`classify`.
 
         A clip that cannot be read (missing, empty, not audio, NaN samples) raises its
         :class:`SERError` for the whole call; with ``return_exceptions=True`` (as
@@ -445,12 +446,12 @@ class EmotionClassifier:
                     raise
                 results[i] = err
         ok = list(clips)
-        warn_about_clips(
-            [clips[i] for i in ok], [names[i] for i in ok], self.sampling_rate, self.feature_extractor
-        )
+        loaded, shown = [clips[i] for i in ok], [names[i] for i in ok]
+        if warn:
+            warn_about_clips(loaded, shown, self.sampling_rate, self.feature_extractor)
         if ok:
             keep, labels = self._scoring
-            probs = self._probs_batched([clips[i] for i in ok], [names[i] for i in ok], batch_size, keep)
+            probs = self._probs_batched(loaded, shown, batch_size, keep)
             for i, p in zip(ok, probs):
                 results[i] = _top(p, labels, top_k)
         return results
