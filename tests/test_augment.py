@@ -495,3 +495,11 @@ def test_runs_on_the_gpu_with_a_cpu_generator():
         waves.cuda(), lengths.cuda(), generator=torch.Generator().manual_seed(0)
     )
     assert float((gpu[0].cpu() - cpu[0]).abs().max()) <= 1e-5
+
+
+def test_whole_numbers_from_a_yaml_config_may_be_written_2_0():
+    """A YAML or JSON config gives `offline_copies: 2.0`; the stricter checks of session 36 refused it."""
+    config = AugmentConfig(offline_copies=2.0, spec_time_masks=1.0)
+    assert config.offline_copies == 2 and isinstance(config.offline_copies, int)
+    with pytest.raises(SERError, match="offline_copies must be a whole number"):
+        AugmentConfig(offline_copies=2.5)

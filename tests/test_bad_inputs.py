@@ -287,6 +287,7 @@ def test_service_inputs_get_typed_errors_and_one_clip_is_no_batch(corpus, clf, c
         with pytest.raises(SERError, match="adapt takes a list of clips"):
             clf.adapt(one, sampling_rate=SR)
     assert len(clf.classify_batch(np.stack([clip, clip]), sampling_rate=SR)) == 2  # one clip a row
+    assert len(clf.classify_batch(np.array([str(corpus["clip.mp3"].path)] * 2))) == 2  # an array of paths
     with pytest.raises(SERError, match="cannot be read"):
         clf.timeline(str(corpus["clip.mp3"].path.parent / ("a" * 300 + ".wav")))
     with caplog.at_level("WARNING"):

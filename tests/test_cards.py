@@ -212,3 +212,25 @@ def test_a_card_says_its_results_were_scored_through_a_channel():
     assert names and all(name.endswith("after the channel noise:0") for name in names)
     clean = str(make_model_card(bundled_model_path("speech-stats"), "someone/x", eval_json={"ua": 0.6}))
     assert "channel" not in clean
+
+
+def test_a_card_lists_the_model_classes_an_evaluation_scored(tmp_path):
+    """Scored on a corpus whose neutral stands for two of the model's classes, the card said "scored on
+    6 of the model's 8 classes" beside a list of 5 names (the data's); it lists the model's scored classes."""
+    import json
+
+    from ser_hf.hub.cards import make_model_card
+    from ser_hf.inference.bundled import bundled_model_path
+
+    folder = bundled_model_path("cnn")  # eight RAVDESS classes, calm among them
+    labels = json.loads((folder / "config.json").read_text())["id2label"].values()
+    mapping = {
+        name: ("neutral" if name == "calm" else name)
+        for name in labels
+        if name not in ("disgust", "surprised")
+    }
+    scored = {"ua": 0.5, "wa": 0.5, "model": str(folder), "corpora": ["other"], "label_mapping": mapping}
+    scored["labels"] = sorted(set(mapping.values()))
+    text = str(make_model_card(folder, "someone/x", eval_json=scored))
+    listed = ", ".join(sorted(mapping))
+    assert f"scored on {len(mapping)} of the model's {len(labels)} classes ({listed})" in text

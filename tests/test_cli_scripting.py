@@ -178,3 +178,19 @@ def test_silence_db_sets_the_one_threshold_predict_speaks_of(model_dir, tmp_path
         assert main(["predict", *args]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert row["label"] != "silence" and "holds no speech" not in caplog.text
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_an_error_not_a_quiet_end(tmp_path):
+    """Every BrokenPipeError ended a command with a quiet exit 141, one from a socket (push) too."""
+    code = (
+        "import sys\n"
+        "import ser_hf.cli.corpus as corpus\n"
+        "from ser_hf.cli import main\n"
+        "def cli(argv):\n"
+        "    raise BrokenPipeError('the Hub closed the connection')\n"
+        "corpus.cli = cli\n"
+        "sys.exit(main(['corpus']))\n"
+    )
+    proc = _run([code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode not in (0, 141) and "the Hub closed the connection" in err

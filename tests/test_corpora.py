@@ -310,19 +310,20 @@ def test_a_file_listed_twice_in_metadata_csv_is_read_once_or_skipped_when_its_la
     """A metadata.csv listing one file three times under three labels loaded silently: the same audio
     trained as each class, and the summary counted 95 files for 60 (probe of session 36)."""
     folder = tmp_path / "dup"
-    for i in range(4):
+    for i in range(5):
         _tone(folder / "clips" / f"{i}.wav")
     rows = [f"clips/{i}.wav,{'angry' if i % 2 else 'sad'},p{i % 2}" for i in range(4)]
     rows += ["clips/0.wav,happy,p0", "clips/0.wav,Angry,p0", "./clips/1.wav,angry,p1"]  # 0: three labels
+    rows += ["clips/4.wav,colère,p0", "clips/4.wav,cole\u0300re,p0"]  # one label in two Unicode forms
     (folder / "metadata.csv").write_text("file_name,emotion,speaker\n" + "\n".join(rows) + "\n")
     with caplog.at_level(logging.WARNING):
         ds, report = load_corpus("dup", folder, return_report=True)
-    assert sorted(Path(p).name for p in ds["path"]) == ["1.wav", "2.wav", "3.wav"]  # 1.wav once
-    assert report.files_found == 4
+    assert sorted(Path(p).name for p in ds["path"]) == ["1.wav", "2.wav", "3.wav", "4.wav"]  # 1, 4 once
+    assert report.files_found == 5
     assert [(Path(s.path).name, s.reason) for s in report.skipped] == [
         ("0.wav", "listed 3 times in metadata.csv with different labels (Angry, happy, sad)")
     ]
-    assert "1 row(s) list a file again with the same label; each file is read once" in caplog.text
+    assert "2 row(s) list a file again with the same label; each file is read once" in caplog.text
 
 
 def test_a_metadata_csv_as_excel_saves_it_is_read(tmp_path, caplog):

@@ -380,6 +380,7 @@ def test_export_compares_the_graphs_with_pytorch_on_the_users_own_clips(dirs, tm
     for i in range(3):
         sf.write(clips / f"c{i}.wav", make_speechlike(1.0 + i, seed=i), SR)
     (clips / "broken.wav").write_bytes(b"RIFF0000WAVEjunk")
+    (clips / "gone.wav").symlink_to(tmp_path / "deleted.wav")  # a broken link: one more unreadable clip
     out, report = tmp_path / "m.onnx", tmp_path / "m.json"
     argv = ["--model", str(dirs["c"]), "--out", str(out), "--quantize", "int8", "--json", str(report)]
     with pytest.raises(SERError, match="nowhere"):
@@ -389,11 +390,13 @@ def test_export_compares_the_graphs_with_pytorch_on_the_users_own_clips(dirs, tm
     rows = json.loads(report.read_text())["clips"]
     fp32, int8 = rows[str(out)], rows[str(out.with_suffix(".int8.onnx"))]
     assert fp32["n"] == int8["n"] == 3
-    assert list(json.loads(report.read_text())["clips_unreadable"]) == [str(clips / "broken.wav")]
+    assert list(json.loads(report.read_text())["clips_unreadable"]) == [
+        str(clips / n) for n in ("broken.wav", "gone.wav")
+    ]
     assert fp32["top1_agreement"] == 1.0 and fp32["max_abs_diff"] < FP32_TOLERANCE
     assert 0 < int8["max_abs_diff"] < 0.2
     printed = capsys.readouterr().out
-    assert "On 3 of your 4 clips (1 unreadable, below)" in printed and "| m.int8.onnx | 3 |" in printed
+    assert "On 3 of your 5 clips (2 unreadable, below)" in printed and "| m.int8.onnx | 3 |" in printed
     assert f"skipped (unreadable): {clips / 'broken.wav'}" in printed
     # clips none of which decode are refused before the export, not after it
     out.unlink()

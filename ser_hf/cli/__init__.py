@@ -54,12 +54,28 @@ def _sigterm_interrupts() -> Iterator[None]:
     try:
         previous = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread (main() called from a thread): leave signals alone
-        yield
-        return
+        previous = _UNSET
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if previous is not _UNSET:  # None: a handler set outside Python, which cannot be put back
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+_UNSET = object()
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader is gone (a BrokenPipeError from elsewhere, a socket of
+    ``push``, is an error to report, not the quiet end of ``| head``)."""
+    import select
+
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poll.poll(0))
+    except (OSError, ValueError, AttributeError):  # no descriptor (stdout replaced in-process): assume so
+        return True
 
 
 def _usage() -> str:
@@ -92,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's exit
         return code
     except BrokenPipeError:  # `ser-hf predict ... | head`: the reader wants no more (Python's docs' recipe)
+        if not _stdout_closed():
+            raise
         try:  # stdout to /dev/null, so that the interpreter's last flush cannot fail again
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         except (OSError, ValueError):  # no file descriptor (stdout replaced in-process)

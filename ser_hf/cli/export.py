@@ -68,7 +68,7 @@ def cli(argv: list[str]) -> int:
         from ..inference.onnx_classifier import read_clips
 
         found = find_media_files(args.check_clips)
-        if missing := [c for c in found if not Path(c).is_file()]:
+        if missing := [c for c in found if not Path(c).is_file() and not Path(c).is_symlink()]:
             raise SERError("no such file or pattern", source=str(missing[0]))
         samples, names, unreadable = read_clips(model, [str(c) for c in found])
         clips = found

@@ -459,7 +459,8 @@ def refuse_single(items: Any, what: str, single: str) -> None:
             source=f"<{len(items)} bytes>" if isinstance(items, bytes) else str(items)[:200],
         )
     shape = getattr(items, "shape", None)  # one clip's array was read a sample (or a frame) at a time
-    if shape is not None and (len(shape) < 2 or (len(shape) == 2 and shape[1] <= _MAX_CHANNELS)):
+    numeric = getattr(getattr(items, "dtype", None), "kind", "f") in "fiub"  # not an array of paths
+    if numeric and shape is not None and (len(shape) < 2 or (len(shape) == 2 and shape[1] <= _MAX_CHANNELS)):
         raise SERError(
             f"{what} takes a list of clips (or a 2-D array, one clip a row), got one clip's samples of "
             f"shape {tuple(shape)}; {single}",

@@ -91,7 +91,8 @@ def _finite(value: Any) -> bool:
 
 
 def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())  # 2.0 from YAML
+    return whole and not isinstance(value, bool) and value >= 0
 
 
 @dataclass
@@ -219,6 +220,7 @@ class AugmentConfig:
                 raise SERError(
                     f"{name} must be a whole number >= 0, got {getattr(self, name)!r}", source="AugmentConfig"
                 )
+            setattr(self, name, int(getattr(self, name)))  # 2.0 from a YAML or JSON config
         for name in (f.name for f in dataclasses.fields(self) if f.name.endswith("_prob")):
             if not (_finite(getattr(self, name)) and 0.0 <= getattr(self, name) <= 1.0):
                 raise SERError(

@@ -217,7 +217,7 @@ class _Labeler:
                 raise _Skip("empty label")
             if not self.merge:
                 return str(value)
-            text = _spelling(value)
+            text = " ".join(str(value).split())  # counted as written: the class keeps the usual spelling
             self._spellings.setdefault(_fold(text), Counter())[text] += 1
             return _fold(text)
         try:
@@ -243,7 +243,7 @@ class _Labeler:
             if len(counts) > 1:
                 self.report.merged_labels[names[key]] = list(counts)
                 logger.warning(
-                    "%s: labels %s differ only in case or spaces: one class %r",
+                    "%s: labels %s differ only in case, spaces or Unicode form: one class %r",
                     self.report.corpus, ", ".join(map(repr, counts)), names[key],
                 )  # fmt: skip
         return [names[label] for label in labels]

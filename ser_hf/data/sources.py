@@ -23,6 +23,7 @@ from .rows import (
     KNOWN_CORPORA,
     CorpusReport,
     SkippedFile,
+    _fold,
     _Labeler,
     _Skip,
 )
@@ -95,7 +96,7 @@ def _once_per_file(entries: list, src: str, report: CorpusReport) -> list:
     drop: set[int] = set()
     for rows in (r for r in rows_of.values() if len(r) > 1):
         labels = sorted({str(entries[i][1]).strip() for i in rows}, key=str.casefold)
-        if len({label.casefold() for label in labels}) > 1:
+        if len({_fold(label) for label in labels}) > 1:  # as the loader merges spellings
             drop.update(rows)
             why = f"listed {len(rows)} times in metadata.csv with different labels ({', '.join(labels)})"
             report.skipped.append(SkippedFile(str(entries[rows[0]][0]), why))

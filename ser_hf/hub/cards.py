@@ -394,7 +394,9 @@ def _evaluation_scope(evaluation: Mapping[str, Any] | None, n_classes: int) -> t
     corpora = corpora_from({"corpora": evaluation.get("corpora")})
     mapped = evaluation.get("label_mapping")  # model classes that count: calm -> neutral is no class lost
     scored = [str(name) for name in evaluation.get("labels") or ()]
-    n = len(mapped) if isinstance(mapped, Mapping) and mapped else len(scored)
+    if isinstance(mapped, Mapping) and mapped:  # the model's classes (the data's names may be fewer: merged)
+        scored = sorted(str(name) for name in mapped)
+    n = len(scored)
     scope = (
         f", scored on {n} of the model's {n_classes} classes ({', '.join(scored)})"
         if 0 < n < n_classes

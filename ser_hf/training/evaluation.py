@@ -492,7 +492,8 @@ def load_eval_data(
     for spec in corpora:
         name, sep, path = (part.strip() for part in spec.partition("="))
         if not sep and name.count("/") == 1 and not Path(name).expanduser().exists():
-            loads.append({"name": name, "data_dir": None, **given})  # a Hub dataset id
+            same = name.lower() in trained_on or _slug(name) in trained_on  # trained on this Hub dataset
+            loads.append({"name": name, "data_dir": None, **(recorded if same else {}), **given})
             continue
         if not sep or not name or not path:
             hint = f"a Hub dataset by its id alone: --corpus {name if name.count('/') == 1 else 'owner/name'}"

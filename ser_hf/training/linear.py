@@ -313,12 +313,17 @@ def train_linear(
     n_copies = spec["config"].get("channel_copies", 0) or 0
     n_crops = spec["config"].get("crop_copies", 0) or 0
     for key, n in (("channel_copies", n_copies), ("crop_copies", n_crops)):
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        if (
+            isinstance(n, bool)
+            or not (isinstance(n, int) or (isinstance(n, float) and n.is_integer()))
+            or n < 0
+        ):
             raise SERError(
                 f"{key}={n!r} must be a whole number of copies >= 0 (e.g. 1); without them: "
                 f"--config_overrides '{{\"{key}\": 0}}'",
                 source=f"preset {key}",
             )
+    n_copies, n_crops = int(n_copies), int(n_crops)  # 2.0 from a YAML or JSON config
     kinds = tuple(spec["config"].get("channel_kinds", RANDOM_KINDS))
     balance = spec["config"].get("balance")
     distilling = soft is not None and alpha > 0
