@@ -54,7 +54,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix ser_hf scripts demo tests benchmarks
 
 # the suite on every core, at most 4 (pytest-xdist; one test file a worker at a time, so a file's
-# module fixtures run once): 10 min instead of 13.5 on 2 cores. `make test TEST_WORKERS=0` runs it in one
+# module fixtures run once): 9.5 min on 2 cores in session 36 (13.6 in one process, measured earlier). `make test TEST_WORKERS=0` runs it in one
 # process. The browser test runs alone afterwards: beside other tests its live microphone stream missed its
 # 45-s deadline in about 1 run of 20 (never alone).
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
