@@ -160,15 +160,13 @@ def cli(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     args.paths = [*getattr(args, "adapt_paths", []), *args.paths]
     if not args.paths:  # `--json clip.flac` alone: the clip became the FILE, say so, not "PATH required"
-        for option in ("json", "csv"):
-            if getattr(args, option) not in (None, "-"):
-                _not_a_recording(getattr(args, option), f"--{option}", [])
+        _no_recording_as_output(args, [])
         parser.error("the following arguments are required: PATH")
     if any(v is not None and not 0 < v < float("inf") for v in (args.window, args.hop)):  # NaN too
         raise SERError("--window and --hop take a positive number of seconds", source="--window/--hop")
+    _no_recording_as_output(args, [])
     for option in ("json", "csv"):
         if getattr(args, option) not in (None, "-"):
-            _not_a_recording(getattr(args, option), f"--{option}", [])
             output_file(getattr(args, option), f"--{option}")  # before the work, not after it
     if args.timeline_png:
         output_dir(args.timeline_png, "--timeline-png")
@@ -193,9 +191,7 @@ def cli(argv: list[str]) -> int:
         files += [raw] if url_scheme(raw) else find_media_files([raw])
     if not files:
         raise SERError("no audio or video files found", source=" ".join(args.paths))
-    for option in ("json", "csv"):
-        if getattr(args, option) not in (None, "-"):
-            _not_a_recording(getattr(args, option), f"--{option}", files)
+    _no_recording_as_output(args, files)
     # with --json - / --csv - the results own stdout and the human-readable report goes to stderr
     report = sys.stderr if "-" in (args.json, args.csv) else sys.stdout
     # (the files classified, the files adapted on first or None)
@@ -343,18 +339,24 @@ def cli(argv: list[str]) -> int:
     return 1 if failures else 0
 
 
-def _not_a_recording(path: str, option: str, inputs: Sequence[Path | str]) -> None:
-    """Refuse an output ``path`` that is a recording: ``ls *.mp3 | xargs ser-hf predict --json`` took the
-    first recording as --json's FILE and overwrote it with JSON."""
-    target = Path(path).resolve()
-    is_input = any(not isinstance(f, str) and Path(f).resolve() == target for f in inputs)
-    if is_input or target.suffix.lower() in MEDIA_EXTENSIONS:
-        raise SERError(
-            f"{path} is {'one of the files to classify' if is_input else 'an audio or video file name'}: "
-            f"{option} takes the FILE right after it and would overwrite it; write '{option} -' for stdout, "
-            f"name a {option[2:]} file ({option} results.{option[2:]}), or put {option} after the files",
-            source=option,
-        )
+def _no_recording_as_output(args: argparse.Namespace, inputs: Sequence[Path | str]) -> None:
+    """Refuse a --json / --csv FILE that is a recording (a media name, or one of ``inputs``):
+    ``ls *.mp3 | xargs ser-hf predict --json`` took the first recording as --json's FILE and overwrote
+    it with JSON."""
+    for option in ("--json", "--csv"):
+        path = getattr(args, option[2:])
+        if path in (None, "-"):
+            continue
+        target = Path(path).resolve()
+        is_input = any(not isinstance(f, str) and Path(f).resolve() == target for f in inputs)
+        if is_input or target.suffix.lower() in MEDIA_EXTENSIONS:
+            raise SERError(
+                f"{path} is {'one of the files to classify' if is_input else 'an audio or video file name'}: "
+                f"{option} takes the FILE right after it and would overwrite it; write '{option} -' for "
+                f"stdout, name a {option[2:]} file ({option} results.{option[2:]}), or put {option} after "
+                "the files",
+                source=option,
+            )
 
 
 def _in_input_order(results: list[dict[str, Any]], files: Sequence[Path | str]) -> list[dict[str, Any]]:

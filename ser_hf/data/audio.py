@@ -40,14 +40,8 @@ from .resampling import MAX_RATE, MIN_RATE, check_rate, effective_rates, resampl
 logger = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".wma", ".aiff", ".aif")
-AUDIO_EXTENSIONS += (
-    ".au",
-    ".caf",
-    ".gsm",
-    ".amr",
-    ".awb",
-    ".spx",
-)  # telephony and Apple formats FFmpeg reads
+# telephony and Apple formats FFmpeg reads
+AUDIO_EXTENSIONS += (".au", ".caf", ".gsm", ".amr", ".awb", ".spx")
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v")
 VIDEO_EXTENSIONS += (".mts", ".m2ts", ".mxf", ".mpg", ".mpeg", ".flv", ".wmv", ".3gp")  # cameras, broadcast
 MEDIA_EXTENSIONS = AUDIO_EXTENSIONS + VIDEO_EXTENSIONS
@@ -147,7 +141,10 @@ def _to_mono(samples: np.ndarray, name: str, channels_first: bool | None = None)
 
 CODECS = ("mp3", "opus")
 # rates each encoder takes, and the most kbit/s MP3 has at a rate (MPEG-2.5 / MPEG-2 / MPEG-1 Layer III)
-_CODEC_RATES = {"mp3": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000), "opus": (8000, 12000, 16000, 24000, 48000)}  # fmt: skip  # noqa: E501
+_CODEC_RATES = {
+    "mp3": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
+    "opus": (8000, 12000, 16000, 24000, 48000),
+}
 _MP3_MAX_KBPS = ((16000, 64), (32000, 160), (math.inf, 320))
 
 
@@ -310,9 +307,8 @@ def _readable_path(path: Path) -> None:
 def _decode_path(path: Path, sampling_rate: int | None) -> tuple[np.ndarray, int]:
     name = str(path)
     _readable_path(path)
-    if (
-        not path.exists()
-    ):  # a glob pattern that matched nothing is kept as given (media_files.find_media_files)
+    # a glob pattern that matched nothing is kept as given (media_files.find_media_files)
+    if not path.exists():
         missing = "no file matches this pattern" if re.search(r"[*?[]", name) else "file not found"
         raise SERError(f"{missing}; check the path", source=name)
     if path.is_dir():

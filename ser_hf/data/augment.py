@@ -90,7 +90,8 @@ def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _whole(value: Any) -> bool:
+def whole_count(value: Any) -> bool:
+    """A whole number >= 0 (``2.0`` from a YAML or JSON config too), not a bool."""
     whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())  # 2.0 from YAML
     return whole and not isinstance(value, bool) and value >= 0
 
@@ -216,7 +217,7 @@ class AugmentConfig:
             "spec_time_width",
             "offline_copies",
         ):
-            if not _whole(getattr(self, name)):
+            if not whole_count(getattr(self, name)):
                 raise SERError(
                     f"{name} must be a whole number >= 0, got {getattr(self, name)!r}", source="AugmentConfig"
                 )

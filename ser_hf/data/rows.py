@@ -160,15 +160,12 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "corpus"
 
 
-def _spelling(label: Any) -> str:
-    """A label as written, in Unicode's composed form (NFC) with runs of spaces made one: macOS
-    writes folder names decomposed, so ``"énervé"`` from a folder and from a CSV differed."""
-    return unicodedata.normalize("NFC", " ".join(str(label).split()))
-
-
 def _fold(label: Any) -> str:
     """A label's spelling without case, runs of spaces or Unicode form (``" Angry "`` -> ``"angry"``)."""
-    return unicodedata.normalize("NFC", _spelling(label).casefold())
+    # composed before and after casefolding: macOS writes folder names decomposed, so "énervé" from a
+    # folder and from a CSV differed
+    composed = unicodedata.normalize("NFC", " ".join(str(label).split()))
+    return unicodedata.normalize("NFC", composed.casefold())
 
 
 class _Labeler:

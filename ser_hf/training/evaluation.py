@@ -491,9 +491,10 @@ def load_eval_data(
     loads: list[dict[str, Any]] = []
     for spec in corpora:
         name, sep, path = (part.strip() for part in spec.partition("="))
+        # a column named at training time (local or Hub): without it the clips were one speaker '<corpus>_unknown'
+        own = {**(recorded if name.lower() in trained_on or _slug(name) in trained_on else {}), **given}
         if not sep and name.count("/") == 1 and not Path(name).expanduser().exists():
-            same = name.lower() in trained_on or _slug(name) in trained_on  # trained on this Hub dataset
-            loads.append({"name": name, "data_dir": None, **(recorded if same else {}), **given})
+            loads.append({"name": name, "data_dir": None, **own})  # a Hub dataset id
             continue
         if not sep or not name or not path:
             hint = f"a Hub dataset by its id alone: --corpus {name if name.count('/') == 1 else 'owner/name'}"
@@ -503,15 +504,17 @@ def load_eval_data(
                 f"e.g. ravdess=data/ravdess, or {hint}",
                 source=f"--corpus {spec}",
             )
-        # a speaker column named at training time: without it the clips were one speaker '<corpus>_unknown'
-        same = name.lower() in trained_on or _slug(name) in trained_on
-        loads.append({"name": name, "data_dir": path, **(recorded if same else {}), **given})
+        loads.append({"name": name, "data_dir": path, **own})
     try:
         if len(loads) == 1:
             return load_corpus(**loads[0], label_scheme=label_scheme)
         return load_corpora(loads, label_scheme=label_scheme or "harmonized7")
     except SERError as err:  # the model's own column, missing from this copy of the data: say whose it is
-        missed = [f"--{k.replace('_', '-')} {v}" for k, v in recorded.items() if k not in given and f"column {v!r}" in str(err)]  # fmt: skip
+        missed = [
+            f"--{k.replace('_', '-')} {v}"
+            for k, v in recorded.items()
+            if k not in given and f"column {v!r}" in str(err)
+        ]
         if not missed:
             raise
         raise SERError(

@@ -305,6 +305,7 @@ def train_linear(
     ``config.rbf_components`` (a number of landmarks, e.g. 1000) makes the first model a kernel head:
     an RBF map of its standardised values to that many landmarks before the regression (the speaker
     head stays linear)."""
+    from ..data.augment import whole_count
     from .functionals import to_pretrained
 
     functionals = spec["feature_extractor"]["functionals"]
@@ -313,11 +314,7 @@ def train_linear(
     n_copies = spec["config"].get("channel_copies", 0) or 0
     n_crops = spec["config"].get("crop_copies", 0) or 0
     for key, n in (("channel_copies", n_copies), ("crop_copies", n_crops)):
-        if (
-            isinstance(n, bool)
-            or not (isinstance(n, int) or (isinstance(n, float) and n.is_integer()))
-            or n < 0
-        ):
+        if not whole_count(n):
             raise SERError(
                 f"{key}={n!r} must be a whole number of copies >= 0 (e.g. 1); without them: "
                 f"--config_overrides '{{\"{key}\": 0}}'",
