@@ -160,6 +160,7 @@ def test_default_warns_that_it_reads_only_the_last_8_s_of_a_long_clip(caplog):
     with caplog.at_level("WARNING", logger="ser_hf.inference.inputs"):
         clf.classify(clip[:1], sampling_rate=rate)  # one sample once got "angry 0.58" without a word
     assert "too short to hold speech" in caplog.text
+    assert "check the recording level" not in caplog.text  # it was also "-240 dBFS": not a level problem
 
 
 def test_default_model_needs_no_opensmile(tmp_path):

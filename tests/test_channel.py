@@ -513,6 +513,9 @@ def test_codecs_work_at_any_rate_and_refuse_bit_rates_they_do_not_have():
         ("eq:100", "at most 60 dB"),
         ("crop:0.00001", "at least 0.1 s"),  # was: "all 20 decodable clips are silent"
         ("band:0-0.5", "at least 300 Hz"),
+        ("noise:-400", "-30 to 100 dB"),  # was: samples of 4e19 (white) or Inf (pink), no word
+        ("pink:1e6", "-30 to 100 dB"),
+        ("reverb:1000", "at most 10 s"),  # was: a 16-million-sample impulse response per clip
     ],
 )
 def test_values_that_leave_no_usable_audio_are_refused_by_the_parser(spec, message):

@@ -89,8 +89,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "--channel",
         metavar="SPEC",
         help="pass every clip through a channel condition first, to see how the model holds up: "
-        "noise:SNR, pink:SNR, band:LOW-HIGH (HIGH at least 300), telephone, mp3:KBPS (8-160), opus:KBPS "
-        "(6-256), clip:FRACTION, gain:DB (-60 to 60), reverb:RT60, eq:DB (up to 60), pitch:SEMITONES (up to "
+        "noise:SNR, pink:SNR (-30 to 100 dB), band:LOW-HIGH (HIGH at least 300), telephone, mp3:KBPS (8-160), "
+        "opus:KBPS (6-256), clip:FRACTION, gain:DB (-60 to 60), reverb:RT60 (up to 10 s), eq:DB (up to 60), pitch:SEMITONES (up to "
         "12), crop:SECONDS (at least 0.1), chained with '+' (e.g. telephone+noise:20); seeded, so results repeat",
     )
     return p

@@ -39,19 +39,21 @@ from .audio import MIN_SPEECH_S
 
 MAX_GAIN_DB = 60.0  # gain and eq: 60 dB takes speech at -40 dBFS to full scale and back; beyond, no channel
 MIN_BAND_TOP_HZ = 300.0  # a band that ends below this holds no voice: every clip came out silent
+SNR_RANGE_DB = (-30.0, 100.0)  # noise 30 dB above the speech buries it; 100 dB below adds nothing
+MAX_RT60_S = 10.0  # the longest reverberation of real halls; 1,000 s asked for a 16-million-sample response
 
 # name -> (what its value is, a valid example)
 CONDITIONS = {
     "clean": (None, "clean"),
-    "noise": ("SNR in dB", "noise:20"),
-    "pink": ("SNR in dB", "pink:10"),
+    "noise": ("SNR in dB, -30 to 100", "noise:20"),
+    "pink": ("SNR in dB, -30 to 100", "pink:10"),
     "band": ("LOW-HIGH in Hz, HIGH at least 300", "band:300-3400"),
     "telephone": (None, "telephone"),
     "mp3": ("kbit/s, 8 to 160", "mp3:32"),
     "opus": ("kbit/s, 6 to 256", "opus:12"),
     "clip": ("fraction of the peak, 0-1", "clip:0.3"),
     "gain": ("dB, -60 to 60", "gain:-20"),
-    "reverb": ("RT60 in seconds", "reverb:0.6"),
+    "reverb": ("RT60 in seconds, up to 10", "reverb:0.6"),
     "eq": ("largest gain in dB, up to 60", "eq:10"),
     "pitch": ("semitones, -12 to 12", "pitch:-3"),
     "crop": (f"seconds, at least {MIN_SPEECH_S:g}", "crop:1.3"),
@@ -105,6 +107,16 @@ def parse_channel(spec: str) -> list[tuple[str, tuple[float, ...]]]:
                 spec,
                 "mp3 takes a bit rate from 8 to 160 kbit/s: MP3 at speech rates (16-24 kHz, MPEG-2 Layer III) "
                 "has none higher, and more came out as 160",
+            )
+        if name in ("noise", "pink") and not SNR_RANGE_DB[0] <= numbers[0] <= SNR_RANGE_DB[1]:
+            raise _error(
+                spec,
+                f"{name} takes an SNR from {SNR_RANGE_DB[0]:g} to {SNR_RANGE_DB[1]:g} dB: below, the noise "
+                "overflows the samples; above, nothing is added",
+            )
+        if name == "reverb" and numbers[0] > MAX_RT60_S:
+            raise _error(
+                spec, f"reverb takes an RT60 of at most {MAX_RT60_S:g} s (a large concert hall is 2-3 s)"
             )
         if name == "pitch" and not (numbers[0] != 0 and abs(numbers[0]) <= 12):
             raise _error(spec, "pitch takes a shift in semitones, -12 to 12 and not 0")
