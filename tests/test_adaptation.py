@@ -128,6 +128,11 @@ def test_adapt_leaves_out_silent_clips_as_the_command_line_does(stats_model, cap
         clf.adapt([*clips, *[np.zeros(16000, np.float32)] * 3])
     assert clf.adapted_on == 12 and "left out 3 silent clip(s)" in caplog.text
     with_silence = model.feature_mean.clone()
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ser_hf.inference"):
+        clf.adapt([*clips, clips[0][:800], clips[1][:1]])  # 50 ms and one sample: adapted on, till now
+    assert clf.adapted_on == 12 and "left out 2 clip(s) under 0.1 s" in caplog.text
+    assert torch.equal(model.feature_mean, with_silence)
     clf.adapt(clips)
     assert torch.equal(model.feature_mean, with_silence)
     clf.reset_adaptation()

@@ -310,8 +310,8 @@ class EmotionClassifier:
         """Re-estimate the model's normalisation statistics on UNLABELLED clips of one speaker or
         microphone (see :mod:`ser_hf.training.adaptation`); later calls classify with them.
         ``clips`` is read once, so a generator that decodes them one at a time works. Unreadable
-        clips, and clips whose loudest 50 ms is below ``silence_db`` dBFS, are left out with a
-        warning; a clip longer than the model reads (the default's 8 s) is adapted on the windows
+        clips, clips under 0.1 s and clips whose loudest 50 ms is below ``silence_db`` dBFS are left
+        out with a warning; a clip longer than the model reads (the default's 8 s) is adapted on the windows
         :meth:`timeline` classifies, not only its last seconds.
 
         Use it when many clips come from the same voice or recording set-up and they hold a mix

@@ -179,11 +179,11 @@ def adaptation_waves(
 ) -> Iterator[np.ndarray]:
     """What ``adapt`` re-estimates the statistics on, one at a time: each readable clip, a clip longer
     than the model reads as the windows ``timeline`` classifies (``window_s``, hop half of it: whole,
-    only its last seconds were seen), less the silent ones. Unreadable and silent clips are counted in
-    one warning each; ``load`` decodes a clip (raising :class:`SERError`)."""
+    only its last seconds were seen), less the silent ones and those under ``MIN_SPEECH_S``. Unreadable,
+    too short and silent clips are counted in one warning each; ``load`` decodes a clip (raising :class:`SERError`)."""
     limit = reads_seconds(feature_extractor)
     unreadable: list[str] = []
-    silent = long = read = 0
+    silent = short = long = read = 0
     first_error: SERError | None = None
     for clip in clips:
         try:
@@ -192,6 +192,9 @@ def adaptation_waves(
         except SERError as err:  # one broken file among many: skipped, as ser-hf predict --adapt does
             unreadable.append(f"{clip_name(clip)} ({err})")
             first_error = first_error or err
+            continue
+        if len(wave) < MIN_SPEECH_S * rate:  # as classify warns and predict refuses: no speech in it
+            short += 1
             continue
         pieces = [wave]
         if limit and len(wave) > (limit + 1.0) * rate:
@@ -216,6 +219,8 @@ def adaptation_waves(
         logger.warning(
             "adapt: left out %d unreadable clip(s): %s", len(unreadable), "; ".join(unreadable[:3])
         )
+    if short:
+        logger.warning("adapt: left out %d clip(s) under %g s, too short to hold speech", short, MIN_SPEECH_S)
     if silent:
         logger.warning(
             "adapt: left out %d silent clip(s) or window(s) (loudest 50 ms below %g dBFS)", silent, silence_db
