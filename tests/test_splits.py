@@ -262,3 +262,20 @@ def test_splits_read_metadata_without_decoding_audio(tmp_path):
     assert set(test["speaker"]) == {"ravdess_01", "ravdess_02", "ravdess_03", "ravdess_04"}
     split = random_stratified_split(ds)
     assert Counter(ds.features["emotion"].int2str(ds["emotion"][i]) for i in split.test)["calm"] >= 3
+
+
+def test_split_none_records_its_rows_so_a_manifest_of_it_is_checked(tmp_path):
+    """``--split none`` wrote a split.json without row ids (every other split has them), so
+    ``--split manifest:split.json`` on other or reordered data trained without a word."""
+    from datasets import Dataset
+
+    from ser_hf.training.arguments import DataArguments
+    from ser_hf.training.clips import make_split
+
+    cols = _ravdess_columns(1)
+    split = make_split(Dataset.from_dict(cols), DataArguments(split="none", num_val_speakers=2), seed=0)
+    assert len(split.train) + len(split.validation) == len(cols["path"]) and not split.test
+    split.to_json(tmp_path / "split.json")
+    shuffled = Dataset.from_dict({k: v[::-1] for k, v in cols.items()})
+    with pytest.raises(SERError, match="differs"):
+        make_split(shuffled, DataArguments(split=f"manifest:{tmp_path / 'split.json'}"), seed=0)

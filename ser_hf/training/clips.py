@@ -168,6 +168,7 @@ def make_split(ds: Any, data_args: DataArguments, seed: int) -> Any:
                 speaker_independent=True,
                 description=f"all data for training; {len(val)} validation speakers for early stopping",
                 seed=seed,
+                row_ids=splits._meta(ds).row_ids,  # so manifest:split.json checks it is the same data
             )
     except SERError as err:
         raise SERError(str(err), source=spec) from err
