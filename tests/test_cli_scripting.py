@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,14 @@ def test_rows_follow_the_inputs_as_given_a_repeated_file_included(model_dir, tmp
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [Path(r["file"]).name for r in rows] == ["0.wav", "1.wav", "0.wav"]
     assert signal.getsignal(signal.SIGTERM) is handler  # main() called from Python leaves SIGTERM as it was
+    # from a worker thread (a notebook's or a service's), where Python refuses signal handlers
+    codes: list[int] = []
+    worker = threading.Thread(
+        target=lambda: codes.append(main(["predict", str(y), "--model", str(model_dir)]))
+    )
+    worker.start()
+    worker.join(120)
+    assert codes == [0] and signal.getsignal(signal.SIGTERM) is handler
 
 
 def test_a_clip_too_short_for_speech_is_an_error_row_not_an_emotion(model_dir, tmp_path, capsys):
