@@ -150,3 +150,26 @@ def test_train_warns_when_the_test_speaker_holds_one_class(tmp_path, caplog):
         assert train_cli.cli(argv) == 0
     assert "test: all 2 test rows are 'neutral', so UA is that class's recall" in caplog.text
     assert "validation: all" not in caplog.text
+
+
+def test_evaluate_reads_a_hub_datasets_columns_as_the_model_was_trained_with(tmp_path, monkeypatch):
+    """The columns a model trained with were read for NAME=PATH corpora only: a Hub dataset given by
+    its id was read with the default columns (every clip one speaker). The Hub is not reached here:
+    the loader is replaced by one that records what it was asked for."""
+    from ser_hf.data import corpora
+    from ser_hf.training.evaluation import load_eval_data
+
+    model = tmp_path / "model"
+    model.mkdir()
+    data = {"corpus": ["team/calls"], "speaker_column": "caller_id", "label_column": "mood"}
+    (model / "train_args.json").write_text(json.dumps({"data": data}), encoding="utf-8")
+    (model / "config.json").write_text("{}", encoding="utf-8")
+    asked: list[dict] = []
+    monkeypatch.setattr(corpora, "load_corpus", lambda **kw: asked.append(kw) or "loaded")
+    assert load_eval_data(["team/calls"], None, model_dir=model) == "loaded"
+    assert asked[-1]["name"] == "team/calls" and asked[-1]["data_dir"] is None
+    assert asked[-1]["speaker_column"] == "caller_id" and asked[-1]["label_column"] == "mood"
+    load_eval_data(["team/calls"], None, {"speaker_column": "agent"}, model_dir=model)  # the user's word wins
+    assert asked[-1]["speaker_column"] == "agent" and asked[-1]["label_column"] == "mood"
+    load_eval_data(["other/set"], None, model_dir=model)  # a dataset it did not train on: default columns
+    assert "speaker_column" not in asked[-1]
