@@ -31,7 +31,6 @@ import logging
 import math
 import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,7 +38,6 @@ import numpy as np
 from ..data.audio import DEFAULT_SAMPLING_RATE, iter_audio_chunks, load_audio, url_scheme
 from ..errors import SERError, batch_size_for, torch_device
 from ..models.feature_extraction_ser import MIN_CLIP_SECONDS
-from ..training.saving import PREVIOUS_MODEL_DIR, quiet_loading
 from .backends import LogitsBackend, TorchBackend, _softmax  # noqa: F401  (re-exported)
 from .bundled import resolve_model_name
 from .inputs import (
@@ -54,6 +52,7 @@ from .inputs import (
     warn_if_window_odd,
 )
 from .levels import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, SILENT_DB, level_db  # noqa: F401  (re-exported)
+from .loading import load_config, load_feature_extractor, load_model
 from .timeline import Timeline, _sliding_windows
 
 logger = logging.getLogger(__name__)
@@ -99,15 +98,13 @@ class EmotionClassifier:
             device = torch_device(device)  # a typo or a missing GPU fails before the model loads
         if isinstance(model, (str, os.PathLike)):
             self.source = str(model)
-            self.feature_extractor = self._load_feature_extractor(
-                feature_extractor or model, trust_remote_code
-            )
+            self.feature_extractor = load_feature_extractor(feature_extractor or model, trust_remote_code)
             if backend is None and onnx_path is None:
-                torch_model = self._load_model(model, trust_remote_code)
+                torch_model = load_model(model, trust_remote_code)
                 self.config = torch_model.config
                 backend = TorchBackend(torch_model, device or torch_device(None))
             else:
-                self.config = self._load_config(model, trust_remote_code)
+                self.config = load_config(model, trust_remote_code)
         else:  # an already loaded transformers model
             self.source = getattr(getattr(model, "config", None), "name_or_path", "") or type(model).__name__
             self.config = model.config
@@ -116,7 +113,7 @@ class EmotionClassifier:
                     "a model object needs its feature_extractor=...; or pass the model folder instead",
                     source=self.source,
                 )
-            self.feature_extractor = self._load_feature_extractor(feature_extractor, trust_remote_code)
+            self.feature_extractor = load_feature_extractor(feature_extractor, trust_remote_code)
             if backend is None and onnx_path is None:
                 backend = TorchBackend(model, device)
         if backend is None:
@@ -174,70 +171,6 @@ class EmotionClassifier:
     def from_pretrained(cls, model: str | os.PathLike | None = None, **kwargs: Any) -> EmotionClassifier:
         """Same as the constructor; reads like the rest of the Hugging Face API."""
         return cls(model, **kwargs)
-
-    # ----------------------------------------------------------------------------- loading
-    @staticmethod
-    def _load_model(model: str | os.PathLike, trust_remote_code: bool) -> Any:
-        from safetensors import SafetensorError
-        from transformers import AutoModelForAudioClassification
-
-        folder = Path(model)
-        backup = folder / PREVIOUS_MODEL_DIR
-        if folder.is_dir() and not (folder / "config.json").is_file() and (backup / "config.json").is_file():
-            raise SERError(
-                f"a save into this folder was interrupted, so it holds no complete model; the previous "
-                f"complete model is in {backup}: load that folder, or save the model again",
-                source=str(model),
-            )
-        if folder.is_dir() and not any(folder.glob("*.safetensors")):
-            pickled = sorted(p.name for p in folder.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt"))
-            if pickled:
-                # pickle files can run arbitrary code when loaded: refuse them, never unpickle
-                raise SERError(
-                    f"only pickled weights ({', '.join(pickled)}), no model.safetensors; ser_hf loads "
-                    "safetensors only because pickle files can run code. Convert a model you trust with "
-                    "model.save_pretrained(folder) (writes model.safetensors)",
-                    source=str(model),
-                )
-        try:
-            with quiet_loading():
-                return AutoModelForAudioClassification.from_pretrained(
-                    str(model), trust_remote_code=trust_remote_code, use_safetensors=True
-                )
-        except SafetensorError as err:
-            where = folder / "model.safetensors" if folder.is_dir() else model
-            raise SERError(
-                f"the weights file is corrupt or truncated ({err}); re-download or re-save the model",
-                source=str(where),
-            ) from err
-        except (OSError, ValueError, KeyError) as err:
-            raise SERError(_load_hint(err), source=str(model)) from err
-        except RuntimeError as err:  # weights of other shapes than config.json says (a raw traceback)
-            raise SERError(
-                "the weights do not fit config.json (another model's config, or an edited one): "
-                f"{str(err).splitlines()[0][:300]}; re-save the model with save_pretrained",
-                source=str(model),
-            ) from err
-
-    @staticmethod
-    def _load_config(model: str | os.PathLike, trust_remote_code: bool) -> Any:
-        from transformers import AutoConfig
-
-        try:
-            return AutoConfig.from_pretrained(str(model), trust_remote_code=trust_remote_code)
-        except (OSError, ValueError, KeyError) as err:
-            raise SERError(_load_hint(err), source=str(model)) from err
-
-    @staticmethod
-    def _load_feature_extractor(fe: Any, trust_remote_code: bool) -> Any:
-        if not isinstance(fe, (str, os.PathLike)):
-            return fe
-        from transformers import AutoFeatureExtractor
-
-        try:
-            return AutoFeatureExtractor.from_pretrained(str(fe), trust_remote_code=trust_remote_code)
-        except (OSError, ValueError, KeyError) as err:
-            raise SERError(_load_hint(err), source=str(fe)) from err
 
     # ----------------------------------------------------------------------------- core
     def _load(self, audio: Any, sampling_rate: int | None = None) -> np.ndarray:
@@ -637,14 +570,6 @@ def _accepts_device(fe: Any) -> bool:
         return "device" in inspect.signature(fe.__call__).parameters
     except (TypeError, ValueError):
         return False
-
-
-def _load_hint(err: Exception) -> str:
-    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    return (
-        f"cannot load the model ({text[:300]}); pass a folder saved by ser_hf (config.json, "
-        "model.safetensors, preprocessor_config.json) or a Hub id you can reach"
-    )
 
 
 # ================================================================================= CLI

@@ -21,6 +21,7 @@ from ..errors import SERError
 from .bundled import bundled_model_path, resolve_model_name
 from .classifier import EmotionClassifier
 from .levels import DEFAULT_SAMPLING_RATE
+from .loading import load_config, load_feature_extractor
 from .onnx_runtime import TURN_INPUT_KIND, OnnxRuntimeBackend
 from .onnx_turn import TurnEncoderInputs, turn_layers
 
@@ -111,7 +112,7 @@ class OnnxEmotionClassifier(EmotionClassifier):
                 feature_extractor = SERFeatureExtractor.from_dict(meta_fe)
             else:
                 raise SERError("no feature extractor: pass the model folder as well", source=self.onnx_path)
-        self.feature_extractor = self._load_feature_extractor(feature_extractor, trust_remote_code)
+        self.feature_extractor = load_feature_extractor(feature_extractor, trust_remote_code)
         if turn:
             if turn_layers(self.feature_extractor) is None:
                 raise SERError(
@@ -124,7 +125,7 @@ class OnnxEmotionClassifier(EmotionClassifier):
         if isinstance(folder, nn.Module):
             self.config = folder.config
         elif folder is not None:
-            self.config = self._load_config(folder, trust_remote_code)
+            self.config = load_config(folder, trust_remote_code)
         elif meta_config is not None:
             self.config = _config_from_dict(meta_config)
         else:
