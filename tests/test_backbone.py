@@ -150,3 +150,15 @@ def test_a_missing_backbone_is_a_clear_error(tmp_path):
 
     with pytest.raises(SERError, match="--backbone"):
         build_backbone_model(str(tmp_path / "nothing-here"), ["a", "b"])
+
+
+def test_a_saved_ser_hf_model_as_backbone_is_refused_before_decoding(tmp_path):
+    """`train --backbone <a bundled or saved ser_hf model>` (the flag a user tries for "start from my
+    model") decoded the whole corpus, then ended in transformers' ValueError listing hundreds of
+    config classes. The corpus here is an empty folder: reading it would fail first, otherwise."""
+    bundled = Path(__file__).resolve().parents[1] / "ser_hf" / "bundled"
+    for folder in (bundled / "model", bundled / "turn_encoder_2_voices_crops"):
+        with pytest.raises(SERError, match="holds a ser_hf emotion classifier.*--preset") as err:
+            train_cli.cli(["--backbone", str(folder), "--corpus", f"ravdess={tmp_path}", "--output_dir",
+                           str(tmp_path / "out")])  # fmt: skip
+        assert "--backbone" in str(err.value)

@@ -11,6 +11,7 @@ from test_training import _clip
 from ser_hf.errors import SERError
 from ser_hf.inference.classifier import EmotionClassifier
 from ser_hf.models.configuration_ser import FunctionalsLinearConfig
+from ser_hf.models.fitted_heads import changed_heads
 from ser_hf.training.linear import (
     functionals_matrix,
     predict_probabilities,
@@ -141,3 +142,53 @@ def test_validation_clips_of_one_class_are_said_once_not_scored_silently(caplog,
     with caplog.at_level("WARNING"):
         fit_linear(x, y, None, None, c_grid=(0.1, 1.0), log_prefix="speaker head: ")
     assert "speaker head: no validation clips to choose C on: C=1 is fixed" in caplog.text
+
+
+def test_a_head_changed_after_saving_is_noticed_and_adapt_leaves_the_speaker_head_out(
+    trained, tmp_path, caplog
+):
+    """Fine-tuned the stock way (new labels, ``ignore_mismatched_sizes=True``, a Trainer), the speaker
+    head was drawn at random and never trained, and ``adapt()`` then classified through it, at
+    chance, without a word; the old calibration temperature stayed too. ser_hf's saves now record
+    the heads' norms: a changed head is said at load, and adapt keeps the plain head."""
+    from transformers import AutoModelForAudioClassification
+
+    from ser_hf.training.saving import save_model_folder
+
+    clips, _, rows, model, extractor, _, _, _ = trained
+    model.config.calibration_temperature = 1.3
+    save_model_folder(model, extractor, tmp_path / "fitted")
+    model.config.calibration_temperature = 1.0
+    new = [clips[i] for i in rows["new"]]
+    with caplog.at_level("WARNING"):
+        clf = EmotionClassifier(tmp_path / "fitted", device="cpu")
+        clf.adapt(new)
+    assert "not what ser_hf fitted" not in caplog.text and clf.backend.model.speaker_adapted.item() == 1
+    relabelled = {"id2label": {0: "calm", 1: "tense"}, "label2id": {"calm": 0, "tense": 1}}
+    tuned = AutoModelForAudioClassification.from_pretrained(
+        tmp_path / "fitted", ignore_mismatched_sizes=True, **relabelled
+    )
+    tuned.save_pretrained(tmp_path / "tuned")
+    extractor.save_pretrained(tmp_path / "tuned")
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        clf = EmotionClassifier(tmp_path / "tuned", device="cpu")
+    assert "classifier and speaker_classifier is not what ser_hf fitted" in caplog.text
+    assert "calibration_temperature (1.3)" in caplog.text and "ser-hf train" in caplog.text
+    before = clf.backend.model.feature_mean.clone()
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        clf.adapt(new)
+    assert "adapting the plain standardisation" in caplog.text
+    assert clf.backend.model.speaker_adapted.item() == 0 and not torch.equal(
+        clf.backend.model.feature_mean, before
+    )
+    # the same labels, the head moved by training: noticed too; the bundled default is not flagged
+    same = AutoModelForAudioClassification.from_pretrained(tmp_path / "fitted")
+    with torch.no_grad():
+        same.classifier.weight.mul_(1.05)
+    assert changed_heads(same) == ["classifier"]
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        EmotionClassifier(device="cpu")
+    assert "not what ser_hf fitted" not in caplog.text

@@ -38,6 +38,7 @@ import numpy as np
 from ..data.audio import DEFAULT_SAMPLING_RATE, iter_audio_chunks, load_audio, url_scheme
 from ..errors import SERError, batch_size_for, torch_device
 from ..models.feature_extraction_ser import MIN_CLIP_SECONDS
+from ..models.fitted_heads import changed_heads
 from .backends import LogitsBackend, TorchBackend, _softmax  # noqa: F401  (re-exported)
 from .bundled import resolve_model_name
 from .inputs import (
@@ -131,6 +132,33 @@ class EmotionClassifier:
         self.model_labels = list(self.labels)  # all of the model's classes; ``labels``: those scored
         self.sampling_rate = int(getattr(self.feature_extractor, "sampling_rate", DEFAULT_SAMPLING_RATE))
         self.adapted_on = 0  # number of unlabelled clips the statistics were re-estimated on
+        self._warn_if_heads_changed()
+
+    def _warn_if_heads_changed(self) -> None:
+        """A head trained or re-initialised since ser_hf saved the model (a stock fine-tune) leaves
+        its calibration temperature and speaker head fitted for another head: said once, at load."""
+        model = getattr(self.backend, "model", None)
+        changed = changed_heads(model) if model is not None else []
+        if not changed:
+            return
+        temperature = float(getattr(self.config, "calibration_temperature", 1.0) or 1.0)
+        stale = (
+            [
+                f"its calibration_temperature ({temperature:.3g}) was fitted for the old head, so the scores are not calibrated"
+            ]
+            if temperature != 1.0
+            else []
+        )
+        if getattr(self.config, "speaker_head", False):
+            stale.append("adapt() leaves its speaker head out (it was fitted beside the old head)")
+        logger.warning(
+            "%s: its %s is not what ser_hf fitted and saved (trained or re-initialised since, e.g. "
+            "fine-tuned with a stock Trainer)%s. To fit the model to your own data and labels, train its "
+            "recipe on them with ser-hf train (README: 'Your own data and labels')",
+            self.source,
+            " and ".join(changed),
+            (": " + "; ".join(stale)) if stale else "",
+        )
 
     def __repr__(self) -> str:
         backend = type(self.backend).__name__

@@ -10,8 +10,10 @@ encoder's own ``preprocessor_config.json``, so the stock pipeline loads it as it
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -65,6 +67,25 @@ class BackboneFeatures:
         return getattr(self.__dict__["extractor"], name)
 
 
+def check_backbone(backbone: str) -> None:
+    """Refuse, before any audio is decoded, a folder that holds a ser_hf classifier (a saved or
+    bundled model) rather than a speech encoder: transformers' AutoModel ends in a list of hundreds
+    of config classes for it."""
+    config = Path(backbone).expanduser() / "config.json"
+    try:
+        model_type = str(json.loads(config.read_text(encoding="utf-8")).get("model_type", ""))
+    except (OSError, ValueError, AttributeError):
+        return  # a Hub id, or no readable config: loading says what is wrong
+    if model_type.startswith("ser_"):
+        raise SERError(
+            f"this folder holds a ser_hf emotion classifier ({model_type}), not a speech encoder: --backbone "
+            "takes a pretrained encoder (a Hub id such as facebook/wav2vec2-base, or its folder). To fit a "
+            "saved model's recipe to your own data, train with its preset (its train_args.json names it): "
+            "ser-hf train --preset PRESET --audiofolder DATA",
+            source=f"--backbone {backbone}",
+        )
+
+
 def build_backbone_model(
     backbone: str,
     id2label: Sequence[str],
@@ -81,7 +102,7 @@ def build_backbone_model(
         with quiet_loading():
             encoder = AutoModel.from_pretrained(backbone)
         extractor = AutoFeatureExtractor.from_pretrained(backbone)
-    except OSError as err:
+    except (OSError, ValueError) as err:  # ValueError: a config AutoModel has no class for
         raise SERError(
             f"cannot load the encoder ({err.__class__.__name__}: {str(err).splitlines()[0]}); give a "
             "Hub id (needs the Hub or its local cache) or a folder holding the encoder and its "

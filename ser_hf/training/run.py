@@ -102,6 +102,10 @@ def train(
         )
     set_seed(training_args.seed)
     output_dir = Path(training_args.output_dir)
+    if model_args.backbone:  # a saved ser_hf model given as the encoder: said before any decoding
+        from .backbone import check_backbone
+
+        check_backbone(model_args.backbone)
 
     # 1. rows and the speaker-independent split (metadata only, no audio decoded yet)
     ds = load_rows(data_args)

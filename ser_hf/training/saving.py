@@ -18,6 +18,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..models.fitted_heads import record_fitted_heads
+
 logger = logging.getLogger(__name__)
 
 # where save_final_model keeps the previous model while a new one is moved in
@@ -106,6 +108,7 @@ def save_model_folder(
             shutil.rmtree(leftover, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=".final-", dir=output_dir))
     try:
+        record_fitted_heads(model)  # so a head trained or re-initialised later is noticed at load
         model.save_pretrained(str(tmp))
         feature_extractor.save_pretrained(str(tmp))
         for name, value in (run_files or {}).items():
