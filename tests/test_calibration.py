@@ -49,6 +49,24 @@ def test_no_temperature_is_fitted_on_a_handful_of_clips_or_on_clips_all_right(ca
     assert fit_temperature(probs[:200], labels[:200]) != 1.0  # some misses: fitted as before
 
 
+def test_a_temperature_at_its_upper_bound_says_the_scores_carry_no_information(caplog):
+    """A model at chance fitted T = 20, the bound, without a word: every calibrated score is near
+    uniform, which a user should hear about rather than find in config.json."""
+    probs, labels = _overconfident()
+    rng = np.random.default_rng(1)
+    with caplog.at_level(logging.WARNING):
+        t = fit_temperature(probs, rng.permutation(labels))  # scores unrelated to the labels
+    assert (
+        t > 19
+        and "reached its upper bound (20)" in caplog.text
+        and "carry about no information" in caplog.text
+    )
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        fit_temperature(probs, labels)
+    assert "upper bound" not in caplog.text
+
+
 def test_ece_is_zero_when_confidence_matches_accuracy():
     # 10 clips at confidence 0.7, 7 right: perfectly calibrated; the same at 1.0 confidence: off by 0.3
     labels = np.array([0] * 7 + [1] * 3)

@@ -55,6 +55,17 @@ def fit_temperature(probs: np.ndarray, labels: np.ndarray) -> float:
     res = minimize_scalar(nll, bounds=tuple(np.log(T_BOUNDS)), method="bounded")
     t = float(np.exp(res.x))
     logger.info("temperature %.3f: validation NLL %.3f -> %.3f", t, nll(0.0), nll(res.x))
+    if (
+        t > 0.99 * T_BOUNDS[1]
+    ):  # the flattest it may make them: the scores tell the validation clips' classes apart no better than chance
+        logger.warning(
+            "calibration: the temperature reached its upper bound (%g): on the %d validation clips the model's "
+            "scores carry about no information (validation accuracy %.2f), so every calibrated score is close "
+            "to uniform. Train longer or on more data before trusting this model",
+            T_BOUNDS[1],
+            len(labels),
+            float((probs.argmax(axis=1) == labels).mean()),
+        )
     return t
 
 
