@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
-import os
 import sys
 import tempfile
 import textwrap
@@ -20,9 +18,10 @@ if TYPE_CHECKING:
     from ..inference.classifier import EmotionClassifier
 
 from ..data.audio import MEDIA_EXTENSIONS, MIN_SPEECH_S, too_short
-from ..errors import SERError, output_dir, output_file, require_extra, spreadsheet_text
+from ..errors import SERError, output_dir, output_file, require_extra
 from ..inference.levels import SILENCE_DB, SILENCE_LABEL, TIMELINE_MIN_WINDOWS, level_db, wants_timeline
 from ..inference.timeline import _sliding_windows
+from .predict_output import _fmt_top, _print_table, _shown, _write_csv, _write_file
 
 logger = logging.getLogger(__name__)
 
@@ -144,10 +143,6 @@ give it one (--json results.json, or --json - for stdout) or put the option afte
     )
     p.add_argument("--trust-remote-code", action="store_true", help="allow a Hub model's own code to run")
     return p
-
-
-def _fmt_top(scores: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{s['label']} {s['score']:.2f}" for s in scores)
 
 
 def cli(argv: list[str]) -> int:
@@ -524,86 +519,3 @@ def _classify_short(clf: EmotionClassifier, short: list, results: list, args: ar
                 results[i].update(label=top[0]["label"], score=top[0]["score"], top_k=top)
             except Exception as err:
                 results[i] = _error_row(path, err)
-
-
-def _print_table(results: list[dict[str, Any]], labels: Sequence[str], stream: Any = None) -> None:
-    rows = [
-        (
-            r["file"],
-            f"{r['duration']:.2f}" if "duration" in r else "-",
-            r.get("label", "ERROR"),
-            f"{r['score']:.3f}" if "score" in r else "-",
-            _fmt_top(r["top_k"]) if "top_k" in r else r.get("error", "")[:80],
-        )
-        for r in results
-    ]
-    head = ("file", "duration_s", "label", "score", "top-k")
-    widths = [max(len(head[c]), *(len(row[c]) for row in rows)) for c in range(4)]
-    print("  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  " + head[4], file=stream)
-    for row in rows:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[4], file=stream)
-
-
-def _shown(text: str) -> str:
-    """A file name or message as text that prints and saves anywhere: bytes of a name that are not
-    UTF-8 (legal on Linux; Python holds them as surrogates) become ``\\xff`` escapes."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-def _write_csv(results: list[dict[str, Any]], path: str) -> None:
-    """One row per file (top-k as JSON text); long files add one row per window below their file row
-    (``row``: ``file`` or ``window``)."""
-    fields = ["file", "start", "end", "duration", "label", "score", "top_k", "error", "row"]
-    if path == "-":
-        _csv_rows(results, csv.DictWriter(sys.stdout, fieldnames=fields))
-        return
-    _write_file(path, lambda fh: _csv_rows(results, csv.DictWriter(fh, fieldnames=fields)))
-
-
-def _write_file(path: str, write: Any) -> None:
-    """Write through a temporary file that replaces ``path`` when complete. A file name that is not
-    valid UTF-8 (legal on Linux) is written with its odd bytes escaped (``\\xff``): it once ended
-    the run with a UnicodeEncodeError after every file was classified, leaving an empty file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        with open(tmp, "w", newline="", encoding="utf-8", errors="backslashreplace") as fh:
-            write(fh)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _csv_rows(results: list[dict[str, Any]], writer: Any) -> None:
-    """Text cells pass :func:`spreadsheet_text`: a file name or label starting with ``=`` stays a name."""
-    writer.writeheader()
-    for row in _csv_dicts(results):
-        writer.writerow({key: spreadsheet_text(value) for key, value in row.items()})
-
-
-def _csv_dicts(results: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for r in results:
-        yield {
-            "file": r["file"],
-            "start": 0.0 if "duration" in r else "",
-            "end": r.get("duration", ""),
-            "duration": r.get("duration", ""),
-            "label": r.get("label", ""),
-            "score": r.get("score", ""),
-            "top_k": json.dumps(r["top_k"], ensure_ascii=False) if "top_k" in r else "",
-            "error": r.get("error", ""),
-            "row": "file",
-        }
-        for w in r.get("timeline", []):
-            yield {
-                "file": r["file"],
-                "start": w["start"],
-                "end": w["end"],
-                "duration": round(w["end"] - w["start"], 3),
-                "label": w["label"],
-                "score": w["score"],
-                "top_k": json.dumps(w["scores"], ensure_ascii=False),
-                "error": "",
-                "row": "window",
-            }
