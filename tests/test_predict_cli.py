@@ -449,6 +449,34 @@ def test_ctrl_c_keeps_the_files_already_classified_in_the_table_and_the_csv(
     assert "interrupted after 3 of 6 file(s)" in capsys.readouterr().err
 
 
+def test_ctrl_c_before_any_file_finished_exits_130_and_keeps_the_old_csv(
+    model_dir, tmp_path, monkeypatch, capsys
+):
+    """Ctrl-C before the first batch was classified (a long --adapt pass, --batch-size 1000) ended in a
+    TypeError traceback from the table (exit 1), replaced the old --csv with a header alone and never
+    said "interrupted after"."""
+    import ser_hf.data.audio as audio
+
+    for i in range(6):
+        sf.write(tmp_path / f"{i}.wav", make_speechlike(1.0, seed=i), SR)
+    real, calls = audio.audio_info, []
+
+    def interrupted_at_the_fifth(path):
+        calls.append(path)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real(path)
+
+    monkeypatch.setattr(audio, "audio_info", interrupted_at_the_fifth)
+    out = tmp_path / "out.csv"
+    out.write_text("an old run's results\n")
+    args = [str(tmp_path / f"{i}.wav") for i in range(6)] + ["--model", str(model_dir), "--csv", str(out)]
+    assert main(["predict", *args, "--batch-size", "1000"]) == 130  # 4 queued, none classified
+    err = capsys.readouterr().err
+    assert "interrupted after 0 of 6 file(s)" in err and "Traceback" not in err
+    assert out.read_text() == "an old run's results\n"
+
+
 def test_odd_window_and_hop_lengths_are_run_with_a_warning_saying_why(model_dir, media, capsys, caplog):
     """`--window 0.1` scored windows too short to hold an emotion and `--hop 0.001` ran the model a
     thousand times per second of audio, both without a word; a hop longer than the window skips audio."""

@@ -54,6 +54,7 @@ def _build_predict_parser() -> argparse.ArgumentParser:
   2    a usage error (a bad option, no such model, an output FILE that would overwrite a
        recording) or nothing to classify
   130  Ctrl-C, 143 SIGTERM: the files finished by then are in the table and in --csv/--json
+       (none finished yet: an existing --csv/--json FILE is left as it was)
   141  the reader of stdout closed it early (| head)
 
 --csv and --json take an optional FILE: when paths follow the option (xargs appends them),
@@ -200,19 +201,18 @@ def cli(argv: list[str]) -> int:
     as_given = _AsGiven(local)  # warnings about a fetched copy name its address
     for handler in logging.getLogger().handlers:
         handler.addFilter(as_given)
-    if args.adapt == "voices":  # each voice group adapts on its own files, the rest on all of them
-        grouped, rest = _voice_groups(files, clf.sampling_rate, args.silence_db, local)
-        groups = [(g, g) for g in grouped] + ([(rest, files)] if rest else [])
-        print(
-            f"grouped by voice: {len(grouped)} group(s) of 10 or more files; "
-            f"{len(rest)} file(s) adapt on all {len(files)} together",
-            file=report,
-        )
-
     results: list[dict[str, Any]] = []
     short: list[tuple[int, Path | str, np.ndarray]] = []  # classified in batches after the loop
 
-    def classify_groups() -> None:
+    def classify_groups(groups: list[tuple[list[Path | str], list[Path | str] | None]]) -> None:
+        if args.adapt == "voices":  # each voice group adapts on its own files, the rest on all of them
+            grouped, rest = _voice_groups(files, clf.sampling_rate, args.silence_db, local)
+            groups = [(g, g) for g in grouped] + ([(rest, files)] if rest else [])
+            print(
+                f"grouped by voice: {len(grouped)} group(s) of 10 or more files; "
+                f"{len(rest)} file(s) adapt on all {len(files)} together",
+                file=report,
+            )
         for group, adapt_on in groups:
             if adapt_on is not None:
                 clf.adapt(
@@ -291,7 +291,7 @@ def cli(argv: list[str]) -> int:
 
     stopped: KeyboardInterrupt | None = None
     try:
-        classify_groups()
+        classify_groups(groups)
     except KeyboardInterrupt as stop:  # Ctrl-C (or SIGTERM, from the CLI): write what finished, then stop
         stopped = stop
         results[:] = [r for r in results if "label" in r or "error" in r]  # drop clips queued, not classified
@@ -302,9 +302,10 @@ def cli(argv: list[str]) -> int:
             handler.removeFilter(as_given)
     results[:] = _in_input_order(results, files)  # voice groups classify out of order
     # the files first: a reader closing stdout (| head) must not cost the --csv/--json FILE
-    if args.csv and args.csv != "-":
+    # stopped before any file finished (an --adapt pass, a large --batch-size): an existing FILE is kept
+    if args.csv and args.csv != "-" and (results or stopped is None):
         _write_csv(results, args.csv)
-    if args.json and args.json != "-":
+    if args.json and args.json != "-" and (results or stopped is None):
         _write_file(args.json, lambda fh: fh.write(json.dumps(results, indent=2, ensure_ascii=False)))
     _print_table(results, clf.labels, report)
     for row in results:
@@ -325,11 +326,12 @@ def cli(argv: list[str]) -> int:
     summary = f"\n{ok} of {len(results)} file(s) classified" + (f", {failures} failed" if failures else "")
     print(summary, file=report)
     if stopped is not None:
-        print(
-            f"interrupted after {len(results)} of {len(files)} file(s); the table and any --csv/--json "
-            "above hold those",
-            file=sys.stderr,
+        kept = (
+            "the table and any --csv/--json above hold those"
+            if results
+            else "no --csv/--json FILE written (an existing one is left as it was)"
         )
+        print(f"interrupted after {len(results)} of {len(files)} file(s); {kept}", file=sys.stderr)
         raise stopped
     return 1 if failures else 0
 

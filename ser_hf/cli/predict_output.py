@@ -29,7 +29,7 @@ def _print_table(results: list[dict[str, Any]], labels: Sequence[str], stream: A
         for r in results
     ]
     head = ("file", "duration_s", "label", "score", "top-k")
-    widths = [max(len(head[c]), *(len(row[c]) for row in rows)) for c in range(4)]
+    widths = [max([len(head[c]), *(len(row[c]) for row in rows)]) for c in range(4)]  # rows may be none
     print("  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  " + head[4], file=stream)
     for row in rows:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[4], file=stream)
