@@ -87,6 +87,24 @@ def test_rows_follow_the_inputs_as_given_a_repeated_file_included(model_dir, tmp
     assert codes == [0] and signal.getsignal(signal.SIGTERM) is handler
 
 
+def test_file_names_are_written_as_typed_and_read_back_to_one_file(model_dir, tmp_path, monkeypatch, capsys):
+    """`find ./fmt | xargs ser-hf predict --json -` wrote "fmt/a.wav" (`./` dropped, `x//y` collapsed), so
+    the rows never joined the user's list; a name holding a real `\\xe9` and one holding the byte 0xE9
+    were both written `lat\\xe9.wav`."""
+    (tmp_path / "fmt").mkdir()
+    (clip,) = _clips(tmp_path / "fmt", 1)
+    plain = os.fsencode(tmp_path / "fmt" / "0.wav")
+    os.link(plain, os.fsencode(tmp_path / "fmt") + b"/lat\\xe9.wav")  # a real backslash
+    os.link(plain, os.fsencode(tmp_path / "fmt") + b"/lat\xe9.wav")  # the byte 0xE9, not UTF-8
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", "./fmt//0.wav", "./fmt", "--model", str(model_dir), "--json", "-"]) == 0
+    names = [r["file"] for r in json.loads(capsys.readouterr().out)]
+    assert names == ["./fmt//0.wav", "./fmt/0.wav", "./fmt/lat\\\\xe9.wav", "./fmt/lat\\xe9.wav"]
+    assert main(["predict", "fmt/", "--model", str(model_dir), "--csv", "-"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["file"] for r in rows] == ["fmt/0.wav", "fmt/lat\\\\xe9.wav", "fmt/lat\\xe9.wav"]
+
+
 def test_a_clip_too_short_for_speech_is_an_error_row_not_an_emotion(model_dir, tmp_path, capsys):
     """A 5-ms clip got a confident emotion in the JSON; only a log line said it meant nothing."""
     (speech,) = _clips(tmp_path, 1)

@@ -17,7 +17,7 @@ import numpy as np
 if TYPE_CHECKING:
     from ..inference.classifier import EmotionClassifier
 
-from ..data.audio import MEDIA_EXTENSIONS, MIN_SPEECH_S, too_short
+from ..data.audio import MEDIA_EXTENSIONS, MIN_SPEECH_S, too_short, url_scheme
 from ..errors import SERError, output_dir, output_file, require_extra
 from ..inference.levels import SILENCE_DB, SILENCE_LABEL, TIMELINE_MIN_WINDOWS, level_db, wants_timeline
 from ..inference.timeline import _sliding_windows
@@ -56,6 +56,10 @@ def _build_predict_parser() -> argparse.ArgumentParser:
   130  Ctrl-C, 143 SIGTERM: the files finished by then are in the table and in --csv/--json
        (none finished yet: an existing --csv/--json FILE is left as it was)
   141  the reader of stdout closed it early (| head)
+
+file names: each PATH is written as typed (./a.wav stays ./a.wav, x//a.wav stays so); a file
+found in a folder is the folder as typed joined with its path inside it. So that each name reads
+back to one file, a backslash is written \\\\ and a byte that is not UTF-8 \\xNN.
 
 --csv and --json take an optional FILE: when paths follow the option (xargs appends them),
 give it one (--json results.json, or --json - for stdout) or put the option after the files.""",
@@ -113,7 +117,7 @@ give it one (--json results.json, or --json - for stdout) or put the option afte
         default=None,
         metavar="FILE",
         help="write results as CSV ('-' or no FILE: stdout); a text cell starting with = + - @ gets a "
-        "leading ' so that a spreadsheet shows it as text, not a formula (--json keeps names exact)",
+        "leading ' so that a spreadsheet shows it as text, not a formula (--json keeps names as below)",
     )
     out.add_argument(
         "--json",
@@ -169,8 +173,8 @@ def cli(argv: list[str]) -> int:
     if args.onnx:
         require_extra("onnx", "ser-hf predict --onnx", ("onnxruntime",))
     # the library (torch, transformers) loads after the arguments parse: --help answers at once
-    from ..data.audio import audio_info, load_audio, url_scheme
-    from ..data.media_files import find_media_files
+    from ..data.audio import audio_info, load_audio
+    from ..data.media_files import find_media_names
     from ..inference.onnx_classifier import load_classifier
     from ..inference.timeline import plot_timeline
 
@@ -184,7 +188,7 @@ def cli(argv: list[str]) -> int:
     # an address stays as given (as a Path it read "https:/host/x.wav"): load_audio fetches http(s)
     files: list[Path | str] = []
     for raw in args.paths:
-        files += [raw] if url_scheme(raw) else find_media_files([raw])
+        files += [raw] if url_scheme(raw) else find_media_names([raw])  # each name as the user typed it
     if not files:
         raise SERError("no audio or video files found", source=" ".join(args.paths))
     _no_recording_as_output(args, files)
@@ -345,7 +349,7 @@ def _no_recording_as_output(args: argparse.Namespace, inputs: Sequence[Path | st
         if path in (None, "-"):
             continue
         target = Path(path).resolve()
-        is_input = any(not isinstance(f, str) and Path(f).resolve() == target for f in inputs)
+        is_input = any(not url_scheme(f) and Path(f).resolve() == target for f in inputs)
         if is_input or target.suffix.lower() in MEDIA_EXTENSIONS:
             raise SERError(
                 f"{path} is {'one of the files to classify' if is_input else 'an audio or video file name'}: "
