@@ -105,6 +105,37 @@ def test_file_names_are_written_as_typed_and_read_back_to_one_file(model_dir, tm
     assert [r["file"] for r in rows] == ["fmt/0.wav", "fmt/lat\\\\xe9.wav", "fmt/lat\\xe9.wav"]
 
 
+def test_files_from_gives_a_whole_list_to_one_run(model_dir, tmp_path, monkeypatch, capsys):
+    """The README advised `xargs ... ser-hf predict --json results.json`: xargs split 1,000 files into
+    several runs, each replacing the FILE (272 rows left, exit 0). --files-from reads the whole list
+    (stdin, or NUL-ended names as find -print0 writes them) into one run."""
+    clips = _clips(tmp_path, 3, seconds=0.5)
+    names = [str(c) for c in clips] * 100
+    stdin = io.TextIOWrapper(io.BytesIO(("\n".join(names) + "\n\n").encode()))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    out = tmp_path / "results.json"
+    assert main(["predict", "--files-from", "-", "--model", str(model_dir), "--json", str(out)]) == 0
+    assert [r["file"] for r in json.loads(out.read_text())] == names  # 300 rows, in the list's order
+    assert "300 of 300 file(s) classified" in capsys.readouterr().out
+    odd = tmp_path / "two\nlines.wav"
+    odd.write_bytes(clips[0].read_bytes())
+    listing = tmp_path / "list0"
+    listing.write_bytes(os.fsencode(odd) + b"\0" + os.fsencode(clips[1]) + b"\0")
+    args = ["predict", "--null", "--files-from", str(listing), "--model", str(model_dir), "--csv", "-"]
+    assert main(args) == 0
+    assert [r["file"] for r in csv.DictReader(io.StringIO(capsys.readouterr().out))] == [
+        str(odd),
+        str(clips[1]),
+    ]
+    # the advice where users look: one run with --files-from, and why not xargs
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    text = capsys.readouterr().out
+    assert "ser-hf predict --files-from - --csv results.csv" in text and "xargs may split" in text
+    readme = (REPO / "README.md").read_text()
+    assert "--files-from -" in readme and "xargs may split" in readme
+
+
 def test_a_clip_too_short_for_speech_is_an_error_row_not_an_emotion(model_dir, tmp_path, capsys):
     """A 5-ms clip got a confident emotion in the JSON; only a log line said it meant nothing."""
     (speech,) = _clips(tmp_path, 1)

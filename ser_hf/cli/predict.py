@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import tempfile
 import textwrap
@@ -61,14 +62,36 @@ file names: each PATH is written as typed (./a.wav stays ./a.wav, x//a.wav stays
 found in a folder is the folder as typed joined with its path inside it. So that each name reads
 back to one file, a backslash is written \\\\ and a byte that is not UTF-8 \\xNN.
 
---csv and --json take an optional FILE: when paths follow the option (xargs appends them),
-give it one (--json results.json, or --json - for stdout) or put the option after the files.""",
+a long list of files: give it to ONE run with --files-from:
+  find DIR -name '*.mp3' | ser-hf predict --files-from - --csv results.csv
+  find DIR -name '*.mp3' -print0 | ser-hf predict --null --files-from - --csv results.csv
+xargs may split a long list into several runs: each replaces the --csv/--json FILE (only the last
+run's rows are left), and --json - / --csv - then print one array / one header per run.
+
+--csv and --json take an optional FILE: when paths follow the option, give it one
+(--json results.json, or --json - for stdout) or put the option after the files.""",
     )
     p.add_argument(
         "paths",
         nargs="*",
         metavar="PATH",
         help="files, folders or glob patterns ('clips/**/*.wav'), or http(s) addresses (downloaded)",
+    )
+    p.add_argument(
+        "--files-from",
+        "-T",
+        default=None,
+        metavar="FILE",
+        help="also read PATHs from FILE ('-': stdin), one a line, as tar -T and rsync --files-from do; "
+        "empty lines are skipped, each line is kept exactly (spaces too); the whole list goes to this "
+        "one run",
+    )
+    p.add_argument(
+        "--null",
+        "--from0",
+        action="store_true",
+        help="--files-from's names end with a NUL byte, not a newline (find -print0; as tar --null, rsync "
+        "--from0): any name, one holding a newline too",
     )
     p.add_argument(
         "--model",
@@ -159,6 +182,12 @@ def cli(argv: list[str]) -> int:
     parser = _build_predict_parser()
     args = parser.parse_args(argv)
     args.paths = [*getattr(args, "adapt_paths", []), *args.paths]
+    if args.null and args.files_from is None:
+        parser.error("--null says how --files-from's names end: give --files-from FILE too")
+    if args.files_from is not None:
+        args.paths += _listed_paths(args.files_from, args.null)
+        if not args.paths:
+            raise SERError("the list names no file", source=f"--files-from {args.files_from}")
     if not args.paths:  # `--json clip.flac` alone: the clip became the FILE, say so, not "PATH required"
         _no_recording_as_output(args, [])
         parser.error("the following arguments are required: PATH")
@@ -190,7 +219,7 @@ def cli(argv: list[str]) -> int:
     for raw in args.paths:
         files += [raw] if url_scheme(raw) else find_media_names([raw])  # each name as the user typed it
     if not files:
-        raise SERError("no audio or video files found", source=" ".join(args.paths))
+        raise SERError("no audio or video files found", source=" ".join(args.paths[:5]))
     _no_recording_as_output(args, files)
     # with --json - / --csv - the results own stdout and the human-readable report goes to stderr
     report = sys.stderr if "-" in (args.json, args.csv) else sys.stdout
@@ -338,6 +367,18 @@ def cli(argv: list[str]) -> int:
         print(f"interrupted after {len(results)} of {len(files)} file(s); {kept}", file=sys.stderr)
         raise stopped
     return 1 if failures else 0
+
+
+def _listed_paths(source: str, null: bool) -> list[str]:
+    """The PATHs of a ``--files-from`` list (``-``: stdin), one a line or, with ``null``, NUL-ended;
+    bytes that are not UTF-8 are kept as the file system's names (surrogates, as ``os.fsdecode``)."""
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as err:
+        raise SERError(
+            f"cannot read the list of files ({err.strerror})", source=f"--files-from {source}"
+        ) from err
+    return [os.fsdecode(name) for name in data.split(b"\0" if null else b"\n") if name]
 
 
 def _no_recording_as_output(args: argparse.Namespace, inputs: Sequence[Path | str]) -> None:
