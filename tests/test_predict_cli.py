@@ -477,6 +477,33 @@ def test_ctrl_c_before_any_file_finished_exits_130_and_keeps_the_old_csv(
     assert out.read_text() == "an old run's results\n"
 
 
+def test_a_folder_too_deep_to_read_is_reported_not_skipped_silently(model_dir, tmp_path, capsys, caplog):
+    """A clip under a path longer than PATH_MAX (22 nested folders of 200-character names) was left out
+    of a folder scan without a word: os.walk dropped the folder it could not read."""
+    import os
+
+    sf.write(tmp_path / "a.wav", make_speechlike(1.0, seed=1), SR)
+    clip = (tmp_path / "a.wav").read_bytes()
+    fd = os.open(tmp_path, os.O_RDONLY)
+    for level in range(22):  # made relative to each folder: the whole path is too long for the system
+        name = f"{level:02d}" + "d" * 198
+        os.mkdir(name, dir_fd=fd)
+        fd, old = os.open(name, os.O_RDONLY, dir_fd=fd), fd
+        os.close(old)
+    out = os.open("clip.wav", os.O_WRONLY | os.O_CREAT, dir_fd=fd)
+    os.write(out, clip)
+    os.close(out)
+    os.close(fd)
+    with caplog.at_level("WARNING"):
+        assert predict_cli([str(tmp_path), "--model", str(model_dir), "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    assert [Path(r["file"]).name for r in json.loads(captured.out)] == ["a.wav"]
+    assert "1 folder(s) could not be read, their files left out" in captured.err
+    assert (
+        "left out 1 folder(s) that could not be read" in caplog.text and "File name too long" in caplog.text
+    )
+
+
 def test_odd_window_and_hop_lengths_are_run_with_a_warning_saying_why(model_dir, media, capsys, caplog):
     """`--window 0.1` scored windows too short to hold an emotion and `--hop 0.001` ran the model a
     thousand times per second of audio, both without a word; a hop longer than the window skips audio."""

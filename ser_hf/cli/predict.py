@@ -216,10 +216,12 @@ def cli(argv: list[str]) -> int:
     hop_s = float(args.hop if args.hop is not None else window_s / 2)
     # an address stays as given (as a Path it read "https:/host/x.wav"): load_audio fetches http(s)
     files: list[Path | str] = []
+    unread: list[OSError] = []  # folders a scan could not read (each a warning; counted in the summary)
     for raw in args.paths:
-        files += [raw] if url_scheme(raw) else find_media_names([raw])  # each name as the user typed it
+        files += [raw] if url_scheme(raw) else find_media_names([raw], unreadable=unread)  # names as typed
     if not files:
-        raise SERError("no audio or video files found", source=" ".join(args.paths[:5]))
+        unread_note = f" ({len(unread)} folder(s) could not be read: see the warning)" if unread else ""
+        raise SERError(f"no audio or video files found{unread_note}", source=" ".join(args.paths[:5]))
     _no_recording_as_output(args, files)
     # with --json - / --csv - the results own stdout and the human-readable report goes to stderr
     report = sys.stderr if "-" in (args.json, args.csv) else sys.stdout
@@ -358,6 +360,11 @@ def cli(argv: list[str]) -> int:
     ok = len(results) - failures
     summary = f"\n{ok} of {len(results)} file(s) classified" + (f", {failures} failed" if failures else "")
     print(summary, file=report)
+    if unread:
+        print(
+            f"{len(unread)} folder(s) could not be read, their files left out (warning above)",
+            file=sys.stderr,
+        )
     if stopped is not None:
         kept = (
             "the table and any --csv/--json above hold those"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from pathlib import Path
 
 from .audio import MEDIA_EXTENSIONS
@@ -13,12 +14,14 @@ from .audio import MEDIA_EXTENSIONS
 logger = logging.getLogger(__name__)
 
 
-def _folder_media(folder: str, extensions: tuple[str, ...]) -> list[str]:
+def _folder_media(folder: str, extensions: tuple[str, ...], unreadable: list[OSError]) -> list[str]:
     """The media files under ``folder``, sorted, following linked folders once each (``rglob`` left
-    them out); the other files are counted in a log line, not dropped without a word. Each name is
-    ``folder`` as given joined with the file's path inside it (``./x/a.wav`` keeps its ``./``)."""
-    found, others, seen = [], 0, set()
-    for root, dirs, files in os.walk(folder, followlinks=True):
+    them out); the other files are counted in a log line, not dropped without a word, and so are the
+    folders that cannot be read (a path over PATH_MAX, no permission), appended to ``unreadable``.
+    Each name is ``folder`` as given joined with the file's path inside it (``./x/a.wav`` keeps its
+    ``./``)."""
+    found, others, seen, failed = [], 0, set(), []
+    for root, dirs, files in os.walk(folder, followlinks=True, onerror=failed.append):
         real = os.path.realpath(root)
         if real in seen:  # a link back up the tree
             dirs[:] = []
@@ -26,26 +29,57 @@ def _folder_media(folder: str, extensions: tuple[str, ...]) -> list[str]:
         seen.add(real)
         for name in files:
             q = os.path.join(root, name)
-            if Path(name).suffix.lower() in extensions and (os.path.isfile(q) or os.path.islink(q)):
+            if Path(name).suffix.lower() in extensions and _file_or_link(q):
                 found.append(q)  # a broken link too: reported as its error
             else:
                 others += not name.startswith(".")
     if others:
         logger.info("%s: left out %d file(s) that are not audio or video by their extension", folder, others)
+    if failed:  # os.walk skipped them without a word: a clip 22 folders of 200 characters deep was never seen
+        first = failed[0]
+        name = (
+            str(first.filename)
+            if len(str(first.filename)) <= 160
+            else f"{str(first.filename)[:70]}...{str(first.filename)[-70:]}"
+        )
+        logger.warning(
+            "%s: left out %d folder(s) that could not be read, and the files in them (%s: %s)",
+            folder,
+            len(failed),
+            name,
+            first.strerror,
+        )
+        unreadable += failed
     return sorted(found, key=Path)
 
 
-def find_media_names(paths: list[str], extensions: tuple[str, ...] = MEDIA_EXTENSIONS) -> list[str]:
+def _file_or_link(path: str) -> bool:
+    """A file or a link (a broken one too), not a folder, FIFO or device; a path the system cannot look
+    up (over PATH_MAX) too, so that it is reported as that file's error, not dropped."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    return stat.S_ISLNK(mode) or stat.S_ISREG(mode)
+
+
+def find_media_names(
+    paths: list[str], extensions: tuple[str, ...] = MEDIA_EXTENSIONS, unreadable: list[OSError] | None = None
+) -> list[str]:
     """Expand files, folders (recursively) and glob patterns into a list of media files, each named
     exactly as given (no ``Path`` normalisation: ``./a.wav`` and ``x//a.wav`` stay so), so that a
     caller's results join to the user's own list of paths.
 
     A path that names nothing (no file, no folder, no glob match) is kept as-is so the caller reports
-    it as "file not found" for that exact path.
+    it as "file not found" for that exact path. The errors of folders that could not be read (each
+    logged as a warning) are appended to ``unreadable`` when given.
     """
     import glob
 
     found: list[str] = []
+    unreadable = [] if unreadable is None else unreadable
     for raw in paths:
         p = Path(raw)
         try:
@@ -54,7 +88,7 @@ def find_media_names(paths: list[str], extensions: tuple[str, ...] = MEDIA_EXTEN
             found.append(raw)  # reported as that file's error, the others classified
             continue
         if is_dir:
-            found += _folder_media(raw, extensions)
+            found += _folder_media(raw, extensions, unreadable)
         elif p.exists() or p.is_symlink():  # a broken link named by the user: reported, not skipped
             found.append(raw)
         else:
