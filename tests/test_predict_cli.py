@@ -181,6 +181,12 @@ def test_predict_missing_paths(model_dir, tmp_path, capsys):
         and "dangling.wav: file not found" in captured.err
         and "1 of 2 file(s) classified" in captured.out
     )
+    # a symbolic link loop was "file not found; check the path"
+    (tmp_path / "self_a.wav").symlink_to("self_b.wav")
+    (tmp_path / "self_b.wav").symlink_to("self_a.wav")
+    rc = predict_cli([str(tmp_path / "self_a.wav"), "--model", str(model_dir)])
+    err = capsys.readouterr().err
+    assert rc == 1 and "self_a.wav: a symbolic link loop (too many levels of symbolic links)" in err
     # another scheme is named as given, with what to do (it read "s3:/bucket/x.wav: file not found")
     rc = predict_cli(["s3://bucket/x.wav", "--model", str(model_dir)])
     assert rc == 1 and "s3://bucket/x.wav: s3:// addresses are not read" in capsys.readouterr().err

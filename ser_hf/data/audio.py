@@ -21,6 +21,7 @@ FFmpeg through torchcodec (m4a, video containers, everything else).
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
 import math
@@ -310,6 +311,11 @@ def _decode_path(path: Path, sampling_rate: int | None) -> tuple[np.ndarray, int
     # a glob pattern that matched nothing is kept as given (media_files.find_media_files)
     if not path.exists():
         missing = "no file matches this pattern" if re.search(r"[*?[]", name) else "file not found"
+        try:
+            os.stat(path)
+        except OSError as err:  # exists() is False for a link loop too, which is no missing file
+            if err.errno == errno.ELOOP:
+                missing = "a symbolic link loop (too many levels of symbolic links)"
         raise SERError(f"{missing}; check the path", source=name)
     if path.is_dir():
         raise SERError(
