@@ -510,6 +510,32 @@ def test_a_folder_too_deep_to_read_is_reported_not_skipped_silently(model_dir, t
     )
 
 
+def test_a_truncated_file_is_flagged_in_its_row(model_dir, tmp_path, capsys):
+    """A WAV or MP3 cut short (a copy or download that stopped) got a normal row: the WAV's warning
+    was in the log only, the MP3 gave FFmpeg's unattributed noise."""
+    sf.write(tmp_path / "whole.wav", make_speechlike(4.0, seed=1), SR)
+    sf.write(tmp_path / "long.wav", make_speechlike(12.0, seed=2), SR)
+    _ffmpeg("-i", str(tmp_path / "whole.wav"), str(tmp_path / "whole.mp3"))
+    _ffmpeg("-i", str(tmp_path / "long.wav"), str(tmp_path / "long.mp3"))
+    for name in ("whole.wav", "whole.mp3", "long.mp3"):
+        data = (tmp_path / name).read_bytes()
+        (tmp_path / f"half_{name}").write_bytes(data[: len(data) // 2])
+    names = ["whole.wav", "half_whole.wav", "whole.mp3", "half_whole.mp3", "half_long.mp3"]
+    args = [str(tmp_path / n) for n in names] + ["--model", str(model_dir)]
+    assert predict_cli([*args, "--json", "-"]) == 0
+    rows = {Path(r["file"]).name: r for r in json.loads(capsys.readouterr().out)}
+    assert "warning" not in rows["whole.wav"] and "warning" not in rows["whole.mp3"]
+    assert rows["half_whole.wav"]["warning"] == "truncated: header says 4.00 s, holds 2.00 s"
+    assert rows["half_whole.mp3"]["warning"].startswith("truncated: header says 4.0")
+    assert rows["half_long.mp3"]["warning"].startswith("truncated: header says 12.0")
+    assert all(r["label"] in LABELS for r in rows.values())
+    assert predict_cli([*args, "--csv", "-"]) == 0
+    warnings = {
+        Path(r["file"]).name: r["warning"] for r in csv.DictReader(capsys.readouterr().out.splitlines())
+    }
+    assert warnings["half_whole.wav"].startswith("truncated") and warnings["whole.wav"] == ""
+
+
 def test_odd_window_and_hop_lengths_are_run_with_a_warning_saying_why(model_dir, media, capsys, caplog):
     """`--window 0.1` scored windows too short to hold an emotion and `--hop 0.001` ran the model a
     thousand times per second of audio, both without a word; a hop longer than the window skips audio."""

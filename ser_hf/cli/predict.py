@@ -22,7 +22,7 @@ from ..data.audio import MEDIA_EXTENSIONS, MIN_SPEECH_S, too_short, url_scheme
 from ..errors import SERError, output_dir, output_file, require_extra
 from ..inference.levels import SILENCE_DB, SILENCE_LABEL, TIMELINE_MIN_WINDOWS, level_db, wants_timeline
 from ..inference.timeline import _sliding_windows
-from .predict_output import _fmt_top, _print_table, _shown, _write_csv, _write_file
+from .predict_output import _CutShort, _fmt_top, _print_table, _shown, _write_csv, _write_file
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,8 @@ def _build_predict_parser() -> argparse.ArgumentParser:
         "Classify the emotion of speech in audio or video files, folders (recursive) and globs. Recordings "
         "of 1.5 windows or more (6 s with the default 4-s window) get a per-window timeline. A silent clip "
         f"gets the label 'silence'; a clip under {MIN_SPEECH_S:g} s (too short to hold speech) gets an error "
-        "row, as an unreadable file does (the 'error' field or column, no label)."
+        "row, as an unreadable file does (the 'error' field or column, no label). A file cut short (its header "
+        "promises more audio than it holds) is classified on what it holds, its row's 'warning' saying so."
     )
     p = argparse.ArgumentParser(
         prog="ser-hf predict",
@@ -236,6 +237,8 @@ def cli(argv: list[str]) -> int:
     as_given = _AsGiven(local)  # warnings about a fetched copy name its address
     for handler in logging.getLogger().handlers:
         handler.addFilter(as_given)
+    cut_short = _CutShort()  # a truncated file's row says so (its WARNING named it in the log only)
+    logging.getLogger("ser_hf.data.audio").addHandler(cut_short)
     results: list[dict[str, Any]] = []
     short: list[tuple[int, Path | str, np.ndarray]] = []  # classified in batches after the loop
 
@@ -262,6 +265,7 @@ def cli(argv: list[str]) -> int:
             first = len(results)
             for path in group:
                 source: Path | str = path
+                cut_short.found = None  # what the --adapt pass decoding this file said is not this row's
                 try:
                     source = _local(local, path)  # a fetched address's copy
                     samples = None
@@ -290,6 +294,8 @@ def cli(argv: list[str]) -> int:
                             "top_k": tl.scores,
                             "timeline": tl.windows,
                         }
+                        if warning := cut_short.warning(duration, tl.duration):
+                            row["warning"] = warning
                         if args.timeline_png:
                             name = _file_name(path)
                             png = Path(args.timeline_png) / f"{Path(name).stem}.timeline.png"
@@ -309,6 +315,8 @@ def cli(argv: list[str]) -> int:
                         else:
                             results.append({"file": _shown(str(path)), "duration": seconds})
                             short.append((len(results) - 1, path, samples))
+                        if warning := cut_short.warning(duration, len(samples) / clf.sampling_rate):
+                            results[-1]["warning"] = warning
                 except KeyboardInterrupt:
                     raise
                 except Exception as err:  # one bad file must not stop the others, nor print a traceback
@@ -335,6 +343,7 @@ def cli(argv: list[str]) -> int:
             fetched.cleanup()
         for handler in logging.getLogger().handlers:
             handler.removeFilter(as_given)
+        logging.getLogger("ser_hf.data.audio").removeHandler(cut_short)
     results[:] = _in_input_order(results, files)  # voice groups classify out of order
     # the files first: a reader closing stdout (| head) must not cost the --csv/--json FILE
     # stopped before any file finished (an --adapt pass, a large --batch-size): an existing FILE is kept

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -24,7 +25,8 @@ def _print_table(results: list[dict[str, Any]], labels: Sequence[str], stream: A
             f"{r['duration']:.2f}" if "duration" in r else "-",
             r.get("label", "ERROR"),
             f"{r['score']:.3f}" if "score" in r else "-",
-            _fmt_top(r["top_k"]) if "top_k" in r else r.get("error", "")[:80],
+            (_fmt_top(r["top_k"]) if "top_k" in r else r.get("error", "")[:80])
+            + (f"  [{r['warning']}]" if "warning" in r else ""),
         )
         for r in results
     ]
@@ -46,7 +48,7 @@ def _shown(text: str) -> str:
 def _write_csv(results: list[dict[str, Any]], path: str) -> None:
     """One row per file (top-k as JSON text); long files add one row per window below their file row
     (``row``: ``file`` or ``window``)."""
-    fields = ["file", "start", "end", "duration", "label", "score", "top_k", "error", "row"]
+    fields = ["file", "start", "end", "duration", "label", "score", "top_k", "error", "row", "warning"]
     if path == "-":
         _csv_rows(results, csv.DictWriter(sys.stdout, fieldnames=fields))
         return
@@ -87,6 +89,7 @@ def _csv_dicts(results: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             "top_k": json.dumps(r["top_k"], ensure_ascii=False) if "top_k" in r else "",
             "error": r.get("error", ""),
             "row": "file",
+            "warning": r.get("warning", ""),
         }
         for w in r.get("timeline", []):
             yield {
@@ -99,4 +102,28 @@ def _csv_dicts(results: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
                 "top_k": json.dumps(w["scores"], ensure_ascii=False),
                 "error": "",
                 "row": "window",
+                "warning": "",
             }
+
+
+class _CutShort(logging.Handler):
+    """Catches the decoder's "cut short" warnings (``record.cut_short``: a WAV whose header announces
+    more audio than the file holds, a long MP3 that ends early) so that the file's row says so."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.found: tuple[float, float] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.found = getattr(record, "cut_short", None) or self.found
+
+    def warning(self, header_s: float, held_s: float) -> str | None:
+        """The row's ``warning`` for the file just decoded (then forgets it): the decoder's word, else
+        its header's duration against the audio decoded (a cut MP3 decodes to what is there, with
+        only FFmpeg's or mpg123's unattributed noise on stderr); None for a whole file."""
+        found, self.found = self.found, None
+        if found is None:
+            if header_s - held_s <= max(0.25, 0.05 * header_s):  # an MP3's encoder delay, rounding
+                return None
+            found = (header_s, held_s)
+        return f"truncated: header says {found[0]:.2f} s, holds {found[1]:.2f} s"

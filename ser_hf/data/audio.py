@@ -205,12 +205,14 @@ def _warn_if_cut_short(f: Any, data: str | io.BytesIO) -> None:
     # 0xFFFFFFFF: it is whole, its length unknown when the header was written
     if found and int(found.group(2)) + 64 < int(found.group(1)) < 0x7FFFF000:
         held = f.frames / f.samplerate
+        announced = held * int(found.group(1)) / int(found.group(2))
         logger.warning(
             "%s: the file is cut short: its header announces %.2f s of audio, it holds %.2f s; "
             "the clip is read as it is",
             data if isinstance(data, str) else "<audio bytes>",
-            held * int(found.group(1)) / int(found.group(2)),
+            announced,
             held,
+            extra={"cut_short": (announced, held)},  # (header's s, held s): predict's row says so
         )
 
 
@@ -622,6 +624,7 @@ def iter_audio_chunks(
                 name,
                 decoded / sampling_rate,
                 duration,
+                extra={"cut_short": (duration, decoded / sampling_rate)},
             )
             return
         if chunk.size:
