@@ -57,12 +57,12 @@ def _build_predict_parser() -> argparse.ArgumentParser:
        recording) or nothing to classify
   130  Ctrl-C, 143 SIGTERM: the files finished by then are in the table and in --csv/--json
        (none finished yet: an existing --csv/--json FILE is left as it was)
+  141  the reader of stdout closed it early (| head)
 
 --csv/--json FILE is written once, at the end (a temporary file then replaces FILE): a re-run
 that is interrupted replaces a complete earlier FILE with the rows finished by then, and a run
 killed with SIGKILL (kill -9, out of memory) writes nothing. There is no resume: give a re-run
 another FILE, or --files-from the files missing from the earlier one.
-  141  the reader of stdout closed it early (| head)
 
 file names: each PATH is written as typed (./a.wav stays ./a.wav, x//a.wav stays so); a file
 found in a folder is the folder as typed joined with its path inside it. So that each name reads
