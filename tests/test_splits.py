@@ -279,3 +279,12 @@ def test_split_none_records_its_rows_so_a_manifest_of_it_is_checked(tmp_path):
     shuffled = Dataset.from_dict({k: v[::-1] for k, v in cols.items()})
     with pytest.raises(SERError, match="differs"):
         make_split(shuffled, DataArguments(split=f"manifest:{tmp_path / 'split.json'}"), seed=0)
+
+
+def test_speaker_kfold_description_numbers_folds_as_the_command_does():
+    # kfold:0/4 was described as "speaker k-fold 1/4" while its command and "fold" said 0
+    cols = _corpus("c", {f"s{i:02d}": ("female" if i < 4 else "male") for i in range(8)})
+    folds = speaker_kfold(cols, n_folds=4, seed=0, n_validation=2)
+    assert folds[0].fold == 0
+    assert "speaker k-fold 0 of 4 (kfold:0/4" in folds[0].description
+    assert "kfold:3/4" in folds[3].description and "1/4" not in folds[0].description

@@ -257,7 +257,7 @@ def speaker_kfold(
                 n_val,
                 seed + k,
                 balance_gender,
-                f"speaker k-fold {k + 1}/{n_folds} (seed {seed}): test {len(test_spk)} speakers "
+                f"speaker k-fold {k} of {n_folds} (kfold:{k}/{n_folds}, seed {seed}): test {len(test_spk)} speakers "
                 f"({_gender_text(test_spk, meta)})",
                 k,
             )
