@@ -216,3 +216,16 @@ def test_evaluate_module_loads_offline_and_agrees(monkeypatch):
             assert math.isclose(got[key], value), key
         else:
             assert got[key] == value, key
+
+
+def test_report_agrees_with_json_on_never_predicted_classes():
+    # precision of a class never predicted was 0.000 in classification_report.txt and counted in its
+    # macro average, while metrics.json had null (and the terminal '-')
+    out = compute_ser_metrics([0, 0, 1, 1, 2, 2], [0, 0, 0, 1, 1, 1], ["angry", "happy", "sad"])
+    assert out["per_class"]["sad"]["precision"] is None
+    report = out["classification_report"]
+    sad = next(line.split() for line in report.splitlines() if line.strip().startswith("sad"))
+    assert sad[1] == "-" and "0.000" != sad[1]
+    macro = next(line.split() for line in report.splitlines() if "macro avg" in line)
+    # precision averaged over the predicted classes only: (0.667 + 0.333) / 2
+    assert macro[2] == "0.500" and float(macro[4]) == pytest.approx(out["f1_macro"], abs=5e-4)

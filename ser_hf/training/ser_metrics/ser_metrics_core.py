@@ -104,10 +104,15 @@ def _per_group(y_true: np.ndarray, y_pred: np.ndarray, groups: Any, what: str) -
 def _report(t: np.ndarray, p: np.ndarray, label_names: list[str]) -> str:
     # rows for the classes seen in the truth or the predictions, so the report's macro average
     # equals f1_macro above; classes seen in neither are named in a footer instead of a row of zeros
+    # a precision of a never-predicted class (a recall of a class without references) is undefined:
+    # '-' as in per_class (null) and the terminal, and left out of the averages, not counted as 0.000
     seen = sorted(set(t.tolist()) | set(p.tolist()))
     text = classification_report(
-        t, p, labels=seen, target_names=[label_names[i] for i in seen], digits=3, zero_division=0
+        t, p, labels=seen, target_names=[label_names[i] for i in seen], digits=3, zero_division=np.nan
     )
+    if re.search(r"\bnan\b", text):
+        text = re.sub(r"\bnan\b", "  -", text)
+        text += "\n- : undefined (never predicted, or no references), left out of the averages\n"
     unseen = [name for i, name in enumerate(label_names) if i not in seen]
     if unseen:
         text += f"\nnot in the references nor predicted (left out): {', '.join(unseen)}\n"
