@@ -129,6 +129,7 @@ def test_a_card_says_what_its_results_were_measured_on(tmp_path):
     cv = {"meta": {"protocol": protocol}, "n_folds": 6, "mean": {"ua": 0.6}, "std": {"ua": 0.05}}
     text = str(make_model_card(folder, "someone/x", cv_json=cv))
     assert f"| {protocol} (mean over folds) | UA" in text and f"Protocol: **{protocol}**" in text
+    assert "| value | std (sample, ddof=1, over folds) |" in text  # as cv_results.md says
     copy = shutil.copytree(folder, tmp_path / "random")
     split = json.loads((copy / "split.json").read_text())
     (copy / "split.json").write_text(json.dumps({**split, "speaker_independent": False}))

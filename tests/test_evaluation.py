@@ -331,6 +331,29 @@ def test_aggregate_mean_std_and_summed_confusion(tmp_path):
     )
 
 
+def test_cv_gender_figures_name_the_folds_they_come_from(tmp_path):
+    # a cross-corpus record: female averaged TESS->RAVDESS women and RAVDESS->TESS, male one fold only,
+    # and nothing said so
+    from ser_hf.training.cv_results import results_markdown
+
+    labels = ["neutral", "happy", "sad"]
+    rng = np.random.default_rng(0)
+    for k, (speakers, genders) in enumerate(
+        ((["ravdess_01", "ravdess_02"], ["female", "male"]), (["tess_OAF", "tess_YAF"], ["female", "female"]))
+    ):
+        y = rng.integers(0, 3, 40)
+        metrics = compute_ser_metrics(y, y, labels, genders=[genders[i % 2] for i in range(40)])
+        metrics["speakers"] = speakers
+        (tmp_path / f"fold_{k}").mkdir()
+        (tmp_path / f"fold_{k}" / "test_metrics.json").write_text(json.dumps(metrics))
+    result = cross_validation.aggregate([tmp_path / "fold_0", tmp_path / "fold_1"])
+    assert result["per_gender"]["female"]["folds"] == 2 and result["per_gender"]["male"]["folds"] == 1
+    assert result["per_gender"]["male"]["from_folds"] == ["fold_0 (tests ravdess)"]
+    md = results_markdown(result)
+    assert "| female | 2: fold_0 (tests ravdess), fold_1 (tests tess) |" in md
+    assert "| male | 1: fold_0 (tests ravdess) |" in md
+
+
 def test_cv_aggregate_only_writes_json_markdown_and_png(tmp_path, capsys):
     labels = ["neutral", "happy", "sad"]
     for k in range(2):

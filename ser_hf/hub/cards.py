@@ -567,7 +567,10 @@ def _model_card_body(
             "",
         ]
     if result_rows:
-        lines += ["| evaluation | metric | value | std |", "| --- | --- | --- | --- |"]
+        lines += [
+            "| evaluation | metric | value | std (sample, ddof=1, over folds) |",
+            "| --- | --- | --- | --- |",
+        ]
         lines += [f"| {where} | {metric} | {value} | {std} |" for where, metric, value, std in result_rows]
         lines += [
             "",

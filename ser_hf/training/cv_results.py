@@ -121,9 +121,10 @@ def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
         if run_file.is_file():
             row["seconds"] = json.loads(run_file.read_text(encoding="utf-8")).get("seconds")
         folds.append(row)
+    names = _fold_names(folds)
 
     assert labels is not None and confusion is not None
-    adapted = {key: got for key in ADAPTED_DIRS.values() if (got := _aggregate_adapted(dirs, key))}
+    adapted = {key: got for key in ADAPTED_DIRS.values() if (got := _aggregate_adapted(dirs, key, names))}
     mean, std = _headline_means(folds)
     totals = confusion.sum(axis=1, keepdims=True)
     normalized = np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
@@ -145,18 +146,25 @@ def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
         # validation speakers, and without it), when every fold reports them
         "calibration": {k: float(np.mean(v)) for k, v in calibration.items() if len(v) == len(folds)},
         # mean over the folds that have test clips of that gender (WA and UA within the gender)
-        "per_gender": _gender_means(rows),
+        "per_gender": _gender_means(rows, names),
         **adapted,
     }
 
 
-def _gender_means(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _gender_means(rows: list[dict[str, Any]], names: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+    """``{gender: {folds, n, wa, ua, from_folds}}``: means over the folds that test that gender;
+    ``from_folds`` names them (``names``: one per row), as a gender's figure may come from other folds
+    (other directions of a cross-corpus run) than another gender's."""
     by_gender: dict[str, list[dict[str, Any]]] = {}
-    for metrics in rows:
+    from_folds: dict[str, list[str]] = {}
+    for i, metrics in enumerate(rows):
         for gender, values in (metrics.get("per_gender") or {}).items():
             by_gender.setdefault(gender, []).append(values)
+            if i < len(names):
+                from_folds.setdefault(gender, []).append(names[i])
     return {
         g: {
+            **({"from_folds": from_folds[g]} if g in from_folds else {}),
             "folds": len(v),
             "n": int(sum(x["n"] for x in v)),
             "wa": float(np.mean([x["wa"] for x in v])),
@@ -166,16 +174,29 @@ def _gender_means(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     }
 
 
-def _aggregate_adapted(dirs: Sequence[Path], folder: str = ADAPTED_DIR) -> dict[str, Any] | None:
+def _fold_names(folds: list[dict[str, Any]]) -> list[str]:
+    """Each fold's name, with the corpus it tests when the folds test different corpora (the
+    directions of a cross-corpus run): ``fold_1 (tests tess)``."""
+    tested = [sorted({str(s).rsplit("_", 1)[0] for s in f.get("test_speakers") or ()}) for f in folds]
+    if len({tuple(t) for t in tested}) < 2:
+        return [f["fold"] for f in folds]
+    return [f"{f['fold']} (tests {'+'.join(t) or '?'})" for f, t in zip(folds, tested)]
+
+
+def _aggregate_adapted(
+    dirs: Sequence[Path], folder: str = ADAPTED_DIR, names: Sequence[str] = ()
+) -> dict[str, Any] | None:
     """Mean +- std (and per gender) of the folds' test-time-adapted scores, over the folds that
     have them (``fold_K/<folder>/metrics.json``); None when none has."""
-    rows, folds = [], []
+    rows, folds, used = [], [], []
+    named = dict(zip((d.name for d in dirs), names))
     for d in dirs:
         path = d / folder / "metrics.json"
         if not path.is_file():
             continue
         metrics = json.loads(path.read_text(encoding="utf-8"))
         rows.append(metrics)
+        used.append(named.get(d.name, d.name))
         folds.append(
             {
                 "fold": d.name,
@@ -191,7 +212,7 @@ def _aggregate_adapted(dirs: Sequence[Path], folder: str = ADAPTED_DIR) -> dict[
         "folds": folds,
         "mean": mean,
         "std": std,
-        "per_gender": _gender_means(rows),
+        "per_gender": _gender_means(rows, used),
     }
 
 
@@ -229,9 +250,13 @@ def _mean_cells(result: dict[str, Any]) -> str:
 
 def _gender_table(genders: dict[str, dict[str, Any]]) -> list[str]:
     return [
-        "| gender | folds | clips | WA | UA |",
-        "| --- | ---: | ---: | ---: | ---: |",
-        *(f"| {g} | {v['folds']} | {v['n']} | {v['wa']:.3f} | {v['ua']:.3f} |" for g, v in genders.items()),
+        "| gender | folds (the figure's mean is over these) | clips | WA | UA |",
+        "| --- | --- | ---: | ---: | ---: |",
+        *(
+            f"| {g} | {v['folds']}{': ' + ', '.join(v['from_folds']) if v.get('from_folds') else ''} | {v['n']} "
+            f"| {v['wa']:.3f} | {v['ua']:.3f} |"
+            for g, v in genders.items()
+        ),
     ]
 
 
@@ -304,7 +329,13 @@ def results_markdown(result: dict[str, Any], meta: dict[str, Any] | None = None)
         )
     genders = result.get("per_gender") or {}
     if genders:
-        lines += ["", "By gender (mean over the folds that test it):", "", *_gender_table(genders)]
+        lines += [
+            "",
+            "By gender (mean over the folds that test it, named in the table: the genders' figures may "
+            "come from different folds):",
+            "",
+            *_gender_table(genders),
+        ]
     lines += _adapted_lines(result)
     lines += ["", "![normalised summed confusion matrix](confusion_cv.png)", ""]
     return "\n".join(lines)
