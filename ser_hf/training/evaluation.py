@@ -22,7 +22,6 @@ CLI::
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
@@ -36,7 +35,8 @@ from typing import Any
 import numpy as np
 
 from ..data.audio import is_silent
-from ..errors import SERError, batch_size_for, spreadsheet_text, torch_device
+from ..errors import SERError, batch_size_for, torch_device
+from .eval_files import write_evaluation  # noqa: F401  (re-exported: the files evaluate writes)
 from .saving import quiet_loading
 from .scoring import (  # noqa: F401  (label_mapping: re-exported)
     _projection,
@@ -617,33 +617,3 @@ def seen_speakers(model_dir: str | os.PathLike | None, speakers: Sequence[str]) 
         return []
     used = {str(s) for key in ("train_speakers", "validation_speakers") for s in record.get(key) or ()}
     return sorted(used & {str(s) for s in speakers})
-
-
-# ----------------------------------------------------------------------------------- output
-def write_evaluation(
-    metrics: dict[str, Any], predictions: list[dict[str, Any]], out: str | os.PathLike, title: str
-) -> Path:
-    """Write ``metrics.json``, ``classification_report.txt``, ``confusion.png``, ``reliability.png``
-    (the reliability diagram of the predicted probabilities) and ``predictions.csv``."""
-    from .calibration import plot_reliability
-    from .metrics import plot_confusion
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-    channel = f"scored after the channel {metrics['channel']}\n\n" if metrics.get("channel") else ""
-    (out / "classification_report.txt").write_text(
-        channel + metrics["classification_report"], encoding="utf-8"
-    )
-    plot_confusion(metrics["confusion"], metrics["labels"], out / "confusion.png", title=title)
-    if predictions and "probs" in predictions[0]:
-        index = {name: i for i, name in enumerate(metrics["labels"])}
-        y_true = np.array([index[p["true"]] for p in predictions])
-        plot_reliability(y_true, np.array([p["probs"] for p in predictions]), out / "reliability.png", title)
-    with open(out / "predictions.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(
-            f, fieldnames=["path", "speaker", "true", "predicted", "score"], extrasaction="ignore"
-        )
-        writer.writeheader()
-        writer.writerows({key: spreadsheet_text(value) for key, value in p.items()} for p in predictions)
-    return out
