@@ -893,3 +893,73 @@ def test_a_corpus_alias_is_the_corpus_the_model_trained_on():
     for names in (["emodb"], ["emo-db"], ["Crema-D", "emo_db"]):
         assert evaluation.default_label_scheme(names, config) == "harmonized7", names
     assert evaluation.default_label_scheme(["tess"], config) is None
+
+
+# ----------------------------------------------------------------------------------- unseen corpus classes
+def _tess_tree(root: Path, classes: dict[str, list[str]]) -> Path:
+    """TESS file names (``OAF_<emotion>/OAF_<word>_<emotion>.wav``), three clips a class."""
+    from conftest import make_speechlike
+
+    seed = 0
+    for speaker, emotions in classes.items():
+        for emotion in emotions:
+            folder = root / f"{speaker}_{emotion}"
+            folder.mkdir(parents=True, exist_ok=True)
+            for w in range(3):
+                seed += 1
+                wave = make_speechlike(0.6, f0=120 + 40 * len(emotion), seed=seed)
+                sf.write(folder / f"{speaker}_w{w}_{emotion}.wav", wave, SR)
+    return root
+
+
+def _unseen_model(folder: Path, bias: dict[str, float]) -> Path:
+    """A ravdess8 model with constant logits (``bias``) trained, its config says, on RAVDESS only."""
+    _save_model(folder, scheme_names("ravdess8"), bias)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "training_corpora": ["ravdess"]}))
+    return folder
+
+
+def test_an_unseen_corpus_is_scored_on_its_classes_whatever_rows_the_split_selects(tmp_path, capsys):
+    """The classes a corpus the model never trained on "has" came from the answers of the rows scored:
+    a speaker without sad clips (kfold's test part) had sad masked although the corpus holds sad; and
+    the terminal still printed every class as scored ("disgust -> disgust", "the 7 shared classes")."""
+    tess = _tess_tree(
+        tmp_path / "tess", {"OAF": ["neutral", "happy", "sad", "angry"], "YAF": ["neutral", "happy", "angry"]}
+    )
+    model = _unseen_model(tmp_path / "m", {"sad": 3.0, "happy": 2.0})
+    argv = ["--model", str(model), "--corpus", f"tess={tess}", "--device", "cpu", "--num-val-speakers", "0"]
+    assert evaluate_cli.cli([*argv, "--split", "kfold:0/2", "--out", str(tmp_path / "yaf")]) == 0
+    printed = capsys.readouterr().out
+    metrics = json.loads((tmp_path / "yaf" / "metrics.json").read_text())
+    assert set(metrics["per_speaker"]) == {"tess_YAF"} and metrics["n"] == 9
+    assert metrics["masked_classes"] == {"tess": ["fearful", "disgust", "surprised"]}  # sad: TESS has it
+    assert metrics["scored_classes"] == {"tess": ["neutral", "happy", "sad", "angry"]}
+    assert metrics["per_class"]["sad"]["precision"] == 0.0  # the model may answer sad, and does
+    assert "scored on the 7 shared classes" not in printed
+    assert "tess scored on the 4 classes it has: neutral, happy, sad, angry; left out" in printed
+    assert "disgust -> disgust (masked: tess has no clips of it)" in printed
+
+
+def test_an_unseen_corpus_scores_the_same_alone_and_beside_the_training_corpus(tree, tmp_path):
+    """Evaluated with RAVDESS (both loaded as ravdess8), TESS's part had the model's calm masked
+    (0.258), alone calm counted as neutral (0.217): the docstring said both routes agree."""
+    from ser_hf.data.corpora import load_corpora
+
+    tess = _tess_tree(
+        tmp_path / "tess", {"OAF": ["neutral", "happy", "sad"], "YAF": ["neutral", "happy", "sad"]}
+    )
+    # calm + neutral (2 e^3) beat sad (e^3.5), which beats each alone: calm must count as neutral
+    model = _unseen_model(tmp_path / "m", {"calm": 3.0, "neutral": 3.0, "sad": 3.5})
+    alone = evaluation.evaluate_model(model, load_corpus("tess", tess), device="cpu")
+    ravdess = [{"name": "ravdess", "data_dir": str(tree)}, {"name": "tess", "data_dir": str(tess)}]
+    both = load_corpora(ravdess, label_scheme="ravdess8")
+    both = both.select([i for i, c in enumerate(both["corpus"]) if c == "tess" or i % 10 == 0])
+    together, rows = evaluation.evaluate_model(model, both, device="cpu", return_predictions=True)
+    assert alone["ua"] == pytest.approx(1 / 3) and alone["per_class"]["neutral"]["recall"] == 1.0
+    assert together["per_corpus"]["tess"]["ua"] == pytest.approx(alone["ua"])
+    # the TESS clips are answered neutral as alone (not sad: calm's share masked away)
+    assert {r["predicted"] for r in rows if "tess" in Path(r["path"]).parts[-3]} == {"neutral"}
+    assert (
+        "tess" not in together.get("masked_classes", {}) or "calm" not in together["masked_classes"]["tess"]
+    )

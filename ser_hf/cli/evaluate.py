@@ -106,6 +106,7 @@ def cli(argv: list[str]) -> int:
     require_extra("train", "ser-hf evaluate")
     # the library loads after the arguments parse: --help answers at once
     from ..training.evaluation import (
+        corpus_classes,
         default_label_scheme,
         evaluate_model,
         load_eval_data,
@@ -147,6 +148,13 @@ def cli(argv: list[str]) -> int:
         f"{what}_column": getattr(args, f"{what}_column") for what in ("speaker", "label", "audio", "gender")
     }
     ds = load_eval_data(args.corpus, scheme, columns, model_dir=args.model)
+    # each corpus's classes among ALL its rows: the rows the split selects cannot change what is scored
+    names = ds.features["emotion"].names
+    inventory = (
+        corpus_classes(ds["corpus"], [names[e] for e in ds["emotion"]])
+        if "corpus" in ds.column_names
+        else None
+    )
     rows = select_rows(
         ds,
         args.split,
@@ -206,21 +214,36 @@ def cli(argv: list[str]) -> int:
         return_predictions=True,
         adapt=args.adapt,
         channel=args.channel,
+        class_inventory=inventory,
     )
     metrics.update(
         corpora=list(args.corpus), label_scheme=scheme or "native", split=args.split, subset=args.subset
     )
     if seen:
         metrics["seen_speakers"] = seen
+    masked = metrics.get("masked_classes") or {}
+    left_out = set().union(*masked.values()) if masked else set()
     if metrics["cross_corpus"]:
         print("cross-corpus: model classes -> test classes (others masked out):")
         for m in metrics["model_labels"]:
-            print(f"  {m:>16} -> {metrics['label_mapping'].get(m, '(no counterpart: masked)')}")
+            target = metrics["label_mapping"].get(m)
+            lacking = [c for c, names in masked.items() if target in names]
+            note = f" (masked: {', '.join(lacking)} has no clips of it)" if lacking else ""
+            print(f"  {m:>16} -> {target or '(no counterpart: masked)'}{note}")
         for test, into in metrics.get("merged_test_classes", {}).items():
             print(f"  test rows of {test} count as {into} (the harmonised classes merge them)")
         if metrics["dropped"]:
             print(f"  test rows left out (classes the model cannot predict): {metrics['dropped']}")
-        print(f"  scored on the {len(metrics['labels'])} shared classes: {', '.join(metrics['labels'])}")
+        if not left_out:
+            print(f"  scored on the {len(metrics['labels'])} shared classes: {', '.join(metrics['labels'])}")
+    for corpus, names_out in masked.items():  # a corpus the model never trained on, lacking classes
+        scored = metrics.get("scored_classes", {}).get(corpus) or [
+            n for n in metrics["labels"] if n not in names_out
+        ]
+        print(
+            f"{corpus} scored on the {len(scored)} classes it has: {', '.join(scored)}; left out (no clips of "
+            f"them in {corpus}, so the model may not answer them): {', '.join(names_out)}"
+        )
 
     if metrics.get("unreadable"):
         bad = metrics["unreadable"]

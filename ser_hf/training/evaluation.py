@@ -40,6 +40,7 @@ from .eval_files import write_evaluation  # noqa: F401  (re-exported: the files 
 from .saving import quiet_loading
 from .scoring import (  # noqa: F401  (label_mapping: re-exported)
     _projection,
+    corpus_classes,
     emotion_of,
     label_mapping,
     mask_absent_classes,
@@ -152,6 +153,7 @@ def evaluate_model(
     return_predictions: bool = False,
     adapt: bool | str = False,
     channel: str | None = None,
+    class_inventory: dict[str, Sequence[str]] | None = None,
 ) -> dict[str, Any] | tuple[dict[str, Any], list[dict[str, Any]]]:
     """Score a model on every row of ``dataset`` (select the split's rows before calling).
 
@@ -172,6 +174,10 @@ def evaluate_model(
         channel: pass every clip through this channel condition first (:mod:`ser_hf.data.channel`,
             e.g. ``"telephone"``, ``"noise:20"``, ``"mp3:32"``; noise drawn from each clip's row
             number, so the result repeats); adaptation then sees the same degraded audio.
+        class_inventory: ``{corpus: its class names}`` over ALL its loaded rows (:func:`corpus_classes`
+            of the data before a split selected ``dataset``'s rows): a corpus the model never trained
+            on is scored on the classes it has, and the rows selected must not change which. Default:
+            the classes of every row of ``dataset``.
 
     Returns:
         :func:`ser_hf.metrics.compute_ser_metrics` output over the shared classes, plus ``model``,
@@ -381,7 +387,10 @@ def evaluate_model(
     y_prob, masked = probs[keep], {}
     trained_on = set(getattr(model.config, "training_corpora", None) or [])  # unrecorded: none known unseen
     if corpora is not None and trained_on:  # a corpus the model never saw is scored on the classes it has
-        y_prob, masked = mask_absent_classes(y_prob, y_true, corpora.tolist(), trained_on, shared)
+        if class_inventory is None:
+            class_inventory = corpus_classes(dataset["corpus"], [names_data[e] for e in dataset["emotion"]])
+        present = {c: {merged.get(n, n) for n in names} for c, names in class_inventory.items()}
+        y_prob, masked = mask_absent_classes(y_prob, y_true, corpora.tolist(), trained_on, shared, present)
     y_pred = y_prob.argmax(axis=1)
     speakers = [str(s) for s in kept["speaker"]] if "speaker" in columns else None
     genders = [str(g) for g in kept["gender"]] if "gender" in columns else None
@@ -416,6 +425,8 @@ def evaluate_model(
         dropped=dropped,
         merged_test_classes=merged,
         **({"masked_classes": masked} if masked else {}),
+        # per corpus with classes left out: the classes it was scored on (its inventory's)
+        **({"scored_classes": {c: [n for n in shared if n in present[c]] for c in masked}} if masked else {}),
         **({"seen_speakers": [s for s in seen if s in set(speakers or [])]} if seen else {}),
     )
     if not return_predictions:

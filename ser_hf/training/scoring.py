@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,33 +32,73 @@ def fit_calibration(
 
 
 def mask_absent_classes(
-    probs: np.ndarray, y_true: np.ndarray, corpora: Sequence[str], seen: set[str], label_names: Sequence[str]
+    probs: np.ndarray,
+    y_true: np.ndarray,
+    corpora: Sequence[str],
+    seen: set[str],
+    label_names: Sequence[str],
+    present_classes: Mapping[str, Collection[str]] | None = None,
 ) -> tuple[np.ndarray, dict[str, list[str]]]:
     """``probs`` with, for each corpus the model never trained or was chosen on (not in ``seen``), the
-    classes none of its rows has set to 0 and the rest renormalised (a softmax over the classes the
-    corpus shares with the model, as ``ser-hf evaluate`` scores a corpus alone); and
-    ``{corpus: the class names masked}``. CREMA-D has no surprise: held out in a leave-one-corpus-out
-    fold, its clips went to ``surprised`` and scored lower than when evaluated alone. A corpus with
-    fewer than two classes is left as it is (masking would make every answer right)."""
+    classes the corpus does not have taken out and the rest renormalised; and ``{corpus: the class
+    names left out}``. CREMA-D has no surprise: held out in a leave-one-corpus-out fold, its clips
+    went to ``surprised`` and scored lower than when evaluated alone.
+
+    Which classes a corpus has is its class inventory, ``present_classes[corpus]`` (class names: those
+    of all the corpus's loaded rows, before a split chose the rows scored), so the rows chosen cannot
+    change what the model may answer; a corpus missing there falls back to the classes of its rows in
+    ``y_true``. A class the corpus lacks whose harmonised class it has (``calm`` -> ``neutral``) gives
+    its probability to that class rather than losing it, as :func:`label_mapping` merges it when the
+    corpus is evaluated alone (where its labels have no calm); others are set to 0. A corpus with fewer
+    than two classes is left as it is (masking would make every answer right)."""
+    from ..data import labels
+
     probs = np.array(probs, dtype=np.float64)
     corpora = np.asarray(corpora)
+    index = {name: i for i, name in enumerate(label_names)}
     masked: dict[str, list[str]] = {}
     for corpus in sorted(set(corpora.tolist()) - set(seen)):
         rows = corpora == corpus
-        present = np.bincount(y_true[rows], minlength=probs.shape[1]) > 0
+        if present_classes is not None and corpus in present_classes:
+            present = np.zeros(probs.shape[1], dtype=bool)
+            present[[index[n] for n in present_classes[corpus] if n in index]] = True
+        else:
+            present = np.bincount(y_true[rows], minlength=probs.shape[1]) > 0
         if present.sum() < 2 or present.all():
             continue
-        probs[np.ix_(rows, ~present)] = 0.0
-        total = probs[rows].sum(axis=1, keepdims=True)
+        into = {}  # absent class -> the present class it merges into
+        for i in np.flatnonzero(~present):
+            emotion = emotion_of(label_names[i])
+            target = (
+                labels.map_label(emotion, "harmonized7") if emotion in labels.CANONICAL_EMOTIONS else None
+            )
+            if target in index and target != emotion and present[index[target]]:
+                into[int(i)] = index[target]
+        block = probs[rows]
+        for i, j in into.items():
+            block[:, j] += block[:, i]
+        block[:, ~present] = 0.0
+        total = block.sum(axis=1, keepdims=True)
         # a row whose whole probability sat on masked classes (float32 underflow) is uniform over the rest
-        probs[rows] = np.where(
-            total > 0, probs[rows] / np.where(total > 0, total, 1.0), present / present.sum()
-        )
-        masked[corpus] = [label_names[i] for i in np.flatnonzero(~present)]
+        probs[rows] = np.where(total > 0, block / np.where(total > 0, total, 1.0), present / present.sum())
+        masked[corpus] = [label_names[i] for i in np.flatnonzero(~present) if i not in into]
+        merged = {label_names[i]: label_names[j] for i, j in into.items()}
         logger.info(
-            "%s is scored on the %d classes it has (left out: %s)", corpus, present.sum(), masked[corpus]
-        )
+            "%s is scored on the %d classes it has (left out: %s%s)",
+            corpus, present.sum(), masked[corpus], f"; merged: {merged}" if merged else "",
+        )  # fmt: skip
+        if not masked[corpus]:
+            del masked[corpus]
     return probs, masked
+
+
+def corpus_classes(corpora: Sequence[str], classes: Sequence[str]) -> dict[str, list[str]]:
+    """``{corpus: the class names its rows hold}`` (a corpus's class inventory): of ALL its loaded
+    rows, before a split selects the rows to score."""
+    inventory: dict[str, set[str]] = {}
+    for corpus, name in zip(corpora, classes):
+        inventory.setdefault(str(corpus), set()).add(str(name))
+    return {c: sorted(names) for c, names in sorted(inventory.items())}
 
 
 def score_parts(
@@ -103,7 +143,11 @@ def score_parts(
         masked: dict[str, list[str]] = {}
         if corpora and name == "test":
             seen = {corpora[r] for r in (*train_rows, *parts[0]) if r < len(corpora)}  # not augmented copies
-            raw, masked = mask_absent_classes(raw, y_true, [corpora[r] for r in rows_], seen, label_names)
+            # the held-out corpus's classes: of all its rows, not only the rows this fold tests
+            inventory = corpus_classes(corpora, [label_names[labels[r]] for r in range(len(corpora))])
+            raw, masked = mask_absent_classes(
+                raw, y_true, [corpora[r] for r in rows_], seen, label_names, inventory
+            )
         calibrated = apply_temperature(raw, temperature) if temperature != 1.0 else raw
         metrics = compute_ser_metrics(
             y_true,
