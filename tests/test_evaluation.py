@@ -963,3 +963,32 @@ def test_an_unseen_corpus_scores_the_same_alone_and_beside_the_training_corpus(t
     assert (
         "tess" not in together.get("masked_classes", {}) or "calm" not in together["masked_classes"]["tess"]
     )
+
+
+def test_predictions_csv_has_gender_corpus_and_a_probability_per_class(tmp_path):
+    """predictions.csv had path, speaker, true, predicted, score only (NLL, Brier, top-k could not be
+    recomputed from it), and metrics.json said label_scheme "native" for TESS loaded as harmonized7."""
+    tess = _tess_tree(
+        tmp_path / "tess", {"OAF": ["neutral", "happy", "sad"], "YAF": ["neutral", "happy", "sad"]}
+    )
+    model = _unseen_model(tmp_path / "m", {"sad": 1.0, "happy": 0.5})
+    out = tmp_path / "out"
+    assert (
+        evaluate_cli.cli(
+            ["--model", str(model), "--corpus", f"tess={tess}", "--device", "cpu", "--out", str(out)]
+        )
+        == 0
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["label_scheme"] == "harmonized7"
+    with open(out / "predictions.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    scored = metrics["labels"]
+    assert list(rows[0]) == ["path", "speaker", "gender", "corpus", "true", "predicted", "score"] + [
+        f"p_{c}" for c in scored
+    ]
+    assert rows[0]["gender"] == "female" and rows[0]["corpus"] == "tess"
+    probs = np.array([[float(r[f"p_{c}"]) for c in scored] for r in rows])
+    truth = np.array([scored.index(r["true"]) for r in rows])
+    assert probs.sum(axis=1) == pytest.approx(np.ones(len(rows)), abs=1e-5)
+    assert -np.mean(np.log(probs[np.arange(len(rows)), truth])) == pytest.approx(metrics["nll"], rel=1e-4)

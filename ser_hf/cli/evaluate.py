@@ -216,8 +216,13 @@ def cli(argv: list[str]) -> int:
         channel=args.channel,
         class_inventory=inventory,
     )
+    from ..data.rows import label_scheme_of  # the scheme the corpora were loaded with (TESS: harmonized7)
+
     metrics.update(
-        corpora=list(args.corpus), label_scheme=scheme or "native", split=args.split, subset=args.subset
+        corpora=list(args.corpus),
+        label_scheme=label_scheme_of(ds) or scheme or "native",
+        split=args.split,
+        subset=args.subset,
     )
     if seen:
         metrics["seen_speakers"] = seen

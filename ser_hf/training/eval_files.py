@@ -18,7 +18,8 @@ def write_evaluation(
     metrics: dict[str, Any], predictions: list[dict[str, Any]], out: str | os.PathLike, title: str
 ) -> Path:
     """Write ``metrics.json``, ``classification_report.txt``, ``confusion.png``, ``reliability.png``
-    (the reliability diagram of the predicted probabilities) and ``predictions.csv``."""
+    (the reliability diagram of the predicted probabilities) and ``predictions.csv`` (path, speaker,
+    gender and corpus when known, true, predicted, score, and ``p_<class>`` for each scored class)."""
     from .calibration import plot_reliability
     from .metrics import plot_confusion
 
@@ -34,10 +35,18 @@ def write_evaluation(
         index = {name: i for i, name in enumerate(metrics["labels"])}
         y_true = np.array([index[p["true"]] for p in predictions])
         plot_reliability(y_true, np.array([p["probs"] for p in predictions]), out / "reliability.png", title)
+    # one probability column per scored class, so NLL, Brier and top-k can be recomputed from the file
+    known = [key for key in ("gender", "corpus") if predictions and key in predictions[0]]
+    prob_columns = [f"p_{name}" for name in metrics["labels"]]
     with open(out / "predictions.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(
-            f, fieldnames=["path", "speaker", "true", "predicted", "score"], extrasaction="ignore"
+            f,
+            fieldnames=["path", "speaker", *known, "true", "predicted", "score", *prob_columns],
+            extrasaction="ignore",
         )
         writer.writeheader()
-        writer.writerows({key: spreadsheet_text(value) for key, value in p.items()} for p in predictions)
+        for p in predictions:
+            row = {key: spreadsheet_text(value) for key, value in p.items() if key != "probs"}
+            row.update(zip(prob_columns, (f"{v:.6g}" for v in p.get("probs") or ())))
+            writer.writerow(row)
     return out

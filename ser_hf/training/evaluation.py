@@ -436,6 +436,8 @@ def evaluate_model(
         {
             "path": str(path),
             "speaker": speakers[n] if speakers else "",
+            **({"gender": genders[n]} if genders else {}),
+            **({"corpus": str(corpora[n])} if corpora is not None else {}),
             "true": shared[int(t)],
             "predicted": shared[int(p)],
             "score": float(y_prob[n, int(p)]),
