@@ -235,3 +235,36 @@ def test_a_card_lists_the_model_classes_an_evaluation_scored(tmp_path):
     text = str(make_model_card(folder, "someone/x", eval_json=scored))
     listed = ", ".join(sorted(mapping))
     assert f"scored on {len(mapping)} of the model's {len(labels)} classes ({listed})" in text
+
+
+def test_a_card_says_an_evaluation_was_adapted_and_what_it_scored():
+    """An `evaluate --adapt` result went on the card as the plain held-out figure ("held-out split:
+    ravdess-fold:5 of RAVDESS | UA 0.808", plain 0.763); a subset folder read as "all of TESS" with no
+    clip count; a corpus with classes masked did not say it was scored on fewer of the model's classes."""
+    import yaml
+
+    from ser_hf.hub.cards import make_model_card
+    from ser_hf.inference.bundled import bundled_model_path
+
+    folder = bundled_model_path("cnn")  # eight RAVDESS classes, trained on RAVDESS
+    labels = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
+    adapted = {"ua": 0.808, "wa": 0.8, "n": 240, "split": "ravdess-fold:5", "labels": labels}
+    adapted["adapted"] = "per speaker, on the test clips' unlabelled audio"
+    text = str(make_model_card(folder, "someone/x", eval_json=adapted))
+    row = next(line for line in text.splitlines() if line.startswith("| held-out split") and "UA" in line)
+    assert "adapted per speaker" in row and "not the model's plain result" in row and "240 clips" in row
+    assert "Protocol: **ravdess-fold:5, 240 clips, all 8 classes, adapted per speaker" in text
+    header = yaml.safe_load(text.split("---")[1])
+    names = [m["name"] for r in header["model-index"][0]["results"] for m in r["metrics"]]
+    assert names and all("adapted per speaker" in name for name in names)
+
+    mapping = {name: ("neutral" if name == "calm" else name) for name in labels}
+    tess = {"ua": 0.3, "wa": 0.3, "n": 9, "split": "all", "corpora": ["tess=sub"], "label_mapping": mapping}
+    tess |= {
+        "labels": sorted(set(mapping.values())),
+        "masked_classes": {"tess": ["fearful", "disgust", "surprised"]},
+    }
+    text = str(make_model_card(folder, "someone/x", eval_json=tess))
+    scope = "9 clips, scored on 5 of the model's 8 classes (angry, calm, happy, neutral, sad)"
+    assert f"| held-out split: all of TESS, {scope} | UA" in text
+    assert "adapted" not in text.split("## Evaluation")[1]

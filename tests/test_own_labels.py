@@ -128,7 +128,8 @@ def test_the_card_names_the_corpus_evaluated_and_the_classes_it_was_scored_on(tr
     card = capsys.readouterr().out
     (result,) = yaml.safe_load(card.split("---")[1])["model-index"][0]["results"]
     assert result["dataset"]["name"] == "sub" and result["dataset"]["split"] == "all"
-    scope = "scored on 2 of the model's 3 classes (neutral, satisfied customer)"
+    n = json.loads((tmp_path / "ev" / "metrics.json").read_text())["n"]  # the clips, said too
+    scope = f"{n} clips, scored on 2 of the model's 3 classes (neutral, satisfied customer)"
     assert result["metrics"][1]["name"] == f"UA (unweighted average recall), {scope}"
     assert f"| held-out split: all of sub, {scope} | UA" in card
     assert "trained from scratch on syn" in card  # the training corpus stays the training corpus

@@ -33,6 +33,7 @@ from .results import (  # noqa: F401  (find_metric re-exported: the cards' publi
     first_str,
     fold_count,
 )
+from .scope import evaluation_scope
 
 logger = logging.getLogger(__name__)
 
@@ -309,12 +310,12 @@ def make_model_card(
     model_name = repo_id.split("/")[-1]
     # an evaluation on another corpus (ser-hf evaluate records the corpora it scored) is named as such,
     # with the classes it was scored on when the corpus lacks some: it was published as the training corpus's
-    eval_corpora, scope = _evaluation_scope(evaluation, len(labels))
+    eval_corpora, scope = evaluation_scope(evaluation, labels)
     if {_corpus_key(c) for c in eval_corpora} == {_corpus_key(c) for c in corpora}:
         eval_corpora = []
     eval_names = " + ".join(corpus_info(c)["name"] for c in eval_corpora) or corpus_names
-    if eval_corpora and cv is None and protocol == first_str(["split", "split_name"], evaluation):
-        protocol = f"{protocol} of {eval_names}{scope}"
+    if evaluation and cv is None and protocol == first_str(["split", "split_name"], evaluation):
+        protocol = f"{protocol}{f' of {eval_names}' if eval_corpora else ''}{scope}"
 
     eval_results: list[EvalResult] = []
     result_rows: list[tuple[str, str, str, str]] = []  # (where, metric label, value, std)
@@ -381,29 +382,6 @@ def make_model_card(
         split.get("speaker_independent", True) is not False,
     )
     return ModelCard(f"---\n{card_data.to_yaml()}\n---\n\n{body}")
-
-
-def _evaluation_scope(evaluation: Mapping[str, Any] | None, n_classes: int) -> tuple[list[str], str]:
-    """The corpora a ``ser-hf evaluate`` result scored (its ``corpora``; none recorded in a run's own
-    test metrics) and, when it scored fewer than the model's ``n_classes`` (a corpus lacking some),
-    which: ``", scored on 2 of the model's 3 classes (angry, neutral)"``; and when it passed the clips
-    through a ``--channel`` condition, which (``", after the channel noise:0"``): degraded scores, not the
-    model's held-out results as such."""
-    if not evaluation:
-        return [], ""
-    corpora = corpora_from({"corpora": evaluation.get("corpora")})
-    mapped = evaluation.get("label_mapping")  # model classes that count: calm -> neutral is no class lost
-    scored = [str(name) for name in evaluation.get("labels") or ()]
-    if isinstance(mapped, Mapping) and mapped:  # the model's classes (the data's names may be fewer: merged)
-        scored = sorted(str(name) for name in mapped)
-    n = len(scored)
-    scope = (
-        f", scored on {n} of the model's {n_classes} classes ({', '.join(scored)})"
-        if 0 < n < n_classes
-        else ""
-    )
-    channel = evaluation.get("channel")
-    return corpora, scope + (f", after the channel {channel}" if channel else "")
 
 
 def _model_card_body(
