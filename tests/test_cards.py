@@ -268,3 +268,28 @@ def test_a_card_says_an_evaluation_was_adapted_and_what_it_scored():
     scope = "9 clips, scored on 5 of the model's 8 classes (angry, calm, happy, neutral, sad)"
     assert f"| held-out split: all of TESS, {scope} | UA" in text
     assert "adapted" not in text.split("## Evaluation")[1]
+
+
+def test_a_card_refuses_cross_validation_of_another_recipe(caplog):
+    """`push --cv-json benchmarks/results/cv_speech_stats/cv_results.json` (preset speech-stats, RAVDESS)
+    on the default (turn-encoder-2-voices-crops, RAVDESS + TESS) printed them as the default's cv."""
+    import json
+
+    from ser_hf.cli import push as push_cli
+    from ser_hf.errors import SERError
+    from ser_hf.hub.cards import make_model_card
+    from ser_hf.inference.bundled import bundled_model_path
+
+    results = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+    other = results / "cv_speech_stats" / "cv_results.json"
+    with pytest.raises(SERError, match="another recipe") as err:
+        push_cli.cli(["--model", "default", "--repo-id", "someone/x", "--card-only", "--cv-json", str(other)])
+    assert "'speech-stats' there, 'turn-encoder-2-voices-crops' for this model" in str(err.value)
+    assert "corpora ravdess there, ravdess+tess for this model" in str(err.value)
+    # the default's own recipe (cross-corpus, both corpora) goes on; a record without meta is warned of
+    own = json.loads((results / "xc_turn_encoder_2_voices_crops" / "cv_results.json").read_text())
+    assert "mean over folds" in str(make_model_card(bundled_model_path("default"), "someone/x", cv_json=own))
+    bare = {k: v for k, v in own.items() if k != "meta"}
+    with caplog.at_level("WARNING"):
+        make_model_card(bundled_model_path("default"), "someone/x", cv_json=bare)
+    assert "cannot check that these cross-validation results are of this model's recipe" in caplog.text

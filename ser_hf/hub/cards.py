@@ -28,6 +28,7 @@ from .results import (  # noqa: F401  (find_metric re-exported: the cards' publi
     _METRIC_LABELS,
     check_metrics,
     check_same_model,
+    check_same_recipe,
     corpora_from,
     find_metric,
     first_str,
@@ -276,6 +277,7 @@ def make_model_card(
     cv = _load_json_arg(cv_json)
     check_metrics(evaluation, cv)
     check_same_model(evaluation, folder)
+    check_same_recipe(cv, folder)
 
     # the corpora: given, recorded in the config or the results, else the training speakers' prefixes
     trained_on = sorted({str(s).rsplit("_", 1)[0] for s in split.get("train_speakers", []) if "_" in str(s)})

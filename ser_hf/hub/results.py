@@ -159,3 +159,62 @@ def _same_bytes(a: Path, b: Path, block: int = 2**20) -> bool:
             if chunk != fb.read(block):
                 return False
     return True
+
+
+def check_same_recipe(cv: Mapping[str, Any] | None, folder: Path) -> None:
+    """Results of ``ser-hf cv`` describe a recipe (its ``meta``: preset, corpora, label scheme), not one
+    model: those of another recipe must not go on this model's card as its cross-validation. Refused
+    when a recorded preset, set of training corpora or label scheme differs from the model's
+    (``train_args.json``, ``config.json``); a warning when either side does not record them."""
+    if not cv:
+        return
+    import json
+
+    meta = cv.get("meta") if isinstance(cv.get("meta"), Mapping) else {}
+    records: dict[str, Any] = {}
+    for name in ("train_args.json", "config.json"):
+        try:
+            records[name] = json.loads((folder / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            records[name] = {}
+    args, config = records["train_args.json"], records["config.json"]
+    data = args.get("data") if isinstance(args.get("data"), Mapping) else {}
+    model_args = args.get("model") if isinstance(args.get("model"), Mapping) else {}
+    mine = {
+        "preset": model_args.get("preset"),
+        "corpora": _corpus_names(data.get("corpus") or config.get("training_corpora")),
+        "label scheme": data.get("label_scheme") or config.get("label_scheme"),
+    }
+    theirs = {
+        "preset": meta.get("preset"),
+        "corpora": _corpus_names(meta.get("corpora")),
+        "label scheme": meta.get("label_scheme"),
+    }
+    differ = [k for k in mine if mine[k] and theirs[k] and mine[k] != theirs[k]]
+    if differ:
+        said = "; ".join(f"{k} {_shown(theirs[k])} there, {_shown(mine[k])} for this model" for k in differ)
+        raise SERError(
+            f"these cross-validation results are of another recipe ({said}): they are not this model's. Run "
+            f"ser-hf cv with this model's recipe (--preset {mine['preset'] or 'PRESET'} and its corpora) and "
+            "pass that cv_results.json, or leave out --cv-json",
+            source="--cv-json",
+        )
+    if not (mine["preset"] and theirs["preset"]):
+        logger.warning(
+            "cannot check that these cross-validation results are of this model's recipe (%s records no "
+            "preset): the card will show them as its cross-validation; check they are",
+            "the results' meta" if not theirs["preset"] else f"{folder}/train_args.json",
+        )
+
+
+def _corpus_names(value: Any) -> tuple[str, ...] | None:
+    """Sorted corpus names of ``["ravdess=DIR", "tess=DIR"]`` (or names alone); None when unrecorded."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value:
+        return None
+    return tuple(sorted({str(v).split("=", 1)[0].strip().lower() for v in value}))
+
+
+def _shown(value: Any) -> str:
+    return "+".join(value) if isinstance(value, tuple) else repr(value)
