@@ -183,6 +183,11 @@ def test_a_head_changed_after_saving_is_noticed_and_adapt_leaves_the_speaker_hea
     assert clf.backend.model.speaker_adapted.item() == 0 and not torch.equal(
         clf.backend.model.feature_mean, before
     )
+    # a card of it says that its records describe the model before the change
+    from ser_hf.hub.cards import make_model_card
+
+    assert "Changed since ser_hf fitted it" in str(make_model_card(tmp_path / "tuned", "me/tuned"))
+    assert "Changed since" not in str(make_model_card(tmp_path / "fitted", "me/fitted"))
     # the same labels, the head moved by training: noticed too; the bundled default is not flagged
     same = AutoModelForAudioClassification.from_pretrained(tmp_path / "fitted")
     with torch.no_grad():

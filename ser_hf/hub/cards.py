@@ -22,6 +22,7 @@ from huggingface_hub import (
 )
 
 from ..errors import SERError
+from ..models.fitted_heads import changed_heads_in_folder
 from .descriptions import FUNCTIONALS_DESCRIPTIONS
 from .results import (  # noqa: F401  (find_metric re-exported: the cards' public reader of results)
     _METRIC_ALIASES,
@@ -278,6 +279,13 @@ def make_model_card(
     check_metrics(evaluation, cv)
     check_same_model(evaluation, folder)
     check_same_recipe(cv, folder)
+    if changed := changed_heads_in_folder(folder):
+        logger.warning(
+            "%s: its %s changed since ser_hf fitted and saved it; the card says that its training data, "
+            "calibration and results describe the model before that change",
+            folder,
+            " and ".join(changed),
+        )
 
     # the corpora: given, recorded in the config or the results, else the training speakers' prefixes
     trained_on = sorted({str(s).rsplit("_", 1)[0] for s in split.get("train_speakers", []) if "_" in str(s)})
@@ -455,6 +463,16 @@ def _model_card_body(
         "classifies a clip of speech into "
         f"{len(labels)} emotions: {', '.join(labels)}.",
         "",
+        *(
+            [
+                f"> **Changed since ser_hf fitted it.** Its {' and '.join(changed)} is not what ser_hf fitted and "
+                "saved (trained or re-initialised since, e.g. a stock fine-tune): the training data, calibration "
+                "and results this card gives describe the model before that change, not this one.",
+                "",
+            ]
+            if (changed := changed_heads_in_folder(folder))
+            else []
+        ),
         "## How to use",
         "",
         "The model ships its own code (`auto_map`), so the stock pipeline loads it with "

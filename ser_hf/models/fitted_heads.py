@@ -51,3 +51,35 @@ def changed_heads(model: Any) -> list[str]:
         for name, norm in recorded.items()
         if name in now and not math.isclose(now[name], float(norm), rel_tol=TOLERANCE)
     ]
+
+
+def changed_heads_in_folder(folder: Any) -> list[str]:
+    """:func:`changed_heads` of a saved model folder, read from its ``config.json`` and safetensors
+    (no model built): what a model card checks. The heads' parameters are the tensors under their
+    name, less BatchNorm's running statistics (buffers, which adaptation moves)."""
+    import json
+    from pathlib import Path
+
+    from safetensors import safe_open
+
+    folder = Path(folder)
+    try:
+        recorded = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("fitted_heads")
+    except (OSError, ValueError, AttributeError):
+        return []
+    if not isinstance(recorded, dict):
+        return []
+    squares = dict.fromkeys(recorded, 0.0)
+    for weights in sorted(folder.glob("*.safetensors")):
+        with safe_open(str(weights), framework="pt") as f:
+            for key in f.keys():
+                head = key.split(".", 1)[0]
+                if head in squares and not key.endswith(
+                    ("running_mean", "running_var", "num_batches_tracked")
+                ):
+                    squares[head] += float(f.get_tensor(key).double().square().sum())
+    return [
+        name
+        for name, norm in recorded.items()
+        if squares[name] > 0 and not math.isclose(math.sqrt(squares[name]), float(norm), rel_tol=TOLERANCE)
+    ]
