@@ -293,3 +293,7 @@ def test_a_card_refuses_cross_validation_of_another_recipe(caplog):
     with caplog.at_level("WARNING"):
         make_model_card(bundled_model_path("default"), "someone/x", cv_json=bare)
     assert "cannot check that these cross-validation results are of this model's recipe" in caplog.text
+    # a single corpus read with its own labels: cv records "the corpus's own", train the scheme's name
+    cnn = json.loads((results / "cv3_transformer_seed42" / "cv_results.json").read_text())
+    cnn["meta"]["label_scheme"] = "the corpus's own"
+    assert "mean over folds" in str(make_model_card(bundled_model_path("cnn"), "someone/x", cv_json=cnn))

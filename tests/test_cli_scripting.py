@@ -87,22 +87,24 @@ def test_rows_follow_the_inputs_as_given_a_repeated_file_included(model_dir, tmp
     assert codes == [0] and signal.getsignal(signal.SIGTERM) is handler
 
 
-def test_file_names_are_written_as_typed_and_read_back_to_one_file(model_dir, tmp_path, monkeypatch, capsys):
+def test_file_names_are_written_as_typed_and_read_back_to_the_file(model_dir, tmp_path, monkeypatch, capsys):
     """`find ./fmt | xargs ser-hf predict --json -` wrote "fmt/a.wav" (`./` dropped, `x//y` collapsed), so
-    the rows never joined the user's list; a name holding a real `\\xe9` and one holding the byte 0xE9
-    were both written `lat\\xe9.wav`."""
+    the rows never joined the user's list. A name with a backslash reads back to that file (a first fix
+    wrote every backslash doubled, a name no file has); a byte that is not UTF-8 is written `\\xNN`."""
     (tmp_path / "fmt").mkdir()
     (clip,) = _clips(tmp_path / "fmt", 1)
     plain = os.fsencode(tmp_path / "fmt" / "0.wav")
-    os.link(plain, os.fsencode(tmp_path / "fmt") + b"/lat\\xe9.wav")  # a real backslash
+    os.link(plain, os.fsencode(tmp_path / "fmt") + b"/back\\slash.wav")  # a real backslash
     os.link(plain, os.fsencode(tmp_path / "fmt") + b"/lat\xe9.wav")  # the byte 0xE9, not UTF-8
     monkeypatch.chdir(tmp_path)
     assert main(["predict", "./fmt//0.wav", "./fmt", "--model", str(model_dir), "--json", "-"]) == 0
     names = [r["file"] for r in json.loads(capsys.readouterr().out)]
-    assert names == ["./fmt//0.wav", "./fmt/0.wav", "./fmt/lat\\\\xe9.wav", "./fmt/lat\\xe9.wav"]
+    assert names == ["./fmt//0.wav", "./fmt/0.wav", "./fmt/back\\slash.wav", "./fmt/lat\\xe9.wav"]
+    assert all(os.path.exists(name) for name in names[:3])
     assert main(["predict", "fmt/", "--model", str(model_dir), "--csv", "-"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert [r["file"] for r in rows] == ["fmt/0.wav", "fmt/lat\\\\xe9.wav", "fmt/lat\\xe9.wav"]
+    assert [r["file"] for r in rows] == ["fmt/0.wav", "fmt/back\\slash.wav", "fmt/lat\\xe9.wav"]
+    assert os.path.exists(rows[1]["file"])
 
 
 def test_files_from_gives_a_whole_list_to_one_run(model_dir, tmp_path, monkeypatch, capsys):
@@ -127,6 +129,11 @@ def test_files_from_gives_a_whole_list_to_one_run(model_dir, tmp_path, monkeypat
         str(odd),
         str(clips[1]),
     ]
+    # a list saved on Windows (CR LF line ends): the files were "not found", the CR invisible
+    (tmp_path / "crlf.txt").write_bytes(os.fsencode(clips[0]) + b"\r\n" + os.fsencode(clips[1]) + b"\r\n")
+    args = ["predict", "-T", str(tmp_path / "crlf.txt"), "--model", str(model_dir), "--json", "-"]
+    assert main(args) == 0
+    assert [r["file"] for r in json.loads(capsys.readouterr().out)] == [str(clips[0]), str(clips[1])]
     # the advice where users look: one run with --files-from, and why not xargs
     with pytest.raises(SystemExit):
         main(["predict", "--help"])

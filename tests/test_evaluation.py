@@ -338,20 +338,39 @@ def test_cv_gender_figures_name_the_folds_they_come_from(tmp_path):
 
     labels = ["neutral", "happy", "sad"]
     rng = np.random.default_rng(0)
-    for k, (speakers, genders) in enumerate(
-        ((["ravdess_01", "ravdess_02"], ["female", "male"]), (["tess_OAF", "tess_YAF"], ["female", "female"]))
+    for k, (speakers, genders, corpus) in enumerate(
+        (
+            (["ravdess_01", "ravdess_02"], ["female", "male"], "ravdess"),
+            (["tess_OAF", "tess_YAF"], ["female", "female"], "tess"),
+        )
     ):
         y = rng.integers(0, 3, 40)
         metrics = compute_ser_metrics(y, y, labels, genders=[genders[i % 2] for i in range(40)])
         metrics["speakers"] = speakers
         (tmp_path / f"fold_{k}").mkdir()
         (tmp_path / f"fold_{k}" / "test_metrics.json").write_text(json.dumps(metrics))
+        # the fold's own record of what it tests (ser-hf cv writes it): --split loco:CORPUS
+        (tmp_path / f"fold_{k}" / "train_args.json").write_text(
+            json.dumps({"data": {"split": f"loco:{corpus}"}})
+        )
     result = cross_validation.aggregate([tmp_path / "fold_0", tmp_path / "fold_1"])
     assert result["per_gender"]["female"]["folds"] == 2 and result["per_gender"]["male"]["folds"] == 1
     assert result["per_gender"]["male"]["from_folds"] == ["fold_0 (tests ravdess)"]
     md = results_markdown(result)
     assert "| female | 2: fold_0 (tests ravdess), fold_1 (tests tess) |" in md
     assert "| male | 1: fold_0 (tests ravdess) |" in md
+    # speaker k-fold folds of one corpus whose speaker ids hold '_' test no "corpus" each
+    for k, speakers in enumerate((["emodb_anna_b", "emodb_tom_c"], ["emodb_eva_k", "emodb_max_a"])):
+        (tmp_path / "one" / f"fold_{k}").mkdir(parents=True)
+        y = rng.integers(0, 3, 40)
+        metrics = compute_ser_metrics(y, y, labels, genders=["female", "male"] * 20)
+        metrics["speakers"] = speakers
+        (tmp_path / "one" / f"fold_{k}" / "test_metrics.json").write_text(json.dumps(metrics))
+    one = cross_validation.aggregate([tmp_path / "one" / "fold_0", tmp_path / "one" / "fold_1"])
+    assert one["per_gender"]["male"]["from_folds"] == [
+        "fold_0",
+        "fold_1",
+    ] and "tests" not in results_markdown(one)
 
 
 def test_cv_aggregate_only_writes_json_markdown_and_png(tmp_path, capsys):
@@ -984,7 +1003,8 @@ def test_predictions_csv_has_gender_corpus_and_a_probability_per_class(tmp_path)
     with open(out / "predictions.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     scored = metrics["labels"]
-    assert list(rows[0]) == ["path", "speaker", "gender", "corpus", "true", "predicted", "score"] + [
+    # the old five columns first, in their old places (readers by position), then the new ones
+    assert list(rows[0]) == ["path", "speaker", "true", "predicted", "score", "gender", "corpus"] + [
         f"p_{c}" for c in scored
     ]
     assert rows[0]["gender"] == "female" and rows[0]["corpus"] == "tess"

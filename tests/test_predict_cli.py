@@ -187,6 +187,10 @@ def test_predict_missing_paths(model_dir, tmp_path, capsys):
     rc = predict_cli([str(tmp_path / "self_a.wav"), "--model", str(model_dir)])
     err = capsys.readouterr().err
     assert rc == 1 and "self_a.wav: a symbolic link loop (too many levels of symbolic links)" in err
+    # with an output FILE too: checking it is not one of the inputs was a RuntimeError traceback
+    out = tmp_path / "loop.json"
+    assert predict_cli([str(tmp_path / "self_a.wav"), "--model", str(model_dir), "--json", str(out)]) == 1
+    assert "symbolic link loop" in json.loads(out.read_text())[0]["error"]
     # another scheme is named as given, with what to do (it read "s3:/bucket/x.wav: file not found")
     rc = predict_cli(["s3://bucket/x.wav", "--model", str(model_dir)])
     assert rc == 1 and "s3://bucket/x.wav: s3:// addresses are not read" in capsys.readouterr().err

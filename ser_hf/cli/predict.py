@@ -65,8 +65,8 @@ killed with SIGKILL (kill -9, out of memory) writes nothing. There is no resume:
 another FILE, or --files-from the files missing from the earlier one.
 
 file names: each PATH is written as typed (./a.wav stays ./a.wav, x//a.wav stays so); a file
-found in a folder is the folder as typed joined with its path inside it. So that each name reads
-back to one file, a backslash is written \\\\ and a byte that is not UTF-8 \\xNN.
+found in a folder is the folder as typed joined with its path inside it; a byte of a name that is
+not UTF-8 is written \\xNN.
 
 a long list of files: give it to ONE run with --files-from:
   find DIR -name '*.mp3' | ser-hf predict --files-from - --csv results.csv
@@ -89,7 +89,8 @@ run's rows are left), and --json - / --csv - then print one array / one header p
         default=None,
         metavar="FILE",
         help="also read PATHs from FILE ('-': stdin), one a line, as tar -T and rsync --files-from do; "
-        "empty lines are skipped, each line is kept exactly (spaces too); the whole list goes to this "
+        "empty lines are skipped, each line is kept exactly (spaces too; the CR of a Windows line end is "
+        "dropped); the whole list goes to this "
         "one run",
     )
     p.add_argument(
@@ -390,6 +391,14 @@ def cli(argv: list[str]) -> int:
     return 1 if failures else 0
 
 
+def _resolved(path: Path | str) -> Path:
+    """``path`` resolved, or as given when it cannot be (a symbolic link loop raises RuntimeError)."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return Path(path).absolute()
+
+
 def _listed_paths(source: str, null: bool) -> list[str]:
     """The PATHs of a ``--files-from`` list (``-``: stdin), one a line or, with ``null``, NUL-ended;
     bytes that are not UTF-8 are kept as the file system's names (surrogates, as ``os.fsdecode``)."""
@@ -399,7 +408,10 @@ def _listed_paths(source: str, null: bool) -> list[str]:
         raise SERError(
             f"cannot read the list of files ({err.strerror})", source=f"--files-from {source}"
         ) from err
-    return [os.fsdecode(name) for name in data.split(b"\0" if null else b"\n") if name]
+    if null:
+        return [os.fsdecode(name) for name in data.split(b"\0") if name]
+    # a list saved on Windows (Notepad, Excel) ends its lines with CR LF: the CR is no part of the name
+    return [os.fsdecode(line.removesuffix(b"\r")) for line in data.split(b"\n") if line.removesuffix(b"\r")]
 
 
 def _no_recording_as_output(args: argparse.Namespace, inputs: Sequence[Path | str]) -> None:
@@ -410,8 +422,8 @@ def _no_recording_as_output(args: argparse.Namespace, inputs: Sequence[Path | st
         path = getattr(args, option[2:])
         if path in (None, "-"):
             continue
-        target = Path(path).resolve()
-        is_input = any(not url_scheme(f) and Path(f).resolve() == target for f in inputs)
+        target = _resolved(path)
+        is_input = any(not url_scheme(f) and _resolved(f) == target for f in inputs)
         if is_input or target.suffix.lower() in MEDIA_EXTENSIONS:
             raise SERError(
                 f"{path} is {'one of the files to classify' if is_input else 'an audio or video file name'}: "

@@ -38,11 +38,10 @@ def _print_table(results: list[dict[str, Any]], labels: Sequence[str], stream: A
 
 
 def _shown(text: str) -> str:
-    """A file name or message as text that prints and saves anywhere and reads back to one name: bytes
-    of a name that are not UTF-8 (legal on Linux; Python holds them as surrogates) become ``\\xff``
-    escapes and a backslash ``\\\\`` (a name holding a real ``\\xe9`` and one holding the byte
-    0xE9 were both written ``\\xe9``); everything else is kept as given."""
-    return text.replace("\\", "\\\\").encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    """A file name or message as text that prints and saves anywhere: bytes of a name that are not
+    UTF-8 (legal on Linux; Python holds them as surrogates) become ``\\xff`` escapes; everything else,
+    a backslash too, is kept as given, so a name reads back as typed (JSON escapes it for itself)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _write_csv(results: list[dict[str, Any]], path: str) -> None:

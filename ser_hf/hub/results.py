@@ -161,6 +161,10 @@ def _same_bytes(a: Path, b: Path, block: int = 2**20) -> bool:
     return True
 
 
+# how a record says "the corpus's own labels, no scheme" (ser-hf cv's meta, evaluate's metrics)
+OWN_LABELS = ("the corpus's own", "native")
+
+
 def check_same_recipe(cv: Mapping[str, Any] | None, folder: Path) -> None:
     """Results of ``ser-hf cv`` describe a recipe (its ``meta``: preset, corpora, label scheme), not one
     model: those of another recipe must not go on this model's card as its cross-validation. Refused
@@ -190,6 +194,9 @@ def check_same_recipe(cv: Mapping[str, Any] | None, folder: Path) -> None:
         "corpora": _corpus_names(meta.get("corpora")),
         "label scheme": meta.get("label_scheme"),
     }
+    for side in (mine, theirs):  # a corpus read with its own labels: cv says so, train names the scheme
+        if str(side["label scheme"] or "").lower() in OWN_LABELS:
+            side["label scheme"] = None
     differ = [k for k in mine if mine[k] and theirs[k] and mine[k] != theirs[k]]
     if differ:
         said = "; ".join(f"{k} {_shown(theirs[k])} there, {_shown(mine[k])} for this model" for k in differ)

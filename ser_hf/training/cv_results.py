@@ -117,6 +117,8 @@ def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
         speakers = _test_speakers(d, metrics)
         if speakers:
             row["test_speakers"] = speakers
+        if tests := _tested_corpus(d):
+            row["tests"] = tests
         run_file = d / RUN_FILE
         if run_file.is_file():
             row["seconds"] = json.loads(run_file.read_text(encoding="utf-8")).get("seconds")
@@ -177,10 +179,21 @@ def _gender_means(rows: list[dict[str, Any]], names: Sequence[str] = ()) -> dict
 def _fold_names(folds: list[dict[str, Any]]) -> list[str]:
     """Each fold's name, with the corpus it tests when the folds test different corpora (the
     directions of a cross-corpus run): ``fold_1 (tests tess)``."""
-    tested = [sorted({str(s).rsplit("_", 1)[0] for s in f.get("test_speakers") or ()}) for f in folds]
-    if len({tuple(t) for t in tested}) < 2:
+    tested = [f.get("tests") for f in folds]
+    if len(set(tested)) < 2:
         return [f["fold"] for f in folds]
-    return [f"{f['fold']} (tests {'+'.join(t) or '?'})" for f, t in zip(folds, tested)]
+    return [f"{f['fold']} (tests {t or '?'})" for f, t in zip(folds, tested)]
+
+
+def _tested_corpus(fold_dir: Path) -> str | None:
+    """The corpus a leave-one-corpus-out fold tests, from its ``--split loco:NAME`` (``train_args.json``);
+    None for other folds. (Speaker ids cannot tell: ``emodb_anna_b`` is a speaker of emodb.)"""
+    try:
+        split = json.loads((fold_dir / "train_args.json").read_text(encoding="utf-8"))["data"]["split"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    kind, _, name = str(split).partition(":")
+    return name.strip() or None if kind.strip().lower() == "loco" else None
 
 
 def _aggregate_adapted(

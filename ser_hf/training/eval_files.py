@@ -19,7 +19,7 @@ def write_evaluation(
 ) -> Path:
     """Write ``metrics.json``, ``classification_report.txt``, ``confusion.png``, ``reliability.png``
     (the reliability diagram of the predicted probabilities) and ``predictions.csv`` (path, speaker,
-    gender and corpus when known, true, predicted, score, and ``p_<class>`` for each scored class)."""
+    true, predicted, score, then gender and corpus when known and ``p_<class>`` for each scored class)."""
     from .calibration import plot_reliability
     from .metrics import plot_confusion
 
@@ -41,7 +41,8 @@ def write_evaluation(
     with open(out / "predictions.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(
             f,
-            fieldnames=["path", "speaker", *known, "true", "predicted", "score", *prob_columns],
+            # new columns after the old five, so readers by position (cut -f3) still get the true label
+            fieldnames=["path", "speaker", "true", "predicted", "score", *known, *prob_columns],
             extrasaction="ignore",
         )
         writer.writeheader()
