@@ -451,3 +451,23 @@ def test_a_wav_cut_short_is_read_with_a_warning(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="ser_hf.data.audio"):
         assert len(load_audio(tmp_path / "piped.wav")) == len(x)
     assert "cut short" not in caplog.text
+
+
+def test_a_vbr_mp3_without_a_xing_header_is_read_whole(tmp_path):
+    """libsndfile estimated such a file's length from its first frame and read 2.2 s of a 4.2-s
+    recording, with no word; MP3 now goes through FFmpeg, as timeline() already did."""
+    sf.write(tmp_path / "x.wav", make_speechlike(4.0, seed=3), 16000)
+    ffmpeg(
+        "-i",
+        str(tmp_path / "x.wav"),
+        "-c:a",
+        "libmp3lame",
+        "-q:a",
+        "4",
+        "-write_xing",
+        "0",
+        str(tmp_path / "v.mp3"),
+    )
+    y = load_audio(tmp_path / "v.mp3")
+    assert 3.95 < len(y) / 16000 < 4.2
+    assert 3.95 < len(load_audio((tmp_path / "v.mp3").read_bytes())) / 16000 < 4.2  # the same from bytes

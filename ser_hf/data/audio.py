@@ -15,8 +15,8 @@ One entry point, :func:`load_audio`, accepts
 
 Stereo and multichannel audio is averaged to mono, any rate is resampled (torchaudio), and empty,
 non-audio, NaN/Inf-filled or unreadable input raises :class:`~ser_hf.errors.SERError` whose message
-names the input and the problem. Decoding tries libsndfile first (fast for wav/flac/ogg/mp3), then
-FFmpeg through torchcodec (m4a, video containers, everything else).
+names the input and the problem. Decoding tries libsndfile first (fast for wav/flac/ogg), then
+FFmpeg through torchcodec (mp3, m4a, video containers, everything else).
 """
 
 from __future__ import annotations
@@ -187,6 +187,8 @@ def _decode_soundfile(
 
     try:
         with sf.SoundFile(data) as f:
+            if f.format == "MP3":  # libsndfile read a VBR MP3 without a Xing header to about half its
+                return None  # length (its estimate); FFmpeg decodes it whole, as timeline() always did
             rate = check_rate(int(f.samplerate), data if isinstance(data, str) else "<audio bytes>")
             _warn_if_cut_short(f, data)
             if f.frames * f.channels <= _WHOLE_READ_SAMPLES or sampling_rate is None:
