@@ -803,3 +803,34 @@ def test_models_loaded_from_several_threads_show_no_progress_bar():
         t.join(10)
         seen.append(hf_logging.is_progress_bar_enabled())
     assert seen == [False] and hf_logging.is_progress_bar_enabled()  # restored after the last load
+
+
+def test_a_pool_forked_after_the_classifier_ran_classifies_instead_of_hanging(tmp_path):
+    """multiprocessing's fork pool (Linux's default) or datasets.map(num_proc=2), started after the
+    classifier ran on two torch threads, hung for good at 0 % CPU in the children's first torch
+    operation (OpenMP's pool after fork); the children now run torch on one thread and answer as the
+    parent does. Run in a child process with OMP_NUM_THREADS unset, under a timeout."""
+    import os
+    import sys
+
+    script = tmp_path / "pool.py"
+    script.write_text(
+        "import multiprocessing as mp\n"
+        "import numpy as np, torch\n"
+        "from ser_hf import EmotionClassifier\n"
+        "torch.set_num_threads(2)\n"
+        "clip = (0.1 * np.sin(2 * np.pi * 220 * np.arange(16000) / 16000)).astype(np.float32)\n"
+        "clf = EmotionClassifier('speech-stats', device='cpu')\n"
+        "def job(_):\n"
+        "    return clf.classify(clip, top_k=None)\n"
+        "if __name__ == '__main__':\n"
+        "    here = clf.classify(clip, top_k=None)\n"
+        "    torch.ones(512, 512) @ torch.ones(512, 512)\n"
+        "    with mp.get_context('fork').Pool(2) as pool:\n"
+        "        there = pool.map(job, range(2))\n"
+        "    assert [[d['label'] for d in r] for r in there] == [[d['label'] for d in here]] * 2\n"
+        "    print('ok', torch.get_num_threads())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0 and "ok 2" in done.stdout, done.stderr[-2000:]  # the parent keeps its threads

@@ -95,6 +95,7 @@ class EmotionClassifier:
         backend: LogitsBackend | None = None,
     ):
         model = resolve_model_name(model)
+        _one_thread_in_forked_children()
         if device is not None:
             device = torch_device(device)  # a typo or a missing GPU fails before the model loads
         if isinstance(model, (str, os.PathLike)):
@@ -589,6 +590,25 @@ class EmotionClassifier:
             labels=list(labels),
             probabilities=[[float(v) for v in r] for r in rows],
         )
+
+
+_FORK_GUARD: list[bool] = []
+
+
+def _one_thread_in_forked_children() -> None:
+    """Once per process: a child forked after torch ran on several threads (multiprocessing's fork
+    pools, ``datasets.map(num_proc=N)``) hung for good in its first torch operation, in OpenMP's
+    thread pool (pytorch/pytorch#17199); such a child now runs torch on one thread, as a DataLoader
+    worker does. Spawned children and ``OMP_NUM_THREADS`` are left alone."""
+    if not _FORK_GUARD and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_one_torch_thread)
+        _FORK_GUARD.append(True)
+
+
+def _one_torch_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def _accepts_device(fe: Any) -> bool:
