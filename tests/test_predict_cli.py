@@ -428,10 +428,8 @@ def test_predict_labels_keeps_only_those_classes(model_dir, tmp_path, capsys):
     assert "'boredom' is not one of this model's classes" in capsys.readouterr().err
 
 
-def test_ctrl_c_keeps_the_files_already_classified_in_the_table_and_the_csv(
-    model_dir, tmp_path, monkeypatch, capsys
-):
-    """Ctrl-C after 1,500 of 4,238 files wrote nothing: the table and --csv came after the loop."""
+def _six_clips_ctrl_c_at_the_fifth(tmp_path, monkeypatch):
+    """Six clips in ``tmp_path``; Ctrl-C while predict reads the fifth one's header. Returns out.csv's path."""
     import ser_hf.data.audio as audio
 
     for i in range(6):
@@ -445,7 +443,14 @@ def test_ctrl_c_keeps_the_files_already_classified_in_the_table_and_the_csv(
         return real(path)
 
     monkeypatch.setattr(audio, "audio_info", interrupted_at_the_fifth)
-    out = tmp_path / "out.csv"
+    return tmp_path / "out.csv"
+
+
+def test_ctrl_c_keeps_the_files_already_classified_in_the_table_and_the_csv(
+    model_dir, tmp_path, monkeypatch, capsys
+):
+    """Ctrl-C after 1,500 of 4,238 files wrote nothing: the table and --csv came after the loop."""
+    out = _six_clips_ctrl_c_at_the_fifth(tmp_path, monkeypatch)
     args = [str(tmp_path / f"{i}.wav") for i in range(6)] + ["--model", str(model_dir), "--csv", str(out)]
     with pytest.raises(KeyboardInterrupt):
         predict_cli([*args, "--batch-size", "3"])
@@ -465,20 +470,7 @@ def test_ctrl_c_before_any_file_finished_exits_130_and_keeps_the_old_csv(
     """Ctrl-C before the first batch was classified (a long --adapt pass, --batch-size 1000) ended in a
     TypeError traceback from the table (exit 1), replaced the old --csv with a header alone and never
     said "interrupted after"."""
-    import ser_hf.data.audio as audio
-
-    for i in range(6):
-        sf.write(tmp_path / f"{i}.wav", make_speechlike(1.0, seed=i), SR)
-    real, calls = audio.audio_info, []
-
-    def interrupted_at_the_fifth(path):
-        calls.append(path)
-        if len(calls) == 5:
-            raise KeyboardInterrupt
-        return real(path)
-
-    monkeypatch.setattr(audio, "audio_info", interrupted_at_the_fifth)
-    out = tmp_path / "out.csv"
+    out = _six_clips_ctrl_c_at_the_fifth(tmp_path, monkeypatch)
     out.write_text("an old run's results\n")
     args = [str(tmp_path / f"{i}.wav") for i in range(6)] + ["--model", str(model_dir), "--csv", str(out)]
     assert main(["predict", *args, "--batch-size", "1000"]) == 130  # 4 queued, none classified
