@@ -173,7 +173,7 @@ def test_a_head_changed_after_saving_is_noticed_and_adapt_leaves_the_speaker_hea
     caplog.clear()
     with caplog.at_level("WARNING"):
         clf = EmotionClassifier(tmp_path / "tuned", device="cpu")
-    assert "classifier and speaker_classifier is not what ser_hf fitted" in caplog.text
+    assert "classifier and speaker_classifier are not what ser_hf fitted" in caplog.text
     assert "calibration_temperature (1.3)" in caplog.text and "ser-hf train" in caplog.text
     before = clf.backend.model.feature_mean.clone()
     caplog.clear()

@@ -465,7 +465,7 @@ def _model_card_body(
         "",
         *(
             [
-                f"> **Changed since ser_hf fitted it.** Its {' and '.join(changed)} is not what ser_hf fitted and "
+                f"> **Changed since ser_hf fitted it.** Its {' and '.join(changed)} {'are' if len(changed) > 1 else 'is'} not what ser_hf fitted and "
                 "saved (trained or re-initialised since, e.g. a stock fine-tune): the training data, calibration "
                 "and results this card gives describe the model before that change, not this one.",
                 "",

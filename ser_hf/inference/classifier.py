@@ -153,11 +153,12 @@ class EmotionClassifier:
         if getattr(self.config, "speaker_head", False):
             stale.append("adapt() leaves its speaker head out (it was fitted beside the old head)")
         logger.warning(
-            "%s: its %s is not what ser_hf fitted and saved (trained or re-initialised since, e.g. "
+            "%s: its %s %s not what ser_hf fitted and saved (trained or re-initialised since, e.g. "
             "fine-tuned with a stock Trainer)%s. To fit the model to your own data and labels, train its "
             "recipe on them with ser-hf train (README: 'Your own data and labels')",
             self.source,
             " and ".join(changed),
+            "are" if len(changed) > 1 else "is",
             (": " + "; ".join(stale)) if stale else "",
         )
 
