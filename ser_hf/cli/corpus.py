@@ -31,9 +31,13 @@ def cli(argv: list[str]) -> int:
         help="also decode every clip and list those whose samples do not decode (a file cut short "
         "whose header still reads); slow: the whole corpus is decoded once",
     )
-    parser.add_argument("--label-column", default=None)
-    parser.add_argument("--speaker-column", default=None)
-    parser.add_argument("--audio-column", default=None)
+    for what in ("label", "speaker", "gender", "audio"):
+        parser.add_argument(
+            f"--{what}-column",
+            default=None,
+            help=f"{what} column of a metadata.csv, Hub, disk or parquet corpus (default: guessed; names match "
+            "whatever their case, spaces or underscores)",
+        )
     parser.add_argument("--split", default=None, help="split of a Hub dataset")
     parser.add_argument("--max-paths", type=int, default=50, help="skipped files to list (default 50)")
     parser.add_argument("--json", action="store_true", help="print the summary and report as JSON")
@@ -48,6 +52,7 @@ def cli(argv: list[str]) -> int:
         check_audio=args.check_audio,
         label_column=args.label_column,
         speaker_column=args.speaker_column,
+        gender_column=args.gender_column,
         audio_column=args.audio_column,
         split=args.split,
         return_report=True,

@@ -351,7 +351,7 @@ def label_scheme_of(ds) -> str | None:
 def _finish(ds, report: CorpusReport, started: float, data_dir: str):
     report.rows = len(ds)
     report.seconds = time.perf_counter() - started
-    if report.skipped:
+    if report.skipped and len(ds):
         reasons = Counter(s.reason for s in report.skipped).most_common(3)  # 'unreadable' hid unknown labels
         logger.warning(
             "%s: skipped %d of %d audio files, e.g. %s; use return_report=True or 'ser-hf corpus' to list them",
@@ -369,11 +369,21 @@ def _finish(ds, report: CorpusReport, started: float, data_dir: str):
         )
     if len(ds) == 0:
         reasons = Counter(s.reason for s in report.skipped).most_common(3)
+        examples = ", ".join(repr(s.path) for s in report.skipped[:3])
+        by_scheme = (
+            report.dropped_by_scheme
+            or report.dropped_unknown_gender
+            or any("scheme" in r for r, _ in reasons)
+        )
         raise SERError(
             f"no usable {report.corpus} clips (found {report.files_found} audio files; skipped "
-            f"{report.n_skipped}: {reasons}; dropped by scheme: {report.dropped_by_scheme}; unknown gender: "
-            f"{report.dropped_unknown_gender}). Check the folder, the corpus name and the label scheme "
-            "(gender_emotion needs known genders)",
+            f"{report.n_skipped}: {reasons}" + (f", e.g. {examples}" if examples else "") + "; dropped by "
+            f"scheme: {report.dropped_by_scheme}; unknown gender: {report.dropped_unknown_gender}). Check the "
+            + (
+                "folder, the corpus name and the label scheme (gender_emotion needs known genders)"
+                if by_scheme
+                else "folder and the corpus name"
+            ),
             source=data_dir,
         )
     return ds

@@ -4,11 +4,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import os
-from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import SERError
@@ -19,6 +16,14 @@ from .labels import (
     normalize_gender,
 )
 from .layouts import _check_file, _scan
+from .metadata import (
+    find_metadata,
+    leading_zero_twins,
+    listed_path,
+    missing_reason,
+    pick_column,
+    read_metadata,
+)
 from .rows import (
     KNOWN_CORPORA,
     CorpusReport,
@@ -33,56 +38,6 @@ logger = logging.getLogger(__name__)
 
 # the column names guessed when none is given, in order, for metadata.csv and parquet / Hub datasets alike
 SPEAKER_COLUMNS = ("speaker", "speaker_id", "actor", "actor_id", "client_id", "spk", "spk_id", "talker")
-
-
-def _pick(
-    columns: Iterable[str], wanted: str | None, candidates: Sequence[str], what: str, source: str
-) -> str | None:
-    columns = list(columns)
-    if wanted is not None:
-        if wanted not in columns:
-            raise SERError(f"has no {what} column {wanted!r}; columns are {columns}", source=source)
-        return wanted
-    return next((c for c in candidates if c in columns), None)
-
-
-def _read_metadata(path: Path) -> list[dict]:
-    """The rows of a ``metadata.csv``: UTF-8 (Excel's Windows-1252 read with a warning), separated
-    by commas, or by the semicolons or tabs that European spreadsheets write."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        try:
-            text = raw.decode("cp1252")
-        except UnicodeDecodeError:
-            raise SERError(
-                f"is not UTF-8 text (byte {raw[err.start]:#x} at offset {err.start}); save it as CSV UTF-8",
-                source=str(path),
-            ) from err
-        logger.warning("%s is not UTF-8: read as Windows-1252 (what Excel saves); save it as CSV UTF-8", path)
-    header = text.split("\n", 1)[0]
-    delimiter = "," if "," in header else max(";\t", key=header.count)
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows, start = [], 1
-    try:
-        for row in reader:
-            # a stray quote ran the next lines into one field: their clips were lost without a word (a
-            # field with a line break and the delimiter; an extra column's values come as a list)
-            fields = [f for v in row.values() for f in (v if isinstance(v, list) else [v]) if f]
-            if any("\n" in f and delimiter in f for f in fields):
-                raise SERError(
-                    f"line {start + 1}: a quote opened here is not closed, so lines {start + 1}-{reader.line_num} "
-                    "were read as one row; close or remove the quote",
-                    source=str(path),
-                )
-            rows.append(row)
-            start = reader.line_num
-    except csv.Error as err:  # a field past the csv module's limit: the same stray quote in a large file
-        raise SERError(
-            f"line {start + 1}: {err}; a quote opened there is likely not closed", source=str(path)
-        ) from err
-    return rows
 
 
 def _once_per_file(entries: list, src: str, report: CorpusReport) -> list:
@@ -122,36 +77,56 @@ def _load_audiofolder(
     gender_column: str | None,
     audio_column: str | None,
 ) -> list[dict]:
-    meta_file = root / "metadata.csv"
+    meta_file = find_metadata(root)
     labeler = _Labeler(scheme, label_map, report)
-    entries: list[tuple[Path, str, str | None, str | None]] = []  # path, raw label, speaker, gender
-    if meta_file.is_file():
-        table = _read_metadata(meta_file)
+    # path, raw label, speaker, gender, the file as metadata.csv names it
+    entries: list[tuple[Path, str, str | None, str | None, str | None]] = []
+    if meta_file is not None:
+        table = read_metadata(meta_file)
         cols = table[0].keys() if table else []
         src = str(meta_file)
-        file_col = _pick(cols, audio_column, ("file_name", "path", "file", "audio"), "file", src)
-        lab_col = _pick(cols, label_column, ("emotion", "label", "labels"), "label", src)
-        spk_col = _pick(cols, speaker_column, SPEAKER_COLUMNS, "speaker", src)
+        file_col = pick_column(cols, audio_column, ("file_name", "path", "file", "audio"), "file", src)
+        lab_col = pick_column(cols, label_column, ("emotion", "label", "labels"), "label", src)
+        spk_col = pick_column(cols, speaker_column, SPEAKER_COLUMNS, "speaker", src)
         if spk_col is None and table:
             logger.warning(
                 "%s: no speaker column (looked for %s; --speaker_column names another): all its clips get "
                 "one speaker, '<corpus>_unknown', so splits by speaker are impossible (--split random splits "
-                "by clip)",
+                "by clip); its columns are %s",
                 src,
                 ", ".join(SPEAKER_COLUMNS),
+                list(cols),
             )
-        gen_col = _pick(cols, gender_column, ("gender", "sex"), "gender", src)
+        gen_col = pick_column(cols, gender_column, ("gender", "sex"), "gender", src)
         if file_col is None or lab_col is None:
-            raise SERError("metadata.csv needs a 'file_name' and a 'label' (or 'emotion') column", source=src)
+            raise SERError(
+                f"{meta_file.name} needs a 'file_name' and a 'label' (or 'emotion') column; its columns are "
+                f"{list(cols)} (--audio-column / --label-column name others)",
+                source=src,
+            )
         for row in table:
+            listed = row.get(file_col) or ""
+            if not listed.strip():
+                report.skipped.append(SkippedFile(src, f"a row labelled {row.get(lab_col)!r} names no file"))
+                continue
+            speaker = (row.get(spk_col) or "").strip() if spk_col else None  # "001 " was a second speaker
             entries.append(
                 (
-                    root / row[file_col],
-                    row[lab_col],
-                    row.get(spk_col) if spk_col else None,
+                    listed_path(root, listed),
+                    row.get(lab_col) or "",
+                    speaker,
                     row.get(gen_col) if gen_col else None,
+                    listed,
                 )
             )
+        twins = leading_zero_twins({e[2] for e in entries if e[2]})
+        if twins:
+            logger.warning(
+                "%s: speakers %s look like one person written two ways (Excel drops a number's leading "
+                "zeros); they are kept apart as written, so one person can be in training and in test: fix "
+                "the speaker column (format it as Text in Excel)",
+                src, "; ".join(" and ".join(map(repr, t)) for t in twins[:5]),
+            )  # fmt: skip
         entries = _once_per_file(entries, src, report)
         inside = root.absolute()  # as written: a clips/ folder linked to another disk is inside
         outside = [
@@ -172,15 +147,15 @@ def _load_audiofolder(
             if p.parent == root:
                 report.skipped.append(SkippedFile(str(p), "audiofolder file outside a <label>/ folder"))
                 continue
-            entries.append((p, p.parent.name, None, None))
-    rows = []
-    for path, raw, speaker, gender in entries:
+            entries.append((p, p.parent.name, None, None, None))
+    rows, folder_names = [], {}
+    for path, raw, speaker, gender, listed in entries:
         gender = normalize_gender(gender)
         try:
             if why := unreadable_path(path):  # a name too long for the file system aborted the whole load
                 raise _Skip(why)
             if not path.is_file():
-                raise _Skip("listed in metadata.csv but missing")
+                raise _Skip(missing_reason(root, listed or str(path), folder_names))
             label = labeler(raw, gender)
             if label is None:
                 continue
@@ -270,12 +245,12 @@ def _load_hf(
     src = f"{name} {data_dir or ''}".strip()
     cols = ds.column_names
     own_format = label_column is None and {"emotion", "raw_emotion", "speaker", "corpus"} <= set(cols)
-    audio_col = _pick(cols, audio_column, ("audio", "file", "path", "file_name"), "audio", src)
-    label_col = _pick(cols, label_column, ("emotion", "label", "labels", "emotion_label"), "label", src)
+    audio_col = pick_column(cols, audio_column, ("audio", "file", "path", "file_name"), "audio", src)
+    label_col = pick_column(cols, label_column, ("emotion", "label", "labels", "emotion_label"), "label", src)
     if own_format and scheme is not None:
         label_col = "raw_emotion"
-    spk_col = _pick(cols, speaker_column, SPEAKER_COLUMNS, "speaker", src)
-    gen_col = _pick(cols, gender_column, ("gender", "sex"), "gender", src)
+    spk_col = pick_column(cols, speaker_column, SPEAKER_COLUMNS, "speaker", src)
+    gen_col = pick_column(cols, gender_column, ("gender", "sex"), "gender", src)
     if audio_col is None or label_col is None:
         raise SERError(
             f"needs an audio and a label column (got {cols}); pass audio_column= and label_column=",

@@ -1,0 +1,161 @@
+"""An audio folder's metadata table as a team made it in Excel on Windows: the file's name, encoding,
+separator, blank rows, header spellings, speaker ids and Windows paths."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from conftest import make_speechlike
+
+from ser_hf.cli import main
+from ser_hf.data.corpora import load_corpus
+from ser_hf.errors import SERError
+
+SR = 16000
+LABELS = ("calm", "angry", "tense")
+SPEAKERS = ("001", "002", "003")
+
+
+def clips(root: Path, sub: str = "audio") -> list[tuple[str, str, str, str]]:
+    """Two 0.3-s clips of each label for each speaker under ``root/sub``: (file, label, speaker, gender)."""
+    (root / sub).mkdir(parents=True, exist_ok=True)
+    rows = []
+    for s, spk in enumerate(SPEAKERS):
+        for k, label in enumerate(LABELS):
+            for i in range(2):
+                name = f"clip_{s}_{k}_{i}.wav"
+                sf.write(
+                    root / sub / name, make_speechlike(0.3, f0=110 + 40 * k, seed=100 * s + 10 * k + i), SR
+                )
+                rows.append((f"{sub}/{name}", label, spk, "female" if s % 2 else "male"))
+    return rows
+
+
+def write(root: Path, lines: list[str], name: str = "metadata.csv", encoding: str = "utf-8") -> Path:
+    (root / name).write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    return root
+
+
+def table(rows, sep: str = ",", header: str = "file_name,label,speaker,gender") -> list[str]:
+    return [header.replace(",", sep)] + [sep.join(r) for r in rows]
+
+
+def speakers(ds) -> Counter:
+    return Counter(ds["speaker"])
+
+
+def test_a_workbook_is_refused_and_metadata_csv_is_found_whatever_its_case_or_as_tsv(tmp_path):
+    """A metadata.xlsx next to speaker folders was ignored and the speakers became the labels
+    (training scored UA 1.000 on the wrong task); Metadata.csv or metadata.tsv: one label 'audio'."""
+    root = tmp_path / "xlsx"
+    for spk in ("ana", "ben"):
+        for k in range(2):
+            (root / spk).mkdir(parents=True, exist_ok=True)
+            sf.write(root / spk / f"{k}.wav", make_speechlike(0.3, seed=k), SR)
+    (root / "metadata.xlsx").write_bytes(b"PK\x03\x04 not read")
+    with pytest.raises(SERError, match=r"metadata.xlsx: .*save it as CSV UTF-8: metadata.csv"):
+        load_corpus("mine", str(root))
+
+    for name, sep in (("Metadata.csv", ","), ("metadata.tsv", "\t")):
+        folder = tmp_path / name
+        rows = clips(folder)
+        write(folder, table(rows, sep), name=name)
+        ds = load_corpus("mine", str(folder))
+        assert ds.features["emotion"].names == sorted(LABELS)
+        assert set(speakers(ds)) == {f"mine_{s}" for s in SPEAKERS}
+
+
+def test_speaker_ids_are_stripped_and_ids_differing_by_leading_zeros_are_warned_of(tmp_path, caplog):
+    """'001 ' and '001' were two speakers (one person in training and in test of a split called
+    speaker-independent); Excel's 1 for 001 likewise, without a word."""
+    rows = clips(tmp_path / "space")
+    spaced = [(f, lab, spk + (" " if i % 3 == 0 else ""), g) for i, (f, lab, spk, g) in enumerate(rows)]
+    ds = load_corpus("mine", str(write(tmp_path / "space", table(spaced))))
+    assert set(speakers(ds)) == {"mine_001", "mine_002", "mine_003"}
+
+    rows = clips(tmp_path / "zeros")
+    excel = [(f, lab, spk.lstrip("0") if i % 2 else spk, g) for i, (f, lab, spk, g) in enumerate(rows)]
+    with caplog.at_level(logging.WARNING):
+        ds = load_corpus("mine", str(write(tmp_path / "zeros", table(excel))))
+    assert "speakers '1' and '001'" in caplog.text and "look like one person written two ways" in caplog.text
+    assert "kept apart" in caplog.text
+    assert {"mine_1", "mine_001"} <= set(speakers(ds))  # ids as written: existing splits keep their ids
+
+
+def test_blank_rows_excel_writes_at_the_end_are_not_files(tmp_path, caplog):
+    """`,,,,` lines were counted as a file (the corpus folder, 'missing') and as a file listed again."""
+    for sep in (",", ";"):
+        folder = tmp_path / f"trail{sep == ';'}"
+        rows = clips(folder)
+        lines = [line + sep for line in table(rows, sep)] + [sep * 4] * 3
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            ds, report = load_corpus("mine", str(write(folder, lines)), return_report=True)
+        assert len(ds) == len(rows) and report.files_found == len(rows) and not report.skipped
+        assert "again" not in caplog.text and "skipped" not in caplog.text
+
+
+def test_windows_paths_in_the_file_column(tmp_path, capsys):
+    r"""audio\clip.wav, C:\data\audio\clip.wav and Clip.WAV were all 'listed but missing', with advice
+    about the label scheme and a pointer to `ser-hf corpus`, which failed the same way."""
+    rows = clips(tmp_path / "bs")
+    ds = load_corpus(
+        "mine", str(write(tmp_path / "bs", table([(f.replace("/", "\\"), *r) for f, *r in rows])))
+    )
+    assert len(ds) == len(rows)
+
+    rows = clips(tmp_path / "abs")
+    write(tmp_path / "abs", table([("C:\\data\\calls\\" + f.replace("/", "\\"), *r) for f, *r in rows]))
+    with pytest.raises(SERError, match=r"as a Windows path.*relative to the metadata.csv folder") as err:
+        load_corpus("mine", str(tmp_path / "abs"))
+    assert "clip_0_0_0.wav" in str(err.value) and "label scheme" not in str(err.value)
+
+    rows = clips(tmp_path / "case")
+    write(
+        tmp_path / "case",
+        table([(f.replace("clip_", "Clip_").replace(".wav", ".WAV"), *r) for f, *r in rows]),
+    )
+    assert main(["corpus", "mine", str(tmp_path / "case")]) == 2  # the error itself lists them
+    err = capsys.readouterr().err
+    assert "a file of that name in another case is there" in err and "audio/Clip_0_0_0.WAV" in err
+
+
+def test_header_names_match_whatever_their_case_spaces_or_underscores(tmp_path, caplog, capsys):
+    """`Speaker`/`Gender` were not found (one speaker, a warning blind to the column); `File Name` and
+    `Emotion ` failed with an error that did not list the columns found."""
+    rows = clips(tmp_path / "hdr")
+    write(tmp_path / "hdr", table(rows, header="File Name,Emotion ,Speaker,Gender"))
+    with caplog.at_level(logging.WARNING):
+        ds = load_corpus("mine", str(tmp_path / "hdr"))
+    assert set(speakers(ds)) == {f"mine_{s}" for s in SPEAKERS} and set(ds["gender"]) == {"female", "male"}
+    assert "no speaker column" not in caplog.text
+
+    write(tmp_path / "hdr", table(rows, header="File Name,Emotion,Speaker,Sex (m/f)"))
+    assert main(["corpus", "mine", str(tmp_path / "hdr"), "--gender-column", "sex (M/F)", "--json"]) == 0
+    assert '"female": 6' in capsys.readouterr().out
+
+    write(tmp_path / "hdr", table(rows, header="clip,mood,Speaker,Gender"))
+    with pytest.raises(SERError, match=r"columns are \['clip', 'mood', 'Speaker', 'Gender'\]"):
+        load_corpus("mine", str(tmp_path / "hdr"))
+
+
+def test_excels_other_csvs_utf16_sep_line_and_a_comma_in_a_semicolon_header(tmp_path):
+    """UTF-16 "Unicode Text" was read as Windows-1252, a `sep=;` first line gave the column error, and a
+    comma in a semicolon file's header split every line on commas."""
+    rows = clips(tmp_path / "c")
+    variants = {
+        "utf16": (table(rows, "\t"), "utf-16"),
+        "sep": (["sep=;"] + table(rows, ";"), "utf-8"),
+        "comma": (["file_name;label;speaker;gender (m, f)"] + table(rows, ";")[1:], "utf-8"),
+    }
+    for name, (lines, encoding) in variants.items():
+        write(tmp_path / "c", lines, encoding=encoding)
+        ds = load_corpus(
+            "mine", str(tmp_path / "c"), gender_column="gender (m, f)" if name == "comma" else None
+        )
+        assert len(ds) == len(rows), name
+        assert set(speakers(ds)) == {f"mine_{s}" for s in SPEAKERS}, name
