@@ -252,6 +252,45 @@ def test_evaluate_warns_of_the_models_own_speakers_and_unseen_leaves_them_out(tr
     assert "may include speakers the model trained on" in capsys.readouterr().err
 
 
+def test_evaluate_warns_when_no_speaker_id_matches_the_models_split(random_model, tmp_path, capsys):
+    """A metadata.csv re-saved by Excel (speakers 001..004 now 1..4): --split unseen scored the model's
+    own training speakers as unseen and --split all lost its "took part in training" warning, no word."""
+    import shutil
+
+    model = Path(shutil.copytree(random_model, tmp_path / "model"))
+    (model / "split.json").write_text(
+        json.dumps(
+            {"train_speakers": ["calls_001", "calls_002"], "validation_speakers": ["calls_003"],
+             "test_speakers": ["calls_004"]}
+        )
+    )  # fmt: skip
+    corpus = tmp_path / "calls"
+    corpus.mkdir()
+    lines = ["file_name,label,speaker"]
+    for s in range(1, 5):
+        for k, label in enumerate(("angry", "calm", "sad")):
+            sf.write(corpus / f"{s}_{k}.wav", 0.1 * np.sin(np.arange(8000) * (0.05 + 0.02 * k)), 16000)
+            lines.append(f"{s}_{k}.wav,{label},{s:03d}")
+    (corpus / "metadata.csv").write_text("\n".join(lines) + "\n")
+    argv = ["--model", str(model), "--corpus", f"calls={corpus}", "--device", "cpu"]
+    assert evaluate_cli.cli([*argv, "--split", "unseen", "--out", str(tmp_path / "ok")]) == 0
+    assert "do not match" not in capsys.readouterr().err  # ids as trained: only calls_004 is scored
+    (corpus / "metadata.csv").write_text("\n".join(lines).replace(",00", ",") + "\n")
+    for split in ("unseen", "all"):
+        assert evaluate_cli.cli([*argv, "--split", split, "--out", str(tmp_path / split)]) == 0
+        err = capsys.readouterr().err
+        assert "none of the 4 speakers of calls (calls_1, calls_2, calls_3 ...)" in err
+        assert "(calls_001, calls_002, calls_003 ...): the speaker ids do not match" in err
+    import logging
+
+    logging.getLogger("ser_hf.training.evaluation").addHandler(handler := _ListHandler())
+    try:  # from Python too
+        evaluation.evaluate_model(str(model), load_corpus("calls", str(corpus)), device="cpu")
+    finally:
+        logging.getLogger("ser_hf.training.evaluation").removeHandler(handler)
+    assert any("the speaker ids do not match" in m for m in handler.messages)
+
+
 def test_evaluate_cli_cross_corpus_prints_the_mapping(tree, random_model, tmp_path, capsys):
     argv = ["--model", str(random_model), "--corpus", f"ravdess={tree}", "--label-scheme", "common6"]
     assert evaluate_cli.cli([*argv, "--out", str(tmp_path / "x"), "--device", "cpu"]) == 0

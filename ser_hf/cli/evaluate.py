@@ -55,7 +55,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--split",
         default="all",
         help="all (default), model (the model folder's split.json), unseen (the speakers the model neither "
-        "trained nor was chosen on), manifest:PATH, ravdess-fold:K, kfold:K/N, loso:SPEAKER",
+        "trained nor was chosen on, by the speaker ids of its split.json: a warning says when none match), manifest:PATH, ravdess-fold:K, kfold:K/N, loso:SPEAKER",
     )
     p.add_argument(
         "--subset",
@@ -114,6 +114,7 @@ def cli(argv: list[str]) -> int:
         model_labels,
         seen_speakers,
         select_rows,
+        speaker_id_mismatch,
         split_record,
         write_evaluation,
     )
@@ -174,6 +175,8 @@ def cli(argv: list[str]) -> int:
     part = ds.select(rows)
     evaluated = sorted(set(part["speaker"]))
     seen = seen_speakers(args.model, evaluated)
+    if mismatch := speaker_id_mismatch(args.model, ds):  # ids re-saved (001 -> 1): all counted unseen
+        print(f"warning: {mismatch}", file=sys.stderr)
     if args.split == "unseen" and all(s.endswith("_unknown") for s in evaluated):
         print(  # every clip one speaker '<corpus>_unknown': the model's own speakers counted as unseen
             f"warning: these data name no speakers (every clip is {', '.join(evaluated)}), so --split unseen "

@@ -292,3 +292,29 @@ def load_splits(path: str | os.PathLike) -> list[Split]:
     if data.get("format") == _FORMAT:
         return [Split.from_dict(data)]
     return SplitManifest.from_json(path).splits
+
+
+def unmatched_speaker_ids(
+    record: Mapping[str, Any], speakers: Sequence[str], corpora: Sequence[str]
+) -> str | None:
+    """A warning when one of ``corpora`` (those of ``speakers``) is a corpus the split ``record`` names
+    speakers of, but none of them is among ``speakers``: its ids were written another way (a
+    metadata.csv re-saved by Excel, ``001`` -> ``1``), so no speaker is recognised as one the model
+    trained on. None otherwise."""
+    recorded = {
+        str(s)
+        for key in ("train_speakers", "validation_speakers", "test_speakers")
+        for s in record.get(key) or ()
+    }
+    given = {str(s) for s in speakers if not str(s).endswith("_unknown")}  # no ids at all: warned of apart
+    for corpus in sorted(set(corpora)):
+        ours = sorted(s for s in recorded if s.startswith(f"{corpus}_"))
+        theirs = sorted(s for s in given if s.startswith(f"{corpus}_"))
+        if ours and theirs and not set(ours) & set(theirs):
+            return (
+                f"none of the {len(theirs)} speakers of {corpus} ({', '.join(theirs[:3])} ...) is one of the "
+                f"{len(ours)} this model's split.json names ({', '.join(ours[:3])} ...): the speaker ids do not "
+                "match, so the model's own training speakers cannot be told apart (--split unseen keeps them; "
+                "no 'took part in training' warning); write the ids as the training data did"
+            )
+    return None

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..data.audio import is_silent
+from ..data.splits import unmatched_speaker_ids
 from ..errors import SERError, batch_size_for, torch_device
 from .eval_files import write_evaluation  # noqa: F401  (re-exported: the files evaluate writes)
 from .saving import quiet_loading
@@ -204,6 +205,8 @@ def evaluate_model(
             sorted({str(s) for s in dataset["speaker"]}) if "speaker" in dataset.column_names else []
         )
         seen = seen_speakers(source, speakers_all)
+        if mismatch := speaker_id_mismatch(source, dataset):
+            logger.warning("%s", mismatch)
         if seen:  # from Python, the default scored its own training actors at UA 1.0 silently
             logger.warning(
                 "%d of the %d speakers evaluated took part in this model's training or validation (%s): these "
@@ -599,7 +602,8 @@ def select_rows(
         if "differs from the one the split was made for" not in str(err):
             raise
         raise SERError(
-            f"{err}; --split unseen scores the speakers the model did not see, on any data"
+            f"{err}; --split unseen scores the speakers the model did not see, on any data whose speaker ids "
+            "are written as in its split.json (evaluate warns when none match)"
         ) from err
     return list(getattr(parts, subset))
 
@@ -630,3 +634,13 @@ def seen_speakers(model_dir: str | os.PathLike | None, speakers: Sequence[str]) 
         return []
     used = {str(s) for key in ("train_speakers", "validation_speakers") for s in record.get(key) or ()}
     return sorted(used & {str(s) for s in speakers})
+
+
+def speaker_id_mismatch(model_dir: str | os.PathLike | None, ds: Any) -> str | None:
+    """:func:`~ser_hf.data.splits.unmatched_speaker_ids` of ``ds`` against the model's split.json."""
+    try:
+        record = split_record(model_dir) or {}
+    except SERError:  # said where the record is needed
+        return None
+    columns = {c: sorted(set(ds[c])) for c in ("speaker", "corpus") if c in ds.column_names}
+    return unmatched_speaker_ids(record, columns.get("speaker", []), columns.get("corpus", []))
