@@ -471,3 +471,45 @@ def test_a_vbr_mp3_without_a_xing_header_is_read_whole(tmp_path):
     y = load_audio(tmp_path / "v.mp3")
     assert 3.95 < len(y) / 16000 < 4.2
     assert 3.95 < len(load_audio((tmp_path / "v.mp3").read_bytes())) / 16000 < 4.2  # the same from bytes
+
+
+def test_a_cut_mp3_is_read_up_to_the_cut_and_a_long_one_without_xing_to_its_end(tmp_path, caplog):
+    """FFmpeg refused an MP3 cut mid-frame that libsndfile had read up to the cut (a result became an
+    error row); timeline() stopped at FFmpeg's estimate of an MP3 without a Xing header (50.9 s of 61 s)."""
+    sf.write(tmp_path / "x.wav", make_speechlike(12.0, seed=4), 16000)
+    ffmpeg("-i", str(tmp_path / "x.wav"), "-c:a", "libmp3lame", "-q:a", "4", str(tmp_path / "x.mp3"))
+    data = (tmp_path / "x.mp3").read_bytes()
+    from torchcodec.decoders import AudioDecoder
+
+    def refused(size: int) -> bool:  # FFmpeg stops on about 1 in 50 cut points (mid-frame)
+        try:
+            AudioDecoder(data[:size]).get_all_samples()
+        except Exception:
+            return True
+        return False
+
+    cut = next((n for n in range(len(data) // 2, len(data) // 2 + 5000) if refused(n)), None)
+    if cut is None:
+        pytest.skip("this FFmpeg decodes every cut of the file")
+    (tmp_path / "cut.mp3").write_bytes(data[:cut])
+    with caplog.at_level("WARNING"):
+        y = load_audio(tmp_path / "cut.mp3")
+    assert 4.5 < len(y) / 16000 < 7.0 and "damaged or cut short" in caplog.text
+    chunks = np.concatenate(list(iter_audio_chunks(tmp_path / "cut.mp3", 4.0)))
+    assert abs(len(chunks) - len(y)) < 1600  # the timeline's reading keeps what decodes of its last chunk
+    long = np.concatenate([make_speechlike(12.0, seed=k) for k in range(5)])
+    sf.write(tmp_path / "long.wav", long, 16000)
+    ffmpeg(
+        "-i",
+        str(tmp_path / "long.wav"),
+        "-c:a",
+        "libmp3lame",
+        "-q:a",
+        "2",
+        "-write_xing",
+        "0",
+        str(tmp_path / "long.mp3"),
+    )
+    whole = load_audio(tmp_path / "long.mp3")
+    read = np.concatenate(list(iter_audio_chunks(tmp_path / "long.mp3", 4.0)))
+    assert 59.5 < len(whole) / 16000 < 61 and abs(len(read) - len(whole)) < 1600

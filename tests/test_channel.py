@@ -466,7 +466,7 @@ def test_a_codec_fed_samples_beyond_full_scale_or_nan_does_not_kill_the_process(
 
     script = """
 import numpy as np
-from ser_hf.data.audio import codec_round_trip
+from ser_hf.data.codecs import codec_round_trip
 from ser_hf.errors import SERError
 x = (np.random.default_rng(1).standard_normal(16000) * 3e6).astype(np.float32)
 for codec in ("mp3", "opus"):
@@ -489,7 +489,7 @@ def test_codecs_work_at_any_rate_and_refuse_bit_rates_they_do_not_have():
     """opus at 22050 or 44100 Hz was a raw RuntimeError from the encoder (it takes 8-48 kHz in five
     steps); opus:257-510 passed the parser and failed there too; mp3:160, 192 and 320 gave the same
     bytes at 16 kHz (MPEG-2 Layer III tops out at 160), and mp3 above 64 at 8 kHz the same as 64."""
-    from ser_hf.data.audio import codec_round_trip
+    from ser_hf.data.codecs import codec_round_trip
 
     for rate in (22050, 44100):
         t = np.arange(int(1.5 * rate)) / rate

@@ -159,3 +159,37 @@ def test_excels_other_csvs_utf16_sep_line_and_a_comma_in_a_semicolon_header(tmp_
         )
         assert len(ds) == len(rows), name
         assert set(speakers(ds)) == {f"mine_{s}" for s in SPEAKERS}, name
+
+
+def test_a_model_trained_before_ids_were_stripped_keeps_its_split_and_new_speakers_raise_no_alarm(tmp_path):
+    """Stripping ids broke split.json of models trained on padded ids ('mine_001 '): --split model
+    failed ('row 0 is ... the split expects ...') and --split unseen kept the training speakers. The
+    'ids do not match' warning also fired on plain new speakers of the same corpus."""
+    from ser_hf.data.folds import speaker_kfold
+    from ser_hf.data.splits import Split, unmatched_speaker_ids
+    from ser_hf.training.evaluation import seen_speakers
+
+    rows = clips(tmp_path / "c")
+    ds = load_corpus("mine", str(write(tmp_path / "c", table(rows))))
+    split = speaker_kfold(ds, 3, seed=0, n_validation=1)[0]
+    old = split.to_dict()  # as the loader wrote it before: the ids with a trailing space
+    old.pop("row_ids_sha256")
+    old["row_ids"] = [r.replace("/", " /", 1) for r in old["row_ids"]]
+    for key in ("train_speakers", "validation_speakers", "test_speakers"):
+        old[key] = [s + " " for s in old[key]]
+    (tmp_path / "m").mkdir()
+    Split.from_dict(old).to_json(tmp_path / "m" / "split.json")
+    Split.from_json(tmp_path / "m" / "split.json").verify(ds)  # raised "the dataset differs"
+    assert sorted(seen_speakers(tmp_path / "m", ds["speaker"])) == sorted(
+        split.train_speakers + split.validation_speakers
+    )
+    record = {"train_speakers": ["mine_001", "mine_002"], "test_speakers": ["mine_003"]}
+    assert unmatched_speaker_ids(record, ["mine_004", "mine_005"], ["mine"]) is None  # new speakers
+    assert "written another way" in unmatched_speaker_ids(record, ["mine_1", "mine_2"], ["mine"])
+
+
+def test_a_metadata_csv_with_a_header_alone_says_it_lists_no_files(tmp_path):
+    """It said "needs a 'file_name' and a 'label' column; its columns are []" of a file that has them."""
+    clips(tmp_path / "c")
+    with pytest.raises(SERError, match="lists no files"):
+        load_corpus("mine", str(write(tmp_path / "c", ["file_name,label,speaker"])))

@@ -140,43 +140,6 @@ def _to_mono(samples: np.ndarray, name: str, channels_first: bool | None = None)
     return samples.mean(axis=0 if channels_first else 1)
 
 
-CODECS = ("mp3", "opus")
-# rates each encoder takes, and the most kbit/s MP3 has at a rate (MPEG-2.5 / MPEG-2 / MPEG-1 Layer III)
-_CODEC_RATES = {
-    "mp3": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
-    "opus": (8000, 12000, 16000, 24000, 48000),
-}
-_MP3_MAX_KBPS = ((16000, 64), (32000, 160), (math.inf, 320))
-
-
-def codec_round_trip(samples: np.ndarray, sampling_rate: int, codec: str, kbps: float) -> np.ndarray:
-    """``samples`` encoded with FFmpeg's ``codec`` (``"mp3"`` or ``"opus"``) at ``kbps`` kilobits a
-    second and decoded again, at the same rate and length: what a podcast, a voice message or a
-    call recording has been through. Samples are clipped to [-1, 1] first, as 16-bit PCM fed to an
-    encoder would be; a rate the encoder lacks goes through the next one up (22050 -> 24000 Hz)."""
-    if codec not in CODECS:
-        raise SERError(f"codec must be one of {CODECS}, got {codec!r}", source="codec_round_trip")
-    x, n, where = np.asarray(samples, dtype=np.float32), len(samples), f"{codec}:{kbps:g} round trip"
-    if not np.isfinite(x).all():  # LAME aborts the whole process on them (an assertion, no exception)
-        raise SERError("the audio has NaN or Inf samples, which no encoder takes", source=where)
-    rate = next((r for r in _CODEC_RATES[codec] if r >= sampling_rate), 48000)
-    top = 256 if codec == "opus" else next(k for r, k in _MP3_MAX_KBPS if rate < r)
-    if kbps > top:  # libopus refuses more; LAME silently encodes at its top rate
-        raise SERError(f"{codec} at {rate} Hz goes up to {top} kbit/s; ask for that or less", source=where)
-    try:
-        import torch
-        from torchcodec.encoders import AudioEncoder
-    except Exception as err:  # pragma: no cover - depends on the machine
-        raise SERError(
-            f"codec round trips need FFmpeg ({err}); install it (apt-get install ffmpeg)", source=codec
-        ) from err
-    x = torch.from_numpy(resample(np.clip(x, -1.0, 1.0), sampling_rate, rate))[None]
-    encoded = AudioEncoder(x, sample_rate=rate).to_tensor(format=codec, bit_rate=round(kbps * 1000))
-    out = _decode_ffmpeg(encoded.numpy().tobytes(), where, rate)[0][: x.shape[1]]  # encoders pad frames
-    out = resample(out, rate, sampling_rate)[:n]
-    return np.pad(out, (0, n - out.shape[0])).astype(np.float32, copy=False)
-
-
 def _decode_soundfile(
     data: str | io.BytesIO, sampling_rate: int | None = None
 ) -> tuple[np.ndarray, int] | None:
@@ -269,8 +232,41 @@ def _decode_ffmpeg(data: str | bytes, name: str, sampling_rate: int | None) -> t
     try:
         decoded = decoder.get_all_samples()
     except Exception as err:
-        raise _ffmpeg_error(err, name) from err
+        held = _decode_until_damage(decoder) if decoder.metadata.codec == "mp3" else None  # a cut MP3
+        if held is None:
+            raise _ffmpeg_error(err, name) from err
+        header = decoder.metadata.duration_seconds_from_header or 0.0
+        logger.warning(
+            "%s: the audio is damaged or cut short after %.2f s (its header gives %.2f s); the clip is read "
+            "up to there",
+            name,
+            len(held[0]) / held[1],
+            header,
+            extra={"cut_short": (header, len(held[0]) / held[1])},  # predict's row says so
+        )
+        return held
     return decoded.data.mean(dim=0).numpy().astype(np.float32, copy=False), int(decoded.sample_rate)
+
+
+def _decode_until_damage(
+    decoder: Any, begin: float | None = None, step_s: float = 0.1
+) -> tuple[np.ndarray, int] | None:
+    """What ``decoder`` decodes from ``begin`` (default: the stream's start) up to the first frame it
+    cannot (mono, its rate), a ``step_s`` at a time; None when not even the first step decodes."""
+    begin = float(decoder.metadata.begin_stream_seconds or 0.0) if begin is None else begin
+    pieces, rate = [], None
+    while True:
+        try:
+            got = decoder.get_samples_played_in_range(begin, begin + step_s)
+        except Exception:
+            break
+        if not got.data.shape[-1]:
+            break
+        pieces.append(got.data.mean(dim=0).numpy())
+        rate, begin = int(got.sample_rate), begin + step_s
+    if not pieces or rate is None:
+        return None
+    return np.concatenate(pieces).astype(np.float32, copy=False), rate
 
 
 def _ffmpeg_error(err: Exception, name: str) -> SERError:
@@ -613,14 +609,22 @@ def iter_audio_chunks(
             begin,
         )
     start, decoded, end = begin, 0, begin + duration
-    while start < end:
-        stop = min(start + chunk_seconds, end)
+    while True:
+        # past the header's duration too: an MP3 without a Xing header has only FFmpeg's estimate
+        # (50.9 s of a 61-s recording), so reading goes on while audio comes
+        stop = min(start + chunk_seconds, end) if start < end else start + chunk_seconds
         try:
             chunk = decoder.get_samples_played_in_range(start, stop).data.mean(dim=0).numpy()
         except RuntimeError as err:
+            if start >= end:  # the end of the audio, after its header's duration
+                return
             if start == begin:
                 raise _ffmpeg_error(err, name) from err
-            # a file cut short: its header (an MP3's frame count) promised more audio than it holds
+            # a file cut short: its header (an MP3's frame count) promised more audio than it holds;
+            # what decodes of this chunk before the damage is read too
+            if (tail := _decode_until_damage(decoder, start)) is not None:
+                decoded += tail[0].size
+                yield tail[0]
             logger.warning(
                 "%s: the audio ends after %.1f s, not at the %.1f s its header gives",
                 name,
@@ -632,6 +636,8 @@ def iter_audio_chunks(
         if chunk.size:
             decoded += chunk.size
             yield chunk.astype(np.float32, copy=False)
+        elif start >= end:
+            return
         start = stop
 
 

@@ -224,7 +224,7 @@ def _apply_channel(wave: np.ndarray, spec: str, sampling_rate: int, seed: int) -
     import torch
 
     from . import transforms as T
-    from .audio import codec_round_trip
+    from .codecs import codec_round_trip
 
     x = np.asarray(wave, dtype=np.float32)
     generator = torch.Generator().manual_seed(int(seed))

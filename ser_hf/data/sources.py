@@ -83,8 +83,10 @@ def _load_audiofolder(
     entries: list[tuple[Path, str, str | None, str | None, str | None]] = []
     if meta_file is not None:
         table = read_metadata(meta_file)
-        cols = table[0].keys() if table else []
         src = str(meta_file)
+        if not table:  # "needs a 'file_name' ... its columns are []" blamed columns that are there
+            raise SERError(f"{meta_file.name} lists no files (a header alone, or nothing)", source=src)
+        cols = table[0].keys()
         file_col = pick_column(cols, audio_column, ("file_name", "path", "file", "audio"), "file", src)
         lab_col = pick_column(cols, label_column, ("emotion", "label", "labels"), "label", src)
         spk_col = pick_column(cols, speaker_column, SPEAKER_COLUMNS, "speaker", src)

@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,17 @@ class _Meta:
     def indices_of(self, speakers: Sequence[str]) -> list[int]:
         wanted = set(speakers)
         return [i for i, s in enumerate(self.speaker) if s in wanted]
+
+
+def speaker_key(speaker: Any) -> str:
+    """A speaker id as the loaders write it since session 37, spaces around the id taken out
+    (``"x_ 001 "`` -> ``"x_001"``), so that a split.json recorded before compares equal."""
+    return re.sub(r"_\s+", "_", str(speaker)).strip()
+
+
+def _row_key(row_id: str) -> str:
+    speaker, sep, name = row_id.rpartition("/")
+    return f"{speaker_key(speaker)}{sep}{name}"
 
 
 def _row_id(speaker: str, path: str | None, index: int) -> str:
@@ -160,8 +172,8 @@ class Split:
         a speaker-independent split, no part holds another part's speakers)."""
         meta = _meta(data)
         for part in ("train", "validation", "test"):
-            listed = set(getattr(self, f"{part}_speakers"))
-            found = {meta.speaker[i] for i in getattr(self, part)}
+            listed = {speaker_key(x) for x in getattr(self, f"{part}_speakers")}
+            found = {speaker_key(meta.speaker[i]) for i in getattr(self, part)}
             if self.speaker_independent and not found <= listed:
                 raise SERError(
                     f"{part} rows hold speakers {sorted(found - listed)} not listed for {part}",
@@ -173,7 +185,18 @@ class Split:
         if self.row_ids is None:
             raise SERError("this split stores no row ids to verify against", source=self.protocol)
         current = _meta(data).row_ids
-        if current != self.row_ids:
+        if current != self.row_ids and [_row_key(r) for r in current] != [_row_key(r) for r in self.row_ids]:
+            files = [r.rpartition("/")[2] for r in current]
+            if files == [r.rpartition("/")[2] for r in self.row_ids]:  # the same files, other speaker ids
+                logger.warning(
+                    "%s: the data's speaker ids differ from those the split was made with (e.g. %r, the "
+                    "split has %r): a speaker column read since (its header in another case), or ids "
+                    "edited; the split's rows are the same files in the same order, so it is used",
+                    self.protocol,
+                    next(a for a, b in zip(current, self.row_ids) if _row_key(a) != _row_key(b)),
+                    next(b for a, b in zip(current, self.row_ids) if _row_key(a) != _row_key(b)),
+                )
+                return
             if len(current) != len(self.row_ids):
                 problem = f"{len(current)} rows, the split was made for {len(self.row_ids)}"
             else:
@@ -294,27 +317,36 @@ def load_splits(path: str | os.PathLike) -> list[Split]:
     return SplitManifest.from_json(path).splits
 
 
+def _loose_key(speaker: str) -> str:
+    """A speaker id with what spreadsheets change taken out: case, spaces and a number's leading zeros
+    (``"Mine_007 "`` -> ``"mine_7"``)."""
+    return re.sub(r"(?<![0-9])0+(?=[0-9])", "", speaker_key(speaker).casefold())
+
+
 def unmatched_speaker_ids(
     record: Mapping[str, Any], speakers: Sequence[str], corpora: Sequence[str]
 ) -> str | None:
-    """A warning when one of ``corpora`` (those of ``speakers``) is a corpus the split ``record`` names
-    speakers of, but none of them is among ``speakers``: its ids were written another way (a
-    metadata.csv re-saved by Excel, ``001`` -> ``1``), so no speaker is recognised as one the model
-    trained on. None otherwise."""
+    """A warning when the ids of one of ``corpora`` (those of ``speakers``) name none of the speakers
+    the split ``record`` names for that corpus as written, but some of them once case, spaces and
+    leading zeros are set aside: the ids were written another way (a metadata.csv re-saved by Excel,
+    ``001`` -> ``1``), so no speaker is recognised as one the model trained on. New speakers of a
+    corpus (actors 13-24 of a model trained on 1-12) are no mismatch. None otherwise."""
     recorded = {
-        str(s)
+        speaker_key(s)
         for key in ("train_speakers", "validation_speakers", "test_speakers")
         for s in record.get(key) or ()
     }
-    given = {str(s) for s in speakers if not str(s).endswith("_unknown")}  # no ids at all: warned of apart
+    given = {speaker_key(s) for s in speakers if not str(s).endswith("_unknown")}  # no ids: warned of apart
     for corpus in sorted(set(corpora)):
         ours = sorted(s for s in recorded if s.startswith(f"{corpus}_"))
         theirs = sorted(s for s in given if s.startswith(f"{corpus}_"))
-        if ours and theirs and not set(ours) & set(theirs):
-            return (
-                f"none of the {len(theirs)} speakers of {corpus} ({', '.join(theirs[:3])} ...) is one of the "
-                f"{len(ours)} this model's split.json names ({', '.join(ours[:3])} ...): the speaker ids do not "
-                "match, so the model's own training speakers cannot be told apart (--split unseen keeps them; "
-                "no 'took part in training' warning); write the ids as the training data did"
-            )
+        if set(ours) & set(theirs) or not {_loose_key(s) for s in ours} & {_loose_key(s) for s in theirs}:
+            continue
+        return (
+            f"none of the {len(theirs)} speakers of {corpus} ({', '.join(theirs[:3])} ...) is written as the "
+            f"{len(ours)} this model's split.json names ({', '.join(ours[:3])} ...), though some are the same "
+            "ids written another way (case, spaces or leading zeros, as a spreadsheet re-saves them): the "
+            "model's own training speakers cannot be told apart (--split unseen keeps them; no 'took part "
+            "in training' warning); write the ids as the training data did"
+        )
     return None

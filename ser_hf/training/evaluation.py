@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..data.audio import is_silent
-from ..data.splits import unmatched_speaker_ids
+from ..data.splits import speaker_key, unmatched_speaker_ids
 from ..errors import SERError, batch_size_for, torch_device
 from .eval_files import write_evaluation  # noqa: F401  (re-exported: the files evaluate writes)
 from .saving import quiet_loading
@@ -632,8 +632,10 @@ def seen_speakers(model_dir: str | os.PathLike | None, speakers: Sequence[str]) 
         record = split_record(model_dir) or {}
     except SERError:
         return []
-    used = {str(s) for key in ("train_speakers", "validation_speakers") for s in record.get(key) or ()}
-    return sorted(used & {str(s) for s in speakers})
+    used = {
+        speaker_key(s) for key in ("train_speakers", "validation_speakers") for s in record.get(key) or ()
+    }
+    return sorted(s for s in {str(s) for s in speakers} if speaker_key(s) in used)
 
 
 def speaker_id_mismatch(model_dir: str | os.PathLike | None, ds: Any) -> str | None:
