@@ -143,6 +143,10 @@ def test_the_cross_corpus_protocol_needs_two_corpora():
         fold_splits("corpus", ["ravdess=/a"])
     splits, protocol = fold_splits("corpus", ["ravdess=/a", "tess=/b", "savee=/c"])
     assert splits == ["loco:ravdess", "loco:tess", "loco:savee"] and "leave one corpus out" in protocol
+    # a folder's name as its rows carry it: "My-Lab" was loco:my-lab, a fold that failed after the others
+    assert fold_splits("corpus", ["tess=/b", "My-Lab=/c"])[0] == ["loco:tess", "loco:my_lab"]
+    with pytest.raises(SERError, match="two corpora have the name 'mine'"):  # ran and counted mine twice
+        fold_splits("corpus", ["ravdess=/a", "mine=/c", "Mine=/c"])
 
 
 def test_speech_stats_ignore_silence_before_after_and_inside_the_speech():

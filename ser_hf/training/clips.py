@@ -129,7 +129,9 @@ def make_split(ds: Any, data_args: DataArguments, seed: int) -> Any:
                 folds.speaker_kfold(ds, int(n or 5), seed=seed, n_validation=n_val), fold, f"kfold:K/{n or 5}"
             )
         if kind == "loco":  # cross-corpus: train on the other corpora, test on every clip of this one
-            return folds.leave_one_corpus_out(ds, value.strip().lower(), seed=seed, n_validation=n_val)
+            from ..data.rows import _slug  # the corpus as its rows name it: loco:My-Lab is my_lab
+
+            return folds.leave_one_corpus_out(ds, _slug(value.strip()), seed=seed, n_validation=n_val)
         if kind == "loso":
             loso = folds.leave_one_speaker_out(ds, seed=seed, n_validation=n_val)
             # "06" names "ravdess_06" when only one corpus has that speaker

@@ -70,7 +70,17 @@ def fold_splits(folds: str, corpora: Sequence[str]) -> tuple[list[str], str]:
             folds (``kfold:K/N`` of ``ser_hf.training``).
         corpora: the ``NAME=PATH`` corpus arguments (used to pick the default and to check).
     """
-    names = [c.split("=", 1)[0].strip().lower() for c in corpora]
+    from ..data.rows import _slug
+
+    # each corpus by the name its rows carry (a folder's NAME as a slug: My-Lab -> my_lab; a Hub id's last part)
+    names = [_slug(c.split("=", 1)[0].strip() if "=" in c else c.strip().split("/")[-1]) for c in corpora]
+    twins = sorted({n for n in names if names.count(n) > 1})
+    if twins:  # mine and Mine were one corpus, tested twice and counted twice in the mean
+        raise SERError(
+            f"two corpora have the name {twins[0]!r} once case and punctuation are set aside; give each corpus "
+            "its own name (NAME=PATH) and each folder once",
+            source=f"--corpus {' '.join(corpora)}",
+        )
     if folds == "ravdess":
         if names.count("ravdess") != 1:
             raise SERError(
