@@ -119,6 +119,7 @@ def cli(argv: list[str]) -> int:
         write_evaluation,
     )
     from ..training.metrics import format_table
+    from ..training.scoring import training_columns
 
     args.model = str(resolve_model_name(args.model))  # a bundled model's name ("default", "fusion", ...)
     from ..hub.fetch import fetch_model, is_repo_id
@@ -144,7 +145,10 @@ def cli(argv: list[str]) -> int:
         "--out",
     )  # checked before the work, so a bad path cannot cost a finished evaluation
     model, feature_extractor = load_model(args.model, args.device)
-    scheme = args.label_scheme or default_label_scheme(corpus_names, model.config)
+    # a cv fold's held-out corpus was loaded with its training corpora (train_args.json): its scheme
+    scheme = args.label_scheme or default_label_scheme(
+        corpus_names, model.config, training_columns(args.model)[1]
+    )
     columns = {
         f"{what}_column": getattr(args, f"{what}_column") for what in ("speaker", "label", "audio", "gender")
     }

@@ -470,18 +470,18 @@ def _model_scheme(config: Any) -> str | None:
     return None
 
 
-def default_label_scheme(corpus_names: Sequence[str], config: Any) -> str | None:
-    """Scheme to load the test corpora with when ``--label-scheme`` is not given.
-
-    In-domain (every corpus was in the model's training data): the model's own scheme, so the
-    numbers match those of training. Otherwise one corpus keeps its native scheme (a cross-corpus
-    test on the classes the two share); several corpora need one scheme: the model's, else
-    ``harmonized7``.
-    """
+def default_label_scheme(
+    corpus_names: Sequence[str], config: Any, loaded_with: Sequence[str] = ()
+) -> str | None:
+    """Scheme to load the test corpora with when ``--label-scheme`` is not given: in-domain (every corpus
+    in the model's training data, or loaded with it: ``loaded_with``, its ``train_args.json`` corpora, a
+    cv fold's held-out one too) the model's own, so the numbers match training's or the fold's; else one
+    corpus keeps its native scheme (the classes the two share), several take the model's or harmonized7."""
     from ..data.rows import _resolve_name  # 'emo-db' is the emodb a model trained on
 
     scheme = _model_scheme(config)
     trained_on = {str(c) for c in (getattr(config, "training_corpora", None) or [])}
+    trained_on |= {_resolve_name(str(c)) for c in loaded_with}
     if scheme and corpus_names and {_resolve_name(c) for c in corpus_names} <= trained_on:
         return scheme
     if len(corpus_names) == 1:
