@@ -414,3 +414,20 @@ def test_a_fold_whose_test_speakers_lack_classes_says_so(tmp_path, capsys, monke
     cv_cli.cli(["--corpus", f"mine={tmp_path}", "--preset", "speech-stats", "--out", str(tmp_path / "cv")])
     assert "fold 0: WA 1.000  UA 1.000" in (out := capsys.readouterr().out)
     assert "its test clips hold 1 of the 3 classes (angry)" in out
+
+
+def test_a_held_out_class_no_training_clip_had_is_said_in_the_fold_metrics(tmp_path):
+    """Trained on a corpus of 4 classes and tested on TESS's 7, fearful/disgust/surprised scored recall
+    0 by construction; only train.log said so, not test_metrics.json nor the cv line."""
+    from ser_hf.training.scoring import score_parts
+
+    names = ["neutral", "happy", "sad", "fearful"]
+    labels = [0, 1, 2] * 4 + [0, 1, 2, 3, 3]  # 12 training rows (mine), 5 test rows (tess)
+    corpora = ["mine"] * 12 + ["tess"] * 5
+    probs = {"test": np.full((5, 4), 0.25)}
+    results = score_parts(
+        ([], list(range(12, 17))), list(range(12)), probs, labels, ["s"] * 17, ["female"] * 17, names,
+        "loco:tess", tmp_path, corpora=corpora,
+    )  # fmt: skip
+    assert results["test"]["untrained_classes"] == {"fearful": 2}
+    assert json.loads((tmp_path / "test_metrics.json").read_text())["untrained_classes"] == {"fearful": 2}

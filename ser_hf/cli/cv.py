@@ -202,6 +202,10 @@ def cli(argv: list[str]) -> int:
                     f"; {corpus} scored without {', '.join(names)} (it has none)"
                     for corpus, names in (metrics.get("masked_classes") or {}).items()
                 )
+                + "".join(  # train.log alone said so: a class no training clip had scores recall 0
+                    f"; {name} ({n} test clips): no training clip has it, recall 0 by construction"
+                    for name, n in (metrics.get("untrained_classes") or {}).items()
+                )
                 + _missing_classes(metrics)
             )
             if record.get("adapt_returncode", 0) != 0:

@@ -133,6 +133,12 @@ def score_parts(
         if not rows_:
             continue
         raw = np.asarray(probs[name])
+        untrained: dict[str, int] = {}
+        if corpora and name == "test":  # said in test_metrics.json and by cv, not only in train.log
+            trained = {labels[r] for r in (*train_rows, *parts[0])}
+            for r in rows_:
+                if labels[r] not in trained:
+                    untrained[label_names[labels[r]]] = untrained.get(label_names[labels[r]], 0) + 1
         y_true = np.asarray([labels[r] for r in rows_])
         if len(set(y_true.tolist())) == 1:  # loso on a speaker of one class printed "test UA 1.000", no word
             logger.warning(
@@ -165,6 +171,8 @@ def score_parts(
             }
         if masked:
             metrics["masked_classes"] = masked
+        if untrained:  # their recall is 0 by construction: no training clip had the class
+            metrics["untrained_classes"] = untrained
         metrics["split"] = split_spec
         metrics["speakers"] = sorted({speakers[r] for r in rows_})
         results[name] = metrics
