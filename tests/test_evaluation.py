@@ -400,6 +400,7 @@ def test_cv_gender_figures_name_the_folds_they_come_from(tmp_path):
     md = results_markdown(result)
     assert "| female | 2: fold_0 (tests ravdess), fold_1 (tests tess) |" in md
     assert "| male | 1: fold_0 (tests ravdess) |" in md
+    assert "| fold_1 (tests tess) | tess_OAF, tess_YAF |" in md  # the per-fold table names them too
     # speaker k-fold folds of one corpus whose speaker ids hold '_' test no "corpus" each
     for k, speakers in enumerate((["emodb_anna_b", "emodb_tom_c"], ["emodb_eva_k", "emodb_max_a"])):
         (tmp_path / "one" / f"fold_{k}").mkdir(parents=True)

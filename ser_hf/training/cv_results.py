@@ -213,6 +213,7 @@ def _aggregate_adapted(
         folds.append(
             {
                 "fold": d.name,
+                "name": named.get(d.name, d.name),  # with the corpus it tests, across corpora
                 "n": int(metrics["n"]),
                 **{k: float(metrics[k]) for k in HEADLINE if k in metrics},
             }
@@ -246,7 +247,7 @@ def _adapted_lines(result: dict[str, Any]) -> list[str]:
             "| fold | n | WA | UA | F1 macro | F1 weighted |",
             "| --- | ---: | ---: | ---: | ---: | ---: |",
         ]
-        lines += [f"| {f['fold']} | {f['n']} | {_cells(f)} |" for f in adapted["folds"]]
+        lines += [f"| {f.get('name', f['fold'])} | {f['n']} | {_cells(f)} |" for f in adapted["folds"]]
         lines.append(f"| mean ± std | | {_mean_cells(adapted)} |")
         if adapted["per_gender"]:
             lines += ["", *_gender_table(adapted["per_gender"])]
@@ -318,9 +319,9 @@ def results_markdown(result: dict[str, Any], meta: dict[str, Any] | None = None)
         "| fold | test speakers | n | WA | UA | F1 macro | F1 weighted |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for f in result["folds"]:
+    for f, name in zip(result["folds"], _fold_names(result["folds"])):  # "fold_1 (tests tess)" across corpora
         speakers = ", ".join(f.get("test_speakers", [])) or "-"
-        lines.append(f"| {f['fold']} | {speakers} | {f['n']} | {_cells(f)} |")
+        lines.append(f"| {name} | {speakers} | {f['n']} | {_cells(f)} |")
     lines.append(f"| mean ± std | | {result['n']} | {_mean_cells(result)} |")
     lines += [
         "",
