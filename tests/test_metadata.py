@@ -48,7 +48,7 @@ def speakers(ds) -> Counter:
     return Counter(ds["speaker"])
 
 
-def test_a_workbook_is_refused_and_metadata_csv_is_found_whatever_its_case_or_as_tsv(tmp_path):
+def test_a_workbook_is_refused_and_metadata_csv_is_found_whatever_its_case_or_as_tsv(tmp_path, caplog):
     """A metadata.xlsx next to speaker folders was ignored and the speakers became the labels
     (training scored UA 1.000 on the wrong task); Metadata.csv or metadata.tsv: one label 'audio'."""
     root = tmp_path / "xlsx"
@@ -67,6 +67,11 @@ def test_a_workbook_is_refused_and_metadata_csv_is_found_whatever_its_case_or_as
         ds = load_corpus("mine", str(folder))
         assert ds.features["emotion"].names == sorted(LABELS)
         assert set(speakers(ds)) == {f"mine_{s}" for s in SPEAKERS}
+    # two tables: the one read is said, with the other left out (one was read without a word)
+    write(tmp_path / "Metadata.csv", table(rows[:4]), name="metadata.csv")
+    with caplog.at_level(logging.WARNING):
+        assert len(load_corpus("mine", str(tmp_path / "Metadata.csv"))) == 4
+    assert "reading metadata.csv; left out the other metadata table(s) ['Metadata.csv']" in caplog.text
 
 
 def test_speaker_ids_are_stripped_and_ids_differing_by_leading_zeros_are_warned_of(tmp_path, caplog):

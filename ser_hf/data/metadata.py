@@ -33,13 +33,15 @@ def find_metadata(root: Path) -> Path | None:
         SERError: the only metadata is a spreadsheet workbook (``metadata.xlsx``), which was ignored and
             the sub-folders taken as the labels.
     """
-    if (root / "metadata.csv").is_file():
-        return root / "metadata.csv"
     files = sorted(p for p in root.iterdir() if p.stem.casefold() == "metadata" and p.is_file())
-    for name in METADATA_NAMES:
-        found = [p for p in files if p.name.casefold() == name]
-        if found:
-            return found[0]
+    tables = [p for name in METADATA_NAMES for p in files if p.name.casefold() == name]
+    if tables:
+        chosen = root / "metadata.csv" if (root / "metadata.csv") in tables else tables[0]
+        if others := [p.name for p in tables if p != chosen]:  # one was read without a word
+            logger.warning(
+                "%s: reading %s; left out the other metadata table(s) %s", root, chosen.name, others
+            )
+        return chosen
     workbooks = [p for p in files if p.suffix.casefold() in WORKBOOK_SUFFIXES]
     if workbooks:
         raise SERError(
