@@ -390,6 +390,7 @@ def make_model_card(
         license,
         cv,
         split.get("speaker_independent", True) is not False,
+        changed,
     )
     return ModelCard(f"---\n{card_data.to_yaml()}\n---\n\n{body}")
 
@@ -407,7 +408,9 @@ def _model_card_body(
     license: str | None,
     cv: dict[str, Any] | None,
     independent: bool = True,
+    changed: Sequence[str] = (),
 ) -> str:
+    """The card's markdown; ``changed``: the heads trained or re-initialised since ser_hf saved them."""
     families = {
         "ser_cnn_bilstm_attention": "CNN-BiLSTM-Attention",
         "ser_cnn_transformer": "CNN-Transformer",
@@ -470,7 +473,7 @@ def _model_card_body(
                 "and results this card gives describe the model before that change, not this one.",
                 "",
             ]
-            if (changed := changed_heads_in_folder(folder))
+            if changed
             else []
         ),
         "## How to use",

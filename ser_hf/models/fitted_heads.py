@@ -45,7 +45,11 @@ def changed_heads(model: Any) -> list[str]:
     recorded = getattr(getattr(model, "config", None), "fitted_heads", None)
     if not isinstance(recorded, dict):
         return []
-    now = head_norms(model)
+    return _differing(recorded, head_norms(model))
+
+
+def _differing(recorded: dict[str, Any], now: dict[str, float]) -> list[str]:
+    """The heads of ``recorded`` whose norm ``now`` (when known) is not the recorded one."""
     return [
         name
         for name, norm in recorded.items()
@@ -78,8 +82,4 @@ def changed_heads_in_folder(folder: Any) -> list[str]:
                     ("running_mean", "running_var", "num_batches_tracked")
                 ):
                     squares[head] += float(f.get_tensor(key).double().square().sum())
-    return [
-        name
-        for name, norm in recorded.items()
-        if squares[name] > 0 and not math.isclose(math.sqrt(squares[name]), float(norm), rel_tol=TOLERANCE)
-    ]
+    return _differing(recorded, {name: math.sqrt(sq) for name, sq in squares.items() if sq > 0})

@@ -249,11 +249,11 @@ def adapt_model(model: nn.Module, inputs: Iterable[Mapping[str, Any]], min_clips
         stacked = torch.cat(seen[id(m)])
         mean = stacked.mean(0)
         m.feature_mean.copy_(mean.to(m.feature_mean.dtype))
-        if m.speaker_classifier is not None and changed_heads(m):
+        if m.speaker_classifier is not None and (changed := changed_heads(m)):
             logger.warning(
                 "adapt: the speaker head was fitted beside another classifier than this model's (%s changed "
                 "since ser_hf saved it): adapting the plain standardisation, not switching to that head",
-                " and ".join(changed_heads(m)),
+                " and ".join(changed),
             )
         elif m.speaker_classifier is not None:  # the speaker's own standardisation, then its head
             scale = stacked.std(0, correction=0)
