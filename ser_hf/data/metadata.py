@@ -152,8 +152,14 @@ def listed_path(root: Path, value: str) -> Path:
     as_written = root / value
     if _exists(as_written) or _WINDOWS_ABSOLUTE.match(value):
         return as_written
-    fixed = root / value.strip().replace("\\", "/")
+    fixed = _as_posix(root, value)
     return fixed if _exists(fixed) else as_written
+
+
+def _as_posix(root: Path, value: str) -> Path:
+    """``value`` under ``root`` as a Windows user meant it: backslashes as folder separators, no
+    surrounding spaces."""
+    return root / value.strip().replace("\\", "/")
 
 
 def _exists(path: Path) -> bool:
@@ -171,7 +177,7 @@ def missing_reason(root: Path, value: str, names: dict[Path, set[str]]) -> str:
             "listed in metadata.csv as a Windows path, which does not exist here; list the files relative "
             "to the metadata.csv folder (audio/clip.wav)"
         )
-    path = root / value.strip().replace("\\", "/")
+    path = _as_posix(root, value)
     seen = " (its backslashes read as folder separators)" if "\\" in value else ""
     if path.parent not in names:
         names[path.parent] = (
