@@ -249,9 +249,7 @@ def cli(argv: list[str]) -> int:
         if not left_out:
             print(f"  scored on the {len(metrics['labels'])} shared classes: {', '.join(metrics['labels'])}")
     for corpus, names_out in masked.items():  # a corpus the model never trained on, lacking classes
-        scored = metrics.get("scored_classes", {}).get(corpus) or [
-            n for n in metrics["labels"] if n not in names_out
-        ]
+        scored = metrics["scored_classes"][corpus]  # evaluate_model records both together
         print(
             f"{corpus} scored on the {len(scored)} classes it has: {', '.join(scored)}; left out (no clips of "
             f"them in {corpus}, so the model may not answer them): {', '.join(names_out)}"
