@@ -418,12 +418,15 @@ def _no_recording_as_output(args: argparse.Namespace, inputs: Sequence[Path | st
     """Refuse a --json / --csv FILE that is a recording (a media name, or one of ``inputs``):
     ``ls *.mp3 | xargs ser-hf predict --json`` took the first recording as --json's FILE and overwrote
     it with JSON."""
+    resolved: set[Path] | None = None  # the inputs resolved once, for both options (a list of thousands)
     for option in ("--json", "--csv"):
         path = getattr(args, option[2:])
         if path in (None, "-"):
             continue
         target = _resolved(path)
-        is_input = any(not url_scheme(f) and _resolved(f) == target for f in inputs)
+        if resolved is None:
+            resolved = {_resolved(f) for f in inputs if not url_scheme(f)}
+        is_input = target in resolved
         if is_input or target.suffix.lower() in MEDIA_EXTENSIONS:
             raise SERError(
                 f"{path} is {'one of the files to classify' if is_input else 'an audio or video file name'}: "
