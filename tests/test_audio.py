@@ -10,7 +10,8 @@ import soundfile as sf
 import torch
 from conftest import make_speechlike, make_tone
 
-from ser_hf.data.audio import audio_info, iter_audio_chunks, load_audio, write_wav
+from ser_hf.data.audio import audio_info, load_audio, write_wav
+from ser_hf.data.chunks import iter_audio_chunks
 from ser_hf.data.media_files import find_media_files
 from ser_hf.errors import SERError
 
@@ -346,7 +347,7 @@ def test_a_header_rate_no_recording_has_is_refused_and_an_odd_one_resampled_in_b
 ):
     """A 4-KB WAV at 16001 Hz took 4.8 GB to resample (torchaudio's kernel is 16001 x 16000 values),
     and one at 1 Hz became 2,000 s of audio; the demo server took both."""
-    from ser_hf.data.audio import iter_audio_chunks
+    from ser_hf.data.chunks import iter_audio_chunks
 
     for rate in (1, 16001):
         sf.write(

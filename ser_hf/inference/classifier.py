@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from ..data.audio import DEFAULT_SAMPLING_RATE, iter_audio_chunks, load_audio, url_scheme
+from ..data.audio import DEFAULT_SAMPLING_RATE, load_audio, url_scheme
+from ..data.chunks import iter_audio_chunks
 from ..errors import SERError, batch_size_for, torch_device
 from ..models.feature_extraction_ser import MIN_CLIP_SECONDS
 from ..models.fitted_heads import changed_heads

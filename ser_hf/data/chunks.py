@@ -1,0 +1,135 @@
+"""Long recordings in bounded memory: successive chunks of a file, decoded as :func:`load_audio` would.
+
+The timeline reads a 10-minute call this way, so that it never becomes one giant tensor.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SERError
+from .audio import (
+    AUDIO_EXTENSIONS,
+    DEFAULT_SAMPLING_RATE,
+    _decode_path,
+    _decode_until_damage,
+    _ffmpeg_error,
+    _resampled_blocks,
+    _warn_if_cut_short,
+    load_audio,
+)
+from .resampling import check_rate
+
+logger = logging.getLogger(__name__)
+
+
+def iter_audio_chunks(
+    path: str | os.PathLike, chunk_seconds: float, sampling_rate: int = DEFAULT_SAMPLING_RATE
+) -> Iterator[np.ndarray]:
+    """Yield successive float32 mono chunks of ``chunk_seconds`` from a file, in bounded memory.
+
+    The last chunk may be shorter. Used for long recordings so that a 10-minute file never becomes
+    one giant tensor.
+    """
+    name = str(path)
+    p = Path(path)
+    try:
+        usable = p.is_file() and p.stat().st_size > 0
+    except OSError:  # a name too long for the file system: a raw OSError from timeline()
+        usable = False
+    if not usable:
+        _decode_path(p, sampling_rate)  # raises the precise error (missing, a folder, empty, bad name)
+    import soundfile as sf
+
+    try:
+        info = sf.info(name)
+    except Exception:
+        info = None
+    if info is not None and info.format != "MP3":  # a cut MP3's header promises more than it holds
+        yielded = False
+        try:
+            with sf.SoundFile(name) as f:  # resampled with context: the chunks join as the whole file
+                check_rate(int(f.samplerate), name)
+                _warn_if_cut_short(f, name)
+                for chunk in _resampled_blocks(f, sampling_rate, chunk_seconds):
+                    if not np.all(np.isfinite(chunk)):
+                        raise SERError(
+                            "contains NaN or infinite samples; the recording is corrupt", source=name
+                        )
+                    yielded = True
+                    yield chunk
+            return
+        except Exception as err:
+            if isinstance(err, SERError):
+                raise
+            if yielded:  # corrupt after its first chunk: what came before is already classified
+                raise SERError(
+                    f"not a readable audio file after {chunk_seconds:g} s (libsndfile: {err}); check "
+                    "that the file is complete, or convert it to wav",
+                    source=name,
+                ) from err
+        # libsndfile cannot read its first chunk: FFmpeg decodes what it can, as load_audio does
+    try:
+        from torchcodec.decoders import AudioDecoder
+
+        decoder = AudioDecoder(name, sample_rate=sampling_rate)
+        duration = decoder.metadata.duration_seconds or decoder.metadata.duration_seconds_from_header
+        # a video's audio may start after its picture (a dubbed track): read from where it starts
+        begin = float(decoder.metadata.begin_stream_seconds or 0.0)
+    except Exception:
+        duration = None
+    if duration and decoder.metadata.sample_rate:
+        check_rate(int(decoder.metadata.sample_rate), name)
+    if not duration:  # decode whole: the precise error (no audio track, not audio, no FFmpeg), or a
+        # container without a duration header, or a name FFmpeg refuses (not UTF-8) (all rare)
+        samples = load_audio(p, sampling_rate)
+        step = int(chunk_seconds * sampling_rate)
+        for start in range(0, len(samples), step):
+            yield samples[start : start + step]
+        return
+    # the times of a timeline are the audio's, not the picture's; an audio file's own start (an MP3
+    # encoder's delay) was warned about on every call, in words about video
+    if begin > 0.05 and p.suffix.lower() not in AUDIO_EXTENSIONS:
+        logger.warning(
+            "%s: its audio starts %.2f s into the file: times count from the start of the audio "
+            "(add %.2f s for the video's clock)",
+            name,
+            begin,
+            begin,
+        )
+    start, decoded, end = begin, 0, begin + duration
+    while True:
+        # past the header's duration too: an MP3 without a Xing header has only FFmpeg's estimate
+        # (50.9 s of a 61-s recording), so reading goes on while audio comes
+        stop = min(start + chunk_seconds, end) if start < end else start + chunk_seconds
+        try:
+            chunk = decoder.get_samples_played_in_range(start, stop).data.mean(dim=0).numpy()
+        except RuntimeError as err:
+            if start >= end:  # the end of the audio, after its header's duration
+                return
+            if start == begin:
+                raise _ffmpeg_error(err, name) from err
+            # a file cut short: its header (an MP3's frame count) promised more audio than it holds;
+            # what decodes of this chunk before the damage is read too
+            if (tail := _decode_until_damage(decoder, start)) is not None:
+                decoded += tail[0].size
+                yield tail[0]
+            logger.warning(
+                "%s: the audio ends after %.1f s, not at the %.1f s its header gives",
+                name,
+                decoded / sampling_rate,
+                duration,
+                extra={"cut_short": (duration, decoded / sampling_rate)},
+            )
+            return
+        if chunk.size:
+            decoded += chunk.size
+            yield chunk.astype(np.float32, copy=False)
+        elif start >= end:
+            return
+        start = stop
