@@ -9,7 +9,7 @@ import os
 import sys
 import tempfile
 import textwrap
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,10 +18,17 @@ import numpy as np
 if TYPE_CHECKING:
     from ..inference.classifier import EmotionClassifier
 
-from ..data.audio import MEDIA_EXTENSIONS, MIN_SPEECH_S, too_short, url_scheme
+from ..data.audio import MEDIA_EXTENSIONS, MIN_SPEECH_S, channel_index, too_short, url_scheme
 from ..errors import SERError, output_dir, output_file, require_extra
-from ..inference.levels import SILENCE_DB, SILENCE_LABEL, TIMELINE_MIN_WINDOWS, level_db, wants_timeline
-from ..inference.timeline import _sliding_windows
+from ..inference.levels import (
+    SILENCE_DB,
+    SILENCE_LABEL,
+    SILENCE_REL_DB,
+    TIMELINE_MIN_WINDOWS,
+    level_db,
+    wants_timeline,
+)
+from .predict_adapt import _adaptation_clips, _local, _voice_groups
 from .predict_output import _CutShort, _fmt_top, _print_table, _shown, _write_csv, _write_file
 
 logger = logging.getLogger(__name__)
@@ -138,6 +145,22 @@ run's rows are left), and --json - / --csv - then print one array / one header p
         default=SILENCE_DB,
         help=f"audio whose loudest 50 ms is below this dBFS is silence (default {SILENCE_DB})",
     )
+    p.add_argument(
+        "--silence-rel-db",
+        type=_rel_db,
+        default=SILENCE_REL_DB,
+        metavar="DB|none",
+        help=f"in a timeline, a window more than this many dB below the recording's loudest window is silence "
+        f"too (default {SILENCE_REL_DB:g}: a room's hiss between words); 'none' keeps every window above "
+        "--silence-db (a quiet speaker after a loud beep or prompt)",
+    )
+    p.add_argument(
+        "--channel",
+        default=None,
+        metavar="left|right|N",
+        help="classify one channel of stereo or multichannel files (left = 0, right = 1, or a channel number "
+        "counted from 0; the customer's side of a call recording); default: the channels averaged",
+    )
     p.add_argument("--timeline-png", default=None, metavar="DIR", help="write a timeline plot per long file")
     out = p.add_mutually_exclusive_group()
     out.add_argument(
@@ -198,6 +221,10 @@ def cli(argv: list[str]) -> int:
     if not args.paths:  # `--json clip.flac` alone: the clip became the FILE, say so, not "PATH required"
         _no_recording_as_output(args, [])
         parser.error("the following arguments are required: PATH")
+    try:
+        args.channel = channel_index(args.channel)  # a typo is said before the models load
+    except SERError as err:
+        parser.error(f"--channel: {err}")
     if any(v is not None and not 0 < v < float("inf") for v in (args.window, args.hop)):  # NaN too
         raise SERError("--window and --hop take a positive number of seconds", source="--window/--hop")
     _no_recording_as_output(args, [])
@@ -250,7 +277,7 @@ def cli(argv: list[str]) -> int:
 
     def classify_groups(groups: list[tuple[list[Path | str], list[Path | str] | None]]) -> None:
         if args.adapt == "voices":  # each voice group adapts on its own files, the rest on all of them
-            grouped, rest = _voice_groups(files, clf.sampling_rate, args.silence_db, local)
+            grouped, rest = _voice_groups(files, clf.sampling_rate, args.silence_db, local, args.channel)
             groups = [(g, g) for g in grouped] + ([(rest, files)] if rest else [])
             print(
                 f"grouped by voice: {len(grouped)} group(s) of 10 or more files; "
@@ -260,7 +287,9 @@ def cli(argv: list[str]) -> int:
         for group, adapt_on in groups:
             if adapt_on is not None:
                 clf.adapt(
-                    _adaptation_clips(adapt_on, clf.sampling_rate, window_s, hop_s, args.silence_db, local),
+                    _adaptation_clips(
+                        adapt_on, clf.sampling_rate, window_s, hop_s, args.silence_db, local, args.channel
+                    ),
                     sampling_rate=clf.sampling_rate,
                     silence_db=args.silence_db,  # --silence-db for adapting as for classifying
                 )
@@ -280,7 +309,7 @@ def cli(argv: list[str]) -> int:
                     except SERError:
                         # the header alone does not tell: decoding gives either the audio or the precise
                         # error (empty file, not audio, ...)
-                        samples = load_audio(source, clf.sampling_rate)
+                        samples = load_audio(source, clf.sampling_rate, channel=args.channel)
                         duration = len(samples) / clf.sampling_rate
                     if wants_timeline(duration, window_s):
                         tl = clf.timeline(
@@ -288,8 +317,10 @@ def cli(argv: list[str]) -> int:
                             window_s,
                             hop_s,
                             silence_db=args.silence_db,
+                            silence_rel_db=args.silence_rel_db,
                             top_k=args.top_k,
                             batch_size=args.batch_size,
+                            channel=args.channel if samples is None else None,  # samples: that channel
                         )
                         tl.source = str(path)
                         row = {
@@ -312,7 +343,7 @@ def cli(argv: list[str]) -> int:
                         results.append(row)
                     else:
                         if samples is None:
-                            samples = load_audio(source, clf.sampling_rate)
+                            samples = load_audio(source, clf.sampling_rate, channel=args.channel)
                         seconds = round(len(samples) / clf.sampling_rate, 3)
                         if reason := too_short(len(samples) / clf.sampling_rate):  # no emotion to score
                             results.append(
@@ -446,74 +477,14 @@ def _in_input_order(results: list[dict[str, Any]], files: Sequence[Path | str]) 
     return [results[j] for j in sorted(range(len(results)), key=keys.__getitem__)]
 
 
-def _adaptation_clips(
-    files: Sequence[Path | str],
-    sampling_rate: int,
-    window_s: float,
-    hop_s: float,
-    silence_db: float,
-    local: Mapping[Path | str, Path | SERError] | None = None,
-) -> Iterator[np.ndarray]:
-    """What ``--adapt`` re-estimates the statistics on, decoded one at a time as ``adapt`` consumes
-    them (a large folder is never held in memory, and each file is decoded once for it): the
-    decodable, non-silent files, a long recording's windows in its place (it is classified by
-    window: several long calls were adapted on their last 8 s each). Files that fail are left to the
-    classification pass, which reports them. ``local``: fetched addresses' copies.
-
-    Raises:
-        SERError: (while consumed) fewer than 2 such clips.
-    """
-    from ..data.audio import load_audio
-
-    win, hop = round(window_s * sampling_rate), round(hop_s * sampling_rate)
-    count = 0
-    for path in files:
-        try:
-            wave = load_audio(_local(local, path), sampling_rate)
-        except SERError:
-            continue
-        pieces: Iterable[np.ndarray] = [wave]
-        if wants_timeline(wave.size / sampling_rate, window_s):  # the windows the timeline classifies
-            pieces = (window for _, _, window in _sliding_windows([wave], win, hop))
-        for piece in pieces:
-            if piece.size and level_db(piece, sampling_rate) > silence_db:
-                count += 1
-                yield piece
-    if count < 2:
-        raise SERError(
-            "--adapt needs at least 2 decodable, non-silent clips of the same speaker or microphone (or one "
-            f"recording of {TIMELINE_MIN_WINDOWS:g} windows or more); classify without --adapt",
-            source=" ".join(str(f) for f in files[:3]) + (" ..." if len(files) > 3 else ""),
-        )
-
-
-def _voice_groups(
-    files: Sequence[Path | str],
-    sampling_rate: int,
-    silence_db: float,
-    local: Mapping[Path | str, Path | SERError] | None = None,
-) -> tuple[list[list[Path | str]], list[Path | str]]:
-    """``--adapt voices``: the voice groups of the decodable, non-silent files (``voice_groups``)
-    and the files left out (small groups, silent or broken files). ``local``: fetched addresses' copies."""
-    from ..data.audio import load_audio
-    from ..training.adaptation import voice_groups
-
-    used: list[Path | str] = []
-
-    def clips() -> Iterator[np.ndarray]:
-        for path in files:
-            try:
-                wave = load_audio(_local(local, path), sampling_rate)
-            except SERError:
-                continue  # reported by the classification pass
-            if wave.size and level_db(wave, sampling_rate) > silence_db:
-                used.append(path)
-                yield wave
-
-    ids = voice_groups(clips(), sampling_rate)
-    grouped = [[p for p, i in zip(used, ids) if i == g] for g in range(int(ids.max(initial=-1)) + 1)]
-    placed = {p for g in grouped for p in g}
-    return grouped, [p for p in files if p not in placed]
+def _rel_db(text: str) -> float | None:
+    """``--silence-rel-db``: a number of dB, or ``none`` (no relative rule)."""
+    if text.strip().lower() in ("none", "off"):
+        return None
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise ValueError(text)
+    return value
 
 
 def _fetch_addresses(files: Sequence[Path | str], folder: Path) -> dict[Path | str, Path | SERError]:
@@ -552,14 +523,6 @@ class _AsGiven(logging.Filter):
         if self.names:
             record.msg, record.args = self.named(record.getMessage()), None
         return True
-
-
-def _local(local: Mapping[Path | str, Path | SERError] | None, path: Path | str) -> Path | str:
-    """What to decode for ``path``: its fetched copy, else ``path``; raises the error its fetch gave."""
-    source = (local or {}).get(path, path)
-    if isinstance(source, SERError):
-        raise source
-    return source
 
 
 def _file_name(path: Path | str) -> str:

@@ -75,6 +75,8 @@ def _describe(source: Any) -> str:
     shape = getattr(source, "shape", None)
     if shape is not None:
         return f"<{type(source).__name__} of shape {tuple(shape)}>"
+    if hasattr(source, "read") and isinstance(getattr(source, "name", None), str):  # an open file
+        return source.name
     return f"<{type(source).__name__}>"
 
 
@@ -109,8 +111,10 @@ def _to_float(samples: np.ndarray, name: str) -> np.ndarray:
         info = np.iinfo(samples.dtype)
         scale = float(max(abs(info.min), info.max + 1))
         return samples.astype(np.float32) / scale
-    if samples.dtype == np.bool_:
-        return samples.astype(np.float32)
+    if samples.dtype == np.bool_:  # x > 0 passed by mistake was scored as a clip
+        raise SERError(
+            "boolean samples (True/False) are not audio; pass float or integer PCM samples", source=name
+        )
     raise SERError(f"unsupported sample type {samples.dtype}; pass float or integer PCM samples", source=name)
 
 
@@ -120,15 +124,53 @@ def _rate(value: Any, name: str) -> int:
         rate = float("nan") if isinstance(value, bool) else float(value)  # True was read as 1 Hz
     except (TypeError, ValueError):
         rate = float("nan")
-    if not (rate > 0 and rate == int(rate)):
+    if not (0 < rate < math.inf and rate == int(rate)):  # inf: a raw OverflowError from int()
         raise SERError(f"invalid sampling rate {value!r}; give a whole number of Hz, e.g. 16000", source=name)
     return check_rate(int(rate), name)
 
 
-def _to_mono(samples: np.ndarray, name: str, channels_first: bool | None = None) -> np.ndarray:
-    """Average channels. 2-D input is (samples, channels) or (channels, samples): the short axis."""
+def channel_index(channel: Any) -> int | None:
+    """A user's channel choice as a 0-based index: ``None`` (average them all), ``0``/``"left"``,
+    ``1``/``"right"``, or any channel number ``N`` (``"2"`` too)."""
+    if channel is None:
+        return None
+    named = {"left": 0, "right": 1}.get(str(channel).strip().lower())
+    if named is not None:
+        return named
+    text = str(channel).strip()
+    if isinstance(channel, bool) or not (isinstance(channel, int) or text.isdigit()) or int(text) < 0:
+        raise SERError(
+            f"invalid channel {channel!r}; give left, right or a channel number counted from 0 (0 = left), "
+            "or none to average the channels"
+        )
+    return int(text)
+
+
+class _NoSuchChannel(SERError):
+    """The channel asked for is not in the recording (raised before decoding where the header tells)."""
+
+
+def _pick(samples: np.ndarray, channel: int | None, name: str, axis: int) -> np.ndarray:
+    """The channels along ``axis`` averaged (``channel`` None), or the one ``channel`` asks for."""
+    count = samples.shape[axis]
+    if channel is None:
+        return samples.mean(axis=axis) if count > 1 else np.take(samples, 0, axis=axis)
+    if channel >= count:
+        raise _NoSuchChannel(
+            f"has {count} channel{'s' if count != 1 else ''}, so channel {channel} (counted from 0, 0 = left) "
+            "is not there; pick one it has, or none to average them",
+            source=name,
+        )
+    return np.take(samples, channel, axis=axis)
+
+
+def _to_mono(
+    samples: np.ndarray, name: str, channels_first: bool | None = None, channel: int | None = None
+) -> np.ndarray:
+    """Average channels (or keep ``channel``). 2-D input is (samples, channels) or (channels, samples):
+    the short axis."""
     if samples.ndim == 1:
-        return samples
+        return _pick(samples[None], channel, name, 0)
     if samples.ndim != 2:
         raise SERError(
             f"expected 1-D samples or a 2-D (samples, channels) array, got shape {samples.shape}",
@@ -137,11 +179,13 @@ def _to_mono(samples: np.ndarray, name: str, channels_first: bool | None = None)
     if channels_first is None:
         rows, cols = samples.shape
         channels_first = rows < cols and rows <= _MAX_CHANNELS
-    return samples.mean(axis=0 if channels_first else 1)
+    if samples.size == 0:  # (0, 2) read as 2 channels of nothing averaged to two NaN "samples"
+        return samples.reshape(-1)[:0]
+    return _pick(samples, channel, name, 0 if channels_first else 1)
 
 
 def _decode_soundfile(
-    data: str | io.BytesIO, sampling_rate: int | None = None
+    data: str | io.BytesIO, sampling_rate: int | None = None, channel: int | None = None
 ) -> tuple[np.ndarray, int] | None:
     """(mono samples, rate), or None when libsndfile cannot read it. A file whose samples would pass
     ``_WHOLE_READ_SAMPLES`` (a 250-KB FLAC of 10 min at 192 kHz x 8 channels holds 920 M) is mixed
@@ -152,12 +196,15 @@ def _decode_soundfile(
         with sf.SoundFile(data) as f:
             if f.format == "MP3":  # libsndfile read a VBR MP3 without a Xing header to about half its
                 return None  # length (its estimate); FFmpeg decodes it whole, as timeline() always did
-            rate = check_rate(int(f.samplerate), data if isinstance(data, str) else "<audio bytes>")
+            name = data if isinstance(data, str) else "<audio bytes>"
+            rate = check_rate(int(f.samplerate), name)
+            _pick(np.zeros((1, f.channels)), channel, name, 1)  # a channel it lacks: before reading it
             _warn_if_cut_short(f, data)
             if f.frames * f.channels <= _WHOLE_READ_SAMPLES or sampling_rate is None:
-                samples = f.read(dtype="float32", always_2d=True)
-                return samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0], rate
-            return _resample_by_blocks(f, sampling_rate), sampling_rate
+                return _pick(f.read(dtype="float32", always_2d=True), channel, name, 1), rate
+            return _resample_by_blocks(f, sampling_rate, channel), sampling_rate
+    except _NoSuchChannel:
+        raise
     except Exception:  # libsndfile can't read it (m4a, video, corrupt): let FFmpeg try
         return None
 
@@ -181,15 +228,18 @@ def _warn_if_cut_short(f: Any, data: str | io.BytesIO) -> None:
         )
 
 
-def _resample_by_blocks(f: Any, target: int) -> np.ndarray:
+def _resample_by_blocks(f: Any, target: int, channel: int | None = None) -> np.ndarray:
     """The open ``soundfile.SoundFile`` ``f`` mixed down and resampled to ``target`` a block at a time,
     as the whole file would be (:func:`_resampled_blocks`), so memory follows the output."""
     seconds = min(60.0, max(1.0, _BLOCK_SAMPLES / f.channels / f.samplerate))
-    return np.concatenate(list(_resampled_blocks(f, target, seconds))).astype(np.float32, copy=False)
+    blocks = _resampled_blocks(f, target, seconds, channel)
+    return np.concatenate(list(blocks)).astype(np.float32, copy=False)
 
 
-def _resampled_blocks(f: Any, target: int, seconds: float) -> Iterator[np.ndarray]:
-    """The open ``soundfile.SoundFile`` ``f`` mixed down and resampled to ``target``, about ``seconds``
+def _resampled_blocks(
+    f: Any, target: int, seconds: float, channel: int | None = None
+) -> Iterator[np.ndarray]:
+    """The open ``soundfile.SoundFile`` ``f`` mixed down (or its ``channel``) and resampled to ``target``, about ``seconds``
     at a time, each block as the whole file would give it: resampled with context on both sides
     (longer than the resampling filter) and its output trimmed to the block, whose length is a whole
     number of the rates' period, so blocks join without clicks and the length is the whole file's.
@@ -201,7 +251,7 @@ def _resampled_blocks(f: Any, target: int, seconds: float) -> Iterator[np.ndarra
     block = period * max(1, round(seconds * f.samplerate) // period)
 
     def read() -> np.ndarray:
-        return f.read(block, dtype="float32", always_2d=True).mean(axis=1)
+        return _pick(f.read(block, dtype="float32", always_2d=True), channel, str(f.name), 1)
 
     before, current = np.zeros(0, np.float32), read()
     while current.size:
@@ -213,7 +263,9 @@ def _resampled_blocks(f: Any, target: int, seconds: float) -> Iterator[np.ndarra
         before, current = np.concatenate([before, current])[-context:], after
 
 
-def _decode_ffmpeg(data: str | bytes, name: str, sampling_rate: int | None) -> tuple[np.ndarray, int]:
+def _decode_ffmpeg(
+    data: str | bytes, name: str, sampling_rate: int | None, channel: int | None = None
+) -> tuple[np.ndarray, int]:
     try:
         from torchcodec.decoders import AudioDecoder
     except Exception as err:  # pragma: no cover - depends on the machine
@@ -229,10 +281,13 @@ def _decode_ffmpeg(data: str | bytes, name: str, sampling_rate: int | None) -> t
         raise _ffmpeg_error(err, name) from err
     if decoder.metadata.sample_rate:  # a 1-Hz header made 2,000 s of a 4-KB file
         check_rate(int(decoder.metadata.sample_rate), name)
+    if decoder.metadata.num_channels:  # a channel it lacks: said before decoding
+        _pick(np.zeros((int(decoder.metadata.num_channels), 1)), channel, name, 0)
     try:
         decoded = decoder.get_all_samples()
     except Exception as err:
-        held = _decode_until_damage(decoder) if decoder.metadata.codec == "mp3" else None  # a cut MP3
+        # a cut MP3
+        held = _decode_until_damage(decoder, channel=channel) if decoder.metadata.codec == "mp3" else None
         if held is None:
             raise _ffmpeg_error(err, name) from err
         header = decoder.metadata.duration_seconds_from_header or 0.0
@@ -245,11 +300,13 @@ def _decode_ffmpeg(data: str | bytes, name: str, sampling_rate: int | None) -> t
             extra={"cut_short": (header, len(held[0]) / held[1])},  # predict's row says so
         )
         return held
-    return decoded.data.mean(dim=0).numpy().astype(np.float32, copy=False), int(decoded.sample_rate)
+    return _pick(decoded.data.numpy(), channel, name, 0).astype(np.float32, copy=False), int(
+        decoded.sample_rate
+    )
 
 
 def _decode_until_damage(
-    decoder: Any, begin: float | None = None, step_s: float = 0.1
+    decoder: Any, begin: float | None = None, step_s: float = 0.1, channel: int | None = None
 ) -> tuple[np.ndarray, int] | None:
     """What ``decoder`` decodes from ``begin`` (default: the stream's start) up to the first frame it
     cannot (mono, its rate), a ``step_s`` at a time; None when not even the first step decodes."""
@@ -262,7 +319,7 @@ def _decode_until_damage(
             break
         if not got.data.shape[-1]:
             break
-        pieces.append(got.data.mean(dim=0).numpy())
+        pieces.append(_pick(got.data.numpy(), channel, "<audio>", 0))
         rate, begin = int(got.sample_rate), begin + step_s
     if not pieces or rate is None:
         return None
@@ -293,6 +350,8 @@ def _ffmpeg_reason(err: Exception) -> str:
 def unreadable_path(path: Path) -> str | None:
     """Why the file system cannot even look ``path`` up (a name too long: OSError [Errno 36], which was
     untyped and aborted whole runs), or None."""
+    if "\x00" in str(path):  # os.stat's "embedded null byte" was a raw ValueError, not a SERError
+        return "the path holds a NUL character, which no file name can"
     try:
         path.exists()
     except OSError as err:
@@ -305,7 +364,7 @@ def _readable_path(path: Path) -> None:
         raise SERError(f"{why}; check it", source=str(path))
 
 
-def _decode_path(path: Path, sampling_rate: int | None) -> tuple[np.ndarray, int]:
+def _decode_path(path: Path, sampling_rate: int | None, channel: int | None = None) -> tuple[np.ndarray, int]:
     name = str(path)
     _readable_path(path)
     # a glob pattern that matched nothing is kept as given (media_files.find_media_files)
@@ -326,10 +385,10 @@ def _decode_path(path: Path, sampling_rate: int | None) -> tuple[np.ndarray, int
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:  # a name of bytes that are not UTF-8 (legal on Linux): libsndfile
-        return _decode_bytes(path.read_bytes(), name, sampling_rate)  # and FFmpeg refuse the name
-    decoded = _decode_soundfile(name, sampling_rate)
+        return _decode_bytes(path.read_bytes(), name, sampling_rate, channel)  # and FFmpeg refuse the name
+    decoded = _decode_soundfile(name, sampling_rate, channel)
     if decoded is None:
-        decoded = _decode_ffmpeg(name, name, sampling_rate)
+        decoded = _decode_ffmpeg(name, name, sampling_rate, channel)
     return decoded
 
 
@@ -346,61 +405,72 @@ def is_silent(samples: np.ndarray) -> bool:
     return not samples.size or float(np.abs(samples).max()) < SILENT_PEAK
 
 
-def _decode_location(source: str | os.PathLike, sampling_rate: int | None) -> tuple[np.ndarray, int]:
+def _decode_location(
+    source: str | os.PathLike, sampling_rate: int | None, channel: int | None = None
+) -> tuple[np.ndarray, int]:
     """A path, or an http(s) URL (fetched, as the stock pipeline does); other URLs are an error
     that shows them as given (as a path, ``s3://x`` read "s3:/x: file not found")."""
     scheme, text = url_scheme(source), os.fspath(source)
     if not text:  # "" was read as the current folder: ".: is a directory"
         raise SERError("an empty path; give the path of an audio or video file", source="''")
     if scheme is None:
-        return _decode_path(Path(source), sampling_rate)
+        return _decode_path(Path(source), sampling_rate, channel)
     if scheme not in ("http", "https"):
         raise SERError(
             f"{scheme}:// addresses are not read; download the file (e.g. "
             "huggingface_hub.hf_hub_download for hf://) and pass its path",
             source=text,
         )
-    return _decode_bytes(fetch_url(text), text, sampling_rate)
+    return _decode_bytes(fetch_url(text), text, sampling_rate, channel)
 
 
-def _decode_bytes(data: bytes, name: str, sampling_rate: int | None) -> tuple[np.ndarray, int]:
+def _decode_bytes(
+    data: bytes, name: str, sampling_rate: int | None, channel: int | None = None
+) -> tuple[np.ndarray, int]:
+    if not isinstance(data, (bytes, bytearray, memoryview)):  # {"bytes": "abc"}: a raw TypeError
+        raise SERError(f"audio bytes must be bytes, not {type(data).__name__}", source=name)
     if len(data) == 0:
         raise SERError("no audio bytes (empty input)", source=name)
-    decoded = _decode_soundfile(io.BytesIO(data), sampling_rate)
+    decoded = _decode_soundfile(io.BytesIO(data), sampling_rate, channel)
     if decoded is None:
-        decoded = _decode_ffmpeg(bytes(data), name, sampling_rate)
+        decoded = _decode_ffmpeg(bytes(data), name, sampling_rate, channel)
     return decoded
 
 
-def _decode_any(source: Any, sampling_rate: int | None, name: str) -> tuple[np.ndarray, int]:
-    """Return (mono float32 samples, their rate) for any supported input."""
+def _decode_any(
+    source: Any, sampling_rate: int | None, name: str, channel: int | None = None
+) -> tuple[np.ndarray, int]:
+    """Return (mono float32 samples, their rate) for any supported input (its ``channel`` if given)."""
     if isinstance(source, (str, os.PathLike)):
-        return _decode_location(source, sampling_rate)
+        return _decode_location(source, sampling_rate, channel)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return _decode_bytes(bytes(source), name, sampling_rate)
+        return _decode_bytes(bytes(source), name, sampling_rate, channel)
+    if hasattr(source, "read") and callable(source.read):  # an open file, io.BytesIO, a web upload
+        data = source.read()
+        return _decode_bytes(data, str(getattr(source, "name", "") or name), sampling_rate, channel)
     if isinstance(source, dict):
         samples = source.get("array", source.get("raw"))
         if samples is not None:
             rate = source.get("sampling_rate")
             if rate is None:
                 raise SERError("audio dict has samples but no 'sampling_rate'; add it", source=name)
-            return _decode_any(samples, _rate(rate, name), name)
+            return _decode_any(samples, _rate(rate, name), name, channel)
         if source.get("bytes") is not None:
-            return _decode_bytes(source["bytes"], str(source.get("path") or name), sampling_rate)
+            return _decode_bytes(source["bytes"], str(source.get("path") or name), sampling_rate, channel)
         if source.get("path"):
-            return _decode_location(source["path"], sampling_rate)
+            return _decode_location(source["path"], sampling_rate, channel)
         raise SERError("audio dict needs 'array' + 'sampling_rate', 'bytes' or 'path'", source=name)
     if isinstance(source, tuple) and len(source) == 2 and np.isscalar(source[0]) != np.isscalar(source[1]):
         # gradio's (sampling_rate, samples), channels last; torchaudio's first; soundfile.read's and
         # librosa.load's (samples, sampling_rate)
         rate, samples = source if np.isscalar(source[0]) else source[::-1]
-        return _to_mono(_to_float(_as_array(samples, name), name), name), _rate(rate, name)
+        return _to_mono(_to_float(_as_array(samples, name), name), name, channel=channel), _rate(rate, name)
     if hasattr(source, "get_all_samples"):  # torchcodec / datasets AudioDecoder
         try:
             decoded = source.get_all_samples()
         except Exception as err:
             raise SERError(f"the AudioDecoder could not decode its source ({err})", source=name) from err
-        return decoded.data.mean(dim=0).numpy().astype(np.float32), int(decoded.sample_rate)
+        return _pick(decoded.data.numpy(), channel, name, 0).astype(np.float32), int(decoded.sample_rate)
     if hasattr(source, "detach") and hasattr(source, "cpu"):  # torch tensor
         source = _as_array(source, name)
     if isinstance(source, list) and any(_is_clip(x) for x in source):
@@ -420,7 +490,7 @@ def _decode_any(source: Any, sampling_rate: int | None, name: str) -> tuple[np.n
         samples = _as_array(source, name)
         if samples.dtype == object:
             raise SERError("samples must be numbers, not objects", source=name)
-        return _to_mono(_to_float(samples, name), name), _rate(sampling_rate, name)
+        return _to_mono(_to_float(samples, name), name, channel=channel), _rate(sampling_rate, name)
     raise SERError(
         "unsupported audio input; pass a path, bytes, an array with its rate, a (rate, samples) or "
         "(samples, rate) tuple, an {'array', 'sampling_rate'} dict or an AudioDecoder",
@@ -475,6 +545,7 @@ def load_audio(
     sampling_rate: int = DEFAULT_SAMPLING_RATE,
     *,
     source_rate: int | None = None,
+    channel: int | str | None = None,
 ) -> np.ndarray:
     """Decode ``source`` into a float32 mono signal at ``sampling_rate``.
 
@@ -483,6 +554,8 @@ def load_audio(
             ``(rate, samples)`` tuple or an ``AudioDecoder`` (see the module docstring).
         sampling_rate: the rate to return (the model's rate, 16 kHz by default).
         source_rate: the rate of raw samples when ``source`` is an array or tensor.
+        channel: None averages the channels; ``0``/``"left"``, ``1``/``"right"`` or any channel
+            number (counted from 0) keeps that one alone (the customer's side of a stereo call).
 
     Returns:
         ``np.ndarray`` of shape ``(samples,)``, dtype float32.
@@ -490,11 +563,11 @@ def load_audio(
     Raises:
         SERError: empty, non-audio, unreadable or NaN/Inf-filled input, naming the input.
     """
-    name = _describe(source)
+    name, channel = _describe(source), channel_index(channel)
     if isinstance(source, (list, np.ndarray)) or (hasattr(source, "detach") and hasattr(source, "cpu")):
-        samples, rate = _decode_any(source, source_rate, name)
+        samples, rate = _decode_any(source, source_rate, name, channel)
     else:
-        samples, rate = _decode_any(source, sampling_rate, name)
+        samples, rate = _decode_any(source, sampling_rate, name, channel)
     check_rate(rate, name)
     if samples.size == 0:
         raise SERError("contains no audio samples (0 s); re-record or re-export it", source=name)

@@ -19,8 +19,10 @@ from .audio import (
     _decode_path,
     _decode_until_damage,
     _ffmpeg_error,
+    _pick,
     _resampled_blocks,
     _warn_if_cut_short,
+    channel_index,
     load_audio,
 )
 from .resampling import check_rate
@@ -29,21 +31,27 @@ logger = logging.getLogger(__name__)
 
 
 def iter_audio_chunks(
-    path: str | os.PathLike, chunk_seconds: float, sampling_rate: int = DEFAULT_SAMPLING_RATE
+    path: str | os.PathLike,
+    chunk_seconds: float,
+    sampling_rate: int = DEFAULT_SAMPLING_RATE,
+    channel: int | str | None = None,
 ) -> Iterator[np.ndarray]:
-    """Yield successive float32 mono chunks of ``chunk_seconds`` from a file, in bounded memory.
+    """Yield successive float32 mono chunks of ``chunk_seconds`` from a file, in bounded memory
+    (its channels averaged, or the one ``channel`` names, as :func:`load_audio` reads it).
 
     The last chunk may be shorter. Used for long recordings so that a 10-minute file never becomes
     one giant tensor.
     """
-    name = str(path)
+    name, channel = str(path), channel_index(channel)
     p = Path(path)
     try:
         usable = p.is_file() and p.stat().st_size > 0
     except OSError:  # a name too long for the file system: a raw OSError from timeline()
         usable = False
     if not usable:
-        _decode_path(p, sampling_rate)  # raises the precise error (missing, a folder, empty, bad name)
+        _decode_path(
+            p, sampling_rate, channel
+        )  # raises the precise error (missing, a folder, empty, bad name)
     import soundfile as sf
 
     try:
@@ -55,8 +63,9 @@ def iter_audio_chunks(
         try:
             with sf.SoundFile(name) as f:  # resampled with context: the chunks join as the whole file
                 check_rate(int(f.samplerate), name)
+                _pick(np.zeros((1, f.channels)), channel, name, 1)  # a channel it lacks, said first
                 _warn_if_cut_short(f, name)
-                for chunk in _resampled_blocks(f, sampling_rate, chunk_seconds):
+                for chunk in _resampled_blocks(f, sampling_rate, chunk_seconds, channel):
                     if not np.all(np.isfinite(chunk)):
                         raise SERError(
                             "contains NaN or infinite samples; the recording is corrupt", source=name
@@ -85,9 +94,11 @@ def iter_audio_chunks(
         duration = None
     if duration and decoder.metadata.sample_rate:
         check_rate(int(decoder.metadata.sample_rate), name)
+    if duration and decoder.metadata.num_channels:
+        _pick(np.zeros((int(decoder.metadata.num_channels), 1)), channel, name, 0)
     if not duration:  # decode whole: the precise error (no audio track, not audio, no FFmpeg), or a
         # container without a duration header, or a name FFmpeg refuses (not UTF-8) (all rare)
-        samples = load_audio(p, sampling_rate)
+        samples = load_audio(p, sampling_rate, channel=channel)
         step = int(chunk_seconds * sampling_rate)
         for start in range(0, len(samples), step):
             yield samples[start : start + step]
@@ -108,7 +119,7 @@ def iter_audio_chunks(
         # (50.9 s of a 61-s recording), so reading goes on while audio comes
         stop = min(start + chunk_seconds, end) if start < end else start + chunk_seconds
         try:
-            chunk = decoder.get_samples_played_in_range(start, stop).data.mean(dim=0).numpy()
+            chunk = _pick(decoder.get_samples_played_in_range(start, stop).data.numpy(), channel, name, 0)
         except RuntimeError as err:
             if start >= end:  # the end of the audio, after its header's duration
                 return
@@ -116,7 +127,7 @@ def iter_audio_chunks(
                 raise _ffmpeg_error(err, name) from err
             # a file cut short: its header (an MP3's frame count) promised more audio than it holds;
             # what decodes of this chunk before the damage is read too
-            if (tail := _decode_until_damage(decoder, start)) is not None:
+            if (tail := _decode_until_damage(decoder, start, channel=channel)) is not None:
                 decoded += tail[0].size
                 yield tail[0]
             logger.warning(

@@ -55,7 +55,7 @@ from .inputs import (
 )
 from .levels import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, SILENT_DB, level_db  # noqa: F401  (re-exported)
 from .loading import load_config, load_feature_extractor, load_model
-from .timeline import Timeline, _sliding_windows
+from .timeline import Timeline, _sliding_windows, assemble_timeline
 
 logger = logging.getLogger(__name__)
 
@@ -204,13 +204,15 @@ class EmotionClassifier:
         return cls(model, **kwargs)
 
     # ----------------------------------------------------------------------------- core
-    def _load(self, audio: Any, sampling_rate: int | None = None) -> np.ndarray:
-        """Any input -> float32 mono at the model's rate."""
+    def _load(
+        self, audio: Any, sampling_rate: int | None = None, channel: int | str | None = None
+    ) -> np.ndarray:
+        """Any input -> float32 mono (its channels averaged, or ``channel``) at the model's rate."""
         if isinstance(audio, (np.ndarray, list)) or (hasattr(audio, "detach") and hasattr(audio, "cpu")):
             # a bare array is taken to be at the model's rate unless told otherwise
             rate = self.sampling_rate if sampling_rate is None else sampling_rate
-            return load_audio(audio, self.sampling_rate, source_rate=rate)
-        return load_audio(audio, self.sampling_rate)
+            return load_audio(audio, self.sampling_rate, source_rate=rate, channel=channel)
+        return load_audio(audio, self.sampling_rate, channel=channel)
 
     def _pad_short(self, samples: np.ndarray) -> np.ndarray:
         """A pretrained encoder's stock extractor (the backbone family) does not pad short clips as
@@ -270,7 +272,11 @@ class EmotionClassifier:
 
     # ----------------------------------------------------------------------------- adaptation
     def adapt(
-        self, clips: Iterable[Any], sampling_rate: int | None = None, silence_db: float | None = SILENCE_DB
+        self,
+        clips: Iterable[Any],
+        sampling_rate: int | None = None,
+        silence_db: float | None = SILENCE_DB,
+        channel: int | str | None = None,
     ) -> EmotionClassifier:
         """Re-estimate the model's normalisation statistics on UNLABELLED clips of one speaker or
         microphone (see :mod:`ser_hf.training.adaptation`); later calls classify with them.
@@ -302,7 +308,7 @@ class EmotionClassifier:
         refuse_single(clips, "adapt", "pass the clips as a list (or a generator) of paths or arrays")
         step = getattr(self.feature_extractor, "clips_per_call", 1)
         waves = adaptation_waves(
-            clips, lambda a: self._load(a, sampling_rate), self.sampling_rate, self.feature_extractor,
+            clips, lambda a: self._load(a, sampling_rate, channel), self.sampling_rate, self.feature_extractor,
             self.default_window_s(), silence_db,
         )  # fmt: skip
         inputs: list[dict[str, Any]] = []
@@ -349,7 +355,13 @@ class EmotionClassifier:
 
     # ----------------------------------------------------------------------------- public API
     def classify(
-        self, audio: Any, sampling_rate: int | None = None, top_k: int | None = None, *, warn: bool = True
+        self,
+        audio: Any,
+        sampling_rate: int | None = None,
+        top_k: int | None = None,
+        *,
+        warn: bool = True,
+        channel: int | str | None = None,
     ) -> list[dict[str, Any]]:
         """Emotion scores of one clip.
 
@@ -360,13 +372,16 @@ class EmotionClassifier:
             top_k: keep the best ``top_k`` labels (default all).
             warn: log a warning for a clip that is silent, too short or longer than the model reads
                 (a caller that warned once for many such clips, as a stream does, turns it off).
+            channel: None averages a stereo clip's channels; ``"left"``/``"right"`` or a channel
+                number (counted from 0) classifies that one alone (as in :meth:`classify_batch`,
+                :meth:`timeline` and :meth:`adapt`).
 
         Returns:
             ``[{"label": str, "score": float}, ...]`` sorted by score; the scores of all labels sum to 1.
         """
         if top_k is not None:
             check_top_k(top_k)  # before the work
-        samples, name = self._load(audio, sampling_rate), clip_name(audio)
+        samples, name = self._load(audio, sampling_rate, channel), clip_name(audio)
         if warn:
             warn_about_clips([samples], [name], self.sampling_rate, self.feature_extractor)
         keep, labels = self._scoring
@@ -381,6 +396,7 @@ class EmotionClassifier:
         names: Sequence[str] | None = None,
         return_exceptions: bool = False,
         warn: bool = True,
+        channel: int | str | None = None,
     ) -> list[Any]:
         """:meth:`classify` for many clips, batched (sorted by length so padding stays small;
         ``batch_size`` None: what runs fastest for the model on its device, 1 for the CNN families
@@ -405,7 +421,7 @@ class EmotionClassifier:
         clips: dict[int, np.ndarray] = {}
         for i, audio in enumerate(audios):
             try:
-                clips[i] = self._load(audio, sampling_rate)
+                clips[i] = self._load(audio, sampling_rate, channel)
             except SERError as err:
                 if not return_exceptions:
                     raise
@@ -486,6 +502,7 @@ class EmotionClassifier:
         batch_size: int | None = None,
         sampling_rate: int | None = None,
         chunk_s: float = 60.0,
+        channel: int | str | None = None,
     ) -> Timeline:
         """Classify a long recording in overlapping windows.
 
@@ -495,7 +512,7 @@ class EmotionClassifier:
         overall label, not run through the model) when its :func:`level_db` is below ``silence_db``
         dBFS or more than ``silence_rel_db`` dB below the loudest window's. Paths are decoded in chunks of
         ``chunk_s`` seconds and windows classified ``batch_size`` at a time, so memory stays
-        bounded for recordings of any length.
+        bounded for recordings of any length. ``channel``: as in :meth:`classify`.
 
         Returns:
             a :class:`Timeline`.
@@ -516,9 +533,9 @@ class EmotionClassifier:
         warn_if_window_odd(window_s, self.feature_extractor, name, hop_s)
         # a file is read a chunk at a time; an http(s) address is fetched by load_audio below
         if isinstance(audio, (str, os.PathLike)) and not url_scheme(audio):
-            chunks: Iterable[np.ndarray] = iter_audio_chunks(audio, max(chunk_s, 2 * window_s), sr)
+            chunks: Iterable[np.ndarray] = iter_audio_chunks(audio, max(chunk_s, 2 * window_s), sr, channel)
         else:
-            samples = self._load(audio, sampling_rate)
+            samples = self._load(audio, sampling_rate, channel)
             step = max(win, int(chunk_s * sr))
             chunks = (samples[i : i + step] for i in range(0, len(samples), step))
 
@@ -547,52 +564,9 @@ class EmotionClassifier:
         flush()
         if not spans:
             raise SERError("contains no audio samples (0 s)", source=name)
-        total = spans[-1][1]  # the last window always ends at the end of the recording
-
-        loudest = max(levels)
-        windows, rows, weights = [], [], []
-        for i, ((start, stop), level) in enumerate(zip(spans, levels)):
-            silent = i not in probs_rows or (silence_rel_db is not None and level < loudest - silence_rel_db)
-            if silent:
-                row = np.zeros(len(labels))
-                top = [{"label": SILENCE_LABEL, "score": 1.0}]
-            else:
-                row = probs_rows[i]
-                top = _top(row, labels, top_k)
-                # the window ending at the very end may add only a few samples to the one before it:
-                # it counts by the new audio it brings, as a share of a regular step (hop)
-                new = stop - max(start, spans[i - 1][1]) if i else stop - start
-                weights.append((i, (stop - start) / sr * min(1.0, new / min(hop, stop - start))))
-            rows.append(row)
-            windows.append(
-                {
-                    "start": round(start / sr, 3),
-                    "end": round(stop / sr, 3),
-                    "label": top[0]["label"],
-                    "score": top[0]["score"],
-                    "scores": top,
-                    "level_db": round(level, 1),
-                    "silent": silent,
-                }
-            )
-        if weights:
-            w = np.array([d for _, d in weights])
-            overall = (np.stack([rows[i] for i, _ in weights]) * w[:, None]).sum(axis=0) / w.sum()
-            overall_top = _top(overall, labels, top_k)
-        else:
-            overall_top = [{"label": SILENCE_LABEL, "score": 1.0}]
-        return Timeline(
-            source=name,
-            duration=round(total / sr, 3),
-            window_s=window_s,
-            hop_s=hop_s,
-            label=overall_top[0]["label"],
-            score=overall_top[0]["score"],
-            scores=overall_top,
-            windows=windows,
-            labels=list(labels),
-            probabilities=[[float(v) for v in r] for r in rows],
-        )
+        return assemble_timeline(
+            name, spans, levels, probs_rows, labels, top_k, sr, window_s, hop_s, silence_rel_db
+        )  # fmt: skip
 
 
 _FORK_GUARD: list[bool] = []

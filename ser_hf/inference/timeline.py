@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .levels import SILENCE_LABEL
+
 logger = logging.getLogger(__name__)
 
 
@@ -75,6 +77,87 @@ def _sliding_windows(
         yield 0, total, buf
     elif last_stop < total:
         yield total - win, total, buf[len(buf) - win :]
+
+
+def assemble_timeline(
+    name: str,
+    spans: list[tuple[int, int]],
+    levels: list[float],
+    probs_rows: dict[int, np.ndarray],
+    labels: list[str],
+    top_k: int | None,
+    sampling_rate: int,
+    window_s: float,
+    hop_s: float,
+    silence_rel_db: float | None,
+) -> Timeline:
+    """The :class:`Timeline` of windows ``spans`` (samples) with their levels and the probabilities of
+    those the model ran on (``probs_rows``; the others were below ``silence_db``). A window more than
+    ``silence_rel_db`` dB under the loudest one is silent too; when that rule silences more windows the
+    absolute one kept than are classified, a warning says how many and how to keep them (a loud beep had
+    silenced a quiet speaker's whole call, without a word)."""
+    from .inputs import _top  # here: `ser-hf predict --help` imports this module, and inputs loads torch
+
+    sr, hop = sampling_rate, max(1, int(round(hop_s * sampling_rate)))
+    loudest = max(levels)
+    loudest_at = spans[levels.index(loudest)][0] / sr
+    windows, rows, weights, quietened = [], [], [], 0
+    for i, ((start, stop), level) in enumerate(zip(spans, levels)):
+        under = silence_rel_db is not None and level < loudest - silence_rel_db
+        silent = i not in probs_rows or under
+        quietened += i in probs_rows and under
+        if silent:
+            row = np.zeros(len(labels))
+            top = [{"label": SILENCE_LABEL, "score": 1.0}]
+        else:
+            row = probs_rows[i]
+            top = _top(row, labels, top_k)
+            # the window ending at the very end may add only a few samples to the one before it:
+            # it counts by the new audio it brings, as a share of a regular step (hop)
+            new = stop - max(start, spans[i - 1][1]) if i else stop - start
+            weights.append((i, (stop - start) / sr * min(1.0, new / min(hop, stop - start))))
+        rows.append(row)
+        windows.append(
+            {
+                "start": round(start / sr, 3),
+                "end": round(stop / sr, 3),
+                "label": top[0]["label"],
+                "score": top[0]["score"],
+                "scores": top,
+                "level_db": round(level, 1),
+                "silent": silent,
+            }
+        )
+    if quietened > len(weights):  # most audible windows silenced by one loud moment: say so (a room's
+        # hiss between words, what the rule is for, is the smaller part of a recording)
+        logger.warning(
+            "%s: %d window(s) loud enough to classify were taken as silence for being more than %g dB under "
+            "the loudest window (%.1f dBFS at %.1f s); if that was a beep or a prompt and they hold quiet "
+            "speech, timeline(silence_rel_db=None) (ser-hf predict --silence-rel-db none) classifies them",
+            name,
+            quietened,
+            silence_rel_db,
+            loudest,
+            loudest_at,
+        )
+    if weights:
+        w = np.array([d for _, d in weights])
+        overall = (np.stack([rows[i] for i, _ in weights]) * w[:, None]).sum(axis=0) / w.sum()
+        overall_top = _top(overall, labels, top_k)
+    else:
+        overall_top = [{"label": SILENCE_LABEL, "score": 1.0}]
+    return Timeline(
+        source=name,
+        duration=round(spans[-1][1] / sr, 3),  # the last window always ends at the end of the recording
+        window_s=window_s,
+        hop_s=hop_s,
+        label=overall_top[0]["label"],
+        score=overall_top[0]["score"],
+        scores=overall_top,
+        windows=windows,
+        labels=list(labels),
+        probabilities=[[float(v) for v in r] for r in rows],
+    )
 
 
 def plot_timeline(timeline: Timeline, path: str | os.PathLike, title: str | None = None) -> Path:
