@@ -8,6 +8,8 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from ..training.adaptation_lock import statistics_lock
+
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
     z = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
@@ -52,9 +54,15 @@ class TorchBackend:
         self, input_features: Any, attention_mask: Any, output_attentions: bool = False, **extra: Any
     ) -> Any:
 
+        model = self.model  # read once: the lock and the forward are the same model's
+        lock = statistics_lock(model)  # an adapt() installs its statistics whole between forwards
         with torch.inference_mode():
             inputs = self.model_inputs(input_features, attention_mask, **extra)
-            return self.model(**inputs, output_attentions=output_attentions)
+            lock.acquire_read()
+            try:
+                return model(**inputs, output_attentions=output_attentions)
+            finally:
+                lock.release_read()
 
     def predict_logits(self, input_features: Any, attention_mask: Any, **extra: Any) -> np.ndarray:
         return self._forward(input_features, attention_mask, **extra).logits.float().cpu().numpy()

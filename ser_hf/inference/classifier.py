@@ -133,7 +133,6 @@ class EmotionClassifier:
             backend.check_labels(self.labels)
         self.model_labels = list(self.labels)  # all of the model's classes; ``labels``: those scored
         self.sampling_rate = int(getattr(self.feature_extractor, "sampling_rate", DEFAULT_SAMPLING_RATE))
-        self.adapted_on = 0  # number of unlabelled clips the statistics were re-estimated on
         self._warn_if_heads_changed()
 
     def _warn_if_heads_changed(self) -> None:
@@ -197,6 +196,14 @@ class EmotionClassifier:
     @property
     def _keep(self) -> np.ndarray | None:
         return self._scoring[0]
+
+    @property
+    def adapted_on(self) -> int:
+        """How many unlabelled clips the model's statistics were re-estimated on (0: not adapted);
+        read from the model, so every classifier sharing it says the same."""
+        from ..training.adaptation_lock import adapted_clips
+
+        return adapted_clips(getattr(self.backend, "model", None))
 
     @classmethod
     def from_pretrained(cls, model: str | os.PathLike | None = None, **kwargs: Any) -> EmotionClassifier:
@@ -289,14 +296,16 @@ class EmotionClassifier:
         of emotions; :meth:`reset_adaptation` goes back to the training statistics. It changes the
         model every caller of this classifier shares: a server adapting per caller gives each its
         own ``EmotionClassifier`` (classifying from several threads is safe, and so is
-        :meth:`restrict`, which a call reads once). The statistics live in the model's buffers: a
-        model saved while adapted stays adapted (reset first to save the trained one). Needs the
-        PyTorch backend (not ONNX).
+        :meth:`restrict`, which a call reads once). Calls on other threads meanwhile never enter the
+        statistics and see the old or the new ones in full; ``adapt`` and :meth:`reset_adaptation` run
+        one at a time. The statistics live in the model's buffers: a model saved while adapted stays
+        adapted (reset first to save the trained one). Needs the PyTorch backend (not ONNX).
 
         Returns:
             ``self``, so ``EmotionClassifier().adapt(clips).classify(clip)`` reads naturally.
         """
         from ..training.adaptation import adapt_model
+        from ..training.adaptation_lock import statistics_lock
 
         model = getattr(self.backend, "model", None)
         if model is None:
@@ -311,24 +320,24 @@ class EmotionClassifier:
             clips, lambda a: self._load(a, sampling_rate, channel), self.sampling_rate, self.feature_extractor,
             self.default_window_s(), silence_db,
         )  # fmt: skip
-        inputs: list[dict[str, Any]] = []
-        for batch in iter(lambda: list(itertools.islice(waves, step)), []):
-            feats, mask, extra = self._features(batch)
-            for j in range(len(batch)):
-                rows = {k: v[j : j + 1] for k, v in extra.items()}
-                inputs.append(self.backend.model_inputs(feats[j : j + 1], mask[j : j + 1], **rows))
-        adapt_model(model, inputs)
-        self.adapted_on = len(inputs)
+        with statistics_lock(model).changing:  # a reset_adaptation() called meanwhile waits, then resets
+            inputs: list[dict[str, Any]] = []
+            for batch in iter(lambda: list(itertools.islice(waves, step)), []):
+                feats, mask, extra = self._features(batch)
+                for j in range(len(batch)):
+                    rows = {k: v[j : j + 1] for k, v in extra.items()}
+                    inputs.append(self.backend.model_inputs(feats[j : j + 1], mask[j : j + 1], **rows))
+            adapt_model(model, inputs)
         return self
 
     def reset_adaptation(self) -> EmotionClassifier:
-        """Back to the statistics the model was trained with."""
+        """Back to the statistics the model was trained with (after an :meth:`adapt` running on
+        another thread, which it waits for)."""
         from ..training.adaptation import restore_model
 
         model = getattr(self.backend, "model", None)
         if model is not None:
             restore_model(model)
-        self.adapted_on = 0
         return self
 
     def restrict(self, labels: Sequence[str] | None) -> EmotionClassifier:

@@ -139,7 +139,6 @@ class OnnxEmotionClassifier(EmotionClassifier):
         self.model_labels = list(self.labels)
         ort_backend.check_labels(self.labels)
         self.sampling_rate = int(getattr(self.feature_extractor, "sampling_rate", 16000))
-        self.adapted_on = 0  # what EmotionClassifier's summary reads (an ONNX file is never adapted)
 
 
 def onnx_device(device: str) -> str:

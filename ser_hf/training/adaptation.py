@@ -21,6 +21,7 @@ speaker embedding, so each group adapts on its own (``evaluate --adapt voices``)
 
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
 from collections.abc import Iterable, Mapping
@@ -32,6 +33,7 @@ from torch import nn
 
 from ..errors import SERError
 from ..models.fitted_heads import changed_heads
+from .adaptation_lock import CLIPS, SAVED, statistics_lock
 from .cv_results import ADAPTED_DIRS
 
 logger = logging.getLogger(__name__)
@@ -46,7 +48,6 @@ _CHUNK = 16  # clips per voice-encoder call in voice_groups
 # voice_groups clusters at most this many clips (average linkage holds the distance of every pair:
 # 4,000 clips take 64 MB, 40,000 would take 6.4 GB); the others join their nearest clustered clip's group
 _MAX_CLUSTERED = 4000
-_SAVED = "_ser_hf_unadapted"  # attribute holding the training statistics while a model is adapted
 
 
 def adapt_mode(adapt: bool | str | None) -> str | None:
@@ -146,10 +147,12 @@ def _batch_norms(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
     return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
 
-def _save_state(model: nn.Module) -> None:
-    if hasattr(model, _SAVED):
+def _save_state(model: nn.Module, clips: int) -> None:
+    state = getattr(model, SAVED, None)
+    if state is not None:  # adapted already: the training statistics are saved, the count is new
+        state[CLIPS] = clips
         return
-    state = {}
+    state = {CLIPS: clips}
     for i, m in enumerate(_functionals_models(model)):
         state[f"f{i}"] = m.feature_mean.detach().clone()
         if m.speaker_classifier is not None:
@@ -162,37 +165,75 @@ def _save_state(model: nn.Module) -> None:
                 bn.num_batches_tracked.clone(),
                 bn.momentum,
             )
-    object.__setattr__(model, _SAVED, state)
+    object.__setattr__(model, SAVED, state)
+
+
+@torch.no_grad()
+def _restore(model: nn.Module) -> None:
+    state = getattr(model, SAVED, None)
+    if state is None:
+        return
+    for i, m in enumerate(_functionals_models(model)):
+        m.feature_mean.copy_(state[f"f{i}"])
+        if f"s{i}" in state:
+            for buffer, saved in zip((m.speaker_mean, m.speaker_scale, m.speaker_adapted), state[f"s{i}"]):
+                buffer.copy_(saved)
+    for i, bn in enumerate(_batch_norms(model)):
+        if f"b{i}" in state:
+            mean, var, count, momentum = state[f"b{i}"]
+            bn.momentum = momentum
+            bn.running_mean.copy_(mean)
+            bn.running_var.copy_(var)
+            bn.num_batches_tracked.copy_(count)
+    object.__delattr__(model, SAVED)
+
+
+@torch.no_grad()
+def _install(model: nn.Module, adapted: nn.Module) -> None:
+    """Copy the statistics of ``adapted`` (a copy of ``model`` that adapted) into ``model``."""
+    for m, new in zip(_functionals_models(model), _functionals_models(adapted)):
+        m.feature_mean.copy_(new.feature_mean)
+        if m.speaker_classifier is not None:
+            for buffer, value in zip(
+                (m.speaker_mean, m.speaker_scale, m.speaker_adapted),
+                (new.speaker_mean, new.speaker_scale, new.speaker_adapted),
+            ):
+                buffer.copy_(value)
+    for bn, new in zip(_batch_norms(model), _batch_norms(adapted)):
+        if bn.running_mean is not None:
+            bn.momentum = new.momentum
+            bn.running_mean.copy_(new.running_mean)
+            bn.running_var.copy_(new.running_var)
+            bn.num_batches_tracked.copy_(new.num_batches_tracked)
 
 
 def restore_model(model: nn.Module) -> nn.Module:
-    """Put back the training statistics (a no-op on a model that was never adapted)."""
-    state = getattr(model, _SAVED, None)
-    if state is None:
-        return model
-    with torch.no_grad():
-        for i, m in enumerate(_functionals_models(model)):
-            m.feature_mean.copy_(state[f"f{i}"])
-            if f"s{i}" in state:
-                for buffer, saved in zip(
-                    (m.speaker_mean, m.speaker_scale, m.speaker_adapted), state[f"s{i}"]
-                ):
-                    buffer.copy_(saved)
-        for i, bn in enumerate(_batch_norms(model)):
-            if f"b{i}" in state:
-                mean, var, count, momentum = state[f"b{i}"]
-                bn.momentum = momentum
-                bn.running_mean.copy_(mean)
-                bn.running_var.copy_(var)
-                bn.num_batches_tracked.copy_(count)
-    object.__delattr__(model, _SAVED)
+    """Put back the training statistics (a no-op on a model that was never adapted). Waits for an
+    :func:`adapt_model` of the same model running on another thread, then restores; a forward
+    through a classifier running meanwhile sees the adapted statistics or the training ones in full."""
+    lock = statistics_lock(model)
+    with lock.changing, lock.writing():
+        _restore(model)
     return model
+
+
+def _private_copy(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` to adapt, sharing its parameters (adaptation only writes buffers), with
+    the training statistics: its hooks and train-mode BatchNorm never touch the shared model."""
+    copied = copy.deepcopy(model, {id(p): p for p in model.parameters()})
+    _restore(copied)
+    return copied
 
 
 @torch.no_grad()
 def adapt_model(model: nn.Module, inputs: Iterable[Mapping[str, Any]], min_clips: int = 2) -> nn.Module:
     """Re-estimate ``model``'s normalisation statistics on ``inputs`` (one feature-extractor output
     per clip, as tensors); labels are never used. Returns the model, in eval mode.
+
+    The statistics are computed on a private copy of the model (sharing its parameters), so forwards
+    of other threads meanwhile neither enter them nor run in train mode, then installed at once: a
+    forward through a classifier sees the old statistics or the new ones in full. Adapting and
+    :func:`restore_model` of one model run one at a time.
 
     Raises:
         SERError: with fewer than ``min_clips`` clips (statistics of one clip are its own
@@ -220,8 +261,27 @@ def adapt_model(model: nn.Module, inputs: Iterable[Mapping[str, Any]], min_clips
             len(inputs),
             FEW_CLIPS,
         )
-    restore_model(model)
-    _save_state(model)
+    lock = statistics_lock(model)
+    with lock.changing:
+        adapted = _private_copy(model)
+        _estimate(adapted, inputs)
+        with lock.writing():
+            _save_state(model, len(inputs))
+            _install(model, adapted)
+            model.eval()
+    logger.info(
+        "adapted %d functionals standardisation(s) and %d BatchNorm layer(s) on %d clips",
+        len(functionals),
+        len(norms),
+        len(inputs),
+    )
+    return model
+
+
+@torch.no_grad()
+def _estimate(model: nn.Module, inputs: list[Mapping[str, Any]]) -> None:
+    """Re-estimate the statistics of ``model`` (the private copy) on ``inputs``, in place."""
+    functionals, norms = _functionals_models(model), _batch_norms(model)
     seen: dict[int, list[torch.Tensor]] = {id(m): [] for m in functionals}
     hooks = [
         m.register_forward_pre_hook(
@@ -262,10 +322,3 @@ def adapt_model(model: nn.Module, inputs: Iterable[Mapping[str, Any]], min_clips
                 torch.where(scale > 0, scale, torch.ones_like(scale)).to(m.speaker_scale.dtype)
             )
             m.speaker_adapted.fill_(1.0)
-    logger.info(
-        "adapted %d functionals standardisation(s) and %d BatchNorm layer(s) on %d clips",
-        len(functionals),
-        len(norms),
-        len(inputs),
-    )
-    return model
