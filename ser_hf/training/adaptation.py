@@ -13,7 +13,8 @@ training corpora's (another voice, room, channel), which shifts every prediction
 
 It works on fusions too (each member adapts). Adapt on clips that hold a MIX of emotions: the
 statistics of clips that are all angry would read anger as this speaker's neutral.
-:func:`restore_model` undoes it.
+:func:`restore_model` undoes it. Both are safe beside forwards of other threads through a classifier's
+PyTorch backend (see :mod:`ser_hf.training.adaptation_lock`).
 
 Many voices without speaker labels: :func:`voice_groups` groups the clips by the voice encoder's
 speaker embedding, so each group adapts on its own (``evaluate --adapt voices``).
