@@ -36,6 +36,9 @@ import numpy as np
 
 from ..errors import SERError
 from .download import MAX_URL_BYTES, URL_DEADLINE_S, URL_TIMEOUT_S, fetch_url, url_scheme  # noqa: F401
+from .ffmpeg_input import ffmpeg_error as _ffmpeg_error  # noqa: F401 (chunks, tests)
+from .ffmpeg_input import ffmpeg_reason as _ffmpeg_reason  # noqa: F401
+from .ffmpeg_input import ffmpeg_source, is_out_of_memory, too_long_error
 from .resampling import MAX_RATE, MIN_RATE, check_rate, effective_rates, resample  # noqa: F401
 
 logger = logging.getLogger(__name__)
@@ -192,8 +195,10 @@ def _decode_soundfile(
     down and resampled to ``sampling_rate`` block by block, so memory follows the output."""
     import soundfile as sf
 
+    seconds = None
     try:
         with sf.SoundFile(data) as f:
+            seconds = f.frames / f.samplerate if f.samplerate else None
             if f.format == "MP3":  # libsndfile read a VBR MP3 without a Xing header to about half its
                 return None  # length (its estimate); FFmpeg decodes it whole, as timeline() always did
             name = data if isinstance(data, str) else "<audio bytes>"
@@ -205,6 +210,8 @@ def _decode_soundfile(
             return _resample_by_blocks(f, sampling_rate, channel), sampling_rate
     except _NoSuchChannel:
         raise
+    except MemoryError as err:  # the file is fine, only long: FFmpeg failed as well, "check the file"
+        raise too_long_error(data if isinstance(data, str) else "<audio bytes>", seconds) from err
     except Exception:  # libsndfile can't read it (m4a, video, corrupt): let FFmpeg try
         return None
 
@@ -274,9 +281,10 @@ def _decode_ffmpeg(
             "or convert the file to wav/flac",
             source=name,
         ) from err
+    source = ffmpeg_source(data, name)  # a path as that file (not a URL), no playlist of other files
     try:
         # channels are averaged here, not by FFmpeg's downmix (which scales stereo by -3 dB each)
-        decoder = AudioDecoder(data, sample_rate=sampling_rate)
+        decoder = AudioDecoder(source, sample_rate=sampling_rate)
     except Exception as err:
         raise _ffmpeg_error(err, name) from err
     if decoder.metadata.sample_rate:  # a 1-Hz header made 2,000 s of a 4-KB file
@@ -286,11 +294,14 @@ def _decode_ffmpeg(
     try:
         decoded = decoder.get_all_samples()
     except Exception as err:
+        header = decoder.metadata.duration_seconds_from_header
+        if is_out_of_memory(err):
+            raise too_long_error(name, header) from err
         # a cut MP3
         held = _decode_until_damage(decoder, channel=channel) if decoder.metadata.codec == "mp3" else None
         if held is None:
             raise _ffmpeg_error(err, name) from err
-        header = decoder.metadata.duration_seconds_from_header or 0.0
+        header = header or 0.0
         logger.warning(
             "%s: the audio is damaged or cut short after %.2f s (its header gives %.2f s); the clip is read "
             "up to there",
@@ -324,27 +335,6 @@ def _decode_until_damage(
     if not pieces or rate is None:
         return None
     return np.concatenate(pieces).astype(np.float32, copy=False), rate
-
-
-def _ffmpeg_error(err: Exception, name: str) -> SERError:
-    """The typed error for a file FFmpeg cannot decode: a video without sound, or not audio at all."""
-    if "audio stream" in str(err).lower():  # torchcodec: "The best audio stream is unknown ..."
-        return SERError(
-            "not a readable audio file: FFmpeg finds no audio stream in it (a video without sound, or "
-            "not a media file at all); pass a file with sound",
-            source=name,
-        )
-    return SERError(
-        f"not a readable audio or video file (FFmpeg: {_ffmpeg_reason(err)}); "
-        "check that the file is complete and is audio, or convert it to wav",
-        source=name,
-    )
-
-
-def _ffmpeg_reason(err: Exception) -> str:
-    """The useful tail of a torchcodec error ("Invalid data found when processing input")."""
-    text = str(err).splitlines()[0] if str(err) else type(err).__name__
-    return text.rsplit(", ", 1)[-1][:200]
 
 
 def unreadable_path(path: Path) -> str | None:
@@ -433,7 +423,15 @@ def _decode_bytes(
         raise SERError("no audio bytes (empty input)", source=name)
     decoded = _decode_soundfile(io.BytesIO(data), sampling_rate, channel)
     if decoded is None:
-        decoded = _decode_ffmpeg(bytes(data), name, sampling_rate, channel)
+        try:
+            decoded = _decode_ffmpeg(bytes(data), name, sampling_rate, channel)
+        except SERError as err:  # os.fsencode(path) read as the content of a file
+            if len(data) <= 4096 and b"\0" not in data and os.path.isfile(os.fsdecode(bytes(data))):
+                message = str(err).removeprefix(f"{name}: ")
+                raise SERError(
+                    f"{message}; these bytes are a file name: pass it as str or Path", source=name
+                ) from err
+            raise
     return decoded
 
 
@@ -564,6 +562,15 @@ def load_audio(
         SERError: empty, non-audio, unreadable or NaN/Inf-filled input, naming the input.
     """
     name, channel = _describe(source), channel_index(channel)
+    try:
+        return _load(source, sampling_rate, source_rate, channel, name)
+    except MemoryError as err:  # decoded, but mixing or resampling it does not fit either
+        raise too_long_error(name, None) from err
+
+
+def _load(
+    source: Any, sampling_rate: int, source_rate: int | None, channel: int | None, name: str
+) -> np.ndarray:
     if isinstance(source, (list, np.ndarray)) or (hasattr(source, "detach") and hasattr(source, "cpu")):
         samples, rate = _decode_any(source, source_rate, name, channel)
     else:
@@ -597,10 +604,11 @@ def audio_info(path: str | os.PathLike | bytes) -> tuple[float, int, int]:
         return float(info.duration), int(info.samplerate), int(info.channels)
     except Exception:
         pass
+    source = ffmpeg_source(target, name)  # a path as that file (not a URL), no playlist of other files
     try:
         from torchcodec.decoders import AudioDecoder
 
-        meta = AudioDecoder(target).metadata
+        meta = AudioDecoder(source).metadata
     except Exception as err:
         raise SERError(f"not a readable audio or video file ({type(err).__name__})", source=name) from err
     duration = meta.duration_seconds or meta.duration_seconds_from_header or 0.0

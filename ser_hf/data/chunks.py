@@ -25,6 +25,7 @@ from .audio import (
     channel_index,
     load_audio,
 )
+from .ffmpeg_input import ffmpeg_source
 from .resampling import check_rate
 
 logger = logging.getLogger(__name__)
@@ -83,10 +84,11 @@ def iter_audio_chunks(
                     source=name,
                 ) from err
         # libsndfile cannot read its first chunk: FFmpeg decodes what it can, as load_audio does
+    source = ffmpeg_source(name, name)  # a path as that file (not a URL), no playlist of other files
     try:
         from torchcodec.decoders import AudioDecoder
 
-        decoder = AudioDecoder(name, sample_rate=sampling_rate)
+        decoder = AudioDecoder(source, sample_rate=sampling_rate)
         duration = decoder.metadata.duration_seconds or decoder.metadata.duration_seconds_from_header
         # a video's audio may start after its picture (a dubbed track): read from where it starts
         begin = float(decoder.metadata.begin_stream_seconds or 0.0)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.audio import DEFAULT_SAMPLING_RATE, load_audio, write_wav
+from ..data.ffmpeg_input import ffmpeg_source
 from ..errors import SERError
 from ..training.saving import public_mode
 
@@ -62,8 +63,10 @@ def _extract(src: Path, out: Path, sampling_rate: int) -> None:
         "-loglevel",
         "error",
         "-y",
+        "-protocol_whitelist",  # what the input may open: files, never a network address
+        "file",
         "-i",
-        str(src),
+        ffmpeg_source(src, str(src)),  # as that file (not a URL), no playlist of other files
         "-vn",
         "-ac",
         "1",
@@ -73,7 +76,7 @@ def _extract(src: Path, out: Path, sampling_rate: int) -> None:
         "pcm_s16le",
         "-f",
         "wav",
-        str(out),
+        "file:" + os.path.abspath(out),
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     if proc.returncode != 0 or not out.is_file() or out.stat().st_size <= 44:

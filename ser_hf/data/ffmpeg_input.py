@@ -1,0 +1,116 @@
+"""What FFmpeg is handed: a local file is read as that file, and only as audio.
+
+FFmpeg reads a plain name as a URL (``concat:a.wav|b.wav`` decoded ``a.wav``, never the file of that
+name) and follows text formats that name other files or addresses: a 44-byte ``ffconcat`` "upload"
+was classified as the recording beside it. So a path goes to FFmpeg as ``file:`` + its absolute path
+(the file protocol takes the rest literally: spaces, ``%``, ``#``, ``?``, a leading ``-``), and a file
+or bytes whose first bytes are such a playlist or manifest is a :class:`SERError` before FFmpeg
+opens it. Also the typed errors of decoding: FFmpeg's reason, and a recording too long to hold.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import SERError
+
+# the head read to recognise a playlist: FFmpeg's probe sees the first 2 KB..1 MB, a text demuxer
+# reads its text up to the first NUL (the probe buffer is a C string)
+_HEAD_BYTES = 1 << 16
+# (how the text starts, or what it holds) -> what it is: FFmpeg demuxers that open OTHER files or
+# network addresses named inside the file
+_STARTS = (
+    (b"ffconcat version", "an FFmpeg playlist (ffconcat), which names other files to read"),
+    (b"#extm3u", "an HLS playlist (#EXTM3U), which names other files or addresses to read"),
+    (b"v=0", "an SDP session description, which makes FFmpeg listen on network ports"),
+)
+_HOLDS = (
+    (b"<mpd", "a DASH manifest (<MPD>), which names other files or addresses to read"),
+    (b"<compositionplaylist", "an IMF composition playlist, which names other files to read"),
+    (b"<assetmap", "an IMF asset map, which names other files to read"),
+)
+
+
+def playlist_kind(head: bytes) -> str | None:
+    """What ``head`` (a file's first bytes) is when it is a playlist or manifest FFmpeg would follow
+    to other files, else None."""
+    text = head.split(b"\0", 1)[0].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    for start, kind in _STARTS:
+        if text.startswith(start):
+            return kind
+    if text.startswith(b"<"):  # XML
+        return next((kind for mark, kind in _HOLDS if mark in text), None)
+    return None
+
+
+def refuse_playlist(head: bytes, name: str) -> None:
+    """A :class:`SERError` when ``head`` is a playlist or manifest (:func:`playlist_kind`)."""
+    if kind := playlist_kind(bytes(head[:_HEAD_BYTES])):
+        raise SERError(
+            f"not audio: {kind}; only audio and video files are read, pass the recording itself",
+            source=name,
+        )
+
+
+def ffmpeg_source(data: str | os.PathLike | bytes, name: str) -> str | bytes:
+    """``data`` as FFmpeg (torchcodec, the ``ffmpeg`` binary) is to get it: encoded bytes as they are,
+    a path as ``file:`` + its absolute path; either refused when it is a playlist (:func:`refuse_playlist`)."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        refuse_playlist(bytes(data[:_HEAD_BYTES]), name)
+        return bytes(data)
+    try:
+        with open(data, "rb") as f:
+            head = f.read(_HEAD_BYTES)
+    except OSError as err:
+        raise SERError(
+            f"cannot be read ({err.strerror}); check the file and its permissions", source=name
+        ) from err
+    refuse_playlist(head, name)
+    return "file:" + os.path.abspath(data)
+
+
+def ffmpeg_error(err: Exception, name: str, seconds: float | None = None) -> SERError:
+    """The typed error for a file FFmpeg cannot decode: a video without sound, not audio at all, or
+    one too long to hold in memory (``seconds``: its header's duration)."""
+    if is_out_of_memory(err):
+        return too_long_error(name, seconds)
+    if "audio stream" in str(err).lower():  # torchcodec: "The best audio stream is unknown ..."
+        return SERError(
+            "not a readable audio file: FFmpeg finds no audio stream in it (a video without sound, or "
+            "not a media file at all); pass a file with sound",
+            source=name,
+        )
+    return SERError(
+        f"not a readable audio or video file (FFmpeg: {ffmpeg_reason(err)}); "
+        "check that the file is complete and is audio, or convert it to wav",
+        source=name,
+    )
+
+
+def ffmpeg_reason(err: Exception) -> str:
+    """The useful tail of a torchcodec error ("Invalid data found when processing input")."""
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return text.rsplit(", ", 1)[-1][:200]
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """A MemoryError, torch's out-of-memory error, or FFmpeg's ENOMEM ("Cannot allocate memory")."""
+    return (
+        isinstance(err, MemoryError)
+        or "out of memory" in str(err).lower()
+        or ("cannot allocate memory" in str(err).lower())
+    )
+
+
+def too_long_error(name: str, seconds: float | None) -> SERError:
+    """A recording that does not fit in memory decoded whole: say so, and what reads it in chunks."""
+    length = (
+        f" ({seconds / 3600:.1f} hours)"
+        if seconds and seconds >= 3600
+        else (f" ({seconds / 60:.0f} min)" if seconds else "")
+    )
+    return SERError(
+        f"the recording is too long{length} to hold in memory decoded whole; use timeline() or "
+        "`ser-hf predict`, which read it in chunks, or cut it into shorter files",
+        source=name,
+    )
