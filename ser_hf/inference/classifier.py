@@ -49,6 +49,7 @@ from .inputs import (
     class_indices,
     clip_list,
     clip_name,
+    refuse_overlong,
     refuse_single,
     warn_about_clips,
     warn_if_window_odd,
@@ -390,6 +391,7 @@ class EmotionClassifier:
         """
         if top_k is not None:
             check_top_k(top_k)  # before the work
+        refuse_overlong(audio, clip_name(audio))  # from its header, before gigabytes of decoding
         samples, name = self._load(audio, sampling_rate, channel), clip_name(audio)
         if warn:
             warn_about_clips([samples], [name], self.sampling_rate, self.feature_extractor)
@@ -430,6 +432,7 @@ class EmotionClassifier:
         clips: dict[int, np.ndarray] = {}
         for i, audio in enumerate(audios):
             try:
+                refuse_overlong(audio, names[i])
                 clips[i] = self._load(audio, sampling_rate, channel)
             except SERError as err:
                 if not return_exceptions:

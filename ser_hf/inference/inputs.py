@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.audio import MIN_SPEECH_S, refuse_single
+from ..data.audio import MIN_SPEECH_S, audio_info, refuse_single, url_scheme
 from ..errors import SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS
@@ -75,6 +75,32 @@ def warn_about_clips(
                 len(clip) / rate,
                 limit,
             )
+
+
+# classify() decodes a clip whole and a turn-encoder model scores its last 8 s: a file longer than this
+# (its header says; 230 MB at 16 kHz, several GB at its own rate while decoding) is refused
+CLASSIFY_MAX_S = 3600.0
+
+
+def refuse_overlong(audio: Any, name: str) -> None:
+    """A :class:`SERError` when ``audio`` is a local file whose header gives more than
+    :data:`CLASSIFY_MAX_S` seconds (a 235-KB FLAC held 10 hours of silence: 4.3 GB to classify);
+    any other input, or a header that does not tell, is left to decoding."""
+    if isinstance(audio, dict) and audio.get("path") and audio.get("bytes") is None:
+        audio = audio["path"]
+    if not isinstance(audio, (str, os.PathLike)) or url_scheme(audio):
+        return
+    try:
+        seconds = audio_info(audio)[0]
+    except SERError:  # missing, not audio: load_audio says precisely what
+        return
+    if seconds > CLASSIFY_MAX_S:
+        raise SERError(
+            f"lasts {seconds / 3600:.1f} hours, more than the {CLASSIFY_MAX_S / 3600:g} hour(s) classify() "
+            "decodes whole (a model reads one clip; the turn encoder its last 8 s): use timeline() or "
+            "`ser-hf predict`, which read a long recording in chunks and classify it window by window",
+            source=name,
+        )
 
 
 SHORT_WINDOW_S = 1.0  # under this, a window holds too little speech for a stable emotion score

@@ -12,6 +12,7 @@ import numpy as np
 DEFAULT_SAMPLING_RATE = 16000
 SILENCE_LABEL = "silence"
 _EPS = 1e-12
+_BLOCK_SAMPLES = 1 << 20  # level_db's float64 working copy: 8 MB
 SILENT_DB = -240.0  # the level reported for digital silence (log of zero)
 # Defaults of silence skipping: a window whose loudest 50 ms is below -55 dBFS, or more than 40 dB
 # below the loudest window of the recording, holds no speech worth classifying.
@@ -35,12 +36,20 @@ def level_db(samples: np.ndarray, sampling_rate: int = DEFAULT_SAMPLING_RATE, fr
     above a room's noise floor, while a pause has none. A full-scale sine gives about -3 dB. The
     samples' mean (a microphone's DC offset, which is no sound) is removed first.
     """
-    x = np.asarray(samples, dtype=np.float64)
+    x = np.asarray(samples)
+    if x.dtype.kind not in "fiu":
+        x = x.astype(np.float64)
     if x.size == 0:
         return SILENT_DB
-    x = x - x.mean()
+    # a block of frames at a time in float64: a float64 copy of a 10-hour clip was 4.3 GB
+    mean = float(np.mean(x, dtype=np.float64))
     n = max(1, int(frame_s * sampling_rate))
     usable = (x.size // n) * n
-    frames = x[:usable].reshape(-1, n) if usable else x[None, :]
-    rms = float(np.sqrt(np.square(frames).mean(axis=1)).max())
-    return max(SILENT_DB, 20.0 * math.log10(max(rms, _EPS)))
+    if not usable:  # shorter than a frame: one frame of what there is
+        n = usable = x.size
+    block = n * max(1, _BLOCK_SAMPLES // n)
+    power = 0.0
+    for start in range(0, usable, block):
+        frames = x[start : min(start + block, usable)].astype(np.float64) - mean
+        power = max(power, float(np.square(frames).reshape(-1, n).mean(axis=1).max()))
+    return max(SILENT_DB, 20.0 * math.log10(max(math.sqrt(power), _EPS)))
