@@ -383,9 +383,21 @@ def stream_chunk(
         return gr.skip(), "waiting for the microphone", state
     try:
         rate, data = chunk
-        prediction = state.push(np.asarray(data), int(rate))
+        data = np.asarray(data)
+        # the limits of /classify: an upload to the live tab came whole (10 hours were decoded)
+        numeric = isinstance(rate, (int, float, np.number)) and rate > 0
+        if numeric and max(data.shape or (0,)) / rate > MAX_SECONDS:
+            raise SERError(
+                f"longer than the {_minutes(MAX_SECONDS)} limit of this demo; use `ser-hf predict` for "
+                "long files",
+                source="stream chunk",
+            )
+        prediction = state.push(data, int(rate))
     except SERError as err:
         return gr.skip(), html.escape(f"skipped a chunk: {err}", quote=False), state
+    except MemoryError:  # never the server's end: this chunk is dropped, the stream goes on
+        logger.exception("a stream chunk did not fit in memory")
+        return gr.skip(), "skipped a chunk: too large to hold in memory; record or upload less at once", state
     heard = f"{state.buffered_seconds:.1f} s in the window"
     if prediction is None:
         previous = state.last_prediction

@@ -95,15 +95,17 @@ class StreamingClassifier:
             or None when it is not time for an update yet.
         """
         rate = _rate(sampling_rate, "stream chunk")
-        samples, self._layout = _chunk_to_mono(chunk, self._layout)
+        capacity = int(math.ceil(self.window_s * rate))
+        # of a long chunk only the window's last seconds are converted (10 hours of int16 at once
+        # were 2.15 GB of float32 before the ring buffer kept 3 s of them)
+        samples, self._layout, frames = _chunk_to_mono(chunk, self._layout, keep=capacity)
         if samples.size == 0:
             return None
         if self._rate is not None and rate != self._rate and self._buf.size:
             self._buf = resample(self._buf, self._rate, rate)  # the stream changed rate: keep its past
         self._rate = rate
-        capacity = int(math.ceil(self.window_s * rate))
         self._buf = np.concatenate([self._buf, samples])[-capacity:]
-        seconds = samples.size / rate
+        seconds = frames / rate
         self._seconds += seconds
         self._since_update += seconds
         if self._since_update + 1e-9 < self.update_every_s or self.buffered_seconds + 1e-9 < self.min_s:
@@ -137,13 +139,14 @@ class StreamingClassifier:
 
 
 def _chunk_to_mono(
-    chunk: Any, layout: tuple[bool, int] | None = None
-) -> tuple[np.ndarray, tuple[bool, int] | None]:
+    chunk: Any, layout: tuple[bool, int] | None = None, keep: int | None = None
+) -> tuple[np.ndarray, tuple[bool, int] | None, int]:
     """int/float PCM ``(N,)``, ``(N, C)`` (or ``(C, N)`` with few channels) -> (float32 mono, the
     layout), read as :func:`ser_hf.data.audio.load_audio` reads arrays (a list of Python ints, 64-bit,
     is refused: its PCM width is unknown). ``layout`` (channels first, channels), learnt from the
     stream's earlier 2-D chunks, reads a chunk of one or two frames, whose shape alone is ambiguous
-    (a ``(1, 2)`` stereo frame was read as two samples)."""
+    (a ``(1, 2)`` stereo frame was read as two samples). Of a chunk longer than ``keep`` frames only
+    its last ``keep`` are converted; the count of frames it had comes third."""
     if isinstance(chunk, (bytes, bytearray, memoryview)):  # what PyAudio's callback hands over
         raise SERError(
             "raw bytes are not samples: decode them first, e.g. np.frombuffer(data, np.int16) for 16-bit "
@@ -152,10 +155,9 @@ def _chunk_to_mono(
         )
     x = _as_array(chunk, "stream chunk")
     if x.size == 0 and x.ndim <= 2:  # a (0, channels) block from a device callback, as an empty one
-        return np.zeros(0, np.float32), layout
+        return np.zeros(0, np.float32), layout, 0
     if x.dtype.kind not in "fiub":
         raise SERError(f"audio chunk of type {x.dtype} is not PCM samples", source="stream chunk")
-    x = _to_float(x, "stream chunk")
     first = None  # 1-D, or not 2-D (refused by _to_mono)
     if x.ndim == 2:
         rows, cols = x.shape
@@ -165,10 +167,13 @@ def _chunk_to_mono(
             first = rows < cols and rows <= _MAX_CHANNELS
         if max(rows, cols) > _MAX_CHANNELS:  # more frames than any channel count: a layout to keep
             layout = (first, rows if first else cols)
-    x = _to_mono(x, "stream chunk", channels_first=first)
+    frames = x.shape[1 if first else 0] if x.ndim in (1, 2) else x.size
+    if keep is not None and x.ndim in (1, 2) and frames > max(keep, _MAX_CHANNELS):
+        x = x[..., -keep:] if first else x[-keep:]  # a view: the rest is never converted
+    x = _to_mono(_to_float(x, "stream chunk"), "stream chunk", channels_first=first)
     if not np.isfinite(x).all():
         raise SERError("audio chunk contains NaN or infinite samples", source="stream chunk")
-    return x, layout
+    return x, layout, frames
 
 
 # ================================================================================= helpers
