@@ -352,7 +352,8 @@ def test_a_metadata_csv_as_excel_saves_it_is_read(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         assert len(load_corpus("fr", folder)) == 5
     assert "metadata.csv: 1 rows name files outside the corpus folder, e.g." in caplog.text
-    # a clips/ folder linked to another disk is inside the corpus; a stray quote in an extra column
+    # a clips/ folder linked to another disk is loaded, with one warning naming the link (an etcdir/ ->
+    # /etc link and a row etcdir/passwd were opened without a word); a stray quote in an extra column
     # (a list in csv.DictReader's row) lost the rows after it; a name too long for the file system
     # aborted the load
     linked = tmp_path / "linked"
@@ -362,7 +363,12 @@ def test_a_metadata_csv_as_excel_saves_it_is_read(tmp_path, caplog):
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         assert len(load_corpus("fr", linked)) == 4
-    assert "outside the corpus folder" not in caplog.text
+    assert "rows name files outside" not in caplog.text
+    assert (
+        "metadata.csv: 4 rows name files that symbolic links lead outside the corpus folder, e.g. "
+        in caplog.text
+    )
+    assert caplog.text.count("symbolic links lead outside") == 1
     extra = text.replace("clips/1.wav,tristesse,p1\n", 'clips/1.wav,tristesse,p1,"oops\n')
     (folder / "metadata.csv").write_text(extra, encoding="utf-8")
     with pytest.raises(SERError, match="line 3: a quote opened here is not closed"):
@@ -580,3 +586,35 @@ def test_a_label_with_a_handful_of_clips_among_large_classes_is_flagged_as_a_lik
     with caplog.at_level("WARNING", logger="ser_hf.data.corpora"):
         load_corpus("mine", tmp_path / "mine", label_map={"angyr": "angry"})
     assert "typo" not in caplog.text
+
+
+def test_rows_that_symbolic_links_lead_outside_the_corpus_are_warned_of(tmp_path, caplog):
+    """in/link.wav -> /elsewhere/x.wav loaded as a training row without a word, and with in/etcdir ->
+    /etc a row etcdir/passwd opened /etc/passwd: the outside check compared paths as written."""
+    secret = _tone(tmp_path / "elsewhere" / "secret.wav")
+    folder = tmp_path / "in"
+    for i in range(3):
+        _tone(folder / f"{i}.wav")
+    (folder / "link.wav").symlink_to(secret)
+    (folder / "etcdir").symlink_to(secret.parent)
+    rows = ["0.wav,happy,p1", "1.wav,sad,p2", "2.wav,happy,p3", "link.wav,sad,p1", "etcdir/secret.wav,sad,p2"]
+    (folder / "metadata.csv").write_text(
+        "file_name,emotion,speaker\n" + "\n".join(rows) + "\n", encoding="utf-8"
+    )
+    with caplog.at_level(logging.WARNING):
+        ds = load_corpus("mine", folder)
+    assert len(ds) == 5, "links into a shared audio store are a real layout: loaded, as ../x rows are"
+    assert (
+        "metadata.csv: 2 rows name files that symbolic links lead outside the corpus folder, e.g. "
+        in caplog.text
+    )
+    assert f"link.wav -> {secret.resolve()}" in caplog.text
+    # the same for a folder of <label>/ subfolders
+    tree = tmp_path / "tree"
+    _tone(tree / "happy" / "a.wav")
+    (tree / "sad").mkdir()
+    (tree / "sad" / "b.wav").symlink_to(secret)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert len(load_corpus("tree", tree)) == 2
+    assert "1 rows name files that symbolic links lead outside the corpus folder" in caplog.text

@@ -65,6 +65,32 @@ def _once_per_file(entries: list, src: str, report: CorpusReport) -> list:
     return [e for i, e in enumerate(entries) if i not in drop]
 
 
+def _warn_outside(entries: list[tuple], root: Path, src: str) -> None:
+    """Warn, once each with a count, of rows that name files outside the corpus folder (``../x.wav``,
+    ``/abs/x.wav``) and of rows that symbolic links lead outside it (``link.wav -> /elsewhere/x.wav``,
+    ``etcdir/passwd`` with ``etcdir -> /etc``). Both are loaded as asked (a corpus of links into a
+    shared audio store is a real layout); push-dataset would upload them."""
+    inside, resolved_root = root.absolute(), root.resolve()
+    named, linked = [], []
+    for p, *_ in entries:
+        if not Path(os.path.normpath(p.absolute())).is_relative_to(inside):
+            named.append(str(p))
+        elif not (target := p.resolve()).is_relative_to(resolved_root):
+            linked.append(f"{p} -> {target}")
+    if named:  # ../x.wav or /abs/x.wav: loaded as asked, and push-dataset would upload them
+        logger.warning(
+            "%s: %d rows name files outside the corpus folder, e.g. %s; they are loaded (and "
+            "push-dataset uploads them)",
+            src, len(named), named[0],
+        )  # fmt: skip
+    if linked:
+        logger.warning(
+            "%s: %d rows name files that symbolic links lead outside the corpus folder, e.g. %s; they are "
+            "loaded (and push-dataset uploads them): check that the links point where you meant",
+            src, len(linked), linked[0],
+        )  # fmt: skip
+
+
 def _load_audiofolder(
     root: Path,
     corpus: str,
@@ -130,16 +156,7 @@ def _load_audiofolder(
                 src, "; ".join(" and ".join(map(repr, t)) for t in twins[:5]),
             )  # fmt: skip
         entries = _once_per_file(entries, src, report)
-        inside = root.absolute()  # as written: a clips/ folder linked to another disk is inside
-        outside = [
-            str(p) for p, *_ in entries if not Path(os.path.normpath(p.absolute())).is_relative_to(inside)
-        ]
-        if outside:  # ../x.wav or /abs/x.wav: loaded as asked, and push-dataset would upload them
-            logger.warning(
-                "%s: %d rows name files outside the corpus folder, e.g. %s; they are loaded (and "
-                "push-dataset uploads them)",
-                src, len(outside), outside[0],
-            )  # fmt: skip
+        _warn_outside(entries, root, src)
     else:
         media, _, hidden = _scan(root)
         if hidden:
@@ -150,6 +167,7 @@ def _load_audiofolder(
                 report.skipped.append(SkippedFile(str(p), "audiofolder file outside a <label>/ folder"))
                 continue
             entries.append((p, p.parent.name, None, None, None))
+        _warn_outside(entries, root, str(root))
     rows, folder_names = [], {}
     for path, raw, speaker, gender, listed in entries:
         gender = normalize_gender(gender)
