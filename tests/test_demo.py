@@ -446,3 +446,21 @@ def test_ser_hf_demo_refuses_a_bad_port_before_saying_it_starts(capsys):
     with pytest.raises(SERError, match="--port 99999: give a port from 0 to 65535"):
         demo_cli.cli(["--port", "99999"])
     assert "starting" not in capsys.readouterr().out
+
+
+def test_the_stream_applies_the_duration_limit_and_survives_running_out_of_memory(app, clf, monkeypatch):
+    """A 10-hour upload to the live tab was converted whole (no MAX_SECONDS there), and a MemoryError
+    in push was no SERError: a raw exception out of the handler."""
+    monkeypatch.setattr(app, "MAX_SECONDS", 2.0)
+    label, status, state = app.stream_chunk((SR, np.zeros(3 * SR, np.int16)), None, clf)
+    assert "__type__" in label and "skipped a chunk" in status and "longer than the 2 s limit" in status
+    assert state.buffered_seconds == 0.0
+    label, status, state = app.stream_chunk((SR, np.zeros(SR, np.int16)), state, clf)  # under it: heard
+    assert state.buffered_seconds == pytest.approx(1.0)
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 2.15 GiB")
+
+    monkeypatch.setattr(state, "push", no_memory)
+    label, status, state2 = app.stream_chunk((SR, np.zeros(SR, np.int16)), state, clf)
+    assert "__type__" in label and "too large to hold in memory" in status and state2 is state
