@@ -129,7 +129,10 @@ def output_file(path: str | os.PathLike, option: str) -> Path:
         raise SERError(f"{path} is a folder; {option} takes a file name", source=option)
     if path.exists() and not os.access(path, os.W_OK):
         raise SERError(f"cannot overwrite {path} (permission denied); give another path", source=option)
-    _writable_base(path.parent, option)
+    if path.exists() and not path.is_file():  # a device, FIFO or pipe (/dev/fd/63) is written through
+        return path
+    # a regular file is replaced through a temporary file beside it: a link's, beside the file it names
+    _writable_base(Path(os.path.realpath(path)).parent, option)
     return path
 
 

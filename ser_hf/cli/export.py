@@ -11,6 +11,7 @@ from pathlib import Path
 from ..errors import SERError, output_file, require_extra
 from ..inference.bundled import resolve_model_name
 from ..inference.onnx_runtime import DEFAULT_OPSET, FP32_TOLERANCE
+from .predict_output import _write_file
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +126,6 @@ def cli(argv: list[str]) -> int:
             print(f"skipped (unreadable): {path}: {reason}", file=report)
     if args.json == "-":
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
-    elif args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2))
+    elif args.json:  # as predict writes its --json FILE: atomic, a device or a link's file as `>` would
+        _write_file(args.json, lambda fh: fh.write(json.dumps(result, indent=2)))
     return 0

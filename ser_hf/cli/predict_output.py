@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
 import os
+import stat
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -54,19 +57,76 @@ def _write_csv(results: list[dict[str, Any]], path: str) -> None:
     _write_file(path, lambda fh: _csv_rows(results, csv.DictWriter(fh, fieldnames=fields)))
 
 
-def _write_file(path: str, write: Any) -> None:
-    """Write through a temporary file that replaces ``path`` when complete. A file name that is not
-    valid UTF-8 (legal on Linux) is written with its odd bytes escaped (``\\xff``): it once ended
-    the run with a UnicodeEncodeError after every file was classified, leaving an empty file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
+def _write_file(path: str | os.PathLike, write: Any, binary: bool = False) -> None:
+    """Write a result file the user named, as a shell redirection (``> FILE``) would, but atomically
+    where it can: ``write(fh)`` gets the open file (text, UTF-8; a name that is not UTF-8 keeps its odd
+    bytes escaped ``\\xff``, which once ended the run with a UnicodeEncodeError after every file was
+    classified; ``binary``: bytes).
+
+    - A regular file, or a new one, is written to a temporary file in its folder that then replaces
+      it: never half a file. The temporary name is short (``.ser-hf-XXXXXXXX.tmp``: a name of 252
+      bytes, legal, failed when ``.{name}.tmp`` was tried) and the file keeps the mode of the file it
+      replaces (a new one: 0666 minus the umask, as ``open`` gives).
+    - A symbolic link keeps being one: the file it points to is replaced.
+    - A device, FIFO, pipe or socket (``/dev/null``, ``mkfifo``, ``--csv >(gzip > x.gz)``, that is
+      ``/dev/fd/63``), and anything under ``/dev`` or ``/proc`` (``/dev/stdout``), is written through:
+      it was replaced by a plain file, a FIFO's reader never got the data.
+
+    An OSError carries ``path`` as its file name (a full disk's ENOSPC names no file)."""
     try:
-        with open(tmp, "w", newline="", encoding="utf-8", errors="backslashreplace") as fh:
+        _write_into(os.fspath(path), write, binary)
+    except OSError as err:
+        if err.errno is None or err.filename == os.fspath(path):
+            raise
+        raise OSError(err.errno, err.strerror, os.fspath(path)) from err
+
+
+def _write_into(path: str, write: Any, binary: bool) -> None:
+    text = {} if binary else {"newline": "", "encoding": "utf-8", "errors": "backslashreplace"}
+    mode = "wb" if binary else "w"
+    try:
+        st: os.stat_result | None = os.stat(path)  # through links
+    except FileNotFoundError:
+        st = None
+    if (st is not None and not stat.S_ISREG(st.st_mode)) or _special_file(path):
+        with open(path, mode, **text) as fh:  # noqa: SIM115 (write through, as `> path`)
+            write(fh)
+        return
+    target = Path(os.path.realpath(path))  # a link's file, not the link
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".ser-hf-", suffix=".tmp")
+    try:
+        if st is not None:  # replacing a file: its mode and, where allowed (root), its owner
+            os.fchmod(fd, stat.S_IMODE(st.st_mode))
+            with contextlib.suppress(OSError):
+                os.fchown(fd, st.st_uid, st.st_gid)
+        else:
+            os.fchmod(fd, 0o666 & ~_umask())
+        with open(fd, mode, **text) as fh:
             write(fh)
         os.replace(tmp, target)
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _special_file(path: str) -> bool:
+    """Whether ``path`` is under /dev or /proc, or a link chain into them (``/dev/stdout`` is a link
+    to ``/proc/self/fd/1``, whose target may be a regular file the shell opened: never replaced)."""
+    current = os.path.abspath(path)
+    for _ in range(40):  # the kernel's limit of links in a chain
+        if current.startswith(("/dev/", "/proc/")):
+            return True
+        if not os.path.islink(current):
+            return False
+        current = os.path.abspath(os.path.join(os.path.dirname(current), os.readlink(current)))
+    return False
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 def _csv_rows(results: list[dict[str, Any]], writer: Any) -> None:
