@@ -8,6 +8,7 @@ length-sorted evaluation gives the same predictions as classifying clip by clip.
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 import statistics
@@ -1057,3 +1058,39 @@ def test_predictions_csv_has_gender_corpus_and_a_probability_per_class(tmp_path)
     truth = np.array([scored.index(r["true"]) for r in rows])
     assert probs.sum(axis=1) == pytest.approx(np.ones(len(rows)), abs=1e-5)
     assert -np.mean(np.log(probs[np.arange(len(rows)), truth])) == pytest.approx(metrics["nll"], rel=1e-4)
+
+
+def test_a_full_disk_keeps_the_previous_files_and_prints_the_figures(
+    tree, random_model, tmp_path, monkeypatch, capsys
+):
+    """`ser-hf evaluate --out DIR` on a full disk: a traceback (OSError Errno 28), a 0-byte
+    metrics.json in place of the previous one, and the WA/UA table never printed."""
+    from ser_hf.cli import main
+
+    out = tmp_path / "eval"
+    argv = [
+        "evaluate",
+        "--model",
+        str(random_model),
+        "--corpus",
+        f"ravdess={tree}",
+        "--split",
+        "ravdess-fold:0",
+    ]
+    assert main([*argv, "--out", str(out), "--device", "cpu"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    real_write_text = Path.write_text
+
+    def full_disk(self, data, *args, **kwargs):
+        if self.name != "metrics.json":
+            return real_write_text(self, data, *args, **kwargs)
+        self.open("w").close()  # opened (so emptied), then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    assert main([*argv, "--out", str(out), "--device", "cpu"]) == 74
+    printed, err = capsys.readouterr()
+    assert "UA=" in printed and "Traceback" not in err
+    assert f"ser-hf evaluate: error: cannot write {out / 'metrics.json'} (No space left on device)" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the previous files, whole

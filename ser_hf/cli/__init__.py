@@ -5,15 +5,19 @@ printing only, over the library functions that do the work. This file only dispa
 runs). A :class:`~ser_hf.errors.SERError` ends the command with its message and exit code 2,
 never a traceback. Ctrl-C exits 130 and SIGTERM (``timeout``, systemd, cron) 143, both through the
 command's own interrupted path (``predict`` writes the rows it finished); a reader that closes the
-pipe early (``| head``) ends the command quietly with 141, as a tool killed by SIGPIPE.
+pipe early (``| head``) ends the command quietly with 141, as a tool killed by SIGPIPE. A result
+that cannot be written (a full disk or stdout, a read-only folder) is one line naming the file, exit 74
+(``EX_IOERR``), never a traceback.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
 import os
 import signal
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,6 +82,76 @@ def _stdout_closed() -> bool:
         return True
 
 
+# OSErrors that end a command with one line, not a traceback: writing a result (the file or stdout)
+# failed where the user can act (free space, another folder); any other OSError stays a traceback
+WRITE_ONLY_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
+USER_ERRNOS = WRITE_ONLY_ERRNOS | {errno.EACCES, errno.EPERM, errno.ENAMETOOLONG, errno.EIO}
+EX_IOERR = 74  # sysexits.h: an error while doing I/O on some file
+
+
+def write_failure(err: OSError, command: str, on_stdout: bool = False) -> int | None:
+    """Report an OSError that a user can act on (a full disk or stdout, a read-only or forbidden
+    folder, a name too long) as one line naming the file and return the exit code; None for any other
+    OSError (the caller re-raises it: a programming error keeps its traceback). ``on_stdout``: the
+    error came from writing stdout (else it is found out when the error names no file)."""
+    if err.errno not in USER_ERRNOS:
+        return None
+    # a copy (shutil, as save_pretrained copies the model's code) names its source first, the file
+    # written second
+    where = err.filename2 if err.errno in WRITE_ONLY_ERRNOS and err.filename2 else err.filename
+    on_stdout = on_stdout or (where is None and _stdout_fails())  # print() to /dev/full names no file
+    reason = err.strerror or os.strerror(err.errno)
+    if on_stdout or err.errno in WRITE_ONLY_ERRNOS:
+        message = f"cannot write {'to stdout' if on_stdout else where or 'a result'} ({reason})"
+    else:
+        message = f"{where}: {reason}" if where else reason
+    print(f"ser-hf {command}: error: {message}", file=sys.stderr)
+    if on_stdout:  # the interpreter's last flush would fail again, with "Exception ignored" and a traceback
+        _stdout_to_devnull()
+    return EX_IOERR
+
+
+def _stdout_fails() -> bool:
+    """Whether writing stdout fails now: a device refusing even an empty write (/dev/full), or a
+    regular file on a file system without a free block."""
+    try:
+        fd = sys.stdout.fileno()
+        os.write(fd, b"")
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        free = os.fstatvfs(fd)
+    except (AttributeError, ValueError):  # None (fd 1 closed at start), no descriptor (replaced in-process)
+        return False
+    except OSError:
+        return True
+    return free.f_bfree == 0 or (os.geteuid() != 0 and free.f_bavail == 0)
+
+
+def _stdout_to_devnull() -> None:
+    """Point file descriptor 1 at /dev/null, so that nothing left in stdout's buffer fails at exit."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no file descriptor (stdout replaced in-process, or None)
+        pass
+
+
+def _flush_stdout(code: int, command: str) -> int:
+    """``code`` once what stdout holds is written: a full disk fails here, not in the interpreter's
+    exit (a closed pipe raises BrokenPipeError for :func:`main`)."""
+    if sys.stdout is None:  # started with stdout closed (`>&-`): nothing was printed
+        return code
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as err:
+        failed = write_failure(err, command, on_stdout=True)
+        if failed is None:
+            raise
+        return failed
+    return code
+
+
 def _usage() -> str:
     width = max(map(len, COMMANDS))
     lines = ["usage: ser-hf COMMAND [ARGS...]  |  ser-hf --version", "", "commands:"]
@@ -105,19 +179,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _sigterm_interrupts():
             code = int(func(rest) or 0)
-            sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's exit
-        return code
+        return _flush_stdout(code, name)
     except BrokenPipeError:  # `ser-hf predict ... | head`: the reader wants no more (Python's docs' recipe)
         if not _stdout_closed():
             raise
-        try:  # stdout to /dev/null, so that the interpreter's last flush cannot fail again
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):  # no file descriptor (stdout replaced in-process)
-            pass
+        _stdout_to_devnull()  # so that the interpreter's last flush cannot fail again
         return 141  # 128 + SIGPIPE: what a shell reports for a tool ended by a closed pipe
     except SERError as err:
         print(f"ser-hf {name}: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a full disk or stdout, a read-only folder: one line, not a traceback
+        code = write_failure(err, name)
+        if code is None:
+            raise
+        return code
     except ModuleNotFoundError as err:  # an optional dependency that no explicit check caught
         extra = extra_for_module(err.name)
         if extra is None:

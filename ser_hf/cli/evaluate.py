@@ -268,12 +268,14 @@ def cli(argv: list[str]) -> int:
         print(
             f"test-time adaptation {metrics['adapted']}: the figures below are ADAPTED (run without --adapt for the plain ones)"
         )
-    write_evaluation(metrics, predictions, out, title)
-    print(format_table(metrics))
-    if "ece" in metrics:
-        print(
-            f"calibration: ECE {metrics['ece']:.3f}  NLL {metrics['nll']:.3f}  Brier {metrics['brier']:.3f}"
-        )
+    try:  # the files first: a reader closing stdout (| head) must not cost them
+        write_evaluation(metrics, predictions, out, title)
+    finally:  # the figures even when the files could not be written (a full disk): the work is not lost
+        print(format_table(metrics))
+        if "ece" in metrics:
+            print(
+                f"calibration: ECE {metrics['ece']:.3f}  NLL {metrics['nll']:.3f}  Brier {metrics['brier']:.3f}"
+            )
     print(
         f"wrote {out}/metrics.json, confusion.png, reliability.png, classification_report.txt, predictions.csv"
     )

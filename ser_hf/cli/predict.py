@@ -62,14 +62,18 @@ def _build_predict_parser() -> argparse.ArgumentParser:
   1    one or more files failed: each has an error row, the others are classified
   2    a usage error (a bad option, no such model, an output FILE that would overwrite a
        recording) or nothing to classify
+  74   a result could not be written (a full disk or stdout, a read-only folder): one line names
+       the file; the table is printed all the same
   130  Ctrl-C, 143 SIGTERM: the files finished by then are in the table and in --csv/--json
        (none finished yet: an existing --csv/--json FILE is left as it was)
   141  the reader of stdout closed it early (| head)
 
---csv/--json FILE is written once, at the end (a temporary file then replaces FILE): a re-run
-that is interrupted replaces a complete earlier FILE with the rows finished by then, and a run
-killed with SIGKILL (kill -9, out of memory) writes nothing. There is no resume: give a re-run
-another FILE, or --files-from the files missing from the earlier one.
+--csv/--json FILE is written once, at the end (a temporary file then replaces FILE; a symbolic
+link's file is replaced, the link kept; a device, FIFO or pipe such as /dev/stdout or
+--csv >(gzip > x.gz) is written through, as '> FILE' would): a re-run that is interrupted
+replaces a complete earlier FILE with the rows finished by then, and a run killed with SIGKILL
+(kill -9, out of memory) writes nothing. There is no resume: give a re-run another FILE, or
+--files-from the files missing from the earlier one.
 
 file names: each PATH is written as typed (./a.wav stays ./a.wav, x//a.wav stays so); a file
 found in a folder is the folder as typed joined with its path inside it; a byte of a name that is
@@ -228,6 +232,11 @@ def cli(argv: list[str]) -> int:
     if any(v is not None and not 0 < v < float("inf") for v in (args.window, args.hop)):  # NaN too
         raise SERError("--window and --hop take a positive number of seconds", source="--window/--hop")
     _no_recording_as_output(args, [])
+    if sys.stdout is None and "-" in (args.json, args.csv):  # started with fd 1 closed (`>&-`)
+        option = "--json" if args.json == "-" else "--csv"
+        raise SERError(
+            f"stdout is closed, so {option} - has nowhere to go; give {option} FILE", source=option
+        )
     for option in ("json", "csv"):
         if getattr(args, option) not in (None, "-"):
             output_file(getattr(args, option), f"--{option}")  # before the work, not after it
@@ -384,10 +393,16 @@ def cli(argv: list[str]) -> int:
     results[:] = _in_input_order(results, files)  # voice groups classify out of order
     # the files first: a reader closing stdout (| head) must not cost the --csv/--json FILE
     # stopped before any file finished (an --adapt pass, a large --batch-size): an existing FILE is kept
-    if args.csv and args.csv != "-" and (results or stopped is None):
-        _write_csv(results, args.csv)
-    if args.json and args.json != "-" and (results or stopped is None):
-        _write_file(args.json, lambda fh: fh.write(json.dumps(results, indent=2, ensure_ascii=False)))
+    unwritten: OSError | None = (
+        None  # a FILE that could not be written (full disk): the table still shows all
+    )
+    try:
+        if args.csv and args.csv != "-" and (results or stopped is None):
+            _write_csv(results, args.csv)
+        if args.json and args.json != "-" and (results or stopped is None):
+            _write_file(args.json, lambda fh: fh.write(json.dumps(results, indent=2, ensure_ascii=False)))
+    except OSError as err:
+        unwritten = err
     _print_table(results, clf.labels, report)
     for row in results:
         if row.get("timeline"):
@@ -418,6 +433,9 @@ def cli(argv: list[str]) -> int:
             else "no --csv/--json FILE written (an existing one is left as it was)"
         )
         print(f"interrupted after {len(results)} of {len(files)} file(s); {kept}", file=sys.stderr)
+    if unwritten is not None:  # after the table and the summary: `ser-hf predict: error: cannot write ...`
+        raise unwritten
+    if stopped is not None:
         raise stopped
     return 1 if failures else 0
 
@@ -433,6 +451,12 @@ def _resolved(path: Path | str) -> Path:
 def _listed_paths(source: str, null: bool) -> list[str]:
     """The PATHs of a ``--files-from`` list (``-``: stdin), one a line or, with ``null``, NUL-ended;
     bytes that are not UTF-8 are kept as the file system's names (surrogates, as ``os.fsdecode``)."""
+    if source == "-" and sys.stdin is None:  # started with fd 0 closed (`<&-`)
+        raise SERError(
+            "stdin is closed; pipe the list in (find DIR -name '*.wav' | ser-hf predict -T -) or give "
+            "--files-from FILE",
+            source="--files-from -",
+        )
     try:
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as err:

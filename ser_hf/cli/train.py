@@ -141,10 +141,18 @@ def main() -> None:
         level=logging.INFO if rank == 0 else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
-        code = cli(sys.argv[1:])
+        from . import _flush_stdout
+
+        code = _flush_stdout(cli(sys.argv[1:]), "train")  # a full stdout fails here, not at the exit
     except SERError as err:
         print(f"ser-hf train: error: {err}", file=sys.stderr)
         code = 2
+    except OSError as err:  # a full disk at the save: one line naming the file, as `ser-hf train` says it
+        from . import write_failure
+
+        if (failed := write_failure(err, "train")) is None:
+            raise
+        code = failed
     sys.exit(code)
 
 

@@ -1,0 +1,199 @@
+"""Where `ser-hf` writes its results when the place is not a plain file in a roomy folder: a device, a
+FIFO, a pipe, a symbolic link, a long name, a full disk or stdout, a closed stdin or stdout."""
+
+from __future__ import annotations
+
+import csv
+import errno
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from conftest import make_speechlike, save_tiny_bilstm
+
+from ser_hf.cli import main
+from ser_hf.cli.predict_output import _write_file
+
+SR = 16000
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    return save_tiny_bilstm(tmp_path_factory.mktemp("model"), ["neutral", "happy", "sad", "angry"])
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("clips") / "a.wav"
+    sf.write(path, make_speechlike(1.0, seed=1), SR)
+    return path
+
+
+def _full_device(folder: Path) -> Path:
+    """A device that answers every write with ENOSPC: a copy of /dev/full where this user may make one
+    (root: the code before the fix replaced the device it was given, never the real /dev/full)."""
+    copy = folder / "full"
+    try:
+        os.mknod(copy, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+        return copy
+    except OSError:
+        if os.geteuid() == 0:
+            pytest.skip("cannot make a device here")
+        return Path("/dev/full")  # a user cannot replace it: the old code failed on /dev, not on the device
+
+
+def _run(code: str, args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "-c", code, *args], env=env, text=True, timeout=120, **kwargs)
+
+
+MAIN = "import sys; from ser_hf.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def test_csv_and_json_go_where_a_shell_redirection_would(model_dir, clip, tmp_path, capsys):
+    """--csv FILE replaced whatever was at FILE with a plain file: a FIFO's reader never got the data,
+    a symbolic link became a file (its target unchanged), and a legal 252-byte name failed (Errno 36:
+    the temporary name was 9 bytes longer)."""
+    args = [str(clip), "--model", str(model_dir)]
+    # a symbolic link: the link stays, its file gets the rows
+    target, link = tmp_path / "real.csv", tmp_path / "link.csv"
+    target.write_text("old\n")
+    link.symlink_to(target.name)
+    assert main(["predict", *args, "--csv", str(link)]) == 0
+    assert link.is_symlink() and [r["file"] for r in csv.DictReader(target.open())] == [str(clip)]
+    # a FIFO (mkfifo): it stays one, and its reader gets the JSON
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # so that the writer's open does not wait
+    try:
+        assert main(["predict", *args, "--json", str(fifo)]) == 0
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+        assert json.loads(os.read(reader, 1 << 16))[0]["file"] == str(clip)
+    finally:
+        os.close(reader)
+    # a name of 252 bytes, and the mode: a new file 0666 minus the umask, a replaced one keeps its own
+    long = tmp_path / ("r" * 248 + ".csv")
+    assert main(["predict", *args, "--csv", str(long)]) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(long.stat().st_mode) == 0o666 & ~umask
+    long.chmod(0o640)
+    assert main(["predict", *args, "--csv", str(long)]) == 0
+    assert stat.S_IMODE(long.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["real.csv", "link.csv", "fifo", long.name])
+    capsys.readouterr()
+
+
+def test_a_pipe_gets_the_rows(model_dir, clip, tmp_path, capsys):
+    """`--csv >(cat)` (bash passes /dev/fd/63) failed with FileNotFoundError '/dev/fd/.63.tmp'."""
+    read_end, write_end = os.pipe()
+    try:
+        assert main(["predict", str(clip), "--model", str(model_dir), "--csv", f"/dev/fd/{write_end}"]) == 0
+        os.close(write_end)
+        rows = list(csv.DictReader(io.StringIO(os.read(read_end, 1 << 16).decode())))
+    finally:
+        os.close(read_end)
+    assert [r["file"] for r in rows] == [str(clip)]
+    capsys.readouterr()
+
+
+def test_a_full_disk_is_one_line_after_the_table(model_dir, clip, tmp_path, capsys):
+    """A full disk at --csv/--json FILE ended the run with a traceback (OSError Errno 28) and no table:
+    the results were lost. Now the table is printed, then one line names the file (exit 74)."""
+    full = _full_device(tmp_path)
+    assert main(["predict", str(clip), "--model", str(model_dir), "--csv", str(full)]) == 74
+    out, err = capsys.readouterr()
+    assert "1 of 1 file(s) classified" in out and str(clip) in out
+    assert f"ser-hf predict: error: cannot write {full} (No space left on device)" in err
+    assert "Traceback" not in err and stat.S_ISCHR(os.stat(full).st_mode)  # a device still
+
+
+def test_a_failed_write_keeps_the_old_file_and_names_it(tmp_path):
+    """The write behind --csv/--json: a file that cannot be completed leaves the previous one whole
+    and no temporary file, and the error names the user's file (a full disk's names none)."""
+    old = tmp_path / "results.json"
+    old.write_text("[]")
+
+    def write(fh):
+        fh.write("[{")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError) as caught:
+        _write_file(old, write)
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(old)
+    assert old.read_text() == "[]" and [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+class _FullStdout(io.TextIOWrapper):
+    """stdout on a full disk: every write to the file fails with ENOSPC."""
+
+    def __init__(self) -> None:
+        class Raw(io.RawIOBase):
+            def writable(self) -> bool:
+                return True
+
+            def write(self, data) -> int:
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+        super().__init__(io.BufferedWriter(Raw()), encoding="utf-8")
+
+
+def test_a_full_stdout_is_one_line_not_a_traceback(model_dir, clip, monkeypatch, capsys):
+    """`ser-hf predict clip > file-on-a-full-disk`: the table fits stdout's buffer, so the write fails
+    at the last flush, which ended in a traceback (OSError Errno 28)."""
+    full = _FullStdout()
+    monkeypatch.setattr(sys, "stdout", full)
+    try:
+        assert main(["predict", str(clip), "--model", str(model_dir)]) == 74
+    finally:
+        monkeypatch.undo()
+        full.buffer.raw.write = lambda data: len(data)  # so that closing it at exit is quiet
+    err = capsys.readouterr().err
+    assert "ser-hf predict: error: cannot write to stdout (No space left on device)" in err
+    assert "Traceback" not in err
+
+
+def test_predict_to_dev_full_and_with_stdout_closed(model_dir, clip, tmp_path):
+    """`ser-hf predict clip --json - > /dev/full` and `ser-hf train --help > /dev/full`: a traceback
+    ending in OSError Errno 28;
+    `ser-hf predict clip --csv out.csv >&-` wrote the CSV, then failed with AttributeError
+    ('NoneType' object has no attribute 'flush')."""
+    args = [str(clip), "--model", str(model_dir)]
+    with open("/dev/full", "w") as full:  # writing to it is safe: it is opened, never replaced
+        proc = _run(MAIN, ["predict", *args, "--json", "-"], stdout=full, stderr=subprocess.PIPE)
+        assert proc.returncode == 74, proc.stderr[-2000:]
+        assert "ser-hf predict: error: cannot write to stdout (No space left on device)" in proc.stderr
+        assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+        # its help is longer than stdout's buffer: the write fails in print(), naming no file
+        proc = _run(MAIN, ["train", "--help"], stdout=full, stderr=subprocess.PIPE)
+        assert proc.returncode == 74 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+        assert proc.stderr.strip() == "ser-hf train: error: cannot write to stdout (No space left on device)"
+    out = tmp_path / "out.csv"
+    proc = _run(
+        MAIN,
+        ["predict", *args, "--csv", str(out)],
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.close(1),  # the child starts with fd 1 closed, as under `>&-`
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [r["file"] for r in csv.DictReader(out.open())] == [str(clip)]
+
+
+def test_a_closed_stdin_or_stdout_for_the_list_or_the_results_is_a_usage_error(
+    model_dir, clip, monkeypatch, capsys
+):
+    """`ser-hf predict -T - <&-` failed with AttributeError: 'NoneType' object has no attribute 'buffer'."""
+    monkeypatch.setattr(sys, "stdin", None)
+    assert main(["predict", "-T", "-", "--model", str(model_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "--files-from -: stdin is closed" in err and "Traceback" not in err
+    monkeypatch.setattr(sys, "stdout", None)
+    assert main(["predict", str(clip), "--model", str(model_dir), "--json", "-"]) == 2
+    assert "stdout is closed, so --json - has nowhere to go" in capsys.readouterr().err
