@@ -106,10 +106,8 @@ def test_training_from_cached_features_matches_training_from_waveforms(tmp_path)
     ).read_text()
 
     computed = []
-    original = feature_cache.FeatureCache.__dict__["_write"]  # the staticmethod itself, to put back
-    feature_cache.FeatureCache._write = staticmethod(
-        lambda p, v: computed.append(p) or original.__func__(p, v)
-    )
+    original = feature_cache.FeatureCache._write
+    feature_cache.FeatureCache._write = lambda self, p, v: computed.append(p) or original(self, p, v)
     try:
         assert train_cli.cli([*base, "--output_dir", str(tmp_path / "again"), "--feature_cache", "true"]) == 0
     finally:
@@ -164,3 +162,24 @@ def test_voice_encoder_values_are_cached_per_numeric_type(tmp_path, monkeypatch,
         assert missed == 0 and np.array_equal(again, fp32)  # each type keeps its own entry
     finally:
         voice_encoder.shared_encoder.cache_clear()
+
+
+def test_an_unwritable_cache_warns_once_and_the_summary_says_so(tmp_path, monkeypatch, caplog, speechlike):
+    """A read-only HOME printed one identical "feature cache not written" warning per clip (thousands on
+    a corpus), and the summary "0 read, 72 computed" read as if the cache worked."""
+    import errno
+
+    from ser_hf.training import feature_cache
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(feature_cache.tempfile, "mkstemp", read_only)
+    cache = FeatureCache(tmp_path)
+    clips = [speechlike, speechlike[: len(speechlike) // 2], 0.5 * speechlike]
+    with caplog.at_level("WARNING", logger="ser_hf.training.feature_cache"):
+        linear.functionals_matrix(clips, "speech-stats", cache=cache)
+    (warning,) = [r.getMessage() for r in caplog.records if "feature cache" in r.getMessage()]
+    assert str(tmp_path / "features") in warning and "Read-only file system" in warning
+    assert "--cache_dir" in warning and "SER_HF_CACHE=off" in warning
+    assert cache.summary().endswith("0 read, 3 computed, none stored (Read-only file system)")

@@ -45,6 +45,14 @@ class FeatureCache:
     def __init__(self, root: str | os.PathLike | None):
         self.root = None if root is None else Path(root) / "features"
         self.hits = self.misses = 0
+        self.unwritable: OSError | None = None  # the first write's failure: no more are tried
+
+    def summary(self) -> str:
+        """``feature cache ROOT: H read, M computed`` (and when nothing could be stored, why)."""
+        text = f"feature cache {self.root or 'off'}: {self.hits} read, {self.misses} computed"
+        if self.unwritable is not None:
+            text += f", none stored ({self.unwritable.strerror or self.unwritable})"
+        return text
 
     def _path(self, clip: np.ndarray, options: str) -> Path:
         digest = hashlib.sha1(f"{CACHE_VERSION}|{options}|".encode())
@@ -87,8 +95,10 @@ class FeatureCache:
                     self._write(paths[i], vector)
         return out
 
-    @staticmethod
-    def _write(path: Path, vector: np.ndarray) -> None:
+    def _write(self, path: Path, vector: np.ndarray) -> None:
+        if self.unwritable is not None:
+            return
+        tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
@@ -96,7 +106,16 @@ class FeatureCache:
                 np.save(f, vector)
             os.replace(tmp, path)
         except OSError as err:  # a read-only or full disk costs speed, never the run
-            logger.warning("feature cache not written (%s): %s", path, err)
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+            # once, not once per clip (a read-only HOME printed thousands of identical lines)
+            self.unwritable = err
+            logger.warning(
+                "feature cache not written in %s (%s): the features are computed again on every run; "
+                "give a writable folder with --cache_dir DIR or SER_HF_CACHE=DIR, or turn the cache off with "
+                "SER_HF_CACHE=off. No more clips are tried in this run.",
+                self.root, err.strerror or err,
+            )  # fmt: skip
 
 
 # ------------------------------------------------------------------ cached frame features (Trainer)

@@ -582,7 +582,7 @@ def _train_functionals(
     probs = {"validation": info["val_probs"]} if val_rows else {}
     if test_rows:
         probs["test"] = predict_probabilities(model, extractor, [clips[r] for r in test_rows], cache)
-    logger.info("feature cache %s: %d read, %d computed", cache.root or "off", cache.hits, cache.misses)
+    logger.info("%s", cache.summary())
     temperature = fit_calibration(training_args.calibrate, probs, val_rows, labels)
     model.config.calibration_temperature = temperature
     save_model_folder(model, extractor, output_dir, files)
