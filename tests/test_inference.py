@@ -774,7 +774,7 @@ def test_a_config_that_does_not_fit_its_weights_is_a_clear_error(tmp_path):
         EmotionClassifier(folder, device="cpu")
     from ser_hf.training.evaluation import load_model
 
-    with pytest.raises(SERError, match="not a loadable model folder"):
+    with pytest.raises(SERError, match="the weights do not fit config.json"):  # the same loader
         load_model(folder, "cpu")
 
 

@@ -267,3 +267,164 @@ def test_a_model_of_another_family_saved_over_a_folder_leaves_none_of_the_old_co
     saving.save_model_folder(model, fe, fresh)
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in fresh.iterdir())
     assert _scores(out) == _scores(fresh)
+
+
+# ----------------------------------------------------------------------------- untrusted folders
+@pytest.fixture()
+def evil_dir(good_dir, tmp_path) -> tuple[Path, Path]:
+    """A model folder of an unregistered type whose auto_map names its own code (what a downloaded
+    folder can carry): importing that code creates the marker file."""
+    import json
+
+    folder = tmp_path / "evil"
+    shutil.copytree(good_dir, folder)
+    marker = tmp_path / "MARKER"
+    config = json.loads((folder / "config.json").read_text())
+    config["model_type"] = "evil_type"
+    config["auto_map"] = {"AutoConfig": "evil_code.C", "AutoModelForAudioClassification": "evil_code.M"}
+    (folder / "config.json").write_text(json.dumps(config))
+    extractor = json.loads((folder / "preprocessor_config.json").read_text())
+    extractor["auto_map"] = {"AutoFeatureExtractor": "evil_code.F"}
+    (folder / "preprocessor_config.json").write_text(json.dumps(extractor))
+    (folder / "evil_code.py").write_text(f"open({str(marker)!r}, 'w').close()\nC = M = F = None\n")
+    return folder, marker
+
+
+def _cli(argv: list[str], capsys, monkeypatch) -> tuple[int, str]:
+    """``ser-hf ARGV`` in-process with "y" answers waiting on stdin (transformers' remote-code prompt
+    reads them: a piped "y" ran the folder's code)."""
+    import io
+
+    from ser_hf.cli import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\ny\ny\n"))
+    code = main(argv)
+    return code, capsys.readouterr().err
+
+
+def _corpus(tmp_path: Path) -> Path:
+    import soundfile as sf
+
+    for emotion in ("happy", "sad"):
+        (tmp_path / "corpus" / emotion).mkdir(parents=True)
+        sf.write(tmp_path / "corpus" / emotion / "a.wav", make_speechlike(1.0), 16000)
+    return tmp_path / "corpus"
+
+
+@pytest.mark.parametrize("command", ["evaluate", "export"])
+def test_evaluate_and_export_never_run_a_folders_code(command, evil_dir, tmp_path, capsys, monkeypatch):
+    """`ser-hf evaluate/export --model FOLDER` loaded without trust_remote_code=False: with "y" on
+    stdin transformers RAN the folder's code (then a raw traceback). predict refused it already."""
+    folder, marker = evil_dir
+    argv = {
+        "evaluate": ["--corpus", f"mine={_corpus(tmp_path)}", "--out", str(tmp_path / "out")],
+        "export": ["--out", str(tmp_path / "m.onnx")],
+    }[command]
+    code, err = _cli([command, "--model", str(folder), *argv], capsys, monkeypatch)
+    assert not marker.exists()
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"ser-hf {command}: error: {folder}:")
+    assert "code of its own" in err and "evil_code" in err and "--trust-remote-code" in err
+
+
+def test_no_loader_runs_a_folders_code(evil_dir, monkeypatch):
+    """Every other place that loads a model folder: distill's teacher, fusion members, --backbone,
+    the Python API, a model card's parameter count."""
+    import io
+
+    import numpy as np
+
+    from ser_hf.hub.cards import _trained_parameters
+    from ser_hf.inference.fusion import build_fusion
+    from ser_hf.training.backbone import build_backbone_model
+    from ser_hf.training.distill import teacher_probabilities
+    from ser_hf.training.evaluation import load_model
+
+    folder, marker = evil_dir
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n" * 20))
+    for load in (
+        lambda: teacher_probabilities(folder, [np.zeros(16000, np.float32)], LABELS),
+        lambda: build_fusion([folder, folder]),
+        lambda: build_backbone_model(str(folder), LABELS),
+        lambda: load_model(folder, "cpu"),
+        lambda: EmotionClassifier(folder, device="cpu"),  # refused before, with transformers' words
+    ):
+        with pytest.raises(Exception) as err:
+            load()
+        assert not marker.exists()
+        assert isinstance(err.value, SERError) and "code of its own" in str(err.value)
+    _trained_parameters(folder)  # counts the weights file instead
+    assert not marker.exists()
+
+
+def test_every_from_pretrained_goes_through_the_safe_loader():
+    """`from_pretrained` without trust_remote_code=False asks on stdin and runs the folder's code on
+    "y"; without use_safetensors=True it unpickles. Only training/loading.py calls it (and passes
+    both for weights); `from_config` passes trust_remote_code; no transformers `pipeline(...)`."""
+    offenders = []
+    for path, text in _package_sources().items():
+        tree = ast.parse(text)
+        for call in _calls(tree, "from_pretrained") + _calls(tree, "from_config") + _calls(tree, "pipeline"):
+            where = f"{path.relative_to(PACKAGE)}:{call.lineno}"
+            owner = call.func.value if isinstance(call.func, ast.Attribute) else None
+            if isinstance(owner, ast.Call) and getattr(owner.func, "id", "") == "super":
+                continue  # a class's own override handing on to transformers' (with its kwargs)
+            keywords = {kw.arg: kw.value for kw in call.keywords}
+            trusted = keywords.get("trust_remote_code")
+            if trusted is None or (isinstance(trusted, ast.Constant) and trusted.value):
+                offenders.append(where)
+            elif getattr(call.func, "attr", "") == "from_pretrained" and path.name != "loading.py":
+                offenders.append(where)
+            elif (
+                "Model" in ast.unparse(owner or call.func)
+                and getattr(call.func, "attr", "") == "from_pretrained"
+            ):
+                if ast.unparse(keywords.get("use_safetensors", ast.Constant(None))) != "True":
+                    offenders.append(f"{where} (use_safetensors)")
+    assert offenders == []
+
+
+def test_pickled_weights_refused_by_evaluate_and_export(pickle_dir, tmp_path, capsys, monkeypatch):
+    """`ser-hf evaluate --model FOLDER` with only pytorch_model.bin ended in a raw UnpicklingError
+    traceback (torch.load weights_only); export said "no file named model.safetensors"."""
+    folder, marker = pickle_dir
+    for argv in (
+        [
+            "evaluate",
+            "--model",
+            str(folder),
+            "--corpus",
+            f"mine={_corpus(tmp_path)}",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        ["export", "--model", str(folder), "--out", str(tmp_path / "m.onnx")],
+    ):
+        code, err = _cli(argv, capsys, monkeypatch)
+        assert code == 2 and "Traceback" not in err, err[-2000:]
+        assert err.startswith(f"ser-hf {argv[0]}: error: {folder}: only pickled weights (pytorch_model.bin)")
+        assert "safetensors only because pickle files can run code" in err
+        assert not marker.exists()
+
+
+@pytest.mark.parametrize("text", ["[" * 200000, "[1, 2]", "{not json"])
+def test_an_unreadable_config_json_is_named(text, good_dir, tmp_path, capsys, monkeypatch):
+    """A config.json nested 200,000 deep was "the weights do not fit config.json (another model's
+    config...): maximum recursion depth exceeded"."""
+    from ser_hf.training.evaluation import load_model
+
+    folder = tmp_path / "deep"
+    shutil.copytree(good_dir, folder)
+    (folder / "config.json").write_text(text)
+    config = folder / "config.json"
+    for load in (lambda: EmotionClassifier(folder, device="cpu"), lambda: load_model(folder, "cpu")):
+        with pytest.raises(SERError, match="config.json cannot be read") as err:
+            load()
+        assert str(err.value).startswith(f"{config}: ")
+        assert "weights do not fit" not in str(err.value)
+    if text.startswith("[["):
+        assert "nested too deeply" in str(err.value)
+    code, err = _cli(
+        ["export", "--model", str(folder), "--out", str(tmp_path / "m.onnx")], capsys, monkeypatch
+    )
+    assert code == 2 and err.startswith(f"ser-hf export: error: {config}: config.json cannot be read")

@@ -195,13 +195,9 @@ def _trained_parameters(folder: Path) -> int:
     """The model's own parameters (``num_parameters()``: no buffers, no frozen encoder shipped
     beside it); the safetensors headers of ``model*.safetensors`` when it does not load."""
     try:
-        from transformers import AutoModelForAudioClassification
+        from ..training.loading import load_model  # never the folder's own code; safetensors only
 
-        from ..models import auto  # noqa: F401  (registers the ser_hf model types)
-        from ..training.saving import quiet_loading
-
-        with quiet_loading():
-            return int(AutoModelForAudioClassification.from_pretrained(str(folder)).num_parameters())
+        return int(load_model(folder).num_parameters())
     except Exception as err:  # a model of another package: count its weights file
         logger.info("counting the weights of %s from its file (%s)", folder, err)
         return _num_parameters(folder.glob("model*.safetensors"))

@@ -294,14 +294,12 @@ def with_remote_code(model_dir: str | Path) -> Iterator[Path]:
     if config.get("auto_map"):
         yield folder
         return
-    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
-
-    from ..models import auto  # noqa: F401  (registers the model types)
+    from ..training.loading import load_feature_extractor, load_model
 
     with tempfile.TemporaryDirectory(prefix="ser-hf-push-") as tmp:
         staged = Path(tmp)
-        AutoModelForAudioClassification.from_pretrained(folder).save_pretrained(staged)
-        AutoFeatureExtractor.from_pretrained(folder).save_pretrained(staged)
+        load_model(folder).save_pretrained(staged)  # without auto_map: ser_hf's own types, no code run
+        load_feature_extractor(folder).save_pretrained(staged)
         logger.info("%s has no model code: wrote it with save_pretrained for the upload", folder)
         yield staged
 

@@ -40,6 +40,7 @@ from ..data.chunks import iter_audio_chunks
 from ..errors import SERError, batch_size_for, torch_device
 from ..models.feature_extraction_ser import MIN_CLIP_SECONDS
 from ..models.fitted_heads import changed_heads
+from ..training.loading import load_config, load_feature_extractor, load_model
 from .backends import LogitsBackend, TorchBackend, _softmax  # noqa: F401  (re-exported)
 from .bundled import resolve_model_name
 from .inputs import (
@@ -55,7 +56,6 @@ from .inputs import (
     warn_if_window_odd,
 )
 from .levels import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, SILENT_DB, level_db  # noqa: F401  (re-exported)
-from .loading import load_config, load_feature_extractor, load_model
 from .timeline import Timeline, _sliding_windows, assemble_timeline
 
 logger = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from ..models.feature_extraction_functionals import (
 )
 from ..models.feature_extraction_ser import SERFeatureExtractor
 from ..models.modeling_fusion import SERFusionForAudioClassification
-from ..training.saving import quiet_loading
+from ..training.loading import load_feature_extractor, load_model
 from .bundled import resolve_model_name
 
 
@@ -41,26 +41,22 @@ def build_fusion(
     Raises:
         SERError: a member of another kind, different labels, or front ends that cannot be shared.
     """
-    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
-
     if not members:
         raise SERError("give at least one member model to fuse")
     loaded = []
     for member in members:
         member = resolve_model_name(member)  # a bundled model's name ("cnn") is its folder
         if isinstance(member, (str, os.PathLike)):
-            try:
-                with quiet_loading():
-                    model = AutoModelForAudioClassification.from_pretrained(str(member), use_safetensors=True)
-                fe = AutoFeatureExtractor.from_pretrained(str(member))
-            except (OSError, ValueError, KeyError) as err:
+            try:  # never the folder's own code; safetensors only
+                model, fe = load_model(member), load_feature_extractor(member)
+            except SERError as err:
                 if not Path(str(member)).exists():  # read as a Hub id: the network error hides the typo
                     raise SERError(
                         "no such folder here (and no Hub model of that name could be loaded); check the "
                         "path, or give a Hub id as user/name",
                         source=str(member),
                     ) from err
-                raise SERError(f"cannot load this member model ({err})", source=str(member)) from err
+                raise
             loaded.append((str(member), model, fe))
         else:
             model, fe = member

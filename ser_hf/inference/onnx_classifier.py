@@ -18,10 +18,10 @@ import numpy as np
 from torch import nn
 
 from ..errors import SERError
+from ..training.loading import load_config, load_feature_extractor
 from .bundled import bundled_model_path, resolve_model_name
 from .classifier import EmotionClassifier
 from .levels import DEFAULT_SAMPLING_RATE
-from .loading import load_config, load_feature_extractor
 from .onnx_runtime import TURN_INPUT_KIND, OnnxRuntimeBackend
 from .onnx_turn import TurnEncoderInputs, turn_layers
 

@@ -40,7 +40,7 @@ import torch
 from torch import nn
 
 from ..errors import SERError
-from ..training.saving import quiet_loading
+from ..training.loading import load_feature_extractor, load_model
 from .onnx_files import (
     INT8_DESCRIPTION,
     check_parity,
@@ -186,8 +186,6 @@ _NOT_EXPORTABLE = ("ser_functionals_linear", "ser_fusion")
 
 def _load(model_dir_or_model: Any, feature_extractor: Any) -> tuple[nn.Module, Any, str]:
     """(model in eval mode on CPU, feature extractor or None, description of the source)."""
-    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
-
     if isinstance(model_dir_or_model, (str, os.PathLike)):
         source = str(model_dir_or_model)
         folder = Path(source)
@@ -197,13 +195,9 @@ def _load(model_dir_or_model: Any, feature_extractor: Any) -> tuple[nn.Module, A
                 "or save_pretrained",
                 source=source,
             )
-        try:
-            with quiet_loading():
-                model = AutoModelForAudioClassification.from_pretrained(source, use_safetensors=True)
-        except (OSError, ValueError, KeyError) as err:
-            raise SERError(f"cannot load the model ({err})", source=source) from err
+        model = load_model(source)  # never the folder's own code; safetensors only
         if feature_extractor is None and (folder / "preprocessor_config.json").is_file():
-            feature_extractor = AutoFeatureExtractor.from_pretrained(source)
+            feature_extractor = source
     elif isinstance(model_dir_or_model, nn.Module):
         model = model_dir_or_model
         source = getattr(getattr(model, "config", None), "name_or_path", "") or type(model).__name__
@@ -212,8 +206,7 @@ def _load(model_dir_or_model: Any, feature_extractor: Any) -> tuple[nn.Module, A
             f"expected a model folder or a loaded model, got {type(model_dir_or_model).__name__}",
             source="export_onnx",
         )
-    if isinstance(feature_extractor, (str, os.PathLike)):
-        feature_extractor = AutoFeatureExtractor.from_pretrained(str(feature_extractor))
+    feature_extractor = load_feature_extractor(feature_extractor)  # a folder or Hub id: loaded
     config = getattr(model, "config", None)
     if config is None or not getattr(config, "id2label", None):
         raise SERError("the model has no config.id2label; only classifiers can be exported", source=source)

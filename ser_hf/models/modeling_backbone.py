@@ -27,7 +27,9 @@ def build_encoder(backbone_config: dict) -> nn.Module:
         from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
         return WhisperEncoder(config)
-    return AutoModel.from_config(config)
+    return AutoModel.from_config(
+        config, trust_remote_code=False
+    )  # a known type: never a config's auto_map code
 
 
 class SERBackboneForAudioClassification(SERPreTrainedModel):

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from ..errors import SERError
-from .saving import quiet_loading
+from .loading import load_feature_extractor, load_model
 
 logger = logging.getLogger(__name__)
 
@@ -93,22 +93,18 @@ def build_backbone_model(
     **config_overrides: Any,
 ) -> tuple[Any, BackboneFeatures]:
     """The encoder ``backbone`` (Hub id or folder) with this package's head, and its extractor."""
-    from transformers import AutoFeatureExtractor, AutoModel
+    from transformers import AutoModel
 
     from ..models.configuration_backbone import SERBackboneConfig
     from ..models.modeling_backbone import SERBackboneForAudioClassification
 
-    try:
-        with quiet_loading():
-            encoder = AutoModel.from_pretrained(backbone)
-        extractor = AutoFeatureExtractor.from_pretrained(backbone)
-    except (OSError, ValueError) as err:  # ValueError: a config AutoModel has no class for
-        raise SERError(
-            f"cannot load the encoder ({err.__class__.__name__}: {str(err).splitlines()[0]}); give a "
-            "Hub id (needs the Hub or its local cache) or a folder holding the encoder and its "
-            "preprocessor_config.json",
-            source=f"--backbone {backbone}",
-        ) from err
+    # never the encoder folder's own code; safetensors only
+    hint = (
+        "--backbone takes a pretrained speech encoder: a Hub id (needs the Hub or its local cache) or a "
+        "folder holding the encoder (config.json, model.safetensors) and its preprocessor_config.json"
+    )
+    encoder = load_model(backbone, auto_class=AutoModel, hint=hint)
+    extractor = load_feature_extractor(backbone, hint=hint)
     if hasattr(encoder, "get_encoder") and encoder.config.model_type == "whisper":
         encoder = encoder.get_encoder()
     if type(extractor).__name__.startswith("Whisper"):

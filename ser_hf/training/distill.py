@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SERError
-from .saving import quiet_loading
+from .loading import load_feature_extractor, load_model
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,6 @@ def teacher_probabilities(
     reads its vectors through ``cache`` (a :class:`~ser_hf.training.feature_cache.FeatureCache`).
     """
     import torch
-    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
 
     path = Path(teacher_dir)
     if not (path / "config.json").is_file():
@@ -80,9 +79,8 @@ def teacher_probabilities(
             "not a saved model folder (no config.json); give the output_dir of a finished training run",
             source=str(path),
         )
-    with quiet_loading():
-        model = AutoModelForAudioClassification.from_pretrained(str(path)).eval()
-    extractor = AutoFeatureExtractor.from_pretrained(str(path))
+    model = load_model(path).eval()  # never the folder's own code; safetensors only
+    extractor = load_feature_extractor(path)
     teacher_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     # (teacher classes, student classes): 1 where the names match; unmatched teacher mass is dropped
     to_student = np.zeros((len(teacher_labels), len(student_labels)), dtype=np.float32)

@@ -38,7 +38,8 @@ from ..data.audio import is_silent
 from ..data.splits import speaker_key, unmatched_speaker_ids
 from ..errors import SERError, batch_size_for, torch_device
 from .eval_files import write_evaluation  # noqa: F401  (re-exported: the files evaluate writes)
-from .saving import quiet_loading
+from .loading import load_feature_extractor
+from .loading import load_model as load_saved_model
 from .scoring import (  # noqa: F401  (label_mapping: re-exported)
     _projection,
     corpus_classes,
@@ -59,12 +60,8 @@ SPLIT_FILE = "split.json"  # in a model folder: the speakers it trained and was 
 def load_model(model_dir: str | os.PathLike, device: str | None = None) -> tuple[Any, Any]:
     """``(model, feature_extractor)`` from a saved folder, in eval mode on ``device``.
 
-    Uses the Auto classes (``ser_hf`` registers its model types on import), never remote code.
+    Through :mod:`ser_hf.training.loading`: never the folder's own code, safetensors weights only.
     """
-    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
-
-    from ..models import auto  # noqa: F401  (registers the ser_hf model types with the Auto classes)
-
     source = str(model_dir)
     device = torch_device(device)
     if not Path(source).exists():
@@ -76,16 +73,8 @@ def load_model(model_dir: str | os.PathLike, device: str | None = None) -> tuple
         raise SERError(
             f"model folder not found; pass the output_dir of a training run{bundled}", source=source
         )
-    try:
-        with quiet_loading():
-            model = AutoModelForAudioClassification.from_pretrained(source)
-        feature_extractor = AutoFeatureExtractor.from_pretrained(source)
-    except (OSError, ValueError, KeyError, RuntimeError) as err:  # RuntimeError: weights unlike config
-        raise SERError(
-            f"not a loadable model folder ({err}); it needs config.json, model.safetensors and "
-            "preprocessor_config.json as written by ser-hf train",
-            source=source,
-        ) from err
+    model = load_saved_model(source)
+    feature_extractor = load_feature_extractor(source)
     return model.to(device).eval(), feature_extractor
 
 
