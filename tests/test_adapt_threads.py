@@ -232,3 +232,21 @@ def test_a_call_waits_while_the_statistics_are_written():
         thread.join(0.2)
         assert thread.is_alive()
     assert _result(thread, out)[0]["label"]
+
+
+def test_a_reset_of_a_model_never_adapted_takes_no_write_lock():
+    """reset_adaptation() took the write lock even with nothing to restore: called from a thread that
+    holds a read lock (a forward hook), it waited for itself for good."""
+    from ser_hf.training.adaptation import restore_model
+    from ser_hf.training.adaptation_lock import statistics_lock
+
+    model, _ = build_model("compact-small", ["neutral", "happy"])
+    done = threading.Event()
+
+    def reset_inside_a_forward() -> None:
+        with statistics_lock(model).reading():
+            restore_model(model)
+        done.set()
+
+    threading.Thread(target=reset_inside_a_forward, daemon=True).start()
+    assert done.wait(5.0), "restore_model of a never-adapted model waited on its own read lock"

@@ -86,6 +86,15 @@ def test_an_open_file_or_upload_reads_as_its_path(call):
     with open(path, "rb") as f:  # what a web framework's UploadFile.file is
         np.testing.assert_array_equal(load_audio(f), want)
     np.testing.assert_array_equal(load_audio(io.BytesIO(path.read_bytes())), want)
+    with (
+        open(path) as text,
+        pytest.raises(SERError, match=r"call_mulaw\.wav.*binary mode \(open\(path, 'rb'\)\)"),
+    ):
+        load_audio(text)  # open()'s default text mode: a raw UnicodeDecodeError
+    closed = open(path, "rb")
+    closed.close()
+    with pytest.raises(SERError, match="cannot be read .*ValueError"):
+        load_audio(closed)
     with pytest.raises(SERError, match=r"call_mulaw\.wav.*no audio bytes"):
         with open(path, "rb") as f:
             f.read()

@@ -84,6 +84,10 @@ def test_predict_channel_option(model_dir, call, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         predict_cli([*argv, "--channel", "middle"])
     assert stop.value.code == 2 and "--channel: invalid channel 'middle'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        predict_cli([*argv, "--silence-rel-db", "abc"])
+    err = capsys.readouterr().err
+    assert "--silence-rel-db: give a positive number of dB or none, not 'abc'" in err and "_rel_db" not in err
 
 
 @pytest.fixture(scope="module")

@@ -618,3 +618,22 @@ def test_rows_that_symbolic_links_lead_outside_the_corpus_are_warned_of(tmp_path
     with caplog.at_level(logging.WARNING):
         assert len(load_corpus("tree", tree)) == 2
     assert "1 rows name files that symbolic links lead outside the corpus folder" in caplog.text
+
+
+def test_a_symlink_loop_in_a_corpus_is_a_skipped_row_not_the_end_of_the_load(tmp_path, caplog):
+    """The outside-the-folder check resolved every row's path, and a link loop raised RuntimeError out
+    of load_corpus: the corpus that loaded before (the loop a skipped file) failed whole."""
+    folder = tmp_path / "loops"
+    for i in range(3):
+        _tone(folder / f"{i}.wav")
+    (folder / "loop.wav").symlink_to("loop.wav")
+    rows = ["0.wav,happy,p1", "1.wav,sad,p2", "2.wav,happy,p3", "loop.wav,sad,p1"]
+    (folder / "metadata.csv").write_text(
+        "file_name,emotion,speaker\n" + "\n".join(rows) + "\n", encoding="utf-8"
+    )
+    with caplog.at_level(logging.WARNING):
+        assert len(load_corpus("mine", folder)) == 3
+    tree = tmp_path / "tree"
+    _tone(tree / "happy" / "a.wav")
+    (tree / "happy" / "loop.wav").symlink_to("loop.wav")
+    assert len(load_corpus("tree", tree)) == 1

@@ -516,7 +516,12 @@ def test_a_truncated_file_is_flagged_in_its_row(model_dir, tmp_path, capsys):
     for name in ("whole.wav", "whole.mp3", "long.mp3"):
         data = (tmp_path / name).read_bytes()
         (tmp_path / f"half_{name}").write_bytes(data[: len(data) // 2])
-    names = ["whole.wav", "half_whole.wav", "whole.mp3", "half_whole.mp3", "half_long.mp3"]
+    # 61 s, 3 % short: under the header check's 5 %; only the timeline's chunk reader tells (data.chunks)
+    sf.write(tmp_path / "minute.wav", make_speechlike(61.0, seed=3), SR)
+    _ffmpeg("-i", str(tmp_path / "minute.wav"), str(tmp_path / "minute.mp3"))
+    data = (tmp_path / "minute.mp3").read_bytes()
+    (tmp_path / "most_long.mp3").write_bytes(data[: len(data) * 97 // 100])
+    names = ["whole.wav", "half_whole.wav", "whole.mp3", "half_whole.mp3", "half_long.mp3", "most_long.mp3"]
     args = [str(tmp_path / n) for n in names] + ["--model", str(model_dir)]
     assert predict_cli([*args, "--json", "-"]) == 0
     rows = {Path(r["file"]).name: r for r in json.loads(capsys.readouterr().out)}
@@ -524,6 +529,7 @@ def test_a_truncated_file_is_flagged_in_its_row(model_dir, tmp_path, capsys):
     assert rows["half_whole.wav"]["warning"] == "truncated: header says 4.00 s, holds 2.00 s"
     assert rows["half_whole.mp3"]["warning"].startswith("truncated: header says 4.0")
     assert rows["half_long.mp3"]["warning"].startswith("truncated: header says 12.0")
+    assert rows["most_long.mp3"]["warning"].startswith("truncated: header says 61.0")  # data.chunks' warning
     assert all(r["label"] in LABELS for r in rows.values())
     assert predict_cli([*args, "--csv", "-"]) == 0
     warnings = {

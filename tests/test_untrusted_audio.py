@@ -115,6 +115,31 @@ def test_playlists_that_name_other_files_are_refused(tmp_path, monkeypatch, kind
         audio_info(PLAYLISTS[kind])
 
 
+def test_a_playlist_behind_id3_tags_is_refused(tmp_path, monkeypatch):
+    """FFmpeg skips ID3v2 tags before probing: an ffconcat playlist behind an empty tag (or one longer
+    than the 64 KB read first) was followed to the file beside it."""
+    monkeypatch.chdir(tmp_path)
+    sf.write("neighbour.wav", make_tone(seconds=2.0), SR)
+    playlist = PLAYLISTS["ffconcat"]
+
+    def tag(size: int, fill: bytes = b"\0") -> bytes:
+        syncsafe = bytes([(size >> 21) & 0x7F, (size >> 14) & 0x7F, (size >> 7) & 0x7F, size & 0x7F])
+        return b"ID3\x04\x00\x00" + syncsafe + fill * size
+
+    for name, data in {
+        "empty_tag.mp3": tag(20) + playlist,
+        "newline_tag.mp3": tag(20, b"\n") + playlist,
+        "two_tags.mp3": tag(20) + tag(5) + playlist,
+        "cover_art.mp3": tag(200_000) + playlist,
+    }.items():
+        Path(name).write_bytes(data)
+        for read in READERS.values():
+            with pytest.raises(SERError, match=f"{name}: not audio: an FFmpeg playlist"):
+                read(name)
+        with pytest.raises(SERError, match="not audio: an FFmpeg playlist"):
+            load_audio(data)
+
+
 def test_level_db_reads_a_long_clip_in_bounded_memory():
     """level_db made a float64 copy of the whole clip: 4.29 GB for 10 hours, a raw MemoryError."""
     x = make_speechlike(3.0) * 0.3 + 0.01  # a DC offset, removed first

@@ -280,7 +280,7 @@ def cli(argv: list[str]) -> int:
     for handler in logging.getLogger().handlers:
         handler.addFilter(as_given)
     cut_short = _CutShort()  # a truncated file's row says so (its WARNING named it in the log only)
-    logging.getLogger("ser_hf.data.audio").addHandler(cut_short)
+    logging.getLogger("ser_hf.data").addHandler(cut_short)  # audio.py, and chunks.py for timelines
     results: list[dict[str, Any]] = []
     short: list[tuple[int, Path | str, np.ndarray]] = []  # classified in batches after the loop
 
@@ -389,7 +389,7 @@ def cli(argv: list[str]) -> int:
             fetched.cleanup()
         for handler in logging.getLogger().handlers:
             handler.removeFilter(as_given)
-        logging.getLogger("ser_hf.data.audio").removeHandler(cut_short)
+        logging.getLogger("ser_hf.data").removeHandler(cut_short)
     results[:] = _in_input_order(results, files)  # voice groups classify out of order
     # the files first: a reader closing stdout (| head) must not cost the --csv/--json FILE
     # stopped before any file finished (an --adapt pass, a large --batch-size): an existing FILE is kept
@@ -505,9 +505,12 @@ def _rel_db(text: str) -> float | None:
     """``--silence-rel-db``: a number of dB, or ``none`` (no relative rule)."""
     if text.strip().lower() in ("none", "off"):
         return None
-    value = float(text)
-    if not 0 < value < float("inf"):
-        raise ValueError(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):  # argparse said "invalid _rel_db value"
+        raise argparse.ArgumentTypeError(f"give a positive number of dB or none, not {text!r}")
     return value
 
 

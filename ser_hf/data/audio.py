@@ -444,7 +444,14 @@ def _decode_any(
     if isinstance(source, (bytes, bytearray, memoryview)):
         return _decode_bytes(bytes(source), name, sampling_rate, channel)
     if hasattr(source, "read") and callable(source.read):  # an open file, io.BytesIO, a web upload
-        data = source.read()
+        try:
+            data = source.read()
+        except (UnicodeDecodeError, ValueError, OSError) as err:  # open(f) (text mode), a closed file
+            raise SERError(
+                f"the file object cannot be read ({type(err).__name__}: {str(err)[:120]}); pass an open "
+                "file in binary mode (open(path, 'rb')) or the path itself",
+                source=name,
+            ) from err
         return _decode_bytes(data, str(getattr(source, "name", "") or name), sampling_rate, channel)
     if isinstance(source, dict):
         samples = source.get("array", source.get("raw"))

@@ -125,11 +125,13 @@ def iter_audio_chunks(
         except RuntimeError as err:
             if start >= end:  # the end of the audio, after its header's duration
                 return
-            if start == begin:
-                raise _ffmpeg_error(err, name) from err
             # a file cut short: its header (an MP3's frame count) promised more audio than it holds;
-            # what decodes of this chunk before the damage is read too
-            if (tail := _decode_until_damage(decoder, start, channel=channel)) is not None:
+            # what decodes of this chunk before the damage is read too (in the first chunk as well:
+            # a 61-s MP3 cut mid-frame at 59 s was an error, not 59 s of audio)
+            tail = _decode_until_damage(decoder, start, channel=channel)
+            if tail is None and start == begin:
+                raise _ffmpeg_error(err, name) from err
+            if tail is not None:
                 decoded += tail[0].size
                 yield tail[0]
             logger.warning(

@@ -31,6 +31,20 @@ _HOLDS = (
 )
 
 
+def _id3_end(head: bytes) -> int:
+    """Where the ID3v2 tags at the start of ``head`` end (0: none). FFmpeg skips them before it
+    probes the format, so an ffconcat playlist behind an empty ID3 tag was followed; the end may lie
+    past ``head`` (a tag holding cover art)."""
+    end = 0
+    while head[end : end + 3] == b"ID3" and len(head) >= end + 10:
+        size = head[end + 6 : end + 10]
+        if any(b & 0x80 for b in size):  # not a syncsafe size: not a tag FFmpeg skips
+            break
+        footer = 10 if head[end + 5] & 0x10 else 0
+        end += 10 + footer + ((size[0] << 21) | (size[1] << 14) | (size[2] << 7) | size[3])
+    return end
+
+
 def playlist_kind(head: bytes) -> str | None:
     """What ``head`` (a file's first bytes) is when it is a playlist or manifest FFmpeg would follow
     to other files, else None."""
@@ -43,9 +57,14 @@ def playlist_kind(head: bytes) -> str | None:
     return None
 
 
-def refuse_playlist(head: bytes, name: str) -> None:
-    """A :class:`SERError` when ``head`` is a playlist or manifest (:func:`playlist_kind`)."""
-    if kind := playlist_kind(bytes(head[:_HEAD_BYTES])):
+def refuse_playlist(data: bytes, name: str, after_tags: bytes | None = None) -> None:
+    """A :class:`SERError` when ``data`` (a file's first bytes, or all of them) is a playlist or
+    manifest (:func:`playlist_kind`), also behind ID3v2 tags (``after_tags``: the bytes after them,
+    when ``data`` does not reach that far)."""
+    view = memoryview(data)
+    if after_tags is None:
+        after_tags = bytes(view[_id3_end(data) :][:_HEAD_BYTES])
+    if kind := playlist_kind(bytes(view[:_HEAD_BYTES])) or playlist_kind(after_tags):
         raise SERError(
             f"not audio: {kind}; only audio and video files are read, pass the recording itself",
             source=name,
@@ -56,16 +75,22 @@ def ffmpeg_source(data: str | os.PathLike | bytes, name: str) -> str | bytes:
     """``data`` as FFmpeg (torchcodec, the ``ffmpeg`` binary) is to get it: encoded bytes as they are,
     a path as ``file:`` + its absolute path; either refused when it is a playlist (:func:`refuse_playlist`)."""
     if isinstance(data, (bytes, bytearray, memoryview)):
-        refuse_playlist(bytes(data[:_HEAD_BYTES]), name)
+        refuse_playlist(data, name)
         return bytes(data)
     try:
         with open(data, "rb") as f:
-            head = f.read(_HEAD_BYTES)
+            head, end = f.read(_HEAD_BYTES), 0
+            f.seek(0)
+            while tag := _id3_end(f.read(10)):  # each ID3v2 tag's header, then past it
+                end += tag
+                f.seek(end)
+            f.seek(end)
+            after_tags = f.read(_HEAD_BYTES)
     except OSError as err:
         raise SERError(
             f"cannot be read ({err.strerror}); check the file and its permissions", source=name
         ) from err
-    refuse_playlist(head, name)
+    refuse_playlist(head, name, after_tags)
     return "file:" + os.path.abspath(data)
 
 

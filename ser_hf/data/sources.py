@@ -70,12 +70,13 @@ def _warn_outside(entries: list[tuple], root: Path, src: str) -> None:
     ``/abs/x.wav``) and of rows that symbolic links lead outside it (``link.wav -> /elsewhere/x.wav``,
     ``etcdir/passwd`` with ``etcdir -> /etc``). Both are loaded as asked (a corpus of links into a
     shared audio store is a real layout); push-dataset would upload them."""
-    inside, resolved_root = root.absolute(), root.resolve()
+    # realpath, not resolve(): a link loop raised RuntimeError and ended the load (it is a skipped row)
+    inside, resolved_root = root.absolute(), Path(os.path.realpath(root))
     named, linked = [], []
     for p, *_ in entries:
         if not Path(os.path.normpath(p.absolute())).is_relative_to(inside):
             named.append(str(p))
-        elif not (target := p.resolve()).is_relative_to(resolved_root):
+        elif not (target := Path(os.path.realpath(p))).is_relative_to(resolved_root):
             linked.append(f"{p} -> {target}")
     if named:  # ../x.wav or /abs/x.wav: loaded as asked, and push-dataset would upload them
         logger.warning(

@@ -213,8 +213,10 @@ def restore_model(model: nn.Module) -> nn.Module:
     :func:`adapt_model` of the same model running on another thread, then restores; a forward
     through a classifier running meanwhile sees the adapted statistics or the training ones in full."""
     lock = statistics_lock(model)
-    with lock.changing, lock.writing():
-        _restore(model)
+    with lock.changing:
+        if getattr(model, SAVED, None) is not None:  # never adapted: no write lock (a reset from a
+            with lock.writing():  # thread inside a forward waited for its own read lock for good)
+                _restore(model)
     return model
 
 
