@@ -392,8 +392,8 @@ def stream_chunk(
                 "long files",
                 source="stream chunk",
             )
-        prediction = state.push(data, int(rate))
-    except SERError as err:
+        prediction = state.push(data, rate)  # its rate checked there: 44100.5 was cut to 44100
+    except (SERError, TypeError, ValueError) as err:  # a malformed (rate, samples) from a direct call
         return gr.skip(), html.escape(f"skipped a chunk: {err}", quote=False), state
     except MemoryError:  # never the server's end: this chunk is dropped, the stream goes on
         logger.exception("a stream chunk did not fit in memory")

@@ -464,3 +464,13 @@ def test_the_stream_applies_the_duration_limit_and_survives_running_out_of_memor
     monkeypatch.setattr(state, "push", no_memory)
     label, status, state2 = app.stream_chunk((SR, np.zeros(SR, np.int16)), state, clf)
     assert "__type__" in label and "too large to hold in memory" in status and state2 is state
+
+
+def test_a_malformed_stream_chunk_is_a_skipped_chunk_not_an_exception(app, clf):
+    """A direct caller's (None, samples), (rate, samples, extra) or NaN rate raised a raw TypeError /
+    ValueError out of the handler, and a 44100.5-Hz rate was cut to 44100 and taken."""
+    x = np.zeros(SR, np.int16)
+    for chunk in [(None, x), (SR, x, "extra"), (float("nan"), x), (44100.5, x)]:
+        label, status, state = app.stream_chunk(chunk, None, clf)
+        assert "__type__" in label and status.startswith("skipped a chunk"), (chunk, status)
+        assert state.buffered_seconds == 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import shutil
 import subprocess
 from pathlib import Path
@@ -838,3 +839,45 @@ def test_a_pool_forked_after_the_classifier_ran_classifies_instead_of_hanging(tm
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0 and "ok 2" in done.stdout, done.stderr[-2000:]  # the parent keeps its threads
+
+
+def test_a_stream_keeps_one_channel_and_says_how_to_read_interleaved_bytes(clf):
+    """StreamingClassifier had no channel= (a TypeError), averaged a stereo call's two sides, and its
+    bytes hint (np.frombuffer(data, np.int16)) read interleaved stereo as mono at twice the length."""
+    rate = 16000
+    left, right = (
+        make_speechlike(4.0, sr=rate, f0=110.0, seed=1),
+        make_speechlike(4.0, sr=rate, f0=260.0, seed=2),
+    )
+    pcm = (np.stack([left, right], axis=1) * 32767).astype(np.int16)
+    stream = StreamingClassifier(clf, window_s=3.0, update_every_s=0.5, channel="right")
+    for i in range(0, len(pcm), 1600):
+        stream.push(pcm[i : i + 1600], rate)
+    expected = clf.classify({"array": pcm[-3 * rate :, 1], "sampling_rate": rate})
+    assert _close(stream.predict()["scores"], expected, 1e-6)
+    with pytest.raises(SERError, match="has 1 channel, so channel 1"):
+        StreamingClassifier(clf, channel=1).push(pcm[:, 0], rate)
+    with pytest.raises(SERError, match=r"reshape\(-1, channels\) for interleaved stereo"):
+        stream.push(pcm.tobytes(), rate)
+
+
+def test_a_stream_calls_a_pause_with_room_noise_silence_as_the_timeline_does(clf, caplog):
+    """The live stream had no relative silence rule: every pause of a call (room noise at -50 dBFS,
+    above -55) got an emotion where timeline() says silence; min_s=0.02 scored 20 ms of audio."""
+    rate = 16000
+    speech = 3 * make_speechlike(4.0, sr=rate, seed=3)  # loudest 50 ms about -4 dBFS
+    noise = (np.random.default_rng(0).standard_normal(4 * rate) * 10 ** (-50 / 20)).astype(np.float32)
+    signal = np.concatenate([speech, noise])
+    labels = {}
+    for rel in (40.0, None):
+        stream = StreamingClassifier(clf, window_s=2.0, update_every_s=0.5, silence_rel_db=rel)
+        out = [stream.push(signal[i : i + 800], rate) for i in range(0, len(signal), 800)]
+        labels[rel] = [p["label"] for p in out if p is not None and p["time"] >= 6.5]  # windows of noise only
+    assert labels[40.0] and set(labels[40.0]) == {"silence"}
+    assert "silence" not in labels[None]
+    timeline = clf.timeline({"array": signal, "sampling_rate": rate}, window_s=2.0, hop_s=0.5)
+    assert all(w["silent"] for w in timeline.windows if w["start"] >= 4.5)
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        short = StreamingClassifier(clf, window_s=3.0, update_every_s=0.02, min_s=0.02)
+    assert "min_s=0.02" in caplog.text and "predictions start after 0.1 s" in caplog.text
+    assert short.push(speech[:320], rate) is None  # 20 ms: no prediction

@@ -9,30 +9,48 @@ from typing import Any
 
 import numpy as np
 
-from ..data.audio import _MAX_CHANNELS, _as_array, _rate, _to_float, _to_mono, resample
+from ..data.audio import (
+    _MAX_CHANNELS,
+    MIN_SPEECH_S,
+    _as_array,
+    _rate,
+    _to_float,
+    _to_mono,
+    channel_index,
+    resample,
+)
 from ..errors import SERError
-from .classifier import SILENCE_DB, SILENCE_LABEL, EmotionClassifier, level_db
+from .classifier import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, EmotionClassifier, level_db
 from .inputs import check_top_k, warn_if_window_odd
 
 logger = logging.getLogger(__name__)
+LOUDEST_MEMORY_S = 30.0  # the relative silence rule compares with the loudest prediction of this long ago
 
 
 class StreamingClassifier:
     """Rolling predictions over the last ``window_s`` seconds of a live stream.
 
     Push chunks as they arrive (a microphone callback, ``gr.Audio(streaming=True)``): int16/int32
-    /uint8 PCM or float, shaped ``(N,)`` or ``(N, channels)``, at any rate. The raw audio is kept
-    in a ring buffer at the stream's own rate and resampled only when a prediction is made, so a
-    prediction equals :meth:`EmotionClassifier.classify` on the last ``window_s`` seconds.
+    /uint8 PCM or float, shaped ``(N,)`` or ``(N, channels)``, at any rate. The channels are
+    averaged, or ``channel`` keeps one. The raw audio is kept in a ring buffer at the stream's own rate
+    and resampled only when a prediction is made, so a prediction equals
+    :meth:`EmotionClassifier.classify` on the last ``window_s`` seconds.
 
     Args:
         classifier: the :class:`EmotionClassifier` (or ONNX variant) to run, or a model name or folder
             (``None``: the default), loaded as ``EmotionClassifier(classifier)``.
         window_s: seconds of audio each prediction looks at.
         update_every_s: :meth:`push` returns a new prediction after this much new audio.
-        min_s: no prediction before this many seconds have arrived.
+        min_s: no prediction before this many seconds have arrived (at least 0.1 s: less holds no
+            syllable, and is raised to it with a warning).
         silence_db: audio whose :func:`level_db` is below this is reported as ``"silence"``.
+        silence_rel_db: a window more than this many dB under the loudest window of the last 30 s of
+            predictions is ``"silence"`` too (a room's hiss in a pause, as in
+            :meth:`EmotionClassifier.timeline`, which compares with the whole recording's loudest;
+            a stream knows only its past, and a loud bang is forgotten after 30 s). None: off.
         top_k: labels kept in ``scores``.
+        channel: None averages a stereo stream's channels; ``"left"``/``"right"`` or a channel number
+            (counted from 0) keeps that one (one side of a call).
     """
 
     def __init__(
@@ -43,6 +61,8 @@ class StreamingClassifier:
         min_s: float = 1.0,
         silence_db: float | None = SILENCE_DB,
         top_k: int | None = None,
+        silence_rel_db: float | None = SILENCE_REL_DB,
+        channel: int | str | None = None,
     ):
         if not (0 < window_s < math.inf and 0 < update_every_s < math.inf):  # NaN fails too
             raise SERError("window_s and update_every_s must be positive", source="StreamingClassifier")
@@ -51,8 +71,20 @@ class StreamingClassifier:
                 "min_s must be 0 or more seconds and silence_db a number of dBFS (None: no silence check)",
                 source="StreamingClassifier",
             )
+        if silence_rel_db is not None and not 0 < silence_rel_db < math.inf:
+            raise SERError(
+                "silence_rel_db must be a positive number of dB, or None", source="StreamingClassifier"
+            )
         if top_k is not None:
             check_top_k(top_k)
+        self.channel = channel_index(channel)
+        if min_s < MIN_SPEECH_S:  # 20 ms of audio scored angry 0.95, without a word
+            logger.warning(
+                "StreamingClassifier(min_s=%g): under %g s a window holds no syllable and its scores mean "
+                "nothing; predictions start after %g s",
+                min_s, MIN_SPEECH_S, MIN_SPEECH_S,
+            )  # fmt: skip
+            min_s = MIN_SPEECH_S
         if classifier is None or isinstance(classifier, (str, os.PathLike)):  # a model name, as elsewhere
             classifier = EmotionClassifier(classifier)
         if not hasattr(classifier, "classify") or not hasattr(classifier, "feature_extractor"):
@@ -71,6 +103,7 @@ class StreamingClassifier:
         self.update_every_s = float(update_every_s)
         self.min_s = min(float(min_s), self.window_s)
         self.silence_db = silence_db
+        self.silence_rel_db = silence_rel_db
         self.top_k = top_k
         self.reset()
 
@@ -81,6 +114,7 @@ class StreamingClassifier:
         self._seconds = 0.0  # stream time received so far
         self._since_update = 0.0
         self.last_prediction: dict[str, Any] | None = None
+        self._levels: list[tuple[float, float]] = []  # (stream time, level) of recent predictions
         self._layout: tuple[bool, int] | None = None  # (channels first, channels) of 2-D chunks so far
 
     @property
@@ -98,7 +132,9 @@ class StreamingClassifier:
         capacity = int(math.ceil(self.window_s * rate))
         # of a long chunk only the window's last seconds are converted (10 hours of int16 at once
         # were 2.15 GB of float32 before the ring buffer kept 3 s of them)
-        samples, self._layout, frames = _chunk_to_mono(chunk, self._layout, keep=capacity)
+        samples, self._layout, frames = _chunk_to_mono(
+            chunk, self._layout, keep=capacity, channel=self.channel
+        )
         if samples.size == 0:
             return None
         if self._rate is not None and rate != self._rate and self._buf.size:
@@ -122,7 +158,11 @@ class StreamingClassifier:
         if not self._buf.size or self._rate is None:
             return None
         level = level_db(self._buf, self._rate)
-        if self.silence_db is not None and level < self.silence_db:
+        self._levels = [(t, v) for t, v in self._levels if t >= self._seconds - LOUDEST_MEMORY_S]
+        self._levels.append((self._seconds, level))
+        loudest = max(v for _, v in self._levels)
+        quiet = self.silence_rel_db is not None and level < loudest - self.silence_rel_db
+        if quiet or (self.silence_db is not None and level < self.silence_db):
             scores = [{"label": SILENCE_LABEL, "score": 1.0}]
         else:
             scores = self.classifier.classify(  # a long window was warned of once, when the stream began
@@ -139,7 +179,7 @@ class StreamingClassifier:
 
 
 def _chunk_to_mono(
-    chunk: Any, layout: tuple[bool, int] | None = None, keep: int | None = None
+    chunk: Any, layout: tuple[bool, int] | None = None, keep: int | None = None, channel: int | None = None
 ) -> tuple[np.ndarray, tuple[bool, int] | None, int]:
     """int/float PCM ``(N,)``, ``(N, C)`` (or ``(C, N)`` with few channels) -> (float32 mono, the
     layout), read as :func:`ser_hf.data.audio.load_audio` reads arrays (a list of Python ints, 64-bit,
@@ -150,7 +190,8 @@ def _chunk_to_mono(
     if isinstance(chunk, (bytes, bytearray, memoryview)):  # what PyAudio's callback hands over
         raise SERError(
             "raw bytes are not samples: decode them first, e.g. np.frombuffer(data, np.int16) for 16-bit "
-            "PCM (np.float32 for paFloat32)",
+            "mono PCM, np.frombuffer(data, np.int16).reshape(-1, channels) for interleaved stereo or more "
+            "channels (np.float32 for paFloat32)",
             source="stream chunk",
         )
     x = _as_array(chunk, "stream chunk")
@@ -170,7 +211,7 @@ def _chunk_to_mono(
     frames = x.shape[1 if first else 0] if x.ndim in (1, 2) else x.size
     if keep is not None and x.ndim in (1, 2) and frames > max(keep, _MAX_CHANNELS):
         x = x[..., -keep:] if first else x[-keep:]  # a view: the rest is never converted
-    x = _to_mono(_to_float(x, "stream chunk"), "stream chunk", channels_first=first)
+    x = _to_mono(_to_float(x, "stream chunk"), "stream chunk", channels_first=first, channel=channel)
     if not np.isfinite(x).all():
         raise SERError("audio chunk contains NaN or infinite samples", source="stream chunk")
     return x, layout, frames
