@@ -98,6 +98,9 @@ VARIANTS = {
 
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_padding_never_changes_scores(name):
+    # seeded: transformers' init drew other weights each run, and float32 batched-vs-single rounding
+    # once passed 1e-5 (1.9e-5 on a logit of 0.87); a padding leak moves logits by 1e-2 or more
+    torch.manual_seed(0)
     model = VARIANTS[name]()
     batch = clips()
     alone = [model(c[None], output_attentions=True) for c in batch]
@@ -106,7 +109,7 @@ def test_padding_never_changes_scores(name):
         out = model(features, attention_mask=mask, output_attentions=True)
         assert out.logits.shape == (len(batch), len(LABELS))
         for i, single in enumerate(alone):
-            torch.testing.assert_close(out.logits[i], single.logits[0], atol=1e-5, rtol=0)
+            torch.testing.assert_close(out.logits[i], single.logits[0], atol=5e-5, rtol=0)
             n = single.attentions[0].shape[1]
             torch.testing.assert_close(out.attentions[0][i, :n], single.attentions[0][0], atol=1e-5, rtol=0)
 

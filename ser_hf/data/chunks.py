@@ -126,10 +126,15 @@ def iter_audio_chunks(
             if start >= end:  # the end of the audio, after its header's duration
                 return
             # a file cut short: its header (an MP3's frame count) promised more audio than it holds;
-            # what decodes of this chunk before the damage is read too (in the first chunk as well:
-            # a 61-s MP3 cut mid-frame at 59 s was an error, not 59 s of audio)
-            tail = _decode_until_damage(decoder, start, channel=channel)
-            if tail is None and start == begin:
+            # what decodes of this chunk before the damage is read too (of an MP3's first chunk as well,
+            # as load_audio reads a cut MP3: a 61-s MP3 cut mid-frame at 59 s was an error)
+            first = start == begin
+            tail = (
+                None
+                if first and decoder.metadata.codec != "mp3"
+                else _decode_until_damage(decoder, start, channel=channel)
+            )
+            if tail is None and first:
                 raise _ffmpeg_error(err, name) from err
             if tail is not None:
                 decoded += tail[0].size
