@@ -637,3 +637,17 @@ def test_a_symlink_loop_in_a_corpus_is_a_skipped_row_not_the_end_of_the_load(tmp
     _tone(tree / "happy" / "a.wav")
     (tree / "happy" / "loop.wav").symlink_to("loop.wav")
     assert len(load_corpus("tree", tree)) == 1
+
+
+def test_a_named_corpus_of_links_elsewhere_is_warned_of_as_an_audiofolder_is(tmp_path, caplog):
+    """A RAVDESS folder of links into another store loaded (and push-dataset uploaded it) without the
+    word an audiofolder of the same links gets."""
+    store = _ravdess_tree(tmp_path / "store")
+    linked = tmp_path / "linked"
+    for actor in store.glob("Actor_*"):
+        (linked / actor.name).mkdir(parents=True)
+        for clip in actor.glob("03-*"):
+            (linked / actor.name / clip.name).symlink_to(clip)
+    with caplog.at_level(logging.WARNING, logger="ser_hf.data"):
+        assert len(load_corpus("ravdess", linked)) == len(load_corpus("ravdess", store))
+    assert "rows name files that symbolic links lead outside the corpus folder" in caplog.text

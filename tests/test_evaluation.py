@@ -1094,3 +1094,16 @@ def test_a_full_disk_keeps_the_previous_files_and_prints_the_figures(
     assert "UA=" in printed and "Traceback" not in err
     assert f"ser-hf evaluate: error: cannot write {out / 'metrics.json'} (No space left on device)" in err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the previous files, whole
+    # a folder where metrics.json goes: a raw IsADirectoryError after four files had been replaced
+    monkeypatch.setattr(Path, "write_text", real_write_text)
+    (out / "metrics.json").unlink()
+    (out / "metrics.json").mkdir()
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert main([*argv, "--out", str(out), "--device", "cpu"]) == 74
+    err = capsys.readouterr().err
+    assert (
+        f"{out / 'metrics.json'}" in err
+        and "a folder is where this file goes" in err
+        and "Traceback" not in err
+    )
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before

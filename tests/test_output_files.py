@@ -197,3 +197,43 @@ def test_a_closed_stdin_or_stdout_for_the_list_or_the_results_is_a_usage_error(
     monkeypatch.setattr(sys, "stdout", None)
     assert main(["predict", str(clip), "--model", str(model_dir), "--json", "-"]) == 2
     assert "stdout is closed, so --json - has nowhere to go" in capsys.readouterr().err
+
+
+def test_a_missing_folder_under_proc_is_one_line(model_dir, clip, capsys):
+    """Written through as a device would be, /proc/no-such/x.csv ended in a raw FileNotFoundError."""
+    assert main(["predict", str(clip), "--model", str(model_dir), "--csv", "/proc/no-such-dir/x.csv"]) == 74
+    err = capsys.readouterr().err
+    assert "/proc/no-such-dir/x.csv" in err and "Traceback" not in err
+
+
+def test_a_waveform_cache_that_cannot_be_written_costs_speed_not_the_run(tmp_path, caplog):
+    """`train --cache_dir /sys/x` ended training after decoding (exit 74, no model): the decoded clips'
+    cache had no OSError guard, unlike the feature cache."""
+    import logging
+
+    import numpy as np
+
+    from ser_hf.training.clips import _store_waveforms
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        _store_waveforms(blocker / "sub" / "clips.safetensors", [np.zeros(16000, np.float32)])
+    assert "decoded clips not cached in" in caplog.text and "--cache_dir" in caplog.text
+    good = tmp_path / "cache" / "clips.safetensors"
+    _store_waveforms(good, [np.zeros(16000, np.float32)])
+    assert good.is_file()
+
+
+def test_a_hub_teacher_is_fetched_before_the_clips_are_decoded(monkeypatch):
+    """`train --teacher owner/name` was "not a saved model folder (no config.json)" after decoding every
+    clip, while fuse --member and evaluate --model take a Hub id."""
+    from ser_hf.cli import train as train_cli
+    from ser_hf.hub import fetch
+
+    asked = []
+    monkeypatch.setattr(
+        fetch, "fetch_model", lambda repo: asked.append(repo) or Path("/cache/owner--teacher")
+    )
+    argv = train_cli.resolve_teacher(["--teacher", "owner/teacher", "--preset", "speech-stats"])
+    assert asked == ["owner/teacher"] and argv[:2] == ["--teacher", "/cache/owner--teacher"]

@@ -85,7 +85,9 @@ def _stdout_closed() -> bool:
 # OSErrors that end a command with one line, not a traceback: writing a result (the file or stdout)
 # failed where the user can act (free space, another folder); any other OSError stays a traceback
 WRITE_ONLY_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
-USER_ERRNOS = WRITE_ONLY_ERRNOS | {errno.EACCES, errno.EPERM, errno.ENAMETOOLONG, errno.EIO}
+USER_ERRNOS = WRITE_ONLY_ERRNOS | {
+    errno.EACCES, errno.EPERM, errno.ENAMETOOLONG, errno.EIO, errno.ENOENT, errno.EISDIR, errno.ENOTDIR
+}  # fmt: skip
 EX_IOERR = 74  # sysexits.h: an error while doing I/O on some file
 
 

@@ -90,9 +90,12 @@ def resolve_teacher(argv: list[str]) -> list[str]:
         raise SERError(
             "give the teacher: --teacher DIR (a trained model folder) or a bundled name", source="--teacher"
         )
+    from ..hub.fetch import fetch_model, is_repo_id
     from ..inference.bundled import resolve_model_name
 
     resolved = str(resolve_model_name(value))
+    if is_repo_id(resolved):  # a Hub id, as fuse --member and evaluate --model take: fetched before decoding
+        resolved = str(fetch_model(resolved))
     return [*argv[:i], "--teacher", resolved, *argv[i + (1 if "=" in argv[i] else 2) :]]
 
 

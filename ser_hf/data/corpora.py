@@ -72,7 +72,7 @@ from .rows import (
     drop_undecodable,
     label_scheme_of,
 )
-from .sources import _load_audiofolder, _load_hf
+from .sources import _load_audiofolder, _load_hf, _warn_outside
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +188,7 @@ def load_corpus(
 
     if not generic:
         rows = _load_native(kind, root, scheme, label_map, include_song, check_files, report)
+        _warn_outside([(Path(r["path"]),) for r in rows], root, str(root))  # a tree of links elsewhere
         ds = _build(rows, scheme.names, corpus, scheme_name)
     elif kind == "audiofolder":
         rows = _load_audiofolder(

@@ -7,6 +7,7 @@ when it fits); the dataloader only moves clip indices and labels (:class:`ClipDa
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -272,19 +273,30 @@ def decode_rows(
             out[p] = wave
         logger.info("decoded %d clips of %s", len(positions) - len(failed), name)
         if cache_file is not None:
-            from safetensors.torch import save_file
-
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_file.with_suffix(".tmp")
-            save_file(
-                {
-                    "flat": torch.from_numpy(np.concatenate(decoded)),
-                    "lengths": torch.tensor([len(w) for w in decoded], dtype=torch.long),
-                },
-                str(tmp),
-            )
-            os.replace(tmp, cache_file)
+            _store_waveforms(cache_file, decoded)
     return out  # type: ignore[return-value]
+
+
+def _store_waveforms(cache_file: Path, decoded: list[np.ndarray]) -> None:
+    """Keep a run's decoded clips for the next run; a cache that cannot be written costs speed, not the
+    run (``--cache_dir /sys/x`` ended training after decoding, with no model)."""
+    from safetensors.torch import save_file
+
+    tmp = cache_file.with_suffix(".tmp")
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        lengths = torch.tensor([len(w) for w in decoded], dtype=torch.long)
+        save_file({"flat": torch.from_numpy(np.concatenate(decoded)), "lengths": lengths}, str(tmp))
+        os.replace(tmp, cache_file)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        logger.warning(
+            "decoded clips not cached in %s (%s): the next run decodes them again; give --cache_dir a "
+            "writable folder, or SER_HF_CACHE=off",
+            cache_file.parent,
+            err.strerror or err,
+        )
 
 
 class WaveformStore:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 import shutil
@@ -36,6 +37,10 @@ def write_evaluation(
         staging.mkdir()
         for name, write in _writers(metrics, predictions, title):
             write(staging / name)
+        for path in staging.iterdir():  # a folder where a file goes: said before any file is replaced
+            if (out / path.name).is_dir():
+                name = path.name
+                raise IsADirectoryError(errno.EISDIR, "a folder is where this file goes", str(out / name))
         for path in sorted(staging.iterdir(), key=lambda p: p.name == "metrics.json"):  # the record last
             name = path.name
             os.replace(path, out / name)
