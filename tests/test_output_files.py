@@ -223,6 +223,19 @@ def test_a_waveform_cache_that_cannot_be_written_costs_speed_not_the_run(tmp_pat
     good = tmp_path / "cache" / "clips.safetensors"
     _store_waveforms(good, [np.zeros(16000, np.float32)])
     assert good.is_file()
+    import safetensors.torch
+    from safetensors import SafetensorError
+
+    def full_disk(*args, **kwargs):  # what safetensors raises when the disk fills: no OSError
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    caplog.clear()
+    with pytest.MonkeyPatch.context() as patch, caplog.at_level(logging.WARNING, logger="ser_hf"):
+        patch.setattr(safetensors.torch, "save_file", full_disk)
+        _store_waveforms(tmp_path / "cache2" / "clips.safetensors", [np.zeros(16000, np.float32)])
+    assert (
+        "No space left on device" in caplog.text and not (tmp_path / "cache2" / "clips.safetensors").exists()
+    )
 
 
 def test_a_hub_teacher_is_fetched_before_the_clips_are_decoded(monkeypatch):

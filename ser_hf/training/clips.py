@@ -280,6 +280,7 @@ def decode_rows(
 def _store_waveforms(cache_file: Path, decoded: list[np.ndarray]) -> None:
     """Keep a run's decoded clips for the next run; a cache that cannot be written costs speed, not the
     run (``--cache_dir /sys/x`` ended training after decoding, with no model)."""
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
 
     tmp = cache_file.with_suffix(".tmp")
@@ -288,14 +289,14 @@ def _store_waveforms(cache_file: Path, decoded: list[np.ndarray]) -> None:
         lengths = torch.tensor([len(w) for w in decoded], dtype=torch.long)
         save_file({"flat": torch.from_numpy(np.concatenate(decoded)), "lengths": lengths}, str(tmp))
         os.replace(tmp, cache_file)
-    except OSError as err:
+    except (OSError, SafetensorError) as err:  # safetensors' I/O errors (a full disk) are no OSError
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
         logger.warning(
             "decoded clips not cached in %s (%s): the next run decodes them again; give --cache_dir a "
             "writable folder, or SER_HF_CACHE=off",
             cache_file.parent,
-            err.strerror or err,
+            getattr(err, "strerror", None) or err,
         )
 
 
