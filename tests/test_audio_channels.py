@@ -67,6 +67,7 @@ def test_a_channel_the_recording_lacks_is_a_typed_error_naming_it(call, tmp_path
     assert load_audio(tmp_path / "mono.wav", channel="left").size == SR  # a mono file's one channel
     with pytest.raises(SERError, match="has 1 channel, so channel 1"):
         load_audio(tmp_path / "mono.wav", channel="right")
+    assert load_audio(tmp_path / "mono.wav", channel="none").size == SR  # what the messages offer: averaged
     for bad in ("middle", -1, 1.5, True):
         with pytest.raises(SERError, match="invalid channel"):
             load_audio(tmp_path / "mono.wav", channel=bad)

@@ -203,7 +203,11 @@ run's rows are left), and --json - / --csv - then print one array / one header p
         default=None,
         help="clips per forward pass (default: 1 for the CNN families on a CPU, where it is fastest, else 16)",
     )
-    p.add_argument("--trust-remote-code", action="store_true", help="allow a Hub model's own code to run")
+    p.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="allow a model folder's or Hub model's own code (its auto_map) to run",
+    )
     return p
 
 

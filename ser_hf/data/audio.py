@@ -11,9 +11,11 @@ One entry point, :func:`load_audio`, accepts
 - a ``{"array" | "raw": samples, "sampling_rate": sr}`` dict (the transformers/datasets convention), or
   a ``{"path": ..., "bytes": ...}`` dict (``datasets.Audio(decode=False)``);
 - a ``(sampling_rate, samples)`` tuple (what ``gr.Audio(type="numpy")`` hands over);
-- a datasets/torchcodec ``AudioDecoder``.
+- a datasets/torchcodec ``AudioDecoder``;
+- an open binary file or ``io.BytesIO`` (what a web framework's upload hands over).
 
-Stereo and multichannel audio is averaged to mono, any rate is resampled (torchaudio), and empty,
+Stereo and multichannel audio is averaged to mono (``channel=`` keeps one: ``"left"``, ``"right"`` or a
+number counted from 0), any rate is resampled (torchaudio), and empty,
 non-audio, NaN/Inf-filled or unreadable input raises :class:`~ser_hf.errors.SERError` whose message
 names the input and the problem. Decoding tries libsndfile first (fast for wav/flac/ogg), then
 FFmpeg through torchcodec (mp3, m4a, video containers, everything else).
@@ -135,8 +137,8 @@ def _rate(value: Any, name: str) -> int:
 def channel_index(channel: Any) -> int | None:
     """A user's channel choice as a 0-based index: ``None`` (average them all), ``0``/``"left"``,
     ``1``/``"right"``, or any channel number ``N`` (``"2"`` too)."""
-    if channel is None:
-        return None
+    if channel is None or (isinstance(channel, str) and channel.strip().lower() in ("none", "all")):
+        return None  # the messages below say "none to average them": it is taken
     named = {"left": 0, "right": 1}.get(str(channel).strip().lower())
     if named is not None:
         return named
@@ -556,7 +558,8 @@ def load_audio(
 
     Args:
         source: a path, encoded bytes, an array/tensor (give ``source_rate``), an audio dict, a
-            ``(rate, samples)`` tuple or an ``AudioDecoder`` (see the module docstring).
+            ``(rate, samples)`` tuple, an ``AudioDecoder`` or an open binary file / ``io.BytesIO``
+            (see the module docstring).
         sampling_rate: the rate to return (the model's rate, 16 kHz by default).
         source_rate: the rate of raw samples when ``source`` is an array or tensor.
         channel: None averages the channels; ``0``/``"left"``, ``1``/``"right"`` or any channel

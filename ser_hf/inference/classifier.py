@@ -522,7 +522,8 @@ class EmotionClassifier:
         window ending exactly at the end is added, and a clip shorter than ``window_s`` gets one
         window covering all of it. A window is silent (label ``"silence"``, excluded from the
         overall label, not run through the model) when its :func:`level_db` is below ``silence_db``
-        dBFS or more than ``silence_rel_db`` dB below the loudest window's. Paths are decoded in chunks of
+        dBFS or more than ``silence_rel_db`` dB below the loudest window's (None: off, for a quiet speaker
+        after a loud beep; a warning says when this rule silenced most audible windows). Paths are decoded in chunks of
         ``chunk_s`` seconds and windows classified ``batch_size`` at a time, so memory stays
         bounded for recordings of any length. ``channel``: as in :meth:`classify`.
 

@@ -96,7 +96,7 @@ def refuse_overlong(audio: Any, name: str) -> None:
         return
     if seconds > CLASSIFY_MAX_S:
         raise SERError(
-            f"lasts {seconds / 3600:.1f} hours, more than the {CLASSIFY_MAX_S / 3600:g} hour(s) classify() "
+            f"lasts {seconds / 60:.1f} minutes ({seconds:.0f} s), more than the {CLASSIFY_MAX_S / 60:g} minutes classify() "
             "decodes whole (a model reads one clip; the turn encoder its last 8 s): use timeline() or "
             "`ser-hf predict`, which read a long recording in chunks and classify it window by window",
             source=name,

@@ -156,8 +156,8 @@ def _load_hint(err: Exception, folder: Path, trust_remote_code: bool = False, hi
         return (
             f"this model needs code of its own{named}, and ser_hf never runs a model's code unless "
             "told to: use a model saved by ser_hf (its model types load without their folder's code); "
-            "only for code you have read and trust: EmotionClassifier(..., trust_remote_code=True) or "
-            "ser-hf predict --trust-remote-code"
+            "only for code you have read and trust: EmotionClassifier(..., trust_remote_code=True) (on the "
+            "command line, ser-hf predict --trust-remote-code; other commands never run it)"
         )
     if "cannot be loaded with `safetensors`" in str(err):  # a Hub repo with pickled weights only
         return _pickle_message("pickled weights only (or none)")
