@@ -9,12 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
-from conftest import make_speechlike, make_tone
+from conftest import make_speechlike, make_tone, save_tiny_bilstm
 
 from ser_hf.cli.predict import cli as predict_cli
 from ser_hf.inference.classifier import EmotionClassifier
-from ser_hf.training.presets import build_model
 
 LABELS = ["neutral", "happy", "sad", "angry"]
 SR = 16000
@@ -22,15 +20,7 @@ SR = 16000
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("tiny")
-    model, fe = build_model(
-        "seed-logmel-bilstm", LABELS, feature_overrides={"max_frames": None, "n_mels": 32},
-        conv_channels=[4, 8], lstm_hidden_size=8,
-    )  # fmt: skip
-    model.save_pretrained(folder)
-    fe.save_pretrained(folder)
-    return folder
+    return save_tiny_bilstm(tmp_path_factory.mktemp("tiny"), LABELS)
 
 
 @pytest.fixture(scope="module")

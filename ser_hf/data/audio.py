@@ -155,17 +155,23 @@ class _NoSuchChannel(SERError):
     """The channel asked for is not in the recording (raised before decoding where the header tells)."""
 
 
-def _pick(samples: np.ndarray, channel: int | None, name: str, axis: int) -> np.ndarray:
-    """The channels along ``axis`` averaged (``channel`` None), or the one ``channel`` asks for."""
-    count = samples.shape[axis]
-    if channel is None:
-        return samples.mean(axis=axis) if count > 1 else np.take(samples, 0, axis=axis)
-    if channel >= count:
+def check_channel(count: int, channel: int | None, name: str) -> None:
+    """A :class:`SERError` when a recording of ``count`` channels lacks ``channel`` (said from a header
+    before decoding, or from the samples)."""
+    if channel is not None and channel >= count:
         raise _NoSuchChannel(
             f"has {count} channel{'s' if count != 1 else ''}, so channel {channel} (counted from 0, 0 = left) "
             "is not there; pick one it has, or none to average them",
             source=name,
         )
+
+
+def _pick(samples: np.ndarray, channel: int | None, name: str, axis: int) -> np.ndarray:
+    """The channels along ``axis`` averaged (``channel`` None), or the one ``channel`` asks for."""
+    count = samples.shape[axis]
+    if channel is None:
+        return samples.mean(axis=axis) if count > 1 else np.take(samples, 0, axis=axis)
+    check_channel(count, channel, name)
     return np.take(samples, channel, axis=axis)
 
 
@@ -205,7 +211,7 @@ def _decode_soundfile(
                 return None  # length (its estimate); FFmpeg decodes it whole, as timeline() always did
             name = data if isinstance(data, str) else "<audio bytes>"
             rate = check_rate(int(f.samplerate), name)
-            _pick(np.zeros((1, f.channels)), channel, name, 1)  # a channel it lacks: before reading it
+            check_channel(f.channels, channel, name)  # before reading it
             _warn_if_cut_short(f, data)
             if f.frames * f.channels <= _WHOLE_READ_SAMPLES or sampling_rate is None:
                 return _pick(f.read(dtype="float32", always_2d=True), channel, name, 1), rate
@@ -292,7 +298,7 @@ def _decode_ffmpeg(
     if decoder.metadata.sample_rate:  # a 1-Hz header made 2,000 s of a 4-KB file
         check_rate(int(decoder.metadata.sample_rate), name)
     if decoder.metadata.num_channels:  # a channel it lacks: said before decoding
-        _pick(np.zeros((int(decoder.metadata.num_channels), 1)), channel, name, 0)
+        check_channel(int(decoder.metadata.num_channels), channel, name)
     try:
         decoded = decoder.get_all_samples()
     except Exception as err:

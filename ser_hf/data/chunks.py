@@ -23,6 +23,7 @@ from .audio import (
     _resampled_blocks,
     _warn_if_cut_short,
     channel_index,
+    check_channel,
     load_audio,
 )
 from .ffmpeg_input import ffmpeg_source
@@ -64,7 +65,7 @@ def iter_audio_chunks(
         try:
             with sf.SoundFile(name) as f:  # resampled with context: the chunks join as the whole file
                 check_rate(int(f.samplerate), name)
-                _pick(np.zeros((1, f.channels)), channel, name, 1)  # a channel it lacks, said first
+                check_channel(f.channels, channel, name)  # a channel it lacks, said first
                 _warn_if_cut_short(f, name)
                 for chunk in _resampled_blocks(f, sampling_rate, chunk_seconds, channel):
                     if not np.all(np.isfinite(chunk)):
@@ -97,7 +98,7 @@ def iter_audio_chunks(
     if duration and decoder.metadata.sample_rate:
         check_rate(int(decoder.metadata.sample_rate), name)
     if duration and decoder.metadata.num_channels:
-        _pick(np.zeros((int(decoder.metadata.num_channels), 1)), channel, name, 0)
+        check_channel(int(decoder.metadata.num_channels), channel, name)
     if not duration:  # decode whole: the precise error (no audio track, not audio, no FFmpeg), or a
         # container without a duration header, or a name FFmpeg refuses (not UTF-8) (all rare)
         samples = load_audio(p, sampling_rate, channel=channel)
