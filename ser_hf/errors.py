@@ -147,3 +147,10 @@ def spreadsheet_text(value: object) -> object:
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def from_spreadsheet_text(value: str) -> str:
+    """The text of a CSV cell that :func:`spreadsheet_text` wrote: its guarding ``'`` taken off."""
+    if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS):
+        return value[1:]
+    return value

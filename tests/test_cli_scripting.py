@@ -184,8 +184,9 @@ def test_version_and_the_exit_codes_are_where_a_user_looks(capsys):
     readme = (REPO / "README.md").read_text()
     assert "ser-hf predict` exits 0" in readme
     # when FILE is written, so that a re-run does not replace a complete earlier FILE unawares
-    assert "--csv/--json FILE is written once, at the end" in text and "There is no resume" in text
-    assert "is written once, at\nthe end" in readme and "there is no resume" in readme
+    assert "--csv/--json FILE is written at the end, and saved during the run every minute" in text
+    assert "unless it is given --resume" in text
+    assert "saved during the run every minute or so" in readme and "unless it is given `--resume`" in readme
 
 
 def test_sigterm_writes_the_finished_rows_and_exits_143(model_dir, tmp_path):

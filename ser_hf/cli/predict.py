@@ -29,7 +29,8 @@ from ..inference.levels import (
     wants_timeline,
 )
 from .predict_adapt import _adaptation_clips, _local, _voice_groups
-from .predict_output import _CutShort, _fmt_top, _print_table, _shown, _write_csv, _write_file
+from .predict_output import _CutShort, _fmt_top, _print_table, _shown, _write_csv
+from .predict_resume import open_predict_file
 
 logger = logging.getLogger(__name__)
 
@@ -68,12 +69,18 @@ def _build_predict_parser() -> argparse.ArgumentParser:
        (none finished yet: an existing --csv/--json FILE is left as it was)
   141  the reader of stdout closed it early (| head)
 
---csv/--json FILE is written once, at the end (a temporary file then replaces FILE; a symbolic
-link's file is replaced, the link kept; a device, FIFO or pipe such as /dev/stdout or
---csv >(gzip > x.gz) is written through, as '> FILE' would): a re-run that is interrupted
-replaces a complete earlier FILE with the rows finished by then, and a run killed with SIGKILL
-(kill -9, out of memory) writes nothing. There is no resume: give a re-run another FILE, or
---files-from the files missing from the earlier one.
+--csv/--json FILE is written at the end, and saved during the run every minute or so (a temporary
+file then replaces FILE whole, so a save cut short leaves the last one; a symbolic link's file is
+replaced, the link kept): a run killed with SIGKILL (kill -9, out of memory, a lost machine) leaves
+the rows of all but about its last minute. A device, FIFO or pipe such as /dev/stdout or
+--csv >(gzip > x.gz) is written through once, at the end, as '> FILE' would. A re-run replaces an
+earlier FILE (from its first save) unless it is given --resume:
+  ser-hf predict --files-from list.txt --csv results.csv --resume
+keeps FILE's rows with a label and classifies only the other files (those with an error row, or no
+row: matched by the name as the row writes it, see below), then writes FILE with all of them in the
+order of the inputs; rows of files not given this time stay, at its end. The options are not
+compared: resume with the same --model and options. A FILE that ser-hf predict did not write is
+refused (exit 2), never replaced; a FILE that does not exist yet classifies every file.
 
 file names: each PATH is written as typed (./a.wav stays ./a.wav, x//a.wav stays so); a file
 found in a folder is the folder as typed joined with its path inside it; a byte of a name that is
@@ -196,6 +203,12 @@ run's rows are left), and --json - / --csv - then print one array / one header p
         "first (the voice encoder's speaker embedding; groups of 10+ files), each group adapting on its own "
         "files and the rest on all of them",
     )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the --csv/--json FILE of an earlier run that stopped: keep its rows with a label, classify "
+        "only the files without one, write FILE with all of them (see below)",
+    )
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument(
         "--batch-size",
@@ -244,6 +257,7 @@ def cli(argv: list[str]) -> int:
     for option in ("json", "csv"):
         if getattr(args, option) not in (None, "-"):
             output_file(getattr(args, option), f"--{option}")  # before the work, not after it
+    result_file = open_predict_file(args, parser)  # --resume: the earlier rows, read before the models load
     if args.timeline_png:
         output_dir(args.timeline_png, "--timeline-png")
     if args.onnx:
@@ -272,6 +286,7 @@ def cli(argv: list[str]) -> int:
     _no_recording_as_output(args, files)
     # with --json - / --csv - the results own stdout and the human-readable report goes to stderr
     report = sys.stderr if "-" in (args.json, args.csv) else sys.stdout
+    result_file.start(files, report)  # --resume: the files already classified are skipped
     # (the files classified, the files adapted on first or None)
     groups: list[tuple[list[Path | str], list[Path | str] | None]] = [(files, files if args.adapt else None)]
     if args.adapt and args.onnx:
@@ -312,6 +327,8 @@ def cli(argv: list[str]) -> int:
                 )
             first = len(results)
             for path in group:
+                if result_file.skip(path):
+                    continue
                 source: Path | str = path
                 cut_short.found = None  # what the --adapt pass decoding this file said is not this row's
                 try:
@@ -376,6 +393,7 @@ def cli(argv: list[str]) -> int:
                 if len(short) >= (args.batch_size or 16):  # decoded clips waiting, classified together
                     _classify_short(clf, short, results, args)
                     short.clear()
+                result_file.progress(results, first, clf.adapted_on if adapt_on is not None else None)
             _classify_short(clf, short, results, args)
             short.clear()
             for row in results[first:] if adapt_on is not None else []:
@@ -401,10 +419,8 @@ def cli(argv: list[str]) -> int:
         None  # a FILE that could not be written (full disk): the table still shows all
     )
     try:
-        if args.csv and args.csv != "-" and (results or stopped is None):
-            _write_csv(results, args.csv)
-        if args.json and args.json != "-" and (results or stopped is None):
-            _write_file(args.json, lambda fh: fh.write(json.dumps(results, indent=2, ensure_ascii=False)))
+        if result_file.path and (results or stopped is None):  # --resume: with the earlier rows
+            result_file.write(result_file.merged(results))
     except OSError as err:
         unwritten = err
     _print_table(results, clf.labels, report)
@@ -436,7 +452,8 @@ def cli(argv: list[str]) -> int:
             if results
             else "no --csv/--json FILE written (an existing one is left as it was)"
         )
-        print(f"interrupted after {len(results)} of {len(files)} file(s); {kept}", file=sys.stderr)
+        todo = len(files) - result_file.kept
+        print(f"interrupted after {len(results)} of {todo} file(s); {kept}", file=sys.stderr)
     if unwritten is not None:  # after the table and the summary: `ser-hf predict: error: cannot write ...`
         raise unwritten
     if stopped is not None:

@@ -47,14 +47,17 @@ def _shown(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+# the columns of --csv, in order (--resume reads back only a file with this header)
+CSV_FIELDS = ["file", "start", "end", "duration", "label", "score", "top_k", "error", "row", "warning"]
+
+
 def _write_csv(results: list[dict[str, Any]], path: str) -> None:
     """One row per file (top-k as JSON text); long files add one row per window below their file row
     (``row``: ``file`` or ``window``)."""
-    fields = ["file", "start", "end", "duration", "label", "score", "top_k", "error", "row", "warning"]
     if path == "-":
-        _csv_rows(results, csv.DictWriter(sys.stdout, fieldnames=fields))
+        _csv_rows(results, csv.DictWriter(sys.stdout, fieldnames=CSV_FIELDS))
         return
-    _write_file(path, lambda fh: _csv_rows(results, csv.DictWriter(fh, fieldnames=fields)))
+    _write_file(path, lambda fh: _csv_rows(results, csv.DictWriter(fh, fieldnames=CSV_FIELDS)))
 
 
 def _write_file(path: str | os.PathLike, write: Any, binary: bool = False) -> None:

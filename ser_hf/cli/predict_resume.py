@@ -1,0 +1,248 @@
+"""``ser-hf predict --resume``, and the --csv/--json FILE saved during the run.
+
+A run over thousands of files wrote FILE once, at the end: one killed with SIGKILL (out of memory, a
+lost machine) after hours left nothing, and a re-run started again from the first file. FILE is now
+saved whole every minute or so (the temporary-file-then-replace of ``_write_file``: a save cut short
+leaves the previous FILE), and ``--resume`` reads it back and classifies only the files it lacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import os
+import re
+import stat
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..errors import SERError, from_spreadsheet_text
+from .predict_output import CSV_FIELDS, _shown, _special_file, _write_csv, _write_file
+
+logger = logging.getLogger(__name__)
+
+# FILE is saved during the run at most this often, and no more often than SAVE_COST times the last
+# save took (a FILE of 100,000 timeline rows on a slow disk: saving stays a twentieth of the run)
+SAVE_EVERY_S = 60.0
+SAVE_COST = 20
+# the keys a row of --json may have (a file with others is not one that predict wrote)
+JSON_KEYS = {
+    "file", "duration", "label", "score", "top_k", "timeline", "timeline_png", "warning", "error", "adapted_on"
+}  # fmt: skip
+
+
+def finished(row: dict[str, Any]) -> bool:
+    """Whether ``row`` is a file's result (a label or an error), not a clip still waiting for its batch."""
+    return "label" in row or "error" in row
+
+
+class PredictFile:
+    """The --csv/--json FILE of one run: the earlier rows ``--resume`` keeps, the saves during the
+    run, and the rows written at its end.
+
+    ``path`` is None when there is no FILE (only the table, or ``-``: stdout); saves during the run
+    happen only when FILE is (or will be) a regular file, replaced whole each time."""
+
+    def __init__(self, path: str | None, kind: str, earlier: list[dict[str, Any]]):
+        self.path, self.kind, self.earlier = path, kind, earlier
+        self.saving = path is not None and _replaced_whole(path)
+        self.files: Sequence[Path | str] = ()
+        self.done: Counter[str] = Counter()  # a name -> how many of its places an earlier row fills
+        self.kept = 0
+        self.next_save = time.monotonic() + SAVE_EVERY_S
+
+    def start(self, files: Sequence[Path | str], report: TextIO) -> None:
+        """Match the earlier rows to ``files`` (the name as a row writes it, exactly): the files that
+        have a row with a label are skipped; one with an error row, or none, is classified."""
+        self.files = files
+        names = Counter(_shown(str(f)) for f in files)
+        self.done = Counter(r["file"] for r in self.earlier if "label" in r) & names
+        self.kept = sum(self.done.values())
+        if self.earlier:
+            print(
+                f"--resume: {self.kept} of {len(files)} file(s) already classified in {self.path}; "
+                f"classifying the other {len(files) - self.kept}",
+                file=report,
+            )
+        others = sum(r["file"] not in names for r in self.earlier)
+        if others:
+            logger.info("%d row(s) of %s name none of this run's files: kept, at its end", others, self.path)
+
+    def skip(self, path: Path | str) -> bool:
+        """Whether ``path`` (at this place of the inputs) has its earlier row, so is not classified."""
+        name = _shown(str(path))
+        if self.done[name] <= 0:
+            return False
+        self.done[name] -= 1
+        return True
+
+    def progress(self, results: list[dict[str, Any]], first: int = 0, adapted_on: int | None = None) -> None:
+        """Save FILE when a minute has passed since the last save: the earlier rows kept and the
+        ``results`` finished so far (``results[first:]``, when adapted, get the ``adapted_on`` that
+        the run adds to them at the end of their group)."""
+        if not self.saving or time.monotonic() < self.next_save:
+            return
+        rows = [
+            dict(r, adapted_on=adapted_on)
+            if adapted_on is not None and i >= first and "error" not in r and "adapted_on" not in r
+            else r
+            for i, r in enumerate(results)
+            if finished(r)
+        ]
+        began = time.monotonic()
+        try:
+            self.write(self.merged(rows))
+        except OSError as err:  # a full disk: the run goes on, the final write reports it (exit 74)
+            logger.warning("could not save the results so far to %s (%s); trying again later", self.path, err)
+        self.next_save = time.monotonic() + max(SAVE_EVERY_S, SAVE_COST * (time.monotonic() - began))
+
+    def merged(self, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """FILE's rows: for each input, in input order, its row of this run, else its earlier row with
+        a label, else its earlier error row (a retry not reached); then the earlier rows that name
+        none of the inputs, in their order."""
+        pools = [
+            _by_name([r for r in results if finished(r)]),
+            _by_name([r for r in self.earlier if "label" in r]),
+            _by_name([r for r in self.earlier if "label" not in r]),
+        ]
+        rows = []
+        for path in self.files:
+            name = _shown(str(path))
+            pool = next((p for p in pools if p.get(name)), None)
+            if pool is not None:
+                rows.append(pool[name].pop(0))
+        names = {_shown(str(f)) for f in self.files}
+        return rows + [r for r in self.earlier if r["file"] not in names]
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        """Write ``rows`` to FILE, replacing it whole (through a device or FIFO: as ``> FILE``)."""
+        if self.kind == "csv":
+            _write_csv(rows, str(self.path))
+        else:
+            _write_file(str(self.path), lambda fh: fh.write(json.dumps(rows, indent=2, ensure_ascii=False)))
+
+
+def open_predict_file(args: argparse.Namespace, parser: argparse.ArgumentParser) -> PredictFile:
+    """The run's FILE, with the rows an earlier run left in it when ``--resume`` asks (a usage error
+    without a FILE, with ``-``, or when FILE is not one ``ser-hf predict`` wrote)."""
+    kind = "csv" if args.csv is not None else "json"
+    path = getattr(args, kind)
+    if args.resume and path in (None, "-"):
+        parser.error(
+            "--resume continues an earlier run's results file: name it, --csv FILE or --json FILE (not -)"
+        )
+    if path == "-":
+        path = None
+    return PredictFile(path, kind, _earlier_rows(path, kind) if args.resume and path else [])
+
+
+def _replaced_whole(path: str) -> bool:
+    """Whether ``_write_file`` replaces ``path`` whole (a regular file, or none yet), so that saving it
+    during the run is safe: never stdout, a device or a FIFO, whose reader would get FILE many times."""
+    try:
+        st: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError:
+        return False
+    return (st is None or stat.S_ISREG(st.st_mode)) and not _special_file(path)
+
+
+def _earlier_rows(path: str, kind: str) -> list[dict[str, Any]]:
+    """The rows of the FILE an earlier run wrote ([] when there is none yet, or it is empty)."""
+    option = f"--{kind} {path} --resume"
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return []  # nothing to continue: every file is classified
+    except OSError as err:
+        raise SERError(f"cannot read {path} ({err.strerror})", source=option) from err
+    if not stat.S_ISREG(st.st_mode) or _special_file(path):
+        raise SERError(
+            f"{path} is not a regular file; --resume reads the earlier results from one", source=option
+        )
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise SERError(f"cannot read {path} ({err.strerror})", source=option) from err
+    except UnicodeDecodeError:
+        raise SERError(_not_ours(path, "it is not UTF-8 text"), source=option) from None
+    if not text.strip():
+        return []
+    try:
+        return _csv_results(text) if kind == "csv" else _json_results(text)
+    except (ValueError, KeyError, TypeError) as err:  # json.JSONDecodeError is a ValueError
+        raise SERError(_not_ours(path, str(err)), source=option) from None
+
+
+def _not_ours(path: str, why: str) -> str:
+    return (
+        f"{path} is not a results file of ser-hf predict ({why}), so --resume leaves it as it is; give the "
+        "FILE an earlier run wrote, or another FILE"
+    )
+
+
+def _json_results(text: str) -> list[dict[str, Any]]:
+    try:
+        rows = json.loads(text)
+    except ValueError as err:
+        raise ValueError(f"not JSON: {err}") from None
+    if not isinstance(rows, list):
+        raise ValueError("not a JSON array")
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or not isinstance(row.get("file"), str):
+            raise ValueError(f"item {i} is not a row with a 'file'")
+        if extra := set(row) - JSON_KEYS:
+            raise ValueError(f"row {i} has key(s) {', '.join(sorted(extra))}")
+    return rows
+
+
+def _csv_results(text: str) -> list[dict[str, Any]]:
+    """The rows :func:`_write_csv` wrote, as predict holds them (a long file's window rows back in its
+    ``timeline``), so that writing them again gives the same lines."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if reader.fieldnames != CSV_FIELDS:
+        raise ValueError(f"its header is not {','.join(CSV_FIELDS)}")
+    rows: list[dict[str, Any]] = []
+    for cells in reader:
+        if None in cells or None in cells.values():
+            raise ValueError(f"line {reader.line_num} has {len(cells)} cells, not {len(CSV_FIELDS)}")
+        cell = {key: from_spreadsheet_text(value) for key, value in cells.items()}
+        if cell["row"] == "window":
+            if not rows or rows[-1]["file"] != cell["file"]:
+                raise ValueError(f"line {reader.line_num}: a window row without its file row")
+            window = {key: _number(cell[key]) for key in ("start", "end")}
+            window |= {
+                "label": cell["label"],
+                "score": _number(cell["score"]),
+                "scores": json.loads(cell["top_k"]),
+            }
+            rows[-1].setdefault("timeline", []).append(window)
+            continue
+        if cell["row"] != "file":
+            raise ValueError(f"line {reader.line_num}: row is {cell['row']!r}, not file or window")
+        row: dict[str, Any] = {"file": cell["file"]}
+        for key, read in (("duration", _number), ("label", str), ("score", _number), ("top_k", json.loads)):
+            if cell[key] != "":
+                row[key] = read(cell[key])
+        row |= {key: cell[key] for key in ("warning", "error") if cell[key]}
+        rows.append(row)
+    return rows
+
+
+def _number(text: str) -> int | float:
+    """A number cell as written (``10`` an int, ``1.5`` a float: written again, the same text)."""
+    return int(text) if re.fullmatch(r"-?\d+", text) else float(text)
+
+
+def _by_name(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        out.setdefault(row["file"], []).append(row)
+    return out

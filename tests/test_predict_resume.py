@@ -1,0 +1,183 @@
+"""``ser-hf predict --resume`` and the --csv/--json FILE saved during the run (``cli/predict_resume.py``)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import make_speechlike, make_tone, save_tiny_bilstm
+
+import ser_hf.cli.predict_resume as predict_resume
+from ser_hf.cli import main
+from ser_hf.inference.classifier import EmotionClassifier
+
+SR = 16000
+LABELS = ["neutral", "happy", "sad", "angry"]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    return save_tiny_bilstm(tmp_path_factory.mktemp("model"), LABELS)
+
+
+@pytest.fixture
+def classified(monkeypatch) -> list[str]:
+    """The names of the files predict classifies (short clips in batches, long files as timelines)."""
+    names_: list[str] = []
+    batch, timeline = EmotionClassifier.classify_batch, EmotionClassifier.timeline
+
+    def counted_batch(self, clips, *args, names=None, **kwargs):
+        names_.extend(Path(n).name for n in names)
+        return batch(self, clips, *args, names=names, **kwargs)
+
+    def counted_timeline(self, audio, *args, **kwargs):
+        names_.append(Path(str(audio)).name)
+        return timeline(self, audio, *args, **kwargs)
+
+    monkeypatch.setattr(EmotionClassifier, "classify_batch", counted_batch)
+    monkeypatch.setattr(EmotionClassifier, "timeline", counted_timeline)
+    return names_
+
+
+def _clip(path: Path, seed: int) -> str:
+    sf.write(path, make_speechlike(1.0, seed=seed), SR)
+    return str(path)
+
+
+def _long(path: Path) -> str:
+    """10 s: a timeline, written as a file row and its window rows."""
+    sf.write(
+        path,
+        np.concatenate([make_speechlike(4.0, seed=3), np.zeros(2 * SR, np.float32), make_tone(300.0, 4.0)]),
+        SR,
+    )
+    return str(path)
+
+
+def _names(out: Path, kind: str) -> list[str]:
+    if kind == "csv":
+        return [Path(r["file"]).name for r in csv.DictReader(out.open()) if r["row"] == "file"]
+    return [Path(r["file"]).name for r in json.loads(out.read_text())]
+
+
+@pytest.mark.parametrize("kind", ["csv", "json"])
+def test_resume_classifies_only_the_files_missing_and_keeps_the_rows_it_has(
+    model_dir, tmp_path, classified, capsys, kind
+):
+    """A run over thousands of files that was killed had to start again from the first file: there was
+    no --resume. The rows of the earlier run (a timeline's window rows too) stay as they were, byte for
+    byte, and only the two new files are classified."""
+    old = [_clip(tmp_path / "a.wav", 1), _long(tmp_path / "=ten.wav"), _clip(tmp_path / "b.wav", 2)]
+    out = tmp_path / f"results.{kind}"
+    args = ["--model", str(model_dir), f"--{kind}", str(out)]
+    assert main(["predict", *old, *args]) == 0
+    before = out.read_text()
+    new = [_clip(tmp_path / "new1.wav", 4), _clip(tmp_path / "new2.wav", 5)]
+    classified.clear()
+    inputs = [new[0], *old[:2], new[1], old[2]]
+    assert main(["predict", *inputs, *args, "--resume"]) == 0
+    assert sorted(classified) == ["new1.wav", "new2.wav"]
+    assert _names(out, kind) == ["new1.wav", "a.wav", "=ten.wav", "new2.wav", "b.wav"]
+    assert "--resume: 3 of 5 file(s) already classified" in capsys.readouterr().out
+    if kind == "csv":  # the old lines, the timeline's window rows among them, unchanged
+        lines = out.read_text().splitlines(keepends=True)
+        old_lines = before.splitlines(keepends=True)
+        assert lines[0] == old_lines[0] and "".join(lines[2:-2]) == "".join(old_lines[1:-1])
+        assert lines[-1] == old_lines[-1] and lines[-1].startswith(str(tmp_path / "b.wav"))
+    else:
+        rows = json.loads(out.read_text())
+        assert [rows[i] for i in (1, 2, 4)] == json.loads(before)
+    # every file there: nothing classified, FILE as it was
+    classified.clear()
+    after = out.read_text()
+    assert main(["predict", *inputs, *args, "--resume"]) == 0
+    assert classified == [] and out.read_text() == after
+    # a file left out of this run keeps its row, at the end
+    assert main(["predict", new[0], *args, "--resume"]) == 0
+    assert _names(out, kind) == ["new1.wav", "a.wav", "=ten.wav", "new2.wav", "b.wav"]
+    assert classified == []
+
+
+def test_resume_classifies_the_files_with_an_error_row_again(model_dir, tmp_path, classified, capsys):
+    """An error row (a file not yet copied whole, a network share that dropped) is no result: --resume
+    classifies the file again, and its new row replaces the error."""
+    good = _clip(tmp_path / "good.wav", 1)
+    flaky = tmp_path / "flaky.wav"
+    flaky.write_bytes(b"RIFF" + np.random.default_rng(0).bytes(2000))
+    out = tmp_path / "results.csv"
+    args = [good, str(flaky), "--model", str(model_dir), "--csv", str(out)]
+    assert main(["predict", *args]) == 1
+    assert [r["error"] != "" for r in csv.DictReader(out.open())] == [False, True]
+    _clip(flaky, 2)  # the file is whole now
+    classified.clear()
+    assert main(["predict", *args, "--resume"]) == 0
+    assert classified == ["flaky.wav"]
+    rows = list(csv.DictReader(out.open()))
+    assert [Path(r["file"]).name for r in rows] == ["good.wav", "flaky.wav"]
+    assert rows[1]["label"] in LABELS and rows[1]["error"] == ""
+    assert "1 of 2 file(s) already classified" in capsys.readouterr().out
+
+
+def test_resume_refuses_a_file_predict_did_not_write_and_leaves_it(model_dir, tmp_path, capsys):
+    """--resume must never replace somebody's spreadsheet: a FILE without predict's header or keys is a
+    usage error naming it (exit 2), as is --resume without a FILE or with -."""
+    clip = _clip(tmp_path / "a.wav", 1)
+    for name, text in (
+        ("sheet.csv", "name,score\nx,1\n"),
+        ("other.json", '[{"file": "a.wav", "label": "sad", "speaker": 3}]'),
+        ("notjson.json", "file,label\n"),
+    ):
+        out = tmp_path / name
+        out.write_text(text)
+        option = "--csv" if name.endswith(".csv") else "--json"
+        assert main(["predict", clip, "--model", str(model_dir), option, str(out), "--resume"]) == 2
+        err = capsys.readouterr().err
+        assert f"{out} is not a results file of ser-hf predict" in err and "Traceback" not in err
+        assert out.read_text() == text
+    for option in (["--csv", "-"], ["--json"], []):
+        with pytest.raises(SystemExit) as done:
+            main(["predict", clip, "--model", str(model_dir), *option, "--resume"])
+        assert done.value.code == 2
+        assert "--resume continues an earlier run's results file" in capsys.readouterr().err
+
+
+class _Killed(BaseException):
+    """SIGKILL or the out-of-memory killer: nothing of predict's own runs after it."""
+
+
+@pytest.mark.parametrize("kind", ["csv", "json"])
+def test_a_killed_run_leaves_its_rows_in_file_and_resume_finishes_it(model_dir, tmp_path, monkeypatch, kind):
+    """FILE was written once, at the end: a run killed after hours (kill -9, out of memory) left nothing.
+    It is saved during the run (here after every file): the killed run leaves the rows it finished, a
+    timeline's too, and --resume completes FILE to what a run never killed writes."""
+    monkeypatch.setattr(predict_resume, "SAVE_EVERY_S", 0.0)
+    monkeypatch.setattr(predict_resume, "SAVE_COST", 0)
+    files = [_clip(tmp_path / "a.wav", 1), _long(tmp_path / "ten.wav"), _clip(tmp_path / "b.wav", 2)]
+    files += [_clip(tmp_path / "c.wav", 3), _clip(tmp_path / "d.wav", 4)]
+    args = [*files, "--model", str(model_dir), "--batch-size", "1"]
+    whole = tmp_path / f"whole.{kind}"
+    assert main(["predict", *args, f"--{kind}", str(whole)]) == 0
+    batch, calls = EmotionClassifier.classify_batch, []
+
+    def killed_at_c(self, clips, *a, names=None, **kw):
+        calls.append(names)
+        if Path(names[0]).name == "c.wav":
+            raise _Killed
+        return batch(self, clips, *a, names=names, **kw)
+
+    monkeypatch.setattr(EmotionClassifier, "classify_batch", killed_at_c)
+    out = tmp_path / f"results.{kind}"
+    with pytest.raises(_Killed):
+        main(["predict", *args, f"--{kind}", str(out)])
+    assert _names(out, kind) == ["a.wav", "ten.wav", "b.wav"]
+    assert list(tmp_path.glob(".ser-hf-*")) == []  # no temporary file left by the saves
+    monkeypatch.setattr(EmotionClassifier, "classify_batch", batch)
+    assert main(["predict", *args, f"--{kind}", str(out), "--resume"]) == 0
+    assert out.read_text() == whole.read_text()
+    # a device or FIFO is written once, at the end (its reader would get FILE again at each save)
+    assert predict_resume.PredictFile("/dev/null", kind, []).saving is False
+    assert predict_resume.PredictFile(str(out), kind, []).saving is True
