@@ -288,3 +288,23 @@ def test_speaker_kfold_description_numbers_folds_as_the_command_does():
     assert folds[0].fold == 0
     assert "speaker k-fold 0 of 4 (kfold:0/4" in folds[0].description
     assert "kfold:3/4" in folds[3].description and "1/4" not in folds[0].description
+
+
+def test_loso_warns_about_the_validation_of_the_fold_it_uses_only(caplog):
+    """`ser-hf evaluate --split loso:s03` on 6 speakers with 4 validation speakers logged "4 validation
+    speakers leave 1 to train on" for every speaker's fold (6 warnings), not only for the one used."""
+    from datasets import Dataset
+
+    from ser_hf.training.arguments import DataArguments
+    from ser_hf.training.clips import make_split
+
+    cols = _corpus("own", {f"s{i:02d}": ("female", "male")[i % 2] for i in range(6)})
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        split = make_split(
+            Dataset.from_dict(cols), DataArguments(split="loso:s03", num_val_speakers=4), seed=0
+        )
+    warned = [r.getMessage() for r in caplog.records if "validation speakers leave" in r.getMessage()]
+    assert warned == ["leave one speaker out: test own_s03: 4 validation speakers leave 1 to train on; give "
+                      "fewer with --num_val_speakers"]  # fmt: skip
+    assert split.test_speakers == ["own_s03"]
+    assert split == leave_one_speaker_out(cols, seed=0, n_validation=4)[3]  # the same fold as before

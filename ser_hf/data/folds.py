@@ -318,14 +318,21 @@ def ravdess_protocol_folds(
 
 
 def leave_one_speaker_out(
-    ds_or_columns: Any, seed: int = 0, n_validation: int = 2, balance_gender: bool = True
+    ds_or_columns: Any,
+    seed: int = 0,
+    n_validation: int = 2,
+    balance_gender: bool = True,
+    only: Sequence[str] | None = None,
 ) -> list[Split]:
-    """One fold per speaker: test on that speaker, validate on ``n_validation`` training speakers."""
+    """One fold per speaker: test on that speaker, validate on ``n_validation`` training speakers.
+    ``only``: the folds of these test speakers alone (each the same as in the full list), so the
+    warnings about a fold's validation speakers are of the folds asked for."""
     meta = _meta(ds_or_columns)
     _warn_thin_corpora(meta)
     speakers = sorted(set(meta.speaker))
     if len(speakers) < 2:
         raise SERError("leave-one-speaker-out needs at least 2 speakers", source="leave_one_speaker_out")
+    wanted = set(speakers if only is None else only)
     return [
         _make_split(
             meta,
@@ -338,6 +345,7 @@ def leave_one_speaker_out(
             k,
         )
         for k, s in enumerate(speakers)
+        if s in wanted
     ]
 
 

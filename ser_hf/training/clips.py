@@ -134,15 +134,13 @@ def make_split(ds: Any, data_args: DataArguments, seed: int) -> Any:
 
             return folds.leave_one_corpus_out(ds, _slug(value.strip()), seed=seed, n_validation=n_val)
         if kind == "loso":
-            loso = folds.leave_one_speaker_out(ds, seed=seed, n_validation=n_val)
+            speakers = sorted(set(splits._meta(ds).speaker))
             # "06" names "ravdess_06" when only one corpus has that speaker
-            matches = [f for f in loso if f.test_speakers == [value]] or [
-                f for f in loso if f.test_speakers[0].endswith("_" + value)
-            ]
+            matches = [s for s in speakers if s == value] or [s for s in speakers if s.endswith("_" + value)]
             if len(matches) != 1:
-                speakers = sorted(s for f in loso for s in f.test_speakers)
                 raise SERError(f"speaker {value!r} not (or not uniquely) in the data; speakers: {speakers}")
-            return matches[0]
+            # the fold of that speaker alone: its validation warnings, not every other fold's
+            return folds.leave_one_speaker_out(ds, seed=seed, n_validation=n_val, only=matches)[0]
         if kind == "none":
             speaker_list = [str(x) for x in ds["speaker"]]
             genders = ds["gender"] if "gender" in ds.column_names else ["unknown"] * len(ds)
