@@ -3,12 +3,14 @@ next to saved models and so cannot import the package); :func:`require_extra`, w
 missing optional dependency into an ``SERError`` naming the extra that installs it; and the checks
 that turn a bad device or output path into an ``SERError`` before any work is done
 (:func:`torch_device`, :func:`output_dir`, :func:`output_file`); and :func:`spreadsheet_text`, which
-keeps text a user did not write (file names, labels) from running as a formula where a CSV opens."""
+keeps text a user did not write (file names, labels) from running as a formula where a CSV opens;
+:func:`os_error_of`, the OSError inside safetensors' own I/O error (a full disk)."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from pathlib import Path
 
 from .models.errors import SERError
@@ -154,3 +156,16 @@ def from_spreadsheet_text(value: str) -> str:
     if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS):
         return value[1:]
     return value
+
+
+def os_error_of(err: BaseException, filename: str | os.PathLike | None = None) -> OSError | None:
+    """The OSError that ``err`` carries: ``err`` itself, or the operating system's error that a
+    ``SafetensorError`` reports only in its text (``... No space left on device (os error 28)``: a
+    full disk while saving weights raises no OSError), named ``filename``; None for anything else."""
+    if isinstance(err, OSError):
+        return err
+    found = re.search(r"\(os error (\d+)\)", str(err)) if type(err).__name__ == "SafetensorError" else None
+    if found is None:
+        return None
+    number = int(found.group(1))
+    return OSError(number, os.strerror(number), None if filename is None else str(filename))

@@ -429,6 +429,40 @@ def test_cv_aggregate_only_writes_json_markdown_and_png(tmp_path, capsys):
     assert "2 folds" in capsys.readouterr().out
 
 
+def test_cv_results_on_a_full_disk_keep_the_previous_complete_files(tmp_path, monkeypatch, capsys):
+    """`ser-hf cv --aggregate-only` on a full disk: cv_results.json was written in place, so the
+    previous complete record became a truncated one (invalid JSON), and the error named no file."""
+    from ser_hf.cli import main
+
+    labels = ["neutral", "happy", "sad"]
+    for k in range(2):
+        _fake_fold(tmp_path / f"fold_{k}", k, labels, [f"ravdess_0{k}"])
+    assert main(["cv", "--aggregate-only", "--out", str(tmp_path)]) == 0
+    before = {name: (tmp_path / name).read_bytes() for name in ("cv_results.json", "cv_results.md")}
+    capsys.readouterr()
+    real_write_bytes, real_write_text = Path.write_bytes, Path.write_text
+    written = []
+
+    def full_disk(real):
+        def write(self, data, *args, **kwargs):
+            if written:  # the first file goes through, then the disk is full half-way through the next
+                real(self, data[: len(data) // 2], *args, **kwargs)
+                raise OSError(errno.ENOSPC, "No space left on device")
+            written.append(self.name)
+            return real(self, data, *args, **kwargs)
+
+        return write
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk(real_write_bytes))
+    monkeypatch.setattr(Path, "write_text", full_disk(real_write_text))
+    assert main(["cv", "--aggregate-only", "--out", str(tmp_path)]) == 74
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert f"ser-hf cv: error: cannot write {tmp_path / 'cv_results.json'} (No space left on device)" in err
+    assert json.loads((tmp_path / "cv_results.json").read_bytes()) == json.loads(before["cv_results.json"])
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
 FAKE_TRAINER = """
 import json, os, sys
 from pathlib import Path

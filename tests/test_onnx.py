@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -213,9 +215,56 @@ def test_an_export_leaves_no_int8_file_of_another_model_beside_its_own(dirs, tmp
     beside B's m.onnx (7 labels against 8); a killed save's temporary file stayed for ever."""
     export_onnx(dirs["c"], tmp_path / "m.onnx", quantize="int8", check=False)
     assert (tmp_path / "m.int8.onnx").is_file()
-    (tmp_path / ".m.onnx-killed.part").write_bytes(b"half a model")
+    (tmp_path / ".m.onnx-killed.part").write_bytes(b"half a model")  # an earlier version's name
+    from ser_hf.training.saving import staged_file
+
+    with pytest.raises(KeyboardInterrupt), staged_file(tmp_path / "m.onnx") as tmp:  # a save killed now
+        tmp.write_bytes(b"half a model")
+        os.link(tmp, tmp.with_name(tmp.name + "-kept.onnx"))  # as the kill would have left it
+        raise KeyboardInterrupt
     export_onnx(dirs["a"], tmp_path / "m.onnx", check=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+
+
+def test_an_export_to_a_legal_long_name_is_written(dirs, tmp_path):
+    """`ser-hf export --out NAME` with a 250-byte NAME (legal: the limit is 255) failed with "File name
+    too long" (exit 74): the temporary file beside it was `.{NAME}-XXXXXXXX.part`."""
+    from ser_hf.cli import main
+
+    out = tmp_path / ("m" * 245 + ".onnx")
+    (tmp_path / ".ser-hf-old.part").write_bytes(b"not ours")  # another file's: kept
+    assert main(["export", "--model", str(dirs["c"]), "--out", str(out), "--no-check"]) == 0
+    assert onnx.load(out).graph.input and sorted(p.name for p in tmp_path.iterdir()) == [
+        ".ser-hf-old.part",
+        out.name,
+    ]
+
+
+def test_an_export_on_a_full_disk_keeps_the_earlier_file_and_names_the_file(dirs, tmp_path, capsys):
+    """A full disk while the .onnx is saved: exit 74 and one line naming --out (it named the
+    temporary file), the earlier export at --out whole."""
+    from ser_hf.cli import main
+
+    out = tmp_path / "m.onnx"
+    argv = ["export", "--model", str(dirs["c"]), "--out", str(out), "--no-check"]
+    assert main(argv) == 0
+    before = out.read_bytes()
+    capsys.readouterr()
+
+    save = onnx.save
+
+    def full_disk(proto, f, *args, **kwargs):  # the disk of --out is full (the exporter's scratch is not)
+        if Path(f).parent != tmp_path:
+            return save(proto, f, *args, **kwargs)
+        Path(f).write_bytes(proto.SerializeToString()[:100])
+        raise OSError(errno.ENOSPC, "No space left on device", str(f))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(onnx, "save", full_disk)
+        assert main(argv) == 74
+    err = capsys.readouterr().err
+    assert err == f"ser-hf export: error: cannot write {out} (No space left on device)\n"
+    assert out.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
 
 
 def test_export_errors(dirs, tmp_path):

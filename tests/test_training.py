@@ -576,6 +576,33 @@ def test_small_argument_mistakes_are_named():
         load_corpus("ravdess")
 
 
+def test_a_full_disk_at_the_save_is_one_line_naming_the_weights_exit_74(tmp_path, monkeypatch, capsys):
+    """`ser-hf train` on a full disk at the model's save: safetensors raises its own SafetensorError (no
+    OSError), so the run ended in a traceback (exit 1), although every command promises exit 74 and one
+    line naming the file; the previous model stays whole."""
+    import transformers.modeling_utils
+    from safetensors import SafetensorError
+
+    from ser_hf.cli import main
+
+    tree = make_ravdess_tree(tmp_path / "ravdess", actors=4, extra_sad_actor=0, seconds=0.6)
+    out = tmp_path / "out"
+    argv = ["train", "--corpus", f"ravdess={tree}", "--preset", "speech-stats", "--num_val_speakers", "1"]
+    argv += ["--split", "loso:04", "--output_dir", str(out)]
+    assert main(argv) == 0
+    before = (out / "model.safetensors").read_bytes()
+    capsys.readouterr()
+
+    def full_disk(*args, **kwargs):  # what safetensors raises when the disk fills
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(transformers.modeling_utils, "safe_save_file", full_disk)
+    assert main(argv) == 74
+    err = capsys.readouterr().err
+    assert f"ser-hf train: error: cannot write {out / 'model.safetensors'} (No space left on device)" in err
+    assert "Traceback" not in err and (out / "model.safetensors").read_bytes() == before
+
+
 def test_a_save_killed_part_way_keeps_the_old_model_with_its_metrics_and_the_next_save_tidies_up(
     tmp_path, monkeypatch
 ):

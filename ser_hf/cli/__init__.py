@@ -22,7 +22,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..errors import SERError, extra_for_module
+from ..errors import SERError, extra_for_module, os_error_of
 
 # subcommand -> (module in ser_hf.cli with a cli(argv) function, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -205,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    except Exception as err:  # safetensors' own I/O error (a full disk while saving weights)
+        io_error = os_error_of(err)
+        code = None if io_error is None else write_failure(io_error, name)
+        if code is None:
+            raise
+        return code
     except Terminated:
         print(f"ser-hf {name}: terminated (SIGTERM)", file=sys.stderr)
         return 143  # 128 + SIGTERM

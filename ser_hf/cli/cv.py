@@ -20,7 +20,16 @@ def _build_parser() -> argparse.ArgumentParser:
         "(python -m ser_hf.training), then mean ± std of WA, UA, macro F1 and the summed confusion.",
         epilog="Arguments after '--' go to every fold's training command unchanged, e.g.\n"
         "  ser-hf cv --corpus ravdess=data/ravdess --preset seed-logmel-bilstm --parallel 3 \\\n"
-        "      -- --num_train_epochs 60 --learning_rate 1e-3",
+        "      -- --num_train_epochs 60 --learning_rate 1e-3\n\n"
+        "exit status:\n"
+        "  0    every fold finished; cv_results.json, cv_results.md and confusion_cv.png written\n"
+        "  1    one or more folds failed (their logs' last lines are printed; the finished folds are\n"
+        "       aggregated) or none finished: re-run the same command, finished folds are skipped\n"
+        "  2    a usage error (a bad option, corpus or preset, an --out that cannot be written)\n"
+        "  74   a result could not be written (a full disk): one line names the file; each file is\n"
+        "       replaced whole, cv_results.json last, so the previous results stay as they were\n"
+        "  130  Ctrl-C, 143 SIGTERM: no further fold starts; a re-run goes on from the finished folds\n"
+        "  141  the reader of stdout closed it early (| head)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(

@@ -17,6 +17,15 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="ser-hf evaluate",
         description="Evaluate a saved model on corpus rows: WA, UA, F1, per-class/speaker/gender scores, "
         "confusion matrix. Writes metrics.json, confusion.png, reliability.png, classification_report.txt, predictions.csv.",
+        epilog="""exit status:
+  0    scored; the table printed and the files written in --out
+  2    a usage error (a bad option, no such model or corpus, an empty split, an --out that cannot be
+       written: checked before the model loads)
+  74   a file could not be written (a full disk): the table is printed first and one line names the
+       file; each file is replaced whole, so the previous evaluation's files stay as they were
+  130  Ctrl-C, 143 SIGTERM: the previous files in --out stay whole
+  141  the reader of stdout closed it early (| head)""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--model",

@@ -24,6 +24,15 @@ def cli(argv: list[str]) -> int:
         prog="ser-hf export",
         description="Export a model to ONNX (dynamic batch and time axes) and check it against PyTorch "
         "on clips of several lengths and a padded batch.",
+        epilog="""exit status:
+  0    exported (and checked, unless --no-check)
+  2    a usage error (a bad option, no such model, a model that cannot be exported, an --out or --json
+       that cannot be written: checked before the export) or a failed parity check (nothing written)
+  74   a file could not be written (a full disk): one line names it; each file is written to a
+       temporary file beside it that then replaces it, so an earlier FILE stays whole
+  130  Ctrl-C, 143 SIGTERM: an earlier file at --out stays whole
+  141  the reader of stdout closed it early (| head)""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--model",

@@ -9,12 +9,12 @@ import logging
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import spreadsheet_text
+from ..training.saving import staged_file
 
 
 def _fmt_top(scores: list[dict[str, Any]]) -> str:
@@ -67,8 +67,8 @@ def _write_file(path: str | os.PathLike, write: Any, binary: bool = False) -> No
     classified; ``binary``: bytes).
 
     - A regular file, or a new one, is written to a temporary file in its folder that then replaces
-      it: never half a file. The temporary name is short (``.ser-hf-XXXXXXXX.tmp``: a name of 252
-      bytes, legal, failed when ``.{name}.tmp`` was tried) and the file keeps the mode of the file it
+      it: never half a file. The temporary name is short (``.ser-hf-...``, :func:`staged_file`: a name
+      of 252 bytes, legal, failed when ``.{name}.tmp`` was tried) and the file keeps the mode of the file it
       replaces (a new one: 0666 minus the umask, as ``open`` gives).
     - A symbolic link keeps being one: the file it points to is replaced.
     - A device, FIFO, pipe or socket (``/dev/null``, ``mkfifo``, ``--csv >(gzip > x.gz)``, that is
@@ -96,21 +96,13 @@ def _write_into(path: str, write: Any, binary: bool) -> None:
             write(fh)
         return
     target = Path(os.path.realpath(path))  # a link's file, not the link
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".ser-hf-", suffix=".tmp")
-    try:
-        if st is not None:  # replacing a file: its mode and, where allowed (root), its owner
-            os.fchmod(fd, stat.S_IMODE(st.st_mode))
+    # replacing a file: its mode and, where allowed (root), its owner
+    with staged_file(target, mode=None if st is None else stat.S_IMODE(st.st_mode)) as tmp:
+        if st is not None:
             with contextlib.suppress(OSError):
-                os.fchown(fd, st.st_uid, st.st_gid)
-        else:
-            os.fchmod(fd, 0o666 & ~_umask())
-        with open(fd, mode, **text) as fh:
+                os.chown(tmp, st.st_uid, st.st_gid)
+        with open(tmp, mode, **text) as fh:
             write(fh)
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
 
 
 def _special_file(path: str) -> bool:
@@ -124,12 +116,6 @@ def _special_file(path: str) -> bool:
             return False
         current = os.path.abspath(os.path.join(os.path.dirname(current), os.readlink(current)))
     return False
-
-
-def _umask() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
 
 
 def _csv_rows(results: list[dict[str, Any]], writer: Any) -> None:

@@ -16,7 +16,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from ..errors import SERError, output_dir, require_extra
+from ..errors import SERError, os_error_of, output_dir, require_extra
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,14 @@ EXAMPLES = (
     "  torchrun --nproc_per_node 2 scripts/train.py --use_cpu true --corpus ravdess=data/ravdess --split none"
     "  (--use_cpu true: DDP over gloo on a machine without a GPU)\n"
     "  python scripts/train.py config.yaml\n"
+    "\nexit status:\n"
+    "  0    trained; the model saved in --output_dir\n"
+    "  2    a usage error (a bad option, split or corpus, an --output_dir that cannot be written:\n"
+    "       checked before the data loads)\n"
+    "  74   the model could not be saved (a full disk): one line names the file; a model already in\n"
+    "       --output_dir stays whole (or in --output_dir/.previous-model)\n"
+    "  130  Ctrl-C, 143 SIGTERM: the checkpoints saved by then stay; --resume true goes on from the last\n"
+    "  141  the reader of stdout closed it early (| head)\n"
 )
 
 
@@ -150,10 +158,11 @@ def main() -> None:
     except SERError as err:
         print(f"ser-hf train: error: {err}", file=sys.stderr)
         code = 2
-    except OSError as err:  # a full disk at the save: one line naming the file, as `ser-hf train` says it
+    except Exception as err:  # a full disk at the save: one line naming the file, as `ser-hf train` says it
         from . import write_failure
 
-        if (failed := write_failure(err, "train")) is None:
+        io_error = os_error_of(err)  # an OSError, or safetensors' I/O error
+        if io_error is None or (failed := write_failure(io_error, "train")) is None:
             raise
         code = failed
     sys.exit(code)

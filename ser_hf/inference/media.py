@@ -6,14 +6,13 @@ import logging
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..data.audio import DEFAULT_SAMPLING_RATE, load_audio, write_wav
 from ..data.ffmpeg_input import ffmpeg_source
 from ..errors import SERError
-from ..training.saving import public_mode
+from ..training.saving import staged_file
 
 logger = logging.getLogger(__name__)
 
@@ -36,18 +35,10 @@ def extract_audio(
     check_output_rate(sampling_rate, source="extract_audio")
     if not src.is_file():
         load_audio(src, sampling_rate)  # raises the precise error (missing, directory)
-    out.parent.mkdir(parents=True, exist_ok=True)
     # written beside the target, which it replaces only when complete: a failed extraction never
     # removes or truncates a wav an earlier run wrote there
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=".wav", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with staged_file(out, suffix=".wav") as tmp:  # the format a writer without ffmpeg picks
         _extract(src, tmp, sampling_rate)
-        public_mode(tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 

@@ -5,10 +5,9 @@ Used by :mod:`.onnx_export` (the log-mel families) and :mod:`.onnx_turn` (the tu
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import torch
 from torch import nn
 
 from ..errors import SERError
-from ..training.saving import public_mode
+from ..training.saving import staged_file
 from .classifier import _softmax
 from .onnx_runtime import FP32_TOLERANCE, INPUT_NAMES, META_PREFIX, OUTPUT_NAMES
 
@@ -99,21 +98,16 @@ def set_metadata(proto: Any, metadata: dict[str, str]) -> None:
 
 
 def save_atomic(proto: Any, path: Path) -> None:
-    """Save through a temporary file in the same folder, then rename: never a half-written model."""
+    """Save through a temporary file in the same folder, then rename: never a half-written model.
+    Temporary files of killed saves of ``path`` are removed first (the short ``.ser-hf-*`` names of
+    :func:`staged_file`, and the ``.{name}-*.part`` ones of earlier versions)."""
     import onnx
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in path.parent.glob(f".{path.name}-*.part"):  # of a save that was killed
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}-*.part"):  # of earlier versions
         leftover.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        onnx.save(proto, tmp)
-        public_mode(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with staged_file(path, leftovers=True) as tmp:
+        onnx.save(proto, str(tmp))
 
 
 def speechlike_clip(seconds: float, seed: int, sampling_rate: int = 16000) -> np.ndarray:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SERError
+from .saving import staged_file, write_whole
 
 METRICS_FILE = "test_metrics.json"
 RUN_FILE = "cv_run.json"  # written by the runner into each fold dir: command, return code, seconds
@@ -358,14 +359,17 @@ def results_markdown(result: dict[str, Any], meta: dict[str, Any] | None = None)
 def write_results(
     result: dict[str, Any], out_dir: str | os.PathLike, meta: dict[str, Any] | None = None
 ) -> Path:
-    """Write ``cv_results.json``, ``cv_results.md`` and ``confusion_cv.png`` into ``out_dir``."""
+    """Write ``cv_results.json``, ``cv_results.md`` and ``confusion_cv.png`` into ``out_dir``, each
+    through a temporary file that replaces the old one when complete (:func:`staged_file`), the JSON
+    record last: a full disk or a kill leaves the previous complete files, never a truncated one."""
     from .metrics import plot_confusion
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     payload = {**({"meta": meta} if meta else {}), **result}
-    (out / "cv_results.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    (out / "cv_results.md").write_text(results_markdown(result, meta), encoding="utf-8")
     title = f"{(meta or {}).get('preset', '')} {result['n_folds']}-fold CV, summed (n={result['n']})".strip()
-    plot_confusion(result["confusion"], result["labels"], out / "confusion_cv.png", title=title)
+    with staged_file(out / "confusion_cv.png") as tmp:
+        plot_confusion(result["confusion"], result["labels"], tmp, title=title)
+    write_whole(out / "cv_results.md", results_markdown(result, meta))
+    write_whole(out / "cv_results.json", json.dumps(payload, indent=2))
     return out / "cv_results.json"

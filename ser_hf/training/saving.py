@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..errors import os_error_of
 from ..models.fitted_heads import record_fitted_heads
 
 logger = logging.getLogger(__name__)
@@ -29,9 +31,68 @@ PREVIOUS_MODEL_DIR = ".previous-model"
 def public_mode(path: str | os.PathLike) -> None:
     """Give a file written through a temporary file (mode 0600) the mode a plain ``open`` would
     (0666 minus the umask): saved models and exports are meant to be shared."""
+    os.chmod(path, _default_mode())
+
+
+STAGED_PREFIX = ".ser-hf-"  # the temporary files of staged_file: .ser-hf-<target's tag>-XXXXXXXX<suffix>
+
+
+@contextlib.contextmanager
+def staged_file(
+    path: str | os.PathLike, mode: int | None = None, leftovers: bool = False, suffix: str | None = None
+) -> Iterator[Path]:
+    """A temporary file beside ``path`` to write; when the block ends without an error it is flushed to
+    disk (fsync) and replaces ``path`` in one step (``os.replace``): a full disk, an error or a kill
+    leaves the old ``path`` whole (or none), never half a file.
+
+    The temporary name is short, whatever the length of ``path``'s (``.ser-hf-`` + 8 hex digits of a
+    hash of the name + 8 random characters + ``path``'s suffix, so a writer that goes by the suffix,
+    matplotlib or ffmpeg, writes the right format): ``.{name}-XXXXXXXX.part`` failed for a legal name of
+    250 bytes; ``suffix`` replaces the target's. The file gets ``mode`` (default: 0666 minus the umask, as a plain ``open`` gives).
+    ``leftovers``: first remove the temporary files that killed writes of ``path`` left.
+
+    An OSError that names no file, or the temporary one (a full disk's ENOSPC), is raised naming ``path``."""
+    path = Path(path)
+    tag = hashlib.sha256(os.fsencode(path.name)).hexdigest()[:8]
+    if suffix is None:
+        suffix = path.suffix if 0 < len(os.fsencode(path.suffix)) <= 16 else ".tmp"
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if leftovers:
+            for old in path.parent.glob(f"{STAGED_PREFIX}{tag}-*"):
+                old.unlink(missing_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f"{STAGED_PREFIX}{tag}-", suffix=suffix, dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
+        yield tmp
+        os.chmod(tmp, _default_mode() if mode is None else mode)  # after the writes: 0444 is kept too
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as err:
+        if err.errno is None or (err.filename is not None and err.filename not in (str(tmp), tmp)):
+            raise
+        raise OSError(err.errno, err.strerror, str(path)) from err
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+def write_whole(path: str | os.PathLike, data: str | bytes) -> None:
+    """``data`` (text as UTF-8) into ``path`` through :func:`staged_file`: the old file or the new one,
+    never half of either."""
+    with staged_file(path) as tmp:
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def _default_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
+    return 0o666 & ~umask
 
 
 _QUIET = threading.Lock()
@@ -109,7 +170,13 @@ def save_model_folder(
     tmp = Path(tempfile.mkdtemp(prefix=".final-", dir=output_dir))
     try:
         record_fitted_heads(model)  # so a head trained or re-initialised later is noticed at load
-        model.save_pretrained(str(tmp))
+        try:
+            model.save_pretrained(str(tmp))
+        except Exception as err:  # a full disk is a SafetensorError, no OSError: one, naming the weights
+            io_error = os_error_of(err, output_dir / "model.safetensors")
+            if io_error is None or io_error is err:
+                raise
+            raise io_error from err
         feature_extractor.save_pretrained(str(tmp))
         for name, value in (run_files or {}).items():
             write_json(tmp / name, value)
@@ -140,9 +207,7 @@ def _model_file(name: str) -> bool:
 
 def write_json(path: Path, value: Any) -> None:
     """``value`` as indented JSON, through a temporary file that replaces ``path`` when complete."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(value, indent=2, default=json_default), encoding="utf-8")
-    os.replace(tmp, path)
+    write_whole(path, json.dumps(value, indent=2, default=json_default))
 
 
 def json_default(value: Any) -> Any:
