@@ -704,6 +704,28 @@ def test_classify_batch_can_return_a_bad_clips_error_in_its_place(clf, tmp_path)
     assert all(isinstance(r, SERError) for r in clf.classify_batch([str(broken)], return_exceptions=True))
 
 
+def test_classify_batch_names_a_bad_clips_error_as_the_caller_does(clf, tmp_path):
+    """``names=`` named a clip in warnings only: a service passing request ids got errors (message and
+    ``source``) naming ``bad.wav``, ``<2 bytes of audio>`` or ``<ndarray of shape (32000,)>``."""
+    (tmp_path / "bad.wav").write_bytes(b"junk" * 100)
+    loud = make_speechlike(1.0, seed=4) * 1e30
+    audios = [str(tmp_path / "bad.wav"), str(tmp_path / "missing.wav"), b"xx", loud, make_speechlike(1.0)]
+    names = ["req-1", "req-2", "req-6", "huge", "req-7"]
+    out = clf.classify_batch(audios, names=names, return_exceptions=True)
+    want = [f"req-1 ({audios[0]})", f"req-2 ({audios[1]})", "req-6", "huge"]  # a path stays, in brackets
+    assert [err.source for err in out[:4]] == want
+    assert all(str(err).startswith(f"{w}: ") for err, w in zip(out[:4], want))
+    assert "not a readable audio" in str(out[0]) and "file not found" in str(out[1])
+    assert "float samples reach" in str(out[3]) and "ndarray" not in str(out[3])
+    assert len(out[4]) == len(LABELS)
+    with pytest.raises(SERError, match=r"^req-1 \(.*bad\.wav\): not a readable audio") as raised:
+        clf.classify_batch(audios, names=names)
+    assert raised.value.source == want[0]
+    # without names, and with a name that is the path, errors read as before
+    assert str(clf.classify_batch(audios[:1], return_exceptions=True)[0]).startswith(f"{audios[0]}: not")
+    assert clf.classify_batch(audios[:1], names=audios[:1], return_exceptions=True)[0].source == audios[0]
+
+
 def test_loading_is_quiet_and_the_classifier_says_what_it_is(capfd):
     """No "Loading weights" progress bar from a ser_hf load; the repr names model, labels, backend."""
     from ser_hf.inference.classifier import EmotionClassifier

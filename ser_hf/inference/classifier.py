@@ -50,6 +50,7 @@ from .inputs import (
     class_indices,
     clip_list,
     clip_name,
+    named_error,
     refuse_overlong,
     refuse_single,
     warn_about_clips,
@@ -415,7 +416,9 @@ class EmotionClassifier:
 
         A clip gets the same scores alone and in a batch (up to about 0.002 in bfloat16); the speaker
         encoder runs once over the batch's windows, the turn encoder (int8) clip by clip. ``names``: what
-        warnings and errors call each clip (default its path, or its type); ``warn``: as in :meth:`classify`.
+        warnings and errors call each clip (default its path, or its type): a clip's error then starts
+        with its name, and its path in brackets when that differs (``req-1 (bad.wav): ...``), and so
+        does its ``source``; ``warn``: as in :meth:`classify`.
 
         A clip that cannot be read (missing, empty, not audio, NaN samples) raises its
         :class:`SERError` for the whole call; with ``return_exceptions=True`` (as
@@ -427,17 +430,18 @@ class EmotionClassifier:
             check_top_k(top_k)
         if names is not None and len(names) != len(audios):
             raise SERError(f"{len(names)} names for {len(audios)} clips", source="classify_batch(names=...)")
+        given = names is not None
         names = [str(n) for n in names] if names is not None else [clip_name(a) for a in audios]
         results: list[Any] = [None] * len(audios)
         clips: dict[int, np.ndarray] = {}
         for i, audio in enumerate(audios):
             try:
-                refuse_overlong(audio, names[i])
+                refuse_overlong(audio, clip_name(audio))
                 clips[i] = self._load(audio, sampling_rate, channel)
             except SERError as err:
+                results[i] = named_error(err, names[i]) if given else err
                 if not return_exceptions:
                     raise
-                results[i] = err
         ok = list(clips)
         loaded, shown = [clips[i] for i in ok], [names[i] for i in ok]
         if warn:

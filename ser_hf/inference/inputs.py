@@ -29,6 +29,21 @@ def clip_name(audio: Any) -> str:
     return f"<{type(audio).__name__}>"
 
 
+def named_error(err: SERError, name: str) -> SERError:
+    """``err``, raised while reading a clip, named as the caller calls that clip (``names=`` of
+    ``classify_batch``: a request id): its message and ``source`` start with ``name``, followed by the
+    clip's path in brackets when the error named a path other than ``name`` (``req-1 (bad.wav)``).
+    Changed in place, so its class and traceback stay."""
+    old = err.source
+    if old == name:
+        return err
+    text = str(err)
+    reason = text[len(old) + 2 :] if old and text.startswith(f"{old}: ") else text
+    err.source = f"{name} ({old})" if old and not old.startswith("<") else name
+    err.args = (f"{err.source}: {reason}",)
+    return err
+
+
 def clip_list(items: Iterable[Any], what: str, single: str) -> list[Any]:
     """``items`` as a list (a generator is read once), after :func:`refuse_single`."""
     refuse_single(items, what, single)
