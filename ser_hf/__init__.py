@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 from . import _compat
-from .errors import SERError
+from .errors import NoSuchChannelError, SERError
 
 _compat.install()
 
@@ -121,4 +121,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'ser_hf' has no attribute {name!r}")
 
 
-__all__ = ["SERError", *_LAZY]
+__all__ = ["SERError", "NoSuchChannelError", *_LAZY]

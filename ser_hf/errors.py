@@ -1,5 +1,6 @@
 """The package's exception type, :class:`SERError` (defined in the model folder, which is copied
-next to saved models and so cannot import the package); :func:`require_extra`, which turns a
+next to saved models and so cannot import the package), and its subclass :class:`NoSuchChannelError`;
+:func:`require_extra`, which turns a
 missing optional dependency into an ``SERError`` naming the extra that installs it; and the checks
 that turn a bad device or output path into an ``SERError`` before any work is done
 (:func:`torch_device`, :func:`output_dir`, :func:`output_file`); and :func:`spreadsheet_text`, which
@@ -15,7 +16,13 @@ from pathlib import Path
 
 from .models.errors import SERError
 
-__all__ = ["EXTRAS", "SERError", "extra_for_module", "require_extra"]
+__all__ = ["EXTRAS", "NoSuchChannelError", "SERError", "extra_for_module", "require_extra"]
+
+
+class NoSuchChannelError(SERError):
+    """The channel asked for (``channel=``, ``--channel``) is not in the recording: a mono file asked
+    for its right channel. An :class:`SERError` whose ``source`` names the recording."""
+
 
 # what each extra of pyproject.toml brings, by import name (the core needs none of these)
 EXTRAS: dict[str, tuple[str, ...]] = {

@@ -73,6 +73,28 @@ def test_a_channel_the_recording_lacks_is_a_typed_error_naming_it(call, tmp_path
             load_audio(tmp_path / "mono.wav", channel=bad)
 
 
+def test_a_missing_channel_is_a_public_error_class(call):
+    """A missing channel raised ``ser_hf.data.audio._NoSuchChannel``: a private name in a service's log
+    (``type(err).__name__``) and nothing a caller could import to catch it alone."""
+    import ser_hf
+
+    stereo = np.stack([make_tone(300.0, 1.0, SR)] * 2, axis=1)
+    routes = [
+        lambda: load_audio(call / "call.wav", channel=2),  # libsndfile, from the header
+        lambda: load_audio((call / "call.wav").read_bytes(), channel=2),
+        lambda: load_audio(stereo, source_rate=SR, channel=2),  # samples in memory
+        lambda: list(iter_audio_chunks(call / "call.m4a", 1.0, channel=5)),  # FFmpeg, a timeline's reader
+    ]
+    for route in routes:
+        with pytest.raises(ser_hf.NoSuchChannelError) as raised:
+            route()
+        assert isinstance(raised.value, SERError) and type(raised.value).__name__ == "NoSuchChannelError"
+    assert (
+        "NoSuchChannelError" in ser_hf.__all__
+        and ser_hf.errors.NoSuchChannelError is ser_hf.NoSuchChannelError
+    )
+
+
 def test_arrays_pick_a_channel_on_either_layout():
     left, right = make_tone(300.0, 1.0, SR), make_tone(1000.0, 1.0, SR)
     frames_last = np.stack([left, right], axis=1)  # (samples, 2), soundfile's layout

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SERError
+from ..errors import NoSuchChannelError, SERError
 from .download import MAX_URL_BYTES, URL_DEADLINE_S, URL_TIMEOUT_S, fetch_url, url_scheme  # noqa: F401
 from .ffmpeg_input import ffmpeg_error as _ffmpeg_error  # noqa: F401 (chunks, tests)
 from .ffmpeg_input import ffmpeg_reason as _ffmpeg_reason  # noqa: F401
@@ -151,15 +151,11 @@ def channel_index(channel: Any) -> int | None:
     return int(text)
 
 
-class _NoSuchChannel(SERError):
-    """The channel asked for is not in the recording (raised before decoding where the header tells)."""
-
-
 def check_channel(count: int, channel: int | None, name: str) -> None:
-    """A :class:`SERError` when a recording of ``count`` channels lacks ``channel`` (said from a header
+    """A :class:`NoSuchChannelError` when a recording of ``count`` channels lacks ``channel`` (said from a header
     before decoding, or from the samples)."""
     if channel is not None and channel >= count:
-        raise _NoSuchChannel(
+        raise NoSuchChannelError(
             f"has {count} channel{'s' if count != 1 else ''}, so channel {channel} (counted from 0, 0 = left) "
             "is not there; pick one it has, or none to average them",
             source=name,
@@ -216,7 +212,7 @@ def _decode_soundfile(
             if f.frames * f.channels <= _WHOLE_READ_SAMPLES or sampling_rate is None:
                 return _pick(f.read(dtype="float32", always_2d=True), channel, name, 1), rate
             return _resample_by_blocks(f, sampling_rate, channel), sampling_rate
-    except _NoSuchChannel:
+    except NoSuchChannelError:
         raise
     except MemoryError as err:  # the file is fine, only long: FFmpeg failed as well, "check the file"
         raise too_long_error(data if isinstance(data, str) else "<audio bytes>", seconds) from err
