@@ -15,7 +15,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _compat
 from .errors import NoSuchChannelError, SERError
@@ -113,12 +113,57 @@ _LAZY = {
 }
 
 
+if TYPE_CHECKING:  # what type checkers and IDEs see of _LAZY; at run time __getattr__ imports them
+    from .data.audio import load_audio as load_audio
+    from .data.corpora import load_corpora as load_corpora
+    from .data.corpora import load_corpus as load_corpus
+    from .data.labels import LABEL_SCHEMES as LABEL_SCHEMES
+    from .inference.bundled import bundled_model_path as bundled_model_path
+    from .inference.bundled import default_model_path as default_model_path
+    from .inference.classifier import EmotionClassifier as EmotionClassifier
+    from .inference.fusion import build_fusion as build_fusion
+    from .inference.streaming import StreamingClassifier as StreamingClassifier
+    from .models.configuration_backbone import SERBackboneConfig as SERBackboneConfig
+    from .models.configuration_ser import CnnBiLstmAttentionConfig as CnnBiLstmAttentionConfig
+    from .models.configuration_ser import CnnTransformerConfig as CnnTransformerConfig
+    from .models.configuration_ser import CompactSERConfig as CompactSERConfig
+    from .models.configuration_ser import FunctionalsLinearConfig as FunctionalsLinearConfig
+    from .models.configuration_ser import SERFusionConfig as SERFusionConfig
+    from .models.feature_extraction_functionals import (
+        SERFunctionalsFeatureExtractor as SERFunctionalsFeatureExtractor,
+    )
+    from .models.feature_extraction_functionals import SERFusionFeatureExtractor as SERFusionFeatureExtractor
+    from .models.feature_extraction_ser import SERFeatureExtractor as SERFeatureExtractor
+    from .models.modeling_backbone import (
+        SERBackboneForAudioClassification as SERBackboneForAudioClassification,
+    )
+    from .models.modeling_compact import CompactSERForAudioClassification as CompactSERForAudioClassification
+    from .models.modeling_fusion import SERFusionForAudioClassification as SERFusionForAudioClassification
+    from .models.modeling_ser import (
+        CnnBiLstmAttentionForAudioClassification as CnnBiLstmAttentionForAudioClassification,
+    )
+    from .models.modeling_ser import (
+        CnnTransformerForAudioClassification as CnnTransformerForAudioClassification,
+    )
+    from .models.modeling_ser import (
+        FunctionalsLinearForAudioClassification as FunctionalsLinearForAudioClassification,
+    )
+    from .training.metrics import compute_ser_metrics as compute_ser_metrics
+    from .training.presets import PRESETS as PRESETS
+    from .training.presets import build_model as build_model
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     if f"{__name__}.{name}" in _compat.MOVED:  # `from ser_hf import corpora` (old flat module)
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'ser_hf' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """What ``dir(ser_hf)`` and tab completion offer: the module's attributes and the lazy names."""
+    return sorted({*globals(), *__all__})
 
 
 __all__ = ["SERError", "NoSuchChannelError", *_LAZY]

@@ -9,6 +9,7 @@ module much over 600 lines. Plus: old module paths keep working for one release,
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 import warnings
@@ -204,6 +205,31 @@ def test_every_public_name_resolves():
 
     for name in ser_hf.__all__:
         assert getattr(ser_hf, name) is not None, name
+
+
+def test_the_package_is_typed_and_its_lazy_names_are_visible():
+    """``py.typed`` was listed in pyproject's package-data but never committed (mypy read the package
+    as untyped), and the names ``ser_hf.__getattr__`` loads lazily were missing from ``dir(ser_hf)``
+    (no tab completion) and invisible to type checkers and IDEs."""
+    import importlib.resources
+
+    import ser_hf
+
+    assert importlib.resources.files("ser_hf").joinpath("py.typed").is_file()
+    pyproject = (PACKAGE.parent / "pyproject.toml").read_text()  # what a wheel takes (no tomllib on 3.10)
+    assert '"py.typed"' in re.search(r"\[tool\.setuptools\.package-data\]\s*ser_hf = \[(.*)\]", pyproject)[1]
+    assert set(ser_hf.__all__) <= set(dir(ser_hf))
+    # every lazy name is imported, from the module _LAZY names, under `if TYPE_CHECKING:`
+    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+    block = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
+    seen = {
+        a.asname: f"ser_hf.{node.module}"
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for a in node.names
+        if a.asname == a.name  # `import X as X`: a re-export to type checkers
+    }
+    assert seen == ser_hf._LAZY
 
 
 def test_every_command_answers_help():
