@@ -200,6 +200,35 @@ def test_old_module_paths_still_resolve_with_a_deprecation_warning(old, name, ne
     assert any(issubclass(w.category, DeprecationWarning) and new in str(w.message) for w in caught)
 
 
+def test_messages_and_docs_name_no_deprecated_path():
+    """The 8-kHz error said ``resample first (ser_hf.audio.load_audio does)`` and ``help(classify)``,
+    the evaluation, scoring and push docs named ``ser_hf.corpora.*`` / ``ser_hf.labels.*``: paths that
+    _compat keeps for one release with a DeprecationWarning. No text of the package (code, messages,
+    docstrings, help files) nor the README names an old flat module or an old name of a package."""
+    from ser_hf import _compat
+
+    flat = re.compile(r"\b(" + "|".join(re.escape(m) for m in _compat.MOVED) + r")\b")
+    in_package = re.compile(r"\b(" + "|".join(re.escape(m) for m in _compat.PACKAGES) + r")\.(\w+)")
+
+    def is_module(package: str, name: str) -> bool:
+        folder = PACKAGE.parent.joinpath(*package.split("."))
+        return (folder / name).is_dir() or (folder / f"{name}.py").is_file()
+
+    texts = [PACKAGE.parent / "README.md"] + [
+        p
+        for p in PACKAGE.rglob("*")
+        if p.suffix in (".py", ".md", ".txt") and "bundled" not in p.parts and p.name != "_compat.py"
+    ]
+    found = []
+    for path in texts:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            old = flat.findall(line) + [
+                f"{p}.{n}" for p, n in in_package.findall(line) if not is_module(p, n)
+            ]
+            found += [f"{path.relative_to(PACKAGE.parent)}:{number}: {o}" for o in old]
+    assert not found, "deprecated paths (see ser_hf/_compat.py):\n" + "\n".join(found)
+
+
 def test_every_public_name_resolves():
     import ser_hf
 

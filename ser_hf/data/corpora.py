@@ -100,7 +100,7 @@ def load_corpus(
         name: ``ravdess``, ``tess``, ``savee``, ``cremad``, ``emodb``, ``audiofolder``, ``disk``,
             ``parquet`` or a Hub dataset id; an existing folder as ``name`` is auto-detected.
         data_dir: the corpus folder (the folder that holds ``Actor_NN/``, ``AudioWAV/``, ...).
-        label_scheme: a scheme of :mod:`ser_hf.labels`; ``None``/``"native"`` = the corpus's own
+        label_scheme: a scheme of :mod:`ser_hf.data.labels`; ``None``/``"native"`` = the corpus's own
             (RAVDESS ``ravdess8``, TESS/SAVEE ``harmonized7``, CREMA-D ``common6``, EmoDB
             ``emodb7``; generic data: the sorted set of its labels).
         include_song: RAVDESS only: keep song clips (vocal channel 02).

@@ -307,7 +307,7 @@ def _build(rows: list[dict], class_names: Sequence[str], corpus: str, scheme_nam
 def audio_sources(ds: Any, rows: Sequence[int]) -> list[Any]:
     """What to decode for each of ``rows``: the ``path`` column's file when it exists (fast,
     read by libsndfile), else the encoded bytes of the ``audio`` column (``{"bytes", "path"}``,
-    e.g. a Hub or parquet dataset). :func:`ser_hf.audio.load_audio` accepts both."""
+    e.g. a Hub or parquet dataset). :func:`ser_hf.load_audio` accepts both."""
     paths = ds["path"] if "path" in ds.column_names else [None] * len(ds)
     out: list[Any] = [paths[i] if paths[i] and os.path.isfile(paths[i]) else None for i in rows]
     if any(source is None for source in out):

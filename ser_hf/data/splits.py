@@ -1,6 +1,6 @@
 """Speaker-independent splits, computed on metadata only (never decodes audio).
 
-Every function takes a ``datasets.Dataset`` from :mod:`ser_hf.corpora` (only its ``speaker``,
+Every function takes a ``datasets.Dataset`` from :mod:`ser_hf.data.corpora` (only its ``speaker``,
 ``gender``, ``emotion``, ``corpus`` and ``path`` columns are read) or a plain mapping of those
 columns (``{"speaker": [...], "gender": [...], ...}``) and returns :class:`Split` objects holding
 row INDEX lists; ``ds.select(split.train)`` is the caller's job.

@@ -4,7 +4,7 @@
   ``preprocessor_config.json`` and the remote-code ``.py`` files named by ``auto_map``) together
   with a model card from :func:`make_model_card`, so that anyone can run
   ``pipeline("audio-classification", model=repo_id, trust_remote_code=True)`` without ``ser_hf``.
-- :func:`push_dataset` uploads a corpus loaded by :mod:`ser_hf.corpora` (or any dataset with the
+- :func:`push_dataset` uploads a corpus loaded by :mod:`ser_hf.data.corpora` (or any dataset with the
   same columns) with ``Dataset.push_to_hub``, which embeds the audio bytes into parquet shards, plus
   a dataset card naming sources, licences, the label scheme and speaker counts.
 
@@ -413,8 +413,8 @@ def make_dataset_card(
     """Dataset card: sources with licences and citations, the label scheme, speaker counts.
 
     ``ds`` is a ``datasets.Dataset`` (or a ``DatasetDict``: counts cover every split) with the
-    columns of :func:`ser_hf.corpora.load_corpus` (``audio``, ``emotion``, ``speaker``, ``gender``,
-    ``corpus``, ...); counts come from :func:`ser_hf.corpora.corpus_summary`. The card carries no ``configs``/``dataset_info``: ``Dataset.push_to_hub`` adds them.
+    columns of :func:`ser_hf.data.corpora.load_corpus` (``audio``, ``emotion``, ``speaker``, ``gender``,
+    ``corpus``, ...); counts come from :func:`ser_hf.data.corpora.corpus_summary`. The card carries no ``configs``/``dataset_info``: ``Dataset.push_to_hub`` adds them.
     """
     from ..data.corpora import corpus_summary
     from ..data.rows import label_scheme_of
@@ -509,7 +509,7 @@ def _prepare_dataset(ds: Any) -> Any:
         missing = [c for c in ("audio", "emotion") if c not in split.column_names]
         if missing:
             raise SERError(
-                f"the dataset has no {', '.join(missing)} column; load it with ser_hf.corpora.load_corpus "
+                f"the dataset has no {', '.join(missing)} column; load it with ser_hf.data.corpora.load_corpus "
                 f"(columns: {', '.join(split.column_names)})"
             )
         if not isinstance(split.features["audio"], Audio):
@@ -531,7 +531,7 @@ def _prepare_dataset(ds: Any) -> Any:
 def load_corpus_specs(
     specs: Sequence[str], label_scheme: str | None = None, check_audio: bool = False
 ) -> Any:
-    """``["ravdess=/data/ravdess", ...]`` -> one Dataset via :mod:`ser_hf.corpora` (``check_audio``:
+    """``["ravdess=/data/ravdess", ...]`` -> one Dataset via :mod:`ser_hf.data.corpora` (``check_audio``:
     clips whose samples do not decode are left out, see :func:`ser_hf.data.corpora.load_corpus`)."""
     from ..data import corpora
 
@@ -562,7 +562,7 @@ def push_dataset(
 
     Args:
         ds_or_corpus_spec: a ``datasets.Dataset`` / ``DatasetDict`` with ``audio`` and ``emotion``
-            columns, or ``"name=path"`` corpus spec(s) loaded with :mod:`ser_hf.corpora`; every clip
+            columns, or ``"name=path"`` corpus spec(s) loaded with :mod:`ser_hf.data.corpora`; every clip
             of those is decoded once and the ones whose samples do not decode are left out (logged),
             so the dataset never carries a file its users cannot read.
         repo_id: the dataset repo, ``"user/name"``.

@@ -1,7 +1,7 @@
 """Inference for users: classify anything, timelines for long audio, streaming, ``ser-hf predict``.
 
 :class:`EmotionClassifier` is the one documented call for every input that
-:func:`ser_hf.audio.load_audio` accepts (paths in any format FFmpeg decodes, video files' audio
+:func:`ser_hf.load_audio` accepts (paths in any format FFmpeg decodes, video files' audio
 tracks, bytes, stereo or integer arrays with their rate, ``{"array", "sampling_rate"}`` dicts,
 datasets ``AudioDecoder`` objects), including the ones the stock ``audio-classification`` pipeline
 rejects::
@@ -377,7 +377,7 @@ class EmotionClassifier:
         """Emotion scores of one clip.
 
         Args:
-            audio: anything :func:`ser_hf.audio.load_audio` accepts; a bare array/tensor is taken to
+            audio: anything :func:`ser_hf.load_audio` accepts; a bare array/tensor is taken to
                 be at ``sampling_rate`` (default the model's rate, 16 kHz).
             sampling_rate: the rate of a bare array or tensor.
             top_k: keep the best ``top_k`` labels (default all).

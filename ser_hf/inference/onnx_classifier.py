@@ -31,7 +31,7 @@ INPUT_NAMES = ("input_features", "attention_mask")
 
 
 class OnnxEmotionClassifier(EmotionClassifier):
-    """:class:`~ser_hf.inference.EmotionClassifier` with ONNX Runtime computing the network.
+    """:class:`~ser_hf.inference.classifier.EmotionClassifier` with ONNX Runtime computing the network.
 
     Two ways to call it::
 

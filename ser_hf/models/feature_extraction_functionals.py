@@ -538,7 +538,7 @@ class SERFunctionalsFeatureExtractor(_ShipsEncoders, SequenceFeatureExtractor):
         if sampling_rate is not None and int(sampling_rate) != self.sampling_rate:
             raise SERError(
                 f"audio at {sampling_rate} Hz but this extractor expects {self.sampling_rate} Hz; "
-                "resample first (ser_hf.audio.load_audio does)"
+                "resample first (ser_hf.load_audio does)"
             )
         batch, lengths = SERFeatureExtractor._to_batch(self, raw_speech, None, max_length, truncation)
         vectors = batch_functionals(

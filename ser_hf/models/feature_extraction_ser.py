@@ -445,7 +445,7 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
             if raw_speech.shape[1] <= 2 < raw_speech.shape[0]:
                 raise SERError(
                     f"got an array shaped {tuple(raw_speech.shape)}, which looks like (samples, channels): "
-                    "mix it down to mono (e.g. ser_hf.audio.load_audio) and pass a 1-D array"
+                    "mix it down to mono (e.g. ser_hf.load_audio) and pass a 1-D array"
                 )
             clips = list(raw_speech)
         elif isinstance(raw_speech, (np.ndarray, torch.Tensor)):
@@ -465,7 +465,7 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
         else:
             raise SERError(
                 f"cannot read audio of type {type(raw_speech).__name__}: pass a 1-D float array, a "
-                "list of them, or load files with ser_hf.audio.load_audio"
+                "list of them, or load files with ser_hf.load_audio"
             )
 
         tensors = []
@@ -544,7 +544,7 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
             raise SERError(
                 f"the audio is at {sampling_rate} Hz but this feature extractor expects "
                 f"{self.sampling_rate} Hz: resample it first, e.g. with "
-                f"ser_hf.audio.load_audio(path_or_array, sampling_rate={self.sampling_rate})"
+                f"ser_hf.load_audio(path_or_array, sampling_rate={self.sampling_rate})"
             )
         if sampling_rate is None:
             logger.debug("no sampling_rate given: assuming the audio is at %d Hz", self.sampling_rate)

@@ -543,7 +543,7 @@ class FunctionalsLinearForAudioClassification(SERPreTrainedModel):
 
     ``input_features`` is one functionals vector per clip, ``(batch, num_features)``, from
     ``SERFunctionalsFeatureExtractor``. With weights copied from a scikit-learn multinomial
-    ``LogisticRegression`` behind a ``StandardScaler`` (``ser_hf.functionals.to_pretrained``), the
+    ``LogisticRegression`` behind a ``StandardScaler`` (``ser_hf.training.functionals.to_pretrained``), the
     softmax of the logits equals its ``predict_proba``. There is no frame axis, so no attentions.
 
     With ``config.gender_labels`` it is a gender-dependent model: ``gender_gate`` gives each clip a

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 
 def load_rows(data_args: DataArguments) -> Any:
-    """The labelled rows as a ``datasets.Dataset`` (columns of :mod:`ser_hf.corpora`: audio, path,
+    """The labelled rows as a ``datasets.Dataset`` (columns of :mod:`ser_hf.data.corpora`: audio, path,
     emotion (ClassLabel), speaker, gender, corpus, ...). No audio is decoded here.
 
     Exactly one source: ``--corpus`` (one or more), ``--hub_dataset`` or ``--audiofolder``.
@@ -78,7 +78,7 @@ def _fold(folds: Sequence[Any], index: str, what: str) -> Any:
 
 
 def make_split(ds: Any, data_args: DataArguments, seed: int) -> Any:
-    """Turn ``--split`` into a :class:`ser_hf.splits.Split` (row indices + speakers of each part).
+    """Turn ``--split`` into a :class:`ser_hf.data.splits.Split` (row indices + speakers of each part).
 
     Validation speakers always come from the training speakers of the split (gender-balanced,
     ``num_val_speakers`` of them), so test speakers never influence model selection.

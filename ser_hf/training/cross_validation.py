@@ -3,7 +3,7 @@
 Each fold is ``python -m ser_hf.training ... --split <fold spec> --output_dir OUT/fold_K`` in its
 own process, so ``--parallel P`` runs P folds at once on one GPU (or on a CPU, with the threads
 shared out), a crashed fold does not take the others down, and a re-run skips finished folds.
-Every fold writes ``test_metrics.json`` (:func:`ser_hf.metrics.compute_ser_metrics` on its test
+Every fold writes ``test_metrics.json`` (:func:`ser_hf.training.metrics.compute_ser_metrics` on its test
 speakers); :func:`aggregate` turns those into mean +- std of WA, UA, macro F1 and the summed
 confusion matrix, written as ``cv_results.json``, ``cv_results.md`` and ``confusion_cv.png``.
 With ``--adapt`` every fold model is also scored with test-time adaptation (``ser-hf evaluate

@@ -55,7 +55,7 @@ def _test_speakers(fold_dir: Path, metrics: dict[str, Any]) -> list[str] | None:
         split = json.loads((fold_dir / "split.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
-    speakers = split.get("test_speakers")  # ser_hf.splits.Split.to_json
+    speakers = split.get("test_speakers")  # ser_hf.data.splits.Split.to_json
     return [str(s) for s in speakers] if isinstance(speakers, list) and speakers else None
 
 

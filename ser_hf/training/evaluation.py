@@ -1,14 +1,14 @@
 """``ser-hf evaluate``: score a saved model on a corpus split, in-domain or cross-corpus.
 
 :func:`evaluate_model` runs a model folder over a ``datasets.Dataset`` from
-:func:`ser_hf.corpora.load_corpus` (columns ``path``/``audio``, ``emotion`` ClassLabel, ``speaker``,
-``gender``, ``corpus``): clips are decoded with :func:`ser_hf.audio.load_audio` in threads, sorted
+:func:`ser_hf.data.corpora.load_corpus` (columns ``path``/``audio``, ``emotion`` ClassLabel, ``speaker``,
+``gender``, ``corpus``): clips are decoded with :func:`ser_hf.load_audio` in threads, sorted
 by length so each batch pads little, turned into features by the model's own feature extractor and
-classified in batches; the metrics come from :func:`ser_hf.metrics.compute_ser_metrics`.
+classified in batches; the metrics come from :func:`ser_hf.training.metrics.compute_ser_metrics`.
 
 Cross-corpus. When the model's classes (``config.id2label``) differ from the dataset's label
 scheme, the evaluation is restricted to the classes the two share
-(:func:`ser_hf.labels.cross_scheme_mapping`): test rows of other classes are dropped, model classes
+(:func:`ser_hf.data.labels.cross_scheme_mapping`): test rows of other classes are dropped, model classes
 without a counterpart are masked out of the softmax, and the probabilities of model classes that
 map onto the same test class (``calm`` -> ``neutral``, ``female_angry`` + ``male_angry`` ->
 ``angry``) are summed. The mapping is returned and printed.
@@ -170,7 +170,7 @@ def evaluate_model(
             the classes of every row of ``dataset``.
 
     Returns:
-        :func:`ser_hf.metrics.compute_ser_metrics` output over the shared classes, plus ``model``,
+        :func:`ser_hf.training.metrics.compute_ser_metrics` output over the shared classes, plus ``model``,
         ``model_labels``, ``label_mapping`` (model label -> test label), ``cross_corpus`` (bool),
         ``dropped`` (test class -> rows left out because the model cannot predict it),
         ``seen_speakers`` (for a model folder whose ``split.json`` names speakers scored here; warned of),
@@ -541,7 +541,7 @@ def select_rows(
 
     ``split``: ``all`` (every row), ``model`` (the ``split.json`` that training wrote into
     ``model_dir``), or any ``--split`` of ``ser_hf.training`` (its
-    :func:`~ser_hf.training.make_split` decides, so the rows are those training used):
+    :func:`~ser_hf.training.clips.make_split` decides, so the rows are those training used):
     ``manifest:PATH`` (a ``split.json``; its row ids are verified against the data),
     ``ravdess-fold:K``, ``kfold:K/N``, ``loso:SPEAKER``. Validation speakers are drawn as training
     draws them (same ``seed`` and ``num_val_speakers``). ``unseen``: every row whose speaker the

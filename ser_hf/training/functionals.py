@@ -9,7 +9,7 @@ Per clip (``clip_functionals``):
 
 1. ``trim_silence``: leading/trailing frames more than ``top_db`` below the loudest frame are
    cut (RAVDESS clips carry ~1.5 s of silence; the mean clip goes from 3.7 s to 2.2 s).
-2. Our descriptors, computed with :class:`~ser_hf.feature_extraction_ser.SERFeatureExtractor`:
+2. Our descriptors, computed with :class:`~ser_hf.models.feature_extraction_ser.SERFeatureExtractor`:
    64 log-mel bands, and 40 MFCCs + deltas + delta-deltas + RMS + ZCR (122 rows); each row is
    summarised by mean, std, 5/25/50/75/95th percentiles, the 5-95 range and the linear slope over
    time (9 functionals; 1,674 values), plus 7 statistics of the log-F0 contour (librosa YIN).

@@ -85,7 +85,7 @@ def train(
     (loads with ``pipeline("audio-classification", model=output_dir)``), ``split.json``,
     ``train_args.json``, ``val_metrics.json`` and ``test_metrics.json`` (when there is a test split).
     """
-    require_extra("train", "ser_hf.training.train")
+    require_extra("train", "ser_hf.training.run.train")
     from ..data.augment import AugmentConfig, SpecAugment, WaveformAugmenter
     from ..data.expand import expand_offline
     from ..data.rows import label_scheme_of

@@ -204,7 +204,7 @@ def label_mapping(
     """``({model label: data label}, shared data labels in data order)``.
 
     Identical label lists map one to one. Otherwise the data's label scheme decides
-    (:func:`ser_hf.labels.cross_scheme_mapping`); data without a known scheme (generic folders)
+    (:func:`ser_hf.data.labels.cross_scheme_mapping`); data without a known scheme (generic folders)
     are matched by emotion name, other names whatever their case, spaces and Unicode form (as the
     loader merges spellings: ``"Satisfied Customer"`` is the model's ``"satisfied customer"``),
     and a model class the data lacks merges as the harmonised classes merge it (``calm`` ->

@@ -4,12 +4,12 @@ confusion matrix, and per-speaker / per-gender accuracy.
 Load it offline from this folder (the Hub's metric scripts cannot be downloaded everywhere)::
 
     import evaluate
-    ser = evaluate.load("path/to/ser_metrics")          # or ser_hf.metrics.load_evaluate_metric()
+    ser = evaluate.load("path/to/ser_metrics")          # or ser_hf.training.metrics.load_evaluate_metric()
     ser.compute(predictions=[0, 1, 1], references=[0, 1, 2], label_names=["neutral", "happy", "sad"])
 
 ``evaluate`` copies this file and its sibling ``ser_metrics_core.py`` into its module cache, so
 they import nothing from ``ser_hf``; the numbers come from ``ser_metrics_core.compute_ser_metrics``,
-the same function ``ser_hf.metrics`` uses.
+the same function ``ser_hf.training.metrics`` uses.
 """
 
 import datasets

@@ -2,7 +2,7 @@
 
 This file is self-contained on purpose (it imports only numpy and scikit-learn): the ``evaluate``
 module next to it (``ser_metrics.py``) imports it with a sibling import, ``evaluate.load`` copies
-both files into its cache, and ``ser_hf.metrics`` loads this same file by path. So the package,
+both files into its cache, and ``ser_hf.training.metrics`` loads this same file by path. So the package,
 the offline ``evaluate`` module and a copy of this folder on the Hub compute identical numbers.
 
 Conventions (the field's, stated once):
