@@ -172,39 +172,42 @@ def plot_timeline(timeline: Timeline, path: str | os.PathLike, title: str | None
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..training.plot_text import drawable_text
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     centers = np.array([(w["start"] + w["end"]) / 2 for w in timeline.windows])
     probs = np.array(timeline.probabilities) if timeline.probabilities else np.zeros((len(centers), 0))
-    fig, ax = plt.subplots(figsize=(max(6.0, min(20.0, 0.15 * len(centers) + 6)), 3.6), dpi=100)
-    try:
-        if len(centers) == 1:  # a single window: draw it as a block over its span
-            w = timeline.windows[0]
-            centers = np.array([w["start"], w["end"]])
-            probs = np.repeat(probs, 2, axis=0)
-        colors = plt.get_cmap("tab10").colors
-        if probs.size:
-            ax.stackplot(
-                centers,
-                probs.T,
-                labels=timeline.labels,
-                colors=[colors[i % len(colors)] for i in range(probs.shape[1])],
-                alpha=0.85,
-            )
-        for w in timeline.windows:
-            if w["silent"]:
-                ax.axvspan(w["start"], w["end"], color="0.85", zorder=0, lw=0)
-        ax.set_xlim(0, max(timeline.duration, 1e-3))
-        ax.set_ylim(0, 1)
-        ax.set_xlabel("time (s)")
-        ax.set_ylabel("probability")
-        head = title or Path(timeline.source).name
-        ax.set_title(f"{head}: {timeline.label} ({timeline.score:.2f})", fontsize=10)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-        fig.tight_layout()
-        fig.savefig(path, format="png")
-    finally:
-        plt.close(fig)
+    head = title or Path(timeline.source).name
+    with drawable_text(timeline.labels, str(path), head) as say:  # 会話.flac, classes 喜び ...
+        fig, ax = plt.subplots(figsize=(max(6.0, min(20.0, 0.15 * len(centers) + 6)), 3.6), dpi=100)
+        try:
+            if len(centers) == 1:  # a single window: draw it as a block over its span
+                w = timeline.windows[0]
+                centers = np.array([w["start"], w["end"]])
+                probs = np.repeat(probs, 2, axis=0)
+            colors = plt.get_cmap("tab10").colors
+            if probs.size:
+                ax.stackplot(
+                    centers,
+                    probs.T,
+                    labels=[say(n) for n in timeline.labels],
+                    colors=[colors[i % len(colors)] for i in range(probs.shape[1])],
+                    alpha=0.85,
+                )
+            for w in timeline.windows:
+                if w["silent"]:
+                    ax.axvspan(w["start"], w["end"], color="0.85", zorder=0, lw=0)
+            ax.set_xlim(0, max(timeline.duration, 1e-3))
+            ax.set_ylim(0, 1)
+            ax.set_xlabel("time (s)")
+            ax.set_ylabel("probability")
+            ax.set_title(f"{say(head)}: {say(timeline.label)} ({timeline.score:.2f})", fontsize=10)
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+            fig.tight_layout()
+            fig.savefig(path, format="png")
+        finally:
+            plt.close(fig)
     return path
 
 

@@ -79,6 +79,7 @@ def plot_reliability(
     import matplotlib.pyplot as plt
 
     from .metrics import expected_calibration_error
+    from .plot_text import drawable_text
 
     prob = np.asarray(y_prob, dtype=np.float64)
     conf, hit = prob.max(axis=1), prob.argmax(axis=1) == np.asarray(y_true)
@@ -86,21 +87,24 @@ def plot_reliability(
     centers = (np.arange(n_bins) + 0.5) / n_bins
     acc = np.array([hit[bins == b].mean() if (bins == b).any() else np.nan for b in range(n_bins)])
     counts = np.bincount(bins, minlength=n_bins)
-    fig, (ax, axc) = plt.subplots(
-        2, 1, figsize=(4.5, 5.5), gridspec_kw={"height_ratios": [3, 1]}, sharex=True
-    )
-    ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
-    ax.bar(centers, np.nan_to_num(acc), width=1 / n_bins, edgecolor="k", alpha=0.7, label="accuracy")
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(0, 1)
-    ax.set_title(f"{title}  ECE {expected_calibration_error(y_true, prob, n_bins):.3f}".strip(), fontsize=9)
-    ax.legend(loc="upper left", fontsize=8)
-    axc.bar(centers, counts, width=1 / n_bins, edgecolor="k", color="grey")
-    axc.set_xlabel("confidence (top probability)")
-    axc.set_ylabel("clips")
-    axc.set_xlim(0, 1)
-    fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=100)
+    with drawable_text([], str(path), title) as say:  # a corpus or model name in Japanese
+        fig, (ax, axc) = plt.subplots(
+            2, 1, figsize=(4.5, 5.5), gridspec_kw={"height_ratios": [3, 1]}, sharex=True
+        )
+        ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
+        ax.bar(centers, np.nan_to_num(acc), width=1 / n_bins, edgecolor="k", alpha=0.7, label="accuracy")
+        ax.set_ylabel("accuracy")
+        ax.set_ylim(0, 1)
+        ax.set_title(
+            f"{say(title)}  ECE {expected_calibration_error(y_true, prob, n_bins):.3f}".strip(), fontsize=9
+        )
+        ax.legend(loc="upper left", fontsize=8)
+        axc.bar(centers, counts, width=1 / n_bins, edgecolor="k", color="grey")
+        axc.set_xlabel("confidence (top probability)")
+        axc.set_ylabel("clips")
+        axc.set_xlim(0, 1)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
     plt.close(fig)
     return path

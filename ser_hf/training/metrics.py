@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SERError
+from .plot_text import drawable_text
 
 logger = logging.getLogger(__name__)
 
@@ -152,21 +153,23 @@ def plot_confusion(
     elif cm.dtype.kind == "f" and np.all(cm == np.round(cm)):
         cm = cm.astype(np.int64)  # counts that went through JSON or a float sum
     size = max(4.5, 0.75 * len(names) + 2.5)
-    fig = Figure(figsize=(size, size * 0.9), layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ConfusionMatrixDisplay(cm, display_labels=names).plot(
-        ax=ax,
-        cmap="Blues",
-        values_format=".2f" if normalize or cm.dtype.kind == "f" else "d",
-        xticks_rotation=45,
-        colorbar=True,
-        im_kw={"vmin": 0.0, "vmax": 1.0} if normalize else None,
-    )
-    ax.set_title(title or f"{'normalised ' if normalize else ''}confusion matrix (n={n_clips})")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    heading = title or f"{'normalised ' if normalize else ''}confusion matrix (n={n_clips})"
+    with drawable_text(names, str(path), heading) as say:
+        fig = Figure(figsize=(size, size * 0.9), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        ConfusionMatrixDisplay(cm, display_labels=[say(n) for n in names]).plot(
+            ax=ax,
+            cmap="Blues",
+            values_format=".2f" if normalize or cm.dtype.kind == "f" else "d",
+            xticks_rotation=45,
+            colorbar=True,
+            im_kw={"vmin": 0.0, "vmax": 1.0} if normalize else None,
+        )
+        ax.set_title(say(heading))
+        fig.savefig(path, dpi=120)
     return path
 
 
