@@ -31,6 +31,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,8 @@ if importlib.util.find_spec("ser_hf") is None and (HERE.parent / "ser_hf").is_di
 
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
+from gradio.components.plot import PlotData  # noqa: E402
+from gradio.processing_utils import encode_plot_to_base64  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from ser_hf import EmotionClassifier, SERError, StreamingClassifier, load_audio  # noqa: E402
@@ -51,6 +54,7 @@ from ser_hf.data.audio import audio_info  # noqa: E402
 from ser_hf.inference.classifier import SILENCE_DB, SILENCE_LABEL, level_db  # noqa: E402
 from ser_hf.inference.levels import TIMELINE_MIN_WINDOWS, wants_timeline  # noqa: E402
 from ser_hf.inference.timeline import Timeline  # noqa: E402
+from ser_hf.training.plot_text import drawable_text  # noqa: E402
 
 logger = logging.getLogger("ser_hf.demo")
 
@@ -156,8 +160,10 @@ def attention_figure(
     return fig
 
 
-def timeline_figure(timeline: Timeline) -> Figure:
-    """Per-window probabilities as stacked bars, each over the stretch nearest its centre; silence grey."""
+def timeline_figure(timeline: Timeline, say: Callable[[str], str] = str) -> Figure:
+    """Per-window probabilities as stacked bars, each over the stretch nearest its centre; silence grey.
+
+    ``say``: the text drawn for a class name (:func:`ser_hf.training.plot_text.drawable_text`)."""
     fig = Figure(figsize=(9, 3.2), dpi=100, layout="constrained")
     ax = fig.subplots()
     windows = timeline.windows
@@ -174,7 +180,7 @@ def timeline_figure(timeline: Timeline) -> Figure:
             bottom=bottom,
             align="edge",
             color=f"C{i % 10}",
-            label=name,
+            label=say(name),
             lw=0,
         )
         bottom += probs[:, i]
@@ -189,11 +195,25 @@ def timeline_figure(timeline: Timeline) -> Figure:
     ax.set_ylabel("probability")
     ax.set_title(
         f"{len(windows)} windows of {timeline.window_s:g} s every {timeline.hop_s:g} s: "
-        f"overall {timeline.label} ({timeline.score:.2f})",
+        f"overall {say(timeline.label)} ({timeline.score:.2f})",
         fontsize=10,
     )
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return fig
+
+
+class DescribedPlot(PlotData):
+    """A matplotlib plot for ``gr.Plot`` with alternative text: Gradio 6's page writes
+    ``alt="{chart} plot visualising provided data"`` (``chart`` unset: "undefined plot ...")."""
+
+    chart: str
+
+
+def described_plot(fig: Figure | None, text: str, image_format: str = "png") -> DescribedPlot | None:
+    """``fig`` as ``gr.Plot`` shows it, with ``text`` (what the plot shows, the prediction) for screen readers."""
+    if fig is None:
+        return None
+    return DescribedPlot(type="matplotlib", plot=encode_plot_to_base64(fig, image_format), chart=text)
 
 
 def _table(timeline: Timeline | None) -> Any:
@@ -289,8 +309,10 @@ def _analyse(
         label = {s["label"]: float(s["score"]) for s in scores}
     if not all(math.isfinite(v) for v in label.values()):
         raise SERError("the model produced non-finite scores for this input", source=name)
-    fig = attention_figure(head, sr, attention, span, title)
-    tl_fig = timeline_figure(timeline) if timeline is not None else None
+    # classes of the model's own (喜び) or a file name (会話.flac) the default font cannot draw
+    with drawable_text(classifier.labels, "the demo's plots", name) as say:
+        fig = attention_figure(head, sr, attention, span, say(title))
+        tl_fig = timeline_figure(timeline, say) if timeline is not None else None
     return label, fig, tl_fig, _table(timeline)
 
 
@@ -432,6 +454,14 @@ def build_demo(classifier: EmotionClassifier | None, load_error: str | None = No
         # the timeline plot and the window table show only when there is a timeline
         label, fig, timeline_fig, table = classify_file(path, classifier, load_error)
         shown = timeline_fig is not None
+        name, top = Path(str(path)).name, max(label, key=label.get)
+        heard = f"{name}, heard as {top} ({label[top]:.0%})"
+        fig = described_plot(fig, f"Log-mel spectrogram and attention over time of {heard}:", figure.format)
+        timeline_fig = described_plot(
+            timeline_fig,
+            f"Timeline of {heard}, each emotion's probability in {len(table)} windows:",
+            timeline_plot.format,
+        )
         return label, fig, gr.update(value=timeline_fig, visible=shown), gr.update(value=table, visible=shown)
 
     def stream(chunk: tuple[int, np.ndarray] | None, state: Any) -> tuple[Any, str, Any]:

@@ -107,7 +107,14 @@ def test_upload_an_example_and_see_its_label(served, page):
     assert [
         bars.nth(i).get_attribute("data-testid").removesuffix("-confidence-set") for i in range(3)
     ] == best
-    page.locator("#attention-plot img").wait_for(state="visible", timeout=TIMEOUT_MS)
+    plot = page.locator("#attention-plot img")
+    plot.wait_for(state="visible", timeout=TIMEOUT_MS)
+    # a screen reader read "undefined plot visualising provided data"
+    alt = plot.get_attribute("alt")
+    assert alt.startswith(f"Log-mel spectrogram and attention over time of {clip.name}, heard as {top} ("), (
+        alt
+    )
+    assert f"heard as {top}" in page.locator("#attention-plot").aria_snapshot()
     # a 3-4 s clip has no timeline: no empty plot or window table is left on the page
     assert page.locator("#timeline-plot").is_hidden() and page.locator("#window-table").is_hidden()
 
