@@ -436,6 +436,34 @@ def test_own_corpus_under_the_gender_emotion_scheme_is_not_called_emotionless(tm
     assert "none of its labels is an emotion" not in caplog.text
 
 
+def test_classes_of_your_own_from_a_metadata_column_are_no_warning(tmp_path, caplog):
+    """Japanese labels in metadata.csv's Emotion column were warned of as "check that the
+    sub-folders are the labels": there were no label sub-folders, and own classes are welcome."""
+    folder = tmp_path / "k_jp"
+    with open(
+        _tone(folder / "clips" / "a.wav").parent.parent / "metadata.csv", "w", newline="", encoding="utf-8"
+    ) as f:
+        w = csv.writer(f)
+        w.writerow(["file_name", "Emotion", "speaker"])
+        for i, label in enumerate(["喜び", "平静", "怒り", "悲しみ"] * 2):
+            _tone(folder / "clips" / f"{i}.wav")
+            w.writerow([f"clips/{i}.wav", label, f"s{i % 2}"])
+    for column in (None, "Emotion"):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="ser_hf.data"):
+            ds = load_corpus("k_jp", folder, label_column=column)
+        assert len(ds.features["emotion"].names) == 4
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+        assert "4 classes of your own from the " in caplog.text and "of metadata.csv" in caplog.text
+        assert "sub-folder" not in caplog.text
+    # class sub-folders that are no emotion: still a warning, saying that the sub-folders were read
+    _tone(tmp_path / "own" / "Sitzung_1" / "a.wav")
+    _tone(tmp_path / "own" / "Sitzung_2" / "b.wav")
+    with caplog.at_level(logging.WARNING):
+        load_corpus("own", tmp_path / "own")
+    assert "its classes are its sub-folder names (Sitzung_1, Sitzung_2)" in caplog.text
+
+
 def test_label_map_keys_ignore_case_and_a_mistyped_value_is_an_error(tmp_path):
     folder = tmp_path / "codes"
     _tone(folder / "ang" / "a.wav")

@@ -233,13 +233,29 @@ def load_corpus(
         ds = ds.select_columns(list(COLUMNS))
         ds.info.description = _info(corpus, scheme_name).description
     if generic:
-        _check_labels_are_emotions(list(ds.features["emotion"].names), str(name), str(data_dir or name))
+        _check_labels_are_emotions(
+            list(ds.features["emotion"].names),
+            str(name),
+            str(data_dir or name),
+            _label_source(kind, root, label_column),
+        )
         _warn_of_stray_labels(ds, corpus)
     if check_audio:
         ds = drop_undecodable(ds, report)
     ds = _finish(ds, report, started, str(data_dir or name))
     logger.info("%s: %d rows, %d skipped, %.2f s", corpus, report.rows, report.n_skipped, report.seconds)
     return (ds, report) if return_report else ds
+
+
+def _label_source(kind: str, root: Path | None, label_column: str | None) -> str | None:
+    """Where generic data's labels came from, for the user: a column, or None for class sub-folders."""
+    from .metadata import find_metadata
+
+    column = f"the column {label_column!r}" if label_column else "the label column"
+    if kind != "audiofolder":
+        return column
+    meta = find_metadata(root) if root is not None else None
+    return f"{column} of {meta.name}" if meta is not None else None
 
 
 def _warn_of_stray_labels(ds: Any, corpus: str) -> None:
@@ -261,20 +277,28 @@ def _warn_of_stray_labels(ds: Any, corpus: str) -> None:
         )
 
 
-def _check_labels_are_emotions(names: list[str], name: str, data_dir: str) -> None:
-    """A folder read as generic data whose labels are no emotion at all (``Actor_01``...) is most
-    likely a known corpus under a misspelt name: refuse it when the name is close to one (it
-    would train a speaker classifier), else warn."""
+def _check_labels_are_emotions(names: list[str], name: str, data_dir: str, column: str | None) -> None:
+    """Classes of your own are fine; say where they came from. A folder whose SUB-FOLDERS are no
+    emotion at all (``Actor_01``...) is most likely a known corpus under a misspelt name: refuse it
+    when the name is close to one (it would train a speaker classifier), else warn. ``column``: the
+    data's label column as the user should read it (None: the sub-folders were the labels)."""
     import difflib
 
     from .labels import _strip_gender, normalize_emotion
 
     if not names or any(normalize_emotion(_strip_gender(n)) for n in names):
         return
+    shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+    if column is not None:  # a column of labels: classes of the user's own, as the README invites
+        logger.info(
+            "%s: %d classes of your own from %s (%s), none an emotion name ser_hf knows: trained and scored "
+            "as they are; another corpus or model matches them only by these names",
+            name, len(names), column, shown,
+        )  # fmt: skip
+        return
     close = difflib.get_close_matches(
         name.lower(), [c for c in KNOWN_CORPORA if c != "audiofolder"], n=1, cutoff=0.75
     )
-    shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
     if close:
         raise SERError(
             f"read as a folder of your own (its labels: {shown}, none an emotion); did you mean "
@@ -282,8 +306,11 @@ def _check_labels_are_emotions(names: list[str], name: str, data_dir: str) -> No
             source=name,
         )
     logger.warning(
-        "%s: none of its labels is an emotion (%s); check that the sub-folders are the labels", name, shown
-    )
+        "%s: its classes are its sub-folder names (%s), none an emotion name ser_hf knows: fine if they are "
+        "classes of your own; if the sub-folders are something else (speakers, sessions), put the labels in "
+        "a metadata.csv (file_name, label, speaker columns) in %s",
+        name, shown, data_dir,
+    )  # fmt: skip
 
 
 def load_corpora(
