@@ -464,6 +464,30 @@ def test_classes_of_your_own_from_a_metadata_column_are_no_warning(tmp_path, cap
     assert "its classes are its sub-folder names (Sitzung_1, Sitzung_2)" in caplog.text
 
 
+def test_label_map_on_the_command_line_of_corpus_and_train(tmp_path, capsys):
+    """label_map= was Python only: a corpus named in German could not be renamed for a model of
+    classes of its own from the command line."""
+    import json
+
+    from ser_hf.cli import corpus as corpus_cli
+    from ser_hf.data.labels import parse_label_map
+    from ser_hf.training.arguments import DataArguments
+    from ser_hf.training.clips import load_rows
+
+    for i, label in enumerate(["Wut", "Freude", "ruhe"]):
+        _tone(tmp_path / "de" / label / f"{i}.wav")
+    assert (
+        corpus_cli.cli([str(tmp_path / "de"), "--json", "--label-map", "wut=怒り, FREUDE=喜び, Ruhe="]) == 0
+    )
+    assert json.loads(capsys.readouterr().out)["summary"]["classes"] == ["喜び", "怒り"]
+    rows = load_rows(
+        DataArguments(audiofolder=str(tmp_path / "de"), label_map="wut=angry,freude=happy,ruhe=calm")
+    )
+    assert rows.features["emotion"].names == ["angry", "calm", "happy"]
+    with pytest.raises(SERError, match="'Wut' is mapped twice"):
+        parse_label_map("Wut=a,Wut=b")
+
+
 def test_label_map_keys_ignore_case_and_a_mistyped_value_is_an_error(tmp_path):
     folder = tmp_path / "codes"
     _tone(folder / "ang" / "a.wav")

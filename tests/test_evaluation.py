@@ -980,6 +980,38 @@ def test_labels_in_another_language_get_advice_that_works(random_model, tree, tm
         evaluation.evaluate_model(random_model, joint, device="cpu")
 
 
+def test_a_model_of_classes_of_its_own_gets_advice_for_its_classes(tmp_path):
+    """A model trained on 喜び/平静/怒り/悲しみ, tested on English folders, was told "load the corpus
+    with another --label-scheme" (no scheme makes 喜び); on German ones, "name the classes in
+    English" (which would not match either). The advice now names the model's classes and
+    --label-map, which then scores the corpus."""
+    from conftest import make_speechlike
+
+    model = _save_model(tmp_path / "jp", ["喜び", "平静", "怒り", "悲しみ"])
+    for language, labels in (
+        ("en", ["happy", "neutral", "angry", "sad"]),
+        ("de", ["freude", "neutral", "wut", "trauer"]),
+    ):
+        root = tmp_path / language
+        for k, label in enumerate(labels):
+            for i in range(2):
+                (root / label).mkdir(parents=True, exist_ok=True)
+                sf.write(root / label / f"{i}.wav", make_speechlike(0.5, seed=10 * k + i), SR)
+        base = ["--model", str(model), "--corpus", f"mine={root}", "--out", str(tmp_path / f"e_{language}")]
+        with pytest.raises(SERError) as err:
+            evaluate_cli.cli(base)
+        message = str(err.value)
+        assert "name the test classes as the model does (喜び, 平静, 怒り, 悲しみ)" in message, message
+        assert "--label-map TEST=MODEL" in message and "another --label-scheme" not in message
+        assert "in English" not in message
+        pairs = ",".join(f"{d}={m}" for d, m in zip(labels, ["喜び", "平静", "怒り", "悲しみ"]))
+        assert evaluate_cli.cli([*base, "--label-map", pairs]) == 0
+        scored = json.loads((tmp_path / f"e_{language}" / "metrics.json").read_text(encoding="utf-8"))
+        assert scored["n"] == 8 and sorted(scored["labels"]) == sorted(["喜び", "平静", "怒り", "悲しみ"])
+    with pytest.raises(SERError, match="'wut' is not FROM=TO"):
+        evaluate_cli.cli([*base, "--label-map", "wut"])
+
+
 def test_a_corpus_alias_is_the_corpus_the_model_trained_on():
     """``--corpus emo-db=DIR`` for a model trained with ``--corpus emodb=DIR`` was taken as another
     corpus (its native scheme, surprise masked, boredom dropped) while ``emodb=`` kept the model's."""

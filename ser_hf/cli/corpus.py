@@ -7,6 +7,7 @@ import json
 import logging
 
 from ..data.corpora import corpus_summary, format_summary, load_corpus
+from ..data.labels import LABEL_MAP_HELP, parse_label_map
 from ..data.rows import KNOWN_CORPORA
 from ..errors import require_extra
 
@@ -38,6 +39,7 @@ def cli(argv: list[str]) -> int:
             help=f"{what} column of a metadata.csv, Hub, disk or parquet corpus (default: guessed; names match "
             "whatever their case, spaces or underscores)",
         )
+    parser.add_argument("--label-map", metavar="FROM=TO,...", help=LABEL_MAP_HELP)
     parser.add_argument("--split", default=None, help="split of a Hub dataset")
     parser.add_argument("--max-paths", type=int, default=50, help="skipped files to list (default 50)")
     parser.add_argument("--json", action="store_true", help="print the summary and report as JSON")
@@ -50,6 +52,7 @@ def cli(argv: list[str]) -> int:
         include_song=args.include_song,
         check_files=not args.no_check,
         check_audio=args.check_audio,
+        label_map=parse_label_map(args.label_map),
         label_column=args.label_column,
         speaker_column=args.speaker_column,
         gender_column=args.gender_column,

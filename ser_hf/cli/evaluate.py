@@ -7,6 +7,7 @@ import re
 import sys
 from pathlib import Path
 
+from ..data.labels import LABEL_MAP_HELP, parse_label_map
 from ..errors import SERError, output_dir, require_extra
 from ..inference.bundled import resolve_model_name
 from ..training.cv_results import ADAPTED_DIRS
@@ -60,6 +61,7 @@ def _build_parser() -> argparse.ArgumentParser:
             help=f"{what} column of a metadata.csv, Hub, disk or parquet corpus of your own (default: the "
             f"model's training column for a corpus of the name it trained on, else guessed: {guessed})",
         )
+    p.add_argument("--label-map", dest="label_map", metavar="FROM=TO,...", help=LABEL_MAP_HELP)
     p.add_argument(
         "--split",
         default="all",
@@ -161,6 +163,7 @@ def cli(argv: list[str]) -> int:
     columns = {
         f"{what}_column": getattr(args, f"{what}_column") for what in ("speaker", "label", "audio", "gender")
     }
+    columns["label_map"] = parse_label_map(args.label_map)  # passed to load_corpus with the columns
     ds = load_eval_data(args.corpus, scheme, columns, model_dir=args.model)
     # each corpus's classes among ALL its rows: the rows the split selects cannot change what is scored
     names = ds.features["emotion"].names

@@ -306,3 +306,31 @@ def shared_classes(scheme_a: str | LabelScheme | list | dict, scheme_b: str | La
     """
     reachable = set(cross_scheme_mapping(scheme_a, scheme_b).values())
     return [n for n in scheme_names(scheme_b) if n in reachable]
+
+
+LABEL_MAP_HELP = (
+    "rename the corpus's classes as it is loaded: FROM=TO,... (e.g. angry=怒り,happy=喜び to name them as a "
+    "model of your own does, or wut=angry; FROM= drops a class; FROM matches whatever its case); with a "
+    "--label-scheme, TO must be one of its classes or an emotion name"
+)
+
+
+def parse_label_map(text: str | None, source: str = "--label-map") -> dict[str, str | None] | None:
+    """``"angry=怒り, happy=喜び, calm="`` (the CLIs' ``--label-map``) -> ``load_corpus(label_map=...)``:
+    ``{"angry": "怒り", "happy": "喜び", "calm": None}`` (``FROM=`` drops that class); None for no text."""
+    if text is None or not text.strip():
+        return None
+    mapping: dict[str, str | None] = {}
+    for pair in text.split(","):
+        raw, sep, target = (part.strip() for part in pair.partition("="))
+        if not pair.strip():
+            continue
+        if not sep or not raw:
+            raise SERError(
+                f"{pair.strip()!r} is not FROM=TO; write --label-map 'angry=怒り,happy=喜び' (FROM= drops a class)",
+                source=source,
+            )
+        if raw in mapping and mapping[raw] != (target or None):
+            raise SERError(f"{raw!r} is mapped twice ({mapping[raw]!r} and {target!r})", source=source)
+        mapping[raw] = target or None
+    return mapping

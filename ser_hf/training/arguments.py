@@ -73,6 +73,13 @@ class DataArguments:
         metadata={"help": "Speaker column of a hub dataset / audiofolder metadata.csv (guessed)."},
     )
     gender_column: str | None = field(default=None, metadata={"help": "Gender column (guessed)."})
+    label_map: str | None = field(
+        default=None,
+        metadata={
+            "help": "Rename classes as the data are loaded: FROM=TO,... (e.g. wut=angry,freude=happy; FROM= "
+            "drops a class; FROM matches whatever its case); with a --label_scheme, TO is one of its classes."
+        },
+    )
     label_scheme: str | None = field(
         default=None,
         metadata={

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..data.labels import parse_label_map
 from ..errors import SERError
 from .arguments import DataArguments
 
@@ -50,6 +51,7 @@ def load_rows(data_args: DataArguments) -> Any:
         "label_column": data_args.label_column,
         "speaker_column": data_args.speaker_column,
         "gender_column": data_args.gender_column,
+        "label_map": parse_label_map(data_args.label_map),
     }
     if data_args.corpus:
         specs = []

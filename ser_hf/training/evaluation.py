@@ -47,6 +47,7 @@ from .scoring import (  # noqa: F401  (label_mapping: re-exported)
     label_mapping,
     mask_absent_classes,
     merged_test_classes,
+    no_shared_classes,
     training_columns,
 )
 
@@ -223,23 +224,7 @@ def evaluate_model(
     names_data = list(dataset.features["emotion"].names)
     mapping, shared = label_mapping(names_model, names_data, label_scheme_of(dataset))
     if len(shared) < 2:
-        unknown = [  # female_angry (gender_emotion) is an emotion name too
-            d for d in names_data if d not in shared and emotion_of(d) is None
-        ]
-        raise SERError(
-            f"the model's classes {names_model} share "
-            + (f"only one class ({shared[0]})" if shared else "no class")
-            + f" with the test labels {names_data}; scoring needs two or more shared classes: "
-            + (
-                f"{unknown[:4]} are no emotion names ser_hf knows: name the classes in English (angry, happy, "
-                f"sad, neutral, fearful, disgust, surprised) or as the model does ({', '.join(names_model)}) in "
-                "the data (a metadata.csv's label column, the class folders), or from Python map them with "
-                "load_corpus(label_map=...)"
-                if unknown
-                else "load the corpus with another --label-scheme"
-            ),
-            source=source,
-        )
+        raise SERError(no_shared_classes(names_model, names_data, shared), source=source)
     cross = names_model != names_data
 
     merged = merged_test_classes(names_data, shared, label_scheme_of(dataset))  # calm rows -> neutral

@@ -240,6 +240,34 @@ def label_mapping(
     return mapping, shared
 
 
+def no_shared_classes(model_names: Sequence[str], data_names: Sequence[str], shared: Sequence[str]) -> str:
+    """Why a model cannot be scored on data that share fewer than two classes with it, and the fix
+    that works for THESE classes: a model of classes of its own (喜び) is matched by its names only,
+    so no label scheme and no English name reaches it."""
+    own = [m for m in model_names if emotion_of(m) is None]
+    unknown = [d for d in data_names if d not in shared and emotion_of(d) is None]  # female_angry is one
+    english = "angry, happy, sad, neutral, fearful, disgust, surprised"
+    where = "in the data (a metadata.csv's label column, the class folders)"
+    mapping = "or map them as they are loaded with --label-map TEST=MODEL,... (from Python load_corpus(label_map=...))"
+    if own:
+        fix = (
+            f"the model's classes {', '.join(own[:6])} are its own, which no --label-scheme produces: name the "
+            f"test classes as the model does ({', '.join(model_names)}) {where}, {mapping}"
+        )
+    elif unknown:
+        fix = (
+            f"{unknown[:4]} are no emotion names ser_hf knows: name the classes in English ({english}) {where}, "
+            f"{mapping.replace('TEST=MODEL', 'TEST=EMOTION')}"
+        )
+    else:
+        fix = "load the corpus with another --label-scheme"
+    return (
+        f"the model's classes {list(model_names)} share "
+        + (f"only one class ({shared[0]})" if shared else "no class")
+        + f" with the test labels {list(data_names)}; scoring needs two or more shared classes: {fix}"
+    )
+
+
 def _known_scheme(data_names: Sequence[str], data_scheme: str | None) -> bool:
     """Whether the data were loaded with a ser_hf label scheme (an emotion one) whose classes they have."""
     from ..data import labels
