@@ -4,6 +4,7 @@ separator, blank rows, header spellings, speaker ids and Windows paths."""
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -198,3 +199,34 @@ def test_a_metadata_csv_with_a_header_alone_says_it_lists_no_files(tmp_path):
     clips(tmp_path / "c")
     with pytest.raises(SERError, match="lists no files"):
         load_corpus("mine", str(write(tmp_path / "c", ["file_name,label,speaker"])))
+
+
+def test_names_written_in_another_unicode_form_than_on_disk_are_the_files(tmp_path, caplog):
+    """macOS writes `Zoë` decomposed (NFD), Excel and Windows composed (NFC): every clip of the speakers
+    whose folders a Mac wrote was 'listed in metadata.csv but missing' (48 of 96 skipped, all the
+    women), and the corpus became all male without an error."""
+    root = tmp_path / "korpus"
+    rows = []
+    speakers_ = (
+        ("Jürgen", "m", "NFC", "NFC"),
+        ("Zoë Ångström", "w", "NFD", "NFC"),
+        ("Ana Conceição", "w", "NFC", "NFD"),
+    )
+    for s, (speaker, gender, on_disk, listed) in enumerate(speakers_):  # the last: listed NFD, written NFC
+        folder = root / "Aufnahmen" / unicodedata.normalize(on_disk, speaker)
+        folder.mkdir(parents=True)
+        for k, label in enumerate(LABELS):
+            name = f"{label}_ß_Ärger.wav"
+            sf.write(folder / unicodedata.normalize(on_disk, name), make_speechlike(0.3, seed=10 * s + k), SR)
+            rows.append(
+                (unicodedata.normalize(listed, f"Aufnahmen\\{speaker}\\{name}"), label, speaker, gender)
+            )
+    write(root, table(rows, ";"), encoding="utf-8-sig")
+    with caplog.at_level(logging.INFO):
+        ds, report = load_corpus("mine", str(root), return_report=True)
+    assert len(ds) == 9 and not report.skipped
+    assert Counter(ds["gender"]) == {"male": 3, "female": 6}
+    assert all(Path(p).is_file() for p in ds["path"])
+    assert "6 listed file(s) matched to a name on disk written in another Unicode form" in caplog.text
+    assert "not in metadata.csv" not in caplog.text  # the files it lists are those on disk
+

@@ -306,6 +306,29 @@ def test_a_file_name_that_is_not_utf8_is_classified_and_written_out(model_dir, m
     assert "clip\\xff.wav" in out_csv.read_text(encoding="utf-8")
 
 
+def test_a_name_typed_composed_for_a_file_macos_named_decomposed_says_so(model_dir, tmp_path, capsys):
+    """`Zoë_Freude.flac` typed (NFC) for the file a Mac wrote (NFD) was a bare "file not found; check
+    the path" of a file plainly there in `ls`. It is not opened in its place (on Linux they are two
+    names), but the error names the file in the other form."""
+    import unicodedata
+
+    on_disk = (
+        tmp_path / unicodedata.normalize("NFD", "Zoë Ångström") / unicodedata.normalize("NFD", "Zoë.wav")
+    )
+    on_disk.parent.mkdir()
+    sf.write(on_disk, make_speechlike(1.0, seed=1), SR)
+    typed = tmp_path / "Zoë Ångström" / "Zoë.wav"
+    clf = EmotionClassifier.from_pretrained(model_dir)
+    with pytest.raises(SERError, match="file not found") as err:
+        clf.classify(str(typed))
+    assert f"a file named so in another Unicode form (NFD, as macOS writes names) is there: {on_disk}" in str(
+        err.value
+    )
+    assert predict_cli([str(typed), "--model", str(model_dir)]) == 1
+    assert "another Unicode form (NFD" in capsys.readouterr().err
+    assert clf.classify(str(on_disk))[0]["label"] in LABELS  # the name as on disk
+
+
 def test_csv_cells_that_would_run_as_a_spreadsheet_formula_stay_text(
     model_dir, tmp_path, monkeypatch, capsys
 ):

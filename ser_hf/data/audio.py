@@ -23,7 +23,6 @@ FFmpeg through torchcodec (mp3, m4a, video containers, everything else).
 
 from __future__ import annotations
 
-import errno
 import io
 import logging
 import math
@@ -42,6 +41,7 @@ from .ffmpeg_input import ffmpeg_error as _ffmpeg_error  # noqa: F401 (chunks, t
 from .ffmpeg_input import ffmpeg_reason as _ffmpeg_reason  # noqa: F401
 from .ffmpeg_input import ffmpeg_source, is_out_of_memory, too_long_error
 from .resampling import MAX_RATE, MIN_RATE, check_rate, effective_rates, resample  # noqa: F401
+from .unicode_names import not_found_message
 
 logger = logging.getLogger(__name__)
 
@@ -361,15 +361,8 @@ def _readable_path(path: Path) -> None:
 def _decode_path(path: Path, sampling_rate: int | None, channel: int | None = None) -> tuple[np.ndarray, int]:
     name = str(path)
     _readable_path(path)
-    # a glob pattern that matched nothing is kept as given (media_files.find_media_files)
     if not path.exists():
-        missing = "no file matches this pattern" if re.search(r"[*?[]", name) else "file not found"
-        try:
-            os.stat(path)
-        except OSError as err:  # exists() is False for a link loop too, which is no missing file
-            if err.errno == errno.ELOOP:
-                missing = "a symbolic link loop (too many levels of symbolic links)"
-        raise SERError(f"{missing}; check the path", source=name)
+        raise SERError(not_found_message(path), source=name)
     if path.is_dir():
         raise SERError(
             "is a directory, not an audio file; pass a file (the CLI accepts folders)", source=name

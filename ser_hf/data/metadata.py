@@ -12,10 +12,12 @@ import csv
 import io
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import SERError
+from .unicode_names import in_other_form
 
 logger = logging.getLogger(__name__)
 
@@ -146,14 +148,21 @@ def pick_column(
     return exact or next((keys[column_key(c)] for c in candidates if column_key(c) in keys), None)
 
 
-def listed_path(root: Path, value: str) -> Path:
+def listed_path(root: Path, value: str, other_forms: list[Path] | None = None) -> Path:
     """The file a metadata row names, relative to ``root``: as written when that exists, else with
-    its backslashes read as folder separators (``audio\\clip.wav``) and surrounding spaces dropped."""
+    its backslashes read as folder separators (``audio\\clip.wav``) and surrounding spaces dropped,
+    else with each name not there taken in its other Unicode form (a name listed composed, NFC, that
+    macOS wrote decomposed, NFD, or the other way); such a file is added to ``other_forms``."""
     as_written = root / value
     if _exists(as_written) or _WINDOWS_ABSOLUTE.match(value):
         return as_written
     fixed = _as_posix(root, value)
-    return fixed if _exists(fixed) else as_written
+    if _exists(fixed):
+        return fixed
+    found = in_other_form(fixed)
+    if found is not None and other_forms is not None:
+        other_forms.append(found)
+    return found or as_written
 
 
 def _as_posix(root: Path, value: str) -> Path:
@@ -171,7 +180,7 @@ def _exists(path: Path) -> bool:
 
 def missing_reason(root: Path, value: str, names: dict[Path, set[str]]) -> str:
     """Why the file a metadata row names is not there, with what to do when that can be told
-    (``names``: each folder's file names casefolded, filled as folders are looked in)."""
+    (``names``: each folder's file names casefolded and composed, filled as folders are looked in)."""
     if _WINDOWS_ABSOLUTE.match(value):
         return (
             "listed in metadata.csv as a Windows path, which does not exist here; list the files relative "
@@ -179,16 +188,19 @@ def missing_reason(root: Path, value: str, names: dict[Path, set[str]]) -> str:
         )
     path = _as_posix(root, value)
     seen = " (its backslashes read as folder separators)" if "\\" in value else ""
-    if path.parent not in names:
-        names[path.parent] = (
-            {p.name.casefold() for p in path.parent.iterdir()} if path.parent.is_dir() else set()
-        )
-    if path.name.casefold() in names[path.parent]:
+    folder = in_other_form(path.parent) or path.parent  # a decomposed folder holding Clip.WAV for clip.wav
+    if folder not in names:
+        names[folder] = {_folded(p.name) for p in folder.iterdir()} if folder.is_dir() else set()
+    if _folded(path.name) in names[folder]:
         return (
             f"listed in metadata.csv but missing{seen}; a file of that name in another case is there: "
             "file names must match exactly here (unlike on Windows or macOS)"
         )
     return f"listed in metadata.csv but missing{seen}"
+
+
+def _folded(name: str) -> str:
+    return unicodedata.normalize("NFC", name.casefold())
 
 
 def leading_zero_twins(speakers: Iterable[str]) -> list[tuple[str, ...]]:

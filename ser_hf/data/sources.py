@@ -133,6 +133,7 @@ def _load_audiofolder(
                 f"{list(cols)} (--audio-column / --label-column name others)",
                 source=src,
             )
+        other_forms: list[Path] = []  # files listed in another Unicode form than their names on disk
         for row in table:
             listed = row.get(file_col) or ""
             if not listed.strip():
@@ -141,13 +142,19 @@ def _load_audiofolder(
             speaker = (row.get(spk_col) or "").strip() if spk_col else None  # "001 " was a second speaker
             entries.append(
                 (
-                    listed_path(root, listed),
+                    listed_path(root, listed, other_forms),
                     row.get(lab_col) or "",
                     speaker,
                     row.get(gen_col) if gen_col else None,
                     listed,
                 )
             )
+        if other_forms:
+            logger.info(
+                "%s: %d listed file(s) matched to a name on disk written in another Unicode form (NFC / "
+                "NFD: macOS writes names decomposed), e.g. %s",
+                src, len(other_forms), other_forms[0],
+            )  # fmt: skip
         twins = leading_zero_twins({e[2] for e in entries if e[2]})
         if twins:
             logger.warning(
