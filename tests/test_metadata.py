@@ -230,3 +230,17 @@ def test_names_written_in_another_unicode_form_than_on_disk_are_the_files(tmp_pa
     assert "6 listed file(s) matched to a name on disk written in another Unicode form" in caplog.text
     assert "not in metadata.csv" not in caplog.text  # the files it lists are those on disk
 
+
+def test_audio_files_the_metadata_does_not_list_are_counted(tmp_path, caplog, capsys):
+    """A metadata.csv listing 12 of a folder's 18 clips printed "12 rows from 12 audio files ...
+    skipped 0 files": the 6 others were left out without a word."""
+    rows = clips(tmp_path / "part")
+    write(tmp_path / "part", table(rows[:12]))
+    with caplog.at_level(logging.WARNING):
+        ds, report = load_corpus("mine", str(tmp_path / "part"), return_report=True)
+    assert len(ds) == 12
+    assert "6 audio files in the folder are not in metadata.csv, e.g. audio/clip_2_0_0.wav" in caplog.text
+    assert "add a row for each" in caplog.text
+    assert main(["corpus", "mine", str(tmp_path / "part")]) == 0
+    out = capsys.readouterr().out
+    assert "excluded 6: audio files in the folder not in metadata.csv (add a row for each" in out

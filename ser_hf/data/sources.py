@@ -92,6 +92,21 @@ def _warn_outside(entries: list[tuple], root: Path, src: str) -> None:
         )  # fmt: skip
 
 
+def _count_unlisted(entries: list[tuple], root: Path, table: str, report: CorpusReport) -> None:
+    """Count, in the report and a warning, the audio files in the folder that the metadata table does
+    not list: they were left out without a word ("64 rows from 64 audio files" of a folder of 96)."""
+    listed = {os.path.normpath(p.absolute()) for p, *_ in entries}
+    media = [p for p in _scan(root)[0] if os.path.normpath(p.absolute()) not in listed]
+    if media:
+        why = f"audio files in the folder not in {table} (add a row for each to load them)"
+        report.excluded[why] = len(media)
+        logger.warning(
+            "%s: %d audio files in the folder are not in %s, e.g. %s; they are not loaded: add a row for "
+            "each (file, label, speaker) to %s to load them",
+            root, len(media), table, media[0].relative_to(root), table,
+        )  # fmt: skip
+
+
 def _load_audiofolder(
     root: Path,
     corpus: str,
@@ -165,6 +180,7 @@ def _load_audiofolder(
             )  # fmt: skip
         entries = _once_per_file(entries, src, report)
         _warn_outside(entries, root, src)
+        _count_unlisted(entries, root, meta_file.name, report)
     else:
         media, _, hidden = _scan(root)
         if hidden:
