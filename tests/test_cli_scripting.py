@@ -143,6 +143,34 @@ def test_files_from_gives_a_whole_list_to_one_run(model_dir, tmp_path, monkeypat
     assert "--files-from -" in readme and "xargs may split" in readme
 
 
+def test_files_from_lists_windows_writes_with_a_byte_order_mark(model_dir, tmp_path, capsys):
+    """Notepad's UTF-8 list (a BOM) made its first file "\\ufeffpred/...: file not found"; Windows
+    PowerShell 5's `dir -Name > list.txt` (UTF-16) made every file "the path holds a NUL character",
+    plus an empty one. Both are read as the names they hold; --null lists too."""
+    clips = []
+    for i, name in enumerate(("Wut – Jürgen ß.wav", "悲しみ😢.wav")):
+        clips.append(tmp_path / name)
+        sf.write(clips[-1], make_speechlike(0.5, seed=i), SR)
+    lines = "\r\n".join(str(c) for c in clips) + "\r\n"
+    for name, data in (
+        ("bom.txt", b"\xef\xbb\xbf" + lines.encode()),
+        ("utf16.txt", lines.encode("utf-16")),  # with its byte-order mark, as PowerShell writes it
+        ("utf16be.txt", b"\xfe\xff" + lines.encode("utf-16-be")),
+    ):
+        (tmp_path / name).write_bytes(data)
+        args = ["predict", "-T", str(tmp_path / name), "--model", str(model_dir), "--json", "-"]
+        assert main(args) == 0, capsys.readouterr().err
+        assert [r["file"] for r in json.loads(capsys.readouterr().out)] == [str(c) for c in clips]
+    for name, data in (
+        ("bom0", b"\xef\xbb\xbf" + b"".join(os.fsencode(c) + b"\0" for c in clips)),
+        ("utf16_0", "".join(f"{c}\0" for c in clips).encode("utf-16")),
+    ):
+        (tmp_path / name).write_bytes(data)
+        args = ["predict", "--null", "-T", str(tmp_path / name), "--model", str(model_dir), "--json", "-"]
+        assert main(args) == 0, capsys.readouterr().err
+        assert [r["file"] for r in json.loads(capsys.readouterr().out)] == [str(c) for c in clips]
+
+
 def test_a_clip_too_short_for_speech_is_an_error_row_not_an_emotion(model_dir, tmp_path, capsys):
     """A 5-ms clip got a confident emotion in the JSON; only a log line said it meant nothing."""
     (speech,) = _clips(tmp_path, 1)

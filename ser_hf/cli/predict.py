@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import tempfile
 import textwrap
@@ -28,6 +27,7 @@ from ..inference.levels import (
     level_db,
     wants_timeline,
 )
+from .file_lists import listed_names
 from .predict_adapt import _adaptation_clips, _local, _voice_groups
 from .predict_output import _CutShort, _fmt_top, _print_table, _shown, _write_csv
 from .predict_resume import open_predict_file
@@ -470,8 +470,8 @@ def _resolved(path: Path | str) -> Path:
 
 
 def _listed_paths(source: str, null: bool) -> list[str]:
-    """The PATHs of a ``--files-from`` list (``-``: stdin), one a line or, with ``null``, NUL-ended;
-    bytes that are not UTF-8 are kept as the file system's names (surrogates, as ``os.fsdecode``)."""
+    """The PATHs of a ``--files-from`` list (``-``: stdin), one a line or, with ``null``, NUL-ended
+    (:func:`~.file_lists.listed_names`: a UTF-8 or UTF-16 byte-order mark is read as such)."""
     if source == "-" and sys.stdin is None:  # started with fd 0 closed (`<&-`)
         raise SERError(
             "stdin is closed; pipe the list in (find DIR -name '*.wav' | ser-hf predict -T -) or give "
@@ -484,10 +484,7 @@ def _listed_paths(source: str, null: bool) -> list[str]:
         raise SERError(
             f"cannot read the list of files ({err.strerror})", source=f"--files-from {source}"
         ) from err
-    if null:
-        return [os.fsdecode(name) for name in data.split(b"\0") if name]
-    # a list saved on Windows (Notepad, Excel) ends its lines with CR LF: the CR is no part of the name
-    return [os.fsdecode(line.removesuffix(b"\r")) for line in data.split(b"\n") if line.removesuffix(b"\r")]
+    return listed_names(data, null, source=f"--files-from {source}")
 
 
 def _no_recording_as_output(args: argparse.Namespace, inputs: Sequence[Path | str]) -> None:
