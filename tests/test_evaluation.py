@@ -333,6 +333,31 @@ def test_evaluate_cli_errors_are_clear(tree, tmp_path, monkeypatch):
     assert "bundled_model_path" not in str(err.value)
 
 
+def test_metrics_json_and_cv_results_json_are_readable_utf8(random_model, tmp_path):
+    """evaluate wrote `"mine_J\\u00fcrgen"` in metrics.json (and cv in cv_results.json) while predict
+    --json wrote readable UTF-8: the speakers of a German or Japanese corpus were escapes."""
+    corpus = tmp_path / "korpus"
+    corpus.mkdir()
+    lines = ["file_name,label,speaker"]
+    for s, speaker in enumerate(("Jürgen", "話者さくら")):
+        for k, label in enumerate(("angry", "calm", "sad")):
+            sf.write(corpus / f"{s}_{k}.wav", 0.1 * np.sin(np.arange(8000) * (0.05 + 0.02 * k)), 16000)
+            lines.append(f"{s}_{k}.wav,{label},{speaker}")
+    (corpus / "metadata.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "ev"
+    argv = ["--model", str(random_model), "--corpus", f"mine={corpus}", "--device", "cpu", "--out", str(out)]
+    assert evaluate_cli.cli(argv) == 0
+    text = (out / "metrics.json").read_bytes().decode("utf-8")
+    assert '"mine_Jürgen"' in text and '"mine_話者さくら"' in text and "\\u" not in text
+    assert set(json.loads(text)["per_speaker"]) == {"mine_Jürgen", "mine_話者さくら"}
+
+    for k in range(2):
+        _fake_fold(tmp_path / "cv" / f"fold_{k}", k, ["neutral", "happy", "sad"], [f"mine_Jürgen{k}"])
+    assert cv_cli.cli(["--aggregate-only", "--out", str(tmp_path / "cv")]) == 0
+    text = (tmp_path / "cv" / "cv_results.json").read_bytes().decode("utf-8")
+    assert "mine_Jürgen0" in text and "\\u" not in text
+
+
 # ----------------------------------------------------------------------------------- cross-validation
 def _fake_fold(folder: Path, seed: int, labels: list[str], speakers: list[str]) -> dict:
     rng = np.random.default_rng(seed)

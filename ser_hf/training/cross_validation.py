@@ -273,7 +273,9 @@ def run_fold(
         record["error"] = f"training exited 0 but wrote no {METRICS_FILE}"
     if record["returncode"] == 0 and adapt_command is not None:
         record["adapt_returncode"] = run_adaptation(adapt_command, fold_dir, env)
-    (fold_dir / RUN_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
+    (fold_dir / RUN_FILE).write_text(
+        json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8", errors="backslashreplace"
+    )
     return record
 
 
@@ -552,7 +554,9 @@ def run_cross_validation(
     if todo:  # before cv_config.json: a run that cannot start must not rename the folds already there
         check_split(commands[todo[0]][3:])
     out.mkdir(parents=True, exist_ok=True)
-    (out / CONFIG_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    (out / CONFIG_FILE).write_text(
+        json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8", errors="backslashreplace"
+    )
     for k in todo:  # a retrained fold's adapted scores belong to the model it replaces
         for stale in ADAPTED_DIRS.values():
             shutil.rmtree(out / f"fold_{k}" / stale, ignore_errors=True)

@@ -66,7 +66,12 @@ def _writers(
 
     channel = f"scored after the channel {metrics['channel']}\n\n" if metrics.get("channel") else ""
     files: list[tuple[str, Callable[[Path], Any]]] = [
-        ("metrics.json", lambda path: path.write_text(json.dumps(metrics, indent=2), encoding="utf-8")),
+        (
+            "metrics.json",
+            lambda path: path.write_text(
+                json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8", errors="backslashreplace"
+            ),
+        ),
         (
             "classification_report.txt",
             lambda path: path.write_text(channel + metrics["classification_report"], encoding="utf-8"),
