@@ -250,3 +250,15 @@ def test_a_hub_teacher_is_fetched_before_the_clips_are_decoded(monkeypatch):
     )
     argv = train_cli.resolve_teacher(["--teacher", "owner/teacher", "--preset", "speech-stats"])
     assert asked == ["owner/teacher"] and argv[:2] == ["--teacher", "/cache/owner--teacher"]
+
+
+def test_a_results_file_keeps_a_file_name_that_is_not_utf8(tmp_path):
+    """cv_results.json is written readable (ensure_ascii=False); a Linux file name that is not UTF-8
+    (its bytes as surrogates) must not fail the write, and reads back as the same name."""
+    from ser_hf.training.saving import write_whole
+
+    name = os.fsdecode(b"clip_\xe4.wav")  # Latin-1 bytes: a surrogate in Python
+    path = tmp_path / "cv_results.json"
+    write_whole(path, json.dumps({"rows": [name, "Jürgen"]}, ensure_ascii=False))
+    assert json.loads(path.read_text(encoding="utf-8"))["rows"] == [name, "Jürgen"]
+    assert "Jürgen" in path.read_text(encoding="utf-8")  # readable, not \u00fc

@@ -367,16 +367,9 @@ def write_results(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     payload = {**({"meta": meta} if meta else {}), **result}
-<<<<<<< HEAD
-=======
-    (out / "cv_results.json").write_text(
-        json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8", errors="backslashreplace"
-    )
-    (out / "cv_results.md").write_text(results_markdown(result, meta), encoding="utf-8")
->>>>>>> b4f4f6c (evaluate's metrics.json and cv's cv_results.json / cv_config.json / cv_run.json written as readable UTF-8 (ensure_ascii=False; a non-UTF-8 name's surrogates as \udcXX escapes, as before); test)
     title = f"{(meta or {}).get('preset', '')} {result['n_folds']}-fold CV, summed (n={result['n']})".strip()
     with staged_file(out / "confusion_cv.png") as tmp:
         plot_confusion(result["confusion"], result["labels"], tmp, title=title)
     write_whole(out / "cv_results.md", results_markdown(result, meta))
-    write_whole(out / "cv_results.json", json.dumps(payload, indent=2))
+    write_whole(out / "cv_results.json", json.dumps(payload, indent=2, ensure_ascii=False))
     return out / "cv_results.json"

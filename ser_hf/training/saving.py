@@ -83,10 +83,11 @@ def staged_file(
 
 
 def write_whole(path: str | os.PathLike, data: str | bytes) -> None:
-    """``data`` (text as UTF-8) into ``path`` through :func:`staged_file`: the old file or the new one,
-    never half of either."""
+    """``data`` (text as UTF-8; a file name's undecodable bytes, surrogates, as ``\\udcNN`` escapes,
+    which JSON reads back as they were) into ``path`` through :func:`staged_file`: the old file or the
+    new one, never half of either."""
     with staged_file(path) as tmp:
-        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        tmp.write_bytes(data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data)
 
 
 def _default_mode() -> int:
