@@ -289,8 +289,9 @@ def _fit_gender_gated(
 
 def _fit(*args: Any, **kwargs: Any):
     """:func:`_fit_linear` with BLAS on one thread: the L-BFGS steps are many small vector operations,
-    which OpenBLAS's threads slowed 3-15x on a busy 2-core machine (a 128 x 1,681 fit: 3.2-5.2 s with
-    its 2 threads, 0.2 s with one; 12,000 x 1,024: 2.6-3.5 s against 0.9 s)."""
+    which OpenBLAS's threads slow down (2 cores, idle: a 128 x 1,681 fit 0.18-0.23 s with its 2
+    threads, 0.02 s with one; 4,000 x 1,024 0.26 s against 0.18 s; 12,000 x 1,024 0.34-0.43 s against
+    0.27-0.35 s; busy with other processes: 3-15x, 3.2-5.2 s against 0.2 s for the first)."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):
