@@ -440,9 +440,8 @@ def test_classes_of_your_own_from_a_metadata_column_are_no_warning(tmp_path, cap
     """Japanese labels in metadata.csv's Emotion column were warned of as "check that the
     sub-folders are the labels": there were no label sub-folders, and own classes are welcome."""
     folder = tmp_path / "k_jp"
-    with open(
-        _tone(folder / "clips" / "a.wav").parent.parent / "metadata.csv", "w", newline="", encoding="utf-8"
-    ) as f:
+    (folder / "clips").mkdir(parents=True)
+    with open(folder / "metadata.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["file_name", "Emotion", "speaker"])
         for i, label in enumerate(["喜び", "平静", "怒り", "悲しみ"] * 2):

@@ -111,7 +111,8 @@ def test_evaluate_matches_the_models_own_class_names_whatever_their_case_and_for
     # names that are really other classes: the advice names the model's classes and the data to rename
     other = write_corpus(tmp_path / "other", ["happy customer", "furious", "neutral"])
     with pytest.raises(
-        SERError, match=f"or as the model does \\(neutral, satisfied customer, {NFC}\\) in the data"
+        SERError,
+        match=f"name the test classes as the model does \\(neutral, satisfied customer, {NFC}\\) in the data",
     ):
         _evaluate(model, f"other={other}", tmp_path / "x")
 
