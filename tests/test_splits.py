@@ -308,3 +308,30 @@ def test_loso_warns_about_the_validation_of_the_fold_it_uses_only(caplog):
                       "fewer with --num_val_speakers"]  # fmt: skip
     assert split.test_speakers == ["own_s03"]
     assert split == leave_one_speaker_out(cols, seed=0, n_validation=4)[3]  # the same fold as before
+
+
+@pytest.mark.parametrize(
+    ("spec", "n_val", "speakers", "full"),
+    [
+        ("kfold:1/3", 4, 6, lambda cols: speaker_kfold(cols, 3, seed=0, n_validation=4)[1]),
+        ("ravdess-fold:2", 19, 24, lambda cols: ravdess_protocol_folds(cols, seed=0, n_validation=19)[2]),
+    ],
+)
+def test_a_numbered_fold_warns_about_its_own_validation_only(caplog, spec, n_val, speakers, full):
+    """`--split kfold:K/N` and `ravdess-fold:K` built every fold to pick one, logging each fold's
+    "N validation speakers leave M to train on" (3 and 6 warnings), not only the used fold's."""
+    from datasets import Dataset
+
+    from ser_hf.training.arguments import DataArguments
+    from ser_hf.training.clips import make_split
+
+    name = "ravdess" if spec.startswith("ravdess") else "own"
+    cols = _corpus(name, {f"{i:02d}": ("female", "male")[i % 2] for i in range(1, speakers + 1)})
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        split = make_split(Dataset.from_dict(cols), DataArguments(split=spec, num_val_speakers=n_val), seed=0)
+    warned = [r.getMessage() for r in caplog.records if "validation speakers leave" in r.getMessage()]
+    assert len(warned) == 1 and split.description in warned[0]
+    caplog.clear()
+    assert split == full(cols)  # the same fold as in the full list
+    with pytest.raises(SERError, match="fold 3 does not exist"):
+        make_split(Dataset.from_dict(cols), DataArguments(split="kfold:3/3"), seed=0)

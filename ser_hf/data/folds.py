@@ -225,6 +225,7 @@ def speaker_kfold(
     seed: int = 0,
     balance_gender: bool = True,
     n_validation: int | None = None,
+    only: Sequence[int] | None = None,
 ) -> list[Split]:
     """Leave-N-speakers-out k-fold: every speaker is a test speaker in exactly one fold.
 
@@ -233,7 +234,8 @@ def speaker_kfold(
     (default: as many as the fold's test speakers, gender-balanced) come from that fold's training
     speakers only.
 
-    Returns ``n_folds`` :class:`Split` objects (``protocol="speaker_kfold"``).
+    Returns ``n_folds`` :class:`Split` objects (``protocol="speaker_kfold"``); ``only``: the folds of
+    these numbers alone (each the same as in the full list, its validation warnings only).
     """
     meta = _meta(ds_or_columns)
     _warn_thin_corpora(meta)
@@ -248,6 +250,8 @@ def speaker_kfold(
     folds: list[list[str]] = [order[i::n_folds] for i in range(n_folds)]
     splits = []
     for k, test_spk in enumerate(folds):
+        if only is not None and k not in only:
+            continue
         n_val = len(test_spk) if n_validation is None else n_validation
         splits.append(
             _make_split(
@@ -275,12 +279,13 @@ def ravdess_protocol_folds(
     seed: int = 0,
     n_validation: int = 4,
     balance_gender: bool = True,
+    only: Sequence[int] | None = None,
 ) -> list[Split]:
     """The benchmark protocol (``benchmark-protocol.md``) exactly: 6 folds, fold k (k = 0..5) tests
     on RAVDESS actors 4k+1..4k+4 (2 male, 2 female); ``n_validation`` validation actors
     (default 4: 2 female + 2 male) are drawn from that fold's 20 training actors only, with
     ``seed + k``. Rows of other corpora in the dataset stay in training (never validation: the
-    protocol's validation actors are RAVDESS actors).
+    protocol's validation actors are RAVDESS actors). ``only``: the folds of these numbers alone.
     """
     meta = _meta(ds_or_columns)
     ravdess = {s for s, c in zip(meta.speaker, meta.corpus) if c == "ravdess"} or set(meta.speaker)
@@ -299,7 +304,7 @@ def ravdess_protocol_folds(
             f"the RAVDESS protocol needs actors 1-24; missing {missing}", source="ravdess_protocol"
         )
     splits = []
-    for k in range(6):
+    for k in range(6) if only is None else sorted(set(only) & set(range(6))):
         test_spk = [by_actor[a] for a in range(4 * k + 1, 4 * k + 5)]
         splits.append(
             _make_split(

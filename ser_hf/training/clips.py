@@ -122,15 +122,16 @@ def make_split(ds: Any, data_args: DataArguments, seed: int) -> Any:
             return folds.random_stratified_split(
                 ds, train_size=1 - 2 * frac, validation_size=frac, test_size=frac, seed=seed
             )
+        # the fold asked for alone (the same as in the full list): its validation warnings, not every fold's
         if kind == "ravdess-fold":
-            return _fold(
-                folds.ravdess_protocol_folds(ds, seed=seed, n_validation=n_val), value, "the RAVDESS protocol"
-            )
+            k = _fold(range(6), value, "the RAVDESS protocol")
+            return folds.ravdess_protocol_folds(ds, seed=seed, n_validation=n_val, only=[k])[0]
         if kind in ("kfold", "speaker-fold"):
             fold, _, n = value.partition("/")
-            return _fold(
-                folds.speaker_kfold(ds, int(n or 5), seed=seed, n_validation=n_val), fold, f"kfold:K/{n or 5}"
-            )
+            k = _fold(
+                range(max(int(n or 5), 2)), fold, f"kfold:K/{n or 5}"
+            )  # 0 or 1 folds: speaker_kfold says
+            return folds.speaker_kfold(ds, int(n or 5), seed=seed, n_validation=n_val, only=[k])[0]
         if kind == "loco":  # cross-corpus: train on the other corpora, test on every clip of this one
             from ..data.rows import _slug  # the corpus as its rows name it: loco:My-Lab is my_lab
 
