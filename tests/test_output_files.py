@@ -262,3 +262,26 @@ def test_a_results_file_keeps_a_file_name_that_is_not_utf8(tmp_path):
     write_whole(path, json.dumps({"rows": [name, "Jürgen"]}, ensure_ascii=False))
     assert json.loads(path.read_text(encoding="utf-8"))["rows"] == [name, "Jürgen"]
     assert "Jürgen" in path.read_text(encoding="utf-8")  # readable, not \u00fc
+
+
+def test_the_table_lines_up_names_with_combining_marks_and_wide_characters():
+    """A name macOS wrote decomposed (e + a combining acute) counted one column too many, and 話者
+    two too few, so the label column of their rows was out of line with the others."""
+    import unicodedata
+
+    from ser_hf.cli.predict_output import _print_table
+
+    names = ["plain.wav", unicodedata.normalize("NFD", "Zoë_é.wav"), "話者さくら.wav"]
+    rows = [{"file": n, "duration": 1.0, "label": "angry", "score": 0.9, "top_k": []} for n in names]
+    out = io.StringIO()
+    _print_table(rows, ["angry"], out)
+
+    def column(line: str) -> int:  # the terminal column where "angry" starts
+        before = line[: line.index("angry")]
+        return sum(
+            0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) == "W" else 1
+            for c in before
+        )
+
+    lines = out.getvalue().splitlines()[1:]
+    assert len(lines) == 3 and len({column(line) for line in lines}) == 1, out.getvalue()

@@ -9,6 +9,7 @@ import logging
 import os
 import stat
 import sys
+import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,10 +35,25 @@ def _print_table(results: list[dict[str, Any]], labels: Sequence[str], stream: A
         for r in results
     ]
     head = ("file", "duration_s", "label", "score", "top-k")
-    widths = [max([len(head[c]), *(len(row[c]) for row in rows)]) for c in range(4)]  # rows may be none
-    print("  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  " + head[4], file=stream)
+    widths = [max([_width(head[c]), *(_width(row[c]) for row in rows)]) for c in range(4)]  # rows may be none
+    print("  ".join(_pad(h, w) for h, w in zip(head, widths)) + "  " + head[4], file=stream)
     for row in rows:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[4], file=stream)
+        print("  ".join(_pad(v, w) for v, w in zip(row, widths)) + "  " + row[4], file=stream)
+
+
+def _width(text: str) -> int:
+    """The columns ``text`` takes in a terminal: a combining mark (a macOS name's decomposed é) none,
+    a wide character (話, 喜) two."""
+    return sum(
+        0 if unicodedata.combining(c) or unicodedata.category(c) in ("Mn", "Me", "Cf")
+        else 2 if unicodedata.east_asian_width(c) in ("W", "F")
+        else 1
+        for c in text
+    )  # fmt: skip
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
 
 
 def _shown(text: str) -> str:
