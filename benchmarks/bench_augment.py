@@ -2,7 +2,7 @@
 
 Both sides apply, to every clip: pitch shift (+-2 semitones), time stretch (0.8-1.25), synthetic
 reverberation, time shift, gain, polarity inversion and Gaussian noise at a random SNR. The
-batched side is ``ser_hf.augment.WaveformAugmenter`` on one padded batch (CPU, or ``--device
+batched side is ``ser_hf.data.augment.WaveformAugmenter`` on one padded batch (CPU, or ``--device
 cuda``); the per-clip side is ``librosa.effects.pitch_shift`` / ``time_stretch``,
 ``scipy.signal.fftconvolve`` and numpy, one clip at a time, as a data loader would do it.
 

@@ -7,7 +7,7 @@ Usage:
 
 Without ``--data-dir`` it generates ``--n-clips`` synthetic speech-like clips of ``--seconds``
 seconds at 16 kHz; with it, it loads the first ``--n-clips`` audio files found (sorted) with
-``ser_hf.audio.load_audio``. Every extractor gets the same list of float32 clips; each is warmed
+``ser_hf.load_audio``. Every extractor gets the same list of float32 clips; each is warmed
 up once, then all are timed in turn ``--runs`` times (interleaved, so a busy shared machine slows
 them alike), and the median is reported as clips per second. Ratios are measured in the same
 process, so they hold across machines better than the absolute figures.

@@ -7,7 +7,7 @@ Usage:
 Model: ``--model DIR``, else the bundled model (``ser_hf/bundled/model``) when it exists, else a
 freshly built ``--preset`` (default ``seed-logmel-bilstm``) with RANDOM weights (the output says
 so; speed does not depend on the weights). The model is exported to ONNX (fp32 and int8) into a
-temporary folder with ``ser_hf.onnx_export.export_onnx``, whose parity numbers are reported too.
+temporary folder with ``ser_hf.inference.onnx_export.export_onnx``, whose parity numbers are reported too.
 
 Single clip (one 3-s clip, ``--clip`` or a generated speech-like one), end to end from a float
 array at 16 kHz to probabilities, for each thread count (torch and ONNX Runtime both set to it):

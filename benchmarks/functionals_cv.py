@@ -3,11 +3,11 @@
     python benchmarks/functionals_cv.py --corpus ravdess=../shared/data/ravdess --out runs/cv_functionals
     python benchmarks/functionals_cv.py --corpus ravdess=DIR --features ours --out runs/cv_functionals_ours
 
-Folds are ``ser_hf.splits.ravdess_protocol_folds`` (the benchmark protocol, with the same
+Folds are ``ser_hf.data.folds.ravdess_protocol_folds`` (the benchmark protocol, with the same
 validation actors ``ser-hf cv`` uses) for ``--folds ravdess``, or ``speaker_kfold`` for a number.
 Per fold, C (and the feature subset, among ``--candidates``) is picked on the fold's
 validation actors; the chosen model is refitted on training + validation actors and scored once on
-the test actors (see ``ser_hf.functionals.functionals_cv``). Output: ``fold_K/*.json`` and
+the test actors (see ``ser_hf.training.functionals.functionals_cv``). Output: ``fold_K/*.json`` and
 ``cv_results.{json,md}`` + ``confusion_cv.png``, the same files as ``ser-hf cv``.
 
 ``--features compare+ours`` (default) needs ``pip install opensmile`` (research / non-commercial

@@ -219,6 +219,8 @@ def test_messages_and_docs_name_no_deprecated_path():
         for p in PACKAGE.rglob("*")
         if p.suffix in (".py", ".md", ".txt") and "bundled" not in p.parts and p.name != "_compat.py"
     ]
+    # the scripts users run (benchmarks/exploration records past runs as they were)
+    texts += [p for d in ("benchmarks", "scripts", "demo") for p in (PACKAGE.parent / d).glob("*.py")]
     found = []
     for path in texts:
         for number, line in enumerate(path.read_text().splitlines(), 1):
