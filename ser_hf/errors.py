@@ -151,16 +151,19 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def spreadsheet_text(value: object) -> object:
     """``value`` as a CSV cell that Excel, LibreOffice and Sheets show as text: a string starting with
     ``= + - @``, a tab or a carriage return gets a leading ``'`` (OWASP's advice against CSV injection),
-    so a file named ``=HYPERLINK(...).wav`` or a model label ``=cmd|...`` stays a name. Numbers, and
-    strings that cannot start a formula, are returned as they are."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+    so a file named ``=HYPERLINK(...).wav`` or a model label ``=cmd|...`` stays a name. So does one
+    starting with ``'``s then one of those (``'-x.wav`` is written ``''-x.wav``), so that
+    :func:`from_spreadsheet_text` gives every string back exactly. Numbers, and strings that cannot
+    start a formula, are returned as they are."""
+    if isinstance(value, str) and value.lstrip("'").startswith(_FORMULA_STARTS):
         return "'" + value
     return value
 
 
 def from_spreadsheet_text(value: str) -> str:
-    """The text of a CSV cell that :func:`spreadsheet_text` wrote: its guarding ``'`` taken off."""
-    if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS):
+    """The text of a CSV cell that :func:`spreadsheet_text` wrote: its guarding ``'`` taken off (one
+    ``'``, when ``'``s then ``= + - @``, a tab or a carriage return start the cell)."""
+    if value.startswith("'") and value.lstrip("'").startswith(_FORMULA_STARTS):
         return value[1:]
     return value
 

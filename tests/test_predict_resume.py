@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from conftest import make_speechlike, make_tone, save_tiny_bilstm
 
 import ser_hf.cli.predict_resume as predict_resume
 from ser_hf.cli import main
+from ser_hf.errors import from_spreadsheet_text, spreadsheet_text
 from ser_hf.inference.classifier import EmotionClassifier
 
 SR = 16000
@@ -181,3 +183,27 @@ def test_a_killed_run_leaves_its_rows_in_file_and_resume_finishes_it(model_dir, 
     # a device or FIFO is written once, at the end (its reader would get FILE again at each save)
     assert predict_resume.PredictFile("/dev/null", kind, []).saving is False
     assert predict_resume.PredictFile(str(out), kind, []).saving is True
+
+
+def test_resume_reads_back_every_name_its_csv_guards(model_dir, tmp_path, monkeypatch, classified):
+    """A file named ``'-x.wav`` was written as it is to --csv and read back as ``-x.wav`` (its "guarding"
+    ``'`` taken off), so --resume classified it again on every run and added a row each time. A name
+    starting with ``'``s then ``= + - @`` is guarded too (``''-x.wav``), and every string comes back."""
+    tricky = ["'", "''", "=", "+", "-", "@", "\t", "\r", "a", ",", '"', " "]
+    texts = ["'-x", "''=y", "=z", "'plain", "-a", "\tt", "\rc", "'\tt", "'\r", "''plain", ""]
+    texts += ["".join(p) for n in (1, 2, 3) for p in itertools.product(tricky, repeat=n)]
+    for text in texts:
+        cell = spreadsheet_text(text)
+        assert from_spreadsheet_text(cell) == text, repr(text)
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), repr(text)  # never a formula
+    monkeypatch.chdir(tmp_path)
+    names = ["'-x.wav", "''=y.wav", "=z.wav", "'plain.wav", "-a.wav"]
+    for i, name in enumerate(names):
+        _clip(tmp_path / name, i)
+    args = ["--model", str(model_dir), "--csv", "r.csv"]
+    assert main(["predict", *args, "--", *names]) == 0
+    classified.clear()
+    assert main(["predict", *args, "--resume", "--", *names]) == 0
+    assert classified == []  # every file matched to its row: none classified again, no row added
+    cells = [r["file"] for r in csv.DictReader(open("r.csv", newline="", encoding="utf-8"))]
+    assert cells == ["''-x.wav", "'''=y.wav", "'=z.wav", "'plain.wav", "'-a.wav"]

@@ -180,8 +180,8 @@ run's rows are left), and --json - / --csv - then print one array / one header p
         const="-",
         default=None,
         metavar="FILE",
-        help="write results as CSV ('-' or no FILE: stdout); a text cell starting with = + - @ gets a "
-        "leading ' so that a spreadsheet shows it as text, not a formula (--json keeps names as below)",
+        help="write results as CSV ('-' or no FILE: stdout); a text cell starting with = + - @ (or ' then "
+        "one) gets a leading ' so that a spreadsheet shows it as text, not a formula (--json: names as below)",
     )
     out.add_argument(
         "--json",
