@@ -207,3 +207,45 @@ def test_resume_reads_back_every_name_its_csv_guards(model_dir, tmp_path, monkey
     assert classified == []  # every file matched to its row: none classified again, no row added
     cells = [r["file"] for r in csv.DictReader(open("r.csv", newline="", encoding="utf-8"))]
     assert cells == ["''-x.wav", "'''=y.wav", "'=z.wav", "'plain.wav", "'-a.wav"]
+
+
+def _raising(stop: type[BaseException]):
+    def classify_batch(self, *args, **kwargs):
+        raise stop
+
+    return classify_batch
+
+
+@pytest.mark.parametrize("kind", ["csv", "json"])
+def test_a_run_stopped_before_a_file_finished_leaves_an_earlier_file_as_it_was(
+    model_dir, tmp_path, monkeypatch, capsys, kind
+):
+    """A save during the run came when its minute was up even if no file had finished (short clips wait
+    for a batch of 16): a run stopped while its first batch was classified had written [] (a CSV header)
+    over a complete FILE, and its last line said that FILE was left as it was. Nothing is saved before
+    a file of this run finishes: Ctrl-C or SIGKILL then leaves FILE as it was, as the line says."""
+    files = [_clip(tmp_path / f"{c}.wav", i) for i, c in enumerate("abc")]
+    out = tmp_path / f"results.{kind}"
+    args = [*files, "--model", str(model_dir), f"--{kind}", str(out)]
+    assert main(["predict", *args]) == 0
+    whole = out.read_text()
+    monkeypatch.setattr(predict_resume, "SAVE_EVERY_S", 0.0)
+    monkeypatch.setattr(predict_resume, "SAVE_COST", 0)
+    monkeypatch.setattr(EmotionClassifier, "classify_batch", _raising(KeyboardInterrupt))
+    capsys.readouterr()
+    assert main(["predict", *args]) == 130  # Ctrl-C while the first batch is classified
+    assert (
+        "interrupted after 0 of 3 file(s); no --csv/--json FILE written (an existing one is left as it was)"
+        in capsys.readouterr().err
+    )
+    assert out.read_text() == whole
+    monkeypatch.setattr(EmotionClassifier, "classify_batch", _raising(_Killed))
+    with pytest.raises(_Killed):
+        main(["predict", *args])
+    assert out.read_text() == whole
+    # --resume with a file still to classify: the earlier rows alone are not saved again either
+    saves: list[list] = []
+    monkeypatch.setattr(predict_resume.PredictFile, "write", lambda self, rows: saves.append(rows))
+    monkeypatch.setattr(EmotionClassifier, "classify_batch", _raising(KeyboardInterrupt))
+    assert main(["predict", _clip(tmp_path / "d.wav", 4), *args, "--resume"]) == 130
+    assert saves == [] and out.read_text() == whole

@@ -447,11 +447,7 @@ def cli(argv: list[str]) -> int:
             file=sys.stderr,
         )
     if stopped is not None:
-        kept = (
-            "the table and any --csv/--json above hold those"
-            if results
-            else "no --csv/--json FILE written (an existing one is left as it was)"
-        )
+        kept = result_file.stopped_note(results)  # what FILE holds now
         todo = len(files) - result_file.kept
         print(f"interrupted after {len(results)} of {todo} file(s); {kept}", file=sys.stderr)
     if unwritten is not None:  # after the table and the summary: `ser-hf predict: error: cannot write ...`

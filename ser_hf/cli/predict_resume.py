@@ -56,11 +56,13 @@ class PredictFile:
         self.done: Counter[str] = Counter()  # a name -> how many of its places an earlier row fills
         self.kept = 0
         self.next_save = time.monotonic() + SAVE_EVERY_S
+        self.saved = False  # whether a save during the run wrote FILE (its earlier content is gone)
 
     def start(self, files: Sequence[Path | str], report: TextIO) -> None:
         """Match the earlier rows to ``files`` (the name as a row writes it, exactly): the files that
         have a row with a label are skipped; one with an error row, or none, is classified."""
         self.files = files
+        self.next_save = time.monotonic() + SAVE_EVERY_S  # a minute of classifying, not of loading models
         names = Counter(_shown(str(f)) for f in files)
         self.done = Counter(r["file"] for r in self.earlier if "label" in r) & names
         self.kept = sum(self.done.values())
@@ -82,10 +84,20 @@ class PredictFile:
         self.done[name] -= 1
         return True
 
+    def stopped_note(self, results: list[dict[str, Any]]) -> str:
+        """What the last line of a run stopped early (Ctrl-C, SIGTERM) says of FILE."""
+        if results:
+            return "the table and any --csv/--json above hold those"
+        if self.saved:
+            return f"{self.path} holds the rows saved during the run"
+        return "no --csv/--json FILE written (an existing one is left as it was)"
+
     def progress(self, results: list[dict[str, Any]], first: int = 0, adapted_on: int | None = None) -> None:
         """Save FILE when a minute has passed since the last save: the earlier rows kept and the
         ``results`` finished so far (``results[first:]``, when adapted, get the ``adapted_on`` that
-        the run adds to them at the end of their group)."""
+        the run adds to them at the end of their group). Not before a file of this run has finished
+        (short clips wait for a batch): FILE would lose the rows of a complete earlier run, or gain
+        nothing beyond those that ``--resume`` keeps."""
         if not self.saving or time.monotonic() < self.next_save:
             return
         rows = [
@@ -95,9 +107,12 @@ class PredictFile:
             for i, r in enumerate(results)
             if finished(r)
         ]
+        if not rows:
+            return  # saved as soon as one is
         began = time.monotonic()
         try:
             self.write(self.merged(rows))
+            self.saved = True
         except OSError as err:  # a full disk: the run goes on, the final write reports it (exit 74)
             logger.warning("could not save the results so far to %s (%s); trying again later", self.path, err)
         self.next_save = time.monotonic() + max(SAVE_EVERY_S, SAVE_COST * (time.monotonic() - began))
