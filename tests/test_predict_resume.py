@@ -249,3 +249,26 @@ def test_a_run_stopped_before_a_file_finished_leaves_an_earlier_file_as_it_was(
     monkeypatch.setattr(EmotionClassifier, "classify_batch", _raising(KeyboardInterrupt))
     assert main(["predict", _clip(tmp_path / "d.wav", 4), *args, "--resume"]) == 130
     assert saves == [] and out.read_text() == whole
+
+
+@pytest.mark.parametrize("kind", ["csv", "json"])
+def test_resume_never_replaces_the_timeline_png_of_an_earlier_row(model_dir, tmp_path, kind):
+    """--resume with --timeline-png looked for a clash of PNG names among this run's rows only: x/long.wav
+    kept from the earlier run and y/long.wav classified now both got long.timeline.png, y's plot over
+    x's. The new one takes another name, as in one run with both files (a CSV names no PNG: resuming
+    one replaces none already in DIR)."""
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    x = _long(tmp_path / "x" / "long.wav")
+    y = str(tmp_path / "y" / "long.wav")
+    sf.write(y, np.concatenate([make_tone(200.0, 5.0), make_speechlike(5.0, seed=9)]), SR)
+    pngs, out = tmp_path / "pngs", tmp_path / f"r.{kind}"
+    args = ["--model", str(model_dir), f"--{kind}", str(out), "--timeline-png", str(pngs)]
+    assert main(["predict", x, *args]) == 0
+    x_png = (pngs / "long.timeline.png").read_bytes()
+    assert main(["predict", x, y, *args, "--resume"]) == 0
+    assert (pngs / "long.timeline.png").read_bytes() == x_png
+    assert sorted(p.name for p in pngs.iterdir()) == ["long-0.timeline.png", "long.timeline.png"]
+    if kind == "json":
+        named = [r["timeline_png"] for r in json.loads(out.read_text())]
+        assert named == [str(pngs / "long.timeline.png"), str(pngs / "long-0.timeline.png")]

@@ -364,11 +364,8 @@ def cli(argv: list[str]) -> int:
                         if warning := cut_short.warning(duration, tl.duration):
                             row["warning"] = warning
                         if args.timeline_png:
-                            name = _file_name(path)
-                            png = Path(args.timeline_png) / f"{Path(name).stem}.timeline.png"
-                            # the same name from another folder
-                            if any(r.get("timeline_png") == str(png) for r in results):
-                                png = png.with_name(f"{Path(name).stem}-{len(results)}.timeline.png")
+                            name = _file_name(path)  # the PNG an earlier row names is not replaced
+                            png = result_file.timeline_png(args.timeline_png, Path(name).stem, results)
                             row["timeline_png"] = str(plot_timeline(tl, png, title=name))
                         results.append(row)
                     else:

@@ -57,6 +57,7 @@ class PredictFile:
         self.kept = 0
         self.next_save = time.monotonic() + SAVE_EVERY_S
         self.saved = False  # whether a save during the run wrote FILE (its earlier content is gone)
+        self.pngs: set[str] = set()  # the --timeline-png names the rows kept from the earlier run took
 
     def start(self, files: Sequence[Path | str], report: TextIO) -> None:
         """Match the earlier rows to ``files`` (the name as a row writes it, exactly): the files that
@@ -66,6 +67,7 @@ class PredictFile:
         names = Counter(_shown(str(f)) for f in files)
         self.done = Counter(r["file"] for r in self.earlier if "label" in r) & names
         self.kept = sum(self.done.values())
+        self.pngs = {os.path.abspath(r["timeline_png"]) for r in self.earlier if r.get("timeline_png")}
         if self.earlier:
             print(
                 f"--resume: {self.kept} of {len(files)} file(s) already classified in {self.path}; "
@@ -83,6 +85,22 @@ class PredictFile:
             return False
         self.done[name] -= 1
         return True
+
+    def timeline_png(self, folder: str, stem: str, results: list[dict[str, Any]]) -> Path:
+        """The --timeline-png file of the file named ``stem``: ``folder/stem.timeline.png``, or
+        ``stem-N.timeline.png`` when a row of this run (the same name from another folder) or a row
+        kept from the earlier run names it. A CSV does not name the PNGs: resuming one, a PNG already
+        in ``folder`` (an earlier row's) is never replaced."""
+        png = Path(folder) / f"{stem}.timeline.png"
+        taken = {r["timeline_png"] for r in results if r.get("timeline_png")}
+        n = len(results)
+        while (
+            str(png) in taken
+            or os.path.abspath(png) in self.pngs
+            or (self.kind == "csv" and self.earlier and png.exists())
+        ):
+            png, n = png.with_name(f"{stem}-{n}.timeline.png"), n + 1
+        return png
 
     def stopped_note(self, results: list[dict[str, Any]]) -> str:
         """What the last line of a run stopped early (Ctrl-C, SIGTERM) says of FILE."""
