@@ -22,6 +22,52 @@ def test_model_cards_parse(path):
     assert card.text.strip().startswith("#"), "a body under the YAML header"
 
 
+def _recorded_corpora(folder: Path) -> list[str]:
+    """A bundle's training corpora as its run recorded them: ``train_args.json``'s ``--corpus NAME=PATH``,
+    else the corpus prefixes of ``split.json``'s training speakers (the bundles trained before
+    train_args.json was written)."""
+    import json
+
+    if (folder / "train_args.json").is_file():
+        data = json.loads((folder / "train_args.json").read_text())["data"]
+        return sorted({str(c).split("=", 1)[0] for c in data["corpus"]})
+    split = json.loads((folder / "split.json").read_text())
+    return sorted({str(s).rsplit("_", 1)[0] for s in split["train_speakers"]})
+
+
+@pytest.mark.parametrize("path", MODEL_CARDS, ids=lambda p: str(p.relative_to(REPO)))
+def test_model_cards_licence_is_what_the_card_generator_gives_for_their_training_data(path):
+    """Nine bundled cards trained on RAVDESS (CC BY-NC-SA 4.0) and TESS (CC BY-NC-ND 4.0) said
+    `license: cc-by-nc-sa-4.0`, and the default's `license_name` differed from `push --card-only`'s."""
+    from ser_hf.hub.cards import _license_for, corpus_info, license_name_for
+
+    folder = (
+        path.parent
+        if path.name == "README.md"
+        else REPO / "ser_hf" / "bundled" / "turn_encoder_2_voices_crops"
+    )
+    corpora = _recorded_corpora(folder)
+    assert corpora, folder
+    data = ModelCard.load(path).data.to_dict()
+    licence = _license_for(corpora)
+    assert (data.get("license"), data.get("license_name")) == (licence, license_name_for(corpora, licence))
+    assert sorted(data.get("datasets") or []) == corpora
+    licence_section = path.read_text(encoding="utf-8").split("## Licen", 1)[1]
+    assert all(corpus_info(c)["license_text"] in licence_section for c in corpora), "the prose names each"
+
+
+def test_push_card_only_writes_the_default_cards_licence():
+    """`ser-hf push --card-only` wrote `license_name: mixed-corpus-licences` for the default, whose
+    bundled card says `cc-by-nc-sa-4.0-and-cc-by-nc-nd-4.0`."""
+    from ser_hf.hub.cards import make_model_card
+    from ser_hf.inference.bundled import default_model_path
+
+    generated = make_model_card(default_model_path(), "someone/ser-default").data
+    bundled = ModelCard.load(default_model_path() / "README.md").data
+    assert (generated.license, generated.license_name) == (bundled.license, bundled.license_name)
+    assert generated.license_name == "cc-by-nc-nd-4.0-and-cc-by-nc-sa-4.0"
+
+
 def test_the_space_header_parses_as_the_hub_reads_it():
     card = SpaceCard.load(REPO / "demo" / "README.md")
     data = card.data

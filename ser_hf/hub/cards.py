@@ -191,6 +191,16 @@ def _license_for(corpora: Sequence[str]) -> str | None:
     return licences.pop() if len(licences) == 1 else "other"
 
 
+def license_name_for(corpora: Sequence[str], license: str | None) -> str | None:
+    """The card's ``license_name`` for ``license: other`` over corpora with different terms: their licence
+    ids, sorted and joined by ``-and-`` (RAVDESS + TESS: ``cc-by-nc-nd-4.0-and-cc-by-nc-sa-4.0``), a corpus
+    with its own terms as ``<corpus>-terms``; None otherwise. The bundled cards say the same."""
+    if license != "other" or len(set(corpora)) < 2:
+        return None
+    ids = {i if (i := corpus_info(c)["license"]) != "other" else f"{_corpus_key(c)}-terms" for c in corpora}
+    return "-and-".join(sorted(ids))
+
+
 def _trained_parameters(folder: Path) -> int:
     """The model's own parameters (``num_parameters()``: no buffers, no frozen encoder shipped
     beside it); the safetensors headers of ``model*.safetensors`` when it does not load."""
@@ -369,7 +379,7 @@ def make_model_card(
         datasets=[d for d in map(_card_dataset, corpora) if d] or None,
         metrics=list(_METRIC_ALIASES),
         license=license,
-        license_name="mixed-corpus-licences" if license == "other" and len(set(corpora)) > 1 else None,
+        license_name=license_name_for(corpora, license),
         language=languages,
         eval_results=eval_results or None,
     )
