@@ -133,6 +133,50 @@ def _assert_label_dict(label: dict[str, float]) -> None:
     assert abs(sum(label.values()) - 1.0) < 1e-6
 
 
+# ------------------------------------------------------------------------- the Space's requirements
+def test_the_spaces_requirements_provide_every_package_app_imports():
+    """demo/requirements.txt listed `ser-hf` (no matplotlib: only the [demo] and [train] extras bring it)
+    and gradio, so an install from it lacked matplotlib, which app.py imports at the top."""
+    import ast
+    import importlib.metadata as metadata
+
+    from packaging.requirements import Requirement
+
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        tomllib = pytest.importorskip("tomli")
+
+    def norm(name: str) -> str:
+        return name.lower().replace("_", "-")
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = pyproject["optional-dependencies"]
+    lines = (REPO / "demo" / "requirements.txt").read_text().splitlines()
+    provided: set[str] = set()
+    pending = [Requirement(line) for line in lines if line.strip() and not line.startswith(("#", "-"))]
+    while pending:  # ser-hf's own extras unfold from pyproject; other packages bring their requirements
+        req = pending.pop()
+        provided.add(norm(req.name))
+        if norm(req.name) == "ser-hf":
+            pending += [Requirement(r) for r in pyproject["dependencies"]]
+            pending += [Requirement(r) for extra in req.extras for r in extras[extra]]
+        else:
+            with contextlib.suppress(metadata.PackageNotFoundError):
+                provided |= {norm(Requirement(r).name) for r in metadata.requires(req.name) or []}
+    tree = ast.parse((REPO / "demo" / "app.py").read_text())
+    modules = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    modules |= {
+        n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0
+    }
+    third_party = modules - set(sys.stdlib_module_names) - {"__future__"}
+    dists = metadata.packages_distributions()
+    missing = {m for m in third_party if not {norm(d) for d in dists.get(m, [m])} & provided}
+    assert "matplotlib" in third_party and not missing, (
+        f"app.py imports {missing}: not in demo/requirements.txt"
+    )
+
+
 # ------------------------------------------------------------------------- handlers
 def test_short_clip_scores_figure_and_no_timeline(app, clf, short_clip):
     label, fig, timeline_fig, table = app.classify_file(str(short_clip), clf)
