@@ -167,6 +167,28 @@ def test_predict_without_a_usable_model_is_one_error_line(media, tmp_path, capsy
     assert rc == 2 and "no_model" in err and "Traceback" not in err
 
 
+def test_timeline_png_without_matplotlib_is_a_usage_error_before_any_work(
+    media, model_dir, tmp_path, capsys, monkeypatch
+):
+    """On a core install `--timeline-png DIR` turned every long file into an ERROR row
+    (`ModuleNotFoundError: No module named 'matplotlib'`), its computed timeline thrown away."""
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)  # as if not installed
+    out_csv, pngs = tmp_path / "out.csv", tmp_path / "pngs"
+    argv = [
+        str(media / "long"),
+        "--model",
+        str(model_dir),
+        "--csv",
+        str(out_csv),
+        "--timeline-png",
+        str(pngs),
+    ]
+    rc = main(["predict", *argv])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--timeline-png" in err and "pip install 'ser-hf[demo]'" in err, err
+    assert "Traceback" not in err and not out_csv.exists() and not pngs.exists()
+
+
 def test_predict_missing_paths(model_dir, tmp_path, capsys):
     rc = predict_cli([str(tmp_path / "nope.wav"), "--model", str(model_dir)])
     captured = capsys.readouterr()

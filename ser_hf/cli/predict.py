@@ -259,6 +259,7 @@ def cli(argv: list[str]) -> int:
             output_file(getattr(args, option), f"--{option}")  # before the work, not after it
     result_file = open_predict_file(args, parser)  # --resume: the earlier rows, read before the models load
     if args.timeline_png:
+        require_extra("demo", "ser-hf predict --timeline-png", ("matplotlib",))
         output_dir(args.timeline_png, "--timeline-png")
     if args.onnx:
         require_extra("onnx", "ser-hf predict --onnx", ("onnxruntime",))
