@@ -276,6 +276,26 @@ def test_a_reader_closing_the_pipe_ends_the_command_quietly(model_dir, tmp_path)
     assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err
 
 
+@pytest.mark.parametrize("option", ["--help", "--version"])
+def test_usage_and_version_end_quietly_on_a_closed_pipe_and_in_one_line_on_a_full_device(option):
+    """`ser-hf --help | head -1`, `ser-hf --version | head -0` and `ser-hf --help > /dev/full` ended in a
+    BrokenPipeError / OSError traceback: those prints sat outside the guard the commands have."""
+    main_code = "import sys; from ser_hf.cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = _run([main_code, option], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first line
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141, err[-2000:]
+    assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err
+    if Path("/dev/full").exists():
+        with open("/dev/full", "w") as full:
+            proc = _run([main_code, option], stdout=full, stderr=subprocess.PIPE)
+            err = proc.communicate(timeout=120)[1]
+        assert proc.returncode == 74 and "Traceback" not in err, err[-2000:]
+        assert err.splitlines() == [
+            f"ser-hf {option[2:]}: error: cannot write to stdout (No space left on device)"
+        ]
+
+
 def test_silence_db_sets_the_one_threshold_predict_speaks_of(model_dir, tmp_path, capsys, caplog):
     """`predict --silence-db -60` classified a clip at -57 dBFS, as asked, and still logged that it "holds
     no speech (below -55)": classify's own threshold, not the user's (probe of session 36)."""

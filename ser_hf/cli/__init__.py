@@ -162,22 +162,29 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+def _print_usage(argv: list[str]) -> int:
+    print(_usage())
+    return 0
+
+
+def _print_version(argv: list[str]) -> int:
+    from .. import __version__
+
+    print(f"ser-hf {__version__}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in {"-h", "--help", "help"}:
-        print(_usage())
-        return 0
-    if argv[0] in {"--version", "-V"}:
-        from .. import __version__
-
-        print(f"ser-hf {__version__}")
-        return 0
-    name, rest = argv[0], argv[1:]
-    if name not in COMMANDS:
+    name, rest = (argv or ["help"])[0], argv[1:]
+    if name in {"-h", "--help", "help", "--version", "-V"}:  # `ser-hf --help | head -1`: the guards below
+        name, func = ("version", _print_version) if name in {"--version", "-V"} else ("help", _print_usage)
+    elif name not in COMMANDS:
         print(f"ser-hf: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    func = importlib.import_module(f"{__name__}.{COMMANDS[name][0]}").cli
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        func = importlib.import_module(f"{__name__}.{COMMANDS[name][0]}").cli
     try:
         with _sigterm_interrupts():
             code = int(func(rest) or 0)
