@@ -3,6 +3,8 @@ clip's samples and the extractor's options; a damaged entry is recomputed, not t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -55,7 +57,16 @@ def test_where_the_cache_lives(monkeypatch, tmp_path):
     monkeypatch.setenv("SER_HF_CACHE", "off")
     assert default_cache_dir() is None
     monkeypatch.delenv("SER_HF_CACHE")
-    assert default_cache_dir().name == "ser_hf"
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    assert default_cache_dir() == Path.home() / ".cache" / "ser_hf"
+    # the XDG cache folder, which the Hugging Face libraries honour, was ignored
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "ser_hf"
+    monkeypatch.setenv("SER_HF_CACHE", str(tmp_path / "own"))  # SER_HF_CACHE still wins
+    assert default_cache_dir() == tmp_path / "own"
+    monkeypatch.delenv("SER_HF_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # invalid in the XDG spec: ignored
+    assert default_cache_dir() == Path.home() / ".cache" / "ser_hf"
 
 
 def test_training_from_cached_features_matches_training_from_waveforms(tmp_path):

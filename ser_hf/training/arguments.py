@@ -114,7 +114,7 @@ class DataArguments:
     cache_dir: str | None = field(
         default=None,
         metadata={
-            "help": "Cache folder: per-clip feature vectors (default $SER_HF_CACHE or ~/.cache/ser_hf; SER_HF_CACHE=off: none) and, when given, decoded waveforms (one safetensors file per corpus)."
+            "help": "Cache folder: per-clip feature vectors (default $SER_HF_CACHE, else $XDG_CACHE_HOME/ser_hf or ~/.cache/ser_hf; SER_HF_CACHE=off: none) and, when given, decoded waveforms (one safetensors file per corpus)."
         },
     )
     decode_workers: int = field(default=8, metadata={"help": "Threads decoding audio files."})

@@ -8,7 +8,8 @@ clip, functionals set, sampling rate or trimming never hits a stale entry. Files
 temporary name and renamed, so parallel folds and interrupted runs never leave half a vector.
 
 Where: ``--cache_dir`` of ``ser-hf train`` / ``cv``, else ``$SER_HF_CACHE``, else
-``~/.cache/ser_hf``. ``SER_HF_CACHE=off`` turns it off.
+``$XDG_CACHE_HOME/ser_hf`` (as the Hugging Face libraries place theirs), else ``~/.cache/ser_hf``.
+``SER_HF_CACHE=off`` turns it off.
 """
 
 from __future__ import annotations
@@ -32,11 +33,16 @@ CACHE_VERSION = "2"
 
 
 def default_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path | None:
-    """``cache_dir``, else ``$SER_HF_CACHE``, else ``~/.cache/ser_hf``; None when set to ``off``."""
+    """``cache_dir``, else ``$SER_HF_CACHE``, else ``$XDG_CACHE_HOME/ser_hf``, else ``~/.cache/ser_hf``;
+    None when set to ``off``."""
     value = str(cache_dir) if cache_dir else os.environ.get("SER_HF_CACHE", "")
     if value.lower() in ("off", "none", "0"):
         return None
-    return Path(value) if value else Path.home() / ".cache" / "ser_hf"
+    if value:
+        return Path(value)
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    # the XDG spec: a relative path there is invalid and ignored
+    return (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "ser_hf"
 
 
 class FeatureCache:
