@@ -431,3 +431,21 @@ def test_a_held_out_class_no_training_clip_had_is_said_in_the_fold_metrics(tmp_p
     )  # fmt: skip
     assert results["test"]["untrained_classes"] == {"fearful": 2}
     assert json.loads((tmp_path / "test_metrics.json").read_text())["untrained_classes"] == {"fearful": 2}
+
+
+def test_cv_adapt_scores_the_folds_with_their_training_label_map(tmp_path, monkeypatch):
+    """``ser-hf cv ... --adapt -- --label_map wut=angry,calm=`` scored fold_K/adapted with the labels
+    unmapped (calm back, Wut left out) beside the plain scores as if comparable. No fold is trained
+    here: the fold runner records the commands it is given."""
+    from ser_hf.training import cross_validation as cv
+
+    given: list[list[str] | None] = []
+    monkeypatch.setattr(cv, "check_split", lambda argv: None)
+    monkeypatch.setattr(cv, "run_fold", lambda cmd, fold_dir, env, teacher, adapt: given.append(adapt) or {"returncode": 1})  # fmt: skip
+    extra = ["--label_map", "wut=angry,calm=", "--num_train_epochs", "1"]
+    result, failed = cv.run_cross_validation(
+        [f"mine={tmp_path}"], "speech-stats", tmp_path / "cv", folds="2", extra=extra, adapt=True
+    )
+    assert result is None and failed == [0, 1] and len(given) == 2
+    for command in given:
+        assert command[command.index("--label-map") + 1] == "wut=angry,calm="

@@ -175,3 +175,25 @@ def test_evaluate_reads_a_hub_datasets_columns_as_the_model_was_trained_with(tmp
     assert asked[-1]["speaker_column"] == "agent" and asked[-1]["label_column"] == "mood"
     load_eval_data(["other/set"], None, model_dir=model)  # a dataset it did not train on: default columns
     assert "speaker_column" not in asked[-1]
+
+
+def test_evaluate_renames_the_classes_as_the_models_training_did(tmp_path, caplog):
+    """Trained with --label_map wut=angry,calm= (Wut renamed, calm dropped), ``ser-hf evaluate`` of the
+    same corpus re-applied the training's columns but not its map: the calm clips came back (scored
+    as neutral), the Wut ones were left out as a class the model lacks, and --split model failed."""
+    from ser_hf.training.scoring import training_columns
+
+    corpus = write_corpus(tmp_path / "de", ["Wut", "neutral", "sad", "calm"])
+    model = tmp_path / "run"
+    argv = ["--corpus", f"de={corpus}", "--speaker_column", "caller_id", "--split", "loso:c-B"]
+    argv += ["--label_map", "wut=angry,calm=", "--num_val_speakers", "1", "--preset", "speech-stats"]
+    assert train_cli.cli([*argv, "--output_dir", str(model)]) == 0
+    assert training_columns(model)[0]["label_map"] == {"wut": "angry", "calm": None}
+    with caplog.at_level("INFO", logger="ser_hf.training.evaluation"):
+        metrics = _evaluate(model, f"de={corpus}", tmp_path / "all")
+    assert sorted(metrics["labels"]) == ["angry", "neutral", "sad"] and metrics["n"] == 24  # no calm clip
+    assert "classes renamed as loaded by the training's label map" in caplog.text
+    assert _evaluate(model, f"de={corpus}", tmp_path / "model", "--split", "model")["n"] == 6  # caller B
+    # the evaluation's own --label-map wins: calm scored as neutral this time
+    metrics = _evaluate(model, f"de={corpus}", tmp_path / "own", "--label-map", "Wut=angry,calm=neutral")
+    assert metrics["n"] == 32 and metrics["per_class"]["neutral"]["support"] == 16

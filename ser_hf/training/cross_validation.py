@@ -127,6 +127,13 @@ def check_split(training_argv: Sequence[str]) -> None:
     make_split(load_rows(data_args), data_args, training_args.seed)
 
 
+def _training_label_map(training_argv: Sequence[str]) -> str | None:
+    """The ``--label_map`` a fold's training command gives (a flag, or a config file's ``label_map``)."""
+    from .arguments import parse_args
+
+    return parse_args(training_argv)[0].label_map or None
+
+
 def _fold_done(fold_dir: Path) -> bool:
     return (fold_dir / METRICS_FILE).is_file()
 
@@ -501,6 +508,8 @@ def run_cross_validation(
             return None
         return fold_command(k, teacher_preset, out / f"fold_{k}" / TEACHER_DIR, teacher_extra)
 
+    # the folds' --label_map (after '--' or in a config file): the adapted scores load the classes as trained
+    label_map = _training_label_map(student_command(indices[0])[3:]) if mode and indices else None
     for k in indices:
         fold_dir = out / f"fold_{k}"
         teacher_commands[k] = teacher_command(k)
@@ -511,6 +520,8 @@ def run_cross_validation(
                 adapt_commands[k] += ["--corpus", corpus]
             if label_scheme:
                 adapt_commands[k] += ["--label-scheme", label_scheme]
+            if label_map:
+                adapt_commands[k] += ["--label-map", label_map]
             adapt_commands[k] += ["--split", "model", "--adapt", mode, "--out", str(fold_dir / folder)]
 
     meta = {

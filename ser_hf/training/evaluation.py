@@ -472,7 +472,8 @@ def load_eval_data(
     """Load ``NAME=PATH`` corpora as one dataset (several corpora need a label scheme); a Hub
     dataset is given by its id alone (``owner/name``). ``columns`` (``speaker_column=...``, ...)
     name the columns of data of your own; a corpus of a name the model in ``model_dir`` trained on
-    is otherwise read with the columns its training named (its ``train_args.json``)."""
+    is otherwise read with the columns and the ``--label_map`` its training named (its ``train_args.json``;
+    a ``label_map`` in ``columns``, the evaluation's ``--label-map``, wins)."""
     from ..data.corpora import load_corpora, load_corpus
     from ..data.rows import _slug
 
@@ -483,6 +484,14 @@ def load_eval_data(
         name, sep, path = (part.strip() for part in spec.partition("="))
         # a column named at training time (local or Hub): without it the clips were one speaker '<corpus>_unknown'
         own = {**(recorded if name.lower() in trained_on or _slug(name) in trained_on else {}), **given}
+        if own.get("label_map"):  # which map renamed the classes: scores of other classes are no comparison
+            whose = (
+                "--label-map"
+                if "label_map" in given
+                else f"the training's label map ({model_dir}/train_args.json)"
+            )
+            pairs = ", ".join(f"{k}={v or ''}" for k, v in own["label_map"].items())
+            logger.info("%s: classes renamed as loaded by %s: %s", name, whose, pairs)
         if not sep and name.count("/") == 1 and not Path(name).expanduser().exists():
             loads.append({"name": name, "data_dir": None, **own})  # a Hub dataset id
             continue
@@ -503,7 +512,7 @@ def load_eval_data(
         missed = [
             f"--{k.replace('_', '-')} {v}"
             for k, v in recorded.items()
-            if k not in given and f"column {v!r}" in str(err)
+            if k.endswith("_column") and k not in given and f"column {v!r}" in str(err)
         ]
         if not missed:
             raise

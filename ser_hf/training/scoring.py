@@ -314,9 +314,10 @@ def _projection(model_names: Sequence[str], shared: Sequence[str], mapping: dict
     return proj
 
 
-def training_columns(model_dir: str | Path | None) -> tuple[dict[str, str], set[str]]:
-    """The data columns a model's training named (``--speaker_column`` ...: its ``train_args.json``)
-    and the corpus names they were read under; empty for a folder without those records."""
+def training_columns(model_dir: str | Path | None) -> tuple[dict[str, Any], set[str]]:
+    """The data columns a model's training named (``--speaker_column`` ...: its ``train_args.json``), with
+    its ``--label_map`` as ``label_map`` (parsed: ``{FROM: TO or None}``), and the corpus names they were
+    read under; empty for a folder without those records."""
     if model_dir is None or not (Path(model_dir) / "train_args.json").is_file():
         return {}, set()
     try:
@@ -327,4 +328,10 @@ def training_columns(model_dir: str | Path | None) -> tuple[dict[str, str], set[
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}, set()
     keys = ("audio_column", "label_column", "speaker_column", "gender_column")
-    return {k: data[k] for k in keys if isinstance(data.get(k), str) and data[k]}, names
+    recorded: dict[str, Any] = {k: data[k] for k in keys if isinstance(data.get(k), str) and data[k]}
+    if data.get("label_map"):  # the classes were renamed as they were loaded: scored data must be too
+        from ..data.labels import parse_label_map
+
+        where = f"{Path(model_dir) / 'train_args.json'} (label_map)"
+        recorded["label_map"] = parse_label_map(data["label_map"], source=where)
+    return recorded, names
