@@ -487,6 +487,37 @@ def test_label_map_on_the_command_line_of_corpus_and_train(tmp_path, capsys):
         parse_label_map("Wut=a,Wut=b")
 
 
+def test_a_label_map_from_a_config_file_a_folded_duplicate_and_a_key_matching_nothing(tmp_path, caplog):
+    """Three gaps of --label-map: a train config's ``label_map: {wut: angry, calm: null}`` reached it as
+    JSON and failed "'{"wut": "angry"' is not FROM=TO"; ``Angry=x,angry=y`` was accepted though FROM
+    matches whatever its case; ``wutt=angry`` (a typo) renamed nothing and said nothing."""
+    from ser_hf.data.labels import parse_label_map
+    from ser_hf.training.arguments import parse_args
+    from ser_hf.training.clips import load_rows
+
+    for i, label in enumerate(["Wut", "Freude", "calm"]):
+        _tone(tmp_path / "de" / label / f"{i}.wav")
+    config = tmp_path / "train.yaml"
+    config.write_text(
+        f"audiofolder: {tmp_path / 'de'}\nlabel_map: {{wut: angry, Freude: happy, calm: null}}\n"
+    )
+    rows = load_rows(parse_args([str(config)])[0])
+    assert rows.features["emotion"].names == ["angry", "happy"]
+    assert parse_label_map('{"wut": "angry", "calm": ""}') == {"wut": "angry", "calm": None}
+    with pytest.raises(SERError, match="'Angry' is mapped twice \\('x', and as 'angry' to 'y'\\)"):
+        parse_label_map("Angry=x,angry=y")
+    assert parse_label_map("Angry=x,angry=x") == {"Angry": "x"}  # the same class twice: no conflict
+    with caplog.at_level(logging.WARNING):
+        load_corpus("mine", tmp_path / "de", label_map={"wutt": "angry", "freude": "happy"})
+    assert "the label map's key 'wutt' matches no label" in caplog.text
+    assert "its labels are 'Freude', 'Wut', 'calm'" in caplog.text and "'freude'" not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):  # several corpora: a key one of them has is no typo
+        _tone(tmp_path / "en" / "angry" / "a.wav")
+        load_corpora([("de", tmp_path / "de"), ("en", tmp_path / "en")], label_map={"WUT": "angry"})
+    assert "matches no label" not in caplog.text
+
+
 def test_label_map_keys_ignore_case_and_a_mistyped_value_is_an_error(tmp_path):
     folder = tmp_path / "codes"
     _tone(folder / "ang" / "a.wav")

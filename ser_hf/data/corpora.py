@@ -93,6 +93,7 @@ def load_corpus(
     split: str | None = None,
     corpus_name: str | None = None,
     return_report: bool = False,
+    _warn_label_map: bool = True,
 ):
     """Load one corpus as a ``datasets.Dataset`` (columns in the module docstring).
 
@@ -240,11 +241,35 @@ def load_corpus(
             _label_source(kind, root, label_column),
         )
         _warn_of_stray_labels(ds, corpus)
+    if _warn_label_map:  # load_corpora warns of the keys no corpus of the set has
+        _warn_unmatched_map([report])
     if check_audio:
         ds = drop_undecodable(ds, report)
     ds = _finish(ds, report, started, str(data_dir or name))
     logger.info("%s: %d rows, %d skipped, %.2f s", corpus, report.rows, report.n_skipped, report.seconds)
     return (ds, report) if return_report else ds
+
+
+def _warn_unmatched_map(reports: Sequence[CorpusReport]) -> None:
+    """A ``label_map`` key that matches no label of the corpora (``wutt=angry``, a typo) did nothing and
+    said nothing: name the keys and the labels the data have."""
+    unmatched = [
+        k for k in reports[0].label_map_unmatched if all(k in r.label_map_unmatched for r in reports)
+    ]
+    if not unmatched:
+        return
+    found = list(dict.fromkeys(label for r in reports for label in r.labels_found))
+    shown = ", ".join(map(repr, found[:20])) + (f" and {len(found) - 20} more" if len(found) > 20 else "")
+    logger.warning(
+        "%s: the label map's %s %s %s no label of the data (whatever the case), so %s nothing (a typo?); "
+        "its labels are %s",
+        "+".join(r.corpus for r in reports),
+        "key" if len(unmatched) == 1 else "keys",
+        ", ".join(map(repr, unmatched)),
+        "matches" if len(unmatched) == 1 else "match",
+        "it does" if len(unmatched) == 1 else "they do",
+        shown or "none",
+    )
 
 
 def _label_source(kind: str, root: Path | None, label_column: str | None) -> str | None:
@@ -336,9 +361,17 @@ def load_corpora(
     parts, reports = [], []
     for spec in corpora:
         args = dict(spec) if isinstance(spec, dict) else {"name": spec[0], "data_dir": spec[1]}
-        ds, report = load_corpus(**{**kwargs, **args, "label_scheme": label_scheme, "return_report": True})
+        one = {
+            **kwargs,
+            **args,
+            "label_scheme": label_scheme,
+            "return_report": True,
+            "_warn_label_map": False,
+        }
+        ds, report = load_corpus(**one)
         parts.append(ds)
         reports.append(report)
+    _warn_unmatched_map(reports)
     names = Counter(r.corpus for r in reports)
     if any(n > 1 for n in names.values()):
         logger.warning(

@@ -34,8 +34,11 @@ test corpus's scheme and :func:`shared_classes` names the classes the evaluation
 
 from __future__ import annotations
 
+import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import SERError
 
@@ -315,22 +318,76 @@ LABEL_MAP_HELP = (
 )
 
 
-def parse_label_map(text: str | None, source: str = "--label-map") -> dict[str, str | None] | None:
+def _fold(label: Any) -> str:
+    """A label's spelling without case, runs of spaces or Unicode form (``" Angry "`` -> ``"angry"``)."""
+    # composed before and after casefolding: macOS writes folder names decomposed, so "énervé" from a
+    # folder and from a CSV differed
+    composed = unicodedata.normalize("NFC", " ".join(str(label).split()))
+    return unicodedata.normalize("NFC", composed.casefold())
+
+
+def parse_label_map(
+    text: str | dict[str, Any] | None, source: str = "--label-map"
+) -> dict[str, str | None] | None:
     """``"angry=怒り, happy=喜び, calm="`` (the CLIs' ``--label-map``) -> ``load_corpus(label_map=...)``:
-    ``{"angry": "怒り", "happy": "喜び", "calm": None}`` (``FROM=`` drops that class); None for no text."""
-    if text is None or not text.strip():
+    ``{"angry": "怒り", "happy": "喜び", "calm": None}`` (``FROM=`` drops that class); None for no text.
+
+    A JSON object (``{"wut": "angry", "calm": null}``: a config file's ``label_map:`` mapping, which
+    ``ser-hf train config.yaml`` passes on as JSON) is read too; null or "" drops the class. Two keys
+    that are one label whatever their case, spaces or Unicode form (``Angry=x,angry=y``) and map to
+    different classes are an error: a key matches the label whatever its case."""
+    if text is None or (isinstance(text, str) and not text.strip()):
         return None
+    pairs: list[tuple[str, str]] = []  # (FROM, TO)
+    if isinstance(text, dict) or text.lstrip().startswith("{"):
+        for raw, target in _json_map(text, source).items():
+            pairs.append((raw.strip(), (target or "").strip()))
+    else:
+        for pair in text.split(","):
+            raw, sep, target = (part.strip() for part in pair.partition("="))
+            if not pair.strip():
+                continue
+            if not sep or not raw:
+                raise SERError(
+                    f"{pair.strip()!r} is not FROM=TO; write --label-map 'angry=怒り,happy=喜び' (FROM= drops a class)",
+                    source=source,
+                )
+            pairs.append((raw, target))
     mapping: dict[str, str | None] = {}
-    for pair in text.split(","):
-        raw, sep, target = (part.strip() for part in pair.partition("="))
-        if not pair.strip():
-            continue
-        if not sep or not raw:
+    folded: dict[str, str] = {}  # folded FROM -> FROM as first written
+    for raw, target in pairs:
+        if not raw:
+            raise SERError("an empty FROM label; write FROM=TO (FROM= drops a class)", source=source)
+        first = folded.setdefault(_fold(raw), raw)
+        if first in mapping and mapping[first] != (target or None):
+            if raw == first:
+                raise SERError(f"{raw!r} is mapped twice ({mapping[raw]!r} and {target!r})", source=source)
             raise SERError(
-                f"{pair.strip()!r} is not FROM=TO; write --label-map 'angry=怒り,happy=喜び' (FROM= drops a class)",
+                f"{first!r} is mapped twice ({mapping[first]!r}, and as {raw!r} to {target or None!r}): FROM "
+                "matches a label whatever its case, spaces and Unicode form, so both are one label; keep one",
                 source=source,
             )
-        if raw in mapping and mapping[raw] != (target or None):
-            raise SERError(f"{raw!r} is mapped twice ({mapping[raw]!r} and {target!r})", source=source)
-        mapping[raw] = target or None
+        mapping.setdefault(first, target or None)
     return mapping
+
+
+def _json_map(text: str | dict[str, Any], source: str) -> dict[str, str | None]:
+    """A ``{FROM: TO}`` JSON object (or dict) checked: string keys, string or null values."""
+    try:
+        value = json.loads(text) if isinstance(text, str) else text
+    except json.JSONDecodeError as err:
+        raise SERError(
+            f'not a valid JSON object ({err}); write FROM=TO,... or {{"wut": "angry", "calm": null}}',
+            source=source,
+        ) from err
+    if not isinstance(value, dict):
+        raise SERError(
+            f"a label map is FROM=TO,... or a JSON object, not {type(value).__name__}", source=source
+        )
+    bad = [k for k, v in value.items() if not isinstance(v, (str, type(None)))]
+    if bad:
+        raise SERError(
+            f'{bad[0]!r} maps to {value[bad[0]]!r}: a label map\'s values are class names (null or "" drops the class)',
+            source=source,
+        )
+    return {str(k): v for k, v in value.items()}

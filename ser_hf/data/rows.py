@@ -11,15 +11,15 @@ import logging
 import os
 import re
 import time
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import SERError
-from .labels import (
+from .labels import (  # noqa: F401  (_fold: imported from here by other modules)
     LabelScheme,
+    _fold,
     map_label,
     normalize_emotion,
 )
@@ -107,6 +107,8 @@ class CorpusReport:
     dropped_by_scheme: dict[str, int] = field(default_factory=dict)
     dropped_unknown_gender: int = 0
     merged_labels: dict[str, list[str]] = field(default_factory=dict)  # class -> the spellings it took in
+    labels_found: list[str] = field(default_factory=list)  # the data's labels before label_map, as first met
+    label_map_unmatched: list[str] = field(default_factory=list)  # label_map keys that no label matched
     seconds: float = 0.0
 
     @property
@@ -160,14 +162,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "corpus"
 
 
-def _fold(label: Any) -> str:
-    """A label's spelling without case, runs of spaces or Unicode form (``" Angry "`` -> ``"angry"``)."""
-    # composed before and after casefolding: macOS writes folder names decomposed, so "énervé" from a
-    # folder and from a CSV differed
-    composed = unicodedata.normalize("NFC", " ".join(str(label).split()))
-    return unicodedata.normalize("NFC", composed.casefold())
-
-
 class _Labeler:
     """Applies ``label_map`` then the scheme; counts what it drops.
 
@@ -190,6 +184,9 @@ class _Labeler:
     ):
         self.scheme, self.label_map, self.report, self.merge = scheme, label_map or {}, report, merge
         self._folded_map = {_fold(k): v for k, v in self.label_map.items()}
+        self._folded_keys = {_fold(k): k for k in self.label_map}
+        self._found: set[str] = set()
+        report.label_map_unmatched = list(self.label_map)  # a key leaves the list when a label matches it
         self._spellings: dict[str, Counter] = {}
         for key, value in self.label_map.items() if scheme is not None else ():
             try:
@@ -205,6 +202,12 @@ class _Labeler:
 
     def __call__(self, raw: str, gender: str) -> str | None:
         """Scheme class, None when dropped; raises _Skip for a label nobody knows."""
+        if raw not in self._found:  # once per label: which map key it matches, for a mistyped key's warning
+            self._found.add(raw)
+            self.report.labels_found.append(str(raw))
+            key = raw if raw in self.label_map else self._folded_keys.get(_fold(raw))
+            if key in self.report.label_map_unmatched:
+                self.report.label_map_unmatched.remove(key)
         value = self.label_map[raw] if raw in self.label_map else self._folded_map.get(_fold(raw), raw)
         if value is None:
             self.report.dropped_by_scheme[raw] = self.report.dropped_by_scheme.get(raw, 0) + 1

@@ -395,9 +395,11 @@ def parse_args(
         )
     # a typo fails here, not after the whole corpus is decoded
     from ..data.augment import AugmentConfig
+    from ..data.labels import parse_label_map
     from .presets import get_preset
 
     get_preset(model_args.preset)
+    parse_label_map(data_args.label_map, "--label_map")
     for name in ("config_overrides", "feature_overrides"):
         _json_arg(getattr(model_args, name, None), name)
     AugmentConfig.from_preset(aug_args.augment, **_json_arg(aug_args.augment_overrides, "augment_overrides"))
