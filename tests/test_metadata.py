@@ -244,3 +244,40 @@ def test_audio_files_the_metadata_does_not_list_are_counted(tmp_path, caplog, ca
     assert main(["corpus", "mine", str(tmp_path / "part")]) == 0
     out = capsys.readouterr().out
     assert "excluded 6: audio files in the folder not in metadata.csv (add a row for each" in out
+
+
+def test_listed_files_are_not_counted_unlisted_under_another_spelling_or_through_a_folder_link(
+    tmp_path, caplog
+):
+    """On macOS (names Unicode-form-insensitive) and case-insensitive disks a listed ``Zoë.wav`` (NFC) or
+    ``Clip.WAV`` is the file on disk named ``Zoë.wav`` (NFD) or ``clip.wav``, but the unlisted count
+    compared the names: loaded files were said to be "not in metadata.csv, they are not loaded". Linux
+    compares bytes, so the names as listed are links here, leading to the files on disk (as the file
+    system would). And a folder link inside the corpus (followed by the scan) counted its files twice."""
+    from ser_hf.data.rows import CorpusReport
+    from ser_hf.data.sources import _count_unlisted
+
+    root, alias = tmp_path / "disk", tmp_path / "as_listed"
+    root.mkdir()
+    alias.mkdir()
+    for k, (on_disk, listed) in enumerate(
+        [
+            (unicodedata.normalize("NFD", "Zoë.wav"), unicodedata.normalize("NFC", "Zoë.wav")),
+            ("clip.wav", "Clip.WAV"),
+        ]
+    ):
+        sf.write(root / on_disk, make_speechlike(0.3, seed=k), SR)
+        (alias / listed).symlink_to(root / on_disk)
+    entries = [(alias / name, "angry", "s1", None, name) for name in sorted(p.name for p in alias.iterdir())]
+    report = CorpusReport(corpus="mine", data_dir=str(root), label_scheme="native")
+    with caplog.at_level(logging.WARNING):
+        _count_unlisted(entries, root, "metadata.csv", report)
+    assert not report.excluded and "not in metadata.csv" not in caplog.text
+    # a folder link: its files are the listed ones, and an unlisted file reached twice counts once
+    rows = clips(tmp_path / "linked")
+    write(tmp_path / "linked", table(rows[:12]))
+    (tmp_path / "linked" / "again").symlink_to(tmp_path / "linked" / "audio", target_is_directory=True)
+    with caplog.at_level(logging.WARNING):
+        ds, report = load_corpus("mine", str(tmp_path / "linked"), return_report=True)
+    assert len(ds) == 12 and list(report.excluded.values()) == [6]
+    assert "6 audio files in the folder are not in metadata.csv" in caplog.text

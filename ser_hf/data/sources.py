@@ -97,6 +97,15 @@ def _count_unlisted(entries: list[tuple], root: Path, table: str, report: Corpus
     not list: they were left out without a word ("64 rows from 64 audio files" of a folder of 96)."""
     listed = {os.path.normpath(p.absolute()) for p, *_ in entries}
     media = [p for p in _scan(root)[0] if os.path.normpath(p.absolute()) not in listed]
+    if media:  # by the file itself: a name listed in another case or Unicode form than on disk (macOS,
+        # Windows), or a file seen again through a folder link, is one of the listed files
+        files = {_file_id(p) for p, *_ in entries}
+        unlisted: dict[tuple[int, int] | Path, Path] = {}
+        for p in media:
+            key = _file_id(p)
+            if key not in files:
+                unlisted.setdefault(key or p, p)
+        media = list(unlisted.values())
     if media:
         why = f"audio files in the folder not in {table} (add a row for each to load them)"
         report.excluded[why] = len(media)
@@ -105,6 +114,15 @@ def _count_unlisted(entries: list[tuple], root: Path, table: str, report: Corpus
             "each (file, label, speaker) to %s to load them",
             root, len(media), table, media[0].relative_to(root), table,
         )  # fmt: skip
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """``(st_dev, st_ino)`` of the file ``path`` leads to (links followed); None when it cannot be read."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _load_audiofolder(
