@@ -41,7 +41,35 @@ def test_a_confusion_matrix_of_japanese_classes_says_which_class_is_which(tmp_pa
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(lines) == 1, lines
     assert "class 1 = 喜び, class 2 = 平静, class 3 = 怒り, class 4 = 悲しみ" in lines[0]
-    assert "fonts-noto-cjk" in lines[0] and "confusion.png" in lines[0]
+    assert "fonts-noto-cjk" in lines[0] and lines[0].startswith(
+        f"{tmp_path / 'confusion.png'}: no installed font"
+    )
+
+
+@pytest.mark.skipif(_cjk_font_installed(), reason="a CJK font is installed: the names are drawn")
+def test_the_font_warning_names_the_file_written_not_its_temporary_name(tmp_path, caplog, monkeypatch):
+    """cv's and evaluate's plots are drawn into a temporary file, moved into place when whole: the
+    warning named that (``/x/cvout/.ser-hf-5907c32e-zi_68u6h.png: no installed font draws 喜び``)."""
+    from ser_hf.training import cv_results
+    from ser_hf.training.eval_files import write_evaluation
+    from ser_hf.training.metrics import compute_ser_metrics
+
+    y_true, probs = np.arange(8) % 4, np.full((8, 4), 0.1) + np.eye(4)[np.arange(8) % 4] * 0.6
+    metrics = compute_ser_metrics(y_true, probs.argmax(1), JAPANESE, y_prob=probs)
+    predictions = [
+        {"path": f"{i}.wav", "speaker": "s", "true": JAPANESE[t], "predicted": JAPANESE[t], "score": 0.7, "probs": list(p)}
+        for i, (t, p) in enumerate(zip(y_true, probs))
+    ]  # fmt: skip
+    monkeypatch.setattr(
+        cv_results, "results_markdown", lambda result, meta: ""
+    )  # the plot is what counts here
+    with caplog.at_level(logging.WARNING):
+        write_evaluation(metrics, predictions, tmp_path / "ev", "評価")
+        cv_results.write_results({**metrics, "n_folds": 2}, tmp_path / "cv")
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    named = sorted(line.split(": no installed font")[0] for line in lines)
+    assert named == [str(tmp_path / "cv" / "confusion_cv.png"), *(str(tmp_path / "ev" / f) for f in ("confusion.png", "reliability.png"))]  # fmt: skip
+    assert (tmp_path / "ev" / "metrics.json").is_file() and (tmp_path / "cv" / "confusion_cv.png").is_file()
 
 
 @pytest.mark.skipif(_cjk_font_installed(), reason="a CJK font is installed: the names are drawn")

@@ -70,9 +70,15 @@ def fit_temperature(probs: np.ndarray, labels: np.ndarray) -> float:
 
 
 def plot_reliability(
-    y_true: np.ndarray, y_prob: np.ndarray, path: str | Path, title: str = "", n_bins: int = 15
+    y_true: np.ndarray,
+    y_prob: np.ndarray,
+    path: str | Path,
+    title: str = "",
+    n_bins: int = 15,
+    name: str | None = None,
 ) -> Path:
-    """The reliability diagram: accuracy against confidence per bin, the bins' clip counts, ECE."""
+    """The reliability diagram: accuracy against confidence per bin, the bins' clip counts, ECE.
+    ``name``: the plot's name in a warning (the file it becomes when ``path`` is a temporary file)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -88,7 +94,7 @@ def plot_reliability(
     acc = np.array([hit[bins == b].mean() if (bins == b).any() else np.nan for b in range(n_bins)])
     counts = np.bincount(bins, minlength=n_bins)
     path = Path(path)
-    with drawable_text([], str(path), title) as say:  # a corpus or model name in Japanese
+    with drawable_text([], name or str(path), title) as say:  # a corpus or model name in Japanese
         fig, (ax, axc) = plt.subplots(
             2, 1, figsize=(4.5, 5.5), gridspec_kw={"height_ratios": [3, 1]}, sharex=True
         )

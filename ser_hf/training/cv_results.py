@@ -369,7 +369,9 @@ def write_results(
     payload = {**({"meta": meta} if meta else {}), **result}
     title = f"{(meta or {}).get('preset', '')} {result['n_folds']}-fold CV, summed (n={result['n']})".strip()
     with staged_file(out / "confusion_cv.png") as tmp:
-        plot_confusion(result["confusion"], result["labels"], tmp, title=title)
+        plot_confusion(
+            result["confusion"], result["labels"], tmp, title=title, name=str(out / "confusion_cv.png")
+        )
     write_whole(out / "cv_results.md", results_markdown(result, meta))
     write_whole(out / "cv_results.json", json.dumps(payload, indent=2, ensure_ascii=False))
     return out / "cv_results.json"

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import spreadsheet_text
+from .saving import fsync_file, write_whole
 
 
 def write_evaluation(
@@ -25,8 +26,9 @@ def write_evaluation(
     (the reliability diagram of the predicted probabilities) and ``predictions.csv`` (path, speaker,
     true, predicted, score, then gender and corpus when known and ``p_<class>`` for each scored class).
 
-    Each file replaces its old copy whole (they are written first in a staging folder inside ``out``):
-    an OSError (a full disk) leaves the previous evaluation's files, or none, and names the file."""
+    Each file replaces its old copy whole (they are written first in a staging folder inside ``out`` and
+    flushed to disk): an OSError (a full disk) leaves the previous evaluation's files, or none, and names
+    the file."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     # every file is written in a staging folder, then each moved over its old copy: a full disk or an
@@ -35,8 +37,9 @@ def write_evaluation(
     name = ""  # the file being written, named in an OSError (a full disk's names none)
     try:
         staging.mkdir()
-        for name, write in _writers(metrics, predictions, title):
+        for name, write in _writers(metrics, predictions, title, out):
             write(staging / name)
+            fsync_file(staging / name)  # moved into place below: whole after a crash too
         for path in staging.iterdir():  # a folder where a file goes: said before any file is replaced
             if (out / path.name).is_dir():
                 name = path.name
@@ -58,9 +61,10 @@ def _under(name: object, folder: Path) -> bool:
 
 
 def _writers(
-    metrics: dict[str, Any], predictions: list[dict[str, Any]], title: str
+    metrics: dict[str, Any], predictions: list[dict[str, Any]], title: str, out: Path
 ) -> list[tuple[str, Callable[[Path], Any]]]:
-    """Each file of the evaluation: its name and the function that writes it at a path."""
+    """Each file of the evaluation: its name and the function that writes it at a path (a staging
+    path: a plot's warning names the file it becomes in ``out``)."""
     from .calibration import plot_reliability
     from .metrics import plot_confusion
 
@@ -68,9 +72,7 @@ def _writers(
     files: list[tuple[str, Callable[[Path], Any]]] = [
         (
             "metrics.json",
-            lambda path: path.write_text(
-                json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8", errors="backslashreplace"
-            ),
+            lambda path: write_whole(path, json.dumps(metrics, indent=2, ensure_ascii=False)),
         ),
         (
             "classification_report.txt",
@@ -78,14 +80,21 @@ def _writers(
         ),
         (
             "confusion.png",
-            lambda path: plot_confusion(metrics["confusion"], metrics["labels"], path, title=title),
+            lambda path: plot_confusion(
+                metrics["confusion"], metrics["labels"], path, title=title, name=str(out / "confusion.png")
+            ),
         ),
     ]
     if predictions and "probs" in predictions[0]:
         index = {name: i for i, name in enumerate(metrics["labels"])}
         y_true = np.array([index[p["true"]] for p in predictions])
         probs = np.array([p["probs"] for p in predictions])
-        files.append(("reliability.png", lambda path: plot_reliability(y_true, probs, path, title)))
+        files.append(
+            (
+                "reliability.png",
+                lambda path: plot_reliability(y_true, probs, path, title, name=str(out / "reliability.png")),
+            )
+        )
     files.append(("predictions.csv", lambda path: _write_predictions(metrics, predictions, path)))
     return files
 

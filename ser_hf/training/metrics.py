@@ -127,6 +127,7 @@ def plot_confusion(
     *,
     normalize: bool = True,
     title: str | None = None,
+    name: str | None = None,
 ) -> Path:
     """Write a confusion-matrix heat map as a PNG and return its path.
 
@@ -136,6 +137,7 @@ def plot_confusion(
         path: output file (parent folders are created).
         normalize: divide each row by its total (recall on the diagonal); rows with no clips stay 0.
         title: optional title; the default says whether the matrix is normalised and the clip count.
+        name: the plot's name in a warning (the file it becomes when ``path`` is a temporary file).
     """
     # the object-oriented API with an Agg canvas: no pyplot, no global backend switch, no display
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -156,7 +158,7 @@ def plot_confusion(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     heading = title or f"{'normalised ' if normalize else ''}confusion matrix (n={n_clips})"
-    with drawable_text(names, str(path), heading) as say:
+    with drawable_text(names, name or str(path), heading) as say:
         fig = Figure(figsize=(size, size * 0.9), layout="constrained")
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
