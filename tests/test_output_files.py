@@ -285,3 +285,28 @@ def test_the_table_lines_up_names_with_combining_marks_and_wide_characters():
 
     lines = out.getvalue().splitlines()[1:]
     assert len(lines) == 3 and len({column(line) for line in lines}) == 1, out.getvalue()
+
+
+def test_a_staged_write_leaves_the_process_umask_alone(tmp_path, monkeypatch):
+    """Each staged write set the umask to 0 and back to read it: a file another thread created in
+    between got mode 0666. The umask is read from /proc/self/status (Linux), elsewhere once."""
+    from ser_hf.training import saving
+
+    umask = os.umask(0o027)
+    try:
+        expected = 0o666 & ~0o027
+        calls: list[int] = []
+        monkeypatch.setattr(saving.os, "umask", lambda mask: calls.append(mask) or 0o027)
+        saving.write_whole(tmp_path / "a.json", "{}")
+        assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == expected and calls == []
+        # no /proc (macOS): read once the old way, and kept
+        real_open = open
+        monkeypatch.setattr("builtins.open", lambda f, *a, **k: (_ for _ in ()).throw(OSError()) if str(f) == "/proc/self/status" else real_open(f, *a, **k))  # fmt: skip
+        saving._umask_once.cache_clear()
+        for name in ("b.json", "c.json"):
+            saving.write_whole(tmp_path / name, "{}")
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == expected
+        assert len(calls) == 2  # set and set back, once
+    finally:
+        os.umask(umask)
+        saving._umask_once.cache_clear()

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import SERError
-from .unicode_names import in_other_form
+from .unicode_names import _exists, in_other_form
 
 logger = logging.getLogger(__name__)
 
@@ -169,13 +169,6 @@ def _as_posix(root: Path, value: str) -> Path:
     """``value`` under ``root`` as a Windows user meant it: backslashes as folder separators, no
     surrounding spaces."""
     return root / value.strip().replace("\\", "/")
-
-
-def _exists(path: Path) -> bool:
-    try:
-        return path.exists()
-    except OSError:  # a name too long for the file system: the loader says so
-        return False
 
 
 def missing_reason(root: Path, value: str, names: dict[Path, set[str]]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -67,11 +68,7 @@ def staged_file(
         tmp = Path(name)
         yield tmp
         os.chmod(tmp, _default_mode() if mode is None else mode)  # after the writes: 0444 is kept too
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_file(tmp)
         os.replace(tmp, path)
     except OSError as err:
         if err.errno is None or (err.filename is not None and err.filename not in (str(tmp), tmp)):
@@ -80,6 +77,15 @@ def staged_file(
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
+
+
+def fsync_file(path: str | os.PathLike) -> None:
+    """Flush the file ``path`` to disk, so that a crash after it is moved into place leaves it whole."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_whole(path: str | os.PathLike, data: str | bytes) -> None:
@@ -91,9 +97,29 @@ def write_whole(path: str | os.PathLike, data: str | bytes) -> None:
 
 
 def _default_mode() -> int:
-    umask = os.umask(0)
+    """0666 minus the process's umask: the mode a plain ``open`` gives a new file."""
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux says it (``/proc/self/status``): setting
+    it to read it, on every staged write, was a race (a file another thread created meanwhile got the
+    temporary umask's mode). Elsewhere it is read that way once and kept."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _umask_once()
+
+
+@functools.cache
+def _umask_once() -> int:
+    umask = os.umask(0o077)  # the strictest mode for a file made in the instant before it is set back
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
 
 
 _QUIET = threading.Lock()
