@@ -1171,22 +1171,22 @@ def test_a_full_disk_keeps_the_previous_files_and_prints_the_figures(
     assert main([*argv, "--out", str(out), "--device", "cpu"]) == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     capsys.readouterr()
-    real_write_text = Path.write_text
+    real_write_bytes = Path.write_bytes
 
-    def full_disk(self, data, *args, **kwargs):
-        if self.name != "metrics.json":
-            return real_write_text(self, data, *args, **kwargs)
+    def full_disk(self, data, *args, **kwargs):  # metrics.json goes through write_whole's temporary file
+        if not (self.name.startswith(".ser-hf-") and self.suffix == ".json"):
+            return real_write_bytes(self, data, *args, **kwargs)
         self.open("w").close()  # opened (so emptied), then the disk is full
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(Path, "write_text", full_disk)
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
     assert main([*argv, "--out", str(out), "--device", "cpu"]) == 74
     printed, err = capsys.readouterr()
     assert "UA=" in printed and "Traceback" not in err
     assert f"ser-hf evaluate: error: cannot write {out / 'metrics.json'} (No space left on device)" in err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the previous files, whole
     # a folder where metrics.json goes: a raw IsADirectoryError after four files had been replaced
-    monkeypatch.setattr(Path, "write_text", real_write_text)
+    monkeypatch.setattr(Path, "write_bytes", real_write_bytes)
     (out / "metrics.json").unlink()
     (out / "metrics.json").mkdir()
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}

@@ -128,7 +128,7 @@ def check_split(training_argv: Sequence[str]) -> None:
 
 
 def _training_label_map(training_argv: Sequence[str]) -> str | None:
-    """The ``--label_map`` a fold's training command gives (a flag, or a config file's ``label_map``)."""
+    """The ``--label_map`` a fold's training command gives (its arguments after ``ser-hf cv ... --``)."""
     from .arguments import parse_args
 
     return parse_args(training_argv)[0].label_map or None
@@ -506,7 +506,7 @@ def run_cross_validation(
             return None
         return fold_command(k, teacher_preset, out / f"fold_{k}" / TEACHER_DIR, teacher_extra)
 
-    # the folds' --label_map (after '--' or in a config file): the adapted scores load the classes as trained
+    # the folds' --label_map (after '--'): the adapted scores load the classes as the folds were trained
     label_map = _training_label_map(student_command(indices[0])[3:]) if mode and indices else None
     for k in indices:
         fold_dir = out / f"fold_{k}"
