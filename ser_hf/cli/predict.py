@@ -27,6 +27,7 @@ from ..inference.levels import (
     level_db,
     wants_timeline,
 )
+from . import predict_segments as seg
 from .file_lists import listed_names
 from .predict_adapt import _adaptation_clips, _local, _voice_groups
 from .predict_output import _CutShort, _fmt_top, _print_table, _shown, _write_csv
@@ -173,6 +174,7 @@ run's rows are left), and --json - / --csv - then print one array / one header p
         "counted from 0; the customer's side of a call recording); default: the channels averaged",
     )
     p.add_argument("--timeline-png", default=None, metavar="DIR", help="write a timeline plot per long file")
+    seg.add_segment_options(p)
     out = p.add_mutually_exclusive_group()
     out.add_argument(
         "--csv",
@@ -248,6 +250,8 @@ def cli(argv: list[str]) -> int:
         parser.error(f"--channel: {err}")
     if any(v is not None and not 0 < v < float("inf") for v in (args.window, args.hop)):  # NaN too
         raise SERError("--window and --hop take a positive number of seconds", source="--window/--hop")
+    seg.check_window_hop(args.window, args.hop)
+    seg.check_segment_options(args, parser)
     _no_recording_as_output(args, [])
     if sys.stdout is None and "-" in (args.json, args.csv):  # started with fd 1 closed (`>&-`)
         option = "--json" if args.json == "-" else "--csv"
@@ -302,6 +306,7 @@ def cli(argv: list[str]) -> int:
     cut_short = _CutShort()  # a truncated file's row says so (its WARNING named it in the log only)
     logging.getLogger("ser_hf.data").addHandler(cut_short)  # audio.py, and chunks.py for timelines
     results: list[dict[str, Any]] = []
+    whole_note = seg.whole_clip_note(clf, window_s)  # a long file under 1.5 windows: what the model reads
     short: list[tuple[int, Path | str, np.ndarray]] = []  # classified in batches after the loop
 
     def classify_groups(groups: list[tuple[list[Path | str], list[Path | str] | None]]) -> None:
@@ -364,6 +369,7 @@ def cli(argv: list[str]) -> int:
                         }
                         if warning := cut_short.warning(duration, tl.duration):
                             row["warning"] = warning
+                        seg.add_segments(row, tl, _file_name(path), results, args)
                         if args.timeline_png:
                             name = _file_name(path)  # the PNG an earlier row names is not replaced
                             png = result_file.timeline_png(args.timeline_png, Path(name).stem, results)
@@ -380,6 +386,7 @@ def cli(argv: list[str]) -> int:
                         else:
                             results.append({"file": _shown(str(path)), "duration": seconds})
                             short.append((len(results) - 1, path, samples))
+                            whole_note(_shown(str(path)), seconds)
                         if warning := cut_short.warning(duration, len(samples) / clf.sampling_rate):
                             results[-1]["warning"] = warning
                 except KeyboardInterrupt:
@@ -422,15 +429,17 @@ def cli(argv: list[str]) -> int:
     except OSError as err:
         unwritten = err
     _print_table(results, clf.labels, report)
+    times = seg.window_times(window_s, hop_s)
     for row in results:
         if row.get("timeline"):
             print(
-                f"\n{row['file']}: {row['label']} {row['score']:.2f} over {len(row['timeline'])} windows",
+                f"\n{row['file']}: {row['label']} {row['score']:.2f} over {len(row['timeline'])} windows"
+                + seg.label_time_text(row),
                 file=report,
             )
             for w in row["timeline"]:
                 tag = "  (silence)" if w["silent"] else f"  {_fmt_top(w['scores'])}"
-                print(f"  {w['start']:8.2f} - {w['end']:8.2f} s  {w['label']:<10}{tag}", file=report)
+                print(f"  {times(w)} s  {w['label']:<10}{tag}", file=report)
     if args.csv == "-":
         _write_csv(results, "-")
     if args.json == "-":

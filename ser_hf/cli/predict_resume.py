@@ -33,7 +33,8 @@ SAVE_EVERY_S = 60.0
 SAVE_COST = 20
 # the keys a row of --json may have (a file with others is not one that predict wrote)
 JSON_KEYS = {
-    "file", "duration", "label", "score", "top_k", "timeline", "timeline_png", "warning", "error", "adapted_on"
+    "file", "duration", "label", "score", "top_k", "timeline", "timeline_png", "warning", "error", "adapted_on",
+    "segments", "label_time", "segments_files",
 }  # fmt: skip
 
 

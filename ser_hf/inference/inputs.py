@@ -123,11 +123,12 @@ DENSE_HOP_S = 0.1  # under this, windows come faster than a timeline can show an
 
 
 def warn_if_window_odd(
-    window_s: float, feature_extractor: Any, name: str, hop_s: float | None = None
+    window_s: float, feature_extractor: Any, name: str, hop_s: float | None = None, sampling_rate: int = 16000
 ) -> None:
     """Warn of window / hop lengths that waste work or mislead: a window longer than the model reads
     (scored on its last seconds only), one too short to hold an emotion, a hop longer than the window
-    (audio skipped) or so short that each second of audio costs many model calls."""
+    (audio skipped) or so short that each second of audio costs many model calls (counted on the hop
+    as run: a whole number of samples, at least one)."""
     limit = reads_seconds(feature_extractor)
     if limit and window_s > limit + 1.0:
         logger.warning(
@@ -154,13 +155,15 @@ def warn_if_window_odd(
             window_s,
         )
     elif hop_s is not None and hop_s < DENSE_HOP_S:
+        run_s = max(1, round(hop_s * sampling_rate)) / sampling_rate  # --hop 1e-9 runs a one-sample hop
         logger.warning(
-            "%s: a hop of %g s runs the model %d times per second of audio (%d per minute); a hop of "
+            "%s: a hop of %g s%s runs the model %d times per second of audio (%d per minute); a hop of "
             "%g s or more shows the same changes at a fraction of the cost",
             name,
             hop_s,
-            round(1 / hop_s),
-            round(60 / hop_s),
+            "" if abs(run_s - hop_s) < 1e-9 else f" (rounded to {run_s:g} s, a whole number of samples)",
+            round(1 / run_s),
+            round(60 / run_s),
             DENSE_HOP_S,
         )
 

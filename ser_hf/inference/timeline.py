@@ -43,6 +43,46 @@ class Timeline:
         data.pop("probabilities")
         return data
 
+    def segments(self) -> list[dict[str, Any]]:
+        """The recording cut into labelled stretches that do not overlap, for a label track or subtitles.
+
+        Windows overlap (4 s every 2 s, and the window ending at the very end may nearly repeat the one
+        before it), so each window owns the stretch of time nearest its centre: boundaries fall midway
+        between consecutive windows' centres, the first stretch starts at 0 and the last ends at
+        ``duration``. Consecutive stretches with the same label (``"silence"`` too) are merged. Each
+        segment is ``{"start", "end", "label", "score"}`` in seconds (3 decimals); ``score`` is the
+        mean of its windows' scores (their probability of that label) weighted by the time each owns
+        (1.0 for silence). A stretch under a millisecond is left out.
+        """
+        if not self.windows:
+            return []
+        centres = [(w["start"] + w["end"]) / 2 for w in self.windows]
+        edges = [0.0, *((a + b) / 2 for a, b in zip(centres, centres[1:])), self.duration]
+        merged: list[list[Any]] = []  # [start, end, label, score * seconds]
+        for w, start, end in zip(self.windows, edges, edges[1:]):
+            start, end = round(min(max(start, 0.0), self.duration), 3), round(min(end, self.duration), 3)
+            if end <= start:
+                continue
+            if merged and merged[-1][2] == w["label"] and merged[-1][1] == start:
+                merged[-1][1] = end
+                merged[-1][3] += w["score"] * (end - start)
+            else:
+                merged.append([start, end, w["label"], w["score"] * (end - start)])
+        return [
+            {"start": a, "end": b, "label": label, "score": round(weighted / (b - a), 4)}
+            for a, b, label, weighted in merged
+        ]
+
+    def label_time(self) -> dict[str, float]:
+        """Seconds of the recording per label over its :meth:`segments`, silence left out, most first:
+        how much of the speech each emotion took (the overall ``label`` is a duration-weighted mean of
+        the non-silent windows' probabilities, which a few confident windows can sway)."""
+        seconds: dict[str, float] = {}
+        for seg in self.segments():
+            if seg["label"] != SILENCE_LABEL:
+                seconds[seg["label"]] = seconds.get(seg["label"], 0.0) + seg["end"] - seg["start"]
+        return {k: round(v, 3) for k, v in sorted(seconds.items(), key=lambda kv: -kv[1])}
+
 
 def _sliding_windows(
     chunks: Iterable[np.ndarray], win: int, hop: int
@@ -163,7 +203,8 @@ def assemble_timeline(
 def plot_timeline(timeline: Timeline, path: str | os.PathLike, title: str | None = None) -> Path:
     """Draw per-window probabilities over time as a stacked area plot and save it as a PNG.
 
-    The x axis is time in seconds (each window is drawn at its centre); silent windows are shaded
+    The x axis is time (each window is drawn at its centre), in seconds up to :data:`CLOCK_AXIS_S`
+    and as ``m:ss`` (``h:mm:ss`` from an hour) beyond, on round steps; silent windows are shaded
     grey; the title gives the file, the overall label and its score.
     """
     import matplotlib
@@ -200,7 +241,7 @@ def plot_timeline(timeline: Timeline, path: str | os.PathLike, title: str | None
                     ax.axvspan(w["start"], w["end"], color="0.85", zorder=0, lw=0)
             ax.set_xlim(0, max(timeline.duration, 1e-3))
             ax.set_ylim(0, 1)
-            ax.set_xlabel("time (s)")
+            ax.set_xlabel(_clock_axis(ax, timeline.duration))
             ax.set_ylabel("probability")
             ax.set_title(f"{say(head)}: {say(timeline.label)} ({timeline.score:.2f})", fontsize=10)
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
@@ -209,6 +250,36 @@ def plot_timeline(timeline: Timeline, path: str | os.PathLike, title: str | None
         finally:
             plt.close(fig)
     return path
+
+
+CLOCK_AXIS_S = 120.0  # a plot of a longer recording reads its time axis as m:ss, not thousands of seconds
+_CLOCK_STEPS = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
+
+
+def clock_text(seconds: float, hours: bool = False) -> str:
+    """``seconds`` as ``m:ss`` (``h:mm:ss`` when ``hours``, or from an hour): 95 -> ``1:35``,
+    3725 -> ``1:02:05``; a negative time (none on a plot's axis) as 0."""
+    total = max(0, int(round(seconds)))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if hours or h else f"{m}:{s:02d}"
+
+
+def clock_step(duration: float, ticks: int = 8) -> int:
+    """The round tick step, in seconds, that gives at most about ``ticks`` ticks over ``duration``."""
+    return next((step for step in _CLOCK_STEPS if duration / step <= ticks), _CLOCK_STEPS[-1])
+
+
+def _clock_axis(ax: Any, duration: float) -> str:
+    """Set ``ax``'s x ticks for a recording of ``duration`` seconds; returns the axis label."""
+    if duration <= CLOCK_AXIS_S:
+        return "time (s)"
+    from matplotlib.ticker import FuncFormatter, MultipleLocator
+
+    hours = duration >= 3600
+    ax.xaxis.set_major_locator(MultipleLocator(clock_step(duration)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: clock_text(x, hours)))
+    return "time (h:mm:ss)" if hours else "time (m:ss)"
 
 
 # ================================================================================= streaming
