@@ -147,10 +147,12 @@ run's rows are left), and --json - / --csv - then print one array / one header p
         "--window",
         type=float,
         default=None,
-        help="timeline window in seconds (default 4, or the model's fixed clip length when shorter); "
+        help="timeline window in seconds (0.1 or more; default 4, or the model's fixed clip length when shorter); "
         f"recordings of {TIMELINE_MIN_WINDOWS:g} windows or more get a timeline",
     )
-    p.add_argument("--hop", type=float, default=None, help="timeline hop in seconds (default window/2)")
+    p.add_argument(
+        "--hop", type=float, default=None, help="timeline hop in seconds (default window/2; 0.01 or more)"
+    )
     p.add_argument(
         "--silence-db",
         type=float,

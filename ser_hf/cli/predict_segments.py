@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,7 +132,7 @@ def whole_clip_note(clf: Any, window_s: float) -> Callable[[Any, float], None]:
                 TIMELINE_MIN_WINDOWS,
                 window_s,
                 limit,
-                limit,
+                min(limit, math.floor(seconds / TIMELINE_MIN_WINDOWS)),  # 1.5 windows of it fit
             )
 
     return note
