@@ -272,3 +272,24 @@ def test_resume_never_replaces_the_timeline_png_of_an_earlier_row(model_dir, tmp
     if kind == "json":
         named = [r["timeline_png"] for r in json.loads(out.read_text())]
         assert named == [str(pngs / "long.timeline.png"), str(pngs / "long-0.timeline.png")]
+
+
+@pytest.mark.parametrize("kind", ["csv", "json"])
+def test_resume_never_replaces_the_segments_file_of_an_earlier_row(model_dir, tmp_path, kind):
+    """--segments picked its names as the PNGs did before: x/long.wav kept from the earlier run and
+    y/long.wav classified now both wrote long.segments.vtt, y's segments over x's."""
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    x = _long(tmp_path / "x" / "long.wav")
+    y = str(tmp_path / "y" / "long.wav")
+    sf.write(y, np.concatenate([make_tone(200.0, 5.0), make_speechlike(5.0, seed=9)]), SR)
+    segs, out = tmp_path / "segs", tmp_path / f"r.{kind}"
+    args = ["--model", str(model_dir), f"--{kind}", str(out), "--segments", str(segs)]
+    assert main(["predict", x, *args]) == 0
+    x_vtt = (segs / "long.segments.vtt").read_bytes()
+    assert main(["predict", x, y, *args, "--resume"]) == 0
+    assert (segs / "long.segments.vtt").read_bytes() == x_vtt
+    assert sorted(p.name for p in segs.iterdir()) == ["long-0.segments.vtt", "long.segments.vtt"]
+    if kind == "json":
+        named = [r["segments_files"] for r in json.loads(out.read_text())]
+        assert named == [[str(segs / "long.segments.vtt")], [str(segs / "long-0.segments.vtt")]]

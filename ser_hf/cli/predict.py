@@ -371,7 +371,7 @@ def cli(argv: list[str]) -> int:
                         }
                         if warning := cut_short.warning(duration, tl.duration):
                             row["warning"] = warning
-                        seg.add_segments(row, tl, _file_name(path), results, args)
+                        seg.add_segments(row, tl, _file_name(path), results, args, result_file.timeline_png)
                         if args.timeline_png:
                             name = _file_name(path)  # the PNG an earlier row names is not replaced
                             png = result_file.timeline_png(args.timeline_png, Path(name).stem, results)

@@ -68,7 +68,7 @@ class PredictFile:
         names = Counter(_shown(str(f)) for f in files)
         self.done = Counter(r["file"] for r in self.earlier if "label" in r) & names
         self.kept = sum(self.done.values())
-        self.pngs = {os.path.abspath(r["timeline_png"]) for r in self.earlier if r.get("timeline_png")}
+        self.pngs = {os.path.abspath(f) for r in self.earlier for f in _outputs(r)}
         if self.earlier:
             print(
                 f"--resume: {self.kept} of {len(files)} file(s) already classified in {self.path}; "
@@ -87,21 +87,23 @@ class PredictFile:
         self.done[name] -= 1
         return True
 
-    def timeline_png(self, folder: str, stem: str, results: list[dict[str, Any]]) -> Path:
-        """The --timeline-png file of the file named ``stem``: ``folder/stem.timeline.png``, or
-        ``stem-N.timeline.png`` when a row of this run (the same name from another folder) or a row
-        kept from the earlier run names it. A CSV does not name the PNGs: resuming one, a PNG already
-        in ``folder`` (an earlier row's) is never replaced."""
-        png = Path(folder) / f"{stem}.timeline.png"
-        taken = {r["timeline_png"] for r in results if r.get("timeline_png")}
+    def timeline_png(
+        self, folder: str, stem: str, results: list[dict[str, Any]], suffix: str = ".timeline.png"
+    ) -> Path:
+        """The --timeline-png file (or, with ``suffix``, --segments file) of the file named ``stem``:
+        ``folder/stem.timeline.png``, or ``stem-N.timeline.png`` when a row of this run (the same name
+        from another folder) or a row kept from the earlier run names it. A CSV does not name these
+        files: resuming one, a file already in ``folder`` (an earlier row's) is never replaced."""
+        path = Path(folder) / f"{stem}{suffix}"
+        taken = {f for r in results for f in _outputs(r)}
         n = len(results)
         while (
-            str(png) in taken
-            or os.path.abspath(png) in self.pngs
-            or (self.kind == "csv" and self.earlier and png.exists())
+            str(path) in taken
+            or os.path.abspath(path) in self.pngs
+            or (self.kind == "csv" and self.earlier and path.exists())
         ):
-            png, n = png.with_name(f"{stem}-{n}.timeline.png"), n + 1
-        return png
+            path, n = path.with_name(f"{stem}-{n}{suffix}"), n + 1
+        return path
 
     def stopped_note(self, results: list[dict[str, Any]]) -> str:
         """What the last line of a run stopped early (Ctrl-C, SIGTERM) says of FILE."""
@@ -280,3 +282,8 @@ def _by_name(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     for row in rows:
         out.setdefault(row["file"], []).append(row)
     return out
+
+
+def _outputs(row: dict[str, Any]) -> list[str]:
+    """The files a row names beside FILE: its timeline PNG and segments files."""
+    return [*([row["timeline_png"]] if row.get("timeline_png") else []), *row.get("segments_files", [])]

@@ -72,10 +72,16 @@ def check_window_hop(window: float | None, hop: float | None) -> None:
 
 
 def add_segments(
-    row: dict[str, Any], tl: Timeline, name: str, results: list[dict[str, Any]], args: argparse.Namespace
+    row: dict[str, Any],
+    tl: Timeline,
+    name: str,
+    results: list[dict[str, Any]],
+    args: argparse.Namespace,
+    pick: Callable[..., Path],
 ) -> None:
     """A timeline row's ``segments`` and ``label_time``; with ``--segments DIR``, its files too
-    (``segments_files``), named after ``name`` as the PNGs are."""
+    (``segments_files``), named after ``name`` as the PNGs are (``pick``: ``PredictFile.timeline_png``,
+    which never takes a name a row of this run or a kept earlier row has)."""
     from ..inference.segments import segments_text
     from ..training.saving import write_whole
 
@@ -83,12 +89,9 @@ def add_segments(
     row["label_time"] = tl.label_time()
     if not args.segments:
         return
-    taken = {f for r in results for f in r.get("segments_files", [])}
     written = []
     for fmt in args.segments_format:
-        path = Path(args.segments) / f"{Path(name).stem}{SEGMENT_FORMATS[fmt]}"
-        if str(path) in taken:  # the same name from another folder
-            path = path.with_name(f"{Path(name).stem}-{len(results)}{SEGMENT_FORMATS[fmt]}")
+        path = pick(args.segments, Path(name).stem, results, SEGMENT_FORMATS[fmt])
         write_whole(path, segments_text(row["segments"], fmt))
         written.append(str(path))
     row["segments_files"] = written
