@@ -5,7 +5,8 @@ missing optional dependency into an ``SERError`` naming the extra that installs 
 that turn a bad device or output path into an ``SERError`` before any work is done
 (:func:`torch_device`, :func:`output_dir`, :func:`output_file`); and :func:`spreadsheet_text`, which
 keeps text a user did not write (file names, labels) from running as a formula where a CSV opens;
-:func:`os_error_of`, the OSError inside safetensors' own I/O error (a full disk)."""
+:func:`os_error_of`, the OSError inside safetensors' own I/O error (a full disk); :func:`text_width` and
+:func:`pad_text`, a name's width in a terminal's columns for the tables the commands print."""
 
 from __future__ import annotations
 
@@ -179,3 +180,21 @@ def os_error_of(err: BaseException, filename: str | os.PathLike | None = None) -
         return None
     number = int(found.group(1))
     return OSError(number, os.strerror(number), None if filename is None else str(filename))
+
+
+def text_width(text: str) -> int:
+    """The columns ``text`` takes in a terminal: a combining mark (a macOS name's decomposed é) none,
+    a wide character (話, 喜) two."""
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(c) or unicodedata.category(c) in ("Mn", "Me", "Cf")
+        else 2 if unicodedata.east_asian_width(c) in ("W", "F")
+        else 1
+        for c in text
+    )  # fmt: skip
+
+
+def pad_text(text: str, width: int) -> str:
+    """``text`` and the spaces that make it ``width`` terminal columns wide (``str.ljust`` counts code points)."""
+    return text + " " * max(0, width - text_width(text))

@@ -135,8 +135,7 @@ def test_files_from_gives_a_whole_list_to_one_run(model_dir, tmp_path, monkeypat
     assert main(args) == 0
     assert [r["file"] for r in json.loads(capsys.readouterr().out)] == [str(clips[0]), str(clips[1])]
     # the advice where users look: one run with --files-from, and why not xargs
-    with pytest.raises(SystemExit):
-        main(["predict", "--help"])
+    assert main(["predict", "--help"]) == 0
     text = capsys.readouterr().out
     assert "ser-hf predict --files-from - --csv results.csv" in text and "xargs may split" in text
     readme = (REPO / "README.md").read_text()
@@ -202,9 +201,7 @@ def test_csv_top_k_cells_keep_labels_as_written(tmp_path, capsys):
 def test_version_and_the_exit_codes_are_where_a_user_looks(capsys):
     assert main(["--version"]) == 0
     assert capsys.readouterr().out == f"ser-hf {ser_hf.__version__}\n"
-    with pytest.raises(SystemExit) as done:
-        main(["predict", "--help"])
-    assert done.value.code == 0
+    assert main(["predict", "--help"]) == 0  # argparse's SystemExit(0) ends as the command's 0
     text = capsys.readouterr().out
     for line in ("0    every file classified", "1    one or more files failed", "2    a usage error"):
         assert line in text
@@ -293,6 +290,26 @@ def test_usage_and_version_end_quietly_on_a_closed_pipe_and_in_one_line_on_a_ful
         assert proc.returncode == 74 and "Traceback" not in err, err[-2000:]
         assert err.splitlines() == [
             f"ser-hf {option[2:]}: error: cannot write to stdout (No space left on device)"
+        ]
+
+
+@pytest.mark.parametrize("command", ["predict", "corpus"])
+def test_a_commands_help_on_a_closed_pipe_or_a_full_device_is_not_lost_silently(command):
+    """`ser-hf predict --help > /dev/full` exited 0 with nothing said (argparse drops the OSError of its
+    own write), while `ser-hf --help > /dev/full` and `ser-hf train --help` said so and exited 74."""
+    main_code = "import sys; from ser_hf.cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = _run([main_code, command, "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first line
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) in (0, 141), err[-2000:]  # 0 when the text fit the pipe before it closed
+    assert "Traceback" not in err and "Exception ignored" not in err
+    if Path("/dev/full").exists():
+        with open("/dev/full", "w") as full:
+            proc = _run([main_code, command, "--help"], stdout=full, stderr=subprocess.PIPE)
+            err = proc.communicate(timeout=120)[1]
+        assert proc.returncode == 74, err[-2000:]
+        assert err.splitlines() == [
+            f"ser-hf {command}: error: cannot write to stdout (No space left on device)"
         ]
 
 

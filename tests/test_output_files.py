@@ -310,3 +310,22 @@ def test_a_staged_write_leaves_the_process_umask_alone(tmp_path, monkeypatch):
     finally:
         os.umask(umask)
         saving._umask_once.cache_clear()
+
+
+def test_evaluates_class_table_lines_up_class_names_in_wide_characters():
+    """`ser-hf evaluate` of a model of Japanese classes printed 喜び's row 2 columns right of the
+    others (str.ljust counts code points, a terminal shows 喜 two columns wide)."""
+    import unicodedata
+
+    from ser_hf.training.metrics import format_table
+
+    row = {"recall": 1.0, "precision": 1.0, "f1": 1.0, "support": 3}
+    metrics = {"n": 9, "wa": 1.0, "ua": 1.0, "f1_macro": 1.0, "f1_weighted": 1.0}
+    metrics["per_class"] = {"喜び": row, "悲しみ": row, "neutral": row}
+    lines = [line for line in format_table(metrics).splitlines() if line.startswith("  ") and "1.000" in line]
+
+    def column(line: str) -> int:
+        before = line[: line.index("1.000")]
+        return sum(2 if unicodedata.east_asian_width(c) == "W" else 1 for c in before)
+
+    assert len(lines) == 3 and len({column(line) for line in lines}) == 1, lines

@@ -124,10 +124,19 @@ def test_a_hop_under_10_ms_or_a_window_under_100_ms_is_a_usage_error(model_dir, 
     assert option in capsys.readouterr().err
 
 
-def test_unknown_segment_format_is_a_usage_error(model_dir, ten, capsys):
+def test_unknown_segment_format_is_a_usage_error(model_dir, ten, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
-        predict_cli([str(ten), "--model", str(model_dir), "--segments-format", "ass"])
-    assert stop.value.code == 2 and "ass" in capsys.readouterr().err
+        predict_cli(
+            [str(ten), "--model", str(model_dir), "--segments", str(tmp_path), "--segments-format", "ass"]
+        )
+    assert stop.value.code == 2 and "'ass'" in capsys.readouterr().err
+
+
+def test_a_segments_format_without_segments_dir_is_a_usage_error(model_dir, ten, capsys):
+    """`--segments-format srt` alone classified the file and wrote no segments, without a word."""
+    with pytest.raises(SystemExit) as stop:
+        predict_cli([str(ten), "--model", str(model_dir), "--segments-format", "srt"])
+    assert stop.value.code == 2 and "give --segments DIR too" in capsys.readouterr().err
 
 
 def test_dense_hop_warning_counts_the_hop_as_run(caplog):

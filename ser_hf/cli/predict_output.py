@@ -9,12 +9,11 @@ import logging
 import os
 import stat
 import sys
-import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import spreadsheet_text
+from ..errors import pad_text, spreadsheet_text, text_width
 from ..training.saving import staged_file
 
 
@@ -35,25 +34,12 @@ def _print_table(results: list[dict[str, Any]], labels: Sequence[str], stream: A
         for r in results
     ]
     head = ("file", "duration_s", "label", "score", "top-k")
-    widths = [max([_width(head[c]), *(_width(row[c]) for row in rows)]) for c in range(4)]  # rows may be none
-    print("  ".join(_pad(h, w) for h, w in zip(head, widths)) + "  " + head[4], file=stream)
+    widths = [
+        max([text_width(head[c]), *(text_width(row[c]) for row in rows)]) for c in range(4)
+    ]  # rows may be none
+    print("  ".join(pad_text(h, w) for h, w in zip(head, widths)) + "  " + head[4], file=stream)
     for row in rows:
-        print("  ".join(_pad(v, w) for v, w in zip(row, widths)) + "  " + row[4], file=stream)
-
-
-def _width(text: str) -> int:
-    """The columns ``text`` takes in a terminal: a combining mark (a macOS name's decomposed é) none,
-    a wide character (話, 喜) two."""
-    return sum(
-        0 if unicodedata.combining(c) or unicodedata.category(c) in ("Mn", "Me", "Cf")
-        else 2 if unicodedata.east_asian_width(c) in ("W", "F")
-        else 1
-        for c in text
-    )  # fmt: skip
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
+        print("  ".join(pad_text(v, w) for v, w in zip(row, widths)) + "  " + row[4], file=stream)
 
 
 def _shown(text: str) -> str:

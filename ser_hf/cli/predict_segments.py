@@ -36,7 +36,7 @@ def add_segment_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--segments-format",
-        default="vtt",
+        default=None,
         metavar="FORMAT[,FORMAT]",
         help="vtt (WebVTT subtitles, the default: a video player, ELAN), srt, audacity (a label track, "
         "NAME.labels.txt: File > Import > Labels) or csv (start,end,label,score); several comma-separated",
@@ -46,7 +46,9 @@ def add_segment_options(p: argparse.ArgumentParser) -> None:
 def check_segment_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     """The formats known and ``--segments DIR`` writable, before the models load; ``args.segments_format``
     becomes a list."""
-    formats = [f.strip().lower() for f in args.segments_format.split(",") if f.strip()]
+    if args.segments_format is not None and not args.segments:
+        parser.error("--segments-format names the files --segments DIR writes: give --segments DIR too")
+    formats = [f.strip().lower() for f in (args.segments_format or "vtt").split(",") if f.strip()]
     if unknown := [f for f in formats if f not in SEGMENT_FORMATS]:
         parser.error(f"--segments-format: no format {unknown[0]!r}; give {', '.join(SEGMENT_FORMATS)}")
     args.segments_format = list(dict.fromkeys(formats)) or ["vtt"]

@@ -314,7 +314,7 @@ def shared_classes(scheme_a: str | LabelScheme | list | dict, scheme_b: str | La
 LABEL_MAP_HELP = (
     "rename the corpus's classes as it is loaded: FROM=TO,... (e.g. angry=怒り,happy=喜び to name them as a "
     "model of your own does, or wut=angry; FROM= drops a class; FROM matches whatever its case); with a "
-    "--label-scheme, TO must be one of its classes or an emotion name"
+    "label scheme (--label-scheme; corpus: --scheme), TO must be one of its classes or an emotion name"
 )
 
 

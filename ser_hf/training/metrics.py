@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SERError
+from ..errors import SERError, pad_text, text_width
 from .plot_text import drawable_text
 
 logger = logging.getLogger(__name__)
@@ -191,11 +191,11 @@ def format_table(metrics: dict[str, Any], *, title: str | None = None) -> str:
     )
     per_class = metrics.get("per_class", {})
     if per_class:
-        width = max(9, *(len(name) for name in per_class))
+        width = max(9, *(text_width(name) for name in per_class))  # 怒り takes 4 columns
         lines.append(f"  {'class':<{width}}  recall  precision    f1    support")
         for name, row in per_class.items():
             lines.append(
-                f"  {name:<{width}}  {_fmt(row['recall'])}   {_fmt(row['precision'])}    "
+                f"  {pad_text(name, width)}  {_fmt(row['recall'])}   {_fmt(row['precision'])}    "
                 f"{_fmt(row['f1'])}  {row['support']:>5}"
             )
     for key, heading in (("per_gender", "gender"), ("per_corpus", "corpus")):
