@@ -860,6 +860,9 @@ def test_cv_end_to_end_two_protocol_folds_then_evaluate_reads_a_fold(tree, tmp_p
     metrics = json.loads((eval_out / "metrics.json").read_text())
     assert metrics["confusion"] == fold_metrics["confusion"]
     assert metrics["log_loss"] == pytest.approx(fold_metrics["log_loss"], rel=1e-4)  # same probabilities
+    # the split scored, as the fold's split.json describes it (it said only "model", and so did the card)
+    described = json.loads((out / "fold_0" / "split.json").read_text())["description"]
+    assert metrics["split"] == f"model: {described}" and "fold" in described
 
 
 def test_evaluate_skips_a_clip_whose_samples_do_not_decode_and_counts_it(

@@ -240,7 +240,7 @@ def cli(argv: list[str]) -> int:
     metrics.update(
         corpora=list(args.corpus),
         label_scheme=label_scheme_of(ds) or scheme or "native",
-        split=args.split,
+        split=_split_shown(args.split, args.model),
         subset=args.subset,
     )
     if seen:
@@ -292,3 +292,17 @@ def cli(argv: list[str]) -> int:
         f"wrote {out}/metrics.json, confusion.png, reliability.png, classification_report.txt, predictions.csv"
     )
     return 0
+
+
+def _split_shown(split: str, model: str) -> str:
+    """``--split model`` as the split the model's split.json describes (``model: speaker k-fold 0 of 3
+    (kfold:0/3, seed 42): ...``): metrics.json and the card said only "model", which no reader can follow."""
+    if split != "model":
+        return split
+    from ..training.evaluation import split_record
+
+    try:
+        record = split_record(model) or {}
+    except SERError:
+        record = {}
+    return f"model: {record['description']}" if record.get("description") else split
