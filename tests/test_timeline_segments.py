@@ -170,3 +170,15 @@ def test_a_long_file_classified_whole_warns_that_the_model_reads_its_last_second
     assert all("timeline" not in r for r in rows)
     assert caplog.text.count("scored on about its last 8 s only") == 1  # once a run
     assert "ten.wav" in caplog.text and "--window 6 or less" in caplog.text  # 1.5 windows fit in 10 s
+
+
+def test_plot_timeline_on_a_core_install_names_the_extra(tmp_path, monkeypatch):
+    """`plot_timeline` from Python without matplotlib raised a bare ModuleNotFoundError (the CLI checks
+    first; a notebook user got no hint of `ser-hf[demo]`)."""
+    from ser_hf.errors import SERError
+    from ser_hf.inference.timeline import plot_timeline
+
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)  # as if not installed
+    with pytest.raises(SERError, match=r"pip install 'ser-hf\[demo\]'"):
+        plot_timeline(_timeline(), tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()

@@ -207,6 +207,9 @@ def plot_timeline(timeline: Timeline, path: str | os.PathLike, title: str | None
     and as ``m:ss`` (``h:mm:ss`` from an hour) beyond, on round steps; silent windows are shaded
     grey; the title gives the file, the overall label and its score.
     """
+    from ..errors import require_extra
+
+    require_extra("demo", "plot_timeline", ("matplotlib",))  # a core install: SERError naming the extra
     import matplotlib
 
     if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
