@@ -69,6 +69,13 @@ def save_tiny_bilstm(folder: Path, labels: list[str]) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    """A tiny CNN-BiLSTM of 4 classes saved once per test module (``save_tiny_bilstm``); a module that
+    needs another model defines its own ``model_dir``."""
+    return save_tiny_bilstm(tmp_path_factory.mktemp("model"), ["neutral", "happy", "sad", "angry"])
+
+
 @pytest.fixture
 def examples_dir() -> Path:
     return EXAMPLES

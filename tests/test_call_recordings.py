@@ -9,18 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import make_speechlike, make_tone, save_tiny_bilstm
+from conftest import make_speechlike, make_tone
 
 from ser_hf.cli.predict import cli as predict_cli
 from ser_hf.inference.classifier import EmotionClassifier
 
-LABELS = ["neutral", "happy", "sad", "angry"]
 SR = 16000
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    return save_tiny_bilstm(tmp_path_factory.mktemp("tiny"), LABELS)
 
 
 @pytest.fixture(scope="module")

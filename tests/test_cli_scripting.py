@@ -24,11 +24,6 @@ SR = 16000
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    return save_tiny_bilstm(tmp_path_factory.mktemp("model"), ["neutral", "happy", "sad", "angry"])
-
-
 def _clips(folder: Path, count: int, seconds: float = 1.0, suffix: str = ".wav") -> list[Path]:
     paths = [folder / f"{i}{suffix}" for i in range(count)]
     for i, path in enumerate(paths):

@@ -15,18 +15,13 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-from conftest import make_speechlike, save_tiny_bilstm
+from conftest import make_speechlike
 
 from ser_hf.cli import main
 from ser_hf.cli.predict_output import _write_file
 
 SR = 16000
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    return save_tiny_bilstm(tmp_path_factory.mktemp("model"), ["neutral", "happy", "sad", "angry"])
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import make_speechlike, make_tone, save_tiny_bilstm
+from conftest import make_speechlike, make_tone
 
 from ser_hf.cli import main
 from ser_hf.cli.extract_audio import cli as extract_audio_cli
@@ -27,11 +27,6 @@ pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs th
 
 def _ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *args], check=True)
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    return save_tiny_bilstm(tmp_path_factory.mktemp("model"), LABELS)
 
 
 @pytest.fixture(scope="module")

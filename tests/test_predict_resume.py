@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import make_speechlike, make_tone, save_tiny_bilstm
+from conftest import make_speechlike, make_tone
 
 import ser_hf.cli.predict_resume as predict_resume
 from ser_hf.cli import main
@@ -19,11 +19,6 @@ from ser_hf.inference.classifier import EmotionClassifier
 
 SR = 16000
 LABELS = ["neutral", "happy", "sad", "angry"]
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    return save_tiny_bilstm(tmp_path_factory.mktemp("model"), LABELS)
 
 
 @pytest.fixture
@@ -252,44 +247,35 @@ def test_a_run_stopped_before_a_file_finished_leaves_an_earlier_file_as_it_was(
 
 
 @pytest.mark.parametrize("kind", ["csv", "json"])
-def test_resume_never_replaces_the_timeline_png_of_an_earlier_row(model_dir, tmp_path, kind):
-    """--resume with --timeline-png looked for a clash of PNG names among this run's rows only: x/long.wav
-    kept from the earlier run and y/long.wav classified now both got long.timeline.png, y's plot over
-    x's. The new one takes another name, as in one run with both files (a CSV names no PNG: resuming
-    one replaces none already in DIR)."""
+@pytest.mark.parametrize(
+    ("option", "suffix", "named"),
+    [
+        ("--timeline-png", ".timeline.png", lambda row: row["timeline_png"]),
+        ("--segments", ".segments.vtt", lambda row: row["segments_files"]),
+    ],
+)
+def test_resume_never_replaces_the_timeline_png_or_segments_of_an_earlier_row(
+    model_dir, tmp_path, kind, option, suffix, named
+):
+    """--resume with --timeline-png (then --segments) looked for a clash of names among this run's rows
+    only: x/long.wav kept from the earlier run and y/long.wav classified now both got long.timeline.png
+    (long.segments.vtt), y's over x's. The new one takes another name, as in one run with both files (a
+    CSV names no such file: resuming one replaces none already in DIR)."""
     (tmp_path / "x").mkdir()
     (tmp_path / "y").mkdir()
     x = _long(tmp_path / "x" / "long.wav")
     y = str(tmp_path / "y" / "long.wav")
     sf.write(y, np.concatenate([make_tone(200.0, 5.0), make_speechlike(5.0, seed=9)]), SR)
-    pngs, out = tmp_path / "pngs", tmp_path / f"r.{kind}"
-    args = ["--model", str(model_dir), f"--{kind}", str(out), "--timeline-png", str(pngs)]
+    folder, out = tmp_path / "files", tmp_path / f"r.{kind}"
+    args = ["--model", str(model_dir), f"--{kind}", str(out), option, str(folder)]
     assert main(["predict", x, *args]) == 0
-    x_png = (pngs / "long.timeline.png").read_bytes()
+    x_file = (folder / f"long{suffix}").read_bytes()
     assert main(["predict", x, y, *args, "--resume"]) == 0
-    assert (pngs / "long.timeline.png").read_bytes() == x_png
-    assert sorted(p.name for p in pngs.iterdir()) == ["long-0.timeline.png", "long.timeline.png"]
+    assert (folder / f"long{suffix}").read_bytes() == x_file
+    assert sorted(p.name for p in folder.iterdir()) == [f"long-0{suffix}", f"long{suffix}"]
     if kind == "json":
-        named = [r["timeline_png"] for r in json.loads(out.read_text())]
-        assert named == [str(pngs / "long.timeline.png"), str(pngs / "long-0.timeline.png")]
-
-
-@pytest.mark.parametrize("kind", ["csv", "json"])
-def test_resume_never_replaces_the_segments_file_of_an_earlier_row(model_dir, tmp_path, kind):
-    """--segments picked its names as the PNGs did before: x/long.wav kept from the earlier run and
-    y/long.wav classified now both wrote long.segments.vtt, y's segments over x's."""
-    (tmp_path / "x").mkdir()
-    (tmp_path / "y").mkdir()
-    x = _long(tmp_path / "x" / "long.wav")
-    y = str(tmp_path / "y" / "long.wav")
-    sf.write(y, np.concatenate([make_tone(200.0, 5.0), make_speechlike(5.0, seed=9)]), SR)
-    segs, out = tmp_path / "segs", tmp_path / f"r.{kind}"
-    args = ["--model", str(model_dir), f"--{kind}", str(out), "--segments", str(segs)]
-    assert main(["predict", x, *args]) == 0
-    x_vtt = (segs / "long.segments.vtt").read_bytes()
-    assert main(["predict", x, y, *args, "--resume"]) == 0
-    assert (segs / "long.segments.vtt").read_bytes() == x_vtt
-    assert sorted(p.name for p in segs.iterdir()) == ["long-0.segments.vtt", "long.segments.vtt"]
-    if kind == "json":
-        named = [r["segments_files"] for r in json.loads(out.read_text())]
-        assert named == [[str(segs / "long.segments.vtt")], [str(segs / "long-0.segments.vtt")]]
+        rows = json.loads(out.read_text())
+        expected = [str(folder / f"long{suffix}"), str(folder / f"long-0{suffix}")]
+        if option == "--segments":  # a list of the files written, one per format
+            expected = [[name] for name in expected]
+        assert [named(r) for r in rows] == expected

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import make_speechlike, save_tiny_bilstm
+from conftest import make_speechlike
 
 from ser_hf.cli import main
 from ser_hf.cli.predict import cli as predict_cli
@@ -71,11 +71,6 @@ def test_clock_ticks_for_long_recordings():
     assert clock_text(95) == "1:35" and clock_text(0) == "0:00" and clock_text(1800) == "30:00"
     assert clock_text(3725) == "1:02:05" and clock_text(65, hours=True) == "0:01:05"
     assert clock_step(1800) == 300 and clock_step(600) == 120 and clock_step(150) == 30
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    return save_tiny_bilstm(tmp_path_factory.mktemp("model"), LABELS)
 
 
 @pytest.fixture(scope="module")
