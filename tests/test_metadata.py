@@ -120,14 +120,13 @@ def test_windows_paths_in_the_file_column(tmp_path, capsys):
         load_corpus("mine", str(tmp_path / "abs"))
     assert "clip_0_0_0.wav" in str(err.value) and "label scheme" not in str(err.value)
 
-    rows = clips(tmp_path / "case")
+    rows = clips(tmp_path / "case")  # as on the Windows disk that wrote the list: the files on disk
     write(
         tmp_path / "case",
         table([(f.replace("clip_", "Clip_").replace(".wav", ".WAV"), *r) for f, *r in rows]),
     )
-    assert main(["corpus", "mine", str(tmp_path / "case")]) == 2  # the error itself lists them
-    err = capsys.readouterr().err
-    assert "a file of that name in another case is there" in err and "audio/Clip_0_0_0.WAV" in err
+    assert main(["corpus", "mine", str(tmp_path / "case")]) == 0
+    assert f"{len(rows)} rows from {len(rows)} audio files" in capsys.readouterr().out
 
 
 def test_header_names_match_whatever_their_case_spaces_or_underscores(tmp_path, caplog, capsys):
@@ -229,6 +228,59 @@ def test_names_written_in_another_unicode_form_than_on_disk_are_the_files(tmp_pa
     assert all(Path(p).is_file() for p in ds["path"])
     assert "6 listed file(s) matched to a name on disk written in another Unicode form" in caplog.text
     assert "not in metadata.csv" not in caplog.text  # the files it lists are those on disk
+
+
+def test_names_listed_in_another_case_than_on_disk_are_the_files(tmp_path, caplog, monkeypatch):
+    """A metadata.csv made on Windows or macOS (names ignore case there) listing `Audio/Clip_0_0_1.WAV`
+    for `audio/clip_0_0_1.wav` had those rows "listed in metadata.csv but missing": half the clips
+    dropped. The one file matching a name whatever its case is that file (one warning counts them);
+    folders are listed only for rows not there as written, each once."""
+    from ser_hf.data import unicode_names
+
+    listed_folders = []
+    listing = unicode_names._listing
+    monkeypatch.setattr(
+        unicode_names, "_listing", lambda folder: listed_folders.append(folder) or listing(folder)
+    )
+    root = tmp_path / "mixed"
+    rows = clips(root)
+    mixed = [
+        (f.replace("audio/clip_", "Audio/Clip_").replace(".wav", ".WAV") if i % 2 else f, *r)
+        for i, (f, *r) in enumerate(rows)
+    ]
+    write(root, table(mixed))
+    with caplog.at_level(logging.WARNING):
+        ds, report = load_corpus("mine", str(root), return_report=True)
+    assert len(ds) == len(rows) and not report.skipped
+    names = ds.features["emotion"].names
+    loaded = {Path(p).relative_to(root).as_posix(): names[e] for p, e in zip(ds["path"], ds["emotion"])}
+    assert loaded == {f: label for f, label, *_ in rows}
+    assert "9 listed file(s) matched to the one file on disk named so in another case" in caplog.text
+    assert "e.g. Audio/Clip_0_0_1.WAV -> audio/clip_0_0_1.wav" in caplog.text
+    assert "not in metadata.csv" not in caplog.text
+    assert sorted(listed_folders) == [root, root / "audio"]  # each folder once, for 9 rows
+    listed_folders.clear()
+    load_corpus("mine", str(write(root, table(rows))))  # all as on disk: no folder listed
+    assert listed_folders == []
+
+
+def test_two_files_that_differ_only_in_case_are_not_guessed_between(tmp_path, caplog):
+    """`clip.wav` and `Clip.wav` can both be on a Linux disk: a row naming `CLIP.WAV` names neither,
+    and says both; a row naming one of them exactly is that one."""
+    root = tmp_path / "twins"
+    rows = clips(root)
+    for twin in ("Clip_0_0_0.wav", "CLIP_0_0_1.wav"):
+        sf.write(root / "audio" / twin, make_speechlike(0.3, seed=7), SR)
+    write(root, table([("audio/CLIP_0_0_0.WAV", *rows[0][1:])] + rows[1:]))
+    with caplog.at_level(logging.WARNING):
+        ds, report = load_corpus("mine", str(root), return_report=True)
+    assert len(ds) == len(rows) - 1 and str(root / "audio" / "clip_0_0_1.wav") in ds["path"]
+    [skipped] = report.skipped
+    assert skipped.path.endswith("audio/CLIP_0_0_0.WAV")
+    assert "2 names on disk match it whatever their case: audio/Clip_0_0_0.wav, audio/clip_0_0_0.wav" in (
+        skipped.reason
+    )
+    assert "matched to the one file on disk" not in caplog.text  # the exact name won, no guess made
 
 
 def test_audio_files_the_metadata_does_not_list_are_counted(tmp_path, caplog, capsys):

@@ -346,6 +346,24 @@ def test_a_name_typed_composed_for_a_file_macos_named_decomposed_says_so(model_d
     assert clf.classify(str(on_disk))[0]["label"] in LABELS  # the name as on disk
 
 
+def test_a_name_given_in_another_case_says_which_file_is_there(model_dir, tmp_path):
+    """`ser-hf predict --files-from` a list written on Windows (`Audio/Clip01.WAV` for the file
+    `audio/clip01.wav`) said a bare "file not found; check the path". A name a user gives is not
+    guessed (metadata.csv rows are), but the error names the file on disk, or both of a case-twin pair."""
+    (tmp_path / "audio").mkdir()
+    for name in ("clip01.wav", "b.wav", "B.wav"):
+        sf.write(tmp_path / "audio" / name, make_speechlike(1.0, seed=1), SR)
+    names = tmp_path / "list.txt"
+    names.write_text(f"{tmp_path}/Audio/Clip01.WAV\n{tmp_path}/audio/b.WAV\n", encoding="utf-8")
+    out = tmp_path / "out.json"
+    assert predict_cli(["--files-from", str(names), "--model", str(model_dir), "--json", str(out)]) == 1
+    one, twins = (row["error"] for row in json.loads(out.read_text(encoding="utf-8")))
+    assert f"file not found; a file named so in another case is there: {tmp_path}/audio/clip01.wav" in one
+    assert (
+        f"files named so in another case are there: {tmp_path}/audio/B.wav, {tmp_path}/audio/b.wav" in twins
+    )
+
+
 def test_csv_cells_that_would_run_as_a_spreadsheet_formula_stay_text(
     model_dir, tmp_path, monkeypatch, capsys
 ):

@@ -11,13 +11,13 @@ import codecs
 import csv
 import io
 import logging
+import os
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import SERError
-from .unicode_names import _exists, in_other_form
+from .unicode_names import _exists, in_other_case, in_other_form
 
 logger = logging.getLogger(__name__)
 
@@ -148,11 +148,22 @@ def pick_column(
     return exact or next((keys[column_key(c)] for c in candidates if column_key(c) in keys), None)
 
 
-def listed_path(root: Path, value: str, other_forms: list[Path] | None = None) -> Path:
+def listed_path(
+    root: Path,
+    value: str,
+    other_forms: list[Path] | None = None,
+    other_cases: list[tuple[str, Path]] | None = None,
+    listings: dict[Path, dict[str, list[str]]] | None = None,
+) -> Path:
     """The file a metadata row names, relative to ``root``: as written when that exists, else with
     its backslashes read as folder separators (``audio\\clip.wav``) and surrounding spaces dropped,
     else with each name not there taken in its other Unicode form (a name listed composed, NFC, that
-    macOS wrote decomposed, NFD, or the other way); such a file is added to ``other_forms``."""
+    macOS wrote decomposed, NFD, or the other way); such a file is added to ``other_forms``. Else the
+    one file (through one folder each) whose name matches each name not there whatever its case, as
+    on the Windows or macOS disk that wrote the list (``Audio/Clip01.WAV`` is ``audio/clip01.wav``);
+    such a row is added to ``other_cases`` (listed name, file). Two or more such files (``a.wav`` and
+    ``A.wav``) are not guessed between: the row names its path as written, which is missing. Folders
+    are listed into ``listings`` (see :func:`in_other_case`), for rows not found otherwise only."""
     as_written = root / value
     if _exists(as_written) or _WINDOWS_ABSOLUTE.match(value):
         return as_written
@@ -160,9 +171,16 @@ def listed_path(root: Path, value: str, other_forms: list[Path] | None = None) -
     if _exists(fixed):
         return fixed
     found = in_other_form(fixed)
-    if found is not None and other_forms is not None:
-        other_forms.append(found)
-    return found or as_written
+    if found is not None:
+        if other_forms is not None:
+            other_forms.append(found)
+        return found
+    cased = in_other_case(fixed, listings)
+    if len(cased) != 1:
+        return as_written
+    if other_cases is not None:
+        other_cases.append((value, cased[0]))
+    return cased[0]
 
 
 def _as_posix(root: Path, value: str) -> Path:
@@ -171,9 +189,9 @@ def _as_posix(root: Path, value: str) -> Path:
     return root / value.strip().replace("\\", "/")
 
 
-def missing_reason(root: Path, value: str, names: dict[Path, set[str]]) -> str:
+def missing_reason(root: Path, value: str, listings: dict[Path, dict[str, list[str]]]) -> str:
     """Why the file a metadata row names is not there, with what to do when that can be told
-    (``names``: each folder's file names casefolded and composed, filled as folders are looked in)."""
+    (``listings``: the folders listed, as :func:`listed_path` fills it)."""
     if _WINDOWS_ABSOLUTE.match(value):
         return (
             "listed in metadata.csv as a Windows path, which does not exist here; list the files relative "
@@ -181,19 +199,14 @@ def missing_reason(root: Path, value: str, names: dict[Path, set[str]]) -> str:
         )
     path = _as_posix(root, value)
     seen = " (its backslashes read as folder separators)" if "\\" in value else ""
-    folder = in_other_form(path.parent) or path.parent  # a decomposed folder holding Clip.WAV for clip.wav
-    if folder not in names:
-        names[folder] = {_folded(p.name) for p in folder.iterdir()} if folder.is_dir() else set()
-    if _folded(path.name) in names[folder]:
+    cased = in_other_case(path, listings)
+    if len(cased) > 1:
         return (
-            f"listed in metadata.csv but missing{seen}; a file of that name in another case is there: "
-            "file names must match exactly here (unlike on Windows or macOS)"
+            f"listed in metadata.csv but missing{seen}; {len(cased)} names on disk match it whatever their "
+            f"case: {', '.join(os.path.relpath(p, root) for p in cased)}, so none is taken: list the file's "
+            "name exactly as on disk (or rename one)"
         )
     return f"listed in metadata.csv but missing{seen}"
-
-
-def _folded(name: str) -> str:
-    return unicodedata.normalize("NFC", name.casefold())
 
 
 def leading_zero_twins(speakers: Iterable[str]) -> list[tuple[str, ...]]:

@@ -141,6 +141,7 @@ def _load_audiofolder(
     labeler = _Labeler(scheme, label_map, report)
     # path, raw label, speaker, gender, the file as metadata.csv names it
     entries: list[tuple[Path, str, str | None, str | None, str | None]] = []
+    listings: dict[Path, dict[str, list[str]]] = {}  # folders listed to match names in another case
     if meta_file is not None:
         table = read_metadata(meta_file)
         src = str(meta_file)
@@ -167,6 +168,7 @@ def _load_audiofolder(
                 source=src,
             )
         other_forms: list[Path] = []  # files listed in another Unicode form than their names on disk
+        other_cases: list[tuple[str, Path]] = []  # rows listing a file in another case (name, file)
         for row in table:
             listed = row.get(file_col) or ""
             if not listed.strip():
@@ -175,7 +177,7 @@ def _load_audiofolder(
             speaker = (row.get(spk_col) or "").strip() if spk_col else None  # "001 " was a second speaker
             entries.append(
                 (
-                    listed_path(root, listed, other_forms),
+                    listed_path(root, listed, other_forms, other_cases, listings),
                     row.get(lab_col) or "",
                     speaker,
                     row.get(gen_col) if gen_col else None,
@@ -187,6 +189,12 @@ def _load_audiofolder(
                 "%s: %d listed file(s) matched to a name on disk written in another Unicode form (NFC / "
                 "NFD: macOS writes names decomposed), e.g. %s",
                 src, len(other_forms), other_forms[0],
+            )  # fmt: skip
+        if other_cases:
+            logger.warning(
+                "%s: %d listed file(s) matched to the one file on disk named so in another case (Windows and "
+                "macOS ignore case, Linux does not), e.g. %s -> %s; write the names as on disk to silence this",
+                src, len(other_cases), other_cases[0][0], os.path.relpath(other_cases[0][1], root),
             )  # fmt: skip
         twins = leading_zero_twins({e[2] for e in entries if e[2]})
         if twins:
@@ -210,14 +218,14 @@ def _load_audiofolder(
                 continue
             entries.append((p, p.parent.name, None, None, None))
         _warn_outside(entries, root, str(root))
-    rows, folder_names = [], {}
+    rows = []
     for path, raw, speaker, gender, listed in entries:
         gender = normalize_gender(gender)
         try:
             if why := unreadable_path(path):  # a name too long for the file system aborted the whole load
                 raise _Skip(why)
             if not path.is_file():
-                raise _Skip(missing_reason(root, listed or str(path), folder_names))
+                raise _Skip(missing_reason(root, listed or str(path), listings))
             label = labeler(raw, gender)
             if label is None:
                 continue
