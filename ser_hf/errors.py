@@ -5,11 +5,12 @@ missing optional dependency into an ``SERError`` naming the extra that installs 
 that turn a bad device or output path into an ``SERError`` before any work is done
 (:func:`torch_device`, :func:`output_dir`, :func:`output_file`); and :func:`spreadsheet_text`, which
 keeps text a user did not write (file names, labels) from running as a formula where a CSV opens;
-:func:`os_error_of`, the OSError inside safetensors' own I/O error (a full disk); :func:`text_width` and
+:func:`os_error_of`, the OSError inside safetensors' and torch.save's own I/O errors (a full disk); :func:`text_width` and
 :func:`pad_text`, a name's width in a terminal's columns for the tables the commands print."""
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import os
 import re
@@ -169,17 +170,52 @@ def from_spreadsheet_text(value: str) -> str:
     return value
 
 
-def os_error_of(err: BaseException, filename: str | os.PathLike | None = None) -> OSError | None:
+# what torch.save raises when its file cannot be written (a full disk): a RuntimeError without the errno
+_TORCH_WRITE_FAILED = re.compile(r"PytorchStreamWriter failed|inline_container\.cc:\d+\] \. unexpected pos")
+# ... or, for a small file failing at its last flush, the C++ stream's own words (told only when writing)
+_STREAM_FAILED = "basic_ios::clear: iostream error"
+
+
+def os_error_of(
+    err: BaseException, filename: str | os.PathLike | None = None, writing: bool = False
+) -> OSError | None:
     """The OSError that ``err`` carries: ``err`` itself, or the operating system's error that a
     ``SafetensorError`` reports only in its text (``... No space left on device (os error 28)``: a
-    full disk while saving weights raises no OSError), named ``filename``; None for anything else."""
+    full disk while saving weights raises no OSError), named ``filename``; None for anything else.
+
+    torch.save's writer failing (``PytorchStreamWriter failed writing file data/0: file write failed``,
+    ``[enforce fail at inline_container.cc:N] . unexpected pos``; with ``writing``, the error was
+    raised while writing files, also ``basic_ios::clear: iostream error``) names no errno: it is
+    ENOSPC when the file system of ``filename`` has no free space left, else EIO."""
     if isinstance(err, OSError):
         return err
-    found = re.search(r"\(os error (\d+)\)", str(err)) if type(err).__name__ == "SafetensorError" else None
-    if found is None:
+    text = str(err)
+    if type(err).__name__ == "SafetensorError":
+        found = re.search(r"\(os error (\d+)\)", text)
+        if found is None:
+            return None
+        number = int(found.group(1))
+        reason = os.strerror(number)
+    elif isinstance(err, RuntimeError) and (
+        _TORCH_WRITE_FAILED.search(text) or (writing and _STREAM_FAILED in text)
+    ):
+        number = errno.ENOSPC if filename is not None and _no_space_left(Path(filename)) else errno.EIO
+        reason = os.strerror(number) if number == errno.ENOSPC else "the write failed (torch.save)"
+    else:
         return None
-    number = int(found.group(1))
-    return OSError(number, os.strerror(number), None if filename is None else str(filename))
+    return OSError(number, reason, None if filename is None else str(filename))
+
+
+def _no_space_left(path: Path) -> bool:
+    """Whether the file system holding ``path`` (or its nearest existing folder) has no block free
+    for this user."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        free = os.statvfs(path)
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        return False
+    return free.f_bfree == 0 or (os.geteuid() != 0 and free.f_bavail == 0)
 
 
 def text_width(text: str) -> int:

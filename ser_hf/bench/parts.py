@@ -236,7 +236,7 @@ def bench_training(work: Path, data_dir: Path | None, quick: bool, epochs: int =
     _check("training", res)
     figures = _trainer_figures(res["output"], output_dir)
     test = (
-        json.loads((output_dir / "test_metrics.json").read_text())
+        json.loads((output_dir / "test_metrics.json").read_text(encoding="utf-8"))
         if (output_dir / "test_metrics.json").is_file()
         else {}
     )
@@ -283,7 +283,7 @@ def bench_cv(work: Path, data_dir: Path | None, quick: bool) -> dict[str, Any]:
         [sys.executable, "-m", "ser_hf.cli", "cv", *args], timeout=3600, env={"SER_HF_CACHE": str(cache)}
     )
     _check("cv", res)
-    result = json.loads((out / "cv_results.json").read_text())
+    result = json.loads((out / "cv_results.json").read_text(encoding="utf-8"))
     shown = [a.replace(str(work), "WORK").replace(str(data_dir), "DATA") for a in args]
     return {
         "data": source,

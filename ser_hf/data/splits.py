@@ -260,7 +260,7 @@ class Split:
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> Split:
         try:
-            data = json.loads(Path(path).read_text())
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as err:
             raise SERError(f"cannot read the split manifest ({err})", source=str(path)) from err
         return cls.from_dict(data)
@@ -288,7 +288,7 @@ class SplitManifest:
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> SplitManifest:
         try:
-            data = json.loads(Path(path).read_text())
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as err:
             raise SERError(f"cannot read the split manifest ({err})", source=str(path)) from err
         if data.get("format") != _MANIFEST_FORMAT:
@@ -311,7 +311,7 @@ def save_splits(splits: Sequence[Split], path: str | os.PathLike) -> None:
 
 def load_splits(path: str | os.PathLike) -> list[Split]:
     """Read splits written by :func:`save_splits` (or a single :meth:`Split.to_json`)."""
-    data = json.loads(Path(path).read_text())
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
     if data.get("format") == _FORMAT:
         return [Split.from_dict(data)]
     return SplitManifest.from_json(path).splits

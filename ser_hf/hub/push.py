@@ -324,7 +324,13 @@ def published_split(folder: Path) -> bytes | None:
         return None
     kept = {k: record[k] for k in SPLIT_KEYS_PUBLISHED if k in record}
     kept["rows"] = "left out of the upload: --split unseen works, --split model needs the training folder"
-    return json.dumps(kept, indent=2).encode()
+    return _json_bytes(kept)
+
+
+def _json_bytes(value: Any) -> bytes:
+    """``value`` as the indented, readable UTF-8 JSON that training and evaluation write (a speaker
+    ``Zoë`` as written, not ``\\u00eb``; a file name's undecodable bytes as ``\\udcNN`` escapes)."""
+    return json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
 _RUN_RECORDS = frozenset(
@@ -386,7 +392,7 @@ def _push_model_files(
     for name, value in (("eval_results.json", eval_json), ("cv_results.json", cv_json)):
         data = _load_json_arg(value)
         if data is not None:
-            operations.append(CommitOperationAdd(name, json.dumps(data, indent=2).encode()))
+            operations.append(CommitOperationAdd(name, _json_bytes(data)))
     if split is not None:
         operations.append(CommitOperationAdd("split.json", split))
     uploaded = {op.path_in_repo for op in operations}

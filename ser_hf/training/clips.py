@@ -94,7 +94,7 @@ def make_split(ds: Any, data_args: DataArguments, seed: int) -> Any:
     try:
         if kind == "manifest":
             path, _, fold = value.partition("@")
-            data = json.loads(Path(path).read_text()) if Path(path).is_file() else None
+            data = json.loads(Path(path).read_text(encoding="utf-8")) if Path(path).is_file() else None
             if data is None:
                 raise SERError("split manifest not found", source=path)
             try:

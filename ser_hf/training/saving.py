@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import functools
 import hashlib
 import json
@@ -233,8 +234,37 @@ def _model_file(name: str) -> bool:
 
 
 def write_json(path: Path, value: Any) -> None:
-    """``value`` as indented JSON, through a temporary file that replaces ``path`` when complete."""
-    write_whole(path, json.dumps(value, indent=2, default=json_default))
+    """``value`` as indented JSON, readable UTF-8 (a speaker ``Zoë`` or a label ``喜び`` as written, not
+    ``\\u00eb``), through a temporary file that replaces ``path`` when complete (:func:`write_whole`)."""
+    write_whole(path, json.dumps(value, indent=2, ensure_ascii=False, default=json_default))
+
+
+# what `ser-hf train` offers when its checkpoints do not fit
+CHECKPOINT_FIX = (
+    "free space there, or write fewer checkpoints (--save_total_limit 1) or none "
+    "(--save_strategy no --load_best_model_at_end false)"
+)
+
+
+def failed_checkpoint(err: BaseException, folder: str | os.PathLike) -> OSError | None:
+    """What to raise for ``err``, raised while the Trainer wrote the checkpoint ``folder``: for a write
+    that failed (a full disk: an OSError, safetensors' SafetensorError, torch.save's RuntimeError), an
+    OSError naming the folder and, for want of space, :data:`CHECKPOINT_FIX`; the folder is removed
+    first unless its ``trainer_state.json`` (written last) is whole, so that ``--resume`` never takes
+    half a checkpoint (the earlier ones stay). None for any other error: it keeps its traceback."""
+    folder = Path(folder)
+    io_error = os_error_of(err, folder, writing=True)
+    if io_error is None or io_error.errno is None:
+        return None
+    try:
+        json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        shutil.rmtree(folder, ignore_errors=True)
+    if io_error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) or io_error is not err:
+        return OSError(io_error.errno, f"{io_error.strerror}; {CHECKPOINT_FIX}", str(folder))
+    if io_error.filename is None:  # a stream's write names no file: the checkpoint's folder does
+        return OSError(io_error.errno, io_error.strerror, str(folder))
+    return io_error
 
 
 def json_default(value: Any) -> Any:

@@ -24,9 +24,11 @@ from transformers import (
     Trainer,
     TrainerCallback,
 )
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from .arguments import DataArguments
 from .clips import ClipDataset, WaveformStore
+from .saving import failed_checkpoint
 
 # debugging hooks for the tests (documented in tests/test_training.py and tests/test_ddp.py)
 DEBUG_SEEN_ENV = "SER_HF_DEBUG_SEEN"  # dir: each rank writes the training indices it saw
@@ -95,6 +97,21 @@ class SERTrainer(Trainer):
         self.distill_temperature = float(distill_temperature)
         self.seen_indices: list[int] = []
         self._micro_step = (-1, 0)
+
+    def _save_checkpoint(self, model: Any, trial: Any) -> None:
+        """The Trainer's checkpoint; one that cannot be written (a full disk: torch.save's RuntimeError,
+        safetensors' error) ends the run with an OSError naming its folder and the fix (one line and
+        exit 74 from the CLI, not a traceback), the half-written folder removed (:func:`failed_checkpoint`)."""
+        try:
+            super()._save_checkpoint(model, trial)
+        except Exception as err:
+            folder = (
+                Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+            )
+            failure = failed_checkpoint(err, folder)
+            if failure is None:
+                raise
+            raise failure from err
 
     def create_optimizer(self, model: Any = None) -> Any:
         # the rate is read when the optimizer is built, so a hyperparameter-search trial (which sets
