@@ -51,7 +51,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from ser_hf import EmotionClassifier, SERError, StreamingClassifier, load_audio  # noqa: E402
 from ser_hf.data.audio import audio_info  # noqa: E402
-from ser_hf.inference.classifier import SILENCE_DB, SILENCE_LABEL, level_db  # noqa: E402
+from ser_hf.inference.classifier import NO_SPEECH_LABEL, SILENCE_DB, SILENCE_LABEL, level_db  # noqa: E402
 from ser_hf.inference.levels import TIMELINE_MIN_WINDOWS, wants_timeline  # noqa: E402
 from ser_hf.inference.timeline import Timeline  # noqa: E402
 from ser_hf.training.plot_text import drawable_text  # noqa: E402
@@ -184,11 +184,10 @@ def timeline_figure(timeline: Timeline, say: Callable[[str], str] = str) -> Figu
             lw=0,
         )
         bottom += probs[:, i]
-    silent = [i for i, w in enumerate(windows) if w["silent"]]
-    if silent:
-        ax.bar(
-            edges[silent], 1.0, np.diff(edges)[silent], align="edge", color="0.85", label=SILENCE_LABEL, lw=0
-        )
+    for shade, kind in (("0.85", SILENCE_LABEL), ("0.7", NO_SPEECH_LABEL)):  # windows not classified
+        silent = [i for i, w in enumerate(windows) if w["silent"] and w["label"] == kind]
+        if silent:
+            ax.bar(edges[silent], 1.0, np.diff(edges)[silent], align="edge", color=shade, label=kind, lw=0)
     ax.set_xlim(0, max(timeline.duration, 1e-3))
     ax.set_ylim(0, 1)
     ax.set_xlabel("time (s)")

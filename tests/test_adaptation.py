@@ -381,11 +381,11 @@ def test_predict_adapt_adapts_on_all_the_given_files_then_classifies_them(tmp_pa
     # one long recording adapts on its windows (4-s windows, 2-s hop over 10 s: 4 windows)
     long = np.concatenate([_lowpassed(_clip(F0[k % 3], 2.0, 600 + k)) for k in range(5)])
     sf.write(one / "a.wav", long, SR)
-    (row,) = run_on(one, "--adapt")
+    (row,) = run_on(one, "--adapt", "--min-speech", "none")  # synthetic: the speech detector finds none
     assert row["adapted_on"] == 4 and len(row["timeline"]) == 4
     # so do several: each was one clip (two calls: 2 clips, each read as its last seconds only)
     sf.write(one / "b.wav", long[::-1].copy(), SR)
-    rows = run_on(one, "--adapt")
+    rows = run_on(one, "--adapt", "--min-speech", "none")
     assert [r["adapted_on"] for r in rows] == [8, 8]
 
 
@@ -439,7 +439,7 @@ def test_adapt_reads_a_clip_longer_than_the_model_reads_by_its_windows(caplog):
         for c in (0, 1)
     ]
     with caplog.at_level("INFO", logger="ser_hf.inference"):
-        clf.adapt(calls)
+        clf.adapt(calls, min_speech_s=None)  # synthetic calls: the speech detector finds no speech in them
     assert clf.adapted_on == 2 * 9  # 20 s in 4-s windows every 2 s
     assert "2 clip(s) longer than the model reads, adapted on their 4-s windows" in caplog.text
     clf.reset_adaptation()

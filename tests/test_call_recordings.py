@@ -40,11 +40,17 @@ def _probs(timeline) -> np.ndarray:
 
 
 def test_one_side_of_a_call_is_classified_as_that_side_alone(clf, call):
-    right = clf.timeline(call / "call.wav", channel="right")
-    np.testing.assert_allclose(_probs(right), _probs(clf.timeline(call / "customer.wav")), atol=1e-5)
-    left = clf.timeline(call / "call.wav", channel=0)
-    np.testing.assert_allclose(_probs(left), _probs(clf.timeline(call / "agent.wav")), atol=1e-5)
-    assert np.abs(_probs(clf.timeline(call / "call.wav")) - _probs(right)).max() > 1e-3  # the mix differs
+    right = clf.timeline(call / "call.wav", channel="right", min_speech_s=None)
+    np.testing.assert_allclose(
+        _probs(right), _probs(clf.timeline(call / "customer.wav", min_speech_s=None)), atol=1e-5
+    )
+    left = clf.timeline(call / "call.wav", channel=0, min_speech_s=None)
+    np.testing.assert_allclose(
+        _probs(left), _probs(clf.timeline(call / "agent.wav", min_speech_s=None)), atol=1e-5
+    )
+    assert (
+        np.abs(_probs(clf.timeline(call / "call.wav", min_speech_s=None)) - _probs(right)).max() > 1e-3
+    )  # the mix differs
     one = clf.classify(call / "call.wav", channel=1)
     assert one == clf.classify(call / "customer.wav")
     assert clf.classify_batch([call / "call.wav"], channel="right") == [one]
@@ -86,20 +92,32 @@ def beeped(tmp_path_factory) -> Path:
 
 def test_a_loud_beep_silencing_a_quiet_speaker_is_said_and_can_be_turned_off(clf, beeped, model_dir, caplog):
     with caplog.at_level(logging.WARNING, logger="ser_hf"):
-        default = clf.timeline(beeped)
+        default = clf.timeline(beeped, min_speech_s=None)  # synthetic speech: no detector
     silent = sum(w["silent"] for w in default.windows)
     assert silent >= len(default.windows) - 2  # all but the beep's windows
     assert "taken as silence for being more than 40 dB under the loudest window" in caplog.text
     assert "silence_rel_db=None" in caplog.text
-    kept = clf.timeline(beeped, silence_rel_db=None)
+    kept = clf.timeline(beeped, silence_rel_db=None, min_speech_s=None)
     assert not any(w["silent"] for w in kept.windows)
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="ser_hf"):
-        clf.timeline(beeped.parent / "beeped.wav", silence_rel_db=None)
+        clf.timeline(beeped.parent / "beeped.wav", silence_rel_db=None, min_speech_s=None)
     assert "taken as silence" not in caplog.text
     out = beeped.parent / "out.json"
     assert (
-        predict_cli([str(beeped), "--model", str(model_dir), "--silence-rel-db", "none", "--json", str(out)])
+        predict_cli(
+            [
+                str(beeped),
+                "--model",
+                str(model_dir),
+                "--silence-rel-db",
+                "none",
+                "--min-speech",
+                "none",
+                "--json",
+                str(out),
+            ]
+        )
         == 0
     )
     assert not any(w["silent"] for w in json.loads(out.read_text())[0]["timeline"])

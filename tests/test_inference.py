@@ -298,7 +298,10 @@ def test_timeline_windows_follow_the_segments(band_clf, tmp_path):
     sf.write(path, audio, SR, subtype="FLOAT")
 
     band_clf.backend.shapes.clear()
-    tl = band_clf.timeline(path, window_s=4.0, hop_s=2.0, top_k=3, batch_size=4, chunk_s=7.0)
+    # tones, not speech: the speech detector is off (min_speech_s=None) to test the windows alone
+    tl = band_clf.timeline(
+        path, window_s=4.0, hop_s=2.0, top_k=3, batch_size=4, chunk_s=7.0, min_speech_s=None
+    )
     assert isinstance(tl, Timeline)
     assert tl.duration == pytest.approx(60.0)
     starts = [w["start"] for w in tl.windows]
@@ -321,7 +324,7 @@ def test_timeline_windows_follow_the_segments(band_clf, tmp_path):
     assert max(s[1] for s in band_clf.backend.shapes) == frames
 
     # the same recording as an in-memory array gives the same timeline
-    tl2 = band_clf.timeline(audio, window_s=4.0, hop_s=2.0, top_k=3)
+    tl2 = band_clf.timeline(audio, window_s=4.0, hop_s=2.0, top_k=3, min_speech_s=None)
     assert [w["label"] for w in tl2.windows] == [w["label"] for w in tl.windows]
     assert np.allclose(tl2.probabilities, tl.probabilities, atol=1e-6)
 
@@ -330,15 +333,15 @@ def test_timeline_windows_follow_the_segments(band_clf, tmp_path):
 
 
 def test_timeline_window_layout_and_edge_cases(clf):
-    x = make_speechlike(9.0, seed=4)
-    tl = clf.timeline(x, window_s=4.0, hop_s=2.0, top_k=None)
+    x = make_speechlike(9.0, seed=4)  # synthetic: the speech detector finds no speech in it, so it is off
+    tl = clf.timeline(x, window_s=4.0, hop_s=2.0, top_k=None, min_speech_s=None)
     # regular windows at 0, 2, 4; a last one ending exactly at 9 s
     assert [(w["start"], w["end"]) for w in tl.windows] == [(0.0, 4.0), (2.0, 6.0), (4.0, 8.0), (5.0, 9.0)]
     # each window's scores are the scores of its own samples
     for w in tl.windows:
         assert _close(w["scores"], clf.classify(x[int(w["start"] * SR) : int(w["end"] * SR)]), 1e-5)
     # a clip shorter than a window: one window covering it
-    short = clf.timeline(x[: int(2.5 * SR)], window_s=4.0, top_k=None)
+    short = clf.timeline(x[: int(2.5 * SR)], window_s=4.0, top_k=None, min_speech_s=None)
     assert [(w["start"], w["end"]) for w in short.windows] == [(0.0, 2.5)]
     assert _close(short.scores, clf.classify(x[: int(2.5 * SR)]), 1e-5)
     # everything silent: label "silence", no NaN anywhere
@@ -350,7 +353,7 @@ def test_timeline_window_layout_and_edge_cases(clf):
     probs = np.array(tl.probabilities)
     weights = np.array([4.0, 4.0, 4.0, 4.0 * 1.0 / 2.0])
     # windows that do not overlap (hop 3 s > window 2 s): the last one repeats nothing, full weight
-    gaps = clf.timeline(x[: int(7.5 * SR)], window_s=2.0, hop_s=3.0, top_k=None)
+    gaps = clf.timeline(x[: int(7.5 * SR)], window_s=2.0, hop_s=3.0, top_k=None, min_speech_s=None)
     assert [(w["start"], w["end"]) for w in gaps.windows] == [(0.0, 2.0), (3.0, 5.0), (5.5, 7.5)]
     rows = np.array(gaps.probabilities)
     assert gaps.score == pytest.approx(float(rows.mean(0).max()))
@@ -755,7 +758,7 @@ def test_restrict_scores_only_the_classes_asked_for(model_dir):
         assert [s["label"] for s in scores] == sorted(want, key=want.get, reverse=True)
         assert all(abs(s["score"] - want[s["label"]]) < 1e-6 for s in scores)
         assert {s["label"] for s in batched} == set(want)
-    timeline = clf.timeline(make_speechlike(9.0, seed=3), top_k=None)
+    timeline = clf.timeline(make_speechlike(9.0, seed=3), top_k=None, min_speech_s=None)
     assert timeline.labels == ["neutral", "sad", "angry"]
     assert all(
         {s["label"] for s in w["scores"]} <= {"neutral", "sad", "angry", "silence"} for w in timeline.windows

@@ -97,6 +97,8 @@ def test_predict_folder_glob_video_and_a_bad_file(model_dir, media, tmp_path, ca
             "4",
             "--hop",
             "2",
+            "--min-speech",  # synthetic voices, which the speech detector does not take for speech
+            "none",
         ]
     )
     captured = capsys.readouterr()
@@ -140,6 +142,8 @@ def test_predict_csv_through_the_ser_hf_command(model_dir, media, tmp_path, caps
             str(out_csv),
             "--batch-size",
             "1",
+            "--min-speech",  # synthetic voices, which the speech detector does not take for speech
+            "none",
         ]
     )
     assert rc == 0, capsys.readouterr().err

@@ -20,9 +20,7 @@ if TYPE_CHECKING:
 from ..data.audio import MEDIA_EXTENSIONS, MIN_SPEECH_S, channel_index, too_short, url_scheme
 from ..errors import SERError, output_dir, output_file, require_extra
 from ..inference.levels import (
-    SILENCE_DB,
     SILENCE_LABEL,
-    SILENCE_REL_DB,
     TIMELINE_MIN_WINDOWS,
     level_db,
     wants_timeline,
@@ -30,6 +28,7 @@ from ..inference.levels import (
 from . import predict_segments as seg
 from .file_lists import listed_names
 from .predict_adapt import _adaptation_clips, _local, _voice_groups
+from .predict_levels import _why_not, add_level_options
 from .predict_output import _CutShort, _fmt_top, _print_table, _shown, _write_csv
 from .predict_resume import open_predict_file
 
@@ -153,21 +152,7 @@ run's rows are left), and --json - / --csv - then print one array / one header p
     p.add_argument(
         "--hop", type=float, default=None, help="timeline hop in seconds (default window/2; 0.01 or more)"
     )
-    p.add_argument(
-        "--silence-db",
-        type=float,
-        default=SILENCE_DB,
-        help=f"audio whose loudest 50 ms is below this dBFS is silence (default {SILENCE_DB})",
-    )
-    p.add_argument(
-        "--silence-rel-db",
-        type=_rel_db,
-        default=SILENCE_REL_DB,
-        metavar="DB|none",
-        help=f"in a timeline, a window more than this many dB below the recording's loudest window is silence "
-        f"too (default {SILENCE_REL_DB:g}: a room's hiss between words); 'none' keeps every window above "
-        "--silence-db (a quiet speaker after a loud beep or prompt)",
-    )
+    add_level_options(p)
     p.add_argument(
         "--channel",
         default=None,
@@ -324,8 +309,15 @@ def cli(argv: list[str]) -> int:
             if adapt_on is not None:
                 clf.adapt(
                     _adaptation_clips(
-                        adapt_on, clf.sampling_rate, window_s, hop_s, args.silence_db, local, args.channel
-                    ),
+                        adapt_on,
+                        clf.sampling_rate,
+                        window_s,
+                        hop_s,
+                        args.silence_db,
+                        local,
+                        args.channel,
+                        args.min_speech,
+                    ),  # fmt: skip
                     sampling_rate=clf.sampling_rate,
                     silence_db=args.silence_db,  # --silence-db for adapting as for classifying
                 )
@@ -356,6 +348,7 @@ def cli(argv: list[str]) -> int:
                             hop_s,
                             silence_db=args.silence_db,
                             silence_rel_db=args.silence_rel_db,
+                            min_speech_s=args.min_speech,
                             top_k=args.top_k,
                             batch_size=args.batch_size,
                             channel=args.channel if samples is None else None,  # samples: that channel
@@ -440,7 +433,7 @@ def cli(argv: list[str]) -> int:
                 file=report,
             )
             for w in row["timeline"]:
-                tag = "  (silence)" if w["silent"] else f"  {_fmt_top(w['scores'])}"
+                tag = f"  {_fmt_top(w['scores'])}" if not w["silent"] else _why_not(w)
                 print(f"  {times(w)} s  {w['label']:<10}{tag}", file=report)
     if args.csv == "-":
         _write_csv(results, "-")
@@ -522,19 +515,6 @@ def _in_input_order(results: list[dict[str, Any]], files: Sequence[Path | str]) 
         places.setdefault(_shown(str(path)), []).append(i)
     keys = [(places.get(row["file"]) or [len(files)]).pop(0) for row in results]
     return [results[j] for j in sorted(range(len(results)), key=keys.__getitem__)]
-
-
-def _rel_db(text: str) -> float | None:
-    """``--silence-rel-db``: a number of dB, or ``none`` (no relative rule)."""
-    if text.strip().lower() in ("none", "off"):
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < float("inf"):  # argparse said "invalid _rel_db value"
-        raise argparse.ArgumentTypeError(f"give a positive number of dB or none, not {text!r}")
-    return value
 
 
 def _fetch_addresses(files: Sequence[Path | str], folder: Path) -> dict[Path | str, Path | SERError]:

@@ -28,11 +28,13 @@ def _adaptation_clips(
     silence_db: float,
     local: Mapping[Path | str, Path | SERError] | None = None,
     channel: int | None = None,
+    min_speech_s: float | None = None,
 ) -> Iterator[np.ndarray]:
     """What ``--adapt`` re-estimates the statistics on, decoded one at a time as ``adapt`` consumes
     them (a large folder is never held in memory, and each file is decoded once for it): the
     decodable, non-silent files, a long recording's windows in its place (it is classified by
-    window: several long calls were adapted on their last 8 s each). Files that fail are left to the
+    window: several long calls were adapted on their last 8 s each), less the windows the timeline
+    finds no speech in (``min_speech_s``, as ``timeline`` takes it). Files that fail are left to the
     classification pass, which reports them. ``local``: fetched addresses' copies.
 
     Raises:
@@ -49,7 +51,7 @@ def _adaptation_clips(
             continue
         pieces: Iterable[np.ndarray] = [wave]
         if wants_timeline(wave.size / sampling_rate, window_s):  # the windows the timeline classifies
-            pieces = (window for _, _, window in _sliding_windows([wave], win, hop))
+            pieces = _speech_windows(wave, win, hop, sampling_rate, min_speech_s)
         for piece in pieces:
             if piece.size and level_db(piece, sampling_rate) > silence_db:
                 count += 1
@@ -60,6 +62,21 @@ def _adaptation_clips(
             f"recording of {TIMELINE_MIN_WINDOWS:g} windows or more); classify without --adapt",
             source=" ".join(str(f) for f in files[:3]) + (" ..." if len(files) > 3 else ""),
         )
+
+
+def _speech_windows(
+    wave: np.ndarray, win: int, hop: int, sampling_rate: int, min_speech_s: float | None
+) -> Iterator[np.ndarray]:
+    """The timeline's windows of ``wave`` but those it labels ``no speech`` (music, a tone, noise)."""
+    from ..models.speech_detector import speech_track
+
+    track = speech_track(sampling_rate, min_speech_s)
+    if track is not None:
+        track.feed(wave)
+        track.finish()
+    for start, stop, window in _sliding_windows([wave], win, hop):
+        if track is None or track.holds_speech(start, stop, min_speech_s):
+            yield window
 
 
 def _voice_groups(

@@ -31,7 +31,7 @@ def add_segment_options(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="DIR",
         help="write each long file's segments to DIR: the timeline cut where the label changes, windows not "
-        "overlapping (each owns the time nearest its centre), silence a label of its own; named as the "
+        "overlapping (each owns the time nearest its centre), silence and no speech labels of their own; named as the "
         "--timeline-png plots (talk.segments.vtt; the same name from another folder gets -N)",
     )
     p.add_argument(

@@ -56,8 +56,16 @@ from .inputs import (
     warn_about_clips,
     warn_if_window_odd,
 )
-from .levels import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, SILENT_DB, level_db  # noqa: F401  (re-exported)
-from .timeline import Timeline, _sliding_windows, assemble_timeline
+from .levels import (  # noqa: F401  (re-exported)
+    NO_SPEECH_LABEL,
+    SILENCE_DB,
+    SILENCE_LABEL,
+    SILENCE_REL_DB,
+    SILENT_DB,
+    WINDOW_SPEECH_S,
+    level_db,
+)
+from .timeline import Timeline, assemble_timeline, classify_windows
 
 logger = logging.getLogger(__name__)
 
@@ -286,13 +294,14 @@ class EmotionClassifier:
         sampling_rate: int | None = None,
         silence_db: float | None = SILENCE_DB,
         channel: int | str | None = None,
+        min_speech_s: float | None = WINDOW_SPEECH_S,
     ) -> EmotionClassifier:
         """Re-estimate the model's normalisation statistics on UNLABELLED clips of one speaker or
         microphone (see :mod:`ser_hf.training.adaptation`); later calls classify with them.
         ``clips`` is read once, so a generator that decodes them one at a time works. Unreadable
         clips, clips under 0.1 s and clips whose loudest 50 ms is below ``silence_db`` dBFS are left
         out with a warning; a clip longer than the model reads (the default's 8 s) is adapted on the windows
-        :meth:`timeline` classifies, not only its last seconds.
+        :meth:`timeline` classifies (``min_speech_s`` as there), not only its last seconds.
 
         Use it when many clips come from the same voice or recording set-up and they hold a mix
         of emotions; :meth:`reset_adaptation` goes back to the training statistics. It changes the
@@ -320,7 +329,7 @@ class EmotionClassifier:
         step = getattr(self.feature_extractor, "clips_per_call", 1)
         waves = adaptation_waves(
             clips, lambda a: self._load(a, sampling_rate, channel), self.sampling_rate, self.feature_extractor,
-            self.default_window_s(), silence_db,
+            self.default_window_s(), silence_db, min_speech_s,
         )  # fmt: skip
         with statistics_lock(model).changing:  # a reset_adaptation() called meanwhile waits, then resets
             inputs: list[dict[str, Any]] = []
@@ -519,6 +528,7 @@ class EmotionClassifier:
         sampling_rate: int | None = None,
         chunk_s: float = 60.0,
         channel: int | str | None = None,
+        min_speech_s: float | None = WINDOW_SPEECH_S,
     ) -> Timeline:
         """Classify a long recording in overlapping windows.
 
@@ -527,7 +537,11 @@ class EmotionClassifier:
         window covering all of it. A window is silent (label ``"silence"``, excluded from the
         overall label, not run through the model) when its :func:`level_db` is below ``silence_db``
         dBFS or more than ``silence_rel_db`` dB below the loudest window's (None: off, for a quiet speaker
-        after a loud beep; a warning says when this rule silenced most audible windows). Paths are decoded in chunks of
+        after a loud beep; a warning says when this rule silenced most audible windows). A window loud enough
+        in which a speech detector (Silero VAD, run over the whole recording once) finds less than
+        ``min_speech_s`` seconds of speech (less than half the window when it is shorter than twice that)
+        is ``"no speech"`` (music, noise, a tone), likewise not run and excluded; ``None``: the detector
+        is off. Paths are decoded in chunks of
         ``chunk_s`` seconds and windows classified ``batch_size`` at a time, so memory stays
         bounded for recordings of any length. ``channel``: as in :meth:`classify`.
 
@@ -544,6 +558,10 @@ class EmotionClassifier:
                 f"window ({window_s} s), hop ({hop_s} s) and chunk_s ({chunk_s} s) must be positive",
                 source=clip_name(audio),
             )
+        if min_speech_s is not None and not 0 <= min_speech_s < math.inf:
+            raise SERError(
+                f"min_speech_s ({min_speech_s}) must be 0 or more, or None", source=clip_name(audio)
+            )
         sr = self.sampling_rate
         win, hop = max(1, int(round(window_s * sr))), max(1, int(round(hop_s * sr)))
         name = clip_name(audio)
@@ -557,33 +575,13 @@ class EmotionClassifier:
             chunks = (samples[i : i + step] for i in range(0, len(samples), step))
 
         keep, labels = self._scoring
-        spans: list[tuple[int, int]] = []
-        levels: list[float] = []
-        probs_rows: dict[int, np.ndarray] = {}
-        pending: list[tuple[int, np.ndarray]] = []
-
-        def flush() -> None:
-            if pending:
-                probs = self._probs([w for _, w in pending], [name] * len(pending), keep)
-                for (i, _), p in zip(pending, probs):
-                    probs_rows[i] = p
-                pending.clear()
-
-        for start, stop, window in _sliding_windows(chunks, win, hop):
-            i = len(spans)
-            spans.append((start, stop))
-            level = level_db(window, sr)
-            levels.append(level)
-            if silence_db is None or level >= silence_db:
-                pending.append((i, window.copy()))
-                if len(pending) >= batch_size:
-                    flush()
-        flush()
-        if not spans:
-            raise SERError("contains no audio samples (0 s)", source=name)
-        return assemble_timeline(
-            name, spans, levels, probs_rows, labels, top_k, sr, window_s, hop_s, silence_rel_db
+        scan = classify_windows(
+            chunks, win, hop, sr, silence_db, min_speech_s,
+            lambda windows: self._probs(windows, [name] * len(windows), keep), batch_size,
         )  # fmt: skip
+        if not scan.spans:
+            raise SERError("contains no audio samples (0 s)", source=name)
+        return assemble_timeline(name, scan, labels, top_k, sr, window_s, hop_s, silence_rel_db)
 
 
 _FORK_GUARD: list[bool] = []

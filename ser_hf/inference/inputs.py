@@ -220,14 +220,19 @@ def adaptation_waves(
     feature_extractor: Any,
     window_s: float,
     silence_db: float | None,
+    min_speech_s: float | None = None,
 ) -> Iterator[np.ndarray]:
     """What ``adapt`` re-estimates the statistics on, one at a time: each readable clip, a clip longer
     than the model reads as the windows ``timeline`` classifies (``window_s``, hop half of it: whole,
-    only its last seconds were seen), less the silent ones and those under ``MIN_SPEECH_S``. Unreadable,
-    too short and silent clips are counted in one warning each; ``load`` decodes a clip (raising :class:`SERError`)."""
+    only its last seconds were seen; those with less than ``min_speech_s`` of speech left out, as the
+    timeline leaves them out), less the silent ones and those under ``MIN_SPEECH_S``. Unreadable, too
+    short, silent and speechless pieces are counted in one warning each; ``load`` decodes a clip
+    (raising :class:`SERError`)."""
+    from ..models.speech_detector import speech_track
+
     limit = reads_seconds(feature_extractor)
     unreadable: list[str] = []
-    silent = short = long = read = 0
+    silent = short = long = read = speechless = 0
     first_error: SERError | None = None
     for clip in clips:
         try:
@@ -247,6 +252,12 @@ def adaptation_waves(
             starts = list(range(0, len(wave) - win + 1, hop))
             if starts[-1] + win < len(wave):  # one more ending at the end, as timeline() adds
                 starts.append(len(wave) - win)
+            if (track := speech_track(rate, min_speech_s)) is not None:
+                track.feed(wave)
+                track.finish()
+                kept = [s for s in starts if track.holds_speech(s, s + win, min_speech_s)]
+                speechless += len(starts) - len(kept)
+                starts = kept
             pieces = [wave[s : s + win] for s in starts]
         for piece in pieces:
             if silence_db is not None and level_db(piece, rate) < silence_db:
@@ -268,4 +279,8 @@ def adaptation_waves(
     if silent:
         logger.warning(
             "adapt: left out %d silent clip(s) or window(s) (loudest 50 ms below %g dBFS)", silent, silence_db
+        )
+    if speechless:
+        logger.warning(
+            "adapt: left out %d window(s) without speech (music, noise), as timeline() does", speechless
         )

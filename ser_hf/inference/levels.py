@@ -11,6 +11,8 @@ import numpy as np
 
 DEFAULT_SAMPLING_RATE = 16000
 SILENCE_LABEL = "silence"
+NO_SPEECH_LABEL = "no speech"  # a timeline window that is loud enough but holds no speech (music, noise)
+NOT_CLASSIFIED = (SILENCE_LABEL, NO_SPEECH_LABEL)  # the labels of windows the model did not run on
 _EPS = 1e-12
 _BLOCK_SAMPLES = 1 << 20  # level_db's float64 working copy: 8 MB
 SILENT_DB = -240.0  # the level reported for digital silence (log of zero)
@@ -21,6 +23,9 @@ SILENCE_REL_DB = 40.0
 # one rule for ser-hf predict and the demo: a recording gets a per-window timeline when it holds at
 # least 1.5 windows (6 s with the default 4-s window); shorter clips are one clip, one label
 TIMELINE_MIN_WINDOWS = 1.5
+# a timeline window in which the speech detector finds less speech than this (seconds; or less than
+# half the window, when the window is shorter than twice this) is labelled "no speech", not classified
+WINDOW_SPEECH_S = 0.25
 
 
 def wants_timeline(duration_s: float, window_s: float) -> bool:

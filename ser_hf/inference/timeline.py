@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .levels import SILENCE_LABEL
+from .levels import NO_SPEECH_LABEL, NOT_CLASSIFIED, SILENCE_LABEL, level_db
 
 logger = logging.getLogger(__name__)
 
@@ -21,10 +21,14 @@ class Timeline:
     """Per-window emotions of a long recording, and the overall label.
 
     ``windows`` holds one dict per window: ``start``/``end`` in seconds, ``label``, ``score``,
-    ``scores`` (top-k ``{"label", "score"}``), ``level_db`` (see :func:`level_db`) and ``silent``. Silent windows have the
-    label ``"silence"`` and do not count towards the overall label, which is the average of the
-    non-silent windows' probabilities weighted by window duration (the window ending at the very end,
-    which may add only a little audio to the one before it, by the share of a hop that it adds).
+    ``scores`` (top-k ``{"label", "score"}``), ``level_db`` (see :func:`level_db`), ``speech_s``
+    (seconds of speech the speech detector found in it; None when it was off) and ``silent`` (True
+    when the model did not run on it). Such windows have the label ``"silence"`` (too quiet) or
+    ``"no speech"`` (loud enough, but no speech found: music, noise) and do not count towards the
+    overall label, which is the average of the other windows' probabilities weighted by window
+    duration (the window ending at the very end, which may add only a little audio to the one
+    before it, by the share of a hop that it adds). With no such window, the overall label is
+    ``"no speech"`` when any window was, else ``"silence"``.
     """
 
     source: str
@@ -49,10 +53,10 @@ class Timeline:
         Windows overlap (4 s every 2 s, and the window ending at the very end may nearly repeat the one
         before it), so each window owns the stretch of time nearest its centre: boundaries fall midway
         between consecutive windows' centres, the first stretch starts at 0 and the last ends at
-        ``duration``. Consecutive stretches with the same label (``"silence"`` too) are merged. Each
-        segment is ``{"start", "end", "label", "score"}`` in seconds (3 decimals); ``score`` is the
-        mean of its windows' scores (their probability of that label) weighted by the time each owns
-        (1.0 for silence). A stretch under a millisecond is left out.
+        ``duration``. Consecutive stretches with the same label (``"silence"`` and ``"no speech"`` too)
+        are merged. Each segment is ``{"start", "end", "label", "score"}`` in seconds (3 decimals);
+        ``score`` is the mean of its windows' scores (their probability of that label) weighted by the
+        time each owns (1.0 for silence and no speech). A stretch under a millisecond is left out.
         """
         if not self.windows:
             return []
@@ -74,12 +78,12 @@ class Timeline:
         ]
 
     def label_time(self) -> dict[str, float]:
-        """Seconds of the recording per label over its :meth:`segments`, silence left out, most first:
+        """Seconds of the recording per label over its :meth:`segments`, silence and no speech left out, most first:
         how much of the speech each emotion took (the overall ``label`` is a duration-weighted mean of
         the non-silent windows' probabilities, which a few confident windows can sway)."""
         seconds: dict[str, float] = {}
         for seg in self.segments():
-            if seg["label"] != SILENCE_LABEL:
+            if seg["label"] not in NOT_CLASSIFIED:
                 seconds[seg["label"]] = seconds.get(seg["label"], 0.0) + seg["end"] - seg["start"]
         return {k: round(v, 3) for k, v in sorted(seconds.items(), key=lambda kv: -kv[1])}
 
@@ -119,11 +123,68 @@ def _sliding_windows(
         yield total - win, total, buf[len(buf) - win :]
 
 
+@dataclass
+class WindowScan:
+    """What :func:`classify_windows` found: each window's samples ``spans``, ``levels`` (dBFS),
+    ``speech`` (seconds of speech found; None with the detector off), the indices of windows loud
+    enough but without speech (``no_speech``) and the probabilities of those the model ran on."""
+
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    levels: list[float] = field(default_factory=list)
+    speech: list[float | None] = field(default_factory=list)
+    no_speech: set[int] = field(default_factory=set)
+    probs: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+def classify_windows(
+    chunks: Iterable[np.ndarray],
+    win: int,
+    hop: int,
+    sampling_rate: int,
+    silence_db: float | None,
+    min_speech_s: float | None,
+    probs_of: Callable[[list[np.ndarray]], Sequence[np.ndarray]],
+    batch_size: int,
+) -> WindowScan:
+    """Cut the stream ``chunks`` into windows of ``win`` samples every ``hop`` (:func:`_sliding_windows`)
+    and run ``probs_of`` on those ``batch_size`` at a time that are above ``silence_db`` dBFS and, unless
+    ``min_speech_s`` is None, hold at least that much speech (or half the window, if less) by the speech
+    detector, which reads each chunk as it passes, before its windows (16-kHz models; another rate
+    runs without it, with a warning)."""
+    from ..models.speech_detector import fed_to, speech_track
+
+    scan = WindowScan()
+    track = speech_track(sampling_rate, min_speech_s)
+    if track is not None:
+        chunks = fed_to(track, chunks)
+    pending: list[tuple[int, np.ndarray]] = []
+
+    def flush() -> None:
+        if pending:
+            for (i, _), p in zip(pending, probs_of([w for _, w in pending])):
+                scan.probs[i] = p
+            pending.clear()
+
+    for start, stop, window in _sliding_windows(chunks, win, hop):
+        i = len(scan.spans)
+        scan.spans.append((start, stop))
+        scan.levels.append(level_db(window, sampling_rate))
+        scan.speech.append(None if track is None else round(track.speech_s(start, stop), 3))
+        if silence_db is not None and scan.levels[-1] < silence_db:
+            continue
+        if track is not None and not track.holds_speech(start, stop, min_speech_s):
+            scan.no_speech.add(i)
+            continue
+        pending.append((i, window.copy()))
+        if len(pending) >= batch_size:
+            flush()
+    flush()
+    return scan
+
+
 def assemble_timeline(
     name: str,
-    spans: list[tuple[int, int]],
-    levels: list[float],
-    probs_rows: dict[int, np.ndarray],
+    scan: WindowScan,
     labels: list[str],
     top_k: int | None,
     sampling_rate: int,
@@ -131,13 +192,14 @@ def assemble_timeline(
     hop_s: float,
     silence_rel_db: float | None,
 ) -> Timeline:
-    """The :class:`Timeline` of windows ``spans`` (samples) with their levels and the probabilities of
-    those the model ran on (``probs_rows``; the others were below ``silence_db``). A window more than
-    ``silence_rel_db`` dB under the loudest one is silent too; when that rule silences more windows the
-    absolute one kept than are classified, a warning says how many and how to keep them (a loud beep had
-    silenced a quiet speaker's whole call, without a word)."""
+    """The :class:`Timeline` of the windows of ``scan``, with the probabilities of those the model ran
+    on (the others were below ``silence_db`` or held no speech). A window more than ``silence_rel_db`` dB
+    under the loudest one is silent too; when that rule silences more windows the absolute one kept than
+    are classified, a warning says how many and how to keep them (a loud beep had silenced a quiet
+    speaker's whole call, without a word)."""
     from .inputs import _top  # here: `ser-hf predict --help` imports this module, and inputs loads torch
 
+    spans, levels, probs_rows = scan.spans, scan.levels, scan.probs
     sr, hop = sampling_rate, max(1, int(round(hop_s * sampling_rate)))
     loudest = max(levels)
     loudest_at = spans[levels.index(loudest)][0] / sr
@@ -148,7 +210,7 @@ def assemble_timeline(
         quietened += i in probs_rows and under
         if silent:
             row = np.zeros(len(labels))
-            top = [{"label": SILENCE_LABEL, "score": 1.0}]
+            top = [{"label": NO_SPEECH_LABEL if i in scan.no_speech else SILENCE_LABEL, "score": 1.0}]
         else:
             row = probs_rows[i]
             top = _top(row, labels, top_k)
@@ -165,6 +227,7 @@ def assemble_timeline(
                 "score": top[0]["score"],
                 "scores": top,
                 "level_db": round(level, 1),
+                "speech_s": scan.speech[i],
                 "silent": silent,
             }
         )
@@ -185,7 +248,7 @@ def assemble_timeline(
         overall = (np.stack([rows[i] for i, _ in weights]) * w[:, None]).sum(axis=0) / w.sum()
         overall_top = _top(overall, labels, top_k)
     else:
-        overall_top = [{"label": SILENCE_LABEL, "score": 1.0}]
+        overall_top = [{"label": NO_SPEECH_LABEL if scan.no_speech else SILENCE_LABEL, "score": 1.0}]
     return Timeline(
         source=name,
         duration=round(spans[-1][1] / sr, 3),  # the last window always ends at the end of the recording

@@ -1,0 +1,159 @@
+"""How the timeline's speech detector (Silero VAD v6, ``ser_hf.models.speech_detector``) treats
+emotional speech, speech in noise and sounds that are not speech, and how fast it runs.
+
+Usage:
+    python benchmarks/bench_speech_detector.py --corpus ravdess=DATA/ravdess --corpus tess=DATA/tess
+        [--sample N] [--min-speech 0.25] [--out DIR]
+
+For every clip of each corpus (or N drawn at random, seed 0): the seconds of speech the detector finds
+in the whole clip, clean and with white noise at 20, 10 and 0 dB SNR (noise seeded by the clip's
+index), and the share of clips under ``--min-speech`` seconds (which a timeline window would label
+``no speech``: a miss). Then 4-s windows of generated sounds that are not speech (noises, a tone, a
+chord sequence, clicks, hiss under the silence level and loud hum) and the share of them a timeline
+would classify (a false alarm). Then the speed: 30 minutes of audio through the package's batched
+detector and through the same network one frame at a time (as Silero's wrapper runs it), one thread,
+same input, the ratio printed. Written to ``--out`` (``speech_detector.json``) when given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run from a checkout without installing
+
+from ser_hf.data.audio import load_audio  # noqa: E402
+from ser_hf.models.speech_detector import FRAME, SpeechTrack, speech_detector  # noqa: E402
+
+SR = 16000
+AUDIO = {".wav", ".flac", ".mp3", ".ogg", ".m4a"}
+
+
+def speech_s(wave: np.ndarray) -> float:
+    track = SpeechTrack()
+    track.feed(wave)
+    track.finish()
+    return track.speech_s(0, len(wave))
+
+
+def with_noise(wave: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
+    noise = np.random.default_rng(seed).standard_normal(len(wave)).astype(np.float32)
+    power = float(np.mean(wave.astype(np.float64) ** 2)) or 1e-12
+    return wave + noise * np.sqrt(power / 10 ** (snr_db / 10))
+
+
+def not_speech(seconds: float = 4.0, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    t = np.arange(n) / SR
+    white = rng.standard_normal(n)
+    pink = np.fft.irfft(np.fft.rfft(white) / np.sqrt(np.maximum(np.fft.rfftfreq(n), 1 / n)), n)
+    brown = np.cumsum(white)
+    brown -= np.linspace(brown[0], brown[-1], n)
+    chords = np.zeros(n)
+    for k, root in enumerate(rng.choice([220.0, 247.0, 262.0, 294.0, 330.0, 349.0, 392.0], int(seconds * 2))):
+        part = slice(int(k * SR / 2), int((k + 1) * SR / 2))
+        for ratio in (1.0, 1.25, 1.5, 2.0):
+            for h in range(1, 6):
+                chords[part] += np.sin(2 * np.pi * root * ratio * h * t[part]) / h**1.5
+    clicks = np.zeros(n)
+    clicks[:: SR // 4] = 1.0
+    clicks = np.convolve(clicks, np.exp(-np.arange(400) / 40.0))[:n]
+    sounds = {
+        "white noise": white,
+        "pink noise": pink,
+        "brown noise": brown,
+        "440-Hz tone": np.sin(2 * np.pi * 440 * t),
+        "chord sequence (harmonic tones, 2 a second)": chords,
+        "clicks (4 a second)": clicks,
+        "hum (50 Hz and harmonics)": sum(np.sin(2 * np.pi * 50 * h * t) / h for h in range(1, 8)),
+    }
+    out = {}
+    for name, x in sounds.items():
+        x = x / (np.abs(x).max() or 1.0)
+        for level in (0.5, 0.05):
+            out[f"{name} at peak {level:g}"] = (x * level).astype(np.float32)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--corpus", action="append", default=[], metavar="NAME=PATH")
+    parser.add_argument("--sample", type=int, default=0, help="N clips a corpus drawn at random (0: all)")
+    parser.add_argument("--min-speech", type=float, default=0.25)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(1)
+    report: dict = {"min_speech_s": args.min_speech, "corpora": {}, "not_speech": {}}
+    for spec in args.corpus:
+        name, _, root = spec.partition("=")
+        files = sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in AUDIO)
+        if args.sample and args.sample < len(files):
+            files = sorted(random.Random(0).sample(files, args.sample))
+        rows = {cond: [] for cond in ("clean", "snr 20", "snr 10", "snr 0")}
+        for i, path in enumerate(files):
+            wave = load_audio(str(path), SR)
+            rows["clean"].append(speech_s(wave))
+            for snr in (20, 10, 0):
+                rows[f"snr {snr}"].append(speech_s(with_noise(wave, snr, i)))
+        summary = {}
+        for cond, values in rows.items():
+            v = np.array(values)
+            summary[cond] = {
+                "clips": len(v),
+                "missed": int((v < args.min_speech).sum()),
+                "missed_share": round(float((v < args.min_speech).mean()), 4),
+                "median_speech_s": round(float(np.median(v)), 3),
+            }
+            print(
+                f"{name:8s} {cond:7s} {len(v):5d} clips: {summary[cond]['missed']:4d} under {args.min_speech:g} s of "
+                f"speech ({100 * summary[cond]['missed_share']:.1f} %), median {summary[cond]['median_speech_s']:.2f} s"
+            )
+        report["corpora"][name] = summary
+    for sound, wave in not_speech().items():
+        found = speech_s(wave)
+        report["not_speech"][sound] = round(found, 3)
+        verdict = "CLASSIFIED (false alarm)" if found >= args.min_speech else "no speech"
+        print(f"{sound:52s} {found:5.2f} s of speech in 4 s: {verdict}")
+
+    long = np.concatenate([not_speech(seconds=60.0, seed=s)["pink noise at peak 0.05"] for s in range(30)])
+    detector = speech_detector()
+    t0 = time.perf_counter()
+    speech_s(long)
+    batched = time.perf_counter() - t0
+    x = torch.from_numpy(np.pad(long, (64, (-len(long)) % FRAME)))
+    windows = x.unfold(0, 64 + FRAME, FRAME)
+    part = windows[: len(windows) // 10]  # a tenth, scaled: the frame-by-frame loop is the slow one
+    state = None
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        for w in part:
+            _, state = detector.frames(w[None], state)
+    one_by_one = (time.perf_counter() - t0) * len(windows) / len(part)
+    report["speed"] = {
+        "audio_s": len(long) / SR,
+        "batched_s": round(batched, 3),
+        "frame_by_frame_s": round(one_by_one, 3),
+    }
+    print(
+        f"30 min of audio, one thread: batched {batched:.2f} s, frame by frame {one_by_one:.2f} s "
+        f"(a tenth, scaled): {one_by_one / batched:.1f}x"
+    )
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "speech_detector.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

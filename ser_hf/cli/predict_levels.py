@@ -1,0 +1,69 @@
+"""``ser-hf predict``'s options that choose which timeline windows are classified (``--silence-db``,
+``--silence-rel-db``, ``--min-speech``), and what the table says of a window that was not."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..inference.levels import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, WINDOW_SPEECH_S
+
+
+def add_level_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--silence-db",
+        type=float,
+        default=SILENCE_DB,
+        help=f"audio whose loudest 50 ms is below this dBFS is silence (default {SILENCE_DB})",
+    )
+    p.add_argument(
+        "--silence-rel-db",
+        type=_rel_db,
+        default=SILENCE_REL_DB,
+        metavar="DB|none",
+        help=f"in a timeline, a window more than this many dB below the recording's loudest window is silence "
+        f"too (default {SILENCE_REL_DB:g}: a room's hiss between words); 'none' keeps every window above "
+        "--silence-db (a quiet speaker after a loud beep or prompt)",
+    )
+    p.add_argument(
+        "--min-speech",
+        type=_min_speech,
+        default=WINDOW_SPEECH_S,
+        metavar="S|none",
+        help=f"in a timeline, a window in which the speech detector (Silero VAD) finds less than S seconds of "
+        f"speech is 'no speech' (music, noise, a tone), not classified (default {WINDOW_SPEECH_S:g}); 'none' "
+        "classifies every window above the silence levels",
+    )
+
+
+def _why_not(window: dict[str, Any]) -> str:
+    """Why a timeline window was not classified, for the table."""
+    if window["label"] == SILENCE_LABEL:
+        return f"  (loudest 50 ms at {window['level_db']:g} dBFS)"
+    return f"  ({window.get('speech_s') or 0:g} s of speech found)"
+
+
+def _min_speech(text: str) -> float | None:
+    """``--min-speech``: seconds (0 or more), or ``none`` (the speech detector off)."""
+    if text.strip().lower() in ("none", "off"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"give a number of seconds (0 or more) or none, not {text!r}")
+    return value
+
+
+def _rel_db(text: str) -> float | None:
+    """``--silence-rel-db``: a number of dB, or ``none`` (no relative rule)."""
+    if text.strip().lower() in ("none", "off"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):  # argparse said "invalid _rel_db value"
+        raise argparse.ArgumentTypeError(f"give a positive number of dB or none, not {text!r}")
+    return value

@@ -1,0 +1,161 @@
+"""A pretrained speech detector: which 32-ms frames of a recording hold speech.
+
+Silero VAD v6 (Silero Team, MIT; ``speech_detector.safetensors`` beside this file, from the
+``silero-vad`` 6.2.3 wheel by ``scripts/convert_silero_vad.py``, the licence in
+``speech_detector_LICENSE.txt``), its 16-kHz model: a 256-point STFT as a fixed convolution, four
+small convolutions and one LSTM cell over 512-sample frames, each frame seen with the 64 samples
+before it, giving the probability that the frame holds speech. It was trained to tell speech from
+music, noise and silence, in many languages.
+
+Silero's own wrapper runs the network one frame at a time from Python. Here the convolutions run on
+all the frames of a chunk at once and the LSTM over them in one call (the same probabilities within
+1e-5; about 5x faster: 30 minutes of audio in about 2 s on one thread), and :class:`SpeechTrack`
+carries the state from chunk to chunk, so a recording of any length is read once, in bounded memory.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+logger = logging.getLogger(__name__)
+WEIGHTS = Path(__file__).with_name("speech_detector.safetensors")
+SAMPLING_RATE = 16000
+FRAME = 512  # samples a probability covers: 32 ms
+CONTEXT = 64  # samples of the frame before that each frame is seen with
+FRAME_S = FRAME / SAMPLING_RATE
+SPEECH_PROBABILITY = 0.5  # Silero's default threshold: a frame at or above it holds speech
+
+
+class SpeechDetector(nn.Module):
+    """Silero VAD v6's 16-kHz network, batched over frames. ``forward(wave)`` gives one speech
+    probability per 512 samples (the last frame zero-padded); ``state``: the LSTM's ``(h, c)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("stft", torch.zeros(258, 1, 256))
+        self.encoder = nn.ModuleList(
+            nn.Conv1d(i, o, 3, stride=s, padding=1)
+            for i, o, s in ((129, 128, 1), (128, 64, 2), (64, 64, 2), (64, 128, 1))
+        )
+        self.lstm = nn.LSTM(128, 128, batch_first=True)
+        self.decoder = nn.Conv1d(128, 1, 1)
+
+    @classmethod
+    def load(cls, path: str | Path = WEIGHTS) -> SpeechDetector:
+        from safetensors.torch import load_file
+
+        model = cls()
+        model.load_state_dict(load_file(str(path)))
+        return model.eval().requires_grad_(False)
+
+    def frames(
+        self, windows: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Speech probabilities of ``windows`` ``(n, CONTEXT + FRAME)`` (each frame after the samples
+        before it), in order, and the LSTM state after the last."""
+        x = F.pad(windows.unsqueeze(1), (0, CONTEXT), mode="reflect")
+        x = F.conv1d(x, self.stft, stride=128)
+        x = torch.sqrt(x[:, :129] ** 2 + x[:, 129:] ** 2)
+        for conv in self.encoder:
+            x = F.relu(conv(x))
+        h, (h_n, c_n) = self.lstm(x.squeeze(-1).unsqueeze(0), state)
+        probs = torch.sigmoid(self.decoder(F.relu(h[0]).unsqueeze(-1))).flatten()
+        return probs, (h_n, c_n)
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        """One speech probability per 512 samples of the 16-kHz ``wave`` ``(samples,)``."""
+        wave = F.pad(wave.float(), (CONTEXT, (-len(wave)) % FRAME))
+        if wave.numel() == CONTEXT:
+            return wave.new_zeros(0)
+        return self.frames(wave.unfold(0, CONTEXT + FRAME, FRAME))[0]
+
+
+@functools.lru_cache(maxsize=1)
+def speech_detector() -> SpeechDetector:
+    """The package's detector, loaded once per process (1.2 MB; read-only, so threads may share it)."""
+    return SpeechDetector.load()
+
+
+class SpeechTrack:
+    """Speech probabilities of a recording fed in chunks of any size (``feed``, then ``finish`` for
+    the last part-frame), and the seconds of speech between two sample positions (``speech_s``).
+
+    Holds one float per 32 ms (a 10-hour recording: 4.5 MB) and under one frame of samples.
+    """
+
+    def __init__(self, detector: SpeechDetector | None = None, threshold: float = SPEECH_PROBABILITY) -> None:
+        self.detector = detector or speech_detector()
+        self.threshold = threshold
+        self._probs: list[np.ndarray] = []
+        self._done = 0  # frames computed
+        self._pending = np.zeros(CONTEXT, dtype=np.float32)  # the context, then samples not yet in a frame
+        self._state: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._speech: np.ndarray | None = None  # cumulative count of speech frames, rebuilt on demand
+
+    def feed(self, samples: np.ndarray) -> None:
+        """Run the detector over the whole frames that ``samples`` complete."""
+        buf = np.concatenate([self._pending, np.asarray(samples, dtype=np.float32).reshape(-1)])
+        whole = (len(buf) - CONTEXT) // FRAME
+        if whole:
+            x = torch.from_numpy(buf[: CONTEXT + whole * FRAME])
+            with torch.inference_mode():
+                probs, self._state = self.detector.frames(x.unfold(0, CONTEXT + FRAME, FRAME), self._state)
+            self._probs.append(probs.numpy())
+            self._done += whole
+            self._speech = None
+        self._pending = buf[whole * FRAME :]
+
+    def finish(self) -> None:
+        """The last part-frame, zero-padded, as Silero's wrapper pads it."""
+        if len(self._pending) > CONTEXT:
+            self.feed(np.zeros(FRAME - (len(self._pending) - CONTEXT), dtype=np.float32))
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """Each computed frame's speech probability, in order."""
+        return np.concatenate(self._probs) if self._probs else np.zeros(0, dtype=np.float32)
+
+    def speech_s(self, start: int, stop: int) -> float:
+        """Seconds of speech (frames at or above the threshold) among the frames that lie in samples
+        ``[start, stop)`` by their centres, as far as computed."""
+        if self._speech is None:
+            self._speech = np.concatenate([[0], np.cumsum(self.probabilities >= self.threshold)])
+        first = min(self._done, max(0, (start - FRAME // 2 + FRAME - 1) // FRAME))
+        last = min(self._done, max(first, (stop - FRAME // 2 + FRAME - 1) // FRAME))
+        return float(self._speech[last] - self._speech[first]) * FRAME_S
+
+    def holds_speech(self, start: int, stop: int, min_speech_s: float) -> bool:
+        """Whether samples ``[start, stop)`` hold at least ``min_speech_s`` seconds of speech, or half
+        their length when that is less (a 0.3-s window cannot hold 0.25 s of it between its edges)."""
+        return self.speech_s(start, stop) >= min(min_speech_s, (stop - start) / SAMPLING_RATE / 2)
+
+
+def speech_track(sampling_rate: int, min_speech_s: float | None) -> SpeechTrack | None:
+    """A :class:`SpeechTrack` when speech is to be checked (``min_speech_s`` not None) and the audio
+    is at the detector's 16 kHz; None otherwise (another rate: with a warning, the windows not checked)."""
+    if min_speech_s is None:
+        return None
+    if sampling_rate != SAMPLING_RATE:
+        logger.warning(
+            "the speech detector runs at %d Hz, not %d: windows are not checked for speech",
+            SAMPLING_RATE,
+            sampling_rate,
+        )
+        return None
+    return SpeechTrack()
+
+
+def fed_to(track: SpeechTrack, chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """``chunks`` as they are, each fed to ``track`` before it is passed on (then the last part-frame)."""
+    for chunk in chunks:
+        track.feed(chunk)
+        yield chunk
+    track.finish()

@@ -1,0 +1,160 @@
+"""The timeline's speech detector (Silero VAD v6, ``ser_hf.models.speech_detector``): real speech from
+the demo's examples is found, music-like tones and noise are not, and a timeline labels the windows
+without speech ``no speech`` instead of giving them an emotion."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from conftest import EXAMPLES, make_tone
+
+from ser_hf import EmotionClassifier
+from ser_hf.cli.predict import cli as predict_cli
+from ser_hf.data.audio import load_audio
+from ser_hf.errors import SERError
+from ser_hf.models.speech_detector import CONTEXT, FRAME, SpeechTrack, speech_detector
+
+SR = 16000
+LABELS = ["neutral", "happy", "sad", "angry"]
+
+
+def _speech(name: str) -> np.ndarray:
+    return load_audio(str(EXAMPLES / name), SR)
+
+
+def _chords(seconds: float, seed: int = 0) -> np.ndarray:
+    """Harmonic tones changing twice a second: music-like, no speech."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(SR / 2)) / SR
+    parts = []
+    for root in rng.choice([220.0, 262.0, 294.0, 330.0, 392.0], int(seconds * 2)):
+        parts.append(
+            sum(np.sin(2 * np.pi * root * r * h * t) / h**1.5 for r in (1, 1.25, 1.5) for h in range(1, 5))
+        )
+    x = np.concatenate(parts)
+    return (0.3 * x / np.abs(x).max()).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory) -> tuple[Path, list[tuple[float, float]]]:
+    """8 s of chords, two real sentences (RAVDESS actors 21 and 22, 3-4 s each), 8 s of chords and noise."""
+    noise = np.random.default_rng(1).standard_normal(4 * SR).astype(np.float32) * 0.05
+    parts = [_chords(8.0), _speech("03-01-05-02-01-01-21.flac"), _speech("03-01-06-02-02-01-22.flac")]
+    parts += [_chords(4.0, seed=2), noise]
+    speech = (8.0, 8.0 + (len(parts[1]) + len(parts[2])) / SR)
+    path = tmp_path_factory.mktemp("rec") / "show.wav"
+    sf.write(path, np.concatenate(parts), SR, subtype="FLOAT")
+    return path, [speech]
+
+
+def test_the_batched_detector_gives_the_frame_by_frame_probabilities_whatever_the_chunks():
+    """Silero runs its network a frame at a time; the package runs all frames at once and carries the
+    state between chunks: the same probabilities either way."""
+    wave = _speech("03-01-03-02-02-01-23.flac")
+    detector = speech_detector()
+    whole = detector(torch.from_numpy(wave)).numpy()
+    padded = np.pad(wave, (CONTEXT, (-len(wave)) % FRAME))
+    state, one_by_one = None, []
+    with torch.inference_mode():
+        for k in range(len(whole)):
+            p, state = detector.frames(
+                torch.from_numpy(padded[k * FRAME : k * FRAME + CONTEXT + FRAME])[None], state
+            )
+            one_by_one.append(float(p))
+    np.testing.assert_allclose(whole, one_by_one, atol=1e-5)
+    track = SpeechTrack()
+    for piece in np.split(wave, [1000, 1007, 6007, 20000]):
+        track.feed(piece)
+    track.finish()
+    np.testing.assert_allclose(track.probabilities, whole, atol=1e-5)
+    assert whole.max() > 0.9 and whole[:5].max() < 0.2  # the sentence, and the silence before it
+
+
+def test_speech_is_found_in_sentences_and_not_in_tones_or_noise():
+    def found(x: np.ndarray) -> float:
+        track = SpeechTrack()
+        track.feed(x)
+        track.finish()
+        return track.speech_s(0, len(x))
+
+    for name in sorted(p.name for p in EXAMPLES.glob("*.flac")):
+        assert found(_speech(name)) > 0.8, name  # 8 actors, 8 emotions, whispered calm to shouted anger
+    noise = np.random.default_rng(0).standard_normal(4 * SR).astype(np.float32) * 0.1
+    for x in (noise, make_tone(440.0, 4.0, SR, amp=0.5), _chords(4.0)):
+        assert found(x) < 0.25
+
+
+def test_a_timeline_labels_windows_without_speech_and_leaves_them_out(model_dir, recording):
+    path, [(start, end)] = recording
+    clf = EmotionClassifier(model_dir, device="cpu")
+    tl = clf.timeline(path, window_s=4.0, hop_s=2.0, top_k=None, chunk_s=5.0)
+    for w, row in zip(tl.windows, tl.probabilities):
+        if w["end"] <= start - 0.5 or w["start"] >= end + 0.5:  # chords or noise only
+            assert w["label"] == "no speech" and w["silent"] and w["speech_s"] < 0.25, w
+            assert not any(row)
+        elif start <= w["start"] and w["end"] <= end:  # speech only
+            assert w["label"] in LABELS and not w["silent"] and w["speech_s"] > 1.0, w
+    classified = [w for w in tl.windows if not w["silent"]]
+    assert 2 <= len(classified) < len(tl.windows) - 4 and tl.label in LABELS
+    # the overall label is the speech windows' alone: without the detector, music windows sway it
+    everything = clf.timeline(path, window_s=4.0, hop_s=2.0, top_k=None, min_speech_s=None)
+    assert not any(w["silent"] for w in everything.windows) and everything.scores != tl.scores
+    # the same windows when the file is read in other chunks or from memory
+    memory = clf.timeline(load_audio(str(path), SR), window_s=4.0, hop_s=2.0, top_k=None)
+    assert [w["speech_s"] for w in memory.windows] == pytest.approx(
+        [w["speech_s"] for w in tl.windows], abs=0.07
+    )
+    assert [w["label"] for w in memory.windows] == [w["label"] for w in tl.windows]
+    # segments keep "no speech" stretches; the time per label leaves them out
+    assert tl.segments()[0]["label"] == "no speech" and tl.segments()[-1]["label"] == "no speech"
+    assert "no speech" not in tl.label_time() and sum(tl.label_time().values()) < end - start + 4.0
+    # music alone: nothing classified, the overall label says so
+    music = clf.timeline(_chords(12.0), window_s=4.0)
+    assert music.label == "no speech" and all(w["label"] == "no speech" for w in music.windows)
+    with pytest.raises(SERError, match="min_speech_s"):
+        clf.timeline(path, min_speech_s=-1.0)
+
+
+def test_predict_reports_windows_without_speech(model_dir, recording, tmp_path, capsys):
+    path, _ = recording
+    out = tmp_path / "r.json"
+    assert predict_cli([str(path), "--model", str(model_dir), "--json", str(out)]) == 0
+    (row,) = json.loads(out.read_text(encoding="utf-8"))
+    labels = [w["label"] for w in row["timeline"]]
+    assert (
+        labels[0] == "no speech" and labels[-1] == "no speech" and set(labels) - {"no speech"} <= set(LABELS)
+    )
+    assert all(isinstance(w["speech_s"], float) for w in row["timeline"])
+    assert "s of speech found)" in capsys.readouterr().out  # the table says why a window has no emotion
+    assert (
+        predict_cli([str(path), "--model", str(model_dir), "--json", str(out), "--min-speech", "none"]) == 0
+    )
+    assert all(
+        w["label"] in LABELS and w["speech_s"] is None for w in json.loads(out.read_text())[0]["timeline"]
+    )
+    with pytest.raises(SystemExit) as stop:
+        predict_cli([str(path), "--model", str(model_dir), "--min-speech", "-2"])
+    assert stop.value.code == 2 and "--min-speech" in capsys.readouterr().err
+
+
+def test_adapting_on_a_long_recording_leaves_out_its_windows_without_speech(recording, caplog, capsys):
+    """`adapt` and `ser-hf predict --adapt` read a long recording by the windows the timeline classifies:
+    music and noise windows are not the speaker's statistics either."""
+    path, _ = recording
+    clf = EmotionClassifier()
+    classified = sum(not w["silent"] for w in clf.timeline(path, top_k=None).windows)
+    windows = len(clf.timeline(path, top_k=None, min_speech_s=None).windows)
+    assert 2 <= classified < windows
+    with caplog.at_level("WARNING", logger="ser_hf"):
+        clf.adapt([path, path])
+    assert clf.adapted_on == 2 * classified and "window(s) without speech" in caplog.text
+    clf.reset_adaptation().adapt([path, path], min_speech_s=None)
+    assert clf.adapted_on == 2 * windows
+    assert predict_cli([str(path), "--adapt", "--json", "-"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["adapted_on"] == classified and sum(not w["silent"] for w in row["timeline"]) == classified
