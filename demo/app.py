@@ -425,7 +425,10 @@ def stream_chunk(
         status = f"listening: {heard}" if previous is None else f"{previous['label']}: {heard}"
         return gr.skip(), status, state
     label = {s["label"]: float(s["score"]) for s in prediction["scores"]}
-    status = f"{prediction['time']:.1f} s heard, level {prediction['level_db']:.0f} dBFS, last {heard}"
+    speech = "" if prediction.get("speech_s") is None else f", speech {prediction['speech_s']:.1f} s"
+    status = (
+        f"{prediction['time']:.1f} s heard, level {prediction['level_db']:.0f} dBFS{speech}, last {heard}"
+    )
     return label, status, state
 
 

@@ -22,6 +22,8 @@ import soundfile as sf
 import torch
 from conftest import EXAMPLES, REPO, make_speechlike, save_tiny_bilstm
 
+from ser_hf import load_audio
+
 LABELS = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
 SR = 16000
 
@@ -318,7 +320,13 @@ def test_a_port_in_use_or_out_of_range_is_a_message_not_a_traceback(app, monkeyp
 
 def test_streaming_handler_over_successive_chunks(app, clf):
     rate, chunk_s = 48000, 0.25
-    x = (make_speechlike(3.5, sr=rate, seed=7) * 32767).astype(np.int16)
+    # real sentences from their first syllables (RAVDESS actors 24 and 21), at the microphone's 48 kHz, int16
+    said = [
+        load_audio(str(EXAMPLES / f), rate)
+        for f in ("03-01-04-02-01-02-24.flac", "03-01-05-02-01-01-21.flac")
+    ]
+    speech = np.concatenate([s[int(np.argmax(np.abs(s) > 0.02)) :] for s in said])
+    x = (speech[: int(3.5 * rate)] * 32767).astype(np.int16)
     n = int(rate * chunk_s)
     state, labels = None, []
     for i in range(0, len(x), n):
@@ -330,7 +338,13 @@ def test_streaming_handler_over_successive_chunks(app, clf):
     assert skipped and labels[0] in skipped, "no prediction before the first second arrives"
     assert len(updates) == 6, "a new prediction every 0.5 s from 1 s to 3.5 s"
     for lab in updates:
-        _assert_label_dict(lab)
+        _assert_label_dict(lab)  # the speech detector found the sentence in every window
+    # music or a tone on the microphone: "no speech", not an emotion
+    tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(2 * rate) / rate) * 32767).astype(np.int16)
+    tone_state = None
+    for i in range(0, len(tone), n):
+        label, status, tone_state = app.stream_chunk((rate, tone[i : i + n]), tone_state, clf)
+    assert label == {"no speech": 1.0} and "speech 0.0 s" in status, status
     assert state.buffered_seconds == pytest.approx(app.STREAM_WINDOW_S, abs=0.01), "a rolling window"
     # the last prediction is the classifier's on the last window, from the int16 chunks at 48 kHz
     tail = x[-int(app.STREAM_WINDOW_S * rate) :]

@@ -406,7 +406,7 @@ def test_streaming_matches_classify_on_the_last_window(clf):
     rng = np.random.default_rng(0)
     signal = make_speechlike(5.0, sr=rate, seed=7)
     pcm = (np.stack([signal, 0.5 * signal], axis=1) * 32767).astype(np.int16)  # stereo int16, (N, 2)
-    stream = StreamingClassifier(clf, window_s=3.0, update_every_s=0.5)
+    stream = StreamingClassifier(clf, window_s=3.0, update_every_s=0.5, min_speech_s=None)  # synthetic voice
     predictions, pos = [], 0
     while pos < len(pcm):
         n = int(rng.integers(200, 9000))
@@ -875,7 +875,7 @@ def test_a_stream_keeps_one_channel_and_says_how_to_read_interleaved_bytes(clf):
         make_speechlike(4.0, sr=rate, f0=260.0, seed=2),
     )
     pcm = (np.stack([left, right], axis=1) * 32767).astype(np.int16)
-    stream = StreamingClassifier(clf, window_s=3.0, update_every_s=0.5, channel="right")
+    stream = StreamingClassifier(clf, window_s=3.0, update_every_s=0.5, channel="right", min_speech_s=None)
     for i in range(0, len(pcm), 1600):
         stream.push(pcm[i : i + 1600], rate)
     expected = clf.classify({"array": pcm[-3 * rate :, 1], "sampling_rate": rate})

@@ -158,3 +158,24 @@ def test_adapting_on_a_long_recording_leaves_out_its_windows_without_speech(reco
     assert predict_cli([str(path), "--adapt", "--json", "-"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert row["adapted_on"] == classified and sum(not w["silent"] for w in row["timeline"]) == classified
+
+
+def test_a_live_stream_says_no_speech_over_music_and_classifies_speech(model_dir):
+    """The live tab (StreamingClassifier) gave hold music and a tone an emotion; it runs the detector on
+    each window now, at the stream's own rate (44.1 kHz here, resampled for the detector)."""
+    from ser_hf import StreamingClassifier
+
+    rate = 44100
+    clf = EmotionClassifier(model_dir, device="cpu")
+    music = load_audio(_chords(3.0), rate, source_rate=SR)
+    speech = load_audio(str(EXAMPLES / "03-01-04-02-01-02-24.flac"), rate)
+    stream = StreamingClassifier(clf, window_s=3.0, update_every_s=0.5)
+    labels = []
+    for part in (music, speech):
+        for i in range(0, len(part), 4410):
+            if (out := stream.push(part[i : i + 4410], rate)) is not None:
+                labels.append((out["label"], out["speech_s"]))
+    assert labels[0][0] == "no speech" and labels[-1][0] in LABELS and labels[-1][1] > 1.0, labels
+    assert StreamingClassifier(clf, min_speech_s=None).push(music, rate)["speech_s"] is None
+    with pytest.raises(SERError, match="min_speech_s"):
+        StreamingClassifier(clf, min_speech_s=float("nan"))

@@ -22,6 +22,7 @@ from ..data.audio import (
 from ..errors import SERError
 from .classifier import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, EmotionClassifier, level_db
 from .inputs import check_top_k, warn_if_window_odd
+from .levels import NO_SPEECH_LABEL, WINDOW_SPEECH_S
 
 logger = logging.getLogger(__name__)
 LOUDEST_MEMORY_S = 30.0  # the relative silence rule compares with the loudest prediction of this long ago
@@ -51,6 +52,10 @@ class StreamingClassifier:
         top_k: labels kept in ``scores``.
         channel: None averages a stereo stream's channels; ``"left"``/``"right"`` or a channel number
             (counted from 0) keeps that one (one side of a call).
+        min_speech_s: a window loud enough in which the speech detector (Silero VAD, on the window at
+            16 kHz, about 3 ms for 3 s) finds less than this many seconds of speech (or half the window,
+            if less) is ``"no speech"`` (music, a tone, noise), not classified, as in
+            :meth:`EmotionClassifier.timeline`. None: the detector is off.
     """
 
     def __init__(
@@ -63,6 +68,7 @@ class StreamingClassifier:
         top_k: int | None = None,
         silence_rel_db: float | None = SILENCE_REL_DB,
         channel: int | str | None = None,
+        min_speech_s: float | None = WINDOW_SPEECH_S,
     ):
         if not (0 < window_s < math.inf and 0 < update_every_s < math.inf):  # NaN fails too
             raise SERError("window_s and update_every_s must be positive", source="StreamingClassifier")
@@ -75,6 +81,8 @@ class StreamingClassifier:
             raise SERError(
                 "silence_rel_db must be a positive number of dB, or None", source="StreamingClassifier"
             )
+        if min_speech_s is not None and not 0 <= min_speech_s < math.inf:
+            raise SERError("min_speech_s must be 0 or more seconds, or None", source="StreamingClassifier")
         if top_k is not None:
             check_top_k(top_k)
         self.channel = channel_index(channel)
@@ -105,6 +113,7 @@ class StreamingClassifier:
         self.silence_db = silence_db
         self.silence_rel_db = silence_rel_db
         self.top_k = top_k
+        self.min_speech_s = min_speech_s
         self.reset()
 
     def reset(self) -> None:
@@ -125,8 +134,9 @@ class StreamingClassifier:
         """Add a chunk; return a new prediction when ``update_every_s`` of audio arrived since the last.
 
         Returns:
-            ``{"label", "score", "scores", "time", "level_db"}`` (``time``: seconds of stream received)
-            or None when it is not time for an update yet.
+            ``{"label", "score", "scores", "time", "level_db", "speech_s"}`` (``time``: seconds of stream
+            received; ``speech_s``: seconds of speech found in the window, None when not checked) or None
+            when it is not time for an update yet.
         """
         rate = _rate(sampling_rate, "stream chunk")
         capacity = int(math.ceil(self.window_s * rate))
@@ -162,8 +172,13 @@ class StreamingClassifier:
         self._levels.append((self._seconds, level))
         loudest = max(v for _, v in self._levels)
         quiet = self.silence_rel_db is not None and level < loudest - self.silence_rel_db
+        speech = None
         if quiet or (self.silence_db is not None and level < self.silence_db):
             scores = [{"label": SILENCE_LABEL, "score": 1.0}]
+        elif self.min_speech_s is not None and (speech := _speech_s(self._buf, self._rate)) < min(
+            self.min_speech_s, self.buffered_seconds / 2
+        ):
+            scores = [{"label": NO_SPEECH_LABEL, "score": 1.0}]
         else:
             scores = self.classifier.classify(  # a long window was warned of once, when the stream began
                 {"array": self._buf, "sampling_rate": self._rate}, top_k=self.top_k, warn=False
@@ -174,8 +189,20 @@ class StreamingClassifier:
             "scores": scores,
             "time": round(self._seconds, 3),
             "level_db": round(level, 1),
+            "speech_s": None if speech is None else round(speech, 3),
         }
         return self.last_prediction
+
+
+def _speech_s(wave: np.ndarray, rate: int) -> float:
+    """Seconds of speech the speech detector finds in ``wave`` (at ``rate``; run at 16 kHz)."""
+    from ..models.speech_detector import SAMPLING_RATE, SpeechTrack
+
+    wave16 = wave if rate == SAMPLING_RATE else resample(wave, rate, SAMPLING_RATE)
+    track = SpeechTrack()
+    track.feed(wave16)
+    track.finish()
+    return track.speech_s(0, len(wave16))
 
 
 def _chunk_to_mono(
