@@ -18,7 +18,8 @@ Stereo and multichannel audio is averaged to mono (``channel=`` keeps one: ``"le
 number counted from 0), any rate is resampled (torchaudio), and empty,
 non-audio, NaN/Inf-filled or unreadable input raises :class:`~ser_hf.errors.SERError` whose message
 names the input and the problem. Decoding tries libsndfile first (fast for wav/flac/ogg), then
-FFmpeg through torchcodec (mp3, m4a, video containers, everything else).
+FFmpeg through torchcodec (:mod:`ser_hf.data.ffmpeg_decode`: mp3, m4a, video containers, everything
+else); samples in memory are scaled and mixed down by :mod:`ser_hf.data.samples`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import logging
 import math
 import os
 import re
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,10 +37,28 @@ import numpy as np
 
 from ..errors import NoSuchChannelError, SERError
 from .download import MAX_URL_BYTES, URL_DEADLINE_S, URL_TIMEOUT_S, fetch_url, url_scheme  # noqa: F401
+from .ffmpeg_decode import _decode_ffmpeg
 from .ffmpeg_input import ffmpeg_error as _ffmpeg_error  # noqa: F401 (chunks, tests)
 from .ffmpeg_input import ffmpeg_reason as _ffmpeg_reason  # noqa: F401
-from .ffmpeg_input import ffmpeg_source, is_out_of_memory, too_long_error
+from .ffmpeg_input import ffmpeg_source, too_long_error
 from .resampling import MAX_RATE, MIN_RATE, check_rate, effective_rates, resample  # noqa: F401
+from .samples import (  # noqa: F401  (some only re-exported: callers import them from here)
+    _MAX_CHANNELS,
+    FLOAT_PEAK_LIMIT,
+    MIN_SPEECH_S,
+    SILENT_PEAK,
+    _as_array,
+    _is_clip,
+    _pick,
+    _rate,
+    _to_float,
+    _to_mono,
+    channel_index,
+    check_channel,
+    is_silent,
+    refuse_single,
+    too_short,
+)
 from .unicode_names import not_found_message
 
 logger = logging.getLogger(__name__)
@@ -52,12 +70,8 @@ VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v")
 VIDEO_EXTENSIONS += (".mts", ".m2ts", ".mxf", ".mpg", ".mpeg", ".flv", ".wmv", ".3gp")  # cameras, broadcast
 MEDIA_EXTENSIONS = AUDIO_EXTENSIONS + VIDEO_EXTENSIONS
 DEFAULT_SAMPLING_RATE = 16000
-# A channel axis longer than this is taken to be the time axis (no real recording has 64 channels).
-_MAX_CHANNELS = 64
 _WHOLE_READ_SAMPLES = 2**25  # samples x channels read at once (128 MB as float32); more go by blocks
 _BLOCK_SAMPLES = 2**23  # of this many samples x channels (32 MB), at least a second, at most a minute
-MIN_SPEECH_S = 0.1  # a clip shorter than this cannot hold a syllable
-SILENT_PEAK = 1e-4  # a clip whose peak stays below this (-80 dBFS) is silence, not speech: never scored
 
 
 def _describe(source: Any) -> str:
@@ -83,112 +97,6 @@ def _describe(source: Any) -> str:
     if hasattr(source, "read") and isinstance(getattr(source, "name", None), str):  # an open file
         return source.name
     return f"<{type(source).__name__}>"
-
-
-FLOAT_PEAK_LIMIT = 16.0  # +24 dBFS: no float recording reaches it; integer PCM stored as floats does
-
-
-def _to_float(samples: np.ndarray, name: str) -> np.ndarray:
-    """Scale integer PCM to [-1, 1) and return float32; floats far outside [-1, 1] are refused."""
-    if samples.dtype.kind == "f":
-        with warnings.catch_warnings():  # all-NaN input is refused later, with its own message
-            warnings.simplefilter("ignore", RuntimeWarning)
-            peak = max(-float(np.nanmin(samples)), float(np.nanmax(samples))) if samples.size else 0.0
-        if peak == np.inf:  # an inf sample (refused later) beside int16 values: the finite ones decide
-            peak = float(np.nanmax(np.abs(samples[np.isfinite(samples)]), initial=0.0))
-        if peak > FLOAT_PEAK_LIMIT:  # int16 values in a float array: the silence gate saw +80 dBFS
-            raise SERError(
-                f"float samples reach {peak:g}, and floats are read as [-1, 1]: these look like integer "
-                "PCM values stored as floats; divide them by 32768 for 16-bit audio (2147483648 for "
-                "32-bit), or pass the integer array itself",
-                source=name,
-            )
-        return samples.astype(np.float32, copy=False)
-    if samples.dtype == np.uint8:  # 8-bit WAV is unsigned, centred on 128
-        return (samples.astype(np.float32) - 128.0) / 128.0
-    if samples.dtype.kind in "iu" and samples.dtype.itemsize == 8:
-        raise SERError(
-            "64-bit integer samples (what a Python list of ints becomes): their PCM width is unknown; "
-            "pass np.asarray(x, np.int16) for 16-bit PCM (np.int32 for 32-bit), or floats in [-1, 1]",
-            source=name,
-        )
-    if samples.dtype.kind in "iu":
-        info = np.iinfo(samples.dtype)
-        scale = float(max(abs(info.min), info.max + 1))
-        return samples.astype(np.float32) / scale
-    if samples.dtype == np.bool_:  # x > 0 passed by mistake was scored as a clip
-        raise SERError(
-            "boolean samples (True/False) are not audio; pass float or integer PCM samples", source=name
-        )
-    raise SERError(f"unsupported sample type {samples.dtype}; pass float or integer PCM samples", source=name)
-
-
-def _rate(value: Any, name: str) -> int:
-    """A sampling rate given by a user: a whole number of Hz (``16000``, ``"16000"``, ``16000.0``)."""
-    try:
-        rate = float("nan") if isinstance(value, bool) else float(value)  # True was read as 1 Hz
-    except (TypeError, ValueError):
-        rate = float("nan")
-    if not (0 < rate < math.inf and rate == int(rate)):  # inf: a raw OverflowError from int()
-        raise SERError(f"invalid sampling rate {value!r}; give a whole number of Hz, e.g. 16000", source=name)
-    return check_rate(int(rate), name)
-
-
-def channel_index(channel: Any) -> int | None:
-    """A user's channel choice as a 0-based index: ``None`` (average them all), ``0``/``"left"``,
-    ``1``/``"right"``, or any channel number ``N`` (``"2"`` too)."""
-    if channel is None or (isinstance(channel, str) and channel.strip().lower() in ("none", "all")):
-        return None  # the messages below say "none to average them": it is taken
-    named = {"left": 0, "right": 1}.get(str(channel).strip().lower())
-    if named is not None:
-        return named
-    text = str(channel).strip()
-    if isinstance(channel, bool) or not (isinstance(channel, int) or text.isdigit()) or int(text) < 0:
-        raise SERError(
-            f"invalid channel {channel!r}; give left, right or a channel number counted from 0 (0 = left), "
-            "or none to average the channels"
-        )
-    return int(text)
-
-
-def check_channel(count: int, channel: int | None, name: str) -> None:
-    """A :class:`NoSuchChannelError` when a recording of ``count`` channels lacks ``channel`` (said from a header
-    before decoding, or from the samples)."""
-    if channel is not None and channel >= count:
-        raise NoSuchChannelError(
-            f"has {count} channel{'s' if count != 1 else ''}, so channel {channel} (counted from 0, 0 = left) "
-            "is not there; pick one it has, or none to average them",
-            source=name,
-        )
-
-
-def _pick(samples: np.ndarray, channel: int | None, name: str, axis: int) -> np.ndarray:
-    """The channels along ``axis`` averaged (``channel`` None), or the one ``channel`` asks for."""
-    count = samples.shape[axis]
-    if channel is None:
-        return samples.mean(axis=axis) if count > 1 else np.take(samples, 0, axis=axis)
-    check_channel(count, channel, name)
-    return np.take(samples, channel, axis=axis)
-
-
-def _to_mono(
-    samples: np.ndarray, name: str, channels_first: bool | None = None, channel: int | None = None
-) -> np.ndarray:
-    """Average channels (or keep ``channel``). 2-D input is (samples, channels) or (channels, samples):
-    the short axis."""
-    if samples.ndim == 1:
-        return _pick(samples[None], channel, name, 0)
-    if samples.ndim != 2:
-        raise SERError(
-            f"expected 1-D samples or a 2-D (samples, channels) array, got shape {samples.shape}",
-            source=name,
-        )
-    if channels_first is None:
-        rows, cols = samples.shape
-        channels_first = rows < cols and rows <= _MAX_CHANNELS
-    if samples.size == 0:  # (0, 2) read as 2 channels of nothing averaged to two NaN "samples"
-        return samples.reshape(-1)[:0]
-    return _pick(samples, channel, name, 0 if channels_first else 1)
 
 
 def _decode_soundfile(
@@ -274,73 +182,6 @@ def _resampled_blocks(
         before, current = np.concatenate([before, current])[-context:], after
 
 
-def _decode_ffmpeg(
-    data: str | bytes, name: str, sampling_rate: int | None, channel: int | None = None
-) -> tuple[np.ndarray, int]:
-    try:
-        from torchcodec.decoders import AudioDecoder
-    except Exception as err:  # pragma: no cover - depends on the machine
-        raise SERError(
-            f"cannot decode this format without FFmpeg ({err}); install FFmpeg (apt-get install ffmpeg) "
-            "or convert the file to wav/flac",
-            source=name,
-        ) from err
-    source = ffmpeg_source(data, name)  # a path as that file (not a URL), no playlist of other files
-    try:
-        # channels are averaged here, not by FFmpeg's downmix (which scales stereo by -3 dB each)
-        decoder = AudioDecoder(source, sample_rate=sampling_rate)
-    except Exception as err:
-        raise _ffmpeg_error(err, name) from err
-    if decoder.metadata.sample_rate:  # a 1-Hz header made 2,000 s of a 4-KB file
-        check_rate(int(decoder.metadata.sample_rate), name)
-    if decoder.metadata.num_channels:  # a channel it lacks: said before decoding
-        check_channel(int(decoder.metadata.num_channels), channel, name)
-    try:
-        decoded = decoder.get_all_samples()
-    except Exception as err:
-        header = decoder.metadata.duration_seconds_from_header
-        if is_out_of_memory(err):
-            raise too_long_error(name, header) from err
-        # a cut MP3
-        held = _decode_until_damage(decoder, channel=channel) if decoder.metadata.codec == "mp3" else None
-        if held is None:
-            raise _ffmpeg_error(err, name) from err
-        header = header or 0.0
-        logger.warning(
-            "%s: the audio is damaged or cut short after %.2f s (its header gives %.2f s); the clip is read "
-            "up to there",
-            name,
-            len(held[0]) / held[1],
-            header,
-            extra={"cut_short": (header, len(held[0]) / held[1])},  # predict's row says so
-        )
-        return held
-    return _pick(decoded.data.numpy(), channel, name, 0).astype(np.float32, copy=False), int(
-        decoded.sample_rate
-    )
-
-
-def _decode_until_damage(
-    decoder: Any, begin: float | None = None, step_s: float = 0.1, channel: int | None = None
-) -> tuple[np.ndarray, int] | None:
-    """What ``decoder`` decodes from ``begin`` (default: the stream's start) up to the first frame it
-    cannot (mono, its rate), a ``step_s`` at a time; None when not even the first step decodes."""
-    begin = float(decoder.metadata.begin_stream_seconds or 0.0) if begin is None else begin
-    pieces, rate = [], None
-    while True:
-        try:
-            got = decoder.get_samples_played_in_range(begin, begin + step_s)
-        except Exception:
-            break
-        if not got.data.shape[-1]:
-            break
-        pieces.append(_pick(got.data.numpy(), channel, "<audio>", 0))
-        rate, begin = int(got.sample_rate), begin + step_s
-    if not pieces or rate is None:
-        return None
-    return np.concatenate(pieces).astype(np.float32, copy=False), rate
-
-
 def unreadable_path(path: Path) -> str | None:
     """Why the file system cannot even look ``path`` up (a name too long: OSError [Errno 36], which was
     untyped and aborted whole runs), or None."""
@@ -377,19 +218,6 @@ def _decode_path(path: Path, sampling_rate: int | None, channel: int | None = No
     if decoded is None:
         decoded = _decode_ffmpeg(name, name, sampling_rate, channel)
     return decoded
-
-
-def too_short(seconds: float) -> str | None:
-    """Why a corpus clip of ``seconds`` is skipped (shorter than :data:`MIN_SPEECH_S`), or None."""
-    if seconds >= MIN_SPEECH_S:
-        return None
-    return f"{seconds * 1000:.0f} ms long, too short to hold speech (under {MIN_SPEECH_S * 1000:.0f} ms)"
-
-
-def is_silent(samples: np.ndarray) -> bool:
-    """No sample reaches :data:`SILENT_PEAK` (an empty clip too): silence, which training and
-    evaluation leave out."""
-    return not samples.size or float(np.abs(samples).max()) < SILENT_PEAK
 
 
 def _decode_location(
@@ -498,48 +326,6 @@ def _decode_any(
         "(samples, rate) tuple, an {'array', 'sampling_rate'} dict or an AudioDecoder",
         source=name,
     )
-
-
-def _as_array(samples: Any, name: str) -> np.ndarray:
-    """A tensor or list of samples as a numpy array; a dtype numpy lacks (bfloat16) as float32,
-    and a ragged list a :class:`SERError` (both were raw TypeError / ValueError tracebacks)."""
-    if hasattr(samples, "detach") and hasattr(samples, "cpu"):
-        samples = samples.detach().cpu()
-        try:
-            return samples.numpy()
-        except TypeError:  # "unsupported ScalarType BFloat16"
-            return samples.float().numpy()
-    try:
-        return np.asarray(samples)
-    except ValueError as err:  # [[0.1], [0.2, 0.3]]: rows of different lengths
-        raise SERError(f"samples must be a rectangular array of numbers ({err})", source=name) from err
-
-
-def _is_clip(item: Any) -> bool:
-    """An item of a list that is a clip of its own, not one sample or one frame of a few channels."""
-    if isinstance(item, (str, os.PathLike, bytes, bytearray, dict)) or hasattr(item, "get_all_samples"):
-        return True
-    if isinstance(item, (list, tuple)):
-        return len(item) > _MAX_CHANNELS
-    return np.ndim(item) >= 1 and np.size(item) > _MAX_CHANNELS if hasattr(item, "shape") else False
-
-
-def refuse_single(items: Any, what: str, single: str) -> None:
-    """One path, one word or one audio dict where a list is due is a :class:`SERError` (a string
-    would otherwise be read one character at a time)."""
-    if isinstance(items, (str, bytes, os.PathLike, dict)):
-        raise SERError(
-            f"{what} takes a list, got one {type(items).__name__}; {single}",
-            source=f"<{len(items)} bytes>" if isinstance(items, bytes) else str(items)[:200],
-        )
-    shape = getattr(items, "shape", None)  # one clip's array was read a sample (or a frame) at a time
-    numeric = getattr(getattr(items, "dtype", None), "kind", "f") in "fiub"  # not an array of paths
-    if numeric and shape is not None and (len(shape) < 2 or (len(shape) == 2 and shape[1] <= _MAX_CHANNELS)):
-        raise SERError(
-            f"{what} takes a list of clips (or a 2-D array, one clip a row), got one clip's samples of "
-            f"shape {tuple(shape)}; {single}",
-            source=f"{type(items).__name__} of shape {tuple(shape)}",
-        )
 
 
 def load_audio(

@@ -17,7 +17,6 @@ from .audio import (
     AUDIO_EXTENSIONS,
     DEFAULT_SAMPLING_RATE,
     _decode_path,
-    _decode_until_damage,
     _ffmpeg_error,
     _pick,
     _resampled_blocks,
@@ -26,6 +25,7 @@ from .audio import (
     check_channel,
     load_audio,
 )
+from .ffmpeg_decode import _decode_until_damage
 from .ffmpeg_input import ffmpeg_source
 from .resampling import check_rate
 

@@ -1,0 +1,90 @@
+"""Decoding through FFmpeg (torchcodec): what libsndfile cannot read (MP3, M4A, the audio track of
+a video, everything else), mixed down to mono or one channel kept; a cut MP3 read up to its damage,
+with a warning.
+
+:func:`~ser_hf.data.audio.load_audio` and the timeline's chunks (:mod:`ser_hf.data.chunks`) decode
+through it; :mod:`ser_hf.data.ffmpeg_input` says what FFmpeg is handed and the errors it raises.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from ..errors import SERError
+from .ffmpeg_input import ffmpeg_error as _ffmpeg_error
+from .ffmpeg_input import ffmpeg_source, is_out_of_memory, too_long_error
+from .resampling import check_rate
+from .samples import _pick, check_channel
+
+# the warnings of a damaged file keep the logger name they had in ser_hf.data.audio (the CLI prints it)
+logger = logging.getLogger("ser_hf.data.audio")
+
+
+def _decode_ffmpeg(
+    data: str | bytes, name: str, sampling_rate: int | None, channel: int | None = None
+) -> tuple[np.ndarray, int]:
+    try:
+        from torchcodec.decoders import AudioDecoder
+    except Exception as err:  # pragma: no cover - depends on the machine
+        raise SERError(
+            f"cannot decode this format without FFmpeg ({err}); install FFmpeg (apt-get install ffmpeg) "
+            "or convert the file to wav/flac",
+            source=name,
+        ) from err
+    source = ffmpeg_source(data, name)  # a path as that file (not a URL), no playlist of other files
+    try:
+        # channels are averaged here, not by FFmpeg's downmix (which scales stereo by -3 dB each)
+        decoder = AudioDecoder(source, sample_rate=sampling_rate)
+    except Exception as err:
+        raise _ffmpeg_error(err, name) from err
+    if decoder.metadata.sample_rate:  # a 1-Hz header made 2,000 s of a 4-KB file
+        check_rate(int(decoder.metadata.sample_rate), name)
+    if decoder.metadata.num_channels:  # a channel it lacks: said before decoding
+        check_channel(int(decoder.metadata.num_channels), channel, name)
+    try:
+        decoded = decoder.get_all_samples()
+    except Exception as err:
+        header = decoder.metadata.duration_seconds_from_header
+        if is_out_of_memory(err):
+            raise too_long_error(name, header) from err
+        # a cut MP3
+        held = _decode_until_damage(decoder, channel=channel) if decoder.metadata.codec == "mp3" else None
+        if held is None:
+            raise _ffmpeg_error(err, name) from err
+        header = header or 0.0
+        logger.warning(
+            "%s: the audio is damaged or cut short after %.2f s (its header gives %.2f s); the clip is read "
+            "up to there",
+            name,
+            len(held[0]) / held[1],
+            header,
+            extra={"cut_short": (header, len(held[0]) / held[1])},  # predict's row says so
+        )
+        return held
+    return _pick(decoded.data.numpy(), channel, name, 0).astype(np.float32, copy=False), int(
+        decoded.sample_rate
+    )
+
+
+def _decode_until_damage(
+    decoder: Any, begin: float | None = None, step_s: float = 0.1, channel: int | None = None
+) -> tuple[np.ndarray, int] | None:
+    """What ``decoder`` decodes from ``begin`` (default: the stream's start) up to the first frame it
+    cannot (mono, its rate), a ``step_s`` at a time; None when not even the first step decodes."""
+    begin = float(decoder.metadata.begin_stream_seconds or 0.0) if begin is None else begin
+    pieces, rate = [], None
+    while True:
+        try:
+            got = decoder.get_samples_played_in_range(begin, begin + step_s)
+        except Exception:
+            break
+        if not got.data.shape[-1]:
+            break
+        pieces.append(_pick(got.data.numpy(), channel, "<audio>", 0))
+        rate, begin = int(got.sample_rate), begin + step_s
+    if not pieces or rate is None:
+        return None
+    return np.concatenate(pieces).astype(np.float32, copy=False), rate
