@@ -5,6 +5,9 @@
 ``gender``, ``corpus``): clips are decoded with :func:`ser_hf.load_audio` in threads, sorted
 by length so each batch pads little, turned into features by the model's own feature extractor and
 classified in batches; the metrics come from :func:`ser_hf.training.metrics.compute_ser_metrics`.
+What it scores (the model folder, the corpora, a split's rows) is loaded and chosen in
+:mod:`ser_hf.training.eval_inputs`, whose names are importable from here too; what ``evaluate``
+writes, in :mod:`ser_hf.training.eval_files`.
 
 Cross-corpus. When the model's classes (``config.id2label``) differ from the dataset's label
 scheme, the evaluation is restricted to the classes the two share
@@ -22,24 +25,29 @@ CLI::
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from ..data.audio import is_silent
-from ..data.splits import speaker_key, unmatched_speaker_ids
-from ..errors import SERError, batch_size_for, torch_device
+from ..errors import SERError, batch_size_for
 from .eval_files import write_evaluation  # noqa: F401  (re-exported: the files evaluate writes)
-from .loading import load_feature_extractor
-from .loading import load_model as load_saved_model
+from .eval_inputs import (  # noqa: F401  (some only re-exported: callers import them from here)
+    SPLIT_FILE,
+    default_label_scheme,
+    load_eval_data,
+    load_model,
+    model_labels,
+    seen_speakers,
+    select_rows,
+    speaker_id_mismatch,
+    split_record,
+)
 from .scoring import (  # noqa: F401  (label_mapping: re-exported)
     _projection,
     corpus_classes,
@@ -54,35 +62,6 @@ from .scoring import (  # noqa: F401  (label_mapping: re-exported)
 logger = logging.getLogger(__name__)
 
 _DECODE_CHUNK = 256  # clips decoded at a time: bounds memory on large corpora
-SPLIT_FILE = "split.json"  # in a model folder: the speakers it trained and was chosen on
-
-
-# ----------------------------------------------------------------------------------- loading
-def load_model(model_dir: str | os.PathLike, device: str | None = None) -> tuple[Any, Any]:
-    """``(model, feature_extractor)`` from a saved folder, in eval mode on ``device``.
-
-    Through :mod:`ser_hf.training.loading`: never the folder's own code, safetensors weights only.
-    """
-    source = str(model_dir)
-    device = torch_device(device)
-    if not Path(source).exists():
-        shipped = Path(__file__).resolve().parents[1] / "bundled"  # the bundled models' folders, by name
-        named = source in ("default", "cnn") or (
-            os.sep not in source and (shipped / source.replace("-", "_")).is_dir()
-        )
-        bundled = f", or ser_hf.bundled_model_path({source!r}) for a bundled model" if named else ""
-        raise SERError(
-            f"model folder not found; pass the output_dir of a training run{bundled}", source=source
-        )
-    model = load_saved_model(source)
-    feature_extractor = load_feature_extractor(source)
-    return model.to(device).eval(), feature_extractor
-
-
-def model_labels(config: Any) -> list[str]:
-    """Class names of a model config in id order."""
-    id2label = getattr(config, "id2label", None) or {}
-    return [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(len(id2label))]
 
 
 # ----------------------------------------------------------------------------------- decoding
@@ -423,209 +402,3 @@ def evaluate_model(
         for n, (path, t, p) in enumerate(zip(paths, y_true, y_pred))
     ]
     return metrics, rows
-
-
-# ----------------------------------------------------------------------------------- data selection
-def _model_scheme(config: Any) -> str | None:
-    """The label scheme the model was trained with, when it is a named scheme."""
-    from ..data import labels
-
-    scheme = getattr(config, "label_scheme", None)
-    if scheme and scheme != "native":
-        try:
-            labels.get_scheme(scheme)
-            return str(scheme)
-        except SERError:
-            pass
-    names = model_labels(config)
-    for name in labels.LABEL_SCHEMES:
-        if labels.scheme_names(name) == names:
-            return name
-    return None
-
-
-def default_label_scheme(
-    corpus_names: Sequence[str], config: Any, loaded_with: Sequence[str] = ()
-) -> str | None:
-    """Scheme to load the test corpora with when ``--label-scheme`` is not given: in-domain (every corpus
-    in the model's training data, or loaded with it: ``loaded_with``, its ``train_args.json`` corpora, a
-    cv fold's held-out one too) the model's own, so the numbers match training's or the fold's; else one
-    corpus keeps its native scheme (the classes the two share), several take the model's or harmonized7."""
-    from ..data.rows import _resolve_name  # 'emo-db' is the emodb a model trained on
-
-    scheme = _model_scheme(config)
-    trained_on = {str(c) for c in (getattr(config, "training_corpora", None) or [])}
-    trained_on |= {_resolve_name(str(c)) for c in loaded_with}
-    if scheme and corpus_names and {_resolve_name(c) for c in corpus_names} <= trained_on:
-        return scheme
-    if len(corpus_names) == 1:
-        return None
-    return scheme or "harmonized7"
-
-
-def load_eval_data(
-    corpora: Sequence[str],
-    label_scheme: str | None,
-    columns: dict[str, str | None] | None = None,
-    model_dir: str | os.PathLike | None = None,
-) -> Any:
-    """Load ``NAME=PATH`` corpora as one dataset (several corpora need a label scheme); a Hub
-    dataset is given by its id alone (``owner/name``). ``columns`` (``speaker_column=...``, ...)
-    name the columns of data of your own; a corpus of a name the model in ``model_dir`` trained on
-    is otherwise read with the columns and the ``--label_map`` its training named (its ``train_args.json``;
-    a ``label_map`` in ``columns``, the evaluation's ``--label-map``, wins)."""
-    from ..data.corpora import load_corpora, load_corpus
-    from ..data.rows import _slug
-
-    given = {k: v for k, v in (columns or {}).items() if v}
-    recorded, trained_on = training_columns(model_dir)
-    loads: list[dict[str, Any]] = []
-    for spec in corpora:
-        name, sep, path = (part.strip() for part in spec.partition("="))
-        # a column named at training time (local or Hub): without it the clips were one speaker '<corpus>_unknown'
-        own = {**(recorded if name.lower() in trained_on or _slug(name) in trained_on else {}), **given}
-        if own.get("label_map"):  # which map renamed the classes: scores of other classes are no comparison
-            whose = (
-                "--label-map"
-                if "label_map" in given
-                else f"the training's label map ({model_dir}/train_args.json)"
-            )
-            pairs = ", ".join(f"{k}={v or ''}" for k, v in own["label_map"].items())
-            logger.info("%s: classes renamed as loaded by %s: %s", name, whose, pairs)
-        if not sep and name.count("/") == 1 and not Path(name).expanduser().exists():
-            loads.append({"name": name, "data_dir": None, **own})  # a Hub dataset id
-            continue
-        if not sep or not name or not path:
-            hint = f"a Hub dataset by its id alone: --corpus {name if name.count('/') == 1 else 'owner/name'}"
-            empty = sep and name
-            raise SERError(
-                f"{'an empty PATH is not the working directory' if empty else 'write corpora as NAME=PATH'}: "
-                f"e.g. ravdess=data/ravdess, or {hint}",
-                source=f"--corpus {spec}",
-            )
-        loads.append({"name": name, "data_dir": path, **own})
-    try:
-        if len(loads) == 1:
-            return load_corpus(**loads[0], label_scheme=label_scheme)
-        return load_corpora(loads, label_scheme=label_scheme or "harmonized7")
-    except SERError as err:  # the model's own column, missing from this copy of the data: say whose it is
-        missed = [
-            f"--{k.replace('_', '-')} {v}"
-            for k, v in recorded.items()
-            if k.endswith("_column") and k not in given and f"column {v!r}" in str(err)
-        ]
-        if not missed:
-            raise
-        raise SERError(
-            f"{err}; the model was trained with {', '.join(missed)} (its train_args.json): name this "
-            f"corpus's own column with {missed[0].split()[0]} COLUMN"
-        ) from err
-
-
-def select_rows(
-    ds: Any,
-    split: str,
-    subset: str,
-    *,
-    seed: int = 42,
-    num_val_speakers: int = 4,
-    model_dir: str | os.PathLike | None = None,
-) -> list[int]:
-    """Row indices of ``subset`` (``test``/``validation``/``train``) of ``split``.
-
-    ``split``: ``all`` (every row), ``model`` (the ``split.json`` that training wrote into
-    ``model_dir``), or any ``--split`` of ``ser_hf.training`` (its
-    :func:`~ser_hf.training.clips.make_split` decides, so the rows are those training used):
-    ``manifest:PATH`` (a ``split.json``; its row ids are verified against the data),
-    ``ravdess-fold:K``, ``kfold:K/N``, ``loso:SPEAKER``. Validation speakers are drawn as training
-    draws them (same ``seed`` and ``num_val_speakers``). ``unseen``: every row whose speaker the
-    model neither trained nor was chosen on (:func:`seen_speakers`), for any copy of the data.
-    """
-    if split == "all":
-        return list(range(len(ds)))
-    if split == "unseen":
-        record = split_record(model_dir)
-        if record is None:
-            raise SERError(
-                "the model folder has no split.json naming its training speakers; give --split explicitly",
-                source=str(model_dir),
-            )
-        if record.get("members_without_split"):  # a fusion of members that record no split
-            raise SERError(
-                f"this fusion's members {record['members_without_split']} record no split.json, so the "
-                "speakers they saw are unknown; give --split explicitly",
-                source=str(model_dir),
-            )
-        speakers = list(ds["speaker"])
-        seen = set(seen_speakers(model_dir, speakers))
-        return [i for i, speaker in enumerate(speakers) if speaker not in seen]
-    if split == "model":
-        record = split_record(model_dir)
-        if record is None:
-            raise SERError(
-                "the model folder has no split.json; give --split explicitly", source=str(model_dir)
-            )
-        manifest = Path(str(model_dir)) / SPLIT_FILE
-        if record.get("protocol") == "fusion" or "train" not in record:  # or a Hub copy's: no rows
-            raise SERError(
-                "this split.json names the speakers the model saw (a fusion's, or a Hub copy's), not one "
-                "split's rows; use --split unseen (or give --split explicitly)",
-                source=str(manifest),
-            )
-        split = f"manifest:{manifest}"
-    if subset not in ("test", "validation", "train"):
-        raise SERError("choose test, validation or train", source=f"--subset {subset}")
-    from .clips import make_split
-
-    try:
-        parts = make_split(
-            ds, SimpleNamespace(split=split, num_val_speakers=num_val_speakers, val_fraction=0.1), seed
-        )
-    except SERError as err:  # the model's split on part of its corpora had no way forward
-        if "differs from the one the split was made for" not in str(err):
-            raise
-        raise SERError(
-            f"{err}; --split unseen scores the speakers the model did not see, on any data whose speaker ids "
-            "are written as in its split.json (evaluate warns when none match)"
-        ) from err
-    return list(getattr(parts, subset))
-
-
-def split_record(model_dir: str | os.PathLike | None) -> dict[str, Any] | None:
-    """The ``split.json`` that training (or ``ser-hf fuse``) wrote into ``model_dir``: the speakers
-    the model trained and was chosen on. None when the folder has none; an unreadable one is a
-    :class:`SERError`."""
-    path = None if model_dir is None else Path(str(model_dir)) / SPLIT_FILE
-    if path is None or not path.is_file():
-        return None
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise SERError(f"cannot read the model's split record ({err})", source=str(path)) from err
-    if not isinstance(record, dict):
-        raise SERError("not a split record (a JSON object)", source=str(path))
-    return record
-
-
-def seen_speakers(model_dir: str | os.PathLike | None, speakers: Sequence[str]) -> list[str]:
-    """Those of ``speakers`` that the model in ``model_dir`` trained on or was chosen on (the
-    training and validation speakers of its ``split.json``): figures on them are not
-    speaker-independent. Empty when the folder records no split, or none that can be read."""
-    try:
-        record = split_record(model_dir) or {}
-    except SERError:
-        return []
-    used = {
-        speaker_key(s) for key in ("train_speakers", "validation_speakers") for s in record.get(key) or ()
-    }
-    return sorted(s for s in {str(s) for s in speakers} if speaker_key(s) in used)
-
-
-def speaker_id_mismatch(model_dir: str | os.PathLike | None, ds: Any) -> str | None:
-    """:func:`~ser_hf.data.splits.unmatched_speaker_ids` of ``ds`` against the model's split.json."""
-    try:
-        record = split_record(model_dir) or {}
-    except SERError:  # said where the record is needed
-        return None
-    columns = {c: sorted(set(ds[c])) for c in ("speaker", "corpus") if c in ds.column_names}
-    return unmatched_speaker_ids(record, columns.get("speaker", []), columns.get("corpus", []))
