@@ -26,7 +26,7 @@ MOVED: dict[str, tuple[str, ...]] = {
         "ser_hf.models.feature_extraction_ser",
         "ser_hf.models.feature_extraction_functionals",
     ),
-    "ser_hf.audio": ("ser_hf.data.audio",),
+    "ser_hf.audio": ("ser_hf.data.audio", "ser_hf.data.samples", "ser_hf.data.ffmpeg_decode"),
     "ser_hf.labels": ("ser_hf.data.labels",),
     "ser_hf.corpora": (
         "ser_hf.data.corpora",
@@ -39,7 +39,7 @@ MOVED: dict[str, tuple[str, ...]] = {
     "ser_hf.augment": ("ser_hf.data.augment", "ser_hf.data.transforms", "ser_hf.data.expand"),
     "ser_hf.metrics": ("ser_hf.training.metrics",),
     "ser_hf.presets": ("ser_hf.training.presets",),
-    "ser_hf.evaluation": ("ser_hf.training.evaluation", "ser_hf.cli.evaluate"),
+    "ser_hf.evaluation": ("ser_hf.training.evaluation", "ser_hf.training.eval_inputs", "ser_hf.cli.evaluate"),
     "ser_hf.cross_validation": ("ser_hf.training.cross_validation", "ser_hf.cli.cv"),
     "ser_hf.functionals": ("ser_hf.training.functionals",),
     "ser_hf.fusion": ("ser_hf.inference.fusion",),
@@ -56,6 +56,7 @@ MOVED: dict[str, tuple[str, ...]] = {
 PACKAGES: dict[str, tuple[str, ...]] = {
     "ser_hf.training": (
         "ser_hf.training.run",
+        "ser_hf.training.run_functionals",
         "ser_hf.training.arguments",
         "ser_hf.training.clips",
         "ser_hf.training.trainer",
@@ -71,7 +72,7 @@ PACKAGES: dict[str, tuple[str, ...]] = {
         "ser_hf.inference.onnx_classifier",
         "ser_hf.training.saving",
     ),
-    "ser_hf.hub": ("ser_hf.hub.push", "ser_hf.hub.cards"),
+    "ser_hf.hub": ("ser_hf.hub.push", "ser_hf.hub.cards", "ser_hf.hub.card_facts", "ser_hf.hub.card_body"),
     "ser_hf.bench": ("ser_hf.bench.run", "ser_hf.bench.parts", "ser_hf.bench.measure"),
 }
 
