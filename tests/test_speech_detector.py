@@ -17,6 +17,7 @@ from ser_hf import EmotionClassifier
 from ser_hf.cli.predict import cli as predict_cli
 from ser_hf.data.audio import load_audio
 from ser_hf.errors import SERError
+from ser_hf.inference.timeline import plot_timeline
 from ser_hf.models.speech_detector import CONTEXT, FRAME, SpeechTrack, speech_detector
 
 SR = 16000
@@ -116,11 +117,16 @@ def test_a_timeline_labels_windows_without_speech_and_leaves_them_out(model_dir,
     # music alone: nothing classified, the overall label says so
     music = clf.timeline(_chords(12.0), window_s=4.0)
     assert music.label == "no speech" and all(w["label"] == "no speech" for w in music.windows)
+    for bad in (-1.0, "abc", float("nan")):  # "abc" was a bare TypeError
+        with pytest.raises(SERError, match="min_speech_s"):
+            clf.timeline(path, min_speech_s=bad)
     with pytest.raises(SERError, match="min_speech_s"):
-        clf.timeline(path, min_speech_s=-1.0)
+        clf.adapt([path, path], min_speech_s="0.25")
+    png = plot_timeline(tl, path.parent / "show.png")  # no speech shaded apart from silence, in the legend
+    assert png.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_predict_reports_windows_without_speech(model_dir, recording, tmp_path, capsys):
+def test_predict_reports_windows_without_speech(model_dir, recording, tmp_path, capsys, caplog):
     path, _ = recording
     out = tmp_path / "r.json"
     assert predict_cli([str(path), "--model", str(model_dir), "--json", str(out)]) == 0
@@ -130,7 +136,10 @@ def test_predict_reports_windows_without_speech(model_dir, recording, tmp_path, 
         labels[0] == "no speech" and labels[-1] == "no speech" and set(labels) - {"no speech"} <= set(LABELS)
     )
     assert all(isinstance(w["speech_s"], float) for w in row["timeline"])
-    assert "s of speech found)" in capsys.readouterr().out  # the table says why a window has no emotion
+    printed = capsys.readouterr().out
+    assert "s of speech found)" in printed  # the table says why a window has no emotion
+    classified = sum(not w["silent"] for w in row["timeline"])
+    assert f"over {len(row['timeline'])} windows ({classified} classified)" in printed
     assert (
         predict_cli([str(path), "--model", str(model_dir), "--json", str(out), "--min-speech", "none"]) == 0
     )
@@ -140,6 +149,12 @@ def test_predict_reports_windows_without_speech(model_dir, recording, tmp_path, 
     with pytest.raises(SystemExit) as stop:
         predict_cli([str(path), "--model", str(model_dir), "--min-speech", "-2"])
     assert stop.value.code == 2 and "--min-speech" in capsys.readouterr().err
+    # more than half the window: held to half of it, and said (it was silent)
+    with caplog.at_level("WARNING", logger="ser_hf"):
+        assert (
+            predict_cli([str(path), "--model", str(model_dir), "--json", str(out), "--min-speech", "3"]) == 0
+        )
+    assert "--min-speech 3 is more than half the 4-s window" in caplog.text
 
 
 def test_adapting_on_a_long_recording_leaves_out_its_windows_without_speech(recording, caplog, capsys):
@@ -177,5 +192,6 @@ def test_a_live_stream_says_no_speech_over_music_and_classifies_speech(model_dir
                 labels.append((out["label"], out["speech_s"]))
     assert labels[0][0] == "no speech" and labels[-1][0] in LABELS and labels[-1][1] > 1.0, labels
     assert StreamingClassifier(clf, min_speech_s=None).push(music, rate)["speech_s"] is None
-    with pytest.raises(SERError, match="min_speech_s"):
-        StreamingClassifier(clf, min_speech_s=float("nan"))
+    for bad in (float("nan"), "abc"):
+        with pytest.raises(SERError, match="min_speech_s"):
+            StreamingClassifier(clf, min_speech_s=bad)

@@ -28,7 +28,7 @@ from ..inference.levels import (
 from . import predict_segments as seg
 from .file_lists import listed_names
 from .predict_adapt import _adaptation_clips, _local, _voice_groups
-from .predict_levels import _why_not, add_level_options
+from .predict_levels import _why_not, add_level_options, warn_min_speech_over_half
 from .predict_output import _CutShort, _fmt_top, _print_table, _shown, _write_csv
 from .predict_resume import open_predict_file
 
@@ -267,6 +267,7 @@ def cli(argv: list[str]) -> int:
         clf.restrict([name.strip() for name in args.labels.split(",") if name.strip()])
     window_s = float(args.window if args.window is not None else clf.default_window_s())
     hop_s = float(args.hop if args.hop is not None else window_s / 2)
+    warn_min_speech_over_half(args.min_speech, window_s)
     # an address stays as given (as a Path it read "https:/host/x.wav"): load_audio fetches http(s)
     files: list[Path | str] = []
     unread: list[OSError] = []  # folders a scan could not read (each a warning; counted in the summary)
@@ -429,6 +430,7 @@ def cli(argv: list[str]) -> int:
         if row.get("timeline"):
             print(
                 f"\n{row['file']}: {row['label']} {row['score']:.2f} over {len(row['timeline'])} windows"
+                + seg.classified_text(row)
                 + seg.label_time_text(row),
                 file=report,
             )

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from typing import Any
 
-from ..inference.levels import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, WINDOW_SPEECH_S
+from ..inference.levels import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, SILENT_DB, WINDOW_SPEECH_S
+
+logger = logging.getLogger(__name__)
 
 
 def add_level_options(p: argparse.ArgumentParser) -> None:
@@ -31,14 +34,17 @@ def add_level_options(p: argparse.ArgumentParser) -> None:
         default=WINDOW_SPEECH_S,
         metavar="S|none",
         help=f"in a timeline, a window in which the speech detector (Silero VAD) finds less than S seconds of "
-        f"speech is 'no speech' (music, noise, a tone), not classified (default {WINDOW_SPEECH_S:g}); 'none' "
-        "classifies every window above the silence levels",
+        "speech (or less than half the window, when S is more than that) is 'no speech' (music, noise, a "
+        f"tone), not classified (default {WINDOW_SPEECH_S:g}); 'none' classifies every window above the "
+        "silence levels",
     )
 
 
 def _why_not(window: dict[str, Any]) -> str:
     """Why a timeline window was not classified, for the table."""
     if window["label"] == SILENCE_LABEL:
+        if window["level_db"] <= SILENT_DB:
+            return "  (digital silence)"
         return f"  (loudest 50 ms at {window['level_db']:g} dBFS)"
     return f"  ({window.get('speech_s') or 0:g} s of speech found)"
 
@@ -67,3 +73,13 @@ def _rel_db(text: str) -> float | None:
     if not 0 < value < float("inf"):  # argparse said "invalid _rel_db value"
         raise argparse.ArgumentTypeError(f"give a positive number of dB or none, not {text!r}")
     return value
+
+
+def warn_min_speech_over_half(min_speech_s: float | None, window_s: float) -> None:
+    """``--min-speech`` more than half the window asks for more than a window is held to: say so."""
+    if min_speech_s is not None and min_speech_s > window_s / 2:
+        logger.warning(
+            "--min-speech %g is more than half the %g-s window: a window needs %g s of speech (half of it) "
+            "to be classified; a longer --window asks for more",
+            min_speech_s, window_s, window_s / 2,
+        )  # fmt: skip

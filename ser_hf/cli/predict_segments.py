@@ -99,6 +99,12 @@ def add_segments(
     row["segments_files"] = written
 
 
+def classified_text(row: dict[str, Any]) -> str:
+    """`` (19 classified)`` when some of a timeline's windows were silence or no speech (empty if none)."""
+    classified = sum(not w["silent"] for w in row["timeline"])
+    return "" if classified == len(row["timeline"]) else f" ({classified} classified)"
+
+
 def label_time_text(row: dict[str, Any]) -> str:
     """``; speech: neutral 62%, sad 30%, angry 8%`` for the table's timeline header (empty without)."""
     seconds = row.get("label_time") or {}

@@ -63,6 +63,7 @@ from .levels import (  # noqa: F401  (re-exported)
     SILENCE_REL_DB,
     SILENT_DB,
     WINDOW_SPEECH_S,
+    check_min_speech,
     level_db,
 )
 from .timeline import Timeline, assemble_timeline, classify_windows
@@ -326,6 +327,7 @@ class EmotionClassifier:
                 source="adapt",
             )
         refuse_single(clips, "adapt", "pass the clips as a list (or a generator) of paths or arrays")
+        check_min_speech(min_speech_s, "adapt")
         step = getattr(self.feature_extractor, "clips_per_call", 1)
         waves = adaptation_waves(
             clips, lambda a: self._load(a, sampling_rate, channel), self.sampling_rate, self.feature_extractor,
@@ -558,10 +560,7 @@ class EmotionClassifier:
                 f"window ({window_s} s), hop ({hop_s} s) and chunk_s ({chunk_s} s) must be positive",
                 source=clip_name(audio),
             )
-        if min_speech_s is not None and not 0 <= min_speech_s < math.inf:
-            raise SERError(
-                f"min_speech_s ({min_speech_s}) must be 0 or more, or None", source=clip_name(audio)
-            )
+        check_min_speech(min_speech_s, clip_name(audio))
         sr = self.sampling_rate
         win, hop = max(1, int(round(window_s * sr))), max(1, int(round(hop_s * sr)))
         name = clip_name(audio)

@@ -58,3 +58,15 @@ def level_db(samples: np.ndarray, sampling_rate: int = DEFAULT_SAMPLING_RATE, fr
         frames = x[start : min(start + block, usable)].astype(np.float64) - mean
         power = max(power, float(np.square(frames).reshape(-1, n).mean(axis=1).max()))
     return max(SILENT_DB, 20.0 * math.log10(max(math.sqrt(power), _EPS)))
+
+
+def check_min_speech(min_speech_s: object, source: str) -> None:
+    """Raise a :class:`~ser_hf.errors.SERError` naming ``source`` unless ``min_speech_s`` is None or a
+    number of seconds, 0 or more (``"abc"`` was a bare TypeError, NaN turned the check off)."""
+    from ..errors import SERError
+
+    if min_speech_s is None:
+        return
+    ok = isinstance(min_speech_s, (int, float)) and not isinstance(min_speech_s, bool)
+    if not ok or not 0 <= min_speech_s < math.inf:  # type: ignore[operator]
+        raise SERError(f"min_speech_s ({min_speech_s!r}) must be 0 or more seconds, or None", source=source)

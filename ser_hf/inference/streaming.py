@@ -22,7 +22,7 @@ from ..data.audio import (
 from ..errors import SERError
 from .classifier import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, EmotionClassifier, level_db
 from .inputs import check_top_k, warn_if_window_odd
-from .levels import NO_SPEECH_LABEL, WINDOW_SPEECH_S
+from .levels import NO_SPEECH_LABEL, WINDOW_SPEECH_S, check_min_speech
 
 logger = logging.getLogger(__name__)
 LOUDEST_MEMORY_S = 30.0  # the relative silence rule compares with the loudest prediction of this long ago
@@ -81,8 +81,7 @@ class StreamingClassifier:
             raise SERError(
                 "silence_rel_db must be a positive number of dB, or None", source="StreamingClassifier"
             )
-        if min_speech_s is not None and not 0 <= min_speech_s < math.inf:
-            raise SERError("min_speech_s must be 0 or more seconds, or None", source="StreamingClassifier")
+        check_min_speech(min_speech_s, "StreamingClassifier")
         if top_k is not None:
             check_top_k(top_k)
         self.channel = channel_index(channel)

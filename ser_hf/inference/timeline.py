@@ -268,7 +268,7 @@ def plot_timeline(timeline: Timeline, path: str | os.PathLike, title: str | None
 
     The x axis is time (each window is drawn at its centre), in seconds up to :data:`CLOCK_AXIS_S`
     and as ``m:ss`` (``h:mm:ss`` from an hour) beyond, on round steps; silent windows are shaded
-    grey; the title gives the file, the overall label and its score.
+    light grey and windows without speech darker, each named in the legend; the title gives the file, the overall label and its score.
     """
     from ..errors import require_extra
 
@@ -302,9 +302,20 @@ def plot_timeline(timeline: Timeline, path: str | os.PathLike, title: str | None
                     colors=[colors[i % len(colors)] for i in range(probs.shape[1])],
                     alpha=0.85,
                 )
+            shown: set[str] = set()  # one legend entry for each kind of window not classified
             for w in timeline.windows:
                 if w["silent"]:
-                    ax.axvspan(w["start"], w["end"], color="0.85", zorder=0, lw=0)
+                    kind = NO_SPEECH_LABEL if w["label"] == NO_SPEECH_LABEL else SILENCE_LABEL
+                    shade = "0.7" if kind == NO_SPEECH_LABEL else "0.85"
+                    ax.axvspan(
+                        w["start"],
+                        w["end"],
+                        color=shade,
+                        zorder=0,
+                        lw=0,
+                        label=None if kind in shown else kind,
+                    )
+                    shown.add(kind)
             ax.set_xlim(0, max(timeline.duration, 1e-3))
             ax.set_ylim(0, 1)
             ax.set_xlabel(_clock_axis(ax, timeline.duration))
