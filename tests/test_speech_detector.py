@@ -76,6 +76,18 @@ def test_the_batched_detector_gives_the_frame_by_frame_probabilities_whatever_th
     assert whole.max() > 0.9 and whole[:5].max() < 0.2  # the sentence, and the silence before it
 
 
+# Silero's own probabilities (silero-vad 6.2.3's TorchScript model, `audio_forward` at 16 kHz) for
+# frames 30-45 of 03-01-08-02-01-01-24.flac: the package's network must give them
+SILERO_FRAMES_30_45 = [0.13744, 0.52719, 0.86905, 0.97489, 0.99067, 0.99649, 0.99404, 0.99032, 0.9991,
+                       0.99883, 0.99613, 0.99419, 0.99906, 0.99655, 0.99631, 0.99978]  # fmt: skip
+
+
+def test_the_package_detector_gives_silero_s_probabilities():
+    probs = SpeechTrack.of(_speech("03-01-08-02-01-01-24.flac")).probabilities
+    assert len(probs) == 124
+    np.testing.assert_allclose(probs[30:46], SILERO_FRAMES_30_45, atol=2e-5)
+
+
 def test_speech_is_found_in_sentences_and_not_in_tones_or_noise():
     def found(x: np.ndarray) -> float:
         track = SpeechTrack()
@@ -106,17 +118,25 @@ def test_a_timeline_labels_windows_without_speech_and_leaves_them_out(model_dir,
     everything = clf.timeline(path, window_s=4.0, hop_s=2.0, top_k=None, min_speech_s=None)
     assert not any(w["silent"] for w in everything.windows) and everything.scores != tl.scores
     # the same windows when the file is read in other chunks or from memory
-    memory = clf.timeline(load_audio(str(path), SR), window_s=4.0, hop_s=2.0, top_k=None)
-    assert [w["speech_s"] for w in memory.windows] == pytest.approx(
-        [w["speech_s"] for w in tl.windows], abs=0.07
-    )
-    assert [w["label"] for w in memory.windows] == [w["label"] for w in tl.windows]
+    for other in (
+        load_audio(str(path), SR),
+        {"chunk_s": 3.3},
+        {"chunk_s": 60.0},
+    ):  # chunks not of 512 samples
+        again = clf.timeline(
+            other if isinstance(other, np.ndarray) else path, window_s=4.0, hop_s=2.0, top_k=None,
+            **({} if isinstance(other, np.ndarray) else other),
+        )  # fmt: skip
+        assert [w["speech_s"] for w in again.windows] == [w["speech_s"] for w in tl.windows]  # exactly
+        assert [w["label"] for w in again.windows] == [w["label"] for w in tl.windows]
     # segments keep "no speech" stretches; the time per label leaves them out
     assert tl.segments()[0]["label"] == "no speech" and tl.segments()[-1]["label"] == "no speech"
     assert "no speech" not in tl.label_time() and sum(tl.label_time().values()) < end - start + 4.0
     # music alone: nothing classified, the overall label says so
     music = clf.timeline(_chords(12.0), window_s=4.0)
     assert music.label == "no speech" and all(w["label"] == "no speech" for w in music.windows)
+    same = clf.timeline(path, window_s=4.0, hop_s=2.0, top_k=None, chunk_s=5.0, min_speech_s=np.float32(0.25))
+    assert same.windows == tl.windows  # a numpy number is a number
     for bad in (-1.0, "abc", float("nan")):  # "abc" was a bare TypeError
         with pytest.raises(SERError, match="min_speech_s"):
             clf.timeline(path, min_speech_s=bad)
@@ -195,3 +215,28 @@ def test_a_live_stream_says_no_speech_over_music_and_classifies_speech(model_dir
     for bad in (float("nan"), "abc"):
         with pytest.raises(SERError, match="min_speech_s"):
             StreamingClassifier(clf, min_speech_s=bad)
+
+
+def test_a_beep_louder_than_quiet_speech_is_not_its_reference(model_dir):
+    """The relative silence rule compared every window with the loudest one, a beep included: a beep
+    40 dB over a quiet speaker silenced the whole call, and its label was `no speech`. The loudest
+    window that may hold speech is the reference now (the beep's windows are `no speech`)."""
+    clf = EmotionClassifier(model_dir, device="cpu")
+    speech = np.concatenate([_speech(f) for f in ("03-01-04-02-01-02-24.flac", "03-01-05-02-01-01-21.flac")])
+    quiet = speech * (10 ** (-40 / 20) / np.abs(speech).max())  # loudest 50 ms about -49 dBFS: 40+ dB under
+    beep = make_tone(1400.0, 4.0, SR, amp=0.7)
+    tl = clf.timeline(np.concatenate([beep, quiet]).astype(np.float32), window_s=4.0, hop_s=2.0, top_k=None)
+    assert tl.windows[0]["label"] == "no speech"
+    assert tl.label in LABELS and sum(not w["silent"] for w in tl.windows) >= 2, [
+        (w["label"], w["level_db"], w["speech_s"]) for w in tl.windows
+    ]
+
+
+def test_adapt_counts_digital_silence_as_silence_not_as_no_speech(recording, caplog):
+    path, _ = recording
+    wave = load_audio(str(path), SR)
+    with_gap = np.concatenate([wave, np.zeros(12 * SR, np.float32)])
+    clf = EmotionClassifier()
+    with caplog.at_level("WARNING", logger="ser_hf"):
+        clf.adapt([with_gap, with_gap])
+    assert "silent clip(s) or window(s)" in caplog.text  # the gap's windows, said as silence

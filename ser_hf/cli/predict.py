@@ -321,6 +321,7 @@ def cli(argv: list[str]) -> int:
                     ),  # fmt: skip
                     sampling_rate=clf.sampling_rate,
                     silence_db=args.silence_db,  # --silence-db for adapting as for classifying
+                    min_speech_s=args.min_speech,  # and --min-speech, for a piece adapt cuts again
                 )
                 print(
                     f"adapted to {clf.adapted_on} unlabelled clip(s) or window(s) of {len(adapt_on)} file(s)",

@@ -70,10 +70,7 @@ def _speech_windows(
     """The timeline's windows of ``wave`` but those it labels ``no speech`` (music, a tone, noise)."""
     from ..models.speech_detector import speech_track
 
-    track = speech_track(sampling_rate, min_speech_s)
-    if track is not None:
-        track.feed(wave)
-        track.finish()
+    track = speech_track(sampling_rate, min_speech_s, wave)
     for start, stop, window in _sliding_windows([wave], win, hop):
         if track is None or track.holds_speech(start, stop, min_speech_s):
             yield window

@@ -245,25 +245,25 @@ def adaptation_waves(
         if len(wave) < MIN_SPEECH_S * rate:  # as classify warns and predict refuses: no speech in it
             short += 1
             continue
-        pieces = [wave]
         if limit and len(wave) > (limit + 1.0) * rate:
             long += 1
             win, hop = round(window_s * rate), max(1, round(window_s * rate / 2))
             starts = list(range(0, len(wave) - win + 1, hop))
             if starts[-1] + win < len(wave):  # one more ending at the end, as timeline() adds
                 starts.append(len(wave) - win)
-            if (track := speech_track(rate, min_speech_s)) is not None:
-                track.feed(wave)
-                track.finish()
-                kept = [s for s in starts if track.holds_speech(s, s + win, min_speech_s)]
-                speechless += len(starts) - len(kept)
-                starts = kept
-            pieces = [wave[s : s + win] for s in starts]
-        for piece in pieces:
+            track = speech_track(rate, min_speech_s, wave)
+            spans = [(s, s + win) for s in starts]
+        else:
+            track, spans = None, [(0, len(wave))]
+        for start, stop in spans:
+            piece = wave[start:stop]
+            # as the timeline: silence first, then no speech
             if silence_db is not None and level_db(piece, rate) < silence_db:
                 silent += 1
-                continue
-            yield piece
+            elif track is not None and not track.holds_speech(start, stop, min_speech_s):
+                speechless += 1
+            else:
+                yield piece
     if long:
         logger.info(
             "adapt: %d clip(s) longer than the model reads, adapted on their %g-s windows", long, window_s

@@ -6,6 +6,7 @@ numpy only, so the command line can show these defaults without loading the mode
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -67,6 +68,6 @@ def check_min_speech(min_speech_s: object, source: str) -> None:
 
     if min_speech_s is None:
         return
-    ok = isinstance(min_speech_s, (int, float)) and not isinstance(min_speech_s, bool)
+    ok = isinstance(min_speech_s, numbers.Real) and not isinstance(min_speech_s, bool)  # np.float32 too
     if not ok or not 0 <= min_speech_s < math.inf:  # type: ignore[operator]
         raise SERError(f"min_speech_s ({min_speech_s!r}) must be 0 or more seconds, or None", source=source)

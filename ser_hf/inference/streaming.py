@@ -167,16 +167,17 @@ class StreamingClassifier:
         if not self._buf.size or self._rate is None:
             return None
         level = level_db(self._buf, self._rate)
+        audible = self.silence_db is None or level >= self.silence_db
+        speech = _speech_s(self._buf, self._rate) if audible and self.min_speech_s is not None else None
+        no_speech = speech is not None and not speech >= min(self.min_speech_s, self.buffered_seconds / 2)
         self._levels = [(t, v) for t, v in self._levels if t >= self._seconds - LOUDEST_MEMORY_S]
-        self._levels.append((self._seconds, level))
-        loudest = max(v for _, v in self._levels)
+        if not no_speech:  # a beep or music is no reference for the relative rule, as in a timeline
+            self._levels.append((self._seconds, level))
+        loudest = max((v for _, v in self._levels), default=level)
         quiet = self.silence_rel_db is not None and level < loudest - self.silence_rel_db
-        speech = None
-        if quiet or (self.silence_db is not None and level < self.silence_db):
+        if not audible or (quiet and not no_speech):
             scores = [{"label": SILENCE_LABEL, "score": 1.0}]
-        elif self.min_speech_s is not None and (speech := _speech_s(self._buf, self._rate)) < min(
-            self.min_speech_s, self.buffered_seconds / 2
-        ):
+        elif no_speech:
             scores = [{"label": NO_SPEECH_LABEL, "score": 1.0}]
         else:
             scores = self.classifier.classify(  # a long window was warned of once, when the stream began
@@ -198,10 +199,7 @@ def _speech_s(wave: np.ndarray, rate: int) -> float:
     from ..models.speech_detector import SAMPLING_RATE, SpeechTrack
 
     wave16 = wave if rate == SAMPLING_RATE else resample(wave, rate, SAMPLING_RATE)
-    track = SpeechTrack()
-    track.feed(wave16)
-    track.finish()
-    return track.speech_s(0, len(wave16))
+    return SpeechTrack.of(wave16).speech_s(0, len(wave16))
 
 
 def _chunk_to_mono(

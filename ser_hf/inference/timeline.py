@@ -201,8 +201,11 @@ def assemble_timeline(
 
     spans, levels, probs_rows = scan.spans, scan.levels, scan.probs
     sr, hop = sampling_rate, max(1, int(round(hop_s * sampling_rate)))
-    loudest = max(levels)
-    loudest_at = spans[levels.index(loudest)][0] / sr
+    # the relative rule's reference: the loudest window that may hold speech (a beep or hold music the
+    # detector found no speech in silenced a quiet speaker's whole call)
+    heard = [i for i in range(len(levels)) if i not in scan.no_speech] or list(range(len(levels)))
+    loudest_i = max(heard, key=levels.__getitem__)
+    loudest, loudest_at = levels[loudest_i], spans[loudest_i][0] / sr
     windows, rows, weights, quietened = [], [], [], 0
     for i, ((start, stop), level) in enumerate(zip(spans, levels)):
         under = silence_rel_db is not None and level < loudest - silence_rel_db

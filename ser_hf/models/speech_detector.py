@@ -9,7 +9,7 @@ music, noise and silence, in many languages.
 
 Silero's own wrapper runs the network one frame at a time from Python. Here the convolutions run on
 all the frames of a chunk at once and the LSTM over them in one call (the same probabilities within
-1e-5; about 5x faster: 30 minutes of audio in about 2 s on one thread), and :class:`SpeechTrack`
+1e-5; about 10x faster: 30 minutes of audio in about 2 s on one thread), and :class:`SpeechTrack`
 carries the state from chunk to chunk, so a recording of any length is read once, in bounded memory.
 """
 
@@ -88,7 +88,8 @@ class SpeechTrack:
     """Speech probabilities of a recording fed in chunks of any size (``feed``, then ``finish`` for
     the last part-frame), and the seconds of speech between two sample positions (``speech_s``).
 
-    Holds one float per 32 ms (a 10-hour recording: 4.5 MB) and under one frame of samples.
+    Holds one float per 32 ms and a running count (a 10-hour recording: 4.5 + 9 MB, and a copy of
+    both while a count is rebuilt after a feed) and under one frame of samples.
     """
 
     def __init__(self, detector: SpeechDetector | None = None, threshold: float = SPEECH_PROBABILITY) -> None:
@@ -99,6 +100,14 @@ class SpeechTrack:
         self._pending = np.zeros(CONTEXT, dtype=np.float32)  # the context, then samples not yet in a frame
         self._state: tuple[torch.Tensor, torch.Tensor] | None = None
         self._speech: np.ndarray | None = None  # cumulative count of speech frames, rebuilt on demand
+
+    @classmethod
+    def of(cls, wave: np.ndarray) -> SpeechTrack:
+        """The track of a whole recording (fed, then finished)."""
+        track = cls()
+        track.feed(wave)
+        track.finish()
+        return track
 
     def feed(self, samples: np.ndarray) -> None:
         """Run the detector over the whole frames that ``samples`` complete."""
@@ -124,12 +133,14 @@ class SpeechTrack:
         return np.concatenate(self._probs) if self._probs else np.zeros(0, dtype=np.float32)
 
     def speech_s(self, start: int, stop: int) -> float:
-        """Seconds of speech (frames at or above the threshold) among the frames that lie in samples
-        ``[start, stop)`` by their centres, as far as computed."""
+        """Seconds of speech (frames at or above the threshold) among the frames that lie wholly in
+        samples ``[start, stop)``: those are computed as soon as ``stop`` samples were fed, so a window
+        gets the same figure however the recording was cut into chunks (a frame across a chunk's end
+        was counted or not by the chunk size)."""
         if self._speech is None:
             self._speech = np.concatenate([[0], np.cumsum(self.probabilities >= self.threshold)])
-        first = min(self._done, max(0, (start - FRAME // 2 + FRAME - 1) // FRAME))
-        last = min(self._done, max(first, (stop - FRAME // 2 + FRAME - 1) // FRAME))
+        first = min(self._done, max(0, -(-start // FRAME)))
+        last = min(self._done, max(first, stop // FRAME))
         return float(self._speech[last] - self._speech[first]) * FRAME_S
 
     def holds_speech(self, start: int, stop: int, min_speech_s: float) -> bool:
@@ -138,19 +149,28 @@ class SpeechTrack:
         return self.speech_s(start, stop) >= min(min_speech_s, (stop - start) / SAMPLING_RATE / 2)
 
 
-def speech_track(sampling_rate: int, min_speech_s: float | None) -> SpeechTrack | None:
-    """A :class:`SpeechTrack` when speech is to be checked (``min_speech_s`` not None) and the audio
-    is at the detector's 16 kHz; None otherwise (another rate: with a warning, the windows not checked)."""
+_WARNED_RATES: set[int] = set()
+
+
+def speech_track(
+    sampling_rate: int, min_speech_s: float | None, wave: np.ndarray | None = None
+) -> SpeechTrack | None:
+    """A :class:`SpeechTrack` (of the whole ``wave`` when given) when speech is to be checked
+    (``min_speech_s`` not None) and the audio is at the detector's 16 kHz; None otherwise (another
+    rate: with a warning, once, the windows not checked)."""
     if min_speech_s is None:
         return None
     if sampling_rate != SAMPLING_RATE:
-        logger.warning(
-            "the speech detector runs at %d Hz, not %d: windows are not checked for speech",
-            SAMPLING_RATE,
-            sampling_rate,
-        )
+        if sampling_rate not in _WARNED_RATES:  # once a process: a folder of long files said it per file
+            _WARNED_RATES.add(sampling_rate)
+            logger.warning(
+                "the speech detector runs at %d Hz and this model at %d: timeline windows are not checked "
+                "for speech (StreamingClassifier resamples and checks them)",
+                SAMPLING_RATE,
+                sampling_rate,
+            )
         return None
-    return SpeechTrack()
+    return SpeechTrack() if wave is None else SpeechTrack.of(wave)
 
 
 def fed_to(track: SpeechTrack, chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
