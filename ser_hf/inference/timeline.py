@@ -27,8 +27,8 @@ class Timeline:
     ``"no speech"`` (loud enough, but no speech found: music, noise) and do not count towards the
     overall label, which is the average of the other windows' probabilities weighted by window
     duration (the window ending at the very end, which may add only a little audio to the one
-    before it, by the share of a hop that it adds). With no such window, the overall label is
-    ``"no speech"`` when any window was, else ``"silence"``.
+    before it, by the share of a hop that it adds). When no window was classified, the overall label
+    is ``"no speech"`` if any window was that, else ``"silence"``.
     """
 
     source: str
