@@ -335,3 +335,24 @@ def test_a_numbered_fold_warns_about_its_own_validation_only(caplog, spec, n_val
     assert split == full(cols)  # the same fold as in the full list
     with pytest.raises(SERError, match="fold 3 does not exist"):
         make_split(Dataset.from_dict(cols), DataArguments(split="kfold:3/3"), seed=0)
+
+
+def test_split_files_keep_non_ascii_speakers_readable(tmp_path):
+    """`Split.to_json` and `SplitManifest.to_json` (the functionals cv's fold files) escaped `Zoë` as
+    `Zo\\u00eb`, as training's own files did before; a file name's undecodable bytes still read back."""
+    from ser_hf.data.splits import Split, SplitManifest
+
+    split = Split(
+        protocol="loso", train=[0, 1], validation=[2], test=[3], train_speakers=["Zoë", "李"],
+        validation_speakers=["x\udcff"], test_speakers=["Jürgen"], speaker_independent=True,
+        row_ids=["a", "b", "c", "d"],
+    )  # fmt: skip
+    one, many = tmp_path / "split.json", tmp_path / "manifest.json"
+    split.to_json(one)
+    SplitManifest([split], protocol="loso").to_json(many)
+    for path in (one, many):
+        text = path.read_text(encoding="utf-8")
+        assert "Zoë" in text and "李" in text and "\\u00eb" not in text
+    back = Split.from_json(one)
+    assert back.train_speakers == ["Zoë", "李"] and back.validation_speakers == ["x\udcff"]
+    assert SplitManifest.from_json(many).splits[0].test_speakers == ["Jürgen"]

@@ -255,7 +255,7 @@ class Split:
 
     def to_json(self, path: str | os.PathLike) -> None:
         """Write the split (indices, speakers, row ids) as a JSON manifest."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+        _write_readable(path, self.to_dict())
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> Split:
@@ -283,7 +283,7 @@ class SplitManifest:
             "row_ids": row_ids,
             "splits": [s.to_dict(include_row_ids=False) for s in self.splits],
         }
-        Path(path).write_text(json.dumps(payload, indent=1))
+        _write_readable(path, payload)
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> SplitManifest:
@@ -350,3 +350,10 @@ def unmatched_speaker_ids(
             "in training' warning); write the ids as the training data did"
         )
     return None
+
+
+def _write_readable(path: str | os.PathLike, value: Any) -> None:
+    """``value`` as JSON in readable UTF-8 (a speaker ``Zoë`` as written, not ``\\u00eb``), a file
+    name's undecodable bytes (surrogates) as ``\\udcNN`` escapes that JSON reads back as they were."""
+    text = json.dumps(value, indent=1, ensure_ascii=False)
+    Path(path).write_bytes(text.encode("utf-8", "backslashreplace"))

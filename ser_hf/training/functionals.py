@@ -27,7 +27,6 @@ through the same ``aggregate``/``write_results`` (``cv_results``) as ``ser-hf cv
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter
@@ -50,6 +49,7 @@ from ..models.feature_extraction_functionals import (
     row_functionals,
     trim_silence,
 )
+from .saving import write_json
 
 __all__ = [
     "FEATURE_SETS",
@@ -564,12 +564,10 @@ def functionals_cv(
         metrics["speakers"] = sorted(set(speakers[test].tolist()))
         fold_dir = out / f"fold_{fold}"
         fold_dir.mkdir(parents=True, exist_ok=True)
-        (fold_dir / "test_metrics.json").write_text(json.dumps(metrics, indent=1))
-        (fold_dir / "val_selection.json").write_text(
-            json.dumps(
-                {"validation_ua": scores, "chosen": {"feature_set": fs, "C": c, "copies": list(cs)}},
-                indent=1,
-            )
+        write_json(fold_dir / "test_metrics.json", metrics)  # readable UTF-8, written whole
+        write_json(
+            fold_dir / "val_selection.json",
+            {"validation_ua": scores, "chosen": {"feature_set": fs, "C": c, "copies": list(cs)}},
         )
         split.to_json(fold_dir / "split.json")
         if save_models:
