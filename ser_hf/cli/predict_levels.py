@@ -51,27 +51,25 @@ def _why_not(window: dict[str, Any]) -> str:
 
 def _min_speech(text: str) -> float | None:
     """``--min-speech``: seconds (0 or more), or ``none`` (the speech detector off)."""
-    if text.strip().lower() in ("none", "off"):
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"give a number of seconds (0 or more) or none, not {text!r}")
-    return value
+    return _number_or_none(text, 0.0, True, "a number of seconds (0 or more)")
 
 
 def _rel_db(text: str) -> float | None:
     """``--silence-rel-db``: a number of dB, or ``none`` (no relative rule)."""
+    # an ArgumentTypeError: argparse said "invalid _rel_db value" for a ValueError
+    return _number_or_none(text, 0.0, False, "a positive number of dB")
+
+
+def _number_or_none(text: str, low: float, low_allowed: bool, wanted: str) -> float | None:
+    """A finite number above ``low`` (or equal to it, when ``low_allowed``), or None for ``none``/``off``."""
     if text.strip().lower() in ("none", "off"):
         return None
     try:
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not 0 < value < float("inf"):  # argparse said "invalid _rel_db value"
-        raise argparse.ArgumentTypeError(f"give a positive number of dB or none, not {text!r}")
+    if not ((low <= value) if low_allowed else (low < value)) or not value < float("inf"):
+        raise argparse.ArgumentTypeError(f"give {wanted} or none, not {text!r}")
     return value
 
 

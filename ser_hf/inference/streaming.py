@@ -168,8 +168,10 @@ class StreamingClassifier:
             return None
         level = level_db(self._buf, self._rate)
         audible = self.silence_db is None or level >= self.silence_db
-        speech = _speech_s(self._buf, self._rate) if audible and self.min_speech_s is not None else None
-        no_speech = speech is not None and not speech >= min(self.min_speech_s, self.buffered_seconds / 2)
+        speech, no_speech = None, False
+        if audible and self.min_speech_s is not None:
+            track, n = _speech_track(self._buf, self._rate)
+            speech, no_speech = track.speech_s(0, n), not track.holds_speech(0, n, self.min_speech_s)
         self._levels = [(t, v) for t, v in self._levels if t >= self._seconds - LOUDEST_MEMORY_S]
         if not no_speech:  # a beep or music is no reference for the relative rule, as in a timeline
             self._levels.append((self._seconds, level))
@@ -194,12 +196,12 @@ class StreamingClassifier:
         return self.last_prediction
 
 
-def _speech_s(wave: np.ndarray, rate: int) -> float:
-    """Seconds of speech the speech detector finds in ``wave`` (at ``rate``; run at 16 kHz)."""
+def _speech_track(wave: np.ndarray, rate: int) -> tuple[Any, int]:
+    """The speech detector's track of ``wave`` (at ``rate``; run at 16 kHz) and its length at 16 kHz."""
     from ..models.speech_detector import SAMPLING_RATE, SpeechTrack
 
     wave16 = wave if rate == SAMPLING_RATE else resample(wave, rate, SAMPLING_RATE)
-    return SpeechTrack.of(wave16).speech_s(0, len(wave16))
+    return SpeechTrack.of(wave16), len(wave16)
 
 
 def _chunk_to_mono(
