@@ -13,7 +13,7 @@ import pytest
 
 from ser_hf.cli import bench
 from ser_hf.errors import SERError
-from ser_hf.inference.bundled import DEFAULT_PRESET
+from ser_hf.inference.bundled import DEFAULT_PRESET, default_model_path
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,7 @@ def test_quick_bench_writes_finite_ratios(quick_report):
         "memory",
         "features",
         "augment",
+        "timeline",
         "training",
     }
     expected = {
@@ -53,6 +54,8 @@ def test_quick_bench_writes_finite_ratios(quick_report):
         "augment batched/librosa",
         "training train_runtime/fold wall",
         "training samples/s cached features / waveforms: compact-small",
+        "long recording: pipeline per window / timeline",
+        "long recording: pipeline per window / timeline, min_speech_s=None",
     }
     assert expected <= set(report["ratios"])
     assert all(math.isfinite(v) and v > 0 for v in report["ratios"].values())
@@ -81,6 +84,18 @@ def test_quick_bench_writes_finite_ratios(quick_report):
     # the AVX2 part really computed on AVX2 kernels (not the AVX-512 ones a bigger CPU would pick)
     assert report["parts"]["avx2"]["kernels"] == "torch AVX2, FBGEMM int8 AVX2"
     assert report["parts"]["default"]["kernels"].startswith(f"torch {report['machine']['cpu_capability']},")
+    # the long recording: every window of the stock pipeline's loop is a window of the timeline; the
+    # speech detector leaves out the generated music (and only it: the rest is RAVDESS speech and pauses)
+    paths = report["parts"]["timeline"]["paths"]
+    reference, detector, off = (
+        paths["pipeline per window"],
+        paths["timeline"],
+        paths["timeline, min_speech_s=None"],
+    )
+    assert reference["windows"] == detector["windows"] == off["windows"] == 14  # 30 s: 4-s windows every 2 s
+    assert off["classified"] == off["windows"] and detector["classified"] <= off["classified"]
+    labels = json.loads((default_model_path() / "config.json").read_text())["id2label"].values()
+    assert detector["label"] in labels and detector["realtime_factor"] > 0
     m = report["machine"]
     assert m["logical_cores"] >= 1 and m["ram_gb"] > 0 and m["versions"]["torch"]
 
@@ -97,6 +112,7 @@ def test_bench_md_describes_machine_and_each_part(quick_report):
         "## Augmentation",
         "## Training",
         "## Every preset",
+        "## A long recording",
         "## latency",
     ):
         assert heading in text

@@ -28,6 +28,7 @@ PARTS = (
     "features",
     "augment",
     "latency",
+    "timeline",
     "training",
     "demo",
 )

@@ -1,4 +1,4 @@
-"""The benchmark parts: feature extraction, augmentation, latency, training and the demo server.
+"""The benchmark parts: feature extraction, augmentation, latency, long recordings, training and the demo server.
 
 Each runs one script of ``benchmarks/`` (or a training / demo process) through
 :func:`~ser_hf.bench.measure.run_measured` and returns its figures.
@@ -139,6 +139,17 @@ def bench_latency(work: Path, model: Path, quick: bool) -> dict[str, Any]:
     result["peak_rss_mb"] = res["peak_rss_mb"]
     result["command"] = shlex.join(["python", "benchmarks/bench_latency.py", "--model", "MODEL", *extra])
     return result
+
+
+def bench_timeline(work: Path, model: Path | None, quick: bool) -> dict[str, Any]:
+    """A long recording through ``timeline`` (speech detector on and off) against the stock pipeline
+    called per window, one process (``benchmarks/bench_timeline.py``); the bundled default unless
+    ``--model`` was given."""
+    args = ["--minutes", "0.5", "--runs", "1"] if quick else ["--minutes", "10", "--runs", "3"]
+    shown = list(args)
+    if model is not None:
+        args, shown = [*args, "--model", str(model)], [*shown, "--model", "MODEL"]
+    return _script_part("timeline", work, "bench_timeline.py", args, shown, timeout=900)
 
 
 def make_ravdess_tree(root: Path, actors: int = 24, takes: int = 2, seconds: float = 3.0) -> Path:

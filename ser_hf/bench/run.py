@@ -15,6 +15,9 @@ process: absolute seconds are not comparable across runs on shared, noisy machin
 - ``augment``: the batched waveform augmenter vs a per-clip librosa chain (``benchmarks/bench_augment.py``);
 - ``latency``: one 3-s clip through the stock pipeline, the model and ONNX Runtime fp32/int8, 1 and 2
   threads, p50/p95, and batch throughput (``benchmarks/bench_latency.py``);
+- ``timeline``: a 10-minute recording (speech, pauses and music) through ``EmotionClassifier.timeline``
+  with the speech detector on and off, against the stock pipeline called once per window
+  (``benchmarks/bench_timeline.py``): seconds, real-time factor, speed-up;
 - ``presets``: every preset's parameters, MFLOPs per 3-s clip, latency and training samples/s from
   waveforms and from cached features (``benchmarks/bench_presets.py``);
 - ``training``: one RAVDESS fold end to end on CPU (decode, features, augmentation, one epoch, eval):
@@ -49,6 +52,7 @@ from .parts import (
     bench_memory,
     bench_onnx_default,
     bench_presets,
+    bench_timeline,
     bench_training,
     machine_info,
     resolve_model,
@@ -206,6 +210,23 @@ def _section(name: str, p: dict[str, Any]) -> list[str]:
         ]
     elif name == "latency":
         lines = ["## Inference latency (pipeline vs model vs ONNX Runtime fp32 / int8)", "", p["markdown"]]
+    elif name == "timeline":
+        lines = [
+            "## A long recording: `timeline` vs the stock pipeline per window (one process)",
+            "",
+            f"A {p['audio_s'] / 60:.1f}-minute recording (the demo's RAVDESS clips with pauses, 20 s of generated "
+            f"music every fourth minute) as a WAV file; {p['window_s']:g}-s windows every {p['hop_s']:g} s, "
+            f"{p['threads']} torch thread(s), median of {p['runs']} run(s), the paths in turn; the reference is "
+            "given the decoded samples (its decoding is not counted).",
+            "",
+            "| path | seconds | x real time | speed-up over the reference | windows classified |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        lines += [
+            f"| {path} | {_fmt(r['seconds'])} | {_fmt(r['realtime_factor'], 0)} | {_fmt(r['reference_over_this'])}x "
+            f"| {r['classified']} of {r['windows']} |"
+            for path, r in p["paths"].items()
+        ]
     elif name == "training":
         lines = [
             "## Training: one RAVDESS fold end to end on CPU",
@@ -283,6 +304,7 @@ def run_all(
             "features": lambda: bench_features(work, data_dir, quick),
             "augment": lambda: bench_augment(work, data_dir, quick),
             "latency": lambda: bench_latency(work, model_dir, quick),
+            "timeline": lambda: bench_timeline(work, model, quick),
             "training": lambda: bench_training(work, data_dir, quick),
             "demo": lambda: bench_demo(work, model_dir, quick),
         }
@@ -340,6 +362,9 @@ def summary_ratios(report: dict[str, Any]) -> dict[str, float]:
         ratios[f"batch throughput speedup vs pipeline: {row['path']} ({row['threads']} thr)"] = row[
             "speedup_vs_pipeline"
         ]
+    for path, row in parts.get("timeline", {}).get("paths", {}).items():
+        if path != "pipeline per window":
+            ratios[f"long recording: pipeline per window / {path}"] = row["reference_over_this"]
     train = parts.get("training", {})
     if train.get("train_share_of_wall") is not None:
         ratios["training train_runtime/fold wall"] = train["train_share_of_wall"]
