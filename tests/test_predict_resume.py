@@ -279,3 +279,62 @@ def test_resume_never_replaces_the_timeline_png_or_segments_of_an_earlier_row(
         if option == "--segments":  # a list of the files written, one per format
             expected = [[name] for name in expected]
         assert [named(r) for r in rows] == expected
+
+
+def test_csv_has_a_long_files_label_time_and_resume_keeps_it(model_dir, tmp_path, classified):
+    """A long file's seconds per label (``label_time``) were in --json and the table only: --csv had no
+    such column. Its file row holds them as JSON text, as --json gives them (a short file's row and the
+    window rows: empty), and --resume reads them back and writes them again unchanged."""
+    files = [_clip(tmp_path / "a.wav", 1), _long(tmp_path / "long.wav")]
+    args = ["--model", str(model_dir), "--min-speech", "none"]  # synthetic: the speech detector finds none
+    assert main(["predict", *files, *args, "--json", str(tmp_path / "r.json")]) == 0
+    label_time = json.loads((tmp_path / "r.json").read_text())[1]["label_time"]
+    assert label_time and set(label_time) <= set(LABELS)
+    out = tmp_path / "r.csv"
+    assert main(["predict", *files, *args, "--csv", str(out)]) == 0
+    rows = list(csv.DictReader(out.open(newline="", encoding="utf-8")))
+    assert [(Path(r["file"]).name, r["row"]) for r in rows[:3]] == [
+        ("a.wav", "file"),
+        ("long.wav", "file"),
+    ] + [("long.wav", "window")]
+    assert json.loads(rows[1]["label_time"]) == label_time  # same labels, seconds and order as --json
+    assert rows[0]["label_time"] == "" and all(r["label_time"] == "" for r in rows[2:])
+    before = out.read_text(encoding="utf-8")
+    classified.clear()
+    new = _clip(tmp_path / "new.wav", 4)
+    assert main(["predict", *files, new, *args, "--csv", str(out), "--resume"]) == 0
+    assert classified == ["new.wav"]
+    lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert "".join(lines[:-1]) == before  # label_time read back and written again, byte for byte
+
+
+def test_resume_takes_a_csv_written_before_label_time(model_dir, tmp_path, classified, monkeypatch):
+    """A --csv FILE of the version before ``label_time`` (its header one column shorter) is still one
+    that --resume continues: its rows are kept, their files not classified again, and FILE is written
+    with the new header, those rows' ``label_time`` empty (their run did not record it)."""
+    monkeypatch.chdir(tmp_path)
+    _clip(tmp_path / "a.wav", 1)
+    _long(tmp_path / "long.wav")
+    top = '"[{""label"": ""sad"", ""score"": 0.4}, {""label"": ""happy"", ""score"": 0.3}]"'
+    old = [
+        "file,start,end,duration,label,score,top_k,error,row,warning",
+        f"a.wav,0.0,1.0,1.0,sad,0.4,{top},,file,",
+        f"long.wav,0.0,10.0,10.0,sad,0.4,{top},,file,",
+        f"long.wav,0.0,4.0,4.0,sad,0.4,{top},,window,",
+        f"long.wav,2.0,6.0,4.0,sad,0.4,{top},,window,",
+        "gone.wav,,,,,,,cannot read gone.wav,file,",
+    ]
+    Path("r.csv").write_text("".join(line + "\r\n" for line in old), encoding="utf-8")
+    _clip(tmp_path / "b.wav", 2)
+    assert (
+        main(
+            ["predict", "a.wav", "long.wav", "b.wav", "--model", str(model_dir), "--csv", "r.csv", "--resume"]
+        )
+        == 0
+    )
+    assert classified == ["b.wav"]
+    lines = Path("r.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == old[0] + ",label_time"
+    # the earlier rows as they were, with an empty label_time; b.wav's row after long.wav's, gone.wav's at the end
+    assert lines[1:5] == [line + "," for line in old[1:5]] and lines[-1] == old[-1] + ","
+    assert lines[5].startswith("b.wav,") and lines[5].endswith(",file,,")

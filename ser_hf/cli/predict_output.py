@@ -49,13 +49,18 @@ def _shown(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-# the columns of --csv, in order (--resume reads back only a file with this header)
-CSV_FIELDS = ["file", "start", "end", "duration", "label", "score", "top_k", "error", "row", "warning"]
+# the columns of --csv, in order (--resume reads back only a file with this header, or with
+# OLD_CSV_FIELDS: one written before label_time was added, at the end so that no column moved)
+CSV_FIELDS = [
+    "file", "start", "end", "duration", "label", "score", "top_k", "error", "row", "warning", "label_time",
+]  # fmt: skip
+OLD_CSV_FIELDS = CSV_FIELDS[:-1]
 
 
 def _write_csv(results: list[dict[str, Any]], path: str) -> None:
     """One row per file (top-k as JSON text); long files add one row per window below their file row
-    (``row``: ``file`` or ``window``)."""
+    (``row``: ``file`` or ``window``), and their file row has ``label_time`` (seconds per label, as JSON
+    text: ``{"neutral": 6.5, "sad": 2.0}``; empty on window rows and short files)."""
     if path == "-":
         _csv_rows(results, csv.DictWriter(sys.stdout, fieldnames=CSV_FIELDS))
         return
@@ -140,6 +145,7 @@ def _csv_dicts(results: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             "error": r.get("error", ""),
             "row": "file",
             "warning": r.get("warning", ""),
+            "label_time": json.dumps(r["label_time"], ensure_ascii=False) if "label_time" in r else "",
         }
         for w in r.get("timeline", []):
             yield {
@@ -153,6 +159,7 @@ def _csv_dicts(results: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
                 "error": "",
                 "row": "window",
                 "warning": "",
+                "label_time": "",
             }
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import SERError, from_spreadsheet_text
-from .predict_output import CSV_FIELDS, _shown, _special_file, _write_csv, _write_file
+from .predict_output import CSV_FIELDS, OLD_CSV_FIELDS, _shown, _special_file, _write_csv, _write_file
 
 logger = logging.getLogger(__name__)
 
@@ -241,14 +241,16 @@ def _json_results(text: str) -> list[dict[str, Any]]:
 
 def _csv_results(text: str) -> list[dict[str, Any]]:
     """The rows :func:`_write_csv` wrote, as predict holds them (a long file's window rows back in its
-    ``timeline``), so that writing them again gives the same lines."""
+    ``timeline``, its ``label_time`` a dict again), so that writing them again gives the same lines. A
+    file of a version before ``label_time`` (its header ``OLD_CSV_FIELDS``) is read too: its rows have
+    none, and are written again with that column empty."""
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    if reader.fieldnames != CSV_FIELDS:
+    if reader.fieldnames not in (CSV_FIELDS, OLD_CSV_FIELDS):
         raise ValueError(f"its header is not {','.join(CSV_FIELDS)}")
     rows: list[dict[str, Any]] = []
     for cells in reader:
         if None in cells or None in cells.values():
-            raise ValueError(f"line {reader.line_num} has {len(cells)} cells, not {len(CSV_FIELDS)}")
+            raise ValueError(f"line {reader.line_num} has {len(cells)} cells, not {len(reader.fieldnames)}")
         cell = {key: from_spreadsheet_text(value) for key, value in cells.items()}
         if cell["row"] == "window":
             if not rows or rows[-1]["file"] != cell["file"]:
@@ -264,8 +266,8 @@ def _csv_results(text: str) -> list[dict[str, Any]]:
         if cell["row"] != "file":
             raise ValueError(f"line {reader.line_num}: row is {cell['row']!r}, not file or window")
         row: dict[str, Any] = {"file": cell["file"]}
-        for key, read in (("duration", _number), ("label", str), ("score", _number), ("top_k", json.loads)):
-            if cell[key] != "":
+        for key, read in _FILE_CELLS.items():
+            if cell.get(key, "") != "":  # label_time: none in an older file
                 row[key] = read(cell[key])
         row |= {key: cell[key] for key in ("warning", "error") if cell[key]}
         rows.append(row)
@@ -275,6 +277,12 @@ def _csv_results(text: str) -> list[dict[str, Any]]:
 def _number(text: str) -> int | float:
     """A number cell as written (``10`` an int, ``1.5`` a float: written again, the same text)."""
     return int(text) if re.fullmatch(r"-?\d+", text) else float(text)
+
+
+# the cells of a file row read back as values, when not empty
+_FILE_CELLS: dict[str, Any] = {
+    "duration": _number, "label": str, "score": _number, "top_k": json.loads, "label_time": json.loads,
+}  # fmt: skip
 
 
 def _by_name(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
