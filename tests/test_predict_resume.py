@@ -293,10 +293,8 @@ def test_csv_has_a_long_files_label_time_and_resume_keeps_it(model_dir, tmp_path
     out = tmp_path / "r.csv"
     assert main(["predict", *files, *args, "--csv", str(out)]) == 0
     rows = list(csv.DictReader(out.open(newline="", encoding="utf-8")))
-    assert [(Path(r["file"]).name, r["row"]) for r in rows[:3]] == [
-        ("a.wav", "file"),
-        ("long.wav", "file"),
-    ] + [("long.wav", "window")]
+    expected = [("a.wav", "file"), ("long.wav", "file"), ("long.wav", "window")]
+    assert [(Path(r["file"]).name, r["row"]) for r in rows[:3]] == expected
     assert json.loads(rows[1]["label_time"]) == label_time  # same labels, seconds and order as --json
     assert rows[0]["label_time"] == "" and all(r["label_time"] == "" for r in rows[2:])
     before = out.read_text(encoding="utf-8")
@@ -326,12 +324,8 @@ def test_resume_takes_a_csv_written_before_label_time(model_dir, tmp_path, class
     ]
     Path("r.csv").write_text("".join(line + "\r\n" for line in old), encoding="utf-8")
     _clip(tmp_path / "b.wav", 2)
-    assert (
-        main(
-            ["predict", "a.wav", "long.wav", "b.wav", "--model", str(model_dir), "--csv", "r.csv", "--resume"]
-        )
-        == 0
-    )
+    args = ["--model", str(model_dir), "--csv", "r.csv", "--resume"]
+    assert main(["predict", "a.wav", "long.wav", "b.wav", *args]) == 0
     assert classified == ["b.wav"]
     lines = Path("r.csv").read_text(encoding="utf-8").splitlines()
     assert lines[0] == old[0] + ",label_time"
