@@ -443,3 +443,31 @@ def test_adapt_reads_a_clip_longer_than_the_model_reads_by_its_windows(caplog):
     assert clf.adapted_on == 2 * 9  # 20 s in 4-s windows every 2 s
     assert "2 clip(s) longer than the model reads, adapted on their 4-s windows" in caplog.text
     clf.reset_adaptation()
+
+
+@pytest.mark.parametrize(
+    "seconds, window_s, spans_s",
+    [
+        (
+            21.3,
+            4.0,
+            [(a, a + 4.0) for a in range(0, 17, 2)] + [(17.3, 21.3)],
+        ),  # the last window ends at the end
+        (20.0, 4.0, [(a, a + 4.0) for a in range(0, 17, 2)]),  # windows fit exactly: none added
+        (9.5, 3.0, [(0, 3), (1.5, 4.5), (3, 6), (4.5, 7.5), (6, 9), (6.5, 9.5)]),
+        (10.0, 12.0, [(0, 10.0)]),  # a window longer than the clip: the whole clip (was an IndexError)
+    ],
+)
+def test_adapt_reads_a_long_clip_by_the_windows_the_timeline_classifies(seconds, window_s, spans_s):
+    """`adaptation_waves` cuts a clip longer than the model reads into the timeline's windows (hop half
+    the window, one more ending at the very end), by the one rule `timeline()` cuts with."""
+    from types import SimpleNamespace
+
+    from ser_hf.inference.inputs import adaptation_waves
+
+    wave = np.random.default_rng(0).uniform(-0.5, 0.5, round(seconds * SR)).astype(np.float32)
+    turn_encoder = SimpleNamespace(functionals="turn-encoder")  # reads the last 8 s of a clip
+    pieces = list(adaptation_waves([wave], lambda w: w, SR, turn_encoder, window_s, None, None))
+    expected = [wave[round(a * SR) : round(b * SR)] for a, b in spans_s]
+    assert [len(p) for p in pieces] == [len(e) for e in expected]
+    assert all(np.array_equal(p, e) for p, e in zip(pieces, expected))

@@ -20,7 +20,8 @@ from ser_hf.errors import SERError
 from ser_hf.inference.bundled import default_model_path
 from ser_hf.inference.classifier import EmotionClassifier
 from ser_hf.inference.streaming import StreamingClassifier
-from ser_hf.inference.timeline import Timeline, _sliding_windows, plot_timeline
+from ser_hf.inference.timeline import Timeline, plot_timeline
+from ser_hf.inference.windows import sliding_windows
 from ser_hf.training.presets import build_model
 
 LABELS = ["neutral", "happy", "sad", "angry"]
@@ -366,7 +367,7 @@ def test_sliding_windows_over_uneven_chunks():
     signal = np.arange(1000, dtype=np.float32)
     for chunk in (7, 100, 333, 1000, 5000):
         chunks = (signal[i : i + chunk] for i in range(0, len(signal), chunk))
-        wins = list(_sliding_windows(chunks, 300, 120))
+        wins = list(sliding_windows(chunks, 300, 120))
         assert [(a, b) for a, b, _ in wins] == [
             (0, 300),
             (120, 420),

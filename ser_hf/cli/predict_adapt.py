@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import SERError
 from ..inference.levels import TIMELINE_MIN_WINDOWS, level_db, wants_timeline
-from ..inference.timeline import _sliding_windows
+from ..inference.windows import sliding_windows
 
 
 def _local(local: Mapping[Path | str, Path | SERError] | None, path: Path | str) -> Path | str:
@@ -71,7 +71,7 @@ def _speech_windows(
     from ..models.speech_detector import speech_track
 
     track = speech_track(sampling_rate, min_speech_s, wave)
-    for start, stop, window in _sliding_windows([wave], win, hop):
+    for start, stop, window in sliding_windows([wave], win, hop):
         if track is None or track.holds_speech(start, stop, min_speech_s):
             yield window
 

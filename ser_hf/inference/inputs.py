@@ -16,6 +16,7 @@ from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS
 from ..models.turn_encoder import WINDOW_SAMPLES
 from .levels import SILENCE_DB, level_db
+from .windows import sliding_windows
 
 logger = logging.getLogger(__name__)
 
@@ -248,15 +249,11 @@ def adaptation_waves(
         if limit and len(wave) > (limit + 1.0) * rate:
             long += 1
             win, hop = round(window_s * rate), max(1, round(window_s * rate / 2))
-            starts = list(range(0, len(wave) - win + 1, hop))
-            if starts[-1] + win < len(wave):  # one more ending at the end, as timeline() adds
-                starts.append(len(wave) - win)
             track = speech_track(rate, min_speech_s, wave)
-            spans = [(s, s + win) for s in starts]
+            pieces: Iterable[tuple[int, int, np.ndarray]] = sliding_windows([wave], win, hop)
         else:
-            track, spans = None, [(0, len(wave))]
-        for start, stop in spans:
-            piece = wave[start:stop]
+            track, pieces = None, [(0, len(wave), wave)]
+        for start, stop, piece in pieces:
             # as the timeline: silence first, then no speech
             if silence_db is not None and level_db(piece, rate) < silence_db:
                 silent += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .levels import NO_SPEECH_LABEL, NOT_CLASSIFIED, SILENCE_LABEL, level_db
+from .windows import sliding_windows
 
 logger = logging.getLogger(__name__)
 
@@ -88,41 +89,6 @@ class Timeline:
         return {k: round(v, 3) for k, v in sorted(seconds.items(), key=lambda kv: -kv[1])}
 
 
-def _sliding_windows(
-    chunks: Iterable[np.ndarray], win: int, hop: int
-) -> Iterator[tuple[int, int, np.ndarray]]:
-    """Windows of ``win`` samples every ``hop`` samples over a stream of chunks, in bounded memory.
-
-    Yields ``(start, stop, samples)`` in sample indices. After the regular windows, one more
-    window ending at the very end is yielded when the last regular one stopped short of it; a
-    stream shorter than ``win`` yields a single window of everything. Only about ``win`` plus one
-    chunk of samples are held at any time.
-    """
-    buf = np.zeros(0, dtype=np.float32)
-    buf_start = 0  # absolute index of buf[0]
-    next_start = 0
-    last_stop = 0
-    total = 0
-    for chunk in chunks:
-        buf = np.concatenate([buf, np.asarray(chunk, dtype=np.float32)])
-        total += len(chunk)
-        while next_start + win <= total:
-            s = next_start - buf_start
-            yield next_start, next_start + win, buf[s : s + win]
-            last_stop = next_start + win
-            next_start += hop
-        # keep what later windows need: from the next start, and at least the last `win` samples
-        keep_from = max(buf_start, min(next_start, total - win))
-        buf = buf[keep_from - buf_start :]
-        buf_start = keep_from
-    if total == 0:
-        return
-    if last_stop == 0:  # shorter than one window
-        yield 0, total, buf
-    elif last_stop < total:
-        yield total - win, total, buf[len(buf) - win :]
-
-
 @dataclass
 class WindowScan:
     """What :func:`classify_windows` found: each window's samples ``spans``, ``levels`` (dBFS),
@@ -146,7 +112,7 @@ def classify_windows(
     probs_of: Callable[[list[np.ndarray]], Sequence[np.ndarray]],
     batch_size: int,
 ) -> WindowScan:
-    """Cut the stream ``chunks`` into windows of ``win`` samples every ``hop`` (:func:`_sliding_windows`)
+    """Cut the stream ``chunks`` into windows of ``win`` samples every ``hop`` (:func:`~ser_hf.inference.windows.sliding_windows`)
     and run ``probs_of`` on those ``batch_size`` at a time that are above ``silence_db`` dBFS and, unless
     ``min_speech_s`` is None, hold at least that much speech (or half the window, if less) by the speech
     detector, which reads each chunk as it passes, before its windows (16-kHz models; another rate
@@ -165,7 +131,7 @@ def classify_windows(
                 scan.probs[i] = p
             pending.clear()
 
-    for start, stop, window in _sliding_windows(chunks, win, hop):
+    for start, stop, window in sliding_windows(chunks, win, hop):
         i = len(scan.spans)
         scan.spans.append((start, stop))
         scan.levels.append(level_db(window, sampling_rate))
