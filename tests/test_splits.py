@@ -356,3 +356,39 @@ def test_split_files_keep_non_ascii_speakers_readable(tmp_path):
     back = Split.from_json(one)
     assert back.train_speakers == ["Zoë", "李"] and back.validation_speakers == ["x\udcff"]
     assert SplitManifest.from_json(many).splits[0].test_speakers == ["Jürgen"]
+
+
+@pytest.mark.parametrize("write", ["split", "manifest"])
+def test_a_split_file_write_that_fails_leaves_the_old_file_whole(tmp_path, monkeypatch, write):
+    """A full disk while `Split.to_json` / `save_splits` (the functionals cv's fold files) rewrote a split
+    file left half of it: the old manifest was lost and the half read as broken JSON. Now it is written
+    through a temporary file beside it: the old file stays whole, and no temporary file is left."""
+    import errno
+    import os
+    from pathlib import Path
+
+    cols = _ravdess_columns()
+    folds = ravdess_protocol_folds(cols, seed=2)
+    path = tmp_path / "split.json"
+
+    def save(splits: list[Split]) -> None:
+        if write == "split":
+            splits[0].to_json(path)
+        else:
+            save_splits(splits, path)
+
+    save(folds[:1])
+    before = path.read_bytes()
+    real_write_bytes = Path.write_bytes
+
+    def full_disk(self, data, *args, **kwargs):  # half the bytes reach the disk, then it is full
+        real_write_bytes(self, data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.raises(OSError, match="No space left") as caught:
+        save(folds[1:2])
+    assert caught.value.filename == str(path)  # the file the user asked for, not the temporary one
+    monkeypatch.setattr(Path, "write_bytes", real_write_bytes)
+    assert path.read_bytes() == before and load_splits(path) == folds[:1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["split.json"]

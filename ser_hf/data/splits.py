@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SERError
+from .whole_files import write_whole
 
 logger = logging.getLogger(__name__)
 
@@ -353,7 +354,7 @@ def unmatched_speaker_ids(
 
 
 def _write_readable(path: str | os.PathLike, value: Any) -> None:
-    """``value`` as JSON in readable UTF-8 (a speaker ``Zoë`` as written, not ``\\u00eb``), a file
-    name's undecodable bytes (surrogates) as ``\\udcNN`` escapes that JSON reads back as they were."""
-    text = json.dumps(value, indent=1, ensure_ascii=False)
-    Path(path).write_bytes(text.encode("utf-8", "backslashreplace"))
+    """``value`` as JSON in readable UTF-8 (a speaker ``Zoë`` as written, not ``\\u00eb``; a file
+    name's undecodable bytes as ``\\udcNN`` escapes that JSON reads back as they were), written whole
+    (:func:`~ser_hf.data.whole_files.write_whole`): a full disk or a kill leaves the old file."""
+    write_whole(path, json.dumps(value, indent=1, ensure_ascii=False))
