@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ser_hf.models import feature_extraction_functionals as fef
+from ser_hf.models import functionals_vector
 from ser_hf.training import linear
 from ser_hf.training.feature_cache import FeatureCache, default_cache_dir
 
@@ -16,13 +16,14 @@ from ser_hf.training.feature_cache import FeatureCache, default_cache_dir
 @pytest.fixture
 def counted(monkeypatch):
     calls = []
-    original = fef.clip_functionals
+    original = functionals_vector.clip_functionals
 
     def spy(wave, *args, **kwargs):
         calls.append(len(wave))
         return original(wave, *args, **kwargs)
 
-    monkeypatch.setattr(fef, "clip_functionals", spy)  # what batch_functionals calls per clip
+    # what batch_functionals calls per clip, patched where batch_functionals looks it up
+    monkeypatch.setattr(functionals_vector, "clip_functionals", spy)
     return calls
 
 

@@ -80,7 +80,7 @@ def test_functionals_ignore_how_much_silence_surrounds_the_speech():
 
 def test_compare_features_without_opensmile_name_the_fix(monkeypatch):
     monkeypatch.setitem(sys.modules, "opensmile", None)
-    monkeypatch.setattr("ser_hf.models.feature_extraction_functionals._FUNCTIONAL_TOOLS", {})
+    monkeypatch.setattr("ser_hf.models.functionals_vector._FUNCTIONAL_TOOLS", {})
     with pytest.raises(SERError, match=r"pip install 'ser-hf\[opensmile\]'"):
         FunctionalsExtractor("compare+ours")
     # a saved ComParE model says the same when its extractor runs, instead of an ImportError
