@@ -1,5 +1,6 @@
 """The package's exception type, :class:`SERError` (defined in the model folder, which is copied
-next to saved models and so cannot import the package), and its subclass :class:`NoSuchChannelError`;
+next to saved models and so cannot import the package), and its subclasses :class:`NoSuchChannelError` and
+:class:`NoSuchTrackError`;
 :func:`require_extra`, which turns a
 missing optional dependency into an ``SERError`` naming the extra that installs it; and the checks
 that turn a bad device or output path into an ``SERError`` before any work is done
@@ -18,12 +19,24 @@ from pathlib import Path
 
 from .models.errors import SERError
 
-__all__ = ["EXTRAS", "NoSuchChannelError", "SERError", "extra_for_module", "require_extra"]
+__all__ = [
+    "EXTRAS",
+    "NoSuchChannelError",
+    "NoSuchTrackError",
+    "SERError",
+    "extra_for_module",
+    "require_extra",
+]
 
 
 class NoSuchChannelError(SERError):
     """The channel asked for (``channel=``, ``--channel``) is not in the recording: a mono file asked
     for its right channel. An :class:`SERError` whose ``source`` names the recording."""
+
+
+class NoSuchTrackError(SERError):
+    """The audio track asked for (``track=``, ``--track``) is not in the file: a one-track file asked
+    for its track 1. An :class:`SERError` whose ``source`` names the file."""
 
 
 # what each extra of pyproject.toml brings, by import name (the core needs none of these)

@@ -498,11 +498,11 @@ def _six_clips_ctrl_c_at_the_fifth(tmp_path, monkeypatch):
         sf.write(tmp_path / f"{i}.wav", make_speechlike(1.0, seed=i), SR)
     real, calls = audio.audio_info, []
 
-    def interrupted_at_the_fifth(path):
+    def interrupted_at_the_fifth(path, *args, **kwargs):
         calls.append(path)
         if len(calls) == 5:
             raise KeyboardInterrupt
-        return real(path)
+        return real(path, *args, **kwargs)
 
     monkeypatch.setattr(audio, "audio_info", interrupted_at_the_fifth)
     return tmp_path / "out.csv"

@@ -13,6 +13,7 @@ from ..data.audio import (
     audio_info,
 )
 from ..data.media_files import find_media_files
+from ..data.tracks import track_index
 from ..errors import SERError, output_dir
 from ..inference.media import check_output_rate, extract_audio
 
@@ -30,7 +31,19 @@ def cli(argv: list[str]) -> int:
     p.add_argument(
         "--sampling-rate", type=int, default=DEFAULT_SAMPLING_RATE, help="output rate (default 16000)"
     )
+    p.add_argument(
+        "--track",
+        default=None,
+        metavar="N",
+        help="write audio track N of files with several (an OBS or Zoom export, a film's languages), counted "
+        "from 0 as ser-hf predict --track counts; default: the one ser-hf predict reads, with a warning "
+        "when a file holds several",
+    )
     args = p.parse_args(argv)
+    try:
+        args.track = track_index(args.track)
+    except SERError as err:
+        p.error(f"--track: {err}")
     files = find_media_files(args.paths, extensions=VIDEO_EXTENSIONS + MEDIA_EXTENSIONS)
     if not files:
         raise SERError("no audio or video files found", source=" ".join(args.paths))
@@ -47,7 +60,7 @@ def cli(argv: list[str]) -> int:
             k += 1
         used.add(name)
         try:
-            out = extract_audio(path, out_dir / name, args.sampling_rate)
+            out = extract_audio(path, out_dir / name, args.sampling_rate, args.track)
             duration, _, _ = audio_info(out)
             print(f"{path} -> {out} ({duration:.2f} s)")
         except Exception as err:

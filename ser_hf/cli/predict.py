@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..inference.classifier import EmotionClassifier
 
 from ..data.audio import MEDIA_EXTENSIONS, MIN_SPEECH_S, channel_index, too_short, url_scheme
+from ..data.tracks import track_index
 from ..errors import SERError, output_dir, output_file, require_extra
 from ..inference.levels import (
     SILENCE_LABEL,
@@ -160,6 +161,15 @@ run's rows are left), and --json - / --csv - then print one array / one header p
         help="classify one channel of stereo or multichannel files (left = 0, right = 1, or a channel number "
         "counted from 0; the customer's side of a call recording); default: the channels averaged",
     )
+    p.add_argument(
+        "--track",
+        default=None,
+        metavar="N",
+        help="classify audio track N of files with several (an OBS, Zoom or video editor's export: track 0 "
+        "the desktop audio, track 1 the microphone; a film's languages), counted from 0 as --channel counts; "
+        "default: FFmpeg's choice (most often the first), the row's warning saying when a file holds "
+        "several; a file without track N gets an error row",
+    )
     p.add_argument("--timeline-png", default=None, metavar="DIR", help="write a timeline plot per long file")
     seg.add_segment_options(p)
     out = p.add_mutually_exclusive_group()
@@ -236,6 +246,10 @@ def cli(argv: list[str]) -> int:
         args.channel = channel_index(args.channel)  # a typo is said before the models load
     except SERError as err:
         parser.error(f"--channel: {err}")
+    try:
+        args.track = track_index(args.track)
+    except SERError as err:
+        parser.error(f"--track: {err}")
     if any(v is not None and not 0 < v < float("inf") for v in (args.window, args.hop)):  # NaN too
         raise SERError("--window and --hop take a positive number of seconds", source="--window/--hop")
     seg.check_window_hop(args.window, args.hop)
@@ -300,7 +314,9 @@ def cli(argv: list[str]) -> int:
 
     def classify_groups(groups: list[tuple[list[Path | str], list[Path | str] | None]]) -> None:
         if args.adapt == "voices":  # each voice group adapts on its own files, the rest on all of them
-            grouped, rest = _voice_groups(files, clf.sampling_rate, args.silence_db, local, args.channel)
+            grouped, rest = _voice_groups(
+                files, clf.sampling_rate, args.silence_db, local, args.channel, args.track
+            )
             groups = [(g, g) for g in grouped] + ([(rest, files)] if rest else [])
             print(
                 f"grouped by voice: {len(grouped)} group(s) of 10 or more files; "
@@ -319,6 +335,7 @@ def cli(argv: list[str]) -> int:
                         local,
                         args.channel,
                         args.min_speech,
+                        args.track,
                     ),  # fmt: skip
                     sampling_rate=clf.sampling_rate,
                     silence_db=args.silence_db,  # --silence-db for adapting as for classifying
@@ -333,16 +350,18 @@ def cli(argv: list[str]) -> int:
                 if result_file.skip(path):
                     continue
                 source: Path | str = path
-                cut_short.found = None  # what the --adapt pass decoding this file said is not this row's
+                cut_short.forget()  # what the --adapt pass decoding this file said is not this row's
                 try:
                     source = _local(local, path)  # a fetched address's copy
                     samples = None
                     try:
-                        duration, _, _ = audio_info(source)
+                        duration, _, _ = audio_info(source, args.track)
                     except SERError:
                         # the header alone does not tell: decoding gives either the audio or the precise
                         # error (empty file, not audio, ...)
-                        samples = load_audio(source, clf.sampling_rate, channel=args.channel)
+                        samples = load_audio(
+                            source, clf.sampling_rate, channel=args.channel, track=args.track
+                        )
                         duration = len(samples) / clf.sampling_rate
                     if wants_timeline(duration, window_s):
                         tl = clf.timeline(
@@ -355,6 +374,7 @@ def cli(argv: list[str]) -> int:
                             top_k=args.top_k,
                             batch_size=args.batch_size,
                             channel=args.channel if samples is None else None,  # samples: that channel
+                            track=args.track if samples is None else None,  # of that track
                         )
                         tl.source = str(path)
                         row = {
@@ -375,7 +395,9 @@ def cli(argv: list[str]) -> int:
                         results.append(row)
                     else:
                         if samples is None:
-                            samples = load_audio(source, clf.sampling_rate, channel=args.channel)
+                            samples = load_audio(
+                                source, clf.sampling_rate, channel=args.channel, track=args.track
+                            )
                         seconds = round(len(samples) / clf.sampling_rate, 3)
                         if reason := too_short(len(samples) / clf.sampling_rate):  # no emotion to score
                             results.append(

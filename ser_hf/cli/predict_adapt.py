@@ -29,13 +29,15 @@ def _adaptation_clips(
     local: Mapping[Path | str, Path | SERError] | None = None,
     channel: int | None = None,
     min_speech_s: float | None = None,
+    track: int | None = None,
 ) -> Iterator[np.ndarray]:
     """What ``--adapt`` re-estimates the statistics on, decoded one at a time as ``adapt`` consumes
     them (a large folder is never held in memory, and each file is decoded once for it): the
     decodable, non-silent files, a long recording's windows in its place (it is classified by
     window: several long calls were adapted on their last 8 s each), less the windows the timeline
     finds no speech in (``min_speech_s``, as ``timeline`` takes it). Files that fail are left to the
-    classification pass, which reports them. ``local``: fetched addresses' copies.
+    classification pass, which reports them. ``local``: fetched addresses' copies; ``channel``,
+    ``track``: as ``load_audio`` takes them.
 
     Raises:
         SERError: (while consumed) fewer than 2 such clips.
@@ -46,7 +48,7 @@ def _adaptation_clips(
     count = 0
     for path in files:
         try:
-            wave = load_audio(_local(local, path), sampling_rate, channel=channel)
+            wave = load_audio(_local(local, path), sampling_rate, channel=channel, track=track)
         except SERError:
             continue
         pieces: Iterable[np.ndarray] = [wave]
@@ -82,6 +84,7 @@ def _voice_groups(
     silence_db: float,
     local: Mapping[Path | str, Path | SERError] | None = None,
     channel: int | None = None,
+    track: int | None = None,
 ) -> tuple[list[list[Path | str]], list[Path | str]]:
     """``--adapt voices``: the voice groups of the decodable, non-silent files (``voice_groups``)
     and the files left out (small groups, silent or broken files). ``local``: fetched addresses' copies."""
@@ -93,7 +96,7 @@ def _voice_groups(
     def clips() -> Iterator[np.ndarray]:
         for path in files:
             try:
-                wave = load_audio(_local(local, path), sampling_rate, channel=channel)
+                wave = load_audio(_local(local, path), sampling_rate, channel=channel, track=track)
             except SERError:
                 continue  # reported by the classification pass
             if wave.size and level_db(wave, sampling_rate) > silence_db:

@@ -165,22 +165,32 @@ def _csv_dicts(results: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 class _CutShort(logging.Handler):
     """Catches the decoder's "cut short" warnings (``record.cut_short``: a WAV whose header announces
-    more audio than the file holds, a long MP3 that ends early) so that the file's row says so."""
+    more audio than the file holds, a long MP3 that ends early) and its word on a file of several
+    audio tracks (``record.audio_tracks``: an OBS or Zoom export read on one) so that the file's row says so."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.found: tuple[float, float] | None = None
+        self.tracks: tuple[int, int] | None = None  # (audio tracks, the one read)
 
     def emit(self, record: logging.LogRecord) -> None:
         self.found = getattr(record, "cut_short", None) or self.found
+        self.tracks = getattr(record, "audio_tracks", None) or self.tracks
+
+    def forget(self) -> None:
+        """Forget what was caught (before the next file)."""
+        self.found = self.tracks = None
 
     def warning(self, header_s: float, held_s: float) -> str | None:
         """The row's ``warning`` for the file just decoded (then forgets it): the decoder's word, else
         its header's duration against the audio decoded (a cut MP3 decodes to what is there, with
-        only FFmpeg's or mpg123's unattributed noise on stderr); None for a whole file."""
-        found, self.found = self.found, None
-        if found is None:
-            if header_s - held_s <= max(0.25, 0.05 * header_s):  # an MP3's encoder delay, rounding
-                return None
+        only FFmpeg's or mpg123's unattributed noise on stderr), and the audio tracks of a file with
+        several; None for a whole file of one track."""
+        found, tracks = self.found, self.tracks
+        self.forget()
+        if found is None and header_s - held_s > max(0.25, 0.05 * header_s):  # an MP3's encoder delay
             found = (header_s, held_s)
-        return f"truncated: header says {found[0]:.2f} s, holds {found[1]:.2f} s"
+        notes = [f"truncated: header says {found[0]:.2f} s, holds {found[1]:.2f} s"] if found else []
+        if tracks is not None:
+            notes.append(f"{tracks[0]} audio tracks, track {tracks[1]} read: --track N picks another")
+        return "; ".join(notes) or None

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NoSuchChannelError, SERError
+from ..errors import NoSuchChannelError, NoSuchTrackError, SERError
 from .download import MAX_URL_BYTES, URL_DEADLINE_S, URL_TIMEOUT_S, fetch_url, url_scheme  # noqa: F401
 from .ffmpeg_decode import _decode_ffmpeg
 from .ffmpeg_input import ffmpeg_error as _ffmpeg_error  # noqa: F401 (chunks, tests)
@@ -59,6 +59,7 @@ from .samples import (  # noqa: F401  (some only re-exported: callers import the
     refuse_single,
     too_short,
 )
+from .tracks import check_track, open_track, several_ogg_streams, track_index
 from .unicode_names import not_found_message
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,10 @@ def _describe(source: Any) -> str:
 
 
 def _decode_soundfile(
-    data: str | io.BytesIO, sampling_rate: int | None = None, channel: int | None = None
+    data: str | io.BytesIO,
+    sampling_rate: int | None = None,
+    channel: int | None = None,
+    track: int | None = None,
 ) -> tuple[np.ndarray, int] | None:
     """(mono samples, rate), or None when libsndfile cannot read it. A file whose samples would pass
     ``_WHOLE_READ_SAMPLES`` (a 250-KB FLAC of 10 min at 192 kHz x 8 channels holds 920 M) is mixed
@@ -113,14 +117,17 @@ def _decode_soundfile(
             seconds = f.frames / f.samplerate if f.samplerate else None
             if f.format == "MP3":  # libsndfile read a VBR MP3 without a Xing header to about half its
                 return None  # length (its estimate); FFmpeg decodes it whole, as timeline() always did
+            if f.format == "OGG" and several_ogg_streams(data):  # libsndfile reads the first stream alone
+                return None
             name = data if isinstance(data, str) else "<audio bytes>"
+            check_track(1, track, name)  # a WAV, FLAC or one-stream Ogg file holds one audio track
             rate = check_rate(int(f.samplerate), name)
             check_channel(f.channels, channel, name)  # before reading it
             _warn_if_cut_short(f, data)
             if f.frames * f.channels <= _WHOLE_READ_SAMPLES or sampling_rate is None:
                 return _pick(f.read(dtype="float32", always_2d=True), channel, name, 1), rate
             return _resample_by_blocks(f, sampling_rate, channel), sampling_rate
-    except NoSuchChannelError:
+    except (NoSuchChannelError, NoSuchTrackError):
         raise
     except MemoryError as err:  # the file is fine, only long: FFmpeg failed as well, "check the file"
         raise too_long_error(data if isinstance(data, str) else "<audio bytes>", seconds) from err
@@ -199,7 +206,9 @@ def _readable_path(path: Path) -> None:
         raise SERError(f"{why}; check it", source=str(path))
 
 
-def _decode_path(path: Path, sampling_rate: int | None, channel: int | None = None) -> tuple[np.ndarray, int]:
+def _decode_path(
+    path: Path, sampling_rate: int | None, channel: int | None = None, track: int | None = None
+) -> tuple[np.ndarray, int]:
     name = str(path)
     _readable_path(path)
     if not path.exists():
@@ -213,15 +222,15 @@ def _decode_path(path: Path, sampling_rate: int | None, channel: int | None = No
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:  # a name of bytes that are not UTF-8 (legal on Linux): libsndfile
-        return _decode_bytes(path.read_bytes(), name, sampling_rate, channel)  # and FFmpeg refuse the name
-    decoded = _decode_soundfile(name, sampling_rate, channel)
+        return _decode_bytes(path.read_bytes(), name, sampling_rate, channel, track)  # and FFmpeg refuse it
+    decoded = _decode_soundfile(name, sampling_rate, channel, track)
     if decoded is None:
-        decoded = _decode_ffmpeg(name, name, sampling_rate, channel)
+        decoded = _decode_ffmpeg(name, name, sampling_rate, channel, track)
     return decoded
 
 
 def _decode_location(
-    source: str | os.PathLike, sampling_rate: int | None, channel: int | None = None
+    source: str | os.PathLike, sampling_rate: int | None, channel: int | None = None, track: int | None = None
 ) -> tuple[np.ndarray, int]:
     """A path, or an http(s) URL (fetched, as the stock pipeline does); other URLs are an error
     that shows them as given (as a path, ``s3://x`` read "s3:/x: file not found")."""
@@ -229,27 +238,27 @@ def _decode_location(
     if not text:  # "" was read as the current folder: ".: is a directory"
         raise SERError("an empty path; give the path of an audio or video file", source="''")
     if scheme is None:
-        return _decode_path(Path(source), sampling_rate, channel)
+        return _decode_path(Path(source), sampling_rate, channel, track)
     if scheme not in ("http", "https"):
         raise SERError(
             f"{scheme}:// addresses are not read; download the file (e.g. "
             "huggingface_hub.hf_hub_download for hf://) and pass its path",
             source=text,
         )
-    return _decode_bytes(fetch_url(text), text, sampling_rate, channel)
+    return _decode_bytes(fetch_url(text), text, sampling_rate, channel, track)
 
 
 def _decode_bytes(
-    data: bytes, name: str, sampling_rate: int | None, channel: int | None = None
+    data: bytes, name: str, sampling_rate: int | None, channel: int | None = None, track: int | None = None
 ) -> tuple[np.ndarray, int]:
     if not isinstance(data, (bytes, bytearray, memoryview)):  # {"bytes": "abc"}: a raw TypeError
         raise SERError(f"audio bytes must be bytes, not {type(data).__name__}", source=name)
     if len(data) == 0:
         raise SERError("no audio bytes (empty input)", source=name)
-    decoded = _decode_soundfile(io.BytesIO(data), sampling_rate, channel)
+    decoded = _decode_soundfile(io.BytesIO(data), sampling_rate, channel, track)
     if decoded is None:
         try:
-            decoded = _decode_ffmpeg(bytes(data), name, sampling_rate, channel)
+            decoded = _decode_ffmpeg(bytes(data), name, sampling_rate, channel, track)
         except SERError as err:  # os.fsencode(path) read as the content of a file
             if len(data) <= 4096 and b"\0" not in data and os.path.isfile(os.fsdecode(bytes(data))):
                 message = str(err).removeprefix(f"{name}: ")
@@ -261,13 +270,14 @@ def _decode_bytes(
 
 
 def _decode_any(
-    source: Any, sampling_rate: int | None, name: str, channel: int | None = None
+    source: Any, sampling_rate: int | None, name: str, channel: int | None = None, track: int | None = None
 ) -> tuple[np.ndarray, int]:
-    """Return (mono float32 samples, their rate) for any supported input (its ``channel`` if given)."""
+    """Return (mono float32 samples, their rate) for any supported input (its ``channel`` if given, of
+    its audio track ``track``: samples in memory are one track)."""
     if isinstance(source, (str, os.PathLike)):
-        return _decode_location(source, sampling_rate, channel)
+        return _decode_location(source, sampling_rate, channel, track)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return _decode_bytes(bytes(source), name, sampling_rate, channel)
+        return _decode_bytes(bytes(source), name, sampling_rate, channel, track)
     if hasattr(source, "read") and callable(source.read):  # an open file, io.BytesIO, a web upload
         try:
             data = source.read()
@@ -277,19 +287,22 @@ def _decode_any(
                 "file in binary mode (open(path, 'rb')) or the path itself",
                 source=name,
             ) from err
-        return _decode_bytes(data, str(getattr(source, "name", "") or name), sampling_rate, channel)
+        return _decode_bytes(data, str(getattr(source, "name", "") or name), sampling_rate, channel, track)
     if isinstance(source, dict):
         samples = source.get("array", source.get("raw"))
         if samples is not None:
             rate = source.get("sampling_rate")
             if rate is None:
                 raise SERError("audio dict has samples but no 'sampling_rate'; add it", source=name)
-            return _decode_any(samples, _rate(rate, name), name, channel)
+            return _decode_any(samples, _rate(rate, name), name, channel, track)
         if source.get("bytes") is not None:
-            return _decode_bytes(source["bytes"], str(source.get("path") or name), sampling_rate, channel)
+            return _decode_bytes(
+                source["bytes"], str(source.get("path") or name), sampling_rate, channel, track
+            )
         if source.get("path"):
-            return _decode_location(source["path"], sampling_rate, channel)
+            return _decode_location(source["path"], sampling_rate, channel, track)
         raise SERError("audio dict needs 'array' + 'sampling_rate', 'bytes' or 'path'", source=name)
+    check_track(1, track, name)  # samples in memory, or a decoder opened on one track
     if isinstance(source, tuple) and len(source) == 2 and np.isscalar(source[0]) != np.isscalar(source[1]):
         # gradio's (sampling_rate, samples), channels last; torchaudio's first; soundfile.read's and
         # librosa.load's (samples, sampling_rate)
@@ -334,6 +347,7 @@ def load_audio(
     *,
     source_rate: int | None = None,
     channel: int | str | None = None,
+    track: int | str | None = None,
 ) -> np.ndarray:
     """Decode ``source`` into a float32 mono signal at ``sampling_rate``.
 
@@ -345,27 +359,37 @@ def load_audio(
         source_rate: the rate of raw samples when ``source`` is an array or tensor.
         channel: None averages the channels; ``0``/``"left"``, ``1``/``"right"`` or any channel
             number (counted from 0) keeps that one alone (the customer's side of a stereo call).
+        track: which audio track of a file with several (an OBS or Zoom export, a film's languages) is
+            read, counted from 0 as channels are (``1``: the second); None reads FFmpeg's choice (the
+            first, most often) and logs a warning when the file holds several.
 
     Returns:
         ``np.ndarray`` of shape ``(samples,)``, dtype float32.
 
     Raises:
-        SERError: empty, non-audio, unreadable or NaN/Inf-filled input, naming the input.
+        SERError: empty, non-audio, unreadable or NaN/Inf-filled input, naming the input;
+            :class:`~ser_hf.errors.NoSuchTrackError` (or ``NoSuchChannelError``) for a track (a channel)
+            the file lacks.
     """
-    name, channel = _describe(source), channel_index(channel)
+    name, channel, track = _describe(source), channel_index(channel), track_index(track)
     try:
-        return _load(source, sampling_rate, source_rate, channel, name)
+        return _load(source, sampling_rate, source_rate, channel, name, track)
     except MemoryError as err:  # decoded, but mixing or resampling it does not fit either
         raise too_long_error(name, None) from err
 
 
 def _load(
-    source: Any, sampling_rate: int, source_rate: int | None, channel: int | None, name: str
+    source: Any,
+    sampling_rate: int,
+    source_rate: int | None,
+    channel: int | None,
+    name: str,
+    track: int | None,
 ) -> np.ndarray:
     if isinstance(source, (list, np.ndarray)) or (hasattr(source, "detach") and hasattr(source, "cpu")):
-        samples, rate = _decode_any(source, source_rate, name, channel)
+        samples, rate = _decode_any(source, source_rate, name, channel, track)
     else:
-        samples, rate = _decode_any(source, sampling_rate, name, channel)
+        samples, rate = _decode_any(source, sampling_rate, name, channel, track)
     check_rate(rate, name)
     if samples.size == 0:
         raise SERError("contains no audio samples (0 s); re-record or re-export it", source=name)
@@ -378,9 +402,10 @@ def _load(
     return samples.astype(np.float32, copy=False)
 
 
-def audio_info(path: str | os.PathLike | bytes) -> tuple[float, int, int]:
+def audio_info(path: str | os.PathLike | bytes, track: int | None = None) -> tuple[float, int, int]:
     """(duration in seconds, sampling rate, channels) of a file, or of a file's encoded bytes (a
-    parquet or Hub dataset's audio), read from its header."""
+    parquet or Hub dataset's audio), read from its header (of its audio ``track``: as in
+    :func:`load_audio`, without its warning)."""
     if isinstance(path, (bytes, bytearray)):
         name, target = "<encoded bytes>", bytes(path)
     else:
@@ -391,15 +416,20 @@ def audio_info(path: str | os.PathLike | bytes) -> tuple[float, int, int]:
     import soundfile as sf
 
     try:
-        info = sf.info(io.BytesIO(target) if isinstance(target, bytes) else target)
-        return float(info.duration), int(info.samplerate), int(info.channels)
+        data = io.BytesIO(target) if isinstance(target, bytes) else target
+        info = sf.info(data)
+        if not (info.format == "OGG" and several_ogg_streams(data)):
+            check_track(1, track, name)
+            return float(info.duration), int(info.samplerate), int(info.channels)
+    except NoSuchTrackError:
+        raise
     except Exception:
         pass
     source = ffmpeg_source(target, name)  # a path as that file (not a URL), no playlist of other files
     try:
-        from torchcodec.decoders import AudioDecoder
-
-        meta = AudioDecoder(source).metadata
+        meta = open_track(source, name, None, track_index(track), warn=False).metadata
+    except NoSuchTrackError:
+        raise
     except Exception as err:
         raise SERError(f"not a readable audio or video file ({type(err).__name__})", source=name) from err
     duration = meta.duration_seconds or meta.duration_seconds_from_header or 0.0

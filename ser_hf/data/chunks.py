@@ -28,6 +28,7 @@ from .audio import (
 from .ffmpeg_decode import _decode_until_damage
 from .ffmpeg_input import ffmpeg_source
 from .resampling import check_rate
+from .tracks import check_track, open_track, several_ogg_streams, track_index
 
 logger = logging.getLogger(__name__)
 
@@ -37,14 +38,16 @@ def iter_audio_chunks(
     chunk_seconds: float,
     sampling_rate: int = DEFAULT_SAMPLING_RATE,
     channel: int | str | None = None,
+    track: int | str | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield successive float32 mono chunks of ``chunk_seconds`` from a file, in bounded memory
-    (its channels averaged, or the one ``channel`` names, as :func:`load_audio` reads it).
+    (its channels averaged, or the one ``channel`` names, of its audio ``track``, as
+    :func:`load_audio` reads it).
 
     The last chunk may be shorter. Used for long recordings so that a 10-minute file never becomes
     one giant tensor.
     """
-    name, channel = str(path), channel_index(channel)
+    name, channel, track = str(path), channel_index(channel), track_index(track)
     p = Path(path)
     try:
         usable = p.is_file() and p.stat().st_size > 0
@@ -60,7 +63,10 @@ def iter_audio_chunks(
         info = sf.info(name)
     except Exception:
         info = None
+    if info is not None and info.format == "OGG" and several_ogg_streams(name):
+        info = None  # libsndfile reads an Ogg file's first stream alone: FFmpeg picks the track
     if info is not None and info.format != "MP3":  # a cut MP3's header promises more than it holds
+        check_track(1, track, name)  # a WAV, FLAC or one-stream Ogg file holds one audio track
         yielded = False
         try:
             with sf.SoundFile(name) as f:  # resampled with context: the chunks join as the whole file
@@ -87,12 +93,12 @@ def iter_audio_chunks(
         # libsndfile cannot read its first chunk: FFmpeg decodes what it can, as load_audio does
     source = ffmpeg_source(name, name)  # a path as that file (not a URL), no playlist of other files
     try:
-        from torchcodec.decoders import AudioDecoder
-
-        decoder = AudioDecoder(source, sample_rate=sampling_rate)
+        decoder = open_track(source, name, sampling_rate, track)  # its audio track ``track``
         duration = decoder.metadata.duration_seconds or decoder.metadata.duration_seconds_from_header
         # a video's audio may start after its picture (a dubbed track): read from where it starts
         begin = float(decoder.metadata.begin_stream_seconds or 0.0)
+    except SERError:
+        raise
     except Exception:
         duration = None
     if duration and decoder.metadata.sample_rate:
@@ -101,7 +107,7 @@ def iter_audio_chunks(
         check_channel(int(decoder.metadata.num_channels), channel, name)
     if not duration:  # decode whole: the precise error (no audio track, not audio, no FFmpeg), or a
         # container without a duration header, or a name FFmpeg refuses (not UTF-8) (all rare)
-        samples = load_audio(p, sampling_rate, channel=channel)
+        samples = load_audio(p, sampling_rate, channel=channel, track=track)
         step = int(chunk_seconds * sampling_rate)
         for start in range(0, len(samples), step):
             yield samples[start : start + step]

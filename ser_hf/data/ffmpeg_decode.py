@@ -1,6 +1,6 @@
 """Decoding through FFmpeg (torchcodec): what libsndfile cannot read (MP3, M4A, the audio track of
-a video, everything else), mixed down to mono or one channel kept; a cut MP3 read up to its damage,
-with a warning.
+a video, everything else), mixed down to mono or one channel kept, of one audio track
+(:mod:`ser_hf.data.tracks`); a cut MP3 read up to its damage, with a warning.
 
 :func:`~ser_hf.data.audio.load_audio` and the timeline's chunks (:mod:`ser_hf.data.chunks`) decode
 through it; :mod:`ser_hf.data.ffmpeg_input` says what FFmpeg is handed and the errors it raises.
@@ -18,16 +18,21 @@ from .ffmpeg_input import ffmpeg_error as _ffmpeg_error
 from .ffmpeg_input import ffmpeg_source, is_out_of_memory, too_long_error
 from .resampling import check_rate
 from .samples import _pick, check_channel
+from .tracks import open_track
 
 # the warnings of a damaged file keep the logger name they had in ser_hf.data.audio (the CLI prints it)
 logger = logging.getLogger("ser_hf.data.audio")
 
 
 def _decode_ffmpeg(
-    data: str | bytes, name: str, sampling_rate: int | None, channel: int | None = None
+    data: str | bytes,
+    name: str,
+    sampling_rate: int | None,
+    channel: int | None = None,
+    track: int | None = None,
 ) -> tuple[np.ndarray, int]:
     try:
-        from torchcodec.decoders import AudioDecoder
+        from torchcodec.decoders import AudioDecoder  # noqa: F401
     except Exception as err:  # pragma: no cover - depends on the machine
         raise SERError(
             f"cannot decode this format without FFmpeg ({err}); install FFmpeg (apt-get install ffmpeg) "
@@ -36,8 +41,9 @@ def _decode_ffmpeg(
         ) from err
     source = ffmpeg_source(data, name)  # a path as that file (not a URL), no playlist of other files
     try:
-        # channels are averaged here, not by FFmpeg's downmix (which scales stereo by -3 dB each)
-        decoder = AudioDecoder(source, sample_rate=sampling_rate)
+        decoder = open_track(source, name, sampling_rate, track)  # its audio track ``track``
+    except SERError:
+        raise
     except Exception as err:
         raise _ffmpeg_error(err, name) from err
     if decoder.metadata.sample_rate:  # a 1-Hz header made 2,000 s of a 4-KB file

@@ -223,14 +223,15 @@ class EmotionClassifier:
 
     # ----------------------------------------------------------------------------- core
     def _load(
-        self, audio: Any, sampling_rate: int | None = None, channel: int | str | None = None
+        self, audio: Any, sampling_rate: int | None = None, channel: Any = None, track: Any = None
     ) -> np.ndarray:
-        """Any input -> float32 mono (its channels averaged, or ``channel``) at the model's rate."""
+        """Any input -> float32 mono (its channels averaged, or ``channel``; of its audio ``track``) at
+        the model's rate."""
         if isinstance(audio, (np.ndarray, list)) or (hasattr(audio, "detach") and hasattr(audio, "cpu")):
             # a bare array is taken to be at the model's rate unless told otherwise
             rate = self.sampling_rate if sampling_rate is None else sampling_rate
-            return load_audio(audio, self.sampling_rate, source_rate=rate, channel=channel)
-        return load_audio(audio, self.sampling_rate, channel=channel)
+            return load_audio(audio, self.sampling_rate, source_rate=rate, channel=channel, track=track)
+        return load_audio(audio, self.sampling_rate, channel=channel, track=track)
 
     def _pad_short(self, samples: np.ndarray) -> np.ndarray:
         """A pretrained encoder's stock extractor (the backbone family) does not pad short clips as
@@ -296,13 +297,15 @@ class EmotionClassifier:
         silence_db: float | None = SILENCE_DB,
         channel: int | str | None = None,
         min_speech_s: float | None = WINDOW_SPEECH_S,
+        track: int | str | None = None,
     ) -> EmotionClassifier:
         """Re-estimate the model's normalisation statistics on UNLABELLED clips of one speaker or
         microphone (see :mod:`ser_hf.training.adaptation`); later calls classify with them.
         ``clips`` is read once, so a generator that decodes them one at a time works. Unreadable
         clips, clips under 0.1 s and clips whose loudest 50 ms is below ``silence_db`` dBFS are left
         out with a warning; a clip longer than the model reads (the default's 8 s) is adapted on the windows
-        :meth:`timeline` classifies (``min_speech_s`` as there), not only its last seconds.
+        :meth:`timeline` classifies (``min_speech_s`` as there), not only its last seconds. ``channel``,
+        ``track``: as in :meth:`classify`.
 
         Use it when many clips come from the same voice or recording set-up and they hold a mix
         of emotions; :meth:`reset_adaptation` goes back to the training statistics. It changes the
@@ -330,7 +333,7 @@ class EmotionClassifier:
         check_min_speech(min_speech_s, "adapt")
         step = getattr(self.feature_extractor, "clips_per_call", 1)
         waves = adaptation_waves(
-            clips, lambda a: self._load(a, sampling_rate, channel), self.sampling_rate, self.feature_extractor,
+            clips, lambda a: self._load(a, sampling_rate, channel, track), self.sampling_rate, self.feature_extractor,
             self.default_window_s(), silence_db, min_speech_s,
         )  # fmt: skip
         with statistics_lock(model).changing:  # a reset_adaptation() called meanwhile waits, then resets
@@ -384,6 +387,7 @@ class EmotionClassifier:
         *,
         warn: bool = True,
         channel: int | str | None = None,
+        track: int | str | None = None,
     ) -> list[dict[str, Any]]:
         """Emotion scores of one clip.
 
@@ -397,6 +401,8 @@ class EmotionClassifier:
             channel: None averages a stereo clip's channels; ``"left"``/``"right"`` or a channel
                 number (counted from 0) classifies that one alone (as in :meth:`classify_batch`,
                 :meth:`timeline` and :meth:`adapt`).
+            track: the audio track of a file with several (an OBS or Zoom export), counted from 0 as
+                channels are; None reads FFmpeg's choice, with a warning when there are several.
 
         Returns:
             ``[{"label": str, "score": float}, ...]`` sorted by score; the scores of all labels sum to 1.
@@ -404,7 +410,7 @@ class EmotionClassifier:
         if top_k is not None:
             check_top_k(top_k)  # before the work
         refuse_overlong(audio, clip_name(audio))  # from its header, before gigabytes of decoding
-        samples, name = self._load(audio, sampling_rate, channel), clip_name(audio)
+        samples, name = self._load(audio, sampling_rate, channel, track), clip_name(audio)
         if warn:
             warn_about_clips([samples], [name], self.sampling_rate, self.feature_extractor)
         keep, labels = self._scoring
@@ -420,6 +426,7 @@ class EmotionClassifier:
         return_exceptions: bool = False,
         warn: bool = True,
         channel: int | str | None = None,
+        track: int | str | None = None,
     ) -> list[Any]:
         """:meth:`classify` for many clips, batched (sorted by length so padding stays small;
         ``batch_size`` None: what runs fastest for the model on its device, 1 for the CNN families
@@ -429,7 +436,7 @@ class EmotionClassifier:
         encoder runs once over the batch's windows, the turn encoder (int8) clip by clip. ``names``: what
         warnings and errors call each clip (default its path, or its type): a clip's error then starts
         with its name, and its path in brackets when that differs (``req-1 (bad.wav): ...``), and so
-        does its ``source``; ``warn``: as in :meth:`classify`.
+        does its ``source``; ``warn``, ``channel``, ``track``: as in :meth:`classify`.
 
         A clip that cannot be read (missing, empty, not audio, NaN samples) raises its
         :class:`SERError` for the whole call; with ``return_exceptions=True`` (as
@@ -448,7 +455,7 @@ class EmotionClassifier:
         for i, audio in enumerate(audios):
             try:
                 refuse_overlong(audio, clip_name(audio))
-                clips[i] = self._load(audio, sampling_rate, channel)
+                clips[i] = self._load(audio, sampling_rate, channel, track)
             except SERError as err:
                 results[i] = named_error(err, names[i]) if given else err
                 if not return_exceptions:
@@ -531,6 +538,7 @@ class EmotionClassifier:
         chunk_s: float = 60.0,
         channel: int | str | None = None,
         min_speech_s: float | None = WINDOW_SPEECH_S,
+        track: int | str | None = None,
     ) -> Timeline:
         """Classify a long recording in overlapping windows.
 
@@ -545,7 +553,7 @@ class EmotionClassifier:
         is ``"no speech"`` (music, noise, a tone), likewise not run and excluded; ``None``: the detector
         is off. Paths are decoded in chunks of
         ``chunk_s`` seconds and windows classified ``batch_size`` at a time, so memory stays
-        bounded for recordings of any length. ``channel``: as in :meth:`classify`.
+        bounded for recordings of any length. ``channel``, ``track``: as in :meth:`classify`.
 
         Returns:
             a :class:`Timeline`.
@@ -567,9 +575,10 @@ class EmotionClassifier:
         warn_if_window_odd(window_s, self.feature_extractor, name, hop_s)
         # a file is read a chunk at a time; an http(s) address is fetched by load_audio below
         if isinstance(audio, (str, os.PathLike)) and not url_scheme(audio):
-            chunks: Iterable[np.ndarray] = iter_audio_chunks(audio, max(chunk_s, 2 * window_s), sr, channel)
+            chunk = max(chunk_s, 2 * window_s)
+            chunks: Iterable[np.ndarray] = iter_audio_chunks(audio, chunk, sr, channel, track)
         else:
-            samples = self._load(audio, sampling_rate, channel)
+            samples = self._load(audio, sampling_rate, channel, track)
             step = max(win, int(chunk_s * sr))
             chunks = (samples[i : i + step] for i in range(0, len(samples), step))
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..data.audio import DEFAULT_SAMPLING_RATE, load_audio, write_wav
 from ..data.ffmpeg_input import ffmpeg_source
+from ..data.tracks import open_track, track_index
 from ..errors import SERError
 from ..training.saving import staged_file
 
@@ -24,29 +25,47 @@ def check_output_rate(sampling_rate: Any, source: str) -> None:
 
 
 def extract_audio(
-    path: str | os.PathLike, out_path: str | os.PathLike, sampling_rate: int = DEFAULT_SAMPLING_RATE
+    path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    sampling_rate: int = DEFAULT_SAMPLING_RATE,
+    track: int | str | None = None,
 ) -> Path:
-    """Write the audio track of ``path`` (video or audio) as a mono 16-bit wav at ``sampling_rate``.
+    """Write the audio track of ``path`` (video or audio) as a mono 16-bit wav at ``sampling_rate``:
+    the one :func:`load_audio` reads (``track``: as there; a file of several says so in a warning).
 
     Uses the ``ffmpeg`` binary when present (streams, so any length fits in memory), else decodes
     with :func:`load_audio` and writes with :func:`write_wav`.
     """
-    src, out = Path(path), Path(out_path)
+    src, out, track = Path(path), Path(out_path), track_index(track)
     check_output_rate(sampling_rate, source="extract_audio")
     if not src.is_file():
-        load_audio(src, sampling_rate)  # raises the precise error (missing, directory)
+        load_audio(src, sampling_rate, track=track)  # raises the precise error (missing, directory)
     # written beside the target, which it replaces only when complete: a failed extraction never
     # removes or truncates a wav an earlier run wrote there
     with staged_file(out, suffix=".wav") as tmp:  # the format a writer without ffmpeg picks
-        _extract(src, tmp, sampling_rate)
+        _extract(src, tmp, sampling_rate, track)
     return out
 
 
-def _extract(src: Path, out: Path, sampling_rate: int) -> None:
+def _stream_of(src: Path, track: int | None) -> list[str]:
+    """ffmpeg's ``-map`` of the audio stream :func:`load_audio` reads of ``src`` (its ``track``; the
+    ffmpeg binary's own choice, the one with the most channels, may be another); [] when FFmpeg's
+    libraries cannot open it (the binary then says why)."""
+    try:
+        decoder = open_track(ffmpeg_source(src, str(src)), str(src), None, track)
+    except SERError:
+        raise
+    except Exception:
+        return []
+    return ["-map", f"0:{decoder.stream_index}"]
+
+
+def _extract(src: Path, out: Path, sampling_rate: int, track: int | None = None) -> None:
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
-        write_wav(out, load_audio(src, sampling_rate), sampling_rate)
+        write_wav(out, load_audio(src, sampling_rate, track=track), sampling_rate)
         return
+    stream = _stream_of(src, track)
     cmd = [
         ffmpeg,
         "-nostdin",
@@ -58,6 +77,7 @@ def _extract(src: Path, out: Path, sampling_rate: int) -> None:
         "file",
         "-i",
         ffmpeg_source(src, str(src)),  # as that file (not a URL), no playlist of other files
+        *stream,
         "-vn",
         "-ac",
         "1",

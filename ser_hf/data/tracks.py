@@ -1,0 +1,117 @@
+"""Files with several audio tracks: an OBS, Zoom or video editor's export (track 0 the desktop audio
+or silence, track 1 the microphone), a film with a track per language.
+
+FFmpeg decodes one of them (its "best" audio stream); it was classified without a word. Now
+:func:`open_track` says so (a warning naming the file, its number of tracks, the one read and how
+to pick another) and reads the track a user picks (``track=``, ``--track``), counted from 0 among
+the audio tracks as ``--channel`` counts channels (FFmpeg's ``-map 0:a:N`` counts them so too). A
+multiplexed Ogg file, whose first stream libsndfile reads alone, goes to FFmpeg
+(:func:`several_ogg_streams`).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any
+
+from ..errors import NoSuchTrackError, SERError
+
+logger = logging.getLogger(__name__)
+
+_OGG_HEAD_BYTES = 1 << 16  # the first pages of an Ogg file, where every stream's first page lies
+
+
+def track_index(track: Any) -> int | None:
+    """A user's track choice as a 0-based index among the audio tracks: ``None`` (FFmpeg's choice,
+    with a warning when there are several) or a track number ``N`` (``"1"`` too)."""
+    if track is None or (isinstance(track, str) and track.strip().lower() in ("none", "")):
+        return None
+    text = str(track).strip()
+    if isinstance(track, bool) or not (isinstance(track, int) or text.isdigit()) or int(text) < 0:
+        raise SERError(
+            f"invalid track {track!r}; give an audio track number counted from 0 (0 = the first audio "
+            "track, 1 = the second), or none for FFmpeg's choice"
+        )
+    return int(text)
+
+
+def check_track(count: int, track: int | None, name: str) -> None:
+    """A :class:`NoSuchTrackError` when a file of ``count`` audio tracks lacks ``track``."""
+    if track is not None and track >= count:
+        pick = "0" if count == 1 else f"one from 0 to {count - 1}"
+        raise NoSuchTrackError(
+            f"has {count} audio track{'s' if count != 1 else ''}, so track {track} (counted from 0, 0 = the "
+            f"first) is not there; pick {pick}, or leave the track out",
+            source=name,
+        )
+
+
+def ogg_streams(head: bytes) -> int:
+    """How many logical streams the Ogg file whose first bytes are ``head`` holds: its pages that
+    begin a stream, which all come first (0: not Ogg)."""
+    count, at = 0, 0
+    while head[at : at + 4] == b"OggS" and len(head) >= at + 27 and head[at + 5] & 0x02:
+        count += 1
+        table = head[at + 27 : at + 27 + head[at + 26]]
+        at += 27 + len(table) + sum(table)
+    return count
+
+
+def several_ogg_streams(data: str | io.BytesIO) -> bool:
+    """Whether ``data`` (a path or the bytes of a file) is an Ogg file of several streams, whose
+    first one alone libsndfile reads (a silent track 0, never a word of the microphone's track 1)."""
+    if isinstance(data, io.BytesIO):
+        with data.getbuffer() as view:
+            return ogg_streams(bytes(view[:_OGG_HEAD_BYTES])) > 1
+    try:
+        with open(data, "rb") as f:
+            return ogg_streams(f.read(_OGG_HEAD_BYTES)) > 1
+    except OSError:
+        return False
+
+
+def audio_streams(decoder: Any) -> list[int] | None:
+    """The stream numbers of the audio tracks in the file that a torchcodec ``AudioDecoder`` opened, in
+    the file's order; None when this torchcodec cannot list them."""
+    try:
+        from torchcodec._core import AudioStreamMetadata, get_container_metadata
+
+        streams = get_container_metadata(decoder._decoder).streams
+    except Exception:  # pragma: no cover - another torchcodec
+        return None
+    return [i for i, stream in enumerate(streams) if isinstance(stream, AudioStreamMetadata)]
+
+
+def open_track(
+    source: str | bytes, name: str, sampling_rate: int | None, track: int | None = None, warn: bool = True
+) -> Any:
+    """A torchcodec ``AudioDecoder`` of ``source`` on its audio track ``track`` (None: FFmpeg's choice,
+    with a warning when the file holds several and ``warn``). Raises the decoder's own error for a file
+    FFmpeg cannot open (the caller words it), :class:`NoSuchTrackError` for a track it lacks."""
+    from torchcodec.decoders import AudioDecoder
+
+    # channels are averaged by the caller, not by FFmpeg's downmix (which scales stereo by -3 dB each)
+    decoder = AudioDecoder(source, sample_rate=sampling_rate)
+    streams = audio_streams(decoder)
+    if track is not None:
+        if streams is None:  # pragma: no cover - another torchcodec
+            raise SERError(
+                "this torchcodec cannot list a file's audio tracks; upgrade it (pip install -U torchcodec) "
+                "to pick one",
+                source=name,
+            )
+        check_track(len(streams), track, name)
+        if streams[track] != decoder.stream_index:
+            decoder = AudioDecoder(source, stream_index=streams[track], sample_rate=sampling_rate)
+    elif warn and streams and len(streams) > 1 and decoder.stream_index in streams:
+        used = streams.index(decoder.stream_index)
+        logger.warning(
+            "%s: holds %d audio tracks and only track %d (counted from 0) is read; pick another with "
+            "track=N (--track N of ser-hf predict and extract-audio)",
+            name,
+            len(streams),
+            used,
+            extra={"audio_tracks": (len(streams), used)},  # predict's row says so
+        )
+    return decoder
