@@ -18,7 +18,15 @@ from ser_hf.cli.predict import cli as predict_cli
 from ser_hf.data.audio import load_audio
 from ser_hf.errors import SERError
 from ser_hf.inference.timeline import plot_timeline
-from ser_hf.models.speech_detector import CONTEXT, FRAME, SpeechTrack, speech_detector
+from ser_hf.models.speech_detector import (
+    CONTEXT,
+    DTMF_HIGH,
+    DTMF_LOW,
+    FRAME,
+    SpeechTrack,
+    keypad_digits,
+    speech_detector,
+)
 
 SR = 16000
 LABELS = ["neutral", "happy", "sad", "angry"]
@@ -100,6 +108,64 @@ def test_speech_is_found_in_sentences_and_not_in_tones_or_noise():
     noise = np.random.default_rng(0).standard_normal(4 * SR).astype(np.float32) * 0.1
     for x in (noise, make_tone(440.0, 4.0, SR, amp=0.5), _chords(4.0)):
         assert found(x) < 0.25
+
+
+def _keypad(seconds: float, snr_db: float, seed: int = 0) -> np.ndarray:
+    """Random DTMF digits (60-150 ms tones, 50-150 ms apart, -20 to +2.6 dB, the two tones up to 4 dB
+    apart) in white noise."""
+    rng = np.random.default_rng(seed)
+    parts, n = [], int(seconds * SR)
+    while sum(map(len, parts)) < n:
+        t = np.arange(int(rng.uniform(0.06, 0.15) * SR)) / SR
+        low, high = rng.choice(DTMF_LOW[:4]), rng.choice(DTMF_HIGH[:3])  # the 12 keys of a phone
+        amp = 0.1 * 10 ** rng.uniform(-1, 0.3)
+        twist = 10 ** (rng.uniform(-4, 4) / 20)
+        parts += [amp * (np.sin(2 * np.pi * low * t) + twist * np.sin(2 * np.pi * high * t))]
+        parts += [np.zeros(int(rng.uniform(0.05, 0.15) * SR))]
+    x = np.concatenate(parts)[:n]
+    noise = rng.standard_normal(n) * np.sqrt(np.mean(x**2) / 10 ** (snr_db / 10))
+    return (x + noise).astype(np.float32)
+
+
+def test_keypad_tones_on_a_noisy_line_are_not_speech_and_speech_after_them_is():
+    """Silero takes DTMF digits in noise for speech (a call's keypad stretch got `fearful`): the
+    keypad rule leaves them out, and a sentence 0.6 s after the last key counts in full."""
+    keys = _keypad(
+        12.0, snr_db=10.0
+    )  # seed 0: Silero alone takes every window for speech (seeds 0-7: 4 of 8)
+    track = SpeechTrack.of(keys)
+    silero = track.probabilities >= 0.5
+    for start in range(0, len(keys) - 4 * SR + 1, SR):
+        frames = silero[-(-start // FRAME) : (start + 4 * SR) // FRAME]
+        assert frames.sum() * FRAME / SR >= 0.25  # what a window held by Silero alone: speech
+        assert track.speech_s(start, start + 4 * SR) < 0.25, start / SR  # now: no 4-s window holds speech
+    digits = keypad_digits(keys[: len(keys) // FRAME * FRAME].reshape(-1, FRAME))
+    assert (
+        digits >= 0
+    ).mean() > 0.3  # the tones are found: they fill half the time, with frames across their edges
+    sentence = _speech("03-01-04-02-01-02-24.flac")
+    call = np.concatenate([keys, np.zeros(int(0.7 * SR), dtype=np.float32), sentence])
+    after = len(call) - len(sentence)
+    whole = SpeechTrack.of(call)
+    found = (whole.probabilities >= 0.5)[-(-after // FRAME) :].sum() * FRAME / SR
+    assert (
+        whole.speech_s(after, len(call)) == pytest.approx(found) and found > 1.5
+    )  # every frame Silero finds
+    # the rule looks back only: the same count however the call arrives
+    chunked = SpeechTrack()
+    for i in range(0, len(call), 1234):
+        chunked.feed(call[i : i + 1234])
+    chunked.finish()
+    assert [chunked.speech_s(s, s + 4 * SR) for s in range(0, len(call) - 4 * SR, SR)] == [
+        SpeechTrack.of(call).speech_s(s, s + 4 * SR) for s in range(0, len(call) - 4 * SR, SR)
+    ]
+    # speech has no keypad digit two frames in a row: the demo's sentences lose no frame to the rule
+    for name in sorted(p.name for p in EXAMPLES.glob("*.flac")):
+        wave = _speech(name)
+        track = SpeechTrack.of(wave)
+        assert track.speech_s(0, len(wave)) == pytest.approx(
+            (track.probabilities >= 0.5).sum() * FRAME / SR
+        ), name
 
 
 def test_a_timeline_labels_windows_without_speech_and_leaves_them_out(model_dir, recording):
