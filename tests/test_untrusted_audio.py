@@ -5,6 +5,7 @@ bounded memory or a typed error, never gigabytes and a raw MemoryError."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tracemalloc
@@ -215,6 +216,80 @@ def test_classify_refuses_a_file_longer_than_it_decodes_whole(clf, twenty_minute
         clf.classify(twenty_minutes)
     results = clf.classify_batch([twenty_minutes], return_exceptions=True)
     assert isinstance(results[0], SERError) and "timeline()" in str(results[0])
+
+
+class _Pipe:
+    """A stream that cannot seek back (a socket, a pipe): read() gives its bytes once."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def read(self, size: int = -1) -> bytes:
+        data, self.data = self.data, b""
+        return data
+
+
+def test_classify_refuses_long_bytes_and_streams_from_their_header(clf, twenty_minutes, monkeypatch):
+    """The one-hour limit held for paths only: a 1.3-MB FLAC of 2 hours given as bytes or io.BytesIO
+    (a web upload) was decoded whole (18 s, 1.1 -> 3.1 GB) and labelled neutral 0.97."""
+    import io
+
+    from torchcodec.decoders import AudioDecoder
+
+    from ser_hf.inference import inputs
+
+    monkeypatch.setattr(inputs, "CLASSIFY_MAX_S", 600.0)
+    data = twenty_minutes.read_bytes()
+    monkeypatch.setattr(inputs, "fetch_url", lambda url: data, raising=False)
+    decode_any = audio_mod._decode_any
+
+    def never(*args, **kwargs):
+        raise AssertionError("decoded before the header was checked")
+
+    monkeypatch.setattr(audio_mod, "_decode_any", never)
+    too_long = (
+        r"lasts 20.0 minutes \(1200 s\), more than the 10 minutes classify\(\) decodes whole.*timeline\(\)"
+    )
+    given = {
+        f"<{len(data)} bytes of audio>": data,
+        "<BytesIO>": io.BytesIO(data),
+        "<_Pipe>": _Pipe(data),
+        "up.flac": {"bytes": data, "path": "up.flac"},
+        "https://example.com/long.flac": "https://example.com/long.flac",
+        "<AudioDecoder>": AudioDecoder(str(twenty_minutes)),
+    }
+    for name, audio in given.items():
+        with pytest.raises(SERError, match=re.escape(name) + ": " + too_long):
+            clf.classify(audio)
+    results = clf.classify_batch([data, io.BytesIO(data)], return_exceptions=True)
+    assert all(isinstance(r, SERError) and "timeline()" in str(r) for r in results), results
+    with pytest.raises(SERError, match=too_long):
+        clf.classify_with_attention(io.BytesIO(data))
+    # adapt leaves it out as unreadable, saying why, and adapts on the others
+    monkeypatch.setattr(audio_mod, "_decode_any", decode_any)
+    clip = io.BytesIO()
+    sf.write(clip, make_speechlike(2.0), SR, format="WAV")
+    with pytest.raises(SERError, match=r"none of the 1 clip|lasts 20.0 minutes.*adapt\(\) decodes whole"):
+        clf.adapt([data])
+    # a short clip from a stream that cannot seek back is read once and classified as before
+    assert clf.classify(_Pipe(clip.getvalue())) == clf.classify(clip.getvalue())
+    with pytest.raises(SERError, match=r"<_Pipe>: no audio bytes"):
+        clf.classify(_Pipe(b""))
+
+
+@needs_ffmpeg
+def test_a_flac_of_unknown_length_is_not_refused_as_long(clf, tmp_path):
+    """A FLAC written to a pipe (ffmpeg ... -f flac pipe:) leaves its length unknown; libsndfile gives
+    2**63 - 1 frames, and classify refused a 1-s clip as "lasts 9607679205057.1 minutes"."""
+    path = tmp_path / "piped.flac"
+    with open(path, "wb") as out:
+        cmd = [FFMPEG, "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "sine=f=220:r=16000"]
+        subprocess.run([*cmd, "-t", "1", "-c:a", "flac", "-f", "flac", "pipe:"], stdout=out, check=True)
+    assert sf.info(str(path)).frames > 2**62  # the header does not tell
+    expected = clf.classify(load_audio(path))
+    assert len(load_audio(path)) == SR
+    for audio in (path, path.read_bytes()):
+        assert clf.classify(audio) == expected
 
 
 def test_file_name_bytes_are_told_to_be_passed_as_str(tmp_path):

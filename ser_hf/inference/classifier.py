@@ -409,7 +409,7 @@ class EmotionClassifier:
         """
         if top_k is not None:
             check_top_k(top_k)  # before the work
-        refuse_overlong(audio, clip_name(audio))  # from its header, before gigabytes of decoding
+        audio = refuse_overlong(audio)  # from its header, before gigabytes of decoding (a stream: read once)
         samples, name = self._load(audio, sampling_rate, channel, track), clip_name(audio)
         if warn:
             warn_about_clips([samples], [name], self.sampling_rate, self.feature_extractor)
@@ -454,7 +454,7 @@ class EmotionClassifier:
         clips: dict[int, np.ndarray] = {}
         for i, audio in enumerate(audios):
             try:
-                refuse_overlong(audio, clip_name(audio))
+                audio = refuse_overlong(audio)
                 clips[i] = self._load(audio, sampling_rate, channel, track)
             except SERError as err:
                 results[i] = named_error(err, names[i]) if given else err
@@ -502,7 +502,7 @@ class EmotionClassifier:
         """
         if not hasattr(self.backend, "predict_with_attention"):
             raise SERError("attention weights need the PyTorch model, not this backend", source=self.source)
-        samples = self._load(audio, sampling_rate)
+        samples = self._load(refuse_overlong(audio), sampling_rate)
         feats, mask, extra = self._features([samples])
         logits, weights = self.backend.predict_with_attention(feats, mask, **extra)
         keep, labels = self._scoring

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ..data.audio import MIN_SPEECH_S, audio_info, refuse_single, url_scheme
+from ..data.audio import MIN_SPEECH_S, _describe, audio_info, refuse_single, url_scheme
+from ..data.download import fetch_url
 from ..errors import SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS
@@ -23,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 def clip_name(audio: Any) -> str:
     """How messages name a clip: its path, else its type."""
+    if isinstance(audio, _ReadFile):  # a file object, read by refuse_overlong
+        return audio.shown
     if isinstance(audio, (str, os.PathLike)):
         return str(audio)
     if isinstance(audio, dict) and audio.get("path"):
@@ -98,25 +101,86 @@ def warn_about_clips(
 CLASSIFY_MAX_S = 3600.0
 
 
-def refuse_overlong(audio: Any, name: str) -> None:
-    """A :class:`SERError` when ``audio`` is a local file whose header gives more than
-    :data:`CLASSIFY_MAX_S` seconds (a 235-KB FLAC held 10 hours of silence: 4.3 GB to classify);
-    any other input, or a header that does not tell, is left to decoding."""
-    if isinstance(audio, dict) and audio.get("path") and audio.get("bytes") is None:
-        audio = audio["path"]
-    if not isinstance(audio, (str, os.PathLike)) or url_scheme(audio):
-        return
-    try:
-        seconds = audio_info(audio)[0]
-    except SERError:  # missing, not audio: load_audio says precisely what
-        return
-    if seconds > CLASSIFY_MAX_S:
+class _ReadFile:
+    """What a file object's one ``read()`` gave (its bytes, or the error it raised), handed on to
+    ``load_audio`` under the file object's names: a stream that cannot seek back is read once, as
+    ``load_audio`` reads it, and every message names it as before."""
+
+    def __init__(self, source: Any):
+        self.name, self.shown = _describe(source), clip_name(source)
+        try:
+            self.data, self.error = source.read(), None
+        except Exception as err:  # a text-mode or closed file: load_audio says what, as before
+            self.data, self.error = None, err
+
+    def read(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.data
+
+
+def refuse_overlong(audio: Any, what: str = "classify()") -> Any:
+    """``audio`` as ``what`` is to decode it, after a :class:`SERError` when its header gives more than
+    :data:`CLASSIFY_MAX_S` seconds (a 235-KB FLAC held 10 hours of silence: 4.3 GB to classify): a
+    local file, encoded bytes (a web upload), an open file or ``io.BytesIO`` (read here, once, and
+    handed on as what it held), an http(s) address (fetched here, once) or an ``AudioDecoder``.
+    Samples in memory, or a header that does not tell (missing, not audio), are left to decoding."""
+    name = _describe(audio)
+    location = audio
+    if isinstance(audio, dict) and all(audio.get(k) is None for k in ("array", "raw", "bytes")):
+        location = audio.get("path")  # as load_audio reads a dict: samples, else bytes, else its path
+    if isinstance(location, (str, os.PathLike)) and url_scheme(location) in ("http", "https"):
+        audio = {"path": os.fspath(location), "bytes": fetch_url(os.fspath(location))}
+    elif hasattr(audio, "read") and callable(audio.read) and not isinstance(audio, _ReadFile):
+        audio = _ReadFile(audio)
+    seconds = _header_seconds(audio)
+    if seconds is not None and seconds > CLASSIFY_MAX_S:
+        use = (
+            "use timeline() or `ser-hf predict`, which read a long recording in chunks and classify it "
+            "window by window"
+            if what == "classify()"
+            else "cut it into shorter files"
+        )
         raise SERError(
-            f"lasts {seconds / 60:.1f} minutes ({seconds:.0f} s), more than the {CLASSIFY_MAX_S / 60:g} minutes classify() "
-            "decodes whole (a model reads one clip; the turn encoder its last 8 s): use timeline() or "
-            "`ser-hf predict`, which read a long recording in chunks and classify it window by window",
+            f"lasts {seconds / 60:.1f} minutes ({seconds:.0f} s), more than the {CLASSIFY_MAX_S / 60:g} minutes "
+            f"{what} decodes whole (a model reads one clip; the turn encoder its last 8 s): {use}",
             source=name,
         )
+    return audio
+
+
+def _header_seconds(audio: Any) -> float | None:
+    """The seconds that the header of a local file or of encoded bytes gives, or an ``AudioDecoder``'s
+    metadata; None for samples in memory and for what does not tell."""
+    if isinstance(audio, dict):
+        if audio.get("array", audio.get("raw")) is not None:
+            return None
+        bytes_ = audio.get("bytes")  # bytes, or what load_audio refuses ({"bytes": "text"})
+        audio = (
+            audio.get("path")
+            if bytes_ is None
+            else bytes_
+            if isinstance(bytes_, (bytes, bytearray, memoryview))
+            else None
+        )
+    if isinstance(audio, _ReadFile):  # bytes, or what load_audio refuses (the text of a text-mode file)
+        audio = audio.data if isinstance(audio.data, (bytes, bytearray, memoryview)) else None
+    if hasattr(audio, "get_all_samples"):  # torchcodec / datasets AudioDecoder
+        meta = getattr(audio, "metadata", None)
+        seconds = getattr(meta, "duration_seconds", None) or getattr(
+            meta, "duration_seconds_from_header", None
+        )
+        return float(seconds) if seconds else None
+    if isinstance(audio, (bytearray, memoryview)):
+        audio = bytes(audio)
+    if not (isinstance(audio, bytes) or isinstance(audio, (str, os.PathLike)) and not url_scheme(audio)):
+        return None
+    try:
+        seconds, rate, _ = audio_info(audio)
+    except SERError:  # missing, not audio: load_audio says precisely what
+        return None
+    # libsndfile's "length unknown" (2**63 - 1 frames: a FLAC written to a pipe) was refused as 10**10 minutes
+    return None if rate and seconds * rate >= 2**62 else seconds
 
 
 SHORT_WINDOW_S = 1.0  # under this, a window holds too little speech for a stable emotion score
@@ -237,7 +301,7 @@ def adaptation_waves(
     first_error: SERError | None = None
     for clip in clips:
         try:
-            wave = load(clip)
+            wave = load(refuse_overlong(clip, "adapt()"))  # an hour of silence in a 1-MB FLAC: refused
             read += 1
         except SERError as err:  # one broken file among many: skipped, as ser-hf predict --adapt does
             unreadable.append(f"{clip_name(clip)} ({err})")
