@@ -18,7 +18,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from . import _compat
-from .errors import NoSuchChannelError, NoSuchTrackError, SERError
+from .errors import AudioInputError, AudioTooLongError, NoSuchChannelError, NoSuchTrackError, SERError
 
 _compat.install()
 
@@ -166,4 +166,4 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
 
-__all__ = ["SERError", "NoSuchChannelError", "NoSuchTrackError", *_LAZY]
+__all__ = ["SERError", "AudioInputError", "AudioTooLongError", "NoSuchChannelError", "NoSuchTrackError", *_LAZY]

@@ -1,6 +1,7 @@
 """The package's exception type, :class:`SERError` (defined in the model folder, which is copied
-next to saved models and so cannot import the package), and its subclasses :class:`NoSuchChannelError` and
-:class:`NoSuchTrackError`;
+next to saved models and so cannot import the package), and its subclasses for the audio a caller
+gives (:class:`AudioInputError`, :class:`AudioTooLongError`, :class:`NoSuchChannelError`,
+:class:`NoSuchTrackError`), which a server answers apart from its own problems (model folder, configuration);
 :func:`require_extra`, which turns a
 missing optional dependency into an ``SERError`` naming the extra that installs it; and the checks
 that turn a bad device or output path into an ``SERError`` before any work is done
@@ -27,16 +28,34 @@ __all__ = [
     "extra_for_module",
     "require_extra",
 ]
+__all__ += ["AudioInputError", "AudioTooLongError"]
 
 
-class NoSuchChannelError(SERError):
+class AudioInputError(SERError):
+    """The audio given is not usable: empty, not audio (an image, text, a playlist), undecodable or cut
+    before its first samples, without an audio track, NaN or infinite samples, a damaged header (a
+    rate no recording has), an address that cannot be fetched. A bad upload (HTTP 422), not the
+    server's fault. An :class:`SERError` whose ``source`` names the input; the message says the fix.
+
+    Plain :class:`SERError` stays for what the calling code (not the audio) got wrong: a missing path,
+    an argument of the wrong type or shape, an array without its rate, and for the model folder,
+    the configuration and missing dependencies."""
+
+
+class AudioTooLongError(AudioInputError):
+    """The audio is longer than the call decodes whole: ``classify`` of a clip whose header gives
+    more than an hour (``inference/inputs.py: CLASSIFY_MAX_S``), a recording that does not fit in
+    memory decoded, a download over its limit. HTTP 413; ``timeline()`` reads a long file in chunks."""
+
+
+class NoSuchChannelError(AudioInputError):
     """The channel asked for (``channel=``, ``--channel``) is not in the recording: a mono file asked
-    for its right channel. An :class:`SERError` whose ``source`` names the recording."""
+    for its right channel. An :class:`AudioInputError` whose ``source`` names the recording."""
 
 
-class NoSuchTrackError(SERError):
+class NoSuchTrackError(AudioInputError):
     """The audio track asked for (``track=``, ``--track``) is not in the file: a one-track file asked
-    for its track 1. An :class:`SERError` whose ``source`` names the file."""
+    for its track 1. An :class:`AudioInputError` whose ``source`` names the file."""
 
 
 # what each extra of pyproject.toml brings, by import name (the core needs none of these)

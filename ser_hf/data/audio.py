@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NoSuchChannelError, NoSuchTrackError, SERError
+from ..errors import AudioInputError, NoSuchChannelError, NoSuchTrackError, SERError
 from .download import MAX_URL_BYTES, URL_DEADLINE_S, URL_TIMEOUT_S, fetch_url, url_scheme  # noqa: F401
 from .ffmpeg_decode import _decode_ffmpeg
 from .ffmpeg_input import ffmpeg_error as _ffmpeg_error  # noqa: F401 (chunks, tests)
@@ -218,7 +218,7 @@ def _decode_path(
             "is a directory, not an audio file; pass a file (the CLI accepts folders)", source=name
         )
     if path.stat().st_size == 0:
-        raise SERError("the file is empty (0 bytes); re-record or re-export it", source=name)
+        raise AudioInputError("the file is empty (0 bytes); re-record or re-export it", source=name)
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:  # a name of bytes that are not UTF-8 (legal on Linux): libsndfile
@@ -254,7 +254,7 @@ def _decode_bytes(
     if not isinstance(data, (bytes, bytearray, memoryview)):  # {"bytes": "abc"}: a raw TypeError
         raise SERError(f"audio bytes must be bytes, not {type(data).__name__}", source=name)
     if len(data) == 0:
-        raise SERError("no audio bytes (empty input)", source=name)
+        raise AudioInputError("no audio bytes (empty input)", source=name)
     decoded = _decode_soundfile(io.BytesIO(data), sampling_rate, channel, track)
     if decoded is None:
         try:
@@ -262,7 +262,7 @@ def _decode_bytes(
         except SERError as err:  # os.fsencode(path) read as the content of a file
             if len(data) <= 4096 and b"\0" not in data and os.path.isfile(os.fsdecode(bytes(data))):
                 message = str(err).removeprefix(f"{name}: ")
-                raise SERError(
+                raise AudioInputError(
                     f"{message}; these bytes are a file name: pass it as str or Path", source=name
                 ) from err
             raise
@@ -312,7 +312,9 @@ def _decode_any(
         try:
             decoded = source.get_all_samples()
         except Exception as err:
-            raise SERError(f"the AudioDecoder could not decode its source ({err})", source=name) from err
+            raise AudioInputError(
+                f"the AudioDecoder could not decode its source ({err})", source=name
+            ) from err
         return _pick(decoded.data.numpy(), channel, name, 0).astype(np.float32), int(decoded.sample_rate)
     if hasattr(source, "detach") and hasattr(source, "cpu"):  # torch tensor
         source = _as_array(source, name)
@@ -392,10 +394,10 @@ def _load(
         samples, rate = _decode_any(source, sampling_rate, name, channel, track)
     check_rate(rate, name)
     if samples.size == 0:
-        raise SERError("contains no audio samples (0 s); re-record or re-export it", source=name)
+        raise AudioInputError("contains no audio samples (0 s); re-record or re-export it", source=name)
     if not np.all(np.isfinite(samples)):
         bad = int(np.size(samples) - np.count_nonzero(np.isfinite(samples)))
-        raise SERError(
+        raise AudioInputError(
             f"contains {bad} NaN or infinite samples; the recording is corrupt, re-export it", source=name
         )
     samples = resample(np.ascontiguousarray(samples, dtype=np.float32), rate, sampling_rate)
@@ -431,7 +433,9 @@ def audio_info(path: str | os.PathLike | bytes, track: int | None = None) -> tup
     except NoSuchTrackError:
         raise
     except Exception as err:
-        raise SERError(f"not a readable audio or video file ({type(err).__name__})", source=name) from err
+        raise AudioInputError(
+            f"not a readable audio or video file ({type(err).__name__})", source=name
+        ) from err
     duration = meta.duration_seconds or meta.duration_seconds_from_header or 0.0
     return float(duration), int(meta.sample_rate or 0), int(meta.num_channels or 0)
 

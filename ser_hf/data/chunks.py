@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import SERError
+from ..errors import AudioInputError, SERError
 from .audio import (
     AUDIO_EXTENSIONS,
     DEFAULT_SAMPLING_RATE,
@@ -75,7 +75,7 @@ def iter_audio_chunks(
                 _warn_if_cut_short(f, name)
                 for chunk in _resampled_blocks(f, sampling_rate, chunk_seconds, channel):
                     if not np.all(np.isfinite(chunk)):
-                        raise SERError(
+                        raise AudioInputError(
                             "contains NaN or infinite samples; the recording is corrupt", source=name
                         )
                     yielded = True
@@ -85,7 +85,7 @@ def iter_audio_chunks(
             if isinstance(err, SERError):
                 raise
             if yielded:  # corrupt after its first chunk: what came before is already classified
-                raise SERError(
+                raise AudioInputError(
                     f"not a readable audio file after {chunk_seconds:g} s (libsndfile: {err}); check "
                     "that the file is complete, or convert it to wav",
                     source=name,

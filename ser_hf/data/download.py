@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..errors import SERError
+from ..errors import AudioInputError, AudioTooLongError, SERError
 
 URL_TIMEOUT_S = 30  # an http(s) address given as a clip: seconds to wait for the server
 URL_DEADLINE_S = 600  # and for the whole download (a byte every 29 s held a caller for hours)
@@ -27,8 +27,9 @@ def fetch_url(url: str) -> bytes:
     ``URL_DEADLINE_S`` in all).
 
     Raises:
-        SERError: the server cannot be reached or answers an error, the download is too large, or
-            the connection closed before the length the server announced.
+        AudioInputError: the server cannot be reached or answers an error, the download takes too long,
+            or the connection closed before the length the server announced;
+            :class:`~ser_hf.errors.AudioTooLongError`: the download is too large.
     """
     import http.client
     import time
@@ -43,7 +44,7 @@ def fetch_url(url: str) -> bytes:
                 parts.append(part)
                 size += len(part)
                 if time.monotonic() > deadline:
-                    raise SERError(
+                    raise AudioInputError(
                         f"the download took more than {URL_DEADLINE_S} s ({size} bytes so far); download it "
                         "yourself and pass its path",
                         source=url,
@@ -54,14 +55,14 @@ def fetch_url(url: str) -> bytes:
         raise
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:  # cut chunks too
         reason = f"HTTP {err.code} {err.reason}" if isinstance(err, urllib.error.HTTPError) else err
-        raise SERError(f"could not fetch the audio ({reason}); check the address", source=url) from err
+        raise AudioInputError(f"could not fetch the audio ({reason}); check the address", source=url) from err
     if len(data) > MAX_URL_BYTES:
-        raise SERError(
+        raise AudioTooLongError(
             f"the download passed {MAX_URL_BYTES // 2**20} MiB; download it yourself and pass its path",
             source=url,
         )
     if announced.isdigit() and len(data) < int(announced):  # a cut connection: half a clip decodes too
-        raise SERError(
+        raise AudioInputError(
             f"the download ended after {len(data)} of {int(announced)} bytes (the connection closed); "
             "try again, or download the file and pass its path",
             source=url,

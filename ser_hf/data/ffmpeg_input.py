@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from ..errors import SERError
+from ..errors import AudioInputError, AudioTooLongError, SERError
 
 # the head read to recognise a playlist: FFmpeg's probe sees the first 2 KB..1 MB, a text demuxer
 # reads its text up to the first NUL (the probe buffer is a C string)
@@ -65,7 +65,7 @@ def refuse_playlist(data: bytes, name: str, after_tags: bytes | None = None) -> 
     if after_tags is None:
         after_tags = bytes(view[_id3_end(data) :][:_HEAD_BYTES])
     if kind := playlist_kind(bytes(view[:_HEAD_BYTES])) or playlist_kind(after_tags):
-        raise SERError(
+        raise AudioInputError(
             f"not audio: {kind}; only audio and video files are read, pass the recording itself",
             source=name,
         )
@@ -94,18 +94,18 @@ def ffmpeg_source(data: str | os.PathLike | bytes, name: str) -> str | bytes:
     return "file:" + os.path.abspath(data)
 
 
-def ffmpeg_error(err: Exception, name: str, seconds: float | None = None) -> SERError:
+def ffmpeg_error(err: Exception, name: str, seconds: float | None = None) -> AudioInputError:
     """The typed error for a file FFmpeg cannot decode: a video without sound, not audio at all, or
     one too long to hold in memory (``seconds``: its header's duration)."""
     if is_out_of_memory(err):
         return too_long_error(name, seconds)
     if "audio stream" in str(err).lower():  # torchcodec: "The best audio stream is unknown ..."
-        return SERError(
+        return AudioInputError(
             "not a readable audio file: FFmpeg finds no audio stream in it (a video without sound, or "
             "not a media file at all); pass a file with sound",
             source=name,
         )
-    return SERError(
+    return AudioInputError(
         f"not a readable audio or video file (FFmpeg: {ffmpeg_reason(err)}); "
         "check that the file is complete and is audio, or convert it to wav",
         source=name,
@@ -127,14 +127,14 @@ def is_out_of_memory(err: BaseException) -> bool:
     )
 
 
-def too_long_error(name: str, seconds: float | None) -> SERError:
+def too_long_error(name: str, seconds: float | None) -> AudioTooLongError:
     """A recording that does not fit in memory decoded whole: say so, and what reads it in chunks."""
     length = (
         f" ({seconds / 3600:.1f} hours)"
         if seconds and seconds >= 3600
         else (f" ({seconds / 60:.0f} min)" if seconds else "")
     )
-    return SERError(
+    return AudioTooLongError(
         f"the recording is too long{length} to hold in memory decoded whole; use timeline() or "
         "`ser-hf predict`, which read it in chunks, or cut it into shorter files",
         source=name,

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from ..errors import SERError
+from ..errors import AudioInputError
 
 logger = logging.getLogger(__name__)
 
@@ -21,9 +21,9 @@ _APPROXIMATED: set[tuple[int, int]] = set()  # rate pairs warned of once
 
 
 def check_rate(rate: int, name: str) -> int:
-    """``rate`` when a recording can have it, else :class:`SERError` naming ``name``."""
+    """``rate`` when a recording can have it, else :class:`AudioInputError` naming ``name``."""
     if not MIN_RATE <= rate <= MAX_RATE:
-        raise SERError(
+        raise AudioInputError(
             f"sampling rate {rate} Hz is outside {MIN_RATE} Hz - {MAX_RATE // 1000} kHz, where speech is "
             "recorded; the file's header is likely damaged: re-export it",
             source=name,

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..data.audio import DEFAULT_SAMPLING_RATE, load_audio, url_scheme
 from ..data.chunks import iter_audio_chunks
-from ..errors import SERError, batch_size_for, torch_device
+from ..errors import AudioInputError, SERError, batch_size_for, torch_device
 from ..models.feature_extraction_ser import MIN_CLIP_SECONDS
 from ..models.fitted_heads import changed_heads
 from ..training.loading import load_config, load_feature_extractor, load_model
@@ -588,7 +588,7 @@ class EmotionClassifier:
             lambda windows: self._probs(windows, [name] * len(windows), keep), batch_size,
         )  # fmt: skip
         if not scan.spans:
-            raise SERError("contains no audio samples (0 s)", source=name)
+            raise AudioInputError("contains no audio samples (0 s)", source=name)
         return assemble_timeline(name, scan, labels, top_k, sr, window_s, hop_s, silence_rel_db)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..data.audio import MIN_SPEECH_S, _describe, audio_info, refuse_single, url_scheme
 from ..data.download import fetch_url
-from ..errors import SERError
+from ..errors import AudioTooLongError, SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS
 from ..models.turn_encoder import WINDOW_SAMPLES
@@ -141,7 +141,7 @@ def refuse_overlong(audio: Any, what: str = "classify()") -> Any:
             if what == "classify()"
             else "cut it into shorter files"
         )
-        raise SERError(
+        raise AudioTooLongError(
             f"lasts {seconds / 60:.1f} minutes ({seconds:.0f} s), more than the {CLASSIFY_MAX_S / 60:g} minutes "
             f"{what} decodes whole (a model reads one clip; the turn encoder its last 8 s): {use}",
             source=name,

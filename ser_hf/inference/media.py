@@ -12,7 +12,7 @@ from typing import Any
 from ..data.audio import DEFAULT_SAMPLING_RATE, load_audio, write_wav
 from ..data.ffmpeg_input import ffmpeg_source
 from ..data.tracks import open_track, track_index
-from ..errors import SERError
+from ..errors import AudioInputError, SERError
 from ..training.saving import staged_file
 
 logger = logging.getLogger(__name__)
@@ -92,4 +92,4 @@ def _extract(src: Path, out: Path, sampling_rate: int, track: int | None = None)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     if proc.returncode != 0 or not out.is_file() or out.stat().st_size <= 44:
         reason = (proc.stderr.strip().splitlines() or ["no audio track"])[-1][:200]
-        raise SERError(f"has no decodable audio track (FFmpeg: {reason})", source=str(src))
+        raise AudioInputError(f"has no decodable audio track (FFmpeg: {reason})", source=str(src))

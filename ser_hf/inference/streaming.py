@@ -19,7 +19,7 @@ from ..data.audio import (
     channel_index,
     resample,
 )
-from ..errors import SERError
+from ..errors import AudioInputError, SERError
 from .classifier import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, EmotionClassifier, level_db
 from .inputs import check_top_k, warn_if_window_odd
 from .levels import NO_SPEECH_LABEL, WINDOW_SPEECH_S, check_min_speech
@@ -239,7 +239,7 @@ def _chunk_to_mono(
         x = x[..., -keep:] if first else x[-keep:]  # a view: the rest is never converted
     x = _to_mono(_to_float(x, "stream chunk"), "stream chunk", channels_first=first, channel=channel)
     if not np.isfinite(x).all():
-        raise SERError("audio chunk contains NaN or infinite samples", source="stream chunk")
+        raise AudioInputError("audio chunk contains NaN or infinite samples", source="stream chunk")
     return x, layout, frames
 
 

@@ -1,0 +1,114 @@
+"""Typed errors a server can answer apart (a FastAPI probe, session 41): a bad upload is an
+``AudioInputError`` (HTTP 422), a too-long one an ``AudioTooLongError`` (413), the server's own problems
+(model folder, a path it made, a wrong argument) a plain ``SERError``; all of them stay ``SERError``."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import make_speechlike, save_tiny_bilstm
+
+import ser_hf
+from ser_hf import AudioInputError, AudioTooLongError, NoSuchChannelError, SERError
+
+SR = 16000
+# a 1x1 PNG, as uploaded by mistake
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
+    b"\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00IEND"
+    b"\xaeB`\x82"
+)
+
+
+@pytest.fixture(scope="module")
+def clf(tmp_path_factory):
+    from ser_hf import EmotionClassifier
+
+    folder = save_tiny_bilstm(tmp_path_factory.mktemp("tiny"), ["neutral", "happy", "sad", "angry"])
+    return EmotionClassifier(folder, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def two_hours(tmp_path_factory) -> bytes:
+    """2 hours of 8-kHz silence: a 180-KB FLAC."""
+    path = tmp_path_factory.mktemp("long") / "long2h.flac"
+    with sf.SoundFile(path, "w", 8000, 1, subtype="PCM_16") as f:
+        block = np.zeros(600 * 8000, np.int16)
+        for _ in range(12):
+            f.write(block)
+    return path.read_bytes()
+
+
+def _wav(seconds: float = 1.0) -> bytes:
+    out = io.BytesIO()
+    sf.write(out, make_speechlike(seconds), SR, format="WAV", subtype="PCM_16")
+    return out.getvalue()
+
+
+def test_bad_uploads_are_audio_input_errors(clf, two_hours):
+    """Each of the probe's bad uploads was a bare SERError, as a missing model folder is."""
+    bad = {
+        "empty": b"",
+        "random": np.random.default_rng(0).bytes(5000),
+        "png": PNG,
+        "text": b"# ser_hf - speech emotion recognition\n\nmake demo   # set up\n" * 50,
+        "wav header only": _wav()[:44],
+        "playlist": b"#EXTM3U\n#EXTINF:1,\nclip.wav\n",
+    }
+    for what, data in bad.items():
+        for upload in (data, io.BytesIO(data)):
+            with pytest.raises(AudioInputError) as err:
+                clf.classify(upload)
+            assert type(err.value) is AudioInputError, (what, err.value)
+            assert isinstance(err.value, SERError) and isinstance(err.value, ValueError)
+    for upload in (two_hours, io.BytesIO(two_hours)):
+        with pytest.raises(AudioTooLongError, match="lasts 120.0 minutes"):
+            clf.classify(upload)
+    out = clf.classify_batch([b"", two_hours, _wav()], return_exceptions=True)
+    assert [type(r) for r in out[:2]] == [AudioInputError, AudioTooLongError] and isinstance(out[2], list)
+    with pytest.raises(AudioInputError, match="NaN or infinite"):
+        clf.classify(np.full(SR, np.nan, np.float32))
+    with pytest.raises(NoSuchChannelError):  # a mono upload, the right channel asked for: the upload's
+        clf.classify(_wav(), channel="right")
+    assert issubclass(NoSuchChannelError, AudioInputError) and issubclass(AudioTooLongError, AudioInputError)
+
+
+def test_memory_errors_and_downloads_are_typed(monkeypatch):
+    from ser_hf.data import download
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 4.29 GiB")
+
+    with monkeypatch.context() as m:
+        m.setattr(sf.SoundFile, "read", no_memory)
+        with pytest.raises(AudioTooLongError, match="too long .*to hold in memory"):
+            ser_hf.load_audio(_wav())
+    with monkeypatch.context() as m:
+        m.setattr(download, "MAX_URL_BYTES", 10)
+        m.setattr("urllib.request.urlopen", lambda *a, **k: _Response(b"x" * 100))
+        with pytest.raises(AudioTooLongError, match="the download passed"):
+            download.fetch_url("https://example.com/a.wav")
+
+
+class _Response(io.BytesIO):
+    headers: dict[str, str] = {}
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+
+def test_the_callers_own_mistakes_stay_plain_ser_errors(clf, tmp_path):
+    """A missing path, a wrong argument and a broken model folder are not a bad upload."""
+    for call in (
+        lambda: clf.classify(tmp_path / "missing.wav"),
+        lambda: clf.classify(np.zeros(SR, np.int64)),  # PCM width unknown
+        lambda: clf.classify({"bytes": "text"}),
+        lambda: clf.classify(_wav(), top_k=0),
+        lambda: ser_hf.EmotionClassifier(tmp_path / "no_model", device="cpu"),
+    ):
+        with pytest.raises(SERError) as err:
+            call()
+        assert not isinstance(err.value, AudioInputError), err.value
