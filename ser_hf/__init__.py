@@ -18,7 +18,14 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from . import _compat
-from .errors import AudioInputError, AudioTooLongError, NoSuchChannelError, NoSuchTrackError, SERError
+from .errors import (
+    AudioInputError,
+    AudioTooLongError,
+    NoSpeechError,
+    NoSuchChannelError,
+    NoSuchTrackError,
+    SERError,
+)
 
 _compat.install()
 
@@ -166,4 +173,12 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
 
-__all__ = ["SERError", "AudioInputError", "AudioTooLongError", "NoSuchChannelError", "NoSuchTrackError", *_LAZY]
+__all__ = [
+    "SERError",
+    "AudioInputError",
+    "AudioTooLongError",
+    "NoSpeechError",
+    "NoSuchChannelError",
+    "NoSuchTrackError",
+    *_LAZY,
+]

@@ -1,7 +1,8 @@
 """The package's exception type, :class:`SERError` (defined in the model folder, which is copied
 next to saved models and so cannot import the package), and its subclasses for the audio a caller
-gives (:class:`AudioInputError`, :class:`AudioTooLongError`, :class:`NoSuchChannelError`,
-:class:`NoSuchTrackError`), which a server answers apart from its own problems (model folder, configuration);
+gives (:class:`AudioInputError`, :class:`AudioTooLongError`, :class:`NoSpeechError`,
+:class:`NoSuchChannelError`, :class:`NoSuchTrackError`), which a server answers apart from its own
+problems (model folder, configuration);
 :func:`require_extra`, which turns a
 missing optional dependency into an ``SERError`` naming the extra that installs it; and the checks
 that turn a bad device or output path into an ``SERError`` before any work is done
@@ -28,7 +29,7 @@ __all__ = [
     "extra_for_module",
     "require_extra",
 ]
-__all__ += ["AudioInputError", "AudioTooLongError"]
+__all__ += ["AudioInputError", "AudioTooLongError", "NoSpeechError"]
 
 
 class AudioInputError(SERError):
@@ -46,6 +47,12 @@ class AudioTooLongError(AudioInputError):
     """The audio is longer than the call decodes whole: ``classify`` of a clip whose header gives
     more than an hour (``inference/inputs.py: CLASSIFY_MAX_S``), a recording that does not fit in
     memory decoded, a download over its limit. HTTP 413; ``timeline()`` reads a long file in chunks."""
+
+
+class NoSpeechError(AudioInputError):
+    """The clip holds no speech to score: no 50 ms above -55 dBFS (what ``timeline`` labels ``silence``)
+    or shorter than 0.1 s. Raised only when asked for, by ``classify(..., require_speech=True)`` and
+    ``classify_batch``; by default such a clip gets the model's scores and a logged warning."""
 
 
 class NoSuchChannelError(AudioInputError):

@@ -12,7 +12,7 @@ import soundfile as sf
 from conftest import make_speechlike, save_tiny_bilstm
 
 import ser_hf
-from ser_hf import AudioInputError, AudioTooLongError, NoSuchChannelError, SERError
+from ser_hf import AudioInputError, AudioTooLongError, NoSpeechError, NoSuchChannelError, SERError
 
 SR = 16000
 # a 1x1 PNG, as uploaded by mistake
@@ -112,3 +112,33 @@ def test_the_callers_own_mistakes_stay_plain_ser_errors(clf, tmp_path):
         with pytest.raises(SERError) as err:
             call()
         assert not isinstance(err.value, AudioInputError), err.value
+
+
+def test_require_speech_refuses_what_classify_only_warns_about(clf, caplog):
+    """2 s of digital silence got `fearful 0.59` and a 50-ms clip `sad 0.97` from the default model, with
+    a log line only; a server had no call to ask. By default they still get the model's scores."""
+    silence, blip, speech = np.zeros(2 * SR, np.float32), make_speechlike(0.05), make_speechlike(1.5)
+    with caplog.at_level("WARNING", logger="ser_hf"):
+        scores = clf.classify(silence, SR)
+    assert [s["label"] for s in scores] and {s["label"] for s in scores} <= set(clf.labels)
+    assert (
+        "holds no speech (loudest 50 ms at -240 dBFS, below -55): its emotion scores mean nothing"
+        in caplog.text
+    )
+    with pytest.raises(NoSpeechError, match=r"holds no speech \(loudest 50 ms at -240 dBFS, below -55\)"):
+        clf.classify(silence, SR, require_speech=True)
+    with pytest.raises(NoSpeechError, match="is 50 ms long, too short to hold speech"):
+        clf.classify(blip, SR, require_speech=True)
+    assert clf.classify(speech, SR, require_speech=True) == clf.classify(speech, SR)
+    out = clf.classify_batch(
+        [silence, speech, blip],
+        sampling_rate=SR,
+        require_speech=True,
+        return_exceptions=True,
+        names=["a", "b", "c"],
+    )
+    assert [type(r) for r in out] == [NoSpeechError, list, NoSpeechError]
+    assert str(out[0]).startswith("a: holds no speech") and out[1] == clf.classify(speech, SR)
+    assert isinstance(out[0], AudioInputError)
+    with pytest.raises(NoSpeechError):
+        clf.classify_batch([speech, silence], sampling_rate=SR, require_speech=True)

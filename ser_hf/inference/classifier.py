@@ -51,6 +51,7 @@ from .inputs import (
     clip_list,
     clip_name,
     named_error,
+    refuse_no_speech,
     refuse_overlong,
     refuse_single,
     warn_about_clips,
@@ -388,6 +389,7 @@ class EmotionClassifier:
         warn: bool = True,
         channel: int | str | None = None,
         track: int | str | None = None,
+        require_speech: bool = False,
     ) -> list[dict[str, Any]]:
         """Emotion scores of one clip.
 
@@ -403,6 +405,9 @@ class EmotionClassifier:
                 :meth:`timeline` and :meth:`adapt`).
             track: the audio track of a file with several (an OBS or Zoom export), counted from 0 as
                 channels are; None reads FFmpeg's choice, with a warning when there are several.
+            require_speech: raise :class:`~ser_hf.errors.NoSpeechError` for a clip with no speech to score
+                (no 50 ms above -55 dBFS, which :meth:`timeline` labels ``silence``, or under 0.1 s); by
+                default it gets the model's scores anyway (2 s of digital silence: ``fearful`` 0.59), and a warning.
 
         Returns:
             ``[{"label": str, "score": float}, ...]`` sorted by score; the scores of all labels sum to 1.
@@ -411,6 +416,8 @@ class EmotionClassifier:
             check_top_k(top_k)  # before the work
         audio = refuse_overlong(audio)  # from its header, before gigabytes of decoding (a stream: read once)
         samples, name = self._load(audio, sampling_rate, channel, track), clip_name(audio)
+        if require_speech:
+            refuse_no_speech(samples, name, self.sampling_rate)
         if warn:
             warn_about_clips([samples], [name], self.sampling_rate, self.feature_extractor)
         keep, labels = self._scoring
@@ -427,6 +434,7 @@ class EmotionClassifier:
         warn: bool = True,
         channel: int | str | None = None,
         track: int | str | None = None,
+        require_speech: bool = False,
     ) -> list[Any]:
         """:meth:`classify` for many clips, batched (sorted by length so padding stays small;
         ``batch_size`` None: what runs fastest for the model on its device, 1 for the CNN families
@@ -436,7 +444,7 @@ class EmotionClassifier:
         encoder runs once over the batch's windows, the turn encoder (int8) clip by clip. ``names``: what
         warnings and errors call each clip (default its path, or its type): a clip's error then starts
         with its name, and its path in brackets when that differs (``req-1 (bad.wav): ...``), and so
-        does its ``source``; ``warn``, ``channel``, ``track``: as in :meth:`classify`.
+        does its ``source``; ``warn``, ``channel``, ``track``, ``require_speech``: as in :meth:`classify`.
 
         A clip that cannot be read (missing, empty, not audio, NaN samples) raises its
         :class:`SERError` for the whole call; with ``return_exceptions=True`` (as
@@ -456,7 +464,10 @@ class EmotionClassifier:
             try:
                 audio = refuse_overlong(audio)
                 clips[i] = self._load(audio, sampling_rate, channel, track)
+                if require_speech:
+                    refuse_no_speech(clips[i], clip_name(audio), self.sampling_rate)
             except SERError as err:
+                clips.pop(i, None)  # a clip refused after loading is not scored
                 results[i] = named_error(err, names[i]) if given else err
                 if not return_exceptions:
                     raise

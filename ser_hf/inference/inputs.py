@@ -12,7 +12,7 @@ import numpy as np
 
 from ..data.audio import MIN_SPEECH_S, _describe, audio_info, refuse_single, url_scheme
 from ..data.download import fetch_url
-from ..errors import AudioTooLongError, SERError
+from ..errors import AudioTooLongError, NoSpeechError, SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS
 from ..models.turn_encoder import WINDOW_SAMPLES
@@ -62,30 +62,38 @@ def reads_seconds(feature_extractor: Any) -> float | None:
     return WINDOW_SAMPLES / 16000 if any(b in TURN_BLOCKS for b in blocks) else None
 
 
+def no_speech(clip: np.ndarray, rate: int) -> str | None:
+    """Why ``clip`` (at ``rate``) holds no speech to score, or None: shorter than ``MIN_SPEECH_S``, or no
+    50 ms above ``SILENCE_DB`` (``timeline`` labels such windows ``"silence"``). The level and length
+    alone: music or noise passes (the speech detector runs in ``timeline``, on windows)."""
+    if len(clip) < MIN_SPEECH_S * rate:  # first: a 1-sample clip measured "-240 dBFS, check the level"
+        return f"is {1000 * len(clip) / rate:.0f} ms long, too short to hold speech"
+    level = level_db(clip, rate)
+    if level < SILENCE_DB:
+        return f"holds no speech (loudest 50 ms at {level:.0f} dBFS, below {SILENCE_DB:.0f})"
+    return None
+
+
+def refuse_no_speech(clip: np.ndarray, name: str, rate: int) -> None:
+    """``classify(..., require_speech=True)``: a :class:`NoSpeechError` naming ``name`` when
+    :func:`no_speech` gives a reason."""
+    if reason := no_speech(clip, rate):
+        raise NoSpeechError(
+            f"{reason}, so it has no emotion to score; check the recording or the file", source=name
+        )
+
+
 def warn_about_clips(
     clips: Sequence[np.ndarray], names: Sequence[str], rate: int, feature_extractor: Any
 ) -> None:
-    """The warnings ``classify`` gives before scoring (the model still scores every clip): no 50 ms
-    above ``SILENCE_DB`` (``timeline`` labels such windows ``"silence"``), shorter than
-    ``MIN_SPEECH_S``, or longer than the model reads (:func:`reads_seconds`; use ``timeline``)."""
+    """The warnings ``classify`` gives before scoring (the model still scores every clip): no speech to
+    score (:func:`no_speech`: silent or too short), or longer than the model reads
+    (:func:`reads_seconds`; use ``timeline``)."""
     limit = reads_seconds(feature_extractor)
     for clip, name in zip(clips, names):
-        short = len(clip) < MIN_SPEECH_S * rate
-        level = level_db(clip, rate)
-        if level < SILENCE_DB and not short:  # a 1-sample clip measured "-240 dBFS, check the level"
-            logger.warning(
-                "%s holds no speech (loudest 50 ms at %.0f dBFS, below %.0f): its emotion scores "
-                "mean nothing; check the recording level or the file",
-                name,
-                level,
-                SILENCE_DB,
-            )
-        if short:
-            logger.warning(
-                "%s is %.0f ms long, too short to hold speech: its emotion scores mean nothing",
-                name,
-                1000 * len(clip) / rate,
-            )
+        if reason := no_speech(clip, rate):
+            fix = "" if "too short" in reason else "; check the recording level or the file"
+            logger.warning("%s %s: its emotion scores mean nothing%s", name, reason, fix)
         if limit and len(clip) > (limit + 1.0) * rate:  # trimming takes silence off both ends first
             logger.warning(
                 "%s is %.0f s long; this model reads only about its last %g s of speech: use "
