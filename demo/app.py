@@ -299,7 +299,9 @@ def _analyse(
 
     timeline = None
     if wants_timeline(duration, window_s):
-        timeline = classifier.timeline(samples, window_s, window_s / 2, silence_db=SILENCE_DB, top_k=None)
+        timeline = classifier.timeline(
+            samples, window_s, window_s / 2, silence_db=SILENCE_DB, top_k=None, sampling_rate=sr
+        )
         timeline.source = name
         label = {s["label"]: float(s["score"]) for s in timeline.scores}
     elif level_db(samples, sr) < SILENCE_DB:  # a silent clip gets no made-up emotion

@@ -102,6 +102,34 @@ def test_classify_accepts_every_input_kind(clf, tmp_path):
     assert [s["label"] for s in top] == [s["label"] for s in ref[:2]]
 
 
+def test_samples_without_their_rate_are_taken_at_the_models_with_a_warning_once(model_dir, caplog, tmp_path):
+    """classify(array) without sampling_rate silently assumed 16 kHz: a probe's 44.1-kHz clip scored
+    neutral 0.72 instead of angry 0.87, while load_audio refuses such samples."""
+    clf = EmotionClassifier(model_dir, device="cpu")
+    x = make_speechlike(1.5, seed=1)
+    told = "samples given without their sampling rate are taken to be at the model's 16000 Hz"
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        first = clf.classify(x)
+        clf.classify_batch([x, x])
+        clf.timeline(x, min_speech_s=None)
+    assert caplog.text.count(told) == 1, caplog.text  # once per classifier, not per call
+    assert first == clf.classify(x, sampling_rate=SR)  # the model's rate is still assumed
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        clf.classify(x, sampling_rate=SR)
+        clf.classify({"array": x, "sampling_rate": SR})
+        EmotionClassifier(model_dir, device="cpu").classify(x, sampling_rate=SR)
+    assert told not in caplog.text
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        EmotionClassifier(model_dir, device="cpu").classify(torch.from_numpy(x))  # another classifier
+    assert caplog.text.count(told) == 1
+    caplog.clear()
+    sf.write(tmp_path / "a.wav", x, SR)  # ser-hf predict hands its decoded samples over with their rate
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        assert predict_cli([str(tmp_path / "a.wav"), "--model", str(model_dir), "--json", "-"]) == 0
+    assert told[:40] not in caplog.text
+
+
 def test_classify_accepts_datasets_audio_decoder(clf, tmp_path):
     datasets = pytest.importorskip("datasets")
     x = make_speechlike(1.2, seed=2)

@@ -375,6 +375,7 @@ def cli(argv: list[str]) -> int:
                             batch_size=args.batch_size,
                             channel=args.channel if samples is None else None,  # samples: that channel
                             track=args.track if samples is None else None,  # of that track
+                            sampling_rate=clf.sampling_rate,
                         )
                         tl.source = str(path)
                         row = {
@@ -611,13 +612,15 @@ def _classify_short(clf: EmotionClassifier, short: list, results: list, args: ar
     clips, names = [s for _, _, s in short], [str(p) for _, p, _ in short]
     try:  # no warnings from classify: its silence line said -55 dBFS whatever --silence-db said, and the
         # clips too short or too long for it are error rows or timelines here
-        batch = clf.classify_batch(clips, args.batch_size, args.top_k, names=names, warn=False)
+        batch = clf.classify_batch(
+            clips, args.batch_size, args.top_k, clf.sampling_rate, names=names, warn=False
+        )
         for (i, _, _), top in zip(short, batch):
             results[i].update(label=top[0]["label"], score=top[0]["score"], top_k=top)
     except Exception:
         for i, path, samples in short:  # find the one that failed; the others still get classified
             try:
-                top = clf.classify(samples, top_k=args.top_k, warn=False)
+                top = clf.classify(samples, clf.sampling_rate, top_k=args.top_k, warn=False)
                 results[i].update(label=top[0]["label"], score=top[0]["score"], top_k=top)
             except Exception as err:
                 results[i] = _error_row(path, err)

@@ -46,6 +46,7 @@ from .bundled import resolve_model_name
 from .inputs import (
     _top,
     adaptation_waves,
+    assumed_rate,
     check_top_k,
     class_indices,
     clip_list,
@@ -230,7 +231,7 @@ class EmotionClassifier:
         the model's rate."""
         if isinstance(audio, (np.ndarray, list)) or (hasattr(audio, "detach") and hasattr(audio, "cpu")):
             # a bare array is taken to be at the model's rate unless told otherwise
-            rate = self.sampling_rate if sampling_rate is None else sampling_rate
+            rate = assumed_rate(self, sampling_rate)  # with a warning, once
             return load_audio(audio, self.sampling_rate, source_rate=rate, channel=channel, track=track)
         return load_audio(audio, self.sampling_rate, channel=channel, track=track)
 
