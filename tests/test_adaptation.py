@@ -104,6 +104,31 @@ def test_adapt_needs_several_clips_and_something_to_adapt(stats_model):
         adapt_model(NoStats(), [{"input_features": torch.zeros(1, 3)}] * 3)
 
 
+def test_adapt_on_no_readable_clip_names_every_clips_reason(stats_model):
+    """adapt([b"", b"garbage" * 100]) named the first clip's error alone, as if the other were fine."""
+    from ser_hf.errors import AudioInputError
+
+    model, extractor = stats_model
+    clf = EmotionClassifier(model, feature_extractor=extractor, device="cpu")
+    with pytest.raises(AudioInputError) as err:
+        clf.adapt([b"", b"garbage" * 100])
+    assert str(err.value).startswith(
+        "adapt: none of the 2 clips could be read, so there is nothing to adapt on"
+    )
+    assert "no audio bytes (empty input)" in str(err.value) and "<700 bytes of audio>: not a readable" in str(
+        err.value
+    )
+    with pytest.raises(
+        SERError, match=r"none of the 5 clips could be read.*missing_3\.wav.*; and 2 more$"
+    ) as err:
+        clf.adapt([f"missing_{i}.wav" for i in range(1, 6)])
+    assert "missing_4.wav" not in str(err.value) and not isinstance(err.value, AudioInputError)
+    with pytest.raises(
+        AudioInputError, match=r"^<0 bytes of audio>: no audio bytes"
+    ):  # one clip: its own error
+        clf.adapt([b""])
+
+
 def test_adapting_on_few_clips_warns_that_it_can_lower_accuracy(stats_model, caplog):
     model, extractor = stats_model
     clf = EmotionClassifier(model, feature_extractor=extractor, device="cpu")

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..data.audio import MIN_SPEECH_S, _describe, audio_info, refuse_single, url_scheme
 from ..data.download import fetch_url
-from ..errors import AudioTooLongError, NoSpeechError, SERError
+from ..errors import AudioInputError, AudioTooLongError, NoSpeechError, SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS
 from ..models.turn_encoder import WINDOW_SAMPLES
@@ -306,6 +306,20 @@ def class_indices(names: Sequence[Any], model_labels: Sequence[str], source: str
     return np.array(sorted(keep))
 
 
+def _none_read(unreadable: list[str], kinds: set[type], first: SERError) -> SERError:
+    """The error of an ``adapt`` that could read none of its clips: the one clip's own, or one saying
+    so for all of them, with the first three reasons (a class all of them share: AudioInputError when
+    they were all bad audio)."""
+    if len(unreadable) == 1:
+        return first
+    more = f"; and {len(unreadable) - 3} more" if len(unreadable) > 3 else ""
+    kind = next(iter(kinds)) if len(kinds) == 1 else SERError
+    if len(kinds) > 1 and all(issubclass(k, AudioInputError) for k in kinds):
+        kind = AudioInputError
+    message = f"none of the {len(unreadable)} clips could be read, so there is nothing to adapt on: "
+    return kind(message + "; ".join(unreadable[:3]) + more, source="adapt")
+
+
 def adaptation_waves(
     clips: Iterable[Any],
     load: Callable[[Any], np.ndarray],
@@ -327,6 +341,7 @@ def adaptation_waves(
     unreadable: list[str] = []
     silent = short = long = read = speechless = 0
     first_error: SERError | None = None
+    kinds: set[type] = set()  # of the errors of the unreadable clips
     for clip in clips:
         try:
             wave = load(refuse_overlong(clip, "adapt()"))  # an hour of silence in a 1-MB FLAC: refused
@@ -334,6 +349,7 @@ def adaptation_waves(
         except SERError as err:  # one broken file among many: skipped, as ser-hf predict --adapt does
             unreadable.append(f"{clip_name(clip)} ({err})")
             first_error = first_error or err
+            kinds.add(type(err))
             continue
         if len(wave) < MIN_SPEECH_S * rate:  # as classify warns and predict refuses: no speech in it
             short += 1
@@ -358,7 +374,7 @@ def adaptation_waves(
             "adapt: %d clip(s) longer than the model reads, adapted on their %g-s windows", long, window_s
         )
     if first_error is not None and not read:  # none read: the call's own mistake (a bad rate), or all broken
-        raise first_error
+        raise _none_read(unreadable, kinds, first_error)
     if unreadable:
         logger.warning(
             "adapt: left out %d unreadable clip(s): %s", len(unreadable), "; ".join(unreadable[:3])
