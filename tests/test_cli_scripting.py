@@ -234,11 +234,11 @@ def test_sigterm_writes_the_finished_rows_and_exits_143(model_dir, tmp_path):
         "import ser_hf.data.audio as audio\n"
         "from ser_hf.cli import main\n"
         "real, calls = audio.audio_info, []\n"
-        "def audio_info(path):\n"
+        "def audio_info(path, *args, **kwargs):\n"
         "    calls.append(path)\n"
         "    if len(calls) == 4:\n"
         "        os.kill(os.getpid(), signal.SIGTERM)\n"
-        "    return real(path)\n"
+        "    return real(path, *args, **kwargs)\n"
         "audio.audio_info = audio_info\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
