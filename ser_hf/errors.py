@@ -23,13 +23,15 @@ from .models.errors import SERError
 
 __all__ = [
     "EXTRAS",
+    "AudioInputError",
+    "AudioTooLongError",
+    "NoSpeechError",
     "NoSuchChannelError",
     "NoSuchTrackError",
     "SERError",
     "extra_for_module",
     "require_extra",
 ]
-__all__ += ["AudioInputError", "AudioTooLongError", "NoSpeechError"]
 
 
 class AudioInputError(SERError):
