@@ -43,6 +43,7 @@ from ..models.fitted_heads import changed_heads
 from ..training.loading import load_config, load_feature_extractor, load_model
 from .backends import LogitsBackend, TorchBackend, _softmax  # noqa: F401  (re-exported)
 from .bundled import resolve_model_name
+from .fork_threads import note_threads, one_thread_in_forked_children
 from .inputs import (
     _top,
     adaptation_waves,
@@ -109,7 +110,7 @@ class EmotionClassifier:
         backend: LogitsBackend | None = None,
     ):
         model = resolve_model_name(model)
-        _one_thread_in_forked_children()
+        one_thread_in_forked_children()
         if device is not None:
             device = torch_device(device)  # a typo or a missing GPU fails before the model loads
         if isinstance(model, (str, os.PathLike)):
@@ -244,7 +245,7 @@ class EmotionClassifier:
     def _features(self, clips: Sequence[np.ndarray]) -> tuple[Any, Any, dict[str, Any]]:
         """Padded ``(B, T, F)`` float32 features, ``(B, T)`` int64 mask and the extractor's other
         outputs (a fusion's ``functionals``) of 16 kHz mono clips."""
-        _note_threads()  # before the first torch operation: a fork after it gets one thread
+        note_threads()  # before the first torch operation: a fork after it gets one thread
         device = getattr(self.backend, "device", None)
         kwargs = {"device": device} if device is not None and _accepts_device(self.feature_extractor) else {}
         if type(self.feature_extractor).__module__.startswith("transformers.models."):
@@ -602,37 +603,6 @@ class EmotionClassifier:
         if not scan.spans:
             raise AudioInputError("contains no audio samples (0 s)", source=name)
         return assemble_timeline(name, scan, labels, top_k, sr, window_s, hop_s, silence_rel_db)
-
-
-_FORK_GUARD: list[bool] = []
-_RAN_THREADED: list[bool] = []  # a classifier of this process ran torch on several threads
-
-
-def _one_thread_in_forked_children() -> None:
-    """Once per process: a child forked after torch ran on several threads (multiprocessing's fork
-    pools, ``datasets.map(num_proc=N)``) hung for good in its first torch operation, in OpenMP's
-    thread pool (pytorch/pytorch#17199); a child forked after a classifier ran on several threads now
-    runs torch on one thread, as a DataLoader worker does. Forks before any classifier ran, and
-    spawned children, are left alone."""
-    if not _FORK_GUARD and hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_one_torch_thread)
-        _FORK_GUARD.append(True)
-
-
-def _note_threads() -> None:
-    """Record (once) that a classifier runs torch on several threads in this process."""
-    if not _RAN_THREADED:
-        import torch
-
-        if torch.get_num_threads() > 1:
-            _RAN_THREADED.append(True)
-
-
-def _one_torch_thread() -> None:
-    if _RAN_THREADED:
-        import torch
-
-        torch.set_num_threads(1)
 
 
 def _accepts_device(fe: Any) -> bool:
