@@ -80,12 +80,21 @@ def channel_index(channel: Any) -> int | None:
     named = {"left": 0, "right": 1}.get(str(channel).strip().lower())
     if named is not None:
         return named
-    text = str(channel).strip()
-    if isinstance(channel, bool) or not (isinstance(channel, int) or text.isdigit()) or int(text) < 0:
+    index = counted_from_zero(channel)
+    if index is None:
         raise SERError(
             f"invalid channel {channel!r}; give left, right or a channel number counted from 0 (0 = left), "
             "or none to average the channels"
         )
+    return index
+
+
+def counted_from_zero(value: Any) -> int | None:
+    """``value`` as a number counted from 0 (an int, not a bool, or digits: ``"2"``), or None when it
+    is not one (a channel's or a track's number: their callers word the error)."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not (isinstance(value, int) or text.isdigit()) or int(text) < 0:
+        return None
     return int(text)
 
 

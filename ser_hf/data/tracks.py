@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 from ..errors import NoSuchTrackError, SERError
+from .samples import counted_from_zero
 
 logger = logging.getLogger(__name__)
 
@@ -27,13 +28,13 @@ def track_index(track: Any) -> int | None:
     with a warning when there are several) or a track number ``N`` (``"1"`` too)."""
     if track is None or (isinstance(track, str) and track.strip().lower() in ("none", "")):
         return None
-    text = str(track).strip()
-    if isinstance(track, bool) or not (isinstance(track, int) or text.isdigit()) or int(text) < 0:
+    index = counted_from_zero(track)
+    if index is None:
         raise SERError(
             f"invalid track {track!r}; give an audio track number counted from 0 (0 = the first audio "
             "track, 1 = the second), or none for FFmpeg's choice"
         )
-    return int(text)
+    return index
 
 
 def check_track(count: int, track: int | None, name: str) -> None:
