@@ -59,7 +59,7 @@ from .samples import (  # noqa: F401  (some only re-exported: callers import the
     refuse_single,
     too_short,
 )
-from .tracks import check_track, open_track, several_ogg_streams, track_index
+from .tracks import check_track, libsndfile_track, open_track, track_index
 from .unicode_names import not_found_message
 
 logger = logging.getLogger(__name__)
@@ -117,10 +117,9 @@ def _decode_soundfile(
             seconds = f.frames / f.samplerate if f.samplerate else None
             if f.format == "MP3":  # libsndfile read a VBR MP3 without a Xing header to about half its
                 return None  # length (its estimate); FFmpeg decodes it whole, as timeline() always did
-            if f.format == "OGG" and several_ogg_streams(data):  # libsndfile reads the first stream alone
-                return None
             name = data if isinstance(data, str) else "<audio bytes>"
-            check_track(1, track, name)  # a WAV, FLAC or one-stream Ogg file holds one audio track
+            if not libsndfile_track(f.format, data, track, name):  # a multiplexed Ogg: FFmpeg's
+                return None
             rate = check_rate(int(f.samplerate), name)
             check_channel(f.channels, channel, name)  # before reading it
             _warn_if_cut_short(f, data)
@@ -420,8 +419,7 @@ def audio_info(path: str | os.PathLike | bytes, track: int | None = None) -> tup
     try:
         data = io.BytesIO(target) if isinstance(target, bytes) else target
         info = sf.info(data)
-        if not (info.format == "OGG" and several_ogg_streams(data)):
-            check_track(1, track, name)
+        if libsndfile_track(info.format, data, track_index(track), name):
             return float(info.duration), int(info.samplerate), int(info.channels)
     except NoSuchTrackError:
         raise

@@ -28,7 +28,7 @@ from .audio import (
 from .ffmpeg_decode import _decode_until_damage
 from .ffmpeg_input import ffmpeg_source
 from .resampling import check_rate
-from .tracks import check_track, open_track, several_ogg_streams, track_index
+from .tracks import libsndfile_track, open_track, track_index
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +63,8 @@ def iter_audio_chunks(
         info = sf.info(name)
     except Exception:
         info = None
-    if info is not None and info.format == "OGG" and several_ogg_streams(name):
-        info = None  # libsndfile reads an Ogg file's first stream alone: FFmpeg picks the track
-    if info is not None and info.format != "MP3":  # a cut MP3's header promises more than it holds
-        check_track(1, track, name)  # a WAV, FLAC or one-stream Ogg file holds one audio track
+    # a cut MP3's header promises more than it holds; a multiplexed Ogg: FFmpeg picks the track
+    if info is not None and info.format != "MP3" and libsndfile_track(info.format, name, track, name):
         yielded = False
         try:
             with sf.SoundFile(name) as f:  # resampled with context: the chunks join as the whole file

@@ -72,6 +72,16 @@ def several_ogg_streams(data: str | io.BytesIO) -> bool:
         return False
 
 
+def libsndfile_track(file_format: str, data: str | io.BytesIO, track: int | None, name: str) -> bool:
+    """Whether libsndfile reads ``data`` (of libsndfile's ``file_format``) as its one audio track: not a
+    multiplexed Ogg file, whose first stream alone it reads (FFmpeg then picks the track); a
+    :class:`NoSuchTrackError` when ``track`` asks for another than a WAV's, FLAC's or Ogg's one."""
+    if file_format == "OGG" and several_ogg_streams(data):
+        return False
+    check_track(1, track, name)
+    return True
+
+
 def audio_streams(decoder: Any) -> list[int] | None:
     """The stream numbers of the audio tracks in the file that a torchcodec ``AudioDecoder`` opened, in
     the file's order; None when this torchcodec cannot list them."""
