@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..data.whole_files import write_json
 from .measure import PARTS
 from .parts import (
     bench_augment,
@@ -321,15 +322,9 @@ def run_all(
             logger.info("%s done in %.0f s", name, report["parts"][name]["part_wall_s"])
     report["total_wall_s"] = time.perf_counter() - start
     report["ratios"] = summary_ratios(report)
-    (out / "bench.json").write_text(json.dumps(report, indent=2, default=_json_default) + "\n")
+    write_json(out / "bench.json", report)
     (out / "BENCH.md").write_text(to_markdown(report))
     return report
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def summary_ratios(report: dict[str, Any]) -> dict[str, float]:

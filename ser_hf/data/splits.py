@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SERError
-from .whole_files import write_whole
+from .whole_files import write_json
 
 logger = logging.getLogger(__name__)
 
@@ -256,7 +256,7 @@ class Split:
 
     def to_json(self, path: str | os.PathLike) -> None:
         """Write the split (indices, speakers, row ids) as a JSON manifest."""
-        _write_readable(path, self.to_dict())
+        write_json(path, self.to_dict())
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> Split:
@@ -284,7 +284,7 @@ class SplitManifest:
             "row_ids": row_ids,
             "splits": [s.to_dict(include_row_ids=False) for s in self.splits],
         }
-        _write_readable(path, payload)
+        write_json(path, payload)
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> SplitManifest:
@@ -351,10 +351,3 @@ def unmatched_speaker_ids(
             "in training' warning); write the ids as the training data did"
         )
     return None
-
-
-def _write_readable(path: str | os.PathLike, value: Any) -> None:
-    """``value`` as JSON in readable UTF-8 (a speaker ``Zoë`` as written, not ``\\u00eb``; a file
-    name's undecodable bytes as ``\\udcNN`` escapes that JSON reads back as they were), written whole
-    (:func:`~ser_hf.data.whole_files.write_whole`): a full disk or a kill leaves the old file."""
-    write_whole(path, json.dumps(value, indent=1, ensure_ascii=False))

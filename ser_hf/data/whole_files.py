@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def public_mode(path: str | os.PathLike) -> None:
@@ -80,6 +82,30 @@ def write_whole(path: str | os.PathLike, data: str | bytes) -> None:
     new one, never half of either."""
     with staged_file(path) as tmp:
         tmp.write_bytes(data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data)
+
+
+def write_json(path: str | os.PathLike, value: Any) -> None:
+    """``value`` as indented JSON, readable UTF-8 (a speaker ``Zoë`` or a label ``喜び`` as written, not
+    ``\\u00eb``), written whole (:func:`write_whole`). Saved models' records, results, metrics, split
+    manifests and benchmark reports are all written by this one function."""
+    write_whole(path, json.dumps(value, indent=2, ensure_ascii=False, default=json_default) + "\n")
+
+
+def json_default(value: Any) -> Any:
+    """numpy numbers and arrays, dataclasses as JSON values; anything else (a path) as its text."""
+    import dataclasses
+
+    import numpy as np
+
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return str(value)
 
 
 def _default_mode() -> int:

@@ -45,7 +45,7 @@ from .cv_results import (
     aggregate,
     write_results,
 )
-from .saving import same_path, write_whole
+from .saving import same_path, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -280,7 +280,7 @@ def run_fold(
         record["error"] = f"training exited 0 but wrote no {METRICS_FILE}"
     if record["returncode"] == 0 and adapt_command is not None:
         record["adapt_returncode"] = run_adaptation(adapt_command, fold_dir, env)
-    write_whole(fold_dir / RUN_FILE, json.dumps(record, indent=2, ensure_ascii=False))
+    write_json(fold_dir / RUN_FILE, record)
     return record
 
 
@@ -563,7 +563,7 @@ def run_cross_validation(
     if todo:  # before cv_config.json: a run that cannot start must not rename the folds already there
         check_split(commands[todo[0]][3:])
     out.mkdir(parents=True, exist_ok=True)
-    write_whole(out / CONFIG_FILE, json.dumps(meta, indent=2, ensure_ascii=False))
+    write_json(out / CONFIG_FILE, meta)
     for k in todo:  # a retrained fold's adapted scores belong to the model it replaces
         for stale in ADAPTED_DIRS.values():
             shutil.rmtree(out / f"fold_{k}" / stale, ignore_errors=True)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SERError
-from .saving import staged_file, write_whole
+from .saving import staged_file, write_json, write_whole
 
 METRICS_FILE = "test_metrics.json"
 RUN_FILE = "cv_run.json"  # written by the runner into each fold dir: command, return code, seconds
@@ -373,5 +373,5 @@ def write_results(
             result["confusion"], result["labels"], tmp, title=title, name=str(out / "confusion_cv.png")
         )
     write_whole(out / "cv_results.md", results_markdown(result, meta))
-    write_whole(out / "cv_results.json", json.dumps(payload, indent=2, ensure_ascii=False))
+    write_json(out / "cv_results.json", payload)
     return out / "cv_results.json"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import errno
-import json
 import os
 import shutil
 import uuid
@@ -16,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import spreadsheet_text
-from .saving import fsync_file, write_whole
+from .saving import fsync_file, write_json
 
 
 def write_evaluation(
@@ -72,7 +71,7 @@ def _writers(
     files: list[tuple[str, Callable[[Path], Any]]] = [
         (
             "metrics.json",
-            lambda path: write_whole(path, json.dumps(metrics, indent=2, ensure_ascii=False)),
+            lambda path: write_json(path, metrics),
         ),
         (
             "classification_report.txt",

@@ -23,8 +23,10 @@ from ..data.whole_files import (  # noqa: F401  (their old home: imported from h
     STAGED_PREFIX,
     _umask_once,
     fsync_file,
+    json_default,
     public_mode,
     staged_file,
+    write_json,
     write_whole,
 )
 from ..errors import os_error_of
@@ -146,12 +148,6 @@ def _model_file(name: str) -> bool:
     return name.endswith((".py", ".safetensors", ".safetensors.index.json", ".bin", "_LICENSE.txt"))
 
 
-def write_json(path: Path, value: Any) -> None:
-    """``value`` as indented JSON, readable UTF-8 (a speaker ``Zoë`` or a label ``喜び`` as written, not
-    ``\\u00eb``), through a temporary file that replaces ``path`` when complete (:func:`write_whole`)."""
-    write_whole(path, json.dumps(value, indent=2, ensure_ascii=False, default=json_default))
-
-
 # what `ser-hf train` offers when its checkpoints do not fit
 CHECKPOINT_FIX = (
     "free space there, or write fewer checkpoints (--save_total_limit 1) or none "
@@ -178,23 +174,6 @@ def failed_checkpoint(err: BaseException, folder: str | os.PathLike) -> OSError 
     if io_error.filename is None:  # a stream's write names no file: the checkpoint's folder does
         return OSError(io_error.errno, io_error.strerror, str(folder))
     return io_error
-
-
-def json_default(value: Any) -> Any:
-    """numpy numbers and arrays, dataclasses as JSON values; anything else as its text."""
-    import dataclasses
-
-    import numpy as np
-
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if dataclasses.is_dataclass(value):
-        return dataclasses.asdict(value)
-    return str(value)
 
 
 def save_final_model(trainer: Any, output_dir: str | Path, run_files: dict[str, Any] | None = None) -> None:
