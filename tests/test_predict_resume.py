@@ -332,3 +332,58 @@ def test_resume_takes_a_csv_written_before_label_time(model_dir, tmp_path, class
     # the earlier rows as they were, with an empty label_time; b.wav's row after long.wav's, gone.wav's at the end
     assert lines[1:5] == [line + "," for line in old[1:5]] and lines[-1] == old[-1] + ","
     assert lines[5].startswith("b.wav,") and lines[5].endswith(",file,,")
+
+
+@pytest.mark.parametrize("kind", ["csv", "json"])
+def test_resume_refuses_a_file_of_a_run_with_other_options(model_dir, tmp_path, classified, capsys, kind):
+    """--resume compared no options: resumed with another --top-k, --channel or --window, FILE got rows of
+    two kinds without a word. The options that change the rows are recorded beside FILE (which stays a
+    plain CSV / JSON array); --resume with others is a usage error naming each, both values and the fix,
+    FILE left as it was and no file classified; with the same options (a default given as its value
+    too) it continues."""
+    old = [_clip(tmp_path / "a.wav", 1), _clip(tmp_path / "b.wav", 2)]
+    out = tmp_path / f"results.{kind}"
+    args = ["--model", str(model_dir), f"--{kind}", str(out)]
+    assert main(["predict", *old, *args, "--top-k", "2"]) == 0
+    before = out.read_text()
+    assert _names(out, kind) == ["a.wav", "b.wav"]  # FILE itself: the rows only
+    new = _clip(tmp_path / "new.wav", 3)
+    classified.clear()
+    capsys.readouterr()
+    assert main(["predict", *old, new, *args, "--resume", "--channel", "left"]) == 2
+    err = capsys.readouterr().err
+    assert "--top-k was 2, now 3" in err and "--channel was not given, now 0" in err
+    assert "resume with that run's options (--top-k 2, without --channel" in err
+    assert "or write this run's results to another FILE" in err and "Traceback" not in err
+    assert classified == [] and out.read_text() == before
+    # --window and --hop default to the model's: compared once it has loaded
+    assert main(["predict", *old, new, *args, "--resume", "--top-k", "2", "--window", "1.5"]) == 2
+    err = capsys.readouterr().err
+    assert "--window was 4, now 1.5" in err and "--top-k" not in err.split("options (")[1].split(")")[0]
+    assert classified == [] and out.read_text() == before
+    assert main(["predict", *old, new, *args, "--resume", "--top-k", "2", "--window", "4"]) == 0
+    assert classified == ["new.wav"]
+    assert _names(out, kind) == ["a.wav", "b.wav", "new.wav"]
+
+
+def test_resume_of_a_file_without_a_record_of_its_options_warns_and_continues(
+    model_dir, tmp_path, classified, caplog
+):
+    """A FILE of a version before the record (or copied without it) still resumes, with a warning that
+    the options could not be checked; no record is written for it then (its earlier rows' options are
+    not known), so the next --resume warns again rather than vouch for them."""
+    out = tmp_path / "results.csv"
+    args = ["--model", str(model_dir), "--csv", str(out)]
+    assert main(["predict", _clip(tmp_path / "a.wav", 1), *args]) == 0
+    record = tmp_path / "results.csv.options.json"
+    record.unlink(missing_ok=True)  # as a FILE of the version before it
+    classified.clear()
+    caplog.clear()
+    assert main(["predict", str(tmp_path / "a.wav"), _clip(tmp_path / "b.wav", 2), *args, "--resume"]) == 0
+    assert classified == ["b.wav"]
+    assert f"the options of the run that wrote {out} could not be checked" in caplog.text
+    assert not record.exists()
+    assert main(["predict", str(tmp_path / "a.wav"), *args, "--resume", "--top-k", "1"]) == 0  # unchecked
+    # a run without --resume replaces FILE, and records its options again
+    assert main(["predict", str(tmp_path / "a.wav"), *args]) == 0 and record.exists()
+    assert main(["predict", str(tmp_path / "a.wav"), *args, "--resume", "--top-k", "1"]) == 2

@@ -79,9 +79,12 @@ earlier FILE (from its first save) unless it is given --resume:
   ser-hf predict --files-from list.txt --csv results.csv --resume
 keeps FILE's rows with a label and classifies only the other files (those with an error row, or no
 row: matched by the name as the row writes it, see below), then writes FILE with all of them in the
-order of the inputs; rows of files not given this time stay, at its end. The options are not
-compared: resume with the same --model and options. A FILE that ser-hf predict did not write is
-refused (exit 2), never replaced; a FILE that does not exist yet classifies every file.
+order of the inputs; rows of files not given this time stay, at its end. The options that change
+the rows (--model, --onnx, --labels, --top-k, --window, --hop, --silence-db, --silence-rel-db,
+--min-speech, --channel, --track, --adapt) are recorded beside FILE, in FILE.options.json: resumed
+with others, FILE is refused (exit 2, naming each); a FILE without that record (an earlier version's)
+resumes with a warning. A FILE that ser-hf predict did not write is refused (exit 2), never
+replaced; a FILE that does not exist yet classifies every file.
 
 file names: each PATH is written as typed (./a.wav stays ./a.wav, x//a.wav stays so); a file
 found in a folder is the folder as typed joined with its path inside it; a byte of a name that is
@@ -207,7 +210,7 @@ run's rows are left), and --json - / --csv - then print one array / one header p
         "--resume",
         action="store_true",
         help="continue the --csv/--json FILE of an earlier run that stopped: keep its rows with a label, classify "
-        "only the files without one, write FILE with all of them (see below)",
+        "only the files without one, write FILE with all of them (an earlier run with other options: refused; see below)",
     )
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument(
@@ -282,6 +285,7 @@ def cli(argv: list[str]) -> int:
         clf.restrict([name.strip() for name in args.labels.split(",") if name.strip()])
     window_s = float(args.window if args.window is not None else clf.default_window_s())
     hop_s = float(args.hop if args.hop is not None else window_s / 2)
+    result_file.check_window(window_s, hop_s)  # --resume: the earlier run's too, once the model says
     warn_min_speech_over_half(args.min_speech, window_s)
     # an address stays as given (as a Path it read "https:/host/x.wav"): load_audio fetches http(s)
     files: list[Path | str] = []

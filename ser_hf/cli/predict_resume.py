@@ -4,6 +4,8 @@ A run over thousands of files wrote FILE once, at the end: one killed with SIGKI
 lost machine) after hours left nothing, and a re-run started again from the first file. FILE is now
 saved whole every minute or so (the temporary-file-then-replace of ``_write_file``: a save cut short
 leaves the previous FILE), and ``--resume`` reads it back and classifies only the files it lacks.
+The options that change the rows are recorded beside FILE (``predict_options``): ``--resume`` with
+others is refused, not a FILE of two kinds of rows.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import SERError, from_spreadsheet_text
+from .predict_options import ours, read_record, record_path, record_text, refuse_other_options, run_options
 from .predict_output import CSV_FIELDS, OLD_CSV_FIELDS, _shown, _special_file, _write_csv, _write_file
 
 logger = logging.getLogger(__name__)
@@ -48,10 +51,24 @@ class PredictFile:
     run, and the rows written at its end.
 
     ``path`` is None when there is no FILE (only the table, or ``-``: stdout); saves during the run
-    happen only when FILE is (or will be) a regular file, replaced whole each time."""
+    happen only when FILE is (or will be) a regular file, replaced whole each time. ``options``: the
+    run's options that change the rows (``predict_options.run_options``), recorded beside such a FILE
+    at its first save unless not ``checked`` (``--resume`` of earlier rows whose options are not known:
+    a record would vouch for them); ``earlier_options``: with ``--resume``, the recorded options of the
+    run that wrote the earlier rows."""
 
-    def __init__(self, path: str | None, kind: str, earlier: list[dict[str, Any]]):
+    def __init__(
+        self,
+        path: str | None,
+        kind: str,
+        earlier: list[dict[str, Any]],
+        options: dict[str, Any] | None = None,
+        earlier_options: dict[str, Any] | None = None,
+        checked: bool = True,
+    ):
         self.path, self.kind, self.earlier = path, kind, earlier
+        self.options, self.earlier_options = options, earlier_options
+        self.record_due = options is not None and checked  # written with FILE's first save
         self.saving = path is not None and _replaced_whole(path)
         self.files: Sequence[Path | str] = ()
         self.done: Counter[str] = Counter()  # a name -> how many of its places an earlier row fills
@@ -105,6 +122,18 @@ class PredictFile:
             path, n = path.with_name(f"{stem}-{n}{suffix}"), n + 1
         return path
 
+    def check_window(self, window_s: float, hop_s: float) -> None:
+        """Add the run's --window and --hop to its options (their defaults are the model's, known once
+        it has loaded); with ``--resume``, refuse them when the earlier run's differ."""
+        if self.options is None:
+            return
+        window = {"--window": window_s, "--hop": hop_s}
+        if self.earlier_options is not None:
+            refuse_other_options(
+                self.earlier_options, window, str(self.path), f"--{self.kind} {self.path} --resume"
+            )
+        self.options |= window
+
     def stopped_note(self, results: list[dict[str, Any]]) -> str:
         """What the last line of a run stopped early (Ctrl-C, SIGTERM) says of FILE."""
         if results:
@@ -157,11 +186,45 @@ class PredictFile:
         return rows + [r for r in self.earlier if r["file"] not in names]
 
     def write(self, rows: list[dict[str, Any]]) -> None:
-        """Write ``rows`` to FILE, replacing it whole (through a device or FIFO: as ``> FILE``)."""
+        """Write ``rows`` to FILE, replacing it whole (through a device or FIFO: as ``> FILE``); at the
+        first save of a regular FILE, its record of the options too: an earlier run's record that
+        differs is removed first, and this one written after FILE (a save cut short between them leaves
+        FILE without a record, whose --resume warns, never one that vouches for rows it did not write)."""
+        due = self.record_due and self.saving and self._record_outdated()
         if self.kind == "csv":
             _write_csv(rows, str(self.path))
         else:
             _write_file(str(self.path), lambda fh: fh.write(json.dumps(rows, indent=2, ensure_ascii=False)))
+        if due:
+            text = record_text(self.options or {})
+            _write_file(record_path(str(self.path)), lambda fh: fh.write(text))
+        self.record_due = self.record_due and not self.saving
+
+    def _record_outdated(self) -> bool:
+        """Whether FILE's record is to be written: there is none, or an earlier run's (removed here)
+        records other options. Another file of that name is left as it is, and a record that cannot
+        be (FILE's name of 250 bytes: the record's too long) is none; each a warning."""
+        record = record_path(str(self.path))
+        try:
+            data = json.loads(record.read_text(encoding="utf-8"))
+            why = "" if ours(data) else "is not a record of ser-hf predict's options, so it is left as it is"
+        except FileNotFoundError:
+            return True
+        except OSError as err:
+            why = f"cannot be read or written ({err.strerror})"
+        except ValueError:
+            why = "is not a record of ser-hf predict's options, so it is left as it is"
+        if why:
+            logger.warning(
+                "%s %s: %s has no record of its options, so a --resume of it cannot check them; move "
+                "that file away, or name another FILE",
+                record, why, self.path,
+            )  # fmt: skip
+            return False
+        if data["options"] == json.loads(json.dumps(self.options)):
+            return False
+        record.unlink()
+        return True
 
 
 def open_predict_file(args: argparse.Namespace, parser: argparse.ArgumentParser) -> PredictFile:
@@ -175,7 +238,22 @@ def open_predict_file(args: argparse.Namespace, parser: argparse.ArgumentParser)
         )
     if path == "-":
         path = None
-    return PredictFile(path, kind, _earlier_rows(path, kind) if args.resume and path else [])
+    earlier = _earlier_rows(path, kind) if args.resume and path else []
+    options = run_options(args) if path else None
+    recorded: dict[str, Any] | None = None
+    checked = True
+    if earlier and options is not None:
+        recorded, why = read_record(str(path))
+        if recorded is None:
+            checked = False
+            logger.warning(
+                "--resume: the options of the run that wrote %s could not be checked: %s. Resume with "
+                "that run's --model and options, or FILE mixes two kinds of rows",
+                path, why,
+            )  # fmt: skip
+        else:
+            refuse_other_options(recorded, options, str(path), f"--{kind} {path} --resume")
+    return PredictFile(path, kind, earlier, options, recorded, checked)
 
 
 def _replaced_whole(path: str) -> bool:
