@@ -165,6 +165,37 @@ def test_files_from_lists_windows_writes_with_a_byte_order_mark(model_dir, tmp_p
         assert [r["file"] for r in json.loads(capsys.readouterr().out)] == [str(c) for c in clips]
 
 
+def test_files_from_reads_utf16_without_a_byte_order_mark(model_dir, tmp_path, capsys):
+    """A UTF-16 list without a byte-order mark (.NET's Encoding.Unicode.GetBytes, some export tools)
+    made every file "the path holds a NUL character". Its NUL bytes tell little- from big-endian: it is
+    read as the names it holds (--null too); a UTF-8 --null list of short names stays UTF-8, and a list
+    with those NULs that is no UTF-16 is the clear error (exit 2), not a row per garbled name."""
+    clips = []
+    for i, name in enumerate(("Wut – Jürgen ß.wav", "悲しみ😢.wav", "一.wav")):
+        clips.append(tmp_path / name)
+        sf.write(clips[-1], make_speechlike(0.5, seed=i), SR)
+    lines = "\r\n".join(str(c) for c in clips) + "\r\n"
+    ended = "".join(f"{c}\0" for c in clips)
+    for name, data, null in (
+        ("le.txt", lines.encode("utf-16-le"), []),
+        ("be.txt", lines.encode("utf-16-be"), []),
+        ("le0", ended.encode("utf-16-le"), ["--null"]),
+        ("be0", ended.encode("utf-16-be"), ["--null"]),
+    ):
+        (tmp_path / name).write_bytes(data)
+        args = ["predict", *null, "-T", str(tmp_path / name), "--model", str(model_dir), "--json", "-"]
+        assert main(args) == 0, capsys.readouterr().err
+        assert [r["file"] for r in json.loads(capsys.readouterr().out)] == [str(c) for c in clips]
+    from ser_hf.cli.file_lists import listed_names
+
+    assert listed_names(b"a.wav\0b.wav\0cd.mp3\0", True, "-T x") == ["a.wav", "b.wav", "cd.mp3"]
+    (tmp_path / "bad.txt").write_bytes(lines.encode("utf-16-le") + b"\x00\xd8" + "x.wav".encode("utf-16-le"))
+    assert main(["predict", "-T", str(tmp_path / "bad.txt"), "--model", str(model_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "has the NUL bytes of UTF-16-LE text without a byte-order mark but is not UTF-16 text" in err
+    assert "save the list as UTF-8" in err
+
+
 def test_a_clip_too_short_for_speech_is_an_error_row_not_an_emotion(model_dir, tmp_path, capsys):
     """A 5-ms clip got a confident emotion in the JSON; only a log line said it meant nothing."""
     (speech,) = _clips(tmp_path, 1)
