@@ -302,7 +302,10 @@ def cli(argv: list[str]) -> int:
     # (the files classified, the files adapted on first or None)
     groups: list[tuple[list[Path | str], list[Path | str] | None]] = [(files, files if args.adapt else None)]
     if args.adapt and args.onnx:
-        raise SERError("--adapt changes the PyTorch model's statistics; drop --onnx", source="--adapt")
+        raise SERError(
+            "adapting changes the PyTorch model's statistics, which an ONNX file does not hold; drop --onnx",
+            source="--adapt",
+        )
     # --adapt reads every file twice (adapting, then classifying; three times to group voices): an
     # address is fetched once, into a folder removed when the files are classified
     fetched = tempfile.TemporaryDirectory(prefix="ser-hf-predict-") if args.adapt else None
