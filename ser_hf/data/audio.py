@@ -31,7 +31,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -73,6 +73,9 @@ MEDIA_EXTENSIONS = AUDIO_EXTENSIONS + VIDEO_EXTENSIONS
 DEFAULT_SAMPLING_RATE = 16000
 _WHOLE_READ_SAMPLES = 2**25  # samples x channels read at once (128 MB as float32); more go by blocks
 _BLOCK_SAMPLES = 2**23  # of this many samples x channels (32 MB), at least a second, at most a minute
+# libsndfile's length of a FLAC whose length is unknown (written to a pipe): 2**63 - 1 frames; it fails
+# to read such a file's last block ("Internal psf_fseek() failed"), FFmpeg reads it
+UNKNOWN_FRAMES = 2**62
 
 
 def _describe(source: Any) -> str:
@@ -105,31 +108,33 @@ def _decode_soundfile(
     sampling_rate: int | None = None,
     channel: int | None = None,
     track: int | None = None,
+    name: str | None = None,
 ) -> tuple[np.ndarray, int] | None:
     """(mono samples, rate), or None when libsndfile cannot read it. A file whose samples would pass
     ``_WHOLE_READ_SAMPLES`` (a 250-KB FLAC of 10 min at 192 kHz x 8 channels holds 920 M) is mixed
-    down and resampled to ``sampling_rate`` block by block, so memory follows the output."""
+    down and resampled to ``sampling_rate`` block by block, so memory follows the output. ``name``:
+    what messages call it (default: the path)."""
     import soundfile as sf
 
     seconds = None
+    name = name or (data if isinstance(data, str) else "<audio bytes>")
     try:
         with sf.SoundFile(data) as f:
             seconds = f.frames / f.samplerate if f.samplerate else None
             if f.format == "MP3":  # libsndfile read a VBR MP3 without a Xing header to about half its
                 return None  # length (its estimate); FFmpeg decodes it whole, as timeline() always did
-            name = data if isinstance(data, str) else "<audio bytes>"
             if not libsndfile_track(f.format, data, track, name):  # a multiplexed Ogg: FFmpeg's
                 return None
             rate = check_rate(int(f.samplerate), name)
             check_channel(f.channels, channel, name)  # before reading it
-            _warn_if_cut_short(f, data)
+            _warn_if_cut_short(f, name)
             if f.frames * f.channels <= _WHOLE_READ_SAMPLES or sampling_rate is None:
                 return _pick(f.read(dtype="float32", always_2d=True), channel, name, 1), rate
             return _resample_by_blocks(f, sampling_rate, channel), sampling_rate
     except (NoSuchChannelError, NoSuchTrackError):
         raise
     except MemoryError as err:  # the file is fine, only long: FFmpeg failed as well, "check the file"
-        raise too_long_error(data if isinstance(data, str) else "<audio bytes>", seconds) from err
+        raise too_long_error(name, seconds) from err
     except Exception:  # libsndfile can't read it (m4a, video, corrupt): let FFmpeg try
         return None
 
@@ -254,7 +259,7 @@ def _decode_bytes(
         raise SERError(f"audio bytes must be bytes, not {type(data).__name__}", source=name)
     if len(data) == 0:
         raise AudioInputError("no audio bytes (empty input)", source=name)
-    decoded = _decode_soundfile(io.BytesIO(data), sampling_rate, channel, track)
+    decoded = _decode_soundfile(io.BytesIO(data), sampling_rate, channel, track, name)
     if decoded is None:
         try:
             decoded = _decode_ffmpeg(bytes(data), name, sampling_rate, channel, track)
@@ -268,6 +273,43 @@ def _decode_bytes(
     return decoded
 
 
+def is_file_object(source: Any) -> bool:
+    """Whether ``source`` is read as a file: an open file, ``io.BytesIO``, a web framework's upload."""
+    return hasattr(source, "read") and callable(source.read)
+
+
+def read_file_object(source: Any, name: str) -> Any:
+    """What ``source.read()`` gives (its bytes from where it is, or the text of a text-mode file, which
+    decoding refuses), or a :class:`SERError` naming the fix when it cannot be read (a closed file)."""
+    try:
+        return source.read()
+    except (UnicodeDecodeError, ValueError, OSError) as err:  # open(f) (text mode), a closed file
+        raise SERError(
+            f"the file object cannot be read ({type(err).__name__}: {str(err)[:120]}); pass an open "
+            "file in binary mode (open(path, 'rb')) or the path itself",
+            source=name,
+        ) from err
+
+
+def seekable_at_start(source: Any) -> bool:
+    """Whether the file object ``source`` is binary, can seek and is at its start: libsndfile and
+    FFmpeg then read it where it lies (an upload spooled to disk), with no copy in memory."""
+    try:
+        return bool(source.seekable()) and source.tell() == 0 and isinstance(source.read(0), bytes)
+    except Exception:  # no seekable(), a closed file: read once, as load_audio reads it
+        return False
+
+
+def encoded_input(source: Any, name: str) -> Any:
+    """Encoded audio (bytes, or an open file / ``io.BytesIO``) as the readers of its header and chunks
+    take it, without a copy where there is a choice: bytes as they are, a binary file object that can
+    seek and is at its start as itself, another read once from where it is (as :func:`load_audio`
+    reads it: a stream that cannot seek back, the text of a text-mode file, which decoding refuses)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    return source if seekable_at_start(source) else read_file_object(source, name)
+
+
 def _decode_any(
     source: Any, sampling_rate: int | None, name: str, channel: int | None = None, track: int | None = None
 ) -> tuple[np.ndarray, int]:
@@ -277,15 +319,8 @@ def _decode_any(
         return _decode_location(source, sampling_rate, channel, track)
     if isinstance(source, (bytes, bytearray, memoryview)):
         return _decode_bytes(bytes(source), name, sampling_rate, channel, track)
-    if hasattr(source, "read") and callable(source.read):  # an open file, io.BytesIO, a web upload
-        try:
-            data = source.read()
-        except (UnicodeDecodeError, ValueError, OSError) as err:  # open(f) (text mode), a closed file
-            raise SERError(
-                f"the file object cannot be read ({type(err).__name__}: {str(err)[:120]}); pass an open "
-                "file in binary mode (open(path, 'rb')) or the path itself",
-                source=name,
-            ) from err
+    if is_file_object(source):  # an open file, io.BytesIO, a web upload
+        data = read_file_object(source, name)
         return _decode_bytes(data, str(getattr(source, "name", "") or name), sampling_rate, channel, track)
     if isinstance(source, dict):
         samples = source.get("array", source.get("raw"))
@@ -403,21 +438,37 @@ def _load(
     return samples.astype(np.float32, copy=False)
 
 
-def audio_info(path: str | os.PathLike | bytes, track: int | None = None) -> tuple[float, int, int]:
-    """(duration in seconds, sampling rate, channels) of a file, or of a file's encoded bytes (a
-    parquet or Hub dataset's audio), read from its header (of its audio ``track``: as in
-    :func:`load_audio`, without its warning)."""
-    if isinstance(path, (bytes, bytearray)):
-        name, target = "<encoded bytes>", bytes(path)
-    else:
-        name = target = str(path)
+def audio_info(
+    path: str | os.PathLike | bytes | BinaryIO, track: int | None = None
+) -> tuple[float, int, int]:
+    """(duration in seconds, sampling rate, channels) of a file, of a file's encoded bytes (a parquet or
+    Hub dataset's audio, a web upload) or of an open binary file / ``io.BytesIO`` (left where it was),
+    read from its header (of its audio ``track``: as in :func:`load_audio`, without its warning)."""
+    name = _describe(path)
+    if isinstance(path, (bytes, bytearray, memoryview)):
+        target: Any = bytes(path)
+    elif is_file_object(path):
+        return _file_object_info(path, name, track)
+    elif isinstance(path, (str, os.PathLike)):
+        target = str(path)
         _readable_path(Path(path))
         if not Path(path).is_file():
             raise SERError("not an existing file", source=name)
+    else:
+        raise SERError(
+            f"audio_info reads a path, encoded bytes or an open binary file, not {type(path).__name__}; "
+            "for samples in memory, their length over their rate is the duration",
+            source=name,
+        )
+    return _header_info(target, name, track)
+
+
+def _header_info(target: Any, name: str, track: Any) -> tuple[float, int, int]:
+    """:func:`audio_info` of ``target``: a path (str), encoded bytes or a binary file object."""
     import soundfile as sf
 
     try:
-        data = io.BytesIO(target) if isinstance(target, bytes) else target
+        data = io.BytesIO(target) if isinstance(target, bytes) else _rewound(target)
         info = sf.info(data)
         if libsndfile_track(info.format, data, track_index(track), name):
             return float(info.duration), int(info.samplerate), int(info.channels)
@@ -425,9 +476,9 @@ def audio_info(path: str | os.PathLike | bytes, track: int | None = None) -> tup
         raise
     except Exception:
         pass
-    source = ffmpeg_source(target, name)  # a path as that file (not a URL), no playlist of other files
+    source = ffmpeg_source(_rewound(target), name)  # a path as that file (not a URL), no playlist
     try:
-        meta = open_track(source, name, None, track_index(track), warn=False).metadata
+        meta = open_track(_rewound(source), name, None, track_index(track), warn=False).metadata
     except NoSuchTrackError:
         raise
     except Exception as err:
@@ -436,6 +487,40 @@ def audio_info(path: str | os.PathLike | bytes, track: int | None = None) -> tup
         ) from err
     duration = meta.duration_seconds or meta.duration_seconds_from_header or 0.0
     return float(duration), int(meta.sample_rate or 0), int(meta.num_channels or 0)
+
+
+def _rewound(source: Any) -> Any:
+    """``source``; a file object back at its start first (libsndfile has read some of it)."""
+    if is_file_object(source):
+        source.seek(0)
+    return source
+
+
+def _file_object_info(f: Any, name: str, track: int | None) -> tuple[float, int, int]:
+    """:func:`audio_info` of an open file: its header read where it lies, the file left where it was;
+    a typed error naming the fix for one that cannot seek back (its header would be lost to decoding)
+    or is open in text mode."""
+    try:
+        where, text = (f.tell() if f.seekable() else None), not isinstance(f.read(0), bytes)
+    except Exception as err:  # a closed file, an object without seekable() or tell()
+        where, text = None, isinstance(err, ValueError) and "closed" in str(err)
+    if text:
+        raise SERError(
+            "the file object is open in text mode or closed; pass an open file in binary mode "
+            "(open(path, 'rb')) or the path itself",
+            source=name,
+        )
+    if where is None:
+        raise SERError(
+            "the file object cannot seek back (a pipe, a socket), so reading its header here would take it "
+            "from what is decoded next; read it once (data = f.read()) and pass data to audio_info and to "
+            "load_audio or classify",
+            source=name,
+        )
+    try:  # from where it is, as load_audio reads it
+        return _header_info(f if where == 0 else f.read(), name, track)
+    finally:
+        f.seek(where)
 
 
 def write_wav(

@@ -1,14 +1,17 @@
-"""Long recordings in bounded memory: successive chunks of a file, decoded as :func:`load_audio` would.
+"""Long recordings in bounded memory: successive chunks of a file, of its encoded bytes or of an open
+file (a web upload), decoded as :func:`load_audio` would.
 
 The timeline reads a 10-minute call this way, so that it never becomes one giant tensor.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -16,58 +19,90 @@ from ..errors import AudioInputError, SERError
 from .audio import (
     AUDIO_EXTENSIONS,
     DEFAULT_SAMPLING_RATE,
+    UNKNOWN_FRAMES,
     _decode_path,
+    _describe,
     _ffmpeg_error,
     _pick,
     _resampled_blocks,
     _warn_if_cut_short,
     channel_index,
     check_channel,
+    encoded_input,
+    is_file_object,
     load_audio,
 )
 from .ffmpeg_decode import _decode_until_damage
 from .ffmpeg_input import ffmpeg_source
 from .resampling import check_rate
-from .tracks import libsndfile_track, open_track, track_index
+from .tracks import holds_video, libsndfile_track, open_track, track_index
 
 logger = logging.getLogger(__name__)
 
 
 def iter_audio_chunks(
-    path: str | os.PathLike,
+    source: str | os.PathLike | bytes | BinaryIO,
     chunk_seconds: float,
     sampling_rate: int = DEFAULT_SAMPLING_RATE,
     channel: int | str | None = None,
     track: int | str | None = None,
+    name: str | None = None,
 ) -> Iterator[np.ndarray]:
-    """Yield successive float32 mono chunks of ``chunk_seconds`` from a file, in bounded memory
-    (its channels averaged, or the one ``channel`` names, of its audio ``track``, as
-    :func:`load_audio` reads it).
+    """Yield successive float32 mono chunks of ``chunk_seconds`` from a file, from its encoded bytes or
+    from an open binary file / ``io.BytesIO`` (a web upload: read where it lies when it can seek and is
+    at its start, else read once, as :func:`load_audio` reads it), in bounded memory (its channels
+    averaged, or the one ``channel`` names, of its audio ``track``, as :func:`load_audio` reads it).
+    ``name``: what messages call it (default: its path, or what :func:`load_audio` calls it).
 
     The last chunk may be shorter. Used for long recordings so that a 10-minute file never becomes
-    one giant tensor.
+    one giant tensor; a recording whose container does not give its length (a browser's WebM, a FLAC
+    written to a pipe) is read in chunks too, up to its end.
     """
-    name, channel, track = str(path), channel_index(channel), track_index(track)
-    p = Path(path)
-    try:
-        usable = p.is_file() and p.stat().st_size > 0
-    except OSError:  # a name too long for the file system: a raw OSError from timeline()
-        usable = False
-    if not usable:
-        _decode_path(
-            p, sampling_rate, channel
-        )  # raises the precise error (missing, a folder, empty, bad name)
+    channel, track = channel_index(channel), track_index(track)
+    if isinstance(source, (str, os.PathLike)):
+        name, p = name or str(source), Path(source)
+        try:
+            usable = p.is_file() and p.stat().st_size > 0
+        except OSError:  # a name too long for the file system: a raw OSError from timeline()
+            usable = False
+        if not usable:
+            # raises the precise error (missing, a folder, empty, bad name)
+            _decode_path(p, sampling_rate, channel)
+        data: Any = str(source)
+    else:
+        name = name or _describe(source)
+        data = encoded_input(source, name)
+        if not (is_file_object(data) or isinstance(data, bytes) and data):  # empty, the text of a file
+            load_audio({"bytes": data, "path": name})  # raises the precise error
+    yield from _chunks(data, name, chunk_seconds, sampling_rate, channel, track)
+
+
+def _opened(data: Any) -> Any:
+    """``data`` as libsndfile reads it: a path as it is, bytes as a file, a file object from its start."""
+    if isinstance(data, bytes):
+        return io.BytesIO(data)
+    if is_file_object(data):
+        data.seek(0)
+    return data
+
+
+def _chunks(
+    data: Any, name: str, chunk_seconds: float, sampling_rate: int, channel: int | None, track: int | None
+) -> Iterator[np.ndarray]:
+    """:func:`iter_audio_chunks` of ``data``: a path (str), non-empty encoded bytes or a binary file object."""
     import soundfile as sf
 
     try:
-        info = sf.info(name)
+        info = sf.info(_opened(data))
     except Exception:
         info = None
-    # a cut MP3's header promises more than it holds; a multiplexed Ogg: FFmpeg picks the track
-    if info is not None and info.format != "MP3" and libsndfile_track(info.format, name, track, name):
+    # a cut MP3's header promises more than it holds; a multiplexed Ogg: FFmpeg picks the track; a FLAC
+    # of unknown length: libsndfile fails at its end, after its first chunks
+    known = info is not None and info.format != "MP3" and info.frames < UNKNOWN_FRAMES
+    if known and libsndfile_track(info.format, _opened(data), track, name):
         yielded = False
-        try:
-            with sf.SoundFile(name) as f:  # resampled with context: the chunks join as the whole file
+        try:  # resampled with context: the chunks join as the whole file
+            with sf.SoundFile(_opened(data)) as f:
                 check_rate(int(f.samplerate), name)
                 check_channel(f.channels, channel, name)  # a channel it lacks, said first
                 _warn_if_cut_short(f, name)
@@ -89,30 +124,33 @@ def iter_audio_chunks(
                     source=name,
                 ) from err
         # libsndfile cannot read its first chunk: FFmpeg decodes what it can, as load_audio does
-    source = ffmpeg_source(name, name)  # a path as that file (not a URL), no playlist of other files
+    source = ffmpeg_source(data, name)  # a path as that file (not a URL), no playlist of other files
     try:
         decoder = open_track(source, name, sampling_rate, track)  # its audio track ``track``
-        duration = decoder.metadata.duration_seconds or decoder.metadata.duration_seconds_from_header
-        # a video's audio may start after its picture (a dubbed track): read from where it starts
-        begin = float(decoder.metadata.begin_stream_seconds or 0.0)
     except SERError:
         raise
-    except Exception:
-        duration = None
-    if duration and decoder.metadata.sample_rate:
-        check_rate(int(decoder.metadata.sample_rate), name)
-    if duration and decoder.metadata.num_channels:
-        check_channel(int(decoder.metadata.num_channels), channel, name)
-    if not duration:  # decode whole: the precise error (no audio track, not audio, no FFmpeg), or a
-        # container without a duration header, or a name FFmpeg refuses (not UTF-8) (all rare)
-        samples = load_audio(p, sampling_rate, channel=channel, track=track)
+    except Exception:  # decode whole: the precise error (no audio track, not audio, no FFmpeg), or a
+        # name FFmpeg refuses (not UTF-8) (rare)
+        given = Path(data) if isinstance(data, str) else {"bytes": _read(data), "path": name}
+        whole = load_audio(given, sampling_rate, channel=channel, track=track)
         step = int(chunk_seconds * sampling_rate)
-        for start in range(0, len(samples), step):
-            yield samples[start : start + step]
+        for start in range(0, len(whole), step):
+            yield whole[start : start + step]
         return
+    meta = decoder.metadata
+    duration = meta.duration_seconds or meta.duration_seconds_from_header  # None: a browser's WebM
+    # a video's audio may start after its picture (a dubbed track): read from where it starts
+    begin = float(meta.begin_stream_seconds or 0.0)
+    if meta.sample_rate:
+        check_rate(int(meta.sample_rate), name)
+    if meta.num_channels:
+        check_channel(int(meta.num_channels), channel, name)
     # the times of a timeline are the audio's, not the picture's; an audio file's own start (an MP3
     # encoder's delay) was warned about on every call, in words about video
-    if begin > 0.05 and p.suffix.lower() not in AUDIO_EXTENSIONS:
+    video = (
+        Path(data).suffix.lower() not in AUDIO_EXTENSIONS if isinstance(data, str) else holds_video(decoder)
+    )
+    if begin > 0.05 and video:
         logger.warning(
             "%s: its audio starts %.2f s into the file: times count from the start of the audio "
             "(add %.2f s for the video's clock)",
@@ -120,23 +158,23 @@ def iter_audio_chunks(
             begin,
             begin,
         )
-    start, decoded, end = begin, 0, begin + duration
+    start, decoded, end = begin, 0, begin + duration if duration else None
     while True:
         # past the header's duration too: an MP3 without a Xing header has only FFmpeg's estimate
         # (50.9 s of a 61-s recording), so reading goes on while audio comes
-        stop = min(start + chunk_seconds, end) if start < end else start + chunk_seconds
+        stop = min(start + chunk_seconds, end) if end is not None and start < end else start + chunk_seconds
         try:
             chunk = _pick(decoder.get_samples_played_in_range(start, stop).data.numpy(), channel, name, 0)
         except RuntimeError as err:
-            if start >= end:  # the end of the audio, after its header's duration
-                return
+            first = start == begin
+            if not first and (end is None or start >= end):  # the end of the audio, after its header's
+                return  # duration, or of a recording whose length no header gave
             # a file cut short: its header (an MP3's frame count) promised more audio than it holds;
             # what decodes of this chunk before the damage is read too (of an MP3's first chunk as well,
             # as load_audio reads a cut MP3: a 61-s MP3 cut mid-frame at 59 s was an error)
-            first = start == begin
             tail = (
                 None
-                if first and decoder.metadata.codec != "mp3"
+                if first and meta.codec != "mp3"
                 else _decode_until_damage(decoder, start, channel=channel)
             )
             if tail is None and first:
@@ -148,13 +186,18 @@ def iter_audio_chunks(
                 "%s: the audio ends after %.1f s, not at the %.1f s its header gives",
                 name,
                 decoded / sampling_rate,
-                duration,
-                extra={"cut_short": (duration, decoded / sampling_rate)},
+                duration or 0.0,
+                extra={"cut_short": (duration or 0.0, decoded / sampling_rate)},
             )
             return
         if chunk.size:
             decoded += chunk.size
             yield chunk.astype(np.float32, copy=False)
-        elif start >= end:
+        elif end is None or start >= end:
             return
         start = stop
+
+
+def _read(data: Any) -> Any:
+    """The bytes of ``data`` (bytes, or a file object read from its start)."""
+    return data if isinstance(data, bytes) else _opened(data).read()

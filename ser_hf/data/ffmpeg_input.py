@@ -11,6 +11,7 @@ opens it. Also the typed errors of decoding: FFmpeg's reason, and a recording to
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from ..errors import AudioInputError, AudioTooLongError, SERError
 
@@ -71,27 +72,39 @@ def refuse_playlist(data: bytes, name: str, after_tags: bytes | None = None) -> 
         )
 
 
-def ffmpeg_source(data: str | os.PathLike | bytes, name: str) -> str | bytes:
-    """``data`` as FFmpeg (torchcodec, the ``ffmpeg`` binary) is to get it: encoded bytes as they are,
-    a path as ``file:`` + its absolute path; either refused when it is a playlist (:func:`refuse_playlist`)."""
+def ffmpeg_source(data: Any, name: str) -> Any:
+    """``data`` as FFmpeg (torchcodec, the ``ffmpeg`` binary) is to get it: encoded bytes, or an open
+    binary file (an upload read where it lies, from its start), as they are, a path as ``file:`` + its
+    absolute path; each refused when it is a playlist (:func:`refuse_playlist`)."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         refuse_playlist(data, name)
         return bytes(data)
+    if hasattr(data, "read"):
+        data.seek(0)
+        head, after_tags = _heads(data)
+        data.seek(0)
+        refuse_playlist(head, name, after_tags)
+        return data
     try:
         with open(data, "rb") as f:
-            head, end = f.read(_HEAD_BYTES), 0
-            f.seek(0)
-            while tag := _id3_end(f.read(10)):  # each ID3v2 tag's header, then past it
-                end += tag
-                f.seek(end)
-            f.seek(end)
-            after_tags = f.read(_HEAD_BYTES)
+            head, after_tags = _heads(f)
     except OSError as err:
         raise SERError(
             f"cannot be read ({err.strerror}); check the file and its permissions", source=name
         ) from err
     refuse_playlist(head, name, after_tags)
     return "file:" + os.path.abspath(data)
+
+
+def _heads(f: Any) -> tuple[bytes, bytes]:
+    """The first bytes of the open binary file ``f`` (at its start), and those after its ID3v2 tags."""
+    head, end = f.read(_HEAD_BYTES), 0
+    f.seek(0)
+    while tag := _id3_end(f.read(10)):  # each ID3v2 tag's header, then past it
+        end += tag
+        f.seek(end)
+    f.seek(end)
+    return head, f.read(_HEAD_BYTES)
 
 
 def ffmpeg_error(err: Exception, name: str, seconds: float | None = None) -> AudioInputError:

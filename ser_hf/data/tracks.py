@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import logging
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..errors import NoSuchTrackError, SERError
 from .samples import counted_from_zero
@@ -59,12 +59,18 @@ def ogg_streams(head: bytes) -> int:
     return count
 
 
-def several_ogg_streams(data: str | io.BytesIO) -> bool:
-    """Whether ``data`` (a path or the bytes of a file) is an Ogg file of several streams, whose
-    first one alone libsndfile reads (a silent track 0, never a word of the microphone's track 1)."""
+def several_ogg_streams(data: str | BinaryIO) -> bool:
+    """Whether ``data`` (a path, or an ``io.BytesIO`` or open binary file from its start) is an Ogg file
+    of several streams, whose first one alone libsndfile reads (a silent track 0, never a word of the
+    microphone's track 1)."""
     if isinstance(data, io.BytesIO):
         with data.getbuffer() as view:
             return ogg_streams(bytes(view[:_OGG_HEAD_BYTES])) > 1
+    if hasattr(data, "read"):  # an upload: its head, and back to its start for the reader
+        data.seek(0)
+        head = data.read(_OGG_HEAD_BYTES)
+        data.seek(0)
+        return ogg_streams(head) > 1
     try:
         with open(data, "rb") as f:
             return ogg_streams(f.read(_OGG_HEAD_BYTES)) > 1
@@ -72,7 +78,7 @@ def several_ogg_streams(data: str | io.BytesIO) -> bool:
         return False
 
 
-def libsndfile_track(file_format: str, data: str | io.BytesIO, track: int | None, name: str) -> bool:
+def libsndfile_track(file_format: str, data: str | BinaryIO, track: int | None, name: str) -> bool:
     """Whether libsndfile reads ``data`` (of libsndfile's ``file_format``) as its one audio track: not a
     multiplexed Ogg file, whose first stream alone it reads (FFmpeg then picks the track); a
     :class:`NoSuchTrackError` when ``track`` asks for another than a WAV's, FLAC's or Ogg's one."""
@@ -94,8 +100,24 @@ def audio_streams(decoder: Any) -> list[int] | None:
     return [i for i, stream in enumerate(streams) if isinstance(stream, AudioStreamMetadata)]
 
 
+def holds_video(decoder: Any) -> bool:
+    """Whether the file a torchcodec ``AudioDecoder`` opened holds a picture (a video), as far as this
+    torchcodec tells."""
+    try:
+        from torchcodec._core import VideoStreamMetadata, get_container_metadata
+
+        streams = get_container_metadata(decoder._decoder).streams
+    except Exception:  # pragma: no cover - another torchcodec
+        return False
+    return any(isinstance(stream, VideoStreamMetadata) for stream in streams)
+
+
 def open_track(
-    source: str | bytes, name: str, sampling_rate: int | None, track: int | None = None, warn: bool = True
+    source: str | bytes | BinaryIO,
+    name: str,
+    sampling_rate: int | None,
+    track: int | None = None,
+    warn: bool = True,
 ) -> Any:
     """A torchcodec ``AudioDecoder`` of ``source`` on its audio track ``track`` (None: FFmpeg's choice,
     with a warning when the file holds several and ``warn``). Raises the decoder's own error for a file
@@ -103,7 +125,7 @@ def open_track(
     from torchcodec.decoders import AudioDecoder
 
     # channels are averaged by the caller, not by FFmpeg's downmix (which scales stereo by -3 dB each)
-    decoder = AudioDecoder(source, sample_rate=sampling_rate)
+    decoder = AudioDecoder(_from_start(source), sample_rate=sampling_rate)
     streams = audio_streams(decoder)
     if track is not None:
         if streams is None:  # pragma: no cover - another torchcodec
@@ -114,7 +136,9 @@ def open_track(
             )
         check_track(len(streams), track, name)
         if streams[track] != decoder.stream_index:
-            decoder = AudioDecoder(source, stream_index=streams[track], sample_rate=sampling_rate)
+            decoder = AudioDecoder(
+                _from_start(source), stream_index=streams[track], sample_rate=sampling_rate
+            )
     elif warn and streams and len(streams) > 1 and decoder.stream_index in streams:
         used = streams.index(decoder.stream_index)
         logger.warning(
@@ -126,3 +150,11 @@ def open_track(
             extra={"audio_tracks": (len(streams), used)},  # predict's row says so
         )
     return decoder
+
+
+def _from_start(source: Any) -> Any:
+    """``source``; an open file (an upload FFmpeg reads where it lies) back at its start first: FFmpeg
+    reads it from where it is, and seeks from its start."""
+    if hasattr(source, "seek") and not isinstance(source, (str, bytes)):
+        source.seek(0)
+    return source

@@ -35,8 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.audio import DEFAULT_SAMPLING_RATE, load_audio, url_scheme
-from ..data.chunks import iter_audio_chunks
+from ..data.audio import DEFAULT_SAMPLING_RATE
 from ..errors import AudioInputError, SERError, batch_size_for, torch_device
 from ..models.feature_extraction_ser import MIN_CLIP_SECONDS
 from ..models.fitted_heads import changed_heads
@@ -47,12 +46,13 @@ from .fork_threads import note_threads, one_thread_in_forked_children
 from .inputs import (
     _top,
     adaptation_waves,
-    assumed_rate,
     check_top_k,
     class_indices,
     clip_list,
     clip_name,
+    load_clip,
     named_error,
+    recording_chunks,
     refuse_no_speech,
     refuse_overlong,
     refuse_single,
@@ -229,12 +229,8 @@ class EmotionClassifier:
         self, audio: Any, sampling_rate: int | None = None, channel: Any = None, track: Any = None
     ) -> np.ndarray:
         """Any input -> float32 mono (its channels averaged, or ``channel``; of its audio ``track``) at
-        the model's rate."""
-        if isinstance(audio, (np.ndarray, list)) or (hasattr(audio, "detach") and hasattr(audio, "cpu")):
-            # a bare array is taken to be at the model's rate unless told otherwise
-            rate = assumed_rate(self, sampling_rate)  # with a warning, once
-            return load_audio(audio, self.sampling_rate, source_rate=rate, channel=channel, track=track)
-        return load_audio(audio, self.sampling_rate, channel=channel, track=track)
+        the model's rate; a bare array is taken to be at the model's rate unless told otherwise."""
+        return load_clip(self, audio, sampling_rate, channel, track)
 
     def _pad_short(self, samples: np.ndarray) -> np.ndarray:
         """A pretrained encoder's stock extractor (the backbone family) does not pad short clips as
@@ -337,7 +333,7 @@ class EmotionClassifier:
         step = getattr(self.feature_extractor, "clips_per_call", 1)
         waves = adaptation_waves(
             clips, lambda a: self._load(a, sampling_rate, channel, track), self.sampling_rate, self.feature_extractor,
-            self.default_window_s(), silence_db, min_speech_s,
+            self.default_window_s(), silence_db, min_speech_s, channel, track,
         )  # fmt: skip
         with statistics_lock(model).changing:  # a reset_adaptation() called meanwhile waits, then resets
             inputs: list[dict[str, Any]] = []
@@ -416,7 +412,8 @@ class EmotionClassifier:
         """
         if top_k is not None:
             check_top_k(top_k)  # before the work
-        audio = refuse_overlong(audio)  # from its header, before gigabytes of decoding (a stream: read once)
+        # from its header, before gigabytes of decoding (a stream: read once)
+        audio = refuse_overlong(audio, rate=self.sampling_rate, channel=channel, track=track)
         samples, name = self._load(audio, sampling_rate, channel, track), clip_name(audio)
         if require_speech:
             refuse_no_speech(samples, name, self.sampling_rate)
@@ -464,7 +461,7 @@ class EmotionClassifier:
         clips: dict[int, np.ndarray] = {}
         for i, audio in enumerate(audios):
             try:
-                audio = refuse_overlong(audio)
+                audio = refuse_overlong(audio, rate=self.sampling_rate, channel=channel, track=track)
                 clips[i] = self._load(audio, sampling_rate, channel, track)
                 if require_speech:
                     refuse_no_speech(clips[i], clip_name(audio), self.sampling_rate)
@@ -515,7 +512,7 @@ class EmotionClassifier:
         """
         if not hasattr(self.backend, "predict_with_attention"):
             raise SERError("attention weights need the PyTorch model, not this backend", source=self.source)
-        samples = self._load(refuse_overlong(audio), sampling_rate)
+        samples = self._load(refuse_overlong(audio, rate=self.sampling_rate), sampling_rate)
         feats, mask, extra = self._features([samples])
         logits, weights = self.backend.predict_with_attention(feats, mask, **extra)
         keep, labels = self._scoring
@@ -564,8 +561,8 @@ class EmotionClassifier:
         in which a speech detector (Silero VAD, run over the whole recording once) finds less than
         ``min_speech_s`` seconds of speech (less than half the window when it is shorter than twice that)
         is ``"no speech"`` (music, noise, a tone), likewise not run and excluded; ``None``: the detector
-        is off. Paths are decoded in chunks of
-        ``chunk_s`` seconds and windows classified ``batch_size`` at a time, so memory stays
+        is off. Encoded audio (a path, bytes, an open file or ``io.BytesIO``: a web upload) is decoded
+        in chunks of ``chunk_s`` seconds and windows classified ``batch_size`` at a time, so memory stays
         bounded for recordings of any length. ``channel``, ``track``: as in :meth:`classify`.
 
         Returns:
@@ -586,14 +583,8 @@ class EmotionClassifier:
         win, hop = max(1, int(round(window_s * sr))), max(1, int(round(hop_s * sr)))
         name = clip_name(audio)
         warn_if_window_odd(window_s, self.feature_extractor, name, hop_s)
-        # a file is read a chunk at a time; an http(s) address is fetched by load_audio below
-        if isinstance(audio, (str, os.PathLike)) and not url_scheme(audio):
-            chunk = max(chunk_s, 2 * window_s)
-            chunks: Iterable[np.ndarray] = iter_audio_chunks(audio, chunk, sr, channel, track)
-        else:
-            samples = self._load(audio, sampling_rate, channel, track)
-            step = max(win, int(chunk_s * sr))
-            chunks = (samples[i : i + step] for i in range(0, len(samples), step))
+        load = lambda a: self._load(a, sampling_rate, channel, track)  # noqa: E731  (samples in memory)
+        chunks = recording_chunks(audio, load, chunk_s, window_s, sr, channel, track)  # bounded memory
 
         keep, labels = self._scoring
         scan = classify_windows(

@@ -11,7 +11,17 @@ from typing import Any
 
 import numpy as np
 
-from ..data.audio import MIN_SPEECH_S, _describe, audio_info, refuse_single, url_scheme
+from ..data.audio import (
+    MIN_SPEECH_S,
+    UNKNOWN_FRAMES,
+    _describe,
+    audio_info,
+    is_file_object,
+    load_audio,
+    refuse_single,
+    url_scheme,
+)
+from ..data.chunks import iter_audio_chunks
 from ..data.download import fetch_url
 from ..errors import AudioInputError, AudioTooLongError, NoSpeechError, SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
@@ -24,14 +34,11 @@ logger = logging.getLogger(__name__)
 
 
 def clip_name(audio: Any) -> str:
-    """How messages name a clip: its path, else its type."""
-    if isinstance(audio, _ReadFile):  # a file object, read by refuse_overlong
-        return audio.shown
-    if isinstance(audio, (str, os.PathLike)):
-        return str(audio)
-    if isinstance(audio, dict) and audio.get("path"):
-        return str(audio["path"])
-    return f"<{type(audio).__name__}>"
+    """How messages name a clip, as :func:`~ser_hf.data.audio.load_audio`'s errors do: its path (an
+    open file's name), else what it is (``<32000 bytes of audio>``, ``<ndarray of shape (16000,)>``)."""
+    if isinstance(audio, (_ReadFile, _Decoded)):  # read, or decoded, by refuse_overlong
+        return audio.name
+    return _describe(audio)
 
 
 def named_error(err: SERError, name: str) -> SERError:
@@ -131,11 +138,11 @@ CLASSIFY_MAX_S = 3600.0
 
 class _ReadFile:
     """What a file object's one ``read()`` gave (its bytes, or the error it raised), handed on to
-    ``load_audio`` under the file object's names: a stream that cannot seek back is read once, as
+    ``load_audio`` under the file object's name: a stream that cannot seek back is read once, as
     ``load_audio`` reads it, and every message names it as before."""
 
     def __init__(self, source: Any):
-        self.name, self.shown = _describe(source), clip_name(source)
+        self.name = _describe(source)
         try:
             self.data, self.error = source.read(), None
         except Exception as err:  # a text-mode or closed file: load_audio says what, as before
@@ -147,68 +154,150 @@ class _ReadFile:
         return self.data
 
 
-def refuse_overlong(audio: Any, what: str = "classify()") -> Any:
-    """``audio`` as ``what`` is to decode it, after a :class:`SERError` when its header gives more than
-    :data:`CLASSIFY_MAX_S` seconds (a 235-KB FLAC held 10 hours of silence: 4.3 GB to classify): a
-    local file, encoded bytes (a web upload), an open file or ``io.BytesIO`` (read here, once, and
-    handed on as what it held), an http(s) address (fetched here, once) or an ``AudioDecoder``.
-    Samples in memory, or a header that does not tell (missing, not audio), are left to decoding."""
-    name = _describe(audio)
+class _Decoded:
+    """A clip whose header did not give its length, decoded by :func:`refuse_overlong` within the
+    limit: its mono ``samples`` at ``rate`` (of the channel and track asked for), under its ``name``."""
+
+    def __init__(self, samples: np.ndarray, rate: int, name: str):
+        self.samples, self.rate, self.name = samples, rate, name
+
+
+def load_clip(classifier: Any, audio: Any, sampling_rate: int | None, channel: Any, track: Any) -> np.ndarray:
+    """``classifier``'s reading of any input: float32 mono (its channels averaged, or ``channel``; of its
+    audio ``track``) at the model's rate; a bare array or tensor is taken to be at ``sampling_rate``,
+    else the model's rate (:func:`assumed_rate`); what :func:`refuse_overlong` decoded, as it is."""
+    rate = classifier.sampling_rate
+    if isinstance(audio, _Decoded):  # checked (empty, NaN) and named as load_audio does
+        return load_audio({"array": audio.samples, "sampling_rate": audio.rate, "path": audio.name}, rate)
+    if isinstance(audio, (np.ndarray, list)) or (hasattr(audio, "detach") and hasattr(audio, "cpu")):
+        source_rate = assumed_rate(classifier, sampling_rate)  # with a warning, once
+        return load_audio(audio, rate, source_rate=source_rate, channel=channel, track=track)
+    return load_audio(audio, rate, channel=channel, track=track)
+
+
+def _fetched(audio: Any) -> Any:
+    """``audio``, an http(s) address (or a dict of one) fetched once, as ``{"path", "bytes"}``."""
     location = audio
     if isinstance(audio, dict) and all(audio.get(k) is None for k in ("array", "raw", "bytes")):
         location = audio.get("path")  # as load_audio reads a dict: samples, else bytes, else its path
     if isinstance(location, (str, os.PathLike)) and url_scheme(location) in ("http", "https"):
-        audio = {"path": os.fspath(location), "bytes": fetch_url(os.fspath(location))}
-    elif hasattr(audio, "read") and callable(audio.read) and not isinstance(audio, _ReadFile):
-        audio = _ReadFile(audio)
-    seconds = _header_seconds(audio)
-    if seconds is not None and seconds > CLASSIFY_MAX_S:
-        use = (
-            "use timeline() or `ser-hf predict`, which read a long recording in chunks and classify it "
-            "window by window"
-            if what == "classify()"
-            else "cut it into shorter files"
-        )
-        raise AudioTooLongError(
-            f"lasts {seconds / 60:.1f} minutes ({seconds:.0f} s), more than the {CLASSIFY_MAX_S / 60:g} minutes "
-            f"{what} decodes whole (a model reads one clip; the turn encoder its last 8 s): {use}",
-            source=name,
-        )
+        return {"path": os.fspath(location), "bytes": fetch_url(os.fspath(location))}
     return audio
 
 
-def _header_seconds(audio: Any) -> float | None:
-    """The seconds that the header of a local file or of encoded bytes gives, or an ``AudioDecoder``'s
-    metadata; None for samples in memory and for what does not tell."""
+def _encoded(audio: Any) -> Any:
+    """The encoded audio in ``audio`` that headers and chunks are read from: a local path, bytes (of a
+    dict too, or what a file object gave :func:`refuse_overlong`), an open file; None for samples in
+    memory, an ``AudioDecoder``, an address not fetched and what ``load_audio`` refuses (it says why)."""
+    if isinstance(audio, _ReadFile):
+        audio = audio.data if isinstance(audio.data, (bytes, bytearray, memoryview)) else None
     if isinstance(audio, dict):
         if audio.get("array", audio.get("raw")) is not None:
             return None
-        bytes_ = audio.get("bytes")  # bytes, or what load_audio refuses ({"bytes": "text"})
-        audio = (
-            audio.get("path")
-            if bytes_ is None
-            else bytes_
-            if isinstance(bytes_, (bytes, bytearray, memoryview))
-            else None
-        )
-    if isinstance(audio, _ReadFile):  # bytes, or what load_audio refuses (the text of a text-mode file)
-        audio = audio.data if isinstance(audio.data, (bytes, bytearray, memoryview)) else None
+        if audio.get("bytes") is not None:  # bytes, or what load_audio refuses ({"bytes": "text"})
+            return audio["bytes"] if isinstance(audio["bytes"], (bytes, bytearray, memoryview)) else None
+        audio = audio.get("path")
+        if not isinstance(audio, (str, os.PathLike)):
+            return None
+    if isinstance(audio, (str, os.PathLike)):
+        return audio if os.fspath(audio) and url_scheme(audio) is None else None
+    return audio if isinstance(audio, (bytes, bytearray, memoryview)) or is_file_object(audio) else None
+
+
+def recording_chunks(
+    audio: Any,
+    load: Callable[[Any], np.ndarray],
+    chunk_s: float,
+    window_s: float,
+    rate: int,
+    channel: Any,
+    track: Any,
+) -> Iterable[np.ndarray]:
+    """What ``timeline`` classifies, chunk by chunk: encoded audio (a path, bytes, a ``{"bytes"}`` or
+    ``{"path"}`` dict, an open file or ``io.BytesIO``, an http(s) address fetched once) decoded
+    ``chunk_s`` seconds (two windows at least) at a time, so memory stays bounded however long it
+    is; samples in memory (an array, an ``AudioDecoder``), as ``load`` gives them, cut so."""
+    encoded = _encoded(audio := _fetched(audio))
+    if encoded is not None:
+        chunk = max(chunk_s, 2 * window_s)
+        return iter_audio_chunks(encoded, chunk, rate, channel, track, name=clip_name(audio))
+    samples = load(audio)
+    step = max(round(window_s * rate), int(chunk_s * rate))
+    return (samples[i : i + step] for i in range(0, len(samples), step))
+
+
+def refuse_overlong(
+    audio: Any, what: str = "classify()", *, rate: int = 16000, channel: Any = None, track: Any = None
+) -> Any:
+    """``audio`` as ``what`` is to decode it, after an :class:`AudioTooLongError` when its header gives
+    more than :data:`CLASSIFY_MAX_S` seconds on its audio ``track`` (a 235-KB FLAC held 10 hours of
+    silence: 4.3 GB to classify): a local file, encoded bytes (a web upload), an open file or
+    ``io.BytesIO`` (read here, once, and handed on as what it held), an http(s) address (fetched here,
+    once) or an ``AudioDecoder``. A header that does not give the length (a FLAC written to a pipe, a
+    browser's WebM) is decoded here, at ``rate`` (its ``channel``), up to the limit and no further.
+    Samples in memory, or a header that does not tell (missing, not audio), are left to decoding."""
+    name = _describe(audio)
+    audio = _fetched(audio)
+    if is_file_object(audio) and not isinstance(audio, _ReadFile):
+        audio = _ReadFile(audio)
+    seconds, known = _header_seconds(audio, track)
+    if seconds is not None and seconds > CLASSIFY_MAX_S:
+        raise _too_long(f"lasts {seconds / 60:.1f} minutes ({seconds:.0f} s)", what, name)
+    if not known:  # decoded here in chunks, and no further than the limit
+        return _decoded_within_limit(audio, what, name, rate, channel, track)
+    return audio
+
+
+def _decoded_within_limit(audio: Any, what: str, name: str, rate: int, channel: Any, track: Any) -> _Decoded:
+    """``audio``, whose header does not give its length, decoded a minute at a time: an
+    :class:`AudioTooLongError` as soon as it passes :data:`CLASSIFY_MAX_S` (a 10-hour FLAC written to a
+    pipe was decoded whole first), else its samples."""
+    samples, total, limit = [], 0, int(CLASSIFY_MAX_S * rate)
+    for chunk in iter_audio_chunks(_encoded(audio), 60.0, rate, channel, track, name=clip_name(audio)):
+        samples.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            header = "its header does not give its length; decoding stopped there"
+            raise _too_long(f"lasts more than {CLASSIFY_MAX_S / 60:g} minutes ({header})", what, name)
+    return _Decoded(np.concatenate(samples) if samples else np.zeros(0, np.float32), rate, clip_name(audio))
+
+
+def _too_long(length: str, what: str, name: str) -> AudioTooLongError:
+    use = (
+        "use timeline() or `ser-hf predict`, which read a long recording in chunks and classify it "
+        "window by window"
+        if what == "classify()"
+        else "cut it into shorter files"
+    )
+    return AudioTooLongError(
+        f"{length}, more than the {CLASSIFY_MAX_S / 60:g} minutes {what} decodes whole (a model reads one "
+        f"clip; the turn encoder its last 8 s): {use}",
+        source=name,
+    )
+
+
+def _header_seconds(audio: Any, track: Any = None) -> tuple[float | None, bool]:
+    """(the seconds that the header of a local file or of encoded bytes gives on its audio ``track``,
+    or an ``AudioDecoder``'s metadata; whether that header gives its length): None for samples in
+    memory and for what does not tell (missing, not audio: decoding says what), not known for a header
+    read that gives no length (0 s: a browser's WebM; libsndfile's 2**63 - 1 frames: a FLAC written to
+    a pipe, once refused as lasting 10**10 minutes)."""
     if hasattr(audio, "get_all_samples"):  # torchcodec / datasets AudioDecoder
         meta = getattr(audio, "metadata", None)
         seconds = getattr(meta, "duration_seconds", None) or getattr(
             meta, "duration_seconds_from_header", None
         )
-        return float(seconds) if seconds else None
-    if isinstance(audio, (bytearray, memoryview)):
-        audio = bytes(audio)
-    if not (isinstance(audio, bytes) or isinstance(audio, (str, os.PathLike)) and not url_scheme(audio)):
-        return None
+        return (float(seconds) if seconds else None), True
+    encoded = _encoded(audio)
+    if encoded is None:
+        return None, True
     try:
-        seconds, rate, _ = audio_info(audio)
-    except SERError:  # missing, not audio: load_audio says precisely what
-        return None
-    # libsndfile's "length unknown" (2**63 - 1 frames: a FLAC written to a pipe) was refused as 10**10 minutes
-    return None if rate and seconds * rate >= 2**62 else seconds
+        seconds, rate, _ = audio_info(encoded, track)
+    except SERError:  # missing, not audio, a track it lacks: load_audio says precisely what
+        return None, True
+    if not seconds or rate and seconds * rate >= UNKNOWN_FRAMES:
+        return None, False
+    return seconds, True
 
 
 SHORT_WINDOW_S = 1.0  # under this, a window holds too little speech for a stable emotion score
@@ -328,13 +417,15 @@ def adaptation_waves(
     window_s: float,
     silence_db: float | None,
     min_speech_s: float | None = None,
+    channel: Any = None,
+    track: Any = None,
 ) -> Iterator[np.ndarray]:
     """What ``adapt`` re-estimates the statistics on, one at a time: each readable clip, a clip longer
     than the model reads as the windows ``timeline`` classifies (``window_s``, hop half of it: whole,
     only its last seconds were seen; those with less than ``min_speech_s`` of speech left out, as the
     timeline leaves them out), less the silent ones and those under ``MIN_SPEECH_S``. Unreadable, too
     short, silent and speechless pieces are counted in one warning each; ``load`` decodes a clip
-    (raising :class:`SERError`)."""
+    (raising :class:`SERError`) of its ``channel`` and ``track``, after :func:`refuse_overlong`."""
     from ..models.speech_detector import speech_track
 
     limit = reads_seconds(feature_extractor)
@@ -344,7 +435,8 @@ def adaptation_waves(
     kinds: set[type] = set()  # of the errors of the unreadable clips
     for clip in clips:
         try:
-            wave = load(refuse_overlong(clip, "adapt()"))  # an hour of silence in a 1-MB FLAC: refused
+            # an hour of silence in a 1-MB FLAC: refused
+            wave = load(refuse_overlong(clip, "adapt()", rate=rate, channel=channel, track=track))
             read += 1
         except SERError as err:  # one broken file among many: skipped, as ser-hf predict --adapt does
             unreadable.append(f"{clip_name(clip)} ({err})")

@@ -1,0 +1,233 @@
+"""Audio given as bytes or a file object (what a web service receives), session 42's probe: a long
+upload's timeline in bounded memory, the one-hour limit on the chosen track and on a recording whose
+header gives no length, one name for a clip of bytes, and ``audio_info`` of a file object."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import make_speechlike, make_tone, save_tiny_bilstm
+
+from ser_hf import load_audio
+from ser_hf.data import audio as audio_mod
+from ser_hf.data.audio import audio_info
+from ser_hf.data.chunks import iter_audio_chunks
+from ser_hf.errors import AudioTooLongError, NoSpeechError, SERError
+
+SR = 16000
+FFMPEG = shutil.which("ffmpeg")
+needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg binary")
+
+
+@pytest.fixture(scope="module")
+def clf(tmp_path_factory):
+    from ser_hf import EmotionClassifier
+
+    folder = save_tiny_bilstm(tmp_path_factory.mktemp("tiny"), ["neutral", "happy", "sad", "angry"])
+    return EmotionClassifier(folder, device="cpu")
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run([FFMPEG, "-nostdin", "-loglevel", "error", "-y", *args], check=True)
+
+
+class _Pipe:
+    """A stream that cannot seek back (a socket, a pipe): read() gives its bytes once."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def read(self, size: int = -1) -> bytes:
+        data, self.data = self.data, b""
+        return data
+
+
+def _windows(timeline) -> list[tuple]:
+    return [(w["start"], w["end"], w["label"], round(w["score"], 5)) for w in timeline.windows]
+
+
+def test_timeline_of_bytes_and_file_objects_is_decoded_in_chunks(clf, tmp_path, monkeypatch):
+    """timeline(bytes) / (io.BytesIO) decoded the whole upload first (a path went in chunks): a
+    2-hour upload took gigabytes. Every form now reads in chunks, with the path's windows."""
+    path = tmp_path / "call.flac"
+    sf.write(path, np.concatenate([make_speechlike(6.0, seed=1), make_speechlike(7.0, seed=2)]), SR)
+    data = path.read_bytes()
+    kwargs = {"window_s": 4.0, "chunk_s": 5.0, "min_speech_s": None}
+    expected = _windows(clf.timeline(path, **kwargs))
+
+    def whole(*args, **kwargs):
+        raise AssertionError("decoded whole")
+
+    monkeypatch.setattr(audio_mod, "_decode_any", whole)
+    with open(path, "rb") as f:
+        given = {
+            f"<{len(data)} bytes of audio>": data,
+            "<BytesIO>": io.BytesIO(data),
+            str(path): f,  # an open file: its name
+            "<_Pipe>": _Pipe(data),  # cannot seek back: read once
+            "up.flac": {"bytes": data, "path": "up.flac"},
+        }
+        for name, audio in given.items():
+            timeline = clf.timeline(audio, **kwargs)
+            assert timeline.source == name
+            assert _windows(timeline) == expected, name
+
+
+def test_timeline_of_a_long_upload_stays_in_bounded_memory(clf, tmp_path):
+    """20 minutes given as bytes: the old whole decode held 77 MB of samples at 16 kHz (2 hours at 48 kHz
+    stereo: gigabytes); in chunks of 60 s the peak is a few MB."""
+    path = tmp_path / "quiet20min.flac"
+    with sf.SoundFile(path, "w", SR, 1, subtype="PCM_16") as f:
+        for _ in range(20):
+            f.write(np.zeros(60 * SR, np.int16))
+    data = path.read_bytes()
+    tracemalloc.start()
+    try:
+        timeline = clf.timeline(data, min_speech_s=None)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert timeline.duration == pytest.approx(1200.0) and timeline.label == "silence"
+    assert peak < 30e6, f"{peak / 1e6:.0f} MB for 20 minutes of bytes (decoded whole: 77 MB and more)"
+
+
+@needs_ffmpeg
+def test_a_recording_without_a_length_in_its_header_is_read_in_chunks_to_its_end(tmp_path):
+    """A browser's WebM (Matroska written to a pipe) gives no duration; as bytes it was decoded whole."""
+    wav = tmp_path / "speech.wav"
+    sf.write(wav, make_speechlike(5.0, seed=3), SR)
+    piped = tmp_path / "piped.mka"
+    with open(piped, "wb") as out:
+        cmd = [FFMPEG, "-nostdin", "-loglevel", "error", "-i", str(wav), "-c:a", "flac", "-f", "matroska"]
+        subprocess.run([*cmd, "pipe:"], stdout=out, check=True)
+    assert audio_info(piped)[0] == 0.0  # the header does not tell
+    chunks = list(iter_audio_chunks(piped.read_bytes(), 1.0))
+    assert len(chunks) >= 5
+    np.testing.assert_allclose(np.concatenate(chunks), load_audio(piped), atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def two_tracks(tmp_path_factory) -> tuple[Path, Path]:
+    """M4A files of two audio tracks: ``short_first`` 2 s then 10 s, ``long_first`` 10 s then 2 s."""
+    if FFMPEG is None:
+        pytest.skip("needs the ffmpeg binary")
+    d = tmp_path_factory.mktemp("tracks")
+    sf.write(d / "speech.wav", make_speechlike(10.0, seed=4), SR)
+    sf.write(d / "tone.wav", make_tone(seconds=2.0), SR)
+    files = []
+    for name, first, second in (("short_first", "tone", "speech"), ("long_first", "speech", "tone")):
+        out = d / f"{name}.m4a"
+        inputs = ["-i", str(d / f"{first}.wav"), "-i", str(d / f"{second}.wav")]
+        _ffmpeg(*inputs, "-map", "0:a", "-map", "1:a", "-c:a", "aac", str(out))
+        files.append(out)
+    return files[0], files[1]
+
+
+def test_the_one_hour_limit_reads_the_length_of_the_chosen_track(clf, two_tracks, monkeypatch):
+    """refuse_overlong read the default track's length, not that of track=: a long track 1 behind a
+    short track 0 was decoded whole, and a short track 1 behind a long track 0 was refused."""
+    from ser_hf.inference import inputs
+
+    short_first, long_first = two_tracks
+    assert audio_info(short_first, track=1)[0] == pytest.approx(10.0, abs=0.1)
+    monkeypatch.setattr(inputs, "CLASSIFY_MAX_S", 5.0)
+    for audio in (short_first, short_first.read_bytes()):
+        with pytest.raises(AudioTooLongError, match=r"lasts 0\.2 minutes \(10 s\)"):
+            clf.classify(audio, track=1)
+        assert clf.classify(audio, track=0)  # its 2-s track
+        result = clf.classify_batch([audio], track=1, return_exceptions=True)[0]
+        assert isinstance(result, AudioTooLongError), result
+    for fresh in (lambda: long_first, lambda: io.BytesIO(long_first.read_bytes())):
+        assert clf.classify(fresh(), track=1)  # its 2-s track, classified
+        with pytest.raises(AudioTooLongError):
+            clf.classify(fresh())
+
+
+@needs_ffmpeg
+def test_a_recording_of_unknown_length_stops_decoding_at_the_limit(clf, tmp_path, monkeypatch):
+    """A FLAC written to a pipe (its length unknown) was decoded whole, however long, before any limit;
+    decoding now stops once past it, with AudioTooLongError naming the source and the fix."""
+    from ser_hf.inference import inputs
+
+    path = tmp_path / "piped.flac"
+    with open(path, "wb") as out:
+        cmd = [FFMPEG, "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "sine=f=220:r=16000"]
+        subprocess.run([*cmd, "-t", "600", "-c:a", "flac", "-f", "flac", "pipe:"], stdout=out, check=True)
+    assert sf.info(str(path)).frames > 2**62  # the header does not tell
+    monkeypatch.setattr(inputs, "CLASSIFY_MAX_S", 90.0)
+    pulled = []
+
+    def counted(*args, **kwargs):
+        for chunk in iter_audio_chunks(*args, **kwargs):
+            pulled.append(len(chunk))
+            yield chunk
+
+    monkeypatch.setattr(inputs, "iter_audio_chunks", counted)
+    data = path.read_bytes()
+    for audio, name in ((path, str(path)), (data, f"<{len(data)} bytes of audio>")):
+        pulled.clear()
+        with pytest.raises(AudioTooLongError) as err:
+            clf.classify(audio)
+        assert str(err.value).startswith(
+            f"{name}: lasts more than 1.5 minutes (its header does not give its length; decoding stopped "
+            "there), more than the 1.5 minutes classify() decodes whole"
+        )
+        assert "use timeline()" in str(err.value)
+        assert sum(pulled) <= 120 * SR, f"{sum(pulled) / SR:.0f} s of the 600 s decoded"
+    result = clf.classify_batch([io.BytesIO(data)], return_exceptions=True)[0]
+    assert isinstance(result, AudioTooLongError)
+    # under the limit, it is classified as its samples are
+    monkeypatch.setattr(inputs, "CLASSIFY_MAX_S", 3600.0)
+    short = tmp_path / "short.flac"
+    with open(short, "wb") as out:
+        subprocess.run([*cmd, "-t", "2", "-c:a", "flac", "-f", "flac", "pipe:"], stdout=out, check=True)
+    assert clf.classify(short.read_bytes()) == clf.classify(load_audio(short))
+
+
+def test_a_clip_of_bytes_has_one_name_in_every_message(clf):
+    """NoSpeechError called bytes "<bytes>", decoding errors "<N bytes of audio>", audio_info
+    "<encoded bytes>"."""
+    buf = io.BytesIO()
+    sf.write(buf, np.zeros(SR, np.float32), SR, format="WAV")
+    silent = buf.getvalue()
+    name = f"<{len(silent)} bytes of audio>"
+    with pytest.raises(NoSpeechError) as err:
+        clf.classify(silent, require_speech=True)
+    assert err.value.source == name and str(err.value).startswith(f"{name}: holds no speech")
+    result = clf.classify_batch([silent], require_speech=True, return_exceptions=True)[0]
+    assert isinstance(result, NoSpeechError) and result.source == name
+    garbage = b"not audio" * 100
+    for read in (load_audio, audio_info, clf.classify):
+        with pytest.raises(SERError) as err:
+            read(garbage)
+        assert err.value.source == "<900 bytes of audio>", read
+    with pytest.raises(SERError, match=re.escape("<900 bytes of audio> (<900 bytes of audio>: not a")):
+        clf.adapt([garbage, b""])
+
+
+def test_audio_info_reads_a_file_object_and_leaves_it_where_it_was(tmp_path):
+    """audio_info(io.BytesIO(...)) was a bare TypeError; load_audio read the same object."""
+    path = tmp_path / "clip.wav"
+    sf.write(path, make_tone(seconds=1.5), SR)
+    expected = audio_info(path)
+    buf = io.BytesIO(path.read_bytes())
+    assert audio_info(buf) == expected and buf.tell() == 0
+    with open(path, "rb") as f:
+        assert audio_info(f) == expected and f.tell() == 0
+        f.seek(0)
+        np.testing.assert_array_equal(load_audio(f), load_audio(path))  # still whole for decoding
+    with pytest.raises(SERError, match=r"<_Pipe>: the file object cannot seek back.*data = f\.read\(\)"):
+        audio_info(_Pipe(path.read_bytes()))
+    with open(path, encoding="latin-1") as text:
+        with pytest.raises(SERError, match=r"text mode.*open\(path, 'rb'\)"):
+            audio_info(text)
+    with pytest.raises(SERError, match="audio_info reads a path, encoded bytes or an open binary file"):
+        audio_info(np.zeros(10))
