@@ -164,6 +164,9 @@ def test_int8_export_is_smaller_valid_and_its_difference_reported(exported, fami
     assert int8.is_file() and weight_bytes(int8) < weight_bytes(result["path"])
     ops = {n.op_type for n in onnx.load(int8).graph.node}
     assert ops & {"DynamicQuantizeLinear", "MatMulInteger", "DynamicQuantizeLSTM", "ConvInteger"}
+    # the metadata says what is int8: "MatMul and LSTM" was said of the LSTM-less families too
+    said = {p.key: p.value for p in onnx.load(int8).metadata_props}["ser_hf.quantization"]
+    assert ("LSTM" in said) == ("DynamicQuantizeLSTM" in ops) == (family == "a") and "MatMul" in said
     assert np.isfinite(result["int8_max_abs_diff"])
     assert all("int8_max_abs_diff" in r for r in result["parity"])
     feats = np.random.default_rng(2).standard_normal((2, 200, 32)).astype(np.float32)

@@ -24,7 +24,9 @@ from .onnx_runtime import FP32_TOLERANCE, INPUT_NAMES, META_PREFIX, OUTPUT_NAMES
 logger = logging.getLogger(__name__)
 
 INT8_OP_TYPES = ("MatMul", "LSTM")
-INT8_DESCRIPTION = "int8 dynamic quantisation (QInt8 weights of MatMul and LSTM; convolutions fp32)"
+INT8_DESCRIPTION = "int8 dynamic quantisation"  # quantize_int8 says of what, from the quantised graph
+# what quantize_dynamic turns each of INT8_OP_TYPES into
+_QUANTISED_AS = {"MatMul": ("MatMulInteger", "DynamicQuantizeMatMul"), "LSTM": ("DynamicQuantizeLSTM",)}
 
 
 def metadata_props(
@@ -185,8 +187,19 @@ def quantize_int8(
     finally:
         root.setLevel(level)
     proto = onnx.load(str(int8_path))
-    set_metadata(proto, metadata)
+    key = META_PREFIX + "quantization"
+    set_metadata(proto, {**metadata, key: int8_description(proto, per_channel)})
     onnx.save(proto, str(int8_path))
+
+
+def int8_description(proto: Any, per_channel: bool = False) -> str:
+    """What the int8 graph ``proto`` holds in int8 (it said "MatMul and LSTM" of a graph without an LSTM)."""
+    ops = {n.op_type for n in proto.graph.node} | {n.op_type for f in proto.functions for n in f.node}
+    kinds = [kind for kind, quantised in _QUANTISED_AS.items() if ops & set(quantised)]
+    return (
+        f"{INT8_DESCRIPTION} (QInt8 weights of the {' and '.join(kinds) or 'no'} layers"
+        f"{', per output channel' if per_channel else ''}; convolutions and the rest fp32)"
+    )
 
 
 def compare_backends(

@@ -1,31 +1,217 @@
-"""The inputs of an exported turn-encoder graph (the default's ``ser-hf export``) from audio, in numpy
-alone: no torch, no ser_hf. ``ser-hf export`` writes this file beside the graph
-(``default.onnx`` -> ``default_preprocess.py``) so that a product can run the model with numpy and
-onnxruntime only::
+"""Running an exported turn-encoder graph (the default's ``ser-hf export``) on audio, in numpy alone: no
+torch, no ser_hf. ``ser-hf export`` writes this file beside the graph (``default.onnx`` ->
+``default_preprocess.py``) so that a product can run the model with numpy and onnxruntime only::
 
     import onnxruntime as ort
-    from default_preprocess import read_wav, turn_inputs   # this file, as ser-hf export names it
-    session = ort.InferenceSession("default.onnx")
-    wave, rate = read_wav("clip.wav")                      # PCM WAV; resample to 16 kHz yourself
-    logits, probs = session.run(None, turn_inputs([wave])) # one clip per call with an .int8.onnx
+    from default_preprocess import classify, read_audio
+    session = ort.InferenceSession("default.onnx")       # or default.int8.onnx
+    wave, rate = read_audio("clip.wav")                  # any rate, mono or stereo
+    print(classify(session, wave, rate))                 # [{"label": "happy", "score": 0.91}, ...]
 
-It computes what the package computes (``TurnEncoderInputs``: trim the silence, then smart-turn's
-Whisper log-mels of the last 8 s), in float64 as the package does: the values agree within 1e-4.
-The labels are in the graph's metadata: ``json.loads(session.get_modelmeta().custom_metadata_map
-["ser_hf.id2label"])``; ``ser_hf.feature_extractor`` holds ``trim_db`` and ``trim_margin_s``.
+``classify`` follows ``ser-hf predict``'s rules for one clip:
+
+- The sampling rate is required: a clip at another rate than 16 kHz is resampled as the package
+  resamples (torchaudio's band-limited sinc, Hann window, 6 zero crossings, rolloff 0.99; within
+  1e-4 of it); a 44.1-kHz clip read as 16 kHz got confident wrong labels.
+- A clip shorter than 0.1 s raises :class:`TooShortError` (too short to hold speech; ``predict``
+  gives it an error row). A silent clip (its loudest 50 ms below -55 dBFS, the samples' mean removed
+  first) gets ``[{"label": "silence", "score": 1.0}]`` without running the model (2 s of digital
+  zeros scored ``fearful`` 0.59).
+- Stereo (a ``(samples, channels)`` or ``(channels, samples)`` array: the shorter axis holds the
+  channels) is averaged; integer PCM is scaled to [-1, 1); NaN or infinite samples, more than two
+  dimensions and float samples far outside [-1, 1] (integer values stored as floats) raise ValueError.
+- One clip, one label: the model reads the clip's last 8 s (after trimming silence at both ends), so
+  the graph always gets an even number of frames from 2 to 800, the most it accepts. For a longer
+  recording, classify windows of it, as ``ser-hf predict`` does for one of 6 s or more (4-s windows
+  every 2 s; predict also labels ``silence`` a window 40 dB below the loudest and ``no speech`` one
+  its speech detector finds none in, which this file does not)::
+
+      for start, stop, piece in windows(wave, rate):          # 4-s windows every 2 s
+          print(start / rate, stop / rate, classify(session, piece, rate)[0])
+
+Lower down, ``turn_inputs(clips, rate)`` gives the graph's two inputs (what ``classify`` feeds it) and
+refuses a silent or too short clip (:class:`NoSpeechError`, a ValueError). It computes what the
+package computes (``TurnEncoderInputs``: trim the silence, then smart-turn's Whisper log-mels of the
+last 8 s), in float64 as the package does: the values agree within 1e-4. The labels are in the
+graph's metadata: ``json.loads(session.get_modelmeta().custom_metadata_map["ser_hf.id2label"])``;
+``ser_hf.feature_extractor`` holds ``trim_db`` and ``trim_margin_s`` (``classify`` reads both). An
+``.int8.onnx`` graph runs one clip per call (its scores move with the other clips of a batch).
+
+Speed: the log-mels (and the resampling) multiply small matrices, which numpy hands to its BLAS; with
+its default of one thread per core, a 3-s clip's inputs took 15-24 ms instead of 1-2 ms on a busy
+machine. In a latency-critical service set ``OPENBLAS_NUM_THREADS=1`` (``MKL_NUM_THREADS=1`` for
+an MKL numpy) in the environment before numpy is imported, or wrap the calls in
+``threadpoolctl.threadpool_limits(1)``.
+
+``read_audio`` reads a file with soundfile when it is installed (WAV of any PCM or float format, FLAC,
+OGG), else PCM WAV (8/16/24/32-bit integer) with the standard library's ``wave``.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import wave as wave_module
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 SAMPLING_RATE = 16000
 WINDOW_SAMPLES = 8 * SAMPLING_RATE  # smart-turn's fixed window: the last 8 s of a clip
 HOP, N_FFT, N_MELS = 160, 400, 80
+MIN_FRAMES, MAX_FRAMES = 2, WINDOW_SAMPLES // HOP  # what the graph accepts (an even count between them)
+MIN_SPEECH_S = 0.1  # a clip shorter than this cannot hold a syllable: refused, as ser-hf predict does
+SILENCE_DB = -55.0  # a clip whose loudest 50 ms is below this (dBFS) is silence, as ser-hf predict says
+SILENCE_LABEL = "silence"
+MIN_RATE, MAX_RATE = 1000, 768_000  # Hz: the rates the package accepts
+_FLOAT_PEAK_LIMIT = 16.0  # float samples beyond this are integer PCM stored as floats
+_MAX_KERNEL = 12_000_000  # the package's limit on the resampling kernel (rates as the nearest 10 Hz past it)
+
+
+class NoSpeechError(ValueError):
+    """A clip with no emotion to score: silent (``turn_inputs``; ``classify`` labels it ``silence``)."""
+
+
+class TooShortError(NoSpeechError):
+    """A clip shorter than :data:`MIN_SPEECH_S` (0.1 s): too short to hold speech."""
+
+
+def check_rate(rate: Any) -> int:
+    """``rate`` as a whole number of Hz from 1 kHz to 768 kHz, else ValueError."""
+    try:
+        value = float("nan") if isinstance(rate, bool) else float(rate)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (value == int(value) if math.isfinite(value) else False) or not MIN_RATE <= value <= MAX_RATE:
+        raise ValueError(
+            f"invalid sampling rate {rate!r}: give the clip's rate in Hz ({MIN_RATE} to {MAX_RATE}), e.g. "
+            "the one read_audio returns; 16000 for the model's own"
+        )
+    return int(value)
+
+
+def to_mono(samples: Any) -> np.ndarray:
+    """``samples`` as 1-D float32 as the package reads an array: integer PCM scaled to [-1, 1), a
+    ``(samples, channels)`` or ``(channels, samples)`` array averaged over its channels (the shorter
+    axis, up to 64), NaN or infinite samples and floats far outside [-1, 1] refused (ValueError)."""
+    x = np.asarray(samples)
+    if x.dtype.kind not in "fiu":
+        raise ValueError(f"samples of type {x.dtype} are not audio: pass floats in [-1, 1] or integer PCM")
+    if x.dtype.kind in "iu" and x.dtype.itemsize == 8:
+        raise ValueError(
+            "64-bit integer samples (what a Python list of ints becomes): their PCM width is unknown; pass "
+            "np.asarray(x, np.int16) for 16-bit PCM (np.int32 for 32-bit), or floats in [-1, 1]"
+        )
+    if x.ndim not in (1, 2):
+        raise ValueError(f"expected 1-D samples or a 2-D (samples, channels) array, got shape {x.shape}")
+    if x.dtype.kind == "f":
+        finite = np.isfinite(x)
+        if not finite.all():
+            raise ValueError(
+                f"{x.size - int(finite.sum())} of the {x.size} samples are NaN or infinite: the clip is "
+                "damaged (a failed decode or a division by zero); check how it was produced"
+            )
+        peak = float(np.abs(x).max()) if x.size else 0.0
+        if peak > _FLOAT_PEAK_LIMIT:
+            raise ValueError(
+                f"float samples reach {peak:g}, and floats are read as [-1, 1]: these look like integer PCM "
+                "stored as floats; divide them by 32768 for 16-bit audio, or pass the integer array itself"
+            )
+        x = x.astype(np.float32, copy=False)
+    elif x.dtype == np.uint8:  # 8-bit WAV is unsigned, centred on 128
+        x = (x.astype(np.float32) - 128.0) / 128.0
+    else:
+        info = np.iinfo(x.dtype)
+        x = x.astype(np.float32) / float(max(abs(info.min), info.max + 1))
+    if x.ndim == 1:
+        return x
+    if x.size == 0:
+        return x.reshape(-1)[:0]
+    rows, cols = x.shape
+    axis = 0 if rows < cols and rows <= 64 else 1
+    return x.mean(axis=axis) if x.shape[axis] > 1 else np.take(x, 0, axis=axis)
+
+
+def _effective_rates(rate: int, target: int) -> tuple[int, int]:
+    """The package's rates for a pair whose exact ratio would need a huge kernel: the nearest 10 Hz."""
+    g = math.gcd(rate, target)
+    if (rate // g) * (target // g) <= _MAX_KERNEL:
+        return rate, target
+    for step in (10, 100, 1000):
+        near = [max(step, round(r / step) * step) for r in (rate, target)]
+        k = math.gcd(*near)
+        if (near[0] // k) * (near[1] // k) <= _MAX_KERNEL:
+            break
+    return near[0], near[1]
+
+
+@functools.lru_cache(maxsize=4)
+def _sinc_kernel(orig: int, new: int, zeros: int = 6, rolloff: float = 0.99) -> tuple[np.ndarray, int]:
+    """torchaudio's ``sinc_interp_hann`` kernel ``(new, 2 * width + orig)`` for rates reduced by their gcd."""
+    base = min(orig, new) * rolloff
+    width = math.ceil(zeros * orig / base)
+    idx = np.arange(-width, width + orig, dtype=np.float64)[None, :] / orig
+    t = (np.arange(0, -new, -1, dtype=np.float64)[:, None] / new + idx) * base
+    t = np.clip(t, -zeros, zeros)
+    window = np.cos(t * math.pi / zeros / 2) ** 2
+    t *= math.pi
+    safe = np.where(t == 0, 1.0, t)
+    kernel = np.where(t == 0, 1.0, np.sin(safe) / safe) * window * (base / orig)
+    return kernel.T.astype(np.float32), width  # (2 * width + orig, new): frames @ kernel
+
+
+def resample(wave: np.ndarray, rate: int, target: int = SAMPLING_RATE) -> np.ndarray:
+    """A 1-D float32 signal from ``rate`` to ``target`` Hz as the package resamples it
+    (``torchaudio.functional.resample``'s defaults); memory follows the signal."""
+    rate, target = _effective_rates(check_rate(rate), check_rate(target))
+    x = np.asarray(wave, dtype=np.float32)
+    if rate == target:
+        return x
+    g = math.gcd(rate, target)
+    orig, new = rate // g, target // g
+    kernel, width = _sinc_kernel(orig, new)
+    padded = np.pad(x, (width, width + orig))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, kernel.shape[0])[::orig]  # (len // orig + 1, K)
+    step = max(1, (1 << 22) // kernel.shape[0])  # rows per product: 16 MB of frames at a time
+    out = np.concatenate([(frames[i : i + step] @ kernel).reshape(-1) for i in range(0, len(frames), step)])
+    return out[: math.ceil(np.float32(new * x.size / orig))]  # torchaudio's length, its float32 rounding
+
+
+def level_db(wave: np.ndarray, rate: int = SAMPLING_RATE, frame_s: float = 0.05) -> float:
+    """The package's speech-activity level: RMS of the loudest ``frame_s`` frame in dBFS (the samples'
+    mean removed first; -240 for digital silence)."""
+    x = np.asarray(wave)
+    if x.size == 0:
+        return -240.0
+    mean = float(np.mean(x, dtype=np.float64))
+    n = max(1, int(frame_s * rate))
+    usable = (x.size // n) * n or x.size
+    n = min(n, usable)
+    block = n * max(1, (1 << 20) // n)
+    power = 0.0
+    for start in range(0, usable, block):
+        frames = x[start : min(start + block, usable)].astype(np.float64) - mean
+        power = max(power, float(np.square(frames).reshape(-1, n).mean(axis=1).max()))
+    return max(-240.0, 20.0 * math.log10(max(math.sqrt(power), 1e-12)))
+
+
+def prepare(wave: Any, rate: int) -> np.ndarray:
+    """One clip at ``rate`` Hz as the model's input audio: mono float32 at 16 kHz (:func:`to_mono`,
+    :func:`resample`); :class:`TooShortError` under 0.1 s."""
+    x = resample(to_mono(wave), check_rate(rate))
+    if x.size < MIN_SPEECH_S * SAMPLING_RATE:
+        raise TooShortError(
+            f"the clip is {1000 * x.size / SAMPLING_RATE:.0f} ms long, too short to hold speech (under "
+            f"{1000 * MIN_SPEECH_S:.0f} ms): it has no emotion to score"
+        )
+    return x
+
+
+def is_silent(wave: np.ndarray, rate: int = SAMPLING_RATE) -> bool:
+    """Whether ``ser-hf predict`` labels the clip ``silence``: its loudest 50 ms below :data:`SILENCE_DB`."""
+    return level_db(wave, rate) < SILENCE_DB
 
 
 def trim_silence(wave: np.ndarray, rate: int = SAMPLING_RATE, top_db: float = 35.0, margin_s: float = 0.1):
@@ -46,6 +232,7 @@ def trim_silence(wave: np.ndarray, rate: int = SAMPLING_RATE, top_db: float = 35
     return x[max(0, int(keep[0]) * hop - margin) : min(x.size, (int(keep[-1]) + 1) * hop + margin)]
 
 
+@functools.lru_cache(maxsize=1)
 def mel_matrix(rate: int = SAMPLING_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
     """librosa's default (Slaney) mel filterbank, ``(n_fft // 2 + 1, n_mels)``: Whisper's with 80 bands."""
 
@@ -89,19 +276,27 @@ def whisper_log_mel(wave: np.ndarray) -> np.ndarray:
 
 
 def turn_inputs(
-    clips: Sequence[np.ndarray], trim_db: float | None = 35.0, trim_margin_s: float = 0.1
+    clips: Sequence[Any], rate: int, trim_db: float | None = 35.0, trim_margin_s: float = 0.1
 ) -> dict[str, np.ndarray]:
     """The graph's ``input_features`` ``(batch, frames, 80)`` and ``attention_mask`` ``(batch, frames)``
-    of mono float32 clips at 16 kHz in [-1, 1] (``trim_db`` / ``trim_margin_s``: the model's
-    ``ser_hf.feature_extractor`` values; ``trim_db=None``: no trimming)."""
+    of a list of clips at ``rate`` Hz (:func:`prepare`: resampled to 16 kHz, stereo averaged), the
+    frames an even count from 2 to 800 (the last 8 s). ``trim_db`` / ``trim_margin_s``: the model's
+    ``ser_hf.feature_extractor`` values (``trim_db=None``: no trimming). A clip under 0.1 s raises
+    :class:`TooShortError`, a silent one :class:`NoSpeechError` (``classify`` labels it ``silence``)."""
+    if isinstance(clips, np.ndarray) and clips.ndim == 1 or (len(clips) and np.ndim(clips[0]) == 0):
+        raise ValueError("turn_inputs takes a list of clips, got one clip's samples: pass [wave]")
+    rate = check_rate(rate)
+    if not len(clips):
+        raise ValueError("turn_inputs takes a list of clips, got none")
     mels = []
     for clip in clips:
-        x = np.asarray(clip, dtype=np.float32).ravel()
-        if trim_db is not None:
-            x = trim_silence(x, SAMPLING_RATE, trim_db, trim_margin_s)
-        if x.size < SAMPLING_RATE // 10:  # under 0.1 s: padded
-            x = np.pad(x, (0, SAMPLING_RATE // 10 - x.size))
-        mels.append(whisper_log_mel(x))
+        x = prepare(clip, rate)
+        if is_silent(x):
+            raise NoSpeechError(
+                f"the clip is silent (loudest 50 ms at {level_db(x):.0f} dBFS, below {SILENCE_DB:g}): ser-hf "
+                f"predict labels it {SILENCE_LABEL!r} without running the model; classify() does too"
+            )
+        mels.append(_log_mels(x, trim_db, trim_margin_s))
     frames = max(m.shape[0] for m in mels)
     features = np.zeros((len(mels), frames, N_MELS), dtype=np.float32)
     mask = np.zeros((len(mels), frames), dtype=np.int64)
@@ -110,15 +305,81 @@ def turn_inputs(
     return {"input_features": features, "attention_mask": mask}
 
 
-def read_wav(path: str) -> tuple[np.ndarray, int]:
-    """A PCM WAV file (8/16/32-bit) as mono float32 in [-1, 1] and its rate (the standard library's reader)."""
-    with wave_module.open(path, "rb") as f:
-        width, channels, rate = f.getsampwidth(), f.getnchannels(), f.getframerate()
-        raw = f.readframes(f.getnframes())
+def _log_mels(x: np.ndarray, trim_db: float | None, trim_margin_s: float) -> np.ndarray:
+    if trim_db is not None:
+        x = trim_silence(x, SAMPLING_RATE, trim_db, trim_margin_s)
+    if x.size < SAMPLING_RATE // 10:  # trimmed under 0.1 s: padded, as the package pads it
+        x = np.pad(x, (0, SAMPLING_RATE // 10 - x.size))
+    return whisper_log_mel(x)  # the last 8 s: 2 to 800 frames, an even count, as the graph accepts
+
+
+def classify(session: Any, wave: Any, rate: int, top_k: int | None = None) -> list[dict[str, Any]]:
+    """``[{"label", "score"}, ...]`` of one clip at ``rate`` Hz, best first, from an
+    ``onnxruntime.InferenceSession`` of the exported graph (labels and trimming from its metadata):
+    ``[{"label": "silence", "score": 1.0}]`` for a silent clip, :class:`TooShortError` under 0.1 s."""
+    x = prepare(wave, rate)
+    if is_silent(x):
+        return [{"label": SILENCE_LABEL, "score": 1.0}]
+    meta = session.get_modelmeta().custom_metadata_map
+    labels = json.loads(meta["ser_hf.id2label"])
+    settings = json.loads(meta.get("ser_hf.feature_extractor") or "{}")
+    mel = _log_mels(x, settings.get("trim_db", 35.0), settings.get("trim_margin_s", 0.1))
+    inputs = {"input_features": mel[None], "attention_mask": np.ones((1, len(mel)), np.int64)}
+    probs = session.run(None, inputs)[1][0]
+    order = np.argsort(-probs, kind="stable")[:top_k]
+    return [{"label": labels[str(int(i))], "score": float(probs[i])} for i in order]
+
+
+def windows(
+    wave: Any, rate: int, window_s: float = 4.0, hop_s: float = 2.0
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """``(start, stop, samples)`` (sample indices at ``rate``) of ``window_s``-second windows every
+    ``hop_s`` seconds, and one more ending at the very end: ``ser-hf predict``'s timeline windows (a
+    clip shorter than a window is one window). Stereo is averaged first."""
+    x = to_mono(wave)
+    win, hop = max(1, round(window_s * check_rate(rate))), max(1, round(hop_s * rate))
+    if x.size <= win:
+        if x.size:
+            yield 0, x.size, x
+        return
+    stop = 0
+    for start in range(0, x.size - win + 1, hop):
+        stop = start + win
+        yield start, stop, x[start:stop]
+    if stop < x.size:
+        yield x.size - win, x.size, x[-win:]
+
+
+def read_audio(path: str) -> tuple[np.ndarray, int]:
+    """An audio file as mono float32 in [-1, 1] (channels averaged) and its rate: with soundfile when it
+    is installed (WAV of any PCM or float format, FLAC, OGG), else a PCM WAV of 8, 16, 24 or 32-bit
+    integers with the standard library's ``wave`` (ValueError naming the fix for any other file)."""
+    try:
+        import soundfile
+    except ImportError:
+        soundfile = None
+    if soundfile is not None:
+        samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
+        return (samples.mean(1) if samples.shape[1] > 1 else samples[:, 0]), int(rate)
+    try:
+        with wave_module.open(path, "rb") as f:
+            width, channels, rate = f.getsampwidth(), f.getnchannels(), f.getframerate()
+            raw = f.readframes(f.getnframes())
+    except (wave_module.Error, EOFError) as err:
+        raise ValueError(
+            f"{path}: not a WAV file the standard library reads ({err}): without soundfile only integer PCM "
+            "WAV (8/16/24/32-bit, not float or WAVE_FORMAT_EXTENSIBLE) is read; pip install soundfile "
+            "(float and 24/32-bit WAV, FLAC, OGG), or convert it: ffmpeg -i IN -c:a pcm_s16le OUT.wav"
+        ) from err
     if width == 1:
         x = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
-    elif width in (2, 4):
-        x = np.frombuffer(raw, f"<i{width}").astype(np.float32) / float(2 ** (8 * width - 1))
+    elif width == 3:  # 24-bit little-endian: into the top three bytes of an int32
+        b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
+        x = ((b[:, 0] << 8 | b[:, 1] << 16 | b[:, 2] << 24) >> 8).astype(np.float32) / float(2**23)
     else:
-        raise ValueError(f"{path}: {8 * width}-bit WAV; convert it to 16-bit PCM")
-    return x.reshape(-1, channels).mean(1), rate
+        x = np.frombuffer(raw, f"<i{width}").astype(np.float32) / float(2 ** (8 * width - 1))
+    x = x.reshape(-1, channels)
+    return (x.mean(1) if channels > 1 else x[:, 0]), rate
+
+
+read_wav = read_audio  # the name of earlier versions of this file

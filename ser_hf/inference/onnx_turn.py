@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ import torch
 from torch import nn
 from transformers.feature_extraction_utils import BatchFeature
 
+from ..data.whole_files import write_whole
 from ..errors import SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS, _prepared
@@ -59,10 +59,29 @@ MAX_FRAMES = WINDOW_SAMPLES // 160
 ENCODER_NOTICE = Path(__file__).resolve().parents[1] / "models" / "turn_encoder_LICENSE.txt"
 
 
-def turn_inputs_spec(extractor: Any) -> str:
-    """How to compute a turn-encoder graph's inputs from audio without the package (``ser_hf.inputs_spec``)."""
+def preprocess_script(out: Path) -> Path:
+    """The numpy-only module ``ser-hf export`` writes beside the graph ``out``: an importable name
+    (``my-model.onnx`` -> ``my_model_preprocess.py``)."""
+    module = re.sub(r"\W", "_", out.stem) + "_preprocess"
+    return out.with_name(("_" if module[0].isdigit() else "") + module + ".py")
+
+
+def write_preprocess(out: Path, script: Path) -> None:
+    """:mod:`.onnx_preprocess` to ``script``, its docstring naming ``out`` and ``script`` (it said
+    ``default.onnx`` and ``from default_preprocess import`` whatever the export's names were)."""
+    text = Path(__file__).with_name("onnx_preprocess.py").read_text(encoding="utf-8")
+    end = text.index('"""', 3) + 3  # the module's docstring: the code keeps its own words
+    doc = text[:end].replace("default_preprocess", script.stem)
+    doc = doc.replace("default.int8.onnx", out.stem + ".int8.onnx").replace("default.onnx", out.name)
+    write_whole(script, doc + text[end:])
+
+
+def turn_inputs_spec(extractor: Any, script: str = "NAME_preprocess.py", graph: str = "NAME.onnx") -> str:
+    """How to compute a turn-encoder graph's inputs from audio without the package (``ser_hf.inputs_spec``);
+    ``script``: the numpy module written beside ``graph``."""
     return (
-        f"Audio: mono float32 at {int(extractor.sampling_rate)} Hz in [-1, 1]. Per clip: (1) trim leading and "
+        f"Audio: mono float32 at {int(extractor.sampling_rate)} Hz in [-1, 1] (resample other rates first; "
+        "the numpy module below does, as the package does). Per clip: (1) trim leading and "
         f"trailing frames more than {extractor.trim_db} dB below the loudest 10-ms frame (DC offset removed first), "
         f"keeping {extractor.trim_margin_s} s of margin; pad with zeros to at least 0.1 s; (2) keep the last 8 s "
         "(128,000 samples); (3) Whisper log-mels as smart-turn computes them on the clip left-padded with zeros "
@@ -71,8 +90,10 @@ def turn_inputs_spec(extractor: Any) -> str:
         "(floor 1e-10), values floored 8 below their maximum, then (x + 4) / 4; (4) keep the last 2k frames, "
         "k = ceil(samples / 320) (so an EVEN count from 2 to 800): input_features float32 (batch, frames, 80). "
         "attention_mask int64 (batch, frames): 1 on each clip's frames, 0 on the padding after them. Other "
-        "frame counts fail or give wrong scores. Code in numpy alone: the NAME_preprocess.py that ser-hf export "
-        "writes beside NAME.onnx (turn_inputs); in the package: TurnEncoderInputs in ser_hf.inference.onnx_turn."
+        "frame counts fail or give wrong scores. ser-hf predict labels a clip whose loudest 50 ms is below -55 "
+        "dBFS 'silence' without running the model and refuses one under 0.1 s. Code in numpy alone (those rules "
+        f"too): the {script} that ser-hf export writes beside {graph} (classify, turn_inputs); in the "
+        "package: TurnEncoderInputs in ser_hf.inference.onnx_turn."
     )
 
 
@@ -162,10 +183,11 @@ def export_turn_onnx(
     logger.info("exporting %s (turn encoder, %d layers, opset %d)", source, layers, opset)
     proto = torch_export(graph, (feats, mask), dynamic, opset, source)
 
+    script = preprocess_script(out)
+
     def metadata(quantization: str) -> dict[str, str]:
-        meta = metadata_props(
-            model, feature_extractor, 2, quantization, source, turn_inputs_spec(feature_extractor)
-        )
+        spec = turn_inputs_spec(feature_extractor, script.name, out.name)
+        meta = metadata_props(model, feature_extractor, 2, quantization, source, spec)
         meta[META_PREFIX + "input"] = TURN_INPUT_KIND
         meta[META_PREFIX + "max_frames"] = str(MAX_FRAMES)
         # the encoder's BSD-2-Clause / MIT notices go with every copy of its weights
@@ -181,18 +203,14 @@ def export_turn_onnx(
         if quantize == "int8":
             # per output channel, as the encoder's weights were quantised (per tensor moved probabilities up
             # to 0.27 from the package's on 380 real clips; per channel 0.09)
-            quantize_int8(
-                paths["fp32"], paths["int8"], metadata(INT8_DESCRIPTION + ", per channel"), per_channel=True
-            )
+            quantize_int8(paths["fp32"], paths["int8"], metadata(INT8_DESCRIPTION), per_channel=True)
         backends = {t: OnnxRuntimeBackend(p) for t, p in paths.items() if p.is_file()}
         if check:
             rows = _parity(graph, model, feature_extractor, backends, parity_seconds)
             check_parity(result, rows, backends, source)
         save_outputs(result, paths["fp32"], paths["int8"] if quantize == "int8" else None, out)
     # the inputs from audio without torch or ser_hf, beside the graph (onnx_preprocess's docstring)
-    module = re.sub(r"\W", "_", out.stem) + "_preprocess"  # importable: from default_preprocess import ...
-    script = out.with_name(("_" if module[0].isdigit() else "") + module + ".py")
-    shutil.copyfile(Path(__file__).with_name("onnx_preprocess.py"), script)
+    write_preprocess(out, script)
     result["preprocess_path"] = str(script)
     result["seconds"] = round(time.perf_counter() - started, 2)
     logger.info("wrote %s in %.1f s", out, result["seconds"])
