@@ -197,3 +197,48 @@ def test_a_head_changed_after_saving_is_noticed_and_adapt_leaves_the_speaker_hea
     with caplog.at_level("WARNING"):
         EmotionClassifier(device="cpu")
     assert "not what ser_hf fitted" not in caplog.text
+
+
+def _corpus(
+    prefix: str, n_speakers: int, classes: range | list[int], per_class: int
+) -> list[tuple[str, int]]:
+    """(speaker, label) rows: each speaker holding ``per_class`` clips of every class in ``classes``."""
+    return [(f"{prefix}{s}", c) for s in range(n_speakers) for c in classes for _ in range(per_class)]
+
+
+def _left_out(rows: list[tuple[str, int]], names: list[str] | None = None) -> set[str]:
+    from ser_hf.training.linear import _full_class_speakers
+
+    speakers = np.asarray([s for s, _ in rows])
+    labels = np.asarray([c for _, c in rows])
+    keep, _ = _full_class_speakers(speakers, labels, list(range(len(rows))), [], *([names] if names else []))
+    return {str(s) for s in speakers[~keep]}
+
+
+def test_one_stray_label_does_not_leave_every_other_speaker_out_of_the_speaker_head(caplog):
+    """Probe of session 42: one 'contempt' clip among 9 classes left 5 of 6 speakers out of the speaker
+    head (logged at INFO), so ``evaluate --adapt`` fell from 0.703 to 0.474."""
+    rows = _corpus("mine_spk0", 6, range(8), 3) + [("mine_spk00", 8)]
+    with caplog.at_level("INFO", logger="ser_hf.training.linear"):
+        assert _left_out(rows) == set()
+    assert "speaker head" not in caplog.text
+    # a speaker lacking a class every other speaker holds still stays out (said at INFO: 5 of 6 are left)
+    gap = [r for r in rows if r != ("mine_spk02", 3)]
+    with caplog.at_level("INFO", logger="ser_hf.training.linear"):
+        assert _left_out(gap, [f"c{i}" for i in range(9)]) == {"mine_spk02"}
+    assert "1 of 6 speakers left out of its fit" in caplog.text and "mine_spk02 lacks c3" in caplog.text
+
+
+def test_the_speaker_head_rule_keeps_the_speaker_sets_of_the_bundled_and_polish_runs(caplog):
+    """RAVDESS + TESS (every speaker holds all 7 classes: the bundled models) keep everyone; Polish-like
+    speakers (3 of 7 classes) stay out beside them, and beside TESS's two speakers, whose many clips hold
+    the other classes: there the head is fitted on 2 of 7 speakers, said in a WARNING naming the classes."""
+    ravdess, tess = _corpus("ravdess_", 24, range(7), 8), _corpus("tess_", 2, range(7), 200)
+    polish = _corpus("polish_m", 5, [0, 2, 4], 30)
+    assert _left_out(ravdess + tess) == set()
+    assert _left_out(ravdess + tess + polish) == {f"polish_m{i}" for i in range(5)}
+    names = ["anger", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+    with caplog.at_level("WARNING", logger="ser_hf.training.linear"):
+        assert _left_out(tess + polish, names) == {f"polish_m{i}" for i in range(5)}
+    assert "fitted on 2 of 7 speakers only, so adapt" in caplog.text
+    assert "polish_m0 lacks disgust, happy, sad, surprise" in caplog.text

@@ -13,6 +13,7 @@ treat both alike. Seconds on a CPU once the clips are decoded.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -233,24 +234,56 @@ def _ua(y: np.ndarray, predicted: np.ndarray) -> float:
 
 
 def _full_class_speakers(
-    speakers: np.ndarray, labels: np.ndarray, train_source: Sequence[int], val_rows: Sequence[int]
+    speakers: np.ndarray,
+    labels: np.ndarray,
+    train_source: Sequence[int],
+    val_rows: Sequence[int],
+    label_names: Sequence[str] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Masks over the training vectors (``train_source``: each vector's clip) and the validation
-    clips: True where the clip's speaker holds every class of the training clips. Speakers with
-    fewer classes are left out (logged); when that would leave no training vector, nobody is."""
+    clips: True where the clip's speaker holds every class the training data is built on. A class
+    counts when most speakers hold it, or the speakers holding it hold most of the clips; speakers
+    lacking one are left out (a corpus whose speakers hold 3 of 7 classes: their mean is not their
+    centre), while a class few speakers and few clips hold (one stray label) leaves nobody out.
+    Fitted on few speakers, the head is said in a warning; when no training vector would be left,
+    nobody is left out."""
     rows = sorted(set(train_source)) + list(val_rows)
-    classes = set(labels[sorted(set(train_source))].tolist())
     held: dict[str, set] = {}
+    clips: Counter = Counter()
     for r in rows:
         held.setdefault(str(speakers[r]), set()).add(int(labels[r]))
-    partial = {s for s, have in held.items() if not classes <= have}
+        clips[str(speakers[r])] += 1
+    total = sum(clips.values())
+    classes = set(labels[sorted(set(train_source))].tolist())
+    holders = {c: [s for s, have in held.items() if c in have] for c in classes}
+    needed = {
+        c
+        for c, who in holders.items()
+        if 2 * len(who) >= len(held) or 2 * sum(clips[s] for s in who) >= total
+    }
+    partial = {s for s, have in held.items() if not needed <= have}
     keep_t = np.asarray([speakers[r] not in partial for r in train_source], dtype=bool)
     keep_v = np.asarray([speakers[r] not in partial for r in val_rows], dtype=bool)
+
+    def named(ids: Any) -> str:
+        return ", ".join(str(label_names[i]) if i < len(label_names) else f"class {i}" for i in sorted(ids))
+
     if partial and keep_t.any():
-        logger.info(
-            "speaker head: %d speaker(s) with only some of the %d classes left out of its fit (%s)",
-            len(partial), len(classes), ", ".join(sorted(partial)[:6]) + (" ..." if len(partial) > 6 else ""),
-        )  # fmt: skip
+        kept = len(held) - len(partial)
+        lacking = "; ".join(f"{s} lacks {named(needed - held[s])}" for s in sorted(partial)[:4])
+        lacking += f"; {len(partial) - 4} more" if len(partial) > 4 else ""
+        if 2 * kept < len(held) or kept < 3:  # a stray label left one speaker of six in (probe of session 42)
+            logger.warning(
+                "speaker head: fitted on %d of %d speakers only, so adapt (which switches to it) will be "
+                "unreliable: the others lack classes that most speakers or clips have (%s)",
+                kept, len(held), lacking,
+            )  # fmt: skip
+        else:
+            logger.info(
+                "speaker head: %d of %d speakers left out of its fit, lacking classes that most speakers or "
+                "clips have (%s)",
+                len(partial), len(held), lacking,
+            )  # fmt: skip
     elif partial:
         logger.warning("speaker head: no speaker holds every class; fitted on all of them")
         keep_t[:], keep_v[:] = True, True
@@ -450,7 +483,7 @@ def train_linear(
         spk = np.asarray([str(s) for s in groups["speaker"]])
         # a speaker's own mean is its centre only when its clips hold every class: speakers of a
         # corpus with fewer classes (anger / fear / neutral only) stay out of the speaker head's fit
-        keep_t, keep_v = _full_class_speakers(spk, np.asarray(labels), source, list(val_rows))
+        keep_t, keep_v = _full_class_speakers(spk, np.asarray(labels), source, list(val_rows), label_names)
         val_spk = spk[list(val_rows)][keep_v] if has_val else None
         xs_val, y_val_s, xs_val_copies = None, None, None
         if has_val and keep_v.any():
