@@ -267,7 +267,10 @@ def test_a_fusion_records_the_speakers_its_members_saw(members, tmp_path, caplog
 
     runs = []
     for name, record in (
-        ("a", {"train_speakers": ["s1"], "validation_speakers": ["s2"]}),
+        (
+            "a",
+            {"train_speakers": ["s1"], "validation_speakers": ["s2"], "corpus_folders": {"mine": "/d/mine"}},
+        ),
         ("b", {"train_speakers": ["s3"]}),
     ):
         shutil.copytree(members["cnn_a"], tmp_path / name)
@@ -276,6 +279,8 @@ def test_a_fusion_records_the_speakers_its_members_saw(members, tmp_path, caplog
     out = tmp_path / "f"
     assert fuse.cli(["--member", *runs, str(members["cnn_b"]), "--out", str(out)]) == 0
     assert seen_speakers(out, ["s1", "s2", "s3", "s4"]) == ["s1", "s2", "s3"]
+    # the folders its members trained on, so evaluate recognises them under another corpus name
+    assert json.loads((out / "split.json").read_text())["corpus_folders"] == {"mine": "/d/mine"}
     assert f"['{members['cnn_b']}'] record(s) no split.json" in caplog.text
     with pytest.raises(
         SERError, match="names the speakers the model saw .a fusion's, or a Hub copy's.*--split unseen"

@@ -66,7 +66,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "--split",
         default="all",
         help="all (default), model (the model folder's split.json), unseen (the speakers the model neither "
-        "trained nor was chosen on, by the speaker ids of its split.json: a warning says when none match), manifest:PATH, ravdess-fold:K, kfold:K/N, loso:SPEAKER",
+        "trained nor was chosen on, by the speaker ids of its split.json; its training data under another "
+        "corpus name are recognised by their files or folder, and a warning says when ids cannot be told apart), manifest:PATH, ravdess-fold:K, kfold:K/N, loso:SPEAKER",
     )
     p.add_argument(
         "--subset",
@@ -123,6 +124,8 @@ def cli(argv: list[str]) -> int:
         load_eval_data,
         load_model,
         model_labels,
+        recognised_message,
+        recognised_training_data,
         seen_speakers,
         select_rows,
         speaker_id_mismatch,
@@ -172,6 +175,10 @@ def cli(argv: list[str]) -> int:
         if "corpus" in ds.column_names
         else None
     )
+    # the model's training data under another corpus name (--corpus other=DIR of its own folder)
+    recognised = recognised_training_data(args.model, ds)
+    for found in recognised:
+        print(f"warning: {recognised_message(found)}", file=sys.stderr)
     rows = select_rows(
         ds,
         args.split,
@@ -179,6 +186,7 @@ def cli(argv: list[str]) -> int:
         seed=args.seed,
         num_val_speakers=args.num_val_speakers,
         model_dir=args.model,
+        recognised=recognised,
     )
     if not rows and args.split == "unseen":
         raise SERError(
@@ -190,7 +198,7 @@ def cli(argv: list[str]) -> int:
         raise SERError(f"the {args.subset} part of this split is empty", source=f"--split {args.split}")
     part = ds.select(rows)
     evaluated = sorted(set(part["speaker"]))
-    seen = seen_speakers(args.model, evaluated)
+    seen = seen_speakers(args.model, evaluated, recognised)
     if mismatch := speaker_id_mismatch(args.model, ds):  # ids re-saved (001 -> 1): all counted unseen
         print(f"warning: {mismatch}", file=sys.stderr)
     if args.split == "unseen" and all(s.endswith("_unknown") for s in evaluated):

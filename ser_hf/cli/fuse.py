@@ -65,6 +65,7 @@ def _members_speakers(members: list[str]) -> dict:
     from ..training.evaluation import split_record
 
     seen: dict[str, set[str]] = {"train_speakers": set(), "validation_speakers": set()}
+    folders: dict[str, str] = {}  # the members' training corpora's folders: evaluate recognises them
     unknown = []
     for member in members:
         try:
@@ -76,6 +77,8 @@ def _members_speakers(members: list[str]) -> dict:
             continue
         for key, speakers in seen.items():
             speakers.update(str(s) for s in record.get(key) or ())
+        if isinstance(record.get("corpus_folders"), dict):
+            folders.update({str(c): str(f) for c, f in record["corpus_folders"].items()})
     if unknown:
         logging.getLogger(__name__).warning(
             "%s record(s) no split.json: `ser-hf evaluate` cannot tell which speakers they saw", unknown
@@ -86,4 +89,5 @@ def _members_speakers(members: list[str]) -> dict:
         "description": "the speakers the fusion's members trained and were chosen on (no rows: use --split unseen)",
         **{key: sorted(speakers) for key, speakers in seen.items()},
         "members_without_split": unknown,
+        **({"corpus_folders": folders} if folders else {}),
     }

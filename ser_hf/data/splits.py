@@ -318,6 +318,35 @@ def load_splits(path: str | os.PathLike) -> list[Split]:
     return SplitManifest.from_json(path).splits
 
 
+def corpus_folders(data: Any) -> dict[str, str]:
+    """``{corpus: the folder holding every file of its rows}`` (symbolic links resolved) for the corpora
+    of ``data`` read from local files: the training data a model's ``split.json`` records, so that the
+    same folder evaluated under another corpus name is recognised. Corpora without absolute paths (a Hub
+    dataset's rows) are left out."""
+    if hasattr(data, "column_names"):
+        if not {"corpus", "path"} <= set(data.column_names):
+            return {}
+        corpora, paths = data["corpus"], data["path"]
+    else:
+        corpora, paths = data.get("corpus") or [], data.get("path") or []
+    folders: dict[str, set[str]] = {}
+    remote: set[str] = set()
+    for corpus, path in zip(map(str, corpora), paths):
+        if path and os.path.isabs(path):
+            folders.setdefault(corpus, set()).add(os.path.dirname(path))
+        else:
+            remote.add(corpus)
+    out = {}
+    for corpus, dirs in folders.items():
+        try:
+            folder = os.path.realpath(os.path.commonpath(sorted(dirs)))
+        except ValueError:  # folders on two drives
+            continue
+        if corpus not in remote and folder != os.path.dirname(folder):  # not the root of a drive
+            out[corpus] = folder
+    return out
+
+
 def _loose_key(speaker: str) -> str:
     """A speaker id with what spreadsheets change taken out: case, spaces and a number's leading zeros
     (``"Mine_007 "`` -> ``"mine_7"``)."""

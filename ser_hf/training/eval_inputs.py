@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from ..data.splits import speaker_key, unmatched_speaker_ids
+from ..data.splits import corpus_folders, speaker_key, unmatched_speaker_ids
 from ..errors import SERError, torch_device
 from .loading import load_feature_extractor
 from .loading import load_model as load_saved_model
@@ -164,6 +165,7 @@ def select_rows(
     seed: int = 42,
     num_val_speakers: int = 4,
     model_dir: str | os.PathLike | None = None,
+    recognised: Sequence[dict] | None = None,
 ) -> list[int]:
     """Row indices of ``subset`` (``test``/``validation``/``train``) of ``split``.
 
@@ -172,8 +174,10 @@ def select_rows(
     :func:`~ser_hf.training.clips.make_split` decides, so the rows are those training used):
     ``manifest:PATH`` (a ``split.json``; its row ids are verified against the data),
     ``ravdess-fold:K``, ``kfold:K/N``, ``loso:SPEAKER``. Validation speakers are drawn as training
-    draws them (same ``seed`` and ``num_val_speakers``). ``unseen``: every row whose speaker the
-    model neither trained nor was chosen on (:func:`seen_speakers`), for any copy of the data.
+    draws them (same ``seed`` and ``num_val_speakers``; for the ``test`` part, which they do not change,
+    none are drawn, so nothing is said of them). ``unseen``: every row whose speaker the model neither
+    trained nor was chosen on (:func:`seen_speakers`), for any copy of the data, under any corpus name
+    (``recognised``: :func:`recognised_training_data` of ``ds``, worked out when not given).
     """
     if split == "all":
         return list(range(len(ds)))
@@ -191,7 +195,9 @@ def select_rows(
                 source=str(model_dir),
             )
         speakers = list(ds["speaker"])
-        seen = set(seen_speakers(model_dir, speakers))
+        if recognised is None:
+            recognised = recognised_training_data(model_dir, ds)
+        seen = set(seen_speakers(model_dir, speakers, recognised))
         return [i for i, speaker in enumerate(speakers) if speaker not in seen]
     if split == "model":
         record = split_record(model_dir)
@@ -212,9 +218,10 @@ def select_rows(
     from .clips import make_split
 
     try:
-        parts = make_split(
-            ds, SimpleNamespace(split=split, num_val_speakers=num_val_speakers, val_fraction=0.1), seed
-        )
+        # the test speakers do not depend on the validation draw: for them none is drawn, so training's
+        # warnings of it ("4 validation speakers leave 2 to train on") are not said of an evaluation
+        drawn = 0 if subset == "test" else num_val_speakers
+        parts = make_split(ds, SimpleNamespace(split=split, num_val_speakers=drawn, val_fraction=0.1), seed)
     except SERError as err:  # the model's split on part of its corpora had no way forward
         if "differs from the one the split was made for" not in str(err):
             raise
@@ -241,18 +248,143 @@ def split_record(model_dir: str | os.PathLike | None) -> dict[str, Any] | None:
     return record
 
 
-def seen_speakers(model_dir: str | os.PathLike | None, speakers: Sequence[str]) -> list[str]:
+def seen_speakers(
+    model_dir: str | os.PathLike | None, speakers: Sequence[str], recognised: Sequence[dict] = ()
+) -> list[str]:
     """Those of ``speakers`` that the model in ``model_dir`` trained on or was chosen on (the
-    training and validation speakers of its ``split.json``): figures on them are not
-    speaker-independent. Empty when the folder records no split, or none that can be read."""
+    training and validation speakers of its ``split.json``, and those of its training data found
+    under another corpus name: ``recognised``, from :func:`recognised_training_data`): figures on
+    them are not speaker-independent. Empty when the folder records no split, or none that can be read."""
     try:
         record = split_record(model_dir) or {}
     except SERError:
         return []
-    used = {
-        speaker_key(s) for key in ("train_speakers", "validation_speakers") for s in record.get(key) or ()
+    used = _seen_ids(record) | {
+        speaker_key(s) for found in recognised if not found.get("ambiguous") for s in found["speakers"]
     }
     return sorted(s for s in {str(s) for s in speakers} if speaker_key(s) in used)
+
+
+def _seen_ids(record: dict[str, Any]) -> set[str]:
+    return {
+        speaker_key(s) for key in ("train_speakers", "validation_speakers") for s in record.get(key) or ()
+    }
+
+
+def _stem(name: Any) -> str:
+    """A file's name without folder and extension: a copy re-encoded (the bundled default's rows are
+    ``.flac``, RAVDESS's own files ``.wav``) is the same recording."""
+    return os.path.splitext(os.path.basename(str(name)))[0]
+
+
+def recognised_training_data(model_dir: str | os.PathLike | None, ds: Any) -> list[dict[str, Any]]:
+    """The corpora of ``ds`` that hold the model's training data under another name (``--corpus
+    other=DIR`` of the folder it trained on as ``mine``, or as ``--audiofolder DIR``): their speaker
+    ids (``other_spk01``) match none of its ``split.json``'s (``mine_spk01``), so they would count as
+    unseen. A corpus is recognised by the files of the training and validation rows the split.json
+    lists (the same speaker, without the corpus name, and file name, any extension) or by the folder it
+    records for a training corpus (``corpus_folders``, written since session 42).
+
+    One dict per finding: ``corpus`` (the name here), ``as`` (the training corpus), ``folder``,
+    ``files`` (its clips that are training or validation files), ``clips`` and ``speakers`` (its rows
+    and speakers that are the model's training or validation speakers: seen); or, where the data cannot
+    be told apart, ``ambiguous`` (why) and the ``speakers`` concerned, which stay unseen (a Hub copy's
+    or a fusion's split.json lists no files, so only the ids without the corpus name can be compared)."""
+    try:
+        record = split_record(model_dir) or {}
+    except SERError:  # said where the record is needed
+        return []
+    seen = _seen_ids(record)
+    if not seen or not {"speaker", "corpus"} <= set(getattr(ds, "column_names", ())):
+        return []
+    row_ids = record.get("row_ids") if isinstance(record.get("row_ids"), list) else []
+    files: dict[str, set[str]] = {}  # file stem -> the seen speakers holding a file of that name
+    for i in {*(record.get("train") or ()), *(record.get("validation") or ())}:
+        if isinstance(i, int) and 0 <= i < len(row_ids):
+            speaker, _, name = str(row_ids[i]).rpartition("/")
+            if not name.startswith("#"):  # a row without a file
+                files.setdefault(_stem(name), set()).add(speaker_key(speaker))
+    folders = record.get("corpus_folders") if isinstance(record.get("corpus_folders"), dict) else {}
+    here = corpus_folders(ds)
+    speakers = [str(x) for x in ds["speaker"]]
+    corpora = [str(x) for x in ds["corpus"]]
+    paths = ds["path"] if "path" in ds.column_names else [None] * len(ds)
+    found: list[dict[str, Any]] = []
+    for corpus in sorted(set(corpora)):
+        rows = [i for i, c in enumerate(corpora) if c == corpus]
+        if any(speaker_key(speakers[i]) in seen for i in rows):  # under its training name: as before
+            continue
+
+        def bare(speaker: str, prefix: str = f"{corpus}_") -> str:
+            key = speaker_key(speaker)
+            return key[len(prefix) :] if key.startswith(prefix) else key
+
+        names: Counter = Counter()  # training corpus -> clips here that are its files, of the same speaker
+        matched = 0
+        for i in rows:
+            holders = files.get(_stem(paths[i])) if paths[i] else None
+            if holders:
+                matched += 1
+                tail = "_" + bare(speakers[i])
+                names.update({h[: -len(tail)] for h in holders if h.endswith(tail) and len(h) > len(tail)})
+        folder = here.get(corpus)
+        same_folder = {str(t) for t, f in folders.items() if folder and f == folder and str(t) != corpus}
+        own = sorted({speakers[i] for i in rows})
+        for name in sorted(set(names) | same_folder):
+            mapped = [x for x in own if speaker_key(f"{name}_{bare(x)}") in seen]
+            entry = {"corpus": corpus, "as": name, "folder": folder, "files": names.get(name, 0)}
+            if mapped:
+                chosen = set(mapped)
+                found.append({**entry, "clips": sum(speakers[i] in chosen for i in rows), "speakers": mapped})
+            else:  # its folder, other speaker ids (another --speaker-column)
+                why = f"its folder is the one the model trained on as {name!r}, but none of its speaker ids is one of {name!r}'s"
+                found.append({**entry, "speakers": own, "ambiguous": why})
+        if names or same_folder:
+            continue
+        if matched:
+            why = f"{matched} of its clips have the names of files the model trained or was chosen on, of other speaker ids"
+            found.append({"corpus": corpus, "as": None, "folder": folder, "speakers": own, "ambiguous": why})
+        elif not row_ids:  # a Hub copy's or a fusion's split.json lists no files: the ids alone
+            tails = {"_" + bare(x): x for x in own if not x.endswith("_unknown")}
+            alike = {t: sorted(h for h in seen if h.endswith(t) and len(h) > len(t)) for t in tails}
+            alike = {t: hs for t, hs in alike.items() if hs}
+            if alike:
+                shown = ", ".join(f"{tails[t]} ~ {hs[0]}" for t, hs in sorted(alike.items())[:3])
+                why = (
+                    f"{len(alike)} of its speaker ids are, without the corpus name, those of the model's training "
+                    f"or validation speakers ({shown}{' ...' if len(alike) > 3 else ''}), and its split.json "
+                    "lists no files to compare (a Hub copy's or a fusion's)"
+                )
+                chosen = sorted(tails[t] for t in alike)
+                name = Counter(h[: -len(t)] for t, hs in alike.items() for h in hs).most_common(1)[0][0]
+                found.append(
+                    {"corpus": corpus, "as": name, "folder": folder, "speakers": chosen, "ambiguous": why}
+                )
+    return found
+
+
+def recognised_message(found: dict[str, Any]) -> str:
+    """One finding of :func:`recognised_training_data` as a warning."""
+    corpus, folder = found["corpus"], f" (folder {found['folder']})" if found.get("folder") else ""
+    shown = ", ".join(found["speakers"][:4]) + (" ..." if len(found["speakers"]) > 4 else "")
+    if found.get("ambiguous"):
+        return (
+            f"corpus {corpus!r}{folder} may be this model's training data under another name: "
+            f"{found['ambiguous']}. Its {len(found['speakers'])} speaker(s) concerned ({shown}) cannot be told "
+            "apart from the model's, so they count as unseen (--split unseen keeps them): if these are the "
+            "recordings it trained on, evaluate them "
+            + (f"as --corpus {found['as']}=PATH" if found.get("as") else "under the corpus name")
+            + " with the speaker column it trained with"
+        )
+    how = (
+        f"{found['files']} of its clips are training or validation files" if found["files"] else "its folder"
+    )
+    return (
+        f"corpus {corpus!r}{folder} is the data this model trained on as {found['as']!r} ({how} in its "
+        f"split.json): its {len(found['speakers'])} speaker(s) {shown} ({found['clips']} clips) are the model's "
+        f"training or validation speakers of {found['as']!r}, so they count as seen and --split unseen leaves "
+        f"them out, as under the name {found['as']!r}"
+    )
 
 
 def speaker_id_mismatch(model_dir: str | os.PathLike | None, ds: Any) -> str | None:

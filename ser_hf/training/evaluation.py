@@ -43,6 +43,8 @@ from .eval_inputs import (  # noqa: F401  (some only re-exported: callers import
     load_eval_data,
     load_model,
     model_labels,
+    recognised_message,
+    recognised_training_data,
     seen_speakers,
     select_rows,
     speaker_id_mismatch,
@@ -173,7 +175,10 @@ def evaluate_model(
         speakers_all = (
             sorted({str(s) for s in dataset["speaker"]}) if "speaker" in dataset.column_names else []
         )
-        seen = seen_speakers(source, speakers_all)
+        recognised = recognised_training_data(source, dataset)
+        for found in recognised:  # its training data under another corpus name
+            logger.warning("%s", recognised_message(found))
+        seen = seen_speakers(source, speakers_all, recognised)
         if mismatch := speaker_id_mismatch(source, dataset):
             logger.warning("%s", mismatch)
         if seen:  # from Python, the default scored its own training actors at UA 1.0 silently

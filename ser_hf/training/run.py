@@ -51,7 +51,13 @@ from .clips import (
     load_rows,
     make_split,
 )
-from .run_functionals import _RESUMED_AS_SAVED, _record_data, _soft_labels, _train_functionals
+from .run_functionals import (
+    _RESUMED_AS_SAVED,
+    _record_data,
+    _soft_labels,
+    _train_functionals,
+    split_file,
+)
 from .saving import (
     another_runs_model,
     checkpoint_to_resume,
@@ -383,7 +389,7 @@ def train(
         """``split.json`` (the manifest: ``--split manifest:<output_dir>/split.json`` repeats this
         split exactly) and ``train_args.json``: saved with the final model, never before it."""
         return {
-            "split.json": {**split.to_dict(), "spec": data_args.split},
+            "split.json": split_file(ds, split, data_args.split),
             "train_args.json": {
                 "data": dataclasses.asdict(data_args),
                 "model": dataclasses.asdict(model_args),

@@ -112,7 +112,7 @@ def _train_functionals(
     _record_data(model.config, ds, data_args, split)
     output_dir = Path(training_args.output_dir)
     files = {
-        "split.json": {**split.to_dict(), "spec": data_args.split},
+        "split.json": split_file(ds, split, data_args.split),
         "train_args.json": {
             "data": dataclasses.asdict(data_args),
             "model": dataclasses.asdict(model_args),
@@ -147,6 +147,19 @@ def _train_functionals(
         )  # fmt: skip
     )
     return results
+
+
+def split_file(ds: Any, split: Any, spec: str) -> dict[str, Any]:
+    """The model folder's ``split.json``: the split (``--split manifest:<output_dir>/split.json``
+    repeats it exactly), the ``--split`` given, and the folders of the training corpora (those of
+    its training and validation rows), so that ``ser-hf evaluate`` recognises the same data under
+    another corpus name."""
+    from ..data.splits import corpus_folders
+
+    corpora = list(ds["corpus"]) if "corpus" in ds.column_names else []
+    trained = {str(corpora[i]) for i in [*split.train, *split.validation]} if corpora else set()
+    folders = {c: f for c, f in corpus_folders(ds).items() if c in trained}
+    return {**split.to_dict(), "spec": spec, **({"corpus_folders": folders} if folders else {})}
 
 
 def _record_data(config: Any, ds: Any, data_args: DataArguments, split: Any) -> None:

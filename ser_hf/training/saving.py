@@ -224,7 +224,8 @@ def another_runs_model(
         return []
     if not isinstance(saved, dict) or not isinstance(recorded, dict):
         return []
-    recorded.pop("spec", None)
+    for added in ("spec", "corpus_folders"):  # what split.json records beside the split itself
+        recorded.pop(added, None)
     data = data_identity(saved.get("data") or {})
     previous = {"split": recorded, "data": data, "model": saved.get("model"), "seed": saved.get("seed")}
     data = data_identity(dataclasses.asdict(data_args))
