@@ -301,7 +301,7 @@ def test_a_metadata_csv_speaker_column_named_spk_is_read_and_a_missing_one_is_sa
             assert set(ds["speaker"]) == {"mine2_unknown"}
             assert "metadata.csv: no speaker column (looked for speaker, speaker_id, actor" in caplog.text
     with pytest.raises(
-        SERError, match="from 1 training speakers.*--num_val_speakers.*--speaker_column.*--split random"
+        SERError, match="from 1 training speakers.*--num-val-speakers.*--speaker-column.*--split random"
     ):
         validation_speakers(["mine2_unknown"], n=4)
 

@@ -193,7 +193,7 @@ def test_more_validation_than_training_speakers_is_named(caplog):
     cols = _corpus("own", {f"s{i}": ("female", "male")[i % 2] for i in range(8)})
     with caplog.at_level(logging.WARNING, logger="ser_hf.data"):
         speaker_kfold(cols, n_folds=4, n_validation=4)  # 6 training speakers a fold: 4 + 2
-    assert "4 validation speakers leave 2 to train on; give fewer with --num_val_speakers" in caplog.text
+    assert "4 validation speakers leave 2 to train on; give fewer with --num-val-speakers" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="ser_hf.data"):
         speaker_kfold(cols, n_folds=4, n_validation=2)
@@ -305,7 +305,7 @@ def test_loso_warns_about_the_validation_of_the_fold_it_uses_only(caplog):
         )
     warned = [r.getMessage() for r in caplog.records if "validation speakers leave" in r.getMessage()]
     assert warned == ["leave one speaker out: test own_s03: 4 validation speakers leave 1 to train on; give "
-                      "fewer with --num_val_speakers"]  # fmt: skip
+                      "fewer with --num-val-speakers"]  # fmt: skip
     assert split.test_speakers == ["own_s03"]
     assert split == leave_one_speaker_out(cols, seed=0, n_validation=4)[3]  # the same fold as before
 

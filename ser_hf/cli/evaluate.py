@@ -167,7 +167,10 @@ def cli(argv: list[str]) -> int:
         f"{what}_column": getattr(args, f"{what}_column") for what in ("speaker", "label", "audio", "gender")
     }
     columns["label_map"] = parse_label_map(args.label_map)  # passed to load_corpus with the columns
-    ds = load_eval_data(args.corpus, scheme, columns, model_dir=args.model)
+    # a --label-map onto the model's own classes (angry=怒り) renames the scheme's class to it
+    ds = load_eval_data(
+        args.corpus, scheme, columns, model_dir=args.model, model_classes=model_labels(model.config)
+    )
     # each corpus's classes among ALL its rows: the rows the split selects cannot change what is scored
     names = ds.features["emotion"].names
     inventory = (

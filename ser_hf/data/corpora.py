@@ -55,6 +55,7 @@ from typing import Any
 from ..errors import SERError, require_extra
 from .labels import (
     CORPUS_DEFAULT_SCHEME,
+    class_renames,
     get_scheme,
 )
 from .layouts import _PARSERS, _load_native
@@ -93,6 +94,7 @@ def load_corpus(
     split: str | None = None,
     corpus_name: str | None = None,
     return_report: bool = False,
+    model_classes: Sequence[str] | None = None,
     _warn_label_map: bool = True,
 ):
     """Load one corpus as a ``datasets.Dataset`` (columns in the module docstring).
@@ -116,6 +118,10 @@ def load_corpus(
         corpus_name: the ``corpus`` column and speaker prefix (default: the corpus name, or the
             folder / dataset name for generic data).
         return_report: return ``(dataset, CorpusReport)`` instead of the dataset.
+        model_classes: the classes of the model the data will be scored with: with a label scheme, a
+            ``label_map`` value among them that the scheme cannot place renames the scheme's class
+            its key names (``{"angry": "怒り"}``: RAVDESS's angry class is named 怒り), where it
+            would otherwise be an error (``ser-hf evaluate --label-map`` passes the model's classes).
 
     Raises:
         SERError: unknown corpus or scheme, missing folder, or no usable clip at all.
@@ -186,11 +192,15 @@ def load_corpus(
     scheme = get_scheme(scheme_key) if scheme_key is not None else None  # None: generic native labels
     scheme_name = scheme.name if scheme is not None else "native"
     report = CorpusReport(corpus=corpus, data_dir=str(root or name), label_scheme=scheme_name)
+    # a map onto a model's own class renames the scheme's class in place (angry=怒り); the rest is applied first
+    label_map, renames, rename_keys = class_renames(label_map, scheme, model_classes)
+    report.renamed_classes = dict(renames)
 
     if not generic:
         rows = _load_native(kind, root, scheme, label_map, include_song, check_files, report)
         _warn_outside([(Path(r["path"]),) for r in rows], root, str(root))  # a tree of links elsewhere
-        ds = _build(rows, scheme.names, corpus, scheme_name)
+        _rename(rows, renames, rename_keys, report)
+        ds = _build(rows, [renames.get(n, n) for n in scheme.names], corpus, scheme_name)
     elif kind == "audiofolder":
         rows = _load_audiofolder(
             root,
@@ -204,7 +214,12 @@ def load_corpus(
             gender_column,
             audio_column,
         )
-        names = scheme.names if scheme is not None else sorted({r["emotion"] for r in rows})
+        _rename(rows, renames, rename_keys, report)
+        names = (
+            [renames.get(n, n) for n in scheme.names]
+            if scheme is not None
+            else sorted({r["emotion"] for r in rows})
+        )
         ds = _build(rows, names, corpus, scheme_name)
     else:
         from datasets import Dataset, concatenate_datasets
@@ -224,7 +239,14 @@ def load_corpus(
             keep_corpus_column=corpus_name is None,
             check_files=check_files,
         )
-        names = scheme.names if scheme is not None else (native_names or sorted(set(extra["emotion"])))
+        renamed = [{"emotion": label} for label in extra["emotion"]]
+        _rename(renamed, renames, rename_keys, report)
+        extra["emotion"] = [r["emotion"] for r in renamed]
+        names = (
+            [renames.get(n, n) for n in scheme.names]
+            if scheme is not None
+            else (native_names or sorted(set(extra["emotion"])))
+        )
         features = _features(names)
         table = Dataset.from_dict(
             extra, features=type(features)({k: v for k, v in features.items() if k != "audio"})
@@ -248,6 +270,17 @@ def load_corpus(
     ds = _finish(ds, report, started, str(data_dir or name))
     logger.info("%s: %d rows, %d skipped, %.2f s", corpus, report.rows, report.n_skipped, report.seconds)
     return (ds, report) if return_report else ds
+
+
+def _rename(rows: list[dict], renames: dict[str, str], keys: dict[str, str], report: CorpusReport) -> None:
+    """Rows of each renamed class under its new name; a rename whose class has no row is a map key
+    that matched nothing (the warning for a typo names it)."""
+    if not renames:
+        return
+    seen = {r["emotion"] for r in rows}
+    report.label_map_unmatched += [keys[c] for c in renames if c not in seen]
+    for row in rows:
+        row["emotion"] = renames.get(row["emotion"], row["emotion"])
 
 
 def _warn_unmatched_map(reports: Sequence[CorpusReport]) -> None:
@@ -291,14 +324,19 @@ def _warn_of_stray_labels(ds: Any, corpus: str) -> None:
     names = ds.features["emotion"].names
     counts = Counter(ds["emotion"])
     median = float(statistics.median([counts.get(i, 0) for i in range(len(names))])) if names else 0.0
-    stray = [f"{names[i]!r} ({n})" for i, n in sorted(counts.items()) if n < 5 and n < 0.1 * median]
-    if stray:
+    rare = [i for i, n in sorted(counts.items()) if n < 5 and n < 0.1 * median]
+    if rare:
+        first = names[rare[0]]
         logger.warning(
             "%s: the label(s) %s have very few clips against a median of %.0f a class: a typo in a "
-            "label? Fix it in the data (in Python: load_corpus(..., label_map={'typo': 'angry'}))",
+            "label? Fix it in the data, or map it as it loads: --label-map '%s=CLASS' (or '%s=' to drop "
+            "it; from Python load_corpus(..., label_map={%r: 'CLASS'}))",
             corpus,
-            ", ".join(stray),
+            ", ".join(f"{names[i]!r} ({counts[i]})" for i in rare),
             median,
+            first,
+            first,
+            first,
         )
 
 

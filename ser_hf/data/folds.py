@@ -34,7 +34,7 @@ def warn_few_training_speakers(train: Sequence[str], validation: Sequence[str], 
     to learn from) is named, with the option that changes it."""
     if len(validation) > len(train):
         logger.warning(
-            "%s: %d validation speakers leave %d to train on; give fewer with --num_val_speakers",
+            "%s: %d validation speakers leave %d to train on; give fewer with --num-val-speakers",
             source, len(validation), len(train),
         )  # fmt: skip
 
@@ -49,7 +49,10 @@ def _warn_thin_corpora(meta: _Meta, min_speakers: int = 3) -> None:
         if unknown:
             logger.warning(
                 "corpus %s has rows without a speaker id (%s): they form one pseudo-speaker, so no "
-                "speaker-independent split is possible within it; pass speaker_column=",
+                "speaker-independent split is possible within it; name the speaker column of its metadata.csv "
+                "(or Hub / parquet data) with --speaker-column COLUMN (from Python speaker_column=); a folder of "
+                "class sub-folders names no speakers: list its files in a metadata.csv with file_name, label "
+                "and speaker columns, or split by clip (--split random)",
                 corpus,
                 unknown[0],
             )
@@ -104,7 +107,7 @@ def validation_speakers(
     if n >= len(pool):
         raise SERError(
             f"cannot take {n} validation speakers from {len(pool)} training speakers (one must stay in "
-            "training): take fewer (--num_val_speakers), name the corpus's speaker column (--speaker_column) "
+            "training): take fewer (--num-val-speakers), name the corpus's speaker column (--speaker-column) "
             "or split by clip (--split random)",
             source="validation_speakers",
         )

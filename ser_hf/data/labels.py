@@ -246,7 +246,8 @@ def map_label(raw_emotion: str, scheme: str | LabelScheme, gender: str | None = 
             return str(raw_emotion)
         raise SERError(
             f"unknown emotion label for scheme {s.name}; known labels: {', '.join(CANONICAL_EMOTIONS)} "
-            "(and common spellings); pass label_map={'your_label': 'angry', ...} to translate it",
+            "(and common spellings); translate it with --label-map 'your_label=angry' (from Python "
+            "label_map={'your_label': 'angry'})",
             source=repr(raw_emotion),
         )
     target = s.mapping.get(canonical)
@@ -314,7 +315,8 @@ def shared_classes(scheme_a: str | LabelScheme | list | dict, scheme_b: str | La
 LABEL_MAP_HELP = (
     "rename the corpus's classes as it is loaded: FROM=TO,... (e.g. angry=怒り,happy=喜び to name them as a "
     "model of your own does, or wut=angry; FROM= drops a class; FROM matches whatever its case); with a "
-    "label scheme (--label-scheme; corpus: --scheme), TO must be one of its classes or an emotion name"
+    "label scheme (--label-scheme; corpus: --scheme), TO must be one of its classes or an emotion name, "
+    "or, for ser-hf evaluate, a class of the model (FROM, a class of the scheme, is then renamed to it)"
 )
 
 
@@ -391,3 +393,82 @@ def _json_map(text: str | dict[str, Any], source: str) -> dict[str, str | None]:
             source=source,
         )
     return {str(k): v for k, v in value.items()}
+
+
+def class_renames(
+    label_map: dict[str, str | None] | None,
+    scheme: str | LabelScheme | None,
+    model_classes: Any = None,
+) -> tuple[dict[str, str | None] | None, dict[str, str], dict[str, str]]:
+    """``(the map applied before the scheme, {scheme class: new name}, {scheme class: its map key})``.
+
+    With a label scheme, a map value is one of its classes or an emotion name (``wut=angry``), applied
+    to the data's labels before the scheme. A value that is one of ``model_classes`` (the classes of a
+    model the data are scored with) but that the scheme cannot place (``怒り``; ``boredom`` for
+    ``ravdess8``) instead RENAMES the scheme's class its key names, in place (same id), to the
+    model's name: ``ser-hf evaluate --label-map angry=怒り`` scores RAVDESS's angry clips as the
+    model's 怒り. Nothing is renamed without a scheme (the map renames the labels themselves), for a
+    gender_emotion scheme, or without ``model_classes``.
+
+    Raises:
+        SERError: a rename whose key is not a class of the scheme (``calm`` for harmonized7, which
+            merges it into neutral), or two renames of one class or onto one name.
+    """
+    if not label_map or scheme is None or not model_classes:
+        return label_map, {}, {}
+    s = get_scheme(scheme)
+    if s.by_gender:
+        return label_map, {}, {}
+    model = {_fold(m): str(m) for m in model_classes}
+    before: dict[str, str | None] = {}
+    renames: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    for key, value in label_map.items():
+        target = model.get(_fold(value)) if value is not None else None
+        if (
+            value is not None
+            and target is None
+            and normalize_emotion(value) is None
+            and not _placed(value, s)
+        ):
+            raise SERError(
+                f"label_map sends {key!r} to {value!r}, which is neither a class of scheme {s.name}, a known "
+                f"emotion, nor a class of the model ({', '.join(map(str, model_classes))}); name one of the "
+                f"model's classes (or nothing, {key}=, to drop those rows)",
+                source="label_map",
+            )
+        if target is None or _placed(value, s):
+            before[key] = value
+            continue
+        canonical = normalize_emotion(key)
+        cls = s.mapping.get(canonical) if canonical else (key if key in s.names else None)
+        if cls is None or (canonical or key) != cls:
+            why = (
+                f"it merges {key!r} into {cls!r}: rename {cls!r} ({cls}={target})"
+                if cls is not None
+                else ("it drops those rows" if canonical else "it is no emotion name ser_hf knows")
+            )
+            raise SERError(
+                f"label_map renames {key!r} to the model's class {target!r}, but {key!r} is not a class of "
+                f"scheme {s.name} ({why}); its classes are {', '.join(s.names)} (--label-scheme picks "
+                "another scheme)",
+                source="label_map",
+            )
+        twin = next((c for c, v in renames.items() if c != cls and v == target), None)
+        if renames.get(cls, target) != target or twin is not None:
+            first = cls if twin is None else twin
+            what = f"class {cls!r} twice" if twin is None else f"two classes to {target!r}"
+            raise SERError(
+                f"label_map renames {what} ({keys[first]}={renames[first]}, {key}={target}): keep one",
+                source="label_map",
+            )
+        renames[cls], keys[cls] = target, key
+    return before, renames, keys
+
+
+def _placed(value: str, scheme: LabelScheme) -> bool:
+    """Whether ``scheme`` puts the label ``value`` into one of its classes."""
+    try:
+        return map_label(value, scheme, gender="female") is not None
+    except SERError:
+        return False

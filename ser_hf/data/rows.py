@@ -94,7 +94,11 @@ class CorpusReport:
     unparseable name, unknown label), with the reason. ``excluded``: files left out on purpose
     (song clips without ``include_song``, macOS metadata files), counted by reason.
     ``dropped_by_scheme``: rows the label scheme removes, counted by raw emotion (e.g. ``calm``
-    for ``nocalm7``); ``dropped_unknown_gender``: rows a gender_emotion scheme cannot label.
+    for ``nocalm7``; ``label_map_sent`` names the class a ``label_map`` sent such a label to first);
+    ``dropped_by_label_map``: rows whose label ``label_map`` sends to nothing (``calm=``);
+    ``dropped_unknown_gender``: rows a gender_emotion scheme cannot label. ``files_found`` counts the
+    audio files there; ``files_missing`` those a ``metadata.csv`` lists that are not (each also in
+    ``skipped``). ``renamed_classes``: scheme classes that ``label_map`` renamed to a model's class.
     """
 
     corpus: str
@@ -105,7 +109,11 @@ class CorpusReport:
     skipped: list[SkippedFile] = field(default_factory=list)
     excluded: dict[str, int] = field(default_factory=dict)
     dropped_by_scheme: dict[str, int] = field(default_factory=dict)
+    dropped_by_label_map: dict[str, int] = field(default_factory=dict)
+    label_map_sent: dict[str, str] = field(default_factory=dict)  # raw label -> the map's class, when dropped
     dropped_unknown_gender: int = 0
+    files_missing: int = 0
+    renamed_classes: dict[str, str] = field(default_factory=dict)  # scheme class -> the model's name
     merged_labels: dict[str, list[str]] = field(default_factory=dict)  # class -> the spellings it took in
     labels_found: list[str] = field(default_factory=list)  # the data's labels before label_map, as first met
     label_map_unmatched: list[str] = field(default_factory=list)  # label_map keys that no label matched
@@ -118,16 +126,34 @@ class CorpusReport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def dropped_lines(self) -> list[str]:
+        """One line per label whose rows the label scheme or the label map dropped, saying which and why."""
+        lines = [
+            f"dropped {n} rows labelled {raw!r} (the label map sends them to nothing)"
+            for raw, n in sorted(self.dropped_by_label_map.items())
+        ]
+        for raw, n in sorted(self.dropped_by_scheme.items()):
+            sent = self.label_map_sent.get(raw)
+            why = (
+                f"the label map sends them to {sent!r}, which scheme {self.label_scheme} has no class for"
+                if sent is not None
+                else f"not in scheme {self.label_scheme}"
+            )
+            lines.append(f"dropped {n} rows labelled {raw!r} ({why})")
+        return lines
+
     def format(self, max_paths: int | None = 20) -> str:
         """Human-readable report (the CLI prints it)."""
+        missing = f" (and {self.files_missing} listed but missing)" if self.files_missing else ""
         lines = [
-            f"{self.corpus} ({self.data_dir}): {self.rows} rows from {self.files_found} audio files, "
+            f"{self.corpus} ({self.data_dir}): {self.rows} rows from {self.files_found} audio files{missing}, "
             f"scheme {self.label_scheme}, {self.seconds:.2f} s"
         ]
         for reason, n in sorted(self.excluded.items()):
             lines.append(f"  excluded {n}: {reason}")
-        for raw, n in sorted(self.dropped_by_scheme.items()):
-            lines.append(f"  dropped {n} rows labelled {raw!r} (not in scheme {self.label_scheme})")
+        lines += [f"  {line}" for line in self.dropped_lines()]
+        for name, new in self.renamed_classes.items():
+            lines.append(f"  class {name!r} renamed {new!r} by the label map (a class of the model)")
         if self.dropped_unknown_gender:
             lines.append(
                 f"  dropped {self.dropped_unknown_gender} rows of unknown gender (gender_emotion scheme)"
@@ -195,8 +221,9 @@ class _Labeler:
             except SERError:
                 raise SERError(
                     f"label_map sends {key!r} to {value!r}, which is neither a class of scheme "
-                    f"{scheme.name} nor a known emotion; use one of {', '.join(scheme.names)} (or None to "
-                    "drop those rows)",
+                    f"{scheme.name} nor a known emotion; use one of {', '.join(scheme.names)} (or nothing, "
+                    f"{key}=, to drop those rows); to score data with a model of classes of your own, ser-hf "
+                    "evaluate --label-map renames a class of the scheme to one of the model's classes",
                     source="label_map",
                 ) from None
 
@@ -210,7 +237,7 @@ class _Labeler:
                 self.report.label_map_unmatched.remove(key)
         value = self.label_map[raw] if raw in self.label_map else self._folded_map.get(_fold(raw), raw)
         if value is None:
-            self.report.dropped_by_scheme[raw] = self.report.dropped_by_scheme.get(raw, 0) + 1
+            self.report.dropped_by_label_map[raw] = self.report.dropped_by_label_map.get(raw, 0) + 1
             return None
         if self.scheme is None:  # native generic scheme: the labels are the classes
             if not str(value).strip():
@@ -231,6 +258,8 @@ class _Labeler:
                 self.report.dropped_unknown_gender += 1
             else:
                 self.report.dropped_by_scheme[raw] = self.report.dropped_by_scheme.get(raw, 0) + 1
+                if value != raw:  # the map sent it there: its TARGET is what the scheme lacks
+                    self.report.label_map_sent[raw] = str(value)
         return label
 
     def resolve(self, labels: list[str]) -> list[str]:
@@ -356,13 +385,17 @@ def _finish(ds, report: CorpusReport, started: float, data_dir: str):
     report.seconds = time.perf_counter() - started
     if report.skipped and len(ds):
         reasons = Counter(s.reason for s in report.skipped).most_common(3)  # 'unreadable' hid unknown labels
+        missing = f" and {report.files_missing} listed but missing" if report.files_missing else ""
         logger.warning(
-            "%s: skipped %d of %d audio files, e.g. %s; use return_report=True or 'ser-hf corpus' to list them",
+            "%s: skipped %d of %d audio files%s, e.g. %s; use return_report=True or 'ser-hf corpus' to list them",
             report.corpus,
-            report.n_skipped,
+            report.n_skipped - report.files_missing,
             report.files_found,
+            missing,
             "; ".join(f"{reason} ({n})" for reason, n in reasons),
         )
+    if len(ds) and (dropped := report.dropped_lines()):  # 23 boredom clips of 200 left without a word
+        logger.warning("%s: %s", report.corpus, "; ".join(dropped))
     if report.dropped_unknown_gender:
         logger.warning(
             "%s: dropped %d rows of unknown gender (scheme %s needs the gender)",
@@ -381,12 +414,19 @@ def _finish(ds, report: CorpusReport, started: float, data_dir: str):
         raise SERError(
             f"no usable {report.corpus} clips (found {report.files_found} audio files; skipped "
             f"{report.n_skipped}: {reasons}" + (f", e.g. {examples}" if examples else "") + "; dropped by "
-            f"scheme: {report.dropped_by_scheme}; unknown gender: {report.dropped_unknown_gender}). Check the "
+            f"scheme: {report.dropped_by_scheme}; unknown gender: {report.dropped_unknown_gender}"
+            + (
+                f"; sent to nothing by the label map: {report.dropped_by_label_map}"
+                if report.dropped_by_label_map
+                else ""
+            )
+            + "). Check the "
             + (
                 "folder, the corpus name and the label scheme (gender_emotion needs known genders)"
                 if by_scheme
                 else "folder and the corpus name"
-            ),
+            )
+            + (" and the label map" if report.dropped_by_label_map else ""),
             source=data_dir,
         )
     return ds

@@ -47,7 +47,8 @@ def _once_per_file(entries: list, src: str, report: CorpusReport) -> list:
     rows_of: dict[str, list[int]] = {}
     for i, (path, *_) in enumerate(entries):
         rows_of.setdefault(os.path.normpath(path.absolute()), []).append(i)
-    report.files_found = len(rows_of)
+    present = sum(1 for path in rows_of if os.path.isfile(path))  # a listed file missing is no file found
+    report.files_found, report.files_missing = present, len(rows_of) - present
     drop: set[int] = set()
     for rows in (r for r in rows_of.values() if len(r) > 1):
         labels = sorted({str(entries[i][1]).strip() for i in rows}, key=str.casefold)
@@ -153,7 +154,8 @@ def _load_audiofolder(
         spk_col = pick_column(cols, speaker_column, SPEAKER_COLUMNS, "speaker", src)
         if spk_col is None and table:
             logger.warning(
-                "%s: no speaker column (looked for %s; --speaker_column names another): all its clips get "
+                "%s: no speaker column (looked for %s; --speaker-column COLUMN names another, from Python "
+                "speaker_column=): all its clips get "
                 "one speaker, '<corpus>_unknown', so splits by speaker are impossible (--split random splits "
                 "by clip); its columns are %s",
                 src,

@@ -103,12 +103,15 @@ def load_eval_data(
     label_scheme: str | None,
     columns: dict[str, str | None] | None = None,
     model_dir: str | os.PathLike | None = None,
+    model_classes: Sequence[str] | None = None,
 ) -> Any:
     """Load ``NAME=PATH`` corpora as one dataset (several corpora need a label scheme); a Hub
     dataset is given by its id alone (``owner/name``). ``columns`` (``speaker_column=...``, ...)
     name the columns of data of your own; a corpus of a name the model in ``model_dir`` trained on
     is otherwise read with the columns and the ``--label_map`` its training named (its ``train_args.json``;
-    a ``label_map`` in ``columns``, the evaluation's ``--label-map``, wins)."""
+    a ``label_map`` in ``columns``, the evaluation's ``--label-map``, wins). A map's value among
+    ``model_classes`` (the classes of the model scored) renames the scheme's class its key names
+    (``angry=怒り``; :func:`ser_hf.data.labels.class_renames`)."""
     from ..data.corpora import load_corpora, load_corpus
     from ..data.rows import _slug
 
@@ -141,8 +144,8 @@ def load_eval_data(
         loads.append({"name": name, "data_dir": path, **own})
     try:
         if len(loads) == 1:
-            return load_corpus(**loads[0], label_scheme=label_scheme)
-        return load_corpora(loads, label_scheme=label_scheme or "harmonized7")
+            return load_corpus(**loads[0], label_scheme=label_scheme, model_classes=model_classes)
+        return load_corpora(loads, label_scheme=label_scheme or "harmonized7", model_classes=model_classes)
     except SERError as err:  # the model's own column, missing from this copy of the data: say whose it is
         missed = [
             f"--{k.replace('_', '-')} {v}"

@@ -287,11 +287,15 @@ def merged_test_classes(
     """``{test class: shared class}`` for data without a known scheme (a folder of your own): a test
     class the model cannot predict whose rows the harmonised classes merge into a shared one (a
     folder's ``calm`` rows count as ``neutral`` for a model without calm, as RAVDESS's calm does
-    when it is loaded with ``harmonized7``). Empty for a corpus ser_hf knows: its scheme merged it."""
+    when it is loaded with ``harmonized7``). Empty for a corpus ser_hf knows: its scheme merged it
+    (a class a label map renamed to the model's included: RAVDESS's calm stays out, as without it)."""
     from ..data import labels
 
-    if _known_scheme(data_label_names, data_scheme):
-        return {}
+    try:
+        if data_scheme not in (None, "native") and labels.get_scheme(data_scheme):
+            return {}
+    except SERError:
+        pass
     by_emotion = {labels.normalize_emotion(d) or d: d for d in shared}
     merged = {}
     for d in data_label_names:
