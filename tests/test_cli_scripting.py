@@ -189,6 +189,10 @@ def test_files_from_reads_utf16_without_a_byte_order_mark(model_dir, tmp_path, c
     from ser_hf.cli.file_lists import listed_names
 
     assert listed_names(b"a.wav\0b.wav\0cd.mp3\0", True, "-T x") == ["a.wav", "b.wav", "cd.mp3"]
+    # names of 1 or 3 bytes put a NUL in half the units (find -print0 of ./x ./y): still UTF-8
+    assert listed_names(b"./x\0./y\0", True, "-T x") == ["./x", "./y"]
+    assert listed_names(b"001\x00002\x00", True, "-T x") == ["001", "002"]
+    assert listed_names("a.wav".encode("utf-16-le"), False, "-T x") == ["a.wav"]  # one name, no separator
     (tmp_path / "bad.txt").write_bytes(lines.encode("utf-16-le") + b"\x00\xd8" + "x.wav".encode("utf-16-le"))
     assert main(["predict", "-T", str(tmp_path / "bad.txt"), "--model", str(model_dir)]) == 2
     err = capsys.readouterr().err

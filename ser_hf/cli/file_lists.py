@@ -24,7 +24,7 @@ def listed_names(data: bytes, null: bool, source: str) -> list[str]:
     are those of UTF-16 without one (:func:`utf16_without_bom`), is decoded as UTF-16; other bytes
     that are not UTF-8 are kept as the file system's names (surrogates, as ``os.fsdecode``)."""
     encoding = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else None
-    encoding = encoding or utf16_without_bom(data)
+    encoding = encoding or utf16_without_bom(data, null)
     if encoding is not None:
         try:
             text = data.decode(encoding)
@@ -42,13 +42,16 @@ def listed_names(data: bytes, null: bool, source: str) -> list[str]:
     return [os.fsdecode(line.removesuffix(b"\r")) for line in data.split(b"\n") if line.removesuffix(b"\r")]
 
 
-def utf16_without_bom(data: bytes) -> str | None:
+def utf16_without_bom(data: bytes, null: bool = False) -> str | None:
     """``"utf-16-le"`` or ``"utf-16-be"`` when ``data`` (no byte-order mark) is UTF-16 text, else None.
 
     An ASCII character in UTF-16 is its byte and a NUL (``a\\0`` little-endian, ``\\0a`` big-endian),
     so the NUL bytes of such a list fall on one side of its 2-byte units, in most of them. A UTF-8
     list holds a NUL only at the end of a name (``--null``; ``find -print0`` without it, whose names
-    each get the error row of a name holding a NUL), never in most of its units."""
+    each get the error row of a name holding a NUL), never in most of its units. Names of one or three
+    bytes (``./x``, ``001``) ended by NULs do put a NUL in half the units, so the list must also hold
+    its separator as a UTF-16 unit (a zero unit with ``null``, a line feed without), unless every
+    character is on the same side (one name, no separator: ``a.wav`` from ``Encoding.Unicode``)."""
     if len(data) < 2 or len(data) % 2 or b"\0" not in data:
         return None
     units = np.frombuffer(data, dtype="<u2")
@@ -57,4 +60,8 @@ def utf16_without_bom(data: bytes) -> str | None:
     big = np.count_nonzero(((units & 0xFF) == 0) & (units != 0))  # b"\0a", read little-endian
     if little == big or max(little, big) < UTF16_SHARE * characters:
         return None
-    return "utf-16-le" if little > big else "utf-16-be"
+    encoding = "utf-16-le" if little > big else "utf-16-be"
+    separator = 0 if null else (0x000A if encoding == "utf-16-le" else 0x0A00)
+    if max(little, big) < characters and not np.any(units == separator):
+        return None
+    return encoding
