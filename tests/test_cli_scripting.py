@@ -372,3 +372,43 @@ def test_a_broken_pipe_that_is_not_stdout_is_an_error_not_a_quiet_end(tmp_path):
     proc = _run([code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode not in (0, 141) and "the Hub closed the connection" in err
+
+
+@pytest.mark.skipif(not __import__("shutil").which("ffmpeg"), reason="needs the ffmpeg binary")
+def test_a_recording_whose_header_gives_no_length_gets_its_timeline(model_dir, tmp_path, capsys):
+    """A browser's WebM and a FLAC written to a pipe give no length in their header: predict took a
+    12-minute WebM for a short clip (one row from its last 8 s, decoded whole) and gave a piped FLAC's
+    row 'truncated: header says 192153584101141.16 s'. Now the first 6 s tell: a long one gets its
+    timeline, a short one stays one clip, and neither row warns."""
+    import shutil
+
+    ffmpeg = shutil.which("ffmpeg")
+    wav = {}
+    for seconds in (12.0, 3.0):
+        wav[seconds] = tmp_path / f"{seconds:g}.wav"
+        sf.write(wav[seconds], make_speechlike(seconds, seed=1), SR)
+    made = {}
+    for seconds, fmt, codec in ((12.0, "webm", "libopus"), (3.0, "webm", "libopus"), (12.0, "flac", "flac")):
+        made[(seconds, fmt)] = out = tmp_path / f"piped_{seconds:g}.{fmt}"
+        with open(out, "wb") as fh:
+            cmd = [
+                ffmpeg,
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-i",
+                str(wav[seconds]),
+                "-c:a",
+                codec,
+                "-f",
+                fmt,
+            ]
+            subprocess.run([*cmd, "pipe:"], stdout=fh, check=True)
+    args = [str(p) for p in made.values()]
+    assert main(["predict", *args, "--model", str(model_dir), "--json", "-"]) == 0
+    rows = {Path(r["file"]).name: r for r in json.loads(capsys.readouterr().out)}
+    for name in ("piped_12.webm", "piped_12.flac"):
+        assert len(rows[name]["timeline"]) >= 4, rows[name]
+        assert 11.5 < rows[name]["duration"] < 12.5 and "warning" not in rows[name], rows[name]
+    assert "timeline" not in rows["piped_3.webm"] and "warning" not in rows["piped_3.webm"]
+    assert 2.9 < rows["piped_3.webm"]["duration"] < 3.1

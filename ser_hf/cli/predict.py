@@ -275,6 +275,7 @@ def cli(argv: list[str]) -> int:
     # the library (torch, transformers) loads after the arguments parse: --help answers at once
     from ..data.audio import audio_info, load_audio
     from ..data.media_files import find_media_names
+    from ..inference.inputs import head_if_shorter, length_unknown
     from ..inference.onnx_classifier import load_classifier
     from ..inference.timeline import plot_timeline
 
@@ -362,7 +363,13 @@ def cli(argv: list[str]) -> int:
                     source = _local(local, path)  # a fetched address's copy
                     samples = None
                     try:
-                        duration, _, _ = audio_info(source, args.track)
+                        duration, file_rate, _ = audio_info(source, args.track)
+                        if length_unknown(duration, file_rate):  # a browser's WebM, a piped FLAC
+                            lasts = TIMELINE_MIN_WINDOWS * window_s
+                            samples = head_if_shorter(
+                                source, lasts, clf.sampling_rate, args.channel, args.track
+                            )
+                            duration = lasts if samples is None else len(samples) / clf.sampling_rate
                     except SERError:
                         # the header alone does not tell: decoding gives either the audio or the precise
                         # error (empty file, not audio, ...)
@@ -393,7 +400,7 @@ def cli(argv: list[str]) -> int:
                             "top_k": tl.scores,
                             "timeline": tl.windows,
                         }
-                        if warning := cut_short.warning(duration, tl.duration):
+                        if warning := cut_short.warning(max(duration, tl.duration), tl.duration):
                             row["warning"] = warning
                         seg.add_segments(row, tl, _file_name(path), results, args, result_file.timeline_png)
                         if args.timeline_png:

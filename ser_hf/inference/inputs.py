@@ -300,6 +300,26 @@ def _header_seconds(audio: Any, track: Any = None) -> tuple[float | None, bool]:
     return seconds, True
 
 
+def length_unknown(seconds: float, rate: int) -> bool:
+    """Whether ``audio_info``'s ``(seconds, rate)`` gives no length: 0 s (a browser's WebM, a Matroska
+    written to a pipe) or libsndfile's 2**63 - 1 frames (a FLAC written to a pipe)."""
+    return not seconds or bool(rate) and seconds * rate >= UNKNOWN_FRAMES
+
+
+def head_if_shorter(
+    source: Any, seconds: float, rate: int, channel: Any = None, track: Any = None
+) -> np.ndarray | None:
+    """The whole audio of ``source`` (its samples at ``rate``) when it lasts under ``seconds``, else
+    None, decoding no more than about ``seconds``: how long a recording whose header gives no length
+    is, without decoding hours of it."""
+    held: list[np.ndarray] = []
+    for chunk in iter_audio_chunks(source, max(seconds, 1.0), rate, channel, track):
+        held.append(chunk)
+        if sum(len(c) for c in held) >= seconds * rate:
+            return None
+    return np.concatenate(held) if held else np.zeros(0, np.float32)
+
+
 SHORT_WINDOW_S = 1.0  # under this, a window holds too little speech for a stable emotion score
 DENSE_HOP_S = 0.1  # under this, windows come faster than a timeline can show and cost a model call each
 
