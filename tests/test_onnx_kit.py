@@ -228,6 +228,8 @@ def test_read_audio_reads_float_and_24_bit_wav_with_or_without_soundfile(kit, tm
         sf.write(
             files[name], np.stack([x, -0.5 * x], 1) if "stereo" in name else x, 22050, subtype, format=fmt
         )
+    files["not_read.m4a"] = str(tmp_path / "not_read.m4a")  # soundfile: LibsndfileError, not a ValueError
+    (tmp_path / "not_read.m4a").write_bytes(b"\0\0\0\x20ftypM4A " + bytes(64))
     code = f"""
     out = {{}}
     for name, path in {files!r}.items():
@@ -241,6 +243,9 @@ def test_read_audio_reads_float_and_24_bit_wav_with_or_without_soundfile(kit, tm
     for block in (False, True):
         got = run_kit(kit, code, block_soundfile=block)
         for name, path in files.items():
+            if name == "not_read.m4a":
+                assert isinstance(got[name], str) and "ffmpeg -i IN" in got[name], got[name]
+                continue
             if block and name in ("float.wav", "extensible24.wav", "pcm16.flac"):  # not for the wave module
                 assert isinstance(got[name], str) and "pip install soundfile" in got[name], name
                 continue

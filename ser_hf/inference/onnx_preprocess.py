@@ -353,13 +353,18 @@ def windows(
 def read_audio(path: str) -> tuple[np.ndarray, int]:
     """An audio file as mono float32 in [-1, 1] (channels averaged) and its rate: with soundfile when it
     is installed (WAV of any PCM or float format, FLAC, OGG), else a PCM WAV of 8, 16, 24 or 32-bit
-    integers with the standard library's ``wave`` (ValueError naming the fix for any other file)."""
+    integers with the standard library's ``wave``; a ValueError naming the fix for any other file."""
     try:
         import soundfile
     except ImportError:
         soundfile = None
     if soundfile is not None:
-        samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
+        try:
+            samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
+        except RuntimeError as err:  # soundfile.LibsndfileError: an M4A, MP3 on old libsndfile, not audio
+            raise ValueError(
+                f"{path}: not a file soundfile reads ({err}); convert it: ffmpeg -i IN -c:a pcm_s16le OUT.wav"
+            ) from err
         return (samples.mean(1) if samples.shape[1] > 1 else samples[:, 0]), int(rate)
     try:
         with wave_module.open(path, "rb") as f:
