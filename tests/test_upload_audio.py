@@ -203,6 +203,30 @@ def test_a_recording_of_unknown_length_stops_decoding_at_the_limit(clf, tmp_path
     assert clf.classify(short.read_bytes()) == clf.classify(load_audio(short))
 
 
+@needs_ffmpeg
+def test_a_recording_of_unknown_length_exactly_at_the_limit_is_within_it(clf, tmp_path, monkeypatch):
+    """predict's length of a length-less recording and classify's one-hour limit were two decoding
+    loops that disagreed at the limit itself (one called a recording of exactly N s longer than N s).
+    One rule now: N s is within N s, one sample more is past it, for both."""
+    from ser_hf.inference import inputs
+
+    cmd = [FFMPEG, "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "sine=f=220:r=16000"]
+    piped = {}
+    for frames in (3 * SR, 3 * SR + 1):
+        path = piped[frames] = tmp_path / f"{frames}.flac"
+        with open(path, "wb") as out:
+            args = ["-af", f"atrim=end_sample={frames}", "-c:a", "flac", "-f", "flac", "pipe:"]
+            subprocess.run([*cmd, *args], stdout=out, check=True)
+        assert sf.info(str(path)).frames > 2**62  # the header does not tell
+    exact = inputs.decoded_within(piped[3 * SR], 3.0, SR)
+    assert exact is not None and len(exact) == 3 * SR
+    assert inputs.decoded_within(piped[3 * SR + 1], 3.0, SR) is None
+    monkeypatch.setattr(inputs, "CLASSIFY_MAX_S", 3.0)
+    assert clf.classify(piped[3 * SR].read_bytes())
+    with pytest.raises(AudioTooLongError, match="lasts more than 0.05 minutes"):
+        clf.classify(piped[3 * SR + 1].read_bytes())
+
+
 def test_a_clip_of_bytes_has_one_name_in_every_message(clf):
     """NoSpeechError called bytes "<bytes>", decoding errors "<N bytes of audio>", audio_info
     "<encoded bytes>"."""

@@ -275,7 +275,7 @@ def cli(argv: list[str]) -> int:
     # the library (torch, transformers) loads after the arguments parse: --help answers at once
     from ..data.audio import audio_info, load_audio
     from ..data.media_files import find_media_names
-    from ..inference.inputs import head_if_shorter, length_unknown
+    from ..inference.inputs import decoded_within, length_unknown
     from ..inference.onnx_classifier import load_classifier
     from ..inference.timeline import plot_timeline
 
@@ -366,7 +366,7 @@ def cli(argv: list[str]) -> int:
                         duration, file_rate, _ = audio_info(source, args.track)
                         if length_unknown(duration, file_rate):  # a browser's WebM, a piped FLAC
                             lasts = TIMELINE_MIN_WINDOWS * window_s
-                            samples = head_if_shorter(
+                            samples = decoded_within(
                                 source, lasts, clf.sampling_rate, args.channel, args.track
                             )
                             duration = lasts if samples is None else len(samples) / clf.sampling_rate

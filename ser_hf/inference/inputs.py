@@ -252,14 +252,11 @@ def _decoded_within_limit(audio: Any, what: str, name: str, rate: int, channel: 
     """``audio``, whose header does not give its length, decoded a minute at a time: an
     :class:`AudioTooLongError` as soon as it passes :data:`CLASSIFY_MAX_S` (a 10-hour FLAC written to a
     pipe was decoded whole first), else its samples."""
-    samples, total, limit = [], 0, int(CLASSIFY_MAX_S * rate)
-    for chunk in iter_audio_chunks(_encoded(audio), 60.0, rate, channel, track, name=clip_name(audio)):
-        samples.append(chunk)
-        total += len(chunk)
-        if total > limit:
-            header = "its header does not give its length; decoding stopped there"
-            raise _too_long(f"lasts more than {CLASSIFY_MAX_S / 60:g} minutes ({header})", what, name)
-    return _Decoded(np.concatenate(samples) if samples else np.zeros(0, np.float32), rate, clip_name(audio))
+    samples = decoded_within(_encoded(audio), CLASSIFY_MAX_S, rate, channel, track, name=clip_name(audio))
+    if samples is None:
+        header = "its header does not give its length; decoding stopped there"
+        raise _too_long(f"lasts more than {CLASSIFY_MAX_S / 60:g} minutes ({header})", what, name)
+    return _Decoded(samples, rate, clip_name(audio))
 
 
 def _too_long(length: str, what: str, name: str) -> AudioTooLongError:
@@ -306,16 +303,17 @@ def length_unknown(seconds: float, rate: int) -> bool:
     return not seconds or bool(rate) and seconds * rate >= UNKNOWN_FRAMES
 
 
-def head_if_shorter(
-    source: Any, seconds: float, rate: int, channel: Any = None, track: Any = None
+def decoded_within(
+    source: Any, seconds: float, rate: int, channel: Any = None, track: Any = None, *, name: str | None = None
 ) -> np.ndarray | None:
-    """The whole audio of ``source`` (its samples at ``rate``) when it lasts under ``seconds``, else
-    None, decoding no more than about ``seconds``: how long a recording whose header gives no length
-    is, without decoding hours of it."""
-    held: list[np.ndarray] = []
-    for chunk in iter_audio_chunks(source, max(seconds, 1.0), rate, channel, track):
+    """The whole audio of ``source`` (its samples at ``rate``) when it lasts ``seconds`` or less, else
+    None, decoding at most a minute past ``seconds``: how long a recording whose header gives no length
+    is (``predict``), or whether it is within the one-hour limit, without decoding hours of it."""
+    held, total, limit = [], 0, round(seconds * rate)
+    for chunk in iter_audio_chunks(source, min(max(seconds, 1.0), 60.0), rate, channel, track, name=name):
         held.append(chunk)
-        if sum(len(c) for c in held) >= seconds * rate:
+        total += len(chunk)
+        if total > limit:
             return None
     return np.concatenate(held) if held else np.zeros(0, np.float32)
 
