@@ -155,7 +155,9 @@ def test_silent_and_too_short_clips_get_what_predict_gives(kit, tmp_path, capsys
     assert rows["zeros"]["label"] == got["zeros"] == "silence"
     assert rows["hum_56db"]["label"] == got["hum_56db"] == "silence"
     assert rows["quiet_54db"]["label"] == got["quiet_54db"] != "silence"
-    assert "error" in rows["short"] and got["short"].startswith("error: the clip is 50 ms long, too short")
+    assert "error" in rows["short"] and got["short"].startswith(
+        "error: the clip is 50 ms long (800 samples at 16000 Hz), too short"
+    )
     assert "silent" in got["turn_inputs"]
     with pytest.raises(kit["module"].TooShortError):
         kit["module"].classify(None, np.zeros(0, np.float32), 16000)
@@ -212,8 +214,8 @@ def test_long_recordings_stay_in_the_graphs_frames_and_have_windows(kit):
 
 def test_read_audio_reads_float_and_24_bit_wav_with_or_without_soundfile(kit, tmp_path):
     """``read_wav`` raised ``wave.Error: unknown format: 3`` on float WAV (and 65534 on 24-bit) though its
-    docstring promised 32-bit: soundfile when installed reads them (FLAC too); without it, integer PCM
-    WAV is read (24-bit included) and anything else is a ValueError naming the fix."""
+    docstring promised 32-bit: soundfile when installed reads them (FLAC too); without it, integer and
+    float WAV is read in numpy (24-bit included) and anything else is a ValueError naming the fix."""
     x = (0.5 * np.sin(np.arange(8000) / 7.0)).astype(np.float32)
     files = {}
     for name, fmt, subtype in [
@@ -246,7 +248,7 @@ def test_read_audio_reads_float_and_24_bit_wav_with_or_without_soundfile(kit, tm
             if name == "not_read.m4a":
                 assert isinstance(got[name], str) and "ffmpeg -i IN" in got[name], got[name]
                 continue
-            if block and name in ("float.wav", "extensible24.wav", "pcm16.flac"):  # not for the wave module
+            if block and name == "pcm16.flac":  # not a WAV: soundfile's
                 assert isinstance(got[name], str) and "pip install soundfile" in got[name], name
                 continue
             rate, wave = got[name]
@@ -268,3 +270,94 @@ def test_the_generated_files_name_themselves_and_say_what_is_int8(kit):
         )
     meta = {p.key: p.value for p in onnx.load(kit["int8"]).metadata_props}
     assert "MatMul" in meta["ser_hf.quantization"] and "LSTM" not in meta["ser_hf.quantization"]
+
+
+def _riff(fmt: bytes, data: bytes, before: list[tuple[bytes, bytes]], data_size: int | None = None) -> bytes:
+    """A RIFF WAV of the chunks ``before``, ``fmt `` and ``data`` (``data_size``: the size its header gives)."""
+    chunks = b"".join(
+        name + len(body).to_bytes(4, "little") + body + b"\0" * (len(body) & 1) for name, body in before
+    )
+    chunks += b"fmt " + len(fmt).to_bytes(4, "little") + fmt
+    chunks += b"data" + (len(data) if data_size is None else data_size).to_bytes(4, "little") + data
+    return b"RIFF" + (4 + len(chunks)).to_bytes(4, "little") + b"WAVE" + chunks
+
+
+def test_read_audio_without_soundfile_reads_extensible_wav_as_soundfile_does(kit, tmp_path):
+    """Without soundfile, the kit's reader (the standard library's ``wave``) refused every
+    WAVE_FORMAT_EXTENSIBLE file (``unknown format: 65534``): the 24- and 32-bit WAV that ffmpeg
+    (``-c:a pcm_s24le``, ``pcm_s32le``, ``pcm_f32le``) and sox write, and float WAV. It now walks the
+    RIFF chunks in numpy (a LIST chunk of odd size before fmt, a data size of 0xFFFFFFFF as ffmpeg writes
+    to a pipe, RF64) and gives soundfile's samples; A-law or ADPCM is the ValueError naming the fix."""
+    rng = np.random.default_rng(3)
+    x = np.clip(0.3 * rng.standard_normal((4410, 2)), -1, 1).astype(np.float32)
+    files = {}
+    for name, fmt, subtype in [
+        ("ex_pcm16.wav", "WAVEX", "PCM_16"),
+        ("ex_pcm24.wav", "WAVEX", "PCM_24"),
+        ("ex_pcm32.wav", "WAVEX", "PCM_32"),
+        ("ex_float.wav", "WAVEX", "FLOAT"),
+        ("ex_double.wav", "WAVEX", "DOUBLE"),
+        ("float.wav", "WAV", "FLOAT"),
+        ("rf64_pcm24.wav", "RF64", "PCM_24"),
+        ("alaw.wav", "WAV", "ALAW"),
+        ("ima_adpcm.wav", "WAV", "IMA_ADPCM"),
+    ]:
+        files[name] = tmp_path / name
+        sf.write(files[name], x, 44100, subtype, format=fmt)
+    # ffmpeg's layout: an EXTENSIBLE 24-bit fmt after a LIST chunk (odd size: padded), written to a pipe
+    ex24 = files["ex_pcm24.wav"].read_bytes()
+    fmt = ex24[ex24.index(b"fmt ") + 8 : ex24.index(b"fmt ") + 48]
+    data = ex24[ex24.index(b"data") + 8 :]
+    assert int.from_bytes(fmt[:2], "little") == 0xFFFE
+    listing = (b"LIST", b"INFOISFT\x0d\0\0\0Lavf60.16.100\0")
+    files["ffmpeg_pipe24.wav"] = tmp_path / "ffmpeg_pipe24.wav"
+    files["ffmpeg_pipe24.wav"].write_bytes(_riff(fmt, data, [listing], 0xFFFFFFFF))
+    files["odd_chunks.wav"] = tmp_path / "odd_chunks.wav"
+    files["odd_chunks.wav"].write_bytes(_riff(fmt, data, [listing, (b"fact", b"\0" * 4), (b"junk", b"x")]))
+    code = f"""
+    out = {{}}
+    for name, path in { ({k: str(v) for k, v in files.items()})!r}.items():
+        try:
+            wave, rate = kit.read_audio(path)
+            out[name] = [rate, wave.tolist()]
+        except ValueError as err:
+            out[name] = str(err)
+    print(json.dumps(out))
+    """
+    got = run_kit(kit, code, block_soundfile=True)
+    for name, path in files.items():
+        if name in ("alaw.wav", "ima_adpcm.wav"):
+            assert isinstance(got[name], str) and "pip install soundfile" in got[name], got[name]
+            assert ("A-law" if name == "alaw.wav" else "ADPCM") in got[name] and str(path) in got[name]
+            continue
+        assert not isinstance(got[name], str), got[name]
+        rate, wave = got[name]
+        ref, ref_rate = sf.read(path if "pipe" not in name else files["ex_pcm24.wav"], dtype="float32")
+        assert rate == ref_rate == 44100 and len(wave) == len(ref) == len(x), name
+        assert np.abs(np.asarray(wave) - ref.mean(1)).max() < 1e-6, name
+
+
+def test_turn_inputs_names_the_silent_or_too_short_clip(kit):
+    """``turn_inputs([speech, silence], rate)`` said "the clip is silent" of a batch without saying which
+    (and "the clip is 0 ms long" of a 3-sample clip, too short to hold speech though it said 0 ms, not
+    3 samples). The errors name the clip's position in the list and its name when ``names`` gives one,
+    and a too short clip's length in samples and in ms to the hundredth."""
+    module = kit["module"]
+    speech = load_audio(str(EXAMPLES[0]), 16000)
+    silent = np.zeros(16000, np.float32)
+    short = 0.1 * np.ones(3, np.float32)
+    with pytest.raises(module.NoSpeechError, match=r"^clip 1 of 3 is silent"):
+        module.turn_inputs([speech, silent, speech], 16000)
+    with pytest.raises(module.NoSpeechError, match=r"^clip 2 of 3 \(c\.wav\) is silent"):
+        module.turn_inputs([speech, speech, silent], 16000, names=["a.wav", "b.wav", "c.wav"])
+    with pytest.raises(module.TooShortError) as short_error:
+        module.turn_inputs([speech, short], 16000, names=["a.wav", "b.wav"])
+    assert str(short_error.value).startswith("clip 1 of 2 (b.wav) is 0.18 ms long (3 samples at 16000 Hz)")
+    with pytest.raises(module.TooShortError, match=r"^the clip is 0.06 ms long \(3 samples at 48000 Hz\)"):
+        module.classify(None, short, 48000)
+    with pytest.raises(ValueError, match=r"^clip 1 of 2 \(b.wav\): 1 of the 16000 samples are NaN"):
+        module.turn_inputs(
+            [speech, np.where(np.arange(16000) == 5, np.nan, silent)], 16000, names=["a", "b.wav"]
+        )
+    with pytest.raises(ValueError, match="2 names for 3 clips"):
+        module.turn_inputs([speech, speech, speech], 16000, names=["a.wav", "b.wav"])

@@ -44,7 +44,8 @@ an MKL numpy) in the environment before numpy is imported, or wrap the calls in
 ``threadpoolctl.threadpool_limits(1)``.
 
 ``read_audio`` reads a file with soundfile when it is installed (WAV of any PCM or float format, FLAC,
-OGG), else PCM WAV (8/16/24/32-bit integer) with the standard library's ``wave``.
+OGG), else WAV of 8/16/24/32-bit integers or 32/64-bit floats with numpy, WAVE_FORMAT_EXTENSIBLE
+included (ffmpeg's and sox's 24- and 32-bit WAV); compressed WAV (A-law, ADPCM, ...) needs soundfile.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ from __future__ import annotations
 import functools
 import json
 import math
-import wave as wave_module
+import os
+import struct
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -197,14 +199,16 @@ def level_db(wave: np.ndarray, rate: int = SAMPLING_RATE, frame_s: float = 0.05)
     return max(-240.0, 20.0 * math.log10(max(math.sqrt(power), 1e-12)))
 
 
-def prepare(wave: Any, rate: int) -> np.ndarray:
+def prepare(wave: Any, rate: int, clip: str = "the clip") -> np.ndarray:
     """One clip at ``rate`` Hz as the model's input audio: mono float32 at 16 kHz (:func:`to_mono`,
-    :func:`resample`); :class:`TooShortError` under 0.1 s."""
-    x = resample(to_mono(wave), check_rate(rate))
+    :func:`resample`); :class:`TooShortError` under 0.1 s (``clip``: how its errors name it)."""
+    mono, rate = to_mono(wave), check_rate(rate)
+    x = resample(mono, rate)
     if x.size < MIN_SPEECH_S * SAMPLING_RATE:
+        ms = math.floor(100_000 * mono.size / rate) / 100  # 0.18, not 0: never rounded up to the limit
         raise TooShortError(
-            f"the clip is {1000 * x.size / SAMPLING_RATE:.0f} ms long, too short to hold speech (under "
-            f"{1000 * MIN_SPEECH_S:.0f} ms): it has no emotion to score"
+            f"{clip} is {ms:g} ms long ({mono.size} samples at {rate} Hz), too short to hold speech "
+            f"(under {1000 * MIN_SPEECH_S:.0f} ms): it has no emotion to score"
         )
     return x
 
@@ -276,24 +280,37 @@ def whisper_log_mel(wave: np.ndarray) -> np.ndarray:
 
 
 def turn_inputs(
-    clips: Sequence[Any], rate: int, trim_db: float | None = 35.0, trim_margin_s: float = 0.1
+    clips: Sequence[Any],
+    rate: int,
+    trim_db: float | None = 35.0,
+    trim_margin_s: float = 0.1,
+    names: Sequence[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """The graph's ``input_features`` ``(batch, frames, 80)`` and ``attention_mask`` ``(batch, frames)``
     of a list of clips at ``rate`` Hz (:func:`prepare`: resampled to 16 kHz, stereo averaged), the
     frames an even count from 2 to 800 (the last 8 s). ``trim_db`` / ``trim_margin_s``: the model's
     ``ser_hf.feature_extractor`` values (``trim_db=None``: no trimming). A clip under 0.1 s raises
-    :class:`TooShortError`, a silent one :class:`NoSpeechError` (``classify`` labels it ``silence``)."""
+    :class:`TooShortError`, a silent one :class:`NoSpeechError` (``classify`` labels it ``silence``),
+    naming its position in ``clips`` (from 0) and its name in ``names`` (file names, say) if given."""
     if isinstance(clips, np.ndarray) and clips.ndim == 1 or (len(clips) and np.ndim(clips[0]) == 0):
         raise ValueError("turn_inputs takes a list of clips, got one clip's samples: pass [wave]")
     rate = check_rate(rate)
     if not len(clips):
         raise ValueError("turn_inputs takes a list of clips, got none")
+    if names is not None and len(names) != len(clips):
+        raise ValueError(f"turn_inputs got {len(names)} names for {len(clips)} clips: give one name a clip")
     mels = []
-    for clip in clips:
-        x = prepare(clip, rate)
+    for i, clip in enumerate(clips):
+        which = f"clip {i} of {len(clips)}" + (f" ({names[i]})" if names is not None else "")
+        try:
+            x = prepare(clip, rate, which)
+        except NoSpeechError:
+            raise
+        except ValueError as err:  # damaged samples, a bad shape: which clip
+            raise ValueError(f"{which}: {err}") from None
         if is_silent(x):
             raise NoSpeechError(
-                f"the clip is silent (loudest 50 ms at {level_db(x):.0f} dBFS, below {SILENCE_DB:g}): ser-hf "
+                f"{which} is silent (loudest 50 ms at {level_db(x):.0f} dBFS, below {SILENCE_DB:g}): ser-hf "
                 f"predict labels it {SILENCE_LABEL!r} without running the model; classify() does too"
             )
         mels.append(_log_mels(x, trim_db, trim_margin_s))
@@ -352,8 +369,9 @@ def windows(
 
 def read_audio(path: str) -> tuple[np.ndarray, int]:
     """An audio file as mono float32 in [-1, 1] (channels averaged) and its rate: with soundfile when it
-    is installed (WAV of any PCM or float format, FLAC, OGG), else a PCM WAV of 8, 16, 24 or 32-bit
-    integers with the standard library's ``wave``; a ValueError naming the fix for any other file."""
+    is installed (WAV of any PCM or float format, FLAC, OGG), else a WAV of 8, 16, 24 or 32-bit integers
+    or 32/64-bit floats (WAVE_FORMAT_EXTENSIBLE too, as ffmpeg and sox write 24/32-bit) read with numpy;
+    a ValueError naming the fix for any other file."""
     try:
         import soundfile
     except ImportError:
@@ -366,25 +384,77 @@ def read_audio(path: str) -> tuple[np.ndarray, int]:
                 f"{path}: not a file soundfile reads ({err}); convert it: ffmpeg -i IN -c:a pcm_s16le OUT.wav"
             ) from err
         return (samples.mean(1) if samples.shape[1] > 1 else samples[:, 0]), int(rate)
-    try:
-        with wave_module.open(path, "rb") as f:
-            width, channels, rate = f.getsampwidth(), f.getnchannels(), f.getframerate()
-            raw = f.readframes(f.getnframes())
-    except (wave_module.Error, EOFError) as err:
-        raise ValueError(
-            f"{path}: not a WAV file the standard library reads ({err}): without soundfile only integer PCM "
-            "WAV (8/16/24/32-bit, not float or WAVE_FORMAT_EXTENSIBLE) is read; pip install soundfile "
-            "(float and 24/32-bit WAV, FLAC, OGG), or convert it: ffmpeg -i IN -c:a pcm_s16le OUT.wav"
-        ) from err
-    if width == 1:
+    x, rate = _read_wav(path)
+    return (x.mean(1) if x.shape[1] > 1 else x[:, 0]), rate
+
+
+_WAV_CODECS = {
+    2: "ADPCM",
+    6: "A-law",
+    7: "mu-law",
+    0x11: "IMA ADPCM",
+    0x50: "MPEG",
+    0x55: "MP3",
+    0xFFFE: "other",
+}
+_WAV_GUID_TAIL = bytes.fromhex("000000001000800000aa00389b71")  # KSDATAFORMAT_SUBTYPE_* after the format tag
+
+
+def _read_wav(path: str) -> tuple[np.ndarray, int]:
+    """A RIFF (or RF64) WAV's samples ``(frames, channels)`` as float32 and its rate, in numpy: its chunks
+    walked to ``fmt `` and ``data`` (``LIST``, ``fact`` and others skipped), PCM integers of 1-4 bytes or
+    IEEE floats of 4 or 8, plain or WAVE_FORMAT_EXTENSIBLE; a ValueError naming the fix for others."""
+
+    def refuse(why: str) -> ValueError:
+        return ValueError(
+            f"{path}: {why}: without soundfile only WAV of 8/16/24/32-bit integer or 32/64-bit float "
+            "samples is read; pip install soundfile (FLAC, OGG, other WAV), or convert it: "
+            "ffmpeg -i IN -c:a pcm_s16le OUT.wav"
+        )
+
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64", b"BW64") or head[8:] != b"WAVE":
+            raise refuse("not a WAV file (no RIFF/WAVE header)")
+        fmt, size64, data = b"", None, None
+        while not (fmt and data):
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                raise refuse(f"a WAV file without a {'data' if fmt else 'fmt'} chunk")
+            name, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if name == b"data":
+                data = (f.tell(), size)
+            if name in (b"fmt ", b"ds64"):
+                body = f.read(size + (size & 1))[:size]  # chunks are padded to an even length
+                fmt = body if name == b"fmt " else fmt
+                size64 = int.from_bytes(body[8:16], "little") if name == b"ds64" else size64  # RF64's
+            elif not (fmt and data):
+                f.seek(size + (size & 1), 1)  # LIST, fact, ...; a data chunk before fmt
+        if len(fmt) < 16:
+            raise refuse("a WAV file with a damaged fmt chunk")
+        tag, channels, rate, _, align, bits = struct.unpack("<HHIIHH", fmt[:16])
+        if tag == 0xFFFE and len(fmt) >= 40 and fmt[26:40] == _WAV_GUID_TAIL:  # WAVE_FORMAT_EXTENSIBLE
+            tag = int.from_bytes(fmt[24:26], "little")  # its sub-format: 1 PCM, 3 float
+        width = align // channels if channels else 0
+        kind = {1: "integer", 3: "float"}.get(tag)
+        if kind is None or width * channels != align or width not in ((1, 2, 3, 4) if tag == 1 else (4, 8)):
+            what = f"{bits}-bit {kind}" if kind else _WAV_CODECS.get(tag, f"format {tag:#06x}")
+            raise refuse(f"a WAV file of {what} samples")
+        start, size = data
+        size = size64 if size == 0xFFFFFFFF and size64 else size
+        f.seek(start)
+        left = os.fstat(f.fileno()).st_size - start  # a WAV written to a pipe gives no size: to its end
+        raw = f.read(min(size, left) // align * align)
+    if tag == 3:
+        x = np.frombuffer(raw, f"<f{width}").astype(np.float32)
+    elif width == 1:  # 8-bit WAV is unsigned, centred on 128
         x = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
     elif width == 3:  # 24-bit little-endian: into the top three bytes of an int32
         b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
         x = ((b[:, 0] << 8 | b[:, 1] << 16 | b[:, 2] << 24) >> 8).astype(np.float32) / float(2**23)
     else:
         x = np.frombuffer(raw, f"<i{width}").astype(np.float32) / float(2 ** (8 * width - 1))
-    x = x.reshape(-1, channels)
-    return (x.mean(1) if channels > 1 else x[:, 0]), rate
+    return x.reshape(-1, channels), rate
 
 
 read_wav = read_audio  # the name of earlier versions of this file
