@@ -138,11 +138,18 @@ def _to_mono(
     return _pick(samples, channel, name, 0 if channels_first else 1)
 
 
+def milliseconds(seconds: float) -> str:
+    """``seconds`` in ms as a message gives it: whole ms from 10 ms, else to the hundredth, rounded
+    down (a 3-sample clip was "0 ms long, too short", one of 99.9 ms "100 ms long, under 100 ms")."""
+    ms = seconds * 1000
+    return f"{math.floor(ms + 1e-9)} ms" if ms >= 10 else f"{math.floor(ms * 100 + 1e-9) / 100:g} ms"
+
+
 def too_short(seconds: float) -> str | None:
     """Why a corpus clip of ``seconds`` is skipped (shorter than :data:`MIN_SPEECH_S`), or None."""
     if seconds >= MIN_SPEECH_S:
         return None
-    return f"{seconds * 1000:.0f} ms long, too short to hold speech (under {MIN_SPEECH_S * 1000:.0f} ms)"
+    return f"{milliseconds(seconds)} long, too short to hold speech (under {MIN_SPEECH_S * 1000:.0f} ms)"
 
 
 def is_silent(samples: np.ndarray) -> bool:

@@ -23,6 +23,7 @@ from ..data.audio import (
 )
 from ..data.chunks import iter_audio_chunks
 from ..data.download import fetch_url
+from ..data.samples import milliseconds
 from ..errors import AudioInputError, AudioTooLongError, NoSpeechError, SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS
@@ -94,7 +95,8 @@ def no_speech(clip: np.ndarray, rate: int) -> str | None:
     50 ms above ``SILENCE_DB`` (``timeline`` labels such windows ``"silence"``). The level and length
     alone: music or noise passes (the speech detector runs in ``timeline``, on windows)."""
     if len(clip) < MIN_SPEECH_S * rate:  # first: a 1-sample clip measured "-240 dBFS, check the level"
-        return f"is {1000 * len(clip) / rate:.0f} ms long, too short to hold speech"
+        samples = f" ({len(clip)} sample{'s' * (len(clip) != 1)})" if len(clip) < 0.01 * rate else ""
+        return f"is {milliseconds(len(clip) / rate)} long{samples}, too short to hold speech"
     level = level_db(clip, rate)
     if level < SILENCE_DB:
         return f"holds no speech (loudest 50 ms at {level:.0f} dBFS, below {SILENCE_DB:.0f})"
