@@ -19,14 +19,17 @@ from test_training import _clip
 from ser_hf.cli import evaluate as evaluate_cli
 from ser_hf.cli import train as train_cli
 from ser_hf.data.corpora import load_corpus
+from ser_hf.errors import SERError
 from ser_hf.training import evaluation
 
 SPEAKERS = [f"spk{s:02d}" for s in range(1, 7)]
 F0 = {"angry": 220.0, "neutral": 120.0, "sad": 160.0}
+JAPANESE = {"angry": "怒り", "neutral": "平静", "sad": "悲しみ"}  # a corpus's own labels
 
 
-def _corpus(root: Path, ext: str = "wav") -> Path:
-    """6 speakers x 3 classes x 2 clips of 0.5 s, a metadata.csv naming file, label, speaker, voice."""
+def _corpus(root: Path, ext: str = "wav", names: dict[str, str] | None = None) -> Path:
+    """6 speakers x 3 classes x 2 clips of 0.5 s, a metadata.csv naming file, label, speaker, voice
+    (the labels renamed by ``names``: classes of one's own)."""
     (root / "audio").mkdir(parents=True)
     lines = ["file_name,label,speaker,voice"]  # voice: other ids of the same speakers
     seed = 0
@@ -36,8 +39,8 @@ def _corpus(root: Path, ext: str = "wav") -> Path:
                 seed += 1
                 name = f"audio/{speaker}_{label}_{k}.{ext}"
                 sf.write(root / name, _clip(f0 * (1 + 0.1 * s), 0.5, seed), 16000)
-                lines.append(f"{name},{label},{speaker},v{s}")
-    (root / "metadata.csv").write_text("\n".join(lines) + "\n")
+                lines.append(f"{name},{(names or {}).get(label, label)},{speaker},v{s}")
+    (root / "metadata.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
 
 
@@ -154,3 +157,93 @@ def test_evaluate_does_not_warn_of_validation_speakers_the_test_part_does_not_us
         _evaluate(model, f"mine={data}", tmp_path / "v", "--split", "kfold:0/3", "--subset", "validation",
                   "--num-val-speakers", "4")  # fmt: skip
     assert "validation speakers leave 1 to train on" in caplog.text
+
+
+def test_the_training_label_map_reads_its_training_data_under_another_name(tmp_path, caplog):
+    """Probe of session 43: a corpus labelled in Japanese, trained as ``mine=DIR`` with ``--label_map
+    怒り=angry,...``, then evaluated as ``other=DIR``: recognised as the training data, but read without
+    the map, so its classes 怒り, 平静, 悲しみ shared none with the model's (an error) unless ``--label-map``
+    was typed again. The training's map now reads it (an info line says why), the same figures as under
+    ``mine``; an explicit ``--label-map`` wins, and other data of the same labels is left alone."""
+    data = _corpus(tmp_path / "corpJ", names=JAPANESE)
+    model = tmp_path / "model"
+    pairs = ",".join(f"{ja}={en}" for en, ja in JAPANESE.items())
+    argv = [
+        "--corpus",
+        f"mine={data}",
+        "--preset",
+        "speech-stats",
+        "--split",
+        "kfold:0/3",
+        "--label_map",
+        pairs,
+    ]
+    assert train_cli.cli([*argv, "--num_val_speakers", "1", "--output_dir", str(model)]) == 0
+    split = json.loads((model / "split.json").read_text())
+    mine = _evaluate(model, f"mine={data}", tmp_path / "m", "--split", "unseen")
+    with caplog.at_level("INFO", logger="ser_hf.training.evaluation"):
+        other = _evaluate(model, f"other={data}", tmp_path / "o", "--split", "unseen")
+    assert sorted(other["per_speaker"]) == [s.replace("mine_", "other_") for s in split["test_speakers"]]
+    assert other["labels"] == ["angry", "neutral", "sad"] and not other["cross_corpus"]
+    assert (other["n"], other["ua"], other["confusion"]) == (12, mine["ua"], mine["confusion"])
+    assert "other: classes renamed as loaded by the training's label map" in caplog.text
+    assert "the data it trained on as 'mine', recognised by the files or folder" in caplog.text
+    # the user's own map wins: 悲しみ= drops the sad clips
+    mapped = _evaluate(
+        model,
+        f"other={data}",
+        tmp_path / "d",
+        "--split",
+        "unseen",
+        "--label-map",
+        "怒り=angry,平静=neutral,悲しみ=",
+    )
+    assert mapped["n"] == 8 and "sad" not in mapped["labels"]
+    # other recordings labelled the same way are not the model's training data: no map of its
+    fresh = _corpus(tmp_path / "fresh", names=JAPANESE)
+    for wav in (fresh / "audio").iterdir():
+        wav.rename(wav.with_name("take_" + wav.name))
+    (fresh / "metadata.csv").write_text(
+        (fresh / "metadata.csv").read_text(encoding="utf-8").replace("audio/", "audio/take_"),
+        encoding="utf-8",
+    )
+    with pytest.raises(SERError, match="share no class"):
+        _evaluate(model, f"fresh={fresh}", tmp_path / "f")
+
+
+def test_a_teacher_trained_on_the_test_speakers_under_another_corpus_name_is_named(trained, tmp_path, caplog):
+    """``ser-hf train/distill --teacher`` compared speaker ids only: a student trained as ``other=DIR``
+    on the folder the teacher trained on as ``mine`` was tested on the teacher's training speakers
+    (``other_spk01`` is ``mine_spk01``) without a word. Recognised as evaluate recognises it: a warning."""
+    data, model, split = trained
+    argv = ["--teacher", str(model), "--corpus", f"other={data}", "--preset", "speech-stats"]
+    argv += ["--num_val_speakers", "1"]
+    with caplog.at_level("WARNING", logger="ser_hf.training"):
+        assert train_cli.cli([*argv, "--split", "loso:spk01", "--output_dir", str(tmp_path / "s1")]) == 0
+    assert (
+        "trained or was chosen on 1 of this run's test speakers (other_spk01); corpus 'other' is the data it "
+        "trained on as 'mine' (24 of its clips are training or validation files in the teacher's split.json)"
+    ) in caplog.text
+    caplog.clear()
+    tested = split["test_speakers"][0].removeprefix("mine_")  # one the teacher never saw
+    with caplog.at_level("WARNING", logger="ser_hf.training"):
+        assert train_cli.cli([*argv, "--split", f"loso:{tested}", "--output_dir", str(tmp_path / "s4")]) == 0
+    assert "test speakers" not in caplog.text
+    # its files under other speaker ids cannot be given to the teacher's speakers: said as such
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ser_hf.training"):
+        voices = [
+            *argv,
+            "--speaker_column",
+            "voice",
+            "--split",
+            "loso:v0",
+            "--output_dir",
+            str(tmp_path / "v0"),
+        ]
+        assert train_cli.cli(voices) == 0
+    assert "corpus 'other' may be the data the teacher" in caplog.text
+    assert (
+        "1 of this run's test speakers (other_v0) cannot be told apart from its training speakers"
+        in caplog.text
+    )

@@ -59,7 +59,8 @@ def _build_parser() -> argparse.ArgumentParser:
             dest=f"{what}_column",
             metavar="COLUMN",
             help=f"{what} column of a metadata.csv, Hub, disk or parquet corpus of your own (default: the "
-            f"model's training column for a corpus of the name it trained on, else guessed: {guessed})",
+            f"model's training column for a corpus of the name it trained on or its training data under another "
+            f"name, else guessed: {guessed})",
         )
     p.add_argument("--label-map", dest="label_map", metavar="FROM=TO,...", help=LABEL_MAP_HELP)
     p.add_argument(

@@ -109,7 +109,8 @@ def load_eval_data(
     dataset is given by its id alone (``owner/name``). ``columns`` (``speaker_column=...``, ...)
     name the columns of data of your own; a corpus of a name the model in ``model_dir`` trained on
     is otherwise read with the columns and the ``--label_map`` its training named (its ``train_args.json``;
-    a ``label_map`` in ``columns``, the evaluation's ``--label-map``, wins). A map's value among
+    a ``label_map`` in ``columns``, the evaluation's ``--label-map``, wins), and so is a local folder under
+    another name that :func:`recognised_training_data` finds to be its training data. A map's value among
     ``model_classes`` (the classes of the model scored) renames the scheme's class its key names
     (``angry=怒り``; :func:`ser_hf.data.labels.class_renames`)."""
     from ..data.corpora import load_corpora, load_corpus
@@ -121,7 +122,10 @@ def load_eval_data(
     for spec in corpora:
         name, sep, path = (part.strip() for part in spec.partition("="))
         # a column named at training time (local or Hub): without it the clips were one speaker '<corpus>_unknown'
-        own = {**(recorded if name.lower() in trained_on or _slug(name) in trained_on else {}), **given}
+        under_training_name = name.lower() in trained_on or _slug(name) in trained_on
+        # its training data under another name is read as training read it too (its label map first)
+        as_name = None if under_training_name else _training_data_as(name, path, recorded, given, model_dir)
+        own = {**(recorded if under_training_name or as_name else {}), **given}
         if own.get("label_map"):  # which map renamed the classes: scores of other classes are no comparison
             whose = (
                 "--label-map"
@@ -129,6 +133,11 @@ def load_eval_data(
                 else f"the training's label map ({model_dir}/train_args.json)"
             )
             pairs = ", ".join(f"{k}={v or ''}" for k, v in own["label_map"].items())
+            if as_name and "label_map" not in given:  # the user named no map: say why one is used
+                whose = (
+                    f"{whose[:-1]}; the data it trained on as {as_name!r}, recognised by the files or folder "
+                    "its split.json records: --label-map reads them otherwise)"
+                )
             logger.info("%s: classes renamed as loaded by %s: %s", name, whose, pairs)
         if not sep and name.count("/") == 1 and not Path(name).expanduser().exists():
             loads.append({"name": name, "data_dir": None, **own})  # a Hub dataset id
@@ -158,6 +167,32 @@ def load_eval_data(
             f"{err}; the model was trained with {', '.join(missed)} (its train_args.json): name this "
             f"corpus's own column with {missed[0].split()[0]} COLUMN"
         ) from err
+
+
+def _training_data_as(
+    name: str, path: str, recorded: dict[str, Any], given: dict[str, Any], model_dir: Any
+) -> str | None:
+    """The training corpus name under which the model in ``model_dir`` trained on the local folder
+    ``path`` given as ``name`` (:func:`recognised_training_data` of a quick load of it, its files' headers
+    unread and its messages held back), when its training named columns or a label map (``recorded``)
+    that ``given`` (the evaluation's own) leaves to it; else None. A folder of labels of its own
+    (``怒り``) trained with ``--label_map 怒り=angry`` was otherwise scored without the map: its rows left
+    out, or no class shared with the model."""
+    if not path or not model_dir or not set(recorded) - set(given) or not Path(path).expanduser().exists():
+        return None
+    from ..data.corpora import load_corpus
+
+    quiet = logging.getLogger("ser_hf.data")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL + 1)  # the load that counts (and says what it skipped) comes after
+    try:
+        probe = load_corpus(name, path, None, check_files=False, **given)
+    except SERError:  # said by the load that counts
+        return None
+    finally:
+        quiet.setLevel(level)
+    found = [f for f in recognised_training_data(model_dir, probe) if not f.get("ambiguous") and f.get("as")]
+    return str(found[0]["as"]) if found else None
 
 
 def select_rows(

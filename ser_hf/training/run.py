@@ -78,6 +78,39 @@ from .trainer import (
 logger = logging.getLogger(__name__)
 
 
+def _warn_teacher_speakers(teacher: str, ds: Any, test_speakers: list[str]) -> None:
+    """Warn when the ``teacher`` trained or was chosen on test speakers of this run: by the speaker ids of
+    its split.json, or, as ``ser-hf evaluate`` finds them, its training data here under another corpus
+    name (``--corpus other=DIR`` of the folder it trained on as ``mine``: its files or folder;
+    :func:`~ser_hf.training.eval_inputs.recognised_training_data`). A warning, as evaluate's: the run is
+    sound, only its test figures are not speaker-independent."""
+    from .eval_inputs import recognised_training_data, seen_speakers
+
+    recognised = recognised_training_data(teacher, ds)
+    if seen := seen_speakers(teacher, test_speakers, recognised):
+        renamed = "".join(
+            f"; corpus {f['corpus']!r} is the data it trained on as {f['as']!r} ("
+            + (f"{f['files']} of its clips are training or validation files" if f["files"] else "its folder")
+            + " in the teacher's split.json)"
+            for f in recognised
+            if not f.get("ambiguous") and set(f["speakers"]) & set(seen)
+        )
+        logger.warning(
+            "the teacher %s trained or was chosen on %d of this run's test speakers (%s%s)%s: the student's "
+            "test figures are not speaker-independent; distil from a teacher trained without them",
+            teacher, len(seen), ", ".join(seen[:6]), " ..." if len(seen) > 6 else "", renamed,
+        )  # fmt: skip
+    for found in recognised:  # the same folder with other speaker ids, or a Hub copy's ids alone
+        if found.get("ambiguous") and (concerned := sorted(set(found["speakers"]) & set(test_speakers))):
+            logger.warning(
+                "corpus %r may be the data the teacher %s trained on%s: %s. %d of this run's test speakers (%s) "
+                "cannot be told apart from its training speakers: if they are, the student's test figures are "
+                "not speaker-independent",
+                found["corpus"], teacher, f" as {found['as']!r}" if found.get("as") else "", found["ambiguous"],
+                len(concerned), ", ".join(concerned[:6]) + (" ..." if len(concerned) > 6 else ""),
+            )  # fmt: skip
+
+
 def train(
     data_args: DataArguments,
     model_args: ModelArguments,
@@ -138,14 +171,7 @@ def train(
         sorted({speakers[i] for i in split.test}),
     )
     if model_args.teacher:  # its soft labels carry what it learnt of the speakers it trained on
-        from .evaluation import seen_speakers
-
-        if seen := seen_speakers(model_args.teacher, sorted({speakers[i] for i in split.test})):
-            logger.warning(
-                "the teacher %s trained or was chosen on %d of this run's test speakers (%s): the student's "
-                "test figures are not speaker-independent; distil from a teacher trained without them",
-                model_args.teacher, len(seen), ", ".join(seen[:6]),
-            )  # fmt: skip
+        _warn_teacher_speakers(model_args.teacher, ds, sorted({speakers[i] for i in split.test}))
 
     # 2. decode each clip once (rank 0 first, so the cache is written once)
     rows = split.train + split.validation + split.test
