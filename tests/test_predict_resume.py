@@ -387,3 +387,46 @@ def test_resume_of_a_file_without_a_record_of_its_options_warns_and_continues(
     # a run without --resume replaces FILE, and records its options again
     assert main(["predict", str(tmp_path / "a.wav"), *args]) == 0 and record.exists()
     assert main(["predict", str(tmp_path / "a.wav"), *args, "--resume", "--top-k", "1"]) == 2
+
+
+def test_resume_takes_labels_in_another_case_or_spelling_as_the_same_options(
+    model_dir, tmp_path, classified, capsys
+):
+    """--labels Angry,Neutral then --resume --labels angry,neutral was refused as other options, though
+    the classes are matched in any case (and a corpus's spelling, ``anger``, as its class): the same
+    classes resume; other classes are still refused."""
+    out = tmp_path / "results.csv"
+    args = ["--model", str(model_dir), "--csv", str(out)]
+    assert main(["predict", _clip(tmp_path / "a.wav", 1), *args, "--labels", "Angry,Neutral"]) == 0
+    classified.clear()
+    capsys.readouterr()
+    new = [str(tmp_path / "a.wav"), _clip(tmp_path / "b.wav", 2)]
+    assert main(["predict", *new, *args, "--resume", "--labels", "neutral, anger"]) == 0
+    assert classified == ["b.wav"] and "other options" not in capsys.readouterr().err
+    assert (
+        main(["predict", *new, _clip(tmp_path / "c.wav", 3), *args, "--resume", "--labels", "angry,sad"]) == 2
+    )
+    assert "--labels was Angry,Neutral, now angry,sad" in capsys.readouterr().err
+
+
+def test_resume_takes_the_bundled_models_folder_as_its_name():
+    """--model default (or a bundled model's name) then --resume --model with that model's folder (or
+    the reverse) was refused as other options, though it is the same model; another model is refused."""
+    from ser_hf.cli.predict import _build_predict_parser
+    from ser_hf.cli.predict_options import refuse_other_options, run_options
+    from ser_hf.errors import SERError
+    from ser_hf.inference.bundled import bundled_model_path
+
+    def options(*argv: str) -> dict:
+        return json.loads(json.dumps(run_options(_build_predict_parser().parse_args(["a.wav", *argv]))))
+
+    default, folder = options(), options("--model", str(bundled_model_path("default")))
+    for recorded, now in [
+        (default, folder),
+        (folder, default),
+        (options("--model", "cnn"), options("--model", str(bundled_model_path("cnn")))),
+        ({**default, "--model": str(bundled_model_path())}, default),
+    ]:
+        refuse_other_options(recorded, now, "r.csv", "--csv r.csv --resume")  # the same model
+    with pytest.raises(SERError, match="--model was turn-encoder-2-voices-crops, now cnn"):
+        refuse_other_options(default, options("--model", str(bundled_model_path("cnn"))), "r.csv", "x")

@@ -88,7 +88,7 @@ def refuse_other_options(recorded: dict[str, Any], options: dict[str, Any], path
     Raises:
         SERError: an option differs.
     """
-    differ = [k for k in options if k in recorded and _same(recorded[k]) != _same(options[k])]
+    differ = _differ(recorded, options)
     if not differ:
         return
     each = "; ".join(f"{k} was {_shown(k, recorded[k])}, now {_shown(k, options[k])}" for k in differ)
@@ -101,9 +101,28 @@ def refuse_other_options(recorded: dict[str, Any], options: dict[str, Any], path
     )
 
 
-def _same(value: Any) -> Any:
-    """``value`` as it reads back from the record (4 and 4.0 alike, a tuple a list)."""
-    return json.loads(json.dumps(value))
+def same_options(recorded: dict[str, Any], options: dict[str, Any]) -> bool:
+    """Whether a record holds ``options`` (each as the run uses it: see ``_same``), so is kept as it is."""
+    return recorded.keys() == options.keys() and not _differ(recorded, options)
+
+
+def _differ(recorded: dict[str, Any], options: dict[str, Any]) -> list[str]:
+    return [k for k in options if k in recorded and _same(k, recorded[k]) != _same(k, options[k])]
+
+
+def _same(option: str, value: Any) -> Any:
+    """``value`` as it reads back from the record (4 and 4.0 alike, a tuple a list), as the run uses
+    it: a bundled model's folder named by its path is that model (a record of a version that kept
+    the path too), and --labels as the classes match them (``EmotionClassifier.restrict``: in any
+    case, a corpus's spelling as its class, ``Angry`` and ``anger`` as ``angry``)."""
+    value = json.loads(json.dumps(value))
+    if option == "--model" and isinstance(value, str) and value.startswith("/"):
+        return _bundled_folder(value) or value
+    if option == "--labels" and isinstance(value, list):
+        from ..data.labels import normalize_emotion
+
+        return sorted({str(normalize_emotion(name) or name).strip().lower() for name in value})
+    return value
 
 
 def _shown(option: str, value: Any) -> str:
@@ -135,11 +154,18 @@ def _model(model: str | None) -> str:
     if model is None:
         return _bundled_name("default")
     if Path(model).expanduser().exists() or model.startswith(("/", "./", "../", "~")):
-        return _path(model)  # a folder here wins over a bundled name, as the classifier loads it
+        # a folder here wins over a bundled name, as the classifier loads it; a bundled model's own is its name
+        return _bundled_folder(_path(model)) or _path(model)
     name = model.strip().lower().replace("_", "-")
     if "/" not in model and name in BUNDLED_ALIASES:
         return _bundled_name(name)
     return model
+
+
+def _bundled_folder(path: str) -> str | None:
+    """The name of the bundled model whose folder ``path`` (a real path) is, or None."""
+    name = next((k for k, f in BUNDLED_ALIASES.items() if os.path.realpath(f) == path), None)
+    return _bundled_name(name) if name else None
 
 
 def _bundled_name(name: str) -> str:

@@ -25,7 +25,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import SERError, from_spreadsheet_text
-from .predict_options import ours, read_record, record_path, record_text, refuse_other_options, run_options
+from .predict_options import (
+    ours,
+    read_record,
+    record_path,
+    record_text,
+    refuse_other_options,
+    run_options,
+    same_options,
+)
 from .predict_output import CSV_FIELDS, OLD_CSV_FIELDS, _shown, _special_file, _write_csv, _write_file
 
 logger = logging.getLogger(__name__)
@@ -221,7 +229,7 @@ class PredictFile:
                 record, why, self.path,
             )  # fmt: skip
             return False
-        if data["options"] == json.loads(json.dumps(self.options)):
+        if same_options(data["options"], self.options or {}):
             return False
         record.unlink()
         return True
