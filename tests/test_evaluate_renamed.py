@@ -87,6 +87,8 @@ def test_the_training_folder_under_another_name_is_recognised(trained, tmp_path,
     err = capsys.readouterr().err
     assert "may be this model's training data under another name: its folder is the one the model" in err
     assert "none of its speaker ids is one of 'mine''s" in err and "as --corpus mine=PATH" in err
+    seen = sorted(split["train_speakers"] + split["validation_speakers"])  # 4 of the 6 ids here
+    assert f"The model's 4 training or validation speaker(s) found in it ({', '.join(seen)})" in err
 
 
 def test_a_copy_in_another_format_and_an_old_split_json_are_recognised_by_their_files(
@@ -104,8 +106,8 @@ def test_a_copy_in_another_format_and_an_old_split_json_are_recognised_by_their_
     assert "is the data this model trained on as 'mine' (24 of its clips" in capsys.readouterr().err
     _evaluate(old, f"copy={copy}", tmp_path / "w", "--split", "unseen", "--speaker-column", "voice")
     assert (
-        "24 of its clips have the names of files the model trained or was chosen on, of other speaker ids"
-        in (capsys.readouterr().err)
+        "24 of its clips have the names of files the model trained or was chosen on, of other speaker ids. "
+        "The model's 4 training or validation speaker(s) found in it" in (capsys.readouterr().err)
     )
     other = _corpus(tmp_path / "fresh")
     for wav in (other / "audio").iterdir():  # other recordings: other file names, the same speaker ids
@@ -132,7 +134,7 @@ def test_without_files_to_compare_the_ids_alone_give_a_warning_and_a_folder_reco
     err = capsys.readouterr().err
     assert "corpus 'other' (folder" in err and "may be this model's training data under another name" in err
     assert "4 of its speaker ids are, without the corpus name, those of the model's training" in err
-    assert "its split.json lists no files to compare" in err and "cannot be told apart" in err
+    assert "fusion's). The model's 4 training or validation speaker(s) found in it (mine_spk01" in err
     record = json.loads(published_split(model)) | {"corpus_folders": split["corpus_folders"]}
     (hub / "split.json").write_text(json.dumps(record))
     metrics = _evaluate(hub, f"other={data}", tmp_path / "g", "--split", "unseen")
@@ -247,3 +249,46 @@ def test_a_teacher_trained_on_the_test_speakers_under_another_corpus_name_is_nam
         "1 of this run's test speakers (other_v0) cannot be told apart from its training speakers"
         in caplog.text
     )
+
+
+def test_the_warning_counts_the_models_speakers_not_the_ids_of_the_data(tmp_path):
+    """The training folder read with other speaker ids (8 session ids of 8 people, 6 of whom the model
+    trained or was chosen on) was warned of as "Its 8 speaker(s) concerned": the count is the model's
+    training or validation speakers whose files are there, 6, named as the model knows them."""
+    from datasets import Dataset
+
+    from ser_hf.training.eval_inputs import recognised_message, recognised_training_data
+
+    folder = tmp_path / "audio"
+    folder.mkdir()
+    people = [f"spk{s}" for s in range(8)]
+    paths = [folder / f"{p}_{k}.wav" for p in people for k in range(2)]
+    for path in paths:
+        path.touch()
+    model = tmp_path / "model"
+    model.mkdir()
+    row_ids = [f"mine_{path.stem.split('_')[0]}/{path.name}" for path in paths]
+    split = {"train_speakers": [f"mine_{p}" for p in people[:5]], "validation_speakers": ["mine_spk5"]}
+    split |= {
+        "train": list(range(10)),
+        "validation": [10, 11],
+        "test": list(range(12, 16)),
+        "row_ids": row_ids,
+    }
+    (model / "split.json").write_text(json.dumps(split | {"corpus_folders": {"mine": str(folder)}}))
+    ds = Dataset.from_dict(
+        {
+            "speaker": [f"other_v{i % 8}" for i in range(16)],
+            "corpus": ["other"] * 16,
+            "path": list(map(str, paths)),
+        }
+    )
+    for record in (split | {"corpus_folders": {"mine": str(folder)}}, split):  # by its folder, by its files
+        (model / "split.json").write_text(json.dumps(record))
+        (found,) = recognised_training_data(model, ds)
+        message = recognised_message(found)
+        assert "The model's 6 training or validation speaker(s) found in it (mine_spk0, mine_spk1" in message
+        assert (
+            "8 speaker" not in message
+            and "under its speaker ids (other_v0, other_v1, other_v2, other_v3 ...)" in message
+        )

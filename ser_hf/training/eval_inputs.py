@@ -326,8 +326,11 @@ def recognised_training_data(model_dir: str | os.PathLike | None, ds: Any) -> li
     One dict per finding: ``corpus`` (the name here), ``as`` (the training corpus), ``folder``,
     ``files`` (its clips that are training or validation files), ``clips`` and ``speakers`` (its rows
     and speakers that are the model's training or validation speakers: seen); or, where the data cannot
-    be told apart, ``ambiguous`` (why) and the ``speakers`` concerned, which stay unseen (a Hub copy's
-    or a fusion's split.json lists no files, so only the ids without the corpus name can be compared)."""
+    be told apart, ``ambiguous`` (why), the ``speakers`` concerned, which stay unseen, and ``trained``:
+    the model's training or validation speakers found in it (of the files it holds; without files to
+    compare, of the ids or of the training corpus of its folder), counted apart from the ids here (a
+    Hub copy's or a fusion's split.json lists no files, so only the ids without the corpus name can be
+    compared)."""
     try:
         record = split_record(model_dir) or {}
     except SERError:  # said where the record is needed
@@ -358,11 +361,12 @@ def recognised_training_data(model_dir: str | os.PathLike | None, ds: Any) -> li
             return key[len(prefix) :] if key.startswith(prefix) else key
 
         names: Counter = Counter()  # training corpus -> clips here that are its files, of the same speaker
-        matched = 0
+        matched, holding = 0, set()  # the seen speakers of those files, whatever the ids here
         for i in rows:
             holders = files.get(_stem(paths[i])) if paths[i] else None
             if holders:
                 matched += 1
+                holding |= holders
                 tail = "_" + bare(speakers[i])
                 names.update({h[: -len(tail)] for h in holders if h.endswith(tail) and len(h) > len(tail)})
         folder = here.get(corpus)
@@ -376,12 +380,18 @@ def recognised_training_data(model_dir: str | os.PathLike | None, ds: Any) -> li
                 found.append({**entry, "clips": sum(speakers[i] in chosen for i in rows), "speakers": mapped})
             else:  # its folder, other speaker ids (another --speaker-column)
                 why = f"its folder is the one the model trained on as {name!r}, but none of its speaker ids is one of {name!r}'s"
-                found.append({**entry, "speakers": own, "ambiguous": why})
+                trained = {h for h in holding if h.startswith(f"{name}_")} or {
+                    h
+                    for h in seen
+                    if h.startswith(f"{name}_")  # no files to compare: all of its folder's
+                }
+                found.append({**entry, "speakers": own, "ambiguous": why, "trained": sorted(trained)})
         if names or same_folder:
             continue
         if matched:
             why = f"{matched} of its clips have the names of files the model trained or was chosen on, of other speaker ids"
-            found.append({"corpus": corpus, "as": None, "folder": folder, "speakers": own, "ambiguous": why})
+            entry = {"corpus": corpus, "as": None, "folder": folder, "speakers": own}
+            found.append({**entry, "ambiguous": why, "trained": sorted(holding)})
         elif not row_ids:  # a Hub copy's or a fusion's split.json lists no files: the ids alone
             tails = {"_" + bare(x): x for x in own if not x.endswith("_unknown")}
             alike = {t: sorted(h for h in seen if h.endswith(t) and len(h) > len(t)) for t in tails}
@@ -395,22 +405,23 @@ def recognised_training_data(model_dir: str | os.PathLike | None, ds: Any) -> li
                 )
                 chosen = sorted(tails[t] for t in alike)
                 name = Counter(h[: -len(t)] for t, hs in alike.items() for h in hs).most_common(1)[0][0]
-                found.append(
-                    {"corpus": corpus, "as": name, "folder": folder, "speakers": chosen, "ambiguous": why}
-                )
+                trained = sorted({h for t, hs in alike.items() for h in hs if h[: -len(t)] == name})
+                entry = {"corpus": corpus, "as": name, "folder": folder, "speakers": chosen}
+                found.append({**entry, "ambiguous": why, "trained": trained})
     return found
 
 
 def recognised_message(found: dict[str, Any]) -> str:
     """One finding of :func:`recognised_training_data` as a warning."""
     corpus, folder = found["corpus"], f" (folder {found['folder']})" if found.get("folder") else ""
-    shown = ", ".join(found["speakers"][:4]) + (" ..." if len(found["speakers"]) > 4 else "")
+    shown = _few(found["speakers"])
     if found.get("ambiguous"):
+        trained = found.get("trained") or []
         return (
             f"corpus {corpus!r}{folder} may be this model's training data under another name: "
-            f"{found['ambiguous']}. Its {len(found['speakers'])} speaker(s) concerned ({shown}) cannot be told "
-            "apart from the model's, so they count as unseen (--split unseen keeps them): if these are the "
-            "recordings it trained on, evaluate them "
+            f"{found['ambiguous']}. The model's {len(trained)} training or validation speaker(s) found in it "
+            f"({_few(trained)}) cannot be told apart under its speaker ids ({shown}), which count as unseen "
+            "(--split unseen keeps them): if these are the recordings it trained on, evaluate them "
             + (f"as --corpus {found['as']}=PATH" if found.get("as") else "under the corpus name")
             + " with the speaker column it trained with"
         )
@@ -423,6 +434,10 @@ def recognised_message(found: dict[str, Any]) -> str:
         f"training or validation speakers of {found['as']!r}, so they count as seen and --split unseen leaves "
         f"them out, as under the name {found['as']!r}"
     )
+
+
+def _few(speakers: list[str]) -> str:
+    return ", ".join(speakers[:4]) + (" ..." if len(speakers) > 4 else "")
 
 
 def speaker_id_mismatch(model_dir: str | os.PathLike | None, ds: Any) -> str | None:
