@@ -244,8 +244,41 @@ def test_a_clip_of_bytes_has_one_name_in_every_message(clf):
         with pytest.raises(SERError) as err:
             read(garbage)
         assert err.value.source == "<900 bytes of audio>", read
-    with pytest.raises(SERError, match=re.escape("<900 bytes of audio> (<900 bytes of audio>: not a")):
+    with pytest.raises(
+        SERError,
+        match=re.escape("could be read, so there is nothing to adapt on: <900 bytes of audio>: not a"),
+    ):
         clf.adapt([garbage, b""])
+
+
+def test_adapt_says_a_clip_over_the_limit_is_too_long_and_names_it_once(clf, tmp_path, monkeypatch, caplog):
+    """adapt() left out a clip past the one-hour limit as "unreadable", its name twice: "left out 1
+    unreadable clip(s): long.wav (long.wav: lasts ...)". It is now too long, named once."""
+    from ser_hf.inference import inputs
+
+    long, ok = tmp_path / "long.wav", tmp_path / "ok.wav"
+    sf.write(long, make_speechlike(12.0, seed=1), SR)
+    sf.write(ok, make_speechlike(2.0, seed=2), SR)
+    monkeypatch.setattr(inputs, "CLASSIFY_MAX_S", 5.0)
+    with caplog.at_level("WARNING", logger="ser_hf.inference"):
+        clf.adapt([long, ok, ok])
+    assert clf.adapted_on == 2
+    assert (
+        f"adapt: left out 1 clip(s) too long to decode whole: {long}: lasts 0.2 minutes (12 s)" in caplog.text
+    )
+    assert "unreadable" not in caplog.text and caplog.text.count(str(long)) == 1
+    clf.reset_adaptation()
+    with pytest.raises(AudioTooLongError) as err:
+        clf.adapt([long, long.read_bytes()])
+    name = f"<{len(long.read_bytes())} bytes of audio>"
+    assert str(err.value).startswith(
+        f"adapt: all 2 clips are too long to decode whole, so there is nothing to adapt on: {long}: lasts 0.2 "
+    )
+    assert str(err.value).count(str(long)) == 1 and str(err.value).count(name) == 1
+    with pytest.raises(
+        SERError, match=r"none of the 2 clips could be used \(1 too long to decode whole, 1 unreadable\)"
+    ):
+        clf.adapt([long, b"not audio" * 10])
 
 
 def test_audio_info_reads_a_file_object_and_leaves_it_where_it_was(tmp_path):

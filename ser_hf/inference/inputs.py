@@ -415,18 +415,35 @@ def class_indices(names: Sequence[Any], model_labels: Sequence[str], source: str
     return np.array(sorted(keep))
 
 
-def _none_read(unreadable: list[str], kinds: set[type], first: SERError) -> SERError:
-    """The error of an ``adapt`` that could read none of its clips: the one clip's own, or one saying
-    so for all of them, with the first three reasons (a class all of them share: AudioInputError when
-    they were all bad audio)."""
-    if len(unreadable) == 1:
-        return first
-    more = f"; and {len(unreadable) - 3} more" if len(unreadable) > 3 else ""
+def _named(clip: Any, err: SERError) -> str:
+    """``err`` of ``clip`` as one item of ``adapt``'s lists: the clip named once (its error names it)."""
+    name = clip_name(clip)
+    return str(err) if err.source == name or str(err).startswith(f"{name}:") else f"{name} ({err})"
+
+
+def _none_read(left_out: list[tuple[str, SERError]]) -> SERError:
+    """The error of an ``adapt`` that could use none of its clips: the one clip's own, or one saying
+    so for all of them (too long, or unreadable), with the first three reasons (a class all of them
+    share: AudioInputError when they were all bad audio)."""
+    if len(left_out) == 1:
+        return left_out[0][1]
+    reasons = [text for text, _ in left_out]
+    more = f"; and {len(reasons) - 3} more" if len(reasons) > 3 else ""
+    kinds = {type(err) for _, err in left_out}
     kind = next(iter(kinds)) if len(kinds) == 1 else SERError
     if len(kinds) > 1 and all(issubclass(k, AudioInputError) for k in kinds):
         kind = AudioInputError
-    message = f"none of the {len(unreadable)} clips could be read, so there is nothing to adapt on: "
-    return kind(message + "; ".join(unreadable[:3]) + more, source="adapt")
+    long = sum(isinstance(err, AudioTooLongError) for _, err in left_out)
+    if long == len(left_out):
+        message = f"all {long} clips are too long to decode whole, so there is nothing to adapt on: "
+    elif long:
+        message = (
+            f"none of the {len(left_out)} clips could be used ({long} too long to decode whole, "
+            f"{len(left_out) - long} unreadable), so there is nothing to adapt on: "
+        )
+    else:
+        message = f"none of the {len(left_out)} clips could be read, so there is nothing to adapt on: "
+    return kind(message + "; ".join(reasons[:3]) + more, source="adapt")
 
 
 def adaptation_waves(
@@ -444,24 +461,21 @@ def adaptation_waves(
     than the model reads as the windows ``timeline`` classifies (``window_s``, hop half of it: whole,
     only its last seconds were seen; those with less than ``min_speech_s`` of speech left out, as the
     timeline leaves them out), less the silent ones and those under ``MIN_SPEECH_S``. Unreadable, too
-    short, silent and speechless pieces are counted in one warning each; ``load`` decodes a clip
+    short, silent and speechless pieces are counted in one warning each (a clip over the hour that
+    ``adapt`` decodes whole among the too long, not the unreadable); ``load`` decodes a clip
     (raising :class:`SERError`) of its ``channel`` and ``track``, after :func:`refuse_overlong`."""
     from ..models.speech_detector import speech_track
 
     limit = reads_seconds(feature_extractor)
-    unreadable: list[str] = []
+    left_out: list[tuple[str, SERError]] = []  # the clips that could not be decoded: why, the error
     silent = short = long = read = speechless = 0
-    first_error: SERError | None = None
-    kinds: set[type] = set()  # of the errors of the unreadable clips
     for clip in clips:
         try:
             # an hour of silence in a 1-MB FLAC: refused
             wave = load(refuse_overlong(clip, "adapt()", rate=rate, channel=channel, track=track))
             read += 1
         except SERError as err:  # one broken file among many: skipped, as ser-hf predict --adapt does
-            unreadable.append(f"{clip_name(clip)} ({err})")
-            first_error = first_error or err
-            kinds.add(type(err))
+            left_out.append((_named(clip, err), err))
             continue
         if len(wave) < MIN_SPEECH_S * rate:  # as classify warns and predict refuses: no speech in it
             short += 1
@@ -485,8 +499,14 @@ def adaptation_waves(
         logger.info(
             "adapt: %d clip(s) longer than the model reads, adapted on their %g-s windows", long, window_s
         )
-    if first_error is not None and not read:  # none read: the call's own mistake (a bad rate), or all broken
-        raise _none_read(unreadable, kinds, first_error)
+    if left_out and not read:  # none read: the call's own mistake (a bad rate), or all broken
+        raise _none_read(left_out)
+    too_long = [text for text, err in left_out if isinstance(err, AudioTooLongError)]
+    unreadable = [text for text, err in left_out if not isinstance(err, AudioTooLongError)]
+    if too_long:
+        logger.warning(
+            "adapt: left out %d clip(s) too long to decode whole: %s", len(too_long), "; ".join(too_long[:3])
+        )
     if unreadable:
         logger.warning(
             "adapt: left out %d unreadable clip(s): %s", len(unreadable), "; ".join(unreadable[:3])
