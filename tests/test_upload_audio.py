@@ -281,6 +281,46 @@ def test_adapt_says_a_clip_over_the_limit_is_too_long_and_names_it_once(clf, tmp
         clf.adapt([long, b"not audio" * 10])
 
 
+def _os_pipe(data: bytes):
+    """A pipe's read end holding ``data`` (a subprocess's stdout): a file object named by a number."""
+    import os
+
+    read, write = os.pipe()
+    os.write(write, data)
+    os.close(write)
+    return os.fdopen(read, "rb")
+
+
+def test_a_file_object_without_a_path_is_named_by_what_it_reads(clf, tmp_path):
+    """A subprocess's stdout (a pipe), a socket's makefile() or a BufferedReader over a stream were named
+    ``<BufferedReader>`` in messages, rows and a timeline's source; a file opened by path keeps its path."""
+    import socket
+
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(SR, np.float32), SR)
+    data = silent.read_bytes()
+    first, second = socket.socketpair()
+    second.sendall(data)
+    second.close()
+    given = {
+        "<pipe>": _os_pipe(data),
+        "<socket>": first.makefile("rb"),
+        "<file object>": io.BufferedReader(io.BytesIO(data)),
+        str(silent): open(bytes(silent), "rb"),  # a name of bytes
+        "<BytesIO>": io.BytesIO(data),
+    }
+    for name, audio in given.items():
+        with audio, pytest.raises(NoSpeechError) as err:
+            clf.classify(audio, require_speech=True)
+        assert err.value.source == name and str(err.value).startswith(f"{name}: holds no speech")
+    first.close()
+    with _os_pipe(b"not audio" * 100) as pipe:
+        (row,) = clf.classify_batch([pipe], return_exceptions=True)
+    assert str(row).startswith("<pipe>: not a readable audio") and "BufferedReader" not in str(row)
+    with _os_pipe(data) as pipe:
+        assert clf.timeline(pipe, min_speech_s=None).source == "<pipe>"
+
+
 def test_audio_info_reads_a_file_object_and_leaves_it_where_it_was(tmp_path):
     """audio_info(io.BytesIO(...)) was a bare TypeError; load_audio read the same object."""
     path = tmp_path / "clip.wav"

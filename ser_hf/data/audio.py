@@ -98,8 +98,38 @@ def _describe(source: Any) -> str:
     shape = getattr(source, "shape", None)
     if shape is not None:
         return f"<{type(source).__name__} of shape {tuple(shape)}>"
-    if hasattr(source, "read") and isinstance(getattr(source, "name", None), str):  # an open file
-        return source.name
+    if hasattr(source, "read"):  # an open file: its name, else what it reads from
+        return _file_object_name(source)
+    return f"<{type(source).__name__}>"
+
+
+# the standard library's file objects, whose class name says nothing to a user (`<BufferedReader>`)
+_FILE_CLASSES = (io.BufferedReader, io.BufferedRandom, io.BufferedRWPair, io.FileIO)
+
+
+def _file_object_name(source: Any) -> str:
+    """An open file's name (``open('x.wav', 'rb')``, ``open('/dev/stdin', 'rb')``); one opened on a file
+    descriptor (a subprocess's stdout, ``os.fdopen``, a socket's ``makefile``) has a number for a name:
+    ``<pipe>``, ``<socket>`` or ``<file object>``, as the standard library's file objects without a name;
+    another object its class (``<BytesIO>``)."""
+    try:
+        name = getattr(source, "name", None)
+    except (AttributeError, ValueError):  # a BufferedReader over a stream without a name
+        name = None
+    if isinstance(name, bytes):
+        name = os.fsdecode(name)
+    if isinstance(name, str) and name:
+        return name
+    if isinstance(name, int) and not isinstance(name, bool):
+        import stat
+
+        try:
+            mode = os.fstat(name).st_mode
+        except (OSError, ValueError):
+            return "<file object>"
+        return "<pipe>" if stat.S_ISFIFO(mode) else "<socket>" if stat.S_ISSOCK(mode) else "<file object>"
+    if isinstance(source, _FILE_CLASSES) or type(source).__name__ == "SocketIO":
+        return "<file object>"
     return f"<{type(source).__name__}>"
 
 

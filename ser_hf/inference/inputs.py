@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 def clip_name(audio: Any) -> str:
     """How messages name a clip, as :func:`~ser_hf.data.audio.load_audio`'s errors do: its path (an
-    open file's name), else what it is (``<32000 bytes of audio>``, ``<ndarray of shape (16000,)>``)."""
+    open file's name), else what it is (``<32000 bytes of audio>``, ``<pipe>``, ``<ndarray of shape (16000,)>``)."""
     if isinstance(audio, (_ReadFile, _Decoded)):  # read, or decoded, by refuse_overlong
         return audio.name
     return _describe(audio)
