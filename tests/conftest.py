@@ -33,6 +33,17 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "demo" / "examples"
 
 
+class Pipe:
+    """A stream that cannot seek back (a socket, a pipe): read() gives its bytes once."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def read(self, size: int = -1) -> bytes:
+        data, self.data = self.data, b""
+        return data
+
+
 def make_tone(freq: float = 220.0, seconds: float = 1.0, sr: int = 16000, amp: float = 0.5) -> np.ndarray:
     t = np.arange(int(seconds * sr)) / sr
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)

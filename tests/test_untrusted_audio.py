@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import make_speechlike, make_tone, save_tiny_bilstm
+from conftest import Pipe, make_speechlike, make_tone, save_tiny_bilstm
 
 from ser_hf import load_audio
 from ser_hf.data import audio as audio_mod
@@ -218,17 +218,6 @@ def test_classify_refuses_a_file_longer_than_it_decodes_whole(clf, twenty_minute
     assert isinstance(results[0], SERError) and "timeline()" in str(results[0])
 
 
-class _Pipe:
-    """A stream that cannot seek back (a socket, a pipe): read() gives its bytes once."""
-
-    def __init__(self, data: bytes):
-        self.data = data
-
-    def read(self, size: int = -1) -> bytes:
-        data, self.data = self.data, b""
-        return data
-
-
 def test_classify_refuses_long_bytes_and_streams_from_their_header(clf, twenty_minutes, monkeypatch):
     """The one-hour limit held for paths only: a 1.3-MB FLAC of 2 hours given as bytes or io.BytesIO
     (a web upload) was decoded whole (18 s, 1.1 -> 3.1 GB) and labelled neutral 0.97."""
@@ -253,7 +242,7 @@ def test_classify_refuses_long_bytes_and_streams_from_their_header(clf, twenty_m
     given = {
         f"<{len(data)} bytes of audio>": data,
         "<BytesIO>": io.BytesIO(data),
-        "<_Pipe>": _Pipe(data),
+        "<Pipe>": Pipe(data),
         "up.flac": {"bytes": data, "path": "up.flac"},
         "https://example.com/long.flac": "https://example.com/long.flac",
         "<AudioDecoder>": AudioDecoder(str(twenty_minutes)),
@@ -272,9 +261,9 @@ def test_classify_refuses_long_bytes_and_streams_from_their_header(clf, twenty_m
     with pytest.raises(SERError, match=r"none of the 1 clip|lasts 20.0 minutes.*adapt\(\) decodes whole"):
         clf.adapt([data])
     # a short clip from a stream that cannot seek back is read once and classified as before
-    assert clf.classify(_Pipe(clip.getvalue())) == clf.classify(clip.getvalue())
-    with pytest.raises(SERError, match=r"<_Pipe>: no audio bytes"):
-        clf.classify(_Pipe(b""))
+    assert clf.classify(Pipe(clip.getvalue())) == clf.classify(clip.getvalue())
+    with pytest.raises(SERError, match=r"<Pipe>: no audio bytes"):
+        clf.classify(Pipe(b""))
 
 
 @needs_ffmpeg

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import make_speechlike, make_tone, save_tiny_bilstm
+from conftest import Pipe, make_speechlike, make_tone, save_tiny_bilstm
 
 from ser_hf import load_audio
 from ser_hf.data import audio as audio_mod
@@ -39,17 +39,6 @@ def _ffmpeg(*args: str) -> None:
     subprocess.run([FFMPEG, "-nostdin", "-loglevel", "error", "-y", *args], check=True)
 
 
-class _Pipe:
-    """A stream that cannot seek back (a socket, a pipe): read() gives its bytes once."""
-
-    def __init__(self, data: bytes):
-        self.data = data
-
-    def read(self, size: int = -1) -> bytes:
-        data, self.data = self.data, b""
-        return data
-
-
 def _windows(timeline) -> list[tuple]:
     return [(w["start"], w["end"], w["label"], round(w["score"], 5)) for w in timeline.windows]
 
@@ -72,7 +61,7 @@ def test_timeline_of_bytes_and_file_objects_is_decoded_in_chunks(clf, tmp_path, 
             f"<{len(data)} bytes of audio>": data,
             "<BytesIO>": io.BytesIO(data),
             str(path): f,  # an open file: its name
-            "<_Pipe>": _Pipe(data),  # cannot seek back: read once
+            "<Pipe>": Pipe(data),  # cannot seek back: read once
             "up.flac": {"bytes": data, "path": "up.flac"},
         }
         for name, audio in given.items():
@@ -332,8 +321,8 @@ def test_audio_info_reads_a_file_object_and_leaves_it_where_it_was(tmp_path):
         assert audio_info(f) == expected and f.tell() == 0
         f.seek(0)
         np.testing.assert_array_equal(load_audio(f), load_audio(path))  # still whole for decoding
-    with pytest.raises(SERError, match=r"<_Pipe>: the file object cannot seek back.*data = f\.read\(\)"):
-        audio_info(_Pipe(path.read_bytes()))
+    with pytest.raises(SERError, match=r"<Pipe>: the file object cannot seek back.*data = f\.read\(\)"):
+        audio_info(Pipe(path.read_bytes()))
     with open(path, encoding="latin-1") as text:
         with pytest.raises(SERError, match=r"text mode.*open\(path, 'rb'\)"):
             audio_info(text)
