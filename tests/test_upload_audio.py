@@ -5,6 +5,7 @@ header gives no length, one name for a clip of bytes, and ``audio_info`` of a fi
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ from ser_hf import load_audio
 from ser_hf.data import audio as audio_mod
 from ser_hf.data.audio import audio_info
 from ser_hf.data.chunks import iter_audio_chunks
-from ser_hf.errors import AudioTooLongError, NoSpeechError, SERError
+from ser_hf.errors import AudioInputError, AudioTooLongError, NoSpeechError, SERError
 
 SR = 16000
 FFMPEG = shutil.which("ffmpeg")
@@ -149,6 +150,22 @@ def test_the_one_hour_limit_reads_the_length_of_the_chosen_track(clf, two_tracks
         assert clf.classify(fresh(), track=1)  # its 2-s track, classified
         with pytest.raises(AudioTooLongError):
             clf.classify(fresh())
+
+
+def test_adapt_reads_the_chosen_track_of_every_clip(clf, two_tracks, monkeypatch, caplog):
+    """adapt(track=1) checked the first clip's track 1 against the one-hour limit, then the default
+    track of every later clip (a variable of its loop took the name): a short track 1 behind a long
+    track 0 was refused from the second clip on."""
+    from ser_hf.inference import inputs
+
+    _, long_first = two_tracks  # track 0: 10 s, track 1: 2 s
+    monkeypatch.setattr(inputs, "CLASSIFY_MAX_S", 5.0)
+    try:
+        with caplog.at_level("WARNING"):
+            clf.adapt([long_first, long_first, long_first], track=1)
+        assert clf.adapted_on == 3 and "unreadable" not in caplog.text
+    finally:
+        clf.reset_adaptation()
 
 
 @needs_ffmpeg
@@ -328,3 +345,81 @@ def test_audio_info_reads_a_file_object_and_leaves_it_where_it_was(tmp_path):
             audio_info(text)
     with pytest.raises(SERError, match="audio_info reads a path, encoded bytes or an open binary file"):
         audio_info(np.zeros(10))
+
+
+@needs_ffmpeg
+def test_the_one_hour_limit_reads_a_matroska_track_s_own_length(
+    clf, model_dir, tmp_path, monkeypatch, capsys
+):
+    """FFmpeg gives every track of a Matroska file the file's length: a 2-s speech track beside a 10-s
+    track (4 s beside 75 minutes, with the one-hour limit) was refused by classify(track=0), and
+    `predict --track 0` read it as a timeline "truncated: header says 10 s". Each track's DURATION tag
+    now gives its length; a Matroska without the tags (written to a pipe) is read as before."""
+    from ser_hf.cli.predict import cli as predict_cli
+    from ser_hf.inference import inputs
+
+    sf.write(tmp_path / "speech.wav", make_speechlike(2.0, seed=4), SR)
+    sf.write(tmp_path / "long.wav", make_speechlike(10.0, seed=5) * 0.1, SR)
+    mkv = tmp_path / "tracks.mkv"
+    both = [
+        "-i",
+        str(tmp_path / "speech.wav"),
+        "-i",
+        str(tmp_path / "long.wav"),
+        "-map",
+        "0:a",
+        "-map",
+        "1:a",
+    ]
+    _ffmpeg(*both, "-c:a", "flac", str(mkv))
+    assert audio_info(mkv, track=0)[0] == pytest.approx(2.0, abs=0.05)
+    assert audio_info(mkv, track=1)[0] == pytest.approx(10.0, abs=0.05)
+    monkeypatch.setattr(inputs, "CLASSIFY_MAX_S", 5.0)
+    data = mkv.read_bytes()
+    for fresh in (lambda: mkv, lambda: data, lambda: io.BytesIO(data)):
+        assert clf.classify(fresh(), track=0) == clf.classify(tmp_path / "speech.wav")  # its 2-s track
+        with pytest.raises(AudioTooLongError, match=r"lasts 0\.2 minutes \(10 s\)"):
+            clf.classify(fresh(), track=1)
+    assert predict_cli([str(mkv), "--track", "0", "--model", str(model_dir), "--json", "-"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["duration"] == pytest.approx(2.0, abs=0.05) and "warning" not in row and "timeline" not in row
+    assert predict_cli([str(mkv), "--track", "1", "--model", str(model_dir), "--json", "-"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["timeline"] and row["duration"] == pytest.approx(10.0, abs=0.05) and "warning" not in row
+    # written to a pipe, the muxer writes no DURATION tags: FFmpeg's length of the file, as before
+    with open(tmp_path / "piped.mkv", "wb") as out:
+        cmd = [FFMPEG, "-nostdin", "-loglevel", "error", *both, "-c:a", "flac", "-f", "matroska", "pipe:"]
+        subprocess.run(cmd, stdout=out, check=True)
+    piped = audio_info(tmp_path / "piped.mkv", track=0)[0]
+    assert piped == audio_info(tmp_path / "piped.mkv", track=1)[0] and piped != pytest.approx(2.0, abs=0.5)
+
+
+def test_a_flac_cut_short_is_read_up_to_its_cut(clf, tmp_path, caplog):
+    """A FLAC cut short (the first bytes of an upload, `head -c`) failed whole: "FFmpeg: Could not push
+    packet to decoder", where a cut WAV or MP3 was read. It is now read up to its cut, with a warning,
+    from a path, bytes or a timeline's chunks; a FLAC of garbage is still the clear error."""
+    x = make_speechlike(20.0, seed=6)
+    sf.write(tmp_path / "whole.flac", x, SR)
+    data = (tmp_path / "whole.flac").read_bytes()
+    (tmp_path / "cut.flac").write_bytes(data[: len(data) // 2])
+    whole = load_audio(tmp_path / "whole.flac")
+    for source in (tmp_path / "cut.flac", data[: len(data) // 2]):
+        caplog.clear()
+        with caplog.at_level("WARNING"):
+            cut = load_audio(source)
+        assert 6 * SR < len(cut) < 14 * SR and "cut short after" in caplog.text
+        np.testing.assert_allclose(cut, whole[: len(cut)], atol=1e-6)
+        for chunk_s in (3.0, 30.0):  # libsndfile reads the first chunks, then FFmpeg; FFmpeg from the start
+            caplog.clear()
+            with caplog.at_level("WARNING"):
+                read = np.concatenate(list(iter_audio_chunks(source, chunk_s)))
+            assert abs(len(read) - len(cut)) <= 0.1 * SR and "the audio ends after" in caplog.text, chunk_s
+            np.testing.assert_allclose(read, whole[: len(read)], atol=1e-6)
+    timeline = clf.timeline(data[: len(data) // 2], window_s=2.0)
+    assert timeline.duration == pytest.approx(len(cut) / SR, abs=0.1) and timeline.windows
+    assert clf.classify(tmp_path / "cut.flac") == clf.classify(cut, sampling_rate=SR)
+    first_frame = data.index(b"\xff\xf8", 4)  # the header, then noise where the frames were
+    garbage = data[:first_frame] + np.random.default_rng(0).integers(0, 256, 50000, np.uint8).tobytes()
+    for read in (load_audio, lambda d: list(iter_audio_chunks(d, 3.0))):
+        with pytest.raises(AudioInputError, match="not a readable audio or video file"):
+            read(garbage)

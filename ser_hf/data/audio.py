@@ -59,7 +59,7 @@ from .samples import (  # noqa: F401  (some only re-exported: callers import the
     refuse_single,
     too_short,
 )
-from .tracks import check_track, libsndfile_track, open_track, track_index
+from .tracks import check_track, libsndfile_track, open_track, track_index, track_seconds
 from .unicode_names import not_found_message
 
 logger = logging.getLogger(__name__)
@@ -508,14 +508,16 @@ def _header_info(target: Any, name: str, track: Any) -> tuple[float, int, int]:
         pass
     source = ffmpeg_source(_rewound(target), name)  # a path as that file (not a URL), no playlist
     try:
-        meta = open_track(_rewound(source), name, None, track_index(track), warn=False).metadata
+        decoder = open_track(_rewound(source), name, None, track_index(track), warn=False)
     except NoSuchTrackError:
         raise
     except Exception as err:
         raise AudioInputError(
             f"not a readable audio or video file ({type(err).__name__})", source=name
         ) from err
-    duration = meta.duration_seconds or meta.duration_seconds_from_header or 0.0
+    meta = decoder.metadata  # a Matroska track's own length, where FFmpeg gives the file's
+    duration = track_seconds(target, decoder) or meta.duration_seconds or meta.duration_seconds_from_header
+    duration = duration or 0.0
     return float(duration), int(meta.sample_rate or 0), int(meta.num_channels or 0)
 
 

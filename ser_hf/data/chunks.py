@@ -32,10 +32,10 @@ from .audio import (
     is_file_object,
     load_audio,
 )
-from .ffmpeg_decode import _decode_until_damage
+from .ffmpeg_decode import _decode_until_damage, read_to_damage
 from .ffmpeg_input import ffmpeg_source
 from .resampling import check_rate
-from .tracks import holds_video, libsndfile_track, open_track, track_index
+from .tracks import holds_video, libsndfile_track, open_track, track_index, track_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +99,9 @@ def _chunks(
     # a cut MP3's header promises more than it holds; a multiplexed Ogg: FFmpeg picks the track; a FLAC
     # of unknown length: libsndfile fails at its end, after its first chunks
     known = info is not None and info.format != "MP3" and info.frames < UNKNOWN_FRAMES
+    resume = 0  # the samples libsndfile gave before a FLAC's damage: FFmpeg reads on from there
     if known and libsndfile_track(info.format, _opened(data), track, name):
-        yielded = False
+        yielded = 0
         try:  # resampled with context: the chunks join as the whole file
             with sf.SoundFile(_opened(data)) as f:
                 check_rate(int(f.samplerate), name)
@@ -111,13 +112,15 @@ def _chunks(
                         raise AudioInputError(
                             "contains NaN or infinite samples; the recording is corrupt", source=name
                         )
-                    yielded = True
+                    yielded += len(chunk)
                     yield chunk
             return
         except Exception as err:
             if isinstance(err, SERError):
                 raise
-            if yielded:  # corrupt after its first chunk: what came before is already classified
+            resume = yielded if info.format == "FLAC" else 0  # a FLAC cut short: up to its cut
+            # corrupt after its first chunk (not a FLAC): what came before is already classified
+            if yielded and not resume:
                 raise AudioInputError(
                     f"not a readable audio file after {chunk_seconds:g} s (libsndfile: {err}); check "
                     "that the file is complete, or convert it to wav",
@@ -138,7 +141,8 @@ def _chunks(
             yield whole[start : start + step]
         return
     meta = decoder.metadata
-    duration = meta.duration_seconds or meta.duration_seconds_from_header  # None: a browser's WebM
+    # None: a browser's WebM; a Matroska track's own length, where FFmpeg gives the file's
+    duration = track_seconds(data, decoder) or meta.duration_seconds or meta.duration_seconds_from_header
     # a video's audio may start after its picture (a dubbed track): read from where it starts
     begin = float(meta.begin_stream_seconds or 0.0)
     if meta.sample_rate:
@@ -158,7 +162,7 @@ def _chunks(
             begin,
             begin,
         )
-    start, decoded, end = begin, 0, begin + duration if duration else None
+    start, decoded, end = begin + resume / sampling_rate, resume, begin + duration if duration else None
     while True:
         # past the header's duration too: an MP3 without a Xing header has only FFmpeg's estimate
         # (50.9 s of a 61-s recording), so reading goes on while audio comes
@@ -174,7 +178,7 @@ def _chunks(
             # as load_audio reads a cut MP3: a 61-s MP3 cut mid-frame at 59 s was an error)
             tail = (
                 None
-                if first and meta.codec != "mp3"
+                if first and not read_to_damage(decoder)
                 else _decode_until_damage(decoder, start, channel=channel)
             )
             if tail is None and first:

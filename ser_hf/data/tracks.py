@@ -16,6 +16,7 @@ import logging
 from typing import Any, BinaryIO
 
 from ..errors import NoSuchTrackError, SERError
+from .matroska import audio_track_seconds
 from .samples import counted_from_zero
 
 logger = logging.getLogger(__name__)
@@ -98,6 +99,19 @@ def audio_streams(decoder: Any) -> list[int] | None:
     except Exception:  # pragma: no cover - another torchcodec
         return None
     return [i for i, stream in enumerate(streams) if isinstance(stream, AudioStreamMetadata)]
+
+
+def track_seconds(source: Any, decoder: Any) -> float | None:
+    """The length of the audio track a torchcodec ``AudioDecoder`` opened on ``source`` (a path, encoded
+    bytes or a binary file object: the one FFmpeg was handed) reads, as a Matroska / WebM file's
+    ``DURATION`` tag of that track gives it (FFmpeg gives each track the file's length: a 4-s track
+    beside a 75-minute one lasted 75 minutes); None when the file does not say."""
+    streams = audio_streams(decoder)
+    if not streams or decoder.stream_index not in streams:
+        return None
+    seconds = audio_track_seconds(source, streams.index(decoder.stream_index), len(streams))
+    longest = decoder.metadata.duration_seconds or decoder.metadata.duration_seconds_from_header
+    return seconds if seconds and (not longest or seconds <= longest + 1.0) else None
 
 
 def holds_video(decoder: Any) -> bool:

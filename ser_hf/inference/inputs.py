@@ -483,15 +483,15 @@ def adaptation_waves(
         if limit and len(wave) > (limit + 1.0) * rate:
             long += 1
             win, hop = round(window_s * rate), max(1, round(window_s * rate / 2))
-            track = speech_track(rate, min_speech_s, wave)
+            speech = speech_track(rate, min_speech_s, wave)  # (not `track`: the next clip's reads it)
             pieces: Iterable[tuple[int, int, np.ndarray]] = sliding_windows([wave], win, hop)
         else:
-            track, pieces = None, [(0, len(wave), wave)]
+            speech, pieces = None, [(0, len(wave), wave)]
         for start, stop, piece in pieces:
             # as the timeline: silence first, then no speech
             if silence_db is not None and level_db(piece, rate) < silence_db:
                 silent += 1
-            elif track is not None and not track.holds_speech(start, stop, min_speech_s):
+            elif speech is not None and not speech.holds_speech(start, stop, min_speech_s):
                 speechless += 1
             else:
                 yield piece
