@@ -412,13 +412,13 @@ def test_resume_takes_labels_in_another_case_or_spelling_as_the_same_options(
 def test_resume_takes_the_bundled_models_folder_as_its_name():
     """--model default (or a bundled model's name) then --resume --model with that model's folder (or
     the reverse) was refused as other options, though it is the same model; another model is refused."""
-    from ser_hf.cli.predict import _build_predict_parser
+    from ser_hf.cli.predict_args import build_predict_parser
     from ser_hf.cli.predict_options import refuse_other_options, run_options
     from ser_hf.errors import SERError
     from ser_hf.inference.bundled import bundled_model_path
 
     def options(*argv: str) -> dict:
-        return json.loads(json.dumps(run_options(_build_predict_parser().parse_args(["a.wav", *argv]))))
+        return json.loads(json.dumps(run_options(build_predict_parser().parse_args(["a.wav", *argv]))))
 
     default, folder = options(), options("--model", str(bundled_model_path("default")))
     for recorded, now in [
