@@ -189,9 +189,120 @@ def test_push_takes_a_bundled_models_name_and_the_card_names_the_speaker_head(ca
     parameter count holds the second, used after adapt."""
     from ser_hf.cli import push
 
-    assert push.cli(["--model", "default", "--repo-id", "someone/ser-default", "--card-only"]) == 0
+    args = ["--model", "default", "--repo-id", "someone/ser-default", "--card-only", "--regenerate-card"]
+    assert push.cli(args) == 0
     card = capsys.readouterr().out
     assert "then one linear layer" in card and "replaces it after `adapt`" in card
+
+
+def _front_matter_and_body(text: str) -> tuple[dict, str]:
+    import yaml
+
+    _, header, body = text.split("---\n", 2)
+    return yaml.safe_load(header), body
+
+
+def test_push_card_only_prints_the_default_models_own_card_not_a_rosier_generated_one(capsys):
+    """`ser-hf push --model default --card-only` printed (and a push uploaded as README.md) a card
+    generated from test_metrics.json, in-domain fold-5 UA 0.763 up front, in place of the card the
+    default ships, whose cross-corpus results (where it fails) come first."""
+    import re
+
+    from ser_hf.cli import push
+    from ser_hf.inference.bundled import default_model_path
+
+    assert push.cli(["--model", "default", "--repo-id", "me/x", "--card-only"]) == 0
+    printed = capsys.readouterr().out
+    own_data, own_body = _front_matter_and_body((default_model_path() / "README.md").read_text())
+    data, body = _front_matter_and_body(printed)
+    # the author's words, whole and in order; one section added that loads this repo from the Hub
+    section = re.search(
+        r"<!-- ser-hf push: .*?-->\n(.*?)<!-- end of ser-hf push's section -->\n\n", body, re.S
+    )
+    assert section and 'pipeline("audio-classification", model="me/x", trust_remote_code=True)' in section[1]
+    assert body.replace(section[0], "") == own_body
+    # its YAML: the same results, cross-corpus first, under the repo's name
+    assert data["model-index"][0]["results"] == own_data["model-index"][0]["results"]
+    assert data["model-index"][0]["results"][0]["dataset"]["type"] == "tess"
+    assert data["model-index"][0]["name"] == "x" and "custom_code" in data["tags"]
+    assert {k: v for k, v in data.items() if k not in ("model-index", "tags")} == {
+        k: v for k, v in own_data.items() if k not in ("model-index", "tags")
+    }
+    assert "0.7634" not in printed  # the generated card's in-domain UA
+    # the generated one on request
+    assert push.cli(["--model", "default", "--repo-id", "me/x", "--card-only", "--regenerate-card"]) == 0
+    generated = capsys.readouterr().out
+    assert "0.7634" in generated and "loading this repository" not in generated
+
+
+def test_results_options_with_a_folders_own_card_say_how_to_get_a_generated_one(tmp_path):
+    """`--eval-json` (or --cv-json, --datasets, --license, --protocol) only fills a generated card: with the
+    folder's own card it must not be dropped without a word."""
+    from ser_hf.cli import push as push_cli
+    from ser_hf.errors import SERError
+    from ser_hf.hub.push import push_model
+    from ser_hf.inference.bundled import default_model_path
+
+    (tmp_path / "eval.json").write_text('{"ua": 0.5, "wa": 0.5}')
+    args = [
+        "--model",
+        "default",
+        "--repo-id",
+        "me/x",
+        "--card-only",
+        "--eval-json",
+        str(tmp_path / "eval.json"),
+    ]
+    with pytest.raises(SERError, match="--eval-json only go into a generated card: pass --regenerate-card"):
+        push_cli.cli(args)
+    assert push_cli.cli([*args, "--regenerate-card"]) == 0
+    with pytest.raises(SERError, match="README.md: the folder has its own model card.*--license"):
+        push_model(default_model_path(), "me/x", license="mit", token="hf_never_used")
+
+
+def test_which_card_a_folder_gets_and_how_its_own_card_is_kept(tmp_path):
+    """A trained folder (no README.md) or transformers' Trainer stub gets the generated card; a
+    hand-written README.md is published with its words kept, front matter added or checked."""
+    import shutil
+
+    from ser_hf.errors import SERError
+    from ser_hf.hub.folder_card import TRAINER_STUB, card_for_push
+    from ser_hf.inference.bundled import default_model_path
+
+    folder = tmp_path / "model"
+    shutil.copytree(default_model_path(), folder)
+    readme = folder / "README.md"
+    readme.unlink()  # what ser-hf train writes: no card
+    assert "## Intended use" in card_for_push(folder, "me/x")
+    readme.write_text(f"---\nlicense: mit\n---\n<!-- {TRAINER_STUB} had access to. -->\n# x\n")
+    assert "## Intended use" in card_for_push(folder, "me/x")
+
+    readme.write_text("# My model\n\nWritten by hand.\n\n## Results\n\nModest.\n")  # no front matter
+    data, body = _front_matter_and_body(card_for_push(folder, "me/mine"))
+    assert data == {
+        "pipeline_tag": "audio-classification",
+        "library_name": "transformers",
+        "tags": ["custom_code"],
+    }
+    assert body.startswith("# My model\n\nWritten by hand.\n\n<!-- ser-hf push:") and body.endswith(
+        "## Results\n\nModest.\n"
+    )
+    # pushed again to another repo (a downloaded copy): one section, naming the new repo
+    readme.write_text(f"---\nlicense: mit\n# the author's comment\n---\n{body}")
+    text = card_for_push(folder, "me/other")
+    assert (
+        text.count("## Loading this repository") == 1 and 'model="me/other"' in text and "me/mine" not in text
+    )
+    assert "# the author's comment" in text  # the front matter edited line by line, not rewritten
+
+    readme.write_text("---\nlicense: [mit\n---\n# x\n")
+    with pytest.raises(
+        SERError, match="README.md: the model card's YAML front matter does not parse.*--regenerate-card"
+    ):
+        card_for_push(folder, "me/x")
+    readme.write_text("---\nmodel-index:\n- name: x\n  results: 3\n---\n# x\n")
+    with pytest.raises(SERError, match="metadata is not valid for the Hub"):
+        card_for_push(folder, "me/x")
 
 
 def test_a_card_lists_hub_datasets_and_known_corpora_in_its_metadata_but_not_local_folder_names():
@@ -329,7 +440,18 @@ def test_a_card_refuses_cross_validation_of_another_recipe(caplog):
     results = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
     other = results / "cv_speech_stats" / "cv_results.json"
     with pytest.raises(SERError, match="another recipe") as err:
-        push_cli.cli(["--model", "default", "--repo-id", "someone/x", "--card-only", "--cv-json", str(other)])
+        push_cli.cli(
+            [
+                "--model",
+                "default",
+                "--repo-id",
+                "someone/x",
+                "--card-only",
+                "--regenerate-card",
+                "--cv-json",
+                str(other),
+            ]
+        )
     assert "'speech-stats' there, 'turn-encoder-2-voices-crops' for this model" in str(err.value)
     assert "corpora ravdess there, ravdess+tess for this model" in str(err.value)
     # the default's own recipe (cross-corpus, both corpora) goes on; a record without meta is warned of

@@ -49,6 +49,21 @@ CV_RESULTS = {
 }
 EVAL_RESULTS = {"split": "test actors 21-24", "eval_accuracy": 0.55, "eval_ua": 0.52, "eval_f1_macro": 0.5}
 
+HANDMADE_CARD = """---
+license: mit  # the author's licence
+tags:
+- my-tag
+---
+
+# My emotion model
+
+Written by hand: it fails on other corpora.
+
+## Results
+
+Modest.
+"""
+
 PUSH_SCRIPT = """
 import json, sys
 args = json.loads(sys.argv[1])
@@ -65,6 +80,9 @@ out["rc_push"] = main(["push", "--model", args["bilstm"], "--repo-id", "user/ser
 push_model(args["transformer"], "user/ser-transformer", eval_json=args["eval_json"], datasets=["ravdess"])
 push_model(args["bilstm"], "user/ser-private", private=True, cv_json=args["cv_json"])
 out["rc_bundled"] = main(["push", "--model", args["bundled"], "--repo-id", "user/ser-bundled-cnn"])
+out["rc_regenerated"] = main(["push", "--model", args["bundled"], "--repo-id", "user/ser-bundled-generated",
+                              "--regenerate-card"])
+out["rc_handmade"] = main(["push", "--model", args["handmade"], "--repo-id", "user/ser-handmade"])
 out["rc_dataset"] = main(["push-dataset", "--corpus", "ravdess=" + args["corpus_dir"],
                           "--repo-id", args["dataset_repo"]])
 print("RESULT " + json.dumps(out))
@@ -164,6 +182,10 @@ def published(hub, tmp_path_factory):
     # the bundled CNN holds no code: the push must write it (save_pretrained) next to the weights
     clf = pipeline("audio-classification", model=str(BUNDLED_CNN))
     local_scores[BUNDLED_REPO] = {r["label"]: r["score"] for r in clf(clip, top_k=None)}
+    shutil.copytree(
+        folders["user/ser-bilstm"], tmp / "handmade"
+    )  # a trained folder, its card written by hand
+    (tmp / "handmade" / "README.md").write_text(HANDMADE_CARD)
     _write_ravdess_tree(tmp / "ravdess")
     (tmp / "cv.json").write_text(json.dumps(CV_RESULTS))
     (tmp / "eval.json").write_text(json.dumps(EVAL_RESULTS))
@@ -178,6 +200,7 @@ def published(hub, tmp_path_factory):
         "corpus_dir": str(tmp / "ravdess"),
         "dataset_repo": DATASET_REPO,
         "bundled": str(BUNDLED_CNN),
+        "handmade": str(tmp / "handmade"),
     }
     pushed = _run(PUSH_SCRIPT, push_args, env, hub, cwd=REPO_ROOT)
 
@@ -236,6 +259,36 @@ def test_bundled_model_gets_its_code_written_on_push_and_loads_without_ser_hf(pu
     assert remote.keys() == local.keys() and len(local) == 8
     for label in local:
         assert remote[label] == pytest.approx(local[label], abs=1e-5)
+
+
+def test_a_push_uploads_the_folders_own_card_and_a_generated_one_on_request(published, hub):
+    """`ser-hf push --model default` uploaded, as README.md, a card generated from test_metrics.json (the
+    in-domain score up front) in place of the card the bundled folder ships (cross-corpus results first);
+    a hand-written README.md in a trained folder was replaced the same way."""
+    import re
+
+    assert published["pushed"]["rc_bundled"] == published["pushed"]["rc_handmade"] == 0
+    own_header, own_body = (BUNDLED_CNN / "README.md").read_text().split("---\n", 2)[1:]
+    header, body = _readme(hub, "model", BUNDLED_REPO).split("---\n", 2)[1:]
+    section = re.compile(r"<!-- ser-hf push: .*?<!-- end of ser-hf push's section -->\n\n", re.S)
+    assert len(section.findall(body)) == 1 and section.sub("", body) == own_body  # the author's words, whole
+    assert f'pipeline("audio-classification", model="{BUNDLED_REPO}", trust_remote_code=True)' in body
+    data, own = yaml.safe_load(header), yaml.safe_load(own_header)
+    assert data["model-index"][0]["results"] == own["model-index"][0]["results"]
+    assert data["model-index"][0]["name"] == "ser-bundled-cnn" and data["license"] == own["license"]
+    assert ModelCard(_readme(hub, "model", BUNDLED_REPO)).data.pipeline_tag == "audio-classification"
+    # --regenerate-card: the generated card, from the same folder
+    assert published["pushed"]["rc_regenerated"] == 0
+    generated = _readme(hub, "model", "user/ser-bundled-generated")
+    assert "## Intended use" in generated and "ser-hf push" not in generated and own_body not in generated
+    # a hand-written card: its words and YAML kept (a comment too), what the Hub copy needs added
+    text = _readme(hub, "model", "user/ser-handmade")
+    assert "license: mit  # the author's licence" in text and "it fails on other corpora" in text
+    data = ModelCard(text).data
+    assert data.license == "mit" and data.tags == ["custom_code", "my-tag"]
+    assert (data.pipeline_tag, data.library_name) == ("audio-classification", "transformers")
+    assert 'model="user/ser-handmade", trust_remote_code=True' in text and "## Intended use" not in text
+    assert "model.safetensors" in hub.repos[("model", "user/ser-handmade")].commits[-1].files
 
 
 def test_model_repo_holds_weights_code_and_card(published, hub):

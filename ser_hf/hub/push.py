@@ -2,7 +2,8 @@
 
 - :func:`push_model` uploads a folder written by ``save_pretrained`` (config, safetensors weights,
   ``preprocessor_config.json`` and the remote-code ``.py`` files named by ``auto_map``) together
-  with a model card from :func:`make_model_card`, so that anyone can run
+  with its model card (the folder's own README.md, else one from :func:`make_model_card`: see
+  :mod:`ser_hf.hub.folder_card`), so that anyone can run
   ``pipeline("audio-classification", model=repo_id, trust_remote_code=True)`` without ``ser_hf``.
 - :func:`push_dataset` uploads a corpus loaded by :mod:`ser_hf.data.corpora` (or any dataset with the
   same columns) with ``Dataset.push_to_hub``, which embeds the audio bytes into parquet shards, plus
@@ -39,8 +40,8 @@ from .cards import (
     _load_json_arg,
     _read_json,
     corpus_info,
-    make_model_card,
 )
+from .folder_card import card_for_push
 
 logger = logging.getLogger(__name__)
 
@@ -249,11 +250,14 @@ def push_model(
     license: str | None = None,
     protocol: str | None = None,
     commit_message: str = DEFAULT_COMMIT_MESSAGE,
+    regenerate_card: bool = False,
 ):
-    """Upload a saved model folder and its generated model card to the Hub in one commit.
+    """Upload a saved model folder and its model card to the Hub in one commit.
 
     Uploads config, safetensors weights, ``preprocessor_config.json``, the remote-code ``.py``
-    files (see :func:`model_files` for the checks), the generated ``README.md`` and, when given,
+    files (see :func:`model_files` for the checks), the model card as ``README.md`` (the folder's own
+    when it has one, as the bundled models do, unless ``regenerate_card``; else generated: see
+    :func:`~ser_hf.hub.folder_card.card_for_push`) and, when given,
     ``eval_results.json`` / ``cv_results.json`` and the folder's ``split.json`` (see
     :func:`published_split`). On an existing repo, the top-level files of an earlier model that this
     upload lacks (see :func:`replaced_by_push`: weights, this package's model code, run records such
@@ -265,12 +269,14 @@ def push_model(
     """
     _check_repo_id(repo_id)
     split = published_split(Path(model_dir))  # the folder's, not the staged copy's (which has none)
+    card = card_for_push(
+        model_dir, repo_id, eval_json, cv_json, datasets=datasets, license=license, protocol=protocol,
+        regenerate=regenerate_card,
+    )  # fmt: skip
     with with_remote_code(model_dir) as staged:
         return _push_model_files(
             model_files(staged),
-            make_model_card(
-                model_dir, repo_id, eval_json, cv_json, datasets=datasets, license=license, protocol=protocol
-            ),
+            card,
             repo_id,
             private=private,
             token=token,
