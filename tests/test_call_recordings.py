@@ -13,6 +13,7 @@ from conftest import make_speechlike, make_tone
 
 from ser_hf.cli.predict import cli as predict_cli
 from ser_hf.inference.classifier import EmotionClassifier
+from ser_hf.inference.segments import segments_text
 
 SR = 16000
 
@@ -121,3 +122,116 @@ def test_a_loud_beep_silencing_a_quiet_speaker_is_said_and_can_be_turned_off(clf
         == 0
     )
     assert not any(w["silent"] for w in json.loads(out.read_text())[0]["timeline"])
+
+
+def _predict_sides(call: Path, out: Path, model_dir: Path, *flags: str) -> dict:
+    """A predict run over one side of ``call.wav`` writing segments and plots into ``out``; its JSON row."""
+    argv = [
+        str(call / "call.wav"),
+        "--model",
+        str(model_dir),
+        "--min-speech",
+        "none",
+        "--json",
+        str(out / "r.json"),
+    ]
+    argv += ["--segments", str(out / "seg"), "--segments-format", "csv", "--timeline-png", str(out / "png")]
+    assert predict_cli([*argv, *flags]) == 0
+    return json.loads((out / "r.json").read_text())[0]
+
+
+def test_each_channel_of_a_call_gets_its_own_segments_and_plot(model_dir, call, tmp_path, monkeypatch):
+    """The left and the right side, run one after the other into the same folders, wrote the same
+    ``call.segments.csv`` and ``call.timeline.png``: the second run silently replaced the first's."""
+    from ser_hf.inference import timeline
+
+    titles, plot = [], timeline.plot_timeline
+    monkeypatch.setattr(
+        timeline, "plot_timeline", lambda tl, path, title=None: titles.append(title) or plot(tl, path, title)
+    )
+    left = _predict_sides(call, tmp_path, model_dir, "--channel", "left")
+    right = _predict_sides(call, tmp_path, model_dir, "--channel", "right")
+    seg, png = tmp_path / "seg", tmp_path / "png"
+    assert left["segments_files"] == [str(seg / "call.left.segments.csv")]
+    assert right["segments_files"] == [str(seg / "call.right.segments.csv")]
+    assert (left["timeline_png"], right["timeline_png"]) == (
+        str(png / "call.left.timeline.png"),
+        str(png / "call.right.timeline.png"),
+    )
+    assert (seg / "call.left.segments.csv").read_text() == segments_text(
+        left["segments"], "csv"
+    )  # not replaced
+    assert (seg / "call.right.segments.csv").read_text() == segments_text(right["segments"], "csv")
+    assert titles == ["call.wav (left channel)", "call.wav (right channel)"]
+    # a channel number, a track: named so; the same name in one run still gets -N
+    both = _predict_sides(call, tmp_path, model_dir, "--channel", "1", "--track", "0")
+    assert both["segments_files"] == [str(seg / "call.track0.ch1.segments.csv")]
+    assert titles[-1] == "call.wav (track 0, channel 1)"
+    argv = [str(call / "call.wav"), str(call / "call.wav"), "--model", str(model_dir), "--min-speech", "none"]
+    assert predict_cli([*argv, "--channel", "right", "--segments", str(tmp_path / "twice")]) == 0
+    assert sorted(p.name for p in (tmp_path / "twice").iterdir()) == [
+        "call.right-1.segments.vtt",
+        "call.right.segments.vtt",
+    ]
+    # without --channel or --track the names are as they were
+    whole = _predict_sides(call, tmp_path, model_dir)
+    assert whole["segments_files"] == [str(seg / "call.segments.csv")]
+    assert whole["timeline_png"] == str(png / "call.timeline.png") and titles[-1] == "call.wav"
+
+
+def _quiet_side(path: Path, quiet: np.ndarray, loud: np.ndarray) -> Path:
+    sf.write(path, np.stack([loud, quiet], axis=1), SR, subtype="FLOAT")
+    return path
+
+
+def test_a_side_mostly_under_silence_db_with_loud_windows_is_said(model_dir, tmp_path, caplog):
+    """A quiet customer (speech near -60 dBFS) after a loud beep: 24 of 29 windows ``silence`` and no
+    hint that --silence-db hid them. One warning per file; none for the side that mostly listens (digital
+    silence between its turns) nor for a recording that is quiet throughout."""
+    from ser_hf.inference.levels import level_db
+
+    speech = make_speechlike(20.0, SR, f0=200.0, seed=4)
+    beep = np.concatenate([make_tone(1400.0, 0.5, SR, amp=0.7), np.zeros(19 * SR + SR // 2, np.float32)])
+    quiet = np.where(beep != 0, beep, speech * (10 ** (-60 / 20) / 10 ** (level_db(speech, SR) / 20)))
+    listens = np.concatenate([speech[: 6 * SR], np.zeros(14 * SR, np.float32)])  # talks 6 s of 20 at -20 dBFS
+    stereo = _quiet_side(tmp_path / "call.wav", quiet.astype(np.float32), listens)
+    mono_quiet = tmp_path / "quiet.wav"  # quiet throughout: its loudest window is -65 dBFS
+    sf.write(mono_quiet, speech * (10 ** (-65 / 20) / 10 ** (level_db(speech, SR) / 20)), SR, subtype="FLOAT")
+    argv = ["--model", str(model_dir), "--window", "2", "--hop", "1", "--min-speech", "none"]
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        assert predict_cli([str(stereo), *argv, "--channel", "right"]) == 0
+    said = [r.getMessage() for r in caplog.records if "--silence-db" in r.getMessage()]
+    assert len(said) == 1 and "call.wav: " in said[0] and " of 19 windows are silence" in said[0]
+    assert "--silence-db -" in said[0].split("quiet speaker")[1] and "--silence-rel-db none" in said[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        assert predict_cli([str(stereo), *argv, "--channel", "left"]) == 0  # talks 6 s, then listens
+        assert predict_cli([str(mono_quiet), *argv]) == 0
+    assert not [r for r in caplog.records if "--silence-db" in r.getMessage()]
+
+
+def test_a_headerless_telephony_file_is_said_so_with_how_to_read_it(model_dir, tmp_path, capsys):
+    """``call.raw`` (bare 16-bit samples) read "FFmpeg finds no audio stream in it (a video without sound,
+    or not a media file at all)", and the table cut that mid-sentence ("... no audio stream in ")."""
+    raw = tmp_path / "call.raw"
+    (make_speechlike(3.0, 8000) * 20000).astype("<i2").tofile(raw)
+    (tmp_path / "ulaw.ulaw").write_bytes(bytes(range(256)) * 100)
+    (tmp_path / "junk.wav").write_bytes(b"not audio at all " * 500)
+    rows = tmp_path / "r.json"
+    argv = [str(raw), str(tmp_path / "ulaw.ulaw"), str(tmp_path / "junk.wav"), "--model", str(model_dir)]
+    assert predict_cli([*argv, "--json", str(rows)]) == 1
+    errors = [r["error"] for r in json.loads(rows.read_text())]
+    assert (
+        "looks like headerless audio (.raw)" in errors[0]
+        and "ffmpeg -f s16le -ar 8000 -ac 1 -i call.raw call.wav" in errors[0]
+    )
+    assert "classify(np.fromfile(path, '<i2'), sampling_rate=8000)" in errors[0]
+    assert "ffmpeg -f mulaw -ar 8000 -ac 1 -i ulaw.ulaw ulaw.wav" in errors[1]
+    assert "looks like headerless" not in errors[2]  # a .wav that is not audio: as before
+    table = capsys.readouterr().out
+    for path, error in zip(argv, errors):  # each cut at a word, ended "...", without the file's name
+        assert error.startswith(f"{path}: ")
+        reason = error[len(path) + 2 :]
+        cell = next(line for line in table.splitlines() if line.startswith(path))
+        shown = cell[cell.index(reason[:20]) :]
+        assert shown.endswith("...") and reason.startswith(shown[:-3]) and reason[len(shown) - 3] in " ,;:"

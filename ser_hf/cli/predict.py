@@ -29,7 +29,7 @@ from . import predict_segments as seg
 from .file_lists import listed_names
 from .predict_adapt import _adaptation_clips, _local, _voice_groups
 from .predict_args import build_predict_parser
-from .predict_levels import _why_not, warn_min_speech_over_half
+from .predict_levels import _why_not, warn_min_speech_over_half, warn_quiet_windows
 from .predict_output import _CutShort, _fmt_top, _print_table, _shown, _write_csv
 from .predict_resume import open_predict_file
 
@@ -54,6 +54,7 @@ def cli(argv: list[str]) -> int:
     if not args.paths:  # `--json clip.flac` alone: the clip became the FILE, say so, not "PATH required"
         _no_recording_as_output(args, [])
         parser.error("the following arguments are required: PATH")
+    spelled = (args.channel, args.track)  # as typed: the output files' names say them (predict_segments)
     try:
         args.channel = channel_index(args.channel)  # a typo is said before the models load
     except SERError as err:
@@ -62,6 +63,7 @@ def cli(argv: list[str]) -> int:
         args.track = track_index(args.track)
     except SERError as err:
         parser.error(f"--track: {err}")
+    args.output_tag = seg.output_tag(*spelled, args.channel, args.track)
     if any(v is not None and not 0 < v < float("inf") for v in (args.window, args.hop)):  # NaN too
         raise SERError("--window and --hop take a positive number of seconds", source="--window/--hop")
     seg.check_window_hop(args.window, args.hop)
@@ -201,6 +203,9 @@ def cli(argv: list[str]) -> int:
                             sampling_rate=clf.sampling_rate,
                         )
                         tl.source = str(path)
+                        warn_quiet_windows(
+                            _shown(str(path)), tl.windows, args.silence_db, args.silence_rel_db
+                        )
                         row = {
                             "file": _shown(str(path)),
                             "duration": tl.duration,
@@ -214,8 +219,12 @@ def cli(argv: list[str]) -> int:
                         seg.add_segments(row, tl, _file_name(path), results, args, result_file.timeline_png)
                         if args.timeline_png:
                             name = _file_name(path)  # the PNG an earlier row names is not replaced
-                            png = result_file.timeline_png(args.timeline_png, Path(name).stem, results)
-                            row["timeline_png"] = str(plot_timeline(tl, png, title=name))
+                            png = result_file.timeline_png(
+                                args.timeline_png, seg.output_stem(name, args), results
+                            )
+                            row["timeline_png"] = str(
+                                plot_timeline(tl, png, title=seg.plot_title(name, args))
+                            )
                         results.append(row)
                     else:
                         if samples is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 from typing import Any
 
 from ..inference.levels import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, SILENT_DB, WINDOW_SPEECH_S
@@ -81,3 +82,42 @@ def warn_min_speech_over_half(min_speech_s: float | None, window_s: float) -> No
             "to be classified; a longer --window asks for more",
             min_speech_s, window_s, window_s / 2,
         )  # fmt: skip
+
+
+# a file whose windows are mostly under --silence-db while its loudest is at least this far above it
+# holds sound the threshold hid (a quiet side of a call after a loud beep), not silence
+QUIET_LOUDEST_ABOVE_DB = 10.0
+# the windows under --silence-db that hold sound, not the digital silence of the other side's turns or a
+# line's floor far below: at most this many dB under it
+QUIET_WITHIN_DB = 15.0
+
+
+def warn_quiet_windows(
+    name: str, windows: list[dict[str, Any]], silence_db: float | None, rel_db: float | None
+) -> None:
+    """One WARNING for a timeline whose windows are mostly silence by ``--silence-db`` while its loudest
+    window is well above it, and at least a quarter of them hold sound close under it: a quiet customer
+    30 dB under the line's beep had 24 of 29 windows ``silence``, without a hint. The side of a call
+    that mostly listens (digital silence, or a floor far under the threshold) and a silent or quiet
+    recording (nothing well above the threshold) are not said."""
+    if silence_db is None or not windows:
+        return
+    under = [w["level_db"] for w in windows if w["label"] == SILENCE_LABEL and w["level_db"] < silence_db]
+    near = [level for level in under if level >= silence_db - QUIET_WITHIN_DB]
+    loudest = max(w["level_db"] for w in windows)
+    if (
+        len(under) * 2 <= len(windows)
+        or loudest < silence_db + QUIET_LOUDEST_ABOVE_DB
+        or len(near) * 4 < len(under)
+    ):
+        return
+    lower = 5 * math.floor((min(near) - 1) / 5)  # a round level under the quietest of them
+    rel = ""
+    if rel_db is not None and lower < loudest - rel_db:  # the relative rule would silence them next
+        rel = f" with --silence-rel-db none (they are more than {rel_db:g} dB under the loudest window, {loudest:g} dBFS)"
+    logger.warning(
+        "%s: %d of %d windows are silence for their level under --silence-db %g dBFS (%d of them within %g dB of "
+        "it), while its loudest window is at %g dBFS; if that is a quiet speaker (one side of a call, a "
+        "far microphone), --silence-db %d%s classifies them",
+        name, len(under), len(windows), silence_db, len(near), QUIET_WITHIN_DB, loudest, lower, rel,
+    )  # fmt: skip

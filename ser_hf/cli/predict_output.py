@@ -28,7 +28,7 @@ def _print_table(results: list[dict[str, Any]], labels: Sequence[str], stream: A
             f"{r['duration']:.2f}" if "duration" in r else "-",
             r.get("label", "ERROR"),
             f"{r['score']:.3f}" if "score" in r else "-",
-            (_fmt_top(r["top_k"]) if "top_k" in r else r.get("error", "")[:80])
+            (_fmt_top(r["top_k"]) if "top_k" in r else _cut(_unnamed(r.get("error", ""), r["file"]), 80))
             + (f"  [{r['warning']}]" if "warning" in r else ""),
         )
         for r in results
@@ -40,6 +40,22 @@ def _print_table(results: list[dict[str, Any]], labels: Sequence[str], stream: A
     print("  ".join(pad_text(h, w) for h, w in zip(head, widths)) + "  " + head[4], file=stream)
     for row in rows:
         print("  ".join(pad_text(v, w) for v, w in zip(row, widths)) + "  " + row[4], file=stream)
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` whole when it fits in ``width`` characters, else cut at a word and ended ``...``: the
+    table showed an error as "... FFmpeg finds no audio stream in " (the whole text is the ``error:`` line
+    above the table, and the CSV's or JSON's ``error``)."""
+    if len(text) <= width:
+        return text
+    head = text[: width - 3]
+    return (head.rsplit(" ", 1)[0] if " " in head else head).rstrip(" ,;:") + "..."
+
+
+def _unnamed(error: str, name: str) -> str:
+    """An error row's message without the file's name it starts with (the table's first column has it:
+    a long path left no room for the reason)."""
+    return error[len(name) + 2 :] if error.startswith(f"{name}: ") else error
 
 
 def _shown(text: str) -> str:

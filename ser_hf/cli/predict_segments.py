@@ -32,7 +32,8 @@ def add_segment_options(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="write each long file's segments to DIR: the timeline cut where the label changes, windows not "
         "overlapping (each owns the time nearest its centre), silence and no speech labels of their own; named as the "
-        "--timeline-png plots (talk.segments.vtt; the same name from another folder gets -N)",
+        "--timeline-png plots (talk.segments.vtt; the same name from another folder gets -N; with --channel or "
+        "--track they say which: talk.right.segments.vtt, talk.ch2..., talk.track1.right...)",
     )
     p.add_argument(
         "--segments-format",
@@ -73,6 +74,34 @@ def check_window_hop(window: float | None, hop: float | None) -> None:
         )
 
 
+def output_tag(channel: Any, track: Any, channel_i: int | None, track_i: int | None) -> str:
+    """What the --segments and --timeline-png files' names add after the file's stem for a run with
+    ``--track`` and/or ``--channel`` (``channel``/``track`` as typed, ``*_i`` their indexes): ``.right``
+    / ``.left`` as spelled, ``.ch2`` for a channel number, ``.track1`` before it (``call.track1.right``);
+    empty without either, the names as before. The left and the right side of a call, run one after the
+    other into the same folder, overwrote each other's files, which named neither."""
+    tag = "" if track_i is None else f".track{track_i}"
+    if channel_i is not None:
+        named = str(channel).strip().lower()
+        tag += f".{named}" if named in ("left", "right") else f".ch{channel_i}"
+    return tag
+
+
+def output_stem(name: str, args: argparse.Namespace) -> str:
+    """The stem the --segments and --timeline-png files of the file ``name`` are named after
+    (``call.right`` with ``--channel right``: :func:`output_tag`)."""
+    return Path(name).stem + getattr(args, "output_tag", "")
+
+
+def plot_title(name: str, args: argparse.Namespace) -> str:
+    """The --timeline-png plot's title: the file's name, and the track and channel classified."""
+    parts = [f"track {args.track}"] if args.track is not None else []
+    if args.channel is not None:
+        tag = getattr(args, "output_tag", "").rsplit(".", 1)[-1]
+        parts.append(f"{tag} channel" if tag in ("left", "right") else f"channel {args.channel}")
+    return f"{name} ({', '.join(parts)})" if parts else name
+
+
 def add_segments(
     row: dict[str, Any],
     tl: Timeline,
@@ -93,7 +122,7 @@ def add_segments(
         return
     written = []
     for fmt in args.segments_format:
-        path = pick(args.segments, Path(name).stem, results, SEGMENT_FORMATS[fmt])
+        path = pick(args.segments, output_stem(name, args), results, SEGMENT_FORMATS[fmt])
         write_whole(path, segments_text(row["segments"], fmt))
         written.append(str(path))
     row["segments_files"] = written

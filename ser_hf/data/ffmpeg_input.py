@@ -11,6 +11,7 @@ opens it. Also the typed errors of decoding: FFmpeg's reason, and a recording to
 from __future__ import annotations
 
 import os
+import shlex
 from typing import Any
 
 from ..errors import AudioInputError, AudioTooLongError, SERError
@@ -112,6 +113,8 @@ def ffmpeg_error(err: Exception, name: str, seconds: float | None = None) -> Aud
     one too long to hold in memory (``seconds``: its header's duration)."""
     if is_out_of_memory(err):
         return too_long_error(name, seconds)
+    if headerless := headerless_error(name):  # bare samples: no header says their rate or format
+        return headerless
     if "audio stream" in str(err).lower():  # torchcodec: "The best audio stream is unknown ..."
         return AudioInputError(
             "not a readable audio file: FFmpeg finds no audio stream in it (a video without sound, or "
@@ -121,6 +124,41 @@ def ffmpeg_error(err: Exception, name: str, seconds: float | None = None) -> Aud
     return AudioInputError(
         f"not a readable audio or video file (FFmpeg: {ffmpeg_reason(err)}); "
         "check that the file is complete and is audio, or convert it to wav",
+        source=name,
+    )
+
+
+# the endings of headerless audio files (bare samples: telephony and embedded recorders, Asterisk's
+# .sln, SoX's .ul/.al/.sw): FFmpeg cannot probe them, so they read as "not a media file at all"
+HEADERLESS = {
+    ".raw": "s16le", ".pcm": "s16le", ".sln": "s16le", ".sln8": "s16le", ".sln16": "s16le", ".s16": "s16le",
+    ".sw": "s16le", ".ulaw": "mulaw", ".mulaw": "mulaw", ".ul": "mulaw", ".mu": "mulaw", ".alaw": "alaw",
+    ".al": "alaw", ".u8": "u8", ".ub": "u8",
+}  # fmt: skip
+
+
+def headerless_error(name: str) -> AudioInputError | None:
+    """The error for a file FFmpeg could not read whose name ends as headerless audio does (``call.raw``
+    was "FFmpeg finds no audio stream in it ... not a media file at all"): it holds samples without
+    a rate or format, and the message says how to read it; None for other names."""
+    suffix = os.path.splitext(str(name))[1].lower()
+    fmt = HEADERLESS.get(suffix)
+    if fmt is None:
+        return None
+    rate = "16000" if suffix == ".sln16" else "8000"
+    base = os.path.basename(str(name)) or f"x{suffix}"
+    wav = shlex.quote(os.path.splitext(base)[0] + ".wav")
+    other = "" if fmt != "s16le" else " (mu-law: -f mulaw, A-law: -f alaw)"
+    python = (
+        f"; or in Python classify(np.fromfile(path, '<i2'), sampling_rate={rate}) (16-bit little-endian)"
+        if fmt == "s16le"
+        else ""
+    )
+    return AudioInputError(
+        f"looks like headerless audio ({suffix}): bare samples, without the sampling rate, sample format "
+        f"or channel count that FFmpeg needs to read it; convert it naming them, e.g. ffmpeg -f {fmt} "
+        f"-ar {rate} -ac 1 -i {shlex.quote(base)} {wav}{other}, with the rate it was recorded at (8000 "
+        f"for a phone line){python}",
         source=name,
     )
 
