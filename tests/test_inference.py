@@ -465,6 +465,15 @@ def test_streaming_matches_classify_on_the_last_window(clf):
     assert stream.buffered_seconds == pytest.approx(4411 / rate)
 
 
+def test_a_stream_waits_for_min_s_longer_than_its_window(clf):
+    """StreamingClassifier(min_s=5, window_s=3) capped min_s at the window without a word: the first
+    prediction came at 3 s where the docstring promises none before 5 s."""
+    stream = StreamingClassifier(clf, window_s=3.0, update_every_s=0.5, min_s=5.0, min_speech_s=None)
+    signal = make_speechlike(7.0, seed=2)
+    times = [p["time"] for i in range(0, len(signal), 1600) if (p := stream.push(signal[i : i + 1600], SR))]
+    assert times[0] == pytest.approx(5.0) and stream.buffered_seconds == pytest.approx(3.0), times
+
+
 def test_streaming_rejects_bad_chunks(clf):
     stream = StreamingClassifier(clf)
     with pytest.raises(SERError):

@@ -26,6 +26,10 @@ from .levels import NO_SPEECH_LABEL, WINDOW_SPEECH_S, check_min_speech
 
 logger = logging.getLogger(__name__)
 LOUDEST_MEMORY_S = 30.0  # the relative silence rule compares with the loudest prediction of this long ago
+# seconds before the window the speech detector also reads (its LSTM carries what it heard): run on the
+# window alone, it missed the tail of an utterance that began before the window (0.1 s of speech where
+# the timeline, which reads the whole recording, found 0.54 s), and called it "no speech"
+SPEECH_CONTEXT_S = 2.0
 
 
 class StreamingClassifier:
@@ -34,16 +38,20 @@ class StreamingClassifier:
     Push chunks as they arrive (a microphone callback, ``gr.Audio(streaming=True)``): int16/int32
     /uint8 PCM or float, shaped ``(N,)`` or ``(N, channels)``, at any rate. The channels are
     averaged, or ``channel`` keeps one. The raw audio is kept in a ring buffer at the stream's own rate
-    and resampled only when a prediction is made, so a prediction equals
-    :meth:`EmotionClassifier.classify` on the last ``window_s`` seconds.
+    and resampled only when a prediction is made, so a prediction's scores equal
+    :meth:`EmotionClassifier.classify` on the last ``window_s`` seconds. Whether the window is
+    ``"silence"`` or ``"no speech"`` (not classified) is decided as in :meth:`EmotionClassifier.timeline`,
+    with the speech detector reading the 2 s before the window too (the buffer keeps them), as the
+    timeline's detector, which reads the whole recording, has heard them.
 
     Args:
         classifier: the :class:`EmotionClassifier` (or ONNX variant) to run, or a model name or folder
             (``None``: the default), loaded as ``EmotionClassifier(classifier)``.
         window_s: seconds of audio each prediction looks at.
         update_every_s: :meth:`push` returns a new prediction after this much new audio.
-        min_s: no prediction before this many seconds have arrived (at least 0.1 s: less holds no
-            syllable, and is raised to it with a warning).
+        min_s: no prediction before this many seconds of the stream have arrived (at least 0.1 s: less
+            holds no syllable, and is raised to it with a warning); more than ``window_s`` is allowed
+            (the first prediction then looks at the last ``window_s`` seconds).
         silence_db: audio whose :func:`level_db` is below this is reported as ``"silence"``.
         silence_rel_db: a window more than this many dB under the loudest window of the last 30 s of
             predictions is ``"silence"`` too (a room's hiss in a pause, as in
@@ -52,8 +60,8 @@ class StreamingClassifier:
         top_k: labels kept in ``scores``.
         channel: None averages a stereo stream's channels; ``"left"``/``"right"`` or a channel number
             (counted from 0) keeps that one (one side of a call).
-        min_speech_s: a window loud enough in which the speech detector (Silero VAD, on the window at
-            16 kHz, about 3 ms for 3 s) finds less than this many seconds of speech (or half the window,
+        min_speech_s: a window loud enough in which the speech detector (Silero VAD, on the window and
+            the 2 s before it at 16 kHz, about 5 ms for 3 s) finds less than this many seconds of speech (or half the window,
             if less) is ``"no speech"`` (music, a tone, noise), not classified, as in
             :meth:`EmotionClassifier.timeline`. None: the detector is off.
     """
@@ -108,7 +116,7 @@ class StreamingClassifier:
         self.classifier = classifier
         self.window_s = float(window_s)
         self.update_every_s = float(update_every_s)
-        self.min_s = min(float(min_s), self.window_s)
+        self.min_s = float(min_s)  # capped at window_s before: min_s=5 predicted at 3 s without a word
         self.silence_db = silence_db
         self.silence_rel_db = silence_rel_db
         self.top_k = top_k
@@ -127,7 +135,11 @@ class StreamingClassifier:
 
     @property
     def buffered_seconds(self) -> float:
-        return 0.0 if not self._rate else len(self._buf) / self._rate
+        """Seconds of audio in the window now (at most ``window_s``)."""
+        return 0.0 if not self._rate else min(len(self._buf), self._window_samples(self._rate)) / self._rate
+
+    def _window_samples(self, rate: int) -> int:
+        return int(math.ceil(self.window_s * rate))
 
     def push(self, chunk: Any, sampling_rate: int) -> dict[str, Any] | None:
         """Add a chunk; return a new prediction when ``update_every_s`` of audio arrived since the last.
@@ -138,9 +150,10 @@ class StreamingClassifier:
             when it is not time for an update yet.
         """
         rate = _rate(sampling_rate, "stream chunk")
-        capacity = int(math.ceil(self.window_s * rate))
-        # of a long chunk only the window's last seconds are converted (10 hours of int16 at once
-        # were 2.15 GB of float32 before the ring buffer kept 3 s of them)
+        context = SPEECH_CONTEXT_S if self.min_speech_s is not None else 0.0  # the detector's look-back
+        capacity = self._window_samples(rate) + int(math.ceil(context * rate))
+        # of a long chunk only the buffer's last seconds are converted (10 hours of int16 at once
+        # were 2.15 GB of float32 before the ring buffer kept 3 (+ 2) s of them)
         samples, self._layout, frames = _chunk_to_mono(
             chunk, self._layout, keep=capacity, channel=self.channel
         )
@@ -153,7 +166,7 @@ class StreamingClassifier:
         seconds = frames / rate
         self._seconds += seconds
         self._since_update += seconds
-        if self._since_update + 1e-9 < self.update_every_s or self.buffered_seconds + 1e-9 < self.min_s:
+        if self._since_update + 1e-9 < self.update_every_s or self._seconds + 1e-9 < self.min_s:
             return None
         over = self._since_update - self.update_every_s  # counts toward the next update (0.3 s, not 0.25 s,
         rest = over % self.update_every_s if over > 1e-9 else 0.0  # came of 100-ms chunks)
@@ -166,12 +179,15 @@ class StreamingClassifier:
         """The prediction over the buffered audio now (None before any audio arrived)."""
         if not self._buf.size or self._rate is None:
             return None
-        level = level_db(self._buf, self._rate)
+        window = self._buf[-self._window_samples(self._rate) :]
+        level = level_db(window, self._rate)
         audible = self.silence_db is None or level >= self.silence_db
         speech, no_speech = None, False
-        if audible and self.min_speech_s is not None:
-            track, n = _speech_track(self._buf, self._rate)
-            speech, no_speech = track.speech_s(0, n), not track.holds_speech(0, n, self.min_speech_s)
+        if audible and self.min_speech_s is not None:  # over the window and the seconds before it
+            track, n, window16 = _speech_track(self._buf, self._rate, self._seconds, len(window))
+            start = max(0, n - window16)
+            speech = track.speech_s(start, n)
+            no_speech = not track.holds_speech(start, n, self.min_speech_s)
         self._levels = [(t, v) for t, v in self._levels if t >= self._seconds - LOUDEST_MEMORY_S]
         if not no_speech:  # a beep or music is no reference for the relative rule, as in a timeline
             self._levels.append((self._seconds, level))
@@ -183,7 +199,7 @@ class StreamingClassifier:
             scores = [{"label": NO_SPEECH_LABEL, "score": 1.0}]
         else:
             scores = self.classifier.classify(  # a long window was warned of once, when the stream began
-                {"array": self._buf, "sampling_rate": self._rate}, top_k=self.top_k, warn=False
+                {"array": window, "sampling_rate": self._rate}, top_k=self.top_k, warn=False
             )
         self.last_prediction = {
             "label": scores[0]["label"],
@@ -196,12 +212,17 @@ class StreamingClassifier:
         return self.last_prediction
 
 
-def _speech_track(wave: np.ndarray, rate: int) -> tuple[Any, int]:
-    """The speech detector's track of ``wave`` (at ``rate``; run at 16 kHz) and its length at 16 kHz."""
-    from ..models.speech_detector import SAMPLING_RATE, SpeechTrack
+def _speech_track(wave: np.ndarray, rate: int, end_s: float, window: int) -> tuple[Any, int, int]:
+    """The speech detector's track of ``wave`` (at ``rate``, ending ``end_s`` seconds into the stream; run
+    at 16 kHz from its first frame on the 32-ms grid of the stream's start, as a timeline's frames lie),
+    its length at 16 kHz and that of its last ``window`` samples."""
+    from ..models.speech_detector import FRAME, SAMPLING_RATE, SpeechTrack
 
+    begin16 = int(round((end_s - len(wave) / rate) * SAMPLING_RATE))
+    skip = int(round((-begin16) % FRAME * rate / SAMPLING_RATE))  # the look-back's first 32 ms at most
+    wave = wave[min(skip, len(wave) - window) :]
     wave16 = wave if rate == SAMPLING_RATE else resample(wave, rate, SAMPLING_RATE)
-    return SpeechTrack.of(wave16), len(wave16)
+    return SpeechTrack.of(wave16), len(wave16), int(round(window * SAMPLING_RATE / rate))
 
 
 def _chunk_to_mono(
