@@ -303,7 +303,8 @@ def test_a_long_stream_chunk_is_cut_to_the_window_before_it_is_converted(clf):
     stream = StreamingClassifier(clf, 3.0, 0.5)
     got = stream.push(stereo, rate)
     assert got["time"] == pytest.approx(20.0), "the stream's clock counts the whole chunk"
-    expected = stereo[-3 * rate :].astype(np.float32).mean(axis=1) / 32768
+    # the window's 3 s and the 2 s before it that the speech detector reads too (SPEECH_CONTEXT_S)
+    expected = stereo[-5 * rate :].astype(np.float32).mean(axis=1) / 32768
     np.testing.assert_allclose(stream._buf, expected, atol=1e-7)
     # a normal chunk (shorter than the window) is read as before
     small = StreamingClassifier(clf, 3.0, 0.5)

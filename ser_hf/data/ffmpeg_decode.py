@@ -45,7 +45,7 @@ def _decode_ffmpeg(
     except SERError:
         raise
     except Exception as err:
-        raise _ffmpeg_error(err, name) from err
+        raise _ffmpeg_error(err, name, data=data) from err
     if decoder.metadata.sample_rate:  # a 1-Hz header made 2,000 s of a 4-KB file
         check_rate(int(decoder.metadata.sample_rate), name)
     if decoder.metadata.num_channels:  # a channel it lacks: said before decoding

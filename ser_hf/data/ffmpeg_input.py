@@ -108,24 +108,70 @@ def _heads(f: Any) -> tuple[bytes, bytes]:
     return head, f.read(_HEAD_BYTES)
 
 
-def ffmpeg_error(err: Exception, name: str, seconds: float | None = None) -> AudioInputError:
+def ffmpeg_error(
+    err: Exception, name: str, seconds: float | None = None, data: str | bytes | None = None
+) -> AudioInputError:
     """The typed error for a file FFmpeg cannot decode: a video without sound, not audio at all, or
-    one too long to hold in memory (``seconds``: its header's duration)."""
+    one too long to hold in memory (``seconds``: its header's duration). ``data`` (the path or bytes
+    FFmpeg was given) names a WebM chunk without its header, and for bytes the error says how raw PCM
+    samples are read."""
     if is_out_of_memory(err):
         return too_long_error(name, seconds)
     if headerless := headerless_error(name):  # bare samples: no header says their rate or format
         return headerless
+    if continuation := continuation_error(_first_bytes(data), name):
+        return continuation
     if "audio stream" in str(err).lower():  # torchcodec: "The best audio stream is unknown ..."
         return AudioInputError(
             "not a readable audio file: FFmpeg finds no audio stream in it (a video without sound, or "
             "not a media file at all); pass a file with sound",
             source=name,
         )
+    raw = f"; if they are raw PCM samples (no header), {RAW_PCM_HOW}" if isinstance(data, bytes) else ""
     return AudioInputError(
         f"not a readable audio or video file (FFmpeg: {ffmpeg_reason(err)}); "
-        "check that the file is complete and is audio, or convert it to wav",
+        f"check that the file is complete and is audio, or convert it to wav{raw}",
         source=name,
     )
+
+
+# how bytes of bare samples (a microphone's buffer, PyAudio's callback) are read: no header says their
+# format or rate (StreamingClassifier.push says it too)
+RAW_PCM_HOW = (
+    "decode them first, e.g. np.frombuffer(data, np.int16) / 32768 for 16-bit mono PCM "
+    "(.reshape(-1, channels) for interleaved channels; np.float32 for float samples), and pass their "
+    "rate: classify(samples, sampling_rate=16000)"
+)
+EBML_MAGIC = b"\x1a\x45\xdf\xa3"  # the start of a WebM / Matroska file's header
+MATROSKA_CLUSTER = b"\x1f\x43\xb6\x75"  # a Cluster element: where a MediaRecorder's later chunks start
+
+
+def continuation_error(head: bytes, name: str) -> AudioInputError | None:
+    """The error for encoded bytes that start with a Matroska Cluster, not its EBML header: a browser
+    MediaRecorder's second or later chunk (``timeslice``), which cannot be read alone (it was "not a
+    readable audio or video file ... convert it to wav"); None for other bytes."""
+    if not head.startswith(MATROSKA_CLUSTER):
+        return None
+    return AudioInputError(
+        "is a continuation chunk of a WebM/Matroska stream without its header (it starts with a Cluster, "
+        "not the EBML header 1A 45 DF A3): a browser's MediaRecorder puts the header in its first chunk "
+        "only. Keep the first chunk's bytes and append each later chunk to them; decode the growing "
+        "recording (load_audio(first + later)) and push only its new samples to a StreamingClassifier",
+        source=name,
+    )
+
+
+def _first_bytes(data: str | bytes | None) -> bytes:
+    """The first 4 bytes of ``data``: bytes, or the file at a path (b"" where it cannot be read)."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data[:4])
+    if isinstance(data, str) and not data.startswith(("http:", "https:")):
+        try:
+            with open(data.removeprefix("file:"), "rb") as f:
+                return f.read(4)
+        except OSError:
+            return b""
+    return b""
 
 
 # the endings of headerless audio files (bare samples: telephony and embedded recorders, Asterisk's

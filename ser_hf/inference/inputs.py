@@ -160,8 +160,8 @@ class _Decoded:
     """A clip whose header did not give its length, decoded by :func:`refuse_overlong` within the
     limit: its mono ``samples`` at ``rate`` (of the channel and track asked for), under its ``name``."""
 
-    def __init__(self, samples: np.ndarray, rate: int, name: str):
-        self.samples, self.rate, self.name = samples, rate, name
+    def __init__(self, samples: np.ndarray, rate: int, name: str, file_rate: int | None = None):
+        self.samples, self.rate, self.name, self.file_rate = samples, rate, name, file_rate
 
 
 def load_clip(classifier: Any, audio: Any, sampling_rate: int | None, channel: Any, track: Any) -> np.ndarray:
@@ -169,12 +169,37 @@ def load_clip(classifier: Any, audio: Any, sampling_rate: int | None, channel: A
     audio ``track``) at the model's rate; a bare array or tensor is taken to be at ``sampling_rate``,
     else the model's rate (:func:`assumed_rate`); what :func:`refuse_overlong` decoded, as it is."""
     rate = classifier.sampling_rate
+    if sampling_rate is not None:
+        warn_rate_ignored(audio, sampling_rate, track)
     if isinstance(audio, _Decoded):  # checked (empty, NaN) and named as load_audio does
         return load_audio({"array": audio.samples, "sampling_rate": audio.rate, "path": audio.name}, rate)
     if isinstance(audio, (np.ndarray, list)) or (hasattr(audio, "detach") and hasattr(audio, "cpu")):
         source_rate = assumed_rate(classifier, sampling_rate)  # with a warning, once
         return load_audio(audio, rate, source_rate=source_rate, channel=channel, track=track)
     return load_audio(audio, rate, channel=channel, track=track)
+
+
+def warn_rate_ignored(audio: Any, sampling_rate: int, track: Any = None) -> None:
+    """A warning when ``sampling_rate`` was given with encoded audio (a file, bytes, a file object)
+    whose header gives another rate: it is not used (``classify(webm_bytes, sampling_rate=8000)`` read
+    the file at its own 48 kHz without a word); none when the rates agree, or for samples in memory."""
+    if isinstance(audio, _Decoded):
+        file_rate = audio.file_rate
+    elif (encoded := _encoded(audio)) is None:
+        return
+    else:
+        try:
+            file_rate = audio_info(encoded, track)[1]
+        except SERError:  # not audio, a track it lacks: decoding says what
+            return
+    if file_rate and file_rate != sampling_rate:
+        logger.warning(
+            "%s: sampling_rate=%s is ignored: encoded audio (a file, bytes, a file object) carries its own "
+            "rate, %d Hz here, and is read at it; sampling_rate= is the rate of bare samples (an array)",
+            _describe(audio) if not isinstance(audio, _Decoded) else audio.name,
+            sampling_rate,
+            file_rate,
+        )
 
 
 def _fetched(audio: Any) -> Any:
@@ -242,11 +267,13 @@ def refuse_overlong(
     audio = _fetched(audio)
     if is_file_object(audio) and not isinstance(audio, _ReadFile):
         audio = _ReadFile(audio)
-    seconds, known = _header_seconds(audio, track)
+    seconds, known, file_rate = _header_seconds(audio, track)
     if seconds is not None and seconds > CLASSIFY_MAX_S:
         raise _too_long(f"lasts {seconds / 60:.1f} minutes ({seconds:.0f} s)", what, name)
     if not known:  # decoded here in chunks, and no further than the limit
-        return _decoded_within_limit(audio, what, name, rate, channel, track)
+        decoded = _decoded_within_limit(audio, what, name, rate, channel, track)
+        decoded.file_rate = file_rate
+        return decoded
     return audio
 
 
@@ -275,28 +302,28 @@ def _too_long(length: str, what: str, name: str) -> AudioTooLongError:
     )
 
 
-def _header_seconds(audio: Any, track: Any = None) -> tuple[float | None, bool]:
+def _header_seconds(audio: Any, track: Any = None) -> tuple[float | None, bool, int | None]:
     """(the seconds that the header of a local file or of encoded bytes gives on its audio ``track``,
     or an ``AudioDecoder``'s metadata; whether that header gives its length): None for samples in
     memory and for what does not tell (missing, not audio: decoding says what), not known for a header
     read that gives no length (0 s: a browser's WebM; libsndfile's 2**63 - 1 frames: a FLAC written to
-    a pipe, once refused as lasting 10**10 minutes)."""
+    a pipe, once refused as lasting 10**10 minutes); the rate it gives, None where it is not read)."""
     if hasattr(audio, "get_all_samples"):  # torchcodec / datasets AudioDecoder
         meta = getattr(audio, "metadata", None)
         seconds = getattr(meta, "duration_seconds", None) or getattr(
             meta, "duration_seconds_from_header", None
         )
-        return (float(seconds) if seconds else None), True
+        return (float(seconds) if seconds else None), True, None
     encoded = _encoded(audio)
     if encoded is None:
-        return None, True
+        return None, True, None
     try:
         seconds, rate, _ = audio_info(encoded, track)
     except SERError:  # missing, not audio, a track it lacks: load_audio says precisely what
-        return None, True
+        return None, True, None
     if not seconds or rate and seconds * rate >= UNKNOWN_FRAMES:
-        return None, False
-    return seconds, True
+        return None, False, rate or None
+    return seconds, True, rate or None
 
 
 def length_unknown(seconds: float, rate: int) -> bool:
