@@ -28,7 +28,7 @@ from ..errors import AudioInputError, AudioTooLongError, NoSpeechError, SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS
 from ..models.turn_encoder import WINDOW_SAMPLES
-from .levels import SILENCE_DB, level_db
+from .levels import SILENCE_DB, NoiseMeter, level_db, warn_if_noisy
 from .windows import sliding_windows
 
 logger = logging.getLogger(__name__)
@@ -116,13 +116,18 @@ def warn_about_clips(
     clips: Sequence[np.ndarray], names: Sequence[str], rate: int, feature_extractor: Any
 ) -> None:
     """The warnings ``classify`` gives before scoring (the model still scores every clip): no speech to
-    score (:func:`no_speech`: silent or too short), or longer than the model reads
-    (:func:`reads_seconds`; use ``timeline``)."""
+    score (:func:`no_speech`: silent or too short), speech too noisy for the model (its speech-to-noise
+    estimate under :data:`~ser_hf.inference.levels.NOISY_SNR_DB`: :func:`~ser_hf.inference.levels.warn_if_noisy`),
+    or longer than the model reads (:func:`reads_seconds`; use ``timeline``)."""
     limit = reads_seconds(feature_extractor)
     for clip, name in zip(clips, names):
         if reason := no_speech(clip, rate):
             fix = "" if "too short" in reason else "; check the recording level or the file"
             logger.warning("%s %s: its emotion scores mean nothing%s", name, reason, fix)
+        else:
+            meter = NoiseMeter(rate)
+            meter.add(clip)
+            warn_if_noisy(name, meter.snr_db(), meter.floor_db())
         if limit and len(clip) > (limit + 1.0) * rate:  # trimming takes silence off both ends first
             logger.warning(
                 "%s is %.0f s long; this model reads only about its last %g s of speech: use "

@@ -11,7 +11,16 @@ from typing import Any
 
 import numpy as np
 
-from .levels import NO_SPEECH_LABEL, NOT_CLASSIFIED, SILENCE_LABEL, level_db
+from .levels import (
+    NO_SPEECH_LABEL,
+    NOISY_SNR_DB,
+    NOT_CLASSIFIED,
+    SILENCE_LABEL,
+    SNR_WINDOWS_PERCENTILE,
+    NoiseMeter,
+    level_db,
+    warn_if_noisy,
+)
 from .windows import sliding_windows
 
 logger = logging.getLogger(__name__)
@@ -23,13 +32,17 @@ class Timeline:
 
     ``windows`` holds one dict per window: ``start``/``end`` in seconds, ``label``, ``score``,
     ``scores`` (top-k ``{"label", "score"}``), ``level_db`` (see :func:`level_db`), ``speech_s``
-    (seconds of speech the speech detector found in it; None when it was off) and ``silent`` (True
-    when the model did not run on it). Such windows have the label ``"silence"`` (too quiet) or
-    ``"no speech"`` (loud enough, but no speech found: music, noise) and do not count towards the
+    (seconds of speech the speech detector found in it; None when it was off), ``silent`` (True
+    when the model did not run on it) and ``snr_db`` (how far its speech peaks stand above the
+    recording's noise floor: :class:`~ser_hf.inference.levels.NoiseMeter`; None when silent). Such
+    windows have the label ``"silence"`` (too quiet) or ``"no speech"`` (loud enough, but no speech
+    found: music, noise) and do not count towards the
     overall label, which is the average of the other windows' probabilities weighted by window
     duration (the window ending at the very end, which may add only a little audio to the one
     before it, by the share of a hop that it adds). When no window was classified, the overall label
-    is ``"no speech"`` if any window was that, else ``"silence"``.
+    is ``"no speech"`` if any window was that, else ``"silence"``. ``snr_db`` is the recording's
+    speech-to-noise estimate, the 25th percentile of the classified windows' (None when none was); under
+    :data:`~ser_hf.inference.levels.NOISY_SNR_DB` the timeline logged a warning saying how many are.
     """
 
     source: str
@@ -42,6 +55,7 @@ class Timeline:
     windows: list[dict[str, Any]] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     probabilities: list[list[float]] = field(default_factory=list)  # (windows, num_labels); zeros if silent
+    snr_db: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -93,13 +107,16 @@ class Timeline:
 class WindowScan:
     """What :func:`classify_windows` found: each window's samples ``spans``, ``levels`` (dBFS),
     ``speech`` (seconds of speech found; None with the detector off), the indices of windows loud
-    enough but without speech (``no_speech``) and the probabilities of those the model ran on."""
+    enough but without speech (``no_speech``), the probabilities of those the model ran on, the
+    speech-to-noise meter of them all (``noise``) and the speech level of each classified one (``speech_db``)."""
 
     spans: list[tuple[int, int]] = field(default_factory=list)
     levels: list[float] = field(default_factory=list)
     speech: list[float | None] = field(default_factory=list)
     no_speech: set[int] = field(default_factory=set)
     probs: dict[int, np.ndarray] = field(default_factory=dict)
+    noise: NoiseMeter = field(default_factory=NoiseMeter)
+    speech_db: dict[int, float | None] = field(default_factory=dict)
 
 
 def classify_windows(
@@ -119,7 +136,7 @@ def classify_windows(
     runs without it, with a warning)."""
     from ..models.speech_detector import fed_to, speech_track
 
-    scan = WindowScan()
+    scan = WindowScan(noise=NoiseMeter(sampling_rate))
     track = speech_track(sampling_rate, min_speech_s)
     if track is not None:
         chunks = fed_to(track, chunks)
@@ -137,10 +154,13 @@ def classify_windows(
         scan.levels.append(level_db(window, sampling_rate))
         scan.speech.append(None if track is None else round(track.speech_s(start, stop), 3))
         if silence_db is not None and scan.levels[-1] < silence_db:
+            scan.noise.add(window, scored=False)
             continue
         if track is not None and not track.holds_speech(start, stop, min_speech_s):
             scan.no_speech.add(i)
+            scan.noise.add(window, scored=False)
             continue
+        scan.speech_db[i] = scan.noise.add(window)
         pending.append((i, window.copy()))
         if len(pending) >= batch_size:
             flush()
@@ -198,6 +218,7 @@ def assemble_timeline(
                 "level_db": round(level, 1),
                 "speech_s": scan.speech[i],
                 "silent": silent,
+                "snr_db": None if silent else scan.noise.over_floor(scan.speech_db.get(i)),
             }
         )
     if quietened > len(weights):  # most audible windows silenced by one loud moment: say so (a room's
@@ -212,6 +233,10 @@ def assemble_timeline(
             loudest,
             loudest_at,
         )
+    # the speech-to-noise estimate: the noisiest quarter of the windows classified; one warning a recording
+    snrs = [w["snr_db"] for w in windows if w["snr_db"] is not None]
+    snr = round(float(np.percentile(snrs, SNR_WINDOWS_PERCENTILE)), 1) if snrs else None
+    warn_if_noisy(name, snr, scan.noise.floor_db(), (sum(v < NOISY_SNR_DB for v in snrs), len(snrs)))
     if weights:
         w = np.array([d for _, d in weights])
         overall = (np.stack([rows[i] for i, _ in weights]) * w[:, None]).sum(axis=0) / w.sum()
@@ -229,6 +254,7 @@ def assemble_timeline(
         windows=windows,
         labels=list(labels),
         probabilities=[[float(v) for v in r] for r in rows],
+        snr_db=snr,
     )
 
 
