@@ -514,3 +514,28 @@ def test_a_cut_mp3_is_read_up_to_the_cut_and_a_long_one_without_xing_to_its_end(
     whole = load_audio(tmp_path / "long.mp3")
     read = np.concatenate(list(iter_audio_chunks(tmp_path / "long.mp3", 4.0)))
     assert 59.5 < len(whole) / 16000 < 61 and abs(len(read) - len(whole)) < 1600
+
+
+def test_a_flac_header_followed_by_garbage_is_a_clear_error(tmp_path):
+    """A FLAC whose header is followed by bytes that are not FLAC frames (the file read up to its
+    damage, and nothing before the damage) gave torchcodec's words on its own arguments: "No audio
+    frames were decoded. This is probably because start_seconds is too high(0),or because
+    stop_seconds(60.000000) is too low." Now the error says what is wrong with the file, by path and
+    bytes, whole and in the timeline's chunks."""
+    from ser_hf.errors import AudioInputError
+
+    sf.write(tmp_path / "x.flac", make_speechlike(2.0, seed=3), 16000)
+    data = (tmp_path / "x.flac").read_bytes()
+    end, last = 4, False  # "fLaC", then metadata blocks up to the one flagged last
+    while not last:
+        last, size = bool(data[end] & 0x80), int.from_bytes(data[end + 1 : end + 4], "big")
+        end += 4 + size
+    garbage = data[:end] + np.random.default_rng(0).integers(0, 256, 100_000, np.uint8).tobytes()
+    (tmp_path / "garbage.flac").write_bytes(garbage)
+    for source, name in ((tmp_path / "garbage.flac", "garbage.flac"), (garbage, "bytes of audio")):
+        for read in (load_audio, lambda s: list(iter_audio_chunks(s, 60.0))):
+            with pytest.raises(AudioInputError) as err:
+                read(source)
+            text = str(err.value)
+            assert name in text and "not a readable audio file" in text, text
+            assert "start_seconds" not in text and "convert it to wav" in text, text

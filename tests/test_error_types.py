@@ -130,8 +130,11 @@ def test_require_speech_refuses_what_classify_only_warns_about(clf, caplog):
     with pytest.raises(NoSpeechError, match="is 50 ms long, too short to hold speech"):
         clf.classify(blip, SR, require_speech=True)
     # a 3-sample clip was "0 ms long", one of 99.9 ms "100 ms long" (too short: under 100 ms)
-    with pytest.raises(NoSpeechError, match=r"is 0\.18 ms long \(3 samples\), too short to hold speech"):
+    with pytest.raises(NoSpeechError, match=r"is 0\.18 ms long, too short to hold speech"):
         clf.classify(make_speechlike(1.0)[:3], SR, require_speech=True)
+    # 3 samples at 48 kHz were "0.06 ms long (1 sample)": counted after resampling to the model's rate
+    with pytest.raises(NoSpeechError, match=r"is 0\.06 ms long, too short to hold speech"):
+        clf.classify(make_speechlike(1.0, sr=48000)[:3], 48000, require_speech=True)
     with pytest.raises(NoSpeechError, match="is 99 ms long, too short to hold speech"):
         clf.classify(make_speechlike(1.0)[: SR // 10 - 1], SR, require_speech=True)
     assert clf.classify(speech, SR, require_speech=True) == clf.classify(speech, SR)

@@ -24,13 +24,15 @@ SR = 16000
 CALLERS = ("c-A", "c-B", "c-C", "c-D")
 
 
-def write_corpus(root: Path, labels: dict[str, list[str]] | list[str]) -> Path:
+def write_corpus(
+    root: Path, labels: dict[str, list[str]] | list[str], callers: tuple[str, ...] = CALLERS
+) -> Path:
     """Two 0.6-s clips of every label for each caller (``labels``: one list for all, or per caller)."""
     root.mkdir(parents=True)
     with open(root / "metadata.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["file_name", "label", "caller_id", "gender"])
-        for c, caller in enumerate(CALLERS):
+        for c, caller in enumerate(callers):
             for k, label in enumerate(labels[caller] if isinstance(labels, dict) else labels):
                 for i in range(2):
                     name = f"{caller}_{k}_{i}.wav"
@@ -197,3 +199,25 @@ def test_evaluate_renames_the_classes_as_the_models_training_did(tmp_path, caplo
     # the evaluation's own --label-map wins: calm scored as neutral this time
     metrics = _evaluate(model, f"de={corpus}", tmp_path / "own", "--label-map", "Wut=angry,calm=neutral")
     assert metrics["n"] == 32 and metrics["per_class"]["neutral"]["support"] == 16
+
+
+def test_new_recordings_in_the_trainings_own_labels_are_told_the_map_it_trained_with(tmp_path):
+    """A model trained with --label_map 怒り=angry,... evaluated on NEW recordings labelled 怒り (not its
+    training data, so its map is not applied) exits 2 with "share no class", as designed; the fix it
+    named was to write the labels in English, not the map the model's train_args.json records."""
+    labels = ["怒り", "平静", "悲しみ"]
+    corpus = write_corpus(tmp_path / "jp", labels)
+    model = tmp_path / "run"
+    argv = ["--corpus", f"mine={corpus}", "--speaker_column", "caller_id", "--split", "loso:c-B"]
+    argv += ["--label_map", "怒り=angry,平静=neutral,悲しみ=sad", "--num_val_speakers", "1"]
+    assert train_cli.cli([*argv, "--preset", "speech-stats", "--output_dir", str(model)]) == 0
+    new = write_corpus(tmp_path / "new", labels, callers=("n-1", "n-2"))
+    args = ["--model", str(model), "--corpus", f"other={new}", "--speaker-column", "caller_id"]
+    with pytest.raises(SERError, match="share no class") as raised:  # the CLI's exit 2
+        evaluate_cli.cli([*args, "--device", "cpu", "--out", str(tmp_path / "ev")])
+    err = str(raised.value)
+    assert "the model trained with --label_map" in err and "English" not in err, err
+    assert "pass --label-map '怒り=angry,平静=neutral,悲しみ=sad'" in err, err
+    metrics = _evaluate(model, f"other={new}", tmp_path / "ev", "--speaker-column", "caller_id",
+                        "--label-map", "怒り=angry,平静=neutral,悲しみ=sad")  # fmt: skip
+    assert sorted(metrics["labels"]) == ["angry", "neutral", "sad"] and metrics["n"] == 12

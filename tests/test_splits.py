@@ -281,6 +281,23 @@ def test_split_none_records_its_rows_so_a_manifest_of_it_is_checked(tmp_path):
         make_split(shuffled, DataArguments(split=f"manifest:{tmp_path / 'split.json'}"), seed=0)
 
 
+def test_a_split_error_starts_with_the_option_not_its_bare_value():
+    """`ser-hf train --corpus ravdess=DIR` on 4 actors said "none: validation_speakers: cannot take 4
+    validation speakers ...": the --split value and a function's name before the message."""
+    from datasets import Dataset
+
+    from ser_hf.training.arguments import DataArguments
+    from ser_hf.training.clips import make_split
+
+    ds = Dataset.from_dict(_corpus("own", {f"s{i:02d}": ("female", "male")[i % 2] for i in range(4)}))
+    with pytest.raises(SERError) as err:
+        make_split(ds, DataArguments(split="none", num_val_speakers=4), seed=0)
+    assert str(err.value).startswith("--split none: cannot take 4 validation speakers from 4"), err.value
+    assert "--num-val-speakers" in str(err.value)
+    with pytest.raises(SERError, match=r"^--split nonsense: unknown split; use ravdess-fold:K"):
+        make_split(ds, DataArguments(split="nonsense"), seed=0)
+
+
 def test_speaker_kfold_description_numbers_folds_as_the_command_does():
     # kfold:0/4 was described as "speaker k-fold 1/4" while its command and "fold" said 0
     cols = _corpus("c", {f"s{i:02d}": ("female" if i < 4 else "male") for i in range(8)})

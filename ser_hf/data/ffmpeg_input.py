@@ -127,6 +127,13 @@ def ffmpeg_error(
             "not a media file at all); pass a file with sound",
             source=name,
         )
+    if "no audio frames were decoded" in str(err).lower():  # torchcodec's words on its own range
+        # arguments ("start_seconds is too high(0)"): a FLAC header followed by garbage
+        return AudioInputError(
+            "not a readable audio file: its header reads, but no audio after it decodes (damaged, or not "
+            "audio past the header); check that the file is complete and is audio, or convert it to wav",
+            source=name,
+        )
     raw = f"; if they are raw PCM samples (no header), {RAW_PCM_HOW}" if isinstance(data, bytes) else ""
     return AudioInputError(
         f"not a readable audio or video file (FFmpeg: {ffmpeg_reason(err)}); "

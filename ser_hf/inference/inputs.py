@@ -95,8 +95,8 @@ def no_speech(clip: np.ndarray, rate: int) -> str | None:
     50 ms above ``SILENCE_DB`` (``timeline`` labels such windows ``"silence"``). The level and length
     alone: music or noise passes (the speech detector runs in ``timeline``, on windows)."""
     if len(clip) < MIN_SPEECH_S * rate:  # first: a 1-sample clip measured "-240 dBFS, check the level"
-        samples = f" ({len(clip)} sample{'s' * (len(clip) != 1)})" if len(clip) < 0.01 * rate else ""
-        return f"is {milliseconds(len(clip) / rate)} long{samples}, too short to hold speech"
+        # the length in ms only: ``clip`` is resampled (3 samples at 48 kHz were "1 sample")
+        return f"is {milliseconds(len(clip) / rate)} long, too short to hold speech"
     level = level_db(clip, rate)
     if level < SILENCE_DB:
         return f"holds no speech (loudest 50 ms at {level:.0f} dBFS, below {SILENCE_DB:.0f})"

@@ -175,14 +175,20 @@ def make_split(ds: Any, data_args: DataArguments, seed: int) -> Any:
                 row_ids=splits._meta(ds).row_ids,  # so manifest:split.json checks it is the same data
             )
     except SERError as err:
-        raise SERError(str(err), source=spec) from err
+        # "--split none: cannot take 4 validation speakers ...", not "none: validation_speakers: ...":
+        # the option and its value, for the inner source (a function's or protocol's name, a
+        # manifest's path the value holds)
+        text = str(err)
+        if err.source and text.startswith(f"{err.source}: "):
+            text = text[len(err.source) + 2 :]
+        raise SERError(text, source=f"--split {spec}") from err
     except (ValueError, IndexError) as err:
         raise SERError(
-            f"bad split value ({err}); e.g. ravdess-fold:0, kfold:2/5, loso:06", source=spec
+            f"bad split value ({err}); e.g. ravdess-fold:0, kfold:2/5, loso:06", source=f"--split {spec}"
         ) from err
     raise SERError(
-        "unknown --split; use ravdess-fold:K, kfold:K/N, loso:SPEAKER, manifest:PATH[@K], random or none",
-        source=spec,
+        "unknown split; use ravdess-fold:K, kfold:K/N, loso:SPEAKER, manifest:PATH[@K], random or none",
+        source=f"--split {spec}",
     )
 
 

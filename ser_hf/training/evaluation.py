@@ -208,7 +208,8 @@ def evaluate_model(
     names_data = list(dataset.features["emotion"].names)
     mapping, shared = label_mapping(names_model, names_data, label_scheme_of(dataset))
     if len(shared) < 2:
-        raise SERError(no_shared_classes(names_model, names_data, shared), source=source)
+        trained_map = training_columns(source)[0].get("label_map")  # new data in the training's own labels
+        raise SERError(no_shared_classes(names_model, names_data, shared, trained_map), source=source)
     cross = names_model != names_data
 
     merged = merged_test_classes(names_data, shared, label_scheme_of(dataset))  # calm rows -> neutral

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shlex
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -240,16 +241,30 @@ def label_mapping(
     return mapping, shared
 
 
-def no_shared_classes(model_names: Sequence[str], data_names: Sequence[str], shared: Sequence[str]) -> str:
+def no_shared_classes(
+    model_names: Sequence[str],
+    data_names: Sequence[str],
+    shared: Sequence[str],
+    trained_map: Mapping[str, str | None] | None = None,
+) -> str:
     """Why a model cannot be scored on data that share fewer than two classes with it, and the fix
     that works for THESE classes: a model of classes of its own (喜び) is matched by its names only,
-    so no label scheme and no English name reaches it."""
+    so no label scheme and no English name reaches it; the ``--label_map`` its training read its data
+    with (``trained_map``, its ``train_args.json``) when that map sends two or more of the test labels
+    to the model's classes (new recordings labelled ``怒り`` as the training data were)."""
+    reached = {trained_map[d] for d in data_names if trained_map and trained_map.get(d) in set(model_names)}
     own = [m for m in model_names if emotion_of(m) is None]
     unknown = [d for d in data_names if d not in shared and emotion_of(d) is None]  # female_angry is one
     english = "angry, happy, sad, neutral, fearful, disgust, surprised"
     where = "in the data (a metadata.csv's label column, the class folders)"
     mapping = "or map them as they are loaded with --label-map TEST=MODEL,... (from Python load_corpus(label_map=...))"
-    if own:
+    if trained_map and len(reached) >= 2:
+        pairs = shlex.quote(",".join(f"{k}={v or ''}" for k, v in trained_map.items()))
+        fix = (
+            f"the model trained with --label_map {pairs} (its train_args.json): pass --label-map {pairs} "
+            "(from Python load_corpus(label_map=...)) to read these labels as its training did"
+        )
+    elif own:
         fix = (
             f"the model's classes {', '.join(own[:6])} are its own, which no --label-scheme produces: name the "
             f"test classes as the model does ({', '.join(model_names)}) {where}, {mapping}"
