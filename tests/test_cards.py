@@ -253,11 +253,20 @@ def test_results_options_with_a_folders_own_card_say_how_to_get_a_generated_one(
         "--eval-json",
         str(tmp_path / "eval.json"),
     ]
-    with pytest.raises(SERError, match="--eval-json only go into a generated card: pass --regenerate-card"):
+    with pytest.raises(
+        SERError,
+        match="--eval-json only goes into a generated card: pass --regenerate-card to upload a card generated with it",
+    ):
         push_cli.cli(args)
     assert push_cli.cli([*args, "--regenerate-card"]) == 0
     with pytest.raises(SERError, match="README.md: the folder has its own model card.*--license"):
         push_model(default_model_path(), "me/x", license="mit", token="hf_never_used")
+    # several: "go", "them"; and what a push changes in the folder's card, not "uploads as it is"
+    with pytest.raises(SERError) as several:
+        push_cli.cli([*args, "--license", "mit"])
+    message = str(several.value)
+    assert "--eval-json and --license only go into a generated card" in message and "with them" in message
+    assert "as it is" not in message and "'Loading this repository' section" in message
 
 
 def test_which_card_a_folder_gets_and_how_its_own_card_is_kept(tmp_path):
@@ -303,6 +312,47 @@ def test_which_card_a_folder_gets_and_how_its_own_card_is_kept(tmp_path):
     readme.write_text("---\nmodel-index:\n- name: x\n  results: 3\n---\n# x\n")
     with pytest.raises(SERError, match="metadata is not valid for the Hub"):
         card_for_push(folder, "me/x")
+
+
+def test_a_folder_card_with_a_byte_order_mark_or_an_unclosed_front_matter(tmp_path):
+    """A README.md saved "UTF-8 with BOM" lost its front matter: a new YAML block went on top and the
+    author's `license: mit` block into the body, where the Hub does not read it. A card whose front
+    matter has no closing `---` got a new block on top without a word."""
+    import shutil
+
+    from ser_hf.errors import SERError
+    from ser_hf.hub.folder_card import card_for_push
+    from ser_hf.inference.bundled import default_model_path
+
+    folder = tmp_path / "model"
+    shutil.copytree(default_model_path(), folder)
+    readme = folder / "README.md"
+    readme.write_bytes(b"\xef\xbb\xbf---\nlicense: mit\n---\n# M\n")
+    text = card_for_push(folder, "me/m")
+    data, body = _front_matter_and_body(text)
+    assert data["license"] == "mit" and data["pipeline_tag"] == "audio-classification"
+    assert text.count("---\n") == 2 and "\ufeff" not in text and body.startswith("# M\n")
+    readme.write_text("---\nlicense: mit\n# M\n\nNo closing line.\n")
+    with pytest.raises(SERError, match="README.md: the model card's YAML front matter has an opening --- "
+                       "line but no closing one.*--regenerate-card"):  # fmt: skip
+        card_for_push(folder, "me/m")
+
+
+def test_the_loading_section_speaks_of_other_snippets_only_on_a_card_with_code(tmp_path):
+    """The section a push adds said "the snippets above and below may load the local folder" on a card
+    without a line of code."""
+    import shutil
+
+    from ser_hf.hub.folder_card import card_for_push
+    from ser_hf.inference.bundled import default_model_path
+
+    folder = tmp_path / "model"
+    shutil.copytree(default_model_path(), folder)
+    readme = folder / "README.md"
+    readme.write_text("# M\n\nWords only.\n\n## Results\n\nModest.\n")
+    assert "snippets" not in card_for_push(folder, "me/m")
+    readme.write_text("# M\n\n```python\nEmotionClassifier('./m')\n```\n\n## Results\n")
+    assert "the snippets above and below may load the local folder" in card_for_push(folder, "me/m")
 
 
 def test_a_card_lists_hub_datasets_and_known_corpora_in_its_metadata_but_not_local_folder_names():

@@ -29,9 +29,14 @@ logger = logging.getLogger(__name__)
 CARD_FILE = "README.md"
 # transformers' Trainer.create_model_card writes this comment: a stub to proofread, not an author's card
 TRAINER_STUB = "This model card has been generated automatically according to the information the Trainer"
-_YAML_BLOCK = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(?:\r\n|\n|$))")
+_YAML_BLOCK = re.compile(r"^(\s*---[ \t]*(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(?:\r\n|\n|$))")
 _SECTION_START = "<!-- ser-hf push: loading this repository (rewritten by every push) -->"
 _SECTION_END = "<!-- end of ser-hf push's section -->"
+# what a push changes in the folder's own card (own_card), as its messages say it
+_CHANGED = (
+    "its model-index name, a missing pipeline_tag / library_name / custom_code tag and its "
+    "'Loading this repository' section updated"
+)
 _SECTION = re.compile(re.escape(_SECTION_START) + r"[\S\s]*?" + re.escape(_SECTION_END) + r"\n*")
 
 
@@ -84,14 +89,20 @@ def card_for_push(
         if value is not None
     ]
     if given:
+        named = given[0] if len(given) == 1 else f"{', '.join(given[:-1])} and {given[-1]}"
         raise SERError(
-            f"the folder has its own model card, which a push uploads as it is, and {', '.join(given)} only "
-            "go into a generated card: pass --regenerate-card to upload a card generated with them in its "
-            "place, or write what they say into README.md and leave them out",
+            f"the folder has its own model card, which a push uploads with only {_CHANGED}, and {named} "
+            f"only {'goes' if len(given) == 1 else 'go'} into a generated card: pass --regenerate-card to "
+            f"upload a card generated with {'it' if len(given) == 1 else 'them'} in its place, or write what "
+            f"{'it says' if len(given) == 1 else 'they say'} into README.md and leave "
+            f"{'it' if len(given) == 1 else 'them'} out",
             source=str(path),
         )
     logger.info(
-        "the model card is %s, the folder's own (--regenerate-card uploads a generated one instead)", path
+        "the model card is %s, the folder's own, with only %s (--regenerate-card uploads a generated one "
+        "instead)",
+        path,
+        _CHANGED,
     )
     return own_card(path, repo_id)
 
@@ -110,7 +121,15 @@ def own_card(path: Path, repo_id: str) -> str:
             "--regenerate-card to upload a generated card instead",
             source=str(path),
         ) from err
+    text = text.removeprefix("\ufeff")  # a byte-order mark (Notepad's "UTF-8 with BOM") hid the front matter
     match = _YAML_BLOCK.search(text)
+    if match is None and re.match(r"\s*---[ \t]*(?:\r\n|\r|\n|$)", text):
+        raise SERError(
+            "the model card's YAML front matter has an opening --- line but no closing one; end it with a "
+            "line of --- (or remove the first line), or pass --regenerate-card to upload a generated card "
+            "instead",
+            source=str(path),
+        )
     try:
         data = (yaml.safe_load(match.group(2)) if match else None) or {}
     except yaml.YAMLError as err:
@@ -189,13 +208,18 @@ def _with_loading_section(body: str, repo_id: str) -> str:
     body = _SECTION.sub("", body)
     if f'model="{repo_id}"' in body or f"model='{repo_id}'" in body:
         return body
+    snippets = (  # only a card with code of its own has snippets that may load another place
+        " (the snippets above and below may load the local folder this card was written for)"
+        if "```" in body or "~~~" in body
+        else ""
+    )
     section = "\n".join(
         [
             _SECTION_START,
             "## Loading this repository",
             "",
             "This repository carries the model's code, so the stock pipeline loads it without `ser_hf` "
-            "installed (the snippets above and below may load the local folder this card was written for):",
+            f"installed{snippets}:",
             "",
             "```python",
             "from transformers import pipeline",
