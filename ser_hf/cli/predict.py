@@ -34,6 +34,7 @@ from .predict_output import _CutShort, _fmt_top, _print_table, _shown, _write_cs
 from .predict_resume import open_predict_file
 
 logger = logging.getLogger(__name__)
+STDIN = "<stdin>"  # the PATH `-`: its rows and messages name it so
 
 
 def cli(argv: list[str]) -> int:
@@ -51,6 +52,7 @@ def cli(argv: list[str]) -> int:
         args.paths += _listed_paths(args.files_from, args.null)
         if not args.paths:
             raise SERError("the list names no file", source=f"--files-from {args.files_from}")
+    _check_stdin(args, parser)
     if not args.paths:  # `--json clip.flac` alone: the clip became the FILE, say so, not "PATH required"
         _no_recording_as_output(args, [])
         parser.error("the following arguments are required: PATH")
@@ -84,7 +86,7 @@ def cli(argv: list[str]) -> int:
     if args.onnx:
         require_extra("onnx", "ser-hf predict --onnx", ("onnxruntime",))
     # the library (torch, transformers) loads after the arguments parse: --help answers at once
-    from ..data.audio import audio_info, load_audio
+    from ..data.audio import audio_info, is_stream_path, load_audio
     from ..data.media_files import find_media_names
     from ..inference.inputs import decoded_within, length_unknown
     from ..inference.onnx_classifier import load_classifier
@@ -103,6 +105,9 @@ def cli(argv: list[str]) -> int:
     files: list[Path | str] = []
     unread: list[OSError] = []  # folders a scan could not read (each a warning; counted in the summary)
     for raw in args.paths:
+        if raw == "-":  # standard input, read once (as a pipe given by its path)
+            files.append(STDIN)
+            continue
         files += [raw] if url_scheme(raw) else find_media_names([raw], unreadable=unread)  # names as typed
     if not files:
         unread_note = f" ({len(unread)} folder(s) could not be read: see the warning)" if unread else ""
@@ -110,7 +115,8 @@ def cli(argv: list[str]) -> int:
     _no_recording_as_output(args, files)
     # with --json - / --csv - the results own stdout and the human-readable report goes to stderr
     report = sys.stderr if "-" in (args.json, args.csv) else sys.stdout
-    result_file.start(files, report)  # --resume: the files already classified are skipped
+    streams = [f for f in dict.fromkeys(files) if f == STDIN or is_stream_path(f)]  # `-`, <(...), a FIFO
+    result_file.start(files, report, again=streams)  # --resume: the files already classified are skipped
     # (the files classified, the files adapted on first or None)
     groups: list[tuple[list[Path | str], list[Path | str] | None]] = [(files, files if args.adapt else None)]
     if args.adapt and args.onnx:
@@ -119,9 +125,11 @@ def cli(argv: list[str]) -> int:
             source="--adapt",
         )
     # --adapt reads every file twice (adapting, then classifying; three times to group voices): an
-    # address is fetched once, into a folder removed when the files are classified
-    fetched = tempfile.TemporaryDirectory(prefix="ser-hf-predict-") if args.adapt else None
-    local = _fetch_addresses(files, Path(fetched.name)) if fetched else {}
+    # address is fetched once, into a folder removed when the files are classified; a pipe is copied
+    # there once (it can be read once), then read as a file: its header, its chunks, --adapt's passes
+    fetched = tempfile.TemporaryDirectory(prefix="ser-hf-predict-") if args.adapt or streams else None
+    local = _fetch_addresses(files, Path(fetched.name)) if fetched and args.adapt else {}
+    local.update(_copied_streams(streams, Path(fetched.name)) if fetched else {})
     as_given = _AsGiven(local)  # warnings about a fetched copy name its address
     for handler in logging.getLogger().handlers:
         handler.addFilter(as_given)
@@ -344,6 +352,61 @@ def _listed_paths(source: str, null: bool) -> list[str]:
     return listed_names(data, null, source=f"--files-from {source}")
 
 
+def _check_stdin(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """A PATH ``-`` reads the audio from stdin: not also the list of ``--files-from -``, not a closed
+    stdin nor a terminal (which would wait for the keyboard)."""
+    if "-" not in args.paths:
+        return
+    if args.files_from == "-":
+        parser.error(
+            "stdin cannot hold both the --files-from list and the audio of PATH -: give the list as "
+            "--files-from FILE, or the recording as its path"
+        )
+    if sys.stdin is None or sys.stdin.isatty():  # `<&-`, or an interactive shell
+        raise SERError(
+            f"stdin is {'closed' if sys.stdin is None else 'a terminal'}; pipe or redirect a recording in "
+            "(cat clip.flac | ser-hf predict -, ser-hf predict - < clip.flac)",
+            source="-",
+        )
+
+
+def _copied_streams(streams: Sequence[Path | str], folder: Path) -> dict[Path | str, Path | SERError]:
+    """Each pipe of ``streams`` (:data:`STDIN`, or the path of a FIFO or device) copied once into
+    ``folder``: read once, as a pipe can be, its copy read as often as a file is (its header, then its
+    chunks; twice with --adapt). A pipe that gives nothing, a terminal: the error for its row."""
+    import shutil
+
+    from ..data.audio import read_stream_path
+    from ..errors import AudioInputError
+
+    local: dict[Path | str, Path | SERError] = {}
+    for path in streams:
+        copy = folder / f"pipe-{len(local)}"
+        try:
+            with open(copy, "wb") as out:
+                if path == STDIN:
+                    shutil.copyfileobj(sys.stdin.buffer, out)
+                else:
+                    with open(path, "rb") as f:
+                        if f.isatty():
+                            read_stream_path(path)  # raises its error: a terminal, not audio
+                        shutil.copyfileobj(f, out)
+        except SERError as err:
+            local[path] = err
+            continue
+        except OSError as err:
+            local[path] = SERError(f"the pipe cannot be read ({err.strerror})", source=str(path))
+            continue
+        empty = copy.stat().st_size == 0
+        local[path] = copy
+        if empty:
+            local[path] = AudioInputError(
+                "the pipe gave no bytes (its writer sent nothing, or it was read already: a pipe is read once)",
+                source=str(path),
+            )
+    return local
+
+
 def _no_recording_as_output(args: argparse.Namespace, inputs: Sequence[Path | str]) -> None:
     """Refuse a --json / --csv FILE that is a recording (a media name, or one of ``inputs``):
     ``ls *.mp3 | xargs ser-hf predict --json`` took the first recording as --json's FILE and overwrote
@@ -420,6 +483,8 @@ def _file_name(path: Path | str) -> str:
 
     from ..data.audio import url_scheme
 
+    if path == STDIN:
+        return "stdin"
     return Path(urlsplit(str(path)).path if url_scheme(path) else path).name or "audio"
 
 

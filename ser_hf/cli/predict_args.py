@@ -79,7 +79,9 @@ run's rows are left), and --json - / --csv - then print one array / one header p
         "paths",
         nargs="*",
         metavar="PATH",
-        help="files, folders or glob patterns ('clips/**/*.wav'), or http(s) addresses (downloaded)",
+        help="files, folders or glob patterns ('clips/**/*.wav'), or http(s) addresses (downloaded); '-': a "
+        "recording on stdin (cat clip.flac | ser-hf predict -), read once, its row named <stdin>; a pipe's "
+        "path (<(...), /dev/stdin, a FIFO) is read once too; --resume classifies a pipe again",
     )
     p.add_argument(
         "--files-from",

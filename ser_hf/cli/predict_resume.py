@@ -85,13 +85,18 @@ class PredictFile:
         self.saved = False  # whether a save during the run wrote FILE (its earlier content is gone)
         self.pngs: set[str] = set()  # the --timeline-png names the rows kept from the earlier run took
 
-    def start(self, files: Sequence[Path | str], report: TextIO) -> None:
+    def start(self, files: Sequence[Path | str], report: TextIO, again: Sequence[Path | str] = ()) -> None:
         """Match the earlier rows to ``files`` (the name as a row writes it, exactly): the files that
-        have a row with a label are skipped; one with an error row, or none, is classified."""
+        have a row with a label are skipped; one with an error row, or none, is classified, and so is
+        each of ``again`` (a pipe: what it gives now is not known to be what it gave then)."""
         self.files = files
         self.next_save = time.monotonic() + SAVE_EVERY_S  # a minute of classifying, not of loading models
         names = Counter(_shown(str(f)) for f in files)
-        self.done = Counter(r["file"] for r in self.earlier if "label" in r) & names
+        fresh = {_shown(str(f)) for f in again}
+        done = Counter(r["file"] for r in self.earlier if "label" in r)
+        if self.earlier and (piped := sorted(fresh & set(done))):
+            print(f"--resume: {', '.join(piped)} is a pipe, classified again, not resumed", file=report)
+        self.done = Counter({k: n for k, n in done.items() if k not in fresh}) & names
         self.kept = sum(self.done.values())
         self.pngs = {os.path.abspath(f) for r in self.earlier for f in _outputs(r)}
         if self.earlier:

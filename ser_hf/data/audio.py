@@ -29,6 +29,7 @@ import logging
 import math
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -235,6 +236,39 @@ def unreadable_path(path: Path) -> str | None:
     return None
 
 
+def is_stream_path(path: str | os.PathLike) -> bool:
+    """Whether ``path`` names a pipe (``/dev/stdin`` fed by ``|``, bash's ``<(...)`` as ``/dev/fd/63``, a
+    ``mkfifo``) or a character device: its size is 0 whatever it holds, and it can be read once."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):  # missing, a bad name: the path's own checks say what
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
+
+
+def read_stream_path(path: str | os.PathLike) -> bytes:
+    """All that the pipe or device ``path`` gives, read once (as an open pipe is: :func:`read_file_object`),
+    named by its path; a terminal, or a pipe that gives nothing, is a :class:`SERError` saying so."""
+    name = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            if f.isatty():  # /dev/stdin of an interactive shell: reading would wait for the keyboard
+                raise SERError(
+                    "is a terminal, not audio; pipe or redirect a recording in (cat clip.flac | ser-hf "
+                    "predict -, ser-hf predict - < clip.flac)",
+                    source=name,
+                )
+            data = read_file_object(f, name)
+    except OSError as err:
+        raise SERError(f"the pipe cannot be read ({err.strerror})", source=name) from err
+    if not data:
+        raise AudioInputError(
+            "the pipe gave no bytes (its writer sent nothing, or it was read already: a pipe is read once)",
+            source=name,
+        )
+    return data
+
+
 def _readable_path(path: Path) -> None:
     if why := unreadable_path(path):
         raise SERError(f"{why}; check it", source=str(path))
@@ -251,6 +285,8 @@ def _decode_path(
         raise SERError(
             "is a directory, not an audio file; pass a file (the CLI accepts folders)", source=name
         )
+    if is_stream_path(path):  # a pipe's size is 0: its bytes, read once, decoded under its path
+        return _decode_bytes(read_stream_path(path), name, sampling_rate, channel, track)
     if path.stat().st_size == 0:
         raise AudioInputError("the file is empty (0 bytes); re-record or re-export it", source=name)
     try:
@@ -482,6 +518,13 @@ def audio_info(
     elif isinstance(path, (str, os.PathLike)):
         target = str(path)
         _readable_path(Path(path))
+        if is_stream_path(path):  # its header read here would be lost to the decoding after it
+            raise SERError(
+                "is a pipe (or a device), read once: its header cannot be read apart from its audio; read "
+                "it once (data = open(path, 'rb').read()) and pass data to audio_info and to load_audio or "
+                "classify, or pass the path to load_audio or classify alone",
+                source=name,
+            )
         if not Path(path).is_file():
             raise SERError("not an existing file", source=name)
     else:

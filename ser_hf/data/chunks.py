@@ -30,7 +30,9 @@ from .audio import (
     check_channel,
     encoded_input,
     is_file_object,
+    is_stream_path,
     load_audio,
+    read_stream_path,
 )
 from .ffmpeg_decode import _decode_until_damage, read_to_damage
 from .ffmpeg_input import ffmpeg_source
@@ -65,10 +67,12 @@ def iter_audio_chunks(
             usable = p.is_file() and p.stat().st_size > 0
         except OSError:  # a name too long for the file system: a raw OSError from timeline()
             usable = False
-        if not usable:
+        data: Any = str(source)
+        if is_stream_path(p):  # a pipe (/dev/stdin, <(...)): read once, its bytes in chunks
+            data = read_stream_path(p)
+        elif not usable:
             # raises the precise error (missing, a folder, empty, bad name)
             _decode_path(p, sampling_rate, channel)
-        data: Any = str(source)
     else:
         name = name or _describe(source)
         data = encoded_input(source, name)
