@@ -868,8 +868,9 @@ def test_cv_end_to_end_two_protocol_folds_then_evaluate_reads_a_fold(tree, tmp_p
 def test_evaluate_skips_a_clip_whose_samples_do_not_decode_and_counts_it(
     tree, random_model, tmp_path, capsys
 ):
-    """A FLAC cut short keeps a readable header, so the corpus loads it; its samples fail when the
-    evaluation decodes them: that clip is skipped and listed, the others are scored."""
+    """A FLAC whose header is followed by garbage keeps a readable header, so the corpus loads it; its
+    samples fail when the evaluation decodes them: that clip is skipped and listed, the others are
+    scored. (A FLAC merely cut short is read up to its cut, as an MP3 is, since session 43.)"""
     corpus = tmp_path / "corpus"
     actor = corpus / "Actor_01"
     actor.mkdir(parents=True)
@@ -878,7 +879,11 @@ def test_evaluate_skips_a_clip_whose_samples_do_not_decode_and_counts_it(
         sf.write(actor / f"{wav.stem}.flac", np.tile(x, 8), sr)  # long enough to cut mid-stream
     cut = sorted(actor.glob("*.flac"))[0]
     data = cut.read_bytes()
-    cut.write_bytes(data[: len(data) // 2] + bytes(range(256)) * 8)
+    end, last = 4, False  # past "fLaC" and its metadata blocks: where the first audio frame starts
+    while not last:
+        last, size = bool(data[end] & 0x80), int.from_bytes(data[end + 1 : end + 4], "big")
+        end += 4 + size
+    cut.write_bytes(data[:end] + bytes(range(256)) * 8)
     out = tmp_path / "eval"
     argv = [
         "--model",

@@ -36,7 +36,7 @@ WINDOW_SPEECH_S = 0.25
 # -90 dBFS, digital silence or dither, are no noise); a clip's estimate is its speech level less the
 # floor, a recording's the 25th percentile of its classified windows' (its noisiest quarter of speech).
 # Under NOISY_SNR_DB a clip or recording gets a warning (benchmarks/bench_snr_warning.py, session 43:
-# none of the 4,238 clean RAVDESS and TESS clips, lowest 14.3 dB; every clip under white noise at 0 dB SNR).
+# none of the 4,238 clean RAVDESS and TESS clips, lowest 18.2 and 15.5 dB; every clip under white noise at 0 dB SNR).
 SNR_FRAME_S = 0.02
 SNR_SPEECH_PERCENTILE = 95.0
 SNR_NOISE_PERCENTILE = 5.0
