@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import make_speechlike, make_tone
+from conftest import EXAMPLES, make_speechlike, make_tone
 
 from ser_hf.cli.predict import cli as predict_cli
 from ser_hf.inference.classifier import EmotionClassifier
@@ -210,6 +210,64 @@ def test_a_side_mostly_under_silence_db_with_loud_windows_is_said(model_dir, tmp
     assert not [r for r in caplog.records if "--silence-db" in r.getMessage()]
 
 
+def _ravdess(names: list[str], db: float) -> list[np.ndarray]:
+    """The demo's RAVDESS sentences, each scaled so that its loudest 50 ms is at ``db`` dBFS."""
+    from ser_hf.data.audio import load_audio
+    from ser_hf.inference.levels import level_db
+
+    clips = [load_audio(str(EXAMPLES / name), SR) for name in names]
+    return [(c * 10 ** ((db - level_db(c, SR)) / 20)).astype(np.float32) for c in clips]
+
+
+def _quiet_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "windows are silence for their level" in r.getMessage()]
+
+
+def test_speech_with_long_pauses_of_quiet_noise_is_not_said_to_be_a_quiet_speaker(
+    model_dir, tmp_path, caplog
+):
+    """Sentences joined by 8-s pauses of steady noise at -68 dB RMS (over half the windows ``silence``,
+    close under --silence-db) were said to be "a quiet speaker", and following the advice gave those
+    windows ``no speech``: the speech detector finds no speech in them, so nothing is said."""
+    rng = np.random.default_rng(0)
+    parts = []
+    for clip in _ravdess(sorted(p.name for p in EXAMPLES.glob("*.flac"))[:4], -12.0):
+        parts += [clip, rng.standard_normal(8 * SR).astype(np.float32) * 10 ** (-68 / 20)]
+    sf.write(tmp_path / "pauses.wav", np.concatenate(parts), SR, subtype="FLOAT")
+    out = tmp_path / "out.json"
+    argv = [str(tmp_path / "pauses.wav"), "--model", str(model_dir), "--window", "4", "--hop", "2"]
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        assert predict_cli([*argv, "--json", str(out)]) == 0
+    windows = json.loads(out.read_text())[0]["timeline"]
+    assert sum(w["label"] == "silence" and -70 < w["level_db"] < -55 for w in windows) * 2 > len(windows)
+    assert not _quiet_warnings(caplog)
+
+
+def test_a_quiet_voice_after_a_beep_is_said_with_options_that_classify_it(model_dir, tmp_path, caplog):
+    """Real sentences 50 dB under a loud beep (loudest 50 ms at -62 dBFS), between pauses of digital
+    silence: the warning names the options, and with them the quiet windows are classified (the speech
+    detector misses speech this quiet, so the advice includes --min-speech none when it does)."""
+    beep = make_tone(1400.0, 0.5, SR, amp=0.7)
+    parts = [beep, np.zeros(SR, np.float32)]
+    for clip in _ravdess(sorted(p.name for p in EXAMPLES.glob("*.flac"))[:5], -62.0):
+        parts += [clip, np.zeros(2 * SR, np.float32)]
+    sf.write(tmp_path / "quiet.wav", np.concatenate(parts), SR, subtype="FLOAT")
+    out = tmp_path / "out.json"
+    argv = [str(tmp_path / "quiet.wav"), "--model", str(model_dir), "--window", "2", "--hop", "1"]
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        assert predict_cli([*argv, "--json", str(out)]) == 0
+    said = _quiet_warnings(caplog)
+    assert len(said) == 1 and "quiet.wav: " in said[0]
+    advice = said[0].split("far microphone), ")[1].split(" classifies them")[0]
+    flags = [f for f in advice.split() if f.startswith("--")]
+    options = sum(([f, advice.split(f + " ")[1].split()[0]] for f in flags), [])
+    assert options[:2] == ["--silence-db", options[1]] and "--silence-rel-db" in options
+    assert predict_cli([*argv, *options, "--json", str(out)]) == 0
+    quiet = [w for w in json.loads(out.read_text())[0]["timeline"] if -70 < w["level_db"] < -55]
+    assert quiet and sum(not w["silent"] for w in quiet) * 2 > len(quiet)  # most of them classified
+    assert "speech found in " in said[0]  # the detector was asked
+
+
 def test_a_headerless_telephony_file_is_said_so_with_how_to_read_it(model_dir, tmp_path, capsys):
     """``call.raw`` (bare 16-bit samples) read "FFmpeg finds no audio stream in it (a video without sound,
     or not a media file at all)", and the table cut that mid-sentence ("... no audio stream in ")."""
@@ -235,3 +293,30 @@ def test_a_headerless_telephony_file_is_said_so_with_how_to_read_it(model_dir, t
         cell = next(line for line in table.splitlines() if line.startswith(path))
         shown = cell[cell.index(reason[:20]) :]
         assert shown.endswith("...") and reason.startswith(shown[:-3]) and reason[len(shown) - 3] in " ,;:"
+
+
+def test_a_folder_of_headerless_files_says_what_they_are_and_how_to_convert_them(model_dir, tmp_path, caplog):
+    """``ser-hf predict hl/`` on a phone system's .raw/.ulaw files said only "left out 3 file(s) that are
+    not audio or video by their extension": the ones named like headerless audio are said to be that,
+    with how to convert them, once; a folder of other files is left as it was (an INFO line)."""
+    from ser_hf.errors import SERError
+
+    hl = tmp_path / "hl"
+    hl.mkdir()
+    (make_speechlike(3.0, 8000) * 20000).astype("<i2").tofile(hl / "call.raw")
+    (hl / "call.ulaw").write_bytes(bytes(range(256)) * 100)
+    (hl / "notes.txt").write_text("agent 12, 3 min")
+    with caplog.at_level(logging.INFO, logger="ser_hf"), pytest.raises(SERError, match="no audio or video"):
+        predict_cli([str(hl), "--model", str(model_dir)])
+    said = [r for r in caplog.records if "left out" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelno == logging.WARNING
+    text = said[0].getMessage()
+    assert "left out 3 file(s)" in text and "2 of them named like headerless audio (.raw, .ulaw)" in text
+    assert "ffmpeg -f s16le -ar 8000 -ac 1 -i call.raw call.wav" in text
+    (hl / "call.raw").unlink()
+    (hl / "call.ulaw").unlink()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="ser_hf"), pytest.raises(SERError, match="no audio or video"):
+        predict_cli([str(hl), "--model", str(model_dir)])
+    said = [r for r in caplog.records if "left out" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelno == logging.INFO and "named like" not in said[0].getMessage()

@@ -88,11 +88,16 @@ def test_resume_classifies_only_the_files_missing_and_keeps_the_rows_it_has(
     else:
         rows = json.loads(out.read_text())
         assert [rows[i] for i in (1, 2, 4)] == json.loads(before)
-    # every file there: nothing classified, FILE as it was
+    # every file there: nothing classified, FILE as it was, and said so (not an empty table and
+    # "0 of 0 file(s) classified")
     classified.clear()
     after = out.read_text()
+    capsys.readouterr()
     assert main(["predict", *inputs, *args, "--resume"]) == 0
     assert classified == [] and out.read_text() == after
+    shown = capsys.readouterr().out
+    assert f"--resume: all 5 file(s) were already classified in {out}; nothing left to do" in shown
+    assert "file(s) classified" not in shown and "duration_s" not in shown
     # a file left out of this run keeps its row, at the end
     assert main(["predict", new[0], *args, "--resume"]) == 0
     assert _names(out, kind) == ["new1.wav", "a.wav", "=ten.wav", "new2.wav", "b.wav"]
@@ -272,10 +277,15 @@ def test_resume_never_replaces_the_timeline_png_or_segments_of_an_earlier_row(
     x_file = (folder / f"long{suffix}").read_bytes()
     assert main(["predict", x, y, *args, "--resume"]) == 0
     assert (folder / f"long{suffix}").read_bytes() == x_file
-    assert sorted(p.name for p in folder.iterdir()) == [f"long-0{suffix}", f"long{suffix}"]
+    assert sorted(p.name for p in folder.iterdir()) == [f"long-1{suffix}", f"long{suffix}"]
+    # the names one run with both files gives (a resumed run named the second long-0)
+    fresh = tmp_path / "fresh"
+    again = ["--model", str(model_dir), f"--{kind}", str(tmp_path / f"f.{kind}"), option, str(fresh)]
+    assert main(["predict", x, y, *again]) == 0
+    assert sorted(p.name for p in fresh.iterdir()) == sorted(p.name for p in folder.iterdir())
     if kind == "json":
         rows = json.loads(out.read_text())
-        expected = [str(folder / f"long{suffix}"), str(folder / f"long-0{suffix}")]
+        expected = [str(folder / f"long{suffix}"), str(folder / f"long-1{suffix}")]
         if option == "--segments":  # a list of the files written, one per format
             expected = [[name] for name in expected]
         assert [named(r) for r in rows] == expected

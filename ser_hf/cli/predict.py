@@ -29,7 +29,7 @@ from . import predict_segments as seg
 from .file_lists import listed_names
 from .predict_adapt import _adaptation_clips, _local, _voice_groups
 from .predict_args import build_predict_parser
-from .predict_levels import _why_not, warn_min_speech_over_half, warn_quiet_windows
+from .predict_levels import _why_not, quiet_reader, warn_min_speech_over_half, warn_quiet_windows
 from .predict_output import _CutShort, _fmt_top, _print_table, _shown, _write_csv
 from .predict_resume import open_predict_file
 
@@ -117,6 +117,13 @@ def cli(argv: list[str]) -> int:
     report = sys.stderr if "-" in (args.json, args.csv) else sys.stdout
     streams = [f for f in dict.fromkeys(files) if f == STDIN or is_stream_path(f)]  # `-`, <(...), a FIFO
     result_file.start(files, report, again=streams)  # --resume: the files already classified are skipped
+    if result_file.all_done:  # --resume of a finished run: said, FILE left as it is
+        if unread:
+            print(
+                f"{len(unread)} folder(s) could not be read, their files left out (warning above)",
+                file=sys.stderr,
+            )
+        return 0
     # (the files classified, the files adapted on first or None)
     groups: list[tuple[list[Path | str], list[Path | str] | None]] = [(files, files if args.adapt else None)]
     if args.adapt and args.onnx:
@@ -212,7 +219,17 @@ def cli(argv: list[str]) -> int:
                         )
                         tl.source = str(path)
                         warn_quiet_windows(
-                            _shown(str(path)), tl.windows, args.silence_db, args.silence_rel_db
+                            _shown(str(path)),
+                            tl.windows,
+                            args.silence_db,
+                            args.silence_rel_db,
+                            args.min_speech,
+                            quiet_reader(
+                                source if samples is None else samples,
+                                clf.sampling_rate,
+                                args.channel if samples is None else None,
+                                args.track if samples is None else None,
+                            ),
                         )
                         row = {
                             "file": _shown(str(path)),

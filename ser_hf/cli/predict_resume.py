@@ -84,6 +84,7 @@ class PredictFile:
         self.next_save = time.monotonic() + SAVE_EVERY_S
         self.saved = False  # whether a save during the run wrote FILE (its earlier content is gone)
         self.pngs: set[str] = set()  # the --timeline-png names the rows kept from the earlier run took
+        self.skipped = 0  # the files skipped so far in this run: their rows come before the next
 
     def start(self, files: Sequence[Path | str], report: TextIO, again: Sequence[Path | str] = ()) -> None:
         """Match the earlier rows to ``files`` (the name as a row writes it, exactly): the files that
@@ -99,7 +100,12 @@ class PredictFile:
         self.done = Counter({k: n for k, n in done.items() if k not in fresh}) & names
         self.kept = sum(self.done.values())
         self.pngs = {os.path.abspath(f) for r in self.earlier for f in _outputs(r)}
-        if self.earlier:
+        if self.earlier and self.all_done:  # not an empty table and "0 of 0 file(s) classified"
+            print(
+                f"--resume: all {len(files)} file(s) were already classified in {self.path}; nothing left to do",
+                file=report,
+            )
+        elif self.earlier:
             print(
                 f"--resume: {self.kept} of {len(files)} file(s) already classified in {self.path}; "
                 f"classifying the other {len(files) - self.kept}",
@@ -109,12 +115,18 @@ class PredictFile:
         if others:
             logger.info("%d row(s) of %s name none of this run's files: kept, at its end", others, self.path)
 
+    @property
+    def all_done(self) -> bool:
+        """Whether every file of the run has its earlier row (after :meth:`start`): nothing to classify."""
+        return bool(self.files) and self.kept == len(self.files)
+
     def skip(self, path: Path | str) -> bool:
         """Whether ``path`` (at this place of the inputs) has its earlier row, so is not classified."""
         name = _shown(str(path))
         if self.done[name] <= 0:
             return False
         self.done[name] -= 1
+        self.skipped += 1
         return True
 
     def timeline_png(
@@ -123,10 +135,12 @@ class PredictFile:
         """The --timeline-png file (or, with ``suffix``, --segments file) of the file named ``stem``:
         ``folder/stem.timeline.png``, or ``stem-N.timeline.png`` when a row of this run (the same name
         from another folder) or a row kept from the earlier run names it. A CSV does not name these
-        files: resuming one, a file already in ``folder`` (an earlier row's) is never replaced."""
+        files: resuming one, a file already in ``folder`` (an earlier row's) is never replaced. N starts
+        at the row's place among the run's rows, the kept rows counted (a resumed run named the second
+        ``long.wav`` ``long-0.timeline.png``, one run with both ``long-1.timeline.png``)."""
         path = Path(folder) / f"{stem}{suffix}"
         taken = {f for r in results for f in _outputs(r)}
-        n = len(results)
+        n = len(results) + self.skipped
         while (
             str(path) in taken
             or os.path.abspath(path) in self.pngs

@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 
 from .audio import MEDIA_EXTENSIONS
+from .ffmpeg_input import HEADERLESS, headerless_error
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ def _folder_media(folder: str, extensions: tuple[str, ...], unreadable: list[OSE
     Each name is ``folder`` as given joined with the file's path inside it (``./x/a.wav`` keeps its
     ``./``)."""
     found, others, seen, failed = [], 0, set(), []
+    headerless: list[str] = []  # of the others, those named as bare samples are (call.raw, call.ulaw)
     for root, dirs, files in os.walk(folder, followlinks=True, onerror=failed.append):
         real = os.path.realpath(root)
         if real in seen:  # a link back up the tree
@@ -31,9 +33,21 @@ def _folder_media(folder: str, extensions: tuple[str, ...], unreadable: list[OSE
             q = os.path.join(root, name)
             if Path(name).suffix.lower() in extensions and _file_or_link(q):
                 found.append(q)  # a broken link too: reported as its error
-            else:
-                others += not name.startswith(".")
-    if others:
+            elif not name.startswith("."):
+                others += 1
+                if Path(name).suffix.lower() in HEADERLESS:
+                    headerless.append(q)
+    if headerless:  # a folder of a phone system's .raw/.ulaw files said only "left out 11 file(s)"
+        logger.warning(
+            "%s: left out %d file(s) that are not audio or video by their extension, %d of them named like "
+            "headerless audio (%s), which is read only once converted: %s",
+            folder,
+            others,
+            len(headerless),
+            ", ".join(sorted({Path(q).suffix.lower() for q in headerless})),
+            headerless_error(min(headerless)),
+        )
+    elif others:
         logger.info("%s: left out %d file(s) that are not audio or video by their extension", folder, others)
     if failed:  # os.walk skipped them without a word: a clip 22 folders of 200 characters deep was never seen
         first = failed[0]
