@@ -122,8 +122,6 @@ def _file_object_name(source: Any) -> str:
     if isinstance(name, str) and name:
         return name
     if isinstance(name, int) and not isinstance(name, bool):
-        import stat
-
         try:
             mode = os.fstat(name).st_mode
         except (OSError, ValueError):
