@@ -117,6 +117,7 @@ _LAZY = {
     "SERBackboneForAudioClassification": "ser_hf.models.modeling_backbone",
     "SERFusionForAudioClassification": "ser_hf.models.modeling_fusion",
     "bundled_model_path": "ser_hf.inference.bundled",
+    "plot_timeline": "ser_hf.inference.timeline",
 }
 
 
@@ -130,6 +131,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see of _LAZY; at run time __get
     from .inference.classifier import EmotionClassifier as EmotionClassifier
     from .inference.fusion import build_fusion as build_fusion
     from .inference.streaming import StreamingClassifier as StreamingClassifier
+    from .inference.timeline import plot_timeline as plot_timeline
     from .models.configuration_backbone import SERBackboneConfig as SERBackboneConfig
     from .models.configuration_ser import CnnBiLstmAttentionConfig as CnnBiLstmAttentionConfig
     from .models.configuration_ser import CnnTransformerConfig as CnnTransformerConfig

@@ -58,6 +58,7 @@ from .inputs import (
     refuse_single,
     warn_about_clips,
     warn_if_window_odd,
+    warn_long_clips,
 )
 from .levels import (  # noqa: F401  (re-exported)
     NO_SPEECH_LABEL,
@@ -69,9 +70,14 @@ from .levels import (  # noqa: F401  (re-exported)
     check_min_speech,
     level_db,
 )
+from .seen_files import warn_if_training_files
 from .timeline import Timeline, assemble_timeline, classify_windows
 
 logger = logging.getLogger(__name__)
+
+# classify_batch decodes clips until it holds this much audio, scores them, then decodes the next: 40
+# paths of a 229-s recording held all 40 decoded at once (+1.3 GB) to score each one's last 8 s
+BATCH_HELD_S = 600.0
 
 
 class EmotionClassifier:
@@ -412,6 +418,7 @@ class EmotionClassifier:
         """
         if top_k is not None:
             check_top_k(top_k)  # before the work
+        warn_if_training_files(self, [audio])  # once per classifier
         # from its header, before gigabytes of decoding (a stream: read once)
         audio = refuse_overlong(audio, rate=self.sampling_rate, channel=channel, track=track)
         samples, name = self._load(audio, sampling_rate, channel, track), clip_name(audio)
@@ -437,7 +444,11 @@ class EmotionClassifier:
     ) -> list[Any]:
         """:meth:`classify` for many clips, batched (sorted by length so padding stays small;
         ``batch_size`` None: what runs fastest for the model on its device, 1 for the CNN families
-        on a CPU, else 16).
+        on a CPU, else 16). Clips are decoded in input order until about :data:`BATCH_HELD_S` seconds
+        of audio are held, then scored and let go, so memory stays bounded however many long files
+        are given; the results are in input order. Clips longer than the model reads get one warning
+        for the call; clips given by path that the model trained or was validated on (its
+        ``split.json``), one warning per classifier.
 
         A clip gets the same scores alone and in a batch (up to about 0.002 in bfloat16); the speaker
         encoder runs once over the batch's windows, the turn encoder (int8) clip by clip. ``names``: what
@@ -457,28 +468,39 @@ class EmotionClassifier:
             raise SERError(f"{len(names)} names for {len(audios)} clips", source="classify_batch(names=...)")
         given = names is not None
         names = [str(n) for n in names] if names is not None else [clip_name(a) for a in audios]
+        warn_if_training_files(self, audios)  # once per classifier, from the paths alone
         results: list[Any] = [None] * len(audios)
-        clips: dict[int, np.ndarray] = {}
-        for i, audio in enumerate(audios):
+        keep, labels = self._scoring  # one reading for the call: a restrict() meanwhile changes the next
+        long: list[tuple[str, float]] = []  # the clips longer than the model reads: one warning at the end
+        held: dict[int, np.ndarray] = {}  # decoded and not yet scored: about BATCH_HELD_S of audio
+        held_samples = 0
+
+        def score_held() -> None:
+            ok = list(held)
+            loaded, shown = [held[i] for i in ok], [names[i] for i in ok]
+            if warn:
+                warn_about_clips(loaded, shown, self.sampling_rate, self.feature_extractor, long)
+            if ok:
+                for i, p in zip(ok, self._probs_batched(loaded, shown, batch_size, keep)):
+                    results[i] = _top(p, labels, top_k)
+
+        for i, audio in enumerate(audios):  # decoded and scored a group at a time: bounded memory
             try:
                 audio = refuse_overlong(audio, rate=self.sampling_rate, channel=channel, track=track)
-                clips[i] = self._load(audio, sampling_rate, channel, track)
+                clip = self._load(audio, sampling_rate, channel, track)
                 if require_speech:
-                    refuse_no_speech(clips[i], clip_name(audio), self.sampling_rate)
-            except SERError as err:
-                clips.pop(i, None)  # a clip refused after loading is not scored
+                    refuse_no_speech(clip, clip_name(audio), self.sampling_rate)
+                held[i], held_samples = clip, held_samples + len(clip)
+            except SERError as err:  # a clip refused after loading is not scored
                 results[i] = named_error(err, names[i]) if given else err
                 if not return_exceptions:
                     raise
-        ok = list(clips)
-        loaded, shown = [clips[i] for i in ok], [names[i] for i in ok]
+            if held_samples >= BATCH_HELD_S * self.sampling_rate or i == len(audios) - 1:
+                score_held()
+                held.clear()
+                held_samples = 0
         if warn:
-            warn_about_clips(loaded, shown, self.sampling_rate, self.feature_extractor)
-        if ok:
-            keep, labels = self._scoring
-            probs = self._probs_batched(loaded, shown, batch_size, keep)
-            for i, p in zip(ok, probs):
-                results[i] = _top(p, labels, top_k)
+            warn_long_clips(long, self.feature_extractor)
         return results
 
     def _batch_size(self, batch_size: int | None) -> int:
@@ -583,6 +605,7 @@ class EmotionClassifier:
         win, hop = max(1, int(round(window_s * sr))), max(1, int(round(hop_s * sr)))
         name = clip_name(audio)
         warn_if_window_odd(window_s, self.feature_extractor, name, hop_s)
+        warn_if_training_files(self, [audio])
         load = lambda a: self._load(a, sampling_rate, channel, track)  # noqa: E731  (samples in memory)
         chunks = recording_chunks(audio, load, chunk_s, window_s, sr, channel, track)  # bounded memory
 

@@ -99,8 +99,17 @@ def no_speech(clip: np.ndarray, rate: int) -> str | None:
         return f"is {milliseconds(len(clip) / rate)} long, too short to hold speech"
     level = level_db(clip, rate)
     if level < SILENCE_DB:
-        return f"holds no speech (loudest 50 ms at {level:.0f} dBFS, below {SILENCE_DB:.0f})"
+        return f"holds no speech (loudest 50 ms at {_below(level, SILENCE_DB)} dBFS, below {SILENCE_DB:g})"
     return None
+
+
+def _below(level: float, limit: float) -> str:
+    """``level`` to the fewest decimals that still read below ``limit`` (-55.42 dBFS under -55 was
+    "at -55 dBFS, below -55"): whole dB when that does."""
+    for decimals in range(4):
+        if float(text := f"{level:.{decimals}f}") < limit:
+            return text
+    return f"{level:.6f}"
 
 
 def refuse_no_speech(clip: np.ndarray, name: str, rate: int) -> None:
@@ -113,13 +122,19 @@ def refuse_no_speech(clip: np.ndarray, name: str, rate: int) -> None:
 
 
 def warn_about_clips(
-    clips: Sequence[np.ndarray], names: Sequence[str], rate: int, feature_extractor: Any
+    clips: Sequence[np.ndarray],
+    names: Sequence[str],
+    rate: int,
+    feature_extractor: Any,
+    long: list[tuple[str, float]] | None = None,
 ) -> None:
     """The warnings ``classify`` gives before scoring (the model still scores every clip): no speech to
     score (:func:`no_speech`: silent or too short), speech too noisy for the model (its speech-to-noise
     estimate under :data:`~ser_hf.inference.levels.NOISY_SNR_DB`: :func:`~ser_hf.inference.levels.warn_if_noisy`),
-    or longer than the model reads (:func:`reads_seconds`; use ``timeline``)."""
+    or longer than the model reads (:func:`reads_seconds`; use ``timeline``): said here, or, given a
+    ``long`` list, added to it (name, seconds) for one :func:`warn_long_clips` over a whole batch."""
     limit = reads_seconds(feature_extractor)
+    found: list[tuple[str, float]] = [] if long is None else long
     for clip, name in zip(clips, names):
         if reason := no_speech(clip, rate):
             fix = "" if "too short" in reason else "; check the recording level or the file"
@@ -129,13 +144,36 @@ def warn_about_clips(
             meter.add(clip)
             warn_if_noisy(name, meter.snr_db(), meter.floor_db())
         if limit and len(clip) > (limit + 1.0) * rate:  # trimming takes silence off both ends first
-            logger.warning(
-                "%s is %.0f s long; this model reads only about its last %g s of speech: use "
-                "timeline() (ser-hf predict does) for a recording longer than that",
-                name,
-                len(clip) / rate,
-                limit,
-            )
+            found.append((name, len(clip) / rate))
+    if long is None:
+        warn_long_clips(found, feature_extractor)
+
+
+def warn_long_clips(long: Sequence[tuple[str, float]], feature_extractor: Any) -> None:
+    """One warning for the clips (name, seconds) longer than the model reads (:func:`reads_seconds`):
+    the clip and its length, or for a batch the count and the first three (20 long files of a batch
+    were 20 warnings)."""
+    limit = reads_seconds(feature_extractor)
+    if not long or not limit:
+        return
+    if len(long) == 1:
+        logger.warning(
+            "%s is %.0f s long; this model reads only about its last %g s of speech: use "
+            "timeline() (ser-hf predict does) for a recording longer than that",
+            long[0][0],
+            long[0][1],
+            limit,
+        )
+        return
+    shown = ", ".join(f"{name} ({seconds:.0f} s)" for name, seconds in long[:3])
+    logger.warning(
+        "%d clips are longer than this model reads: %s%s; it reads only about its last %g s of speech "
+        "of each: use timeline() (ser-hf predict does) for recordings longer than that",
+        len(long),
+        shown,
+        f" and {len(long) - 3} more" if len(long) > 3 else "",
+        limit,
+    )
 
 
 # classify() decodes a clip whole and a turn-encoder model scores its last 8 s: a file longer than this

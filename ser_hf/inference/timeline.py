@@ -258,31 +258,49 @@ def assemble_timeline(
     )
 
 
-def plot_timeline(timeline: Timeline, path: str | os.PathLike, title: str | None = None) -> Path:
-    """Draw per-window probabilities over time as a stacked area plot and save it as a PNG.
+def plot_timeline(
+    timeline: Timeline, path: str | os.PathLike | None = None, title: str | None = None, *, ax: Any = None
+) -> Any:
+    """Draw per-window probabilities over time as a stacked area plot: saved as a PNG at ``path``, or
+    drawn into ``ax``, a matplotlib ``Axes`` of your own (a notebook's figure), or both.
 
     The x axis is time (each window is drawn at its centre), in seconds up to :data:`CLOCK_AXIS_S`
     and as ``m:ss`` (``h:mm:ss`` from an hour) beyond, on round steps; silent windows are shaded
     light grey and windows without speech darker, each named in the legend; the title gives the file, the overall label and its score.
-    """
-    from ..errors import require_extra
 
+    Returns:
+        the PNG's ``Path`` when ``path`` is given, else ``ax``.
+    """
+    from ..errors import SERError, require_extra
+
+    if path is None and ax is None:
+        raise SERError(
+            "give a path for the PNG, or ax= (a matplotlib Axes) to draw into", source="plot_timeline"
+        )
     require_extra("demo", "plot_timeline", ("matplotlib",))  # a core install: SERError naming the extra
     import matplotlib
 
-    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
+    if ax is None and matplotlib.get_backend().lower() not in (
+        "agg",
+        "module://matplotlib_inline.backend_inline",
+    ):
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from ..training.plot_text import drawable_text
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
     centers = np.array([(w["start"] + w["end"]) / 2 for w in timeline.windows])
     probs = np.array(timeline.probabilities) if timeline.probabilities else np.zeros((len(centers), 0))
     head = title or Path(timeline.source).name
-    with drawable_text(timeline.labels, str(path), head) as say:  # 会話.flac, classes 喜び ...
-        fig, ax = plt.subplots(figsize=(max(6.0, min(20.0, 0.15 * len(centers) + 6)), 3.6), dpi=100)
+    with drawable_text(timeline.labels, str(path or "plot_timeline(ax=...)"), head) as say:  # 会話.flac, 喜び
+        own = ax is None  # a figure of our own, closed after saving; the caller's stays open
+        if own:
+            fig, ax = plt.subplots(figsize=(max(6.0, min(20.0, 0.15 * len(centers) + 6)), 3.6), dpi=100)
+        else:
+            fig = ax.figure
         try:
             if len(centers) == 1:  # a single window: draw it as a block over its span
                 w = timeline.windows[0]
@@ -317,11 +335,14 @@ def plot_timeline(timeline: Timeline, path: str | os.PathLike, title: str | None
             ax.set_ylabel("probability")
             ax.set_title(f"{say(head)}: {say(timeline.label)} ({timeline.score:.2f})", fontsize=10)
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-            fig.tight_layout()
-            fig.savefig(path, format="png")
+            if own:
+                fig.tight_layout()
+            if path is not None:
+                fig.savefig(path, format="png", bbox_inches=None if own else "tight")
         finally:
-            plt.close(fig)
-    return path
+            if own:
+                plt.close(fig)
+    return path if path is not None else ax
 
 
 CLOCK_AXIS_S = 120.0  # a plot of a longer recording reads its time axis as m:ss, not thousands of seconds

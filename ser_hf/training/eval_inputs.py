@@ -315,6 +315,20 @@ def _stem(name: Any) -> str:
     return os.path.splitext(os.path.basename(str(name)))[0]
 
 
+def training_files(record: dict[str, Any]) -> dict[str, set[str]]:
+    """The files a ``split.json`` record lists as training or validation rows: their stems (a file's
+    name without folder and extension) -> the speakers holding a file of that name. Empty for a record
+    without files (a Hub copy's, a fusion's)."""
+    row_ids = record.get("row_ids") if isinstance(record.get("row_ids"), list) else []
+    files: dict[str, set[str]] = {}
+    for i in {*(record.get("train") or ()), *(record.get("validation") or ())}:
+        if isinstance(i, int) and 0 <= i < len(row_ids):
+            speaker, _, name = str(row_ids[i]).rpartition("/")
+            if not name.startswith("#"):  # a row without a file
+                files.setdefault(_stem(name), set()).add(speaker_key(speaker))
+    return files
+
+
 def recognised_training_data(model_dir: str | os.PathLike | None, ds: Any) -> list[dict[str, Any]]:
     """The corpora of ``ds`` that hold the model's training data under another name (``--corpus
     other=DIR`` of the folder it trained on as ``mine``, or as ``--audiofolder DIR``): their speaker
@@ -339,12 +353,7 @@ def recognised_training_data(model_dir: str | os.PathLike | None, ds: Any) -> li
     if not seen or not {"speaker", "corpus"} <= set(getattr(ds, "column_names", ())):
         return []
     row_ids = record.get("row_ids") if isinstance(record.get("row_ids"), list) else []
-    files: dict[str, set[str]] = {}  # file stem -> the seen speakers holding a file of that name
-    for i in {*(record.get("train") or ()), *(record.get("validation") or ())}:
-        if isinstance(i, int) and 0 <= i < len(row_ids):
-            speaker, _, name = str(row_ids[i]).rpartition("/")
-            if not name.startswith("#"):  # a row without a file
-                files.setdefault(_stem(name), set()).add(speaker_key(speaker))
+    files = training_files(record)  # file stem -> the seen speakers holding a file of that name
     folders = record.get("corpus_folders") if isinstance(record.get("corpus_folders"), dict) else {}
     here = corpus_folders(ds)
     speakers = [str(x) for x in ds["speaker"]]
