@@ -84,15 +84,24 @@ def test_clips_that_are_the_models_training_files_are_named_once(folder, tmp_pat
     assert len(said) == 2 and said[0].startswith("b.wav has the name of a file") and "a.flac" in said[1]
 
 
-def test_samples_in_memory_never_read_the_split_record(folder, monkeypatch, caplog):
-    """Arrays and bytes cannot be a training file by name: the split.json is not even read."""
+def test_the_split_record_is_read_once_and_never_for_samples_in_memory(folder, tmp_path, monkeypatch, caplog):
+    """Arrays cannot be a training file by name: the split.json is not read for them; it is read once,
+    on the first clip given by path."""
     from ser_hf.training import eval_inputs
 
-    monkeypatch.setattr(eval_inputs, "split_record", lambda *a: pytest.fail("split.json read for samples"))
+    reads = []
+    record = eval_inputs.split_record
+    monkeypatch.setattr(eval_inputs, "split_record", lambda *a: reads.append(a) or record(*a))
+    sf.write(tmp_path / "a.wav", make_speechlike(1.5), SR)
+    sf.write(tmp_path / "x.wav", make_speechlike(1.5, seed=4), SR)
     clf = _clf(folder)
     with caplog.at_level("WARNING"):
         clf.classify_batch([make_speechlike(1.5), make_speechlike(1.6, seed=2)], sampling_rate=SR)
-    assert not _warnings(caplog, "trained or was validated on")
+        assert not reads and not _warnings(caplog, "trained or was validated on")
+        clf.classify(tmp_path / "x.wav")
+        clf.classify(tmp_path / "a.wav")
+        clf.classify_batch([tmp_path / "x.wav", tmp_path / "a.wav"])
+    assert len(reads) == 1 and len(_warnings(caplog, "trained or was validated on")) == 1
 
 
 def test_the_default_names_its_training_actors_and_not_its_test_actors(tmp_path, caplog):
