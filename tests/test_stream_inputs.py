@@ -69,3 +69,11 @@ def test_a_rate_given_with_encoded_audio_is_said_to_be_ignored(model_dir, live_w
                 source.seek(0)
             clf.classify(source)
         assert "is ignored" not in caplog.text
+    # timeline() too (it read them at their own rate without a word); not when the rate is theirs
+    for source, rate in ((live_webm, 48000), (str(wav), 44100)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="ser_hf"):
+            clf.timeline(source, sampling_rate=8000)
+            clf.timeline(source, sampling_rate=rate)
+        warned = [r.getMessage() for r in caplog.records if "is ignored" in r.getMessage()]
+        assert len(warned) == 1 and "sampling_rate=8000" in warned[0] and f"{rate} Hz" in warned[0], warned

@@ -59,6 +59,7 @@ from .inputs import (
     warn_about_clips,
     warn_if_window_odd,
     warn_long_clips,
+    warn_rate_ignored,
 )
 from .levels import (  # noqa: F401  (re-exported)
     NO_SPEECH_LABEL,
@@ -606,6 +607,8 @@ class EmotionClassifier:
         name = clip_name(audio)
         warn_if_window_odd(window_s, self.feature_extractor, name, hop_s)
         warn_if_training_files(self, [audio])
+        if sampling_rate is not None and not hasattr(audio, "read"):  # a path, bytes: their own rate
+            warn_rate_ignored(audio, sampling_rate, track)
         load = lambda a: self._load(a, sampling_rate, channel, track)  # noqa: E731  (samples in memory)
         chunks = recording_chunks(audio, load, chunk_s, window_s, sr, channel, track)  # bounded memory
 
