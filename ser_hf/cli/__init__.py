@@ -21,7 +21,6 @@ import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from ..errors import SERError, extra_for_module, os_error_of
 
@@ -50,25 +49,6 @@ class Terminated(KeyboardInterrupt):
 
 def _terminate(signum: int, frame: object) -> None:
     raise Terminated
-
-
-@contextmanager
-def _help_write_errors() -> Iterator[None]:
-    """argparse drops an OSError while it writes ``--help`` or a usage error (``ser-hf predict --help >
-    /dev/full`` exited 0, the text lost; ``| head`` would too): let it reach :func:`main`'s handlers."""
-    import argparse
-
-    original = argparse.ArgumentParser._print_message
-
-    def _print_message(self: argparse.ArgumentParser, message: str, file: Any = None) -> None:
-        if message:
-            (file or sys.stderr).write(message)
-
-    argparse.ArgumentParser._print_message = _print_message  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        argparse.ArgumentParser._print_message = original  # type: ignore[method-assign]
 
 
 @contextmanager
@@ -206,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         func = importlib.import_module(f"{__name__}.{COMMANDS[name][0]}").cli
     try:
-        with _sigterm_interrupts(), _help_write_errors():
+        with _sigterm_interrupts():
             try:
                 code = int(func(rest) or 0)
             except SystemExit as done:  # argparse's --help: its text is still in stdout's buffer

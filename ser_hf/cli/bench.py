@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import shlex
@@ -12,6 +11,7 @@ from pathlib import Path
 from ..bench.measure import BENCH_DIR, PARTS
 from ..bench.run import run_all
 from ..errors import output_dir, require_extra
+from .parser import ArgumentParser
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 def cli(argv: list[str] | None = None) -> int:
     """``ser-hf bench``: run the benchmarks, print the ratios, write BENCH.md and bench.json."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="ser-hf bench", description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog="ser-hf bench", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--data-dir", type=Path, help="a RAVDESS folder (Actor_NN/...); default: generated clips"
     )

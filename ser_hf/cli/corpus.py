@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 
@@ -10,13 +9,14 @@ from ..data.corpora import corpus_summary, format_summary, load_corpus
 from ..data.labels import LABEL_MAP_HELP, parse_label_map
 from ..data.rows import KNOWN_CORPORA
 from ..errors import require_extra
+from .parser import ArgumentParser
 
 logger = logging.getLogger(__name__)
 
 
 def cli(argv: list[str]) -> int:
     """``ser-hf corpus NAME DIR [--scheme S]``: load a corpus, print its summary and skipped files."""
-    parser = argparse.ArgumentParser(prog="ser-hf corpus", description=cli.__doc__)
+    parser = ArgumentParser(prog="ser-hf corpus", description=cli.__doc__)
     parser.add_argument(
         "name", help=f"corpus: {', '.join(KNOWN_CORPORA)}, disk, parquet, or a Hub dataset id"
     )

@@ -11,10 +11,11 @@ from typing import Any
 from ..errors import SERError, output_dir, require_extra
 from ..training.cross_validation import METRICS_FILE, _tail, aggregate_finished, run_cross_validation
 from ..training.cv_results import ADAPTED_DIRS, ADAPTED_WAYS, _pm
+from .parser import ArgumentParser
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="ser-hf cv",
         description="Speaker-independent k-fold cross-validation: one training process per fold\n"
         "(python -m ser_hf.training), then mean ± std of WA, UA, macro F1 and the summed confusion.",

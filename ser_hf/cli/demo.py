@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 from ..errors import SERError, require_extra
+from .parser import ArgumentParser
 
 # demo/app.py of the checkout this package was imported from (clone, editable install)
 REPO_APP = Path(__file__).resolve().parents[2] / "demo" / "app.py"
@@ -48,7 +49,7 @@ def load_app(app: str | os.PathLike | None = None) -> ModuleType:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="ser-hf demo",
         description="Run the speech emotion recognition demo (Gradio) in your browser. "
         "Offline: set HF_HUB_OFFLINE=1 and use a local model folder.",

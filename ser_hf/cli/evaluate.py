@@ -11,10 +11,11 @@ from ..data.labels import LABEL_MAP_HELP, parse_label_map
 from ..errors import SERError, output_dir, require_extra
 from ..inference.bundled import resolve_model_name
 from ..training.cv_results import ADAPTED_DIRS
+from .parser import ArgumentParser
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="ser-hf evaluate",
         description="Evaluate a saved model on corpus rows: WA, UA, F1, per-class/speaker/gender scores, "
         "confusion matrix. Writes metrics.json, confusion.png, reliability.png, classification_report.txt, predictions.csv.",

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..errors import SERError, output_file, require_extra
 from ..inference.bundled import resolve_model_name
 from ..inference.onnx_runtime import DEFAULT_OPSET, FP32_TOLERANCE
+from .parser import ArgumentParser
 from .predict_output import _write_file
 
 logger = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ INPUT_NAMES = ("input_features", "attention_mask")
 
 def cli(argv: list[str]) -> int:
     """``ser-hf export --model DIR --out model.onnx [--quantize int8] [--opset N]``."""
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="ser-hf export",
         description="Export a model to ONNX (dynamic batch and time axes) and check it against PyTorch "
         "on clips of several lengths and a padded batch.",

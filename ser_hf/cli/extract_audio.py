@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 
@@ -16,13 +15,14 @@ from ..data.media_files import find_media_files
 from ..data.tracks import track_index
 from ..errors import SERError, output_dir
 from ..inference.media import check_output_rate, extract_audio
+from .parser import ArgumentParser
 
 logger = logging.getLogger(__name__)
 
 
 def cli(argv: list[str]) -> int:
     """``ser-hf extract-audio VIDEO... --out DIR``: one 16 kHz mono wav per input."""
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="ser-hf extract-audio",
         description="Write the audio track of video (or audio) files as 16 kHz mono 16-bit wav files.",
     )

@@ -3,14 +3,14 @@ class probabilities)."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from ..errors import SERError, output_dir
+from .parser import ArgumentParser
 
 
 def cli(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="ser-hf fuse",
         description="Pack saved models into one pipeline-ready fusion model (weighted mean of probabilities). "
         "Members: CNN-BiLSTM-Attention / CNN-Transformer models sharing one feature-extractor configuration, "

@@ -9,6 +9,7 @@ from typing import Any
 from ..data.audio import MIN_SPEECH_S
 from ..inference.levels import TIMELINE_MIN_WINDOWS
 from . import predict_segments as seg
+from .parser import ArgumentParser
 from .predict_levels import add_level_options
 
 
@@ -31,7 +32,7 @@ def build_predict_parser() -> argparse.ArgumentParser:
         "row, as an unreadable file does (the 'error' field or column, no label). A file cut short (its header "
         "promises more audio than it holds) is classified on what it holds, its row's 'warning' saying so."
     )
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="ser-hf predict",
         description=textwrap.fill(description, 79),
         formatter_class=argparse.RawDescriptionHelpFormatter,

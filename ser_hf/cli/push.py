@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 
 from ..hub.cards import DEFAULT_COMMIT_MESSAGE
 from ..hub.folder_card import card_for_push
 from ..hub.push import push_model
 from ..inference.bundled import resolve_model_name
+from .parser import ArgumentParser
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def _quiet_http_logs() -> None:
 
 def cli(argv: list[str]) -> int:
     """``ser-hf push --model DIR --repo-id NAME [--private] [--eval-json F] [--cv-json F]``."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="ser-hf push",
         description="Upload a saved model folder (safetensors, feature extractor, remote code) with its model "
         "card: the folder's own README.md when it has one (the bundled models do; its YAML kept, the model-index "

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 
 from ..errors import require_extra
 from ..hub.cards import DEFAULT_DATASET_COMMIT_MESSAGE
 from ..hub.push import push_dataset
+from .parser import ArgumentParser
 from .push import _quiet_http_logs
 
 logger = logging.getLogger(__name__)
@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 def cli(argv: list[str]) -> int:
     """``ser-hf push-dataset --corpus ravdess=/path [--corpus ...] [--label-scheme S] --repo-id NAME``."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="ser-hf push-dataset",
         description="Load corpora and upload them as one Hub dataset (audio embedded in parquet) with a "
         "dataset card. Uses HF_TOKEN (or --token) and HF_ENDPOINT.",
