@@ -267,6 +267,12 @@ def read_stream_path(path: str | os.PathLike) -> bytes:
     return data
 
 
+def resolve_stream(path: str | os.PathLike) -> bytes | str | os.PathLike:
+    """What decoding reads of ``path``: for a pipe or a device (:func:`is_stream_path`) all that it gives,
+    read once (:func:`read_stream_path`), else ``path`` itself; the one place a path is told from a pipe."""
+    return read_stream_path(path) if is_stream_path(path) else path
+
+
 def _readable_path(path: Path) -> None:
     if why := unreadable_path(path):
         raise SERError(f"{why}; check it", source=str(path))
@@ -283,8 +289,8 @@ def _decode_path(
         raise SERError(
             "is a directory, not an audio file; pass a file (the CLI accepts folders)", source=name
         )
-    if is_stream_path(path):  # a pipe's size is 0: its bytes, read once, decoded under its path
-        return _decode_bytes(read_stream_path(path), name, sampling_rate, channel, track)
+    if isinstance(piped := resolve_stream(path), bytes):  # a pipe's size is 0: its bytes, read once,
+        return _decode_bytes(piped, name, sampling_rate, channel, track)  # decoded under its path
     if path.stat().st_size == 0:
         raise AudioInputError("the file is empty (0 bytes); re-record or re-export it", source=name)
     try:

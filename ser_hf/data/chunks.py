@@ -30,9 +30,8 @@ from .audio import (
     check_channel,
     encoded_input,
     is_file_object,
-    is_stream_path,
     load_audio,
-    read_stream_path,
+    resolve_stream,
 )
 from .ffmpeg_decode import _decode_until_damage, read_to_damage
 from .ffmpeg_input import ffmpeg_source
@@ -67,12 +66,11 @@ def iter_audio_chunks(
             usable = p.is_file() and p.stat().st_size > 0
         except OSError:  # a name too long for the file system: a raw OSError from timeline()
             usable = False
-        data: Any = str(source)
-        if is_stream_path(p):  # a pipe (/dev/stdin, <(...)): read once, its bytes in chunks
-            data = read_stream_path(p)
-        elif not usable:
-            # raises the precise error (missing, a folder, empty, bad name)
-            _decode_path(p, sampling_rate, channel)
+        data: Any = resolve_stream(p)  # a pipe (/dev/stdin, <(...)): read once, its bytes in chunks
+        if not isinstance(data, bytes):
+            data = str(source)
+            if not usable:  # raises the precise error (missing, a folder, empty, bad name)
+                _decode_path(p, sampling_rate, channel)
     else:
         name = name or _describe(source)
         data = encoded_input(source, name)
