@@ -131,3 +131,58 @@ def test_predict_dash_refuses_a_terminal_and_stdin_taken_by_the_list(monkeypatch
     assert usage.value.code == 2 and "stdin cannot hold both" in capsys.readouterr().err
     assert main(["predict", "--help"]) == 0
     assert "cat clip.flac | ser-hf predict -" in " ".join(capsys.readouterr().out.split())
+
+
+def _lengthless(data: bytes) -> bytes:
+    """The FLAC ``data`` with its STREAMINFO's total samples 0 ("unknown"), as a FLAC written to a pipe."""
+    out = bytearray(data)
+    out[8 + 13] &= 0xF0  # the 36-bit count starts in the low half of STREAMINFO's 14th byte
+    out[8 + 14 : 8 + 18] = bytes(4)
+    assert sf.info(io.BytesIO(bytes(out))).frames > 2**62  # the header does not tell
+    return bytes(out)
+
+
+def test_classify_holds_a_pipe_s_path_to_the_limit_as_it_holds_a_file_object(model_dir, fifo, monkeypatch):
+    """classify(fifo_path) (a FIFO, /dev/stdin, <(...)) was decoded whole however long, where the same
+    stream as a file object got the one-hour limit from its header, or, when the header does not tell,
+    decoding stopped a minute past it. A pipe's path is now read once and held to the limit as a file
+    object is: the same AudioTooLongError, without decoding the rest; a short one is classified as before."""
+    from conftest import Pipe
+
+    from ser_hf import EmotionClassifier
+    from ser_hf.data import audio as audio_mod
+    from ser_hf.errors import AudioTooLongError
+    from ser_hf.inference import inputs
+
+    clf = EmotionClassifier(model_dir, device="cpu")
+    monkeypatch.setattr(inputs, "CLASSIFY_MAX_S", 3.0)
+    short = _flac(1.5, seed=1)
+    for i, data in enumerate((short, _lengthless(short))):
+        assert clf.classify(fifo(f"short{i}", data)) == clf.classify(short)
+    pulled: list[int] = []
+    chunks = inputs.iter_audio_chunks
+
+    def counted(*args, **kwargs):
+        for chunk in chunks(*args, **kwargs):
+            pulled.append(len(chunk))
+            yield chunk
+
+    def never(*args, **kwargs):
+        raise AssertionError("decoded whole before the limit was checked")
+
+    monkeypatch.setattr(inputs, "iter_audio_chunks", counted)
+    monkeypatch.setattr(audio_mod, "_decode_any", never)
+    long = _flac(20.0, seed=4)
+    for i, (data, what) in enumerate(
+        ((long, "lasts 0.3 minutes (20 s)"), (_lengthless(long), "lasts more than 0.05 minutes"))
+    ):
+        pulled.clear()
+        path = fifo(f"long{i}", data)
+        with pytest.raises(AudioTooLongError) as piped:
+            clf.classify(path)
+        assert sum(pulled) <= 6 * SR, f"{sum(pulled) / SR:g} s of the 20 s decoded"
+        with pytest.raises(AudioTooLongError) as opened:
+            clf.classify(Pipe(data))
+        assert str(piped.value).startswith(f"{path}: {what}")
+        assert str(piped.value)[len(path) :] == str(opened.value)[len("<Pipe>") :]
+        assert piped.value.source == path

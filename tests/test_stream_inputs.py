@@ -3,6 +3,7 @@ encoded audio (probe findings, session 43)."""
 
 from __future__ import annotations
 
+import io
 import logging
 import subprocess
 
@@ -77,3 +78,32 @@ def test_a_rate_given_with_encoded_audio_is_said_to_be_ignored(model_dir, live_w
             clf.timeline(source, sampling_rate=rate)
         warned = [r.getMessage() for r in caplog.records if "is ignored" in r.getMessage()]
         assert len(warned) == 1 and "sampling_rate=8000" in warned[0] and f"{rate} Hz" in warned[0], warned
+
+
+def test_the_header_is_read_once_for_the_limit_and_the_ignored_rate(model_dir, tmp_path, monkeypatch, caplog):
+    """classify(encoded, sampling_rate=...) read the file's header twice: for the one-hour limit, then
+    again for the warning that the rate is ignored. It is read once now, and the warning is as before."""
+    from ser_hf.data import audio as audio_mod
+
+    clf = EmotionClassifier(model_dir, device="cpu")
+    wav = tmp_path / "clip.wav"
+    sf.write(wav, (np.sin(np.arange(44100) / 5.0) * 0.3).astype(np.float32), 44100)
+    data = wav.read_bytes()
+    reads: list[str] = []
+    header_info = audio_mod._header_info  # what audio_info reads a header with
+    monkeypatch.setattr(audio_mod, "_header_info", lambda *args: reads.append(args[1]) or header_info(*args))
+    given = {str(wav): str(wav), f"<{len(data)} bytes of audio>": data, "<BytesIO>": io.BytesIO(data)}
+    given["up.wav"] = {"bytes": data, "path": "up.wav"}
+    for name, source in given.items():
+        reads.clear()
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="ser_hf"):
+            clf.classify(source, sampling_rate=8000)
+        warned = [r.getMessage() for r in caplog.records if "is ignored" in r.getMessage()]
+        assert len(warned) == 1 and warned[0].startswith(f"{name}: sampling_rate=8000"), warned
+        assert "44100 Hz" in warned[0] and len(reads) == 1, reads
+    reads.clear()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        clf.classify_batch([str(wav), data], sampling_rate=8000)
+    assert len(reads) == 2 and caplog.text.count("is ignored") == 2

@@ -19,6 +19,7 @@ from ..data.audio import (
     is_file_object,
     load_audio,
     refuse_single,
+    resolve_stream,
     url_scheme,
 )
 from ..data.chunks import iter_audio_chunks
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 def clip_name(audio: Any) -> str:
     """How messages name a clip, as :func:`~ser_hf.data.audio.load_audio`'s errors do: its path (an
     open file's name), else what it is (``<32000 bytes of audio>``, ``<pipe>``, ``<ndarray of shape (16000,)>``)."""
-    if isinstance(audio, (_ReadFile, _Decoded)):  # read, or decoded, by refuse_overlong
+    if isinstance(audio, (_ReadFile, _Decoded, _Checked)):  # read, checked or decoded by refuse_overlong
         return audio.name
     return _describe(audio)
 
@@ -207,6 +208,16 @@ class _Decoded:
         self.samples, self.rate, self.name, self.file_rate = samples, rate, name, file_rate
 
 
+class _Checked:
+    """Encoded audio whose header :func:`refuse_overlong` read (a length within the limit, or a header
+    that does not tell): ``source`` as ``load_audio`` is to read it, under its ``name``, with the rate
+    that header gave (``file_rate``, None where none), handed on so :func:`warn_rate_ignored` does not
+    read the header again."""
+
+    def __init__(self, source: Any, file_rate: int | None):
+        self.source, self.name, self.file_rate = source, clip_name(source), file_rate
+
+
 def load_clip(classifier: Any, audio: Any, sampling_rate: int | None, channel: Any, track: Any) -> np.ndarray:
     """``classifier``'s reading of any input: float32 mono (its channels averaged, or ``channel``; of its
     audio ``track``) at the model's rate; a bare array or tensor is taken to be at ``sampling_rate``,
@@ -214,6 +225,8 @@ def load_clip(classifier: Any, audio: Any, sampling_rate: int | None, channel: A
     rate = classifier.sampling_rate
     if sampling_rate is not None:
         warn_rate_ignored(audio, sampling_rate, track)
+    if isinstance(audio, _Checked):
+        audio = audio.source
     if isinstance(audio, _Decoded):  # checked (empty, NaN) and named as load_audio does
         return load_audio({"array": audio.samples, "sampling_rate": audio.rate, "path": audio.name}, rate)
     if isinstance(audio, (np.ndarray, list)) or (hasattr(audio, "detach") and hasattr(audio, "cpu")):
@@ -225,8 +238,9 @@ def load_clip(classifier: Any, audio: Any, sampling_rate: int | None, channel: A
 def warn_rate_ignored(audio: Any, sampling_rate: int, track: Any = None) -> None:
     """A warning when ``sampling_rate`` was given with encoded audio (a file, bytes, a file object)
     whose header gives another rate: it is not used (``classify(webm_bytes, sampling_rate=8000)`` read
-    the file at its own 48 kHz without a word); none when the rates agree, or for samples in memory."""
-    if isinstance(audio, _Decoded):
+    the file at its own 48 kHz without a word); none when the rates agree, or for samples in memory.
+    After :func:`refuse_overlong`, the rate its header read gave (the header is read once)."""
+    if isinstance(audio, (_Decoded, _Checked)):
         file_rate = audio.file_rate
     elif (encoded := _encoded(audio)) is None:
         return
@@ -239,7 +253,7 @@ def warn_rate_ignored(audio: Any, sampling_rate: int, track: Any = None) -> None
         logger.warning(
             "%s: sampling_rate=%s is ignored: encoded audio (a file, bytes, a file object) carries its own "
             "rate, %d Hz here, and is read at it; sampling_rate= is the rate of bare samples (an array)",
-            _describe(audio) if not isinstance(audio, _Decoded) else audio.name,
+            clip_name(audio),
             sampling_rate,
             file_rate,
         )
@@ -302,14 +316,19 @@ def refuse_overlong(
     """``audio`` as ``what`` is to decode it, after an :class:`AudioTooLongError` when its header gives
     more than :data:`CLASSIFY_MAX_S` seconds on its audio ``track`` (a 235-KB FLAC held 10 hours of
     silence: 4.3 GB to classify): a local file, encoded bytes (a web upload), an open file or
-    ``io.BytesIO`` (read here, once, and handed on as what it held), an http(s) address (fetched here,
-    once) or an ``AudioDecoder``. A header that does not give the length (a FLAC written to a pipe, a
-    browser's WebM) is decoded here, at ``rate`` (its ``channel``), up to the limit and no further.
-    Samples in memory, or a header that does not tell (missing, not audio), are left to decoding."""
+    ``io.BytesIO`` (read here, once, and handed on as what it held), the path of a pipe (a FIFO,
+    ``/dev/stdin``: likewise), an http(s) address (fetched here, once) or an ``AudioDecoder``. A header
+    that does not give the length (a FLAC written to a pipe, a browser's WebM) is decoded here, at
+    ``rate`` (its ``channel``), up to the limit and no further. Samples in memory, or a header that does
+    not tell (missing, not audio), are left to decoding. Encoded audio is handed on with the rate its
+    header gave (:class:`_Checked`, :class:`_Decoded`)."""
     name = _describe(audio)
     audio = _fetched(audio)
     if is_file_object(audio) and not isinstance(audio, _ReadFile):
         audio = _ReadFile(audio)
+    elif isinstance(location := _encoded(audio), (str, os.PathLike)):
+        if isinstance(piped := resolve_stream(location), bytes):  # its bytes, as a file object's are
+            audio = {"bytes": piped, "path": name}
     seconds, known, file_rate = _header_seconds(audio, track)
     if seconds is not None and seconds > CLASSIFY_MAX_S:
         raise _too_long(f"lasts {seconds / 60:.1f} minutes ({seconds:.0f} s)", what, name)
@@ -317,7 +336,7 @@ def refuse_overlong(
         decoded = _decoded_within_limit(audio, what, name, rate, channel, track)
         decoded.file_rate = file_rate
         return decoded
-    return audio
+    return _Checked(audio, file_rate) if _encoded(audio) is not None else audio
 
 
 def _decoded_within_limit(audio: Any, what: str, name: str, rate: int, channel: Any, track: Any) -> _Decoded:
