@@ -84,6 +84,27 @@ def test_clips_that_are_the_models_training_files_are_named_once(folder, tmp_pat
     assert len(said) == 2 and said[0].startswith("b.wav has the name of a file") and "a.flac" in said[1]
 
 
+def test_predict_names_the_models_training_files_once_for_the_run(folder, tmp_path, capsys, caplog):
+    """`ser-hf predict` on a model's own training files said nothing (it classifies decoded samples, which
+    carry no name), while `classify` of the same paths warned: one warning for the run now, with the
+    count and the first few names, however many files match, a long file (a timeline) included."""
+    from ser_hf.cli import main
+
+    paths = []
+    for i, rel in enumerate(["x/a.wav", "y/a.flac", "x/b.wav", "y/b.wav", "c.wav", "z/a.wav"]):
+        paths.append(tmp_path / rel)
+        paths[-1].parent.mkdir(exist_ok=True)
+        sf.write(paths[-1], make_speechlike(1.6 if rel == "z/a.wav" else 1.0, seed=i), SR)  # z/a: a timeline
+    with caplog.at_level("WARNING"):
+        code = main(["predict", "--model", str(folder), "--window", "1", "--json", "-", *map(str, paths)])
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [Path(r["file"]).name for r in rows] == [p.name for p in paths] and "timeline" in rows[-1]
+    (said,) = _warnings(caplog, "trained or was validated on")
+    assert said.startswith("5 of the 6 files (a.wav, a.flac, b.wav ...) have the names of files")
+    assert str(folder / "split.json") in said and "--split unseen" in said
+
+
 def test_the_split_record_is_read_once_and_never_for_samples_in_memory(folder, tmp_path, monkeypatch, caplog):
     """Arrays cannot be a training file by name: the split.json is not read for them; it is read once,
     on the first clip given by path."""

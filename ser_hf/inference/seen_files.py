@@ -59,10 +59,10 @@ def _stem(path: str) -> str:
     return os.path.splitext(os.path.basename(path.rstrip("/\\")))[0]
 
 
-def warn_if_training_files(classifier: Any, audios: Sequence[Any]) -> None:
+def warn_if_training_files(classifier: Any, audios: Sequence[Any], what: str = "clips") -> None:
     """One WARNING per classifier when clips of ``audios`` given by path have the names of files its
-    model trained or was validated on (its ``split.json``): how many, a few names, and that scores on
-    them are no measure of accuracy."""
+    model trained or was validated on (its ``split.json``): how many (of ``what``: ``ser-hf predict``
+    says files), a few names, and that scores on them are no measure of accuracy."""
     record = getattr(classifier, "_training_files", None)
     if record is None:
         record = TrainingFiles(str(getattr(classifier, "source", "") or ""))
@@ -78,7 +78,7 @@ def warn_if_training_files(classifier: Any, audios: Sequence[Any]) -> None:
     record.warned = True
     shown = ", ".join(os.path.basename(p) for p in found[:3]) + (" ..." if len(found) > 3 else "")
     which = (
-        f"{len(found)} of the {len(audios)} clips ({shown}) have the names of files"
+        f"{len(found)} of the {len(audios)} {what} ({shown}) have the names of files"
         if len(audios) > 1
         else f"{shown} has the name of a file"
     )
