@@ -181,12 +181,13 @@ def _csv_dicts(results: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 class _CutShort(logging.Handler):
     """Catches the decoder's "cut short" warnings (``record.cut_short``: a WAV whose header announces
-    more audio than the file holds, a long MP3 that ends early) and its word on a file of several
+    more audio than the file holds, a long MP3 that ends early, an Ogg or ADTS file that ends inside
+    a page or frame) and its word on a file of several
     audio tracks (``record.audio_tracks``: an OBS or Zoom export read on one) so that the file's row says so."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.found: tuple[float, float] | None = None
+        self.found: tuple[float | None, float] | None = None
         self.tracks: tuple[int, int] | None = None  # (audio tracks, the one read)
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -206,7 +207,11 @@ class _CutShort(logging.Handler):
         self.forget()
         if found is None and header_s - held_s > max(0.25, 0.05 * header_s):  # an MP3's encoder delay
             found = (header_s, held_s)
-        notes = [f"truncated: header says {found[0]:.2f} s, holds {found[1]:.2f} s"] if found else []
+        notes = (
+            [f"truncated: header says {found[0]:.2f} s, holds {found[1]:.2f} s"]
+            if found and found[0] is not None
+            else ([f"truncated: the file is cut short, holds {found[1]:.2f} s"] if found else [])
+        )  # (None, s): an Ogg or ADTS file that ends inside a page or frame, its header giving no length
         if tracks is not None:
             notes.append(f"{tracks[0]} audio tracks, track {tracks[1]} read: --track N picks another")
         return "; ".join(notes) or None

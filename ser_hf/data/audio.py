@@ -37,6 +37,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..errors import AudioInputError, NoSuchChannelError, NoSuchTrackError, SERError
+from .cut_files import cut_before_audio_error, unfinished_mp4_error, warn_cut_mid_frame
 from .download import MAX_URL_BYTES, URL_DEADLINE_S, URL_TIMEOUT_S, fetch_url, url_scheme  # noqa: F401
 from .ffmpeg_decode import _decode_ffmpeg
 from .ffmpeg_input import ffmpeg_error as _ffmpeg_error  # noqa: F401 (chunks, tests)
@@ -60,7 +61,7 @@ from .samples import (  # noqa: F401  (some only re-exported: callers import the
     refuse_single,
     too_short,
 )
-from .tracks import check_track, libsndfile_track, open_track, track_index, track_seconds
+from .tracks import check_track, libsndfile_track, open_track, track_index, track_length
 from .unicode_names import not_found_message
 
 logger = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ def _decode_soundfile(
                 return None
             rate = check_rate(int(f.samplerate), name)
             check_channel(f.channels, channel, name)  # before reading it
-            _warn_if_cut_short(f, name)
+            _warn_if_cut_short(f, name, data)
             if f.frames * f.channels <= _WHOLE_READ_SAMPLES or sampling_rate is None:
                 return _pick(f.read(dtype="float32", always_2d=True), channel, name, 1), rate
             return _resample_by_blocks(f, sampling_rate, channel), sampling_rate
@@ -168,9 +169,12 @@ def _decode_soundfile(
         return None
 
 
-def _warn_if_cut_short(f: Any, data: str | io.BytesIO) -> None:
+def _warn_if_cut_short(f: Any, data: str | io.BytesIO, source: Any = None) -> None:
     """A WAV whose data chunk announces more bytes than the file holds (a copy or download cut
-    short) decodes what is there; say so, as a cut MP3's timeline does."""
+    short), or an Ogg ``source`` that ends inside a page, decodes what is there; say so, as a cut
+    MP3's timeline does."""
+    if f.format == "OGG" and source is not None and f.samplerate:
+        warn_cut_mid_frame(source, str(data), f.frames / f.samplerate)
     found = re.search(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", f.extra_info, re.MULTILINE)
     # a WAV written to a pipe (ffmpeg -f wav -, arecord) announces 0 or the largest size, 0x7FFFFFFF or
     # 0xFFFFFFFF: it is whole, its length unknown when the header was written
@@ -559,12 +563,13 @@ def _header_info(target: Any, name: str, track: Any) -> tuple[float, int, int]:
     except NoSuchTrackError:
         raise
     except Exception as err:
-        raise AudioInputError(
-            f"not a readable audio or video file ({type(err).__name__})", source=name
+        raise (
+            unfinished_mp4_error(target, name)
+            or cut_before_audio_error(target, name)
+            or AudioInputError(f"not a readable audio or video file ({type(err).__name__})", source=name)
         ) from err
     meta = decoder.metadata  # a Matroska track's own length, where FFmpeg gives the file's
-    duration = track_seconds(target, decoder) or meta.duration_seconds or meta.duration_seconds_from_header
-    duration = duration or 0.0
+    duration = track_length(target, decoder) or 0.0  # 0: none given, or one the track plays past
     return float(duration), int(meta.sample_rate or 0), int(meta.num_channels or 0)
 
 

@@ -33,10 +33,11 @@ from .audio import (
     load_audio,
     resolve_stream,
 )
+from .cut_files import cut_before_audio_error, warn_cut_mid_frame
 from .ffmpeg_decode import _decode_until_damage, read_to_damage
 from .ffmpeg_input import ffmpeg_source
 from .resampling import check_rate
-from .tracks import holds_video, libsndfile_track, open_track, track_index, track_seconds
+from .tracks import holds_video, libsndfile_track, open_track, track_index, track_length
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def _chunks(
             with sf.SoundFile(_opened(data)) as f:
                 check_rate(int(f.samplerate), name)
                 check_channel(f.channels, channel, name)  # a channel it lacks, said first
-                _warn_if_cut_short(f, name)
+                _warn_if_cut_short(f, name, data)  # a WAV's header, an Ogg's cut page
                 for chunk in _resampled_blocks(f, sampling_rate, chunk_seconds, channel):
                     if not np.all(np.isfinite(chunk)):
                         raise AudioInputError(
@@ -143,8 +144,8 @@ def _chunks(
             yield whole[start : start + step]
         return
     meta = decoder.metadata
-    # None: a browser's WebM; a Matroska track's own length, where FFmpeg gives the file's
-    duration = track_seconds(data, decoder) or meta.duration_seconds or meta.duration_seconds_from_header
+    # a Matroska track's own length, where FFmpeg gives the file's; None: a browser's WebM, a stale tag
+    duration = track_length(data, decoder)
     # a video's audio may start after its picture (a dubbed track): read from where it starts
     begin = float(meta.begin_stream_seconds or 0.0)
     if meta.sample_rate:
@@ -174,7 +175,9 @@ def _chunks(
         except RuntimeError as err:
             first = start == begin
             if not first and (end is None or start >= end):  # the end of the audio, after its header's
-                return  # duration, or of a recording whose length no header gave
+                # duration, or of a recording whose length no header gave (an ADTS file's is guessed)
+                warn_cut_mid_frame(data, name, decoded / sampling_rate)
+                return
             # a file cut short: its header (an MP3's frame count) promised more audio than it holds;
             # what decodes of this chunk before the damage is read too (of an MP3's first chunk as well,
             # as load_audio reads a cut MP3: a 61-s MP3 cut mid-frame at 59 s was an error)
@@ -184,22 +187,24 @@ def _chunks(
                 else _decode_until_damage(decoder, start, channel=channel)
             )
             if tail is None and first:
-                raise _ffmpeg_error(err, name) from err
+                raise cut_before_audio_error(data, name) or _ffmpeg_error(err, name) from err
             if tail is not None:
                 decoded += tail[0].size
                 yield tail[0]
-            logger.warning(
-                "%s: the audio ends after %.1f s, not at the %.1f s its header gives",
-                name,
-                decoded / sampling_rate,
-                duration or 0.0,
-                extra={"cut_short": (duration or 0.0, decoded / sampling_rate)},
-            )
+            if not warn_cut_mid_frame(data, name, decoded / sampling_rate):  # an ADTS file's length is
+                logger.warning(  # a guess from its size
+                    "%s: the audio ends after %.1f s, not at the %.1f s its header gives",
+                    name,
+                    decoded / sampling_rate,
+                    duration or 0.0,
+                    extra={"cut_short": (duration or 0.0, decoded / sampling_rate)},
+                )
             return
         if chunk.size:
             decoded += chunk.size
             yield chunk.astype(np.float32, copy=False)
         elif end is None or start >= end:
+            warn_cut_mid_frame(data, name, decoded / sampling_rate)  # an Ogg's cut page is dropped
             return
         start = stop
 

@@ -1,6 +1,8 @@
 """Decoding through FFmpeg (torchcodec): what libsndfile cannot read (MP3, M4A, the audio track of
 a video, everything else), mixed down to mono or one channel kept, of one audio track
-(:mod:`ser_hf.data.tracks`); a cut MP3 or FLAC read up to its damage, with a warning.
+(:mod:`ser_hf.data.tracks`); a cut MP3, FLAC, AAC (ADTS or an M4A whose index comes first) or Opus
+read up to its damage, with a warning, and an Ogg or ADTS file that ends inside a page or frame
+said to be cut short (:mod:`ser_hf.data.cut_files`).
 
 :func:`~ser_hf.data.audio.load_audio` and the timeline's chunks (:mod:`ser_hf.data.chunks`) decode
 through it; :mod:`ser_hf.data.ffmpeg_input` says what FFmpeg is handed and the errors it raises.
@@ -14,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SERError
+from .cut_files import cut_before_audio_error, warn_cut_mid_frame
 from .ffmpeg_input import ffmpeg_error as _ffmpeg_error
 from .ffmpeg_input import ffmpeg_source, is_out_of_memory, too_long_error
 from .resampling import check_rate
@@ -56,10 +59,12 @@ def _decode_ffmpeg(
         header = decoder.metadata.duration_seconds_from_header
         if is_out_of_memory(err):
             raise too_long_error(name, header) from err
-        # a cut MP3 or FLAC (the first 3 MB of an upload): what it holds up to the cut
+        # a cut MP3, FLAC or AAC (the first 3 MB of an upload): what it holds up to the cut
         held = _decode_until_damage(decoder, channel=channel) if read_to_damage(decoder) else None
         if held is None:
-            raise _ffmpeg_error(err, name) from err
+            raise cut_before_audio_error(data, name) or _ffmpeg_error(err, name) from err
+        if warn_cut_mid_frame(data, name, len(held[0]) / held[1]):  # an ADTS file gives no length
+            return held
         header = header or 0.0
         logger.warning(
             "%s: the audio is damaged or cut short after %.2f s (its header gives %.2f s); the clip is read "
@@ -70,16 +75,17 @@ def _decode_ffmpeg(
             extra={"cut_short": (header, len(held[0]) / held[1])},  # predict's row says so
         )
         return held
-    return _pick(decoded.data.numpy(), channel, name, 0).astype(np.float32, copy=False), int(
-        decoded.sample_rate
-    )
+    samples = _pick(decoded.data.numpy(), channel, name, 0).astype(np.float32, copy=False)
+    warn_cut_mid_frame(data, name, len(samples) / int(decoded.sample_rate))  # an Ogg's cut page is dropped
+    return samples, int(decoded.sample_rate)
 
 
 def read_to_damage(decoder: Any) -> bool:
-    """Whether a file ``decoder`` fails to decode whole is read up to its damage instead: an MP3 or a
-    FLAC, whose frames each decode alone (FFmpeg's "Could not push packet to decoder" at a FLAC's cut
-    last frame failed the whole file, where a cut WAV or MP3 was read)."""
-    return decoder.metadata.codec in ("mp3", "flac")
+    """Whether a file ``decoder`` fails to decode whole is read up to its damage instead: an MP3, FLAC,
+    AAC or Opus stream, whose frames each decode alone (FFmpeg's "Could not push packet to decoder" at
+    a FLAC's or ADTS AAC's cut last frame, or at one damaged Opus packet, failed the whole file, where
+    a cut WAV or MP3 was read)."""
+    return decoder.metadata.codec in ("mp3", "flac", "aac", "opus")
 
 
 def _decode_until_damage(

@@ -15,6 +15,7 @@ import shlex
 from typing import Any
 
 from ..errors import AudioInputError, AudioTooLongError, SERError
+from .cut_files import cut_before_audio_error, unfinished_mp4_error
 
 # the head read to recognise a playlist: FFmpeg's probe sees the first 2 KB..1 MB, a text demuxer
 # reads its text up to the first NUL (the probe buffer is a C string)
@@ -113,7 +114,8 @@ def ffmpeg_error(
 ) -> AudioInputError:
     """The typed error for a file FFmpeg cannot decode: a video without sound, not audio at all, or
     one too long to hold in memory (``seconds``: its header's duration). ``data`` (the path or bytes
-    FFmpeg was given) names a WebM chunk without its header, and for bytes the error says how raw PCM
+    FFmpeg was given) names a WebM chunk without its header or a file cut short (an M4A without its
+    index, an Ogg or ADTS file cut before its first audio), and for bytes the error says how raw PCM
     samples are read."""
     if is_out_of_memory(err):
         return too_long_error(name, seconds)
@@ -121,6 +123,8 @@ def ffmpeg_error(
         return headerless
     if continuation := continuation_error(_first_bytes(data), name):
         return continuation
+    if data is not None and (cut := unfinished_mp4_error(data, name) or cut_before_audio_error(data, name)):
+        return cut  # an M4A without its index, an Ogg or ADTS cut before its first audio
     if "audio stream" in str(err).lower():  # torchcodec: "The best audio stream is unknown ..."
         return AudioInputError(
             "not a readable audio file: FFmpeg finds no audio stream in it (a video without sound, or "

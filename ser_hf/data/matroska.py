@@ -145,6 +145,15 @@ def _seconds(text: bytes) -> float | None:
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
+def is_matroska(source: Any) -> bool:
+    """Whether ``source`` (a path, encoded bytes or a binary file object) starts with the EBML header of
+    a Matroska / WebM file."""
+    try:
+        return _Reader(source)(0, 4) == _EBML.to_bytes(4, "big")
+    except (OSError, ValueError):
+        return False
+
+
 def audio_track_seconds(source: Any, audio_track: int, audio_tracks: int) -> float | None:
     """The ``DURATION`` tag, in seconds, of the audio track ``audio_track`` (counted from 0 among the
     audio tracks, as ``track=`` counts them) of the Matroska / WebM ``source`` (a path, encoded bytes

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from typing import Any, BinaryIO
 
 from ..errors import NoSuchTrackError, SERError
-from .matroska import audio_track_seconds
+from .matroska import audio_track_seconds, is_matroska
 from .samples import counted_from_zero
 
 logger = logging.getLogger(__name__)
@@ -112,6 +113,45 @@ def track_seconds(source: Any, decoder: Any) -> float | None:
     seconds = audio_track_seconds(source, streams.index(decoder.stream_index), len(streams))
     longest = decoder.metadata.duration_seconds or decoder.metadata.duration_seconds_from_header
     return seconds if seconds and (not longest or seconds <= longest + 1.0) else None
+
+
+def track_length(source: Any, decoder: Any) -> float | None:
+    """The length in seconds of the audio track a torchcodec ``AudioDecoder`` opened on ``source`` (as
+    :func:`track_seconds` takes it): a Matroska / WebM track's ``DURATION`` tag, else FFmpeg's length;
+    None when none is given. In a Matroska / WebM file a length the track plays past is no length: a
+    tag copied from a shorter file (``ffmpeg -c copy`` to a pipe keeps the input's tags, and FFmpeg
+    then takes its length from them) said 2 s of a 30-s track, which was scored as a 2-s clip on its
+    last 8 s, never given a timeline, and passed the one-hour limit whatever its length. The next
+    length is tried, and None (a length to be found by decoding) when the track plays past them all."""
+    meta = decoder.metadata
+    tag = track_seconds(source, decoder)
+    lengths = (tag, meta.duration_seconds, meta.duration_seconds_from_header)
+    checked = tag is not None or is_matroska(source)
+    for seconds in dict.fromkeys(float(s) for s in lengths if s):  # each once, in that order
+        if not (checked and _plays_past(source, decoder, seconds)):
+            return seconds
+    return None
+
+
+def _plays_past(source: Any, decoder: Any, seconds: float, margin_s: float = 0.25) -> bool:
+    """Whether the track of ``decoder`` holds audio more than ``margin_s`` past ``seconds`` from its
+    start: a seek there (the file's index, a few packets decoded) by a decoder of its own, as one
+    that fails there cannot go back to the start (torchcodec), ``source`` (a file object) left
+    where it was."""
+    from torchcodec.decoders import AudioDecoder
+
+    at = float(decoder.metadata.begin_stream_seconds or 0.0) + seconds + margin_s
+    where = source.tell() if hasattr(source, "seek") else None
+    if isinstance(source, str) and not source.startswith("file:"):
+        source = "file:" + os.path.abspath(source)  # a path as that file, never a URL
+    try:
+        probe = AudioDecoder(_from_start(source), stream_index=decoder.stream_index)
+        return probe.get_samples_played_in_range(at, at + 0.5).data.shape[-1] > 0
+    except Exception:  # torchcodec: "No audio frames were decoded": the track ends before
+        return False
+    finally:
+        if where is not None:
+            source.seek(where)
 
 
 def holds_video(decoder: Any) -> bool:

@@ -1,0 +1,209 @@
+"""Recordings cut short (an upload or copy interrupted: the first bytes of a file, `head -c`) in the
+formats whose header gives no length (Ogg Opus, ADTS AAC) and in M4A, and a Matroska track whose
+DURATION tag is shorter than the track (session 44's fixes; a cut FLAC and MP3: test_upload_audio)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import make_speechlike
+
+from ser_hf import load_audio
+from ser_hf.data.audio import audio_info
+from ser_hf.data.chunks import iter_audio_chunks
+from ser_hf.errors import AudioInputError, AudioTooLongError
+
+SR = 16000
+FFMPEG = shutil.which("ffmpeg")
+pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg binary")
+
+
+@pytest.fixture(scope="module")
+def clf(model_dir):
+    from ser_hf import EmotionClassifier
+
+    return EmotionClassifier(model_dir, device="cpu")
+
+
+def _encode(tmp_path, name: str, *args: str, seconds: float = 8.0) -> bytes:
+    """8 s of speech-like audio encoded by ffmpeg with ``args`` as ``name``; its bytes."""
+    wav = tmp_path / f"speech{seconds:g}.wav"
+    if not wav.exists():
+        sf.write(wav, make_speechlike(seconds, seed=7), SR)
+    out = tmp_path / name
+    cmd = [FFMPEG, "-nostdin", "-loglevel", "error", "-y", "-i", str(wav), *args, str(out)]
+    subprocess.run(cmd, check=True)
+    return out.read_bytes()
+
+
+def _ffmpeg_seconds(data: bytes) -> float:
+    """The seconds the ffmpeg program decodes from ``data`` (as `ffmpeg -i cut.opus -f wav -`)."""
+    cmd = [FFMPEG, "-nostdin", "-loglevel", "quiet", "-i", "pipe:", "-f", "wav", "pipe:"]
+    info = sf.info(io.BytesIO(subprocess.run(cmd, input=data, capture_output=True).stdout))
+    return info.frames / info.samplerate
+
+
+def _row(model_dir, path, capsys) -> dict:
+    from ser_hf.cli.predict import cli as predict_cli
+
+    assert predict_cli([str(path), "--model", str(model_dir), "--json", "-"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    return row
+
+
+def _read_everywhere(path, caplog, said: str) -> list[float]:
+    """The seconds load_audio (path, bytes) and the timeline's chunks (path, bytes) read of ``path``,
+    each with the warning ``said``."""
+    seconds = []
+    for source in (path, path.read_bytes()):
+        for read in (load_audio, lambda s: np.concatenate(list(iter_audio_chunks(s, 2.0)))):
+            caplog.clear()
+            with caplog.at_level("WARNING"):
+                seconds.append(len(read(source)) / SR)
+            assert said in caplog.text, (type(source), read)
+    return seconds
+
+
+def test_a_cut_ogg_opus_is_read_up_to_its_cut_with_a_warning(model_dir, tmp_path, caplog, capsys):
+    """A cut Ogg Opus read as a whole shorter recording: the page cut off is dropped without a word
+    (by libsndfile and FFmpeg), so nothing said it was truncated. It now says so, in the log and in
+    predict's row, and is read as far as the ffmpeg program decodes it."""
+    data = _encode(tmp_path, "whole.opus", "-c:a", "libopus", "-b:a", "48k")
+    (tmp_path / "cut.opus").write_bytes(data[: len(data) // 2])
+    with caplog.at_level("WARNING"):
+        whole = load_audio(tmp_path / "whole.opus")
+    assert len(whole) == 8 * SR and "cut short" not in caplog.text
+    expected = _ffmpeg_seconds(data[: len(data) // 2])
+    assert 2.0 < expected < 6.0
+    said = "the file is cut short (it ends inside an Ogg page: an upload or copy interrupted)"
+    for seconds in _read_everywhere(tmp_path / "cut.opus", caplog, said):
+        assert seconds == pytest.approx(expected, abs=0.05)
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        load_audio(tmp_path / "cut.opus")
+    assert f"cut.opus: {said}; the clip is read up to the cut, {expected:.2f} s" in caplog.text
+    row = _row(model_dir, tmp_path / "cut.opus", capsys)
+    assert row["warning"] == f"truncated: the file is cut short, holds {expected:.2f} s"
+    assert "warning" not in _row(model_dir, tmp_path / "whole.opus", capsys)
+
+
+def _ogg_crc(page: bytes) -> int:
+    crc = 0
+    for byte in page:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7) if crc & 0x80000000 else crc << 1
+        crc &= 0xFFFFFFFF
+    return crc
+
+
+def test_an_opus_packet_damaged_no_longer_fails_the_whole_file(tmp_path, caplog):
+    """One undecodable Opus packet (its Ogg page whole, its checksum right) failed the whole file:
+    "not a readable audio or video file (FFmpeg: Could not push packet to decoder ...)". It is read up
+    to the damage now, as an MP3 or FLAC is, with a warning."""
+    data = bytearray(_encode(tmp_path, "whole.opus", "-c:a", "libopus", "-b:a", "48k"))
+    pages, at = [], 0
+    while at < len(data):
+        table = data[at + 27 : at + 27 + data[at + 26]]
+        pages.append((at, 27 + len(table) + sum(table), 27 + len(table)))
+        at += pages[-1][1]
+    at, size, head = pages[len(pages) // 2]  # a page in the middle: its first packet made invalid
+    data[at + head : at + head + 2] = b"\xff\x00"  # code 3 with no frames
+    data[at + 22 : at + 26] = b"\0\0\0\0"
+    data[at + 22 : at + 26] = _ogg_crc(bytes(data[at : at + size])).to_bytes(4, "little")
+    with caplog.at_level("WARNING"):
+        read = load_audio(bytes(data))
+    assert 1.0 < len(read) / SR < 7.0 and "the audio is damaged or cut short after" in caplog.text
+
+
+def test_a_cut_adts_aac_is_read_up_to_its_cut_with_a_warning(model_dir, tmp_path, caplog, capsys):
+    """A cut ADTS AAC (.aac) failed whole: "not a readable audio or video file (FFmpeg: Could not push
+    packet to decoder: Invalid data ...)" (load_audio, classify, predict's row), and a timeline read it
+    without a word. It is now read up to its cut (as far as the ffmpeg program decodes, within 0.1 s),
+    with a warning; cut before its first audio, the error says so."""
+    data = _encode(tmp_path, "whole.aac", "-c:a", "aac", "-b:a", "64k")
+    (tmp_path / "cut.aac").write_bytes(data[: len(data) // 2])
+    expected = _ffmpeg_seconds(data[: len(data) // 2])
+    assert 2.0 < expected < 6.0
+    for seconds in _read_everywhere(tmp_path / "cut.aac", caplog, "it ends inside an ADTS frame"):
+        assert seconds == pytest.approx(expected, abs=0.15)
+    row = _row(model_dir, tmp_path / "cut.aac", capsys)
+    assert row["warning"].startswith("truncated: the file is cut short, holds") and row["label"]
+    with caplog.at_level("WARNING"):
+        caplog.clear()
+        assert load_audio(tmp_path / "whole.aac").size and "cut short" not in caplog.text
+    with pytest.raises(AudioInputError, match=r"up\.aac: is cut short before any audio that decodes"):
+        load_audio({"bytes": data[:300], "path": "up.aac"})
+
+
+def test_a_cut_m4a_is_a_clear_error_or_read_up_to_its_cut(clf, tmp_path, caplog):
+    """An M4A cut short (its index, the moov box, written after the audio, lost) was torchcodec's raw
+    "Could not open input file ... Invalid data found when processing input"; it is an error naming
+    the file as cut short and saying why nothing of it reads. One written with its index first
+    (-movflags +faststart) failed whole as well: it is read up to its cut."""
+    data = _encode(tmp_path, "whole.m4a", "-c:a", "aac", "-b:a", "64k")
+    (tmp_path / "cut.m4a").write_bytes(data[: len(data) // 2])
+    said = r"cut\.m4a: the MP4/M4A file is cut short .*index \(the moov box.*-movflags \+faststart"
+    for read in (
+        lambda: load_audio(tmp_path / "cut.m4a"),
+        lambda: load_audio({"bytes": data[: len(data) // 2], "path": "cut.m4a"}),
+        lambda: list(iter_audio_chunks(tmp_path / "cut.m4a", 2.0)),
+        lambda: clf.classify(tmp_path / "cut.m4a"),
+    ):
+        with pytest.raises(AudioInputError, match=said):
+            read()
+    with pytest.raises(AudioInputError, match="the MP4/M4A file is cut short"):
+        audio_info(tmp_path / "cut.m4a")
+    fast = _encode(tmp_path, "fast.m4a", "-c:a", "aac", "-b:a", "64k", "-movflags", "+faststart")
+    (tmp_path / "fast_cut.m4a").write_bytes(fast[: len(fast) // 2])
+    expected = _ffmpeg_seconds(fast[: len(fast) // 2])
+    for source in (tmp_path / "fast_cut.m4a", fast[: len(fast) // 2]):
+        caplog.clear()
+        with caplog.at_level("WARNING"):
+            assert len(load_audio(source)) / SR == pytest.approx(expected, abs=0.15)
+        assert "the audio is damaged or cut short after" in caplog.text
+    assert clf.classify(tmp_path / "fast_cut.m4a")
+
+
+def _stale_tag(tmp_path) -> list:
+    """12-s Matroska files whose DURATION tag says 2 s: one edited, one written to a pipe with the tag
+    (FFmpeg then takes the stream's length from it)."""
+    _encode(tmp_path, "long.mka", "-c:a", "flac", "-write_crc32", "0", seconds=12.0)
+    data = (tmp_path / "long.mka").read_bytes()
+    found = re.search(rb"00:00:12\.0+", data)
+    edited = (
+        data[: found.start()] + b"00:00:02.".ljust(found.end() - found.start(), b"0") + data[found.end() :]
+    )
+    (tmp_path / "edited.mka").write_bytes(edited)
+    wav = tmp_path / "speech12.wav"
+    with open(tmp_path / "piped.mka", "wb") as out:
+        cmd = [FFMPEG, "-nostdin", "-loglevel", "error", "-i", str(wav), "-c:a", "flac"]
+        cmd += ["-metadata:s:a:0", "DURATION=00:00:02.000000000", "-f", "matroska", "pipe:"]
+        subprocess.run(cmd, stdout=out, check=True)
+    return [tmp_path / "edited.mka", tmp_path / "piped.mka"]
+
+
+def test_a_stale_matroska_duration_tag_shorter_than_the_track(clf, model_dir, tmp_path, monkeypatch, capsys):
+    """A Matroska DURATION tag saying 2 s of a 12-s track was trusted: audio_info said 2 s, predict
+    scored the track as one clip on its last 8 s (no timeline), the timeline's first chunk was 2 s,
+    and classify's one-hour limit passed it whatever its length. A length the track plays past is no
+    longer trusted: FFmpeg's length of the file, else none (found by decoding)."""
+    from ser_hf.inference import inputs
+
+    monkeypatch.setattr(inputs, "CLASSIFY_MAX_S", 10.0)
+    for path in _stale_tag(tmp_path):
+        assert audio_info(path)[0] in (0.0, pytest.approx(12.0, abs=0.05)), path.name  # 0: not given
+        assert [len(c) / SR for c in iter_audio_chunks(path, 4.0)] == [4.0, 4.0, 4.0], path.name
+        for source in (path, path.read_bytes(), io.BytesIO(path.read_bytes())):
+            with pytest.raises(AudioTooLongError):
+                clf.classify(source)
+        row = _row(model_dir, path, capsys)
+        assert row["duration"] == pytest.approx(12.0, abs=0.05) and len(row["timeline"]) == 5, path.name
+    assert audio_info(tmp_path / "edited.mka")[0] == pytest.approx(12.0, abs=0.05)
