@@ -2,7 +2,8 @@
 
 ``configuration_ser.py``, ``modeling_ser.py`` (both frame families and the functionals model),
 ``modeling_layers.py`` and ``modeling_base.py`` (their blocks and shared base), ``modeling_compact.py`` (the
-CPU family), ``modeling_fusion.py``, ``feature_extraction_ser.py`` (log-mel / MFCC),
+CPU family), ``modeling_fusion.py``, ``feature_extraction_ser.py`` (log-mel / MFCC) and
+``feature_functions.py`` (its pure batched tensor functions),
 ``feature_extraction_functionals.py`` (functionals, fusion front end), ``functionals_vector.py`` and
 ``functionals_statistics.py`` (what computes the functionals), ``voice_encoder.py`` (a pretrained
 speaker encoder, its weights beside it), ``turn_encoder.py`` (the default's pretrained speech encoder,

@@ -26,6 +26,7 @@ from transformers import BatchFeature, SequenceFeatureExtractor
 from .configuration_ser import FUNCTIONAL_BLOCKS, FUNCTIONAL_SETS  # noqa: F401  (FUNCTIONAL_SETS: re-exported)
 from .errors import SERError
 from .feature_extraction_ser import SERFeatureExtractor
+from .feature_functions import RawSpeech, waveform_batch
 from .functionals_statistics import (  # noqa: F401  (re-exported from their old home)
     N_COMPARE,
     N_F0_STATS,
@@ -185,7 +186,7 @@ class SERFunctionalsFeatureExtractor(_ShipsEncoders, SequenceFeatureExtractor):
 
     def __call__(
         self,
-        raw_speech: np.ndarray | torch.Tensor | list[float] | list[np.ndarray] | list[torch.Tensor],
+        raw_speech: RawSpeech,
         sampling_rate: int | None = None,
         return_tensors: str | None = None,
         max_length: int | None = None,
@@ -198,7 +199,7 @@ class SERFunctionalsFeatureExtractor(_ShipsEncoders, SequenceFeatureExtractor):
                 f"audio at {sampling_rate} Hz but this extractor expects {self.sampling_rate} Hz; "
                 "resample first (ser_hf.load_audio does)"
             )
-        batch, lengths = SERFeatureExtractor._to_batch(self, raw_speech, None, max_length, truncation)
+        batch, lengths = waveform_batch(raw_speech, self.sampling_rate, None, max_length, truncation)
         vectors = batch_functionals(
             [batch[i, : int(lengths[i])].numpy() for i in range(batch.shape[0])],
             self.functionals,
@@ -284,7 +285,7 @@ class SERFusionFeatureExtractor(_ShipsEncoders, SequenceFeatureExtractor):
 
     def __call__(
         self,
-        raw_speech: np.ndarray | torch.Tensor | list[float] | list[np.ndarray] | list[torch.Tensor],
+        raw_speech: RawSpeech,
         sampling_rate: int | None = None,
         return_tensors: str | None = None,
         device: str | torch.device | None = None,

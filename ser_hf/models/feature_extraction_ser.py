@@ -27,81 +27,43 @@ Conventions (chosen to match librosa's defaults so features can be compared with
   ``width=9`` differs);
   each clip's last real frame is repeated into its padding first, so deltas are batch invariant.
 
-This file is copied next to saved models, so it imports only torch, numpy, transformers and
-its sibling ``errors.py``.
+The pure batched tensor functions it is built of (the input batch, DCT, deltas, RMS / ZCR,
+normalisation) are in ``feature_functions.py``. This file is copied next to saved models, so it
+imports only torch, numpy, transformers and its siblings ``feature_functions.py`` and ``errors.py``.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from transformers import BatchFeature, SequenceFeatureExtractor
 from transformers.audio_utils import mel_filter_bank
 
 from .errors import SERError
+from .feature_functions import (  # noqa: F401  (compute_deltas, dct_matrix: re-exported from their old home)
+    RawSpeech,
+    cached_tensor,
+    compute_deltas,
+    dct_matrix,
+    frame_rms_zcr,
+    held_deltas,
+    next_pow2,
+    normalize_frames,
+    waveform_batch,
+)
 
 logger = logging.getLogger(__name__)
 
 FEATURE_SETS = ("logmel", "mfcc")
 NORMALIZATIONS = (None, "utterance", "global")
 _AMIN = 1e-10  # floor of the power before the log: -100 dB
-_STD_EPS = 1e-5  # guards the division of per-feature normalisation on constant rows
-_DELTA_WIN = 5
 # Clips shorter than this are read as if zero-padded to it (batch_features), so every path (the
 # stock pipeline, Trainer, evaluate, EmotionClassifier, ONNX) sees the same frames: the CNN front
 # ends pool the time axis several times and need a few dozen frames to work with.
 MIN_CLIP_SECONDS = 0.5
-
-# Filterbank / DCT / window tensors per (params, device, dtype). Kept at module level, not on the
-# instance, so to_dict / save_pretrained only ever see JSON values.
-_TENSOR_CACHE: dict[tuple, torch.Tensor] = {}
-
-
-def _next_pow2(n: int) -> int:
-    return 1 << max(0, math.ceil(math.log2(max(1, n))))
-
-
-def _cached(key: tuple, make) -> torch.Tensor:
-    tensor = _TENSOR_CACHE.get(key)
-    if tensor is None:
-        if len(_TENSOR_CACHE) > 64:  # many devices/configs in one process: start afresh
-            _TENSOR_CACHE.clear()
-        tensor = make()
-        _TENSOR_CACHE[key] = tensor
-    return tensor
-
-
-def dct_matrix(n_out: int, n_in: int) -> torch.Tensor:
-    """(n_in, n_out) orthonormal DCT-II matrix: ``x @ D`` is scipy's ``dct(x, norm="ortho")[:n_out]``.
-
-    Same matrix as ``torchaudio.functional.create_dct(n_out, n_in, "ortho")``; written here so
-    this remote-code file needs no torchaudio.
-    """
-    n = torch.arange(n_in, dtype=torch.float64)
-    k = torch.arange(n_out, dtype=torch.float64)
-    dct = torch.cos(math.pi / n_in * (n[:, None] + 0.5) * k[None, :]) * math.sqrt(2.0 / n_in)
-    dct[:, 0] *= 1.0 / math.sqrt(2.0)
-    return dct.float()
-
-
-def compute_deltas(specgram: torch.Tensor, win_length: int = _DELTA_WIN) -> torch.Tensor:
-    """Time derivative of ``(..., freq, time)`` by linear regression over ``win_length`` frames.
-
-    The edges repeat the first/last frame. Same as ``torchaudio.functional.compute_deltas``.
-    """
-    n = (win_length - 1) // 2
-    shape = specgram.shape
-    x = specgram.reshape(-1, 1, shape[-1])
-    x = torch.nn.functional.pad(x, (n, n), mode="replicate")
-    kernel = torch.arange(-n, n + 1, device=x.device, dtype=x.dtype)[None, None, :]
-    denom = n * (n + 1) * (2 * n + 1) / 3
-    return (torch.nn.functional.conv1d(x, kernel) / denom).reshape(shape)
-
 
 MAX_FFT = 2**16  # samples: 4 s at 16 kHz, far past any speech window
 MAX_FRAMES = 8_640_000  # a day of 10-ms frames
@@ -177,7 +139,7 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
                 f"window {win_length_ms} ms / hop {hop_length_ms} ms is too short at {sampling_rate} Hz"
             )
         if n_fft is None:
-            n_fft = _next_pow2(win_length)
+            n_fft = next_pow2(win_length)
         if not win_length <= n_fft <= MAX_FFT:  # 10**9 made every clip allocate 4 GB
             raise SERError(
                 f"n_fft={n_fft} must be >= the window length in samples ({win_length}) and <= {MAX_FFT}"
@@ -243,7 +205,7 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
     # ----------------------------------------------------------------------------- cached tensors
     def _window(self, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
         key = ("hann", self.win_length, device, dtype)
-        return _cached(
+        return cached_tensor(
             key, lambda: torch.hann_window(self.win_length, periodic=True, device=device, dtype=dtype)
         )
 
@@ -251,7 +213,7 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
         """(n_fft // 2 + 1, n_mels) Slaney-scale, Slaney-normalised triangular filters."""
         f_max = self.f_max if self.f_max is not None else self.sampling_rate / 2
         key = ("mel", self.n_fft, self.f_min, f_max, self.n_mels, self.sampling_rate, device, dtype)
-        return _cached(
+        return cached_tensor(
             key,
             lambda: torch.from_numpy(
                 mel_filter_bank(
@@ -269,7 +231,7 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
     def _dct(self, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
         """(n_mels, n_mfcc) orthonormal DCT-II matrix."""
         key = ("dct", self.n_mfcc, self.n_mels, device, dtype)
-        return _cached(key, lambda: dct_matrix(self.n_mfcc, self.n_mels).to(device, dtype))
+        return cached_tensor(key, lambda: dct_matrix(self.n_mfcc, self.n_mels).to(device, dtype))
 
     # ----------------------------------------------------------------------------- the math
     @torch.no_grad()
@@ -350,18 +312,9 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
         real = frame_idx[None, :] < frames_per_clip[:, None]  # (B, T) bool
         rows = [base]
         if self.deltas or self.delta_deltas:
-            # repeat each clip's last real frame into its padding so deltas near the end of a
-            # clip do not depend on what else is in the batch
-            last = (frames_per_clip - 1).clamp_min(0)
-            gather = torch.minimum(frame_idx[None, :], last[:, None])  # (B, T)
-            index = gather[:, :, None].expand_as(base)
-            d1 = compute_deltas(torch.gather(base, 1, index).transpose(1, 2)).transpose(1, 2)  # (B, T, F)
-            if self.deltas:
-                rows.append(d1)
-            if self.delta_deltas:  # the same hold again, on the deltas
-                rows.append(compute_deltas(torch.gather(d1, 1, index).transpose(1, 2)).transpose(1, 2))
+            rows.extend(held_deltas(base, frames_per_clip, self.deltas, self.delta_deltas))
         if self.rms or self.zcr:
-            rows.extend(self._rms_zcr(x, n_frames))
+            rows.extend(frame_rms_zcr(x, n_frames, self.n_fft, hop, self.rms, self.zcr))
         features = torch.cat(rows, dim=-1) if len(rows) > 1 else base
         return self.finish_features(features, real, max_frames, normalize)
 
@@ -375,24 +328,10 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
         """Raw features ``(B, T, F)`` with their real-frame mask ``(B, T)`` -> normalised features
         (``self.normalize``), padding set to ``padding_value``, padded to ``max_frames`` when given;
         the last step of :meth:`batch_features`, also applied to cached raw features in training."""
-        device, dtype, n_frames = features.device, features.dtype, features.shape[1]
+        n_frames = features.shape[1]
         real = real.bool()
-        if normalize and self.normalize == "utterance":
-            weight = real[:, :, None].to(dtype)
-            count = weight.sum(dim=1, keepdim=True).clamp_min(1.0)
-            mean = (features * weight).sum(dim=1, keepdim=True) / count
-            var = ((features - mean).square() * weight).sum(dim=1, keepdim=True) / count
-            features = (features - mean) / (var.sqrt() + _STD_EPS)
-        elif normalize and self.normalize == "global":
-            if self.feature_mean is None or self.feature_std is None:
-                raise SERError(
-                    "normalize='global' needs feature_mean/feature_std: call "
-                    "fit_global_stats(training waveforms) first, or use normalize='utterance'"
-                )
-            mean = torch.tensor(self.feature_mean, device=device, dtype=dtype)
-            std = torch.tensor(self.feature_std, device=device, dtype=dtype).clamp_min(_STD_EPS)
-            features = (features - mean) / std
-
+        if normalize:
+            features = normalize_frames(features, real, self.normalize, self.feature_mean, self.feature_std)
         features = features.masked_fill(~real[:, :, None], self.padding_value)
         if max_frames is not None and n_frames < max_frames:
             features = torch.nn.functional.pad(
@@ -401,115 +340,10 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
             real = torch.nn.functional.pad(real, (0, max_frames - n_frames), value=False)
         return features.contiguous(), real.long()
 
-    def _rms_zcr(self, x: torch.Tensor, n_frames: int) -> list[torch.Tensor]:
-        """RMS and/or ZCR rows ``(B, T, 1)`` over centered, zero-padded ``n_fft`` frames.
-
-        The STFT's frames, without its window. Frame sums come from cumulative sums (O(samples)
-        instead of O(frames * n_fft)). Same definitions as librosa's ``rms`` and
-        ``zero_crossing_rate``: sqrt of the mean square, and sign changes inside the frame
-        divided by the frame length (0 counts as positive).
-        """
-        n_fft, hop = self.n_fft, self.hop_length
-        half = n_fft // 2
-        needed = (n_frames - 1) * hop + n_fft
-        padded = torch.nn.functional.pad(x, (half, max(0, needed - (x.shape[1] + half))))
-        starts = torch.arange(n_frames, device=x.device) * hop
-        rows = []
-        if self.rms:
-            energy = torch.nn.functional.pad(padded.double().square().cumsum(dim=1), (1, 0))
-            mean_square = (energy[:, starts + n_fft] - energy[:, starts]) / n_fft
-            rows.append(mean_square.clamp_min(0.0).sqrt().to(x.dtype)[:, :, None])
-        if self.zcr:
-            positive = padded >= 0
-            changes = (positive[:, 1:] != positive[:, :-1]).int().cumsum(dim=1)
-            changes = torch.nn.functional.pad(changes, (1, 0))  # changes[:, j] = changes before pair j
-            count = changes[:, starts + n_fft - 1] - changes[:, starts]
-            rows.append((count.to(x.dtype) / n_fft)[:, :, None])
-        return rows
-
     # ----------------------------------------------------------------------------- inputs
-    def _to_batch(
-        self,
-        raw_speech: Any,
-        device: torch.device | None,
-        max_length: int | None = None,
-        truncation: bool = False,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Any accepted input -> ((B, N) float32 zero-padded tensor, (B,) lengths); with
-        ``truncation`` each clip cut to ``max_length`` samples first, as transformers' extractors do."""
-        if truncation and max_length is None:
-            raise SERError(
-                f"truncation=True needs max_length (in samples, e.g. {3 * self.sampling_rate} for 3 s)"
-            )
-        if isinstance(raw_speech, (np.ndarray, torch.Tensor)) and raw_speech.ndim == 2:
-            if raw_speech.shape[1] <= 2 < raw_speech.shape[0]:
-                raise SERError(
-                    f"got an array shaped {tuple(raw_speech.shape)}, which looks like (samples, channels): "
-                    "mix it down to mono (e.g. ser_hf.load_audio) and pass a 1-D array"
-                )
-            clips = list(raw_speech)
-        elif isinstance(raw_speech, (np.ndarray, torch.Tensor)):
-            if raw_speech.ndim != 1:
-                raise SERError(
-                    f"audio must be 1-D (one clip) or 2-D (a batch), got shape {tuple(raw_speech.shape)}"
-                )
-            clips = [raw_speech]
-        elif isinstance(raw_speech, (list, tuple)):
-            if len(raw_speech) == 0:
-                raise SERError("got an empty list of audio clips")
-            first = raw_speech[0]
-            if isinstance(first, (np.ndarray, torch.Tensor, list, tuple)):
-                clips = list(raw_speech)
-            else:  # a list of numbers is one clip
-                clips = [raw_speech]
-        else:
-            raise SERError(
-                f"cannot read audio of type {type(raw_speech).__name__}: pass a 1-D float array, a "
-                "list of them, or load files with ser_hf.load_audio"
-            )
-
-        tensors = []
-        for i, clip in enumerate(clips):
-            if isinstance(clip, torch.Tensor):
-                t = clip
-            else:
-                array = np.asarray(clip)
-                # decoded audio can be read-only (the pipeline's ffmpeg buffer): torch needs a copy
-                t = torch.from_numpy(array if array.flags.writeable else array.copy())
-            where = f"clip {i}" if len(clips) > 1 else "audio"
-            if t.ndim != 1:
-                raise SERError(
-                    f"each clip must be a 1-D mono waveform, got shape {tuple(t.shape)}", source=where
-                )
-            if t.numel() == 0:
-                raise SERError("the clip is empty (0 samples)", source=where)
-            if truncation:
-                t = t[:max_length]
-            if not torch.is_floating_point(t):
-                if t.dtype == torch.bool or torch.is_complex(t):
-                    raise SERError(f"audio must be real numbers, got {t.dtype}", source=where)
-                # integer PCM (e.g. int16 from a microphone): scale to [-1, 1) as load_audio and
-                # soundfile do (by 2 ** (bits - 1)); 8-bit is unsigned, centred on 128
-                info = torch.iinfo(t.dtype)
-                scale = float(max(-info.min, info.max + 1))
-                t = (t.float() - 128.0) / 128.0 if t.dtype == torch.uint8 else t.float() / scale
-            tensors.append(t)
-
-        lengths = torch.tensor([t.numel() for t in tensors], dtype=torch.long)
-        target = torch.device(device) if device is not None else tensors[0].device
-        batch = torch.zeros(len(tensors), int(lengths.max()), dtype=torch.float32, device=target)
-        for i, t in enumerate(tensors):  # copies only; the math below is batched
-            batch[i, : t.numel()] = t.to(device=target, dtype=torch.float32)
-        finite = torch.isfinite(batch).all(dim=1)  # one check for the whole batch
-        if not bool(finite.all()):
-            first = int((~finite).nonzero()[0])
-            where = f"clip {first}" if len(tensors) > 1 else "audio"
-            raise SERError("the audio contains NaN or Inf samples", source=where)
-        return batch, lengths.to(target)
-
     def __call__(
         self,
-        raw_speech: np.ndarray | torch.Tensor | list[float] | list[np.ndarray] | list[torch.Tensor],
+        raw_speech: RawSpeech,
         sampling_rate: int | None = None,
         return_tensors: str | None = None,
         device: str | torch.device | None = None,
@@ -552,7 +386,7 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
             logger.warning("ignoring feature extractor arguments %s", sorted(kwargs))
         if padding == "max_length" and max_length is None:
             raise SERError("padding='max_length' needs max_length (in samples)")
-        waveforms, lengths = self._to_batch(raw_speech, device, max_length, truncation)
+        waveforms, lengths = waveform_batch(raw_speech, self.sampling_rate, device, max_length, truncation)
         features, mask = self.batch_features(waveforms, lengths, max_frames=max_frames)
         if padding == "max_length" and features.shape[1] < 1 + max_length // self.hop_length:
             extra = 1 + max_length // self.hop_length - features.shape[1]  # masked frames
@@ -614,7 +448,7 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
                 if batch.dim() == 1:
                     batch = batch[None]
             else:
-                batch, lengths = self._to_batch(item, None)
+                batch, lengths = waveform_batch(item, self.sampling_rate)
             feats, mask = self.batch_features(batch, lengths, max_frames=None, normalize=False)
             real = feats[mask.bool()].double()  # (real frames, feature_size)
             s, sq = real.sum(dim=0).cpu(), real.square().sum(dim=0).cpu()
