@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SERError, output_dir, require_extra
-from ..training.cross_validation import METRICS_FILE, _tail, aggregate_finished, run_cross_validation
+from ..training.cross_validation import METRICS_FILE, aggregate_finished, run_cross_validation
 from ..training.cv_results import ADAPTED_DIRS, ADAPTED_WAYS, _pm
+from ..training.fold_processes import _tail
 from .parser import ArgumentParser
 
 

@@ -1,7 +1,7 @@
 """``python -m ser_hf.training``: the same as ``ser-hf train`` (what ``ser-hf cv`` runs per fold)."""
 
 from ..cli.train import main
-from .cross_validation import die_with_parent
+from .fold_processes import die_with_parent
 
 die_with_parent()
 main()
