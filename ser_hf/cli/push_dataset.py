@@ -6,7 +6,7 @@ import logging
 
 from ..errors import require_extra
 from ..hub.cards import DEFAULT_DATASET_COMMIT_MESSAGE
-from ..hub.push import push_dataset
+from ..hub.dataset_push import push_dataset
 from .parser import ArgumentParser
 from .push import _quiet_http_logs
 

@@ -4,8 +4,8 @@
 cross-validation results) and writes a ``huggingface_hub.ModelCard`` with ``pipeline_tag``,
 ``model-index`` results and the corpora's licences: what it states of the folder and the corpora comes
 from :mod:`ser_hf.hub.card_facts`, the figures from :mod:`ser_hf.hub.results`, the markdown from
-:mod:`ser_hf.hub.card_body`. :func:`ser_hf.hub.push.make_dataset_card` does the same for a harmonised
-corpus.
+:mod:`ser_hf.hub.card_body`. :func:`ser_hf.hub.dataset_push.make_dataset_card` does the same for a
+harmonised corpus.
 """
 
 from __future__ import annotations

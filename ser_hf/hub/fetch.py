@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .cards import REPO_ID
-from .push import _hub_errors
+from .repos import hub_errors
 
 # what evaluation reads: config, preprocessor, weights, the published split, the licences beside them and
 # the model's own code (a model of another library's type loads through its auto_map)
@@ -24,5 +24,5 @@ def fetch_model(repo_id: str, revision: str | None = None) -> Path:
     and network errors come back as :class:`~ser_hf.errors.SERError` with the fix."""
     from huggingface_hub import snapshot_download
 
-    with _hub_errors("download the model", repo_id):
+    with hub_errors("download the model", repo_id):
         return Path(snapshot_download(repo_id, revision=revision, allow_patterns=list(MODEL_PATTERNS)))
