@@ -25,6 +25,7 @@ MOVED: dict[str, tuple[str, ...]] = {
     "ser_hf.feature_extraction_ser": (
         "ser_hf.models.feature_extraction_ser",
         "ser_hf.models.feature_extraction_functionals",
+        "ser_hf.models.feature_functions",
     ),
     "ser_hf.audio": ("ser_hf.data.audio", "ser_hf.data.samples", "ser_hf.data.ffmpeg_decode"),
     "ser_hf.labels": ("ser_hf.data.labels",),
@@ -40,7 +41,11 @@ MOVED: dict[str, tuple[str, ...]] = {
     "ser_hf.metrics": ("ser_hf.training.metrics",),
     "ser_hf.presets": ("ser_hf.training.presets",),
     "ser_hf.evaluation": ("ser_hf.training.evaluation", "ser_hf.training.eval_inputs", "ser_hf.cli.evaluate"),
-    "ser_hf.cross_validation": ("ser_hf.training.cross_validation", "ser_hf.cli.cv"),
+    "ser_hf.cross_validation": (
+        "ser_hf.training.cross_validation",
+        "ser_hf.training.fold_processes",
+        "ser_hf.cli.cv",
+    ),
     "ser_hf.functionals": ("ser_hf.training.functionals",),
     "ser_hf.fusion": ("ser_hf.inference.fusion",),
     "ser_hf.onnx_export": (
@@ -72,7 +77,14 @@ PACKAGES: dict[str, tuple[str, ...]] = {
         "ser_hf.inference.onnx_classifier",
         "ser_hf.training.saving",
     ),
-    "ser_hf.hub": ("ser_hf.hub.push", "ser_hf.hub.cards", "ser_hf.hub.card_facts", "ser_hf.hub.card_body"),
+    "ser_hf.hub": (
+        "ser_hf.hub.push",
+        "ser_hf.hub.dataset_push",
+        "ser_hf.hub.repos",
+        "ser_hf.hub.cards",
+        "ser_hf.hub.card_facts",
+        "ser_hf.hub.card_body",
+    ),
     "ser_hf.bench": ("ser_hf.bench.run", "ser_hf.bench.parts", "ser_hf.bench.measure"),
 }
 
