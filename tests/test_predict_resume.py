@@ -316,21 +316,25 @@ def test_csv_has_a_long_files_label_time_and_resume_keeps_it(model_dir, tmp_path
     assert "".join(lines[:-1]) == before  # label_time read back and written again, byte for byte
 
 
-def test_resume_takes_a_csv_written_before_label_time(model_dir, tmp_path, classified, monkeypatch):
-    """A --csv FILE of the version before ``label_time`` (its header one column shorter) is still one
-    that --resume continues: its rows are kept, their files not classified again, and FILE is written
-    with the new header, those rows' ``label_time`` empty (their run did not record it)."""
+@pytest.mark.parametrize("missing", [["label_time", "snr_db"], ["snr_db"]])
+def test_resume_takes_a_csv_written_before_label_time_or_snr_db(
+    model_dir, tmp_path, classified, monkeypatch, missing
+):
+    """A --csv FILE of a version before ``label_time`` or ``snr_db`` (its header one or two columns shorter) is
+    still one that --resume continues: its rows are kept, their files not classified again, and FILE is written
+    with the new header, those rows' new cells empty (their run did not record them)."""
     monkeypatch.chdir(tmp_path)
     _clip(tmp_path / "a.wav", 1)
     _long(tmp_path / "long.wav")
     top = '"[{""label"": ""sad"", ""score"": 0.4}, {""label"": ""happy"", ""score"": 0.3}]"'
+    more = "," * (2 - len(missing))  # a label_time cell in a file of session 43
     old = [
-        "file,start,end,duration,label,score,top_k,error,row,warning",
-        f"a.wav,0.0,1.0,1.0,sad,0.4,{top},,file,",
-        f"long.wav,0.0,10.0,10.0,sad,0.4,{top},,file,",
-        f"long.wav,0.0,4.0,4.0,sad,0.4,{top},,window,",
-        f"long.wav,2.0,6.0,4.0,sad,0.4,{top},,window,",
-        "gone.wav,,,,,,,cannot read gone.wav,file,",
+        "file,start,end,duration,label,score,top_k,error,row,warning" + ("" if more == "" else ",label_time"),
+        f"a.wav,0.0,1.0,1.0,sad,0.4,{top},,file,{more}",
+        f"long.wav,0.0,10.0,10.0,sad,0.4,{top},,file,{more}",
+        f"long.wav,0.0,4.0,4.0,sad,0.4,{top},,window,{more}",
+        f"long.wav,2.0,6.0,4.0,sad,0.4,{top},,window,{more}",
+        f"gone.wav,,,,,,,cannot read gone.wav,file,{more}",
     ]
     Path("r.csv").write_text("".join(line + "\r\n" for line in old), encoding="utf-8")
     _clip(tmp_path / "b.wav", 2)
@@ -338,10 +342,14 @@ def test_resume_takes_a_csv_written_before_label_time(model_dir, tmp_path, class
     assert main(["predict", "a.wav", "long.wav", "b.wav", *args]) == 0
     assert classified == ["b.wav"]
     lines = Path("r.csv").read_text(encoding="utf-8").splitlines()
-    assert lines[0] == old[0] + ",label_time"
-    # the earlier rows as they were, with an empty label_time; b.wav's row after long.wav's, gone.wav's at the end
-    assert lines[1:5] == [line + "," for line in old[1:5]] and lines[-1] == old[-1] + ","
-    assert lines[5].startswith("b.wav,") and lines[5].endswith(",file,,")
+    assert lines[0] == old[0] + "".join("," + name for name in missing)
+    # the earlier rows as they were, with their new cells empty; b.wav's row after long.wav's, gone.wav's at the end
+    empty = "," * len(missing)
+    assert lines[1:5] == [line + empty for line in old[1:5]] and lines[-1] == old[-1] + empty
+    b_row = next(csv.reader([lines[5]]))
+    assert (
+        b_row[0] == "b.wav" and b_row[8] == "file" and b_row[10] == "" and float(b_row[11]) > 0
+    )  # its snr_db
 
 
 @pytest.mark.parametrize("kind", ["csv", "json"])

@@ -242,6 +242,7 @@ def cli(argv: list[str]) -> int:
                             "label": tl.label,
                             "score": tl.score,
                             "top_k": tl.scores,
+                            "snr_db": tl.snr_db,
                             "timeline": tl.windows,
                         }
                         if warning := cut_short.warning(max(duration, tl.duration), tl.duration):
@@ -522,24 +523,29 @@ def _classify_short(clf: EmotionClassifier, short: list, results: list, args: ar
     """Classify the queued short clips in one batched pass; per-file fallback if the batch fails."""
     if not short:
         return
+    from ..inference.inputs import warn_about_noise
+
     silence = [{"label": SILENCE_LABEL, "score": 1.0}]
     if args.silence_db is not None:  # silent clips are reported as such, not given a made-up emotion
         for i, _, samples in short:
             if level_db(samples, clf.sampling_rate) < args.silence_db:
-                results[i].update(label=SILENCE_LABEL, score=1.0, top_k=silence)
+                results[i].update(label=SILENCE_LABEL, score=1.0, top_k=silence, snr_db=None)
         short = [item for item in short if "label" not in results[item[0]]]
+    # the speech-to-noise estimate of each clip for its row, and classify's noise warnings (warn=False below)
+    snrs = [warn_about_noise(samples, _shown(str(path)), clf.sampling_rate) for _, path, samples in short]
     clips, names = [s for _, _, s in short], [str(p) for _, p, _ in short]
     try:  # no warnings from classify: its silence line said -55 dBFS whatever --silence-db said, and the
         # clips too short or too long for it are error rows or timelines here
         batch = clf.classify_batch(
             clips, args.batch_size, args.top_k, clf.sampling_rate, names=names, warn=False
         )
-        for (i, _, _), top in zip(short, batch):
-            results[i].update(label=top[0]["label"], score=top[0]["score"], top_k=top)
+        for (i, _, _), top, snr in zip(short, batch, snrs):
+            results[i].update(label=top[0]["label"], score=top[0]["score"], top_k=top, snr_db=snr)
     except Exception:
-        for i, path, samples in short:  # find the one that failed; the others still get classified
+        # find the one that failed; the others still get classified
+        for (i, path, samples), snr in zip(short, snrs):
             try:
                 top = clf.classify(samples, clf.sampling_rate, top_k=args.top_k, warn=False)
-                results[i].update(label=top[0]["label"], score=top[0]["score"], top_k=top)
+                results[i].update(label=top[0]["label"], score=top[0]["score"], top_k=top, snr_db=snr)
             except Exception as err:
                 results[i] = _error_row(path, err)

@@ -162,7 +162,8 @@ run's rows are left), and --json - / --csv - then print one array / one header p
         default=None,
         metavar="FILE",
         help="write results as CSV ('-' or no FILE: stdout): a row per file, a long file's with its label_time "
-        "(seconds per label, as JSON text), then a row per window; a text cell starting with = + - @ (or ' then "
+        "(seconds per label, as JSON text), then a row per window, each with its snr_db (the speech-to-noise "
+        "estimate in dB: under 24 counts as noisy; empty without speech); a text cell starting with = + - @ (or ' then "
         "one) gets a leading ' so that a spreadsheet shows it as text, not a formula (--json: names as below)",
     )
     out.add_argument(

@@ -65,18 +65,19 @@ def _shown(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-# the columns of --csv, in order (--resume reads back only a file with this header, or with
-# OLD_CSV_FIELDS: one written before label_time was added, at the end so that no column moved)
+# the columns of --csv, in order (--resume reads back only a file with this header, or with one of
+# OLD_CSV_FIELDS: written before snr_db, or before label_time too, was added, at the end so that no column moved)
 CSV_FIELDS = [
-    "file", "start", "end", "duration", "label", "score", "top_k", "error", "row", "warning", "label_time",
+    "file", "start", "end", "duration", "label", "score", "top_k", "error", "row", "warning", "label_time", "snr_db",
 ]  # fmt: skip
-OLD_CSV_FIELDS = CSV_FIELDS[:-1]
+OLD_CSV_FIELDS = (CSV_FIELDS[:-1], CSV_FIELDS[:-2])
 
 
 def _write_csv(results: list[dict[str, Any]], path: str) -> None:
     """One row per file (top-k as JSON text); long files add one row per window below their file row
     (``row``: ``file`` or ``window``), and their file row has ``label_time`` (seconds per label, as JSON
-    text: ``{"neutral": 6.5, "sad": 2.0}``; empty on window rows and short files)."""
+    text: ``{"neutral": 6.5, "sad": 2.0}``; empty on window rows and short files). ``snr_db``: the speech-to-noise
+    estimate of the file (a long file's noisiest quarter of speech) or window; empty when it has none."""
     if path == "-":
         _csv_rows(results, csv.DictWriter(sys.stdout, fieldnames=CSV_FIELDS))
         return
@@ -162,6 +163,7 @@ def _csv_dicts(results: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             "row": "file",
             "warning": r.get("warning", ""),
             "label_time": json.dumps(r["label_time"], ensure_ascii=False) if "label_time" in r else "",
+            "snr_db": _cell(r.get("snr_db")),
         }
         for w in r.get("timeline", []):
             yield {
@@ -176,7 +178,13 @@ def _csv_dicts(results: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
                 "row": "window",
                 "warning": "",
                 "label_time": "",
+                "snr_db": _cell(w.get("snr_db")),
             }
+
+
+def _cell(value: Any) -> Any:
+    """A cell that may hold None (a row or window without an estimate): empty."""
+    return "" if value is None else value
 
 
 class _CutShort(logging.Handler):

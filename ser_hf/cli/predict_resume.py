@@ -45,7 +45,7 @@ SAVE_COST = 20
 # the keys a row of --json may have (a file with others is not one that predict wrote)
 JSON_KEYS = {
     "file", "duration", "label", "score", "top_k", "timeline", "timeline_png", "warning", "error", "adapted_on",
-    "segments", "label_time", "segments_files",
+    "segments", "label_time", "segments_files", "snr_db",
 }  # fmt: skip
 
 
@@ -347,10 +347,10 @@ def _json_results(text: str) -> list[dict[str, Any]]:
 def _csv_results(text: str) -> list[dict[str, Any]]:
     """The rows :func:`_write_csv` wrote, as predict holds them (a long file's window rows back in its
     ``timeline``, its ``label_time`` a dict again), so that writing them again gives the same lines. A
-    file of a version before ``label_time`` (its header ``OLD_CSV_FIELDS``) is read too: its rows have
-    none, and are written again with that column empty."""
+    file of a version before ``snr_db`` or ``label_time`` (its header one of ``OLD_CSV_FIELDS``) is read too:
+    its rows have none, and are written again with that column empty."""
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    if reader.fieldnames not in (CSV_FIELDS, OLD_CSV_FIELDS):
+    if reader.fieldnames not in (CSV_FIELDS, *OLD_CSV_FIELDS):
         raise ValueError(f"its header is not {','.join(CSV_FIELDS)}")
     rows: list[dict[str, Any]] = []
     for cells in reader:
@@ -366,13 +366,15 @@ def _csv_results(text: str) -> list[dict[str, Any]]:
                 "score": _number(cell["score"]),
                 "scores": json.loads(cell["top_k"]),
             }
+            if cell.get("snr_db", "") != "":
+                window["snr_db"] = _number(cell["snr_db"])
             rows[-1].setdefault("timeline", []).append(window)
             continue
         if cell["row"] != "file":
             raise ValueError(f"line {reader.line_num}: row is {cell['row']!r}, not file or window")
         row: dict[str, Any] = {"file": cell["file"]}
         for key, read in _FILE_CELLS.items():
-            if cell.get(key, "") != "":  # label_time: none in an older file
+            if cell.get(key, "") != "":  # label_time, snr_db: none in an older file
                 row[key] = read(cell[key])
         row |= {key: cell[key] for key in ("warning", "error") if cell[key]}
         rows.append(row)
@@ -387,6 +389,7 @@ def _number(text: str) -> int | float:
 # the cells of a file row read back as values, when not empty
 _FILE_CELLS: dict[str, Any] = {
     "duration": _number, "label": str, "score": _number, "top_k": json.loads, "label_time": json.loads,
+    "snr_db": _number,
 }  # fmt: skip
 
 

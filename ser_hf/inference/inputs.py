@@ -29,7 +29,16 @@ from ..errors import AudioInputError, AudioTooLongError, NoSpeechError, SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS
 from ..models.turn_encoder import WINDOW_SAMPLES
-from .levels import SILENCE_DB, NoiseMeter, level_db, warn_if_noisy
+from .levels import (
+    SILENCE_DB,
+    TONE_MARGIN_DB,
+    WINDOW_SPEECH_S,
+    NoiseMeter,
+    level_db,
+    tone_text,
+    warn_if_noisy,
+    warn_if_tone,
+)
 from .windows import sliding_windows
 
 logger = logging.getLogger(__name__)
@@ -130,8 +139,10 @@ def warn_about_clips(
     long: list[tuple[str, float]] | None = None,
 ) -> None:
     """The warnings ``classify`` gives before scoring (the model still scores every clip): no speech to
-    score (:func:`no_speech`: silent or too short), speech too noisy for the model (its speech-to-noise
-    estimate under :data:`~ser_hf.inference.levels.NOISY_SNR_DB`: :func:`~ser_hf.inference.levels.warn_if_noisy`),
+    score (:func:`no_speech`: silent or too short; or a steady tone, mains hum or a test tone, in which the
+    speech detector finds no speech), speech too noisy for the model (its speech-to-noise estimate under
+    :data:`~ser_hf.inference.levels.NOISY_SNR_DB`: :func:`~ser_hf.inference.levels.warn_if_noisy`), a steady tone
+    about as loud as the speech (:func:`~ser_hf.inference.levels.warn_if_tone`),
     or longer than the model reads (:func:`reads_seconds`; use ``timeline``): said here, or, given a
     ``long`` list, added to it (name, seconds) for one :func:`warn_long_clips` over a whole batch."""
     limit = reads_seconds(feature_extractor)
@@ -141,13 +152,46 @@ def warn_about_clips(
             fix = "" if "too short" in reason else "; check the recording level or the file"
             logger.warning("%s %s: its emotion scores mean nothing%s", name, reason, fix)
         else:
-            meter = NoiseMeter(rate)
-            meter.add(clip)
-            warn_if_noisy(name, meter.snr_db(), meter.floor_db())
+            warn_about_noise(clip, name, rate)
         if limit and len(clip) > (limit + 1.0) * rate:  # trimming takes silence off both ends first
             found.append((name, len(clip) / rate))
     if long is None:
         warn_long_clips(found, feature_extractor)
+
+
+def warn_about_noise(clip: np.ndarray, name: str, rate: int) -> float | None:
+    """The noise warnings of one clip with sound in it, and its speech-to-noise estimate
+    (:class:`~ser_hf.inference.levels.NoiseMeter`; None when it has no speech level): a steady tone in which
+    the speech detector finds no speech (a hum or a test tone alone: no speech to score), else speech too noisy
+    (:func:`~ser_hf.inference.levels.warn_if_noisy`) and a tone about as loud as the speech
+    (:func:`~ser_hf.inference.levels.warn_if_tone`)."""
+    meter = NoiseMeter(rate)
+    meter.add(clip)
+    if (tone := meter.tone()) is not None and not _speech_under(tone, clip, rate):
+        logger.warning(
+            "%s holds no speech, only %s (the speech detector finds none): its emotion scores mean nothing; "
+            "check the recording or the file",
+            name,
+            tone_text(tone),
+        )
+        return None
+    warn_if_noisy(name, snr := meter.snr_db(), meter.floor_db())
+    warn_if_tone(name, tone)
+    return snr
+
+
+def _speech_under(tone: tuple[float, float, float | None], clip: np.ndarray, rate: int) -> bool:
+    """Whether a clip holds speech under its steady ``tone`` (:meth:`~ser_hf.inference.levels.NoiseMeter.tone`):
+    yes when the tone is well under the speech peaks; else at least
+    :data:`~ser_hf.inference.levels.WINDOW_SPEECH_S` of speech by the speech detector (it runs at 16 kHz: at
+    another rate, whether any speech level is left once the tone is out)."""
+    from ..models.speech_detector import SAMPLING_RATE, SpeechTrack
+
+    if tone[2] is not None and tone[2] >= TONE_MARGIN_DB:
+        return True
+    if rate != SAMPLING_RATE:
+        return tone[2] is not None
+    return SpeechTrack.of(clip).holds_speech(0, len(clip), WINDOW_SPEECH_S)
 
 
 def warn_long_clips(long: Sequence[tuple[str, float]], feature_extractor: Any) -> None:

@@ -6,6 +6,7 @@ numpy only, so the command line can show these defaults without loading the mode
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import numbers
@@ -31,23 +32,44 @@ TIMELINE_MIN_WINDOWS = 1.5
 # a timeline window in which the speech detector finds less speech than this (seconds; or less than
 # half the window, when the window is shorter than twice this) is labelled "no speech", not classified
 WINDOW_SPEECH_S = 0.25
-# The speech-to-noise estimate (NoiseMeter): 20-ms frames; a piece's speech level is the 95th percentile
-# of its frame levels, the noise floor the 5th percentile of all frames of the recording (frames under
-# -90 dBFS, digital silence or dither, are no noise); a clip's estimate is its speech level less the
-# floor, a recording's the 25th percentile of its classified windows' (its noisiest quarter of speech).
-# Under NOISY_SNR_DB a clip or recording gets a warning (benchmarks/bench_snr_warning.py, session 43:
-# none of the 4,238 clean RAVDESS and TESS clips, lowest 18.2 and 15.5 dB; every clip under white noise at 0 dB SNR).
+# The speech-to-noise estimate (NoiseMeter): 20-ms frames, each frame's level in the speech band
+# SNR_BAND_HZ (300-1000 Hz, where voiced speech holds most of its power and other voices compete with it:
+# the full band's estimate read 6-talker babble at 10 dB SNR as clean, session 44); a piece's speech level is
+# the 95th percentile of its frames' band levels, the noise floor the 5th percentile of all frames of the
+# recording (frames under -90 dBFS over the whole band, digital silence or dither, are no noise); a clip's
+# estimate is its speech level less the floor, a recording's the 25th percentile of its classified windows'
+# (its noisiest quarter of speech). A steady tone (mains hum, a test tone: a line in the spectrum of most of
+# a piece) is taken out of each frame first, and told apart (warn_if_tone). Under NOISY_SNR_DB a clip or
+# recording gets a warning (benchmarks/bench_snr_warning.py, session 44: none of the 4,238 clean RAVDESS and
+# TESS clips, lowest 29.6 and 35.4 dB; 132 of 200 clips under babble at 10 dB SNR, 179 under white noise at 5).
 SNR_FRAME_S = 0.02
+SNR_BAND_HZ = (300.0, 1000.0)
 SNR_SPEECH_PERCENTILE = 95.0
 SNR_NOISE_PERCENTILE = 5.0
 SNR_WINDOWS_PERCENTILE = 25.0
 SNR_FLOOR_DBFS = -90.0
 SNR_MIN_FRAMES = 10  # a piece with fewer frames above -90 dBFS than this (0.2 s) has no speech level
-NOISY_SNR_DB = 13.0
+NOISY_SNR_DB = 24.0
+# Steady tones: the spectrum of 128-ms stretches (4 s at a time): a line from 40 Hz up that stands
+# TONE_PROMINENCE_DB over the mean log level of the 500 Hz about it in every stretch (the spectra's minimum) and
+# whose level holds steady (its median within TONE_STEADY_DB of its 10th percentile: a voice holding one pitch
+# through most of a short TESS clip came and went more than that); the 4 strongest are fitted and taken out of
+# each 20-ms frame (with a linear drift). A tone within TONE_MARGIN_DB of the speech peaks (about as loud as
+# the speech's mean power) gets its own warning (TONE_MEANING).
+TONE_MIN_HZ = 40.0
+TONE_PROMINENCE_DB = 25.0
+TONE_STEADY_DB = 3.0
+TONE_MAX = 4
+TONE_MARGIN_DB = 13.0
 NOISY_MEANING = (
     "labels on speech this noisy drift toward fearful and disgust (measured, session 43: of 200 RAVDESS and "
     "TESS clips under white noise at 0 dB SNR 115 kept their clean label, 68 came out fearful; a call under "
     "steady line noise had 0.32 of its customer's windows right, 0.85 clean)"
+)
+TONE_MEANING = (
+    "a tone this loud moves some labels (measured, session 44: of 200 RAVDESS and TESS clips under a tone as "
+    "loud as their speech's mean power, 179 kept their clean label under a 50-Hz hum, 182 under a 60-Hz hum with "
+    "its harmonics, 169 under a 1-kHz tone, most often toward angry)"
 )
 
 
@@ -95,62 +117,103 @@ def check_min_speech(min_speech_s: object, source: str) -> None:
         raise SERError(f"min_speech_s ({min_speech_s!r}) must be 0 or more seconds, or None", source=source)
 
 
-_SNR_BIN_DB = 0.1  # the noise floor's histogram: 0.1-dB bins from -90 dBFS (louder than 0 dBFS: the top bin)
-_SNR_BINS = int(round(-SNR_FLOOR_DBFS / _SNR_BIN_DB)) + 1
+# the noise floor's histogram: 0.1-dB bins of band levels from -130 dBFS (a frame's band may lie far under
+# -90 dBFS when the whole band is just over it; louder than 0 dBFS: the top bin)
+_SNR_BIN_DB = 0.1
+_SNR_LOW_DBFS = -130.0
+_SNR_BINS = int(round(-_SNR_LOW_DBFS / _SNR_BIN_DB)) + 1
+_TONE_BLOCK_S = 4.0  # tones are looked for in stretches of about this long (each at least half of it)
+_TONE_SEGMENT_S = 0.128
 
 
 class NoiseMeter:
     """A speech-to-noise ratio estimate of a clip, or of a recording given window by window, in little memory.
 
     :meth:`add` takes samples (a clip, or a timeline's windows as they pass) and counts the levels of
-    their :data:`SNR_FRAME_S` frames (each frame's mean removed: a DC offset is no sound; frames under
-    -90 dBFS, digital silence, left out) in a histogram of 0.1-dB bins: the noise floor is their 5th
-    percentile (the quiet between words). A piece the model scores (``scored=True``) also gets a speech
-    level, the 95th percentile of its own frames (its loudest speech). :meth:`snr_db` is the 25th
-    percentile of the scored pieces' speech levels less the floor: for one clip, its speech over its
-    floor (25-55 dB for clean RAVDESS and TESS clips; 5-10 under white noise at 0 dB SNR); for a
-    recording, the noisiest quarter of its speech (a call whose quiet turns drown in line noise while
-    its loud ones do not). A cheap estimate, not a measurement: steady noise (hiss, a line, a fan) is
-    what it sees best; noise that comes and goes as speech does (other voices) partly reads as speech.
+    their :data:`SNR_FRAME_S` frames in the speech band :data:`SNR_BAND_HZ` (each frame's mean and any steady
+    tone taken out first; frames under -90 dBFS over the whole band, digital silence, left out) in a histogram
+    of 0.1-dB bins: the noise floor is their 5th percentile (the quiet between words). A piece the model scores
+    (``scored=True``) also gets a speech level, the 95th percentile of its own frames (its loudest speech).
+    :meth:`snr_db` is the 25th percentile of the scored pieces' speech levels less the floor: for one clip, its
+    speech over its floor (30-80 dB for clean RAVDESS and TESS clips; 12-22 under white noise at 0 dB SNR); for a
+    recording, the noisiest quarter of its speech (a call whose quiet turns drown in line noise while its loud
+    ones do not). A cheap estimate, not a measurement: steady noise (hiss, a line, a fan) is what it sees best;
+    noise that comes and goes as speech does (other voices) partly reads as speech, and noise outside the band
+    (a low rumble) counts little. :meth:`tone` is the loudest steady tone found under the scored pieces (mains
+    hum, a test tone), which the estimate leaves out: :func:`warn_if_tone`.
     """
 
     def __init__(self, sampling_rate: int = DEFAULT_SAMPLING_RATE) -> None:
+        self.rate = sampling_rate
         self.frame = max(1, int(round(SNR_FRAME_S * sampling_rate)))
+        freqs = np.fft.rfftfreq(self.frame, 1.0 / sampling_rate)
+        band = (freqs >= SNR_BAND_HZ[0]) & (freqs < SNR_BAND_HZ[1])
+        self.band = band if band.any() else np.ones_like(band)  # a rate too low for the band: all of it
+        self.window = _hann(self.frame)
+        self.scale = 2.0 / (
+            self.frame * float(np.square(self.window).sum())
+        )  # band power, as dBFS of its samples
         self.counts = np.zeros(_SNR_BINS, np.int64)
-        self.speech: list[float] = []  # the speech level (dBFS) of each scored piece that has one
+        self.speech: list[float] = []  # the speech level (dBFS in the band) of each scored piece that has one
+        self.speech_full: list[float] = []  # the same over the whole band (against a tone's level)
+        self.tones: list[
+            tuple[float, float]
+        ] = []  # (Hz, dBFS) of the loudest tone of each scored piece with one
 
     def add(self, samples: np.ndarray, scored: bool = True) -> float | None:
         """Count ``samples``' frames; for a scored piece, return its speech level in dBFS (None when it
         has fewer than :data:`SNR_MIN_FRAMES` frames above -90 dBFS, or when not scored)."""
         x = np.asarray(samples)
         n = self.frame
-        usable = (x.size // n) * n
-        if x.ndim != 1 or not usable:
+        frames_in = x.size // n if x.ndim == 1 else 0
+        if not frames_in:
             return None
-        step = n * max(1, _BLOCK_SAMPLES // n)
-        levels = []
-        for start in range(0, usable, step):  # a block at a time in float64, as level_db
-            frames = x[start : min(start + step, usable)].astype(np.float64).reshape(-1, n)
-            # each frame's own mean removed (a DC offset is no sound; digital silence stays silence)
+        # stretches of whole frames, about _TONE_BLOCK_S each (the last no shorter than the others)
+        blocks = max(1, int(round(frames_in * n / (_TONE_BLOCK_S * self.rate))))
+        edges = np.linspace(0, frames_in, blocks + 1).astype(np.int64) * n
+        band_db, full_db, tones = [], [], []
+        for start, stop in zip(edges[:-1], edges[1:]):
+            block = x[start:stop].astype(np.float64)
+            found = steady_tones(block, self.rate)
+            frames = block.reshape(-1, n)
             power = np.square(frames).mean(axis=1) - np.square(frames.mean(axis=1))
-            db = 10.0 * np.log10(np.maximum(power, 1e-30))
-            levels.append(db[db >= SNR_FLOOR_DBFS].astype(np.float32))
-        db = np.concatenate(levels)
-        bins = np.minimum(((db - SNR_FLOOR_DBFS) / _SNR_BIN_DB).astype(np.int64), _SNR_BINS - 1)
+            if found:
+                residual = frames - (frames @ (q := _basis(tuple(found), n, self.rate))) @ q.T
+            else:
+                residual = frames - frames.mean(axis=1, keepdims=True)
+            left = np.square(residual).mean(axis=1)
+            if (
+                found
+            ):  # the tones' level: the power they took from the quieter frames (speech near a tone adds)
+                taken = float(np.percentile(power - left, 10))
+                tones.append((found[0], 10.0 * math.log10(max(taken, 1e-30))))
+            keep = left >= 10.0 ** (SNR_FLOOR_DBFS / 10.0)
+            spectrum = np.square(np.abs(np.fft.rfft(residual[keep] * self.window, axis=1)))
+            band_db.append(
+                10.0 * np.log10(np.maximum(spectrum[:, self.band].sum(axis=1) * self.scale, 1e-30))
+            )
+            full_db.append(10.0 * np.log10(left[keep]))
+        db = np.concatenate(band_db)
+        bins = np.clip(((db - _SNR_LOW_DBFS) / _SNR_BIN_DB).astype(np.int64), 0, _SNR_BINS - 1)
         self.counts += np.bincount(bins, minlength=_SNR_BINS)
-        if not scored or db.size < SNR_MIN_FRAMES:
+        if not scored:
+            return None
+        if tones:
+            self.tones.append(max(tones, key=lambda t: t[1]))
+        if db.size < SNR_MIN_FRAMES:
             return None
         speech = float(np.percentile(db, SNR_SPEECH_PERCENTILE))
         self.speech.append(speech)
+        self.speech_full.append(float(np.percentile(np.concatenate(full_db), SNR_SPEECH_PERCENTILE)))
         return speech
 
     def floor_db(self) -> float | None:
-        """The noise floor in dBFS (the 5th percentile of every frame above -90 dBFS), None before any."""
+        """The noise floor in dBFS in the speech band (the 5th percentile of every frame above -90 dBFS), None before any."""
         if not self.counts.any():
             return None
         cumulative = np.cumsum(self.counts)
         i = int(np.searchsorted(cumulative, SNR_NOISE_PERCENTILE / 100.0 * cumulative[-1]))
-        return SNR_FLOOR_DBFS + (min(i, _SNR_BINS - 1) + 0.5) * _SNR_BIN_DB
+        return _SNR_LOW_DBFS + (min(i, _SNR_BINS - 1) + 0.5) * _SNR_BIN_DB
 
     def over_floor(self, speech_db: float | None) -> float | None:
         """``speech_db`` (a speech level :meth:`add` returned) over the floor, in dB (1 decimal; 0 or more)."""
@@ -162,6 +225,75 @@ class NoiseMeter:
         if not self.speech:
             return None
         return self.over_floor(float(np.percentile(self.speech, SNR_WINDOWS_PERCENTILE)))
+
+    def tone(self) -> tuple[float, float, float | None] | None:
+        """The loudest steady tone under the scored pieces: (Hz, its level in dBFS, how far the speech peaks
+        stand above it in dB: the 25th percentile of the pieces' whole-band speech levels less it, None when
+        no piece had a speech level), or None when none had a tone."""
+        if not self.tones:
+            return None
+        hz, db = max(self.tones, key=lambda t: t[1])
+        above = (
+            float(np.percentile(self.speech_full, SNR_WINDOWS_PERCENTILE)) - db if self.speech_full else None
+        )
+        return round(float(hz), 1), round(db, 1), None if above is None else round(above, 1)
+
+
+def steady_tones(x: np.ndarray, sampling_rate: int) -> list[float]:
+    """The frequencies (Hz, loudest first) of up to :data:`TONE_MAX` steady tones in ``x``: lines of the
+    spectrum of its 128-ms stretches (Hann, one after another; at least 3 of them) from :data:`TONE_MIN_HZ` up
+    that stand :data:`TONE_PROMINENCE_DB` over the mean log level of the 64 bins about them (500 Hz at 16 kHz,
+    the 7 nearest left out) in every stretch, their level steady (:data:`TONE_STEADY_DB`). Speech moves its pitch
+    and pauses, so its harmonics are no such line; a line 5 bins or nearer a louder one is taken for its side lobe."""
+    seg = 1 << max(4, int(round(math.log2(_TONE_SEGMENT_S * sampling_rate))))
+    if x.size < 3 * seg:
+        return []
+    view = x[: x.size // seg * seg].reshape(-1, seg)
+    spectrum = np.square(np.abs(np.fft.rfft((view - view.mean(axis=1, keepdims=True)) * _hann(seg), axis=1)))
+    lowest = np.log(spectrum.min(axis=0) + 1e-30)  # natural log
+    # the level around each bin: the mean log level of the 64 bins about it, those within 3 bins left out
+    total = np.concatenate([[0.0], np.cumsum(np.pad(lowest, 32, mode="edge"))])
+    i = np.arange(lowest.size) + 32
+    around = (total[i + 33] - total[i - 32] - total[i + 4] + total[i - 3]) / 58.0
+    k = np.arange(
+        max(2, int(math.ceil(TONE_MIN_HZ * seg / sampling_rate))), int(0.45 * seg)
+    )  # under a resampler's edge
+    peak = (lowest[k] >= lowest[k - 1]) & (lowest[k] >= lowest[k + 1])
+    k = k[peak & (lowest[k] - around[k] >= TONE_PROMINENCE_DB * math.log(10.0) / 10.0)]
+    found: list[int] = []
+    for i in k[np.argsort(-lowest[k])]:
+        line = spectrum[:, i - 1 : i + 2].sum(axis=1)
+        steady = np.median(line) <= np.percentile(line, 10) * 10.0 ** (TONE_STEADY_DB / 10.0)
+        if steady and all(abs(int(i) - j) > 5 for j in found):
+            found.append(int(i))
+        if len(found) == TONE_MAX:
+            break
+    tones = []
+    for (
+        i
+    ) in found:  # between bins: the peak of a parabola through the log levels of the line and its neighbours
+        a, b, c = np.log(np.median(spectrum[:, i - 1 : i + 2], axis=0) + 1e-30)
+        curve = a - 2 * b + c
+        tones.append((i + (0.5 * (a - c) / curve if curve < 0 else 0.0)) * sampling_rate / seg)
+    return tones
+
+
+@functools.lru_cache(maxsize=8)
+def _hann(n: int) -> np.ndarray:
+    return np.hanning(n + 2)[1:-1]
+
+
+def _basis(tones: tuple[float, ...], n: int, sampling_rate: int) -> np.ndarray:
+    """Orthonormal columns (n, m) spanning a frame's mean and, for each tone, its sine and cosine and those
+    times the frame's time (a tone whose frequency is a little off, or whose level drifts, fits too)."""
+    t = np.arange(n)
+    columns = [np.ones(n)]
+    for hz in tones:
+        phase = 2.0 * np.pi * hz * t / sampling_rate
+        ramp = (t - (n - 1) / 2.0) / n
+        columns += [np.cos(phase), np.sin(phase), ramp * np.cos(phase), ramp * np.sin(phase)]
+    u, s, _ = np.linalg.svd(np.stack(columns, axis=1), full_matrices=False)
+    return u[:, s > 1e-6 * s[0]]
 
 
 def snr_db(samples: np.ndarray, sampling_rate: int = DEFAULT_SAMPLING_RATE) -> float | None:
@@ -185,5 +317,25 @@ def warn_if_noisy(
         where, estimate = f"its speech peaks only {snr:.1f} dB", f"under {NOISY_SNR_DB:g} dB counts as noisy"
     floor = "" if floor_db is None else f"{floor_db:.0f} dBFS; "
     logger.warning(
-        "%s: noisy speech: %s above the noise floor (%s%s): %s", name, where, floor, estimate, NOISY_MEANING
-    )
+        "%s: noisy speech: %s above the noise floor in %g-%g Hz (%s%s): %s",
+        name, where, *SNR_BAND_HZ, floor, estimate, NOISY_MEANING,
+    )  # fmt: skip
+
+
+def tone_text(tone: tuple[float, float, float | None]) -> str:
+    """A tone of :meth:`NoiseMeter.tone` in words: ``a steady 60-Hz tone at -31 dBFS``."""
+    return f"a steady {tone[0]:.0f}-Hz tone at {tone[1]:.0f} dBFS"
+
+
+def warn_if_tone(name: str, tone: tuple[float, float, float | None] | None) -> None:
+    """Log one warning naming ``name`` when the speech peaks stand less than :data:`TONE_MARGIN_DB` above a steady
+    tone under them (:meth:`NoiseMeter.tone`; the noisy-speech estimate leaves the tone out): mains hum or a
+    test tone, which moves fewer labels than noise does (:data:`TONE_MEANING`) and a notch filter takes out."""
+    if tone is None or tone[2] is None or tone[2] >= TONE_MARGIN_DB:
+        return
+    logger.warning(
+        "%s: %s under the speech (mains hum or a test tone?), its speech peaks only %.1f dB above it: not noise, "
+        "so the noisy-speech estimate leaves it out; %s. A notch filter at %.0f Hz (and its multiples, for hum) "
+        "takes it out",
+        name, tone_text(tone), tone[2], TONE_MEANING, tone[0],
+    )  # fmt: skip

@@ -20,6 +20,7 @@ from .levels import (
     NoiseMeter,
     level_db,
     warn_if_noisy,
+    warn_if_tone,
 )
 from .windows import sliding_windows
 
@@ -237,6 +238,7 @@ def assemble_timeline(
     snrs = [w["snr_db"] for w in windows if w["snr_db"] is not None]
     snr = round(float(np.percentile(snrs, SNR_WINDOWS_PERCENTILE)), 1) if snrs else None
     warn_if_noisy(name, snr, scan.noise.floor_db(), (sum(v < NOISY_SNR_DB for v in snrs), len(snrs)))
+    warn_if_tone(name, scan.noise.tone())  # a hum or test tone under the classified windows, left out of snr
     if weights:
         w = np.array([d for _, d in weights])
         overall = (np.stack([rows[i] for i, _ in weights]) * w[:, None]).sum(axis=0) / w.sum()
