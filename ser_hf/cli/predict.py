@@ -24,6 +24,7 @@ from ..inference.levels import (
     TIMELINE_MIN_WINDOWS,
     level_db,
     wants_timeline,
+    warn_about_noise,
 )
 from . import predict_segments as seg
 from .file_lists import listed_names
@@ -523,8 +524,6 @@ def _classify_short(clf: EmotionClassifier, short: list, results: list, args: ar
     """Classify the queued short clips in one batched pass; per-file fallback if the batch fails."""
     if not short:
         return
-    from ..inference.inputs import warn_about_noise
-
     silence = [{"label": SILENCE_LABEL, "score": 1.0}]
     if args.silence_db is not None:  # silent clips are reported as such, not given a made-up emotion
         for i, _, samples in short:

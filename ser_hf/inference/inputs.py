@@ -29,16 +29,7 @@ from ..errors import AudioInputError, AudioTooLongError, NoSpeechError, SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS
 from ..models.turn_encoder import WINDOW_SAMPLES
-from .levels import (
-    SILENCE_DB,
-    TONE_MARGIN_DB,
-    WINDOW_SPEECH_S,
-    NoiseMeter,
-    level_db,
-    tone_text,
-    warn_if_noisy,
-    warn_if_tone,
-)
+from .levels import SILENCE_DB, level_db, warn_about_noise
 from .windows import sliding_windows
 
 logger = logging.getLogger(__name__)
@@ -157,41 +148,6 @@ def warn_about_clips(
             found.append((name, len(clip) / rate))
     if long is None:
         warn_long_clips(found, feature_extractor)
-
-
-def warn_about_noise(clip: np.ndarray, name: str, rate: int) -> float | None:
-    """The noise warnings of one clip with sound in it, and its speech-to-noise estimate
-    (:class:`~ser_hf.inference.levels.NoiseMeter`; None when it has no speech level): a steady tone in which
-    the speech detector finds no speech (a hum or a test tone alone: no speech to score), else speech too noisy
-    (:func:`~ser_hf.inference.levels.warn_if_noisy`) and a tone about as loud as the speech
-    (:func:`~ser_hf.inference.levels.warn_if_tone`)."""
-    meter = NoiseMeter(rate)
-    meter.add(clip)
-    if (tone := meter.tone()) is not None and not _speech_under(tone, clip, rate):
-        logger.warning(
-            "%s holds no speech, only %s (the speech detector finds none): its emotion scores mean nothing; "
-            "check the recording or the file",
-            name,
-            tone_text(tone),
-        )
-        return None
-    warn_if_noisy(name, snr := meter.snr_db(), meter.floor_db())
-    warn_if_tone(name, tone)
-    return snr
-
-
-def _speech_under(tone: tuple[float, float, float | None], clip: np.ndarray, rate: int) -> bool:
-    """Whether a clip holds speech under its steady ``tone`` (:meth:`~ser_hf.inference.levels.NoiseMeter.tone`):
-    yes when the tone is well under the speech peaks; else at least
-    :data:`~ser_hf.inference.levels.WINDOW_SPEECH_S` of speech by the speech detector (it runs at 16 kHz: at
-    another rate, whether any speech level is left once the tone is out)."""
-    from ..models.speech_detector import SAMPLING_RATE, SpeechTrack
-
-    if tone[2] is not None and tone[2] >= TONE_MARGIN_DB:
-        return True
-    if rate != SAMPLING_RATE:
-        return tone[2] is not None
-    return SpeechTrack.of(clip).holds_speech(0, len(clip), WINDOW_SPEECH_S)
 
 
 def warn_long_clips(long: Sequence[tuple[str, float]], feature_extractor: Any) -> None:

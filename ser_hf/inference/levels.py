@@ -41,7 +41,7 @@ WINDOW_SPEECH_S = 0.25
 # (its noisiest quarter of speech). A steady tone (mains hum, a test tone: a line in the spectrum of most of
 # a piece) is taken out of each frame first, and told apart (warn_if_tone). Under NOISY_SNR_DB a clip or
 # recording gets a warning (benchmarks/bench_snr_warning.py, session 44: none of the 4,238 clean RAVDESS and
-# TESS clips, lowest 29.6 and 35.4 dB; 132 of 200 clips under babble at 10 dB SNR, 179 under white noise at 5).
+# TESS clips, lowest 30.2 and 35.7 dB; 125 of 200 clips under babble at 10 dB SNR, 174 under white noise at 5).
 SNR_FRAME_S = 0.02
 SNR_BAND_HZ = (300.0, 1000.0)
 SNR_SPEECH_PERCENTILE = 95.0
@@ -135,9 +135,9 @@ class NoiseMeter:
     of 0.1-dB bins: the noise floor is their 5th percentile (the quiet between words). A piece the model scores
     (``scored=True``) also gets a speech level, the 95th percentile of its own frames (its loudest speech).
     :meth:`snr_db` is the 25th percentile of the scored pieces' speech levels less the floor: for one clip, its
-    speech over its floor (30-80 dB for clean RAVDESS and TESS clips; 12-22 under white noise at 0 dB SNR); for a
-    recording, the noisiest quarter of its speech (a call whose quiet turns drown in line noise while its loud
-    ones do not). A cheap estimate, not a measurement: steady noise (hiss, a line, a fan) is what it sees best;
+    speech over its floor (30 dB and more for clean RAVDESS and TESS clips; about 17 under white noise at 0 dB
+    SNR); for a recording, the noisiest quarter of its speech (a call whose quiet turns drown in line noise while
+    its loud ones do not). A cheap estimate, not a measurement: steady noise (hiss, a line, a fan) is what it sees best;
     noise that comes and goes as speech does (other voices) partly reads as speech, and noise outside the band
     (a low rumble) counts little. :meth:`tone` is the loudest steady tone found under the scored pieces (mains
     hum, a test tone), which the estimate leaves out: :func:`warn_if_tone`.
@@ -339,3 +339,41 @@ def warn_if_tone(name: str, tone: tuple[float, float, float | None] | None) -> N
         "takes it out",
         name, tone_text(tone), tone[2], TONE_MEANING, tone[0],
     )  # fmt: skip
+
+
+def warn_about_noise(clip: np.ndarray, name: str, rate: int) -> float | None:
+    """The noise warnings of one clip with sound in it, and its speech-to-noise estimate
+    (:class:`NoiseMeter`; None when it has no speech level): a steady tone in which
+    the speech detector finds no speech (a hum or a test tone alone: no speech to score), else speech too noisy
+    (:func:`warn_if_noisy`) and a tone about as loud as the speech
+    (:func:`warn_if_tone`)."""
+    meter = NoiseMeter(rate)
+    meter.add(clip)
+    if (tone := meter.tone()) is not None and not _speech_under(tone, clip, rate):
+        logger.warning(
+            "%s holds no speech, only %s (the speech detector finds none): its emotion scores mean nothing; "
+            "check the recording or the file",
+            name,
+            tone_text(tone),
+        )
+        return None
+    warn_if_noisy(name, snr := meter.snr_db(), meter.floor_db())
+    warn_if_tone(name, tone)
+    return snr
+
+
+def _speech_under(tone: tuple[float, float, float | None], clip: np.ndarray, rate: int) -> bool:
+    """Whether a clip holds speech under its steady ``tone`` (:meth:`NoiseMeter.tone`):
+    yes when the tone is well under the speech peaks; else at least
+    :data:`WINDOW_SPEECH_S` of speech by the speech detector (it runs at 16 kHz: at
+    another rate, whether any speech level is left once the tone is out)."""
+    from ..models.speech_detector import (  # here: torch only when a tone is this loud
+        SAMPLING_RATE,
+        SpeechTrack,
+    )
+
+    if tone[2] is not None and tone[2] >= TONE_MARGIN_DB:
+        return True
+    if rate != SAMPLING_RATE:
+        return tone[2] is not None
+    return SpeechTrack.of(clip).holds_speech(0, len(clip), WINDOW_SPEECH_S)
