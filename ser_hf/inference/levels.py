@@ -150,15 +150,12 @@ class NoiseMeter:
         band = (freqs >= SNR_BAND_HZ[0]) & (freqs < SNR_BAND_HZ[1])
         self.band = band if band.any() else np.ones_like(band)  # a rate too low for the band: all of it
         self.window = _hann(self.frame)
-        self.scale = 2.0 / (
-            self.frame * float(np.square(self.window).sum())
-        )  # band power, as dBFS of its samples
+        # a frame's band power from its spectrum, as the mean square of its band's samples (dBFS)
+        self.scale = 2.0 / (self.frame * float(np.square(self.window).sum()))
         self.counts = np.zeros(_SNR_BINS, np.int64)
         self.speech: list[float] = []  # the speech level (dBFS in the band) of each scored piece that has one
         self.speech_full: list[float] = []  # the same over the whole band (against a tone's level)
-        self.tones: list[
-            tuple[float, float]
-        ] = []  # (Hz, dBFS) of the loudest tone of each scored piece with one
+        self.tones: list[tuple[float, float]] = []  # (Hz, dBFS): each scored piece's loudest tone
 
     def add(self, samples: np.ndarray, scored: bool = True) -> float | None:
         """Count ``samples``' frames; for a scored piece, return its speech level in dBFS (None when it
@@ -182,9 +179,7 @@ class NoiseMeter:
             else:
                 residual = frames - frames.mean(axis=1, keepdims=True)
             left = np.square(residual).mean(axis=1)
-            if (
-                found
-            ):  # the tones' level: the power they took from the quieter frames (speech near a tone adds)
+            if found:  # the tones' level: the power they took from the quieter frames (speech near one adds)
                 taken = float(np.percentile(power - left, 10))
                 tones.append((found[0], 10.0 * math.log10(max(taken, 1e-30))))
             keep = left >= 10.0 ** (SNR_FLOOR_DBFS / 10.0)
@@ -208,7 +203,8 @@ class NoiseMeter:
         return speech
 
     def floor_db(self) -> float | None:
-        """The noise floor in dBFS in the speech band (the 5th percentile of every frame above -90 dBFS), None before any."""
+        """The noise floor in dBFS in the speech band (the 5th percentile of every frame above -90 dBFS),
+        None before any."""
         if not self.counts.any():
             return None
         cumulative = np.cumsum(self.counts)
@@ -342,11 +338,10 @@ def warn_if_tone(name: str, tone: tuple[float, float, float | None] | None) -> N
 
 
 def warn_about_noise(clip: np.ndarray, name: str, rate: int) -> float | None:
-    """The noise warnings of one clip with sound in it, and its speech-to-noise estimate
-    (:class:`NoiseMeter`; None when it has no speech level): a steady tone in which
-    the speech detector finds no speech (a hum or a test tone alone: no speech to score), else speech too noisy
-    (:func:`warn_if_noisy`) and a tone about as loud as the speech
-    (:func:`warn_if_tone`)."""
+    """The noise warnings of one clip with sound in it, and its speech-to-noise estimate (:class:`NoiseMeter`;
+    None when it has no speech level): a steady tone in which the speech detector finds no speech (a hum or a
+    test tone alone: no speech to score), else speech too noisy (:func:`warn_if_noisy`) and a tone about as loud
+    as the speech (:func:`warn_if_tone`)."""
     meter = NoiseMeter(rate)
     meter.add(clip)
     if (tone := meter.tone()) is not None and not _speech_under(tone, clip, rate):
@@ -363,14 +358,11 @@ def warn_about_noise(clip: np.ndarray, name: str, rate: int) -> float | None:
 
 
 def _speech_under(tone: tuple[float, float, float | None], clip: np.ndarray, rate: int) -> bool:
-    """Whether a clip holds speech under its steady ``tone`` (:meth:`NoiseMeter.tone`):
-    yes when the tone is well under the speech peaks; else at least
-    :data:`WINDOW_SPEECH_S` of speech by the speech detector (it runs at 16 kHz: at
-    another rate, whether any speech level is left once the tone is out)."""
-    from ..models.speech_detector import (  # here: torch only when a tone is this loud
-        SAMPLING_RATE,
-        SpeechTrack,
-    )
+    """Whether a clip holds speech under its steady ``tone`` (:meth:`NoiseMeter.tone`): yes when the tone is
+    well under the speech peaks; else at least :data:`WINDOW_SPEECH_S` of speech by the speech detector (it runs
+    at 16 kHz: at another rate, whether any speech level is left once the tone is out)."""
+    # imported here: levels.py is numpy only, and torch loads only for a tone this loud
+    from ..models.speech_detector import SAMPLING_RATE, SpeechTrack
 
     if tone[2] is not None and tone[2] >= TONE_MARGIN_DB:
         return True
