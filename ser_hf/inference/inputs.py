@@ -29,6 +29,7 @@ from ..errors import AudioInputError, AudioTooLongError, NoSpeechError, SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS
 from ..models.turn_encoder import WINDOW_SAMPLES
+from .clip_rows import readable_items
 from .levels import SILENCE_DB, level_db, warn_about_noise
 from .windows import sliding_windows
 
@@ -78,9 +79,10 @@ def assumed_rate(classifier: Any, rate: int | None) -> int:
 
 
 def clip_list(items: Iterable[Any], what: str, single: str) -> list[Any]:
-    """``items`` as a list (a generator is read once), after :func:`refuse_single`."""
+    """``items`` as a list (a generator is read once), after :func:`refuse_single`; a ``datasets``
+    column's row that it cannot decode as stored, a failing iterator a SERError (:func:`readable_items`)."""
     refuse_single(items, what, single)
-    return list(items)
+    return list(readable_items(items, what))
 
 
 def reads_seconds(feature_extractor: Any) -> float | None:
@@ -558,7 +560,7 @@ def adaptation_waves(
     limit = reads_seconds(feature_extractor)
     left_out: list[tuple[str, SERError]] = []  # the clips that could not be decoded: why, the error
     silent = short = long = read = speechless = 0
-    for clip in clips:
+    for clip in readable_items(clips, "adapt"):  # a datasets row it cannot decode: as stored
         try:
             # an hour of silence in a 1-MB FLAC: refused
             wave = load(refuse_overlong(clip, "adapt()", rate=rate, channel=channel, track=track))

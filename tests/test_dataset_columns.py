@@ -1,0 +1,113 @@
+"""A ``datasets`` audio column given to ``classify_batch`` / ``adapt`` whole (``ds["audio"]``, rows
+decoded by ``datasets`` as the column is read) with a corrupt file among its rows; iterators that raise."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from conftest import make_speechlike
+from test_inference import _save_tiny
+
+from ser_hf.errors import AudioInputError, SERError
+from ser_hf.inference.classifier import EmotionClassifier
+
+datasets = pytest.importorskip("datasets")
+SR = 16000
+
+
+@pytest.fixture(scope="module")
+def clf(tmp_path_factory) -> EmotionClassifier:
+    torch.manual_seed(0)
+    folder = _save_tiny(tmp_path_factory.mktemp("tiny"), conv_channels=[4, 8], lstm_hidden_size=8)
+    return EmotionClassifier(folder, device="cpu")
+
+
+@pytest.fixture
+def column_files(tmp_path) -> tuple[list[str], str]:
+    """Four good WAV files and a corrupt one (a RIFF header over random bytes, as the probe's)."""
+    good = []
+    for i in range(4):
+        good.append(str(tmp_path / f"good{i}.wav"))
+        sf.write(good[-1], make_speechlike(0.8 + 0.2 * i, seed=i), SR)
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + np.random.default_rng(0).bytes(200))
+    return good, str(corrupt)
+
+
+def _column(paths: list[str]):
+    return datasets.Dataset.from_dict({"audio": paths}).cast_column("audio", datasets.Audio())
+
+
+def test_classify_batch_of_a_datasets_column_gives_a_corrupt_rows_error_in_its_place(clf, column_files):
+    """``classify_batch(ds["audio"], return_exceptions=True)`` failed whole with torchcodec's
+    ``RuntimeError: ... Failed to open input buffer``, naming no row: datasets decoded the row inside
+    the package's ``list(ds["audio"])``. The row's own AudioInputError, naming its file, now takes its
+    place and the other rows get the scores they get alone, as for a list of paths."""
+    good, corrupt = column_files
+    ds = _column([good[0], corrupt, good[1], good[2]])
+    out = clf.classify_batch(ds["audio"], return_exceptions=True, top_k=2)
+    assert isinstance(out[1], AudioInputError) and "corrupt.wav" in str(out[1])
+    assert out[1].source.endswith("corrupt.wav")
+    for i, path in ((0, good[0]), (2, good[1]), (3, good[2])):
+        assert [d["label"] for d in out[i]] == [d["label"] for d in clf.classify(path, top_k=2)]
+        assert [d["score"] for d in out[i]] == pytest.approx(
+            [d["score"] for d in clf.classify(path, top_k=2)], abs=1e-4
+        )
+    with pytest.raises(AudioInputError, match="corrupt.wav: not a readable audio"):
+        clf.classify_batch(ds["audio"])
+    # a shuffled selection (an indices mapping), two bad rows, the last one bad, names= as a service's ids
+    mixed = _column([corrupt, good[3], corrupt]).select([1, 0, 2])
+    out = clf.classify_batch(mixed["audio"], names=["a", "b", "c"], return_exceptions=True)
+    assert len(out[0]) == 4 and [e.source for e in out[1:]] == [f"{n} ({corrupt})" for n in "bc"]
+    # a struct's field (ds["meta"]["audio"])
+    nested = datasets.Dataset.from_dict({"meta": [{"audio": p} for p in (corrupt, good[0])]})
+    nested = nested.cast_column("meta", {"audio": datasets.Audio()})
+    out = clf.classify_batch(nested["meta"]["audio"], return_exceptions=True)
+    assert out[0].source == corrupt and len(out[1]) == 4
+
+
+def test_adapt_on_a_datasets_column_leaves_a_corrupt_row_out(clf, column_files, caplog):
+    """``adapt(ds["audio"])`` raised torchcodec's RuntimeError for one corrupt row; it now leaves the
+    row out and names it, as it does an unreadable path."""
+    good, corrupt = column_files
+    ds = _column([*good, corrupt, *good, *good])
+    with caplog.at_level(logging.WARNING, logger="ser_hf.inference"):
+        clf.adapt(ds["audio"])
+    try:
+        assert clf.adapted_on == 12
+        assert (
+            "left out 1 unreadable clip(s): " in caplog.text and "corrupt.wav: not a readable" in caplog.text
+        )
+    finally:
+        clf.reset_adaptation()
+
+
+def test_an_iterator_that_raises_is_a_typed_error_naming_the_item(clf, column_files):
+    """An iterator's own error (a streaming dataset decoding a corrupt row, a caller's generator)
+    cannot be skipped, since the iterator is over: it was raised bare from inside the package. It is
+    now an SERError naming the item that failed (chained to the iterator's error); for a streaming
+    column an AudioInputError with the ``Audio(decode=False)`` route."""
+    good, corrupt = column_files
+    streaming = _column([good[0], corrupt, good[1]]).to_iterable_dataset()["audio"]
+    with pytest.raises(AudioInputError, match=r"decode=False") as err:
+        clf.classify_batch(streaming, return_exceptions=True)
+    assert err.value.source == "classify_batch: row 1" and isinstance(err.value.__cause__, RuntimeError)
+
+    def clips():
+        yield good[0]
+        raise OSError(f"cannot open {good[1]}")
+
+    for call in (clf.classify_batch, clf.adapt):
+        with pytest.raises(SERError, match=r"its iterator raised OSError: cannot open .*good1\.wav") as err:
+            call(clips())
+        assert err.value.source.endswith(": item 1") and isinstance(err.value.__cause__, OSError)
+    assert clf.adapted_on == 0
+    # the undecoded route is unchanged: each bad row its own error
+    undecoded = _column([good[0], corrupt]).cast_column("audio", datasets.Audio(decode=False))
+    out = clf.classify_batch(undecoded["audio"], return_exceptions=True)
+    assert len(out[0]) == 4 and os.path.basename(out[1].source) == "corrupt.wav"
