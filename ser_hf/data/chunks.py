@@ -37,7 +37,7 @@ from .cut_files import cut_before_audio_error, warn_cut_mid_frame
 from .ffmpeg_decode import _decode_until_damage, read_to_damage
 from .ffmpeg_input import ffmpeg_source
 from .resampling import check_rate
-from .tracks import holds_video, libsndfile_track, open_track, track_index, track_length
+from .tracks import check_track, holds_video, libsndfile_track, open_track, track_index, track_length
 
 logger = logging.getLogger(__name__)
 
@@ -212,3 +212,72 @@ def _chunks(
 def _read(data: Any) -> Any:
     """The bytes of ``data`` (bytes, or a file object read from its start)."""
     return data if isinstance(data, bytes) else _opened(data).read()
+
+
+def decoder_chunks(
+    decoder: Any,
+    chunk_seconds: float,
+    sampling_rate: int = DEFAULT_SAMPLING_RATE,
+    channel: int | str | None = None,
+    track: int | str | None = None,
+    name: str | None = None,
+) -> Iterator[np.ndarray]:
+    """:func:`iter_audio_chunks` of a torchcodec (or ``datasets``) ``AudioDecoder``: its samples read by
+    time range (``get_samples_played_in_range``) and resampled to ``sampling_rate`` as a file's chunks
+    are, so they join as :func:`load_audio` gives the decoder whole and memory stays bounded (a
+    timeline decoded the whole recording first). A decoder that cannot read its first range is
+    decoded whole, as :func:`load_audio` reads it (its precise error)."""
+    channel, track = channel_index(channel), track_index(track)
+    name = name or _describe(decoder)
+    check_track(1, track, name)  # a decoder is opened on one track
+    try:
+        f = _DecoderFile(decoder, name)
+    except Exception:
+        whole = load_audio(decoder, sampling_rate, channel=channel)  # raises what it cannot decode
+        step = max(1, int(chunk_seconds * sampling_rate))
+        yield from (whole[start : start + step] for start in range(0, len(whole), step))
+        return
+    check_rate(f.samplerate, name)
+    check_channel(f.channels, channel, name)
+    for chunk in _resampled_blocks(f, sampling_rate, chunk_seconds, channel):
+        if not np.all(np.isfinite(chunk)):
+            raise AudioInputError("contains NaN or infinite samples; the recording is corrupt", source=name)
+        yield chunk.astype(np.float32, copy=False)
+
+
+class _DecoderFile:
+    """An ``AudioDecoder`` as :func:`_resampled_blocks` reads a ``soundfile.SoundFile``: ``read(frames)``
+    gives its next frames ``(frames, channels)``, each range starting where the last one stopped (the
+    same time, so no sample is lost or repeated); from where :meth:`get_all_samples` starts."""
+
+    def __init__(self, decoder: Any, name: str):
+        meta = getattr(decoder, "metadata", None)
+        self.decoder, self.name = decoder, name
+        self.start = max(0.0, float(getattr(meta, "begin_stream_seconds", None) or 0.0))
+        first = decoder.get_samples_played_in_range(self.start, self.start)  # its rate (datasets' way)
+        self.samplerate, self.channels = int(first.sample_rate), int(first.data.shape[0])
+        self.frames, self.done = 0, False  # read so far; its end reached
+
+    def read(self, frames: int, dtype: str = "float32", always_2d: bool = True) -> np.ndarray:
+        parts: list[np.ndarray] = []
+        wanted = frames
+        while wanted > 0 and not self.done:
+            begin = self.start + self.frames / self.samplerate
+            stop = self.start + (self.frames + wanted) / self.samplerate
+            try:
+                got = self.decoder.get_samples_played_in_range(begin, stop).data.numpy()
+            except RuntimeError as err:  # past its end: "No audio frames were decoded"
+                if not self.frames:  # its first range: load_audio's error
+                    raise AudioInputError(
+                        f"the AudioDecoder could not decode its source ({err})", source=self.name
+                    ) from err
+                got = np.zeros((self.channels, 0), np.float32)
+            if not got.shape[-1]:
+                self.done = True
+                break
+            parts.append(got.T)
+            self.frames += got.shape[-1]
+            wanted -= got.shape[-1]
+        if not parts:
+            return np.zeros((0, self.channels), dtype)
+        return np.concatenate(parts).astype(dtype, copy=False)

@@ -584,9 +584,10 @@ class EmotionClassifier:
         in which a speech detector (Silero VAD, run over the whole recording once) finds less than
         ``min_speech_s`` seconds of speech (less than half the window when it is shorter than twice that)
         is ``"no speech"`` (music, noise, a tone), likewise not run and excluded; ``None``: the detector
-        is off. Encoded audio (a path, bytes, an open file or ``io.BytesIO``: a web upload) is decoded
-        in chunks of ``chunk_s`` seconds and windows classified ``batch_size`` at a time, so memory stays
-        bounded for recordings of any length. ``channel``, ``track``: as in :meth:`classify`.
+        is off. Encoded audio (a path, bytes, an open file or ``io.BytesIO``: a web upload) and an
+        ``AudioDecoder`` (read by time range) are decoded in chunks of ``chunk_s`` seconds and windows
+        classified ``batch_size`` at a time, so memory stays bounded for recordings of any length.
+        ``channel``, ``track``: as in :meth:`classify`.
 
         Returns:
             a :class:`Timeline`.

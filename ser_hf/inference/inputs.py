@@ -22,7 +22,7 @@ from ..data.audio import (
     resolve_stream,
     url_scheme,
 )
-from ..data.chunks import iter_audio_chunks
+from ..data.chunks import decoder_chunks, iter_audio_chunks
 from ..data.download import fetch_url
 from ..data.samples import milliseconds
 from ..errors import AudioInputError, AudioTooLongError, NoSpeechError, SERError
@@ -302,11 +302,14 @@ def recording_chunks(
     """What ``timeline`` classifies, chunk by chunk: encoded audio (a path, bytes, a ``{"bytes"}`` or
     ``{"path"}`` dict, an open file or ``io.BytesIO``, an http(s) address fetched once) decoded
     ``chunk_s`` seconds (two windows at least) at a time, so memory stays bounded however long it
-    is; samples in memory (an array, an ``AudioDecoder``), as ``load`` gives them, cut so."""
+    is; an ``AudioDecoder`` read so too, by time range (it was decoded whole); samples in memory (an
+    array), as ``load`` gives them, cut so."""
     encoded = _encoded(audio := _fetched(audio))
+    chunk = max(chunk_s, 2 * window_s)
     if encoded is not None:
-        chunk = max(chunk_s, 2 * window_s)
         return iter_audio_chunks(encoded, chunk, rate, channel, track, name=clip_name(audio))
+    if hasattr(audio, "get_samples_played_in_range"):  # torchcodec / datasets AudioDecoder
+        return decoder_chunks(audio, chunk, rate, channel, track, name=clip_name(audio))
     samples = load(audio)
     step = max(round(window_s * rate), int(chunk_s * rate))
     return (samples[i : i + step] for i in range(0, len(samples), step))
