@@ -41,6 +41,7 @@ from ..models.feature_extraction_ser import MIN_CLIP_SECONDS
 from ..models.fitted_heads import changed_heads
 from ..training.loading import load_config, load_feature_extractor, load_model
 from .backends import LogitsBackend, TorchBackend, _softmax  # noqa: F401  (re-exported)
+from .batches import at_position, refuse_bad_headers, scored_by_length
 from .bundled import resolve_model_name
 from .fork_threads import note_threads, one_thread_in_forked_children
 from .inputs import (
@@ -458,7 +459,10 @@ class EmotionClassifier:
         does its ``source``; ``warn``, ``channel``, ``track``, ``require_speech``: as in :meth:`classify`.
 
         A clip that cannot be read (missing, empty, not audio, NaN samples) raises its
-        :class:`SERError` for the whole call; with ``return_exceptions=True`` (as
+        :class:`SERError` for the whole call, its message ending with its position
+        (``(classify_batch: clip 39 of 40, counted from 0)``): before any clip is scored when its
+        header says so (a file missing or not audio, a track it lacks, over the hour; files and bytes
+        are checked first), else when its turn comes; with ``return_exceptions=True`` (as
         ``asyncio.gather``) that error takes the clip's place in the list and the other clips are
         classified.
         """
@@ -482,12 +486,20 @@ class EmotionClassifier:
             if warn:
                 warn_about_clips(loaded, shown, self.sampling_rate, self.feature_extractor, long)
             if ok:
-                for i, p in zip(ok, self._probs_batched(loaded, shown, batch_size, keep)):
+                step, score = self._batch_size(batch_size), lambda c, n: self._probs(c, n, keep)
+                for i, p in zip(ok, scored_by_length(loaded, shown, step, score, len(labels))):
                     results[i] = _top(p, labels, top_k)
 
+        def checked(audio: Any) -> Any:
+            return refuse_overlong(audio, rate=self.sampling_rate, channel=channel, track=track)
+
+        # a clip whose header says it cannot be decoded fails the call before any clip is scored
+        read = set() if return_exceptions else refuse_bad_headers(
+            audios, names if given else None, lambda a: self._load(checked(a), None, channel, track), track
+        )  # fmt: skip
         for i, audio in enumerate(audios):  # decoded and scored a group at a time: bounded memory
             try:
-                audio = refuse_overlong(audio, rate=self.sampling_rate, channel=channel, track=track)
+                audio = audio if i in read else checked(audio)  # the header read once
                 clip = self._load(audio, sampling_rate, channel, track)
                 if require_speech:
                     refuse_no_speech(clip, clip_name(audio), self.sampling_rate)
@@ -495,6 +507,7 @@ class EmotionClassifier:
             except SERError as err:  # a clip refused after loading is not scored
                 results[i] = named_error(err, names[i]) if given else err
                 if not return_exceptions:
+                    at_position(results[i], i, len(audios))
                     raise
             if held_samples >= BATCH_HELD_S * self.sampling_rate or i == len(audios) - 1:
                 score_held()
@@ -507,21 +520,6 @@ class EmotionClassifier:
     def _batch_size(self, batch_size: int | None) -> int:
         model = getattr(self.backend, "model", None)
         return batch_size_for(model, getattr(self.backend, "device", "cpu"), batch_size)
-
-    def _probs_batched(
-        self,
-        clips: Sequence[np.ndarray],
-        names: Sequence[str],
-        batch_size: int | None,
-        keep: np.ndarray | None,
-    ) -> np.ndarray:
-        order = sorted(range(len(clips)), key=lambda i: len(clips[i]))
-        out = np.zeros((len(clips), len(self.model_labels) if keep is None else len(keep)), dtype=np.float64)
-        step = self._batch_size(batch_size)
-        for k in range(0, len(order), step):
-            idx = order[k : k + step]
-            out[idx] = self._probs([clips[i] for i in idx], [names[i] for i in idx], keep)
-        return out
 
     def classify_with_attention(
         self, audio: Any, sampling_rate: int | None = None, top_k: int | None = None

@@ -1,0 +1,88 @@
+"""What ``classify_batch`` checks before it scores anything: the clips whose header already says that
+decoding them fails (missing, not audio, a track they lack, over the hour ``classify`` decodes whole),
+so a bad last clip fails the call before the groups ahead of it are decoded and scored; the
+position in the batch that an error names; and a group's clips scored a batch at a time."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..data.audio import audio_info, is_file_object, is_stream_path
+from ..errors import SERError
+from .inputs import _encoded, length_unknown, named_error
+
+
+def at_position(err: SERError, index: int, count: int) -> SERError:
+    """``err``, raised for the clip at ``index`` of ``count``, saying which one it is (its name or
+    path already starts the message). Changed in place, so its class, ``source`` and traceback stay."""
+    err.args = (f"{err} (classify_batch: clip {index} of {count}, counted from 0)",)
+    return err
+
+
+def header_error(audio: Any, load: Callable[[Any], Any], track: Any) -> tuple[SERError | None, bool]:
+    """(the error that decoding ``audio`` raises when its header already tells, else None; whether its
+    header was read and gives a length within the limit, so ``refuse_overlong`` has nothing to add).
+    Read for a local file (not a pipe, read once) and encoded bytes; an address (fetched once), an open
+    file, an ``AudioDecoder`` and samples in memory are left to their turn. A header that cannot be read
+    is decoded by ``load`` (the clip's own reading) for the precise error: that fails at once, and
+    where FFmpeg reads what the header read could not, the clip is decoded again in its turn."""
+    from . import inputs  # its CLASSIFY_MAX_S read at the call: a caller (a test) may change it
+
+    encoded = _encoded(audio)
+    if encoded is None or is_file_object(encoded):
+        return None, False
+    if isinstance(encoded, (str, os.PathLike)) and is_stream_path(encoded):
+        return None, False
+    try:
+        seconds, rate, _ = audio_info(encoded, track)
+    except SERError:
+        pass  # missing, not audio, a track it lacks: decoding says precisely what
+    else:
+        if length_unknown(seconds, rate):  # decoded up to the limit in its turn
+            return None, False
+        if seconds <= inputs.CLASSIFY_MAX_S:
+            return None, True
+    try:
+        load(audio)  # refuse_overlong's AudioTooLongError, or decoding's error
+    except SERError as err:
+        return err, False
+    return None, False
+
+
+def refuse_bad_headers(
+    audios: Sequence[Any], names: Sequence[str] | None, load: Callable[[Any], Any], track: Any
+) -> set[int]:
+    """``classify_batch(return_exceptions=False)``: the first clip whose header says it cannot be
+    decoded (:func:`header_error`) raises its error now, named as ``names`` name it and with its
+    position, before any clip is decoded and scored (a missing last file failed the call after every
+    group before it was scored). Returns the positions of the clips whose header was read and is
+    within the limit, so their turn does not read it again."""
+    checked = set()
+    for i, audio in enumerate(audios):
+        err, within = header_error(audio, load, track)
+        if err is not None:
+            raise at_position(named_error(err, names[i]) if names is not None else err, i, len(audios))
+        if within:
+            checked.add(i)
+    return checked
+
+
+def scored_by_length(
+    clips: Sequence[np.ndarray],
+    names: Sequence[str],
+    step: int,
+    score: Callable[[list[np.ndarray], list[str]], np.ndarray],
+    width: int,
+) -> np.ndarray:
+    """``(len(clips), width)`` rows of ``score(clips, names)``, run ``step`` clips at a time sorted by
+    length (so padding stays small), in the order given."""
+    order = sorted(range(len(clips)), key=lambda i: len(clips[i]))
+    out = np.zeros((len(clips), width), dtype=np.float64)
+    for k in range(0, len(order), step):
+        idx = order[k : k + step]
+        out[idx] = score([clips[i] for i in idx], [names[i] for i in idx])
+    return out
