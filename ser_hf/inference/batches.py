@@ -13,7 +13,7 @@ import numpy as np
 
 from ..data.audio import audio_info, is_file_object, is_stream_path
 from ..errors import SERError
-from .inputs import _encoded, length_unknown, named_error
+from .inputs import _Checked, _encoded, length_unknown, named_error
 
 
 def at_position(err: SERError, index: int, count: int) -> SERError:
@@ -23,9 +23,10 @@ def at_position(err: SERError, index: int, count: int) -> SERError:
     return err
 
 
-def header_error(audio: Any, load: Callable[[Any], Any], track: Any) -> tuple[SERError | None, bool]:
-    """(the error that decoding ``audio`` raises when its header already tells, else None; whether its
-    header was read and gives a length within the limit, so ``refuse_overlong`` has nothing to add).
+def header_error(audio: Any, load: Callable[[Any], Any], track: Any) -> tuple[SERError | None, Any]:
+    """(the error that decoding ``audio`` raises when its header already tells, else None; when its
+    header was read and gives a length within the limit, ``audio`` as ``refuse_overlong`` hands it on,
+    with that header's rate, so its turn does not read the header again, else None).
     Read for a local file (not a pipe, read once) and encoded bytes; an address (fetched once), an open
     file, an ``AudioDecoder`` and samples in memory are left to their turn. A header that cannot be read
     is decoded by ``load`` (the clip's own reading) for the precise error: that fails at once, and
@@ -34,40 +35,40 @@ def header_error(audio: Any, load: Callable[[Any], Any], track: Any) -> tuple[SE
 
     encoded = _encoded(audio)
     if encoded is None or is_file_object(encoded):
-        return None, False
+        return None, None
     if isinstance(encoded, (str, os.PathLike)) and is_stream_path(encoded):
-        return None, False
+        return None, None
     try:
         seconds, rate, _ = audio_info(encoded, track)
     except SERError:
         pass  # missing, not audio, a track it lacks: decoding says precisely what
     else:
         if length_unknown(seconds, rate):  # decoded up to the limit in its turn
-            return None, False
+            return None, None
         if seconds <= inputs.CLASSIFY_MAX_S:
-            return None, True
+            return None, _Checked(audio, rate or None)
     try:
         load(audio)  # refuse_overlong's AudioTooLongError, or decoding's error
     except SERError as err:
-        return err, False
-    return None, False
+        return err, None
+    return None, None
 
 
 def refuse_bad_headers(
     audios: Sequence[Any], names: Sequence[str] | None, load: Callable[[Any], Any], track: Any
-) -> set[int]:
+) -> dict[int, Any]:
     """``classify_batch(return_exceptions=False)``: the first clip whose header says it cannot be
     decoded (:func:`header_error`) raises its error now, named as ``names`` name it and with its
     position, before any clip is decoded and scored (a missing last file failed the call after every
-    group before it was scored). Returns the positions of the clips whose header was read and is
-    within the limit, so their turn does not read it again."""
-    checked = set()
+    group before it was scored). Returns, by position, the clips whose header was read and is within
+    the limit as ``refuse_overlong`` hands them on, so their turn does not read it again."""
+    checked = {}
     for i, audio in enumerate(audios):
         err, within = header_error(audio, load, track)
         if err is not None:
             raise at_position(named_error(err, names[i]) if names is not None else err, i, len(audios))
-        if within:
-            checked.add(i)
+        if within is not None:
+            checked[i] = within
     return checked
 
 

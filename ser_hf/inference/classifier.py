@@ -494,12 +494,12 @@ class EmotionClassifier:
             return refuse_overlong(audio, rate=self.sampling_rate, channel=channel, track=track)
 
         # a clip whose header says it cannot be decoded fails the call before any clip is scored
-        read = set() if return_exceptions else refuse_bad_headers(
+        read = {} if return_exceptions else refuse_bad_headers(
             audios, names if given else None, lambda a: self._load(checked(a), None, channel, track), track
         )  # fmt: skip
         for i, audio in enumerate(audios):  # decoded and scored a group at a time: bounded memory
             try:
-                audio = audio if i in read else checked(audio)  # the header read once
+                audio = read[i] if i in read else checked(audio)  # the header read once
                 clip = self._load(audio, sampling_rate, channel, track)
                 if require_speech:
                     refuse_no_speech(clip, clip_name(audio), self.sampling_rate)
