@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -35,17 +36,32 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "demo" / "examples").gl
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> dict:
-    """``ser-hf export --model default --quantize int8``, as a user runs it."""
+    """``ser-hf export --model default --quantize int8``, as a user runs it (with the warnings it logs)."""
     out = tmp_path_factory.mktemp("default_onnx") / "default.onnx"
+    argv = ["--model", "default", "--out", str(out), "--quantize", "int8", "--json", f"{out}.json"]
     buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        assert (
-            export.cli(
-                ["--model", "default", "--out", str(out), "--quantize", "int8", "--json", str(out) + ".json"]
-            )
-            == 0
-        )
-    return {**json.loads(Path(str(out) + ".json").read_text()), "stdout": buf.getvalue()}
+    warnings = _Warnings()
+    root = logging.getLogger()
+    root.addHandler(warnings)
+    try:
+        with contextlib.redirect_stdout(buf):
+            assert export.cli(argv) == 0
+    finally:
+        root.removeHandler(warnings)
+    return {
+        **json.loads(Path(str(out) + ".json").read_text()),
+        "stdout": buf.getvalue(),
+        "warnings": warnings.messages,
+    }
+
+
+class _Warnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(f"{record.name}: {record.getMessage()}")
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +84,12 @@ def test_the_default_exports_with_dynamic_axes_and_fp32_parity(exported):
     )
     assert Path(exported["int8_path"]).stat().st_size < 0.5 * Path(exported["path"]).stat().st_size
     assert "package's own int8" in exported["stdout"] and "| padded batch" in exported["stdout"]
+
+
+def test_the_export_calls_the_extractor_with_the_rate(exported):
+    """The parity check called the default's extractor without ``sampling_rate``: now that an
+    extractor warns of the rate it assumes, ``ser-hf export`` would have told the user to pass one."""
+    assert not [m for m in exported["warnings"] if "`sampling_rate` argument" in m], exported["warnings"]
 
 
 def test_the_exported_files_describe_their_inputs_licence_and_batching_without_local_paths(exported):

@@ -225,13 +225,9 @@ def _parity(
     from the package's own int8 path (``<tag>_package_max_abs_diff``)."""
     clips = [speechlike_clip(s, seed=i) for i, s in enumerate((*seconds, 1.7))]
     inputs = TurnEncoderInputs(extractor)
+    vectors = extractor(clips, sampling_rate=inputs.sampling_rate, return_tensors="pt")["input_features"]
     with torch.inference_mode():
-        package = torch.softmax(
-            model(
-                input_features=torch.as_tensor(extractor(clips, return_tensors="pt")["input_features"])
-            ).logits,
-            -1,
-        ).numpy()
+        package = torch.softmax(model(input_features=torch.as_tensor(vectors)).logits, -1).numpy()
     groups = [(f"{s:g} s", [i]) for i, s in enumerate(seconds)] + [
         (f"padded batch of {len(clips)}", list(range(len(clips))))
     ]

@@ -26,7 +26,7 @@ from transformers import BatchFeature, SequenceFeatureExtractor
 from .configuration_ser import FUNCTIONAL_BLOCKS, FUNCTIONAL_SETS  # noqa: F401  (FUNCTIONAL_SETS: re-exported)
 from .errors import SERError
 from .feature_extraction_ser import SERFeatureExtractor
-from .feature_functions import RawSpeech, waveform_batch
+from .feature_functions import RawSpeech, warn_assumed_rate, waveform_batch
 from .functionals_statistics import (  # noqa: F401  (re-exported from their old home)
     N_COMPARE,
     N_F0_STATS,
@@ -199,6 +199,7 @@ class SERFunctionalsFeatureExtractor(_ShipsEncoders, SequenceFeatureExtractor):
                 f"audio at {sampling_rate} Hz but this extractor expects {self.sampling_rate} Hz; "
                 "resample first (ser_hf.load_audio does)"
             )
+        warn_assumed_rate(self, sampling_rate, logger)
         batch, lengths = waveform_batch(raw_speech, self.sampling_rate, None, max_length, truncation)
         vectors = batch_functionals(
             [batch[i, : int(lengths[i])].numpy() for i in range(batch.shape[0])],
@@ -293,6 +294,9 @@ class SERFusionFeatureExtractor(_ShipsEncoders, SequenceFeatureExtractor):
     ) -> BatchFeature:
         """Frame features and/or functionals of one clip or a batch (inputs as
         :meth:`SERFeatureExtractor.__call__`; ``device`` applies to the frame features)."""
+        warn_assumed_rate(self, sampling_rate, logger)  # here, not again by each part
+        if sampling_rate is None:
+            sampling_rate = self.sampling_rate  # the parts' rate too (checked at __init__)
         data: dict[str, Any] = {}
         common = {"sampling_rate": sampling_rate, "return_tensors": return_tensors, **kwargs}
         if self._frame_extractor is not None:

@@ -52,6 +52,7 @@ from .feature_functions import (  # noqa: F401  (compute_deltas, dct_matrix: re-
     held_deltas,
     next_pow2,
     normalize_frames,
+    warn_assumed_rate,
     waveform_batch,
 )
 
@@ -359,7 +360,9 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
         Args:
             raw_speech: one 1-D float waveform (numpy, list or tensor), a list of them, or a 2-D
                 ``(batch, samples)`` array; already at ``self.sampling_rate``, mono.
-            sampling_rate: the rate of ``raw_speech``; it must equal ``self.sampling_rate``.
+            sampling_rate: the rate of ``raw_speech``; it must equal ``self.sampling_rate``. Without
+                it the audio is taken to be at ``self.sampling_rate``, with a warning (once per
+                extractor), as transformers' extractors warn.
             return_tensors: ``"pt"``, ``"np"`` or None (lists of numpy arrays).
             device: compute there (``"cuda"``); ``"pt"`` outputs stay on it.
             padding: True / ``"longest"`` pads to the longest clip; False / ``"do_not_pad"``
@@ -380,8 +383,7 @@ class SERFeatureExtractor(SequenceFeatureExtractor):
                 f"{self.sampling_rate} Hz: resample it first, e.g. with "
                 f"ser_hf.load_audio(path_or_array, sampling_rate={self.sampling_rate})"
             )
-        if sampling_rate is None:
-            logger.debug("no sampling_rate given: assuming the audio is at %d Hz", self.sampling_rate)
+        warn_assumed_rate(self, sampling_rate, logger)
         if kwargs:
             logger.warning("ignoring feature extractor arguments %s", sorted(kwargs))
         if padding == "max_length" and max_length is None:

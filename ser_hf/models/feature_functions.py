@@ -5,7 +5,8 @@ tensor with its lengths (:func:`waveform_batch`, also the functionals extractors
 orthonormal DCT-II of MFCCs (:func:`dct_matrix`); deltas (:func:`compute_deltas`), held at each
 clip's last real frame so they do not depend on the batch (:func:`held_deltas`); frame RMS and
 zero-crossing rate (:func:`frame_rms_zcr`); per-clip or global normalisation over the real frames
-(:func:`normalize_frames`). Each runs on whatever device its input is on, as
+(:func:`normalize_frames`); and the warning for samples given without their rate
+(:func:`warn_assumed_rate`). Each runs on whatever device its input is on, as
 ``torchaudio.functional`` does; the extractor holds the options and the filterbank.
 
 This file is copied next to saved models, so it imports only torch, numpy and its sibling
@@ -14,7 +15,9 @@ This file is copied next to saved models, so it imports only torch, numpy and it
 
 from __future__ import annotations
 
+import logging
 import math
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +46,34 @@ def cached_tensor(key: tuple, make: Callable[[], torch.Tensor]) -> torch.Tensor:
         tensor = make()
         _TENSOR_CACHE[key] = tensor
     return tensor
+
+
+# the extractors that said they took samples without a rate to be at theirs: kept here, not on the
+# extractor, so to_dict / save_pretrained never see it
+_TOLD_RATE: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def warn_assumed_rate(extractor: Any, sampling_rate: int | None, log: logging.Logger) -> None:
+    """Warn through ``log``, once per extractor, when ``sampling_rate`` is None: the samples are then
+    taken to be at the extractor's own rate, and audio at another rate is scored wrong without an
+    error (an 8-kHz clip read as 16 kHz: ``angry`` 0.98 became 0.77). Transformers' own extractors
+    say it on every call; once per extractor keeps a ``datasets.map`` over a corpus readable, and a
+    second model (maybe at another rate) says it again."""
+    if sampling_rate is not None or extractor in _TOLD_RATE:
+        return
+    _TOLD_RATE.add(extractor)
+    rate = int(extractor.sampling_rate)
+    log.warning(
+        "It is strongly recommended to pass the `sampling_rate` argument to `%s()`: samples given "
+        "without it are taken to be at this extractor's %d Hz, and audio at another rate gives wrong "
+        "scores without an error. Pass sampling_rate=<the audio's rate> (another rate than %d raises "
+        "an error), or resample first, e.g. ser_hf.load_audio(samples, source_rate=<their rate>, "
+        "sampling_rate=%d) (said once per extractor)",
+        type(extractor).__name__,
+        rate,
+        rate,
+        rate,
+    )
 
 
 def next_pow2(n: int) -> int:
