@@ -539,3 +539,21 @@ def test_a_flac_header_followed_by_garbage_is_a_clear_error(tmp_path):
             text = str(err.value)
             assert name in text and "not a readable audio file" in text, text
             assert "start_seconds" not in text and "convert it to wav" in text, text
+
+
+@pytest.mark.parametrize("rate", [44100, 48000, 8000, 16001])
+def test_a_stream_resampled_chunk_by_chunk_gives_the_whole_recording_s_samples(rate):
+    """What StreamingClassifier's speech detector reads: a stream pushed in chunks of any size, resampled
+    to 16 kHz as the whole recording is (within float rounding); the last few ms, which the filter has not
+    settled, as the recording ending there would give them."""
+    from ser_hf.data.resampling import StreamResampler, resample
+
+    x = np.random.default_rng(0).standard_normal(rate).astype(np.float32)
+    stream, settled, at = StreamResampler(rate, 16000), [], 0
+    for size in [37, 1000, 5000, 1, 7000] * 3:
+        done, tail = stream.push(x[at : at + size])
+        settled.append(done)
+        at += size
+        np.testing.assert_allclose(np.concatenate([*settled, tail]), resample(x[:at], rate, 16000), atol=1e-5)
+    settled.append(stream.push(x[at:], final=True)[0])
+    np.testing.assert_allclose(np.concatenate(settled), resample(x, rate, 16000), atol=1e-5)

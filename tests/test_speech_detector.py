@@ -4,6 +4,7 @@ without speech ``no speech`` instead of giving them an emotion."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -286,8 +287,7 @@ def test_a_live_stream_says_no_speech_over_music_and_classifies_speech(model_dir
 def test_a_stream_and_the_timeline_agree_on_speech_at_the_tails_of_utterances(model_dir):
     """At an utterance's end the stream said `no speech` (0.1 s of speech found) where timeline() on the
     whole recording classified the window (0.54 s): the detector read each stream window alone and
-    missed speech that began before it. It reads the 2 s before the window too now (a window ending in
-    a soft onset may still differ by a few frames: the timeline's detector has heard the whole recording)."""
+    missed speech that began before it. It is one state carried through the whole stream now."""
     from ser_hf import StreamingClassifier
 
     clf = EmotionClassifier(model_dir, device="cpu")
@@ -312,6 +312,63 @@ def test_a_stream_and_the_timeline_agree_on_speech_at_the_tails_of_utterances(mo
     assert len(at_tails) >= 10 and not differ, differ
     heard = [t for t in at_tails if streamed[t][1] is not None]  # not silence
     assert heard and max(abs(streamed[t][1] - timeline[t][1]) for t in heard) <= 0.1
+
+
+def test_a_stream_gives_each_window_the_timeline_s_decision_and_label_however_it_is_cut(model_dir):
+    """The stream's detector read each window and the 2 s before it, the timeline's the whole recording:
+    at a soft onset after a pause of hiss the stream found 0.544 s of speech and classified the window
+    the timeline found 0.224 s in and called `no speech` (2 of 177 windows of the demo's recordings).
+    The stream's detector is one state carried from its first sample now: every window's label, speech
+    decision and seconds of speech are the timeline's, in chunks of any size, and at 48 kHz its decisions."""
+    from ser_hf import StreamingClassifier
+
+    clf = EmotionClassifier(model_dir, device="cpu")
+    gap = np.zeros(2 * SR, np.float32)
+    signal = np.concatenate(
+        [_speech("03-01-03-02-02-01-23.flac"), gap, _speech("03-01-04-02-01-02-24.flac"), gap]
+    )
+    signal += (
+        np.random.default_rng(0).standard_normal(len(signal)).astype(np.float32) * 0.003
+    )  # a line's hiss
+
+    def windows(source, rate, sizes=None, window_s=3.0, hop_s=0.5) -> dict[float, tuple[str, float | None]]:
+        """{end: (label, speech_s)} of the timeline (sizes None) or of a stream pushed chunks of ``sizes``
+        seconds in turn, its windows of ``window_s`` from the first that is whole."""
+        if sizes is None:
+            tl = clf.timeline(source, window_s, hop_s, top_k=None, sampling_rate=rate)
+            return {round(w["end"], 3): (w["label"], w["speech_s"]) for w in tl.windows}
+        stream, got, i = StreamingClassifier(clf, window_s=window_s, update_every_s=hop_s), {}, 0
+        for size in itertools.cycle(sizes):
+            if i >= len(source):
+                return got
+            if (out := stream.push(source[i : i + round(size * rate)], rate)) and out[
+                "time"
+            ] >= window_s - 1e-9:
+                got[round(out["time"], 3)] = (out["label"], out["speech_s"])
+            i += round(size * rate)
+
+    def compare(streamed, timeline, labels=True):
+        assert len(streamed) >= 6 and set(streamed) <= set(timeline), (sorted(streamed), sorted(timeline))
+        for end, (label, speech) in streamed.items():
+            assert (label == "no speech") == (timeline[end][0] == "no speech"), (
+                end,
+                label,
+                speech,
+                timeline[end],
+            )
+            assert speech is None or speech == timeline[end][1], (end, label, speech, timeline[end])
+            assert not labels or label == timeline[end][0], (end, label, timeline[end])
+
+    whole = windows(signal, SR)
+    assert any(label == "no speech" for label, _ in whole.values())  # the soft onset's window is here
+    for sizes in ((0.1,), (0.37, 0.13), (0.5,), (1.5,)):  # each lands on the timeline's 0.5-s steps
+        compare(windows(signal, SR, sizes), whole)
+    # 0.37-s chunks, a prediction each: windows of 2.96 s (8 chunks) end where a 0.37-s hop's do
+    compare(windows(signal, SR, (0.37,), 2.96, 0.37), windows(signal, SR, None, 2.96, 0.37))
+    # 48 kHz, resampled for the detector as the timeline resamples the whole recording; a window's scores
+    # are classify() of the window at 48 kHz, which may differ from the timeline's by a rounding
+    pcm = load_audio(signal, 48000, source_rate=SR)
+    compare(windows(pcm, 48000, (0.37, 0.13)), windows(pcm, 48000), labels=False)
 
 
 def test_a_beep_louder_than_quiet_speech_is_not_its_reference(model_dir):

@@ -291,8 +291,10 @@ def test_file_name_bytes_are_told_to_be_passed_as_str(tmp_path):
     assert "file name" not in str(err.value)
 
 
-def test_a_long_stream_chunk_is_cut_to_the_window_before_it_is_converted(clf):
-    """push(10 hours of int16 at once) converted all of it to float32 (2.15 GB) to keep 3 s."""
+def test_a_long_stream_chunk_is_converted_a_block_at_a_time(clf):
+    """push(10 hours of int16 at once) converted all of it to float32 (2.15 GB) to keep 3 s. The speech
+    detector, carried through the stream, reads all of it now, 5 s at a time, and keeps the frames of
+    the window only; with the detector off, only the window's seconds are converted."""
     from ser_hf import StreamingClassifier
 
     rate = 48000
@@ -303,9 +305,11 @@ def test_a_long_stream_chunk_is_cut_to_the_window_before_it_is_converted(clf):
     stream = StreamingClassifier(clf, 3.0, 0.5)
     got = stream.push(stereo, rate)
     assert got["time"] == pytest.approx(20.0), "the stream's clock counts the whole chunk"
-    # the window's 3 s and the 2 s before it that the speech detector reads too (SPEECH_CONTEXT_S)
-    expected = stereo[-5 * rate :].astype(np.float32).mean(axis=1) / 32768
+    expected = stereo[-3 * rate :].astype(np.float32).mean(axis=1) / 32768  # the window's 3 s
     np.testing.assert_allclose(stream._buf, expected, atol=1e-7)
+    pieces = StreamingClassifier(clf, 3.0, 0.5)  # the detector read the whole chunk, as a stream of it
+    last = [pieces.push(stereo[i : i + rate // 10], rate) for i in range(0, len(stereo), rate // 10)][-1]
+    assert got["speech_s"] == last["speech_s"]
     # a normal chunk (shorter than the window) is read as before
     small = StreamingClassifier(clf, 3.0, 0.5)
     small.push(stereo[: rate // 2], rate)
@@ -313,11 +317,13 @@ def test_a_long_stream_chunk_is_cut_to_the_window_before_it_is_converted(clf):
         small._buf, stereo[: rate // 2].astype(np.float32).mean(axis=1) / 32768, atol=1e-7
     )
     ten_minutes = np.broadcast_to(np.int16(0), (600 * SR,))  # no memory of its own
-    tracemalloc.start()
-    try:
-        got = StreamingClassifier(clf, 3.0, 0.5).push(ten_minutes, SR)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert got["label"] == "silence" and got["time"] == pytest.approx(600.0)
-    assert peak < 8e6, f"{peak / 1e6:.0f} MB for 10 min of int16 (was 38 MB of float32 and more)"
+    for min_speech_s in (0.25, None):
+        stream = StreamingClassifier(clf, 3.0, 0.5, min_speech_s=min_speech_s)
+        tracemalloc.start()
+        try:
+            got = stream.push(ten_minutes, SR)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert got["label"] == "silence" and got["time"] == pytest.approx(600.0)
+        assert peak < 8e6, f"{peak / 1e6:.0f} MB for 10 min of int16 (was 38 MB of float32 and more)"

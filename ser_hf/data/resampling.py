@@ -64,3 +64,48 @@ def resample(samples: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarra
     g = math.gcd(orig_rate, target_rate)
     out = AF.resample(torch.from_numpy(np.ascontiguousarray(samples)), orig_rate // g, target_rate // g)
     return out.numpy()
+
+
+class StreamResampler:
+    """A stream pushed in chunks of any size, resampled from ``orig_rate`` to ``target_rate`` as
+    :func:`resample` resamples the whole stream: :meth:`push` gives the output samples that are settled
+    (their sinc filter reaches no input not yet pushed) and, apart, those after them as the stream
+    ending now would give them (the filter's zero padding at the end), which the next push recomputes.
+    It keeps only the input its filter still reaches (under 2,000 samples at 44.1 kHz, 50 at 48 kHz);
+    one :func:`resample` call a push."""
+
+    def __init__(self, orig_rate: int, target_rate: int) -> None:
+        self.orig_rate, self.target_rate = effective_rates(orig_rate, target_rate)
+        g = math.gcd(self.orig_rate, self.target_rate)
+        self._period, self._out_period = self.orig_rate // g, self.target_rate // g
+        # the half-width of torchaudio's kernel in input samples (lowpass_filter_width 6, rolloff 0.99):
+        # an output period reads the input from `width` before it to `width` after it
+        width = math.ceil(6 * self._period / (0.99 * min(self._period, self._out_period)))
+        self._margin = width + self._period  # input needed after the last settled period (one to spare)
+        # kept before the first unsettled period: whole periods, so that the phases stay aligned
+        self._context = self._period * math.ceil(self._margin / self._period)
+        self._held = np.zeros(0, np.float32)  # the context, then the input not settled yet
+        self._start = 0  # where the unsettled input begins in _held (a whole number of periods)
+
+    def push(self, samples: np.ndarray, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(settled output, provisional output) of the stream so far with ``samples`` added; ``final``:
+        the stream ends here (all of it settled, the state cleared)."""
+        held = np.concatenate([self._held, np.asarray(samples, dtype=np.float32)])
+        if len(held) == self._start:
+            return np.zeros(0, np.float32), np.zeros(0, np.float32)
+        if self.orig_rate == self.target_rate:
+            out = held[self._start :]
+        else:
+            out = resample(held, self.orig_rate, self.target_rate)[
+                self._start // self._period * self._out_period :
+            ]
+        settled = len(held) - self._start if final else max(0, len(held) - self._start - self._margin)
+        periods = settled // self._period
+        if final:
+            self._held, self._start = np.zeros(0, np.float32), 0
+            return out, np.zeros(0, np.float32)
+        done = self._start + periods * self._period
+        keep = max(0, done - self._context)  # a whole number of periods, so the phases stay aligned
+        self._held, self._start = held[keep:], done - keep
+        cut = periods * self._out_period
+        return out[:cut], out[cut:]

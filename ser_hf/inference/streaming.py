@@ -19,6 +19,7 @@ from ..data.audio import (
     channel_index,
     resample,
 )
+from ..data.resampling import StreamResampler
 from ..errors import AudioInputError, SERError
 from .classifier import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, EmotionClassifier, level_db
 from .inputs import check_top_k, warn_if_window_odd
@@ -26,10 +27,8 @@ from .levels import NO_SPEECH_LABEL, WINDOW_SPEECH_S, check_min_speech
 
 logger = logging.getLogger(__name__)
 LOUDEST_MEMORY_S = 30.0  # the relative silence rule compares with the loudest prediction of this long ago
-# seconds before the window the speech detector also reads (its LSTM carries what it heard): run on the
-# window alone, it missed the tail of an utterance that began before the window (0.1 s of speech where
-# the timeline, which reads the whole recording, found 0.54 s), and called it "no speech"
-SPEECH_CONTEXT_S = 2.0
+# a chunk longer than this is converted and read by the speech detector this many seconds at a time
+STREAM_BLOCK_S = 5.0
 
 
 class StreamingClassifier:
@@ -40,9 +39,10 @@ class StreamingClassifier:
     averaged, or ``channel`` keeps one. The raw audio is kept in a ring buffer at the stream's own rate
     and resampled only when a prediction is made, so a prediction's scores equal
     :meth:`EmotionClassifier.classify` on the last ``window_s`` seconds. Whether the window is
-    ``"silence"`` or ``"no speech"`` (not classified) is decided as in :meth:`EmotionClassifier.timeline`,
-    with the speech detector reading the 2 s before the window too (the buffer keeps them), as the
-    timeline's detector, which reads the whole recording, has heard them.
+    ``"silence"`` or ``"no speech"`` (not classified) is decided as in :meth:`EmotionClassifier.timeline`:
+    the speech detector is one state carried through the whole stream from its first sample (at 16 kHz,
+    the stream resampled as a whole), as the timeline's reads the whole recording once, so a window's
+    speech decision is the timeline's, however the stream was cut into chunks.
 
     Args:
         classifier: the :class:`EmotionClassifier` (or ONNX variant) to run, or a model name or folder
@@ -60,9 +60,9 @@ class StreamingClassifier:
         top_k: labels kept in ``scores``.
         channel: None averages a stereo stream's channels; ``"left"``/``"right"`` or a channel number
             (counted from 0) keeps that one (one side of a call).
-        min_speech_s: a window loud enough in which the speech detector (Silero VAD, on the window and
-            the 2 s before it at 16 kHz, about 5 ms for 3 s) finds less than this many seconds of speech (or half the window,
-            if less) is ``"no speech"`` (music, a tone, noise), not classified, as in
+        min_speech_s: a window loud enough in which the speech detector (Silero VAD at 16 kHz, each
+            update reading only the audio new since the last: 1-3 ms of CPU) finds less than this many
+            seconds of speech (or half the window, if less) is ``"no speech"`` (music, a tone, noise), not classified, as in
             :meth:`EmotionClassifier.timeline`. None: the detector is off.
     """
 
@@ -132,6 +132,7 @@ class StreamingClassifier:
         self.last_prediction: dict[str, Any] | None = None
         self._levels: list[tuple[float, float]] = []  # (stream time, level) of recent predictions
         self._layout: tuple[bool, int] | None = None  # (channels first, channels) of 2-D chunks so far
+        self._speech = None if self.min_speech_s is None else _StreamSpeech(self.window_s)
 
     @property
     def buffered_seconds(self) -> float:
@@ -150,19 +151,29 @@ class StreamingClassifier:
             when it is not time for an update yet.
         """
         rate = _rate(sampling_rate, "stream chunk")
-        context = SPEECH_CONTEXT_S if self.min_speech_s is not None else 0.0  # the detector's look-back
-        capacity = self._window_samples(rate) + int(math.ceil(context * rate))
-        # of a long chunk only the buffer's last seconds are converted (10 hours of int16 at once
-        # were 2.15 GB of float32 before the ring buffer kept 3 (+ 2) s of them)
-        samples, self._layout, frames = _chunk_to_mono(
-            chunk, self._layout, keep=capacity, channel=self.channel
-        )
-        if samples.size == 0:
+        capacity = self._window_samples(rate)
+        x, first, layout, frames = _chunk_frames(chunk, self._layout)
+        if not frames:
             return None
+        block = max(capacity, int(STREAM_BLOCK_S * rate))
+        if self._speech is None:  # of a long chunk only the window's last seconds are converted (10 hours
+            # of int16 at once were 2.15 GB of float32 before the ring buffer kept 3 s of them)
+            spans = [(frames - capacity if frames > max(capacity, _MAX_CHANNELS) else 0, frames)]
+        else:  # the detector reads all of it, a block at a time
+            spans = [(a, min(frames, a + block)) for a in range(0, frames, block)]
+            if len(spans) > 1:  # every block checked before the detector reads any
+                for a, b in spans:
+                    _frames_to_mono(x, first, a, b, self.channel)
+        samples = _frames_to_mono(x, first, *spans[0], self.channel)
         if self._rate is not None and rate != self._rate and self._buf.size:
             self._buf = resample(self._buf, self._rate, rate)  # the stream changed rate: keep its past
-        self._rate = rate
-        self._buf = np.concatenate([self._buf, samples])[-capacity:]
+        self._rate, self._layout = rate, layout
+        for i, (a, b) in enumerate(spans):
+            if i:
+                samples = _frames_to_mono(x, first, a, b, self.channel)
+            self._buf = np.concatenate([self._buf, samples])[-capacity:]
+            if self._speech is not None:
+                self._speech.add(samples, rate)
         seconds = frames / rate
         self._seconds += seconds
         self._since_update += seconds
@@ -183,11 +194,9 @@ class StreamingClassifier:
         level = level_db(window, self._rate)
         audible = self.silence_db is None or level >= self.silence_db
         speech, no_speech = None, False
-        if audible and self.min_speech_s is not None:  # over the window and the seconds before it
-            track, n, window16 = _speech_track(self._buf, self._rate, self._seconds, len(window))
-            start = max(0, n - window16)
-            speech = track.speech_s(start, n)
-            no_speech = not track.holds_speech(start, n, self.min_speech_s)
+        if audible and self._speech is not None and self.min_speech_s is not None:
+            speech, holds = self._speech.window(len(window), self._rate, self.min_speech_s)
+            no_speech = not holds
         self._levels = [(t, v) for t, v in self._levels if t >= self._seconds - LOUDEST_MEMORY_S]
         if not no_speech:  # a beep or music is no reference for the relative rule, as in a timeline
             self._levels.append((self._seconds, level))
@@ -212,28 +221,75 @@ class StreamingClassifier:
         return self.last_prediction
 
 
-def _speech_track(wave: np.ndarray, rate: int, end_s: float, window: int) -> tuple[Any, int, int]:
-    """The speech detector's track of ``wave`` (at ``rate``, ending ``end_s`` seconds into the stream; run
-    at 16 kHz from its first frame on the 32-ms grid of the stream's start, as a timeline's frames lie),
-    its length at 16 kHz and that of its last ``window`` samples."""
-    from ..models.speech_detector import FRAME, SAMPLING_RATE, SpeechTrack
+class _StreamSpeech:
+    """The speech detector carried through a stream as a timeline's reads a recording: one
+    :class:`~ser_hf.models.speech_detector.SpeechTrack` fed every sample from the first, at 16 kHz (the
+    stream resampled as a whole: :class:`~ser_hf.data.resampling.StreamResampler`), reading the samples
+    that wait when a window is asked for (or :data:`STREAM_BLOCK_S` of them arrived) and forgetting the
+    frames before the window, so an update costs the audio new since the last, however long the stream."""
 
-    begin16 = int(round((end_s - len(wave) / rate) * SAMPLING_RATE))
-    skip = int(round((-begin16) % FRAME * rate / SAMPLING_RATE))  # the look-back's first 32 ms at most
-    wave = wave[min(skip, len(wave) - window) :]
-    wave16 = wave if rate == SAMPLING_RATE else resample(wave, rate, SAMPLING_RATE)
-    return SpeechTrack.of(wave16), len(wave16), int(round(window * SAMPLING_RATE / rate))
+    def __init__(self, window_s: float) -> None:
+        from ..models.speech_detector import FRAME, SAMPLING_RATE, SpeechTrack
+
+        self.track = SpeechTrack()
+        self._keep = int(math.ceil(window_s * SAMPLING_RATE)) + 2 * FRAME  # 16-kHz samples a window reads
+        self._rate: int | None = None
+        self._resampler: StreamResampler | None = None
+        self._waiting: list[np.ndarray] = []  # samples at the stream's rate not read yet
+        self._waiting_n = 0
+        self._fed = 0  # 16-kHz samples the track has read
+
+    def add(self, samples: np.ndarray, rate: int) -> None:
+        from ..models.speech_detector import SAMPLING_RATE
+
+        if rate != self._rate:  # the stream's first chunk, or it changed rate: the old rate's part ends
+            self._read(final=True)
+            self._rate = rate
+            self._resampler = None if rate == SAMPLING_RATE else StreamResampler(rate, SAMPLING_RATE)
+        self._waiting.append(samples)
+        self._waiting_n += len(samples)
+        if self._waiting_n >= STREAM_BLOCK_S * rate:
+            self._read()
+
+    def _read(self, final: bool = False) -> np.ndarray:
+        """Feed the track the samples that wait; the 16-kHz samples after them that the resampler
+        cannot settle before more input arrives (its filter reads a few ms ahead), as if the stream ended now."""
+        waiting = np.concatenate(self._waiting) if self._waiting else np.zeros(0, np.float32)
+        self._waiting, self._waiting_n = [], 0
+        if self._resampler is None:
+            settled, tail = waiting, waiting[:0]
+        else:
+            settled, tail = self._resampler.push(waiting, final)
+        if settled.size:
+            self.track.feed(settled)
+            self._fed += len(settled)
+            self.track.forget(self._fed - self._keep)
+        return tail
+
+    def window(self, window: int, rate: int, min_speech_s: float) -> tuple[float, bool]:
+        """Seconds of speech in the stream's last ``window`` samples (at ``rate``), and whether they hold
+        enough (``min_speech_s``, or half the window), as a timeline's window ending there."""
+        from ..models.speech_detector import SAMPLING_RATE
+
+        tail = self._read()
+        track = self.track
+        if tail.size:  # the last few ms, read by a copy: they are read again, settled, next time
+            track = track.fork()
+            track.feed(tail)
+        end = self._fed + len(tail)
+        start = max(0, end - int(round(window * SAMPLING_RATE / rate)))
+        return track.speech_s(start, end), track.holds_speech(start, end, min_speech_s)
 
 
-def _chunk_to_mono(
-    chunk: Any, layout: tuple[bool, int] | None = None, keep: int | None = None, channel: int | None = None
-) -> tuple[np.ndarray, tuple[bool, int] | None, int]:
-    """int/float PCM ``(N,)``, ``(N, C)`` (or ``(C, N)`` with few channels) -> (float32 mono, the
-    layout), read as :func:`ser_hf.data.audio.load_audio` reads arrays (a list of Python ints, 64-bit,
-    is refused: its PCM width is unknown). ``layout`` (channels first, channels), learnt from the
-    stream's earlier 2-D chunks, reads a chunk of one or two frames, whose shape alone is ambiguous
-    (a ``(1, 2)`` stereo frame was read as two samples). Of a chunk longer than ``keep`` frames only
-    its last ``keep`` are converted; the count of frames it had comes third."""
+def _chunk_frames(
+    chunk: Any, layout: tuple[bool, int] | None = None
+) -> tuple[np.ndarray, bool | None, tuple[bool, int] | None, int]:
+    """int/float PCM ``(N,)``, ``(N, C)`` (or ``(C, N)`` with few channels), checked, as an array, whether
+    its channels come first (None: not 2-D), the layout and its count of frames; read as
+    :func:`ser_hf.data.audio.load_audio` reads arrays (a list of Python ints, 64-bit, is refused: its PCM
+    width is unknown). ``layout`` (channels first, channels), learnt from the stream's earlier 2-D
+    chunks, reads a chunk of one or two frames, whose shape alone is ambiguous (a ``(1, 2)`` stereo frame
+    was read as two samples). :func:`_frames_to_mono` converts a stretch of its frames."""
     if isinstance(chunk, (bytes, bytearray, memoryview)):  # what PyAudio's callback hands over
         raise SERError(
             "raw bytes are not samples: decode them first, e.g. np.frombuffer(data, np.int16) for 16-bit "
@@ -243,7 +299,7 @@ def _chunk_to_mono(
         )
     x = _as_array(chunk, "stream chunk")
     if x.size == 0 and x.ndim <= 2:  # a (0, channels) block from a device callback, as an empty one
-        return np.zeros(0, np.float32), layout, 0
+        return x, None, layout, 0
     if x.dtype.kind not in "fiub":
         raise SERError(f"audio chunk of type {x.dtype} is not PCM samples", source="stream chunk")
     first = None  # 1-D, or not 2-D (refused by _to_mono)
@@ -256,12 +312,21 @@ def _chunk_to_mono(
         if max(rows, cols) > _MAX_CHANNELS:  # more frames than any channel count: a layout to keep
             layout = (first, rows if first else cols)
     frames = x.shape[1 if first else 0] if x.ndim in (1, 2) else x.size
-    if keep is not None and x.ndim in (1, 2) and frames > max(keep, _MAX_CHANNELS):
-        x = x[..., -keep:] if first else x[-keep:]  # a view: the rest is never converted
+    return x, first, layout, frames
+
+
+def _frames_to_mono(
+    x: np.ndarray, first: bool | None, start: int, stop: int, channel: int | None
+) -> np.ndarray:
+    """Frames ``[start, stop)`` of the chunk ``x`` (:func:`_chunk_frames`) as float32 mono: only they are
+    converted (a view of the rest is never copied)."""
+    frames = x.shape[1 if first else 0] if x.ndim in (1, 2) else x.size
+    if x.ndim in (1, 2) and (start, stop) != (0, frames) and frames > _MAX_CHANNELS:
+        x = x[..., start:stop] if first else x[start:stop]
     x = _to_mono(_to_float(x, "stream chunk"), "stream chunk", channels_first=first, channel=channel)
     if not np.isfinite(x).all():
         raise AudioInputError("audio chunk contains NaN or infinite samples", source="stream chunk")
-    return x, layout, frames
+    return x
 
 
 # ================================================================================= helpers

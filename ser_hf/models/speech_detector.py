@@ -20,6 +20,7 @@ it, count as no speech. The rule looks only backwards, so a stream and a file cu
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 from collections.abc import Iterable, Iterator
@@ -138,7 +139,9 @@ class SpeechTrack:
     the last part-frame), and the seconds of speech between two sample positions (``speech_s``).
 
     Holds one float and one flag per 32 ms and a running count (a 10-hour recording: 4.5 + 1.1 + 9 MB, and a copy of
-    both while a count is rebuilt after a feed) and under one frame of samples.
+    both while a count is rebuilt after a feed) and under one frame of samples; a stream that asks only
+    about its last seconds drops the frames before them (:meth:`forget`), and a copy (:meth:`fork`) reads
+    samples that are not final yet without changing the track.
     """
 
     def __init__(self, detector: SpeechDetector | None = None, threshold: float = SPEECH_PROBABILITY) -> None:
@@ -146,6 +149,7 @@ class SpeechTrack:
         self.threshold = threshold
         self._probs: list[np.ndarray] = []
         self._done = 0  # frames computed
+        self._first = 0  # the first frame still held (those before were forgotten)
         self._pending = np.zeros(CONTEXT, dtype=np.float32)  # the context, then samples not yet in a frame
         self._state: tuple[torch.Tensor, torch.Tensor] | None = None
         self._speech: np.ndarray | None = None  # cumulative count of speech frames, rebuilt on demand
@@ -193,9 +197,25 @@ class SpeechTrack:
         if len(self._pending) > CONTEXT:
             self.feed(np.zeros(FRAME - (len(self._pending) - CONTEXT), dtype=np.float32))
 
+    def forget(self, before: int) -> None:
+        """Drop the frames that end at or before sample ``before``: they are no longer counted, and a
+        stream's memory and the cost of a count stay those of its window however long it runs."""
+        drop = min(self._done, max(0, before) // FRAME) - self._first
+        if drop <= 0:
+            return
+        self._probs, self._keypad = [self.probabilities[drop:]], [np.concatenate(self._keypad)[drop:]]
+        self._first += drop
+        self._speech = None
+
+    def fork(self) -> SpeechTrack:
+        """A copy to feed further without changing this track (frames built on samples not final yet)."""
+        twin = copy.copy(self)
+        twin._probs, twin._keypad = list(self._probs), list(self._keypad)
+        return twin
+
     @property
     def probabilities(self) -> np.ndarray:
-        """Each computed frame's speech probability, in order."""
+        """Each computed frame's speech probability, in order (those not forgotten)."""
         return np.concatenate(self._probs) if self._probs else np.zeros(0, dtype=np.float32)
 
     def speech_s(self, start: int, stop: int) -> float:
@@ -206,9 +226,9 @@ class SpeechTrack:
         if self._speech is None:
             keypad = np.concatenate(self._keypad) if self._keypad else np.zeros(0, dtype=bool)
             self._speech = np.concatenate([[0], np.cumsum((self.probabilities >= self.threshold) & ~keypad)])
-        first = min(self._done, max(0, -(-start // FRAME)))
+        first = min(self._done, max(self._first, -(-start // FRAME)))
         last = min(self._done, max(first, stop // FRAME))
-        return float(self._speech[last] - self._speech[first]) * FRAME_S
+        return float(self._speech[last - self._first] - self._speech[first - self._first]) * FRAME_S
 
     def holds_speech(self, start: int, stop: int, min_speech_s: float) -> bool:
         """Whether samples ``[start, stop)`` hold at least ``min_speech_s`` seconds of speech, or half
