@@ -187,10 +187,11 @@ def _quiet_side(path: Path, quiet: np.ndarray, loud: np.ndarray) -> Path:
 def test_a_side_mostly_under_silence_db_with_loud_windows_is_said(model_dir, tmp_path, caplog):
     """A quiet customer (speech near -60 dBFS) after a loud beep: 24 of 29 windows ``silence`` and no
     hint that --silence-db hid them. One warning per file; none for the side that mostly listens (digital
-    silence between its turns) nor for a recording that is quiet throughout."""
+    silence between its turns) nor for a recording that is quiet throughout. Real sentences: with
+    --min-speech none too, the hint asks the speech detector, which finds none in a synthetic voice."""
     from ser_hf.inference.levels import level_db
 
-    speech = make_speechlike(20.0, SR, f0=200.0, seed=4)
+    speech = np.concatenate(_ravdess(sorted(p.name for p in EXAMPLES.glob("*.flac"))[:6], -20.0))[: 20 * SR]
     beep = np.concatenate([make_tone(1400.0, 0.5, SR, amp=0.7), np.zeros(19 * SR + SR // 2, np.float32)])
     quiet = np.where(beep != 0, beep, speech * (10 ** (-60 / 20) / 10 ** (level_db(speech, SR) / 20)))
     listens = np.concatenate([speech[: 6 * SR], np.zeros(14 * SR, np.float32)])  # talks 6 s of 20 at -20 dBFS
@@ -266,6 +267,48 @@ def test_a_quiet_voice_after_a_beep_is_said_with_options_that_classify_it(model_
     quiet = [w for w in json.loads(out.read_text())[0]["timeline"] if -70 < w["level_db"] < -55]
     assert quiet and sum(not w["silent"] for w in quiet) * 2 > len(quiet)  # most of them classified
     assert "speech found in " in said[0]  # the detector was asked
+
+
+def test_with_min_speech_none_the_quiet_side_hint_still_asks_the_speech_detector(model_dir, tmp_path, caplog):
+    """`--min-speech none` left the quiet-side hint to the levels alone: one side of a call, sentences
+    between 8-s pauses of steady noise (over half its windows `silence`, close under --silence-db), was
+    said to be "a quiet speaker", whose windows hold no speech. The hint asks the detector with the option
+    too (only the few windows it checks): nothing said there, and a quiet voice is said, speech found."""
+    rng = np.random.default_rng(0)
+    left = []
+    for clip in _ravdess(sorted(p.name for p in EXAMPLES.glob("*.flac"))[:4], -12.0):
+        left += [clip, rng.standard_normal(8 * SR).astype(np.float32) * 10 ** (-68 / 20)]
+    left = np.concatenate(left)
+    right = make_speechlike(len(left) / SR, SR, f0=220.0, seed=3) * 0.3  # the other side talks on
+    sf.write(tmp_path / "call.wav", np.stack([left, right], axis=1), SR, subtype="FLOAT")
+    out = tmp_path / "out.json"
+    argv = [
+        "--model",
+        str(model_dir),
+        "--min-speech",
+        "none",
+        "--json",
+        str(out),
+        "--window",
+        "4",
+        "--hop",
+        "2",
+    ]
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        assert predict_cli([str(tmp_path / "call.wav"), "--channel", "left", *argv]) == 0
+    windows = json.loads(out.read_text())[0]["timeline"]
+    assert sum(w["label"] == "silence" and -70 < w["level_db"] < -55 for w in windows) * 2 > len(windows)
+    assert not _quiet_warnings(caplog)
+    beep = make_tone(1400.0, 0.5, SR, amp=0.7)  # a quiet voice after a beep is still said
+    parts = [beep, np.zeros(SR, np.float32)]
+    for clip in _ravdess(sorted(p.name for p in EXAMPLES.glob("*.flac"))[:5], -62.0):
+        parts += [clip, np.zeros(2 * SR, np.float32)]
+    sf.write(tmp_path / "quiet.wav", np.concatenate(parts), SR, subtype="FLOAT")
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        assert predict_cli([str(tmp_path / "quiet.wav"), *argv, "--window", "2", "--hop", "1"]) == 0
+    said = _quiet_warnings(caplog)
+    assert len(said) == 1 and "quiet.wav: " in said[0] and "speech found in " in said[0], said
+    assert "--min-speech none" not in said[0]  # it is given already
 
 
 def test_a_headerless_telephony_file_is_said_so_with_how_to_read_it(model_dir, tmp_path, capsys):

@@ -122,9 +122,11 @@ def warn_quiet_windows(
     window is well above it, and at least a quarter of them hold sound close under it, in which the speech
     detector finds speech: a quiet customer 30 dB under the line's beep had 24 of 29 windows ``silence``,
     without a hint. ``read()`` gives the recording at 16 kHz in chunks; it is called only when the levels
-    say so (a normal file pays nothing), and reads at most :data:`QUIET_CHECKED` of those windows. The
-    side of a call that mostly listens (digital silence, or a floor far under the threshold), a silent or
-    quiet recording (nothing well above the threshold) and speech with pauses of quiet noise are not said."""
+    say so (a normal file pays nothing), and reads at most :data:`QUIET_CHECKED` of those windows, with the
+    detector even when ``min_speech_s`` is None (``--min-speech none``: the timeline ran without it, and
+    the default's :data:`WINDOW_SPEECH_S` is asked of them). The side of a call that mostly listens
+    (digital silence, or a floor far under the threshold), a silent or quiet recording (nothing well above
+    the threshold) and speech with pauses of quiet noise are not said."""
     if silence_db is None or not windows:
         return
     under = [w for w in windows if w["label"] == SILENCE_LABEL and w["level_db"] < silence_db]
@@ -136,23 +138,23 @@ def warn_quiet_windows(
         or len(near) * 4 < len(under)
     ):
         return
-    found_text, missed = "", False
-    if min_speech_s is not None:  # --min-speech none: the detector is off, as asked; the levels alone say
-        checked = near[:: math.ceil(len(near) / QUIET_CHECKED)]
-        try:
-            found = _speech_brought_up(read(), [(w["start"], w["end"]) for w in checked])
-        except (SERError, OSError) as err:  # gone since the timeline read it: no hint rather than a guess
-            logger.debug("%s: the windows under --silence-db were not checked for speech: %s", name, err)
-            return
-        need = lambda w: min(min_speech_s, (w["end"] - w["start"]) / 2)  # noqa: E731  (as the timeline)
-        speaking = [w for w, s in zip(checked, found) if s >= need(w)]
-        if not speaking or len(speaking) < QUIET_SPEECH_SHARE * len(checked):
-            return
-        found_text = f"; speech found in {len(speaking)} of {len(checked)} checked"
-        # at their own level the timeline's detector finds too little speech in most: `no speech`
-        missed = sum(w["speech_s"] is not None and w["speech_s"] < need(w) for w in speaking) * 2 > len(
-            speaking
-        )
+    # with --min-speech none too: the timeline classifies without the detector, as asked, but levels alone
+    # took pauses of steady noise for a quiet speaker; the detector reads the few windows checked here
+    speech_s = WINDOW_SPEECH_S if min_speech_s is None else min_speech_s
+    checked = near[:: math.ceil(len(near) / QUIET_CHECKED)]
+    try:
+        found = _speech_brought_up(read(), [(w["start"], w["end"]) for w in checked])
+    except (SERError, OSError) as err:  # gone since the timeline read it: no hint rather than a guess
+        logger.debug("%s: the windows under --silence-db were not checked for speech: %s", name, err)
+        return
+    need = lambda w: min(speech_s, (w["end"] - w["start"]) / 2)  # noqa: E731  (as the timeline)
+    speaking = [w for w, s in zip(checked, found) if s >= need(w)]
+    if not speaking or len(speaking) < QUIET_SPEECH_SHARE * len(checked):
+        return
+    found_text = f"; speech found in {len(speaking)} of {len(checked)} checked"
+    # at their own level the timeline's detector finds too little speech in most: `no speech` (with
+    # --min-speech none it did not run: speech_s is None)
+    missed = sum(w["speech_s"] is not None and w["speech_s"] < need(w) for w in speaking) * 2 > len(speaking)
     lower = 5 * math.floor((min(w["level_db"] for w in near) - 1) / 5)  # a round level under the quietest
     rel = ""
     if rel_db is not None and lower < loudest - rel_db:  # the relative rule would silence them next
