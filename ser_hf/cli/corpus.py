@@ -40,7 +40,17 @@ def cli(argv: list[str]) -> int:
             "whatever their case, spaces or underscores)",
         )
     parser.add_argument("--label-map", metavar="FROM=TO,...", help=LABEL_MAP_HELP)
-    parser.add_argument("--split", default=None, help="split of a Hub dataset")
+    parser.add_argument(
+        "--hub-split",
+        "--split",
+        dest="split",
+        metavar="SPLIT",
+        default=None,
+        help="the split(s) to read of data with splits of their own (a Hub dataset, a save_to_disk DatasetDict, "
+        "parquet files named train-*/validation-*/test-*, an audio folder of train/ validation/ test/ "
+        "folders): test, or several joined by '+' (train+validation); default train, the others left out "
+        "(said)",
+    )
     parser.add_argument("--max-paths", type=int, default=50, help="skipped files to list (default 50)")
     parser.add_argument("--json", action="store_true", help="print the summary and report as JSON")
     args = parser.parse_args(argv)

@@ -41,6 +41,15 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="NAME=PATH",
         help="corpus to train and test on (repeatable)",
     )
+    p.add_argument(
+        "--hub-split",
+        dest="hub_split",
+        metavar="SPLIT",
+        help="the split(s) to read of data with splits of their own (a save_to_disk DatasetDict, a Hub dataset, "
+        "parquet files named train-*/validation-*/test-*, an audio folder of train/ validation/ test/ folders), "
+        "which the folds are drawn from: train (default; the others left out, said), or several joined by '+' "
+        "(train+validation+test: all of it)",
+    )
     p.add_argument("--preset", help="model preset (ser_hf.training.presets.PRESETS)")
     p.add_argument(
         "--label-scheme",
@@ -235,6 +244,9 @@ def cli(argv: list[str]) -> int:
 
     _check_fold_arguments(extra)  # once, not in every fold's process
     _check_fold_arguments(shlex.split(args.teacher_args or ""), "--teacher-args")
+    hub_split = (
+        ["--hub_split", args.hub_split] if args.hub_split else []
+    )  # the teacher's data are the student's
     result, failed = run_cross_validation(
         args.corpus,
         args.preset,
@@ -245,11 +257,11 @@ def cli(argv: list[str]) -> int:
         only=args.only,
         force=args.force,
         python=args.python,
-        extra=extra,
+        extra=[*extra, *hub_split],
         command=shlex.join(["ser-hf", "cv", *argv]),
         on_fold=on_fold,
         teacher_preset=args.teacher_preset,
-        teacher_extra=shlex.split(args.teacher_args),
+        teacher_extra=[*shlex.split(args.teacher_args), *hub_split],
         adapt=args.adapt,
     )
     if result is None:

@@ -73,9 +73,19 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--subset",
-        default="test",
+        default=None,
         choices=("test", "validation", "train"),
-        help="part of the split (default test)",
+        help="part of a speaker split (--split model, manifest:PATH, kfold:K/N, ...; default test); a dataset's "
+        "own split is --hub-split",
+    )
+    p.add_argument(
+        "--hub-split",
+        dest="hub_split",
+        metavar="SPLIT",
+        help="the split(s) to read of data with splits of their own (a Hub dataset, a save_to_disk DatasetDict, "
+        "parquet files named train-*/validation-*/test-*, an audio folder of train/ validation/ test/ "
+        "folders): test, or several joined by '+'. Default: test (data with one split: that one); with "
+        "--split model, those the model trained on (its split.json); with another speaker split, train",
     )
     p.add_argument("--out", help="output folder (default eval/<model>-<corpora>-<split>-<subset>)")
     p.add_argument(
@@ -149,12 +159,17 @@ def cli(argv: list[str]) -> int:
         from ..data.channel import parse_channel
 
         parse_channel(args.channel)  # a typo fails before the model and the corpus load
+    _check_split_options(args)
     corpus_names = [c.split("=", 1)[0].strip().lower() for c in args.corpus]
     out = output_dir(
         args.out
         or Path("eval")
         / _slug(
-            f"{hub_id.replace('/', '--') if hub_id else Path(args.model).resolve().name}-{'+'.join(corpus_names)}-{args.split.split('/')[-1]}-{args.subset}"
+            f"{hub_id.replace('/', '--') if hub_id else Path(args.model).resolve().name}-{'+'.join(corpus_names)}"
+            + (
+                f"-{args.hub_split}" if args.hub_split else ""
+            )  # the test split's files never over the train's
+            + f"-{args.split.split('/')[-1]}-{args.subset}"
             + (f"-{args.channel}" if args.channel else "")
             + (f"-adapted-per-{args.adapt}" if args.adapt else "")  # never over the plain run's files
         ),
@@ -170,9 +185,17 @@ def cli(argv: list[str]) -> int:
     }
     columns["label_map"] = parse_label_map(args.label_map)  # passed to load_corpus with the columns
     # a --label-map onto the model's own classes (angry=怒り) renames the scheme's class to it
-    ds = load_eval_data(
-        args.corpus, scheme, columns, model_dir=args.model, model_classes=model_labels(model.config)
+    ds, reports = load_eval_data(
+        args.corpus,
+        scheme,
+        columns,
+        model_dir=args.model,
+        model_classes=model_labels(model.config),
+        split=args.hub_split,
+        default_split=_default_dataset_split(args.split, args.model),
+        return_reports=True,
     )
+    read = {r.corpus: r.splits_read for r in reports if r.dataset_splits}  # the data's own splits read
     # each corpus's classes among ALL its rows: the rows the split selects cannot change what is scored
     names = ds.features["emotion"].names
     inventory = (
@@ -200,7 +223,20 @@ def cli(argv: list[str]) -> int:
             source="--split unseen",
         )
     if not rows:
-        raise SERError(f"the {args.subset} part of this split is empty", source=f"--split {args.split}")
+        from ..data.dataset_splits import canonical_split
+
+        tests = [
+            s
+            for r in reports
+            for s in r.dataset_splits
+            if canonical_split(s) == "test" and s not in r.splits_read
+        ]
+        hint = (
+            f"; the data's own {tests[0]!r} split is scored with --split unseen --hub-split {tests[0]}"
+            if tests
+            else ""
+        )
+        raise SERError(f"the {args.subset} part of this split is empty{hint}", source=f"--split {args.split}")
     part = ds.select(rows)
     evaluated = sorted(set(part["speaker"]))
     seen = seen_speakers(args.model, evaluated, recognised)
@@ -231,10 +267,12 @@ def cli(argv: list[str]) -> int:
             "speakers they trained on",
             file=sys.stderr,
         )
+    own = "; ".join(f"{c}: its {'+'.join(s)} split{'s' if len(s) > 1 else ''}" for c, s in read.items())
     print(
-        f"model {hub_id or args.model} ({len(model_labels(model.config))} classes) on {', '.join(args.corpus)}: "
-        f"split {args.split}, {args.subset if args.split != 'all' else 'all rows'}: {len(part)} clips"
-        + (f", through the channel {args.channel}" if args.channel else "")
+        f"model {hub_id or args.model} ({len(model_labels(model.config))} classes) on {', '.join(args.corpus)}"
+        + (f" ({own})" if own else "")
+        + f": split {args.split}, {args.subset if args.split not in ('all', 'unseen') else 'all rows'}: "
+        f"{len(part)} clips" + (f", through the channel {args.channel}" if args.channel else "")
     )
 
     metrics, predictions = evaluate_model(
@@ -256,6 +294,8 @@ def cli(argv: list[str]) -> int:
         split=_split_shown(args.split, args.model),
         subset=args.subset,
     )
+    if read:
+        metrics["dataset_splits"] = read
     if seen:
         metrics["seen_speakers"] = seen
     masked = metrics.get("masked_classes") or {}
@@ -305,6 +345,58 @@ def cli(argv: list[str]) -> int:
         f"wrote {out}/metrics.json, confusion.png, reliability.png, classification_report.txt, predictions.csv"
     )
     return 0
+
+
+def _check_split_options(args: argparse.Namespace) -> None:
+    """``--split test`` (a dataset's split, given as the speaker split) and ``--subset`` with ``--split
+    all`` (every row scored, the subset said nothing) are errors that say which option does it."""
+    from ..data.dataset_splits import is_split_word
+
+    spec = args.split.strip()
+    if is_split_word(spec) or spec.lower() == "dataset":
+        raise SERError(
+            "--split chooses speakers (all, model, unseen, kfold:K/N, ...); the data's own "
+            + (
+                f"{spec!r} split is read with --hub-split {spec}"
+                if spec.lower() != "dataset"
+                else "splits with --hub-split"
+            ),
+            source=f"--split {spec}",
+        )
+    if args.subset is not None and spec in ("all", "unseen"):
+        raise SERError(
+            f"--split {spec} scores every row it keeps, so --subset has nothing to choose: it picks a part of a "
+            "speaker split (--split model, kfold:K/N, ...); the data's own split is read with --hub-split "
+            f"{args.subset}",
+            source=f"--subset {args.subset}",
+        )
+    if args.subset is None:
+        args.subset = "test"
+
+
+def _default_dataset_split(split: str, model: str) -> str:
+    """The splits read of data with splits of their own when --hub-split is not given: those the model
+    trained on (its split.json) for --split model, train for another speaker split (as training reads
+    them), else test."""
+    if split in ("all", "unseen"):
+        return "test"
+    if split == "model" or split.startswith("manifest:"):
+        import json
+
+        from ..training.evaluation import split_record
+
+        try:
+            if split == "model":
+                record = split_record(model) or {}
+            else:
+                record = json.loads(
+                    Path(split[len("manifest:") :].partition("@")[0]).read_text(encoding="utf-8")
+                )
+        except (SERError, OSError, ValueError):
+            record = {}
+        if isinstance(record, dict) and record.get("dataset_splits"):
+            return "+".join(record["dataset_splits"])
+    return "train"
 
 
 def _split_shown(split: str, model: str) -> str:

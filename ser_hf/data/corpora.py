@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SERError, require_extra
+from .dataset_splits import announce, no_splits
 from .labels import (
     CORPUS_DEFAULT_SCHEME,
     class_renames,
@@ -92,10 +93,12 @@ def load_corpus(
     speaker_column: str | None = None,
     gender_column: str | None = None,
     split: str | None = None,
+    default_split: str = "train",
     corpus_name: str | None = None,
     return_report: bool = False,
     model_classes: Sequence[str] | None = None,
     _warn_label_map: bool = True,
+    _split_optional: bool = False,
 ):
     """Load one corpus as a ``datasets.Dataset`` (columns in the module docstring).
 
@@ -114,7 +117,17 @@ def load_corpus(
             before the scheme.
         audio_column, label_column, speaker_column, gender_column: column names for generic data
             (``audiofolder`` metadata.csv, Hub, disk, parquet); defaults are guessed.
-        split: the split of a Hub / DatasetDict dataset (default ``train``).
+        split: the split(s) to read of data with splits of their own (a Hub dataset, a ``save_to_disk``
+            ``DatasetDict``, parquet files named ``train-*.parquet`` / ``test-*.parquet``..., an audio
+            folder of ``train/ validation/ test/`` sub-folders), as ``datasets`` names them: ``test``,
+            or several joined by ``+`` (``train+validation``); ``validation`` also reads a split named
+            ``valid``. A split that is not there is an error naming those that are; one given for data
+            without splits is an error too (but ``train``, read whole).
+        default_split: the split read when ``split`` is None and the data have several (``+``-joined:
+            the first is needed, the others are read where the data have them); data with one split
+            are read whole, whatever it is called. Which splits were read and which were left out is
+            logged and in the report (``dataset_splits``, ``splits_read``, ``split_rows``,
+            ``row_splits``: the split of each row).
         corpus_name: the ``corpus`` column and speaker prefix (default: the corpus name, or the
             folder / dataset name for generic data).
         return_report: return ``(dataset, CorpusReport)`` instead of the dataset.
@@ -196,13 +209,15 @@ def load_corpus(
     label_map, renames, rename_keys = class_renames(label_map, scheme, model_classes)
     report.renamed_classes = dict(renames)
 
+    row_splits: list[str] = []  # the split of each row, for data with splits of their own
     if not generic:
+        no_splits(split, str(root), _split_optional)
         rows = _load_native(kind, root, scheme, label_map, include_song, check_files, report)
         _warn_outside([(Path(r["path"]),) for r in rows], root, str(root))  # a tree of links elsewhere
         _rename(rows, renames, rename_keys, report)
         ds = _build(rows, [renames.get(n, n) for n in scheme.names], corpus, scheme_name)
     elif kind == "audiofolder":
-        rows = _load_audiofolder(
+        rows, row_splits = _load_audiofolder(
             root,
             corpus,
             scheme,
@@ -213,6 +228,9 @@ def load_corpus(
             speaker_column,
             gender_column,
             audio_column,
+            split,
+            default_split,
+            _split_optional,
         )
         _rename(rows, renames, rename_keys, report)
         names = (
@@ -224,7 +242,7 @@ def load_corpus(
     else:
         from datasets import Dataset, concatenate_datasets
 
-        base, extra, native_names = _load_hf(
+        base, extra, native_names, row_splits = _load_hf(
             kind,
             str(root) if root is not None else (str(data_dir) if data_dir is not None else None),
             split,
@@ -238,6 +256,8 @@ def load_corpus(
             gender_column,
             keep_corpus_column=corpus_name is None,
             check_files=check_files,
+            default_split=default_split,
+            split_optional=_split_optional,
         )
         renamed = [{"emotion": label} for label in extra["emotion"]]
         _rename(renamed, renames, rename_keys, report)
@@ -265,8 +285,16 @@ def load_corpus(
         _warn_of_stray_labels(ds, corpus)
     if _warn_label_map:  # load_corpora warns of the keys no corpus of the set has
         _warn_unmatched_map([report])
-    if check_audio:
+    if check_audio and row_splits:  # the split of each row that decodes
+        ds = drop_undecodable(ds.add_column("_split", row_splits), report)
+        row_splits = list(ds["_split"])
+        ds = ds.remove_columns("_split")
+    elif check_audio:
         ds = drop_undecodable(ds, report)
+    report.row_splits = row_splits
+    report.split_rows.update(Counter(row_splits))
+    if report.dataset_splits:
+        announce(corpus, report.dataset_splits, report.splits_read, report.split_rows, split)
     ds = _finish(ds, report, started, str(data_dir or name))
     logger.info("%s: %d rows, %d skipped, %.2f s", corpus, report.rows, report.n_skipped, report.seconds)
     return (ds, report) if return_report else ds
@@ -387,7 +415,8 @@ def load_corpora(
 
     ``corpora``: ``[("ravdess", dir), ("tess", dir), ...]`` or dicts of :func:`load_corpus`
     arguments (``{"name": "cremad", "data_dir": ..., "corpus_name": ...}``). ``kwargs`` go to every
-    :func:`load_corpus` call. Returns the dataset, or ``(dataset, [CorpusReport, ...])``.
+    :func:`load_corpus` call; a ``split`` there is read of the corpora that have splits of their own,
+    the others read whole. Returns the dataset, or ``(dataset, [CorpusReport, ...])``.
     """
     require_extra("train", "load_corpora", ("datasets",))
     from datasets import concatenate_datasets
@@ -405,10 +434,14 @@ def load_corpora(
             "label_scheme": label_scheme,
             "return_report": True,
             "_warn_label_map": False,
+            "_split_optional": len(corpora) > 1,  # a split applies to those of the corpora that have splits
         }
         ds, report = load_corpus(**one)
         parts.append(ds)
         reports.append(report)
+    split = kwargs.get("split")
+    if split and len(corpora) > 1 and not any(r.dataset_splits for r in reports):
+        no_splits(split, "+".join(r.corpus for r in reports))  # none has splits: as for one corpus
     _warn_unmatched_map(reports)
     names = Counter(r.corpus for r in reports)
     if any(n > 1 for n in names.values()):

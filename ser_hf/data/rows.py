@@ -117,6 +117,10 @@ class CorpusReport:
     merged_labels: dict[str, list[str]] = field(default_factory=dict)  # class -> the spellings it took in
     labels_found: list[str] = field(default_factory=list)  # the data's labels before label_map, as first met
     label_map_unmatched: list[str] = field(default_factory=list)  # label_map keys that no label matched
+    dataset_splits: list[str] = field(default_factory=list)  # the data's own splits (none: read whole)
+    splits_read: list[str] = field(default_factory=list)  # those read
+    split_rows: dict[str, int] = field(default_factory=dict)  # rows (files) of each split, where known
+    row_splits: list[str] = field(default_factory=list, repr=False)  # the split of each row read
     seconds: float = 0.0
 
     @property
@@ -124,7 +128,9 @@ class CorpusReport:
         return len(self.skipped)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        del out["row_splits"]  # one entry a row: split_rows counts them
+        return out
 
     def dropped_lines(self) -> list[str]:
         """One line per label whose rows the label scheme or the label map dropped, saying which and why."""
@@ -149,6 +155,16 @@ class CorpusReport:
             f"{self.corpus} ({self.data_dir}): {self.rows} rows from {self.files_found} audio files{missing}, "
             f"scheme {self.label_scheme}, {self.seconds:.2f} s"
         ]
+        if self.dataset_splits:
+            left = [s for s in self.dataset_splits if s not in self.splits_read]
+
+            def rows(split: str) -> str:
+                return f"{split} ({self.split_rows[split]})" if split in self.split_rows else split
+
+            lines.append(
+                f"  its splits: read {', '.join(map(rows, self.splits_read))}"
+                + (f"; left out {', '.join(map(rows, left))} (--hub-split chooses)" if left else "")
+            )
         for reason, n in sorted(self.excluded.items()):
             lines.append(f"  excluded {n}: {reason}")
         lines += [f"  {line}" for line in self.dropped_lines()]

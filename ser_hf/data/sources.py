@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import SERError
 from .audio import unreadable_path
+from .dataset_splits import choose_splits, folder_splits, no_splits, parquet_splits
 from .labels import (
     LabelScheme,
     normalize_emotion,
@@ -48,7 +49,8 @@ def _once_per_file(entries: list, src: str, report: CorpusReport) -> list:
     for i, (path, *_) in enumerate(entries):
         rows_of.setdefault(os.path.normpath(path.absolute()), []).append(i)
     present = sum(1 for path in rows_of if os.path.isfile(path))  # a listed file missing is no file found
-    report.files_found, report.files_missing = present, len(rows_of) - present
+    report.files_found += present  # a folder's splits, each with its metadata.csv, add up
+    report.files_missing += len(rows_of) - present
     drop: set[int] = set()
     for rows in (r for r in rows_of.values() if len(r) > 1):
         labels = sorted({str(entries[i][1]).strip() for i in rows}, key=str.casefold)
@@ -109,7 +111,7 @@ def _count_unlisted(entries: list[tuple], root: Path, table: str, report: Corpus
         media = list(unlisted.values())
     if media:
         why = f"audio files in the folder not in {table} (add a row for each to load them)"
-        report.excluded[why] = len(media)
+        report.excluded[why] = report.excluded.get(why, 0) + len(media)
         logger.warning(
             "%s: %d audio files in the folder are not in %s, e.g. %s; they are not loaded: add a row for "
             "each (file, label, speaker) to %s to load them",
@@ -137,91 +139,62 @@ def _load_audiofolder(
     speaker_column: str | None,
     gender_column: str | None,
     audio_column: str | None,
-) -> list[dict]:
+    split: str | None = None,
+    default_split: str = "train",
+    split_optional: bool = False,
+) -> tuple[list[dict], list[str]]:
+    """The rows of an audio folder, and the split of each (empty without ``train/ test/`` folders).
+
+    A folder whose audio is all in ``train/ validation/ test/`` sub-folders (each of ``<label>/``
+    folders or with its own metadata.csv, or one metadata.csv at the top naming ``train/x.wav``...) has
+    those splits, as ``load_dataset("audiofolder", data_dir=...)`` reads it: ``split`` (else
+    ``default_split``, :func:`~ser_hf.data.dataset_splits.choose_splits`) picks those read."""
     meta_file = find_metadata(root)
     labeler = _Labeler(scheme, label_map, report)
-    # path, raw label, speaker, gender, the file as metadata.csv names it
-    entries: list[tuple[Path, str, str | None, str | None, str | None]] = []
     listings: dict[Path, dict[str, list[str]]] = {}  # folders listed to match names in another case
-    if meta_file is not None:
-        table = read_metadata(meta_file)
-        src = str(meta_file)
-        if not table:  # "needs a 'file_name' ... its columns are []" blamed columns that are there
-            raise SERError(f"{meta_file.name} lists no files (a header alone, or nothing)", source=src)
-        cols = table[0].keys()
-        file_col = pick_column(cols, audio_column, ("file_name", "path", "file", "audio"), "file", src)
-        lab_col = pick_column(cols, label_column, ("emotion", "label", "labels"), "label", src)
-        spk_col = pick_column(cols, speaker_column, SPEAKER_COLUMNS, "speaker", src)
-        if spk_col is None and table:
-            logger.warning(
-                "%s: no speaker column (looked for %s; --speaker-column COLUMN names another, from Python "
-                "speaker_column=): all its clips get "
-                "one speaker, '<corpus>_unknown', so splits by speaker are impossible (--split random splits "
-                "by clip); its columns are %s",
-                src,
-                ", ".join(SPEAKER_COLUMNS),
-                list(cols),
-            )
-        gen_col = pick_column(cols, gender_column, ("gender", "sex"), "gender", src)
-        if file_col is None or lab_col is None:
-            raise SERError(
-                f"{meta_file.name} needs a 'file_name' and a 'label' (or 'emotion') column; its columns are "
-                f"{list(cols)} (--audio-column / --label-column name others)",
-                source=src,
-            )
-        other_forms: list[Path] = []  # files listed in another Unicode form than their names on disk
-        other_cases: list[tuple[str, Path]] = []  # rows listing a file in another case (name, file)
-        for row in table:
-            listed = row.get(file_col) or ""
-            if not listed.strip():
-                report.skipped.append(SkippedFile(src, f"a row labelled {row.get(lab_col)!r} names no file"))
-                continue
-            speaker = (row.get(spk_col) or "").strip() if spk_col else None  # "001 " was a second speaker
-            entries.append(
-                (
-                    listed_path(root, listed, other_forms, other_cases, listings),
-                    row.get(lab_col) or "",
-                    speaker,
-                    row.get(gen_col) if gen_col else None,
-                    listed,
-                )
-            )
-        if other_forms:
-            logger.info(
-                "%s: %d listed file(s) matched to a name on disk written in another Unicode form (NFC / "
-                "NFD: macOS writes names decomposed), e.g. %s",
-                src, len(other_forms), other_forms[0],
-            )  # fmt: skip
-        if other_cases:
-            logger.warning(
-                "%s: %d listed file(s) matched to the one file on disk named so in another case (Windows and "
-                "macOS ignore case, Linux does not), e.g. %s -> %s; write the names as on disk to silence this",
-                src, len(other_cases), other_cases[0][0], os.path.relpath(other_cases[0][1], root),
-            )  # fmt: skip
-        twins = leading_zero_twins({e[2] for e in entries if e[2]})
-        if twins:
-            logger.warning(
-                "%s: speakers %s look like one person written two ways (Excel drops a number's leading "
-                "zeros); they are kept apart as written, so one person can be in training and in test: fix "
-                "the speaker column (format it as Text in Excel)",
-                src, "; ".join(" and ".join(map(repr, t)) for t in twins[:5]),
-            )  # fmt: skip
-        entries = _once_per_file(entries, src, report)
-        _warn_outside(entries, root, src)
-        _count_unlisted(entries, root, meta_file.name, report)
+    scanned = _scan(root)
+    media = scanned[0]
+    folders = folder_splits(root, media)
+    if folders is None:
+        no_splits(split, str(root), split_optional)
+        parts: list[tuple[str, Path]] = [("", root)]
     else:
-        media, _, hidden = _scan(root)
-        if hidden:
-            report.excluded["hidden or macOS metadata files (._*)"] = hidden
-        report.files_found = len(media)
-        for p in media:
-            if p.parent == root:
-                report.skipped.append(SkippedFile(str(p), "audiofolder file outside a <label>/ folder"))
-                continue
-            entries.append((p, p.parent.name, None, None, None))
-        _warn_outside(entries, root, str(root))
-    rows = []
-    for path, raw, speaker, gender, listed in entries:
+        chosen = choose_splits(list(folders), split, default_split, str(root))
+        report.dataset_splits, report.splits_read = list(folders), chosen
+        for name, folder in folders.items():
+            if name not in chosen:
+                report.split_rows[name] = sum(m.is_relative_to(folder) for m in media)
+        parts = [(name, folders[name]) for name in chosen]
+    # path, raw label, speaker, gender, the file as metadata.csv names it; the split of each
+    entries: list[tuple[Path, str, str | None, str | None, str | None]] = []
+    entry_splits: list[str] = []
+    columns = (label_column, speaker_column, gender_column, audio_column)
+    if meta_file is not None and folders is None:
+        entries = _table_entries(meta_file, root, report, listings, *columns)
+        entry_splits = [""] * len(entries)
+    elif (
+        meta_file is not None
+    ):  # one table for the whole folder: its rows go to the split folder of their file
+        for entry in _table_entries(meta_file, root, report, listings, *columns):
+            path = entry[0].absolute()
+            name = next((n for n, f in parts if path.is_relative_to(f.absolute())), None)
+            if name is not None:
+                entries.append(entry)
+                entry_splits.append(name)
+            elif not any(path.is_relative_to(f.absolute()) for f in folders.values()):
+                report.skipped.append(SkippedFile(str(entry[0]), "in none of the split folders"))
+    else:
+        for name, folder in parts:
+            sub_meta = find_metadata(folder) if folder != root else None
+            found = (
+                _table_entries(sub_meta, folder, report, listings, *columns)
+                if sub_meta is not None
+                else _folder_entries(folder, report, scanned if folder == root else None)
+            )
+            entries += found
+            entry_splits += [name] * len(found)
+    rows, row_splits = [], []
+    for (path, raw, speaker, gender, listed), name in zip(entries, entry_splits):
         gender = normalize_gender(gender)
         try:
             if why := unreadable_path(path):  # a name too long for the file system aborted the whole load
@@ -247,20 +220,138 @@ def _load_audiofolder(
                 "duration": duration,
             }
         )
+        row_splits.append(name)
     for row, label in zip(rows, labeler.resolve([r["emotion"] for r in rows])):
         row["emotion"] = label
-    return rows
+    return rows, (row_splits if folders is not None else [])
 
 
-def _open_hf(name: str, data_dir: str | None, split: str | None):
+def _folder_entries(folder: Path, report: CorpusReport, scanned: tuple | None = None) -> list[tuple]:
+    """The entries of a folder of ``<label>/<file>`` folders (no metadata.csv); ``scanned``: its
+    :func:`~ser_hf.data.layouts._scan`, when done."""
+    media, _, hidden = scanned or _scan(folder)
+    if hidden:
+        key = "hidden or macOS metadata files (._*)"
+        report.excluded[key] = report.excluded.get(key, 0) + hidden
+    report.files_found += len(media)
+    entries = []
+    for p in media:
+        if p.parent == folder:
+            report.skipped.append(SkippedFile(str(p), "audiofolder file outside a <label>/ folder"))
+            continue
+        entries.append((p, p.parent.name, None, None, None))
+    _warn_outside(entries, folder, str(folder))
+    return entries
+
+
+def _table_entries(
+    meta_file: Path,
+    root: Path,
+    report: CorpusReport,
+    listings: dict,
+    label_column: str | None,
+    speaker_column: str | None,
+    gender_column: str | None,
+    audio_column: str | None,
+) -> list[tuple]:
+    """The entries a metadata.csv lists (paths relative to ``root``, its folder), each file once."""
+    table = read_metadata(meta_file)
+    src = str(meta_file)
+    if not table:  # "needs a 'file_name' ... its columns are []" blamed columns that are there
+        raise SERError(f"{meta_file.name} lists no files (a header alone, or nothing)", source=src)
+    cols = table[0].keys()
+    file_col = pick_column(cols, audio_column, ("file_name", "path", "file", "audio"), "file", src)
+    lab_col = pick_column(cols, label_column, ("emotion", "label", "labels"), "label", src)
+    spk_col = pick_column(cols, speaker_column, SPEAKER_COLUMNS, "speaker", src)
+    if spk_col is None and table:
+        logger.warning(
+            "%s: no speaker column (looked for %s; --speaker-column COLUMN names another, from Python "
+            "speaker_column=): all its clips get "
+            "one speaker, '<corpus>_unknown', so splits by speaker are impossible (--split random splits "
+            "by clip); its columns are %s",
+            src,
+            ", ".join(SPEAKER_COLUMNS),
+            list(cols),
+        )
+    gen_col = pick_column(cols, gender_column, ("gender", "sex"), "gender", src)
+    if file_col is None or lab_col is None:
+        raise SERError(
+            f"{meta_file.name} needs a 'file_name' and a 'label' (or 'emotion') column; its columns are "
+            f"{list(cols)} (--audio-column / --label-column name others)",
+            source=src,
+        )
+    entries: list[tuple[Path, str, str | None, str | None, str | None]] = []
+    other_forms: list[Path] = []  # files listed in another Unicode form than their names on disk
+    other_cases: list[tuple[str, Path]] = []  # rows listing a file in another case (name, file)
+    for row in table:
+        listed = row.get(file_col) or ""
+        if not listed.strip():
+            report.skipped.append(SkippedFile(src, f"a row labelled {row.get(lab_col)!r} names no file"))
+            continue
+        speaker = (row.get(spk_col) or "").strip() if spk_col else None  # "001 " was a second speaker
+        entries.append(
+            (
+                listed_path(root, listed, other_forms, other_cases, listings),
+                row.get(lab_col) or "",
+                speaker,
+                row.get(gen_col) if gen_col else None,
+                listed,
+            )
+        )
+    if other_forms:
+        logger.info(
+            "%s: %d listed file(s) matched to a name on disk written in another Unicode form (NFC / "
+            "NFD: macOS writes names decomposed), e.g. %s",
+            src, len(other_forms), other_forms[0],
+        )  # fmt: skip
+    if other_cases:
+        logger.warning(
+            "%s: %d listed file(s) matched to the one file on disk named so in another case (Windows and "
+            "macOS ignore case, Linux does not), e.g. %s -> %s; write the names as on disk to silence this",
+            src, len(other_cases), other_cases[0][0], os.path.relpath(other_cases[0][1], root),
+        )  # fmt: skip
+    twins = leading_zero_twins({e[2] for e in entries if e[2]})
+    if twins:
+        logger.warning(
+            "%s: speakers %s look like one person written two ways (Excel drops a number's leading "
+            "zeros); they are kept apart as written, so one person can be in training and in test: fix "
+            "the speaker column (format it as Text in Excel)",
+            src, "; ".join(" and ".join(map(repr, t)) for t in twins[:5]),
+        )  # fmt: skip
+    entries = _once_per_file(entries, src, report)
+    _warn_outside(entries, root, src)
+    _count_unlisted(entries, root, meta_file.name, report)
+    return entries
+
+
+def _open_hf(
+    name: str,
+    data_dir: str | None,
+    split: str | None,
+    report: CorpusReport,
+    default_split: str = "train",
+    split_optional: bool = False,
+):
+    """The dataset of a Hub id, a ``save_to_disk`` folder or parquet files, and the split of each row
+    (empty when the data have no splits of their own): the splits asked for, or ``default_split``
+    among several (:func:`~ser_hf.data.dataset_splits.choose_splits`), recorded in ``report``."""
     import datasets
 
     target = Path(data_dir) if data_dir else None
+    src = name if data_dir is None else str(data_dir)
+    parts: dict[str, datasets.Dataset] | None = None  # the splits to read, by name
     try:
         if name == "disk":
             if target is None:
                 raise SERError("name 'disk' needs data_dir = a folder written by save_to_disk", source=name)
             ds = datasets.load_from_disk(str(target))
+            if isinstance(ds, datasets.DatasetDict):
+                chosen = choose_splits(list(ds), split, default_split, src)
+                report.split_rows.update({s: len(ds[s]) for s in ds if s not in chosen})
+                report.dataset_splits, report.splits_read = list(ds), chosen
+                parts = {s: ds[s] for s in chosen}
+            else:
+                no_splits(split, src, split_optional)
         elif name == "parquet":
             if target is None:
                 raise SERError(
@@ -269,9 +360,28 @@ def _open_hf(name: str, data_dir: str | None, split: str | None):
             files = [str(target)] if target.is_file() else sorted(str(p) for p in target.rglob("*.parquet"))
             if not files:
                 raise SERError("no .parquet files here", source=str(target))
-            ds = datasets.load_dataset("parquet", data_files=files, split="train")
+            by_split = parquet_splits(target, files) if target.is_dir() else None
+            if by_split is None:
+                no_splits(split, src, split_optional)
+                ds = datasets.load_dataset("parquet", data_files=files, split="train")
+            else:
+                chosen = choose_splits(list(by_split), split, default_split, src)
+                report.split_rows.update(
+                    {s: _parquet_rows(f) for s, f in by_split.items() if s not in chosen}
+                )
+                report.dataset_splits, report.splits_read = list(by_split), chosen
+                read = datasets.load_dataset("parquet", data_files={s: by_split[s] for s in chosen})
+                parts = {s: read[s] for s in chosen}
         else:
-            ds = datasets.load_dataset(name, data_dir=data_dir, split=split or "train")
+            available = _hub_splits(name, data_dir)
+            if available is None:  # its splits cannot be listed: the one asked for, as before
+                ds = datasets.load_dataset(
+                    name, data_dir=data_dir, split=split or default_split.split("+")[0]
+                )
+            else:
+                chosen = choose_splits(available, split, default_split, src)
+                report.dataset_splits, report.splits_read = list(available), chosen
+                parts = {s: datasets.load_dataset(name, data_dir=data_dir, split=s) for s in chosen}
     except SERError:
         raise
     except Exception as err:
@@ -281,12 +391,37 @@ def _open_hf(name: str, data_dir: str | None, split: str | None):
             "with name 'disk' or parquet files with name 'parquet')",
             source=name if data_dir is None else f"{name} {data_dir}",
         ) from err
-    if isinstance(ds, datasets.DatasetDict):
-        wanted = split or ("train" if "train" in ds else None)
-        if wanted not in ds:
-            raise SERError(f"has splits {list(ds)}; pass split=...", source=name)
-        ds = ds[wanted]
-    return ds
+    if parts is None:
+        return ds, []
+    names = list(parts)
+    row_splits = [s for s in names for _ in range(len(parts[s]))]
+    if len(names) == 1:
+        return parts[names[0]], row_splits
+    try:
+        return datasets.concatenate_datasets([parts[s] for s in names]), row_splits
+    except ValueError as err:  # columns or features that differ between the splits
+        raise SERError(
+            f"its splits {', '.join(names)} cannot be read as one ({err}); read one at a time with --hub-split",
+            source=src,
+        ) from err
+
+
+def _parquet_rows(files: list[str]) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+
+
+def _hub_splits(name: str, data_dir: str | None) -> list[str] | None:
+    """The split names of a Hub dataset (its metadata, no data downloaded); None when they cannot be
+    listed (offline, no such dataset: its load says why)."""
+    import datasets
+
+    try:
+        return [str(s) for s in datasets.get_dataset_split_names(name, data_dir=data_dir)]
+    except Exception as err:
+        logger.debug("%s: splits not listed (%s)", name, err)
+        return None
 
 
 def _load_hf(
@@ -303,29 +438,40 @@ def _load_hf(
     gender_column: str | None,
     keep_corpus_column: bool,
     check_files: bool = True,
+    default_split: str = "train",
+    split_optional: bool = False,
 ):
     """A Hub / save_to_disk / parquet dataset -> (audio-only dataset, standard metadata columns,
-    class names for the native scheme). Metadata only, no decoding.
+    class names for the native scheme, the split of each row or ``[]``). Metadata only, no decoding.
 
     A dataset that already has ser_hf's columns (pushed by ``ser-hf push-dataset``) keeps its
     ``corpus``, speaker ids and metadata, and is re-labelled from ``raw_emotion`` when a scheme is
     given, so a harmonized7 upload can be loaded back as ravdess8.
     """
-    from datasets import ClassLabel
+    from datasets import Audio, ClassLabel
 
-    ds = _open_hf(name, data_dir, split)
+    ds, row_splits = _open_hf(name, data_dir, split, report, default_split, split_optional)
     src = f"{name} {data_dir or ''}".strip()
     cols = ds.column_names
     own_format = label_column is None and {"emotion", "raw_emotion", "speaker", "corpus"} <= set(cols)
-    audio_col = pick_column(cols, audio_column, ("audio", "file", "path", "file_name"), "audio", src)
+    # the one column datasets decodes as audio, whatever its name ("wav", "speech"), else one named so
+    audio_features = [c for c in cols if isinstance(ds.features.get(c), Audio)]
+    audio_col = (
+        audio_features[0]
+        if audio_column is None and len(audio_features) == 1
+        else pick_column(cols, audio_column, ("audio", "file", "path", "file_name"), "audio", src)
+    )
     label_col = pick_column(cols, label_column, ("emotion", "label", "labels", "emotion_label"), "label", src)
     if own_format and scheme is not None:
         label_col = "raw_emotion"
     spk_col = pick_column(cols, speaker_column, SPEAKER_COLUMNS, "speaker", src)
     gen_col = pick_column(cols, gender_column, ("gender", "sex"), "gender", src)
     if audio_col is None or label_col is None:
+        missing = [what for what, col in (("audio", audio_col), ("label", label_col)) if col is None]
         raise SERError(
-            f"needs an audio and a label column (got {cols}); pass audio_column= and label_column=",
+            f"has no {' and no '.join(missing)} column ser_hf knows by name (its columns are {cols}): name "
+            f"{'them' if len(missing) > 1 else 'it'} with {' and '.join(f'--{w}-column COLUMN' for w in missing)} "
+            f"(from Python {', '.join(f'{w}_column=' for w in missing)})",
             source=src,
         )
     optional = [c for c in ("raw_emotion", "intensity", "statement", "duration") if c in cols and own_format]
@@ -391,7 +537,7 @@ def _load_hf(
         "statement": column("statement"),
         "duration": durations if durations is not None else column("duration"),
     }
-    return ds, extra, native_names
+    return ds, extra, native_names, [row_splits[i] for i in keep] if row_splits else []
 
 
 def _check_headers(ds, audio_col: str, keep: list[int], labels: list[str], paths, src: str, report):

@@ -131,6 +131,8 @@ class Split:
         description: one line for logs and result tables.
         seed, fold: what makes it reproducible.
         row_ids: ``speaker/file name`` of every dataset row, for :meth:`verify` (may be None).
+        dataset_splits: the data's own splits its rows were read from (``["train", "validation"]`` of a
+            ``DatasetDict``), so that the same rows are read again; None for data without splits.
     """
 
     protocol: str
@@ -145,6 +147,7 @@ class Split:
     seed: int | None = None
     fold: int | None = None
     row_ids: list[str] | None = field(default=None, repr=False)
+    dataset_splits: list[str] | None = None
 
     def __post_init__(self) -> None:
         self.train, self.validation, self.test = (
@@ -224,6 +227,8 @@ class Split:
             "validation": self.validation,
             "test": self.test,
         }
+        if self.dataset_splits:
+            out["dataset_splits"] = list(self.dataset_splits)
         if include_row_ids and self.row_ids is not None:
             out["n_rows"] = len(self.row_ids)
             out["row_ids_sha256"] = _sha(self.row_ids)
@@ -252,6 +257,7 @@ class Split:
             seed=d.get("seed"),
             fold=d.get("fold"),
             row_ids=list(ids) if ids is not None else None,
+            dataset_splits=d.get("dataset_splits"),
         )
 
     def to_json(self, path: str | os.PathLike) -> None:

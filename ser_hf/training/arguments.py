@@ -50,7 +50,16 @@ class DataArguments:
             "(cached/offline). Needs an audio column and an emotion column; speaker for speaker splits."
         },
     )
-    hub_split: str = field(default="train", metadata={"help": "Split of --hub_dataset to load."})
+    hub_split: str | None = field(
+        default=None,
+        metadata={
+            "help": "The split(s) to read of data with splits of their own (--hub_dataset, or a --corpus / "
+            "--audiofolder that is a save_to_disk DatasetDict, parquet files named train-*/validation-*/test-*, "
+            "or an audio folder of train/ validation/ test/ folders): test, or several joined by '+' "
+            "(train+validation+test). Default: train, and, without --split, its validation split too, as the "
+            "validation part (--split dataset); the test split is left out (said)."
+        },
+    )
     audiofolder: str | None = field(
         default=None,
         metadata={
@@ -86,13 +95,15 @@ class DataArguments:
             "help": "Label scheme (ravdess8, harmonized7, common6, ...); default the corpus's native one."
         },
     )
-    split: str = field(
-        default="none",
+    split: str | None = field(
+        default=None,
         metadata={
             "help": "ravdess-fold:K (6-fold RAVDESS protocol), kfold:K/N (speaker k-fold; the speakers "
             "are dealt into folds by --seed, so another seed tests other speakers), loso:SPEAKER, "
             "loco:CORPUS (leave one corpus out: train on the others, test on it), manifest:PATH (split.json), random (speaker-DEPENDENT, optimistic), none (all data for "
-            "training, validation speakers carved out for early stopping)."
+            "training, validation speakers carved out for early stopping), dataset (the data's own splits: "
+            "train to train on, validation to choose on, and test, when --hub_split reads it, to test on). "
+            "Default: dataset for data with a validation split of their own, else none."
         },
     )
     num_val_speakers: int = field(

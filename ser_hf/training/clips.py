@@ -30,11 +30,14 @@ SAMPLING_RATE = 16000
 logger = logging.getLogger(__name__)
 
 
-def load_rows(data_args: DataArguments) -> Any:
+def load_rows(data_args: DataArguments, return_splits: bool = False) -> Any:
     """The labelled rows as a ``datasets.Dataset`` (columns of :mod:`ser_hf.data.corpora`: audio, path,
     emotion (ClassLabel), speaker, gender, corpus, ...). No audio is decoded here.
 
-    Exactly one source: ``--corpus`` (one or more), ``--hub_dataset`` or ``--audiofolder``.
+    Exactly one source: ``--corpus`` (one or more), ``--hub_dataset`` or ``--audiofolder``. Data with
+    splits of their own are read as ``--hub_split`` says; without it, their ``train`` split, and with
+    ``--split dataset`` or no ``--split``, their validation split too. ``return_splits``: return
+    ``(dataset, the split of each row)`` (``[]`` when no source has splits) for :func:`make_split`.
     """
     from ..data import corpora
 
@@ -52,6 +55,10 @@ def load_rows(data_args: DataArguments) -> Any:
         "speaker_column": data_args.speaker_column,
         "gender_column": data_args.gender_column,
         "label_map": parse_label_map(data_args.label_map),
+        "split": data_args.hub_split,
+        # the data's own validation split is the validation part unless --split says otherwise
+        "default_split": "train+validation" if _split_kind(data_args.split) in ("", "dataset") else "train",
+        "return_report": True,
     }
     if data_args.corpus:
         specs = []
@@ -63,12 +70,36 @@ def load_rows(data_args: DataArguments) -> Any:
             name, path = spec.split("=", 1)
             specs.append((name.strip().lower(), path.strip()))
         if len(specs) == 1:
-            return corpora.load_corpus(specs[0][0], specs[0][1], **scheme, **columns)
-        return corpora.load_corpora(specs, **scheme, **columns)
-    if data_args.audiofolder:
-        return corpora.load_corpus("audiofolder", data_args.audiofolder, **scheme, **columns)
-    # a Hub id, or a folder (save_to_disk, parquet files, audiofolder) that corpora auto-detects
-    return corpora.load_corpus(data_args.hub_dataset, None, **scheme, split=data_args.hub_split, **columns)
+            ds, report = corpora.load_corpus(specs[0][0], specs[0][1], **scheme, **columns)
+            reports = [report]
+        else:
+            ds, reports = corpora.load_corpora(specs, **scheme, **columns)
+    elif data_args.audiofolder:
+        ds, report = corpora.load_corpus("audiofolder", data_args.audiofolder, **scheme, **columns)
+        reports = [report]
+    else:  # a Hub id, or a folder (save_to_disk, parquet files, audiofolder) that corpora auto-detects
+        ds, report = corpora.load_corpus(data_args.hub_dataset, None, **scheme, **columns)
+        reports = [report]
+    from ..data.dataset_splits import canonical_split
+
+    for r in reports:  # a dataset of one split, "test": its test clips became training clips unsaid
+        tests = [s for s in r.splits_read if canonical_split(s) == "test"]
+        if tests and data_args.hub_split is None:
+            logger.warning(
+                "%s: training on its split %r, the only one it has: a test split, by its name",
+                r.corpus,
+                tests[0],
+            )
+    if not return_splits:
+        return ds
+    if not any(r.row_splits for r in reports):
+        return ds, []
+    # a corpus without splits of its own is training data ("")
+    return ds, [s for r in reports for s in (r.row_splits or [""] * r.rows)]
+
+
+def _split_kind(spec: str | None) -> str:
+    return (spec or "").strip().partition(":")[0].lower()
 
 
 def _fold(folds: Sequence[Any], index: str, what: str) -> Any:
@@ -79,101 +110,32 @@ def _fold(folds: Sequence[Any], index: str, what: str) -> Any:
     return folds[k]
 
 
-def make_split(ds: Any, data_args: DataArguments, seed: int) -> Any:
+def make_split(ds: Any, data_args: DataArguments, seed: int, row_splits: Sequence[str] = ()) -> Any:
     """Turn ``--split`` into a :class:`ser_hf.data.splits.Split` (row indices + speakers of each part).
 
     Validation speakers always come from the training speakers of the split (gender-balanced,
-    ``num_val_speakers`` of them), so test speakers never influence model selection.
+    ``num_val_speakers`` of them), so test speakers never influence model selection; but with
+    ``dataset`` the data's own splits are the parts (``row_splits``: the split of each row, from
+    :func:`load_rows`). No ``--split`` (None) is ``dataset`` when the rows hold a validation split of
+    the data's own, else ``none``; ``data_args.split`` is set to it.
     """
-    from ..data import folds, splits
+    from ..data.dataset_splits import canonical_split
 
+    if data_args.split is None or not str(data_args.split).strip():
+        has_validation = any(canonical_split(s) == "validation" for s in row_splits)
+        data_args.split = "dataset" if has_validation else "none"
     spec = data_args.split.strip()
     kind, _, value = spec.partition(":")
     kind = kind.lower()
     n_val = max(0, int(data_args.num_val_speakers))
     try:
-        if kind == "manifest":
-            path, _, fold = value.partition("@")
-            data = json.loads(Path(path).read_text(encoding="utf-8")) if Path(path).is_file() else None
-            if data is None:
-                raise SERError("split manifest not found", source=path)
-            try:
-                if "splits" in data:  # a SplitManifest of several folds: manifest:PATH@K
-                    split = _fold(splits.SplitManifest.from_json(path).splits, fold or "0", "the manifest")
-                else:
-                    split = splits.Split.from_json(path)
-            except (KeyError, TypeError, AttributeError) as err:
-                raise SERError(
-                    f"not a ser_hf split manifest (no {err} entry); write one with ser-hf train", source=path
-                ) from err
-            if split.row_ids is not None:
-                split.verify(ds)
-            bad = [
-                r
-                for part in (split.train, split.validation, split.test)
-                for r in part
-                if not 0 <= int(r) < len(ds)
-            ]
-            if bad:
-                raise SERError(f"row {bad[0]} is not a row of this data (0 to {len(ds) - 1})", source=path)
-            return split
-        if kind == "random":
-            frac = data_args.val_fraction
-            return folds.random_stratified_split(
-                ds, train_size=1 - 2 * frac, validation_size=frac, test_size=frac, seed=seed
-            )
-        # the fold asked for alone (the same as in the full list): its validation warnings, not every fold's
-        if kind == "ravdess-fold":
-            k = _fold(range(6), value, "the RAVDESS protocol")
-            return folds.ravdess_protocol_folds(ds, seed=seed, n_validation=n_val, only=[k])[0]
-        if kind in ("kfold", "speaker-fold"):
-            fold, _, n = value.partition("/")
-            k = _fold(
-                range(max(int(n or 5), 2)), fold, f"kfold:K/{n or 5}"
-            )  # 0 or 1 folds: speaker_kfold says
-            return folds.speaker_kfold(ds, int(n or 5), seed=seed, n_validation=n_val, only=[k])[0]
-        if kind == "loco":  # cross-corpus: train on the other corpora, test on every clip of this one
-            from ..data.rows import _slug  # the corpus as its rows name it: loco:My-Lab is my_lab
-
-            return folds.leave_one_corpus_out(ds, _slug(value.strip()), seed=seed, n_validation=n_val)
-        if kind == "loso":
-            speakers = sorted(set(splits._meta(ds).speaker))
-            # "06" names "ravdess_06" when only one corpus has that speaker
-            matches = [s for s in speakers if s == value] or [s for s in speakers if s.endswith("_" + value)]
-            if len(matches) != 1:
-                raise SERError(f"speaker {value!r} not (or not uniquely) in the data; speakers: {speakers}")
-            # the fold of that speaker alone: its validation warnings, not every other fold's
-            return folds.leave_one_speaker_out(ds, seed=seed, n_validation=n_val, only=matches)[0]
-        if kind == "none":
-            speaker_list = [str(x) for x in ds["speaker"]]
-            genders = ds["gender"] if "gender" in ds.column_names else ["unknown"] * len(ds)
-            gender_of = dict(zip(speaker_list, map(str, genders)))
-            corpus_of = (
-                dict(zip(speaker_list, map(str, ds["corpus"]))) if "corpus" in ds.column_names else None
-            )
-            pool = sorted(set(speaker_list))
-            val = (
-                folds.validation_speakers(
-                    pool, n_val, seed=seed, speaker_gender=gender_of, speaker_corpus=corpus_of
-                )
-                if n_val
-                else []
-            )
-            train_spk = sorted(set(pool) - set(val))
-            folds.warn_few_training_speakers(train_spk, val, "--split none")
-            return splits.Split(
-                protocol="all_data",
-                train=[i for i, x in enumerate(speaker_list) if x not in set(val)],
-                validation=[i for i, x in enumerate(speaker_list) if x in set(val)],
-                test=[],
-                train_speakers=train_spk,
-                validation_speakers=val,
-                test_speakers=[],
-                speaker_independent=True,
-                description=f"all data for training; {len(val)} validation speakers for early stopping",
-                seed=seed,
-                row_ids=splits._meta(ds).row_ids,  # so manifest:split.json checks it is the same data
-            )
+        if kind == "dataset":
+            split = _dataset_split(ds, row_splits, seed)
+        else:
+            split = _speaker_split(ds, data_args, seed, spec, kind, value, n_val)
+        if row_splits:  # which of the data's splits the rows are (evaluate --split model reads them again)
+            split.dataset_splits = [s for s in dict.fromkeys(row_splits) if s]
+        return split
     except SERError as err:
         # "--split none: cannot take 4 validation speakers ...", not "none: validation_speakers: ...":
         # the option and its value, for the inner source (a function's or protocol's name, a
@@ -186,9 +148,157 @@ def make_split(ds: Any, data_args: DataArguments, seed: int) -> Any:
         raise SERError(
             f"bad split value ({err}); e.g. ravdess-fold:0, kfold:2/5, loso:06", source=f"--split {spec}"
         ) from err
+
+
+def _dataset_split(ds: Any, row_splits: Sequence[str], seed: int) -> Any:
+    """The data's own splits as the parts: its validation split the validation part, its test split
+    (when read) the test part, the rest training."""
+    from ..data import splits
+    from ..data.dataset_splits import canonical_split
+
+    read = [s for s in dict.fromkeys(row_splits) if s]
+    if not read:
+        raise SERError(
+            "the data have no splits of their own (a save_to_disk DatasetDict, a Hub dataset, parquet files "
+            "named train-*/validation-*/test-*, an audio folder of train/ validation/ test/ folders): choose "
+            "another --split (none, kfold:K/N, ...)"
+        )
+    part_of = {"validation": "validation", "test": "test"}
+    parts: dict[str, list[int]] = {"train": [], "validation": [], "test": []}
+    for i, name in enumerate(row_splits):
+        parts[part_of.get(canonical_split(name), "train") if name else "train"].append(i)
+    names = {p: [s for s in read if (part_of.get(canonical_split(s), "train")) == p] for p in parts}
+    if not parts["validation"]:
+        raise SERError(
+            f"the splits read ({', '.join(read)}) hold no validation split; read it with --hub_split "
+            "train+validation, or draw validation speakers from the training ones with --split none"
+        )
+    speakers = [str(x) for x in ds["speaker"]]
+    spk = {p: sorted({speakers[i] for i in rows}) for p, rows in parts.items()}
+    shared = sorted(
+        (set(spk["train"]) & set(spk["validation"]))
+        | (set(spk["test"]) & (set(spk["train"]) | set(spk["validation"])))
+    )
+    if shared:
+        logger.warning(
+            "the data's own splits share speakers (%s%s): its validation%s figures are not speaker-independent; "
+            "--split none or kfold:K/N split by speaker",
+            ", ".join(shared[:5]), " ..." if len(shared) > 5 else "", " and test" if parts["test"] else "",
+        )  # fmt: skip
+    left = ", ".join(names["test"]) if parts["test"] else None
+    description = (
+        f"the data's own splits: {'+'.join(names['train'] or ['the corpora without splits'])} to train, "
+        f"{'+'.join(names['validation'])} to validate" + (f", {left} to test" if left else "")
+    )
+    logger.info("split dataset: %s (%d / %d / %d clips)", description, *(len(parts[p]) for p in parts))
+    return splits.Split(
+        protocol="dataset_splits",
+        train=parts["train"],
+        validation=parts["validation"],
+        test=parts["test"],
+        train_speakers=spk["train"],
+        validation_speakers=spk["validation"],
+        test_speakers=spk["test"],
+        speaker_independent=not shared,
+        description=description,
+        seed=seed,
+        row_ids=splits._meta(ds).row_ids,  # so manifest:split.json checks it is the same data
+    )
+
+
+def _speaker_split(ds: Any, data_args: Any, seed: int, spec: str, kind: str, value: str, n_val: int) -> Any:
+    """The speaker (or clip) split ``spec`` names."""
+    from ..data import folds, splits
+
+    if kind == "manifest":
+        path, _, fold = value.partition("@")
+        data = json.loads(Path(path).read_text(encoding="utf-8")) if Path(path).is_file() else None
+        if data is None:
+            raise SERError("split manifest not found", source=path)
+        try:
+            if "splits" in data:  # a SplitManifest of several folds: manifest:PATH@K
+                split = _fold(splits.SplitManifest.from_json(path).splits, fold or "0", "the manifest")
+            else:
+                split = splits.Split.from_json(path)
+        except (KeyError, TypeError, AttributeError) as err:
+            raise SERError(
+                f"not a ser_hf split manifest (no {err} entry); write one with ser-hf train", source=path
+            ) from err
+        if split.row_ids is not None:
+            split.verify(ds)
+        bad = [
+            r
+            for part in (split.train, split.validation, split.test)
+            for r in part
+            if not 0 <= int(r) < len(ds)
+        ]
+        if bad:
+            raise SERError(f"row {bad[0]} is not a row of this data (0 to {len(ds) - 1})", source=path)
+        return split
+    if kind == "random":
+        frac = data_args.val_fraction
+        return folds.random_stratified_split(
+            ds, train_size=1 - 2 * frac, validation_size=frac, test_size=frac, seed=seed
+        )
+    # the fold asked for alone (the same as in the full list): its validation warnings, not every fold's
+    if kind == "ravdess-fold":
+        k = _fold(range(6), value, "the RAVDESS protocol")
+        return folds.ravdess_protocol_folds(ds, seed=seed, n_validation=n_val, only=[k])[0]
+    if kind in ("kfold", "speaker-fold"):
+        fold, _, n = value.partition("/")
+        k = _fold(range(max(int(n or 5), 2)), fold, f"kfold:K/{n or 5}")  # 0 or 1 folds: speaker_kfold says
+        return folds.speaker_kfold(ds, int(n or 5), seed=seed, n_validation=n_val, only=[k])[0]
+    if kind == "loco":  # cross-corpus: train on the other corpora, test on every clip of this one
+        from ..data.rows import _slug  # the corpus as its rows name it: loco:My-Lab is my_lab
+
+        return folds.leave_one_corpus_out(ds, _slug(value.strip()), seed=seed, n_validation=n_val)
+    if kind == "loso":
+        speakers = sorted(set(splits._meta(ds).speaker))
+        # "06" names "ravdess_06" when only one corpus has that speaker
+        matches = [s for s in speakers if s == value] or [s for s in speakers if s.endswith("_" + value)]
+        if len(matches) != 1:
+            raise SERError(f"speaker {value!r} not (or not uniquely) in the data; speakers: {speakers}")
+        # the fold of that speaker alone: its validation warnings, not every other fold's
+        return folds.leave_one_speaker_out(ds, seed=seed, n_validation=n_val, only=matches)[0]
+    if kind == "none":
+        speaker_list = [str(x) for x in ds["speaker"]]
+        genders = ds["gender"] if "gender" in ds.column_names else ["unknown"] * len(ds)
+        gender_of = dict(zip(speaker_list, map(str, genders)))
+        corpus_of = dict(zip(speaker_list, map(str, ds["corpus"]))) if "corpus" in ds.column_names else None
+        pool = sorted(set(speaker_list))
+        val = (
+            folds.validation_speakers(
+                pool, n_val, seed=seed, speaker_gender=gender_of, speaker_corpus=corpus_of
+            )
+            if n_val
+            else []
+        )
+        train_spk = sorted(set(pool) - set(val))
+        folds.warn_few_training_speakers(train_spk, val, "--split none")
+        return splits.Split(
+            protocol="all_data",
+            train=[i for i, x in enumerate(speaker_list) if x not in set(val)],
+            validation=[i for i, x in enumerate(speaker_list) if x in set(val)],
+            test=[],
+            train_speakers=train_spk,
+            validation_speakers=val,
+            test_speakers=[],
+            speaker_independent=True,
+            description=f"all data for training; {len(val)} validation speakers for early stopping",
+            seed=seed,
+            row_ids=splits._meta(ds).row_ids,  # so manifest:split.json checks it is the same data
+        )
+    from ..data.dataset_splits import is_split_word
+
+    hint = (
+        f" (the data's own {spec!r} split is read with --hub_split {spec}; --split dataset makes the data's "
+        "own splits the parts)"
+        if is_split_word(spec)
+        else ""
+    )
     raise SERError(
-        "unknown split; use ravdess-fold:K, kfold:K/N, loso:SPEAKER, manifest:PATH[@K], random or none",
-        source=f"--split {spec}",
+        "unknown split; use ravdess-fold:K, kfold:K/N, loso:SPEAKER, loco:CORPUS, manifest:PATH[@K], random, "
+        f"none or dataset{hint}"
     )
 
 

@@ -138,7 +138,8 @@ def check_split(training_argv: Sequence[str]) -> None:
     from .clips import load_rows, make_split
 
     data_args, _, _, training_args = parse_args(training_argv)
-    make_split(load_rows(data_args), data_args, training_args.seed)
+    ds, row_splits = load_rows(data_args, return_splits=True)
+    make_split(ds, data_args, training_args.seed, row_splits)
 
 
 def _training_label_map(training_argv: Sequence[str]) -> str | None:

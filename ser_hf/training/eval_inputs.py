@@ -104,9 +104,15 @@ def load_eval_data(
     columns: dict[str, str | None] | None = None,
     model_dir: str | os.PathLike | None = None,
     model_classes: Sequence[str] | None = None,
+    *,
+    split: str | None = None,
+    default_split: str = "train",
+    return_reports: bool = False,
 ) -> Any:
     """Load ``NAME=PATH`` corpora as one dataset (several corpora need a label scheme); a Hub
-    dataset is given by its id alone (``owner/name``). ``columns`` (``speaker_column=...``, ...)
+    dataset is given by its id alone (``owner/name``). ``split`` / ``default_split``: the splits read
+    of data with splits of their own (:func:`ser_hf.data.corpora.load_corpus`); ``return_reports``:
+    return ``(dataset, [CorpusReport, ...])``. ``columns`` (``speaker_column=...``, ...)
     name the columns of data of your own; a corpus of a name the model in ``model_dir`` trained on
     is otherwise read with the columns and the ``--label_map`` its training named (its ``train_args.json``;
     a ``label_map`` in ``columns``, the evaluation's ``--label-map``, wins), and so is a local folder under
@@ -124,7 +130,13 @@ def load_eval_data(
         # a column named at training time (local or Hub): without it the clips were one speaker '<corpus>_unknown'
         under_training_name = name.lower() in trained_on or _slug(name) in trained_on
         # its training data under another name is read as training read it too (its label map first)
-        as_name = None if under_training_name else _training_data_as(name, path, recorded, given, model_dir)
+        as_name = (
+            None
+            if under_training_name
+            else _training_data_as(
+                name, path, recorded, given, model_dir, {"split": split, "default_split": default_split}
+            )
+        )
         own = {**(recorded if under_training_name or as_name else {}), **given}
         if own.get("label_map"):  # which map renamed the classes: scores of other classes are no comparison
             whose = (
@@ -151,10 +163,14 @@ def load_eval_data(
                 source=f"--corpus {spec}",
             )
         loads.append({"name": name, "data_dir": path, **own})
+    splits = {"split": split, "default_split": default_split, "return_report": return_reports}
     try:
         if len(loads) == 1:
-            return load_corpus(**loads[0], label_scheme=label_scheme, model_classes=model_classes)
-        return load_corpora(loads, label_scheme=label_scheme or "harmonized7", model_classes=model_classes)
+            loaded = load_corpus(**loads[0], label_scheme=label_scheme, model_classes=model_classes, **splits)
+            return (loaded[0], [loaded[1]]) if return_reports else loaded
+        return load_corpora(
+            loads, label_scheme=label_scheme or "harmonized7", model_classes=model_classes, **splits
+        )
     except SERError as err:  # the model's own column, missing from this copy of the data: say whose it is
         missed = [
             f"--{k.replace('_', '-')} {v}"
@@ -170,7 +186,12 @@ def load_eval_data(
 
 
 def _training_data_as(
-    name: str, path: str, recorded: dict[str, Any], given: dict[str, Any], model_dir: Any
+    name: str,
+    path: str,
+    recorded: dict[str, Any],
+    given: dict[str, Any],
+    model_dir: Any,
+    splits: dict[str, Any] | None = None,
 ) -> str | None:
     """The training corpus name under which the model in ``model_dir`` trained on the local folder
     ``path`` given as ``name`` (:func:`recognised_training_data` of a quick load of it, its files' headers
@@ -186,7 +207,7 @@ def _training_data_as(
     level = quiet.level
     quiet.setLevel(logging.CRITICAL + 1)  # the load that counts (and says what it skipped) comes after
     try:
-        probe = load_corpus(name, path, None, check_files=False, **given)
+        probe = load_corpus(name, path, None, check_files=False, **given, **(splits or {}))
     except SERError:  # said by the load that counts
         return None
     finally:

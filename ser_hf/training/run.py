@@ -146,9 +146,9 @@ def train(
         check_backbone(model_args.backbone)
 
     # 1. rows and the speaker-independent split (metadata only, no audio decoded yet)
-    ds = load_rows(data_args)
+    ds, row_splits = load_rows(data_args, return_splits=True)
     label_names = list(ds.features["emotion"].names)
-    split = make_split(ds, data_args, training_args.seed)
+    split = make_split(ds, data_args, training_args.seed, row_splits)
     if not (training_args.resume or training_args.resume_from_checkpoint) and (
         differ := another_runs_model(output_dir, split, data_args, model_args, training_args.seed)
     ):
