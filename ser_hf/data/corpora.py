@@ -341,6 +341,11 @@ def _label_source(kind: str, root: Path | None, label_column: str | None) -> str
     if kind != "audiofolder":
         return column
     meta = find_metadata(root) if root is not None else None
+    if meta is None and root is not None:  # train/metadata.csv, test/metadata.csv: each split's own
+        from .dataset_splits import is_split_word
+
+        split_dirs = (p for p in sorted(root.iterdir()) if p.is_dir() and is_split_word(p.name))
+        meta = next((m for m in map(find_metadata, split_dirs) if m is not None), None)
     return f"{column} of {meta.name}" if meta is not None else None
 
 
