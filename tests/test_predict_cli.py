@@ -636,3 +636,43 @@ def test_a_name_too_long_for_the_file_system_is_that_files_error(model_dir, medi
     assert rows["a.wav"]["label"] in LABELS and "the path cannot be read" in rows[long_name]["error"]
     with pytest.raises(SERError, match="the path cannot be read"):
         EmotionClassifier(model_dir, device="cpu").classify(long_name)
+
+
+def test_a_long_file_at_its_own_rate_or_a_whole_aac_gets_no_false_warning(
+    model_dir, tmp_path, capsys, caplog
+):
+    """`ser-hf predict` of any long recording not at 16 kHz (most are 44.1 or 48 kHz) warned that
+    "sampling_rate=16000 is ignored", a rate the user never gave (predict passed the model's to the
+    timeline); a whole ADTS AAC's row said `truncated: header says 48.03 s, holds 44.61 s`, its
+    "header" length being FFmpeg's guess from the file's size (regression probe of session 44)."""
+    import logging
+
+    rng = np.random.default_rng(0)
+    parts = [make_speechlike(3.0, seed=s) * (0.5 + rng.random()) for s in range(12)]
+    pauses = [np.concatenate([p, np.zeros(SR // 2, np.float32)]) for p in parts]
+    speech = np.concatenate([np.zeros(SR, np.float32), *pauses])  # a quiet first second: FFmpeg's guess
+    # of an ADTS file's length, from its size and first frames, is then 155 s for 43 s
+    sf.write(tmp_path / "talk.wav", speech, SR)
+    _ffmpeg("-i", str(tmp_path / "talk.wav"), "-ar", "48000", str(tmp_path / "talk48.wav"))
+    _ffmpeg(
+        "-i",
+        str(tmp_path / "talk.wav"),
+        "-ar",
+        "44100",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "96k",
+        str(tmp_path / "talk.aac"),
+    )
+    with caplog.at_level(logging.WARNING):
+        args = [str(tmp_path / "talk48.wav"), str(tmp_path / "talk.aac"), "--model", str(model_dir)]
+        assert predict_cli([*args, "--json", "-"]) == 0
+    rows = {Path(r["file"]).name: r for r in json.loads(capsys.readouterr().out)}
+    assert "is ignored" not in caplog.text
+    assert all("timeline" in r and "warning" not in r for r in rows.values()), rows
+    assert rows["talk.aac"]["duration"] == pytest.approx(43.0, abs=0.2)
+    cut = (tmp_path / "talk.aac").read_bytes()
+    (tmp_path / "cut.aac").write_bytes(cut[: len(cut) // 2 + 7])  # ends inside a frame: still said
+    assert predict_cli([str(tmp_path / "cut.aac"), "--model", str(model_dir), "--json", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["warning"].startswith("truncated")

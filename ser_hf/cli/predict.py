@@ -221,7 +221,7 @@ def cli(argv: list[str]) -> int:
                             batch_size=args.batch_size,
                             channel=args.channel if samples is None else None,  # samples: that channel
                             track=args.track if samples is None else None,  # of that track
-                            sampling_rate=clf.sampling_rate,
+                            sampling_rate=None if samples is None else clf.sampling_rate,  # a file: its own
                         )
                         tl.source = str(path)
                         warn_quiet_windows(

@@ -164,6 +164,13 @@ def ends_mid_frame(source: Any) -> str | None:
     return None
 
 
+def length_is_a_guess(source: Any) -> bool:
+    """Whether ``source``'s length is FFmpeg's guess, not its header's: an ADTS AAC stream has no
+    length field, so FFmpeg estimates it from the file's size and its first frames' bitrate (a whole
+    44.6-s file gave 48.0 s), no length to call it cut short by (:func:`ends_mid_frame` tells that)."""
+    return _is_adts(_read(source, 0, 1 << 16))
+
+
 def warn_cut_mid_frame(source: Any, name: str, held_s: float) -> bool:
     """Warn, and return True, when ``source`` ends inside an Ogg page or ADTS frame: cut short, its
     audio read up to the cut (``held_s`` seconds). Its ``cut_short`` record is (None, ``held_s``):

@@ -17,6 +17,7 @@ import os
 from typing import Any, BinaryIO
 
 from ..errors import NoSuchTrackError, SERError
+from .cut_files import length_is_a_guess
 from .matroska import audio_track_seconds, is_matroska
 from .samples import counted_from_zero
 
@@ -122,7 +123,10 @@ def track_length(source: Any, decoder: Any) -> float | None:
     tag copied from a shorter file (``ffmpeg -c copy`` to a pipe keeps the input's tags, and FFmpeg
     then takes its length from them) said 2 s of a 30-s track, which was scored as a 2-s clip on its
     last 8 s, never given a timeline, and passed the one-hour limit whatever its length. The next
-    length is tried, and None (a length to be found by decoding) when the track plays past them all."""
+    length is tried, and None (a length to be found by decoding) when the track plays past them all,
+    or when FFmpeg's length is only a guess (an ADTS AAC: :func:`cut_files.length_is_a_guess`)."""
+    if length_is_a_guess(source):  # an ADTS AAC's, from its size: a 43-s file with a quiet start, 164 s
+        return None
     meta = decoder.metadata
     tag = track_seconds(source, decoder)
     lengths = (tag, meta.duration_seconds, meta.duration_seconds_from_header)

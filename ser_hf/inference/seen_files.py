@@ -77,15 +77,16 @@ def warn_if_training_files(classifier: Any, audios: Sequence[Any], what: str = "
         return
     record.warned = True
     shown = ", ".join(os.path.basename(p) for p in found[:3]) + (" ..." if len(found) > 3 else "")
+    names = "has the name of a file" if len(found) == 1 else "have the names of files"
     which = (
-        f"{len(found)} of the {len(audios)} {what} ({shown}) have the names of files"
+        f"{len(found)} of the {len(audios)} {what} ({shown}) {names}"
         if len(audios) > 1
-        else f"{shown} has the name of a file"
+        else f"{shown} {names}"
     )
     logger.warning(
         "%s this model trained or was validated on (its %s lists them): its scores on them are no "
         "measure of its accuracy on new speakers; `ser-hf evaluate --model %s --corpus NAME=DIR "
-        "--split unseen` scores only the speakers it never saw (said once)",
+        "--split unseen` scores only the speakers it never saw, where the data has any (said once)",
         which,
         record.split_file,
         _model_name(record.source),
