@@ -55,13 +55,15 @@ format: $(STAMP)
 
 # the suite on every core, at most 4 (pytest-xdist; one test file a worker at a time, so a file's
 # module fixtures run once): 9.5 min on 2 cores in session 36 (13.6 in one process, measured earlier). `make test TEST_WORKERS=0` runs it in one
-# process. The browser test runs alone afterwards: beside other tests its live microphone stream missed its
+# process. --no-loadscope-reorder: the files go out in tests/conftest.py's order, those with a test marked
+# slow first (xdist's own order, by number of tests, left the minutes-long files of few tests to the end).
+# The browser test runs alone afterwards: beside other tests its live microphone stream missed its
 # 45-s deadline in about 1 run of 20; in session 36 once alone too (no chunk reached the server), so the
 # test now stops and records once more when the first 20 s bring no label.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
 
 test: test-deps setup lint
-	$(PY) -m pytest -q -ra --durations=15 -n $(TEST_WORKERS) --dist loadfile -m "not browser" tests
+	$(PY) -m pytest -q -ra --durations=15 -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not browser" tests
 	$(PY) -m pytest -q -ra -m browser tests
 
 bench: setup

@@ -12,6 +12,10 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# torch's OpenMP threads sleep while they wait instead of spinning (read when torch loads; this process and
+# every one it starts): two pytest-xdist workers, each running torch on every core, spun on each other's
+# cores, and a pair of `ser-hf evaluate` runs took 50-85 s instead of 7 (same results, same thread counts)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # the per-clip feature cache goes to a folder of this test session, never the user's ~/.cache
 if "SER_HF_CACHE" not in os.environ:
     import tempfile
@@ -100,3 +104,21 @@ def tone() -> np.ndarray:
 @pytest.fixture
 def speechlike() -> np.ndarray:
     return make_speechlike()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Test files holding a ``slow`` test first, then the others by their number of tests (the order
+    pytest-xdist gives by default); each file's tests stay together and in their order.
+
+    ``make test`` runs ``--dist loadfile --no-loadscope-reorder``: each worker takes the next file
+    in this order. xdist's own order (by number of tests alone) left the minutes-long files of few
+    tests (the bench smoke test, the core-only venv) to the end, the other worker idle meanwhile."""
+    files: dict[Path, list] = {}
+    for item in items:
+        files.setdefault(item.path, []).append(item)
+
+    def heavy_first(path: Path) -> tuple[bool, int]:
+        tests = files[path]
+        return (not any(t.get_closest_marker("slow") for t in tests), -len(tests))
+
+    items[:] = [item for path in sorted(files, key=heavy_first) for item in files[path]]

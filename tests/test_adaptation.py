@@ -286,6 +286,7 @@ def test_voice_groups_put_each_voice_together_and_leave_small_groups_out(monkeyp
     assert (voice_groups(waves[:5], SR) == -1).all()
 
 
+@pytest.mark.slow
 def test_voice_groups_take_what_adapt_takes(tmp_path):
     """The README has users pass their clips to voice_groups, then adapt per group: paths work as
     they do for adapt (they used to fail with numpy's "could not convert string to float")."""

@@ -183,6 +183,7 @@ def _assert_scores(scores: list[dict], name: str) -> None:
 
 
 # ----------------------------------------------------------------------------- (a) ser-hf predict
+@pytest.mark.slow
 def test_predict_cli_over_the_whole_corpus(corpus, model_dir, tmp_path):
     out_json = tmp_path / "results.json"
     paths = [str(c.path) for c in corpus.values()]
@@ -218,6 +219,7 @@ def test_predict_cli_over_the_whole_corpus(corpus, model_dir, tmp_path):
 
 
 # ----------------------------------------------------------------------------- (b) Python API
+@pytest.mark.slow
 def test_python_api_classify_and_timeline(corpus, clf):
     for name, case in corpus.items():
         if name == "ten_minutes.wav":

@@ -24,6 +24,7 @@ def quick_report(tmp_path_factory):
     return rc, out
 
 
+@pytest.mark.slow
 def test_quick_bench_writes_finite_ratios(quick_report):
     rc, out = quick_report
     assert rc == 0, (out / "BENCH.md").read_text()
@@ -100,6 +101,7 @@ def test_quick_bench_writes_finite_ratios(quick_report):
     assert m["logical_cores"] >= 1 and m["ram_gb"] > 0 and m["versions"]["torch"]
 
 
+@pytest.mark.slow
 def test_bench_md_describes_machine_and_each_part(quick_report):
     _, out = quick_report
     text = (out / "BENCH.md").read_text()

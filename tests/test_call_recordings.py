@@ -91,6 +91,7 @@ def beeped(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_loud_beep_silencing_a_quiet_speaker_is_said_and_can_be_turned_off(clf, beeped, model_dir, caplog):
     with caplog.at_level(logging.WARNING, logger="ser_hf"):
         default = clf.timeline(beeped, min_speech_s=None)  # synthetic speech: no detector
@@ -244,6 +245,7 @@ def test_speech_with_long_pauses_of_quiet_noise_is_not_said_to_be_a_quiet_speake
     assert not _quiet_warnings(caplog)
 
 
+@pytest.mark.slow
 def test_a_quiet_voice_after_a_beep_is_said_with_options_that_classify_it(model_dir, tmp_path, caplog):
     """Real sentences 50 dB under a loud beep (loudest 50 ms at -62 dBFS), between pauses of digital
     silence: the warning names the options, and with them the quiet windows are classified (the speech

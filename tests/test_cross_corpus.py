@@ -51,6 +51,7 @@ def corpora(tmp_path_factory) -> tuple[Path, Path]:
     return make_ravdess_tree(root / "ravdess", actors=6, seconds=0.8), make_tess_tree(root / "tess")
 
 
+@pytest.mark.slow
 def test_cross_corpus_protocol_trains_on_one_corpus_and_tests_on_every_clip_of_the_other(
     corpora, tmp_path, capsys
 ):
@@ -95,6 +96,7 @@ def test_cross_corpus_protocol_trains_on_one_corpus_and_tests_on_every_clip_of_t
     assert "## With test-time adaptation (reported separately)" in (out / "cv_results.md").read_text()
 
 
+@pytest.mark.slow
 def test_a_saved_cross_corpus_fold_is_a_pipeline_model(corpora, tmp_path):
     from transformers import pipeline
 

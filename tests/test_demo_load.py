@@ -70,6 +70,7 @@ def _one_user(url: str, plan: list[tuple[str, Path]]) -> list[dict]:
     return records
 
 
+@pytest.mark.slow
 def test_concurrent_users_with_good_and_bad_uploads(served, inputs):
     app, url = served
     good, bad = inputs

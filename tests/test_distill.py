@@ -162,6 +162,7 @@ def test_a_teacher_with_other_labels_is_refused_and_one_with_some_other_labels_w
         label_map(["calm", "boredom"], ["angry", "sad"])
 
 
+@pytest.mark.slow
 def test_cross_validation_trains_a_teacher_inside_every_fold(corpus, tmp_path, capsys):
     out = tmp_path / "cv"
     argv = ["--corpus", f"ravdess={corpus}", "--folds", "2", "--preset", "speech-stats"]

@@ -873,7 +873,8 @@ def test_a_pool_forked_after_the_classifier_ran_classifies_instead_of_hanging(tm
     """multiprocessing's fork pool (Linux's default) or datasets.map(num_proc=2), started after the
     classifier ran on two torch threads, hung for good at 0 % CPU in the children's first torch
     operation (OpenMP's pool after fork); the children now run torch on one thread and answer as the
-    parent does. Run in a child process with OMP_NUM_THREADS unset, under a timeout."""
+    parent does. Run in a child process with OMP_NUM_THREADS (and the suite's OMP_WAIT_POLICY) unset, under
+    a timeout."""
     import os
     import sys
 
@@ -899,7 +900,8 @@ def test_a_pool_forked_after_the_classifier_ran_classifies_instead_of_hanging(tm
         "    assert [[d['label'] for d in r] for r in there] == [[d['label'] for d in here]] * 2\n"
         "    print('ok', torch.get_num_threads())\n"
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    unset = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0 and "ok 2" in done.stdout, done.stderr[-2000:]  # the parent keeps its threads
 

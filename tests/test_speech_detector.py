@@ -128,6 +128,7 @@ def _keypad(seconds: float, snr_db: float, seed: int = 0) -> np.ndarray:
     return (x + noise).astype(np.float32)
 
 
+@pytest.mark.slow
 def test_keypad_tones_on_a_noisy_line_are_not_speech_and_speech_after_them_is():
     """Silero takes DTMF digits in noise for speech (a call's keypad stretch got `fearful`): the
     keypad rule leaves them out, and a sentence 0.6 s after the last key counts in full."""
@@ -244,6 +245,7 @@ def test_predict_reports_windows_without_speech(model_dir, recording, tmp_path, 
     assert "--min-speech 3 is more than half the 4-s window" in caplog.text
 
 
+@pytest.mark.slow
 def test_adapting_on_a_long_recording_leaves_out_its_windows_without_speech(recording, caplog, capsys):
     """`adapt` and `ser-hf predict --adapt` read a long recording by the windows the timeline classifies:
     music and noise windows are not the speaker's statistics either."""

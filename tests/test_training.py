@@ -216,6 +216,7 @@ def _last_state(folder: Path) -> dict:
     return json.loads((checkpoints[-1] / "trainer_state.json").read_text())
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume_gives_identical_final_metrics(trained, corpus, tmp_path, caplog):
     """Issue 6 item 2: SIGKILL inside epoch 2, ``--resume``, same final metrics as the uninterrupted run."""
     out, _ = trained
@@ -287,6 +288,7 @@ def test_resuming_from_a_checkpoint_elsewhere_leaves_no_other_runs_checkpoints_t
     assert not (out / "checkpoint-50").exists()
 
 
+@pytest.mark.slow
 def test_a_run_killed_in_a_trained_folder_leaves_that_model_with_its_own_files(
     trained, corpus, tmp_path, caplog
 ):

@@ -156,6 +156,7 @@ def test_the_range_block_adds_each_layers_percentiles_over_every_frame(encoder):
     assert extractor([wave.numpy()], sampling_rate=SR)["input_features"].shape == (1, 2048)
 
 
+@pytest.mark.slow
 def test_float32_runs_in_onnx_runtime_with_the_same_values_as_torch(encoder, monkeypatch):
     """Where onnx + onnxruntime are installed the float32 LSTMs run there, the clips' windows as one
     batch: every block (2 or 3 layers, with percentiles) equals torch's on clips of one window,
