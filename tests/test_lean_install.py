@@ -51,8 +51,11 @@ def core_venv(tmp_path_factory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("core_venv")
     venv.create(root, with_pip=True)
     python = root / "bin" / "python"
+    # --no-compile: no byte-compiling of every installed module (transformers' thousands among them),
+    # a third of pip's CPU time; what the test imports compiles as it is imported, as it would anyway
     proc = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", str(REPO), "-c", str(REPO / "constraints.txt")],
+        [str(python), "-m", "pip", "install", "-q", "--no-compile", str(REPO)]
+        + ["-c", str(REPO / "constraints.txt")],
         capture_output=True,
         text=True,
         timeout=1200,
