@@ -54,7 +54,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix ser_hf scripts demo tests benchmarks
 
 # the suite on every core, at most 4 (pytest-xdist; one test file a worker at a time, so a file's
-# module fixtures run once): 9.5 min on 2 cores in session 36 (13.6 in one process, measured earlier). `make test TEST_WORKERS=0` runs it in one
+# module fixtures run once): 5.9 min on 2 cores in session 45's fresh clone (9.5 in session 36, before tests/conftest.py set OMP_WAIT_POLICY=PASSIVE). `make test TEST_WORKERS=0` runs it in one
 # process. --no-loadscope-reorder: the files go out in tests/conftest.py's order, those with a test marked
 # slow first (xdist's own order, by number of tests, left the minutes-long files of few tests to the end).
 # The browser test runs alone afterwards: beside other tests its live microphone stream missed its
