@@ -160,6 +160,16 @@ def main() -> None:
         return [classifier.classify(w, sampling_rate=SR, top_k=1, warn=False)[0]["label"] for w in waves]
 
     clean_labels = labels([w for _, w in picked]) if classifier else []
+
+    def model_row(row: dict, waves: list[np.ndarray]) -> str:
+        """Adds the model's kept clean labels and top labels on ``waves`` to ``row``; their text."""
+        if not classifier:
+            return ""
+        got = labels(waves)
+        row["kept_clean_label"] = sum(a == b for a, b in zip(got, clean_labels))
+        row["top_labels"] = collections.Counter(got).most_common(3)
+        return f"; model kept its clean label on {row['kept_clean_label']}, most often {row['top_labels'][0]}"
+
     corpus_of = {c: np.array([n.split("/")[0] == c for n, _ in picked]) for c in result["clean"]}
     for kind in KINDS:
         for snr in SNRS:
@@ -176,12 +186,7 @@ def main() -> None:
                 },
                 "snr_db_median": round(float(np.nanmedian(est)), 1),
             }
-            text = ""
-            if classifier:
-                got = labels(waves)
-                row["kept_clean_label"] = sum(a == b for a, b in zip(got, clean_labels))
-                row["top_labels"] = collections.Counter(got).most_common(3)
-                text = f"; model kept its clean label on {row['kept_clean_label']}, most often {row['top_labels'][0]}"
+            text = model_row(row, waves)
             result["noisy"][f"{kind} {snr} dB"] = row
             print(
                 f"{kind:6s} {snr:2d} dB SNR: {row['warned']:3d} of {len(waves)} warned about "
@@ -198,12 +203,7 @@ def main() -> None:
                 "warned": int((est < args.threshold).sum()),
                 "tone_warned": int(told.sum()),
             }
-            text = ""
-            if classifier:
-                got = labels(waves)
-                row["kept_clean_label"] = sum(a == b for a, b in zip(got, clean_labels))
-                row["top_labels"] = collections.Counter(got).most_common(3)
-                text = f"; model kept its clean label on {row['kept_clean_label']}, most often {row['top_labels'][0]}"
+            text = model_row(row, waves)
             result["tones"][f"{kind} {db} dB"] = row
             print(
                 f"{kind} at {db:3d} dB: {row['warned']:3d} of {len(waves)} warned about as noisy, "
