@@ -199,3 +199,68 @@ def test_predict_rows_carry_the_estimate_in_json_and_csv(model_dir, tmp_path, ca
     assert [float(r["snr_db"]) for r in cells[:2]] == [rows[0]["snr_db"], rows[1]["snr_db"]]
     windows = [r["snr_db"] for r in cells[2:]]
     assert windows == ["" if w["snr_db"] is None else str(w["snr_db"]) for w in rows[1]["timeline"]]
+
+
+def test_predict_rows_say_noisy_speech_and_tones_in_their_warning(model_dir, tmp_path):
+    """``ser-hf predict``'s rows had ``snr_db`` but a ``warning`` that said nothing of noise: a noisy clip,
+    speech under a hum as loud as it and a tone alone (short, or long with ``--min-speech none``: its timeline
+    said nothing at all) read as clean in the CSV and JSON. Their rows now say so in a few words, the tone's
+    frequency named, after any other warning of the row (``; ``)."""
+    speech = make_speechlike(3.0)
+    sf.write(tmp_path / "noisy.wav", with_noise(speech, 0), SR)
+    sf.write(tmp_path / "hum.wav", _with_tone(_example("03-01-05-02-01-01-21.flac"), (50.0,), 0.0), SR)
+    sf.write(tmp_path / "tone.wav", make_tone(1000.0, 3.0, amp=0.1), SR)
+    sf.write(tmp_path / "long_tone.wav", make_tone(50.0, 10.0, amp=0.1), SR)
+    sf.write(tmp_path / "clean.wav", speech, SR)
+    data = (tmp_path / "noisy.wav").read_bytes()  # a noisy WAV cut short: both warnings
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])
+    names = ["noisy.wav", "hum.wav", "tone.wav", "long_tone.wav", "clean.wav", "cut.wav"]
+    args = [str(tmp_path / n) for n in names] + ["--model", str(model_dir), "--min-speech", "none"]
+    assert main(["predict", *args, "--json", str(tmp_path / "r.json")]) == 0
+    rows = {r["file"].rsplit("/", 1)[-1]: r for r in json.loads((tmp_path / "r.json").read_text())}
+    noisy = rows["noisy.wav"]["warning"]
+    assert noisy.startswith(f"noisy speech (snr_db {rows['noisy.wav']['snr_db']:.1f}, under 24)"), noisy
+    assert rows["hum.wav"]["warning"].startswith("a steady 50-Hz tone as loud as the speech"), rows["hum.wav"]
+    assert rows["tone.wav"]["warning"].startswith("no speech, only a steady 1000-Hz tone"), rows["tone.wav"]
+    assert "timeline" in rows["long_tone.wav"]
+    assert rows["long_tone.wav"]["warning"].startswith("no speech, only a steady 50-Hz tone"), rows[
+        "long_tone.wav"
+    ]
+    assert "warning" not in rows["clean.wav"]
+    cut = rows["cut.wav"]["warning"].split("; ")
+    assert cut[0].startswith("truncated: header says") and cut[1].startswith("noisy speech (snr_db"), cut
+    assert main(["predict", *args, "--csv", str(tmp_path / "r.csv")]) == 0
+    cells = [
+        r
+        for r in csv.DictReader((tmp_path / "r.csv").open(newline="", encoding="utf-8"))
+        if r["row"] == "file"
+    ]
+    assert [c["warning"] for c in cells] == [rows[n].get("warning", "") for n in names]
+
+
+def test_a_timeline_without_the_speech_detector_says_which_windows_hold_a_tone_alone(clf, caplog):
+    """``timeline(..., min_speech_s=None)`` (``--min-speech none``) of a tone alone classified every window
+    without a word, where ``classify`` of the same tone says it holds no speech; speech followed by a tone was
+    said to have the tone "under the speech". Now a recording of a tone alone is said to hold no speech, as a
+    clip is, and otherwise how many classified windows hold only the tone (left out of ``snr_db``)."""
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        tl = clf.timeline(make_tone(50.0, 10.0, amp=0.1), sampling_rate=SR, min_speech_s=None)
+    assert not any(w["silent"] for w in tl.windows) and tl.snr_db is None
+    assert len(_told(caplog, "holds no speech, only a steady 50-Hz tone")) == 1, caplog.text
+    speech = np.concatenate([_example("03-01-05-02-01-01-21.flac"), _example("03-01-01-01-01-01-21.flac")])
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        tl = clf.timeline(
+            np.concatenate([speech, make_tone(50.0, 10.0, amp=0.1)]), sampling_rate=SR, min_speech_s=None
+        )
+    alone = [w for w in tl.windows if w["start"] >= speech.size / SR]
+    told = _told(caplog, "hold no speech, only a steady 50-Hz tone")
+    assert len(told) == 1 and f": {len(alone)} of {len(tl.windows)} classified windows" in told[0], (
+        caplog.text
+    )
+    assert all(w["snr_db"] is None for w in alone) and tl.snr_db is not None
+    assert not _told(caplog, "under the speech"), caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):  # the detector on: "no speech" windows, as before
+        tl = clf.timeline(make_tone(50.0, 10.0, amp=0.1), sampling_rate=SR)
+    assert tl.label == "no speech" and not caplog.records, caplog.text

@@ -31,7 +31,7 @@ from .file_lists import listed_names
 from .predict_adapt import _adaptation_clips, _local, _voice_groups
 from .predict_args import build_predict_parser
 from .predict_levels import _why_not, quiet_reader, warn_min_speech_over_half, warn_quiet_windows
-from .predict_output import _CutShort, _fmt_top, _print_table, _shown, _write_csv
+from .predict_output import _CutShort, _fmt_top, _print_table, _shown, _write_csv, add_warning
 from .predict_resume import open_predict_file
 
 logger = logging.getLogger(__name__)
@@ -146,8 +146,10 @@ def cli(argv: list[str]) -> int:
     as_given = _AsGiven(local)  # warnings about a fetched copy name its address
     for handler in logging.getLogger().handlers:
         handler.addFilter(as_given)
-    cut_short = _CutShort()  # a truncated file's row says so (its WARNING named it in the log only)
-    logging.getLogger("ser_hf.data").addHandler(cut_short)  # audio.py, and chunks.py for timelines
+    cut_short = _CutShort()  # a truncated or noisy file's row says so (its WARNING named it in the log only)
+    said_by = [logging.getLogger(n) for n in ("ser_hf.data", "ser_hf.inference")]  # + chunks.py; levels.py
+    for source_logger in said_by:
+        source_logger.addHandler(cut_short)
     results: list[dict[str, Any]] = []
     whole_note = seg.whole_clip_note(clf, window_s)  # a long file under 1.5 windows: what the model reads
     short: list[tuple[int, Path | str, np.ndarray]] = []  # classified in batches after the loop
@@ -281,10 +283,10 @@ def cli(argv: list[str]) -> int:
                         err = SERError(as_given.named(str(err)))
                     results.append(_error_row(path, err))
                 if len(short) >= (args.batch_size or 16):  # decoded clips waiting, classified together
-                    _classify_short(clf, short, results, args)
+                    _classify_short(clf, short, results, args, cut_short)
                     short.clear()
                 result_file.progress(results, first, clf.adapted_on if adapt_on is not None else None)
-            _classify_short(clf, short, results, args)
+            _classify_short(clf, short, results, args, cut_short)
             short.clear()
             for row in results[first:] if adapt_on is not None else []:
                 if "error" not in row:
@@ -301,7 +303,8 @@ def cli(argv: list[str]) -> int:
             fetched.cleanup()
         for handler in logging.getLogger().handlers:
             handler.removeFilter(as_given)
-        logging.getLogger("ser_hf.data").removeHandler(cut_short)
+        for source_logger in said_by:
+            source_logger.removeHandler(cut_short)
     results[:] = _in_input_order(results, files)  # voice groups classify out of order
     # the files first: a reader closing stdout (| head) must not cost the --csv/--json FILE
     # stopped before any file finished (an --adapt pass, a large --batch-size): an existing FILE is kept
@@ -520,8 +523,11 @@ def _error_row(path: Path | str, err: BaseException) -> dict[str, str]:
     return {"file": _shown(str(path)), "error": message}
 
 
-def _classify_short(clf: EmotionClassifier, short: list, results: list, args: argparse.Namespace) -> None:
-    """Classify the queued short clips in one batched pass; per-file fallback if the batch fails."""
+def _classify_short(
+    clf: EmotionClassifier, short: list, results: list, args: argparse.Namespace, said: _CutShort
+) -> None:
+    """Classify the queued short clips in one batched pass; per-file fallback if the batch fails. Each clip's
+    noise warnings (``said`` catches their words) are added to its row's ``warning``."""
     if not short:
         return
     silence = [{"label": SILENCE_LABEL, "score": 1.0}]
@@ -531,7 +537,11 @@ def _classify_short(clf: EmotionClassifier, short: list, results: list, args: ar
                 results[i].update(label=SILENCE_LABEL, score=1.0, top_k=silence, snr_db=None)
         short = [item for item in short if "label" not in results[item[0]]]
     # the speech-to-noise estimate of each clip for its row, and classify's noise warnings (warn=False below)
-    snrs = [warn_about_noise(samples, _shown(str(path)), clf.sampling_rate) for _, path, samples in short]
+    snrs = []
+    said.take_notes()  # what a file that failed since left is not these clips'
+    for i, path, samples in short:
+        snrs.append(warn_about_noise(samples, _shown(str(path)), clf.sampling_rate))
+        add_warning(results[i], said.take_notes())
     clips, names = [s for _, _, s in short], [str(p) for _, p, _ in short]
     try:  # no warnings from classify: its silence line said -55 dBFS whatever --silence-db said, and the
         # clips too short or too long for it are error rows or timelines here

@@ -30,7 +30,8 @@ def build_predict_parser() -> argparse.ArgumentParser:
         "of 1.5 windows or more (6 s with the default 4-s window) get a per-window timeline. A silent clip "
         f"gets the label 'silence'; a clip under {MIN_SPEECH_S:g} s (too short to hold speech) gets an error "
         "row, as an unreadable file does (the 'error' field or column, no label). A file cut short (its header "
-        "promises more audio than it holds) is classified on what it holds, its row's 'warning' saying so."
+        "promises more audio than it holds) is classified on what it holds, its row's 'warning' saying so; "
+        "so does the row of noisy speech, of a steady tone (mains hum) as loud as the speech and of a tone alone."
     )
     p = ArgumentParser(
         prog="ser-hf predict",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import pad_text, spreadsheet_text, text_width
+from ..inference.levels import ROW_WARNING
 from ..training.saving import staged_file
 
 
@@ -190,36 +191,54 @@ def _cell(value: Any) -> Any:
 class _CutShort(logging.Handler):
     """Catches the decoder's "cut short" warnings (``record.cut_short``: a WAV whose header announces
     more audio than the file holds, a long MP3 that ends early, an Ogg or ADTS file that ends inside
-    a page or frame) and its word on a file of several
-    audio tracks (``record.audio_tracks``: an OBS or Zoom export read on one) so that the file's row says so."""
+    a page or frame), its word on a file of several
+    audio tracks (``record.audio_tracks``: an OBS or Zoom export read on one) and the noise warnings' few words
+    (``record.row_warning``, :data:`~ser_hf.inference.levels.ROW_WARNING`: noisy speech, a steady tone as loud
+    as the speech, a tone alone) so that the file's row says so."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.found: tuple[float | None, float] | None = None
         self.tracks: tuple[int, int] | None = None  # (audio tracks, the one read)
+        self.notes: list[str] = []  # the noise warnings' words, in the order logged
 
     def emit(self, record: logging.LogRecord) -> None:
         self.found = getattr(record, "cut_short", None) or self.found
         self.tracks = getattr(record, "audio_tracks", None) or self.tracks
+        if (note := getattr(record, ROW_WARNING, None)) and note not in self.notes:
+            self.notes.append(note)
 
     def forget(self) -> None:
         """Forget what was caught (before the next file)."""
         self.found = self.tracks = None
+        self.notes = []
+
+    def take_notes(self) -> str | None:
+        """The noise warnings' words caught since the last call (then forgets them), joined as a row's
+        warnings are; None when none."""
+        notes, self.notes = self.notes, []
+        return "; ".join(notes) or None
 
     def warning(self, header_s: float, held_s: float) -> str | None:
         """The row's ``warning`` for the file just decoded (then forgets it): the decoder's word, else
         its header's duration against the audio decoded (a cut MP3 decodes to what is there, with
-        only FFmpeg's or mpg123's unattributed noise on stderr), and the audio tracks of a file with
-        several; None for a whole file of one track."""
-        found, tracks = self.found, self.tracks
+        only FFmpeg's or mpg123's unattributed noise on stderr), the audio tracks of a file with
+        several, and a timeline's noise warnings; None for a whole file of one track and nothing said."""
+        found, tracks, notes = self.found, self.tracks, self.notes
         self.forget()
         if found is None and header_s - held_s > max(0.25, 0.05 * header_s):  # an MP3's encoder delay
             found = (header_s, held_s)
-        notes = (
+        said = (
             [f"truncated: header says {found[0]:.2f} s, holds {found[1]:.2f} s"]
             if found and found[0] is not None
             else ([f"truncated: the file is cut short, holds {found[1]:.2f} s"] if found else [])
         )  # (None, s): an Ogg or ADTS file that ends inside a page or frame, its header giving no length
         if tracks is not None:
-            notes.append(f"{tracks[0]} audio tracks, track {tracks[1]} read: --track N picks another")
-        return "; ".join(notes) or None
+            said.append(f"{tracks[0]} audio tracks, track {tracks[1]} read: --track N picks another")
+        return "; ".join(said + notes) or None
+
+
+def add_warning(row: dict[str, Any], text: str | None) -> None:
+    """``text`` added to ``row``'s ``warning`` (``; `` between warnings), when there is one."""
+    if text:
+        row["warning"] = f"{row['warning']}; {text}" if row.get("warning") else text

@@ -61,6 +61,9 @@ TONE_PROMINENCE_DB = 25.0
 TONE_STEADY_DB = 3.0
 TONE_MAX = 4
 TONE_MARGIN_DB = 13.0
+# the attribute of the noise and tone warnings' log records (``extra=``) holding the few words that
+# ``ser-hf predict`` puts in the file's row (its ``warning``), as the decoder's ``cut_short`` is
+ROW_WARNING = "row_warning"
 NOISY_MEANING = (
     "labels on speech this noisy drift toward fearful and disgust (measured, session 43: of 200 RAVDESS and "
     "TESS clips under white noise at 0 dB SNR 115 kept their clean label, 68 came out fearful; a call under "
@@ -156,12 +159,15 @@ class NoiseMeter:
         self.speech: list[float] = []  # the speech level (dBFS in the band) of each scored piece that has one
         self.speech_full: list[float] = []  # the same over the whole band (against a tone's level)
         self.tones: list[tuple[float, float]] = []  # (Hz, dBFS): each scored piece's loudest tone
+        # the last piece's loudest tone as :meth:`tone` gives it, that piece's speech alone (None when it had none)
+        self.piece_tone: tuple[float, float, float | None] | None = None
 
     def add(self, samples: np.ndarray, scored: bool = True) -> float | None:
         """Count ``samples``' frames; for a scored piece, return its speech level in dBFS (None when it
         has fewer than :data:`SNR_MIN_FRAMES` frames above -90 dBFS, or when not scored)."""
         x = np.asarray(samples)
         n = self.frame
+        self.piece_tone = None
         frames_in = x.size // n if x.ndim == 1 else 0
         if not frames_in:
             return None
@@ -193,14 +199,31 @@ class NoiseMeter:
         self.counts += np.bincount(bins, minlength=_SNR_BINS)
         if not scored:
             return None
-        if tones:
-            self.tones.append(max(tones, key=lambda t: t[1]))
+        loudest = max(tones, key=lambda t: t[1]) if tones else None
+        if loudest:
+            self.tones.append(loudest)
+            self.piece_tone = (round(float(loudest[0]), 1), round(loudest[1], 1), None)
         if db.size < SNR_MIN_FRAMES:
             return None
         speech = float(np.percentile(db, SNR_SPEECH_PERCENTILE))
         self.speech.append(speech)
         self.speech_full.append(float(np.percentile(np.concatenate(full_db), SNR_SPEECH_PERCENTILE)))
+        if loudest:
+            hz, level = loudest
+            self.piece_tone = (round(float(hz), 1), round(level, 1), round(self.speech_full[-1] - level, 1))
         return speech
+
+    def drop_tone_piece(self) -> None:
+        """Take the last scored piece, one with a tone (:attr:`piece_tone`) found to hold nothing else, back out
+        of the speech levels and tones (its frames stay in the floor, as a piece not scored): a timeline's window
+        of a tone alone with the speech detector off (no speech to estimate, as a clip of one has none)."""
+        if self.piece_tone is None:
+            return
+        self.tones.pop()
+        if self.piece_tone[2] is not None:
+            self.speech.pop()
+            self.speech_full.pop()
+        self.piece_tone = None
 
     def floor_db(self) -> float | None:
         """The noise floor in dBFS in the speech band (the 5th percentile of every frame above -90 dBFS),
@@ -303,7 +326,8 @@ def warn_if_noisy(
     name: str, snr: float | None, floor_db: float | None, windows: tuple[int, int] | None = None
 ) -> None:
     """Log one warning naming ``name`` when the estimate ``snr`` (:class:`NoiseMeter`) is under
-    :data:`NOISY_SNR_DB`; ``windows``: how many of how many classified windows are under it, for a timeline."""
+    :data:`NOISY_SNR_DB`; ``windows``: how many of how many classified windows are under it, for a timeline.
+    Its record's :data:`ROW_WARNING` says so in a few words (``noisy speech (snr_db 18.9, under 24): ...``)."""
     if snr is None or snr >= NOISY_SNR_DB:
         return
     if windows:
@@ -312,9 +336,11 @@ def warn_if_noisy(
     else:
         where, estimate = f"its speech peaks only {snr:.1f} dB", f"under {NOISY_SNR_DB:g} dB counts as noisy"
     floor = "" if floor_db is None else f"{floor_db:.0f} dBFS; "
+    some = f" in {windows[0]} of {windows[1]} classified windows" if windows else ""
+    row = f"noisy speech{some} (snr_db {snr:.1f}, under {NOISY_SNR_DB:g}): labels drift toward fearful and disgust"
     logger.warning(
         "%s: noisy speech: %s above the noise floor in %g-%g Hz (%s%s): %s",
-        name, where, *SNR_BAND_HZ, floor, estimate, NOISY_MEANING,
+        name, where, *SNR_BAND_HZ, floor, estimate, NOISY_MEANING, extra={ROW_WARNING: row},
     )  # fmt: skip
 
 
@@ -326,38 +352,63 @@ def tone_text(tone: tuple[float, float, float | None]) -> str:
 def warn_if_tone(name: str, tone: tuple[float, float, float | None] | None) -> None:
     """Log one warning naming ``name`` when the speech peaks stand less than :data:`TONE_MARGIN_DB` above a steady
     tone under them (:meth:`NoiseMeter.tone`; the noisy-speech estimate leaves the tone out): mains hum or a
-    test tone, which moves fewer labels than noise does (:data:`TONE_MEANING`) and a notch filter takes out."""
+    test tone, which moves fewer labels than noise does (:data:`TONE_MEANING`) and a notch filter takes out.
+    Its record's :data:`ROW_WARNING`: ``a steady 50-Hz tone as loud as the speech (mains hum?): ...``."""
     if tone is None or tone[2] is None or tone[2] >= TONE_MARGIN_DB:
         return
+    row = (
+        f"a steady {tone[0]:.0f}-Hz tone as loud as the speech (mains hum?): some labels move; "
+        f"a notch filter at {tone[0]:.0f} Hz takes it out"
+    )
     logger.warning(
         "%s: %s under the speech (mains hum or a test tone?), its speech peaks only %.1f dB above it: not noise, "
         "so the noisy-speech estimate leaves it out; %s. A notch filter at %.0f Hz (and its multiples, for hum) "
         "takes it out",
-        name, tone_text(tone), tone[2], TONE_MEANING, tone[0],
+        name, tone_text(tone), tone[2], TONE_MEANING, tone[0], extra={ROW_WARNING: row},
+    )  # fmt: skip
+
+
+def warn_tone_only(
+    name: str, tone: tuple[float, float, float | None], windows: tuple[int, int] | None = None
+) -> None:
+    """Log one warning naming ``name``, a clip in which the speech detector finds no speech, only the steady
+    ``tone`` (:meth:`NoiseMeter.tone`; :func:`speech_under`), so that its scores mean nothing; ``windows``: how
+    many of how many classified windows of a timeline hold only a tone (the speech detector off for them:
+    ``min_speech_s=None``), all of them said as a clip is. Its record's :data:`ROW_WARNING`: ``no speech, only a
+    steady 50-Hz tone: ...``."""
+    if windows and windows[0] < windows[1]:
+        row = f"no speech in {windows[0]} of {windows[1]} classified windows, only a steady {tone[0]:.0f}-Hz tone"
+        logger.warning(
+            "%s: %d of %d classified windows hold no speech, only %s (the speech detector finds none): their "
+            "emotion scores mean nothing; with the speech detector on (min_speech_s, ser-hf predict "
+            "--min-speech) they are 'no speech', left out",
+            name, *windows, tone_text(tone), extra={ROW_WARNING: f"{row}: their scores mean nothing"},
+        )  # fmt: skip
+        return
+    logger.warning(
+        "%s holds no speech, only %s (the speech detector finds none): its emotion scores mean nothing; "
+        "check the recording or the file",
+        name, tone_text(tone),
+        extra={ROW_WARNING: f"no speech, only a steady {tone[0]:.0f}-Hz tone: the scores mean nothing"},
     )  # fmt: skip
 
 
 def warn_about_noise(clip: np.ndarray, name: str, rate: int) -> float | None:
     """The noise warnings of one clip with sound in it, and its speech-to-noise estimate (:class:`NoiseMeter`;
     None when it has no speech level): a steady tone in which the speech detector finds no speech (a hum or a
-    test tone alone: no speech to score), else speech too noisy (:func:`warn_if_noisy`) and a tone about as loud
-    as the speech (:func:`warn_if_tone`)."""
+    test tone alone: no speech to score, :func:`warn_tone_only`), else speech too noisy (:func:`warn_if_noisy`)
+    and a tone about as loud as the speech (:func:`warn_if_tone`)."""
     meter = NoiseMeter(rate)
     meter.add(clip)
-    if (tone := meter.tone()) is not None and not _speech_under(tone, clip, rate):
-        logger.warning(
-            "%s holds no speech, only %s (the speech detector finds none): its emotion scores mean nothing; "
-            "check the recording or the file",
-            name,
-            tone_text(tone),
-        )
+    if (tone := meter.tone()) is not None and not speech_under(tone, clip, rate):
+        warn_tone_only(name, tone)
         return None
     warn_if_noisy(name, snr := meter.snr_db(), meter.floor_db())
     warn_if_tone(name, tone)
     return snr
 
 
-def _speech_under(tone: tuple[float, float, float | None], clip: np.ndarray, rate: int) -> bool:
+def speech_under(tone: tuple[float, float, float | None], clip: np.ndarray, rate: int) -> bool:
     """Whether a clip holds speech under its steady ``tone`` (:meth:`NoiseMeter.tone`): yes when the tone is
     well under the speech peaks; else at least :data:`WINDOW_SPEECH_S` of speech by the speech detector (it runs
     at 16 kHz: at another rate, whether any speech level is left once the tone is out)."""

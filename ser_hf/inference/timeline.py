@@ -19,8 +19,10 @@ from .levels import (
     SNR_WINDOWS_PERCENTILE,
     NoiseMeter,
     level_db,
+    speech_under,
     warn_if_noisy,
     warn_if_tone,
+    warn_tone_only,
 )
 from .windows import sliding_windows
 
@@ -43,7 +45,9 @@ class Timeline:
     before it, by the share of a hop that it adds). When no window was classified, the overall label
     is ``"no speech"`` if any window was that, else ``"silence"``. ``snr_db`` is the recording's
     speech-to-noise estimate, the 25th percentile of the classified windows' (None when none was); under
-    :data:`~ser_hf.inference.levels.NOISY_SNR_DB` the timeline logged a warning saying how many are.
+    :data:`~ser_hf.inference.levels.NOISY_SNR_DB` the timeline logged a warning saying how many are. With the
+    speech detector off (``min_speech_s=None``), classified windows that hold only a steady tone (hum, a test
+    tone) have ``snr_db`` None and a warning says how many (all of them: the recording holds no speech).
     """
 
     source: str
@@ -109,7 +113,8 @@ class WindowScan:
     """What :func:`classify_windows` found: each window's samples ``spans``, ``levels`` (dBFS),
     ``speech`` (seconds of speech found; None with the detector off), the indices of windows loud
     enough but without speech (``no_speech``), the probabilities of those the model ran on, the
-    speech-to-noise meter of them all (``noise``) and the speech level of each classified one (``speech_db``)."""
+    speech-to-noise meter of them all (``noise``), the speech level of each classified one (``speech_db``) and,
+    with the speech detector off, the steady tone of each classified one that holds nothing else (``tone_only``)."""
 
     spans: list[tuple[int, int]] = field(default_factory=list)
     levels: list[float] = field(default_factory=list)
@@ -118,6 +123,7 @@ class WindowScan:
     probs: dict[int, np.ndarray] = field(default_factory=dict)
     noise: NoiseMeter = field(default_factory=NoiseMeter)
     speech_db: dict[int, float | None] = field(default_factory=dict)
+    tone_only: dict[int, tuple[float, float, float | None]] = field(default_factory=dict)
 
 
 def classify_windows(
@@ -162,6 +168,13 @@ def classify_windows(
             scan.noise.add(window, scored=False)
             continue
         scan.speech_db[i] = scan.noise.add(window)
+        # the detector off: a window of a steady tone alone (hum, a test tone) is classified, and said so, as
+        # classify() says a clip of one (the detector run on the window only for a tone about as loud as speech)
+        tone = scan.noise.piece_tone
+        if track is None and tone is not None and not speech_under(tone, window, sampling_rate):
+            scan.tone_only[i] = tone
+            scan.noise.drop_tone_piece()  # no speech: no snr_db, no tone "under the speech"
+            scan.speech_db[i] = None
         pending.append((i, window.copy()))
         if len(pending) >= batch_size:
             flush()
@@ -237,8 +250,14 @@ def assemble_timeline(
     # the speech-to-noise estimate: the noisiest quarter of the windows classified; one warning a recording
     snrs = [w["snr_db"] for w in windows if w["snr_db"] is not None]
     snr = round(float(np.percentile(snrs, SNR_WINDOWS_PERCENTILE)), 1) if snrs else None
-    warn_if_noisy(name, snr, scan.noise.floor_db(), (sum(v < NOISY_SNR_DB for v in snrs), len(snrs)))
-    warn_if_tone(name, scan.noise.tone())  # a hum or test tone under the classified windows, left out of snr
+    alone = [i for i, w in enumerate(windows) if i in scan.tone_only and not w["silent"]]
+    if alone:  # the detector off: classified windows of a steady tone alone
+        loudest_tone = max((scan.tone_only[i] for i in alone), key=lambda t: t[1])
+        warn_tone_only(name, loudest_tone, (len(alone), len(weights)))
+    if len(alone) < len(weights):  # some speech: how noisy, and a tone under it
+        warn_if_noisy(name, snr, scan.noise.floor_db(), (sum(v < NOISY_SNR_DB for v in snrs), len(snrs)))
+        # a hum or test tone under the classified windows, left out of snr
+        warn_if_tone(name, scan.noise.tone())
     if weights:
         w = np.array([d for _, d in weights])
         overall = (np.stack([rows[i] for i, _ in weights]) * w[:, None]).sum(axis=0) / w.sum()
