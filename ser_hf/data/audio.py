@@ -63,6 +63,7 @@ from .samples import (  # noqa: F401  (some only re-exported: callers import the
 )
 from .tracks import check_track, libsndfile_track, open_track, track_index, track_length
 from .unicode_names import not_found_message
+from .wav_header import damaged_wav_error
 
 logger = logging.getLogger(__name__)
 
@@ -566,6 +567,7 @@ def _header_info(target: Any, name: str, track: Any) -> tuple[float, int, int]:
         raise (
             unfinished_mp4_error(target, name)
             or cut_before_audio_error(target, name)
+            or damaged_wav_error(target, name, codec_unknown="audio stream" in str(err).lower())
             or AudioInputError(f"not a readable audio or video file ({type(err).__name__})", source=name)
         ) from err
     meta = decoder.metadata  # a Matroska track's own length, where FFmpeg gives the file's

@@ -38,6 +38,7 @@ from .ffmpeg_decode import _decode_until_damage, read_to_damage
 from .ffmpeg_input import ffmpeg_source
 from .resampling import check_rate
 from .tracks import check_track, holds_video, libsndfile_track, open_track, track_index, track_length
+from .wav_header import check_file_rate
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def _chunks(
         yielded = 0
         try:  # resampled with context: the chunks join as the whole file
             with sf.SoundFile(_opened(data)) as f:
-                check_rate(int(f.samplerate), name)
+                check_file_rate(int(f.samplerate), name, data)
                 check_channel(f.channels, channel, name)  # a channel it lacks, said first
                 _warn_if_cut_short(f, name, data)  # a WAV's header, an Ogg's cut page
                 for chunk in _resampled_blocks(f, sampling_rate, chunk_seconds, channel):
@@ -149,7 +150,7 @@ def _chunks(
     # a video's audio may start after its picture (a dubbed track): read from where it starts
     begin = float(meta.begin_stream_seconds or 0.0)
     if meta.sample_rate:
-        check_rate(int(meta.sample_rate), name)
+        check_file_rate(int(meta.sample_rate), name, data)
     if meta.num_channels:
         check_channel(int(meta.num_channels), channel, name)
     # the times of a timeline are the audio's, not the picture's; an audio file's own start (an MP3

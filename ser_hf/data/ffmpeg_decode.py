@@ -19,9 +19,9 @@ from ..errors import SERError
 from .cut_files import cut_before_audio_error, warn_cut_mid_frame
 from .ffmpeg_input import ffmpeg_error as _ffmpeg_error
 from .ffmpeg_input import ffmpeg_source, is_out_of_memory, too_long_error
-from .resampling import check_rate
 from .samples import _pick, check_channel
 from .tracks import open_track
+from .wav_header import check_file_rate
 
 # the warnings of a damaged file keep the logger name they had in ser_hf.data.audio (the CLI prints it)
 logger = logging.getLogger("ser_hf.data.audio")
@@ -50,7 +50,7 @@ def _decode_ffmpeg(
     except Exception as err:
         raise _ffmpeg_error(err, name, data=data) from err
     if decoder.metadata.sample_rate:  # a 1-Hz header made 2,000 s of a 4-KB file
-        check_rate(int(decoder.metadata.sample_rate), name)
+        check_file_rate(int(decoder.metadata.sample_rate), name, data)
     if decoder.metadata.num_channels:  # a channel it lacks: said before decoding
         check_channel(int(decoder.metadata.num_channels), channel, name)
     try:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import AudioInputError, AudioTooLongError, SERError
 from .cut_files import cut_before_audio_error, unfinished_mp4_error
+from .wav_header import damaged_wav_error
 
 # the head read to recognise a playlist: FFmpeg's probe sees the first 2 KB..1 MB, a text demuxer
 # reads its text up to the first NUL (the probe buffer is a C string)
@@ -125,7 +126,10 @@ def ffmpeg_error(
         return continuation
     if data is not None and (cut := unfinished_mp4_error(data, name) or cut_before_audio_error(data, name)):
         return cut  # an M4A without its index, an Ogg or ADTS cut before its first audio
-    if "audio stream" in str(err).lower():  # torchcodec: "The best audio stream is unknown ..."
+    no_stream = "audio stream" in str(err).lower()  # torchcodec: "The best audio stream is unknown ..."
+    if data is not None and (damaged := damaged_wav_error(data, name, codec_unknown=no_stream)):
+        return damaged  # a WAV whose fmt chunk is garbage: "no audio stream (a video without sound ...)"
+    if no_stream:
         return AudioInputError(
             "not a readable audio file: FFmpeg finds no audio stream in it (a video without sound, or "
             "not a media file at all); pass a file with sound",

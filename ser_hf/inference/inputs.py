@@ -24,6 +24,7 @@ from ..data.audio import (
 )
 from ..data.chunks import decoder_chunks, iter_audio_chunks
 from ..data.download import fetch_url
+from ..data.resampling import MAX_RATE, MIN_RATE
 from ..data.samples import milliseconds
 from ..errors import AudioInputError, AudioTooLongError, NoSpeechError, SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
@@ -388,6 +389,8 @@ def _header_seconds(audio: Any, track: Any = None) -> tuple[float | None, bool, 
         seconds, rate, _ = audio_info(encoded, track)
     except SERError:  # missing, not audio, a track it lacks: load_audio says precisely what
         return None, True, None
+    if rate and not MIN_RATE <= rate <= MAX_RATE:  # a damaged header (a WAV's rate of 1 Hz gave 15 hours
+        return None, True, None  # to a 3-s clip, "too long"): decoding says it is damaged
     if not seconds or rate and seconds * rate >= UNKNOWN_FRAMES:
         return None, False, rate or None
     return seconds, True, rate or None
