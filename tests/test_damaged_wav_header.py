@@ -37,9 +37,9 @@ def _damaged(offset: int, fmt: str, value: int) -> bytes:
 
 
 DAMAGED = {  # name -> (the file's bytes, what the message names)
-    "rate 0": (_damaged(4, "<I", 0), "a sample rate of 0 Hz"),
-    "rate 1": (_damaged(4, "<I", 1), "a sample rate of 1 Hz"),
-    "rate 4294967295": (_damaged(4, "<I", 0xFFFFFFFF), "a sample rate of 4294967295 Hz"),
+    "rate 0": (_damaged(4, "<I", 0), "a sampling rate of 0 Hz"),
+    "rate 1": (_damaged(4, "<I", 1), "a sampling rate of 1 Hz"),
+    "rate 4294967295": (_damaged(4, "<I", 0xFFFFFFFF), "a sampling rate of 4294967295 Hz"),
     "channels 0": (_damaged(2, "<H", 0), "0 channels"),
     "channels 65535": (_damaged(2, "<H", 0xFFFF), "65535 channels"),
     "bits 0": (_damaged(14, "<H", 0), "0 bits per sample"),
@@ -91,7 +91,7 @@ def test_classify_and_predict_say_a_wav_header_is_damaged_not_too_long(clf, mode
         assert type(out[0]) is AudioInputError and isinstance(out[1], list)
     assert predict_cli([str(tmp_path / "rate_1.wav"), "--model", str(model_dir), "--json", "-"]) == 1
     (row,) = json.loads(capsys.readouterr().out)
-    assert "header is damaged: its fmt chunk gives a sample rate of 1 Hz" in row["error"]
+    assert "header is damaged: its fmt chunk gives a sampling rate of 1 Hz" in row["error"]
 
 
 def test_a_sane_wav_header_still_reads_and_a_long_one_is_still_too_long(clf, tmp_path):

@@ -61,7 +61,9 @@ def wav_header_damage(source: Any, codec_unknown: bool = False) -> tuple[str, in
     if not 1 <= channels <= _MAX_CHANNELS:
         wrong.append(f"{channels} channels")
     if not MIN_RATE <= rate <= MAX_RATE:
-        wrong.append(f"a sample rate of {rate} Hz")
+        wrong.append(
+            f"a sampling rate of {rate} Hz (outside {MIN_RATE} Hz - {MAX_RATE // 1000} kHz, where speech is recorded)"
+        )
     if (tag in (_PCM, _EXTENSIBLE) and not 1 <= bits <= 64) or (tag == _FLOAT and bits not in (32, 64)):
         wrong.append(f"{bits} bits per sample")
     if wrong:
