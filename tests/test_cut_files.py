@@ -207,3 +207,80 @@ def test_a_stale_matroska_duration_tag_shorter_than_the_track(clf, model_dir, tm
         row = _row(model_dir, path, capsys)
         assert row["duration"] == pytest.approx(12.0, abs=0.05) and len(row["timeline"]) == 5, path.name
     assert audio_info(tmp_path / "edited.mka")[0] == pytest.approx(12.0, abs=0.05)
+
+
+def _warned(source, caplog) -> tuple[float, str]:
+    """(the seconds load_audio reads of ``source``, what it logged)."""
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        seconds = len(load_audio(source)) / SR
+    return seconds, caplog.text
+
+
+def test_a_cut_webm_is_said_to_be_cut_by_load_audio_and_classify(clf, tmp_path, caplog):
+    """A WebM cut short (the first 60 % of an upload) was read by load_audio and classify as a whole
+    shorter clip, without a word (only predict's row, comparing lengths, said "truncated"). Its header
+    gives its length: the warning says it, with predict's cut_short record."""
+    for codec in ("libopus", "libvorbis"):
+        data = _encode(tmp_path, f"whole_{codec}.webm", "-c:a", codec)
+        assert "cut short" not in _warned(data, caplog)[1]
+        (tmp_path / "cut.webm").write_bytes(data[: len(data) * 6 // 10])
+        for source in (tmp_path / "cut.webm", data[: len(data) * 6 // 10]):
+            seconds, said = _warned(source, caplog)
+            assert 3.0 < seconds < 6.5, codec
+            assert re.search(
+                rf"cut short: its header gives 8\.0\d s of audio, it holds {seconds:.2f} s", said
+            )
+            ((header, held),) = [r.cut_short for r in caplog.records if hasattr(r, "cut_short")]
+            assert header == pytest.approx(8.0, abs=0.02) and held == seconds
+        caplog.clear()
+        with caplog.at_level("WARNING"):
+            assert clf.classify(tmp_path / "cut.webm")
+        assert "cut.webm: the file is cut short: its header gives 8.0" in caplog.text
+
+
+def _pages(data: bytes) -> list[int]:
+    """Where each Ogg page of ``data`` starts."""
+    starts, at = [], 0
+    while at < len(data):
+        starts.append(at)
+        table = data[at + 27 : at + 27 + data[at + 26]]
+        at += 27 + len(table) + sum(table)
+    return starts
+
+
+def test_an_ogg_cut_on_a_page_boundary_is_said_to_be_cut(model_dir, tmp_path, caplog, capsys):
+    """An Ogg file cut exactly between two pages read as a whole shorter recording (a cut inside a
+    page was said): its last page lacks the end-of-stream mark every whole stream ends with. Whole Ogg
+    files (Opus, Vorbis, FLAC; to a file or a pipe) are not flagged."""
+    for name, args in (
+        ("opus", ("-c:a", "libopus")),
+        ("ogg", ("-c:a", "libvorbis")),
+        ("oga", ("-c:a", "flac")),
+    ):
+        data = _encode(tmp_path, f"whole.{name}", *args)
+        piped = subprocess.run(
+            [
+                FFMPEG,
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-i",
+                str(tmp_path / "speech8.wav"),
+                *args,
+                "-f",
+                "ogg",
+                "-",
+            ],
+            capture_output=True,
+            check=True,
+        ).stdout
+        for whole in (data, piped):
+            assert "cut short" not in _warned(whole, caplog)[1], name
+        cut = next(at for at in _pages(data) if at > len(data) // 2)
+        (tmp_path / f"cut.{name}").write_bytes(data[:cut])
+        said = "the file is cut short (it ends on an Ogg page without the end-of-stream mark a whole stream ends with"
+        for seconds in _read_everywhere(tmp_path / f"cut.{name}", caplog, said):
+            assert 2.0 < seconds < 7.0, name
+    row = _row(model_dir, tmp_path / "cut.opus", capsys)
+    assert row["warning"].startswith("truncated: the file is cut short, holds")

@@ -4,9 +4,10 @@ formats whose header gives no length, and in MP4 / M4A.
 An Ogg stream (Opus, Vorbis) is pages, each with its checksum: a page cut off is dropped by FFmpeg
 and libsndfile without a word, so a cut Ogg Opus read as a whole shorter recording. An ADTS AAC
 file (``.aac``) is frames, each with its length; FFmpeg's length of one is guessed from its size
-and bitrate. Both are recognised here by their last bytes: the file ends inside a page or a frame
-(:func:`ends_mid_frame`, :func:`warn_cut_mid_frame`: the warning, and its ``cut_short`` record that
-``ser-hf predict``'s row reports). An MP4 / M4A written in one pass puts its index (the ``moov``
+and bitrate. Both are recognised here by their last bytes: the file ends inside a page or a frame,
+or (Ogg) after a page that does not end its stream (:func:`ends_mid_frame`,
+:func:`warn_cut_mid_frame`: the warning, and its ``cut_short`` record that ``ser-hf predict``'s row
+reports). An MP4 / M4A written in one pass puts its index (the ``moov``
 box) after the audio, so one cut short holds no index and nothing of it decodes; FFmpeg said only
 "moov atom not found" (:func:`unfinished_mp4_error`).
 """
@@ -132,35 +133,43 @@ def _ogg_serials(head: bytes) -> set[bytes]:
     return serials
 
 
-def _ogg_cut(tail: bytes, serials: set[bytes]) -> bool:
-    """Whether the Ogg file whose last bytes are ``tail`` ends inside a page: its last page (of one
-    of its streams, ``serials``) runs past the end. A whole last page, or other bytes after it: not."""
+_OGG_CUT = "inside an Ogg page"
+_OGG_NO_END = "on an Ogg page without the end-of-stream mark a whole stream ends with"
+
+
+def _ogg_cut(tail: bytes, serials: set[bytes]) -> str | None:
+    """Where the Ogg file whose last bytes are ``tail`` is cut, when it is: inside a page (its last
+    page, of one of its streams ``serials``, runs past the end), or between pages (its last page,
+    whole, lacks the end-of-stream flag every muxer sets on a stream's last page: a cut on a page
+    boundary was read as a whole shorter recording). Other bytes after the last page: not told."""
     at = tail.rfind(b"OggS")
     while at >= 0:
         page = tail[at:]
         if len(page) < 27:  # its header cut
-            return len(page) < 5 or page[4] == 0
+            return _OGG_CUT if len(page) < 5 or page[4] == 0 else None
         if page[4] == 0 and page[14:18] in serials:
             table = page[27 : 27 + page[26]]
-            return len(table) < page[26] or 27 + len(table) + sum(table) > len(page)
+            end = 27 + len(table) + sum(table)
+            if len(table) < page[26] or end > len(page):
+                return _OGG_CUT
+            return _OGG_NO_END if end == len(page) and not page[5] & 0x04 else None
         at = tail.rfind(b"OggS", 0, at)  # those bytes were inside a page's data
-    return False
+    return None
 
 
 def ends_mid_frame(source: Any) -> str | None:
-    """What ``source`` (a path, encoded bytes or a binary file object) ends inside when it is cut short:
-    ``"an Ogg page"`` or ``"an ADTS frame"``; None for a whole file or another format."""
+    """Where ``source`` (a path, encoded bytes or a binary file object) ends when it is cut short:
+    ``"inside an Ogg page"``, after an Ogg page without the end-of-stream mark, or ``"inside an ADTS
+    frame"``; None for a whole file or another format."""
     head = _read(source, 0, 1 << 16)
     if head[:4] == b"OggS":
         serials = _ogg_serials(head)
-        return (
-            "an Ogg page" if serials and _ogg_cut(_read(source, -_TAIL_BYTES, _TAIL_BYTES), serials) else None
-        )
+        return _ogg_cut(_read(source, -_TAIL_BYTES, _TAIL_BYTES), serials) if serials else None
     if _is_adts(head):
         tail = _read(source, -_TAIL_BYTES, _TAIL_BYTES)
         whole = len(tail) == _size(source)  # a small file: its frames followed from the first
         if _adts_cut(tail, _after_id3(tail) if whole else None):
-            return "an ADTS frame"
+            return "inside an ADTS frame"
     return None
 
 
@@ -172,14 +181,14 @@ def length_is_a_guess(source: Any) -> bool:
 
 
 def warn_cut_mid_frame(source: Any, name: str, held_s: float) -> bool:
-    """Warn, and return True, when ``source`` ends inside an Ogg page or ADTS frame: cut short, its
-    audio read up to the cut (``held_s`` seconds). Its ``cut_short`` record is (None, ``held_s``):
+    """Warn, and return True, when ``source`` is cut short (:func:`ends_mid_frame`): its audio read
+    up to the cut (``held_s`` seconds). Its ``cut_short`` record is (None, ``held_s``):
     these formats' headers give no length to compare with."""
     inside = ends_mid_frame(source)
     if inside is None:
         return False
     logger.warning(
-        "%s: the file is cut short (it ends inside %s: an upload or copy interrupted); the clip is read "
+        "%s: the file is cut short (it ends %s: an upload or copy interrupted); the clip is read "
         "up to the cut, %.2f s",
         name,
         inside,
@@ -191,12 +200,12 @@ def warn_cut_mid_frame(source: Any, name: str, held_s: float) -> bool:
 
 def cut_before_audio_error(source: Any, name: str) -> AudioInputError | None:
     """The error for an Ogg or ADTS file cut short before any of its audio decodes (FFmpeg: "Failed to
-    open input buffer: End of file"); None when it does not end inside a page or frame."""
+    open input buffer: End of file"); None when it is not cut (:func:`ends_mid_frame`)."""
     inside = ends_mid_frame(source)
     if inside is None:
         return None
     return AudioInputError(
-        f"is cut short before any audio that decodes: it ends inside {inside} after {_size(source)} bytes "
+        f"is cut short before any audio that decodes: it ends {inside}, {_size(source)} bytes in "
         "(an upload or copy interrupted); copy or upload the whole file again",
         source=name,
     )
