@@ -4,7 +4,8 @@ gives (:class:`AudioInputError`, :class:`AudioTooLongError`, :class:`NoSpeechErr
 :class:`NoSuchChannelError`, :class:`NoSuchTrackError`), which a server answers apart from its own
 problems (model folder, configuration);
 :func:`require_extra`, which turns a
-missing optional dependency into an ``SERError`` naming the extra that installs it; and the checks
+missing optional dependency into an ``SERError`` naming the extra that installs it, with the command
+that installs it here (:func:`install_hint`: ser-hf is not on PyPI); and the checks
 that turn a bad device or output path into an ``SERError`` before any work is done
 (:func:`torch_device`, :func:`output_dir`, :func:`output_file`); and :func:`spreadsheet_text`, which
 keeps text a user did not write (file names, labels) from running as a formula where a CSV opens;
@@ -19,7 +20,7 @@ import os
 import re
 from pathlib import Path
 
-from .models.errors import SERError
+from .models.errors import SERError, install_hint
 
 __all__ = [
     "EXTRAS",
@@ -30,6 +31,7 @@ __all__ = [
     "NoSuchTrackError",
     "SERError",
     "extra_for_module",
+    "install_hint",
     "require_extra",
 ]
 
@@ -90,7 +92,7 @@ def require_extra(extra: str, what: str, modules: tuple[str, ...] | None = None)
     if missing:
         raise SERError(
             f"needs {', '.join(missing)}, which the core install leaves out: "
-            f"pip install 'ser-hf[{_EXTRA_OF.get(extra, extra)}]' (or 'ser-hf[all]')",
+            f"{install_hint(_EXTRA_OF.get(extra, extra))}",
             source=what,
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import venv
@@ -104,4 +105,7 @@ def test_the_core_alone_classifies_through_the_pipeline_and_the_classifier(core_
 def test_a_command_that_needs_an_extra_names_it(core_venv, argv, extra):
     proc = _run(core_venv, "-m", "ser_hf.cli", *argv)
     assert proc.returncode == 2, proc.stderr[-2000:]
-    assert f"pip install 'ser-hf[{extra}]'" in proc.stderr and "Traceback" not in proc.stderr
+    # installed from this clone (pip install REPO): the command that installs the extra from it; ser-hf
+    # is not on PyPI, so `pip install 'ser-hf[EXTRA]'` would find nothing
+    assert f"pip install {shlex.quote(f'{REPO}[{extra}]')}" in proc.stderr, proc.stderr[-2000:]
+    assert "ser-hf[" not in proc.stderr and "Traceback" not in proc.stderr

@@ -16,7 +16,7 @@ from conftest import make_speechlike, make_tone
 from ser_hf.cli import main
 from ser_hf.cli.extract_audio import cli as extract_audio_cli
 from ser_hf.cli.predict import cli as predict_cli
-from ser_hf.errors import SERError
+from ser_hf.errors import SERError, install_hint
 from ser_hf.inference.classifier import EmotionClassifier
 
 SR = 16000
@@ -184,7 +184,8 @@ def test_timeline_png_without_matplotlib_is_a_usage_error_before_any_work(
     ]
     rc = main(["predict", *argv])
     err = capsys.readouterr().err
-    assert rc == 2 and "--timeline-png" in err and "pip install 'ser-hf[demo]'" in err, err
+    assert rc == 2 and "--timeline-png" in err and install_hint("demo") in err, err
+    assert "pip install -e " in err and "ser-hf[" not in err  # this clone's folder: ser-hf is not on PyPI
     assert "Traceback" not in err and not out_csv.exists() and not pngs.exists()
 
 

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..errors import SERError, extra_for_module, os_error_of
+from ..errors import SERError, extra_for_module, install_hint, os_error_of
 
 # subcommand -> (module in ser_hf.cli with a cli(argv) function, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -212,8 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         if extra is None:
             raise
         print(
-            f"ser-hf {name}: error: needs {err.name}, which the core install leaves out: "
-            f"pip install 'ser-hf[{extra}]'",
+            f"ser-hf {name}: error: needs {err.name}, which the core install leaves out: {install_hint(extra)}",
             file=sys.stderr,
         )
         return 2

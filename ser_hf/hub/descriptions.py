@@ -34,7 +34,8 @@ FUNCTIONALS_DESCRIPTIONS = {
     "voice-turn-encoder-2": "the voice-encoder-2 pooled states (Resemblyzer's, Apache-2.0) beside the first two "
     "layers' turn-encoder pooled states (smart-turn v3.2's Whisper-tiny encoder: Daily, BSD-2-Clause; OpenAI, MIT)",
     "ours": "statistics of 64 log-mels, 40 MFCCs with deltas, RMS, ZCR and log-F0",
-    "compare": "openSMILE ComParE 2016; needs `pip install 'ser-hf[opensmile]'`, research licence",
+    # read on the Hub, where the model runs as remote code beside transformers: openSMILE is all it adds
+    "compare": "openSMILE ComParE 2016; needs `pip install opensmile`, research licence",
     "compare+ours": "openSMILE ComParE 2016 and our log-mel / MFCC / F0 statistics; needs "
-    "`pip install 'ser-hf[opensmile]'`, research licence",
+    "`pip install opensmile`, research licence",
 }

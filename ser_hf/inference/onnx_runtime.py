@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SERError
+from ..errors import SERError, install_hint
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def make_session(
         import onnxruntime as ort
     except ImportError as err:
         raise SERError(
-            "ONNX inference needs onnxruntime: pip install 'ser-hf[onnx]'", source=str(onnx_path)
+            f"ONNX inference needs onnxruntime: {install_hint('onnx')}", source=str(onnx_path)
         ) from err
     if not Path(onnx_path).is_file():
         raise SERError("ONNX file not found; export one with 'ser-hf export'", source=str(onnx_path))

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .configuration_ser import FUNCTIONAL_BLOCKS, FUNCTIONAL_SETS
-from .errors import SERError
+from .errors import SERError, install_hint
 from .feature_extraction_ser import SERFeatureExtractor
 from .functionals_statistics import (
     N_COMPARE,
@@ -93,7 +93,7 @@ def _functional_tools(functionals: str, sampling_rate: int) -> dict[str, Any]:
             import opensmile
         except ImportError as err:
             raise SERError(
-                f"the {functionals!r} functionals need openSMILE: pip install 'ser-hf[opensmile]' (its licence "
+                f"the {functionals!r} functionals need openSMILE: {install_hint('opensmile', ('opensmile',))} (its licence "
                 "allows research and non-commercial use), or use a model built on 'ours'",
                 source="SERFunctionalsFeatureExtractor",
             ) from err

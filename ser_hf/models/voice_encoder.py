@@ -22,7 +22,7 @@ bfloat16 the kernels round differently for another batch, which moves a clip's v
 about 3e-3 (bfloat16 against float32: about 1e-2).
 
 Where the LSTMs run in float32 (CPUs without native bfloat16) and ``onnx`` + ``onnxruntime`` are
-installed (``pip install 'ser-hf[onnx]'``), the layers run in ONNX Runtime: the same states (within
+installed (``pip install onnx onnxruntime``; ser_hf's ``[onnx]`` extra), the layers run in ONNX Runtime: the same states (within
 2e-6); on a 3-s clip of two windows the two layers take 4.5 ms against torch's 8.5 ms on one thread
 (session 21, torch then one window at a time). ``SER_HF_ENCODER_RUNTIME=torch`` keeps torch.
 

@@ -381,7 +381,7 @@ PRESETS.update(
         "functionals-compare": {
             "family": "functionals",
             "description": "openSMILE ComParE 2016 (6,373) + our 1,681 functionals + logistic regression "
-            "(the bundled functionals model's recipe; needs ser-hf[opensmile], research licence)",
+            "(the bundled functionals model's recipe; needs the [opensmile] extra, research licence)",
             "source": "the session-2 classical baseline; a slow teacher for ser-hf distill",
             "feature_extractor": {"functionals": "compare+ours"},
             "config": {"c_grid": [0.001, 0.003, 0.01, 0.03, 0.1]},
