@@ -6,7 +6,7 @@ import logging
 
 from ..errors import require_extra
 from ..hub.cards import DEFAULT_DATASET_COMMIT_MESSAGE
-from ..hub.dataset_push import push_dataset
+from ..hub.dataset_push import SPLIT_HELP, push_dataset
 from .parser import ArgumentParser
 from .push import _quiet_http_logs
 
@@ -17,11 +17,14 @@ logger = logging.getLogger(__name__)
 
 
 def cli(argv: list[str]) -> int:
-    """``ser-hf push-dataset --corpus ravdess=/path [--corpus ...] [--label-scheme S] --repo-id NAME``."""
+    """``ser-hf push-dataset --corpus ravdess=/path [--corpus ...] [--label-scheme S] [--split speaker]
+    --repo-id NAME``."""
     parser = ArgumentParser(
         prog="ser-hf push-dataset",
         description="Load corpora and upload them as one Hub dataset (audio embedded in parquet) with a "
-        "dataset card. Uses HF_TOKEN (or --token) and HF_ENDPOINT.",
+        "dataset card. Uses HF_TOKEN (or --token) and HF_ENDPOINT. With --split speaker the dataset gets "
+        "speaker-independent train, validation and test splits, which load_dataset(NAME, split='test') and "
+        "ser-hf evaluate --corpus NAME (its test split by default) read.",
     )
     parser.add_argument("--corpus", action="append", required=True, metavar="NAME=PATH", help="repeatable")
     parser.add_argument(
@@ -31,6 +34,20 @@ def cli(argv: list[str]) -> int:
         "with calm apart from neutral; several corpora are harmonised, harmonized7)",
     )
     parser.add_argument("--repo-id", required=True, help="Hub dataset id, e.g. user/ravdess-ser")
+    parser.add_argument("--split", metavar="SPEC", default=None, help=SPLIT_HELP)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="the draw of --split speaker's (or kfold's) speakers (default 0)"
+    )
+    parser.add_argument(
+        "--hub-split",
+        dest="hub_split",
+        metavar="SPLIT",
+        default=None,
+        help="the split(s) to read of data with splits of their own (a Hub dataset, a save_to_disk DatasetDict, "
+        "parquet files named train-*/validation-*/test-*, an audio folder of train/ validation/ test/ folders): "
+        "test, or several joined by '+'; default train, validation and test, where they have them (pushed "
+        "under those names unless --split splits them again)",
+    )
     parser.add_argument(
         "--private",
         action="store_true",
@@ -57,5 +74,9 @@ def cli(argv: list[str]) -> int:
         label_scheme=args.label_scheme,
         commit_message=args.message,
         license=args.license,
+        split=args.split,
+        hub_split=args.hub_split,
+        seed=args.seed,
     )
     print(f"pushed {', '.join(args.corpus)} to {url}")
+    return 0
