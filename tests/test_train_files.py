@@ -183,3 +183,33 @@ def test_the_split_pushed_to_the_hub_is_readable_and_keeps_undecodable_names(tmp
     assert json.loads((tmp_path / "split.json").read_text(encoding="utf-8"))["train_speakers"] == speakers
     uploaded = published_split(tmp_path)
     assert "syn_Zoë".encode() in uploaded and json.loads(uploaded)["train_speakers"] == speakers
+
+
+def test_the_same_run_again_into_its_folder_gives_no_another_run_warning(tmp_path, caplog):
+    """Re-running the very same `ser-hf train` (a Trainer preset) into its --output_dir warned that the
+    folder "holds the model of another run (its seed differ ...)": the comparison read the seed where a
+    functionals fit records it, not among the Trainer's arguments. A record whose `split` is null (the
+    --split not given, before it was resolved) is the resolved split; a run that does differ still says what
+    (here its model: other features)."""
+    import logging
+
+    from test_training import _args, make_ravdess_tree
+
+    data = make_ravdess_tree(tmp_path / "ravdess", actors=4, seconds=0.5)
+    out = tmp_path / "model"
+    argv = _args(data, out, "--num_train_epochs", "1")
+    del argv[argv.index("--split") : argv.index("--split") + 2]  # the default split, resolved by the run
+    assert main(["train", *argv]) == 0
+    record = json.loads((out / "train_args.json").read_text(encoding="utf-8"))
+    assert record["data"]["split"] == "none"  # the split the run resolved, not null
+    with caplog.at_level(logging.WARNING, logger="ser_hf.training"):
+        assert main(["train", *argv]) == 0
+        assert "holds the model of another run" not in caplog.text
+        record = json.loads((out / "train_args.json").read_text(encoding="utf-8"))
+        record["data"]["split"] = None  # as a record of the unresolved default reads
+        (out / "train_args.json").write_text(json.dumps(record), encoding="utf-8")
+        other = list(argv)
+        other[other.index("--feature_overrides") + 1] = json.dumps({"n_mels": 24, "max_frames": None})
+        assert main(["train", *other]) == 0
+    assert caplog.text.count("holds the model of another run") == 1
+    assert "holds the model of another run (its model differ" in caplog.text  # not its data (split null)

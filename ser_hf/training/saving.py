@@ -227,9 +227,20 @@ def another_runs_model(
     for added in ("spec", "corpus_folders"):  # what split.json records beside the split itself
         recorded.pop(added, None)
     data = data_identity(saved.get("data") or {})
-    previous = {"split": recorded, "data": data, "model": saved.get("model"), "seed": saved.get("seed")}
-    data = data_identity(dataclasses.asdict(data_args))
-    identity = {"split": split.to_dict(), "data": data, "model": dataclasses.asdict(model_args), "seed": seed}
+    this_data = data_identity(dataclasses.asdict(data_args))
+    # a record of the --split not given, before it was resolved: split.json (compared) says which it was
+    if data.get("split") is None:
+        data["split"] = this_data.get("split")
+    # a functionals fit records its seed on top, a Trainer run among the Trainer's arguments ("training")
+    training = saved.get("training") if isinstance(saved.get("training"), dict) else {}
+    saved_seed = saved["seed"] if "seed" in saved else training.get("seed")
+    previous = {"split": recorded, "data": data, "model": saved.get("model"), "seed": saved_seed}
+    identity = {
+        "split": split.to_dict(),
+        "data": this_data,
+        "model": dataclasses.asdict(model_args),
+        "seed": seed,
+    }
     return _differing(previous, json.loads(json.dumps(identity, default=json_default)))
 
 
