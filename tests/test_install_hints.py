@@ -126,3 +126,15 @@ def test_cards_for_the_hub_name_a_command_that_works_there():
         assert "`pip install opensmile`" in FUNCTIONALS_DESCRIPTIONS[name]
     cards = [*sorted((REPO / "ser_hf" / "bundled").glob("*/README.md")), REPO / "model_card.md"]
     assert not [c for c in cards if "ser-hf[" in c.read_text()], "a card names ser-hf[...], not on PyPI"
+
+
+def test_a_missing_file_of_the_package_names_a_reinstall_that_works(tmp_path):
+    """`pip install --force-reinstall ser-hf` (the voice encoder's missing weights) found nothing on PyPI."""
+    from ser_hf.models.voice_encoder import load_weights
+
+    with pytest.raises(SERError, match="weights are missing") as err:
+        load_weights(tmp_path / "voice_encoder.safetensors", "voice encoder")
+    text = str(err.value)
+    assert f"pip install --force-reinstall -e {shlex.quote(str(REPO))}" in text and "ser-hf)" not in text, (
+        text
+    )

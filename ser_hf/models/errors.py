@@ -30,24 +30,28 @@ class SERError(ValueError):
         super().__init__(f"{source}: {message}" if source else message)
 
 
-def install_hint(extra: str, modules: tuple[str, ...] = ()) -> str:
-    """The command that installs the optional extra ``extra`` of ser-hf, as this installation was made:
-    ser-hf is not on PyPI, so ``pip install 'ser-hf[EXTRA]'`` finds no distribution.
+def install_hint(extra: str | None, modules: tuple[str, ...] = (), *, reinstall: bool = False) -> str:
+    """The command that installs the optional extra ``extra`` of ser-hf (None: the package alone), as this
+    installation was made: ser-hf is not on PyPI, so ``pip install 'ser-hf[EXTRA]'`` finds no distribution.
 
     From a clone (an editable install, or the source tree on the path): ``pip install -e
     '/path/to/clone[EXTRA]'``; installed from a folder, wheel or git URL: the same source with the extra;
     otherwise what README says: ``pip install '.[EXTRA]'`` in a clone of the repository. ``modules``: the
     PyPI packages the caller needs, named instead where ser_hf is not installed at all (a saved model's
-    remote code loaded by transformers alone needs them, not the package)."""
+    remote code loaded by transformers alone needs them, not the package). ``reinstall``: with
+    ``--force-reinstall`` (files of the package itself are missing)."""
+    pip = "pip install --force-reinstall" if reinstall else "pip install"
+    wanted = f"[{extra}]" if extra else ""
     source = _install_source()
     if source is None and modules and _package_folder() is None:
-        return f"pip install {' '.join(modules)}"
+        return f"{pip} {' '.join(modules)}"
     if source is None:
-        return f"pip install '.[{extra}]' in your clone of the ser_hf repository (ser-hf is not on PyPI)"
+        target = f"'.{wanted}'" if wanted else "."
+        return f"{pip} {target} in your clone of the ser_hf repository (ser-hf is not on PyPI)"
     kind, where, editable = source
     if kind == "vcs":
-        return f"pip install {shlex.quote(f'ser-hf[{extra}] @ {where}')}"
-    return f"pip install {'-e ' * editable}{shlex.quote(f'{where}[{extra}]')}"
+        return f"{pip} {shlex.quote(f'ser-hf{wanted} @ {where}')}"
+    return f"{pip} {'-e ' * editable}{shlex.quote(f'{where}{wanted}')}"
 
 
 @functools.lru_cache(maxsize=1)

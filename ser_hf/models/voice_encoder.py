@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import SERError
+from .errors import SERError, install_hint
 
 WEIGHTS = Path(__file__).with_name("voice_encoder.safetensors")
 WINDOW = 160  # frames per window (1.6 s)
@@ -106,7 +106,7 @@ def load_weights(path: str | Path, what: str) -> dict[str, torch.Tensor]:
     if not Path(path).is_file():
         raise SERError(
             f"the {what}'s weights are missing ({path}); they ship inside the ser-hf package: "
-            "reinstall it (pip install --force-reinstall ser-hf), or load this model with ser_hf installed",
+            f"reinstall it ({install_hint(None, reinstall=True)}), or load this model with ser_hf installed",
             source=str(path),
         )
     return load_file(str(path))

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SERError, pad_text, text_width
+from ..errors import SERError, install_hint, pad_text, text_width
 from .plot_text import drawable_text
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,9 @@ def _load_core():
     path = EVALUATE_MODULE_DIR / "ser_metrics_core.py"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None or not path.is_file():
-        raise ImportError(f"{path}: the metrics core is missing; reinstall ser-hf")
+        raise ImportError(
+            f"{path}: the metrics core is missing; reinstall ser-hf: {install_hint(None, reinstall=True)}"
+        )
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
