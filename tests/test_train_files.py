@@ -189,7 +189,8 @@ def test_the_same_run_again_into_its_folder_gives_no_another_run_warning(tmp_pat
     """Re-running the very same `ser-hf train` (a Trainer preset) into its --output_dir warned that the
     folder "holds the model of another run (its seed differ ...)": the comparison read the seed where a
     functionals fit records it, not among the Trainer's arguments. A record whose `split` is null (the
-    --split not given, before it was resolved) is the resolved split; a run that does differ still says what
+    --split not given, before it was resolved) is the resolved split, and an older record's
+    `hub_split: "train"` (the default then) today's default; a run that does differ still says what
     (here its model: other features)."""
     import logging
 
@@ -207,6 +208,7 @@ def test_the_same_run_again_into_its_folder_gives_no_another_run_warning(tmp_pat
         assert "holds the model of another run" not in caplog.text
         record = json.loads((out / "train_args.json").read_text(encoding="utf-8"))
         record["data"]["split"] = None  # as a record of the unresolved default reads
+        record["data"]["hub_split"] = "train"  # and a record of before session 45, when that was the default
         (out / "train_args.json").write_text(json.dumps(record), encoding="utf-8")
         other = list(argv)
         other[other.index("--feature_overrides") + 1] = json.dumps({"n_mels": 24, "max_frames": None})

@@ -231,6 +231,9 @@ def another_runs_model(
     # a record of the --split not given, before it was resolved: split.json (compared) says which it was
     if data.get("split") is None:
         data["split"] = this_data.get("split")
+    # before session 45 --hub_split defaulted to "train" (None now): the rows read, in split.json, tell
+    if data.get("hub_split") == "train" and this_data.get("hub_split") is None:
+        data["hub_split"] = None
     # a functionals fit records its seed on top, a Trainer run among the Trainer's arguments ("training")
     training = saved.get("training") if isinstance(saved.get("training"), dict) else {}
     saved_seed = saved["seed"] if "seed" in saved else training.get("seed")
