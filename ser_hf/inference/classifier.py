@@ -47,11 +47,13 @@ from .fork_threads import note_threads, one_thread_in_forked_children
 from .inputs import (
     _top,
     adaptation_waves,
+    audio_column,
     check_top_k,
     class_indices,
     clip_list,
     clip_name,
     load_clip,
+    named_clip_list,
     named_error,
     recording_chunks,
     refuse_no_speech,
@@ -336,6 +338,7 @@ class EmotionClassifier:
                 "load the model folder with EmotionClassifier(model) (no onnx_path) to adapt",
                 source="adapt",
             )
+        clips = audio_column(clips, "adapt")  # a whole Dataset: its audio column
         refuse_single(clips, "adapt", "pass the clips as a list (or a generator) of paths or arrays")
         check_min_speech(min_speech_s, "adapt")
         step = getattr(self.feature_extractor, "clips_per_call", 1)
@@ -457,6 +460,8 @@ class EmotionClassifier:
         warnings and errors call each clip (default its path, or its type): a clip's error then starts
         with its name, and its path in brackets when that differs (``req-1 (bad.wav): ...``), and so
         does its ``source``; ``warn``, ``channel``, ``track``, ``require_speech``: as in :meth:`classify`.
+        The rows of a ``datasets`` column (or a whole dataset: its ``Audio`` column; streaming too) are
+        named by their number, ``row 17 of the 'audio' column (path 'x.wav')``, where ``names`` is not given.
 
         A clip that cannot be read (missing, empty, not audio, NaN samples) raises its
         :class:`SERError` for the whole call, its message ending with its position
@@ -466,13 +471,14 @@ class EmotionClassifier:
         ``asyncio.gather``) that error takes the clip's place in the list and the other clips are
         classified.
         """
-        audios = clip_list(audios, "classify_batch", "for one clip, call classify")
+        # the rows of a datasets column (or Dataset) are named by their number: row 17 of the 'audio' column
+        audios, rows = named_clip_list(audios, "classify_batch", "for one clip, call classify")
         if top_k is not None:
             check_top_k(top_k)
         if names is not None and len(names) != len(audios):
             raise SERError(f"{len(names)} names for {len(audios)} clips", source="classify_batch(names=...)")
-        given = names is not None
-        names = [str(n) for n in names] if names is not None else [clip_name(a) for a in audios]
+        given = names is not None or rows is not None
+        names = [str(n) for n in names] if names is not None else rows or [clip_name(a) for a in audios]
         warn_if_training_files(self, audios)  # once per classifier, from the paths alone
         results: list[Any] = [None] * len(audios)
         keep, labels = self._scoring  # one reading for the call: a restrict() meanwhile changes the next

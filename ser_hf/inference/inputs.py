@@ -30,7 +30,7 @@ from ..errors import AudioInputError, AudioTooLongError, NoSpeechError, SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS
 from ..models.turn_encoder import WINDOW_SAMPLES
-from .clip_rows import readable_items
+from .clip_rows import audio_column, named_items, readable_items
 from .levels import SILENCE_DB, level_db, warn_about_noise
 from .windows import sliding_windows
 
@@ -55,7 +55,8 @@ def named_error(err: SERError, name: str) -> SERError:
         return err
     text = str(err)
     reason = text[len(old) + 2 :] if old and text.startswith(f"{old}: ") else text
-    err.source = f"{name} ({old})" if old and not old.startswith("<") else name
+    # (a name that holds the path already, a datasets row's: ``row 3 of the 'audio' column (path 'x.wav')``)
+    err.source = f"{name} ({old})" if old and not old.startswith("<") and old not in name else name
     err.args = (f"{err.source}: {reason}",)
     return err
 
@@ -84,6 +85,16 @@ def clip_list(items: Iterable[Any], what: str, single: str) -> list[Any]:
     column's row that it cannot decode as stored, a failing iterator a SERError (:func:`readable_items`)."""
     refuse_single(items, what, single)
     return list(readable_items(items, what))
+
+
+def named_clip_list(items: Iterable[Any], what: str, single: str) -> tuple[list[Any], list[str] | None]:
+    """:func:`clip_list` of clips, with the name of each when they are the rows of a ``datasets``
+    column or dataset (``row 17 of the 'audio' column (path 'x.wav')``: :func:`named_items`), else None."""
+    items = audio_column(items, what)  # a whole Dataset: its audio column (its shape is no clip's)
+    refuse_single(items, what, single)
+    named = list(named_items(items, what))
+    names = [name for _, name in named]
+    return [item for item, _ in named], names if names and None not in names else None
 
 
 def reads_seconds(feature_extractor: Any) -> float | None:
@@ -512,8 +523,11 @@ def class_indices(names: Sequence[Any], model_labels: Sequence[str], source: str
     return np.array(sorted(keep))
 
 
-def _named(clip: Any, err: SERError) -> str:
-    """``err`` of ``clip`` as one item of ``adapt``'s lists: the clip named once (its error names it)."""
+def _named(clip: Any, err: SERError, row: str | None = None) -> str:
+    """``err`` of ``clip`` as one item of ``adapt``'s lists: the clip named once (its error names it);
+    a ``datasets`` column's ``row`` by its number (its error renamed so, :func:`named_error`)."""
+    if row is not None:
+        return str(named_error(err, row))
     name = clip_name(clip)
     return str(err) if err.source == name or str(err).startswith(f"{name}:") else f"{name} ({err})"
 
@@ -566,13 +580,13 @@ def adaptation_waves(
     limit = reads_seconds(feature_extractor)
     left_out: list[tuple[str, SERError]] = []  # the clips that could not be decoded: why, the error
     silent = short = long = read = speechless = 0
-    for clip in readable_items(clips, "adapt"):  # a datasets row it cannot decode: as stored
+    for clip, row in named_items(clips, "adapt"):  # a datasets row it cannot decode: as stored
         try:
             # an hour of silence in a 1-MB FLAC: refused
             wave = load(refuse_overlong(clip, "adapt()", rate=rate, channel=channel, track=track))
             read += 1
         except SERError as err:  # one broken file among many: skipped, as ser-hf predict --adapt does
-            left_out.append((_named(clip, err), err))
+            left_out.append((_named(clip, err, row), err))
             continue
         if len(wave) < MIN_SPEECH_S * rate:  # as classify warns and predict refuses: no speech in it
             short += 1
