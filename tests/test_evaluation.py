@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import io
 import json
 import os
 import statistics
@@ -1206,3 +1207,55 @@ def test_a_full_disk_keeps_the_previous_files_and_prints_the_figures(
         and "Traceback" not in err
     )
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_undecodable_rows_of_a_parquet_corpus_are_each_named_by_their_row(random_model, tmp_path, capsys):
+    """Parquet rows of bytes that share one path name (``clip.wav`` for every row) or have none: two
+    whose samples do not decode (a FLAC header over garbage) were one entry of ``metrics.json``'s
+    ``unreadable`` (keyed by the shared name: 3 clips skipped, 2 listed) and each was named
+    ``clip.wav`` or ``<audio dict>``, nothing that finds the row; ``ser-hf corpus --check-audio`` said
+    ``clip.wav`` as well. Each is now named by its row, as ``ser-hf corpus`` names a row it skips (the
+    row counted within its split: ``parquet DIR test[3] clip.wav``): one entry each, in the warning and
+    ``metrics.json``, and in ``--check-audio``'s list."""
+    import datasets
+
+    def encoded(seed: int, fmt: str = "WAV", seconds: float = 0.5) -> bytes:
+        t = np.arange(int(seconds * SR)) / SR
+        noise = 0.02 * np.random.default_rng(seed).standard_normal(t.size)
+        buf = io.BytesIO()
+        sf.write(
+            buf, (0.3 * np.sin(2 * np.pi * (150 + 30 * seed) * t) + noise).astype(np.float32), SR, format=fmt
+        )
+        return buf.getvalue()
+
+    flac = encoded(99, "FLAC", seconds=3.0)
+    garbage = flac[:200] + np.random.default_rng(1).bytes(len(flac) - 200)  # the header reads, the frames not
+    bad = {3: "clip.wav", 5: "clip.wav", 6: None}
+    rows = [{"bytes": garbage if i in bad else encoded(i), "path": bad.get(i, "clip.wav")} for i in range(10)]
+    labels = ["angry", "sad", "happy", "neutral", "angry"] * 2
+    root = tmp_path / "pq"
+    (root / "data").mkdir(parents=True)
+    for split, part in (("train", rows[:4]), ("test", rows)):  # rows counted within their split
+        columns = {"audio": part, "label": labels[: len(part)], "speaker": ["s1", "s2"] * (len(part) // 2)}
+        table = datasets.Dataset.from_dict(columns).cast_column("audio", datasets.Audio())
+        table.to_parquet(str(root / "data" / f"{split}-00000-of-00001.parquet"))
+    names = [
+        f"parquet {root} test[3] clip.wav",
+        f"parquet {root} test[5] clip.wav",
+        f"parquet {root} test[6]",
+    ]
+    out = tmp_path / "eval"
+    argv = ["--model", str(random_model), "--corpus", f"mine={root}", "--out", str(out), "--device", "cpu"]
+    assert evaluate_cli.cli(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n"] == 7 and list(metrics["unreadable"]) == names
+    assert metrics["unreadable"][names[2]].startswith(f"{names[2]}: not a readable audio")
+    printed = capsys.readouterr().out
+    assert "skipped 3 clip(s)" in printed and f"{names[0]}: not a readable audio" in printed
+    # from Python, the rows of the dataset given
+    loaded = load_corpus("parquet", root, split="test")
+    metrics = evaluation.evaluate_model(random_model, loaded, device="cpu", num_workers=1)
+    assert list(metrics["unreadable"]) == ["row 3 (path 'clip.wav')", "row 5 (path 'clip.wav')", "row 6"]
+    _, report = load_corpus("parquet", root, check_audio=True, return_report=True, split="test")
+    assert [s.path for s in report.skipped] == names
+    assert report.skipped[0].reason.startswith("samples do not decode: not a readable audio")

@@ -6,6 +6,7 @@ import argparse
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..data.labels import LABEL_MAP_HELP, parse_label_map
 from ..errors import SERError, output_dir, require_extra
@@ -285,6 +286,7 @@ def cli(argv: list[str]) -> int:
         adapt=args.adapt,
         channel=args.channel,
         class_inventory=inventory,
+        row_names=_row_names(reports, len(ds), rows),
     )
     from ..data.rows import label_scheme_of  # the scheme the corpora were loaded with (TESS: harmonized7)
 
@@ -372,6 +374,13 @@ def _check_split_options(args: argparse.Namespace) -> None:
         )
     if args.subset is None:
         args.subset = "test"
+
+
+def _row_names(reports: list[Any], total: int, rows: list[int]) -> list[str] | None:
+    """The dataset row each of ``rows`` is (``parquet /data/mine[17] audio.wav``: its reports'
+    ``row_sources``), for a clip that cannot be decoded whose path names no one row; None for files."""
+    names = [name for r in reports for name in (r.row_sources or [""] * r.rows)]
+    return [names[i] for i in rows] if len(names) == total and any(names) else None
 
 
 def _default_dataset_split(split: str, model: str) -> str:

@@ -121,6 +121,9 @@ class CorpusReport:
     splits_read: list[str] = field(default_factory=list)  # those read
     split_rows: dict[str, int] = field(default_factory=dict)  # rows (files) of each split, where known
     row_splits: list[str] = field(default_factory=list, repr=False)  # the split of each row read
+    # for data read from a dataset (Hub, disk, parquet): each row read as its dataset's row, where its path
+    # may name none (rows of bytes sharing one name, or without any): "parquet /data/mine[17] audio.wav"
+    row_sources: list[str] = field(default_factory=list, repr=False)
     seconds: float = 0.0
 
     @property
@@ -129,7 +132,7 @@ class CorpusReport:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        del out["row_splits"]  # one entry a row: split_rows counts them
+        del out["row_splits"], out["row_sources"]  # one entry a row: split_rows counts them
         return out
 
     def dropped_lines(self) -> list[str]:
@@ -377,13 +380,17 @@ def drop_undecodable(ds: Any, report: CorpusReport, workers: int = 4) -> Any:
     def why(source: Any) -> str | None:
         try:
             samples = load_audio(source)
-        except SERError as err:
-            return str(err)
+        except SERError as err:  # named by the row's path in the report: the reason alone
+            text = str(err)
+            return text[len(err.source) + 2 :] if err.source and text.startswith(f"{err.source}: ") else text
         return too_short(samples.size / DEFAULT_SAMPLING_RATE)  # rows read without their headers
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         reasons = list(pool.map(why, audio_sources(ds, range(len(ds)))))
     paths = ds["path"] if "path" in ds.column_names else [f"row {i}" for i in range(len(ds))]
+    if len(report.row_sources) == len(ds):  # a dataset's rows: named as ser-hf corpus names them
+        paths = report.row_sources
+        report.row_sources = [name for name, reason in zip(paths, reasons) if reason is None]
     for path, reason in zip(paths, reasons):
         if reason is not None:
             report.skipped.append(SkippedFile(str(path), f"samples do not decode: {reason}"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from pathlib import Path
 
 from ..errors import SERError
@@ -497,13 +498,14 @@ def _load_hf(
     else:
         paths = arrow_audio.to_pylist()
     report.files_found = n
+    where = _row_names(src, paths, row_splits)
     labeler = _Labeler(scheme, label_map, report, merge=native_names is None)
     keep, labels = [], []
     for i, (raw, gender) in enumerate(zip(raws, genders)):
         try:
             label = labeler(raw, gender)
         except _Skip as why:
-            report.skipped.append(SkippedFile(f"{src}[{i}] {paths[i] or ''}".strip(), str(why)))
+            report.skipped.append(SkippedFile(where[i], str(why)))
             continue
         if label is not None:
             keep.append(i)
@@ -511,7 +513,8 @@ def _load_hf(
     labels = labeler.resolve(labels)
     durations = None
     if check_files and name in ("disk", "parquet"):  # local data: read each row's header, as for folders
-        keep, labels, durations = _check_headers(ds, audio_col, keep, labels, paths, src, report)
+        keep, labels, durations = _check_headers(ds, audio_col, keep, labels, where, src, report)
+    report.row_sources = [where[i] for i in keep]  # rows may share a path name, or have none
     ds = ds.select_columns([audio_col]).select(keep)
     if audio_col != "audio":
         ds = ds.rename_column(audio_col, "audio")
@@ -540,9 +543,28 @@ def _load_hf(
     return ds, extra, native_names, [row_splits[i] for i in keep] if row_splits else []
 
 
-def _check_headers(ds, audio_col: str, keep: list[int], labels: list[str], paths, src: str, report):
+def _row_names(src: str, paths: list, row_splits: list[str]) -> list[str]:
+    """How ``ser-hf corpus`` (its skipped rows), ``--check-audio`` and ``ser-hf evaluate`` name each
+    row of a dataset: ``parquet /data/mine[17] audio.wav`` (its position, then the path stored with
+    its audio, which may be every row's or none), ``parquet /data/mine test[3] audio.wav`` for the
+    data's own splits (counted within the split)."""
+    within: Counter[str] = Counter()
+    names = []
+    for i, path in enumerate(paths):
+        at = f"[{i}]"
+        if row_splits:
+            at = f" {row_splits[i]}[{within[row_splits[i]]}]"
+            within[row_splits[i]] += 1
+        names.append(f"{src}{at} {path or ''}".strip())
+    return names
+
+
+def _check_headers(
+    ds, audio_col: str, keep: list[int], labels: list[str], where: list[str], src: str, report
+):
     """The rows of ``keep`` whose audio (its encoded bytes, or the file it names) has a readable
-    header, with their labels and durations; the others go to ``report.skipped``. Reads no samples."""
+    header, with their labels and durations; the others go to ``report.skipped``, named as ``where``
+    names them (:func:`_row_names`). Reads no samples."""
     import datasets
 
     try:
@@ -563,7 +585,7 @@ def _check_headers(ds, audio_col: str, keep: list[int], labels: list[str], paths
                 else:
                     raise _Skip("no audio: no encoded bytes, and no file at the path it names")
             except _Skip as why:
-                report.skipped.append(SkippedFile(f"{src}[{i}] {paths[i] or ''}".strip(), str(why)))
+                report.skipped.append(SkippedFile(where[i], str(why)))
                 continue
             for column, value in zip(checked, (i, label, duration)):
                 column.append(value)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -88,12 +88,33 @@ def _decode(
         except SERError as err:
             if unreadable is None:
                 raise
-            unreadable[item[1]] = str(err)
+            text = str(err)  # without its name: the row's path names it (a dataset row's, as ser-hf corpus)
+            named = bool(err.source) and text.startswith(f"{err.source}: ")
+            unreadable[item[1]] = text[len(err.source) + 2 :] if named else text
             return None
         return wave if channel is None else apply_channel(wave, channel, sampling_rate, item[1])
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         return list(pool.map(load, zip(sources, list(seeds) or [0] * len(sources))))
+
+
+def _row_labels(
+    paths: Sequence[Any] | None, row_names: Sequence[str] | None, rows: Iterable[int]
+) -> dict[int, str]:
+    """What names each of ``rows`` (:func:`evaluate_model`'s unreadable clips): its path where no
+    other row has it, else its ``row_names`` entry, else its number (and the path it shares)."""
+    paths = [str(p or "") for p in paths] if paths is not None else []
+    counts = Counter(paths)
+    out = {}
+    for i in rows:
+        path = paths[i] if paths else ""
+        if path and counts[path] == 1:
+            out[i] = path
+        elif row_names is not None and row_names[i]:
+            out[i] = str(row_names[i])
+        else:
+            out[i] = f"row {i}" + (f" (path {path!r})" if path else "")
+    return out
 
 
 def _clip_inputs(
@@ -126,6 +147,7 @@ def evaluate_model(
     adapt: bool | str = False,
     channel: str | None = None,
     class_inventory: dict[str, Sequence[str]] | None = None,
+    row_names: Sequence[str] | None = None,
 ) -> dict[str, Any] | tuple[dict[str, Any], list[dict[str, Any]]]:
     """Score a model on every row of ``dataset`` (select the split's rows before calling).
 
@@ -150,6 +172,10 @@ def evaluate_model(
             of the data before a split selected ``dataset``'s rows): a corpus the model never trained
             on is scored on the classes it has, and the rows selected must not change which. Default:
             the classes of every row of ``dataset``.
+        row_names: how a clip that cannot be decoded is named where its ``path`` names no one row
+            (rows of a dataset's bytes sharing one name, or without any): ``ser-hf evaluate`` gives
+            each row as its corpus's dataset holds it (``parquet /data/mine[17] audio.wav``, as
+            ``ser-hf corpus`` names a skipped one); default ``row 17 (path 'audio.wav')`` of ``dataset``.
 
     Returns:
         :func:`ser_hf.training.metrics.compute_ser_metrics` output over the shared classes, plus ``model``,
@@ -323,7 +349,8 @@ def evaluate_model(
         score(keep)
     columns = dataset.column_names
     if unreadable:
-        paths_all = dataset["path"] if "path" in columns else [f"row {i}" for i in range(len(dataset))]
+        labels = _row_labels(dataset["path"] if "path" in columns else None, row_names, unreadable)
+        unreadable = {i: f"{labels[i]}: {why}" for i, why in unreadable.items()}
         logger.warning(
             "skipped %d clip(s) whose audio could not be decoded: %s",
             len(unreadable),
@@ -376,7 +403,7 @@ def evaluate_model(
     if channel is not None:
         metrics["channel"] = channel
     if unreadable:
-        metrics["unreadable"] = {str(paths_all[i]): unreadable[i] for i in sorted(unreadable)}
+        metrics["unreadable"] = {labels[i]: unreadable[i] for i in sorted(unreadable)}
     if silent:
         metrics["silent_left_out"] = len(silent)
     metrics.update(
