@@ -201,7 +201,7 @@ def test_a_streaming_column_is_read_past_a_corrupt_row(clf, shared_names, tmp_pa
         _rows_dataset(shared_names, sampling_rate=8000)["audio"], return_exceptions=True
     )
     at_16k = clf.classify_batch(_rows_dataset(shared_names)["audio"], return_exceptions=True)
-    for given in (stream["audio"], stream):
+    for given in (stream["audio"], stream, stream.with_format("torch")["audio"]):
         out = clf.classify_batch(given, return_exceptions=True, warn=False)
         assert [e.source for e in (out[1], out[3])] == [
             "row 1 of the 'audio' column (path 'x.wav')",

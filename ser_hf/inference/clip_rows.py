@@ -173,8 +173,9 @@ def _stream_rows(column: Any, what: str) -> Iterator[Any] | None:
     """The rows of a streaming dataset's top-level ``Audio`` column, read with decoding off (its
     iterator decoded each row and was over at the first corrupt one) and each decoded here by the
     column's own feature, as ``datasets`` decodes it (its ``sampling_rate``, ``num_channels``,
-    ``stream_index``; a private repo's token), a row that fails handed on as stored. None where the
-    column is not that (a struct's field, a formatted dataset, no features known): read as it is."""
+    ``stream_index``; a private repo's token), a row that fails handed on as stored (a numpy / torch
+    format gives its rows as decoded anyway). None where the column is not that (a struct's field, a
+    table format, no features known: after a ``map``): read as it is."""
     source, name = column.source, column.column_name
     feature = (getattr(source, "features", None) or {}).get(name)
     formatting = getattr(source, "_formatting", None)
@@ -182,11 +183,12 @@ def _stream_rows(column: Any, what: str) -> Iterator[Any] | None:
         not _is_column(source, "IterableDataset")
         or type(feature).__name__ != "Audio"
         or not getattr(feature, "decode", False)
-        or getattr(formatting, "format_type", None) not in (None, "python")
+        or getattr(formatting, "is_table", False)  # pandas, arrow: rows of tables
     ):
         return None
     try:
-        raw = source.select_columns([name]).cast_column(name, dataclasses.replace(feature, decode=False))
+        raw = source.select_columns([name]).with_format(None)
+        raw = raw.cast_column(name, dataclasses.replace(feature, decode=False))
     except Exception as err:  # another version's API: read as it is
         logger.debug("streaming column %r not read undecoded (%s)", name, _reason(err))
         return None
@@ -244,7 +246,8 @@ def _iterator_error(items: Any, position: int, err: Exception, what: str) -> SER
         name = getattr(items, "column_name", "audio")
         return AudioInputError(
             f"{over} (datasets decodes the row while iterating): cast the column with "
-            f"{_DECODE_FALSE.format(name=name)} so each clip is read by ser_hf and a bad file is its own error",
+            f"{_DECODE_FALSE.format(name=name)} (before any map) so each clip is read by ser_hf and a bad "
+            "file is its own error",
             source=f"{what}: row {position}",
         )
     return SERError(
