@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from ser_hf.inference.classifier import EmotionClassifier
 
 datasets = pytest.importorskip("datasets")
 SR = 16000
+_UNREADABLE = "(?:not a readable audio|the WAV file's header is damaged)"  # a RIFF header over random bytes
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +61,7 @@ def test_classify_batch_of_a_datasets_column_gives_a_corrupt_rows_error_in_its_p
             [d["score"] for d in clf.classify(path, top_k=2)], abs=1e-4
         )
     with pytest.raises(
-        AudioInputError, match=r"row 1 of the 'audio' column \(path '.*corrupt.wav'\): not a readable"
+        AudioInputError, match=rf"row 1 of the 'audio' column \(path '.*corrupt.wav'\): {_UNREADABLE}"
     ):
         clf.classify_batch(ds["audio"])
     # a shuffled selection (an indices mapping), two bad rows, the last one bad, names= as a service's ids
@@ -84,7 +86,7 @@ def test_adapt_on_a_datasets_column_leaves_a_corrupt_row_out(clf, column_files, 
         assert clf.adapted_on == 12
         assert (
             "left out 1 unreadable clip(s): row 4 of the 'audio' column (path " in caplog.text
-            and "corrupt.wav'): not a readable" in caplog.text
+            and re.search(rf"corrupt.wav'\): {_UNREADABLE}", caplog.text)
         )
     finally:
         clf.reset_adaptation()
@@ -155,19 +157,19 @@ def test_a_corrupt_rows_error_names_its_row_number(clf, shared_names, caplog):
     for given in (ds["audio"], ds.cast_column("audio", datasets.Audio(decode=False))["audio"], ds):
         out = clf.classify_batch(given, return_exceptions=True, warn=False)
         assert [e.source for e in (out[1], out[3])] == [first, fourth]
-        assert str(out[1]).startswith(f"{first}: not a readable audio")
-        assert str(out[3]).startswith(f"{fourth}: not a readable audio")
+        assert re.match(rf"{re.escape(first)}: {_UNREADABLE}", str(out[1]))
+        assert re.match(rf"{re.escape(fourth)}: {_UNREADABLE}", str(out[3]))
         assert all(len(out[i]) == 4 for i in (0, 2, 4))
     with pytest.raises(
-        AudioInputError, match=r"^row 1 of the 'audio' column \(path 'x\.wav'\): not a readable"
+        AudioInputError, match=rf"^row 1 of the 'audio' column \(path 'x\.wav'\): {_UNREADABLE}"
     ):
         clf.classify_batch(ds["audio"], warn=False)
     with caplog.at_level(logging.WARNING, logger="ser_hf.inference"):
         clf.adapt(ds)
     try:
         assert clf.adapted_on == 3
-        assert f"left out 2 unreadable clip(s): {first}: not a readable" in caplog.text
-        assert f"; {fourth}: not a readable" in caplog.text
+        assert re.search(rf"left out 2 unreadable clip\(s\): {re.escape(first)}: {_UNREADABLE}", caplog.text)
+        assert re.search(rf"; {re.escape(fourth)}: {_UNREADABLE}", caplog.text)
     finally:
         clf.reset_adaptation()
 
@@ -211,7 +213,7 @@ def test_a_streaming_column_is_read_past_a_corrupt_row(clf, shared_names, tmp_pa
             assert [d["score"] for d in out[i]] == pytest.approx([d["score"] for d in in_memory[i]], abs=1e-6)
     assert [d["score"] for d in out[0]] != pytest.approx([d["score"] for d in at_16k[0]], abs=1e-6)
     with pytest.raises(
-        AudioInputError, match=r"^row 1 of the 'audio' column \(path 'x\.wav'\): not a readable"
+        AudioInputError, match=rf"^row 1 of the 'audio' column \(path 'x\.wav'\): {_UNREADABLE}"
     ):
         clf.classify_batch(stream["audio"], warn=False)
     with caplog.at_level(logging.WARNING, logger="ser_hf.inference"):
