@@ -10,8 +10,10 @@ Routes (the ones the clients were seen to call; anything else answers 404 and is
 ``FakeHub.unhandled`` so a test can show what is missing):
 
 - ``GET  /api/whoami-v2``                                 the token's user
-- ``POST /api/repos/create``                              JSON ``{name, organization, type, private}``;
-  409 with the repo's ``url`` when it exists (``create_repo(exist_ok=True)`` reads it)
+- ``POST /api/repos/create``                              JSON ``{name, organization, type, private}``
+  (and ``sdk`` for a Space: 400 without one, as the Hub); 409 with the repo's ``url`` when it exists
+  (``create_repo(exist_ok=True)`` reads it)
+- ``POST /api/spaces/{ns}/{name}/variables``               JSON ``{key, value}``: a Space variable
 - ``PUT  /api/{type}s/{ns}/{name}/settings``              JSON ``{private}`` or ``{visibility}``
 - ``POST /api/validate-yaml``                             parses the README YAML header
 - ``GET  /api/{type}s/{ns}/{name}[/revision/{rev}]``      repo info: ``id``, ``sha``, ``siblings``
@@ -21,13 +23,13 @@ Routes (the ones the clients were seen to call; anything else answers 404 and is
 - ``POST /api/{type}s/{ns}/{name}/preupload/{rev}``       ``uploadMode`` lfs or regular per file
 - ``POST /api/{type}s/{ns}/{name}/commit/{rev}``          NDJSON: header, file (base64), lfsFile
   (by sha256, must have been uploaded), deletedFile, deletedFolder
-- ``POST /[datasets/]{ns}/{name}.git/info/lfs/objects/batch``  basic transfer, upload href below
+- ``POST /[datasets/|spaces/]{ns}/{name}.git/info/lfs/objects/batch``  basic transfer, upload href below
 - ``PUT  /fake-lfs/{ns}/{name}/{sha256}``                the blob (checked against its sha256)
-- ``HEAD/GET /[datasets/]{ns}/{name}/resolve/{rev}/{path}``    served directly (no CDN redirect) with
+- ``HEAD/GET /[datasets/|spaces/]{ns}/{name}/resolve/{rev}/{path}``    served directly (no CDN redirect) with
   ``X-Repo-Commit``, ``ETag`` (sha256 for LFS files, git blob sha1 otherwise), ``Content-Length``
   and byte ``Range`` support
 
-Model and dataset repos only, ids must be ``namespace/name``, one branch (``main``) plus any
+Model, dataset and Space repos (a Space is stored, never built or run), ids must be ``namespace/name``, one branch (``main``) plus any
 commit sha as a revision. Writes need ``Authorization: Bearer <token>`` with a token in
 ``FakeHub.tokens``; private repos are invisible (404 RepoNotFound) without one, as on the Hub.
 Everything lives in memory and disappears with the server.
@@ -122,9 +124,11 @@ class Commit:
 
 @dataclass
 class Repo:
-    repo_type: str  # "model" | "dataset"
+    repo_type: str  # "model" | "dataset" | "space"
     repo_id: str
     private: bool
+    sdk: str | None = None  # a Space's
+    variables: dict[str, str] = field(default_factory=dict)  # a Space's variables
     commits: list[Commit] = field(default_factory=list)  # newest last; commits[-1] is main
 
     def commit_at(self, revision: str) -> Commit | None:
@@ -135,6 +139,12 @@ class Repo:
     @property
     def url_prefix(self) -> str:
         return "" if self.repo_type == "model" else f"{self.repo_type}s/"
+
+
+def _typed(parts: list[str]) -> tuple[str, list[str]]:
+    """A git or resolve path's repo type and the parts after its ``datasets/`` or ``spaces/``."""
+    prefixes = {"datasets": "dataset", "spaces": "space"}
+    return (prefixes[parts[0]], parts[1:]) if parts[:1] and parts[0] in prefixes else ("model", parts)
 
 
 class _HubError(Exception):
@@ -262,18 +272,18 @@ class FakeHub:
             return self._create_repo(json.loads(body or b"{}"), user)
         if method == "POST" and parts == ["api", "validate-yaml"]:
             return self._validate_yaml(json.loads(body or b"{}"))
-        if len(parts) >= 4 and parts[0] == "api" and parts[1] in ("models", "datasets"):
+        if len(parts) >= 4 and parts[0] == "api" and parts[1] in ("models", "datasets", "spaces"):
             return self._api_repo(
                 method, parts[1][:-1], f"{parts[2]}/{parts[3]}", parts[4:], query, body, user
             )
         if method == "POST" and len(parts) >= 6 and parts[-4:-1] == ["info", "lfs", "objects"]:
-            repo_type, rest = ("dataset", parts[1:]) if parts[0] == "datasets" else ("model", parts)
+            repo_type, rest = _typed(parts)
             repo_id = "/".join(rest[:2]).removesuffix(".git")
             return self._lfs_batch(repo_type, repo_id, json.loads(body or b"{}"), user)
         if method == "PUT" and len(parts) == 4 and parts[0] == "fake-lfs":
             return self._lfs_put(parts[3], body)
         if method in ("GET", "HEAD"):
-            repo_type, rest = ("dataset", parts[1:]) if parts[:1] == ["datasets"] else ("model", parts)
+            repo_type, rest = _typed(parts)
             if len(rest) >= 5 and rest[2] == "resolve":
                 return self._resolve(
                     repo_type, f"{rest[0]}/{rest[1]}", rest[3], "/".join(rest[4:]), headers, user
@@ -299,8 +309,10 @@ class FakeHub:
         if user is None:
             raise _HubError(401, "Invalid credentials in Authorization header")
         repo_type = payload.get("type") or "model"
-        if repo_type not in ("model", "dataset"):
+        if repo_type not in ("model", "dataset", "space"):
             raise _HubError(400, f"fake hub: repo type {repo_type!r} is not supported")
+        if repo_type == "space" and not payload.get("sdk"):
+            raise _HubError(400, "Invalid sdk: a Space needs one (gradio, docker, static)")
         namespace = payload.get("organization") or user
         if namespace != user:
             raise _HubError(403, f"You don't have the rights to create a repo under {namespace}")
@@ -311,7 +323,7 @@ class FakeHub:
                 url = f"{self.url}/{self.repos[(repo_type, repo_id)].url_prefix}{repo_id}"
                 message = f"You already created this {repo_type} repo"
                 return 409, {"X-Error-Message": message}, {"error": message, "url": url}
-            repo = Repo(repo_type, repo_id, private)
+            repo = Repo(repo_type, repo_id, private, sdk=payload.get("sdk") if repo_type == "space" else None)
             attributes = StoredFile(
                 "".join(f"*{s} filter=lfs diff=lfs merge=lfs -text\n" for s in _LFS_SUFFIXES).encode()
             )
@@ -363,6 +375,10 @@ class FakeHub:
                 if "private" in payload or "visibility" in payload:
                     repo.private = bool(payload.get("private")) or payload.get("visibility") == "private"
                 return 200, {}, {}
+            if method == "POST" and rest == ["variables"] and repo.repo_type == "space":
+                payload = json.loads(body or b"{}")
+                repo.variables[payload["key"]] = payload["value"]
+                return 200, {}, {k: {"value": v, "updatedAt": _now()} for k, v in repo.variables.items()}
             if method == "POST" and rest[:1] == ["preupload"]:
                 commit = self._commit(repo, "/".join(rest[1:]))
                 return 200, {}, self._preupload(commit, json.loads(body or b"{}"))
@@ -405,7 +421,7 @@ class FakeHub:
             "tags": list((card_data or {}).get("tags", []) or []),
             "cardData": card_data,
             "siblings": siblings,
-        }
+        } | ({"sdk": repo.sdk} if repo.repo_type == "space" else {})
 
     @staticmethod
     def _folders(files: dict[str, StoredFile]) -> set[str]:

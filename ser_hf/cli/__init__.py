@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "corpus": ("corpus", "load a corpus and print its summary (rows, speakers, skipped files)"),
     "push": ("push", "upload a trained model folder with its model card to the Hub"),
     "push-dataset": ("push_dataset", "upload a harmonised corpus to the Hub"),
+    "push-space": ("push_space", "put the demo on the Hub as a Gradio Space that installs"),
     "export": ("export", "export a model to ONNX (dynamic time axis, optional int8)"),
     "fuse": ("fuse", "pack saved models into one fusion model (weighted mean of probabilities)"),
     "demo": ("demo", "run the Gradio demo locally"),

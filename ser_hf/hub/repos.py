@@ -112,10 +112,11 @@ def check_token(token: str | None) -> str:
     return token
 
 
-def create_repo(api: HfApi, repo_id: str, *, private: bool, repo_type: str) -> Any:
+def create_repo(api: HfApi, repo_id: str, *, private: bool, repo_type: str, **options: Any) -> Any:
     """``create_repo(exist_ok=True)``, and an existing public repo made private when ``private``
-    (``create_repo`` leaves an existing repo's visibility as it is)."""
-    url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type=repo_type)
+    (``create_repo`` leaves an existing repo's visibility as it is). ``options`` go to
+    ``create_repo`` (a Space's ``space_sdk``)."""
+    url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type=repo_type, **options)
     if private and not api.repo_info(repo_id, repo_type=repo_type).private:
         logger.warning(
             "%s exists and is public: making it private before the upload, as private/--private asks "
