@@ -548,7 +548,8 @@ def test_every_bundled_cards_results_are_the_shipped_models_own_on_data_it_never
 
     path = REPO / "ser_hf" / "bundled" / folder
     split = json.loads((path / "split.json").read_text())
-    trained = {row.split("/")[0].rsplit("_", 1)[0] for row in split["row_ids"]}  # ravdess_01/x.flac -> ravdess
+    # its training corpora: those of its rows (ravdess_01/x.flac -> ravdess) and of train_args.json
+    trained = {row.split("/")[0].rsplit("_", 1)[0] for row in split["row_ids"]}
     args = path / "train_args.json"
     if args.exists():
         trained |= {c.split("=")[0] for c in json.loads(args.read_text())["data"]["corpus"]}
@@ -560,7 +561,9 @@ def test_every_bundled_cards_results_are_the_shipped_models_own_on_data_it_never
         assert "this model, trained on" in task, (folder, task)
         assert dataset["type"] != "unknown", (folder, dataset)
         if dataset["type"] in trained:  # only its split's unseen test speakers, named in the result
-            first, last = map(int, re.search(r"actors (\d+)-(\d+)", dataset["name"]).groups())
+            named = re.search(r"actors (\d+)-(\d+)", dataset["name"])
+            assert named, (folder, dataset)  # a training corpus's clips, not its unseen speakers
+            first, last = map(int, named.groups())
             speakers = {f"{dataset['type']}_{k:02d}" for k in range(first, last + 1)}
             assert speakers == set(split["test_speakers"]) and not speakers & seen, (folder, dataset)
     assert results[0]["dataset"]["type"] not in trained, folder  # an unseen corpus first
