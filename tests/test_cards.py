@@ -567,3 +567,22 @@ def test_every_bundled_cards_results_are_the_shipped_models_own_on_data_it_never
             speakers = {f"{dataset['type']}_{k:02d}" for k in range(first, last + 1)}
             assert speakers == set(split["test_speakers"]) and not speakers & seen, (folder, dataset)
     assert results[0]["dataset"]["type"] not in trained, folder  # an unseen corpus first
+
+
+def test_a_generated_cards_cross_validation_result_says_it_is_the_recipes_not_the_models(tmp_path):
+    """A card generated with `--cv-json` listed the folds' mean in model-index under the plain task
+    name "Speech emotion recognition", beside the model's own held-out score: a leaderboard reads both
+    as this model's. The folds' mean is the recipe's, retrained per fold, and now says so."""
+    import yaml
+
+    from ser_hf.hub.cards import make_model_card
+    from ser_hf.inference.bundled import bundled_model_path
+
+    cv = {"ua_mean": 0.6, "ua_std": 0.05, "wa_mean": 0.61, "folds": [{"ua": 0.55}, {"ua": 0.65}]}
+    text = str(
+        make_model_card(bundled_model_path("speech-stats"), "someone/x", cv_json=cv, eval_json={"ua": 0.7})
+    )
+    results = yaml.safe_load(text.split("---")[1])["model-index"][0]["results"]
+    names = {r["task"]["name"] for r in results}
+    assert any("retrained per fold" in n and "not this model's own score" in n for n in names), names
+    assert "Speech emotion recognition, this model" in names

@@ -171,7 +171,12 @@ def make_model_card(
             eval_results.append(
                 EvalResult(
                     task_type="audio-classification",
-                    task_name="Speech emotion recognition",
+                    task_name=(
+                        f"Speech emotion recognition, this model's recipe retrained per fold "
+                        f"({n_folds or 'all'} folds; not this model's own score)"
+                        if stat
+                        else "Speech emotion recognition, this model"
+                    ),
                     dataset_type=next((d for d in map(_card_dataset, on) if d), "unknown"),
                     dataset_name=corpus_names if stat else eval_names,
                     dataset_config=(not stat and eval_corpora and first_str(["label_scheme"], evaluation))
