@@ -589,6 +589,25 @@ def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(
     assert any("5 finished fold(s) kept here were trained by another command" in r for r in records)
 
 
+def test_parallel_folds_threads_sleep_while_they_wait_unless_the_user_chose(tree, tmp_path, monkeypatch):
+    """Folds run side by side each ran torch with GNU OpenMP's idle threads spinning on the cores the
+    other folds needed (two folds of 2 threads on 2 cores: 101-191 s instead of 22-50 s). The fold
+    processes of --parallel P now get OMP_WAIT_POLICY=PASSIVE; a user's own value is kept."""
+    fake = tmp_path / "fake_python"
+    policy = "import os; print('policy', os.environ.get('OMP_WAIT_POLICY'), flush=True)\n"
+    fake.write_text(f"#!{sys.executable}\n{policy}{FAKE_TRAINER}")
+    fake.chmod(0o755)
+    argv = ["--corpus", f"ravdess={tree}", "--preset", "compact", "--only", "0", "1", "--python", str(fake)]
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)  # the suite sets it for itself (conftest.py)
+    for user, parallel, expected in [(None, "1", "None"), (None, "2", "PASSIVE"), ("ACTIVE", "2", "ACTIVE")]:
+        if user:
+            monkeypatch.setenv("OMP_WAIT_POLICY", user)
+        out = tmp_path / f"cv_{user}_{parallel}"
+        assert cv_cli.cli([*argv, "--parallel", parallel, "--out", str(out)]) == 0
+        for k in (0, 1):
+            assert f"policy {expected}\n" in (out / f"fold_{k}" / "train.log").read_text()
+
+
 def test_a_rerun_with_fewer_folds_aggregates_its_own_folds_only(tree, tmp_path, capsys):
     """`cv --folds 4` then `cv --folds 2 --force` in the same --out reported 4 folds and 180 test clips
     of a 120-clip corpus: the first run's fold_2 and fold_3 were counted. A file named fold_0 where a
