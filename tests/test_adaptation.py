@@ -489,7 +489,7 @@ def test_adapt_reads_a_long_clip_by_the_windows_the_timeline_classifies(seconds,
     the window, one more ending at the very end), by the one rule `timeline()` cuts with."""
     from types import SimpleNamespace
 
-    from ser_hf.inference.inputs import adaptation_waves
+    from ser_hf.inference.adapting import adaptation_waves
 
     wave = np.random.default_rng(0).uniform(-0.5, 0.5, round(seconds * SR)).astype(np.float32)
     turn_encoder = SimpleNamespace(functionals="turn-encoder")  # reads the last 8 s of a clip

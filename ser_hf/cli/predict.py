@@ -87,8 +87,9 @@ def cli(argv: list[str]) -> int:
     if args.onnx:
         require_extra("onnx", "ser-hf predict --onnx", ("onnxruntime",))
     # the library (torch, transformers) loads after the arguments parse: --help answers at once
-    from ..data.audio import audio_info, is_stream_path, load_audio
+    from ..data.audio import audio_info, load_audio
     from ..data.media_files import find_media_names
+    from ..data.source_kinds import is_stream_path
     from ..inference.inputs import decoded_within, length_unknown
     from ..inference.onnx_classifier import load_classifier
     from ..inference.seen_files import warn_if_training_files
@@ -403,7 +404,7 @@ def _copied_streams(streams: Sequence[Path | str], folder: Path) -> dict[Path | 
     chunks; twice with --adapt). A pipe that gives nothing, a terminal: the error for its row."""
     import shutil
 
-    from ..data.audio import read_stream_path
+    from ..data.source_kinds import read_stream_path
     from ..errors import AudioInputError
 
     local: dict[Path | str, Path | SERError] = {}

@@ -21,22 +21,19 @@ from .audio import (
     DEFAULT_SAMPLING_RATE,
     UNKNOWN_FRAMES,
     _decode_path,
-    _describe,
     _ffmpeg_error,
     _pick,
     _resampled_blocks,
     _warn_if_cut_short,
     channel_index,
     check_channel,
-    encoded_input,
-    is_file_object,
     load_audio,
-    resolve_stream,
 )
 from .cut_files import cut_before_audio_error, warn_cut_mid_frame
 from .ffmpeg_decode import _decode_until_damage, read_to_damage
 from .ffmpeg_input import ffmpeg_source
 from .resampling import check_rate
+from .source_kinds import _describe, encoded_input, is_file_object, resolve_stream
 from .tracks import check_track, holds_video, libsndfile_track, open_track, track_index, track_length
 from .wav_header import check_file_rate
 

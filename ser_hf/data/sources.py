@@ -10,7 +10,6 @@ from collections import Counter
 from pathlib import Path
 
 from ..errors import SERError
-from .audio import unreadable_path
 from .dataset_splits import choose_splits, folder_splits, no_splits, parquet_splits
 from .labels import (
     LabelScheme,
@@ -34,6 +33,7 @@ from .rows import (
     _Labeler,
     _Skip,
 )
+from .source_kinds import unreadable_path
 
 logger = logging.getLogger(__name__)
 

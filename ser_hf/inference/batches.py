@@ -1,7 +1,8 @@
 """What ``classify_batch`` checks before it scores anything: the clips whose header already says that
 decoding them fails (missing, not audio, a track they lack, over the hour ``classify`` decodes whole),
 so a bad last clip fails the call before the groups ahead of it are decoded and scored; the
-position in the batch that an error names; and a group's clips scored a batch at a time."""
+position in the batch that an error names; a group's clips scored a batch at a time; and the loop
+that decodes the clips in order and scores them a group at a time, so memory stays bounded."""
 
 from __future__ import annotations
 
@@ -11,9 +12,21 @@ from typing import Any
 
 import numpy as np
 
-from ..data.audio import audio_info, is_file_object, is_stream_path
+from ..data.audio import audio_info
+from ..data.source_kinds import is_file_object, is_stream_path
 from ..errors import SERError
-from .inputs import _Checked, _encoded, length_unknown, named_error
+from .inputs import (
+    _Checked,
+    _encoded,
+    clip_name,
+    length_unknown,
+    named_error,
+    refuse_no_speech,
+    refuse_overlong,
+    warn_about_clips,
+    warn_long_clips,
+)
+from .scores import _top
 
 
 def at_position(err: SERError, index: int, count: int) -> SERError:
@@ -87,3 +100,68 @@ def scored_by_length(
         idx = order[k : k + step]
         out[idx] = score([clips[i] for i in idx], [names[i] for i in idx])
     return out
+
+
+def classify_in_groups(
+    classifier: Any,
+    audios: Sequence[Any],
+    names: Sequence[str],
+    given: bool,
+    held_s: float,
+    *,
+    batch_size: int | None,
+    top_k: int | None,
+    sampling_rate: int | None,
+    return_exceptions: bool,
+    warn: bool,
+    channel: Any,
+    track: Any,
+    require_speech: bool,
+) -> list[Any]:
+    """``classify_batch``'s results for ``audios`` (called ``names``; ``given``: by the caller or by a
+    dataset's rows, which errors then start with): the clips decoded in input order until about
+    ``held_s`` seconds of audio are held, then scored (:func:`scored_by_length`) and let go, so memory
+    stays bounded; a clip whose header says it cannot be decoded fails the call first
+    (:func:`refuse_bad_headers`), unless ``return_exceptions``, where each error takes its clip's place."""
+    results: list[Any] = [None] * len(audios)
+    keep, labels = classifier._scoring  # one reading for the call: a restrict() meanwhile changes the next
+    long: list[tuple[str, float]] = []  # the clips longer than the model reads: one warning at the end
+    held: dict[int, np.ndarray] = {}  # decoded and not yet scored: about held_s of audio
+    held_samples = 0
+
+    def score_held() -> None:
+        ok = list(held)
+        loaded, shown = [held[i] for i in ok], [names[i] for i in ok]
+        if warn:
+            warn_about_clips(loaded, shown, classifier.sampling_rate, classifier.feature_extractor, long)
+        if ok:
+            step, score = classifier._batch_size(batch_size), lambda c, n: classifier._probs(c, n, keep)
+            for i, p in zip(ok, scored_by_length(loaded, shown, step, score, len(labels))):
+                results[i] = _top(p, labels, top_k)
+
+    def checked(audio: Any) -> Any:
+        return refuse_overlong(audio, rate=classifier.sampling_rate, channel=channel, track=track)
+
+    # a clip whose header says it cannot be decoded fails the call before any clip is scored
+    read = {} if return_exceptions else refuse_bad_headers(
+        audios, names if given else None, lambda a: classifier._load(checked(a), None, channel, track), track
+    )  # fmt: skip
+    for i, audio in enumerate(audios):  # decoded and scored a group at a time: bounded memory
+        try:
+            audio = read[i] if i in read else checked(audio)  # the header read once
+            clip = classifier._load(audio, sampling_rate, channel, track)
+            if require_speech:
+                refuse_no_speech(clip, clip_name(audio), classifier.sampling_rate)
+            held[i], held_samples = clip, held_samples + len(clip)
+        except SERError as err:  # a clip refused after loading is not scored
+            results[i] = named_error(err, names[i]) if given else err
+            if not return_exceptions:
+                at_position(results[i], i, len(audios))
+                raise
+        if held_samples >= held_s * classifier.sampling_rate or i == len(audios) - 1:
+            score_held()
+            held.clear()
+            held_samples = 0
+    if warn:
+        warn_long_clips(long, classifier.feature_extractor)
+    return results

@@ -26,7 +26,6 @@ multichannel) and returns rolling predictions over the last few seconds.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 import os
@@ -37,31 +36,23 @@ import numpy as np
 
 from ..data.audio import DEFAULT_SAMPLING_RATE
 from ..errors import AudioInputError, SERError, batch_size_for, torch_device
-from ..models.feature_extraction_ser import MIN_CLIP_SECONDS
 from ..models.fitted_heads import changed_heads
 from ..training.loading import load_config, load_feature_extractor, load_model
+from .adapting import adapt_classifier
 from .backends import LogitsBackend, TorchBackend, _softmax  # noqa: F401  (re-exported)
-from .batches import at_position, refuse_bad_headers, scored_by_length
+from .batches import classify_in_groups
 from .bundled import resolve_model_name
-from .fork_threads import note_threads, one_thread_in_forked_children
+from .fork_threads import one_thread_in_forked_children
 from .inputs import (
-    _top,
-    adaptation_waves,
-    audio_column,
-    check_top_k,
-    class_indices,
     clip_list,
     clip_name,
     load_clip,
     named_clip_list,
-    named_error,
     recording_chunks,
     refuse_no_speech,
     refuse_overlong,
-    refuse_single,
     warn_about_clips,
     warn_if_window_odd,
-    warn_long_clips,
     warn_rate_ignored,
 )
 from .levels import (  # noqa: F401  (re-exported)
@@ -74,6 +65,7 @@ from .levels import (  # noqa: F401  (re-exported)
     check_min_speech,
     level_db,
 )
+from .scores import _top, check_top_k, class_indices, clip_features, finite_probs, softmax_kept
 from .seen_files import warn_if_training_files
 from .timeline import Timeline, assemble_timeline, classify_windows
 
@@ -242,61 +234,21 @@ class EmotionClassifier:
         the model's rate; a bare array is taken to be at the model's rate unless told otherwise."""
         return load_clip(self, audio, sampling_rate, channel, track)
 
-    def _pad_short(self, samples: np.ndarray) -> np.ndarray:
-        """A pretrained encoder's stock extractor (the backbone family) does not pad short clips as
-        our frame extractor does (``MIN_CLIP_SECONDS``), and its CNN needs the frames: pad them here."""
-        need = int(MIN_CLIP_SECONDS * self.sampling_rate)
-        return samples if samples.size >= need else np.pad(samples, (0, need - samples.size))
-
     def _features(self, clips: Sequence[np.ndarray]) -> tuple[Any, Any, dict[str, Any]]:
         """Padded ``(B, T, F)`` float32 features, ``(B, T)`` int64 mask and the extractor's other
         outputs (a fusion's ``functionals``) of 16 kHz mono clips."""
-        note_threads()  # before the first torch operation: a fork after it gets one thread
-        device = getattr(self.backend, "device", None)
-        kwargs = {"device": device} if device is not None and _accepts_device(self.feature_extractor) else {}
-        if type(self.feature_extractor).__module__.startswith("transformers.models."):
-            # a pretrained encoder's own extractor (the backbone family): pad the batch, keep lengths
-            from ..training.backbone import encoder_extractor_kwargs
-
-            kwargs.update(encoder_extractor_kwargs(self.feature_extractor))
-            clips = [self._pad_short(c) for c in clips]
-        out = self.feature_extractor(
-            clips,
-            sampling_rate=self.sampling_rate,
-            return_tensors="pt",
-            **kwargs,
-        )
-        # a fusion of functionals models has no frame features: only its ``functionals``
-        key = next((k for k in ("input_features", "input_values") if k in out), None)
-        feats = out[key] if key else None
-        mask = out.get("attention_mask")
-        if mask is None:
-            mask = np.ones(feats.shape[:2] if key else (len(clips), 1), dtype=np.int64)
-        extra = {k: v for k, v in out.items() if k not in (key, "attention_mask")}
-        return feats, mask, extra
+        return clip_features(self, clips)
 
     def _logits(self, clips: Sequence[np.ndarray]) -> np.ndarray:
         """``(B, num_labels)`` logits of a list of clips (already at the model's rate)."""
         feats, mask, extra = self._features(clips)
         return np.asarray(self.backend.predict_logits(feats, mask, **extra), dtype=np.float32)
 
-    def _softmax_kept(self, logits: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
-        """Softmax over the classes ``keep`` (:meth:`restrict`'s; all when None)."""
-        logits = np.asarray(logits)
-        return _softmax(logits if keep is None else logits[..., keep])
-
     def _probs(
         self, clips: Sequence[np.ndarray], sources: Sequence[str] | None, keep: np.ndarray | None
     ) -> np.ndarray:
         """``(B, len(keep))`` probabilities; raises SERError instead of returning NaN."""
-        probs = self._softmax_kept(self._logits(clips), keep)
-        bad = ~np.isfinite(probs).all(axis=1)
-        if bad.any():
-            where = sources[int(np.argmax(bad))] if sources else "audio"
-            raise SERError(
-                "the model produced non-finite scores for this input; check the model", source=where
-            )
-        return probs
+        return finite_probs(self._logits(clips), sources, keep)
 
     # ----------------------------------------------------------------------------- adaptation
     def adapt(
@@ -328,33 +280,7 @@ class EmotionClassifier:
         Returns:
             ``self``, so ``EmotionClassifier().adapt(clips).classify(clip)`` reads naturally.
         """
-        from ..training.adaptation import adapt_model
-        from ..training.adaptation_lock import statistics_lock
-
-        model = getattr(self.backend, "model", None)
-        if model is None:
-            raise SERError(
-                "adaptation changes the PyTorch model's statistics, and this classifier runs an ONNX graph: "
-                "load the model folder with EmotionClassifier(model) (no onnx_path) to adapt",
-                source="adapt",
-            )
-        clips = audio_column(clips, "adapt")  # a whole Dataset: its audio column
-        refuse_single(clips, "adapt", "pass the clips as a list (or a generator) of paths or arrays")
-        check_min_speech(min_speech_s, "adapt")
-        step = getattr(self.feature_extractor, "clips_per_call", 1)
-        waves = adaptation_waves(
-            clips, lambda a: self._load(a, sampling_rate, channel, track), self.sampling_rate, self.feature_extractor,
-            self.default_window_s(), silence_db, min_speech_s, channel, track,
-        )  # fmt: skip
-        with statistics_lock(model).changing:  # a reset_adaptation() called meanwhile waits, then resets
-            inputs: list[dict[str, Any]] = []
-            for batch in iter(lambda: list(itertools.islice(waves, step)), []):
-                feats, mask, extra = self._features(batch)
-                for j in range(len(batch)):
-                    rows = {k: v[j : j + 1] for k, v in extra.items()}
-                    inputs.append(self.backend.model_inputs(feats[j : j + 1], mask[j : j + 1], **rows))
-            adapt_model(model, inputs)
-        return self
+        return adapt_classifier(self, clips, sampling_rate, silence_db, channel, min_speech_s, track)
 
     def reset_adaptation(self) -> EmotionClassifier:
         """Back to the statistics the model was trained with (after an :meth:`adapt` running on
@@ -480,48 +406,11 @@ class EmotionClassifier:
         given = names is not None or rows is not None
         names = [str(n) for n in names] if names is not None else rows or [clip_name(a) for a in audios]
         warn_if_training_files(self, audios)  # once per classifier, from the paths alone
-        results: list[Any] = [None] * len(audios)
-        keep, labels = self._scoring  # one reading for the call: a restrict() meanwhile changes the next
-        long: list[tuple[str, float]] = []  # the clips longer than the model reads: one warning at the end
-        held: dict[int, np.ndarray] = {}  # decoded and not yet scored: about BATCH_HELD_S of audio
-        held_samples = 0
-
-        def score_held() -> None:
-            ok = list(held)
-            loaded, shown = [held[i] for i in ok], [names[i] for i in ok]
-            if warn:
-                warn_about_clips(loaded, shown, self.sampling_rate, self.feature_extractor, long)
-            if ok:
-                step, score = self._batch_size(batch_size), lambda c, n: self._probs(c, n, keep)
-                for i, p in zip(ok, scored_by_length(loaded, shown, step, score, len(labels))):
-                    results[i] = _top(p, labels, top_k)
-
-        def checked(audio: Any) -> Any:
-            return refuse_overlong(audio, rate=self.sampling_rate, channel=channel, track=track)
-
-        # a clip whose header says it cannot be decoded fails the call before any clip is scored
-        read = {} if return_exceptions else refuse_bad_headers(
-            audios, names if given else None, lambda a: self._load(checked(a), None, channel, track), track
+        return classify_in_groups(
+            self, audios, names, given, BATCH_HELD_S, batch_size=batch_size, top_k=top_k,
+            sampling_rate=sampling_rate, return_exceptions=return_exceptions, warn=warn, channel=channel,
+            track=track, require_speech=require_speech,
         )  # fmt: skip
-        for i, audio in enumerate(audios):  # decoded and scored a group at a time: bounded memory
-            try:
-                audio = read[i] if i in read else checked(audio)  # the header read once
-                clip = self._load(audio, sampling_rate, channel, track)
-                if require_speech:
-                    refuse_no_speech(clip, clip_name(audio), self.sampling_rate)
-                held[i], held_samples = clip, held_samples + len(clip)
-            except SERError as err:  # a clip refused after loading is not scored
-                results[i] = named_error(err, names[i]) if given else err
-                if not return_exceptions:
-                    at_position(results[i], i, len(audios))
-                    raise
-            if held_samples >= BATCH_HELD_S * self.sampling_rate or i == len(audios) - 1:
-                score_held()
-                held.clear()
-                held_samples = 0
-        if warn:
-            warn_long_clips(long, self.feature_extractor)
-        return results
 
     def _batch_size(self, batch_size: int | None) -> int:
         model = getattr(self.backend, "model", None)
@@ -543,7 +432,7 @@ class EmotionClassifier:
         feats, mask, extra = self._features([samples])
         logits, weights = self.backend.predict_with_attention(feats, mask, **extra)
         keep, labels = self._scoring
-        probs = self._softmax_kept(logits, keep)[0]
+        probs = softmax_kept(logits, keep)[0]
         if not np.isfinite(probs).all():
             raise SERError("the model produced non-finite scores for this input", source=clip_name(audio))
         if len(feats.shape) == 2:  # utterance-level features: no frames, no attention over time
@@ -625,15 +514,6 @@ class EmotionClassifier:
         if not scan.spans:
             raise AudioInputError("contains no audio samples (0 s)", source=name)
         return assemble_timeline(name, scan, labels, top_k, sr, window_s, hop_s, silence_rel_db)
-
-
-def _accepts_device(fe: Any) -> bool:
-    import inspect
-
-    try:
-        return "device" in inspect.signature(fe.__call__).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 # ================================================================================= CLI

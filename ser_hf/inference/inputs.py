@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -14,25 +14,22 @@ import numpy as np
 from ..data.audio import (
     MIN_SPEECH_S,
     UNKNOWN_FRAMES,
-    _describe,
     audio_info,
-    is_file_object,
     load_audio,
     refuse_single,
-    resolve_stream,
     url_scheme,
 )
 from ..data.chunks import decoder_chunks, iter_audio_chunks
 from ..data.download import fetch_url
 from ..data.resampling import MAX_RATE, MIN_RATE
 from ..data.samples import milliseconds
-from ..errors import AudioInputError, AudioTooLongError, NoSpeechError, SERError
+from ..data.source_kinds import _describe, is_file_object, resolve_stream
+from ..errors import AudioTooLongError, NoSpeechError, SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
 from ..models.feature_extraction_functionals import TURN_BLOCKS
 from ..models.turn_encoder import WINDOW_SAMPLES
 from .clip_rows import audio_column, named_items, readable_items
 from .levels import SILENCE_DB, level_db, warn_about_noise
-from .windows import sliding_windows
 
 logger = logging.getLogger(__name__)
 
@@ -475,160 +472,4 @@ def warn_if_window_odd(
             round(1 / run_s),
             round(60 / run_s),
             DENSE_HOP_S,
-        )
-
-
-def _top(probs: np.ndarray, labels: Sequence[str], top_k: int | None) -> list[dict[str, Any]]:
-    """[{"label", "score"}] sorted by score, highest first, ``top_k`` of them (all when None)."""
-    order = np.argsort(-probs, kind="stable")
-    if top_k is not None:
-        order = order[: check_top_k(top_k)]
-    return [{"label": labels[i], "score": float(probs[i])} for i in order]
-
-
-def check_top_k(top_k: Any) -> int:
-    """``top_k`` as a count of labels, 1 or more (0, -1 and 2.5 used to mean 1, 1 and 2)."""
-    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
-        raise SERError("give a whole number of labels, 1 or more (None: all)", source=f"top_k={top_k!r}")
-    return int(top_k)
-
-
-def class_indices(names: Sequence[Any], model_labels: Sequence[str], source: str) -> np.ndarray:
-    """The sorted indices in ``model_labels`` of ``names`` (:meth:`EmotionClassifier.restrict`): as
-    given, in any case, by a corpus's spelling (``"anger"`` for ``angry``), or the class the
-    harmonised classes merge a name into (``"calm"`` is a model's ``neutral``)."""
-    from ..data.labels import CANONICAL_EMOTIONS, map_label, normalize_emotion
-
-    index = {name: i for i, name in enumerate(model_labels)}
-    folded = {  # case, as corpora merge it, and the usual name of each class ('Fear': 'fearful')
-        **{(normalize_emotion(name) or name).strip().lower(): i for name, i in index.items()},
-        **{name.strip().lower(): i for name, i in index.items()},
-    }
-    keep = set()
-    for name in names:  # as given, then 'fear' or its usual name 'fearful', whatever the model's case
-        spellings = (str(name).strip().lower(), str(normalize_emotion(name) or name).strip().lower())
-        i = index.get(name, next((folded[s] for s in spellings if s in folded), None))
-        if i is None and normalize_emotion(name) in CANONICAL_EMOTIONS:  # calm, on a model without calm
-            i = folded.get(map_label(normalize_emotion(name), "harmonized7") or "")
-            if i is not None:
-                logger.info("%r is scored as %r (the harmonised classes merge them)", name, model_labels[i])
-        if i is None:
-            raise SERError(
-                f"{name!r} is not one of this model's classes {list(model_labels)}; restrict to some of those",
-                source=source,
-            )
-        keep.add(i)
-    if len(keep) < 2:
-        raise SERError("restrict to at least two classes (one class would always score 1)", source=source)
-    return np.array(sorted(keep))
-
-
-def _named(clip: Any, err: SERError, row: str | None = None) -> str:
-    """``err`` of ``clip`` as one item of ``adapt``'s lists: the clip named once (its error names it);
-    a ``datasets`` column's ``row`` by its number (its error renamed so, :func:`named_error`)."""
-    if row is not None:
-        return str(named_error(err, row))
-    name = clip_name(clip)
-    return str(err) if err.source == name or str(err).startswith(f"{name}:") else f"{name} ({err})"
-
-
-def _none_read(left_out: list[tuple[str, SERError]]) -> SERError:
-    """The error of an ``adapt`` that could use none of its clips: the one clip's own, or one saying
-    so for all of them (too long, or unreadable), with the first three reasons (a class all of them
-    share: AudioInputError when they were all bad audio)."""
-    if len(left_out) == 1:
-        return left_out[0][1]
-    reasons = [text for text, _ in left_out]
-    more = f"; and {len(reasons) - 3} more" if len(reasons) > 3 else ""
-    kinds = {type(err) for _, err in left_out}
-    kind = next(iter(kinds)) if len(kinds) == 1 else SERError
-    if len(kinds) > 1 and all(issubclass(k, AudioInputError) for k in kinds):
-        kind = AudioInputError
-    long = sum(isinstance(err, AudioTooLongError) for _, err in left_out)
-    if long == len(left_out):
-        message = f"all {long} clips are too long to decode whole, so there is nothing to adapt on: "
-    elif long:
-        message = (
-            f"none of the {len(left_out)} clips could be used ({long} too long to decode whole, "
-            f"{len(left_out) - long} unreadable), so there is nothing to adapt on: "
-        )
-    else:
-        message = f"none of the {len(left_out)} clips could be read, so there is nothing to adapt on: "
-    return kind(message + "; ".join(reasons[:3]) + more, source="adapt")
-
-
-def adaptation_waves(
-    clips: Iterable[Any],
-    load: Callable[[Any], np.ndarray],
-    rate: int,
-    feature_extractor: Any,
-    window_s: float,
-    silence_db: float | None,
-    min_speech_s: float | None = None,
-    channel: Any = None,
-    track: Any = None,
-) -> Iterator[np.ndarray]:
-    """What ``adapt`` re-estimates the statistics on, one at a time: each readable clip, a clip longer
-    than the model reads as the windows ``timeline`` classifies (``window_s``, hop half of it: whole,
-    only its last seconds were seen; those with less than ``min_speech_s`` of speech left out, as the
-    timeline leaves them out), less the silent ones and those under ``MIN_SPEECH_S``. Unreadable, too
-    short, silent and speechless pieces are counted in one warning each (a clip over the hour that
-    ``adapt`` decodes whole among the too long, not the unreadable); ``load`` decodes a clip
-    (raising :class:`SERError`) of its ``channel`` and ``track``, after :func:`refuse_overlong`."""
-    from ..models.speech_detector import speech_track
-
-    limit = reads_seconds(feature_extractor)
-    left_out: list[tuple[str, SERError]] = []  # the clips that could not be decoded: why, the error
-    silent = short = long = read = speechless = 0
-    for clip, row in named_items(clips, "adapt"):  # a datasets row it cannot decode: as stored
-        try:
-            # an hour of silence in a 1-MB FLAC: refused
-            wave = load(refuse_overlong(clip, "adapt()", rate=rate, channel=channel, track=track))
-            read += 1
-        except SERError as err:  # one broken file among many: skipped, as ser-hf predict --adapt does
-            left_out.append((_named(clip, err, row), err))
-            continue
-        if len(wave) < MIN_SPEECH_S * rate:  # as classify warns and predict refuses: no speech in it
-            short += 1
-            continue
-        if limit and len(wave) > (limit + 1.0) * rate:
-            long += 1
-            win, hop = round(window_s * rate), max(1, round(window_s * rate / 2))
-            speech = speech_track(rate, min_speech_s, wave)  # (not `track`: the next clip's reads it)
-            pieces: Iterable[tuple[int, int, np.ndarray]] = sliding_windows([wave], win, hop)
-        else:
-            speech, pieces = None, [(0, len(wave), wave)]
-        for start, stop, piece in pieces:
-            # as the timeline: silence first, then no speech
-            if silence_db is not None and level_db(piece, rate) < silence_db:
-                silent += 1
-            elif speech is not None and not speech.holds_speech(start, stop, min_speech_s):
-                speechless += 1
-            else:
-                yield piece
-    if long:
-        logger.info(
-            "adapt: %d clip(s) longer than the model reads, adapted on their %g-s windows", long, window_s
-        )
-    if left_out and not read:  # none read: the call's own mistake (a bad rate), or all broken
-        raise _none_read(left_out)
-    too_long = [text for text, err in left_out if isinstance(err, AudioTooLongError)]
-    unreadable = [text for text, err in left_out if not isinstance(err, AudioTooLongError)]
-    if too_long:
-        logger.warning(
-            "adapt: left out %d clip(s) too long to decode whole: %s", len(too_long), "; ".join(too_long[:3])
-        )
-    if unreadable:
-        logger.warning(
-            "adapt: left out %d unreadable clip(s): %s", len(unreadable), "; ".join(unreadable[:3])
-        )
-    if short:
-        logger.warning("adapt: left out %d clip(s) under %g s, too short to hold speech", short, MIN_SPEECH_S)
-    if silent:
-        logger.warning(
-            "adapt: left out %d silent clip(s) or window(s) (loudest 50 ms below %g dBFS)", silent, silence_db
-        )
-    if speechless:
-        logger.warning(
-            "adapt: left out %d window(s) without speech (music, noise), as timeline() does", speechless
         )

@@ -22,8 +22,9 @@ from ..data.audio import (
 from ..data.resampling import StreamResampler
 from ..errors import AudioInputError, SERError
 from .classifier import SILENCE_DB, SILENCE_LABEL, SILENCE_REL_DB, EmotionClassifier, level_db
-from .inputs import check_top_k, warn_if_window_odd
+from .inputs import warn_if_window_odd
 from .levels import NO_SPEECH_LABEL, WINDOW_SPEECH_S, check_min_speech
+from .scores import check_top_k
 
 logger = logging.getLogger(__name__)
 LOUDEST_MEMORY_S = 30.0  # the relative silence rule compares with the loudest prediction of this long ago

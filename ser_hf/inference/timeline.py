@@ -197,7 +197,7 @@ def assemble_timeline(
     under the loudest one is silent too; when that rule silences more windows the absolute one kept than
     are classified, a warning says how many and how to keep them (a loud beep had silenced a quiet
     speaker's whole call, without a word)."""
-    from .inputs import _top  # here: `ser-hf predict --help` imports this module, and inputs loads torch
+    from .scores import _top  # here: `ser-hf predict --help` imports this module, and scores loads torch
 
     spans, levels, probs_rows = scan.spans, scan.levels, scan.probs
     sr, hop = sampling_rate, max(1, int(round(hop_s * sampling_rate)))
