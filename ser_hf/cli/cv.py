@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -10,7 +11,14 @@ from typing import Any
 
 from ..errors import SERError, output_dir, require_extra
 from ..training.cross_validation import METRICS_FILE, aggregate_finished, run_cross_validation
-from ..training.cv_results import ADAPTED_DIRS, ADAPTED_WAYS, _pm
+from ..training.cv_results import (
+    ADAPTED_DIRS,
+    ADAPTED_WAYS,
+    _fold_genders,
+    _pm,
+    cross_corpus_folds,
+    direction_lines,
+)
 from ..training.fold_processes import _tail
 from .parser import ArgumentParser
 
@@ -23,6 +31,17 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog="Arguments after '--' go to every fold's training command unchanged, e.g.\n"
         "  ser-hf cv --corpus ravdess=data/ravdess --preset seed-logmel-bilstm --parallel 3 \\\n"
         "      -- --num_train_epochs 60 --learning_rate 1e-3\n\n"
+        "Seed: every fold trains with --seed 42 (ser-hf train's default); another goes after '--'\n"
+        "(-- --seed 7); with --folds N the seed also deals the speakers into the folds.\n"
+        "Validation: each fold chooses its model (early stopping and the checkpoint kept; a\n"
+        "logistic-regression preset's C, then refitted on training + validation) on --num_val_speakers\n"
+        "(default 4, after '--') speakers drawn, gender-balanced, from that fold's TRAINING speakers\n"
+        "only (--folds corpus: from the training corpora); fewer when few are left, as one speaker\n"
+        "of each training corpus always stays in training.\n"
+        "Bit-exact reruns: set OMP_NUM_THREADS=1 (--parallel P gives each fold cores / P threads).\n"
+        "--folds corpus prints, and writes to cv_results.md, each direction's training and test\n"
+        "corpora, the classes each has and shares, chance UA, the labels merged as the corpora were\n"
+        "loaded (ravdess: calm (192) -> neutral) and each direction's female / male UA.\n\n"
         "exit status:\n"
         "  0    every fold finished; cv_results.json, cv_results.md and confusion_cv.png written\n"
         "  1    one or more folds failed (their logs' last lines are printed; the finished folds are\n"
@@ -150,7 +169,12 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
         f"\n{result['n_folds']} folds, {result['n']} test clips: "
         f"WA {_pm(result, 'wa')}  UA {_pm(result, 'ua')}  F1 macro {_pm(result, 'f1_macro')}"
     )
-    if result.get("per_gender"):
+    meta_file = out / "cv_config.json"  # the label scheme the corpora were loaded with
+    meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+    for line in direction_lines(result, meta):  # per direction: corpora, classes, chance, genders
+        print(line)
+    across = cross_corpus_folds(result)  # a mean over directions mixed one corpus's women with another's
+    if result.get("per_gender") and not across:
         print("by gender: " + _genders(result["per_gender"]))
     for mode, key in ADAPTED_DIRS.items():
         adapted = result.get(key)
@@ -160,7 +184,11 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
                 f"with test-time adaptation{how} ({adapted['n_folds']} folds): WA {_pm(adapted, 'wa')}  "
                 f"UA {_pm(adapted, 'ua')}  F1 macro {_pm(adapted, 'f1_macro')}"
             )
-            if adapted["per_gender"]:
+            if across:
+                for f in adapted["folds"]:
+                    if f.get("per_gender"):
+                        print(f"  {f.get('name', f['fold'])}: {_fold_genders(f['per_gender'])}")
+            elif adapted["per_gender"]:
                 print("  by gender: " + _genders(adapted["per_gender"]))
     print(f"wrote {out / 'cv_results.json'}, {out / 'cv_results.md'}, {out / 'confusion_cv.png'}")
 

@@ -287,6 +287,7 @@ def cli(argv: list[str]) -> int:
         channel=args.channel,
         class_inventory=inventory,
         row_names=_row_names(reports, len(ds), rows),
+        recognised=recognised,
     )
     from ..data.rows import label_scheme_of  # the scheme the corpora were loaded with (TESS: harmonized7)
 
@@ -302,8 +303,9 @@ def cli(argv: list[str]) -> int:
         metrics["seen_speakers"] = seen
     masked = metrics.get("masked_classes") or {}
     left_out = set().union(*masked.values()) if masked else set()
-    if metrics["cross_corpus"]:
-        print("cross-corpus: model classes -> test classes (others masked out):")
+    _print_corpora(metrics)
+    if metrics["label_sets_differ"]:
+        print("the model's classes are not the data's: model classes -> test classes (others masked out):")
         for m in metrics["model_labels"]:
             target = metrics["label_mapping"].get(m)
             lacking = [c for c, names in masked.items() if target in names]
@@ -347,6 +349,34 @@ def cli(argv: list[str]) -> int:
         f"wrote {out}/metrics.json, confusion.png, reliability.png, classification_report.txt, predictions.csv"
     )
     return 0
+
+
+def _print_corpora(metrics: dict[str, Any]) -> None:
+    """Which corpora were scored against those the model trained on, the labels the scheme merged as
+    they were loaded (RAVDESS calm counted as neutral under harmonized7), and chance."""
+    from ..data.labels import harmonisation_lines
+
+    tested = ", ".join(metrics.get("test_corpora") or []) or "the data"
+    trained = metrics.get("training_corpora")
+    if metrics.get("cross_corpus") is None:
+        print(f"tested on {tested}; the model records no training corpora")
+    else:
+        kind = "cross-corpus" if metrics["cross_corpus"] else "in-domain (corpora it trained on)"
+        print(f"tested on {tested}; the model trained on {', '.join(trained or [])}: {kind}")
+    merged = harmonisation_lines(metrics.get("harmonised_from") or {})
+    if merged:
+        print(f"labels merged as the data were loaded (label scheme {metrics.get('label_scheme')}):")
+        for line in merged:
+            print(f"  {line}")
+    if metrics.get("chance_ua") is None:
+        return
+    if metrics.get("masked_classes"):  # a corpus scored on the classes it has: its line follows
+        print(f"chance UA {metrics['chance_ua']:.3f} (each corpus scored on the classes it has, below)")
+    else:
+        print(
+            f"scored on {len(metrics['labels'])} classes ({', '.join(metrics['labels'])}): "
+            f"chance UA {metrics['chance_ua']:.3f}"
+        )
 
 
 def _check_split_options(args: argparse.Namespace) -> None:

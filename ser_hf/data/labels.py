@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -310,6 +311,34 @@ def shared_classes(scheme_a: str | LabelScheme | list | dict, scheme_b: str | La
     """
     reachable = set(cross_scheme_mapping(scheme_a, scheme_b).values())
     return [n for n in scheme_names(scheme_b) if n in reachable]
+
+
+def harmonisation(
+    corpora: Sequence[Any], raw_labels: Sequence[Any], classes: Sequence[Any]
+) -> dict[str, dict[str, dict[str, int]]]:
+    """What the label scheme merged as the corpora were loaded, one entry per row of the three lists:
+    ``{corpus: {class: {the corpus's own label: rows}}}`` for each own label counted as a class of
+    another name (RAVDESS ``calm`` -> ``neutral`` and TESS ``pleasant_surprise`` -> ``surprised``
+    under harmonized7: ``{"ravdess": {"neutral": {"calm": 192}}, "tess": {"surprised":
+    {"pleasant_surprise": 400}}}``). A label that is its class (whatever its case or spacing, or with
+    a gender_emotion scheme's gender before it) is no merge and left out."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for corpus, raw, cls in zip(corpora, raw_labels, classes):
+        if raw is None or cls is None or _fold(raw) == _fold(_strip_gender(str(cls))):
+            continue
+        into = out.setdefault(str(corpus), {}).setdefault(str(cls), {})
+        into[str(raw)] = into.get(str(raw), 0) + 1
+    return {c: {k: dict(sorted(v.items())) for k, v in sorted(m.items())} for c, m in sorted(out.items())}
+
+
+def harmonisation_lines(merged: dict[str, dict[str, dict[str, int]]]) -> list[str]:
+    """``harmonisation`` as one line per corpus: ``ravdess: calm (192) -> neutral``."""
+    return [
+        f"{corpus}: "
+        + "; ".join(f"{raw} ({n}) -> {cls}" for cls, raws in classes.items() for raw, n in raws.items())
+        for corpus, classes in merged.items()
+        if classes
+    ]
 
 
 LABEL_MAP_HELP = (

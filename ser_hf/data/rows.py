@@ -115,6 +115,8 @@ class CorpusReport:
     files_missing: int = 0
     renamed_classes: dict[str, str] = field(default_factory=dict)  # scheme class -> the model's name
     merged_labels: dict[str, list[str]] = field(default_factory=dict)  # class -> the spellings it took in
+    # class -> {the corpus's own label: rows} merged into it by the scheme (calm -> neutral under harmonized7)
+    harmonised: dict[str, dict[str, int]] = field(default_factory=dict)
     labels_found: list[str] = field(default_factory=list)  # the data's labels before label_map, as first met
     label_map_unmatched: list[str] = field(default_factory=list)  # label_map keys that no label matched
     dataset_splits: list[str] = field(default_factory=list)  # the data's own splits (none: read whole)
@@ -177,6 +179,11 @@ class CorpusReport:
             lines.append(
                 f"  dropped {self.dropped_unknown_gender} rows of unknown gender (gender_emotion scheme)"
             )
+        for cls, raws in self.harmonised.items():
+            lines += [
+                f"  {raw} ({n}) counted as {cls} (label scheme {self.label_scheme})"
+                for raw, n in raws.items()
+            ]
         for name, spellings in sorted(self.merged_labels.items()):
             lines.append(f"  one class {name!r} for the labels {', '.join(map(repr, spellings))}")
         lines.append(f"  skipped {self.n_skipped} files" + (":" if self.skipped else ""))
@@ -405,6 +412,14 @@ def label_scheme_of(ds) -> str | None:
 
 def _finish(ds, report: CorpusReport, started: float, data_dir: str):
     report.rows = len(ds)
+    if len(ds) and {"raw_emotion", "emotion"} <= set(ds.column_names):  # calm (192) -> neutral: said
+        from .labels import harmonisation
+
+        names = ds.features["emotion"].names
+        classes = [names[e] for e in ds["emotion"]]
+        report.harmonised = harmonisation([report.corpus] * len(ds), ds["raw_emotion"], classes).get(
+            report.corpus, {}
+        )
     report.seconds = time.perf_counter() - started
     if report.skipped and len(ds):
         reasons = Counter(s.reason for s in report.skipped).most_common(3)  # 'unreadable' hid unknown labels

@@ -120,6 +120,7 @@ def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
             row["test_speakers"] = speakers
         if tests := _tested_corpus(d):
             row["tests"] = tests
+        row.update(_fold_data(metrics))
         run_file = d / RUN_FILE
         if run_file.is_file():
             row["seconds"] = json.loads(run_file.read_text(encoding="utf-8")).get("seconds")
@@ -150,8 +151,91 @@ def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
         "calibration": {k: float(np.mean(v)) for k, v in calibration.items() if len(v) == len(folds)},
         # mean over the folds that have test clips of that gender (WA and UA within the gender)
         "per_gender": _gender_means(rows, names),
+        **({"harmonised_from": merged} if (merged := _harmonised(rows)) else {}),
         **adapted,
     }
+
+
+def _fold_data(metrics: dict[str, Any]) -> dict[str, Any]:
+    """What a fold's test metrics say of its data and genders, for the per-fold lines: ``trains`` (its
+    training corpora), ``test_corpora``, ``corpus_classes``, ``chance_ua`` (written since session 45)
+    and ``per_gender`` (``{gender: {n, wa, ua}}``: a cross-corpus fold's genders are its test corpus's,
+    not to be pooled with another direction's)."""
+    row: dict[str, Any] = {}
+    for key, name in (
+        ("training_corpora", "trains"),
+        ("test_corpora", "test_corpora"),
+        ("corpus_classes", "corpus_classes"),
+        ("chance_ua", "chance_ua"),
+    ):
+        if metrics.get(key) is not None:
+            row[name] = metrics[key]
+    genders = metrics.get("per_gender") or {}
+    if genders:
+        row["per_gender"] = {
+            g: {"n": int(v["n"]), "wa": float(v["wa"]), "ua": float(v["ua"])}
+            for g, v in sorted(genders.items())
+        }
+    return row
+
+
+def _harmonised(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, int]]]:
+    """The labels merged as the corpora were loaded (``harmonised_from`` of the folds' test metrics):
+    every fold loads every corpus, so the folds agree; the largest count of each is kept."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for metrics in rows:
+        for corpus, classes in (metrics.get("harmonised_from") or {}).items():
+            for cls, raws in classes.items():
+                into = out.setdefault(corpus, {}).setdefault(cls, {})
+                for raw, n in raws.items():
+                    into[raw] = max(into.get(raw, 0), int(n))
+    return out
+
+
+def cross_corpus_folds(result: dict[str, Any]) -> bool:
+    """Whether the folds test different corpora (the directions of ``--folds corpus``): their genders
+    are then reported per fold, a mean over them mixing one corpus's women with another's."""
+    return any(f.get("tests") for f in result.get("folds") or ())
+
+
+def direction_lines(result: dict[str, Any], meta: dict[str, Any] | None = None) -> list[str]:
+    """One block per fold of a cross-corpus run (what it trained on, what it tested, the classes of each
+    corpus and those they share, chance) and the labels merged as the corpora were loaded; plain text
+    lines, the CLI prints them and :func:`results_markdown` writes them as a list."""
+    lines: list[str] = []
+    merged = result.get("harmonised_from") or {}
+    scheme = (meta or {}).get("label_scheme")
+    if merged:
+        from ..data.labels import harmonisation_lines
+
+        lines.append(
+            "labels merged as the corpora were loaded"
+            + (f" (label scheme {scheme})" if scheme and " " not in scheme else "")
+            + ": "
+            + "; ".join(harmonisation_lines(merged))
+        )
+    if not cross_corpus_folds(result):
+        return lines
+    for f in result["folds"]:
+        name, tests = f["fold"], f.get("tests") or "?"
+        trains = ", ".join(f.get("trains") or []) or "the other corpora"
+        head = f"{name}: trains on {trains}, tests on {tests} ({f['n']} clips): UA {f['ua']:.3f}"
+        if f.get("chance_ua") is not None:
+            head += f" (chance {f['chance_ua']:.3f})"
+        lines.append(head)
+        classes = f.get("corpus_classes") or {}
+        if classes:
+            have = "; ".join(f"{c} {len(v)} ({', '.join(v)})" for c, v in classes.items())
+            trained = set().union(*(set(classes.get(c, ())) for c in f.get("trains") or ()))
+            shared = [x for x in classes.get(tests, ()) if x in trained]
+            lines.append(f"  classes: {have}; shared {len(shared)}: {', '.join(shared) or 'none'}")
+        if f.get("per_gender"):
+            lines.append("  by gender (" + tests + "): " + _fold_genders(f["per_gender"]))
+    return lines
+
+
+def _fold_genders(genders: dict[str, dict[str, Any]]) -> str:
+    return ", ".join(f"{g} UA {v['ua']:.3f} ({v['n']} clips)" for g, v in genders.items())
 
 
 def _gender_means(rows: list[dict[str, Any]], names: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
@@ -217,6 +301,7 @@ def _aggregate_adapted(
                 "name": named.get(d.name, d.name),  # with the corpus it tests, across corpora
                 "n": int(metrics["n"]),
                 **{k: float(metrics[k]) for k in HEADLINE if k in metrics},
+                **{k: v for k, v in _fold_data(metrics).items() if k == "per_gender"},
             }
         )
     if not rows:
@@ -250,7 +335,9 @@ def _adapted_lines(result: dict[str, Any]) -> list[str]:
         ]
         lines += [f"| {f.get('name', f['fold'])} | {f['n']} | {_cells(f)} |" for f in adapted["folds"]]
         lines.append(f"| mean ± std | | {_mean_cells(adapted)} |")
-        if adapted["per_gender"]:
+        if cross_corpus_folds(result):
+            lines += ["", *_fold_gender_table(adapted["folds"])]
+        elif adapted["per_gender"]:
             lines += ["", *_gender_table(adapted["per_gender"])]
     return lines
 
@@ -272,6 +359,25 @@ def _gender_table(genders: dict[str, dict[str, Any]]) -> list[str]:
             f"| {v['wa']:.3f} | {v['ua']:.3f} |"
             for g, v in genders.items()
         ),
+    ]
+
+
+def _fold_gender_table(folds: list[dict[str, Any]]) -> list[str]:
+    """Each fold's genders (a cross-corpus fold's are its test corpus's: never pooled across folds)."""
+    rows = [
+        f"| {f.get('name', f['fold'])} | {g} | {v['n']} | {v['wa']:.3f} | {v['ua']:.3f} |"
+        for f in folds
+        for g, v in (f.get("per_gender") or {}).items()
+    ]
+    if not rows:
+        return []
+    return [
+        "By gender, per fold (each fold tests another corpus: its women and men are that corpus's, so "
+        "the folds' figures are not averaged):",
+        "",
+        "| fold | gender | clips | WA | UA |",
+        "| --- | --- | ---: | ---: | ---: |",
+        *rows,
     ]
 
 
@@ -305,6 +411,8 @@ def results_markdown(result: dict[str, Any], meta: dict[str, Any] | None = None)
         if meta.get(key):
             value = ", ".join(meta[key]) if isinstance(meta[key], list) else meta[key]
             lines.append(f"- {label}: {value}")
+    if meta.get("label_scheme"):
+        lines.append(f"- Label scheme: {meta['label_scheme']}")
     if meta.get("command"):
         lines.append(f"- Command: `{meta['command']}`")
     if meta.get("expected_folds"):
@@ -329,6 +437,11 @@ def results_markdown(result: dict[str, Any], meta: dict[str, Any] | None = None)
         f"Pooled over all test clips (summed confusion): WA {result['pooled']['wa']:.3f}, "
         f"UA {result['pooled']['ua']:.3f}.",
         *_calibration_line(result),
+    ]
+    if directions := direction_lines(result, meta):  # the classes, merges and chance of each direction
+        lines += ["", "## Corpora, classes and chance", ""]
+        lines += [f"  - {x.strip()}" if x.startswith("  ") else f"- {x}" for x in directions]
+    lines += [
         "",
         "## Summed confusion matrix (rows: true class, columns: predicted)",
         "",
@@ -343,7 +456,14 @@ def results_markdown(result: dict[str, Any], meta: dict[str, Any] | None = None)
             + f" | {'-' if recall is None else f'{recall:.3f}'} |"
         )
     genders = result.get("per_gender") or {}
-    if genders:
+    if cross_corpus_folds(result):
+        lines += [
+            "",
+            *_fold_gender_table(
+                [{**f, "name": n} for f, n in zip(result["folds"], _fold_names(result["folds"]))]
+            ),
+        ]
+    elif genders:
         lines += [
             "",
             "By gender (mean over the folds that test it, named in the table: the genders' figures may "

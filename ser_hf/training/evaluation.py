@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..data.audio import is_silent
+from ..data.labels import harmonisation
 from ..errors import SERError, batch_size_for
 from .eval_files import write_evaluation  # noqa: F401  (re-exported: the files evaluate writes)
 from .eval_inputs import (  # noqa: F401  (some only re-exported: callers import them from here)
@@ -52,6 +53,7 @@ from .eval_inputs import (  # noqa: F401  (some only re-exported: callers import
 )
 from .scoring import (  # noqa: F401  (label_mapping: re-exported)
     _projection,
+    chance_ua,
     corpus_classes,
     emotion_of,
     label_mapping,
@@ -62,6 +64,19 @@ from .scoring import (  # noqa: F401  (label_mapping: re-exported)
 )
 
 logger = logging.getLogger(__name__)
+
+
+def _cross_corpus(
+    trained_on: set[str], corpora: Any, recognised: Sequence[dict[str, Any]] | None
+) -> bool | None:
+    """Whether a scored corpus is none the model trained on (its training data under another name,
+    recognised by its files or folder, count as trained on); None when the model records no
+    training corpora or the rows name none."""
+    if not trained_on or corpora is None:
+        return None
+    known = trained_on | {str(f["corpus"]) for f in recognised or () if f.get("as")}
+    return bool(set(map(str, corpora.tolist())) - known)
+
 
 _DECODE_CHUNK = 256  # clips decoded at a time: bounds memory on large corpora
 
@@ -148,6 +163,7 @@ def evaluate_model(
     channel: str | None = None,
     class_inventory: dict[str, Sequence[str]] | None = None,
     row_names: Sequence[str] | None = None,
+    recognised: Sequence[dict[str, Any]] | None = None,
 ) -> dict[str, Any] | tuple[dict[str, Any], list[dict[str, Any]]]:
     """Score a model on every row of ``dataset`` (select the split's rows before calling).
 
@@ -176,10 +192,19 @@ def evaluate_model(
             (rows of a dataset's bytes sharing one name, or without any): ``ser-hf evaluate`` gives
             each row as its corpus's dataset holds it (``parquet /data/mine[17] audio.wav``, as
             ``ser-hf corpus`` names a skipped one); default ``row 17 (path 'audio.wav')`` of ``dataset``.
+        recognised: :func:`recognised_training_data` of the model and the data (a loaded model's caller
+            gives it; a model folder's is found here): a corpus holding the model's training data under
+            another name is no other corpus for ``cross_corpus``.
 
     Returns:
         :func:`ser_hf.training.metrics.compute_ser_metrics` output over the shared classes, plus ``model``,
-        ``model_labels``, ``label_mapping`` (model label -> test label), ``cross_corpus`` (bool),
+        ``model_labels``, ``label_mapping`` (model label -> test label), ``label_sets_differ`` (the
+        model's classes are not the data's: a mapping is applied), ``cross_corpus`` (a test corpus is
+        none the model trained on, by ``training_corpora``, its config's record, and ``test_corpora``;
+        None when the model records none; before session 45 it meant ``label_sets_differ``),
+        ``harmonised_from`` (``{corpus: {class: {the corpus's own label: rows scored}}}``: labels the
+        label scheme merged as the data were loaded, RAVDESS calm -> neutral under harmonized7),
+        ``chance_ua`` (the expected UA of guessing uniformly among the classes each row is scored on),
         ``dropped`` (test class -> rows left out because the model cannot predict it),
         ``seen_speakers`` (for a model folder whose ``split.json`` names speakers scored here; warned of),
         ``unreadable`` (path -> reason, when clips whose audio could not be decoded were skipped) and
@@ -236,7 +261,7 @@ def evaluate_model(
     if len(shared) < 2:
         trained_map = training_columns(source)[0].get("label_map")  # new data in the training's own labels
         raise SERError(no_shared_classes(names_model, names_data, shared, trained_map), source=source)
-    cross = names_model != names_data
+    differ = names_model != names_data
 
     merged = merged_test_classes(names_data, shared, label_scheme_of(dataset))  # calm rows -> neutral
     emotions = [merged.get(e, e) for e in (names_data[e] for e in dataset["emotion"])]
@@ -410,7 +435,22 @@ def evaluate_model(
         model=source,
         model_labels=names_model,
         label_mapping=mapping,
-        cross_corpus=cross,
+        label_sets_differ=differ,
+        cross_corpus=_cross_corpus(trained_on, corpora, recognised),
+        training_corpora=sorted(trained_on) or None,
+        test_corpora=sorted(set(corpora.tolist())) if corpora is not None else None,
+        harmonised_from=harmonisation(
+            corpora.tolist() if corpora is not None else [""] * len(keep),
+            kept["raw_emotion"] if "raw_emotion" in columns else [None] * len(keep),
+            [names_data[e] for e in kept["emotion"]],
+        ),
+        chance_ua=chance_ua(
+            y_true,
+            [
+                len(shared) - len(masked.get(str(c), ()))
+                for c in (corpora if corpora is not None else [""] * len(keep))
+            ],
+        ),
         dropped=dropped,
         merged_test_classes=merged,
         **({"masked_classes": masked} if masked else {}),

@@ -182,6 +182,8 @@ def train(
     store_speakers = [speakers[i] for i in rows]
     corpus_raw = ds["corpus"] if "corpus" in ds.column_names else ["unknown"] * len(ds)
     store_corpora = [str(corpus_raw[i]) for i in rows]
+    own_labels = ds["raw_emotion"] if "raw_emotion" in ds.column_names else None
+    store_raw = [own_labels[i] for i in rows] if own_labels is not None else None  # calm before harmonized7
     n_train, n_val = len(split.train), len(split.validation)
     # clips that failed to decode (empty) or are silent take part in nothing: not training,
     # selection or scoring; both are counted in the results
@@ -501,6 +503,7 @@ def train(
             output_dir if trainer.is_world_process_zero() else None,
             temperature,
             store_corpora,
+            store_raw,
         )
     )
     debug.finish()

@@ -144,9 +144,19 @@ def _train_functionals(
             output_dir,
             temperature,
             corpora,
+            _own_labels(ds, split),
         )  # fmt: skip
     )
     return results
+
+
+def _own_labels(ds: Any, split: Any) -> list[Any] | None:
+    """Each scored row's own label (``raw_emotion``: calm before harmonized7 counts it as neutral), in
+    the order of the rows :func:`score_parts` reads (training, validation, test)."""
+    if "raw_emotion" not in ds.column_names:
+        return None
+    own = ds["raw_emotion"]
+    return [own[i] for i in (*split.train, *split.validation, *split.test)]
 
 
 def split_file(ds: Any, split: Any, spec: str) -> dict[str, Any]:

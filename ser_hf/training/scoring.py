@@ -114,6 +114,7 @@ def score_parts(
     output_dir: Path | None,
     temperature: float = 1.0,
     corpora: list[str] | None = None,
+    raw_labels: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
     """Metrics of the validation and test rows from their probabilities ``probs[name]``;
     written to ``val_metrics.json`` / ``test_metrics.json`` in ``output_dir`` (when given).
@@ -122,7 +123,12 @@ def score_parts(
     ``calibration`` holds the temperature and the uncalibrated ECE, NLL and Brier score.
 
     ``corpora`` (per row): a test corpus that no training or validation row comes from is scored on
-    the classes it has, as ``ser-hf evaluate`` scores it (:func:`mask_absent_classes`)."""
+    the classes it has, as ``ser-hf evaluate`` scores it (:func:`mask_absent_classes`). With ``corpora``
+    the test metrics also say what was trained and tested on: ``training_corpora``, ``test_corpora``,
+    ``cross_corpus`` (a test corpus is none of the training ones), ``corpus_classes`` (each corpus's
+    classes), ``chance_ua`` and, with ``raw_labels`` (each row's own label, ``raw_emotion``),
+    ``harmonised_from``: ``{corpus: {class: {own label: rows}}}`` of the labels the scheme merged as
+    the corpora were loaded (:func:`ser_hf.data.labels.harmonisation`), over all the rows."""
     from .calibration import apply_temperature
     from .metrics import compute_ser_metrics
 
@@ -172,6 +178,8 @@ def score_parts(
             }
         if masked:
             metrics["masked_classes"] = masked
+        if corpora and name == "test":
+            metrics.update(_data_record(corpora, raw_labels, labels, label_names, train_rows, parts, masked))
         if untrained:  # their recall is 0 by construction: no training clip had the class
             metrics["untrained_classes"] = untrained
         metrics["split"] = split_spec
@@ -188,6 +196,51 @@ def score_parts(
         if output_dir is not None:
             write_json(output_dir / filename, metrics)
     return results
+
+
+def _data_record(
+    corpora: list[str],
+    raw_labels: Sequence[Any] | None,
+    labels: list[int],
+    label_names: list[str],
+    train_rows: list[int],
+    parts: tuple[list[int], list[int]],
+    masked: dict[str, list[str]],
+) -> dict[str, Any]:
+    """What a run's test metrics say of its data (:func:`score_parts`): the corpora trained and tested
+    on, each corpus's classes, the chance UA and the labels merged as the corpora were loaded."""
+    from ..data.labels import harmonisation
+
+    n = len(corpora)  # augmented training copies come after the corpus rows
+    trained = sorted({corpora[r] for r in (*train_rows, *parts[0]) if r < n})
+    tested = [corpora[r] for r in parts[1] if r < n]
+    names = [label_names[labels[r]] for r in range(n)]
+    record: dict[str, Any] = {
+        "training_corpora": trained,
+        "test_corpora": sorted(set(tested)),
+        "cross_corpus": bool(set(tested) - set(trained)),
+        "corpus_classes": {
+            c: [x for x in label_names if x in got] for c, got in corpus_classes(corpora, names).items()
+        },
+        "chance_ua": chance_ua(
+            [labels[r] for r in parts[1] if r < n],
+            [len(label_names) - len(masked.get(c, ())) for c in tested],
+        ),
+    }
+    if raw_labels is not None and len(raw_labels) >= n:
+        record["harmonised_from"] = harmonisation(corpora, list(raw_labels)[:n], names)
+    return record
+
+
+def chance_ua(y_true: Sequence[int] | np.ndarray, classes_per_row: Sequence[int]) -> float | None:
+    """The UA a uniform guess scores in expectation: each row is right with 1 / the number of classes it
+    is scored on (fewer for a held-out corpus scored on the classes it has), averaged within each true
+    class, then over the classes (1/7 = 0.143 for seven); None without rows."""
+    y = np.asarray(y_true)
+    k = np.asarray(classes_per_row, dtype=np.float64)
+    if not len(y) or len(k) != len(y) or (k <= 0).any():
+        return None
+    return float(np.mean([np.mean(1.0 / k[y == c]) for c in np.unique(y)]))
 
 
 # ----------------------------------------------------------------------------------- label mapping
