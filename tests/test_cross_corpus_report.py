@@ -67,6 +67,17 @@ def test_the_loader_records_what_the_scheme_merged(corpora):
     assert report.harmonised == {}
 
 
+def test_a_class_under_its_own_spelling_is_no_merge():
+    from ser_hf.data.labels import harmonisation
+
+    got = harmonisation(
+        ["mine"] * 5,
+        ["angry", "Foo", "angry", "calm", "wut"],  # the rows' own labels (raw_emotion)
+        ["Anger", "foo", "female_angry", "neutral", "angry"],  # the classes they were loaded as
+    )
+    assert got == {"mine": {"angry": {"wut": 1}, "neutral": {"calm": 1}}}
+
+
 def test_cv_across_corpora_prints_each_direction_its_merges_chance_and_genders(corpora, tmp_path, capsys):
     ravdess, tess = corpora
     out = tmp_path / "xc"

@@ -324,8 +324,11 @@ def harmonisation(
     a gender_emotion scheme's gender before it) is no merge and left out."""
     out: dict[str, dict[str, dict[str, int]]] = {}
     for corpus, raw, cls in zip(corpora, raw_labels, classes):
-        if raw is None or cls is None or _fold(raw) == _fold(_strip_gender(str(cls))):
+        if raw is None or cls is None:
             continue
+        bare = _strip_gender(str(cls))
+        if _fold(raw) == _fold(bare) or (normalize_emotion(str(raw)) or 0) == normalize_emotion(bare):
+            continue  # its own class, whatever its spelling (a folder's "Anger" is the class angry)
         into = out.setdefault(str(corpus), {}).setdefault(str(cls), {})
         into[str(raw)] = into.get(str(raw), 0) + 1
     return {c: {k: dict(sorted(v.items())) for k, v in sorted(m.items())} for c, m in sorted(out.items())}
