@@ -388,6 +388,52 @@ def test_undecodable_clips_are_skipped_and_reported(tmp_path, caplog):
     assert split["sizes"]["train"] + split["sizes"]["validation"] == 3 * 4 * len(EMOTION_CODES)
 
 
+def test_undecodable_rows_of_a_parquet_corpus_are_each_named_by_their_row(tmp_path, caplog):
+    """Parquet rows of bytes that share one path name (``clip.wav`` for every row) or have none: two
+    whose samples do not decode (a FLAC header over garbage) were named ``clip.wav, clip.wav`` in
+    ``ser-hf train``'s warning (and ``clip.wav: ...`` / ``<audio dict>: ...`` each), nothing that finds
+    the rows. Each is now named as ``ser-hf corpus`` and ``ser-hf evaluate`` name it, by its row within
+    its split and its stored path (``parquet DIR train[3] clip.wav``)."""
+    import io
+    import logging
+
+    import datasets
+
+    def encoded(f0: float, seed: int, fmt: str = "WAV", seconds: float = 0.5) -> bytes:
+        buf = io.BytesIO()
+        sf.write(buf, _clip(f0, seconds, seed), 16000, format=fmt)
+        return buf.getvalue()
+
+    flac = encoded(200.0, 99, "FLAC", seconds=3.0)
+    garbage = flac[:200] + np.random.default_rng(1).bytes(len(flac) - 200)  # the header reads, the frames not
+    bad = {3: "clip.wav", 5: "clip.wav", 6: None}
+    root = tmp_path / "pq"
+    (root / "data").mkdir(parents=True)
+    for split, n in (("train", 12), ("validation", 4)):
+        labels = ["neutral", "sad"] * (n // 2)
+        audio = [
+            {
+                "bytes": garbage if split == "train" and i in bad else encoded(EMOTION_F0[labels[i]], i),
+                "path": bad.get(i, "clip.wav") if split == "train" else "clip.wav",
+            }
+            for i in range(n)
+        ]
+        speakers = [f"{split}{i % 4}" for i in range(n)]  # validation speakers of their own
+        columns = {"audio": audio, "label": labels, "speaker": speakers}
+        table = datasets.Dataset.from_dict(columns).cast_column("audio", datasets.Audio())
+        table.to_parquet(str(root / "data" / f"{split}-00000-of-00001.parquet"))
+    args = ["--corpus", f"mine={root}", "--preset", "speech-stats", "--output_dir", str(tmp_path / "out")]
+    with caplog.at_level(logging.WARNING, logger="ser_hf.training"):
+        assert train_cli.cli(args) == 0
+    text = caplog.text
+    names = [f"parquet {root} train[{i}] clip.wav" for i in (3, 5)] + [f"parquet {root} train[6]"]
+    said = "skipped 3 clip(s) of mine that could not be decoded (header fine, samples not): "
+    assert said + ", ".join(names) in text
+    for name in names:
+        assert f"{name}: not a readable audio" in text
+    assert "left out 3 undecodable and 0 silent clip(s) of 16" in text
+
+
 def test_decode_rows_reads_embedded_bytes_when_the_files_are_gone(tmp_path):
     """A dataset that carries its audio as bytes (Hub, parquet) decodes like one on disk, in
     training (``decode_rows``) and in evaluation (``corpora.audio_sources``) alike."""

@@ -409,8 +409,10 @@ def _check_split_options(args: argparse.Namespace) -> None:
 def _row_names(reports: list[Any], total: int, rows: list[int]) -> list[str] | None:
     """The dataset row each of ``rows`` is (``parquet /data/mine[17] audio.wav``: its reports'
     ``row_sources``), for a clip that cannot be decoded whose path names no one row; None for files."""
-    names = [name for r in reports for name in (r.row_sources or [""] * r.rows)]
-    return [names[i] for i in rows] if len(names) == total and any(names) else None
+    from ..data.rows import dataset_row_names
+
+    names = dataset_row_names(reports, total)
+    return [names[i] for i in rows] if names is not None else None
 
 
 def _default_dataset_split(split: str, model: str) -> str:

@@ -12,7 +12,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -373,6 +373,34 @@ def audio_sources(ds: Any, rows: Sequence[int]) -> list[Any]:
 
         raw = ds.cast_column("audio", datasets.Audio(decode=False))
         out = [source if source is not None else raw[int(i)]["audio"] for source, i in zip(out, rows)]
+    return out
+
+
+def dataset_row_names(reports: Sequence[CorpusReport], total: int) -> list[str] | None:
+    """Each of the ``total`` rows loaded with ``reports`` (in their order) as ``ser-hf corpus`` names
+    it, ``parquet /data/mine test[3] clip.wav`` (their ``row_sources``): for a row of a dataset whose
+    path names no one row. None for rows of files (their paths name them), or if the counts differ."""
+    names = [name for r in reports for name in (r.row_sources or [""] * r.rows)]
+    return names if len(names) == total and any(names) else None
+
+
+def row_labels(
+    paths: Sequence[Any] | None, row_names: Sequence[str] | None, rows: Iterable[int]
+) -> dict[int, str]:
+    """What names each of ``rows`` (a clip that could not be decoded, in training or evaluation): its
+    path where no other row has it, else its ``row_names`` entry (:func:`dataset_row_names`), else
+    its number (and the path it shares)."""
+    paths = [str(p or "") for p in paths] if paths is not None else []
+    counts = Counter(paths)
+    out = {}
+    for i in rows:
+        path = paths[i] if paths else ""
+        if path and counts[path] == 1:
+            out[i] = path
+        elif row_names is not None and row_names[i]:
+            out[i] = str(row_names[i])
+        else:
+            out[i] = f"row {i}" + (f" (path {path!r})" if path else "")
     return out
 
 

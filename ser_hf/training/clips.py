@@ -30,14 +30,17 @@ SAMPLING_RATE = 16000
 logger = logging.getLogger(__name__)
 
 
-def load_rows(data_args: DataArguments, return_splits: bool = False) -> Any:
+def load_rows(data_args: DataArguments, return_splits: bool = False, return_names: bool = False) -> Any:
     """The labelled rows as a ``datasets.Dataset`` (columns of :mod:`ser_hf.data.corpora`: audio, path,
     emotion (ClassLabel), speaker, gender, corpus, ...). No audio is decoded here.
 
     Exactly one source: ``--corpus`` (one or more), ``--hub_dataset`` or ``--audiofolder``. Data with
     splits of their own are read as ``--hub_split`` says; without it, their ``train`` split, and with
     ``--split dataset`` or no ``--split``, their validation split too. ``return_splits``: return
-    ``(dataset, the split of each row)`` (``[]`` when no source has splits) for :func:`make_split`.
+    ``(dataset, the split of each row)`` (``[]`` when no source has splits) for :func:`make_split`;
+    ``return_names``: with each row's name as ``ser-hf corpus`` gives it last (``parquet DIR
+    train[3] clip.wav``, None for rows of files: :func:`ser_hf.data.rows.dataset_row_names`), which
+    :func:`decode_rows` names a row by whose path names no one row.
     """
     from ..data import corpora
 
@@ -90,12 +93,15 @@ def load_rows(data_args: DataArguments, return_splits: bool = False) -> Any:
                 r.corpus,
                 tests[0],
             )
-    if not return_splits:
-        return ds
-    if not any(r.row_splits for r in reports):
-        return ds, []
-    # a corpus without splits of its own is training data ("")
-    return ds, [s for r in reports for s in (r.row_splits or [""] * r.rows)]
+    from ..data.rows import dataset_row_names
+
+    out = [ds]
+    if return_splits:  # a corpus without splits of its own is training data ("")
+        row_splits = [s for r in reports for s in (r.row_splits or [""] * r.rows)]
+        out.append(row_splits if any(r.row_splits for r in reports) else [])
+    if return_names:
+        out.append(dataset_row_names(reports, len(ds)))
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 def _split_kind(spec: str | None) -> str:
@@ -308,13 +314,14 @@ def _decode_one(source: Any, sampling_rate: int) -> np.ndarray:
     return load_audio(source, sampling_rate)
 
 
-def _decode_or_none(source: Any, sampling_rate: int) -> np.ndarray | None:
-    """Decode a clip, or ``None`` (logged) when it is corrupt: NaN/Inf samples, a broken stream."""
+def _decode_or_none(source: Any, sampling_rate: int) -> np.ndarray | str:
+    """Decode a clip, or why not (without the name it gives) when it is corrupt: NaN/Inf samples, a
+    broken stream."""
     try:
         return _decode_one(source, sampling_rate)
-    except SERError as err:
-        logger.warning("%s", err)
-        return None
+    except SERError as err:  # named by the caller: its path may name no one row
+        text = str(err)
+        return text[len(err.source) + 2 :] if err.source and text.startswith(f"{err.source}: ") else text
 
 
 def _cache_key(paths: Sequence[str], sampling_rate: int) -> str:
@@ -335,11 +342,15 @@ def decode_rows(
     sampling_rate: int = SAMPLING_RATE,
     cache_dir: str | None = None,
     workers: int = 8,
+    row_names: Sequence[str] | None = None,
 ) -> list[np.ndarray]:
     """Decode the clips of ``ds`` rows ``indices`` once, in parallel, as float32 mono arrays.
 
     A clip that cannot be decoded (corrupt samples, broken stream) is logged and returned as an
     EMPTY array, so positions stay aligned; :func:`train` leaves such clips out of every split part.
+    It is named by its path where no other row has it, else by its ``row_names`` entry (rows of a
+    dataset sharing one path name, or without any: ``parquet DIR train[3] clip.wav``, as
+    :func:`load_rows` gives them), else by its row number.
 
     Uses the ``path`` column when the files exist (fast: libsndfile), else the encoded bytes of the
     ``audio`` column. With ``cache_dir``, the waveforms of each corpus are stored in one
@@ -350,6 +361,8 @@ def decode_rows(
     indices = list(indices)
     if not indices:
         return []
+    from ..data.rows import row_labels
+
     paths = ds["path"] if "path" in ds.column_names else [None] * len(ds)
     corpus = ds["corpus"] if "corpus" in ds.column_names else ["data"] * len(ds)
     sources = audio_sources(ds, indices)  # aligned with indices: a file path or {"bytes", "path"}
@@ -376,7 +389,11 @@ def decode_rows(
                 continue
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             decoded = list(pool.map(lambda p: _decode_or_none(sources[p], sampling_rate), positions))
-        failed = [keys[j] for j, wave in enumerate(decoded) if wave is None]
+        why = {indices[p]: wave for p, wave in zip(positions, decoded) if isinstance(wave, str)}
+        labels = row_labels(paths if "path" in ds.column_names else None, row_names, why)
+        for i, reason in why.items():
+            logger.warning("%s: %s", labels[i], reason)
+        failed = [labels[i] for i in why]
         if failed:
             logger.warning(
                 "skipped %d clip(s) of %s that could not be decoded (header fine, samples not): %s",
@@ -385,7 +402,7 @@ def decode_rows(
                 ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else ""),
             )
         # a failed clip keeps its slot as an empty array so positions stay aligned; train() drops it
-        decoded = [np.zeros(0, np.float32) if wave is None else wave for wave in decoded]
+        decoded = [np.zeros(0, np.float32) if isinstance(wave, str) else wave for wave in decoded]
         for p, wave in zip(positions, decoded):
             out[p] = wave
         logger.info("decoded %d clips of %s", len(positions) - len(failed), name)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -36,6 +36,7 @@ import numpy as np
 
 from ..data.audio import is_silent
 from ..data.labels import harmonisation
+from ..data.rows import row_labels
 from ..errors import SERError, batch_size_for
 from .eval_files import write_evaluation  # noqa: F401  (re-exported: the files evaluate writes)
 from .eval_inputs import (  # noqa: F401  (some only re-exported: callers import them from here)
@@ -111,25 +112,6 @@ def _decode(
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         return list(pool.map(load, zip(sources, list(seeds) or [0] * len(sources))))
-
-
-def _row_labels(
-    paths: Sequence[Any] | None, row_names: Sequence[str] | None, rows: Iterable[int]
-) -> dict[int, str]:
-    """What names each of ``rows`` (:func:`evaluate_model`'s unreadable clips): its path where no
-    other row has it, else its ``row_names`` entry, else its number (and the path it shares)."""
-    paths = [str(p or "") for p in paths] if paths is not None else []
-    counts = Counter(paths)
-    out = {}
-    for i in rows:
-        path = paths[i] if paths else ""
-        if path and counts[path] == 1:
-            out[i] = path
-        elif row_names is not None and row_names[i]:
-            out[i] = str(row_names[i])
-        else:
-            out[i] = f"row {i}" + (f" (path {path!r})" if path else "")
-    return out
 
 
 def _clip_inputs(
@@ -374,7 +356,7 @@ def evaluate_model(
         score(keep)
     columns = dataset.column_names
     if unreadable:
-        labels = _row_labels(dataset["path"] if "path" in columns else None, row_names, unreadable)
+        labels = row_labels(dataset["path"] if "path" in columns else None, row_names, unreadable)
         unreadable = {i: f"{labels[i]}: {why}" for i, why in unreadable.items()}
         logger.warning(
             "skipped %d clip(s) whose audio could not be decoded: %s",

@@ -146,7 +146,7 @@ def train(
         check_backbone(model_args.backbone)
 
     # 1. rows and the speaker-independent split (metadata only, no audio decoded yet)
-    ds, row_splits = load_rows(data_args, return_splits=True)
+    ds, row_splits, row_names = load_rows(data_args, return_splits=True, return_names=True)
     label_names = list(ds.features["emotion"].names)
     split = make_split(ds, data_args, training_args.seed, row_splits)
     if not (training_args.resume or training_args.resume_from_checkpoint) and (
@@ -176,7 +176,7 @@ def train(
     # 2. decode each clip once (rank 0 first, so the cache is written once)
     rows = split.train + split.validation + split.test
     with training_args.main_process_first(desc="decoding audio"):
-        clips = decode_rows(ds, rows, SAMPLING_RATE, data_args.cache_dir, data_args.decode_workers)
+        clips = decode_rows(ds, rows, SAMPLING_RATE, data_args.cache_dir, data_args.decode_workers, row_names)
     store_labels = [emotions[i] for i in rows]
     store_genders = _gender_ids([genders_raw[i] for i in rows])
     store_speakers = [speakers[i] for i in rows]
