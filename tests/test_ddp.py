@@ -134,16 +134,28 @@ def test_ranks_on_one_machine_sleep_while_they_wait_unless_the_user_chose(tmp_pa
     """torchrun with 2 ranks of 2 threads (OMP_NUM_THREADS=2) on 2 cores: GNU OpenMP's idle threads spun
     on the cores the other rank needed, 87-137 s instead of 19-26 (the same model). A rank of several on this
     machine (LOCAL_WORLD_SIZE, as torchrun and accelerate set it) now sets OMP_WAIT_POLICY=PASSIVE
-    before torch loads; a user's own value is kept. Seen in what OpenMP says it read (OMP_DISPLAY_ENV)."""
-    cmd = [sys.executable, str(REPO / "scripts" / "train.py"), "--corpus", f"ravdess={tmp_path / 'none'}"]
-    cmd += ["--output_dir", str(tmp_path / "out")]
+    before torch loads; a user's own value is kept. Seen in what OpenMP says it read (OMP_DISPLAY_ENV).
+    ``torchrun $(which ser-hf) train`` (the general entry point, ``python -m ser_hf.cli train``) did not."""
+    args = ["--corpus", f"ravdess={tmp_path / 'none'}", "--output_dir", str(tmp_path / "out")]
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}  # the suite sets it (conftest.py)
     env.update(PYTHONPATH=str(REPO), OMP_DISPLAY_ENV="VERBOSE", LOCAL_WORLD_SIZE="2", RANK="1")
-    for user, expected in [(None, "GOMP_SPINCOUNT = '0'"), ("ACTIVE", "OMP_WAIT_POLICY = 'ACTIVE'")]:
-        proc = subprocess.run(cmd, env={**env, **({"OMP_WAIT_POLICY": user} if user else {})},
-                              capture_output=True, text=True, timeout=120)  # fmt: skip
-        assert proc.returncode == 2 and "corpus folder not found" in proc.stderr, proc.stderr[-2000:]
-        if "OPENMP DISPLAY ENVIRONMENT" not in proc.stderr + proc.stdout:
-            pytest.skip("torch's OpenMP here is not GNU libgomp")
-        said = proc.stderr + proc.stdout
-        assert expected in said and (user or "GOMP_SPINCOUNT = '300000'" not in said), said[-3000:]
+    runs = [
+        ([sys.executable, str(REPO / "scripts" / "train.py")], [None, "ACTIVE"]),
+        ([sys.executable, "-m", "ser_hf.cli", "train"], [None, "ACTIVE"]),
+    ]
+    console = Path(sys.executable).with_name("ser-hf")  # the console script of this environment's install
+    if console.is_file():
+        runs.append(([str(console), "train"], [None]))
+    for command, users in runs:
+        for user in users:
+            proc = subprocess.run([*command, *args], env={**env, **({"OMP_WAIT_POLICY": user} if user else {})},
+                                  capture_output=True, text=True, timeout=120)  # fmt: skip
+            assert proc.returncode == 2 and "corpus folder not found" in proc.stderr, proc.stderr[-2000:]
+            if "OPENMP DISPLAY ENVIRONMENT" not in proc.stderr + proc.stdout:
+                pytest.skip("torch's OpenMP here is not GNU libgomp")
+            said = proc.stderr + proc.stdout
+            expected = f"OMP_WAIT_POLICY = '{user}'" if user else "GOMP_SPINCOUNT = '0'"
+            assert expected in said and (user or "GOMP_SPINCOUNT = '300000'" not in said), (
+                command,
+                said[-3000:],
+            )

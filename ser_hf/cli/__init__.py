@@ -155,6 +155,26 @@ def _flush_stdout(code: int, command: str) -> int:
     return code
 
 
+def _idle_threads_sleep_beside_other_ranks() -> None:
+    """Under torchrun / accelerate with several processes on this machine: GNU OpenMP's idle threads
+    spun at every wait on the cores the other ranks needed (2 ranks of 2 threads on 2 cores: 87-137 s
+    instead of 19-26, the same model). Set OMP_WAIT_POLICY=PASSIVE (read when torch loads, so before it
+    does) unless the user set it; torchrun's default one thread a rank has no idle threads to spin.
+    For ``ser-hf train`` / ``distill`` (:func:`main`), ``scripts/train.py`` and ``python -m
+    ser_hf.training`` (:func:`ser_hf.cli.train.main`) alike."""
+    ranks = os.environ.get("LOCAL_WORLD_SIZE", "")
+    if (
+        ranks.isdigit()
+        and int(ranks) > 1
+        and "OMP_WAIT_POLICY" not in os.environ
+        and "torch" not in sys.modules
+    ):
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        logging.getLogger(__name__).debug(
+            "%s ranks on this machine: OMP_WAIT_POLICY=PASSIVE (idle OpenMP threads sleep)", ranks
+        )
+
+
 def _usage() -> str:
     width = max(map(len, COMMANDS))
     lines = ["usage: ser-hf COMMAND [ARGS...]  |  ser-hf --version", "", "commands:"]
@@ -186,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         func = importlib.import_module(f"{__name__}.{COMMANDS[name][0]}").cli
+        if name in ("train", "distill"):  # `torchrun $(which ser-hf) train`, as scripts/train.py does
+            _idle_threads_sleep_beside_other_ranks()
     try:
         with _sigterm_interrupts():
             try:

@@ -145,22 +145,6 @@ def cli(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _idle_threads_sleep_beside_other_ranks() -> None:
-    """Under torchrun / accelerate with several processes on this machine: GNU OpenMP's idle threads
-    spun at every wait on the cores the other ranks needed (2 ranks of 2 threads on 2 cores: 87-137 s
-    instead of 19-26, the same model). Set OMP_WAIT_POLICY=PASSIVE (read when torch loads, so before it
-    does) unless the user set it; torchrun's default one thread a rank has no idle threads to spin."""
-    ranks = os.environ.get("LOCAL_WORLD_SIZE", "")
-    if (
-        ranks.isdigit()
-        and int(ranks) > 1
-        and "OMP_WAIT_POLICY" not in os.environ
-        and "torch" not in sys.modules
-    ):
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-        logger.debug("%s ranks on this machine: OMP_WAIT_POLICY=PASSIVE (idle OpenMP threads sleep)", ranks)
-
-
 def main() -> None:
     """``python scripts/train.py`` / ``python -m ser_hf.training``: logging + :func:`cli` + exit code."""
     # under torchrun / accelerate, process 0 tells the story; the others only their warnings and errors
@@ -168,10 +152,10 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO if rank == 0 else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    from . import _flush_stdout, _idle_threads_sleep_beside_other_ranks
+
     _idle_threads_sleep_beside_other_ranks()
     try:
-        from . import _flush_stdout
-
         code = _flush_stdout(cli(sys.argv[1:]), "train")  # a full stdout fails here, not at the exit
     except SERError as err:
         print(f"ser-hf train: error: {err}", file=sys.stderr)
