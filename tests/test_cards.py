@@ -4,6 +4,7 @@ one and each bundled model's) with ``huggingface_hub.ModelCard``, the demo's Spa
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -586,3 +587,65 @@ def test_a_generated_cards_cross_validation_result_says_it_is_the_recipes_not_th
     names = {r["task"]["name"] for r in results}
     assert any("retrained per fold" in n and "not this model's own score" in n for n in names), names
     assert "Speech emotion recognition, this model" in names
+
+
+def _ravdess_actors(names: list[str]) -> list[int]:
+    return sorted(int(s.rsplit("_", 1)[1]) for s in names if s.startswith("ravdess_"))
+
+
+def _actor_list(text: str) -> list[int]:
+    return sorted(int(n) for n in re.findall(r"\d+", text))
+
+
+BUNDLED = sorted(p.parent for p in (REPO / "ser_hf" / "bundled").glob("*/README.md"))
+
+
+@pytest.mark.parametrize("folder", BUNDLED, ids=lambda p: p.name)
+def test_the_validation_actors_a_bundled_card_names_are_its_split_json(folder):
+    """The fusion's card said all four members held out actors 3, 13, 16 and 18 for validation; its
+    split.json (the functionals member's, the same file as functionals') lists 13, 14, 16 and 19, and
+    each CNN member drew its own by its seed. Every validation-actor list a bundled card gives as its
+    own (``validation actors (3, 13, 16, 18)``, ``3, 13, 16 and 18 for validation``) is now its
+    split.json's, and the fusion's table of members gives what each member's seed draws."""
+    import json
+
+    from ser_hf.data import folds
+
+    text = " ".join((folder / "README.md").read_text(encoding="utf-8").split())
+    recorded = _ravdess_actors(json.loads((folder / "split.json").read_text())["validation_speakers"])
+    stated = re.findall(r"validation actors \((\d+(?:, \d+)+)[;)]", text)
+    stated += re.findall(r"(\d+(?:, \d+)* and \d+) (?:were held out )?for validation", text)
+    for actors in stated:
+        assert _actor_list(actors) == recorded, (folder.name, actors)
+    if folder.name in ("fusion", "functionals"):
+        assert stated, folder.name  # their cards name them
+    if folder.name != "fusion":
+        return
+    # each member's validation actors, as ravdess-fold:5 draws them with its run's seed (actor ids and
+    # genders as in RAVDESS: odd actors male), checked against the two draws recorded in split.json files
+    columns: dict[str, list[str]] = {"speaker": [], "gender": [], "emotion": [], "corpus": []}
+    for actor in range(1, 25):
+        for emotion in ["neutral"] * 4 + [
+            "calm",
+            "happy",
+            "sad",
+            "angry",
+            "fearful",
+            "disgust",
+            "surprised",
+        ] * 8:
+            columns["speaker"].append(f"ravdess_{actor:02d}")
+            columns["gender"].append("male" if actor % 2 else "female")
+            columns["emotion"].append(emotion)
+            columns["corpus"].append("ravdess")
+
+    def drawn(seed: int) -> list[int]:
+        split = folds.ravdess_protocol_folds(columns, seed=seed, only=[5])[0]
+        return _ravdess_actors(split.validation_speakers)
+
+    cnn = json.loads((REPO / "ser_hf" / "bundled" / "model" / "split.json").read_text())
+    assert drawn(0) == recorded and drawn(42) == _ravdess_actors(cnn["validation_speakers"])
+    rows = re.findall(r"\| (functionals[^|]*|CNN-Transformer, seed \d+) \| (\d+) \| ([\d, ]+) \|", text)
+    assert len(rows) == 4, rows
+    for member, seed, actors in rows:
+        assert _actor_list(actors) == drawn(int(seed)), (member, seed, actors)
