@@ -133,6 +133,11 @@ def test_a_steady_tone_is_no_noisy_speech_and_a_tone_alone_holds_no_speech(clf, 
     hum = _told(caplog, "steady 60-Hz tone")
     assert len(hum) == 1 and "notch filter at 60 Hz" in hum[0], caplog.text
     assert "holds no speech" not in caplog.text
+    caplog.clear()  # a hum louder than the speech's peaks: "below it", never "-6.0 dB above it"
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        clf.classify(_with_tone(speech, (50.0,), 12.0), sampling_rate=SR)
+    hum = _told(caplog, "steady 50-Hz tone")
+    assert len(hum) == 1 and "dB below it" in hum[0] and "-" not in hum[0].split("peaks")[1][:3], caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="ser_hf"):  # a quieter test tone: nothing to say
         clf.classify(_with_tone(speech, (1000.0,), -10.0), sampling_rate=SR)

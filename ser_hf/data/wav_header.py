@@ -8,7 +8,6 @@ decoding or the header's reading has failed, so a file that reads costs nothing 
 
 from __future__ import annotations
 
-import os
 import shlex
 from typing import Any
 
@@ -80,7 +79,10 @@ def damaged_wav_error(source: Any, name: str, codec_unknown: bool = False) -> Au
     if damage is None:
         return None
     what, data_at = damage
-    base = shlex.quote(os.path.basename(name.removeprefix("file:")) or "damaged.wav")
+    path = name.removeprefix("file:")
+    base = shlex.quote(
+        path if path and not path.startswith("<") else "damaged.wav"
+    )  # as given: runs from here
     return AudioInputError(
         f"the WAV file's header is damaged: {what} (the file was corrupted while written or "
         "copied, or another program wrote a format of its own); re-export or convert it again from its source (e.g. ffmpeg -i "

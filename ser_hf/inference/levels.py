@@ -361,11 +361,22 @@ def warn_if_tone(name: str, tone: tuple[float, float, float | None] | None) -> N
         f"a notch filter at {tone[0]:.0f} Hz takes it out"
     )
     logger.warning(
-        "%s: %s under the speech (mains hum or a test tone?), its speech peaks only %.1f dB above it: not noise, "
+        "%s: %s under the speech (mains hum or a test tone?), its speech peaks %s: not noise, "
         "so the noisy-speech estimate leaves it out; %s. A notch filter at %.0f Hz (and its multiples, for hum) "
         "takes it out",
-        name, tone_text(tone), tone[2], TONE_MEANING, tone[0], extra={ROW_WARNING: row},
+        name, tone_text(tone), _peaks_against_tone(tone[2]), TONE_MEANING, tone[0], extra={ROW_WARNING: row},
     )  # fmt: skip
+
+
+def _peaks_against_tone(db: float) -> str:
+    """How far the speech peaks stand above the tone, in words a reader takes in (never "-14.5 dB above")."""
+    return (
+        f"only {db:.1f} dB above it"
+        if db >= 0.05
+        else f"{-db:.1f} dB below it"
+        if db <= -0.05
+        else "at its level"
+    )
 
 
 def warn_tone_only(
