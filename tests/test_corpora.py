@@ -733,3 +733,28 @@ def test_a_named_corpus_of_links_elsewhere_is_warned_of_as_an_audiofolder_is(tmp
     with caplog.at_level(logging.WARNING, logger="ser_hf.data"):
         assert len(load_corpus("ravdess", linked)) == len(load_corpus("ravdess", store))
     assert "rows name files that symbolic links lead outside the corpus folder" in caplog.text
+
+
+def test_a_corpus_summary_prints_the_same_on_every_run():
+    """`ser-hf corpus ravdess DIR` printed its speakers' genders as {'male': 12, 'female': 12} on some runs
+    and {'female': 12, 'male': 12} on others (a set's order, which Python's string hashing changes from
+    process to process): two runs' outputs did not diff cleanly."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from datasets import Dataset; from ser_hf.data.corpora import corpus_summary; "
+        "ds = Dataset.from_dict({'speaker': [f's{i}' for i in range(12)], "
+        "'gender': ['male', 'female'] * 6, 'corpus': ['c'] * 12}); "
+        "print(corpus_summary(ds)['per_corpus'])"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True, text=True, check=True,
+        ).stdout
+        for seed in range(6)
+    }  # fmt: skip
+    assert len(outputs) == 1, outputs
+    assert "{'female': 6, 'male': 6}" in outputs.pop()

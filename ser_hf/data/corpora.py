@@ -488,7 +488,7 @@ def corpus_summary(ds) -> dict[str, Any]:
         per_corpus[c] = {
             "rows": len(idx),
             "speakers": len(spk),
-            "genders": dict(Counter(spk_gender[s] for s in spk)),
+            "genders": dict(sorted(Counter(spk_gender[s] for s in spk).items())),  # one order every run
         }
     durations = [d for d in meta.get("duration", []) if d is not None]
     return {
