@@ -649,3 +649,83 @@ def test_the_validation_actors_a_bundled_card_names_are_its_split_json(folder):
     assert len(rows) == 4, rows
     for member, seed, actors in rows:
         assert _actor_list(actors) == drawn(int(seed)), (member, seed, actors)
+
+
+def _evaluation_section(text: str) -> str:
+    return text.split("## Evaluation")[1].split("## Limitations")[0]
+
+
+def test_a_card_says_whether_its_test_corpus_was_unseen_which_labels_were_merged_and_chance():
+    """`ser-hf evaluate` records test_corpora, training_corpora, cross_corpus, harmonised_from and
+    chance_ua (session 45), but a card made from that metrics.json said none of it: a cross-corpus
+    result read like any held-out split, TESS's pleasant_surprise counted as surprised unsaid, no chance
+    level; an in-domain one on every speaker (--split all) was not said to be anything but independent."""
+    import yaml
+
+    from ser_hf.hub.cards import make_model_card
+    from ser_hf.inference.bundled import bundled_model_path
+
+    folder = bundled_model_path("speech-stats")  # trained on RAVDESS
+    cross = {
+        "ua": 0.41, "wa": 0.45, "n": 2800, "split": "all", "subset": "test", "model": str(folder),
+        "corpora": ["tess=/data/tess"], "label_scheme": "harmonized7", "test_corpora": ["tess"],
+        "training_corpora": ["ravdess"], "cross_corpus": True, "label_sets_differ": True,
+        "harmonised_from": {"tess": {"surprised": {"pleasant_surprise": 400}}}, "chance_ua": 1 / 7,
+    }  # fmt: skip
+    text = str(make_model_card(folder, "someone/x", eval_json=cross))
+    row = next(line for line in text.splitlines() if line.startswith("| held-out split") and "UA" in line)
+    for said in ("cross-corpus (the model never trained on TESS)", "pleasant_surprise (400) -> surprised"):
+        assert said in row and said in text.split("Protocol: **")[1].split("**")[0]
+    assert "chance UA 0.143" in row
+    section = _evaluation_section(text)
+    assert "- TESS: a corpus the model never trained on (it trained on RAVDESS)" in section
+    assert "(label scheme harmonized7): tess: pleasant_surprise (400) -> surprised" in section
+    header = yaml.safe_load(text.split("---")[1])
+    names = {m["type"]: m["name"] for r in header["model-index"][0]["results"] for m in r["metrics"]}
+    assert names["recall"].endswith(", cross-corpus, chance 0.143") and names["accuracy"].endswith(
+        ", cross-corpus"
+    )
+
+    # the corpus it trained on, every speaker scored: not corpus-independent, not shown speaker-independent
+    ravdess = {
+        **cross,
+        "corpora": ["ravdess=/data/ravdess"],
+        "test_corpora": ["ravdess"],
+        "cross_corpus": False,
+    }
+    ravdess["harmonised_from"] = {"ravdess": {"neutral": {"calm": 192}}}
+    section = _evaluation_section(str(make_model_card(folder, "someone/x", eval_json=ravdess)))
+    assert (
+        "in-domain (RAVDESS: a corpus the model trained on)" in section and "calm (192) -> neutral" in section
+    )
+    assert "not corpus-independent" in section and "not shown to be speaker-independent" in section
+    assert "Test speakers are never seen in training" not in section
+    # ... with the model's speakers held out (--split unseen): speaker- but not corpus-independent
+    section = _evaluation_section(
+        str(make_model_card(folder, "someone/x", eval_json={**ravdess, "split": "unseen"}))
+    )
+    assert "not corpus-independent; the split (unseen) held out the speakers" in section
+    assert "not shown to be speaker-independent" not in section
+    # a model that records no training corpora: not said to be cross-corpus
+    unknown = {**cross, "training_corpora": None, "cross_corpus": None}
+    section = _evaluation_section(str(make_model_card(folder, "someone/x", eval_json=unknown)))
+    assert "records no training corpora" in section and "never trained on" not in section
+
+
+def test_an_older_metrics_json_gives_the_card_it_gave():
+    """A metrics.json from before session 45 (no test_corpora; its cross_corpus meant the model's classes
+    differ from the data's) gives the card it gave: nothing of cross-corpus, merges or chance, its
+    cross_corpus read as nothing."""
+    from ser_hf.hub.cards import make_model_card
+    from ser_hf.inference.bundled import bundled_model_path
+
+    folder = bundled_model_path("speech-stats")
+    old = {"ua": 0.41, "wa": 0.45, "n": 2800, "split": "all", "subset": "test", "model": str(folder)}
+    old |= {"corpora": ["tess=/data/tess"], "label_scheme": "harmonized7"}
+    plain = str(make_model_card(folder, "someone/x", eval_json=old))
+    assert str(make_model_card(folder, "someone/x", eval_json={**old, "cross_corpus": True})) == plain
+    section = _evaluation_section(plain)
+    assert "| held-out split: all of TESS, 2800 clips | UA (unweighted average recall) | 0.410 |" in section
+    for word in ("cross-corpus", "in-domain", "chance", "merged", "corpus-independent"):
+        assert word not in section
+    assert "Test speakers are never seen in training" in section

@@ -25,10 +25,14 @@ def _model_card_body(
     result_rows: list[tuple[str, str, str, str]],
     license: str | None,
     cv: dict[str, Any] | None,
-    independent: bool = True,
+    independent: bool | None = True,
     changed: Sequence[str] = (),
+    eval_notes: Sequence[str] = (),
 ) -> str:
-    """The card's markdown; ``changed``: the heads trained or re-initialised since ser_hf saved them."""
+    """The card's markdown; ``changed``: the heads trained or re-initialised since ser_hf saved them;
+    ``eval_notes``: what the evaluation's data were (cross-corpus or in-domain, labels merged, chance);
+    ``independent`` None: the evaluation published scored a corpus the model trained on without holding
+    its speakers out."""
     families = {
         "ser_cnn_bilstm_attention": "CNN-BiLSTM-Attention",
         "ser_cnn_transformer": "CNN-Transformer",
@@ -179,6 +183,9 @@ def _model_card_body(
                 "Test speakers are never seen in training; validation speakers for early stopping come from the "
                 "training speakers only"
                 if independent
+                else "This evaluation scored a corpus the model trained on without holding out the speakers it "
+                "trained on: these figures are not shown to be speaker-independent"
+                if independent is None
                 else "The same speakers are in training and test (a "
                 "random clip split): these figures overstate accuracy on new speakers"
             )
@@ -196,6 +203,8 @@ def _model_card_body(
             "WA = accuracy over clips; UA = mean per-class recall (balanced accuracy), the headline "
             "metric for imbalanced emotion classes; F1 = macro F1.",
         ]
+        if eval_notes:
+            lines += ["", *(f"- {note}" for note in eval_notes)]
     else:
         lines.append("No evaluation results were supplied with this upload.")
     folds = (cv or {}).get("folds")

@@ -48,7 +48,7 @@ from .results import (  # noqa: F401  (find_metric re-exported: the cards' publi
     first_str,
     fold_count,
 )
-from .scope import evaluation_scope
+from .scope import corpus_scope, evaluation_scope
 
 logger = logging.getLogger(__name__)
 
@@ -146,11 +146,16 @@ def make_model_card(
     # an evaluation on another corpus (ser-hf evaluate records the corpora it scored) is named as such,
     # with the classes it was scored on when the corpus lacks some: it was published as the training corpus's
     eval_corpora, scope = evaluation_scope(evaluation, labels)
+    independent = split.get("speaker_independent", True) is not False
+    # cross-corpus or in-domain, the labels merged as the data were loaded, chance (evaluate since session 45)
+    data_parts, data_tag, eval_notes = corpus_scope(evaluation, independent)
+    data_scope = "".join(f", {part}" for part in data_parts)
+    chance = (evaluation or {}).get("chance_ua") if data_parts else None
     if {_corpus_key(c) for c in eval_corpora} == {_corpus_key(c) for c in corpora}:
         eval_corpora = []
     eval_names = " + ".join(corpus_info(c)["name"] for c in eval_corpora) or corpus_names
     if evaluation and cv is None and protocol == first_str(["split", "split_name"], evaluation):
-        protocol = f"{protocol}{f' of {eval_names}' if eval_corpora else ''}{scope}"
+        protocol = f"{protocol}{f' of {eval_names}' if eval_corpora else ''}{scope}{data_scope}"
 
     eval_results: list[EvalResult] = []
     result_rows: list[tuple[str, str, str, str]] = []  # (where, metric label, value, std)
@@ -166,7 +171,10 @@ def make_model_card(
             where = (
                 f"{protocol} (mean over folds)"
                 if stat
-                else f"held-out split: {split_name}" + (f" of {eval_names}" if eval_corpora else "") + scope
+                else f"held-out split: {split_name}"
+                + (f" of {eval_names}" if eval_corpora else "")
+                + scope
+                + data_scope
             )
             eval_results.append(
                 EvalResult(
@@ -186,6 +194,12 @@ def make_model_card(
                     metric_value=round(value, 4),
                     metric_name=label
                     + (f", mean over {n_folds or 'all'} folds" if stat else scope)
+                    + (f", {data_tag}" if data_tag and not stat else "")
+                    + (
+                        f", chance {chance:.3f}"
+                        if metric == "recall" and not stat and isinstance(chance, (int, float))
+                        else ""
+                    )
                     + (f" (std {std:.4f})" if std is not None else ""),
                     metric_args={"average": "macro"} if metric != "accuracy" else None,
                 )
@@ -219,7 +233,9 @@ def make_model_card(
         result_rows,
         license,
         cv,
-        split.get("speaker_independent", True) is not False,
+        # an in-domain evaluation that did not hold out the model's speakers is not said to
+        None if independent and cv is None and data_tag.endswith("speakers not held out") else independent,
         changed,
+        eval_notes,
     )
     return ModelCard(f"---\n{card_data.to_yaml()}\n---\n\n{body}")
