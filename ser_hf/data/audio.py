@@ -44,6 +44,7 @@ from .ffmpeg_decode import _decode_ffmpeg
 from .ffmpeg_input import ffmpeg_error as _ffmpeg_error  # noqa: F401 (chunks, tests)
 from .ffmpeg_input import ffmpeg_reason as _ffmpeg_reason  # noqa: F401
 from .ffmpeg_input import ffmpeg_source, too_long_error
+from .ogg_chain import ogg_link_bytes
 from .resampling import MAX_RATE, MIN_RATE, check_rate, effective_rates, resample  # noqa: F401
 from .samples import (  # noqa: F401  (some only re-exported: callers import them from here)
     _MAX_CHANNELS,
@@ -202,10 +203,29 @@ def _decode_path(
         name.encode("utf-8")
     except UnicodeEncodeError:  # a name of bytes that are not UTF-8 (legal on Linux): libsndfile
         return _decode_bytes(path.read_bytes(), name, sampling_rate, channel, track)  # and FFmpeg refuse it
-    decoded = _decode_soundfile(name, sampling_rate, channel, track)
+    decoded = _decode_chained(name, name, sampling_rate, channel, track)
+    decoded = decoded or _decode_soundfile(name, sampling_rate, channel, track)
     if decoded is None:
         decoded = _decode_ffmpeg(name, name, sampling_rate, channel, track)
     return decoded
+
+
+def _decode_chained(
+    data: Any, name: str, sampling_rate: int | None, channel: int | None = None, track: int | None = None
+) -> tuple[np.ndarray, int] | None:
+    """A chained Ogg file (:mod:`ser_hf.data.ogg_chain`: streams one after another, an internet-radio
+    dump or Opus files joined with ``cat``) decoded link after link, at ``sampling_rate`` (default: the
+    first link's rate); None for another file. libsndfile and FFmpeg read its first link alone."""
+    links = ogg_link_bytes(data)
+    if links is None:
+        return None
+    parts = [_decode_bytes(link, name, sampling_rate, channel, track) for link in links]
+    rate = sampling_rate or parts[0][1]
+    samples = np.concatenate([resample(part, part_rate, rate) for part, part_rate in parts])
+    logger.info(
+        "%s: chains %d Ogg streams; read one after another, %.2f s", name, len(links), len(samples) / rate
+    )
+    return samples.astype(np.float32, copy=False), rate
 
 
 def _decode_location(
@@ -234,7 +254,8 @@ def _decode_bytes(
         raise SERError(f"audio bytes must be bytes, not {type(data).__name__}", source=name)
     if len(data) == 0:
         raise AudioInputError("no audio bytes (empty input)", source=name)
-    decoded = _decode_soundfile(io.BytesIO(data), sampling_rate, channel, track, name)
+    decoded = _decode_chained(data, name, sampling_rate, channel, track)
+    decoded = decoded or _decode_soundfile(io.BytesIO(data), sampling_rate, channel, track, name)
     if decoded is None:
         try:
             decoded = _decode_ffmpeg(bytes(data), name, sampling_rate, channel, track)
@@ -412,6 +433,10 @@ def _header_info(target: Any, name: str, track: Any) -> tuple[float, int, int]:
     """:func:`audio_info` of ``target``: a path (str), encoded bytes or a binary file object."""
     import soundfile as sf
 
+    if links := ogg_link_bytes(_rewound(target)):  # a chained Ogg: its links' lengths added up
+        infos = [_header_info(link, name, track) for link in links]
+        seconds = sum(info[0] for info in infos) if all(info[0] for info in infos) else 0.0
+        return seconds, infos[0][1], infos[0][2]
     try:
         data = io.BytesIO(target) if isinstance(target, bytes) else _rewound(target)
         info = sf.info(data)

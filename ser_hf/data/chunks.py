@@ -32,6 +32,7 @@ from .audio import (
 from .cut_files import cut_before_audio_error, warn_cut_mid_frame
 from .ffmpeg_decode import _decode_until_damage, read_to_damage
 from .ffmpeg_input import ffmpeg_source
+from .ogg_chain import ogg_link_bytes
 from .resampling import check_rate
 from .source_kinds import _describe, encoded_input, is_file_object, resolve_stream
 from .tracks import check_track, holds_video, libsndfile_track, open_track, track_index, track_length
@@ -93,6 +94,12 @@ def _chunks(
     """:func:`iter_audio_chunks` of ``data``: a path (str), non-empty encoded bytes or a binary file object."""
     import soundfile as sf
 
+    if links := ogg_link_bytes(data):  # a chained Ogg: link after link, in chunks of chunk_seconds
+        parts = (
+            c for link in links for c in _chunks(link, name, chunk_seconds, sampling_rate, channel, track)
+        )
+        yield from _reblocked(parts, max(1, round(chunk_seconds * sampling_rate)))
+        return
     try:
         info = sf.info(_opened(data))
     except Exception:
@@ -190,13 +197,7 @@ def _chunks(
                 decoded += tail[0].size
                 yield tail[0]
             if not warn_cut_mid_frame(data, name, decoded / sampling_rate):  # an ADTS file's length is
-                logger.warning(  # a guess from its size
-                    "%s: the audio ends after %.1f s, not at the %.1f s its header gives",
-                    name,
-                    decoded / sampling_rate,
-                    duration or 0.0,
-                    extra={"cut_short": (duration or 0.0, decoded / sampling_rate)},
-                )
+                _warn_ends_early(name, decoded / sampling_rate, duration)  # a guess from its size
             return
         if chunk.size:
             decoded += chunk.size
@@ -205,6 +206,33 @@ def _chunks(
             warn_cut_mid_frame(data, name, decoded / sampling_rate)  # an Ogg's cut page is dropped
             return
         start = stop
+
+
+def _warn_ends_early(name: str, held_s: float, duration: float | None) -> None:
+    """The warning of a file whose audio stops decoding after ``held_s`` seconds, before the
+    ``duration`` its header gives; a header that gives none (0 s) is no length to compare with (a
+    chained Ogg's "0.0 s its header gives" was a 29-s clip's): its ``cut_short`` record is then
+    (None, ``held_s``)."""
+    if duration:
+        message, args = "%s: the audio ends after %.1f s, not at the %.1f s its header gives", (duration,)
+    else:
+        message, args = (
+            "%s: the audio cannot be decoded after %.1f s (damaged or cut short); read up to there",
+            (),
+        )
+    logger.warning(message, name, held_s, *args, extra={"cut_short": (duration or None, held_s)})
+
+
+def _reblocked(chunks: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """``chunks`` joined and cut again into chunks of ``size`` samples (the last one shorter)."""
+    held = np.zeros(0, np.float32)
+    for chunk in chunks:
+        held = np.concatenate([held, chunk])
+        while len(held) >= size:
+            yield held[:size]
+            held = held[size:]
+    if len(held):
+        yield held
 
 
 def _read(data: Any) -> Any:

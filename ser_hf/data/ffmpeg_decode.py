@@ -66,14 +66,13 @@ def _decode_ffmpeg(
             raise cut_before_audio_error(data, name) or _ffmpeg_error(err, name) from err
         if warn_cut_mid_frame(data, name, len(held[0]) / held[1]):  # an ADTS file gives no length
             return held
-        header = header or 0.0
+        gives = f" (its header gives {header:.2f} s)" if header else ""  # 0 s, or none: no length
         logger.warning(
-            "%s: the audio is damaged or cut short after %.2f s (its header gives %.2f s); the clip is read "
-            "up to there",
+            "%s: the audio is damaged or cut short after %.2f s%s; the clip is read up to there",
             name,
             len(held[0]) / held[1],
-            header,
-            extra={"cut_short": (header, len(held[0]) / held[1])},  # predict's row says so
+            gives,
+            extra={"cut_short": (header or None, len(held[0]) / held[1])},  # predict's row says so
         )
         return held
     samples = _pick(decoded.data.numpy(), channel, name, 0).astype(np.float32, copy=False)

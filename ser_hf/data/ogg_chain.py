@@ -1,0 +1,89 @@
+"""Chained Ogg files: Ogg streams one after another in one file (an internet-radio dump, Opus or
+Vorbis files joined with ``cat``), each a whole Ogg file of its own (a *link*).
+
+libsndfile read the first link alone, without a word; FFmpeg (torchcodec) read the first link too, or
+failed at the second's headers, and the timeline said the file was cut short ("header says 0.00 s,
+holds 29.20 s" of a 58-s file). :func:`ogg_link_bytes` finds the links by walking the file's page
+headers (a page that begins a stream after pages of audio starts a new link), so that
+:mod:`ser_hf.data.audio` and :mod:`ser_hf.data.chunks` decode them one after another.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Any
+
+_OGG_BOS, _OGG_HEADER = 0x02, 27
+
+
+class _Reader:
+    """``read(at, size)`` of a path (``file:`` too), encoded bytes or a binary file object (left where it
+    was by :func:`ogg_link_bytes`)."""
+
+    def __init__(self, source: Any):
+        self.view = memoryview(source) if isinstance(source, (bytes, bytearray, memoryview)) else None
+        self.file = None if self.view is not None else source
+
+    def read(self, at: int, size: int) -> bytes:
+        if self.view is not None:
+            return bytes(self.view[at : at + size])
+        self.file.seek(at)
+        return self.file.read(size) or b""
+
+
+def _links(reader: _Reader) -> list[tuple[int, int]]:
+    """The byte ranges of the links of the Ogg file ``reader`` reads ([] when it is not Ogg): a page that
+    begins a stream after a page of audio begins the next link. The walk stops at bytes that are not
+    a page (a cut page, a tag after the last page): the last link runs to there."""
+    links: list[tuple[int, int]] = []
+    start, at, audio = 0, 0, False
+    while True:
+        head = reader.read(at, _OGG_HEADER)
+        if len(head) < _OGG_HEADER or head[:4] != b"OggS":
+            break
+        table = reader.read(at + _OGG_HEADER, head[26])
+        if len(table) < head[26]:
+            break
+        if head[5] & _OGG_BOS and audio:
+            links.append((start, at))
+            start, audio = at, False
+        audio = audio or not head[5] & _OGG_BOS
+        at += _OGG_HEADER + len(table) + sum(table)
+    if at > start:
+        links.append((start, at))
+    return links
+
+
+def ogg_link_bytes(source: Any) -> list[bytes] | None:
+    """The links of the chained Ogg ``source`` (a path, encoded bytes or a binary file object, left where
+    it was), each as encoded bytes (the last one up to the file's end, so a cut last link reads as
+    cut); None for a file of one link, another format, or what cannot be read."""
+    try:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            return _split(_Reader(source), len(source))
+        if hasattr(source, "seek"):
+            where = source.tell()
+            try:
+                end = source.seek(0, io.SEEK_END)
+                return _split(_Reader(source), end)
+            finally:
+                source.seek(where)
+        path = str(source).removeprefix("file:")
+        if not os.path.isfile(path):  # a pipe is read once, by its reader
+            return None
+        with open(path, "rb") as f:
+            return _split(_Reader(f), f.seek(0, io.SEEK_END))
+    except (OSError, ValueError, TypeError, io.UnsupportedOperation):
+        return None
+
+
+def _split(reader: _Reader, size: int) -> list[bytes] | None:
+    if reader.read(0, 4) != b"OggS":
+        return None
+    links = _links(reader)
+    if len(links) < 2:
+        return None
+    starts = [start for start, _ in links]
+    ends = [*starts[1:], size]  # what follows the last whole page stays with the last link
+    return [reader.read(start, end - start) for start, end in zip(starts, ends, strict=True)]
