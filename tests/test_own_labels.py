@@ -133,14 +133,17 @@ def test_the_card_names_the_corpus_evaluated_and_the_classes_it_was_scored_on(tr
     assert result["dataset"]["name"] == "sub" and result["dataset"]["split"] == "all"
     n = json.loads((tmp_path / "ev" / "metrics.json").read_text())["n"]  # the clips, said too
     scope = f"{n} clips, scored on 2 of the model's 3 classes (neutral, satisfied customer)"
-    assert result["metrics"][1]["name"] == f"UA (unweighted average recall), {scope}"
-    assert f"| held-out split: all of sub, {scope} | UA" in card
+    # a corpus the model never trained on, scored on 2 classes: said so, with chance (1/2)
+    assert (
+        result["metrics"][1]["name"] == f"UA (unweighted average recall), {scope}, cross-corpus, chance 0.500"
+    )
+    assert f"| held-out split: all of sub, {scope}, cross-corpus (the model never trained on sub)" in card
     assert "trained from scratch on syn" in card  # the training corpus stays the training corpus
     # the run's own test split is still named as before
     assert push_cli.cli(argv) == 0
     card = capsys.readouterr().out
     (result,) = yaml.safe_load(card.split("---")[1])["model-index"][0]["results"]
-    assert result["dataset"]["name"] == "syn" and "scored on" not in card
+    assert result["dataset"]["name"] == "syn" and "of the model's 3 classes" not in card  # all its classes
 
 
 def test_train_warns_when_the_test_speaker_holds_one_class(tmp_path, caplog):
