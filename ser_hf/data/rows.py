@@ -416,8 +416,7 @@ def drop_undecodable(ds: Any, report: CorpusReport, workers: int = 4) -> Any:
         try:
             samples = load_audio(source)
         except SERError as err:  # named by the row's path in the report: the reason alone
-            text = str(err)
-            return text[len(err.source) + 2 :] if err.source and text.startswith(f"{err.source}: ") else text
+            return err.bare_message
         return too_short(samples.size / DEFAULT_SAMPLING_RATE)  # rows read without their headers
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

@@ -29,6 +29,13 @@ class SERError(ValueError):
         self.source = source
         super().__init__(f"{source}: {message}" if source else message)
 
+    @property
+    def bare_message(self) -> str:
+        """The message without the ``source: `` it starts with, for a caller that names the source its
+        own way (a dataset row, a CLI option)."""
+        text = str(self)
+        return text[len(self.source) + 2 :] if self.source and text.startswith(f"{self.source}: ") else text
+
 
 def install_hint(extra: str | None, modules: tuple[str, ...] = (), *, reinstall: bool = False) -> str:
     """The command that installs the optional extra ``extra`` of ser-hf (None: the package alone), as this

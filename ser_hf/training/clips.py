@@ -146,10 +146,7 @@ def make_split(ds: Any, data_args: DataArguments, seed: int, row_splits: Sequenc
         # "--split none: cannot take 4 validation speakers ...", not "none: validation_speakers: ...":
         # the option and its value, for the inner source (a function's or protocol's name, a
         # manifest's path the value holds)
-        text = str(err)
-        if err.source and text.startswith(f"{err.source}: "):
-            text = text[len(err.source) + 2 :]
-        raise SERError(text, source=f"--split {spec}") from err
+        raise SERError(err.bare_message, source=f"--split {spec}") from err
     except (ValueError, IndexError) as err:
         raise SERError(
             f"bad split value ({err}); e.g. ravdess-fold:0, kfold:2/5, loso:06", source=f"--split {spec}"
@@ -320,8 +317,7 @@ def _decode_or_none(source: Any, sampling_rate: int) -> np.ndarray | str:
     try:
         return _decode_one(source, sampling_rate)
     except SERError as err:  # named by the caller: its path may name no one row
-        text = str(err)
-        return text[len(err.source) + 2 :] if err.source and text.startswith(f"{err.source}: ") else text
+        return err.bare_message
 
 
 def _cache_key(paths: Sequence[str], sampling_rate: int) -> str:

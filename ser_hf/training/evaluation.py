@@ -104,9 +104,8 @@ def _decode(
         except SERError as err:
             if unreadable is None:
                 raise
-            text = str(err)  # without its name: the row's path names it (a dataset row's, as ser-hf corpus)
-            named = bool(err.source) and text.startswith(f"{err.source}: ")
-            unreadable[item[1]] = text[len(err.source) + 2 :] if named else text
+            # without its name: the row's path names it (a dataset row's, as ser-hf corpus)
+            unreadable[item[1]] = err.bare_message
             return None
         return wave if channel is None else apply_channel(wave, channel, sampling_rate, item[1])
 
