@@ -288,9 +288,8 @@ def steady_tones(x: np.ndarray, sampling_rate: int) -> list[float]:
         if len(found) == TONE_MAX:
             break
     tones = []
-    for (
-        i
-    ) in found:  # between bins: the peak of a parabola through the log levels of the line and its neighbours
+    # between bins: the peak of a parabola through the log levels of the line and its neighbours
+    for i in found:
         a, b, c = np.log(np.median(spectrum[:, i - 1 : i + 2], axis=0) + 1e-30)
         curve = a - 2 * b + c
         tones.append((i + (0.5 * (a - c) / curve if curve < 0 else 0.0)) * sampling_rate / seg)
