@@ -3,7 +3,9 @@
 Run it from the repository root with ``make demo``, ``python demo/app.py`` or ``ser-hf demo``; on a
 Space, ``ser-hf`` is installed from ``requirements.txt`` and this file is the ``app_file``.
 
-The model is the folder or Hub id in ``SER_HF_MODEL``, else the model bundled with ``ser_hf``.
+The model is the folder or Hub id in ``SER_HF_MODEL``, else the model bundled with ``ser_hf``; a
+relative folder is looked for beside this file too (``model/``, where ``ser-hf push-space --model DIR``
+puts a folder of one's own in the Space).
 It is loaded from safetensors only and never with ``trust_remote_code``; uploads are only decoded
 as audio (FFmpeg / libsndfile), never executed. A model that cannot be loaded leaves the page up
 with a message saying why.
@@ -88,14 +90,25 @@ _RAVDESS_EMOTIONS = {
 
 
 # ===================================================================================== model
+def model_source(model: str | None = None) -> str | None:
+    """``model``, else ``$SER_HF_MODEL``, else None (the bundled model). A relative folder that is not
+    under the working directory but beside this file is that one: ``model``, the folder that
+    ``ser-hf push-space --model DIR`` uploads into the Space (and names in ``SER_HF_MODEL``)."""
+    source = model or os.environ.get(MODEL_ENV) or None
+    if source and not Path(source).expanduser().exists() and (HERE / source / "config.json").is_file():
+        return str(HERE / source)
+    return source
+
+
 def load_classifier(model: str | None = None) -> tuple[EmotionClassifier | None, str | None]:
-    """The demo's classifier from ``model``, else ``$SER_HF_MODEL``, else the bundled model.
+    """The demo's classifier from ``model``, else ``$SER_HF_MODEL``, else the bundled model
+    (:func:`model_source`).
 
     Returns:
         ``(classifier, None)``, or ``(None, message)`` when the model cannot be loaded: the demo
         then shows the message instead of crashing.
     """
-    source = model or os.environ.get(MODEL_ENV) or None
+    source = model_source(model)
     try:
         return EmotionClassifier.from_pretrained(source), None
     except SERError as err:

@@ -7,6 +7,13 @@ had no way to put the demo on the Hub. A Space's build mounts requirements.txt a
 other files are copied in after the install), so the wheel is named by its URL on the Hub: the
 test resolves the uploaded requirements.txt with pip (``--dry-run``, nothing installed) against the
 fake server, as the Space's build would.
+
+Two gaps a user hit after that (session 46): the requirements took PyPI's torch, the CUDA build
+(gigabytes, a slow build that can run out of disk) on a Space that runs on a CPU, and ``--model DIR``
+with a folder just trained was refused ("upload the folder first"). The Space's requirements now
+start with PyTorch's CPU index (``--torch-index none`` leaves it out), and a folder goes up in
+``model/``, loaded first, which the Space's ``app.py`` serves: checked here by running that
+``app.py`` from a copy of the uploaded tree on a generated clip.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import make_speechlike, save_tiny_bilstm
 from fake_hub import FakeHub
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -118,6 +126,29 @@ def test_the_spaces_requirements_resolve_with_pip_to_the_uploaded_wheel(space, h
     assert "Provides-Extra: demo" in metadata
 
 
+CPU_INDEX_LINE = "--extra-index-url https://download.pytorch.org/whl/cpu"
+
+
+def test_the_spaces_requirements_take_torch_from_the_cpu_index_and_pip_reads_them(space, hub, tmp_path):
+    """(Before the re-push below, which drops the wheel.) A Space runs on a CPU: its build must not install PyPI's CUDA torch. The requirements start
+    with PyTorch's CPU index, once; pip reads the whole file (offline: ``--no-index``, so only the
+    lines it cannot find on an index fail, gradio's, never the syntax)."""
+    requirements = space["files"]["requirements.txt"].content.decode()
+    body = [line for line in requirements.splitlines() if line.strip() and not line.startswith("#")]
+    assert body[0] == CPU_INDEX_LINE
+    assert sum("download.pytorch.org" in line for line in body) == 1
+    (tmp_path / "home").mkdir()
+    (tmp_path / "requirements.txt").write_text(requirements)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--isolated", "--dry-run", "--no-deps", "--ignore-installed",
+         "--no-index", "--no-cache-dir", "-r", str(tmp_path / "requirements.txt")],
+        env=hub.client_env(tmp_path / "home"), cwd=tmp_path / "home", capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert "no such option" not in proc.stderr and "Invalid requirement" not in proc.stderr, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR")]
+    assert errors and all("gradio" in line for line in errors), proc.stderr[-3000:]
+
+
 def test_a_repush_from_a_package_drops_the_wheel_and_a_private_space_needs_one(space, hub):
     home = space["home"]
     refused = _cli(hub, home, "--repo-id", "user/private-demo", "--private")
@@ -125,10 +156,12 @@ def test_a_repush_from_a_package_drops_the_wheel_and_a_private_space_needs_one(s
     assert ("space", "user/private-demo") not in hub.repos  # refused before anything was created
 
     package = "ser-hf[demo] @ git+https://github.com/someone/ser_hf.git@v0.1.0"
-    proc = _cli(hub, home, "--repo-id", SPACE, "--package", package)
+    proc = _cli(hub, home, "--repo-id", SPACE, "--package", package, "--torch-index", "none")
     assert proc.returncode == 0, proc.stderr[-3000:]
     files = hub.repos[("space", SPACE)].commits[-1].files
     assert not [p for p in files if p.startswith("wheels/")]
+    # --torch-index none: no index line, PyPI's torch (a GPU Space)
+    assert "download.pytorch.org" not in files["requirements.txt"].content.decode()
     lines = [
         line
         for line in files["requirements.txt"].content.decode().splitlines()
@@ -148,3 +181,111 @@ def test_the_spaces_requirements_keep_pip_options_first_and_the_demos_other_line
         "ser-hf[demo] @ https://x/ser_hf-0.1.0-py3-none-any.whl",
         "gradio>=6.0,<7",
     ]
+
+
+def test_the_spaces_torch_index_options():
+    from ser_hf.errors import SERError
+    from ser_hf.hub.space import space_requirements, torch_index_url
+
+    demo = "ser-hf[demo]>=0.1.0\ngradio>=6.0,<7\n"
+    req = "ser-hf[demo] @ https://x/ser_hf-0.1.0-py3-none-any.whl"
+
+    def body(text: str) -> list[str]:
+        return [line for line in text.splitlines() if not line.startswith("#")]
+
+    assert body(space_requirements(demo, req)) == [CPU_INDEX_LINE, req, "gradio>=6.0,<7"]
+    assert body(space_requirements(demo, req, None)) == [req, "gradio>=6.0,<7"]
+    own = (
+        "--extra-index-url https://download.pytorch.org/whl/cu121\n" + demo
+    )  # the user's own index: kept alone
+    assert body(space_requirements(own, req)) == [own.splitlines()[0], req, "gradio>=6.0,<7"]
+    assert torch_index_url("none") is None and torch_index_url("cpu") == CPU_INDEX_LINE.split()[1]
+    assert torch_index_url("cu124") == "https://download.pytorch.org/whl/cu124"
+    assert torch_index_url("https://my.mirror/simple") == "https://my.mirror/simple"
+    with pytest.raises(SERError, match="--torch-index cpuu"):
+        torch_index_url("cpuu")
+
+
+OWN_LABELS = ["calm", "tense", "bright"]
+OWN_SPACE = "user/own-model-demo"
+PACKAGE = "ser-hf[demo] @ git+https://github.com/someone/ser_hf.git@v0.1.0"  # no wheel to build
+
+
+@pytest.fixture(scope="module")
+def own_model(tmp_path_factory) -> Path:
+    """A model folder as training leaves it: the model, and run records that stay home."""
+    folder = save_tiny_bilstm(tmp_path_factory.mktemp("runs") / "mymodel", OWN_LABELS)
+    (folder / "split.json").write_text(json.dumps({"rows": [{"path": "/home/me/private/clip.wav"}]}))
+    (folder / "training_args.bin").write_bytes(b"pickle")
+    return folder
+
+
+def test_a_trained_model_folder_goes_up_and_the_spaces_app_serves_it(hub, own_model, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    proc = _cli(hub, home, "--repo-id", OWN_SPACE, "--model", str(own_model), "--package", PACKAGE)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    repo = hub.repos[("space", OWN_SPACE)]
+    files = repo.commits[-1].files
+    uploaded = sorted(p for p in files if p.startswith("model/"))
+    assert uploaded == ["model/config.json", "model/model.safetensors", "model/preprocessor_config.json"]
+    for path in uploaded:
+        assert files[path].content == (own_model / path.split("/", 1)[1]).read_bytes()
+    assert repo.variables == {"SER_HF_MODEL": "model"}
+    assert "model/" in proc.stdout
+
+    # the Space as it runs: its files in a folder, app.py started from elsewhere with its variable
+    space_dir = tmp_path / "space"
+    for path, stored in files.items():
+        (space_dir / path).parent.mkdir(parents=True, exist_ok=True)
+        (space_dir / path).write_bytes(stored.content)
+    import soundfile as sf
+
+    sf.write(tmp_path / "clip.wav", make_speechlike(2.0, seed=3), 16000)
+    script = (
+        "import importlib.util, json, sys\n"
+        "spec = importlib.util.spec_from_file_location('space_app', sys.argv[1])\n"
+        "app = importlib.util.module_from_spec(spec); spec.loader.exec_module(app)\n"
+        "clf, error = app.load_classifier()\n"
+        "assert error is None, error\n"
+        "label = app.classify_file(sys.argv[2], clf)[0]\n"
+        "print(json.dumps({'source': clf.source, 'labels': clf.labels, 'label': label}))\n"
+    )
+    env = {**os.environ, **repo.variables, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1"}
+    ran = subprocess.run(
+        [sys.executable, "-c", script, str(space_dir / "app.py"), str(tmp_path / "clip.wav")],
+        env=env, cwd=home, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    served = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert Path(served["source"]) == space_dir / "model"
+    assert served["labels"] == OWN_LABELS
+    assert set(served["label"]) == set(OWN_LABELS) and abs(sum(served["label"].values()) - 1) < 1e-4
+
+    # a Hub id afterwards: the variable names it, and the folder's files leave the Space
+    proc = _cli(hub, home, "--repo-id", OWN_SPACE, "--model", "user/ser-model", "--package", PACKAGE)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert not [p for p in repo.commits[-1].files if p.startswith("model/")]
+    assert repo.variables == {"SER_HF_MODEL": "user/ser-model"}
+
+
+def test_a_folder_that_is_no_model_is_refused_before_anything_is_uploaded(hub, own_model, tmp_path):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("train a model")
+    no_weights = tmp_path / "no_weights"
+    no_weights.mkdir()
+    for name in ("config.json", "preprocessor_config.json"):
+        (no_weights / name).write_bytes((own_model / name).read_bytes())
+    for folder, fix in ((notes, "config.json"), (no_weights, "model.safetensors")):
+        space_id = f"user/refused-{folder.name.replace('_', '-')}"
+        proc = _cli(hub, tmp_path, "--repo-id", space_id, "--model", str(folder), "--package", PACKAGE)
+        assert proc.returncode == 2, proc.stderr[-3000:]
+        assert str(folder) in proc.stderr and fix in proc.stderr and "saved by ser_hf" in proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert ("space", space_id) not in hub.repos
+    missing = _cli(
+        hub, tmp_path, "--repo-id", "user/refused-missing", "--model", str(tmp_path / "no_such_run")
+    )
+    assert missing.returncode == 2 and "no such model folder" in missing.stderr, missing.stderr[-2000:]
+    assert ("space", "user/refused-missing") not in hub.repos

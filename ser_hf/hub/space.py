@@ -12,6 +12,15 @@ and a new wheel changes the line, so the builder does not reuse the layer of the
 A private Space's build cannot download its own files (pip has no token there), so a private Space
 takes ``package=``: a requirement the build can reach (``ser-hf[demo] @ git+https://...`` of a
 public fork), written in place of the wheel.
+
+A Space runs on a CPU unless its owner pays for a GPU, and PyPI's torch for Linux is the CUDA build
+(gigabytes of NVIDIA libraries: a slow build that can run out of disk), so the requirements start with
+``--extra-index-url https://download.pytorch.org/whl/cpu`` (``torch_index=``: another PyTorch index,
+or None for PyPI's torch on a GPU Space); pip takes ``2.x+cpu`` there over PyPI's ``2.x``.
+
+A model folder of one's own (``model=`` a folder, validated by loading it as the Space will) goes up
+in ``model/`` (:data:`SPACE_MODEL_DIR`), and the Space variable ``SER_HF_MODEL`` says ``model``, which
+``app.py`` reads as the folder beside it.
 """
 
 from __future__ import annotations
@@ -37,6 +46,14 @@ DEMO_DIR = REPO_ROOT / "demo"
 DEFAULT_SPACE_COMMIT_MESSAGE = "Upload the ser_hf demo"
 WHEELS_DIR = "wheels"
 MODEL_VARIABLE = "SER_HF_MODEL"  # demo/app.py reads the model from it
+SPACE_MODEL_DIR = "model"  # a model folder of one's own, in the Space; demo/app.py finds it beside itself
+# PyTorch's index of CPU-only wheels: what a Space (a CPU machine by default) needs instead of PyPI's CUDA torch
+CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+_TORCH_INDEX_NAME = re.compile(r"^(cpu|cu\d+|rocm\d+(\.\d+)*)$")
+# what of a model folder the Space needs to serve it (no .py: the Space loads it without running its code;
+# no run records: split.json names every training clip)
+_SPACE_MODEL_FILES = ("config.json", "preprocessor_config.json", "README.md")
+_SPACE_MODEL_SUFFIXES = (".safetensors", ".safetensors.index.json", "_LICENSE.txt")
 # what a wheel is built from: the package and what pyproject.toml names (readme, licence files)
 _WHEEL_SOURCES = ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "ser_hf")
 _SER_HF_LINE = re.compile(r"^\s*ser[-_.]hf\s*(\[|@|[<>=!~;]|$)", re.IGNORECASE)
@@ -51,6 +68,10 @@ class SpacePush:
     commit_url: str
     requirement: str
     wheel: str | None
+    # what SER_HF_MODEL was set to (``model`` for an uploaded folder); None: left as it was
+    model: str | None = None
+    model_files: tuple[str, ...] = ()  # the files uploaded in model/
+    torch_index: str | None = None  # the index line added to requirements.txt
 
 
 def build_wheel(out_dir: str | Path, source: str | Path = REPO_ROOT) -> Path:
@@ -127,10 +148,30 @@ def wheel_requirement(repo_id: str, wheel: str | Path, endpoint: str | None = No
     return f"ser-hf[demo] @ {url}#sha256={file_sha256(wheel)}"
 
 
-def space_requirements(demo_requirements: str, requirement: str) -> str:
+def torch_index_url(value: str | None) -> str | None:
+    """The index URL ``--torch-index`` names: a URL as given, ``cpu`` / ``cu124`` / ``rocm6.2`` as
+    PyTorch's index of that build, ``none`` (or None) as no index (PyPI's torch)."""
+    if value is None or value.strip().lower() in ("", "none"):
+        return None
+    value = value.strip()
+    if _TORCH_INDEX_NAME.match(value.lower()):
+        return f"https://download.pytorch.org/whl/{value.lower()}"
+    if re.match(r"^https?://\S+$", value):
+        return value
+    raise SERError(
+        "give a package index URL (https://download.pytorch.org/whl/cpu), a PyTorch build's name "
+        "(cpu, cu124, rocm6.2), or none for PyPI's torch (a GPU Space)",
+        source=f"--torch-index {value}",
+    )
+
+
+def space_requirements(
+    demo_requirements: str, requirement: str, torch_index: str | None = CPU_TORCH_INDEX
+) -> str:
     """The Space's ``requirements.txt``: the demo's, its ``ser-hf`` line replaced by ``requirement``
     and its comments by one saying where ser-hf comes from (the other lines, gradio's and any
-    ``--extra-index-url``, kept)."""
+    ``--extra-index-url``, kept), with ``--extra-index-url torch_index`` first unless the demo's
+    lines name a PyTorch index of their own (theirs is kept) or ``torch_index`` is None."""
     kept = [
         line
         for line in demo_requirements.splitlines()
@@ -141,8 +182,59 @@ def space_requirements(demo_requirements: str, requirement: str) -> str:
         "# Written by `ser-hf push-space`: ser-hf (with its [demo] extra) from the requirement below;\n"
         "# demo/requirements.txt of the ser_hf repository explains the routes.\n"
     )
+    own_index = any("download.pytorch.org" in line for line in options)
+    if torch_index is not None and not own_index:
+        header += (
+            "# torch from PyTorch's CPU wheels (the index line below): a Space runs on a CPU, and PyPI's\n"
+            "# torch is the CUDA build; `ser-hf push-space --torch-index none` leaves the line out.\n"
+            if torch_index == CPU_TORCH_INDEX
+            else "# torch from the index line below (`ser-hf push-space --torch-index`; none leaves it out).\n"
+        )
+        options.insert(0, f"--extra-index-url {torch_index}")
     lines = [*options, requirement, *(line for line in kept if line not in options)]
     return header + "\n".join(lines) + "\n"
+
+
+def stage_model(folder: str | Path, stage: Path) -> list[str]:
+    """Copy what the Space needs of the model folder ``folder`` into ``stage`` (config,
+    preprocessor config, safetensors weights, licences of shipped weights, the card; not its code or
+    run records) and load the copy as the Space will, so a folder that would not serve is refused
+    before anything is uploaded. Returns the names copied."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SERError(
+            "a file, not a model folder: pass the folder `ser-hf train --output_dir` wrote "
+            "(config.json, model.safetensors, preprocessor_config.json), a Hub id or a bundled model's name",
+            source=str(folder),
+        )
+    if not (folder / "config.json").is_file():
+        raise SERError(
+            "no config.json, so not a model folder saved by ser_hf; pass the folder `ser-hf train "
+            "--output_dir` wrote (config.json, model.safetensors, preprocessor_config.json), a Hub id "
+            "(ser-hf push uploads a folder) or a bundled model's name",
+            source=str(folder),
+        )
+    stage.mkdir(parents=True, exist_ok=True)
+    names = sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.is_file() and (p.name in _SPACE_MODEL_FILES or p.name.endswith(_SPACE_MODEL_SUFFIXES))
+    )
+    for name in names:
+        shutil.copy2(folder / name, stage / name)
+    from ..inference.classifier import EmotionClassifier
+
+    try:
+        EmotionClassifier(str(stage), device="cpu")
+    except SERError as err:  # said of the user's folder, not of the staged copy
+        message = str(err).replace(str(stage), str(folder))
+        if message.startswith(f"{folder}: "):
+            message = message[len(str(folder)) + 2 :]
+        raise SERError(
+            f"the Space could not serve this model folder, so nothing was uploaded: {message}",
+            source=str(folder),
+        ) from err
+    return names
 
 
 def _check_wheel(wheel: str | Path) -> Path:
@@ -180,7 +272,8 @@ def push_space(
     demo_dir: str | Path | None = None,
     wheel: str | Path | None = None,
     package: str | None = None,
-    model: str | None = None,
+    model: str | Path | None = None,
+    torch_index: str | None = CPU_TORCH_INDEX,
     private: bool = False,
     token: str | None = None,
     commit_message: str = DEFAULT_SPACE_COMMIT_MESSAGE,
@@ -194,12 +287,20 @@ def push_space(
         package: a requirement for ser-hf that the Space's build can reach (e.g.
             ``ser-hf[demo] @ git+https://github.com/you/ser_hf.git``), written in place of a wheel;
             nothing is built or uploaded in ``wheels/``. Needed for a private Space.
-        model: the model the Space serves (a Hub model id, or a bundled model's name), set as the
-            Space variable ``SER_HF_MODEL``; default the model the package bundles.
+        model: the model the Space serves: a model folder (loaded here first, then uploaded in
+            ``model/``, :func:`stage_model`; a path that exists is a folder), a Hub model id or a
+            bundled model's name; set as the Space variable ``SER_HF_MODEL`` (``model`` for a folder).
+            Default: the Space's variable is left alone (a new Space serves the model the package
+            bundles). A folder replaces the files of an earlier one in ``model/``; a Hub id or name
+            deletes them.
+        torch_index: the index the Space's build takes torch from (:func:`torch_index_url`: a URL,
+            ``cpu``, ``cu124``, ...), written as ``--extra-index-url`` first in requirements.txt;
+            default PyTorch's CPU wheels; None: no index line (PyPI's CUDA torch, for a GPU Space). A
+            PyTorch index line of the demo's own requirements.txt is kept instead.
         private: create the Space private (an existing public one is made private).
 
     Returns:
-        :class:`SpacePush`: the Space's page, the commit and the requirement written.
+        :class:`SpacePush`: the Space's page, the commit, the requirement written, the model.
     """
     check_repo_id(repo_id)
     if wheel is not None and package is not None:
@@ -213,20 +314,26 @@ def push_space(
             "'ser-hf[demo] @ git+https://github.com/YOU/ser_hf.git' of a public fork",
             source=repo_id,
         )
-    if model is not None and Path(model).exists():
+    folder = Path(model).expanduser() if model is not None and Path(model).expanduser().exists() else None
+    if model is not None and folder is None and str(model).startswith(("/", "./", "../", "~")):
         raise SERError(
-            "--model takes a Hub model id or a bundled model's name, not a folder: upload the folder "
-            "first (ser-hf push --model DIR --repo-id USER/NAME), then pass --model USER/NAME",
-            source=str(model),
+            "no such model folder; check the path (a Hub model is named owner/name)", source=str(model)
         )
-    if model is not None and "/" in model:
-        check_repo_id(model)
+    if model is not None and folder is None and "/" in str(model):
+        check_repo_id(str(model))
+    torch_index = torch_index_url(torch_index)
     demo_dir = Path(demo_dir) if demo_dir is not None else DEMO_DIR
     token = check_token(token)
     api = HfApi(token=token)
     with tempfile.TemporaryDirectory(prefix="ser_hf_space_") as tmp:
         stage = Path(tmp) / "space"
+        model_files: list[str] = []
+        if folder is not None:  # first: a folder that does not serve stops the push before any work
+            model_files = stage_model(folder, Path(tmp) / SPACE_MODEL_DIR)
         demo_requirements = _stage_demo(demo_dir, stage)
+        if folder is not None:
+            shutil.rmtree(stage / SPACE_MODEL_DIR, ignore_errors=True)  # a model/ the demo folder held
+            shutil.move(str(Path(tmp) / SPACE_MODEL_DIR), stage / SPACE_MODEL_DIR)
         uploaded = None
         if package is None:
             built = _check_wheel(wheel) if wheel is not None else build_wheel(Path(tmp) / "dist")
@@ -234,19 +341,32 @@ def push_space(
             uploaded = stage / WHEELS_DIR / built.name
             shutil.copy2(built, uploaded)
             package = wheel_requirement(repo_id, uploaded, endpoint=api.endpoint)
-        (stage / "requirements.txt").write_text(
-            space_requirements(demo_requirements, package), encoding="utf-8"
-        )
+        requirements = space_requirements(demo_requirements, package, torch_index)
+        (stage / "requirements.txt").write_text(requirements, encoding="utf-8")
+        variable = None if model is None else SPACE_MODEL_DIR if folder is not None else str(model)
+        deleted = [f"{WHEELS_DIR}/*.whl"]  # an earlier version's wheel
+        # an earlier folder's files: another folder's, or one the variable no longer names
+        if model is not None:
+            deleted.append(f"{SPACE_MODEL_DIR}/*")
         with hub_errors(f"push the demo Space {repo_id}", repo_id):
             create_repo(api, repo_id, private=private, repo_type="space", space_sdk="gradio")
-            if model is not None:
-                api.add_space_variable(repo_id, MODEL_VARIABLE, model)
+            if variable is not None:
+                api.add_space_variable(repo_id, MODEL_VARIABLE, variable)
             info = api.upload_folder(
                 repo_id=repo_id,
                 repo_type="space",
                 folder_path=stage,
                 commit_message=commit_message,
-                delete_patterns=[f"{WHEELS_DIR}/*.whl"],  # an earlier version's wheel
+                delete_patterns=deleted,
             )
     url = f"{api.endpoint}/spaces/{repo_id}"
-    return SpacePush(url, info.commit_url, package, uploaded.name if uploaded else None)
+    added = f"--extra-index-url {torch_index}" in requirements.splitlines()
+    return SpacePush(
+        url,
+        info.commit_url,
+        package,
+        uploaded.name if uploaded else None,
+        model=variable,
+        model_files=tuple(model_files),
+        torch_index=torch_index if added else None,
+    )
