@@ -29,6 +29,8 @@ FUNCTIONALS_DESCRIPTIONS = {
     "turn-encoder-2": "the mean and standard deviation over the clip's positions of the first two transformer "
     "layers of a pretrained speech encoder fine-tuned on intonation (smart-turn v3.2's Whisper-tiny encoder: "
     "Daily, BSD-2-Clause; OpenAI, MIT; 80-band Whisper log-mels, int8 linear layers)",
+    "turn-encoder-2-nopos": "turn-encoder-2 with the position vectors the encoder adds to its states taken out "
+    "before pooling (their mean over a clip's positions depends only on how long the clip is)",
     "voice-turn-encoder": "the voice-encoder-2 pooled states (Resemblyzer's, Apache-2.0) beside the turn-encoder "
     "pooled states (smart-turn v3.2's Whisper-tiny encoder: Daily, BSD-2-Clause; OpenAI, MIT)",
     "voice-turn-encoder-2": "the voice-encoder-2 pooled states (Resemblyzer's, Apache-2.0) beside the first two "

@@ -33,9 +33,9 @@ from transformers.feature_extraction_utils import BatchFeature
 from ..data.whole_files import write_whole
 from ..errors import SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
-from ..models.feature_extraction_functionals import TURN_BLOCKS, _prepared
+from ..models.feature_extraction_functionals import TURN_BLOCKS, UNPLACED_BLOCKS, _prepared
 from ..models.modeling_ser import lengths_to_mask
-from ..models.turn_encoder import WEIGHTS, WINDOW_SAMPLES, TurnEncoder, whisper_log_mel
+from ..models.turn_encoder import LAYERS, WEIGHTS, WINDOW_SAMPLES, TurnEncoder, whisper_log_mel
 from .onnx_files import (
     INT8_DESCRIPTION,
     check_parity,
@@ -139,9 +139,9 @@ class TurnEncoderGraph(nn.Module):
     """``(log-mels (B, 2k, 80), mask (B, 2k)) -> (logits, probabilities)``: what the model computes on
     :class:`TurnEncoderInputs`, with the encoder in float32 and a batch of clips at once."""
 
-    def __init__(self, model: nn.Module, encoder: TurnEncoder):
+    def __init__(self, model: nn.Module, encoder: TurnEncoder, positions: bool = True):
         super().__init__()
-        self.model, self.encoder = model, encoder
+        self.model, self.encoder, self.positions = model, encoder, positions
 
     def forward(self, input_features: torch.Tensor, attention_mask: torch.Tensor):
         mel = (input_features * attention_mask[..., None]).transpose(1, 2)  # zeros after each clip
@@ -149,7 +149,10 @@ class TurnEncoderGraph(nn.Module):
         keep = lengths_to_mask(frames[:, 0] // 2, mel.shape[-1] // 2).to(mel.dtype)[..., None]  # (B, k, 1)
         count = keep.sum(1)
         feats = []
-        for h in self.encoder(mel, frames):  # each layer's states, pooled over each clip's own steps
+        # each layer's states, pooled over each clip's own steps
+        for i, h in enumerate(self.encoder(mel, frames)):
+            if not self.positions and i < LAYERS - 1:  # as TurnEncoder.pooled(positions=False)
+                h = h - self.encoder.placed(frames[:, 0] // 2, h.shape[1])
             mean = (h * keep).sum(1) / count
             feats += [mean, (((h - mean[:, None]) ** 2) * keep).sum(1).div(count).sqrt()]
         logits = self.model(input_features=torch.cat(feats, -1), return_dict=True).logits
@@ -171,7 +174,9 @@ def export_turn_onnx(
 
     layers = turn_layers(feature_extractor)
     weights = getattr(feature_extractor, "_turn_weights", None) or WEIGHTS
-    graph = TurnEncoderGraph(model, TurnEncoder.load(weights, layers, torch.float32)).eval()
+    blocks = FUNCTIONAL_BLOCKS[feature_extractor.functionals]
+    encoder = TurnEncoder.load(weights, layers, torch.float32)
+    graph = TurnEncoderGraph(model, encoder, not UNPLACED_BLOCKS & set(blocks)).eval()
     started = time.perf_counter()
     feats, mask = torch.randn(2, 14, 80), torch.ones(2, 14, dtype=torch.long)
     mask[1, 8:] = 0

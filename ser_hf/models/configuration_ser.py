@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 # from our pitch tracker, "f0-yin" from librosa's YIN, "voice-encoder" a pretrained speaker encoder's
 # pooled states (voice_encoder.py; "voice-encoder-2": its first two layers only; "voice-encoder-2-range":
 # those and the two layers' 10th / 90th percentiles), "turn-encoder" a pretrained speech encoder fine-tuned
-# on intonation (turn_encoder.py, smart-turn v3.2's Whisper-tiny encoder; "turn-encoder-2": its first two layers)
+# on intonation (turn_encoder.py, smart-turn v3.2's Whisper-tiny encoder; "turn-encoder-2": its first two layers;
+# "turn-encoder-2-nopos": the same pooled without the position vectors the encoder adds)
 FUNCTIONAL_BLOCKS = {
     "ours": ("logmel", "mfcc", "f0-yin"),
     "compare": ("compare",),
@@ -44,6 +45,7 @@ FUNCTIONAL_BLOCKS = {
     "speech-stats-mfcc-speech-encoder": ("speech", "pitch", "mfcc-speech", "f0", "voice-encoder"),
     "turn-encoder": ("turn-encoder",),
     "turn-encoder-2": ("turn-encoder-2",),
+    "turn-encoder-2-nopos": ("turn-encoder-2-nopos",),
     "voice-turn-encoder": ("voice-encoder-2", "turn-encoder"),
     "voice-turn-encoder-2": ("voice-encoder-2", "turn-encoder-2"),
 }

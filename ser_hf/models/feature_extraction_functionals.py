@@ -54,6 +54,7 @@ from .functionals_vector import (  # noqa: F401  (all but two re-exported from t
     BLOCK_SIZES,
     ENCODER_BLOCKS,
     TURN_BLOCKS,
+    UNPLACED_BLOCKS,
     _functional_tools,
     _prepared,
     batch_functionals,

@@ -50,6 +50,7 @@ BLOCK_SIZES = {  # values per block of FUNCTIONAL_BLOCKS
     "voice-encoder-2-range": voice_encoder_size(2, percentiles=True),
     "turn-encoder": turn_encoder_size(4),
     "turn-encoder-2": turn_encoder_size(2),
+    "turn-encoder-2-nopos": turn_encoder_size(2),
 }
 _FUNCTIONAL_TOOLS: dict[tuple, Any] = {}
 
@@ -111,7 +112,9 @@ ENCODER_BLOCKS = {
     "voice-encoder-2": (2, False),
     "voice-encoder-2-range": (2, True),
 }
-TURN_BLOCKS = {"turn-encoder": 4, "turn-encoder-2": 2}  # the turn encoder's blocks -> its layers
+# the turn encoder's blocks -> its layers
+TURN_BLOCKS = {"turn-encoder": 4, "turn-encoder-2": 2, "turn-encoder-2-nopos": 2}
+UNPLACED_BLOCKS = {"turn-encoder-2-nopos"}  # pooled without the position vectors (TurnEncoder.pooled)
 
 
 def _prepared(wave: np.ndarray, sampling_rate: int, top_db: float | None, margin_s: float) -> np.ndarray:
@@ -143,7 +146,9 @@ def batch_functionals(
             layers, percentiles = ENCODER_BLOCKS[block]
             values = voice_encoder_stats(waves, layers, sampling_rate, encoder_weights, percentiles)
         elif block in TURN_BLOCKS:
-            values = turn_encoder_stats(waves, TURN_BLOCKS[block], sampling_rate, turn_weights)
+            values = turn_encoder_stats(
+                waves, TURN_BLOCKS[block], sampling_rate, turn_weights, block not in UNPLACED_BLOCKS
+            )
         else:
             continue
         for clip, v in zip(encoded, values):

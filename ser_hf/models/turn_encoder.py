@@ -162,8 +162,7 @@ class TurnEncoder(nn.Module):
             x = x + self.positions[-x.shape[1] :]
         else:
             k, steps = frames // 2, torch.arange(x.shape[1], device=x.device)[None]
-            last = self.positions.shape[0] - 1
-            x = x + self.positions[(last + 1 - k + steps).clamp(max=last)]
+            x = x + self.placed(k, x.shape[1])
             attend = (steps < k)[:, None, None, :]
         states = []
         for layer in self.layers:
@@ -173,16 +172,28 @@ class TurnEncoder(nn.Module):
             states[-1] = self.norm(x)
         return states
 
+    def placed(self, k: torch.Tensor, steps: int) -> torch.Tensor:
+        """``(B, steps, 384)``: the position vectors :meth:`forward` adds to each clip's first ``steps``
+        states (a clip of k positions sits at 400-k .. 399; steps past k hold the last position)."""
+        last = self.positions.shape[0] - 1
+        at = last + 1 - k.view(-1, 1) + torch.arange(steps, device=k.device)
+        return self.positions[at.clamp(max=last)]
+
     @torch.inference_mode()
-    def pooled(self, waves: list[torch.Tensor]) -> torch.Tensor:
+    def pooled(self, waves: list[torch.Tensor], positions: bool = True) -> torch.Tensor:
         """``(len(waves), turn_encoder_size(layers))``: per layer, the mean and sd over the clip's
-        positions, in the encoder's numeric path (:meth:`load`)."""
+        positions, in the encoder's numeric path (:meth:`load`). ``positions=False``: of the states less
+        the position vectors the input added (a pre-LN layer's residual stream carries them unchanged,
+        and their mean over the last k of 400 positions says only how long the clip is); the final
+        layer norm's output (the fourth layer's values) keeps them."""
         out = []
         for wave in waves:
-            mel, _ = whisper_log_mel(wave)
+            mel, k = whisper_log_mel(wave)
             feats = []
-            for h in self.forward(mel[None]):
+            for i, h in enumerate(self.forward(mel[None])):
                 h = h[0]
+                if not positions and i < LAYERS - 1:
+                    h = h - self.positions[-k:]
                 mean = h.mean(0)
                 feats += [mean, (h - mean).square().mean(0).sqrt()]  # the sd; torch.std is slower here
             out.append(torch.cat(feats))
@@ -200,11 +211,13 @@ def turn_encoder_stats(
     layers: int = LAYERS,
     sampling_rate: int = 16000,
     weights: str | Path | None = None,
+    positions: bool = True,
 ) -> np.ndarray:
     """The block's values of each mono clip, ``(len(waves), size)`` float64 (as the other functionals
-    blocks); ``weights``: a saved model's copy of the encoder (None: the one beside this file)."""
+    blocks); ``weights``: a saved model's copy of the encoder (None: the one beside this file);
+    ``positions``: as :meth:`TurnEncoder.pooled`."""
     if sampling_rate != 16000:
         raise SERError(f"the turn encoder reads 16 kHz audio, got {sampling_rate} Hz; resample first")
     encoder = shared_turn_encoder(str(weights or WEIGHTS), layers)
     clips = [torch.as_tensor(np.asarray(wave, np.float32)) for wave in waves]
-    return encoder.pooled(clips).numpy().astype(np.float64)
+    return encoder.pooled(clips, positions).numpy().astype(np.float64)

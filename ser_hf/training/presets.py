@@ -370,6 +370,14 @@ PRESETS.update(
             "feature_extractor": {"functionals": "turn-encoder-2"},
             "config": {**_VOICES, "speaker_head": True, "crop_copies": 1},
         },
+        "turn-encoder-2-nopos-voices-crops": {
+            "family": "functionals",
+            "description": "turn-encoder-2-voices-crops on the encoder's states less the position vectors it adds "
+            "(whose mean over the clip says only how long it is)",
+            "source": "session 46 (benchmarks/exploration/2026-12-07-session46/plan.md)",
+            "feature_extractor": {"functionals": "turn-encoder-2-nopos"},
+            "config": {**_VOICES, "speaker_head": True, "crop_copies": 1},
+        },
         "speech-stats-speed": {
             "family": "functionals",
             "description": "speech-stats trained with 0.9x and 1.1x speed-perturbed copies of every "
