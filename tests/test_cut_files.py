@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from conftest import make_speechlike
 from ser_hf import load_audio
 from ser_hf.data.audio import audio_info
 from ser_hf.data.chunks import iter_audio_chunks
+from ser_hf.data.source_kinds import _describe
 from ser_hf.errors import AudioInputError, AudioTooLongError
 
 SR = 16000
@@ -284,3 +286,69 @@ def test_an_ogg_cut_on_a_page_boundary_is_said_to_be_cut(model_dir, tmp_path, ca
             assert 2.0 < seconds < 7.0, name
     row = _row(model_dir, tmp_path / "cut.opus", capsys)
     assert row["warning"].startswith("truncated: the file is cut short, holds")
+
+
+def _unknown_cluster_sizes(data: bytes) -> bytes:
+    """``data`` (a WebM of one Segment of unknown size) with its Clusters' sizes unknown too, as a
+    browser's MediaRecorder writes them (each size field all ones, of its own length)."""
+    from ser_hf.data.matroska import _vint
+
+    out = bytearray(data)
+    _, n = _vint(out, 0, True)
+    size, m = _vint(out, n, False)
+    at = n + m + size  # the Segment
+    _, n = _vint(out, at, True)
+    _, m = _vint(out, at + n, False)
+    at += n + m
+    while at < len(out):
+        ident, n = _vint(out, at, True)
+        size, m = _vint(out, at + n, False)
+        if ident == 0x1F43B675:
+            out[at + n : at + n + m] = bytes([0xFF >> (m - 1)]) + b"\xff" * (
+                m - 1
+            )  # its length's mark, then ones
+        at += n + m + size
+    return bytes(out)
+
+
+def test_a_cut_webm_written_to_a_pipe_is_said_to_be_cut(model_dir, tmp_path, caplog, capsys):
+    """A WebM / MKA written without its sizes (ffmpeg to a pipe, a live stream, a browser's MediaRecorder)
+    gives no length to compare with, so one cut short (the first 60 % of an upload) was read as a
+    whole shorter clip without a word, by path, bytes, an open file or a pipe alike. Its last cluster
+    (or block) running past the end of the file now says it is cut; whole, nothing is said."""
+    import os
+    import threading
+
+    wav = tmp_path / "speech8.wav"
+    sf.write(wav, make_speechlike(8.0, seed=7), SR)
+    for fmt, codec in (("webm", "libopus"), ("matroska", "libvorbis")):
+        cmd = [FFMPEG, "-nostdin", "-loglevel", "error", "-i", str(wav), "-c:a", codec, "-f", fmt, "pipe:"]
+        piped = subprocess.run(cmd, capture_output=True, check=True).stdout
+        for data in (piped, _unknown_cluster_sizes(piped)):
+            seconds, said = _warned(data, caplog)
+            assert "cut short" not in said and seconds == pytest.approx(8.0, abs=0.01)
+            cut = data[: len(data) * 6 // 10]
+            (tmp_path / "cut.webm").write_bytes(cut)
+            read, write = os.pipe()
+            writer = threading.Thread(target=lambda w=write, c=cut: (os.write(w, c), os.close(w)))
+            writer.start()
+            with open(read, "rb") as pipe:  # a file object that cannot seek: read once
+                sources = [tmp_path / "cut.webm", cut, io.BytesIO(cut), pipe]
+                for source in sources:
+                    seconds, said = _warned(source, caplog)
+                    assert 3.0 < seconds < 6.0, (fmt, type(source))
+                    named = source if isinstance(source, Path) else _describe(source)  # <pipe>, not "12"
+                    assert (
+                        f" {named}: the file is cut short (it ends inside a Matroska cluster: an upload or copy "
+                        f"interrupted); the clip is read up to the cut, {seconds:.2f} s" in said
+                    )
+            writer.join()
+            caplog.clear()
+            with caplog.at_level("WARNING"):
+                held = sum(len(c) for c in iter_audio_chunks(io.BytesIO(cut), 2.0)) / SR
+            assert (
+                f"inside a Matroska cluster: an upload or copy interrupted); the clip is read up to the cut, {held:.2f} s"
+                in caplog.text
+            )
+    row = _row(model_dir, tmp_path / "cut.webm", capsys)
+    assert row["warning"] == f"truncated: the file is cut short, holds {row['duration']:.2f} s"

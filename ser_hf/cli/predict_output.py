@@ -191,7 +191,8 @@ def _cell(value: Any) -> Any:
 class _CutShort(logging.Handler):
     """Catches the decoder's "cut short" warnings (``record.cut_short``: a WAV whose header announces
     more audio than the file holds, a long MP3 that ends early, an Ogg or ADTS file that ends inside
-    a page or frame), its word on a file of several
+    a page or frame), its "damaged" one (``record.damaged``: an Ogg file read past pages of a wrong
+    checksum), its word on a file of several
     audio tracks (``record.audio_tracks``: an OBS or Zoom export read on one) and the noise warnings' few words
     (``record.row_warning``, :data:`~ser_hf.inference.levels.ROW_WARNING`: noisy speech, a steady tone as loud
     as the speech, a tone alone) so that the file's row says so."""
@@ -199,18 +200,20 @@ class _CutShort(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.found: tuple[float | None, float] | None = None
+        self.damaged: tuple[float | None, float | None, float] | None = None  # (at s, s lost, s held)
         self.tracks: tuple[int, int] | None = None  # (audio tracks, the one read)
         self.notes: list[str] = []  # the noise warnings' words, in the order logged
 
     def emit(self, record: logging.LogRecord) -> None:
         self.found = getattr(record, "cut_short", None) or self.found
+        self.damaged = getattr(record, "damaged", None) or self.damaged
         self.tracks = getattr(record, "audio_tracks", None) or self.tracks
         if (note := getattr(record, ROW_WARNING, None)) and note not in self.notes:
             self.notes.append(note)
 
     def forget(self) -> None:
         """Forget what was caught (before the next file)."""
-        self.found = self.tracks = None
+        self.found = self.damaged = self.tracks = None
         self.notes = []
 
     def take_notes(self) -> str | None:
@@ -224,15 +227,21 @@ class _CutShort(logging.Handler):
         its header's duration against the audio decoded (a cut MP3 decodes to what is there, with
         only FFmpeg's or mpg123's unattributed noise on stderr), the audio tracks of a file with
         several, and a timeline's noise warnings; None for a whole file of one track and nothing said."""
-        found, tracks, notes = self.found, self.tracks, self.notes
+        found, damaged, tracks, notes = self.found, self.damaged, self.tracks, self.notes
         self.forget()
-        if found is None and header_s - held_s > max(0.25, 0.05 * header_s):  # an MP3's encoder delay
+        # an MP3's encoder delay; a damaged file's shortfall is said by its own words
+        if found is None and damaged is None and header_s - held_s > max(0.25, 0.05 * header_s):
             found = (header_s, held_s)
         said = (
             [f"truncated: header says {found[0]:.2f} s, holds {found[1]:.2f} s"]
             if found and found[0] is not None
             else ([f"truncated: the file is cut short, holds {found[1]:.2f} s"] if found else [])
         )  # (None, s): an Ogg or ADTS file that ends inside a page or frame, its header giving no length
+        if damaged is not None:
+            at, lost = (f" at {damaged[0]:.1f} s" if damaged[0] is not None else ""), damaged[1]
+            said.append(
+                f"damaged{at}: read past it{f' ({lost:.2f} s lost)' if lost else ''}, holds {damaged[2]:.2f} s"
+            )
         if tracks is not None:
             said.append(f"{tracks[0]} audio tracks, track {tracks[1]} read: --track N picks another")
         return "; ".join(said + notes) or None

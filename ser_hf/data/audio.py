@@ -44,7 +44,8 @@ from .ffmpeg_decode import _decode_ffmpeg
 from .ffmpeg_input import ffmpeg_error as _ffmpeg_error  # noqa: F401 (chunks, tests)
 from .ffmpeg_input import ffmpeg_reason as _ffmpeg_reason  # noqa: F401
 from .ffmpeg_input import ffmpeg_source, too_long_error
-from .ogg_chain import ogg_link_bytes
+from .ogg_chain import ogg_link_bytes, ogg_parts
+from .ogg_damage import warn_damaged
 from .resampling import MAX_RATE, MIN_RATE, check_rate, effective_rates, resample  # noqa: F401
 from .samples import (  # noqa: F401  (some only re-exported: callers import them from here)
     _MAX_CHANNELS,
@@ -215,16 +216,22 @@ def _decode_chained(
 ) -> tuple[np.ndarray, int] | None:
     """A chained Ogg file (:mod:`ser_hf.data.ogg_chain`: streams one after another, an internet-radio
     dump or Opus files joined with ``cat``) decoded link after link, at ``sampling_rate`` (default: the
-    first link's rate); None for another file. libsndfile and FFmpeg read its first link alone."""
-    links = ogg_link_bytes(data)
-    if links is None:
+    first link's rate), and an Ogg file with damaged pages read past them, with a warning
+    (:mod:`ser_hf.data.ogg_damage`); None for another file. libsndfile and FFmpeg read a chained file's
+    first link alone, and a damaged file past its damage without a word."""
+    parts = ogg_parts(data)
+    if parts is None:
         return None
-    parts = [_decode_bytes(link, name, sampling_rate, channel, track) for link in links]
-    rate = sampling_rate or parts[0][1]
-    samples = np.concatenate([resample(part, part_rate, rate) for part, part_rate in parts])
-    logger.info(
-        "%s: chains %d Ogg streams; read one after another, %.2f s", name, len(links), len(samples) / rate
-    )
+    links, damage = parts
+    decoded = [_decode_bytes(link, name, sampling_rate, channel, track) for link in links]
+    rate = sampling_rate or decoded[0][1]
+    samples = np.concatenate([resample(part, part_rate, rate) for part, part_rate in decoded])
+    if len(links) > 1:
+        logger.info(
+            "%s: chains %d Ogg streams; read one after another, %.2f s", name, len(links), len(samples) / rate
+        )
+    if damage is not None:
+        warn_damaged(name, damage, len(samples) / rate)
     return samples.astype(np.float32, copy=False), rate
 
 
@@ -279,8 +286,8 @@ def _decode_any(
     if isinstance(source, (bytes, bytearray, memoryview)):
         return _decode_bytes(bytes(source), name, sampling_rate, channel, track)
     if is_file_object(source):  # an open file, io.BytesIO, a web upload
-        data = read_file_object(source, name)
-        return _decode_bytes(data, str(getattr(source, "name", "") or name), sampling_rate, channel, track)
+        data = read_file_object(source, name)  # named as _describe names it: open(fd) has a number for a name
+        return _decode_bytes(data, name, sampling_rate, channel, track)
     if isinstance(source, dict):
         samples = source.get("array", source.get("raw"))
         if samples is not None:

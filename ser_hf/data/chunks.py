@@ -32,7 +32,8 @@ from .audio import (
 from .cut_files import cut_before_audio_error, warn_cut_mid_frame
 from .ffmpeg_decode import _decode_until_damage, read_to_damage
 from .ffmpeg_input import ffmpeg_source
-from .ogg_chain import ogg_link_bytes
+from .ogg_chain import ogg_parts
+from .ogg_damage import warn_damaged
 from .resampling import check_rate
 from .source_kinds import _describe, encoded_input, is_file_object, resolve_stream
 from .tracks import check_track, holds_video, libsndfile_track, open_track, track_index, track_length
@@ -94,11 +95,17 @@ def _chunks(
     """:func:`iter_audio_chunks` of ``data``: a path (str), non-empty encoded bytes or a binary file object."""
     import soundfile as sf
 
-    if links := ogg_link_bytes(data):  # a chained Ogg: link after link, in chunks of chunk_seconds
+    if ogg := ogg_parts(data):  # a chained Ogg: link after link; a damaged one read past its damage
+        links, damage = ogg
         parts = (
             c for link in links for c in _chunks(link, name, chunk_seconds, sampling_rate, channel, track)
         )
-        yield from _reblocked(parts, max(1, round(chunk_seconds * sampling_rate)))
+        held = 0
+        for chunk in _reblocked(parts, max(1, round(chunk_seconds * sampling_rate))):
+            held += len(chunk)
+            yield chunk
+        if damage is not None:
+            warn_damaged(name, damage, held / sampling_rate)
         return
     try:
         info = sf.info(_opened(data))

@@ -7,7 +7,8 @@ file (``.aac``) is frames, each with its length; FFmpeg's length of one is guess
 and bitrate. Both are recognised here by their last bytes: the file ends inside a page or a frame,
 or (Ogg) after a page that does not end its stream (:func:`ends_mid_frame`,
 :func:`warn_cut_mid_frame`: the warning, and its ``cut_short`` record that ``ser-hf predict``'s row
-reports). An MP4 / M4A written in one pass puts its index (the ``moov``
+reports); so is a WebM / Matroska file written without its sizes (to a pipe, by a browser), whose
+last cluster or block runs past its end (:func:`~ser_hf.data.matroska.cut_inside`). An MP4 / M4A written in one pass puts its index (the ``moov``
 box) after the audio, so one cut short holds no index and nothing of it decodes; FFmpeg said only
 "moov atom not found" (:func:`unfinished_mp4_error`).
 """
@@ -19,6 +20,7 @@ import logging
 from typing import Any
 
 from ..errors import AudioInputError
+from .matroska import cut_inside
 
 # the warnings keep the logger name of a damaged file's (the CLI prints it, predict's row reports it)
 logger = logging.getLogger("ser_hf.data.audio")
@@ -159,9 +161,13 @@ def _ogg_cut(tail: bytes, serials: set[bytes]) -> str | None:
 
 def ends_mid_frame(source: Any) -> str | None:
     """Where ``source`` (a path, encoded bytes or a binary file object) ends when it is cut short:
-    ``"inside an Ogg page"``, after an Ogg page without the end-of-stream mark, or ``"inside an ADTS
-    frame"``; None for a whole file or another format."""
+    ``"inside an Ogg page"``, after an Ogg page without the end-of-stream mark, ``"inside an ADTS
+    frame"``, or ``"inside a Matroska cluster"`` of a WebM / Matroska file written without its sizes
+    (to a pipe, by a browser: :func:`~ser_hf.data.matroska.cut_inside`); None for a whole file or
+    another format."""
     head = _read(source, 0, 1 << 16)
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return cut_inside(source)
     if head[:4] == b"OggS":
         serials = _ogg_serials(head)
         return _ogg_cut(_read(source, -_TAIL_BYTES, _TAIL_BYTES), serials) if serials else None

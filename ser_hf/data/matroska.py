@@ -1,4 +1,5 @@
-"""The length of one audio track of a Matroska or WebM file, from its ``DURATION`` tag.
+"""The length of one audio track of a Matroska or WebM file, from its ``DURATION`` tag; and where a
+Matroska file written without its sizes is cut short (:func:`cut_inside`).
 
 FFmpeg gives every stream of a Matroska file the file's duration: a 4-s speech track beside a
 75-minute second track "lasted" 75 minutes, so ``classify(path, track=0)`` refused it as over an
@@ -15,6 +16,14 @@ import re
 from typing import Any
 
 _EBML, _SEGMENT, _CLUSTER = 0x1A45DFA3, 0x18538067, 0x1F43B675
+_INFO, _CUES, _CHAPTERS, _ATTACHMENTS, _VOID, _CRC = (
+    0x1549A966,
+    0x1C53BB6B,
+    0x1043A770,
+    0x1941A469,
+    0xEC,
+    0xBF,
+)
 _SEEK_HEAD, _SEEK, _SEEK_ID, _SEEK_POSITION = 0x114D9B74, 0x4DBB, 0x53AB, 0x53AC
 _TRACKS, _TRACK_ENTRY, _TRACK_TYPE, _TRACK_UID = 0x1654AE6B, 0xAE, 0x83, 0x73C5
 _TAGS, _TAG, _TARGETS, _TAG_TRACK_UID = 0x1254C367, 0x7373, 0x63C0, 0x63C5
@@ -22,6 +31,9 @@ _SIMPLE_TAG, _TAG_NAME, _TAG_STRING = 0x67C8, 0x45A3, 0x4487
 _AUDIO = 2  # TrackType of an audio track
 _MAX_ELEMENT = 1 << 22  # a Tracks or Tags element larger than this (4 MB) is not read
 _MAX_TOP = 256  # the Segment's elements looked at before its first Cluster
+# what a Cluster holds: Timestamp, SimpleBlock, BlockGroup, Position, PrevSize, SilentTracks, EncryptedBlock
+_IN_CLUSTER = frozenset((0xE7, 0xA3, 0xA0, 0xA7, 0xAB, 0x5854, 0xAF, _VOID, _CRC))
+_WINDOW = 1 << 20  # bytes read at a time by cut_inside
 _DURATION = re.compile(r"^\s*(\d+):(\d{1,2}):(\d{1,2}(?:\.\d*)?)\s*$")
 
 
@@ -183,3 +195,91 @@ def audio_track_seconds(source: Any, audio_track: int, audio_tracks: int) -> flo
     except (ValueError, IndexError, OSError):  # not Matroska, or damaged: FFmpeg's length stands
         return None
     return None
+
+
+class _Window:
+    """``read(at, size)`` of encoded bytes or an open binary file, through a window of ``_WINDOW`` bytes
+    (a walk of a browser's recording reads every block's header)."""
+
+    def __init__(self, source: Any, size: int):
+        self.source, self.size, self.start, self.window = source, size, 0, b""
+
+    def __call__(self, at: int, size: int) -> bytes:
+        if isinstance(self.source, (bytes, bytearray, memoryview)):
+            return bytes(self.source[at : at + size])
+        if not (self.start <= at and at + size <= self.start + len(self.window)):
+            self.source.seek(at)
+            self.start, self.window = at, self.source.read(max(size, _WINDOW)) or b""
+        return self.window[at - self.start : at - self.start + size]
+
+
+def _element(read: _Window, at: int) -> tuple[int, int | None, int] | None:
+    """(id, size, where its content starts) of the element at ``at``; None when its header runs past
+    the end of the file; ValueError for bytes that are no element header."""
+    head = read(at, 12)
+    if not head or not head[0]:
+        raise ValueError("not an EBML element")
+    length = 9 - head[0].bit_length()
+    if len(head) <= length:
+        return None
+    if not head[length]:
+        raise ValueError("not an EBML element")
+    if len(head) < length + 9 - head[length].bit_length():
+        return None
+    ident, n = _vint(head, 0, True)
+    size, m = _vint(head, n, False)
+    return ident, size, at + n + m
+
+
+def _cut_inside(read: _Window) -> str | None:
+    if read(0, 4) != _EBML.to_bytes(4, "big"):
+        return None
+    first = _element(read, 0)
+    segment = _element(read, first[2] + first[1]) if first and first[1] is not None else None
+    if segment is None or segment[0] != _SEGMENT or segment[1] is not None:
+        return None  # a Segment of known size: written whole, its header gives the length to compare
+    top = {_SEEK_HEAD, _INFO, _TRACKS, _TAGS, _CLUSTER, _CUES, _CHAPTERS, _ATTACHMENTS, _VOID, _CRC}
+    at, inside = segment[2], None  # inside: where the Cluster of unknown size being walked began
+    while at < read.size:
+        element = _element(read, at)
+        if element is None:  # its header cut
+            return "inside a Matroska cluster" if inside is not None else "inside a Matroska element"
+        ident, size, start = element
+        if inside is not None and ident in top and ident not in _IN_CLUSTER:  # (Void, CRC-32: either)
+            inside = None  # the Cluster of unknown size ends where the next top-level element begins
+        if ident not in (_IN_CLUSTER if inside is not None else top):
+            return None  # other bytes (damage, a tag after the file): nothing to tell by
+        if size is None:
+            if ident != _CLUSTER or inside is not None:
+                return None
+            inside, at = at, start  # a browser's Cluster: its blocks are walked
+            continue
+        if start + size > read.size:
+            clustered = inside is not None or ident == _CLUSTER
+            return "inside a Matroska cluster" if clustered else "inside a Matroska element"
+        at = start + size
+    return None
+
+
+def cut_inside(source: Any) -> str | None:
+    """Where the Matroska / WebM ``source`` (a path, encoded bytes or a binary file object, left where it
+    was) is cut short, when it was written without its sizes (to a pipe: ``ffmpeg ... -f webm -``, a
+    live stream, a browser's MediaRecorder, whose Segment has an unknown size, and whose header gives
+    no length to compare with): ``"inside a Matroska cluster"`` when the last element (a Cluster, or
+    a block of a Cluster of unknown size) runs past the end of the file. None for a whole file, one
+    whose Segment has a size (its header's length is compared instead), other bytes than Matroska
+    elements at the end, or another format. A file cut exactly between two clusters or blocks (a
+    recording whose last chunks never arrived) reads as a whole shorter one: nothing in it tells."""
+    try:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            return _cut_inside(_Window(source, len(source)))
+        if hasattr(source, "seek"):
+            where = source.tell()
+            try:
+                return _cut_inside(_Window(source, source.seek(0, 2)))
+            finally:
+                source.seek(where)
+        with open(str(source).removeprefix("file:"), "rb") as f:
+            return _cut_inside(_Window(f, f.seek(0, 2)))
+    except (OSError, ValueError):
+        return None

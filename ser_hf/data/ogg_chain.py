@@ -5,7 +5,8 @@ libsndfile read the first link alone, without a word; FFmpeg (torchcodec) read t
 failed at the second's headers, and the timeline said the file was cut short ("header says 0.00 s,
 holds 29.20 s" of a 58-s file). :func:`ogg_link_bytes` finds the links by walking the file's page
 headers (a page that begins a stream after pages of audio starts a new link), so that
-:mod:`ser_hf.data.audio` and :mod:`ser_hf.data.chunks` decode them one after another.
+:mod:`ser_hf.data.audio` and :mod:`ser_hf.data.chunks` decode them one after another;
+:func:`ogg_parts` gives them so, of a file read past its damaged pages too (:mod:`ser_hf.data.ogg_damage`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import io
 import os
 from typing import Any
+
+from .ogg_damage import OggDamage, repaired_ogg
 
 _OGG_BOS, _OGG_HEADER = 0x02, 27
 
@@ -87,3 +90,16 @@ def _split(reader: _Reader, size: int) -> list[bytes] | None:
     starts = [start for start, _ in links]
     ends = [*starts[1:], size]  # what follows the last whole page stays with the last link
     return [reader.read(start, end - start) for start, end in zip(starts, ends, strict=True)]
+
+
+def ogg_parts(source: Any) -> tuple[list[bytes], OggDamage | None] | None:
+    """What is decoded one after another of the Ogg ``source`` (a path, encoded bytes or a binary file
+    object, left where it was), as encoded bytes: the links of a chained file; a file with damaged
+    pages as it reads past them (:func:`~ser_hf.data.ogg_damage.repaired_ogg`), with the record of
+    the damage for its warning. None for a whole Ogg file of one link, or another format."""
+    repaired = repaired_ogg(source)
+    if repaired is None:
+        links = ogg_link_bytes(source)
+        return None if links is None else (links, None)
+    data, damage = repaired
+    return ogg_link_bytes(data) or [data], damage
