@@ -163,3 +163,36 @@ def test_the_package_runs_int8_whatever_the_cpu(encoder, monkeypatch):
     torch.testing.assert_close(got, same, atol=0, rtol=0)
     assert 0 < (got - f32).abs().mean() / f32.abs().mean() < 0.05
     assert np.corrcoef(got[0].numpy(), f32[0].numpy())[0, 1] > 0.995
+
+
+class _Values(torch.nn.Module):
+    """A head that returns the pooled values it is given, so a graph's pooling can be compared."""
+
+    def forward(self, input_features, return_dict=True):
+        return type("Out", (), {"logits": input_features})()
+
+
+def test_the_nopos_block_pools_the_states_less_their_positions_alone_and_in_the_onnx_graph(encoder):
+    """``turn-encoder-2-nopos`` (session 46): the two layers' states less the position vectors the
+    encoder added, pooled; a clip's values are those of a plain computation, and the exported graph's
+    padded batch gives each clip the same values as the package's path (one clip at a time)."""
+    from ser_hf.inference.onnx_turn import TurnEncoderGraph, TurnEncoderInputs
+
+    clips = [0.2 * make_speechlike(s, f0=f, seed=3) for s, f in ((0.7, 150.0), (2.6, 210.0))]
+    mel, k = whisper_log_mel(torch.as_tensor(clips[1]))
+    with torch.no_grad():
+        states = [h[0] - encoder.positions[-k:] for h in encoder(mel[None])[:2]]
+    plain = torch.cat([t for h in states for t in (h.mean(0), h.std(0, unbiased=False))])
+    nopos = encoder.pooled([torch.as_tensor(c) for c in clips], positions=False)
+    placed = encoder.pooled([torch.as_tensor(c) for c in clips])[:, :1536]
+    torch.testing.assert_close(nopos[1, :1536], plain, atol=1e-4, rtol=1e-4)
+    assert (nopos[:, :1536] - placed).abs().max() > 0.1  # the positions were there, and are gone
+    assert functionals_size("turn-encoder-2-nopos") == 1536
+
+    extractor = SERFunctionalsFeatureExtractor(functionals="turn-encoder-2-nopos", trim_db=None)
+    inputs = TurnEncoderInputs(extractor)(clips, sampling_rate=SR, return_tensors="pt")
+    for positions, expected in ((False, nopos), (True, encoder.pooled([torch.as_tensor(c) for c in clips]))):
+        graph = TurnEncoderGraph(_Values(), TurnEncoder.load(layers=2, dtype=torch.float32), positions)
+        with torch.no_grad():
+            got, _ = graph(inputs["input_features"], inputs["attention_mask"])
+        torch.testing.assert_close(got, expected[:, :1536], atol=1e-4, rtol=1e-4)
