@@ -4,6 +4,7 @@ from, how long the test command takes and how large its frame models are."""
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import sys
@@ -59,3 +60,15 @@ def test_the_preset_table_gives_each_frame_models_parameters_for_its_classes():
         names = scheme_names("ravdess8" if classes == "8" else "harmonized7")
         model, _ = build_model(preset, dict(enumerate(names)))
         assert sum(p.numel() for p in model.parameters()) == int(count.replace(",", "")), preset
+
+
+def test_the_servers_warm_up_logs_no_warning(caplog):
+    """The WebSocket snippet's warm-up classified 1 s of zeros and logged "holds no speech ... its
+    emotion scores mean nothing" at every server start; run as written, its set-up now logs nothing."""
+    at = README.index("# warm-up")
+    setup = README[README.rindex("```", 0, at) + 3 : at].split("\n", 1)[1]  # from the fence to the warm-up
+    setup += README[at : README.index("\n", at)]
+    assert "clf.classify(" in setup
+    with caplog.at_level(logging.WARNING):
+        exec(compile(setup, "README.md", "exec"), {})
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
