@@ -318,6 +318,22 @@ def test_evaluate_cli_ravdess_fold_selects_the_protocol_test_actors(tree, random
     assert metrics["n"] == 20
 
 
+def test_the_default_output_folder_names_a_subset_only_for_a_split_that_has_one(
+    tree, random_model, tmp_path, monkeypatch
+):
+    """`ser-hf evaluate` with the default `--split all` wrote `eval/MODEL-ravdess-all-test`, though `all`
+    scores every row (`--subset` is refused there): the `-test` meant nothing. A speaker split keeps it."""
+    monkeypatch.chdir(tmp_path)
+    argv = ["--model", str(random_model), "--corpus", f"ravdess={tree}", "--device", "cpu"]
+    assert evaluate_cli.cli(argv) == 0
+    assert evaluate_cli.cli([*argv, "--split", "ravdess-fold:1"]) == 0
+    assert sorted(p.name for p in (tmp_path / "eval").iterdir()) == [
+        f"{random_model.name}-ravdess-all",
+        f"{random_model.name}-ravdess-ravdess-fold_1-test",
+    ]
+    assert (tmp_path / "eval" / f"{random_model.name}-ravdess-all" / "metrics.json").is_file()
+
+
 def test_evaluate_cli_errors_are_clear(tree, tmp_path, monkeypatch):
     with pytest.raises(SERError, match="model folder not found"):
         evaluate_cli.cli(["--model", str(tmp_path / "none"), "--corpus", f"ravdess={tree}"])

@@ -92,6 +92,30 @@ def test_the_export_calls_the_extractor_with_the_rate(exported):
     assert not [m for m in exported["warnings"] if "`sampling_rate` argument" in m], exported["warnings"]
 
 
+def test_check_clips_warns_once_of_a_clip_longer_than_the_model_reads(exported, tmp_path):
+    """`ser-hf export --check-clips LONG.wav` (39 s) printed "39 s long; this model reads only about its
+    last 8 s" three times: PyTorch, then the fp32 and the int8 graph, each warned of the same clip."""
+    import soundfile as sf
+
+    from ser_hf.inference.bundled import default_model_path
+    from ser_hf.inference.onnx_classifier import agreement_on_clips, read_clips
+
+    long = tmp_path / "long.wav"
+    sf.write(long, np.concatenate([load_audio(str(p), 16000) for p in EXAMPLES[:4]]), 16000)  # about 14 s
+    model = str(default_model_path())
+    warnings = _Warnings()
+    root = logging.getLogger()
+    root.addHandler(warnings)
+    try:  # as the command runs them
+        samples, names, _ = read_clips(model, [str(long)])
+        rows = agreement_on_clips(model, [exported["path"], exported["int8_path"]], samples, names)
+    finally:
+        root.removeHandler(warnings)
+    assert len(rows) == 2 and all(r["n"] == 1 for r in rows.values())
+    said = [m for m in warnings.messages if "this model reads only about its last" in m]
+    assert len(said) == 1 and "long.wav" in said[0], warnings.messages
+
+
 def test_the_exported_files_describe_their_inputs_licence_and_batching_without_local_paths(exported):
     """A user running the graph without the package could not tell how to compute its inputs (odd frame
     counts fail), that int8 batches move scores, or the weights' licence and the encoder's notice; the

@@ -88,7 +88,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "folders): test, or several joined by '+'. Default: test (data with one split: that one); with "
         "--split model, those the model trained on (its split.json); with another speaker split, train",
     )
-    p.add_argument("--out", help="output folder (default eval/<model>-<corpora>-<split>-<subset>)")
+    p.add_argument(
+        "--out",
+        help="output folder (default eval/<model>-<corpora>-<split>-<subset>; under --split all or unseen, which "
+        "score every row, eval/<model>-<corpora>-<split>)",
+    )
     p.add_argument(
         "--batch-size",
         dest="batch_size",
@@ -170,7 +174,8 @@ def cli(argv: list[str]) -> int:
             + (
                 f"-{args.hub_split}" if args.hub_split else ""
             )  # the test split's files never over the train's
-            + f"-{args.split.split('/')[-1]}-{args.subset}"
+            + f"-{args.split.split('/')[-1]}"
+            + ("" if args.split.strip() in ("all", "unseen") else f"-{args.subset}")  # all rows: no subset
             + (f"-{args.channel}" if args.channel else "")
             + (f"-adapted-per-{args.adapt}" if args.adapt else "")  # never over the plain run's files
         ),

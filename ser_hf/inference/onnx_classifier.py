@@ -228,14 +228,14 @@ def agreement_on_clips(
     reference = EmotionClassifier(model, device="cpu")
     rate = reference.sampling_rate
 
-    def matrix(classifier: EmotionClassifier) -> np.ndarray:  # (clips, classes) in the reference's order
-        results = classifier.classify_batch(samples, top_k=None, sampling_rate=rate, names=names)
+    def matrix(classifier: EmotionClassifier, warn: bool) -> np.ndarray:  # (clips, classes), as reference
+        results = classifier.classify_batch(samples, top_k=None, sampling_rate=rate, names=names, warn=warn)
         return np.array([[{s["label"]: s["score"] for s in r}[n] for n in reference.labels] for r in results])
 
-    expected = matrix(reference)
+    expected = matrix(reference, warn=True)  # a clip's warnings once, not again for each graph
     out = {}
     for path in onnx_files:
-        got = matrix(OnnxEmotionClassifier(model, onnx_path=path))
+        got = matrix(OnnxEmotionClassifier(model, onnx_path=path), warn=False)
         diff = np.abs(got - expected)
         out[str(path)] = {
             "n": len(samples),
