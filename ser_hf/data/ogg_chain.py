@@ -11,28 +11,11 @@ headers (a page that begins a stream after pages of audio starts a new link), so
 
 from __future__ import annotations
 
-import io
-import os
 from typing import Any
 
-from .ogg_damage import OggDamage, repaired_ogg
+from .ogg_damage import OggDamage, _Reader, read_ogg_source, repaired_ogg
 
 _OGG_BOS, _OGG_HEADER = 0x02, 27
-
-
-class _Reader:
-    """``read(at, size)`` of a path (``file:`` too), encoded bytes or a binary file object (left where it
-    was by :func:`ogg_link_bytes`)."""
-
-    def __init__(self, source: Any):
-        self.view = memoryview(source) if isinstance(source, (bytes, bytearray, memoryview)) else None
-        self.file = None if self.view is not None else source
-
-    def read(self, at: int, size: int) -> bytes:
-        if self.view is not None:
-            return bytes(self.view[at : at + size])
-        self.file.seek(at)
-        return self.file.read(size) or b""
 
 
 def _links(reader: _Reader) -> list[tuple[int, int]]:
@@ -62,23 +45,7 @@ def ogg_link_bytes(source: Any) -> list[bytes] | None:
     """The links of the chained Ogg ``source`` (a path, encoded bytes or a binary file object, left where
     it was), each as encoded bytes (the last one up to the file's end, so a cut last link reads as
     cut); None for a file of one link, another format, or what cannot be read."""
-    try:
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            return _split(_Reader(source), len(source))
-        if hasattr(source, "seek"):
-            where = source.tell()
-            try:
-                end = source.seek(0, io.SEEK_END)
-                return _split(_Reader(source), end)
-            finally:
-                source.seek(where)
-        path = str(source).removeprefix("file:")
-        if not os.path.isfile(path):  # a pipe is read once, by its reader
-            return None
-        with open(path, "rb") as f:
-            return _split(_Reader(f), f.seek(0, io.SEEK_END))
-    except (OSError, ValueError, TypeError, io.UnsupportedOperation):
-        return None
+    return read_ogg_source(source, _split)
 
 
 def _split(reader: _Reader, size: int) -> list[bytes] | None:

@@ -414,20 +414,26 @@ def repaired_ogg(source: Any) -> tuple[bytes, OggDamage] | None:
     """The Ogg ``source`` (a path, encoded bytes or a binary file object, left where it was) as it reads
     past its damaged pages (:mod:`this module's <ser_hf.data.ogg_damage>` words), with what was found;
     None for another format, a whole file, or damage in its headers."""
+    return read_ogg_source(source, _repair)
+
+
+def read_ogg_source(source: Any, walk: Any) -> Any:
+    """``walk(reader, size)`` of a path (``file:`` too), encoded bytes or a binary file object (left
+    where it was); None for a pipe (read once, by its decoder) or what cannot be read."""
     try:
         if isinstance(source, (bytes, bytearray, memoryview)):
-            return _repair(_Reader(source), len(source))
+            return walk(_Reader(source), len(source))
         if hasattr(source, "seek"):
             where = source.tell()
             try:
-                return _repair(_Reader(source), source.seek(0, io.SEEK_END))
+                return walk(_Reader(source), source.seek(0, io.SEEK_END))
             finally:
                 source.seek(where)
         path = str(source).removeprefix("file:")
         if not os.path.isfile(path):  # a pipe is read once, by its reader
             return None
         with open(path, "rb") as f:
-            return _repair(_Reader(f), f.seek(0, io.SEEK_END))
+            return walk(_Reader(f), f.seek(0, io.SEEK_END))
     except (OSError, ValueError, TypeError, IndexError, io.UnsupportedOperation):
         return None
 
