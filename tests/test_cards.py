@@ -610,6 +610,7 @@ def test_the_validation_actors_a_bundled_card_names_are_its_split_json(folder):
     import json
 
     from ser_hf.data import folds
+    from ser_hf.data.labels import scheme_names
 
     text = " ".join((folder / "README.md").read_text(encoding="utf-8").split())
     recorded = _ravdess_actors(json.loads((folder / "split.json").read_text())["validation_speakers"])
@@ -625,15 +626,7 @@ def test_the_validation_actors_a_bundled_card_names_are_its_split_json(folder):
     # genders as in RAVDESS: odd actors male), checked against the two draws recorded in split.json files
     columns: dict[str, list[str]] = {"speaker": [], "gender": [], "emotion": [], "corpus": []}
     for actor in range(1, 25):
-        for emotion in ["neutral"] * 4 + [
-            "calm",
-            "happy",
-            "sad",
-            "angry",
-            "fearful",
-            "disgust",
-            "surprised",
-        ] * 8:
+        for emotion in ["neutral"] * 4 + scheme_names("ravdess8")[1:] * 8:  # 4 neutral, 8 of each other
             columns["speaker"].append(f"ravdess_{actor:02d}")
             columns["gender"].append("male" if actor % 2 else "female")
             columns["emotion"].append(emotion)

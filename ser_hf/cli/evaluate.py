@@ -14,6 +14,8 @@ from ..inference.bundled import resolve_model_name
 from ..training.cv_results import ADAPTED_DIRS
 from .parser import ArgumentParser
 
+WHOLE_SPLITS = ("all", "unseen")  # --split values that score every row they keep: no --subset to choose
+
 
 def _build_parser() -> argparse.ArgumentParser:
     p = ArgumentParser(
@@ -175,7 +177,7 @@ def cli(argv: list[str]) -> int:
                 f"-{args.hub_split}" if args.hub_split else ""
             )  # the test split's files never over the train's
             + f"-{args.split.split('/')[-1]}"
-            + ("" if args.split.strip() in ("all", "unseen") else f"-{args.subset}")  # all rows: no subset
+            + ("" if args.split.strip() in WHOLE_SPLITS else f"-{args.subset}")  # all rows: no subset
             + (f"-{args.channel}" if args.channel else "")
             + (f"-adapted-per-{args.adapt}" if args.adapt else "")  # never over the plain run's files
         ),
@@ -400,7 +402,7 @@ def _check_split_options(args: argparse.Namespace) -> None:
             ),
             source=f"--split {spec}",
         )
-    if args.subset is not None and spec in ("all", "unseen"):
+    if args.subset is not None and spec in WHOLE_SPLITS:
         raise SERError(
             f"--split {spec} scores every row it keeps, so --subset has nothing to choose: it picks a part of a "
             "speaker split (--split model, kfold:K/N, ...); the data's own split is read with --hub-split "
@@ -424,7 +426,7 @@ def _default_dataset_split(split: str, model: str) -> str:
     """The splits read of data with splits of their own when --hub-split is not given: those the model
     trained on (its split.json) for --split model, train for another speaker split (as training reads
     them), else test."""
-    if split in ("all", "unseen"):
+    if split in WHOLE_SPLITS:
         return "test"
     if split == "model" or split.startswith("manifest:"):
         import json
