@@ -47,6 +47,20 @@ def _cli(hub: FakeHub, home: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def _hub_model(hub: FakeHub, repo_id: str) -> None:
+    """A model repo on the fake Hub (push-space looks a served Hub id up before uploading), made
+    through its create route as a user's ``ser-hf push`` would."""
+    if ("model", repo_id) not in hub.repos:
+        status, _, _ = hub._create_repo({"name": repo_id.split("/")[1]}, repo_id.split("/")[0])
+        assert status == 200
+
+
+def _card(text: bytes | str):
+    from huggingface_hub import SpaceCard
+
+    return SpaceCard(text.decode() if isinstance(text, bytes) else text)
+
+
 @pytest.fixture(scope="module")
 def hub():
     with FakeHub() as server:
@@ -57,6 +71,7 @@ def hub():
 def space(hub, tmp_path_factory):
     """The demo pushed once, with a model named by its Hub id."""
     home = tmp_path_factory.mktemp("space")
+    _hub_model(hub, "user/ser-model")
     proc = _cli(hub, home, "--repo-id", SPACE, "--model", "user/ser-model")
     assert proc.returncode == 0, f"routes the fake hub lacked: {hub.unhandled}\n{proc.stderr[-4000:]}"
     return {"home": home, "stdout": proc.stdout, "files": dict(hub.repos[("space", SPACE)].commits[-1].files)}
@@ -67,7 +82,14 @@ def test_the_space_holds_the_demo_and_a_wheel_of_ser_hf(space, hub):
     assert repo.sdk == "gradio" and not repo.private
     files = space["files"]
     assert files["app.py"].content == (DEMO / "app.py").read_bytes()
-    assert files["README.md"].content == (DEMO / "README.md").read_bytes()  # sdk: gradio, app_file
+    # the demo's card (sdk: gradio, app_file), its models: naming the model served, and a line saying so
+    card, demo = _card(files["README.md"].content), _card((DEMO / "README.md").read_bytes())
+    assert card.data.models == ["user/ser-model"] != demo.data.models
+    unlisted = {k: v for k, v in card.data.to_dict().items() if k != "models"}
+    assert unlisted == {k: v for k, v in demo.data.to_dict().items() if k != "models"}
+    note = next(line for line in card.text.splitlines() if line.startswith("> This Space serves"))
+    assert "the Hub model [user/ser-model]" in note
+    assert card.text.replace(note + "\n\n", "", 1) == demo.text
     assert files["packages.txt"].content == (DEMO / "packages.txt").read_bytes()  # ffmpeg
     clips = {f"examples/{p.name}" for p in (DEMO / "examples").glob("*.flac")}
     assert clips and clips <= set(files)
@@ -233,6 +255,8 @@ def test_a_trained_model_folder_goes_up_and_the_spaces_app_serves_it(hub, own_mo
         assert files[path].content == (own_model / path.split("/", 1)[1]).read_bytes()
     assert repo.variables == {"SER_HF_MODEL": "model"}
     assert "model/" in proc.stdout
+    card = _card(files["README.md"].content)  # no Hub model to link to: the model is in the Space
+    assert card.data.models is None and "serves a model folder uploaded in `model/`" in card.text
 
     # the Space as it runs: its files in a folder, app.py started from elsewhere with its variable
     space_dir = tmp_path / "space"
@@ -263,6 +287,7 @@ def test_a_trained_model_folder_goes_up_and_the_spaces_app_serves_it(hub, own_mo
     assert set(served["label"]) == set(OWN_LABELS) and abs(sum(served["label"].values()) - 1) < 1e-4
 
     # a Hub id afterwards: the variable names it, and the folder's files leave the Space
+    _hub_model(hub, "user/ser-model")
     proc = _cli(hub, home, "--repo-id", OWN_SPACE, "--model", "user/ser-model", "--package", PACKAGE)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert not [p for p in repo.commits[-1].files if p.startswith("model/")]
@@ -289,3 +314,25 @@ def test_a_folder_that_is_no_model_is_refused_before_anything_is_uploaded(hub, o
     )
     assert missing.returncode == 2 and "no such model folder" in missing.stderr, missing.stderr[-2000:]
     assert ("space", "user/refused-missing") not in hub.repos
+
+
+def test_a_model_the_space_could_not_load_is_refused_before_anything_is_uploaded(hub, tmp_path):
+    """A folder path with a typo and no ./ (``runs/mdoel``) reads as a Hub id; before, the push went
+    through and the Space failed at its start. Now a served Hub id is looked up first, and a bundled
+    model's name is checked against the package's."""
+    for model, said in (
+        ("runs/mdoel", "no folder 'runs/mdoel' here and no model runs/mdoel on the Hub"),
+        ("defualt", "did you mean 'default'"),
+    ):
+        space_id = f"user/refused-{model.replace('/', '-')}"
+        proc = _cli(hub, tmp_path, "--repo-id", space_id, "--model", model, "--package", PACKAGE)
+        assert proc.returncode == 2 and said in proc.stderr, proc.stderr[-2000:]
+        assert "Traceback" not in proc.stderr
+        assert ("space", space_id) not in hub.repos
+    # a bundled model's name needs no Hub model; the card lists none but the default's
+    proc = _cli(hub, tmp_path, "--repo-id", "user/fusion-demo", "--model", "fusion", "--package", PACKAGE)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    repo = hub.repos[("space", "user/fusion-demo")]
+    assert repo.variables == {"SER_HF_MODEL": "fusion"}
+    card = _card(repo.commits[-1].files["README.md"].content)
+    assert card.data.models is None and "the model bundled with ser_hf as `fusion`" in card.text

@@ -29,8 +29,9 @@ def cli(argv: list[str]) -> int:
         default=None,
         metavar="DIR|HUB_ID|NAME",
         help="the model the Space serves: a model folder (what ser-hf train wrote; loaded here first, "
-        f"then its config, weights and card go up in {SPACE_MODEL_DIR}/ of the Space), a Hub model id or a "
-        f"bundled model's name; set as the Space variable SER_HF_MODEL ({SPACE_MODEL_DIR} for a folder). "
+        f"then its config, weights and card go up in {SPACE_MODEL_DIR}/ of the Space), a Hub model id (looked "
+        "up there first) or a bundled model's name; set as the Space variable SER_HF_MODEL "
+        f"({SPACE_MODEL_DIR} for a folder) and named in the Space's card. "
         "Default: the Space's variable is left as it is (a new Space serves the bundled default model)",
     )
     source = parser.add_mutually_exclusive_group()

@@ -20,7 +20,8 @@ or None for PyPI's torch on a GPU Space); pip takes ``2.x+cpu`` there over PyPI'
 
 A model folder of one's own (``model=`` a folder, validated by loading it as the Space will) goes up
 in ``model/`` (:data:`SPACE_MODEL_DIR`), and the Space variable ``SER_HF_MODEL`` says ``model``, which
-``app.py`` reads as the folder beside it.
+``app.py`` reads as the folder beside it. A Hub id or a bundled model's name is checked first
+(:func:`check_served_model`), and the demo's card says which model the Space serves (:func:`space_readme`).
 """
 
 from __future__ import annotations
@@ -237,6 +238,66 @@ def stage_model(folder: str | Path, stage: Path) -> list[str]:
     return names
 
 
+def check_served_model(api: HfApi, model: str) -> None:
+    """Refuse a Space variable ``model`` (not a folder here) that the Space could not load, before
+    anything is uploaded rather than at the Space's start: a misspelt bundled model's name, or a name
+    that is neither bundled nor a model on the Hub (a typo'd folder path like ``runs/mdoel`` reads as
+    an owner/name). A bundled model's name passes (the Space's own install holds it)."""
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    from ..inference.bundled import BUNDLED_ALIASES, resolve_model_name
+
+    if "/" in model:
+        check_repo_id(model)
+    else:
+        resolve_model_name(model)  # a close misspelling of a bundled name: refused, naming it
+        if model.strip().lower().replace("_", "-") in BUNDLED_ALIASES:
+            return
+    with hub_errors(f"look up the model {model} the Space is to serve", model):
+        try:
+            api.model_info(model)
+        except RepositoryNotFoundError as err:
+            raise SERError(
+                f"no folder {model!r} here and no model {model} on the Hub ({api.endpoint}), so nothing "
+                "was uploaded: check the path (the folder ser-hf train wrote), the Hub id (ser-hf push "
+                "uploads a folder; a private model needs a token that can read it) or the bundled "
+                "model's name",
+                source=model,
+            ) from err
+
+
+def space_readme(text: str, model: str | None, folder: bool) -> str:
+    """The demo's ``README.md`` for a Space serving ``model``: its card's ``models:`` (the Hub models
+    the Space page links to) names that Hub id, or is dropped for a folder uploaded into the Space or a
+    bundled model other than the default it lists, and a line under the title says which model the
+    Space serves (the text below describes the package's default). ``model`` None: unchanged."""
+    if model is None:
+        return text
+    from huggingface_hub import SpaceCard
+
+    from ..inference.bundled import BUNDLED_ALIASES
+
+    card = SpaceCard(text)
+    name = model.strip().lower().replace("_", "-")
+    if folder:
+        served, card.data.models = f"a model folder uploaded in `{SPACE_MODEL_DIR}/`", None
+    elif "/" in model:
+        served, card.data.models = f"the Hub model [{model}](https://huggingface.co/{model})", [model]
+    else:
+        served = f"the model bundled with ser_hf as `{name}`"
+        if BUNDLED_ALIASES.get(name) != BUNDLED_ALIASES["default"]:
+            card.data.models = None
+    note = (
+        f"> This Space serves {served} (`ser-hf push-space --model`); the description below is of "
+        "the package's default model."
+    )
+    title, _, rest = card.text.lstrip("\n").partition("\n")
+    card.text = (
+        f"\n{title}\n\n{note}\n{rest}" if title.startswith("#") else f"\n{note}\n\n{card.text.lstrip()}"
+    )
+    return str(card)
+
+
 def _check_wheel(wheel: str | Path) -> Path:
     wheel = Path(wheel)
     if not wheel.is_file():
@@ -319,18 +380,21 @@ def push_space(
         raise SERError(
             "no such model folder; check the path (a Hub model is named owner/name)", source=str(model)
         )
-    if model is not None and folder is None and "/" in str(model):
-        check_repo_id(str(model))
     torch_index = torch_index_url(torch_index)
     demo_dir = Path(demo_dir) if demo_dir is not None else DEMO_DIR
     token = check_token(token)
     api = HfApi(token=token)
+    if model is not None and folder is None:
+        check_served_model(api, str(model))
     with tempfile.TemporaryDirectory(prefix="ser_hf_space_") as tmp:
         stage = Path(tmp) / "space"
         model_files: list[str] = []
         if folder is not None:  # first: a folder that does not serve stops the push before any work
             model_files = stage_model(folder, Path(tmp) / SPACE_MODEL_DIR)
         demo_requirements = _stage_demo(demo_dir, stage)
+        readme = stage / "README.md"
+        served = None if model is None else str(model)
+        readme.write_text(space_readme(readme.read_text("utf-8"), served, folder is not None), "utf-8")
         if folder is not None:
             shutil.rmtree(stage / SPACE_MODEL_DIR, ignore_errors=True)  # a model/ the demo folder held
             shutil.move(str(Path(tmp) / SPACE_MODEL_DIR), stage / SPACE_MODEL_DIR)
