@@ -473,9 +473,13 @@ def test_a_card_says_an_evaluation_was_adapted_and_what_it_scored():
         "masked_classes": {"tess": ["fearful", "disgust", "surprised"]},
     }
     text = str(make_model_card(folder, "someone/x", eval_json=tess))
-    scope = "9 clips, scored on 5 of the model's 8 classes (angry, calm, happy, neutral, sad)"
+    scope = "9 clips, scored on 5 of the model's 8 classes (angry, calm, happy, neutral, sad), calm counted as neutral"
     assert f"| held-out split: all of TESS, {scope} | UA" in text
     assert "adapted" not in text.split("## Evaluation")[1]
+    # the whole of TESS: every class of the model counts, but TESS has no calm (it said "all 8 classes")
+    whole = {**tess, "n": 2798, "masked_classes": None}
+    text = str(make_model_card(folder, "someone/x", eval_json=whole))
+    assert "| held-out split: all of TESS, 2798 clips, all 8 classes, calm counted as neutral | UA" in text
 
 
 def test_a_card_refuses_cross_validation_of_another_recipe(caplog):

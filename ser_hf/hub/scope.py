@@ -17,7 +17,9 @@ def evaluation_scope(evaluation: Mapping[str, Any] | None, labels: Sequence[str]
     - its clips and the model's classes it was scored on (of ``labels``): ``", 240 clips, all 8
       classes"``, or when the corpus lacks some (its ``label_mapping`` counts the model's classes that
       merge, calm -> neutral; its ``masked_classes`` takes out those a corpus the model never trained
-      on has no clips of) ``", 9 clips, scored on 4 of the model's 8 classes (angry, ...)"``;
+      on has no clips of) ``", 9 clips, scored on 4 of the model's 8 classes (angry, ...)"``, and a
+      class the model has that the data merges into another (``", calm counted as neutral"``: TESS has
+      no calm, so the 8-class model's calm answers are scored as neutral);
     - ``", after the channel noise:0"`` when the clips passed through a ``--channel`` condition;
     - ``", adapted per speaker, ... (test-time adaptation: not the model's plain result)"`` for
       ``--adapt``.
@@ -47,6 +49,11 @@ def evaluation_scope(evaluation: Mapping[str, Any] | None, labels: Sequence[str]
             parts.append(f"scored on {len(scored)} of the model's {n_classes} classes ({', '.join(scored)})")
         elif scored and parts:
             parts.append(f"all {n_classes} classes")
+    # the model's classes the data has none of by that name, scored as the class they merge into
+    counted = set().union(*per_corpus.values()) if per_corpus else set(targets)
+    merged = sorted((m, d) for m, d in targets.items() if m != d and m in counted)
+    if merged:
+        parts.append(" and ".join(f"{m} counted as {d}" for m, d in merged))
     if evaluation.get("channel"):
         parts.append(f"after the channel {evaluation['channel']}")
     if evaluation.get("adapted"):
