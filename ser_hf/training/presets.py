@@ -374,7 +374,8 @@ PRESETS.update(
             "family": "functionals",
             "description": "turn-encoder-2-voices-crops on the encoder's states less the position vectors it adds "
             "(whose mean over the clip says only how long it is)",
-            "source": "session 46 (benchmarks/exploration/2026-12-07-session46/plan.md)",
+            "source": "session 46 (benchmarks/exploration/2026-12-07-session46/plan.md); fails the default's "
+            "12-run check in session 47",
             "feature_extractor": {"functionals": "turn-encoder-2-nopos"},
             "config": {**_VOICES, "speaker_head": True, "crop_copies": 1},
         },
