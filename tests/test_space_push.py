@@ -88,7 +88,7 @@ def test_the_space_holds_the_demo_and_a_wheel_of_ser_hf(space, hub):
     unlisted = {k: v for k, v in card.data.to_dict().items() if k != "models"}
     assert unlisted == {k: v for k, v in demo.data.to_dict().items() if k != "models"}
     note = next(line for line in card.text.splitlines() if line.startswith("> This Space serves"))
-    assert "the Hub model [user/ser-model]" in note
+    assert "the Hub model `user/ser-model`" in note
     assert card.text.replace(note + "\n\n", "", 1) == demo.text
     assert files["packages.txt"].content == (DEMO / "packages.txt").read_bytes()  # ffmpeg
     clips = {f"examples/{p.name}" for p in (DEMO / "examples").glob("*.flac")}

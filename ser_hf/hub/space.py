@@ -282,7 +282,7 @@ def space_readme(text: str, model: str | None, folder: bool) -> str:
     if folder:
         served, card.data.models = f"a model folder uploaded in `{SPACE_MODEL_DIR}/`", None
     elif "/" in model:
-        served, card.data.models = f"the Hub model [{model}](https://huggingface.co/{model})", [model]
+        served, card.data.models = f"the Hub model `{model}` (linked above)", [model]
     else:
         served = f"the model bundled with ser_hf as `{name}`"
         if BUNDLED_ALIASES.get(name) != BUNDLED_ALIASES["default"]:
