@@ -443,7 +443,7 @@ def test_cv_adapt_scores_the_folds_with_their_training_label_map(tmp_path, monke
     from ser_hf.training import cross_validation as cv
 
     given: list[list[str] | None] = []
-    monkeypatch.setattr(cv, "check_split", lambda argv: None)
+    monkeypatch.setattr(cv, "check_split", lambda *argvs: None)
     monkeypatch.setattr(cv, "run_fold", lambda cmd, fold_dir, env, teacher, adapt: given.append(adapt) or {"returncode": 1})  # fmt: skip
     extra = ["--label_map", "wut=angry,calm=", "--num_train_epochs", "1"]
     result, failed = cv.run_cross_validation(
@@ -452,3 +452,30 @@ def test_cv_adapt_scores_the_folds_with_their_training_label_map(tmp_path, monke
     assert result is None and failed == [0, 1] and len(given) == 2
     for command in given:
         assert command[command.index("--label-map") + 1] == "wut=angry,calm="
+
+
+def test_cv_says_for_every_fold_when_its_validation_speakers_leave_few_to_train_on(
+    corpora, tmp_path, caplog, monkeypatch
+):
+    """A user's 6-speaker corpus in 5 folds: each fold's 4 validation speakers left 1 to train on
+    (C chosen on fits to one speaker), and the terminal said so for fold 0 only (the others in their
+    train.log). Every fold's split is now built before any fold runs, so each fold's warning is said."""
+    import logging
+
+    import ser_hf.training.cross_validation as cv_module
+
+    ran = []
+
+    def no_training(command, fold_dir, *args, **kwargs):  # the folds themselves are not the point
+        ran.append(fold_dir.name)
+        return {"returncode": 1, "seconds": 0.0, "log": str(fold_dir / "train.log")}
+
+    monkeypatch.setattr(cv_module, "run_fold", no_training)
+    ravdess, _ = corpora  # 6 actors
+    argv = ["--corpus", f"ravdess={ravdess}", "--folds", "5", "--preset", "speech-stats"]
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        cv_cli.cli([*argv, "--out", str(tmp_path / "cv")])
+    assert ran == [f"fold_{k}" for k in range(5)]
+    few = [r.getMessage() for r in caplog.records if "validation speakers leave" in r.getMessage()]
+    assert [re.search(r"speaker k-fold (\d) of 5", m).group(1) for m in few] == [str(k) for k in range(5)]
+    assert all("--num-val-speakers" in m for m in few)

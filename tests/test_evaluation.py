@@ -526,7 +526,7 @@ for t, p in zip(y, pred):
     cm[t][p] += 1
 acc = sum(t == p for t, p in zip(y, pred)) / 6
 (out / "test_metrics.json").write_text(json.dumps({"n": 6, "labels": ["a", "b", "c"], "wa": acc, "ua": acc,
-    "f1_macro": acc, "f1_weighted": acc, "confusion": cm}))
+    "f1_macro": acc, "f1_weighted": acc, "confusion": cm, "speakers": [f"spk{k}"], "chance_ua": 1 / 3}))
 """
 
 
@@ -571,6 +571,10 @@ def test_cv_runs_folds_as_subprocesses_skips_finished_and_reports_failures(
     result = json.loads((out / "cv_results.json").read_text())
     assert result["n_folds"] == 5 and result["meta"]["expected_folds"] == 6
     assert "Folds finished: 5 of 6" in (out / "cv_results.md").read_text()
+
+    # each fold names its test speakers, and the summary the chance level and classes (said only in files)
+    assert "fold 2: WA" in captured.out and "; test speakers: spk2" in captured.out
+    assert "chance UA 0.333 (3 classes: a, b, c)" in captured.out
 
     monkeypatch.delenv("FAKE_FAIL_FOLD")
     assert cv_cli.cli(argv) == 0  # re-run: only fold 4 runs again

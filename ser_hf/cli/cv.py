@@ -164,6 +164,19 @@ def _missing_classes(metrics: dict) -> str:
     )
 
 
+def _test_speakers(metrics: dict) -> str:
+    """The fold's test speakers, named when few (a speaker k-fold of a user's corpus), else counted
+    (a held-out corpus); the terminal said only the scores (cv_results.md and train.log named them)."""
+    speakers = metrics.get("speakers") or []
+    if not speakers:
+        return ""
+    return (
+        f"; test speakers: {', '.join(speakers)}"
+        if len(speakers) <= 6
+        else f"; {len(speakers)} test speakers"
+    )
+
+
 def _print_summary(result: dict[str, Any], out: Path) -> None:
     print(
         f"\n{result['n_folds']} folds, {result['n']} test clips: "
@@ -174,6 +187,10 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
     for line in direction_lines(result, meta):  # per direction: corpora, classes, chance, genders
         print(line)
     across = cross_corpus_folds(result)  # a mean over directions mixed one corpus's women with another's
+    chances = [f["chance_ua"] for f in result["folds"] if f.get("chance_ua") is not None]
+    if not across and chances and result.get("labels"):  # cross-corpus folds say theirs above
+        labels = result["labels"]
+        print(f"chance UA {sum(chances) / len(chances):.3f} ({len(labels)} classes: {', '.join(labels)})")
     if result.get("per_gender") and not across:
         print("by gender: " + _genders(result["per_gender"]))
     for mode, key in ADAPTED_DIRS.items():
@@ -255,6 +272,7 @@ def cli(argv: list[str]) -> int:
                     for name, n in (metrics.get("untrained_classes") or {}).items()
                 )
                 + _missing_classes(metrics)
+                + _test_speakers(metrics)
             )
             if record.get("adapt_returncode", 0) != 0:
                 log = out / f"fold_{k}" / "adapt.log"

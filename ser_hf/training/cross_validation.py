@@ -130,16 +130,22 @@ def fold_splits(folds: str, corpora: Sequence[str]) -> tuple[list[str], str]:
     return [f"kfold:{k}/{n}" for k in range(n)], protocol
 
 
-def check_split(training_argv: Sequence[str]) -> None:
+def check_split(training_argv: Sequence[str], *more_folds: Sequence[str]) -> None:
     """Load one fold's rows and build its split in this process (headers only, no audio decoded), so
     what would fail in every fold's process (more folds than speakers, missing RAVDESS actors, a corpus
-    folder that is not there, labels no scheme knows) fails once, before any fold starts."""
+    folder that is not there, labels no scheme knows) fails once, before any fold starts; then the
+    splits of ``more_folds`` (the other folds' training arguments) on the same rows, so what each
+    fold's split warns (validation speakers that leave one or two to train on) is said here, for
+    every fold, not only in its ``train.log``."""
     from .arguments import parse_args
     from .clips import load_rows, make_split
 
     data_args, _, _, training_args = parse_args(training_argv)
     ds, row_splits = load_rows(data_args, return_splits=True)
     make_split(ds, data_args, training_args.seed, row_splits)
+    for argv in more_folds:
+        fold_args, _, _, fold_training = parse_args(argv)
+        make_split(ds, fold_args, fold_training.seed, row_splits)
 
 
 def _training_label_map(training_argv: Sequence[str]) -> str | None:
@@ -373,7 +379,7 @@ def run_cross_validation(
         if teacher_commands[k] is not None:
             teacher_commands[k] = _resume_if_started(teacher_commands[k], out / f"fold_{k}" / "teacher.log")
     if todo:  # before cv_config.json: a run that cannot start must not rename the folds already there
-        check_split(commands[todo[0]][3:])
+        check_split(*(commands[k][3:] for k in todo))
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / CONFIG_FILE, meta)
     for k in todo:  # a retrained fold's adapted scores belong to the model it replaces
