@@ -120,6 +120,33 @@ def test_evaluate_label_map_renames_a_scheme_class_to_the_models_own(ravdess, tm
         load_corpus("ravdess", ravdess, "harmonized7", label_map={"calm": "平静"}, model_classes=["平静"])
 
 
+def test_evaluate_label_map_onto_the_models_other_names_renames_the_class(ravdess, tmp_path):
+    """`ser-hf evaluate --label-map "angry=anger,happy=joy,sad=sadness"` with a model of classes anger,
+    joy, neutral, sadness logged 'classes renamed as loaded by --label-map: angry=anger, ...', but the
+    table, metrics.json and predictions.csv kept the corpus's names (angry, p_happy), which the model
+    has not: the scheme places 'anger' in its class angry, so the map was undone. The scheme's classes
+    now take the model's names; the scores are those of the run without the map."""
+    model = _model(tmp_path / "en", ["anger", "joy", "neutral", "sadness"])
+    plain = _evaluate(model, f"ravdess={ravdess}", tmp_path / "plain")
+    out = tmp_path / "renamed"
+    renamed = _evaluate(model, f"ravdess={ravdess}", out, "--label-map", "angry=anger,happy=joy,sad=sadness")
+    assert sorted(renamed["labels"]) == ["anger", "joy", "neutral", "sadness"]
+    assert renamed["label_mapping"] == {c: c for c in ("anger", "joy", "neutral", "sadness")}
+    with open(out / "predictions.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {f"p_{c}" for c in ("anger", "joy", "neutral", "sadness")} <= set(rows[0])
+    assert "p_angry" not in rows[0]
+    assert {r["true"] for r in rows} == {"anger", "joy", "neutral", "sadness"}
+    assert {r["predicted"] for r in rows} <= {"anger", "joy", "neutral", "sadness"}
+    assert "angry" not in (out / "classification_report.txt").read_text(encoding="utf-8")
+    for key in ("n", "wa", "ua", "nll"):
+        assert renamed[key] == pytest.approx(plain[key])
+    # a map into another class of the scheme still moves the rows there, under the scheme's names
+    ds = load_corpus("ravdess", ravdess, label_map={"calm": "neutral"}, model_classes=["neutral", "sad"])
+    names = ds.features["emotion"].names
+    assert "calm" in names and sum(names[e] == "neutral" for e in ds["emotion"]) == 6
+
+
 def test_a_map_onto_an_emotion_the_scheme_lacks_keeps_or_counts_the_rows(ravdess, tmp_path, capsys, caplog):
     """`evaluate --label-map calm=boredom` with a model that has boredom lost the calm clips without a
     word (no 'left out' line), and `ser-hf corpus` said they were dropped as '(not in scheme ravdess8)',

@@ -437,9 +437,9 @@ def class_renames(
     With a label scheme, a map value is one of its classes or an emotion name (``wut=angry``), applied
     to the data's labels before the scheme. A value that is one of ``model_classes`` (the classes of a
     model the data are scored with) but that the scheme cannot place (``怒り``; ``boredom`` for
-    ``ravdess8``) instead RENAMES the scheme's class its key names, in place (same id), to the
-    model's name: ``ser-hf evaluate --label-map angry=怒り`` scores RAVDESS's angry clips as the
-    model's 怒り. Nothing is renamed without a scheme (the map renames the labels themselves), for a
+    ``ravdess8``), or places in the very class its key names (``angry=anger``), instead RENAMES the
+    scheme's class its key names, in place (same id), to the model's name: ``ser-hf evaluate
+    --label-map angry=怒り`` scores RAVDESS's angry clips as the model's 怒り. Nothing is renamed without a scheme (the map renames the labels themselves), for a
     gender_emotion scheme, or without ``model_classes``.
 
     Raises:
@@ -469,11 +469,11 @@ def class_renames(
                 f"model's classes (or nothing, {key}=, to drop those rows)",
                 source="label_map",
             )
-        if target is None or _placed(value, s):
-            before[key] = value
-            continue
         canonical = normalize_emotion(key)
         cls = s.mapping.get(canonical) if canonical else (key if key in s.names else None)
+        if target is None or (_placed(value, s) and not _same_class(key, cls, canonical, value, target, s)):
+            before[key] = value
+            continue
         if cls is None or (canonical or key) != cls:
             why = (
                 f"it merges {key!r} into {cls!r}: rename {cls!r} ({cls}={target})"
@@ -496,6 +496,21 @@ def class_renames(
             )
         renames[cls], keys[cls] = target, key
     return before, renames, keys
+
+
+def _same_class(
+    key: str, cls: str | None, canonical: str | None, value: str, target: str, scheme: LabelScheme
+) -> bool:
+    """Whether the map ``key=value`` names a class of ``scheme`` (``cls``) by a model's other name for
+    it (``angry=anger``: the scheme places ``anger`` in ``angry`` too): renamed in place to ``target``,
+    so the scores name the model's classes; a map into another class (``calm=neutral``) or of a label
+    the scheme merges is applied before the scheme."""
+    if cls is None or (canonical or key) != cls or target == cls:
+        return False
+    try:
+        return map_label(value, scheme, gender="female") == cls
+    except SERError:
+        return False
 
 
 def _placed(value: str, scheme: LabelScheme) -> bool:
