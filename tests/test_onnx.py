@@ -450,11 +450,18 @@ def test_export_compares_the_graphs_with_pytorch_on_the_users_own_clips(dirs, tm
     printed = capsys.readouterr().out
     assert "On 3 of your 5 clips (2 unreadable, below)" in printed and "| m.int8.onnx | 3 |" in printed
     assert f"skipped (unreadable): {clips / 'broken.wav'}" in printed
+    # each named once: `skipped (unreadable): mine/notes.wav: mine/notes.wav: not a readable...` was printed
+    for name in ("broken.wav", "gone.wav"):
+        line = next(
+            x for x in printed.splitlines() if x.startswith(f"skipped (unreadable): {clips / name}: ")
+        )
+        assert f"{clips / name}: {clips / name}" not in line and line.count(f": {clips / name}") == 1
     # clips none of which decode are refused before the export, not after it
     out.unlink()
-    with pytest.raises(SERError, match="none of the clips could be read"):
+    with pytest.raises(SERError, match="none of the clips could be read") as refused:
         cli([*argv, "--check-clips", str(clips / "broken.wav")])
     assert not out.exists()
+    assert str(refused.value).count(f"{clips / 'broken.wav'}: ") == 1  # named once, with its reason
 
 
 def test_export_json_dash_is_stdout_as_in_predict(dirs, tmp_path, monkeypatch, capsys):

@@ -191,7 +191,7 @@ def load_classifier(
 
 def read_clips(model: str, clips: Sequence[Any]) -> tuple[list[np.ndarray], list[str], dict[str, str]]:
     """``(samples, names, unreadable)``: the clips decoded at ``model``'s rate, and the reason each of the
-    others could not be read.
+    others could not be read (``{clip: reason}``, the reason without the clip's name).
 
     Raises:
         SERError: none of them could be read.
@@ -207,14 +207,16 @@ def read_clips(model: str, clips: Sequence[Any]) -> tuple[list[np.ndarray], list
     for clip in clips:
         try:
             samples.append(load_audio(clip, rate))
-        except SERError as err:
-            unreadable[str(clip)] = str(err)
+        except SERError as err:  # the reason alone where it names the clip: the key names it
+            named = err.source is not None and Path(err.source) == Path(str(clip))
+            unreadable[str(clip)] = err.bare_message if named else str(err)
             continue
         names.append(str(clip))
     if not samples:
+        reasons = [f"{clip}: {reason}" for clip, reason in list(unreadable.items())[:3]]
         raise SERError(
-            "none of the clips could be read (" + "; ".join(list(unreadable.values())[:3]) + ")",
-            source=str(clips[0]) if clips else "--check-clips",
+            "none of the clips could be read (" + "; ".join(reasons) + ")",
+            source="--check-clips",  # each clip named in the reasons
         )
     return samples, names, unreadable
 
