@@ -62,15 +62,17 @@ def _evaluate(model: Path, corpus: str, out: Path, *extra: str) -> dict:
     return json.loads((out / "metrics.json").read_text())
 
 
-def test_the_training_folder_under_another_name_is_recognised(trained, tmp_path, capsys, caplog):
+def test_the_training_folder_under_another_name_is_recognised(trained, tmp_path, capsys, caplog, monkeypatch):
     data, model, split = trained
     unseen = [s.replace("mine_", "other_") for s in split["test_speakers"]]
-    metrics = _evaluate(model, f"other={data}", tmp_path / "u", "--split", "unseen")
+    monkeypatch.chdir(data.parent)  # the folder given as the user types it: other=corpA
+    metrics = _evaluate(model, f"other={data.name}", tmp_path / "u", "--split", "unseen")
     assert sorted(metrics["per_speaker"]) == unseen and metrics["n"] == 12
     assert split["corpus_folders"] == {"mine": str((data / "audio").resolve())}  # recorded at training
     err = capsys.readouterr().err
+    # the folder as given (--corpus other=corpA), not the one its clips lie in, resolved (/tmp/.../corpA/audio)
     assert (
-        f"corpus 'other' (folder {(data / 'audio').resolve()}) is the data this model trained on as 'mine' "
+        "corpus 'other' (folder corpA) is the data this model trained on as 'mine' "
         "(24 of its clips are training or validation files in its split.json): its 4 speaker(s)"
     ) in err
     assert "(24 clips)" in err and "--split unseen leaves them out, as under the name 'mine'" in err
@@ -132,7 +134,7 @@ def test_without_files_to_compare_the_ids_alone_give_a_warning_and_a_folder_reco
     metrics = _evaluate(hub, f"other={data}", tmp_path / "h", "--split", "unseen")
     assert metrics["n"] == 36
     err = capsys.readouterr().err
-    assert "corpus 'other' (folder" in err and "may be this model's training data under another name" in err
+    assert f"corpus 'other' (folder {data}) may be this model's training data under another name" in err
     assert "4 of its speaker ids are, without the corpus name, those of the model's training" in err
     assert "fusion's). The model's 4 training or validation speaker(s) found in it (mine_spk01" in err
     record = json.loads(published_split(model)) | {"corpus_folders": split["corpus_folders"]}

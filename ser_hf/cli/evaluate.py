@@ -213,8 +213,11 @@ def cli(argv: list[str]) -> int:
     )
     # the model's training data under another corpus name (--corpus other=DIR of its own folder)
     recognised = recognised_training_data(args.model, ds)
+    given = {  # each corpus's folder as the user named it (reports come in the order of --corpus)
+        r.corpus: spec.partition("=")[2].strip() for spec, r in zip(args.corpus, reports) if "=" in spec
+    }
     for found in recognised:
-        print(f"warning: {recognised_message(found)}", file=sys.stderr)
+        print(f"warning: {recognised_message(found, given)}", file=sys.stderr)
     rows = select_rows(
         ds,
         args.split,

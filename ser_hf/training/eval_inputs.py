@@ -441,9 +441,13 @@ def recognised_training_data(model_dir: str | os.PathLike | None, ds: Any) -> li
     return found
 
 
-def recognised_message(found: dict[str, Any]) -> str:
-    """One finding of :func:`recognised_training_data` as a warning."""
-    corpus, folder = found["corpus"], f" (folder {found['folder']})" if found.get("folder") else ""
+def recognised_message(found: dict[str, Any], given: dict[str, str] | None = None) -> str:
+    """One finding of :func:`recognised_training_data` as a warning. ``given``: ``{corpus: the folder as
+    the user named it}`` (``--corpus other=mycorpus``), named instead of the folder its clips lie in,
+    resolved (``/home/me/mycorpus/clips``)."""
+    corpus = found["corpus"]
+    where = (given or {}).get(corpus) or found.get("folder")
+    folder = f" (folder {where})" if where else ""
     shown = _few(found["speakers"])
     if found.get("ambiguous"):
         trained = found.get("trained") or []
