@@ -159,6 +159,32 @@ def test_train_warns_when_the_test_speaker_holds_one_class(tmp_path, caplog):
     assert "validation: all" not in caplog.text
 
 
+def test_train_prints_the_chance_ua_and_the_classes_beside_the_test_scores(tmp_path, capsys):
+    """`ser-hf train` printed `test WA 0.816 UA 0.800` with no chance level nor the classes scored,
+    though test_metrics.json has chance_ua: the line under it says them, as `ser-hf evaluate` does;
+    a corpus none of the training came from (loco) is scored on the classes it has."""
+    corpus = write_corpus(tmp_path / "syn", ["satisfied customer", "énervé", "neutral"])
+    argv = ["--corpus", f"syn={corpus}", "--speaker_column", "caller_id", "--split", "loso:c-B"]
+    argv += ["--num_val_speakers", "1", "--preset", "speech-stats", "--output_dir", str(tmp_path / "m")]
+    assert train_cli.cli(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    test = next(i for i, line in enumerate(lines) if line.startswith("test       WA "))
+    classes = ", ".join(json.loads((tmp_path / "m" / "test_metrics.json").read_text())["labels"])
+    assert lines[test + 1] == f"           scored on 3 classes ({classes}): chance UA 0.333"
+    assert "chance" not in lines[test - 1]  # validation: no chance UA recorded
+    one = write_corpus(tmp_path / "one", ["angry", "sad", "neutral"])  # corpora joined: emotion names
+    two = write_corpus(tmp_path / "two", ["neutral", "angry"], callers=("t-A", "t-B"))
+    argv = ["--corpus", f"one={one}", "--corpus", f"two={two}", "--speaker_column", "caller_id"]
+    argv += ["--split", "loco:two", "--num_val_speakers", "1", "--preset", "speech-stats"]
+    assert train_cli.cli([*argv, "--output_dir", str(tmp_path / "x")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    test = next(i for i, line in enumerate(lines) if line.startswith("test       WA "))
+    assert lines[test + 1].startswith(
+        "           chance UA 0.500 (each corpus scored on the classes it has: two: "
+    )
+    assert sorted(lines[test + 1].split("two: ")[1].rstrip(")").split(", ")) == ["angry", "neutral"]
+
+
 def test_evaluate_reads_a_hub_datasets_columns_as_the_model_was_trained_with(tmp_path, monkeypatch):
     """The columns a model trained with were read for NAME=PATH corpora only: a Hub dataset given by
     its id was read with the default columns (every clip one speaker). The Hub is not reached here:

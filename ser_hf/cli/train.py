@@ -141,8 +141,27 @@ def cli(argv: list[str] | None = None) -> int:
                 print(
                     f"{name:<10} WA {m['wa']:.3f}  UA {m['ua']:.3f}  macro-F1 {m['f1_macro']:.3f}  (n={m['n']})"
                 )
+                if (chance := chance_line(m)) is not None:  # 'test UA 0.800' alone said not what it beats
+                    print(f"{'':<10} {chance}")
         print(f"model saved to {training_args.output_dir}")
     return 0
+
+
+def chance_line(metrics: dict) -> str | None:
+    """``scored on 4 classes (anger, joy, neutral, sadness): chance UA 0.250``, as ``ser-hf evaluate``
+    says it, of a run's test metrics: the classes the answers were scored among (a corpus none of the
+    training came from: each on the classes it has); None where the metrics hold no chance UA (the
+    validation part's)."""
+    if metrics.get("chance_ua") is None:
+        return None
+    labels, masked = list(metrics["labels"]), metrics.get("masked_classes") or {}
+    if masked:
+        each = "; ".join(
+            f"{c}: {', '.join(x for x in labels if x not in masked.get(c, ()))}"
+            for c in metrics.get("test_corpora") or sorted(masked)
+        )
+        return f"chance UA {metrics['chance_ua']:.3f} (each corpus scored on the classes it has: {each})"
+    return f"scored on {len(labels)} classes ({', '.join(labels)}): chance UA {metrics['chance_ua']:.3f}"
 
 
 def main() -> None:
