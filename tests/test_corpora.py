@@ -630,8 +630,11 @@ def test_load_corpora_concatenates_with_one_classlabel(tmp_path):
     assert summary["per_corpus"]["savee"] == {"rows": 3, "speakers": 2, "genders": {"male": 2}}
     assert summary["per_emotion"]["neutral"] == 4 + 8  # neutral + calm merged
     assert summary["label_scheme"] == "harmonized7"
-    with pytest.raises(SERError):
-        load_corpora([("ravdess", ravdess)], label_scheme="native")
+    # native: each corpus's own labels, so known corpora of one scheme; ravdess8 and harmonized7 differ
+    alone = load_corpora([("ravdess", ravdess)], "native")
+    assert alone.features["emotion"].names == scheme_names("ravdess8")
+    with pytest.raises(SERError, match=r"ravdess \(ravdess8\), savee \(harmonized7\) are known corpora"):
+        load_corpora([("ravdess", ravdess), ("savee", savee)], label_scheme="native")
 
 
 def test_errors_and_cli(tmp_path, capsys):

@@ -409,9 +409,51 @@ def _check_labels_are_emotions(names: list[str], name: str, data_dir: str, colum
     )  # fmt: skip
 
 
+def own_labels(name: str) -> bool:
+    """Whether a corpus given as ``name`` (``--corpus NAME=DIR``) is data of your own (an audio folder, a
+    ``save_to_disk`` folder, parquet files, a Hub dataset), whose labels are its classes as they are,
+    and not a known corpus (RAVDESS, TESS, ...) whose file names ser_hf reads into a scheme of its own."""
+    return _resolve_name(str(name)) not in _PARSERS
+
+
+def multi_corpus_scheme(names: Sequence[str], label_scheme: str | None = None) -> str:
+    """The label scheme several corpora of these ``names`` are loaded with: ``label_scheme`` when it
+    names one; otherwise (None: the default) ``native`` (the union of their own labels) when every one is
+    data of your own (:func:`own_labels`), else ``harmonized7``. ``native`` asked of known corpora is
+    their scheme when they share one (TESS and SAVEE: harmonized7).
+
+    Raises:
+        SERError: ``native`` asked of corpora that have no one set of own labels to keep: a known corpus
+            with one of your own, or two known corpora of different schemes.
+    """
+    if label_scheme not in (None, "native"):
+        return str(label_scheme)
+    known = {n: CORPUS_DEFAULT_SCHEME[_resolve_name(n)] for n in map(str, names) if not own_labels(n)}
+    if not known:
+        return "native"
+    if label_scheme is None:
+        return "harmonized7"
+    schemes = sorted(set(known.values()))
+    if len(known) == len(names) and len(schemes) == 1:
+        return schemes[0]
+    theirs = ", ".join(f"{n} ({s})" for n, s in known.items())
+    why = (
+        "your labels would be classes beside its emotion names (a 'joy' beside its 'happy')"
+        if len(known) < len(names)
+        else "their schemes differ"
+    )
+    raise SERError(
+        f"native keeps the labels of corpora of your own as they are, but {theirs} "
+        f"{'is a known corpus' if len(known) == 1 else 'are known corpora'} whose labels ser_hf reads into "
+        f"a scheme of its own, so {why}; name one scheme for all of them: --label_scheme harmonized7 (or "
+        "ravdess8, common6, ...; labels of yours it does not know: --label-map 'yours=angry')",
+        source="label_scheme",
+    )
+
+
 def load_corpora(
     corpora: Sequence[tuple[str, str] | dict[str, Any]],
-    label_scheme: str = "harmonized7",
+    label_scheme: str | None = None,
     *,
     return_report: bool = False,
     **kwargs: Any,
@@ -419,24 +461,28 @@ def load_corpora(
     """Load several corpora with one label scheme and concatenate them (one ``ClassLabel``).
 
     ``corpora``: ``[("ravdess", dir), ("tess", dir), ...]`` or dicts of :func:`load_corpus`
-    arguments (``{"name": "cremad", "data_dir": ..., "corpus_name": ...}``). ``kwargs`` go to every
-    :func:`load_corpus` call; a ``split`` there is read of the corpora that have splits of their own,
-    the others read whole. Returns the dataset, or ``(dataset, [CorpusReport, ...])``.
+    arguments (``{"name": "cremad", "data_dir": ..., "corpus_name": ...}``). ``label_scheme``: None
+    (default) keeps the labels of corpora that are all of your own (``native``: the union of their
+    labels, after ``label_map``; labels that differ only in case, spaces or Unicode form are one class)
+    and harmonises any set with a known corpus in it (``harmonized7``); see
+    :func:`multi_corpus_scheme`. The labels a scheme renames or merges are logged per corpus with their
+    rows (``mine: joy (30) -> happy``). ``kwargs`` go to every :func:`load_corpus` call; a ``split``
+    there is read of the corpora that have splits of their own, the others read whole. Returns the
+    dataset, or ``(dataset, [CorpusReport, ...])``.
     """
     require_extra("train", "load_corpora", ("datasets",))
     from datasets import concatenate_datasets
 
-    if label_scheme in (None, "native"):
-        raise SERError(
-            "concatenated corpora need one named label scheme (e.g. harmonized7)", source="label_scheme"
-        )
+    specs = [
+        dict(spec) if isinstance(spec, dict) else {"name": spec[0], "data_dir": spec[1]} for spec in corpora
+    ]
+    scheme = multi_corpus_scheme([str(s["name"]) for s in specs], label_scheme)
     parts, reports = [], []
-    for spec in corpora:
-        args = dict(spec) if isinstance(spec, dict) else {"name": spec[0], "data_dir": spec[1]}
+    for args in specs:
         one = {
             **kwargs,
             **args,
-            "label_scheme": label_scheme,
+            "label_scheme": None if scheme == "native" else scheme,
             "return_report": True,
             "_warn_label_map": False,
             "_split_optional": len(corpora) > 1,  # a split applies to those of the corpora that have splits
@@ -454,6 +500,21 @@ def load_corpora(
             "corpus names repeat (%s): their speaker ids may collide; pass corpus_name= to tell them apart",
             {k: v for k, v in names.items() if v > 1},
         )
+    if len(parts) > 1 and scheme == "native":
+        from .own_classes import one_classlabel
+
+        parts = one_classlabel(parts, [r.corpus for r in reports])
+    elif len(parts) > 1:
+        from .labels import harmonisation_lines
+
+        own = all(own_labels(str(s["name"])) for s in specs)
+        for line in harmonisation_lines({r.corpus: r.harmonised for r in reports}):
+            logger.info(
+                "label scheme %s renames or merges labels: %s%s",
+                scheme,
+                line,
+                " (--label_scheme native keeps your own labels)" if own else "",
+            )
     ds = concatenate_datasets(parts) if len(parts) > 1 else parts[0]
     ds.info.description = (
         f"ser_hf corpus={'+'.join(r.corpus for r in reports)} label_scheme={reports[0].label_scheme}"

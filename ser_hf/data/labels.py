@@ -314,20 +314,30 @@ def shared_classes(scheme_a: str | LabelScheme | list | dict, scheme_b: str | La
 
 
 def harmonisation(
-    corpora: Sequence[Any], raw_labels: Sequence[Any], classes: Sequence[Any]
+    corpora: Sequence[Any],
+    raw_labels: Sequence[Any],
+    classes: Sequence[Any],
+    *,
+    as_written: bool = False,
 ) -> dict[str, dict[str, dict[str, int]]]:
     """What the label scheme merged as the corpora were loaded, one entry per row of the three lists:
     ``{corpus: {class: {the corpus's own label: rows}}}`` for each own label counted as a class of
     another name (RAVDESS ``calm`` -> ``neutral`` and TESS ``pleasant_surprise`` -> ``surprised``
     under harmonized7: ``{"ravdess": {"neutral": {"calm": 192}}, "tess": {"surprised":
     {"pleasant_surprise": 400}}}``). A label that is its class (whatever its case or spacing, or with
-    a gender_emotion scheme's gender before it) is no merge and left out."""
+    a gender_emotion scheme's gender before it) is no merge and left out.
+
+    ``raw_labels`` are the ``raw_emotion`` column (canonical words: a folder's ``joy`` is ``happy``
+    there, so a spelling of the class is no merge), or, ``as_written``, the labels as the data give
+    them: then a label the scheme renames (``joy`` -> ``happy``, ``anger`` -> ``angry``) counts too."""
     out: dict[str, dict[str, dict[str, int]]] = {}
     for corpus, raw, cls in zip(corpora, raw_labels, classes):
         if raw is None or cls is None:
             continue
         bare = _strip_gender(str(cls))
-        if _fold(raw) == _fold(bare) or (normalize_emotion(str(raw)) or 0) == normalize_emotion(bare):
+        if _fold(raw) == _fold(bare) or (
+            not as_written and (normalize_emotion(str(raw)) or 0) == normalize_emotion(bare)
+        ):
             continue  # its own class, whatever its spelling (a folder's "Anger" is the class angry)
         into = out.setdefault(str(corpus), {}).setdefault(str(cls), {})
         into[str(raw)] = into.get(str(raw), 0) + 1

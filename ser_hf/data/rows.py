@@ -126,6 +126,9 @@ class CorpusReport:
     # for data read from a dataset (Hub, disk, parquet): each row read as its dataset's row, where its path
     # may name none (rows of bytes sharing one name, or without any): "parquet /data/mine[17] audio.wav"
     row_sources: list[str] = field(default_factory=list, repr=False)
+    # for data of your own read with a scheme: each row's label as the data give it (after label_map), so
+    # that the scheme's renames of your labels (joy -> happy) are counted in ``harmonised``
+    given_labels: list[str] = field(default_factory=list, repr=False)
     seconds: float = 0.0
 
     @property
@@ -134,7 +137,7 @@ class CorpusReport:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        del out["row_splits"], out["row_sources"]  # one entry a row: split_rows counts them
+        del out["row_splits"], out["row_sources"], out["given_labels"]  # one entry a row
         return out
 
     def dropped_lines(self) -> list[str]:
@@ -261,7 +264,7 @@ class _Labeler:
             key = raw if raw in self.label_map else self._folded_keys.get(_fold(raw))
             if key in self.report.label_map_unmatched:
                 self.report.label_map_unmatched.remove(key)
-        value = self.label_map[raw] if raw in self.label_map else self._folded_map.get(_fold(raw), raw)
+        value = self.given(raw)
         if value is None:
             self.report.dropped_by_label_map[raw] = self.report.dropped_by_label_map.get(raw, 0) + 1
             return None
@@ -287,6 +290,10 @@ class _Labeler:
                 if value != raw:  # the map sent it there: its TARGET is what the scheme lacks
                     self.report.label_map_sent[raw] = str(value)
         return label
+
+    def given(self, raw: str) -> str | None:
+        """The label ``raw`` after ``label_map`` (None: the map drops it), before the scheme."""
+        return self.label_map[raw] if raw in self.label_map else self._folded_map.get(_fold(raw), raw)
 
     def resolve(self, labels: list[str]) -> list[str]:
         """The class names of the labels this labeler returned: for a generic corpus, each merged
@@ -425,6 +432,8 @@ def drop_undecodable(ds: Any, report: CorpusReport, workers: int = 4) -> Any:
     if len(report.row_sources) == len(ds):  # a dataset's rows: named as ser-hf corpus names them
         paths = report.row_sources
         report.row_sources = [name for name, reason in zip(paths, reasons) if reason is None]
+    if len(report.given_labels) == len(ds):
+        report.given_labels = [g for g, reason in zip(report.given_labels, reasons) if reason is None]
     for path, reason in zip(paths, reasons):
         if reason is not None:
             report.skipped.append(SkippedFile(str(path), f"samples do not decode: {reason}"))
@@ -444,7 +453,9 @@ def _finish(ds, report: CorpusReport, started: float, data_dir: str):
 
         names = ds.features["emotion"].names
         classes = [names[e] for e in ds["emotion"]]
-        report.harmonised = harmonisation([report.corpus] * len(ds), ds["raw_emotion"], classes).get(
+        given = len(report.given_labels) == len(ds)  # your own labels as written: joy -> happy is said too
+        raws = report.given_labels if given else ds["raw_emotion"]
+        report.harmonised = harmonisation([report.corpus] * len(ds), raws, classes, as_written=given).get(
             report.corpus, {}
         )
     report.seconds = time.perf_counter() - started

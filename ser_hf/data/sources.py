@@ -222,6 +222,8 @@ def _load_audiofolder(
             }
         )
         row_splits.append(name)
+        if scheme is not None:
+            report.given_labels.append(str(labeler.given(raw)))
     for row, label in zip(rows, labeler.resolve([r["emotion"] for r in rows])):
         row["emotion"] = label
     return rows, (row_splits if folders is not None else [])
@@ -515,6 +517,8 @@ def _load_hf(
     if check_files and name in ("disk", "parquet"):  # local data: read each row's header, as for folders
         keep, labels, durations = _check_headers(ds, audio_col, keep, labels, where, src, report)
     report.row_sources = [where[i] for i in keep]  # rows may share a path name, or have none
+    if scheme is not None:
+        report.given_labels = [str(labeler.given(raws[i])) for i in keep]
     ds = ds.select_columns([audio_col]).select(keep)
     if audio_col != "audio":
         ds = ds.rename_column(audio_col, "audio")

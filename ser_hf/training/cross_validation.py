@@ -65,9 +65,6 @@ from .saving import same_path, write_json
 logger = logging.getLogger(__name__)
 
 CONFIG_FILE = "cv_config.json"  # written into OUT: what was run, reused by --aggregate-only
-# cross-corpus folds train and test on these harmonised classes (calm -> neutral, pleasant surprise
-# -> surprised) unless a scheme is given
-CROSS_CORPUS_SCHEME = "harmonized7"
 RAVDESS_PROTOCOL = (
     "RAVDESS 6-fold speaker-independent protocol: fold k tests on actors 4k+1..4k+4 "
     "(2 male, 2 female); validation actors come from the 20 training actors"
@@ -281,8 +278,10 @@ def run_cross_validation(
             raise SERError(f"{option} is set by ser-hf cv for each fold; remove it after '--'", source=option)
     folds = folds or ("ravdess" if [c.split("=")[0].lower() for c in corpora] == ["ravdess"] else "5")
     splits, protocol = fold_splits(folds, corpora)
-    if (folds == "corpus" or len(corpora) > 1) and not label_scheme:  # corpora share the harmonised classes
-        label_scheme = CROSS_CORPUS_SCHEME
+    if folds == "corpus" or len(corpora) > 1:  # one scheme for all: harmonised, or their own labels
+        from ..data.corpora import multi_corpus_scheme
+
+        label_scheme = multi_corpus_scheme([c.split("=")[0].strip() for c in corpora], label_scheme)
     from .presets import get_preset
 
     for name in (preset, teacher_preset):  # an unknown preset fails once, not in every fold's process

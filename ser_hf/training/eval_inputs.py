@@ -85,7 +85,8 @@ def default_label_scheme(
     """Scheme to load the test corpora with when ``--label-scheme`` is not given: in-domain (every corpus
     in the model's training data, or loaded with it: ``loaded_with``, its ``train_args.json`` corpora, a
     cv fold's held-out one too) the model's own, so the numbers match training's or the fold's; else one
-    corpus keeps its native scheme (the classes the two share), several take the model's or harmonized7."""
+    corpus keeps its native scheme (the classes the two share), several take the model's, or, without one,
+    their own labels when all are of your own (native), else harmonized7."""
     from ..data.rows import _resolve_name  # 'emo-db' is the emodb a model trained on
 
     scheme = _model_scheme(config)
@@ -95,7 +96,9 @@ def default_label_scheme(
         return scheme
     if len(corpus_names) == 1:
         return None
-    return scheme or "harmonized7"
+    from ..data.corpora import multi_corpus_scheme
+
+    return scheme or multi_corpus_scheme(corpus_names)
 
 
 def load_eval_data(
@@ -168,9 +171,7 @@ def load_eval_data(
         if len(loads) == 1:
             loaded = load_corpus(**loads[0], label_scheme=label_scheme, model_classes=model_classes, **splits)
             return (loaded[0], [loaded[1]]) if return_reports else loaded
-        return load_corpora(
-            loads, label_scheme=label_scheme or "harmonized7", model_classes=model_classes, **splits
-        )
+        return load_corpora(loads, label_scheme=label_scheme, model_classes=model_classes, **splits)
     except SERError as err:  # the model's own column, missing from this copy of the data: say whose it is
         missed = [
             f"--{k.replace('_', '-')} {v}"

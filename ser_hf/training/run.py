@@ -125,6 +125,7 @@ def train(
     """
     require_extra("train", "ser_hf.training.run.train")
     from ..data.augment import AugmentConfig, SpecAugment, WaveformAugmenter
+    from ..data.corpora import own_labels as of_your_own
     from ..data.expand import expand_offline
     from ..data.rows import label_scheme_of
     from .feature_cache import FeatureCache, default_cache_dir
@@ -217,11 +218,18 @@ def train(
             )
         logger.info("held-out corpus %s is scored on its classes %s", corpus, [label_names[i] for i in has])
     if untrained := [n for i, n in enumerate(label_names) if i not in trained]:
+        scheme = label_scheme_of(ds) or data_args.label_scheme
+        own = not data_args.corpus or all(of_your_own(c.partition("=")[0].strip()) for c in data_args.corpus)
+        fix = (  # two corpora of your own, harmonized7: 'fearful', 'disgust', 'surprised' out of nothing
+            "map them onto the classes of the training corpora with --label_map (anger=angry)"
+            if scheme == "native"
+            else "choose a --label_scheme without them (common6 has no calm and no surprise)"
+            + (", or --label_scheme native: your own labels as the classes" if own else "")
+        )
         logger.warning(  # CREMA-D + EmoDB under harmonized7 got a 'surprised' output without a word
             "no training clip is labelled %s (label scheme %s): the model keeps these outputs but cannot learn "
-            "them; train on corpora that have them, or choose a --label_scheme without them (common6 has no "
-            "calm and no surprise)",
-            untrained, label_scheme_of(ds) or data_args.label_scheme,
+            "them; train on corpora that have them, or %s",
+            untrained, scheme, fix,
         )  # fmt: skip
 
     # per-clip features on disk, shared by the functionals fit, a teacher and --feature_cache
