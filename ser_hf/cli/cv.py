@@ -80,7 +80,8 @@ def _build_parser() -> argparse.ArgumentParser:
         help="'ravdess' (the 6-fold protocol; default for RAVDESS alone; any other corpora join every fold's "
         "training data), 'corpus' (cross-corpus: leave one corpus out) or a number N of speaker-independent folds "
         "(default 5 otherwise); with two or more corpora the labels are harmonised to harmonized7 unless "
-        "--label-scheme",
+        "--label-scheme, or, when all are corpora of your own, kept as they are (native: the union of their "
+        "labels)",
     )
     p.add_argument(
         "--parallel", type=int, default=1, metavar="P", help="folds to run at the same time (default 1)"

@@ -31,7 +31,8 @@ def cli(argv: list[str]) -> int:
         "--label-scheme",
         default=None,
         help="e.g. ravdess8, harmonized7, common6 (default: one corpus keeps its own scheme, e.g. ravdess8 "
-        "with calm apart from neutral; several corpora are harmonised, harmonized7)",
+        "with calm apart from neutral; several corpora are harmonised, harmonized7, unless all are of your "
+        "own: native, the union of their labels)",
     )
     parser.add_argument("--repo-id", required=True, help="Hub dataset id, e.g. user/ravdess-ser")
     parser.add_argument("--split", metavar="SPEC", default=None, help=SPLIT_HELP)

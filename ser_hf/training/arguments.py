@@ -92,7 +92,9 @@ class DataArguments:
     label_scheme: str | None = field(
         default=None,
         metadata={
-            "help": "Label scheme (ravdess8, harmonized7, common6, ...); default the corpus's native one."
+            "help": "Label scheme (ravdess8, harmonized7, common6, ...; native: the data's own labels); default "
+            "the corpus's native one; several corpora: native (the union of their labels) when all are of "
+            "your own, else harmonized7 (its renames of your labels logged per corpus)."
         },
     )
     split: str | None = field(
