@@ -810,9 +810,11 @@ def test_restrict_scores_only_the_classes_asked_for(model_dir):
     assert clf.restrict(None).labels == LABELS and _probs(clf.classify(clips[0])) == pytest.approx(full[0])
 
 
-def test_restrict_matches_a_models_own_class_names_whatever_their_case(tmp_path):
+def test_restrict_matches_a_models_own_class_names_whatever_their_case(tmp_path, caplog):
     """A model trained on a corpus of its own ('ANGRY', 'Fear') refused restrict(['angry', 'fear']),
-    though corpora, label_map and evaluate match labels whatever their case."""
+    though corpora, label_map and evaluate match labels whatever their case. A name matched as
+    another spelling of a class (fearful for Fear) is said (a probe's restrict(['angry']) on a model
+    of 'anger' matched without a word)."""
     model, fe = build_model(
         "seed-logmel-bilstm", ["ANGRY", "Fear", "sad", "Other"], conv_channels=[4, 8], lstm_hidden_size=8
     )  # 'Other' names no emotion the package knows (normalize_emotion gives None)
@@ -821,7 +823,10 @@ def test_restrict_matches_a_models_own_class_names_whatever_their_case(tmp_path)
     clf = EmotionClassifier(tmp_path, device="cpu")
     assert clf.restrict(["angry", " fear"]).labels == ["ANGRY", "Fear"]
     assert clf.restrict(["Anger", "SADNESS"]).labels == ["ANGRY", "sad"]  # a corpus's spelling, any case
-    assert clf.restrict(["fearful", "sad"]).labels == ["Fear", "sad"]  # the usual name of the model's own
+    with caplog.at_level("INFO", logger="ser_hf"):
+        assert clf.restrict(["fearful", "sad"]).labels == ["Fear", "sad"]  # the usual name of the model's own
+    said = [r.getMessage() for r in caplog.records]
+    assert said == ["'fearful' is scored as the model's 'Fear' (one emotion by ser_hf's names)"]
     assert clf.restrict(["other", "sad"]).labels == ["sad", "Other"]
     with pytest.raises(SERError, match="'happy' is not one of this model's classes"):
         clf.restrict(["happy", "sad"])

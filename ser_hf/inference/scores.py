@@ -110,6 +110,10 @@ def class_indices(names: Sequence[Any], model_labels: Sequence[str], source: str
     for name in names:  # as given, then 'fear' or its usual name 'fearful', whatever the model's case
         spellings = (str(name).strip().lower(), str(normalize_emotion(name) or name).strip().lower())
         i = index.get(name, next((folded[s] for s in spellings if s in folded), None))
+        if i is not None and str(name).strip().lower() != model_labels[i].strip().lower():
+            logger.info(
+                "%r is scored as the model's %r (one emotion by ser_hf's names)", name, model_labels[i]
+            )
         if i is None and normalize_emotion(name) in CANONICAL_EMOTIONS:  # calm, on a model without calm
             i = folded.get(map_label(normalize_emotion(name), "harmonized7") or "")
             if i is not None:
