@@ -151,8 +151,17 @@ def test_fusion_refuses_members_that_cannot_share_a_front_end(members, tmp_path)
     model, fe = build_model(
         "cnn-transformer", ["a", "b", "c"], feature_overrides={"n_mels": 32}, conv_channels=[4, 8], d_model=16
     )
-    with pytest.raises(SERError, match="labels"):
+    with pytest.raises(SERError, match="labels") as err:
         build_fusion([members["cnn_a"], (model, fe)])
+    assert "another order" not in str(err.value)
+    # the same classes listed in another order (RAVDESS's loader against an audio folder's sorted labels):
+    # the message said only "fuse models of one label set", which they are
+    torch.manual_seed(0)
+    shuffled = build_model(
+        "cnn-transformer", LABELS[::-1], feature_overrides={"n_mels": 32}, conv_channels=[4, 8], d_model=16
+    )
+    with pytest.raises(SERError, match="the same classes in another order.*--label_scheme"):
+        build_fusion([members["cnn_a"], shuffled])
     with pytest.raises(SERError, match="member_weights"):
         build_fusion([members["cnn_a"], members["cnn_b"]], [1.0])
     # a mistyped folder: once reported as the Hub being unreachable

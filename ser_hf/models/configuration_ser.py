@@ -481,8 +481,17 @@ class SERFusionConfig(PretrainedConfig):
         labels = [[c.id2label[k] for k in range(len(c.id2label))] for c in self.member_configs()]
         for i, theirs in enumerate(labels):
             if theirs != labels[0]:
+                same = sorted(theirs) == sorted(labels[0])  # one label set in another order
                 raise SERError(
-                    f"fusion member 0 has labels {labels[0]}, member {i} {theirs}: fuse models of one label set"
+                    f"fusion member 0 has labels {labels[0]}, member {i} {theirs}: "
+                    + (
+                        "the same classes in another order, and a fusion averages the members' scores "
+                        "class by class in one order; train the members so that they list their classes "
+                        "alike (from the same corpus loader and --label_scheme: RAVDESS read by its own "
+                        "loader lists ravdess8's order, an audio folder its labels sorted)"
+                        if same
+                        else "fuse models of one label set"
+                    )
                 )
         if labels and labels[0] != mine:  # 'the fusion has LABEL_0 ...' named labels no user gave
             raise SERError(
