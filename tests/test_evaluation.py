@@ -1032,6 +1032,25 @@ def test_output_paths_are_checked_before_any_training(tree, random_model, tmp_pa
     assert a_file.read_text() == "x"
 
 
+def test_fuse_usage_errors_name_the_option_once_and_the_fix(random_model, tmp_path):
+    """A probe's fuse mistakes: '--weights: --weights needs 2 numbers' (the option twice), negative
+    weights answered with the config's inner name 'member_weights=[1.0, -1.0]', and one member told
+    'give --member once per model' though --member takes several folders."""
+    from ser_hf.cli import fuse as fuse_cli
+
+    m, out = str(random_model), ["--out", str(tmp_path / "f")]
+    for argv, said in (
+        (["--member", m], "--member: a fusion needs two or more members: --member DIR DIR"),
+        (["--member", m, m, "--weights", "1"], "--weights: give 2 numbers, one per member (1 given)"),
+        (["--member", m, m, "--weights", "1", "-1"], "--weights: give weights of 0 or more, not all 0"),
+    ):
+        with pytest.raises(SERError) as err:
+            fuse_cli.cli([*argv, *out])
+        assert str(err.value).startswith(said), str(err.value)
+        assert str(err.value).count("--weights") <= 1 and "member_weights" not in str(err.value)
+    assert not (tmp_path / "f").exists()
+
+
 def test_labels_in_another_language_get_advice_that_works(random_model, tree, tmp_path, caplog):
     """German folder names: the error said "load the corpus with another --label-scheme"; doing so
     skipped 35 of 40 files as "(empty, unreadable or unparseable)" and scored the 5 neutral clips,

@@ -40,9 +40,18 @@ def cli(argv: list[str]) -> int:
     output_dir(args.out, "--out")
 
     if len(args.member) < 2:
-        raise SERError("a fusion needs two or more members; give --member once per model", source="--member")
+        raise SERError(
+            "a fusion needs two or more members: --member DIR DIR (or --member DIR --member DIR)",
+            source="--member",
+        )
     if args.weights is not None and len(args.weights) != len(args.member):
-        raise SERError(f"--weights needs {len(args.member)} numbers, one per --member", source="--weights")
+        raise SERError(
+            f"give {len(args.member)} numbers, one per member ({len(args.weights)} given)", source="--weights"
+        )
+    if args.weights is not None and (any(w < 0 for w in args.weights) or sum(args.weights) <= 0):
+        raise SERError(
+            "give weights of 0 or more, not all 0 (each member's relative share)", source="--weights"
+        )
     from ..training.saving import remove_stale_run_files, save_model_folder
 
     model, extractor = build_fusion(args.member, args.weights)
