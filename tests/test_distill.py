@@ -193,5 +193,12 @@ def test_a_student_on_a_corpus_without_the_teachers_last_class(corpus, teachers,
     assert metrics["ua"] > 0.8
     with pytest.raises(SERError, match="give the teacher"):  # an empty --teacher trained a plain model
         distill_cli.cli(
-            ["--teacher=", "--corpus", f"ravdess={no_sad}", "--output_dir", str(tmp_path / "x"), *COMMON]
+            ["--teacher=", "--preset", "speech-stats", "--corpus", f"ravdess={no_sad}"]
+            + ["--output_dir", str(tmp_path / "x"), *COMMON]
         )
+    # no --preset: ser-hf train's default (seed-logmel-bilstm, 60 epochs, ~15 min) trained as the student
+    with pytest.raises(SERError, match="give the student's preset: --preset STUDENT"):
+        distill_cli.cli(
+            ["--teacher", str(teacher), "--corpus", f"ravdess={no_sad}", "--output_dir", str(tmp_path / "y")]
+        )
+    assert not (tmp_path / "y").exists()

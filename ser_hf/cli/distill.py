@@ -43,4 +43,12 @@ def cli(argv: list[str] | None = None) -> int:
             "give the teacher: --teacher DIR (a trained model folder) or a bundled name",
             source="ser-hf distill",
         )
+    if (
+        "--preset" not in flags
+    ):  # train's default (seed-logmel-bilstm, 60 epochs) is no student anyone asked for
+        raise SERError(
+            "give the student's preset: --preset STUDENT (e.g. compact, or speech-stats for a linear "
+            "student; ser-hf train --help lists them)",
+            source="ser-hf distill",
+        )
     return train_cli.cli(argv)
