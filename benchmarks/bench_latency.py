@@ -8,6 +8,8 @@ Model: ``--model DIR``, else the bundled model (``ser_hf/bundled/model``) when i
 freshly built ``--preset`` (default ``seed-logmel-bilstm``) with RANDOM weights (the output says
 so; speed does not depend on the weights). The model is exported to ONNX (fp32 and int8) into a
 temporary folder with ``ser_hf.inference.onnx_export.export_onnx``, whose parity numbers are reported too.
+A model that cannot be exported (a fusion, a functionals model: their features are computed in Python)
+gets the PyTorch rows only, and the export's own reason for leaving the ONNX rows out.
 
 Single clip (one 3-s clip, ``--clip`` or a generated speech-like one), end to end from a float
 array at 16 kHz to probabilities, for each thread count (torch and ONNX Runtime both set to it):
@@ -117,6 +119,7 @@ def run(
     from transformers.utils import logging as hf_logging
 
     import ser_hf  # noqa: F401  (registers the Auto classes)
+    from ser_hf.errors import SERError
     from ser_hf.inference.onnx_export import export_onnx
     from ser_hf.inference.onnx_runtime import make_session
 
@@ -125,11 +128,18 @@ def run(
     workdir = Path(tempfile.mkdtemp(prefix="ser_bench_latency_"))
     folder, description, random_weights = _resolve_model(model_dir, preset, workdir)
 
-    export = export_onnx(folder, workdir / "model.onnx", quantize="int8")
-    export_summary = {
-        k: export[k] for k in ("fp32_max_abs_diff", "int8_max_abs_diff", "size_bytes", "int8_size_bytes")
-    }
-    export_summary["parity"] = export["parity"]
+    export: dict[str, Any] | None
+    onnx_left_out: str | None = None
+    try:
+        export = export_onnx(folder, workdir / "model.onnx", quantize="int8")
+    except SERError as exc:  # a fusion or functionals model: the PyTorch rows only, and why
+        export, onnx_left_out = None, str(exc)
+    export_summary: dict[str, Any] | None = None
+    if export is not None:
+        export_summary = {
+            k: export[k] for k in ("fp32_max_abs_diff", "int8_max_abs_diff", "size_bytes", "int8_size_bytes")
+        }
+        export_summary["parity"] = export["parity"]
 
     fe = AutoFeatureExtractor.from_pretrained(folder)
     model = AutoModelForAudioClassification.from_pretrained(folder, use_safetensors=True).eval()
@@ -185,16 +195,18 @@ def run(
     try:
         for t in threads:
             torch.set_num_threads(int(t))
-            fp32 = make_session(export["path"], threads=int(t))
-            int8 = make_session(export["int8_path"], threads=int(t))
+            sessions = {}
+            if export is not None:  # else the PyTorch rows only
+                sessions = {
+                    "fp32": make_session(export["path"], threads=int(t)),
+                    "int8": make_session(export["int8_path"], threads=int(t)),
+                }
             paths = {
                 "pipeline (stock, end to end)": lambda: pipe(clip.copy()),
                 "model: extractor + forward": model_e2e,
-                "ONNX Runtime fp32: extractor + run": ort_e2e(fp32),
-                "ONNX Runtime int8: extractor + run": ort_e2e(int8),
+                **{f"ONNX Runtime {tag}: extractor + run": ort_e2e(ses) for tag, ses in sessions.items()},
                 "model forward only": model_net,
-                "ONNX Runtime fp32 run only": ort_net(fp32),
-                "ONNX Runtime int8 run only": ort_net(int8),
+                **{f"ONNX Runtime {tag} run only": ort_net(ses) for tag, ses in sessions.items()},
             }
             times = _time_interleaved(paths, runs, warmup)
             base = statistics.median(times["pipeline (stock, end to end)"])
@@ -214,8 +226,7 @@ def run(
                     [c.copy() for c in batch], batch_size=batch_size
                 ),
                 "model": model_batches,
-                "ONNX Runtime fp32": ort_batches(fp32),
-                "ONNX Runtime int8": ort_batches(int8),
+                **{f"ONNX Runtime {tag}": ort_batches(session) for tag, session in sessions.items()},
             }
             btimes = _time_interleaved(bpaths, batch_repeats, 1)
             bbase = statistics.median(btimes[f"pipeline (batch_size={batch_size})"])
@@ -248,13 +259,14 @@ def run(
             "transformers": transformers.__version__,
         },
         "model": description,
-        "model_type": export["model_type"],
+        "model_type": model.config.model_type,
         "random_weights": random_weights,
         "clip": str(clip_path) if clip_path else f"generated speech-like clip, {seconds:g} s at {SR} Hz",
         "runs": runs,
         "warmup": warmup,
         "batch": {"clips": batch_clips, "batch_size": batch_size, "repeats": batch_repeats, "seconds": "2-4"},
         "export": export_summary,
+        "onnx_left_out": onnx_left_out,
         "single": single,
         "batch_throughput": batched,
     }
@@ -277,11 +289,16 @@ def to_markdown(result: dict[str, Any]) -> str:
     if result["random_weights"]:
         lines.append("NOTE: random weights (no trained model given or bundled); speed is unaffected.")
     exp = result["export"]
+    if exp is None:
+        lines += ["", f"No ONNX rows: the model cannot be exported ({result.get('onnx_left_out')})."]
+    else:
+        lines += [
+            "",
+            f"ONNX parity vs PyTorch (max abs diff of probabilities): fp32 {exp['fp32_max_abs_diff']:.1e}, "
+            f"int8 {exp['int8_max_abs_diff']:.1e}; sizes fp32 {exp['size_bytes'] / 1e6:.2f} MB, "
+            f"int8 {exp['int8_size_bytes'] / 1e6:.2f} MB.",
+        ]
     lines += [
-        "",
-        f"ONNX parity vs PyTorch (max abs diff of probabilities): fp32 {exp['fp32_max_abs_diff']:.1e}, "
-        f"int8 {exp['int8_max_abs_diff']:.1e}; sizes fp32 {exp['size_bytes'] / 1e6:.2f} MB, "
-        f"int8 {exp['int8_size_bytes'] / 1e6:.2f} MB.",
         "",
         "| one 3-s clip | threads | p50 ms | p95 ms | speed-up vs pipeline (p50) |",
         "| --- | ---: | ---: | ---: | ---: |",

@@ -164,3 +164,42 @@ def test_a_quick_run_never_replaces_the_published_report_and_a_pip_install_is_to
     monkeypatch.setattr(bench, "BENCH_DIR", tmp_path / "site-packages" / "benchmarks")
     assert bench.cli(["--quick", "--skip", *PARTS]) == 2
     assert "a pip install has the package only); run it from a clone" in capsys.readouterr().err
+
+
+def test_latency_of_a_model_onnx_cannot_export_and_a_failed_part_in_one_line(tmp_path, caplog):
+    """A functionals model (like a fusion) cannot be exported to ONNX: the latency part failed with
+    two tracebacks (exit 1); it times the PyTorch paths and says in one line why ONNX is left out.
+    A part that truly fails is one line naming its log, with the traceback in that log only."""
+    import numpy as np
+    from conftest import make_speechlike
+
+    from ser_hf.bench.measure import PARTS
+    from ser_hf.training.functionals import FunctionalsExtractor, _fit, to_pretrained
+
+    fx = FunctionalsExtractor("ours")
+    x = np.stack([fx(make_speechlike(0.8, f0=f0, seed=i)) for i, f0 in enumerate([110, 120, 300, 320])])
+    model, extractor = to_pretrained(_fit(x, np.array([0, 0, 1, 1]), c=0.1, seed=0), ["low", "high"], "ours")
+    folder = tmp_path / "functionals"
+    model.save_pretrained(folder)
+    extractor.save_pretrained(folder)
+    others = [p for p in PARTS if p != "latency"]
+
+    out = tmp_path / "out"
+    assert bench.cli(["--quick", "--model", str(folder), "--out", str(out), "--skip", *others]) == 0
+    text = (out / "BENCH.md").read_text()
+    assert "| model: extractor + forward | 1 |" in text and "| pipeline (stock, end to end) | 1 |" in text
+    reason = [line for line in text.splitlines() if line.startswith("No ONNX rows")]
+    assert len(reason) == 1 and "cannot" in reason[0], text
+    assert "ONNX Runtime" not in text.split("## Inference latency")[1].split("\n\n", 1)[1]
+    assert "Traceback" not in text and "Traceback" not in caplog.text
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text('{"model_type": "nope"}')
+    caplog.clear()
+    out = tmp_path / "out_broken"
+    assert bench.cli(["--quick", "--model", str(broken), "--out", str(out), "--skip", *others]) == 1
+    failed = [line for line in (out / "BENCH.md").read_text().splitlines() if line.startswith("FAILED")]
+    assert len(failed) == 1 and f"full output: {out / 'latency.log'}" in failed[0]
+    assert "Traceback" in (out / "latency.log").read_text()
+    assert "Traceback" not in (out / "BENCH.md").read_text() and "Traceback" not in caplog.text

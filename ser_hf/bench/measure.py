@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -12,6 +13,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from ..errors import SERError
 
 logger = logging.getLogger(__name__)
 
@@ -128,9 +131,20 @@ def _python_script(script: str, *args: str) -> list[str]:
     return [sys.executable, str(BENCH_DIR / script), *args]
 
 
+class PartFailed(SERError):
+    """A benchmark part's process exited non-zero; the message is one line (its last line, the error
+    it died of), ``output`` all it printed (``ser-hf bench`` writes it to ``<out>/<part>.log``)."""
+
+    def __init__(self, part: str, rc: int, output: str) -> None:
+        lines = [line.strip() for line in output.splitlines() if line.strip()]
+        last = re.sub(r"^(?:[A-Za-z_]\w*\.)+(\w+:)", r"\1", lines[-1]) if lines else "no output"
+        super().__init__(f"{part} benchmark failed (exit {rc}): {last}")
+        self.output = output
+
+
 def _check(part: str, res: dict[str, Any]) -> None:
     if res["rc"] != 0:
-        raise RuntimeError(f"{part} benchmark failed (exit {res['rc']}):\n{res['output'][-3000:]}")
+        raise PartFailed(part, res["rc"], res["output"])
 
 
 # ----------------------------------------------------------------------------------------------

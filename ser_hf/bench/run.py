@@ -14,7 +14,8 @@ process: absolute seconds are not comparable across runs on shared, noisy machin
   (``benchmarks/bench_features.py``);
 - ``augment``: the batched waveform augmenter vs a per-clip librosa chain (``benchmarks/bench_augment.py``);
 - ``latency``: one 3-s clip through the stock pipeline, the model and ONNX Runtime fp32/int8, 1 and 2
-  threads, p50/p95, and batch throughput (``benchmarks/bench_latency.py``);
+  threads, p50/p95, and batch throughput (``benchmarks/bench_latency.py``); a model ONNX cannot
+  export (a fusion, a functionals model) gets the PyTorch rows and the export's reason;
 - ``timeline``: a 10-minute recording (speech, pauses and music) through ``EmotionClassifier.timeline``
   with the speech detector on and off, against the stock pipeline called once per window
   (``benchmarks/bench_timeline.py``): seconds, real-time factor, speed-up;
@@ -37,11 +38,13 @@ import logging
 import math
 import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
 from ..data.whole_files import write_json
-from .measure import PARTS
+from ..errors import SERError
+from .measure import PARTS, PartFailed
 from .parts import (
     bench_augment,
     bench_cv,
@@ -112,7 +115,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         if part is None:
             continue
         if "error" in part:
-            lines += [f"## {name}", "", f"FAILED: `{part['error'][:500]}`", ""]
+            lines += [f"## {name}", "", f"FAILED: {part['error']}", ""]
             continue
         lines += _section(name, part)
     return "\n".join(lines).rstrip() + "\n"
@@ -210,7 +213,8 @@ def _section(name: str, p: dict[str, Any]) -> list[str]:
             f"**Ratio batched / librosa: {p['ratio']:.2f}x.**",
         ]
     elif name == "latency":
-        lines = ["## Inference latency (pipeline vs model vs ONNX Runtime fp32 / int8)", "", p["markdown"]]
+        onnx = " vs ONNX Runtime fp32 / int8" if p.get("export") is not None else "; no ONNX export"
+        lines = [f"## Inference latency (pipeline vs model{onnx})", "", p["markdown"]]
     elif name == "timeline":
         lines = [
             "## A long recording: `timeline` vs the stock pipeline per window (one process)",
@@ -279,7 +283,8 @@ def run_all(
 ) -> dict[str, Any]:
     """Run every part not in ``skip``; write ``out/bench.json`` and ``out/BENCH.md``; return the report.
 
-    A part that fails is recorded with its error (and the others still run).
+    A part that fails is recorded with its error in one line (and the others still run); its whole
+    output or traceback goes to ``out/<part>.log``.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -313,11 +318,12 @@ def run_all(
             if name in skip:
                 continue
             t0 = time.perf_counter()
+            log = out / f"{name}.log"
+            log.unlink(missing_ok=True)  # an earlier run's
             try:
                 report["parts"][name] = job()
             except Exception as exc:  # one broken part must not lose the others' figures
-                logger.exception("%s benchmark failed", name)
-                report["parts"][name] = {"error": f"{type(exc).__name__}: {exc}"}
+                report["parts"][name] = {"error": _failure(name, exc, log)}
             report["parts"][name]["part_wall_s"] = time.perf_counter() - t0
             logger.info("%s done in %.0f s", name, report["parts"][name]["part_wall_s"])
     report["total_wall_s"] = time.perf_counter() - start
@@ -325,6 +331,18 @@ def run_all(
     write_json(out / "bench.json", report)
     (out / "BENCH.md").write_text(to_markdown(report))
     return report
+
+
+def _failure(name: str, exc: Exception, log: Path) -> str:
+    """One line for a part that failed (logged, and kept in the report); its whole output or
+    traceback goes to ``log``: a traceback on the terminal buried the reason (an SERError's fix)."""
+    full = exc.output if isinstance(exc, PartFailed) else traceback.format_exc()
+    log.write_text(full, encoding="utf-8")
+    kind = "" if isinstance(exc, SERError) else f"{type(exc).__name__}: "
+    first = (str(exc).strip().splitlines() or [""])[0]
+    error = f"{kind}{first} (full output: {log})"
+    logger.error("%s", error if isinstance(exc, PartFailed) else f"{name} benchmark failed: {error}")
+    return error
 
 
 def summary_ratios(report: dict[str, Any]) -> dict[str, float]:

@@ -21,9 +21,17 @@ def cli(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = ArgumentParser(prog="ser-hf bench", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--data-dir", type=Path, help="a RAVDESS folder (Actor_NN/...); default: generated clips"
+        "--data-dir",
+        type=Path,
+        help="a RAVDESS folder (Actor_NN/...) for features, augment, cv, memory, training and (not with --quick) the onnx "
+        "agreement; default: generated clips (default, avx2, onnx and timeline time the demo's example clips)",
     )
-    parser.add_argument("--model", type=Path, help="model folder for latency and demo (default: bundled)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="model folder for latency, timeline and demo (default: bundled); one that cannot be exported "
+        "to ONNX (a fusion, a functionals model) gets the PyTorch latency rows only",
+    )
     parser.add_argument(
         "--out",
         type=Path,
