@@ -146,3 +146,45 @@ def test_an_interrupted_search_keeps_its_trials_and_resume_runs_the_rest(
         )
     assert "resuming from" not in caplog.text and "the final model trains afresh" in caplog.text
     assert trained == {3, 4}
+
+
+def test_a_pruned_trial_counts_among_the_n_and_resume_does_not_rerun_it(
+    corpus, tmp_path, monkeypatch, caplog
+):
+    """Optuna's pruner stops a trial whose validation UA lags the others': a finished trial, as in
+    Optuna. It once counted as missing: every search with a pruned trial warned that it had stopped
+    part-way, and each --resume ran more trials (pruned in turn) without ever reaching N."""
+    import optuna
+
+    from ser_hf.training import hp_search
+
+    out = tmp_path / "run"
+    argv = ["--corpus", f"ravdess={corpus}", "--split", "loso:06", "--num_val_speakers", "1"]
+    argv += ["--preset", "seed-logmel-bilstm", "--config_overrides", TINY_MODEL]
+    argv += ["--feature_overrides", TINY_FEATURES, "--num_train_epochs", "1", "--max_seconds", "0.5"]
+    argv += ["--output_dir", str(out), "--use_cpu", "true", "--disable_tqdm", "true"]
+    argv += ["--hp-search", "2", "--seed", "3"]
+    space, trained = hp_search.hp_space, []
+
+    def prune_trial_0(trial):  # as the pruner does, from inside the trial's training
+        trained.append(trial.number)
+        if trial.number == 0:
+            raise optuna.TrialPruned()
+        return space(trial)
+
+    monkeypatch.setattr(hp_search, "hp_space", prune_trial_0)
+    with caplog.at_level(logging.INFO, logger="ser_hf.training"):
+        assert train_cli.cli(argv) == 0
+    assert [t["state"] for t in _trials(out)] == ["PRUNED", "COMPLETE"]
+    assert "stopped with" not in caplog.text  # nothing was interrupted
+    assert "best of 2 trials (1 pruned)" in caplog.text
+    summary = json.loads((out / "hp_search.json").read_text())
+    assert summary["n_pruned"] == 1 and summary["best_trial"] == 1
+    # the search is whole: --resume runs no trial again, only the final model
+    trained.clear()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="ser_hf.training"):
+        assert train_cli.cli([*argv, "--resume", "true"]) == 0
+    assert trained == [] and "stopped with" not in caplog.text
+    assert "2 of the search's trials are finished (1 of them pruned)" in caplog.text
+    assert [t["state"] for t in _trials(out)] == ["PRUNED", "COMPLETE"]

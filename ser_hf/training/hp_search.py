@@ -8,7 +8,9 @@ are then used for the final training run, and the trials table goes to the outpu
 
 The study lives in ``hp_search_journal.log`` (Optuna's journal file), written as each trial ends: an
 interrupted search keeps its finished trials (the table is written on the way out), and the same
-command with ``--resume`` runs only the trials still missing, then the final run.
+command with ``--resume`` runs only the trials still missing, then the final run. A trial that
+Optuna's pruner stopped early (its validation UA behind the others' at the same step) is finished,
+as in Optuna: it counts among the N and is not run again.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .saving import JOURNAL_FILE, SEARCH_FILE, TRIALS_FILE, write_json
 logger = logging.getLogger(__name__)
 
 STUDY = "ser-hf"
+FINISHED = ("COMPLETE", "PRUNED")  # Optuna's finished states that count among the N (not FAIL)
 
 
 def hp_space(trial: Any) -> dict[str, Any]:
@@ -66,8 +69,8 @@ class _BestValidationUA(TrainerCallback):
 
 
 def _open_study(path: Path, run: dict[str, Any], resume: bool, seed: int) -> tuple[Any, int, int]:
-    """The journal-backed study of this run, how many of its trials are complete and how many were
-    started (failed and interrupted ones too). A fresh run
+    """The journal-backed study of this run, how many of its trials are finished (complete or
+    pruned) and how many were started (failed and interrupted ones too). A fresh run
     starts a new journal; ``resume`` continues one only when it was written by the same run (its
     data, split, model and augmentation: ``run``).
 
@@ -101,10 +104,16 @@ def _open_study(path: Path, run: dict[str, Any], resume: bool, seed: int) -> tup
     for trial in study.trials:  # a trial still running in the journal died with its process
         if trial.state == TrialState.RUNNING:
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-    complete = sum(t.state == TrialState.COMPLETE for t in study.trials)
+    finished = sum(t.state.name in FINISHED for t in study.trials)
     if resume and study.trials:
-        logger.info("--resume: %d of the search's trials are complete in %s", complete, path)
-    return storage, complete, len(study.trials)
+        pruned = sum(t.state == TrialState.PRUNED for t in study.trials)
+        logger.info(
+            "--resume: %d of the search's trials are finished (%d of them pruned) in %s",
+            finished,
+            pruned,
+            path,
+        )
+    return storage, finished, len(study.trials)
 
 
 def _trial_rows(storage: Any) -> list[dict[str, Any]]:
@@ -184,8 +193,8 @@ def run_search(
     storage, shared, started = None, None, 0
     if main:
         try:
-            storage, complete, started = _open_study(output_dir / JOURNAL_FILE, run or {}, resume, seed)
-            shared = max(0, n_trials - complete)
+            storage, finished, started = _open_study(output_dir / JOURNAL_FILE, run or {}, resume, seed)
+            shared = max(0, n_trials - finished)
         except SERError as err:
             shared = err
     shared = _share(shared, trainer)
@@ -219,10 +228,10 @@ def run_search(
         if main:  # also when interrupted: the finished trials stay on record
             rows = _trial_rows(storage)
             _write_trials(rows, output_dir)
-            done = sum(r["state"] == "COMPLETE" for r in rows)
+            done = sum(r["state"] in FINISHED for r in rows)  # a pruned trial is finished, not missing
             if done < n_trials:
                 logger.warning(
-                    "hyperparameter search stopped with %d of %d trials complete (table: %s); the same "
+                    "hyperparameter search stopped with %d of %d trials finished (table: %s); the same "
                     "command with --resume runs the rest",
                     done, n_trials, output_dir / TRIALS_FILE,
                 )  # fmt: skip
@@ -237,6 +246,8 @@ def run_search(
     summary = {
         "objective": "best validation UA of each trial (validation speakers of the training data only)",
         "n_trials": len(rows),
+        "n_pruned": sum(r["state"] == "PRUNED" for r in rows),
+        "n_failed": sum(r["state"] == "FAIL" for r in rows),
         "best_trial": int(best.run_id),
         "best_validation_ua": best.objective,
         "best": best.hyperparameters,
@@ -246,8 +257,10 @@ def run_search(
     }  # fmt: skip
     if main:
         write_json(output_dir / SEARCH_FILE, summary)
+        others = [f"{summary[f'n_{s}']} {s}" for s in ("pruned", "failed") if summary[f"n_{s}"]]
         logger.info(
-            "hyperparameter search: best of %d trials is #%s (validation UA %.3f): %s",
-            len(rows), best.run_id, best.objective, best.hyperparameters,
+            "hyperparameter search: best of %d trials%s is #%s (validation UA %.3f): %s",
+            len(rows), f" ({', '.join(others)})" if others else "", best.run_id, best.objective,
+            best.hyperparameters,
         )  # fmt: skip
     return summary
