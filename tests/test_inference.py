@@ -246,10 +246,10 @@ def test_cnn_transformer_family_loads(tmp_path):
         tmp_path / "tr",
         "cnn-transformer",
         conv_channels=[4, 8],
-        hidden_size=16,
-        num_attention_heads=2,
-        num_hidden_layers=1,
-        intermediate_size=16,
+        d_model=16,  # these keys once read hidden_size, num_attention_heads, ...: BERT's names, which this
+        nhead=2,  # config stored unused (a default-sized transformer was built); now refused
+        num_layers=1,
+        dim_feedforward=16,
     )
     c = EmotionClassifier(folder, device="cpu")
     clips = [make_speechlike(1.0, seed=5), make_speechlike(2.0, seed=6)]

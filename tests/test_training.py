@@ -23,6 +23,7 @@ import soundfile as sf
 from ser_hf.cli import train as train_cli
 from ser_hf.errors import SERError
 from ser_hf.training import arguments, clips, run, trainer
+from ser_hf.training.presets import build_model
 
 REPO = Path(__file__).resolve().parents[1]
 EMOTION_CODES = {"neutral": 1, "happy": 3, "sad": 4}
@@ -684,3 +685,49 @@ def test_a_save_killed_part_way_keeps_the_old_model_with_its_metrics_and_the_nex
     saving.save_model_folder(new, fe, tmp_path, {"split.json": {"old": False}})
     assert not list(tmp_path.glob(".final-*")) and not backup.exists()
     assert not (tmp_path / "val_metrics.json").exists()  # the new run writes its own
+
+
+def test_unknown_config_and_feature_overrides_are_refused_before_the_data_loads(tmp_path):
+    """A Trainer preset took any --config_overrides / --feature_overrides key (transformers stores
+    unknown ones): `{"num_blokcs": 9}` trained the preset unchanged, the key written into config.json
+    with no effect. Now refused as the functionals presets refuse theirs, naming the close match."""
+    missing = tmp_path / "no-such-corpus"  # never read: the refusal comes first
+    base = ["--corpus", f"ravdess={missing}", "--output_dir", str(tmp_path / "m")]
+    with pytest.raises(
+        SERError, match=r"\['nonsense', 'num_blokcs'\] are not options.*did you mean 'num_blocks'"
+    ):
+        train_cli.cli(
+            [*base, "--preset", "compact-small", "--config_overrides", '{"nonsense": 1, "num_blokcs": 9}']
+        )
+    with pytest.raises(SERError, match=r"feature_overrides.*\['n_mel'\].*did you mean 'n_mels'.*it takes"):
+        train_cli.cli([*base, "--preset", "seed-logmel-bilstm", "--feature_overrides", '{"n_mel": 64}'])
+    with pytest.raises(SERError, match="lstm_layers"):  # a key of another family's config
+        train_cli.cli([*base, "--preset", "compact-small", "--config_overrides", '{"lstm_layers": 2}'])
+    assert not (tmp_path / "m").exists()
+    # the family's own keys and PretrainedConfig's generic ones stay allowed
+    model = arguments.parse_args(
+        [
+            *base,
+            "--preset",
+            "seed-logmel-bilstm",
+            "--config_overrides",
+            '{"lstm_layers": 2, "problem_type": null}',
+        ]
+    )[1]
+    assert json.loads(model.config_overrides)["lstm_layers"] == 2
+    with pytest.raises(SERError, match="num_blokcs"):  # the library call too
+        build_model("compact-small", ["a", "b"], num_blokcs=9)
+    net, _ = build_model("compact-small", ["a", "b"], num_blocks=1, num_labels=2)
+    assert net.config.num_blocks == 1
+
+
+def test_a_functionals_preset_refuses_feature_overrides_and_unknown_options_before_the_data_loads(tmp_path):
+    """`--preset speech-stats --feature_overrides '{"n_mels": 32}'` trained the preset's fixed
+    functionals, the flag ignored without a word; a misspelt recipe option was refused only after
+    the whole corpus had decoded."""
+    base = ["--corpus", f"ravdess={tmp_path / 'no-such-corpus'}", "--output_dir", str(tmp_path / "m")]
+    base += ["--preset", "speech-stats"]
+    with pytest.raises(SERError, match="feature_overrides.*computes its own fixed functionals"):
+        train_cli.cli([*base, "--feature_overrides", '{"n_mels": 32}'])
+    with pytest.raises(SERError, match=r"\['c_gird'\] are not options.*did you mean 'c_grid'"):
+        train_cli.cli([*base, "--config_overrides", '{"c_gird": [0.1]}'])

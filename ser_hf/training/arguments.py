@@ -170,7 +170,8 @@ class ModelArguments:
     config_overrides: str | None = field(
         default=None,
         metadata={
-            "help": "JSON object of model-config fields, e.g. '{\"lstm_layers\": 2}'; for a functionals preset, "
+            "help": "JSON object of model-config fields (the preset's config class's arguments; another key is "
+            "refused), e.g. '{\"lstm_layers\": 2}'; for a functionals preset, "
             "fields of its recipe (c_grid, channel_copies, channel_kinds, crop_copies, balance, gender_weights, "
             "gender_gate_blocks, speaker_head, input_clip, rbf_components, speed_copies)."
         },
@@ -178,7 +179,8 @@ class ModelArguments:
     feature_overrides: str | None = field(
         default=None,
         metadata={
-            "help": 'JSON object of feature-extractor fields, e.g. \'{"n_mels": 64, "normalize": "global"}\'.'
+            "help": "JSON object of feature-extractor fields (another key is refused), e.g. "
+            '\'{"n_mels": 64, "normalize": "global"}\'.'
         },
     )
     backbone: str | None = field(
@@ -409,12 +411,15 @@ def parse_args(
     # a typo fails here, not after the whole corpus is decoded
     from ..data.augment import AugmentConfig
     from ..data.labels import parse_label_map
-    from .presets import get_preset
+    from .presets import check_overrides, get_preset
 
     get_preset(model_args.preset)
     parse_label_map(data_args.label_map, "--label_map")
-    for name in ("config_overrides", "feature_overrides"):
-        _json_arg(getattr(model_args, name, None), name)
+    overrides = [
+        _json_arg(getattr(model_args, n, None), n) for n in ("config_overrides", "feature_overrides")
+    ]
+    if not model_args.backbone:  # an unknown key once trained as the preset (a backbone keeps its own few)
+        check_overrides(model_args.preset, *overrides)
     AugmentConfig.from_preset(aug_args.augment, **_json_arg(aug_args.augment_overrides, "augment_overrides"))
     return data_args, model_args, aug_args, training_args
 

@@ -435,6 +435,75 @@ def get_preset(name: str) -> dict[str, Any]:
     return PRESETS[name]
 
 
+def _init_keys(cls: type) -> list[str]:
+    """The named arguments of ``cls.__init__`` (not ``self`` nor ``**kwargs``), in order."""
+    import inspect
+
+    params = inspect.signature(cls.__init__).parameters.values()
+    return [p.name for p in params if p.name != "self" and p.kind is not p.VAR_KEYWORD]
+
+
+def _refuse_unknown(
+    given: Mapping[str, Any], own: list[str], generic: set[str], what: str, flag: str
+) -> None:
+    import difflib
+
+    valid = {*own, *generic}
+    unknown = sorted(k for k in given if k not in valid)
+    if not unknown:
+        return
+    close = {
+        k: m[0] for k in unknown if (m := difflib.get_close_matches(str(k), sorted(valid), n=1, cutoff=0.7))
+    }
+    hint = "; ".join(f"did you mean {m!r} for {k!r}?" for k, m in close.items())
+    raise SERError(
+        f"{unknown} are not options of {what}; {hint + ' ' if hint else ''}it takes {', '.join(own)}",
+        source=flag,
+    )
+
+
+def check_overrides(
+    preset: str, config_overrides: Mapping[str, Any] | None, feature_overrides: Mapping[str, Any] | None
+) -> None:
+    """Refuse ``config_overrides`` / ``feature_overrides`` keys that the preset's model config or
+    feature extractor does not take (transformers keeps any key, unused). The generic
+    ``PretrainedConfig`` keys (``num_labels``, ``id2label``, ``problem_type``, ...) stay allowed. A
+    functionals preset takes its recipe's options (``LINEAR_OPTIONS``) and no feature fields.
+
+    Raises:
+        SERError: an unknown preset, or a key no option of it (naming the close match and the valid keys).
+    """
+    from transformers import PretrainedConfig
+
+    spec = get_preset(preset)
+    if spec["family"] not in FAMILIES:  # a functionals preset: its recipe's options, its own features
+        from .linear import LINEAR_OPTIONS
+
+        what = f"the functionals preset {preset!r}"
+        _refuse_unknown(config_overrides or {}, list(LINEAR_OPTIONS), set(), what, "--config_overrides")
+        if feature_overrides:  # once ignored without a word
+            raise SERError(
+                f"{what} computes its own fixed functionals, so feature-extractor fields do nothing; "
+                "drop --feature_overrides, or use a frame or compact preset",
+                source="--feature_overrides",
+            )
+        return
+    config_cls = FAMILIES[spec["family"]][0]
+    generic = {
+        *_init_keys(PretrainedConfig),
+        *PretrainedConfig().to_dict(),
+        "num_labels",
+        "output_attentions",
+    }
+    what = f"the {spec['family']} model config of preset {preset!r} ({config_cls.__name__})"
+    _refuse_unknown(config_overrides or {}, _init_keys(config_cls), generic, what, "--config_overrides")
+    # feature_size is derived from the options (a given one is checked); padding_side is the base class's
+    _refuse_unknown(
+        feature_overrides or {}, _init_keys(SERFeatureExtractor), {"feature_size", "padding_side"},
+        "the feature extractor (SERFeatureExtractor)", "--feature_overrides",
+    )  # fmt: skip
+
+
 def build_model(
     preset: str,
     id2label: Mapping[int, str] | Sequence[str],
@@ -454,6 +523,9 @@ def build_model(
 
     Returns:
         ``(model, feature_extractor)``; the model is in training mode, as built.
+
+    Raises:
+        SERError: a key of ``config_overrides`` or ``feature_overrides`` that the model does not take.
     """
     spec = get_preset(preset)
     if spec["family"] not in FAMILIES:
@@ -462,6 +534,7 @@ def build_model(
             "not built by build_model",
             source="build_model",
         )
+    check_overrides(preset, config_overrides, feature_overrides)  # a typo once trained as the preset
     extractor = SERFeatureExtractor(**{**spec["feature_extractor"], **(feature_overrides or {})})
     if "num_features" in config_overrides and config_overrides["num_features"] != extractor.feature_size:
         raise SERError(
