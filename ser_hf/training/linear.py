@@ -73,20 +73,6 @@ def extractor_matrix(extractor: Any, clips: Sequence[np.ndarray], cache: Feature
     )
 
 
-# the config fields of the functionals presets (what train_linear reads); --config_overrides may set these
-LINEAR_OPTIONS = (
-    "c_grid",
-    "speed_copies",
-    "channel_copies",
-    "channel_kinds",
-    "crop_copies",
-    "balance",
-    "gender_weights",
-    "gender_gate_blocks",
-    "speaker_head",
-    "input_clip",
-    "rbf_components",
-)
 # config.balance -> the group columns it reads: every (group, class) cell weighted alike, or, for a
 # name with "/", level by level in the columns' order (cell_balanced_weights on nested names)
 BALANCE = {

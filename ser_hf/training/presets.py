@@ -25,6 +25,21 @@ from ..models.modeling_ser import (
 
 logger = logging.getLogger(__name__)
 
+# the config fields of the functionals presets (what train_linear reads); --config_overrides may set these
+LINEAR_OPTIONS = (
+    "c_grid",
+    "speed_copies",
+    "channel_copies",
+    "channel_kinds",
+    "crop_copies",
+    "balance",
+    "gender_weights",
+    "gender_gate_blocks",
+    "speaker_head",
+    "input_clip",
+    "rbf_components",
+)
+
 # "functionals" presets are fitted by ``training/linear.py`` (logistic regression), not built here
 FAMILIES: dict[str, tuple[type, type[PreTrainedModel]]] = {
     "cnn_bilstm_attention": (CnnBiLstmAttentionConfig, CnnBiLstmAttentionForAudioClassification),
@@ -477,8 +492,6 @@ def check_overrides(
 
     spec = get_preset(preset)
     if spec["family"] not in FAMILIES:  # a functionals preset: its recipe's options, its own features
-        from .linear import LINEAR_OPTIONS
-
         what = f"the functionals preset {preset!r}"
         _refuse_unknown(config_overrides or {}, list(LINEAR_OPTIONS), set(), what, "--config_overrides")
         if feature_overrides:  # once ignored without a word

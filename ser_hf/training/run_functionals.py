@@ -79,8 +79,8 @@ def _train_functionals(
 ) -> dict[str, Any]:
     """The ``functionals`` presets: fit on the training speakers, choose C on the validation
     speakers, save the folder and the same metric files as a Trainer run."""
-    from .linear import LINEAR_OPTIONS, predict_probabilities, train_linear
-    from .presets import get_preset
+    from .linear import predict_probabilities, train_linear
+    from .presets import LINEAR_OPTIONS, get_preset
 
     train_rows, val_rows, test_rows = parts
     label_names = list(ds.features["emotion"].names)
