@@ -65,6 +65,11 @@ def test_search_needs_a_trainer_preset(corpus, tmp_path):
     argv = ["--corpus", f"ravdess={corpus}", "--split", "loso:06", "--preset", "speech-stats"]
     with pytest.raises(SERError, match="hp-search"):
         train_cli.cli([*argv, "--output_dir", str(tmp_path / "x"), "--hp-search", "2"])
+    # said before the corpus loads (a probe: after every clip had decoded): a folder that is not there
+    # is not reached
+    missing = ["--corpus", f"ravdess={tmp_path / 'nowhere'}", *argv[2:]]
+    with pytest.raises(SERError, match="already choose their regularisation"):
+        train_cli.cli([*missing, "--output_dir", str(tmp_path / "y"), "--hp-search", "2"])
 
 
 def _trials(out: Path) -> list[dict[str, str]]:

@@ -411,9 +411,9 @@ def parse_args(
     # a typo fails here, not after the whole corpus is decoded
     from ..data.augment import AugmentConfig
     from ..data.labels import parse_label_map
-    from .presets import check_overrides, get_preset
+    from .presets import check_overrides
 
-    get_preset(model_args.preset)
+    check_search_preset(model_args, training_args)  # said after the whole corpus had decoded
     parse_label_map(data_args.label_map, "--label_map")
     overrides = [
         _json_arg(getattr(model_args, n, None), n) for n in ("config_overrides", "feature_overrides")
@@ -422,6 +422,22 @@ def parse_args(
         check_overrides(model_args.preset, *overrides)
     AugmentConfig.from_preset(aug_args.augment, **_json_arg(aug_args.augment_overrides, "augment_overrides"))
     return data_args, model_args, aug_args, training_args
+
+
+def check_search_preset(model_args: Any, training_args: Any) -> None:
+    """Refuse ``--hp-search`` with a logistic-regression (functionals) preset.
+
+    Raises:
+        SERError: naming the preset and what the search is for."""
+    from .presets import get_preset
+
+    functionals = get_preset(model_args.preset)["family"] == "functionals"
+    if training_args.hp_search and not model_args.backbone and functionals:
+        raise SERError(
+            "the logistic-regression presets already choose their regularisation on the validation "
+            "speakers; --hp-search searches the Trainer presets' hyperparameters",
+            source=f"--preset {model_args.preset} --hp-search {training_args.hp_search}",
+        )
 
 
 def _take_corpora(argv: Sequence[str]) -> tuple[list[str], list[str]]:

@@ -40,7 +40,14 @@ from transformers import (
 
 from ..data.audio import is_silent
 from ..errors import SERError, require_extra
-from .arguments import AugmentArguments, DataArguments, ModelArguments, SERTrainingArguments, _json_arg
+from .arguments import (
+    AugmentArguments,
+    DataArguments,
+    ModelArguments,
+    SERTrainingArguments,
+    _json_arg,
+    check_search_preset,
+)
 from .clips import (
     SAMPLING_RATE,
     ClipDataset,
@@ -237,12 +244,7 @@ def train(
 
     # functionals presets: a logistic regression over one vector per clip, no Trainer
     if not model_args.backbone and get_preset(model_args.preset)["family"] == "functionals":
-        if training_args.hp_search:
-            raise SERError(
-                "the logistic-regression presets already choose their regularisation on the validation "
-                "speakers; --hp-search searches the Trainer presets' hyperparameters",
-                source=f"--preset {model_args.preset} --hp-search {training_args.hp_search}",
-            )
+        check_search_preset(model_args, training_args)  # a library caller's arguments, not parsed
         if training_args.process_index != 0:  # a fit is one process's work; two saves clashed
             logger.info(
                 "process %d: a logistic-regression preset is fitted by process 0", training_args.process_index
