@@ -77,17 +77,22 @@ def _trials(out: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+def _tiny_search(corpus: Path, out: Path, trials: int) -> list[str]:
+    """`ser-hf train` of a tiny seed-logmel-bilstm into ``out`` with a search of ``trials`` trials."""
+    argv = ["--corpus", f"ravdess={corpus}", "--split", "loso:06", "--num_val_speakers", "1"]
+    argv += ["--preset", "seed-logmel-bilstm", "--config_overrides", TINY_MODEL]
+    argv += ["--feature_overrides", TINY_FEATURES, "--num_train_epochs", "1", "--max_seconds", "0.5"]
+    argv += ["--output_dir", str(out), "--use_cpu", "true", "--disable_tqdm", "true"]
+    return [*argv, "--hp-search", str(trials), "--seed", "3"]
+
+
 def test_an_interrupted_search_keeps_its_trials_and_resume_runs_the_rest(
     corpus, tmp_path, monkeypatch, caplog
 ):
     from ser_hf.training import hp_search
 
     out = tmp_path / "run"
-    argv = ["--corpus", f"ravdess={corpus}", "--split", "loso:06", "--num_val_speakers", "1"]
-    argv += ["--preset", "seed-logmel-bilstm", "--config_overrides", TINY_MODEL]
-    argv += ["--feature_overrides", TINY_FEATURES, "--num_train_epochs", "1", "--max_seconds", "0.5"]
-    argv += ["--output_dir", str(out), "--use_cpu", "true", "--disable_tqdm", "true"]
-    argv += ["--hp-search", "3", "--seed", "3"]
+    argv = _tiny_search(corpus, out, 3)
     space, trained = hp_search.hp_space, set()
 
     def ctrl_c_in_trial_2(trial):
@@ -164,11 +169,7 @@ def test_a_pruned_trial_counts_among_the_n_and_resume_does_not_rerun_it(
     from ser_hf.training import hp_search
 
     out = tmp_path / "run"
-    argv = ["--corpus", f"ravdess={corpus}", "--split", "loso:06", "--num_val_speakers", "1"]
-    argv += ["--preset", "seed-logmel-bilstm", "--config_overrides", TINY_MODEL]
-    argv += ["--feature_overrides", TINY_FEATURES, "--num_train_epochs", "1", "--max_seconds", "0.5"]
-    argv += ["--output_dir", str(out), "--use_cpu", "true", "--disable_tqdm", "true"]
-    argv += ["--hp-search", "2", "--seed", "3"]
+    argv = _tiny_search(corpus, out, 2)
     space, trained = hp_search.hp_space, []
 
     def prune_trial_0(trial):  # as the pruner does, from inside the trial's training
