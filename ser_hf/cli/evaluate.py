@@ -383,10 +383,9 @@ def _print_corpora(metrics: dict[str, Any]) -> None:
     if metrics.get("masked_classes"):  # a corpus scored on the classes it has: its line follows
         print(f"chance UA {metrics['chance_ua']:.3f} (each corpus scored on the classes it has, below)")
     else:
-        print(
-            f"scored on {len(metrics['labels'])} classes ({', '.join(metrics['labels'])}): "
-            f"chance UA {metrics['chance_ua']:.3f}"
-        )
+        from .train import chance_line
+
+        print(chance_line(metrics))
 
 
 def _check_split_options(args: argparse.Namespace) -> None:
