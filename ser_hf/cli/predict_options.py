@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SERError
-from ..inference.bundled import BUNDLED_ALIASES
+from ..inference.bundled import BUNDLED_ALIASES, bundled_name
 
 RECORD_SUFFIX = ".options.json"
 WRITTEN_BY = "ser-hf predict"  # the record's "written_by" starts so: another file of that name is left alone
@@ -156,10 +156,8 @@ def _model(model: str | None) -> str:
     if Path(model).expanduser().exists() or model.startswith(("/", "./", "../", "~")):
         # a folder here wins over a bundled name, as the classifier loads it; a bundled model's own is its name
         return _bundled_folder(_path(model)) or _path(model)
-    name = model.strip().lower().replace("_", "-")
-    if "/" not in model and name in BUNDLED_ALIASES:
-        return _bundled_name(name)
-    return model
+    name = bundled_name(model)
+    return _bundled_name(name) if name else model
 
 
 def _bundled_folder(path: str) -> str | None:

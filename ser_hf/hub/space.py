@@ -245,13 +245,13 @@ def check_served_model(api: HfApi, model: str) -> None:
     an owner/name). A bundled model's name passes (the Space's own install holds it)."""
     from huggingface_hub.errors import RepositoryNotFoundError
 
-    from ..inference.bundled import BUNDLED_ALIASES, resolve_model_name
+    from ..inference.bundled import bundled_name, resolve_model_name
 
     if "/" in model:
         check_repo_id(model)
     else:
         resolve_model_name(model)  # a close misspelling of a bundled name: refused, naming it
-        if model.strip().lower().replace("_", "-") in BUNDLED_ALIASES:
+        if bundled_name(model):
             return
     with hub_errors(f"look up the model {model} the Space is to serve", model):
         try:
@@ -275,13 +275,13 @@ def space_readme(text: str, model: str | None, folder: bool) -> str:
         return text
     from huggingface_hub import SpaceCard
 
-    from ..inference.bundled import BUNDLED_ALIASES
+    from ..inference.bundled import BUNDLED_ALIASES, bundled_name
 
     card = SpaceCard(text)
-    name = model.strip().lower().replace("_", "-")
+    name = bundled_name(model)
     if folder:
         served, card.data.models = f"a model folder uploaded in `{SPACE_MODEL_DIR}/`", None
-    elif "/" in model:
+    elif name is None:  # a Hub id (owner/name, or a bare name the Hub holds)
         served, card.data.models = f"the Hub model `{model}` (linked above)", [model]
     else:
         served = f"the model bundled with ser_hf as `{name}`"

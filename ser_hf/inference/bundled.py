@@ -104,6 +104,19 @@ def default_model_path() -> Path:
     return bundled_model_path("default")
 
 
+def bundled_name(model: str) -> str | None:
+    """The bundled model's name (a key of :data:`BUNDLED_ALIASES`) that ``model`` spells, in any case,
+    with underscores as the folders are spelt (``"Speech_Stats"``: ``"speech-stats"``); None for
+    anything else (a path or Hub id with a ``/`` too)."""
+    name = _spelt(model)
+    return name if "/" not in model and name in BUNDLED_ALIASES else None
+
+
+def _spelt(model: str) -> str:
+    """``model`` spelt as the bundled names are: lower case, hyphens (the folders have underscores)."""
+    return model.strip().lower().replace("_", "-")
+
+
 def resolve_model_name(model: Any, default: str = "default") -> Any:
     """``None`` -> the bundled ``default`` model's folder; a bundled model's name (a key of
     :data:`BUNDLED_ALIASES`, see :func:`bundled_model_path`) -> its folder, unless a path of that
@@ -124,10 +137,9 @@ def resolve_model_name(model: Any, default: str = "default") -> Any:
         )
     if not isinstance(model, str) or "/" in model or Path(model).exists():
         return model
-    name = model.strip().lower().replace("_", "-")  # the folders are spelt with underscores
-    if name in BUNDLED_ALIASES:
+    if name := bundled_name(model):
         return bundled_model_path(name)
-    close = difflib.get_close_matches(name, BUNDLED_ALIASES, n=1, cutoff=0.75)
+    close = difflib.get_close_matches(_spelt(model), BUNDLED_ALIASES, n=1, cutoff=0.75)
     if close:  # else a Hub id without an owner, as transformers allows; it says if there is none
         raise SERError(
             f"no bundled model and no folder called {model!r}; did you mean {close[0]!r}? Bundled: "
