@@ -336,3 +336,18 @@ def test_a_model_the_space_could_not_load_is_refused_before_anything_is_uploaded
     assert repo.variables == {"SER_HF_MODEL": "fusion"}
     card = _card(repo.commits[-1].files["README.md"].content)
     assert card.data.models is None and "the model bundled with ser_hf as `fusion`" in card.text
+
+
+def test_the_spaces_card_names_a_bundled_model_or_a_hub_id_it_serves():
+    """A bare Hub id (no owner, as transformers allows) was named 'the model bundled with ser_hf as
+    `bert-base`' on the Space's card."""
+    from ser_hf.hub.space import space_readme
+
+    demo = (DEMO / "README.md").read_text()
+    for model, said, models in (
+        ("Speech_Stats", "the model bundled with ser_hf as `speech-stats`", None),
+        ("bert-base", "the Hub model `bert-base`", ["bert-base"]),
+        ("user/x", "the Hub model `user/x`", ["user/x"]),
+    ):
+        card = _card(space_readme(demo, model, folder=False))
+        assert said in card.text and card.data.models == models
