@@ -59,6 +59,12 @@ def test_search_then_train_with_the_best_values(corpus, tmp_path):
     # the test speaker never took part in the search: it is scored once, at the end
     assert json.loads((out / "test_metrics.json").read_text())["speakers"] == ["ravdess_06"]
     assert not list(out.glob("hp-trial-*")), "trial checkpoints are removed"
+    # a --resume of another run (other data) is refused, and the finished run's checkpoints stay (the
+    # refusal came after a fresh run's removal of them)
+    kept = sorted(p.name for p in out.glob("checkpoint-*"))
+    with pytest.raises(SERError, match="another run.*data"):
+        train_cli.cli([*("0.4" if a == "0.5" else a for a in argv), "--resume", "true"])
+    assert kept and sorted(p.name for p in out.glob("checkpoint-*")) == kept
 
 
 def test_search_needs_a_trainer_preset(corpus, tmp_path):

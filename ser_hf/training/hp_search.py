@@ -68,6 +68,38 @@ class _BestValidationUA(TrainerCallback):
             self.trainer.objective = self.best
 
 
+def _refuse_another_run(previous: dict[str, Any] | None, run: dict[str, Any], path: Path) -> None:
+    """Refuse ``--resume`` of the search journal ``path`` when another run (``previous``) wrote it."""
+    if previous is not None and previous != run:
+        differ = sorted(k for k in {*previous, *run} if previous.get(k) != run.get(k))
+        raise SERError(
+            f"--resume: the hyperparameter search in this folder belongs to another run (its "
+            f"{', '.join(differ)} differ from this one's); run with that run's arguments, or without "
+            "--resume to search afresh",
+            source=str(path),
+        )
+
+
+def check_resume(output_dir: str | Path, run: dict[str, Any]) -> None:
+    """Refuse ``--resume`` of another run's search in ``output_dir`` before anything there changes (the
+    refusal once came after the earlier run's checkpoints had been removed as a fresh run's are).
+
+    Raises:
+        SERError: the folder's search journal was written by another run (``run``: as :func:`run_search`'s).
+    """
+    path = Path(output_dir) / JOURNAL_FILE
+    if not path.is_file():
+        return
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    try:
+        study = optuna.load_study(study_name=STUDY, storage=JournalStorage(JournalFileBackend(str(path))))
+    except KeyError:  # a journal without this study: the search starts it
+        return
+    _refuse_another_run(study.user_attrs.get("run"), json.loads(json.dumps(run, default=str)), path)
+
+
 def _open_study(path: Path, run: dict[str, Any], resume: bool, seed: int) -> tuple[Any, int, int]:
     """The journal-backed study of this run, how many of its trials are finished (complete or
     pruned) and how many were started (failed and interrupted ones too). A fresh run
@@ -93,14 +125,7 @@ def _open_study(path: Path, run: dict[str, Any], resume: bool, seed: int) -> tup
     previous = study.user_attrs.get("run")
     if previous is None:
         study.set_user_attr("run", run)
-    elif previous != run:
-        differ = sorted(k for k in {*previous, *run} if previous.get(k) != run.get(k))
-        raise SERError(
-            f"--resume: the hyperparameter search in this folder belongs to another run (its "
-            f"{', '.join(differ)} differ from this one's); run with that run's arguments, or without "
-            "--resume to search afresh",
-            source=str(path),
-        )
+    _refuse_another_run(previous, run, path)
     for trial in study.trials:  # a trial still running in the journal died with its process
         if trial.state == TrialState.RUNNING:
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)

@@ -458,6 +458,12 @@ def train(
             "a hyperparameter search trains its trials afresh; --resume true continues an interrupted search",
             source=f"--resume_from_checkpoint {given} with --hp-search",
         )
+    # the search sets the learning rate and batch size itself: its journal's run is the rest
+    searched_run = {k: v for k, v in identity.items() if k != "optimisation"}
+    if searching and training_args.resume:  # refused before the folder's checkpoints are touched
+        from .hp_search import check_resume
+
+        check_resume(output_dir, searched_run)
     resume = checkpoint_to_resume(
         output_dir,
         identity,
@@ -469,8 +475,6 @@ def train(
     if searching:
         from .hp_search import run_search
 
-        # the search sets the learning rate and batch size itself: its journal's run is the rest
-        searched_run = {k: v for k, v in identity.items() if k != "optimisation"}
         hp_summary = run_search(
             trainer,
             training_args.hp_search,
