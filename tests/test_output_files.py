@@ -19,6 +19,7 @@ from conftest import make_speechlike
 
 from ser_hf.cli import main
 from ser_hf.cli.predict_output import _write_file
+from ser_hf.errors import SERError
 
 SR = 16000
 REPO = Path(__file__).resolve().parents[1]
@@ -248,6 +249,20 @@ def test_a_hub_teacher_is_fetched_before_the_clips_are_decoded(monkeypatch):
     )
     argv = train_cli.resolve_teacher(["--teacher", "owner/teacher", "--preset", "speech-stats"])
     assert asked == ["owner/teacher"] and argv[:2] == ["--teacher", "/cache/owner--teacher"]
+
+
+def test_a_teacher_that_is_no_model_is_refused_before_the_data_loads(tmp_path):
+    """`distill --teacher NOT_A_MODEL` (or a folder without a model) was refused only after every clip
+    had decoded; now at once, naming the value and what a teacher may be."""
+    from ser_hf.cli import distill as distill_cli
+
+    argv = ["--preset", "speech-stats", "--corpus", f"ravdess={tmp_path / 'nowhere'}"]
+    (tmp_path / "empty").mkdir()
+    for teacher in ("NOT_A_MODEL", str(tmp_path / "empty")):
+        with pytest.raises(SERError, match="not a saved model folder.*bundled name") as err:
+            distill_cli.cli(["--teacher", teacher, *argv, "--output_dir", str(tmp_path / "out")])
+        assert err.value.source == f"--teacher {teacher}"
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_results_file_keeps_a_file_name_that_is_not_utf8(tmp_path):

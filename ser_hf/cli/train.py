@@ -105,6 +105,14 @@ def resolve_teacher(argv: list[str]) -> list[str]:
     resolved = str(resolve_model_name(value))
     if is_repo_id(resolved):  # a Hub id, as fuse --member and evaluate --model take: fetched before decoding
         resolved = str(fetch_model(resolved))
+    elif not (Path(resolved).expanduser() / "config.json").is_file():  # was said after every clip decoded
+        from ..inference.bundled import BUNDLED_ALIASES
+
+        raise SERError(
+            "not a saved model folder (no config.json there) nor a bundled model; give the output_dir of a "
+            f"finished training run, a bundled name ({', '.join(BUNDLED_ALIASES)}) or a Hub id owner/name",
+            source=f"--teacher {value}",
+        )
     return [*argv[:i], "--teacher", resolved, *argv[i + (1 if "=" in argv[i] else 2) :]]
 
 
