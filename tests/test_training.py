@@ -511,8 +511,12 @@ def test_mistakes_in_the_data_split_and_config_are_typed_errors_before_training(
     config.write_text(
         f"corpus: ravdess={tree}\nsplit: kfold:1/2\npreset: speech-stats\nnum_val_speakers: one\n"
     )
-    with pytest.raises(SystemExit):  # argparse's message, as for the same flag on the command line
+    # argparse's message in one line, as for the same flag on the command line (argparse printed the
+    # 130-line usage of every option above it)
+    with pytest.raises(SERError, match="num_val_speakers.*invalid int value: 'one'; run with --help"):
         arguments.parse_args([str(config)])
+    with pytest.raises(SERError, match="hp.search.*invalid int value: 'abc'"):
+        train_cli.cli(["--corpus", f"ravdess={tree}", "--hp-search", "abc", *base])
     config.write_text(f"corpus: ravdess={tree}\nsplit: kfold:1/2\npresett: speech-stats\n")
     with pytest.raises(SERError, match="presett"):
         arguments.parse_args([str(config)])

@@ -8,6 +8,7 @@ command line or one ``.json``/``.yaml`` file.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import logging
@@ -386,7 +387,7 @@ def parse_args(
     command line, they replace a config file's corpora.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser(ARGUMENT_CLASSES)
+    parser = HfArgumentParser(ARGUMENT_CLASSES, exit_on_error=False)  # not the 130-line usage
     from_file: list[str] = []
     if argv and argv[0].lower().endswith(CONFIG_SUFFIXES):
         from_file, argv = _file_args(Path(argv[0])), argv[1:]  # the file's fields, then flags overriding them
@@ -396,9 +397,12 @@ def parse_args(
     corpora = corpora or file_corpora  # --corpus flags replace the file's corpora, as other flags do
     if corpora:
         merged += ["--corpus", *corpora]
-    data_args, model_args, aug_args, training_args, rest = parser.parse_args_into_dataclasses(
-        merged, return_remaining_strings=True
-    )
+    try:
+        data_args, model_args, aug_args, training_args, rest = parser.parse_args_into_dataclasses(
+            merged, return_remaining_strings=True
+        )
+    except argparse.ArgumentError as err:  # argparse printed every option's usage above its one line
+        raise SERError(f"{err}; run with --help for the options", source="command line") from None
     if rest:
         first = (
             " (a config file goes first: python scripts/train.py config.yaml --flag value)"
