@@ -4,6 +4,8 @@ one set per gender, mixed per clip by a gender gate, fitted in scikit-learn and 
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -220,3 +222,27 @@ def test_the_gender_preset_trains_on_clips_saves_and_adapts(tmp_path):
     unbalanced = {**spec, "config": {**spec["config"], "balance": None}}
     with pytest.raises(SERError, match="gender_weights needs each clip's gender"):
         train_linear(clips, labels, train, val, LABELS, unbalanced, groups={"corpus": groups["corpus"]})
+
+
+def test_a_c_at_the_edge_of_the_grid_is_said(caplog):
+    """A C chosen at the grid's end (scoring above its neighbour) may be bettered beyond it: said, with
+    the option that widens the grid; a C inside the grid, or one tied with its neighbour, is not."""
+    from ser_hf.training.linear import _warn_at_the_edge, fit_linear
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 300)
+    x = rng.normal(size=(300, 300))
+    x[np.arange(300), y] += 1.5  # 60 training clips, 300 dimensions: the larger C scores higher here
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        _, best, scores, _ = fit_linear(x[:60], y[:60], x[60:], y[60:], [0.01, 0.1])
+    assert best == 0.1 and scores[0.1] > scores[0.01]
+    said = [r.getMessage() for r in caplog.records if "grid" in r.getMessage()]
+    assert len(said) == 1 and "C=0.1, the largest of the grid [0.01, 0.1]" in said[0] and "c_grid" in said[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        _warn_at_the_edge(0.1, {0.01: 0.4, 0.1: 0.5, 1.0: 0.45})  # inside
+        _warn_at_the_edge(0.01, {0.01: 0.5, 0.1: 0.5})  # a tie goes to the smaller C: not past the edge
+    assert not caplog.records
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        _warn_at_the_edge(0.01, {0.01: 0.6, 0.1: 0.5})
+    assert "the smallest of the grid" in caplog.text

@@ -174,6 +174,7 @@ def fit_linear(
             else:
                 logger.info("%sC=%g: validation UA %.3f", log_prefix, c, scores[c])
         best = max(c_grid, key=lambda c: (scores[c], -c))
+        _warn_at_the_edge(best, scores, log_prefix)
         val_probs = _full_probabilities(fitted[best], x_val, int(max(y_train.max(), y_val.max())) + 1)
 
         def refit_rows(train: np.ndarray | None, val: np.ndarray | None) -> np.ndarray | None:
@@ -193,6 +194,22 @@ def fit_linear(
         rbf_components,
     )  # fmt: skip
     return clf, best, scores, val_probs
+
+
+def _warn_at_the_edge(best: float, scores: dict[float, float], log_prefix: str = "") -> None:
+    """Warn when the chosen C is the grid's smallest or largest and scored above its neighbour: the
+    best C may lie beyond the grid (a probe: nothing said so)."""
+    grid = sorted(scores)
+    if len(grid) < 2 or best not in (grid[0], grid[-1]):
+        return
+    neighbour = grid[1] if best == grid[0] else grid[-2]
+    if scores[best] > scores[neighbour]:
+        logger.warning(
+            "%sC=%g, the %s of the grid %s, scored best on validation (UA %.3f, %.3f at C=%g): a C beyond "
+            "the grid may score higher; widen it with --config_overrides '{\"c_grid\": [...]}'",
+            log_prefix, best, "smallest" if best == grid[0] else "largest", [float(c) for c in grid],
+            scores[best], scores[neighbour], neighbour,
+        )  # fmt: skip
 
 
 def speaker_standardised(x: np.ndarray, keys: Sequence[str]) -> np.ndarray:
