@@ -232,12 +232,11 @@ def test_a_turn_graph_with_another_models_folder_is_refused(exported):
 def test_the_plain_classifier_on_a_turn_graph_says_which_class_runs_it(exported):
     """``EmotionClassifier(onnx_path=...)`` feeds the model's pooled values, which a turn graph does not
     read: a clear error naming the class that runs it, not ONNX Runtime's shape error."""
-    clf = EmotionClassifier(onnx_path=exported["path"])
-    with pytest.raises(SERError, match="OnnxEmotionClassifier"):
-        clf.classify(str(EXAMPLES[0]))
+    with pytest.raises(SERError, match="OnnxEmotionClassifier"):  # said at load
+        EmotionClassifier(onnx_path=exported["path"])
     # a fusion's extra inputs: a typed error naming the file (it raised AttributeError before)
     with pytest.raises(SERError, match="frame features only") as err:
-        clf.backend.predict_logits(
+        OnnxEmotionClassifier(exported["path"]).backend.predict_logits(
             np.zeros((1, 10, 80), np.float32), np.ones((1, 10)), functionals=np.zeros((1, 3))
         )
     assert err.value.source == exported["path"]

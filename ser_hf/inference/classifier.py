@@ -135,6 +135,7 @@ class EmotionClassifier:
             self.feature_extractor = load_feature_extractor(feature_extractor, trust_remote_code)
             if backend is None and onnx_path is None:
                 backend = TorchBackend(model, device)
+        probe_graph = backend is None  # an ONNX graph given beside a folder: checked once it is set up
         if backend is None:
             from .onnx_runtime import OnnxRuntimeBackend  # lazy: needs onnxruntime
 
@@ -149,7 +150,14 @@ class EmotionClassifier:
             backend.check_labels(self.labels)
         self.model_labels = list(self.labels)  # all of the model's classes; ``labels``: those scored
         self.sampling_rate = int(getattr(self.feature_extractor, "sampling_rate", DEFAULT_SAMPLING_RATE))
+        if probe_graph:
+            self._check_graph_inputs()
         self._warn_if_heads_changed()
+
+    def _check_graph_inputs(self) -> None:
+        """Run the graph once on a second of noise: features it does not read (another model's folder
+        beside an .onnx file) are refused at load, not as an error row for every clip."""
+        self._logits([np.random.default_rng(0).normal(0, 0.05, self.sampling_rate).astype(np.float32)])
 
     def _warn_if_heads_changed(self) -> None:
         """A head trained or re-initialised since ser_hf saved the model (a stock fine-tune) leaves

@@ -99,6 +99,7 @@ class OnnxEmotionClassifier(EmotionClassifier):
         if folder is None and (meta_fe is None and feature_extractor is None or meta_labels is None):
             folder = bundled_model_path("cnn")  # a bare graph without ser_hf metadata
 
+        from_meta = feature_extractor is None and (folder is None or isinstance(folder, nn.Module))
         if feature_extractor is None:
             if folder is not None and not isinstance(folder, nn.Module):
                 feature_extractor = folder
@@ -139,6 +140,8 @@ class OnnxEmotionClassifier(EmotionClassifier):
         self.model_labels = list(self.labels)
         ort_backend.check_labels(self.labels)
         self.sampling_rate = int(getattr(self.feature_extractor, "sampling_rate", 16000))
+        if backend is None and not turn and not from_meta:  # a folder's extractor: the graph's?
+            self._check_graph_inputs()
 
 
 def onnx_device(device: str) -> str:
