@@ -725,6 +725,22 @@ def test_unknown_config_and_feature_overrides_are_refused_before_the_data_loads(
     assert net.config.num_blocks == 1
 
 
+def test_a_backbone_run_refuses_overrides_its_model_does_not_use(tmp_path):
+    """With --backbone, the head takes a few config fields and the encoder its own extractor: a frame
+    model's field (`{"lstm_layers": 2}`) or any --feature_overrides was dropped without a word."""
+    base = ["--corpus", f"ravdess={tmp_path / 'no-such-corpus'}", "--output_dir", str(tmp_path / "m")]
+    base += ["--backbone", "facebook/wav2vec2-base"]
+    with pytest.raises(SERError, match=r"\['lstm_layers'\] are not options of a --backbone.*label_smoothing"):
+        train_cli.cli([*base, "--config_overrides", '{"lstm_layers": 2}'])
+    with pytest.raises(SERError, match="did you mean 'classifier_dropout'"):
+        train_cli.cli([*base, "--config_overrides", '{"classifer_dropout": 0.2}'])
+    with pytest.raises(SERError, match="encoder's own feature extractor.*drop --feature_overrides"):
+        train_cli.cli([*base, "--feature_overrides", '{"n_mels": 32}'])
+    assert not (tmp_path / "m").exists()
+    head = arguments.parse_args([*base, "--config_overrides", '{"classifier_dropout": 0.2}'])[1]
+    assert json.loads(head.config_overrides) == {"classifier_dropout": 0.2}
+
+
 def test_a_functionals_preset_refuses_feature_overrides_and_unknown_options_before_the_data_loads(tmp_path):
     """`--preset speech-stats --feature_overrides '{"n_mels": 32}'` trained the preset's fixed
     functionals, the flag ignored without a word; a misspelt recipe option was refused only after

@@ -422,8 +422,8 @@ def parse_args(
     overrides = [
         _json_arg(getattr(model_args, n, None), n) for n in ("config_overrides", "feature_overrides")
     ]
-    if not model_args.backbone:  # an unknown key once trained as the preset (a backbone keeps its own few)
-        check_overrides(model_args.preset, *overrides)
+    # an unknown key once trained as the preset; a backbone's head keeps its own few
+    check_overrides(model_args.preset, *overrides, backbone=model_args.backbone)
     AugmentConfig.from_preset(aug_args.augment, **_json_arg(aug_args.augment_overrides, "augment_overrides"))
     return data_args, model_args, aug_args, training_args
 

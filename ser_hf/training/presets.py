@@ -26,6 +26,14 @@ from ..models.modeling_ser import (
 logger = logging.getLogger(__name__)
 
 # the config fields of the functionals presets (what train_linear reads); --config_overrides may set these
+# the options of a --backbone model's head (the rest of a preset's config has no part in it)
+BACKBONE_OPTIONS = (
+    "class_weights",
+    "label_smoothing",
+    "projection_size",
+    "attention_hidden_size",
+    "classifier_dropout",
+)
 LINEAR_OPTIONS = (
     "c_grid",
     "speed_copies",
@@ -478,18 +486,32 @@ def _refuse_unknown(
 
 
 def check_overrides(
-    preset: str, config_overrides: Mapping[str, Any] | None, feature_overrides: Mapping[str, Any] | None
+    preset: str,
+    config_overrides: Mapping[str, Any] | None,
+    feature_overrides: Mapping[str, Any] | None,
+    backbone: str | None = None,
 ) -> None:
     """Refuse ``config_overrides`` / ``feature_overrides`` keys that the preset's model config or
     feature extractor does not take (transformers keeps any key, unused). The generic
     ``PretrainedConfig`` keys (``num_labels``, ``id2label``, ``problem_type``, ...) stay allowed. A
-    functionals preset takes its recipe's options (``LINEAR_OPTIONS``) and no feature fields.
+    functionals preset takes its recipe's options (``LINEAR_OPTIONS``) and no feature fields; a
+    ``backbone`` run its head's (``BACKBONE_OPTIONS``) and none (the encoder's own extractor).
 
     Raises:
         SERError: an unknown preset, or a key no option of it (naming the close match and the valid keys).
     """
     from transformers import PretrainedConfig
 
+    if backbone:  # the rest of the preset's config is not used: an override of it did nothing
+        what = "a --backbone model's head (SERBackboneConfig)"
+        _refuse_unknown(config_overrides or {}, list(BACKBONE_OPTIONS), set(), what, "--config_overrides")
+        if feature_overrides:
+            raise SERError(
+                f"--backbone {backbone} reads audio through the encoder's own feature extractor, so "
+                "feature-extractor fields do nothing; drop --feature_overrides",
+                source="--feature_overrides",
+            )
+        return
     spec = get_preset(preset)
     if spec["family"] not in FAMILIES:  # a functionals preset: its recipe's options, its own features
         what = f"the functionals preset {preset!r}"

@@ -302,19 +302,13 @@ def train(
     def build(**config: Any) -> tuple[Any, Any]:
         if model_args.backbone:  # a pretrained encoder under our head (no frame-model options)
             from .backbone import build_backbone_model
+            from .presets import BACKBONE_OPTIONS
 
-            keep = {
-                "class_weights",
-                "label_smoothing",
-                "projection_size",
-                "attention_hidden_size",
-                "classifier_dropout",
-            }
             return build_backbone_model(
                 model_args.backbone,
                 label_names,
                 model_args.freeze_layers,
-                **{k: v for k, v in config.items() if k in keep},
+                **{k: v for k, v in config.items() if k in BACKBONE_OPTIONS},
             )
         return build_model(
             model_args.preset,
