@@ -154,20 +154,47 @@ def test_fusion_refuses_members_that_cannot_share_a_front_end(members, tmp_path)
     with pytest.raises(SERError, match="labels") as err:
         build_fusion([members["cnn_a"], (model, fe)])
     assert "another order" not in str(err.value)
-    # the same classes listed in another order (RAVDESS's loader against an audio folder's sorted labels):
-    # the message said only "fuse models of one label set", which they are
-    torch.manual_seed(0)
-    shuffled = build_model(
-        "cnn-transformer", LABELS[::-1], feature_overrides={"n_mels": 32}, conv_channels=[4, 8], d_model=16
-    )
-    with pytest.raises(SERError, match="the same classes in another order.*--label_scheme"):
-        build_fusion([members["cnn_a"], shuffled])
     with pytest.raises(SERError, match="member_weights"):
         build_fusion([members["cnn_a"], members["cnn_b"]], [1.0])
     # a mistyped folder: once reported as the Hub being unreachable
     with pytest.raises(SERError, match="no such folder here") as err:
         build_fusion([members["cnn_a"], tmp_path / "cnn_typo"])
     assert "cnn_typo" in str(err.value)
+
+
+def test_a_member_listing_the_classes_in_another_order_is_matched_by_name(members, tmp_path):
+    """Members of the same classes in another order (RAVDESS's loader against an audio folder's sorted
+    labels) were refused ("fuse models of one label set", then "the same classes in another order"):
+    a fusion averages class by class, so that member's scores are reordered by name."""
+    from transformers import pipeline
+
+    from ser_hf.training.loading import load_feature_extractor, load_model
+
+    reversed_ = tmp_path / "reversed"  # cnn_b with its head's rows and its class names reversed
+    model, fe = load_model(members["cnn_b"]), load_feature_extractor(members["cnn_b"])
+    with torch.no_grad():
+        head = model.classifier[-1]
+        head.weight.copy_(head.weight.flip(0))
+        head.bias.copy_(head.bias.flip(0))
+    model.config.id2label = dict(enumerate(LABELS[::-1]))
+    model.config.label2id = {name: i for i, name in model.config.id2label.items()}
+    model.save_pretrained(reversed_)
+    fe.save_pretrained(reversed_)
+    clip = make_speechlike(1.2, f0=320.0, seed=9)
+    same = _scores(pipeline("audio-classification", model=str(reversed_), device="cpu"), clip)
+    assert same == pytest.approx(_scores(pipeline("audio-classification", model=str(members["cnn_b"])), clip))
+    fusions = {}
+    for name, second in (("plain", members["cnn_b"]), ("reordered", reversed_)):
+        fused, extractor = build_fusion([members["cnn_a"], second])
+        fused.save_pretrained(tmp_path / name)
+        extractor.save_pretrained(tmp_path / name)
+        fusions[name] = _scores(pipeline("audio-classification", model=str(tmp_path / name)), clip)
+    assert json.loads((tmp_path / "reordered" / "config.json").read_text())["id2label"]["0"] == LABELS[0]
+    assert fusions["reordered"] == pytest.approx(fusions["plain"], abs=1e-6)
+    a, b = (
+        _scores(pipeline("audio-classification", model=str(members[k])), clip) for k in ("cnn_a", "cnn_b")
+    )
+    assert max(abs(a[n] - b[n]) for n in LABELS) > 0.05  # a fusion in the wrong order could not pass
 
 
 def test_onnx_export_refuses_a_fusion_with_a_clear_error(fused, tmp_path):

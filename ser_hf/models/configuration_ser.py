@@ -444,7 +444,8 @@ class SERFusionConfig(PretrainedConfig):
         member_weights (`list[float]`, *optional*): one non-negative weight per member (default
             equal); stored normalised to sum to 1.
 
-    Every member must have the same labels, in the same order; ``id2label`` defaults to theirs.
+    Every member must have the same labels; ``id2label`` defaults to the first member's, and a member
+    that lists them in another order has its scores reordered by name.
     """
 
     model_type = "ser_fusion"
@@ -478,22 +479,17 @@ class SERFusionConfig(PretrainedConfig):
         if self.id2label and not self.label2id:
             self.label2id = {name: int(i) for i, name in self.id2label.items()}
         mine = [self.id2label[i] for i in range(len(self.id2label))]
-        labels = [[c.id2label[k] for k in range(len(c.id2label))] for c in self.member_configs()]
+        labels = self.member_labels()
         for i, theirs in enumerate(labels):
-            if theirs != labels[0]:
-                same = sorted(theirs) == sorted(labels[0])  # one label set in another order
+            # the same classes in another order (RAVDESS's loader against an audio folder's sorted
+            # labels) are matched by name: the fusion reorders that member's scores
+            if sorted(theirs) != sorted(labels[0]) or len(set(theirs)) != len(theirs):
                 raise SERError(
-                    f"fusion member 0 has labels {labels[0]}, member {i} {theirs}: "
-                    + (
-                        "the same classes in another order, and a fusion averages the members' scores "
-                        "class by class in one order; train the members so that they list their classes "
-                        "alike (from the same corpus loader and --label_scheme: RAVDESS read by its own "
-                        "loader lists ravdess8's order, an audio folder its labels sorted)"
-                        if same
-                        else "fuse models of one label set"
-                    )
+                    f"fusion member 0 has labels {labels[0]}, member {i} {theirs}: fuse models of one label set"
                 )
-        if labels and labels[0] != mine:  # 'the fusion has LABEL_0 ...' named labels no user gave
+        if labels and sorted(labels[0]) != sorted(
+            mine
+        ):  # 'the fusion has LABEL_0 ...' named labels no user gave
             raise SERError(
                 f"a fusion's labels are its members' ({labels[0]}): it cannot take {len(mine)} other labels "
                 "(load it without num_labels / id2label)"
@@ -502,6 +498,10 @@ class SERFusionConfig(PretrainedConfig):
     def member_configs(self) -> list[PretrainedConfig]:
         """The members' configs, rebuilt from their dicts."""
         return [MEMBER_CONFIGS[m["model_type"]].from_dict(m) for m in self.members]
+
+    def member_labels(self) -> list[list[str]]:
+        """Each member's class names in its own output order."""
+        return [[c.id2label[k] for k in range(len(c.id2label))] for c in self.member_configs()]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PretrainedConfig) and self.to_dict() == other.to_dict()

@@ -59,6 +59,12 @@ class SERFusionForAudioClassification(SERPreTrainedModel):
     def __init__(self, config: SERFusionConfig):
         super().__init__(config)
         self.members = nn.ModuleList(_MEMBER_MODELS[c.model_type](c) for c in config.member_configs())
+        # per member, its output index of each of the fusion's classes (None: already in that order)
+        mine = [config.id2label[i] for i in range(len(config.id2label))]
+        self._orders = [
+            None if theirs == mine else [theirs.index(name) for name in mine]
+            for theirs in config.member_labels()
+        ]
         self.post_init()
 
     def forward(
@@ -84,7 +90,7 @@ class SERFusionForAudioClassification(SERPreTrainedModel):
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         probs = None
         attention, attention_weight = None, 0.0
-        for weight, member in zip(self.config.member_weights, self.members):
+        for weight, member, order in zip(self.config.member_weights, self.members, self._orders):
             if isinstance(member, FunctionalsLinearForAudioClassification):
                 if functionals is None:
                     raise SERError(
@@ -108,6 +114,8 @@ class SERFusionForAudioClassification(SERPreTrainedModel):
                     elif weights.shape == attention.shape:
                         attention, attention_weight = attention + weight * weights, attention_weight + weight
             p = weight * torch.softmax(out.logits.float(), dim=-1)
+            if order is not None:  # the member lists the classes in another order: matched by name
+                p = p[:, order]
             probs = p if probs is None else probs + p
         if probs is None:
             raise SERError("this fusion has no members")
