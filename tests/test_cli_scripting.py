@@ -263,7 +263,9 @@ def test_sigterm_writes_the_finished_rows_and_exits_143(model_dir, tmp_path):
     Ctrl-C kept them. The process sends itself a real SIGTERM while reading the 4th of 8 files."""
     paths = _clips(tmp_path, 8)
     out = tmp_path / "out.csv"
-    out.write_text("an old run's results\n")
+    from ser_hf.cli.predict_output import CSV_FIELDS
+
+    out.write_text(",".join(CSV_FIELDS) + "\nold.wav,0.0,1.0,1.0,sad,0.9,[],,file,,,\n")  # an old run's
     code = (
         "import os, signal, sys\n"
         "import ser_hf.data.audio as audio\n"

@@ -60,7 +60,9 @@ def test_csv_and_json_go_where_a_shell_redirection_would(model_dir, clip, tmp_pa
     args = [str(clip), "--model", str(model_dir)]
     # a symbolic link: the link stays, its file gets the rows
     target, link = tmp_path / "real.csv", tmp_path / "link.csv"
-    target.write_text("old\n")
+    from ser_hf.cli.predict_output import CSV_FIELDS
+
+    target.write_text(",".join(CSV_FIELDS) + "\n")  # an earlier run's (one that classified nothing)
     link.symlink_to(target.name)
     assert main(["predict", *args, "--csv", str(link)]) == 0
     assert link.is_symlink() and [r["file"] for r in csv.DictReader(target.open())] == [str(clip)]

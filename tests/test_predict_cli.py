@@ -533,13 +533,16 @@ def test_ctrl_c_before_any_file_finished_exits_130_and_keeps_the_old_csv(
     """Ctrl-C before the first batch was classified (a long --adapt pass, --batch-size 1000) ended in a
     TypeError traceback from the table (exit 1), replaced the old --csv with a header alone and never
     said "interrupted after"."""
+    from ser_hf.cli.predict_output import CSV_FIELDS
+
     out = _six_clips_ctrl_c_at_the_fifth(tmp_path, monkeypatch)
-    out.write_text("an old run's results\n")
+    old = ",".join(CSV_FIELDS) + "\nold.wav,0.0,1.0,1.0,sad,0.9,[],,file,,,\n"  # an old run's results
+    out.write_text(old)
     args = [str(tmp_path / f"{i}.wav") for i in range(6)] + ["--model", str(model_dir), "--csv", str(out)]
     assert main(["predict", *args, "--batch-size", "1000"]) == 130  # 4 queued, none classified
     err = capsys.readouterr().err
     assert "interrupted after 0 of 6 file(s)" in err and "Traceback" not in err
-    assert out.read_text() == "an old run's results\n"
+    assert out.read_text() == old
 
 
 def test_a_folder_too_deep_to_read_is_reported_not_skipped_silently(model_dir, tmp_path, capsys, caplog):

@@ -124,8 +124,8 @@ def test_resume_classifies_the_files_with_an_error_row_again(model_dir, tmp_path
     assert "1 of 2 file(s) already classified" in capsys.readouterr().out
 
 
-def test_resume_refuses_a_file_predict_did_not_write_and_leaves_it(model_dir, tmp_path, capsys):
-    """--resume must never replace somebody's spreadsheet: a FILE without predict's header or keys is a
+def test_a_file_predict_did_not_write_is_refused_and_left_with_or_without_resume(model_dir, tmp_path, capsys):
+    """predict must never replace somebody's spreadsheet: a FILE without predict's header or keys is a
     usage error naming it (exit 2), as is --resume without a FILE or with -."""
     clip = _clip(tmp_path / "a.wav", 1)
     for name, text in (
@@ -140,6 +140,22 @@ def test_resume_refuses_a_file_predict_did_not_write_and_leaves_it(model_dir, tm
         err = capsys.readouterr().err
         assert f"{out} is not a results file of ser-hf predict" in err and "Traceback" not in err
         assert out.read_text() == text
+        # nor a run without --resume, as --help says (it replaced the user's file, exit 0)
+        assert main(["predict", clip, "--model", str(model_dir), option, str(out)]) == 2
+        assert "so it is left as it is, not replaced" in capsys.readouterr().err
+        assert out.read_text() == text
+    # predict's own FILE (and an empty one) is replaced by a run without --resume, as before
+    for name in ("ours.csv", "ours.json"):
+        out, option = tmp_path / name, "--csv" if name.endswith(".csv") else "--json"
+        out.write_text("")
+        for _ in range(2):
+            assert main(["predict", clip, "--model", str(model_dir), option, str(out)]) == 0
+        assert "a.wav" in out.read_text()
+    # the options record beside a FILE is not one
+    record = tmp_path / "ours.csv.options.json"
+    text = record.read_text()
+    assert main(["predict", clip, "--model", str(model_dir), "--csv", str(record)]) == 2
+    assert record.read_text() == text
     for option in (["--csv", "-"], ["--json"], []):
         with pytest.raises(SystemExit) as done:
             main(["predict", clip, "--model", str(model_dir), *option, "--resume"])

@@ -71,7 +71,7 @@ def cli(argv: list[str]) -> int:
         raise SERError("--window and --hop take a positive number of seconds", source="--window/--hop")
     seg.check_window_hop(args.window, args.hop)
     seg.check_segment_options(args, parser)
-    _no_recording_as_output(args, [])
+    _no_recording_as_output(args, [p for p in args.paths if p != "-"])  # the files named; a folder's: later
     if sys.stdout is None and "-" in (args.json, args.csv):  # started with fd 1 closed (`>&-`)
         option = "--json" if args.json == "-" else "--csv"
         raise SERError(

@@ -266,6 +266,8 @@ def open_predict_file(args: argparse.Namespace, parser: argparse.ArgumentParser)
     if path == "-":
         path = None
     earlier = _earlier_rows(path, kind) if args.resume and path else []
+    if path and not args.resume and _replaced_whole(path) and os.path.isfile(path):
+        _earlier_rows(path, kind, resume=False)  # a file predict did not write is refused, not replaced
     options = run_options(args) if path else None
     recorded: dict[str, Any] | None = None
     checked = True
@@ -295,9 +297,11 @@ def _replaced_whole(path: str) -> bool:
     return (st is None or stat.S_ISREG(st.st_mode)) and not _special_file(path)
 
 
-def _earlier_rows(path: str, kind: str) -> list[dict[str, Any]]:
-    """The rows of the FILE an earlier run wrote ([] when there is none yet, or it is empty)."""
-    option = f"--{kind} {path} --resume"
+def _earlier_rows(path: str, kind: str, resume: bool = True) -> list[dict[str, Any]]:
+    """The rows of the FILE an earlier run wrote ([] when there is none yet, or it is empty); a FILE
+    that is not a results file of ``ser-hf predict`` is an error (``resume``: the run continues it;
+    else it would replace it)."""
+    option = f"--{kind} {path}" + (" --resume" if resume else "")
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -313,16 +317,21 @@ def _earlier_rows(path: str, kind: str) -> list[dict[str, Any]]:
     except OSError as err:
         raise SERError(f"cannot read {path} ({err.strerror})", source=option) from err
     except UnicodeDecodeError:
-        raise SERError(_not_ours(path, "it is not UTF-8 text"), source=option) from None
+        raise SERError(_not_ours(path, "it is not UTF-8 text", resume), source=option) from None
     if not text.strip():
         return []
     try:
         return _csv_results(text) if kind == "csv" else _json_results(text)
     except (ValueError, KeyError, TypeError) as err:  # json.JSONDecodeError is a ValueError
-        raise SERError(_not_ours(path, str(err)), source=option) from None
+        raise SERError(_not_ours(path, str(err), resume), source=option) from None
 
 
-def _not_ours(path: str, why: str) -> str:
+def _not_ours(path: str, why: str, resume: bool = True) -> str:
+    if not resume:  # a typo'd --csv onto the user's own table once replaced it without a word
+        return (
+            f"{path} is not a results file of ser-hf predict ({why}), so it is left as it is, not "
+            "replaced; give another FILE, or remove this one first"
+        )
     return (
         f"{path} is not a results file of ser-hf predict ({why}), so --resume leaves it as it is; give the "
         "FILE an earlier run wrote, or another FILE"
