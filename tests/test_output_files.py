@@ -267,6 +267,31 @@ def test_a_teacher_that_is_no_model_is_refused_before_the_data_loads(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_hub_model_not_cached_offline_is_one_line_that_names_offline_mode(tmp_path, capsys):
+    """With HF_HUB_OFFLINE=1 (as here), `evaluate --model user/repo` ended in huggingface_hub's
+    LocalEntryNotFoundError traceback, and `predict --model user/repo` quoted transformers' text about
+    local directories, neither saying that offline mode kept the Hub from being asked."""
+    clip = tmp_path / "a.wav"
+    sf.write(clip, make_speechlike(1.0, seed=1), SR)
+    for argv in (
+        ["evaluate", "--model", "someone/not-cached", "--corpus", f"ravdess={tmp_path}"],
+        ["predict", "--model", "someone/not-cached", str(clip)],
+        [
+            "distill",
+            "--teacher",
+            "someone/not-cached",
+            "--preset",
+            "speech-stats",
+            "--corpus",
+            f"ravdess={tmp_path}",
+        ],
+    ):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert "offline mode is on (HF_HUB_OFFLINE=1)" in err and "Traceback" not in err, err
+        assert len(err.strip().splitlines()) == 1, err
+
+
 def test_a_results_file_keeps_a_file_name_that_is_not_utf8(tmp_path):
     """cv_results.json is written readable (ensure_ascii=False); a Linux file name that is not UTF-8
     (its bytes as surrogates) must not fail the write, and reads back as the same name."""

@@ -27,7 +27,7 @@ def hub_errors(action: str, repo_id: str) -> Iterator[None]:
     """Turn the HTTP and connection errors of huggingface_hub into SERError with the fix, also when
     it wraps them in a RuntimeError (a failed LFS upload: "Error while uploading 'x' to the Hub.")."""
     from huggingface_hub import constants
-    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 
     try:
         from httpx2 import TransportError  # huggingface_hub >= 2
@@ -38,6 +38,18 @@ def hub_errors(action: str, repo_id: str) -> Iterator[None]:
     network = (HfHubHTTPError, TransportError, ConnectionError)
     try:
         yield
+    except LocalEntryNotFoundError as err:  # a download offline (or unreachable) of what is not cached
+        why = (
+            "offline mode is on (HF_HUB_OFFLINE=1)"
+            if constants.HF_HUB_OFFLINE
+            else f"{endpoint} is unreachable"
+        )
+        fix = "unset HF_HUB_OFFLINE to reach the Hub" if constants.HF_HUB_OFFLINE else "check the network"
+        raise SERError(
+            f"cannot {action}: {why} and it is not in the local Hugging Face cache; {fix}, or give a local "
+            "folder (a typo'd folder path reads as a Hub id)",
+            source=repo_id,
+        ) from err
     except (*network, RuntimeError) as err:
         cause: BaseException | None = err
         while cause is not None and not isinstance(cause, network):

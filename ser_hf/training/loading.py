@@ -161,4 +161,16 @@ def _load_hint(err: Exception, folder: Path, trust_remote_code: bool = False, hi
         )
     if "cannot be loaded with `safetensors`" in str(err):  # a Hub repo with pickled weights only
         return _pickle_message("pickled weights only (or none)")
+    if not folder.exists() and _offline():  # transformers' text never says the Hub was not asked
+        return (
+            f"no folder {str(folder)!r} here, and offline mode is on (HF_HUB_OFFLINE=1), so the Hub was not "
+            "asked: check the path, or unset HF_HUB_OFFLINE to download a Hub model"
+        )
     return f"cannot load the model ({text[:300]}); {hint}"
+
+
+def _offline() -> bool:
+    """Whether huggingface_hub's offline mode (``HF_HUB_OFFLINE``) is on."""
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE)
