@@ -401,8 +401,12 @@ def test_predict_adapt_adapts_on_all_the_given_files_then_classifies_them(tmp_pa
     one = tmp_path / "one"
     one.mkdir()
     sf.write(one / "a.wav", _clip(200.0, 0.8, 1), SR)
-    with pytest.raises(SERError, match="--adapt needs at least 2"):
+    with pytest.raises(SERError, match="--adapt needs at least 2") as err:
         predict.cli([str(one), "--model", str(folder), "--device", "cpu", "--adapt"])
+    assert "could not be read" not in str(err.value)
+    # `--adapt foo a.wav` (foo meant as --adapt's value) took foo for a file: the error names why it is out
+    with pytest.raises(SERError, match=r"\(1 could not be read: .*foo.*not found") as err:
+        predict.cli(["--adapt", str(tmp_path / "foo"), str(one / "a.wav"), "--model", str(folder)])
 
     # one long recording adapts on its windows (4-s windows, 2-s hop over 10 s: 4 windows)
     long = np.concatenate([_lowpassed(_clip(F0[k % 3], 2.0, 600 + k)) for k in range(5)])

@@ -414,3 +414,15 @@ def test_a_recording_whose_header_gives_no_length_gets_its_timeline(model_dir, t
         assert 11.5 < rows[name]["duration"] < 12.5 and "warning" not in rows[name], rows[name]
     assert "timeline" not in rows["piped_3.webm"] and "warning" not in rows["piped_3.webm"]
     assert 2.9 < rows["piped_3.webm"]["duration"] < 3.1
+
+
+@pytest.mark.parametrize("command", ["corpus", "bench"])
+def test_help_shows_no_restructuredtext_quotes(command, capsys):
+    """`corpus --help` and `bench --help` took their description from a docstring and showed its
+    ``double backquotes`` (a README probe)."""
+    try:
+        assert main([command, "--help"]) == 0
+    except SystemExit as done:
+        assert done.code == 0
+    text = capsys.readouterr().out
+    assert f"ser-hf {command}" in text and "``" not in text

@@ -10,7 +10,13 @@ from typing import IO, NoReturn
 
 class ArgumentParser(argparse.ArgumentParser):
     """argparse drops an OSError while it writes ``--help`` or a usage error (``ser-hf predict --help >
-    /dev/full`` exited 0, the text lost; ``| head`` would too): these writes let it through."""
+    /dev/full`` exited 0, the text lost; ``| head`` would too): these writes let it through. A
+    description taken from a docstring loses its reST double backquotes (``corpus --help`` showed them)."""
+
+    def __init__(self, *args, description: str | None = None, **kwargs) -> None:
+        super().__init__(
+            *args, description=description.replace("``", "") if description else description, **kwargs
+        )
 
     def print_usage(self, file: IO[str] | None = None) -> None:
         (file or sys.stdout).write(self.format_usage())

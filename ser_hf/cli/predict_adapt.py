@@ -46,10 +46,12 @@ def _adaptation_clips(
 
     win, hop = round(window_s * sampling_rate), round(hop_s * sampling_rate)
     count = 0
+    failed: list[str] = []  # why files were left out, for the error when too few are left
     for path in files:
         try:
             wave = load_audio(_local(local, path), sampling_rate, channel=channel, track=track)
-        except SERError:
+        except SERError as err:
+            failed.append(str(err))
             continue
         pieces: Iterable[np.ndarray] = [wave]
         if wants_timeline(wave.size / sampling_rate, window_s):  # the windows the timeline classifies
@@ -59,9 +61,14 @@ def _adaptation_clips(
                 count += 1
                 yield piece
     if count < 2:
+        # a path that is not there (`--adapt foo a.wav`, foo meant as --adapt's value) was not named
+        unread = (
+            f" ({len(failed)} could not be read: {'; '.join(failed[:2])}{' ...' if len(failed) > 2 else ''})"
+        )
         raise SERError(
             "--adapt needs at least 2 decodable, non-silent clips of the same speaker or microphone (or one "
-            f"recording of {TIMELINE_MIN_WINDOWS:g} windows or more); classify without --adapt",
+            f"recording of {TIMELINE_MIN_WINDOWS:g} windows or more){unread if failed else ''}; classify "
+            "without --adapt",
             source=" ".join(str(f) for f in files[:3]) + (" ..." if len(files) > 3 else ""),
         )
 
