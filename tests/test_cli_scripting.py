@@ -426,3 +426,14 @@ def test_help_shows_no_restructuredtext_quotes(command, capsys):
         assert done.code == 0
     text = capsys.readouterr().out
     assert f"ser-hf {command}" in text and "``" not in text
+
+
+def test_an_unknown_option_close_to_one_names_it(capsys):
+    """`predict --top_k 3` said only "unrecognized arguments: --top_k" (train takes both spellings)."""
+    for typed, meant in (("--top_k", "--top-k"), ("--modle", "--model")):
+        try:
+            code = main(["predict", typed, "3", "a.wav"])
+        except SystemExit as done:
+            code = done.code
+        assert code == 2
+        assert f"did you mean {meant} for {typed}?" in capsys.readouterr().err

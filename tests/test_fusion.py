@@ -4,6 +4,7 @@ members' weighted average, with both kinds of front end in one feature extractor
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -267,12 +268,16 @@ def test_a_fusion_of_functionals_models_classifies_as_the_pipeline_does(members,
     assert ours.keys() == stock.keys() and max(abs(ours[k] - stock[k]) for k in ours) < 1e-5
 
 
-def test_fuse_takes_a_bundled_models_name_as_export_does(members, tmp_path, capsys):
-    """``fuse --member cnn`` was refused (read as a Hub id) while ``export --model cnn`` worked."""
+def test_fuse_takes_a_bundled_models_name_as_export_does(members, tmp_path, capsys, caplog):
+    """``fuse --member cnn`` was refused (read as a Hub id) while ``export --model cnn`` worked. The same
+    model twice is said (it was taken without a word), and the save shows no progress bar."""
     from ser_hf.cli import fuse
 
-    assert fuse.cli(["--member", "cnn", "cnn", "--out", str(tmp_path / "f")]) == 0
-    assert "fusion of cnn (0.5), cnn (0.5)" in capsys.readouterr().out
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        assert fuse.cli(["--member", "cnn", "cnn", "--out", str(tmp_path / "f")]) == 0
+    out, err = capsys.readouterr()
+    assert "fusion of cnn (0.5), cnn (0.5)" in out and "Writing model shards" not in err
+    assert "bundled/model given more than once" in caplog.text
     # --member repeated, as --corpus is elsewhere: the second replaced the first, a fusion of one
     argv = [
         "--member",

@@ -680,3 +680,15 @@ def test_a_long_file_at_its_own_rate_or_a_whole_aac_gets_no_false_warning(
     (tmp_path / "cut.aac").write_bytes(cut[: len(cut) // 2 + 7])  # ends inside a frame: still said
     assert predict_cli([str(tmp_path / "cut.aac"), "--model", str(model_dir), "--json", "-"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["warning"].startswith("truncated")
+
+
+def test_a_clip_under_a_second_is_classified_with_a_warning(model_dir, tmp_path, capsys):
+    """A 0.1-s cut of a sentence scored `sad 0.999` with no warning (a README probe): a clip under the
+    1 s a window needs for a stable score is classified, with a warning in its row."""
+    for name, seconds in (("short.wav", 0.5), ("whole.wav", 1.5)):
+        sf.write(tmp_path / name, make_speechlike(seconds, seed=3), SR)
+    paths = [str(tmp_path / "short.wav"), str(tmp_path / "whole.wav")]
+    assert main(["predict", *paths, "--model", str(model_dir), "--json", "-"]) == 0
+    rows = {Path(r["file"]).name: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["short.wav"]["label"] and "only 0.5 s: too little speech" in rows["short.wav"]["warning"]
+    assert "warning" not in rows["whole.wav"]

@@ -90,7 +90,7 @@ def cli(argv: list[str]) -> int:
     from ..data.audio import audio_info, load_audio
     from ..data.media_files import find_media_names
     from ..data.source_kinds import is_stream_path
-    from ..inference.inputs import decoded_within, length_unknown
+    from ..inference.inputs import SHORT_WINDOW_S, decoded_within, length_unknown
     from ..inference.onnx_classifier import load_classifier
     from ..inference.seen_files import warn_if_training_files
     from ..inference.timeline import plot_timeline
@@ -275,6 +275,12 @@ def cli(argv: list[str]) -> int:
                             results.append({"file": _shown(str(path)), "duration": seconds})
                             short.append((len(results) - 1, path, samples))
                             whole_note(_shown(str(path)), seconds)
+                            if seconds < SHORT_WINDOW_S:  # 0.1 s scored 'sad 0.999' without a word
+                                add_warning(
+                                    results[-1],
+                                    f"only {seconds:g} s: too little speech for a stable emotion score "
+                                    "(the models learn from utterances of 1.5-5 s)",
+                                )
                         if warning := cut_short.warning(duration, len(samples) / clf.sampling_rate):
                             results[-1]["warning"] = warning
                 except KeyboardInterrupt:

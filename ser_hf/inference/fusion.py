@@ -12,6 +12,7 @@ weights are copied unchanged, so the fusion's probabilities equal
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +29,8 @@ from ..models.feature_extraction_ser import SERFeatureExtractor
 from ..models.modeling_fusion import SERFusionForAudioClassification
 from ..training.loading import load_feature_extractor, load_model
 from .bundled import resolve_model_name
+
+logger = logging.getLogger(__name__)
 
 
 def build_fusion(
@@ -61,6 +64,12 @@ def build_fusion(
         else:
             model, fe = member
             loaded.append((type(model).__name__, model, fe))
+    folders = [str(Path(source).resolve()) for source, _, _ in loaded if Path(source).is_dir()]
+    if twice := sorted({f for f in folders if folders.count(f) > 1}):  # a slip, or a weight meant
+        logger.warning(
+            "%s given more than once: it counts as that many members (its weight added up); give each "
+            "model once, with --weights for its share", ", ".join(twice),
+        )  # fmt: skip
     frame, functionals = None, None
     for source, _model, fe in loaded:
         if isinstance(fe, SERFunctionalsFeatureExtractor):

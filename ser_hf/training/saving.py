@@ -114,7 +114,8 @@ def save_model_folder(
     try:
         record_fitted_heads(model)  # so a head trained or re-initialised later is noticed at load
         try:
-            model.save_pretrained(str(tmp))
+            with quiet_loading():  # transformers 5's "Writing model shards" bar in every save's output
+                model.save_pretrained(str(tmp))
         except Exception as err:  # a full disk is a SafetensorError, no OSError: one, naming the weights
             io_error = os_error_of(err, output_dir / "model.safetensors")
             if io_error is None or io_error is err:
