@@ -758,6 +758,8 @@ def test_classify_batch_names_a_bad_clips_error_as_the_caller_does(clf, tmp_path
     assert all(str(err).startswith(f"{w}: ") for err, w in zip(out[:4], want))
     assert "not a readable audio" in str(out[0]) and "file not found" in str(out[1])
     assert "float samples reach" in str(out[3]) and "ndarray" not in str(out[3])
+    # bad samples are bad input, as NaN ones are (a service's 422): it was a plain SERError (a service probe)
+    assert type(out[3]).__name__ == "AudioInputError" == type(out[0]).__name__
     assert len(out[4]) == len(LABELS)
     with pytest.raises(SERError, match=r"^req-1 \(.*bad\.wav\): not a readable audio") as raised:
         clf.classify_batch(audios, names=names)

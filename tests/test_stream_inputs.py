@@ -70,6 +70,15 @@ def test_a_rate_given_with_encoded_audio_is_said_to_be_ignored(model_dir, live_w
                 source.seek(0)
             clf.classify(source)
         assert "is ignored" not in caplog.text
+    # samples that carry their rate (gradio's tuple, a datasets dict): 8000 was ignored without a word
+    samples = load_audio(str(wav), 16000)
+    for source in ((16000, samples), (samples, 16000), {"array": samples, "sampling_rate": 16000}):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="ser_hf"):
+            clf.classify(source, sampling_rate=8000)
+            clf.classify(source, sampling_rate="16000")  # their own rate: nothing to say
+        warned = [r.getMessage() for r in caplog.records if "is ignored" in r.getMessage()]
+        assert len(warned) == 1 and "sampling_rate=8000" in warned[0] and "16000 Hz" in warned[0], warned
     # timeline() too (it read them at their own rate without a word); not when the rate is theirs
     for source, rate in ((live_webm, 48000), (str(wav), 44100)):
         caplog.clear()

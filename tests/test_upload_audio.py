@@ -423,3 +423,34 @@ def test_a_flac_cut_short_is_read_up_to_its_cut(clf, tmp_path, caplog):
     for read in (load_audio, lambda d: list(iter_audio_chunks(d, 3.0))):
         with pytest.raises(AudioInputError, match="its header reads, but no audio after it"):
             read(garbage)  # not torchcodec's "start_seconds is too high(0)"
+
+
+def test_an_upload_read_before_is_said_to_be_so_not_blamed_as_broken(tmp_path):
+    """A service that sniffed an upload's header (or saved it) then passed the file object got "not a
+    readable audio file" or "no audio bytes (empty input)" for a good file, and FastAPI's UploadFile
+    itself "audio bytes must be bytes, not coroutine" with a never-awaited coroutine warning."""
+    import warnings
+
+    path = tmp_path / "a.wav"
+    sf.write(path, make_speechlike(1.0, seed=1), 16000)
+    with open(path, "rb") as f:
+        f.read(100)  # the header, sniffed
+        with pytest.raises(
+            AudioInputError, match=r"read from byte 100, where the file object was: seek\(0\)"
+        ):
+            load_audio(f, 16000)
+        f.seek(0)
+        assert len(load_audio(f, 16000)) == 16000  # whole once rewound
+    done = io.BytesIO(path.read_bytes())
+    done.read()
+    with pytest.raises(SERError, match=r"nothing left to read: the file object is at its end \(byte \d+\)"):
+        load_audio(done, 16000)
+
+    class UploadFile:  # Starlette's: an async read()
+        async def read(self, size: int = -1) -> bytes:
+            return path.read_bytes()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "coroutine ... was never awaited"
+        with pytest.raises(SERError, match=r"read\(\) is async.*upload\.file"):
+            load_audio(UploadFile(), 16000)

@@ -67,6 +67,7 @@ from .samples import (  # noqa: F401  (some only re-exported: callers import the
 from .source_kinds import (
     _describe,
     _readable_path,
+    file_position,
     is_file_object,
     is_stream_path,
     read_file_object,
@@ -286,8 +287,16 @@ def _decode_any(
     if isinstance(source, (bytes, bytearray, memoryview)):
         return _decode_bytes(bytes(source), name, sampling_rate, channel, track)
     if is_file_object(source):  # an open file, io.BytesIO, a web upload
+        at = file_position(source)
         data = read_file_object(source, name)  # named as _describe names it: open(fd) has a number for a name
-        return _decode_bytes(data, name, sampling_rate, channel, track)
+        try:
+            return _decode_bytes(data, name, sampling_rate, channel, track)
+        except SERError as err:  # its header sniffed first: a valid upload was "not a readable audio file"
+            if at:
+                err.args = (
+                    f"{err} (read from byte {at}, where the file object was: seek(0) first to read it whole)",
+                )
+            raise
     if isinstance(source, dict):
         samples = source.get("array", source.get("raw"))
         if samples is not None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NoSuchChannelError, SERError
+from ..errors import AudioInputError, NoSuchChannelError, SERError
 from .resampling import check_rate
 
 # A channel axis longer than this is taken to be the time axis (no real recording has 64 channels).
@@ -35,7 +35,7 @@ def _to_float(samples: np.ndarray, name: str) -> np.ndarray:
         if peak == np.inf:  # an inf sample (refused later) beside int16 values: the finite ones decide
             peak = float(np.nanmax(np.abs(samples[np.isfinite(samples)]), initial=0.0))
         if peak > FLOAT_PEAK_LIMIT:  # int16 values in a float array: the silence gate saw +80 dBFS
-            raise SERError(
+            raise AudioInputError(  # the samples are the input, as NaN ones are (a service's 422, not 500)
                 f"float samples reach {peak:g}, and floats are read as [-1, 1]: these look like integer "
                 "PCM values stored as floats; divide them by 32768 for 16-bit audio (2147483648 for "
                 "32-bit), or pass the integer array itself",

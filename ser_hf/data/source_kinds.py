@@ -7,6 +7,7 @@ it is), encoded bytes; every message names the source as :func:`_describe` does.
 
 from __future__ import annotations
 
+import inspect
 import io
 import os
 import stat
@@ -134,15 +135,38 @@ def is_file_object(source: Any) -> bool:
 
 def read_file_object(source: Any, name: str) -> Any:
     """What ``source.read()`` gives (its bytes from where it is, or the text of a text-mode file, which
-    decoding refuses), or a :class:`SERError` naming the fix when it cannot be read (a closed file)."""
+    decoding refuses), or a :class:`SERError` naming the fix when it cannot be read (a closed file, an
+    async ``read()``: a web framework's upload object, or one already read to its end)."""
+    at = file_position(source)
     try:
-        return source.read()
+        data = source.read()
     except (UnicodeDecodeError, ValueError, OSError) as err:  # open(f) (text mode), a closed file
         raise SERError(
             f"the file object cannot be read ({type(err).__name__}: {str(err)[:120]}); pass an open "
             "file in binary mode (open(path, 'rb')) or the path itself",
             source=name,
         ) from err
+    if inspect.isawaitable(data):  # Starlette's UploadFile: 'bytes, not coroutine', never awaited
+        getattr(data, "close", lambda: None)()
+        raise SERError(
+            "its read() is async (a web framework's upload object, e.g. FastAPI's UploadFile): pass its "
+            "file (upload.file) or the bytes of await upload.read()",
+            source=name,
+        )
+    if at and not data:  # an upload read once already (its header sniffed, or saved): 'empty input'
+        raise SERError(
+            f"nothing left to read: the file object is at its end (byte {at}), read before; seek(0) first",
+            source=name,
+        )
+    return data
+
+
+def file_position(source: Any) -> int:
+    """How far into a seekable file object ``source`` is (0 where it cannot tell)."""
+    try:
+        return int(source.tell()) if source.seekable() else 0
+    except Exception:  # no seekable() or tell(), a closed file
+        return 0
 
 
 def seekable_at_start(source: Any) -> bool:

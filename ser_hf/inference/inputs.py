@@ -253,6 +253,14 @@ def warn_rate_ignored(audio: Any, sampling_rate: int, track: Any = None) -> None
     After :func:`refuse_overlong`, the rate its header read gave (the header is read once)."""
     if isinstance(audio, (_Decoded, _Checked)):
         file_rate = audio.file_rate
+    elif (carried := _carried_rate(audio)) is not None:  # (rate, samples) or {"array", "sampling_rate"}
+        if carried != _whole(sampling_rate):
+            logger.warning(
+                "%s: sampling_rate=%s is ignored: these samples come with their own rate, %d Hz, and are "
+                "read at it",
+                clip_name(audio), sampling_rate, carried,
+            )  # fmt: skip
+        return
     elif (encoded := _encoded(audio)) is None:
         return
     else:
@@ -268,6 +276,25 @@ def warn_rate_ignored(audio: Any, sampling_rate: int, track: Any = None) -> None
             sampling_rate,
             file_rate,
         )
+
+
+def _carried_rate(audio: Any) -> int | None:
+    """The rate samples in memory come with (gradio's ``(rate, samples)`` or its reverse, a datasets
+    ``{"array", "sampling_rate"}`` dict), or None (bare samples, encoded audio, an unreadable rate)."""
+    rate: Any = None
+    if isinstance(audio, tuple) and len(audio) == 2 and np.isscalar(audio[0]) != np.isscalar(audio[1]):
+        rate = audio[0] if np.isscalar(audio[0]) else audio[1]
+    elif isinstance(audio, dict) and audio.get("array", audio.get("raw")) is not None:
+        rate = audio.get("sampling_rate")
+    return _whole(rate)
+
+
+def _whole(rate: Any) -> int | None:
+    """``rate`` as a whole number of Hz (``"16000"``, ``16000.0``), or None."""
+    try:
+        return int(float(rate)) if rate is not None and float(rate) == int(float(rate)) else None
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _fetched(audio: Any) -> Any:
