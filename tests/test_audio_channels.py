@@ -118,10 +118,10 @@ def test_an_open_file_or_upload_reads_as_its_path(call):
     closed.close()
     with pytest.raises(SERError, match="cannot be read .*ValueError"):
         load_audio(closed)
-    with pytest.raises(SERError, match=r"call_mulaw\.wav.*no audio bytes"):
+    with pytest.raises(SERError, match=r"call_mulaw\.wav.*nothing left to read.*seek\(0\) first"):
         with open(path, "rb") as f:
             f.read()
-            load_audio(f)  # read already: nothing left
+            load_audio(f)  # read already: nothing left (was "no audio bytes (empty input)")
 
 
 def test_what_a_service_gets_wrong_is_a_serror_not_a_raw_python_error():

@@ -165,6 +165,7 @@ def _load_hint(err: Exception, folder: Path, trust_remote_code: bool = False, hi
         return (
             f"no folder {str(folder)!r} here, and offline mode is on (HF_HUB_OFFLINE=1), so the Hub was not "
             "asked: check the path, or unset HF_HUB_OFFLINE to download a Hub model"
+            + ("" if hint == SER_HINT else f" ({hint})")
         )
     return f"cannot load the model ({text[:300]}); {hint}"
 
