@@ -22,7 +22,7 @@ from ..data.audio import (
 from ..data.chunks import decoder_chunks, iter_audio_chunks
 from ..data.download import fetch_url
 from ..data.resampling import MAX_RATE, MIN_RATE
-from ..data.samples import milliseconds
+from ..data.samples import _rate, milliseconds
 from ..data.source_kinds import _describe, is_file_object, resolve_stream
 from ..errors import AudioTooLongError, NoSpeechError, SERError
 from ..models.configuration_ser import FUNCTIONAL_BLOCKS
@@ -254,7 +254,7 @@ def warn_rate_ignored(audio: Any, sampling_rate: int, track: Any = None) -> None
     if isinstance(audio, (_Decoded, _Checked)):
         file_rate = audio.file_rate
     elif (carried := _carried_rate(audio)) is not None:  # (rate, samples) or {"array", "sampling_rate"}
-        if carried != _whole(sampling_rate):
+        if carried != _given_rate(sampling_rate):
             logger.warning(
                 "%s: sampling_rate=%s is ignored: these samples come with their own rate, %d Hz, and are "
                 "read at it",
@@ -286,14 +286,15 @@ def _carried_rate(audio: Any) -> int | None:
         rate = audio[0] if np.isscalar(audio[0]) else audio[1]
     elif isinstance(audio, dict) and audio.get("array", audio.get("raw")) is not None:
         rate = audio.get("sampling_rate")
-    return _whole(rate)
+    return _given_rate(rate)
 
 
-def _whole(rate: Any) -> int | None:
-    """``rate`` as a whole number of Hz (``"16000"``, ``16000.0``), or None."""
+def _given_rate(rate: Any) -> int | None:
+    """``rate`` read as ``load_audio`` reads a user's rate (``"16000"``, ``16000.0``), or None where it
+    reads none (decoding then says why)."""
     try:
-        return int(float(rate)) if rate is not None and float(rate) == int(float(rate)) else None
-    except (TypeError, ValueError, OverflowError):
+        return None if rate is None else _rate(rate, "")
+    except SERError:
         return None
 
 

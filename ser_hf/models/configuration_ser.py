@@ -487,9 +487,8 @@ class SERFusionConfig(PretrainedConfig):
                 raise SERError(
                     f"fusion member 0 has labels {labels[0]}, member {i} {theirs}: fuse models of one label set"
                 )
-        if labels and sorted(labels[0]) != sorted(
-            mine
-        ):  # 'the fusion has LABEL_0 ...' named labels no user gave
+        # 'the fusion has LABEL_0 ...' named labels no user gave
+        if labels and sorted(labels[0]) != sorted(mine):
             raise SERError(
                 f"a fusion's labels are its members' ({labels[0]}): it cannot take {len(mine)} other labels "
                 "(load it without num_labels / id2label)"

@@ -97,7 +97,12 @@ def check_resume(output_dir: str | Path, run: dict[str, Any]) -> None:
         study = optuna.load_study(study_name=STUDY, storage=JournalStorage(JournalFileBackend(str(path))))
     except KeyError:  # a journal without this study: the search starts it
         return
-    _refuse_another_run(study.user_attrs.get("run"), json.loads(json.dumps(run, default=str)), path)
+    _refuse_another_run(study.user_attrs.get("run"), _as_journaled(run), path)
+
+
+def _as_journaled(run: dict[str, Any]) -> dict[str, Any]:
+    """``run`` as it reads back from the journal (JSON: tuples as lists, other objects as text)."""
+    return json.loads(json.dumps(run, default=str))
 
 
 def _open_study(path: Path, run: dict[str, Any], resume: bool, seed: int) -> tuple[Any, int, int]:
@@ -121,7 +126,7 @@ def _open_study(path: Path, run: dict[str, Any], resume: bool, seed: int) -> tup
         study_name=STUDY, storage=storage, direction="maximize", load_if_exists=True,
         sampler=optuna.samplers.TPESampler(seed=seed),
     )  # fmt: skip
-    run = json.loads(json.dumps(run, default=str))  # as it reads back from the journal
+    run = _as_journaled(run)
     previous = study.user_attrs.get("run")
     if previous is None:
         study.set_user_attr("run", run)

@@ -25,7 +25,6 @@ from ..models.modeling_ser import (
 
 logger = logging.getLogger(__name__)
 
-# the config fields of the functionals presets (what train_linear reads); --config_overrides may set these
 # the options of a --backbone model's head (the rest of a preset's config has no part in it)
 BACKBONE_OPTIONS = (
     "class_weights",
@@ -34,6 +33,7 @@ BACKBONE_OPTIONS = (
     "attention_hidden_size",
     "classifier_dropout",
 )
+# the config fields of the functionals presets (what train_linear reads); --config_overrides may set these
 LINEAR_OPTIONS = (
     "c_grid",
     "speed_copies",
@@ -502,25 +502,22 @@ def check_overrides(
     """
     from transformers import PretrainedConfig
 
-    if backbone:  # the rest of the preset's config is not used: an override of it did nothing
-        what = "a --backbone model's head (SERBackboneConfig)"
-        _refuse_unknown(config_overrides or {}, list(BACKBONE_OPTIONS), set(), what, "--config_overrides")
-        if feature_overrides:
-            raise SERError(
-                f"--backbone {backbone} reads audio through the encoder's own feature extractor, so "
-                "feature-extractor fields do nothing; drop --feature_overrides",
-                source="--feature_overrides",
+    spec = None if backbone else get_preset(preset)
+    if spec is None or spec["family"] not in FAMILIES:  # options of their own; feature fields do nothing
+        if backbone:  # the rest of the preset's config is not used: an override of it did nothing
+            what, own = "a --backbone model's head (SERBackboneConfig)", BACKBONE_OPTIONS
+            why = f"--backbone {backbone} reads audio through the encoder's own feature extractor"
+            fix = "drop --feature_overrides"
+        else:  # a functionals preset: its recipe's options, its own features
+            what, own = f"the functionals preset {preset!r}", LINEAR_OPTIONS
+            why, fix = (
+                f"{what} computes its own fixed functionals",
+                "drop --feature_overrides, or use a frame or compact preset",
             )
-        return
-    spec = get_preset(preset)
-    if spec["family"] not in FAMILIES:  # a functionals preset: its recipe's options, its own features
-        what = f"the functionals preset {preset!r}"
-        _refuse_unknown(config_overrides or {}, list(LINEAR_OPTIONS), set(), what, "--config_overrides")
+        _refuse_unknown(config_overrides or {}, list(own), set(), what, "--config_overrides")
         if feature_overrides:  # once ignored without a word
             raise SERError(
-                f"{what} computes its own fixed functionals, so feature-extractor fields do nothing; "
-                "drop --feature_overrides, or use a frame or compact preset",
-                source="--feature_overrides",
+                f"{why}, so feature-extractor fields do nothing; {fix}", source="--feature_overrides"
             )
         return
     config_cls = FAMILIES[spec["family"]][0]

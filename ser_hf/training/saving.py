@@ -44,9 +44,10 @@ _quiet_state = {"depth": 0, "enabled": False}  # loads under way, and the settin
 
 @contextlib.contextmanager
 def quiet_loading() -> Iterator[None]:
-    """No "Loading weights" progress bars from transformers while ser_hf loads a model for you;
-    the previous setting is restored when the last load running at the time ends (a service
-    loading models from several threads got a bar: one load turned them back on under another)."""
+    """No "Loading weights" (or "Writing model shards") progress bars from transformers while ser_hf
+    loads (or saves) a model for you; the previous setting is restored when the last load running at
+    the time ends (a service loading models from several threads got a bar: one load turned them back
+    on under another)."""
     from transformers.utils import logging as hf_logging
 
     with _QUIET:
