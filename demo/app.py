@@ -566,7 +566,7 @@ def build_demo(classifier: EmotionClassifier | None, load_error: str | None = No
                 sources=["microphone"], streaming=True, type="numpy", label="Microphone", elem_id="live-audio"
             )
             live_label = gr.Label(num_top_classes=TOP_K, label="Emotion now", elem_id="live-label")
-            live_status = gr.Markdown("", elem_id="live-status")
+            live_status = gr.Markdown("", label="Status", elem_id="live-status")  # the API names it
             live.start_recording(reset_stream, inputs=None, outputs=state, api_name="reset_stream")
             live.stream(
                 stream,

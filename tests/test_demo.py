@@ -393,8 +393,11 @@ def test_gradio_client_round_trip(app, clf, example, tmp_path):
 
     with launched(app, clf) as url:
         client = Client(url, verbose=False)
-        endpoints = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-        assert {"/classify", "/stream", "/reset_stream"} <= endpoints
+        named = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+        assert {"/classify", "/stream", "/reset_stream"} <= set(named)
+        # every value an API client sends or gets has a name (the live status was "value_18")
+        shown = [v["label"] for ep in named.values() for v in ep["parameters"] + ep["returns"]]
+        assert shown and not [label for label in shown if label.startswith("value_")], shown
         result = client.predict(handle_file(str(example)), api_name="/classify")
         label = result[0]
         direct, *_ = app.classify_file(str(example), clf)

@@ -150,3 +150,26 @@ def test_require_speech_refuses_what_classify_only_warns_about(clf, caplog):
     assert isinstance(out[0], AudioInputError)
     with pytest.raises(NoSpeechError):
         clf.classify_batch([speech, silence], sampling_rate=SR, require_speech=True)
+
+
+def test_require_speech_refuses_loud_noise_and_tones_by_the_speech_detector(clf, examples_dir):
+    """White noise and a steady tone at a speech level passed the level rules and got an emotion under
+    ``require_speech=True`` (a server's question "is there speech to score?"); the speech detector that
+    ``timeline`` uses now answers it. Real speech, at 16 kHz or resampled from 48 kHz, is still scored."""
+    rng = np.random.default_rng(0)
+    t = np.arange(3 * SR) / SR
+    noise = (0.1 * rng.standard_normal(3 * SR)).astype(np.float32)
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    for clip in (noise, tone):
+        assert clf.classify(clip, SR)  # scored by default, as before
+        with pytest.raises(
+            NoSpeechError,
+            match=r"holds no speech by the speech detector \(its most speech-like 32 ms at probability 0\.0\d, under 0\.1",
+        ):
+            clf.classify(clip, SR, require_speech=True)
+    out = clf.classify_batch([noise, tone], sampling_rate=SR, require_speech=True, return_exceptions=True)
+    assert [type(r) for r in out] == [NoSpeechError, NoSpeechError]
+    real = sorted(examples_dir.glob("*.flac"))[0]
+    assert clf.classify(real, require_speech=True) == clf.classify(real)
+    speech48k = ser_hf.load_audio(real, sampling_rate=48000)
+    assert clf.classify(speech48k, 48000, require_speech=True) == clf.classify(speech48k, 48000)

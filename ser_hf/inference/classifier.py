@@ -349,8 +349,9 @@ class EmotionClassifier:
             track: the audio track of a file with several (an OBS or Zoom export), counted from 0 as
                 channels are; None reads FFmpeg's choice, with a warning when there are several.
             require_speech: raise :class:`~ser_hf.errors.NoSpeechError` for a clip with no speech to score
-                (no 50 ms above -55 dBFS, which :meth:`timeline` labels ``silence``, or under 0.1 s); by
-                default it gets the model's scores anyway (2 s of digital silence: ``fearful`` 0.59), and a warning.
+                (no 50 ms above -55 dBFS, which :meth:`timeline` labels ``silence``; under 0.1 s; or no 32 ms
+                the speech detector :meth:`timeline` uses finds at all speech-like: noise, a tone); by default
+                it gets the model's scores anyway (2 s of digital silence: ``fearful`` 0.59), and a warning.
 
         Returns:
             ``[{"label": str, "score": float}, ...]`` sorted by score; the scores of all labels sum to 1.

@@ -156,6 +156,9 @@ class SpeechTrack:
         self._keypad: list[np.ndarray] = []  # per frame: a keypad tone or the 0.6 s after one (no speech)
         self._last_digit = -1  # the last computed frame's DTMF digit
         self._last_tone = -(10**9)  # the index of the last frame in a keypad tone
+        self.peak = (
+            0.0  # the highest speech probability of a frame fed so far (not in or after a keypad tone)
+        )
 
     @classmethod
     def of(cls, wave: np.ndarray) -> SpeechTrack:
@@ -177,6 +180,8 @@ class SpeechTrack:
             self._keypad.append(
                 self._keypad_frames(buf[CONTEXT : CONTEXT + whole * FRAME].reshape(whole, FRAME))
             )
+            if not self._keypad[-1].all():
+                self.peak = max(self.peak, float(self._probs[-1][~self._keypad[-1]].max()))
             self._done += whole
             self._speech = None
         self._pending = buf[whole * FRAME :]
