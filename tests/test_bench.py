@@ -75,8 +75,12 @@ def test_quick_bench_writes_finite_ratios(quick_report):
     )  # fitted, not stepped
     assert small["latency_vs_default"] == small["latency_ms"] / default["latency_ms"]
     cv = report["parts"]["cv"]
-    # the whole 6-fold protocol ran, every test clip scored once
-    assert cv["folds"] == 6 and cv["clips"] == 24 * 8 and cv["wall_s"] > 0 and cv["peak_rss_mb"] > 50
+    # --quick: two speaker-independent folds (the full run: the 6-fold protocol), every clip tested once
+    assert cv["folds"] == 2 and cv["clips"] == 24 * 8 and cv["wall_s"] > 0 and cv["peak_rss_mb"] > 50
+    assert (
+        "## Cross-validation on a CPU: 2 speaker-independent folds of `speech-stats`"
+        in (out / "BENCH.md").read_text()
+    )
     memory = report["parts"]["memory"]["runs"]
     assert memory["10"]["clips"] == 10 * memory["1"]["clips"]
     # the default's ONNX export gave the package's top label on most of the example clips

@@ -147,8 +147,13 @@ def _section(name: str, p: dict[str, Any]) -> list[str]:
             p["markdown"],
         ]
     elif name == "cv":
+        protocol = (
+            "the full RAVDESS 6-fold protocol"
+            if p["folds"] == 6
+            else f"{p['folds']} speaker-independent folds"
+        )
         lines = [
-            f"## Cross-validation on a CPU: the full RAVDESS 6-fold protocol of `{p.get('preset', 'speech-stats')}`",
+            f"## Cross-validation on a CPU: {protocol} of `{p.get('preset', 'speech-stats')}`",
             "",
             f"Data: {p['data']}; {p['folds']} folds, {p['clips']} test clips, one process per "
             "fold; wall time covers decoding, features (an empty feature cache: each clip computed once), fitting "
