@@ -29,6 +29,8 @@ import pytest
 from conftest import make_speechlike, save_tiny_bilstm
 from fake_hub import FakeHub
 
+from ser_hf.errors import SERError
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO = REPO_ROOT / "demo"
 SPACE = "user/ser-demo"
@@ -336,6 +338,32 @@ def test_a_model_the_space_could_not_load_is_refused_before_anything_is_uploaded
     assert repo.variables == {"SER_HF_MODEL": "fusion"}
     card = _card(repo.commits[-1].files["README.md"].content)
     assert card.data.models is None and "the model bundled with ser_hf as `fusion`" in card.text
+
+
+def test_a_typod_folder_path_offline_or_unreachable_is_said_to_be_no_folder_here():
+    """``push-space --model runs/mdoel`` offline said only "offline mode is on": a user who meant a folder
+    was not told that none is there."""
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    from ser_hf.hub.space import check_served_model
+
+    class Api:  # the Hub out of reach, as huggingface_hub raises it
+        endpoint = "https://huggingface.co"
+
+        def __init__(self, error: Exception) -> None:
+            self.error = error
+
+        def model_info(self, repo_id: str) -> None:
+            raise self.error
+
+    for error, why in (
+        (OfflineModeIsEnabled("offline"), "offline mode is on"),
+        (ConnectionError("refused"), "is unreachable"),
+    ):
+        with pytest.raises(SERError) as err:
+            check_served_model(Api(error), "runs/mdoel")
+        assert "the model runs/mdoel (no folder 'runs/mdoel' here, so a Hub id)" in str(err.value)
+        assert why in str(err.value)
 
 
 def test_the_spaces_card_names_a_bundled_model_or_a_hub_id_it_serves():

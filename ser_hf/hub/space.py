@@ -253,7 +253,9 @@ def check_served_model(api: HfApi, model: str) -> None:
         resolve_model_name(model)  # a close misspelling of a bundled name: refused, naming it
         if bundled_name(model):
             return
-    with hub_errors(f"look up the model {model} the Space is to serve", model):
+    # a typo'd folder path offline was "cannot look up the model runs/mdoel ...: offline mode is on" alone
+    shown = f"{model} (no folder {model!r} here, so a Hub id)" if "/" in model else model
+    with hub_errors(f"look up the model {shown} the Space is to serve", model):
         try:
             api.model_info(model)
         except RepositoryNotFoundError as err:
