@@ -1,6 +1,6 @@
 """The package's exception type, :class:`SERError` (defined in the model folder, which is copied
 next to saved models and so cannot import the package), and its subclasses for the audio a caller
-gives (:class:`AudioInputError`, :class:`AudioTooLongError`, :class:`NoSpeechError`,
+gives (:class:`AudioInputError`, defined there too, :class:`AudioTooLongError`, :class:`NoSpeechError`,
 :class:`NoSuchChannelError`, :class:`NoSuchTrackError`), which a server answers apart from its own
 problems (model folder, configuration);
 :func:`require_extra`, which turns a
@@ -20,7 +20,7 @@ import os
 import re
 from pathlib import Path
 
-from .models.errors import SERError, install_hint
+from .models.errors import AudioInputError, SERError, install_hint
 
 __all__ = [
     "EXTRAS",
@@ -34,17 +34,6 @@ __all__ = [
     "install_hint",
     "require_extra",
 ]
-
-
-class AudioInputError(SERError):
-    """The audio given is not usable: empty, not audio (an image, text, a playlist), undecodable or cut
-    before its first samples, without an audio track, NaN or infinite samples, a damaged header (a
-    rate no recording has), an address that cannot be fetched. A bad upload (HTTP 422), not the
-    server's fault. An :class:`SERError` whose ``source`` names the input; the message says the fix.
-
-    Plain :class:`SERError` stays for what the calling code (not the audio) got wrong: a missing path,
-    an argument of the wrong type or shape, an array without its rate, and for the model folder,
-    the configuration and missing dependencies."""
 
 
 class AudioTooLongError(AudioInputError):

@@ -103,6 +103,19 @@ def test_pipeline_uses_our_model_and_labels(classifier):
     assert classifier.model.config.id2label == dict(enumerate(LABELS))
 
 
+def test_nan_or_empty_samples_are_the_callers_audio_error_in_the_stock_pipeline(classifier, speech):
+    """A server on the stock pipeline that answers ``AudioInputError`` as a bad upload (the README's
+    pattern) got a plain ``SERError`` for NaN samples: its 500, not the client's 422."""
+    from ser_hf import AudioInputError
+
+    bad = speech.copy()
+    bad[100] = np.nan
+    with pytest.raises(AudioInputError, match="NaN or Inf"):
+        classifier(bad)
+    with pytest.raises(AudioInputError, match="empty"):
+        classifier.feature_extractor(np.zeros(0, np.float32), sampling_rate=16000)
+
+
 def test_array_matches_direct_call(classifier, speech):
     scores = assert_valid(classifier(speech, top_k=None))
     assert_scores_close(scores, direct_scores(classifier, speech))

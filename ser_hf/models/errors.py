@@ -37,6 +37,20 @@ class SERError(ValueError):
         return text[len(self.source) + 2 :] if self.source and text.startswith(f"{self.source}: ") else text
 
 
+class AudioInputError(SERError):
+    """The audio given is not usable: empty, not audio (an image, text, a playlist), undecodable or cut
+    before its first samples, without an audio track, NaN or infinite samples, a damaged header (a
+    rate no recording has), an address that cannot be fetched. A bad upload (HTTP 422), not the
+    server's fault. An :class:`SERError` whose ``source`` names the input; the message says the fix.
+
+    Plain :class:`SERError` stays for what the calling code (not the audio) got wrong: a missing path,
+    an argument of the wrong type or shape, an array without its rate, and for the model folder,
+    the configuration and missing dependencies.
+
+    Defined here, beside :class:`SERError`, so the model folder's own code (the stock pipeline's
+    feature extractor) raises it for NaN or empty samples too (it was a plain SERError there)."""
+
+
 def install_hint(extra: str | None, modules: tuple[str, ...] = (), *, reinstall: bool = False) -> str:
     """The command that installs the optional extra ``extra`` of ser-hf (None: the package alone), as this
     installation was made: ser-hf is not on PyPI, so ``pip install 'ser-hf[EXTRA]'`` finds no distribution.

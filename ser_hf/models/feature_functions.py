@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import SERError
+from .errors import AudioInputError, SERError
 
 # what an extractor's __call__ takes: one clip, a list of clips, or a (batch, samples) array
 RawSpeech = np.ndarray | torch.Tensor | list[float] | list[np.ndarray] | list[torch.Tensor]
@@ -132,7 +132,7 @@ def waveform_batch(
         if t.ndim != 1:
             raise SERError(f"each clip must be a 1-D mono waveform, got shape {tuple(t.shape)}", source=where)
         if t.numel() == 0:
-            raise SERError("the clip is empty (0 samples)", source=where)
+            raise AudioInputError("the clip is empty (0 samples)", source=where)
         if truncation:
             t = t[:max_length]
         if not torch.is_floating_point(t):
@@ -154,7 +154,7 @@ def waveform_batch(
     if not bool(finite.all()):
         first = int((~finite).nonzero()[0])
         where = f"clip {first}" if len(tensors) > 1 else "audio"
-        raise SERError("the audio contains NaN or Inf samples", source=where)
+        raise AudioInputError("the audio contains NaN or Inf samples", source=where)
     return batch, lengths.to(target)
 
 
