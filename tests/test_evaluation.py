@@ -530,6 +530,43 @@ acc = sum(t == p for t, p in zip(y, pred)) / 6
 """
 
 
+def test_cv_does_not_reuse_finished_folds_on_a_corpus_that_changed_since(tree, tmp_path, capsys):
+    """A researcher re-ran ``ser-hf cv`` after removing a speaker from the corpus: the finished folds
+    were reported again (72 test clips, the old scores) as the corpus's results. Their split.json
+    (written by training, here by the same code) now checks the rows first."""
+    import shutil
+
+    from ser_hf.training.arguments import parse_args
+    from ser_hf.training.clips import load_rows, make_split
+
+    corpus = tmp_path / "ravdess"
+    shutil.copytree(tree, corpus)
+    fake = tmp_path / "fake_python"
+    fake.write_text(f"#!{sys.executable}\n{FAKE_TRAINER}")
+    fake.chmod(0o755)
+    out = tmp_path / "cv"
+    argv = ["--corpus", f"ravdess={corpus}", "--preset", "compact", "--out", str(out), "--python", str(fake)]
+    assert cv_cli.cli(argv) == 0
+    for k in range(6):  # what a real fold's training writes beside its metrics
+        data_args, _, _, training_args = parse_args(
+            ["--corpus", f"ravdess={corpus}", "--split", f"ravdess-fold:{k}", "--output_dir", str(tmp_path)]
+        )
+        ds, row_splits = load_rows(data_args, return_splits=True)
+        make_split(ds, data_args, training_args.seed, row_splits).to_json(out / f"fold_{k}" / "split.json")
+    capsys.readouterr()
+    assert cv_cli.cli(argv) == 0  # the same data: reused
+    assert capsys.readouterr().out.count("already finished") == 6
+    next((corpus / "Actor_24").iterdir()).unlink()  # a clip removed since
+    with pytest.raises(
+        SERError,
+        match=r"fold_0 finished on other data than the corpora hold now \(the dataset "
+        r"differs from the one the split was made for: 119 rows, the split was made for 120\)",
+    ):
+        cv_cli.cli(argv)
+    assert json.loads((out / "cv_results.json").read_text())["n"] == 36  # the earlier report, as it was
+    assert cv_cli.cli([*argv, "--force"]) == 0  # trained again on the data as it is
+
+
 class caplog_at_warning:
     """The messages ser_hf.training logs at WARNING inside the block (cv runs outside pytest's caplog)."""
 

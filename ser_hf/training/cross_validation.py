@@ -183,6 +183,33 @@ def _check_finished_folds(out: Path, commands: dict[int, tuple[list[str], list[s
         )
 
 
+def _check_reused_data(out: Path, reused: Sequence[int], training_argv: Sequence[str]) -> None:
+    """A finished fold is reused only on the rows it was trained on: its ``split.json`` is checked
+    against the corpora as they are now (headers only), so a corpus whose files or speakers changed
+    since (a speaker removed, clips added) is not reported under the old folds' scores. Labels edited
+    in place (the same files) are not seen: ``--force`` retrains."""
+    from ..data.splits import Split
+    from .arguments import parse_args
+    from .clips import load_rows
+
+    ds = load_rows(parse_args(training_argv)[0])
+    for k in reused:
+        path = out / f"fold_{k}" / "split.json"
+        if not path.is_file():
+            continue
+        split = Split.from_json(path)
+        if split.row_ids is None:
+            continue
+        try:
+            split.verify(ds)
+        except SERError as err:
+            raise SERError(
+                f"fold_{k} finished on other data than the corpora hold now ({err.bare_message}): they "
+                "changed since; give another --out, or --force to train every fold again on them",
+                source=str(out),
+            ) from err
+
+
 def finished_fold_dirs(out: Path, n_folds: int | None = None) -> list[Path]:
     """The ``fold_K`` folders of ``out`` that hold test metrics, in fold order; with ``n_folds`` (the
     run's), only K < ``n_folds``: a 4-fold run's fold_2 and fold_3 were counted in a 2-fold rerun's
@@ -379,6 +406,8 @@ def run_cross_validation(
             teacher_commands[k] = _resume_if_started(teacher_commands[k], out / f"fold_{k}" / "teacher.log")
     if todo:  # before cv_config.json: a run that cannot start must not rename the folds already there
         check_split(*(commands[k][3:] for k in todo))
+    if reused := sorted(set(indices) - set(todo)):
+        _check_reused_data(out, reused, commands[reused[0]][3:])
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / CONFIG_FILE, meta)
     for k in todo:  # a retrained fold's adapted scores belong to the model it replaces
