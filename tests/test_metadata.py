@@ -75,7 +75,7 @@ def test_a_workbook_is_refused_and_metadata_csv_is_found_whatever_its_case_or_as
     assert "reading metadata.csv; left out the other metadata table(s) ['Metadata.csv']" in caplog.text
 
 
-def test_speaker_ids_are_stripped_and_ids_differing_by_leading_zeros_are_warned_of(tmp_path, caplog):
+def test_speaker_ids_are_stripped_and_ids_written_two_ways_are_warned_of(tmp_path, caplog):
     """'001 ' and '001' were two speakers (one person in training and in test of a split called
     speaker-independent); Excel's 1 for 001 likewise, without a word."""
     rows = clips(tmp_path / "space")
@@ -90,6 +90,37 @@ def test_speaker_ids_are_stripped_and_ids_differing_by_leading_zeros_are_warned_
     assert "speakers '1' and '001'" in caplog.text and "look like one person written two ways" in caplog.text
     assert "kept apart" in caplog.text
     assert {"mine_1", "mine_001"} <= set(speakers(ds))  # ids as written: existing splits keep their ids
+
+    # in another case, or with other punctuation: one person in training and in test, without a word
+    rows = clips(tmp_path / "case")
+    cased = [(f, lab, f"SPK{spk}" if i % 2 else f"spk_{spk}", g) for i, (f, lab, spk, g) in enumerate(rows)]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        ds = load_corpus("mine", str(write(tmp_path / "case", table(cased))))
+    assert "speakers 'SPK001' and 'spk_001'" in caplog.text and "in another case" in caplog.text
+    assert "'SPK002' and 'spk_002'" in caplog.text and "kept apart" in caplog.text
+
+
+def test_rows_with_an_empty_speaker_cell_beside_named_speakers_are_said_and_not_split_by_speaker(
+    tmp_path, caplog
+):
+    """Blank speaker cells formed one pseudo-speaker of clips from every speaker: cv tested on it while
+    its people trained, and called the folds speaker-independent, without a word."""
+    from ser_hf.data.folds import leave_one_speaker_out, random_stratified_split, speaker_kfold
+
+    rows = clips(tmp_path)
+    blanked = [(f, lab, "" if i % 4 == 0 else spk, g) for i, (f, lab, spk, g) in enumerate(rows)]
+    with caplog.at_level(logging.WARNING):
+        ds = load_corpus("mine", str(write(tmp_path, table(blanked))))
+    n = sum(not spk for _, _, spk, _ in blanked)
+    assert f"{n} of {len(rows)} row(s) have an empty 'speaker' cell" in caplog.text
+    assert "mine_unknown" in set(speakers(ds))
+    for split in (lambda: speaker_kfold(ds, 2), lambda: leave_one_speaker_out(ds)):
+        with pytest.raises(
+            SERError, match=rf"corpus mine: {n} row\(s\) have no speaker id .* beside 3 named"
+        ):
+            split()
+    assert random_stratified_split(ds).speaker_independent is False  # by clip: still possible
 
 
 def test_blank_rows_excel_writes_at_the_end_are_not_files(tmp_path, caplog):

@@ -160,6 +160,27 @@ def _fewer(picked: list[str], n: int) -> list[str]:
     return picked
 
 
+def _refuse_blank_speaker_cells(meta: _Meta, protocol: str) -> None:
+    """A corpus with named speakers and rows without one (an empty speaker cell: ``<corpus>_unknown``)
+    cannot be split by speaker: the pseudo-speaker holds clips of any of them, so it would sit in one
+    part while its people sit in another, under a split called speaker-independent. (A corpus with no
+    speaker ids at all is one pseudo-speaker, said by :func:`_warn_thin_corpora`.)"""
+    named: dict[str, set[str]] = {}
+    for s, c in zip(meta.speaker, meta.corpus):
+        named.setdefault(c, set()).add(s)
+    for corpus, speakers in sorted(named.items()):
+        blank = [s for s in speakers if s.endswith("_unknown")]
+        if blank and len(speakers) > 1:
+            rows = sum(s == blank[0] for s in meta.speaker)
+            raise SERError(
+                f"corpus {corpus}: {rows} row(s) have no speaker id (an empty speaker cell) beside "
+                f"{len(speakers) - 1} named speakers; a split by speaker cannot place them (they may be "
+                "any of those people, in training and in test): fill in their speakers, leave them out of "
+                "the metadata table, or split by clip (--split random)",
+                source=protocol,
+            )
+
+
 def _make_split(
     meta: _Meta,
     protocol: str,
@@ -172,6 +193,7 @@ def _make_split(
     train_pool: Sequence[str] | None = None,
     validation_pool: Sequence[str] | None = None,
 ) -> Split:
+    _refuse_blank_speaker_cells(meta, protocol)
     test_set = set(test_spk)
     train_spk = sorted(set(train_pool if train_pool is not None else meta.speaker) - test_set)
     pool = train_spk if validation_pool is None else sorted(set(validation_pool) & set(train_spk))

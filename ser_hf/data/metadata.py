@@ -209,11 +209,12 @@ def missing_reason(root: Path, value: str, listings: dict[Path, dict[str, list[s
     return f"listed in metadata.csv but missing{seen}"
 
 
-def leading_zero_twins(speakers: Iterable[str]) -> list[tuple[str, ...]]:
-    """Speaker ids that differ only by leading zeros (``1`` and ``001``: Excel drops the zeros of a
-    number), each group sorted."""
+def speaker_id_twins(speakers: Iterable[str]) -> list[tuple[str, ...]]:
+    """Speaker ids that differ only in what people and spreadsheets change: leading zeros (``1`` and
+    ``001``: Excel drops a number's zeros), case (``SPK1`` and ``spk1``) or punctuation and spaces
+    (``spk_1``, ``spk-1``), each group sorted (shortest first)."""
     groups: dict[str, set[str]] = {}
     for spk in speakers:
-        if spk.isdigit():
-            groups.setdefault(spk.lstrip("0") or "0", set()).add(spk)
-    return sorted(tuple(sorted(g, key=len)) for g in groups.values() if len(g) > 1)
+        key = re.sub(r"(?<![0-9])0+(?=[0-9])", "", re.sub(r"[\W_]+", "", spk.casefold()))
+        groups.setdefault(key, set()).add(spk)
+    return sorted(tuple(sorted(g, key=lambda s: (len(s), s))) for g in groups.values() if len(g) > 1)

@@ -19,11 +19,11 @@ from .labels import (
 from .layouts import _check_file, _scan
 from .metadata import (
     find_metadata,
-    leading_zero_twins,
     listed_path,
     missing_reason,
     pick_column,
     read_metadata,
+    speaker_id_twins,
 )
 from .rows import (
     KNOWN_CORPORA,
@@ -313,13 +313,21 @@ def _table_entries(
             "macOS ignore case, Linux does not), e.g. %s -> %s; write the names as on disk to silence this",
             src, len(other_cases), other_cases[0][0], os.path.relpath(other_cases[0][1], root),
         )  # fmt: skip
-    twins = leading_zero_twins({e[2] for e in entries if e[2]})
+    if spk_col and (blank := [e[4] for e in entries if not e[2]]):
+        logger.warning(
+            "%s: %d of %d row(s) have an empty %r cell (e.g. %s): they form one pseudo-speaker, "
+            "'<corpus>_unknown', which splits by speaker refuse beside named speakers; fill them in",
+            src, len(blank), len(entries), spk_col, blank[0],
+        )  # fmt: skip
+    twins = speaker_id_twins({e[2] for e in entries if e[2]})
     if twins:
         logger.warning(
-            "%s: speakers %s look like one person written two ways (Excel drops a number's leading "
-            "zeros); they are kept apart as written, so one person can be in training and in test: fix "
-            "the speaker column (format it as Text in Excel)",
+            "%s: speakers %s look like one person written two ways (in another case, with other "
+            "punctuation, or without a number's leading zeros, which Excel drops); they are kept apart as "
+            "written, so one person can be in training and in test: fix the speaker column (format it as "
+            "Text in Excel)%s",
             src, "; ".join(" and ".join(map(repr, t)) for t in twins[:5]),
+            f" ({len(twins)} such groups)" if len(twins) > 5 else "",
         )  # fmt: skip
     entries = _once_per_file(entries, src, report)
     _warn_outside(entries, root, src)
