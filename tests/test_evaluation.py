@@ -238,6 +238,17 @@ def test_evaluate_warns_of_the_models_own_speakers_and_unseen_leaves_them_out(tr
     )
     assert evaluate_cli.cli([*argv, "--split", "unseen", "--out", str(tmp_path / "unseen")]) == 0
     assert "took part" not in capsys.readouterr().err
+    # the same command again replaces its own files quietly; another corpus or split into the same
+    # --out said nothing either, and the earlier figures were gone
+    assert evaluate_cli.cli([*argv, "--split", "unseen", "--out", str(tmp_path / "unseen")]) == 0
+    assert "this run replaces" not in capsys.readouterr().err
+    assert evaluate_cli.cli([*argv, "--out", str(tmp_path / "unseen")]) == 0
+    assert (
+        f"warning: {tmp_path / 'unseen'} holds the evaluation of {model} on ravdess={part} (unseen, test); "
+        "this run replaces its files" in capsys.readouterr().err
+    )
+    assert evaluate_cli.cli([*argv, "--split", "unseen", "--out", str(tmp_path / "unseen")]) == 0
+    capsys.readouterr()
     metrics = json.loads((tmp_path / "unseen" / "metrics.json").read_text())
     assert list(metrics["per_speaker"]) == ["ravdess_21", "ravdess_22"] and "seen_speakers" not in metrics
     for actor in ("21", "22"):  # only actors the model saw: it said "the test part of this split is empty"

@@ -127,6 +127,26 @@ def _build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _other_evaluation(out: Path, args: argparse.Namespace) -> str | None:
+    """What ``out/metrics.json`` evaluated when it was another model, corpus, split or subset than
+    this run's ("the evaluation of runs/m1 on tess=tess_sub (all, test)"), which this run then
+    replaces (``train`` says so of a model folder, ``cv`` refuses); None for none or the same."""
+    import json
+
+    try:
+        earlier = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(earlier, dict) or "corpora" not in earlier:
+        return None
+    ours = [str(args.model), list(args.corpus), _split_shown(args.split, args.model), args.subset]
+    theirs = [earlier.get("model"), earlier.get("corpora"), earlier.get("split"), earlier.get("subset")]
+    if theirs == ours:
+        return None
+    corpora = ", ".join(map(str, earlier.get("corpora") or [])) or "?"
+    return f"the evaluation of {theirs[0]} on {corpora} ({theirs[2]}, {theirs[3]})"
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"
 
@@ -183,6 +203,11 @@ def cli(argv: list[str]) -> int:
         ),
         "--out",
     )  # checked before the work, so a bad path cannot cost a finished evaluation
+    if replaced := _other_evaluation(out, args):
+        print(
+            f"warning: {out} holds {replaced}; this run replaces its files (--out keeps both)",
+            file=sys.stderr,
+        )
     model, feature_extractor = load_model(args.model, args.device)
     # a cv fold's held-out corpus was loaded with its training corpora (train_args.json): its scheme
     scheme = args.label_scheme or default_label_scheme(
