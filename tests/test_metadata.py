@@ -123,6 +123,22 @@ def test_rows_with_an_empty_speaker_cell_beside_named_speakers_are_said_and_not_
     assert random_stratified_split(ds).speaker_independent is False  # by clip: still possible
 
 
+def test_files_listed_without_their_folder_are_said_with_the_path_to_list(tmp_path, caplog):
+    """metadata.csv listing clip.wav for audio/clip.wav: "found 0 audio files" after "N audio files in
+    the folder are not in metadata.csv ... add a row for each", though each had one."""
+    rows = clips(tmp_path)
+    bare = [(f.split("/")[-1], lab, spk, g) for f, lab, spk, g in rows]
+    with caplog.at_level(logging.WARNING), pytest.raises(SERError, match="found 0 audio files"):
+        load_corpus("mine", str(write(tmp_path, table(bare))))
+    first = bare[0][0]
+    assert (
+        f"{len(rows)} file(s) metadata.csv lists are not where it says but elsewhere in the folder, e.g. "
+        f"{first!r} is at audio/{first}: its paths are relative to its own folder, so list that one as "
+        f"audio/{first}" in caplog.text
+    )
+    assert "add a row for each" not in caplog.text
+
+
 def test_blank_rows_excel_writes_at_the_end_are_not_files(tmp_path, caplog):
     """`,,,,` lines were counted as a file (the corpus folder, 'missing') and as a file listed again."""
     for sep in (",", ";"):

@@ -98,7 +98,10 @@ def _warn_outside(entries: list[tuple], root: Path, src: str) -> None:
 
 def _count_unlisted(entries: list[tuple], root: Path, table: str, report: CorpusReport) -> None:
     """Count, in the report and a warning, the audio files in the folder that the metadata table does
-    not list: they were left out without a word ("64 rows from 64 audio files" of a folder of 96)."""
+    not list: they were left out without a word ("64 rows from 64 audio files" of a folder of 96). Files
+    it lists where they are not but whose names are once elsewhere in the folder (``clip.wav`` for
+    ``audio/clip.wav``) are said apart, with the path to list: "found 0 audio files" and "72 audio files
+    are not in metadata.csv" followed each other without saying why."""
     listed = {os.path.normpath(p.absolute()) for p, *_ in entries}
     media = [p for p in _scan(root)[0] if os.path.normpath(p.absolute()) not in listed]
     if media:  # by the file itself: a name listed in another case or Unicode form than on disk (macOS,
@@ -110,6 +113,22 @@ def _count_unlisted(entries: list[tuple], root: Path, table: str, report: Corpus
             if key not in files:
                 unlisted.setdefault(key or p, p)
         media = list(unlisted.values())
+    by_name: dict[str, list[Path]] = {}
+    for p in media:
+        by_name.setdefault(p.name, []).append(p)
+    # listed without their folder (clip.wav for audio/clip.wav): each name once elsewhere in the folder
+    if moved := [
+        (e[4], by_name[e[0].name][0])
+        for e in entries
+        if len(by_name.get(e[0].name, ())) == 1 and not os.path.lexists(e[0])
+    ]:
+        logger.warning(
+            "%s: %d file(s) %s lists are not where it says but elsewhere in the folder, e.g. %r is at %s: "
+            "its paths are relative to its own folder, so list that one as %s",
+            root, len(moved), table, moved[0][0], *[moved[0][1].relative_to(root).as_posix()] * 2,
+        )  # fmt: skip
+        found = {f for _, f in moved}
+        media = [p for p in media if p not in found]  # not "add a row for each": they have one
     if media:
         why = f"audio files in the folder not in {table} (add a row for each to load them)"
         report.excluded[why] = report.excluded.get(why, 0) + len(media)
