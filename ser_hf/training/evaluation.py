@@ -291,8 +291,10 @@ def evaluate_model(
         return [rows[j] for j in ok], [waves[j] for j in ok]
 
     def score(rows: list[int]) -> None:
+        scored = 0
         for start in range(0, len(rows), _DECODE_CHUNK):
             chunk, waves = decode(rows[start : start + _DECODE_CHUNK])
+            scored += len(chunk)
             order = np.argsort([len(w) for w in waves], kind="stable")
             for b in range(0, len(order), batch_size):
                 batch = [int(j) for j in order[b : b + batch_size]]
@@ -307,7 +309,10 @@ def evaluate_model(
                 logits = logits.masked_fill(~allowed, float("-inf"))
                 p = torch.softmax(logits, dim=-1) @ proj_t
                 probs[[chunk[j] for j in batch]] = p.cpu().numpy()
-            logger.info("evaluated %d / %d clips", min(start + _DECODE_CHUNK, len(rows)), len(rows))
+            # "evaluated 71 / 71 clips" came before "n 70": a clip that did not decode is read, not scored
+            read = min(start + _DECODE_CHUNK, len(rows))
+            others = "" if scored == read else " (the others did not decode or are silent)"
+            logger.info("read %d / %d clips, scored %d%s", read, len(rows), scored, others)
 
     from .adaptation import adapt_mode
 
