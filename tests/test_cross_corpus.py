@@ -419,7 +419,7 @@ def test_a_fold_whose_test_speakers_lack_classes_says_so(tmp_path, capsys, monke
     assert "its test clips hold 1 of the 3 classes (angry)" in out
 
 
-def test_a_held_out_class_no_training_clip_had_is_said_in_the_fold_metrics(tmp_path):
+def test_a_held_out_class_no_training_clip_had_is_said_in_the_fold_metrics(tmp_path, monkeypatch, capsys):
     """Trained on a corpus of 4 classes and tested on TESS's 7, fearful/disgust/surprised scored recall
     0 by construction; only train.log said so, not test_metrics.json nor the cv line."""
     from ser_hf.training.scoring import score_parts
@@ -434,6 +434,15 @@ def test_a_held_out_class_no_training_clip_had_is_said_in_the_fold_metrics(tmp_p
     )  # fmt: skip
     assert results["test"]["untrained_classes"] == {"fearful": 2}
     assert json.loads((tmp_path / "test_metrics.json").read_text())["untrained_classes"] == {"fearful": 2}
+
+    # and ser-hf train's summary says it under the test line, as cv does per fold (the log alone did)
+    from ser_hf.cli import train as train_cli
+
+    monkeypatch.setattr("ser_hf.training.run.train", lambda *args: results)
+    assert train_cli.cli(["--corpus", "ravdess=x", "--output_dir", str(tmp_path / "out")]) == 0
+    assert (
+        "fearful (2 test clips): no training clip has it, recall 0 by construction" in capsys.readouterr().out
+    )
 
 
 def test_cv_adapt_scores_the_folds_with_their_training_label_map(tmp_path, monkeypatch):

@@ -151,6 +151,10 @@ def cli(argv: list[str] | None = None) -> int:
                 )
                 if (chance := chance_line(m)) is not None:  # 'test UA 0.800' alone said not what it beats
                     print(f"{'':<10} {chance}")
+                for label, n in (m.get("untrained_classes") or {}).items():  # as cv says it per fold
+                    print(
+                        f"{'':<10} {label} ({n} {name} clips): no training clip has it, recall 0 by construction"
+                    )
         print(f"model saved to {training_args.output_dir}")
     return 0
 
