@@ -13,7 +13,7 @@ import soundfile as sf
 from conftest import make_speechlike
 
 from ser_hf.cli import main
-from ser_hf.data.corpora import load_corpus
+from ser_hf.data.corpora import corpus_summary, load_corpus
 from ser_hf.errors import SERError
 
 SR = 16000
@@ -115,6 +115,8 @@ def test_rows_with_an_empty_speaker_cell_beside_named_speakers_are_said_and_not_
     n = sum(not spk for _, _, spk, _ in blanked)
     assert f"{n} of {len(rows)} row(s) have an empty 'speaker' cell" in caplog.text
     assert "mine_unknown" in set(speakers(ds))
+    # its clips are of men and women: not one more woman (the last row's gender) in the summary
+    assert corpus_summary(ds)["speakers_per_gender"] == {"female": 1, "male": 2, "mixed": 1}
     for split in (lambda: speaker_kfold(ds, 2), lambda: leave_one_speaker_out(ds)):
         with pytest.raises(
             SERError, match=rf"corpus mine: {n} row\(s\) have no speaker id .* beside 3 named"

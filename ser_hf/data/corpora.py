@@ -541,7 +541,10 @@ def corpus_summary(ds) -> dict[str, Any]:
     genders = meta.get("gender", ["unknown"] * len(ds))
     corpora = meta.get("corpus", ["unknown"] * len(ds))
     per_emotion = Counter(emotions)
-    spk_gender = {s: g for s, g in zip(speakers, genders)}
+    said: dict[str, set[str]] = {}  # the pseudo-speaker of rows without an id holds both: "mixed"
+    for s, g in zip(speakers, genders):
+        said.setdefault(s, set()).add(g)
+    spk_gender = {s: next(iter(g)) if len(g) == 1 else "mixed" for s, g in said.items()}
     per_corpus: dict[str, dict[str, Any]] = {}
     for c in sorted(set(corpora)):
         idx = [i for i, x in enumerate(corpora) if x == c]
