@@ -44,8 +44,9 @@ class AudioTooLongError(AudioInputError):
 
 class NoSpeechError(AudioInputError):
     """The clip holds no speech to score: no 50 ms above -55 dBFS (what ``timeline`` labels ``silence``),
-    shorter than 0.1 s, or nothing speech-like to the speech detector (white noise, a tone). Raised only when asked for, by ``classify(..., require_speech=True)`` and
-    ``classify_batch``; by default such a clip gets the model's scores and a logged warning."""
+    shorter than 0.1 s, or nothing speech-like to the speech detector (white noise, a tone). Raised only
+    when asked for, by ``classify(..., require_speech=True)`` and ``classify_batch``; by default such a
+    clip gets the model's scores and a logged warning."""
 
 
 class NoSuchChannelError(AudioInputError):

@@ -144,7 +144,7 @@ def refuse_no_speech(clip: np.ndarray, name: str, rate: int) -> None:
 
 # No frame of any of the 4,238 RAVDESS and TESS clips stays under 0.21 (high-arousal shouting is where the
 # detector is least sure: 12 RAVDESS clips hold under 0.1 s of frames over its 0.5 threshold, so that
-# threshold would refuse them), nor under 0.57 with white noise added at 0 dB SNR; white and pink noise,
+# threshold would refuse them), nor under 0.57 with white noise added at 0 dB SNR (every fourth clip); white and pink noise,
 # tones and clicks stay under 0.05 (session 49); a chord reached 0.13 (music is still scored)
 NO_SPEECH_PEAK = 0.1
 
@@ -152,8 +152,8 @@ NO_SPEECH_PEAK = 0.1
 def speech_peak(clip: np.ndarray, rate: int) -> float:
     """The highest speech probability the speech detector (:mod:`ser_hf.models.speech_detector`, the one
     ``timeline`` uses) gives a 32-ms frame of ``clip`` (at ``rate``; resampled to its 16 kHz), read half
-    a second at a time and no further once a frame reaches :data:`NO_SPEECH_PEAK` (speech: usually in
-    the first half-second; noise is read to its end)."""
+    a second at a time and no further once a frame reaches :data:`NO_SPEECH_PEAK` (speech: as soon as
+    the words start; noise is read to its end)."""
     wave = clip if rate == SAMPLING_RATE else resample(clip, rate, SAMPLING_RATE)
     track = SpeechTrack()
     for start in range(0, len(wave), SAMPLING_RATE // 2):

@@ -156,9 +156,8 @@ class SpeechTrack:
         self._keypad: list[np.ndarray] = []  # per frame: a keypad tone or the 0.6 s after one (no speech)
         self._last_digit = -1  # the last computed frame's DTMF digit
         self._last_tone = -(10**9)  # the index of the last frame in a keypad tone
-        self.peak = (
-            0.0  # the highest speech probability of a frame fed so far (not in or after a keypad tone)
-        )
+        # the highest speech probability of a frame fed so far (not in or after a keypad tone)
+        self.peak = 0.0
 
     @classmethod
     def of(cls, wave: np.ndarray) -> SpeechTrack:
