@@ -127,10 +127,11 @@ def _build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _other_evaluation(out: Path, args: argparse.Namespace) -> str | None:
+def _other_evaluation(out: Path, args: argparse.Namespace, split: str) -> str | None:
     """What ``out/metrics.json`` evaluated when it was another model, corpus, split or subset than
     this run's ("the evaluation of runs/m1 on tess=tess_sub (all, test)"), which this run then
-    replaces (``train`` says so of a model folder, ``cv`` refuses); None for none or the same."""
+    replaces (``train`` says so of a model folder, ``cv`` refuses); None for none or the same.
+    ``split``: this run's as metrics.json records it (:func:`_split_shown`)."""
     import json
 
     try:
@@ -139,7 +140,7 @@ def _other_evaluation(out: Path, args: argparse.Namespace) -> str | None:
         return None
     if not isinstance(earlier, dict) or "corpora" not in earlier:
         return None
-    ours = [str(args.model), list(args.corpus), _split_shown(args.split, args.model), args.subset]
+    ours = [str(args.model), list(args.corpus), split, args.subset]
     theirs = [earlier.get("model"), earlier.get("corpora"), earlier.get("split"), earlier.get("subset")]
     if theirs == ours:
         return None
@@ -203,7 +204,8 @@ def cli(argv: list[str]) -> int:
         ),
         "--out",
     )  # checked before the work, so a bad path cannot cost a finished evaluation
-    if replaced := _other_evaluation(out, args):
+    split_shown = _split_shown(args.split, args.model)  # read once: metrics.json records it too
+    if replaced := _other_evaluation(out, args, split_shown):
         print(
             f"warning: {out} holds {replaced}; this run replaces its files (--out keeps both)",
             file=sys.stderr,
@@ -329,7 +331,7 @@ def cli(argv: list[str]) -> int:
     metrics.update(
         corpora=list(args.corpus),
         label_scheme=label_scheme_of(ds) or scheme or "native",
-        split=_split_shown(args.split, args.model),
+        split=split_shown,
         subset=args.subset,
     )
     if read:

@@ -165,16 +165,13 @@ def _refuse_blank_speaker_cells(meta: _Meta, protocol: str) -> None:
     cannot be split by speaker: the pseudo-speaker holds clips of any of them, so it would sit in one
     part while its people sit in another, under a split called speaker-independent. (A corpus with no
     speaker ids at all is one pseudo-speaker, said by :func:`_warn_thin_corpora`.)"""
-    named: dict[str, set[str]] = {}
-    for s, c in zip(meta.speaker, meta.corpus):
-        named.setdefault(c, set()).add(s)
-    for corpus, speakers in sorted(named.items()):
-        blank = [s for s in speakers if s.endswith("_unknown")]
-        if blank and len(speakers) > 1:
-            rows = sum(s == blank[0] for s in meta.speaker)
+    spk_corpus = meta.speaker_corpus()
+    for blank in sorted(s for s in spk_corpus if s.endswith("_unknown")):
+        corpus = spk_corpus[blank]
+        if named := [s for s, c in spk_corpus.items() if c == corpus and s != blank]:
             raise SERError(
-                f"corpus {corpus}: {rows} row(s) have no speaker id (an empty speaker cell) beside "
-                f"{len(speakers) - 1} named speakers; a split by speaker cannot place them (they may be "
+                f"corpus {corpus}: {len(meta.indices_of([blank]))} row(s) have no speaker id (an empty speaker "
+                f"cell) beside {len(named)} named speakers; a split by speaker cannot place them (they may be "
                 "any of those people, in training and in test): fill in their speakers, leave them out of "
                 "the metadata table, or split by clip (--split random)",
                 source=protocol,

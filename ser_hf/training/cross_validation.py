@@ -127,13 +127,13 @@ def fold_splits(folds: str, corpora: Sequence[str]) -> tuple[list[str], str]:
     return [f"kfold:{k}/{n}" for k in range(n)], protocol
 
 
-def check_split(training_argv: Sequence[str], *more_folds: Sequence[str]) -> None:
+def check_split(training_argv: Sequence[str], *more_folds: Sequence[str]) -> Any:
     """Load one fold's rows and build its split in this process (headers only, no audio decoded), so
     what would fail in every fold's process (more folds than speakers, missing RAVDESS actors, a corpus
     folder that is not there, labels no scheme knows) fails once, before any fold starts; then the
     splits of ``more_folds`` (the other folds' training arguments) on the same rows, so what each
     fold's split warns (validation speakers that leave one or two to train on) is said here, for
-    every fold, not only in its ``train.log``."""
+    every fold, not only in its ``train.log``. Returns the rows (for :func:`_check_reused_data`)."""
     from .arguments import parse_args
     from .clips import load_rows, make_split
 
@@ -143,6 +143,7 @@ def check_split(training_argv: Sequence[str], *more_folds: Sequence[str]) -> Non
     for argv in more_folds:
         fold_args, _, _, fold_training = parse_args(argv)
         make_split(ds, fold_args, fold_training.seed, row_splits)
+    return ds
 
 
 def _training_label_map(training_argv: Sequence[str]) -> str | None:
@@ -183,16 +184,20 @@ def _check_finished_folds(out: Path, commands: dict[int, tuple[list[str], list[s
         )
 
 
-def _check_reused_data(out: Path, reused: Sequence[int], training_argv: Sequence[str]) -> None:
+def _check_reused_data(
+    out: Path, reused: Sequence[int], training_argv: Sequence[str], ds: Any = None
+) -> None:
     """A finished fold is reused only on the rows it was trained on: its ``split.json`` is checked
     against the corpora as they are now (headers only), so a corpus whose files or speakers changed
     since (a speaker removed, clips added) is not reported under the old folds' scores. Labels edited
-    in place (the same files) are not seen: ``--force`` retrains."""
+    in place (the same files) are not seen: ``--force`` retrains. ``ds``: the rows, when
+    :func:`check_split` has loaded them already."""
     from ..data.splits import Split
     from .arguments import parse_args
     from .clips import load_rows
 
-    ds = load_rows(parse_args(training_argv)[0])
+    if ds is None:
+        ds = load_rows(parse_args(training_argv)[0])
     for k in reused:
         path = out / f"fold_{k}" / "split.json"
         if not path.is_file():
@@ -404,10 +409,10 @@ def run_cross_validation(
         commands[k] = _resume_if_started(commands[k], out / f"fold_{k}" / "train.log")
         if teacher_commands[k] is not None:
             teacher_commands[k] = _resume_if_started(teacher_commands[k], out / f"fold_{k}" / "teacher.log")
-    if todo:  # before cv_config.json: a run that cannot start must not rename the folds already there
-        check_split(*(commands[k][3:] for k in todo))
-    if reused := sorted(set(indices) - set(todo)):
-        _check_reused_data(out, reused, commands[reused[0]][3:])
+    # before cv_config.json: a run that cannot start must not rename the folds already there
+    rows = check_split(*(commands[k][3:] for k in todo)) if todo else None
+    if reused := sorted(set(indices) - set(todo)):  # the rows read once for both checks
+        _check_reused_data(out, reused, commands[reused[0]][3:], rows)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / CONFIG_FILE, meta)
     for k in todo:  # a retrained fold's adapted scores belong to the model it replaces
