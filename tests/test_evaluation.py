@@ -25,6 +25,7 @@ from ser_hf.cli import cv as cv_cli
 from ser_hf.cli import evaluate as evaluate_cli
 from ser_hf.data.corpora import load_corpus
 from ser_hf.data.labels import scheme_names
+from ser_hf.data.whole_files import write_json
 from ser_hf.errors import SERError
 from ser_hf.training import cross_validation, evaluation
 from ser_hf.training.metrics import compute_ser_metrics
@@ -578,6 +579,49 @@ def test_cv_does_not_reuse_finished_folds_on_a_corpus_that_changed_since(tree, t
     assert cv_cli.cli([*argv, "--force"]) == 0  # trained again on the data as it is
 
 
+def test_cv_does_not_reuse_finished_folds_on_labels_edited_in_place(tmp_path, capsys):
+    """Labels corrected in a corpus's metadata.csv (the same files and speakers): ``ser-hf cv`` re-run
+    reported the folds trained on the old labels as the corpus's results. The split.json training
+    writes records each row's label; a relabelled clip is named."""
+    from ser_hf.training.arguments import parse_args
+    from ser_hf.training.clips import load_rows, make_split
+    from ser_hf.training.run_functionals import split_file
+
+    corpus = tmp_path / "calls"
+    corpus.mkdir()
+    lines = ["file_name,label,speaker"]
+    for s in range(1, 5):
+        for k, label in enumerate(("angry", "neutral", "sad")):
+            sf.write(corpus / f"{s}_{k}.wav", 0.1 * np.sin(np.arange(8000) * (0.05 + 0.02 * k)), 16000)
+            lines.append(f"{s}_{k}.wav,{label},s{s}")
+    (corpus / "metadata.csv").write_text("\n".join(lines) + "\n")
+    fake = tmp_path / "fake_python"
+    fake.write_text(f"#!{sys.executable}\n{FAKE_TRAINER}")
+    fake.chmod(0o755)
+    out = tmp_path / "cv"
+    argv = ["--corpus", f"calls={corpus}", "--folds", "2", "--preset", "compact", "--out", str(out)]
+    argv += ["--python", str(fake)]
+    assert cv_cli.cli(argv) == 0
+    for k in range(2):  # what a real fold's training writes beside its metrics
+        data_args, _, _, training_args = parse_args(
+            ["--corpus", f"calls={corpus}", "--split", f"kfold:{k}/2", "--output_dir", str(tmp_path)]
+        )
+        ds, row_splits = load_rows(data_args, return_splits=True)
+        split = make_split(ds, data_args, training_args.seed, row_splits)
+        write_json(out / f"fold_{k}" / "split.json", split_file(ds, split, f"kfold:{k}/2"))
+    capsys.readouterr()
+    assert cv_cli.cli(argv) == 0  # the same labels: reused
+    assert capsys.readouterr().out.count("already finished") == 2
+    (corpus / "metadata.csv").write_text("\n".join(lines).replace("3_2.wav,sad", "3_2.wav,angry") + "\n")
+    with pytest.raises(
+        SERError,
+        match=r"fold_0 finished on other labels than the corpora hold now: 1 clip\(s\) relabelled since, "
+        r"e\.g\. calls_s3/3_2\.wav was sad, is angry now",
+    ):
+        cv_cli.cli(argv)
+    assert cv_cli.cli([*argv, "--force"]) == 0  # trained again on the labels as they are
+
+
 class caplog_at_warning:
     """The messages ser_hf.training logs at WARNING inside the block (cv runs outside pytest's caplog)."""
 
@@ -990,6 +1034,23 @@ def test_evaluate_skips_a_clip_whose_samples_do_not_decode_and_counts_it(
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n"] == 4 and list(metrics["unreadable"]) == [str(cut)]
     assert "skipped 1 clip(s)" in capsys.readouterr().out
+
+
+def test_evaluate_lists_the_files_its_corpus_load_skipped_in_metrics_json(tree, random_model, tmp_path):
+    """A file the corpus load could not read (no audio header) was skipped with a warning on screen,
+    but metrics.json, the record kept of the evaluation, said n 4 of 5 files without a word of it."""
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(tree / "Actor_01", corpus / "Actor_01")
+    broken = sorted((corpus / "Actor_01").glob("*.wav"))[0]
+    broken.write_bytes(b"not audio at all" * 64)
+    out = tmp_path / "eval"
+    argv = ["--model", str(random_model), "--corpus", f"ravdess={corpus}", "--out", str(out)]
+    assert evaluate_cli.cli([*argv, "--device", "cpu"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n"] == 4 and list(metrics["skipped_at_load"]) == [str(broken)]
+    assert "unreadable" in metrics["skipped_at_load"][str(broken)]
 
 
 def test_evaluate_leaves_out_silent_clips_as_training_does(tree, random_model, tmp_path, capsys):

@@ -336,6 +336,8 @@ def cli(argv: list[str]) -> int:
     )
     if read:
         metrics["dataset_splits"] = read
+    if skipped := {f.path: f.reason for r in reports for f in r.skipped}:  # in no split: the load warned
+        metrics["skipped_at_load"] = skipped
     if seen:
         metrics["seen_speakers"] = seen
     masked = metrics.get("masked_classes") or {}

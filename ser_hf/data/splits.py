@@ -112,6 +112,12 @@ def _meta(data: Any) -> _Meta:
     return _Meta(speaker, gender, emotion, corpus, row_ids)
 
 
+def row_labels(data: Any) -> list[str]:
+    """Each row's emotion label by name (the split records it: ``ser-hf cv`` checks a finished fold's
+    labels against the data's before reusing it)."""
+    return _meta(data).emotion
+
+
 def _sha(row_ids: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(row_ids).encode()).hexdigest()
 

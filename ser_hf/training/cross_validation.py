@@ -189,20 +189,25 @@ def _check_reused_data(
 ) -> None:
     """A finished fold is reused only on the rows it was trained on: its ``split.json`` is checked
     against the corpora as they are now (headers only), so a corpus whose files or speakers changed
-    since (a speaker removed, clips added) is not reported under the old folds' scores. Labels edited
-    in place (the same files) are not seen: ``--force`` retrains. ``ds``: the rows, when
-    :func:`check_split` has loaded them already."""
-    from ..data.splits import Split
+    since (a speaker removed, clips added) is not reported under the old folds' scores; nor one whose
+    labels were edited in place (the same files relabelled), where its ``split.json`` records them
+    (``row_labels``, since session 50). ``ds``: the rows, when :func:`check_split` has loaded them."""
+    from ..data.splits import Split, row_labels
     from .arguments import parse_args
     from .clips import load_rows
 
     if ds is None:
         ds = load_rows(parse_args(training_argv)[0])
+    labels = None
     for k in reused:
         path = out / f"fold_{k}" / "split.json"
         if not path.is_file():
             continue
-        split = Split.from_json(path)
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise SERError(f"cannot read the split manifest ({err})", source=str(path)) from err
+        split = Split.from_dict(record)
         if split.row_ids is None:
             continue
         try:
@@ -213,6 +218,17 @@ def _check_reused_data(
                 "changed since; give another --out, or --force to train every fold again on them",
                 source=str(out),
             ) from err
+        recorded = record.get("row_labels")
+        labels = row_labels(ds) if labels is None else labels
+        if isinstance(recorded, list) and len(recorded) == len(labels) and recorded != labels:
+            changed = [i for i, (a, b) in enumerate(zip(recorded, labels)) if a != b]
+            i = changed[0]
+            raise SERError(
+                f"fold_{k} finished on other labels than the corpora hold now: {len(changed)} clip(s) "
+                f"relabelled since, e.g. {split.row_ids[i]} was {recorded[i]}, is {labels[i]} now; give "
+                "another --out, or --force to train every fold again on them",
+                source=str(out),
+            )
 
 
 def finished_fold_dirs(out: Path, n_folds: int | None = None) -> list[Path]:

@@ -163,13 +163,19 @@ def split_file(ds: Any, split: Any, spec: str) -> dict[str, Any]:
     """The model folder's ``split.json``: the split (``--split manifest:<output_dir>/split.json``
     repeats it exactly), the ``--split`` given, and the folders of the training corpora (those of
     its training and validation rows), so that ``ser-hf evaluate`` recognises the same data under
-    another corpus name."""
-    from ..data.splits import corpus_folders
+    another corpus name, and each row's label (``row_labels``), so that ``ser-hf cv`` reuses a
+    finished fold only on the labels it was trained on."""
+    from ..data.splits import corpus_folders, row_labels
 
     corpora = list(ds["corpus"]) if "corpus" in ds.column_names else []
     trained = {str(corpora[i]) for i in [*split.train, *split.validation]} if corpora else set()
     folders = {c: f for c, f in corpus_folders(ds).items() if c in trained}
-    return {**split.to_dict(), "spec": spec, **({"corpus_folders": folders} if folders else {})}
+    return {
+        **split.to_dict(),
+        "spec": spec,
+        **({"corpus_folders": folders} if folders else {}),
+        "row_labels": row_labels(ds),
+    }
 
 
 def _record_data(config: Any, ds: Any, data_args: DataArguments, split: Any) -> None:

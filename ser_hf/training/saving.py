@@ -226,7 +226,7 @@ def another_runs_model(
         return []
     if not isinstance(saved, dict) or not isinstance(recorded, dict):
         return []
-    for added in ("spec", "corpus_folders"):  # what split.json records beside the split itself
+    for added in ("spec", "corpus_folders", "row_labels"):  # what split.json records beside the split
         recorded.pop(added, None)
     data = data_identity(saved.get("data") or {})
     this_data = data_identity(dataclasses.asdict(data_args))
