@@ -185,6 +185,25 @@ def test_train_prints_the_chance_ua_and_the_classes_beside_the_test_scores(tmp_p
     assert sorted(lines[test + 1].split("two: ")[1].rstrip(")").split(", ")) == ["angry", "neutral"]
 
 
+def test_chance_ua_counts_the_classes_the_test_speaker_holds(tmp_path, capsys):
+    """A test speaker holding 2 of the 3 trained classes: `ser-hf train` printed `scored on 3 classes
+    ...: chance UA 0.333` under a UA that averages the recall of those 2, which one constant answer
+    among them scores 0.500 (a probe's 0.322 looked above chance and was below that)."""
+    labels = ["angry", "sad", "neutral"]
+    corpus = write_corpus(tmp_path / "syn", {c: labels[:2] if c == "c-B" else labels for c in CALLERS})
+    argv = ["--corpus", f"syn={corpus}", "--speaker_column", "caller_id", "--split", "loso:c-B"]
+    argv += ["--num_val_speakers", "1", "--preset", "speech-stats", "--output_dir", str(tmp_path / "m")]
+    assert train_cli.cli(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    test = next(i for i, line in enumerate(lines) if line.startswith("test       WA "))
+    metrics = json.loads((tmp_path / "m" / "test_metrics.json").read_text())
+    assert metrics["chance_ua"] == pytest.approx(0.5)
+    held = ", ".join(x for x in metrics["labels"] if x != "neutral")
+    assert lines[test + 1].endswith(
+        f"; the test clips hold 2 of them ({held}), whose recalls UA averages: chance UA 0.500"
+    )
+
+
 def test_evaluate_reads_a_hub_datasets_columns_as_the_model_was_trained_with(tmp_path, monkeypatch):
     """The columns a model trained with were read for NAME=PATH corpora only: a Hub dataset given by
     its id was read with the default columns (every clip one speaker). The Hub is not reached here:

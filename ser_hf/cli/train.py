@@ -162,8 +162,8 @@ def cli(argv: list[str] | None = None) -> int:
 def chance_line(metrics: dict) -> str | None:
     """``scored on 4 classes (anger, joy, neutral, sadness): chance UA 0.250``, as ``ser-hf evaluate``
     says it, of a run's test metrics: the classes the answers were scored among (a corpus none of the
-    training came from: each on the classes it has); None where the metrics hold no chance UA (the
-    validation part's)."""
+    training came from: each on the classes it has; the classes the test clips hold when fewer); None
+    where the metrics hold no chance UA (the validation part's)."""
     if metrics.get("chance_ua") is None:
         return None
     labels, masked = list(metrics["labels"]), metrics.get("masked_classes") or {}
@@ -173,6 +173,13 @@ def chance_line(metrics: dict) -> str | None:
             for c in metrics.get("test_corpora") or sorted(masked)
         )
         return f"chance UA {metrics['chance_ua']:.3f} (each corpus scored on the classes it has: {each})"
+    per_class = metrics.get("per_class") or {}
+    held = [x for x in labels if (per_class.get(x) or {}).get("support", 1)]
+    if len(held) < len(labels):  # UA averages the recall of the classes the test clips hold
+        return (
+            f"scored on {len(labels)} classes ({', '.join(labels)}); the test clips hold {len(held)} of them "
+            f"({', '.join(held)}), whose recalls UA averages: chance UA {metrics['chance_ua']:.3f}"
+        )
     return f"scored on {len(labels)} classes ({', '.join(labels)}): chance UA {metrics['chance_ua']:.3f}"
 
 

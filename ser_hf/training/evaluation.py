@@ -185,7 +185,8 @@ def evaluate_model(
         None when the model records none; before session 45 it meant ``label_sets_differ``),
         ``harmonised_from`` (``{corpus: {class: {the corpus's own label: rows scored}}}``: labels the
         label scheme merged as the data were loaded, RAVDESS calm -> neutral under harmonized7),
-        ``chance_ua`` (the expected UA of guessing uniformly among the classes each row is scored on),
+        ``chance_ua`` (the expected UA of guessing uniformly among the classes each row is scored on, or
+        those its corpus's rows hold when fewer),
         ``dropped`` (test class -> rows left out because the model cannot predict it),
         ``seen_speakers`` (for a model folder whose ``split.json`` names speakers scored here; warned of),
         ``unreadable`` (path -> reason, when clips whose audio could not be decoded were skipped) and
@@ -436,6 +437,7 @@ def evaluate_model(
                 len(shared) - len(masked.get(str(c), ()))
                 for c in (corpora if corpora is not None else [""] * len(keep))
             ],
+            corpora,
         ),
         dropped=dropped,
         merged_test_classes=merged,

@@ -225,6 +225,7 @@ def _data_record(
         "chance_ua": chance_ua(
             [labels[r] for r in parts[1] if r < n],
             [len(label_names) - len(masked.get(c, ())) for c in tested],
+            tested,
         ),
     }
     if raw_labels is not None and len(raw_labels) >= n:
@@ -232,14 +233,23 @@ def _data_record(
     return record
 
 
-def chance_ua(y_true: Sequence[int] | np.ndarray, classes_per_row: Sequence[int]) -> float | None:
-    """The UA a uniform guess scores in expectation: each row is right with 1 / the number of classes it
-    is scored on (fewer for a held-out corpus scored on the classes it has), averaged within each true
-    class, then over the classes (1/7 = 0.143 for seven); None without rows."""
+def chance_ua(
+    y_true: Sequence[int] | np.ndarray, classes_per_row: Sequence[int], groups: Sequence[Any] | None = None
+) -> float | None:
+    """The UA a guess that ignores the audio scores: each row is right with 1 / the number of classes
+    it is scored on (fewer for a held-out corpus scored on the classes it has), or of those its group's
+    (corpus's) rows hold when fewer: UA averages the recall of the classes present, so one constant
+    answer among them scores 1 / their number (a test speaker holding 3 of 5 trained classes: 0.333,
+    not 0.200); averaged within each true class, then over the classes (1/7 = 0.143 for seven); None
+    without rows."""
     y = np.asarray(y_true)
     k = np.asarray(classes_per_row, dtype=np.float64)
     if not len(y) or len(k) != len(y) or (k <= 0).any():
         return None
+    group = np.asarray([str(g) for g in groups] if groups is not None else [""] * len(y))
+    for g in np.unique(group):
+        rows = group == g
+        k[rows] = np.minimum(k[rows], len(np.unique(y[rows])))
     return float(np.mean([np.mean(1.0 / k[y == c]) for c in np.unique(y)]))
 
 
