@@ -487,6 +487,32 @@ def test_label_map_on_the_command_line_of_corpus_and_train(tmp_path, capsys):
         parse_label_map("Wut=a,Wut=b")
 
 
+def test_labels_of_one_corpus_typed_two_ways_are_named_with_the_map_that_joins_them(tmp_path, caplog):
+    """A probe's Polish corpus: one speaker typed ``zlosc`` for ``złość`` (an English keyboard),
+    another ``neutralna`` for ``neutralny``, a third ``angry`` beside ``anger``: each became a class
+    of its own without a word (only case and spaces were merged), and an evaluation of the default
+    then scored one of anger/angry and left the other out. Each pair is named, with the map; a
+    label-map key typed without the accents is pointed at the label it missed."""
+    counts = {"złość": 3, "zlosc": 1, "neutralny": 3, "neutralna": 1, "anger": 2, "angry": 1, "smutek": 2}
+    for label, n in counts.items():
+        for i in range(n):
+            _tone(tmp_path / "pl" / label / f"{i}.wav")
+    with caplog.at_level(logging.WARNING):
+        ds = load_corpus("pl", tmp_path / "pl")
+    assert len(ds.features["emotion"].names) == 7  # kept apart, as written
+    assert "labels 'złość' (3 rows) and 'zlosc' (1 rows) differ only in accents" in caplog.text
+    assert "--label-map 'zlosc=złość'" in caplog.text
+    assert "labels 'neutralny' (3 rows) and 'neutralna' (1 rows) are one letter apart" in caplog.text
+    assert "labels 'anger' (2 rows) and 'angry' (1 rows) are one emotion by ser_hf's names" in caplog.text
+    assert "--label-map 'anger=angry'" in caplog.text  # onto the emotion's own name
+    assert "smutek" not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        load_corpus("pl", tmp_path / "pl", label_map={"zlosc_": "angry", "smutk": "sad"})
+    assert "keys 'zlosc_', 'smutk' match no label" in caplog.text
+    assert "(a typo? 'zlosc_' for 'zlosc' or 'złość', 'smutk' for 'smutek'?)" in caplog.text
+
+
 def test_a_label_map_from_a_config_file_a_folded_duplicate_and_a_key_matching_nothing(tmp_path, caplog):
     """Three gaps of --label-map: a train config's ``label_map: {wut: angry, calm: null}`` reached it as
     JSON and failed "'{"wut": "angry"' is not FROM=TO"; ``Angry=x,angry=y`` was accepted though FROM

@@ -173,7 +173,7 @@ def cli(argv: list[str]) -> int:
         write_evaluation,
     )
     from ..training.metrics import format_table
-    from ..training.scoring import training_columns
+    from ..training.scoring import dropped_hint, training_columns
 
     args.model = str(resolve_model_name(args.model))  # a bundled model's name ("default", "fusion", ...)
     from ..hub.fetch import fetch_model, is_repo_id
@@ -354,6 +354,8 @@ def cli(argv: list[str]) -> int:
             print(f"  test rows of {test} count as {into} (the harmonised classes merge them)")
         if metrics["dropped"]:
             print(f"  test rows left out (classes the model cannot predict): {metrics['dropped']}")
+            if hint := dropped_hint(metrics["dropped"], metrics["label_mapping"]):
+                print(f"    {hint}")
         if not left_out:
             print(f"  scored on the {len(metrics['labels'])} shared classes: {', '.join(metrics['labels'])}")
     for corpus, names_out in masked.items():  # a corpus the model never trained on, lacking classes

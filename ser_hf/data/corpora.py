@@ -319,16 +319,24 @@ def _warn_unmatched_map(reports: Sequence[CorpusReport]) -> None:
     ]
     if not unmatched:
         return
+    from .own_classes import look_alike
+
     found = list(dict.fromkeys(label for r in reports for label in r.labels_found))
     shown = ", ".join(map(repr, found[:20])) + (f" and {len(found) - 20} more" if len(found) > 20 else "")
+    near = [
+        f"{k!r} for {' or '.join(map(repr, alike))}"
+        for k in unmatched
+        if (alike := [m for m in found if look_alike(k, m)])
+    ]
     logger.warning(
-        "%s: the label map's %s %s %s no label of the data (whatever the case), so %s nothing (a typo?); "
+        "%s: the label map's %s %s %s no label of the data (whatever the case), so %s nothing (a typo?%s); "
         "its labels are %s",
         "+".join(r.corpus for r in reports),
         "key" if len(unmatched) == 1 else "keys",
         ", ".join(map(repr, unmatched)),
         "matches" if len(unmatched) == 1 else "match",
         "it does" if len(unmatched) == 1 else "they do",
+        f" {', '.join(near)}?" if near else "",
         shown or "none",
     )
 

@@ -11,8 +11,9 @@ makes them one.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .labels import _fold, _strip_gender, normalize_emotion
@@ -87,3 +88,61 @@ def _warn_of_one_emotion_apart(union: Sequence[str], where: dict[str, list[str]]
             emotion,
             pairs,
         )
+
+
+# letters NFKD does not take apart (Polish ł, Danish ø ...): what a keyboard without them types
+_PLAIN = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "ß": "ss", "æ": "ae", "œ": "oe"})
+
+
+def plain_letters(label: str) -> str:
+    """A label without case, accents or the letters of other alphabets' keyboards (``Złość`` ->
+    ``zlosc``, ``énervé`` -> ``enerve``)."""
+    decomposed = unicodedata.normalize("NFKD", _fold(label).translate(_PLAIN))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _one_letter_apart(a: str, b: str) -> bool:
+    if len(a) < len(b):
+        a, b = b, a
+    if len(a) - len(b) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    return any(a[:i] + a[i + 1 :] == b for i in range(len(a)))
+
+
+def look_alike(a: str, b: str, pa: str | None = None, pb: str | None = None) -> str | None:
+    """Why two labels look like one typed two ways (``zlosc`` / ``złość``: "differ only in accents";
+    ``neutralna`` / ``neutralny``: "are one letter apart", for labels of 5 letters or more), or None.
+    ``pa``, ``pb``: their :func:`plain_letters`, when known."""
+    pa, pb = pa or plain_letters(a), pb or plain_letters(b)
+    if _fold(a) == _fold(b):
+        return None  # one class already (the loader merges them)
+    if pa == pb:
+        return "differ only in accents or letters a keyboard may lack"
+    if min(len(pa), len(pb)) >= 5 and _one_letter_apart(pa, pb):
+        return "are one letter apart"
+    return None
+
+
+def warn_of_labels_alike(corpus: str, counts: Mapping[str, int]) -> None:
+    """One corpus's labels that are one emotion by ser_hf's names (``anger`` and ``angry``) or look
+    typed two ways (``zlosc`` and ``złość``, ``neutralna`` and ``neutralny``): they stay two classes,
+    each learnt from its own clips and an evaluation scores one of them against the model's class;
+    name them, with the ``--label-map`` that joins them onto the label most rows have."""
+    names = sorted(counts, key=lambda n: -counts[n])  # the most rows first: the map's target
+    if len(names) > 500:  # free text, not classes: other warnings say so
+        return
+    emotion = {n: normalize_emotion(_strip_gender(n)) for n in names}
+    plain = {n: plain_letters(n) for n in names}
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            one = bool(emotion[a]) and emotion[a] == emotion[b]
+            why = "are one emotion by ser_hf's names" if one else look_alike(a, b, plain[a], plain[b])
+            if why:
+                into, other = (b, a) if one and emotion[b] == b else (a, b)  # the emotion's own name first
+                logger.warning(
+                    "%s: labels %r (%d rows) and %r (%d rows) %s, but two classes here; if they are one, "
+                    "--label-map '%s=%s' (from Python label_map=) makes them one",
+                    corpus, a, counts[a], b, counts[b], why, other, into,
+                )  # fmt: skip

@@ -23,6 +23,7 @@ from .labels import (  # noqa: F401  (_fold: imported from here by other modules
     map_label,
     normalize_emotion,
 )
+from .own_classes import warn_of_labels_alike
 
 logger = logging.getLogger(__name__)
 
@@ -308,6 +309,9 @@ class _Labeler:
                     "%s: labels %s differ only in case, spaces or Unicode form: one class %r",
                     self.report.corpus, ", ".join(map(repr, counts)), names[key],
                 )  # fmt: skip
+        warn_of_labels_alike(
+            self.report.corpus, {names[k]: sum(c.values()) for k, c in self._spellings.items()}
+        )
         return [names[label] for label in labels]
 
 

@@ -56,6 +56,7 @@ from .scoring import (  # noqa: F401  (label_mapping: re-exported)
     _projection,
     chance_ua,
     corpus_classes,
+    dropped_hint,
     emotion_of,
     label_mapping,
     mask_absent_classes,
@@ -249,11 +250,12 @@ def evaluate_model(
     emotions = [merged.get(e, e) for e in (names_data[e] for e in dataset["emotion"])]
     keep = [i for i, e in enumerate(emotions) if e in set(shared)]
     dropped = dict(Counter(e for e in emotions if e not in set(shared)))
-    if dropped:  # calm warned of: from Python the default's evaluation of ravdess8 data lost it unseen
-        logger.log(
-            logging.WARNING if "calm" in dropped else logging.INFO,
-            "left out %d rows of classes the model cannot predict: %s%s", sum(dropped.values()), dropped,
+    if dropped:  # the figures leave these rows out: said, with why where the reason is likelier a label
+        hint = dropped_hint(dropped, mapping)
+        logger.warning(
+            "left out %d rows of classes the model cannot predict: %s%s%s", sum(dropped.values()), dropped,
             " (a corpus loaded with label_scheme='harmonized7' counts calm as neutral)" if "calm" in dropped else "",
+            f"; {hint}" if hint else "",
         )  # fmt: skip
     if not keep:
         raise SERError(f"no test rows of the shared classes {shared}", source=source)

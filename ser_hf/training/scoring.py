@@ -304,6 +304,28 @@ def label_mapping(
     return mapping, shared
 
 
+def dropped_hint(dropped: Mapping[str, int], mapping: Mapping[str, str]) -> str:
+    """Why test classes left out of a score were (``dropped``: class -> rows; ``mapping``: model class
+    -> the data class scored against it), beyond "the model cannot predict it": a class naming the
+    emotion of another the data also have (``anger`` beside ``angry``: the model's angry is scored
+    against one of them), or one no emotion ser_hf knows (a label in the data's own words, which a
+    ``--label-map`` reads as a model class). "" when neither."""
+    scored = {emotion_of(d): d for d in mapping.values() if emotion_of(d)}
+    twins = [(d, scored[e]) for d in dropped if (e := emotion_of(d)) and e in scored and scored[e] != d]
+    unknown = [d for d in dropped if emotion_of(d) is None]
+    parts = [
+        f"{d!r} is the emotion of {other!r}, which the model's class is scored against (--label-map "
+        f"{d}={other} makes them one)"
+        for d, other in twins
+    ]
+    if unknown:
+        parts.append(
+            f"{', '.join(map(repr, unknown))}: no emotion ser_hf knows by that name; if one is a model class "
+            f"in other words, --label-map '{unknown[0]}=<the model's class>' reads it as that"
+        )
+    return "; ".join(parts)
+
+
 def no_shared_classes(
     model_names: Sequence[str],
     data_names: Sequence[str],
