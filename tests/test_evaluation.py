@@ -1084,6 +1084,17 @@ def test_evaluate_warns_of_left_out_classes_and_names_the_label_map_that_keeps_t
     assert f"    {hint}" in capsys.readouterr().out.splitlines()
 
 
+def test_a_corpus_given_as_a_bare_local_folder_is_told_the_name_to_add(tmp_path, monkeypatch):
+    """`ser-hf evaluate --corpus lab/polish` (a folder here, no NAME=) answered "or a Hub dataset by its
+    id alone: --corpus lab/polish": what the user had typed."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lab" / "polish").mkdir(parents=True)
+    for given in ("lab/polish", "lab/polish/"):
+        with pytest.raises(SERError) as err:
+            evaluation.load_eval_data([given], None)
+        assert str(err.value).endswith(f"or for this folder: --corpus polish={given}"), err.value
+
+
 def test_evaluate_leaves_out_silent_clips_as_training_does(tree, random_model, tmp_path, capsys):
     """evaluate scored an all-zeros clip as an emotion (sad 0.99997) and adapted on it, while training,
     predict and adapt() leave silence out: cv's plain and adapted columns counted other clips."""

@@ -382,3 +382,17 @@ def test_listed_files_are_not_counted_unlisted_under_another_spelling_or_through
         ds, report = load_corpus("mine", str(tmp_path / "linked"), return_report=True)
     assert len(ds) == 12 and list(report.excluded.values()) == [6]
     assert "6 audio files in the folder are not in metadata.csv" in caplog.text
+
+
+def test_a_metadata_table_lacking_its_file_column_is_told_that_one_only(tmp_path):
+    """Polish headers (plik, emocja, mówca) with --label-column emocja: the error said the table "needs
+    a 'file_name' and a 'label' (or 'emotion') column", though the label column was given and found."""
+    corpus = tmp_path / "pl"
+    corpus.mkdir()
+    (corpus / "metadata.csv").write_text("plik,emocja,mówca\na.wav,złość,m1\n", encoding="utf-8")
+    with pytest.raises(SERError) as err:
+        load_corpus("pl", corpus, label_column="emocja")
+    message = str(err.value)
+    assert "needs a 'file_name' (or 'path', 'file', 'audio') column (--audio-column names another)" in message
+    assert "label" not in message.split(";")[0]
+    assert "its columns are ['plik', 'emocja', 'mówca']" in message

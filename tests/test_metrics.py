@@ -195,6 +195,18 @@ def test_format_table_shows_headline_and_classes():
     assert "by gender: female" in text
 
 
+def test_format_table_gives_each_speakers_ua_for_a_few_speakers():
+    """A probe comparing its own model with the default on 5 speakers read per-speaker UA from
+    metrics.json: the terminal said only `by gender: male`. 2 to 12 speakers are printed, more are not."""
+    y_true, y_pred, _, genders = _random_case(9, n=60)
+    few = [f"m{i % 5}" for i in range(60)]
+    out = compute_ser_metrics(y_true, y_pred, NAMES, speakers=few, genders=genders)
+    line = next(x for x in format_table(out).splitlines() if x.startswith("  UA by speaker: "))
+    assert line.count("(n=12)") == 5 and f"m0 {out['per_speaker']['m0']['ua']:.3f} (n=12)" in line
+    many = compute_ser_metrics(y_true, y_pred, NAMES, speakers=[f"s{i % 20}" for i in range(60)])
+    assert "by speaker" not in format_table(many)
+
+
 def test_evaluate_module_loads_offline_and_agrees(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     evaluate = pytest.importorskip("evaluate")

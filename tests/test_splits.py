@@ -240,6 +240,25 @@ def test_manifest_round_trip_and_verify(tmp_path):
         loaded[0].verify(shuffled)
 
 
+def test_a_split_verified_on_its_corpus_under_another_name_says_so(caplog):
+    """A probe scored the default on the speakers of its own split under another corpus name (`polish`
+    for `polski`): the warning blamed "a speaker column read since ..., or ids edited"."""
+    cols = _corpus("polski", {"m1": "male", "m2": "male", "m3": "male"})
+    split = leave_one_speaker_out(cols, n_validation=1)[0]
+    renamed = {**cols, "speaker": [x.replace("polski", "polish") for x in cols["speaker"]]}
+    renamed["corpus"] = ["polish"] * len(cols["corpus"])
+    with caplog.at_level(logging.WARNING, logger="ser_hf.data"):
+        split.verify(renamed)
+    assert (
+        "the corpus is named 'polish' here and was 'polski' (speaker ids begin with its name)" in caplog.text
+    )
+    caplog.clear()
+    edited = {**cols, "speaker": [x.replace("m1", "M01") for x in cols["speaker"]]}
+    with caplog.at_level(logging.WARNING, logger="ser_hf.data"):
+        split.verify(edited)
+    assert "or ids edited" in caplog.text and "is named" not in caplog.text
+
+
 def test_splits_read_metadata_without_decoding_audio(tmp_path):
     from datasets import Audio, ClassLabel, Dataset, Features, Value
 
@@ -279,6 +298,31 @@ def test_split_none_records_its_rows_so_a_manifest_of_it_is_checked(tmp_path):
     shuffled = Dataset.from_dict({k: v[::-1] for k, v in cols.items()})
     with pytest.raises(SERError, match="differs"):
         make_split(shuffled, DataArguments(split=f"manifest:{tmp_path / 'split.json'}"), seed=0)
+
+
+@pytest.mark.parametrize(
+    ("spec", "speakers", "sizes"),
+    [("kfold:0/5", 5, (2, 2)), ("loso:own_s00", 6, (3, 2)), ("none", 5, (3, 2)), ("kfold:0/4", 24, (14, 4))],
+)
+def test_validation_speakers_not_asked_for_are_at_most_half_the_training_ones(caplog, spec, speakers, sizes):
+    """A probe's 5-speaker corpus with README's command (`--split kfold:0/5`, validation not given):
+    the fixed default 4 gave 3 validation speakers and ONE to train on, in every fold of `ser-hf cv`.
+    Not asked for, the count is 4 at most half a fold's training speakers; asked for, it is kept."""
+    from datasets import Dataset
+
+    from ser_hf.training.arguments import DataArguments
+    from ser_hf.training.clips import make_split
+
+    ds = Dataset.from_dict(_corpus("own", {f"s{i:02d}": ("female", "male")[i % 2] for i in range(speakers)}))
+    with caplog.at_level(logging.WARNING, logger="ser_hf"):
+        split = make_split(ds, DataArguments(split=spec), seed=0)
+    assert (len(split.train_speakers), len(split.validation_speakers)) == sizes
+    assert "validation speakers leave" not in caplog.text
+    if spec == "kfold:0/5":  # asked for: as given, and warned of
+        with caplog.at_level(logging.WARNING, logger="ser_hf"):
+            split = make_split(ds, DataArguments(split=spec, num_val_speakers=3), seed=0)
+        assert (len(split.train_speakers), len(split.validation_speakers)) == (1, 3)
+        assert "3 validation speakers leave 1 to train on" in caplog.text
 
 
 def test_a_split_error_starts_with_the_option_not_its_bare_value():

@@ -190,7 +190,8 @@ def test_the_same_run_again_into_its_folder_gives_no_another_run_warning(tmp_pat
     folder "holds the model of another run (its seed differ ...)": the comparison read the seed where a
     functionals fit records it, not among the Trainer's arguments. A record whose `split` is null (the
     --split not given, before it was resolved) is the resolved split, and an older record's
-    `hub_split: "train"` (the default then) today's default; a run that does differ still says what
+    `hub_split: "train"` (the default then) today's default, as its `num_val_speakers: 4` (session 49's
+    default); a run that does differ still says what
     (here its model: other features)."""
     import logging
 
@@ -200,6 +201,7 @@ def test_the_same_run_again_into_its_folder_gives_no_another_run_warning(tmp_pat
     out = tmp_path / "model"
     argv = _args(data, out, "--num_train_epochs", "1")
     del argv[argv.index("--split") : argv.index("--split") + 2]  # the default split, resolved by the run
+    del argv[argv.index("--num_val_speakers") : argv.index("--num_val_speakers") + 2]  # the default too
     assert main(["train", *argv]) == 0
     record = json.loads((out / "train_args.json").read_text(encoding="utf-8"))
     assert record["data"]["split"] == "none"  # the split the run resolved, not null
@@ -209,6 +211,7 @@ def test_the_same_run_again_into_its_folder_gives_no_another_run_warning(tmp_pat
         record = json.loads((out / "train_args.json").read_text(encoding="utf-8"))
         record["data"]["split"] = None  # as a record of the unresolved default reads
         record["data"]["hub_split"] = "train"  # and a record of before session 45, when that was the default
+        record["data"]["num_val_speakers"] = 4  # and of before session 50 (the fixed default then)
         (out / "train_args.json").write_text(json.dumps(record), encoding="utf-8")
         other = list(argv)
         other[other.index("--feature_overrides") + 1] = json.dumps({"n_mels": 24, "max_frames": None})

@@ -105,7 +105,12 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
     p.add_argument("--workers", type=int, default=4, help="audio decoding threads (default 4)")
     p.add_argument("--seed", type=int, default=42, help="seed of the training run (validation speakers)")
-    p.add_argument("--num-val-speakers", dest="num_val_speakers", type=int, default=4)
+    p.add_argument(
+        "--num-val-speakers",
+        dest="num_val_speakers",
+        type=int,
+        help="of the training run (validation speakers; default as train's: 4, at most half the training speakers)",
+    )
     p.add_argument(
         "--adapt",
         nargs="?",

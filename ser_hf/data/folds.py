@@ -29,6 +29,16 @@ logger = logging.getLogger(__name__)
 # ----------------------------------------------------------------------------- helpers
 
 
+DEFAULT_VALIDATION = 4  # validation speakers drawn when none is asked for, at most half the training ones
+
+
+def default_validation_count(n_training: int) -> int:
+    """The validation speakers drawn from ``n_training`` training speakers when no number is asked for:
+    4, at most half of them (at least one), so validation never outnumbers training: the former fixed 4
+    of a 5-speaker corpus's k-fold trained every fold on one speaker (3 validation speakers)."""
+    return min(DEFAULT_VALIDATION, max(1, n_training // 2))
+
+
 def warn_few_training_speakers(train: Sequence[str], validation: Sequence[str], source: str) -> None:
     """More validation speakers than training speakers (the default 4 of a 6-speaker corpus leave 2
     to learn from) is named, with the option that changes it."""
@@ -189,7 +199,11 @@ def _make_split(
     fold: int | None,
     train_pool: Sequence[str] | None = None,
     validation_pool: Sequence[str] | None = None,
+    cap_validation: bool = False,
 ) -> Split:
+    """One speaker-independent split: ``test_spk`` to test, ``n_validation`` validation speakers
+    from the rest (``validation_pool`` of them), the others to train. ``cap_validation``: the number
+    is the default, not one asked for: at most half the training speakers (:func:`default_validation_count`)."""
     _refuse_blank_speaker_cells(meta, protocol)
     test_set = set(test_spk)
     train_spk = sorted(set(train_pool if train_pool is not None else meta.speaker) - test_set)
@@ -197,7 +211,14 @@ def _make_split(
     if not train_spk:
         raise SERError("no training speakers left after taking the test speakers", source=protocol)
     n_val = min(n_validation, len(pool), len(train_spk) - 1)
-    if n_val < n_validation:
+    if cap_validation:
+        n_val = min(n_val, default_validation_count(len(train_spk)))
+        if n_val < n_validation:
+            logger.info(
+                "%s: %d validation speaker(s) of the %d training speakers (the default %d, at most half)",
+                protocol, n_val, len(train_spk), n_validation,
+            )  # fmt: skip
+    elif n_val < n_validation:
         logger.warning(
             "%s: only %d training speakers; using %d validation speaker(s) instead of %d",
             protocol,
@@ -248,6 +269,7 @@ def speaker_kfold(
     balance_gender: bool = True,
     n_validation: int | None = None,
     only: Sequence[int] | None = None,
+    cap_validation: bool = False,
 ) -> list[Split]:
     """Leave-N-speakers-out k-fold: every speaker is a test speaker in exactly one fold.
 
@@ -258,6 +280,8 @@ def speaker_kfold(
 
     Returns ``n_folds`` :class:`Split` objects (``protocol="speaker_kfold"``); ``only``: the folds of
     these numbers alone (each the same as in the full list, its validation warnings only).
+    ``cap_validation`` (every protocol here): ``n_validation`` is a default, not a number asked for,
+    so it takes at most half of a fold's training speakers (the command line's 4 when not given).
     """
     meta = _meta(ds_or_columns)
     _warn_thin_corpora(meta)
@@ -286,6 +310,7 @@ def speaker_kfold(
                 f"speaker k-fold {k} of {n_folds} (kfold:{k}/{n_folds}, seed {seed}): test {len(test_spk)} speakers "
                 f"({_gender_text(test_spk, meta)})",
                 k,
+                cap_validation=cap_validation,
             )
         )
     return splits
@@ -302,6 +327,7 @@ def ravdess_protocol_folds(
     n_validation: int = 4,
     balance_gender: bool = True,
     only: Sequence[int] | None = None,
+    cap_validation: bool = False,
 ) -> list[Split]:
     """The benchmark protocol (``benchmark-protocol.md``) exactly: 6 folds, fold k (k = 0..5) tests
     on RAVDESS actors 4k+1..4k+4 (2 male, 2 female); ``n_validation`` validation actors
@@ -339,6 +365,7 @@ def ravdess_protocol_folds(
                 f"RAVDESS protocol fold {k}: test actors {4 * k + 1}-{4 * k + 4}",
                 k,
                 validation_pool=sorted(ravdess),
+                cap_validation=cap_validation,
             )
         )
     return splits
@@ -350,6 +377,7 @@ def leave_one_speaker_out(
     n_validation: int = 2,
     balance_gender: bool = True,
     only: Sequence[str] | None = None,
+    cap_validation: bool = False,
 ) -> list[Split]:
     """One fold per speaker: test on that speaker, validate on ``n_validation`` training speakers.
     ``only``: the folds of these test speakers alone (each the same as in the full list), so the
@@ -370,6 +398,7 @@ def leave_one_speaker_out(
             balance_gender,
             f"leave one speaker out: test {s}",
             k,
+            cap_validation=cap_validation,
         )
         for k, s in enumerate(speakers)
         if s in wanted
@@ -382,6 +411,7 @@ def leave_one_corpus_out(
     seed: int = 0,
     n_validation: int = 4,
     balance_gender: bool = True,
+    cap_validation: bool = False,
 ) -> Split:
     """Train on every other corpus, test on ``test_corpus`` (cross-corpus evaluation); validation
     speakers come from the training corpora only."""
@@ -405,6 +435,7 @@ def leave_one_corpus_out(
         f"leave one corpus out: train on {', '.join(c for c in corpora if c != test_corpus)}, test on {test_corpus}",
         None,
         train_pool=train_pool,
+        cap_validation=cap_validation,
     )
     return split
 

@@ -296,11 +296,17 @@ def _table_entries(
             list(cols),
         )
     gen_col = pick_column(cols, gender_column, ("gender", "sex"), "gender", src)
-    if file_col is None or lab_col is None:
+    if file_col is None or lab_col is None:  # the one missing, and the option that names it
+        lacking = [
+            *(
+                ["a 'file_name' (or 'path', 'file', 'audio') column (--audio-column names another)"]
+                if file_col is None
+                else []
+            ),
+            *(["a 'label' (or 'emotion') column (--label-column names another)"] if lab_col is None else []),
+        ]
         raise SERError(
-            f"{meta_file.name} needs a 'file_name' and a 'label' (or 'emotion') column; its columns are "
-            f"{list(cols)} (--audio-column / --label-column name others)",
-            source=src,
+            f"{meta_file.name} needs {' and '.join(lacking)}; its columns are {list(cols)}", source=src
         )
     entries: list[tuple[Path, str, str | None, str | None, str | None]] = []
     other_forms: list[Path] = []  # files listed in another Unicode form than their names on disk

@@ -118,6 +118,22 @@ def row_labels(data: Any) -> list[str]:
     return _meta(data).emotion
 
 
+def _renamed_corpus(meta: _Meta, rows: Sequence[int], recorded: Sequence[str]) -> str | None:
+    """Why ``rows``' speaker ids differ from the ``recorded`` row ids when it is the corpus's name alone
+    (ids are ``<corpus>_<speaker>``: ``polish_m1`` was ``polski_m1``), else None."""
+    names = set()
+    for i in rows:
+        bare = meta.speaker[i].removeprefix(f"{meta.corpus[i]}_")
+        old = recorded[i].rpartition("/")[0]
+        if bare == meta.speaker[i] or not old.endswith(f"_{bare}"):
+            return None
+        names.add((meta.corpus[i], old[: -len(bare) - 1]))
+    if len(names) != 1:
+        return None
+    now, before = names.pop()
+    return f"the corpus is named {now!r} here and was {before!r} (speaker ids begin with its name)"
+
+
 def _sha(row_ids: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(row_ids).encode()).hexdigest()
 
@@ -194,18 +210,23 @@ class Split:
         """Raise :class:`SERError` unless ``data`` has exactly the rows this split was made for."""
         if self.row_ids is None:
             raise SERError("this split stores no row ids to verify against", source=self.protocol)
-        current = _meta(data).row_ids
+        meta = _meta(data)
+        current = meta.row_ids
         if current != self.row_ids and [_row_key(r) for r in current] != [_row_key(r) for r in self.row_ids]:
             files = [r.rpartition("/")[2] for r in current]
             if files == [r.rpartition("/")[2] for r in self.row_ids]:  # the same files, other speaker ids
+                differ = [
+                    i for i, (a, b) in enumerate(zip(current, self.row_ids)) if _row_key(a) != _row_key(b)
+                ]
+                pairs = [(current[i], self.row_ids[i]) for i in differ]
+                why = _renamed_corpus(meta, differ, self.row_ids) or (
+                    "a speaker column read since (its header in another case), or ids edited"
+                )
                 logger.warning(
                     "%s: the data's speaker ids differ from those the split was made with (e.g. %r, the "
-                    "split has %r): a speaker column read since (its header in another case), or ids "
-                    "edited; the split's rows are the same files in the same order, so it is used",
-                    self.protocol,
-                    next(a for a, b in zip(current, self.row_ids) if _row_key(a) != _row_key(b)),
-                    next(b for a, b in zip(current, self.row_ids) if _row_key(a) != _row_key(b)),
-                )
+                    "split has %r): %s; the split's rows are the same files in the same order, so it is used",
+                    self.protocol, pairs[0][0], pairs[0][1], why,
+                )  # fmt: skip
                 return
             if len(current) != len(self.row_ids):
                 problem = f"{len(current)} rows, the split was made for {len(self.row_ids)}"

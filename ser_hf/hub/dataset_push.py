@@ -214,7 +214,7 @@ def _make_split(ds: Any, spec: str, row_splits: Sequence[str], seed: int) -> Any
                 source="--split speaker",
             )
         return folds.speaker_kfold(ds, min(5, speakers), seed=seed, only=[0])[0]
-    args = SimpleNamespace(split=spec, num_val_speakers=4, val_fraction=0.1)
+    args = SimpleNamespace(split=spec, num_val_speakers=None, val_fraction=0.1)
     return make_split(ds, args, seed, row_splits)
 
 

@@ -109,10 +109,11 @@ class DataArguments:
             "Default: dataset for data with a validation split of their own, else none."
         },
     )
-    num_val_speakers: int = field(
-        default=4,
+    num_val_speakers: int | None = field(
+        default=None,
         metadata={
-            "help": "Validation speakers taken from the TRAINING speakers (gender-balanced); 0 = none."
+            "help": "Validation speakers taken from the TRAINING speakers (gender-balanced); 0 = none. "
+            "Default: 4, at most half of a split's training speakers (a 5-speaker corpus's fold: 2 of 4)."
         },
     )
     val_fraction: float = field(

@@ -125,6 +125,7 @@ def make_split(ds: Any, data_args: DataArguments, seed: int, row_splits: Sequenc
     :func:`load_rows`). No ``--split`` (None) is ``dataset`` when the rows hold a validation split of
     the data's own, else ``none``; ``data_args.split`` is set to it.
     """
+    from ..data import folds
     from ..data.dataset_splits import canonical_split
 
     if data_args.split is None or not str(data_args.split).strip():
@@ -133,12 +134,14 @@ def make_split(ds: Any, data_args: DataArguments, seed: int, row_splits: Sequenc
     spec = data_args.split.strip()
     kind, _, value = spec.partition(":")
     kind = kind.lower()
-    n_val = max(0, int(data_args.num_val_speakers))
+    # not given (None): the default 4, at most half the training speakers of each split
+    cap = data_args.num_val_speakers is None
+    n_val = folds.DEFAULT_VALIDATION if cap else max(0, int(data_args.num_val_speakers))
     try:
         if kind == "dataset":
             split = _dataset_split(ds, row_splits, seed)
         else:
-            split = _speaker_split(ds, data_args, seed, spec, kind, value, n_val)
+            split = _speaker_split(ds, data_args, seed, spec, kind, value, n_val, cap)
         if row_splits:  # which of the data's splits the rows are (evaluate --split model reads them again)
             split.dataset_splits = [s for s in dict.fromkeys(row_splits) if s]
         return split
@@ -209,8 +212,11 @@ def _dataset_split(ds: Any, row_splits: Sequence[str], seed: int) -> Any:
     )
 
 
-def _speaker_split(ds: Any, data_args: Any, seed: int, spec: str, kind: str, value: str, n_val: int) -> Any:
-    """The speaker (or clip) split ``spec`` names."""
+def _speaker_split(
+    ds: Any, data_args: Any, seed: int, spec: str, kind: str, value: str, n_val: int, cap: bool
+) -> Any:
+    """The speaker (or clip) split ``spec`` names; ``cap``: ``n_val`` is the default (at most half the
+    training speakers)."""
     from ..data import folds, splits
 
     if kind == "manifest":
@@ -246,15 +252,21 @@ def _speaker_split(ds: Any, data_args: Any, seed: int, spec: str, kind: str, val
     # the fold asked for alone (the same as in the full list): its validation warnings, not every fold's
     if kind == "ravdess-fold":
         k = _fold(range(6), value, "the RAVDESS protocol")
-        return folds.ravdess_protocol_folds(ds, seed=seed, n_validation=n_val, only=[k])[0]
+        return folds.ravdess_protocol_folds(ds, seed=seed, n_validation=n_val, only=[k], cap_validation=cap)[
+            0
+        ]
     if kind in ("kfold", "speaker-fold"):
         fold, _, n = value.partition("/")
         k = _fold(range(max(int(n or 5), 2)), fold, f"kfold:K/{n or 5}")  # 0 or 1 folds: speaker_kfold says
-        return folds.speaker_kfold(ds, int(n or 5), seed=seed, n_validation=n_val, only=[k])[0]
+        return folds.speaker_kfold(
+            ds, int(n or 5), seed=seed, n_validation=n_val, only=[k], cap_validation=cap
+        )[0]
     if kind == "loco":  # cross-corpus: train on the other corpora, test on every clip of this one
         from ..data.rows import _slug  # the corpus as its rows name it: loco:My-Lab is my_lab
 
-        return folds.leave_one_corpus_out(ds, _slug(value.strip()), seed=seed, n_validation=n_val)
+        return folds.leave_one_corpus_out(
+            ds, _slug(value.strip()), seed=seed, n_validation=n_val, cap_validation=cap
+        )
     if kind == "loso":
         speakers = sorted(set(splits._meta(ds).speaker))
         # "06" names "ravdess_06" when only one corpus has that speaker
@@ -262,13 +274,16 @@ def _speaker_split(ds: Any, data_args: Any, seed: int, spec: str, kind: str, val
         if len(matches) != 1:
             raise SERError(f"speaker {value!r} not (or not uniquely) in the data; speakers: {speakers}")
         # the fold of that speaker alone: its validation warnings, not every other fold's
-        return folds.leave_one_speaker_out(ds, seed=seed, n_validation=n_val, only=matches)[0]
+        return folds.leave_one_speaker_out(
+            ds, seed=seed, n_validation=n_val, only=matches, cap_validation=cap
+        )[0]
     if kind == "none":
         speaker_list = [str(x) for x in ds["speaker"]]
         genders = ds["gender"] if "gender" in ds.column_names else ["unknown"] * len(ds)
         gender_of = dict(zip(speaker_list, map(str, genders)))
         corpus_of = dict(zip(speaker_list, map(str, ds["corpus"]))) if "corpus" in ds.column_names else None
         pool = sorted(set(speaker_list))
+        n_val = min(n_val, folds.default_validation_count(len(pool))) if cap else n_val
         val = (
             folds.validation_speakers(
                 pool, n_val, seed=seed, speaker_gender=gender_of, speaker_corpus=corpus_of

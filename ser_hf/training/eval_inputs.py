@@ -159,6 +159,8 @@ def load_eval_data(
             continue
         if not sep or not name or not path:
             hint = f"a Hub dataset by its id alone: --corpus {name if name.count('/') == 1 else 'owner/name'}"
+            if not sep and name and Path(name).expanduser().is_dir():  # a folder here, named as a Hub id is
+                hint = f"for this folder: --corpus {Path(name).expanduser().resolve().name}={name}"
             empty = sep and name
             raise SERError(
                 f"{'an empty PATH is not the working directory' if empty else 'write corpora as NAME=PATH'}: "
@@ -223,7 +225,7 @@ def select_rows(
     subset: str,
     *,
     seed: int = 42,
-    num_val_speakers: int = 4,
+    num_val_speakers: int | None = None,
     model_dir: str | os.PathLike | None = None,
     recognised: Sequence[dict] | None = None,
 ) -> list[int]:

@@ -184,7 +184,8 @@ def _fmt(value: float | None) -> str:
 def format_table(metrics: dict[str, Any], *, title: str | None = None) -> str:
     """A short plain-text summary of :func:`compute_ser_metrics` output for the terminal.
 
-    Headline numbers, then per-class recall / F1 / support, then per-gender WA / UA when present.
+    Headline numbers, then per-class recall / F1 / support, then per-gender (per-corpus) WA / UA when
+    present, and each speaker's UA for 2 to 12 speakers.
     """
     lines = [title] if title else []
     lines.append(
@@ -205,4 +206,8 @@ def format_table(metrics: dict[str, Any], *, title: str | None = None) -> str:
         if groups:
             parts = [f"{g}: WA {v['wa']:.3f} UA {v['ua']:.3f} (n={v['n']})" for g, v in groups.items()]
             lines.append(f"  by {heading}: " + "; ".join(parts))
+    speakers = metrics.get("per_speaker") or {}
+    if 2 <= len(speakers) <= 12:  # a user's few speakers: how far apart they are (more: metrics.json)
+        parts = [f"{s} {v['ua']:.3f} (n={v['n']})" for s, v in speakers.items()]
+        lines.append("  UA by speaker: " + "; ".join(parts))
     return "\n".join(lines)

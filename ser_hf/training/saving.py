@@ -200,8 +200,13 @@ RUNTIME_DATA_ARGS = ("cache_dir", "decode_workers", "feature_cache", "waveforms_
 
 
 def data_identity(data: dict[str, Any]) -> dict[str, Any]:
-    """The data arguments as a resumed run compares them: what the run learns from, paths resolved."""
-    return {k: same_path(v) for k, v in data.items() if k not in RUNTIME_DATA_ARGS}
+    """The data arguments as a resumed run compares them: what the run learns from, paths resolved.
+    ``num_val_speakers`` 4 (the fixed default before session 50) reads as not given (4 where a split
+    has 8 training speakers or more): the split, compared beside, says where they differ."""
+    out = {k: same_path(v) for k, v in data.items() if k not in RUNTIME_DATA_ARGS}
+    if out.get("num_val_speakers") == 4:
+        out["num_val_speakers"] = None
+    return out
 
 
 def _differing(previous: dict[str, Any], identity: dict[str, Any]) -> list[str]:
