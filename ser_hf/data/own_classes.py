@@ -133,7 +133,7 @@ def warn_of_labels_alike(corpus: str, counts: Mapping[str, int]) -> None:
     names = sorted(counts, key=lambda n: -counts[n])  # the most rows first: the map's target
     if len(names) > 500:  # free text, not classes: other warnings say so
         return
-    emotion = {n: normalize_emotion(_strip_gender(n)) for n in names}
+    emotion = {n: normalize_emotion(n) for n in names}  # female_angry and male_angry are two on purpose
     plain = {n: plain_letters(n) for n in names}
     for i, a in enumerate(names):
         for b in names[i + 1 :]:

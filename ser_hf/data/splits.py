@@ -218,14 +218,13 @@ class Split:
                 differ = [
                     i for i, (a, b) in enumerate(zip(current, self.row_ids)) if _row_key(a) != _row_key(b)
                 ]
-                pairs = [(current[i], self.row_ids[i]) for i in differ]
                 why = _renamed_corpus(meta, differ, self.row_ids) or (
                     "a speaker column read since (its header in another case), or ids edited"
                 )
                 logger.warning(
                     "%s: the data's speaker ids differ from those the split was made with (e.g. %r, the "
                     "split has %r): %s; the split's rows are the same files in the same order, so it is used",
-                    self.protocol, pairs[0][0], pairs[0][1], why,
+                    self.protocol, current[differ[0]], self.row_ids[differ[0]], why,
                 )  # fmt: skip
                 return
             if len(current) != len(self.row_ids):

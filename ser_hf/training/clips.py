@@ -252,9 +252,10 @@ def _speaker_split(
     # the fold asked for alone (the same as in the full list): its validation warnings, not every fold's
     if kind == "ravdess-fold":
         k = _fold(range(6), value, "the RAVDESS protocol")
-        return folds.ravdess_protocol_folds(ds, seed=seed, n_validation=n_val, only=[k], cap_validation=cap)[
-            0
-        ]
+        (split,) = folds.ravdess_protocol_folds(
+            ds, seed=seed, n_validation=n_val, only=[k], cap_validation=cap
+        )
+        return split
     if kind in ("kfold", "speaker-fold"):
         fold, _, n = value.partition("/")
         k = _fold(range(max(int(n or 5), 2)), fold, f"kfold:K/{n or 5}")  # 0 or 1 folds: speaker_kfold says
