@@ -116,6 +116,8 @@ def torch_device(device: str | None) -> str:
         raise SERError(
             f"not a device name ({err}); use cpu, cuda or cuda:N", source=f"device {device!r}"
         ) from err
+    if kind.type == "mps" and not torch.backends.mps.is_available():  # torch raised its own error later
+        raise SERError("this machine has no usable Apple GPU (MPS); use cpu", source=f"device {device!r}")
     if kind.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:

@@ -487,6 +487,56 @@ def test_label_map_on_the_command_line_of_corpus_and_train(tmp_path, capsys):
         parse_label_map("Wut=a,Wut=b")
 
 
+def test_a_dataset_whose_every_row_is_dropped_is_a_clear_error_and_numbers_as_labels_are_named(
+    tmp_path, caplog
+):
+    """A `datasets.Dataset` saved with integer labels (a ClassLabel's names lost) and a label scheme:
+    every row skipped, and `load_corpus` crashed in pyarrow (`Column name [...] not in the dataset`,
+    `cannot construct ChunkedArray from empty vector`, also for rows whose files are all missing).
+    Now the load's own "no usable clips" error, with the map that names the numbers; without a scheme
+    the numbers become the classes with a warning, not an INFO line."""
+    from datasets import Dataset
+
+    paths = [str(_tone(tmp_path / "clips" / f"{i}.wav")) for i in range(6)]
+    data = {"audio": paths, "label": [i % 3 for i in range(6)], "speaker": ["a", "b"] * 3}
+    Dataset.from_dict(data).save_to_disk(str(tmp_path / "ints"))
+    with pytest.raises(SERError, match=r"no usable mine clips .* its labels are numbers \(class ids without "
+                       r"their names\): name them with --label-map '0=NAME,\.\.\.'"):  # fmt: skip
+        load_corpus("mine", tmp_path / "ints", label_scheme="harmonized7")
+    Dataset.from_dict({**data, "audio": [p + ".gone" for p in paths]}).save_to_disk(str(tmp_path / "gone"))
+    with pytest.raises(SERError, match="no usable gone clips"):
+        load_corpus(str(tmp_path / "gone"))
+    with caplog.at_level(logging.WARNING):
+        ds = load_corpus("mine", tmp_path / "ints")
+    assert ds.features["emotion"].names == ["0", "1", "2"]
+    assert "its labels are numbers (0, 1, 2): class ids without their names" in caplog.text
+
+
+def test_a_dataset_as_a_datasets_user_holds_it_loads_or_is_told_how(tmp_path):
+    """A probe of a datasets user: `ds.to_parquet("mine.parquet")` given as `load_corpus("mine", FILE)`
+    (`--corpus mine=FILE`) was "corpus folder not found; check the path" of the file that was there
+    (only the name `parquet` read it, as corpus `mine_parquet`, which stays as it was); a Dataset in
+    memory was read as a Hub id (its printout) or a TypeError; `--audiofolder` of a save_to_disk folder
+    found "0 audio files". One file loads; the others say what to give."""
+    from datasets import Dataset
+
+    paths = [str(_tone(tmp_path / "clips" / f"{i}.wav")) for i in range(4)]
+    Dataset.from_dict(
+        {"audio": paths, "label": ["angry", "sad"] * 2, "speaker": ["a", "a", "b", "b"]}
+    ).to_parquet(str(tmp_path / "mine.parquet"))
+    assert set(load_corpus("calls", tmp_path / "mine.parquet")["speaker"]) == {"calls_a", "calls_b"}
+    assert set(load_corpus(str(tmp_path / "mine.parquet"))["corpus"]) == {"mine"}
+    assert set(load_corpus("parquet", tmp_path / "mine.parquet")["corpus"]) == {"mine_parquet"}
+    ds = Dataset.from_parquet(str(tmp_path / "mine.parquet"))  # in memory: said what to do, not a Hub error
+    ds.save_to_disk(str(tmp_path / "saved"))  # read as a folder of audio files: "found 0 audio files"
+    with pytest.raises(SERError, match="a folder save_to_disk wrote, not a folder of audio files"):
+        load_corpus("audiofolder", tmp_path / "saved")
+    assert len(load_corpus("mine", tmp_path / "saved")) == 4
+    for args in (("mine", ds), (ds,)):
+        with pytest.raises(SERError, match=r"not a Dataset object: save it first \(ds.save_to_disk"):
+            load_corpus(*args)
+
+
 def test_labels_of_one_corpus_typed_two_ways_are_named_with_the_map_that_joins_them(tmp_path, caplog):
     """A probe's Polish corpus: one speaker typed ``zlosc`` for ``złość`` (an English keyboard),
     another ``neutralna`` for ``neutralny``, a third ``angry`` beside ``anger``: each became a class

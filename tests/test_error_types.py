@@ -173,3 +173,19 @@ def test_require_speech_refuses_loud_noise_and_tones_by_the_speech_detector(clf,
     assert clf.classify(real, require_speech=True) == clf.classify(real)
     speech48k = ser_hf.load_audio(real, sampling_rate=48000)
     assert clf.classify(speech48k, 48000, require_speech=True) == clf.classify(speech48k, 48000)
+
+
+def test_a_device_this_machine_lacks_is_a_typed_error_before_any_work():
+    """`EmotionClassifier(device="mps")` on a machine without an Apple GPU raised torch's own
+    RuntimeError (`PyTorch is not linked with support for mps devices`); cuda and typos were typed."""
+    import torch
+
+    from ser_hf.errors import SERError, torch_device
+
+    if torch.backends.mps.is_available():
+        pytest.skip("this machine has an Apple GPU")
+    with pytest.raises(
+        SERError, match=r"device 'mps': this machine has no usable Apple GPU \(MPS\); use cpu"
+    ):
+        torch_device("mps")
+    assert torch_device("cpu") == "cpu"

@@ -140,6 +140,15 @@ def load_corpus(
         SERError: unknown corpus or scheme, missing folder, or no usable clip at all.
     """
     require_extra("train", "load_corpus", ("datasets",))
+    for given in (name, data_dir):  # a Dataset in memory read as a Hub id (its printout) or a path
+        if given is not None and not isinstance(given, (str, os.PathLike)):
+            kind_of = type(given).__name__
+            raise SERError(
+                f"load_corpus reads a corpus by name and folder, file or Hub id, not a {kind_of} object: "
+                f"save it first (ds.save_to_disk('data/mine'), or ds.to_parquet('data/mine.parquet')) and "
+                "give that path (load_corpus('mine', 'data/mine'); --corpus mine=data/mine)",
+                source=f"load_corpus({'name' if given is name else 'data_dir'}={kind_of})",
+            )
     started = time.perf_counter()
     if data_dir is not None and not str(data_dir).strip():  # Path("") is the working directory
         raise SERError(
@@ -150,6 +159,13 @@ def load_corpus(
     kind = _resolve_name(name)
     if data_dir is None and kind not in KNOWN_CORPORA and Path(str(name)).is_dir():
         data_dir, kind = str(name), "auto"
+    elif kind not in (*KNOWN_CORPORA, "disk") and _parquet_file(data_dir if data_dir is not None else name):
+        # one parquet file (what Dataset.to_parquet writes), named or given alone
+        if data_dir is None:  # mine.parquet alone: the corpus mine
+            data_dir, corpus_name = str(name), corpus_name or _slug(Path(str(name)).stem)
+        elif kind != "parquet":
+            corpus_name = corpus_name or _slug(str(name))
+        kind = "parquet"
     elif (
         kind not in (*KNOWN_CORPORA, "disk", "parquet", "auto")
         and data_dir is not None
@@ -172,6 +188,17 @@ def load_corpus(
         raise SERError(
             f"corpus folder not found; check the path (a folder of your own: --corpus {name}=DIR; "
             f"a Hub dataset is given by its id alone: --corpus owner/name{maybe})",
+            source=str(data_dir),
+        )
+    saved = Path(str(data_dir)).expanduser() if data_dir is not None else None
+    if (
+        kind == "audiofolder"
+        and saved is not None
+        and any((saved / f).is_file() for f in ("state.json", "dataset_dict.json"))
+    ):  # --audiofolder DIR of a save_to_disk folder: "found 0 audio files"
+        raise SERError(
+            "a folder save_to_disk wrote, not a folder of audio files: read it with --corpus NAME=DIR "
+            "(from Python load_corpus('mine', DIR))",
             source=str(data_dir),
         )
     if kind == "auto":
@@ -267,14 +294,17 @@ def load_corpus(
             if scheme is not None
             else (native_names or sorted(set(extra["emotion"])))
         )
-        features = _features(names)
-        table = Dataset.from_dict(
-            extra, features=type(features)({k: v for k, v in features.items() if k != "audio"})
-        )
-        base = base.cast_column("audio", features["audio"])
-        ds = concatenate_datasets([base, table], axis=1)
-        ds = ds.select_columns(list(COLUMNS))
-        ds.info.description = _info(corpus, scheme_name).description
+        if not extra["emotion"]:  # every row skipped or dropped: _finish says why, not pyarrow
+            ds = _build([], names, corpus, scheme_name)
+        else:
+            features = _features(names)
+            table = Dataset.from_dict(
+                extra, features=type(features)({k: v for k, v in features.items() if k != "audio"})
+            )
+            base = base.cast_column("audio", features["audio"])
+            ds = concatenate_datasets([base, table], axis=1)
+            ds = ds.select_columns(list(COLUMNS))
+            ds.info.description = _info(corpus, scheme_name).description
     if generic:
         _check_labels_are_emotions(
             list(ds.features["emotion"].names),
@@ -393,6 +423,14 @@ def _check_labels_are_emotions(names: list[str], name: str, data_dir: str, colum
     if not names or any(normalize_emotion(_strip_gender(n)) for n in names):
         return
     shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+    if all(n.strip().isdigit() for n in names):  # an int label column: a ClassLabel's names lost
+        logger.warning(
+            "%s: its labels are numbers (%s): class ids without their names, so the classes are named %s; "
+            "give their names as they are loaded with --label-map '%s' (from Python label_map=)",
+            name, shown, shown, ",".join(f"{n}=NAME" for n in names[:3]) + ",...",
+        )  # fmt: skip
+        return
+
     if column is not None:  # a column of labels: classes of the user's own, as the README invites
         logger.info(
             "%s: %d classes of your own from %s (%s), none an emotion name ser_hf knows: trained and scored "
@@ -415,6 +453,11 @@ def _check_labels_are_emotions(names: list[str], name: str, data_dir: str, colum
         "a metadata.csv (file_name, label, speaker columns) in %s",
         name, shown, data_dir,
     )  # fmt: skip
+
+
+def _parquet_file(path: Any) -> bool:
+    target = Path(str(path)).expanduser()
+    return target.suffix.lower() == ".parquet" and target.is_file()
 
 
 def own_labels(name: str) -> bool:

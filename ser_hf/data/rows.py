@@ -506,7 +506,13 @@ def _finish(ds, report: CorpusReport, started: float, data_dir: str):
                 if by_scheme
                 else "folder and the corpus name"
             )
-            + (" and the label map" if report.dropped_by_label_map else ""),
+            + (" and the label map" if report.dropped_by_label_map else "")
+            + (
+                f"; its labels are numbers (class ids without their names): name them with --label-map "
+                f"'{report.labels_found[0]}=NAME,...' (from Python label_map=)"
+                if report.labels_found and all(str(x).strip().isdigit() for x in report.labels_found)
+                else ""
+            ),
             source=data_dir,
         )
     return ds

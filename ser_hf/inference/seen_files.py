@@ -46,8 +46,11 @@ class TrainingFiles:
 
 
 def _path_of(audio: Any) -> str | None:
-    """The file name a clip was given by: a path, or a ``{"path": ...}`` dict's (a datasets row); None
-    for samples, bytes and file objects, which cost nothing here."""
+    """The file name a clip was given by: a path, or a ``{"path": ...}`` dict's (a datasets row), or
+    the one a datasets ``AudioDecoder`` was decoded from (``ds["audio"]`` rows); None for samples,
+    bytes and file objects, which cost nothing here."""
+    if hasattr(audio, "get_all_samples"):  # datasets keeps what it decoded beside the decoder
+        audio = getattr(audio, "_hf_encoded", None)
     if isinstance(audio, dict):
         audio = audio.get("path")
     if isinstance(audio, (str, os.PathLike)):

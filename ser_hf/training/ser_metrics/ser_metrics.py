@@ -4,7 +4,7 @@ confusion matrix, and per-speaker / per-gender accuracy.
 Load it offline from this folder (the Hub's metric scripts cannot be downloaded everywhere)::
 
     import evaluate
-    ser = evaluate.load("path/to/ser_metrics")          # or ser_hf.training.metrics.load_evaluate_metric()
+    ser = evaluate.load("path/to/ser_hf/training/ser_metrics")  # or ser_hf.training.metrics.load_evaluate_metric()
     ser.compute(predictions=[0, 1, 1], references=[0, 1, 2], label_names=["neutral", "happy", "sad"])
 
 ``evaluate`` copies this file and its sibling ``ser_metrics_core.py`` into its module cache, so
@@ -42,7 +42,7 @@ Returns:
     wa, ua, f1_macro, f1_weighted (`float`), n, labels, per_class, confusion, confusion_normalized,
     classification_report, and per_speaker / per_gender / log_loss, nll, brier, ece / top2_accuracy when requested.
 Examples:
-    >>> ser = evaluate.load("ser_metrics")  # doctest: +SKIP
+    >>> ser = evaluate.load("path/to/ser_hf/training/ser_metrics")  # doctest: +SKIP
     >>> out = ser.compute(predictions=[0, 0, 1, 2], references=[0, 1, 1, 2], label_names=["a", "b", "c"])
     >>> round(out["wa"], 2), round(out["ua"], 2)  # doctest: +SKIP
     (0.75, 0.83)
