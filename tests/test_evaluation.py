@@ -53,6 +53,19 @@ def tree(tmp_path_factory) -> Path:
     return root
 
 
+def _metadata_corpus(folder: Path, labels: tuple[str, ...], speaker: str, speakers=range(1, 5)) -> list[str]:
+    """A corpus of one 0.5-s tone per speaker and label in ``folder`` with its ``metadata.csv``
+    (``speaker``: the id's format, e.g. ``"s{}"``); returns the table's lines, to rewrite."""
+    folder.mkdir()
+    lines = ["file_name,label,speaker"]
+    for s in speakers:
+        for k, label in enumerate(labels):
+            sf.write(folder / f"{s}_{k}.wav", 0.1 * np.sin(np.arange(8000) * (0.05 + 0.02 * k)), 16000)
+            lines.append(f"{s}_{k}.wav,{label},{speaker.format(s)}")
+    (folder / "metadata.csv").write_text("\n".join(lines) + "\n")
+    return lines
+
+
 def _save_model(folder: Path, labels: list[str], bias: dict[str, float] | None = None) -> Path:
     torch.manual_seed(0)
     model, fe = build_model(
@@ -280,13 +293,7 @@ def test_evaluate_warns_when_no_speaker_id_matches_the_models_split(random_model
         )
     )  # fmt: skip
     corpus = tmp_path / "calls"
-    corpus.mkdir()
-    lines = ["file_name,label,speaker"]
-    for s in range(1, 5):
-        for k, label in enumerate(("angry", "calm", "sad")):
-            sf.write(corpus / f"{s}_{k}.wav", 0.1 * np.sin(np.arange(8000) * (0.05 + 0.02 * k)), 16000)
-            lines.append(f"{s}_{k}.wav,{label},{s:03d}")
-    (corpus / "metadata.csv").write_text("\n".join(lines) + "\n")
+    lines = _metadata_corpus(corpus, ("angry", "calm", "sad"), "{:03d}")
     argv = ["--model", str(model), "--corpus", f"calls={corpus}", "--device", "cpu"]
     assert evaluate_cli.cli([*argv, "--split", "unseen", "--out", str(tmp_path / "ok")]) == 0
     assert "do not match" not in capsys.readouterr().err  # ids as trained: only calls_004 is scored
@@ -588,13 +595,7 @@ def test_cv_does_not_reuse_finished_folds_on_labels_edited_in_place(tmp_path, ca
     from ser_hf.training.run_functionals import split_file
 
     corpus = tmp_path / "calls"
-    corpus.mkdir()
-    lines = ["file_name,label,speaker"]
-    for s in range(1, 5):
-        for k, label in enumerate(("angry", "neutral", "sad")):
-            sf.write(corpus / f"{s}_{k}.wav", 0.1 * np.sin(np.arange(8000) * (0.05 + 0.02 * k)), 16000)
-            lines.append(f"{s}_{k}.wav,{label},s{s}")
-    (corpus / "metadata.csv").write_text("\n".join(lines) + "\n")
+    lines = _metadata_corpus(corpus, ("angry", "neutral", "sad"), "s{}")
     fake = tmp_path / "fake_python"
     fake.write_text(f"#!{sys.executable}\n{FAKE_TRAINER}")
     fake.chmod(0o755)
@@ -1063,13 +1064,7 @@ def test_evaluate_warns_of_left_out_classes_and_names_the_label_map_that_keeps_t
     import logging
 
     corpus = tmp_path / "pl"
-    corpus.mkdir()
-    lines = ["file_name,label,speaker"]
-    for s in range(1, 3):
-        for k, label in enumerate(("anger", "angry", "sad", "strach")):
-            sf.write(corpus / f"{s}_{k}.wav", 0.1 * np.sin(np.arange(8000) * (0.05 + 0.02 * k)), 16000)
-            lines.append(f"{s}_{k}.wav,{label},s{s}")
-    (corpus / "metadata.csv").write_text("\n".join(lines) + "\n")
+    _metadata_corpus(corpus, ("anger", "angry", "sad", "strach"), "s{}", speakers=range(1, 3))
     argv = ["--model", str(random_model), "--corpus", f"pl={corpus}", "--out", str(tmp_path / "e")]
     with caplog.at_level(logging.WARNING, logger="ser_hf"):
         assert evaluate_cli.cli([*argv, "--device", "cpu"]) == 0
