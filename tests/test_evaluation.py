@@ -613,6 +613,8 @@ def test_cv_does_not_reuse_finished_folds_on_labels_edited_in_place(tmp_path, ca
     capsys.readouterr()
     assert cv_cli.cli(argv) == 0  # the same labels: reused
     assert capsys.readouterr().out.count("already finished") == 2
+    # the report says how many speakers each fold trained and chose its model on (split.json)
+    assert "| fold_0 | spk0 | 1 / 1 | 6 |" in (out / "cv_results.md").read_text()
     (corpus / "metadata.csv").write_text("\n".join(lines).replace("3_2.wav,sad", "3_2.wav,angry") + "\n")
     with pytest.raises(
         SERError,

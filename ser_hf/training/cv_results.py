@@ -59,6 +59,20 @@ def _test_speakers(fold_dir: Path, metrics: dict[str, Any]) -> list[str] | None:
     return [str(s) for s in speakers] if isinstance(speakers, list) and speakers else None
 
 
+def _fitted_on(fold_dir: Path) -> dict[str, int]:
+    """How many speakers a fold trained and chose its model on (its ``split.json``), so a report says
+    when a fold learnt from one speaker (a small corpus with many validation speakers asked for)."""
+    try:
+        split = json.loads((fold_dir / "split.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    out = {}
+    for part in ("train", "validation"):
+        if isinstance(split.get(f"{part}_speakers"), list):
+            out[f"{part}_speakers_n"] = len(split[f"{part}_speakers"])
+    return out if len(out) == 2 else {}
+
+
 def _headline_means(folds: list[dict[str, Any]]) -> tuple[dict[str, float], dict[str, float]]:
     """Mean and sample std over folds of each headline metric every fold reports."""
     mean, std = {}, {}
@@ -82,7 +96,8 @@ def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
 
     Returns:
         ``labels``, ``n_folds``, ``folds`` (per fold: ``fold``, ``dir``, ``n``, WA, UA, F1s,
-        ``test_speakers`` when the fold's ``split.json`` names them, ``seconds`` when the runner
+        ``test_speakers`` (and ``train_speakers_n``, ``validation_speakers_n``) when the fold's
+        ``split.json`` names them, ``seconds`` when the runner
         timed it), ``mean`` and ``std`` (sample std, ddof=1) of ``wa``, ``ua``, ``f1_macro``,
         ``f1_weighted``, ``confusion`` (summed counts ``C x C``), ``confusion_normalized`` (row
         normalised), ``pooled`` (WA and UA of the summed confusion), ``n`` (all test clips),
@@ -120,6 +135,7 @@ def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
             row["test_speakers"] = speakers
         if tests := _tested_corpus(d):
             row["tests"] = tests
+        row.update(_fitted_on(d))
         row.update(_fold_data(metrics))
         run_file = d / RUN_FILE
         if run_file.is_file():
@@ -425,13 +441,14 @@ def results_markdown(result: dict[str, Any], meta: dict[str, Any] | None = None)
     lines.append("- Mean ± sample standard deviation over folds; UA = unweighted average recall (headline).")
     lines += [
         "",
-        "| fold | test speakers | n | WA | UA | F1 macro | F1 weighted |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| fold | test speakers | speakers trained / validated on | n | WA | UA | F1 macro | F1 weighted |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for f, name in zip(result["folds"], _fold_names(result["folds"])):  # "fold_1 (tests tess)" across corpora
         speakers = ", ".join(f.get("test_speakers", [])) or "-"
-        lines.append(f"| {name} | {speakers} | {f['n']} | {_cells(f)} |")
-    lines.append(f"| mean ± std | | {result['n']} | {_mean_cells(result)} |")
+        fitted = f"{f['train_speakers_n']} / {f['validation_speakers_n']}" if "train_speakers_n" in f else "-"
+        lines.append(f"| {name} | {speakers} | {fitted} | {f['n']} | {_cells(f)} |")
+    lines.append(f"| mean ± std | | | {result['n']} | {_mean_cells(result)} |")
     lines += [
         "",
         f"Pooled over all test clips (summed confusion): WA {result['pooled']['wa']:.3f}, "
