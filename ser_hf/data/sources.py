@@ -297,14 +297,11 @@ def _table_entries(
         )
     gen_col = pick_column(cols, gender_column, ("gender", "sex"), "gender", src)
     if file_col is None or lab_col is None:  # the one missing, and the option that names it
-        lacking = [
-            *(
-                ["a 'file_name' (or 'path', 'file', 'audio') column (--audio-column names another)"]
-                if file_col is None
-                else []
-            ),
-            *(["a 'label' (or 'emotion') column (--label-column names another)"] if lab_col is None else []),
-        ]
+        lacking = []
+        if file_col is None:
+            lacking.append("a 'file_name' (or 'path', 'file', 'audio') column (--audio-column names another)")
+        if lab_col is None:
+            lacking.append("a 'label' (or 'emotion') column (--label-column names another)")
         raise SERError(
             f"{meta_file.name} needs {' and '.join(lacking)}; its columns are {list(cols)}", source=src
         )

@@ -47,25 +47,26 @@ def _read_fold(fold_dir: Path) -> dict[str, Any]:
     return metrics
 
 
-def _test_speakers(fold_dir: Path, metrics: dict[str, Any]) -> list[str] | None:
-    """Test speakers of a fold: ``speakers`` in its metrics, else ``test_speakers`` of ``split.json``."""
-    if isinstance(metrics.get("speakers"), list) and metrics["speakers"]:
-        return [str(s) for s in metrics["speakers"]]
-    try:
-        split = json.loads((fold_dir / "split.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    speakers = split.get("test_speakers")  # ser_hf.data.splits.Split.to_json
-    return [str(s) for s in speakers] if isinstance(speakers, list) and speakers else None
-
-
-def _fitted_on(fold_dir: Path) -> dict[str, int]:
-    """How many speakers a fold trained and chose its model on (its ``split.json``), so a report says
-    when a fold learnt from one speaker (a small corpus with many validation speakers asked for)."""
+def _split_record(fold_dir: Path) -> dict[str, Any]:
+    """A fold's ``split.json`` (:meth:`ser_hf.data.splits.Split.to_json`), read once; {} when unreadable."""
     try:
         split = json.loads((fold_dir / "split.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return {}
+    return split if isinstance(split, dict) else {}
+
+
+def _test_speakers(metrics: dict[str, Any], split: dict[str, Any]) -> list[str] | None:
+    """Test speakers of a fold: ``speakers`` in its metrics, else ``test_speakers`` of its ``split.json``."""
+    if isinstance(metrics.get("speakers"), list) and metrics["speakers"]:
+        return [str(s) for s in metrics["speakers"]]
+    speakers = split.get("test_speakers")
+    return [str(s) for s in speakers] if isinstance(speakers, list) and speakers else None
+
+
+def _fitted_on(split: dict[str, Any]) -> dict[str, int]:
+    """How many speakers a fold trained and chose its model on (its ``split.json``), so a report says
+    when a fold learnt from one speaker (a small corpus with many validation speakers asked for)."""
     out = {}
     for part in ("train", "validation"):
         if isinstance(split.get(f"{part}_speakers"), list):
@@ -130,12 +131,13 @@ def aggregate(fold_dirs: Sequence[str | os.PathLike]) -> dict[str, Any]:
         rows.append(metrics)
         row = {"fold": d.name, "dir": str(d), "n": int(metrics.get("n", np.sum(metrics["confusion"])))}
         row.update({k: float(metrics[k]) for k in HEADLINE if k in metrics})
-        speakers = _test_speakers(d, metrics)
+        split = _split_record(d)
+        speakers = _test_speakers(metrics, split)
         if speakers:
             row["test_speakers"] = speakers
         if tests := _tested_corpus(d):
             row["tests"] = tests
-        row.update(_fitted_on(d))
+        row.update(_fitted_on(split))
         row.update(_fold_data(metrics))
         run_file = d / RUN_FILE
         if run_file.is_file():

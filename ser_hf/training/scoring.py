@@ -310,7 +310,7 @@ def dropped_hint(dropped: Mapping[str, int], mapping: Mapping[str, str]) -> str:
     emotion of another the data also have (``anger`` beside ``angry``: the model's angry is scored
     against one of them), or one no emotion ser_hf knows (a label in the data's own words, which a
     ``--label-map`` reads as a model class). "" when neither."""
-    scored = {emotion_of(d): d for d in mapping.values() if emotion_of(d)}
+    scored = {e: d for d in mapping.values() if (e := emotion_of(d))}
     twins = [(d, scored[e]) for d in dropped if (e := emotion_of(d)) and e in scored and scored[e] != d]
     unknown = [d for d in dropped if emotion_of(d) is None]
     parts = [
