@@ -558,6 +558,11 @@ def test_labels_of_one_corpus_typed_two_ways_are_named_with_the_map_that_joins_t
     assert "--label-map 'anger=angry'" in caplog.text  # onto the emotion's own name
     assert "smutek" not in caplog.text and "_sad" not in caplog.text
     caplog.clear()
+    _tone(tmp_path / "en" / "angry" / "0.wav")
+    with caplog.at_level(logging.WARNING):  # beside another corpus: named once, by the corpus that holds both
+        load_corpora([("pl", tmp_path / "pl"), ("en", tmp_path / "en")])
+    assert caplog.text.count("'anger'") == 1
+    caplog.clear()
     with caplog.at_level(logging.WARNING):
         load_corpus("pl", tmp_path / "pl", label_map={"zlosc_": "angry", "smutk": "sad"})
     assert "keys 'zlosc_', 'smutk' match no label" in caplog.text

@@ -78,6 +78,8 @@ def _warn_of_one_emotion_apart(union: Sequence[str], where: dict[str, list[str]]
     for emotion, names in by_emotion.items():
         if len(names) < 2:
             continue
+        if set.intersection(*(set(where.get(n, [])) for n in names)):  # one corpus holds them all:
+            continue  # its load named them (warn_of_labels_alike)
         target = emotion if emotion in names else names[0]
         pairs = ",".join(f"{n}={target}" for n in names if n != target)
         logger.warning(
